@@ -1,0 +1,42 @@
+package backtest
+
+import (
+	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Result is everything one backtest produced, before metrics.
+type Result struct {
+	Strategy        string
+	Timeframe       sdk.Timeframe
+	Params          sdk.Values
+	Pairs           []string
+	Exchange        string
+	StakeCurrency   string
+	TradingMode     string  // "spot" or "futures"
+	StartingBalance float64 // dry_run_wallet
+	MaxOpenTrades   int     // -1 = unlimited
+	Start, End      int64   // first and last candle open time traded, Unix ms
+	Candles         int     // candles simulated, summed over pairs
+
+	// Trades in the order they closed (ties broken by pair order).
+	Trades []trade.Trade
+	// Equity is the account value marked to market at the close of the last
+	// candle of each UTC day (and at the final candle), open positions
+	// valued at that close.
+	Equity []EquityPoint
+	// MaxDrawdownEquity is the largest peak-to-trough fall of the account
+	// value marked to market at every candle close, as a ratio of the peak,
+	// with the times of the peak and the trough.
+	MaxDrawdownEquity       float64
+	MaxDrawdownEquityPeak   int64
+	MaxDrawdownEquityTrough int64
+	MaxDrawdownEquityAbs    float64
+	FinalBalance            float64
+}
+
+// EquityPoint is the account value at one time.
+type EquityPoint struct {
+	Time   int64   // Unix ms, the close time of the candle it was marked at
+	Equity float64 // wallet plus open positions at their close price, after exit fees
+}
