@@ -33,6 +33,9 @@ type Result struct {
 	MaxDrawdownEquityTrough int64
 	MaxDrawdownEquityAbs    float64
 	FinalBalance            float64
+	// MarketChange is the mean over pairs of last close / first close - 1
+	// within the backtested range.
+	MarketChange float64
 }
 
 // EquityPoint is the account value at one time.

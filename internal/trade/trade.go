@@ -40,6 +40,8 @@ type Trade struct {
 	InitialStopLoss  float64
 	LiquidationPrice float64
 	MaxRate, MinRate float64 // extreme prices seen while open
+
+	stopLossPct float64 // the ratio the current stop was set from
 }
 
 // DurationMinutes returns the trade's length in whole minutes.

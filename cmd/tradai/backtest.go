@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/report"
+	"github.com/tradai/tradai/internal/strategy"
+)
+
+func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	var (
+		configPath, strat, timerange, exportJSON, reportPath string
+		pairs                                                []string
+	)
+	cmd := &cobra.Command{
+		Use:   "backtest --config FILE",
+		Short: "Backtest a strategy on candle files and report the results",
+		Long: `Backtest a strategy on the candle files in the config's data directory.
+
+The config is a Freqtrade-style JSON file (see docs/backtesting.md). Flags
+override the config. The summary goes to standard output; --export-json and
+--report write the full results and a self-contained HTML report.`,
+		Example: `  tradai backtest --config examples/backtest.json --report report.html
+  tradai backtest --config examples/backtest.json --strategy rsi_bollinger --timerange 20180115-20180125 --pairs ETH/BTC`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logger()
+			if err != nil {
+				return err
+			}
+			if configPath == "" {
+				return fmt.Errorf("--config is required")
+			}
+			cfg, err := config.Load(configPath)
+			if err != nil {
+				return err
+			}
+			if len(cfg.Ignored) > 0 {
+				log.Info("config keys without effect on a backtest were ignored", "keys", cfg.Ignored)
+			}
+			if strat != "" {
+				cfg.Strategy = strat
+			}
+			if timerange != "" {
+				cfg.Timerange = timerange
+			}
+			if len(pairs) > 0 {
+				cfg.Exchange.PairWhitelist, cfg.Exchange.PairBlacklist = pairs, nil
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			if cfg.Strategy == "" {
+				return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy (built-in: %v)", configPath, strategy.Names())
+			}
+			st, err := strategy.Lookup(cfg.Strategy)
+			if err != nil {
+				return err
+			}
+			began := time.Now()
+			res, err := backtest.Run(cmd.Context(), cfg, st, log)
+			if err != nil {
+				return err
+			}
+			m := metrics.Compute(res)
+			log.Debug("backtest finished", "candles", res.Candles, "trades", len(res.Trades), "elapsed", time.Since(began))
+			out := bufio.NewWriter(cmd.OutOrStdout())
+			if err := report.WriteSummary(out, res, m); err != nil {
+				return err
+			}
+			if err := out.Flush(); err != nil {
+				return err
+			}
+			if exportJSON != "" {
+				if err := writeAtomic(exportJSON, func(w *bufio.Writer) error { return report.WriteJSON(w, res, m) }); err != nil {
+					return fmt.Errorf("writing --export-json: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Results written to %s\n", exportJSON)
+			}
+			if reportPath != "" {
+				if err := writeAtomic(reportPath, func(w *bufio.Writer) error { return report.WriteHTML(w, res, m) }); err != nil {
+					return fmt.Errorf("writing --report: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "HTML report written to %s\n", reportPath)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&configPath, "config", "c", "", "Freqtrade-style JSON config file")
+	f.StringVarP(&strat, "strategy", "s", "", "strategy name (overrides the config)")
+	f.StringVar(&timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
+	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
+	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")
+	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
+	return cmd
+}
+
+// writeAtomic writes a file through a temporary file in the same directory,
+// synced and renamed into place, so a failed or interrupted write never
+// leaves a half-written file behind.
+func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriter(tmp)
+	if err = write(w); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
