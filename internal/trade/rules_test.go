@@ -142,7 +142,11 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "ignore_roi_if_entry_signal",
-			r:    func() Rules { r := rules(sdk.Risk{MinimalROI: roi(0, 0.01)}); r.IgnoreROIIfEntrySignal = true; return r }(),
+			r: func() Rules {
+				r := rules(sdk.Risk{MinimalROI: roi(0, 0.01)})
+				r.IgnoreROIIfEntrySignal = true
+				return r
+			}(),
 			steps: []step{
 				{c: bar(0, 100, 100.5, 99, 100)},
 				{c: Candle{Time: min5, Open: 100, High: 105, Low: 99, Close: 104, Enter: true}},

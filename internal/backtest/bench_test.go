@@ -1,0 +1,114 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
+)
+
+// synthetic returns n one-minute candles of a seeded random walk with
+// realistic intrabar ranges.
+func synthetic(pair string, n int, seed uint64) *sdk.Frame {
+	r := rand.New(rand.NewPCG(seed, 7))
+	f := &sdk.Frame{Pair: pair, Timeframe: "1m",
+		Time: make([]int64, n), Open: make([]float64, n), High: make([]float64, n),
+		Low: make([]float64, n), Close: make([]float64, n), Volume: make([]float64, n)}
+	price := 100.0
+	t0 := int64(1_600_000_000_000)
+	for i := 0; i < n; i++ {
+		o := price
+		price *= math.Exp(r.NormFloat64() * 0.0015)
+		hi := math.Max(o, price) * (1 + r.Float64()*0.001)
+		lo := math.Min(o, price) * (1 - r.Float64()*0.001)
+		f.Time[i] = t0 + int64(i)*60_000
+		f.Open[i], f.High[i], f.Low[i], f.Close[i], f.Volume[i] = o, hi, lo, price, 1+r.Float64()*10
+	}
+	return f
+}
+
+func benchSettings(maxOpen int) Settings {
+	return Settings{
+		Rules: trade.Rules{
+			Risk:          sdk.Risk{Stoploss: -0.05, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.04}, {Minutes: 600, Ratio: 0.01}}},
+			UseExitSignal: true, Fee: 0.001, Leverage: 1, TimeframeMinutes: 1,
+		},
+		StartingBalance: 10_000, TradableBalanceRatio: 0.99, MaxOpenTrades: maxOpen,
+	}
+}
+
+// runSMACross is the end-to-end work measured: signals, then simulation.
+func runSMACross(b *testing.B, frames []*sdk.Frame, maxOpen int) *Result {
+	st := strategy.SMACross{}
+	params, err := st.Spec().Resolve(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	series := make([]Series, len(frames))
+	for k, f := range frames {
+		f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = nil, nil, nil, nil
+		if err := st.Populate(f, params); err != nil {
+			b.Fatal(err)
+		}
+		series[k] = Series{Frame: f, From: st.Spec().StartupCandles, To: f.Len()}
+	}
+	res, err := Simulate(context.Background(), benchSettings(maxOpen), series)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+func candleBytes(frames []*sdk.Frame) float64 {
+	var n int
+	for _, f := range frames {
+		n += f.Len()
+	}
+	return float64(n) * (8 + 5*8)
+}
+
+func reportCandles(b *testing.B, frames []*sdk.Frame) {
+	var n int
+	for _, f := range frames {
+		n += f.Len()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "candles/s")
+}
+
+// BenchmarkSMACross1M: one pair, 1,000,000 one-minute candles, sma_cross,
+// signals plus simulation. Target: 20 million candles/s on one core.
+func BenchmarkSMACross1M(b *testing.B) {
+	frames := []*sdk.Frame{synthetic("BTC/USDT", 1_000_000, 1)}
+	var trades int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		trades = len(runSMACross(b, frames, 1).Trades)
+	}
+	reportCandles(b, frames)
+	b.ReportMetric(float64(trades), "trades")
+	b.ReportMetric(candleBytes(frames)/1e6, "candle-MB")
+}
+
+// BenchmarkPortfolio20x500k: 20 pairs of 500,000 candles, max_open_trades
+// 5. Target: 10 million candles/s.
+func BenchmarkPortfolio20x500k(b *testing.B) {
+	frames := make([]*sdk.Frame, 20)
+	for k := range frames {
+		frames[k] = synthetic(fmt.Sprintf("P%02d/USDT", k), 500_000, uint64(k+1))
+	}
+	var trades int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		trades = len(runSMACross(b, frames, 5).Trades)
+	}
+	reportCandles(b, frames)
+	b.ReportMetric(float64(trades), "trades")
+	b.ReportMetric(candleBytes(frames)/1e6, "candle-MB")
+}

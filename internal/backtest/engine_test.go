@@ -1,0 +1,266 @@
+package backtest
+
+import (
+	"context"
+	"math"
+	"reflect"
+	"testing"
+
+	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
+)
+
+const m5 = 5 * 60_000
+
+// frame builds a 5m frame of flat candles at the given closes, open =
+// previous close, high/low 0.5% around the open/close range.
+func frame(pair string, closes ...float64) *sdk.Frame {
+	f := &sdk.Frame{Pair: pair, Timeframe: "5m"}
+	prev := closes[0]
+	for i, c := range closes {
+		f.Time = append(f.Time, int64(i)*m5)
+		f.Open = append(f.Open, prev)
+		f.High = append(f.High, math.Max(prev, c)*1.001)
+		f.Low = append(f.Low, math.Min(prev, c)*0.999)
+		f.Close = append(f.Close, c)
+		f.Volume = append(f.Volume, 1)
+		prev = c
+	}
+	f.EnsureSignals()
+	return f
+}
+
+func settings() Settings {
+	return Settings{
+		Rules: trade.Rules{
+			Risk:          sdk.Risk{Stoploss: -0.5},
+			UseExitSignal: true, Leverage: 1, TimeframeMinutes: 5,
+		},
+		StartingBalance: 1000, TradableBalanceRatio: 1, MaxOpenTrades: 3,
+	}
+}
+
+func run(t *testing.T, s Settings, frames ...*sdk.Frame) *Result {
+	t.Helper()
+	var series []Series
+	for _, f := range frames {
+		series = append(series, Series{Frame: f, From: 0, To: f.Len()})
+	}
+	res, err := Simulate(context.Background(), s, series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestEntryAtNextOpenExitAtNextOpen(t *testing.T) {
+	t.Parallel()
+	f := frame("A/B", 10, 10, 11, 12, 13, 12, 12)
+	f.EnterLong[1] = true // acts at candle 2's open (10)
+	f.ExitLong[3] = true  // acts at candle 4's open (12)
+	res := run(t, settings(), f)
+	if len(res.Trades) != 1 {
+		t.Fatalf("%d trades", len(res.Trades))
+	}
+	tr := res.Trades[0]
+	if tr.OpenTime != 2*m5 || tr.OpenRate != 10 || tr.CloseTime != 4*m5 || tr.CloseRate != 12 || tr.ExitReason != trade.ExitSignal {
+		t.Fatalf("trade %+v", tr)
+	}
+	// unlimited stake over 3 slots of a 1000 wallet
+	if math.Abs(tr.Stake-1000.0/3) > 1e-9 || math.Abs(tr.ProfitAbs-tr.Stake*0.2) > 1e-9 {
+		t.Fatalf("stake %v profit %v", tr.Stake, tr.ProfitAbs)
+	}
+	if math.Abs(res.FinalBalance-(1000+tr.ProfitAbs)) > 1e-9 {
+		t.Fatalf("final balance %v", res.FinalBalance)
+	}
+}
+
+func TestFirstCandleOfRangeOnlyGivesSignals(t *testing.T) {
+	t.Parallel()
+	f := frame("A/B", 10, 10, 11, 12, 13)
+	f.EnterLong[0] = true
+	f.ExitLong[1] = true
+	res := run(t, settings(), f)
+	if len(res.Trades) != 1 || res.Trades[0].OpenTime != m5 || res.Trades[0].CloseTime != 2*m5 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+}
+
+func TestNoEntryOnLastCandleAndForceExit(t *testing.T) {
+	t.Parallel()
+	f := frame("A/B", 10, 10, 11, 12, 13)
+	f.EnterLong[1] = true
+	f.EnterLong[3] = true // would act on the last candle: ignored
+	res := run(t, settings(), f)
+	if len(res.Trades) != 1 {
+		t.Fatalf("%d trades", len(res.Trades))
+	}
+	tr := res.Trades[0]
+	if tr.ExitReason != trade.ExitForce || tr.CloseRate != 13 || tr.CloseTime != 4*m5 {
+		t.Fatalf("trade %+v", tr)
+	}
+}
+
+func TestEnterAndExitSignalTogetherMeansNoEntry(t *testing.T) {
+	t.Parallel()
+	f := frame("A/B", 10, 10, 11, 12, 13)
+	f.EnterLong[1], f.ExitLong[1] = true, true
+	if res := run(t, settings(), f); len(res.Trades) != 0 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+}
+
+func TestShortsOnlyWhenAllowed(t *testing.T) {
+	t.Parallel()
+	mk := func() *sdk.Frame {
+		f := frame("A/B", 10, 10, 9, 8, 8, 8)
+		f.EnterShort[1] = true
+		f.ExitShort[3] = true
+		return f
+	}
+	if res := run(t, settings(), mk()); len(res.Trades) != 0 {
+		t.Fatalf("spot traded a short: %+v", res.Trades)
+	}
+	s := settings()
+	s.AllowShort, s.Rules.Futures = true, true
+	res := run(t, s, mk())
+	if len(res.Trades) != 1 || !res.Trades[0].IsShort || res.Trades[0].ProfitAbs <= 0 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+}
+
+func TestMaxOpenTradesAcrossPairs(t *testing.T) {
+	t.Parallel()
+	var frames []*sdk.Frame
+	for _, p := range []string{"A/X", "B/X", "C/X"} {
+		f := frame(p, 10, 10, 10, 10, 10, 10, 10)
+		f.EnterLong[1] = true
+		f.ExitLong[3] = true
+		f.EnterLong[4] = true
+		frames = append(frames, f)
+	}
+	s := settings()
+	s.MaxOpenTrades = 2
+	res := run(t, s, frames...)
+	// Candle 2: A and B enter, C has no slot. Candle 4: A and B exit at the
+	// open; the freed slots are not reused within the same candle time, so C
+	// still cannot enter. Candle 5: A and B re-enter.
+	var pairs []string
+	for _, tr := range res.Trades {
+		pairs = append(pairs, tr.Pair)
+	}
+	want := []string{"A/X", "B/X", "A/X", "B/X"}
+	if !reflect.DeepEqual(pairs, want) {
+		t.Fatalf("trades on %v, want %v", pairs, want)
+	}
+}
+
+func TestFixedStakeNeedsFunds(t *testing.T) {
+	t.Parallel()
+	var frames []*sdk.Frame
+	for _, p := range []string{"A/X", "B/X"} {
+		f := frame(p, 10, 10, 10, 10, 10)
+		f.EnterLong[1] = true
+		frames = append(frames, f)
+	}
+	s := settings()
+	s.StakeAmount = 600
+	res := run(t, s, frames...)
+	if len(res.Trades) != 1 || res.Trades[0].Pair != "A/X" || res.Trades[0].Stake != 600 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+}
+
+func TestEquityMarkToMarketSeesOpenDrawdown(t *testing.T) {
+	t.Parallel()
+	// Price halves while the trade is open, then recovers fully before the
+	// exit: closed-trade drawdown is zero, equity drawdown is not.
+	f := frame("A/B", 10, 10, 8, 6, 5, 7, 10, 10, 10)
+	f.EnterLong[1] = true
+	f.ExitLong[6] = true
+	s := settings()
+	s.Rules.Risk.Stoploss = -0.9
+	s.MaxOpenTrades = 1
+	res := run(t, s, f)
+	if len(res.Trades) != 1 || res.Trades[0].ProfitAbs != 0 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+	// All-in at 10, marked at a close of 5: equity 990*0.5 + 10 = 505.
+	if math.Abs(res.MaxDrawdownEquity-0.495) > 1e-9 {
+		t.Fatalf("max drawdown %v, want 0.495", res.MaxDrawdownEquity)
+	}
+	if res.MaxDrawdownEquityTrough != 5*m5 {
+		t.Fatalf("trough at %d", res.MaxDrawdownEquityTrough)
+	}
+}
+
+func TestDailyEquityPoints(t *testing.T) {
+	t.Parallel()
+	n := 288 * 3 // three days of 5m candles
+	closes := make([]float64, n)
+	for i := range closes {
+		closes[i] = 100 + float64(i%7)
+	}
+	res := run(t, settings(), frame("A/B", closes...))
+	if len(res.Equity) != 3 {
+		t.Fatalf("%d equity points, want 3", len(res.Equity))
+	}
+	for d, p := range res.Equity {
+		if p.Time != int64(d+1)*86_400_000 {
+			t.Fatalf("point %d at %d", d, p.Time)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	mk := func() []*sdk.Frame {
+		var out []*sdk.Frame
+		for k, p := range []string{"A/X", "B/X", "C/X", "D/X"} {
+			closes := make([]float64, 3000)
+			x := 100.0
+			for i := range closes {
+				x *= 1 + 0.01*math.Sin(float64(i*(k+3))*0.37)
+				closes[i] = x
+			}
+			f := frame(p, closes...)
+			for i := range closes {
+				f.EnterLong[i] = i%(11+k) == 0
+				f.ExitLong[i] = i%(17+k) == 0
+			}
+			out = append(out, f)
+		}
+		return out
+	}
+	s := settings()
+	s.Rules.Risk = sdk.Risk{Stoploss: -0.02, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.03}}, TrailingStop: true}
+	s.Rules.Fee = 0.001
+	a, b := run(t, s, mk()...), run(t, s, mk()...)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two runs on the same input differ")
+	}
+	if len(a.Trades) < 100 {
+		t.Fatalf("only %d trades; the test needs a busy run", len(a.Trades))
+	}
+	var sum float64
+	for _, tr := range a.Trades {
+		sum += tr.ProfitAbs
+	}
+	if math.Abs(a.FinalBalance-(1000+sum)) > 1e-6 {
+		t.Fatalf("final balance %v != start + profits %v", a.FinalBalance, 1000+sum)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	closes := make([]float64, 200_000)
+	for i := range closes {
+		closes[i] = 100
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Simulate(ctx, settings(), []Series{{Frame: frame("A/B", closes...), To: len(closes)}})
+	if err == nil {
+		t.Fatal("cancelled backtest returned no error")
+	}
+}
