@@ -185,9 +185,9 @@ func TestEquityMarkToMarketSeesOpenDrawdown(t *testing.T) {
 	if len(res.Trades) != 1 || res.Trades[0].ProfitAbs != 0 {
 		t.Fatalf("trades %+v", res.Trades)
 	}
-	// All-in at 10, marked at a close of 5: equity 990*0.5 + 10 = 505.
-	if math.Abs(res.MaxDrawdownEquity-0.495) > 1e-9 {
-		t.Fatalf("max drawdown %v, want 0.495", res.MaxDrawdownEquity)
+	// All-in at 10 (tradable ratio 1), marked at a close of 5: equity 500.
+	if math.Abs(res.MaxDrawdownEquity-0.5) > 1e-9 {
+		t.Fatalf("max drawdown %v, want 0.5", res.MaxDrawdownEquity)
 	}
 	if res.MaxDrawdownEquityTrough != 5*m5 {
 		t.Fatalf("trough at %d", res.MaxDrawdownEquityTrough)
