@@ -1,0 +1,341 @@
+package datafile
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Column roles shared by the Arrow-based formats use the CSV role indexes.
+
+// arrowColumns finds the columns of schema by role (case-insensitive name
+// match, exact match preferred) and checks their types. It returns the field
+// index per role, -1 for an absent optional column.
+func arrowColumns(schema *arrow.Schema, name string) ([csvNumRoles]int, error) {
+	var idx [csvNumRoles]int
+	for role, want := range csvNames {
+		idx[role] = -1
+		for j, fl := range schema.Fields() {
+			if fl.Name == want {
+				idx[role] = j
+				break
+			}
+		}
+		if idx[role] < 0 {
+			for j, fl := range schema.Fields() {
+				if strings.EqualFold(fl.Name, want) {
+					idx[role] = j
+					break
+				}
+			}
+		}
+	}
+	for role := csvDate; role <= csvVolume; role++ {
+		if idx[role] < 0 {
+			var have []string
+			for _, fl := range schema.Fields() {
+				have = append(have, fl.Name)
+			}
+			return idx, &RowError{File: name, Column: csvNames[role],
+				Msg: fmt.Sprintf("missing column %q (the file has: %s)", csvNames[role], strings.Join(have, ", ")), Err: ErrMissingColumn}
+		}
+	}
+	for role, j := range idx {
+		if j < 0 {
+			continue
+		}
+		dt := schema.Field(j).Type
+		ok := false
+		switch {
+		case role == csvDate:
+			switch dt.ID() {
+			case arrow.TIMESTAMP, arrow.DATE64, arrow.DATE32, arrow.INT64:
+				ok = true
+			}
+		case role == csvEnterTag:
+			switch dt.ID() {
+			case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW, arrow.NULL:
+				ok = true
+			case arrow.DICTIONARY:
+				switch dt.(*arrow.DictionaryType).ValueType.ID() {
+				case arrow.STRING, arrow.LARGE_STRING:
+					ok = true
+				}
+			}
+		case role >= csvEnterLong:
+			ok = dt.ID() == arrow.BOOL || arrow.IsInteger(dt.ID()) || arrow.IsFloating(dt.ID()) && dt.ID() != arrow.FLOAT16
+		default:
+			ok = arrow.IsInteger(dt.ID()) || dt.ID() == arrow.FLOAT64 || dt.ID() == arrow.FLOAT32
+		}
+		if !ok {
+			return idx, &RowError{File: name, Column: csvNames[role], Msg: fmt.Sprintf("column %q has unsupported type %s", csvNames[role], dt), Err: ErrCorrupt}
+		}
+	}
+	return idx, nil
+}
+
+// frameFromArrow builds a frame from the chunks of each column (indexed like
+// the schema's fields) and validates it.
+func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+	idx, err := arrowColumns(schema, name)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, a := range chunks(idx[csvDate]) {
+		n += a.Len()
+	}
+	for role, j := range idx {
+		if j < 0 {
+			continue
+		}
+		m := 0
+		for _, a := range chunks(j) {
+			m += a.Len()
+		}
+		if m != n {
+			return nil, corruptf(name, 0, csvNames[role], fmt.Sprintf("column %q has %d values but date has %d", csvNames[role], m, n))
+		}
+	}
+	f := &sdk.Frame{Pair: pair, Timeframe: tf}
+	if n == 0 {
+		return nil, &RowError{File: name, Msg: "no candles (empty file)", Err: ErrEmpty}
+	}
+	f.Time = make([]int64, n)
+	if err := timesInto(f.Time, chunks(idx[csvDate]), name); err != nil {
+		return nil, err
+	}
+	dsts := [...]*[]float64{&f.Open, &f.High, &f.Low, &f.Close, &f.Volume}
+	for k, dst := range dsts {
+		*dst = make([]float64, n)
+		if err := floatsInto(*dst, chunks(idx[csvOpen+k]), name, csvNames[csvOpen+k]); err != nil {
+			return nil, err
+		}
+	}
+	if idx[csvEnterLong] >= 0 || idx[csvExitLong] >= 0 || idx[csvEnterShort] >= 0 || idx[csvExitShort] >= 0 {
+		f.EnsureSignals()
+		sdst := [...][]bool{f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort}
+		for k, dst := range sdst {
+			if j := idx[csvEnterLong+k]; j >= 0 {
+				boolsInto(dst, chunks(j))
+			}
+		}
+	}
+	if j := idx[csvEnterTag]; j >= 0 {
+		f.EnterTag = make([]string, n)
+		stringsInto(f.EnterTag, chunks(j))
+	}
+	if err := Validate(f, name); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// firstNull returns the index of a's first null value.
+func firstNull(a arrow.Array) int {
+	for i := range a.Len() {
+		if a.IsNull(i) {
+			return i
+		}
+	}
+	return 0
+}
+
+func timesInto(dst []int64, chunks []arrow.Array, name string) error {
+	off := 0
+	for _, a := range chunks {
+		if a.NullN() > 0 {
+			return &RowError{File: name, Row: off + firstNull(a) + 1, Column: "date", Msg: "date is null"}
+		}
+		d := dst[off : off+a.Len()]
+		switch a := a.(type) {
+		case *array.Timestamp:
+			vals := a.TimestampValues()
+			var div, mul int64 = 1, 1
+			switch a.DataType().(*arrow.TimestampType).Unit {
+			case arrow.Second:
+				mul = 1000
+			case arrow.Millisecond:
+			case arrow.Microsecond:
+				div = 1000
+			case arrow.Nanosecond:
+				div = 1_000_000
+			}
+			switch {
+			case div > 1:
+				for i, v := range vals {
+					d[i] = floorDiv(int64(v), div)
+				}
+			case mul > 1:
+				for i, v := range vals {
+					if v < minMillis/1000 || v > maxMillis/1000 {
+						return &RowError{File: name, Row: off + i + 1, Column: "date", Msg: fmt.Sprintf("date %d s is outside the supported range 1677-09-21..2262-04-11", v)}
+					}
+					d[i] = int64(v) * mul
+				}
+			default:
+				for i, v := range vals {
+					d[i] = int64(v)
+				}
+			}
+		case *array.Date64:
+			for i, v := range a.Date64Values() {
+				d[i] = int64(v)
+			}
+		case *array.Date32:
+			for i, v := range a.Date32Values() {
+				d[i] = int64(v) * msPerDay
+			}
+		case *array.Int64:
+			copy(d, a.Int64Values())
+		default:
+			return &RowError{File: name, Column: "date", Msg: fmt.Sprintf("column \"date\" has unsupported type %s", a.DataType()), Err: ErrCorrupt}
+		}
+		off += a.Len()
+	}
+	return nil
+}
+
+type number interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32
+}
+
+func convert[T number](dst []float64, src []T) {
+	for i, v := range src {
+		dst[i] = float64(v)
+	}
+}
+
+func floatsInto(dst []float64, chunks []arrow.Array, name, column string) error {
+	off := 0
+	for _, a := range chunks {
+		if a.NullN() > 0 {
+			return &RowError{File: name, Row: off + firstNull(a) + 1, Column: column, Msg: column + " is null"}
+		}
+		if !numbersInto(dst[off:off+a.Len()], a) {
+			return &RowError{File: name, Column: column, Msg: fmt.Sprintf("column %q has unsupported type %s", column, a.DataType()), Err: ErrCorrupt}
+		}
+		off += a.Len()
+	}
+	return nil
+}
+
+// numbersInto converts a numeric array into d (len(d) == a.Len()); null
+// slots get arbitrary values. It reports false for a non-numeric array.
+func numbersInto(d []float64, a arrow.Array) bool {
+	switch a := a.(type) {
+	case *array.Float64:
+		copy(d, a.Float64Values())
+	case *array.Float32:
+		convert(d, a.Float32Values())
+	case *array.Int64:
+		convert(d, a.Int64Values())
+	case *array.Int32:
+		convert(d, a.Int32Values())
+	case *array.Int16:
+		convert(d, a.Int16Values())
+	case *array.Int8:
+		convert(d, a.Int8Values())
+	case *array.Uint64:
+		convert(d, a.Uint64Values())
+	case *array.Uint32:
+		convert(d, a.Uint32Values())
+	case *array.Uint16:
+		convert(d, a.Uint16Values())
+	case *array.Uint8:
+		convert(d, a.Uint8Values())
+	default:
+		return false
+	}
+	return true
+}
+
+// boolsInto reads a signal column; null and zero are false.
+func boolsInto(dst []bool, chunks []arrow.Array) {
+	off := 0
+	for _, a := range chunks {
+		d := dst[off : off+a.Len()]
+		switch a := a.(type) {
+		case *array.Boolean:
+			for i := range d {
+				d[i] = a.IsValid(i) && a.Value(i)
+			}
+		default:
+			tmp := make([]float64, len(d))
+			numbersInto(tmp, a)
+			for i := range d {
+				d[i] = a.IsValid(i) && tmp[i] != 0 && tmp[i] == tmp[i]
+			}
+		}
+		off += a.Len()
+	}
+}
+
+// stringsInto reads the enter_tag column; null is "".
+func stringsInto(dst []string, chunks []arrow.Array) {
+	off := 0
+	for _, a := range chunks {
+		d := dst[off : off+a.Len()]
+		switch s := a.(type) {
+		case interface{ Value(int) string }:
+			for i := range d {
+				if a.IsValid(i) {
+					d[i] = strings.Clone(s.Value(i))
+				}
+			}
+		case *array.Dictionary:
+			if dict, ok := s.Dictionary().(interface{ Value(int) string }); ok {
+				for i := range d {
+					if a.IsValid(i) {
+						d[i] = strings.Clone(dict.Value(s.GetValueIndex(i)))
+					}
+				}
+			}
+		}
+		off += a.Len()
+	}
+}
+
+// errBudget is the panic value of budgetAllocator when a file asks for more
+// memory than it could plausibly need.
+var errBudget = errors.New("file claims more decompressed data than it can hold")
+
+// budgetAllocator limits the total memory a decoder may allocate, so that a
+// corrupt length field cannot make it allocate without bound. It panics
+// with errBudget when over budget; the readers recover.
+type budgetAllocator struct {
+	mem  memory.Allocator
+	left int64
+}
+
+// newBudget allows 64 MiB plus 1024 bytes per byte of a file of the given
+// size, more than LZ4 (at most 255:1) or realistic ZSTD ratios need.
+func newBudget(size int64) *budgetAllocator {
+	return &budgetAllocator{mem: memory.NewGoAllocator(), left: 64<<20 + 1024*size}
+}
+
+func (b *budgetAllocator) take(n int) {
+	if n < 0 || int64(n) > b.left {
+		panic(errBudget)
+	}
+	b.left -= int64(n)
+}
+
+func (b *budgetAllocator) Allocate(size int) []byte {
+	b.take(size)
+	return b.mem.Allocate(size)
+}
+
+func (b *budgetAllocator) Reallocate(size int, buf []byte) []byte {
+	if size > len(buf) {
+		b.take(size - len(buf))
+	}
+	return b.mem.Reallocate(size, buf)
+}
+
+func (b *budgetAllocator) Free(buf []byte) { b.mem.Free(buf) }

@@ -1,0 +1,63 @@
+package datafile
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/tradai/tradai/sdk"
+)
+
+// ReadParquet reads a Parquet file of size bytes from r, with the same
+// columns as [ReadFeather] (for example as written by pandas' to_parquet;
+// an index column is ignored). name identifies the source in errors; the
+// frame gets pair and tf and is checked with [Validate].
+func ReadParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (f *sdk.Frame, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f = nil
+			err = corruptf(name, 0, "", fmt.Sprintf("corrupt parquet file: %v", p))
+		}
+	}()
+	if size == 0 {
+		return nil, &RowError{File: name, Msg: "empty file", Err: ErrEmpty}
+	}
+	tbl, err := pqarrow.ReadTable(context.Background(), io.NewSectionReader(r, 0, size), parquet.NewReaderProperties(nil),
+		pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, newBudget(size))
+	if err != nil {
+		return nil, corruptf(name, 0, "", "corrupt parquet file: "+err.Error())
+	}
+	defer tbl.Release()
+	chunks := func(j int) []arrow.Array { return tbl.Column(j).Data().Chunks() }
+	return frameFromArrow(tbl.Schema(), chunks, name, pair, tf)
+}
+
+// WriteParquet writes f as a Snappy-compressed Parquet file with the schema
+// of [WriteFeather] (date as a UTC millisecond timestamp). f is written as
+// is, without validation.
+func WriteParquet(w io.Writer, f *sdk.Frame) error {
+	if err := checkLens(f); err != nil {
+		return err
+	}
+	schema := featherSchema(f)
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false))
+	pw, err := pqarrow.NewFileWriter(schema, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return err
+	}
+	const groupRows = 1 << 20
+	for from := 0; from < f.Len(); from += groupRows {
+		rec := frameRecord(schema, f, from, min(from+groupRows, f.Len()))
+		err := pw.Write(rec)
+		rec.Release()
+		if err != nil {
+			_ = pw.Close()
+			return err
+		}
+	}
+	return pw.Close()
+}

@@ -1,0 +1,91 @@
+package metrics
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+// This file holds the sound metrics: computed from the account value
+// marked to market once per UTC day, so open positions and idle days count.
+// Undefined values are 0, never a sentinel.
+
+// utcDate formats a Unix-ms time as its UTC date, YYYY-MM-DD.
+func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
+
+// equityDate is the UTC day an equity point belongs to. Its time is the
+// close time of a candle; 1 ms is taken off so that a candle closing
+// exactly at midnight (close = open + timeframe) counts for the day it
+// traded in. With close = open + timeframe - 1 ms it changes nothing.
+func equityDate(ms int64) string { return utcDate(ms - 1) }
+
+// daily builds one Day per UTC day of the equity curve (points sorted by
+// time; of several points on one day the last is kept), with the return
+// against the previous day (the first day against the starting balance, a
+// zero previous value giving 0) and the profit and count of the trades that
+// closed that UTC day.
+func daily(eq []backtest.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
+	if len(eq) == 0 {
+		return nil
+	}
+	pts := slices.Clone(eq)
+	slices.SortStableFunc(pts, func(a, b backtest.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
+	var days []Day
+	for _, p := range pts {
+		d := equityDate(p.Time)
+		if n := len(days); n > 0 && days[n-1].Date == d {
+			days[n-1].Equity = p.Equity
+			continue
+		}
+		days = append(days, Day{Date: d, Equity: p.Equity})
+	}
+	prev := startBal
+	for i := range days {
+		if prev != 0 {
+			days[i].Return = days[i].Equity/prev - 1
+		}
+		prev = days[i].Equity
+	}
+	idx := make(map[string]int, len(days))
+	for i, d := range days {
+		idx[d.Date] = i
+	}
+	for _, t := range ts {
+		if i, ok := idx[utcDate(t.CloseTime)]; ok {
+			days[i].ProfitAbs += t.ProfitAbs
+			days[i].Trades++
+		}
+	}
+	return days
+}
+
+// sharpeDaily is mean(r) / sample std(r) * sqrt(365) over daily returns,
+// 0 with fewer than two days or no variation.
+func sharpeDaily(r []float64) float64 {
+	sd := sampleStd(r)
+	if sd == 0 {
+		return 0
+	}
+	return mean(r) / sd * math.Sqrt(365)
+}
+
+// sortinoDaily is mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(365) over
+// daily returns (the downside deviation counts every day, a positive one as
+// 0), 0 without a losing day.
+func sortinoDaily(r []float64) float64 {
+	var ss float64
+	for _, v := range r {
+		if v < 0 {
+			ss += v * v
+		}
+	}
+	dd := math.Sqrt(safeDiv(ss, float64(len(r))))
+	if dd == 0 {
+		return 0
+	}
+	return mean(r) / dd * math.Sqrt(365)
+}

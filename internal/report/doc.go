@@ -1,0 +1,14 @@
+// Package report renders a finished backtest for people and programs:
+//
+//   - [WriteJSON]: a JSON export whose trades use Freqtrade's field names,
+//   - [WriteSummary]: a terminal summary in the spirit of Freqtrade's
+//     backtest tables,
+//   - [WriteHTML]: a self-contained single-file HTML report with inline SVG
+//     charts, no network access needed to view it.
+//
+// Every writer takes the raw backtest.Result and the metrics.Report computed
+// from it, and produces byte-identical output for equal inputs: no clocks,
+// no map iteration order, no randomness. Non-finite numbers never reach the
+// output: WriteJSON returns an error naming the offending field, and the
+// human-readable writers print "n/a" (or ∞) instead.
+package report

@@ -1,0 +1,612 @@
+package report
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/metrics"
+)
+
+//go:embed templates/report.html.tmpl templates/style.css templates/script.js
+var templateFS embed.FS
+
+var (
+	reportTmpl = template.Must(template.New("report.html.tmpl").ParseFS(templateFS, "templates/report.html.tmpl"))
+	reportCSS  = mustRead("templates/style.css")
+	reportJS   = mustRead("templates/script.js")
+)
+
+func mustRead(name string) string {
+	b, err := templateFS.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// WriteHTML writes a self-contained HTML report: one file with inline CSS,
+// inline JavaScript and inline SVG charts, which needs no network to view.
+//
+// It shows a header (strategy, pairs, timeframe, period, parameters),
+// headline cards, the equity curve and an underwater (drawdown) chart,
+// a monthly-returns heatmap, the per-pair, exit-reason and enter-tag
+// tables, Freqtrade's metrics side by side with the equity-based ones, all
+// other metrics, and the sortable trade list. Every user-supplied string is
+// escaped by html/template. Zero trades, a one-day backtest and non-finite
+// metrics are handled: the output never contains NaN.
+func WriteHTML(w io.Writer, res *backtest.Result, m metrics.Report) error {
+	if res == nil {
+		return fmt.Errorf("report: nil backtest result")
+	}
+	v := buildView(res, m)
+	var buf bytes.Buffer
+	if err := reportTmpl.Execute(&buf, v); err != nil {
+		return fmt.Errorf("report: rendering HTML: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+type htmlView struct {
+	CSS template.CSS
+	JS  template.JS
+
+	Strategy, Timeframe, Exchange, TradingMode, Stake, MaxOpen string
+	From, To                                                   string
+	Days                                                       int
+	Pairs                                                      []string
+	Params                                                     []keyValue
+
+	Cards                      []card
+	EquityChart, DrawdownChart template.HTML
+	MaxDDEquity                string
+	MonthNames                 []string
+	Months                     []yearRow
+
+	PerPair, PerExit, PerTag groupView
+	Compare                  []compareRow
+	Sections                 []metricSection
+
+	Trades                 []tradeRow
+	ShowLeverage, ShowTags bool
+}
+
+type keyValue struct{ Key, Value string }
+
+type card struct{ Label, Value, Sub, Tone string }
+
+type groupView struct {
+	KeyHeader, Ccy string
+	Rows           []groupRow
+	Total          *groupRow
+}
+
+type groupRow struct {
+	Key                 string
+	Trades              int
+	Avg, AvgV, AvgTone  string
+	TotAbs, TotAbsV     string
+	TotPct, TotTone     string
+	Dur, DurV           string
+	Wins, Draws, Losses int
+	Win, WinV, WinW     string
+}
+
+type yearRow struct {
+	Year  string
+	Cells [12]monthCell
+	Total monthCell
+}
+
+type monthCell struct {
+	Text, Tone string
+	Style      template.CSS
+}
+
+type compareRow struct{ Metric, Freqtrade, Equity, Note string }
+
+type metricSection struct {
+	Title string
+	Rows  []metricRow
+}
+
+type metricRow struct{ Label, Value, Note, Tone string }
+
+type tradeRow struct {
+	N                                      int
+	Pair, Side, Open, Close, Dur           string
+	OpenV, CloseV, DurV                    string
+	OpenRate, CloseRate, Stake, Lev        string
+	OpenRateV, CloseRateV, StakeV, LevV    string
+	Profit, ProfitAbs, ProfitV, ProfitAbsV string
+	Exit, Tag, Tone                        string
+}
+
+// tone is the CSS class for a signed number: "pos", "neg" or "".
+func tone(x float64) string {
+	switch {
+	case !isFinite(x):
+		return ""
+	case x > 0:
+		return "pos"
+	case x < 0:
+		return "neg"
+	}
+	return ""
+}
+
+// sortKey renders a number for a data-v sort attribute.
+func sortKey(x float64) string {
+	if !isFinite(x) {
+		if math.IsInf(x, 1) {
+			return "1e308"
+		}
+		return "-1e308"
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// periodBounds is the backtest's time range: the metrics' if set, else the
+// result's.
+func periodBounds(res *backtest.Result, s metrics.Summary) (int64, int64) {
+	if s.BacktestStart != 0 || s.BacktestEnd != 0 {
+		return s.BacktestStart, s.BacktestEnd
+	}
+	return res.Start, res.End
+}
+
+func buildView(res *backtest.Result, m metrics.Report) *htmlView {
+	s := m.Summary
+	ccy := res.StakeCurrency
+	from, to := periodBounds(res, s)
+	name := res.Strategy
+	if name == "" {
+		name = "Unnamed strategy"
+	}
+	v := &htmlView{
+		CSS:         template.CSS(reportCSS),
+		JS:          template.JS(reportJS),
+		Strategy:    name,
+		Timeframe:   string(res.Timeframe),
+		Exchange:    res.Exchange,
+		TradingMode: res.TradingMode,
+		Stake:       ccy,
+		MaxOpen:     maxOpenTrades(res.MaxOpenTrades),
+		From:        dateMinute(from),
+		To:          dateMinute(to),
+		Days:        s.BacktestDays,
+		Pairs:       res.Pairs,
+		MaxDDEquity: pctS(s.MaxDrawdownEquity, 2),
+		MonthNames:  []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
+	}
+	keys := make([]string, 0, len(res.Params))
+	for k := range res.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v.Params = append(v.Params, keyValue{k, paramValue(res.Params[k])})
+	}
+
+	v.Cards = headlineCards(res, m)
+	eq := equitySeries(res)
+	v.EquityChart = equityChart(res, eq)
+	v.DrawdownChart = drawdownChart(eq)
+	v.Months = monthlyReturns(res, eq)
+
+	v.PerPair = groupViewOf("Pair", m.PerPair, ccy)
+	v.PerExit = groupViewOf("Exit reason", m.PerExitReason, ccy)
+	if hasTags(m.PerEnterTag) {
+		v.PerTag = groupViewOf("Enter tag", m.PerEnterTag, ccy)
+	}
+	v.Compare = compareRows(s, ccy)
+	v.Sections = metricSections(res, m)
+	v.Trades, v.ShowLeverage, v.ShowTags = tradeRows(res)
+	return v
+}
+
+func headlineCards(res *backtest.Result, m metrics.Report) []card {
+	s := m.Summary
+	ccy := res.StakeCurrency
+	withCcy := func(x string) string {
+		if ccy == "" {
+			return x
+		}
+		return x + " " + ccy
+	}
+	return []card{
+		{"Total profit", pctSigned(s.ProfitTotal, 2), "market " + pctSigned(s.MarketChange, 1), tone(s.ProfitTotal)},
+		{"Absolute profit", signedGrouped(s.ProfitTotalAbs, 2), withCcy(grouped(s.StartingBalance, 0) + " → " + grouped(s.FinalBalance, 2)), tone(s.ProfitTotalAbs)},
+		{"CAGR", pctSigned(s.CAGR, 2), "over " + plural(s.BacktestDays, "day"), tone(s.CAGR)},
+		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
+		{"Sharpe (daily)", fixed(s.SharpeDaily, 2), "equity-based · Freqtrade " + fixed(s.Sharpe, 2), ""},
+		{"Win rate", pctS(s.Winrate, 1), fmt.Sprintf("%d W · %d D · %d L", s.Wins, s.Draws, s.Losses), ""},
+		{"Trades", strconv.Itoa(s.TotalTrades), fixed(s.TradesPerDay, 2) + " per day · avg " + shortDuration(s.HoldingAvg), ""},
+		{"Profit factor", fixed(s.ProfitFactor, 2), "expectancy " + fixed(s.ExpectancyRatio, 2) + " R", ""},
+	}
+}
+
+// equitySeries is the daily mark-to-market equity, starting from the
+// starting balance at the backtest start.
+func equitySeries(res *backtest.Result) []pt {
+	pts := make([]pt, 0, len(res.Equity)+1)
+	if len(res.Equity) == 0 {
+		if res.End > res.Start && res.StartingBalance > 0 {
+			final := res.FinalBalance
+			if final == 0 {
+				final = res.StartingBalance
+			}
+			pts = append(pts, pt{res.Start, res.StartingBalance}, pt{res.End, final})
+		}
+		return pts
+	}
+	if res.StartingBalance > 0 && res.Start < res.Equity[0].Time {
+		pts = append(pts, pt{res.Start, res.StartingBalance})
+	}
+	for _, e := range res.Equity {
+		pts = append(pts, pt{e.Time, e.Equity})
+	}
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].t < pts[j].t })
+	return pts
+}
+
+// realisedSeries is the balance from closed trades only (Freqtrade's view).
+func realisedSeries(res *backtest.Result, end int64) []pt {
+	type c struct {
+		t int64
+		p float64
+	}
+	var closes []c
+	for i := range res.Trades {
+		if t := &res.Trades[i]; t.CloseTime != 0 {
+			closes = append(closes, c{t.CloseTime, t.ProfitAbs})
+		}
+	}
+	sort.SliceStable(closes, func(i, j int) bool { return closes[i].t < closes[j].t })
+	bal := res.StartingBalance
+	pts := []pt{{res.Start, bal}}
+	for _, x := range closes {
+		bal += x.p
+		pts = append(pts, pt{x.t, bal})
+	}
+	if end > pts[len(pts)-1].t {
+		pts = append(pts, pt{end, bal})
+	}
+	return pts
+}
+
+func equityChart(res *backtest.Result, eq []pt) template.HTML {
+	ccy := res.StakeCurrency
+	c := &chart{
+		id: "equity", width: 1200, height: 360,
+		yFmt:      fmtAxisNumber,
+		tipFmt:    func(v float64) string { return money2(v, ccy) },
+		minSpan:   math.Abs(res.StartingBalance) * 0.02,
+		ariaLabel: "Equity curve",
+		lines:     []chartLine{{pts: eq, class: "line-eq", area: "area-eq", areaTo: math.NaN()}},
+	}
+	if len(eq) > 0 {
+		c.lines = append(c.lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
+	}
+	if res.StartingBalance > 0 {
+		c.ref = []float64{res.StartingBalance}
+	}
+	return c.render()
+}
+
+func money2(x float64, ccy string) string {
+	s := grouped(x, 2)
+	if ccy != "" {
+		s += " " + ccy
+	}
+	return s
+}
+
+// drawdownSeries is the fall below the running peak, as a (negative) ratio.
+func drawdownSeries(eq []pt) []pt {
+	out := make([]pt, 0, len(eq))
+	peak := math.Inf(-1)
+	for _, p := range eq {
+		if !isFinite(p.v) {
+			continue
+		}
+		peak = math.Max(peak, p.v)
+		dd := 0.0
+		if peak > 0 {
+			dd = p.v/peak - 1
+		}
+		out = append(out, pt{p.t, dd})
+	}
+	return out
+}
+
+func drawdownChart(eq []pt) template.HTML {
+	zero := 0.0
+	c := &chart{
+		id: "drawdown", width: 1200, height: 200,
+		yFmt:      fmtAxisPct,
+		tipFmt:    func(v float64) string { return pctS(v, 2) },
+		maxY:      &zero,
+		minSpan:   0.01,
+		ariaLabel: "Underwater drawdown chart",
+		lines:     []chartLine{{pts: drawdownSeries(eq), class: "line-dd", area: "area-dd", areaTo: 0}},
+	}
+	return c.render()
+}
+
+// monthlyReturns buckets the equity curve by calendar month (UTC). A point
+// stamped exactly at midnight closes the previous day, so points are
+// bucketed by their time minus one millisecond.
+func monthlyReturns(res *backtest.Result, eq []pt) []yearRow {
+	if len(eq) < 2 {
+		return nil
+	}
+	type month struct {
+		y, m int
+		end  float64
+	}
+	var months []month
+	for i, p := range eq {
+		if i == 0 {
+			continue // the starting balance
+		}
+		t := utc(p.t - 1)
+		y, mo := t.Year(), int(t.Month())
+		if n := len(months); n > 0 && months[n-1].y == y && months[n-1].m == mo {
+			months[n-1].end = p.v
+		} else {
+			months = append(months, month{y, mo, p.v})
+		}
+	}
+	type cell struct {
+		y, m int
+		r    float64
+	}
+	var cells []cell
+	prev := eq[0].v
+	maxAbs := 0.0
+	yearStart := map[int]float64{}
+	yearEnd := map[int]float64{}
+	var years []int
+	for _, mo := range months {
+		if _, ok := yearStart[mo.y]; !ok {
+			yearStart[mo.y] = prev
+			years = append(years, mo.y)
+		}
+		yearEnd[mo.y] = mo.end
+		r := math.NaN()
+		if prev > 0 {
+			r = mo.end/prev - 1
+		}
+		if isFinite(r) {
+			maxAbs = math.Max(maxAbs, math.Abs(r))
+		}
+		cells = append(cells, cell{mo.y, mo.m, r})
+		prev = mo.end
+	}
+	yearMax := 0.0
+	yearRet := map[int]float64{}
+	for _, y := range years {
+		r := math.NaN()
+		if s := yearStart[y]; s > 0 {
+			r = yearEnd[y]/s - 1
+		}
+		yearRet[y] = r
+		if isFinite(r) {
+			yearMax = math.Max(yearMax, math.Abs(r))
+		}
+	}
+	rows := make([]yearRow, 0, len(years))
+	idx := map[int]int{}
+	for _, y := range years {
+		idx[y] = len(rows)
+		rows = append(rows, yearRow{Year: strconv.Itoa(y), Total: heatCell(yearRet[y], yearMax)})
+	}
+	for _, c := range cells {
+		rows[idx[c.y]].Cells[c.m-1] = heatCell(c.r, maxAbs)
+	}
+	return rows
+}
+
+// heatCell colours a return by its size relative to the largest one.
+func heatCell(r, maxAbs float64) monthCell {
+	c := monthCell{Text: pctSigned(r, 1), Tone: tone(r)}
+	if !isFinite(r) || maxAbs <= 0 || r == 0 {
+		return c
+	}
+	a := 0.10 + 0.55*math.Min(1, math.Abs(r)/maxAbs)
+	rgb := "22, 163, 74"
+	if r < 0 {
+		rgb = "220, 38, 38"
+	}
+	c.Style = template.CSS("background: rgba(" + rgb + ", " + strconv.FormatFloat(a, 'f', 2, 64) + ")")
+	return c
+}
+
+func groupViewOf(keyHeader string, gs []metrics.Group, ccy string) groupView {
+	gv := groupView{KeyHeader: keyHeader, Ccy: ccy}
+	rows, total := splitTotal(gs)
+	for _, g := range rows {
+		gv.Rows = append(gv.Rows, groupRowOf(g))
+	}
+	if total != nil && len(rows) > 0 {
+		t := groupRowOf(*total)
+		gv.Total = &t
+	}
+	return gv
+}
+
+func groupRowOf(g metrics.Group) groupRow {
+	winW := 0.0
+	if isFinite(g.Winrate) {
+		winW = math.Max(0, math.Min(100, g.Winrate*100))
+	}
+	return groupRow{
+		Key:     groupKey(g.Key),
+		Trades:  g.Trades,
+		Avg:     pctSigned(g.ProfitMean, 2),
+		AvgV:    sortKey(g.ProfitMean),
+		AvgTone: tone(g.ProfitMean),
+		TotAbs:  signedGrouped(g.ProfitTotalAbs, 2),
+		TotAbsV: sortKey(g.ProfitTotalAbs),
+		TotPct:  pctSigned(g.ProfitTotal, 2),
+		TotTone: tone(g.ProfitTotalAbs),
+		Dur:     duration(g.DurationAvg),
+		DurV:    sortKey(g.DurationAvg),
+		Wins:    g.Wins,
+		Draws:   g.Draws,
+		Losses:  g.Losses,
+		Win:     pctS(g.Winrate, 1),
+		WinV:    sortKey(g.Winrate),
+		WinW:    strconv.FormatFloat(winW, 'f', 1, 64),
+	}
+}
+
+func compareRows(s metrics.Summary, ccy string) []compareRow {
+	ddPeriod := func(a, b int64) string {
+		if a == 0 && b == 0 {
+			return "–"
+		}
+		return dateOnly(a) + " → " + dateOnly(b)
+	}
+	return []compareRow{
+		{"Sharpe ratio", fixed(s.Sharpe, 2), fixed(s.SharpeDaily, 2),
+			"Return per unit of volatility. Freqtrade divides the average return per day by the spread of individual trade returns; the equity version uses the mean and standard deviation of daily equity returns, annualised with √365."},
+		{"Sortino ratio", fixed(s.Sortino, 2), fixed(s.SortinoDaily, 2),
+			"Like Sharpe, but only losses count as risk (downside deviation)."},
+		{"Calmar ratio", fixed(s.Calmar, 2), fixed(s.CalmarEquity, 2),
+			"Annual return divided by the maximum drawdown. Higher means the returns came with shallower falls."},
+		{"Max drawdown", pctS(s.MaxDrawdownAccount, 2), pctS(s.MaxDrawdownEquity, 2),
+			"Largest fall from a peak. Freqtrade only sees balances after trades close; the equity figure also counts losses of positions that were still open, so it is usually larger and closer to what you would have lived through."},
+		{"Max drawdown (" + orWord(ccy, "abs") + ")", grouped(s.MaxDrawdownAbs, 2), grouped(s.MaxDrawdownEquityAbs, 2),
+			"The same falls in the stake currency."},
+		{"Drawdown period", ddPeriod(s.DrawdownStart, s.DrawdownEnd), ddPeriod(s.DrawdownEquityStart, s.DrawdownEquityEnd),
+			"From the peak to the bottom of the largest drawdown."},
+		{"Volatility (annual)", "–", pctS(s.VolatilityAnnual, 2),
+			"Standard deviation of daily equity returns, annualised with √365."},
+	}
+}
+
+func orWord(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func metricSections(res *backtest.Result, m metrics.Report) []metricSection {
+	s := m.Summary
+	ccy := res.StakeCurrency
+	return []metricSection{
+		{"Returns", []metricRow{
+			{"Starting balance", money2(s.StartingBalance, ccy), "", ""},
+			{"Final balance", money2(s.FinalBalance, ccy), "", ""},
+			{"Absolute profit", money2(s.ProfitTotalAbs, ccy), "Sum of closed-trade profits after fees", tone(s.ProfitTotalAbs)},
+			{"Total profit", pctSigned(s.ProfitTotal, 2), "Absolute profit ÷ starting balance", tone(s.ProfitTotal)},
+			{"CAGR", pctSigned(s.CAGR, 2), "Compound annual growth rate", tone(s.CAGR)},
+			{"Market change", pctSigned(s.MarketChange, 2), "Average buy-and-hold change of the pairs", tone(s.MarketChange)},
+			{"Best pair", pairResult(s.BestPair, m.PerPair), "", ""},
+			{"Worst pair", pairResult(s.WorstPair, m.PerPair), "", ""},
+		}},
+		{"Trades", []metricRow{
+			{"Trades", strconv.Itoa(s.TotalTrades), "", ""},
+			{"Trades per day", fixed(s.TradesPerDay, 2), "", ""},
+			{"Wins / draws / losses", fmt.Sprintf("%d / %d / %d", s.Wins, s.Draws, s.Losses), "", ""},
+			{"Win rate", pctS(s.Winrate, 2), "", ""},
+			{"Profit factor", fixed(s.ProfitFactor, 2), "Gross profit ÷ gross loss", ""},
+			{"Expectancy", money2(s.Expectancy, ccy), "Average profit per trade", tone(s.Expectancy)},
+			{"Expectancy ratio", fixed(s.ExpectancyRatio, 2), "Expectancy in units of the average loss", ""},
+			{"Mean / median profit", pctSigned(s.ProfitMean, 2) + " / " + pctSigned(s.ProfitMedian, 2), "Per trade, relative to its stake", ""},
+			{"Best / worst trade", pctSigned(s.BestTrade, 2) + " / " + pctSigned(s.WorstTrade, 2), "", ""},
+			{"Max consecutive wins / losses", fmt.Sprintf("%d / %d", s.MaxConsecutiveWins, s.MaxConsecutiveLosses), "", ""},
+		}},
+		{"Holding & period", []metricRow{
+			{"Average holding", duration(s.HoldingAvg), "", ""},
+			{"Average holding, winners", duration(s.WinnerHoldingAvg), "", ""},
+			{"Average holding, losers", duration(s.LoserHoldingAvg), "", ""},
+			{"Backtest from", dateTime(periodStart(res, s)), "", ""},
+			{"Backtest to", dateTime(periodEnd(res, s)), "", ""},
+			{"Backtest days", strconv.Itoa(s.BacktestDays), "", ""},
+			{"Candles simulated", grouped(float64(res.Candles), 0), "Summed over pairs", ""},
+			{"Max open trades", maxOpenTrades(res.MaxOpenTrades), "", ""},
+		}},
+	}
+}
+
+func periodStart(res *backtest.Result, s metrics.Summary) int64 {
+	a, _ := periodBounds(res, s)
+	return a
+}
+func periodEnd(res *backtest.Result, s metrics.Summary) int64 { _, b := periodBounds(res, s); return b }
+
+func tradeRows(res *backtest.Result) (rows []tradeRow, showLev, showTags bool) {
+	for i := range res.Trades {
+		t := &res.Trades[i]
+		if t.Leverage != 0 && t.Leverage != 1 {
+			showLev = true
+		}
+		if t.EnterTag != "" {
+			showTags = true
+		}
+	}
+	rows = make([]tradeRow, 0, len(res.Trades))
+	for i := range res.Trades {
+		t := &res.Trades[i]
+		side := "long"
+		if t.IsShort {
+			side = "short"
+		}
+		lev := t.Leverage
+		if lev == 0 {
+			lev = 1
+		}
+		r := tradeRow{
+			N:          i + 1,
+			Pair:       t.Pair,
+			Side:       side,
+			Open:       dateMinute(t.OpenTime),
+			OpenV:      strconv.FormatInt(t.OpenTime, 10),
+			OpenRate:   price(t.OpenRate),
+			OpenRateV:  sortKey(t.OpenRate),
+			CloseRate:  price(t.CloseRate),
+			CloseRateV: sortKey(t.CloseRate),
+			Stake:      grouped(t.Stake, 2),
+			StakeV:     sortKey(t.Stake),
+			Lev:        fixed(lev, 1) + "×",
+			LevV:       sortKey(lev),
+			Profit:     pctSigned(t.ProfitRatio, 2),
+			ProfitV:    sortKey(t.ProfitRatio),
+			ProfitAbs:  signedGrouped(t.ProfitAbs, 2),
+			ProfitAbsV: sortKey(t.ProfitAbs),
+			Exit:       string(t.ExitReason),
+			Tag:        t.EnterTag,
+			Tone:       tone(t.ProfitAbs),
+		}
+		if t.CloseTime != 0 {
+			r.Close = dateMinute(t.CloseTime)
+			r.CloseV = strconv.FormatInt(t.CloseTime, 10)
+			r.Dur = shortDuration(float64(t.DurationMinutes()))
+			r.DurV = strconv.FormatInt(t.DurationMinutes(), 10)
+		} else {
+			r.Close, r.CloseV, r.Dur, r.DurV = "open", "9e15", "–", "9e15"
+			r.Exit = "open"
+		}
+		rows = append(rows, r)
+	}
+	return rows, showLev, showTags
+}
+
+// plural is "1 day", "3 days".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}

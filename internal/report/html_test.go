@@ -1,0 +1,160 @@
+package report
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/metrics"
+)
+
+func writeHTML(t *testing.T, res *backtest.Result, m metrics.Report) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, res, m); err != nil {
+		t.Fatalf("WriteHTML: %v", err)
+	}
+	return buf.String()
+}
+
+// TestWriteHTMLSample writes the realistic fixture's report to the file
+// named by TRADAI_REPORT_HTML, for looking at it in a browser:
+//
+//	TRADAI_REPORT_HTML=/tmp/report.html go test -run TestWriteHTMLSample ./internal/report/
+func TestWriteHTMLSample(t *testing.T) {
+	res, m := largeFixture()
+	out := writeHTML(t, res, m)
+	if path := os.Getenv("TRADAI_REPORT_HTML"); path != "" {
+		empty, em := emptyFixture()
+		if err := os.WriteFile(strings.TrimSuffix(path, ".html")+"_empty.html", []byte(writeHTML(t, empty, em)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []string{"EMACrossover_v3", "<svg", `id="equity"`, `id="drawdown"`, "Monthly returns",
+		"Results per pair", "Exit reasons", "Enter tags", "Freqtrade vs equity-based", "SOL/USDT", "table class=\"data sortable trades\""} {
+		if !strings.Contains(out, s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	if n := strings.Count(out, "<tr><td data-v="); n < len(res.Trades) {
+		t.Errorf("%d trade rows for %d trades", n, len(res.Trades))
+	}
+}
+
+func TestWriteHTMLSelfContained(t *testing.T) {
+	res, m := largeFixture()
+	out := writeHTML(t, res, m)
+	for _, s := range []string{"http://", "https://", "//cdn", "<link", "@import", "@font-face"} {
+		if strings.Contains(out, s) {
+			t.Errorf("report references %q", s)
+		}
+	}
+	for _, re := range []string{`\ssrc\s*=`, `\shref\s*=`, `url\((?:'|")?[a-z]+:`} {
+		if regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("report matches %s", re)
+		}
+	}
+	if !strings.Contains(out, "<style>") || !strings.Contains(out, "<script>") {
+		t.Error("CSS or JS not inline")
+	}
+}
+
+func TestWriteHTMLDeterministic(t *testing.T) {
+	res, m := largeFixture()
+	a := writeHTML(t, res, m)
+	res2, m2 := largeFixture()
+	if b := writeHTML(t, res2, m2); a != b {
+		t.Fatal("two writes of equal inputs differ")
+	}
+}
+
+func TestWriteHTMLEscapes(t *testing.T) {
+	const evil = "<script>alert(1)</script>"
+	res, m := smallFixture()
+	res.Strategy = evil
+	res.Pairs[0] = evil
+	res.Trades[0].Pair = evil
+	res.Trades[0].EnterTag = evil
+	res.Exchange = `"><img onerror=x>`
+	res.Params["<b>"] = evil
+	m.PerPair[0].Key = evil
+	m.PerEnterTag[0].Key = evil
+	m.Summary.BestPair = evil
+	out := writeHTML(t, res, m)
+	if strings.Contains(out, evil) || strings.Contains(out, "<img") || !strings.Contains(out, "&lt;b&gt;") {
+		t.Error("user-supplied string not escaped")
+	}
+	if !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("escaped pair name missing")
+	}
+	if n := strings.Count(out, "<script>"); n != 1 {
+		t.Errorf("%d <script> tags, want only the report's own", n)
+	}
+}
+
+func TestWriteHTMLEmptyAndOneDay(t *testing.T) {
+	res, m := emptyFixture()
+	out := writeHTML(t, res, m)
+	if strings.Contains(out, "NaN") || strings.Contains(out, "Inf") {
+		t.Error("output contains NaN or Inf")
+	}
+	if !strings.Contains(out, "No trades were made") {
+		t.Error("no empty-trades message")
+	}
+	// A truly empty result too.
+	out = writeHTML(t, &backtest.Result{}, metrics.Report{})
+	if strings.Contains(out, "NaN") {
+		t.Error("empty result output contains NaN")
+	}
+	if !strings.Contains(out, "Not enough data") {
+		t.Error("no placeholder for the missing equity chart")
+	}
+}
+
+func TestWriteHTMLNoNaN(t *testing.T) {
+	res, m := smallFixture()
+	m.Summary.Sharpe = math.NaN()
+	m.Summary.ProfitFactor = math.Inf(1)
+	m.PerPair[0].Winrate = math.NaN()
+	res.Equity[3].Equity = math.NaN()
+	res.Trades[1].ProfitRatio = math.NaN()
+	out := writeHTML(t, res, m)
+	if strings.Contains(out, "NaN") {
+		i := strings.Index(out, "NaN")
+		t.Errorf("output contains NaN: %q", out[max(0, i-80):i+20])
+	}
+	// A single equity point, equal start and end.
+	res, m = smallFixture()
+	res.Start, res.End = res.Equity[0].Time, res.Equity[0].Time
+	res.Equity = res.Equity[:1]
+	m.Summary.BacktestStart, m.Summary.BacktestEnd = 0, 0
+	out = writeHTML(t, res, m)
+	if strings.Contains(out, "NaN") {
+		t.Error("single-point output contains NaN")
+	}
+}
+
+func TestWriteHTMLDownsamples(t *testing.T) {
+	res, m := smallFixture()
+	res.Equity = nil
+	for i := 0; i < 9000; i++ {
+		res.Equity = append(res.Equity, backtest.EquityPoint{Time: res.Start + int64(i+1)*hourMs, Equity: 1000 + 50*math.Sin(float64(i)/300)})
+	}
+	out := writeHTML(t, res, m)
+	i := strings.Index(out, `class="line-eq" d="`)
+	if i < 0 {
+		t.Fatal("no equity line")
+	}
+	d := out[i+len(`class="line-eq" d="`):]
+	d = d[:strings.IndexByte(d, '"')]
+	if n := strings.Count(d, "L") + 1; n > maxChartPoints {
+		t.Errorf("equity path has %d points, want at most %d", n, maxChartPoints)
+	}
+}

@@ -1,0 +1,239 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/metrics"
+)
+
+func writeJSON(t *testing.T, res *backtest.Result, m metrics.Report) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, res, m); err != nil {
+		t.Fatalf("WriteJSON: %v", err)
+	}
+	return buf.Bytes()
+}
+
+func TestWriteJSONTopLevelAndOrder(t *testing.T) {
+	res, m := smallFixture()
+	out := writeJSON(t, res, m)
+	if !json.Valid(out) {
+		t.Fatal("output is not valid JSON")
+	}
+	// Key order is fixed by the structs.
+	keys := []string{`"strategy"`, `"trades"`, `"metrics"`, `"results_per_pair"`, `"exit_reason_summary"`,
+		`"results_per_enter_tag"`, `"daily_profit"`, `"equity_curve"`}
+	last := -1
+	for _, k := range keys {
+		i := bytes.Index(out, []byte("\n  "+k+":"))
+		if i < 0 {
+			t.Fatalf("top-level key %s missing", k)
+		}
+		if i < last {
+			t.Errorf("key %s out of order", k)
+		}
+		last = i
+	}
+	if !bytes.HasPrefix(out, []byte("{\n  \"strategy\": {\n    \"name\": ")) {
+		t.Errorf("not indented with two spaces:\n%.80s", out)
+	}
+
+	var doc struct {
+		Strategy map[string]any   `json:"strategy"`
+		Metrics  map[string]any   `json:"metrics"`
+		PerPair  []map[string]any `json:"results_per_pair"`
+		Daily    []map[string]any `json:"daily_profit"`
+		Equity   []map[string]any `json:"equity_curve"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	st := doc.Strategy
+	for k, want := range map[string]any{
+		"name": "SampleStrategy", "timeframe": "5m", "exchange": "binance", "stake_currency": "USDT",
+		"trading_mode": "spot", "starting_balance": 1000.0, "max_open_trades": 2.0,
+		"backtest_start": "2024-01-01T00:00:00Z", "backtest_end": "2024-01-10T23:55:00Z",
+	} {
+		if st[k] != want {
+			t.Errorf("strategy.%s = %v, want %v", k, st[k], want)
+		}
+	}
+	if p, _ := st["params"].(map[string]any); p["buy_rsi"] != 30.0 || p["mode"] != "fast" {
+		t.Errorf("strategy.params = %v", st["params"])
+	}
+	if pairs, _ := st["pairs"].([]any); len(pairs) != 2 || pairs[0] != "BTC/USDT" {
+		t.Errorf("strategy.pairs = %v", st["pairs"])
+	}
+	if doc.Metrics["total_trades"] != 5.0 || doc.Metrics["starting_balance"] != 1000.0 {
+		t.Errorf("metrics = %v", doc.Metrics)
+	}
+	if n := len(doc.PerPair); n != 3 || doc.PerPair[n-1]["key"] != "TOTAL" {
+		t.Errorf("results_per_pair = %v", doc.PerPair)
+	}
+	if len(doc.Daily) != 10 || doc.Daily[0]["date"] != "2024-01-01" {
+		t.Errorf("daily_profit = %v", doc.Daily)
+	}
+	if len(doc.Equity) != 10 {
+		t.Fatalf("equity_curve has %d points", len(doc.Equity))
+	}
+	e := doc.Equity[0]
+	if e["date"] != "2024-01-02T00:00:00Z" || e["timestamp"] != float64(ms("2024-01-02 00:00")) || e["equity"] != 1000.0 {
+		t.Errorf("equity_curve[0] = %v", e)
+	}
+}
+
+func TestWriteJSONTradeFields(t *testing.T) {
+	res, m := smallFixture()
+	res.Trades[1].IsShort = true
+	res.Trades[1].Leverage = 3
+	out := writeJSON(t, res, m)
+	var doc struct {
+		Trades []map[string]any `json:"trades"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Trades) != 5 {
+		t.Fatalf("%d trades", len(doc.Trades))
+	}
+	want := []string{"pair", "open_date", "close_date", "open_timestamp", "close_timestamp", "open_rate", "close_rate",
+		"amount", "stake_amount", "profit_ratio", "profit_abs", "exit_reason", "enter_tag", "is_short", "leverage",
+		"fee_open", "fee_close", "trade_duration", "initial_stop_loss_abs", "stop_loss_abs", "max_rate", "min_rate"}
+	tr := doc.Trades[0]
+	for _, k := range want {
+		if _, ok := tr[k]; !ok {
+			t.Errorf("trade field %q missing", k)
+		}
+	}
+	src := res.Trades[0]
+	checks := map[string]any{
+		"pair":                  "BTC/USDT",
+		"open_date":             "2024-01-02T07:25:00Z",
+		"close_date":            "2024-01-02T08:30:00Z",
+		"open_timestamp":        float64(ms("2024-01-02 07:25")),
+		"close_timestamp":       float64(ms("2024-01-02 08:30")),
+		"open_rate":             42000.0,
+		"close_rate":            42500.0,
+		"amount":                src.Amount,
+		"stake_amount":          100.0,
+		"profit_ratio":          src.ProfitRatio,
+		"profit_abs":            src.ProfitAbs,
+		"exit_reason":           "roi",
+		"enter_tag":             "rsi",
+		"is_short":              false,
+		"leverage":              1.0,
+		"fee_open":              0.001,
+		"fee_close":             0.001,
+		"trade_duration":        65.0,
+		"initial_stop_loss_abs": src.InitialStopLoss,
+		"stop_loss_abs":         src.StopLoss,
+		"max_rate":              src.MaxRate,
+		"min_rate":              src.MinRate,
+	}
+	for k, v := range checks {
+		if tr[k] != v {
+			t.Errorf("trades[0].%s = %#v, want %#v", k, tr[k], v)
+		}
+	}
+	for _, k := range []string{"open_date", "close_date"} {
+		if _, err := time.Parse(time.RFC3339, tr[k].(string)); err != nil {
+			t.Errorf("%s is not ISO 8601: %v", k, err)
+		}
+	}
+	t1 := doc.Trades[1]
+	if t1["is_short"] != true || t1["leverage"] != 3.0 || t1["trade_duration"] != 3070.0 || t1["enter_tag"] != "" {
+		t.Errorf("trades[1] = %v", t1)
+	}
+	// trade_duration is an integer in the text, not 65.0.
+	if !bytes.Contains(out, []byte(`"trade_duration": 65,`)) {
+		t.Error(`want "trade_duration": 65 as an integer`)
+	}
+}
+
+func TestWriteJSONOpenTrade(t *testing.T) {
+	res, m := smallFixture()
+	res.Trades[4].CloseTime, res.Trades[4].CloseRate, res.Trades[4].ExitReason = 0, 0, ""
+	out := writeJSON(t, res, m)
+	var doc struct {
+		Trades []map[string]any `json:"trades"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tr := doc.Trades[4]
+	if tr["close_date"] != nil || tr["close_timestamp"] != nil || tr["is_open"] != true || tr["trade_duration"] != 0.0 {
+		t.Errorf("open trade = %v", tr)
+	}
+}
+
+func TestWriteJSONDeterministic(t *testing.T) {
+	res, m := largeFixture()
+	a := writeJSON(t, res, m)
+	for i := 0; i < 5; i++ {
+		res2, m2 := largeFixture()
+		if b := writeJSON(t, res2, m2); !bytes.Equal(a, b) {
+			t.Fatal("two writes of equal inputs differ")
+		}
+	}
+}
+
+func TestWriteJSONRejectsNonFinite(t *testing.T) {
+	cases := []struct {
+		name  string
+		spoil func(*backtest.Result, *metrics.Report)
+		field string
+	}{
+		{"metric", func(_ *backtest.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe"},
+		{"profit factor", func(_ *backtest.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor"},
+		{"trade", func(r *backtest.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio"},
+		{"group", func(_ *backtest.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate"},
+		{"equity", func(r *backtest.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity"},
+		{"param", func(r *backtest.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi"},
+		{"day", func(_ *backtest.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, m := smallFixture()
+			c.spoil(res, &m)
+			var buf bytes.Buffer
+			err := WriteJSON(&buf, res, m)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), c.field) {
+				t.Errorf("error %q does not name %s", err, c.field)
+			}
+			if buf.Len() != 0 {
+				t.Error("partial output written")
+			}
+		})
+	}
+}
+
+func TestWriteJSONEmpty(t *testing.T) {
+	out := writeJSON(t, &backtest.Result{}, metrics.Report{})
+	for _, k := range []string{`"trades": []`, `"results_per_pair": []`, `"exit_reason_summary": []`,
+		`"results_per_enter_tag": []`, `"daily_profit": []`, `"equity_curve": []`, `"params": {}`, `"pairs": []`} {
+		if !bytes.Contains(out, []byte(k)) {
+			t.Errorf("empty export lacks %s", k)
+		}
+	}
+	if bytes.Contains(out, []byte("null")) {
+		t.Errorf("empty export contains null:\n%s", out)
+	}
+	res, m := emptyFixture()
+	writeJSON(t, res, m)
+}
+
+func TestWriteJSONNilResult(t *testing.T) {
+	if err := WriteJSON(&bytes.Buffer{}, nil, metrics.Report{}); err == nil {
+		t.Error("nil result accepted")
+	}
+}

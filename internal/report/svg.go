@@ -1,0 +1,377 @@
+package report
+
+import (
+	"encoding/json"
+	"html"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+)
+
+// maxChartPoints caps the points per series drawn in an SVG chart; longer
+// series are downsampled, keeping each bucket's extremes.
+const maxChartPoints = 2000
+
+// pt is one chart point: a Unix-ms time and a value.
+type pt struct {
+	t int64
+	v float64
+}
+
+// chartLine is one series of a chart.
+type chartLine struct {
+	pts   []pt
+	class string // CSS class of the stroke
+	step  bool   // draw as a step function (value holds until the next point)
+	area  string // CSS class of a fill between the line and areaTo; "" for none
+	// areaTo is the value the area fill reaches down (or up) to; NaN means
+	// the bottom of the plot.
+	areaTo float64
+}
+
+// chart describes an inline SVG line chart with time on the x axis.
+type chart struct {
+	id            string
+	width, height float64
+	lines         []chartLine // the first one gets the hover read-out
+	ref           []float64   // dashed horizontal reference lines
+	yFmt          func(v, step float64) string
+	tipFmt        func(v float64) string // hover value format
+	maxY          *float64               // pin the top of the y axis (e.g. 0 for drawdowns)
+	minSpan       float64                // smallest y span shown, so flat lines are not blown up
+	ariaLabel     string
+}
+
+const (
+	marginL = 78.0
+	marginR = 18.0
+	marginT = 14.0
+	marginB = 30.0
+)
+
+// render returns the chart as inline SVG, or a placeholder when there is
+// nothing to draw. All coordinates are finite: non-finite values are dropped.
+func (c *chart) render() template.HTML {
+	// Clean and downsample.
+	var lines []chartLine
+	var tmin, tmax int64 = math.MaxInt64, math.MinInt64
+	vmin, vmax := math.Inf(1), math.Inf(-1)
+	for _, l := range c.lines {
+		clean := make([]pt, 0, len(l.pts))
+		for _, p := range l.pts {
+			if isFinite(p.v) {
+				clean = append(clean, p)
+			}
+		}
+		clean = downsample(clean, maxChartPoints)
+		for _, p := range clean {
+			tmin, tmax = min(tmin, p.t), max(tmax, p.t)
+			vmin, vmax = math.Min(vmin, p.v), math.Max(vmax, p.v)
+		}
+		l.pts = clean
+		lines = append(lines, l)
+	}
+	if tmin > tmax || len(lines) == 0 || len(lines[0].pts) == 0 {
+		return template.HTML(`<div class="chart-empty">Not enough data to draw this chart.</div>`)
+	}
+	for _, r := range c.ref {
+		if isFinite(r) {
+			vmin, vmax = math.Min(vmin, r), math.Max(vmax, r)
+		}
+	}
+	if c.maxY != nil {
+		vmax = *c.maxY
+		vmin = math.Min(vmin, vmax)
+	}
+	// Give flat series some room.
+	if span := vmax - vmin; span < c.minSpan || span <= 0 {
+		need := math.Max(c.minSpan, math.Max(math.Abs(vmax)*0.01, 1e-9))
+		if c.maxY != nil {
+			vmin = vmax - need
+		} else {
+			mid := (vmin + vmax) / 2
+			vmin, vmax = mid-need/2, mid+need/2
+		}
+	}
+	if tmax == tmin {
+		tmin -= 12 * 3600_000
+		tmax += 12 * 3600_000
+	}
+	// Keep lines off the plot's edges.
+	pad := (vmax - vmin) * 0.04
+	if c.maxY == nil {
+		vmax += pad
+	}
+	vmin -= pad
+	step := niceStep((vmax-vmin)/5, 0)
+	lo := math.Floor(vmin/step) * step
+	hi := math.Ceil(vmax/step) * step
+	if c.maxY != nil {
+		hi = *c.maxY
+	}
+	if hi <= lo {
+		hi = lo + step
+	}
+
+	plotW := c.width - marginL - marginR
+	plotH := c.height - marginT - marginB
+	xOf := func(t int64) float64 { return marginL + float64(t-tmin)/float64(tmax-tmin)*plotW }
+	yOf := func(v float64) float64 { return marginT + (hi-v)/(hi-lo)*plotH }
+
+	var b strings.Builder
+	w := func(ss ...string) {
+		for _, s := range ss {
+			b.WriteString(s)
+		}
+	}
+	w(`<svg class="chart" id="`, html.EscapeString(c.id), `" viewBox="0 0 `, num(c.width), ` `, num(c.height),
+		`" preserveAspectRatio="xMidYMid meet" role="img" aria-label="`, html.EscapeString(c.ariaLabel), `">`)
+	w(`<defs><linearGradient id="`, c.id, `-grad" x1="0" y1="0" x2="0" y2="1">`,
+		`<stop offset="0" class="grad-top"/><stop offset="1" class="grad-bottom"/></linearGradient>`,
+		`<clipPath id="`, c.id, `-clip"><rect x="`, num(marginL), `" y="`, num(marginT), `" width="`, num(plotW), `" height="`, num(plotH), `"/></clipPath></defs>`)
+
+	// Horizontal grid and y labels.
+	w(`<g class="grid">`)
+	n := int(math.Round((hi - lo) / step))
+	for i := 0; i <= n; i++ {
+		v := lo + float64(i)*step
+		y := yOf(v)
+		w(`<line x1="`, num(marginL), `" x2="`, num(c.width-marginR), `" y1="`, num(y), `" y2="`, num(y), `"/>`)
+	}
+	ticks, tfmt := timeTicks(tmin, tmax, int(plotW/120))
+	for _, t := range ticks {
+		x := xOf(t)
+		w(`<line class="v" x1="`, num(x), `" x2="`, num(x), `" y1="`, num(marginT), `" y2="`, num(marginT+plotH), `"/>`)
+	}
+	w(`</g><g class="axis">`)
+	for i := 0; i <= n; i++ {
+		v := lo + float64(i)*step
+		w(`<text x="`, num(marginL-8), `" y="`, num(yOf(v)+4), `" text-anchor="end">`, html.EscapeString(c.yFmt(v, step)), `</text>`)
+	}
+	for _, t := range ticks {
+		w(`<text x="`, num(xOf(t)), `" y="`, num(c.height-8), `" text-anchor="middle">`, html.EscapeString(utc(t).Format(tfmt)), `</text>`)
+	}
+	w(`<line class="baseline" x1="`, num(marginL), `" x2="`, num(c.width-marginR), `" y1="`, num(marginT+plotH), `" y2="`, num(marginT+plotH), `"/>`)
+	w(`</g>`)
+
+	// Series.
+	w(`<g clip-path="url(#`, c.id, `-clip)">`)
+	for _, r := range c.ref {
+		if isFinite(r) {
+			y := yOf(r)
+			w(`<line class="ref" x1="`, num(marginL), `" x2="`, num(c.width-marginR), `" y1="`, num(y), `" y2="`, num(y), `"/>`)
+		}
+	}
+	for _, l := range lines {
+		if len(l.pts) == 0 {
+			continue
+		}
+		path := linePath(l.pts, l.step, xOf, yOf)
+		if l.area != "" {
+			base := marginT + plotH
+			if isFinite(l.areaTo) {
+				base = yOf(l.areaTo)
+			}
+			first, last := l.pts[0], l.pts[len(l.pts)-1]
+			w(`<path class="`, l.area, `" d="`, path, `L`, num(xOf(last.t)), `,`, num(base), `L`, num(xOf(first.t)), `,`, num(base), `Z"/>`)
+		}
+		w(`<path class="`, l.class, `" d="`, path, `"/>`)
+	}
+	w(`</g>`)
+
+	// Hover read-out: the first series' points in viewBox coordinates.
+	if c.tipFmt != nil {
+		tips := make([][3]any, 0, len(lines[0].pts))
+		for _, p := range lines[0].pts {
+			tips = append(tips, [3]any{round1(xOf(p.t)), round1(yOf(p.v)), dateMinute(p.t) + " · " + c.tipFmt(p.v)})
+		}
+		data, _ := json.Marshal(tips)
+		w(`<g class="hover" data-pts="`, html.EscapeString(string(data)), `">`,
+			`<line class="hover-line" x1="0" x2="0" y1="`, num(marginT), `" y2="`, num(marginT+plotH), `"/>`,
+			`<circle class="hover-dot" r="4" cx="0" cy="0"/>`,
+			`<rect class="hover-catch" x="`, num(marginL), `" y="`, num(marginT), `" width="`, num(plotW), `" height="`, num(plotH), `"/></g>`)
+	}
+	w(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func linePath(pts []pt, step bool, xOf func(int64) float64, yOf func(float64) float64) string {
+	var b strings.Builder
+	b.Grow(len(pts) * 16)
+	var prevY float64
+	for i, p := range pts {
+		x, y := xOf(p.t), yOf(p.v)
+		switch {
+		case i == 0:
+			b.WriteString("M" + num(x) + "," + num(y))
+		case step:
+			b.WriteString("L" + num(x) + "," + num(prevY) + "L" + num(x) + "," + num(y))
+		default:
+			b.WriteString("L" + num(x) + "," + num(y))
+		}
+		prevY = y
+	}
+	return b.String()
+}
+
+// num formats an SVG coordinate with one decimal.
+func num(x float64) string {
+	if !isFinite(x) {
+		x = 0 // never emit NaN into SVG; callers keep this from happening
+	}
+	return fixed(x, 1)
+}
+
+func round1(x float64) float64 {
+	if !isFinite(x) {
+		return 0
+	}
+	return math.Round(x*10) / 10
+}
+
+// niceStep rounds a raw tick step up to 1, 2, 2.5 or 5 times a power of ten.
+// The second argument is unused headroom for future tuning.
+func niceStep(raw float64, _ int) float64 {
+	if !(raw > 0) || !isFinite(raw) {
+		return 1
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	f := raw / mag
+	switch {
+	case f <= 1:
+		f = 1
+	case f <= 2:
+		f = 2
+	case f <= 2.5:
+		f = 2.5
+	case f <= 5:
+		f = 5
+	default:
+		f = 10
+	}
+	return f * mag
+}
+
+// stepDecimals is how many decimals show a tick step exactly (0..6).
+func stepDecimals(step float64) int {
+	for d := 0; d < 6; d++ {
+		s := step * math.Pow(10, float64(d))
+		if math.Abs(s-math.Round(s)) < 1e-6*math.Max(1, s) {
+			return d
+		}
+	}
+	return 6
+}
+
+// downsample keeps at most maxN points: the first, the last, and for each of
+// the buckets in between its lowest and highest point, in time order, so
+// peaks and troughs (and so drawdowns) survive.
+func downsample(pts []pt, maxN int) []pt {
+	if len(pts) <= maxN || maxN < 4 {
+		return pts
+	}
+	inner := pts[1 : len(pts)-1]
+	buckets := (maxN - 2) / 2
+	out := make([]pt, 0, maxN)
+	out = append(out, pts[0])
+	for b := 0; b < buckets; b++ {
+		lo, hi := b*len(inner)/buckets, (b+1)*len(inner)/buckets
+		if lo >= hi {
+			continue
+		}
+		iMin, iMax := lo, lo
+		for i := lo; i < hi; i++ {
+			if inner[i].v < inner[iMin].v {
+				iMin = i
+			}
+			if inner[i].v > inner[iMax].v {
+				iMax = i
+			}
+		}
+		switch {
+		case iMin == iMax:
+			out = append(out, inner[iMin])
+		case iMin < iMax:
+			out = append(out, inner[iMin], inner[iMax])
+		default:
+			out = append(out, inner[iMax], inner[iMin])
+		}
+	}
+	return append(out, pts[len(pts)-1])
+}
+
+// timeTicks picks calendar-aligned tick times between tmin and tmax, at
+// most maxTicks of them, and the Go time layout to label them with.
+func timeTicks(tmin, tmax int64, maxTicks int) ([]int64, string) {
+	maxTicks = max(maxTicks, 2)
+	const hour = int64(3600_000)
+	const day = 24 * hour
+	span := tmax - tmin
+	fixedSteps := []struct {
+		ms     int64
+		offset int64 // alignment offset from the epoch
+		layout string
+	}{
+		{hour, 0, "Jan 2 15:04"},
+		{3 * hour, 0, "Jan 2 15:04"},
+		{6 * hour, 0, "Jan 2 15:04"},
+		{12 * hour, 0, "Jan 2 15:04"},
+		{day, 0, "Jan 2"},
+		{2 * day, 0, "Jan 2"},
+		{7 * day, 4 * day, "Jan 2"}, // Mondays (1970-01-01 was a Thursday)
+		{14 * day, 4 * day, "Jan 2"},
+	}
+	for _, s := range fixedSteps {
+		if span/s.ms <= int64(maxTicks) {
+			first := ceilDiv(tmin-s.offset, s.ms)*s.ms + s.offset
+			var out []int64
+			for t := first; t <= tmax; t += s.ms {
+				out = append(out, t)
+			}
+			return out, s.layout
+		}
+	}
+	spanMonths := float64(span) / float64(30*day)
+	for _, months := range []int{1, 2, 3, 6, 12, 24, 60, 120} {
+		if spanMonths/float64(months) > float64(maxTicks) {
+			continue
+		}
+		layout := "Jan 2006"
+		if months >= 12 {
+			layout = "2006"
+		}
+		start := utc(tmin)
+		y, mo := start.Year(), int(start.Month())
+		// First month boundary at or after tmin that sits on the step grid.
+		t := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC)
+		if t.UnixMilli() < tmin {
+			t = t.AddDate(0, 1, 0)
+		}
+		for (int(t.Month())-1+12*t.Year())%months != 0 {
+			t = t.AddDate(0, 1, 0)
+		}
+		var out []int64
+		for ; t.UnixMilli() <= tmax; t = t.AddDate(0, months, 0) {
+			out = append(out, t.UnixMilli())
+		}
+		return out, layout
+	}
+	return []int64{tmin, tmax}, "2006"
+}
+
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a > 0) == (b > 0) {
+		q++
+	}
+	return q
+}
+
+// fmtAxisNumber formats a y tick for values in the stake currency.
+func fmtAxisNumber(v, step float64) string { return grouped(v, stepDecimals(step)) }
+
+// fmtAxisPct formats a y tick for ratios as percentages.
+func fmtAxisPct(v, step float64) string {
+	return fixed(v*100, stepDecimals(step*100)) + "%"
+}

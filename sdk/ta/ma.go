@@ -1,0 +1,226 @@
+package ta
+
+import "math"
+
+// SMA returns the simple moving average of src over period values.
+// Warm-up: period-1. It panics if period < 1.
+func SMA(src []float64, period int) []float64 {
+	mustPeriod("SMA", "period", period)
+	out := make([]float64, len(src))
+	smaInto(out, src, clampPeriod(period, len(src)))
+	return out
+}
+
+func smaInto(dst, src []float64, p int) {
+	s := firstValid(src)
+	smaCore(dst[s:], src[s:], p)
+	fillNaN(dst, s, p-1)
+}
+
+// smaCore writes the SMA of src into dst[p-1:]. The window sum is
+// compensated, so it stays exact to a few ulps over any number of steps.
+func smaCore(dst, src []float64, p int) {
+	n := len(src)
+	if n < p {
+		return
+	}
+	fp := float64(p)
+	var acc ksum
+	for _, x := range src[:p] {
+		acc.add(x)
+	}
+	dst[p-1] = acc.sum() / fp
+	for i := p; i < n; i++ {
+		// The change in is split exactly into d+e off the critical path,
+		// so each step adds only one term to the running sum.
+		in, out := src[i], -src[i-p]
+		d := in + out
+		z := d - in
+		e := (in - (d - z)) + (out - z)
+		acc.add(d)
+		acc.lo += e
+		dst[i] = acc.sum() / fp
+	}
+}
+
+// EMA returns the exponential moving average of src with smoothing
+// 2/(period+1), seeded with the SMA of the first period values, as TA-Lib.
+// Warm-up: period-1. It panics if period < 1.
+func EMA(src []float64, period int) []float64 {
+	mustPeriod("EMA", "period", period)
+	out := make([]float64, len(src))
+	p := clampPeriod(period, len(src))
+	s := firstValid(src)
+	emaCore(out[s:], src[s:], p)
+	fillNaN(out, s, p-1)
+	return out
+}
+
+// emaCore writes the TA-Lib EMA of src into dst[p-1:].
+func emaCore(dst, src []float64, p int) {
+	n := len(src)
+	if n < p {
+		return
+	}
+	k := 2 / float64(p+1)
+	sum := 0.0
+	for i := 0; i < p; i++ {
+		sum += src[i]
+	}
+	prev := sum / float64(p)
+	dst[p-1] = prev
+	for i := p; i < n; i++ {
+		prev = (src[i]-prev)*k + prev
+		dst[i] = prev
+	}
+}
+
+// emaStream is an EMA fed one value at a time, seeded like emaCore.
+type emaStream struct {
+	k, fp float64
+	p, n  int
+	sum   float64
+	v     float64 // current value, once ready
+}
+
+func newEMAStream(p int) emaStream {
+	return emaStream{k: 2 / float64(p+1), fp: float64(p), p: p}
+}
+
+// push adds x and reports whether v is defined.
+func (e *emaStream) push(x float64) bool {
+	if e.n < e.p {
+		e.sum += x
+		e.n++
+		if e.n < e.p {
+			return false
+		}
+		e.v = e.sum / e.fp
+		return true
+	}
+	e.v = (x-e.v)*e.k + e.v
+	return true
+}
+
+// DEMA returns the double exponential moving average 2*EMA - EMA(EMA), the
+// inner EMA seeded as TA-Lib does. Warm-up: 2*(period-1). It panics if
+// period < 1.
+func DEMA(src []float64, period int) []float64 {
+	mustPeriod("DEMA", "period", period)
+	out := make([]float64, len(src))
+	p := clampPeriod(period, len(src))
+	s := firstValid(src)
+	e1, e2 := newEMAStream(p), newEMAStream(p)
+	for i := s; i < len(src); i++ {
+		if e1.push(src[i]) && e2.push(e1.v) {
+			out[i] = 2*e1.v - e2.v
+		}
+	}
+	fillNaN(out, s, 2*(p-1))
+	return out
+}
+
+// TEMA returns the triple exponential moving average
+// 3*EMA - 3*EMA(EMA) + EMA(EMA(EMA)), seeded as TA-Lib does.
+// Warm-up: 3*(period-1). It panics if period < 1.
+func TEMA(src []float64, period int) []float64 {
+	mustPeriod("TEMA", "period", period)
+	out := make([]float64, len(src))
+	p := clampPeriod(period, len(src))
+	s := firstValid(src)
+	e1, e2, e3 := newEMAStream(p), newEMAStream(p), newEMAStream(p)
+	for i := s; i < len(src); i++ {
+		if e1.push(src[i]) && e2.push(e1.v) && e3.push(e2.v) {
+			out[i] = e3.v + (3*e1.v - 3*e2.v)
+		}
+	}
+	fillNaN(out, s, 3*(p-1))
+	return out
+}
+
+// WMA returns the linearly weighted moving average of src: weights 1..period,
+// the newest value weighing most. Warm-up: period-1. It panics if period < 1.
+func WMA(src []float64, period int) []float64 {
+	mustPeriod("WMA", "period", period)
+	out := make([]float64, len(src))
+	p := clampPeriod(period, len(src))
+	s := firstValid(src)
+	x, dst := src[s:], out[s:]
+	if len(x) >= p {
+		w := newWMARoll(p)
+		for i := p - 1; i < len(x); i++ {
+			dst[i] = w.next(x, i)
+		}
+	}
+	fillNaN(out, s, p-1)
+	return out
+}
+
+// wmaRoll computes a WMA over consecutive windows of a slice in O(1) per
+// step, recomputing the sums exactly every p steps so they cannot drift.
+type wmaRoll struct {
+	p, left        int
+	fp, div        float64
+	sum, weightSum float64
+}
+
+func newWMARoll(p int) wmaRoll {
+	return wmaRoll{p: p, fp: float64(p), div: float64(p) * float64(p+1) / 2}
+}
+
+// next returns the WMA of src[i-p+1 : i+1]. Calls must be for consecutive i,
+// and src[i-p] must still hold the value that left the window.
+func (w *wmaRoll) next(src []float64, i int) float64 {
+	if w.left == 0 {
+		w.sum, w.weightSum = 0, 0
+		base := i - w.p + 1
+		for k := 0; k < w.p; k++ {
+			x := src[base+k]
+			w.sum += x
+			w.weightSum += float64(k+1) * x
+		}
+		w.left = w.p
+	} else {
+		x := src[i]
+		w.weightSum += w.fp*x - w.sum
+		w.sum += x - src[i-w.p]
+	}
+	w.left--
+	return w.weightSum / w.div
+}
+
+// HMA returns the Hull moving average
+// WMA(2*WMA(src, period/2) - WMA(src, period), floor(sqrt(period))), each
+// inner length at least 1. Warm-up: period-1 + floor(sqrt(period))-1. It
+// panics if period < 1.
+func HMA(src []float64, period int) []float64 {
+	mustPeriod("HMA", "period", period)
+	out := make([]float64, len(src))
+	p := clampPeriod(period, len(src))
+	half := max(p/2, 1)
+	sq := max(int(math.Sqrt(float64(p))), 1)
+	s := firstValid(src)
+	x, dst := src[s:], out[s:]
+	if len(x) >= p+sq-1 {
+		wh, wf, wd := newWMARoll(half), newWMARoll(p), newWMARoll(sq)
+		// The last sq+1 raw differences live in a mirrored ring: each is
+		// stored at j%r and j%r+r, so the window ending at slot j%r+r is
+		// contiguous and wd can read it like a plain slice.
+		r := sq + 1
+		ring := make([]float64, 2*r)
+		for i := half - 1; i < p-1; i++ {
+			wh.next(x, i)
+		}
+		for i := p - 1; i < len(x); i++ {
+			d := 2*wh.next(x, i) - wf.next(x, i)
+			j := i - (p - 1)
+			slot := j % r
+			ring[slot], ring[slot+r] = d, d
+			if j >= sq-1 {
+				dst[i] = wd.next(ring, slot+r)
+			}
+		}
+	}
+	fillNaN(out, s, p-1+sq-1)
+	return out
+}
