@@ -25,7 +25,7 @@ const ftSentinel = -100.0
 // streak) are not drawdown. true reproduces Freqtrade 2025.4 and later
 // (PRs #11590, #11593), which clamp the high at 0 and prepend a zero row, so
 // the starting balance is the first high.
-const clampDrawdownHigh = true
+const clampDrawdownHigh = false
 
 // cagr is Freqtrade's calculate_cagr: (final/start)^(1/(days/365)) - 1,
 // 0 when final < 0, start <= 0 or days <= 0.
