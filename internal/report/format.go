@@ -205,3 +205,18 @@ func ratio(a, b float64) float64 {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// autoDec picks enough decimals to show an amount of the stake currency
+// meaningfully: 2 for hundreds of USDT, more for small BTC amounts.
+func autoDec(x float64) int {
+	switch a := math.Abs(x); {
+	case a >= 100 || a == 0:
+		return 2
+	case a >= 1:
+		return 3
+	case a >= 0.01:
+		return 4
+	default:
+		return 6
+	}
+}

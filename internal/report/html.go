@@ -223,7 +223,7 @@ func headlineCards(res *backtest.Result, m metrics.Report) []card {
 	}
 	return []card{
 		{"Total profit", pctSigned(s.ProfitTotal, 2), "market " + pctSigned(s.MarketChange, 1), tone(s.ProfitTotal)},
-		{"Absolute profit", signedGrouped(s.ProfitTotalAbs, 2), withCcy(grouped(s.StartingBalance, 0) + " → " + grouped(s.FinalBalance, 2)), tone(s.ProfitTotalAbs)},
+		{"Absolute profit", signedGrouped(s.ProfitTotalAbs, autoDec(s.StartingBalance)), withCcy(grouped(s.StartingBalance, autoDec(s.StartingBalance)) + " → " + grouped(s.FinalBalance, autoDec(s.StartingBalance))), tone(s.ProfitTotalAbs)},
 		{"CAGR", pctSigned(s.CAGR, 2), "over " + plural(s.BacktestDays, "day"), tone(s.CAGR)},
 		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
 		{"Sharpe (daily)", fixed(s.SharpeDaily, 2), "equity-based · Freqtrade " + fixed(s.Sharpe, 2), ""},
@@ -302,7 +302,7 @@ func equityChart(res *backtest.Result, eq []pt) template.HTML {
 }
 
 func money2(x float64, ccy string) string {
-	s := grouped(x, 2)
+	s := grouped(x, autoDec(x))
 	if ccy != "" {
 		s += " " + ccy
 	}
@@ -454,7 +454,7 @@ func groupRowOf(g metrics.Group) groupRow {
 		Avg:     pctSigned(g.ProfitMean, 2),
 		AvgV:    sortKey(g.ProfitMean),
 		AvgTone: tone(g.ProfitMean),
-		TotAbs:  signedGrouped(g.ProfitTotalAbs, 2),
+		TotAbs:  signedGrouped(g.ProfitTotalAbs, autoDec(g.ProfitTotalAbs)),
 		TotAbsV: sortKey(g.ProfitTotalAbs),
 		TotPct:  pctSigned(g.ProfitTotal, 2),
 		TotTone: tone(g.ProfitTotalAbs),
@@ -583,7 +583,7 @@ func tradeRows(res *backtest.Result) (rows []tradeRow, showLev, showTags bool) {
 			LevV:       sortKey(lev),
 			Profit:     pctSigned(t.ProfitRatio, 2),
 			ProfitV:    sortKey(t.ProfitRatio),
-			ProfitAbs:  signedGrouped(t.ProfitAbs, 2),
+			ProfitAbs:  signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)),
 			ProfitAbsV: sortKey(t.ProfitAbs),
 			Exit:       string(t.ExitReason),
 			Tag:        t.EnterTag,
