@@ -78,17 +78,13 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 		steps       int
 		startNoData = true
 	)
-	for {
-		t := int64(math.MaxInt64)
-		for k := range states {
-			p := &states[k]
-			if p.j < p.to && p.f.Time[p.j] < t {
-				t = p.f.Time[p.j]
-			}
+	t := int64(math.MaxInt64)
+	for k := range states {
+		if p := &states[k]; p.j < p.to {
+			t = min(t, p.f.Time[p.j])
 		}
-		if t == math.MaxInt64 {
-			break
-		}
+	}
+	for t != math.MaxInt64 {
 		if steps++; steps&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("backtest cancelled: %w", err)
@@ -101,11 +97,16 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 			curDay, startNoData = day, false
 		}
 		slotsAtStart := openCount
+		next := int64(math.MaxInt64) // the following candle time, found on the way
 		for k := range states {
 			p := &states[k]
 			j := p.j
 			f := p.f
-			if j >= p.to || f.Time[j] != t {
+			if j >= p.to {
+				continue
+			}
+			if f.Time[j] != t {
+				next = min(next, f.Time[j])
 				continue
 			}
 			i := j - 1 // the candle whose signals act now
@@ -144,6 +145,9 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 			}
 			p.lastClose = f.Close[j]
 			p.j++
+			if p.j < p.to {
+				next = min(next, f.Time[p.j])
+			}
 		}
 		// Mark to market at this candle's close.
 		equity = s.StartingBalance + closedPnL
@@ -162,7 +166,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 			res.MaxDrawdownEquityPeak = peakTime
 			res.MaxDrawdownEquityTrough = t + tfMs
 		}
-		prevT = t
+		prevT, t = t, next
 	}
 	// Trades still open close at their pair's last close.
 	for k := range states {
