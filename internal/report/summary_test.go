@@ -44,7 +44,7 @@ func TestWriteSummaryContent(t *testing.T) {
 	out := buf.String()
 	for _, s := range []string{"BACKTESTING REPORT", "EXIT REASON STATS", "ENTER TAG STATS", "SUMMARY METRICS",
 		"Tot Profit USDT", "2 days, 3:10:00", "Sharpe (daily equity)", "Max drawdown (mark-to-market equity)",
-		"Max drawdown (closed trades, Freqtrade)", "Expectancy (Ratio)", "TOTAL", "(none)"} {
+		"Max drawdown (closed trades, Freqtrade)", "Expectancy (Ratio)", "TOTAL", "OTHER"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("summary lacks %q", s)
 		}
