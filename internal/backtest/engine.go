@@ -66,17 +66,16 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 	res.MarketChange = change / float64(len(series))
 
 	var (
-		rules       = &s.Rules
-		closedPnL   float64 // realised profit of closed trades
-		tiedUp      float64 // stakes of open trades
-		openCount   int
-		peak        = s.StartingBalance
-		peakTime    = res.Start
-		equity      = s.StartingBalance
-		curDay      = int64(math.MinInt64)
-		prevT       int64
-		steps       int
-		startNoData = true
+		rules     = &s.Rules
+		closedPnL float64 // realised profit of closed trades
+		tiedUp    float64 // stakes of open trades
+		openCount int
+		peak      = s.StartingBalance
+		peakTime  = res.Start
+		equity    = s.StartingBalance
+		curDay    = int64(math.MinInt64) // UTC day of the previous step; MinInt64 before the first
+		prevT     int64
+		steps     int
 	)
 	t := int64(math.MaxInt64)
 	for k := range states {
@@ -91,10 +90,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 			}
 		}
 		if day := floorDiv(t, 86_400_000); day != curDay {
-			if !startNoData {
+			if curDay != math.MinInt64 {
 				res.Equity = append(res.Equity, EquityPoint{Time: prevT + tfMs, Equity: equity})
 			}
-			curDay, startNoData = day, false
+			curDay = day
 		}
 		slotsAtStart := openCount
 		next := int64(math.MaxInt64) // the following candle time, found on the way
@@ -181,7 +180,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 		res.Trades = append(res.Trades, p.tr)
 	}
 	res.FinalBalance = s.StartingBalance + closedPnL
-	if !startNoData {
+	if curDay != math.MinInt64 {
 		res.Equity = append(res.Equity, EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
 	}
 	return res, nil
