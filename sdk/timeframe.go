@@ -45,3 +45,52 @@ func (tf Timeframe) Duration() time.Duration { return time.Duration(tf.Millis())
 func (tf Timeframe) Valid() bool { _, ok := timeframeMinutes[tf]; return ok }
 
 func (tf Timeframe) String() string { return string(tf) }
+
+const (
+	msPerDay = 86_400_000
+	// mondayOffset is the distance from the Unix epoch (a Thursday) back to
+	// the Monday that starts its week, in milliseconds.
+	mondayOffset = 3 * msPerDay
+)
+
+// Floor returns the open time of the candle of timeframe tf that contains
+// ms (Unix milliseconds, UTC). Candles lie on a fixed grid: minute, hour
+// and day timeframes (including "3d") on multiples of their length since the
+// Unix epoch, "1w" on Mondays 00:00 UTC (ISO weeks, as Binance's weekly
+// candles), "1M" on the first day of each month 00:00 UTC.
+func (tf Timeframe) Floor(ms int64) int64 {
+	switch tf {
+	case "1M":
+		y, m, _ := time.UnixMilli(ms).UTC().Date()
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	case "1w":
+		return floorTo(ms+mondayOffset, 7*msPerDay) - mondayOffset
+	}
+	step := tf.Millis()
+	if step == 0 {
+		return ms
+	}
+	return floorTo(ms, step)
+}
+
+// Next returns the open time of the candle after the one that contains ms,
+// which is also the close time of the candle that contains ms.
+func (tf Timeframe) Next(ms int64) int64 {
+	if tf == "1M" {
+		y, m, _ := time.UnixMilli(ms).UTC().Date()
+		return time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	}
+	return tf.Floor(ms) + tf.Millis()
+}
+
+// OnGrid reports whether ms is the open time of a candle of timeframe tf.
+func (tf Timeframe) OnGrid(ms int64) bool { return tf.Floor(ms) == ms }
+
+// floorTo rounds ms down to a multiple of step, also for negative ms.
+func floorTo(ms, step int64) int64 {
+	r := ms % step
+	if r < 0 {
+		r += step
+	}
+	return ms - r
+}
