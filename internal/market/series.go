@@ -1,6 +1,7 @@
 package market
 
 import (
+	"errors"
 	"time"
 
 	"github.com/tradai/tradai/sdk"
@@ -52,3 +53,6 @@ type AppendResult struct {
 	// Series describes the series after the append.
 	Series Series
 }
+
+// ErrNotFound means the store holds no such series.
+var ErrNotFound = errors.New("no stored data")
