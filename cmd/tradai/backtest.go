@@ -3,13 +3,13 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/metrics"
@@ -82,13 +82,13 @@ override the config. The summary goes to standard output; --export-json and
 				return err
 			}
 			if exportJSON != "" {
-				if err := writeAtomic(exportJSON, func(w *bufio.Writer) error { return report.WriteJSON(w, res, m) }); err != nil {
+				if err := atomicfile.Write(exportJSON, func(w io.Writer) error { return report.WriteJSON(w, res, m) }); err != nil {
 					return fmt.Errorf("writing --export-json: %w", err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Results written to %s\n", exportJSON)
 			}
 			if reportPath != "" {
-				if err := writeAtomic(reportPath, func(w *bufio.Writer) error { return report.WriteHTML(w, res, m) }); err != nil {
+				if err := atomicfile.Write(reportPath, func(w io.Writer) error { return report.WriteHTML(w, res, m) }); err != nil {
 					return fmt.Errorf("writing --report: %w", err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "HTML report written to %s\n", reportPath)
@@ -104,37 +104,4 @@ override the config. The summary goes to standard output; --export-json and
 	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
 	return cmd
-}
-
-// writeAtomic writes a file through a temporary file in the same directory,
-// synced and renamed into place, so a failed or interrupted write never
-// leaves a half-written file behind.
-func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriter(tmp)
-	if err = write(w); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
