@@ -13,28 +13,40 @@ import (
 
 // Column roles shared by the Arrow-based formats use the CSV role indexes.
 
-// arrowColumns finds the columns of schema by role (case-insensitive name
-// match, exact match preferred) and checks their types. It returns the field
-// index per role, -1 for an absent optional column.
-func arrowColumns(schema *arrow.Schema, name string) ([csvNumRoles]int, error) {
+// columnRoles finds the columns named like csvNames (case-insensitive
+// match, exact match preferred) among names. It returns the index per role,
+// -1 for an absent column.
+func columnRoles(names []string) [csvNumRoles]int {
 	var idx [csvNumRoles]int
 	for role, want := range csvNames {
 		idx[role] = -1
-		for j, fl := range schema.Fields() {
-			if fl.Name == want {
+		for j, n := range names {
+			if n == want {
 				idx[role] = j
 				break
 			}
 		}
 		if idx[role] < 0 {
-			for j, fl := range schema.Fields() {
-				if strings.EqualFold(fl.Name, want) {
+			for j, n := range names {
+				if strings.EqualFold(n, want) {
 					idx[role] = j
 					break
 				}
 			}
 		}
 	}
+	return idx
+}
+
+// arrowColumns finds the columns of schema by role (see columnRoles) and
+// checks their types. It returns the field index per role, -1 for an
+// absent optional column.
+func arrowColumns(schema *arrow.Schema, name string) ([csvNumRoles]int, error) {
+	names := make([]string, schema.NumFields())
+	for j, fl := range schema.Fields() {
+		names[j] = fl.Name
+	}
+	idx := columnRoles(names)
 	for role := csvDate; role <= csvVolume; role++ {
 		if idx[role] < 0 {
 			var have []string
@@ -80,8 +92,9 @@ func arrowColumns(schema *arrow.Schema, name string) ([csvNumRoles]int, error) {
 }
 
 // frameFromArrow builds a frame from the chunks of each column (indexed like
-// the schema's fields) and validates it.
-func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+// the schema's fields), without validating its values. For [Indicative]
+// a null volume reads as 0; other nulls are errors.
+func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	idx, err := arrowColumns(schema, name)
 	if err != nil {
 		return nil, err
@@ -113,7 +126,8 @@ func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, 
 	dsts := [...]*[]float64{&f.Open, &f.High, &f.Low, &f.Close, &f.Volume}
 	for k, dst := range dsts {
 		*dst = make([]float64, n)
-		if err := floatsInto(*dst, chunks(idx[csvOpen+k]), name, csvNames[csvOpen+k]); err != nil {
+		nullZero := kind == Indicative && csvOpen+k == csvVolume
+		if err := floatsInto(*dst, chunks(idx[csvOpen+k]), name, csvNames[csvOpen+k], nullZero); err != nil {
 			return nil, err
 		}
 	}
@@ -129,9 +143,6 @@ func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, 
 	if j := idx[csvEnterTag]; j >= 0 {
 		f.EnterTag = make([]string, n)
 		stringsInto(f.EnterTag, chunks(j))
-	}
-	if err := Validate(f, name); err != nil {
-		return nil, err
 	}
 	return f, nil
 }
@@ -211,14 +222,24 @@ func convert[T number](dst []float64, src []T) {
 	}
 }
 
-func floatsInto(dst []float64, chunks []arrow.Array, name, column string) error {
+// floatsInto reads a numeric column into dst. A null is an error unless
+// nullZero, when it reads as 0.
+func floatsInto(dst []float64, chunks []arrow.Array, name, column string, nullZero bool) error {
 	off := 0
 	for _, a := range chunks {
-		if a.NullN() > 0 {
+		if a.NullN() > 0 && !nullZero {
 			return &RowError{File: name, Row: off + firstNull(a) + 1, Column: column, Msg: column + " is null"}
 		}
-		if !numbersInto(dst[off:off+a.Len()], a) {
+		d := dst[off : off+a.Len()]
+		if !numbersInto(d, a) {
 			return &RowError{File: name, Column: column, Msg: fmt.Sprintf("column %q has unsupported type %s", column, a.DataType()), Err: ErrCorrupt}
+		}
+		if a.NullN() > 0 {
+			for i := range d {
+				if a.IsNull(i) {
+					d[i] = 0
+				}
+			}
 		}
 		off += a.Len()
 	}

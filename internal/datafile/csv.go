@@ -42,6 +42,19 @@ var csvNames = [csvNumRoles]string{"date", "open", "high", "low", "close", "volu
 // name identifies the source in errors; the frame gets pair and tf and is
 // checked with [Validate].
 func ReadCSV(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+	f, err := readCSV(r, name, pair, tf, Candles)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(f, name); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readCSV reads CSV like ReadCSV without validating the values; for
+// [Indicative] an empty volume reads as 0.
+func readCSV(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -111,6 +124,9 @@ func ReadCSV(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, erro
 			x, err := parseCSVFloat(s)
 			if err != nil {
 				col := csvNames[csvOpen+k]
+				if strings.TrimSpace(s) == "" && k == 4 && kind == Indicative {
+					continue
+				}
 				if strings.TrimSpace(s) == "" {
 					return nil, corruptf(name, row, col, col+" is empty")
 				}
@@ -150,9 +166,6 @@ func ReadCSV(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, erro
 	if hasSig {
 		f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = el, xl, es, xs
 		f.EnsureSignals()
-	}
-	if err := Validate(f, name); err != nil {
-		return nil, err
 	}
 	return f, nil
 }

@@ -28,7 +28,20 @@ var arrowMagic = []byte("ARROW1")
 // (string) are read when present; other columns are ignored. Buffers may be
 // LZ4_FRAME or ZSTD compressed. name identifies the source in errors; the
 // frame gets pair and tf and is checked with [Validate].
-func ReadFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (f *sdk.Frame, err error) {
+func ReadFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+	f, err := readFeather(r, size, name, pair, tf, Candles)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(f, name); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readFeather reads a feather file like ReadFeather, reading nulls as kind
+// allows, without validating the values.
+func readFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind Kind) (f *sdk.Frame, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			f = nil
@@ -74,7 +87,7 @@ func ReadFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe)
 		}
 		return out
 	}
-	return frameFromArrow(schema, chunks, name, pair, tf)
+	return frameFromArrow(schema, chunks, name, pair, tf, kind)
 }
 
 // checkFeather checks the file's magic numbers and walks the flatbuffers of
@@ -375,9 +388,11 @@ func frameRecord(schema *arrow.Schema, f *sdk.Frame, from, to int) arrow.RecordB
 // WriteFeather writes f as a Feather v2 (Arrow IPC) file readable by pandas
 // and Freqtrade: date as timestamp[ms, tz=UTC], open, high, low, close and
 // volume as float64, plus the signal columns (bool) and enter_tag (string)
-// when f has them, in record batches of 65,536 rows. With compress the
-// buffers are LZ4_FRAME compressed, as pandas does by default. f is written
-// as is, without validation.
+// when f has them. With compress the buffers are LZ4_FRAME compressed, as
+// pandas does by default, in record batches of 65,536 rows; without, all
+// rows are in one record batch, the layout that [LoadRange] reads directly
+// (pandas and pyarrow read it like any feather file). f is written as is,
+// without validation.
 func WriteFeather(w io.Writer, f *sdk.Frame, compress bool) error {
 	if err := checkLens(f); err != nil {
 		return err
@@ -391,8 +406,12 @@ func WriteFeather(w io.Writer, f *sdk.Frame, compress bool) error {
 	if err != nil {
 		return err
 	}
-	for from := 0; from < f.Len(); from += featherBatchRows {
-		rec := frameRecord(schema, f, from, min(from+featherBatchRows, f.Len()))
+	batch := featherBatchRows
+	if !compress {
+		batch = max(f.Len(), 1)
+	}
+	for from := 0; from < f.Len(); from += batch {
+		rec := frameRecord(schema, f, from, min(from+batch, f.Len()))
 		err := fw.Write(rec)
 		rec.Release()
 		if err != nil {

@@ -24,11 +24,31 @@ func ReadJSON(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, err
 	if err != nil {
 		return nil, &RowError{File: name, Msg: "read: " + err.Error(), Err: err}
 	}
-	return parseJSON(data, name, pair, tf)
+	return validated(name)(parseJSON(data, name, pair, tf, Candles))
+}
+
+// validated returns a function that returns f if err is nil and f passes
+// [Validate] as source name.
+func validated(name string) func(*sdk.Frame, error) (*sdk.Frame, error) {
+	return func(f *sdk.Frame, err error) (*sdk.Frame, error) {
+		if err != nil {
+			return nil, err
+		}
+		if err := Validate(f, name); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 }
 
 // ReadJSONGz reads gzip-compressed Freqtrade JSON (a .json.gz file) from r.
 func ReadJSONGz(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+	return validated(name)(readJSONGz(r, name, pair, tf, Candles))
+}
+
+// readJSONGz reads gzip-compressed JSON like ReadJSONGz, reading nulls as
+// kind allows, without validating the values.
+func readJSONGz(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, corruptf(name, 0, "", "not a gzip file: "+err.Error())
@@ -38,7 +58,7 @@ func ReadJSONGz(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, e
 	if err != nil {
 		return nil, corruptf(name, 0, "", "corrupt or truncated gzip data: "+err.Error())
 	}
-	return parseJSON(data, name, pair, tf)
+	return parseJSON(data, name, pair, tf, kind)
 }
 
 type jsonScanner struct {
@@ -243,7 +263,9 @@ func parseMillis(b []byte) (int64, bool) {
 	return int64(f), true
 }
 
-func parseJSON(data []byte, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+// parseJSON parses Freqtrade JSON without validating the values; for
+// [Indicative] a null volume reads as 0.
+func parseJSON(data []byte, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	s := &jsonScanner{b: data, name: name}
 	s.ws()
 	if s.i == len(s.b) {
@@ -309,10 +331,13 @@ func parseJSON(data []byte, name, pair string, tf sdk.Timeframe) (*sdk.Frame, er
 						return nil, s.errf(jsonFields[k], "expected a number for %s, found %s", jsonFields[k], s.describe())
 					}
 					v, err := strconv.ParseFloat(bstr(tok), 64)
-					if err != nil {
-						if string(tok) == "null" {
-							return nil, s.errf(jsonFields[k], "%s is null", jsonFields[k])
-						}
+					switch {
+					case err == nil:
+					case string(tok) == "null" && k == 5 && kind == Indicative:
+						v = 0
+					case string(tok) == "null":
+						return nil, s.errf(jsonFields[k], "%s is null", jsonFields[k])
+					default:
 						return nil, s.errf(jsonFields[k], "%s %q is not a number", jsonFields[k], tok)
 					}
 					vals[k-1] = v
@@ -362,9 +387,6 @@ func parseJSON(data []byte, name, pair string, tf sdk.Timeframe) (*sdk.Frame, er
 	if s.i != len(s.b) {
 		s.row = 0
 		return nil, s.errf("", "unexpected data after the closing ']': %s", s.describe())
-	}
-	if err := Validate(f, name); err != nil {
-		return nil, err
 	}
 	return f, nil
 }

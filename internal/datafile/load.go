@@ -2,8 +2,11 @@ package datafile
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/tradai/tradai/sdk"
@@ -32,14 +35,56 @@ func FormatOf(path string) (Format, error) {
 	return "", fmt.Errorf("datafile: %s: unknown data file format %q (want .feather, .parquet, .json, .json.gz or .csv)", path, filepath.Ext(path))
 }
 
+// Query selects what [LoadRange] returns.
+type Query struct {
+	// Pair and Timeframe are given to the frame. An empty Timeframe skips
+	// the check that candles are at least one timeframe apart.
+	Pair      string
+	Timeframe sdk.Timeframe
+	// Kind says which value checks apply.
+	Kind Kind
+	// Start and End select the candles whose open time (Unix ms) is in
+	// [Start, End); 0 leaves that side open.
+	Start, End int64
+}
+
 // Load reads the candle file at path, choosing the format from its
 // extension (.feather, .parquet, .json, .json.gz or .csv), and returns its
 // candles as a validated frame for pair and tf. Data problems are reported
 // as a [*RowError] naming path. tf may be empty to skip the check that
-// candles are at least one timeframe apart.
+// candles are at least one timeframe apart. Load is [LoadRange] with
+// [Candles] and an open range.
 func Load(path, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
-	if tf != "" && !tf.Valid() {
-		return nil, fmt.Errorf("datafile: unknown timeframe %q", string(tf))
+	return LoadRange(path, Query{Pair: pair, Timeframe: tf})
+}
+
+// LoadRange reads the candles of the file at path whose open time is in
+// [q.Start, q.End) into a new frame for q.Pair and q.Timeframe, choosing
+// the format from the file's extension like [Load].
+//
+// A feather file in the plain layout that [WriteFeather] writes without
+// compression (uncompressed little-endian Arrow IPC; date as int64 or a
+// timestamp; open, high, low, close and volume as float64 without nulls;
+// no signal or enter_tag columns) is read directly: the selected rows are
+// found by binary search on the date column and read into the frame's
+// columns with one positional read per column and record batch. Any other
+// file is read whole by the format's reader and cut to the range.
+//
+// Either way the rows are selected by binary search on the dates, and the
+// returned candles, not the rest of the file, are checked as by
+// [ValidateKind] with q.Kind; errors name path and the file's 1-based row.
+// A selection without candles is a [*RowError] wrapping [ErrEmpty] that
+// names the range. The frame owns its memory.
+func LoadRange(path string, q Query) (*sdk.Frame, error) {
+	if q.Timeframe != "" && !q.Timeframe.Valid() {
+		return nil, fmt.Errorf("datafile: unknown timeframe %q", string(q.Timeframe))
+	}
+	if !q.Kind.valid() {
+		return nil, fmt.Errorf("datafile: unknown series kind %d", int(q.Kind))
+	}
+	if q.Start != 0 && q.End != 0 && q.End <= q.Start {
+		return nil, &RowError{File: path, Column: "date", Err: ErrEmpty,
+			Msg: fmt.Sprintf("empty range: end %s is not after start %s", fmtTime(q.End), fmtTime(q.Start))}
 	}
 	format, err := FormatOf(path)
 	if err != nil {
@@ -57,20 +102,108 @@ func Load(path, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("datafile: %s is a directory", path)
 	}
+	return loadRange(fh, st.Size(), format, path, q)
+}
+
+// loadRange is LoadRange on the size bytes of r, a file in format named
+// name.
+func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
+	if format == Feather {
+		if f, ok, err := readStored(r, size, name, q); ok {
+			return f, err
+		}
+	}
+	return loadWhole(r, size, format, name, q)
+}
+
+// loadWhole is loadRange by reading the whole file with the format's
+// reader.
+func loadWhole(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
+	f, err := readWhole(r, size, format, name, q.Pair, q.Timeframe, q.Kind)
+	if err != nil {
+		return nil, err
+	}
+	n := f.Len()
+	if n == 0 {
+		return nil, &RowError{File: name, Column: "date", Msg: "no candles (empty file)", Err: ErrEmpty}
+	}
+	lo, hi := 0, n
+	if q.Start != 0 {
+		lo = sort.Search(n, func(i int) bool { return f.Time[i] >= q.Start })
+	}
+	if q.End != 0 {
+		hi = sort.Search(n, func(i int) bool { return f.Time[i] >= q.End })
+	}
+	if lo >= hi {
+		return nil, emptyRange(name, q, n, f.Time[0], f.Time[n-1])
+	}
+	if lo > 0 || hi < n {
+		f = cutFrame(f, lo, hi)
+	}
+	if q.Kind == Indicative {
+		zeroNaN(f.Volume)
+	}
+	if err := validate(f, name, q.Kind, lo); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// emptyRange is the error for a selection of q without candles in a file of
+// n candles from first to last.
+func emptyRange(name string, q Query, n int, first, last int64) *RowError {
+	from, to := "the start", "the end"
+	if q.Start != 0 {
+		from = fmtTime(q.Start)
+	}
+	if q.End != 0 {
+		to = fmtTime(q.End)
+	}
+	return &RowError{File: name, Column: "date", Err: ErrEmpty,
+		Msg: fmt.Sprintf("no candles from %s to %s (the file's %d candles run from %s to %s)", from, to, n, fmtTime(first), fmtTime(last))}
+}
+
+// cutFrame returns a copy of rows [lo, hi) of f.
+func cutFrame(f *sdk.Frame, lo, hi int) *sdk.Frame {
+	c := &sdk.Frame{Pair: f.Pair, Timeframe: f.Timeframe}
+	c.Time = slices.Clone(f.Time[lo:hi])
+	c.Open, c.High, c.Low, c.Close, c.Volume = slices.Clone(f.Open[lo:hi]), slices.Clone(f.High[lo:hi]), slices.Clone(f.Low[lo:hi]), slices.Clone(f.Close[lo:hi]), slices.Clone(f.Volume[lo:hi])
+	if f.HasSignals() {
+		c.EnterLong, c.ExitLong = slices.Clone(f.EnterLong[lo:hi]), slices.Clone(f.ExitLong[lo:hi])
+		c.EnterShort, c.ExitShort = slices.Clone(f.EnterShort[lo:hi]), slices.Clone(f.ExitShort[lo:hi])
+	}
+	if f.EnterTag != nil {
+		c.EnterTag = slices.Clone(f.EnterTag[lo:hi])
+	}
+	return c
+}
+
+// zeroNaN replaces NaN values of v by 0.
+func zeroNaN(v []float64) {
+	for i, x := range v {
+		if x != x {
+			v[i] = 0
+		}
+	}
+}
+
+// readWhole reads the whole file (size bytes of r) in format without
+// validating its values, reading nulls as kind allows.
+func readWhole(r io.ReaderAt, size int64, format Format, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	switch format {
 	case Feather:
-		return ReadFeather(fh, st.Size(), path, pair, tf)
+		return readFeather(r, size, name, pair, tf, kind)
 	case Parquet:
-		return ReadParquet(fh, st.Size(), path, pair, tf)
+		return readParquet(r, size, name, pair, tf, kind)
 	case JSONGz:
-		return ReadJSONGz(fh, path, pair, tf)
+		return readJSONGz(io.NewSectionReader(r, 0, size), name, pair, tf, kind)
 	case JSON:
-		data := make([]byte, st.Size())
-		if _, err := fh.ReadAt(data, 0); err != nil {
-			return nil, &RowError{File: path, Msg: "read: " + err.Error(), Err: err}
+		data := make([]byte, size)
+		if err := readAt(r, data, 0); err != nil {
+			return nil, &RowError{File: name, Msg: "read: " + err.Error(), Err: err}
 		}
-		return parseJSON(data, path, pair, tf)
+		return parseJSON(data, name, pair, tf, kind)
 	default:
-		return ReadCSV(fh, path, pair, tf)
+		return readCSV(io.NewSectionReader(r, 0, size), name, pair, tf, kind)
 	}
 }

@@ -16,7 +16,20 @@ import (
 // columns as [ReadFeather] (for example as written by pandas' to_parquet;
 // an index column is ignored). name identifies the source in errors; the
 // frame gets pair and tf and is checked with [Validate].
-func ReadParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (f *sdk.Frame, err error) {
+func ReadParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
+	f, err := readParquet(r, size, name, pair, tf, Candles)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(f, name); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readParquet reads a parquet file like ReadParquet, reading nulls as kind
+// allows, without validating the values.
+func readParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind Kind) (f *sdk.Frame, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			f = nil
@@ -33,7 +46,7 @@ func ReadParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe)
 	}
 	defer tbl.Release()
 	chunks := func(j int) []arrow.Array { return tbl.Column(j).Data().Chunks() }
-	return frameFromArrow(tbl.Schema(), chunks, name, pair, tf)
+	return frameFromArrow(tbl.Schema(), chunks, name, pair, tf, kind)
 }
 
 // WriteParquet writes f as a Snappy-compressed Parquet file with the schema

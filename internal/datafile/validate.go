@@ -3,7 +3,9 @@ package datafile
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/tradai/tradai/sdk"
 )
@@ -20,6 +22,40 @@ func minSpacing(tf sdk.Timeframe) int64 {
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
+// Kind says which checks apply to a file's values.
+type Kind int
+
+// The kinds of series.
+const (
+	// Candles are traded candles: positive finite prices with
+	// low <= open, close <= high and a finite volume >= 0.
+	Candles Kind = iota
+	// Indicative series are mark, index and premium-index prices and
+	// funding rates: every value finite, of any sign, no OHLC ordering
+	// rule. The readers ([LoadRange]) read a null or NaN volume as 0, and
+	// the spacing check tolerates timestamps up to one second off the
+	// timeframe's grid, as exchanges stamp funding events a few
+	// milliseconds late.
+	Indicative
+)
+
+// String returns "candles" or "indicative".
+func (k Kind) String() string {
+	switch k {
+	case Candles:
+		return "candles"
+	case Indicative:
+		return "indicative"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+func (k Kind) valid() bool { return k == Candles || k == Indicative }
+
+// indicativeJitter is how much closer than one timeframe two rows of an
+// Indicative series may be.
+const indicativeJitter = 1000
+
 // Validate checks that f is usable candle data and returns a [*RowError]
 // naming source, the first bad row (1-based) and the column otherwise. It
 // checks that
@@ -32,10 +68,29 @@ func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 //     open and close lie within [low, high] (equality allowed);
 //   - volume is finite and not negative.
 //
-// The spacing check is skipped when f.Timeframe is empty.
+// The spacing check is skipped when f.Timeframe is empty. Validate is
+// ValidateKind with [Candles].
 func Validate(f *sdk.Frame, source string) error {
+	return validate(f, source, Candles, 0)
+}
+
+// ValidateKind checks f like [Validate] with the value rules of kind: for
+// [Candles] those of Validate; for [Indicative] only that open, high, low,
+// close and volume are finite (any sign, no ordering; a NaN volume is an
+// error here, the readers turn it into 0), with the spacing check
+// tolerating one second of clock jitter.
+func ValidateKind(f *sdk.Frame, source string, kind Kind) error {
+	return validate(f, source, kind, 0)
+}
+
+// validate checks f as ValidateKind does; f's first candle is row first+1
+// of source, which the errors report.
+func validate(f *sdk.Frame, source string, kind Kind, first int) error {
 	if f == nil {
 		return &RowError{File: source, Msg: "no data (nil frame)", Err: ErrEmpty}
+	}
+	if !kind.valid() {
+		return &RowError{File: source, Msg: fmt.Sprintf("unknown series kind %d", int(kind))}
 	}
 	if f.Timeframe != "" && !f.Timeframe.Valid() {
 		return &RowError{File: source, Msg: fmt.Sprintf("unknown timeframe %q", string(f.Timeframe))}
@@ -71,33 +126,119 @@ func Validate(f *sdk.Frame, source string) error {
 	}
 
 	gap := minSpacing(f.Timeframe)
-	tm, op, hi, lo, cl, vo := f.Time, f.Open[:n], f.High[:n], f.Low[:n], f.Close[:n], f.Volume[:n]
-	prev := int64(math.MinInt64)
-	for i := range n {
-		t := tm[i]
-		if t < minMillis || t > maxMillis {
-			return rowErr(source, i, "date", fmt.Sprintf("date %d ms is outside the supported range 1677-09-21..2262-04-11 (seconds or nanoseconds instead of milliseconds?)", t))
+	if kind == Indicative && f.Timeframe != "" {
+		gap -= min(indicativeJitter, gap/2)
+	}
+	chunks := 1
+	if n >= 2*parallelRows {
+		chunks = min(runtime.GOMAXPROCS(0), n/parallelRows)
+	}
+	if chunks <= 1 {
+		return checkRows(f, source, kind, gap, first, 0, n)
+	}
+	errs := make([]error, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		wg.Go(func() {
+			errs[c] = checkRows(f, source, kind, gap, first, c*n/chunks, (c+1)*n/chunks)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		if i > 0 {
-			switch {
-			case t < prev:
-				return rowErr(source, i, "date", fmt.Sprintf("date %s is before the previous row's %s: candles must be sorted by date", fmtTime(t), fmtTime(prev)))
-			case t == prev:
-				return rowErr(source, i, "date", fmt.Sprintf("duplicate date %s (same as row %d)", fmtTime(t), i))
-			case t-prev < gap:
-				return rowErr(source, i, "date", fmt.Sprintf("date %s is only %s after the previous candle (%s) but the timeframe is %s: is this a file of a shorter timeframe?", fmtTime(t), fmtGap(t-prev), fmtTime(prev), f.Timeframe))
+	}
+	return nil
+}
+
+// parallelRows is the fewest rows per goroutine when checking or reading
+// a frame in parallel.
+const parallelRows = 1 << 16
+
+// checkRows checks rows [a, b) of f (and the spacing of row a after row
+// a-1) and returns the error for the first bad row.
+func checkRows(f *sdk.Frame, source string, kind Kind, gap int64, first, a, b int) error {
+	from := max(a-1, 0)
+	terr := checkTimes(f.Time[from:b], gap, f.Timeframe, source, first+from)
+	if terr != nil {
+		// Look for a bad value only in the rows before the bad date.
+		b = max(terr.Row-1-first, a)
+	}
+	if verr := checkValues(f, source, kind, first, a, b); verr != nil {
+		return verr
+	}
+	if terr != nil {
+		return terr
+	}
+	return nil
+}
+
+// checkValues checks the prices and volume of rows [a, b) of f by kind.
+func checkValues(f *sdk.Frame, source string, kind Kind, first, a, b int) *RowError {
+	op, hi, lo, cl, vo := f.Open[a:b], f.High[a:b], f.Low[a:b], f.Close[a:b], f.Volume[a:b]
+	if kind == Indicative {
+		for i := range op {
+			// x-x is 0 for finite x and NaN for NaN and ±Inf.
+			if s := op[i] - op[i] + hi[i] - hi[i] + lo[i] - lo[i] + cl[i] - cl[i] + vo[i] - vo[i]; s == 0 {
+				continue
 			}
+			col, msg := nonFinite(op[i], hi[i], lo[i], cl[i], vo[i])
+			return rowErr(source, first+a+i, col, msg)
 		}
-		prev = t
+		return nil
+	}
+	for i := range op {
 		o, h, l, c, v := op[i], hi[i], lo[i], cl[i], vo[i]
 		// Fast path: every check passes (NaN fails every comparison).
 		if l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && v >= 0 && v <= math.MaxFloat64 {
 			continue
 		}
 		col, msg := candleProblem(o, h, l, c, v)
-		return rowErr(source, i, col, msg)
+		return rowErr(source, first+a+i, col, msg)
 	}
 	return nil
+}
+
+// checkTimes checks that the timestamps tm are in range, strictly
+// increasing and at least gap apart (tf names the timeframe in messages).
+// tm[0] is row first+1 of source.
+func checkTimes(tm []int64, gap int64, tf sdk.Timeframe, source string, first int) *RowError {
+	prev := int64(math.MinInt64)
+	for i, t := range tm {
+		if t < minMillis || t > maxMillis {
+			return rowErr(source, first+i, "date", fmt.Sprintf("date %d ms is outside the supported range 1677-09-21..2262-04-11 (seconds or nanoseconds instead of milliseconds?)", t))
+		}
+		if i > 0 && (t <= prev || t-prev < gap) {
+			switch {
+			case t < prev:
+				return rowErr(source, first+i, "date", fmt.Sprintf("date %s is before the previous row's %s: candles must be sorted by date", fmtTime(t), fmtTime(prev)))
+			case t == prev:
+				return rowErr(source, first+i, "date", fmt.Sprintf("duplicate date %s (same as row %d)", fmtTime(t), first+i))
+			default:
+				return rowErr(source, first+i, "date", fmt.Sprintf("date %s is only %s after the previous candle (%s) but the timeframe is %s: is this a file of a shorter timeframe?", fmtTime(t), fmtGap(t-prev), fmtTime(prev), tf))
+			}
+		}
+		prev = t
+	}
+	return nil
+}
+
+// nonFinite describes the first value that is NaN or infinite.
+func nonFinite(o, h, l, c, v float64) (column, msg string) {
+	vals := [...]struct {
+		name string
+		v    float64
+	}{{"open", o}, {"high", h}, {"low", l}, {"close", c}, {"volume", v}}
+	for _, p := range vals {
+		switch {
+		case math.IsNaN(p.v):
+			return p.name, p.name + " is NaN"
+		case math.IsInf(p.v, 0):
+			return p.name, p.name + " is " + fmtNum(p.v)
+		}
+	}
+	return "", "invalid value"
 }
 
 // rowErr builds the error for the 0-based row i.

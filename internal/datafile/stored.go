@@ -1,0 +1,507 @@
+package datafile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/endian"
+	"github.com/tradai/tradai/sdk"
+)
+
+// The direct reader for feather files in the plain layout: it reads the
+// Arrow IPC footer, schema and record batch headers itself and copies the
+// selected rows of each column from the file into the frame with ReadAt.
+//
+// Arrow flatbuffer slots used here (format/File.fbs, Schema.fbs,
+// Message.fbs):
+//
+//	Footer:      schema 1, recordBatches 3 (Block structs of 24 bytes)
+//	Schema:      endianness 0, fields 1
+//	Field:       name 0, type_type 2, type 3, dictionary 4, children 5
+//	Int:         bitWidth 0, is_signed 1
+//	FloatingPoint: precision 0 (DOUBLE = 2)
+//	Timestamp:   unit 0 (SECOND 0 .. NANOSECOND 3)
+//	Date:        unit 0 (DAY 0, MILLISECOND 1 = default)
+//	Message:     header_type 1 (RecordBatch = 3), header 2
+//	RecordBatch: length 0, nodes 1 (16-byte FieldNode), buffers 2
+//	             (16-byte Buffer), compression 3
+const (
+	typeNull          = 1
+	typeInt           = 2
+	typeFloatingPoint = 3
+	typeBinary        = 4
+	typeUtf8          = 5
+	typeBool          = 6
+	typeDecimal       = 7
+	typeDate          = 8
+	typeTime          = 9
+	typeTimestamp     = 10
+	typeInterval      = 11
+	typeFixedBinary   = 15
+	typeDuration      = 18
+	typeLargeBinary   = 19
+	typeLargeUtf8     = 20
+
+	headerRecordBatch = 3
+	precisionDouble   = 2
+)
+
+// dateUnit says how a stored date column converts to milliseconds.
+type dateUnit int
+
+const (
+	unitMillis dateUnit = iota
+	unitSeconds
+	unitMicros
+	unitNanos
+)
+
+// toMillis converts v, saturating at the int64 range for seconds.
+func (u dateUnit) toMillis(v int64) int64 {
+	switch u {
+	case unitSeconds:
+		switch {
+		case v > math.MaxInt64/1000:
+			return math.MaxInt64
+		case v < math.MinInt64/1000:
+			return math.MinInt64
+		}
+		return v * 1000
+	case unitMicros:
+		return floorDiv(v, 1000)
+	case unitNanos:
+		return floorDiv(v, 1_000_000)
+	}
+	return v
+}
+
+// storedBatch is one record batch of a plain-layout file.
+type storedBatch struct {
+	first, rows int64
+	// col holds the file offset of the values of date, open, high, low,
+	// close and volume.
+	col [6]int64
+}
+
+// storedFile is a plain-layout feather file.
+type storedFile struct {
+	r       io.ReaderAt
+	name    string
+	unit    dateUnit
+	n       int64
+	batches []storedBatch
+}
+
+// readStored reads the rows of q from a feather file in the plain layout.
+// ok is false, with a nil error, when the file is not in that layout (or
+// not well-formed enough to tell): the caller then reads it the slow way,
+// which reports any problem.
+func readStored(r io.ReaderAt, size int64, name string, q Query) (f *sdk.Frame, ok bool, err error) {
+	if endian.IsBigEndian {
+		return nil, false, nil
+	}
+	sf, ok, err := openStored(r, size, name)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	if sf.n == 0 {
+		return nil, true, &RowError{File: name, Column: "date", Msg: "no candles (empty file)", Err: ErrEmpty}
+	}
+	lo, hi := int64(0), sf.n
+	var serr error
+	search := func(bound int64) int64 {
+		return int64(sort.Search(int(sf.n), func(i int) bool {
+			t, err := sf.dateAt(int64(i))
+			if err != nil {
+				serr = err
+				return true
+			}
+			return t >= bound
+		}))
+	}
+	if q.Start != 0 {
+		lo = search(q.Start)
+	}
+	if q.End != 0 {
+		hi = search(q.End)
+	}
+	if serr != nil {
+		return nil, true, serr
+	}
+	if lo >= hi {
+		first, err := sf.dateAt(0)
+		if err != nil {
+			return nil, true, err
+		}
+		last, err := sf.dateAt(sf.n - 1)
+		if err != nil {
+			return nil, true, err
+		}
+		return nil, true, emptyRange(name, q, int(sf.n), first, last)
+	}
+	f, err = sf.read(lo, hi, q)
+	if err != nil {
+		return nil, true, err
+	}
+	if q.Kind == Indicative {
+		zeroNaN(f.Volume)
+	}
+	if err := validate(f, name, q.Kind, int(lo)); err != nil {
+		return nil, true, err
+	}
+	return f, true, nil
+}
+
+// read returns rows [lo, hi) as a frame, dates converted to milliseconds.
+func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
+	m := hi - lo
+	f := &sdk.Frame{Pair: q.Pair, Timeframe: q.Timeframe}
+	floats := [5]*[]float64{&f.Open, &f.High, &f.Low, &f.Close, &f.Volume}
+	// column allocates column k and reads its rows from every batch.
+	column := func(k int) error {
+		var dst []byte
+		if k == 0 {
+			f.Time = make([]int64, m)
+			dst = arrow.Int64Traits.CastToBytes(f.Time)
+		} else {
+			*floats[k-1] = make([]float64, m)
+			dst = arrow.Float64Traits.CastToBytes(*floats[k-1])
+		}
+		for _, b := range sf.batches {
+			a, e := max(lo, b.first), min(hi, b.first+b.rows)
+			if a >= e {
+				continue
+			}
+			if err := readAt(sf.r, dst[8*(a-lo):8*(e-lo)], b.col[k]+8*(a-b.first)); err != nil {
+				return &RowError{File: sf.name, Column: csvNames[k], Msg: fmt.Sprintf("reading column %q: %v", csvNames[k], err), Err: err}
+			}
+		}
+		return nil
+	}
+	// Columns are allocated (zeroed) and read on up to GOMAXPROCS
+	// goroutines: reading from the page cache is a memory copy that one
+	// core does not saturate.
+	workers := 1
+	if m >= 2*parallelRows {
+		workers = min(runtime.GOMAXPROCS(0), 6)
+	}
+	var errs [6]error
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < 6; k += workers {
+				errs[k] = column(k)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch sf.unit {
+	case unitMillis:
+	case unitSeconds:
+		for i, v := range f.Time {
+			if v < minMillis/1000 || v > maxMillis/1000 {
+				return nil, rowErr(sf.name, int(lo)+i, "date", fmt.Sprintf("date %d s is outside the supported range 1677-09-21..2262-04-11", v))
+			}
+			f.Time[i] = v * 1000
+		}
+	default:
+		for i, v := range f.Time {
+			f.Time[i] = sf.unit.toMillis(v)
+		}
+	}
+	return f, nil
+}
+
+// dateAt returns the date of row i in milliseconds.
+func (sf *storedFile) dateAt(i int64) (int64, error) {
+	k := sort.Search(len(sf.batches), func(k int) bool { b := sf.batches[k]; return b.first+b.rows > i })
+	if k == len(sf.batches) {
+		return 0, corruptf(sf.name, 0, "date", fmt.Sprintf("corrupt feather file: no record batch holds row %d", i+1))
+	}
+	b := sf.batches[k]
+	var buf [8]byte
+	if err := readAt(sf.r, buf[:], b.col[0]+8*(i-b.first)); err != nil {
+		return 0, &RowError{File: sf.name, Row: int(i) + 1, Column: "date", Msg: "reading the date: " + err.Error(), Err: err}
+	}
+	return sf.unit.toMillis(int64(binary.LittleEndian.Uint64(buf[:]))), nil
+}
+
+// scalar returns the unsigned little-endian value of size bytes in field
+// slot of table t, 0 when absent.
+func (b flatbuf) scalar(t, slot, size int) (uint64, bool) {
+	p, ok := b.field(t, slot)
+	if !ok {
+		return 0, false
+	}
+	if p == 0 {
+		return 0, true
+	}
+	if p > len(b)-size {
+		return 0, false
+	}
+	switch size {
+	case 1:
+		return uint64(b[p]), true
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b[p:])), true
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b[p:])), true
+	}
+	return binary.LittleEndian.Uint64(b[p:]), true
+}
+
+// str returns the string in field slot of table t, "" when absent.
+func (b flatbuf) str(t, slot int) (string, bool) {
+	start, n, ok := b.vector(t, slot, 1)
+	if !ok {
+		return "", false
+	}
+	return string(b[start : start+n]), true
+}
+
+// storedField is what the direct reader knows of a schema field.
+type storedField struct {
+	name     string
+	typ      int // type_type
+	typTable int // position of the type table, 0 if absent
+	dict     bool
+	nbuf     int // IPC buffers per record batch
+}
+
+// openStored parses the footer, schema and record batch headers of a
+// plain-layout file. ok is false when the file is not one.
+func openStored(r io.ReaderAt, size int64, name string) (sf *storedFile, ok bool, err error) {
+	const tail = 10 // footer length (4) + "ARROW1"
+	if size < 8+tail {
+		return nil, false, nil
+	}
+	head := make([]byte, 6)
+	end := make([]byte, tail)
+	if readAt(r, head, 0) != nil || readAt(r, end, size-tail) != nil {
+		return nil, false, nil
+	}
+	if !bytes.Equal(head, arrowMagic) || !bytes.Equal(end[4:], arrowMagic) {
+		return nil, false, nil
+	}
+	flen := int64(binary.LittleEndian.Uint32(end[:4]))
+	if flen <= 0 || flen > size-tail-8 {
+		return nil, false, nil
+	}
+	footer := make(flatbuf, flen)
+	if readAt(r, footer, size-tail-flen) != nil {
+		return nil, false, nil
+	}
+	fb := footer
+	root, ok := fb.root()
+	if !ok {
+		return nil, false, nil
+	}
+	schema, ok := fb.table(root, 1)
+	if !ok {
+		return nil, false, nil
+	}
+	if e, ok := fb.scalar(schema, 0, 2); !ok || e != 0 {
+		return nil, false, nil // big-endian data, or unreadable
+	}
+	fields, ok := parseFields(fb, schema)
+	if !ok {
+		return nil, false, nil
+	}
+	names := make([]string, len(fields))
+	for j, fl := range fields {
+		names[j] = fl.name
+	}
+	idx := columnRoles(names)
+	for role := csvEnterLong; role < csvNumRoles; role++ {
+		if idx[role] >= 0 {
+			return nil, false, nil // signals and tags: the slow path reads them
+		}
+	}
+	sf = &storedFile{r: r, name: name}
+	for role := csvDate; role <= csvVolume; role++ {
+		j := idx[role]
+		if j < 0 || fields[j].dict {
+			return nil, false, nil
+		}
+		fl := fields[j]
+		switch {
+		case role != csvDate:
+			if p, ok := fb.scalar(fl.typTable, 0, 2); fl.typ != typeFloatingPoint || fl.typTable == 0 || !ok || p != precisionDouble {
+				return nil, false, nil
+			}
+		case fl.typ == typeTimestamp && fl.typTable != 0:
+			u, ok := fb.scalar(fl.typTable, 0, 2)
+			if !ok || u > 3 {
+				return nil, false, nil
+			}
+			sf.unit = [...]dateUnit{unitSeconds, unitMillis, unitMicros, unitNanos}[u]
+		case fl.typ == typeInt && fl.typTable != 0:
+			bits, ok1 := fb.scalar(fl.typTable, 0, 4)
+			signed, ok2 := fb.scalar(fl.typTable, 1, 1)
+			if !ok1 || !ok2 || bits != 64 || signed == 0 {
+				return nil, false, nil
+			}
+		case fl.typ == typeDate && fl.typTable != 0:
+			// DateUnit defaults to MILLISECOND (1); DAY (0) is 32-bit.
+			if u, ok := fb.scalar(fl.typTable, 0, 2); !ok || (u != 1 && fb.hasField(fl.typTable, 0)) {
+				return nil, false, nil
+			}
+		default:
+			return nil, false, nil
+		}
+	}
+	// The first buffer of each field.
+	bufStart := make([]int, len(fields)+1)
+	for j, fl := range fields {
+		bufStart[j+1] = bufStart[j] + fl.nbuf
+	}
+	bstart, nblocks, ok := fb.vector(root, 3, 24)
+	if !ok {
+		return nil, false, nil
+	}
+	for i := range nblocks {
+		p := bstart + 24*i
+		off := int64(binary.LittleEndian.Uint64(fb[p:]))
+		meta := int64(int32(binary.LittleEndian.Uint32(fb[p+8:])))
+		bodyLen := int64(binary.LittleEndian.Uint64(fb[p+16:]))
+		bad := func(msg string) (*storedFile, bool, error) {
+			return nil, true, corruptf(name, 0, "", fmt.Sprintf("corrupt feather file: record batch %d: %s", i, msg))
+		}
+		if off < 8 || meta < 8 || off > size || meta > size-off || bodyLen < 0 || bodyLen > size-off-meta {
+			return bad("lies outside the file")
+		}
+		msg := make(flatbuf, meta)
+		if err := readAt(r, msg, off); err != nil {
+			return bad(err.Error())
+		}
+		if binary.LittleEndian.Uint32(msg) == 0xFFFFFFFF {
+			msg = msg[4:]
+		}
+		mlen := int64(int32(binary.LittleEndian.Uint32(msg)))
+		if mlen < 0 || mlen > int64(len(msg)-4) {
+			return bad("bad header length")
+		}
+		msg = msg[4 : 4+mlen]
+		mroot, ok := msg.root()
+		if !ok {
+			return bad("bad header")
+		}
+		if ht, ok := msg.scalar(mroot, 1, 1); !ok || ht != headerRecordBatch {
+			return bad("not a record batch")
+		}
+		rb, ok := msg.table(mroot, 2)
+		if !ok {
+			return bad("bad header")
+		}
+		if _, ok := msg.table(rb, 3); ok {
+			return nil, false, nil // compressed: the slow path decompresses
+		}
+		if p, ok := msg.field(rb, 3); !ok || p != 0 {
+			return bad("bad compression header")
+		}
+		rows64, ok := msg.scalar(rb, 0, 8)
+		rows := int64(rows64)
+		if !ok || rows < 0 || rows > size/8 {
+			return bad("bad row count")
+		}
+		nstart, nnodes, ok1 := msg.vector(rb, 1, 16)
+		vstart, nbufs, ok2 := msg.vector(rb, 2, 16)
+		if !ok1 || !ok2 || nnodes != len(fields) || nbufs != bufStart[len(fields)] {
+			return bad("its columns do not match the schema")
+		}
+		b := storedBatch{first: sf.n, rows: rows}
+		for role := csvDate; role <= csvVolume; role++ {
+			j := idx[role]
+			col := csvNames[role]
+			np := nstart + 16*j
+			length := int64(binary.LittleEndian.Uint64(msg[np:]))
+			nulls := int64(binary.LittleEndian.Uint64(msg[np+8:]))
+			if length != rows || nulls < 0 || nulls > rows {
+				return bad(fmt.Sprintf("column %q has a bad length", col))
+			}
+			if nulls > 0 {
+				return nil, false, nil // nulls: the slow path reports or reads them
+			}
+			bp := vstart + 16*(bufStart[j]+1) // values follow the validity bitmap
+			boff := int64(binary.LittleEndian.Uint64(msg[bp:]))
+			blen := int64(binary.LittleEndian.Uint64(msg[bp+8:]))
+			if boff < 0 || blen < 8*rows || boff > bodyLen || 8*rows > bodyLen-boff {
+				return bad(fmt.Sprintf("the data of column %q lies outside the file", col))
+			}
+			b.col[role] = off + meta + boff
+		}
+		sf.batches = append(sf.batches, b)
+		sf.n += rows
+		if sf.n > size/48 {
+			return bad("the record batches claim more rows than the file can hold")
+		}
+	}
+	return sf, true, nil
+}
+
+// hasField reports whether field slot of table t is present.
+func (b flatbuf) hasField(t, slot int) bool {
+	p, ok := b.field(t, slot)
+	return ok && p != 0
+}
+
+// parseFields reads the schema's fields; ok is false if any is malformed or
+// of a type whose buffer layout the direct reader does not know.
+func parseFields(fb flatbuf, schema int) ([]storedField, bool) {
+	fstart, nfields, ok := fb.vector(schema, 1, 4)
+	if !ok {
+		return nil, false
+	}
+	fields := make([]storedField, nfields)
+	for i := range nfields {
+		t, ok := fb.indirect(fstart + 4*i)
+		if !ok || !fb.isTable(t) {
+			return nil, false
+		}
+		var fl storedField
+		var ok1, ok2 bool
+		fl.name, ok1 = fb.str(t, 0)
+		typ, ok2 := fb.scalar(t, 2, 1)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		fl.typ = int(typ)
+		if fb.hasField(t, 3) {
+			if fl.typTable, ok = fb.table(t, 3); !ok {
+				return nil, false
+			}
+		}
+		if _, nkids, ok := fb.vector(t, 5, 4); !ok || nkids > 0 {
+			return nil, false
+		}
+		fl.dict = fb.hasField(t, 4)
+		switch {
+		case fl.dict:
+			fl.nbuf = 2 // validity and indices
+		case fl.typ == typeNull:
+			fl.nbuf = 0
+		case fl.typ == typeInt, fl.typ == typeFloatingPoint, fl.typ == typeBool, fl.typ == typeDecimal,
+			fl.typ == typeDate, fl.typ == typeTime, fl.typ == typeTimestamp, fl.typ == typeInterval,
+			fl.typ == typeFixedBinary, fl.typ == typeDuration:
+			fl.nbuf = 2
+		case fl.typ == typeBinary, fl.typ == typeUtf8, fl.typ == typeLargeBinary, fl.typ == typeLargeUtf8:
+			fl.nbuf = 3
+		default:
+			return nil, false
+		}
+		fields[i] = fl
+	}
+	return fields, true
+}
