@@ -1,0 +1,324 @@
+package importer
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/sdk"
+)
+
+// binanceCols names the first seven of the twelve columns of a Binance
+// kline row, as in the header line newer files have.
+var binanceCols = [7]string{"open_time", "open", "high", "low", "close", "volume", "close_time"}
+
+const binanceNumCols = 12
+
+// Binance imports a Binance public-data kline file (data.binance.vision):
+// a .zip archive holding one or more .csv members (read in name order, which
+// for Binance's names is time order; other members are ignored) or a bare
+// .csv, told apart by content. name identifies the file in errors and, when
+// opt leaves them empty, gives the pair and timeframe (see
+// [ParseBinanceName] and [BinancePair]).
+//
+// Rows have 12 columns; only the first seven are parsed (open time, open,
+// high, low, close, volume, close time). A header line starting with
+// "open_time" is accepted. Open and close times are in milliseconds or, in
+// newer files, microseconds; the unit is told per row by magnitude (1e14
+// and above is µs) and the frame gets milliseconds.
+//
+// The close time must be the candle's end minus one unit (next open − 1 ms
+// or − 1 µs), which catches files of another interval. Only the file's last
+// row may close earlier: it is an incomplete candle (the file was cut while
+// the candle was open), which is left out and reported in
+// [Result.Skipped], because its high, low, close and volume are not final.
+func Binance(r io.ReaderAt, size int64, name string, opt Options) (*Result, error) {
+	pair, tf, err := binanceSeries(name, opt)
+	if err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return nil, &datafile.RowError{File: name, Msg: "empty file", Err: datafile.ErrEmpty}
+	}
+	var magic [4]byte
+	n, _ := r.ReadAt(magic[:], 0)
+	if n >= 2 && magic[0] == 'P' && magic[1] == 'K' {
+		return binanceZip(r, size, name, pair, tf)
+	}
+	p := binanceReader{b: newBuilder(tf, 0)}
+	if err := p.parse(io.NewSectionReader(r, 0, size), size, name); err != nil {
+		return nil, err
+	}
+	return p.finish(name, pair)
+}
+
+func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (*Result, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, &datafile.RowError{File: name, Msg: "not a readable zip archive (truncated or damaged download?): " + err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, err)}
+	}
+	var members []*zip.File
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() && strings.HasSuffix(strings.ToLower(f.Name), ".csv") {
+			members = append(members, f)
+		}
+	}
+	if len(members) == 0 {
+		return nil, &datafile.RowError{File: name, Msg: "the zip archive holds no .csv file", Err: datafile.ErrEmpty}
+	}
+	sort.SliceStable(members, func(i, j int) bool { return members[i].Name < members[j].Name })
+	var total uint64
+	for _, f := range members {
+		total += f.UncompressedSize64
+	}
+	p := binanceReader{b: newBuilder(tf, 0), total: int64(min(total, 1<<40))}
+	for _, f := range members {
+		file := name + ":" + f.Name
+		rc, err := f.Open()
+		if err != nil {
+			return nil, &datafile.RowError{File: file, Msg: "cannot open the archive member: " + err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, err)}
+		}
+		err = p.parse(rc, int64(min(f.UncompressedSize64, 1<<40)), file)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p.finish(name, pair)
+}
+
+// binanceSeries returns the pair and timeframe from opt, or else from name.
+func binanceSeries(name string, opt Options) (string, sdk.Timeframe, error) {
+	pair, tf := opt.Pair, opt.Timeframe
+	if pair == "" || tf == "" {
+		sym, ntf, err := ParseBinanceName(name)
+		if err != nil {
+			what := "timeframe"
+			if tf != "" {
+				what = "pair"
+			}
+			return "", "", &datafile.RowError{File: name, Msg: fmt.Sprintf("give the %s: %v", what, err), Err: err}
+		}
+		if tf == "" {
+			tf = ntf
+		}
+		if pair == "" {
+			if pair, err = BinancePair(sym); err != nil {
+				return "", "", &datafile.RowError{File: name, Msg: err.Error(), Err: err}
+			}
+		}
+	}
+	if !tf.Valid() {
+		return "", "", &datafile.RowError{File: name, Msg: fmt.Sprintf("unknown timeframe %q (supported: %v)", string(tf), sdk.Timeframes())}
+	}
+	return pair, tf, nil
+}
+
+// binanceReader parses the kline rows of one or more files into a builder.
+type binanceReader struct {
+	b     *builder
+	rows  int
+	sk    skips
+	total int64 // bytes of all members, to size the frame
+	// partialFile and partialRow locate the last row added when it is an
+	// incomplete candle (partialRow 0 otherwise).
+	partialFile string
+	partialRow  int
+	partialMsg  string
+}
+
+func (p *binanceReader) finish(name, pair string) (*Result, error) {
+	if p.partialRow > 0 {
+		f := p.b.f
+		n := f.Len() - 1
+		f.Time, f.Open, f.High, f.Low, f.Close, f.Volume = f.Time[:n], f.Open[:n], f.High[:n], f.Low[:n], f.Close[:n], f.Volume[:n]
+		p.sk.add(fmt.Sprintf("incomplete last candle (its close time is before the end of the %s candle)", p.b.g.tf), where(p.partialFile, p.partialRow))
+	}
+	return p.b.finish(name, pair, FormatBinance, p.rows, p.sk)
+}
+
+func binanceColErr(file string, row, col int, msg string) error {
+	return &datafile.RowError{File: file, Row: row, Column: binanceCols[col], Msg: fmt.Sprintf("column %d (%s): %s", col+1, binanceCols[col], msg)}
+}
+
+// parse reads the kline rows of r (about size bytes), which is file.
+func (p *binanceReader) parse(r io.Reader, size int64, file string) error {
+	lr := newLineReader(r)
+	b := p.b
+	row, blank := 0, 0
+	var fields [len(binanceCols)][]byte
+	for first := true; ; first = false {
+		line, ok := lr.next()
+		if !ok {
+			break
+		}
+		if first {
+			b.reserve(lr.estimate(max(size, p.total)))
+			if len(line) >= 9 && strings.EqualFold(bstr(line[:9]), "open_time") {
+				continue
+			}
+		}
+		row++
+		if len(line) == 0 {
+			blank++
+			if blank == 1 {
+				p.sk.pend("blank line", where(file, row))
+			}
+			continue
+		}
+		if blank > 0 {
+			p.sk.flush(blank)
+			p.rows += blank
+			blank = 0
+		}
+		p.rows++
+		if nf := bytes.Count(line, []byte{','}) + 1; nf != binanceNumCols {
+			return &datafile.RowError{File: file, Row: row, Msg: fmt.Sprintf("row has %d columns but a Binance kline row has %d (open time, open, high, low, close, volume, close time, quote volume, trades, taker buy base volume, taker buy quote volume, ignore)", nf, binanceNumCols)}
+		}
+		// Cut the seven columns read; each is followed by a comma.
+		rest := line
+		for k := range fields {
+			i := bytes.IndexByte(rest, ',')
+			fields[k], rest = rest[:i], rest[i+1:]
+		}
+		if p.partialRow > 0 {
+			return &datafile.RowError{File: p.partialFile, Row: p.partialRow, Column: "close_time", Msg: p.partialMsg + ": only the last candle of a file may be incomplete"}
+		}
+		raw, ok := parseInt(fields[0])
+		if !ok {
+			return binanceColErr(file, row, 0, intProblem(fields[0]))
+		}
+		unit, scale := unitMillis, int64(1)
+		if raw >= 100_000_000_000_000 || raw <= -100_000_000_000_000 {
+			unit, scale = unitMicros, 1000
+		}
+		t, ok := unit.toMillis(raw)
+		if !ok {
+			return binanceColErr(file, row, 0, fmt.Sprintf("%d µs is not a whole millisecond", raw))
+		}
+		var v [5]float64
+		for k := range 5 {
+			x, ok := parseFloat(fields[1+k])
+			if !ok {
+				return binanceColErr(file, row, 1+k, numProblem(fields[1+k]))
+			}
+			v[k] = x
+		}
+		ct, ok := parseInt(fields[6])
+		if !ok {
+			return binanceColErr(file, row, 6, intProblem(fields[6]))
+		}
+		if err := b.add(file, row, "open_time", t, v[0], v[1], v[2], v[3], v[4]); err != nil {
+			return err
+		}
+		next := b.g.next(t)
+		if want := next*scale - 1; ct != want {
+			if ct >= raw && ct < want {
+				p.partialFile, p.partialRow = file, row
+				p.partialMsg = fmt.Sprintf("close time %d is before the end of the %s candle opening at %s (%d)", ct, b.g.tf, fmtTime(t), want)
+				continue
+			}
+			u := "ms"
+			if scale != 1 {
+				u = "µs"
+			}
+			return binanceColErr(file, row, 6, fmt.Sprintf("close time %d does not fit a %s candle opening at %s (want %d, the next open time minus 1 %s): is the interval %s right?", ct, b.g.tf, fmtTime(t), want, u, b.g.tf))
+		}
+	}
+	if lr.err != nil {
+		return &datafile.RowError{File: file, Msg: "cannot read (truncated or damaged file?): " + lr.err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, lr.err)}
+	}
+	if row-blank == 0 {
+		return &datafile.RowError{File: file, Msg: "no candles: the file has no data rows", Err: datafile.ErrEmpty}
+	}
+	return nil
+}
+
+func intProblem(b []byte) string {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "is empty"
+	}
+	return quote(b) + " is not a whole number"
+}
+
+func numProblem(b []byte) string {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "is empty"
+	}
+	return quote(b) + " is not a number"
+}
+
+// ParseBinanceName reads the symbol and interval from a Binance public-data
+// kline file name: "BTCUSDT-1m-2024-01.zip" (monthly) or
+// "BTCUSDT-1m-2024-01-15.csv" (daily); directories are ignored.
+func ParseBinanceName(name string) (symbol string, tf sdk.Timeframe, err error) {
+	base := filepath.Base(name)
+	stem := base
+	for _, ext := range []string{".zip", ".csv"} {
+		if len(stem) > len(ext) && strings.EqualFold(stem[len(stem)-len(ext):], ext) {
+			stem = stem[:len(stem)-len(ext)]
+		}
+	}
+	parts := strings.Split(stem, "-")
+	bad := fmt.Errorf("file name %q is not a Binance kline file name like BTCUSDT-1m-2024-01.zip or BTCUSDT-1m-2024-01-15.zip", base)
+	if len(parts) != 4 && len(parts) != 5 {
+		return "", "", bad
+	}
+	for i, n := range []int{4, 2, 2}[:len(parts)-2] {
+		if _, ok := digits([]byte(parts[2+i]), 0, n); !ok || len(parts[2+i]) != n {
+			return "", "", bad
+		}
+	}
+	symbol = parts[0]
+	if symbol == "" || strings.IndexFunc(symbol, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') }) >= 0 {
+		return "", "", bad
+	}
+	if tf, err = ParseBinanceInterval(parts[1]); err != nil {
+		return "", "", fmt.Errorf("file name %q: %w", base, err)
+	}
+	return symbol, tf, nil
+}
+
+// ParseBinanceInterval converts a Binance kline interval ("1m" … "1w",
+// "1mo" or "1M" for months) to a timeframe.
+func ParseBinanceInterval(s string) (sdk.Timeframe, error) {
+	if s == "1mo" {
+		return "1M", nil
+	}
+	tf := sdk.Timeframe(s)
+	if !tf.Valid() {
+		return "", fmt.Errorf("unknown Binance interval %q (want 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w or 1mo)", s)
+	}
+	return tf, nil
+}
+
+// binanceQuotes lists the quote assets BinancePair recognises. Read only.
+var binanceQuotes = []string{
+	"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "USDS", "PAX", "DAI", "USD", "UST", "AEUR", "EURI",
+	"BTC", "ETH", "BNB", "XRP", "TRX", "DOGE", "DOT", "SOL",
+	"EUR", "GBP", "TRY", "BRL", "JPY", "AUD", "RUB", "UAH", "NGN", "ZAR", "PLN", "RON", "ARS", "MXN", "COP", "CZK",
+	"IDRT", "BIDR", "BKRW", "BVND", "VAI",
+}
+
+// BinancePair turns a Binance symbol into a pair by its quote asset:
+// "BTCUSDT" → "BTC/USDT", "ETHBTC" → "ETH/BTC". The longest known quote
+// asset that ends the symbol wins ("BTCFDUSD" → "BTC/FDUSD", not
+// "BTCFD/USD"). It fails when no known quote asset ends the symbol or
+// nothing is left for the base asset.
+func BinancePair(symbol string) (string, error) {
+	best := ""
+	for _, q := range binanceQuotes {
+		if len(q) > len(best) && len(symbol) > len(q) && strings.HasSuffix(symbol, q) {
+			best = q
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("cannot tell the base and quote asset of Binance symbol %q (no known quote asset at its end): give the pair, e.g. BASE/QUOTE", symbol)
+	}
+	return symbol[:len(symbol)-len(best)] + "/" + best, nil
+}

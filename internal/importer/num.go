@@ -1,0 +1,316 @@
+package importer
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// Timestamps are kept within the range datafile.Validate accepts
+// (1677-09-21..2262-04-11 in Unix milliseconds).
+const (
+	minMillis = -9_223_372_036_854
+	maxMillis = 9_223_372_036_854
+	msPerDay  = 86_400_000
+)
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// bstr views b as a string without copying; the string must not outlive a
+// change to b (it never does here: it is only parsed or copied).
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// parseFloat parses a decimal number. Plain decimals ("42283.58000000",
+// "-0.5", "7") whose digits form an integer up to 2^53 take an exact fast
+// path (an exact integer divided by an exact power of ten is correctly
+// rounded); everything else goes to strconv.ParseFloat.
+func parseFloat(b []byte) (float64, bool) {
+	v, n, ok := fastFloat(b)
+	if ok && n == len(b) {
+		return v, true
+	}
+	return slowFloat(b)
+}
+
+// fastFloat parses a plain decimal at the start of b and returns it with
+// the number of bytes read; ok is false when the fast path does not apply.
+func fastFloat(b []byte) (v float64, n int, ok bool) {
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		neg, i = true, 1
+	}
+	start := i
+	var m uint64
+	for i < len(b) && b[i]-'0' < 10 {
+		m = m*10 + uint64(b[i]-'0')
+		i++
+	}
+	nd, frac := i-start, 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for i < len(b) && b[i]-'0' < 10 {
+			m = m*10 + uint64(b[i]-'0')
+			i++
+		}
+		frac = i - fs
+		nd += frac
+	}
+	if nd == 0 || nd > 19 || m > 1<<53 || frac >= len(pow10) {
+		return 0, 0, false
+	}
+	v = float64(m) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, i, true
+}
+
+func slowFloat(b []byte) (float64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(bstr(b), 64)
+	if err != nil {
+		// ParseFloat reports out-of-range values as ±Inf with an error;
+		// treat them as numbers so the candle check names the problem.
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return v, true
+		}
+		return 0, false
+	}
+	return v, true
+}
+
+// parseInt parses an optionally signed decimal integer of at most 18
+// digits (so it cannot overflow).
+func parseInt(b []byte) (int64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i = 1
+	}
+	if i == len(b) || len(b)-i > 18 {
+		return 0, false
+	}
+	var v int64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// isNumeric reports whether b looks like an integer or decimal number.
+func isNumeric(b []byte) bool {
+	_, ok := parseFloat(b)
+	return ok && len(b) > 0 && (b[0] == '-' || b[0] == '+' || b[0] == '.' || b[0] >= '0' && b[0] <= '9')
+}
+
+// autoUnit guesses the unit of an integer timestamp from its magnitude:
+// below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds,
+// nanoseconds above (each unit reaches the year 5138 before the next one
+// starts; milliseconds before 1973-03-03 would be taken for seconds).
+func autoUnit(v int64) timeUnit {
+	a := v
+	if a < 0 {
+		a = -a
+	}
+	switch {
+	case a < 100_000_000_000: // < 1e11: seconds up to year 5138
+		return unitSeconds
+	case a < 100_000_000_000_000: // < 1e14: milliseconds up to year 5138
+		return unitMillis
+	case a < 100_000_000_000_000_000: // < 1e17: microseconds
+		return unitMicros
+	}
+	return unitNanos
+}
+
+// timeUnit is the unit of an integer timestamp.
+type timeUnit int8
+
+const (
+	unitSeconds timeUnit = iota
+	unitMillis
+	unitMicros
+	unitNanos
+)
+
+// toMillis converts v in unit u to milliseconds. ok is false when v has a
+// sub-millisecond part or overflows.
+func (u timeUnit) toMillis(v int64) (int64, bool) {
+	switch u {
+	case unitSeconds:
+		if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+			return 0, false
+		}
+		return v * 1000, true
+	case unitMicros:
+		return v / 1000, v%1000 == 0
+	case unitNanos:
+		return v / 1_000_000, v%1_000_000 == 0
+	}
+	return v, true
+}
+
+func (u timeUnit) String() string {
+	return [...]string{"seconds", "milliseconds", "microseconds", "nanoseconds"}[u]
+}
+
+func digits(s []byte, i, n int) (int64, bool) {
+	if i+n > len(s) {
+		return 0, false
+	}
+	var v int64
+	for _, c := range s[i : i+n] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// daysFromCivil returns the days from 1970-01-01 to y-m-d (proleptic
+// Gregorian calendar; valid for the years 0000-9999 used here).
+func daysFromCivil(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // y >= -1 here, and era 0 covers it correctly
+	if y < 0 {
+		era = -1
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+func daysIn(y, m int64) int64 {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// parseISO parses an ISO 8601 / RFC 3339 date or date-time:
+// "2024-01-15", "2024-01-15T07:25", "2024-01-15 07:25:00",
+// "2024-01-15T07:25:00.123Z", "2024-01-15T09:25:00+02:00" or "+0200", with
+// an optional trailing " UTC". Without a zone the time is UTC. It returns
+// Unix milliseconds; digits below a millisecond are dropped.
+func parseISO(s []byte) (int64, bool) {
+	y, ok1 := digits(s, 0, 4)
+	mo, ok2 := digits(s, 5, 2)
+	d, ok3 := digits(s, 8, 2)
+	if !ok1 || !ok2 || !ok3 || s[4] != '-' || s[7] != '-' || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+		return 0, false
+	}
+	var hh, mm, ss, frac, off int64
+	i := 10
+	if i+1 < len(s) && (s[i] == 'T' || s[i] == 't' || s[i] == ' ') && s[i+1] >= '0' && s[i+1] <= '9' {
+		var ok bool
+		if hh, ok = digits(s, i+1, 2); !ok || i+3 >= len(s) || s[i+3] != ':' {
+			return 0, false
+		}
+		if mm, ok = digits(s, i+4, 2); !ok {
+			return 0, false
+		}
+		i += 6
+		if i < len(s) && s[i] == ':' {
+			if ss, ok = digits(s, i+1, 2); !ok {
+				return 0, false
+			}
+			i += 3
+			if i < len(s) && (s[i] == '.' || s[i] == ',') {
+				i++
+				start, scale := i, int64(100)
+				for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+					frac += int64(s[i]-'0') * scale
+					scale /= 10
+					i++
+				}
+				if i == start {
+					return 0, false
+				}
+			}
+		}
+		if hh > 23 || mm > 59 || ss > 59 {
+			return 0, false
+		}
+		if i < len(s) {
+			switch s[i] {
+			case 'Z', 'z':
+				i++
+			case '+', '-':
+				sign := int64(1)
+				if s[i] == '-' {
+					sign = -1
+				}
+				zh, ok := digits(s, i+1, 2)
+				if !ok {
+					return 0, false
+				}
+				i += 3
+				var zm int64
+				if i < len(s) && s[i] == ':' {
+					i++
+				}
+				if i < len(s) {
+					if zm, ok = digits(s, i, 2); !ok {
+						return 0, false
+					}
+					i += 2
+				}
+				if zh > 23 || zm > 59 {
+					return 0, false
+				}
+				off = sign * (zh*3600 + zm*60)
+			}
+		}
+	}
+	if i < len(s) && bstr(s[i:]) == " UTC" {
+		i = len(s)
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	return (daysFromCivil(y, mo, d)*86400+hh*3600+mm*60+ss-off)*1000 + frac, true
+}
+
+// fmtTime formats Unix milliseconds for messages.
+func fmtTime(ms int64) string {
+	if ms < minMillis || ms > maxMillis {
+		return strconv.FormatInt(ms, 10) + " ms"
+	}
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.999Z07:00")
+}
+
+// fmtGap formats a duration in milliseconds for messages.
+func fmtGap(ms int64) string { return (time.Duration(ms) * time.Millisecond).String() }
+
+// quote shortens and quotes a field for a message.
+func quote(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
