@@ -14,7 +14,7 @@ func execute(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	root := newRootCmd(&out, &errb)
-	root.SetArgs(args)
+	root.SetArgs(expandListArgs(args))
 	err := root.ExecuteContext(context.Background())
 	return out.String(), errb.String(), err
 }

@@ -35,6 +35,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
 	}
-	root.AddCommand(newBacktestCmd(logger), newStrategiesCmd())
+	root.AddCommand(newBacktestCmd(logger), newStrategiesCmd(), newDataCmd(logger))
 	return root
 }

@@ -1,0 +1,82 @@
+package market
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Freshness states.
+const (
+	Fresh   = "fresh"
+	Stale   = "stale"
+	Missing = "missing"
+)
+
+// Freshness says how up to date one series is.
+type Freshness struct {
+	Key
+	// Status is Fresh, Stale or Missing (nothing stored, or unreadable:
+	// see Error).
+	Status string `json:"status"`
+	// Last is the open time (Unix ms) of the last stored candle and
+	// LastClose its close time; Age is how long ago it closed.
+	Last      int64         `json:"last,omitempty"`
+	LastClose int64         `json:"last_close,omitempty"`
+	Age       time.Duration `json:"age_ns,omitempty"`
+	Count     int           `json:"count"`
+	// MaxAge is the age beyond which the series is stale.
+	MaxAge time.Duration `json:"max_age_ns"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// DefaultMaxAge is the staleness threshold used when none is given: two
+// candles of tf, so a series is fresh while it lacks at most the candle that
+// closed last.
+func DefaultMaxAge(k Key) time.Duration { return 2 * k.Timeframe.Duration() }
+
+// Freshness reports, for each key, its last stored candle, how long ago that
+// candle closed (at now) and whether that is within maxAge (zero means
+// [DefaultMaxAge] per series). A series not stored, or not readable, is
+// Missing. Only a cancelled context is an error.
+func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge time.Duration) ([]Freshness, error) {
+	out := make([]Freshness, 0, len(keys))
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k = k.normal()
+		r := Freshness{Key: k, Status: Missing, MaxAge: maxAge}
+		if maxAge <= 0 {
+			r.MaxAge = DefaultMaxAge(k)
+		}
+		info, err := s.Coverage(ctx, k)
+		switch {
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return nil, err
+		case err != nil:
+			if !errors.Is(err, ErrNotFound) {
+				r.Error = err.Error()
+			}
+		default:
+			r.Last, r.LastClose, r.Count = info.Last, k.Timeframe.Next(info.Last), info.Count
+			r.Age = now.Sub(time.UnixMilli(r.LastClose))
+			r.Status = Fresh
+			if r.Age > r.MaxAge {
+				r.Status = Stale
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// AllFresh reports whether every series in rs is fresh.
+func AllFresh(rs []Freshness) bool {
+	for _, r := range rs {
+		if r.Status != Fresh {
+			return false
+		}
+	}
+	return true
+}

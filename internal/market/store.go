@@ -1,0 +1,479 @@
+package market
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Store is a market data directory. It is safe for concurrent use by many
+// goroutines and, through a lock file per exchange folder, by several
+// processes sharing the directory.
+type Store struct {
+	dir string
+	log *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per exchange, within this process
+}
+
+// Open returns the store rooted at datadir, creating the folder if needed.
+func Open(datadir string, log *slog.Logger) (*Store, error) {
+	if datadir == "" {
+		return nil, errors.New("market data store: no data directory given")
+	}
+	if err := os.MkdirAll(datadir, 0o755); err != nil {
+		return nil, fmt.Errorf("market data store: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{dir: datadir, log: log, locks: map[string]*sync.Mutex{}}, nil
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// kindOf returns the value checks that apply to a candle type.
+func kindOf(t CandleType) datafile.Kind {
+	if t == Spot || t == Futures || t == "" {
+		return datafile.Candles
+	}
+	return datafile.Indicative
+}
+
+// candidates returns the paths a series may be stored at, in order of
+// preference: each supported format in the series' folder and then, for spot
+// series, directly in the data directory (a Freqtrade datadir that already
+// is one exchange's folder).
+func (s *Store) candidates(k Key) []string {
+	var out []string
+	dirs := []string{k.dir(s.dir)}
+	if k.Type == Spot {
+		dirs = append(dirs, s.dir)
+	}
+	for _, d := range dirs {
+		for _, ext := range datafile.Extensions() {
+			out = append(out, filepath.Join(d, k.baseName()+"."+ext))
+		}
+	}
+	return out
+}
+
+// find returns the path and file info of the stored series, or an error
+// wrapping ErrNotFound.
+func (s *Store) find(k Key) (string, os.FileInfo, error) {
+	for _, p := range s.candidates(k) {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, st, nil
+		}
+	}
+	return "", nil, fmt.Errorf("%s: %w (looked for %s.* in %s)", k, ErrNotFound, k.baseName(), k.dir(s.dir))
+}
+
+// Load returns the candles of series k whose open time is in r. The error
+// wraps ErrNotFound when the series is not stored, and datafile.ErrEmpty
+// when it holds no candle in r.
+func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
+	k = k.normal()
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path, _, err := s.find(k)
+	if err != nil {
+		return nil, err
+	}
+	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Start: r.Start, End: r.End})
+}
+
+// Append merges the candles of f into series k. Candles already stored with
+// identical values are skipped; a candle whose open time is stored with
+// different values is a conflict, and the whole append is refused with an
+// error naming it, leaving the store untouched. f must be valid candle data
+// of k's timeframe with open times on the timeframe's grid. The series is
+// rewritten atomically as uncompressed Feather (a series kept in another
+// format is left in place and superseded, with a warning).
+func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, error) {
+	k = k.normal()
+	if err := k.Validate(); err != nil {
+		return AppendResult{}, err
+	}
+	src := "new candles for " + k.String()
+	if f == nil || f.Len() == 0 {
+		return AppendResult{}, fmt.Errorf("%s: no candles given", src)
+	}
+	add := *f
+	add.Pair, add.Timeframe = k.Pair, k.Timeframe
+	add.EnterLong, add.ExitLong, add.EnterShort, add.ExitShort, add.EnterTag = nil, nil, nil, nil, nil
+	if err := checkGrid(&add, src); err != nil {
+		return AppendResult{}, err
+	}
+	if err := datafile.ValidateKind(&add, src, kindOf(k.Type)); err != nil {
+		return AppendResult{}, err
+	}
+	unlock, err := s.lock(ctx, k.Exchange)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	defer unlock()
+
+	var res AppendResult
+	merged := &add
+	path, _, err := s.find(k)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		res.Added = add.Len()
+	case err != nil:
+		return res, err
+	default:
+		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
+		if err != nil {
+			return res, fmt.Errorf("%s: reading the stored series: %w", k, err)
+		}
+		merged, res.Added, res.Duplicates, err = merge(old, &add, k)
+		if err != nil {
+			return res, err
+		}
+		if res.Added == 0 {
+			res.Series, err = s.coverageLocked(k, true)
+			return res, err
+		}
+	}
+	if err := os.MkdirAll(k.dir(s.dir), 0o755); err != nil {
+		return res, fmt.Errorf("%s: %w", k, err)
+	}
+	target := filepath.Join(k.dir(s.dir), k.baseName()+".feather")
+	if path != "" && path != target {
+		s.log.Warn("series stored in another format is now superseded by a Feather file; the old file is kept",
+			"series", k.String(), "old", path, "new", target)
+	}
+	h := sha256.New()
+	if err := atomicfile.Write(target, func(w io.Writer) error {
+		return datafile.WriteFeather(io.MultiWriter(w, h), merged, false)
+	}); err != nil {
+		return res, fmt.Errorf("%s: %w", k, err)
+	}
+	st, err := os.Stat(target)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", k, err)
+	}
+	res.Series = describe(k, s.rel(target), merged, st, h)
+	if err := s.updateIndex(k.Exchange, res.Series); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// merge merges add into old (both sorted, valid), returning the merged
+// frame, how many candles of add are new and how many were already stored
+// with identical values. A candle stored with different values is an error.
+func merge(old, add *sdk.Frame, k Key) (*sdk.Frame, int, int, error) {
+	n, m := old.Len(), add.Len()
+	// Fast path: everything new comes after what is stored.
+	if add.Time[0] > old.Time[n-1] {
+		return concat(old, add), m, 0, nil
+	}
+	out := &sdk.Frame{Pair: old.Pair, Timeframe: old.Timeframe}
+	out.Time = make([]int64, 0, n+m)
+	cols := [5][]float64{}
+	for c := range cols {
+		cols[c] = make([]float64, 0, n+m)
+	}
+	oc := [5][]float64{old.Open, old.High, old.Low, old.Close, old.Volume}
+	ac := [5][]float64{add.Open, add.High, add.Low, add.Close, add.Volume}
+	names := [5]string{"open", "high", "low", "close", "volume"}
+	take := func(src [5][]float64, t int64, i int) {
+		out.Time = append(out.Time, t)
+		for c := range cols {
+			cols[c] = append(cols[c], src[c][i])
+		}
+	}
+	added, dups := 0, 0
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case j == m || (i < n && old.Time[i] < add.Time[j]):
+			take(oc, old.Time[i], i)
+			i++
+		case i == n || add.Time[j] < old.Time[i]:
+			take(ac, add.Time[j], j)
+			added++
+			j++
+		default:
+			for c := range cols {
+				a, b := oc[c][i], ac[c][j]
+				if a != b && !(math.IsNaN(a) && math.IsNaN(b)) {
+					return nil, 0, 0, fmt.Errorf("%s: the candle at %s is already stored with %s %s but the new data (row %d) has %s %s; nothing was written (delete the series to replace it)",
+						k, fmtTime(add.Time[j]), names[c], fmtNum(a), j+1, names[c], fmtNum(b))
+				}
+			}
+			take(oc, old.Time[i], i)
+			dups++
+			i++
+			j++
+		}
+	}
+	out.Open, out.High, out.Low, out.Close, out.Volume = cols[0], cols[1], cols[2], cols[3], cols[4]
+	return out, added, dups, nil
+}
+
+// concat returns old followed by add.
+func concat(old, add *sdk.Frame) *sdk.Frame {
+	cat64 := func(a, b []float64) []float64 { return append(append(make([]float64, 0, len(a)+len(b)), a...), b...) }
+	return &sdk.Frame{
+		Pair: old.Pair, Timeframe: old.Timeframe,
+		Time:   append(append(make([]int64, 0, len(old.Time)+len(add.Time)), old.Time...), add.Time...),
+		Open:   cat64(old.Open, add.Open),
+		High:   cat64(old.High, add.High),
+		Low:    cat64(old.Low, add.Low),
+		Close:  cat64(old.Close, add.Close),
+		Volume: cat64(old.Volume, add.Volume),
+	}
+}
+
+// checkGrid checks that every open time of f lies on its timeframe's grid.
+func checkGrid(f *sdk.Frame, src string) error {
+	tf := f.Timeframe
+	step := tf.Millis()
+	fixed := tf != "1w" && tf != "1M"
+	for i, t := range f.Time {
+		if fixed && t%step == 0 || !fixed && tf.OnGrid(t) {
+			continue
+		}
+		msg := fmt.Sprintf("date %s is not on the %s candle grid (candles of this timeframe open at %s, %s, ...)",
+			fmtTime(t), tf, fmtTime(tf.Floor(t)), fmtTime(tf.Next(t)))
+		if i > 0 && t > f.Time[i-1] && t-f.Time[i-1] < step {
+			msg += fmt.Sprintf(": it is only %s after the previous candle; is this a file of a shorter timeframe?",
+				time.Duration(t-f.Time[i-1])*time.Millisecond)
+		}
+		return &datafile.RowError{File: src, Row: i + 1, Column: "date", Msg: msg}
+	}
+	return nil
+}
+
+// Coverage describes the stored series k: its first and last candle, count,
+// gaps, size, last update and checksum. It answers from the index when the
+// index entry matches the file's size and modification time, and otherwise
+// reads the file (a series written by another program) and records it.
+func (s *Store) Coverage(ctx context.Context, k Key) (Series, error) {
+	k = k.normal()
+	if err := k.Validate(); err != nil {
+		return Series{}, err
+	}
+	path, st, err := s.find(k)
+	if err != nil {
+		return Series{}, err
+	}
+	if e, ok := s.readIndex(k.Exchange)[s.rel(path)]; ok && e.matches(st) && e.Key == k {
+		return e, nil
+	}
+	unlock, err := s.lock(ctx, k.Exchange)
+	switch {
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		// A read-only data folder: answer without recording.
+		return s.coverageLocked(k, false)
+	case err != nil:
+		return Series{}, err
+	}
+	defer unlock()
+	return s.coverageLocked(k, true)
+}
+
+// coverageLocked is Coverage with the exchange's lock held; record says
+// whether to update the index.
+func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
+	path, st, err := s.find(k)
+	if err != nil {
+		return Series{}, err
+	}
+	rel := s.rel(path)
+	if e, ok := s.readIndex(k.Exchange)[rel]; ok && e.matches(st) && e.Key == k {
+		return e, nil
+	}
+	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
+	if err != nil {
+		return Series{}, err
+	}
+	h := sha256.New()
+	if err := hashFile(path, h); err != nil {
+		return Series{}, err
+	}
+	info := describe(k, rel, f, st, h)
+	if !record {
+		return info, nil
+	}
+	if err := s.updateIndex(k.Exchange, info); err != nil {
+		s.log.Warn("could not record the series in the index", "series", k.String(), "err", err)
+	}
+	return info, nil
+}
+
+// describe builds the index record of frame f stored at rel.
+func describe(k Key, rel string, f *sdk.Frame, st os.FileInfo, h hash.Hash) Series {
+	gaps, missing := Gaps(f.Time, k.Timeframe)
+	return Series{
+		Key: k, File: rel,
+		First: f.Time[0], Last: f.Time[f.Len()-1], Count: f.Len(),
+		Gaps: gaps, Missing: missing,
+		Size: st.Size(), Updated: st.ModTime().UTC(),
+		Checksum: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+	}
+}
+
+// matches reports whether the index entry e still describes the file st.
+func (e Series) matches(st os.FileInfo) bool {
+	return e.Size == st.Size() && e.Updated.Equal(st.ModTime().UTC())
+}
+
+func hashFile(path string, h hash.Hash) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if _, err := io.Copy(h, fh); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// Gaps returns the missing ranges in the open times ts of timeframe tf and
+// the number of candles they miss.
+func Gaps(ts []int64, tf sdk.Timeframe) ([]Gap, int) {
+	var gaps []Gap
+	missing := 0
+	step := tf.Millis()
+	fixed := tf != "1M"
+	for i := 1; i < len(ts); i++ {
+		prev, t := ts[i-1], ts[i]
+		if fixed {
+			if t-prev == step {
+				continue
+			}
+			g := Gap{From: prev + step, To: t}
+			gaps = append(gaps, g)
+			missing += int((t-prev+step-1)/step) - 1
+			continue
+		}
+		if next := tf.Next(prev); next < t {
+			g := Gap{From: next, To: t}
+			gaps = append(gaps, g)
+			missing += g.Candles(tf)
+		}
+	}
+	return gaps, missing
+}
+
+// rel returns path relative to the data directory, with forward slashes.
+func (s *Store) rel(path string) string {
+	r, err := filepath.Rel(s.dir, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(r)
+}
+
+// List describes every series stored for exchange (every exchange when
+// exchange is empty), sorted by exchange, pair, timeframe and candle type.
+// Files whose names are not series names are skipped; a series file that
+// cannot be read is reported in the returned error after the others are
+// listed.
+func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
+	var exchanges []string
+	if exchange != "" {
+		exchanges = []string{exchange}
+	} else {
+		entries, err := os.ReadDir(s.dir)
+		if err != nil {
+			return nil, fmt.Errorf("market data store: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				exchanges = append(exchanges, e.Name())
+			}
+		}
+	}
+	var out []Series
+	var errs []error
+	for _, ex := range exchanges {
+		keys, err := s.keys(ex)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			info, err := s.Coverage(ctx, k)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, info)
+		}
+	}
+	sortSeries(out)
+	return out, errors.Join(errs...)
+}
+
+// keys returns the series stored in exchange's folder, one key per series
+// even when it exists in several formats. Pairs come from the index where it
+// knows the file, and are otherwise read back from the file name as
+// Freqtrade does ("BTC_USDT" is "BTC/USDT", "BTC_USDT_USDT" in futures/ is
+// "BTC/USDT:USDT").
+func (s *Store) keys(exchange string) ([]Key, error) {
+	idx := s.readIndex(exchange)
+	seen := map[Key]bool{}
+	var keys []Key
+	root := filepath.Join(s.dir, exchange)
+	for _, sub := range []string{"", "futures"} {
+		entries, err := os.ReadDir(filepath.Join(root, sub))
+		if errors.Is(err, fs.ErrNotExist) {
+			if sub == "" {
+				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s", exchange, s.dir)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("market data store: %w", err)
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			k, ok := parseFileName(exchange, e.Name(), sub == "futures")
+			if !ok {
+				continue
+			}
+			if rec, ok := idx[path.Join(exchange, sub, e.Name())]; ok {
+				k.Pair = rec.Pair
+			}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
+}
