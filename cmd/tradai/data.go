@@ -23,10 +23,6 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// defaultDatadir is Freqtrade's data folder, relative to the working
-// directory.
-const defaultDatadir = "user_data/data"
-
 // dataOpts are the flags every data command shares.
 type dataOpts struct {
 	configPath string
@@ -53,7 +49,7 @@ func (o *dataOpts) store(cmd *cobra.Command) (*market.Store, string, *config.Con
 		dir = cfg.Datadir
 	}
 	if dir == "" {
-		dir = defaultDatadir
+		dir = config.DefaultDatadir
 	}
 	if exchange == "" && cfg != nil {
 		exchange = cfg.Exchange.Name
@@ -77,7 +73,7 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&o.configPath, "config", "c", "", "config file whose datadir, exchange and pair_whitelist to use")
-	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+defaultDatadir+")")
+	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+config.DefaultDatadir+")")
 	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance)")
 	cmd.AddCommand(newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
 	return cmd

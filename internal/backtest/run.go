@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
@@ -50,6 +50,10 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 		log.Info("short signals are ignored in spot mode; set trading_mode to futures to trade them", "strategy", spec.Name)
 	}
 
+	store, err := market.Open(cfg.Datadir, log)
+	if err != nil {
+		return nil, err
+	}
 	series := make([]Series, len(pairs))
 	errs := make([]error, len(pairs))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -59,7 +63,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			series[k], errs[k] = prepare(ctx, cfg, strat, spec, params, tf, tr, pair, log)
+			series[k], errs[k] = prepare(ctx, store, cfg, strat, spec, params, tf, tr, pair, log)
 		}()
 	}
 	wg.Wait()
@@ -107,15 +111,15 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 
 // prepare loads one pair, cuts it to the time range plus startup candles
 // and populates its signals.
-func prepare(ctx context.Context, cfg *config.Config, strat sdk.Strategy, spec sdk.Spec, params sdk.Values, tf sdk.Timeframe, tr config.Timerange, pair string, log *slog.Logger) (Series, error) {
+func prepare(ctx context.Context, store *market.Store, cfg *config.Config, strat sdk.Strategy, spec sdk.Spec, params sdk.Values, tf sdk.Timeframe, tr config.Timerange, pair string, log *slog.Logger) (Series, error) {
 	if err := ctx.Err(); err != nil {
 		return Series{}, err
 	}
-	path, err := datafile.Resolve(cfg.Datadir, cfg.Exchange.Name, pair, tf)
-	if err != nil {
-		return Series{}, fmt.Errorf("%s: %w", pair, err)
+	k := market.Key{Exchange: cfg.Exchange.Name, Pair: pair, Timeframe: tf, Type: market.Spot}
+	if strings.Contains(pair, ":") {
+		k.Type = market.Futures
 	}
-	f, err := datafile.Load(path, pair, tf)
+	f, err := store.Load(ctx, k, market.Range{End: tr.End})
 	if err != nil {
 		return Series{}, err
 	}
@@ -134,8 +138,8 @@ func prepare(ctx context.Context, cfg *config.Config, strat sdk.Strategy, spec s
 		from = spec.StartupCandles
 	}
 	if to-from < 2 {
-		return Series{}, fmt.Errorf("%s: %s has %d candles in the selected time range after %d startup candles; need at least 2",
-			pair, path, max(0, to-from), spec.StartupCandles)
+		return Series{}, fmt.Errorf("%s: %d candles in the selected time range after %d startup candles; need at least 2",
+			k, max(0, to-from), spec.StartupCandles)
 	}
 	lo := from - spec.StartupCandles
 	view := f.Slice(lo, to)

@@ -74,6 +74,7 @@ type Exchange struct {
 // 3 open trades, a 1000 wallet, 0.1% fee, exit signals on, spot.
 func Default() *Config {
 	return &Config{
+		Datadir:              DefaultDatadir,
 		StakeUnlimited:       true,
 		DryRunWallet:         1000,
 		TradableBalanceRatio: 0.99,
@@ -84,6 +85,10 @@ func Default() *Config {
 		Leverage:             1,
 	}
 }
+
+// DefaultDatadir is the data folder when a config names none: Freqtrade's
+// user_data/data, relative to the working directory.
+const DefaultDatadir = "user_data/data"
 
 // ignoredKeys are Freqtrade keys that only matter to a live bot.
 var ignoredKeys = map[string]bool{

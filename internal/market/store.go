@@ -35,13 +35,14 @@ type Store struct {
 	locks map[string]*sync.Mutex // per exchange, within this process
 }
 
-// Open returns the store rooted at datadir, creating the folder if needed.
+// Open returns the store rooted at datadir. The folder is created by the
+// first write.
 func Open(datadir string, log *slog.Logger) (*Store, error) {
 	if datadir == "" {
 		return nil, errors.New("market data store: no data directory given")
 	}
-	if err := os.MkdirAll(datadir, 0o755); err != nil {
-		return nil, fmt.Errorf("market data store: %w", err)
+	if st, err := os.Stat(datadir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("market data store: %s is not a folder", datadir)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -61,14 +62,14 @@ func kindOf(t CandleType) datafile.Kind {
 }
 
 // candidates returns the paths a series may be stored at, in order of
-// preference: each supported format in the series' folder and then, for spot
-// series, directly in the data directory (a Freqtrade datadir that already
-// is one exchange's folder).
+// preference: each supported format in the series' folder and then in the
+// same place directly under the data directory (a Freqtrade datadir that
+// already is one exchange's folder).
 func (s *Store) candidates(k Key) []string {
 	var out []string
 	dirs := []string{k.dir(s.dir)}
-	if k.Type == Spot {
-		dirs = append(dirs, s.dir)
+	if k.Exchange != "" {
+		dirs = append(dirs, Key{Type: k.Type}.dir(s.dir))
 	}
 	for _, d := range dirs {
 		for _, ext := range datafile.Extensions() {
@@ -92,9 +93,19 @@ func (s *Store) find(k Key) (string, os.FileInfo, error) {
 // Load returns the candles of series k whose open time is in r. The error
 // wraps ErrNotFound when the series is not stored, and datafile.ErrEmpty
 // when it holds no candle in r.
+//
+// An empty exchange reads series directly from the data directory, as a
+// Freqtrade datadir that is one exchange's folder.
 func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
 	k = k.normal()
-	if err := k.Validate(); err != nil {
+	if k.Exchange == "" {
+		k.Exchange = "-"
+		err := k.Validate()
+		k.Exchange = ""
+		if err != nil {
+			return nil, err
+		}
+	} else if err := k.Validate(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
