@@ -227,7 +227,7 @@ func (p *binanceReader) parse(r io.Reader, size int64, file string) error {
 			if scale != 1 {
 				u = "µs"
 			}
-			return binanceColErr(file, row, 6, fmt.Sprintf("close time %d does not fit a %s candle opening at %s (want %d, the next open time minus 1 %s): is the interval %s right?", ct, b.g.tf, fmtTime(t), want, u, b.g.tf))
+			return binanceColErr(file, row, 6, fmt.Sprintf("close time %d does not fit a %s candle opening at %s (want %d, the next open time minus 1 %s; this candle spans %s): is the interval %s right?", ct, b.g.tf, fmtTime(t), want, u, fmtGap((ct+1)/scale-t), b.g.tf))
 		}
 	}
 	if lr.err != nil {

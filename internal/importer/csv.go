@@ -292,7 +292,12 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 		return nil, &datafile.RowError{File: name, Msg: fmt.Sprintf("delimiter %q cannot be used", d)}
 	}
 	lr := newLineReader(r)
+	lead := 0 // blank lines before the first line (not rows)
 	first, ok := lr.next()
+	for ok && len(bytes.TrimSpace(first)) == 0 {
+		lead++
+		first, ok = lr.next()
+	}
 	if !ok {
 		if lr.err != nil {
 			return nil, &datafile.RowError{File: name, Msg: "read: " + lr.err.Error(), Err: lr.err}
@@ -362,6 +367,9 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 
 	var sk skips
 	row, blank := 0, 0
+	if sp.m.NoHeader {
+		row = lead // so that rows are line numbers
+	}
 	line, pending := first, sp.m.NoHeader
 	for {
 		if !pending {
@@ -441,6 +449,9 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 	}
 	if lr.err != nil {
 		return nil, &datafile.RowError{File: name, Msg: "cannot read (truncated or damaged file?): " + lr.err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, lr.err)}
+	}
+	if sp.m.NoHeader {
+		row -= lead
 	}
 	return b.finish(name, opt.Pair, format, row-blank, sk)
 }

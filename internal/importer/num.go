@@ -85,29 +85,31 @@ func slowFloat(b []byte) (float64, bool) {
 	return v, true
 }
 
-// parseInt parses an optionally signed decimal integer of at most 18
-// digits (so it cannot overflow).
+// parseInt parses an optionally signed decimal integer that fits an int64.
 func parseInt(b []byte) (int64, bool) {
 	i, neg := 0, false
 	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
 		neg = b[0] == '-'
 		i = 1
 	}
-	if i == len(b) || len(b)-i > 18 {
+	if i == len(b) || len(b)-i > 19 {
 		return 0, false
 	}
-	var v int64
+	var v uint64
 	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
+		c := b[i] - '0'
+		if c > 9 {
 			return 0, false
 		}
-		v = v*10 + int64(c-'0')
+		v = v*10 + uint64(c) // 19 digits cannot overflow a uint64
+	}
+	if v > math.MaxInt64 {
+		return 0, false
 	}
 	if neg {
-		v = -v
+		return -int64(v), true
 	}
-	return v, true
+	return int64(v), true
 }
 
 // isNumeric reports whether b looks like an integer or decimal number.
