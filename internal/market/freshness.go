@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -23,11 +24,27 @@ type Freshness struct {
 	// LastClose its close time; Age is how long ago it closed.
 	Last      int64         `json:"last,omitempty"`
 	LastClose int64         `json:"last_close,omitempty"`
-	Age       time.Duration `json:"age_ns,omitempty"`
+	Age       time.Duration `json:"-"`
 	Count     int           `json:"count"`
 	// MaxAge is the age beyond which the series is stale.
-	MaxAge time.Duration `json:"max_age_ns"`
+	MaxAge time.Duration `json:"-"`
 	Error  string        `json:"error,omitempty"`
+}
+
+// MarshalJSON writes r with its ages in seconds ("age_seconds",
+// "max_age_seconds"; age_seconds is absent for a missing series).
+func (r Freshness) MarshalJSON() ([]byte, error) {
+	type plain Freshness
+	out := struct {
+		plain
+		AgeSeconds    *float64 `json:"age_seconds,omitempty"`
+		MaxAgeSeconds float64  `json:"max_age_seconds"`
+	}{plain: plain(r), MaxAgeSeconds: r.MaxAge.Seconds()}
+	if r.Status != Missing {
+		age := r.Age.Seconds()
+		out.AgeSeconds = &age
+	}
+	return json.Marshal(out)
 }
 
 // DefaultMaxAge is the staleness threshold used when none is given: two

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -501,5 +502,21 @@ func TestParseFileName(t *testing.T) {
 		if ok != c.ok || ok && k.String() != c.want {
 			t.Errorf("%s: %v %v; want %q %v", c.name, k, ok, c.want, c.ok)
 		}
+	}
+}
+
+func TestFreshnessJSON(t *testing.T) {
+	r := Freshness{Key: key("1h"), Status: Stale, Last: t0, LastClose: t0 + 3_600_000, Age: 90 * time.Minute, MaxAge: time.Hour, Count: 3}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"exchange":"binance","pair":"BTC/USDT","timeframe":"1h","candle_type":"spot","status":"stale","last":1704067200000,"last_close":1704070800000,"count":3,"age_seconds":5400,"max_age_seconds":3600}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	b, _ = json.Marshal(Freshness{Key: key("1h"), Status: Missing, MaxAge: time.Hour})
+	if strings.Contains(string(b), "age_seconds\":0") || !strings.Contains(string(b), `"status":"missing"`) {
+		t.Errorf("missing series JSON: %s", b)
 	}
 }
