@@ -393,7 +393,7 @@ func (b *Binance) decode(k market.Key, path string, body []byte, start, end int6
 	undecodable := func(format string, args ...any) error {
 		return &retryable{err: fmt.Errorf("%s: %s %s: undecodable response: %s", k, b.Exchange(), path, fmt.Sprintf(format, args...))}
 	}
-	var rows []json.RawMessage
+	var rows [][]json.RawMessage
 	if err := json.Unmarshal(body, &rows); err != nil {
 		return nil, undecodable("%v (body starts %q)", err, shorten(string(body), 80))
 	}
@@ -404,29 +404,28 @@ func (b *Binance) decode(k market.Key, path string, body []byte, start, end int6
 		Low: make([]float64, 0, n), Close: make([]float64, 0, n), Volume: make([]float64, 0, n),
 	}
 	prev := int64(math.MinInt64)
-	for i, raw := range rows {
-		rowErr := func(problem string) error {
-			return &RowError{Series: k, Endpoint: path, Row: i + 1, Raw: shorten(string(raw), 200), Problem: problem}
+	for i, cells := range rows {
+		raw := func() string {
+			parts := make([]string, len(cells))
+			for j, c := range cells {
+				parts[j] = string(c)
+			}
+			return shorten("["+strings.Join(parts, ",")+"]", 200)
 		}
-		var cells []json.RawMessage
-		if err := json.Unmarshal(raw, &cells); err != nil || len(cells) < 6 {
-			return nil, undecodable("row %d %s is not an array of at least 6 values", i+1, shorten(string(raw), 200))
+		rowErr := func(problem string) error {
+			return &RowError{Series: k, Endpoint: path, Row: i + 1, Raw: raw(), Problem: problem}
+		}
+		if len(cells) < 6 {
+			return nil, undecodable("row %d %s has %d values, want at least 6", i+1, raw(), len(cells))
 		}
 		t, err := strconv.ParseInt(string(cells[0]), 10, 64)
 		if err != nil {
-			return nil, undecodable("row %d %s: open time %s is not an integer", i+1, shorten(string(raw), 200), cells[0])
+			return nil, undecodable("row %d %s: open time %s is not an integer", i+1, raw(), cells[0])
 		}
 		var v [5]float64
 		for j := range v {
-			c := cells[j+1]
-			s := string(c)
-			if len(c) > 0 && c[0] == '"' {
-				if err := json.Unmarshal(c, &s); err != nil {
-					return nil, undecodable("row %d %s: value %d: %v", i+1, shorten(string(raw), 200), j+2, err)
-				}
-			}
-			if v[j], err = strconv.ParseFloat(s, 64); err != nil {
-				return nil, undecodable("row %d %s: value %d %s is not a number", i+1, shorten(string(raw), 200), j+2, c)
+			if v[j], err = parseDecimal(cells[j+1]); err != nil {
+				return nil, undecodable("row %d %s: value %d %s is not a number", i+1, raw(), j+2, cells[j+1])
 			}
 		}
 		if p := timeProblem(k.Timeframe, t, prev, start, end); p != "" {
@@ -447,6 +446,21 @@ func (b *Binance) decode(k market.Key, path string, body []byte, start, end int6
 		return nil, fmt.Errorf("%s: %s %s returned %d candles for a limit of %d", k, b.Exchange(), path, n, b.opts.PageSize)
 	}
 	return f, nil
+}
+
+// parseDecimal parses a JSON string holding a decimal number ("12.5", as
+// Binance sends prices) or a bare JSON number.
+func parseDecimal(c json.RawMessage) (float64, error) {
+	s := string(c)
+	if len(c) >= 2 && c[0] == '"' && c[len(c)-1] == '"' {
+		s = s[1 : len(s)-1]
+		if strings.ContainsRune(s, '\\') {
+			if err := json.Unmarshal(c, &s); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return strconv.ParseFloat(s, 64)
 }
 
 // shorten cuts s to at most n bytes (plus "…").

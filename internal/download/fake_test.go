@@ -75,6 +75,7 @@ type fault struct {
 	body       string // raw body (empty: the page, or an error for status >= 400)
 	truncate   bool   // send only the first half of the real page
 	hang       bool   // call the hook and wait for the client to give up
+	hook       bool   // call the hook, then answer as usual
 }
 
 // fakeBinance serves klines like Binance from generated series.
@@ -165,6 +166,9 @@ func (fb *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 			fb.t.Error("fake server: client did not give up")
 		}
 		return
+	}
+	if flt != nil && flt.hook && hook != nil {
+		hook()
 	}
 	if flt != nil && flt.status >= 400 {
 		if flt.retryAfter != "" {
