@@ -182,6 +182,11 @@ func parseFileName(exchange, name string, futures bool) (Key, bool) {
 	default:
 		k.Pair = base[:i]
 	}
+	// Only names Freqtrade could have written: no characters that its
+	// pair_to_filename replaces.
+	if !strings.HasPrefix(name, k.baseName()+".") {
+		return Key{}, false
+	}
 	return k, true
 }
 
