@@ -76,14 +76,15 @@ func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) 
 	for _, f := range members {
 		total += f.UncompressedSize64
 	}
-	p := binanceReader{b: newBuilder(tf, 0), total: int64(min(total, 1<<40))}
+	// Declared sizes can lie: kline CSV compresses about 5-8 times.
+	p := binanceReader{b: newBuilder(tf, 0), total: min(int64(min(total, 1<<40)), size*20)}
 	for _, f := range members {
 		file := name + ":" + f.Name
 		rc, err := f.Open()
 		if err != nil {
 			return nil, &datafile.RowError{File: file, Msg: "cannot open the archive member: " + err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, err)}
 		}
-		err = p.parse(rc, int64(min(f.UncompressedSize64, 1<<40)), file)
+		err = p.parse(rc, min(int64(min(f.UncompressedSize64, 1<<40)), size*20), file)
 		rc.Close()
 		if err != nil {
 			return nil, err
@@ -148,7 +149,7 @@ func binanceColErr(file string, row, col int, msg string) error {
 
 // parse reads the kline rows of r (about size bytes), which is file.
 func (p *binanceReader) parse(r io.Reader, size int64, file string) error {
-	lr := newLineReader(r)
+	lr := newLineReader(r, size)
 	b := p.b
 	row, blank := 0, 0
 	var fields [len(binanceCols)][]byte

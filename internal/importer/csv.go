@@ -291,7 +291,8 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 	if d == '"' || d == '\n' || d == '\r' {
 		return nil, &datafile.RowError{File: name, Msg: fmt.Sprintf("delimiter %q cannot be used", d)}
 	}
-	lr := newLineReader(r)
+	size := sizeOf(r)
+	lr := newLineReader(r, size)
 	lead := 0 // blank lines before the first line (not rows)
 	first, ok := lr.next()
 	for ok && len(bytes.TrimSpace(first)) == 0 {
@@ -304,7 +305,7 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 		}
 		return nil, &datafile.RowError{File: name, Msg: "empty file", Err: datafile.ErrEmpty}
 	}
-	b := newBuilder(tf, lr.estimate(sizeOf(r)))
+	b := newBuilder(tf, lr.estimate(size))
 
 	want := [numRoles]string{sp.m.Time, sp.m.Open, sp.m.High, sp.m.Low, sp.m.Close, sp.m.Volume, sp.adj}
 	var idx [numRoles]int // 0-based column, -1 when not read

@@ -21,8 +21,13 @@ type lineReader struct {
 	bom  bool  // a leading UTF-8 byte order mark was checked for
 }
 
-func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{r: r, buf: make([]byte, chunkSize)}
+// newLineReader reads r, of about size bytes (0 if unknown).
+func newLineReader(r io.Reader, size int64) *lineReader {
+	n := int64(chunkSize)
+	if size > 0 && size < n {
+		n = max(size+1, 512)
+	}
+	return &lineReader{r: r, buf: make([]byte, n)}
 }
 
 // next returns the next line without its "\n" or "\r\n". ok is false at the
