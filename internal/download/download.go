@@ -117,7 +117,7 @@ func (r Report) Added() int {
 //
 // Series are downloaded one after the other. A failing series is recorded
 // in its report and the others continue; the error returned joins the
-// failures. When ctx is cancelled the download stops, and what was received
+// failures. Series not started because ctx was cancelled have no report. When ctx is cancelled the download stops, and what was received
 // so far is still appended to the store, so the next run continues from
 // there.
 func (d *Downloader) Download(ctx context.Context, keys []market.Key, r market.Range) (Report, error) {
@@ -125,7 +125,9 @@ func (d *Downloader) Download(ctx context.Context, keys []market.Key, r market.R
 	var errs []error
 	for _, k := range keys {
 		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
+			if !slices.ContainsFunc(errs, func(e error) bool { return errors.Is(e, err) }) {
+				errs = append(errs, fmt.Errorf("download stopped before %s: %w", k, err))
+			}
 			break
 		}
 		sr := SeriesReport{Key: k}
@@ -271,12 +273,13 @@ func (d *Downloader) run(ctx context.Context, k market.Key, back market.Range, f
 		}
 	}
 	err = errors.Join(err, ferr)
-	lvl := slog.LevelInfo
+	attrs := []any{"series", k.String(), "received", sr.Received, "added", sr.Added,
+		"requests", sr.Requests, "rate_wait", sr.RateWait, "retry_wait", sr.RetryWait}
 	if err != nil {
-		lvl = slog.LevelWarn
+		d.log.Warn("download stopped", append(attrs, "err", err)...)
+	} else {
+		d.log.Info("download finished", attrs...)
 	}
-	d.log.Log(ctx, lvl, "download finished", "series", k.String(), "received", sr.Received, "added", sr.Added,
-		"requests", sr.Requests, "rate_wait", sr.RateWait, "retry_wait", sr.RetryWait, "err", err)
 	return err
 }
 

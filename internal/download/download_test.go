@@ -648,3 +648,70 @@ func TestSystemClock(t *testing.T) {
 		t.Errorf("Now is off by %v", d)
 	}
 }
+
+func TestResumeBackwardAcrossHole(t *testing.T) {
+	// The exchange has no candles for 1500 minutes (more than a page)
+	// somewhere before the stored part; going backwards must not take the
+	// hole for the listing.
+	k := spotKey("BTC/USDT", "1m")
+	full := genSeries("BTC/USDT", "1m", listing, 6000, 13)
+	series := &sdk.Frame{Pair: full.Pair, Timeframe: full.Timeframe}
+	for i := range full.Time {
+		if i >= 2000 && i < 3500 {
+			continue
+		}
+		series.Time = append(series.Time, full.Time[i])
+		series.Open = append(series.Open, full.Open[i])
+		series.High = append(series.High, full.High[i])
+		series.Low = append(series.Low, full.Low[i])
+		series.Close = append(series.Close, full.Close[i])
+		series.Volume = append(series.Volume, full.Volume[i])
+	}
+	e := newEnv(t, listing+6000*minute, BinanceOptions{})
+	e.fb.add("/api/v3/klines", "BTCUSDT", series)
+	stored := series.Search(full.Time[4000])
+	if _, err := e.store.Append(context.Background(), k, series.Slice(stored, series.Len())); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.downloader(Options{}).Download(context.Background(), []market.Key{k}, market.Range{Start: listing - 10_000*minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameCandles(t, e.load(k), series)
+	if sr := rep.Series[0]; sr.Added != stored || sr.Received != stored {
+		t.Errorf("added %d, received %d, want %d", sr.Added, sr.Received, stored)
+	}
+}
+
+func TestResumeMonths(t *testing.T) {
+	k := spotKey("BTC/USDT", "1M")
+	series := genSeries("BTC/USDT", "1M", listing, 41, 14)
+	now := series.Time[40] + 86_400_000
+	e := newEnv(t, now, BinanceOptions{PageSize: 6})
+	e.fb.add("/api/v3/klines", "BTCUSDT", series)
+	if _, err := e.store.Append(context.Background(), k, series.Slice(20, 25)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2020, 3, 15, 0, 0, 0, 0, time.UTC).UnixMilli()
+	rep, err := e.downloader(Options{FlushEvery: 4}).Download(context.Background(), []market.Key{k}, market.Range{Start: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameCandles(t, e.load(k), series.Slice(0, 40))
+	if rep.Added() != 35 {
+		t.Errorf("added %d, want 35", rep.Added())
+	}
+	if r := rep.Series[0].Requested[0]; r.Start != time.Date(2020, 4, 1, 0, 0, 0, 0, time.UTC).UnixMilli() || r.End != series.Time[20] {
+		t.Errorf("first range requested %v", r)
+	}
+}
+
+func TestCancelledBeforeStart(t *testing.T) {
+	e := newEnv(t, listing+100*minute, BinanceOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := e.downloader(Options{}).Download(ctx, []market.Key{spotKey("BTC/USDT", "1m"), spotKey("ETH/USDT", "1m")}, market.Range{Start: listing})
+	if !errors.Is(err, context.Canceled) || len(rep.Series) != 0 || len(e.fb.requests()) != 0 {
+		t.Fatalf("error %v, %d reports, %d requests", err, len(rep.Series), len(e.fb.requests()))
+	}
+}
