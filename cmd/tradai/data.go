@@ -75,7 +75,7 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	pf.StringVarP(&o.configPath, "config", "c", "", "config file whose datadir, exchange and pair_whitelist to use")
 	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+config.DefaultDatadir+")")
 	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance)")
-	cmd.AddCommand(newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
+	cmd.AddCommand(newDataDownloadCmd(o), newDataImportCmd(o), newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
 	return cmd
 }
 
@@ -120,7 +120,11 @@ func (sel *selection) keys(ctx context.Context, s *market.Store, exchange string
 		var keys []market.Key
 		for _, p := range pairs {
 			for _, tf := range tfs {
-				keys = append(keys, market.Key{Exchange: exchange, Pair: p, Timeframe: tf, Type: ct})
+				k := market.Key{Exchange: exchange, Pair: p, Timeframe: tf, Type: ct}
+				if sel.candleType == "" && strings.Contains(p, ":") {
+					k.Type = market.Futures // BTC/USDT:USDT is a futures pair
+				}
+				keys = append(keys, k)
 			}
 		}
 		return keys, nil
@@ -267,7 +271,8 @@ func newDataListCmd(o *dataOpts) *cobra.Command {
 
 func newDataGapsCmd(o *dataOpts) *cobra.Command {
 	var sel selection
-	var asJSON bool
+	var asJSON, fill bool
+	var x exchangeFlags
 	cmd := &cobra.Command{
 		Use:   "gaps",
 		Short: "List missing candles in stored series",
@@ -289,11 +294,38 @@ func newDataGapsCmd(o *dataOpts) *cobra.Command {
 				}
 				all = append(all, si)
 			}
+			if fill {
+				d, err := x.downloader(cmd, s, orDefault(exchange), o)
+				if err != nil {
+					return err
+				}
+				var errs []error
+				for i, si := range all {
+					if len(si.Gaps) == 0 {
+						continue
+					}
+					sr, err := d.Fill(cmd.Context(), si.Key, si.Gaps)
+					printSeriesReport(cmd.ErrOrStderr(), sr)
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					if all[i], err = s.Coverage(cmd.Context(), si.Key); err != nil {
+						return err
+					}
+				}
+				if err := errors.Join(errs...); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), "Gaps left after filling (the exchange has no candles there):")
+			}
 			return printGaps(cmd.OutOrStdout(), all, asJSON)
 		},
 	}
 	sel.flags(cmd, "timeframes, e.g. 1m 1h (default: every stored timeframe)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&fill, "fill", false, "download the missing candles from the exchange")
+	x.add(cmd)
 	return cmd
 }
 
