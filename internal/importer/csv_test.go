@@ -207,3 +207,27 @@ func TestParseFormat(t *testing.T) {
 		t.Error("formats")
 	}
 }
+
+func TestParseDelimiter(t *testing.T) {
+	for s, want := range map[string]byte{"": ',', ",": ',', ";": ';', "tab": '\t', `\t`: '\t', "|": '|', "space": ' '} {
+		if got, err := ParseDelimiter(s); err != nil || got != want {
+			t.Errorf("%q: %q %v", s, got, err)
+		}
+	}
+	for _, bad := range []string{"ab", `"`, "é"} {
+		if _, err := ParseDelimiter(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	res, err := File(filepath.Join(testdata, "yhoo-1996-04-nulls.csv"), "", Mapping{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "10 candles 1996-04-12T00:00:00Z..1996-04-25T00:00:00Z from 12 rows; skipped 2 rows: null values (no prices for this date) (first at " + filepath.Join(testdata, "yhoo-1996-04-nulls.csv") + ": row 7)"
+	if got := res.Summary(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

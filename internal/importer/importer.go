@@ -266,3 +266,48 @@ func freqtradeName(base string) (string, sdk.Timeframe) {
 	pair = strings.Replace(pair, "_", ":", 1)
 	return pair, tf
 }
+
+// Summary describes the import in one line for the user, e.g.
+// "1440 candles 2024-01-01T00:00:00Z..2024-01-01T23:59:00Z from 1441 rows;
+// skipped 1 row: incomplete last candle (…) (first at f.csv: row 1441)".
+func (r *Result) Summary() string {
+	var b strings.Builder
+	f := r.Frame
+	fmt.Fprintf(&b, "%d candles", f.Len())
+	if f.Len() > 0 {
+		fmt.Fprintf(&b, " %s..%s", fmtTime(f.Time[0]), fmtTime(f.Time[f.Len()-1]))
+	}
+	fmt.Fprintf(&b, " from %d rows", r.Rows)
+	for i, s := range r.Skipped {
+		if i == 0 {
+			b.WriteString("; skipped ")
+		} else {
+			b.WriteString(", ")
+		}
+		plural := "s"
+		if s.Rows == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(&b, "%d row%s: %s (first at %s)", s.Rows, plural, s.Reason, s.First)
+	}
+	return b.String()
+}
+
+// ParseDelimiter reads a field delimiter as a user writes it: a single
+// character (",", ";", "|"), or "tab", `\t` or "space".
+func ParseDelimiter(s string) (byte, error) {
+	switch strings.ToLower(s) {
+	case "", ",", "comma":
+		return ',', nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	case "space", " ":
+		return ' ', nil
+	case "semicolon":
+		return ';', nil
+	}
+	if len(s) == 1 && s[0] != '"' && s[0] != '\n' && s[0] != '\r' && s[0] < 0x80 {
+		return s[0], nil
+	}
+	return 0, fmt.Errorf("delimiter %q is not a single ASCII character (or tab, space)", s)
+}
