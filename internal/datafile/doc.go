@@ -28,13 +28,27 @@
 // [ReadJSON] and [ReadCSV] read one format from an io.Reader or io.ReaderAt.
 // [WriteFeather], [WriteParquet], [WriteJSON] and [WriteCSV] write them.
 //
+// # Stored series and ranges
+//
+// [LoadRange] reads the candles of a time range ([Query]). An uncompressed
+// feather file as WriteFeather(w, f, false) writes it (one record batch,
+// date as timestamp[ms, UTC], float64 OHLCV, a standard Arrow IPC file that
+// pandas and Freqtrade read) is read directly: the range is found by binary
+// search on the date column and each column's rows are copied from the file
+// into the frame with one positional read, every buffer checked against the
+// file's size first. Other files are read whole and cut to the range.
+//
 // # Validation
 //
 // Every reader runs [Validate] before returning a frame, so a loaded frame
 // always has sorted, unique, in-range timestamps no closer together than its
 // timeframe, positive finite prices with low <= open, close <= high, and
-// finite non-negative volume. Problems are reported as a [*RowError] naming
-// the file, the 1-based data row and the column, for example
+// finite non-negative volume. [LoadRange] validates the candles it returns
+// with the rules of a [Kind]: [Candles] as above, or [Indicative] for mark,
+// index and premium-index prices and funding rates (finite values of any
+// sign; a null or NaN volume reads as 0). Problems are reported as a
+// [*RowError] naming the file, the 1-based data row and the column, for
+// example
 //
 //	data/binance/ETH_BTC-5m.csv: row 17: high 0.051 is below low 0.052
 package datafile

@@ -3,6 +3,7 @@ package datafile
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -180,7 +181,7 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 				continue
 			}
 			if err := readAt(sf.r, dst[8*(a-lo):8*(e-lo)], b.col[k]+8*(a-b.first)); err != nil {
-				return &RowError{File: sf.name, Column: csvNames[k], Msg: fmt.Sprintf("reading column %q: %v", csvNames[k], err), Err: err}
+				return readErr(sf.name, 0, csvNames[k], err)
 			}
 		}
 		return nil
@@ -233,9 +234,19 @@ func (sf *storedFile) dateAt(i int64) (int64, error) {
 	b := sf.batches[k]
 	var buf [8]byte
 	if err := readAt(sf.r, buf[:], b.col[0]+8*(i-b.first)); err != nil {
-		return 0, &RowError{File: sf.name, Row: int(i) + 1, Column: "date", Msg: "reading the date: " + err.Error(), Err: err}
+		return 0, readErr(sf.name, int(i)+1, "date", err)
 	}
 	return sf.unit.toMillis(int64(binary.LittleEndian.Uint64(buf[:]))), nil
+}
+
+// readErr is the error for a failed read of column at row (0 for none): a
+// file that ends early (it shrank since its size was taken) is corrupt.
+func readErr(name string, row int, column string, err error) *RowError {
+	msg := fmt.Sprintf("reading column %q: %v", column, err)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return corruptf(name, row, column, "truncated feather file: "+msg)
+	}
+	return &RowError{File: name, Row: row, Column: column, Msg: msg, Err: err}
 }
 
 // scalar returns the unsigned little-endian value of size bytes in field

@@ -2,6 +2,7 @@ package datafile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
@@ -625,4 +626,62 @@ func FuzzLoadRange(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bufferEntry returns the position in data of the Buffer struct {offset,
+// length} of buffer k of the first record batch, and the batch's body
+// length.
+func bufferEntry(t *testing.T, data []byte, k int) (pos int, bodyLen int64) {
+	t.Helper()
+	size := len(data)
+	flen := int(binary.LittleEndian.Uint32(data[size-10:]))
+	footerAt := size - 10 - flen
+	fb := flatbuf(data[footerAt : size-10])
+	root, _ := fb.root()
+	bstart, n, ok := fb.vector(root, 3, 24)
+	if !ok || n == 0 {
+		t.Fatal("no record batch")
+	}
+	off := int(binary.LittleEndian.Uint64(fb[bstart:]))
+	bodyLen = int64(binary.LittleEndian.Uint64(fb[bstart+16:]))
+	msgAt := off + 8 // continuation marker and length
+	msg := flatbuf(data[msgAt:])
+	mroot, _ := msg.root()
+	rb, ok := msg.table(mroot, 2)
+	if !ok {
+		t.Fatal("no record batch header")
+	}
+	vstart, nbufs, ok := msg.vector(rb, 2, 16)
+	if !ok || k >= nbufs {
+		t.Fatalf("no buffer %d", k)
+	}
+	return msgAt + vstart + 16*k, bodyLen
+}
+
+// TestLoadRangeBufferOutside points a column's data past the record batch
+// body and past the file's end: the direct reader reports a corrupt file
+// naming the column instead of reading other bytes.
+func TestLoadRangeBufferOutside(t *testing.T) {
+	t.Parallel()
+	orig := genFrame(40, "5m", 31)
+	data := featherBytes(t, orig, false)
+	if _, err := mustDirect(t, data, Query{}); err != nil {
+		t.Fatal(err)
+	}
+	// Buffers: date validity 0, date values 1, open 2-3, ..., volume 10-11.
+	pos, bodyLen := bufferEntry(t, data, 11)
+	for name, off := range map[string]int64{"past the body": bodyLen - 8, "past the file": int64(len(data))} {
+		b := bytes.Clone(data)
+		binary.LittleEndian.PutUint64(b[pos:], uint64(off))
+		_, err := mustDirect(t, b, Query{})
+		wantRowError(t, err, "mem", 0, "", `the data of column "volume" lies outside the file`)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v does not wrap ErrCorrupt", name, err)
+		}
+	}
+	// A length too short for the rows.
+	b := bytes.Clone(data)
+	binary.LittleEndian.PutUint64(b[pos+8:], 8)
+	_, err := mustDirect(t, b, Query{})
+	wantRowError(t, err, "mem", 0, "", `the data of column "volume" lies outside the file`)
 }

@@ -154,7 +154,7 @@ func validate(f *sdk.Frame, source string, kind Kind, first int) error {
 
 // parallelRows is the fewest rows per goroutine when checking or reading
 // a frame in parallel.
-const parallelRows = 1 << 16
+const parallelRows = 1 << 15
 
 // checkRows checks rows [a, b) of f (and the spacing of row a after row
 // a-1) and returns the error for the first bad row.
