@@ -150,93 +150,118 @@ func binanceColErr(file string, row, col int, msg string) error {
 // parse reads the kline rows of r (about size bytes), which is file.
 func (p *binanceReader) parse(r io.Reader, size int64, file string) error {
 	lr := newLineReader(r, size)
+	lr.fill()
 	b := p.b
-	row, blank := 0, 0
-	var fields [len(binanceCols)][]byte
-	for first := true; ; first = false {
-		line, ok := lr.next()
-		if !ok {
-			break
+	b.reserve(lr.estimate(max(size, p.total)))
+	if d := lr.data; len(d) >= 9 && strings.EqualFold(bstr(d[:9]), "open_time") {
+		if i := bytes.IndexByte(d, '\n'); i >= 0 {
+			lr.data = d[i+1:]
+		} else if lr.eof {
+			lr.data = nil
 		}
-		if first {
-			b.reserve(lr.estimate(max(size, p.total)))
-			if len(line) >= 9 && strings.EqualFold(bstr(line[:9]), "open_time") {
-				continue
+	}
+
+	// parse turns lines into records; it runs on several goroutines.
+	parse := func(c *chunk) {
+		var fields [len(binanceCols)][]byte
+		c.recs = c.records()
+		forEachLine(c.data, c.row0, func(line []byte, row int) bool {
+			if len(line) == 0 {
+				c.recs = append(c.recs, rec{row: row, kind: recBlank})
+				return true
 			}
-		}
-		row++
-		if len(line) == 0 {
-			blank++
-			if blank == 1 {
-				p.sk.pend("blank line", where(file, row))
+			if nf := bytes.Count(line, []byte{','}) + 1; nf != binanceNumCols {
+				c.err = &datafile.RowError{File: file, Row: row, Msg: fmt.Sprintf("row has %d columns but a Binance kline row has %d (open time, open, high, low, close, volume, close time, quote volume, trades, taker buy base volume, taker buy quote volume, ignore)", nf, binanceNumCols)}
+				return false
 			}
-			continue
-		}
-		if blank > 0 {
-			p.sk.flush(blank)
-			p.rows += blank
-			blank = 0
-		}
-		p.rows++
-		if nf := bytes.Count(line, []byte{','}) + 1; nf != binanceNumCols {
-			return &datafile.RowError{File: file, Row: row, Msg: fmt.Sprintf("row has %d columns but a Binance kline row has %d (open time, open, high, low, close, volume, close time, quote volume, trades, taker buy base volume, taker buy quote volume, ignore)", nf, binanceNumCols)}
-		}
-		// Cut the seven columns read; each is followed by a comma.
-		rest := line
-		for k := range fields {
-			i := bytes.IndexByte(rest, ',')
-			fields[k], rest = rest[:i], rest[i+1:]
-		}
-		if p.partialRow > 0 {
-			return &datafile.RowError{File: p.partialFile, Row: p.partialRow, Column: "close_time", Msg: p.partialMsg + ": only the last candle of a file may be incomplete"}
-		}
-		raw, ok := parseInt(fields[0])
-		if !ok {
-			return binanceColErr(file, row, 0, intProblem(fields[0]))
-		}
-		unit, scale := unitMillis, int64(1)
-		if raw >= 100_000_000_000_000 || raw <= -100_000_000_000_000 {
-			unit, scale = unitMicros, 1000
-		}
-		t, ok := unit.toMillis(raw)
-		if !ok {
-			return binanceColErr(file, row, 0, fmt.Sprintf("%d µs is not a whole millisecond", raw))
-		}
-		var v [5]float64
-		for k := range 5 {
-			x, ok := parseFloat(fields[1+k])
+			// Cut the seven columns read; each is followed by a comma.
+			rest := line
+			for k := range fields {
+				i := bytes.IndexByte(rest, ',')
+				fields[k], rest = rest[:i], rest[i+1:]
+			}
+			raw, ok := parseInt(fields[0])
 			if !ok {
-				return binanceColErr(file, row, 1+k, numProblem(fields[1+k]))
+				c.err = binanceColErr(file, row, 0, intProblem(fields[0]))
+				return false
 			}
-			v[k] = x
-		}
-		ct, ok := parseInt(fields[6])
-		if !ok {
-			return binanceColErr(file, row, 6, intProblem(fields[6]))
-		}
-		if err := b.add(file, row, "open_time", t, v[0], v[1], v[2], v[3], v[4]); err != nil {
-			return err
-		}
-		next := b.g.next(t)
-		if want := next*scale - 1; ct != want {
-			if ct >= raw && ct < want {
-				p.partialFile, p.partialRow = file, row
-				p.partialMsg = fmt.Sprintf("close time %d is before the end of the %s candle opening at %s (%d)", ct, b.g.tf, fmtTime(t), want)
+			unit, scale := unitMillis, int64(1)
+			if raw >= 100_000_000_000_000 || raw <= -100_000_000_000_000 {
+				unit, scale = unitMicros, 1000
+			}
+			t, ok := unit.toMillis(raw)
+			if !ok {
+				c.err = binanceColErr(file, row, 0, fmt.Sprintf("%d µs is not a whole millisecond", raw))
+				return false
+			}
+			var v [5]float64
+			for k := range 5 {
+				x, ok := parseFloat(fields[1+k])
+				if !ok {
+					c.err = binanceColErr(file, row, 1+k, numProblem(fields[1+k]))
+					return false
+				}
+				v[k] = x
+			}
+			ct, ok := parseInt(fields[6])
+			if !ok {
+				c.err = binanceColErr(file, row, 6, intProblem(fields[6]))
+				return false
+			}
+			c.recs = append(c.recs, rec{t: t, o: v[0], h: v[1], l: v[2], c: v[3], v: v[4], ct: ct, scale: scale, row: row})
+			return true
+		})
+	}
+
+	// consume checks records in file order and adds them to the frame.
+	blank, lastRow := 0, 0
+	consume := func(c *chunk) error {
+		for i := range c.recs {
+			r := &c.recs[i]
+			if r.kind == recBlank {
+				blank++
+				if blank == 1 {
+					p.sk.pend("blank line", where(file, r.row))
+				}
 				continue
 			}
-			u := "ms"
-			if scale != 1 {
-				u = "µs"
+			if blank > 0 {
+				p.sk.flush(blank)
+				blank = 0
 			}
-			return binanceColErr(file, row, 6, fmt.Sprintf("close time %d does not fit a %s candle opening at %s (want %d, the next open time minus 1 %s; this candle spans %s): is the interval %s right?", ct, b.g.tf, fmtTime(t), want, u, fmtGap((ct+1)/scale-t), b.g.tf))
+			lastRow = r.row
+			if p.partialRow > 0 {
+				return &datafile.RowError{File: p.partialFile, Row: p.partialRow, Column: "close_time", Msg: p.partialMsg + ": only the last candle of a file may be incomplete"}
+			}
+			if err := b.add(file, r.row, "open_time", r.t, r.o, r.h, r.l, r.c, r.v); err != nil {
+				return err
+			}
+			ct, scale, t := r.ct, r.scale, r.t
+			if want := b.g.next(t)*scale - 1; ct != want {
+				if ct >= t*scale && ct < want {
+					p.partialFile, p.partialRow = file, r.row
+					p.partialMsg = fmt.Sprintf("close time %d is before the end of the %s candle opening at %s (%d)", ct, b.g.tf, fmtTime(t), want)
+					continue
+				}
+				u := "ms"
+				if scale != 1 {
+					u = "µs"
+				}
+				return binanceColErr(file, r.row, 6, fmt.Sprintf("close time %d does not fit a %s candle opening at %s (want %d, the next open time minus 1 %s; this candle spans %s): is the interval %s right?", ct, b.g.tf, fmtTime(t), want, u, fmtGap((ct+1)/scale-t), b.g.tf))
+			}
 		}
+		return nil
 	}
-	if lr.err != nil {
-		return &datafile.RowError{File: file, Msg: "cannot read (truncated or damaged file?): " + lr.err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, lr.err)}
+
+	if err, readErr := run(lr, 0, parse, consume); err != nil {
+		return err
+	} else if readErr != nil {
+		return &datafile.RowError{File: file, Msg: "cannot read (truncated or damaged file?): " + readErr.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, readErr)}
 	}
-	if row-blank == 0 {
+	if lastRow == 0 {
 		return &datafile.RowError{File: file, Msg: "no candles: the file has no data rows", Err: datafile.ErrEmpty}
 	}
+	p.rows += lastRow
 	return nil
 }
 

@@ -366,95 +366,134 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 		return &datafile.RowError{File: name, Row: row, Column: colName[role], Msg: fmt.Sprintf("column %d (%s): %s", idx[role]+1, colName[role], msg)}
 	}
 
-	var sk skips
-	row, blank := 0, 0
 	if sp.m.NoHeader {
-		row = lead // so that rows are line numbers
-	}
-	line, pending := first, sp.m.NoHeader
-	for {
-		if !pending {
-			if line, ok = lr.next(); !ok {
-				break
-			}
-		}
-		pending = false
-		row++
-		if len(bytes.TrimSpace(line)) == 0 {
-			blank++
-			if blank == 1 {
-				sk.pend("blank line", where(name, row))
-			}
-			continue
-		}
-		if blank > 0 {
-			sk.flush(blank)
-			blank = 0
-		}
-		if fields, ok = splitFields(line, d, fields); !ok {
-			return nil, &datafile.RowError{File: name, Row: row, Msg: "unbalanced quotes (a quoted field must end on the same line)", Err: datafile.ErrCorrupt}
-		}
-		if nCols < 0 {
+		// The first line is data: it sets the number of fields.
+		if fields, ok = splitFields(first, d, fields); ok {
 			nCols = len(fields)
 		}
-		if len(fields) != nCols || len(fields) <= maxIdx {
-			what := "the header has"
-			if sp.m.NoHeader {
-				what = "the first row has"
+	}
+
+	// parse turns lines into records; it runs on several goroutines.
+	parse := func(c *chunk) {
+		var fields [][]byte
+		c.recs = c.records()
+		forEachLine(c.data, c.row0, func(line []byte, row int) bool {
+			if len(bytes.TrimSpace(line)) == 0 {
+				c.recs = append(c.recs, rec{row: row, kind: recBlank})
+				return true
 			}
-			msg := fmt.Sprintf("row has %d fields but %s %d", len(fields), what, nCols)
-			if len(fields) == nCols {
-				msg = fmt.Sprintf("row has %d fields but the column mapping reads column %d", len(fields), maxIdx+1)
+			var ok bool
+			if fields, ok = splitFields(line, d, fields); !ok {
+				c.err = &datafile.RowError{File: name, Row: row, Msg: "unbalanced quotes (a quoted field must end on the same line)", Err: datafile.ErrCorrupt}
+				return false
 			}
-			if len(fields) == 1 && d != ',' && bytes.IndexByte(line, ',') >= 0 || len(fields) == 1 && d == ',' && bytes.ContainsAny(line, ";\t|") {
-				msg += " (wrong delimiter?)"
+			if len(fields) != nCols || len(fields) <= maxIdx {
+				what := "the header has"
+				if sp.m.NoHeader {
+					what = "the first row has"
+				}
+				msg := fmt.Sprintf("row has %d fields but %s %d", len(fields), what, nCols)
+				if len(fields) == nCols {
+					msg = fmt.Sprintf("row has %d fields but the column mapping reads column %d", len(fields), maxIdx+1)
+				}
+				if len(fields) == 1 && d != ',' && bytes.IndexByte(line, ',') >= 0 || len(fields) == 1 && d == ',' && bytes.ContainsAny(line, ";\t|") {
+					msg += " (wrong delimiter?)"
+				}
+				c.err = &datafile.RowError{File: name, Row: row, Msg: msg}
+				return false
 			}
-			return nil, &datafile.RowError{File: name, Row: row, Msg: msg}
-		}
-		if sp.null && isNullRow(fields, &idx) {
-			sk.add("null values (no prices for this date)", where(name, row))
-			continue
-		}
-		tb := trimField(fields[idx[roleTime]])
-		t, problem := tfmt.parse(tb)
-		if problem != "" {
-			return nil, colErr(row, roleTime, problem)
-		}
-		var v [numRoles]float64
-		for role := roleOpen; role < numRoles; role++ {
-			j := idx[role]
-			if j < 0 {
+			if sp.null && isNullRow(fields, &idx) {
+				c.recs = append(c.recs, rec{row: row, kind: recNull})
+				return true
+			}
+			tb := trimField(fields[idx[roleTime]])
+			t, problem := tfmt.parse(tb)
+			if problem != "" {
+				c.err = colErr(row, roleTime, problem)
+				return false
+			}
+			var v [numRoles]float64
+			for role := roleOpen; role < numRoles; role++ {
+				j := idx[role]
+				if j < 0 {
+					continue
+				}
+				fb := trimField(fields[j])
+				x, ok := parseFloat(fb)
+				if !ok {
+					c.err = colErr(row, role, numProblem(fb))
+					return false
+				}
+				v[role] = x
+			}
+			if sp.adj != "" {
+				cl, a := v[roleClose], v[roleAdj]
+				if !(cl > 0 && cl <= math.MaxFloat64) {
+					c.err = candleError(name, row, t, v[roleOpen], v[roleHigh], v[roleLow], cl, v[roleVolume])
+					return false
+				}
+				if !(a > 0 && a <= math.MaxFloat64) {
+					c.err = colErr(row, roleAdj, fmt.Sprintf("adjusted close %s is not a positive price", strconv.FormatFloat(a, 'g', -1, 64)))
+					return false
+				}
+				k := a / cl
+				v[roleOpen], v[roleHigh], v[roleLow], v[roleClose] = v[roleOpen]*k, v[roleHigh]*k, v[roleLow]*k, cl*k
+			}
+			c.recs = append(c.recs, rec{t: t, o: v[roleOpen], h: v[roleHigh], l: v[roleLow], c: v[roleClose], v: v[roleVolume], row: row})
+			return true
+		})
+	}
+
+	// consume checks records in file order and adds them to the frame.
+	var sk skips
+	blank, lastRow := 0, 0
+	consume := func(c *chunk) error {
+		for i := range c.recs {
+			r := &c.recs[i]
+			if r.kind == recBlank {
+				blank++
+				if blank == 1 {
+					sk.pend("blank line", where(name, r.row))
+				}
 				continue
 			}
-			fb := trimField(fields[j])
-			x, ok := parseFloat(fb)
-			if !ok {
-				return nil, colErr(row, role, numProblem(fb))
+			if blank > 0 {
+				sk.flush(blank)
+				blank = 0
 			}
-			v[role] = x
+			lastRow = r.row
+			if r.kind == recNull {
+				sk.add("null values (no prices for this date)", where(name, r.row))
+				continue
+			}
+			if err := b.add(name, r.row, colName[roleTime], r.t, r.o, r.h, r.l, r.c, r.v); err != nil {
+				return err
+			}
 		}
-		if sp.adj != "" {
-			c, a := v[roleClose], v[roleAdj]
-			if !(c > 0 && c <= math.MaxFloat64) {
-				return nil, candleError(name, row, t, v[roleOpen], v[roleHigh], v[roleLow], c, v[roleVolume])
-			}
-			if !(a > 0 && a <= math.MaxFloat64) {
-				return nil, colErr(row, roleAdj, fmt.Sprintf("adjusted close %s is not a positive price", strconv.FormatFloat(a, 'g', -1, 64)))
-			}
-			k := a / c
-			v[roleOpen], v[roleHigh], v[roleLow], v[roleClose] = v[roleOpen]*k, v[roleHigh]*k, v[roleLow]*k, c*k
-		}
-		if err := b.add(name, row, colName[roleTime], t, v[roleOpen], v[roleHigh], v[roleLow], v[roleClose], v[roleVolume]); err != nil {
+		return nil
+	}
+
+	row0 := 0
+	if sp.m.NoHeader {
+		row0 = lead + 1
+		c := &chunk{data: first, row0: lead, lines: 1}
+		parse(c)
+		if err := consume(c); err != nil {
 			return nil, err
 		}
+		if c.err != nil {
+			return nil, c.err
+		}
 	}
-	if lr.err != nil {
-		return nil, &datafile.RowError{File: name, Msg: "cannot read (truncated or damaged file?): " + lr.err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, lr.err)}
+	if err, readErr := run(lr, row0, parse, consume); err != nil {
+		return nil, err
+	} else if readErr != nil {
+		return nil, &datafile.RowError{File: name, Msg: "cannot read (truncated or damaged file?): " + readErr.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, readErr)}
 	}
 	if sp.m.NoHeader {
-		row -= lead
+		lastRow -= lead
 	}
-	return b.finish(name, opt.Pair, format, row-blank, sk)
+	return b.finish(name, opt.Pair, format, lastRow, sk)
 }
 
 // sizeOf returns the size of r when it can tell (0 otherwise).
