@@ -21,8 +21,16 @@
 // that are skipped on purpose (Yahoo's null rows, Binance's incomplete last
 // candle, blank lines) are counted in [Result.Skipped].
 //
-// Files are read into memory whole and parsed by hand (no encoding/csv),
-// at several million rows per second.
+// Input is streamed in chunks and parsed by hand (no encoding/csv); large
+// inputs are parsed on all CPUs while the checks run in file order, at
+// several million rows per second. Only the frame is held in memory.
+//
+// A typical command:
+//
+//	m, err := importer.ParseMapping(flagMapping) // only for --format csv
+//	res, err := importer.File(path, format, m, importer.Options{Pair: pair, Timeframe: tf})
+//	fmt.Println(res.Summary())
+//	// store res.Frame
 package importer
 
 import (

@@ -17,7 +17,6 @@ type lineReader struct {
 	data []byte // unread bytes in buf
 	eof  bool
 	err  error // a read error other than io.EOF
-	read int64 // bytes read so far
 	bom  bool  // a leading UTF-8 byte order mark was checked for
 }
 
@@ -66,7 +65,6 @@ func (lr *lineReader) fill() {
 	for n < len(lr.buf) {
 		m, err := lr.r.Read(lr.buf[n:])
 		n += m
-		lr.read += int64(m)
 		if err == io.EOF {
 			lr.eof = true
 			break
