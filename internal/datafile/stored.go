@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/endian"
@@ -151,78 +152,159 @@ func readStored(r io.ReaderAt, size int64, name string, q Query) (f *sdk.Frame, 
 	if err != nil {
 		return nil, true, err
 	}
-	if q.Kind == Indicative {
-		zeroNaN(f.Volume)
-	}
-	if err := validate(f, name, q.Kind, int(lo)); err != nil {
-		return nil, true, err
-	}
 	return f, true, nil
 }
 
-// read returns rows [lo, hi) as a frame, dates converted to milliseconds.
+// read returns rows [lo, hi) as a frame, dates converted to milliseconds,
+// checked by q.Kind. It reads and checks chunks of rows on up to
+// GOMAXPROCS goroutines, each chunk checked while it is still in the CPU's
+// cache: copying from the page cache and checking are bound by memory
+// bandwidth, which one core does not saturate.
 func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
-	m := hi - lo
+	m := int(hi - lo)
 	f := &sdk.Frame{Pair: q.Pair, Timeframe: q.Timeframe}
-	floats := [5]*[]float64{&f.Open, &f.High, &f.Low, &f.Close, &f.Volume}
-	// column allocates column k and reads its rows from every batch.
-	column := func(k int) error {
-		var dst []byte
-		if k == 0 {
-			f.Time = make([]int64, m)
-			dst = arrow.Int64Traits.CastToBytes(f.Time)
-		} else {
-			*floats[k-1] = make([]float64, m)
-			dst = arrow.Float64Traits.CastToBytes(*floats[k-1])
-		}
-		for _, b := range sf.batches {
-			a, e := max(lo, b.first), min(hi, b.first+b.rows)
-			if a >= e {
-				continue
-			}
-			if err := readAt(sf.r, dst[8*(a-lo):8*(e-lo)], b.col[k]+8*(a-b.first)); err != nil {
-				return readErr(sf.name, 0, csvNames[k], err)
-			}
-		}
-		return nil
-	}
-	// Columns are allocated (zeroed) and read on up to GOMAXPROCS
-	// goroutines: reading from the page cache is a memory copy that one
-	// core does not saturate.
 	workers := 1
 	if m >= 2*parallelRows {
-		workers = min(runtime.GOMAXPROCS(0), 6)
+		workers = runtime.GOMAXPROCS(0)
 	}
-	var errs [6]error
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for k := w; k < 6; k += workers {
-				errs[k] = column(k)
+	// Allocate (and so zero) the columns in parallel too.
+	floats := [5]*[]float64{&f.Open, &f.High, &f.Low, &f.Close, &f.Volume}
+	dsts := make([][]byte, 6)
+	parallel(min(workers, 6), 6, func(k int) error {
+		if k == 0 {
+			f.Time = make([]int64, m)
+			dsts[k] = arrow.Int64Traits.CastToBytes(f.Time)
+		} else {
+			*floats[k-1] = make([]float64, m)
+			dsts[k] = arrow.Float64Traits.CastToBytes(*floats[k-1])
+		}
+		return nil
+	})
+	gap := minGap(q.Timeframe, q.Kind)
+	nchunks := (m + parallelRows - 1) / parallelRows
+	err := parallel(workers, nchunks, func(c int) error {
+		a, b := c*parallelRows, min(m, (c+1)*parallelRows)
+		for k := range 6 {
+			if err := sf.readRows(dsts[k][8*a:8*b], k, lo+int64(a)); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+		}
+		if err := sf.toMillis(f.Time[a:b], int(lo)+a); err != nil {
+			return err
+		}
+		if q.Kind == Indicative {
+			zeroNaN(f.Volume[a:b])
+		}
+		return checkRows(f, sf.name, q.Kind, gap, int(lo), a, a, b)
+	})
+	// The chunk boundaries: each chunk's first date against the previous
+	// chunk's last.
+	for c := 1; c < nchunks; c++ {
+		a := c * parallelRows
+		if terr := checkTimes(f.Time[a-1:a+1], gap, f.Timeframe, sf.name, int(lo)+a-1); terr != nil {
+			if re, ok := err.(*RowError); err == nil || ok && re.Row >= terr.Row {
+				err = terr
+			}
+			break
 		}
 	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// parallel calls fn(0) .. fn(n-1) on up to workers goroutines, handing out
+// the calls in order (so a goroutine slowed by other work takes fewer), and
+// returns the error of the lowest row (see errRow) among the calls that
+// failed. Once a call fails no further calls start: those already started
+// cover every lower i.
+func parallel(workers, n int, fn func(i int) error) error {
+	workers = max(min(workers, n), 1)
+	var next atomic.Int64
+	var failed atomic.Bool
+	errs := make([]error, workers)
+	run := func(w int) {
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			if err := fn(i); err != nil {
+				errs[w] = err
+				failed.Store(true)
+				return
+			}
+		}
+	}
+	if workers == 1 {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { run(w) })
+		}
+		wg.Wait()
+	}
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errRow(err) < errRow(first)) {
+			first = err
+		}
+	}
+	return first
+}
+
+// errRow orders errors by the row they name; errors of the file as a whole
+// come first.
+func errRow(err error) int {
+	if re, ok := err.(*RowError); ok {
+		return re.Row
+	}
+	return 0
+}
+
+// readRows fills dst with the values of column k (0 date, 1..5 open ..
+// volume) from row `from` on, across record batches.
+func (sf *storedFile) readRows(dst []byte, k int, from int64) error {
+	rows := int64(len(dst) / 8)
+	i := sort.Search(len(sf.batches), func(i int) bool { b := sf.batches[i]; return b.first+b.rows > from })
+	for ; rows > 0 && i < len(sf.batches); i++ {
+		b := sf.batches[i]
+		a := from - b.first
+		n := min(rows, b.rows-a)
+		if n <= 0 {
+			continue
+		}
+		if err := readAt(sf.r, dst[:8*n], b.col[k]+8*a); err != nil {
+			return readErr(sf.name, 0, csvNames[k], err)
+		}
+		dst, rows, from = dst[8*n:], rows-n, from+n
+	}
+	if rows > 0 {
+		return corruptf(sf.name, 0, csvNames[k], fmt.Sprintf("corrupt feather file: no record batch holds row %d", from+1))
+	}
+	return nil
+}
+
+// toMillis converts dates read in the file's unit to milliseconds in place;
+// tm[0] is the 0-based row first.
+func (sf *storedFile) toMillis(tm []int64, first int) error {
 	switch sf.unit {
 	case unitMillis:
 	case unitSeconds:
-		for i, v := range f.Time {
+		for i, v := range tm {
 			if v < minMillis/1000 || v > maxMillis/1000 {
-				return nil, rowErr(sf.name, int(lo)+i, "date", fmt.Sprintf("date %d s is outside the supported range 1677-09-21..2262-04-11", v))
+				return rowErr(sf.name, first+i, "date", fmt.Sprintf("date %d s is outside the supported range 1677-09-21..2262-04-11", v))
 			}
-			f.Time[i] = v * 1000
+			tm[i] = v * 1000
 		}
 	default:
-		for i, v := range f.Time {
-			f.Time[i] = sf.unit.toMillis(v)
+		for i, v := range tm {
+			tm[i] = sf.unit.toMillis(v)
 		}
 	}
-	return f, nil
+	return nil
 }
 
 // dateAt returns the date of row i in milliseconds.

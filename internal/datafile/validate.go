@@ -5,7 +5,6 @@ import (
 	"math"
 	"runtime"
 	"strconv"
-	"sync"
 
 	"github.com/tradai/tradai/sdk"
 )
@@ -125,41 +124,35 @@ func validate(f *sdk.Frame, source string, kind Kind, first int) error {
 		return &RowError{File: source, Column: "enter_tag", Msg: fmt.Sprintf("column \"enter_tag\" has %d values but there are %d candles", len(f.EnterTag), n)}
 	}
 
-	gap := minSpacing(f.Timeframe)
-	if kind == Indicative && f.Timeframe != "" {
+	gap := minGap(f.Timeframe, kind)
+	workers := 1
+	if n >= 2*parallelRows {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	chunks := (n + parallelRows - 1) / parallelRows
+	return parallel(workers, chunks, func(c int) error {
+		a := c * parallelRows
+		return checkRows(f, source, kind, gap, first, max(a-1, 0), a, min(n, a+parallelRows))
+	})
+}
+
+// minGap returns the least distance in milliseconds between two rows of a
+// series of kind and timeframe tf.
+func minGap(tf sdk.Timeframe, kind Kind) int64 {
+	gap := minSpacing(tf)
+	if kind == Indicative && tf != "" {
 		gap -= min(indicativeJitter, gap/2)
 	}
-	chunks := 1
-	if n >= 2*parallelRows {
-		chunks = min(runtime.GOMAXPROCS(0), n/parallelRows)
-	}
-	if chunks <= 1 {
-		return checkRows(f, source, kind, gap, first, 0, n)
-	}
-	errs := make([]error, chunks)
-	var wg sync.WaitGroup
-	for c := range chunks {
-		wg.Go(func() {
-			errs[c] = checkRows(f, source, kind, gap, first, c*n/chunks, (c+1)*n/chunks)
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return gap
 }
 
 // parallelRows is the fewest rows per goroutine when checking or reading
 // a frame in parallel.
 const parallelRows = 1 << 15
 
-// checkRows checks rows [a, b) of f (and the spacing of row a after row
-// a-1) and returns the error for the first bad row.
-func checkRows(f *sdk.Frame, source string, kind Kind, gap int64, first, a, b int) error {
-	from := max(a-1, 0)
+// checkRows checks rows [a, b) of f, and the dates from row from (a or
+// a-1) on, and returns the error for the first bad row.
+func checkRows(f *sdk.Frame, source string, kind Kind, gap int64, first, from, a, b int) error {
 	terr := checkTimes(f.Time[from:b], gap, f.Timeframe, source, first+from)
 	if terr != nil {
 		// Look for a bad value only in the rows before the bad date.
