@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -252,5 +254,59 @@ func TestExpandListArgs(t *testing.T) {
 	want := "data download --pairs A/B,C/D --timeframes 1m,1h --days 3 -p E/F -- --pairs x"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+// binanceZip writes a Binance public-data archive of n 1m klines from start
+// (times in µs when micros) and returns its path.
+func binanceZip(t *testing.T, dir, name string, start time.Time, n int, micros bool) string {
+	t.Helper()
+	var csv strings.Builder
+	for i := range n {
+		ms := start.Add(time.Duration(i) * time.Minute).UnixMilli()
+		open, closeT := ms, ms+59_999
+		if micros {
+			open, closeT = ms*1000, ms*1000+59_999_999
+		}
+		p := 100 + float64(i%17)
+		fmt.Fprintf(&csv, "%d,%g,%g,%g,%g,3.5,%d,350,7,1.5,150,0\n", open, p, p+1, p-1, p+0.5, closeT)
+	}
+	path := filepath.Join(dir, name)
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(fh)
+	w, _ := zw.Create(strings.TrimSuffix(name, ".zip") + ".csv")
+	io.WriteString(w, csv.String())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	return path
+}
+
+func TestDataImportBinanceArchives(t *testing.T) {
+	dir := t.TempDir()
+	jan := binanceZip(t, dir, "ETHBTC-1m-2024-01.zip", time.Date(2024, 1, 31, 23, 0, 0, 0, time.UTC), 60, false)
+	feb := binanceZip(t, dir, "ETHBTC-1m-2024-02.zip", time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), 30, true)
+	out, _, err := execute(t, "data", "import", "--datadir", filepath.Join(dir, "data"), jan, feb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "binance ETH/BTC 1m: 30 new") || !strings.Contains(out, "now 90 candles 2024-01-31 23:00 to 2024-02-01 00:29") {
+		t.Errorf("import output:\n%s", out)
+	}
+	// A corrupt archive: an error naming it; the stored series is intact.
+	bad := filepath.Join(dir, "ETHBTC-1m-2024-03.zip")
+	data, _ := os.ReadFile(feb)
+	os.WriteFile(bad, data[:len(data)/2], 0o644)
+	if _, _, err := execute(t, "data", "import", "--datadir", filepath.Join(dir, "data"), bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("corrupt zip: %v", err)
+	}
+	s, _ := market.Open(filepath.Join(dir, "data"), nil)
+	si, err := s.Coverage(t.Context(), market.Key{Exchange: "binance", Pair: "ETH/BTC", Timeframe: "1m"})
+	if err != nil || si.Count != 90 {
+		t.Errorf("after a failed import: %+v, %v", si, err)
 	}
 }

@@ -40,7 +40,7 @@ Formats (--format, detected when omitted):
       --time-format ms --pair BTC/EUR --timeframe 1h --exchange kraken candles.csv`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			s, exchange, _, log, err := o.store(cmd)
+			s, exchange, _, _, err := o.store(cmd)
 			if err != nil {
 				return err
 			}
@@ -64,15 +64,8 @@ Formats (--format, detected when omitted):
 					return fmt.Errorf("--columns: %w", err)
 				}
 				m.TimeFormat, m.NoHeader = timeFormat, noHeader
-				switch len(delimiter) {
-				case 0:
-				case 1:
-					m.Delimiter = delimiter[0]
-				default:
-					if delimiter != `\t` && delimiter != "tab" {
-						return fmt.Errorf("--delimiter %q: want one character (or \\t)", delimiter)
-					}
-					m.Delimiter = '\t'
+				if m.Delimiter, err = importer.ParseDelimiter(delimiter); err != nil {
+					return fmt.Errorf("--delimiter: %w", err)
 				}
 			} else if timeFormat != "" || noHeader || delimiter != "" {
 				return errors.New("--time-format, --delimiter and --no-header describe a --columns mapping; give --columns too")
@@ -101,11 +94,8 @@ Formats (--format, detected when omitted):
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d candles (%s) -> %s: %d new, %d already stored; now %d candles %s to %s\n",
-					path, res.Frame.Len(), res.Format, k, ar.Added, ar.Duplicates, ar.Series.Count, fmtMs(ar.Series.First), fmtMs(ar.Series.Last))
-				for _, sk := range res.Skipped {
-					log.Warn("rows skipped", "file", path, "rows", sk.Rows, "reason", sk.Reason, "first", sk.First)
-				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s (%s): %s\n  -> %s: %d new, %d already stored; now %d candles %s to %s\n",
+					path, res.Format, res.Summary(), k, ar.Added, ar.Duplicates, ar.Series.Count, fmtMs(ar.Series.First), fmtMs(ar.Series.Last))
 			}
 			return nil
 		},
@@ -117,7 +107,7 @@ Formats (--format, detected when omitted):
 	fl.StringVar(&candleType, "candle-type", "", "spot (default), futures, mark, index, premiumIndex or funding_rate")
 	fl.StringVar(&columns, "columns", "", "csv format: time=COL,open=COL,high=COL,low=COL,close=COL[,volume=COL] by header name or 1-based number")
 	fl.StringVar(&timeFormat, "time-format", "", "csv format: auto (default), s, ms, us, ns, iso, or a Go layout like 2006-01-02 15:04")
-	fl.StringVar(&delimiter, "delimiter", "", "csv format: field delimiter (default ,)")
+	fl.StringVar(&delimiter, "delimiter", "", "csv format: field delimiter: one character, tab or space (default ,)")
 	fl.BoolVar(&noHeader, "no-header", false, "csv format: the first line is data")
 	fl.BoolVar(&adjusted, "adjusted", false, "yahoo format: scale prices by Adj Close / Close")
 	return cmd
