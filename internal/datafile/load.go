@@ -65,10 +65,13 @@ func Load(path, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
 // A feather file in the plain layout that [WriteFeather] writes without
 // compression (uncompressed little-endian Arrow IPC; date as int64 or a
 // timestamp; open, high, low, close and volume as float64 without nulls;
-// no signal or enter_tag columns) is read directly: the selected rows are
-// found by binary search on the date column and read into the frame's
-// columns with one positional read per column and record batch. Any other
-// file is read whole by the format's reader and cut to the range.
+// no signal or enter_tag columns; any number of record batches) is read
+// directly: the selected rows are found by binary search on the date
+// column and copied from the file into the frame's columns by positional
+// reads of 32,768 rows, every buffer checked against the file's size
+// first. Any other file (LZ4 or ZSTD compressed, nulls, signal columns,
+// parquet, json, csv) is read whole by the format's reader and cut to the
+// range.
 //
 // Either way the rows are selected by binary search on the dates, and the
 // returned candles, not the rest of the file, are checked as by
