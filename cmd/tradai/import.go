@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/importer"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
@@ -53,6 +54,9 @@ Formats (--format, detected when omitted):
 				return fmt.Errorf("--candle-type: %w", err)
 			}
 			opt := importer.Options{Pair: pair, Adjusted: adjusted}
+			if ct != market.Spot && ct != market.Futures {
+				opt.Kind = datafile.Indicative
+			}
 			if timeframe != "" {
 				if opt.Timeframe, err = sdk.ParseTimeframe(timeframe); err != nil {
 					return fmt.Errorf("--timeframe: %w", err)

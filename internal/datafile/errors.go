@@ -15,8 +15,6 @@ var (
 	// ErrCorrupt means the file could not be decoded: it is truncated,
 	// malformed, or not in the format its name says.
 	ErrCorrupt = errors.New("corrupt or truncated file")
-	// ErrNotFound means [Resolve] found no data file.
-	ErrNotFound = errors.New("no data file found")
 )
 
 // RowError describes a problem with a data file, usually with one row of it.

@@ -319,13 +319,7 @@ func TestExampleData(t *testing.T) {
 	for _, pair := range []string{"ETH/BTC", "LTC/BTC", "XMR/BTC", "ZEC/BTC", "DASH/BTC"} {
 		t.Run(pair, func(t *testing.T) {
 			t.Parallel()
-			path, err := Resolve(dir, "binance", pair, "5m")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if filepath.Base(path) != PairFileName(pair)+"-5m.feather" {
-				t.Errorf("Resolve = %s", path)
-			}
+			path := filepath.Join(dir, "binance", FileName(pair, "5m", "feather"))
 			f, err := Load(path, pair, "5m")
 			if err != nil {
 				t.Fatal(err)

@@ -48,16 +48,16 @@ func Binance(r io.ReaderAt, size int64, name string, opt Options) (*Result, erro
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
 	if n >= 2 && magic[0] == 'P' && magic[1] == 'K' {
-		return binanceZip(r, size, name, pair, tf)
+		return binanceZip(r, size, name, pair, tf, opt.Kind)
 	}
-	p := binanceReader{b: newBuilder(tf, 0)}
+	p := binanceReader{b: newBuilder(tf, opt.Kind, 0)}
 	if err := p.parse(io.NewSectionReader(r, 0, size), size, name); err != nil {
 		return nil, err
 	}
 	return p.finish(name, pair)
 }
 
-func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (*Result, error) {
+func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind datafile.Kind) (*Result, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, &datafile.RowError{File: name, Msg: "not a readable zip archive (truncated or damaged download?): " + err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, err)}
@@ -77,7 +77,7 @@ func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) 
 		total += f.UncompressedSize64
 	}
 	// Declared sizes can lie: kline CSV compresses about 5-8 times.
-	p := binanceReader{b: newBuilder(tf, 0), total: min(int64(min(total, 1<<40)), size*20)}
+	p := binanceReader{b: newBuilder(tf, kind, 0), total: min(int64(min(total, 1<<40)), size*20)}
 	for _, f := range members {
 		file := name + ":" + f.Name
 		rc, err := f.Open()

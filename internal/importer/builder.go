@@ -58,13 +58,14 @@ func (g *grid) minGap() int64 {
 // problem is.
 type builder struct {
 	g    grid
+	kind datafile.Kind
 	f    *sdk.Frame
 	prev int64 // open time of the last candle added
 	has  bool
 }
 
-func newBuilder(tf sdk.Timeframe, capacity int) *builder {
-	return &builder{g: newGrid(tf), f: &sdk.Frame{
+func newBuilder(tf sdk.Timeframe, kind datafile.Kind, capacity int) *builder {
+	return &builder{g: newGrid(tf), kind: kind, f: &sdk.Frame{
 		Timeframe: tf,
 		Time:      make([]int64, 0, capacity),
 		Open:      make([]float64, 0, capacity),
@@ -83,9 +84,18 @@ func (b *builder) add(file string, row int, timeCol string, t int64, o, h, l, c,
 			return err
 		}
 	}
-	// The candle check of datafile.Validate (NaN fails every comparison).
-	if !(l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && v >= 0 && v <= math.MaxFloat64) {
-		return candleError(file, row, t, o, h, l, c, v)
+	if b.kind == datafile.Indicative {
+		// Mark/index prices and funding rates: finite values of any sign;
+		// an empty volume is 0.
+		if math.IsNaN(v) {
+			v = 0
+		}
+		if !finite(o) || !finite(h) || !finite(l) || !finite(c) || !finite(v) {
+			return candleError(file, row, b.kind, t, o, h, l, c, v)
+		}
+	} else if !(l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && v >= 0 && v <= math.MaxFloat64) {
+		// The candle check of datafile.Validate (NaN fails every comparison).
+		return candleError(file, row, b.kind, t, o, h, l, c, v)
 	}
 	b.prev, b.has = t, true
 	f := b.f
@@ -117,9 +127,9 @@ func (b *builder) timeProblem(file string, row int, col string, t int64) error {
 
 // candleError describes a candle that failed the value check, with the
 // message datafile.Validate gives, placed at the row of the file.
-func candleError(file string, row int, t int64, o, h, l, c, v float64) error {
+func candleError(file string, row int, kind datafile.Kind, t int64, o, h, l, c, v float64) error {
 	one := &sdk.Frame{Time: []int64{t}, Open: []float64{o}, High: []float64{h}, Low: []float64{l}, Close: []float64{c}, Volume: []float64{v}}
-	err := datafile.Validate(one, file)
+	err := datafile.ValidateKind(one, file, kind)
 	if re, ok := err.(*datafile.RowError); ok {
 		re.Row = row
 		return re
@@ -182,8 +192,10 @@ func (b *builder) finish(name, pair string, format Format, rows int, sk skips) (
 		}
 		return nil, &datafile.RowError{File: name, Msg: msg, Err: datafile.ErrEmpty}
 	}
-	if err := datafile.Validate(f, name); err != nil {
+	if err := datafile.ValidateKind(f, name, b.kind); err != nil {
 		return nil, err
 	}
 	return &Result{Frame: f, Format: format, Rows: rows, Skipped: sk.list}, nil
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -305,7 +305,7 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 		}
 		return nil, &datafile.RowError{File: name, Msg: "empty file", Err: datafile.ErrEmpty}
 	}
-	b := newBuilder(tf, lr.estimate(size))
+	b := newBuilder(tf, opt.Kind, lr.estimate(size))
 
 	want := [numRoles]string{sp.m.Time, sp.m.Open, sp.m.High, sp.m.Low, sp.m.Close, sp.m.Volume, sp.adj}
 	var idx [numRoles]int // 0-based column, -1 when not read
@@ -429,7 +429,7 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 			if sp.adj != "" {
 				cl, a := v[roleClose], v[roleAdj]
 				if !(cl > 0 && cl <= math.MaxFloat64) {
-					c.err = candleError(name, row, t, v[roleOpen], v[roleHigh], v[roleLow], cl, v[roleVolume])
+					c.err = candleError(name, row, datafile.Candles, t, v[roleOpen], v[roleHigh], v[roleLow], cl, v[roleVolume])
 					return false
 				}
 				if !(a > 0 && a <= math.MaxFloat64) {

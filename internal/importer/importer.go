@@ -38,10 +38,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -81,6 +81,12 @@ type Options struct {
 	// the file name when it is empty, Yahoo defaults to "1d", CSV requires
 	// it.
 	Timeframe sdk.Timeframe
+	// Kind says which value checks apply: traded candles (the zero
+	// value) or indicative series (mark/index prices, funding rates: values
+	// of any sign, an empty volume is 0). Freqtrade files whose names say
+	// mark, index, premiumIndex or funding_rate are indicative whatever
+	// this says.
+	Kind datafile.Kind
 	// Adjusted (Yahoo only) scales open, high, low and close by
 	// Adj Close / Close, giving prices adjusted for splits and dividends.
 	// Volume is kept as it is.
@@ -234,45 +240,26 @@ func sniff(b []byte) Format {
 // timeframe from a Freqtrade file name (BTC_USDT-5m.feather,
 // BTC_USDT_USDT-1h-futures.feather) when they are not given.
 func freqtrade(path string, opt Options) (*Result, error) {
-	pair, tf := opt.Pair, opt.Timeframe
-	if pair == "" || tf == "" {
-		p, t := freqtradeName(filepath.Base(path))
+	pair, tf, kind := opt.Pair, opt.Timeframe, opt.Kind
+	if k, ok := market.KeyOfPath(path); ok {
 		if pair == "" {
-			pair = p
+			pair = k.Pair
 		}
 		if tf == "" {
-			tf = t
+			tf = k.Timeframe
+		}
+		if k.Type != market.Spot && k.Type != market.Futures {
+			kind = datafile.Indicative
 		}
 	}
 	if tf == "" {
 		return nil, fmt.Errorf("importer: %s: cannot tell the timeframe from the file name: give it", path)
 	}
-	f, err := datafile.Load(path, pair, tf)
+	f, err := datafile.LoadRange(path, datafile.Query{Pair: pair, Timeframe: tf, Kind: kind})
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Frame: f, Format: FormatFreqtrade, Rows: f.Len()}, nil
-}
-
-// freqtradeName parses "BASE_QUOTE[_SETTLE]-TF[-type].ext".
-func freqtradeName(base string) (string, sdk.Timeframe) {
-	for _, ext := range []string{".json.gz", ".json", ".feather", ".parquet", ".csv"} {
-		if strings.HasSuffix(strings.ToLower(base), ext) {
-			base = base[:len(base)-len(ext)]
-			break
-		}
-	}
-	parts := strings.Split(base, "-")
-	if len(parts) < 2 {
-		return "", ""
-	}
-	tf, err := sdk.ParseTimeframe(parts[1])
-	if err != nil {
-		return "", ""
-	}
-	pair := strings.Replace(parts[0], "_", "/", 1)
-	pair = strings.Replace(pair, "_", ":", 1)
-	return pair, tf
 }
 
 // Summary describes the import in one line for the user, e.g.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,6 +138,9 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	add := *f
 	add.Pair, add.Timeframe = k.Pair, k.Timeframe
 	add.EnterLong, add.ExitLong, add.EnterShort, add.ExitShort, add.EnterTag = nil, nil, nil, nil, nil
+	if kindOf(k.Type) == datafile.Indicative {
+		add.Time = snapToGrid(add.Time, k.Timeframe)
+	}
 	if err := checkGrid(&add, src); err != nil {
 		return AppendResult{}, err
 	}
@@ -261,6 +265,28 @@ func concat(old, add *sdk.Frame) *sdk.Frame {
 		Close:  cat64(old.Close, add.Close),
 		Volume: cat64(old.Volume, add.Volume),
 	}
+}
+
+// snapJitter is how far off the grid an indicative series' timestamps may
+// be and still be taken as the grid time: exchanges stamp funding rates
+// with the milliseconds at which they were applied.
+const snapJitter = 1000
+
+// snapToGrid returns ts (a copy, if anything changes) with the times
+// within snapJitter ms of a grid time moved onto it.
+func snapToGrid(ts []int64, tf sdk.Timeframe) []int64 {
+	out := ts
+	for i, t := range ts {
+		g := tf.Floor(t + snapJitter)
+		if g == t || t-g > snapJitter || g-t > snapJitter {
+			continue
+		}
+		if &out[0] == &ts[0] {
+			out = slices.Clone(ts)
+		}
+		out[i] = g
+	}
+	return out
 }
 
 // checkGrid checks that every open time of f lies on its timeframe's grid.

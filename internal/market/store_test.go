@@ -520,3 +520,51 @@ func TestFreshnessJSON(t *testing.T) {
 		t.Errorf("missing series JSON: %s", b)
 	}
 }
+
+// Freqtrade's funding-rate and mark files: indicative series whose values
+// may be zero or negative, with funding times stamped a few ms off the 8h
+// grid.
+func TestIndicativeSeries(t *testing.T) {
+	s := openStore(t)
+	for _, c := range []struct {
+		file string
+		k    Key
+	}{
+		{"XRP_USDT_USDT-8h-funding_rate.feather", Key{Exchange: "binance", Pair: "XRP/USDT:USDT", Timeframe: "8h", Type: FundingRate}},
+		{"XRP_USDT_USDT-1h-mark.feather", Key{Exchange: "binance", Pair: "XRP/USDT:USDT", Timeframe: "1h", Type: Mark}},
+	} {
+		src := filepath.Join("../../testdata/binance/futures", c.file)
+		f, err := datafile.LoadRange(src, datafile.Query{Pair: c.k.Pair, Timeframe: c.k.Timeframe, Kind: datafile.Indicative})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(context.Background(), c.k, f); err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		got := mustLoad(t, s, c.k, Range{})
+		if got.Len() != f.Len() {
+			t.Fatalf("%s: stored %d of %d", c.file, got.Len(), f.Len())
+		}
+		for i, ts := range got.Time {
+			if !c.k.Timeframe.OnGrid(ts) || abs(ts-f.Time[i]) > 1000 || got.Open[i] != f.Open[i] {
+				t.Fatalf("%s row %d: stored %d (%v), source %d (%v)", c.file, i+1, ts, got.Open[i], f.Time[i], f.Open[i])
+			}
+		}
+		if _, err := os.Stat(filepath.Join(s.Dir(), "binance", "futures", c.file)); err != nil {
+			t.Errorf("not stored in Freqtrade's futures layout: %v", err)
+		}
+	}
+	// Traded candles are not snapped: off the grid is an error.
+	f := walk(3, "8h", t0, 1)
+	f.Time[1] += 19
+	if _, err := s.Append(context.Background(), key("8h"), f); err == nil {
+		t.Error("off-grid spot candles accepted")
+	}
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
