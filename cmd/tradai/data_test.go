@@ -310,3 +310,11 @@ func TestDataImportBinanceArchives(t *testing.T) {
 		t.Errorf("after a failed import: %+v, %v", si, err)
 	}
 }
+
+// hookHandler calls before ahead of h for every request.
+func hookHandler(h http.Handler, before func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before()
+		h.ServeHTTP(w, r)
+	})
+}
