@@ -24,9 +24,15 @@ import (
 // with deterministic prices, up to the last closed candle at the real
 // time, as Binance does. It counts requests.
 func fakeBinance(t *testing.T, listed time.Time) (*httptest.Server, *atomic.Int64) {
+	return fakeBinanceHook(t, listed, func() {})
+}
+
+// fakeBinanceHook is fakeBinance calling before ahead of every request.
+func fakeBinanceHook(t *testing.T, listed time.Time, before func()) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before()
 		requests.Add(1)
 		if r.URL.Path != "/api/v3/klines" {
 			http.NotFound(w, r)
@@ -309,12 +315,4 @@ func TestDataImportBinanceArchives(t *testing.T) {
 	if err != nil || si.Count != 90 {
 		t.Errorf("after a failed import: %+v, %v", si, err)
 	}
-}
-
-// hookHandler calls before ahead of h for every request.
-func hookHandler(h http.Handler, before func()) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before()
-		h.ServeHTTP(w, r)
-	})
 }

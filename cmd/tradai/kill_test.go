@@ -33,7 +33,7 @@ func TestDownloadKilledProcess(t *testing.T) {
 		t.Skip("runs the CLI in a child process")
 	}
 	listed := time.Now().Add(-70 * 24 * time.Hour)
-	srv, _ := fakeBinance(t, listed)
+
 	// The child is killed while its 70th request is being answered: past
 	// the flush of the first 50,000 candles, before the next.
 	reached := make(chan struct{})
@@ -41,7 +41,7 @@ func TestDownloadKilledProcess(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	var seen atomic.Int64
-	srv.Config.Handler = hookHandler(srv.Config.Handler, func() {
+	srv, _ := fakeBinanceHook(t, listed, func() {
 		if seen.Add(1) == 70 {
 			once.Do(func() { close(reached) })
 			<-release
