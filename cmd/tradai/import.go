@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -74,8 +75,32 @@ Formats (--format, detected when omitted):
 			} else if timeFormat != "" || noHeader || delimiter != "" {
 				return errors.New("--time-format, --delimiter and --no-header describe a --columns mapping; give --columns too")
 			}
-			for _, path := range files {
-				res, err := importer.File(path, f, m, opt)
+			// Files are read and checked in parallel (unzipping is one core's
+			// work per file) and stored one after the other, in order.
+			type parsed struct {
+				res  *importer.Result
+				err  error
+				done chan struct{}
+			}
+			jobs := make([]parsed, len(files))
+			sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+			for i, path := range files {
+				jobs[i].done = make(chan struct{})
+				go func() {
+					sem <- struct{}{}
+					defer func() { <-sem; close(jobs[i].done) }()
+					if cmd.Context().Err() == nil {
+						jobs[i].res, jobs[i].err = importer.File(path, f, m, opt)
+					}
+				}()
+			}
+			for i, path := range files {
+				<-jobs[i].done
+				if err := cmd.Context().Err(); err != nil {
+					return err
+				}
+				res, err := jobs[i].res, jobs[i].err
+				jobs[i].res = nil // let the frame go once stored
 				if err != nil {
 					return err
 				}

@@ -1,9 +1,9 @@
 package importer
 
 import (
-	"archive/zip"
 	"bytes"
 	"fmt"
+	"github.com/klauspost/compress/zip"
 	"io"
 	"path/filepath"
 	"sort"
