@@ -199,7 +199,7 @@ func parseDate(s string) (int64, bool) {
 	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
 	if c := s[0]; c >= '0' && c <= '9' || c == '-' || c == '+' {
 		if len(s) >= 10 && s[4] == '-' {
-			return parseISO(b)
+			return ParseISO(b)
 		}
 		return parseMillis(b)
 	}

@@ -225,9 +225,9 @@ func TestRoundTripSignals(t *testing.T) {
 func TestReadCSVVariants(t *testing.T) {
 	t.Parallel()
 	ms := func(s string) int64 {
-		v, ok := parseISO([]byte(s))
+		v, ok := ParseISO([]byte(s))
 		if !ok {
-			t.Fatalf("parseISO(%q) failed", s)
+			t.Fatalf("ParseISO(%q) failed", s)
 		}
 		return v
 	}
@@ -295,19 +295,19 @@ func TestISODates(t *testing.T) {
 		"2024-02-29T23:59:59+14:00":      time.Date(2024, 2, 29, 9, 59, 59, 0, time.UTC).UnixMilli(),
 	}
 	for s, want := range good {
-		got, ok := parseISO([]byte(s))
+		got, ok := ParseISO([]byte(s))
 		if !ok || got != want {
-			t.Errorf("parseISO(%q) = %d, %v; want %d", s, got, ok, want)
+			t.Errorf("ParseISO(%q) = %d, %v; want %d", s, got, ok, want)
 		}
 		if ok && got >= minMillis {
-			if back, _ := parseISO(appendISO(nil, got)); back != got {
+			if back, _ := ParseISO(appendISO(nil, got)); back != got {
 				t.Errorf("appendISO(%d) = %s does not round-trip", got, appendISO(nil, got))
 			}
 		}
 	}
 	for _, s := range []string{"", "2018", "2018-13-01", "2018-02-30", "2018-01-10T25:00", "2018-01-10T07:25:00+", "2018-01-10T07:25:00Zx", "2018/01/10", "2018-01-10T", "2018-01-10T07:25:00."} {
-		if v, ok := parseISO([]byte(s)); ok {
-			t.Errorf("parseISO(%q) = %d, want failure", s, v)
+		if v, ok := ParseISO([]byte(s)); ok {
+			t.Errorf("ParseISO(%q) = %d, want failure", s, v)
 		}
 	}
 }
@@ -387,7 +387,7 @@ func TestJSONFastFloat(t *testing.T) {
 	}
 }
 
-// TestISORoundTrip compares appendISO and parseISO with package time.
+// TestISORoundTrip compares appendISO and ParseISO with package time.
 func TestISORoundTrip(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -401,8 +401,8 @@ func TestISORoundTrip(t *testing.T) {
 		if got := string(appendISO(nil, ms)); got != want {
 			t.Fatalf("appendISO(%d) = %s, want %s", ms, got, want)
 		}
-		if back, ok := parseISO([]byte(want)); !ok || back != ms {
-			t.Fatalf("parseISO(%s) = %d, %v; want %d", want, back, ok, ms)
+		if back, ok := ParseISO([]byte(want)); !ok || back != ms {
+			t.Fatalf("ParseISO(%s) = %d, %v; want %d", want, back, ok, ms)
 		}
 	}
 }

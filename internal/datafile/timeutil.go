@@ -133,12 +133,12 @@ func digits(s []byte, i, n int) (int64, bool) {
 	return v, true
 }
 
-// parseISO parses an ISO 8601 date or date-time: "2018-01-10",
+// ParseISO parses an ISO 8601 / RFC 3339 date or date-time: "2018-01-10",
 // "2018-01-10T07:25", "2018-01-10 07:25:00", "2018-01-10T07:25:00.5Z",
 // "2018-01-10 07:25:00+00:00", "2018-01-10T09:25:00+0200", and the same with a
 // trailing " UTC". A time without a zone is UTC. It returns Unix milliseconds
 // (fractions below a millisecond are dropped).
-func parseISO(s []byte) (int64, bool) {
+func ParseISO(s []byte) (int64, bool) {
 	y, ok1 := digits(s, 0, 4)
 	mo, ok2 := digits(s, 5, 2)
 	d, ok3 := digits(s, 8, 2)

@@ -119,7 +119,7 @@ func TestValidateFrameShape(t *testing.T) {
 }
 
 func mustISO(t *testing.T, s string) int64 {
-	v, ok := parseISO([]byte(s))
+	v, ok := ParseISO([]byte(s))
 	if !ok {
 		t.Fatalf("bad date %q", s)
 	}

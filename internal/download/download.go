@@ -1,6 +1,7 @@
 package download
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,22 +160,12 @@ func (d *Downloader) Fill(ctx context.Context, k market.Key, gaps []market.Gap) 
 			fwd = append(fwd, market.Range{Start: s, End: e})
 		}
 	}
-	slices.SortFunc(fwd, func(a, b market.Range) int { return compareInt(a.Start, b.Start) })
+	slices.SortFunc(fwd, func(a, b market.Range) int { return cmp.Compare(a.Start, b.Start) })
 	err := d.run(ctx, k, market.Range{}, fwd, &sr)
 	if err != nil {
 		sr.Err = err
 	}
 	return sr, err
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // check validates k for this downloader.
@@ -410,7 +401,7 @@ func (j *job) flush(ctx context.Context) error {
 	}
 	bufs, n := j.buf, j.buffered
 	j.buf, j.buffered = nil, 0
-	slices.SortFunc(bufs, func(a, b *sdk.Frame) int { return compareInt(a.Time[0], b.Time[0]) })
+	slices.SortFunc(bufs, func(a, b *sdk.Frame) int { return cmp.Compare(a.Time[0], b.Time[0]) })
 	f := &sdk.Frame{
 		Pair: j.k.Pair, Timeframe: j.k.Timeframe,
 		Time: make([]int64, 0, n), Open: make([]float64, 0, n), High: make([]float64, 0, n),

@@ -191,7 +191,7 @@ func (tf *timeFormat) parse(b []byte) (int64, string) {
 			}
 			return 0, fmt.Sprintf("%s is not a whole number of milliseconds (%s)", quote(b), autoUnit(v))
 		}
-		if ms, ok := parseISO(b); ok {
+		if ms, ok := datafile.ParseISO(b); ok {
 			return ms, ""
 		}
 		return 0, quote(b) + " is neither a Unix timestamp nor an ISO 8601 date-time"
@@ -207,7 +207,7 @@ func (tf *timeFormat) parse(b []byte) (int64, string) {
 		}
 		return 0, fmt.Sprintf("%s is not a Unix time in %s", quote(b), tf.unit)
 	case timeISO:
-		if ms, ok := parseISO(b); ok {
+		if ms, ok := datafile.ParseISO(b); ok {
 			return ms, ""
 		}
 		return 0, quote(b) + " is not an ISO 8601 date or date-time (like 2024-01-15 or 2024-01-15T07:25:00Z)"
