@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (r Report) Added() int {
 func (d *Downloader) Download(ctx context.Context, keys []market.Key, r market.Range) (Report, error) {
 	var rep Report
 	var errs []error
-	for _, k := range keys {
+	for i, k := range keys {
 		if err := ctx.Err(); err != nil {
 			if !slices.ContainsFunc(errs, func(e error) bool { return errors.Is(e, err) }) {
 				errs = append(errs, fmt.Errorf("download stopped before %s: %w", k, err))
@@ -138,6 +139,16 @@ func (d *Downloader) Download(ctx context.Context, keys []market.Key, r market.R
 			errs = append(errs, err)
 		}
 		rep.Series = append(rep.Series, sr)
+		// A series the exchange refused does not stop the others, but an
+		// exchange that cannot be reached at all (every retry failed below
+		// HTTP) would fail each remaining series the same slow way.
+		var ue *url.Error
+		if errors.As(err, &ue) && ctx.Err() == nil {
+			if i+1 < len(keys) {
+				errs = append(errs, fmt.Errorf("stopped before the %d other series: %s cannot be reached", len(keys)-i-1, d.src.Exchange()))
+			}
+			break
+		}
 	}
 	return rep, errors.Join(errs...)
 }

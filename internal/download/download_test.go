@@ -715,3 +715,18 @@ func TestCancelledBeforeStart(t *testing.T) {
 		t.Fatalf("error %v, %d reports, %d requests", err, len(rep.Series), len(e.fb.requests()))
 	}
 }
+
+// An exchange that cannot be reached stops the download after the first
+// series instead of failing every series through all its retries.
+func TestUnreachableExchangeStops(t *testing.T) {
+	e := newEnv(t, listing+100*minute, BinanceOptions{})
+	e.fb.srv.Close()
+	keys := []market.Key{spotKey("BTC/USDT", "1m"), spotKey("ETH/USDT", "1m"), spotKey("XRP/USDT", "1m")}
+	rep, err := e.downloader(Options{}).Download(context.Background(), keys, market.Range{Start: listing})
+	if err == nil || !strings.Contains(err.Error(), "stopped before the 2 other series: binance cannot be reached") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rep.Series) != 1 || rep.Series[0].Requests != 5 {
+		t.Errorf("reports %+v; want one series tried 5 times", rep.Series)
+	}
+}
