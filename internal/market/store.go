@@ -368,10 +368,14 @@ func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
 
 // describe builds the index record of frame f stored at rel.
 func describe(k Key, rel string, f *sdk.Frame, st os.FileInfo, h hash.Hash) Series {
-	gaps, missing := Gaps(f.Time, k.Timeframe)
+	ts := f.Time
+	if kindOf(k.Type) == datafile.Indicative {
+		ts = snapToGrid(ts, k.Timeframe) // funding times a few ms late
+	}
+	gaps, missing := Gaps(ts, k.Timeframe)
 	return Series{
 		Key: k, File: rel,
-		First: f.Time[0], Last: f.Time[f.Len()-1], Count: f.Len(),
+		First: ts[0], Last: ts[len(ts)-1], Count: len(ts),
 		Gaps: gaps, Missing: missing,
 		Size: st.Size(), Updated: st.ModTime().UTC(),
 		Checksum: "sha256:" + hex.EncodeToString(h.Sum(nil)),

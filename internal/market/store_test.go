@@ -553,6 +553,16 @@ func TestIndicativeSeries(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(s.Dir(), "binance", "futures", c.file)); err != nil {
 			t.Errorf("not stored in Freqtrade's futures layout: %v", err)
 		}
+		// Freqtrade's own file, read in place: the jitter is no gap.
+		other := openStore(t)
+		copyFile(t, src, filepath.Join(other.Dir(), "binance", "futures", c.file))
+		info, err := other.Coverage(context.Background(), c.k)
+		if err != nil || info.Count != f.Len() || !c.k.Timeframe.OnGrid(info.First) || !c.k.Timeframe.OnGrid(info.Last) {
+			t.Errorf("%s in place: %+v, %v", c.file, info, err)
+		}
+		if want, _ := Gaps(got.Time, c.k.Timeframe); len(info.Gaps) != len(want) {
+			t.Errorf("%s in place: %d gaps, stored copy has %d", c.file, len(info.Gaps), len(want))
+		}
 	}
 	// Traded candles are not snapped: off the grid is an error.
 	f := walk(3, "8h", t0, 1)
