@@ -202,7 +202,7 @@ func (d *Downloader) download(ctx context.Context, k market.Key, r market.Range,
 		end = min(end, r.End)
 	}
 	if start >= end {
-		d.log.Info("nothing to download: the range holds no closed candle", "series", k.String())
+		d.log.Debug("nothing to download: the range holds no closed candle", "series", k.String())
 		return nil
 	}
 	var back market.Range // fetched backwards from its End
@@ -233,14 +233,14 @@ func (d *Downloader) run(ctx context.Context, k market.Key, back market.Range, f
 	}
 	sr.Requested = append(sr.Requested, fwd...)
 	if len(sr.Requested) == 0 {
-		d.log.Info("series is up to date", "series", k.String())
+		d.log.Debug("series is up to date", "series", k.String())
 		return nil
 	}
 	j := &job{d: d, k: k, sr: sr}
 	for _, r := range sr.Requested {
 		j.expected += countCandles(k.Timeframe, r.Start, r.End)
 	}
-	d.log.Info("downloading", "series", k.String(), "ranges", fmtRanges(sr.Requested), "candles", j.expected)
+	d.log.Debug("downloading", "series", k.String(), "ranges", fmtRanges(sr.Requested), "candles", j.expected)
 	if d.opts.Progress != nil {
 		j.bar = progressbar.NewOptions64(max(j.expected, 1),
 			progressbar.OptionSetWriter(d.opts.Progress),
@@ -280,7 +280,7 @@ func (d *Downloader) run(ctx context.Context, k market.Key, back market.Range, f
 	if err != nil {
 		d.log.Warn("download stopped", append(attrs, "err", err)...)
 	} else {
-		d.log.Info("download finished", attrs...)
+		d.log.Debug("download finished", attrs...)
 	}
 	return err
 }
