@@ -1,0 +1,289 @@
+package serve
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unsafe"
+
+	"github.com/tradai/tradai/sdk"
+)
+
+// This file is the wire format of the strategy protocol (docs/strategy-protocol.md),
+// shared by the strategy side (Serve) and TradAI's host side
+// (internal/external): the message headers, the framing and the column
+// encoding. Columns travel as raw little-endian bytes; both sides view
+// their slices as bytes and refuse to run on a big-endian host (see
+// CheckHost).
+
+// Protocol is the version of the protocol this package speaks.
+const Protocol = 1
+
+// MaxHeaderBytes is the longest header line either side accepts, without
+// its newline.
+const MaxHeaderBytes = 1 << 20
+
+// Message types, the "type" field of every header.
+const (
+	TypeHello    = "hello"
+	TypeSpec     = "spec"
+	TypePopulate = "populate"
+	TypeSignals  = "signals"
+	TypeError    = "error"
+)
+
+// Candle column names, as a strategy lists them in SpecMessage.Columns and
+// the host in PopulateMessage.Columns.
+const (
+	ColTime   = "time"
+	ColOpen   = "open"
+	ColHigh   = "high"
+	ColLow    = "low"
+	ColClose  = "close"
+	ColVolume = "volume"
+)
+
+// Signal column names, as listed in SignalsMessage.Columns.
+const (
+	ColEnterLong  = "enter_long"
+	ColExitLong   = "exit_long"
+	ColEnterShort = "enter_short"
+	ColExitShort  = "exit_short"
+)
+
+// CandleColumns returns the six candle columns in their default order, the
+// columns sent when a strategy does not choose.
+func CandleColumns() []string {
+	return []string{ColTime, ColOpen, ColHigh, ColLow, ColClose, ColVolume}
+}
+
+// SignalColumns returns the four signal columns in the order Serve sends
+// them.
+func SignalColumns() []string {
+	return []string{ColEnterLong, ColExitLong, ColEnterShort, ColExitShort}
+}
+
+// Hello opens the conversation (TradAI → strategy).
+type Hello struct {
+	Type     string `json:"type"`     // "hello"
+	Protocol int    `json:"protocol"` // highest version TradAI speaks
+}
+
+// SpecMessage answers Hello (strategy → TradAI).
+type SpecMessage struct {
+	Type     string `json:"type"`     // "spec"
+	Protocol int    `json:"protocol"` // version the strategy speaks
+	// Columns are the candle columns the strategy wants in each request;
+	// nil or empty means all six (CandleColumns).
+	Columns []string `json:"columns,omitempty"`
+	Spec    sdk.Spec `json:"spec"`
+	// Bytes must be 0: a spec has no payload.
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// PopulateMessage asks for the signals of one frame (TradAI → strategy).
+// It is followed by Bytes bytes: the columns listed in Columns, in that
+// order, N values of 8 bytes each (int64 for time, float64 otherwise),
+// little-endian.
+type PopulateMessage struct {
+	Type      string         `json:"type"` // "populate"
+	ID        int64          `json:"id"`
+	Pair      string         `json:"pair"`
+	Timeframe string         `json:"timeframe"`
+	N         int            `json:"n"`
+	Params    map[string]any `json:"params"`
+	Columns   []string       `json:"columns"`
+	Bytes     int64          `json:"bytes"`
+}
+
+// SignalsMessage answers a PopulateMessage (strategy → TradAI). It is
+// followed by Bytes = 4 × N bytes: the four signal columns in the order of
+// Columns, one byte per candle, 0 or 1.
+type SignalsMessage struct {
+	Type    string   `json:"type"` // "signals"
+	ID      int64    `json:"id"`
+	N       int      `json:"n"`
+	Columns []string `json:"columns"`
+	// EnterTags maps candle indexes, as decimal strings, to the tag of
+	// the entry on that candle.
+	EnterTags map[string]string `json:"enter_tags,omitempty"`
+	Bytes     int64             `json:"bytes"`
+}
+
+// ErrorMessage answers a PopulateMessage the strategy cannot serve
+// (strategy → TradAI). TradAI reports Message and keeps the process.
+type ErrorMessage struct {
+	Type    string `json:"type"` // "error"
+	ID      int64  `json:"id"`
+	Message string `json:"message"`
+	// Bytes must be 0: an error has no payload.
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// ErrHeaderTooLong is returned by ReadHeader for a header line longer than
+// MaxHeaderBytes.
+var ErrHeaderTooLong = errors.New("header line longer than 1 MiB")
+
+// ReadHeader reads one header line from r and returns it without its
+// newline. It reads at most MaxHeaderBytes+1 bytes of a line and returns
+// ErrHeaderTooLong beyond; io.EOF when r ends before the first byte and
+// io.ErrUnexpectedEOF when it ends inside the line. The returned slice is
+// valid until the next read from r.
+func ReadHeader(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if err == nil {
+		return line[:len(line)-1], nil
+	}
+	if err == io.EOF {
+		if len(line) == 0 {
+			return nil, io.EOF
+		}
+		return nil, io.ErrUnexpectedEOF
+	}
+	if err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	buf := append([]byte(nil), line...)
+	for {
+		if len(buf) > MaxHeaderBytes {
+			return nil, ErrHeaderTooLong
+		}
+		line, err = r.ReadSlice('\n')
+		buf = append(buf, line...)
+		switch err {
+		case nil:
+			if len(buf)-1 > MaxHeaderBytes {
+				return nil, ErrHeaderTooLong
+			}
+			return buf[:len(buf)-1], nil
+		case bufio.ErrBufferFull:
+		case io.EOF:
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// DecodeHeader unmarshals a header line into v (one of the message
+// structs) and checks that its "type" is want. A line that is not a JSON
+// object is reported with its beginning quoted.
+func DecodeHeader(line []byte, v any, want string) error {
+	var t struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(line, &t); err != nil {
+		return fmt.Errorf("not a protocol message: %s", Quote(line, 80))
+	}
+	if t.Type != want {
+		return fmt.Errorf("got a %q message where %q was expected", t.Type, want)
+	}
+	if err := json.Unmarshal(line, v); err != nil {
+		return fmt.Errorf("malformed %s message: %w", want, err)
+	}
+	return nil
+}
+
+// WriteHeader writes v as one JSON line.
+func WriteHeader(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	if len(b) > MaxHeaderBytes {
+		return ErrHeaderTooLong
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// Quote returns b as a quoted Go string, cut to max bytes, for error
+// messages about what a peer sent.
+func Quote(b []byte, max int) string {
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
+
+// ErrBigEndian is returned by CheckHost on a big-endian machine: the
+// protocol's columns are little-endian and both sides copy them as raw
+// memory.
+var ErrBigEndian = errors.New("the strategy protocol needs a little-endian host (columns are sent as raw little-endian memory)")
+
+// CheckHost returns ErrBigEndian on a big-endian machine and nil
+// otherwise. The column views below are only valid when it returns nil.
+func CheckHost() error {
+	x := uint16(1)
+	if *(*byte)(unsafe.Pointer(&x)) != 1 {
+		return ErrBigEndian
+	}
+	return nil
+}
+
+// Float64Bytes views v's memory as bytes (8 per value, native byte order,
+// which CheckHost requires to be little-endian). Reading into the view
+// fills v.
+func Float64Bytes(v []float64) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*8)
+}
+
+// Int64Bytes views v's memory as bytes like Float64Bytes.
+func Int64Bytes(v []int64) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*8)
+}
+
+// BoolBytes views v's memory as bytes, one per value: 0 for false, 1 for
+// true. Only write 0 or 1 into the view (see CheckSignalBytes).
+func BoolBytes(v []bool) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
+}
+
+// CheckSignalBytes returns the index of the first byte of b that is
+// neither 0 nor 1, or -1 when all are.
+func CheckSignalBytes(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0xFEFEFEFEFEFEFEFE != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] > 1 {
+			return i
+		}
+	}
+	return -1
+}
+
+// ValidCandleColumns checks a column list for unknown names and
+// duplicates.
+func ValidCandleColumns(cols []string) error {
+	seen := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		switch c {
+		case ColTime, ColOpen, ColHigh, ColLow, ColClose, ColVolume:
+		default:
+			return fmt.Errorf("unknown candle column %q (want time, open, high, low, close or volume)", c)
+		}
+		if seen[c] {
+			return fmt.Errorf("candle column %q listed twice", c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
