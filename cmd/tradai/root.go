@@ -36,5 +36,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
 	}
 	root.AddCommand(newBacktestCmd(logger), newStrategiesCmd(), newDataCmd(logger))
+	root.AddCommand(newStrategyCmd(logger))
 	return root
 }
