@@ -1,0 +1,310 @@
+"""Unit tests of tradai_strategy (standard library only; the numpy and
+pandas tests are skipped when those are not installed).
+
+Run: python3 -m unittest discover -s sdk/python
+"""
+
+import io
+import json
+import math
+import struct
+import sys
+import unittest
+from array import array
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tradai_strategy as ts  # noqa: E402
+from tradai_strategy import (  # noqa: E402
+    BoolParam,
+    CategoricalParam,
+    DeclarationError,
+    FloatParam,
+    IntParam,
+    Strategy,
+)
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+
+try:
+    import pandas
+except ImportError:
+    pandas = None
+
+NAN = float("nan")
+
+
+class Demo(Strategy):
+    name = "demo"
+    timeframe = "1h"
+    columns = ["time", "close"]
+    params = [
+        IntParam("n", 3, 1, 10),
+        FloatParam("x", 0.5, 0, 1),
+        BoolParam("fail", False),
+        CategoricalParam("mode", "a", ["a", "b"]),
+    ]
+    stoploss = -0.1
+
+    def populate(self, candles, params, signals):
+        if params.fail:
+            raise ValueError(f"asked to fail on {candles.pair}")
+        for i, c in enumerate(candles.close):
+            signals.enter_long[i] = c > params.n
+        if len(candles) > 1:
+            signals.tag(1, "second")
+
+
+def request(rid, cols, params=None, pair="A/B"):
+    names = list(cols)
+    n = len(cols[names[0]]) if names else 0
+    payload = b"".join(
+        struct.pack("<%d%s" % (n, "q" if k == "time" else "d"), *cols[k]) for k in names
+    )
+    hdr = {"type": "populate", "id": rid, "pair": pair, "timeframe": "1h", "n": n,
+           "params": params or {}, "columns": names, "bytes": len(payload)}
+    return json.dumps(hdr).encode() + b"\n" + payload
+
+
+def read_messages(data):
+    out, f = [], io.BytesIO(data)
+    while True:
+        line = f.readline()
+        if not line:
+            return out
+        msg = json.loads(line)
+        out.append((msg, f.read(msg.get("bytes", 0))))
+
+
+class ParamTest(unittest.TestCase):
+    def test_resolve(self):
+        p = ts.resolve(Demo(), {"n": 5.0, "x": 1})
+        self.assertEqual(p, {"n": 5, "x": 1.0, "fail": False, "mode": "a"})
+        self.assertIsInstance(p["n"], int)
+        self.assertIsInstance(p.x, float)
+        with self.assertRaisesRegex(AttributeError, "no parameter 'zz'"):
+            p.zz
+        for bad in ({"n": 11}, {"n": 2.5}, {"n": True}, {"x": "1"}, {"fail": 1}, {"mode": "c"}, {"zz": 1}):
+            with self.assertRaises(ValueError, msg=bad):
+                ts.resolve(Demo(), bad)
+
+
+class DeclarationTest(unittest.TestCase):
+    def spec_error(self, **attrs):
+        cls = type("Bad", (Demo,), attrs)
+        with self.assertRaises(DeclarationError) as cm:
+            cls().spec()
+        return str(cm.exception)
+
+    def test_good(self):
+        spec = Demo().spec()
+        self.assertEqual(spec["name"], "demo")
+        self.assertEqual([p["kind"] for p in spec["parameters"]], ["int", "float", "bool", "categorical"])
+        self.assertEqual(spec["risk"], {"minimal_roi": {}, "stoploss": -0.1, "trailing_stop": False})
+        cls = type("Roi", (Demo,), {"minimal_roi": {60: 0.01, "0": 0.05}})
+        self.assertEqual(list(cls().spec()["risk"]["minimal_roi"].items()), [("0", 0.05), ("60", 0.01)])
+
+    def test_bad(self):
+        cases = [
+            ({"name": ""}, "no name"),
+            ({"timeframe": "7m"}, "unknown timeframe"),
+            ({"startup_candle_count": -1}, "startup_candle_count"),
+            ({"startup_candle_count": True}, "startup_candle_count"),
+            ({"stoploss": None}, "stoploss is required"),
+            ({"stoploss": 0.1}, "stoploss"),
+            ({"stoploss": -1.5}, "stoploss"),
+            ({"can_short": 1}, "can_short"),
+            ({"params": [IntParam("a", 1, 0, 5), IntParam("a", 2, 0, 5)]}, "declared twice"),
+            ({"params": [IntParam("a", 9, 0, 5)]}, "outside"),
+            ({"params": [IntParam("a", 1, 5, 0)]}, "above max"),
+            ({"params": [FloatParam("a", NAN, 0, 1)]}, "NaN"),
+            ({"params": [CategoricalParam("a", "x", [])]}, "no choices"),
+            ({"params": [CategoricalParam("a", "x", ["y"])]}, "not one of"),
+            ({"params": [BoolParam("", True)]}, "no name"),
+            ({"params": ["fast"]}, "must hold"),
+            ({"minimal_roi": {"x": 0.1}}, "whole number"),
+            ({"minimal_roi": {"-5": 0.1}}, "negative"),
+            ({"minimal_roi": {"0": 0.1, "00": 0.2}}, "twice"),
+            ({"minimal_roi": {"0": -2}}, ">= -1"),
+            ({"minimal_roi": [0.1]}, "dict"),
+            ({"trailing_stop_positive": 1.5}, "trailing_stop_positive"),
+            ({"trailing_stop_positive": 0.02, "trailing_stop_positive_offset": 0.01}, "greater"),
+        ]
+        for attrs, want in cases:
+            with self.subTest(attrs=attrs):
+                self.assertIn(want, self.spec_error(**attrs))
+
+    def test_columns(self):
+        for cols, want in ((["close", "close"], "repeat"), (["closing"], "unknown column"), ([], "empty"), ("close", "string")):
+            cls = type("Bad", (Demo,), {"columns": cols})
+            with self.assertRaisesRegex(DeclarationError, want):
+                cls().wanted_columns()
+        self.assertEqual(type("All", (Demo,), {"columns": None})().wanted_columns(), list(ts.ALL_COLUMNS))
+
+
+class CandlesSignalsTest(unittest.TestCase):
+    def test_candles(self):
+        c = ts.Candles({"time": [1, 2], "close": [1.5, 2.5]}, pair="A/B")
+        self.assertEqual(len(c), 2)
+        self.assertEqual(c.time.typecode, "q")
+        self.assertEqual(list(c.close), [1.5, 2.5])
+        with self.assertRaisesRegex(AttributeError, "not requested"):
+            c.open
+        with self.assertRaises(ValueError):
+            ts.Candles({"close": [1.0], "open": [1.0, 2.0]})
+
+    def test_signals(self):
+        s = ts.Signals(4)
+        s.enter_long[1] = True
+        s.exit_long = [0, 1, 0, 2.5]
+        s.enter_short[2:4] = b"\x07\x00"
+        self.assertEqual(s.column("enter_long"), b"\x00\x01\x00\x00")
+        self.assertEqual(s.column("exit_long"), b"\x00\x01\x00\x01")
+        self.assertEqual(s.column("enter_short"), b"\x00\x00\x01\x00")
+        with self.assertRaisesRegex(ValueError, "3 values for 4"):
+            s.exit_short = [True] * 3
+        s.tag(2, "why")
+        s.tag(3, "x")
+        s.tag(3, "")
+        self.assertEqual(s.tags, {2: "why"})
+        with self.assertRaises(IndexError):
+            s.tag(4, "out")
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_numpy(self):
+        c = ts.Candles({"time": [1, 2, 3], "close": [1.0, 2.0, 3.0]})
+        close = c.np("close")
+        self.assertEqual(close.dtype, numpy.float64)
+        self.assertEqual(c.np("time").tolist(), [1, 2, 3])
+        s = ts.Signals(3)
+        s.enter_long = close > 1.5
+        self.assertEqual(s.column("enter_long"), b"\x00\x01\x01")
+        s.np("exit_long")[0] = True
+        self.assertEqual(s.column("exit_long"), b"\x01\x00\x00")
+        with self.assertRaisesRegex(ValueError, "1-dimensional"):
+            s.exit_short = numpy.zeros((3, 1), dtype=bool)
+        self.assertEqual(ts.sma(close, 2)[1:], [1.5, 2.5])
+
+    @unittest.skipIf(pandas is None, "pandas is not installed")
+    def test_pandas(self):
+        c = ts.Candles({"time": [0, 300000], "close": [1.0, 2.0]})
+        df = c.df()
+        self.assertEqual(list(df.columns), ["time", "close", "date"])
+        self.assertEqual(str(df["date"].iloc[1]), "1970-01-01 00:05:00+00:00")
+        s = ts.Signals(2)
+        s.enter_long = df["close"] > 1.5
+        self.assertEqual(s.column("enter_long"), b"\x00\x01")
+
+
+class IndicatorTest(unittest.TestCase):
+    def same(self, got, want):
+        self.assertEqual(len(got), len(want))
+        for i, (g, w) in enumerate(zip(got, want)):
+            if math.isnan(w):
+                self.assertTrue(math.isnan(g), f"[{i}] = {g}, want NaN")
+            else:
+                self.assertAlmostEqual(g, w, places=9, msg=f"[{i}]")
+
+    def test_values(self):
+        x = [1.0, 2.0, 3.0, 4.0, 5.0]
+        self.same(ts.sma(x, 3), [NAN, NAN, 2, 3, 4])
+        self.same(ts.ema(x, 3), [NAN, NAN, 2, 3, 4])
+        self.same(ts.stdev([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0], 8), [NAN] * 7 + [2])
+        self.same(ts.stdev([3.0, 3.0, 3.0], 2), [NAN, 0, 0])
+        self.same(ts.rsi(x, 2), [NAN, NAN, 100, 100, 100])
+        self.same(ts.rsi([1.0, 1.0, 1.0, 1.0], 2), [NAN, NAN, 50, 50])
+        up, mid, lo = ts.bollinger([1.0, 3.0, 1.0, 3.0], 2, 2)
+        self.same(mid, [NAN, 2, 2, 2])
+        self.same(up, [NAN, 4, 4, 4])
+        self.same(lo, [NAN, 0, 0, 0])
+        # leading NaNs are skipped: indicators compose
+        self.same(ts.sma([NAN, NAN, 1.0, 3.0], 2), [NAN, NAN, NAN, 2])
+        self.same(ts.sma(x, 9), [NAN] * 5)
+        self.same(ts.rsi(x, 9), [NAN] * 5)
+        self.same(ts.sma([], 3), [])
+        with self.assertRaises(ValueError):
+            ts.sma(x, 0)
+        line, sig, hist = ts.macd(x * 4, 2, 3, 2)
+        self.assertTrue(math.isnan(line[1]) and not math.isnan(line[2]))
+        self.assertTrue(math.isnan(sig[2]) and not math.isnan(sig[3]))
+
+    def test_cross(self):
+        a, b = [1.0, 3.0, 2.0, NAN, 5.0], [2.0, 2.0, 2.0, 2.0, 2.0]
+        self.assertEqual(ts.crossed_above(a, b), [False, True, False, False, False])
+        self.assertEqual(ts.crossed_below(a, b), [False, False, False, False, False])
+        self.assertEqual(ts.crossed_below([3.0, 1.0], [2.0, 2.0]), [False, True])
+        self.assertTrue(ts.crossed_above(a, b, 1))
+        self.assertFalse(ts.crossed_above(a, b, 0))
+        self.assertEqual(ts.crossed_above([], []), [])
+
+    def test_no_lookahead(self):
+        x = [math.sin(i / 7) * 10 + i * 0.1 + 100 for i in range(300)]
+        for f in (lambda s: ts.sma(s, 20), lambda s: ts.ema(s, 20), lambda s: ts.rsi(s, 14),
+                  lambda s: ts.stdev(s, 20), lambda s: ts.bollinger(s, 20, 2)[2], lambda s: ts.macd(s)[1]):
+            full = f(x)
+            for k in (1, 25, 34, 150, 299):
+                self.assertEqual(repr(f(x[:k])), repr(full[:k]))
+
+
+class ProtocolTest(unittest.TestCase):
+    def serve(self, data):
+        out, log = io.BytesIO(), io.StringIO()
+        ts.serve(Demo(), io.BytesIO(data), out, log)
+        return read_messages(out.getvalue()), log.getvalue()
+
+    def test_conversation(self):
+        data = (b'{"type":"hello","protocol":1}\n'
+                + request(1, {"time": [1, 2, 3], "close": [1.0, 5.0, 2.0]}, {"n": 3, "x": 0.5, "fail": False, "mode": "a"})
+                + request(2, {"time": [1], "close": [1.0]}, {"fail": True})
+                + b'{"type":"bogus","id":3}\n'
+                + request(4, {"close": [4.0, 4.0]}, {"n": 99})
+                + request(5, {"time": [], "close": []}))
+        msgs, log = self.serve(data)
+        self.assertEqual([m["type"] for m, _ in msgs], ["spec", "signals", "error", "error", "error", "signals"])
+        spec = msgs[0][0]
+        self.assertEqual((spec["protocol"], spec["columns"], spec["spec"]["name"]), (1, ["time", "close"], "demo"))
+        sig, payload = msgs[1]
+        self.assertEqual((sig["id"], sig["n"], sig["bytes"]), (1, 3, 12))
+        self.assertEqual(sig["columns"], list(ts.SIGNAL_COLUMNS))
+        self.assertEqual(payload, b"\x00\x01\x00" + b"\x00" * 9)
+        self.assertEqual(sig["enter_tags"], {"1": "second"})
+        self.assertEqual(msgs[2][0], {"type": "error", "id": 2, "message": "ValueError: asked to fail on A/B"})
+        self.assertIn("Traceback", log)
+        self.assertIn("unknown request type", msgs[3][0]["message"])
+        self.assertIn("parameter 'n'", msgs[4][0]["message"])
+        self.assertEqual((msgs[5][0]["id"], msgs[5][0]["n"], msgs[5][1]), (5, 0, b""))
+
+    def test_eof(self):
+        self.assertEqual(self.serve(b""), ([], ""))
+        msgs, _ = self.serve(b'{"type":"hello","protocol":2}\n')
+        self.assertEqual([m["type"] for m, _ in msgs], ["spec"])
+
+    def test_protocol_errors(self):
+        for data, want in (
+            (b'{"type":"populate"}\n', "expected a hello"),
+            (b'{"type":"hello","protocol":0}\n', "protocol 0"),
+            (b'{"type":"hello","protocol":1', "middle of a header"),
+            (b'{"type":"hello","protocol":1}\n' + request(1, {"close": [1.0, 2.0]})[:-3], "payload"),
+            (b'{"type":"hello","protocol":1}\nnot json\n', "not JSON"),
+        ):
+            with self.subTest(want=want):
+                with self.assertRaisesRegex(ts.ProtocolError, want):
+                    self.serve(data)
+
+    def test_bad_request(self):
+        bad = request(1, {"close": [1.0, 2.0]}).replace(b'"n": 2', b'"n": 3')
+        msgs, _ = self.serve(b'{"type":"hello","protocol":1}\n' + bad + request(2, {"close": [7.0]}))
+        self.assertEqual([m["type"] for m, _ in msgs], ["spec", "error", "signals"])
+        self.assertIn("payload of 16 bytes", msgs[1][0]["message"])
+
+    def test_evaluate(self):
+        s = ts.evaluate(Demo(), {"time": [1, 2], "close": [9.0, 1.0]}, {"n": 5})
+        self.assertEqual(s.column("enter_long"), b"\x01\x00")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,1131 @@
+"""TradAI strategies in Python.
+
+This single file, which needs only the Python standard library (3.9+),
+implements the strategy side of the TradAI strategy protocol (see
+docs/strategy-protocol.md): TradAI starts the script, asks for its
+declaration, then sends whole candle frames and reads back signal columns.
+
+A strategy is a subclass of :class:`Strategy` that declares itself with class
+attributes and fills the signals in :meth:`Strategy.populate`::
+
+    from tradai_strategy import Strategy, IntParam, run, sma
+
+    class SmaCross(Strategy):
+        name = "sma_cross_py"
+        timeframe = "5m"
+        startup_candle_count = 200
+        columns = ["close"]
+        params = [IntParam("fast", 10, 2, 100), IntParam("slow", 30, 5, 200)]
+        minimal_roi = {"0": 0.10}
+        stoploss = -0.08
+
+        def populate(self, candles, params, signals):
+            fast, slow = sma(candles.close, params.fast), sma(candles.close, params.slow)
+            for i in range(params.slow, len(candles)):
+                up0, up1 = fast[i - 1] > slow[i - 1], fast[i] > slow[i]
+                signals.enter_long[i] = up1 and not up0
+                signals.exit_long[i] = up0 and not up1
+
+    if __name__ == "__main__":
+        run(SmaCross())
+
+Candle columns are ``array('d')`` sequences (``time`` is ``array('q')`` of
+Unix milliseconds). With numpy installed, ``candles.np("close")`` gives a
+zero-copy numpy array and ``candles.df()`` a pandas DataFrame; numpy and
+pandas are imported only when those are called.
+
+Signal columns are ``bytearray`` sequences of 0/1 (write ``True``/``False``
+per candle), or assign a whole column at once from a list of bools or a numpy
+bool array: ``signals.enter_long = close_np < lower_np``.
+
+The indicator helpers (:func:`sma`, :func:`ema`, :func:`rsi`,
+:func:`stdev`, :func:`bollinger`, :func:`macd`, :func:`crossed_above`,
+:func:`crossed_below`) are pure Python, never look ahead, return NaN during
+their warm-up and compute bit for bit the same values as the Go ``sdk/ta``
+package, so a Python port of a Go strategy gives the same signals.
+
+The decision for candle ``i`` may use candles ``0..i`` only: ``tradai strategy
+check`` finds strategies that look ahead.
+
+Run ``python3 my_strategy.py --spec`` to print the declaration as TradAI sees
+it. :func:`evaluate` runs ``populate`` on in-memory columns, for tests
+without TradAI.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import traceback
+from array import array
+from collections import abc
+from typing import (
+    Any,
+    BinaryIO,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+__all__ = [
+    "PROTOCOL",
+    "Strategy",
+    "Param",
+    "IntParam",
+    "FloatParam",
+    "BoolParam",
+    "CategoricalParam",
+    "Params",
+    "Candles",
+    "Signals",
+    "DeclarationError",
+    "ProtocolError",
+    "resolve",
+    "run",
+    "serve",
+    "evaluate",
+    "sma",
+    "ema",
+    "rsi",
+    "stdev",
+    "bollinger",
+    "macd",
+    "crossed_above",
+    "crossed_below",
+]
+
+#: The protocol version this SDK speaks.
+PROTOCOL = 1
+
+#: Every candle column, in the order TradAI sends them when a strategy does
+#: not choose.
+ALL_COLUMNS = ("time", "open", "high", "low", "close", "volume")
+
+#: The signal columns, in the order this SDK sends them.
+SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
+
+#: Supported timeframes (as in the Go sdk.Timeframe).
+TIMEFRAMES = (
+    "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h",
+    "1d", "3d", "1w", "1M",
+)
+
+_MAX_HEADER = 1 << 20  # bytes, newline included
+_MAX_MESSAGE = 64 << 10  # characters of an error message
+_NAN = float("nan")
+_BIG_ENDIAN = sys.byteorder == "big"
+# Maps every byte to 0 or 1: signal columns go out as exactly 0 or 1.
+_TO_BIT = bytes([0] + [1] * 255)
+
+Number = Union[int, float]
+
+
+class DeclarationError(ValueError):
+    """A strategy's declaration (its class attributes) is invalid."""
+
+
+# --------------------------------------------------------------------------
+# Parameters
+
+
+class Param:
+    """A tunable parameter: use :class:`IntParam`, :class:`FloatParam`,
+    :class:`BoolParam` or :class:`CategoricalParam`."""
+
+    kind = ""
+
+    def __init__(self, name: str, default: Any, help: str = "") -> None:
+        self.name = name
+        self.default = default
+        self.help = help
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.default!r})"
+
+    def check(self) -> None:
+        """Raise DeclarationError unless the parameter is well formed."""
+        if not isinstance(self.name, str) or not self.name:
+            raise DeclarationError("a parameter has no name")
+        if not isinstance(self.help, str):
+            raise DeclarationError(f"parameter {self.name!r}: help must be a string")
+        try:
+            self.coerce(self.default)
+        except (TypeError, ValueError) as e:
+            raise DeclarationError(f"parameter {self.name!r} default: {e}") from None
+
+    def coerce(self, value: Any) -> Any:
+        """Return value as this parameter's Python type, or raise ValueError."""
+        raise NotImplementedError
+
+    def to_json(self) -> Dict[str, Any]:
+        """The parameter as the protocol's spec describes it."""
+        return {"name": self.name, "kind": self.kind, "default": self.coerce(self.default)}
+
+
+class _NumberParam(Param):
+    def __init__(self, name: str, default: Number, min: Number, max: Number, help: str = "") -> None:
+        super().__init__(name, default, help)
+        self.min = min
+        self.max = max
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.default!r}, {self.min!r}, {self.max!r})"
+
+    def check(self) -> None:
+        for bound in ("min", "max"):
+            v = getattr(self, bound)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise DeclarationError(f"parameter {self.name!r}: {bound} must be a finite number, got {v!r}")
+        if self.min > self.max:
+            raise DeclarationError(f"parameter {self.name!r}: min {self.min} is above max {self.max}")
+        super().check()
+
+    def _in_range(self, v: Number) -> None:
+        if not (self.min <= v <= self.max):
+            raise ValueError(f"{v} is outside [{self.min}, {self.max}]")
+
+    def to_json(self) -> Dict[str, Any]:
+        d = super().to_json()
+        d["min"] = self.min
+        d["max"] = self.max
+        return _with_help(d, self.help)
+
+
+def _with_help(d: Dict[str, Any], text: str) -> Dict[str, Any]:
+    if text:
+        d["help"] = text
+    return d
+
+
+class IntParam(_NumberParam):
+    """An integer parameter with inclusive bounds: ``IntParam("fast", 10, 2, 50)``."""
+
+    kind = "int"
+
+    def coerce(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"want an integer, got {type(value).__name__} {value!r}")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(f"want an integer, got {value!r}")
+            value = int(value)
+        self._in_range(value)
+        return value
+
+
+class FloatParam(_NumberParam):
+    """A real parameter with inclusive bounds: ``FloatParam("k", 2.0, 0.5, 4)``."""
+
+    kind = "float"
+
+    def coerce(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"want a number, got {type(value).__name__} {value!r}")
+        value = float(value)
+        if math.isnan(value):
+            raise ValueError("want a number, got NaN")
+        self._in_range(value)
+        return value
+
+
+class BoolParam(Param):
+    """A true/false parameter: ``BoolParam("use_volume", False)``."""
+
+    kind = "bool"
+
+    def to_json(self) -> Dict[str, Any]:
+        return _with_help(super().to_json(), self.help)
+
+    def coerce(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"want true or false, got {type(value).__name__} {value!r}")
+        return value
+
+
+class CategoricalParam(Param):
+    """A parameter taking one of a few strings:
+    ``CategoricalParam("mode", "cross", ["cross", "above"])``."""
+
+    kind = "categorical"
+
+    def __init__(self, name: str, default: str, choices: Sequence[str], help: str = "") -> None:
+        super().__init__(name, default, help)
+        self.choices = list(choices) if not isinstance(choices, str) else [choices]
+
+    def __repr__(self) -> str:
+        return f"CategoricalParam({self.name!r}, {self.default!r}, {self.choices!r})"
+
+    def check(self) -> None:
+        if not self.choices:
+            raise DeclarationError(f"parameter {self.name!r}: no choices")
+        for c in self.choices:
+            if not isinstance(c, str):
+                raise DeclarationError(f"parameter {self.name!r}: choice {c!r} is not a string")
+        if len(set(self.choices)) != len(self.choices):
+            raise DeclarationError(f"parameter {self.name!r}: choices repeat")
+        super().check()
+
+    def coerce(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"want a string, got {type(value).__name__} {value!r}")
+        if value not in self.choices:
+            raise ValueError(f"{value!r} is not one of {self.choices}")
+        return value
+
+    def to_json(self) -> Dict[str, Any]:
+        d = super().to_json()
+        d["choices"] = list(self.choices)
+        return _with_help(d, self.help)
+
+
+class Params(dict):
+    """Resolved parameter values by name, readable as ``params["fast"]`` or
+    ``params.fast``: ``int``, ``float``, ``bool`` or ``str`` by kind."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r} (declared: {', '.join(self) or 'none'})") from None
+
+
+# --------------------------------------------------------------------------
+# Candles and signals
+
+
+class Candles:
+    """The candles of one request, as columns.
+
+    Attributes: ``pair``, ``timeframe``, ``n`` (also ``len(candles)``),
+    ``columns`` (the names present) and one attribute per column:
+    ``time`` (``array('q')``, Unix ms UTC), ``open``, ``high``, ``low``,
+    ``close``, ``volume`` (``array('d')``). Only the columns the strategy
+    asked for are present.
+    """
+
+    def __init__(self, columns: Mapping[str, Sequence[Number]], pair: str = "", timeframe: str = "") -> None:
+        self.pair = pair
+        self.timeframe = timeframe
+        self.columns: Tuple[str, ...] = tuple(columns)
+        n = -1
+        for name, col in columns.items():
+            if name not in ALL_COLUMNS:
+                raise ValueError(f"unknown candle column {name!r} (known: {', '.join(ALL_COLUMNS)})")
+            code = "q" if name == "time" else "d"
+            if not isinstance(col, array) or col.typecode != code:
+                col = array(code, col)
+            if n >= 0 and len(col) != n:
+                raise ValueError(f"column {name} has {len(col)} values, not {n}")
+            n = len(col)
+            setattr(self, name, col)
+        self.n = max(n, 0)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for attributes that are not set: a column not asked for.
+        if name in ALL_COLUMNS:
+            raise AttributeError(
+                f"candle column {name!r} was not requested: add it to the strategy's columns "
+                f"(requested: {', '.join(self.columns)})"
+            )
+        raise AttributeError(name)
+
+    def np(self, name: str) -> Any:
+        """Column ``name`` as a numpy array (float64, or int64 for time)
+        sharing memory with the column. Needs numpy."""
+        import numpy  # optional dependency
+
+        col = getattr(self, name)
+        return numpy.frombuffer(col, dtype=numpy.int64 if name == "time" else numpy.float64)
+
+    def df(self) -> Any:
+        """The columns as a pandas DataFrame, plus a ``date`` column of UTC
+        timestamps when ``time`` is present. Needs pandas."""
+        import pandas  # optional dependency
+
+        data = {name: self.np(name) for name in self.columns}
+        frame = pandas.DataFrame(data, copy=False)
+        if "time" in data:
+            frame["date"] = pandas.to_datetime(data["time"], unit="ms", utc=True)
+        return frame
+
+
+class _SignalColumn:
+    """Descriptor for one signal column of :class:`Signals`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Optional["Signals"], owner: type) -> Any:
+        if obj is None:
+            return self
+        return obj._cols[self.name]
+
+    def __set__(self, obj: "Signals", value: Any) -> None:
+        obj._cols[self.name] = _bool_bytes(value, obj.n, self.name)
+
+
+def _bool_bytes(value: Any, n: int, what: str) -> bytearray:
+    """value (bytes, a numpy/pandas array or any iterable of truth values) as
+    a bytearray of n zeros and ones."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        out = bytearray(bytes(value).translate(_TO_BIT))
+    elif hasattr(value, "dtype") and hasattr(value, "__array__"):
+        import numpy  # value is a numpy or pandas object, so numpy is there
+
+        arr = numpy.asarray(value)
+        if arr.ndim != 1:
+            raise ValueError(f"{what}: want a 1-dimensional array, got shape {arr.shape}")
+        out = bytearray(arr.astype(numpy.bool_, copy=False).tobytes())
+    else:
+        out = bytearray(map(bool, value))
+    if len(out) != n:
+        raise ValueError(f"{what}: got {len(out)} values for {n} candles")
+    return out
+
+
+class Signals:
+    """The signal columns a strategy fills: ``enter_long``, ``exit_long``,
+    ``enter_short``, ``exit_short``.
+
+    Each is a ``bytearray`` of ``n`` zeros (no signal): set
+    ``signals.enter_long[i] = True`` for candle ``i``, or assign a whole
+    column from a list of bools, a numpy bool array or a pandas Series.
+    A signal on candle ``i`` is acted on at the open of candle ``i+1``.
+    :meth:`tag` names the reason of an entry.
+    """
+
+    enter_long = _SignalColumn("enter_long")
+    exit_long = _SignalColumn("exit_long")
+    enter_short = _SignalColumn("enter_short")
+    exit_short = _SignalColumn("exit_short")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._cols: Dict[str, bytearray] = {name: bytearray(n) for name in SIGNAL_COLUMNS}
+        self._tags: Dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def tag(self, i: int, tag: str) -> None:
+        """Record the enter tag of the entry on candle i (an empty tag
+        removes it)."""
+        if isinstance(i, bool) or not isinstance(i, int):
+            i = _index(i)
+        if not 0 <= i < self.n:
+            raise IndexError(f"tag index {i} out of range for {self.n} candles")
+        if not isinstance(tag, str):
+            raise TypeError(f"tag must be a string, got {type(tag).__name__}")
+        if tag:
+            self._tags[i] = tag
+        else:
+            self._tags.pop(i, None)
+
+    @property
+    def tags(self) -> Dict[int, str]:
+        """The enter tags by candle index (a copy)."""
+        return dict(self._tags)
+
+    def np(self, name: str) -> Any:
+        """Signal column ``name`` as a writable numpy bool array sharing
+        memory with it: ``signals.np("enter_long")[mask] = True``. Needs
+        numpy."""
+        import numpy  # optional dependency
+
+        if name not in self._cols:
+            raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
+        return numpy.frombuffer(self._cols[name], dtype=numpy.bool_)
+
+    def column(self, name: str) -> bytes:
+        """Column ``name`` as bytes of exactly 0 and 1, as sent to TradAI."""
+        return bytes(self._cols[name]).translate(_TO_BIT)
+
+
+def _index(i: Any) -> int:
+    try:
+        return int(i.__index__())
+    except AttributeError:
+        raise TypeError(f"tag index must be an integer, got {type(i).__name__}") from None
+
+
+# --------------------------------------------------------------------------
+# The strategy
+
+
+class Strategy:
+    """Base class of a strategy. Declare it with class attributes and
+    implement :meth:`populate`.
+
+    Required: ``name``, ``timeframe`` (``"1m"`` … ``"1M"``) and ``stoploss``
+    (a negative ratio, e.g. ``-0.10``). Optional: ``description``,
+    ``startup_candle_count`` (candles the indicators need, default 0),
+    ``can_short``, ``columns`` (the candle columns to receive; default all
+    six), ``params`` (a list of ``*Param``), ``minimal_roi`` (Freqtrade's
+    ``{"minutes": ratio}``, default none), ``trailing_stop``,
+    ``trailing_stop_positive``, ``trailing_stop_positive_offset``,
+    ``trailing_only_offset_is_reached``.
+    """
+
+    name: str = ""
+    description: str = ""
+    timeframe: str = ""
+    startup_candle_count: int = 0
+    can_short: bool = False
+    columns: Optional[Sequence[str]] = None
+    params: Sequence[Param] = ()
+    minimal_roi: Mapping[Union[str, int], Number] = {}
+    stoploss: Optional[float] = None
+    trailing_stop: bool = False
+    trailing_stop_positive: float = 0.0
+    trailing_stop_positive_offset: float = 0.0
+    trailing_only_offset_is_reached: bool = False
+
+    def populate(self, candles: Candles, params: Params, signals: Signals) -> None:
+        """Fill ``signals`` from ``candles`` with parameter values ``params``.
+
+        The decision for candle i may use candles 0..i only. Raise an
+        exception to refuse the request: its message goes to TradAI and the
+        strategy keeps serving.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement populate")
+
+    # -- declaration -------------------------------------------------------
+
+    def wanted_columns(self) -> List[str]:
+        """The candle columns the strategy receives, validated."""
+        cols = ALL_COLUMNS if self.columns is None else self.columns
+        if isinstance(cols, str):
+            raise DeclarationError(f"columns must be a list of names, not the string {cols!r}")
+        cols = list(cols)
+        if not cols:
+            raise DeclarationError("columns is empty (leave it out to receive all six)")
+        for c in cols:
+            if c not in ALL_COLUMNS:
+                raise DeclarationError(f"unknown column {c!r} (known: {', '.join(ALL_COLUMNS)})")
+        if len(set(cols)) != len(cols):
+            raise DeclarationError(f"columns repeat: {cols}")
+        return cols
+
+    def spec(self) -> Dict[str, Any]:
+        """The declaration as the protocol's ``spec`` object, after checking
+        it as TradAI does. Raises DeclarationError."""
+        name = self.name
+        if not isinstance(name, str) or not name:
+            raise DeclarationError("the strategy has no name (set the class attribute name)")
+        try:
+            return self._spec(name)
+        except DeclarationError as e:
+            raise DeclarationError(f"strategy {name}: {e}") from None
+
+    def _spec(self, name: str) -> Dict[str, Any]:
+        if not isinstance(self.description, str):
+            raise DeclarationError("description must be a string")
+        if self.timeframe not in TIMEFRAMES:
+            raise DeclarationError(f"unknown timeframe {self.timeframe!r} (supported: {', '.join(TIMEFRAMES)})")
+        startup = self.startup_candle_count
+        if isinstance(startup, bool) or not isinstance(startup, int) or startup < 0:
+            raise DeclarationError(f"startup_candle_count must be a whole number >= 0, got {startup!r}")
+        _want_bool("can_short", self.can_short)
+        params = list(self.params)
+        seen = set()
+        for p in params:
+            if not isinstance(p, Param):
+                raise DeclarationError(f"params must hold IntParam, FloatParam, BoolParam or CategoricalParam, got {p!r}")
+            p.check()
+            if p.name in seen:
+                raise DeclarationError(f"parameter {p.name!r} declared twice")
+            seen.add(p.name)
+        spec: Dict[str, Any] = {"name": name}
+        if self.description:
+            spec["description"] = self.description
+        spec["timeframe"] = self.timeframe
+        spec["startup_candle_count"] = startup
+        spec["can_short"] = self.can_short
+        if params:
+            spec["parameters"] = [p.to_json() for p in params]
+        spec["risk"] = self._risk()
+        return spec
+
+    def _risk(self) -> Dict[str, Any]:
+        sl = self.stoploss
+        if sl is None:
+            raise DeclarationError("stoploss is required (a negative ratio such as -0.10; -1 for none)")
+        sl = _want_number("stoploss", sl)
+        if not (-1 <= sl < 0):
+            raise DeclarationError(f"stoploss {sl} must be in [-1, 0)")
+        _want_bool("trailing_stop", self.trailing_stop)
+        _want_bool("trailing_only_offset_is_reached", self.trailing_only_offset_is_reached)
+        tsp = _want_number("trailing_stop_positive", self.trailing_stop_positive)
+        tspo = _want_number("trailing_stop_positive_offset", self.trailing_stop_positive_offset)
+        if not (0 <= tsp < 1):
+            raise DeclarationError(f"trailing_stop_positive {tsp} must be in [0, 1)")
+        if tspo < 0:
+            raise DeclarationError(f"trailing_stop_positive_offset {tspo} must not be negative")
+        if tsp > 0 and tspo > 0 and tspo <= tsp:
+            raise DeclarationError(
+                f"trailing_stop_positive_offset {tspo} must be greater than trailing_stop_positive {tsp}"
+            )
+        risk: Dict[str, Any] = {
+            "minimal_roi": self._roi(),
+            "stoploss": sl,
+            "trailing_stop": self.trailing_stop,
+        }
+        if tsp:
+            risk["trailing_stop_positive"] = tsp
+        if tspo:
+            risk["trailing_stop_positive_offset"] = tspo
+        if self.trailing_only_offset_is_reached:
+            risk["trailing_only_offset_is_reached"] = True
+        return risk
+
+    def _roi(self) -> Dict[str, float]:
+        roi = self.minimal_roi
+        if not isinstance(roi, abc.Mapping):
+            raise DeclarationError(f'minimal_roi must be a dict of minutes to ratio such as {{"0": 0.05}}, got {roi!r}')
+        steps: List[Tuple[int, float]] = []
+        for k, v in roi.items():
+            try:
+                if isinstance(k, bool) or isinstance(k, float):
+                    raise ValueError
+                minutes = int(k)
+            except ValueError:
+                raise DeclarationError(f"minimal_roi key {k!r} is not a whole number of minutes") from None
+            if minutes < 0:
+                raise DeclarationError(f"minimal_roi: age {minutes} minutes is negative")
+            ratio = _want_number(f"minimal_roi[{k!r}]", v)
+            if ratio < -1:
+                raise DeclarationError(f"minimal_roi[{k!r}]: ratio {ratio} must be >= -1")
+            steps.append((minutes, ratio))
+        steps.sort()
+        for a, b in zip(steps, steps[1:]):
+            if a[0] == b[0]:
+                raise DeclarationError(f"minimal_roi: age {a[0]} minutes appears twice")
+        return {str(m): r for m, r in steps}
+
+
+def _want_bool(what: str, v: Any) -> None:
+    if not isinstance(v, bool):
+        raise DeclarationError(f"{what} must be True or False, got {v!r}")
+
+
+def _want_number(what: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise DeclarationError(f"{what} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def resolve(strategy: Strategy, values: Optional[Mapping[str, Any]] = None) -> Params:
+    """The strategy's parameter values: defaults, replaced by ``values``.
+    Raises ValueError for an undeclared parameter or a bad value."""
+    declared = {p.name: p for p in strategy.params}
+    out = Params((p.name, p.coerce(p.default)) for p in strategy.params)
+    for name, v in (values or {}).items():
+        p = declared.get(name)
+        if p is None:
+            raise ValueError(f"strategy {strategy.name} has no parameter {name!r}")
+        try:
+            out[name] = p.coerce(v)
+        except ValueError as e:
+            raise ValueError(f"strategy {strategy.name} parameter {name!r}: {e}") from None
+    return out
+
+
+def evaluate(
+    strategy: Strategy,
+    columns: Mapping[str, Sequence[Number]],
+    params: Optional[Mapping[str, Any]] = None,
+    pair: str = "TEST/USDT",
+) -> Signals:
+    """Run ``strategy.populate`` on in-memory columns (any of time, open,
+    high, low, close, volume) with parameter overrides ``params``, as TradAI
+    would, and return the signals. For tests without TradAI."""
+    candles = Candles(columns, pair=pair, timeframe=strategy.timeframe)
+    signals = Signals(len(candles))
+    strategy.populate(candles, resolve(strategy, params), signals)
+    return signals
+
+
+# --------------------------------------------------------------------------
+# The protocol
+
+
+class ProtocolError(Exception):
+    """TradAI sent something this SDK cannot follow."""
+
+
+def _read_header(inp: BinaryIO) -> Optional[Dict[str, Any]]:
+    line = inp.readline(_MAX_HEADER + 1)
+    if not line:
+        return None
+    if not line.endswith(b"\n"):
+        if len(line) > _MAX_HEADER:
+            raise ProtocolError("header longer than 1 MiB")
+        raise ProtocolError("input ended in the middle of a header")
+    try:
+        msg = json.loads(line)
+    except ValueError as e:
+        raise ProtocolError(f"header is not JSON: {e}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("header is not a JSON object")
+    return msg
+
+
+def _read_exact(inp: BinaryIO, buf: Union[bytearray, memoryview]) -> None:
+    view = memoryview(buf).cast("B")
+    got, want = 0, len(view)
+    while got < want:
+        k = inp.readinto(view[got:])
+        if not k:
+            raise ProtocolError(f"input ended after {got} of {want} payload bytes")
+        got += k
+
+
+def _skip(inp: BinaryIO, nbytes: int) -> None:
+    while nbytes > 0:
+        chunk = inp.read(min(nbytes, 1 << 20))
+        if not chunk:
+            raise ProtocolError("input ended in a payload")
+        nbytes -= len(chunk)
+
+
+def _write(out: BinaryIO, header: Dict[str, Any], payload: Sequence[bytes] = ()) -> None:
+    out.write(json.dumps(header, separators=(",", ":"), allow_nan=False).encode() + b"\n")
+    for part in payload:
+        out.write(part)
+    out.flush()
+
+
+def _payload_size(msg: Mapping[str, Any]) -> int:
+    b = msg.get("bytes", 0)
+    if isinstance(b, bool) or not isinstance(b, int) or b < 0:
+        raise ProtocolError(f"bad payload size {b!r}")
+    return b
+
+
+def _read_columns(inp: BinaryIO, msg: Mapping[str, Any], nbytes: int) -> Candles:
+    """The request's candle columns, read from its payload. Raises
+    ValueError (after consuming the payload) for an inconsistent request."""
+    n, names = msg.get("n"), msg.get("columns")
+    problem = ""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        problem = f"bad candle count {n!r}"
+    elif not isinstance(names, list) or any(c not in ALL_COLUMNS for c in names) or len(set(names)) != len(names):
+        problem = f"bad columns {names!r}"
+    elif nbytes != 8 * n * len(names):
+        problem = f"payload of {nbytes} bytes for {len(names)} columns of {n} candles"
+    if problem:
+        _skip(inp, nbytes)
+        raise ValueError(f"bad populate request: {problem}")
+    cols: Dict[str, array] = {}
+    for name in names:
+        col = array("q" if name == "time" else "d", bytes(8)) * n
+        _read_exact(inp, col)
+        if _BIG_ENDIAN:
+            col.byteswap()
+        cols[name] = col
+    tf = msg.get("timeframe")
+    pair = msg.get("pair")
+    return Candles(cols, pair=pair if isinstance(pair, str) else "", timeframe=tf if isinstance(tf, str) else "")
+
+
+def _error_text(e: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(e), e)).strip()
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 3] + "..."
+    return text
+
+
+def _signals_message(req_id: Any, signals: Signals) -> Tuple[Dict[str, Any], List[bytes]]:
+    cols = [signals.column(name) for name in SIGNAL_COLUMNS]
+    header: Dict[str, Any] = {
+        "type": "signals",
+        "id": req_id,
+        "n": signals.n,
+        "columns": list(SIGNAL_COLUMNS),
+        "bytes": 4 * signals.n,
+    }
+    for name, col in zip(SIGNAL_COLUMNS, cols):
+        if len(col) != signals.n:  # a column was resized in place
+            raise ValueError(f"signal column {name} has {len(col)} values for {signals.n} candles")
+    if signals._tags:
+        header["enter_tags"] = {str(i): t for i, t in sorted(signals._tags.items())}
+    return header, cols
+
+
+def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> None:
+    """Speak the protocol for ``strategy`` on binary streams ``inp`` and
+    ``out`` until ``inp`` ends. Errors of the strategy's code are answered
+    with ``error`` messages (traceback to ``log``, default stderr).
+    Raises DeclarationError for a bad declaration and ProtocolError when
+    TradAI's side does not follow the protocol."""
+    log = log or sys.stderr
+    spec = strategy.spec()
+    columns = strategy.wanted_columns()
+    hello = _read_header(inp)
+    if hello is None:
+        return
+    if hello.get("type") != "hello":
+        raise ProtocolError(f"expected a hello message, got type {hello.get('type')!r}")
+    _skip(inp, _payload_size(hello))
+    version = hello.get("protocol")
+    if isinstance(version, bool) or not isinstance(version, int) or version < PROTOCOL:
+        raise ProtocolError(f"TradAI speaks protocol {version!r}; this SDK needs {PROTOCOL}")
+    header: Dict[str, Any] = {"type": "spec", "protocol": PROTOCOL, "spec": spec}
+    if strategy.columns is not None:
+        header["columns"] = columns
+    _write(out, header)
+    while True:
+        msg = _read_header(inp)
+        if msg is None:
+            return
+        req_id = msg.get("id")
+        nbytes = _payload_size(msg)
+        if msg.get("type") != "populate":
+            _skip(inp, nbytes)
+            _write(out, {"type": "error", "id": req_id, "message": f"unknown request type {msg.get('type')!r}"})
+            continue
+        try:
+            candles = _read_columns(inp, msg, nbytes)
+            raw = msg.get("params")
+            params = resolve(strategy, raw if isinstance(raw, dict) else None)
+            signals = Signals(len(candles))
+            strategy.populate(candles, params, signals)
+            answer, payload = _signals_message(req_id, signals)
+        except ProtocolError:
+            raise
+        except Exception as e:  # the strategy's own failure: report it, keep serving
+            print(f"tradai_strategy: {strategy.name}: request {req_id} ({msg.get('pair', '')}) failed:", file=log)
+            traceback.print_exc(file=log)
+            log.flush()
+            _write(out, {"type": "error", "id": req_id, "message": _error_text(e)})
+            continue
+        _write(out, answer, payload)
+
+
+def run(strategy: Strategy, argv: Optional[Sequence[str]] = None) -> None:
+    """Serve ``strategy`` on standard input and output, then exit: status 0
+    when TradAI closes standard input, 2 for a bad declaration, 1 on a
+    protocol failure. ``--spec`` prints the declaration and exits.
+
+    While serving, ``print`` and anything else written to standard output
+    goes to standard error, so it cannot corrupt the protocol.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "strategy"
+    try:
+        spec = strategy.spec()
+        columns = strategy.wanted_columns()
+    except DeclarationError as e:
+        print(f"{prog}: invalid strategy declaration: {e}", file=sys.stderr)
+        sys.exit(2)
+    if args == ["--spec"]:
+        print(json.dumps({"columns": columns, "spec": spec}, indent=2))
+        sys.exit(0)
+    if args:
+        print(f"usage: {prog} [--spec]\n"
+              "Speaks the TradAI strategy protocol on standard input and output; "
+              "--spec prints the declaration.", file=sys.stderr)
+        sys.exit(2)
+    if sys.stdin.isatty():
+        print(f"{prog}: strategy {strategy.name} speaks the TradAI strategy protocol on standard input "
+              "and output; run it through tradai, or with --spec to see its declaration", file=sys.stderr)
+    inp = sys.stdin.buffer
+    out = _protocol_stdout()
+    try:
+        serve(strategy, inp, out)
+    except ProtocolError as e:
+        print(f"{prog}: protocol error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(1)
+    sys.exit(0)
+
+
+def _protocol_stdout() -> BinaryIO:
+    """Take file descriptor 1 for the protocol and point standard output
+    (Python's and the descriptor, for C code) at standard error."""
+    sys.stdout.flush()
+    try:
+        fd = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:
+        out = sys.stdout.buffer
+    else:
+        out = os.fdopen(fd, "wb")
+    sys.stdout = sys.stderr
+    return out
+
+
+# --------------------------------------------------------------------------
+# Indicators: pure Python, bit for bit the Go sdk/ta definitions.
+
+
+def _floats(src: Iterable[Number]) -> List[float]:
+    """src as a list of floats (lists are the fastest to index in Python)."""
+    if isinstance(src, list):
+        return src
+    if isinstance(src, array) and src.typecode == "d":
+        return src.tolist()
+    if getattr(src, "dtype", None) is not None and getattr(src.dtype, "kind", "") == "f":
+        return src.tolist()  # numpy / pandas floats
+    return [float(v) for v in src]
+
+
+def _check_period(fn: str, arg: str, p: int) -> None:
+    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+        raise ValueError(f"{fn}: {arg} must be an integer >= 1, got {p!r}")
+
+
+def _first_valid(x: List[float]) -> int:
+    for i, v in enumerate(x):
+        if v == v:
+            return i
+    return len(x)
+
+
+def _sma_into(out: List[float], x: List[float], p: int) -> None:
+    """Write SMA(x, p) into out (already NaN): a compensated rolling sum, as
+    sdk/ta smaCore, starting at the first number of x."""
+    s = _first_valid(x)
+    n = len(x)
+    if n - s < p:
+        return
+    fp = float(p)
+    hi = lo = 0.0
+    for v in x[s : s + p]:
+        t = hi + v
+        z = t - hi
+        lo += (hi - (t - z)) + (v - z)
+        hi = t
+    out[s + p - 1] = (hi + lo) / fp
+    for i in range(s + p, n):
+        a = x[i]
+        b = -x[i - p]
+        d = a + b
+        z = d - a
+        e = (a - (d - z)) + (b - z)
+        t = hi + d
+        z = t - hi
+        lo += (hi - (t - z)) + (d - z)
+        hi = t
+        lo += e
+        out[i] = (hi + lo) / fp
+
+
+def sma(src: Iterable[Number], period: int) -> List[float]:
+    """Simple moving average over ``period`` values; NaN at 0..period-2
+    (after any leading NaNs of src). As Go ta.SMA."""
+    _check_period("sma", "period", period)
+    x = _floats(src)
+    out = [_NAN] * len(x)
+    _sma_into(out, x, min(period, len(x) + 1))
+    return out
+
+
+def _ema_core(out: List[float], x: List[float], start: int, p: int) -> None:
+    # TA-Lib's EMA of x[start:], seeded with the SMA of its first p values.
+    n = len(x)
+    if n - start < p:
+        return
+    k = 2 / float(p + 1)
+    total = 0.0
+    for i in range(start, start + p):
+        total += x[i]
+    prev = total / float(p)
+    out[start + p - 1] = prev
+    for i in range(start + p, n):
+        prev = (x[i] - prev) * k + prev
+        out[i] = prev
+
+
+def ema(src: Iterable[Number], period: int) -> List[float]:
+    """Exponential moving average with smoothing 2/(period+1), seeded with
+    the SMA of the first period values; NaN at 0..period-2. As Go ta.EMA."""
+    _check_period("ema", "period", period)
+    x = _floats(src)
+    out = [_NAN] * len(x)
+    _ema_core(out, x, _first_valid(x), min(period, len(x) + 1))
+    return out
+
+
+def rsi(src: Iterable[Number], period: int = 14) -> List[float]:
+    """Relative strength index with Wilder smoothing, seeded with the mean
+    gain and loss of the first period changes; 50 when nothing moved; NaN at
+    0..period-1. As Go ta.RSI (and TA-Lib)."""
+    _check_period("rsi", "period", period)
+    x = _floats(src)
+    n = len(x)
+    out = [_NAN] * n
+    p = min(period, n + 1)
+    s = _first_valid(x)
+    if n - s <= p:
+        return out
+    fp = float(p)
+    fp1 = fp - 1
+    gain = loss = 0.0
+    for i in range(s + 1, s + p + 1):
+        d = x[i] - x[i - 1]
+        if d < 0:
+            loss -= d
+        else:
+            gain += d
+    gain /= fp
+    loss /= fp
+    t = gain + loss
+    out[s + p] = 50.0 if t == 0 else 100 * (gain / t)
+    for i in range(s + p + 1, n):
+        d = x[i] - x[i - 1]
+        loss *= fp1
+        gain *= fp1
+        if d < 0:
+            loss -= d
+        else:
+            gain += d
+        loss /= fp
+        gain /= fp
+        t = gain + loss
+        out[i] = 50.0 if t == 0 else 100 * (gain / t)
+    return out
+
+
+def _stdev_into(out: List[float], x: List[float], p: int) -> None:
+    s = _first_valid(x)
+    n = len(x)
+    if n - s < p:
+        return
+    fp = float(p)
+    mean = m2 = 0.0
+    # changes counts the moves inside the window: 0 means it is flat and the
+    # deviation is exactly 0.
+    changes = 0
+    for j in range(s + 1, s + p):
+        if x[j] != x[j - 1]:
+            changes += 1
+    left = 0
+    sqrt = math.sqrt
+    for i in range(s + p - 1, n):
+        if i >= s + p:
+            if x[i] != x[i - 1]:
+                changes += 1
+            if x[i - p + 1] != x[i - p]:
+                changes -= 1
+        if left == 0:
+            # Recompute from scratch every p steps so the running sums cannot drift.
+            total = 0.0
+            for v in x[i - p + 1 : i + 1]:
+                total += v
+            mean = total / fp
+            m2 = 0.0
+            for v in x[i - p + 1 : i + 1]:
+                d = v - mean
+                m2 += d * d
+            left = p
+        else:
+            a, b = x[i], x[i - p]
+            old = mean
+            mean += (a - b) / fp
+            m2 += (a - b) * (a - mean + b - old)
+        left -= 1
+        if changes == 0 or m2 <= 0:
+            out[i] = 0.0
+        else:
+            out[i] = sqrt(m2 / fp)
+
+
+def stdev(src: Iterable[Number], period: int) -> List[float]:
+    """Population standard deviation over ``period`` values; NaN at
+    0..period-2. As Go ta.StdDev."""
+    _check_period("stdev", "period", period)
+    x = _floats(src)
+    out = [_NAN] * len(x)
+    _stdev_into(out, x, min(period, len(x) + 1))
+    return out
+
+
+def bollinger(src: Iterable[Number], period: int = 20, k: float = 2.0) -> Tuple[List[float], List[float], List[float]]:
+    """Bollinger bands ``(upper, middle, lower)``: middle = SMA(period),
+    upper/lower = middle ± k·stdev; NaN at 0..period-2. As Go
+    ta.BollingerBands."""
+    _check_period("bollinger", "period", period)
+    if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 <= k < math.inf):
+        raise ValueError(f"bollinger: k must be a finite number >= 0, got {k!r}")
+    k = float(k)
+    x = _floats(src)
+    n = len(x)
+    p = min(period, n + 1)
+    middle = [_NAN] * n
+    sd = [_NAN] * n
+    _sma_into(middle, x, p)
+    _stdev_into(sd, x, p)
+    upper = [m + v * k for m, v in zip(middle, sd)]
+    lower = [m - v * k for m, v in zip(middle, sd)]
+    return upper, middle, lower
+
+
+def macd(
+    src: Iterable[Number], fast: int = 12, slow: int = 26, signal: int = 9
+) -> Tuple[List[float], List[float], List[float]]:
+    """MACD ``(macd, signal_line, hist)`` as TA-Lib and Go ta.MACD: both EMAs
+    seeded at candle slow-1; NaN at 0..slow-2 for macd and at
+    0..slow+signal-3 for the signal line and histogram."""
+    _check_period("macd", "fast", fast)
+    _check_period("macd", "slow", slow)
+    _check_period("macd", "signal", signal)
+    if fast > slow:
+        raise ValueError(f"macd: fast ({fast}) must be <= slow ({slow})")
+    x = _floats(src)
+    n = len(x)
+    fast, slow, signal = min(fast, n + 1), min(slow, n + 1), min(signal, n + 1)
+    line = [_NAN] * n
+    sig = [_NAN] * n
+    hist = [_NAN] * n
+    s = _first_valid(x)
+    if n - s >= slow:
+        slow_ema = [_NAN] * n
+        fast_ema = [_NAN] * n
+        _ema_core(slow_ema, x, s, slow)
+        _ema_core(fast_ema, x, s + slow - fast, fast)
+        for i in range(s + slow - 1, n):
+            line[i] = fast_ema[i] - slow_ema[i]
+        _ema_core(sig, line, s + slow - 1, signal)
+        for i in range(s + slow + signal - 2, n):
+            hist[i] = line[i] - sig[i]
+    return line, sig, hist
+
+
+def crossed_above(a: Sequence[float], b: Sequence[float], i: Optional[int] = None) -> Any:
+    """Whether ``a`` crossed above ``b`` at candle ``i``:
+    ``a[i-1] <= b[i-1] and a[i] > b[i]`` (False for i < 1 or any NaN), as Go
+    ta.CrossedAbove. Without ``i``, a list of that for every candle."""
+    if len(a) != len(b):
+        raise ValueError(f"crossed_above: len(a) = {len(a)} does not match len(b) = {len(b)}")
+    if i is not None:
+        return i >= 1 and a[i - 1] <= b[i - 1] and a[i] > b[i]
+    x, y = _floats(a), _floats(b)
+    if not x:
+        return []
+    return [False] + [p <= q and c > d for p, q, c, d in zip(x, y, x[1:], y[1:])]
+
+
+def crossed_below(a: Sequence[float], b: Sequence[float], i: Optional[int] = None) -> Any:
+    """Whether ``a`` crossed below ``b`` at candle ``i``:
+    ``a[i-1] >= b[i-1] and a[i] < b[i]`` (False for i < 1 or any NaN), as Go
+    ta.CrossedBelow. Without ``i``, a list of that for every candle."""
+    if len(a) != len(b):
+        raise ValueError(f"crossed_below: len(a) = {len(a)} does not match len(b) = {len(b)}")
+    if i is not None:
+        return i >= 1 and a[i - 1] >= b[i - 1] and a[i] < b[i]
+    x, y = _floats(a), _floats(b)
+    if not x:
+        return []
+    return [False] + [p >= q and c < d for p, q, c, d in zip(x, y, x[1:], y[1:])]
