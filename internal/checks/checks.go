@@ -19,8 +19,9 @@
 // [Options.Workers] goroutines. The startup check populates windows of
 // S+1 candles (S = the startup count under test) at the same sampled
 // candles: O(N·S) per tried count, and a failing strategy tries
-// O(log S_found) counts. With N = 100 the whole check on 100,000 candles of
-// sma_cross takes a few seconds on a laptop.
+// O(log S_found) counts. With N = 100 the whole check of sma_cross takes
+// about 26 ms on 5,760 candles and 0.25 s on 100,000 (2 cores; see
+// BenchmarkRunSMACross).
 package checks
 
 import (
