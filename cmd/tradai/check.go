@@ -38,7 +38,7 @@ func newStrategyCheckCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		asJSON                                                     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "check --strategy NAME [--config FILE | --pairs PAIRS]",
+		Use:   "check [STRATEGY | --strategy STRATEGY] [--config FILE | --pairs PAIRS]",
 		Short: "Check a strategy for look-ahead bias, too few startup candles and other classic bugs",
 		Long: `Check a strategy on stored candles, loaded as a backtest would load them.
 
@@ -58,12 +58,19 @@ Sampled candles: up to --samples per signal column where it fires, plus
 5 x --samples populates of the frame per pair. Exit status 1 when a check
 fails.`,
 		Example: `  tradai strategy check --config examples/backtest.json --strategy sma_cross
+  tradai strategy check rsi_bollinger --config examples/backtest.json --pairs ETH/BTC
   tradai strategy check -s rsi_bollinger --datadir examples/data --exchange binance --pairs ETH/BTC --json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			log, err := logger()
 			if err != nil {
 				return err
+			}
+			if len(args) == 1 {
+				if strat != "" && strat != args[0] {
+					return fmt.Errorf("strategy given twice: %q and --strategy %q", args[0], strat)
+				}
+				strat = args[0]
 			}
 			if samples < 1 {
 				return fmt.Errorf("--samples %d: want at least 1", samples)

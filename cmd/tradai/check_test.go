@@ -9,7 +9,7 @@ import (
 
 func TestStrategyCheckPasses(t *testing.T) {
 	t.Chdir("../..")
-	out, _, err := execute(t, "strategy", "check", "--config", "examples/backtest.json", "--strategy", "sma_cross")
+	out, _, err := execute(t, "strategy", "check", "sma_cross", "--config", "examples/backtest.json")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -87,6 +87,7 @@ func TestStrategyCheckErrors(t *testing.T) {
 		{[]string{"strategy", "check", "-c", "examples/backtest.json", "-s", "nope"}, `unknown strategy "nope"`},
 		{[]string{"strategy", "check", "-s", "sma_cross"}, "--pairs"},
 		{[]string{"strategy", "check", "-p", "ETH/BTC"}, "no strategy"},
+		{[]string{"strategy", "check", "sma_cross", "-s", "macd_trend", "-p", "ETH/BTC"}, "given twice"},
 		{[]string{"strategy", "check", "-c", "examples/backtest.json", "-s", "signals"}, "nothing to check"},
 		{[]string{"strategy", "check", "-c", "examples/backtest.json", "-s", "sma_cross", "--pairs", "FOO/BTC"}, "FOO_BTC-5m"},
 		{[]string{"strategy", "check", "-c", "examples/backtest.json", "-s", "sma_cross", "--timeframe", "7m"}, "--timeframe"},
