@@ -712,3 +712,9 @@ func TestEmbeddedSource(t *testing.T) {
 		t.Error("embedded source differs from the file")
 	}
 }
+
+func TestMain(m *testing.M) {
+	// Keep __pycache__ folders out of the source tree.
+	os.Setenv("PYTHONDONTWRITEBYTECODE", "1")
+	os.Exit(m.Run())
+}

@@ -57,11 +57,22 @@ class ZScoreRevert(Strategy):
         n = len(close)
         z = np.full(n, np.nan)
         if n >= w:
-            windows = np.lib.stride_tricks.sliding_window_view(close, w)  # windows[j] = close[j : j+w]
-            mean = windows.mean(axis=1)
-            sd = windows.std(axis=1)
+            # Rolling mean and variance over windows[j] = d[j : j+w] (candles
+            # j..j+w-1, so the value at candle i = j+w-1 uses only the past).
+            # d is the close shifted by its first value, a constant, which
+            # keeps mean(d^2) - mean(d)^2 accurate.
+            d = close - close[0]
+            sliding = np.lib.stride_tricks.sliding_window_view
+            mean = sliding(d, w).mean(axis=1)
+            var = sliding(d * d, w).mean(axis=1) - mean * mean
+            sd = np.sqrt(np.maximum(var, 0.0))
+            # A window whose closes never move has no deviation at all (the
+            # formula above may leave rounding noise there): moves[i] counts
+            # the changes of close up to candle i.
+            moves = np.concatenate(([0], np.cumsum(close[1:] != close[:-1])))
+            flat = moves[w - 1 :] == moves[: n - w + 1]
             with np.errstate(divide="ignore", invalid="ignore"):
-                z[w - 1 :] = np.where(sd > 0, (close[w - 1 :] - mean) / sd, np.nan)
+                z[w - 1 :] = np.where(flat | (sd <= 0), np.nan, (d[w - 1 :] - mean) / sd)
         # NaN compares False, so the warm-up gives no signal.
         signals.enter_long = z < -params.entry_z
         signals.exit_long = z > params.exit_z
