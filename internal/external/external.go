@@ -1,0 +1,383 @@
+// Package external runs strategies that are separate programs speaking the
+// strategy protocol (docs/strategy-protocol.md) on their standard input
+// and output, and makes them an sdk.Strategy.
+//
+// One process serves one Strategy and is reused across pairs and parameter
+// sets; requests are serialized. When the process fails — it crashes,
+// hangs beyond the timeout, breaks the protocol — it is killed with its
+// whole process group and reaped, the error says what happened, names the
+// strategy and the pair and ends with the tail of the process's standard
+// error, and the next Populate starts a fresh process.
+//
+// Limits: each request has a timeout enforced by killing the process, and
+// the process's address space is limited with RLIMIT_AS, applied with
+// prlimit right after the program starts (the program's own start-up runs
+// before the limit is in place; it cannot have received any data by
+// then). The wire format is the one of package sdk/serve: columns cross as
+// raw little-endian memory, so Start refuses to run on a big-endian host.
+// Process control needs Linux; elsewhere Start returns an error.
+package external
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tradai/tradai/sdk"
+	"github.com/tradai/tradai/sdk/serve"
+)
+
+// Defaults of Options.
+const (
+	DefaultStartTimeout   = 10 * time.Second
+	DefaultRequestTimeout = 2 * time.Minute
+	DefaultMemoryLimit    = 4 << 30
+	DefaultStderrTail     = 8 << 10
+)
+
+// ErrTimeout is wrapped by the error of a handshake or request that did not
+// complete in time (the process was killed).
+var ErrTimeout = errors.New("no answer in time")
+
+// Options configure the process of an external strategy. Zero values mean
+// the defaults.
+type Options struct {
+	Dir            string        // working directory of the child ("" = current)
+	Env            []string      // extra environment (appended to os.Environ())
+	StartTimeout   time.Duration // handshake (default 10 s)
+	RequestTimeout time.Duration // one populate answer (default 2 min)
+	MemoryLimit    int64         // RLIMIT_AS of the child in bytes (default 4 GiB; negative = none)
+	StderrTail     int           // bytes of stderr kept for error messages (default 8 KiB)
+	Log            *slog.Logger  // nil = discard; the child's stderr lines go here at debug level
+}
+
+func (o Options) withDefaults() Options {
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MemoryLimit == 0 {
+		o.MemoryLimit = DefaultMemoryLimit
+	}
+	if o.StderrTail <= 0 {
+		o.StderrTail = DefaultStderrTail
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// RejectedError is the error of a request the strategy answered with an
+// error message (for instance a parameter combination it refuses). The
+// process stays in use.
+type RejectedError struct {
+	Strategy, Pair, Message string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("strategy %s on %s: %s", e.Strategy, e.Pair, e.Message)
+}
+
+// Strategy is an external strategy program; it implements sdk.Strategy.
+// Its methods are safe for concurrent use; populate requests run one at a
+// time.
+type Strategy struct {
+	argv []string
+	opts Options
+
+	// Set by Start, never changed.
+	spec     sdk.Spec
+	specJSON []byte
+	cols     []string
+
+	mu     sync.Mutex
+	p      *process // nil when no process runs
+	nextID int64
+	buf    []byte // answer payload, reused
+	closed bool
+}
+
+var _ sdk.Strategy = (*Strategy)(nil)
+
+// Start starts the program argv (argv[0] is looked up like exec.Command
+// does, relative to the current directory rather than opts.Dir), does the
+// handshake within opts.StartTimeout or until ctx is done, and validates
+// the strategy's spec.
+func Start(ctx context.Context, argv []string, opts Options) (*Strategy, error) {
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, errors.New("external strategy: no program given")
+	}
+	if err := serve.CheckHost(); err != nil {
+		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
+	}
+	if err := supported(); err != nil {
+		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
+	}
+	s := &Strategy{argv: slices.Clone(argv), opts: opts.withDefaults()}
+	p, hs, err := s.launch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
+	}
+	s.spec, s.cols, s.p = hs.spec, hs.cols, p
+	s.specJSON, _ = json.Marshal(hs.spec)
+	return s, nil
+}
+
+// Spec returns the spec the strategy declared in its handshake.
+func (s *Strategy) Spec() sdk.Spec { return s.spec }
+
+// Populate sends the frame's requested columns and parameters p to the
+// process and fills f's signal columns and EnterTag (nil when the strategy
+// tags nothing) from its answer. It starts a fresh process when the
+// previous one failed.
+func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := s.spec.Name
+	if s.closed {
+		return fmt.Errorf("strategy %s on %s: the external strategy is closed", name, f.Pair)
+	}
+	n := f.Len()
+	cols, err := s.columns(f)
+	if err != nil {
+		return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
+	}
+	if s.p == nil {
+		proc, hs, err := s.launch(context.Background())
+		if err != nil {
+			return fmt.Errorf("strategy %s on %s: restart: %w", name, f.Pair, err)
+		}
+		if b, _ := json.Marshal(hs.spec); !bytes.Equal(b, s.specJSON) || !slices.Equal(hs.cols, s.cols) {
+			proc.stop()
+			return fmt.Errorf("strategy %s on %s: restart: the program declared a different spec or columns than when it was first started", name, f.Pair)
+		}
+		s.p = proc
+	}
+	proc := s.p
+	s.nextID++
+	id := s.nextID
+	req := serve.PopulateMessage{
+		Type: serve.TypePopulate, ID: id, Pair: f.Pair, Timeframe: string(f.Timeframe),
+		N: n, Params: p, Columns: s.cols, Bytes: int64(n) * 8 * int64(len(s.cols)),
+	}
+
+	disarm := proc.watch(context.Background(), s.opts.RequestTimeout)
+	err = send(proc, &req, cols)
+	var a answer
+	if err == nil {
+		a, s.buf, err = readAnswer(proc.br, id, n, s.buf)
+	}
+	cause := disarm()
+	if cause == nil && err == nil && a.rejected != nil {
+		return &RejectedError{Strategy: name, Pair: f.Pair, Message: a.rejected.Message}
+	}
+	if cause == nil && err == nil {
+		fill(f, &a)
+		return nil
+	}
+	// The process failed: say why, then tear it down.
+	var pe *protocolError
+	switch {
+	case cause != nil:
+		if errors.Is(cause, ErrTimeout) {
+			cause = fmt.Errorf("%w: the request timeout is %v", cause, s.opts.RequestTimeout)
+		}
+		err = cause
+	case errors.As(err, &pe):
+		err = fmt.Errorf("invalid answer: %w", err)
+	default: // its output or input ended: let it finish exiting
+		proc.waitExit()
+	}
+	s.p = nil
+	proc.stop()
+	return fmt.Errorf("strategy %s on %s: %w%s", name, f.Pair, err, proc.ending(s.opts.MemoryLimit))
+}
+
+// columns returns the byte views of the frame's columns the strategy asked
+// for, checking their lengths.
+func (s *Strategy) columns(f *sdk.Frame) ([][]byte, error) {
+	n := f.Len()
+	out := make([][]byte, len(s.cols))
+	for k, c := range s.cols {
+		var b []byte
+		var l int
+		switch c {
+		case serve.ColTime:
+			b, l = serve.Int64Bytes(f.Time), len(f.Time)
+		case serve.ColOpen:
+			b, l = serve.Float64Bytes(f.Open), len(f.Open)
+		case serve.ColHigh:
+			b, l = serve.Float64Bytes(f.High), len(f.High)
+		case serve.ColLow:
+			b, l = serve.Float64Bytes(f.Low), len(f.Low)
+		case serve.ColClose:
+			b, l = serve.Float64Bytes(f.Close), len(f.Close)
+		case serve.ColVolume:
+			b, l = serve.Float64Bytes(f.Volume), len(f.Volume)
+		}
+		if l != n {
+			return nil, fmt.Errorf("frame column %s has %d values for %d candles", c, l, n)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+// send writes a request: its header, then each column in one write.
+func send(p *process, req *serve.PopulateMessage, cols [][]byte) error {
+	if err := serve.WriteHeader(p.stdin, req); err != nil {
+		return fmt.Errorf("sending the request: %w", err)
+	}
+	for k, b := range cols {
+		if _, err := p.stdin.Write(b); err != nil {
+			return fmt.Errorf("sending column %s: %w", req.Columns[k], err)
+		}
+	}
+	return nil
+}
+
+// fill copies a validated answer into the frame.
+func fill(f *sdk.Frame, a *answer) {
+	f.EnsureSignals()
+	copy(serve.BoolBytes(f.EnterLong), a.cols[0])
+	copy(serve.BoolBytes(f.ExitLong), a.cols[1])
+	copy(serve.BoolBytes(f.EnterShort), a.cols[2])
+	copy(serve.BoolBytes(f.ExitShort), a.cols[3])
+	if len(a.tags) == 0 {
+		f.EnterTag = nil
+		return
+	}
+	if len(f.EnterTag) == f.Len() {
+		clear(f.EnterTag)
+	} else {
+		f.EnterTag = make([]string, f.Len())
+	}
+	for i, t := range a.tags {
+		f.EnterTag[i] = t
+	}
+}
+
+// Close closes the process's input and gives it a moment to exit by
+// itself, then kills it (with its process group) and reaps it. It reports
+// an exit other than a clean status 0. Later calls return nil; later
+// Populate calls fail.
+func (s *Strategy) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	p := s.p
+	s.p = nil
+	if p == nil {
+		return nil
+	}
+	p.stdin.Close()
+	p.waitExit()
+	p.stop()
+	if p.state != nil && p.state.Exited() && p.state.ExitCode() == 0 {
+		return nil
+	}
+	if p.killed {
+		return fmt.Errorf("strategy %s: did not exit within %v after its input was closed%s", s.spec.Name, exitGrace, p.ending(0))
+	}
+	return fmt.Errorf("strategy %s: exit after its input was closed%s", s.spec.Name, p.ending(s.opts.MemoryLimit))
+}
+
+// handshake is what a strategy declares when it starts.
+type handshake struct {
+	spec sdk.Spec
+	cols []string
+}
+
+// launch starts a process and does the handshake. On failure the process
+// is gone and the error says why, with the end of its standard error.
+func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
+	p, err := spawn(s.argv, &s.opts, s.opts.Log.With("strategy", s.argv[0]))
+	if err != nil {
+		return nil, handshake{}, fmt.Errorf("start: %w", err)
+	}
+	disarm := p.watch(ctx, s.opts.StartTimeout)
+	hs, err := hello(p)
+	cause := disarm()
+	if cause == nil && err == nil {
+		return p, hs, nil
+	}
+	var pe *protocolError
+	switch {
+	case cause != nil:
+		if errors.Is(cause, ErrTimeout) {
+			cause = fmt.Errorf("%w: the start timeout is %v", cause, s.opts.StartTimeout)
+		}
+		err = fmt.Errorf("handshake: %w", cause)
+	case errors.As(err, &pe):
+		err = fmt.Errorf("handshake: %w", err)
+	default:
+		p.waitExit()
+		err = fmt.Errorf("handshake: %w", err)
+	}
+	p.stop()
+	return nil, handshake{}, fmt.Errorf("%w%s", err, p.ending(s.opts.MemoryLimit))
+}
+
+// hello sends the hello message and reads and checks the spec.
+func hello(p *process) (handshake, error) {
+	if err := serve.WriteHeader(p.stdin, serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol}); err != nil {
+		return handshake{}, fmt.Errorf("sending hello: %w", err)
+	}
+	line, err := serve.ReadHeader(p.br)
+	switch {
+	case err == io.EOF:
+		return handshake{}, &ioError{"the process ended its output before it declared its spec", err}
+	case errors.Is(err, serve.ErrHeaderTooLong):
+		return handshake{}, violation("it sent a header line longer than 1 MiB")
+	case err != nil:
+		return handshake{}, fmt.Errorf("reading its spec: %w", err)
+	}
+	var m serve.SpecMessage
+	if err := serve.DecodeHeader(line, &m, serve.TypeSpec); err != nil {
+		return handshake{}, violation("%v", err)
+	}
+	if m.Protocol != serve.Protocol {
+		return handshake{}, violation("it speaks protocol version %d; TradAI speaks %d", m.Protocol, serve.Protocol)
+	}
+	if m.Bytes != 0 {
+		return handshake{}, violation("its spec message announces a payload")
+	}
+	cols := m.Columns
+	if len(cols) == 0 {
+		cols = serve.CandleColumns()
+	}
+	if err := serve.ValidCandleColumns(cols); err != nil {
+		return handshake{}, violation("%v", err)
+	}
+	spec := m.Spec
+	normalizeDefaults(&spec)
+	if err := spec.Validate(); err != nil {
+		return handshake{}, violation("invalid spec: %v", err)
+	}
+	return handshake{spec: spec, cols: cols}, nil
+}
+
+// normalizeDefaults turns the whole JSON numbers of int parameters'
+// defaults into ints, as built-in strategies declare them.
+func normalizeDefaults(s *sdk.Spec) {
+	s.Params = slices.Clone(s.Params)
+	for i, p := range s.Params {
+		if x, ok := p.Default.(float64); ok && p.Kind == sdk.Int && x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			s.Params[i].Default = int(x)
+		}
+	}
+}

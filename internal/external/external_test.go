@@ -1,0 +1,566 @@
+package external_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/external"
+	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/sdk"
+)
+
+// bins holds the programs built once for all tests: the Go examples and
+// the misbehaving fake strategy (built without the race detector, so that
+// they run under a memory limit).
+var bins string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if runtime.GOOS != "linux" {
+		fmt.Println("external strategies need Linux; skipping")
+		return 0
+	}
+	dir, err := os.MkdirTemp("", "tradai-external-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		goTool = "go"
+	}
+	cmd := exec.Command(goTool, "build", "-o", dir+string(filepath.Separator),
+		"github.com/tradai/tradai/examples/strategies/go/sma_cross",
+		"github.com/tradai/tradai/examples/strategies/go/bollinger_ls",
+		"github.com/tradai/tradai/internal/external/testdata/fake")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the test strategies: %v\n%s", err, out)
+		return 1
+	}
+	bins = dir
+	return m.Run()
+}
+
+// synthetic returns n one-minute candles of a seeded random walk (as in
+// internal/backtest's benchmarks).
+func synthetic(pair string, n int, seed uint64) *sdk.Frame {
+	r := rand.New(rand.NewPCG(seed, 7))
+	f := &sdk.Frame{Pair: pair, Timeframe: "1m",
+		Time: make([]int64, n), Open: make([]float64, n), High: make([]float64, n),
+		Low: make([]float64, n), Close: make([]float64, n), Volume: make([]float64, n)}
+	price := 100.0
+	t0 := int64(1_600_000_000_000)
+	for i := 0; i < n; i++ {
+		o := price
+		price *= math.Exp(r.NormFloat64() * 0.0015)
+		hi := math.Max(o, price) * (1 + r.Float64()*0.001)
+		lo := math.Min(o, price) * (1 - r.Float64()*0.001)
+		f.Time[i] = t0 + int64(i)*60_000
+		f.Open[i], f.High[i], f.Low[i], f.Close[i], f.Volume[i] = o, hi, lo, price, 1+r.Float64()*10
+	}
+	return f
+}
+
+// candlesOnly returns a copy of f's candle columns without signals.
+func candlesOnly(f *sdk.Frame) *sdk.Frame {
+	return &sdk.Frame{Pair: f.Pair, Timeframe: f.Timeframe,
+		Time: slices.Clone(f.Time), Open: slices.Clone(f.Open), High: slices.Clone(f.High),
+		Low: slices.Clone(f.Low), Close: slices.Clone(f.Close), Volume: slices.Clone(f.Volume)}
+}
+
+func startProgram(t testing.TB, name string, opts external.Options) *external.Strategy {
+	t.Helper()
+	s, err := external.Start(context.Background(), []string{filepath.Join(bins, name)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sameSignals(t *testing.T, what string, got, want *sdk.Frame) {
+	t.Helper()
+	cols := []struct {
+		name string
+		g, w []bool
+	}{{"enter_long", got.EnterLong, want.EnterLong}, {"exit_long", got.ExitLong, want.ExitLong},
+		{"enter_short", got.EnterShort, want.EnterShort}, {"exit_short", got.ExitShort, want.ExitShort}}
+	for _, c := range cols {
+		if len(c.g) != len(c.w) {
+			t.Fatalf("%s: %s has %d values, want %d", what, c.name, len(c.g), len(c.w))
+		}
+		for i := range c.g {
+			if c.g[i] != c.w[i] {
+				t.Fatalf("%s: %s differs first at candle %d: %v, want %v", what, c.name, i, c.g[i], c.w[i])
+			}
+		}
+	}
+	if !slices.Equal(got.EnterTag, want.EnterTag) {
+		t.Fatalf("%s: enter tags differ", what)
+	}
+}
+
+func count(b []bool) (n int) {
+	for _, x := range b {
+		if x {
+			n++
+		}
+	}
+	return n
+}
+
+// compareSMA populates copies of f with the built-in sma_cross and the
+// external one with the same overrides and checks the signals are equal.
+func compareSMA(t *testing.T, ext *external.Strategy, f *sdk.Frame, overrides map[string]any) *sdk.Frame {
+	t.Helper()
+	builtin := strategy.SMACross{}
+	want, got := candlesOnly(f), candlesOnly(f)
+	pb, err := builtin.Spec().Resolve(overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := builtin.Populate(want, pb); err != nil {
+		t.Fatal(err)
+	}
+	pe, err := ext.Spec().Resolve(overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ext.Populate(got, pe); err != nil {
+		t.Fatal(err)
+	}
+	sameSignals(t, fmt.Sprintf("%s %v", f.Pair, overrides), got, want)
+	if count(got.EnterLong) == 0 {
+		t.Fatalf("%s: no entries at all; the comparison proves little", f.Pair)
+	}
+	return got
+}
+
+func TestSMACrossMatchesBuiltin(t *testing.T) {
+	ext := startProgram(t, "sma_cross", external.Options{})
+	spec, want := ext.Spec(), strategy.SMACross{}.Spec()
+	if fmt.Sprint(spec) != fmt.Sprint(want) {
+		t.Fatalf("spec over the protocol\n%+v\nwant\n%+v", spec, want)
+	}
+	f := synthetic("BTC/USDT", 100_000, 1)
+	def := compareSMA(t, ext, f, nil)
+	other := compareSMA(t, ext, f, map[string]any{"fast": 5, "slow": 50})
+	if slices.Equal(def.EnterLong, other.EnterLong) {
+		t.Fatal("parameters fast=5 slow=50 gave the default signals: they were not passed through")
+	}
+	real, err := datafile.Load("../../examples/data/binance/ETH_BTC-5m.feather", "ETH/BTC", "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareSMA(t, ext, real, nil)
+	compareSMA(t, ext, real, map[string]any{"fast": 20, "slow": 100})
+	// An empty frame is a valid request.
+	empty := &sdk.Frame{Pair: "NONE/BTC", Timeframe: "5m"}
+	if err := ext.Populate(empty, sdk.Values{"fast": 10, "slow": 30}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRejectedRequestKeepsProcess(t *testing.T) {
+	ext := startProgram(t, "sma_cross", external.Options{})
+	f := synthetic("BTC/USDT", 1000, 2)
+	err := ext.Populate(f, sdk.Values{"fast": 40, "slow": 30})
+	var rej *external.RejectedError
+	if !errors.As(err, &rej) {
+		t.Fatalf("error %v is not a RejectedError", err)
+	}
+	for _, s := range []string{"sma_cross", "BTC/USDT", "fast period 40 must be below slow period 30"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+	compareSMA(t, ext, f, nil)
+
+	fk := newFake(t, "good")
+	s := fk.start(t, external.Options{})
+	if err := s.Populate(candlesOnly(f), sdk.Values{"fail": true, "min_body": 0.0}); !errors.As(err, &rej) || !strings.Contains(err.Error(), "asked to fail on BTC/USDT") {
+		t.Fatalf("got %v, want the strategy's error message", err)
+	}
+	if err := s.Populate(candlesOnly(f), sdk.Values{"fail": false, "min_body": 0.0}); err != nil {
+		t.Fatal(err)
+	}
+	if pids := fk.pids(t); len(pids) != 1 {
+		t.Fatalf("the error message restarted the process: pids %v", pids)
+	}
+}
+
+func TestEnterTagsRoundTrip(t *testing.T) {
+	fk := newFake(t, "good")
+	s := fk.start(t, external.Options{})
+	f := synthetic("ETH/USDT", 5000, 3)
+	f.EnterTag = []string{"stale"} // replaced by the answer
+	if err := s.Populate(f, sdk.Values{"fail": false, "min_body": 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	var up, down int
+	for i := range f.Close {
+		body := f.Close[i] - f.Open[i]
+		want := ""
+		switch {
+		case body > 0.05:
+			want = "up"
+			up++
+		case -body > 0.05:
+			want = "down"
+			down++
+		}
+		if f.EnterTag[i] != want || f.EnterLong[i] != (want == "up") || f.EnterShort[i] != (want == "down") ||
+			f.ExitShort[i] != (want == "up") || f.ExitLong[i] != (want == "down") {
+			t.Fatalf("candle %d: tag %q long %v short %v, want tag %q", i, f.EnterTag[i], f.EnterLong[i], f.EnterShort[i], want)
+		}
+	}
+	if up == 0 || down == 0 {
+		t.Fatalf("too few tags to test: %d up, %d down", up, down)
+	}
+
+	// The long/short example tags exactly its entries.
+	bl := startProgram(t, "bollinger_ls", external.Options{})
+	g := synthetic("XRP/USDT", 50_000, 4)
+	p, err := bl.Spec().Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.Populate(g, p); err != nil {
+		t.Fatal(err)
+	}
+	var long, short int
+	for i := range g.Close {
+		switch {
+		case g.EnterLong[i]:
+			long++
+			if g.EnterTag[i] != "bb_low" {
+				t.Fatalf("long entry %d tagged %q", i, g.EnterTag[i])
+			}
+		case g.EnterShort[i]:
+			short++
+			if g.EnterTag[i] != "bb_high" {
+				t.Fatalf("short entry %d tagged %q", i, g.EnterTag[i])
+			}
+		case g.EnterTag != nil && g.EnterTag[i] != "":
+			t.Fatalf("candle %d tagged %q without an entry", i, g.EnterTag[i])
+		}
+	}
+	if long == 0 || short == 0 {
+		t.Fatalf("bollinger_ls: %d long and %d short entries", long, short)
+	}
+}
+
+func TestConcurrentPopulate(t *testing.T) {
+	ext := startProgram(t, "sma_cross", external.Options{})
+	builtin := strategy.SMACross{}
+	p, _ := builtin.Spec().Resolve(nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for k := range 8 {
+		wg.Go(func() {
+			f := synthetic(fmt.Sprintf("P%d/USDT", k), 20_000, uint64(10+k))
+			want := candlesOnly(f)
+			if err := builtin.Populate(want, p); err != nil {
+				errs <- err
+				return
+			}
+			for range 3 {
+				f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = nil, nil, nil, nil
+				if err := ext.Populate(f, p); err != nil {
+					errs <- err
+					return
+				}
+				if !slices.Equal(f.EnterLong, want.EnterLong) || !slices.Equal(f.ExitLong, want.ExitLong) {
+					errs <- fmt.Errorf("%s: signals differ from the built-in", f.Pair)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// fake drives testdata/fake: its mode is read from a file when a process
+// starts, and each process records its pid.
+type fake struct {
+	modeFile, pidFile string
+}
+
+func newFake(t *testing.T, mode string) *fake {
+	dir := t.TempDir()
+	fk := &fake{modeFile: filepath.Join(dir, "mode"), pidFile: filepath.Join(dir, "pids")}
+	fk.set(t, mode)
+	return fk
+}
+
+func (fk *fake) set(t *testing.T, mode string) {
+	t.Helper()
+	if err := os.WriteFile(fk.modeFile, []byte(mode), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (fk *fake) options(o external.Options) external.Options {
+	o.Env = append(o.Env, "TRADAI_FAKE_MODE_FILE="+fk.modeFile, "TRADAI_FAKE_PID_FILE="+fk.pidFile)
+	return o
+}
+
+func (fk *fake) start(t *testing.T, o external.Options) *external.Strategy {
+	t.Helper()
+	s, err := external.Start(context.Background(), []string{filepath.Join(bins, "fake")}, fk.options(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// pids returns the pids of the fake's processes, in start order;
+// grandchildren are listed by grandchildren.
+func (fk *fake) pids(t *testing.T) []int {
+	ps, _ := fk.read(t)
+	return ps
+}
+
+func (fk *fake) grandchildren(t *testing.T) []int {
+	_, gs := fk.read(t)
+	return gs
+}
+
+func (fk *fake) read(t *testing.T) (pids, grand []int) {
+	t.Helper()
+	b, err := os.ReadFile(fk.pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Fields(string(b)) {
+		g := strings.HasPrefix(l, "g")
+		n, err := strconv.Atoi(strings.TrimPrefix(l, "g"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g {
+			grand = append(grand, n)
+		} else {
+			pids = append(pids, n)
+		}
+	}
+	return pids, grand
+}
+
+// reaped checks that our child pid is gone: killed and reaped, not a
+// zombie.
+func reaped(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process %d still exists after the failure (kill 0: %v)", pid, err)
+	}
+}
+
+// gone waits (on a pidfd, up to 10 s) for a process that is not our child
+// to die; it may linger as a zombie of whichever process adopted it.
+func gone(t *testing.T, pid int) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("pidfd_open %d: %v", pid, err)
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 10_000)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Errorf("process %d outlived its strategy", pid)
+		}
+		return
+	}
+}
+
+func TestBrokenStrategies(t *testing.T) {
+	cases := []struct {
+		mode string
+		opts external.Options
+		want []string // in the error message
+	}{
+		{"crash", external.Options{}, []string{"exited with status 3", "the database is on fire", "ended its output without answering"}},
+		{"panic", external.Options{}, []string{"exited with status 2", "index out of range on purpose"}},
+		{"hang", external.Options{RequestTimeout: 200 * time.Millisecond}, []string{"no answer in time: the request timeout is 200ms", "killed"}},
+		{"exit0", external.Options{}, []string{"exited with status 0", "ended its output without answering"}},
+		{"garbage", external.Options{}, []string{"not a protocol message", "Traceback"}},
+		{"wrongid", external.Options{}, []string{"answered request 1 with id 2"}},
+		{"wrongn", external.Options{}, []string{"answered with 99 candles for a frame of 100"}},
+		{"badlen", external.Options{}, []string{"payload of 404 bytes instead of 4 × 100 = 400"}},
+		{"short", external.Options{}, []string{"payload ended after 10 of 400 bytes", "giving up after 10 bytes"}},
+		{"badbyte", external.Options{}, []string{"signal byte 2 on candle 5 of exit_long"}},
+		{"badtag", external.Options{}, []string{"enter tag for \"100\""}},
+		{"bighead", external.Options{}, []string{"header line longer than 1 MiB"}},
+		{"oom", external.Options{MemoryLimit: 2 << 30}, []string{"out of memory", "memory is limited to 2 GiB"}},
+		{"grandchild", external.Options{}, []string{"exited with status 3", "leaving a grandchild behind"}},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			fk := newFake(t, c.mode)
+			s := fk.start(t, c.opts)
+			f := synthetic("BAD/USDT", 100, 5)
+			err := s.Populate(f, sdk.Values{"fail": false, "min_body": 0.0})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			t.Logf("error: %s", msg)
+			for _, w := range append([]string{"strategy fake on BAD/USDT", "fake: starting in mode " + c.mode}, c.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error does not mention %q:\n%s", w, msg)
+				}
+			}
+			if c.mode == "hang" && !errors.Is(err, external.ErrTimeout) {
+				t.Errorf("error %v does not wrap ErrTimeout", err)
+			}
+			pids := fk.pids(t)
+			reaped(t, pids[0])
+			for _, g := range fk.grandchildren(t) {
+				gone(t, g)
+			}
+
+			// The next request starts a fresh, good process.
+			fk.set(t, "good")
+			if err := s.Populate(f, sdk.Values{"fail": false, "min_body": 0.0}); err != nil {
+				t.Fatalf("after the failure: %v", err)
+			}
+			if pids := fk.pids(t); len(pids) != 2 {
+				t.Fatalf("pids %v, want a second process", pids)
+			}
+			if !f.HasSignals() || f.EnterTag == nil {
+				t.Fatal("no signals from the fresh process")
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			reaped(t, fk.pids(t)[1])
+		})
+	}
+}
+
+func TestBrokenHandshake(t *testing.T) {
+	cases := []struct {
+		mode string
+		want []string
+	}{
+		{"hanghello", []string{"no answer in time: the start timeout is 200ms"}},
+		{"exitstart", []string{"exited with status 0", "ended its output before it declared its spec"}},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			fk := newFake(t, c.mode)
+			s, err := external.Start(context.Background(), []string{filepath.Join(bins, "fake")},
+				fk.options(external.Options{StartTimeout: 200 * time.Millisecond}))
+			if err == nil {
+				s.Close()
+				t.Fatal("no error")
+			}
+			for _, w := range append([]string{"fake", "handshake", "fake: starting in mode " + c.mode}, c.want...) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			reaped(t, fk.pids(t)[0])
+		})
+	}
+}
+
+func TestStartCancelled(t *testing.T) {
+	fk := newFake(t, "hanghello")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := external.Start(ctx, []string{filepath.Join(bins, "fake")}, fk.options(external.Options{}))
+		errc <- err
+	}()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestStartFailures(t *testing.T) {
+	if _, err := external.Start(context.Background(), []string{filepath.Join(bins, "no-such-program")}, external.Options{}); err == nil || !strings.Contains(err.Error(), "no-such-program") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := external.Start(context.Background(), nil, external.Options{}); err == nil {
+		t.Fatal("no error for an empty argv")
+	}
+}
+
+func TestRestartWithChangedSpec(t *testing.T) {
+	fk := newFake(t, "crash")
+	s := fk.start(t, external.Options{})
+	f := synthetic("BAD/USDT", 100, 5)
+	if err := s.Populate(f, nil); err == nil {
+		t.Fatal("no error")
+	}
+	fk.set(t, "renamed")
+	err := s.Populate(f, nil)
+	if err == nil || !strings.Contains(err.Error(), "different spec") {
+		t.Fatalf("got %v, want a changed-spec error", err)
+	}
+	reaped(t, fk.pids(t)[1])
+}
+
+func TestCloseKillsGrandchildren(t *testing.T) {
+	fk := newFake(t, "detached")
+	s := fk.start(t, external.Options{})
+	if err := s.Populate(synthetic("A/B", 10, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	reaped(t, fk.pids(t)[0])
+	gs := fk.grandchildren(t)
+	if len(gs) != 1 {
+		t.Fatalf("grandchildren %v", gs)
+	}
+	gone(t, gs[0])
+	if err := s.Populate(synthetic("A/B", 10, 1), nil); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Populate after Close: %v", err)
+	}
+}

@@ -1,0 +1,272 @@
+package external
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// exitGrace is how long a process whose output ended gets to finish
+// exiting (so that its own exit status is reported) before it is killed,
+// and how long Close waits for a clean exit.
+const exitGrace = 2 * time.Second
+
+// stderrDrain bounds the wait for the end of standard error after the
+// process group was killed (something outside the group may hold it).
+const stderrDrain = 500 * time.Millisecond
+
+// process is one running strategy program.
+type process struct {
+	cmd    *exec.Cmd
+	pid    int
+	stdin  *os.File // our write end
+	stdout *os.File // our read end
+	br     *bufio.Reader
+	errR   *os.File
+	tail   *stderrTail
+	// exited is closed once the process has exited (not yet reaped) and
+	// its group has been killed.
+	exited chan struct{}
+
+	stopped bool
+	killed  bool // TradAI killed it (timeout, failure, Close)
+	state   *os.ProcessState
+}
+
+// spawn starts argv with pipes on its standard streams, in its own process
+// group, and applies the memory limit.
+func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	enlargePipe(inW)
+	enlargePipe(outR)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = opts.Dir
+	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	cmd.SysProcAttr = sysProcAttr()
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		errR.Close()
+		return nil, err
+	}
+	p := &process{
+		cmd: cmd, pid: cmd.Process.Pid,
+		stdin: inW, stdout: outR, br: bufio.NewReaderSize(outR, 64<<10), errR: errR,
+		tail:   &stderrTail{max: opts.StderrTail, done: make(chan struct{})},
+		exited: make(chan struct{}),
+	}
+	go p.tail.run(errR, log.With("pid", p.pid))
+	go func() {
+		_ = waitExited(p.pid)
+		killGroup(p.pid) // what it started dies with it
+		close(p.exited)
+	}()
+	// The child runs unlimited between its exec and this call: the
+	// dynamic loader and runtime start-up, well before it reads a request.
+	if opts.MemoryLimit > 0 {
+		if err := limitMemory(p.pid, opts.MemoryLimit); err != nil {
+			p.stop()
+			return nil, fmt.Errorf("limit its memory: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// abort kills the process group and unblocks any read or write on the
+// pipes. It is safe from any goroutine until stop reaps the process.
+func (p *process) abort() {
+	killGroup(p.pid)
+	past := time.Unix(1, 0)
+	_ = p.stdout.SetReadDeadline(past)
+	_ = p.stdin.SetWriteDeadline(past)
+}
+
+// watch arms a watchdog for one exchange with the process: after d, or
+// when ctx is done, the process is aborted. The returned function disarms
+// it, waits for an abort in progress, and returns ErrTimeout (or the
+// context's error) when the watchdog fired.
+func (p *process) watch(ctx context.Context, d time.Duration) func() error {
+	var once sync.Once
+	var cause error
+	fire := func(c error) {
+		once.Do(func() {
+			cause = c
+			p.killed = true
+			p.abort()
+		})
+	}
+	t := time.AfterFunc(d, func() { fire(ErrTimeout) })
+	stopCtx := context.AfterFunc(ctx, func() { fire(context.Cause(ctx)) })
+	return func() error {
+		t.Stop()
+		stopCtx()
+		once.Do(func() {}) // waits for a fire in progress; later ones do nothing
+		return cause
+	}
+}
+
+// waitExit gives a process whose output ended a moment to exit by itself.
+func (p *process) waitExit() {
+	t := time.NewTimer(exitGrace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+	case <-t.C:
+	}
+}
+
+// stop kills the process group (if still alive), reaps the process,
+// collects the rest of standard error and closes the pipes. Idempotent;
+// not safe for concurrent use.
+func (p *process) stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	select {
+	case <-p.exited:
+	default:
+		p.killed = true
+		killGroup(p.pid) // not reaped yet, so the group is still ours
+	}
+	<-p.exited
+	_ = p.cmd.Wait()
+	p.state = p.cmd.ProcessState
+	p.stdin.Close()
+	p.stdout.Close()
+	t := time.NewTimer(stderrDrain)
+	select {
+	case <-p.tail.done:
+	case <-t.C:
+		p.errR.Close() // something outside the group holds it open
+		<-p.tail.done
+	}
+	t.Stop()
+	p.errR.Close()
+}
+
+// ending describes how the stopped process ended, with the end of its
+// standard error, as a suffix for error messages.
+func (p *process) ending(memoryLimit int64) string {
+	var b strings.Builder
+	st := p.state
+	switch {
+	case st == nil:
+	case st.Exited():
+		fmt.Fprintf(&b, "; the process exited with status %d", st.ExitCode())
+	case p.killed:
+		b.WriteString("; TradAI killed the process")
+	default:
+		fmt.Fprintf(&b, "; the process died (%v)", st)
+	}
+	tail := p.tail.String()
+	if memoryLimit > 0 && st != nil && !p.killed && (!st.Exited() || mentionsMemory(tail)) {
+		fmt.Fprintf(&b, " (its memory is limited to %s)", formatBytes(memoryLimit))
+	}
+	if tail == "" {
+		b.WriteString("; it wrote nothing on standard error")
+	} else {
+		b.WriteString("; end of its standard error:\n")
+		b.WriteString(tail)
+	}
+	return b.String()
+}
+
+func mentionsMemory(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "memory") || strings.Contains(s, "cannot allocate") || strings.Contains(s, "bad_alloc")
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// stderrTail reads a process's standard error to its end, logs each line
+// at debug level and keeps the last max bytes.
+type stderrTail struct {
+	max  int
+	done chan struct{}
+
+	mu  sync.Mutex
+	buf []byte
+	cut bool
+}
+
+func (t *stderrTail) run(r *os.File, log *slog.Logger) {
+	defer close(t.done)
+	br := bufio.NewReaderSize(r, 4096)
+	debug := log.Enabled(context.Background(), slog.LevelDebug)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			t.add(line)
+			if debug {
+				log.Debug("strategy stderr", "line", string(bytes.TrimRight(line, "\r\n")))
+			}
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}
+
+func (t *stderrTail) add(b []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > 2*t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+		t.cut = true
+	}
+}
+
+// String returns the kept end of standard error, trimmed.
+func (t *stderrTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, cut := t.buf, t.cut
+	if len(b) > t.max {
+		b, cut = b[len(b)-t.max:], true
+	}
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
+	if cut && s != "" {
+		s = "…" + s
+	}
+	return s
+}

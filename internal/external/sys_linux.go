@@ -1,0 +1,51 @@
+package external
+
+import (
+	"errors"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func supported() error { return nil }
+
+// sysProcAttr puts the child in a process group of its own, so that
+// killing the group also kills what it started.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// limitMemory sets RLIMIT_AS (soft and hard) of the running process pid.
+// A process that already exited is not an error.
+func limitMemory(pid int, bytes int64) error {
+	rl := unix.Rlimit{Cur: uint64(bytes), Max: uint64(bytes)}
+	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &rl, nil); err != nil && !errors.Is(err, unix.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// waitExited blocks until the child pid has exited, without reaping it: the
+// zombie keeps the pid and its process group reserved, so killing the
+// group stays safe until the caller reaps it with Wait.
+func waitExited(pid int) error {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// killGroup sends SIGKILL to the process group pid. Only call it before
+// the group leader pid is reaped.
+func killGroup(pid int) { _ = unix.Kill(-pid, unix.SIGKILL) }
+
+// enlargePipe asks for a 1 MiB pipe buffer (the default unprivileged
+// maximum) so that columns cross in fewer, larger chunks. Failure is
+// harmless.
+func enlargePipe(f *os.File) {
+	if c, err := f.SyscallConn(); err == nil {
+		_ = c.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	}
+}

@@ -1,0 +1,25 @@
+//go:build !linux
+
+package external
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+)
+
+func supported() error {
+	return fmt.Errorf("external strategies are not supported on %s yet (they need Linux)", runtime.GOOS)
+}
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func limitMemory(int, int64) error { return errors.ErrUnsupported }
+
+func waitExited(int) error { return errors.ErrUnsupported }
+
+func killGroup(int) {}
+
+func enlargePipe(*os.File) {}
