@@ -12,9 +12,11 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/internal/strategyref"
 )
 
 func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -63,10 +65,11 @@ override the config. The summary goes to standard output; --export-json and
 			if cfg.Strategy == "" {
 				return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy (built-in: %v)", configPath, strategy.Names())
 			}
-			st, err := strategy.Lookup(cfg.Strategy)
+			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, strategyref.Options{External: external.Options{Log: log}})
 			if err != nil {
 				return err
 			}
+			defer closeStrategy()
 			began := time.Now()
 			res, err := backtest.Run(cmd.Context(), cfg, st, log)
 			if err != nil {
@@ -98,7 +101,7 @@ override the config. The summary goes to standard output; --export-json and
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configPath, "config", "c", "", "Freqtrade-style JSON config file")
-	f.StringVarP(&strat, "strategy", "s", "", "strategy name (overrides the config)")
+	f.StringVarP(&strat, "strategy", "s", "", "strategy: a built-in name, a Python file (./my.py) or exec:./program (overrides the config)")
 	f.StringVar(&timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
 	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")

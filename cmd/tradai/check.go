@@ -15,7 +15,9 @@ import (
 	"github.com/tradai/tradai/internal/checks"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -113,10 +115,11 @@ fails.`,
 				}
 				return fmt.Errorf("no pairs to check: set exchange.pair_whitelist in %s or pass --pairs", configPath)
 			}
-			st, err := strategy.Lookup(cfg.Strategy)
+			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, strategyref.Options{External: external.Options{Log: log}})
 			if err != nil {
 				return err
 			}
+			defer closeStrategy()
 			if fs, ok := st.(strategy.FileSignals); ok && fs.UsesFileSignals() {
 				return fmt.Errorf("strategy %s takes its signals from the data file; there is nothing to check", cfg.Strategy)
 			}

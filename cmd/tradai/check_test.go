@@ -55,21 +55,22 @@ func TestStrategyCheckJSON(t *testing.T) {
 	}
 }
 
-// macd_trend's startup of 400 candles is too short for its EMA(200)
-// trend filter on the bundled data (a finding of the check): the command
-// reports it and exits 1 without a second error message.
+// The example Python strategy that peeks at the next candle fails the
+// look-ahead check: the command reports it and exits 1 without a second
+// error message.
 func TestStrategyCheckFails(t *testing.T) {
 	t.Chdir("../..")
-	out, _, err := execute(t, "strategy", "check", "-c", "examples/backtest.json", "-s", "macd_trend", "--pairs", "ETH/BTC")
+	const bad = "examples/strategies/python/lookahead_bad.py"
+	out, _, err := execute(t, "strategy", "check", "-c", "examples/backtest.json", "-s", bad, "--pairs", "ETH/BTC")
 	if !errors.Is(err, errSilent) {
 		t.Fatalf("got %v, want errSilent", err)
 	}
-	for _, want := range []string{"FAIL", "Failures:", "startup ETH/BTC:", "smallest sufficient startup count", "checks failed"} {
+	for _, want := range []string{"FAIL", "Failures:", "lookahead ETH/BTC:", "checks failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	out, _, err = execute(t, "strategy", "check", "-c", "examples/backtest.json", "-s", "macd_trend", "--pairs", "ETH/BTC", "--json")
+	out, _, err = execute(t, "strategy", "check", "-c", "examples/backtest.json", "-s", bad, "--pairs", "ETH/BTC", "--json")
 	var rep struct {
 		Passed bool `json:"passed"`
 	}

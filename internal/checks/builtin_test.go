@@ -30,12 +30,9 @@ func exampleFrames(t testing.TB) []*sdk.Frame {
 
 // The built-in strategies pass every check on the bundled data (macd_trend
 // is a 1h strategy; its logic does not depend on the timeframe, so the 5m
-// candles serve) — except the startup check of the two built-ins with
-// infinite-memory indicators: rsi_bollinger (Wilder RSI, startup 100) flips
-// one sampled entry on DASH/BTC, and macd_trend (EMA(200) trend filter
-// seeded over its first 200 candles, startup 400) flips a few entries on
-// most pairs. Those are real findings, logged here rather than hidden;
-// sma_cross must pass everything.
+// candles serve). The startup check once found rsi_bollinger (startup 100)
+// and macd_trend (startup 400, EMA(200) trend filter) too short; their
+// declared counts were raised to 150 and 800 and must stay sufficient.
 func TestBuiltinsPass(t *testing.T) {
 	frames := exampleFrames(t)
 	for _, name := range []string{"sma_cross", "rsi_bollinger", "macd_trend"} {
@@ -50,10 +47,6 @@ func TestBuiltinsPass(t *testing.T) {
 		}
 		t.Logf("%s: %d pairs in %v", name, len(frames), time.Since(began))
 		for _, r := range rep.Checks {
-			if r.Name == Startup && name != "sma_cross" && r.Status == Fail {
-				t.Logf("finding: %s on %s: %s", name, r.Pair, r.Summary)
-				continue
-			}
 			if r.Status != Pass {
 				t.Errorf("%s %s %s: %s: %s %v", name, r.Name, r.Pair, r.Status, r.Summary, r.Examples)
 			}

@@ -58,7 +58,7 @@ func (RSIBollinger) Spec() sdk.Spec {
 		Name:           "rsi_bollinger",
 		Description:    "Mean reversion: long below the lower Bollinger band with RSI oversold; exit at the middle band or RSI overbought.",
 		Timeframe:      "5m",
-		StartupCandles: 100,
+		StartupCandles: 150,
 		Params: []sdk.Param{
 			{Name: "rsi_period", Kind: sdk.Int, Default: 14, Min: 2, Max: 50},
 			{Name: "rsi_buy", Kind: sdk.Float, Default: 30.0, Min: 5, Max: 50, Help: "RSI below this is oversold"},
@@ -99,7 +99,7 @@ func (MACDTrend) Spec() sdk.Spec {
 		Name:           "macd_trend",
 		Description:    "MACD crosses with the trend: long above EMA(trend) on a bullish cross, short below it on a bearish cross.",
 		Timeframe:      "1h",
-		StartupCandles: 400,
+		StartupCandles: 800,
 		CanShort:       true,
 		Params: []sdk.Param{
 			{Name: "fast", Kind: sdk.Int, Default: 12, Min: 2, Max: 50},
