@@ -14,8 +14,8 @@ import (
 
 	"github.com/tradai/tradai/internal/checks"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/external"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/sdk"
