@@ -1,0 +1,146 @@
+package strategyref
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/sdk"
+	pysdk "github.com/tradai/tradai/sdk/python"
+)
+
+// signalsOf populates a copy of f with s's default parameters.
+func signalsOf(t *testing.T, s sdk.Strategy, f *sdk.Frame) *sdk.Frame {
+	t.Helper()
+	c := f.Slice(0, f.Len())
+	c.EnterLong, c.ExitLong, c.EnterShort, c.ExitShort, c.EnterTag = nil, nil, nil, nil, nil
+	params, err := s.Spec().Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Populate(c, params); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ethBTC(t *testing.T) *sdk.Frame {
+	t.Helper()
+	f, err := datafile.Load("../../examples/data/binance/ETH_BTC-5m.feather", "ETH/BTC", "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func sameSignals(t *testing.T, got, want *sdk.Frame) {
+	t.Helper()
+	for i := range want.Time {
+		if got.EnterLong[i] != want.EnterLong[i] || got.ExitLong[i] != want.ExitLong[i] ||
+			got.EnterShort[i] != want.EnterShort[i] || got.ExitShort[i] != want.ExitShort[i] {
+			t.Fatalf("signals differ at candle %d", i)
+		}
+	}
+}
+
+func TestOpenForms(t *testing.T) {
+	ctx := context.Background()
+	f := ethBTC(t)
+	builtin, err := strategy.Lookup("sma_cross")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := signalsOf(t, builtin, f)
+
+	// A built-in name.
+	s, closeFn, err := Open(ctx, "sma_cross", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Spec().Name != "sma_cross" || closeFn() != nil {
+		t.Errorf("built-in: %v", s.Spec().Name)
+	}
+
+	// A Python file, with the SDK unpacked from the binary (not the
+	// repository's copy: PYTHONPATH points at the cache).
+	cache := t.TempDir()
+	s, closeFn, err = Open(ctx, "../../examples/strategies/python/sma_cross.py", Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSignals(t, signalsOf(t, s, f), want)
+	if err := closeFn(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+
+	// An executable: the Go example built with sdk/serve.
+	bin := filepath.Join(t.TempDir(), "sma_cross")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/strategies/go/sma_cross").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s, closeFn, err = Open(ctx, "exec:"+bin, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	sameSignals(t, signalsOf(t, s, f), want)
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "strat")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	cases := []struct{ ref, want string }{
+		{"", "no strategy"},
+		{"nope", `unknown strategy "nope"`},
+		{"exec:", "no program after exec:"},
+		{"exec:" + filepath.Join(dir, "missing"), "no such program"},
+		{"exec:" + notExec, "not executable"},
+		{"exec:" + dir, "not a program file"},
+		{filepath.Join(dir, "missing.py"), "no such Python file"},
+		{"./strategies/mystrat", "exec:./strategies/mystrat"},
+	}
+	for _, c := range cases {
+		_, _, err := Open(context.Background(), c.ref, Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Open(%q) = %v; want an error mentioning %q", c.ref, err, c.want)
+		}
+	}
+	py := filepath.Join(dir, "x.py")
+	os.WriteFile(py, []byte("print('hi')\n"), 0o644)
+	if _, _, err := Open(context.Background(), py, Options{Python: "no-such-python"}); err == nil || !strings.Contains(err.Error(), "TRADAI_PYTHON") {
+		t.Errorf("missing interpreter: %v", err)
+	}
+	// A Python file that is not a strategy: the handshake fails with its
+	// output named.
+	if _, _, err := Open(context.Background(), py, Options{CacheDir: dir}); err == nil {
+		t.Error("a Python file that does not speak the protocol was accepted")
+	}
+}
+
+func TestUnpackPythonSDK(t *testing.T) {
+	cache := t.TempDir()
+	dir, err := unpackPythonSDK(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, pysdk.FileName))
+	if err != nil || !bytes.Equal(got, pysdk.Source()) {
+		t.Fatalf("unpacked SDK differs from the bundled one: %v", err)
+	}
+	// A damaged copy is replaced; the folder name follows the content.
+	os.WriteFile(filepath.Join(dir, pysdk.FileName), []byte("broken"), 0o644)
+	dir2, err := unpackPythonSDK(cache)
+	if err != nil || dir2 != dir {
+		t.Fatalf("second unpack: %s, %v", dir2, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, pysdk.FileName)); !bytes.Equal(got, pysdk.Source()) {
+		t.Error("damaged SDK copy not replaced")
+	}
+}
