@@ -88,3 +88,29 @@ func TestStrategiesList(t *testing.T) {
 		}
 	}
 }
+
+// A Python strategy backtests exactly like the built-in it ports.
+func TestBacktestPythonStrategy(t *testing.T) {
+	t.Chdir("../..")
+	dir := t.TempDir()
+	trades := func(strat, name string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if _, _, err := execute(t, "backtest", "--config", "examples/backtest.json", "--strategy", strat, "--export-json", path); err != nil {
+			t.Fatalf("%s: %v", strat, err)
+		}
+		var doc struct {
+			Trades json.RawMessage `json:"trades"`
+		}
+		b, _ := os.ReadFile(path)
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return string(doc.Trades)
+	}
+	want := trades("sma_cross", "builtin.json")
+	got := trades("examples/strategies/python/sma_cross.py", "python.json")
+	if got != want || len(want) < 100 {
+		t.Errorf("the Python port traded differently from the built-in (%d vs %d bytes of trades)", len(got), len(want))
+	}
+}
