@@ -126,8 +126,8 @@ func pyCompare(t *testing.T, ext *external.Strategy, builtin sdk.Strategy, f *sd
 			}
 		}
 	}
-	if got.EnterTag != nil {
-		t.Fatalf("%s: unexpected enter tags", f.Pair)
+	if !slices.Equal(got.EnterTag, want.EnterTag) {
+		t.Fatalf("%s %v: enter tags differ", f.Pair, overrides)
 	}
 	return entries
 }
@@ -162,6 +162,34 @@ func TestPythonRSIBollingerMatchesBuiltin(t *testing.T) {
 	if err := ext.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
+}
+
+func TestPythonMACDTrendMatchesBuiltin(t *testing.T) {
+	ext := pyStart(t, "examples/strategies/python/macd_trend.py", external.Options{})
+	for _, f := range []*sdk.Frame{pyETHBTC(t), pyWalk(100_000, 5)} {
+		for _, o := range []map[string]any{nil, {"fast": 5, "slow": 13, "signal": 4, "trend": 50}} {
+			want := pyCandles(f)
+			if err := (strategy.MACDTrend{}).Populate(want, mustResolve(t, strategy.MACDTrend{}.Spec(), o)); err != nil {
+				t.Fatal(err)
+			}
+			if want.EnterTag == nil {
+				t.Fatalf("%s %v: the built-in tags nothing: the comparison proves little", f.Pair, o)
+			}
+			pyCompare(t, ext, strategy.MACDTrend{}, f, o)
+		}
+	}
+	if err := ext.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+func mustResolve(t *testing.T, s sdk.Spec, o map[string]any) sdk.Values {
+	t.Helper()
+	v, err := s.Resolve(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // TestPythonSDKOnPYTHONPATH runs an example from a copy outside the

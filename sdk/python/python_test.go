@@ -334,8 +334,19 @@ func compareWithBuiltin(t *testing.T, p *proc, builtin sdk.Strategy, f *sdk.Fram
 	if f.Len() > 1000 && entries == 0 {
 		t.Errorf("%s %v: no entries at all: the comparison proves little", f.Pair, overrides)
 	}
-	if len(a.EnterTags) != 0 {
-		t.Errorf("unexpected tags %v", a.EnterTags)
+	wantTags := map[string]string{}
+	for i, tag := range g.EnterTag {
+		if tag != "" {
+			wantTags[fmt.Sprint(i)] = tag
+		}
+	}
+	if len(a.EnterTags) != len(wantTags) {
+		t.Errorf("%s %v: %d tags, built-in %d", f.Pair, overrides, len(a.EnterTags), len(wantTags))
+	}
+	for k, w := range wantTags {
+		if a.EnterTags[k] != w {
+			t.Errorf("%s %v: tag of candle %s = %q, built-in %q", f.Pair, overrides, k, a.EnterTags[k], w)
+		}
 	}
 }
 
@@ -384,6 +395,20 @@ func TestRSIBollingerMatchesBuiltin(t *testing.T) {
 	for _, f := range frames {
 		for _, o := range []map[string]any{nil, {"rsi_period": 2, "bb_period": 5, "bb_std": 0.5, "rsi_buy": 50.0, "rsi_sell": 50.0}, {"rsi_period": 50, "bb_period": 100, "bb_std": 1.0, "rsi_buy": 45.0}} {
 			compareWithBuiltin(t, p, strategy.RSIBollinger{}, f, o)
+		}
+	}
+	if err := p.close(); err != nil {
+		t.Errorf("exit: %v\nstderr:\n%s", err, p.stderr)
+	}
+}
+
+func TestMACDTrendMatchesBuiltin(t *testing.T) {
+	p := start(t, "examples/strategies/python/macd_trend.py")
+	checkSpecMatches(t, p.spec, strategy.MACDTrend{}.Spec())
+	frames := []*sdk.Frame{walkFrame(15, 30_000), realFrame(t), walkFrame(16, 300), walkFrame(17, 0)}
+	for _, f := range frames {
+		for _, o := range []map[string]any{nil, {"fast": 5, "slow": 13, "signal": 4, "trend": 50}, {"fast": 26, "slow": 12}} {
+			compareWithBuiltin(t, p, strategy.MACDTrend{}, f, o)
 		}
 	}
 	if err := p.close(); err != nil {
@@ -514,7 +539,7 @@ func TestExitCodes(t *testing.T) {
 		}
 	})
 	t.Run("spec flag", func(t *testing.T) {
-		for _, name := range []string{"sma_cross.py", "rsi_bollinger.py", "zscore_revert.py", "lookahead_bad.py"} {
+		for _, name := range []string{"sma_cross.py", "rsi_bollinger.py", "macd_trend.py", "zscore_revert.py", "lookahead_bad.py"} {
 			cmd := exec.Command(py, filepath.Join(examples, name), "--spec")
 			cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(repo, "sdk", "python"))
 			out, err := cmd.Output()
@@ -544,6 +569,7 @@ func TestLookahead(t *testing.T) {
 		{"examples/strategies/python/sma_cross.py", false},
 		{"examples/strategies/python/rsi_bollinger.py", false},
 		{"examples/strategies/python/zscore_revert.py", false},
+		{"examples/strategies/python/macd_trend.py", false},
 		{"examples/strategies/python/lookahead_bad.py", true},
 	} {
 		p := start(t, c.script)
@@ -687,6 +713,10 @@ func benchPopulate(b *testing.B, script string, params sdk.Values) {
 
 func BenchmarkPythonSMACross1M(b *testing.B) {
 	benchPopulate(b, "examples/strategies/python/sma_cross.py", nil)
+}
+
+func BenchmarkPythonMACDTrend1M(b *testing.B) {
+	benchPopulate(b, "examples/strategies/python/macd_trend.py", nil)
 }
 
 func BenchmarkPythonRSIBollinger1M(b *testing.B) {

@@ -25,7 +25,7 @@ class RsiBollinger(Strategy):
         "exit at the middle band or RSI overbought."
     )
     timeframe = "5m"
-    startup_candle_count = 100
+    startup_candle_count = 150
     columns = ["close"]
     params = [
         IntParam("rsi_period", 14, 2, 50),
