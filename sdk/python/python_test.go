@@ -47,6 +47,29 @@ func python(tb testing.TB) string {
 	return p
 }
 
+// numpyPython returns an interpreter that has numpy and pandas — the
+// first of $TRADAI_PYTHON, python3 on the PATH and /usr/bin/python3 (where
+// CI installs Debian's python3-numpy and python3-pandas) — so the SDK's
+// numpy paths are tested too. The test is skipped when there is none.
+func numpyPython(tb testing.TB) string {
+	tb.Helper()
+	var candidates []string
+	if p := os.Getenv("TRADAI_PYTHON"); p != "" {
+		candidates = append(candidates, p)
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, "/usr/bin/python3")
+	for _, p := range candidates {
+		if exec.Command(p, "-c", "import numpy, pandas").Run() == nil {
+			return p
+		}
+	}
+	tb.Skip("no python3 with numpy and pandas (CI installs Debian's python3-numpy and python3-pandas)")
+	return ""
+}
+
 // syncBuffer is a bytes.Buffer safe for the process's stderr copier.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -89,8 +112,14 @@ type specMsg struct {
 // and reads its spec.
 func start(tb testing.TB, script string, env ...string) *proc {
 	tb.Helper()
+	return startWith(tb, python(tb), script, env...)
+}
+
+// startWith is start with the interpreter py.
+func startWith(tb testing.TB, py, script string, env ...string) *proc {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, python(tb), filepath.Join(repo, script))
+	cmd := exec.CommandContext(ctx, py, filepath.Join(repo, script))
 	cmd.Env = append(os.Environ(), env...)
 	p := &proc{tb: tb, cmd: cmd, cancel: cancel, stderr: &syncBuffer{}, nextID: 1}
 	cmd.Stderr = p.stderr
@@ -594,7 +623,12 @@ func TestLookahead(t *testing.T) {
 // TestZScoreEngines checks the numpy and pure-Python paths of
 // zscore_revert.py agree (they are the same path without numpy).
 func TestZScoreEngines(t *testing.T) {
-	p := start(t, "examples/strategies/python/zscore_revert.py")
+	t.Run("default", func(t *testing.T) { testZScoreEngines(t, python(t)) })
+	t.Run("numpy", func(t *testing.T) { testZScoreEngines(t, numpyPython(t)) })
+}
+
+func testZScoreEngines(t *testing.T, py string) {
+	p := startWith(t, py, "examples/strategies/python/zscore_revert.py")
 	f := walkFrame(11, 20_000)
 	payload := encode(t, f, p.columns)
 	auto := p.populate(f, sdk.Values{"engine": "auto"}, payload).signals(t)
@@ -684,14 +718,18 @@ func TestIndicatorsMatchGo(t *testing.T) {
 
 // TestPythonUnitTests runs the SDK's own unittest suite.
 func TestPythonUnitTests(t *testing.T) {
-	cmd := exec.Command(python(t), "-m", "unittest", "discover", "-s", ".", "-p", "test_*.py")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("python unittest: %v\n%s", err, out)
+	run := func(t *testing.T, py string) {
+		cmd := exec.Command(py, "-m", "unittest", "discover", "-s", ".", "-p", "test_*.py")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("python unittest: %v\n%s", err, out)
+		}
+		if !bytes.Contains(out, []byte("OK")) {
+			t.Fatalf("python unittest:\n%s", out)
+		}
 	}
-	if !bytes.Contains(out, []byte("OK")) {
-		t.Fatalf("python unittest:\n%s", out)
-	}
+	t.Run("default", func(t *testing.T) { run(t, python(t)) })
+	t.Run("numpy", func(t *testing.T) { run(t, numpyPython(t)) })
 }
 
 // benchPopulate keeps one process and sends it a 1M-candle frame per
