@@ -17,9 +17,6 @@ type answer struct {
 	// rejected is the strategy's error message when it answered with one;
 	// the other fields are then empty.
 	rejected *serve.ErrorMessage
-	// cols are the signal columns, n bytes each, all 0 or 1, in the order
-	// enter_long, exit_long, enter_short, exit_short; they view buf.
-	cols [4][]byte
 	// tags are the enter tags by candle index.
 	tags map[int]string
 }
@@ -45,72 +42,72 @@ func violation(format string, args ...any) error {
 }
 
 // readAnswer reads the answer to request id for a frame of n candles from
-// br. The payload goes into buf, grown when too small and returned for
-// reuse. Every violation of the protocol is an error saying what was
+// br. The signal columns go straight into dst, n bytes each, in the order
+// enter_long, exit_long, enter_short, exit_short; when it returns without
+// error they hold only 0 and 1, otherwise anything (clear them). Every
+// violation of the protocol is an error saying what was
 // wrong; I/O failures wrap the reader's error (io.EOF and
 // io.ErrUnexpectedEOF when the output ended). It reads at most one header
 // line of serve.MaxHeaderBytes and a payload of 4n bytes, so it cannot be
 // made to allocate more.
-func readAnswer(br *bufio.Reader, id int64, n int, buf []byte) (answer, []byte, error) {
+func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, error) {
 	line, err := serve.ReadHeader(br)
 	switch {
 	case err == io.EOF:
-		return answer{}, buf, &ioError{"the process ended its output without answering", err}
+		return answer{}, &ioError{"the process ended its output without answering", err}
 	case err == io.ErrUnexpectedEOF:
-		return answer{}, buf, &ioError{"the process ended its output inside a header line", err}
+		return answer{}, &ioError{"the process ended its output inside a header line", err}
 	case errors.Is(err, serve.ErrHeaderTooLong):
-		return answer{}, buf, violation("it sent a header line longer than 1 MiB")
+		return answer{}, violation("it sent a header line longer than 1 MiB")
 	case err != nil:
-		return answer{}, buf, fmt.Errorf("reading its output: %w", err)
+		return answer{}, fmt.Errorf("reading its output: %w", err)
 	}
 	var t struct {
 		Type string `json:"type"`
 	}
 	if json.Unmarshal(line, &t) != nil {
-		return answer{}, buf, violation("it sent something that is not a protocol message: %s", serve.Quote(line, 80))
+		return answer{}, violation("it sent something that is not a protocol message: %s", serve.Quote(line, 80))
 	}
 	switch t.Type {
 	case serve.TypeSignals:
 	case serve.TypeError:
 		var m serve.ErrorMessage
 		if err := json.Unmarshal(line, &m); err != nil {
-			return answer{}, buf, violation("it sent a malformed error message: %v", err)
+			return answer{}, violation("it sent a malformed error message: %v", err)
 		}
 		if m.ID != id {
-			return answer{}, buf, violation("it answered request %d with an error for request %d", id, m.ID)
+			return answer{}, violation("it answered request %d with an error for request %d", id, m.ID)
 		}
 		if m.Bytes != 0 {
-			return answer{}, buf, violation("its error message announces a payload of %d bytes", m.Bytes)
+			return answer{}, violation("its error message announces a payload of %d bytes", m.Bytes)
 		}
-		return answer{rejected: &m}, buf, nil
+		return answer{rejected: &m}, nil
 	default:
-		return answer{}, buf, violation("it answered with a %q message instead of signals", t.Type)
+		return answer{}, violation("it answered with a %q message instead of signals", t.Type)
 	}
 	var m serve.SignalsMessage
 	if err := json.Unmarshal(line, &m); err != nil {
-		return answer{}, buf, violation("it sent a malformed signals message: %v", err)
+		return answer{}, violation("it sent a malformed signals message: %v", err)
 	}
 	if m.ID != id {
-		return answer{}, buf, violation("it answered request %d with id %d", id, m.ID)
+		return answer{}, violation("it answered request %d with id %d", id, m.ID)
 	}
 	if m.N != n {
-		return answer{}, buf, violation("it answered with %d candles for a frame of %d", m.N, n)
+		return answer{}, violation("it answered with %d candles for a frame of %d", m.N, n)
 	}
 	if want := 4 * int64(n); m.Bytes != want {
-		return answer{}, buf, violation("it announced a payload of %d bytes instead of 4 × %d = %d", m.Bytes, n, want)
+		return answer{}, violation("it announced a payload of %d bytes instead of 4 × %d = %d", m.Bytes, n, want)
 	}
-	var at [4]int
 	if len(m.Columns) != 4 {
-		return answer{}, buf, violation("its signal columns %q are not the four enter_long, exit_long, enter_short, exit_short", m.Columns)
+		return answer{}, violation("its signal columns %q are not the four enter_long, exit_long, enter_short, exit_short", m.Columns)
 	}
-	for k, name := range serve.SignalColumns() {
-		at[k] = slices.Index(m.Columns, name)
-		if at[k] < 0 {
-			return answer{}, buf, violation("its signal columns %q are not the four enter_long, exit_long, enter_short, exit_short", m.Columns)
+	for _, name := range serve.SignalColumns() {
+		if !slices.Contains(m.Columns, name) {
+			return answer{}, violation("its signal columns %q are not the four enter_long, exit_long, enter_short, exit_short", m.Columns)
 		}
 	}
 	if len(m.EnterTags) > n {
-		return answer{}, buf, violation("it sent %d enter tags for %d candles", len(m.EnterTags), n)
+		return answer{}, violation("it sent %d enter tags for %d candles", len(m.EnterTags), n)
 	}
 	var tags map[int]string
 	if len(m.EnterTags) > 0 {
@@ -118,29 +115,30 @@ func readAnswer(br *bufio.Reader, id int64, n int, buf []byte) (answer, []byte, 
 		for k, tag := range m.EnterTags {
 			i, err := strconv.Atoi(k)
 			if err != nil || i < 0 || i >= n {
-				return answer{}, buf, violation("it sent an enter tag for %q, which is not a candle index in 0..%d", k, n-1)
+				return answer{}, violation("it sent an enter tag for %q, which is not a candle index in 0..%d", k, n-1)
 			}
 			tags[i] = tag
 		}
 	}
-	size := 4 * n
-	if cap(buf) < size {
-		buf = make([]byte, size)
-	}
-	buf = buf[:size]
-	if got, err := io.ReadFull(br, buf); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return answer{}, buf, &ioError{fmt.Sprintf("its signal payload ended after %d of %d bytes", got, size), io.ErrUnexpectedEOF}
+	for k := range dst {
+		if len(dst[k]) != n {
+			return answer{}, fmt.Errorf("internal error: signal column %d has room for %d candles, not %d", k, len(dst[k]), n)
 		}
-		return answer{}, buf, fmt.Errorf("reading its signal payload: %w", err)
 	}
-	a := answer{tags: tags}
-	for k, name := range serve.SignalColumns() {
-		col := buf[at[k]*n : (at[k]+1)*n]
+	read := 0
+	for _, name := range m.Columns {
+		col := dst[slices.Index(serve.SignalColumns(), name)]
+		got, err := io.ReadFull(br, col)
+		read += got
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return answer{}, &ioError{fmt.Sprintf("its signal payload ended after %d of %d bytes", read, 4*n), io.ErrUnexpectedEOF}
+			}
+			return answer{}, fmt.Errorf("reading its signal payload: %w", err)
+		}
 		if i := serve.CheckSignalBytes(col); i >= 0 {
-			return answer{}, buf, violation("it sent signal byte %d on candle %d of %s (only 0 and 1 are allowed)", col[i], i, name)
+			return answer{}, violation("it sent signal byte %d on candle %d of %s (only 0 and 1 are allowed)", col[i], i, name)
 		}
-		a.cols[k] = col
 	}
-	return a, buf, nil
+	return answer{tags: tags}, nil
 }

@@ -104,7 +104,6 @@ type Strategy struct {
 	mu     sync.Mutex
 	p      *process // nil when no process runs
 	nextID int64
-	buf    []byte // answer payload, reused
 	closed bool
 }
 
@@ -172,19 +171,24 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 		N: n, Params: p, Columns: s.cols, Bytes: int64(n) * 8 * int64(len(s.cols)),
 	}
 
+	f.EnsureSignals()
+	dst := [4][]byte{serve.BoolBytes(f.EnterLong), serve.BoolBytes(f.ExitLong), serve.BoolBytes(f.EnterShort), serve.BoolBytes(f.ExitShort)}
 	disarm := proc.watch(context.Background(), s.opts.RequestTimeout)
 	err = send(proc, &req, cols)
 	var a answer
 	if err == nil {
-		a, s.buf, err = readAnswer(proc.br, id, n, s.buf)
+		a, err = readAnswer(proc.br, id, n, &dst)
 	}
 	cause := disarm()
-	if cause == nil && err == nil && a.rejected != nil {
-		return &RejectedError{Strategy: name, Pair: f.Pair, Message: a.rejected.Message}
+	if cause == nil && err == nil && a.rejected == nil {
+		setTags(f, a.tags)
+		return nil
+	}
+	for _, c := range dst {
+		clear(c) // no signals rather than a partial or invalid answer
 	}
 	if cause == nil && err == nil {
-		fill(f, &a)
-		return nil
+		return &RejectedError{Strategy: name, Pair: f.Pair, Message: a.rejected.Message}
 	}
 	// The process failed: say why, then tear it down.
 	var pe *protocolError
@@ -247,14 +251,9 @@ func send(p *process, req *serve.PopulateMessage, cols [][]byte) error {
 	return nil
 }
 
-// fill copies a validated answer into the frame.
-func fill(f *sdk.Frame, a *answer) {
-	f.EnsureSignals()
-	copy(serve.BoolBytes(f.EnterLong), a.cols[0])
-	copy(serve.BoolBytes(f.ExitLong), a.cols[1])
-	copy(serve.BoolBytes(f.EnterShort), a.cols[2])
-	copy(serve.BoolBytes(f.ExitShort), a.cols[3])
-	if len(a.tags) == 0 {
+// setTags sets the frame's enter tags to those of the answer.
+func setTags(f *sdk.Frame, tags map[int]string) {
+	if len(tags) == 0 {
 		f.EnterTag = nil
 		return
 	}
@@ -263,7 +262,7 @@ func fill(f *sdk.Frame, a *answer) {
 	} else {
 		f.EnterTag = make([]string, f.Len())
 	}
-	for i, t := range a.tags {
+	for i, t := range tags {
 		f.EnterTag[i] = t
 	}
 }

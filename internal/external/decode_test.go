@@ -1,0 +1,88 @@
+package external
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/tradai/tradai/sdk/serve"
+)
+
+func answerBytes(id int64, n int, tags map[string]string, payload []byte) []byte {
+	var b bytes.Buffer
+	_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: id, N: n, Columns: []string{"exit_short", "enter_long", "exit_long", "enter_short"}, EnterTags: tags, Bytes: int64(len(payload))})
+	b.Write(payload)
+	return b.Bytes()
+}
+
+func newDst(n int) (d [4][]byte) {
+	for k := range d {
+		d[k] = make([]byte, n)
+	}
+	return d
+}
+
+func TestReadAnswer(t *testing.T) {
+	payload := []byte{0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0} // n = 3, columns in the order above
+	dst := newDst(3)
+	a, err := readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, map[string]string{"1": "x"}, payload))), 4, 3, &dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dst; !bytes.Equal(got[0], []byte{1, 0, 0}) || !bytes.Equal(got[1], []byte{0, 1, 1}) ||
+		!bytes.Equal(got[2], []byte{0, 1, 0}) || !bytes.Equal(got[3], []byte{0, 0, 1}) || a.tags[1] != "x" {
+		t.Fatalf("columns %v tags %v", got, a.tags)
+	}
+	a, err = readAnswer(bufio.NewReader(strings.NewReader(`{"type":"error","id":4,"message":"no"}`+"\n")), 4, 3, &dst)
+	if err != nil || a.rejected == nil || a.rejected.Message != "no" {
+		t.Fatal(a, err)
+	}
+	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload[:11]))), 4, 3, &dst)
+	var pe *protocolError
+	if !errors.As(err, &pe) {
+		t.Fatalf("payload of 11 bytes: %v", err)
+	}
+	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload)[:40])), 4, 3, &dst)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("cut header: %v", err)
+	}
+}
+
+// FuzzReadAnswer feeds arbitrary bytes as a strategy's output to the host's
+// decoding: it must return (never panic, never block on finite input), and
+// whatever it accepts must be valid.
+func FuzzReadAnswer(f *testing.F) {
+	f.Add(answerBytes(1, 3, map[string]string{"0": "a"}, []byte{0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0}), uint8(3))
+	f.Add([]byte(`{"type":"error","id":1,"message":"x"}`+"\n"), uint8(3))
+	f.Add([]byte(`{"type":"signals","id":1,"n":2,"columns":["enter_long","exit_long","enter_short","exit_short"],"enter_tags":{"7":"x"},"bytes":8}`+"\n\x00\x01\x00\x00\x00\x00\x02\x00"), uint8(2))
+	f.Add([]byte("garbage\n"), uint8(0))
+	f.Add([]byte(`{"type":"signals","id":1,"n":0,"columns":["enter_long","exit_long","enter_short","exit_short"],"bytes":0}`+"\n"), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, n8 uint8) {
+		n := int(n8)
+		// The host reads from a pipe: feed the bytes through one.
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(data)
+			pw.Close()
+		}()
+		defer pr.Close()
+		dst := newDst(n)
+		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst)
+		if err != nil || a.rejected != nil {
+			return
+		}
+		for k, c := range dst {
+			if len(c) != n || serve.CheckSignalBytes(c) >= 0 {
+				t.Fatalf("accepted column %d: %v", k, c)
+			}
+		}
+		for i := range a.tags {
+			if i < 0 || i >= n {
+				t.Fatalf("accepted tag index %d for %d candles", i, n)
+			}
+		}
+	})
+}
