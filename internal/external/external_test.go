@@ -480,18 +480,19 @@ func TestBrokenStrategies(t *testing.T) {
 
 func TestBrokenHandshake(t *testing.T) {
 	cases := []struct {
-		mode string
-		want []string
+		mode    string
+		timeout time.Duration
+		want    []string
 	}{
-		{"hanghello", []string{"no answer in time: the start timeout is 200ms"}},
-		{"exitstart", []string{"exited with status 0", "ended its output before it declared its spec"}},
+		{"hanghello", 200 * time.Millisecond, []string{"no answer in time: the start timeout is 200ms"}},
+		{"exitstart", 0, []string{"exited with status 0", "ended its output before it declared its spec"}},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {
 			t.Parallel()
 			fk := newFake(t, c.mode)
 			s, err := external.Start(context.Background(), []string{filepath.Join(bins, "fake")},
-				fk.options(external.Options{StartTimeout: 200 * time.Millisecond}))
+				fk.options(external.Options{StartTimeout: c.timeout}))
 			if err == nil {
 				s.Close()
 				t.Fatal("no error")
