@@ -95,16 +95,15 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, erro
 	if m.N != n {
 		return answer{}, violation("it answered with %d candles for a frame of %d", m.N, n)
 	}
-	if want := 4 * int64(n); m.Bytes != want {
-		return answer{}, violation("it announced a payload of %d bytes instead of 4 × %d = %d", m.Bytes, n, want)
-	}
-	if len(m.Columns) != 4 {
-		return answer{}, violation("its signal columns %q are not the four enter_long, exit_long, enter_short, exit_short", m.Columns)
-	}
-	for _, name := range serve.SignalColumns() {
-		if !slices.Contains(m.Columns, name) {
-			return answer{}, violation("its signal columns %q are not the four enter_long, exit_long, enter_short, exit_short", m.Columns)
+	// The columns sent: each of the four at most once; absent ones are
+	// all false.
+	for i, name := range m.Columns {
+		if !slices.Contains(serve.SignalColumns(), name) || slices.Contains(m.Columns[:i], name) {
+			return answer{}, violation("its signal columns %q are not distinct names among enter_long, exit_long, enter_short, exit_short", m.Columns)
 		}
+	}
+	if want := int64(len(m.Columns)) * int64(n); m.Bytes != want {
+		return answer{}, violation("it announced a payload of %d bytes instead of %d × %d = %d", m.Bytes, len(m.Columns), n, want)
 	}
 	if len(m.EnterTags) > n {
 		return answer{}, violation("it sent %d enter tags for %d candles", len(m.EnterTags), n)
@@ -125,6 +124,11 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, erro
 			return answer{}, fmt.Errorf("internal error: signal column %d has room for %d candles, not %d", k, len(dst[k]), n)
 		}
 	}
+	for k, name := range serve.SignalColumns() {
+		if !slices.Contains(m.Columns, name) {
+			clear(dst[k])
+		}
+	}
 	read := 0
 	for _, name := range m.Columns {
 		col := dst[slices.Index(serve.SignalColumns(), name)]
@@ -132,7 +136,7 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, erro
 		read += got
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return answer{}, &ioError{fmt.Sprintf("its signal payload ended after %d of %d bytes", read, 4*n), io.ErrUnexpectedEOF}
+				return answer{}, &ioError{fmt.Sprintf("its signal payload ended after %d of %d bytes", read, m.Bytes), io.ErrUnexpectedEOF}
 			}
 			return answer{}, fmt.Errorf("reading its signal payload: %w", err)
 		}

@@ -86,3 +86,31 @@ func FuzzReadAnswer(f *testing.F) {
 		}
 	})
 }
+
+// A strategy may leave out signal columns without a single signal: they
+// read as all false, whatever the destination held before.
+func TestReadAnswerOmittedColumns(t *testing.T) {
+	dst := newDst(3)
+	for k := range dst {
+		copy(dst[k], []byte{1, 1, 1}) // stale values from an earlier request
+	}
+	var b bytes.Buffer
+	_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: 2, N: 3, Columns: []string{"exit_long"}, Bytes: 3})
+	b.Write([]byte{0, 1, 0})
+	if _, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dst[0], []byte{0, 0, 0}) || !bytes.Equal(dst[1], []byte{0, 1, 0}) || !bytes.Equal(dst[2], []byte{0, 0, 0}) || !bytes.Equal(dst[3], []byte{0, 0, 0}) {
+		t.Fatalf("columns %v", dst)
+	}
+	for _, cols := range [][]string{{"exit_long", "exit_long"}, {"enter_long", "buy"}} {
+		b.Reset()
+		_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: 2, N: 3, Columns: cols, Bytes: int64(3 * len(cols))})
+		b.Write(make([]byte, 3*len(cols)))
+		_, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst)
+		var pe *protocolError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "distinct names") {
+			t.Errorf("columns %v: %v", cols, err)
+		}
+	}
+}

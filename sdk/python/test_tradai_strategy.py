@@ -268,9 +268,10 @@ class ProtocolTest(unittest.TestCase):
         spec = msgs[0][0]
         self.assertEqual((spec["protocol"], spec["columns"], spec["spec"]["name"]), (1, ["time", "close"], "demo"))
         sig, payload = msgs[1]
-        self.assertEqual((sig["id"], sig["n"], sig["bytes"]), (1, 3, 12))
-        self.assertEqual(sig["columns"], list(ts.SIGNAL_COLUMNS))
-        self.assertEqual(payload, b"\x00\x01\x00" + b"\x00" * 9)
+        # Only enter_long fires: the all-false columns are left out.
+        self.assertEqual((sig["id"], sig["n"], sig["bytes"]), (1, 3, 3))
+        self.assertEqual(sig["columns"], ["enter_long"])
+        self.assertEqual(payload, b"\x00\x01\x00")
         self.assertEqual(sig["enter_tags"], {"1": "second"})
         self.assertEqual(msgs[2][0], {"type": "error", "id": 2, "message": "ValueError: asked to fail on A/B"})
         self.assertIn("Traceback", log)

@@ -746,17 +746,22 @@ def _error_text(e: BaseException) -> str:
 
 
 def _signals_message(req_id: Any, signals: Signals) -> Tuple[Dict[str, Any], List[bytes]]:
-    cols = [signals.column(name) for name in SIGNAL_COLUMNS]
+    names: List[str] = []
+    cols: List[bytes] = []
+    for name in SIGNAL_COLUMNS:
+        col = signals.column(name)
+        if len(col) != signals.n:  # a column was resized in place
+            raise ValueError(f"signal column {name} has {len(col)} values for {signals.n} candles")
+        if 1 in col:  # columns without a single signal are left out (all false)
+            names.append(name)
+            cols.append(col)
     header: Dict[str, Any] = {
         "type": "signals",
         "id": req_id,
         "n": signals.n,
-        "columns": list(SIGNAL_COLUMNS),
-        "bytes": 4 * signals.n,
+        "columns": names,
+        "bytes": len(cols) * signals.n,
     }
-    for name, col in zip(SIGNAL_COLUMNS, cols):
-        if len(col) != signals.n:  # a column was resized in place
-            raise ValueError(f"signal column {name} has {len(col)} values for {signals.n} candles")
     if signals._tags:
         header["enter_tags"] = {str(i): t for i, t in sorted(signals._tags.items())}
     return header, cols

@@ -21,6 +21,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -169,11 +170,21 @@ func answer(bw *bufio.Writer, s sdk.Strategy, spec sdk.Spec, f *sdk.Frame, m *Po
 			}
 		}
 	}
-	hdr := SignalsMessage{Type: TypeSignals, ID: m.ID, N: n, Columns: SignalColumns(), EnterTags: tags, Bytes: 4 * int64(n)}
+	// Columns without a single signal are left out (they read as all
+	// false): a long-only strategy sends half the bytes.
+	var names []string
+	var cols [][]bool
+	for k, c := range [][]bool{f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort} {
+		if slices.Contains(c, true) {
+			names = append(names, SignalColumns()[k])
+			cols = append(cols, c)
+		}
+	}
+	hdr := SignalsMessage{Type: TypeSignals, ID: m.ID, N: n, Columns: names, EnterTags: tags, Bytes: int64(len(cols)) * int64(n)}
 	if err := WriteHeader(bw, hdr); err != nil {
 		return err
 	}
-	for _, c := range [][]bool{f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort} {
+	for _, c := range cols {
 		if _, err := bw.Write(BoolBytes(c)); err != nil {
 			return err
 		}

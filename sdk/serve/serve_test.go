@@ -64,12 +64,14 @@ func TestServe(t *testing.T) {
 	}
 	line, _ = ReadHeader(br)
 	var sig SignalsMessage
-	if err := DecodeHeader(line, &sig, TypeSignals); err != nil || sig.ID != 1 || sig.N != 4 || sig.Bytes != 16 || sig.EnterTags["1"] != "up" || sig.EnterTags["3"] != "up" || len(sig.EnterTags) != 2 {
+	// Only enter_long fires: the other, all-false columns are left out.
+	if err := DecodeHeader(line, &sig, TypeSignals); err != nil || sig.ID != 1 || sig.N != 4 || sig.Bytes != 4 ||
+		strings.Join(sig.Columns, ",") != "enter_long" || sig.EnterTags["1"] != "up" || sig.EnterTags["3"] != "up" || len(sig.EnterTags) != 2 {
 		t.Fatalf("signals %s: %v", line, err)
 	}
-	payload := make([]byte, 16)
+	payload := make([]byte, 4)
 	io.ReadFull(br, payload)
-	if !bytes.Equal(payload[:4], []byte{0, 1, 0, 1}) || CheckSignalBytes(payload) >= 0 || bytes.Count(payload[4:], []byte{1}) != 0 {
+	if !bytes.Equal(payload, []byte{0, 1, 0, 1}) {
 		t.Fatalf("payload %v", payload)
 	}
 	line, _ = ReadHeader(br)
@@ -79,7 +81,7 @@ func TestServe(t *testing.T) {
 	}
 	line, _ = ReadHeader(br)
 	var sig3 SignalsMessage
-	if err := DecodeHeader(line, &sig3, TypeSignals); err != nil || sig3.ID != 3 || sig3.EnterTags != nil {
+	if err := DecodeHeader(line, &sig3, TypeSignals); err != nil || sig3.ID != 3 || sig3.EnterTags != nil || len(sig3.Columns) != 0 || sig3.Bytes != 0 {
 		t.Fatalf("signals %s: %v", line, err)
 	}
 }

@@ -101,8 +101,9 @@ type PopulateMessage struct {
 }
 
 // SignalsMessage answers a PopulateMessage (strategy → TradAI). It is
-// followed by Bytes = 4 × N bytes: the four signal columns in the order of
-// Columns, one byte per candle, 0 or 1.
+// followed by Bytes = len(Columns) × N bytes: the signal columns named in
+// Columns (each of the four at most once, in any order), one byte per
+// candle, 0 or 1. A signal column not listed is all false.
 type SignalsMessage struct {
 	Type    string   `json:"type"` // "signals"
 	ID      int64    `json:"id"`
