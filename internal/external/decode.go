@@ -50,7 +50,11 @@ func violation(format string, args ...any) error {
 // io.ErrUnexpectedEOF when the output ended). It reads at most one header
 // line of serve.MaxHeaderBytes and a payload of 4n bytes, so it cannot be
 // made to allocate more.
-func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, error) {
+//
+// shm is TradAI's mapping of the shared file when the process uses the
+// shm transport (nil otherwise): the answer may then place its signal
+// columns there instead of in a payload.
+func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm []byte) (answer, error) {
 	line, err := serve.ReadHeader(br)
 	switch {
 	case err == io.EOF:
@@ -102,7 +106,19 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, erro
 			return answer{}, violation("its signal columns %q are not distinct names among enter_long, exit_long, enter_short, exit_short", m.Columns)
 		}
 	}
-	if want := int64(len(m.Columns)) * int64(n); m.Bytes != want {
+	want := int64(len(m.Columns)) * int64(n)
+	if m.Shm != nil {
+		switch {
+		case shm == nil:
+			return answer{}, violation("it answered through shared memory without using the shm transport")
+		case m.Bytes != 0:
+			return answer{}, violation("it announced both shared memory and a payload of %d bytes", m.Bytes)
+		case m.Shm.Bytes != want:
+			return answer{}, violation("it announced %d bytes of shared memory instead of %d × %d = %d", m.Shm.Bytes, len(m.Columns), n, want)
+		case !m.Shm.Within(int64(len(shm))):
+			return answer{}, violation("its shared memory region of %d bytes at offset %d is outside the %d-byte shared file", m.Shm.Bytes, m.Shm.Offset, len(shm))
+		}
+	} else if m.Bytes != want {
 		return answer{}, violation("it announced a payload of %d bytes instead of %d × %d = %d", m.Bytes, len(m.Columns), n, want)
 	}
 	if len(m.EnterTags) > n {
@@ -128,6 +144,18 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte) (answer, erro
 		if !slices.Contains(m.Columns, name) {
 			clear(dst[k])
 		}
+	}
+	if m.Shm != nil {
+		// Copied out before the check: the process can still write there.
+		off := int(m.Shm.Offset)
+		for _, name := range m.Columns {
+			col := dst[slices.Index(serve.SignalColumns(), name)]
+			off += copy(col, shm[off:off+n])
+			if i := serve.CheckSignalBytes(col); i >= 0 {
+				return answer{}, violation("it sent signal byte %d on candle %d of %s (only 0 and 1 are allowed)", col[i], i, name)
+			}
+		}
+		return answer{tags: tags}, nil
 	}
 	read := 0
 	for _, name := range m.Columns {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func newDst(n int) (d [4][]byte) {
 func TestReadAnswer(t *testing.T) {
 	payload := []byte{0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0} // n = 3, columns in the order above
 	dst := newDst(3)
-	a, err := readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, map[string]string{"1": "x"}, payload))), 4, 3, &dst)
+	a, err := readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, map[string]string{"1": "x"}, payload))), 4, 3, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,16 +37,16 @@ func TestReadAnswer(t *testing.T) {
 		!bytes.Equal(got[2], []byte{0, 1, 0}) || !bytes.Equal(got[3], []byte{0, 0, 1}) || a.tags[1] != "x" {
 		t.Fatalf("columns %v tags %v", got, a.tags)
 	}
-	a, err = readAnswer(bufio.NewReader(strings.NewReader(`{"type":"error","id":4,"message":"no"}`+"\n")), 4, 3, &dst)
+	a, err = readAnswer(bufio.NewReader(strings.NewReader(`{"type":"error","id":4,"message":"no"}`+"\n")), 4, 3, &dst, nil)
 	if err != nil || a.rejected == nil || a.rejected.Message != "no" {
 		t.Fatal(a, err)
 	}
-	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload[:11]))), 4, 3, &dst)
+	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload[:11]))), 4, 3, &dst, nil)
 	var pe *protocolError
 	if !errors.As(err, &pe) {
 		t.Fatalf("payload of 11 bytes: %v", err)
 	}
-	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload)[:40])), 4, 3, &dst)
+	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload)[:40])), 4, 3, &dst, nil)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("cut header: %v", err)
 	}
@@ -60,6 +61,8 @@ func FuzzReadAnswer(f *testing.F) {
 	f.Add([]byte(`{"type":"signals","id":1,"n":2,"columns":["enter_long","exit_long","enter_short","exit_short"],"enter_tags":{"7":"x"},"bytes":8}`+"\n\x00\x01\x00\x00\x00\x00\x02\x00"), uint8(2))
 	f.Add([]byte("garbage\n"), uint8(0))
 	f.Add([]byte(`{"type":"signals","id":1,"n":0,"columns":["enter_long","exit_long","enter_short","exit_short"],"bytes":0}`+"\n"), uint8(0))
+	f.Add([]byte(`{"type":"signals","id":1,"n":3,"columns":["exit_long"],"bytes":0,"shm":{"offset":9,"bytes":3}}`+"\n"), uint8(3))
+	f.Add([]byte(`{"type":"signals","id":1,"n":3,"columns":["exit_long"],"bytes":0,"shm":{"offset":9223372036854775807,"bytes":3}}`+"\n"), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, n8 uint8) {
 		n := int(n8)
 		// The host reads from a pipe: feed the bytes through one.
@@ -70,7 +73,11 @@ func FuzzReadAnswer(f *testing.F) {
 		}()
 		defer pr.Close()
 		dst := newDst(n)
-		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst)
+		shm := make([]byte, 300) // a shared file of 0s, 1s and 2s
+		for i := range shm {
+			shm[i] = byte(i/7) % 3
+		}
+		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst, shm)
 		if err != nil || a.rejected != nil {
 			return
 		}
@@ -97,7 +104,7 @@ func TestReadAnswerOmittedColumns(t *testing.T) {
 	var b bytes.Buffer
 	_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: 2, N: 3, Columns: []string{"exit_long"}, Bytes: 3})
 	b.Write([]byte{0, 1, 0})
-	if _, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst); err != nil {
+	if _, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(dst[0], []byte{0, 0, 0}) || !bytes.Equal(dst[1], []byte{0, 1, 0}) || !bytes.Equal(dst[2], []byte{0, 0, 0}) || !bytes.Equal(dst[3], []byte{0, 0, 0}) {
@@ -107,10 +114,48 @@ func TestReadAnswerOmittedColumns(t *testing.T) {
 		b.Reset()
 		_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: 2, N: 3, Columns: cols, Bytes: int64(3 * len(cols))})
 		b.Write(make([]byte, 3*len(cols)))
-		_, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst)
+		_, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst, nil)
 		var pe *protocolError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "distinct names") {
 			t.Errorf("columns %v: %v", cols, err)
+		}
+	}
+}
+
+// With the shm transport, the signal columns come from the shared file,
+// whose region is checked against the mapping like a payload length.
+func TestReadAnswerShm(t *testing.T) {
+	shm := make([]byte, 64)
+	copy(shm[40:], []byte{1, 0, 1, 0, 0, 1})
+	hdr := func(region string, bytes int) string {
+		return `{"type":"signals","id":2,"n":3,"columns":["exit_long","enter_long"],"bytes":` + strconv.Itoa(bytes) + `,"shm":` + region + "}\n"
+	}
+	dst := newDst(3)
+	copy(dst[2], []byte{1, 1, 1})
+	if _, err := readAnswer(bufio.NewReader(strings.NewReader(hdr(`{"offset":40,"bytes":6}`, 0))), 2, 3, &dst, shm); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dst[1], []byte{1, 0, 1}) || !bytes.Equal(dst[0], []byte{0, 0, 1}) || !bytes.Equal(dst[2], []byte{0, 0, 0}) {
+		t.Fatalf("columns %v", dst)
+	}
+	for _, c := range []struct {
+		head string
+		shm  []byte
+		want string
+	}{
+		{hdr(`{"offset":60,"bytes":6}`, 0), shm, "outside the 64-byte shared file"},
+		{hdr(`{"offset":65,"bytes":6}`, 0), shm, "outside the 64-byte shared file"},
+		{hdr(`{"offset":-1,"bytes":6}`, 0), shm, "outside the 64-byte shared file"},
+		{hdr(`{"offset":9223372036854775807,"bytes":6}`, 0), shm, "outside the 64-byte shared file"},
+		{hdr(`{"offset":0,"bytes":7}`, 0), shm, "7 bytes of shared memory instead of 2 × 3 = 6"},
+		{hdr(`{"offset":0,"bytes":6}`, 6), shm, "both shared memory and a payload"},
+		{hdr(`{"offset":0,"bytes":6}`, 0), nil, "without using the shm transport"},
+		{hdr(`{"offset":58,"bytes":6}`, 0), append(make([]byte, 58), 0, 0, 0, 0, 2, 0), "signal byte 2 on candle 1 of enter_long"},
+	} {
+		_, err := readAnswer(bufio.NewReader(strings.NewReader(c.head)), 2, 3, &dst, c.shm)
+		var pe *protocolError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.head, err, c.want)
 		}
 	}
 }

@@ -57,6 +57,9 @@ type Options struct {
 	MemoryLimit    int64         // RLIMIT_AS of the child in bytes (default 4 GiB; negative = none)
 	StderrTail     int           // bytes of stderr kept for error messages (default 8 KiB)
 	Log            *slog.Logger  // nil = discard; the child's stderr lines go here at debug level
+	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
+	// shared-memory transport, even to a strategy that can use it.
+	PipeOnly bool
 }
 
 func (o Options) withDefaults() Options {
@@ -170,6 +173,21 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 		Type: serve.TypePopulate, ID: id, Pair: f.Pair, Timeframe: string(f.Timeframe),
 		N: n, Params: p, Columns: s.cols, Bytes: int64(n) * 8 * int64(len(s.cols)),
 	}
+	var shm []byte
+	if proc.useShm {
+		// The columns go into the shared file from offset 0, with room
+		// for the answer after them.
+		if err := proc.shm.ensure(shmSize(req.Bytes, n)); err != nil {
+			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
+		}
+		shm = proc.shm.mem
+		off := 0
+		for _, b := range cols {
+			off += copy(shm[off:], b)
+		}
+		req.Shm = &serve.ShmRegion{Offset: 0, Bytes: req.Bytes}
+		req.Bytes, cols = 0, nil
+	}
 
 	f.EnsureSignals()
 	dst := [4][]byte{serve.BoolBytes(f.EnterLong), serve.BoolBytes(f.ExitLong), serve.BoolBytes(f.EnterShort), serve.BoolBytes(f.ExitShort)}
@@ -177,7 +195,7 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 	err = send(proc, &req, cols)
 	var a answer
 	if err == nil {
-		a, err = readAnswer(proc.br, id, n, &dst)
+		a, err = readAnswer(proc.br, id, n, &dst, shm)
 	}
 	cause := disarm()
 	if cause == nil && err == nil && a.rejected == nil {
@@ -206,6 +224,27 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 	s.p = nil
 	proc.stop()
 	return fmt.Errorf("strategy %s on %s: %w%s", name, f.Pair, err, proc.ending(s.opts.MemoryLimit))
+}
+
+// shmSize is the size the shared file must have for a request of in
+// bytes of columns and n candles: the columns, then, from the next
+// multiple of 64, room for the four signal columns.
+func shmSize(in int64, n int) int64 {
+	return max(serve.ShmAnswerOffset(0, in)+4*int64(n), 1)
+}
+
+// Transport returns the transport the current process uses: "shm" or
+// "pipe" ("" when no process runs).
+func (s *Strategy) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.p == nil:
+		return ""
+	case s.p.useShm:
+		return serve.TransportShm
+	}
+	return "pipe"
 }
 
 // columns returns the byte views of the frame's columns the strategy asked
@@ -333,7 +372,11 @@ func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
 
 // hello sends the hello message and reads and checks the spec.
 func hello(p *process) (handshake, error) {
-	if err := serve.WriteHeader(p.stdin, serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol}); err != nil {
+	h := serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol}
+	if p.shm != nil {
+		h.ShmFD = shmChildFD
+	}
+	if err := serve.WriteHeader(p.stdin, h); err != nil {
 		return handshake{}, fmt.Errorf("sending hello: %w", err)
 	}
 	line, err := serve.ReadHeader(p.br)
@@ -367,6 +410,9 @@ func hello(p *process) (handshake, error) {
 	if err := spec.Validate(); err != nil {
 		return handshake{}, violation("invalid spec: %v", err)
 	}
+	// A strategy may only take the shm transport when it was offered;
+	// unknown transports are ignored.
+	p.useShm = p.shm != nil && slices.Contains(m.Transports, serve.TransportShm)
 	return handshake{spec: spec, cols: cols}, nil
 }
 

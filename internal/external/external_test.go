@@ -91,14 +91,36 @@ func candlesOnly(f *sdk.Frame) *sdk.Frame {
 		Low: slices.Clone(f.Low), Close: slices.Clone(f.Close), Volume: slices.Clone(f.Volume)}
 }
 
+// startProgram starts a Go example, which takes the shm transport unless
+// opts keep it to the pipes.
 func startProgram(t testing.TB, name string, opts external.Options) *external.Strategy {
 	t.Helper()
 	s, err := external.Start(context.Background(), []string{filepath.Join(bins, name)}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got, want := s.Transport(), wantTransport(opts); got != want {
+		s.Close()
+		t.Fatalf("%s uses the %s transport, want %s", name, got, want)
+	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// wantTransport is the transport a Go-SDK strategy uses with opts.
+func wantTransport(opts external.Options) string {
+	if opts.PipeOnly {
+		return "pipe"
+	}
+	return "shm"
+}
+
+// forTransports runs a good-path test over both transports: the columns
+// through the shared memory file (what a Go-SDK strategy takes when it is
+// offered) and through the pipes.
+func forTransports(t *testing.T, test func(*testing.T, external.Options)) {
+	t.Run("shm", func(t *testing.T) { test(t, external.Options{}) })
+	t.Run("pipe", func(t *testing.T) { test(t, external.Options{PipeOnly: true}) })
 }
 
 func sameSignals(t *testing.T, what string, got, want *sdk.Frame) {
@@ -159,8 +181,10 @@ func compareSMA(t *testing.T, ext *external.Strategy, f *sdk.Frame, overrides ma
 	return got
 }
 
-func TestSMACrossMatchesBuiltin(t *testing.T) {
-	ext := startProgram(t, "sma_cross", external.Options{})
+func TestSMACrossMatchesBuiltin(t *testing.T) { forTransports(t, testSMACrossMatchesBuiltin) }
+
+func testSMACrossMatchesBuiltin(t *testing.T, o external.Options) {
+	ext := startProgram(t, "sma_cross", o)
 	spec, want := ext.Spec(), strategy.SMACross{}.Spec()
 	if fmt.Sprint(spec) != fmt.Sprint(want) {
 		t.Fatalf("spec over the protocol\n%+v\nwant\n%+v", spec, want)
@@ -184,8 +208,10 @@ func TestSMACrossMatchesBuiltin(t *testing.T) {
 	}
 }
 
-func TestRejectedRequestKeepsProcess(t *testing.T) {
-	ext := startProgram(t, "sma_cross", external.Options{})
+func TestRejectedRequestKeepsProcess(t *testing.T) { forTransports(t, testRejectedRequestKeepsProcess) }
+
+func testRejectedRequestKeepsProcess(t *testing.T, o external.Options) {
+	ext := startProgram(t, "sma_cross", o)
 	f := synthetic("BTC/USDT", 1000, 2)
 	err := ext.Populate(f, sdk.Values{"fast": 40, "slow": 30})
 	var rej *external.RejectedError
@@ -200,7 +226,7 @@ func TestRejectedRequestKeepsProcess(t *testing.T) {
 	compareSMA(t, ext, f, nil)
 
 	fk := newFake(t, "good")
-	s := fk.start(t, external.Options{})
+	s := fk.start(t, o)
 	if err := s.Populate(candlesOnly(f), sdk.Values{"fail": true, "min_body": 0.0}); !errors.As(err, &rej) || !strings.Contains(err.Error(), "asked to fail on BTC/USDT") {
 		t.Fatalf("got %v, want the strategy's error message", err)
 	}
@@ -212,9 +238,14 @@ func TestRejectedRequestKeepsProcess(t *testing.T) {
 	}
 }
 
-func TestEnterTagsRoundTrip(t *testing.T) {
+func TestEnterTagsRoundTrip(t *testing.T) { forTransports(t, testEnterTagsRoundTrip) }
+
+func testEnterTagsRoundTrip(t *testing.T, o external.Options) {
 	fk := newFake(t, "good")
-	s := fk.start(t, external.Options{})
+	s := fk.start(t, o)
+	if got, want := s.Transport(), wantTransport(o); got != want {
+		t.Fatalf("the fake uses the %s transport, want %s", got, want)
+	}
 	f := synthetic("ETH/USDT", 5000, 3)
 	f.EnterTag = []string{"stale"} // replaced by the answer
 	if err := s.Populate(f, sdk.Values{"fail": false, "min_body": 0.05}); err != nil {
@@ -242,7 +273,7 @@ func TestEnterTagsRoundTrip(t *testing.T) {
 	}
 
 	// The long/short example tags exactly its entries.
-	bl := startProgram(t, "bollinger_ls", external.Options{})
+	bl := startProgram(t, "bollinger_ls", o)
 	g := synthetic("XRP/USDT", 50_000, 4)
 	p, err := bl.Spec().Resolve(nil)
 	if err != nil {
@@ -273,8 +304,10 @@ func TestEnterTagsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestConcurrentPopulate(t *testing.T) {
-	ext := startProgram(t, "sma_cross", external.Options{})
+func TestConcurrentPopulate(t *testing.T) { forTransports(t, testConcurrentPopulate) }
+
+func testConcurrentPopulate(t *testing.T, o external.Options) {
+	ext := startProgram(t, "sma_cross", o)
 	builtin := strategy.SMACross{}
 	p, _ := builtin.Spec().Resolve(nil)
 	var wg sync.WaitGroup
@@ -432,6 +465,9 @@ func TestBrokenStrategies(t *testing.T) {
 		{"bighead", external.Options{}, []string{"header line longer than 1 MiB"}},
 		{"oom", external.Options{MemoryLimit: 2 << 30}, []string{"out of memory", "memory is limited to 2 GiB"}},
 		{"grandchild", external.Options{}, []string{"exited with status 3", "leaving a grandchild behind"}},
+		{"shmoffset", external.Options{}, []string{"shared memory region of 400 bytes at offset 1099511627776 is outside the 1048576-byte shared file"}},
+		{"shmlen", external.Options{}, []string{"announced 401 bytes of shared memory instead of 4 × 100 = 400"}},
+		{"shmundeclared", external.Options{}, []string{"answered through shared memory without using the shm transport"}},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {
@@ -565,5 +601,60 @@ func TestCloseKillsGrandchildren(t *testing.T) {
 	gone(t, gs[0])
 	if err := s.Populate(synthetic("A/B", 10, 1), nil); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("Populate after Close: %v", err)
+	}
+}
+
+// openFDs counts this process's open file descriptors and its mappings of
+// strategy shared memory files.
+func openFDs(t *testing.T) (fds, maps int) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents), strings.Count(string(b), "memfd:tradai-strategy")
+}
+
+// The shared memory file grows with the frames, and is unmapped and
+// closed when the process ends: on Close and when a failed process is
+// torn down.
+func TestShmReleased(t *testing.T) {
+	fds0, maps0 := openFDs(t)
+	s, err := external.Start(context.Background(), []string{filepath.Join(bins, "sma_cross")}, external.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Transport() != "shm" {
+		t.Fatalf("transport %q", s.Transport())
+	}
+	// 1,000 candles, then 300,000 (2.4 MB of closes: the file grows and
+	// is mapped again), then 1,000 again.
+	for _, n := range []int{1000, 300_000, 1000} {
+		compareSMA(t, s, synthetic("BTC/USDT", n, uint64(n)), nil)
+	}
+	if _, maps := openFDs(t); maps != maps0+1 {
+		t.Fatalf("%d mappings of the shared file, want 1", maps-maps0)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fds, maps := openFDs(t); fds != fds0 || maps != maps0 {
+		t.Fatalf("after Close: %d open files and %d shared mappings, were %d and %d", fds, maps, fds0, maps0)
+	}
+
+	fk := newFake(t, "crash")
+	s = fk.start(t, external.Options{})
+	if err := s.Populate(synthetic("BAD/USDT", 100, 5), nil); err == nil {
+		t.Fatal("no error")
+	}
+	if fds, maps := openFDs(t); fds != fds0 || maps != maps0 {
+		t.Fatalf("after a crash: %d open files and %d shared mappings, were %d and %d", fds, maps, fds0, maps0)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

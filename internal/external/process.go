@@ -32,6 +32,10 @@ type process struct {
 	br     *bufio.Reader
 	errR   *os.File
 	tail   *stderrTail
+	// shm is the shared memory file offered to the child (nil when none);
+	// useShm is set when the child declared the shm transport.
+	shm    *shmFile
+	useShm bool
 	// exited is closed once the process has exited (not yet reaped) and
 	// its group has been killed.
 	exited chan struct{}
@@ -64,10 +68,20 @@ func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
 	}
 	enlargePipe(inW)
 	enlargePipe(outR)
+	var shm *shmFile
+	if !opts.PipeOnly {
+		if shm, err = newShm(); err != nil {
+			log.Debug("no shared memory transport", "err", err)
+			shm = nil
+		}
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = opts.Dir
 	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	if shm != nil {
+		cmd.ExtraFiles = []*os.File{shm.f} // fd 3 (shmChildFD) in the child
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	inR.Close()
@@ -77,10 +91,11 @@ func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
 		inW.Close()
 		outR.Close()
 		errR.Close()
+		shm.close()
 		return nil, err
 	}
 	p := &process{
-		cmd: cmd, pid: cmd.Process.Pid,
+		cmd: cmd, pid: cmd.Process.Pid, shm: shm,
 		stdin: inW, stdout: outR, br: bufio.NewReaderSize(outR, 64<<10), errR: errR,
 		tail:   &stderrTail{max: opts.StderrTail, done: make(chan struct{})},
 		exited: make(chan struct{}),
@@ -164,6 +179,7 @@ func (p *process) stop() {
 	p.state = p.cmd.ProcessState
 	p.stdin.Close()
 	p.stdout.Close()
+	p.shm.close()
 	t := time.NewTimer(stderrDrain)
 	select {
 	case <-p.tail.done:

@@ -39,6 +39,9 @@ func pyStart(t testing.TB, script string, opts external.Options) *external.Strat
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	if got := s.Transport(); got != "pipe" {
+		t.Fatalf("the Python SDK uses the %s transport; it speaks the pipes only", got)
+	}
 	return s
 }
 

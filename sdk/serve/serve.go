@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"github.com/tradai/tradai/sdk"
 )
@@ -104,7 +105,19 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 	if h.Protocol < Protocol {
 		return fmt.Errorf("handshake: TradAI speaks protocol version %d, this strategy needs %d", h.Protocol, Protocol)
 	}
-	if err := WriteHeader(bw, SpecMessage{Type: TypeSpec, Protocol: Protocol, Columns: cols, Spec: spec}); err != nil {
+	// The shm transport, when TradAI offers it and this system has it.
+	var shm *shmMap
+	if h.ShmFD > 0 && shmSupported {
+		if shm, err = openShm(h.ShmFD); err != nil {
+			shm = nil // stay on the pipes
+		}
+	}
+	defer shm.close()
+	sm := SpecMessage{Type: TypeSpec, Protocol: Protocol, Columns: cols, Spec: spec}
+	if shm != nil {
+		sm.Transports = []string{TransportShm}
+	}
+	if err := WriteHeader(bw, sm); err != nil {
 		return fmt.Errorf("send spec: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -127,18 +140,30 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 		if err := DecodeHeader(line, &m, TypePopulate); err != nil {
 			return err
 		}
-		f, err := fb.read(br, &m)
+		var mem []byte
+		if m.Shm != nil {
+			if shm == nil {
+				return fmt.Errorf("request %d: columns in shared memory, which this strategy did not declare", m.ID)
+			}
+			if mem, err = shm.view(); err != nil {
+				return fmt.Errorf("request %d: %w", m.ID, err)
+			}
+		}
+		f, err := fb.read(br, &m, mem)
 		if err != nil {
 			return fmt.Errorf("request %d: %w", m.ID, err)
 		}
-		if err := answer(bw, s, spec, f, &m); err != nil {
+		if err := answer(bw, s, spec, f, &m, fb.shmSig); err != nil {
 			return fmt.Errorf("answer request %d: %w", m.ID, err)
 		}
 	}
 }
 
-// answer runs Populate and writes the signals or an error message.
-func answer(bw *bufio.Writer, s sdk.Strategy, spec sdk.Spec, f *sdk.Frame, m *PopulateMessage) error {
+// answer runs Populate and writes the signals or an error message. With
+// the shm transport, shmSig is the room for the four signal columns in the
+// shared file (the frame's signal columns start out there) and the signals
+// are answered there; nil answers on the pipe.
+func answer(bw *bufio.Writer, s sdk.Strategy, spec sdk.Spec, f *sdk.Frame, m *PopulateMessage, shmSig []byte) error {
 	perr := func(err error) error {
 		if err := WriteHeader(bw, ErrorMessage{Type: TypeError, ID: m.ID, Message: err.Error()}); err != nil {
 			return err
@@ -181,6 +206,12 @@ func answer(bw *bufio.Writer, s sdk.Strategy, spec sdk.Spec, f *sdk.Frame, m *Po
 		}
 	}
 	hdr := SignalsMessage{Type: TypeSignals, ID: m.ID, N: n, Columns: names, EnterTags: tags, Bytes: int64(len(cols)) * int64(n)}
+	if len(cols) > 0 && shmSig != nil && placeShm(shmSig, n, names, cols) {
+		off := ShmAnswerOffset(m.Shm.Offset, m.Shm.Bytes)
+		hdr.Shm = &ShmRegion{Offset: off, Bytes: hdr.Bytes}
+		hdr.Bytes = 0
+		cols = nil
+	}
 	if err := WriteHeader(bw, hdr); err != nil {
 		return err
 	}
@@ -190,6 +221,30 @@ func answer(bw *bufio.Writer, s sdk.Strategy, spec sdk.Spec, f *sdk.Frame, m *Po
 		}
 	}
 	return bw.Flush()
+}
+
+// placeShm lays the signal columns cols (named names) out one after
+// another at the start of sig, the shared room for the four columns of n
+// candles, where the frame's columns started out. It returns false, having
+// written nothing, when a column views that room other than where it
+// started (the strategy swapped or resliced them): the answer then goes
+// on the pipe.
+func placeShm(sig []byte, n int, names []string, cols [][]bool) bool {
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(sig)))
+	hi := lo + uintptr(len(sig))
+	for j, c := range cols {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(c)))
+		k := uintptr(slices.Index(SignalColumns(), names[j]))
+		if p+uintptr(n) > lo && p < hi && p != lo+k*uintptr(n) {
+			return false
+		}
+	}
+	// Column j goes to slot j, from slot k >= j or from the heap: slot j
+	// held column j, which is either not sent or already moved.
+	for j, c := range cols {
+		copy(sig[j*n:(j+1)*n], BoolBytes(c))
+	}
+	return true
 }
 
 // frameBuffers holds the frame and its column memory, reused from request
@@ -202,11 +257,15 @@ type frameBuffers struct {
 	zeroTime []int64      // time when it is not sent
 	sig      [4][]bool
 	sent     [6]bool
+	// shmSig is the room for the signal columns in the shared file when
+	// the request came through it and the file has the room, else nil.
+	shmSig []byte
 }
 
-// read checks the request header, reads its payload into the frame and
-// returns the frame with cleared signals.
-func (b *frameBuffers) read(br *bufio.Reader, m *PopulateMessage) (*sdk.Frame, error) {
+// read checks the request header, reads its payload into the frame — or,
+// when the columns are in the shared file mem, points the frame's columns
+// at them — and returns the frame with cleared signals.
+func (b *frameBuffers) read(br *bufio.Reader, m *PopulateMessage, mem []byte) (*sdk.Frame, error) {
 	if m.N < 0 {
 		return nil, fmt.Errorf("negative candle count %d", m.N)
 	}
@@ -214,13 +273,29 @@ func (b *frameBuffers) read(br *bufio.Reader, m *PopulateMessage) (*sdk.Frame, e
 		return nil, err
 	}
 	n := m.N
-	if int64(n) > math.MaxInt64/48 || m.Bytes != int64(n)*8*int64(len(m.Columns)) {
-		return nil, fmt.Errorf("payload of %d bytes does not hold %d candles of %d columns", m.Bytes, n, len(m.Columns))
+	size := m.Bytes
+	if m.Shm != nil {
+		if m.Bytes != 0 {
+			return nil, fmt.Errorf("columns both in shared memory and in a payload of %d bytes", m.Bytes)
+		}
+		size = m.Shm.Bytes
+	}
+	if int64(n) > math.MaxInt64/48 || size != int64(n)*8*int64(len(m.Columns)) {
+		return nil, fmt.Errorf("payload of %d bytes does not hold %d candles of %d columns", size, n, len(m.Columns))
 	}
 	f := &b.f
 	*f = sdk.Frame{Pair: m.Pair, Timeframe: sdk.Timeframe(m.Timeframe)}
 	b.sent = [6]bool{}
+	b.shmSig = nil
+	if m.Shm != nil {
+		if err := b.viewShm(m, mem); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range m.Columns {
+		if m.Shm != nil {
+			break
+		}
 		var dst []byte
 		switch c {
 		case ColTime:
@@ -261,15 +336,77 @@ func (b *frameBuffers) read(br *bufio.Reader, m *PopulateMessage) (*sdk.Frame, e
 		}
 		*floatColumn(f, k) = b.nan[:n]
 	}
-	for k := range b.sig {
-		if cap(b.sig[k]) < n {
-			b.sig[k] = make([]bool, n)
+	sig := b.sig
+	if b.shmSig != nil {
+		for k := range sig {
+			sig[k] = viewBools(b.shmSig[k*n : (k+1)*n])
 		}
-		b.sig[k] = b.sig[k][:n]
-		clear(b.sig[k])
+	} else {
+		for k := range b.sig {
+			if cap(b.sig[k]) < n {
+				b.sig[k] = make([]bool, n)
+			}
+			b.sig[k] = b.sig[k][:n]
+		}
+		sig = b.sig
 	}
-	f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = b.sig[0], b.sig[1], b.sig[2], b.sig[3]
+	for k := range sig {
+		clear(sig[k])
+	}
+	f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = sig[0], sig[1], sig[2], sig[3]
 	return f, nil
+}
+
+// viewShm points the frame's requested columns at the shared file mem,
+// in place, and sets shmSig when the file has room for the answer.
+func (b *frameBuffers) viewShm(m *PopulateMessage, mem []byte) error {
+	r, n := *m.Shm, m.N
+	if !r.Within(int64(len(mem))) || r.Offset%8 != 0 {
+		return fmt.Errorf("shared memory region of %d bytes at offset %d is not an aligned range of the %d-byte file", r.Bytes, r.Offset, len(mem))
+	}
+	f := &b.f
+	off := int(r.Offset)
+	for _, c := range m.Columns {
+		col := mem[off : off+8*n]
+		off += 8 * n
+		switch c {
+		case ColTime:
+			f.Time = viewInt64s(col)
+			b.sent[0] = true
+		default:
+			k := floatIndex(c)
+			*floatColumn(f, k) = viewFloat64s(col)
+			b.sent[k+1] = true
+		}
+	}
+	if so := ShmAnswerOffset(r.Offset, r.Bytes); n > 0 && so <= int64(len(mem)) && int64(4*n) <= int64(len(mem))-so {
+		b.shmSig = mem[so : so+int64(4*n)]
+	}
+	return nil
+}
+
+// viewFloat64s, viewInt64s and viewBools view bytes as values (the
+// reverse of Float64Bytes, Int64Bytes and BoolBytes); b must be suitably
+// aligned and, for bools, hold only 0 and 1.
+func viewFloat64s(b []byte) []float64 {
+	if len(b) == 0 {
+		return []float64{}
+	}
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
+}
+
+func viewInt64s(b []byte) []int64 {
+	if len(b) == 0 {
+		return []int64{}
+	}
+	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
+}
+
+func viewBools(b []byte) []bool {
+	if len(b) == 0 {
+		return []bool{}
+	}
+	return unsafe.Slice((*bool)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }
 
 func grow[T any](s []T, n int) []T {

@@ -71,6 +71,21 @@ func SignalColumns() []string {
 type Hello struct {
 	Type     string `json:"type"`     // "hello"
 	Protocol int    `json:"protocol"` // highest version TradAI speaks
+	// ShmFD, when not 0, is the file descriptor (in the strategy's
+	// process) of the shared memory file TradAI offers for the "shm"
+	// transport; the strategy opts in with SpecMessage.Transports.
+	ShmFD int `json:"shm_fd,omitempty"`
+}
+
+// TransportShm is the shared-memory transport: request columns and
+// (optionally) signal columns travel through the file of Hello.ShmFD
+// instead of the pipes.
+const TransportShm = "shm"
+
+// ShmRegion is a byte range of the shared memory file.
+type ShmRegion struct {
+	Offset int64 `json:"offset"`
+	Bytes  int64 `json:"bytes"`
 }
 
 // SpecMessage answers Hello (strategy → TradAI).
@@ -81,6 +96,9 @@ type SpecMessage struct {
 	// nil or empty means all six (CandleColumns).
 	Columns []string `json:"columns,omitempty"`
 	Spec    sdk.Spec `json:"spec"`
+	// Transports lists the optional transports the strategy can use
+	// (TransportShm); nil means the pipes only.
+	Transports []string `json:"transports,omitempty"`
 	// Bytes must be 0: a spec has no payload.
 	Bytes int64 `json:"bytes,omitempty"`
 }
@@ -98,6 +116,9 @@ type PopulateMessage struct {
 	Params    map[string]any `json:"params"`
 	Columns   []string       `json:"columns"`
 	Bytes     int64          `json:"bytes"`
+	// Shm, with the shm transport, is where the columns are in the shared
+	// memory file (Bytes is then 0).
+	Shm *ShmRegion `json:"shm,omitempty"`
 }
 
 // SignalsMessage answers a PopulateMessage (strategy → TradAI). It is
@@ -113,6 +134,9 @@ type SignalsMessage struct {
 	// the entry on that candle.
 	EnterTags map[string]string `json:"enter_tags,omitempty"`
 	Bytes     int64             `json:"bytes"`
+	// Shm, with the shm transport, is where the signal columns are in the
+	// shared memory file (Bytes is then 0).
+	Shm *ShmRegion `json:"shm,omitempty"`
 }
 
 // ErrorMessage answers a PopulateMessage the strategy cannot serve
@@ -287,4 +311,17 @@ func ValidCandleColumns(cols []string) error {
 		seen[c] = true
 	}
 	return nil
+}
+
+// Within reports whether the region lies inside a file of size bytes.
+func (r ShmRegion) Within(size int64) bool {
+	return r.Offset >= 0 && r.Bytes >= 0 && r.Offset <= size && r.Bytes <= size-r.Offset
+}
+
+// ShmAnswerOffset is where the Go SDK writes its signal columns in the
+// shared file for a request whose columns occupy bytes from offset: the
+// end of the columns rounded up to a multiple of 64. TradAI keeps the
+// file at least that plus 4·n bytes long.
+func ShmAnswerOffset(offset, bytes int64) int64 {
+	return (offset + bytes + 63) &^ 63
 }

@@ -39,7 +39,7 @@ func main() {
 	case "detached":
 		grandchild(nil)
 		mode = "good"
-	case "garbage", "wrongid", "wrongn", "badlen", "short", "badbyte", "bighead", "badtag":
+	case "garbage", "wrongid", "wrongn", "badlen", "short", "badbyte", "bighead", "badtag", "shmoffset", "shmlen", "shmundeclared":
 		raw(mode)
 		return
 	}
@@ -149,7 +149,11 @@ func raw(mode string) {
 		os.Exit(1)
 	}
 	spec := fake{}.Spec()
-	if err := serve.WriteHeader(w, serve.SpecMessage{Type: serve.TypeSpec, Protocol: serve.Protocol, Columns: fake{}.Columns(), Spec: spec}); err != nil {
+	sm := serve.SpecMessage{Type: serve.TypeSpec, Protocol: serve.Protocol, Columns: fake{}.Columns(), Spec: spec}
+	if mode == "shmoffset" || mode == "shmlen" {
+		sm.Transports = []string{serve.TransportShm}
+	}
+	if err := serve.WriteHeader(w, sm); err != nil {
 		os.Exit(1)
 	}
 	line, err := serve.ReadHeader(br)
@@ -185,6 +189,15 @@ func raw(mode string) {
 		payload[n+5] = 2
 	case "badtag":
 		hdr.EnterTags = map[string]string{fmt.Sprint(n): "late"}
+	case "shmoffset": // past the end of the shared file
+		hdr.Bytes, payload = 0, nil
+		hdr.Shm = &serve.ShmRegion{Offset: 1 << 40, Bytes: 4 * int64(n)}
+	case "shmlen": // a region longer than the columns
+		hdr.Bytes, payload = 0, nil
+		hdr.Shm = &serve.ShmRegion{Offset: 0, Bytes: 4*int64(n) + 1}
+	case "shmundeclared": // shared memory it did not ask for
+		hdr.Bytes, payload = 0, nil
+		hdr.Shm = &serve.ShmRegion{Offset: 0, Bytes: 4 * int64(n)}
 	case "short":
 		serve.WriteHeader(w, hdr)
 		w.Write(payload[:10])
