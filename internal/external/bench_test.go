@@ -62,6 +62,18 @@ func BenchmarkExternalSMACross1M(b *testing.B) {
 	benchSMACross1M(b, startProgram(b, "sma_cross", external.Options{}))
 }
 
+// BenchmarkExternalPipeSMACross1M is BenchmarkExternalSMACross1M with the
+// columns on the pipes (the shared-memory transport not offered).
+func BenchmarkExternalPipeSMACross1M(b *testing.B) {
+	benchSMACross1M(b, startProgram(b, "sma_cross", external.Options{PipeOnly: true}))
+}
+
+// BenchmarkExternalPipePopulate1M is BenchmarkExternalPopulate1M on the
+// pipes.
+func BenchmarkExternalPipePopulate1M(b *testing.B) {
+	benchPopulate(b, startProgram(b, "sma_cross", external.Options{PipeOnly: true}))
+}
+
 // BenchmarkExternalPopulate1M is the protocol round trip alone (no
 // simulation), against BenchmarkBuiltinPopulate1M.
 func BenchmarkExternalPopulate1M(b *testing.B) {

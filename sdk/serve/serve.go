@@ -70,7 +70,10 @@ func Run(s sdk.Strategy) {
 // reports it with the end of standard error.
 //
 // The frame passed to Populate and its columns are reused by the next
-// request: a strategy must not keep them.
+// request: a strategy must not keep them. When TradAI offers the
+// shared-memory transport (Linux; Hello.ShmFD), Serve takes it: the frame's
+// candle and signal columns then view the shared file, which may be mapped
+// elsewhere by the next request.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error {
 	if err := CheckHost(); err != nil {
 		return err
