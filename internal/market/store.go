@@ -446,6 +446,9 @@ func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
 		exchanges = []string{exchange}
 	} else {
 		entries, err := os.ReadDir(s.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil // nothing stored yet
+		}
 		if err != nil {
 			return nil, fmt.Errorf("market data store: %w", err)
 		}
@@ -492,7 +495,7 @@ func (s *Store) keys(exchange string) ([]Key, error) {
 		entries, err := os.ReadDir(filepath.Join(root, sub))
 		if errors.Is(err, fs.ErrNotExist) {
 			if sub == "" {
-				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s", exchange, s.dir)
+				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s (bring data in with `tradai data download` or `tradai data import`)", exchange, s.dir)
 			}
 			continue
 		}

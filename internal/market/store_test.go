@@ -578,3 +578,17 @@ func abs(x int64) int64 {
 	}
 	return x
 }
+
+func TestListEmpty(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "not", "yet"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.List(context.Background(), "")
+	if err != nil || len(all) != 0 {
+		t.Errorf("a data folder that does not exist yet: %v, %v; want nothing and no error", all, err)
+	}
+	if _, err := s.List(context.Background(), "binance"); err == nil || !strings.Contains(err.Error(), "tradai data download") {
+		t.Errorf("unknown exchange: %v", err)
+	}
+}
