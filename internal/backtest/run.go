@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -120,6 +121,10 @@ func prepare(ctx context.Context, store *market.Store, cfg *config.Config, strat
 		k.Type = market.Futures
 	}
 	f, err := store.Load(ctx, k, market.Range{End: tr.End})
+	if errors.Is(err, market.ErrNotFound) {
+		return Series{}, fmt.Errorf("%w; download it with: tradai data download --datadir %s --exchange %s --pairs %s --timeframes %s",
+			err, store.Dir(), k.Exchange, pair, tf)
+	}
 	if err != nil {
 		return Series{}, err
 	}
