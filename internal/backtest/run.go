@@ -121,7 +121,7 @@ func prepare(ctx context.Context, store *market.Store, cfg *config.Config, strat
 		k.Type = market.Futures
 	}
 	f, err := store.Load(ctx, k, market.Range{End: tr.End})
-	if errors.Is(err, market.ErrNotFound) {
+	if errors.Is(err, market.ErrNotFound) && k.Exchange != "" {
 		return Series{}, fmt.Errorf("%w; download it with: tradai data download --datadir %s --exchange %s --pairs %s --timeframes %s",
 			err, store.Dir(), k.Exchange, pair, tf)
 	}
