@@ -200,6 +200,11 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return d.sql.QueryRowContext(ctx, d.Rebind(q), args...)
 }
 
+// Exec runs a statement outside a transaction.
+func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.sql.ExecContext(ctx, d.Rebind(q), args...)
+}
+
 // Query runs a query outside a transaction.
 func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return d.sql.QueryContext(ctx, d.Rebind(q), args...)
