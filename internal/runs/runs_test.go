@@ -282,3 +282,31 @@ func TestListPaginationStableUnderInserts(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateSameKeyConcurrently(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, _ := setup(t, d)
+		const n = 6
+		ids := make(chan string, n)
+		for range n {
+			go func() {
+				r, _, err := s.Create(ctx, alice, spec("sma"), "same")
+				if err != nil {
+					t.Errorf("Create: %v", err)
+				}
+				ids <- r.ID
+			}()
+		}
+		first := <-ids
+		for range n - 1 {
+			if id := <-ids; id != first {
+				t.Fatalf("same key gave runs %s and %s", first, id)
+			}
+		}
+		page, _ := s.List(ctx, alice, runs.Filter{}, "", 10)
+		if len(page.Runs) != 1 {
+			t.Fatalf("%d runs stored, want 1", len(page.Runs))
+		}
+	})
+}
