@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -101,7 +102,10 @@ func (d *DB) migrateLock(ctx context.Context) (func(), error) {
 		}
 		return func() {
 			if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
-				d.log.Warn("release the migration lock", "err", err)
+				// Discard the session rather than pool it: closing it is
+				// what releases the lock then.
+				d.log.Warn("release the migration lock; closing its connection", "err", err)
+				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 			conn.Close()
 		}, nil
