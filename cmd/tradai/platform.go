@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// dbOpts are the --home and --database flags of the platform commands.
+type dbOpts struct {
+	logger   func() (*slog.Logger, error)
+	home     string
+	database string
+}
+
+func (o *dbOpts) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.home, "home", "", "TradAI's home folder (default $TRADAI_HOME, else ~/.tradai)")
+	f.StringVar(&o.database, "database", "", "database: postgres://… or an SQLite file (default $TRADAI_DATABASE, else <home>/tradai.db)")
+}
+
+// url is the database URL the flags name.
+func (o *dbOpts) url() (string, error) {
+	if o.database != "" {
+		return o.database, nil
+	}
+	if v := os.Getenv("TRADAI_DATABASE"); v != "" {
+		return v, nil
+	}
+	home := o.home
+	if home == "" {
+		home = os.Getenv("TRADAI_HOME")
+	}
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the home folder for ~/.tradai (set --home): %w", err)
+		}
+		home = filepath.Join(h, ".tradai")
+	}
+	return filepath.Join(home, "tradai.db"), nil
+}
+
+// open opens the database and, when migrate is set, brings its schema up
+// to date first.
+func (o *dbOpts) open(ctx context.Context, migrate bool) (*db.DB, *slog.Logger, error) {
+	log, err := o.logger()
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := o.url()
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := db.Open(ctx, u, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if migrate {
+		if err := d.Migrate(ctx); err != nil {
+			d.Close()
+			return nil, nil, err
+		}
+	}
+	return d, log, nil
+}
+
+func newMigrateCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	o := &dbOpts{logger: logger}
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or update the database schema (TradAI's tables and the job queue's)",
+		Long: `migrate applies every pending schema migration: TradAI's own and the job
+queue's (River). It is safe to run again and from several processes at once;
+the server runs it at start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, _, err := o.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			v, err := d.SchemaVersion(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "database (%s) is at schema version %d\n", d.Dialect(), v)
+			return nil
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func newUsersCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "Manage users"}
+	o := &dbOpts{logger: logger}
+	var tenant string
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a user (and its tenant when new)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, log, err := o.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			u, err := tenancy.New(d, time.Now, log).CreateUser(cmd.Context(), args[0], tenant)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s created in tenant %s (id %s)\n", u.Name, tenant, u.ID)
+			return nil
+		},
+	}
+	o.addFlags(create)
+	create.Flags().StringVar(&tenant, "tenant", "default", "tenant the user belongs to (created when new)")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: "tokens", Short: "Manage API tokens"}
+	o := &dbOpts{logger: logger}
+	var user string
+	create := &cobra.Command{
+		Use:   "create --user NAME",
+		Short: "Create an API token for a user; it is printed once and cannot be shown again",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if user == "" {
+				return errors.New("tokens create: --user is required")
+			}
+			d, log, err := o.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			s := tenancy.New(d, time.Now, log)
+			u, err := s.UserByName(cmd.Context(), user)
+			if err != nil {
+				return err
+			}
+			plain, tok, err := s.CreateToken(cmd.Context(), u.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), plain)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %s for %s created; copy it now, it is not stored and cannot be shown again\n", tok.ID, u.Name)
+			return nil
+		},
+	}
+	o.addFlags(create)
+	create.Flags().StringVar(&user, "user", "", "the user the token acts as")
+	cmd.AddCommand(create)
+	return cmd
+}

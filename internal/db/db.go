@@ -1,0 +1,246 @@
+// Package db opens TradAI's database — an SQLite file (the embedded
+// default) or PostgreSQL — and applies its schema migrations: ours through
+// goose, River's (the job queue) through River's own migrator.
+//
+// Connections. On PostgreSQL our store uses database/sql over pgx
+// (pgx/v5/stdlib) and River gets its own *pgxpool.Pool on the same URL. On
+// SQLite the two do not share a *sql.DB either: River's driver wants a pool
+// of exactly one connection (SetMaxOpenConns(1)), which would serialize every
+// store query behind the queue's polling, so the store has its own small
+// pool on the same file. Both pools open the file in WAL mode with a
+// busy_timeout and foreign keys on, and the store's pool begins every
+// transaction with BEGIN IMMEDIATE, so a writer takes the file's write lock
+// up front and waits (busy_timeout) instead of failing halfway through.
+//
+// SQL dialects. Queries are written once with `?` placeholders; Tx rebinds
+// them to `$1…` on PostgreSQL. Ids are made in Go, times are Unix
+// milliseconds in BIGINT columns and JSON is stored as TEXT, so the same
+// schema file serves both databases.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+)
+
+// Dialect is the kind of database behind a DB.
+type Dialect int
+
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// DB is an open TradAI database.
+type DB struct {
+	dialect Dialect
+	sql     *sql.DB       // our store's pool
+	pool    *pgxpool.Pool // PostgreSQL: River's pool
+	river   *sql.DB       // SQLite: River's one-connection pool
+	path    string        // SQLite: the database file
+	log     *slog.Logger
+}
+
+// busyTimeoutMS is how long an SQLite connection waits for another
+// connection's write lock before giving up.
+const busyTimeoutMS = 10000
+
+// Open opens the database at rawURL: `postgres://…` (or `postgresql://…`)
+// for PostgreSQL, `sqlite:///path/to/file.db` or a plain file path for
+// SQLite. The SQLite file and its folder are created when missing.
+func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return openPostgres(ctx, rawURL, log)
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("open database: bad SQLite URL %q: %w", rawURL, err)
+		}
+		if u.Host != "" {
+			return nil, fmt.Errorf("open database: SQLite URL %q has a host; write sqlite:///path/to/file.db", rawURL)
+		}
+		return openSQLite(ctx, u.Path, log)
+	case strings.Contains(rawURL, "://"):
+		return nil, fmt.Errorf("open database %q: want postgres://…, sqlite:///path or a file path", rawURL)
+	case rawURL == "":
+		return nil, errors.New("open database: no database URL or path given")
+	default:
+		return openSQLite(ctx, rawURL, log)
+	}
+}
+
+func sqliteDSN(path string, immediate bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMS)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if immediate {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty SQLite file path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open database %s: create its folder: %w", path, err)
+	}
+	store, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	store.SetMaxOpenConns(4)
+	if err := store.PingContext(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	river, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open database %s for the job queue: %w", path, err)
+	}
+	river.SetMaxOpenConns(1)
+	log.Debug("database opened", "dialect", "sqlite", "path", path)
+	return &DB{dialect: SQLite, sql: store, river: river, path: path, log: log}, nil
+}
+
+func openPostgres(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+	store, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+	}
+	if err := store.PingContext(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	pool, err := pgxpool.New(ctx, rawURL)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open PostgreSQL pool for the job queue: %w", err)
+	}
+	log.Debug("database opened", "dialect", "postgres")
+	return &DB{dialect: Postgres, sql: store, pool: pool, log: log}, nil
+}
+
+// Close closes every pool.
+func (d *DB) Close() error {
+	err := d.sql.Close()
+	if d.river != nil {
+		err = errors.Join(err, d.river.Close())
+	}
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// Dialect says which database this is.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// SQL is the store's connection pool (for tests and read-only tools; store
+// code goes through InTx or Query).
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// RiverPool is River's pgx pool on PostgreSQL (nil on SQLite).
+func (d *DB) RiverPool() *pgxpool.Pool { return d.pool }
+
+// RiverSQLite is River's one-connection pool on SQLite (nil on PostgreSQL).
+func (d *DB) RiverSQLite() *sql.DB { return d.river }
+
+// Rebind turns `?` placeholders into the dialect's own.
+func (d *DB) Rebind(q string) string {
+	if d.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// QueryRow runs a one-row query outside a transaction.
+func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.sql.QueryRowContext(ctx, d.Rebind(q), args...)
+}
+
+// Exec runs a statement outside a transaction.
+func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.sql.ExecContext(ctx, d.Rebind(q), args...)
+}
+
+// Query runs a query outside a transaction.
+func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.sql.QueryContext(ctx, d.Rebind(q), args...)
+}
+
+// Tx is a transaction whose methods take `?` placeholders.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+}
+
+func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
+}
+
+func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+}
+
+// InTx runs fn in a transaction, committing when it returns nil and rolling
+// back otherwise. fn's error is returned as it is.
+func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(&Tx{tx: sqlTx, db: d}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}

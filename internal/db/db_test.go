@@ -1,0 +1,100 @@
+package db_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+)
+
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, tg dbtest.Target) {
+		ctx := context.Background()
+		// Several processes' worth of handles migrating a fresh database at once.
+		const n = 4
+		handles := make([]*db.DB, n)
+		for i := range handles {
+			handles[i] = tg.Open(t)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i, d := range handles {
+			wg.Go(func() { errs[i] = d.Migrate(ctx) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent migrate %d: %v", i, err)
+			}
+		}
+		d := handles[0]
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatalf("migrate again: %v", err)
+		}
+		v, err := d.SchemaVersion(ctx)
+		if err != nil || v != 1 {
+			t.Fatalf("schema version = %d, %v; want 1", v, err)
+		}
+		// Our tables and River's exist.
+		for _, table := range []string{"tenants", "users", "api_tokens", "runs", "run_steps", "artifacts", "audit_log", "river_job", "river_migration"} {
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+				t.Errorf("table %s: %v", table, err)
+			}
+		}
+		if d.Dialect() != tg.Dialect {
+			t.Errorf("dialect = %v, want %v", d.Dialect(), tg.Dialect)
+		}
+	})
+}
+
+func TestInTxRollsBack(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.UnixMilli(1700000000000)
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`, "t1", "acme", now.UnixMilli()); err != nil {
+				return err
+			}
+			return context.Canceled
+		})
+		if err != context.Canceled {
+			t.Fatalf("InTx = %v, want fn's error", err)
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM tenants`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("tenants after rollback = %d, %v", n, err)
+		}
+	})
+}
+
+func TestOpenURLs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, u := range []string{dir + "/plain.db", "sqlite://" + dir + "/sub/url.db"} {
+		d, err := db.Open(ctx, u, nil)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", u, err)
+		}
+		if d.Dialect() != db.SQLite {
+			t.Errorf("Open(%q) dialect %v", u, d.Dialect())
+		}
+		d.Close()
+	}
+	for _, u := range []string{"", "mysql://x", "sqlite://host/x.db"} {
+		if _, err := db.Open(ctx, u, nil); err == nil {
+			t.Errorf("Open(%q) succeeded", u)
+		}
+	}
+}
+
+func TestNewIDSortsByTime(t *testing.T) {
+	a := db.NewID("run", time.UnixMilli(1000))
+	b := db.NewID("run", time.UnixMilli(1001))
+	if !(a < b) || len(a) != len("run_")+26 {
+		t.Fatalf("ids %q %q", a, b)
+	}
+}

@@ -1,0 +1,138 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"golang.org/x/sys/unix"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrate brings the schema up to date: our tables through goose (the
+// embedded migrations/*.sql, one dialect-neutral set), then River's through
+// rivermigrate. It is idempotent, and safe to run from several processes at
+// once: the whole of it runs under one lock per database — a session
+// advisory lock (pg_advisory_lock, keyed by the current schema) on
+// PostgreSQL, an exclusive flock on `<file>.migrate.lock` next to the
+// SQLite file — so a second migrator waits, then finds nothing to do.
+func (d *DB) Migrate(ctx context.Context) error {
+	unlock, err := d.migrateLock(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: take the migration lock: %w", err)
+	}
+	defer unlock()
+
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	dialect := goose.DialectSQLite3
+	if d.dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, d.sql, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: load TradAI migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: apply TradAI migrations: %w", err)
+	}
+	for _, r := range res {
+		d.log.Info("migration applied", "source", r.Source.Path, "duration", r.Duration)
+	}
+
+	var riverRes *rivermigrate.MigrateResult
+	if d.dialect == Postgres {
+		m, err := rivermigrate.New(riverpgxv5.New(d.pool), &rivermigrate.Config{Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("migrate: job queue migrator: %w", err)
+		}
+		riverRes, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: apply job queue migrations: %w", err)
+		}
+	} else {
+		m, err := rivermigrate.New(riversqlite.New(d.river), &rivermigrate.Config{Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("migrate: job queue migrator: %w", err)
+		}
+		riverRes, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: apply job queue migrations: %w", err)
+		}
+	}
+	for _, v := range riverRes.Versions {
+		d.log.Info("job queue migration applied", "version", v.Version, "name", v.Name, "duration", v.Duration)
+	}
+	return nil
+}
+
+// SchemaVersion is the version of our newest applied migration.
+func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := d.QueryRow(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+func (d *DB) migrateLock(ctx context.Context) (func(), error) {
+	if d.dialect == Postgres {
+		conn, err := d.sql.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		const key = `hashtext('tradai.migrate.' || current_schema())`
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
+				// Discard the session rather than pool it: closing it is
+				// what releases the lock then.
+				d.log.Warn("release the migration lock; closing its connection", "err", err)
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			conn.Close()
+		}, nil
+	}
+	f, err := os.OpenFile(d.path+".migrate.lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	// Poll a non-blocking lock so a cancelled context stops the wait.
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return func() {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
+}

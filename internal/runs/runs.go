@@ -1,0 +1,361 @@
+// Package runs is the run store: every backtest (and later optimization,
+// deployment) is a run with an owner tenant, an idempotency key, a status
+// that only moves along legal transitions, progress, attempts, steps,
+// metrics and artifacts. Every mutation writes its audit row in the same
+// transaction.
+//
+//	queued ──► running ──► completed
+//	  │  ▲        │ ├────► failed        (Fail, not retryable)
+//	  │  └────────┘ ├────► dead_letter   (Fail, retryable, attempts used up)
+//	  │   (Fail, retryable)
+//	  └──────────┴──────► cancelled     (Cancel)
+package runs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// Status is where a run is in its life.
+type Status string
+
+const (
+	Queued     Status = "queued"
+	Running    Status = "running"
+	Completed  Status = "completed"
+	Failed     Status = "failed"
+	Cancelled  Status = "cancelled"
+	DeadLetter Status = "dead_letter"
+)
+
+// Terminal reports whether no transition leaves s.
+func (s Status) Terminal() bool {
+	return s == Completed || s == Failed || s == Cancelled || s == DeadLetter
+}
+
+var (
+	// ErrNotFound: no such run in the caller's tenant (runs of other
+	// tenants are not found either).
+	ErrNotFound = errors.New("run not found")
+	// ErrConflict: the idempotency key was used before with another request.
+	ErrConflict = errors.New("idempotency key already used with a different request")
+	// ErrIllegalTransition: the run's status does not allow the change.
+	ErrIllegalTransition = errors.New("illegal run status transition")
+)
+
+// KindBacktest is the only run kind so far.
+const KindBacktest = "backtest"
+
+// RunSpec is what a caller asks to run.
+type RunSpec struct {
+	Kind        string            `json:"kind"`
+	Strategy    string            `json:"strategy"`
+	Params      json.RawMessage   `json:"params,omitempty"`
+	Config      json.RawMessage   `json:"config,omitempty"`
+	Fingerprint string            `json:"fingerprint"`
+	Tags        map[string]string `json:"tags,omitempty"`
+}
+
+// Run is a stored run.
+type Run struct {
+	ID             string
+	Tenant         string
+	CreatedBy      string
+	Spec           RunSpec
+	IdempotencyKey string
+	Status         Status
+	Progress       float64
+	Attempts       int
+	Error          string
+	Created        time.Time
+	Started        time.Time // zero until first started
+	Finished       time.Time // zero until terminal
+	Metrics        json.RawMessage
+}
+
+// Artifact is a file a run produced.
+type Artifact struct {
+	Name      string
+	MediaType string
+	Ref       string // path under the artifact store, or a blob reference
+	Size      int64
+	SHA256    string
+}
+
+// Step is one recorded step of a run's workflow.
+type Step struct {
+	Name     string
+	Status   Status // running, completed or failed
+	Started  time.Time
+	Finished time.Time
+	Error    string
+}
+
+// Store keeps runs in a database.
+type Store struct {
+	db          *db.DB
+	now         func() time.Time
+	maxAttempts int
+	log         *slog.Logger
+}
+
+// New returns a Store. maxAttempts bounds retryable failures: a run that
+// fails retryably after maxAttempts starts goes to dead_letter.
+func New(d *db.DB, now func() time.Time, maxAttempts int, log *slog.Logger) *Store {
+	if maxAttempts < 1 {
+		maxAttempts = 1
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{db: d, now: now, maxAttempts: maxAttempts, log: log}
+}
+
+func normJSON(raw json.RawMessage, empty string) (string, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return empty, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// requestHash is the SHA-256 of the spec's canonical JSON: map keys sorted
+// (encoding/json does), params and config compacted.
+func requestHash(spec RunSpec) string {
+	b, _ := json.Marshal(spec)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Create stores a queued run for the principal's tenant. With a non-empty
+// idempotency key, a second Create with the same key and the same spec
+// returns the first run (created false); with another spec it fails with
+// ErrConflict.
+func (s *Store) Create(ctx context.Context, p tenancy.Principal, spec RunSpec, idempotencyKey string) (Run, bool, error) {
+	if spec.Kind == "" {
+		spec.Kind = KindBacktest
+	}
+	if spec.Kind != KindBacktest {
+		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q)", spec.Kind, KindBacktest)
+	}
+	if strings.TrimSpace(spec.Strategy) == "" {
+		return Run{}, false, errors.New("create run: no strategy given")
+	}
+	params, err := normJSON(spec.Params, "{}")
+	if err != nil {
+		return Run{}, false, fmt.Errorf("create run: params are not valid JSON: %w", err)
+	}
+	config, err := normJSON(spec.Config, "{}")
+	if err != nil {
+		return Run{}, false, fmt.Errorf("create run: config is not valid JSON: %w", err)
+	}
+	spec.Params, spec.Config = json.RawMessage(params), json.RawMessage(config)
+	if spec.Tags == nil {
+		spec.Tags = map[string]string{}
+	}
+	tags, _ := json.Marshal(spec.Tags)
+	hash := requestHash(spec)
+	now := s.now()
+	r := Run{ID: db.NewID("run", now), Tenant: p.Tenant, CreatedBy: p.User, Spec: spec, IdempotencyKey: idempotencyKey, Status: Queued, Created: now}
+	var key, by any
+	if idempotencyKey != "" {
+		key = idempotencyKey
+	}
+	if p.User != "" {
+		by = p.User
+	}
+
+	var existing *Run
+	insert := func(tx *db.Tx) error {
+		if key != nil {
+			old, oldHash, err := s.byKey(ctx, tx, p.Tenant, idempotencyKey)
+			if err == nil {
+				if oldHash != hash {
+					return fmt.Errorf("key %q: %w", idempotencyKey, ErrConflict)
+				}
+				existing = &old
+				return nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO runs (id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, request_hash, created_at, tags)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, p.Tenant, by, spec.Kind, string(Queued), spec.Strategy, params, config, spec.Fingerprint, key, hash, now.UnixMilli(), string(tags)); err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.create", Target: r.ID, At: now,
+			Detail: map[string]string{"strategy": spec.Strategy, "idempotency_key": idempotencyKey}})
+	}
+	err = s.db.InTx(ctx, insert)
+	if err != nil && key != nil && !errors.Is(err, ErrConflict) {
+		// A concurrent Create with the same key may have won the unique
+		// index: look again, and answer as if we had come second.
+		existing = nil
+		if err2 := s.db.InTx(ctx, insert); err2 == nil {
+			err = nil
+		}
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("create run: %w", err)
+	}
+	if existing != nil {
+		return *existing, false, nil
+	}
+	return r, true, nil
+}
+
+const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRun(sc scanner, extra ...any) (Run, error) {
+	var (
+		r                    Run
+		by, key, metrics     sql.NullString
+		params, config, tags string
+		status               string
+		created              int64
+		started, finished    sql.NullInt64
+	)
+	dest := append([]any{&r.ID, &r.Tenant, &by, &r.Spec.Kind, &status, &r.Spec.Strategy, &params, &config, &r.Spec.Fingerprint, &key,
+		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Run{}, ErrNotFound
+		}
+		return Run{}, err
+	}
+	r.CreatedBy, r.IdempotencyKey, r.Status = by.String, key.String, Status(status)
+	r.Spec.Params, r.Spec.Config = json.RawMessage(params), json.RawMessage(config)
+	if err := json.Unmarshal([]byte(tags), &r.Spec.Tags); err != nil {
+		return Run{}, fmt.Errorf("run %s: bad stored tags: %w", r.ID, err)
+	}
+	if metrics.Valid {
+		r.Metrics = json.RawMessage(metrics.String)
+	}
+	r.Created = time.UnixMilli(created)
+	if started.Valid {
+		r.Started = time.UnixMilli(started.Int64)
+	}
+	if finished.Valid {
+		r.Finished = time.UnixMilli(finished.Int64)
+	}
+	return r, nil
+}
+
+func (s *Store) byKey(ctx context.Context, tx *db.Tx, tenant, key string) (Run, string, error) {
+	var hash string
+	r, err := scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+`, request_hash FROM runs WHERE tenant_id = ? AND idempotency_key = ?`, tenant, key), &hash)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Run{}, "", fmt.Errorf("look up idempotency key: %w", err)
+	}
+	return r, hash, err
+}
+
+// Get returns the principal's tenant's run id; another tenant's run is
+// ErrNotFound.
+func (s *Store) Get(ctx context.Context, p tenancy.Principal, id string) (Run, error) {
+	r, err := scanRun(s.db.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant))
+	if err != nil {
+		return Run{}, fmt.Errorf("get run %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// Filter narrows List; empty fields match everything.
+type Filter struct {
+	Status   Status
+	Strategy string
+}
+
+// Page is one page of List.
+type Page struct {
+	Runs []Run
+	Next string // cursor for the next page; empty on the last
+}
+
+// List returns the tenant's runs newest first, limit at a time. The cursor
+// is the position (creation time, id) of the last run seen, so runs
+// created meanwhile never shift or repeat later pages.
+func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor string, limit int) (Page, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := `SELECT ` + runColumns + ` FROM runs WHERE tenant_id = ?`
+	args := []any{p.Tenant}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Strategy != "" {
+		q += ` AND strategy = ?`
+		args = append(args, f.Strategy)
+	}
+	if cursor != "" {
+		at, id, err := decodeCursor(cursor)
+		if err != nil {
+			return Page{}, fmt.Errorf("list runs: %w", err)
+		}
+		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, at, at, id)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var page Page
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return Page{}, fmt.Errorf("list runs: %w", err)
+		}
+		page.Runs = append(page.Runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("list runs: %w", err)
+	}
+	if len(page.Runs) > limit {
+		page.Runs = page.Runs[:limit]
+		last := page.Runs[limit-1]
+		page.Next = encodeCursor(last.Created.UnixMilli(), last.ID)
+	}
+	return page, nil
+}
+
+func encodeCursor(at int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+}
+
+func decodeCursor(c string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if at, id, ok := strings.Cut(string(b), ":"); ok {
+			if n, err := strconv.ParseInt(at, 10, 64); err == nil && id != "" {
+				return n, id, nil
+			}
+		}
+	}
+	return 0, "", fmt.Errorf("bad cursor %q", c)
+}

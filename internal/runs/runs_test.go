@@ -1,0 +1,312 @@
+package runs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// clock ticks one millisecond per reading; safe for concurrent use.
+func clock() func() time.Time {
+	var ms atomic.Int64
+	ms.Store(1700000000000)
+	return func() time.Time { return time.UnixMilli(ms.Add(1)) }
+}
+
+func setup(t *testing.T, d *db.DB) (*runs.Store, tenancy.Principal, tenancy.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	ten := tenancy.New(d, clock(), nil)
+	a, err := ten.CreateUser(ctx, "alice", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ten.CreateUser(ctx, "bob", "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs.New(d, clock(), 2, nil), tenancy.Principal{Tenant: a.Tenant, User: a.ID}, tenancy.Principal{Tenant: b.Tenant, User: b.ID}
+}
+
+func spec(strategy string) runs.RunSpec {
+	return runs.RunSpec{Strategy: strategy, Params: json.RawMessage(`{"fast": 10, "slow":30}`), Fingerprint: "fp1", Tags: map[string]string{"k": "v"}}
+}
+
+func auditCount(t *testing.T, d *db.DB, action string) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = ?`, action).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIdempotencyAndTenants(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, bob := setup(t, d)
+		r1, created, err := s.Create(ctx, alice, spec("sma"), "key-1")
+		if err != nil || !created || r1.Status != runs.Queued {
+			t.Fatalf("Create = %+v, %v, %v", r1, created, err)
+		}
+		// Same key, same body (formatted differently) → the same run.
+		same := spec("sma")
+		same.Params = json.RawMessage(`{"fast":10,"slow":30}`)
+		r2, created, err := s.Create(ctx, alice, same, "key-1")
+		if err != nil || created || r2.ID != r1.ID {
+			t.Fatalf("repeat Create = %s, %v, %v; want %s", r2.ID, created, err, r1.ID)
+		}
+		// Same key, different body → conflict.
+		if _, _, err := s.Create(ctx, alice, spec("rsi"), "key-1"); !errors.Is(err, runs.ErrConflict) {
+			t.Fatalf("conflicting Create = %v, want ErrConflict", err)
+		}
+		// The key is per tenant.
+		rb, created, err := s.Create(ctx, bob, spec("rsi"), "key-1")
+		if err != nil || !created {
+			t.Fatalf("bob's Create = %v, %v", created, err)
+		}
+		if n := auditCount(t, d, "run.create"); n != 2 {
+			t.Errorf("run.create audit rows = %d, want 2", n)
+		}
+
+		got, err := s.Get(ctx, alice, r1.ID)
+		if err != nil || got.Spec.Strategy != "sma" || got.Spec.Tags["k"] != "v" || string(got.Spec.Params) != `{"fast":10,"slow":30}` || got.IdempotencyKey != "key-1" {
+			t.Fatalf("Get = %+v, %v", got, err)
+		}
+		if _, err := s.Get(ctx, bob, r1.ID); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("cross-tenant Get = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Cancel(ctx, bob, r1.ID); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("cross-tenant Cancel = %v, want ErrNotFound", err)
+		}
+		page, err := s.List(ctx, bob, runs.Filter{}, "", 10)
+		if err != nil || len(page.Runs) != 1 || page.Runs[0].ID != rb.ID {
+			t.Fatalf("bob's List = %+v, %v", page, err)
+		}
+		page, err = s.List(ctx, alice, runs.Filter{Strategy: "rsi"}, "", 10)
+		if err != nil || len(page.Runs) != 0 {
+			t.Fatalf("alice's rsi List = %+v, %v", page, err)
+		}
+		// Without a key, every Create is a new run.
+		n1, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		n2, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		if n1.ID == n2.ID {
+			t.Fatal("keyless Creates returned one run")
+		}
+	})
+}
+
+func TestTransitions(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, _ := setup(t, d)
+		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		illegal := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, runs.ErrIllegalTransition) {
+				t.Fatalf("%s = %v, want ErrIllegalTransition", what, err)
+			}
+		}
+		_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{}`), nil)
+		illegal("Complete queued", err)
+		illegal("SetProgress queued", s.SetProgress(ctx, alice, r.ID, 0.5))
+		illegal("StartStep queued", s.StartStep(ctx, alice, r.ID, "load"))
+
+		if r, err = s.MarkRunning(ctx, alice, r.ID); err != nil || r.Status != runs.Running || r.Attempts != 1 || r.Started.IsZero() {
+			t.Fatalf("MarkRunning = %+v, %v", r, err)
+		}
+		_, err = s.MarkRunning(ctx, alice, r.ID)
+		illegal("MarkRunning running", err)
+		if err := s.SetProgress(ctx, alice, r.ID, 0.25); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.StartStep(ctx, alice, r.ID, "load"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishStep(ctx, alice, r.ID, "load", nil); err != nil {
+			t.Fatal(err)
+		}
+		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", nil))
+		s.StartStep(ctx, alice, r.ID, "simulate")
+		s.FinishStep(ctx, alice, r.ID, "simulate", errors.New("boom"))
+		steps, err := s.Steps(ctx, alice, r.ID)
+		if err != nil || len(steps) != 2 || steps[0].Status != runs.Completed || steps[1].Status != runs.Failed || steps[1].Error != "boom" {
+			t.Fatalf("Steps = %+v, %v", steps, err)
+		}
+
+		arts := []runs.Artifact{{Name: "report.html", MediaType: "text/html", Ref: "runs/x/report.html", Size: 10, SHA256: "ab"}}
+		done, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 1.5}`), arts)
+		if err != nil || done.Status != runs.Completed || string(done.Metrics) != `{"profit":1.5}` || done.Progress != 1 || done.Finished.IsZero() {
+			t.Fatalf("Complete = %+v, %v", done, err)
+		}
+		// The second Complete is refused and changes nothing.
+		_, err = s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 99}`), []runs.Artifact{{Name: "other"}})
+		illegal("Complete twice", err)
+		again, _ := s.Get(ctx, alice, r.ID)
+		if string(again.Metrics) != `{"profit":1.5}` || !again.Finished.Equal(done.Finished) {
+			t.Fatalf("stored result changed: %+v", again)
+		}
+		if got, err := s.Artifacts(ctx, alice, r.ID); err != nil || len(got) != 1 || got[0] != arts[0] {
+			t.Fatalf("Artifacts = %+v, %v", got, err)
+		}
+		_, err = s.Cancel(ctx, alice, r.ID)
+		illegal("Cancel completed", err)
+		_, err = s.Fail(ctx, alice, r.ID, errors.New("x"), false)
+		illegal("Fail completed", err)
+		if n := auditCount(t, d, "run.complete"); n != 1 {
+			t.Errorf("run.complete audit rows = %d, want 1", n)
+		}
+
+		// Retryable failures requeue until attempts (2) are used up.
+		f, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, f.ID)
+		if f, err = s.Fail(ctx, alice, f.ID, errors.New("worker lost"), true); err != nil || f.Status != runs.Queued || f.Error != "worker lost" {
+			t.Fatalf("first retryable Fail = %+v, %v", f, err)
+		}
+		s.MarkRunning(ctx, alice, f.ID)
+		if f, err = s.Fail(ctx, alice, f.ID, errors.New("worker lost"), true); err != nil || f.Status != runs.DeadLetter || f.Attempts != 2 {
+			t.Fatalf("last retryable Fail = %+v, %v", f, err)
+		}
+		g, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, g.ID)
+		if g, err = s.Fail(ctx, alice, g.ID, errors.New("bad config"), false); err != nil || g.Status != runs.Failed {
+			t.Fatalf("Fail = %+v, %v", g, err)
+		}
+		c, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		if c, err = s.Cancel(ctx, alice, c.ID); err != nil || c.Status != runs.Cancelled {
+			t.Fatalf("Cancel = %+v, %v", c, err)
+		}
+		_, err = s.MarkRunning(ctx, alice, c.ID)
+		illegal("MarkRunning cancelled", err)
+		dl, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		if dl, err = s.DeadLetter(ctx, alice, dl.ID, "job discarded"); err != nil || dl.Status != runs.DeadLetter {
+			t.Fatalf("DeadLetter = %+v, %v", dl, err)
+		}
+		for action, want := range map[string]int{"run.start": 4, "run.fail": 3, "run.cancel": 1, "run.dead_letter": 1} {
+			if n := auditCount(t, d, action); n != want {
+				t.Errorf("%s audit rows = %d, want %d", action, n, want)
+			}
+		}
+		page, err := s.List(ctx, alice, runs.Filter{Status: runs.DeadLetter}, "", 10)
+		if err != nil || len(page.Runs) != 2 {
+			t.Fatalf("List dead letters = %d, %v", len(page.Runs), err)
+		}
+	})
+}
+
+func TestCompleteRace(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, _ := setup(t, d)
+		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, r.ID)
+		const n = 4
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)), nil)
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range n {
+			err := <-errs
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, runs.ErrIllegalTransition):
+				t.Errorf("racing Complete: %v", err)
+			}
+		}
+		if ok != 1 || auditCount(t, d, "run.complete") != 1 {
+			t.Fatalf("%d Completes succeeded, want exactly 1", ok)
+		}
+	})
+}
+
+func TestListPaginationStableUnderInserts(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, _ := setup(t, d)
+		want := map[string]bool{}
+		for range 7 {
+			r, _, err := s.Create(ctx, alice, spec("sma"), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[r.ID] = true
+		}
+		seen := map[string]bool{}
+		cursor := ""
+		var last runs.Run
+		for pages := 0; ; pages++ {
+			page, err := s.List(ctx, alice, runs.Filter{Strategy: "sma"}, cursor, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Runs {
+				if seen[r.ID] {
+					t.Fatalf("run %s listed twice", r.ID)
+				}
+				if last.ID != "" && (r.Created.After(last.Created) || (r.Created.Equal(last.Created) && r.ID > last.ID)) {
+					t.Fatalf("order broken at %s", r.ID)
+				}
+				seen[r.ID], last = true, r
+			}
+			// New runs arriving between pages do not shift later pages.
+			s.Create(ctx, alice, spec("sma"), "")
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+		if len(seen) != len(want) {
+			t.Fatalf("listed %d runs, want the %d that existed at the start", len(seen), len(want))
+		}
+		for id := range want {
+			if !seen[id] {
+				t.Fatalf("run %s missing", id)
+			}
+		}
+		if _, err := s.List(ctx, alice, runs.Filter{}, "garbage!", 3); err == nil {
+			t.Fatal("bad cursor accepted")
+		}
+	})
+}
+
+func TestCreateSameKeyConcurrently(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, _ := setup(t, d)
+		const n = 6
+		ids := make(chan string, n)
+		for range n {
+			go func() {
+				r, _, err := s.Create(ctx, alice, spec("sma"), "same")
+				if err != nil {
+					t.Errorf("Create: %v", err)
+				}
+				ids <- r.ID
+			}()
+		}
+		first := <-ids
+		for range n - 1 {
+			if id := <-ids; id != first {
+				t.Fatalf("same key gave runs %s and %s", first, id)
+			}
+		}
+		page, _ := s.List(ctx, alice, runs.Filter{}, "", 10)
+		if len(page.Runs) != 1 {
+			t.Fatalf("%d runs stored, want 1", len(page.Runs))
+		}
+	})
+}

@@ -1,0 +1,255 @@
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// change is one guarded status change.
+type change struct {
+	action string   // audit action, e.g. "run.complete"
+	from   []Status // statuses it may leave
+	// update returns the SET clause (with `?`), its arguments and the new
+	// status, given the run's current status and attempts.
+	update func(cur Status, attempts int) (set string, args []any, to Status)
+	extra  func(tx *db.Tx, now time.Time) error // more writes in the same transaction
+	detail any
+}
+
+// apply runs c on the tenant's run id in one transaction: it reads the
+// status, refuses a transition not allowed from it, updates the row only if
+// the status is still the one read (so of two racing transitions exactly one
+// wins), writes c.extra and the audit row, and returns the run as stored.
+func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c change) (Run, error) {
+	now := s.now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var cur string
+		var attempts int
+		err := tx.QueryRow(ctx, `SELECT status, attempts FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&cur, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read run: %w", err)
+		}
+		if !slices.Contains(c.from, Status(cur)) {
+			return fmt.Errorf("%w: run is %s", ErrIllegalTransition, cur)
+		}
+		set, args, to := c.update(Status(cur), attempts)
+		args = append(args, id, p.Tenant, cur)
+		res, err := tx.Exec(ctx, `UPDATE runs SET status = ?, `+set+` WHERE id = ? AND tenant_id = ? AND status = ?`, append([]any{string(to)}, args...)...)
+		if err != nil {
+			return fmt.Errorf("update run: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: run changed meanwhile", ErrIllegalTransition)
+		}
+		if c.extra != nil {
+			if err := c.extra(tx, now); err != nil {
+				return err
+			}
+		}
+		detail := map[string]any{"from": cur, "to": string(to)}
+		if c.detail != nil {
+			detail["detail"] = c.detail
+		}
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: c.action, Target: id, At: now, Detail: detail})
+	})
+	if err != nil {
+		return Run{}, fmt.Errorf("%s %s: %w", c.action, id, err)
+	}
+	return s.Get(ctx, p, id)
+}
+
+// MarkRunning starts a queued run: status running, one more attempt, the
+// start time (of this attempt) recorded and the previous error cleared.
+func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id string) (Run, error) {
+	now := s.now().UnixMilli()
+	return s.apply(ctx, p, id, change{action: "run.start", from: []Status{Queued},
+		update: func(Status, int) (string, []any, Status) {
+			return `attempts = attempts + 1, started_at = ?, progress = 0, error = ''`, []any{now}, Running
+		}})
+}
+
+// SetProgress records a running run's progress, clamped to [0, 1].
+func (s *Store) SetProgress(ctx context.Context, p tenancy.Principal, id string, progress float64) error {
+	progress = min(max(progress, 0), 1)
+	res, err := s.db.Exec(ctx, `UPDATE runs SET progress = ? WHERE id = ? AND tenant_id = ? AND status = ?`, progress, id, p.Tenant, string(Running))
+	if err != nil {
+		return fmt.Errorf("set progress of run %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	r, err := s.Get(ctx, p, id)
+	if err != nil {
+		return fmt.Errorf("set progress: %w", err)
+	}
+	return fmt.Errorf("set progress of run %s: %w: run is %s", id, ErrIllegalTransition, r.Status)
+}
+
+// Complete finishes a running run with its metrics (a JSON object) and
+// artifacts. It succeeds once: completing again fails with
+// ErrIllegalTransition and leaves the stored result as it was.
+func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, metrics json.RawMessage, artifacts []Artifact) (Run, error) {
+	m, err := normJSON(metrics, "{}")
+	if err != nil {
+		return Run{}, fmt.Errorf("complete run %s: metrics are not valid JSON: %w", id, err)
+	}
+	now := s.now().UnixMilli()
+	return s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
+		update: func(Status, int) (string, []any, Status) {
+			return `progress = 1, finished_at = ?, metrics = ?`, []any{now, m}, Completed
+		},
+		extra: func(tx *db.Tx, _ time.Time) error {
+			for _, a := range artifacts {
+				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, ref, size, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
+					id, a.Name, a.MediaType, a.Ref, a.Size, a.SHA256); err != nil {
+					return fmt.Errorf("record artifact %q: %w", a.Name, err)
+				}
+			}
+			return nil
+		},
+		detail: map[string]int{"artifacts": len(artifacts)}})
+}
+
+// Fail records a running run's failure. A retryable failure puts the run
+// back in the queue while attempts remain, and in dead_letter when they
+// are used up; any other failure is final (failed).
+func (s *Store) Fail(ctx context.Context, p tenancy.Principal, id string, cause error, retryable bool) (Run, error) {
+	msg := "unknown error"
+	if cause != nil {
+		msg = cause.Error()
+	}
+	now := s.now().UnixMilli()
+	return s.apply(ctx, p, id, change{action: "run.fail", from: []Status{Running},
+		update: func(_ Status, attempts int) (string, []any, Status) {
+			switch {
+			case retryable && attempts < s.maxAttempts:
+				return `error = ?`, []any{msg}, Queued
+			case retryable:
+				return `error = ?, finished_at = ?`, []any{msg, now}, DeadLetter
+			default:
+				return `error = ?, finished_at = ?`, []any{msg, now}, Failed
+			}
+		},
+		detail: map[string]any{"error": msg, "retryable": retryable}})
+}
+
+// Cancel cancels a queued or running run.
+func (s *Store) Cancel(ctx context.Context, p tenancy.Principal, id string) (Run, error) {
+	now := s.now().UnixMilli()
+	return s.apply(ctx, p, id, change{action: "run.cancel", from: []Status{Queued, Running},
+		update: func(Status, int) (string, []any, Status) { return `finished_at = ?`, []any{now}, Cancelled }})
+}
+
+// DeadLetter moves a queued or running run to dead_letter, e.g. when the
+// queue gives up on its job.
+func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason string) (Run, error) {
+	now := s.now().UnixMilli()
+	return s.apply(ctx, p, id, change{action: "run.dead_letter", from: []Status{Queued, Running},
+		update: func(Status, int) (string, []any, Status) {
+			return `error = ?, finished_at = ?`, []any{reason, now}, DeadLetter
+		},
+		detail: map[string]string{"reason": reason}})
+}
+
+// StartStep records that a running run began step name (again, after a
+// retry: the step is restarted).
+func (s *Store) StartStep(ctx context.Context, p tenancy.Principal, runID, name string) error {
+	now := s.now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var st string
+		err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, runID, p.Tenant).Scan(&st)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read run: %w", err)
+		}
+		if Status(st) != Running {
+			return fmt.Errorf("%w: run is %s", ErrIllegalTransition, st)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM run_steps WHERE run_id = ? AND name = ?`, runID, name); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at) VALUES (?, ?, ?, ?)`, runID, name, string(Running), now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("start step %q of run %s: %w", name, runID, err)
+	}
+	return nil
+}
+
+// FinishStep records the end of a started step: completed, or failed with
+// cause.
+func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name string, cause error) error {
+	status, msg := Completed, ""
+	if cause != nil {
+		status, msg = Failed, cause.Error()
+	}
+	res, err := s.db.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?
+		WHERE run_id = ? AND name = ? AND status = ? AND run_id IN (SELECT id FROM runs WHERE tenant_id = ?)`,
+		string(status), s.now().UnixMilli(), msg, runID, name, string(Running), p.Tenant)
+	if err != nil {
+		return fmt.Errorf("finish step %q of run %s: %w", name, runID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("finish step %q of run %s: %w: no running step of that name", name, runID, ErrIllegalTransition)
+	}
+	return nil
+}
+
+// Steps lists a run's steps in the order they started.
+func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([]Step, error) {
+	rows, err := s.db.Query(ctx, `SELECT s.name, s.status, s.started_at, s.finished_at, s.error FROM run_steps s JOIN runs r ON r.id = s.run_id
+		WHERE s.run_id = ? AND r.tenant_id = ? ORDER BY s.started_at, s.name`, runID, p.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Step
+	for rows.Next() {
+		var st Step
+		var status string
+		var started int64
+		var finished sql.NullInt64
+		if err := rows.Scan(&st.Name, &status, &started, &finished, &st.Error); err != nil {
+			return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
+		}
+		st.Status, st.Started = Status(status), time.UnixMilli(started)
+		if finished.Valid {
+			st.Finished = time.UnixMilli(finished.Int64)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// Artifacts lists a run's artifacts by name.
+func (s *Store) Artifacts(ctx context.Context, p tenancy.Principal, runID string) ([]Artifact, error) {
+	rows, err := s.db.Query(ctx, `SELECT a.name, a.media_type, a.ref, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
+		WHERE a.run_id = ? AND r.tenant_id = ? ORDER BY a.name`, runID, p.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Artifact
+	for rows.Next() {
+		var a Artifact
+		if err := rows.Scan(&a.Name, &a.MediaType, &a.Ref, &a.Size, &a.SHA256); err != nil {
+			return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
