@@ -35,8 +35,8 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 			t.Fatalf("migrate again: %v", err)
 		}
 		v, err := d.SchemaVersion(ctx)
-		if err != nil || v != 1 {
-			t.Fatalf("schema version = %d, %v; want 1", v, err)
+		if err != nil || v != 2 {
+			t.Fatalf("schema version = %d, %v; want 2", v, err)
 		}
 		// Our tables and River's exist.
 		for _, table := range []string{"tenants", "users", "api_tokens", "runs", "run_steps", "artifacts", "audit_log", "river_job", "river_migration"} {

@@ -1,0 +1,57 @@
+package jobs_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/runs"
+)
+
+// BenchmarkSubmitToCompleted measures an embedded (SQLite) backtest of the
+// example data (5 pairs, two days of 5m candles) from SubmitBacktest until
+// the run store says completed, with the default fetch intervals. It
+// reports the p50 and p99 latency.
+func BenchmarkSubmitToCompleted(b *testing.B) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(b.TempDir(), "tradai.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, d, jobs.Options{}, true)
+	spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(b)}
+	var lat []time.Duration
+	for b.Loop() {
+		at := time.Now()
+		r, err := e.svc.SubmitBacktest(ctx, e.tenant, spec, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			cur, err := e.store.Get(ctx, e.p(), r.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if cur.Status == runs.Completed {
+				break
+			}
+			if cur.Status.Terminal() {
+				b.Fatalf("run %s: %s", cur.Status, cur.Error)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(at))
+	}
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}

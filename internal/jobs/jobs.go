@@ -1,0 +1,327 @@
+// Package jobs runs backtests as queued jobs: SubmitBacktest stores a run
+// (internal/runs) and enqueues a River job for it; workers take the job,
+// walk the run through its steps (validate → data → run → record) and record
+// the outcome in the run store, which is the source of truth for a run's
+// state. River is the delivery mechanism only.
+//
+// Exactly-once results. A job may be worked more than once (a retry after a
+// crash, an orphan re-enqueued while its stuck job is later rescued by
+// River). The run store's guarded transitions make that harmless: only a
+// queued run can be started (MarkRunning) and only a running run completed,
+// so a second worker finds the run started or finished and stops without
+// touching it.
+//
+// Cancel. River v0.31.0 does not deliver a running job's cancellation to
+// the worker on SQLite, so the worker watches the run itself: a goroutine
+// reads the run's status every CancelPoll (200 ms) and cancels the job's
+// context when the run is no longer running.
+//
+// Orphans. The same goroutine stamps the run's heartbeat_at every
+// Heartbeat (5 s). A rescuer, every RescueEvery (10 s), re-queues running
+// runs whose heartbeat is older than StaleAfter (30 s) and enqueues a fresh
+// job for each: a run whose worker died is running again within
+// StaleAfter + RescueEvery (≤ 40 s).
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// BacktestArgs is the River job of one backtest run.
+type BacktestArgs struct {
+	RunID  string `json:"run_id"`
+	Tenant string `json:"tenant"`
+}
+
+// Kind is the job's River kind.
+func (BacktestArgs) Kind() string { return "backtest" }
+
+// Options tunes a Service; zero fields take the defaults shown.
+type Options struct {
+	Workers     int           // concurrent jobs in this process (2)
+	MaxAttempts int           // job attempts; keep equal to the run store's maxAttempts (3)
+	FetchPoll   time.Duration // River's fetch poll interval (20 ms)
+	FetchCool   time.Duration // River's fetch cooldown (2 ms)
+	RetryBase   time.Duration // first retry delay, doubled per attempt up to 1 min (1 s)
+	CancelPoll  time.Duration // how often a running job reads its run's status (200 ms)
+	Heartbeat   time.Duration // how often a running job stamps heartbeat_at (5 s)
+	StaleAfter  time.Duration // heartbeat age after which a running run is an orphan (30 s)
+	RescueEvery time.Duration // how often orphans are looked for (10 s)
+	Strategies  strategyref.Options
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	def(&o.FetchPoll, 20*time.Millisecond)
+	def(&o.FetchCool, 2*time.Millisecond)
+	def(&o.RetryBase, time.Second)
+	def(&o.CancelPoll, 200*time.Millisecond)
+	def(&o.Heartbeat, 5*time.Second)
+	def(&o.StaleAfter, 30*time.Second)
+	def(&o.RescueEvery, 10*time.Second)
+	if o.FetchCool > o.FetchPoll {
+		o.FetchCool = o.FetchPoll
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// queue is what the Service needs of a River client, whichever driver.
+type queue interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// Service submits, runs and cancels backtest jobs.
+type Service struct {
+	db          *db.DB
+	runs        *runs.Store
+	dataDir     string
+	artifactDir string
+	log         *slog.Logger
+	opts        Options
+	client      queue
+
+	// beforeRun, when set (tests only), runs at the start of the run step;
+	// its error is the step's.
+	beforeRun func(ctx context.Context) error
+
+	mu         sync.Mutex
+	stopRescue context.CancelFunc
+	rescueDone chan struct{}
+}
+
+// New builds a Service on d (opened and migrated) with its River client.
+// dataDir is the market data store every backtest reads (a submitted
+// config's datadir is ignored); artifacts go under artifactDir/<tenant>/<run>.
+func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Logger, opts Options) (*Service, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if dataDir == "" || artifactDir == "" {
+		return nil, errors.New("jobs: a market data folder and an artifact folder are required")
+	}
+	s := &Service{db: d, runs: store, dataDir: dataDir, artifactDir: artifactDir, log: log, opts: opts.withDefaults()}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &backtestWorker{s: s})
+	cfg := &river.Config{
+		FetchCooldown:     s.opts.FetchCool,
+		FetchPollInterval: s.opts.FetchPoll,
+		// A backtest has no fixed time limit; liveness is our heartbeat's
+		// business, and River's own rescue of stuck jobs is only the
+		// backstop (a rescued job whose run is done finds nothing to do).
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: time.Hour,
+		MaxAttempts:          s.opts.MaxAttempts,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}},
+		RetryPolicy:          retryPolicy{base: s.opts.RetryBase},
+		Workers:              workers,
+		Logger:               log.With("component", "river"),
+	}
+	var err error
+	switch d.Dialect() {
+	case db.Postgres:
+		s.client, err = river.NewClient[pgx.Tx](riverpgxv5.New(d.RiverPool()), cfg)
+	default:
+		s.client, err = river.NewClient[*sql.Tx](riversqlite.New(d.RiverSQLite()), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jobs: create the job queue client: %w", err)
+	}
+	return s, nil
+}
+
+// retryPolicy retries after base, 2·base, 4·base … up to a minute.
+type retryPolicy struct{ base time.Duration }
+
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	d := p.base
+	for i := 1; i < job.Attempt && d < time.Minute; i++ {
+		d *= 2
+	}
+	return time.Now().Add(min(d, time.Minute))
+}
+
+// SubmitBacktest stores a queued backtest run for tenant and enqueues its
+// job. With an idempotency key already used for the same spec it returns
+// the existing run and enqueues nothing (a different spec is
+// runs.ErrConflict).
+//
+// The run and the job are written in two transactions (the store works on
+// database/sql, River on its own pool — on SQLite a second one-connection
+// pool on the same file). Should the enqueue fail, the error is returned
+// and the run stays queued without a job (the caller may cancel it). A
+// duplicate job would be harmless: only one job can start a queued run.
+func (s *Service) SubmitBacktest(ctx context.Context, tenant string, spec runs.RunSpec, idempotencyKey string) (runs.Run, error) {
+	p := tenancy.Principal{Tenant: tenant}
+	spec.Kind = runs.KindBacktest
+	r, created, err := s.runs.Create(ctx, p, spec, idempotencyKey)
+	if err != nil {
+		return runs.Run{}, fmt.Errorf("submit backtest: %w", err)
+	}
+	if !created {
+		return r, nil // the first submit enqueued it
+	}
+	if err := s.enqueue(ctx, r.ID, tenant); err != nil {
+		return r, fmt.Errorf("submit backtest: run %s stored but not queued (submit again with the same idempotency key): %w", r.ID, err)
+	}
+	return r, nil
+}
+
+func (s *Service) enqueue(ctx context.Context, runID, tenant string) error {
+	if _, err := s.client.Insert(ctx, BacktestArgs{RunID: runID, Tenant: tenant}, nil); err != nil {
+		return fmt.Errorf("enqueue run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// Cancel cancels a queued or running run. A running job notices within
+// CancelPoll and stops; a queued one finds the run cancelled and skips it.
+func (s *Service) Cancel(ctx context.Context, tenant, runID string) (runs.Run, error) {
+	r, err := s.runs.Cancel(ctx, tenancy.Principal{Tenant: tenant}, runID)
+	if err != nil {
+		return runs.Run{}, fmt.Errorf("cancel: %w", err)
+	}
+	return r, nil
+}
+
+// Start starts the workers and the orphan rescuer; they run until Stop.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopRescue != nil {
+		return errors.New("jobs: already started")
+	}
+	if err := s.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start the workers: %w", err)
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopRescue, s.rescueDone = cancel, make(chan struct{})
+	go s.rescueLoop(rctx, s.rescueDone)
+	return nil
+}
+
+// Stop stops taking jobs and waits for running ones until ctx ends; then it
+// cancels them (their runs are re-queued for another worker).
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopRescue == nil {
+		return nil
+	}
+	s.stopRescue()
+	<-s.rescueDone
+	s.stopRescue = nil
+	err := s.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		err = s.client.StopAndCancel(cctx)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: stop the workers: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) rescueLoop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(s.opts.RescueEvery)
+	defer t.Stop()
+	for {
+		if _, err := s.RescueOrphans(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("orphan rescue failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RescueOrphans re-queues running runs whose heartbeat and start (of the
+// current attempt) are both older than StaleAfter (their worker is gone) and enqueues a job for each; it returns
+// how many it re-queued. A run whose attempts are used up goes to
+// dead_letter instead.
+func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
+	cutoff := s.opts.Now().Add(-s.opts.StaleAfter).UnixMilli()
+	rows, err := s.db.Query(ctx, `SELECT id, tenant_id FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
+		string(runs.Running), cutoff, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("look for orphaned runs: %w", err)
+	}
+	type orphan struct{ id, tenant string }
+	var found []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.tenant); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("look for orphaned runs: %w", err)
+		}
+		found = append(found, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("look for orphaned runs: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, o := range found {
+		cause := fmt.Errorf("worker lost: no heartbeat for %s", s.opts.StaleAfter)
+		r, err := s.runs.Fail(ctx, tenancy.Principal{Tenant: o.tenant}, o.id, cause, true)
+		if errors.Is(err, runs.ErrIllegalTransition) {
+			continue // finished or re-queued meanwhile
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.log.Warn("orphaned run re-queued", "run", o.id, "tenant", o.tenant, "status", r.Status)
+		if r.Status != runs.Queued {
+			continue
+		}
+		if err := s.enqueue(ctx, o.id, o.tenant); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return n, fmt.Errorf("rescue orphaned runs: %w", err)
+	}
+	return n, nil
+}

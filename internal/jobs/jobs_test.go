@@ -1,0 +1,304 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+const dataDir = "../../examples/data"
+
+// exampleConfig is examples/backtest.json cut to two days.
+func exampleConfig(t testing.TB) json.RawMessage {
+	t.Helper()
+	raw, err := os.ReadFile("../../examples/backtest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["timerange"] = "20180110-20180112"
+	out, _ := json.Marshal(m)
+	return out
+}
+
+type env struct {
+	db     *db.DB
+	store  *runs.Store
+	svc    *jobs.Service
+	tenant string
+	arts   string
+}
+
+func newEnv(t testing.TB, d *db.DB, opts jobs.Options, start bool) *env {
+	t.Helper()
+	ctx := context.Background()
+	u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := runs.New(d, time.Now, 3, nil)
+	arts := filepath.Join(t.TempDir(), "artifacts")
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 3
+	}
+	svc, err := jobs.New(d, store, dataDir, arts, slog.New(slog.DiscardHandler), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{db: d, store: store, svc: svc, tenant: u.Tenant, arts: arts}
+	if start {
+		e.start(t)
+	}
+	return e
+}
+
+func (e *env) start(t testing.TB) {
+	t.Helper()
+	if err := e.svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.svc.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+}
+
+func (e *env) p() tenancy.Principal { return tenancy.Principal{Tenant: e.tenant} }
+
+// waitStatus polls the run until it is terminal or the deadline passes.
+func (e *env) waitTerminal(t testing.TB, id string, within time.Duration) runs.Run {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r, err := e.store.Get(context.Background(), e.p(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status.Terminal() {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s after %s (error %q)", id, r.Status, within, r.Error)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) auditCount(t testing.TB, id, action string) int {
+	t.Helper()
+	var n int
+	if err := e.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE target = ? AND action = ?`, id, action).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func fast() jobs.Options {
+	return jobs.Options{FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond}
+}
+
+func TestBacktestCompletes(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), true)
+		ctx := context.Background()
+		spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}
+		r, err := e.svc.SubmitBacktest(ctx, e.tenant, spec, "key-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.svc.SubmitBacktest(ctx, e.tenant, spec, "key-1")
+		if err != nil || again.ID != r.ID {
+			t.Fatalf("resubmit = %s, %v; want the same run %s", again.ID, err, r.ID)
+		}
+		done := e.waitTerminal(t, r.ID, 30*time.Second)
+		if done.Status != runs.Completed || done.Progress != 1 || done.Attempts != 1 {
+			t.Fatalf("run %s, progress %v, attempts %d, error %q", done.Status, done.Progress, done.Attempts, done.Error)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(done.Metrics, &m); err != nil || m["total_trades"] == nil {
+			t.Fatalf("metrics %s: %v", done.Metrics, err)
+		}
+		steps, err := e.store.Steps(ctx, e.p(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range steps {
+			names = append(names, s.Name)
+			if s.Status != runs.Completed || s.Finished.Before(s.Started) {
+				t.Errorf("step %+v", s)
+			}
+		}
+		slices.Sort(names)
+		if want := []string{"data", "record", "run", "validate"}; !slices.Equal(names, want) {
+			t.Errorf("steps %v, want %v", names, want)
+		}
+		arts, err := e.store.Artifacts(ctx, e.p(), r.ID)
+		if err != nil || len(arts) != 2 {
+			t.Fatalf("artifacts %+v, %v", arts, err)
+		}
+		for _, a := range arts {
+			st, err := os.Stat(filepath.Join(e.arts, a.Ref))
+			if err != nil || st.Size() != a.Size || a.Size == 0 || len(a.SHA256) != 64 {
+				t.Errorf("artifact %+v on disk: %v", a, err)
+			}
+			if !strings.HasPrefix(a.Ref, e.tenant+"/"+r.ID+"/") {
+				t.Errorf("artifact ref %s", a.Ref)
+			}
+		}
+		if n := e.auditCount(t, r.ID, "run.start"); n != 1 {
+			t.Errorf("%d starts, want 1 (resubmission enqueued again?)", n)
+		}
+	})
+}
+
+func TestBadStrategyFailsAtOnce(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), true)
+		r, err := e.svc.SubmitBacktest(context.Background(), e.tenant, runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := e.waitTerminal(t, r.ID, 30*time.Second)
+		if done.Status != runs.Failed || done.Attempts != 1 || !strings.Contains(done.Error, "no_such_strategy") {
+			t.Fatalf("run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
+		}
+		steps, _ := e.store.Steps(context.Background(), e.p(), r.ID)
+		if len(steps) != 1 || steps[0].Name != "validate" || steps[0].Status != runs.Failed || steps[0].Error == "" {
+			t.Fatalf("steps %+v", steps)
+		}
+	})
+}
+
+func TestCancelRunningStopsWithinASecond(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), false)
+		started := make(chan struct{})
+		stopped := make(chan time.Time, 1)
+		e.svc.SetBeforeRun(func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			stopped <- time.Now()
+			return ctx.Err()
+		})
+		e.start(t)
+		ctx := context.Background()
+		r, err := e.svc.SubmitBacktest(ctx, e.tenant, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the run step never started")
+		}
+		at := time.Now()
+		if _, err := e.svc.Cancel(ctx, e.tenant, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case when := <-stopped:
+			if d := when.Sub(at); d > time.Second {
+				t.Errorf("worker stopped %s after the cancel, want ≤ 1s", d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("worker did not stop after the cancel")
+		}
+		done := e.waitTerminal(t, r.ID, 5*time.Second)
+		if done.Status != runs.Cancelled {
+			t.Fatalf("run %s, want cancelled", done.Status)
+		}
+		if n := e.auditCount(t, r.ID, "run.complete"); n != 0 {
+			t.Fatalf("cancelled run completed %d times", n)
+		}
+	})
+}
+
+func TestRetriesExhaustedDeadLetter(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), false)
+		var calls atomic.Int32
+		e.svc.SetBeforeRun(func(context.Context) error {
+			calls.Add(1)
+			return errors.New("object store unavailable")
+		})
+		e.start(t)
+		r, err := e.svc.SubmitBacktest(context.Background(), e.tenant, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := e.waitTerminal(t, r.ID, 30*time.Second)
+		if done.Status != runs.DeadLetter || done.Attempts != 3 || !strings.Contains(done.Error, "object store unavailable") {
+			t.Fatalf("run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
+		}
+		if n := calls.Load(); n != 3 {
+			t.Fatalf("%d attempts ran, want 3", n)
+		}
+	})
+}
+
+func TestOrphanIsRerunOnce(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		opts := fast()
+		opts.StaleAfter, opts.RescueEvery = time.Second, 50*time.Millisecond
+		e := newEnv(t, d, opts, false)
+		ctx := context.Background()
+		// A run whose worker died: running, last heartbeat long ago, and
+		// its River job stuck in running.
+		r, _, err := e.store.Create(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.MarkRunning(ctx, e.p(), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ?`, time.Now().Add(-time.Hour).UnixMilli(), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(ctx, fmt.Sprintf(`INSERT INTO river_job (args, attempt, kind, max_attempts, priority, queue, state, tags, metadata)
+			VALUES ('{"run_id":"%s","tenant":"%s"}', 1, 'backtest', 3, 1, 'default', 'running', '[]', '{}')`, r.ID, e.tenant)); err != nil {
+			// river_job's tags column is an array on PostgreSQL.
+			if _, err2 := d.Exec(ctx, fmt.Sprintf(`INSERT INTO river_job (args, attempt, kind, max_attempts, priority, queue, state, tags, metadata)
+				VALUES ('{"run_id":"%s","tenant":"%s"}', 1, 'backtest', 3, 1, 'default', 'running', '{}', '{}')`, r.ID, e.tenant)); err2 != nil {
+				t.Fatalf("insert stuck job: %v; %v", err, err2)
+			}
+		}
+		at := time.Now()
+		e.start(t)
+		done := e.waitTerminal(t, r.ID, 60*time.Second)
+		if done.Status != runs.Completed || done.Attempts != 2 {
+			t.Fatalf("run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
+		}
+		if took := time.Since(at); took > 60*time.Second {
+			t.Errorf("orphan re-run took %s", took)
+		}
+		if n := e.auditCount(t, r.ID, "run.complete"); n != 1 {
+			t.Fatalf("completed %d times, want once", n)
+		}
+		// Rescuing again finds nothing.
+		if n, err := e.svc.RescueOrphans(ctx); err != nil || n != 0 {
+			t.Fatalf("second rescue = %d, %v", n, err)
+		}
+	})
+}

@@ -1,0 +1,332 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/report"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Step names, in order.
+const (
+	StepValidate = "validate"
+	StepData     = "data"
+	StepRun      = "run"
+	StepRecord   = "record"
+)
+
+// permanentError is a failure that another attempt would repeat: a bad
+// strategy, config or missing data. The run fails at once.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// errRunLeftRunning cancels a job whose run is no longer running (cancelled
+// by a user, or re-queued by the orphan rescuer).
+var errRunLeftRunning = errors.New("run is no longer running")
+
+type backtestWorker struct {
+	river.WorkerDefaults[BacktestArgs]
+	s *Service
+}
+
+func (w *backtestWorker) Work(ctx context.Context, job *river.Job[BacktestArgs]) error {
+	err := w.work(ctx, job)
+	if err == nil {
+		return nil
+	}
+	var cancel *river.JobCancelError
+	if errors.As(err, &cancel) || job.Attempt < job.MaxAttempts {
+		return err
+	}
+	// River gives up on this job: the run ends in dead_letter.
+	p := tenancy.Principal{Tenant: job.Args.Tenant}
+	if _, dlErr := w.s.runs.DeadLetter(context.WithoutCancel(ctx), p, job.Args.RunID, err.Error()); dlErr != nil && !errors.Is(dlErr, runs.ErrIllegalTransition) {
+		w.s.log.Error("move run to dead letter", "run", job.Args.RunID, "err", dlErr)
+	}
+	return err
+}
+
+func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs]) error {
+	s := w.s
+	p := tenancy.Principal{Tenant: job.Args.Tenant}
+	id := job.Args.RunID
+	log := s.log.With("run", id, "tenant", p.Tenant, "attempt", job.Attempt)
+	r, err := s.runs.Get(ctx, p, id)
+	if errors.Is(err, runs.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("backtest job: %w", err))
+	}
+	if err != nil {
+		return fmt.Errorf("backtest job: %w", err)
+	}
+	if r.Status != runs.Queued {
+		// Started by another job, or finished: nothing to do here.
+		log.Debug("job skipped", "status", r.Status)
+		return nil
+	}
+	if r, err = s.runs.MarkRunning(ctx, p, id); err != nil {
+		if errors.Is(err, runs.ErrIllegalTransition) {
+			return nil // another job won the start
+		}
+		return fmt.Errorf("backtest job: %w", err)
+	}
+
+	jobCtx, stop := context.WithCancelCause(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		s.watch(jobCtx, p, id, stop)
+	}()
+	err = s.execute(jobCtx, p, r, log)
+	stop(nil)
+	<-watchDone
+	if err == nil {
+		return nil
+	}
+	bg := context.WithoutCancel(ctx)
+	switch {
+	case errors.Is(context.Cause(jobCtx), errRunLeftRunning):
+		cur, gerr := s.runs.Get(bg, p, id)
+		if gerr == nil && cur.Status == runs.Cancelled {
+			log.Info("run cancelled while running")
+			return river.JobCancel(errors.New("run cancelled"))
+		}
+		return nil // re-queued elsewhere; that job carries on
+	case ctx.Err() != nil:
+		// The worker is shutting down: put the run back for another one.
+		if _, ferr := s.runs.Fail(bg, p, id, errors.New("worker stopped during the run"), true); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
+			log.Error("re-queue run on shutdown", "err", ferr)
+		}
+		return ctx.Err()
+	}
+	var perm permanentError
+	if errors.As(err, &perm) {
+		if _, ferr := s.runs.Fail(bg, p, id, err, false); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
+			return fmt.Errorf("record failure of run %s: %w", id, ferr)
+		}
+		log.Info("run failed", "err", err)
+		return river.JobCancel(err)
+	}
+	after, ferr := s.runs.Fail(bg, p, id, err, true)
+	if ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
+		return fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
+	}
+	if ferr == nil && after.Status == runs.DeadLetter {
+		log.Warn("run dead-lettered", "err", err)
+		return river.JobCancel(err)
+	}
+	log.Warn("run attempt failed; will retry", "err", err)
+	return err
+}
+
+// watch stamps the run's heartbeat and cancels the job when the run stops
+// being running.
+func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, stop context.CancelCauseFunc) {
+	beat := func() {
+		if _, err := s.db.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = ?`,
+			s.opts.Now().UnixMilli(), id, string(runs.Running)); err != nil && ctx.Err() == nil {
+			s.log.Warn("run heartbeat", "run", id, "err", err)
+		}
+	}
+	beat()
+	poll := time.NewTicker(s.opts.CancelPoll)
+	defer poll.Stop()
+	hb := time.NewTicker(s.opts.Heartbeat)
+	defer hb.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hb.C:
+			beat()
+		case <-poll.C:
+			var st string
+			err := s.db.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&st)
+			if err == nil && runs.Status(st) != runs.Running {
+				stop(errRunLeftRunning)
+				return
+			}
+		}
+	}
+}
+
+// step records one step around fn.
+func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string, progress float64, fn func() error) error {
+	if err := s.runs.StartStep(ctx, p, id, name); err != nil {
+		return err
+	}
+	err := fn()
+	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, err); ferr != nil && err == nil {
+		return ferr
+	}
+	if err != nil {
+		return err
+	}
+	return s.runs.SetProgress(ctx, p, id, progress)
+}
+
+func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, log interface {
+	Info(string, ...any)
+}) error {
+	var (
+		cfg   *config.Config
+		strat sdk.Strategy
+		res   *backtest.Result
+	)
+	err := s.step(ctx, p, r.ID, StepValidate, 0.1, func() error {
+		c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
+		if err != nil {
+			return permanent(err)
+		}
+		c.Datadir = s.dataDir
+		c.Strategy = r.Spec.Strategy
+		if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
+			if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
+				return permanent(fmt.Errorf("strategy parameters: %w", err))
+			}
+		}
+		st, closeFn, err := strategyref.Open(ctx, r.Spec.Strategy, s.opts.Strategies)
+		if err != nil {
+			return permanent(err)
+		}
+		cfg, strat = c, closingStrategy{st, closeFn}
+		return nil
+	})
+	if strat != nil {
+		defer func() {
+			if err := strat.(closingStrategy).close(); err != nil {
+				s.log.Warn("close strategy", "run", r.ID, "err", err)
+			}
+		}()
+	}
+	if err != nil {
+		return err
+	}
+	err = s.step(ctx, p, r.ID, StepData, 0.2, func() error {
+		store, err := market.Open(cfg.Datadir, s.log)
+		if err != nil {
+			return permanent(fmt.Errorf("market data: %w", err))
+		}
+		tf := cfg.Timeframe
+		if tf == "" {
+			tf = strat.Spec().Timeframe
+		}
+		typ := market.Spot
+		if cfg.TradingMode == "futures" {
+			typ = market.Futures
+		}
+		for _, pair := range cfg.Pairs() {
+			k := market.Key{Exchange: cfg.Exchange.Name, Pair: pair, Timeframe: tf, Type: typ}
+			if _, err := store.Coverage(ctx, k); err != nil {
+				return permanent(fmt.Errorf("market data for %s: %w", k, err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = s.step(ctx, p, r.ID, StepRun, 0.8, func() error {
+		if s.beforeRun != nil {
+			if err := s.beforeRun(ctx); err != nil {
+				return err
+			}
+		}
+		var err error
+		res, err = backtest.Run(ctx, cfg, strat, s.log)
+		if err != nil && ctx.Err() == nil {
+			return permanent(err)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var (
+		summary   []byte
+		artifacts []runs.Artifact
+	)
+	err = s.step(ctx, p, r.ID, StepRecord, 0.9, func() error {
+		m := metrics.Compute(res)
+		var err error
+		if summary, err = json.Marshal(m.Summary); err != nil {
+			return permanent(fmt.Errorf("encode the metrics summary: %w", err))
+		}
+		rel := filepath.Join(r.Tenant, r.ID)
+		if filepath.Base(r.Tenant) != r.Tenant || filepath.Base(r.ID) != r.ID {
+			return permanent(fmt.Errorf("run %s: ids unfit for a file path", r.ID))
+		}
+		if err := os.MkdirAll(filepath.Join(s.artifactDir, rel), 0o755); err != nil {
+			return fmt.Errorf("create the artifact folder: %w", err)
+		}
+		for _, a := range []struct {
+			name, media string
+			write       func(io.Writer, *backtest.Result, metrics.Report) error
+		}{
+			{"result.json", "application/json", report.WriteJSON},
+			{"report.html", "text/html", report.WriteHTML},
+		} {
+			ref := filepath.Join(rel, a.name)
+			h := sha256.New()
+			var size countWriter
+			err := atomicfile.Write(filepath.Join(s.artifactDir, ref), func(w io.Writer) error {
+				return a.write(io.MultiWriter(w, h, &size), res, m)
+			})
+			if err != nil {
+				return fmt.Errorf("write artifact %s: %w", a.name, err)
+			}
+			artifacts = append(artifacts, runs.Artifact{Name: a.name, MediaType: a.media, Ref: filepath.ToSlash(ref), Size: int64(size), SHA256: hex.EncodeToString(h.Sum(nil))})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := s.runs.Complete(ctx, p, r.ID, summary, artifacts); err != nil {
+		if errors.Is(err, runs.ErrIllegalTransition) {
+			// Completed (or cancelled) by someone else: the first result stands.
+			log.Info("run already finished; result not recorded again")
+			return nil
+		}
+		return err
+	}
+	log.Info("run completed")
+	return nil
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// closingStrategy carries a strategy with its close function.
+type closingStrategy struct {
+	sdk.Strategy
+	close func() error
+}
