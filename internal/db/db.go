@@ -216,6 +216,11 @@ type Tx struct {
 	db *DB
 }
 
+// SQL is the underlying transaction, for code that writes in it through
+// another library (the job queue's InsertTx). Queries through it take the
+// dialect's own placeholders.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
 }

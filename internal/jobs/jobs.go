@@ -34,6 +34,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -114,6 +115,12 @@ type Service struct {
 	log         *slog.Logger
 	opts        Options
 	client      queue
+	// txInserter enqueues in the run store's transaction: River's SQLite
+	// client itself, or on PostgreSQL an insert-only client over the
+	// store's database/sql pool (riverdatabasesql).
+	txInserter interface {
+		InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	}
 
 	// beforeRun, when set (tests only), runs at the start of the run step;
 	// its error is the step's.
@@ -151,15 +158,26 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 		Workers:              workers,
 		Logger:               log.With("component", "river"),
 	}
-	var err error
 	switch d.Dialect() {
 	case db.Postgres:
-		s.client, err = river.NewClient[pgx.Tx](riverpgxv5.New(d.RiverPool()), cfg)
+		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(d.RiverPool()), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: create the job queue client: %w", err)
+		}
+		ins, err := river.NewClient[*sql.Tx](riverdatabasesql.New(d.SQL()), &river.Config{
+			MaxAttempts: cfg.MaxAttempts,
+			Logger:      cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("jobs: create the job queue's transactional inserter: %w", err)
+		}
+		s.client, s.txInserter = c, ins
 	default:
-		s.client, err = river.NewClient[*sql.Tx](riversqlite.New(d.RiverSQLite()), cfg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jobs: create the job queue client: %w", err)
+		c, err := river.NewClient[*sql.Tx](riversqlite.New(d.RiverSQLite()), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: create the job queue client: %w", err)
+		}
+		s.client, s.txInserter = c, c
 	}
 	return s, nil
 }
@@ -176,27 +194,27 @@ func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 }
 
 // SubmitBacktest stores a queued backtest run for tenant and enqueues its
-// job. With an idempotency key already used for the same spec it returns
-// the existing run and enqueues nothing (a different spec is
-// runs.ErrConflict).
+// job in the same transaction, so there is never a run without its job nor
+// a job without its run. With an idempotency key already used for the same
+// spec it returns the existing run and enqueues nothing (a different spec
+// is runs.ErrConflict).
 //
-// The run and the job are written in two transactions (the store works on
-// database/sql, River on its own pool — on SQLite a second one-connection
-// pool on the same file). Should the enqueue fail, the error is returned
-// and the run stays queued without a job (the caller may cancel it). A
-// duplicate job would be harmless: only one job can start a queued run.
+// The transaction is the run store's (database/sql). On SQLite River's
+// client writes the job through that transaction although River polls
+// through its own one-connection pool on the same file; on PostgreSQL an
+// insert-only River client on the store's pool (riverdatabasesql) does,
+// while the workers use the pgx pool (riverpgxv5).
 func (s *Service) SubmitBacktest(ctx context.Context, tenant string, spec runs.RunSpec, idempotencyKey string) (runs.Run, error) {
 	p := tenancy.Principal{Tenant: tenant}
 	spec.Kind = runs.KindBacktest
-	r, created, err := s.runs.Create(ctx, p, spec, idempotencyKey)
+	r, _, err := s.runs.CreateWith(ctx, p, spec, idempotencyKey, func(tx *db.Tx, r runs.Run) error {
+		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: r.ID, Tenant: tenant}, nil); err != nil {
+			return fmt.Errorf("enqueue run %s: %w", r.ID, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return runs.Run{}, fmt.Errorf("submit backtest: %w", err)
-	}
-	if !created {
-		return r, nil // the first submit enqueued it
-	}
-	if err := s.enqueue(ctx, r.ID, tenant); err != nil {
-		return r, fmt.Errorf("submit backtest: run %s stored but not queued (submit again with the same idempotency key): %w", r.ID, err)
 	}
 	return r, nil
 }

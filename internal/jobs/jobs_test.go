@@ -131,6 +131,10 @@ func TestBacktestCompletes(t *testing.T) {
 		if err != nil || again.ID != r.ID {
 			t.Fatalf("resubmit = %s, %v; want the same run %s", again.ID, err, r.ID)
 		}
+		var jobsQueued int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'backtest'`).Scan(&jobsQueued); err != nil || jobsQueued != 1 {
+			t.Fatalf("%d jobs queued for one run submitted twice, %v; want 1", jobsQueued, err)
+		}
 		done := e.waitTerminal(t, r.ID, 30*time.Second)
 		if done.Status != runs.Completed || done.Progress != 1 || done.Attempts != 1 {
 			t.Fatalf("run %s, progress %v, attempts %d, error %q", done.Status, done.Progress, done.Attempts, done.Error)

@@ -149,6 +149,14 @@ func requestHash(spec RunSpec) string {
 // returns the first run (created false); with another spec it fails with
 // ErrConflict.
 func (s *Store) Create(ctx context.Context, p tenancy.Principal, spec RunSpec, idempotencyKey string) (Run, bool, error) {
+	return s.CreateWith(ctx, p, spec, idempotencyKey, nil)
+}
+
+// CreateWith is Create with more writes in the new run's transaction: when
+// a run is inserted (not when an idempotent repeat finds one), inTx runs in
+// the same transaction, and its error rolls the run back. The job queue
+// uses it to enqueue the run's job atomically with the run.
+func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpec, idempotencyKey string, inTx func(tx *db.Tx, r Run) error) (Run, bool, error) {
 	if spec.Kind == "" {
 		spec.Kind = KindBacktest
 	}
@@ -202,8 +210,14 @@ func (s *Store) Create(ctx context.Context, p tenancy.Principal, spec RunSpec, i
 			r.ID, p.Tenant, by, spec.Kind, string(Queued), spec.Strategy, params, config, spec.Fingerprint, key, hash, now.UnixMilli(), string(tags)); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
-		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.create", Target: r.ID, At: now,
-			Detail: map[string]string{"strategy": spec.Strategy, "idempotency_key": idempotencyKey}})
+		if err := db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.create", Target: r.ID, At: now,
+			Detail: map[string]string{"strategy": spec.Strategy, "idempotency_key": idempotencyKey}}); err != nil {
+			return err
+		}
+		if inTx != nil {
+			return inTx(tx, r)
+		}
+		return nil
 	}
 	err = s.db.InTx(ctx, insert)
 	if err != nil && key != nil && !errors.Is(err, ErrConflict) {

@@ -310,3 +310,29 @@ func TestCreateSameKeyConcurrently(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateWithRollsBackOnItsError(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		s, alice, _ := setup(t, d)
+		ctx := context.Background()
+		boom := errors.New("queue unavailable")
+		_, _, err := s.CreateWith(ctx, alice, spec("sma_cross"), "k1", func(tx *db.Tx, r runs.Run) error { return boom })
+		if !errors.Is(err, boom) {
+			t.Fatalf("CreateWith = %v, want the hook's error", err)
+		}
+		page, err := s.List(ctx, alice, runs.Filter{}, "", 10)
+		if err != nil || len(page.Runs) != 0 {
+			t.Fatalf("runs after a failed CreateWith: %d, %v", len(page.Runs), err)
+		}
+		calls := 0
+		hook := func(tx *db.Tx, r runs.Run) error { calls++; return nil }
+		r1, created, err := s.CreateWith(ctx, alice, spec("sma_cross"), "k1", hook)
+		if err != nil || !created {
+			t.Fatalf("CreateWith = %v, %v", created, err)
+		}
+		r2, created, err := s.CreateWith(ctx, alice, spec("sma_cross"), "k1", hook)
+		if err != nil || created || r2.ID != r1.ID || calls != 1 {
+			t.Fatalf("repeat: created %v, %s vs %s, hook calls %d, %v", created, r2.ID, r1.ID, calls, err)
+		}
+	})
+}
