@@ -58,6 +58,7 @@ func DefaultMaxAge(k Key) time.Duration { return 2 * k.Timeframe.Duration() }
 // Missing. Only a cancelled context is an error.
 func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge time.Duration) ([]Freshness, error) {
 	out := make([]Freshness, 0, len(keys))
+	indexes := map[string]map[string]Series{} // read once per exchange
 	for _, k := range keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -67,7 +68,16 @@ func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge
 		if maxAge <= 0 {
 			r.MaxAge = DefaultMaxAge(k)
 		}
-		info, err := s.Coverage(ctx, k)
+		var info Series
+		err := k.Validate()
+		if err == nil {
+			idx, ok := indexes[k.Exchange]
+			if !ok {
+				idx = s.readIndex(k.Exchange)
+				indexes[k.Exchange] = idx
+			}
+			info, err = s.coverage(ctx, k, idx)
+		}
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return nil, err

@@ -318,11 +318,19 @@ func (s *Store) Coverage(ctx context.Context, k Key) (Series, error) {
 	if err := k.Validate(); err != nil {
 		return Series{}, err
 	}
+	return s.coverage(ctx, k, s.readIndex(k.Exchange))
+}
+
+// coverage is Coverage answering from idx, the exchange's index as read by
+// the caller (List and Freshness read it once for many series), and only
+// for an entry idx lacks or that no longer matches its file taking the lock
+// and reading the file.
+func (s *Store) coverage(ctx context.Context, k Key, idx map[string]Series) (Series, error) {
 	path, st, err := s.find(k)
 	if err != nil {
 		return Series{}, err
 	}
-	if e, ok := s.readIndex(k.Exchange)[s.rel(path)]; ok && e.matches(st) && e.Key == k {
+	if e, ok := current(idx, s.rel(path), st, k); ok {
 		return e, nil
 	}
 	unlock, err := s.lock(ctx, k.Exchange)
@@ -345,7 +353,7 @@ func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
 		return Series{}, err
 	}
 	rel := s.rel(path)
-	if e, ok := s.readIndex(k.Exchange)[rel]; ok && e.matches(st) && e.Key == k {
+	if e, ok := current(s.readIndex(k.Exchange), rel, st, k); ok {
 		return e, nil
 	}
 	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
@@ -382,9 +390,14 @@ func describe(k Key, rel string, f *sdk.Frame, st os.FileInfo, h hash.Hash) Seri
 	}
 }
 
-// matches reports whether the index entry e still describes the file st.
-func (e Series) matches(st os.FileInfo) bool {
-	return e.Size == st.Size() && e.Updated.Equal(st.ModTime().UTC())
+// current returns the index entry of series k stored at rel when it still
+// describes the file st.
+func current(idx map[string]Series, rel string, st os.FileInfo, k Key) (Series, bool) {
+	e, ok := idx[rel]
+	if !ok || e.Key != k || e.Size != st.Size() || !e.Updated.Equal(st.ModTime().UTC()) {
+		return Series{}, false
+	}
+	return e, true
 }
 
 func hashFile(path string, h hash.Hash) error {
@@ -461,7 +474,8 @@ func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
 	var out []Series
 	var errs []error
 	for _, ex := range exchanges {
-		keys, err := s.keys(ex)
+		idx := s.readIndex(ex)
+		keys, err := s.keys(ex, idx)
 		if err != nil {
 			return nil, err
 		}
@@ -469,7 +483,7 @@ func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			info, err := s.Coverage(ctx, k)
+			info, err := s.coverage(ctx, k, idx)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -481,13 +495,12 @@ func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
 	return out, errors.Join(errs...)
 }
 
-// keys returns the series stored in exchange's folder, one key per series
+// keys returns the series stored in exchange's folder (idx is its index), one key per series
 // even when it exists in several formats. Pairs come from the index where it
 // knows the file, and are otherwise read back from the file name as
 // Freqtrade does ("BTC_USDT" is "BTC/USDT", "BTC_USDT_USDT" in futures/ is
 // "BTC/USDT:USDT").
-func (s *Store) keys(exchange string) ([]Key, error) {
-	idx := s.readIndex(exchange)
+func (s *Store) keys(exchange string, idx map[string]Series) ([]Key, error) {
 	seen := map[Key]bool{}
 	var keys []Key
 	root := filepath.Join(s.dir, exchange)
