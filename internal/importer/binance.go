@@ -296,7 +296,7 @@ func ParseBinanceName(name string) (symbol string, tf sdk.Timeframe, err error) 
 		return "", "", bad
 	}
 	for i, n := range []int{4, 2, 2}[:len(parts)-2] {
-		if _, ok := digits([]byte(parts[2+i]), 0, n); !ok || len(parts[2+i]) != n {
+		if p := parts[2+i]; len(p) != n || strings.Trim(p, "0123456789") != "" {
 			return "", "", bad
 		}
 	}

@@ -169,20 +169,6 @@ func (u timeUnit) String() string {
 	return [...]string{"seconds", "milliseconds", "microseconds", "nanoseconds"}[u]
 }
 
-func digits(s []byte, i, n int) (int64, bool) {
-	if i+n > len(s) {
-		return 0, false
-	}
-	var v int64
-	for _, c := range s[i : i+n] {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v, true
-}
-
 // fmtTime formats Unix milliseconds for messages.
 func fmtTime(ms int64) string {
 	if ms < minMillis || ms > maxMillis {
