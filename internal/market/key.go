@@ -67,11 +67,15 @@ func (k Key) String() string {
 }
 
 // Validate checks that k names a series that can be stored.
-func (k Key) Validate() error {
+func (k Key) Validate() error { return k.validate(true) }
+
+// validate is Validate; without requireExchange an empty exchange is
+// allowed (a series read straight from the data directory).
+func (k Key) validate(requireExchange bool) error {
 	switch {
-	case k.Exchange == "":
+	case k.Exchange == "" && requireExchange:
 		return fmt.Errorf("series %s: empty exchange name", k)
-	case strings.ContainsAny(k.Exchange, `/\`) || k.Exchange == "." || k.Exchange == ".." || strings.HasPrefix(k.Exchange, "."):
+	case k.Exchange != "" && (strings.ContainsAny(k.Exchange, `/\`) || k.Exchange == "." || k.Exchange == ".." || strings.HasPrefix(k.Exchange, ".")):
 		return fmt.Errorf("series %s: exchange name %q cannot be a folder name", k, k.Exchange)
 	case k.Pair == "":
 		return fmt.Errorf("series %s: empty pair", k)

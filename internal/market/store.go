@@ -99,14 +99,7 @@ func (s *Store) find(k Key) (string, os.FileInfo, error) {
 // Freqtrade datadir that is one exchange's folder.
 func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
 	k = k.normal()
-	if k.Exchange == "" {
-		k.Exchange = "-"
-		err := k.Validate()
-		k.Exchange = ""
-		if err != nil {
-			return nil, err
-		}
-	} else if err := k.Validate(); err != nil {
+	if err := k.validate(false); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -592,3 +592,17 @@ func TestListEmpty(t *testing.T) {
 		t.Errorf("unknown exchange: %v", err)
 	}
 }
+
+// A series read straight from the data directory has no exchange; a bad key
+// is still refused, named as the caller wrote it.
+func TestLoadWithoutExchange(t *testing.T) {
+	s := openStore(t)
+	f := walk(5, "5m", t0, 30)
+	mustAppend(t, s, key("5m"), f)
+	copyFile(t, filepath.Join(s.Dir(), "binance", "BTC_USDT-5m.feather"), filepath.Join(s.Dir(), "BTC_USDT-5m.feather"))
+	sameCandles(t, mustLoad(t, s, Key{Pair: "BTC/USDT", Timeframe: "5m"}, Range{}), f)
+	_, err := s.Load(context.Background(), Key{Pair: "BTC/USDT", Timeframe: "7m"}, Range{})
+	if err == nil || !strings.Contains(err.Error(), `series  BTC/USDT 7m: unknown timeframe "7m"`) {
+		t.Errorf("err = %v", err)
+	}
+}
