@@ -36,18 +36,26 @@ func (o *dbOpts) url() (string, error) {
 	if v := os.Getenv("TRADAI_DATABASE"); v != "" {
 		return v, nil
 	}
-	home := o.home
-	if home == "" {
-		home = os.Getenv("TRADAI_HOME")
-	}
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the home folder for ~/.tradai (set --home): %w", err)
-		}
-		home = filepath.Join(h, ".tradai")
+	home, err := homeDir(o.home)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(home, "tradai.db"), nil
+}
+
+// homeDir is TradAI's home folder: flag, else $TRADAI_HOME, else ~/.tradai.
+func homeDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if v := os.Getenv("TRADAI_HOME"); v != "" {
+		return v, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the home folder for ~/.tradai (set --home or TRADAI_HOME): %w", err)
+	}
+	return filepath.Join(h, ".tradai"), nil
 }
 
 // open opens the database and, when migrate is set, brings its schema up

@@ -15,7 +15,14 @@ import (
 // and renamed over path, and the directory is synced so the rename itself
 // survives a crash. On any error the temporary file is removed and path is
 // left as it was.
-func Write(path string, write func(w io.Writer) error) (err error) {
+func Write(path string, write func(w io.Writer) error) error {
+	return WriteMode(path, 0o644, write)
+}
+
+// WriteMode is Write giving the file mode perm (0600 for secrets: the
+// temporary file is created 0600, so the content is never readable by
+// others on the way).
+func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -41,7 +48,7 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err = os.Chmod(tmp.Name(), perm); err != nil {
 		return err
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {

@@ -64,6 +64,11 @@ type DB struct {
 // connection's write lock before giving up.
 const busyTimeoutMS = 10000
 
+// IsPostgres reports whether rawURL names a PostgreSQL database.
+func IsPostgres(rawURL string) bool {
+	return strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://")
+}
+
 // Open opens the database at rawURL: `postgres://…` (or `postgresql://…`)
 // for PostgreSQL, `sqlite:///path/to/file.db` or a plain file path for
 // SQLite. The SQLite file and its folder are created when missing.
@@ -72,7 +77,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	switch {
-	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+	case IsPostgres(rawURL):
 		return openPostgres(ctx, rawURL, log)
 	case strings.HasPrefix(rawURL, "sqlite://"):
 		u, err := url.Parse(rawURL)

@@ -31,7 +31,7 @@ func BenchmarkSubmitToCompleted(b *testing.B) {
 	var lat []time.Duration
 	for b.Loop() {
 		at := time.Now()
-		r, err := e.svc.SubmitBacktest(ctx, e.tenant, spec, "")
+		r, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "")
 		if err != nil {
 			b.Fatal(err)
 		}

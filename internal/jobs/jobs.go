@@ -37,6 +37,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tradai/tradai/internal/db"
@@ -66,6 +67,9 @@ type Options struct {
 	StaleAfter  time.Duration // heartbeat age after which a running run is an orphan (30 s)
 	RescueEvery time.Duration // how often orphans are looked for (10 s)
 	Strategies  strategyref.Options
+	// AllowExternalStrategies lets runs use Python files and exec:
+	// programs, which run as this process's user without a sandbox.
+	AllowExternalStrategies bool
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -126,6 +130,9 @@ type Service struct {
 	// its error is the step's.
 	beforeRun func(ctx context.Context) error
 
+	stepSeconds *prometheus.HistogramVec
+	runSeconds  prometheus.Histogram
+
 	mu         sync.Mutex
 	stopRescue context.CancelFunc
 	rescueDone chan struct{}
@@ -141,7 +148,18 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 	if dataDir == "" || artifactDir == "" {
 		return nil, errors.New("jobs: a market data folder and an artifact folder are required")
 	}
-	s := &Service{db: d, runs: store, dataDir: dataDir, artifactDir: artifactDir, log: log, opts: opts.withDefaults()}
+	s := &Service{db: d, runs: store, dataDir: dataDir, artifactDir: artifactDir, log: log, opts: opts.withDefaults(),
+		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tradai_job_step_duration_seconds",
+			Help:    "Duration of backtest workflow steps in this process, by step and outcome (ok, error).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"step", "outcome"}),
+		runSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tradai_job_run_duration_seconds",
+			Help:    "Start-to-completion time of the backtests this process completed.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
+		}),
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &backtestWorker{s: s})
 	cfg := &river.Config{
@@ -182,6 +200,11 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 	return s, nil
 }
 
+// Collectors are the Service's Prometheus metrics.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.stepSeconds, s.runSeconds}
+}
+
 // retryPolicy retries after base, 2·base, 4·base … up to a minute.
 type retryPolicy struct{ base time.Duration }
 
@@ -204,11 +227,10 @@ func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 // through its own one-connection pool on the same file; on PostgreSQL an
 // insert-only River client on the store's pool (riverdatabasesql) does,
 // while the workers use the pgx pool (riverpgxv5).
-func (s *Service) SubmitBacktest(ctx context.Context, tenant string, spec runs.RunSpec, idempotencyKey string) (runs.Run, error) {
-	p := tenancy.Principal{Tenant: tenant}
+func (s *Service) SubmitBacktest(ctx context.Context, p tenancy.Principal, spec runs.RunSpec, idempotencyKey string) (runs.Run, error) {
 	spec.Kind = runs.KindBacktest
 	r, _, err := s.runs.CreateWith(ctx, p, spec, idempotencyKey, func(tx *db.Tx, r runs.Run) error {
-		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: r.ID, Tenant: tenant}, nil); err != nil {
+		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: r.ID, Tenant: p.Tenant}, nil); err != nil {
 			return fmt.Errorf("enqueue run %s: %w", r.ID, err)
 		}
 		return nil
@@ -228,10 +250,25 @@ func (s *Service) enqueue(ctx context.Context, runID, tenant string) error {
 
 // Cancel cancels a queued or running run. A running job notices within
 // CancelPoll and stops; a queued one finds the run cancelled and skips it.
-func (s *Service) Cancel(ctx context.Context, tenant, runID string) (runs.Run, error) {
-	r, err := s.runs.Cancel(ctx, tenancy.Principal{Tenant: tenant}, runID)
+func (s *Service) Cancel(ctx context.Context, p tenancy.Principal, runID string) (runs.Run, error) {
+	r, err := s.runs.Cancel(ctx, p, runID)
 	if err != nil {
 		return runs.Run{}, fmt.Errorf("cancel: %w", err)
+	}
+	return r, nil
+}
+
+// Retry re-queues a failed, dead-lettered or cancelled run with fresh
+// attempts, enqueueing its job in the same transaction.
+func (s *Service) Retry(ctx context.Context, p tenancy.Principal, runID string) (runs.Run, error) {
+	r, err := s.runs.Retry(ctx, p, runID, func(tx *db.Tx) error {
+		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: runID, Tenant: p.Tenant}, nil); err != nil {
+			return fmt.Errorf("enqueue run %s: %w", runID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return runs.Run{}, fmt.Errorf("retry: %w", err)
 	}
 	return r, nil
 }

@@ -123,11 +123,11 @@ func TestBacktestCompletes(t *testing.T) {
 		e := newEnv(t, d, fast(), true)
 		ctx := context.Background()
 		spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}
-		r, err := e.svc.SubmitBacktest(ctx, e.tenant, spec, "key-1")
+		r, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "key-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := e.svc.SubmitBacktest(ctx, e.tenant, spec, "key-1")
+		again, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "key-1")
 		if err != nil || again.ID != r.ID {
 			t.Fatalf("resubmit = %s, %v; want the same run %s", again.ID, err, r.ID)
 		}
@@ -180,7 +180,7 @@ func TestBacktestCompletes(t *testing.T) {
 func TestBadStrategyFailsAtOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.tenant, runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
+		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestCancelRunningStopsWithinASecond(t *testing.T) {
 		})
 		e.start(t)
 		ctx := context.Background()
-		r, err := e.svc.SubmitBacktest(ctx, e.tenant, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		r, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestCancelRunningStopsWithinASecond(t *testing.T) {
 			t.Fatal("the run step never started")
 		}
 		at := time.Now()
-		if _, err := e.svc.Cancel(ctx, e.tenant, r.ID); err != nil {
+		if _, err := e.svc.Cancel(ctx, e.p(), r.ID); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -243,12 +243,16 @@ func TestRetriesExhaustedDeadLetter(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), false)
 		var calls atomic.Int32
+		var fixed atomic.Bool
 		e.svc.SetBeforeRun(func(context.Context) error {
+			if fixed.Load() {
+				return nil
+			}
 			calls.Add(1)
 			return errors.New("object store unavailable")
 		})
 		e.start(t)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.tenant, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,6 +262,24 @@ func TestRetriesExhaustedDeadLetter(t *testing.T) {
 		}
 		if n := calls.Load(); n != 3 {
 			t.Fatalf("%d attempts ran, want 3", n)
+		}
+
+		// The cause is fixed: a retry re-queues the dead letter with fresh
+		// attempts and it completes.
+		fixed.Store(true)
+		again, err := e.svc.Retry(context.Background(), e.p(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Status != runs.Queued || again.Attempts != 0 || again.Error != "" {
+			t.Fatalf("after retry: %s, %d attempts, error %q", again.Status, again.Attempts, again.Error)
+		}
+		done = e.waitTerminal(t, r.ID, 30*time.Second)
+		if done.Status != runs.Completed || done.Attempts != 1 {
+			t.Fatalf("retried run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
+		}
+		if _, err := e.svc.Retry(context.Background(), e.p(), r.ID); !errors.Is(err, runs.ErrIllegalTransition) {
+			t.Fatalf("retrying a completed run: %v, want ErrIllegalTransition", err)
 		}
 	})
 }

@@ -182,7 +182,13 @@ func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string
 	if err := s.runs.StartStep(ctx, p, id, name); err != nil {
 		return err
 	}
+	began := time.Now()
 	err := fn()
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	s.stepSeconds.WithLabelValues(name, outcome).Observe(time.Since(began).Seconds())
 	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, err); ferr != nil && err == nil {
 		return ferr
 	}
@@ -207,6 +213,9 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		}
 		c.Datadir = s.dataDir
 		c.Strategy = r.Spec.Strategy
+		if strategyref.IsExternal(c.Strategy) && !s.opts.AllowExternalStrategies {
+			return permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies only (start it with --allow-external-strategies to run programs unsandboxed)", c.Strategy))
+		}
 		if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
 			if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
 				return permanent(fmt.Errorf("strategy parameters: %w", err))
@@ -309,7 +318,9 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 	if err != nil {
 		return err
 	}
-	if _, err := s.runs.Complete(ctx, p, r.ID, summary, artifacts); err != nil {
+	if done, err := s.runs.Complete(ctx, p, r.ID, summary, artifacts); err == nil {
+		s.runSeconds.Observe(done.Finished.Sub(done.Started).Seconds())
+	} else {
 		if errors.Is(err, runs.ErrIllegalTransition) {
 			// Completed (or cancelled) by someone else: the first result stands.
 			log.Info("run already finished; result not recorded again")

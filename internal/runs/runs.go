@@ -55,6 +55,8 @@ var (
 	ErrConflict = errors.New("idempotency key already used with a different request")
 	// ErrIllegalTransition: the run's status does not allow the change.
 	ErrIllegalTransition = errors.New("illegal run status transition")
+	// ErrBadCursor: a List cursor that List did not hand out.
+	ErrBadCursor = errors.New("bad cursor")
 )
 
 // KindBacktest is the only run kind so far.
@@ -371,5 +373,5 @@ func decodeCursor(c string) (int64, string, error) {
 			}
 		}
 	}
-	return 0, "", fmt.Errorf("bad cursor %q", c)
+	return 0, "", fmt.Errorf("%w %q", ErrBadCursor, c)
 }

@@ -151,6 +151,23 @@ func (s *Store) Cancel(ctx context.Context, p tenancy.Principal, id string) (Run
 		update: func(Status, int) (string, []any, Status) { return `finished_at = ?`, []any{now}, Cancelled }})
 }
 
+// Retry puts a failed, dead-lettered or cancelled run back in the queue
+// as if new: attempts, progress, error and times are reset (the audit log
+// keeps the history). inTx runs in the same transaction (the job queue
+// enqueues the run's job there); its error rolls the retry back.
+func (s *Store) Retry(ctx context.Context, p tenancy.Principal, id string, inTx func(tx *db.Tx) error) (Run, error) {
+	return s.apply(ctx, p, id, change{action: "run.retry", from: []Status{Failed, DeadLetter, Cancelled},
+		update: func(Status, int) (string, []any, Status) {
+			return `attempts = 0, progress = 0, error = '', started_at = NULL, finished_at = NULL, heartbeat_at = NULL`, nil, Queued
+		},
+		extra: func(tx *db.Tx, _ time.Time) error {
+			if inTx == nil {
+				return nil
+			}
+			return inTx(tx)
+		}})
+}
+
 // DeadLetter moves a queued or running run to dead_letter, e.g. when the
 // queue gives up on its job.
 func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason string) (Run, error) {

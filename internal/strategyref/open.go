@@ -118,3 +118,10 @@ func executable(path string) (string, error) {
 	}
 	return abs, nil
 }
+
+// IsExternal reports whether ref names a strategy that runs as a separate
+// program (a Python file or exec:) rather than a built-in.
+func IsExternal(ref string) bool {
+	ref = strings.TrimSpace(ref)
+	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(strings.ToLower(ref), ".py") || strings.ContainsAny(ref, `/\`)
+}

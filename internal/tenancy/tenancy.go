@@ -110,6 +110,32 @@ func (s *Store) CreateUser(ctx context.Context, name, tenant string) (User, erro
 	return u, nil
 }
 
+// Bootstrap makes a database usable at first start: when it has no users
+// yet, it creates the user admin in the tenant default and returns a token
+// for it (created = true). Otherwise, or when another process bootstraps
+// at the same moment, it does nothing.
+func (s *Store) Bootstrap(ctx context.Context) (token string, created bool, err error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return "", false, fmt.Errorf("bootstrap: count users: %w", err)
+	}
+	if n > 0 {
+		return "", false, nil
+	}
+	u, err := s.CreateUser(ctx, "admin", "default")
+	if errors.Is(err, ErrExists) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("bootstrap: %w", err)
+	}
+	token, _, err = s.CreateToken(ctx, u.ID)
+	if err != nil {
+		return "", false, fmt.Errorf("bootstrap: %w", err)
+	}
+	return token, true, nil
+}
+
 // UserByName finds a user.
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	var u User
@@ -161,7 +187,8 @@ func (s *Store) CreateToken(ctx context.Context, userID string) (string, Token, 
 	return plaintext, tok, nil
 }
 
-// Authenticate returns who plaintext acts as, and records the token's use.
+// Authenticate returns who plaintext acts as, and records the token's use
+// (at most once a minute).
 // The token is looked up by its SHA-256, never compared as a secret, so the
 // lookup's timing tells nothing about valid tokens; the stored hash is
 // still compared in constant time.
@@ -175,9 +202,10 @@ func (s *Store) Authenticate(ctx context.Context, plaintext string) (Principal, 
 		id      string
 		got     string
 		revoked sql.NullInt64
+		used    sql.NullInt64
 	)
-	err := s.db.QueryRow(ctx, `SELECT t.id, t.token_hash, t.revoked_at, u.id, u.tenant_id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, want).
-		Scan(&id, &got, &revoked, &p.User, &p.Tenant)
+	err := s.db.QueryRow(ctx, `SELECT t.id, t.token_hash, t.revoked_at, t.last_used_at, u.id, u.tenant_id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, want).
+		Scan(&id, &got, &revoked, &used, &p.User, &p.Tenant)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrUnauthenticated
 	}
@@ -187,7 +215,13 @@ func (s *Store) Authenticate(ctx context.Context, plaintext string) (Principal, 
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 || revoked.Valid {
 		return Principal{}, ErrUnauthenticated
 	}
-	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, s.now().UnixMilli(), id); err != nil {
+	// The last use is recorded to the minute: a write per request would
+	// make every read of the API a write to the database.
+	now := s.now().UnixMilli()
+	if used.Valid && now-used.Int64 < time.Minute.Milliseconds() {
+		return p, nil
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, id); err != nil {
 		return Principal{}, fmt.Errorf("authenticate: record token use: %w", err)
 	}
 	return p, nil

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/external"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// platformOpts are the flags the server and the workers share.
+type platformOpts struct {
+	dbOpts
+	datadir, artifacts string
+	workers            int
+	allowExternal      bool
+}
+
+func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
+	o.dbOpts.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.datadir, "datadir", "", "market data folder backtests read (default <home>/data)")
+	f.StringVar(&o.artifacts, "artifacts", "", "folder for run artifacts, shared by server and workers (default <home>/artifacts)")
+	f.IntVar(&o.workers, "workers", defaultWorkers, "backtests this process runs at once (0: none, API only)")
+	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
+}
+
+// folders resolves and creates the data and artifact folders.
+func (o *platformOpts) folders() (home, data, arts string, err error) {
+	if home, err = homeDir(o.home); err != nil {
+		return "", "", "", err
+	}
+	data, arts = o.datadir, o.artifacts
+	if data == "" {
+		data = filepath.Join(home, "data")
+	}
+	if arts == "" {
+		arts = filepath.Join(home, "artifacts")
+	}
+	for _, dir := range []string{home, data, arts} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", "", "", fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	return home, data, arts, nil
+}
+
+// jobService opens the database (migrating it) and builds the job service.
+func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.DB, *runs.Store, *jobs.Service, *slog.Logger, error) {
+	d, log, err := o.open(ctx, true)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	store := runs.New(d, time.Now, 3, log)
+	svc, err := jobs.New(d, store, data, arts, log, jobs.Options{
+		Workers:                 max(o.workers, 1),
+		MaxAttempts:             3,
+		AllowExternalStrategies: o.allowExternal,
+		Strategies:              strategyref.Options{External: external.Options{Log: log}},
+	})
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, nil, err
+	}
+	return d, store, svc, log, nil
+}
+
+func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	o := &platformOpts{dbOpts: dbOpts{logger: logger}}
+	var (
+		addr      string
+		rateLimit float64
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the platform: HTTP API, backtest workers and maintenance in one process",
+		Long: `serve runs TradAI's API, job workers and maintenance in one process.
+
+By default everything lives under one home folder (--home, $TRADAI_HOME,
+else ~/.tradai): the SQLite database tradai.db, market data in data/ and run
+artifacts in artifacts/. With --database postgres://… the server shares its
+queue with any number of "tradai worker" processes on other machines.
+
+On first start, with no users yet, it creates the user admin (tenant
+default) and writes its API token to <home>/token, which the CLI's --remote
+commands read when --token and $TRADAI_TOKEN are unset.`,
+		Example: `  tradai serve --datadir examples/data
+  tradai serve --addr :8080 --database postgres://tradai@db/tradai --workers 4`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			home, data, arts, err := o.folders()
+			if err != nil {
+				return err
+			}
+			d, store, svc, log, err := o.jobService(ctx, data, arts)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			auth := tenancy.New(d, time.Now, log)
+			if err := bootstrap(ctx, auth, home, cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, ArtifactDir: arts, Log: log, Version: version},
+				api.Options{RateLimit: rateLimit, AllowExternalStrategies: o.allowExternal})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			if o.workers > 0 {
+				if err := svc.Start(ctx); err != nil {
+					ln.Close()
+					return err
+				}
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			url := "http://" + ln.Addr().String()
+			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "artifacts", arts, "workers", o.workers)
+			fmt.Fprintf(cmd.OutOrStdout(), "TradAI %s serving on %s (API docs: %s/docs)\n", version, url, url)
+			return serveUntilDone(ctx, hs, ln, svc, log)
+		},
+	}
+	o.addFlags(cmd, 2)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
+	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per token (bursts of twice that)")
+	return cmd
+}
+
+// bootstrap creates the first user and writes its token under home.
+func bootstrap(ctx context.Context, auth *tenancy.Store, home string, out io.Writer) error {
+	token, created, err := auth.Bootstrap(ctx)
+	if err != nil || !created {
+		return err
+	}
+	path := filepath.Join(home, "token")
+	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
+		_, err := io.WriteString(w, token+"\n")
+		return err
+	}); err != nil {
+		return fmt.Errorf("write the first API token: %w", err)
+	}
+	fmt.Fprintf(out, "first start: created user admin (tenant default); its API token is in %s\n", path)
+	return nil
+}
+
+// serveUntilDone serves until ctx ends, then shuts the API down, lets
+// running backtests finish for a while and re-queues the rest.
+func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, svc *jobs.Service, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("API shutdown", "err", err)
+	}
+	wctx, cancel2 := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel2()
+	if err := svc.Stop(wctx); err != nil {
+		log.Warn("workers shutdown", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return nil
+}
+
+func newWorkerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	o := &platformOpts{dbOpts: dbOpts{logger: logger}}
+	cmd := &cobra.Command{
+		Use:   "worker --database postgres://…",
+		Short: "Run backtest workers that take jobs from a shared PostgreSQL queue",
+		Long: `worker runs backtests from the job queue of a PostgreSQL database shared with
+"tradai serve" and other workers. Start as many as you like, on any machine
+that sees the same market data and artifact folders (--datadir, --artifacts:
+a shared volume). A worker killed mid-run is noticed by the others within a
+minute and its run is re-run. SIGINT/SIGTERM stop it gracefully: running
+backtests get 20 seconds to finish and are re-queued otherwise.`,
+		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --artifacts /srv/tradai/artifacts --workers 4`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			u, err := o.url()
+			if err != nil {
+				return err
+			}
+			if !db.IsPostgres(u) {
+				return errors.New("worker: needs a shared PostgreSQL database (--database postgres://… or $TRADAI_DATABASE); with SQLite, tradai serve runs the workers itself")
+			}
+			if o.workers < 1 {
+				return errors.New("worker: --workers must be at least 1")
+			}
+			_, data, arts, err := o.folders()
+			if err != nil {
+				return err
+			}
+			d, _, svc, log, err := o.jobService(ctx, data, arts)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if err := svc.Start(ctx); err != nil {
+				return err
+			}
+			log.Info("worker started", "workers", o.workers, "data", data, "artifacts", arts)
+			<-ctx.Done()
+			log.Info("worker stopping")
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+			defer cancel()
+			return svc.Stop(wctx)
+		},
+	}
+	o.addFlags(cmd, 2)
+	return cmd
+}

@@ -1,0 +1,280 @@
+// Package api is TradAI's HTTP API: backtests submitted as jobs and
+// tracked as runs, strategies, market data coverage and freshness, and the
+// operational endpoints (/health, /ready, /metrics). Operations are
+// declared with huma, which derives the OpenAPI 3.1 document (/openapi.json,
+// browsable at /docs) from the Go types and validates every request against
+// it: unknown fields are rejected, naming the field.
+//
+// Every /api/ call is authenticated with a bearer token (tenancy) and rate
+// limited per token; a run of another tenant is not found. Errors are
+// problem details with stable codes (Problem).
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// Deps are what the API serves from.
+type Deps struct {
+	DB      *db.DB
+	Runs    *runs.Store
+	Jobs    *jobs.Service
+	Tenancy *tenancy.Store
+	// DataDir is the market data store; ArtifactDir holds run artifacts
+	// (<tenant>/<run>/<name>), shared with the workers.
+	DataDir, ArtifactDir string
+	Log                  *slog.Logger
+	Version              string
+}
+
+// Options tune the API; zero fields take the defaults shown.
+type Options struct {
+	RateLimit float64 // requests per second per token (50)
+	RateBurst int     // requests a token may make at once (2 × RateLimit)
+	MaxBody   int64   // request body limit in bytes (1 MiB)
+	// AllowExternalStrategies lets tenants submit Python files and
+	// exec: programs. They run as the server's user without a sandbox, so
+	// this is for a single trusted team only.
+	AllowExternalStrategies bool
+	Now                     func() time.Time // clock (time.Now)
+}
+
+func (o Options) withDefaults() Options {
+	if o.RateLimit <= 0 {
+		o.RateLimit = 50
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = max(1, int(2*o.RateLimit))
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 1 << 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Server is the API's handler with its metrics and rate limiters.
+type Server struct {
+	d       Deps
+	o       Options
+	api     huma.API
+	handler http.Handler
+	reg     *prometheus.Registry
+	latency *prometheus.HistogramVec
+
+	mu       sync.Mutex
+	limiters map[[sha256.Size]byte]*rate.Limiter
+}
+
+// New builds the API over d.
+func New(d Deps, o Options) (*Server, error) {
+	if d.DB == nil || d.Runs == nil || d.Jobs == nil || d.Tenancy == nil {
+		return nil, errors.New("api: database, run store, job service and tenancy store are required")
+	}
+	if d.DataDir == "" || d.ArtifactDir == "" {
+		return nil, errors.New("api: a market data folder and an artifact folder are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{d: d, o: o.withDefaults(), limiters: map[[sha256.Size]byte]*rate.Limiter{}}
+
+	s.reg = prometheus.NewRegistry()
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tradai_http_request_duration_seconds",
+		Help:    "API request latency by route and status code.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"method", "route", "code"})
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		s.latency, runStates{db: d.DB})
+	for _, c := range d.Jobs.Collectors() {
+		s.reg.MustRegister(c)
+	}
+
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("TradAI", d.Version)
+	cfg.Info.Description = "Submit backtests as jobs, follow them, compare runs, and inspect market data. " +
+		"Authenticate with `Authorization: Bearer <token>` (create one with `tradai tokens create`)."
+	cfg.OpenAPIPath = "/openapi"
+	cfg.DocsPath = "/docs"
+	cfg.RejectUnknownQueryParameters = true
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token from `tradai tokens create` (tdi_…)."},
+	}
+	// No $schema field and Link header in answers: clients get plain JSON.
+	cfg.CreateHooks = nil
+	cfg.Transformers = append(cfg.Transformers, toProblem)
+	s.api = humago.New(mux, cfg)
+	s.api.UseMiddleware(s.authenticate)
+	s.registerBacktests()
+	s.registerRuns()
+	s.registerData()
+	s.registerOps()
+	// The schema of every error answer is Problem, not huma's ErrorModel.
+	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
+		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Problem](), false, "Problem")
+	}
+
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, problem(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
+	})
+	s.handler = s.observe(mux)
+	return s, nil
+}
+
+// Handler is the API's http.Handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// OpenAPI is the API's OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// observe records each request's latency under its route pattern and logs
+// server errors.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern // set by the ServeMux on this request
+		if route == "" || route == "/" {
+			route = "unmatched"
+		} else if _, path, ok := strings.Cut(route, " "); ok {
+			route = path
+		}
+		d := time.Since(began)
+		s.latency.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Observe(d.Seconds())
+		if sw.status >= 500 {
+			s.d.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", sw.status, "elapsed", d)
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// authenticate is huma middleware: an operation with a security
+// requirement needs a valid bearer token, and each token has its own rate
+// limit.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	if len(ctx.Operation().Security) == 0 {
+		next(ctx)
+		return
+	}
+	fail := func(status int, code, detail string) {
+		p := problem(status, code, detail)
+		if status == http.StatusUnauthorized {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="tradai"`)
+		}
+		ctx.SetHeader("Content-Type", "application/problem+json")
+		ctx.SetStatus(status)
+		p.Instance = ctx.URL().Path
+		_ = jsonEncode(ctx.BodyWriter(), p)
+	}
+	h := ctx.Header("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" {
+		fail(http.StatusUnauthorized, CodeUnauthenticated, "no API token: send Authorization: Bearer <token> (create one with tradai tokens create)")
+		return
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		fail(http.StatusUnauthorized, CodeUnauthenticated, "the Authorization header must be Bearer <token>")
+		return
+	}
+	p, err := s.d.Tenancy.Authenticate(ctx.Context(), strings.TrimSpace(token))
+	if errors.Is(err, tenancy.ErrUnauthenticated) {
+		fail(http.StatusUnauthorized, CodeUnauthenticated, "the API token is unknown or revoked")
+		return
+	}
+	if err != nil {
+		s.d.Log.Error("authenticate", "err", err)
+		fail(http.StatusServiceUnavailable, CodeNotReady, "cannot check the API token now; try again")
+		return
+	}
+	if wait, ok := s.allow(token); !ok {
+		ctx.SetHeader("Retry-After", strconv.Itoa(int(max(1, (wait+time.Second-1)/time.Second))))
+		fail(http.StatusTooManyRequests, CodeRateLimited,
+			"rate limit of "+strconv.FormatFloat(s.o.RateLimit, 'f', -1, 64)+" requests per second per token exceeded")
+		return
+	}
+	next(huma.WithValue(ctx, principalKey, p))
+}
+
+// allow takes one request from token's bucket; when it is empty it says
+// how long until the next request would be allowed.
+func (s *Server) allow(token string) (time.Duration, bool) {
+	key := sha256.Sum256([]byte(token))
+	s.mu.Lock()
+	l, ok := s.limiters[key]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(s.o.RateLimit), s.o.RateBurst)
+		s.limiters[key] = l
+	}
+	s.mu.Unlock()
+	now := s.o.Now()
+	r := l.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}
+
+// secured marks an operation as needing a token.
+var secured = []map[string][]string{{"bearer": {}}}
+
+// mustPrincipal is the caller of an authenticated operation.
+func mustPrincipal(ctx context.Context) (tenancy.Principal, error) {
+	p, ok := principalFrom(ctx)
+	if !ok {
+		return tenancy.Principal{}, problem(http.StatusUnauthorized, CodeUnauthenticated, "not authenticated")
+	}
+	return p, nil
+}
+
+// internal logs err and answers 500 without its text: the caller learns
+// that the server failed, not its internals.
+func (s *Server) internal(what string, err error) error {
+	s.d.Log.Error(what, "err", err)
+	return problem(http.StatusInternalServerError, CodeInternal, what+" failed; the server logged why")
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

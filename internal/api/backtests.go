@@ -1,0 +1,462 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+const backtestsPath = "/api/v1/backtests"
+
+// SubmitRequest is a backtest to run: the config the CLI takes, the
+// strategy, and the overrides the CLI has as flags.
+type SubmitRequest struct {
+	Strategy  string            `json:"strategy" minLength:"1" maxLength:"500" doc:"A built-in strategy name (GET /api/v1/strategies); Python files and exec: programs only when the server allows external strategies" example:"rsi_bollinger"`
+	Config    map[string]any    `json:"config,omitempty" doc:"A Freqtrade-style backtest config (the file tradai backtest --config reads); its datadir is ignored: the server's data store is used"`
+	Timerange string            `json:"timerange,omitempty" maxLength:"40" doc:"YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty (overrides the config)" example:"20180115-20180125"`
+	Pairs     []string          `json:"pairs,omitempty" maxItems:"1000" doc:"Pairs to test (override the config's pair_whitelist)" example:"[\"ETH/BTC\"]"`
+	Params    map[string]any    `json:"params,omitempty" doc:"Strategy parameter values by name"`
+	Tags      map[string]string `json:"tags,omitempty" doc:"Free-form labels to find and compare runs by"`
+}
+
+type submitInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Repeat a submission safely: the same key with the same request returns the first run; with another request it is a 409"`
+	Body           SubmitRequest
+}
+
+// Ticket is the answer to a submission.
+type Ticket struct {
+	RunID     string `json:"run_id"`
+	Status    string `json:"status"`
+	StatusURL string `json:"status_url" doc:"GET it to follow the run"`
+}
+
+type submitOutput struct {
+	Location string `header:"Location"`
+	Body     Ticket
+}
+
+// Run is a run as the API shows it.
+type Run struct {
+	ID          string            `json:"id"`
+	Kind        string            `json:"kind"`
+	Status      string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
+	Strategy    string            `json:"strategy"`
+	Params      json.RawMessage   `json:"params"`
+	Config      json.RawMessage   `json:"config,omitempty"`
+	Fingerprint string            `json:"fingerprint" doc:"SHA-256 of the strategy reference, its version, the effective config and the parameters"`
+	Tags        map[string]string `json:"tags"`
+	Progress    float64           `json:"progress" doc:"0 to 1"`
+	Attempts    int               `json:"attempts"`
+	Error       string            `json:"error,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	StartedAt   *time.Time        `json:"started_at,omitempty"`
+	FinishedAt  *time.Time        `json:"finished_at,omitempty"`
+	Metrics     json.RawMessage   `json:"metrics,omitempty" doc:"The metrics summary, once completed"`
+	Steps       []Step            `json:"steps,omitempty"`
+	Artifacts   []Artifact        `json:"artifacts,omitempty"`
+	Links       map[string]string `json:"links"`
+}
+
+// Step is one workflow step of a run.
+type Step struct {
+	Name       string     `json:"name"`
+	Status     string     `json:"status"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Seconds    float64    `json:"seconds,omitempty"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// Artifact is a file a run produced.
+type Artifact struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	URL       string `json:"url"`
+}
+
+type runInput struct {
+	ID string `path:"id" maxLength:"100" doc:"Run id"`
+}
+
+type runOutput struct {
+	Body Run
+}
+
+type listInput struct {
+	Status   string `query:"status" enum:"queued,running,completed,failed,cancelled,dead_letter" doc:"Only runs in this status"`
+	Strategy string `query:"strategy" maxLength:"500" doc:"Only runs of this strategy"`
+	Cursor   string `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page"`
+	Limit    int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+}
+
+// RunPage is one page of runs, newest first.
+type RunPage struct {
+	Runs       []Run  `json:"runs"`
+	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last"`
+}
+
+type listOutput struct {
+	Body RunPage
+}
+
+type artifactInput struct {
+	ID   string `path:"id" maxLength:"100"`
+	Name string `path:"name" maxLength:"100"`
+}
+
+type artifactOutput struct {
+	ContentType string `header:"Content-Type"`
+	ETag        string `header:"ETag"`
+	Body        []byte
+}
+
+type tradesOutput struct {
+	Body struct {
+		Trades json.RawMessage `json:"trades" doc:"The run's trades, with Freqtrade's field names"`
+	}
+}
+
+func (s *Server) registerBacktests() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "submit-backtest", Method: http.MethodPost, Path: backtestsPath,
+		Summary: "Submit a backtest", Tags: []string{"backtests"}, Security: secured,
+		Description:   "Queues the backtest and answers at once with a ticket; follow status_url until the run is completed, failed, cancelled or dead_letter.",
+		DefaultStatus: http.StatusAccepted, MaxBodyBytes: s.o.MaxBody,
+	}, s.submit)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-backtests", Method: http.MethodGet, Path: backtestsPath,
+		Summary: "List backtests, newest first", Tags: []string{"backtests"}, Security: secured,
+	}, s.list)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-backtest", Method: http.MethodGet, Path: backtestsPath + "/{id}",
+		Summary: "Get a backtest: status, progress, steps, and on completion its metrics and artifacts", Tags: []string{"backtests"}, Security: secured,
+	}, s.get)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "cancel-backtest", Method: http.MethodPost, Path: backtestsPath + "/{id}/cancel",
+		Summary: "Cancel a queued or running backtest", Tags: []string{"backtests"}, Security: secured,
+		Description: "A running backtest stops within a second. Cancelling a finished run is a 409.",
+	}, s.cancel)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "retry-backtest", Method: http.MethodPost, Path: backtestsPath + "/{id}/retry",
+		Summary: "Run a failed, dead-lettered or cancelled backtest again", Tags: []string{"backtests"}, Security: secured,
+		DefaultStatus: http.StatusAccepted,
+	}, s.retry)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-backtest-trades", Method: http.MethodGet, Path: backtestsPath + "/{id}/trades",
+		Summary: "The trades of a completed backtest", Tags: []string{"backtests"}, Security: secured,
+	}, s.trades)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-backtest-artifact", Method: http.MethodGet, Path: backtestsPath + "/{id}/artifacts/{name}",
+		Summary: "Download an artifact of a backtest (result.json, report.html)", Tags: []string{"backtests"}, Security: secured,
+		Responses: map[string]*huma.Response{"200": {Description: "The file", Content: map[string]*huma.MediaType{
+			"application/json": {}, "text/html": {},
+		}}},
+	}, s.artifact)
+}
+
+func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := s.specFor(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.d.Jobs.SubmitBacktest(ctx, p, spec, in.IdempotencyKey)
+	if err != nil {
+		return nil, s.runErr("submit backtest", "", err)
+	}
+	u := backtestsPath + "/" + r.ID
+	out := &submitOutput{Location: u}
+	out.Body = Ticket{RunID: r.ID, Status: string(r.Status), StatusURL: u}
+	return out, nil
+}
+
+// specFor checks a submission the way the CLI would before running it, so
+// a bad config or unknown strategy is a 422 now, not a failed run later.
+func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
+	invalid := func(loc, msg string, value any) error {
+		return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+msg,
+			&huma.ErrorDetail{Location: loc, Message: msg, Value: value})
+	}
+	ref := strings.TrimSpace(req.Strategy)
+	if strategyref.IsExternal(ref) {
+		if !s.o.AllowExternalStrategies {
+			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, CodeStrategyForbidden,
+				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", "),
+				&huma.ErrorDetail{Location: "body.strategy", Message: "external strategies are not allowed", Value: ref})
+		}
+	} else if _, err := strategy.Lookup(ref); err != nil {
+		return runs.RunSpec{}, invalid("body.strategy", err.Error(), ref)
+	}
+	cfg := req.Config
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	cfg["strategy"] = ref
+	if req.Timerange != "" {
+		cfg["timerange"] = req.Timerange
+	}
+	if len(req.Pairs) > 0 {
+		ex, _ := cfg["exchange"].(map[string]any)
+		if ex == nil {
+			if _, present := cfg["exchange"]; present {
+				return runs.RunSpec{}, invalid("body.config.exchange", "must be an object", cfg["exchange"])
+			}
+			ex = map[string]any{}
+		}
+		ex["pair_whitelist"], ex["pair_blacklist"] = req.Pairs, []string{}
+		cfg["exchange"] = ex
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return runs.RunSpec{}, invalid("body.config", err.Error(), nil)
+	}
+	c, err := config.Parse(raw, "the request's config")
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return runs.RunSpec{}, invalid("body.config", err.Error(), nil)
+	}
+	params := []byte("{}")
+	if len(req.Params) > 0 {
+		if params, err = json.Marshal(req.Params); err != nil {
+			return runs.RunSpec{}, invalid("body.params", err.Error(), nil)
+		}
+	}
+	h := sha256.New()
+	version := "builtin@" + s.d.Version
+	if strategyref.IsExternal(ref) {
+		version = "external"
+	}
+	for _, part := range [][]byte{[]byte(ref), []byte(version), raw, params} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return runs.RunSpec{
+		Kind: runs.KindBacktest, Strategy: ref, Params: params, Config: raw, Tags: req.Tags,
+		Fingerprint: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+	}, nil
+}
+
+func (s *Server) get(ctx context.Context, in *runInput) (*runOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.d.Runs.Get(ctx, p, in.ID)
+	if err != nil {
+		return nil, s.runErr("get run", in.ID, err)
+	}
+	v, err := s.detailed(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	return &runOutput{Body: v}, nil
+}
+
+// detailed is r with its steps and artifacts.
+func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) (Run, error) {
+	v := view(r)
+	steps, err := s.d.Runs.Steps(ctx, p, r.ID)
+	if err != nil {
+		return Run{}, s.internal("read the run's steps", err)
+	}
+	for _, st := range steps {
+		sv := Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error}
+		if !st.Finished.IsZero() {
+			f := st.Finished.UTC()
+			sv.FinishedAt, sv.Seconds = &f, st.Finished.Sub(st.Started).Seconds()
+		}
+		v.Steps = append(v.Steps, sv)
+	}
+	if r.Status == runs.Completed {
+		arts, err := s.d.Runs.Artifacts(ctx, p, r.ID)
+		if err != nil {
+			return Run{}, s.internal("read the run's artifacts", err)
+		}
+		for _, a := range arts {
+			u := v.Links["self"] + "/artifacts/" + a.Name
+			v.Artifacts = append(v.Artifacts, Artifact{Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256, URL: u})
+			switch a.Name {
+			case "result.json":
+				v.Links["result"] = u
+				v.Links["trades"] = v.Links["self"] + "/trades"
+			case "report.html":
+				v.Links["report"] = u
+			}
+		}
+	}
+	return v, nil
+}
+
+// view is the API's picture of r, without steps and artifacts.
+func view(r runs.Run) Run {
+	self := backtestsPath + "/" + r.ID
+	v := Run{
+		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy,
+		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, Tags: r.Spec.Tags,
+		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
+		Metrics: r.Metrics, Links: map[string]string{"self": self},
+	}
+	if v.Tags == nil {
+		v.Tags = map[string]string{}
+	}
+	if !r.Started.IsZero() {
+		t := r.Started.UTC()
+		v.StartedAt = &t
+	}
+	if !r.Finished.IsZero() {
+		t := r.Finished.UTC()
+		v.FinishedAt = &t
+	}
+	switch r.Status {
+	case runs.Queued, runs.Running:
+		v.Links["cancel"] = self + "/cancel"
+	case runs.Failed, runs.DeadLetter, runs.Cancelled:
+		v.Links["retry"] = self + "/retry"
+	}
+	return v
+}
+
+func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.d.Runs.List(ctx, p, runs.Filter{Status: runs.Status(in.Status), Strategy: in.Strategy}, in.Cursor, in.Limit)
+	if errors.Is(err, runs.ErrBadCursor) {
+		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "query.cursor: not a cursor this API handed out",
+			&huma.ErrorDetail{Location: "query.cursor", Message: "not a cursor this API handed out", Value: in.Cursor})
+	}
+	if err != nil {
+		return nil, s.internal("list runs", err)
+	}
+	out := &listOutput{Body: RunPage{Runs: make([]Run, 0, len(page.Runs)), NextCursor: page.Next}}
+	for _, r := range page.Runs {
+		v := view(r)
+		v.Config = nil // in the run's own page
+		out.Body.Runs = append(out.Body.Runs, v)
+	}
+	return out, nil
+}
+
+func (s *Server) cancel(ctx context.Context, in *runInput) (*runOutput, error) {
+	return s.transition(ctx, in.ID, "cancel run", s.d.Jobs.Cancel)
+}
+
+func (s *Server) retry(ctx context.Context, in *runInput) (*runOutput, error) {
+	return s.transition(ctx, in.ID, "retry run", s.d.Jobs.Retry)
+}
+
+func (s *Server) transition(ctx context.Context, id, what string, fn func(context.Context, tenancy.Principal, string) (runs.Run, error)) (*runOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := fn(ctx, p, id)
+	if err != nil {
+		return nil, s.runErr(what, id, err)
+	}
+	v, err := s.detailed(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	return &runOutput{Body: v}, nil
+}
+
+// runErr maps the run store's errors to problems.
+func (s *Server) runErr(what, id string, err error) error {
+	switch {
+	case errors.Is(err, runs.ErrNotFound):
+		return problem(http.StatusNotFound, CodeNotFound, "no run "+id)
+	case errors.Is(err, runs.ErrConflict):
+		return problem(http.StatusConflict, CodeIdempotency, "the Idempotency-Key was already used with a different request")
+	case errors.Is(err, runs.ErrIllegalTransition):
+		msg := err.Error()
+		if _, after, ok := strings.Cut(msg, runs.ErrIllegalTransition.Error()+": "); ok {
+			msg = after
+		}
+		return problem(http.StatusConflict, CodeConflict, fmt.Sprintf("cannot %s %s: %s", strings.TrimSuffix(what, " run"), id, msg))
+	}
+	return s.internal(what, err)
+}
+
+// artifactFile opens a completed run's artifact by name.
+func (s *Server) artifactFile(ctx context.Context, id, name string) ([]byte, runs.Artifact, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, runs.Artifact{}, err
+	}
+	if _, err := s.d.Runs.Get(ctx, p, id); err != nil {
+		return nil, runs.Artifact{}, s.runErr("get run", id, err)
+	}
+	arts, err := s.d.Runs.Artifacts(ctx, p, id)
+	if err != nil {
+		return nil, runs.Artifact{}, s.internal("read the run's artifacts", err)
+	}
+	for _, a := range arts {
+		if a.Name != name {
+			continue
+		}
+		clean := path.Clean("/" + a.Ref)
+		if clean != "/"+a.Ref {
+			return nil, runs.Artifact{}, s.internal("open artifact", fmt.Errorf("artifact ref %q of run %s is not a clean relative path", a.Ref, id))
+		}
+		b, err := os.ReadFile(filepath.Join(s.d.ArtifactDir, filepath.FromSlash(a.Ref)))
+		if err != nil {
+			return nil, runs.Artifact{}, s.internal("read artifact "+name, err)
+		}
+		return b, a, nil
+	}
+	return nil, runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
+}
+
+func (s *Server) artifact(ctx context.Context, in *artifactInput) (*artifactOutput, error) {
+	b, a, err := s.artifactFile(ctx, in.ID, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &artifactOutput{ContentType: a.MediaType, ETag: `"` + a.SHA256 + `"`, Body: b}, nil
+}
+
+func (s *Server) trades(ctx context.Context, in *runInput) (*tradesOutput, error) {
+	b, _, err := s.artifactFile(ctx, in.ID, "result.json")
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Trades json.RawMessage `json:"trades"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, s.internal("read the run's trades", err)
+	}
+	out := &tradesOutput{}
+	out.Body.Trades = doc.Trades
+	if len(out.Body.Trades) == 0 {
+		out.Body.Trades = json.RawMessage("[]")
+	}
+	return out, nil
+}
