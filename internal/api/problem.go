@@ -42,8 +42,8 @@ const (
 	CodeStrategyForbidden = "strategy_not_allowed"
 )
 
-func (p *Problem) Error() string           { return p.Title + ": " + p.Detail }
-func (p *Problem) GetStatus() int          { return p.Status }
+func (p *Problem) Error() string             { return p.Title + ": " + p.Detail }
+func (p *Problem) GetStatus() int            { return p.Status }
 func (p *Problem) ContentType(string) string { return "application/problem+json" }
 
 // problem builds a Problem; detail says what failed in this request.
