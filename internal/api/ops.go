@@ -267,26 +267,42 @@ func (c runStates) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for _, q := range []struct {
-		desc *prometheus.Desc
-		sql  string
+		desc   *prometheus.Desc
+		sql    string
+		states []string // always reported, zero when absent
 	}{
-		{runsDesc, `SELECT status, COUNT(*) FROM runs GROUP BY status`},
-		{jobsDesc, `SELECT state, COUNT(*) FROM river_job GROUP BY state`},
+		{runsDesc, `SELECT status, COUNT(*) FROM runs GROUP BY status`,
+			[]string{"queued", "running", "completed", "failed", "cancelled", "dead_letter"}},
+		{jobsDesc, `SELECT state, COUNT(*) FROM river_job GROUP BY state`,
+			[]string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded"}},
 	} {
-		rows, err := c.db.Query(ctx, q.sql)
-		if err != nil {
+		counts := map[string]float64{}
+		for _, st := range q.states {
+			counts[st] = 0
+		}
+		if err := c.count(ctx, q.sql, counts); err != nil {
 			ch <- prometheus.NewInvalidMetric(q.desc, err)
 			continue
 		}
-		for rows.Next() {
-			var state string
-			var n float64
-			if err := rows.Scan(&state, &n); err != nil {
-				ch <- prometheus.NewInvalidMetric(q.desc, err)
-				break
-			}
-			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, n, state)
+		for st, n := range counts {
+			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, n, st)
 		}
-		rows.Close()
 	}
+}
+
+func (c runStates) count(ctx context.Context, q string, into map[string]float64) error {
+	rows, err := c.db.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n float64
+		if err := rows.Scan(&state, &n); err != nil {
+			return err
+		}
+		into[state] = n
+	}
+	return rows.Err()
 }
