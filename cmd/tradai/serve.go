@@ -30,6 +30,7 @@ type platformOpts struct {
 	datadir, artifacts string
 	workers            int
 	allowExternal      bool
+	orphanAfter        time.Duration
 }
 
 func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
@@ -39,6 +40,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
 	f.StringVar(&o.artifacts, "artifacts", "", "folder for run artifacts, shared by server and workers (default <home>/artifacts)")
 	f.IntVar(&o.workers, "workers", defaultWorkers, "backtests this process runs at once (0: none, API only)")
 	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
+	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
 }
 
 // folders resolves and creates the data and artifact folders.
@@ -63,6 +65,9 @@ func (o *platformOpts) folders() (home, data, arts string, err error) {
 
 // jobService opens the database (migrating it) and builds the job service.
 func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.DB, *runs.Store, *jobs.Service, *slog.Logger, error) {
+	if o.orphanAfter < time.Second {
+		return nil, nil, nil, nil, fmt.Errorf("--orphan-after %s: must be at least 1s", o.orphanAfter)
+	}
 	d, log, err := o.open(ctx, true)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -72,6 +77,9 @@ func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.D
 		Workers:                 max(o.workers, 1),
 		MaxAttempts:             3,
 		AllowExternalStrategies: o.allowExternal,
+		StaleAfter:              o.orphanAfter,
+		Heartbeat:               min(5*time.Second, o.orphanAfter/4),
+		RescueEvery:             min(10*time.Second, o.orphanAfter/3),
 		Strategies:              strategyref.Options{External: external.Options{Log: log}},
 	})
 	if err != nil {

@@ -165,14 +165,17 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 	cfg := &river.Config{
 		FetchCooldown:     s.opts.FetchCool,
 		FetchPollInterval: s.opts.FetchPoll,
-		// A backtest has no fixed time limit; liveness is our heartbeat's
-		// business, and River's own rescue of stuck jobs is only the
-		// backstop (a rescued job whose run is done finds nothing to do).
+		// A backtest has no fixed time limit: liveness is our heartbeat's
+		// business. River's rescue of jobs running longer than StaleAfter
+		// covers a worker that died after fetching a job but before
+		// starting its run (the run still queued, the job held); rescuing
+		// a job whose run is running or done is harmless: the second job
+		// finds nothing to do.
 		JobTimeout:           -1,
-		RescueStuckJobsAfter: time.Hour,
+		RescueStuckJobsAfter: s.opts.StaleAfter,
 		MaxAttempts:          s.opts.MaxAttempts,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}},
-		RetryPolicy:          retryPolicy{base: s.opts.RetryBase},
+		RetryPolicy:          retryPolicy{o: s.opts},
 		Workers:              workers,
 		Logger:               log.With("component", "river"),
 	}
@@ -205,15 +208,22 @@ func (s *Service) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{s.stepSeconds, s.runSeconds}
 }
 
-// retryPolicy retries after base, 2·base, 4·base … up to a minute.
-type retryPolicy struct{ base time.Duration }
-
-func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	d := p.base
-	for i := 1; i < job.Attempt && d < time.Minute; i++ {
+// backoff is the wait before attempt+1: RetryBase, doubled per attempt, up
+// to a minute.
+func (o Options) backoff(attempt int) time.Duration {
+	d := o.RetryBase
+	for i := 1; i < attempt && d < time.Minute; i++ {
 		d *= 2
 	}
-	return time.Now().Add(min(d, time.Minute))
+	return min(d, time.Minute)
+}
+
+// retryPolicy is River's retry timing for jobs that fail unexpectedly
+// (before or after their run's own bookkeeping): the same back-off.
+type retryPolicy struct{ o Options }
+
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(p.o.backoff(job.Attempt))
 }
 
 // SubmitBacktest stores a queued backtest run for tenant and enqueues its
@@ -242,7 +252,12 @@ func (s *Service) SubmitBacktest(ctx context.Context, p tenancy.Principal, spec 
 }
 
 func (s *Service) enqueue(ctx context.Context, runID, tenant string) error {
-	if _, err := s.client.Insert(ctx, BacktestArgs{RunID: runID, Tenant: tenant}, nil); err != nil {
+	return s.enqueueAt(ctx, runID, tenant, time.Time{})
+}
+
+// enqueueAt enqueues a job for the run, to start at at (now when zero).
+func (s *Service) enqueueAt(ctx context.Context, runID, tenant string, at time.Time) error {
+	if _, err := s.client.Insert(ctx, BacktestArgs{RunID: runID, Tenant: tenant}, &river.InsertOpts{ScheduledAt: at}); err != nil {
 		return fmt.Errorf("enqueue run %s: %w", runID, err)
 	}
 	return nil

@@ -138,12 +138,22 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 	if ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
 		return fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
 	}
-	if ferr == nil && after.Status == runs.DeadLetter {
+	if ferr != nil {
+		return nil // cancelled or finished meanwhile
+	}
+	if after.Status == runs.DeadLetter {
 		log.Warn("run dead-lettered", "err", err)
 		return river.JobCancel(err)
 	}
-	log.Warn("run attempt failed; will retry", "err", err)
-	return err
+	// Back in the queue: a fresh job runs it after the back-off, and this
+	// job is done. (Leaving the retry to River would lose the run if
+	// River's rescuer had meanwhile taken this job for a stuck one.)
+	at := time.Now().Add(s.opts.backoff(after.Attempts))
+	if qerr := s.enqueueAt(bg, id, p.Tenant, at); qerr != nil {
+		return fmt.Errorf("%w (and re-queueing failed: %v)", err, qerr)
+	}
+	log.Warn("run attempt failed; will retry", "err", err, "at", at)
+	return nil
 }
 
 // watch stamps the run's heartbeat and cancels the job when the run stops
