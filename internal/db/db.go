@@ -53,9 +53,9 @@ func (d Dialect) String() string {
 // DB is an open TradAI database.
 type DB struct {
 	dialect Dialect
-	sql     *sql.DB       // our store's pool
+	sql     *sql.DB       // our store's pool; on SQLite the one writing connection, shared with River
+	read    *sql.DB       // reads outside transactions: on SQLite a read-only pool, else sql
 	pool    *pgxpool.Pool // PostgreSQL: River's pool
-	river   *sql.DB       // SQLite: River's one-connection pool
 	path    string        // SQLite: the database file
 	log     *slog.Logger
 }
@@ -97,14 +97,16 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	}
 }
 
-func sqliteDSN(path string, immediate bool) string {
+func sqliteDSN(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMS)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	if immediate {
+	if writer {
 		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -116,23 +118,29 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open database %s: create its folder: %w", path, err)
 	}
-	store, err := sql.Open("sqlite", sqliteDSN(path, true))
+	// SQLite has one writer at a time. Writers on several connections
+	// would wait for each other in SQLite's busy handler, which sleeps in
+	// steps of milliseconds; on one connection they queue in the pool
+	// instead and hand over at once. So the store and River share one
+	// writing connection, and reads outside transactions go to a
+	// read-only pool (WAL lets them run beside the writer).
+	writer, err := sql.Open("sqlite", sqliteDSN(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	store.SetMaxOpenConns(4)
-	if err := store.PingContext(ctx); err != nil {
-		store.Close()
+	writer.SetMaxOpenConns(1)
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	river, err := sql.Open("sqlite", sqliteDSN(path, false))
+	read, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("open database %s for the job queue: %w", path, err)
+		writer.Close()
+		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
 	}
-	river.SetMaxOpenConns(1)
+	read.SetMaxOpenConns(4)
 	log.Debug("database opened", "dialect", "sqlite", "path", path)
-	return &DB{dialect: SQLite, sql: store, river: river, path: path, log: log}, nil
+	return &DB{dialect: SQLite, sql: writer, read: read, path: path, log: log}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
@@ -150,14 +158,14 @@ func openPostgres(ctx context.Context, rawURL string, log *slog.Logger) (*DB, er
 		return nil, fmt.Errorf("open PostgreSQL pool for the job queue: %w", err)
 	}
 	log.Debug("database opened", "dialect", "postgres")
-	return &DB{dialect: Postgres, sql: store, pool: pool, log: log}, nil
+	return &DB{dialect: Postgres, sql: store, read: store, pool: pool, log: log}, nil
 }
 
 // Close closes every pool.
 func (d *DB) Close() error {
 	err := d.sql.Close()
-	if d.river != nil {
-		err = errors.Join(err, d.river.Close())
+	if d.read != d.sql {
+		err = errors.Join(err, d.read.Close())
 	}
 	if d.pool != nil {
 		d.pool.Close()
@@ -178,8 +186,15 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 // RiverPool is River's pgx pool on PostgreSQL (nil on SQLite).
 func (d *DB) RiverPool() *pgxpool.Pool { return d.pool }
 
-// RiverSQLite is River's one-connection pool on SQLite (nil on PostgreSQL).
-func (d *DB) RiverSQLite() *sql.DB { return d.river }
+// RiverSQLite is River's pool on SQLite: the one writing connection the
+// store uses too (nil on PostgreSQL). Never use the pool while holding one
+// of its transactions: with a single connection that waits forever.
+func (d *DB) RiverSQLite() *sql.DB {
+	if d.dialect != SQLite {
+		return nil
+	}
+	return d.sql
+}
 
 // Rebind turns `?` placeholders into the dialect's own.
 func (d *DB) Rebind(q string) string {
@@ -200,9 +215,9 @@ func (d *DB) Rebind(q string) string {
 	return b.String()
 }
 
-// QueryRow runs a one-row query outside a transaction.
+// QueryRow runs a one-row read-only query outside a transaction.
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.sql.QueryRowContext(ctx, d.Rebind(q), args...)
+	return d.read.QueryRowContext(ctx, d.Rebind(q), args...)
 }
 
 // Exec runs a statement outside a transaction.
@@ -210,9 +225,9 @@ func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	return d.sql.ExecContext(ctx, d.Rebind(q), args...)
 }
 
-// Query runs a query outside a transaction.
+// Query runs a read-only query outside a transaction.
 func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return d.sql.QueryContext(ctx, d.Rebind(q), args...)
+	return d.read.QueryContext(ctx, d.Rebind(q), args...)
 }
 
 // Tx is a transaction whose methods take `?` placeholders.

@@ -65,7 +65,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: apply job queue migrations: %w", err)
 		}
 	} else {
-		m, err := rivermigrate.New(riversqlite.New(d.river), &rivermigrate.Config{Logger: d.log})
+		m, err := rivermigrate.New(riversqlite.New(d.sql), &rivermigrate.Config{Logger: d.log})
 		if err != nil {
 			return fmt.Errorf("migrate: job queue migrator: %w", err)
 		}
