@@ -176,6 +176,27 @@ func (r *remote) follow(ctx context.Context, id string, w io.Writer, cancelOnInt
 	return run, fmt.Errorf("interrupted: run %s cancelled", id)
 }
 
+// submit submits req. Interrupted (Ctrl-C) while the submission is under
+// way, it cannot know whether the server created the run, so it submits
+// again with the same Idempotency-Key, which names the run the first
+// attempt created (or creates it), and cancels that run.
+func (r *remote) submit(ctx context.Context, req api.SubmitRequest) (api.Ticket, error) {
+	key := client.NewIdempotencyKey()
+	t, err := r.c.SubmitWithKey(ctx, req, key)
+	if err == nil || ctx.Err() == nil {
+		return t, r.explain(err)
+	}
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if t, err = r.c.SubmitWithKey(bg, req, key); err == nil {
+		_, err = r.c.Cancel(bg, t.RunID)
+	}
+	if err != nil {
+		return t, fmt.Errorf("interrupted while submitting; the run may have been created: %w", r.explain(err))
+	}
+	return t, fmt.Errorf("interrupted: run %s cancelled", t.RunID)
+}
+
 // outcome is nil for a completed run and otherwise the run's error.
 func outcome(r api.Run) error {
 	switch r.Status {
@@ -223,9 +244,9 @@ func (b *remoteBacktest) run(cmd *cobra.Command) error {
 		return err
 	}
 	stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
-	t, err := rc.c.Submit(ctx, api.SubmitRequest{Strategy: strat, Config: cfg, Timerange: b.timerange, Pairs: b.pairs})
+	t, err := rc.submit(ctx, api.SubmitRequest{Strategy: strat, Config: cfg, Timerange: b.timerange, Pairs: b.pairs})
 	if err != nil {
-		return rc.explain(err)
+		return err
 	}
 	if b.noWait {
 		fmt.Fprintf(stderr, "submitted run %s (%s): follow it with tradai runs wait %s\n", t.RunID, rc.c.URL(t.StatusURL), t.RunID)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,6 @@ func executeCtx(ctx context.Context, stdout, stderr io.Writer, args ...string) e
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(expandListArgs(args))
 	return root.ExecuteContext(ctx)
-}
-
-// syncBuffer is a buffer a test reads while the command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitFor polls until cond holds, failing the test after a deadline.
@@ -86,19 +67,13 @@ func waitStatus(t *testing.T, c *client.Client, id, status string) api.Run {
 	return r
 }
 
-// writeConfig writes examples/backtest.json with changes to a temp file.
+// writeConfig writes examples/backtest.json with a change to a temp file.
 func writeConfig(t *testing.T, change func(map[string]any)) string {
 	t.Helper()
-	b, err := os.ReadFile(clienttest.ExampleConfig())
+	b, err := json.Marshal(clienttest.Config(t, change))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	change(m)
-	b, _ = json.Marshal(m)
 	path := filepath.Join(t.TempDir(), "config.json")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
@@ -212,29 +187,44 @@ func TestRemoteInterrupt(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- executeCtx(ctx, io.Discard, &stderr, "backtest", "--remote", s.URL, "--home", s.Home, "-c", clienttest.ExampleConfig(), "--strategy", slow)
+		done <- executeCtx(ctx, io.Discard, io.Discard, "backtest", "--remote", s.URL, "--home", s.Home, "-c", clienttest.ExampleConfig(), "--strategy", slow)
 	}()
-	// The command shows the run running (its validate step waits for the
-	// slow program's handshake); then Ctrl-C.
-	waitFor(t, "the run to show as running", func() bool { return strings.Contains(stderr.String(), " running: validate") })
-	page, err := c.List(context.Background(), client.ListOptions{Status: client.Running})
-	if err != nil || len(page.Runs) != 1 {
-		t.Fatalf("running runs: %+v, %v", page, err)
-	}
-	id := page.Runs[0].ID
+	// Ctrl-C once the run is running (its validate step waits for the slow
+	// program's handshake).
+	var id string
+	waitFor(t, "the run to start", func() bool {
+		page, err := c.List(context.Background(), client.ListOptions{Status: client.Running})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Runs) > 0 {
+			id = page.Runs[0].ID
+		}
+		return id != ""
+	})
 	cancel()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the command did not return after Ctrl-C")
 	}
 	if err == nil || err.Error() != "interrupted: run "+id+" cancelled" {
-		t.Fatalf("after Ctrl-C: %v\n%s", err, stderr.String())
+		t.Fatalf("after Ctrl-C: %v", err)
 	}
 	waitStatus(t, c, id, client.Cancelled)
+
+	// Ctrl-C before the submission got its answer: the run, if the server
+	// made it, is found by its Idempotency-Key and cancelled too.
+	early, stop := context.WithCancel(context.Background())
+	stop()
+	err = executeCtx(early, io.Discard, io.Discard, "backtest", "--remote", s.URL, "--home", s.Home, "-c", clienttest.ExampleConfig())
+	if err == nil || !strings.HasPrefix(err.Error(), "interrupted: run run_") {
+		t.Fatalf("Ctrl-C during the submission: %v", err)
+	}
+	waitStatus(t, c, strings.Fields(err.Error())[2], client.Cancelled)
 
 	// runs wait: Ctrl-C stops waiting only.
 	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: slow, Config: map[string]any{"exchange": map[string]any{"name": "binance", "pair_whitelist": []string{"ETH/BTC"}}}})

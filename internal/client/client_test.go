@@ -18,19 +18,7 @@ import (
 )
 
 // exampleConfig is examples/backtest.json as a submission's config.
-func exampleConfig(t testing.TB) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(clienttest.ExampleConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	delete(m, "datadir")
-	return m
-}
+func exampleConfig(t testing.TB) map[string]any { return clienttest.Config(t) }
 
 func newClient(t testing.TB, s *clienttest.Server, o client.Options) *client.Client {
 	t.Helper()

@@ -7,6 +7,7 @@ package clienttest
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -61,6 +62,25 @@ func ExampleData() string {
 func ExampleConfig() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "examples", "backtest.json")
+}
+
+// Config is examples/backtest.json as a submission's config (without its
+// datadir, which a server ignores), changed by the change functions.
+func Config(t testing.TB, change ...func(map[string]any)) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(ExampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "datadir")
+	for _, c := range change {
+		c(m)
+	}
+	return m
 }
 
 // Start starts a server that stops when the test ends.
