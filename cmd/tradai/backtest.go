@@ -23,6 +23,7 @@ func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		configPath, strat, timerange, exportJSON, reportPath string
 		pairs                                                []string
+		remote                                               remoteBacktest
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest --config FILE",
@@ -31,11 +32,25 @@ func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 
 The config is a Freqtrade-style JSON file (see docs/backtesting.md). Flags
 override the config. The summary goes to standard output; --export-json and
---report write the full results and a self-contained HTML report.`,
+--report write the full results and a self-contained HTML report.
+
+With --remote URL the backtest runs on a TradAI server instead: the same
+config is submitted (its datadir is ignored: the server uses its own data),
+progress is shown while it runs, Ctrl-C cancels it, and the same summary and
+files follow. See docs/remote.md.`,
 		Example: `  tradai backtest --config examples/backtest.json --report report.html
-  tradai backtest --config examples/backtest.json --strategy rsi_bollinger --timerange 20180115-20180125 --pairs ETH/BTC`,
+  tradai backtest --config examples/backtest.json --strategy rsi_bollinger --timerange 20180115-20180125 --pairs ETH/BTC
+  tradai backtest --remote http://127.0.0.1:8080 --config examples/backtest.json --report report.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if remote.url != "" {
+				remote.configPath, remote.strategy, remote.timerange, remote.pairs = configPath, strat, timerange, pairs
+				remote.exportJSON, remote.reportPath = exportJSON, reportPath
+				return remote.run(cmd)
+			}
+			if remote.noWait || remote.token != "" || remote.home != "" {
+				return fmt.Errorf("--no-wait, --token and --home go with --remote URL")
+			}
 			log, err := logger()
 			if err != nil {
 				return err
@@ -106,5 +121,7 @@ override the config. The summary goes to standard output; --export-json and
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
 	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
+	remote.addFlags(f, "run the backtest on this TradAI server (tradai serve) instead of here, e.g. http://127.0.0.1:8080")
+	f.BoolVar(&remote.noWait, "no-wait", false, "with --remote: print the run id and return without waiting")
 	return cmd
 }

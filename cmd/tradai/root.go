@@ -39,5 +39,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newStrategyCmd(logger))
 	root.AddCommand(newMigrateCmd(logger), newUsersCmd(logger), newTokensCmd(logger))
 	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger))
+	root.AddCommand(newRunsCmd())
 	return root
 }

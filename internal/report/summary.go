@@ -219,20 +219,36 @@ func maxOpenTrades(n int) string {
 
 func summaryTable(res *backtest.Result, m metrics.Report) *textTable {
 	s := m.Summary
-	ccy := res.StakeCurrency
 	from, to := s.BacktestStart, s.BacktestEnd
 	if from == 0 && to == 0 {
 		from, to = res.Start, res.End
 	}
+	return metricsTable(s, res.StakeCurrency, from, to, m.PerPair,
+		[]string{"Trading mode", orDash(res.TradingMode)},
+		[]string{"Max open trades", maxOpenTrades(res.MaxOpenTrades)})
+}
+
+// WriteMetrics writes the SUMMARY METRICS table of WriteSummary from a
+// metrics summary alone, such as the one a remote run records: without the
+// rows only the full result knows (trading mode, max open trades) and
+// without the best and worst pairs' profits. stakeCurrency may be empty.
+func WriteMetrics(w io.Writer, s metrics.Summary, stakeCurrency string) error {
+	var b strings.Builder
+	metricsTable(s, stakeCurrency, s.BacktestStart, s.BacktestEnd, nil).render(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// metricsTable is the SUMMARY METRICS table; facts are extra rows for its
+// first section.
+func metricsTable(s metrics.Summary, ccy string, from, to int64, perPair []metrics.Group, facts ...[]string) *textTable {
 	ff := func(x float64) string { return fixed(x, 2) }
 	sections := [][][]string{
-		{
+		append([][]string{
 			{"Backtesting from", dateTime(from)},
 			{"Backtesting to", dateTime(to)},
 			{"Backtest days", strconv.Itoa(s.BacktestDays)},
-			{"Trading mode", orDash(res.TradingMode)},
-			{"Max open trades", maxOpenTrades(res.MaxOpenTrades)},
-		},
+		}, facts...),
 		{
 			{"Starting balance", money(s.StartingBalance, ccy)},
 			{"Final balance", money(s.FinalBalance, ccy)},
@@ -249,8 +265,8 @@ func summaryTable(res *backtest.Result, m metrics.Report) *textTable {
 			{"Expectancy (Ratio)", fixed(s.Expectancy, 3) + " (" + ff(s.ExpectancyRatio) + ")"},
 			{"Avg / median profit per trade", pctS(s.ProfitMean, 2) + " / " + pctS(s.ProfitMedian, 2)},
 			{"Best / worst trade", pctS(s.BestTrade, 2) + " / " + pctS(s.WorstTrade, 2)},
-			{"Best pair", pairResult(s.BestPair, m.PerPair)},
-			{"Worst pair", pairResult(s.WorstPair, m.PerPair)},
+			{"Best pair", pairResult(s.BestPair, perPair)},
+			{"Worst pair", pairResult(s.WorstPair, perPair)},
 			{"Max consecutive wins / losses", fmt.Sprintf("%d / %d", s.MaxConsecutiveWins, s.MaxConsecutiveLosses)},
 		},
 		{

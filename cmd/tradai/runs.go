@@ -1,0 +1,510 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/client"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/report"
+)
+
+func newRunsCmd() *cobra.Command {
+	o := &remoteOpts{}
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List, inspect, follow, cancel, retry and compare runs on a TradAI server",
+		Long: `runs works with the backtests a TradAI server ("tradai serve") has run or is
+running: submit one with "tradai backtest --remote URL --config FILE".
+
+The server is --remote, else $TRADAI_URL, else ` + defaultRemote + `; the API token
+is --token, else $TRADAI_TOKEN, else the file <home>/token that tradai serve
+writes on its first start.`,
+	}
+	o.addFlags(cmd.PersistentFlags(), "TradAI server URL (default $TRADAI_URL, else "+defaultRemote+")")
+	cmd.AddCommand(newRunsListCmd(o), newRunsShowCmd(o), newRunsCancelCmd(o), newRunsRetryCmd(o),
+		newRunsCompareCmd(o), newRunsWaitCmd(o))
+	return cmd
+}
+
+func newRunsListCmd(o *remoteOpts) *cobra.Command {
+	var (
+		lo     client.ListOptions
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List runs, newest first",
+		Example: `  tradai runs list
+  tradai runs list --status failed --strategy rsi_bollinger --limit 20`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			page, err := rc.c.List(cmd.Context(), lo)
+			if err != nil {
+				return rc.explain(err)
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), page)
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tSTATUS\tSTRATEGY\tCREATED\tTOOK\tTRADES\tPROFIT\tERROR")
+			for _, r := range page.Runs {
+				trades, profit := "-", "-"
+				if s, ok := summaryOf(r); ok {
+					trades, profit = strconv.Itoa(s.TotalTrades), pctOf(s.ProfitTotal)
+				}
+				status := r.Status
+				if r.Status == client.Running {
+					status += " " + percent(r.Progress)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, status, r.Strategy, fmtTime(r.CreatedAt),
+					took(r), trades, profit, oneLine(r.Error, 60))
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if len(page.Runs) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no runs")
+			}
+			if page.NextCursor != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more runs: tradai runs list --cursor %s\n", page.NextCursor)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&lo.Status, "status", "", "only runs in this status: queued, running, completed, failed, cancelled, dead_letter")
+	f.StringVar(&lo.Strategy, "strategy", "", "only runs of this strategy")
+	f.IntVar(&lo.Limit, "limit", 0, "runs per page (server default 100, at most 1000)")
+	f.StringVar(&lo.Cursor, "cursor", "", "the page after the one that printed this cursor")
+	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newRunsShowCmd(o *remoteOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a run: status, progress, steps with durations, error, metrics and artifacts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			r, err := rc.c.Get(cmd.Context(), args[0])
+			if err != nil {
+				return rc.explain(err)
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			return writeRun(cmd.OutOrStdout(), rc.c, r)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newRunsCancelCmd(o *remoteOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel a queued or running run (a running one stops within a second)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			r, err := rc.c.Cancel(cmd.Context(), args[0])
+			if err != nil {
+				return rc.explain(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "run %s %s\n", r.ID, r.Status)
+			return nil
+		},
+	}
+}
+
+func newRunsRetryCmd(o *remoteOpts) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "retry ID",
+		Short: "Run a failed, dead-lettered or cancelled run again",
+		Long: `retry queues a failed, dead-lettered or cancelled run again. With --wait it
+follows the run to its end like tradai runs wait, and Ctrl-C cancels it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			r, err := rc.c.Retry(cmd.Context(), args[0])
+			if err != nil {
+				return rc.explain(err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "run %s %s again\n", r.ID, r.Status)
+			if !wait {
+				return nil
+			}
+			return waitAndReport(cmd, rc, r.ID, true)
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to finish, showing its progress")
+	return cmd
+}
+
+func newRunsWaitCmd(o *remoteOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait ID",
+		Short: "Follow a run until it finishes, with a progress bar; exits 1 unless it completed",
+		Long: `wait shows a run's progress until it is completed, failed, cancelled or
+dead-lettered, then its metrics. It exits 1 unless the run completed.
+Ctrl-C stops waiting and leaves the run alone (tradai runs cancel stops it).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			return waitAndReport(cmd, rc, args[0], false)
+		},
+	}
+}
+
+// waitAndReport follows a run and prints its metrics when it completes.
+func waitAndReport(cmd *cobra.Command, rc *remote, id string, cancelOnInterrupt bool) error {
+	r, err := rc.follow(cmd.Context(), id, cmd.ErrOrStderr(), cancelOnInterrupt)
+	if err != nil {
+		return err
+	}
+	if err := outcome(r); err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if s, ok := summaryOf(r); ok {
+		if err := report.WriteMetrics(out, s, stakeCurrency(r)); err != nil {
+			return err
+		}
+	}
+	writeLinks(out, rc.c, r)
+	return nil
+}
+
+func newRunsCompareCmd(o *remoteOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "compare ID ID...",
+		Short: "Compare 2 to 20 runs side by side: metrics, parameters, and what differs",
+		Args:  cobra.RangeArgs(2, 20),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			cmp, err := rc.c.Compare(cmd.Context(), args...)
+			if err != nil {
+				return rc.explain(err)
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), cmp)
+			}
+			return writeComparison(cmd.OutOrStdout(), cmp)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+// writeRun prints one run for people.
+func writeRun(out io.Writer, c *client.Client, r api.Run) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	status := r.Status
+	if !client.Terminal(r.Status) {
+		status += " (" + percent(r.Progress) + ")"
+	}
+	fmt.Fprintf(w, "Run\t%s\n", r.ID)
+	fmt.Fprintf(w, "Status\t%s\n", status)
+	fmt.Fprintf(w, "Strategy\t%s\n", r.Strategy)
+	fmt.Fprintf(w, "Params\t%s\n", compactJSON(r.Params))
+	var cfg struct {
+		Timerange string `json:"timerange"`
+		Exchange  struct {
+			Name  string   `json:"name"`
+			Pairs []string `json:"pair_whitelist"`
+		} `json:"exchange"`
+	}
+	if json.Unmarshal(r.Config, &cfg) == nil && r.Config != nil {
+		fmt.Fprintf(w, "Data\t%s %s, timerange %s\n", cfg.Exchange.Name, strings.Join(cfg.Exchange.Pairs, " "), orDash(cfg.Timerange))
+	}
+	if len(r.Tags) > 0 {
+		var tags []string
+		for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
+			tags = append(tags, k+"="+r.Tags[k])
+		}
+		fmt.Fprintf(w, "Tags\t%s\n", strings.Join(tags, ", "))
+	}
+	fmt.Fprintf(w, "Fingerprint\t%s\n", r.Fingerprint)
+	fmt.Fprintf(w, "Attempts\t%d\n", r.Attempts)
+	fmt.Fprintf(w, "Created\t%s\n", fmtTime(r.CreatedAt))
+	if r.StartedAt != nil {
+		fmt.Fprintf(w, "Started\t%s\n", fmtTime(*r.StartedAt))
+	}
+	if r.FinishedAt != nil {
+		fmt.Fprintf(w, "Finished\t%s (took %s)\n", fmtTime(*r.FinishedAt), took(r))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "Error\t%s\n", r.Error)
+	}
+	if len(r.Steps) > 0 {
+		fmt.Fprintln(w, "\nSTEP\tSTATUS\tSECONDS\tERROR")
+		for _, s := range ordered(r.Steps) {
+			secs := "-"
+			if s.FinishedAt != nil {
+				secs = strconv.FormatFloat(s.Seconds, 'f', 3, 64)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.Status, secs, oneLine(s.Error, 80))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if s, ok := summaryOf(r); ok {
+		fmt.Fprintln(out)
+		if err := report.WriteMetrics(out, s, stakeCurrency(r)); err != nil {
+			return err
+		}
+	}
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	if len(r.Artifacts) > 0 {
+		fmt.Fprintln(w, "\nARTIFACT\tTYPE\tBYTES\tURL")
+		for _, a := range r.Artifacts {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", a.Name, a.MediaType, a.Size, c.URL(a.URL))
+		}
+	}
+	fmt.Fprintln(w, "\nLINK\tURL")
+	for _, k := range slices.Sorted(maps.Keys(r.Links)) {
+		u := r.Links[k]
+		if !slices.ContainsFunc(r.Artifacts, func(a api.Artifact) bool { return a.URL == u }) {
+			fmt.Fprintf(w, "%s\t%s\n", k, c.URL(u))
+		}
+	}
+	return w.Flush()
+}
+
+// writeComparison prints a comparison as a table: a column per run, a row
+// per metric and parameter; rows that differ between runs are marked *.
+func writeComparison(out io.Writer, cmp api.Comparison) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	row := func(name string, cells []string) {
+		fmt.Fprintf(w, "%s\t%s\n", name, strings.Join(cells, "\t"))
+	}
+	col := func(f func(i int, r api.Run) string) []string {
+		cells := make([]string, len(cmp.Runs))
+		for i, r := range cmp.Runs {
+			cells[i] = f(i, r)
+		}
+		return cells
+	}
+	row("RUN", col(func(_ int, r api.Run) string { return r.ID }))
+	row("status", col(func(_ int, r api.Run) string { return r.Status }))
+	row("strategy", col(func(_ int, r api.Run) string { return r.Strategy }))
+	differ := map[string]bool{}
+	for _, d := range cmp.Differ {
+		differ[d] = true
+	}
+	values := func(name string, raw []json.RawMessage) []string {
+		cells := make([]string, len(raw))
+		for i, v := range raw {
+			cells[i] = fmtValue(name, v)
+		}
+		return cells
+	}
+	for _, m := range cmp.Metrics {
+		row(m.Name, values(m.Name, m.Values))
+	}
+	for _, p := range cmp.Params {
+		name := "params." + p.Name
+		if differ[name] {
+			name = "* " + name
+		}
+		row(name, values(p.Name, p.Values))
+	}
+	// The config keys that differ, with each run's value.
+	configs := make([]map[string]json.RawMessage, len(cmp.Runs))
+	for i, r := range cmp.Runs {
+		_ = json.Unmarshal(r.Config, &configs[i])
+	}
+	for _, d := range cmp.Differ {
+		key, ok := strings.CutPrefix(d, "config.")
+		if !ok {
+			continue
+		}
+		row("* "+d, col(func(i int, _ api.Run) string { return fmtValue(key, configs[i][key]) }))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(cmp.Differ) == 0 {
+		_, err := fmt.Fprintln(out, "\nSame parameters and config in every run.")
+		return err
+	}
+	_, err := fmt.Fprintf(out, "\nDiffer: %s\n", strings.Join(cmp.Differ, ", "))
+	return err
+}
+
+// isRatio says whether a summary metric is a fraction (0.05 = 5%).
+func isRatio(name string) bool {
+	switch name {
+	case "profit_mean", "profit_median", "profit_total", "market_change", "cagr", "winrate",
+		"max_drawdown_account", "max_drawdown_equity", "volatility_annual", "best_trade_ratio", "worst_trade_ratio":
+		return true
+	}
+	return false
+}
+
+// fmtValue formats one JSON value of a comparison row for a table cell.
+func fmtValue(name string, raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil || v == nil {
+		return "-"
+	}
+	switch x := v.(type) {
+	case string:
+		return orDash(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		switch {
+		case strings.HasSuffix(name, "_ts"):
+			if x <= 0 {
+				return "-"
+			}
+			return fmtMs(int64(x))
+		case isRatio(name):
+			return strconv.FormatFloat(x*100, 'f', 2, 64) + "%"
+		case x == math.Trunc(x) && math.Abs(x) < 1e15:
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', 6, 64)
+	}
+	return compactJSON(raw)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ordered is steps by start time, then in the workflow's order (steps
+// that started in the same millisecond).
+func ordered(steps []api.Step) []api.Step {
+	out := slices.Clone(steps)
+	rank := func(name string) int {
+		switch name {
+		case jobs.StepValidate:
+			return 0
+		case jobs.StepData:
+			return 1
+		case jobs.StepRun:
+			return 2
+		case jobs.StepRecord:
+			return 3
+		}
+		return 4
+	}
+	slices.SortStableFunc(out, func(a, b api.Step) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return rank(a.Name) - rank(b.Name)
+	})
+	return out
+}
+
+// summaryOf decodes a completed run's metrics summary.
+func summaryOf(r api.Run) (metrics.Summary, bool) {
+	var s metrics.Summary
+	if len(r.Metrics) == 0 || string(r.Metrics) == "null" {
+		return s, false
+	}
+	if err := json.Unmarshal(r.Metrics, &s); err != nil {
+		return s, false
+	}
+	return s, true
+}
+
+// stakeCurrency is the stake currency of the run's config, if it says.
+func stakeCurrency(r api.Run) string {
+	var cfg struct {
+		StakeCurrency string `json:"stake_currency"`
+	}
+	_ = json.Unmarshal(r.Config, &cfg)
+	return cfg.StakeCurrency
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if len(raw) == 0 {
+		return "{}"
+	}
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+// took is how long a finished run ran, "-" while it runs.
+func took(r api.Run) string {
+	if r.FinishedAt == nil {
+		return "-"
+	}
+	from := r.CreatedAt
+	if r.StartedAt != nil {
+		from = *r.StartedAt
+	}
+	d := r.FinishedAt.Sub(from)
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func pctOf(x float64) string { return strconv.FormatFloat(x*100, 'f', 2, 64) + "%" }
+
+// oneLine shortens s to one line of at most n characters.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

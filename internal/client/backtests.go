@@ -1,0 +1,204 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/sdk"
+)
+
+const backtestsPath = "/api/v1/backtests"
+
+// Run statuses, as api.Run.Status carries them.
+const (
+	Queued     = "queued"
+	Running    = "running"
+	Completed  = "completed"
+	Failed     = "failed"
+	Cancelled  = "cancelled"
+	DeadLetter = "dead_letter"
+)
+
+// Terminal reports whether a run in this status is done: it will not
+// change again unless it is retried.
+func Terminal(status string) bool {
+	switch status {
+	case Completed, Failed, Cancelled, DeadLetter:
+		return true
+	}
+	return false
+}
+
+// Submit queues a backtest and returns its ticket. It sends a fresh
+// Idempotency-Key, so the repeats it makes after a connection error return
+// the run the first attempt created instead of creating another.
+func (c *Client) Submit(ctx context.Context, req api.SubmitRequest) (api.Ticket, error) {
+	return c.SubmitWithKey(ctx, req, NewIdempotencyKey())
+}
+
+// SubmitWithKey is Submit with the caller's Idempotency-Key: submitting
+// the same request with the same key again returns the first run, and a
+// different request with the same key is a 409 idempotency_key_reused.
+func (c *Client) SubmitWithKey(ctx context.Context, req api.SubmitRequest, key string) (api.Ticket, error) {
+	var t api.Ticket
+	h := http.Header{}
+	if key != "" {
+		h.Set("Idempotency-Key", key)
+	}
+	err := c.do(ctx, call{
+		what: "submit backtest", prep: "to", method: http.MethodPost, path: backtestsPath,
+		body: req, header: h, repeatable: key != "",
+	}, &t)
+	return t, err
+}
+
+// NewIdempotencyKey is a random key for one submission.
+func NewIdempotencyKey() string {
+	return "tradai-" + rand.Text()
+}
+
+// Get is a run with its steps, and once completed its metrics and
+// artifacts.
+func (c *Client) Get(ctx context.Context, id string) (api.Run, error) {
+	var r api.Run
+	err := c.do(ctx, call{what: "get run " + id, prep: "from", method: http.MethodGet, path: runPath(id), repeatable: true}, &r)
+	return r, err
+}
+
+// ListOptions select the runs List returns; zero fields select all.
+type ListOptions struct {
+	Status   string // one of the run statuses
+	Strategy string
+	Cursor   string // RunPage.NextCursor of the previous page
+	Limit    int    // runs per page (the server's default, 100)
+}
+
+// List is one page of the caller's runs, newest first.
+func (c *Client) List(ctx context.Context, o ListOptions) (api.RunPage, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": o.Status, "strategy": o.Strategy, "cursor": o.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	var p api.RunPage
+	err := c.do(ctx, call{what: "list runs", prep: "from", method: http.MethodGet, path: backtestsPath, query: q, repeatable: true}, &p)
+	return p, err
+}
+
+// Cancel cancels a queued or running run; a running one stops within a
+// second. Cancelling a finished run is a 409 conflict.
+func (c *Client) Cancel(ctx context.Context, id string) (api.Run, error) {
+	var r api.Run
+	err := c.do(ctx, call{what: "cancel run " + id, prep: "at", method: http.MethodPost, path: runPath(id) + "/cancel"}, &r)
+	return r, err
+}
+
+// Retry queues a failed, dead-lettered or cancelled run again.
+func (c *Client) Retry(ctx context.Context, id string) (api.Run, error) {
+	var r api.Run
+	err := c.do(ctx, call{what: "retry run " + id, prep: "at", method: http.MethodPost, path: runPath(id) + "/retry"}, &r)
+	return r, err
+}
+
+// Trades are a completed run's trades, with Freqtrade's field names.
+func (c *Client) Trades(ctx context.Context, id string) (json.RawMessage, error) {
+	var out struct {
+		Trades json.RawMessage `json:"trades"`
+	}
+	err := c.do(ctx, call{what: "get the trades of run " + id, prep: "from", method: http.MethodGet, path: runPath(id) + "/trades", repeatable: true}, &out)
+	return out.Trades, err
+}
+
+// Artifact downloads a completed run's artifact by name (result.json,
+// report.html).
+func (c *Client) Artifact(ctx context.Context, id, name string) ([]byte, error) {
+	var b []byte
+	err := c.do(ctx, call{
+		what: "download " + name + " of run " + id, prep: "from", method: http.MethodGet,
+		path: runPath(id) + "/artifacts/" + url.PathEscape(name), repeatable: true,
+	}, &b)
+	return b, err
+}
+
+// Compare sets 2 to 20 runs side by side.
+func (c *Client) Compare(ctx context.Context, ids ...string) (api.Comparison, error) {
+	var cmp api.Comparison
+	err := c.do(ctx, call{
+		what: "compare runs", prep: "at", method: http.MethodGet, path: "/api/v1/runs/compare",
+		query: url.Values{"ids": {strings.Join(ids, ",")}}, repeatable: true,
+	}, &cmp)
+	return cmp, err
+}
+
+// Strategies are the server's built-in strategies.
+func (c *Client) Strategies(ctx context.Context) ([]sdk.Spec, error) {
+	var out struct {
+		Strategies []sdk.Spec `json:"strategies"`
+	}
+	err := c.do(ctx, call{what: "list strategies", prep: "from", method: http.MethodGet, path: "/api/v1/strategies", repeatable: true}, &out)
+	return out.Strategies, err
+}
+
+// Data is the server's stored market data, optionally of one exchange.
+func (c *Client) Data(ctx context.Context, exchange string) ([]market.Series, error) {
+	var q url.Values
+	if exchange != "" {
+		q = url.Values{"exchange": {exchange}}
+	}
+	var out struct {
+		Series []market.Series `json:"series"`
+	}
+	err := c.do(ctx, call{what: "list market data", prep: "from", method: http.MethodGet, path: "/api/v1/data", query: q, repeatable: true}, &out)
+	return out.Series, err
+}
+
+// Freshness is the answer to a freshness check.
+type Freshness struct {
+	Series []api.SeriesFreshness `json:"series"`
+	Fresh  bool                  `json:"fresh"` // every series is fresh
+}
+
+// Freshness says how fresh the named series are on the server.
+func (c *Client) Freshness(ctx context.Context, req api.FreshnessRequest) (Freshness, error) {
+	var f Freshness
+	err := c.do(ctx, call{what: "check data freshness", prep: "at", method: http.MethodPost, path: "/api/v1/data/freshness", body: req, repeatable: true}, &f)
+	return f, err
+}
+
+// Wait polls the run until it is terminal and returns it. onPoll, when not
+// nil, sees every state polled, the last one included. Polls start
+// PollMin apart and slow down to PollMax. When ctx ends, Wait returns
+// ctx's error and leaves the run alone (cancel it with Cancel).
+func (c *Client) Wait(ctx context.Context, id string, onPoll func(api.Run)) (api.Run, error) {
+	interval := c.o.PollMin
+	for {
+		r, err := c.Get(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if onPoll != nil {
+			onPoll(r)
+		}
+		if Terminal(r.Status) {
+			return r, nil
+		}
+		if err := c.sleep(ctx, interval); err != nil {
+			return r, fmt.Errorf("wait for run %s: %w", id, context.Cause(ctx))
+		}
+		interval = min(interval+interval/2, c.o.PollMax)
+	}
+}
+
+func runPath(id string) string { return backtestsPath + "/" + url.PathEscape(id) }
