@@ -50,12 +50,24 @@ func (c *child) output() string {
 
 var servingRE = regexp.MustCompile(`serving on (http://\S+)`)
 
-// startChild runs tradai args in a child process; it is killed at cleanup.
+// startChild runs tradai args in a child process (this test binary, see
+// TestMain); it is killed at cleanup.
 func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
+	return startProcess(t, os.Args[0], append([]string{"-test.run=^$"}, args...)...)
+}
+
+// startProcess runs the program bin with args; when bin is this test
+// binary, the arguments after -test.run go to tradai's main.
+func startProcess(t *testing.T, bin string, args ...string) *child {
+	t.Helper()
 	c := &child{done: make(chan struct{}), url: make(chan string, 1)}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	c.cmd.Env = append(os.Environ(), "TRADAI_MAIN=1", "TRADAI_ARGS="+strings.Join(args, "\x1f"))
+	if bin == os.Args[0] {
+		c.cmd = exec.Command(bin, args[0])
+		c.cmd.Env = append(os.Environ(), "TRADAI_MAIN=1", "TRADAI_ARGS="+strings.Join(args[1:], "\x1f"))
+	} else {
+		c.cmd = exec.Command(bin, args...)
+	}
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

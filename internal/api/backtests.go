@@ -130,10 +130,13 @@ type artifactOutput struct {
 	Body        []byte
 }
 
+// TradeList is the answer of GET /api/v1/backtests/{id}/trades.
+type TradeList struct {
+	Trades json.RawMessage `json:"trades" doc:"The run's trades, with Freqtrade's field names"`
+}
+
 type tradesOutput struct {
-	Body struct {
-		Trades json.RawMessage `json:"trades" doc:"The run's trades, with Freqtrade's field names"`
-	}
+	Body TradeList
 }
 
 func (s *Server) registerBacktests() {
@@ -233,11 +236,11 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 	if err != nil {
 		return runs.RunSpec{}, invalid("body.config", err.Error(), nil)
 	}
-	c, err := config.Parse(raw, "the request's config")
-	if err == nil {
-		err = c.Validate()
-	}
-	if err != nil {
+	if _, err := config.Parse(raw, "body.config"); err != nil {
+		// Parse says "config body.config: …": the location says that.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
 		return runs.RunSpec{}, invalid("body.config", err.Error(), nil)
 	}
 	params := []byte("{}")

@@ -59,9 +59,9 @@ func (s *Server) compare(ctx context.Context, in *compareInput) (*compareOutput,
 			&huma.ErrorDetail{Location: "query.ids", Message: "give 2 to 20 distinct run ids", Value: in.IDs})
 	}
 	out := &compareOutput{}
-	metrics := make([]map[string]json.RawMessage, len(ids))
-	params := make([]map[string]json.RawMessage, len(ids))
-	configs := make([]map[string]json.RawMessage, len(ids))
+	metrics := make([]object, len(ids))
+	params := make([]object, len(ids))
+	configs := make([]object, len(ids))
 	for i, id := range ids {
 		r, err := s.d.Runs.Get(ctx, p, id)
 		if err != nil {
@@ -69,7 +69,7 @@ func (s *Server) compare(ctx context.Context, in *compareInput) (*compareOutput,
 		}
 		v := view(r)
 		out.Body.Runs = append(out.Body.Runs, v)
-		metrics[i], params[i], configs[i] = object(r.Metrics), object(r.Spec.Params), object(r.Spec.Config)
+		metrics[i], params[i], configs[i] = decodeObject(r.Metrics), decodeObject(r.Spec.Params), decodeObject(r.Spec.Config)
 	}
 	out.Body.Metrics = rows(metrics)
 	out.Body.Params = rows(params)
@@ -87,25 +87,47 @@ func (s *Server) compare(ctx context.Context, in *compareInput) (*compareOutput,
 	return out, nil
 }
 
-// object decodes a JSON object; anything else is empty.
-func object(raw json.RawMessage) map[string]json.RawMessage {
-	m := map[string]json.RawMessage{}
-	_ = json.Unmarshal(raw, &m)
-	return m
+// object is a JSON object's members in their order.
+type object struct {
+	keys   []string
+	values map[string]json.RawMessage
+}
+
+// decodeObject decodes a JSON object keeping its key order (the metrics
+// summary's order is meaningful); anything else is empty.
+func decodeObject(raw json.RawMessage) object {
+	o := object{values: map[string]json.RawMessage{}}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return o
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return o
+		}
+		k, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return o
+		}
+		if _, seen := o.values[k]; !seen {
+			o.keys = append(o.keys, k)
+		}
+		o.values[k] = v
+	}
+	return o
 }
 
 // rows turns per-run objects into rows over the union of their keys, in
 // the order keys first appear.
-func rows(objs []map[string]json.RawMessage) []ComparisonRow {
+func rows(objs []object) []ComparisonRow {
 	var names []string
+	seen := map[string]bool{}
 	for _, o := range objs {
-		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if !slices.Contains(names, k) {
+		for _, k := range o.keys {
+			if !seen[k] {
+				seen[k] = true
 				names = append(names, k)
 			}
 		}
@@ -114,7 +136,7 @@ func rows(objs []map[string]json.RawMessage) []ComparisonRow {
 	for _, n := range names {
 		row := ComparisonRow{Name: n, Values: make([]json.RawMessage, len(objs))}
 		for i, o := range objs {
-			if v, ok := o[n]; ok {
+			if v, ok := o.values[n]; ok {
 				row.Values[i] = v
 			} else {
 				row.Values[i] = json.RawMessage("null")

@@ -17,20 +17,26 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
+// StrategyList is the answer of GET /api/v1/strategies.
+type StrategyList struct {
+	Strategies []sdk.Spec `json:"strategies"`
+}
+
 type strategiesOutput struct {
-	Body struct {
-		Strategies []sdk.Spec `json:"strategies"`
-	}
+	Body StrategyList
 }
 
 type dataInput struct {
 	Exchange string `query:"exchange" maxLength:"100" doc:"Only this exchange's series"`
 }
 
+// DataList is the answer of GET /api/v1/data.
+type DataList struct {
+	Series []market.Series `json:"series"`
+}
+
 type dataOutput struct {
-	Body struct {
-		Series []market.Series `json:"series"`
-	}
+	Body DataList
 }
 
 // FreshnessRequest names the series to check.
@@ -61,12 +67,14 @@ type freshnessInput struct {
 	Body FreshnessRequest
 }
 
+// FreshnessAnswer is the answer of POST /api/v1/data/freshness.
+type FreshnessAnswer struct {
+	Series []SeriesFreshness `json:"series"`
+	Fresh  bool              `json:"fresh" doc:"Every series is fresh"`
+}
+
 type freshnessOutput struct {
-	Body struct {
-		Series []SeriesFreshness `json:"series"`
-		// Fresh is true when every series is fresh.
-		Fresh bool `json:"fresh"`
-	}
+	Body FreshnessAnswer
 }
 
 // Health is the liveness answer.

@@ -114,9 +114,7 @@ func (c *Client) Retry(ctx context.Context, id string) (api.Run, error) {
 
 // Trades are a completed run's trades, with Freqtrade's field names.
 func (c *Client) Trades(ctx context.Context, id string) (json.RawMessage, error) {
-	var out struct {
-		Trades json.RawMessage `json:"trades"`
-	}
+	var out api.TradeList
 	err := c.do(ctx, call{what: "get the trades of run " + id, prep: "from", method: http.MethodGet, path: runPath(id) + "/trades", repeatable: true}, &out)
 	return out.Trades, err
 }
@@ -144,9 +142,7 @@ func (c *Client) Compare(ctx context.Context, ids ...string) (api.Comparison, er
 
 // Strategies are the server's built-in strategies.
 func (c *Client) Strategies(ctx context.Context) ([]sdk.Spec, error) {
-	var out struct {
-		Strategies []sdk.Spec `json:"strategies"`
-	}
+	var out api.StrategyList
 	err := c.do(ctx, call{what: "list strategies", prep: "from", method: http.MethodGet, path: "/api/v1/strategies", repeatable: true}, &out)
 	return out.Strategies, err
 }
@@ -157,22 +153,14 @@ func (c *Client) Data(ctx context.Context, exchange string) ([]market.Series, er
 	if exchange != "" {
 		q = url.Values{"exchange": {exchange}}
 	}
-	var out struct {
-		Series []market.Series `json:"series"`
-	}
+	var out api.DataList
 	err := c.do(ctx, call{what: "list market data", prep: "from", method: http.MethodGet, path: "/api/v1/data", query: q, repeatable: true}, &out)
 	return out.Series, err
 }
 
-// Freshness is the answer to a freshness check.
-type Freshness struct {
-	Series []api.SeriesFreshness `json:"series"`
-	Fresh  bool                  `json:"fresh"` // every series is fresh
-}
-
 // Freshness says how fresh the named series are on the server.
-func (c *Client) Freshness(ctx context.Context, req api.FreshnessRequest) (Freshness, error) {
-	var f Freshness
+func (c *Client) Freshness(ctx context.Context, req api.FreshnessRequest) (api.FreshnessAnswer, error) {
+	var f api.FreshnessAnswer
 	err := c.do(ctx, call{what: "check data freshness", prep: "at", method: http.MethodPost, path: "/api/v1/data/freshness", body: req, repeatable: true}, &f)
 	return f, err
 }
