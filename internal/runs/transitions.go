@@ -215,8 +215,8 @@ func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name
 		status, msg = Failed, cause.Error()
 	}
 	res, err := s.db.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?
-		WHERE run_id = ? AND name = ? AND status = ? AND run_id IN (SELECT id FROM runs WHERE tenant_id = ?)`,
-		string(status), s.now().UnixMilli(), msg, runID, name, string(Running), p.Tenant)
+		WHERE run_id = ? AND name = ? AND status = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ?)`,
+		string(status), s.now().UnixMilli(), msg, runID, name, string(Running), runID, p.Tenant)
 	if err != nil {
 		return fmt.Errorf("finish step %q of run %s: %w", name, runID, err)
 	}
