@@ -59,7 +59,7 @@ func startChild(t *testing.T, args ...string) *child {
 
 // startProcess runs the program bin with args; when bin is this test
 // binary, the arguments after -test.run go to tradai's main.
-func startProcess(t *testing.T, bin string, args ...string) *child {
+func startProcess(t testing.TB, bin string, args ...string) *child {
 	t.Helper()
 	c := &child{done: make(chan struct{}), url: make(chan string, 1)}
 	if bin == os.Args[0] {

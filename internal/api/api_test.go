@@ -273,7 +273,7 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
-func sqliteDB(t *testing.T) *db.DB {
+func sqliteDB(t testing.TB) *db.DB {
 	t.Helper()
 	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "tradai.db"), slog.New(slog.DiscardHandler))
 	if err != nil {

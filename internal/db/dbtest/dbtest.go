@@ -51,7 +51,7 @@ func Each(t *testing.T, fn func(t *testing.T, tg Target)) {
 		if base == "" {
 			t.Skipf("PostgreSQL tests skipped: set %s to a PostgreSQL URL (e.g. postgres://tradai:tradai@127.0.0.1:5432/tradai_test?sslmode=disable) to run them", EnvPostgres)
 		}
-		fn(t, Target{Dialect: db.Postgres, URL: freshSchema(t, base)})
+		fn(t, Target{Dialect: db.Postgres, URL: FreshSchema(t, base)})
 	})
 }
 
@@ -67,9 +67,9 @@ func EachMigrated(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	})
 }
 
-// freshSchema creates a schema with a random name and returns base with
+// FreshSchema creates a schema with a random name and returns base with
 // search_path set to it; the schema is dropped when the test ends.
-func freshSchema(t *testing.T, base string) string {
+func FreshSchema(t testing.TB, base string) string {
 	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])
