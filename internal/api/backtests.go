@@ -83,6 +83,7 @@ type Step struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Seconds    float64    `json:"seconds,omitempty"`
 	Error      string     `json:"error,omitempty"`
+	Detail     string     `json:"detail,omitempty" doc:"What the step did, e.g. which candles ensure_data downloaded or how notify delivered the run's webhook event"`
 }
 
 // Artifact is a file a run produced.
@@ -285,7 +286,7 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 		return Run{}, s.internal("read the run's steps", err)
 	}
 	for _, st := range steps {
-		sv := Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error}
+		sv := Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error, Detail: st.Detail}
 		if !st.Finished.IsZero() {
 			f := st.Finished.UTC()
 			sv.FinishedAt, sv.Seconds = &f, st.Finished.Sub(st.Started).Seconds()

@@ -155,7 +155,7 @@ func TestBacktestCompletes(t *testing.T) {
 			}
 		}
 		slices.Sort(names)
-		if want := []string{"data", "record", "run", "validate"}; !slices.Equal(names, want) {
+		if want := []string{"ensure_data", "record", "run", "validate"}; !slices.Equal(names, want) {
 			t.Errorf("steps %v, want %v", names, want)
 		}
 		arts, err := e.store.Artifacts(ctx, e.p(), r.ID)
