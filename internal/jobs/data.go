@@ -203,11 +203,11 @@ func (s *Service) useStored(n backtest.Need, cov market.Series, stored bool, mis
 		fix += ", or start the server and workers with --download to fetch missing data for runs"
 	}
 	if strings.EqualFold(k.Exchange, "binance") {
-		fix = "download it with: " + fix
+		fix = "Download it with: " + fix
 	} else {
-		fix = "bring it into the data folder with tradai data import (only binance can be downloaded)"
+		fix = "Bring it into the data folder with tradai data import (only binance can be downloaded)"
 	}
-	return "", permanent(fmt.Errorf("market data missing: %s has %s, and %s: %s", k, what, why, fix))
+	return "", permanent(fmt.Errorf("market data missing: %s has %s, and %s. %s", k, what, why, fix))
 }
 
 // fetch downloads the candles of k in r that the store lacks. One download
