@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -261,4 +263,50 @@ func ExampleSignWebhook() {
 	body := []byte(`{"type":"run.completed","run_id":"run_1"}`)
 	fmt.Println(jobs.SignWebhook([]byte("my secret"), "1700000000", body))
 	// Output: sha256=07200d70471c5d535a63ccf1f978d616aa91ebeb21c39c5a9aeed24ded3a0637
+}
+
+// The Python verifier in docs/operations.md accepts what SignWebhook signs
+// and refuses a changed body or an old timestamp.
+func TestDocsPythonVerifier(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(doc), "### Verifying a webhook")
+	_, code, _ := strings.Cut(after, "```python\n")
+	code, _, ok := strings.Cut(code, "```")
+	if !ok || !strings.Contains(code, "def verify(") {
+		t.Fatal("no Python verifier under \"### Verifying a webhook\" in docs/operations.md")
+	}
+	harness := code + `
+import json, sys
+for case in json.load(sys.stdin):
+    print(verify(case["secret"].encode(), case["headers"], case["body"].encode()))
+`
+	body := `{"type":"run.completed","run_id":"run_1"}`
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	old := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+	header := func(ts, b string) map[string]string {
+		return map[string]string{"X-TradAI-Timestamp": ts, "X-TradAI-Signature": jobs.SignWebhook(secret, ts, []byte(b))}
+	}
+	cases := []map[string]any{
+		{"secret": string(secret), "headers": header(now, body), "body": body},
+		{"secret": string(secret), "headers": header(now, body), "body": body + " "},
+		{"secret": string(secret), "headers": header(old, body), "body": body},
+		{"secret": "other", "headers": header(now, body), "body": body},
+	}
+	in, _ := json.Marshal(cases)
+	cmd := exec.Command(python, "-c", harness)
+	cmd.Stdin = strings.NewReader(string(in))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	if got := strings.Fields(string(out)); strings.Join(got, " ") != "True False False False" {
+		t.Fatalf("verifier answered %q, want True False False False", out)
+	}
 }
