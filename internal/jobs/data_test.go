@@ -144,6 +144,27 @@ func downloader(fx *fakeExchange, store *market.Store) *download.Downloader {
 	return download.New(store, src, download.Options{})
 }
 
+// downloadingEnv is an env whose market data folder holds the stored part
+// of ETH/BTC (storeWith) and whose runs download from fx.
+func downloadingEnv(t *testing.T, d *db.DB, fx *fakeExchange, workers int) (*env, *market.Store) {
+	t.Helper()
+	dir, store := storeWith(t)
+	opts := fast()
+	opts.Workers = workers
+	opts.Download = downloader(fx, store)
+	return newEnvIn(t, d, dir, opts, true), store
+}
+
+// submit submits a backtest of spec.
+func (e *env) submit(t testing.TB, spec runs.RunSpec) runs.Run {
+	t.Helper()
+	r, err := e.svc.SubmitBacktest(context.Background(), e.p(), spec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // ethSpec is a backtest of ETH/BTC over the timerange.
 func ethSpec(t testing.TB) runs.RunSpec {
 	t.Helper()
@@ -173,14 +194,8 @@ func (e *env) step(t testing.TB, id, name string) runs.Step {
 func TestMissingDataIsDownloaded(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		fx := newFakeExchange(t)
-		dir, store := storeWith(t)
-		opts := fast()
-		opts.Download = downloader(fx, store)
-		e := newEnvIn(t, d, dir, opts, true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), ethSpec(t), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, store := downloadingEnv(t, d, fx, 0)
+		r := e.submit(t, ethSpec(t))
 		done := e.waitTerminal(t, r.ID, 30*time.Second)
 		if done.Status != runs.Completed || done.Attempts != 1 {
 			t.Fatalf("run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
@@ -201,10 +216,7 @@ func TestMissingDataIsDownloaded(t *testing.T) {
 		}
 
 		// The data is there now: a second run downloads nothing.
-		r2, err := e.svc.SubmitBacktest(context.Background(), e.p(), ethSpec(t), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r2 := e.submit(t, ethSpec(t))
 		if done := e.waitTerminal(t, r2.ID, 30*time.Second); done.Status != runs.Completed {
 			t.Fatalf("second run %s: %q", done.Status, done.Error)
 		}
@@ -220,10 +232,7 @@ func TestMissingDataIsDownloaded(t *testing.T) {
 func TestMissingDataWithoutDownloaderFailsAtOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnvIn(t, d, t.TempDir(), fast(), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), ethSpec(t), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := e.submit(t, ethSpec(t))
 		done := e.waitTerminal(t, r.ID, 30*time.Second)
 		if done.Status != runs.Failed || done.Attempts != 1 {
 			t.Fatalf("run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
@@ -247,10 +256,7 @@ func TestPartlyStoredDataWithoutDownloaderRuns(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		dir, _ := storeWith(t)
 		e := newEnvIn(t, d, dir, fast(), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), ethSpec(t), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := e.submit(t, ethSpec(t))
 		done := e.waitTerminal(t, r.ID, 30*time.Second)
 		if done.Status != runs.Completed {
 			t.Fatalf("run %s, error %q", done.Status, done.Error)
@@ -272,14 +278,8 @@ func TestTransientDownloadErrorIsRetried(t *testing.T) {
 			}
 			return 0, ""
 		}
-		dir, store := storeWith(t)
-		opts := fast()
-		opts.Download = downloader(fx, store)
-		e := newEnvIn(t, d, dir, opts, true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), ethSpec(t), "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, _ := downloadingEnv(t, d, fx, 0)
+		r := e.submit(t, ethSpec(t))
 		done := e.waitTerminal(t, r.ID, 30*time.Second)
 		if done.Status != runs.Completed || done.Attempts != 2 {
 			t.Fatalf("run %s after %d attempts, error %q", done.Status, done.Attempts, done.Error)
@@ -296,16 +296,10 @@ func TestTransientDownloadErrorIsRetried(t *testing.T) {
 func TestUnknownSymbolFailsAtOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		fx := newFakeExchange(t)
-		dir, store := storeWith(t)
-		opts := fast()
-		opts.Download = downloader(fx, store)
-		e := newEnvIn(t, d, dir, opts, true)
+		e, _ := downloadingEnv(t, d, fx, 0)
 		spec := ethSpec(t)
 		spec.Config = json.RawMessage(strings.Replace(string(spec.Config), "ETH/BTC", "NOPE/BTC", 1))
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), spec, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := e.submit(t, spec)
 		done := e.waitTerminal(t, r.ID, 30*time.Second)
 		t.Logf("the run's error: %s", done.Error)
 		if done.Status != runs.Failed || done.Attempts != 1 || !strings.Contains(done.Error, "Invalid symbol") || !strings.Contains(done.Error, "NOPE/BTC") {
@@ -318,19 +312,11 @@ func TestConcurrentRunsDownloadOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		fx := newFakeExchange(t)
 		fx.gate = make(chan struct{})
-		dir, store := storeWith(t)
-		opts := fast()
-		opts.Workers = 2
-		opts.Download = downloader(fx, store)
-		e := newEnvIn(t, d, dir, opts, true)
+		e, _ := downloadingEnv(t, d, fx, 2)
 		ctx := context.Background()
 		var ids []string
 		for range 2 {
-			r, err := e.svc.SubmitBacktest(ctx, e.p(), ethSpec(t), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, r.ID)
+			ids = append(ids, e.submit(t, ethSpec(t)).ID)
 		}
 		// Hold the download until both runs are in their ensure_data step.
 		deadline := time.Now().Add(30 * time.Second)

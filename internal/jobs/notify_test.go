@@ -138,22 +138,13 @@ func TestWebhookSignedEventOncePerRun(t *testing.T) {
 		e := newEnv(t, d, webhookOpts(rc.srv.URL), false)
 		ctx := context.Background()
 		// Cancelled before any worker took it.
-		cancelled, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		cancelled := e.submit(t, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
 		if _, err := e.svc.Cancel(ctx, e.p(), cancelled.ID); err != nil {
 			t.Fatal(err)
 		}
 		e.start(t)
-		completed, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		failed, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		completed := e.submit(t, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
+		failed := e.submit(t, runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)})
 		want := map[string]string{completed.ID: "run.completed", failed.ID: "run.failed", cancelled.ID: "run.cancelled"}
 		for id := range want {
 			e.waitTerminal(t, id, 30*time.Second)
@@ -201,10 +192,7 @@ func TestWebhookRetriedAfterServerError(t *testing.T) {
 			return http.StatusOK
 		})
 		e := newEnv(t, d, webhookOpts(rc.srv.URL), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := e.submit(t, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
 		st := e.waitStep(t, r.ID, jobs.StepNotify, 30*time.Second)
 		if st.Status != runs.Completed || !strings.Contains(st.Detail, "on attempt 2 of 3 (HTTP 200)") {
 			t.Fatalf("notify step %+v", st)
@@ -227,10 +215,7 @@ func TestWebhookDownLeavesRunCompleted(t *testing.T) {
 		down := httptest.NewServer(http.NotFoundHandler())
 		down.Close() // nothing listens there any more
 		e := newEnv(t, d, webhookOpts(down.URL), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := e.submit(t, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
 		st := e.waitStep(t, r.ID, jobs.StepNotify, 30*time.Second)
 		if st.Status != runs.Failed || !strings.Contains(st.Error, "failed after 3 attempts") {
 			t.Fatalf("notify step %+v", st)
