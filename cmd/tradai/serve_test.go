@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,5 +55,17 @@ func TestServeFlagsListDownloadAndWebhook(t *testing.T) {
 				t.Errorf("%s --help lacks %s", name, flag)
 			}
 		}
+	}
+}
+
+func TestDownloadFlag(t *testing.T) {
+	o := &platformOpts{}
+	if f, err := o.fetcher(t.TempDir(), nil); err != nil || f != nil {
+		t.Fatalf("without --download: %v, %v; want no fetcher", f, err)
+	}
+	o.download = true
+	f, err := o.fetcher(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil || f == nil || f.Exchange() != "binance" {
+		t.Fatalf("with --download: %v, %v", f, err)
 	}
 }
