@@ -101,7 +101,7 @@ func phase(r api.Run) string {
 	if r.Status != client.Running || len(r.Steps) == 0 {
 		return r.Status
 	}
-	steps := ordered(r.Steps)
+	steps := r.Steps
 	cur := steps[len(steps)-1]
 	for _, s := range steps {
 		if s.FinishedAt == nil {

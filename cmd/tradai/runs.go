@@ -17,7 +17,6 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/client"
-	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
 )
@@ -275,7 +274,7 @@ func writeRun(out io.Writer, c *client.Client, r api.Run) error {
 	}
 	if len(r.Steps) > 0 {
 		fmt.Fprintln(w, "\nSTEP\tSTATUS\tSECONDS\tERROR")
-		for _, s := range ordered(r.Steps) {
+		for _, s := range r.Steps {
 			secs := "-"
 			if s.FinishedAt != nil {
 				secs = strconv.FormatFloat(s.Seconds, 'f', 3, 64)
@@ -413,32 +412,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// ordered is steps by start time, then in the workflow's order (steps
-// that started in the same millisecond).
-func ordered(steps []api.Step) []api.Step {
-	out := slices.Clone(steps)
-	rank := func(name string) int {
-		switch name {
-		case jobs.StepValidate:
-			return 0
-		case jobs.StepData:
-			return 1
-		case jobs.StepRun:
-			return 2
-		case jobs.StepRecord:
-			return 3
-		}
-		return 4
-	}
-	slices.SortStableFunc(out, func(a, b api.Step) int {
-		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-			return c
-		}
-		return rank(a.Name) - rank(b.Name)
-	})
-	return out
 }
 
 // summaryOf decodes a completed run's metrics summary.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,8 +18,10 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -31,7 +34,16 @@ type platformOpts struct {
 	workers            int
 	allowExternal      bool
 	orphanAfter        time.Duration
+	// download lets runs fetch missing candles from the exchange.
+	download bool
+	exchange exchangeFlags
+	// webhookURL receives run events signed with the secret read from
+	// webhookSecretFile or $TRADAI_WEBHOOK_SECRET.
+	webhookURL, webhookSecretFile, publicURL string
 }
+
+// envWebhookSecret holds the webhook secret when no file is given.
+const envWebhookSecret = "TRADAI_WEBHOOK_SECRET"
 
 func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
 	o.dbOpts.addFlags(cmd)
@@ -41,6 +53,48 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
 	f.IntVar(&o.workers, "workers", defaultWorkers, "backtests this process runs at once (0: none, API only)")
 	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
 	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
+	f.BoolVar(&o.download, "download", false, "let runs download missing market data from Binance's public API (off: a run whose data is missing fails, saying what to download)")
+	f.StringVar(&o.exchange.spotURL, "download-base-url", download.DefaultBinanceSpotURL, "base URL of Binance's spot API for --download")
+	f.StringVar(&o.exchange.futuresURL, "download-futures-base-url", download.DefaultBinanceFuturesURL, "base URL of Binance's USD-M futures API for --download")
+	f.StringVar(&o.webhookURL, "webhook-url", "", "POST a signed JSON event to this URL whenever a run completes, fails, is dead-lettered or cancelled")
+	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (default $"+envWebhookSecret+")")
+	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
+}
+
+// webhook returns the webhook settings the flags name.
+func (o *platformOpts) webhook() (jobs.WebhookOptions, error) {
+	if o.webhookURL == "" {
+		if o.webhookSecretFile != "" {
+			return jobs.WebhookOptions{}, errors.New("--webhook-secret-file needs --webhook-url")
+		}
+		return jobs.WebhookOptions{}, nil
+	}
+	secret := os.Getenv(envWebhookSecret)
+	if o.webhookSecretFile != "" {
+		b, err := os.ReadFile(o.webhookSecretFile)
+		if err != nil {
+			return jobs.WebhookOptions{}, fmt.Errorf("read the webhook secret: %w", err)
+		}
+		secret = string(b)
+	}
+	secret = strings.TrimSpace(secret)
+	if secret == "" {
+		return jobs.WebhookOptions{}, fmt.Errorf("--webhook-url needs a signing secret: --webhook-secret-file FILE or $%s (not empty)", envWebhookSecret)
+	}
+	return jobs.WebhookOptions{URL: o.webhookURL, Secret: []byte(secret), PublicURL: o.publicURL}, nil
+}
+
+// fetcher returns the downloader runs use with --download, else nil.
+func (o *platformOpts) fetcher(data string, log *slog.Logger) (jobs.Fetcher, error) {
+	if !o.download {
+		return nil, nil
+	}
+	store, err := market.Open(data, log)
+	if err != nil {
+		return nil, err
+	}
+	src := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
+	return download.New(store, src, download.Options{Log: log}), nil
 }
 
 // folders resolves and creates the data and artifact folders.
@@ -68,8 +122,17 @@ func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.D
 	if o.orphanAfter < time.Second {
 		return nil, nil, nil, nil, fmt.Errorf("--orphan-after %s: must be at least 1s", o.orphanAfter)
 	}
+	wh, err := o.webhook()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
 	d, log, err := o.open(ctx, true)
 	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	fetch, err := o.fetcher(data, log)
+	if err != nil {
+		d.Close()
 		return nil, nil, nil, nil, err
 	}
 	store := runs.New(d, time.Now, 3, log)
@@ -81,6 +144,8 @@ func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.D
 		Heartbeat:               min(5*time.Second, o.orphanAfter/4),
 		RescueEvery:             min(10*time.Second, o.orphanAfter/3),
 		Strategies:              strategyref.Options{External: external.Options{Log: log}},
+		Download:                fetch,
+		Webhook:                 wh,
 	})
 	if err != nil {
 		d.Close()
@@ -107,9 +172,16 @@ queue with any number of "tradai worker" processes on other machines.
 
 On first start, with no users yet, it creates the user admin (tenant
 default) and writes its API token to <home>/token, which the CLI's --remote
-commands read when --token and $TRADAI_TOKEN are unset.`,
+commands read when --token and $TRADAI_TOKEN are unset.
+
+A run whose market data is missing fails, naming the series and the range
+to download; with --download the workers fetch missing candles from
+Binance's public API themselves. With --webhook-url every finished run is
+POSTed there as a JSON event signed with HMAC-SHA256 (secret from
+--webhook-secret-file or $TRADAI_WEBHOOK_SECRET); see docs/operations.md.`,
 		Example: `  tradai serve --datadir examples/data
-  tradai serve --addr :8080 --database postgres://tradai@db/tradai --workers 4`,
+  tradai serve --addr :8080 --database postgres://tradai@db/tradai --workers 4
+  TRADAI_WEBHOOK_SECRET=… tradai serve --download --webhook-url https://hooks.example.com/tradai`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -144,7 +216,8 @@ commands read when --token and $TRADAI_TOKEN are unset.`,
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			url := "http://" + ln.Addr().String()
-			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "artifacts", arts, "workers", o.workers)
+			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "artifacts", arts, "workers", o.workers,
+				"download", o.download, "webhook", o.webhookURL != "")
 			fmt.Fprintf(cmd.OutOrStdout(), "TradAI %s serving on %s (API docs: %s/docs)\n", version, url, url)
 			return serveUntilDone(ctx, hs, ln, svc, log)
 		},
@@ -236,7 +309,7 @@ backtests get 20 seconds to finish and are re-queued otherwise.`,
 			if err := svc.Start(ctx); err != nil {
 				return err
 			}
-			log.Info("worker started", "workers", o.workers, "data", data, "artifacts", arts)
+			log.Info("worker started", "workers", o.workers, "data", data, "artifacts", arts, "download", o.download, "webhook", o.webhookURL != "")
 			<-ctx.Done()
 			log.Info("worker stopping")
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)

@@ -219,7 +219,7 @@ func TestSubmitFollowAndFetchResults(t *testing.T) {
 				t.Fatalf("step %s not finished", s.Name)
 			}
 		}
-		if got := strings.Join(names, " "); got != "validate:completed data:completed run:completed record:completed" {
+		if got := strings.Join(names, " "); got != "validate:completed ensure_data:completed run:completed record:completed" {
 			t.Fatalf("steps %s", got)
 		}
 		for _, link := range []string{"self", "result", "report", "trades"} {

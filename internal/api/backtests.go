@@ -11,12 +11,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -83,6 +85,7 @@ type Step struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Seconds    float64    `json:"seconds,omitempty"`
 	Error      string     `json:"error,omitempty"`
+	Detail     string     `json:"detail,omitempty" doc:"What the step did, e.g. which candles ensure_data downloaded or how notify delivered the run's webhook event"`
 }
 
 // Artifact is a file a run produced.
@@ -288,13 +291,21 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 		return Run{}, s.internal("read the run's steps", err)
 	}
 	for _, st := range steps {
-		sv := Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error}
+		sv := Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error, Detail: st.Detail}
 		if !st.Finished.IsZero() {
 			f := st.Finished.UTC()
 			sv.FinishedAt, sv.Seconds = &f, st.Finished.Sub(st.Started).Seconds()
 		}
 		v.Steps = append(v.Steps, sv)
 	}
+	// By start, and steps started in the same millisecond in the
+	// workflow's order.
+	slices.SortStableFunc(v.Steps, func(a, b Step) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return jobs.StepRank(a.Name) - jobs.StepRank(b.Name)
+	})
 	if r.Status == runs.Completed {
 		arts, err := s.d.Runs.Artifacts(ctx, p, r.ID)
 		if err != nil {

@@ -64,7 +64,9 @@ func BenchmarkGetRunAt1000rps(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	slices.Sort(lat)
-	q := func(f float64) float64 { return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000 }
+	q := func(f float64) float64 {
+		return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
+	}
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), "req/s")

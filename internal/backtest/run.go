@@ -24,10 +24,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	tf := spec.Timeframe
-	if cfg.Timeframe != "" {
-		tf = cfg.Timeframe
-	}
+	tf := timeframe(cfg, spec)
 	params, err := spec.Resolve(cfg.StrategyParams)
 	if err != nil {
 		return nil, fmt.Errorf("strategy_params: %w", err)
@@ -116,10 +113,7 @@ func prepare(ctx context.Context, store *market.Store, cfg *config.Config, strat
 	if err := ctx.Err(); err != nil {
 		return Series{}, err
 	}
-	k := market.Key{Exchange: cfg.Exchange.Name, Pair: pair, Timeframe: tf, Type: market.Spot}
-	if strings.Contains(pair, ":") {
-		k.Type = market.Futures
-	}
+	k := seriesKey(cfg, pair, tf)
 	f, err := store.Load(ctx, k, market.Range{End: tr.End})
 	if errors.Is(err, market.ErrNotFound) && k.Exchange != "" {
 		return Series{}, fmt.Errorf("%w; download it with: tradai data download --datadir %s --exchange %s --pairs %s --timeframes %s",

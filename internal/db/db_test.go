@@ -35,11 +35,11 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 			t.Fatalf("migrate again: %v", err)
 		}
 		v, err := d.SchemaVersion(ctx)
-		if err != nil || v != 2 {
-			t.Fatalf("schema version = %d, %v; want 2", v, err)
+		if err != nil || v != 3 {
+			t.Fatalf("schema version = %d, %v; want 3", v, err)
 		}
 		// Our tables and River's exist.
-		for _, table := range []string{"tenants", "users", "api_tokens", "runs", "run_steps", "artifacts", "audit_log", "river_job", "river_migration"} {
+		for _, table := range []string{"tenants", "users", "api_tokens", "runs", "run_steps", "artifacts", "audit_log", "webhook_deliveries", "river_job", "river_migration"} {
 			var n int
 			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 				t.Errorf("table %s: %v", table, err)

@@ -73,6 +73,10 @@ func New(store Store, src Source, opts Options) *Downloader {
 	return &Downloader{store: store, src: src, clock: opts.Clock, log: opts.Log, opts: opts}
 }
 
+// Exchange is the name of the exchange the downloader fetches from, as in
+// [market.Key.Exchange].
+func (d *Downloader) Exchange() string { return d.src.Exchange() }
+
 // SeriesReport says what a download did for one series.
 type SeriesReport struct {
 	Key market.Key

@@ -1,8 +1,21 @@
 // Package jobs runs backtests as queued jobs: SubmitBacktest stores a run
 // (internal/runs) and enqueues a River job for it; workers take the job,
-// walk the run through its steps (validate → data → run → record) and record
-// the outcome in the run store, which is the source of truth for a run's
-// state. River is the delivery mechanism only.
+// walk the run through its steps (validate → ensure_data → run → record)
+// and record the outcome in the run store, which is the source of truth for
+// a run's state. River is the delivery mechanism only.
+//
+// Market data. The ensure_data step checks that the store holds every
+// series the backtest reads over the range it reads (the timerange and the
+// strategy's startup candles before it). With a Fetcher (Options.Download)
+// it downloads what is missing, one download per series at a time in the
+// process; without one, an absent series fails the run at once, saying how
+// to download it.
+//
+// Webhooks. With Options.Webhook.URL set, every transition of a run into a
+// terminal status (completed, failed, dead_letter, cancelled) records a
+// delivery and enqueues a "notify" job in the same transaction; the job
+// POSTs the signed Event on its own queue and retries with back-off. A
+// delivery never changes its run.
 //
 // Exactly-once results. A job may be worked more than once (a retry after a
 // crash, an orphan re-enqueued while its stuck job is later rescued by
@@ -39,6 +52,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/runs"
@@ -70,6 +84,12 @@ type Options struct {
 	// AllowExternalStrategies lets runs use Python files and exec:
 	// programs, which run as this process's user without a sandbox.
 	AllowExternalStrategies bool
+	// Download, when set, fetches the candles a run needs that the market
+	// data store lacks (the ensure_data step). Nil: nothing is downloaded.
+	Download Fetcher
+	// Webhook, when its URL is set, sends an Event for every run that
+	// reaches a terminal status.
+	Webhook WebhookOptions
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -99,6 +119,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Webhook = o.Webhook.withDefaults()
 	return o
 }
 
@@ -130,6 +151,10 @@ type Service struct {
 	// its error is the step's.
 	beforeRun func(ctx context.Context) error
 
+	// flights makes concurrent runs of this process wanting the same
+	// missing series download it once (keyed by series).
+	flights singleflight.Group
+
 	stepSeconds *prometheus.HistogramVec
 	runSeconds  prometheus.Histogram
 
@@ -148,6 +173,9 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 	if dataDir == "" || artifactDir == "" {
 		return nil, errors.New("jobs: a market data folder and an artifact folder are required")
 	}
+	if err := opts.Webhook.validate(); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	s := &Service{db: d, runs: store, dataDir: dataDir, artifactDir: artifactDir, log: log, opts: opts.withDefaults(),
 		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tradai_job_step_duration_seconds",
@@ -160,8 +188,16 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 			Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
 		}),
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
+	if s.opts.Webhook.URL != "" {
+		// Every finished run gets its event enqueued in the transaction
+		// that finishes it.
+		s.runs = store.OnFinish(s.enqueueEvent)
+		queues[notifyQueue] = river.QueueConfig{MaxWorkers: 2}
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &backtestWorker{s: s})
+	river.AddWorker(workers, &notifyWorker{s: s})
 	cfg := &river.Config{
 		FetchCooldown:     s.opts.FetchCool,
 		FetchPollInterval: s.opts.FetchPoll,
@@ -174,7 +210,7 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: s.opts.StaleAfter,
 		MaxAttempts:          s.opts.MaxAttempts,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}},
+		Queues:               queues,
 		RetryPolicy:          retryPolicy{o: s.opts},
 		Workers:              workers,
 		Logger:               log.With("component", "river"),

@@ -49,6 +49,12 @@ type env struct {
 
 func newEnv(t testing.TB, d *db.DB, opts jobs.Options, start bool) *env {
 	t.Helper()
+	return newEnvIn(t, d, dataDir, opts, start)
+}
+
+// newEnvIn is newEnv on the market data folder data.
+func newEnvIn(t testing.TB, d *db.DB, data string, opts jobs.Options, start bool) *env {
+	t.Helper()
 	ctx := context.Background()
 	u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
 	if err != nil {
@@ -59,7 +65,7 @@ func newEnv(t testing.TB, d *db.DB, opts jobs.Options, start bool) *env {
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 3
 	}
-	svc, err := jobs.New(d, store, dataDir, arts, slog.New(slog.DiscardHandler), opts)
+	svc, err := jobs.New(d, store, data, arts, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +161,7 @@ func TestBacktestCompletes(t *testing.T) {
 			}
 		}
 		slices.Sort(names)
-		if want := []string{"data", "record", "run", "validate"}; !slices.Equal(names, want) {
+		if want := []string{"ensure_data", "record", "run", "validate"}; !slices.Equal(names, want) {
 			t.Errorf("steps %v, want %v", names, want)
 		}
 		arts, err := e.store.Artifacts(ctx, e.p(), r.ID)

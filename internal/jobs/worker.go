@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,7 +18,6 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/runs"
@@ -26,13 +26,35 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// Step names, in order.
+// Step names, in order. They are part of the API (a run's steps) and of
+// docs/operations.md: keep them stable.
 const (
-	StepValidate = "validate"
-	StepData     = "data"
-	StepRun      = "run"
-	StepRecord   = "record"
+	StepValidate   = "validate"
+	StepEnsureData = "ensure_data"
+	StepRun        = "run"
+	StepRecord     = "record"
+	// StepNotify is recorded after the run finished, by the webhook
+	// delivery (only when a webhook is configured).
+	StepNotify = "notify"
 )
+
+// StepRank is a step's place in the workflow, for ordering steps that
+// started in the same millisecond; unknown names come last.
+func StepRank(name string) int {
+	switch name {
+	case StepValidate:
+		return 0
+	case StepEnsureData:
+		return 1
+	case StepRun:
+		return 2
+	case StepRecord:
+		return 3
+	case StepNotify:
+		return 4
+	}
+	return 5
+}
 
 // permanentError is a failure that another attempt would repeat: a bad
 // strategy, config or missing data. The run fails at once.
@@ -187,19 +209,19 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 	}
 }
 
-// step records one step around fn.
-func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string, progress float64, fn func() error) error {
+// step records one step around fn, with the detail fn returns.
+func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string, progress float64, fn func() (string, error)) error {
 	if err := s.runs.StartStep(ctx, p, id, name); err != nil {
 		return err
 	}
 	began := time.Now()
-	err := fn()
+	detail, err := fn()
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	}
 	s.stepSeconds.WithLabelValues(name, outcome).Observe(time.Since(began).Seconds())
-	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, err); ferr != nil && err == nil {
+	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, detail, err); ferr != nil && err == nil {
 		return ferr
 	}
 	if err != nil {
@@ -208,15 +230,13 @@ func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string
 	return s.runs.SetProgress(ctx, p, id, progress)
 }
 
-func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, log interface {
-	Info(string, ...any)
-}) error {
+func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, log *slog.Logger) error {
 	var (
 		cfg   *config.Config
 		strat sdk.Strategy
 		res   *backtest.Result
 	)
-	err := s.step(ctx, p, r.ID, StepValidate, 0.1, func() error {
+	err := s.step(ctx, p, r.ID, StepValidate, 0.1, noDetail(func() error {
 		c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
 		if err != nil {
 			return permanent(err)
@@ -237,7 +257,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		}
 		cfg, strat = c, closingStrategy{st, closeFn}
 		return nil
-	})
+	}))
 	if strat != nil {
 		defer func() {
 			if err := strat.(closingStrategy).close(); err != nil {
@@ -248,31 +268,13 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 	if err != nil {
 		return err
 	}
-	err = s.step(ctx, p, r.ID, StepData, 0.2, func() error {
-		store, err := market.Open(cfg.Datadir, s.log)
-		if err != nil {
-			return permanent(fmt.Errorf("market data: %w", err))
-		}
-		tf := cfg.Timeframe
-		if tf == "" {
-			tf = strat.Spec().Timeframe
-		}
-		typ := market.Spot
-		if cfg.TradingMode == "futures" {
-			typ = market.Futures
-		}
-		for _, pair := range cfg.Pairs() {
-			k := market.Key{Exchange: cfg.Exchange.Name, Pair: pair, Timeframe: tf, Type: typ}
-			if _, err := store.Coverage(ctx, k); err != nil {
-				return permanent(fmt.Errorf("market data for %s: %w", k, err))
-			}
-		}
-		return nil
+	err = s.step(ctx, p, r.ID, StepEnsureData, 0.2, func() (string, error) {
+		return s.ensureData(ctx, cfg, strat.Spec(), log)
 	})
 	if err != nil {
 		return err
 	}
-	err = s.step(ctx, p, r.ID, StepRun, 0.8, func() error {
+	err = s.step(ctx, p, r.ID, StepRun, 0.8, noDetail(func() error {
 		if s.beforeRun != nil {
 			if err := s.beforeRun(ctx); err != nil {
 				return err
@@ -284,7 +286,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 			return permanent(err)
 		}
 		return err
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -292,7 +294,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		summary   []byte
 		artifacts []runs.Artifact
 	)
-	err = s.step(ctx, p, r.ID, StepRecord, 0.9, func() error {
+	err = s.step(ctx, p, r.ID, StepRecord, 0.9, noDetail(func() error {
 		m := metrics.Compute(res)
 		var err error
 		if summary, err = json.Marshal(m.Summary); err != nil {
@@ -324,7 +326,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 			artifacts = append(artifacts, runs.Artifact{Name: a.name, MediaType: a.media, Ref: filepath.ToSlash(ref), Size: int64(size), SHA256: hex.EncodeToString(h.Sum(nil))})
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -340,6 +342,11 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 	}
 	log.Info("run completed")
 	return nil
+}
+
+// noDetail adapts a step function that records no detail.
+func noDetail(fn func() error) func() (string, error) {
+	return func() (string, error) { return "", fn() }
 }
 
 type countWriter int64

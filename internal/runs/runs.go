@@ -105,7 +105,15 @@ type Step struct {
 	Started  time.Time
 	Finished time.Time
 	Error    string
+	// Detail says what the step did, for people (e.g. which candles it
+	// downloaded); empty for most steps.
+	Detail string
 }
+
+// FinishFunc is called in the transaction that moves a run into a terminal
+// status (completed, failed, dead_letter, cancelled), with the run as that
+// transaction stored it. Its error rolls the transition back.
+type FinishFunc func(ctx context.Context, tx *db.Tx, r Run) error
 
 // Store keeps runs in a database.
 type Store struct {
@@ -113,6 +121,7 @@ type Store struct {
 	now         func() time.Time
 	maxAttempts int
 	log         *slog.Logger
+	onFinish    FinishFunc
 }
 
 // New returns a Store. maxAttempts bounds retryable failures: a run that
@@ -125,6 +134,16 @@ func New(d *db.DB, now func() time.Time, maxAttempts int, log *slog.Logger) *Sto
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Store{db: d, now: now, maxAttempts: maxAttempts, log: log}
+}
+
+// OnFinish returns a Store like s (same database and settings) that calls
+// fn on every transition into a terminal status, in its transaction. The
+// job queue uses it to enqueue a run's webhook event atomically with the
+// run's outcome.
+func (s *Store) OnFinish(fn FinishFunc) *Store {
+	c := *s
+	c.onFinish = fn
+	return &c
 }
 
 func normJSON(raw json.RawMessage, empty string) (string, error) {

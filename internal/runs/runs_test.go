@@ -132,12 +132,12 @@ func TestTransitions(t *testing.T) {
 		if err := s.StartStep(ctx, alice, r.ID, "load"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishStep(ctx, alice, r.ID, "load", nil); err != nil {
+		if err := s.FinishStep(ctx, alice, r.ID, "load", "", nil); err != nil {
 			t.Fatal(err)
 		}
-		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", nil))
+		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", "", nil))
 		s.StartStep(ctx, alice, r.ID, "simulate")
-		s.FinishStep(ctx, alice, r.ID, "simulate", errors.New("boom"))
+		s.FinishStep(ctx, alice, r.ID, "simulate", "", errors.New("boom"))
 		steps, err := s.Steps(ctx, alice, r.ID)
 		if err != nil || len(steps) != 2 || steps[0].Status != runs.Completed || steps[1].Status != runs.Failed || steps[1].Error != "boom" {
 			t.Fatalf("Steps = %+v, %v", steps, err)
@@ -333,6 +333,96 @@ func TestCreateWithRollsBackOnItsError(t *testing.T) {
 		r2, created, err := s.CreateWith(ctx, alice, spec("sma_cross"), "k1", hook)
 		if err != nil || created || r2.ID != r1.ID || calls != 1 {
 			t.Fatalf("repeat: created %v, %s vs %s, hook calls %d, %v", created, r2.ID, r1.ID, calls, err)
+		}
+	})
+}
+
+func TestOnFinishRunsInTheTerminalTransition(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		base, alice, _ := setup(t, d)
+		ctx := context.Background()
+		var seen []string
+		var fail error
+		s := base.OnFinish(func(ctx context.Context, tx *db.Tx, r runs.Run) error {
+			if fail != nil {
+				return fail
+			}
+			// The hook sees the run as its transaction stored it.
+			var st string
+			if err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ?`, r.ID).Scan(&st); err != nil || st != string(r.Status) {
+				t.Errorf("in the hook the stored status is %q (%v), the run says %s", st, err, r.Status)
+			}
+			seen = append(seen, string(r.Status)+":"+r.Error)
+			return nil
+		})
+
+		done, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, done.ID)
+		fail = errors.New("queue unavailable")
+		if _, err := s.Complete(ctx, alice, done.ID, nil, nil); !errors.Is(err, fail) {
+			t.Fatalf("Complete with a failing hook = %v", err)
+		}
+		if r, _ := s.Get(ctx, alice, done.ID); r.Status != runs.Running {
+			t.Fatalf("a failing hook left the run %s, want it rolled back to running", r.Status)
+		}
+		fail = nil
+		if _, err := s.Complete(ctx, alice, done.ID, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		retried, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, retried.ID)
+		s.Fail(ctx, alice, retried.ID, errors.New("disk full"), true) // back to queued: not terminal
+		s.MarkRunning(ctx, alice, retried.ID)
+		s.Fail(ctx, alice, retried.ID, errors.New("disk full"), true) // attempts used up
+		bad, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, bad.ID)
+		s.Fail(ctx, alice, bad.ID, errors.New("bad config"), false)
+		c, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.Cancel(ctx, alice, c.ID)
+		want := []string{"completed:", "dead_letter:disk full", "failed:bad config", "cancelled:"}
+		if fmt.Sprint(seen) != fmt.Sprint(want) {
+			t.Fatalf("hook saw %v, want %v", seen, want)
+		}
+		// The Store it came from has no hook.
+		plain, _, _ := base.Create(ctx, alice, spec("sma"), "")
+		base.Cancel(ctx, alice, plain.ID)
+		if len(seen) != len(want) {
+			t.Fatalf("the original store called the hook: %v", seen)
+		}
+	})
+}
+
+func TestStepDetailAndPutStep(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		s, alice, bob := setup(t, d)
+		ctx := context.Background()
+		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, r.ID)
+		s.StartStep(ctx, alice, r.ID, "ensure_data")
+		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil); err != nil {
+			t.Fatal(err)
+		}
+		s.Complete(ctx, alice, r.ID, nil, nil)
+		at := time.UnixMilli(1700000100000)
+		// After the run's end.
+		if err := s.PutStep(ctx, alice, r.ID, runs.Step{Name: "notify", Status: runs.Running, Started: at, Detail: "attempt 1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutStep(ctx, alice, r.ID, runs.Step{Name: "notify", Status: runs.Failed, Started: at, Finished: at.Add(time.Second), Error: "HTTP 500", Detail: "attempt 2"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutStep(ctx, bob, r.ID, runs.Step{Name: "notify", Status: runs.Completed, Started: at}); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("PutStep on another tenant's run = %v, want ErrNotFound", err)
+		}
+		steps, err := s.Steps(ctx, alice, r.ID)
+		if err != nil || len(steps) != 2 {
+			t.Fatalf("Steps = %+v, %v", steps, err)
+		}
+		if st := steps[0]; st.Name != "ensure_data" || st.Detail != "downloaded 10 candles" {
+			t.Errorf("step %+v", st)
+		}
+		if st := steps[1]; st.Name != "notify" || st.Status != runs.Failed || st.Error != "HTTP 500" || st.Detail != "attempt 2" || !st.Finished.Equal(at.Add(time.Second)) {
+			t.Errorf("step %+v", st)
 		}
 	})
 }

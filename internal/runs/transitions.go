@@ -57,6 +57,15 @@ func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c cha
 				return err
 			}
 		}
+		if to.Terminal() && s.onFinish != nil {
+			r, err := scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+			if err != nil {
+				return fmt.Errorf("read run: %w", err)
+			}
+			if err := s.onFinish(ctx, tx, r); err != nil {
+				return err
+			}
+		}
 		detail := map[string]any{"from": cur, "to": string(to)}
 		if c.detail != nil {
 			detail["detail"] = c.detail
@@ -208,15 +217,15 @@ func (s *Store) StartStep(ctx context.Context, p tenancy.Principal, runID, name 
 }
 
 // FinishStep records the end of a started step: completed, or failed with
-// cause.
-func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name string, cause error) error {
+// cause; detail (may be empty) says what it did.
+func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name, detail string, cause error) error {
 	status, msg := Completed, ""
 	if cause != nil {
 		status, msg = Failed, cause.Error()
 	}
-	res, err := s.db.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?
+	res, err := s.db.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?, detail = ?
 		WHERE run_id = ? AND name = ? AND status = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ?)`,
-		string(status), s.now().UnixMilli(), msg, runID, name, string(Running), runID, p.Tenant)
+		string(status), s.now().UnixMilli(), msg, detail, runID, name, string(Running), runID, p.Tenant)
 	if err != nil {
 		return fmt.Errorf("finish step %q of run %s: %w", name, runID, err)
 	}
@@ -226,9 +235,39 @@ func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name
 	return nil
 }
 
+// PutStep records step st of a run whatever the run's status, replacing a
+// step of the same name: for work that follows the run's end, such as
+// delivering its webhook event. A zero st.Finished leaves the step
+// unfinished.
+func (s *Store) PutStep(ctx context.Context, p tenancy.Principal, runID string, st Step) error {
+	var finished any
+	if !st.Finished.IsZero() {
+		finished = st.Finished.UnixMilli()
+	}
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM runs WHERE id = ? AND tenant_id = ?`, runID, p.Tenant).Scan(&n); err != nil {
+			return fmt.Errorf("read run: %w", err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM run_steps WHERE run_id = ? AND name = ?`, runID, st.Name); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at, finished_at, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			runID, st.Name, string(st.Status), st.Started.UnixMilli(), finished, st.Error, st.Detail)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record step %q of run %s: %w", st.Name, runID, err)
+	}
+	return nil
+}
+
 // Steps lists a run's steps in the order they started.
 func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([]Step, error) {
-	rows, err := s.db.Query(ctx, `SELECT s.name, s.status, s.started_at, s.finished_at, s.error FROM run_steps s JOIN runs r ON r.id = s.run_id
+	rows, err := s.db.Query(ctx, `SELECT s.name, s.status, s.started_at, s.finished_at, s.error, s.detail FROM run_steps s JOIN runs r ON r.id = s.run_id
 		WHERE s.run_id = ? AND r.tenant_id = ? ORDER BY s.started_at, s.name`, runID, p.Tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
@@ -240,7 +279,7 @@ func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([
 		var status string
 		var started int64
 		var finished sql.NullInt64
-		if err := rows.Scan(&st.Name, &status, &started, &finished, &st.Error); err != nil {
+		if err := rows.Scan(&st.Name, &status, &started, &finished, &st.Error, &st.Detail); err != nil {
 			return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
 		}
 		st.Status, st.Started = Status(status), time.UnixMilli(started)

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWebhookFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name             string
+		url, file, env   string
+		wantSecret, want string // want: a part of the error
+	}{
+		{name: "off"},
+		{name: "secret from file", url: "https://hooks.example.com/x", file: file, env: "from-env", wantSecret: "from-file"},
+		{name: "secret from env", url: "https://hooks.example.com/x", env: " from-env ", wantSecret: "from-env"},
+		{name: "no secret", url: "https://hooks.example.com/x", want: "needs a signing secret"},
+		{name: "unreadable file", url: "https://hooks.example.com/x", file: filepath.Join(dir, "none"), want: "read the webhook secret"},
+		{name: "file without url", file: file, want: "needs --webhook-url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(envWebhookSecret, tc.env)
+			o := &platformOpts{webhookURL: tc.url, webhookSecretFile: tc.file}
+			wh, err := o.webhook()
+			switch {
+			case tc.want != "":
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v, want one saying %q", err, tc.want)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case string(wh.Secret) != tc.wantSecret || wh.URL != tc.url:
+				t.Fatalf("webhook %q with secret %q, want %q", wh.URL, wh.Secret, tc.wantSecret)
+			}
+		})
+	}
+}
+
+func TestServeFlagsListDownloadAndWebhook(t *testing.T) {
+	for _, name := range []string{"serve", "worker"} {
+		out, _, err := execute(t, name, "--help")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range []string{"--download ", "--webhook-url", "--webhook-secret-file", "--public-url"} {
+			if !strings.Contains(out, flag) {
+				t.Errorf("%s --help lacks %s", name, flag)
+			}
+		}
+	}
+}
+
+func TestDownloadFlag(t *testing.T) {
+	o := &platformOpts{}
+	if f, err := o.fetcher(t.TempDir(), nil); err != nil || f != nil {
+		t.Fatalf("without --download: %v, %v; want no fetcher", f, err)
+	}
+	o.download = true
+	f, err := o.fetcher(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil || f == nil || f.Exchange() != "binance" {
+		t.Fatalf("with --download: %v, %v", f, err)
+	}
+}
