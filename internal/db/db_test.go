@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,24 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 		}
 		if d.Dialect() != tg.Dialect {
 			t.Errorf("dialect = %v, want %v", d.Dialect(), tg.Dialect)
+		}
+	})
+}
+
+// A database migrated by a newer tradai (a schema version this binary has
+// no migration for) is refused with a message saying so.
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)`, 9999, true)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := d.Migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "schema version 9999, newer than this tradai knows") {
+			t.Fatalf("migrate on a newer schema: %v", err)
 		}
 	})
 }

@@ -46,6 +46,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: load TradAI migrations: %w", err)
 	}
+	// A database migrated by a newer tradai is refused, not misread.
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: read the schema version: %w", err)
+	}
+	if srcs := p.ListSources(); len(srcs) > 0 && cur > srcs[len(srcs)-1].Version {
+		return fmt.Errorf("migrate: the database is at schema version %d, newer than this tradai knows (%d): upgrade tradai", cur, srcs[len(srcs)-1].Version)
+	}
 	res, err := p.Up(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: apply TradAI migrations: %w", err)
