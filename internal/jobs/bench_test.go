@@ -3,12 +3,14 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/runs"
 )
@@ -62,7 +64,11 @@ func BenchmarkSubmitToCompleted(b *testing.B) {
 // b.N runs are submitted up front, then the clock runs until all are done.
 func BenchmarkThroughput(b *testing.B) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(b.TempDir(), "tradai.db"), nil)
+	url := filepath.Join(b.TempDir(), "tradai.db")
+	if base := os.Getenv(dbtest.EnvPostgres); base != "" && os.Getenv("TRADAI_BENCH_POSTGRES") != "" {
+		url = dbtest.FreshSchema(b, base) // in-process workers on PostgreSQL
+	}
+	d, err := db.Open(ctx, url, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
