@@ -257,13 +257,14 @@ func (e *Engine) commit(now int64) {
 	for _, b := range e.touched {
 		b.touched = false
 		if e.journal != nil {
-			e.events = append(e.events, Event{Balance: &BalanceEvent{Account: b.acct.id, Time: now, Balance: Balance{Asset: b.asset, Free: b.free, Locked: b.locked}}})
+			e.events = append(e.events, Event{Kind: EventBalance, Balance: BalanceEvent{Account: b.acct.id, Time: now, Balance: Balance{Asset: b.asset, Free: b.free, Locked: b.locked}}})
 		}
 	}
 	e.touched = e.touched[:0]
 	if e.journal != nil && len(e.events) > 0 {
 		e.journal.Record(e.events)
-		e.events = nil
+		clear(e.events)
+		e.events = e.events[:0]
 	}
 }
 
@@ -271,7 +272,10 @@ func (e *Engine) emit(o *order, exec ExecType, f *Fill) {
 	if e.journal == nil {
 		return
 	}
-	e.events = append(e.events, Event{Order: &OrderEvent{Exec: exec, Order: o.Order, Fill: f, Locked: o.locked, CumQuoteRem: o.cum.Rem}})
+	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem}})
+	if f != nil {
+		e.events[len(e.events)-1].Order.Fill = *f
+	}
 }
 
 // Price returns the symbol's last price.

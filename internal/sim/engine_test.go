@@ -333,7 +333,7 @@ func TestJournal(t *testing.T) {
 	b.place(t, OrderRequest{Side: Buy, Type: Market, Quantity: d("1")})
 	var kinds []string
 	for _, ev := range b.log.events {
-		if ev.Order != nil {
+		if ev.Kind == EventOrder {
 			kinds = append(kinds, ev.Order.Exec.String()+":"+ev.Order.Order.Status.String())
 		} else {
 			kinds = append(kinds, "balance:"+ev.Balance.Asset)

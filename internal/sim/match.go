@@ -8,7 +8,7 @@ import (
 
 // Candle is one candle of market data as the engine replays it.
 type Candle struct {
-	Time                          int64 // open time, Unix ms
+	Time                           int64 // open time, Unix ms
 	Open, High, Low, Close, Volume fixed.Dec
 }
 

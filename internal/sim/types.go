@@ -277,11 +277,20 @@ func (e ExecType) String() string {
 	return ""
 }
 
-// Event is one change of state, in the order the engine made them.
-// Exactly one of Order and Balance is set.
+// EventKind says which part of an Event is set.
+type EventKind uint8
+
+const (
+	EventOrder EventKind = iota + 1
+	EventBalance
+)
+
+// Event is one change of state, in the order the engine made them: an
+// order event or a balance event, as Kind says.
 type Event struct {
-	Order   *OrderEvent
-	Balance *BalanceEvent
+	Kind    EventKind
+	Order   OrderEvent
+	Balance BalanceEvent
 }
 
 // OrderEvent is a new, traded, cancelled, expired or triggered order: its
@@ -289,7 +298,7 @@ type Event struct {
 type OrderEvent struct {
 	Exec  ExecType
 	Order Order
-	Fill  *Fill
+	Fill  Fill // set for ExecTrade
 	// Persisted internals, so a restart resumes the order exactly.
 	Locked      fixed.Dec // what the order still holds locked
 	CumQuoteRem int64     // the sub-10⁻⁸ remainder of the exact quote sum
@@ -304,8 +313,8 @@ type BalanceEvent struct {
 
 // Journal receives every change the engine makes. Record is called with the
 // events of one operation, in order, while the engine's lock is held: it
-// must be quick and must not call back into the engine. The slice is not
-// reused by the engine.
+// must be quick, must not call back into the engine, and must copy what it
+// keeps — the slice is reused after Record returns.
 type Journal interface {
 	Record(events []Event)
 }
