@@ -15,7 +15,7 @@ func TestParseParams(t *testing.T) {
 		code              int
 	}{
 		{name: "binance example 3: query and body, no & between", query: "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC",
-			body: "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559&signature=0fd1",
+			body:    "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559&signature=0fd1",
 			payload: "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTCquantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559", sig: "0fd1",
 			vals: map[string]string{"symbol": "LTCBTC", "quantity": "1", "timestamp": "1499827319559"}},
 		{name: "signature in the middle", query: "a=1&signature=ab&b=2", payload: "a=1&b=2", sig: "ab", vals: map[string]string{"a": "1", "b": "2"}},

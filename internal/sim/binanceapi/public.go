@@ -330,4 +330,3 @@ func (s *Server) bookTicker(c *call) (any, error) {
 	}
 	return oneOrList(&c.p, out), nil
 }
-
