@@ -28,7 +28,6 @@ var ErrExists = errors.New("simulator account already exists")
 
 const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-
 func newKey() string {
 	var b [64]byte
 	rand.Read(b[:])
