@@ -38,5 +38,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newBacktestCmd(logger), newStrategiesCmd(), newDataCmd(logger))
 	root.AddCommand(newStrategyCmd(logger))
 	root.AddCommand(newMigrateCmd(logger), newUsersCmd(logger), newTokensCmd(logger))
+	root.AddCommand(newSimCmd(logger))
 	return root
 }
