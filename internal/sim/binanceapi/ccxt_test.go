@@ -52,7 +52,10 @@ func TestCCXT(t *testing.T) {
 			PricePrecision  float64
 			MinCost         float64
 		}
-		OHLCV  struct{ Count int; LastClose float64 }
+		OHLCV struct {
+			Count     int
+			LastClose float64
+		}
 		Ticker struct{ Last, Bid, Ask float64 }
 		Limit  struct {
 			Status, ClientOrderID, FetchedStatus, Cancelled string
@@ -67,8 +70,15 @@ func TestCCXT(t *testing.T) {
 				Currency string
 			}
 		} `json:"market_order"`
-		Sell         struct{ Status string; Filled float64 }
-		Trades       []struct{ Side string; Amount, Price float64; TakerOrMaker string }
+		Sell struct {
+			Status string
+			Filled float64
+		}
+		Trades []struct {
+			Side          string
+			Amount, Price float64
+			TakerOrMaker  string
+		}
 		Insufficient string
 		BalanceAfter struct {
 			USDT, BTC struct{ Free, Used, Total float64 }

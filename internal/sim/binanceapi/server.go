@@ -346,6 +346,14 @@ func (s *Server) authSigned(c *call, r *http.Request) error {
 	return nil
 }
 
+// Sign is the signature Binance expects for a request whose query string
+// and body together are payload: hex HMAC-SHA256 keyed with the secret.
+func Sign(secret, payload string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(payload))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
 // simNow is the simulation time orders are stamped with.
 func (s *Server) simNow(c *call) int64 {
 	if s.cfg.Feed != nil {

@@ -1,9 +1,6 @@
 package binanceapi
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -50,7 +47,7 @@ type env struct {
 	cfg  Config
 }
 
-func setup(t *testing.T, mod func(*Config)) *env {
+func setup(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	f := testFrame(60)
 	sym, err := replay.DefaultSymbol("BTC/USDT", f)
@@ -137,11 +134,7 @@ func (e *env) do(t *testing.T, method, path, query, body string, header map[stri
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
-func sign(payload string) string {
-	m := hmac.New(sha256.New, []byte(testSecret))
-	m.Write([]byte(payload))
-	return hex.EncodeToString(m.Sum(nil))
-}
+func sign(payload string) string { return Sign(testSecret, payload) }
 
 // signed sends params (plus timestamp) signed in the query string.
 func (e *env) signed(t *testing.T, method, path string, v url.Values) resp {

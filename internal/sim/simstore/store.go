@@ -12,6 +12,7 @@ package simstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -144,6 +145,18 @@ func (s *Store) write(ctx context.Context, batch []sim.Event) error {
 		}
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		fillStmt, err := s.prepare(ctx, tx, insertFill)
+		if err != nil {
+			return err
+		}
+		orderStmt, err := s.prepare(ctx, tx, upsertOrder)
+		if err != nil {
+			return err
+		}
+		balStmt, err := s.prepare(ctx, tx, upsertBalance)
+		if err != nil {
+			return err
+		}
 		for i := range batch {
 			ev := &batch[i]
 			if ev.Kind != sim.EventOrder {
@@ -155,8 +168,7 @@ func (s *Store) write(ctx context.Context, batch []sim.Event) error {
 				if f.Maker {
 					maker = 1
 				}
-				if _, err := tx.Exec(ctx, `INSERT INTO sim_fills (trade_id, order_id, account_id, symbol, side, price, qty, quote_qty, commission, commission_asset, time, maker)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.TradeID, f.OrderID, f.Account, f.Symbol, f.Side.String(), int64(f.Price), int64(f.Qty),
+				if _, err := fillStmt.ExecContext(ctx, f.TradeID, f.OrderID, f.Account, f.Symbol, f.Side.String(), int64(f.Price), int64(f.Qty),
 					int64(f.QuoteQty), int64(f.Commission), f.CommissionAsset, f.Time, maker); err != nil {
 					return fmt.Errorf("save fill %d: %w", f.TradeID, err)
 				}
@@ -169,26 +181,41 @@ func (s *Store) write(ctx context.Context, batch []sim.Event) error {
 			if o.Status.Open() {
 				open = 1
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO sim_orders (id, account_id, symbol, client_order_id, side, type, time_in_force, price, stop_price,
-					orig_qty, orig_quote_qty, executed_qty, cum_quote, cum_quote_rem, locked, status, open, created_at, updated_at, working_time)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET executed_qty = excluded.executed_qty, cum_quote = excluded.cum_quote,
-					cum_quote_rem = excluded.cum_quote_rem, locked = excluded.locked, status = excluded.status, open = excluded.open,
-					updated_at = excluded.updated_at, working_time = excluded.working_time`,
-				o.ID, o.Account, o.Symbol, o.ClientOrderID, o.Side.String(), o.Type.String(), o.TimeInForce.String(), int64(o.Price), int64(o.StopPrice),
-				int64(o.OrigQty), int64(o.OrigQuoteQty), int64(o.ExecutedQty), int64(o.CumQuote), ev.Order.CumQuoteRem, int64(ev.Order.Locked),
-				o.Status.String(), open, o.Time, o.UpdateTime, o.WorkingTime); err != nil {
+			if _, err := orderStmt.ExecContext(ctx, o.ID, o.Account, o.Symbol, o.ClientOrderID, o.Side.String(), o.Type.String(), o.TimeInForce.String(),
+				int64(o.Price), int64(o.StopPrice), int64(o.OrigQty), int64(o.OrigQuoteQty), int64(o.ExecutedQty), int64(o.CumQuote),
+				ev.Order.CumQuoteRem, int64(ev.Order.Locked), o.Status.String(), open, o.Time, o.UpdateTime, o.WorkingTime); err != nil {
 				return fmt.Errorf("save order %d: %w", o.ID, err)
 			}
 		}
 		for k, i := range balances {
 			b := &batch[i].Balance
-			if _, err := tx.Exec(ctx, `INSERT INTO sim_balances (account_id, asset, free, locked, updated_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (account_id, asset) DO UPDATE SET free = excluded.free, locked = excluded.locked, updated_at = excluded.updated_at`,
-				k.account, k.asset, int64(b.Free), int64(b.Locked), b.Time); err != nil {
+			if _, err := balStmt.ExecContext(ctx, k.account, k.asset, int64(b.Free), int64(b.Locked), b.Time); err != nil {
 				return fmt.Errorf("save %s balance of %s: %w", k.asset, k.account, err)
 			}
 		}
 		return nil
 	})
+}
+
+const (
+	insertFill = `INSERT INTO sim_fills (trade_id, order_id, account_id, symbol, side, price, qty, quote_qty, commission, commission_asset, time, maker)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	upsertOrder = `INSERT INTO sim_orders (id, account_id, symbol, client_order_id, side, type, time_in_force, price, stop_price,
+			orig_qty, orig_quote_qty, executed_qty, cum_quote, cum_quote_rem, locked, status, open, created_at, updated_at, working_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET executed_qty = excluded.executed_qty, cum_quote = excluded.cum_quote,
+			cum_quote_rem = excluded.cum_quote_rem, locked = excluded.locked, status = excluded.status, open = excluded.open,
+			updated_at = excluded.updated_at, working_time = excluded.working_time`
+	upsertBalance = `INSERT INTO sim_balances (account_id, asset, free, locked, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, asset) DO UPDATE SET free = excluded.free, locked = excluded.locked, updated_at = excluded.updated_at`
+)
+
+// prepare prepares q in tx (closed with it), so a batch parses each
+// statement once.
+func (s *Store) prepare(ctx context.Context, tx *db.Tx, q string) (*sql.Stmt, error) {
+	st, err := tx.SQL().PrepareContext(ctx, s.db.Rebind(q))
+	if err != nil {
+		return nil, fmt.Errorf("prepare a simulator save: %w", err)
+	}
+	return st, nil
 }

@@ -20,7 +20,7 @@ func symbol() sim.Symbol {
 	return sim.Symbol{Name: "BTCUSDT", Base: "BTC", Quote: "USDT", Filters: sim.Filters{TickSize: d("0.01"), StepSize: d("0.001"), MinQty: d("0.001")}}
 }
 
-func engine(t *testing.T, s *Store) *sim.Engine {
+func engine(t testing.TB, s *Store) *sim.Engine {
 	t.Helper()
 	e, err := sim.New(sim.DefaultConfig(), []sim.Symbol{symbol()}, s)
 	if err != nil {
