@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -145,7 +146,7 @@ func (e *Engine) Symbols() []Symbol {
 	for _, b := range e.books {
 		out = append(out, b.sym)
 	}
-	slices.SortFunc(out, func(a, b Symbol) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b Symbol) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -219,7 +220,7 @@ func (e *Engine) Balances(accountID string) ([]Balance, error) {
 	for _, b := range a.bal {
 		out = append(out, Balance{Asset: b.asset, Free: b.free, Locked: b.locked})
 	}
-	slices.SortFunc(out, func(x, y Balance) int { return cmpString(x.Asset, y.Asset) })
+	slices.SortFunc(out, func(x, y Balance) int { return cmp.Compare(x.Asset, y.Asset) })
 	return out, nil
 }
 
@@ -359,7 +360,7 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 	}
 	a, ok := e.accounts[req.Account]
 	if !ok {
-		return nil, reject(CodeRejectedAPIKey, "Invalid API-key, IP, or permissions for action.")
+		return nil, errNoKey()
 	}
 	if err := checkParams(&req); err != nil {
 		return nil, err
@@ -562,17 +563,32 @@ func (e *Engine) finish(o *order, st Status, now int64) {
 	}
 }
 
+// errNoKey is the rejection for an account the engine does not know (the
+// API layer maps keys to accounts, so it means a key without an account).
+func errNoKey() *Error {
+	return reject(CodeRejectedAPIKey, "Invalid API-key, IP, or permissions for action.")
+}
+
+// accountOn returns the account, checking that symbol is traded.
+func (e *Engine) accountOn(accountID, symbol string) (*account, error) {
+	if _, ok := e.books[symbol]; !ok {
+		return nil, reject(CodeBadSymbol, MsgInvalidSymbol)
+	}
+	a, ok := e.accounts[accountID]
+	if !ok {
+		return nil, errNoKey()
+	}
+	return a, nil
+}
+
 // Cancel cancels an open order named by id (or, when id is 0, by client
 // order id).
 func (e *Engine) Cancel(now int64, accountID, symbol string, id int64, clientID string) (Order, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.books[symbol]; !ok {
-		return Order{}, reject(CodeBadSymbol, MsgInvalidSymbol)
-	}
-	a, ok := e.accounts[accountID]
-	if !ok {
-		return Order{}, reject(CodeRejectedAPIKey, "Invalid API-key, IP, or permissions for action.")
+	a, err := e.accountOn(accountID, symbol)
+	if err != nil {
+		return Order{}, err
 	}
 	var o *order
 	if id != 0 {
@@ -597,12 +613,9 @@ func (e *Engine) Cancel(now int64, accountID, symbol string, id int64, clientID 
 func (e *Engine) Order(accountID, symbol string, id int64, clientID string) (Order, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.books[symbol]; !ok {
-		return Order{}, reject(CodeBadSymbol, MsgInvalidSymbol)
-	}
-	a, ok := e.accounts[accountID]
-	if !ok {
-		return Order{}, reject(CodeRejectedAPIKey, "Invalid API-key, IP, or permissions for action.")
+	a, err := e.accountOn(accountID, symbol)
+	if err != nil {
+		return Order{}, err
 	}
 	if id != 0 {
 		if o := e.open[id]; o != nil && o.acct == a && o.Symbol == symbol {
@@ -630,7 +643,7 @@ func (e *Engine) OpenOrders(accountID, symbol string) ([]Order, error) {
 	defer e.mu.Unlock()
 	a, ok := e.accounts[accountID]
 	if !ok {
-		return nil, reject(CodeRejectedAPIKey, "Invalid API-key, IP, or permissions for action.")
+		return nil, errNoKey()
 	}
 	if _, ok := e.books[symbol]; symbol != "" && !ok {
 		return nil, reject(CodeBadSymbol, MsgInvalidSymbol)
@@ -641,7 +654,7 @@ func (e *Engine) OpenOrders(accountID, symbol string) ([]Order, error) {
 			out = append(out, o.Order)
 		}
 	}
-	slices.SortFunc(out, func(x, y Order) int { return cmpInt(x.ID, y.ID) })
+	slices.SortFunc(out, func(x, y Order) int { return cmp.Compare(x.ID, y.ID) })
 	return out, nil
 }
 
@@ -653,7 +666,7 @@ func (e *Engine) History(accountID, symbol string) ([]Order, []Fill, error) {
 	defer e.mu.Unlock()
 	a, ok := e.accounts[accountID]
 	if !ok {
-		return nil, nil, reject(CodeRejectedAPIKey, "Invalid API-key, IP, or permissions for action.")
+		return nil, nil, errNoKey()
 	}
 	if _, ok := e.books[symbol]; !ok {
 		return nil, nil, reject(CodeBadSymbol, MsgInvalidSymbol)
@@ -669,7 +682,7 @@ func (e *Engine) History(accountID, symbol string) ([]Order, []Fill, error) {
 			orders = append(orders, o.Order)
 		}
 	}
-	slices.SortFunc(orders, func(x, y Order) int { return cmpInt(x.ID, y.ID) })
+	slices.SortFunc(orders, func(x, y Order) int { return cmp.Compare(x.ID, y.ID) })
 	var fills []Fill
 	for _, f := range a.trades {
 		if f.Symbol == symbol {
@@ -677,24 +690,4 @@ func (e *Engine) History(accountID, symbol string) ([]Order, []Fill, error) {
 		}
 	}
 	return orders, fills, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -163,6 +163,9 @@ func TestLimitRestsLocksAndCancels(t *testing.T) {
 	if err != nil || got.Status != StatusCanceled {
 		t.Fatalf("query after cancel = %+v, %v", got, err)
 	}
+	if _, err := b.e.Cancel(13, "nobody", "BTCUSDT", o.ID, ""); !IsCode(err, -2015) {
+		t.Fatalf("cancel for an unknown account: %v", err)
+	}
 	if _, err := b.e.Order("a", "BTCUSDT", 999, ""); !IsCode(err, -2013) {
 		t.Fatalf("query unknown: %v", err)
 	}

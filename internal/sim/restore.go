@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -47,7 +48,7 @@ func (e *Engine) Restore(st State) error {
 		x.free, x.locked = b.Free, b.Locked
 	}
 	orders := slices.Clone(st.Orders)
-	slices.SortFunc(orders, func(x, y OrderState) int { return cmpInt(x.ID, y.ID) })
+	slices.SortFunc(orders, func(x, y OrderState) int { return cmp.Compare(x.ID, y.ID) })
 	for _, os := range orders {
 		a, ok := e.accounts[os.Account]
 		if !ok {

@@ -17,17 +17,27 @@ type ackResp struct {
 	TransactTime  int64  `json:"transactTime"`
 }
 
+// orderFields are what every answer about an order carries.
+type orderFields struct {
+	Price               fixed.Dec `json:"price"`
+	OrigQty             fixed.Dec `json:"origQty"`
+	ExecutedQty         fixed.Dec `json:"executedQty"`
+	OrigQuoteOrderQty   fixed.Dec `json:"origQuoteOrderQty"`
+	CummulativeQuoteQty fixed.Dec `json:"cummulativeQuoteQty"`
+	Status              string    `json:"status"`
+	TimeInForce         string    `json:"timeInForce"`
+	Type                string    `json:"type"`
+	Side                string    `json:"side"`
+}
+
+func fieldsOf(o *sim.Order) orderFields {
+	return orderFields{Price: o.Price, OrigQty: o.OrigQty, ExecutedQty: o.ExecutedQty, OrigQuoteOrderQty: o.OrigQuoteQty,
+		CummulativeQuoteQty: o.CumQuote, Status: o.Status.String(), TimeInForce: o.TimeInForce.String(), Type: o.Type.String(), Side: o.Side.String()}
+}
+
 type resultResp struct {
 	ackResp
-	Price                   fixed.Dec  `json:"price"`
-	OrigQty                 fixed.Dec  `json:"origQty"`
-	ExecutedQty             fixed.Dec  `json:"executedQty"`
-	OrigQuoteOrderQty       fixed.Dec  `json:"origQuoteOrderQty"`
-	CummulativeQuoteQty     fixed.Dec  `json:"cummulativeQuoteQty"`
-	Status                  string     `json:"status"`
-	TimeInForce             string     `json:"timeInForce"`
-	Type                    string     `json:"type"`
-	Side                    string     `json:"side"`
+	orderFields
 	StopPrice               *fixed.Dec `json:"stopPrice,omitempty"`
 	WorkingTime             int64      `json:"workingTime"`
 	SelfTradePreventionMode string     `json:"selfTradePreventionMode"`
@@ -47,44 +57,28 @@ type fullResp struct {
 }
 
 type orderResp struct {
-	Symbol                  string    `json:"symbol"`
-	OrderID                 int64     `json:"orderId"`
-	OrderListID             int64     `json:"orderListId"`
-	ClientOrderID           string    `json:"clientOrderId"`
-	Price                   fixed.Dec `json:"price"`
-	OrigQty                 fixed.Dec `json:"origQty"`
-	ExecutedQty             fixed.Dec `json:"executedQty"`
-	CummulativeQuoteQty     fixed.Dec `json:"cummulativeQuoteQty"`
-	Status                  string    `json:"status"`
-	TimeInForce             string    `json:"timeInForce"`
-	Type                    string    `json:"type"`
-	Side                    string    `json:"side"`
+	Symbol        string `json:"symbol"`
+	OrderID       int64  `json:"orderId"`
+	OrderListID   int64  `json:"orderListId"`
+	ClientOrderID string `json:"clientOrderId"`
+	orderFields
 	StopPrice               fixed.Dec `json:"stopPrice"`
 	IcebergQty              fixed.Dec `json:"icebergQty"`
 	Time                    int64     `json:"time"`
 	UpdateTime              int64     `json:"updateTime"`
 	IsWorking               bool      `json:"isWorking"`
 	WorkingTime             int64     `json:"workingTime"`
-	OrigQuoteOrderQty       fixed.Dec `json:"origQuoteOrderQty"`
 	SelfTradePreventionMode string    `json:"selfTradePreventionMode"`
 }
 
 type cancelResp struct {
-	Symbol                  string     `json:"symbol"`
-	OrigClientOrderID       string     `json:"origClientOrderId"`
-	OrderID                 int64      `json:"orderId"`
-	OrderListID             int64      `json:"orderListId"`
-	ClientOrderID           string     `json:"clientOrderId"`
-	TransactTime            int64      `json:"transactTime"`
-	Price                   fixed.Dec  `json:"price"`
-	OrigQty                 fixed.Dec  `json:"origQty"`
-	ExecutedQty             fixed.Dec  `json:"executedQty"`
-	OrigQuoteOrderQty       fixed.Dec  `json:"origQuoteOrderQty"`
-	CummulativeQuoteQty     fixed.Dec  `json:"cummulativeQuoteQty"`
-	Status                  string     `json:"status"`
-	TimeInForce             string     `json:"timeInForce"`
-	Type                    string     `json:"type"`
-	Side                    string     `json:"side"`
+	Symbol            string `json:"symbol"`
+	OrigClientOrderID string `json:"origClientOrderId"`
+	OrderID           int64  `json:"orderId"`
+	OrderListID       int64  `json:"orderListId"`
+	ClientOrderID     string `json:"clientOrderId"`
+	TransactTime      int64  `json:"transactTime"`
+	orderFields
 	StopPrice               *fixed.Dec `json:"stopPrice,omitempty"`
 	SelfTradePreventionMode string     `json:"selfTradePreventionMode"`
 }
@@ -122,21 +116,16 @@ func stopPtr(o *sim.Order) *fixed.Dec {
 
 func result(o *sim.Order) resultResp {
 	return resultResp{
-		ackResp: ackResp{Symbol: o.Symbol, OrderID: o.ID, OrderListID: -1, ClientOrderID: o.ClientOrderID, TransactTime: o.Time},
-		Price:   o.Price, OrigQty: o.OrigQty, ExecutedQty: o.ExecutedQty, OrigQuoteOrderQty: o.OrigQuoteQty,
-		CummulativeQuoteQty: o.CumQuote, Status: o.Status.String(), TimeInForce: o.TimeInForce.String(),
-		Type: o.Type.String(), Side: o.Side.String(), StopPrice: stopPtr(o), WorkingTime: workingTime(o),
-		SelfTradePreventionMode: "NONE",
+		ackResp:     ackResp{Symbol: o.Symbol, OrderID: o.ID, OrderListID: -1, ClientOrderID: o.ClientOrderID, TransactTime: o.Time},
+		orderFields: fieldsOf(o), StopPrice: stopPtr(o), WorkingTime: workingTime(o), SelfTradePreventionMode: "NONE",
 	}
 }
 
 func orderJSON(o *sim.Order) orderResp {
 	return orderResp{
-		Symbol: o.Symbol, OrderID: o.ID, OrderListID: -1, ClientOrderID: o.ClientOrderID, Price: o.Price,
-		OrigQty: o.OrigQty, ExecutedQty: o.ExecutedQty, CummulativeQuoteQty: o.CumQuote, Status: o.Status.String(),
-		TimeInForce: o.TimeInForce.String(), Type: o.Type.String(), Side: o.Side.String(), StopPrice: o.StopPrice,
-		Time: o.Time, UpdateTime: o.UpdateTime, IsWorking: o.Working(), WorkingTime: workingTime(o),
-		OrigQuoteOrderQty: o.OrigQuoteQty, SelfTradePreventionMode: "NONE",
+		Symbol: o.Symbol, OrderID: o.ID, OrderListID: -1, ClientOrderID: o.ClientOrderID, orderFields: fieldsOf(o),
+		StopPrice: o.StopPrice, Time: o.Time, UpdateTime: o.UpdateTime, IsWorking: o.Working(), WorkingTime: workingTime(o),
+		SelfTradePreventionMode: "NONE",
 	}
 }
 
@@ -275,9 +264,7 @@ func newCancelID() string {
 
 func cancelJSON(o *sim.Order, cancelID string) cancelResp {
 	return cancelResp{Symbol: o.Symbol, OrigClientOrderID: o.ClientOrderID, OrderID: o.ID, OrderListID: -1, ClientOrderID: cancelID,
-		TransactTime: o.UpdateTime, Price: o.Price, OrigQty: o.OrigQty, ExecutedQty: o.ExecutedQty, OrigQuoteOrderQty: o.OrigQuoteQty,
-		CummulativeQuoteQty: o.CumQuote, Status: o.Status.String(), TimeInForce: o.TimeInForce.String(), Type: o.Type.String(),
-		Side: o.Side.String(), StopPrice: stopPtr(o), SelfTradePreventionMode: "NONE"}
+		TransactTime: o.UpdateTime, orderFields: fieldsOf(o), StopPrice: stopPtr(o), SelfTradePreventionMode: "NONE"}
 }
 
 func (s *Server) cancelOrder(c *call) (any, error) {

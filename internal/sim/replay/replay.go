@@ -12,6 +12,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,20 +120,10 @@ func New(eng *sim.Engine, series []Series, start int64, log *slog.Logger) (*Feed
 	// Skip what lies wholly before start.
 	for _, c := range f.series {
 		c.next, _ = slices.BinarySearchFunc(c.Candles, start, func(x sim.Candle, t int64) int {
-			return cmp64(x.Time+c.dur, t+1)
+			return cmp.Compare(x.Time+c.dur, t+1)
 		})
 	}
 	return f, nil
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Now is the simulation time (Unix ms).
@@ -305,7 +296,7 @@ func (f *Feed) Klines(symbol string, tf sdk.Timeframe, start, end int64, limit i
 	now := f.now
 	lo := 0
 	if start > 0 {
-		lo, _ = slices.BinarySearchFunc(c.Candles, tf.Floor(start), func(x sim.Candle, t int64) int { return cmp64(x.Time, t) })
+		lo, _ = slices.BinarySearchFunc(c.Candles, tf.Floor(start), func(x sim.Candle, t int64) int { return cmp.Compare(x.Time, t) })
 	}
 	var out []Kline
 	hi := lo

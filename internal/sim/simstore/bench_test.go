@@ -2,19 +2,16 @@ package simstore
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/binanceapi"
+	"github.com/tradai/tradai/internal/sim/binanceapi/apitest"
 )
 
 // BenchmarkRESTPlaceOrderDurable is signed order placements per second over
@@ -51,35 +48,7 @@ func benchDurable(b *testing.B, clients int) {
 	}
 	srv := httptest.NewServer(api)
 	b.Cleanup(srv.Close)
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	client := &http.Client{Transport: tr}
-	b.Cleanup(tr.CloseIdleConnections)
-	var failed atomic.Int64
-	b.SetParallelism(clients)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			q := url.Values{"symbol": {"BTCUSDT"}, "side": {"BUY"}, "type": {"LIMIT"}, "timeInForce": {"GTC"}, "quantity": {"0.1"},
-				"price": {"90"}, "timestamp": {strconv.FormatInt(time.Now().UnixMilli(), 10)}}.Encode()
-			req, _ := http.NewRequest("POST", srv.URL+"/api/v3/order?"+q+"&signature="+binanceapi.Sign(k.Secret, q), nil)
-			req.Header.Set("X-MBX-APIKEY", k.APIKey)
-			res, err := client.Do(req)
-			if err != nil {
-				failed.Add(1)
-				continue
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 {
-				failed.Add(1)
-			}
-		}
-	})
-	b.StopTimer()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of %d placements failed", n, b.N)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+	apitest.PlaceOrders(b, srv.URL, k.APIKey, k.Secret, clients)
 	var n int
 	database.QueryRow(ctx, `SELECT COUNT(*) FROM sim_orders`).Scan(&n)
 	if n != b.N {
