@@ -374,7 +374,7 @@ func (s *Server) allOrders(c *call) (any, error) {
 		orders, err = s.cfg.History.Orders(c.ctx, c.account, sym, q)
 	} else {
 		orders, _, err = s.cfg.Engine.History(c.account, sym)
-		orders = window(orders, q, func(o sim.Order) (int64, int64) { return o.ID, o.Time })
+		orders = window(orders, q.OrderID, q, func(o sim.Order) (int64, int64) { return o.ID, o.Time })
 	}
 	if err != nil {
 		return nil, err
@@ -402,10 +402,8 @@ func (s *Server) myTrades(c *call) (any, error) {
 		_, fills, err = s.cfg.Engine.History(c.account, sym)
 		if q.OrderID > 0 {
 			fills = slices.DeleteFunc(fills, func(f sim.Fill) bool { return f.OrderID != q.OrderID })
-			q.OrderID = 0
 		}
-		q.OrderID, q.FromID = q.FromID, 0
-		fills = window(fills, q, func(f sim.Fill) (int64, int64) { return f.TradeID, f.Time })
+		fills = window(fills, q.FromID, q, func(f sim.Fill) (int64, int64) { return f.TradeID, f.Time })
 	}
 	if err != nil {
 		return nil, err
@@ -418,19 +416,19 @@ func (s *Server) myTrades(c *call) (any, error) {
 }
 
 // window applies Binance's history rules to items sorted by id: from
-// q.OrderID on (the oldest limit of them), else within the time range (the
+// fromID on (the oldest limit of them), else within the time range (the
 // oldest from startTime, the newest before endTime), else the newest limit.
-func window[T any](items []T, q Query, key func(T) (id, t int64)) []T {
+func window[T any](items []T, fromID int64, q Query, key func(T) (id, t int64)) []T {
 	var out []T
 	for _, it := range items {
 		id, t := key(it)
-		if q.OrderID > 0 && id < q.OrderID || q.StartTime > 0 && t < q.StartTime || q.EndTime > 0 && t > q.EndTime {
+		if fromID > 0 && id < fromID || q.StartTime > 0 && t < q.StartTime || q.EndTime > 0 && t > q.EndTime {
 			continue
 		}
 		out = append(out, it)
 	}
 	if len(out) > q.Limit {
-		if q.OrderID > 0 || q.StartTime > 0 {
+		if fromID > 0 || q.StartTime > 0 {
 			out = out[:q.Limit]
 		} else {
 			out = out[len(out)-q.Limit:]
