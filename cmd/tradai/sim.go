@@ -40,6 +40,7 @@ type simOpts struct {
 	volumeShare string
 	weightLimit int
 	adminToken  string
+	faults      binanceapi.Faults
 	ready       func(addr string) // tests: called with the listening address
 }
 
@@ -83,6 +84,9 @@ endpoints of a running simulator). See docs/simulator.md.`,
 	f.StringVar(&o.volumeShare, "volume-share", "0", "share of a candle's volume one order may fill per candle (0: no cap)")
 	f.IntVar(&o.weightLimit, "weight-limit", 6000, "request weight per IP and minute before 429 (negative: no limit)")
 	f.StringVar(&o.adminToken, "admin-token", os.Getenv("TRADAI_SIM_ADMIN_TOKEN"), "bearer token for the /sim/v1 admin endpoints (default $TRADAI_SIM_ADMIN_TOKEN; empty: open)")
+	f.Float64Var(&o.faults.TooManyRequests, "fault-429", 0, "share of requests answered 429 (fault injection, 0–1)")
+	f.Float64Var(&o.faults.ErrorAfterOrder, "fault-5xx-after-order", 0, "share of order placements answered 503 although placed (0–1)")
+	f.DurationVar(&o.faults.Latency, "fault-latency", 0, "latency added to every answer")
 	cmd.AddCommand(newSimAccountsCmd(logger))
 	return cmd
 }
@@ -149,6 +153,11 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 	if o.speed < 0 {
 		return fmt.Errorf("sim: --speed %v: want 0 (stepped) or a positive factor", o.speed)
 	}
+	for name, v := range map[string]float64{"fault-429": o.faults.TooManyRequests, "fault-5xx-after-order": o.faults.ErrorAfterOrder} {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("sim: --%s %v: want a share between 0 and 1", name, v)
+		}
+	}
 	cfg, err := o.engineConfig()
 	if err != nil {
 		return err
@@ -194,7 +203,8 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	srv, err := binanceapi.New(binanceapi.Config{Engine: eng, Feed: feed, Keys: store, History: store, Sync: store.Sync,
-		WeightLimit: o.weightLimit, Admin: true, AdminToken: o.adminToken, Accounts: simstore.Creator{Store: store, Engine: eng}, Log: log})
+		WeightLimit: o.weightLimit, Admin: true, AdminToken: o.adminToken, Accounts: simstore.Creator{Store: store, Engine: eng},
+		Faults: o.faults, Log: log})
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,10 @@ type Config struct {
 	// Accounts, when set, creates accounts and keys for the admin endpoint
 	// POST /sim/v1/accounts.
 	Accounts AccountCreator
-	Log      *slog.Logger
+	// Faults injects failures (429s, 5xx after placing, latency); off by
+	// default. The admin endpoints are spared.
+	Faults Faults
+	Log    *slog.Logger
 }
 
 // AccountCreator makes a new account with one API key.
@@ -125,10 +128,11 @@ type AccountCreator interface {
 
 // Server is the Binance-compatible HTTP API.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
-	lim *limiter
-	log *slog.Logger
+	cfg    Config
+	mux    *http.ServeMux
+	lim    *limiter
+	faults *faults // nil when off
+	log    *slog.Logger
 }
 
 // New builds the server.
@@ -152,6 +156,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.WeightLimit, cfg.BanAfter, cfg.BanFor), log: cfg.Log}
+	if cfg.Faults.on() {
+		s.faults = newFaults(cfg.Faults)
+	}
 	s.routes()
 	return s, nil
 }
@@ -186,6 +193,13 @@ const maxBody = 64 << 10
 
 func (s *Server) handle(pattern string, sec security, weight func(*params) int, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if s.faults != nil && sec != admin {
+			s.faults.delay(r.Context())
+			if s.faults.hit(s.faults.cfg.TooManyRequests) {
+				s.writeInjected429(w)
+				return
+			}
+		}
 		wall := s.cfg.Clock()
 		var body string
 		if r.Method != http.MethodGet && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -273,6 +287,8 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 	switch e.Code {
 	case sim.CodeBadAPIKeyFormat, sim.CodeRejectedAPIKey, -1002:
 		status = http.StatusUnauthorized
+	case errUnknownStatus.Code:
+		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, apiError{Code: e.Code, Msg: e.Msg})
 }

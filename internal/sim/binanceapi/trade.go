@@ -208,6 +208,9 @@ func (s *Server) newOrder(c *call) (any, error) {
 	if err := s.sync(c); err != nil {
 		return nil, err
 	}
+	if s.faults != nil && s.faults.hit(s.faults.cfg.ErrorAfterOrder) {
+		return nil, errUnknownStatus
+	}
 	switch resp {
 	case "ACK":
 		return ackResp{Symbol: o.Symbol, OrderID: o.ID, OrderListID: -1, ClientOrderID: o.ClientOrderID, TransactTime: o.Time}, nil
