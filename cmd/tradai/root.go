@@ -40,5 +40,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newMigrateCmd(logger), newUsersCmd(logger), newTokensCmd(logger))
 	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger))
 	root.AddCommand(newRunsCmd())
+	root.AddCommand(newSimCmd(logger))
 	return root
 }

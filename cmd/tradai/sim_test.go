@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runSim starts `tradai sim` with args and returns its base URL and a stop
+// function that waits for it to end.
+func runSim(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	ready := make(chan string, 1)
+	logger := func() (*slog.Logger, error) { return slog.New(slog.DiscardHandler), nil }
+	cmd := newSimCmdWith(logger, func(addr string) { ready <- addr })
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	select {
+	case addr := <-ready:
+		return "http://" + addr, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("sim: %v", err)
+			}
+		}
+	case err := <-done:
+		cancel()
+		t.Fatalf("sim did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("sim did not start within 30s")
+	}
+	return "", nil
+}
+
+type simClient struct {
+	t           *testing.T
+	base        string
+	key, secret string
+}
+
+func (c simClient) call(method, path string, v url.Values, out any) int {
+	c.t.Helper()
+	if c.key != "" {
+		v.Set("timestamp", strconv.FormatInt(time.Now().UnixMilli(), 10))
+		m := hmac.New(sha256.New, []byte(c.secret))
+		m.Write([]byte(v.Encode()))
+		v.Set("signature", hex.EncodeToString(m.Sum(nil)))
+	}
+	req, _ := http.NewRequest(method, c.base+path+"?"+v.Encode(), nil)
+	if c.key != "" {
+		req.Header.Set("X-MBX-APIKEY", c.key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: %s", method, path, b)
+		}
+	}
+	return res.StatusCode
+}
+
+func TestSimCommandSurvivesRestart(t *testing.T) {
+	t.Setenv("TRADAI_DATABASE", "")
+	home := t.TempDir()
+	out, _, err := execute(t, "sim", "accounts", "create", "alice", "--home", home)
+	if err != nil {
+		t.Fatalf("accounts create: %v", err)
+	}
+	key := regexp.MustCompile(`api key:\s+(\S+)`).FindStringSubmatch(out)
+	secret := regexp.MustCompile(`secret key:\s+(\S+)`).FindStringSubmatch(out)
+	if key == nil || secret == nil {
+		t.Fatalf("accounts create printed %q", out)
+	}
+	if out, _, err := execute(t, "sim", "accounts", "fund", "alice", "BTC", "2.5", "--home", home); err != nil || !strings.Contains(out, "alice BTC: free 2.50000000") {
+		t.Fatalf("accounts fund: %q, %v", out, err)
+	}
+	if _, _, err := execute(t, "sim", "accounts", "fund", "bob", "BTC", "1", "--home", home); err == nil {
+		t.Fatal("funded an unknown account")
+	}
+	args := []string{"--home", home, "--datadir", "../../examples/data", "--pairs", "ETH/BTC", "--timeframe", "5m", "--speed", "0", "--addr", "127.0.0.1:0"}
+
+	base, stop := runSim(t, args...)
+	admin := simClient{t: t, base: base}
+	var clock struct{ SimTime int64 }
+	if st := admin.call("POST", "/sim/v1/step", url.Values{"candles": {"12"}}, &clock); st != 200 || clock.SimTime == 0 {
+		t.Fatalf("step: %d %+v", st, clock)
+	}
+	c := simClient{t: t, base: base, key: key[1], secret: secret[1]}
+	var price struct{ Price string }
+	c.call("GET", "/api/v3/ticker/price", url.Values{"symbol": {"ETHBTC"}}, &price)
+	p, _ := strconv.ParseFloat(price.Price, 64)
+	var placed struct {
+		OrderID int64
+		Status  string
+	}
+	limit := strconv.FormatFloat(p*0.9, 'f', 6, 64)
+	if st := c.call("POST", "/api/v3/order", url.Values{"symbol": {"ETHBTC"}, "side": {"BUY"}, "type": {"LIMIT"}, "timeInForce": {"GTC"},
+		"quantity": {"1"}, "price": {limit}}, &placed); st != 200 || placed.Status != "NEW" {
+		t.Fatalf("order: %d %+v", st, placed)
+	}
+	stop()
+
+	base, stop = runSim(t, args...)
+	defer stop()
+	c.base, admin.base = base, base
+	var open []struct{ OrderID int64 }
+	if st := c.call("GET", "/api/v3/openOrders", url.Values{"symbol": {"ETHBTC"}}, &open); st != 200 || len(open) != 1 || open[0].OrderID != placed.OrderID {
+		t.Fatalf("open orders after restart: %d %+v", st, open)
+	}
+	var acct struct {
+		Balances []struct{ Asset, Free, Locked string }
+	}
+	c.call("GET", "/api/v3/account", url.Values{}, &acct)
+	if len(acct.Balances) != 1 || acct.Balances[0].Locked == "0.00000000" {
+		t.Fatalf("balances after restart: %+v", acct)
+	}
+	var clock2 struct{ SimTime int64 }
+	admin.call("GET", "/sim/v1/clock", url.Values{}, &clock2)
+	if clock2.SimTime != clock.SimTime {
+		t.Fatalf("simulation time after restart %d, want %d", clock2.SimTime, clock.SimTime)
+	}
+}

@@ -1,0 +1,61 @@
+package sim
+
+import "github.com/tradai/tradai/internal/fixed"
+
+// check applies the symbol's filters to an order of quantity qty, in
+// Binance's order: PRICE_FILTER (price, then stopPrice), LOT_SIZE,
+// MARKET_LOT_SIZE, then NOTIONAL or MIN_NOTIONAL. last is the last price
+// (valid when hasLast), which values MARKET orders.
+func (s *Symbol) check(r *OrderRequest, qty, last fixed.Dec, hasLast bool) error {
+	f := &s.Filters
+	if r.Type.hasPrice() && !f.priceOK(r.Price) {
+		return filterFailure("PRICE_FILTER")
+	}
+	if r.Type.IsStop() && !f.priceOK(r.StopPrice) {
+		return filterFailure("PRICE_FILTER")
+	}
+	if qty <= 0 || !lotOK(qty, f.MinQty, f.MaxQty, f.StepSize) {
+		return filterFailure("LOT_SIZE")
+	}
+	market := r.Type == Market
+	if market && !lotOK(qty, f.MarketMinQty, f.MarketMaxQty, f.MarketStepSize) {
+		return filterFailure("MARKET_LOT_SIZE")
+	}
+	var notional fixed.Exact
+	switch {
+	case market && r.QuoteOrderQty > 0:
+		notional = fixed.Exact{Units: r.QuoteOrderQty}
+	case market && !hasLast:
+		return nil
+	case market:
+		notional, _ = fixed.Mul(last, qty)
+	case r.Type.hasPrice():
+		notional, _ = fixed.Mul(r.Price, qty)
+	default:
+		notional, _ = fixed.Mul(r.StopPrice, qty)
+	}
+	name := "NOTIONAL"
+	if f.LegacyMinNotional {
+		name = "MIN_NOTIONAL"
+	}
+	if f.MinNotional > 0 && (!market || f.ApplyMinToMarket) && notional.Cmp(f.MinNotional) < 0 {
+		return filterFailure(name)
+	}
+	if !f.LegacyMinNotional && f.MaxNotional > 0 && (!market || f.ApplyMaxToMarket) && notional.Cmp(f.MaxNotional) > 0 {
+		return filterFailure(name)
+	}
+	return nil
+}
+
+// priceOK is PRICE_FILTER: price ≥ minPrice, ≤ maxPrice, a multiple of
+// tickSize; each rule is off when its value is zero.
+func (f *Filters) priceOK(p fixed.Dec) bool {
+	return p > 0 && (f.MinPrice == 0 || p >= f.MinPrice) && (f.MaxPrice == 0 || p <= f.MaxPrice) &&
+		(f.TickSize == 0 || p%f.TickSize == 0)
+}
+
+// lotOK is LOT_SIZE or MARKET_LOT_SIZE: q ≥ minQty, ≤ maxQty, a multiple of
+// stepSize; a zero maximum or step is off.
+func lotOK(q, minQ, maxQ, step fixed.Dec) bool {
+	return q >= minQ && (maxQ == 0 || q <= maxQ) && (step == 0 || q%step == 0)
+}
