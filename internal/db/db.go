@@ -263,9 +263,28 @@ func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. fn's error is returned as it is.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return d.inTx(ctx, false, fn)
+}
+
+// InTxNoWait is InTx for writes that a database crash may lose without
+// harm (progress, step records): on PostgreSQL the commit does not wait for
+// the write-ahead log to reach the disk (synchronous_commit off). Such
+// transactions still apply in commit order, and a later InTx commit makes
+// them durable with it. On SQLite it is InTx.
+func (d *DB) InTxNoWait(ctx context.Context, fn func(tx *Tx) error) error {
+	return d.inTx(ctx, d.dialect == Postgres, fn)
+}
+
+func (d *DB) inTx(ctx context.Context, noWait bool, fn func(tx *Tx) error) error {
 	sqlTx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if noWait {
+		if _, err := sqlTx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			sqlTx.Rollback()
+			return fmt.Errorf("begin transaction: %w", err)
+		}
 	}
 	if err := fn(&Tx{tx: sqlTx, db: d}); err != nil {
 		sqlTx.Rollback()

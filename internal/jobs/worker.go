@@ -221,13 +221,10 @@ func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string
 		outcome = "error"
 	}
 	s.stepSeconds.WithLabelValues(name, outcome).Observe(time.Since(began).Seconds())
-	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, detail, err); ferr != nil && err == nil {
+	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, detail, err, progress); ferr != nil && err == nil {
 		return ferr
 	}
-	if err != nil {
-		return err
-	}
-	return s.runs.SetProgress(ctx, p, id, progress)
+	return err
 }
 
 func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, log *slog.Logger) error {

@@ -118,7 +118,6 @@ func TestTransitions(t *testing.T) {
 		}
 		_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{}`), nil)
 		illegal("Complete queued", err)
-		illegal("SetProgress queued", s.SetProgress(ctx, alice, r.ID, 0.5))
 		illegal("StartStep queued", s.StartStep(ctx, alice, r.ID, "load"))
 
 		if r, err = s.MarkRunning(ctx, alice, r.ID); err != nil || r.Status != runs.Running || r.Attempts != 1 || r.Started.IsZero() {
@@ -126,18 +125,21 @@ func TestTransitions(t *testing.T) {
 		}
 		_, err = s.MarkRunning(ctx, alice, r.ID)
 		illegal("MarkRunning running", err)
-		if err := s.SetProgress(ctx, alice, r.ID, 0.25); err != nil {
-			t.Fatal(err)
-		}
 		if err := s.StartStep(ctx, alice, r.ID, "load"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishStep(ctx, alice, r.ID, "load", "", nil); err != nil {
+		if err := s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.25); err != nil {
 			t.Fatal(err)
 		}
-		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", "", nil))
+		if got, _ := s.Get(ctx, alice, r.ID); got.Progress != 0.25 {
+			t.Fatalf("progress after the step = %v, want 0.25", got.Progress)
+		}
+		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.5))
 		s.StartStep(ctx, alice, r.ID, "simulate")
-		s.FinishStep(ctx, alice, r.ID, "simulate", "", errors.New("boom"))
+		s.FinishStep(ctx, alice, r.ID, "simulate", "", errors.New("boom"), 0.9)
+		if got, _ := s.Get(ctx, alice, r.ID); got.Progress != 0.25 {
+			t.Fatalf("a failed step moved progress to %v", got.Progress)
+		}
 		steps, err := s.Steps(ctx, alice, r.ID)
 		if err != nil || len(steps) != 2 || steps[0].Status != runs.Completed || steps[1].Status != runs.Failed || steps[1].Error != "boom" {
 			t.Fatalf("Steps = %+v, %v", steps, err)
@@ -399,7 +401,7 @@ func TestStepDetailAndPutStep(t *testing.T) {
 		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
 		s.MarkRunning(ctx, alice, r.ID)
 		s.StartStep(ctx, alice, r.ID, "ensure_data")
-		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil); err != nil {
+		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil, 0.2); err != nil {
 			t.Fatal(err)
 		}
 		s.Complete(ctx, alice, r.ID, nil, nil)

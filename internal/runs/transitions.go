@@ -88,23 +88,6 @@ func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id string)
 		}})
 }
 
-// SetProgress records a running run's progress, clamped to [0, 1].
-func (s *Store) SetProgress(ctx context.Context, p tenancy.Principal, id string, progress float64) error {
-	progress = min(max(progress, 0), 1)
-	res, err := s.db.Exec(ctx, `UPDATE runs SET progress = ? WHERE id = ? AND tenant_id = ? AND status = ?`, progress, id, p.Tenant, string(Running))
-	if err != nil {
-		return fmt.Errorf("set progress of run %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil
-	}
-	r, err := s.Get(ctx, p, id)
-	if err != nil {
-		return fmt.Errorf("set progress: %w", err)
-	}
-	return fmt.Errorf("set progress of run %s: %w: run is %s", id, ErrIllegalTransition, r.Status)
-}
-
 // Complete finishes a running run with its metrics (a JSON object) and
 // artifacts. It succeeds once: completing again fails with
 // ErrIllegalTransition and leaves the stored result as it was.
@@ -192,7 +175,7 @@ func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason 
 // retry: the step is restarted).
 func (s *Store) StartStep(ctx context.Context, p tenancy.Principal, runID, name string) error {
 	now := s.now()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
 		var st string
 		err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, runID, p.Tenant).Scan(&st)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -217,20 +200,31 @@ func (s *Store) StartStep(ctx context.Context, p tenancy.Principal, runID, name 
 }
 
 // FinishStep records the end of a started step: completed, or failed with
-// cause; detail (may be empty) says what it did.
-func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name, detail string, cause error) error {
+// cause; detail (may be empty) says what it did. A completed step sets the
+// run's progress to progress (clamped to [0, 1]), in the same transaction.
+func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name, detail string, cause error, progress float64) error {
 	status, msg := Completed, ""
 	if cause != nil {
 		status, msg = Failed, cause.Error()
 	}
-	res, err := s.db.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?, detail = ?
-		WHERE run_id = ? AND name = ? AND status = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ?)`,
-		string(status), s.now().UnixMilli(), msg, detail, runID, name, string(Running), runID, p.Tenant)
+	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?, detail = ?
+			WHERE run_id = ? AND name = ? AND status = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ? AND status = ?)`,
+			string(status), s.now().UnixMilli(), msg, detail, runID, name, string(Running), runID, p.Tenant, string(Running))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: no running step of that name in a running run", ErrIllegalTransition)
+		}
+		if cause != nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE runs SET progress = ? WHERE id = ?`, min(max(progress, 0), 1), runID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("finish step %q of run %s: %w", name, runID, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("finish step %q of run %s: %w: no running step of that name", name, runID, ErrIllegalTransition)
 	}
 	return nil
 }
