@@ -261,6 +261,9 @@ func writeRun(out io.Writer, c *client.Client, r api.Run) error {
 		fmt.Fprintf(w, "Tags\t%s\n", strings.Join(tags, ", "))
 	}
 	fmt.Fprintf(w, "Fingerprint\t%s\n", r.Fingerprint)
+	if r.DataFingerprint != "" {
+		fmt.Fprintf(w, "Data\t%s\n", r.DataFingerprint)
+	}
 	fmt.Fprintf(w, "Attempts\t%d\n", r.Attempts)
 	fmt.Fprintf(w, "Created\t%s\n", fmtTime(r.CreatedAt))
 	if r.StartedAt != nil {

@@ -209,8 +209,8 @@ func TestSubmitFollowAndFetchResults(t *testing.T) {
 		if err := json.Unmarshal(run.Metrics, &m); err != nil || m["total_trades"] == nil {
 			t.Fatalf("metrics %s: %v", run.Metrics, err)
 		}
-		if !strings.HasPrefix(run.Fingerprint, "sha256:") {
-			t.Fatalf("fingerprint %q", run.Fingerprint)
+		if !strings.HasPrefix(run.Fingerprint, "sha256:") || !strings.HasPrefix(run.DataFingerprint, "xxh64:") {
+			t.Fatalf("fingerprints %q, %q", run.Fingerprint, run.DataFingerprint)
 		}
 		var names []string
 		for _, s := range run.Steps {
@@ -497,7 +497,7 @@ func TestCompare(t *testing.T) {
 	if !found {
 		t.Fatalf("no total_trades row in %+v", c.Metrics)
 	}
-	if got := strings.Join(c.Differ, " "); !strings.Contains(got, "params.rsi_buy") || !strings.Contains(got, "config.timerange") || strings.Contains(got, "config.stake_currency") {
+	if got := strings.Join(c.Differ, " "); !strings.Contains(got, "params.rsi_buy") || !strings.Contains(got, "config.timerange") || !strings.Contains(got, "data") || strings.Contains(got, "config.stake_currency") {
 		t.Fatalf("differ %q", got)
 	}
 	if r := e.do("GET", "/api/v1/runs/compare?ids="+ta.RunID, e.token, nil); r.status != http.StatusUnprocessableEntity {

@@ -57,24 +57,25 @@ type submitOutput struct {
 
 // Run is a run as the API shows it.
 type Run struct {
-	ID          string            `json:"id"`
-	Kind        string            `json:"kind"`
-	Status      string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
-	Strategy    string            `json:"strategy"`
-	Params      json.RawMessage   `json:"params"`
-	Config      json.RawMessage   `json:"config,omitempty"`
-	Fingerprint string            `json:"fingerprint" doc:"SHA-256 of the strategy reference, its version, the effective config and the parameters"`
-	Tags        map[string]string `json:"tags"`
-	Progress    float64           `json:"progress" doc:"0 to 1"`
-	Attempts    int               `json:"attempts"`
-	Error       string            `json:"error,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	StartedAt   *time.Time        `json:"started_at,omitempty"`
-	FinishedAt  *time.Time        `json:"finished_at,omitempty"`
-	Metrics     json.RawMessage   `json:"metrics,omitempty" doc:"The metrics summary, once completed"`
-	Steps       []Step            `json:"steps,omitempty"`
-	Artifacts   []Artifact        `json:"artifacts,omitempty"`
-	Links       map[string]string `json:"links"`
+	ID              string            `json:"id"`
+	Kind            string            `json:"kind"`
+	Status          string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
+	Strategy        string            `json:"strategy"`
+	Params          json.RawMessage   `json:"params"`
+	Config          json.RawMessage   `json:"config,omitempty"`
+	Fingerprint     string            `json:"fingerprint" doc:"SHA-256 of the strategy reference, its version, the effective config and the parameters"`
+	DataFingerprint string            `json:"data_fingerprint,omitempty" doc:"Digest (xxHash64) of every candle the completed run read, over all pairs: equal values, same data"`
+	Tags            map[string]string `json:"tags"`
+	Progress        float64           `json:"progress" doc:"0 to 1"`
+	Attempts        int               `json:"attempts"`
+	Error           string            `json:"error,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	StartedAt       *time.Time        `json:"started_at,omitempty"`
+	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
+	Metrics         json.RawMessage   `json:"metrics,omitempty" doc:"The metrics summary, once completed"`
+	Steps           []Step            `json:"steps,omitempty"`
+	Artifacts       []Artifact        `json:"artifacts,omitempty"`
+	Links           map[string]string `json:"links"`
 }
 
 // Step is one workflow step of a run.
@@ -331,7 +332,7 @@ func view(r runs.Run) Run {
 	self := backtestsPath + "/" + r.ID
 	v := Run{
 		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy,
-		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, Tags: r.Spec.Tags,
+		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Tags: r.Spec.Tags,
 		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
 		Metrics: r.Metrics, Links: map[string]string{"self": self},
 	}

@@ -22,7 +22,8 @@ type Comparison struct {
 	Metrics []ComparisonRow `json:"metrics"`
 	Params  []ComparisonRow `json:"params"`
 	// Differ lists the parameters and top-level config keys whose values
-	// are not the same in every run.
+	// are not the same in every run, and "data" when the runs read
+	// different candles (data fingerprints).
 	Differ []string `json:"differ"`
 }
 
@@ -82,6 +83,12 @@ func (s *Server) compare(ctx context.Context, in *compareInput) (*compareOutput,
 	for _, row := range rows(configs) {
 		if !same(row.Values) {
 			out.Body.Differ = append(out.Body.Differ, "config."+row.Name)
+		}
+	}
+	for _, r := range out.Body.Runs[1:] {
+		if r.DataFingerprint != out.Body.Runs[0].DataFingerprint {
+			out.Body.Differ = append(out.Body.Differ, "data")
+			break
 		}
 	}
 	return out, nil

@@ -26,6 +26,7 @@ type Settings struct {
 type Series struct {
 	Frame    *sdk.Frame
 	From, To int
+	digest   uint64 // of the candles as loaded (Run), for Result.DataFingerprint
 }
 
 // pairState is the simulation state of one pair.

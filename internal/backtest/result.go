@@ -18,6 +18,9 @@ type Result struct {
 	MaxOpenTrades   int     // -1 = unlimited
 	Start, End      int64   // first and last candle open time traded, Unix ms
 	Candles         int     // candles simulated, summed over pairs
+	// DataFingerprint identifies the candles the run read (startup
+	// included), over all pairs: equal fingerprints, same data.
+	DataFingerprint string
 
 	// Trades in the order they closed (ties broken by pair order).
 	Trades []trade.Trade

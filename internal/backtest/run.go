@@ -100,6 +100,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	}
 	res.Strategy, res.Timeframe, res.Params, res.Pairs = spec.Name, tf, params, pairs
 	res.Exchange, res.TradingMode = cfg.Exchange.Name, cfg.TradingMode
+	res.DataFingerprint = dataFingerprint(series)
 	res.StakeCurrency = cfg.StakeCurrency
 	if res.StakeCurrency == "" {
 		res.StakeCurrency = quoteOf(pairs[0])
@@ -142,6 +143,7 @@ func prepare(ctx context.Context, store *market.Store, cfg *config.Config, strat
 	}
 	lo := from - spec.StartupCandles
 	view := f.Slice(lo, to)
+	digest := candleDigest(view)
 	if fs, ok := strat.(strategy.FileSignals); !ok || !fs.UsesFileSignals() {
 		view.EnterLong, view.ExitLong, view.EnterShort, view.ExitShort, view.EnterTag = nil, nil, nil, nil, nil
 	}
@@ -155,7 +157,7 @@ func prepare(ctx context.Context, store *market.Store, cfg *config.Config, strat
 	if view.EnterTag != nil && len(view.EnterTag) != n {
 		return Series{}, fmt.Errorf("strategy %s on %s: enter_tag has %d values for %d candles", spec.Name, pair, len(view.EnterTag), n)
 	}
-	return Series{Frame: view, From: from - lo, To: to - lo}, nil
+	return Series{Frame: view, From: from - lo, To: to - lo, digest: digest}, nil
 }
 
 // quoteOf returns the quote currency of a pair like "ETH/BTC" or

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/trade"
 )
@@ -111,5 +112,69 @@ func TestRunBadParams(t *testing.T) {
 	_, err := Run(context.Background(), cfg, st, quiet())
 	if err == nil || !strings.Contains(err.Error(), `parameter "fast"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// The data fingerprint names the candles read: the same data gives the
+// same fingerprint, whatever the strategy; another range, another pair
+// list or one changed candle gives another.
+func TestRunDataFingerprint(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, datadir, strat, pairs, timerange string) string {
+		t.Helper()
+		cfg := parse(t, `{"strategy":"`+strat+`","timeframe":"5m","datadir":"`+datadir+`",
+			"exchange":{"name":"binance","pair_whitelist":[`+pairs+`]},"timerange":"`+timerange+`"}`)
+		st, _ := strategy.Lookup(strat)
+		res, err := Run(context.Background(), cfg, st, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(res.DataFingerprint, "xxh64:") || len(res.DataFingerprint) != 22 {
+			t.Fatalf("fingerprint %q", res.DataFingerprint)
+		}
+		return res.DataFingerprint
+	}
+	const data = "../../examples/data"
+	base := run(t, data, "sma_cross", `"ETH/BTC","LTC/BTC"`, "20180115-20180120")
+	if again := run(t, data, "sma_cross", `"ETH/BTC","LTC/BTC"`, "20180115-20180120"); again != base {
+		t.Fatalf("same run, fingerprints %s and %s", base, again)
+	}
+	for name, fp := range map[string]string{
+		"another range": run(t, data, "sma_cross", `"ETH/BTC","LTC/BTC"`, "20180115-20180121"),
+		"another pair":  run(t, data, "sma_cross", `"ETH/BTC","XMR/BTC"`, "20180115-20180120"),
+		"pair order":    run(t, data, "sma_cross", `"LTC/BTC","ETH/BTC"`, "20180115-20180120"),
+	} {
+		if fp == base {
+			t.Errorf("%s: same fingerprint %s", name, fp)
+		}
+	}
+
+	// One candle's close changed in a copy of the data.
+	dir := t.TempDir()
+	store, err := market.Open(data, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyStore, err := market.Open(dir, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range []string{"ETH/BTC", "LTC/BTC"} {
+		k := market.Key{Exchange: "binance", Pair: pair, Timeframe: "5m"}
+		f, err := store.Load(context.Background(), k, market.Range{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pair == "LTC/BTC" {
+			i := f.Search(1516200000000) // inside the range
+			f.Close[i] *= 1.0001
+			f.High[i] = max(f.High[i], f.Close[i])
+		}
+		if _, err := copyStore.Append(context.Background(), k, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if changed := run(t, dir, "sma_cross", `"ETH/BTC","LTC/BTC"`, "20180115-20180120"); changed == base {
+		t.Fatal("a changed candle kept the fingerprint")
 	}
 }

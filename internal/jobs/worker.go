@@ -327,7 +327,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 	if err != nil {
 		return err
 	}
-	if done, err := s.runs.Complete(ctx, p, r.ID, summary, artifacts); err == nil {
+	if done, err := s.runs.Complete(ctx, p, r.ID, summary, res.DataFingerprint, artifacts); err == nil {
 		s.runSeconds.Observe(done.Finished.Sub(done.Started).Seconds())
 	} else {
 		if errors.Is(err, runs.ErrIllegalTransition) {

@@ -87,6 +87,9 @@ type Run struct {
 	Started        time.Time // zero until first started
 	Finished       time.Time // zero until terminal
 	Metrics        json.RawMessage
+	// DataFingerprint identifies the exact candles a completed run read
+	// (empty before completion).
+	DataFingerprint string
 }
 
 // Artifact is a file a run produced.
@@ -258,7 +261,7 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	return r, true, nil
 }
 
-const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags`
+const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -272,7 +275,7 @@ func scanRun(sc scanner, extra ...any) (Run, error) {
 		started, finished    sql.NullInt64
 	)
 	dest := append([]any{&r.ID, &r.Tenant, &by, &r.Spec.Kind, &status, &r.Spec.Strategy, &params, &config, &r.Spec.Fingerprint, &key,
-		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags}, extra...)
+		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags, &r.DataFingerprint}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Run{}, ErrNotFound

@@ -116,7 +116,7 @@ func TestTransitions(t *testing.T) {
 				t.Fatalf("%s = %v, want ErrIllegalTransition", what, err)
 			}
 		}
-		_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{}`), nil)
+		_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{}`), "", nil)
 		illegal("Complete queued", err)
 		illegal("StartStep queued", s.StartStep(ctx, alice, r.ID, "load"))
 
@@ -146,15 +146,15 @@ func TestTransitions(t *testing.T) {
 		}
 
 		arts := []runs.Artifact{{Name: "report.html", MediaType: "text/html", Ref: "runs/x/report.html", Size: 10, SHA256: "ab"}}
-		done, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 1.5}`), arts)
+		done, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 1.5}`), "xxh64:0123456789abcdef", arts)
 		if err != nil || done.Status != runs.Completed || string(done.Metrics) != `{"profit":1.5}` || done.Progress != 1 || done.Finished.IsZero() {
 			t.Fatalf("Complete = %+v, %v", done, err)
 		}
 		// The second Complete is refused and changes nothing.
-		_, err = s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 99}`), []runs.Artifact{{Name: "other"}})
+		_, err = s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 99}`), "", []runs.Artifact{{Name: "other"}})
 		illegal("Complete twice", err)
 		again, _ := s.Get(ctx, alice, r.ID)
-		if string(again.Metrics) != `{"profit":1.5}` || !again.Finished.Equal(done.Finished) {
+		if string(again.Metrics) != `{"profit":1.5}` || !again.Finished.Equal(done.Finished) || again.DataFingerprint != "xxh64:0123456789abcdef" {
 			t.Fatalf("stored result changed: %+v", again)
 		}
 		if got, err := s.Artifacts(ctx, alice, r.ID); err != nil || len(got) != 1 || got[0] != arts[0] {
@@ -215,7 +215,7 @@ func TestCompleteRace(t *testing.T) {
 		errs := make(chan error, n)
 		for i := range n {
 			go func() {
-				_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)), nil)
+				_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)), "", nil)
 				errs <- err
 			}()
 		}
@@ -361,14 +361,14 @@ func TestOnFinishRunsInTheTerminalTransition(t *testing.T) {
 		done, _, _ := s.Create(ctx, alice, spec("sma"), "")
 		s.MarkRunning(ctx, alice, done.ID)
 		fail = errors.New("queue unavailable")
-		if _, err := s.Complete(ctx, alice, done.ID, nil, nil); !errors.Is(err, fail) {
+		if _, err := s.Complete(ctx, alice, done.ID, nil, "", nil); !errors.Is(err, fail) {
 			t.Fatalf("Complete with a failing hook = %v", err)
 		}
 		if r, _ := s.Get(ctx, alice, done.ID); r.Status != runs.Running {
 			t.Fatalf("a failing hook left the run %s, want it rolled back to running", r.Status)
 		}
 		fail = nil
-		if _, err := s.Complete(ctx, alice, done.ID, nil, nil); err != nil {
+		if _, err := s.Complete(ctx, alice, done.ID, nil, "", nil); err != nil {
 			t.Fatal(err)
 		}
 		retried, _, _ := s.Create(ctx, alice, spec("sma"), "")
@@ -404,7 +404,7 @@ func TestStepDetailAndPutStep(t *testing.T) {
 		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil, 0.2); err != nil {
 			t.Fatal(err)
 		}
-		s.Complete(ctx, alice, r.ID, nil, nil)
+		s.Complete(ctx, alice, r.ID, nil, "", nil)
 		at := time.UnixMilli(1700000100000)
 		// After the run's end.
 		if err := s.PutStep(ctx, alice, r.ID, runs.Step{Name: "notify", Status: runs.Running, Started: at, Detail: "attempt 1"}); err != nil {

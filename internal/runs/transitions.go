@@ -88,10 +88,10 @@ func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id string)
 		}})
 }
 
-// Complete finishes a running run with its metrics (a JSON object) and
-// artifacts. It succeeds once: completing again fails with
+// Complete finishes a running run with its metrics (a JSON object), the
+// fingerprint of the data it read, and its artifacts. It succeeds once: completing again fails with
 // ErrIllegalTransition and leaves the stored result as it was.
-func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, metrics json.RawMessage, artifacts []Artifact) (Run, error) {
+func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, metrics json.RawMessage, dataFingerprint string, artifacts []Artifact) (Run, error) {
 	m, err := normJSON(metrics, "{}")
 	if err != nil {
 		return Run{}, fmt.Errorf("complete run %s: metrics are not valid JSON: %w", id, err)
@@ -99,7 +99,7 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, me
 	now := s.now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
 		update: func(Status, int) (string, []any, Status) {
-			return `progress = 1, finished_at = ?, metrics = ?`, []any{now, m}, Completed
+			return `progress = 1, finished_at = ?, metrics = ?, data_fingerprint = ?`, []any{now, m, dataFingerprint}, Completed
 		},
 		extra: func(tx *db.Tx, _ time.Time) error {
 			for _, a := range artifacts {
