@@ -202,13 +202,14 @@ func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Log
 		FetchCooldown:     s.opts.FetchCool,
 		FetchPollInterval: s.opts.FetchPoll,
 		// A backtest has no fixed time limit: liveness is our heartbeat's
-		// business. River's rescue of jobs running longer than StaleAfter
-		// covers a worker that died after fetching a job but before
-		// starting its run (the run still queued, the job held); rescuing
-		// a job whose run is running or done is harmless: the second job
-		// finds nothing to do.
+		// business. River's rescue of jobs running longer than two thirds
+		// of StaleAfter covers a worker that died after fetching a job but
+		// before starting its run (the run still queued, the job held):
+		// River looks every 30 s, so at the defaults such a run is queued
+		// again within 50 s. Rescuing a job whose run is running or done is
+		// harmless: the second job finds nothing to do.
 		JobTimeout:           -1,
-		RescueStuckJobsAfter: s.opts.StaleAfter,
+		RescueStuckJobsAfter: max(s.opts.StaleAfter*2/3, time.Second),
 		MaxAttempts:          s.opts.MaxAttempts,
 		Queues:               queues,
 		RetryPolicy:          retryPolicy{o: s.opts},
