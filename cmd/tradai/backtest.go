@@ -48,8 +48,8 @@ files follow. See docs/remote.md.`,
 				remote.exportJSON, remote.reportPath = exportJSON, reportPath
 				return remote.run(cmd)
 			}
-			if remote.noWait || remote.token != "" || remote.home != "" {
-				return fmt.Errorf("--no-wait, --token and --home go with --remote URL")
+			if remote.noWait || remote.token != "" || remote.home != "" || len(remote.tags) > 0 {
+				return fmt.Errorf("--no-wait, --tag, --token and --home go with --remote URL")
 			}
 			log, err := logger()
 			if err != nil {
@@ -123,5 +123,6 @@ files follow. See docs/remote.md.`,
 	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
 	remote.addFlags(f, "run the backtest on this TradAI server (tradai serve) instead of here, e.g. http://127.0.0.1:8080")
 	f.BoolVar(&remote.noWait, "no-wait", false, "with --remote: print the run id and return without waiting")
+	f.StringToStringVar(&remote.tags, "tag", nil, "with --remote: label the run, key=value (repeat the flag for more)")
 	return cmd
 }

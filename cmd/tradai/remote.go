@@ -218,6 +218,7 @@ type remoteBacktest struct {
 	remoteOpts
 	configPath, strategy, timerange, exportJSON, reportPath string
 	pairs                                                   []string
+	tags                                                    map[string]string
 	noWait                                                  bool
 }
 
@@ -244,7 +245,7 @@ func (b *remoteBacktest) run(cmd *cobra.Command) error {
 		return err
 	}
 	stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
-	t, err := rc.submit(ctx, api.SubmitRequest{Strategy: strat, Config: cfg, Timerange: b.timerange, Pairs: b.pairs})
+	t, err := rc.submit(ctx, api.SubmitRequest{Strategy: strat, Config: cfg, Timerange: b.timerange, Pairs: b.pairs, Tags: b.tags})
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,7 @@ func TestRemoteBacktest(t *testing.T) {
 
 	// --no-wait prints the id; runs wait follows it to the same summary.
 	id, _, err := execute(t, "backtest", "--remote", s.URL, "--token", s.Token, "-c", "examples/backtest.json", "--no-wait",
-		"--strategy", "sma_cross", "--timerange", "20180115-20180120", "--pairs", "ETH/BTC", "LTC/BTC")
+		"--strategy", "sma_cross", "--timerange", "20180115-20180120", "--pairs", "ETH/BTC", "LTC/BTC", "--tag", "experiment=fast-sma", "--tag", "by=ci")
 	id = strings.TrimSpace(id)
 	if err != nil || !strings.HasPrefix(id, "run_") {
 		t.Fatalf("--no-wait: %q, %v", id, err)
@@ -134,6 +134,9 @@ func TestRemoteBacktest(t *testing.T) {
 	if err != nil || r.Strategy != "sma_cross" || !strings.Contains(string(r.Config), `"pair_whitelist":["ETH/BTC","LTC/BTC"]`) ||
 		!strings.Contains(string(r.Config), `"timerange":"20180115-20180120"`) || strings.Contains(string(r.Config), "datadir") {
 		t.Fatalf("submitted run: %s %s, %v", r.Strategy, r.Config, err)
+	}
+	if r.Tags["experiment"] != "fast-sma" || r.Tags["by"] != "ci" {
+		t.Fatalf("tags %v", r.Tags)
 	}
 }
 
