@@ -87,6 +87,7 @@ endpoints of a running simulator). See docs/simulator.md.`,
 	f.Float64Var(&o.faults.TooManyRequests, "fault-429", 0, "share of requests answered 429 (fault injection, 0–1)")
 	f.Float64Var(&o.faults.ErrorAfterOrder, "fault-5xx-after-order", 0, "share of order placements answered 503 although placed (0–1)")
 	f.DurationVar(&o.faults.Latency, "fault-latency", 0, "latency added to every answer")
+	f.Float64Var(&o.faults.DropStreams, "fault-drop-streams", 0, "share of websocket connections dropped each minute (0–1)")
 	cmd.AddCommand(newSimAccountsCmd(logger))
 	return cmd
 }
@@ -153,7 +154,7 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 	if o.speed < 0 {
 		return fmt.Errorf("sim: --speed %v: want 0 (stepped) or a positive factor", o.speed)
 	}
-	for name, v := range map[string]float64{"fault-429": o.faults.TooManyRequests, "fault-5xx-after-order": o.faults.ErrorAfterOrder} {
+	for name, v := range map[string]float64{"fault-429": o.faults.TooManyRequests, "fault-5xx-after-order": o.faults.ErrorAfterOrder, "fault-drop-streams": o.faults.DropStreams} {
 		if v < 0 || v > 1 {
 			return fmt.Errorf("sim: --%s %v: want a share between 0 and 1", name, v)
 		}
@@ -176,7 +177,8 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	eng, err := sim.New(cfg, syms, store)
+	events := binanceapi.NewEvents()
+	eng, err := sim.New(cfg, syms, sim.Journals{store, events})
 	if err != nil {
 		return err
 	}
@@ -204,7 +206,7 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 	}
 	srv, err := binanceapi.New(binanceapi.Config{Engine: eng, Feed: feed, Keys: store, History: store, Sync: store.Sync,
 		WeightLimit: o.weightLimit, Admin: true, AdminToken: o.adminToken, Accounts: simstore.Creator{Store: store, Engine: eng},
-		Faults: o.faults, Log: log})
+		Faults: o.faults, Events: events, Log: log})
 	if err != nil {
 		return err
 	}
@@ -218,6 +220,7 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Go(func() { store.Run(runCtx, 200*time.Millisecond) })
+	wg.Go(func() { srv.Run(runCtx) })
 	wg.Go(func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()

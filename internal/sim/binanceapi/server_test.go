@@ -1,6 +1,7 @@
 package binanceapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -41,6 +42,7 @@ func testFrame(n int) *sdk.Frame {
 }
 
 type env struct {
+	s    *Server
 	srv  *httptest.Server
 	eng  *sim.Engine
 	feed *replay.Feed
@@ -54,7 +56,8 @@ func setup(t testing.TB, mod func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := sim.New(sim.DefaultConfig(), []sim.Symbol{sym}, nil)
+	events := NewEvents()
+	eng, err := sim.New(sim.DefaultConfig(), []sim.Symbol{sym}, events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +77,7 @@ func setup(t testing.TB, mod func(*Config)) *env {
 	eng.Fund(0, "acct1", "BTC", fixed.MustParse("1"))
 	keys := &MemoryKeys{}
 	keys.Add(Key{APIKey: testKey, Secret: testSecret, Account: "acct1"})
-	cfg := Config{Engine: eng, Feed: feed, Keys: keys, Clock: func() time.Time { return wall }, Admin: true}
+	cfg := Config{Engine: eng, Feed: feed, Keys: keys, Clock: func() time.Time { return wall }, Admin: true, Events: events}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -84,7 +87,11 @@ func setup(t testing.TB, mod func(*Config)) *env {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, eng: eng, feed: feed, cfg: cfg}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &env{s: s, srv: srv, eng: eng, feed: feed, cfg: cfg}
 }
 
 type resp struct {
