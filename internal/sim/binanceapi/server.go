@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/exchange/binance"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
 )
@@ -374,11 +375,9 @@ func (s *Server) authSigned(c *call, r *http.Request) error {
 
 // Sign is the signature Binance expects for a request whose query string
 // and body together are payload: hex HMAC-SHA256 keyed with the secret.
-func Sign(secret, payload string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(payload))
-	return hex.EncodeToString(mac.Sum(nil))
-}
+// It is the client adapter's (internal/exchange/binance), so both sides
+// sign one way.
+func Sign(secret, payload string) string { return binance.Sign(secret, payload) }
 
 // simNow is the simulation time orders are stamped with.
 func (s *Server) simNow(c *call) int64 {
