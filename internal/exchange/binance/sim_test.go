@@ -11,51 +11,14 @@ import (
 	"github.com/tradai/tradai/internal/exchange/binance"
 	"github.com/tradai/tradai/internal/exchange/exchangetest"
 	"github.com/tradai/tradai/internal/fixed"
-	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/binanceapi"
-	"github.com/tradai/tradai/internal/sim/replay"
-	"github.com/tradai/tradai/sdk"
+	"github.com/tradai/tradai/internal/sim/replay/replaytest"
 )
-
-// simFrame is n 1m candles of BTC/USDT around 100.
-func simFrame(n int) *sdk.Frame {
-	f := &sdk.Frame{Pair: "BTC/USDT", Timeframe: "1m"}
-	t0 := int64(1704067200000)
-	for i := range n {
-		o := 100 + float64(i%5)
-		f.Time = append(f.Time, t0+int64(i)*60_000)
-		f.Open = append(f.Open, o)
-		f.High = append(f.High, o+1.5)
-		f.Low = append(f.Low, o-1.5)
-		f.Close = append(f.Close, o+1)
-		f.Volume = append(f.Volume, 10)
-	}
-	return f
-}
 
 // simulator starts the simulator's Binance API on a test server and
 // returns a function that makes a funded account and a client for it.
 func simulator(t *testing.T) func(t *testing.T) exchangetest.Setup {
-	f := simFrame(60)
-	sym, err := replay.DefaultSymbol("BTC/USDT", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := sim.New(sim.DefaultConfig(), []sim.Symbol{sym}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	series, err := replay.FromFrame(sym.Name, f, sym.TickSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed, err := replay.New(eng, []replay.Series{series}, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := feed.Step(10); err != nil {
-		t.Fatal(err)
-	}
+	eng, feed := replaytest.Market(t, 60, nil)
 	keys := &binanceapi.MemoryKeys{}
 	srv, err := binanceapi.New(binanceapi.Config{Engine: eng, Feed: feed, Keys: keys, WeightLimit: -1})
 	if err != nil {

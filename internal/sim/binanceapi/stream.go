@@ -460,16 +460,22 @@ func (h *hub) sendTopic(t *topic, now int64, k replay.Kline) {
 		h.s.log.Error("encode a kline event", "err", err)
 		return
 	}
+	fanOut(t.subs, t.name, raw)
+}
+
+// fanOut queues one encoded event on every connection of conns, wrapped
+// in the combined streams' envelope (made once) for those that want it.
+func fanOut[V any](conns map[*conn]V, name string, raw []byte) {
 	var wrapped []byte
-	for c := range t.subs {
-		if c.combined {
-			if wrapped == nil {
-				wrapped = envelope(t.name, raw)
-			}
-			c.enqueue(wrapped)
-		} else {
+	for c := range conns {
+		if !c.combined {
 			c.enqueue(raw)
+			continue
 		}
+		if wrapped == nil {
+			wrapped = envelope(name, raw)
+		}
+		c.enqueue(wrapped)
 	}
 }
 

@@ -358,16 +358,5 @@ func (h *hub) sendUser(account string, v any) {
 		h.s.log.Error("encode a user data event", "err", err)
 		return
 	}
-	key := h.keyOf[account]
-	var wrapped []byte
-	for c := range m {
-		if c.combined {
-			if wrapped == nil {
-				wrapped = envelope(key, raw)
-			}
-			c.enqueue(wrapped)
-		} else {
-			c.enqueue(raw)
-		}
-	}
+	fanOut(m, h.keyOf[account], raw)
 }
