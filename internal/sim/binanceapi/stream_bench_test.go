@@ -39,13 +39,7 @@ func BenchmarkStreamFanout(b *testing.B) {
 					}
 				})
 			}
-			for {
-				e.s.hub.mu.Lock()
-				subs := len(e.s.hub.topics["btcusdt@kline_1m"].subs)
-				e.s.hub.mu.Unlock()
-				if subs == n {
-					break
-				}
+			for e.topicSubs("btcusdt@kline_1m") != n {
 				time.Sleep(time.Millisecond)
 			}
 			want := int64(n * b.N)
