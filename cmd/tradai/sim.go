@@ -43,13 +43,24 @@ type simFlags struct {
 	weightLimit int
 	adminToken  string
 	faults      binanceapi.Faults
+	prefix      string // of the flags' names
 }
+
+// flag is a flag's name as the user typed it, e.g. "--sim-pairs".
+func (o *simFlags) flag(name string) string { return "--" + o.prefix + name }
 
 // addFlags defines the flags, each name preceded by prefix.
 func (o *simFlags) addFlags(f *pflag.FlagSet, prefix string) {
+	o.prefix = prefix
 	f.StringVar(&o.exchange, prefix+"exchange", "binance", "exchange folder of the data to replay")
-	f.StringSliceVar(&o.pairs, prefix+"pairs", nil, "pairs to trade, e.g. BTC/USDT ETH/USDT (required)")
-	f.StringVar(&o.timeframe, prefix+"timeframe", "1m", "timeframe of the candles to replay")
+	short := func(s string) string { // -p, -t for tradai sim only
+		if prefix != "" {
+			return ""
+		}
+		return s
+	}
+	f.StringSliceVarP(&o.pairs, prefix+"pairs", short("p"), nil, "pairs to trade, e.g. BTC/USDT ETH/USDT (required)")
+	f.StringVarP(&o.timeframe, prefix+"timeframe", short("t"), "1m", "timeframe of the candles to replay")
 	f.StringVar(&o.addr, prefix+"addr", "127.0.0.1:8090", "address the simulator listens on")
 	f.Float64Var(&o.speed, prefix+"speed", 1, "simulation clock speed: 1 real time, N times faster, 0 stepped only")
 	f.StringVar(&o.start, prefix+"start", "", "start the replay at this date (YYYYMMDD, UTC) instead of where it stopped (or the first candle)")
@@ -104,16 +115,14 @@ simulator inside the platform server. See docs/simulator.md.`,
 	o.db.addFlags(cmd)
 	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, "market data folder")
 	o.simFlags.addFlags(f, "")
-	f.Lookup("pairs").Shorthand = "p"
-	f.Lookup("timeframe").Shorthand = "t"
 	cmd.AddCommand(newSimAccountsCmd(logger))
 	return cmd
 }
 
-func parseRate(name, s string) (fixed.Dec, error) {
+func parseRate(flag, s string) (fixed.Dec, error) {
 	v, err := fixed.Parse(s)
 	if err != nil || v > fixed.One {
-		return 0, fmt.Errorf("--%s %q: want a fraction between 0 and 1", name, s)
+		return 0, fmt.Errorf("%s %q: want a fraction between 0 and 1", flag, s)
 	}
 	return v, nil
 }
@@ -125,7 +134,7 @@ func (o *simFlags) engineConfig() (sim.Config, error) {
 		dst       *fixed.Dec
 	}{{"maker-fee", o.makerFee, &cfg.MakerFee}, {"taker-fee", o.takerFee, &cfg.TakerFee}, {"spread", o.spread, &cfg.Spread},
 		{"slippage", o.slippage, &cfg.Slippage}, {"volume-share", o.volumeShare, &cfg.VolumeShare}} {
-		v, err := parseRate(r.name, r.val)
+		v, err := parseRate(o.flag(r.name), r.val)
 		if err != nil {
 			return cfg, err
 		}
@@ -137,11 +146,11 @@ func (o *simFlags) engineConfig() (sim.Config, error) {
 // loadMarket reads the pairs' candles from datadir and defines their symbols.
 func (o *simFlags) loadMarket(ctx context.Context, datadir string, log *slog.Logger) ([]sim.Symbol, []replay.Series, error) {
 	if len(o.pairs) == 0 {
-		return nil, nil, errors.New("sim: --pairs is required (for example --pairs BTC/USDT ETH/USDT)")
+		return nil, nil, fmt.Errorf("sim: %s is required (for example %s BTC/USDT ETH/USDT)", o.flag("pairs"), o.flag("pairs"))
 	}
 	tf, err := sdk.ParseTimeframe(o.timeframe)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sim: --timeframe: %w", err)
+		return nil, nil, fmt.Errorf("sim: %s: %w", o.flag("timeframe"), err)
 	}
 	st, err := market.Open(datadir, log)
 	if err != nil {
@@ -184,11 +193,11 @@ type runningSim struct {
 // on o.addr and serves until stop.
 func (o *simFlags) launch(ctx context.Context, d *db.DB, datadir string, log *slog.Logger) (*runningSim, error) {
 	if o.speed < 0 {
-		return nil, fmt.Errorf("sim: --speed %v: want 0 (stepped) or a positive factor", o.speed)
+		return nil, fmt.Errorf("sim: %s %v: want 0 (stepped) or a positive factor", o.flag("speed"), o.speed)
 	}
 	for name, v := range map[string]float64{"fault-429": o.faults.TooManyRequests, "fault-5xx-after-order": o.faults.ErrorAfterOrder, "fault-drop-streams": o.faults.DropStreams} {
 		if v < 0 || v > 1 {
-			return nil, fmt.Errorf("sim: --%s %v: want a share between 0 and 1", name, v)
+			return nil, fmt.Errorf("sim: %s %v: want a share between 0 and 1", o.flag(name), v)
 		}
 	}
 	cfg, err := o.engineConfig()
@@ -223,7 +232,7 @@ func (o *simFlags) launch(ctx context.Context, d *db.DB, datadir string, log *sl
 	if o.start != "" {
 		tr, err := config.ParseTimerange(o.start + "-")
 		if err != nil {
-			return nil, fmt.Errorf("sim: --start %q: want YYYYMMDD", o.start)
+			return nil, fmt.Errorf("sim: %s %q: want YYYYMMDD", o.flag("start"), o.start)
 		}
 		start = tr.Start
 	}
