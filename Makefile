@@ -31,7 +31,7 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 fuzz: ## Run each fuzz target for 30s
-	@for pkg in ./internal/config ./internal/datafile ./internal/importer ./internal/market ./internal/download ./internal/external ./internal/fixed ./internal/sim/binanceapi; do \
+	@for pkg in ./internal/config ./internal/datafile ./internal/importer ./internal/market ./internal/download ./internal/external ./internal/fixed ./internal/sim/binanceapi ./internal/exchange/binance; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 30s $$pkg || exit 1; done; done
 

@@ -159,6 +159,8 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		addr      string
 		rateLimit float64
+		simOn     bool
+		simf      simFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -198,6 +200,11 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			if err := bootstrap(ctx, auth, home, cmd.OutOrStdout()); err != nil {
 				return err
 			}
+			stopSim, err := simf.serveSim(ctx, simOn, d, data, log, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			defer stopSim()
 			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, ArtifactDir: arts, Log: log, Version: version},
 				api.Options{RateLimit: rateLimit, AllowExternalStrategies: o.allowExternal})
 			if err != nil {
@@ -225,6 +232,8 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	o.addFlags(cmd, 2)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per token (bursts of twice that)")
+	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
+	simf.addFlags(cmd.Flags(), "sim-")
 	return cmd
 }
 

@@ -13,8 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // runSim starts `tradai sim` with args and returns its base URL and a stop
@@ -138,5 +141,99 @@ func TestSimCommandSurvivesRestart(t *testing.T) {
 	admin.call("GET", "/sim/v1/clock", url.Values{}, &clock2)
 	if clock2.SimTime != clock.SimTime {
 		t.Fatalf("simulation time after restart %d, want %d", clock2.SimTime, clock.SimTime)
+	}
+}
+
+// lockedBuffer is an io.Writer that can be read while a command writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeEmbedsSimulator runs `tradai serve --sim`: the simulator
+// listens on --sim-addr beside the API, on the platform's database and
+// data folder, REST and streams alike.
+func TestServeEmbedsSimulator(t *testing.T) {
+	t.Setenv("TRADAI_DATABASE", "")
+	home := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- executeCtx(ctx, out, io.Discard, "serve", "--home", home, "--datadir", "../../examples/data", "--addr", "127.0.0.1:0",
+			"--workers", "0", "--sim", "--sim-pairs", "ETH/BTC", "--sim-timeframe", "5m", "--sim-speed", "0", "--sim-addr", "127.0.0.1:0")
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	addrRe := regexp.MustCompile(`simulator listening on (http://\S+)`)
+	var base string
+	waitFor(t, "the simulator", func() bool {
+		m := addrRe.FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil && strings.Contains(out.String(), "serving on")
+	})
+	admin := simClient{t: t, base: base}
+	var acct struct{ Account, APIKey, SecretKey string }
+	if st := admin.call("POST", "/sim/v1/accounts", url.Values{"name": {"alice"}}, &acct); st != 200 || acct.APIKey == "" {
+		t.Fatalf("create account: %d %+v", st, acct)
+	}
+	ctxd, canceld := context.WithTimeout(ctx, 5*time.Second)
+	defer canceld()
+	ws, _, err := websocket.Dial(ctxd, "ws"+strings.TrimPrefix(base, "http")+"/ws/ethbtc@kline_5m", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	c := simClient{t: t, base: base, key: acct.APIKey, secret: acct.SecretKey}
+	var lk struct{ ListenKey string }
+	req, _ := http.NewRequest("POST", base+"/api/v3/userDataStream", nil)
+	req.Header.Set("X-MBX-APIKEY", c.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(res.Body).Decode(&lk)
+	res.Body.Close()
+	if lk.ListenKey == "" {
+		t.Fatalf("no listen key: %d", res.StatusCode)
+	}
+	// Step until the subscription has seen a candle close.
+	for i := 0; ; i++ {
+		admin.call("POST", "/sim/v1/step", url.Values{"candles": {"1"}}, nil)
+		rctx, rcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, b, err := ws.Read(rctx)
+		rcancel()
+		if err == nil {
+			if !strings.Contains(string(b), `"e":"kline"`) || !strings.Contains(string(b), `"s":"ETHBTC"`) {
+				t.Fatalf("kline event %s", b)
+			}
+			break
+		}
+		if i > 20 {
+			t.Fatalf("no kline event: %v", err)
+		}
+		// A read timeout closes the websocket: dial again.
+		ws, _, err = websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws/ethbtc@kline_5m", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -318,3 +318,16 @@ type BalanceEvent struct {
 type Journal interface {
 	Record(events []Event)
 }
+
+// Journals sends every operation's events to each journal in turn (the
+// store and the user data streams, for instance). Nil entries are skipped.
+type Journals []Journal
+
+// Record implements Journal.
+func (js Journals) Record(events []Event) {
+	for _, j := range js {
+		if j != nil {
+			j.Record(events)
+		}
+	}
+}

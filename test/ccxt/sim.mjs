@@ -65,6 +65,32 @@ try {
   }
   const after = await ex.fetchBalance();
   out.balanceAfter = { USDT: after.USDT, BTC: after.BTC };
+
+  // Streams: ccxt.pro's binance (part of the ccxt package) with its
+  // websocket URL pointed at the simulator. watchOHLCV subscribes to
+  // <symbol>@kline_1m; the simulator's clock is stepped (admin endpoint)
+  // until a candle arrives. (watchOrders is not tried: for spot, ccxt
+  // subscribes to user data over Binance's WebSocket API, ws-api/v3, which
+  // the simulator does not serve.)
+  const pro = new ccxt.pro.binance({
+    apiKey: process.env.SIM_API_KEY,
+    secret: process.env.SIM_SECRET,
+    enableRateLimit: false,
+    options: ex.options,
+  });
+  pro.urls.api = { ...ex.urls.api, ws: { ...pro.urls.api.ws, spot: `${base.replace(/^http/, 'ws')}/ws` } };
+  await pro.loadHttpProxyAgent(); // ccxt needs an http agent for plain ws:// URLs
+  await pro.loadMarkets();
+  const watching = pro.watchOHLCV(symbol, '1m');
+  let candles;
+  for (let i = 0; i < 50 && candles === undefined; i++) {
+    await fetch(`${base}/sim/v1/step?candles=1`, { method: 'POST' });
+    candles = await Promise.race([watching, new Promise((r) => setTimeout(r, 100))]);
+  }
+  if (candles === undefined) throw new Error('watchOHLCV: no candle');
+  const last = await ex.fetchOHLCV(symbol, '1m', undefined, 1);
+  out.watchOHLCV = { count: candles.length, time: candles.at(-1)[0], close: candles.at(-1)[4], restTime: last[0][0], restClose: last[0][4] };
+  await pro.close();
   console.log(JSON.stringify(out));
 } catch (e) {
   console.error(`${e.constructor.name}: ${e.message}`);

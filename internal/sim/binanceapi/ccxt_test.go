@@ -80,6 +80,10 @@ func TestCCXT(t *testing.T) {
 			TakerOrMaker  string
 		}
 		Insufficient string
+		WatchOHLCV   struct {
+			Count                            int
+			Time, Close, RestTime, RestClose float64
+		}
 		BalanceAfter struct {
 			USDT, BTC struct{ Free, Used, Total float64 }
 		}
@@ -104,6 +108,9 @@ func TestCCXT(t *testing.T) {
 	}
 	if got.Insufficient != "InsufficientFunds" {
 		t.Errorf("insufficient balance raised %q", got.Insufficient)
+	}
+	if w := got.WatchOHLCV; w.Count < 1 || w.Time != w.RestTime || w.Close != w.RestClose || w.Close == 0 {
+		t.Errorf("watchOHLCV = %+v", w)
 	}
 	// 1 + 0.2 − 0.0002 fee − 0.1 BTC; 10000 − 21 + 10.5 − 0.0105 fee USDT.
 	if got.BalanceAfter.BTC.Total != 1.0998 || got.BalanceAfter.USDT.Total != 9989.4895 {

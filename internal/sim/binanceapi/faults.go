@@ -22,11 +22,16 @@ type Faults struct {
 	ErrorAfterOrder float64
 	// Latency is added before every answer.
 	Latency time.Duration
+	// DropStreams is the share (0–1) of websocket connections dropped each
+	// minute, abruptly (no close frame), as a network failure would.
+	DropStreams float64
 	// Seed makes the random choices repeatable; 0 draws one.
 	Seed uint64
 }
 
-func (f Faults) on() bool { return f.TooManyRequests > 0 || f.ErrorAfterOrder > 0 || f.Latency > 0 }
+func (f Faults) on() bool {
+	return f.TooManyRequests > 0 || f.ErrorAfterOrder > 0 || f.Latency > 0 || f.DropStreams > 0
+}
 
 // faults draws the random choices of Faults.
 type faults struct {

@@ -2,6 +2,7 @@ package binanceapi
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,99 @@ func TestGoBinanceClient(t *testing.T) {
 	_, err = cl.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeSell).Type(binance.OrderTypeMarket).Quantity("5").Do(ctx)
 	if apiErr, ok := err.(*common.APIError); !ok || apiErr.Code != -2010 || apiErr.Message != "Account has insufficient balance for requested action." {
 		t.Fatalf("insufficient balance error = %v", err)
+	}
+}
+
+// TestGoBinanceStreams receives klines and user data events with
+// go-binance's websocket client. Its stream URLs are package variables
+// (BaseWsMainURL, BaseCombinedMainURL): this test points them at the test
+// server and puts them back; no other test of this package touches them,
+// and the test is not parallel.
+func TestGoBinanceStreams(t *testing.T) {
+	e := setup(t, func(c *Config) { c.Clock = time.Now })
+	ws := "ws" + strings.TrimPrefix(e.srv.URL, "http")
+	oldWs, oldComb := binance.BaseWsMainURL, binance.BaseCombinedMainURL
+	binance.BaseWsMainURL, binance.BaseCombinedMainURL = ws+"/ws", ws+"/stream?streams="
+	t.Cleanup(func() { binance.BaseWsMainURL, binance.BaseCombinedMainURL = oldWs, oldComb })
+	errs := make(chan error, 10)
+	onErr := func(err error) { errs <- err }
+
+	klines := make(chan *binance.WsKlineEvent, 100)
+	done, stop, err := binance.WsKlineServe("BTCUSDT", "1m", func(ev *binance.WsKlineEvent) { klines <- ev }, onErr)
+	if err != nil {
+		t.Fatalf("WsKlineServe: %v", err)
+	}
+	defer func() { close(stop); <-done }()
+	waitFor(t, "the kline subscription", func() bool { return e.topicSubs("btcusdt@kline_1m") == 1 })
+	if err := e.feed.Step(1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-klines:
+		if ev.Event != "kline" || ev.Symbol != "BTCUSDT" || ev.Kline.Interval != "1m" || !ev.Kline.IsFinal || ev.Kline.Close == "" {
+			t.Fatalf("kline event = %+v", ev)
+		}
+	case err := <-errs:
+		t.Fatal(err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no kline event")
+	}
+
+	cl := binance.NewClient(testKey, testSecret)
+	cl.BaseURL = e.srv.URL
+	ctx := context.Background()
+	key, err := cl.NewStartUserStreamService().Do(ctx)
+	if err != nil {
+		t.Fatalf("start user stream: %v", err)
+	}
+	if err := cl.NewKeepaliveUserStreamService().ListenKey(key).Do(ctx); err != nil {
+		t.Fatalf("keepalive: %v", err)
+	}
+	users := make(chan *binance.WsUserDataEvent, 100)
+	udone, ustop, err := binance.WsUserDataServe(key, func(ev *binance.WsUserDataEvent) { users <- ev }, onErr)
+	if err != nil {
+		t.Fatalf("WsUserDataServe: %v", err)
+	}
+	defer func() { close(ustop); <-udone }()
+	waitFor(t, "the user data subscription", func() bool {
+		e.s.hub.mu.Lock()
+		defer e.s.hub.mu.Unlock()
+		return len(e.s.hub.users["acct1"]) == 1
+	})
+	o, err := cl.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeMarket).Quantity("0.1").Do(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 3 {
+		select {
+		case ev := <-users:
+			switch ev.Event {
+			case binance.UserDataEventTypeExecutionReport:
+				u := ev.OrderUpdate
+				if u.Id != o.OrderID || u.Symbol != "BTCUSDT" {
+					t.Fatalf("order update = %+v", u)
+				}
+				got = append(got, u.ExecutionType+"/"+u.Status)
+				if u.ExecutionType == "TRADE" && (u.LatestVolume != "0.10000000" || u.FeeAsset != "BTC" || u.TradeId != o.Fills[0].TradeID) {
+					t.Fatalf("trade update = %+v", u)
+				}
+			case binance.UserDataEventTypeOutboundAccountPosition:
+				if len(ev.AccountUpdate.WsAccountUpdates) != 2 {
+					t.Fatalf("account update = %+v", ev.AccountUpdate)
+				}
+				got = append(got, "position")
+			}
+		case err := <-errs:
+			t.Fatal(err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("user events so far %v", got)
+		}
+	}
+	if strings.Join(got, " ") != "NEW/NEW TRADE/FILLED position" {
+		t.Fatalf("user events = %v", got)
+	}
+	if err := cl.NewCloseUserStreamService().ListenKey(key).Do(ctx); err != nil {
+		t.Fatalf("close user stream: %v", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/exchange/binance"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
 )
@@ -115,10 +116,16 @@ type Config struct {
 	// Accounts, when set, creates accounts and keys for the admin endpoint
 	// POST /sim/v1/accounts.
 	Accounts AccountCreator
-	// Faults injects failures (429s, 5xx after placing, latency); off by
-	// default. The admin endpoints are spared.
+	// Faults injects failures (429s, 5xx after placing, latency, dropped
+	// websocket connections); off by default. The admin endpoints are
+	// spared.
 	Faults Faults
-	Log    *slog.Logger
+	// Events feeds the user data streams; nil: they deliver nothing. It
+	// must also be the engine's journal (or one of sim.Journals).
+	Events *Events
+	// Streams tunes the websocket streams, which Server.Run serves.
+	Streams StreamOptions
+	Log     *slog.Logger
 }
 
 // AccountCreator makes a new account with one API key.
@@ -128,11 +135,13 @@ type AccountCreator interface {
 
 // Server is the Binance-compatible HTTP API.
 type Server struct {
-	cfg    Config
-	mux    *http.ServeMux
-	lim    *limiter
-	faults *faults // nil when off
-	log    *slog.Logger
+	cfg        Config
+	mux        *http.ServeMux
+	lim        *limiter
+	faults     *faults // nil when off
+	dropPeriod time.Duration
+	hub        *hub
+	log        *slog.Logger
 }
 
 // New builds the server.
@@ -155,7 +164,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.WeightLimit, cfg.BanAfter, cfg.BanFor), log: cfg.Log}
+	cfg.Streams.defaults()
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.WeightLimit, cfg.BanAfter, cfg.BanFor), log: cfg.Log, dropPeriod: time.Minute}
+	s.hub = newHub(s)
 	if cfg.Faults.on() {
 		s.faults = newFaults(cfg.Faults)
 	}
@@ -364,11 +375,9 @@ func (s *Server) authSigned(c *call, r *http.Request) error {
 
 // Sign is the signature Binance expects for a request whose query string
 // and body together are payload: hex HMAC-SHA256 keyed with the secret.
-func Sign(secret, payload string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(payload))
-	return hex.EncodeToString(mac.Sum(nil))
-}
+// It is the client adapter's (internal/exchange/binance), so both sides
+// sign one way.
+func Sign(secret, payload string) string { return binance.Sign(secret, payload) }
 
 // simNow is the simulation time orders are stamped with.
 func (s *Server) simNow(c *call) int64 {
@@ -415,6 +424,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v3/allOrders", signed, fixedWeight(20), s.allOrders)
 	s.handle("GET /api/v3/account", signed, fixedWeight(20), s.account)
 	s.handle("GET /api/v3/myTrades", signed, fixedWeight(20), s.myTrades)
+	s.userStreamRoutes()
+	s.streamRoutes()
 
 	if s.cfg.Admin {
 		s.adminRoutes()

@@ -1,6 +1,7 @@
 package binanceapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
+	"github.com/tradai/tradai/internal/sim/replay/replaytest"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -24,23 +26,10 @@ const (
 
 var wall = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// testFrame is n 1m candles around 100 from 2024-01-01.
-func testFrame(n int) *sdk.Frame {
-	f := &sdk.Frame{Pair: "BTC/USDT", Timeframe: "1m"}
-	t0 := int64(1704067200000)
-	for i := 0; i < n; i++ {
-		o := 100 + float64(i%5)
-		f.Time = append(f.Time, t0+int64(i)*60_000)
-		f.Open = append(f.Open, o)
-		f.High = append(f.High, o+1.5)
-		f.Low = append(f.Low, o-1.5)
-		f.Close = append(f.Close, o+1)
-		f.Volume = append(f.Volume, 10)
-	}
-	return f
-}
+func testFrame(n int) *sdk.Frame { return replaytest.Frame(n) }
 
 type env struct {
+	s    *Server
 	srv  *httptest.Server
 	eng  *sim.Engine
 	feed *replay.Feed
@@ -49,32 +38,20 @@ type env struct {
 
 func setup(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
-	f := testFrame(60)
-	sym, err := replay.DefaultSymbol("BTC/USDT", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := sim.New(sim.DefaultConfig(), []sim.Symbol{sym}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	series, err := replay.FromFrame(sym.Name, f, sym.TickSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed, err := replay.New(eng, []replay.Series{series}, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := feed.Step(10); err != nil {
-		t.Fatal(err)
-	}
+	return setupN(t, 60, mod)
+}
+
+// setupN is setup with n candles of data.
+func setupN(t testing.TB, n int, mod func(*Config)) *env {
+	t.Helper()
+	events := NewEvents()
+	eng, feed := replaytest.Market(t, n, events)
 	eng.CreateAccount("acct1")
 	eng.Fund(0, "acct1", "USDT", fixed.MustParse("10000"))
 	eng.Fund(0, "acct1", "BTC", fixed.MustParse("1"))
 	keys := &MemoryKeys{}
 	keys.Add(Key{APIKey: testKey, Secret: testSecret, Account: "acct1"})
-	cfg := Config{Engine: eng, Feed: feed, Keys: keys, Clock: func() time.Time { return wall }, Admin: true}
+	cfg := Config{Engine: eng, Feed: feed, Keys: keys, Clock: func() time.Time { return wall }, Admin: true, Events: events}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -84,7 +61,11 @@ func setup(t testing.TB, mod func(*Config)) *env {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, eng: eng, feed: feed, cfg: cfg}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &env{s: s, srv: srv, eng: eng, feed: feed, cfg: cfg}
 }
 
 type resp struct {

@@ -77,6 +77,9 @@ type Feed struct {
 	series map[string]*cursor
 	order  []string // symbols, sorted
 	ended  bool
+	// changed is closed (and replaced) whenever price points are played,
+	// so streams wait on it instead of polling.
+	changed chan struct{}
 }
 
 type cursor struct {
@@ -92,7 +95,7 @@ func New(eng *sim.Engine, series []Series, start int64, log *slog.Logger) (*Feed
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := &Feed{eng: eng, log: log, series: map[string]*cursor{}}
+	f := &Feed{eng: eng, log: log, series: map[string]*cursor{}, changed: make(chan struct{})}
 	first := int64(math.MaxInt64)
 	for _, s := range series {
 		if _, ok := eng.Symbol(s.Symbol); !ok {
@@ -133,6 +136,14 @@ func (f *Feed) Now() int64 {
 	return f.now
 }
 
+// Changed returns a channel that is closed the next time price points are
+// played (by Run, Step or AdvanceTo). Take a new one after each wake-up.
+func (f *Feed) Changed() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
 // Ended reports whether every series has been played to its end.
 func (f *Feed) Ended() bool {
 	f.mu.Lock()
@@ -157,6 +168,13 @@ func (f *Feed) AdvanceTo(t int64) error {
 }
 
 func (f *Feed) advanceTo(t int64) error {
+	played := false
+	defer func() {
+		if played {
+			close(f.changed)
+			f.changed = make(chan struct{})
+		}
+	}()
 	for {
 		var best *cursor
 		bt := int64(math.MaxInt64)
@@ -173,6 +191,7 @@ func (f *Feed) advanceTo(t int64) error {
 			}
 			break
 		}
+		played = true
 		if err := f.play(best, bt); err != nil {
 			return err
 		}
@@ -273,6 +292,7 @@ type Kline struct {
 	CloseTime   int64
 	QuoteVolume fixed.Dec // Σ volume × close of the source candles (an estimate)
 	Trades      int64     // source price points played (an exchange counts trades)
+	Closed      bool      // its last point has been played: it will not change again
 }
 
 // ErrInterval is returned by Klines for a timeframe shorter than the
@@ -327,6 +347,9 @@ func (f *Feed) Klines(symbol string, tf sdk.Timeframe, start, end int64, limit i
 		}
 		out = append(out, Kline{Candle: sim.Candle{Time: t, Open: src.Open, High: src.High, Low: src.Low, Close: src.Close, Volume: src.Volume},
 			CloseTime: tf.Next(t) - 1, QuoteVolume: fixed.MulFloor(src.Volume, src.Close), Trades: 4})
+	}
+	for i := range out {
+		out[i].Closed = out[i].CloseTime <= now
 	}
 	if limit > 0 && len(out) > limit {
 		if start > 0 {
