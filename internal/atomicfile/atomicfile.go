@@ -35,7 +35,7 @@ func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) (er
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
+	w := bufio.NewWriterSize(tmp, 64<<10)
 	if err = write(w); err != nil {
 		return err
 	}
