@@ -175,24 +175,29 @@ func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason 
 // retry: the step is restarted).
 func (s *Store) StartStep(ctx context.Context, p tenancy.Principal, runID, name string) error {
 	now := s.now()
+	var started bool
 	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
-		var st string
-		err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, runID, p.Tenant).Scan(&st)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		// One statement: (re)start the step if the run is running.
+		res, err := tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at)
+			SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ? AND status = ?)
+			ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
+				finished_at = NULL, error = '', detail = ''`,
+			runID, name, string(Running), now.UnixMilli(), runID, p.Tenant, string(Running))
 		if err != nil {
-			return fmt.Errorf("read run: %w", err)
-		}
-		if Status(st) != Running {
-			return fmt.Errorf("%w: run is %s", ErrIllegalTransition, st)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM run_steps WHERE run_id = ? AND name = ?`, runID, name); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at) VALUES (?, ?, ?, ?)`, runID, name, string(Running), now.UnixMilli())
+		n, err := res.RowsAffected()
+		started = err == nil && n > 0
 		return err
 	})
+	if err == nil && !started {
+		var r Run
+		if r, err = s.Get(ctx, p, runID); err == nil {
+			err = fmt.Errorf("%w: run is %s", ErrIllegalTransition, r.Status)
+		} else if errors.Is(err, ErrNotFound) {
+			err = ErrNotFound
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("start step %q of run %s: %w", name, runID, err)
 	}
