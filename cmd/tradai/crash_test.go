@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
@@ -101,6 +102,42 @@ func startProcess(t testing.TB, bin string, args ...string) *child {
 	return c
 }
 
+// serving waits until the child, a tradai serve, says where it listens,
+// and returns that URL.
+func (c *child) serving(t testing.TB) string {
+	t.Helper()
+	select {
+	case url := <-c.url:
+		return url
+	case <-c.done:
+		t.Fatalf("server exited:\n%s", c.output())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start:\n%s", c.output())
+	}
+	return ""
+}
+
+// homeToken is the API token tradai serve wrote under home on first start.
+func homeToken(t testing.TB, home string) string {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(tok))
+}
+
+// buildTradai builds the real binary, without the race detector the tests
+// may run under, for figures that are the product's.
+func buildTradai(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tradai")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build tradai: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // kill9 kills the child outright, with no chance to clean up.
 func (c *child) kill9(t *testing.T) {
 	t.Helper()
@@ -122,7 +159,7 @@ func (c *child) stop(t *testing.T) {
 }
 
 // countWhere counts rows of a query with no arguments but one.
-func countWhere(t *testing.T, d *db.DB, q string, args ...any) int {
+func countWhere(t testing.TB, d *db.DB, q string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := d.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
@@ -132,7 +169,7 @@ func countWhere(t *testing.T, d *db.DB, q string, args ...any) int {
 }
 
 // waitAllTerminal polls until no run is queued or running.
-func waitAllTerminal(t *testing.T, d *db.DB, want int, within time.Duration) {
+func waitAllTerminal(t testing.TB, d *db.DB, want int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -211,10 +248,7 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := os.ReadFile("../../examples/backtest.json")
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, _ := json.Marshal(clienttest.Config(t))
 		const total = 50
 		for range total {
 			if _, err := submitter.SubmitBacktest(ctx, tenancy.Principal{Tenant: u.Tenant}, runs.RunSpec{Strategy: strat, Config: cfg}, ""); err != nil {
@@ -259,25 +293,9 @@ func TestServerKilledWithQueuedWork(t *testing.T) {
 	}
 	args := []string{"serve", "--home", home, "--datadir", data, "--addr", "127.0.0.1:0", "--workers", "1", "--orphan-after", "3s", "--rate-limit", "1000"}
 	srv := startChild(t, args...)
-	var url string
-	select {
-	case url = <-srv.url:
-	case <-srv.done:
-		t.Fatalf("server exited:\n%s", srv.output())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", srv.output())
-	}
-	tok, err := os.ReadFile(filepath.Join(home, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
-	var cfg map[string]any
-	raw, _ := os.ReadFile("../../examples/backtest.json")
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(api.SubmitRequest{Strategy: "macd_trend", Config: cfg})
+	url := srv.serving(t)
+	token := homeToken(t, home)
+	body, _ := json.Marshal(api.SubmitRequest{Strategy: "macd_trend", Config: clienttest.Config(t)})
 	const total = 40
 	accepted := map[string]bool{}
 	for range total {
@@ -310,11 +328,7 @@ func TestServerKilledWithQueuedWork(t *testing.T) {
 	t.Logf("server killed with %d of %d runs unfinished", left, total)
 
 	again := startChild(t, args...)
-	select {
-	case <-again.url:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("restarted server did not start:\n%s", again.output())
-	}
+	again.serving(t)
 	waitAllTerminal(t, d, total, 2*time.Minute)
 	again.stop(t)
 	assertCompletedOnce(t, d, total)

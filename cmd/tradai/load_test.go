@@ -9,16 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 )
 
@@ -58,32 +57,11 @@ func TestLoadSubmissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server is the real binary, built without the race detector this
-	// test may run under: the figures are the product's.
-	bin := filepath.Join(t.TempDir(), "tradai")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build tradai: %v\n%s", err, out)
-	}
-	srv := startProcess(t, bin, "serve", "--home", home, "--datadir", data, "--addr", "127.0.0.1:0", "--workers", "2", "--rate-limit", "2000", "--log-level", "warn")
-	var url string
-	select {
-	case url = <-srv.url:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", srv.output())
-	}
-	tok, err := os.ReadFile(filepath.Join(home, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
-	var cfg map[string]any
-	raw, _ := os.ReadFile("../../examples/backtest.json")
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	srv := startProcess(t, buildTradai(t), "serve", "--home", home, "--datadir", data, "--addr", "127.0.0.1:0", "--workers", "2", "--rate-limit", "2000", "--log-level", "warn")
+	url := srv.serving(t)
+	token := homeToken(t, home)
 	// A small backtest: one pair, one day of 5m candles.
-	body, _ := json.Marshal(api.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg, Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
+	body, _ := json.Marshal(api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 
 	var (

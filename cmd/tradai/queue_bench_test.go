@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
@@ -47,41 +47,24 @@ func BenchmarkQueuePostgresTwoWorkers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var cfg map[string]any
-	raw, _ := os.ReadFile("../../examples/backtest.json")
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		b.Fatal(err)
-	}
-	cfg["timerange"] = "20180110-20180111"
-	cfg["exchange"].(map[string]any)["pair_whitelist"] = []string{"ETH/BTC"}
-	spec, _ := json.Marshal(cfg)
+	spec, _ := json.Marshal(clienttest.Config(b, func(m map[string]any) {
+		m["timerange"] = "20180110-20180111"
+		m["exchange"].(map[string]any)["pair_whitelist"] = []string{"ETH/BTC"}
+	}))
 	for range b.N {
 		if _, err := submitter.SubmitBacktest(ctx, tenancy.Principal{Tenant: u.Tenant}, runs.RunSpec{Strategy: "rsi_bollinger", Config: spec}, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
-	bin := filepath.Join(b.TempDir(), "tradai")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build tradai: %v\n%s", err, out)
-	}
+	bin := buildTradai(b)
 	b.ResetTimer()
 	for range 2 {
 		startProcess(b, bin, "worker", "--database", tg.URL, "--datadir", data, "--artifacts", arts, "--workers", workersPerProcess, "--log-level", "warn")
 	}
-	for {
-		var open int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')`).Scan(&open); err != nil {
-			b.Fatal(err)
-		}
-		if open == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitAllTerminal(b, d, b.N, 10*time.Minute)
 	b.StopTimer()
-	var done int
-	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM runs WHERE status = 'completed'`).Scan(&done); err != nil || done != b.N {
-		b.Fatalf("%d of %d completed (%v)", done, b.N, err)
+	if done := countWhere(b, d, `SELECT COUNT(*) FROM runs WHERE status = 'completed'`); done != b.N {
+		b.Fatalf("%d of %d completed", done, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "backtests/s")
 }
