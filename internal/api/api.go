@@ -195,39 +195,36 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	fail := func(status int, code, detail string) {
-		p := problem(status, code, detail)
+	// huma writes the error; toProblem gives it the status's code.
+	fail := func(status int, detail string) {
 		if status == http.StatusUnauthorized {
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="tradai"`)
 		}
-		ctx.SetHeader("Content-Type", "application/problem+json")
-		ctx.SetStatus(status)
-		p.Instance = ctx.URL().Path
-		_ = jsonEncode(ctx.BodyWriter(), p)
+		_ = huma.WriteErr(s.api, ctx, status, detail)
 	}
 	h := ctx.Header("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if h == "" {
-		fail(http.StatusUnauthorized, CodeUnauthenticated, "no API token: send Authorization: Bearer <token> (create one with tradai tokens create)")
+		fail(http.StatusUnauthorized, "no API token: send Authorization: Bearer <token> (create one with tradai tokens create)")
 		return
 	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		fail(http.StatusUnauthorized, CodeUnauthenticated, "the Authorization header must be Bearer <token>")
+		fail(http.StatusUnauthorized, "the Authorization header must be Bearer <token>")
 		return
 	}
 	p, err := s.d.Tenancy.Authenticate(ctx.Context(), strings.TrimSpace(token))
 	if errors.Is(err, tenancy.ErrUnauthenticated) {
-		fail(http.StatusUnauthorized, CodeUnauthenticated, "the API token is unknown or revoked")
+		fail(http.StatusUnauthorized, "the API token is unknown or revoked")
 		return
 	}
 	if err != nil {
 		s.d.Log.Error("authenticate", "err", err)
-		fail(http.StatusServiceUnavailable, CodeNotReady, "cannot check the API token now; try again")
+		fail(http.StatusServiceUnavailable, "cannot check the API token now; try again")
 		return
 	}
 	if wait, ok := s.allow(token); !ok {
 		ctx.SetHeader("Retry-After", strconv.Itoa(int(max(1, (wait+time.Second-1)/time.Second))))
-		fail(http.StatusTooManyRequests, CodeRateLimited,
+		fail(http.StatusTooManyRequests,
 			"rate limit of "+strconv.FormatFloat(s.o.RateLimit, 'f', -1, 64)+" requests per second per token exceeded")
 		return
 	}

@@ -208,7 +208,8 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 			&huma.ErrorDetail{Location: loc, Message: msg, Value: value})
 	}
 	ref := strings.TrimSpace(req.Strategy)
-	if strategyref.IsExternal(ref) {
+	external := strategyref.IsExternal(ref)
+	if external {
 		if !s.o.AllowExternalStrategies {
 			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, CodeStrategyForbidden,
 				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", "),
@@ -255,7 +256,7 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 	}
 	h := sha256.New()
 	version := "builtin@" + s.d.Version
-	if strategyref.IsExternal(ref) {
+	if external {
 		version = "external"
 	}
 	for _, part := range [][]byte{[]byte(ref), []byte(version), raw, params} {
