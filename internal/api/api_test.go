@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
@@ -24,59 +24,21 @@ import (
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-const dataDir = "../../examples/data"
-
 type env struct {
-	t       testing.TB
-	srv     *httptest.Server
-	db      *db.DB
-	token   string // tenant acme
-	other   string // tenant globex
-	dataDir string
+	t     testing.TB
+	url   string
+	db    *db.DB
+	token string // tenant acme
+	other string // tenant globex
 }
 
-// newEnv serves the API over d with running workers; opts tune the API.
-func newEnv(t testing.TB, d *db.DB, opts api.Options) *env {
+// newEnv serves the API over d with running workers (clienttest's server,
+// as tradai serve wires it); opts tune it.
+func newEnv(t testing.TB, d *db.DB, opts clienttest.Options) *env {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	auth := tenancy.New(d, time.Now, log)
-	token := func(user, tenant string) string {
-		u, err := auth.CreateUser(ctx, user, tenant)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _, err := auth.CreateToken(ctx, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	e := &env{t: t, db: d, token: token("alice", "acme"), other: token("bob", "globex"), dataDir: dataDir}
-	store := runs.New(d, time.Now, 3, log)
-	arts := filepath.Join(t.TempDir(), "artifacts")
-	if err := os.MkdirAll(arts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := jobs.New(d, store, dataDir, arts, log, jobs.Options{FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = svc.Stop(ctx)
-	})
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: e.dataDir, ArtifactDir: arts, Log: log, Version: "test"}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(s.Handler())
-	t.Cleanup(e.srv.Close)
-	return e
+	opts.DB = d
+	s := clienttest.Start(t, opts)
+	return &env{t: t, url: s.URL, db: d, token: s.NewToken(t, "alice", "acme"), other: s.NewToken(t, "bob", "globex")}
 }
 
 type resp struct {
@@ -121,7 +83,7 @@ func (e *env) do(method, path, token string, body any, header ...string) resp {
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -146,21 +108,8 @@ func (e *env) do(method, path, token string, body any, header ...string) resp {
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
-func exampleConfig(t testing.TB) map[string]any {
-	t.Helper()
-	raw, err := os.ReadFile("../../examples/backtest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func submission(t testing.TB) api.SubmitRequest {
-	return api.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t), Timerange: "20180110-20180112", Pairs: []string{"ETH/BTC", "LTC/BTC"}}
+	return api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180112", Pairs: []string{"ETH/BTC", "LTC/BTC"}}
 }
 
 func (e *env) submit(token string, req api.SubmitRequest) api.Ticket {
@@ -199,7 +148,7 @@ func (e *env) wait(token, url string) api.Run {
 
 func TestSubmitFollowAndFetchResults(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, api.Options{})
+		e := newEnv(t, d, clienttest.Options{})
 		tk := e.submit(e.token, submission(t))
 		run := e.wait(e.token, tk.StatusURL)
 		if run.Status != "completed" || run.Progress != 1 || run.Attempts != 1 || run.StartedAt == nil || run.FinishedAt == nil {
@@ -249,7 +198,7 @@ func TestSubmitFollowAndFetchResults(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	d := sqliteDB(t)
-	e := newEnv(t, d, api.Options{})
+	e := newEnv(t, d, clienttest.Options{})
 	req := submission(t)
 	first := e.do("POST", "/api/v1/backtests", e.token, req, "Idempotency-Key", "k1")
 	again := e.do("POST", "/api/v1/backtests", e.token, req, "Idempotency-Key", "k1")
@@ -287,8 +236,8 @@ func sqliteDB(t testing.TB) *db.DB {
 }
 
 func TestBadSubmissionsAreNamed(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{MaxBody: 64 << 10})
-	cfg := exampleConfig(t)
+	e := newEnv(t, sqliteDB(t), clienttest.Options{MaxBody: 64 << 10})
+	cfg := clienttest.Config(t)
 	cfg["stake_amount"] = -3
 	cases := []struct {
 		name   string
@@ -328,7 +277,7 @@ func TestBadSubmissionsAreNamed(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	for _, path := range []string{"/api/v1/backtests", "/api/v1/strategies", "/api/v1/data", "/api/v1/runs/compare?ids=a,b"} {
 		for _, tok := range []string{"", "tdi_wrong", "garbage"} {
 			r := e.do("GET", path, tok, nil)
@@ -352,7 +301,7 @@ func TestAuthentication(t *testing.T) {
 // for a run that does not exist, and changes nothing.
 func TestOtherTenantGetsNotFound(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, api.Options{})
+		e := newEnv(t, d, clienttest.Options{})
 		done := e.submit(e.token, submission(t))
 		e.wait(e.token, done.StatusURL)
 		failed := e.submit(e.token, api.SubmitRequest{Strategy: "rsi_bollinger", Config: map[string]any{"exchange": map[string]any{"name": "binance", "pair_whitelist": []string{"NOPE/BTC"}}, "stake_currency": "BTC"}})
@@ -384,7 +333,7 @@ func TestOtherTenantGetsNotFound(t *testing.T) {
 }
 
 func TestCancelRetryAndConflicts(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	tk := e.submit(e.token, submission(t))
 	done := e.wait(e.token, tk.StatusURL)
 	if done.Status != "completed" {
@@ -415,13 +364,13 @@ func TestCancelRetryAndConflicts(t *testing.T) {
 	}
 	// Audit: every mutating call left a row.
 	var n int
-	if err := e.db.QueryRow(context.Background(), e.db.Rebind(`SELECT COUNT(*) FROM audit_log WHERE target = ? AND action IN ('run.create', 'run.retry')`), tk.RunID).Scan(&n); err != nil || n != 2 {
+	if err := e.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE target = ? AND action IN ('run.create', 'run.retry')`, tk.RunID).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("audit rows: %d, %v", n, err)
 	}
 }
 
 func TestListPagesAndFilters(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	var ids []string
 	for i := range 5 {
 		req := submission(t)
@@ -471,7 +420,7 @@ func TestListPagesAndFilters(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	a := submission(t)
 	b := submission(t)
 	b.Params = map[string]any{"rsi_buy": 25}
@@ -506,7 +455,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestRateLimitPerToken(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{RateLimit: 0.5, RateBurst: 2})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{RateLimit: 0.5, RateBurst: 2})
 	for i := range 2 {
 		if r := e.do("GET", "/api/v1/strategies", e.token, nil); r.status != http.StatusOK {
 			t.Fatalf("request %d: %d", i, r.status)
@@ -526,11 +475,11 @@ func TestRateLimitPerToken(t *testing.T) {
 }
 
 func TestReadyNamesTheFailingCheck(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	if r := e.do("GET", "/ready", "", nil); r.status != http.StatusOK {
 		t.Fatalf("ready: %d %s", r.status, r.body)
 	}
-	e.dataDir = "" // unused after construction; build a server on a missing folder instead
+	// A server on a missing data folder.
 	d := sqliteDB(t)
 	log := slog.New(slog.DiscardHandler)
 	store := runs.New(d, time.Now, 3, log)
@@ -554,7 +503,7 @@ func TestReadyNamesTheFailingCheck(t *testing.T) {
 }
 
 func TestOpenAPIAndOperations(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	var doc struct {
 		OpenAPI    string                    `json:"openapi"`
 		Paths      map[string]map[string]any `json:"paths"`
@@ -593,7 +542,7 @@ func TestOpenAPIAndOperations(t *testing.T) {
 }
 
 func TestStrategiesAndData(t *testing.T) {
-	e := newEnv(t, sqliteDB(t), api.Options{})
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
 	var st struct {
 		Strategies []struct {
 			Name string `json:"name"`

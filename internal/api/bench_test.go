@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/client/clienttest"
 )
 
 // BenchmarkGetRunAt1000rps measures GET /api/v1/backtests/{id} of a
@@ -15,12 +15,12 @@ import (
 // (each on its own goroutine, like independent clients) against the
 // embedded (SQLite) store. It reports the latency percentiles.
 func BenchmarkGetRunAt1000rps(b *testing.B) {
-	e := newEnv(b, sqliteDB(b), api.Options{RateLimit: 100000})
+	e := newEnv(b, sqliteDB(b), clienttest.Options{RateLimit: 100000})
 	tk := e.submit(e.token, submission(b))
 	e.wait(e.token, tk.StatusURL)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}}
 	get := func() (time.Duration, error) {
-		req, _ := http.NewRequest("GET", e.srv.URL+tk.StatusURL, nil)
+		req, _ := http.NewRequest("GET", e.url+tk.StatusURL, nil)
 		req.Header.Set("Authorization", "Bearer "+e.token)
 		began := time.Now()
 		res, err := client.Do(req)

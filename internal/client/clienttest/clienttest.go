@@ -35,6 +35,11 @@ type Options struct {
 	NoWorkers bool
 	// AllowExternal lets runs use exec: programs (see SlowStrategy).
 	AllowExternal bool
+	// MaxBody is the API's request body limit (api.Options; 0: default).
+	MaxBody int64
+	// DB, when set, is the (migrated) database to serve from instead of a
+	// new SQLite file; the caller closes it.
+	DB *db.DB
 }
 
 // Server is a running API server.
@@ -95,13 +100,16 @@ func Start(t testing.TB, o Options) *Server {
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	d, err := db.Open(ctx, filepath.Join(home, "tradai.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	d := o.DB
+	if d == nil {
+		var err error
+		if d, err = db.Open(ctx, filepath.Join(home, "tradai.db"), log); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	store := runs.New(d, time.Now, 3, log)
 	data := ExampleData()
@@ -123,7 +131,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, ArtifactDir: arts, Log: log, Version: "test"},
-		api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, AllowExternalStrategies: o.AllowExternal})
+		api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, AllowExternalStrategies: o.AllowExternal})
 	if err != nil {
 		t.Fatal(err)
 	}
