@@ -50,7 +50,7 @@ type hub struct {
 	s *Server
 
 	mu      sync.Mutex
-	running bool // Run has started and not ended: connections are accepted
+	stopped bool // Run has ended: connections are refused
 	conns   map[*conn]struct{}
 	topics  map[string]*topic          // stream name → topic
 	users   map[string]map[*conn]int   // account → connections (and how many of its keys each follows)
@@ -129,13 +129,11 @@ func (c *conn) enqueue(payload []byte) {
 // Run serves the websocket streams until ctx ends: it follows the replay
 // for kline streams, the engine's events (Config.Events) for user data
 // streams and the listen keys' expiry; then it closes every connection and
-// returns once their handlers are done. Streams are refused while Run is
-// not running.
+// returns once their handlers are done. Connections are accepted from New
+// on (so a listener may start before Run's goroutine does) and refused once
+// Run has ended.
 func (s *Server) Run(ctx context.Context) {
 	h := s.hub
-	h.mu.Lock()
-	h.running = true
-	h.mu.Unlock()
 	var wg sync.WaitGroup
 	if s.cfg.Feed != nil {
 		wg.Go(func() {
@@ -153,7 +151,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { h.userLoop(ctx) })
 	<-ctx.Done()
 	h.mu.Lock()
-	h.running = false
+	h.stopped = true
 	for c := range h.conns {
 		c.stop(websocket.StatusGoingAway, "server shutting down")
 	}
@@ -180,9 +178,9 @@ func (s *Server) streamRoutes() {
 // serve upgrades one connection and runs it until it ends.
 func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, combined bool) {
 	h.mu.Lock()
-	running := h.running
+	stopped := h.stopped
 	h.mu.Unlock()
-	if !running {
+	if stopped {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: -1000, Msg: "Streams are not available."})
 		return
 	}
@@ -195,7 +193,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 	c := &conn{ws: ws, combined: combined, out: make(chan []byte, opts.SendBuffer), quit: make(chan struct{}), streams: map[string]bool{}}
 	ws.SetReadLimit(maxBody)
 	h.mu.Lock()
-	if !h.running {
+	if h.stopped {
 		h.mu.Unlock()
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return

@@ -364,18 +364,42 @@ func TestSlowConnectionDropped(t *testing.T) {
 	}
 }
 
-func TestStreamsNeedRun(t *testing.T) {
+// A stream dialled before Run's goroutine has started is served (a
+// listener may start first); once Run has ended, streams are refused.
+func TestStreamsBeforeAndAfterRun(t *testing.T) {
 	e := setup(t, nil)
-	s, err := New(e.cfg) // not Run
+	s, err := New(e.cfg) // Run not started yet
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/btcusdt@kline_1m"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/btcusdt@kline_1m", nil); err == nil || res == nil || res.StatusCode != 503 {
-		t.Fatalf("a stream of a server not running: %v", err)
+	early, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatalf("a stream dialled before Run: %v", err)
+	}
+	defer early.CloseNow()
+	late := &env{s: s}
+	waitFor(t, "the early subscription", func() bool { return late.topicSubs("btcusdt@kline_1m") == 1 })
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(runCtx); close(done) }()
+	if err := e.feed.Step(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := early.Read(ctx); err != nil || !strings.Contains(string(msg), `"e":"kline"`) {
+		t.Fatalf("first message of the early stream = %s, %v", msg, err)
+	}
+	stop()
+	if _, _, err := early.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("the early stream after Run ended: %v", err)
+	}
+	<-done
+	if _, res, err := websocket.Dial(ctx, url, nil); err == nil || res == nil || res.StatusCode != 503 {
+		t.Fatalf("a stream after Run ended: %v", err)
 	}
 }
 
