@@ -302,7 +302,7 @@ func TestOrphanIsRerunOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.store.MarkRunning(ctx, e.p(), r.ID); err != nil {
+		if _, err := e.store.MarkRunning(ctx, e.p(), r.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := d.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ?`, time.Now().Add(-time.Hour).UnixMilli(), r.ID); err != nil {

@@ -101,22 +101,15 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 	p := tenancy.Principal{Tenant: job.Args.Tenant}
 	id := job.Args.RunID
 	log := s.log.With("run", id, "tenant", p.Tenant, "attempt", job.Attempt)
-	r, err := s.runs.Get(ctx, p, id)
-	if errors.Is(err, runs.ErrNotFound) {
+	r, err := s.runs.MarkRunning(ctx, p, id, StepValidate)
+	switch {
+	case errors.Is(err, runs.ErrNotFound):
 		return river.JobCancel(fmt.Errorf("backtest job: %w", err))
-	}
-	if err != nil {
-		return fmt.Errorf("backtest job: %w", err)
-	}
-	if r.Status != runs.Queued {
+	case errors.Is(err, runs.ErrIllegalTransition):
 		// Started by another job, or finished: nothing to do here.
-		log.Debug("job skipped", "status", r.Status)
+		log.Debug("job skipped", "reason", err)
 		return nil
-	}
-	if r, err = s.runs.MarkRunning(ctx, p, id); err != nil {
-		if errors.Is(err, runs.ErrIllegalTransition) {
-			return nil // another job won the start
-		}
+	case err != nil:
 		return fmt.Errorf("backtest job: %w", err)
 	}
 
@@ -187,7 +180,7 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 			s.log.Warn("run heartbeat", "run", id, "err", err)
 		}
 	}
-	beat()
+	// MarkRunning stamped the first heartbeat.
 	poll := time.NewTicker(s.opts.CancelPoll)
 	defer poll.Stop()
 	hb := time.NewTicker(s.opts.Heartbeat)
@@ -209,11 +202,11 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 	}
 }
 
-// step records one step around fn, with the detail fn returns.
-func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string, progress float64, fn func() (string, error)) error {
-	if err := s.runs.StartStep(ctx, p, id, name); err != nil {
-		return err
-	}
+// step runs fn as step name, which MarkRunning or the previous step
+// started, and records its end with the detail fn returns and, on success,
+// the run's progress and the start of step next, in one transaction. The
+// last step (next empty) is recorded by Complete, unless it fails.
+func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name, next string, progress float64, fn func() (string, error)) error {
 	began := time.Now()
 	detail, err := fn()
 	outcome := "ok"
@@ -221,7 +214,10 @@ func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name string
 		outcome = "error"
 	}
 	s.stepSeconds.WithLabelValues(name, outcome).Observe(time.Since(began).Seconds())
-	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, detail, err, progress); ferr != nil && err == nil {
+	if next == "" && err == nil {
+		return nil
+	}
+	if ferr := s.runs.FinishStep(context.WithoutCancel(ctx), p, id, name, detail, err, progress, next); ferr != nil && err == nil {
 		return ferr
 	}
 	return err
@@ -233,7 +229,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		strat sdk.Strategy
 		res   *backtest.Result
 	)
-	err := s.step(ctx, p, r.ID, StepValidate, 0.1, noDetail(func() error {
+	err := s.step(ctx, p, r.ID, StepValidate, StepEnsureData, 0.1, noDetail(func() error {
 		c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
 		if err != nil {
 			return permanent(err)
@@ -265,13 +261,13 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 	if err != nil {
 		return err
 	}
-	err = s.step(ctx, p, r.ID, StepEnsureData, 0.2, func() (string, error) {
+	err = s.step(ctx, p, r.ID, StepEnsureData, StepRun, 0.2, func() (string, error) {
 		return s.ensureData(ctx, cfg, strat.Spec(), log)
 	})
 	if err != nil {
 		return err
 	}
-	err = s.step(ctx, p, r.ID, StepRun, 0.8, noDetail(func() error {
+	err = s.step(ctx, p, r.ID, StepRun, StepRecord, 0.8, noDetail(func() error {
 		if s.beforeRun != nil {
 			if err := s.beforeRun(ctx); err != nil {
 				return err
@@ -291,7 +287,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		summary   []byte
 		artifacts []runs.Artifact
 	)
-	err = s.step(ctx, p, r.ID, StepRecord, 0.9, noDetail(func() error {
+	err = s.step(ctx, p, r.ID, StepRecord, "", 0.9, noDetail(func() error {
 		m := metrics.Compute(res)
 		var err error
 		if summary, err = json.Marshal(m.Summary); err != nil {

@@ -118,25 +118,24 @@ func TestTransitions(t *testing.T) {
 		}
 		_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{}`), "", nil)
 		illegal("Complete queued", err)
-		illegal("StartStep queued", s.StartStep(ctx, alice, r.ID, "load"))
+		illegal("FinishStep queued", s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.25, ""))
 
-		if r, err = s.MarkRunning(ctx, alice, r.ID); err != nil || r.Status != runs.Running || r.Attempts != 1 || r.Started.IsZero() {
+		if r, err = s.MarkRunning(ctx, alice, r.ID, "load"); err != nil || r.Status != runs.Running || r.Attempts != 1 || r.Started.IsZero() {
 			t.Fatalf("MarkRunning = %+v, %v", r, err)
 		}
-		_, err = s.MarkRunning(ctx, alice, r.ID)
-		illegal("MarkRunning running", err)
-		if err := s.StartStep(ctx, alice, r.ID, "load"); err != nil {
-			t.Fatal(err)
+		if steps, err := s.Steps(ctx, alice, r.ID); err != nil || len(steps) != 1 || steps[0].Name != "load" || steps[0].Status != runs.Running {
+			t.Fatalf("steps after MarkRunning = %+v, %v", steps, err)
 		}
-		if err := s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.25); err != nil {
+		_, err = s.MarkRunning(ctx, alice, r.ID, "load")
+		illegal("MarkRunning running", err)
+		if err := s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.25, "simulate"); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Get(ctx, alice, r.ID); got.Progress != 0.25 {
 			t.Fatalf("progress after the step = %v, want 0.25", got.Progress)
 		}
-		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.5))
-		s.StartStep(ctx, alice, r.ID, "simulate")
-		s.FinishStep(ctx, alice, r.ID, "simulate", "", errors.New("boom"), 0.9)
+		illegal("FinishStep twice", s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.5, ""))
+		s.FinishStep(ctx, alice, r.ID, "simulate", "", errors.New("boom"), 0.9, "never")
 		if got, _ := s.Get(ctx, alice, r.ID); got.Progress != 0.25 {
 			t.Fatalf("a failed step moved progress to %v", got.Progress)
 		}
@@ -170,16 +169,16 @@ func TestTransitions(t *testing.T) {
 
 		// Retryable failures requeue until attempts (2) are used up.
 		f, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, f.ID)
+		s.MarkRunning(ctx, alice, f.ID, "")
 		if f, err = s.Fail(ctx, alice, f.ID, errors.New("worker lost"), true); err != nil || f.Status != runs.Queued || f.Error != "worker lost" {
 			t.Fatalf("first retryable Fail = %+v, %v", f, err)
 		}
-		s.MarkRunning(ctx, alice, f.ID)
+		s.MarkRunning(ctx, alice, f.ID, "")
 		if f, err = s.Fail(ctx, alice, f.ID, errors.New("worker lost"), true); err != nil || f.Status != runs.DeadLetter || f.Attempts != 2 {
 			t.Fatalf("last retryable Fail = %+v, %v", f, err)
 		}
 		g, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, g.ID)
+		s.MarkRunning(ctx, alice, g.ID, "")
 		if g, err = s.Fail(ctx, alice, g.ID, errors.New("bad config"), false); err != nil || g.Status != runs.Failed {
 			t.Fatalf("Fail = %+v, %v", g, err)
 		}
@@ -187,7 +186,7 @@ func TestTransitions(t *testing.T) {
 		if c, err = s.Cancel(ctx, alice, c.ID); err != nil || c.Status != runs.Cancelled {
 			t.Fatalf("Cancel = %+v, %v", c, err)
 		}
-		_, err = s.MarkRunning(ctx, alice, c.ID)
+		_, err = s.MarkRunning(ctx, alice, c.ID, "")
 		illegal("MarkRunning cancelled", err)
 		dl, _, _ := s.Create(ctx, alice, spec("sma"), "")
 		if dl, err = s.DeadLetter(ctx, alice, dl.ID, "job discarded"); err != nil || dl.Status != runs.DeadLetter {
@@ -210,7 +209,7 @@ func TestCompleteRace(t *testing.T) {
 		ctx := context.Background()
 		s, alice, _ := setup(t, d)
 		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, r.ID)
+		s.MarkRunning(ctx, alice, r.ID, "")
 		const n = 4
 		errs := make(chan error, n)
 		for i := range n {
@@ -359,7 +358,7 @@ func TestOnFinishRunsInTheTerminalTransition(t *testing.T) {
 		})
 
 		done, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, done.ID)
+		s.MarkRunning(ctx, alice, done.ID, "")
 		fail = errors.New("queue unavailable")
 		if _, err := s.Complete(ctx, alice, done.ID, nil, "", nil); !errors.Is(err, fail) {
 			t.Fatalf("Complete with a failing hook = %v", err)
@@ -372,12 +371,12 @@ func TestOnFinishRunsInTheTerminalTransition(t *testing.T) {
 			t.Fatal(err)
 		}
 		retried, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, retried.ID)
+		s.MarkRunning(ctx, alice, retried.ID, "")
 		s.Fail(ctx, alice, retried.ID, errors.New("disk full"), true) // back to queued: not terminal
-		s.MarkRunning(ctx, alice, retried.ID)
+		s.MarkRunning(ctx, alice, retried.ID, "")
 		s.Fail(ctx, alice, retried.ID, errors.New("disk full"), true) // attempts used up
 		bad, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, bad.ID)
+		s.MarkRunning(ctx, alice, bad.ID, "")
 		s.Fail(ctx, alice, bad.ID, errors.New("bad config"), false)
 		c, _, _ := s.Create(ctx, alice, spec("sma"), "")
 		s.Cancel(ctx, alice, c.ID)
@@ -399,12 +398,14 @@ func TestStepDetailAndPutStep(t *testing.T) {
 		s, alice, bob := setup(t, d)
 		ctx := context.Background()
 		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
-		s.MarkRunning(ctx, alice, r.ID)
-		s.StartStep(ctx, alice, r.ID, "ensure_data")
-		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil, 0.2); err != nil {
+		s.MarkRunning(ctx, alice, r.ID, "ensure_data")
+		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil, 0.2, "record"); err != nil {
 			t.Fatal(err)
 		}
 		s.Complete(ctx, alice, r.ID, nil, "", nil)
+		if steps, _ := s.Steps(ctx, alice, r.ID); len(steps) != 2 || steps[1].Name != "record" || steps[1].Status != runs.Completed || steps[1].Finished.IsZero() {
+			t.Fatalf("Complete left the last step %+v", steps)
+		}
 		at := time.UnixMilli(1700000100000)
 		// After the run's end.
 		if err := s.PutStep(ctx, alice, r.ID, runs.Step{Name: "notify", Status: runs.Running, Started: at, Detail: "attempt 1"}); err != nil {
@@ -417,13 +418,13 @@ func TestStepDetailAndPutStep(t *testing.T) {
 			t.Fatalf("PutStep on another tenant's run = %v, want ErrNotFound", err)
 		}
 		steps, err := s.Steps(ctx, alice, r.ID)
-		if err != nil || len(steps) != 2 {
+		if err != nil || len(steps) != 3 {
 			t.Fatalf("Steps = %+v, %v", steps, err)
 		}
 		if st := steps[0]; st.Name != "ensure_data" || st.Detail != "downloaded 10 candles" {
 			t.Errorf("step %+v", st)
 		}
-		if st := steps[1]; st.Name != "notify" || st.Status != runs.Failed || st.Error != "HTTP 500" || st.Detail != "attempt 2" || !st.Finished.Equal(at.Add(time.Second)) {
+		if st := steps[2]; st.Name != "notify" || st.Status != runs.Failed || st.Error != "HTTP 500" || st.Detail != "attempt 2" || !st.Finished.Equal(at.Add(time.Second)) {
 			t.Errorf("step %+v", st)
 		}
 	})

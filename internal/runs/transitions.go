@@ -30,6 +30,7 @@ type change struct {
 // wins), writes c.extra and the audit row, and returns the run as stored.
 func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c change) (Run, error) {
 	now := s.now()
+	var r Run
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var cur string
 		var attempts int
@@ -45,12 +46,13 @@ func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c cha
 		}
 		set, args, to := c.update(Status(cur), attempts)
 		args = append(args, id, p.Tenant, cur)
-		res, err := tx.Exec(ctx, `UPDATE runs SET status = ?, `+set+` WHERE id = ? AND tenant_id = ? AND status = ?`, append([]any{string(to)}, args...)...)
+		r, err = scanRun(tx.QueryRow(ctx, `UPDATE runs SET status = ?, `+set+` WHERE id = ? AND tenant_id = ? AND status = ? RETURNING `+runColumns,
+			append([]any{string(to)}, args...)...))
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: run changed meanwhile", ErrIllegalTransition)
+		}
 		if err != nil {
 			return fmt.Errorf("update run: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("%w: run changed meanwhile", ErrIllegalTransition)
 		}
 		if c.extra != nil {
 			if err := c.extra(tx, now); err != nil {
@@ -58,10 +60,6 @@ func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c cha
 			}
 		}
 		if to.Terminal() && s.onFinish != nil {
-			r, err := scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
-			if err != nil {
-				return fmt.Errorf("read run: %w", err)
-			}
 			if err := s.onFinish(ctx, tx, r); err != nil {
 				return err
 			}
@@ -75,21 +73,28 @@ func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c cha
 	if err != nil {
 		return Run{}, fmt.Errorf("%s %s: %w", c.action, id, err)
 	}
-	return s.Get(ctx, p, id)
+	return r, nil
 }
 
 // MarkRunning starts a queued run: status running, one more attempt, the
-// start time (of this attempt) recorded and the previous error cleared.
-func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id string) (Run, error) {
+// start time (of this attempt) and first heartbeat recorded, the previous
+// error cleared, and, unless firstStep is empty, step firstStep started, all
+// in one transaction.
+func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id, firstStep string) (Run, error) {
 	now := s.now().UnixMilli()
-	return s.apply(ctx, p, id, change{action: "run.start", from: []Status{Queued},
+	c := change{action: "run.start", from: []Status{Queued},
 		update: func(Status, int) (string, []any, Status) {
-			return `attempts = attempts + 1, started_at = ?, progress = 0, error = ''`, []any{now}, Running
-		}})
+			return `attempts = attempts + 1, started_at = ?, heartbeat_at = ?, progress = 0, error = ''`, []any{now, now}, Running
+		}}
+	if firstStep != "" {
+		c.extra = func(tx *db.Tx, _ time.Time) error { return startStep(ctx, tx, id, firstStep, now) }
+	}
+	return s.apply(ctx, p, id, c)
 }
 
 // Complete finishes a running run with its metrics (a JSON object), the
-// fingerprint of the data it read, and its artifacts. It succeeds once: completing again fails with
+// fingerprint of the data it read, and its artifacts; a step still running
+// is completed with it. It succeeds once: completing again fails with
 // ErrIllegalTransition and leaves the stored result as it was.
 func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, metrics json.RawMessage, dataFingerprint string, artifacts []Artifact) (Run, error) {
 	m, err := normJSON(metrics, "{}")
@@ -102,6 +107,10 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, me
 			return `progress = 1, finished_at = ?, metrics = ?, data_fingerprint = ?`, []any{now, m, dataFingerprint}, Completed
 		},
 		extra: func(tx *db.Tx, _ time.Time) error {
+			if _, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = ?`,
+				string(Completed), now, id, string(Running)); err != nil {
+				return fmt.Errorf("complete the last step: %w", err)
+			}
 			for _, a := range artifacts {
 				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, ref, size, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
 					id, a.Name, a.MediaType, a.Ref, a.Size, a.SHA256); err != nil {
@@ -171,51 +180,32 @@ func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason 
 		detail: map[string]string{"reason": reason}})
 }
 
-// StartStep records that a running run began step name (again, after a
-// retry: the step is restarted).
-func (s *Store) StartStep(ctx context.Context, p tenancy.Principal, runID, name string) error {
-	now := s.now()
-	var started bool
-	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
-		// One statement: (re)start the step if the run is running.
-		res, err := tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at)
-			SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ? AND status = ?)
-			ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
-				finished_at = NULL, error = '', detail = ''`,
-			runID, name, string(Running), now.UnixMilli(), runID, p.Tenant, string(Running))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		started = err == nil && n > 0
-		return err
-	})
-	if err == nil && !started {
-		var r Run
-		if r, err = s.Get(ctx, p, runID); err == nil {
-			err = fmt.Errorf("%w: run is %s", ErrIllegalTransition, r.Status)
-		} else if errors.Is(err, ErrNotFound) {
-			err = ErrNotFound
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("start step %q of run %s: %w", name, runID, err)
+// startStep (re)starts step name of run id, whose status the caller has
+// checked, in tx.
+func startStep(ctx context.Context, tx *db.Tx, id, name string, now int64) error {
+	// (WHERE 1 = 1: SQLite needs it to parse ON CONFLICT after a SELECT.)
+	if _, err := tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at) SELECT ?, ?, ?, ? WHERE 1 = 1
+		ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
+			finished_at = NULL, error = '', detail = ''`, id, name, string(Running), now); err != nil {
+		return fmt.Errorf("start step %q: %w", name, err)
 	}
 	return nil
 }
 
 // FinishStep records the end of a started step: completed, or failed with
 // cause; detail (may be empty) says what it did. A completed step sets the
-// run's progress to progress (clamped to [0, 1]), in the same transaction.
-func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name, detail string, cause error, progress float64) error {
+// run's progress to progress (clamped to [0, 1]) and, unless next is empty,
+// starts step next, in the same transaction.
+func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name, detail string, cause error, progress float64, next string) error {
 	status, msg := Completed, ""
 	if cause != nil {
 		status, msg = Failed, cause.Error()
 	}
+	now := s.now().UnixMilli()
 	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?, detail = ?
 			WHERE run_id = ? AND name = ? AND status = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ? AND status = ?)`,
-			string(status), s.now().UnixMilli(), msg, detail, runID, name, string(Running), runID, p.Tenant, string(Running))
+			string(status), now, msg, detail, runID, name, string(Running), runID, p.Tenant, string(Running))
 		if err != nil {
 			return err
 		}
@@ -225,8 +215,13 @@ func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name
 		if cause != nil {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE runs SET progress = ? WHERE id = ?`, min(max(progress, 0), 1), runID)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE runs SET progress = ? WHERE id = ?`, min(max(progress, 0), 1), runID); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		return startStep(ctx, tx, runID, next, now)
 	})
 	if err != nil {
 		return fmt.Errorf("finish step %q of run %s: %w", name, runID, err)
