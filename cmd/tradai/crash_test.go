@@ -235,10 +235,9 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		arts := t.TempDir()
 		// Submit in-process through the same queue the workers read.
 		store := runs.New(d, time.Now, 3, nil)
-		submitter, err := jobs.New(d, store, data, arts, slog.New(slog.DiscardHandler), jobs.Options{})
+		submitter, err := jobs.New(d, store, data, slog.New(slog.DiscardHandler), jobs.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +254,7 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		args := []string{"worker", "--database", tg.URL, "--datadir", data, "--artifacts", arts, "--workers", "2",
+		args := []string{"worker", "--database", tg.URL, "--datadir", data, "--workers", "2",
 			"--allow-external-strategies", "--orphan-after", "3s"}
 		a := startChild(t, args...)
 		b := startChild(t, args...)

@@ -42,8 +42,7 @@ func BenchmarkQueuePostgresTwoWorkers(b *testing.B) {
 		b.Fatal(err)
 	}
 	data, _ := filepath.Abs("../../examples/data")
-	arts := b.TempDir()
-	submitter, err := jobs.New(d, runs.New(d, time.Now, 3, nil), data, arts, slog.New(slog.DiscardHandler), jobs.Options{})
+	submitter, err := jobs.New(d, runs.New(d, time.Now, 3, nil), data, slog.New(slog.DiscardHandler), jobs.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +58,7 @@ func BenchmarkQueuePostgresTwoWorkers(b *testing.B) {
 	bin := buildTradai(b)
 	b.ResetTimer()
 	for range 2 {
-		startProcess(b, bin, "worker", "--database", tg.URL, "--datadir", data, "--artifacts", arts, "--workers", workersPerProcess, "--log-level", "warn")
+		startProcess(b, bin, "worker", "--database", tg.URL, "--datadir", data, "--workers", workersPerProcess, "--log-level", "warn")
 	}
 	waitAllTerminal(b, d, b.N, 10*time.Minute)
 	b.StopTimer()

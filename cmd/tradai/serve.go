@@ -30,10 +30,10 @@ import (
 // platformOpts are the flags the server and the workers share.
 type platformOpts struct {
 	dbOpts
-	datadir, artifacts string
-	workers            int
-	allowExternal      bool
-	orphanAfter        time.Duration
+	datadir       string
+	workers       int
+	allowExternal bool
+	orphanAfter   time.Duration
 	// download lets runs fetch missing candles from the exchange.
 	download bool
 	exchange exchangeFlags
@@ -49,7 +49,6 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
 	o.dbOpts.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.datadir, "datadir", "", "market data folder backtests read (default <home>/data)")
-	f.StringVar(&o.artifacts, "artifacts", "", "folder for run artifacts, shared by server and workers (default <home>/artifacts)")
 	f.IntVar(&o.workers, "workers", defaultWorkers, "backtests this process runs at once (0: none, API only)")
 	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
 	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
@@ -97,28 +96,25 @@ func (o *platformOpts) fetcher(data string, log *slog.Logger) (jobs.Fetcher, err
 	return download.New(store, src, download.Options{Log: log}), nil
 }
 
-// folders resolves and creates the data and artifact folders.
-func (o *platformOpts) folders() (home, data, arts string, err error) {
+// folders resolves and creates the home and market data folders.
+func (o *platformOpts) folders() (home, data string, err error) {
 	if home, err = homeDir(o.home); err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
-	data, arts = o.datadir, o.artifacts
+	data = o.datadir
 	if data == "" {
 		data = filepath.Join(home, "data")
 	}
-	if arts == "" {
-		arts = filepath.Join(home, "artifacts")
-	}
-	for _, dir := range []string{home, data, arts} {
+	for _, dir := range []string{home, data} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", "", "", fmt.Errorf("create %s: %w", dir, err)
+			return "", "", fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	return home, data, arts, nil
+	return home, data, nil
 }
 
 // jobService opens the database (migrating it) and builds the job service.
-func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.DB, *runs.Store, *jobs.Service, *slog.Logger, error) {
+func (o *platformOpts) jobService(ctx context.Context, data string) (*db.DB, *runs.Store, *jobs.Service, *slog.Logger, error) {
 	if o.orphanAfter < time.Second {
 		return nil, nil, nil, nil, fmt.Errorf("--orphan-after %s: must be at least 1s", o.orphanAfter)
 	}
@@ -136,7 +132,7 @@ func (o *platformOpts) jobService(ctx context.Context, data, arts string) (*db.D
 		return nil, nil, nil, nil, err
 	}
 	store := runs.New(d, time.Now, 3, log)
-	svc, err := jobs.New(d, store, data, arts, log, jobs.Options{
+	svc, err := jobs.New(d, store, data, log, jobs.Options{
 		Workers:                 max(o.workers, 1),
 		MaxAttempts:             3,
 		AllowExternalStrategies: o.allowExternal,
@@ -168,8 +164,8 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Long: `serve runs TradAI's API, job workers and maintenance in one process.
 
 By default everything lives under one home folder (--home, $TRADAI_HOME,
-else ~/.tradai): the SQLite database tradai.db, market data in data/ and run
-artifacts in artifacts/. With --database postgres://… the server shares its
+else ~/.tradai): the SQLite database tradai.db (runs and their artifacts
+too) and market data in data/. With --database postgres://… the server shares its
 queue with any number of "tradai worker" processes on other machines.
 
 On first start, with no users yet, it creates the user admin (tenant
@@ -187,11 +183,11 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			home, data, arts, err := o.folders()
+			home, data, err := o.folders()
 			if err != nil {
 				return err
 			}
-			d, store, svc, log, err := o.jobService(ctx, data, arts)
+			d, store, svc, log, err := o.jobService(ctx, data)
 			if err != nil {
 				return err
 			}
@@ -205,7 +201,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				return err
 			}
 			defer stopSim()
-			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, ArtifactDir: arts, Log: log, Version: version},
+			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: version},
 				api.Options{RateLimit: rateLimit, AllowExternalStrategies: o.allowExternal})
 			if err != nil {
 				return err
@@ -223,7 +219,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			url := "http://" + ln.Addr().String()
-			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "artifacts", arts, "workers", o.workers,
+			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "workers", o.workers,
 				"download", o.download, "webhook", o.webhookURL != "")
 			fmt.Fprintf(cmd.OutOrStdout(), "TradAI %s serving on %s (API docs: %s/docs)\n", version, url, url)
 			return serveUntilDone(ctx, hs, ln, svc, log)
@@ -288,11 +284,11 @@ func newWorkerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Short: "Run backtest workers that take jobs from a shared PostgreSQL queue",
 		Long: `worker runs backtests from the job queue of a PostgreSQL database shared with
 "tradai serve" and other workers. Start as many as you like, on any machine
-that sees the same market data and artifact folders (--datadir, --artifacts:
-a shared volume). A worker killed mid-run is noticed by the others within a
+that sees the same market data (--datadir: a shared volume, or a copy kept
+in sync); run artifacts go to the database. A worker killed mid-run is noticed by the others within a
 minute and its run is re-run. SIGINT/SIGTERM stop it gracefully: running
 backtests get 20 seconds to finish and are re-queued otherwise.`,
-		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --artifacts /srv/tradai/artifacts --workers 4`,
+		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -306,11 +302,11 @@ backtests get 20 seconds to finish and are re-queued otherwise.`,
 			if o.workers < 1 {
 				return errors.New("worker: --workers must be at least 1")
 			}
-			_, data, arts, err := o.folders()
+			_, data, err := o.folders()
 			if err != nil {
 				return err
 			}
-			d, _, svc, log, err := o.jobService(ctx, data, arts)
+			d, _, svc, log, err := o.jobService(ctx, data)
 			if err != nil {
 				return err
 			}
@@ -318,7 +314,7 @@ backtests get 20 seconds to finish and are re-queued otherwise.`,
 			if err := svc.Start(ctx); err != nil {
 				return err
 			}
-			log.Info("worker started", "workers", o.workers, "data", data, "artifacts", arts, "download", o.download, "webhook", o.webhookURL != "")
+			log.Info("worker started", "workers", o.workers, "data", data, "download", o.download, "webhook", o.webhookURL != "")
 			<-ctx.Done()
 			log.Info("worker stopping")
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)

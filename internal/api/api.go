@@ -43,11 +43,10 @@ type Deps struct {
 	Runs    *runs.Store
 	Jobs    *jobs.Service
 	Tenancy *tenancy.Store
-	// DataDir is the market data store; ArtifactDir holds run artifacts
-	// (<tenant>/<run>/<name>), shared with the workers.
-	DataDir, ArtifactDir string
-	Log                  *slog.Logger
-	Version              string
+	// DataDir is the market data store.
+	DataDir string
+	Log     *slog.Logger
+	Version string
 }
 
 // Options tune the API; zero fields take the defaults shown.
@@ -96,8 +95,8 @@ func New(d Deps, o Options) (*Server, error) {
 	if d.DB == nil || d.Runs == nil || d.Jobs == nil || d.Tenancy == nil {
 		return nil, errors.New("api: database, run store, job service and tenancy store are required")
 	}
-	if d.DataDir == "" || d.ArtifactDir == "" {
-		return nil, errors.New("api: a market data folder and an artifact folder are required")
+	if d.DataDir == "" {
+		return nil, errors.New("api: a market data folder is required")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)

@@ -483,11 +483,11 @@ func TestReadyNamesTheFailingCheck(t *testing.T) {
 	d := sqliteDB(t)
 	log := slog.New(slog.DiscardHandler)
 	store := runs.New(d, time.Now, 3, log)
-	svc, err := jobs.New(d, store, "/nonexistent/data", t.TempDir(), log, jobs.Options{})
+	svc, err := jobs.New(d, store, "/nonexistent/data", log, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: tenancy.New(d, time.Now, log), DataDir: "/nonexistent/data", ArtifactDir: t.TempDir(), Log: log}, api.Options{})
+	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: tenancy.New(d, time.Now, log), DataDir: "/nonexistent/data", Log: log}, api.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

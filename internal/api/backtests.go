@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -420,53 +417,42 @@ func (s *Server) runErr(what, id string, err error) error {
 	return s.internal(what, err)
 }
 
-// artifactFile opens a completed run's artifact by name.
-func (s *Server) artifactFile(ctx context.Context, id, name string) ([]byte, runs.Artifact, error) {
+// artifactFile reads a completed run's artifact by name.
+func (s *Server) artifactFile(ctx context.Context, id, name string) (runs.Artifact, error) {
 	p, err := mustPrincipal(ctx)
 	if err != nil {
-		return nil, runs.Artifact{}, err
+		return runs.Artifact{}, err
 	}
 	if _, err := s.d.Runs.Get(ctx, p, id); err != nil {
-		return nil, runs.Artifact{}, s.runErr("get run", id, err)
+		return runs.Artifact{}, s.runErr("get run", id, err)
 	}
-	arts, err := s.d.Runs.Artifacts(ctx, p, id)
+	a, err := s.d.Runs.ArtifactContent(ctx, p, id, name)
+	if errors.Is(err, runs.ErrNotFound) {
+		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
+	}
 	if err != nil {
-		return nil, runs.Artifact{}, s.internal("read the run's artifacts", err)
+		return runs.Artifact{}, s.internal("read artifact "+name, err)
 	}
-	for _, a := range arts {
-		if a.Name != name {
-			continue
-		}
-		clean := path.Clean("/" + a.Ref)
-		if clean != "/"+a.Ref {
-			return nil, runs.Artifact{}, s.internal("open artifact", fmt.Errorf("artifact ref %q of run %s is not a clean relative path", a.Ref, id))
-		}
-		b, err := os.ReadFile(filepath.Join(s.d.ArtifactDir, filepath.FromSlash(a.Ref)))
-		if err != nil {
-			return nil, runs.Artifact{}, s.internal("read artifact "+name, err)
-		}
-		return b, a, nil
-	}
-	return nil, runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
+	return a, nil
 }
 
 func (s *Server) artifact(ctx context.Context, in *artifactInput) (*artifactOutput, error) {
-	b, a, err := s.artifactFile(ctx, in.ID, in.Name)
+	a, err := s.artifactFile(ctx, in.ID, in.Name)
 	if err != nil {
 		return nil, err
 	}
-	return &artifactOutput{ContentType: a.MediaType, ETag: `"` + a.SHA256 + `"`, Body: b}, nil
+	return &artifactOutput{ContentType: a.MediaType, ETag: `"` + a.SHA256 + `"`, Body: a.Content}, nil
 }
 
 func (s *Server) trades(ctx context.Context, in *runInput) (*tradesOutput, error) {
-	b, _, err := s.artifactFile(ctx, in.ID, "result.json")
+	a, err := s.artifactFile(ctx, in.ID, "result.json")
 	if err != nil {
 		return nil, err
 	}
 	var doc struct {
 		Trades json.RawMessage `json:"trades"`
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
+	if err := json.Unmarshal(a.Content, &doc); err != nil {
 		return nil, s.internal("read the run's trades", err)
 	}
 	out := &tradesOutput{}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -219,10 +218,7 @@ func (s *Server) ready(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 			var n int
 			return s.d.DB.QueryRow(ctx, `SELECT COUNT(*) FROM river_queue`).Scan(&n)
 		},
-		"data": func() error { return dirCheck(s.d.DataDir, false) },
-		"artifacts": func() error {
-			return dirCheck(s.d.ArtifactDir, true)
-		},
+		"data": func() error { return dirCheck(s.d.DataDir) },
 	}
 	out := &readyOutput{Status: http.StatusOK, Body: Readiness{Status: "ready", Checks: map[string]string{}}}
 	for name, check := range checks {
@@ -238,7 +234,7 @@ func (s *Server) ready(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 
 // dirCheck says whether dir is a folder, and with writable whether a file
 // can be created in it.
-func dirCheck(dir string, writable bool) error {
+func dirCheck(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return err
@@ -246,15 +242,7 @@ func dirCheck(dir string, writable bool) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a folder", dir)
 	}
-	if !writable {
-		return nil
-	}
-	f, err := os.CreateTemp(dir, ".ready-*")
-	if err != nil {
-		return fmt.Errorf("cannot write in %s: %w", dir, err)
-	}
-	name := f.Name()
-	return errors.Join(f.Close(), os.Remove(name))
+	return nil
 }
 
 // runStates is a Prometheus collector reading, at each scrape, how many

@@ -133,13 +133,12 @@ type queue interface {
 
 // Service submits, runs and cancels backtest jobs.
 type Service struct {
-	db          *db.DB
-	runs        *runs.Store
-	dataDir     string
-	artifactDir string
-	log         *slog.Logger
-	opts        Options
-	client      queue
+	db      *db.DB
+	runs    *runs.Store
+	dataDir string
+	log     *slog.Logger
+	opts    Options
+	client  queue
 	// txInserter enqueues in the run store's transaction: River's SQLite
 	// client itself, or on PostgreSQL an insert-only client over the
 	// store's database/sql pool (riverdatabasesql).
@@ -165,18 +164,18 @@ type Service struct {
 
 // New builds a Service on d (opened and migrated) with its River client.
 // dataDir is the market data store every backtest reads (a submitted
-// config's datadir is ignored); artifacts go under artifactDir/<tenant>/<run>.
-func New(d *db.DB, store *runs.Store, dataDir, artifactDir string, log *slog.Logger, opts Options) (*Service, error) {
+// config's datadir is ignored). Artifacts are stored with the run.
+func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if dataDir == "" || artifactDir == "" {
-		return nil, errors.New("jobs: a market data folder and an artifact folder are required")
+	if dataDir == "" {
+		return nil, errors.New("jobs: a market data folder is required")
 	}
 	if err := opts.Webhook.validate(); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	s := &Service{db: d, runs: store, dataDir: dataDir, artifactDir: artifactDir, log: log, opts: opts.withDefaults(),
+	s := &Service{db: d, runs: store, dataDir: dataDir, log: log, opts: opts.withDefaults(),
 		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tradai_job_step_duration_seconds",
 			Help:    "Duration of backtest workflow steps in this process, by step and outcome (ok, error).",

@@ -1,13 +1,13 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,6 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -44,7 +45,6 @@ type env struct {
 	store  *runs.Store
 	svc    *jobs.Service
 	tenant string
-	arts   string
 }
 
 func newEnv(t testing.TB, d *db.DB, opts jobs.Options, start bool) *env {
@@ -61,15 +61,14 @@ func newEnvIn(t testing.TB, d *db.DB, data string, opts jobs.Options, start bool
 		t.Fatal(err)
 	}
 	store := runs.New(d, time.Now, 3, nil)
-	arts := filepath.Join(t.TempDir(), "artifacts")
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 3
 	}
-	svc, err := jobs.New(d, store, data, arts, slog.New(slog.DiscardHandler), opts)
+	svc, err := jobs.New(d, store, data, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: d, store: store, svc: svc, tenant: u.Tenant, arts: arts}
+	e := &env{db: d, store: store, svc: svc, tenant: u.Tenant}
 	if start {
 		e.start(t)
 	}
@@ -169,13 +168,17 @@ func TestBacktestCompletes(t *testing.T) {
 			t.Fatalf("artifacts %+v, %v", arts, err)
 		}
 		for _, a := range arts {
-			st, err := os.Stat(filepath.Join(e.arts, a.Ref))
-			if err != nil || st.Size() != a.Size || a.Size == 0 || len(a.SHA256) != 64 {
-				t.Errorf("artifact %+v on disk: %v", a, err)
+			got, err := e.store.ArtifactContent(ctx, e.p(), r.ID, a.Name)
+			if err != nil || int64(len(got.Content)) != a.Size || a.Size == 0 || len(a.SHA256) != 64 {
+				t.Errorf("artifact %+v stored: %d bytes, %v", a, len(got.Content), err)
 			}
-			if !strings.HasPrefix(a.Ref, e.tenant+"/"+r.ID+"/") {
-				t.Errorf("artifact ref %s", a.Ref)
-			}
+		}
+		stored, err := e.store.ArtifactContent(ctx, e.p(), r.ID, "result.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, m, err := report.ReadJSON(bytes.NewReader(stored.Content)); err != nil || res.Strategy != "rsi_bollinger" || m.Summary.TotalTrades != len(res.Trades) {
+			t.Errorf("result.json read back: %v", err)
 		}
 		if n := e.auditCount(t, r.ID, "run.start"); n != 1 {
 			t.Errorf("%d starts, want 1 (resubmission enqueued again?)", n)

@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,9 +231,8 @@ func TestWebhookDownLeavesRunCompleted(t *testing.T) {
 func TestWebhookNeedsASecret(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		store := runs.New(d, time.Now, 3, nil)
-		arts := filepath.Join(t.TempDir(), "artifacts")
 		for _, wh := range []jobs.WebhookOptions{{URL: "https://example.com/hook"}, {URL: "ftp://example.com", Secret: secret}} {
-			if _, err := jobs.New(d, store, dataDir, arts, slog.New(slog.DiscardHandler), jobs.Options{Webhook: wh}); err == nil {
+			if _, err := jobs.New(d, store, dataDir, slog.New(slog.DiscardHandler), jobs.Options{Webhook: wh}); err == nil {
 				t.Errorf("New with webhook %+v: no error", wh)
 			}
 		}

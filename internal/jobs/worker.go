@@ -1,21 +1,17 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
 
-	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/metrics"
@@ -293,13 +289,6 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		if summary, err = json.Marshal(m.Summary); err != nil {
 			return permanent(fmt.Errorf("encode the metrics summary: %w", err))
 		}
-		rel := filepath.Join(r.Tenant, r.ID)
-		if filepath.Base(r.Tenant) != r.Tenant || filepath.Base(r.ID) != r.ID {
-			return permanent(fmt.Errorf("run %s: ids unfit for a file path", r.ID))
-		}
-		if err := os.MkdirAll(filepath.Join(s.artifactDir, rel), 0o755); err != nil {
-			return fmt.Errorf("create the artifact folder: %w", err)
-		}
 		for _, a := range []struct {
 			name, media string
 			write       func(io.Writer, *backtest.Result, metrics.Report) error
@@ -307,16 +296,11 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 			{"result.json", "application/json", report.WriteJSON},
 			{"report.html", "text/html", report.WriteHTML},
 		} {
-			ref := filepath.Join(rel, a.name)
-			h := sha256.New()
-			var size countWriter
-			err := atomicfile.Write(filepath.Join(s.artifactDir, ref), func(w io.Writer) error {
-				return a.write(io.MultiWriter(w, h, &size), res, m)
-			})
-			if err != nil {
-				return fmt.Errorf("write artifact %s: %w", a.name, err)
+			var buf bytes.Buffer
+			if err := a.write(&buf, res, m); err != nil {
+				return permanent(fmt.Errorf("write artifact %s: %w", a.name, err))
 			}
-			artifacts = append(artifacts, runs.Artifact{Name: a.name, MediaType: a.media, Ref: filepath.ToSlash(ref), Size: int64(size), SHA256: hex.EncodeToString(h.Sum(nil))})
+			artifacts = append(artifacts, runs.Artifact{Name: a.name, MediaType: a.media, Content: buf.Bytes()})
 		}
 		return nil
 	}))
@@ -341,10 +325,6 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 func noDetail(fn func() error) func() (string, error) {
 	return func() (string, error) { return "", fn() }
 }
-
-type countWriter int64
-
-func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
 
 // closingStrategy carries a strategy with its close function.
 type closingStrategy struct {

@@ -96,9 +96,11 @@ type Run struct {
 type Artifact struct {
 	Name      string
 	MediaType string
-	Ref       string // path under the artifact store, or a blob reference
 	Size      int64
 	SHA256    string
+	// Content is the artifact itself: given to Complete, and returned by
+	// ArtifactContent (Artifacts leaves it nil).
+	Content []byte
 }
 
 // Step is one recorded step of a run's workflow.

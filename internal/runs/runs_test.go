@@ -2,9 +2,11 @@ package runs_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -108,7 +110,7 @@ func TestIdempotencyAndTenants(t *testing.T) {
 func TestTransitions(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s, alice, _ := setup(t, d)
+		s, alice, bob := setup(t, d)
 		r, _, _ := s.Create(ctx, alice, spec("sma"), "")
 		illegal := func(what string, err error) {
 			t.Helper()
@@ -144,7 +146,7 @@ func TestTransitions(t *testing.T) {
 			t.Fatalf("Steps = %+v, %v", steps, err)
 		}
 
-		arts := []runs.Artifact{{Name: "report.html", MediaType: "text/html", Ref: "runs/x/report.html", Size: 10, SHA256: "ab"}}
+		arts := []runs.Artifact{{Name: "report.html", MediaType: "text/html", Content: []byte("<p>hi</p>\x00\xff")}}
 		done, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 1.5}`), "xxh64:0123456789abcdef", arts)
 		if err != nil || done.Status != runs.Completed || string(done.Metrics) != `{"profit":1.5}` || done.Progress != 1 || done.Finished.IsZero() {
 			t.Fatalf("Complete = %+v, %v", done, err)
@@ -156,8 +158,19 @@ func TestTransitions(t *testing.T) {
 		if string(again.Metrics) != `{"profit":1.5}` || !again.Finished.Equal(done.Finished) || again.DataFingerprint != "xxh64:0123456789abcdef" {
 			t.Fatalf("stored result changed: %+v", again)
 		}
-		if got, err := s.Artifacts(ctx, alice, r.ID); err != nil || len(got) != 1 || got[0] != arts[0] {
-			t.Fatalf("Artifacts = %+v, %v", got, err)
+		want := runs.Artifact{Name: "report.html", MediaType: "text/html", Size: 11, SHA256: fmt.Sprintf("%x", sha256.Sum256(arts[0].Content))}
+		if got, err := s.Artifacts(ctx, alice, r.ID); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+			t.Fatalf("Artifacts = %+v, %v; want %+v", got, err, want)
+		}
+		want.Content = arts[0].Content
+		if got, err := s.ArtifactContent(ctx, alice, r.ID, "report.html"); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("ArtifactContent = %+v, %v", got, err)
+		}
+		if _, err := s.ArtifactContent(ctx, bob, r.ID, "report.html"); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("another tenant's ArtifactContent = %v, want ErrNotFound", err)
+		}
+		if _, err := s.ArtifactContent(ctx, alice, r.ID, "other"); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("ArtifactContent of a missing artifact = %v, want ErrNotFound", err)
 		}
 		_, err = s.Cancel(ctx, alice, r.ID)
 		illegal("Cancel completed", err)

@@ -2,7 +2,9 @@ package runs
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +95,8 @@ func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id, firstS
 }
 
 // Complete finishes a running run with its metrics (a JSON object), the
-// fingerprint of the data it read, and its artifacts; a step still running
+// fingerprint of the data it read, and its artifacts (name, media type and
+// content; the store works out size and SHA-256); a step still running
 // is completed with it. It succeeds once: completing again fails with
 // ErrIllegalTransition and leaves the stored result as it was.
 func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, metrics json.RawMessage, dataFingerprint string, artifacts []Artifact) (Run, error) {
@@ -112,8 +115,8 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, me
 				return fmt.Errorf("complete the last step: %w", err)
 			}
 			for _, a := range artifacts {
-				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, ref, size, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
-					id, a.Name, a.MediaType, a.Ref, a.Size, a.SHA256); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?)`,
+					id, a.Name, a.MediaType, int64(len(a.Content)), sha256Hex(a.Content), a.Content); err != nil {
 					return fmt.Errorf("record artifact %q: %w", a.Name, err)
 				}
 			}
@@ -287,7 +290,7 @@ func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([
 
 // Artifacts lists a run's artifacts by name.
 func (s *Store) Artifacts(ctx context.Context, p tenancy.Principal, runID string) ([]Artifact, error) {
-	rows, err := s.db.Query(ctx, `SELECT a.name, a.media_type, a.ref, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
+	rows, err := s.db.Query(ctx, `SELECT a.name, a.media_type, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
 		WHERE a.run_id = ? AND r.tenant_id = ? ORDER BY a.name`, runID, p.Tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
@@ -296,10 +299,33 @@ func (s *Store) Artifacts(ctx context.Context, p tenancy.Principal, runID string
 	var out []Artifact
 	for rows.Next() {
 		var a Artifact
-		if err := rows.Scan(&a.Name, &a.MediaType, &a.Ref, &a.Size, &a.SHA256); err != nil {
+		if err := rows.Scan(&a.Name, &a.MediaType, &a.Size, &a.SHA256); err != nil {
 			return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
 		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// ArtifactContent returns the tenant's artifact name of run runID with its
+// content; ErrNotFound when the run (for this tenant) or the artifact does
+// not exist.
+func (s *Store) ArtifactContent(ctx context.Context, p tenancy.Principal, runID, name string) (Artifact, error) {
+	a := Artifact{Name: name}
+	err := s.db.QueryRow(ctx, `SELECT a.media_type, a.size, a.sha256, a.content FROM artifacts a JOIN runs r ON r.id = a.run_id
+		WHERE a.run_id = ? AND a.name = ? AND r.tenant_id = ?`, runID, name, p.Tenant).Scan(&a.MediaType, &a.Size, &a.SHA256, &a.Content)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Artifact{}, fmt.Errorf("artifact %q of run %s: %w", name, runID, ErrNotFound)
+	case err != nil:
+		return Artifact{}, fmt.Errorf("read artifact %q of run %s: %w", name, runID, err)
+	case a.Content == nil && a.Size > 0:
+		return Artifact{}, fmt.Errorf("artifact %q of run %s was written as a file by an earlier TradAI and is not in the database: retry the run", name, runID)
+	}
+	return a, nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

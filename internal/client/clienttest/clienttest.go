@@ -93,11 +93,9 @@ func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	home, arts := filepath.Join(dir, "home"), filepath.Join(dir, "artifacts")
-	for _, p := range []string{home, arts} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
 	d := o.DB
@@ -113,7 +111,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	store := runs.New(d, time.Now, 3, log)
 	data := ExampleData()
-	svc, err := jobs.New(d, store, data, arts, log, jobs.Options{
+	svc, err := jobs.New(d, store, data, log, jobs.Options{
 		Workers: 2, MaxAttempts: 3, FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond,
 		CancelPoll:              50 * time.Millisecond,
 		AllowExternalStrategies: o.AllowExternal,
@@ -130,7 +128,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err := os.WriteFile(filepath.Join(home, "token"), []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, ArtifactDir: arts, Log: log, Version: "test"},
+	srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: "test"},
 		api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, AllowExternalStrategies: o.AllowExternal})
 	if err != nil {
 		t.Fatal(err)
