@@ -186,8 +186,7 @@ func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason 
 // startStep (re)starts step name of run id, whose status the caller has
 // checked, in tx.
 func startStep(ctx context.Context, tx *db.Tx, id, name string, now int64) error {
-	// (WHERE 1 = 1: SQLite needs it to parse ON CONFLICT after a SELECT.)
-	if _, err := tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at) SELECT ?, ?, ?, ? WHERE 1 = 1
+	if _, err := tx.Exec(ctx, `INSERT INTO run_steps (run_id, name, status, started_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
 			finished_at = NULL, error = '', detail = ''`, id, name, string(Running), now); err != nil {
 		return fmt.Errorf("start step %q: %w", name, err)
