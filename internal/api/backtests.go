@@ -427,8 +427,11 @@ func (s *Server) artifactFile(ctx context.Context, id, name string) (runs.Artifa
 		return runs.Artifact{}, s.runErr("get run", id, err)
 	}
 	a, err := s.d.Runs.ArtifactContent(ctx, p, id, name)
-	if errors.Is(err, runs.ErrNotFound) {
+	switch {
+	case errors.Is(err, runs.ErrNotFound):
 		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
+	case errors.Is(err, runs.ErrArtifactNotStored):
+		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, err.Error())
 	}
 	if err != nil {
 		return runs.Artifact{}, s.internal("read artifact "+name, err)

@@ -57,6 +57,9 @@ var (
 	ErrIllegalTransition = errors.New("illegal run status transition")
 	// ErrBadCursor: a List cursor that List did not hand out.
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrArtifactNotStored: the artifact was written as a file by a build
+	// before migration 12 and is not in the database.
+	ErrArtifactNotStored = errors.New("written as a file by an earlier TradAI and not in the database: retry the run")
 )
 
 // KindBacktest is the only run kind so far.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,6 +172,13 @@ func TestTransitions(t *testing.T) {
 		}
 		if _, err := s.ArtifactContent(ctx, alice, r.ID, "other"); !errors.Is(err, runs.ErrNotFound) {
 			t.Fatalf("ArtifactContent of a missing artifact = %v, want ErrNotFound", err)
+		}
+		// A row from before migration 12 has no content: a clear error, not an empty file.
+		if _, err := d.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, size, sha256) VALUES (?, 'old.html', 'text/html', 10, 'ab')`, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ArtifactContent(ctx, alice, r.ID, "old.html"); !errors.Is(err, runs.ErrArtifactNotStored) || !strings.Contains(err.Error(), `artifact "old.html" of run `+r.ID) {
+			t.Fatalf("ArtifactContent of a file-era artifact = %v", err)
 		}
 		_, err = s.Cancel(ctx, alice, r.ID)
 		illegal("Cancel completed", err)

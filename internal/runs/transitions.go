@@ -319,7 +319,7 @@ func (s *Store) ArtifactContent(ctx context.Context, p tenancy.Principal, runID,
 	case err != nil:
 		return Artifact{}, fmt.Errorf("read artifact %q of run %s: %w", name, runID, err)
 	case a.Content == nil && a.Size > 0:
-		return Artifact{}, fmt.Errorf("artifact %q of run %s was written as a file by an earlier TradAI and is not in the database: retry the run", name, runID)
+		return Artifact{}, fmt.Errorf("artifact %q of run %s: %w", name, runID, ErrArtifactNotStored)
 	}
 	return a, nil
 }
