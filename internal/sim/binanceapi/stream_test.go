@@ -324,13 +324,16 @@ func TestListenKeyExpires(t *testing.T) {
 
 func TestStreamPingPong(t *testing.T) {
 	e := setup(t, func(c *Config) {
-		c.Streams = StreamOptions{PingInterval: 20 * time.Millisecond, PongTimeout: 100 * time.Millisecond}
+		// A pong timeout long enough that a loaded machine (CI under -race)
+		// cannot make the reading client miss it.
+		c.Streams = StreamOptions{PingInterval: 20 * time.Millisecond, PongTimeout: time.Second}
 	})
 	// A client that reads answers the pings and stays.
 	live := e.dial(t, "/ws/btcusdt@kline_1m")
 	live.c.CloseRead(context.Background())
 	// One that never reads never answers and is dropped.
 	e.dial(t, "/ws/btcusdt@kline_1m")
+	waitFor(t, "both clients served", func() bool { return e.connCount() == 2 })
 	waitFor(t, "the silent client dropped", func() bool { return e.connCount() == 1 })
 	time.Sleep(200 * time.Millisecond) // several ping rounds
 	if n := e.connCount(); n != 1 {
