@@ -329,6 +329,16 @@ func TestRunsCommands(t *testing.T) {
 	if _, _, err := execute(t, "runs", "cancel", ids[0], "--home", s.Home); err == nil || !strings.Contains(err.Error(), "409 conflict") {
 		t.Errorf("cancel of a completed run: %v", err)
 	}
+
+	if out := run("runs", "delete", ids[0], ids[1]); out != "run "+ids[0]+" deleted\nrun "+ids[1]+" deleted\n" {
+		t.Errorf("runs delete printed %q", out)
+	}
+	if out := run("runs", "list"); strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
+		t.Errorf("deleted runs still listed:\n%s", out)
+	}
+	if _, _, err := execute(t, "runs", "delete", ids[0], "--home", s.Home); err == nil || !strings.Contains(err.Error(), "404 not_found") {
+		t.Errorf("delete of a deleted run: %v", err)
+	}
 }
 
 // Retry with --wait follows the run again; a failing run exits non-zero

@@ -25,7 +25,7 @@ func newRunsCmd() *cobra.Command {
 	o := &remoteOpts{}
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "List, inspect, follow, cancel, retry and compare runs on a TradAI server",
+		Short: "List, inspect, follow, cancel, retry, compare and delete runs on a TradAI server",
 		Long: `runs works with the backtests a TradAI server ("tradai serve") has run or is
 running: submit one with "tradai backtest --remote URL --config FILE".
 
@@ -34,7 +34,7 @@ is --token, else $TRADAI_TOKEN, else the file <home>/token that tradai serve
 writes on its first start.`,
 	}
 	o.addFlags(cmd.PersistentFlags(), "TradAI server URL (default $TRADAI_URL, else "+defaultRemote+")")
-	cmd.AddCommand(newRunsListCmd(o), newRunsShowCmd(o), newRunsCancelCmd(o), newRunsRetryCmd(o),
+	cmd.AddCommand(newRunsListCmd(o), newRunsShowCmd(o), newRunsCancelCmd(o), newRunsRetryCmd(o), newRunsDeleteCmd(o),
 		newRunsCompareCmd(o), newRunsWaitCmd(o))
 	return cmd
 }
@@ -137,6 +137,27 @@ func newRunsCancelCmd(o *remoteOpts) *cobra.Command {
 				return rc.explain(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "run %s %s\n", r.ID, r.Status)
+			return nil
+		},
+	}
+}
+
+func newRunsDeleteCmd(o *remoteOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID...",
+		Short: "Delete finished runs with their steps and artifacts (a queued or running run must be cancelled first)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, err := o.connect()
+			if err != nil {
+				return err
+			}
+			for _, id := range args {
+				if err := rc.c.Delete(cmd.Context(), id); err != nil {
+					return rc.explain(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "run %s deleted\n", id)
+			}
 			return nil
 		},
 	}

@@ -313,7 +313,7 @@ func TestOtherTenantGetsNotFound(t *testing.T) {
 			for _, c := range []struct{ method, path string }{
 				{"GET", base}, {"POST", base + "/cancel"}, {"POST", base + "/retry"}, {"GET", base + "/trades"},
 				{"GET", base + "/artifacts/result.json"}, {"GET", base + "/artifacts/report.html"},
-				{"GET", "/api/v1/runs/compare?ids=" + id + ",run_nonexistent2"},
+				{"GET", "/api/v1/runs/compare?ids=" + id + ",run_nonexistent2"}, {"DELETE", base},
 			} {
 				r := e.do(c.method, c.path, e.other, nil)
 				if r.status != http.StatusNotFound || r.problem(t).Code != api.CodeNotFound || bytes.Contains(r.body, []byte("rsi_bollinger")) {
@@ -328,6 +328,9 @@ func TestOtherTenantGetsNotFound(t *testing.T) {
 		}
 		if r := e.wait(e.token, failed.StatusURL); r.Status != "failed" {
 			t.Fatalf("another tenant's retry changed the run to %s", r.Status)
+		}
+		if r := e.wait(e.token, done.StatusURL); r.Status != "completed" {
+			t.Fatalf("another tenant's delete changed the run to %s", r.Status)
 		}
 	})
 }
@@ -366,6 +369,32 @@ func TestCancelRetryAndConflicts(t *testing.T) {
 	var n int
 	if err := e.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE target = ? AND action IN ('run.create', 'run.retry')`, tk.RunID).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("audit rows: %d, %v", n, err)
+	}
+}
+
+func TestDeleteRun(t *testing.T) {
+	e := newEnv(t, sqliteDB(t), clienttest.Options{})
+	tk := e.submit(e.token, submission(t))
+	if done := e.wait(e.token, tk.StatusURL); done.Status != "completed" {
+		t.Fatalf("run %s", done.Status)
+	}
+	if r := e.do("DELETE", tk.StatusURL, e.token, nil); r.status != http.StatusNoContent || len(r.body) != 0 {
+		t.Fatalf("DELETE a completed run: %d %s", r.status, r.body)
+	}
+	for _, path := range []string{tk.StatusURL, tk.StatusURL + "/artifacts/report.html", tk.StatusURL + "/trades"} {
+		if r := e.do("GET", path, e.token, nil); r.status != http.StatusNotFound {
+			t.Fatalf("GET %s after DELETE: %d %s", path, r.status, r.body)
+		}
+	}
+	if r := e.do("DELETE", tk.StatusURL, e.token, nil); r.status != http.StatusNotFound {
+		t.Fatalf("second DELETE: %d %s", r.status, r.body)
+	}
+	// An unfinished run is a 409 that says what to do.
+	stopped := newEnv(t, sqliteDB(t), clienttest.Options{NoWorkers: true})
+	q := stopped.submit(stopped.token, submission(t))
+	r := stopped.do("DELETE", q.StatusURL, stopped.token, nil)
+	if r.status != http.StatusConflict || r.problem(t).Code != api.CodeConflict || !strings.Contains(r.problem(t).Detail, "queued (cancel it first)") {
+		t.Fatalf("DELETE a queued run: %d %s", r.status, r.body)
 	}
 }
 

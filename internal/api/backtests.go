@@ -161,6 +161,12 @@ func (s *Server) registerBacktests() {
 		Description: "A running backtest stops within a second. Cancelling a finished run is a 409.",
 	}, s.cancel)
 	huma.Register(s.api, huma.Operation{
+		OperationID: "delete-backtest", Method: http.MethodDelete, Path: backtestsPath + "/{id}",
+		Summary: "Delete a finished backtest with its steps and artifacts", Tags: []string{"backtests"}, Security: secured,
+		Description:   "Completed, failed, dead-lettered and cancelled runs can be deleted; a queued or running one is a 409 (cancel it first). The audit log keeps a record of the deletion.",
+		DefaultStatus: http.StatusNoContent,
+	}, s.delete)
+	huma.Register(s.api, huma.Operation{
 		OperationID: "retry-backtest", Method: http.MethodPost, Path: backtestsPath + "/{id}/retry",
 		Summary: "Run a failed, dead-lettered or cancelled backtest again", Tags: []string{"backtests"}, Security: secured,
 		DefaultStatus: http.StatusAccepted,
@@ -378,6 +384,17 @@ func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
 
 func (s *Server) cancel(ctx context.Context, in *runInput) (*runOutput, error) {
 	return s.transition(ctx, in.ID, "cancel run", s.d.Jobs.Cancel)
+}
+
+func (s *Server) delete(ctx context.Context, in *runInput) (*struct{}, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.d.Runs.Delete(ctx, p, in.ID); err != nil {
+		return nil, s.runErr("delete run", in.ID, err)
+	}
+	return nil, nil
 }
 
 func (s *Server) retry(ctx context.Context, in *runInput) (*runOutput, error) {

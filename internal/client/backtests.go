@@ -105,6 +105,12 @@ func (c *Client) Cancel(ctx context.Context, id string) (api.Run, error) {
 	return r, err
 }
 
+// Delete removes a finished run with its steps and artifacts. Deleting is
+// repeatable in effect, but a second call answers 404.
+func (c *Client) Delete(ctx context.Context, id string) error {
+	return c.do(ctx, call{what: "delete run " + id, prep: "at", method: http.MethodDelete, path: runPath(id)}, nil)
+}
+
 // Retry queues a failed, dead-lettered or cancelled run again.
 func (c *Client) Retry(ctx context.Context, id string) (api.Run, error) {
 	var r api.Run

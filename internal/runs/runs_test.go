@@ -450,3 +450,51 @@ func TestStepDetailAndPutStep(t *testing.T) {
 		}
 	})
 }
+
+func TestDelete(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, bob := setup(t, d)
+		done, _, _ := s.Create(ctx, alice, spec("sma"), "key-1")
+		s.MarkRunning(ctx, alice, done.ID, "validate")
+		if _, err := s.Complete(ctx, alice, done.ID, json.RawMessage(`{}`), "", []runs.Artifact{{Name: "result.json", MediaType: "application/json", Content: []byte("{}")}}); err != nil {
+			t.Fatal(err)
+		}
+		running, _, _ := s.Create(ctx, alice, spec("sma"), "")
+		s.MarkRunning(ctx, alice, running.ID, "validate")
+		queued, _, _ := s.Create(ctx, alice, spec("sma"), "")
+
+		for _, id := range []string{running.ID, queued.ID} {
+			if err := s.Delete(ctx, alice, id); !errors.Is(err, runs.ErrIllegalTransition) || !strings.Contains(err.Error(), "cancel it first") {
+				t.Fatalf("Delete of an unfinished run = %v, want ErrIllegalTransition", err)
+			}
+		}
+		if err := s.Delete(ctx, bob, done.ID); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("Delete of another tenant's run = %v, want ErrNotFound", err)
+		}
+		if err := s.Delete(ctx, alice, done.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, alice, done.ID); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("Get after Delete = %v", err)
+		}
+		if err := s.Delete(ctx, alice, done.ID); !errors.Is(err, runs.ErrNotFound) {
+			t.Fatalf("second Delete = %v, want ErrNotFound", err)
+		}
+		for _, table := range []string{"run_steps", "artifacts"} {
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM `+table+` WHERE run_id = ?`, done.ID).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%s rows left for the deleted run: %d, %v", table, n, err)
+			}
+		}
+		var audits int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'run.delete' AND target = ?`, done.ID).Scan(&audits); err != nil || audits != 1 {
+			t.Errorf("run.delete audit rows = %d, %v", audits, err)
+		}
+		// The idempotency key is free again: a new submission is a new run.
+		again, created, err := s.Create(ctx, alice, spec("sma"), "key-1")
+		if err != nil || !created || again.ID == done.ID {
+			t.Fatalf("Create with the deleted run's key = %+v, %v, %v", again, created, err)
+		}
+	})
+}

@@ -328,3 +328,36 @@ func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// Delete removes a finished run (completed, failed, dead-lettered or
+// cancelled) of the tenant with its steps, artifacts and webhook
+// deliveries; the audit log keeps a run.delete row. A queued or running run
+// is ErrIllegalTransition (cancel it first).
+func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) error {
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var cur string
+		err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read run: %w", err)
+		}
+		if !Status(cur).Terminal() {
+			return fmt.Errorf("%w: run is %s (cancel it first)", ErrIllegalTransition, cur)
+		}
+		res, err := tx.Exec(ctx, `DELETE FROM runs WHERE id = ? AND tenant_id = ? AND status = ?`, id, p.Tenant, cur)
+		if err != nil {
+			return fmt.Errorf("delete run: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: run changed meanwhile", ErrIllegalTransition)
+		}
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.delete", Target: id, At: s.now(),
+			Detail: map[string]any{"status": cur}})
+	})
+	if err != nil {
+		return fmt.Errorf("delete run %s: %w", id, err)
+	}
+	return nil
+}
