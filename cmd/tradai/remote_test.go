@@ -263,7 +263,7 @@ func TestRunsCommands(t *testing.T) {
 		tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: strat, Config: map[string]any{
 			"exchange":  map[string]any{"name": "binance", "pair_whitelist": []string{"ETH/BTC"}},
 			"timerange": "20180110-20180120", "stake_currency": "BTC", "timeframe": "5m",
-		}, Params: map[string]any{}})
+		}, Params: map[string]any{}, Tags: map[string]string{"experiment": "cli test", "strategy": strat}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,9 +289,17 @@ func TestRunsCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(run("runs", "list", "--json", "--strategy", "sma_cross")), &page); err != nil || len(page.Runs) != 1 || page.Runs[0].ID != ids[1] {
 		t.Fatalf("runs list --json --strategy: %+v, %v", page, err)
 	}
-	_, errOut, err := execute(t, "runs", "list", "--limit", "1", "--home", s.Home)
-	if err != nil || !strings.Contains(errOut, "more runs: tradai runs list --cursor ") {
-		t.Errorf("runs list --limit 1: %q, %v", errOut, err)
+	if out := run("runs", "list", "--tag", "strategy=sma_cross"); !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
+		t.Errorf("runs list --tag strategy=sma_cross:\n%s", out)
+	}
+	// The next-page hint repeats the filters.
+	out, errOut, err := execute(t, "runs", "list", "--limit", "1", "--tag", "experiment=cli test", "--home", s.Home)
+	hint, ok := strings.CutPrefix(strings.TrimSpace(errOut), "more runs: tradai runs list --home "+s.Home+" --limit 1 --tag 'experiment=cli test' --cursor ")
+	if err != nil || !ok || !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
+		t.Fatalf("runs list --limit 1 --tag: %q %q, %v", out, errOut, err)
+	}
+	if out := run("runs", "list", "--limit", "1", "--tag", "experiment=cli test", "--cursor", hint); !strings.Contains(out, ids[0]) {
+		t.Errorf("the next page:\n%s", out)
 	}
 
 	out = run("runs", "show", ids[0])

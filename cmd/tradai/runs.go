@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/client"
@@ -83,7 +84,20 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), "no runs")
 			}
 			if page.NextCursor != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more runs: tradai runs list --cursor %s\n", page.NextCursor)
+				// The same filters, from the next position.
+				next := []string{"tradai runs list"}
+				cmd.Flags().Visit(func(fl *pflag.Flag) {
+					switch fl.Name {
+					case "cursor", "json":
+					case "tag":
+						for _, k := range slices.Sorted(maps.Keys(lo.Tags)) {
+							next = append(next, "--tag "+shellQuote(k+"="+lo.Tags[k]))
+						}
+					default:
+						next = append(next, "--"+fl.Name+" "+shellQuote(fl.Value.String()))
+					}
+				})
+				fmt.Fprintf(cmd.ErrOrStderr(), "more runs: %s --cursor %s\n", strings.Join(next, " "), page.NextCursor)
 			}
 			return nil
 		},
@@ -91,6 +105,7 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&lo.Status, "status", "", "only runs in this status: queued, running, completed, failed, cancelled, dead_letter")
 	f.StringVar(&lo.Strategy, "strategy", "", "only runs of this strategy")
+	f.StringToStringVar(&lo.Tags, "tag", nil, "only runs with this tag, key=value (repeat the flag: runs with all of them)")
 	f.IntVar(&lo.Limit, "limit", 0, "runs per page (server default 100, at most 1000)")
 	f.StringVar(&lo.Cursor, "cursor", "", "the page after the one that printed this cursor")
 	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
@@ -504,4 +519,12 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -440,6 +440,17 @@ func TestListPagesAndFilters(t *testing.T) {
 	if len(page.Runs) != 1 || page.Runs[0].ID != ids[4] {
 		t.Fatalf("strategy filter: %+v", page.Runs)
 	}
+	page = api.RunPage{}
+	e.do("GET", "/api/v1/backtests?tag=i%3D2", e.token, nil).decode(t, &page)
+	if len(page.Runs) != 1 || page.Runs[0].ID != ids[2] || page.Runs[0].Tags["i"] != "2" {
+		t.Fatalf("tag filter: %+v", page.Runs)
+	}
+	for q, want := range map[string]string{"?tag=i=2&tag=nokey": "query.tag[1]: want key=value", "?tag=i=2&tag=i=3": "query.tag[1]: tag i given twice"} {
+		if r := e.do("GET", "/api/v1/backtests"+q, e.token, nil); r.status != http.StatusUnprocessableEntity ||
+			r.problem(t).Code != api.CodeInvalidRequest || !strings.Contains(r.problem(t).Detail, want) {
+			t.Fatalf("list%s: %d %s", q, r.status, r.body)
+		}
+	}
 	for _, q := range []string{"?cursor=bogus", "?status=finished", "?limit=0", "?limit=5000", "?colour=red"} {
 		r := e.do("GET", "/api/v1/backtests"+q, e.token, nil)
 		if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != api.CodeInvalidRequest {

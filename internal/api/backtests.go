@@ -104,10 +104,11 @@ type runOutput struct {
 }
 
 type listInput struct {
-	Status   string `query:"status" enum:"queued,running,completed,failed,cancelled,dead_letter" doc:"Only runs in this status"`
-	Strategy string `query:"strategy" maxLength:"500" doc:"Only runs of this strategy"`
-	Cursor   string `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page"`
-	Limit    int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	Status   string   `query:"status" enum:"queued,running,completed,failed,cancelled,dead_letter" doc:"Only runs in this status"`
+	Strategy string   `query:"strategy" maxLength:"500" doc:"Only runs of this strategy"`
+	Tag      []string `query:"tag,explode" maxItems:"20" doc:"Only runs with this tag, key=value; repeat for runs carrying all of them"`
+	Cursor   string   `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page"`
+	Limit    int      `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }
 
 // RunPage is one page of runs, newest first.
@@ -365,7 +366,28 @@ func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.d.Runs.List(ctx, p, runs.Filter{Status: runs.Status(in.Status), Strategy: in.Strategy}, in.Cursor, in.Limit)
+	f := runs.Filter{Status: runs.Status(in.Status), Strategy: in.Strategy}
+	for i, t := range in.Tag {
+		k, v, ok := strings.Cut(t, "=")
+		_, dup := f.Tags[k]
+		msg := ""
+		switch {
+		case !ok || k == "":
+			msg = "want key=value"
+		case dup:
+			msg = "tag " + k + " given twice"
+		}
+		if msg != "" {
+			loc := fmt.Sprintf("query.tag[%d]", i)
+			return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+msg,
+				&huma.ErrorDetail{Location: loc, Message: msg, Value: t})
+		}
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		f.Tags[k] = v
+	}
+	page, err := s.d.Runs.List(ctx, p, f, in.Cursor, in.Limit)
 	if errors.Is(err, runs.ErrBadCursor) {
 		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "query.cursor: not a cursor this API handed out",
 			&huma.ErrorDetail{Location: "query.cursor", Message: "not a cursor this API handed out", Value: in.Cursor})

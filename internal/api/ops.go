@@ -200,7 +200,7 @@ func (s *Server) registerOps() {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "ready", Method: http.MethodGet, Path: "/ready",
-		Summary: "Readiness: database, job queue, data and artifact folders", Tags: []string{"operations"},
+		Summary: "Readiness: database, job queue and market data folder", Tags: []string{"operations"},
 		Description: "503 names the failing check.",
 		Responses:   map[string]*huma.Response{"503": {Description: "A check failed"}},
 	}, s.ready)

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,8 +79,9 @@ func (c *Client) Get(ctx context.Context, id string) (api.Run, error) {
 type ListOptions struct {
 	Status   string // one of the run statuses
 	Strategy string
-	Cursor   string // RunPage.NextCursor of the previous page
-	Limit    int    // runs per page (the server's default, 100)
+	Tags     map[string]string // only runs carrying all of these
+	Cursor   string            // RunPage.NextCursor of the previous page
+	Limit    int               // runs per page (the server's default, 100)
 }
 
 // List is one page of the caller's runs, newest first.
@@ -88,6 +91,9 @@ func (c *Client) List(ctx context.Context, o ListOptions) (api.RunPage, error) {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Tags)) {
+		q.Add("tag", k+"="+o.Tags[k])
 	}
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
@@ -105,8 +111,8 @@ func (c *Client) Cancel(ctx context.Context, id string) (api.Run, error) {
 	return r, err
 }
 
-// Delete removes a finished run with its steps and artifacts. Deleting is
-// repeatable in effect, but a second call answers 404.
+// Delete removes a finished run with its steps and artifacts; a second
+// Delete of the same run is a 404.
 func (c *Client) Delete(ctx context.Context, id string) error {
 	return c.do(ctx, call{what: "delete run " + id, prep: "at", method: http.MethodDelete, path: runPath(id)}, nil)
 }

@@ -283,7 +283,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		summary   []byte
 		artifacts []runs.Artifact
 	)
-	err = s.step(ctx, p, r.ID, StepRecord, "", 0.9, noDetail(func() error {
+	err = s.step(ctx, p, r.ID, StepRecord, "", 1, noDetail(func() error {
 		m := metrics.Compute(res)
 		var err error
 		if summary, err = json.Marshal(m.Summary); err != nil {

@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -328,6 +330,8 @@ func (s *Store) Get(ctx context.Context, p tenancy.Principal, id string) (Run, e
 type Filter struct {
 	Status   Status
 	Strategy string
+	// Tags: only runs carrying every one of these tags with these values.
+	Tags map[string]string
 }
 
 // Page is one page of List.
@@ -352,6 +356,21 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	if f.Strategy != "" {
 		q += ` AND strategy = ?`
 		args = append(args, f.Strategy)
+	}
+	if len(f.Tags) > 0 {
+		if s.db.Dialect() == db.Postgres {
+			want, err := json.Marshal(f.Tags)
+			if err != nil {
+				return Page{}, fmt.Errorf("list runs: %w", err)
+			}
+			q += ` AND tags::jsonb @> ?::jsonb`
+			args = append(args, string(want))
+		} else {
+			for _, k := range slices.Sorted(maps.Keys(f.Tags)) {
+				q += ` AND EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.key = ? AND json_each.value = ?)`
+				args = append(args, k, f.Tags[k])
+			}
+		}
 	}
 	if cursor != "" {
 		at, id, err := decodeCursor(cursor)

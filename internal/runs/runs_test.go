@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -495,6 +496,58 @@ func TestDelete(t *testing.T) {
 		again, created, err := s.Create(ctx, alice, spec("sma"), "key-1")
 		if err != nil || !created || again.ID == done.ID {
 			t.Fatalf("Create with the deleted run's key = %+v, %v, %v", again, created, err)
+		}
+	})
+}
+
+func TestListByTags(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, bob := setup(t, d)
+		create := func(p tenancy.Principal, tags map[string]string) string {
+			t.Helper()
+			sp := spec("sma")
+			sp.Tags = tags
+			r, _, err := s.Create(ctx, p, sp, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.ID
+		}
+		a := create(alice, map[string]string{"experiment": "rsi sweep", "fold": "1"})
+		b := create(alice, map[string]string{"experiment": "rsi sweep", "fold": "2"})
+		create(alice, map[string]string{"experiment": "rsi sweep 2", "fold": "1"})
+		odd := create(alice, map[string]string{`we"ird'key`: `va"l\ue`, "$.x": "1"})
+		create(alice, nil)
+		create(bob, map[string]string{"experiment": "rsi sweep", "fold": "1"})
+		list := func(tags map[string]string) []string {
+			t.Helper()
+			page, err := s.List(ctx, alice, runs.Filter{Tags: tags}, "", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range page.Runs {
+				ids = append(ids, r.ID)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+		for _, c := range []struct {
+			tags map[string]string
+			want []string
+		}{
+			{map[string]string{"experiment": "rsi sweep"}, sorted(a, b)},
+			{map[string]string{"experiment": "rsi sweep", "fold": "1"}, sorted(a)},
+			{map[string]string{"experiment": "rsi"}, nil},
+			{map[string]string{"fold": "3"}, nil},
+			{map[string]string{`we"ird'key`: `va"l\ue`, "$.x": "1"}, sorted(odd)},
+			{map[string]string{"$.x": "2"}, nil},
+		} {
+			if got := list(c.tags); !slices.Equal(got, c.want) {
+				t.Errorf("tags %v: %v, want %v", c.tags, got, c.want)
+			}
 		}
 	})
 }
