@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -257,7 +258,8 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 		args := []string{"worker", "--database", tg.URL, "--datadir", data, "--workers", "2",
 			"--allow-external-strategies", "--orphan-after", "3s"}
 		a := startChild(t, args...)
-		b := startChild(t, args...)
+		metricsAddr := freeAddr(t)
+		b := startChild(t, append(args, "--metrics-addr", metricsAddr)...)
 
 		// Kill a worker once both are busy: with at most two runs each,
 		// three running runs mean the victim holds at least one.
@@ -272,6 +274,16 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 		t.Logf("worker killed with %d runs completed", countWhere(t, d, `SELECT COUNT(*) FROM runs WHERE status = 'completed'`))
 
 		waitAllTerminal(t, d, total, 2*time.Minute)
+		// The surviving worker serves its Prometheus metrics: it ran backtests.
+		res, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prom, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if m := regexp.MustCompile(`tradai_job_step_duration_seconds_count\{outcome="ok",step="run"\} ([1-9][0-9]*)`).FindSubmatch(prom); res.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("worker metrics: %d\n%s", res.StatusCode, prom)
+		}
 		b.stop(t)
 		if rerun := assertCompletedOnce(t, d, total); rerun == 0 {
 			t.Fatal("no run needed a second attempt: the kill did not interrupt a running backtest")
@@ -331,4 +343,15 @@ func TestServerKilledWithQueuedWork(t *testing.T) {
 	waitAllTerminal(t, d, total, 2*time.Minute)
 	again.stop(t)
 	assertCompletedOnce(t, d, total)
+}
+
+// freeAddr is a loopback address with a port free at the time of the call.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

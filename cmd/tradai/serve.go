@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/api"
@@ -279,6 +282,7 @@ func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, svc *
 
 func newWorkerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	o := &platformOpts{dbOpts: dbOpts{logger: logger}}
+	var metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "worker --database postgres://…",
 		Short: "Run backtest workers that take jobs from a shared PostgreSQL queue",
@@ -287,8 +291,10 @@ func newWorkerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 that sees the same market data (--datadir: a shared volume, or a copy kept
 in sync); run artifacts go to the database. A worker killed mid-run is noticed by the others within a
 minute and its run is re-run. SIGINT/SIGTERM stop it gracefully: running
-backtests get 20 seconds to finish and are re-queued otherwise.`,
-		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4`,
+backtests get 20 seconds to finish and are re-queued otherwise. With
+--metrics-addr it serves its Prometheus metrics (step and run durations,
+Go runtime, process) at /metrics there.`,
+		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4 --metrics-addr :9464`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -311,6 +317,24 @@ backtests get 20 seconds to finish and are re-queued otherwise.`,
 				return err
 			}
 			defer d.Close()
+			var metrics *http.Server
+			if metricsAddr != "" {
+				ln, err := net.Listen("tcp", metricsAddr)
+				if err != nil {
+					return fmt.Errorf("worker: metrics listener on %s: %w", metricsAddr, err)
+				}
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(append(svc.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
+				mux := http.NewServeMux()
+				mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+				metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+				go func() {
+					if err := metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						log.Error("worker: metrics listener", "err", err)
+					}
+				}()
+				log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+			}
 			if err := svc.Start(ctx); err != nil {
 				return err
 			}
@@ -319,9 +343,14 @@ backtests get 20 seconds to finish and are re-queued otherwise.`,
 			log.Info("worker stopping")
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 			defer cancel()
-			return svc.Stop(wctx)
+			err = svc.Stop(wctx)
+			if metrics != nil {
+				metrics.Shutdown(wctx)
+			}
+			return err
 		},
 	}
 	o.addFlags(cmd, 2)
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9464; off when empty)")
 	return cmd
 }
