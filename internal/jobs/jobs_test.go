@@ -248,6 +248,44 @@ func TestCancelRunningStopsWithinASecond(t *testing.T) {
 	})
 }
 
+// A run cancelled and deleted at once (before the worker's next status
+// poll) still stops its job: the vanished row counts as "no longer running".
+func TestCancelAndDeleteStopsTheJob(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), false)
+		started := make(chan struct{})
+		stopped := make(chan struct{})
+		e.svc.SetBeforeRun(func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			close(stopped)
+			return ctx.Err()
+		})
+		e.start(t)
+		ctx := context.Background()
+		r, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the run step never started")
+		}
+		if _, err := e.svc.Cancel(ctx, e.p(), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Delete(ctx, e.p(), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the job of a deleted run kept running")
+		}
+	})
+}
+
 func TestRetriesExhaustedDeadLetter(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), false)

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,7 +126,11 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 	switch {
 	case errors.Is(context.Cause(jobCtx), errRunLeftRunning):
 		cur, gerr := s.runs.Get(bg, p, id)
-		if gerr == nil && cur.Status == runs.Cancelled {
+		switch {
+		case errors.Is(gerr, runs.ErrNotFound):
+			log.Info("run deleted while running")
+			return river.JobCancel(errors.New("run deleted"))
+		case gerr == nil && cur.Status == runs.Cancelled:
 			log.Info("run cancelled while running")
 			return river.JobCancel(errors.New("run cancelled"))
 		}
@@ -139,18 +144,18 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 	}
 	var perm permanentError
 	if errors.As(err, &perm) {
-		if _, ferr := s.runs.Fail(bg, p, id, err, false); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
+		if _, ferr := s.runs.Fail(bg, p, id, err, false); ferr != nil && !finishedElsewhere(ferr) {
 			return fmt.Errorf("record failure of run %s: %w", id, ferr)
 		}
 		log.Info("run failed", "err", err)
 		return river.JobCancel(err)
 	}
 	after, ferr := s.runs.Fail(bg, p, id, err, true)
-	if ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
+	if ferr != nil && !finishedElsewhere(ferr) {
 		return fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
 	}
 	if ferr != nil {
-		return nil // cancelled or finished meanwhile
+		return nil // cancelled, finished or deleted meanwhile
 	}
 	if after.Status == runs.DeadLetter {
 		log.Warn("run dead-lettered", "err", err)
@@ -190,7 +195,8 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 		case <-poll.C:
 			var st string
 			err := s.db.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&st)
-			if err == nil && runs.Status(st) != runs.Running {
+			// A vanished row is a run cancelled and deleted meanwhile.
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && runs.Status(st) != runs.Running) {
 				stop(errRunLeftRunning)
 				return
 			}
@@ -279,16 +285,13 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 	if err != nil {
 		return err
 	}
-	var (
-		summary   []byte
-		artifacts []runs.Artifact
-	)
 	err = s.step(ctx, p, r.ID, StepRecord, "", 1, noDetail(func() error {
 		m := metrics.Compute(res)
-		var err error
-		if summary, err = json.Marshal(m.Summary); err != nil {
+		summary, err := json.Marshal(m.Summary)
+		if err != nil {
 			return permanent(fmt.Errorf("encode the metrics summary: %w", err))
 		}
+		var artifacts []runs.Artifact
 		for _, a := range []struct {
 			name, media string
 			write       func(io.Writer, *backtest.Result, metrics.Report) error
@@ -302,23 +305,30 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 			}
 			artifacts = append(artifacts, runs.Artifact{Name: a.name, MediaType: a.media, Content: buf.Bytes()})
 		}
+		// The run ends with this step: Complete records both.
+		done, err := s.runs.Complete(ctx, p, r.ID, runs.Outcome{Metrics: summary, DataFingerprint: res.DataFingerprint, Artifacts: artifacts, Step: StepRecord})
+		if err != nil {
+			return err
+		}
+		s.runSeconds.Observe(done.Finished.Sub(done.Started).Seconds())
 		return nil
 	}))
-	if err != nil {
-		return err
+	if finishedElsewhere(err) {
+		// The first result stands.
+		log.Info("run finished elsewhere; result not recorded", "reason", err)
+		return nil
 	}
-	if done, err := s.runs.Complete(ctx, p, r.ID, summary, res.DataFingerprint, artifacts); err == nil {
-		s.runSeconds.Observe(done.Finished.Sub(done.Started).Seconds())
-	} else {
-		if errors.Is(err, runs.ErrIllegalTransition) {
-			// Completed (or cancelled) by someone else: the first result stands.
-			log.Info("run already finished; result not recorded again")
-			return nil
-		}
+	if err != nil {
 		return err
 	}
 	log.Info("run completed")
 	return nil
+}
+
+// finishedElsewhere reports whether err says the run is no longer this
+// job's to finish: completed or cancelled by someone else, or deleted.
+func finishedElsewhere(err error) bool {
+	return errors.Is(err, runs.ErrIllegalTransition) || errors.Is(err, runs.ErrNotFound)
 }
 
 // noDetail adapts a step function that records no detail.

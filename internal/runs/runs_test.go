@@ -120,7 +120,7 @@ func TestTransitions(t *testing.T) {
 				t.Fatalf("%s = %v, want ErrIllegalTransition", what, err)
 			}
 		}
-		_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{}`), "", nil)
+		_, err := s.Complete(ctx, alice, r.ID, runs.Outcome{Metrics: json.RawMessage(`{}`)})
 		illegal("Complete queued", err)
 		illegal("FinishStep queued", s.FinishStep(ctx, alice, r.ID, "load", "", nil, 0.25, ""))
 
@@ -149,12 +149,12 @@ func TestTransitions(t *testing.T) {
 		}
 
 		arts := []runs.Artifact{{Name: "report.html", MediaType: "text/html", Content: []byte("<p>hi</p>\x00\xff")}}
-		done, err := s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 1.5}`), "xxh64:0123456789abcdef", arts)
+		done, err := s.Complete(ctx, alice, r.ID, runs.Outcome{Metrics: json.RawMessage(`{"profit": 1.5}`), DataFingerprint: "xxh64:0123456789abcdef", Artifacts: arts})
 		if err != nil || done.Status != runs.Completed || string(done.Metrics) != `{"profit":1.5}` || done.Progress != 1 || done.Finished.IsZero() {
 			t.Fatalf("Complete = %+v, %v", done, err)
 		}
 		// The second Complete is refused and changes nothing.
-		_, err = s.Complete(ctx, alice, r.ID, json.RawMessage(`{"profit": 99}`), "", []runs.Artifact{{Name: "other"}})
+		_, err = s.Complete(ctx, alice, r.ID, runs.Outcome{Metrics: json.RawMessage(`{"profit": 99}`), Artifacts: []runs.Artifact{{Name: "other"}}})
 		illegal("Complete twice", err)
 		again, _ := s.Get(ctx, alice, r.ID)
 		if string(again.Metrics) != `{"profit":1.5}` || !again.Finished.Equal(done.Finished) || again.DataFingerprint != "xxh64:0123456789abcdef" {
@@ -236,7 +236,7 @@ func TestCompleteRace(t *testing.T) {
 		errs := make(chan error, n)
 		for i := range n {
 			go func() {
-				_, err := s.Complete(ctx, alice, r.ID, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)), "", nil)
+				_, err := s.Complete(ctx, alice, r.ID, runs.Outcome{Metrics: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))})
 				errs <- err
 			}()
 		}
@@ -382,14 +382,14 @@ func TestOnFinishRunsInTheTerminalTransition(t *testing.T) {
 		done, _, _ := s.Create(ctx, alice, spec("sma"), "")
 		s.MarkRunning(ctx, alice, done.ID, "")
 		fail = errors.New("queue unavailable")
-		if _, err := s.Complete(ctx, alice, done.ID, nil, "", nil); !errors.Is(err, fail) {
+		if _, err := s.Complete(ctx, alice, done.ID, runs.Outcome{}); !errors.Is(err, fail) {
 			t.Fatalf("Complete with a failing hook = %v", err)
 		}
 		if r, _ := s.Get(ctx, alice, done.ID); r.Status != runs.Running {
 			t.Fatalf("a failing hook left the run %s, want it rolled back to running", r.Status)
 		}
 		fail = nil
-		if _, err := s.Complete(ctx, alice, done.ID, nil, "", nil); err != nil {
+		if _, err := s.Complete(ctx, alice, done.ID, runs.Outcome{}); err != nil {
 			t.Fatal(err)
 		}
 		retried, _, _ := s.Create(ctx, alice, spec("sma"), "")
@@ -424,9 +424,15 @@ func TestStepDetailAndPutStep(t *testing.T) {
 		if err := s.FinishStep(ctx, alice, r.ID, "ensure_data", "downloaded 10 candles", nil, 0.2, "record"); err != nil {
 			t.Fatal(err)
 		}
-		s.Complete(ctx, alice, r.ID, nil, "", nil)
-		if steps, _ := s.Steps(ctx, alice, r.ID); len(steps) != 2 || steps[1].Name != "record" || steps[1].Status != runs.Completed || steps[1].Finished.IsZero() {
-			t.Fatalf("Complete left the last step %+v", steps)
+		// A step of earlier work still running (a webhook delivery being
+		// retried) is not the one the completion ends.
+		if err := s.PutStep(ctx, alice, r.ID, runs.Step{Name: "notify", Status: runs.Running, Started: time.UnixMilli(1)}); err != nil {
+			t.Fatal(err)
+		}
+		s.Complete(ctx, alice, r.ID, runs.Outcome{Step: "record"})
+		steps, _ := s.Steps(ctx, alice, r.ID)
+		if len(steps) != 3 || steps[0].Name != "notify" || steps[0].Status != runs.Running || steps[2].Name != "record" || steps[2].Status != runs.Completed || steps[2].Finished.IsZero() {
+			t.Fatalf("steps after Complete: %+v", steps)
 		}
 		at := time.UnixMilli(1700000100000)
 		// After the run's end.
@@ -458,7 +464,7 @@ func TestDelete(t *testing.T) {
 		s, alice, bob := setup(t, d)
 		done, _, _ := s.Create(ctx, alice, spec("sma"), "key-1")
 		s.MarkRunning(ctx, alice, done.ID, "validate")
-		if _, err := s.Complete(ctx, alice, done.ID, json.RawMessage(`{}`), "", []runs.Artifact{{Name: "result.json", MediaType: "application/json", Content: []byte("{}")}}); err != nil {
+		if _, err := s.Complete(ctx, alice, done.ID, runs.Outcome{Artifacts: []runs.Artifact{{Name: "result.json", MediaType: "application/json", Content: []byte("{}")}}}); err != nil {
 			t.Fatal(err)
 		}
 		running, _, _ := s.Create(ctx, alice, spec("sma"), "")

@@ -94,27 +94,39 @@ func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id, firstS
 	return s.apply(ctx, p, id, c)
 }
 
-// Complete finishes a running run with its metrics (a JSON object), the
-// fingerprint of the data it read, and its artifacts (name, media type and
-// content; the store works out size and SHA-256); a step still running
-// is completed with it. It succeeds once: completing again fails with
-// ErrIllegalTransition and leaves the stored result as it was.
-func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, metrics json.RawMessage, dataFingerprint string, artifacts []Artifact) (Run, error) {
-	m, err := normJSON(metrics, "{}")
+// Outcome is what a completed run leaves.
+type Outcome struct {
+	Metrics         json.RawMessage // the metrics summary, a JSON object
+	DataFingerprint string          // of the market data the run read
+	// Artifacts: name, media type and content; the store works out size
+	// and SHA-256.
+	Artifacts []Artifact
+	// Step, when set, is the running step that ends with the run (the
+	// worker's last step).
+	Step string
+}
+
+// Complete finishes a running run with its outcome, in one transaction. It
+// succeeds once: completing again fails with ErrIllegalTransition and
+// leaves the stored result as it was.
+func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o Outcome) (Run, error) {
+	m, err := normJSON(o.Metrics, "{}")
 	if err != nil {
 		return Run{}, fmt.Errorf("complete run %s: metrics are not valid JSON: %w", id, err)
 	}
 	now := s.now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
 		update: func(Status, int) (string, []any, Status) {
-			return `progress = 1, finished_at = ?, metrics = ?, data_fingerprint = ?`, []any{now, m, dataFingerprint}, Completed
+			return `progress = 1, finished_at = ?, metrics = ?, data_fingerprint = ?`, []any{now, m, o.DataFingerprint}, Completed
 		},
 		extra: func(tx *db.Tx, _ time.Time) error {
-			if _, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = ?`,
-				string(Completed), now, id, string(Running)); err != nil {
-				return fmt.Errorf("complete the last step: %w", err)
+			if o.Step != "" {
+				if _, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ? WHERE run_id = ? AND name = ? AND status = ?`,
+					string(Completed), now, id, o.Step, string(Running)); err != nil {
+					return fmt.Errorf("complete step %q: %w", o.Step, err)
+				}
 			}
-			for _, a := range artifacts {
+			for _, a := range o.Artifacts {
 				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?)`,
 					id, a.Name, a.MediaType, int64(len(a.Content)), sha256Hex(a.Content), a.Content); err != nil {
 					return fmt.Errorf("record artifact %q: %w", a.Name, err)
@@ -122,7 +134,7 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, me
 			}
 			return nil
 		},
-		detail: map[string]int{"artifacts": len(artifacts)}})
+		detail: map[string]int{"artifacts": len(o.Artifacts)}})
 }
 
 // Fail records a running run's failure. A retryable failure puts the run
