@@ -301,6 +301,15 @@ func TestRunsCommands(t *testing.T) {
 	if out := run("runs", "list", "--limit", "1", "--tag", "experiment=cli test", "--cursor", hint); !strings.Contains(out, ids[0]) {
 		t.Errorf("the next page:\n%s", out)
 	}
+	// The hint never repeats the API token.
+	tok, err := os.ReadFile(filepath.Join(s.Home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err = execute(t, "runs", "list", "--limit", "1", "--token", strings.TrimSpace(string(tok)))
+	if err != nil || !strings.Contains(errOut, "more runs: ") || strings.Contains(errOut, "--token") || strings.Contains(errOut, strings.TrimSpace(string(tok))) {
+		t.Errorf("next-page hint with --token: %q, %v", errOut, err)
+	}
 
 	out = run("runs", "show", ids[0])
 	for _, want := range []string{"Run          " + ids[0], "Status       completed", "Strategy     rsi_bollinger",

@@ -84,16 +84,16 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), "no runs")
 			}
 			if page.NextCursor != "" {
-				// The same filters, from the next position.
+				// The same server and filters, from the next position (never
+				// the token).
 				next := []string{"tradai runs list"}
 				cmd.Flags().Visit(func(fl *pflag.Flag) {
 					switch fl.Name {
-					case "cursor", "json":
 					case "tag":
 						for _, k := range slices.Sorted(maps.Keys(lo.Tags)) {
 							next = append(next, "--tag "+shellQuote(k+"="+lo.Tags[k]))
 						}
-					default:
+					case "home", "remote", "status", "strategy", "limit":
 						next = append(next, "--"+fl.Name+" "+shellQuote(fl.Value.String()))
 					}
 				})
