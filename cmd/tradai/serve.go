@@ -317,7 +317,6 @@ Go runtime, process) at /metrics there.`,
 				return err
 			}
 			defer d.Close()
-			var metrics *http.Server
 			if metricsAddr != "" {
 				ln, err := net.Listen("tcp", metricsAddr)
 				if err != nil {
@@ -327,11 +326,16 @@ Go runtime, process) at /metrics there.`,
 				reg.MustRegister(append(svc.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
 				mux := http.NewServeMux()
 				mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-				metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+				metrics := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 				go func() {
 					if err := metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 						log.Error("worker: metrics listener", "err", err)
 					}
+				}()
+				defer func() {
+					sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+					defer cancel()
+					metrics.Shutdown(sctx)
 				}()
 				log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 			}
@@ -343,11 +347,7 @@ Go runtime, process) at /metrics there.`,
 			log.Info("worker stopping")
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 			defer cancel()
-			err = svc.Stop(wctx)
-			if metrics != nil {
-				metrics.Shutdown(wctx)
-			}
-			return err
+			return svc.Stop(wctx)
 		},
 	}
 	o.addFlags(cmd, 2)

@@ -254,6 +254,8 @@ func TestBadSubmissionsAreNamed(t *testing.T) {
 		{"python strategy", `{"strategy":"./x.py"}`, 422, api.CodeStrategyForbidden, "built-in"},
 		{"bad config value", api.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg}, 422, api.CodeInvalidRequest, "stake_amount"},
 		{"bad timerange", `{"strategy":"rsi_bollinger","timerange":"2018-01-01"}`, 422, api.CodeInvalidRequest, "timerange"},
+		{"tag key with =", `{"strategy":"rsi_bollinger","tags":{"a=b":"c"}}`, 422, api.CodeInvalidRequest, `body.tags: tag key "a=b": must be non-empty and without '='`},
+		{"empty tag key", `{"strategy":"rsi_bollinger","tags":{"":"c"}}`, 422, api.CodeInvalidRequest, `tag key ""`},
 		{"not JSON", `{"strategy":`, 400, api.CodeBadRequest, ""},
 		{"too large", `{"strategy":"rsi_bollinger","tags":{"x":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, api.CodeBodyTooLarge, ""},
 	}
@@ -377,6 +379,13 @@ func TestDeleteRun(t *testing.T) {
 	tk := e.submit(e.token, submission(t))
 	if done := e.wait(e.token, tk.StatusURL); done.Status != "completed" {
 		t.Fatalf("run %s", done.Status)
+	}
+	// An artifact recorded as a file before migration 12 is a 404 that says what to do.
+	if _, err := e.db.Exec(context.Background(), `INSERT INTO artifacts (run_id, name, media_type, size, sha256) VALUES (?, 'old.html', 'text/html', 10, 'ab')`, tk.RunID); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("GET", tk.StatusURL+"/artifacts/old.html", e.token, nil); r.status != http.StatusNotFound || !strings.Contains(r.problem(t).Detail, "submit the run again") {
+		t.Fatalf("a file-era artifact: %d %s", r.status, r.body)
 	}
 	if r := e.do("DELETE", tk.StatusURL, e.token, nil); r.status != http.StatusNoContent || len(r.body) != 0 {
 		t.Fatalf("DELETE a completed run: %d %s", r.status, r.body)

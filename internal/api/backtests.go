@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ type SubmitRequest struct {
 	Timerange string            `json:"timerange,omitempty" maxLength:"40" doc:"YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty (overrides the config)" example:"20180115-20180125"`
 	Pairs     []string          `json:"pairs,omitempty" maxItems:"1000" doc:"Pairs to test (override the config's pair_whitelist)" example:"[\"ETH/BTC\"]"`
 	Params    map[string]any    `json:"params,omitempty" doc:"Strategy parameter values by name"`
-	Tags      map[string]string `json:"tags,omitempty" doc:"Free-form labels to find and compare runs by"`
+	Tags      map[string]string `json:"tags,omitempty" doc:"Free-form labels to find (?tag=key=value) and compare runs by; keys non-empty, without '='"`
 }
 
 type submitInput struct {
@@ -210,6 +211,12 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 	invalid := func(loc, msg string, value any) error {
 		return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+msg,
 			&huma.ErrorDetail{Location: loc, Message: msg, Value: value})
+	}
+	for _, k := range slices.Sorted(maps.Keys(req.Tags)) {
+		// Keys are what ?tag=key=value finds runs by.
+		if k == "" || strings.Contains(k, "=") {
+			return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("tag key %q: must be non-empty and without '='", k), k)
+		}
 	}
 	ref := strings.TrimSpace(req.Strategy)
 	external := strategyref.IsExternal(ref)

@@ -232,8 +232,7 @@ func (s *Server) ready(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 	return out, nil
 }
 
-// dirCheck says whether dir is a folder, and with writable whether a file
-// can be created in it.
+// dirCheck says whether dir is a folder.
 func dirCheck(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {

@@ -61,7 +61,7 @@ var (
 	ErrBadCursor = errors.New("bad cursor")
 	// ErrArtifactNotStored: the artifact was written as a file by a build
 	// before migration 12 and is not in the database.
-	ErrArtifactNotStored = errors.New("written as a file by an earlier TradAI and not in the database: retry the run")
+	ErrArtifactNotStored = errors.New("written as a file by an earlier TradAI and not in the database: submit the run again (tradai runs show has its config)")
 )
 
 // KindBacktest is the only run kind so far.
