@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -170,6 +171,75 @@ func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	}
 	o.addFlags(create)
 	create.Flags().StringVar(&user, "user", "", "the user the token acts as")
-	cmd.AddCommand(create)
+
+	// userStore opens the database and finds --user.
+	userStore := func(cmd *cobra.Command, what string) (*tenancy.Store, tenancy.User, func() error, error) {
+		if user == "" {
+			return nil, tenancy.User{}, nil, fmt.Errorf("tokens %s: --user is required", what)
+		}
+		d, log, err := o.open(cmd.Context(), true)
+		if err != nil {
+			return nil, tenancy.User{}, nil, err
+		}
+		s := tenancy.New(d, time.Now, log)
+		u, err := s.UserByName(cmd.Context(), user)
+		if err != nil {
+			d.Close()
+			return nil, tenancy.User{}, nil, err
+		}
+		return s, u, d.Close, nil
+	}
+	list := &cobra.Command{
+		Use:   "list --user NAME",
+		Short: "List a user's API tokens (their first characters, when created and last used, whether revoked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, u, closeDB, err := userStore(cmd, "list")
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			toks, err := s.Tokens(cmd.Context(), u.ID)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+			when := func(t time.Time) string {
+				if t.IsZero() {
+					return "-"
+				}
+				return t.UTC().Format("2006-01-02 15:04:05")
+			}
+			for _, t := range toks {
+				fmt.Fprintf(w, "%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Prefix, when(t.Created), when(t.LastUse), when(t.Revoked))
+			}
+			return w.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke --user NAME TOKEN_ID...",
+		Short: "Revoke API tokens of a user's tenant: the next request with one is a 401",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, u, closeDB, err := userStore(cmd, "revoke")
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			for _, id := range args {
+				if err := s.RevokeToken(cmd.Context(), tenancy.Principal{Tenant: u.Tenant}, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "token %s revoked\n", id)
+			}
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{list, revoke} {
+		o.addFlags(c)
+		c.Flags().StringVar(&user, "user", "", "the user whose tokens these are")
+	}
+	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

@@ -45,4 +45,24 @@ func TestMigrateUsersTokens(t *testing.T) {
 	if err != nil || p.User == "" {
 		t.Fatalf("the printed token does not authenticate: %+v, %v", p, err)
 	}
+
+	// List shows the token by its first characters, never whole; revoke
+	// makes it fail at once.
+	out, _, err = execute(t, "tokens", "list", "--user", "alice", "--home", home)
+	if err != nil || !strings.Contains(out, "PREFIX") || !strings.Contains(out, token[:8]) || strings.Contains(out, token) {
+		t.Fatalf("tokens list: %q, %v", out, err)
+	}
+	id := strings.Fields(strings.Split(out, "\n")[1])[0]
+	if out, _, err := execute(t, "tokens", "revoke", "--user", "alice", id, "--home", home); err != nil || out != "token "+id+" revoked\n" {
+		t.Fatalf("tokens revoke: %q, %v", out, err)
+	}
+	if _, err := tenancy.New(d, time.Now, nil).Authenticate(ctx, token); err == nil {
+		t.Fatal("a revoked token still authenticates")
+	}
+	if out, _, err := execute(t, "tokens", "list", "--user", "alice", "--home", home); err != nil || strings.HasSuffix(strings.TrimSpace(strings.Split(out, "\n")[1]), "-") {
+		t.Fatalf("tokens list after revoke shows no revocation time: %q, %v", out, err)
+	}
+	if _, _, err := execute(t, "tokens", "revoke", "--user", "alice", "tok_nope", "--home", home); err == nil {
+		t.Fatal("revoking a missing token succeeded")
+	}
 }
