@@ -223,25 +223,7 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 		if tg.Dialect != db.Postgres {
 			t.Skip("tradai worker needs PostgreSQL")
 		}
-		ctx := context.Background()
-		d := tg.Open(t)
-		if err := d.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := filepath.Abs("../../examples/data")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Submit in-process through the same queue the workers read.
-		store := runs.New(d, time.Now, 3, nil)
-		submitter, err := jobs.New(d, store, data, slog.New(slog.DiscardHandler), jobs.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, data, submit := workerQueue(t, tg)
 		// A Python strategy: each backtest takes a few hundred ms, so the
 		// kill finds runs in flight.
 		strat, err := filepath.Abs("../../examples/strategies/python/rsi_bollinger.py")
@@ -251,9 +233,7 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 		cfg, _ := json.Marshal(clienttest.Config(t))
 		const total = 50
 		for range total {
-			if _, err := submitter.SubmitBacktest(ctx, tenancy.Principal{Tenant: u.Tenant}, runs.RunSpec{Strategy: strat, Config: cfg}, ""); err != nil {
-				t.Fatal(err)
-			}
+			submit(runs.RunSpec{Strategy: strat, Config: cfg})
 		}
 		args := []string{"worker", "--database", tg.URL, "--datadir", data, "--workers", "2",
 			"--allow-external-strategies", "--orphan-after", "3s"}
@@ -354,4 +334,33 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// workerQueue migrates tg's database and returns it, the example data
+// folder for `tradai worker --datadir`, and submit, which queues a run for
+// a new user in-process, through the queue the workers read.
+func workerQueue(tb testing.TB, tg dbtest.Target) (d *db.DB, data string, submit func(runs.RunSpec)) {
+	tb.Helper()
+	ctx := context.Background()
+	d = tg.Open(tb)
+	if err := d.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if data, err = filepath.Abs("../../examples/data"); err != nil {
+		tb.Fatal(err)
+	}
+	submitter, err := jobs.New(d, runs.New(d, time.Now, 3, nil), data, slog.New(slog.DiscardHandler), jobs.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d, data, func(spec runs.RunSpec) {
+		tb.Helper()
+		if _, err := submitter.SubmitBacktest(ctx, tenancy.Principal{Tenant: u.Tenant}, spec, ""); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

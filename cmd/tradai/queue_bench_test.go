@@ -1,20 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
-	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/runs"
-	"github.com/tradai/tradai/internal/tenancy"
 )
 
 // BenchmarkQueuePostgresTwoWorkers measures small backtests (one pair, one
@@ -31,29 +26,14 @@ func BenchmarkQueuePostgresTwoWorkers(b *testing.B) {
 	if base == "" {
 		b.Skipf("set %s to a PostgreSQL URL", dbtest.EnvPostgres)
 	}
-	ctx := context.Background()
 	tg := dbtest.Target{Dialect: db.Postgres, URL: dbtest.FreshSchema(b, base)}
-	d := tg.Open(b)
-	if err := d.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, _ := filepath.Abs("../../examples/data")
-	submitter, err := jobs.New(d, runs.New(d, time.Now, 3, nil), data, slog.New(slog.DiscardHandler), jobs.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	d, data, submit := workerQueue(b, tg)
 	spec, _ := json.Marshal(clienttest.Config(b, func(m map[string]any) {
 		m["timerange"] = "20180110-20180111"
 		m["exchange"].(map[string]any)["pair_whitelist"] = []string{"ETH/BTC"}
 	}))
 	for range b.N {
-		if _, err := submitter.SubmitBacktest(ctx, tenancy.Principal{Tenant: u.Tenant}, runs.RunSpec{Strategy: "rsi_bollinger", Config: spec}, ""); err != nil {
-			b.Fatal(err)
-		}
+		submit(runs.RunSpec{Strategy: "rsi_bollinger", Config: spec})
 	}
 	bin := buildTradai(b)
 	b.ResetTimer()
