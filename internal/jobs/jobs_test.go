@@ -204,30 +204,37 @@ func TestBadStrategyFailsAtOnce(t *testing.T) {
 	})
 }
 
+// runHeldInRunStep submits a run whose run step blocks until its context
+// ends, and waits until it is there; stopped receives when the step ended.
+func runHeldInRunStep(t *testing.T, e *env) (r runs.Run, stopped <-chan time.Time) {
+	t.Helper()
+	started := make(chan struct{})
+	ended := make(chan time.Time, 1)
+	e.svc.SetBeforeRun(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		ended <- time.Now()
+		return ctx.Err()
+	})
+	e.start(t)
+	r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run step never started")
+	}
+	return r, ended
+}
+
 func TestCancelRunningStopsWithinASecond(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), false)
-		started := make(chan struct{})
-		stopped := make(chan time.Time, 1)
-		e.svc.SetBeforeRun(func(ctx context.Context) error {
-			close(started)
-			<-ctx.Done()
-			stopped <- time.Now()
-			return ctx.Err()
-		})
-		e.start(t)
-		ctx := context.Background()
-		r, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-started:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the run step never started")
-		}
+		r, stopped := runHeldInRunStep(t, e)
 		at := time.Now()
-		if _, err := e.svc.Cancel(ctx, e.p(), r.ID); err != nil {
+		if _, err := e.svc.Cancel(context.Background(), e.p(), r.ID); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -253,25 +260,8 @@ func TestCancelRunningStopsWithinASecond(t *testing.T) {
 func TestCancelAndDeleteStopsTheJob(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), false)
-		started := make(chan struct{})
-		stopped := make(chan struct{})
-		e.svc.SetBeforeRun(func(ctx context.Context) error {
-			close(started)
-			<-ctx.Done()
-			close(stopped)
-			return ctx.Err()
-		})
-		e.start(t)
+		r, stopped := runHeldInRunStep(t, e)
 		ctx := context.Background()
-		r, err := e.svc.SubmitBacktest(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-started:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the run step never started")
-		}
 		if _, err := e.svc.Cancel(ctx, e.p(), r.ID); err != nil {
 			t.Fatal(err)
 		}
