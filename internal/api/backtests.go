@@ -469,12 +469,13 @@ func (s *Server) artifactFile(ctx context.Context, id, name string) (runs.Artifa
 	if err != nil {
 		return runs.Artifact{}, err
 	}
-	if _, err := s.d.Runs.Get(ctx, p, id); err != nil {
-		return runs.Artifact{}, s.runErr("get run", id, err)
-	}
 	a, err := s.d.Runs.ArtifactContent(ctx, p, id, name)
 	switch {
 	case errors.Is(err, runs.ErrNotFound):
+		// No run, or no such artifact: the answer names which.
+		if _, err := s.d.Runs.Get(ctx, p, id); err != nil {
+			return runs.Artifact{}, s.runErr("get run", id, err)
+		}
 		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
 	case errors.Is(err, runs.ErrArtifactNotStored):
 		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, err.Error())
