@@ -227,9 +227,10 @@ func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name, next 
 
 func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, log *slog.Logger) error {
 	var (
-		cfg   *config.Config
-		strat sdk.Strategy
-		res   *backtest.Result
+		cfg     *config.Config
+		strat   sdk.Strategy // as strategyref opened it: the engine looks for its optional capabilities
+		release func() error // releases strat
+		res     *backtest.Result
 	)
 	err := s.step(ctx, p, r.ID, StepValidate, StepEnsureData, 0.1, noDetail(func() error {
 		c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
@@ -250,12 +251,12 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		if err != nil {
 			return permanent(err)
 		}
-		cfg, strat = c, closingStrategy{st, closeFn}
+		cfg, strat, release = c, st, closeFn
 		return nil
 	}))
-	if strat != nil {
+	if release != nil {
 		defer func() {
-			if err := strat.(closingStrategy).close(); err != nil {
+			if err := release(); err != nil {
 				s.log.Warn("close strategy", "run", r.ID, "err", err)
 			}
 		}()
@@ -334,10 +335,4 @@ func finishedElsewhere(err error) bool {
 // noDetail adapts a step function that records no detail.
 func noDetail(fn func() error) func() (string, error) {
 	return func() (string, error) { return "", fn() }
-}
-
-// closingStrategy carries a strategy with its close function.
-type closingStrategy struct {
-	sdk.Strategy
-	close func() error
 }
