@@ -27,6 +27,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -40,7 +41,7 @@ const (
 	DefaultStartTimeout   = 10 * time.Second
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultMemoryLimit    = 4 << 30
-	DefaultStderrTail     = 8 << 10
+	DefaultStderrTail     = 4 << 10
 )
 
 // ErrTimeout is wrapped by the error of a handshake or request that did not
@@ -49,13 +50,21 @@ var ErrTimeout = errors.New("no answer in time")
 
 // Options configure the process of an external strategy. Zero values mean
 // the defaults.
+//
+// The process does not inherit TradAI's environment. It gets PATH (as
+// TradAI's), HOME and TMPDIR (an empty folder of its own, removed when the
+// process ends), LANG=C.UTF-8 and LC_ALL=C.UTF-8, then Env. Values of
+// TradAI's own secret-looking variables (TRADAI_*, PG*, names with
+// SECRET, TOKEN, PASS, KEY, DATABASE, URL …) are replaced by [redacted]
+// in everything the strategy wrote that goes into an error.
 type Options struct {
-	Dir            string        // working directory of the child ("" = current)
-	Env            []string      // extra environment (appended to os.Environ())
+	Dir string   // working directory of the child ("" = current)
+	Env []string // environment beyond the minimal one (see below); wins over it
+
 	StartTimeout   time.Duration // handshake (default 10 s)
 	RequestTimeout time.Duration // one populate answer (default 2 min)
 	MemoryLimit    int64         // RLIMIT_AS of the child in bytes (default 4 GiB; negative = none)
-	StderrTail     int           // bytes of stderr kept for error messages (default 8 KiB)
+	StderrTail     int           // bytes of stderr kept for error messages (default 4 KiB)
 	Log            *slog.Logger  // nil = discard; the child's stderr lines go here at debug level
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
@@ -104,6 +113,8 @@ type Strategy struct {
 	specJSON []byte
 	cols     []string
 
+	red redactor // set by Start, never changed
+
 	mu     sync.Mutex
 	p      *process // nil when no process runs
 	nextID int64
@@ -127,9 +138,10 @@ func Start(ctx context.Context, argv []string, opts Options) (*Strategy, error) 
 		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
 	}
 	s := &Strategy{argv: slices.Clone(argv), opts: opts.withDefaults()}
+	s.red = newRedactor(os.Environ(), append(slices.Clone(s.opts.Env), "PATH="+os.Getenv("PATH")))
 	p, hs, err := s.launch(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
+		return nil, s.red.err(fmt.Errorf("external strategy %s: %w", argv[0], err))
 	}
 	s.spec, s.cols, s.p = hs.spec, hs.cols, p
 	s.specJSON, _ = json.Marshal(hs.spec)
@@ -144,6 +156,10 @@ func (s *Strategy) Spec() sdk.Spec { return s.spec }
 // tags nothing) from its answer. It starts a fresh process when the
 // previous one failed.
 func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
+	return s.red.err(s.populate(f, p))
+}
+
+func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := s.spec.Name
@@ -206,7 +222,7 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 		clear(c) // no signals rather than a partial or invalid answer
 	}
 	if cause == nil && err == nil {
-		return &RejectedError{Strategy: name, Pair: f.Pair, Message: a.rejected.Message}
+		return &RejectedError{Strategy: name, Pair: f.Pair, Message: s.red.text(bound(a.rejected.Message, s.opts.StderrTail))}
 	}
 	// The process failed: say why, then tear it down.
 	var pe *protocolError
@@ -311,6 +327,10 @@ func setTags(f *sdk.Frame, tags map[int]string) {
 // an exit other than a clean status 0. Later calls return nil; later
 // Populate calls fail.
 func (s *Strategy) Close() error {
+	return s.red.err(s.close())
+}
+
+func (s *Strategy) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -658,3 +658,58 @@ func TestShmReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A strategy process gets a minimal environment, never TradAI's own: a
+// strategy that prints its environment gets no secret into the error.
+func TestStrategyGetsNoServerEnvironment(t *testing.T) {
+	secrets := map[string]string{
+		"TRADAI_WEBHOOK_SECRET":  "whsec-0123456789abcdef",
+		"TRADAI_SIM_ADMIN_TOKEN": "simadmin-fedcba9876543210",
+		"DATABASE_URL":           "postgres://tradai:hunter2-secret@db/tradai",
+	}
+	for k, v := range secrets {
+		t.Setenv(k, v)
+	}
+	fk := newFake(t, "env")
+	s := fk.start(t, external.Options{})
+	err := s.Populate(synthetic("ENV/USDT", 10, 1), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	t.Logf("error: %s", msg)
+	for k, v := range secrets {
+		if strings.Contains(msg, k) || strings.Contains(msg, v) {
+			t.Errorf("the error shows %s", k)
+		}
+	}
+	var names []string
+	for _, l := range strings.Split(msg, "\n") {
+		if kv, ok := strings.CutPrefix(l, "fake env: "); ok {
+			name, _, _ := strings.Cut(kv, "=")
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	want := []string{"HOME", "LANG", "LC_ALL", "PATH", "TMPDIR", "TRADAI_FAKE_MODE_FILE", "TRADAI_FAKE_PID_FILE"}
+	if !slices.Equal(names, want) {
+		t.Errorf("the strategy's environment has %v, want %v", names, want)
+	}
+}
+
+// An error quotes only the end of a long standard error.
+func TestStderrTailIsBounded(t *testing.T) {
+	fk := newFake(t, "chatty")
+	s := fk.start(t, external.Options{})
+	err := s.Populate(synthetic("LONG/USDT", 10, 1), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if n := len(msg); n > 4<<10+512 {
+		t.Errorf("error of %d bytes", n)
+	}
+	if !strings.Contains(msg, "line 9999 of a long story") {
+		t.Errorf("the error does not end with the end of standard error: %s", msg)
+	}
+}

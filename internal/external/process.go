@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -32,6 +33,8 @@ type process struct {
 	br     *bufio.Reader
 	errR   *os.File
 	tail   *stderrTail
+	// home is the process's HOME and TMPDIR, removed when it is stopped.
+	home string
 	// shm is the shared memory file offered to the child (nil when none);
 	// useShm is set when the child declared the shm transport.
 	shm    *shmFile
@@ -46,8 +49,21 @@ type process struct {
 }
 
 // spawn starts argv with pipes on its standard streams, in its own process
-// group, and applies the memory limit.
+// group, with a minimal environment (see environment), and applies the
+// memory limit.
 func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
+	home, err := os.MkdirTemp("", "tradai-strategy-")
+	if err != nil {
+		return nil, fmt.Errorf("make its home folder: %w", err)
+	}
+	p, err := spawnIn(home, argv, opts, log)
+	if err != nil {
+		os.RemoveAll(home)
+	}
+	return p, err
+}
+
+func spawnIn(home string, argv []string, opts *Options, log *slog.Logger) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -77,7 +93,7 @@ func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = opts.Dir
-	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Env = environment(home, opts.Env)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if shm != nil {
 		cmd.ExtraFiles = []*os.File{shm.f} // fd 3 (shmChildFD) in the child
@@ -95,7 +111,7 @@ func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
 		return nil, err
 	}
 	p := &process{
-		cmd: cmd, pid: cmd.Process.Pid, shm: shm,
+		cmd: cmd, pid: cmd.Process.Pid, shm: shm, home: home,
 		stdin: inW, stdout: outR, br: bufio.NewReaderSize(outR, 64<<10), errR: errR,
 		tail:   &stderrTail{max: opts.StderrTail, done: make(chan struct{})},
 		exited: make(chan struct{}),
@@ -189,10 +205,19 @@ func (p *process) stop() {
 	}
 	t.Stop()
 	p.errR.Close()
+	os.RemoveAll(p.home)
 }
 
-// ending describes how the stopped process ended, with the end of its
-// standard error, as a suffix for error messages.
+// ending describes how the stopped process ended, with its standard error
+// (its start and its end when it is long), as a suffix for error
+// messages.
+//
+// The memory limit (memoryLimit > 0) is mentioned when the process was
+// probably stopped by it: its standard error said it ran out of memory
+// (see outOfMemory), or its peak resident memory reached 90% of the limit
+// (resident memory is part of the address space the limit counts). A
+// crash without either, a segmentation fault for instance, is reported
+// by its signal only.
 func (p *process) ending(memoryLimit int64) string {
 	var b strings.Builder
 	st := p.state
@@ -203,24 +228,55 @@ func (p *process) ending(memoryLimit int64) string {
 	case p.killed:
 		b.WriteString("; TradAI killed the process")
 	default:
-		fmt.Fprintf(&b, "; the process died (%v)", st)
+		b.WriteString("; the process was killed by " + signalName(st))
+	}
+	if memoryLimit > 0 && st != nil && !p.killed && (p.tail.outOfMemory() || nearLimit(st, memoryLimit)) {
+		fmt.Fprintf(&b, "; it probably ran out of memory: its memory is limited to %s", formatBytes(memoryLimit))
 	}
 	tail := p.tail.String()
-	if memoryLimit > 0 && st != nil && !p.killed && (!st.Exited() || mentionsMemory(tail)) {
-		fmt.Fprintf(&b, " (its memory is limited to %s)", formatBytes(memoryLimit))
-	}
 	if tail == "" {
 		b.WriteString("; it wrote nothing on standard error")
 	} else {
-		b.WriteString("; end of its standard error:\n")
+		b.WriteString("; its standard error:\n")
 		b.WriteString(tail)
 	}
 	return b.String()
 }
 
-func mentionsMemory(s string) bool {
-	s = strings.ToLower(s)
-	return strings.Contains(s, "memory") || strings.Contains(s, "cannot allocate") || strings.Contains(s, "bad_alloc")
+// signalName names the signal that ended st: "signal SIGSEGV
+// (segmentation fault)".
+func signalName(st *os.ProcessState) string {
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return st.String()
+	}
+	sig := ws.Signal()
+	name := unixSignalName(sig)
+	if name == "" {
+		return fmt.Sprintf("signal %d (%v)", int(sig), sig)
+	}
+	return fmt.Sprintf("signal %s (%v)", name, sig)
+}
+
+// nearLimit reports whether the peak resident memory of the ended process
+// reached 90% of limit.
+func nearLimit(st *os.ProcessState, limit int64) bool {
+	ru, ok := st.SysUsage().(*syscall.Rusage)
+	return ok && int64(ru.Maxrss)*1024 >= limit/10*9 // Maxrss is in KiB on Linux
+}
+
+// oomPhrases are what programs write when an allocation fails, lower case:
+// Go's runtime, Python's MemoryError, glibc's ENOMEM, C++, NumPy, Rust.
+var oomPhrases = []string{"out of memory", "memoryerror", "cannot allocate memory", "bad_alloc", "unable to allocate", "memory allocation of"}
+
+func saysOutOfMemory(line []byte) bool {
+	l := strings.ToLower(string(line))
+	for _, w := range oomPhrases {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func formatBytes(n int64) string {
@@ -234,14 +290,18 @@ func formatBytes(n int64) string {
 }
 
 // stderrTail reads a process's standard error to its end, logs each line
-// at debug level and keeps the last max bytes.
+// at debug level and keeps, of max bytes, the first quarter and the last
+// three quarters (a Go panic says what happened first, a Python traceback
+// last).
 type stderrTail struct {
 	max  int
 	done chan struct{}
 
-	mu  sync.Mutex
-	buf []byte
-	cut bool
+	mu   sync.Mutex
+	head []byte // the first max/4 bytes
+	buf  []byte // the end of what followed
+	cut  bool   // bytes between head and buf were dropped
+	oom  bool   // a line said the process ran out of memory
 }
 
 func (t *stderrTail) run(r *os.File, log *slog.Logger) {
@@ -263,26 +323,49 @@ func (t *stderrTail) run(r *os.File, log *slog.Logger) {
 }
 
 func (t *stderrTail) add(b []byte) {
+	oom := saysOutOfMemory(b)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.oom = t.oom || oom
+	if n := min(len(b), t.max/4-len(t.head)); n > 0 {
+		t.head = append(t.head, b[:n]...)
+		b = b[n:]
+	}
+	keep := t.max - t.max/4
 	t.buf = append(t.buf, b...)
-	if len(t.buf) > 2*t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	if len(t.buf) > 2*keep {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-keep:]...)
 		t.cut = true
 	}
 }
 
-// String returns the kept end of standard error, trimmed.
+func (t *stderrTail) outOfMemory() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.oom
+}
+
+// bound returns the last max bytes of s (valid UTF-8, "…" in front when
+// cut).
+func bound(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return "…" + strings.ToValidUTF8(s[len(s)-max:], "")
+}
+
+// String returns the kept start and end of standard error, trimmed, with
+// "…" where bytes were left out.
 func (t *stderrTail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b, cut := t.buf, t.cut
-	if len(b) > t.max {
-		b, cut = b[len(b)-t.max:], true
+	if keep := t.max - t.max/4; len(b) > keep {
+		b, cut = b[len(b)-keep:], true
 	}
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
-	if cut && s != "" {
-		s = "…" + s
+	if !cut {
+		return strings.TrimSpace(strings.ToValidUTF8(string(t.head)+string(b), "?"))
 	}
-	return s
+	return strings.TrimSpace(strings.ToValidUTF8(string(t.head), "?")) + "\n…\n" +
+		strings.TrimSpace(strings.ToValidUTF8(string(b), ""))
 }

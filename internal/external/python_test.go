@@ -278,3 +278,24 @@ func TestPythonErrorsAreRejections(t *testing.T) {
 		t.Errorf("close: %v", err)
 	}
 }
+
+// A strategy that dies by a signal is reported with the signal's name; the
+// memory limit is not blamed when nothing says it was reached.
+func TestSegfaultNamesTheSignal(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH")
+	}
+	// A real fault (a C extension's bug), not a signal sent by kill.
+	_, err = external.Start(context.Background(), []string{py, "-c", "import ctypes; ctypes.string_at(0)"}, external.Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "the process was killed by signal SIGSEGV (segmentation fault)") {
+		t.Errorf("the error does not name the signal: %s", msg)
+	}
+	if strings.Contains(msg, "memory") {
+		t.Errorf("the error blames memory: %s", msg)
+	}
+}

@@ -49,3 +49,6 @@ func enlargePipe(f *os.File) {
 		_ = c.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
 	}
 }
+
+// unixSignalName is the name of sig ("SIGSEGV"), or "" when unknown.
+func unixSignalName(sig syscall.Signal) string { return unix.SignalName(sig) }

@@ -23,3 +23,5 @@ func waitExited(int) error { return errors.ErrUnsupported }
 func killGroup(int) {}
 
 func enlargePipe(*os.File) {}
+
+func unixSignalName(syscall.Signal) string { return "" }

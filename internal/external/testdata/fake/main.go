@@ -77,6 +77,20 @@ func grandchild(out *os.File) {
 	record(fmt.Sprintf("g%d", cmd.Process.Pid))
 }
 
+// parentPID is the pid of the parent as /proc names it (a strategy may
+// run in a PID namespace of its own, where getppid says 0).
+func parentPID() int {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return os.Getppid()
+	}
+	// pid (comm) state ppid ...
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	var ppid int
+	fmt.Sscan(f[1], &ppid)
+	return ppid
+}
+
 type fake struct{ mode string }
 
 func (f fake) Spec() sdk.Spec {
@@ -117,6 +131,21 @@ func (f fake) Populate(fr *sdk.Frame, p sdk.Values) error {
 		for {
 			keep = append(keep, make([]byte, 64<<20))
 		}
+	case "env":
+		// Everything it can learn of TradAI's environment goes to stderr:
+		// its own, and its parent's read through /proc.
+		for _, kv := range os.Environ() {
+			fmt.Fprintln(os.Stderr, "fake env:", kv)
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", parentPID())); err == nil {
+			fmt.Fprintln(os.Stderr, "fake parent env:", strings.ReplaceAll(string(b), "\x00", " "))
+		}
+		os.Exit(3)
+	case "chatty":
+		for i := range 10_000 {
+			fmt.Fprintf(os.Stderr, "fake: line %d of a long story\n", i)
+		}
+		os.Exit(3)
 	case "grandchild":
 		grandchild(os.Stdout)
 		fmt.Fprintln(os.Stderr, "fake: leaving a grandchild behind")
