@@ -4,8 +4,8 @@
 //
 // One process serves one Strategy and is reused across pairs and parameter
 // sets; requests are serialized. When the process fails — it crashes,
-// hangs beyond the timeout, breaks the protocol — it is killed with its
-// whole process group and reaped, the error says what happened, names the
+// hangs beyond the timeout, breaks the protocol — it is killed with
+// everything it started and reaped, the error says what happened, names the
 // strategy and the pair and ends with the tail of the process's standard
 // error, and the next Populate starts a fresh process.
 //
@@ -16,6 +16,14 @@
 // then). The wire format is the one of package sdk/serve: columns cross as
 // raw little-endian memory, so Start refuses to run on a big-endian host.
 // Process control needs Linux; elsewhere Start returns an error.
+//
+// Everything a strategy starts dies with it: the process is the init of a
+// PID namespace of its own (in a user namespace of its own when TradAI is
+// not root), so when it ends the kernel kills every process in the
+// namespace, also those that left its process group (setsid). Where
+// namespaces are not available (a container without the privilege) the
+// process runs in a process group of its own only, and a warning is
+// logged: a descendant that calls setsid can then outlive it.
 package external
 
 import (
@@ -115,10 +123,12 @@ type Strategy struct {
 
 	red redactor // set by Start, never changed
 
-	mu     sync.Mutex
-	p      *process // nil when no process runs
-	nextID int64
-	closed bool
+	mu sync.Mutex
+	p  *process // nil when no process runs
+	// noNamespace is set once a process could not get a PID namespace.
+	noNamespace bool
+	nextID      int64
+	closed      bool
 }
 
 var _ sdk.Strategy = (*Strategy)(nil)
@@ -363,10 +373,11 @@ type handshake struct {
 // launch starts a process and does the handshake. On failure the process
 // is gone and the error says why, with the end of its standard error.
 func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
-	p, err := spawn(s.argv, &s.opts, s.opts.Log.With("strategy", s.argv[0]))
+	p, err := spawn(s.argv, &s.opts, !s.noNamespace, s.opts.Log.With("strategy", s.argv[0]))
 	if err != nil {
 		return nil, handshake{}, fmt.Errorf("start: %w", err)
 	}
+	s.noNamespace = !p.isolated // not tried (nor warned about) again
 	disarm := p.watch(ctx, s.opts.StartTimeout)
 	hs, err := hello(p)
 	cause := disarm()

@@ -465,6 +465,7 @@ func TestBrokenStrategies(t *testing.T) {
 		{"bighead", external.Options{}, []string{"header line longer than 1 MiB"}},
 		{"oom", external.Options{MemoryLimit: 2 << 30}, []string{"out of memory", "memory is limited to 2 GiB"}},
 		{"grandchild", external.Options{}, []string{"exited with status 3", "leaving a grandchild behind"}},
+		{"setsidchild", external.Options{}, []string{"exited with status 3", "in a session of its own"}},
 		{"shmoffset", external.Options{}, []string{"shared memory region of 400 bytes at offset 1099511627776 is outside the 1048576-byte shared file"}},
 		{"shmlen", external.Options{}, []string{"announced 401 bytes of shared memory instead of 4 × 100 = 400"}},
 		{"shmundeclared", external.Options{}, []string{"answered through shared memory without using the shm transport"}},
@@ -581,8 +582,16 @@ func TestRestartWithChangedSpec(t *testing.T) {
 	reaped(t, fk.pids(t)[1])
 }
 
+// Close kills everything the strategy started, also a process that left
+// the strategy's process group and session (setsid).
 func TestCloseKillsGrandchildren(t *testing.T) {
-	fk := newFake(t, "detached")
+	for _, mode := range []string{"detached", "setsid"} {
+		t.Run(mode, func(t *testing.T) { testCloseKillsGrandchildren(t, mode) })
+	}
+}
+
+func testCloseKillsGrandchildren(t *testing.T, mode string) {
+	fk := newFake(t, mode)
 	s := fk.start(t, external.Options{})
 	if err := s.Populate(synthetic("A/B", 10, 1), nil); err != nil {
 		t.Fatal(err)

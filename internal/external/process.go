@@ -35,6 +35,9 @@ type process struct {
 	tail   *stderrTail
 	// home is the process's HOME and TMPDIR, removed when it is stopped.
 	home string
+	// isolated is set when the process is the init of a PID namespace of
+	// its own (see sysProcAttr): all it started dies with it.
+	isolated bool
 	// shm is the shared memory file offered to the child (nil when none);
 	// useShm is set when the child declared the shm transport.
 	shm    *shmFile
@@ -49,21 +52,22 @@ type process struct {
 }
 
 // spawn starts argv with pipes on its standard streams, in its own process
-// group, with a minimal environment (see environment), and applies the
-// memory limit.
-func spawn(argv []string, opts *Options, log *slog.Logger) (*process, error) {
+// group and, when isolate and the host allows it, its own PID namespace
+// (see sysProcAttr), with a minimal environment (see environment), and
+// applies the memory limit.
+func spawn(argv []string, opts *Options, isolate bool, log *slog.Logger) (*process, error) {
 	home, err := os.MkdirTemp("", "tradai-strategy-")
 	if err != nil {
 		return nil, fmt.Errorf("make its home folder: %w", err)
 	}
-	p, err := spawnIn(home, argv, opts, log)
+	p, err := spawnIn(home, argv, opts, isolate, log)
 	if err != nil {
 		os.RemoveAll(home)
 	}
 	return p, err
 }
 
-func spawnIn(home string, argv []string, opts *Options, log *slog.Logger) (*process, error) {
+func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.Logger) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -91,15 +95,31 @@ func spawnIn(home string, argv []string, opts *Options, log *slog.Logger) (*proc
 			shm = nil
 		}
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = opts.Dir
-	cmd.Env = environment(home, opts.Env)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	if shm != nil {
-		cmd.ExtraFiles = []*os.File{shm.f} // fd 3 (shmChildFD) in the child
+	newCmd := func(isolate bool) *exec.Cmd {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = opts.Dir
+		cmd.Env = environment(home, opts.Env)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+		if shm != nil {
+			cmd.ExtraFiles = []*os.File{shm.f} // fd 3 (shmChildFD) in the child
+		}
+		cmd.SysProcAttr = sysProcAttr(isolate)
+		return cmd
 	}
-	cmd.SysProcAttr = sysProcAttr()
+	cmd := newCmd(isolate)
 	err = cmd.Start()
+	if err != nil && isolate {
+		// No namespaces here (a container without the privilege, user
+		// namespaces disabled): run in a process group only, unless the
+		// program does not start either way.
+		plain := newCmd(false)
+		if perr := plain.Start(); perr != nil {
+			err = perr
+		} else {
+			log.Warn("strategy process runs without a PID namespace of its own: a process it starts that leaves its process group (setsid) can outlive it", "err", err)
+			cmd, err, isolate = plain, nil, false
+		}
+	}
 	inR.Close()
 	outW.Close()
 	errW.Close()
@@ -111,7 +131,7 @@ func spawnIn(home string, argv []string, opts *Options, log *slog.Logger) (*proc
 		return nil, err
 	}
 	p := &process{
-		cmd: cmd, pid: cmd.Process.Pid, shm: shm, home: home,
+		cmd: cmd, pid: cmd.Process.Pid, shm: shm, home: home, isolated: isolate,
 		stdin: inW, stdout: outR, br: bufio.NewReaderSize(outR, 64<<10), errR: errR,
 		tail:   &stderrTail{max: opts.StderrTail, done: make(chan struct{})},
 		exited: make(chan struct{}),

@@ -11,8 +11,28 @@ import (
 func supported() error { return nil }
 
 // sysProcAttr puts the child in a process group of its own, so that
-// killing the group also kills what it started.
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+// killing the group also kills what it started. With isolate, the child
+// is also the first process (init) of a PID namespace of its own: when it
+// dies, by itself or killed, the kernel kills every process in the
+// namespace, including those that left its process group or session
+// (setsid, double fork). As root that needs no more; otherwise the
+// namespace lives in a user namespace of its own that maps our user and
+// group onto themselves (no privilege is gained).
+func sysProcAttr(isolate bool) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true}
+	if !isolate {
+		return a
+	}
+	a.Cloneflags = syscall.CLONE_NEWPID
+	if uid := os.Geteuid(); uid != 0 {
+		gid := os.Getegid()
+		a.Cloneflags |= syscall.CLONE_NEWUSER
+		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+		a.GidMappingsEnableSetgroups = false
+	}
+	return a
+}
 
 // limitMemory sets RLIMIT_AS (soft and hard) of the running process pid.
 // A process that already exited is not an error.

@@ -14,7 +14,7 @@ func supported() error {
 	return fmt.Errorf("external strategies are not supported on %s yet (they need Linux)", runtime.GOOS)
 }
 
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func sysProcAttr(bool) *syscall.SysProcAttr { return nil }
 
 func limitMemory(int, int64) error { return errors.ErrUnsupported }
 

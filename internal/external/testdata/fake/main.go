@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tradai/tradai/sdk"
@@ -20,6 +21,10 @@ import (
 
 func main() {
 	if os.Getenv("TRADAI_FAKE_SLEEPER") != "" {
+		// Tell the parent who we are, then sleep.
+		fd3 := os.NewFile(3, "pid pipe")
+		fmt.Fprintln(fd3, hostPID())
+		fd3.Close()
 		time.Sleep(24 * time.Hour)
 		return
 	}
@@ -29,7 +34,7 @@ func main() {
 		os.Exit(9)
 	}
 	mode := strings.TrimSpace(string(b))
-	record(fmt.Sprint(os.Getpid()))
+	record(fmt.Sprint(hostPID()))
 	fmt.Fprintf(os.Stderr, "fake: starting in mode %s\n", mode)
 	switch mode {
 	case "exitstart":
@@ -37,7 +42,10 @@ func main() {
 	case "hanghello":
 		time.Sleep(24 * time.Hour)
 	case "detached":
-		grandchild(nil)
+		grandchild(nil, false)
+		mode = "good"
+	case "setsid":
+		grandchild(nil, true)
 		mode = "good"
 	case "garbage", "wrongid", "wrongn", "badlen", "short", "badbyte", "bighead", "badtag", "shmoffset", "shmlen", "shmundeclared":
 		raw(mode)
@@ -60,21 +68,47 @@ func record(line string) {
 }
 
 // grandchild starts a sleeping copy of this program, with its standard
-// output and error on out (nil: /dev/null), and records its pid.
-func grandchild(out *os.File) {
+// output and error on out (nil: /dev/null), in a session of its own when
+// setsid (out of the strategy's process group), and records its pid.
+func grandchild(out *os.File, setsid bool) {
 	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	r, w, err := os.Pipe()
 	if err != nil {
 		panic(err)
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), "TRADAI_FAKE_SLEEPER=1")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
 	if out != nil {
 		cmd.Stdout, cmd.Stderr = out, os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
 		panic(err)
 	}
-	record(fmt.Sprintf("g%d", cmd.Process.Pid))
+	w.Close()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		panic(err)
+	}
+	r.Close()
+	record("g" + strings.TrimSpace(line))
+}
+
+// hostPID is this process's pid as /proc names it: TradAI's view, also
+// when the strategy runs in a PID namespace of its own (where getpid says
+// 1).
+func hostPID() int {
+	s, err := os.Readlink("/proc/self")
+	if err != nil {
+		return os.Getpid()
+	}
+	var pid int
+	fmt.Sscan(s, &pid)
+	return pid
 }
 
 // parentPID is the pid of the parent as /proc names it (a strategy may
@@ -147,8 +181,12 @@ func (f fake) Populate(fr *sdk.Frame, p sdk.Values) error {
 		}
 		os.Exit(3)
 	case "grandchild":
-		grandchild(os.Stdout)
+		grandchild(os.Stdout, false)
 		fmt.Fprintln(os.Stderr, "fake: leaving a grandchild behind")
+		os.Exit(3)
+	case "setsidchild":
+		grandchild(nil, true)
+		fmt.Fprintln(os.Stderr, "fake: leaving a grandchild in a session of its own behind")
 		os.Exit(3)
 	}
 	if p.Bool("fail") {
