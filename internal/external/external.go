@@ -36,6 +36,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -151,7 +152,7 @@ func Start(ctx context.Context, argv []string, opts Options) (*Strategy, error) 
 	s.red = newRedactor(os.Environ(), append(slices.Clone(s.opts.Env), "PATH="+os.Getenv("PATH")))
 	p, hs, err := s.launch(ctx)
 	if err != nil {
-		return nil, s.red.err(fmt.Errorf("external strategy %s: %w", argv[0], err))
+		return nil, s.red.err(fmt.Errorf("external strategy %s: %w", filepath.Base(argv[0]), err))
 	}
 	s.spec, s.cols, s.p = hs.spec, hs.cols, p
 	s.specJSON, _ = json.Marshal(hs.spec)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,51 @@ func TestEveryBuiltinThroughTheQueueMatchesLocal(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A run's error names a data file relative to the data folder: the
+// server's paths are not the tenant's business.
+func TestRunErrorNamesDataFilesRelatively(t *testing.T) {
+	data, err := filepath.Abs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(data, "binance"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "binance", "ETH_BTC-5m.feather"), []byte("ARROW1 but not really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnvIn(t, d, data, fast(), true)
+		for _, c := range []struct{ pair, want string }{
+			{"ETH/BTC", "binance/ETH_BTC-5m.feather"}, // corrupt
+			{"LTC/BTC", "LTC/BTC"},                    // missing
+		} {
+			raw := []byte(`{"timeframe": "5m", "timerange": "20180110-20180115", "stake_currency": "BTC",
+				"exchange": {"name": "binance", "pair_whitelist": ["` + c.pair + `"]}}`)
+			r := e.submit(t, runs.RunSpec{Strategy: "sma_cross", Config: raw})
+			done := e.waitTerminal(t, r.ID, 30*time.Second)
+			if done.Status != runs.Failed || !strings.Contains(done.Error, c.want) {
+				t.Fatalf("%s: run %s, error %q; want a failure naming %s", c.pair, done.Status, done.Error, c.want)
+			}
+			steps, err := e.store.Steps(context.Background(), e.p(), r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range append([]string{done.Error}, stepErrors(steps)...) {
+				if strings.Contains(s, data) {
+					t.Errorf("%s: an error shows the server's data folder: %s", c.pair, s)
+				}
+			}
+		}
+	})
+}
+
+func stepErrors(steps []runs.Step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Error, s.Detail)
+	}
+	return out
 }

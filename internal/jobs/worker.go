@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -211,6 +213,7 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name, next string, progress float64, fn func() (string, error)) error {
 	began := time.Now()
 	detail, err := fn()
+	detail, err = s.dataRelative(detail), s.dataRelativeErr(err)
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
@@ -336,3 +339,43 @@ func finishedElsewhere(err error) bool {
 func noDetail(fn func() error) func() (string, error) {
 	return func() (string, error) { return "", fn() }
 }
+
+// dataRelative rewrites the data folder out of a message a tenant sees: a
+// file in it is named relative to it ("binance/ETH_BTC-5m.feather"), the
+// folder itself "<datadir>". The server's paths are not the tenant's
+// business.
+func (s *Service) dataRelative(msg string) string {
+	abs, err := filepath.Abs(s.dataDir)
+	if err != nil || msg == "" {
+		return msg
+	}
+	dirs := []string{abs}
+	if c := filepath.Clean(s.dataDir); c != abs && c != "." {
+		dirs = append(dirs, c)
+	}
+	for _, d := range dirs {
+		msg = strings.ReplaceAll(msg, d+string(filepath.Separator), "")
+	}
+	return strings.ReplaceAll(msg, abs, "<datadir>")
+}
+
+// dataRelativeErr is dataRelative on err's message; errors.Is and
+// errors.As see through the result.
+func (s *Service) dataRelativeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := s.dataRelative(err.Error()); msg != err.Error() {
+		return &rewordedError{msg: msg, err: err}
+	}
+	return err
+}
+
+// rewordedError is err with another message.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
