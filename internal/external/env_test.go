@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // What a strategy writes into an error loses the values of TradAI's
@@ -42,4 +44,34 @@ func TestBound(t *testing.T) {
 	if got := bound("héllo wörld", 6); got != "…wörld" {
 		t.Fatalf("%q", got)
 	}
+}
+
+// What a strategy writes on standard error is quoted within the bound, as
+// valid UTF-8, whatever it is; the out-of-memory note never depends on
+// where the text was cut.
+func FuzzStderrTail(f *testing.F) {
+	f.Add([]byte("fatal error: runtime: out of memory\n"), 64, 7)
+	f.Add([]byte("Traceback (most recent call last):\n  File \"x.py\"\nMemoryError\n"), 16, 3)
+	f.Add([]byte("h\xc3\xa9llo w\xc3\xb6rld\xff\xfe\n"), 8, 1)
+	f.Fuzz(func(t *testing.T, data []byte, max, chunk int) {
+		if max < 4 || max > 1<<16 || chunk < 1 {
+			t.Skip()
+		}
+		tl := &stderrTail{max: max, done: make(chan struct{})}
+		for b := data; len(b) > 0; {
+			n := min(chunk, len(b))
+			tl.add(b[:n])
+			b = b[n:]
+		}
+		s := tl.String()
+		if !utf8.ValidString(s) {
+			t.Fatalf("invalid UTF-8: %q", s)
+		}
+		if len(s) > max+len("\n…\n") {
+			t.Fatalf("%d bytes quoted for a bound of %d", len(s), max)
+		}
+		if len(data) <= max && s != strings.TrimSpace(strings.ToValidUTF8(string(data), "?")) {
+			t.Fatalf("short stderr %q quoted as %q", data, s)
+		}
+	})
 }
