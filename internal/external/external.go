@@ -67,9 +67,8 @@ var ErrTimeout = errors.New("no answer in time")
 // SECRET, TOKEN, PASS, KEY, DATABASE, URL …) are replaced by [redacted]
 // in everything the strategy wrote that goes into an error.
 type Options struct {
-	Dir string   // working directory of the child ("" = current)
-	Env []string // environment beyond the minimal one (see below); wins over it
-
+	Dir            string        // working directory of the child ("" = current)
+	Env            []string      // environment beyond the minimal one (see above); wins over it
 	StartTimeout   time.Duration // handshake (default 10 s)
 	RequestTimeout time.Duration // one populate answer (default 2 min)
 	MemoryLimit    int64         // RLIMIT_AS of the child in bytes (default 4 GiB; negative = none)
