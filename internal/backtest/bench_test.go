@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
@@ -43,7 +44,7 @@ func benchSettings(maxOpen int) Settings {
 }
 
 // runSMACross is the end-to-end work measured: signals, then simulation.
-func runSMACross(b *testing.B, frames []*sdk.Frame, maxOpen int) *Result {
+func runSMACross(b *testing.B, frames []*sdk.Frame, maxOpen int) *result.Result {
 	st := strategy.SMACross{}
 	params, err := st.Spec().Resolve(nil)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -42,13 +43,13 @@ type pairState struct {
 // in time order. Within one candle time, pairs are processed in the order
 // given; for each, a pending entry is taken first and then the open trade
 // (including one entered on this candle) is checked for exits.
-func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error) {
+func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
 	}
 	tfMs := s.Rules.TimeframeMinutes * 60_000
 	states := make([]pairState, len(series))
-	res := &Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64}
+	res := &result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64}
 	var change float64
 	for k, sr := range series {
 		f := sr.Frame
@@ -92,7 +93,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 		}
 		if day := floorDiv(t, 86_400_000); day != curDay {
 			if curDay != math.MinInt64 {
-				res.Equity = append(res.Equity, EquityPoint{Time: prevT + tfMs, Equity: equity})
+				res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
 			}
 			curDay = day
 		}
@@ -182,7 +183,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*Result, error)
 	}
 	res.FinalBalance = s.StartingBalance + closedPnL
 	if curDay != math.MinInt64 {
-		res.Equity = append(res.Equity, EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
 	}
 	return res, nil
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -40,7 +41,7 @@ func settings() Settings {
 	}
 }
 
-func run(t *testing.T, s Settings, frames ...*sdk.Frame) *Result {
+func run(t *testing.T, s Settings, frames ...*sdk.Frame) *result.Result {
 	t.Helper()
 	var series []Series
 	for _, f := range frames {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
@@ -19,7 +20,7 @@ import (
 // Run backtests strat with cfg: it loads each pair's candles from the data
 // directory, computes the strategy's signals (with its startup candles
 // before the time range), and simulates the portfolio.
-func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger) (*Result, error) {
+func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger) (*result.Result, error) {
 	spec := strat.Spec()
 	if err := spec.Validate(); err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -233,7 +234,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		cfg     *config.Config
 		strat   sdk.Strategy // as strategyref opened it: the engine looks for its optional capabilities
 		release func() error // releases strat
-		res     *backtest.Result
+		res     *result.Result
 	)
 	err := s.step(ctx, p, r.ID, StepValidate, StepEnsureData, 0.1, noDetail(func() error {
 		c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
@@ -298,7 +299,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, 
 		var artifacts []runs.Artifact
 		for _, a := range []struct {
 			name, media string
-			write       func(io.Writer, *backtest.Result, metrics.Report) error
+			write       func(io.Writer, *result.Result, metrics.Report) error
 		}{
 			{"result.json", "application/json", report.WriteJSON},
 			{"report.html", "text/html", report.WriteHTML},

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"sort"
 
-	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
 
@@ -20,9 +20,9 @@ const dayMs int64 = 86_400_000
 //
 // Only closed trades (CloseTime != 0) count; Freqtrade force-exits every
 // open trade at the end of a backtest, so a complete Result has no others.
-func Compute(res *backtest.Result) Report {
+func Compute(res *result.Result) Report {
 	if res == nil {
-		res = &backtest.Result{}
+		res = &result.Result{}
 	}
 	trades := closedTrades(res.Trades)
 	start := res.StartingBalance

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
 
@@ -43,8 +43,8 @@ func eqInt[T comparable](t *testing.T, name string, got, want T) {
 //	2  B   -0.05   -50  120   stop_loss         01-02 02:00
 //	3  A    0.20  +200  180   roi               01-03 03:00
 //	4  B   -0.10  -100  240   exit_signal  y    01-03 08:00
-func baseResult() *backtest.Result {
-	return &backtest.Result{
+func baseResult() *result.Result {
+	return &result.Result{
 		Pairs:           []string{"A", "B", "C"},
 		StartingBalance: 1000,
 		Start:           t0,
@@ -59,7 +59,7 @@ func baseResult() *backtest.Result {
 		},
 		// Closes of 01-01 (midnight convention), 01-02 (23:59:59.999
 		// convention) and 01-03: returns +10%, -10%, +10%.
-		Equity: []backtest.EquityPoint{
+		Equity: []result.EquityPoint{
 			{Time: t0 + dayMs, Equity: 1100},
 			{Time: t0 + 2*dayMs - 1, Equity: 990},
 			{Time: t0 + 3*dayMs, Equity: 1089},
@@ -209,7 +209,7 @@ func TestBreakdowns(t *testing.T) {
 // listed ones (sorted by name), duplicates in Pairs are dropped, and ties
 // for best/worst pair go to the earlier row.
 func TestPairsNotListed(t *testing.T) {
-	res := &backtest.Result{
+	res := &result.Result{
 		Pairs: []string{"B", "A", "B"}, StartingBalance: 100, Start: t0, End: t0 + dayMs,
 		Trades: []trade.Trade{
 			mk("Z", t0, t0+hour, 0.1, 10, trade.ExitROI, ""),
@@ -239,7 +239,7 @@ func TestPairsNotListed(t *testing.T) {
 // drawdown 0, -100, -150, -130: abs 150, account (1000-850)/1000 = 0.15,
 // the high (the zero row) dated at trade 1's close.
 func TestDrawdownQuirk(t *testing.T) {
-	res := &backtest.Result{
+	res := &result.Result{
 		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 10*dayMs,
 		Trades: []trade.Trade{
 			mk("A", t0, t0+1*hour, -0.1, -100, trade.ExitStopLoss, ""),
@@ -306,7 +306,7 @@ func TestDrawdownSortsByCloseTime(t *testing.T) {
 
 // TestAllWinners: +10 and +20 on 1000 over 10 days.
 func TestAllWinners(t *testing.T) {
-	res := &backtest.Result{
+	res := &result.Result{
 		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 10*dayMs,
 		Trades: []trade.Trade{
 			mk("A", t0, t0+hour, 0.01, 10, trade.ExitROI, ""),
@@ -347,13 +347,13 @@ func TestZeroStd(t *testing.T) {
 // Freqtrade's Sharpe, Sortino and Calmar 0; a 6-hour backtest counts as
 // 1 day (days_period = max(1, 0)). One equity point gives no sample std.
 func TestShortSeries(t *testing.T) {
-	res := &backtest.Result{
+	res := &result.Result{
 		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0,
 		Trades: []trade.Trade{
 			mk("A", t0, t0+hour, 0.02, 20, trade.ExitROI, ""),
 			mk("A", t0, t0+2*hour, -0.01, -10, trade.ExitROI, ""),
 		},
-		Equity:       []backtest.EquityPoint{{Time: t0 + 6*hour, Equity: 990}},
+		Equity:       []result.EquityPoint{{Time: t0 + 6*hour, Equity: 990}},
 		FinalBalance: 1010,
 	}
 	s := Compute(res).Summary
@@ -415,7 +415,7 @@ func TestCAGR(t *testing.T) {
 // the sorted ratios -0.1, 0, 0, 0.1, 0.2, 0.3 is (0 + 0.1)/2.
 func TestStreaksAndMedian(t *testing.T) {
 	ratios := []float64{0.1, 0, -0.1, 0.2, 0.3, 0}
-	res := &backtest.Result{Pairs: []string{"A"}, StartingBalance: 100, Start: t0, End: t0 + 3*dayMs}
+	res := &result.Result{Pairs: []string{"A"}, StartingBalance: 100, Start: t0, End: t0 + 3*dayMs}
 	for i, r := range ratios {
 		res.Trades = append(res.Trades, mk("A", t0, t0+int64(i+1)*hour, r, r*100, trade.ExitROI, ""))
 	}
@@ -455,7 +455,7 @@ func TestExpectancy(t *testing.T) {
 // trade closing on a day without a point is left out of Daily; a zero
 // previous equity gives return 0.
 func TestDaily(t *testing.T) {
-	eq := []backtest.EquityPoint{
+	eq := []result.EquityPoint{
 		{Time: t0 + 3*dayMs, Equity: 50},       // 01-03 (midnight close)
 		{Time: t0 + 12*hour, Equity: 0},        // 01-01 noon
 		{Time: t0 + dayMs - 1, Equity: 0},      // 01-01 last close: kept
@@ -506,12 +506,12 @@ func finiteFloats(t *testing.T, v reflect.Value, path string) {
 }
 
 func TestEmptyResult(t *testing.T) {
-	for _, res := range []*backtest.Result{
+	for _, res := range []*result.Result{
 		nil,
 		{},
 		{Pairs: []string{"A", "B"}, StartingBalance: 1000, Start: t0, End: t0 + 5*dayMs, FinalBalance: 1000},
 		{Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 5*dayMs,
-			Equity: []backtest.EquityPoint{{Time: t0 + dayMs, Equity: 1000}, {Time: t0 + 2*dayMs, Equity: 1000}}},
+			Equity: []result.EquityPoint{{Time: t0 + dayMs, Equity: 1000}, {Time: t0 + 2*dayMs, Equity: 1000}}},
 	} {
 		rep := Compute(res)
 		finiteFloats(t, reflect.ValueOf(rep), "Report")
@@ -560,11 +560,11 @@ func TestNonFiniteInputs(t *testing.T) {
 	}
 }
 
-func randomResult(rng *rand.Rand) *backtest.Result {
+func randomResult(rng *rand.Rand) *result.Result {
 	pairs := []string{"BTC/USDT", "ETH/USDT", "XRP/USDT", "ADA/USDT"}
 	reasons := []trade.ExitReason{trade.ExitROI, trade.ExitStopLoss, trade.ExitSignal, trade.ExitForce}
 	tags := []string{"", "a", "b", "long_breakout"}
-	res := &backtest.Result{
+	res := &result.Result{
 		Pairs: pairs[:1+rng.IntN(len(pairs))], StartingBalance: 1000,
 		Start: t0, End: t0 + int64(rng.IntN(60))*dayMs + int64(rng.IntN(24))*hour,
 	}
@@ -583,14 +583,14 @@ func randomResult(rng *rand.Rand) *backtest.Result {
 	eq := res.StartingBalance
 	for d := int64(1); d <= (res.End-res.Start)/dayMs+1; d++ {
 		eq *= 1 + rng.Float64()*0.04 - 0.02
-		res.Equity = append(res.Equity, backtest.EquityPoint{Time: t0 + d*dayMs, Equity: eq})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: t0 + d*dayMs, Equity: eq})
 	}
 	res.FinalBalance = eq
 	res.MaxDrawdownEquity = rng.Float64() * 0.3
 	return res
 }
 
-func cloneResult(r *backtest.Result) *backtest.Result {
+func cloneResult(r *result.Result) *result.Result {
 	c := *r
 	c.Pairs = slices.Clone(r.Pairs)
 	c.Trades = slices.Clone(r.Trades)

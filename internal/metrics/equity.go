@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
 
@@ -28,12 +28,12 @@ func equityDate(ms int64) string { return utcDate(ms - 1) }
 // against the previous day (the first day against the starting balance, a
 // zero previous value giving 0) and the profit and count of the trades that
 // closed that UTC day.
-func daily(eq []backtest.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
+func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 	if len(eq) == 0 {
 		return nil
 	}
 	pts := slices.Clone(eq)
-	slices.SortStableFunc(pts, func(a, b backtest.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
+	slices.SortStableFunc(pts, func(a, b result.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
 	var days []Day
 	for _, p := range pts {
 		d := equityDate(p.Time)

@@ -1,4 +1,4 @@
-// Package metrics turns a backtest result into the figures users judge a
+// Package metrics turns a result (a backtest's, or any finished set of trades) into
 // strategy by: Freqtrade's metrics with Freqtrade's formulas (so results
 // compare with what users know), and beside them the sound versions computed
 // from the daily mark-to-market equity curve.

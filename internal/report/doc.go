@@ -6,7 +6,7 @@
 //   - [WriteHTML]: a self-contained single-file HTML report with inline SVG
 //     charts, no network access needed to view it.
 //
-// Every writer takes the raw backtest.Result and the metrics.Report computed
+// Every writer takes the raw result.Result and the metrics.Report computed
 // from it, and produces byte-identical output for equal inputs: no clocks,
 // no map iteration order, no randomness. Non-finite numbers never reach the
 // output: WriteJSON returns an error naming the offending field, and the

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -27,7 +27,7 @@ func ms(s string) int64 {
 }
 
 // smallFixture is a hand-made 10-day backtest with five trades on two pairs.
-func smallFixture() (*backtest.Result, metrics.Report) {
+func smallFixture() (*result.Result, metrics.Report) {
 	mk := func(pair, open, close string, openRate, closeRate float64, reason trade.ExitReason, tag string) trade.Trade {
 		const stake, fee = 100.0, 0.001
 		ratio := closeRate*(1-fee)/(openRate*(1+fee)) - 1
@@ -41,7 +41,7 @@ func smallFixture() (*backtest.Result, metrics.Report) {
 			MaxRate: math.Max(openRate, closeRate) * 1.004, MinRate: math.Min(openRate, closeRate) * 0.997,
 		}
 	}
-	res := &backtest.Result{
+	res := &result.Result{
 		Strategy:        "SampleStrategy",
 		Timeframe:       "5m",
 		Params:          sdk.Values{"buy_rsi": 30, "sell_rsi": 70.5, "use_trend": true, "mode": "fast"},
@@ -73,7 +73,7 @@ func smallFixture() (*backtest.Result, metrics.Report) {
 				bal += t.ProfitAbs
 			}
 		}
-		res.Equity = append(res.Equity, backtest.EquityPoint{Time: end, Equity: bal + swing[dateOnly(end-1)]})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: end, Equity: bal + swing[dateOnly(end-1)]})
 	}
 	res.FinalBalance = bal
 	res.MarketChange = 0.0312
@@ -83,7 +83,7 @@ func smallFixture() (*backtest.Result, metrics.Report) {
 
 // largeFixture is a realistic year-long backtest: three pairs with
 // simulated hourly prices and about 200 trades.
-func largeFixture() (*backtest.Result, metrics.Report) {
+func largeFixture() (*result.Result, metrics.Report) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	start := ms("2024-01-01 00:00")
 	hours := 366 * 24
@@ -105,7 +105,7 @@ func largeFixture() (*backtest.Result, metrics.Report) {
 	marketChange /= float64(len(pairs))
 
 	const fee = 0.001
-	res := &backtest.Result{
+	res := &result.Result{
 		Strategy:        "EMACrossover_v3",
 		Timeframe:       "1h",
 		Params:          sdk.Values{"ema_fast": 12, "ema_slow": 48, "stoploss": -0.06, "roi_0": 0.08, "trailing": true},
@@ -185,7 +185,7 @@ func largeFixture() (*backtest.Result, metrics.Report) {
 				eq += t.Stake * (prices[pos.pair][hEnd]*(1-fee)/(t.OpenRate*(1+fee)) - 1)
 			}
 		}
-		res.Equity = append(res.Equity, backtest.EquityPoint{Time: tEnd + hourMs, Equity: eq})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: tEnd + hourMs, Equity: eq})
 	}
 	res.FinalBalance = res.StartingBalance
 	for _, t := range trades {
@@ -196,12 +196,12 @@ func largeFixture() (*backtest.Result, metrics.Report) {
 }
 
 // emptyFixture is a one-day backtest without a single trade.
-func emptyFixture() (*backtest.Result, metrics.Report) {
-	res := &backtest.Result{
+func emptyFixture() (*result.Result, metrics.Report) {
+	res := &result.Result{
 		Strategy: "Idle", Timeframe: "1h", Pairs: []string{"BTC/USDT"}, Exchange: "binance",
 		StakeCurrency: "USDT", TradingMode: "spot", StartingBalance: 1000, MaxOpenTrades: -1,
 		Start: ms("2024-05-01 00:00"), End: ms("2024-05-01 23:00"), Candles: 24,
-		Equity:       []backtest.EquityPoint{{Time: ms("2024-05-02 00:00"), Equity: 1000}},
+		Equity:       []result.EquityPoint{{Time: ms("2024-05-02 00:00"), Equity: 1000}},
 		FinalBalance: 1000,
 	}
 	m := metrics.Report{Summary: metrics.Summary{

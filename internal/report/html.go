@@ -10,8 +10,8 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 )
 
 //go:embed templates/report.html.tmpl templates/style.css templates/script.js
@@ -41,7 +41,7 @@ func mustRead(name string) string {
 // other metrics, and the sortable trade list. Every user-supplied string is
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
-func WriteHTML(w io.Writer, res *backtest.Result, m metrics.Report) error {
+func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
@@ -155,14 +155,14 @@ func sortKey(x float64) string {
 
 // periodBounds is the backtest's time range: the metrics' if set, else the
 // result's.
-func periodBounds(res *backtest.Result, s metrics.Summary) (int64, int64) {
+func periodBounds(res *result.Result, s metrics.Summary) (int64, int64) {
 	if s.BacktestStart != 0 || s.BacktestEnd != 0 {
 		return s.BacktestStart, s.BacktestEnd
 	}
 	return res.Start, res.End
 }
 
-func buildView(res *backtest.Result, m metrics.Report) *htmlView {
+func buildView(res *result.Result, m metrics.Report) *htmlView {
 	s := m.Summary
 	ccy := res.StakeCurrency
 	from, to := periodBounds(res, s)
@@ -212,7 +212,7 @@ func buildView(res *backtest.Result, m metrics.Report) *htmlView {
 	return v
 }
 
-func headlineCards(res *backtest.Result, m metrics.Report) []card {
+func headlineCards(res *result.Result, m metrics.Report) []card {
 	s := m.Summary
 	ccy := res.StakeCurrency
 	withCcy := func(x string) string {
@@ -235,7 +235,7 @@ func headlineCards(res *backtest.Result, m metrics.Report) []card {
 
 // equitySeries is the daily mark-to-market equity, starting from the
 // starting balance at the backtest start.
-func equitySeries(res *backtest.Result) []pt {
+func equitySeries(res *result.Result) []pt {
 	pts := make([]pt, 0, len(res.Equity)+1)
 	if len(res.Equity) == 0 {
 		if res.End > res.Start && res.StartingBalance > 0 {
@@ -258,7 +258,7 @@ func equitySeries(res *backtest.Result) []pt {
 }
 
 // realisedSeries is the balance from closed trades only (Freqtrade's view).
-func realisedSeries(res *backtest.Result, end int64) []pt {
+func realisedSeries(res *result.Result, end int64) []pt {
 	type c struct {
 		t int64
 		p float64
@@ -282,7 +282,7 @@ func realisedSeries(res *backtest.Result, end int64) []pt {
 	return pts
 }
 
-func equityChart(res *backtest.Result, eq []pt) template.HTML {
+func equityChart(res *result.Result, eq []pt) template.HTML {
 	ccy := res.StakeCurrency
 	c := &chart{
 		id: "equity", width: 1200, height: 360,
@@ -344,7 +344,7 @@ func drawdownChart(eq []pt) template.HTML {
 // monthlyReturns buckets the equity curve by calendar month (UTC). A point
 // stamped exactly at midnight closes the previous day, so points are
 // bucketed by their time minus one millisecond.
-func monthlyReturns(res *backtest.Result, eq []pt) []yearRow {
+func monthlyReturns(res *result.Result, eq []pt) []yearRow {
 	if len(eq) < 2 {
 		return nil
 	}
@@ -501,7 +501,7 @@ func orWord(s, alt string) string {
 	return s
 }
 
-func metricSections(res *backtest.Result, m metrics.Report) []metricSection {
+func metricSections(res *result.Result, m metrics.Report) []metricSection {
 	s := m.Summary
 	ccy := res.StakeCurrency
 	return []metricSection{
@@ -540,13 +540,13 @@ func metricSections(res *backtest.Result, m metrics.Report) []metricSection {
 	}
 }
 
-func periodStart(res *backtest.Result, s metrics.Summary) int64 {
+func periodStart(res *result.Result, s metrics.Summary) int64 {
 	a, _ := periodBounds(res, s)
 	return a
 }
-func periodEnd(res *backtest.Result, s metrics.Summary) int64 { _, b := periodBounds(res, s); return b }
+func periodEnd(res *result.Result, s metrics.Summary) int64 { _, b := periodBounds(res, s); return b }
 
-func tradeRows(res *backtest.Result) (rows []tradeRow, showLev, showTags bool) {
+func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
 	for i := range res.Trades {
 		t := &res.Trades[i]
 		if t.Leverage != 0 && t.Leverage != 1 {

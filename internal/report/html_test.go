@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 )
 
-func writeHTML(t *testing.T, res *backtest.Result, m metrics.Report) string {
+func writeHTML(t *testing.T, res *result.Result, m metrics.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := WriteHTML(&buf, res, m); err != nil {
@@ -109,7 +109,7 @@ func TestWriteHTMLEmptyAndOneDay(t *testing.T) {
 		t.Error("no empty-trades message")
 	}
 	// A truly empty result too.
-	out = writeHTML(t, &backtest.Result{}, metrics.Report{})
+	out = writeHTML(t, &result.Result{}, metrics.Report{})
 	if strings.Contains(out, "NaN") {
 		t.Error("empty result output contains NaN")
 	}
@@ -145,7 +145,7 @@ func TestWriteHTMLDownsamples(t *testing.T) {
 	res, m := smallFixture()
 	res.Equity = nil
 	for i := 0; i < 9000; i++ {
-		res.Equity = append(res.Equity, backtest.EquityPoint{Time: res.Start + int64(i+1)*hourMs, Equity: 1000 + 50*math.Sin(float64(i)/300)})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: res.Start + int64(i+1)*hourMs, Equity: 1000 + 50*math.Sin(float64(i)/300)})
 	}
 	out := writeHTML(t, res, m)
 	i := strings.Index(out, `class="line-eq" d="`)

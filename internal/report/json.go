@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -102,7 +102,7 @@ type jsonEquity struct {
 // rather than null. The output is byte-identical for equal inputs. JSON has
 // no NaN or Infinity: if any number is not finite, nothing is written and
 // the error names the field, e.g. "trades[3].profit_ratio".
-func WriteJSON(w io.Writer, res *backtest.Result, m metrics.Report) error {
+func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
@@ -121,7 +121,7 @@ func WriteJSON(w io.Writer, res *backtest.Result, m metrics.Report) error {
 	return err
 }
 
-func buildJSON(res *backtest.Result, m metrics.Report) jsonExport {
+func buildJSON(res *result.Result, m metrics.Report) jsonExport {
 	params := res.Params
 	if params == nil {
 		params = sdk.Values{}

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 )
 
-func writeJSON(t *testing.T, res *backtest.Result, m metrics.Report) []byte {
+func writeJSON(t *testing.T, res *result.Result, m metrics.Report) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, res, m); err != nil {
@@ -187,16 +187,16 @@ func TestWriteJSONDeterministic(t *testing.T) {
 func TestWriteJSONRejectsNonFinite(t *testing.T) {
 	cases := []struct {
 		name  string
-		spoil func(*backtest.Result, *metrics.Report)
+		spoil func(*result.Result, *metrics.Report)
 		field string
 	}{
-		{"metric", func(_ *backtest.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe"},
-		{"profit factor", func(_ *backtest.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor"},
-		{"trade", func(r *backtest.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio"},
-		{"group", func(_ *backtest.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate"},
-		{"equity", func(r *backtest.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity"},
-		{"param", func(r *backtest.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi"},
-		{"day", func(_ *backtest.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return"},
+		{"metric", func(_ *result.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe"},
+		{"profit factor", func(_ *result.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor"},
+		{"trade", func(r *result.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio"},
+		{"group", func(_ *result.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate"},
+		{"equity", func(r *result.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity"},
+		{"param", func(r *result.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi"},
+		{"day", func(_ *result.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -218,7 +218,7 @@ func TestWriteJSONRejectsNonFinite(t *testing.T) {
 }
 
 func TestWriteJSONEmpty(t *testing.T) {
-	out := writeJSON(t, &backtest.Result{}, metrics.Report{})
+	out := writeJSON(t, &result.Result{}, metrics.Report{})
 	for _, k := range []string{`"trades": []`, `"results_per_pair": []`, `"exit_reason_summary": []`,
 		`"results_per_enter_tag": []`, `"daily_profit": []`, `"equity_curve": []`, `"params": {}`, `"pairs": []`} {
 		if !bytes.Contains(out, []byte(k)) {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -16,14 +16,14 @@ import (
 // WriteSummary and WriteHTML render it as they render a local backtest.
 // What WriteJSON does not export is left zero: the result's own drawdown
 // fields (the metrics carry them) and the trades' internal stop state.
-func ReadJSON(r io.Reader) (*backtest.Result, metrics.Report, error) {
+func ReadJSON(r io.Reader) (*result.Result, metrics.Report, error) {
 	var doc jsonExport
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&doc); err != nil {
 		return nil, metrics.Report{}, fmt.Errorf("report: reading a JSON export: %w", err)
 	}
 	s := doc.Strategy
-	res := &backtest.Result{
+	res := &result.Result{
 		Strategy:        s.Name,
 		Timeframe:       sdk.Timeframe(s.Timeframe),
 		Params:          s.Params,
@@ -38,14 +38,14 @@ func ReadJSON(r io.Reader) (*backtest.Result, metrics.Report, error) {
 		Candles:         s.Candles,
 		FinalBalance:    s.FinalBalance,
 		Trades:          make([]trade.Trade, 0, len(doc.Trades)),
-		Equity:          make([]backtest.EquityPoint, 0, len(doc.EquityCurve)),
+		Equity:          make([]result.EquityPoint, 0, len(doc.EquityCurve)),
 		MarketChange:    doc.Metrics.MarketChange,
 	}
 	for _, t := range doc.Trades {
 		res.Trades = append(res.Trades, fromJSONTrade(t))
 	}
 	for _, p := range doc.EquityCurve {
-		res.Equity = append(res.Equity, backtest.EquityPoint{Time: p.Timestamp, Equity: p.Equity})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: p.Timestamp, Equity: p.Equity})
 	}
 	m := metrics.Report{
 		Summary:       doc.Metrics,

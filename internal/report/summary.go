@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
 )
 
 // WriteSummary writes a terminal summary of the backtest in the spirit of
@@ -16,7 +16,7 @@ import (
 // block that puts Freqtrade's closed-trade metrics next to the ones computed
 // from the daily mark-to-market equity curve. Tables are drawn with UTF-8
 // box characters, numbers right-aligned, no colour codes.
-func WriteSummary(w io.Writer, res *backtest.Result, m metrics.Report) error {
+func WriteSummary(w io.Writer, res *result.Result, m metrics.Report) error {
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
@@ -74,7 +74,7 @@ func WriteSummary(w io.Writer, res *backtest.Result, m metrics.Report) error {
 }
 
 // paramList renders the strategy parameters as sorted "name=value" strings.
-func paramList(res *backtest.Result) []string {
+func paramList(res *result.Result) []string {
 	keys := make([]string, 0, len(res.Params))
 	for k := range res.Params {
 		keys = append(keys, k)
@@ -217,7 +217,7 @@ func maxOpenTrades(n int) string {
 	return strconv.Itoa(n)
 }
 
-func summaryTable(res *backtest.Result, m metrics.Report) *textTable {
+func summaryTable(res *result.Result, m metrics.Report) *textTable {
 	s := m.Summary
 	from, to := s.BacktestStart, s.BacktestEnd
 	if from == 0 && to == 0 {

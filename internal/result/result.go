@@ -1,11 +1,19 @@
-package backtest
+// Package result holds what a finished set of trades is, whoever traded
+// them: the Result of a run (its settings, its closed trades, its equity
+// curve and drawdown) and the EquityPoint of that curve. The backtester
+// produces one; metrics and reports read one, so a paper or live
+// deployment's trades feed the same metrics and report as a backtest's.
+//
+// It imports only the trade record and the strategy contract, never the
+// backtester, the store or the configuration.
+package result
 
 import (
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
-// Result is everything one backtest produced, before metrics.
+// Result is everything one run produced, before metrics.
 type Result struct {
 	Strategy        string
 	Timeframe       sdk.Timeframe
@@ -37,7 +45,7 @@ type Result struct {
 	MaxDrawdownEquityAbs    float64
 	FinalBalance            float64
 	// MarketChange is the mean over pairs of last close / first close - 1
-	// within the backtested range.
+	// within the range traded.
 	MarketChange float64
 }
 
