@@ -1,7 +1,8 @@
-// Package metrics turns a result (a backtest's, or any finished set of trades) into
-// strategy by: Freqtrade's metrics with Freqtrade's formulas (so results
-// compare with what users know), and beside them the sound versions computed
-// from the daily mark-to-market equity curve.
+// Package metrics turns a result (a backtest's, or any finished set of
+// trades) into the figures users judge a strategy by: Freqtrade's metrics
+// with Freqtrade's formulas (so results compare with what users know), and
+// beside them the sound versions computed from the daily mark-to-market
+// equity curve.
 package metrics
 
 // Report is every metric of one backtest.
