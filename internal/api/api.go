@@ -20,6 +20,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/lograte"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -100,6 +102,12 @@ type Server struct {
 
 	requests *limiters // per user
 	failures *limiters // failed authentications per client address
+
+	probe struct { // the last write probe of /ready
+		mu  sync.Mutex
+		at  time.Time
+		err error
+	}
 }
 
 // maxBuckets bounds each rate limiter's memory.
@@ -116,7 +124,11 @@ func New(d Deps, o Options) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{d: d, o: o.withDefaults()}
+	o = o.withDefaults()
+	// A failing database fails every request the same way: its errors are
+	// logged once a minute, with how many were held back.
+	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Now))
+	s := &Server{d: d, o: o}
 	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Now)
 	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Now)
 
