@@ -6,7 +6,11 @@
 // it: unknown fields are rejected, naming the field.
 //
 // Every /api/ call is authenticated with a bearer token (tenancy) and rate
-// limited per token; a run of another tenant is not found. Errors are
+// limited per user; failed authentications are limited per client address.
+// Text that is not valid UTF-8 or holds control characters is refused at
+// the boundary (422 naming the field), and so is a submission the worker
+// would fail on (parameters out of range, unknown exchange, absurd
+// amounts). A run of another tenant is not found. Errors are
 // problem details with stable codes (Problem).
 package api
 

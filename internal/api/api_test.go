@@ -503,7 +503,7 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func TestRateLimitPerToken(t *testing.T) {
+func TestRateLimitPerUser(t *testing.T) {
 	e := newEnv(t, sqliteDB(t), clienttest.Options{RateLimit: 0.5, RateBurst: 2})
 	for i := range 2 {
 		if r := e.do("GET", "/api/v1/strategies", e.token, nil); r.status != http.StatusOK {
