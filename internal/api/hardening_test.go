@@ -364,3 +364,52 @@ func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent submissions with one Idempotency-Key: identical requests get
+// the same run, a different request gets 409, never a 500, on both
+// databases.
+func TestConcurrentSubmissionsWithOneIdempotencyKey(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newBare(t, d, api.Options{RateLimit: 1e6}, nil)
+		for round := range 5 {
+			key := "key-" + strconv.Itoa(round)
+			const n = 8
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			got := make([]resp, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req := submission(t)
+					if i%2 == 1 {
+						req.Timerange = "20180111-20180112"
+					}
+					<-start
+					got[i] = e.do("POST", "/api/v1/backtests", e.token, req, "Idempotency-Key", key)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			var winner string
+			for i, r := range got {
+				switch r.status {
+				case http.StatusConflict:
+					if r.problem(t).Code != api.CodeIdempotency {
+						t.Fatalf("round %d: 409 %s", round, r.body)
+					}
+				case http.StatusAccepted:
+					var tk api.Ticket
+					r.decode(t, &tk)
+					if winner == "" {
+						winner = tk.RunID
+					} else if tk.RunID != winner {
+						t.Fatalf("round %d: one key gave runs %s and %s", round, winner, tk.RunID)
+					}
+				default:
+					t.Fatalf("round %d: submission %d: %d %s", round, i, r.status, r.body)
+				}
+			}
+		}
+	})
+}
