@@ -503,6 +503,10 @@ func (s *Server) runErr(what, id string, err error) error {
 		return problem(http.StatusNotFound, CodeNotFound, "no run "+id)
 	case errors.Is(err, runs.ErrConflict):
 		return problem(http.StatusConflict, CodeIdempotency, "the Idempotency-Key was already used with a different request")
+	case errors.Is(err, runs.ErrInvalidText):
+		// The checks at the boundary name the field; this is the store's
+		// own refusal, should one be missed.
+		return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "the request holds text that is not valid UTF-8 or has control characters")
 	case errors.Is(err, runs.ErrIllegalTransition):
 		msg := err.Error()
 		if _, after, ok := strings.Cut(msg, runs.ErrIllegalTransition.Error()+": "); ok {
