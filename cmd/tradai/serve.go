@@ -158,6 +158,7 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		addr      string
 		rateLimit float64
+		trustXFF  bool
 		simOn     bool
 		simf      simFlags
 	)
@@ -205,7 +206,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			}
 			defer stopSim()
 			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: version},
-				api.Options{RateLimit: rateLimit, AllowExternalStrategies: o.allowExternal})
+				api.Options{RateLimit: rateLimit, TrustForwardedFor: trustXFF, AllowExternalStrategies: o.allowExternal})
 			if err != nil {
 				return err
 			}
@@ -230,7 +231,8 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	}
 	o.addFlags(cmd, 2)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
-	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per token (bursts of twice that)")
+	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
+	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry; never without a proxy that sets it")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")
 	return cmd

@@ -6,13 +6,16 @@
 // it: unknown fields are rejected, naming the field.
 //
 // Every /api/ call is authenticated with a bearer token (tenancy) and rate
-// limited per token; a run of another tenant is not found. Errors are
+// limited per user; failed authentications are limited per client address.
+// Text that is not valid UTF-8 or holds control characters is refused at
+// the boundary (422 naming the field), and so is a submission the worker
+// would fail on (parameters out of range, unknown exchange, absurd
+// amounts). A run of another tenant is not found. Errors are
 // problem details with stable codes (Problem).
 package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
@@ -29,10 +32,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/time/rate"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/lograte"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -51,9 +54,18 @@ type Deps struct {
 
 // Options tune the API; zero fields take the defaults shown.
 type Options struct {
-	RateLimit float64 // requests per second per token (50)
-	RateBurst int     // requests a token may make at once (2 × RateLimit)
-	MaxBody   int64   // request body limit in bytes (1 MiB)
+	RateLimit float64 // requests per second per user (50)
+	RateBurst int     // requests a user may make at once (2 × RateLimit)
+	// AuthFailures and AuthFailureBurst limit failed authentications per
+	// client address (2 per second, bursts of 30): beyond them the address
+	// gets 429 without its token being looked up.
+	AuthFailures     float64
+	AuthFailureBurst int
+	// TrustForwardedFor takes the client address from the last entry of
+	// X-Forwarded-For instead of the connection: only behind a proxy that
+	// sets it, otherwise any client could pick its address.
+	TrustForwardedFor bool
+	MaxBody           int64 // request body limit in bytes (1 MiB)
 	// AllowExternalStrategies lets tenants submit Python files and
 	// exec: programs. They run as the server's user without a sandbox, so
 	// this is for a single trusted team only.
@@ -67,6 +79,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RateBurst <= 0 {
 		o.RateBurst = max(1, int(2*o.RateLimit))
+	}
+	if o.AuthFailures <= 0 {
+		o.AuthFailures = 2
+	}
+	if o.AuthFailureBurst <= 0 {
+		o.AuthFailureBurst = 30
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 1 << 20
@@ -86,9 +104,18 @@ type Server struct {
 	reg     *prometheus.Registry
 	latency *prometheus.HistogramVec
 
-	mu       sync.Mutex
-	limiters map[[sha256.Size]byte]*rate.Limiter
+	requests *limiters // per user
+	failures *limiters // failed authentications per client address
+
+	probe struct { // the last write probe of /ready
+		mu  sync.Mutex
+		at  time.Time
+		err error
+	}
 }
+
+// maxBuckets bounds each rate limiter's memory.
+const maxBuckets = 100_000
 
 // New builds the API over d.
 func New(d Deps, o Options) (*Server, error) {
@@ -101,7 +128,13 @@ func New(d Deps, o Options) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{d: d, o: o.withDefaults(), limiters: map[[sha256.Size]byte]*rate.Limiter{}}
+	o = o.withDefaults()
+	// A failing database fails every request the same way: its errors are
+	// logged once a minute, with how many were held back.
+	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Now))
+	s := &Server{d: d, o: o}
+	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Now)
+	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Now)
 
 	s.reg = prometheus.NewRegistry()
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -129,7 +162,7 @@ func New(d Deps, o Options) (*Server, error) {
 	cfg.CreateHooks = nil
 	cfg.Transformers = append(cfg.Transformers, toProblem)
 	s.api = humago.New(mux, cfg)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.checkParams, s.readBody)
 	s.registerBacktests()
 	s.registerRuns()
 	s.registerData()
@@ -187,8 +220,8 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // authenticate is huma middleware: an operation with a security
-// requirement needs a valid bearer token, and each token has its own rate
-// limit.
+// requirement needs a valid bearer token. Each user has a rate limit, and
+// so has each client address for failed authentications.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if len(ctx.Operation().Security) == 0 {
 		next(ctx)
@@ -201,18 +234,24 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		}
 		_ = huma.WriteErr(s.api, ctx, status, detail)
 	}
-	h := ctx.Header("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if h == "" {
-		fail(http.StatusUnauthorized, "no API token: send Authorization: Bearer <token> (create one with tradai tokens create)")
+	tooMany := func(wait time.Duration, detail string) {
+		ctx.SetHeader("Retry-After", strconv.Itoa(int(max(1, (wait+time.Second-1)/time.Second))))
+		fail(http.StatusTooManyRequests, detail)
+	}
+	addr := clientAddress(ctx.RemoteAddr(), ctx.Header("X-Forwarded-For"), s.o.TrustForwardedFor)
+	if wait := s.failures.wait(addr); wait > 0 {
+		tooMany(wait, "too many failed authentications from this address")
 		return
 	}
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		fail(http.StatusUnauthorized, "the Authorization header must be Bearer <token>")
+	token, err := bearerToken(ctx.Header("Authorization"))
+	if err != nil {
+		s.failures.take(addr)
+		fail(http.StatusUnauthorized, err.Error())
 		return
 	}
-	p, err := s.d.Tenancy.Authenticate(ctx.Context(), strings.TrimSpace(token))
+	p, err := s.d.Tenancy.Authenticate(ctx.Context(), token)
 	if errors.Is(err, tenancy.ErrUnauthenticated) {
+		s.failures.take(addr)
 		fail(http.StatusUnauthorized, "the API token is unknown or revoked")
 		return
 	}
@@ -221,33 +260,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(http.StatusServiceUnavailable, "cannot check the API token now; try again")
 		return
 	}
-	if wait, ok := s.allow(token); !ok {
-		ctx.SetHeader("Retry-After", strconv.Itoa(int(max(1, (wait+time.Second-1)/time.Second))))
-		fail(http.StatusTooManyRequests,
-			"rate limit of "+strconv.FormatFloat(s.o.RateLimit, 'f', -1, 64)+" requests per second per token exceeded")
+	if wait, ok := s.requests.take(p.Tenant + "/" + p.User); !ok {
+		tooMany(wait, "rate limit of "+strconv.FormatFloat(s.o.RateLimit, 'f', -1, 64)+" requests per second per user exceeded")
 		return
 	}
 	next(huma.WithValue(ctx, principalKey, p))
-}
-
-// allow takes one request from token's bucket; when it is empty it says
-// how long until the next request would be allowed.
-func (s *Server) allow(token string) (time.Duration, bool) {
-	key := sha256.Sum256([]byte(token))
-	s.mu.Lock()
-	l, ok := s.limiters[key]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.o.RateLimit), s.o.RateBurst)
-		s.limiters[key] = l
-	}
-	s.mu.Unlock()
-	now := s.o.Now()
-	r := l.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d, false
-	}
-	return 0, true
 }
 
 // secured marks an operation as needing a token.

@@ -254,7 +254,7 @@ func TestBadSubmissionsAreNamed(t *testing.T) {
 		{"python strategy", `{"strategy":"./x.py"}`, 422, api.CodeStrategyForbidden, "built-in"},
 		{"bad config value", api.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg}, 422, api.CodeInvalidRequest, "stake_amount"},
 		{"bad timerange", `{"strategy":"rsi_bollinger","timerange":"2018-01-01"}`, 422, api.CodeInvalidRequest, "timerange"},
-		{"tag key with =", `{"strategy":"rsi_bollinger","tags":{"a=b":"c"}}`, 422, api.CodeInvalidRequest, `body.tags: tag key "a=b": must be non-empty and without '='`},
+		{"tag key with =", `{"strategy":"rsi_bollinger","tags":{"a=b":"c"}}`, 422, api.CodeInvalidRequest, `body.tags: tag key "a=b": must be non-empty, without '='`},
 		{"empty tag key", `{"strategy":"rsi_bollinger","tags":{"":"c"}}`, 422, api.CodeInvalidRequest, `tag key ""`},
 		{"not JSON", `{"strategy":`, 400, api.CodeBadRequest, ""},
 		{"too large", `{"strategy":"rsi_bollinger","tags":{"x":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, api.CodeBodyTooLarge, ""},
@@ -503,7 +503,7 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-func TestRateLimitPerToken(t *testing.T) {
+func TestRateLimitPerUser(t *testing.T) {
 	e := newEnv(t, sqliteDB(t), clienttest.Options{RateLimit: 0.5, RateBurst: 2})
 	for i := range 2 {
 		if r := e.do("GET", "/api/v1/strategies", e.token, nil); r.status != http.StatusOK {

@@ -21,6 +21,7 @@ import (
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/sdk"
 )
 
 const backtestsPath = "/api/v1/backtests"
@@ -208,26 +209,49 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 // specFor checks a submission the way the CLI would before running it, so
 // a bad config or unknown strategy is a 422 now, not a failed run later.
 func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
-	invalid := func(loc, msg string, value any) error {
-		return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+msg,
-			&huma.ErrorDetail{Location: loc, Message: msg, Value: value})
+	if len(req.Tags) > maxTags {
+		return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("%d tags; at most %d", len(req.Tags), maxTags), nil)
 	}
 	for _, k := range slices.Sorted(maps.Keys(req.Tags)) {
 		// Keys are what ?tag=key=value finds runs by.
-		if k == "" || strings.Contains(k, "=") {
-			return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("tag key %q: must be non-empty and without '='", k), k)
+		if k == "" || strings.Contains(k, "=") || len(k) > maxTagKeyLen {
+			return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("tag key %q: must be non-empty, without '=' and at most %d bytes", k, maxTagKeyLen), k)
+		}
+		if p := checkText("body.tags", k); p != nil {
+			return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("tag key: %s", p.Errors[0].Message), nil)
+		}
+		if p := checkText("body.tags."+k, req.Tags[k]); p != nil {
+			return runs.RunSpec{}, p
+		}
+		if len(req.Tags[k]) > maxTagValueLen {
+			return runs.RunSpec{}, invalid("body.tags."+k, fmt.Sprintf("%d bytes; at most %d", len(req.Tags[k]), maxTagValueLen), nil)
+		}
+	}
+	if p := checkText("body.strategy", req.Strategy); p != nil {
+		return runs.RunSpec{}, p
+	}
+	if p := checkText("body.timerange", req.Timerange); p != nil {
+		return runs.RunSpec{}, p
+	}
+	for i, pair := range req.Pairs {
+		if p := checkText(fmt.Sprintf("body.pairs[%d]", i), pair); p != nil {
+			return runs.RunSpec{}, p
 		}
 	}
 	ref := strings.TrimSpace(req.Strategy)
 	external := strategyref.IsExternal(ref)
+	var builtin sdk.Strategy
 	if external {
 		if !s.o.AllowExternalStrategies {
 			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, CodeStrategyForbidden,
 				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", "),
 				&huma.ErrorDetail{Location: "body.strategy", Message: "external strategies are not allowed", Value: ref})
 		}
-	} else if _, err := strategy.Lookup(ref); err != nil {
-		return runs.RunSpec{}, invalid("body.strategy", err.Error(), ref)
+	} else {
+		var err error
+		if builtin, err = strategy.Lookup(ref); err != nil {
+			return runs.RunSpec{}, invalid("body.strategy", err.Error(), ref)
+		}
 	}
 	cfg := req.Config
 	if cfg == nil {
@@ -252,12 +276,38 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 	if err != nil {
 		return runs.RunSpec{}, invalid("body.config", err.Error(), nil)
 	}
-	if _, err := config.Parse(raw, "body.config"); err != nil {
+	parsed, err := config.Parse(raw, "body.config")
+	if err != nil {
 		// Parse says "config body.config: …": the location says that.
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner
 		}
 		return runs.RunSpec{}, invalid("body.config", err.Error(), nil)
+	}
+	if err := s.checkExchange(parsed.Exchange.Name); err != nil {
+		return runs.RunSpec{}, invalid("body.config.exchange.name", err.Error(), nil)
+	}
+	for i, pair := range parsed.Exchange.PairWhitelist {
+		if p := checkText(fmt.Sprintf("body.config.exchange.pair_whitelist[%d]", i), pair); p != nil {
+			return runs.RunSpec{}, p
+		}
+	}
+	if builtin != nil {
+		// The worker resolves the config's strategy_params overlaid with
+		// params against the strategy's declared parameters; so does this,
+		// one parameter at a time to name the one out of range. An
+		// external strategy's parameters are known only once it runs.
+		spec := builtin.Spec()
+		for _, src := range []struct {
+			loc    string
+			values map[string]any
+		}{{"body.config.strategy_params", parsed.StrategyParams}, {"body.params", req.Params}} {
+			for _, name := range slices.Sorted(maps.Keys(src.values)) {
+				if _, err := spec.Resolve(map[string]any{name: src.values[name]}); err != nil {
+					return runs.RunSpec{}, invalid(src.loc+"."+name, err.Error(), src.values[name])
+				}
+			}
+		}
 	}
 	params := []byte("{}")
 	if len(req.Params) > 0 {
@@ -453,6 +503,10 @@ func (s *Server) runErr(what, id string, err error) error {
 		return problem(http.StatusNotFound, CodeNotFound, "no run "+id)
 	case errors.Is(err, runs.ErrConflict):
 		return problem(http.StatusConflict, CodeIdempotency, "the Idempotency-Key was already used with a different request")
+	case errors.Is(err, runs.ErrInvalidText):
+		// The checks at the boundary name the field; this is the store's
+		// own refusal, should one be missed.
+		return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "the request holds text that is not valid UTF-8 or has control characters")
 	case errors.Is(err, runs.ErrIllegalTransition):
 		msg := err.Error()
 		if _, after, ok := strings.Cut(msg, runs.ErrIllegalTransition.Error()+": "); ok {

@@ -214,6 +214,7 @@ func (s *Server) ready(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 			var one int
 			return s.d.DB.QueryRow(ctx, `SELECT 1`).Scan(&one)
 		},
+		"database_write": func() error { return s.canWrite(ctx) },
 		"queue": func() error {
 			var n int
 			return s.d.DB.QueryRow(ctx, `SELECT COUNT(*) FROM river_queue`).Scan(&n)
@@ -230,6 +231,29 @@ func (s *Server) ready(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 		out.Body.Checks[name] = "ok"
 	}
 	return out, nil
+}
+
+// writeProbeEvery is how long the answer of the write probe is reused: a
+// load balancer polling /ready costs one small write per interval.
+const writeProbeEvery = 5 * time.Second
+
+// canWrite says whether the database can write (a full disk fails writes
+// while reads go on): it rewrites the one row of write_probe, at most once
+// per writeProbeEvery, and answers the last result in between.
+func (s *Server) canWrite(ctx context.Context) error {
+	s.probe.mu.Lock()
+	defer s.probe.mu.Unlock()
+	now := s.o.Now()
+	if !s.probe.at.IsZero() && now.Sub(s.probe.at) < writeProbeEvery {
+		return s.probe.err
+	}
+	_, err := s.d.DB.Exec(ctx, `INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, now.UnixMilli())
+	if err != nil {
+		s.d.Log.Error("the database cannot write", "err", err)
+		err = fmt.Errorf("the database cannot write: %w", err)
+	}
+	s.probe.at, s.probe.err = now, err
+	return err
 }
 
 // dirCheck says whether dir is a folder.

@@ -285,6 +285,12 @@ func (c *Config) decodeMaxOpenTrades(raw json.RawMessage) error {
 	return nil
 }
 
+// MaxAmount bounds dry_run_wallet and stake_amount: far above any real
+// account, and far enough below float64's range that wallet arithmetic
+// (stakes × leverage, profits compounded over thousands of trades) stays
+// finite; a wallet of 1e308 made a backtest fail with NaN.
+const MaxAmount = 1e15
+
 // Validate checks ranges and combinations of settings.
 func (c *Config) Validate() error {
 	var errs []error
@@ -295,11 +301,11 @@ func (c *Config) Validate() error {
 	if c.MaxOpenTrades == 0 {
 		bad("max_open_trades is 0: no trade could ever open")
 	}
-	if !c.StakeUnlimited && (c.StakeAmount <= 0 || math.IsInf(c.StakeAmount, 0)) {
-		bad("stake_amount %v must be positive", c.StakeAmount)
+	if !c.StakeUnlimited && !(c.StakeAmount > 0 && c.StakeAmount <= MaxAmount) {
+		bad("stake_amount %v must be positive and at most %g", c.StakeAmount, MaxAmount)
 	}
-	if !(c.DryRunWallet > 0) || math.IsInf(c.DryRunWallet, 0) {
-		bad("dry_run_wallet %v must be positive", c.DryRunWallet)
+	if !(c.DryRunWallet > 0 && c.DryRunWallet <= MaxAmount) {
+		bad("dry_run_wallet %v must be positive and at most %g", c.DryRunWallet, MaxAmount)
 	}
 	if !(c.TradableBalanceRatio > 0 && c.TradableBalanceRatio <= 1) {
 		bad("tradable_balance_ratio %v must be in (0, 1]", c.TradableBalanceRatio)

@@ -90,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"fee range", `{"fee": 0.5}`, `fee 0.5 must be in [0, 0.1)`},
 		{"bad timerange", `{"timerange": "2018-2019"}`, `timerange`},
 		{"duplicate pair", `{"exchange": {"pair_whitelist": ["A/B", "A/B"]}}`, `lists "A/B" twice`},
+		{"absurd wallet", `{"dry_run_wallet": 1e308}`, `dry_run_wallet 1e+308 must be positive and at most 1e+15`},
+		{"absurd stake", `{"stake_amount": 1e16}`, `stake_amount 1e+16 must be positive and at most 1e+15`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

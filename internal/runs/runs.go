@@ -197,6 +197,9 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	if strings.TrimSpace(spec.Strategy) == "" {
 		return Run{}, false, errors.New("create run: no strategy given")
 	}
+	if err := checkSpecText(spec, idempotencyKey); err != nil {
+		return Run{}, false, fmt.Errorf("create run: %w", err)
+	}
 	params, err := normJSON(spec.Params, "{}")
 	if err != nil {
 		return Run{}, false, fmt.Errorf("create run: params are not valid JSON: %w", err)
@@ -253,10 +256,11 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	err = s.db.InTx(ctx, insert)
 	if err != nil && key != nil && !errors.Is(err, ErrConflict) {
 		// A concurrent Create with the same key may have won the unique
-		// index: look again, and answer as if we had come second.
+		// index: look again, and answer as if we had come second (the same
+		// run, or ErrConflict for another request).
 		existing = nil
-		if err2 := s.db.InTx(ctx, insert); err2 == nil {
-			err = nil
+		if err2 := s.db.InTx(ctx, insert); err2 == nil || errors.Is(err2, ErrConflict) {
+			err = err2
 		}
 	}
 	if err != nil {
@@ -266,6 +270,34 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 		return *existing, false, nil
 	}
 	return r, true, nil
+}
+
+// checkSpecText refuses text no database should get (CheckText) in the
+// fields of a spec that are names, keys or tags, naming the field.
+func checkSpecText(spec RunSpec, idempotencyKey string) error {
+	check := func(field, value string) error {
+		if err := CheckText(value); err != nil {
+			return fmt.Errorf("%s %q: %w", field, value, err)
+		}
+		return nil
+	}
+	err := errors.Join(check("kind", spec.Kind), check("strategy", spec.Strategy), check("fingerprint", spec.Fingerprint),
+		check("idempotency key", idempotencyKey))
+	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
+		err = errors.Join(err, check("tag key", k), check("tag "+strconv.Quote(k), spec.Tags[k]))
+	}
+	return err
+}
+
+// storableID reports whether id can name anything stored: an id that
+// Create would refuse finds nothing, on either database.
+func storableID(ids ...string) bool {
+	for _, id := range ids {
+		if CheckText(id) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint`
@@ -319,6 +351,9 @@ func (s *Store) byKey(ctx context.Context, tx *db.Tx, tenant, key string) (Run, 
 // Get returns the principal's tenant's run id; another tenant's run is
 // ErrNotFound.
 func (s *Store) Get(ctx context.Context, p tenancy.Principal, id string) (Run, error) {
+	if !storableID(id) {
+		return Run{}, fmt.Errorf("get run %q: %w", id, ErrNotFound)
+	}
 	r, err := scanRun(s.db.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant))
 	if err != nil {
 		return Run{}, fmt.Errorf("get run %s: %w", id, err)
@@ -346,6 +381,10 @@ type Page struct {
 func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor string, limit int) (Page, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
+	}
+	if !storableID(string(f.Status), f.Strategy) || !storableID(slices.Collect(maps.Keys(f.Tags))...) || !storableID(slices.Collect(maps.Values(f.Tags))...) {
+		// No stored run holds such text (Create refuses it).
+		return Page{}, nil
 	}
 	q := `SELECT ` + runColumns + ` FROM runs WHERE tenant_id = ?`
 	args := []any{p.Tenant}
@@ -414,7 +453,7 @@ func decodeCursor(c string) (int64, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		if at, id, ok := strings.Cut(string(b), ":"); ok {
-			if n, err := strconv.ParseInt(at, 10, 64); err == nil && id != "" {
+			if n, err := strconv.ParseInt(at, 10, 64); err == nil && id != "" && storableID(id) {
 				return n, id, nil
 			}
 		}

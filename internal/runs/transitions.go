@@ -33,6 +33,9 @@ type change struct {
 func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c change) (Run, error) {
 	now := s.now()
 	var r Run
+	if !storableID(id) {
+		return Run{}, fmt.Errorf("%s %q: %w", c.action, id, ErrNotFound)
+	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var cur string
 		var attempts int
@@ -143,7 +146,7 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 func (s *Store) Fail(ctx context.Context, p tenancy.Principal, id string, cause error, retryable bool) (Run, error) {
 	msg := "unknown error"
 	if cause != nil {
-		msg = cause.Error()
+		msg = cleanMessage(cause.Error())
 	}
 	now := s.now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.fail", from: []Status{Running},
@@ -187,6 +190,7 @@ func (s *Store) Retry(ctx context.Context, p tenancy.Principal, id string, inTx 
 // DeadLetter moves a queued or running run to dead_letter, e.g. when the
 // queue gives up on its job.
 func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason string) (Run, error) {
+	reason = cleanMessage(reason)
 	now := s.now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.dead_letter", from: []Status{Queued, Running},
 		update: func(Status, int) (string, []any, Status) {
@@ -213,8 +217,9 @@ func startStep(ctx context.Context, tx *db.Tx, id, name string, now int64) error
 func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name, detail string, cause error, progress float64, next string) error {
 	status, msg := Completed, ""
 	if cause != nil {
-		status, msg = Failed, cause.Error()
+		status, msg = Failed, cleanMessage(cause.Error())
 	}
+	detail = cleanMessage(detail)
 	now := s.now().UnixMilli()
 	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?, detail = ?
@@ -248,6 +253,7 @@ func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name
 // delivering its webhook event. A zero st.Finished leaves the step
 // unfinished.
 func (s *Store) PutStep(ctx context.Context, p tenancy.Principal, runID string, st Step) error {
+	st.Error, st.Detail = cleanMessage(st.Error), cleanMessage(st.Detail)
 	var finished any
 	if !st.Finished.IsZero() {
 		finished = st.Finished.UnixMilli()
@@ -275,6 +281,9 @@ func (s *Store) PutStep(ctx context.Context, p tenancy.Principal, runID string, 
 
 // Steps lists a run's steps in the order they started.
 func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([]Step, error) {
+	if !storableID(runID) {
+		return nil, nil
+	}
 	rows, err := s.db.Query(ctx, `SELECT s.name, s.status, s.started_at, s.finished_at, s.error, s.detail FROM run_steps s JOIN runs r ON r.id = s.run_id
 		WHERE s.run_id = ? AND r.tenant_id = ? ORDER BY s.started_at, s.name`, runID, p.Tenant)
 	if err != nil {
@@ -301,6 +310,9 @@ func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([
 
 // Artifacts lists a run's artifacts by name.
 func (s *Store) Artifacts(ctx context.Context, p tenancy.Principal, runID string) ([]Artifact, error) {
+	if !storableID(runID) {
+		return nil, nil
+	}
 	rows, err := s.db.Query(ctx, `SELECT a.name, a.media_type, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
 		WHERE a.run_id = ? AND r.tenant_id = ? ORDER BY a.name`, runID, p.Tenant)
 	if err != nil {
@@ -323,6 +335,9 @@ func (s *Store) Artifacts(ctx context.Context, p tenancy.Principal, runID string
 // not exist.
 func (s *Store) ArtifactContent(ctx context.Context, p tenancy.Principal, runID, name string) (Artifact, error) {
 	a := Artifact{Name: name}
+	if !storableID(runID, name) {
+		return Artifact{}, fmt.Errorf("artifact %q of run %q: %w", name, runID, ErrNotFound)
+	}
 	err := s.db.QueryRow(ctx, `SELECT a.media_type, a.size, a.sha256, a.content FROM artifacts a JOIN runs r ON r.id = a.run_id
 		WHERE a.run_id = ? AND a.name = ? AND r.tenant_id = ?`, runID, name, p.Tenant).Scan(&a.MediaType, &a.Size, &a.SHA256, &a.Content)
 	switch {
@@ -346,6 +361,9 @@ func sha256Hex(b []byte) string {
 // deliveries; the audit log keeps a run.delete row. A queued or running run
 // is ErrIllegalTransition (cancel it first).
 func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) error {
+	if !storableID(id) {
+		return fmt.Errorf("delete run %q: %w", id, ErrNotFound)
+	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&cur)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tradai/tradai/internal/db"
@@ -60,6 +61,11 @@ type Store struct {
 	db  *db.DB
 	now func() time.Time
 	log *slog.Logger
+
+	mu sync.Mutex
+	// recorded is when this process last tried to record each token's use
+	// (by token id; bounded by the number of valid tokens).
+	recorded map[string]time.Time
 }
 
 // New returns a Store on d; now is the clock (time.Now in production).
@@ -67,7 +73,7 @@ func New(d *db.DB, now func() time.Time, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: d, now: now, log: log}
+	return &Store{db: d, now: now, log: log, recorded: map[string]time.Time{}}
 }
 
 // CreateUser creates the user name in tenant (created when missing) and
@@ -188,7 +194,9 @@ func (s *Store) CreateToken(ctx context.Context, userID string) (string, Token, 
 }
 
 // Authenticate returns who plaintext acts as, and records the token's use
-// (at most once a minute).
+// (at most once a minute). Recording is best effort: when the database
+// cannot write (a full disk), the failure is logged and the token still
+// authenticates, so reads keep working.
 // The token is looked up by its SHA-256, never compared as a secret, so the
 // lookup's timing tells nothing about valid tokens; the stored hash is
 // still compared in constant time.
@@ -215,16 +223,29 @@ func (s *Store) Authenticate(ctx context.Context, plaintext string) (Principal, 
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 || revoked.Valid {
 		return Principal{}, ErrUnauthenticated
 	}
-	// The last use is recorded to the minute: a write per request would
-	// make every read of the API a write to the database.
-	now := s.now().UnixMilli()
-	if used.Valid && now-used.Int64 < time.Minute.Milliseconds() {
-		return p, nil
-	}
-	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, id); err != nil {
-		return Principal{}, fmt.Errorf("authenticate: record token use: %w", err)
-	}
+	s.recordUse(ctx, id, used)
 	return p, nil
+}
+
+// recordUse records a use of token id now, unless it was recorded (or
+// tried, by this process) less than a minute ago: a write per request
+// would make every read of the API a write to the database, and a retry
+// per request would flood a failing one.
+func (s *Store) recordUse(ctx context.Context, id string, used sql.NullInt64) {
+	now := s.now()
+	if used.Valid && now.UnixMilli()-used.Int64 < time.Minute.Milliseconds() {
+		return
+	}
+	s.mu.Lock()
+	if last, ok := s.recorded[id]; ok && now.Sub(last) < time.Minute {
+		s.mu.Unlock()
+		return
+	}
+	s.recorded[id] = now
+	s.mu.Unlock()
+	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now.UnixMilli(), id); err != nil {
+		s.log.Warn("cannot record an API token's use; it still authenticates", "token", id, "err", err)
+	}
 }
 
 // RevokeToken revokes a token of the principal's tenant; revoking twice is

@@ -28,7 +28,7 @@ import (
 // Options shape the server; the zero value is a server like "tradai serve
 // --datadir examples/data" with fast queue polling.
 type Options struct {
-	// RateLimit and RateBurst are the per-token rate limit (api.Options).
+	// RateLimit and RateBurst are the per-user rate limit (api.Options).
 	RateLimit float64
 	RateBurst int
 	// NoWorkers leaves the job workers stopped: submitted runs stay queued.

@@ -98,3 +98,51 @@ func FreshSchema(t testing.TB, base string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// FailWrites makes every INSERT, UPDATE and DELETE on the named tables of
+// d fail, as a full disk fails them, while reads go on working; restore
+// makes them work again (it runs at cleanup too). Tests of what a server
+// does when its database cannot write use it on both databases.
+func FailWrites(t testing.TB, d *db.DB, tables ...string) (restore func()) {
+	t.Helper()
+	ctx := context.Background()
+	const msg = "dbtest: injected write failure (database or disk is full)"
+	var undo []string
+	if d.Dialect() == db.Postgres {
+		if _, err := d.Exec(ctx, `CREATE OR REPLACE FUNCTION dbtest_fail_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '`+msg+`'; END $$`); err != nil {
+			t.Fatalf("inject write failures: %v", err)
+		}
+	}
+	for _, table := range tables {
+		name := "dbtest_fail_" + table
+		stmts := []string{`CREATE TRIGGER ` + name + ` BEFORE INSERT OR UPDATE OR DELETE ON ` + table + ` FOR EACH STATEMENT EXECUTE FUNCTION dbtest_fail_write()`}
+		drops := []string{`DROP TRIGGER IF EXISTS ` + name + ` ON ` + table}
+		if d.Dialect() == db.SQLite {
+			stmts, drops = nil, nil
+			for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
+				stmts = append(stmts, `CREATE TRIGGER `+name+`_`+op+` BEFORE `+op+` ON `+table+` BEGIN SELECT RAISE(ABORT, '`+msg+`'); END`)
+				drops = append(drops, `DROP TRIGGER IF EXISTS `+name+`_`+op)
+			}
+		}
+		for _, q := range stmts {
+			if _, err := d.Exec(ctx, q); err != nil {
+				t.Fatalf("inject write failures on %s: %v", table, err)
+			}
+		}
+		undo = append(undo, drops...)
+	}
+	restored := false
+	restore = func() {
+		if restored {
+			return
+		}
+		restored = true
+		for _, q := range undo {
+			if _, err := d.Exec(ctx, q); err != nil {
+				t.Errorf("restore writes: %v", err)
+			}
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
