@@ -444,48 +444,69 @@ func (s *Store) rel(path string) string {
 // List describes every series stored for exchange (every exchange when
 // exchange is empty), sorted by exchange, pair, timeframe and candle type.
 // Files whose names are not series names are skipped; a series file that
-// cannot be read is reported in the returned error after the others are
-// listed.
-func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
+// cannot be read is reported in [Listing.Unreadable] and the others are
+// listed. The error is for the listing as a whole: a bad exchange name
+// (wrapping [ErrInvalidName]), an exchange without a folder (wrapping
+// [ErrNotFound]), an unreadable folder, or a cancelled context.
+func (s *Store) List(ctx context.Context, exchange string) (Listing, error) {
 	var exchanges []string
 	if exchange != "" {
+		if err := ValidateExchange(exchange); err != nil {
+			return Listing{}, err
+		}
 		exchanges = []string{exchange}
 	} else {
 		entries, err := os.ReadDir(s.dir)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil // nothing stored yet
+			return Listing{}, nil // nothing stored yet
 		}
 		if err != nil {
-			return nil, fmt.Errorf("market data store: %w", err)
+			return Listing{}, fmt.Errorf("market data store: %w", err)
 		}
 		for _, e := range entries {
-			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			// Folders that cannot be exchange names (hidden ones among
+			// them) hold no series.
+			if e.IsDir() && ValidateExchange(e.Name()) == nil {
 				exchanges = append(exchanges, e.Name())
 			}
 		}
 	}
-	var out []Series
-	var errs []error
+	var out Listing
 	for _, ex := range exchanges {
 		idx := s.readIndex(ex)
 		keys, err := s.keys(ex, idx)
 		if err != nil {
-			return nil, err
+			return Listing{}, err
 		}
 		for _, k := range keys {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return Listing{}, err
 			}
 			info, err := s.coverage(ctx, k, idx)
-			if err != nil {
-				errs = append(errs, err)
+			switch {
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+				return Listing{}, err
+			case err != nil:
+				file := k.baseName()
+				if path, _, ferr := s.find(k); ferr == nil {
+					file = s.rel(path)
+				}
+				out.Unreadable = append(out.Unreadable, Unreadable{Key: k, File: file, Error: s.relErr(err)})
 				continue
 			}
-			out = append(out, info)
+			out.Series = append(out.Series, info)
 		}
 	}
-	sortSeries(out)
-	return out, errors.Join(errs...)
+	sortSeries(out.Series)
+	slices.SortFunc(out.Unreadable, func(a, b Unreadable) int { return compareKeys(a.Key, b.Key) })
+	return out, nil
+}
+
+// relErr is err's text with paths in the data directory written relative to
+// it, so that it tells a remote user which file without revealing where the
+// data directory is.
+func (s *Store) relErr(err error) string {
+	return strings.ReplaceAll(err.Error(), filepath.Clean(s.dir)+string(filepath.Separator), "")
 }
 
 // keys returns the series stored in exchange's folder (idx is its index), one key per series
@@ -501,7 +522,7 @@ func (s *Store) keys(exchange string, idx map[string]Series) ([]Key, error) {
 		entries, err := os.ReadDir(filepath.Join(root, sub))
 		if errors.Is(err, fs.ErrNotExist) {
 			if sub == "" {
-				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s (bring data in with `tradai data download` or `tradai data import`)", exchange, s.dir)
+				return nil, fmt.Errorf("%w for exchange %q in %s: it has no folder there (bring data in with `tradai data download` or `tradai data import`)", ErrNotFound, exchange, s.dir)
 			}
 			continue
 		}
