@@ -130,15 +130,23 @@ func (sel *selection) keys(ctx context.Context, s *market.Store, exchange string
 		return keys, nil
 	}
 	stored, err := s.List(ctx, exchange)
-	if err != nil && len(stored) == 0 {
+	if err != nil {
 		return nil, err
 	}
+	// Unreadable series are selected too: the command reports them.
+	all := make([]market.Key, 0, len(stored.Series)+len(stored.Unreadable))
+	for _, si := range stored.Series {
+		all = append(all, si.Key)
+	}
+	for _, u := range stored.Unreadable {
+		all = append(all, u.Key)
+	}
 	var keys []market.Key
-	for _, si := range stored {
-		if si.Type != ct || len(pairs) > 0 && !slices.Contains(pairs, si.Pair) || len(tfs) > 0 && !slices.Contains(tfs, si.Timeframe) {
+	for _, k := range all {
+		if k.Type != ct || len(pairs) > 0 && !slices.Contains(pairs, k.Pair) || len(tfs) > 0 && !slices.Contains(tfs, k.Timeframe) {
 			continue
 		}
-		keys = append(keys, si.Key)
+		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("no stored %s series of %s in %s match the selection", ct, exchange, s.Dir())
@@ -229,44 +237,70 @@ func newDataListCmd(o *dataOpts) *cobra.Command {
 		Short: "Show what is stored: coverage per exchange, pair and timeframe, with size on disk",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, exchange, _, log, err := o.store(cmd)
+			s, exchange, _, _, err := o.store(cmd)
 			if err != nil {
 				return err
 			}
-			all, err := s.List(cmd.Context(), exchange)
+			l, err := s.List(cmd.Context(), exchange)
 			if err != nil {
-				if len(all) == 0 {
-					return err
-				}
-				log.Warn("some series could not be read", "err", err)
-			}
-			if asJSON {
-				if all == nil {
-					all = []market.Series{}
-				}
-				return writeJSON(cmd.OutOrStdout(), all)
-			}
-			if len(all) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "No market data in %s\n", s.Dir())
-				return nil
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "EXCHANGE\tPAIR\tTIMEFRAME\tTYPE\tFROM\tTO\tCANDLES\tMISSING\tSIZE\tFILE")
-			var total int64
-			for _, si := range all {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", si.Exchange, si.Pair, si.Timeframe, si.Type,
-					fmtMs(si.First), fmtMs(si.Last), si.Count, si.Missing, fmtSize(si.Size), si.File)
-				total += si.Size
-			}
-			if err := w.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d series, %s in %s\n", len(all), fmtSize(total), s.Dir())
+			if err := printList(cmd.OutOrStdout(), cmd.ErrOrStderr(), l, s.Dir(), asJSON); err != nil {
+				return err
+			}
+			if n := len(l.Unreadable); n > 0 {
+				return fmt.Errorf("%d stored %s could not be read (see above); the others are listed", n, plural(n, "file", "files"))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printList prints the series of l as a table (or JSON) to w and a line per
+// unreadable file after them (to errw in JSON mode, so the JSON stays a list
+// of series).
+func printList(w, errw io.Writer, l market.Listing, dir string, asJSON bool) error {
+	unreadable := func(w io.Writer) {
+		for _, u := range l.Unreadable {
+			fmt.Fprintf(w, "unreadable: %s: %s\n", u.File, u.Error)
+		}
+	}
+	if asJSON {
+		all := l.Series
+		if all == nil {
+			all = []market.Series{}
+		}
+		unreadable(errw)
+		return writeJSON(w, all)
+	}
+	if len(l.Series) == 0 && len(l.Unreadable) == 0 {
+		fmt.Fprintf(w, "No market data in %s\n", dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXCHANGE\tPAIR\tTIMEFRAME\tTYPE\tFROM\tTO\tCANDLES\tMISSING\tSIZE\tFILE")
+	var total int64
+	for _, si := range l.Series {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", si.Exchange, si.Pair, si.Timeframe, si.Type,
+			fmtMs(si.First), fmtMs(si.Last), si.Count, si.Missing, fmtSize(si.Size), si.File)
+		total += si.Size
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	unreadable(w)
+	fmt.Fprintf(w, "%d series, %s in %s\n", len(l.Series), fmtSize(total), dir)
+	return nil
+}
+
+// plural returns one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func newDataGapsCmd(o *dataOpts) *cobra.Command {

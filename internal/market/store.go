@@ -522,7 +522,7 @@ func (s *Store) keys(exchange string, idx map[string]Series) ([]Key, error) {
 		entries, err := os.ReadDir(filepath.Join(root, sub))
 		if errors.Is(err, fs.ErrNotExist) {
 			if sub == "" {
-				return nil, fmt.Errorf("%w for exchange %q in %s: it has no folder there (bring data in with `tradai data download` or `tradai data import`)", ErrNotFound, exchange, s.dir)
+				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s (bring data in with `tradai data download` or `tradai data import`): %w", exchange, s.dir, ErrNotFound)
 			}
 			continue
 		}
