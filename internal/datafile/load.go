@@ -46,6 +46,9 @@ type Query struct {
 	// Start and End select the candles whose open time (Unix ms) is in
 	// [Start, End); 0 leaves that side open.
 	Start, End int64
+	// Inflate bounds what a compressed file may decompress to (zero:
+	// the defaults).
+	Inflate InflateLimit
 }
 
 // Load reads the candle file at path, choosing the format from its
@@ -122,7 +125,7 @@ func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query) (
 // loadWhole is loadRange by reading the whole file with the format's
 // reader.
 func loadWhole(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
-	f, err := readWhole(r, size, format, name, q.Pair, q.Timeframe, q.Kind)
+	f, err := readWhole(r, size, format, name, q.Pair, q.Timeframe, q.Kind, q.Inflate)
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +194,16 @@ func zeroNaN(v []float64) {
 }
 
 // readWhole reads the whole file (size bytes of r) in format without
-// validating its values, reading nulls as kind allows.
-func readWhole(r io.ReaderAt, size int64, format Format, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
+// validating its values, reading nulls as kind allows and inflating no
+// more than lim allows.
+func readWhole(r io.ReaderAt, size int64, format Format, name, pair string, tf sdk.Timeframe, kind Kind, lim InflateLimit) (*sdk.Frame, error) {
 	switch format {
 	case Feather:
-		return readFeather(r, size, name, pair, tf, kind)
+		return readFeather(r, size, name, pair, tf, kind, lim)
 	case Parquet:
-		return readParquet(r, size, name, pair, tf, kind)
+		return readParquet(r, size, name, pair, tf, kind, lim)
 	case JSONGz:
-		return readJSONGz(io.NewSectionReader(r, 0, size), name, pair, tf, kind)
+		return readJSONGz(io.NewSectionReader(r, 0, size), size, name, pair, tf, kind, lim)
 	case JSON:
 		data := make([]byte, size)
 		if err := readAt(r, data, 0); err != nil {
