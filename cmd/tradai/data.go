@@ -28,7 +28,13 @@ type dataOpts struct {
 	configPath string
 	datadir    string
 	exchange   string
+	maxInflate int64 // MiB, 0 for the default
 	logger     func() (*slog.Logger, error)
+}
+
+// inflate is the decompression limit the flags ask for.
+func (o *dataOpts) inflate() datafile.InflateLimit {
+	return datafile.InflateLimit{Max: o.maxInflate << 20}
 }
 
 // store opens the market data store named by the flags (or the config's
@@ -54,7 +60,15 @@ func (o *dataOpts) store(cmd *cobra.Command) (*market.Store, string, *config.Con
 	if exchange == "" && cfg != nil {
 		exchange = cfg.Exchange.Name
 	}
-	s, err := market.Open(dir, log)
+	if o.maxInflate < 0 || o.maxInflate > 1<<30 {
+		return nil, "", nil, nil, fmt.Errorf("--max-inflate %d: want a size in MiB, 0 for the default", o.maxInflate)
+	}
+	if exchange != "" {
+		if err := market.ValidateExchange(exchange); err != nil {
+			return nil, "", nil, nil, err
+		}
+	}
+	s, err := market.OpenWith(dir, log, market.Options{Inflate: o.inflate()})
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
@@ -75,6 +89,7 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	pf.StringVarP(&o.configPath, "config", "c", "", "config file whose datadir, exchange and pair_whitelist to use")
 	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+config.DefaultDatadir+")")
 	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance)")
+	pf.Int64Var(&o.maxInflate, "max-inflate", 0, fmt.Sprintf("most MiB one compressed file may decompress to (default: 64 times its size, at least 64 MiB, at most %d MiB)", datafile.DefaultMaxInflate>>20))
 	cmd.AddCommand(newDataDownloadCmd(o), newDataImportCmd(o), newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
 	return cmd
 }

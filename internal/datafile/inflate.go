@@ -61,36 +61,44 @@ func tooLarge(name string, limit int64) *RowError {
 		(limit+1<<20-1)>>20)}
 }
 
-// limitedReader reads at most limit bytes from r and then fails with
-// tooLarge: the total across every reader sharing it.
-type limitedReader struct {
-	r     io.Reader
+// Budget counts the bytes inflated from one compressed file against its
+// limit, across every reader it wraps (the members of a zip archive).
+type Budget struct {
 	name  string
 	limit int64
-	left  *int64
+	left  int64
 }
 
-// newLimitedReader returns r reading at most limit bytes, named name in
-// its error.
-func newLimitedReader(r io.Reader, name string, limit int64) *limitedReader {
-	left := limit
-	return &limitedReader{r: r, name: name, limit: limit, left: &left}
+// Budget returns the budget of the file name of size (compressed) bytes.
+func (l InflateLimit) Budget(name string, size int64) *Budget {
+	n := l.Bytes(size)
+	return &Budget{name: name, limit: n, left: n}
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if *l.left <= 0 {
+// Reader returns r, reading at most what is left of the budget: reading
+// beyond it fails with a [*RowError] naming the file and wrapping
+// [ErrTooLarge].
+func (b *Budget) Reader(r io.Reader) io.Reader { return &budgetReader{r: r, b: b} }
+
+type budgetReader struct {
+	r io.Reader
+	b *Budget
+}
+
+func (br *budgetReader) Read(p []byte) (int, error) {
+	b := br.b
+	if b.left <= 0 {
 		// Over the limit only if there is more to read.
 		var one [1]byte
-		n, err := l.r.Read(one[:])
-		if n > 0 {
-			return 0, tooLarge(l.name, l.limit)
+		if n, err := br.r.Read(one[:]); n == 0 {
+			return 0, err
 		}
-		return 0, err
+		return 0, tooLarge(b.name, b.limit)
 	}
-	if int64(len(p)) > *l.left {
-		p = p[:*l.left]
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
 	}
-	n, err := l.r.Read(p)
-	*l.left -= int64(n)
+	n, err := br.r.Read(p)
+	b.left -= int64(n)
 	return n, err
 }

@@ -58,7 +58,7 @@ func readJSONGz(r io.Reader, size int64, name, pair string, tf sdk.Timeframe, ki
 		return nil, corruptf(name, 0, "", "not a gzip file: "+err.Error())
 	}
 	defer zr.Close()
-	data, err := io.ReadAll(newLimitedReader(zr, name, lim.Bytes(size)))
+	data, err := io.ReadAll(lim.Budget(name, size).Reader(zr))
 	var tl *RowError
 	if errors.As(err, &tl) && errors.Is(tl, ErrTooLarge) {
 		return nil, tl

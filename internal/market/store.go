@@ -29,16 +29,31 @@ import (
 // goroutines and, through a lock file per exchange folder, by several
 // processes sharing the directory.
 type Store struct {
-	dir string
-	log *slog.Logger
+	dir     string
+	log     *slog.Logger
+	inflate datafile.InflateLimit
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per exchange, within this process
 }
 
-// Open returns the store rooted at datadir. The folder is created by the
-// first write.
+// Options tune a [Store].
+type Options struct {
+	// Inflate bounds what one compressed series file (.json.gz, LZ4 or
+	// ZSTD feather, parquet) may decompress to; zero fields take
+	// datafile's defaults (64 times the file's size, 64 MiB at least,
+	// 1 GiB at most).
+	Inflate datafile.InflateLimit
+}
+
+// Open returns the store rooted at datadir with the default [Options]. The
+// folder is created by the first write.
 func Open(datadir string, log *slog.Logger) (*Store, error) {
+	return OpenWith(datadir, log, Options{})
+}
+
+// OpenWith returns the store rooted at datadir with options o.
+func OpenWith(datadir string, log *slog.Logger, o Options) (*Store, error) {
 	if datadir == "" {
 		return nil, errors.New("market data store: no data directory given")
 	}
@@ -48,7 +63,7 @@ func Open(datadir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{dir: datadir, log: log, locks: map[string]*sync.Mutex{}}, nil
+	return &Store{dir: datadir, log: log, inflate: o.Inflate, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // Dir returns the data directory.
@@ -109,7 +124,7 @@ func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Start: r.Start, End: r.End})
+	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Start: r.Start, End: r.End, Inflate: s.inflate})
 }
 
 // Append merges the candles of f into series k. Candles already stored with
@@ -155,7 +170,7 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	case err != nil:
 		return res, err
 	default:
-		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
+		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Inflate: s.inflate})
 		if err != nil {
 			return res, fmt.Errorf("%s: reading the stored series: %w", k, err)
 		}
@@ -349,7 +364,7 @@ func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
 	if e, ok := current(s.readIndex(k.Exchange), rel, st, k); ok {
 		return e, nil
 	}
-	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
+	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Inflate: s.inflate})
 	if err != nil {
 		return Series{}, err
 	}
