@@ -282,16 +282,22 @@ func (b flatbuf) isTable(t int) bool {
 }
 
 // field returns the position of field slot of table t, or 0 if absent.
+// As in the flatbuffers library (and so in arrow-go's reader), a slot is
+// present when its entry starts inside the vtable, even when an odd vtable
+// size cuts the entry in half.
 func (b flatbuf) field(t, slot int) (int, bool) {
 	vt, vsize, ok := b.vtable(t)
 	if !ok {
 		return 0, false
 	}
 	o := 4 + 2*slot
-	if o+2 > vsize {
+	if o >= vsize {
 		return 0, true
 	}
-	off, _ := b.u16(vt + o)
+	off, ok := b.u16(vt + o)
+	if !ok {
+		return 0, false
+	}
 	if off == 0 {
 		return 0, true
 	}
