@@ -1,6 +1,7 @@
 package datafile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +75,9 @@ func Load(path, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
 // reads of 32,768 rows, every buffer checked against the file's size
 // first. Any other file (LZ4 or ZSTD compressed, nulls, signal columns,
 // parquet, json, csv) is read whole by the format's reader and cut to the
-// range.
+// range. Both ways give the same answer: a feather file the direct reader
+// fails on (other than for an empty range) is read whole too, and its
+// candles are returned when that reads them.
 //
 // Either way the rows are selected by binary search on the dates, and the
 // returned candles, not the rest of the file, are checked as by
@@ -113,10 +116,24 @@ func LoadRange(path string, q Query) (*sdk.Frame, error) {
 
 // loadRange is LoadRange on the size bytes of r, a file in format named
 // name.
+//
+// The direct reader is an optimisation of the whole-file reader and must
+// never answer differently: where it fails on a file (other than with an
+// empty range), the whole-file reader gets the file too, and its candles
+// are the answer when it reads them; otherwise the direct reader's error,
+// which names the row or structure, is.
 func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
 	if format == Feather {
-		if f, ok, err := readStored(r, size, name, q); ok {
+		f, ok, err := readStored(r, size, name, q)
+		switch {
+		case !ok:
+		case err == nil || errors.Is(err, ErrEmpty):
 			return f, err
+		default:
+			if f, werr := loadWhole(r, size, format, name, q); werr == nil {
+				return f, nil
+			}
+			return nil, err
 		}
 	}
 	return loadWhole(r, size, format, name, q)
