@@ -28,7 +28,13 @@ type dataOpts struct {
 	configPath string
 	datadir    string
 	exchange   string
+	maxInflate int64 // MiB, 0 for the default
 	logger     func() (*slog.Logger, error)
+}
+
+// inflate is the decompression limit the flags ask for.
+func (o *dataOpts) inflate() datafile.InflateLimit {
+	return datafile.InflateLimit{Max: o.maxInflate << 20}
 }
 
 // store opens the market data store named by the flags (or the config's
@@ -54,7 +60,15 @@ func (o *dataOpts) store(cmd *cobra.Command) (*market.Store, string, *config.Con
 	if exchange == "" && cfg != nil {
 		exchange = cfg.Exchange.Name
 	}
-	s, err := market.Open(dir, log)
+	if o.maxInflate < 0 || o.maxInflate > 1<<30 {
+		return nil, "", nil, nil, fmt.Errorf("--max-inflate %d: want a size in MiB, 0 for the default", o.maxInflate)
+	}
+	if exchange != "" {
+		if err := market.ValidateExchange(exchange); err != nil {
+			return nil, "", nil, nil, err
+		}
+	}
+	s, err := market.OpenWith(dir, log, market.Options{Inflate: o.inflate()})
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
@@ -75,6 +89,7 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	pf.StringVarP(&o.configPath, "config", "c", "", "config file whose datadir, exchange and pair_whitelist to use")
 	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+config.DefaultDatadir+")")
 	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance)")
+	pf.Int64Var(&o.maxInflate, "max-inflate", 0, fmt.Sprintf("most MiB one compressed file may decompress to (default: 64 times its size, at least 64 MiB, at most %d MiB)", datafile.DefaultMaxInflate>>20))
 	cmd.AddCommand(newDataDownloadCmd(o), newDataImportCmd(o), newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
 	return cmd
 }
@@ -130,15 +145,23 @@ func (sel *selection) keys(ctx context.Context, s *market.Store, exchange string
 		return keys, nil
 	}
 	stored, err := s.List(ctx, exchange)
-	if err != nil && len(stored) == 0 {
+	if err != nil {
 		return nil, err
 	}
+	// Unreadable series are selected too: the command reports them.
+	all := make([]market.Key, 0, len(stored.Series)+len(stored.Unreadable))
+	for _, si := range stored.Series {
+		all = append(all, si.Key)
+	}
+	for _, u := range stored.Unreadable {
+		all = append(all, u.Key)
+	}
 	var keys []market.Key
-	for _, si := range stored {
-		if si.Type != ct || len(pairs) > 0 && !slices.Contains(pairs, si.Pair) || len(tfs) > 0 && !slices.Contains(tfs, si.Timeframe) {
+	for _, k := range all {
+		if k.Type != ct || len(pairs) > 0 && !slices.Contains(pairs, k.Pair) || len(tfs) > 0 && !slices.Contains(tfs, k.Timeframe) {
 			continue
 		}
-		keys = append(keys, si.Key)
+		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("no stored %s series of %s in %s match the selection", ct, exchange, s.Dir())
@@ -229,44 +252,70 @@ func newDataListCmd(o *dataOpts) *cobra.Command {
 		Short: "Show what is stored: coverage per exchange, pair and timeframe, with size on disk",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, exchange, _, log, err := o.store(cmd)
+			s, exchange, _, _, err := o.store(cmd)
 			if err != nil {
 				return err
 			}
-			all, err := s.List(cmd.Context(), exchange)
+			l, err := s.List(cmd.Context(), exchange)
 			if err != nil {
-				if len(all) == 0 {
-					return err
-				}
-				log.Warn("some series could not be read", "err", err)
-			}
-			if asJSON {
-				if all == nil {
-					all = []market.Series{}
-				}
-				return writeJSON(cmd.OutOrStdout(), all)
-			}
-			if len(all) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "No market data in %s\n", s.Dir())
-				return nil
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "EXCHANGE\tPAIR\tTIMEFRAME\tTYPE\tFROM\tTO\tCANDLES\tMISSING\tSIZE\tFILE")
-			var total int64
-			for _, si := range all {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", si.Exchange, si.Pair, si.Timeframe, si.Type,
-					fmtMs(si.First), fmtMs(si.Last), si.Count, si.Missing, fmtSize(si.Size), si.File)
-				total += si.Size
-			}
-			if err := w.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d series, %s in %s\n", len(all), fmtSize(total), s.Dir())
+			if err := printList(cmd.OutOrStdout(), cmd.ErrOrStderr(), l, s.Dir(), asJSON); err != nil {
+				return err
+			}
+			if n := len(l.Unreadable); n > 0 {
+				return fmt.Errorf("%d stored %s could not be read (see above); the others are listed", n, plural(n, "file", "files"))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printList prints the series of l as a table (or JSON) to w and a line per
+// unreadable file after them (to errw in JSON mode, so the JSON stays a list
+// of series).
+func printList(w, errw io.Writer, l market.Listing, dir string, asJSON bool) error {
+	unreadable := func(w io.Writer) {
+		for _, u := range l.Unreadable {
+			fmt.Fprintf(w, "unreadable: %s: %s\n", u.File, u.Error)
+		}
+	}
+	if asJSON {
+		all := l.Series
+		if all == nil {
+			all = []market.Series{}
+		}
+		unreadable(errw)
+		return writeJSON(w, all)
+	}
+	if len(l.Series) == 0 && len(l.Unreadable) == 0 {
+		fmt.Fprintf(w, "No market data in %s\n", dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXCHANGE\tPAIR\tTIMEFRAME\tTYPE\tFROM\tTO\tCANDLES\tMISSING\tSIZE\tFILE")
+	var total int64
+	for _, si := range l.Series {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", si.Exchange, si.Pair, si.Timeframe, si.Type,
+			fmtMs(si.First), fmtMs(si.Last), si.Count, si.Missing, fmtSize(si.Size), si.File)
+		total += si.Size
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	unreadable(w)
+	fmt.Fprintf(w, "%d series, %s in %s\n", len(l.Series), fmtSize(total), dir)
+	return nil
+}
+
+// plural returns one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func newDataGapsCmd(o *dataOpts) *cobra.Command {

@@ -54,7 +54,7 @@ Formats (--format, detected when omitted):
 			if err != nil {
 				return fmt.Errorf("--candle-type: %w", err)
 			}
-			opt := importer.Options{Pair: pair, Adjusted: adjusted}
+			opt := importer.Options{Pair: pair, Adjusted: adjusted, Inflate: o.inflate()}
 			if ct != market.Spot && ct != market.Futures {
 				opt.Kind = datafile.Indicative
 			}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -32,6 +33,9 @@ type dataInput struct {
 // DataList is the answer of GET /api/v1/data.
 type DataList struct {
 	Series []market.Series `json:"series"`
+	// Unreadable lists the stored series files that could not be read; the
+	// other series are listed all the same.
+	Unreadable []market.Unreadable `json:"unreadable" doc:"Stored series files that could not be read (corrupt, truncated, invalid candles), each with why; the readable series are listed in series"`
 }
 
 type dataOutput struct {
@@ -133,16 +137,36 @@ func (s *Server) data(ctx context.Context, in *dataInput) (*dataOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	series, err := st.List(ctx, in.Exchange)
-	if err != nil {
+	l, err := st.List(ctx, in.Exchange)
+	switch {
+	case errors.Is(err, market.ErrInvalidName):
+		return nil, nameProblem(err, map[string]string{"exchange": "query.exchange"})
+	case errors.Is(err, market.ErrNotFound):
+		return nil, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no market data is stored for exchange %q", in.Exchange))
+	case err != nil:
 		return nil, s.internal("list market data", err)
 	}
-	out := &dataOutput{}
-	out.Body.Series = series
+	out := &dataOutput{Body: DataList{Series: l.Series, Unreadable: l.Unreadable}}
 	if out.Body.Series == nil {
 		out.Body.Series = []market.Series{}
 	}
+	if out.Body.Unreadable == nil {
+		out.Body.Unreadable = []market.Unreadable{}
+	}
 	return out, nil
+}
+
+// nameProblem is the 422 for err, wrapping a [*market.InvalidNameError]:
+// loc maps the key field it names (exchange, pair, timeframe,
+// candle_type) to where the request holds it.
+func nameProblem(err error, loc map[string]string) *Problem {
+	var ne *market.InvalidNameError
+	field := "body"
+	if errors.As(err, &ne) && loc[ne.Field] != "" {
+		field = loc[ne.Field]
+	}
+	return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, field+": "+err.Error(),
+		&huma.ErrorDetail{Location: field, Message: err.Error()})
 }
 
 func (s *Server) freshness(ctx context.Context, in *freshnessInput) (*freshnessOutput, error) {
@@ -156,12 +180,10 @@ func (s *Server) freshness(ctx context.Context, in *freshnessInput) (*freshnessO
 		for j, pair := range req.Pairs {
 			k := market.Key{Exchange: req.Exchange, Pair: pair, Timeframe: sdk.Timeframe(tf), Type: typ}
 			if err := k.Validate(); err != nil {
-				loc := fmt.Sprintf("body.pairs[%d]", j)
-				if !sdk.Timeframe(tf).Valid() {
-					loc = fmt.Sprintf("body.timeframes[%d]", i)
-				}
-				return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+err.Error(),
-					&huma.ErrorDetail{Location: loc, Message: err.Error()})
+				return nil, nameProblem(err, map[string]string{
+					"exchange": "body.exchange", "pair": fmt.Sprintf("body.pairs[%d]", j),
+					"timeframe": fmt.Sprintf("body.timeframes[%d]", i), "candle_type": "body.candle_type",
+				})
 			}
 			keys = append(keys, k)
 		}
@@ -171,6 +193,9 @@ func (s *Server) freshness(ctx context.Context, in *freshnessInput) (*freshnessO
 		return nil, err
 	}
 	rs, err := st.Freshness(ctx, keys, s.o.Now(), time.Duration(req.MaxAgeSeconds*float64(time.Second)))
+	if errors.Is(err, market.ErrInvalidName) {
+		return nil, nameProblem(err, nil)
+	}
 	if err != nil {
 		return nil, s.internal("check market data freshness", err)
 	}

@@ -323,21 +323,41 @@ func stringsInto(dst []string, chunks []arrow.Array) {
 }
 
 // errBudget is the panic value of budgetAllocator when a file asks for more
-// memory than it could plausibly need.
-var errBudget = errors.New("file claims more decompressed data than it can hold")
+// memory than its InflateLimit allows.
+var errBudget = errors.New("file decompresses beyond its limit")
 
-// budgetAllocator limits the total memory a decoder may allocate, so that a
-// corrupt length field cannot make it allocate without bound. It panics
-// with errBudget when over budget; the readers recover.
+// budgetAllocator limits the memory a decoder holds at once (what it
+// allocated and has not freed), so that neither a decompression bomb nor a
+// corrupt length field can make it allocate without bound. It panics with errBudget when over budget; the
+// readers recover (see recovered).
 type budgetAllocator struct {
-	mem  memory.Allocator
-	left int64
+	mem   memory.Allocator
+	limit int64
+	left  int64
 }
 
-// newBudget allows 64 MiB plus 1024 bytes per byte of a file of the given
-// size, more than LZ4 (at most 255:1) or realistic ZSTD ratios need.
-func newBudget(size int64) *budgetAllocator {
-	return &budgetAllocator{mem: memory.NewGoAllocator(), left: 64<<20 + 1024*size}
+// newBudget allows limit bytes (InflateLimit.Bytes of the file's size).
+func newBudget(limit int64) *budgetAllocator {
+	return &budgetAllocator{mem: memory.NewGoAllocator(), limit: limit, left: limit}
+}
+
+// recovered is the error for the panic value p of a decoder reading file
+// name with b: over budget, or a corrupt file (what says which format).
+func (b *budgetAllocator) recovered(p any, name, what string) error {
+	if e, ok := p.(error); ok && errors.Is(e, errBudget) {
+		return tooLarge(name, b.limit)
+	}
+	return corruptf(name, 0, "", fmt.Sprintf("%s: %v", what, p))
+}
+
+// failed is the error for err, returned by a decoder reading file name
+// with b: over budget (the decoder recovered our panic), or what, a
+// description of a corrupt file.
+func (b *budgetAllocator) failed(err error, name, what string) error {
+	if errors.Is(err, errBudget) {
+		return tooLarge(name, b.limit)
+	}
+	return corruptf(name, 0, "", what+": "+err.Error())
 }
 
 func (b *budgetAllocator) take(n int) {
@@ -359,4 +379,7 @@ func (b *budgetAllocator) Reallocate(size int, buf []byte) []byte {
 	return b.mem.Reallocate(size, buf)
 }
 
-func (b *budgetAllocator) Free(buf []byte) { b.mem.Free(buf) }
+func (b *budgetAllocator) Free(buf []byte) {
+	b.left += int64(len(buf))
+	b.mem.Free(buf)
+}

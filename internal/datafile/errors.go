@@ -15,6 +15,9 @@ var (
 	// ErrCorrupt means the file could not be decoded: it is truncated,
 	// malformed, or not in the format its name says.
 	ErrCorrupt = errors.New("corrupt or truncated file")
+	// ErrTooLarge means the file decompresses to more than its
+	// [InflateLimit] allows.
+	ErrTooLarge = errors.New("decompresses beyond the limit")
 )
 
 // RowError describes a problem with a data file, usually with one row of it.

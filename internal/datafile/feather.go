@@ -29,7 +29,7 @@ var arrowMagic = []byte("ARROW1")
 // LZ4_FRAME or ZSTD compressed. name identifies the source in errors; the
 // frame gets pair and tf and is checked with [Validate].
 func ReadFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
-	f, err := readFeather(r, size, name, pair, tf, Candles)
+	f, err := readFeather(r, size, name, pair, tf, Candles, InflateLimit{})
 	if err != nil {
 		return nil, err
 	}
@@ -40,12 +40,14 @@ func ReadFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe)
 }
 
 // readFeather reads a feather file like ReadFeather, reading nulls as kind
-// allows, without validating the values.
-func readFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind Kind) (f *sdk.Frame, err error) {
+// allows and inflating no more than lim allows, without validating the
+// values.
+func readFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind Kind, lim InflateLimit) (f *sdk.Frame, err error) {
+	budget := newBudget(lim.Bytes(size))
 	defer func() {
 		if p := recover(); p != nil {
 			f = nil
-			err = corruptf(name, 0, "", fmt.Sprintf("corrupt feather file: %v", p))
+			err = budget.recovered(p, name, "corrupt feather file")
 		}
 	}()
 	if size == 0 {
@@ -54,9 +56,9 @@ func readFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe,
 	if err := checkFeather(r, size); err != nil {
 		return nil, corruptf(name, 0, "", err.Error())
 	}
-	rdr, err := ipc.NewFileReader(io.NewSectionReader(r, 0, size), ipc.WithAllocator(newBudget(size)))
+	rdr, err := ipc.NewFileReader(io.NewSectionReader(r, 0, size), ipc.WithAllocator(budget))
 	if err != nil {
-		return nil, corruptf(name, 0, "", "corrupt feather file: "+err.Error())
+		return nil, budget.failed(err, name, "corrupt feather file")
 	}
 	defer rdr.Close()
 	schema := rdr.Schema()
@@ -73,7 +75,7 @@ func readFeather(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe,
 	for i := range nrec {
 		rec, err := rdr.RecordBatchAt(i)
 		if err != nil {
-			return nil, corruptf(name, 0, "", fmt.Sprintf("corrupt feather file: record batch %d: %v", i, err))
+			return nil, budget.failed(err, name, fmt.Sprintf("corrupt feather file: record batch %d", i))
 		}
 		recs = append(recs, rec)
 		if int(rec.NumCols()) != schema.NumFields() {
@@ -280,16 +282,22 @@ func (b flatbuf) isTable(t int) bool {
 }
 
 // field returns the position of field slot of table t, or 0 if absent.
+// As in the flatbuffers library (and so in arrow-go's reader), a slot is
+// present when its entry starts inside the vtable, even when an odd vtable
+// size cuts the entry in half.
 func (b flatbuf) field(t, slot int) (int, bool) {
 	vt, vsize, ok := b.vtable(t)
 	if !ok {
 		return 0, false
 	}
 	o := 4 + 2*slot
-	if o+2 > vsize {
+	if o >= vsize {
 		return 0, true
 	}
-	off, _ := b.u16(vt + o)
+	off, ok := b.u16(vt + o)
+	if !ok {
+		return 0, false
+	}
 	if off == 0 {
 		return 0, true
 	}

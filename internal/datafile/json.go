@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -42,19 +43,26 @@ func validated(name string) func(*sdk.Frame, error) (*sdk.Frame, error) {
 }
 
 // ReadJSONGz reads gzip-compressed Freqtrade JSON (a .json.gz file) from r.
+// It inflates at most [DefaultMaxInflate] bytes (the size of r is not
+// known: [LoadRange] bounds a file by its size too).
 func ReadJSONGz(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
-	return validated(name)(readJSONGz(r, name, pair, tf, Candles))
+	return validated(name)(readJSONGz(r, math.MaxInt64, name, pair, tf, Candles, InflateLimit{}))
 }
 
-// readJSONGz reads gzip-compressed JSON like ReadJSONGz, reading nulls as
-// kind allows, without validating the values.
-func readJSONGz(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
+// readJSONGz reads gzip-compressed JSON of size bytes like ReadJSONGz,
+// reading nulls as kind allows and inflating no more than lim allows,
+// without validating the values.
+func readJSONGz(r io.Reader, size int64, name, pair string, tf sdk.Timeframe, kind Kind, lim InflateLimit) (*sdk.Frame, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, corruptf(name, 0, "", "not a gzip file: "+err.Error())
 	}
 	defer zr.Close()
-	data, err := io.ReadAll(zr)
+	data, err := io.ReadAll(lim.Budget(name, size).Reader(zr))
+	var tl *RowError
+	if errors.As(err, &tl) && errors.Is(tl, ErrTooLarge) {
+		return nil, tl
+	}
 	if err != nil {
 		return nil, corruptf(name, 0, "", "corrupt or truncated gzip data: "+err.Error())
 	}

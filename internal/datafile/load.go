@@ -1,6 +1,7 @@
 package datafile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,9 @@ type Query struct {
 	// Start and End select the candles whose open time (Unix ms) is in
 	// [Start, End); 0 leaves that side open.
 	Start, End int64
+	// Inflate bounds what a compressed file may decompress to (zero:
+	// the defaults).
+	Inflate InflateLimit
 }
 
 // Load reads the candle file at path, choosing the format from its
@@ -71,7 +75,9 @@ func Load(path, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
 // reads of 32,768 rows, every buffer checked against the file's size
 // first. Any other file (LZ4 or ZSTD compressed, nulls, signal columns,
 // parquet, json, csv) is read whole by the format's reader and cut to the
-// range.
+// range. Both ways give the same answer: a feather file the direct reader
+// fails on (other than for an empty range) is read whole too, and its
+// candles are returned when that reads them.
 //
 // Either way the rows are selected by binary search on the dates, and the
 // returned candles, not the rest of the file, are checked as by
@@ -110,10 +116,24 @@ func LoadRange(path string, q Query) (*sdk.Frame, error) {
 
 // loadRange is LoadRange on the size bytes of r, a file in format named
 // name.
+//
+// The direct reader is an optimisation of the whole-file reader and must
+// never answer differently: where it fails on a file (other than with an
+// empty range), the whole-file reader gets the file too, and its candles
+// are the answer when it reads them; otherwise the direct reader's error,
+// which names the row or structure, is.
 func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
 	if format == Feather {
-		if f, ok, err := readStored(r, size, name, q); ok {
+		f, ok, err := readStored(r, size, name, q)
+		switch {
+		case !ok:
+		case err == nil || errors.Is(err, ErrEmpty):
 			return f, err
+		default:
+			if f, werr := loadWhole(r, size, format, name, q); werr == nil {
+				return f, nil
+			}
+			return nil, err
 		}
 	}
 	return loadWhole(r, size, format, name, q)
@@ -122,7 +142,7 @@ func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query) (
 // loadWhole is loadRange by reading the whole file with the format's
 // reader.
 func loadWhole(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
-	f, err := readWhole(r, size, format, name, q.Pair, q.Timeframe, q.Kind)
+	f, err := readWhole(r, size, format, name, q.Pair, q.Timeframe, q.Kind, q.Inflate)
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +211,16 @@ func zeroNaN(v []float64) {
 }
 
 // readWhole reads the whole file (size bytes of r) in format without
-// validating its values, reading nulls as kind allows.
-func readWhole(r io.ReaderAt, size int64, format Format, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
+// validating its values, reading nulls as kind allows and inflating no
+// more than lim allows.
+func readWhole(r io.ReaderAt, size int64, format Format, name, pair string, tf sdk.Timeframe, kind Kind, lim InflateLimit) (*sdk.Frame, error) {
 	switch format {
 	case Feather:
-		return readFeather(r, size, name, pair, tf, kind)
+		return readFeather(r, size, name, pair, tf, kind, lim)
 	case Parquet:
-		return readParquet(r, size, name, pair, tf, kind)
+		return readParquet(r, size, name, pair, tf, kind, lim)
 	case JSONGz:
-		return readJSONGz(io.NewSectionReader(r, 0, size), name, pair, tf, kind)
+		return readJSONGz(io.NewSectionReader(r, 0, size), size, name, pair, tf, kind, lim)
 	case JSON:
 		data := make([]byte, size)
 		if err := readAt(r, data, 0); err != nil {

@@ -2,7 +2,6 @@ package datafile
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -17,7 +16,7 @@ import (
 // an index column is ignored). name identifies the source in errors; the
 // frame gets pair and tf and is checked with [Validate].
 func ReadParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
-	f, err := readParquet(r, size, name, pair, tf, Candles)
+	f, err := readParquet(r, size, name, pair, tf, Candles, InflateLimit{})
 	if err != nil {
 		return nil, err
 	}
@@ -28,21 +27,23 @@ func ReadParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe)
 }
 
 // readParquet reads a parquet file like ReadParquet, reading nulls as kind
-// allows, without validating the values.
-func readParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind Kind) (f *sdk.Frame, err error) {
+// allows and inflating no more than lim allows, without validating the
+// values.
+func readParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind Kind, lim InflateLimit) (f *sdk.Frame, err error) {
+	budget := newBudget(lim.Bytes(size))
 	defer func() {
 		if p := recover(); p != nil {
 			f = nil
-			err = corruptf(name, 0, "", fmt.Sprintf("corrupt parquet file: %v", p))
+			err = budget.recovered(p, name, "corrupt parquet file")
 		}
 	}()
 	if size == 0 {
 		return nil, &RowError{File: name, Msg: "empty file", Err: ErrEmpty}
 	}
-	tbl, err := pqarrow.ReadTable(context.Background(), io.NewSectionReader(r, 0, size), parquet.NewReaderProperties(nil),
-		pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, newBudget(size))
+	tbl, err := pqarrow.ReadTable(context.Background(), io.NewSectionReader(r, 0, size), parquet.NewReaderProperties(budget),
+		pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, budget)
 	if err != nil {
-		return nil, corruptf(name, 0, "", "corrupt parquet file: "+err.Error())
+		return nil, budget.failed(err, name, "corrupt parquet file")
 	}
 	defer tbl.Release()
 	chunks := func(j int) []arrow.Array { return tbl.Column(j).Data().Chunks() }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"github.com/klauspost/compress/zip"
 	"io"
@@ -48,7 +49,7 @@ func Binance(r io.ReaderAt, size int64, name string, opt Options) (*Result, erro
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
 	if n >= 2 && magic[0] == 'P' && magic[1] == 'K' {
-		return binanceZip(r, size, name, pair, tf, opt.Kind)
+		return binanceZip(r, size, name, pair, tf, opt)
 	}
 	p := binanceReader{b: newBuilder(tf, opt.Kind, 0)}
 	if err := p.parse(io.NewSectionReader(r, 0, size), size, name); err != nil {
@@ -57,7 +58,7 @@ func Binance(r io.ReaderAt, size int64, name string, opt Options) (*Result, erro
 	return p.finish(name, pair)
 }
 
-func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, kind datafile.Kind) (*Result, error) {
+func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, opt Options) (*Result, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, &datafile.RowError{File: name, Msg: "not a readable zip archive (truncated or damaged download?): " + err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, err)}
@@ -77,14 +78,16 @@ func binanceZip(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe, 
 		total += f.UncompressedSize64
 	}
 	// Declared sizes can lie: kline CSV compresses about 5-8 times.
-	p := binanceReader{b: newBuilder(tf, kind, 0), total: min(int64(min(total, 1<<40)), size*20)}
+	p := binanceReader{b: newBuilder(tf, opt.Kind, 0), total: min(int64(min(total, 1<<40)), size*20)}
+	// The members together inflate no more than the archive's budget.
+	budget := opt.Inflate.Budget(name, size)
 	for _, f := range members {
 		file := name + ":" + f.Name
 		rc, err := f.Open()
 		if err != nil {
 			return nil, &datafile.RowError{File: file, Msg: "cannot open the archive member: " + err.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, err)}
 		}
-		err = p.parse(rc, min(int64(min(f.UncompressedSize64, 1<<40)), size*20), file)
+		err = p.parse(budget.Reader(rc), min(int64(min(f.UncompressedSize64, 1<<40)), size*20), file)
 		rc.Close()
 		if err != nil {
 			return nil, err
@@ -255,6 +258,8 @@ func (p *binanceReader) parse(r io.Reader, size int64, file string) error {
 
 	if err, readErr := run(lr, 0, parse, consume); err != nil {
 		return err
+	} else if errors.Is(readErr, datafile.ErrTooLarge) {
+		return readErr
 	} else if readErr != nil {
 		return &datafile.RowError{File: file, Msg: "cannot read (truncated or damaged file?): " + readErr.Error(), Err: fmt.Errorf("%w: %w", datafile.ErrCorrupt, readErr)}
 	}

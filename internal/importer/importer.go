@@ -91,6 +91,10 @@ type Options struct {
 	// Adj Close / Close, giving prices adjusted for splits and dividends.
 	// Volume is kept as it is.
 	Adjusted bool
+	// Inflate bounds what a compressed file (a zip archive, a .json.gz,
+	// a compressed feather or parquet file) may decompress to; zero
+	// fields take datafile's defaults.
+	Inflate datafile.InflateLimit
 }
 
 // Result is an imported frame and what was read to make it.
@@ -255,7 +259,7 @@ func freqtrade(path string, opt Options) (*Result, error) {
 	if tf == "" {
 		return nil, fmt.Errorf("importer: %s: cannot tell the timeframe from the file name: give it", path)
 	}
-	f, err := datafile.LoadRange(path, datafile.Query{Pair: pair, Timeframe: tf, Kind: kind})
+	f, err := datafile.LoadRange(path, datafile.Query{Pair: pair, Timeframe: tf, Kind: kind, Inflate: opt.Inflate})
 	if err != nil {
 		return nil, err
 	}

@@ -55,8 +55,15 @@ func DefaultMaxAge(k Key) time.Duration { return 2 * k.Timeframe.Duration() }
 // Freshness reports, for each key, its last stored candle, how long ago that
 // candle closed (at now) and whether that is within maxAge (zero means
 // [DefaultMaxAge] per series). A series not stored, or not readable, is
-// Missing. Only a cancelled context is an error.
+// Missing. A key that fails [Key.Validate] refuses the whole call (the
+// error wraps [ErrInvalidName]); otherwise only a cancelled context is an
+// error.
 func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge time.Duration) ([]Freshness, error) {
+	for _, k := range keys {
+		if err := k.normal().Validate(); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]Freshness, 0, len(keys))
 	indexes := map[string]map[string]Series{} // read once per exchange
 	for _, k := range keys {
@@ -68,22 +75,18 @@ func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge
 		if maxAge <= 0 {
 			r.MaxAge = DefaultMaxAge(k)
 		}
-		var info Series
-		err := k.Validate()
-		if err == nil {
-			idx, ok := indexes[k.Exchange]
-			if !ok {
-				idx = s.readIndex(k.Exchange)
-				indexes[k.Exchange] = idx
-			}
-			info, err = s.coverage(ctx, k, idx)
+		idx, ok := indexes[k.Exchange]
+		if !ok {
+			idx = s.readIndex(k.Exchange)
+			indexes[k.Exchange] = idx
 		}
+		info, err := s.coverage(ctx, k, idx)
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return nil, err
 		case err != nil:
 			if !errors.Is(err, ErrNotFound) {
-				r.Error = err.Error()
+				r.Error = s.relErr(err)
 			}
 		default:
 			r.Last, r.LastClose, r.Count = info.Last, k.Timeframe.Next(info.Last), info.Count

@@ -41,6 +41,9 @@ type indexDoc struct {
 // cache of what the files say and is rebuilt from them.
 func (s *Store) readIndex(exchange string) map[string]Series {
 	out := map[string]Series{}
+	if ValidateExchange(exchange) != nil {
+		return out
+	}
 	path := filepath.Join(s.dir, exchange, indexFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -66,6 +69,9 @@ func (s *Store) readIndex(exchange string) map[string]Series {
 // updateIndex records e in its exchange's index (the caller holds the
 // exchange's lock), dropping entries whose files are gone.
 func (s *Store) updateIndex(exchange string, e Series) error {
+	if err := ValidateExchange(exchange); err != nil {
+		return err
+	}
 	idx := s.readIndex(exchange)
 	idx[e.File] = e
 	doc := indexDoc{Version: indexVersion}
@@ -92,6 +98,11 @@ func (s *Store) updateIndex(exchange string, e Series) error {
 // exclusive flock on the exchange folder's lock file across processes. It
 // returns the function that releases both.
 func (s *Store) lock(ctx context.Context, exchange string) (func(), error) {
+	// The callers validated the key; the lock file and the index are
+	// never made outside the data directory in any case.
+	if err := ValidateExchange(exchange); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	mu, ok := s.locks[exchange]
 	if !ok {

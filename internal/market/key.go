@@ -7,9 +7,13 @@
 package market
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/sdk"
@@ -66,24 +70,117 @@ func (k Key) String() string {
 	return s
 }
 
-// Validate checks that k names a series that can be stored.
+// ErrInvalidName is wrapped by every error about a series name (exchange,
+// pair, timeframe or candle type) that cannot name a stored series; the
+// error is an [*InvalidNameError] saying which.
+var ErrInvalidName = errors.New("invalid series name")
+
+// InvalidNameError says which part of a series key cannot be used, and why.
+type InvalidNameError struct {
+	// Field is the key's field as JSON names it: "exchange", "pair",
+	// "timeframe" or "candle_type".
+	Field string
+	// Msg says what is wrong, quoting the value.
+	Msg string
+}
+
+func (e *InvalidNameError) Error() string { return e.Msg }
+
+// Unwrap returns [ErrInvalidName].
+func (e *InvalidNameError) Unwrap() error { return ErrInvalidName }
+
+// maxNameLen bounds exchange names and pairs (in bytes), well under the
+// 255 bytes a file name may have.
+const maxNameLen = 100
+
+// ValidateExchange checks that name can be an exchange's folder in the data
+// directory: not empty, at most 100 bytes of valid UTF-8 without control
+// characters, no path separator ('/' or '\'), and not starting with a dot
+// (so neither ".", "..", nor the store's own hidden files). The error is an
+// [*InvalidNameError] for the field "exchange".
+//
+// It is the check every name that becomes an exchange folder goes through:
+// the store applies it (with [Key.Validate]) to every key and exchange it is
+// given, and the API and the CLI call it to refuse a bad name up front.
+func ValidateExchange(name string) error {
+	if name == "" {
+		return &InvalidNameError{Field: "exchange", Msg: "empty exchange name"}
+	}
+	if why := badName(name); why != "" {
+		return &InvalidNameError{Field: "exchange", Msg: fmt.Sprintf("exchange name %s %s", quote(name), why)}
+	}
+	if strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return &InvalidNameError{Field: "exchange", Msg: fmt.Sprintf("exchange name %s cannot be a folder name (no '/', '\\' or leading '.')", quote(name))}
+	}
+	return nil
+}
+
+// validatePair checks a pair as ValidateExchange checks an exchange name;
+// '/' and ':' are allowed (the file name replaces them, as Freqtrade's
+// does), '\\' is not.
+func validatePair(pair string) error {
+	if pair == "" {
+		return &InvalidNameError{Field: "pair", Msg: "empty pair"}
+	}
+	if why := badName(pair); why != "" {
+		return &InvalidNameError{Field: "pair", Msg: fmt.Sprintf("pair %s %s", quote(pair), why)}
+	}
+	if strings.ContainsRune(pair, '\\') {
+		return &InvalidNameError{Field: "pair", Msg: fmt.Sprintf("pair %s cannot be part of a file name (no '\\')", quote(pair))}
+	}
+	return nil
+}
+
+// badName says why s cannot be part of a path, or "".
+func badName(s string) string {
+	switch {
+	case len(s) > maxNameLen:
+		return fmt.Sprintf("is longer than %d bytes", maxNameLen)
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "contains a control character"
+	}
+	return ""
+}
+
+// quote quotes s for an error message, cut to maxNameLen bytes.
+func quote(s string) string {
+	if len(s) > maxNameLen {
+		return strconv.Quote(s[:maxNameLen]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// Validate checks that k names a series that can be stored: the exchange
+// as [ValidateExchange] checks it, a pair that can be part of a file name,
+// a supported timeframe and candle type (empty means spot). The error wraps
+// an [*InvalidNameError] naming the field.
+//
+// It is the one check of a series name: the store refuses every key that
+// fails it (Load, Append, Coverage, Freshness), and what turns user input
+// into a key (the API, the CLI, a backtest config at submission) calls it
+// first to name the bad field.
 func (k Key) Validate() error { return k.validate(true) }
 
 // validate is Validate; without requireExchange an empty exchange is
 // allowed (a series read straight from the data directory).
 func (k Key) validate(requireExchange bool) error {
-	switch {
-	case k.Exchange == "" && requireExchange:
-		return fmt.Errorf("series %s: empty exchange name", k)
-	case k.Exchange != "" && (strings.ContainsAny(k.Exchange, `/\`) || k.Exchange == "." || k.Exchange == ".." || strings.HasPrefix(k.Exchange, ".")):
-		return fmt.Errorf("series %s: exchange name %q cannot be a folder name", k, k.Exchange)
-	case k.Pair == "":
-		return fmt.Errorf("series %s: empty pair", k)
-	case !k.Timeframe.Valid():
-		return fmt.Errorf("series %s: unknown timeframe %q (supported: %v)", k, string(k.Timeframe), sdk.Timeframes())
+	if k.Exchange != "" || requireExchange {
+		if err := ValidateExchange(k.Exchange); err != nil {
+			return err
+		}
+	}
+	if err := validatePair(k.Pair); err != nil {
+		return err
+	}
+	// The exchange and pair are printable now: name the series.
+	if !k.Timeframe.Valid() {
+		return fmt.Errorf("series %s: %w", k, &InvalidNameError{Field: "timeframe",
+			Msg: fmt.Sprintf("unknown timeframe %s (supported: %v)", quote(string(k.Timeframe)), sdk.Timeframes())})
 	}
 	if _, err := ParseCandleType(string(k.Type)); err != nil {
-		return fmt.Errorf("series %s: %w", k, err)
+		return fmt.Errorf("series %s: %w", k, &InvalidNameError{Field: "candle_type", Msg: err.Error()})
 	}
 	return nil
 }

@@ -44,6 +44,25 @@ type Series struct {
 	Checksum string `json:"checksum"`
 }
 
+// Listing is what [Store.List] found: the series it could describe and the
+// series files it could not read.
+type Listing struct {
+	Series     []Series
+	Unreadable []Unreadable
+}
+
+// Unreadable is a series file that could not be read (corrupt, truncated,
+// invalid candles, unreadable on disk).
+type Unreadable struct {
+	// Key is the series the file's name names.
+	Key
+	// File is the file, relative to the data directory.
+	File string `json:"file"`
+	// Error says why it could not be read, naming files relative to the
+	// data directory.
+	Error string `json:"error"`
+}
+
 // AppendResult says what an [Store.Append] changed.
 type AppendResult struct {
 	// Added is the number of new candles stored; Duplicates the number of

@@ -29,16 +29,31 @@ import (
 // goroutines and, through a lock file per exchange folder, by several
 // processes sharing the directory.
 type Store struct {
-	dir string
-	log *slog.Logger
+	dir     string
+	log     *slog.Logger
+	inflate datafile.InflateLimit
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per exchange, within this process
 }
 
-// Open returns the store rooted at datadir. The folder is created by the
-// first write.
+// Options tune a [Store].
+type Options struct {
+	// Inflate bounds what one compressed series file (.json.gz, LZ4 or
+	// ZSTD feather, parquet) may decompress to; zero fields take
+	// datafile's defaults (64 times the file's size, 64 MiB at least,
+	// 1 GiB at most).
+	Inflate datafile.InflateLimit
+}
+
+// Open returns the store rooted at datadir with the default [Options]. The
+// folder is created by the first write.
 func Open(datadir string, log *slog.Logger) (*Store, error) {
+	return OpenWith(datadir, log, Options{})
+}
+
+// OpenWith returns the store rooted at datadir with options o.
+func OpenWith(datadir string, log *slog.Logger, o Options) (*Store, error) {
 	if datadir == "" {
 		return nil, errors.New("market data store: no data directory given")
 	}
@@ -48,7 +63,7 @@ func Open(datadir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{dir: datadir, log: log, locks: map[string]*sync.Mutex{}}, nil
+	return &Store{dir: datadir, log: log, inflate: o.Inflate, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // Dir returns the data directory.
@@ -109,7 +124,7 @@ func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Start: r.Start, End: r.End})
+	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Start: r.Start, End: r.End, Inflate: s.inflate})
 }
 
 // Append merges the candles of f into series k. Candles already stored with
@@ -155,7 +170,7 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	case err != nil:
 		return res, err
 	default:
-		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
+		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Inflate: s.inflate})
 		if err != nil {
 			return res, fmt.Errorf("%s: reading the stored series: %w", k, err)
 		}
@@ -349,7 +364,7 @@ func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
 	if e, ok := current(s.readIndex(k.Exchange), rel, st, k); ok {
 		return e, nil
 	}
-	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type)})
+	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Inflate: s.inflate})
 	if err != nil {
 		return Series{}, err
 	}
@@ -444,48 +459,69 @@ func (s *Store) rel(path string) string {
 // List describes every series stored for exchange (every exchange when
 // exchange is empty), sorted by exchange, pair, timeframe and candle type.
 // Files whose names are not series names are skipped; a series file that
-// cannot be read is reported in the returned error after the others are
-// listed.
-func (s *Store) List(ctx context.Context, exchange string) ([]Series, error) {
+// cannot be read is reported in [Listing.Unreadable] and the others are
+// listed. The error is for the listing as a whole: a bad exchange name
+// (wrapping [ErrInvalidName]), an exchange without a folder (wrapping
+// [ErrNotFound]), an unreadable folder, or a cancelled context.
+func (s *Store) List(ctx context.Context, exchange string) (Listing, error) {
 	var exchanges []string
 	if exchange != "" {
+		if err := ValidateExchange(exchange); err != nil {
+			return Listing{}, err
+		}
 		exchanges = []string{exchange}
 	} else {
 		entries, err := os.ReadDir(s.dir)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil // nothing stored yet
+			return Listing{}, nil // nothing stored yet
 		}
 		if err != nil {
-			return nil, fmt.Errorf("market data store: %w", err)
+			return Listing{}, fmt.Errorf("market data store: %w", err)
 		}
 		for _, e := range entries {
-			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			// Folders that cannot be exchange names (hidden ones among
+			// them) hold no series.
+			if e.IsDir() && ValidateExchange(e.Name()) == nil {
 				exchanges = append(exchanges, e.Name())
 			}
 		}
 	}
-	var out []Series
-	var errs []error
+	var out Listing
 	for _, ex := range exchanges {
 		idx := s.readIndex(ex)
 		keys, err := s.keys(ex, idx)
 		if err != nil {
-			return nil, err
+			return Listing{}, err
 		}
 		for _, k := range keys {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return Listing{}, err
 			}
 			info, err := s.coverage(ctx, k, idx)
-			if err != nil {
-				errs = append(errs, err)
+			switch {
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+				return Listing{}, err
+			case err != nil:
+				file := k.baseName()
+				if path, _, ferr := s.find(k); ferr == nil {
+					file = s.rel(path)
+				}
+				out.Unreadable = append(out.Unreadable, Unreadable{Key: k, File: file, Error: s.relErr(err)})
 				continue
 			}
-			out = append(out, info)
+			out.Series = append(out.Series, info)
 		}
 	}
-	sortSeries(out)
-	return out, errors.Join(errs...)
+	sortSeries(out.Series)
+	slices.SortFunc(out.Unreadable, func(a, b Unreadable) int { return compareKeys(a.Key, b.Key) })
+	return out, nil
+}
+
+// relErr is err's text with paths in the data directory written relative to
+// it, so that it tells a remote user which file without revealing where the
+// data directory is.
+func (s *Store) relErr(err error) string {
+	return strings.ReplaceAll(err.Error(), filepath.Clean(s.dir)+string(filepath.Separator), "")
 }
 
 // keys returns the series stored in exchange's folder (idx is its index), one key per series
@@ -501,7 +537,7 @@ func (s *Store) keys(exchange string, idx map[string]Series) ([]Key, error) {
 		entries, err := os.ReadDir(filepath.Join(root, sub))
 		if errors.Is(err, fs.ErrNotExist) {
 			if sub == "" {
-				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s (bring data in with `tradai data download` or `tradai data import`)", exchange, s.dir)
+				return nil, fmt.Errorf("market data store: no folder for exchange %q in %s (bring data in with `tradai data download` or `tradai data import`): %w", exchange, s.dir, ErrNotFound)
 			}
 			continue
 		}

@@ -353,11 +353,11 @@ func TestList(t *testing.T) {
 	os.WriteFile(filepath.Join(s.Dir(), "binance", ".BTC_USDT-1h.feather.tmp123"), []byte("half"), 0o644)
 
 	all, err := s.List(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(all.Unreadable) > 0 {
+		t.Fatal(err, all.Unreadable)
 	}
 	var got []string
-	for _, si := range all {
+	for _, si := range all.Series {
 		got = append(got, fmt.Sprintf("%s:%d", si.Key, si.Count))
 		if si.Size <= 0 || si.Checksum == "" {
 			t.Errorf("%s: no size or checksum", si.Key)
@@ -369,11 +369,11 @@ func TestList(t *testing.T) {
 		t.Errorf("list:\n got %v\nwant %v", got, want)
 	}
 	one, err := s.List(context.Background(), "kraken")
-	if err != nil || len(one) != 1 {
+	if err != nil || len(one.Series) != 1 {
 		t.Errorf("list kraken: %v, %v", one, err)
 	}
-	if _, err := s.List(context.Background(), "nowhere"); err == nil {
-		t.Error("listing an unknown exchange gave no error")
+	if _, err := s.List(context.Background(), "nowhere"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("listing an unknown exchange: %v, want ErrNotFound", err)
 	}
 }
 
@@ -585,7 +585,7 @@ func TestListEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	all, err := s.List(context.Background(), "")
-	if err != nil || len(all) != 0 {
+	if err != nil || len(all.Series) != 0 {
 		t.Errorf("a data folder that does not exist yet: %v, %v; want nothing and no error", all, err)
 	}
 	if _, err := s.List(context.Background(), "binance"); err == nil || !strings.Contains(err.Error(), "tradai data download") {
