@@ -17,6 +17,7 @@ import (
 
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -288,8 +289,12 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 		return runs.RunSpec{}, invalid("body.config.exchange.name", err.Error(), nil)
 	}
 	for i, pair := range parsed.Exchange.PairWhitelist {
-		if p := checkText(fmt.Sprintf("body.config.exchange.pair_whitelist[%d]", i), pair); p != nil {
+		loc := fmt.Sprintf("body.config.exchange.pair_whitelist[%d]", i)
+		if p := checkText(loc, pair); p != nil {
 			return runs.RunSpec{}, p
+		}
+		if err := market.ValidatePair(pair); err != nil {
+			return runs.RunSpec{}, invalid(loc, err.Error(), pair)
 		}
 	}
 	if builtin != nil {

@@ -184,8 +184,9 @@ func TestSubmitRefusesWhatTheRunWouldFailOn(t *testing.T) {
 		{"config strategy_params out of range", cfg("strategy_params", map[string]any{"rsi_buy": 99}), "body.config.strategy_params.rsi_buy", "outside"},
 		{"absurd wallet", cfg("dry_run_wallet", 1e308), "body.config", "dry_run_wallet"},
 		{"absurd stake", cfg("stake_amount", 1e300), "body.config", "stake_amount"},
-		{"exchange outside the data folder", exchange("../../etc"), "body.config.exchange.name", "not an exchange name"},
-		{"hidden exchange folder", exchange(".git"), "body.config.exchange.name", "not an exchange name"},
+		{"exchange outside the data folder", exchange("../../etc"), "body.config.exchange.name", "cannot be a folder name"},
+		{"hidden exchange folder", exchange(".git"), "body.config.exchange.name", "cannot be a folder name"},
+		{"pair with a backslash", sub(func(r *api.SubmitRequest) { r.Pairs = []string{`..\\..\\ETH/BTC`} }), "body.config.exchange.pair_whitelist[0]", "no '\\'"},
 		{"unknown exchange", exchange("kraken"), "body.config.exchange.name", `unknown exchange "kraken"`},
 		{"20,000 tags", sub(func(r *api.SubmitRequest) { r.Tags = many }), "body.tags", "20000 tags; at most 50"},
 		{"51 tags", sub(func(r *api.SubmitRequest) {

@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tradai/tradai/internal/download"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 )
 
@@ -112,22 +113,17 @@ func (c bodyContext) BodyReader() io.Reader { return bytes.NewReader(c.body) }
 func (c bodyContext) Unwrap() huma.Context  { return c.humaContext }
 
 // checkExchange says why a submission's exchange name cannot be run, or
-// nil: it must be a plain folder name, and the exchange must have a folder
-// in the data store or be one TradAI downloads from (the worker fetches
-// missing candles from it). An empty name reads series straight from the
-// data folder.
-//
-// TODO(hardening): the name check becomes market's single name validator
-// once it exists; this is the one place to swap.
+// nil: it must pass the data store's name check (market.ValidateExchange,
+// the one check of every name that becomes a path), and the exchange must
+// have a folder in the data store or be one TradAI downloads from (the
+// worker fetches missing candles from it). An empty name reads series
+// straight from the data folder.
 func (s *Server) checkExchange(name string) error {
 	if name == "" {
 		return nil
 	}
-	if err := runs.CheckText(name); err != nil {
+	if err := market.ValidateExchange(name); err != nil {
 		return err
-	}
-	if strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || len(name) > 100 {
-		return fmt.Errorf("%q is not an exchange name (a folder name of the data store: no slashes, not starting with a dot, at most 100 characters)", name)
 	}
 	if st, err := os.Stat(filepath.Join(s.d.DataDir, name)); err == nil && st.IsDir() {
 		return nil

@@ -115,10 +115,10 @@ func ValidateExchange(name string) error {
 	return nil
 }
 
-// validatePair checks a pair as ValidateExchange checks an exchange name;
+// ValidatePair checks a pair as ValidateExchange checks an exchange name;
 // '/' and ':' are allowed (the file name replaces them, as Freqtrade's
 // does), '\\' is not.
-func validatePair(pair string) error {
+func ValidatePair(pair string) error {
 	if pair == "" {
 		return &InvalidNameError{Field: "pair", Msg: "empty pair"}
 	}
@@ -171,7 +171,7 @@ func (k Key) validate(requireExchange bool) error {
 			return err
 		}
 	}
-	if err := validatePair(k.Pair); err != nil {
+	if err := ValidatePair(k.Pair); err != nil {
 		return err
 	}
 	// The exchange and pair are printable now: name the series.
