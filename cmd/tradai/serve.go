@@ -108,10 +108,13 @@ func (o *platformOpts) folders() (home, data string, err error) {
 	if data == "" {
 		data = filepath.Join(home, "data")
 	}
-	for _, dir := range []string{home, data} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", "", fmt.Errorf("create %s: %w", dir, err)
-		}
+	// The home folder holds the database and the first API token: this
+	// user's alone. Market data is not secret.
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return "", "", fmt.Errorf("create %s: %w", home, err)
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return "", "", fmt.Errorf("create %s: %w", data, err)
 	}
 	return home, data, nil
 }
