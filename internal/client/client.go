@@ -153,6 +153,10 @@ type call struct {
 	// repeatable: sending it twice does no more than sending it once, so
 	// it may be repeated after a connection error.
 	repeatable bool
+	// keyed: it carries an Idempotency-Key, so a repeat answers what the
+	// first attempt did; it is repeated after a timeout too, which leaves
+	// the caller not knowing whether it was done.
+	keyed bool
 }
 
 // do sends cl and decodes a successful answer into out: a *[]byte gets
@@ -178,7 +182,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("%s: %w", op, context.Cause(ctx))
 			}
-			if cl.repeatable && connLeft > 0 && !isTimeout(err) {
+			if cl.repeatable && connLeft > 0 && (cl.keyed || !isTimeout(err)) {
 				connLeft--
 				if serr := c.sleep(ctx, backoff); serr != nil {
 					return fmt.Errorf("%s: %w", op, err)

@@ -24,9 +24,10 @@
 //     Idempotency-Key generated per call so a repeated POST returns the first
 //     run instead of creating a second one) are retried a couple of times
 //     on connection errors (a connection closed without an answer: EOF,
-//     reset) and on 502/503/504, with a doubling back-off. So a submission
-//     is accepted once, or fails with the server's status, or with the
-//     connection error after the retries: never accepted twice.
+//     reset) and on 502/503/504, with a doubling back-off; Submit after a
+//     timeout too. So a submission is accepted once, or fails with the
+//     server's status, or with the connection error after the retries:
+//     never accepted twice.
 //   - Connections are kept for reuse (32 idle per server, a minute each).
 //   - Each request has a timeout ([Options.Timeout]); the context bounds
 //     the whole call including waits.

@@ -214,3 +214,42 @@ func TestOverloadedIsWaitedOut(t *testing.T) {
 		t.Fatalf("cancel on 503 not_ready: %v after %d calls; want the error at once", err, calls.Load())
 	}
 }
+
+// A submission the server does not answer within the client's timeout is
+// sent again with its Idempotency-Key: the repeat says whether it was
+// accepted. (A read that times out is not repeated.)
+func TestSubmitRetriesTimeoutWithItsKey(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		n := len(keys)
+		mu.Unlock()
+		if n == 1 {
+			<-release // the first attempt is never answered in time
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"run_id":"run_1"}`)
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := New(srv.URL, "tdi_x", Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sleep = func(context.Context, time.Duration) error { return nil }
+	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: "rsi_bollinger"})
+	if err != nil || tk.RunID != "run_1" {
+		t.Fatalf("submit = %+v, %v", tk, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 2 || keys[0] == "" || keys[1] != keys[0] {
+		t.Fatalf("Idempotency-Keys sent: %q, want one key twice", keys)
+	}
+}
