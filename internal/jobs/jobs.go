@@ -127,7 +127,6 @@ func (o Options) withDefaults() Options {
 
 // queue is what the Service needs of a River client, whichever driver.
 type queue interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
