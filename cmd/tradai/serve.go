@@ -108,10 +108,13 @@ func (o *platformOpts) folders() (home, data string, err error) {
 	if data == "" {
 		data = filepath.Join(home, "data")
 	}
-	for _, dir := range []string{home, data} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", "", fmt.Errorf("create %s: %w", dir, err)
-		}
+	// The home folder holds the database and the first API token: this
+	// user's alone. Market data is not secret.
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return "", "", fmt.Errorf("create %s: %w", home, err)
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return "", "", fmt.Errorf("create %s: %w", data, err)
 	}
 	return home, data, nil
 }
@@ -156,11 +159,12 @@ func (o *platformOpts) jobService(ctx context.Context, data string) (*db.DB, *ru
 func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	o := &platformOpts{dbOpts: dbOpts{logger: logger}}
 	var (
-		addr      string
-		rateLimit float64
-		trustXFF  bool
-		simOn     bool
-		simf      simFlags
+		addr        string
+		rateLimit   float64
+		maxRequests int
+		trustXFF    bool
+		simOn       bool
+		simf        simFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -206,7 +210,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			}
 			defer stopSim()
 			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: version},
-				api.Options{RateLimit: rateLimit, TrustForwardedFor: trustXFF, AllowExternalStrategies: o.allowExternal})
+				api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF, AllowExternalStrategies: o.allowExternal})
 			if err != nil {
 				return err
 			}
@@ -220,22 +224,39 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 					return err
 				}
 			}
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-				ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			hs := apiServer(srv.Handler(), log)
 			url := "http://" + ln.Addr().String()
 			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "workers", o.workers,
 				"download", o.download, "webhook", o.webhookURL != "")
 			fmt.Fprintf(cmd.OutOrStdout(), "TradAI %s serving on %s (API docs: %s/docs)\n", version, url, url)
-			return serveUntilDone(ctx, hs, ln, svc, log)
+			return serveUntilDone(ctx, hs, idleFirstListener{Listener: ln, idle: hs.IdleTimeout}, svc, log)
 		},
 	}
 	o.addFlags(cmd, 2)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
 	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry; never without a proxy that sets it")
+	cmd.Flags().IntVar(&maxRequests, "max-requests", 64, "API requests served at once; more are answered 503 overloaded with Retry-After at once")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")
 	return cmd
+}
+
+// apiServer is the HTTP server of the API. A request's header must arrive
+// within 10 s of its first byte and the whole request within a minute; a
+// kept-alive connection may idle 2 minutes between requests, longer than
+// clients keep idle connections (Go's 90 s), so clients close them first
+// (serve it on an idleFirstListener for the same wait before the first
+// request). Headers are bounded to 64 KiB.
+func apiServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // bootstrap creates the first user and writes its token under home.

@@ -66,6 +66,9 @@ type Options struct {
 	// sets it, otherwise any client could pick its address.
 	TrustForwardedFor bool
 	MaxBody           int64 // request body limit in bytes (1 MiB)
+	// MaxInFlight is how many /api/ requests are served at once (64); one
+	// more is answered at once with 503 overloaded and Retry-After.
+	MaxInFlight int
 	// AllowExternalStrategies lets tenants submit Python files and
 	// exec: programs. They run as the server's user without a sandbox, so
 	// this is for a single trusted team only.
@@ -88,6 +91,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 1 << 20
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 64
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -176,7 +182,7 @@ func New(d Deps, o Options) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problem(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
 	})
-	s.handler = s.observe(mux)
+	s.handler = s.shed(s.observe(mux))
 	return s, nil
 }
 

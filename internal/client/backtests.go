@@ -40,8 +40,9 @@ func Terminal(status string) bool {
 }
 
 // Submit queues a backtest and returns its ticket. It sends a fresh
-// Idempotency-Key, so the repeats it makes after a connection error return
-// the run the first attempt created instead of creating another.
+// Idempotency-Key, so the repeats it makes after a connection error or a
+// timeout return the run the first attempt created instead of creating
+// another.
 func (c *Client) Submit(ctx context.Context, req api.SubmitRequest) (api.Ticket, error) {
 	return c.SubmitWithKey(ctx, req, NewIdempotencyKey())
 }
@@ -57,7 +58,7 @@ func (c *Client) SubmitWithKey(ctx context.Context, req api.SubmitRequest, key s
 	}
 	err := c.do(ctx, call{
 		what: "submit backtest", prep: "to", method: http.MethodPost, path: backtestsPath,
-		body: req, header: h, repeatable: key != "",
+		body: req, header: h, repeatable: key != "", keyed: key != "",
 	}, &t)
 	return t, err
 }

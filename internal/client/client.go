@@ -24,7 +24,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds one HTTP request, body included (30 s).
 	Timeout time.Duration
-	// RateRetries is how many 429 answers one call waits out (4); a
+	// RateRetries is how many refusals one call waits out (4): 429
+	// rate_limited and 503 overloaded, which the server answers before
+	// doing anything, so every request may be repeated after them; a
 	// negative value waits out none.
 	RateRetries int
 	// MaxRetryAfter is the longest Retry-After honoured (30 s); an answer
@@ -65,12 +67,24 @@ func (o Options) withDefaults() Options {
 		o.ConnRetries = 2
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: o.Timeout}
+		o.HTTPClient = &http.Client{Timeout: o.Timeout, Transport: transport()}
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "tradai-client"
 	}
 	return o
+}
+
+// transport is Go's default transport keeping enough idle connections for
+// a client used concurrently (the default keeps 2 per host, so every
+// further concurrent request opens a connection of its own and closes it
+// after), and closing them after a minute idle, before the server's idle
+// timeout (2 minutes) closes them under a request.
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.IdleConnTimeout = time.Minute
+	return t
 }
 
 // Client talks to one TradAI API server as one token. It is safe for
@@ -139,6 +153,10 @@ type call struct {
 	// repeatable: sending it twice does no more than sending it once, so
 	// it may be repeated after a connection error.
 	repeatable bool
+	// keyed: it carries an Idempotency-Key, so a repeat answers what the
+	// first attempt did; it is repeated after a timeout too, which leaves
+	// the caller not knowing whether it was done.
+	keyed bool
 }
 
 // do sends cl and decodes a successful answer into out: a *[]byte gets
@@ -164,7 +182,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("%s: %w", op, context.Cause(ctx))
 			}
-			if cl.repeatable && connLeft > 0 && !isTimeout(err) {
+			if cl.repeatable && connLeft > 0 && (cl.keyed || !isTimeout(err)) {
 				connLeft--
 				if serr := c.sleep(ctx, backoff); serr != nil {
 					return fmt.Errorf("%s: %w", op, err)
@@ -185,7 +203,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		apiErr := readError(op, resp)
 		resp.Body.Close()
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests && rateLeft > 0 && apiErr.RetryAfter <= c.o.MaxRetryAfter:
+		case refusedUndone(apiErr) && rateLeft > 0 && apiErr.RetryAfter <= c.o.MaxRetryAfter:
 			rateLeft--
 			if err := c.sleep(ctx, max(apiErr.RetryAfter, c.o.Backoff)); err != nil {
 				return fmt.Errorf("%w (gave up waiting: %w)", apiErr, err)
@@ -277,6 +295,13 @@ func retryAfter(h string, now time.Time) time.Duration {
 		return max(t.Sub(now), 0)
 	}
 	return 0
+}
+
+// refusedUndone reports whether the server refused the request before
+// doing anything of it (rate limited, overloaded): any request may be sent
+// again after Retry-After.
+func refusedUndone(e *Error) bool {
+	return e.Status == http.StatusTooManyRequests || (e.Status == http.StatusServiceUnavailable && e.Code == api.CodeOverloaded)
 }
 
 func transient(status int) bool {

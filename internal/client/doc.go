@@ -17,12 +17,18 @@
 //     and the problem's stable code and detail; their text says what failed
 //     in the user's terms ("submit backtest to http://…: 422 invalid_request:
 //     body.config: …"). Callers branch with errors.As on Status or Code.
-//   - 429 answers are waited out as their Retry-After says, a bounded number
-//     of times, for every request (the server refused before doing anything).
+//   - 429 rate_limited and 503 overloaded answers are waited out as their
+//     Retry-After says, a bounded number of times, for every request (the
+//     server refused before doing anything).
 //   - Requests that are safe to repeat (GETs, and Submit, which sends an
 //     Idempotency-Key generated per call so a repeated POST returns the first
 //     run instead of creating a second one) are retried a couple of times
-//     on connection errors and on 502/503/504, with a short back-off.
+//     on connection errors (a connection closed without an answer: EOF,
+//     reset) and on 502/503/504, with a doubling back-off; Submit after a
+//     timeout too. So a submission is accepted once, or fails with the
+//     server's status, or with the connection error after the retries:
+//     never accepted twice.
+//   - Connections are kept for reuse (32 idle per server, a minute each).
 //   - Each request has a timeout ([Options.Timeout]); the context bounds
 //     the whole call including waits.
 //

@@ -1,12 +1,22 @@
 package client
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tradai/tradai/internal/api"
 )
 
 // dropper accepts connections and closes them at once, counting them.
@@ -96,5 +106,150 @@ func TestRetryAfterHeader(t *testing.T) {
 		if got := retryAfter(h, now); got != want {
 			t.Errorf("Retry-After %q = %s, want %s", h, got, want)
 		}
+	}
+}
+
+// eofServer reads each request, notes its Idempotency-Key, and closes the
+// connection without an answer for the first drops requests; then it
+// answers 202 with a ticket.
+func eofServer(t *testing.T, drops int) (string, func() []string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			req, err := http.ReadRequest(bufio.NewReader(c))
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			keys = append(keys, req.Header.Get("Idempotency-Key"))
+			n := len(keys)
+			mu.Unlock()
+			if n > drops {
+				io.WriteString(c, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 19\r\n\r\n{\"run_id\":\"run_1\"}\n")
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return "http://" + ln.Addr().String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(keys)
+	}
+}
+
+// A submission whose connection is closed without an answer (EOF) is sent
+// again with the same Idempotency-Key, so the server creates one run.
+func TestSubmitRetriesEOFWithItsKey(t *testing.T) {
+	url, keys := eofServer(t, 2)
+	c, err := New(url, "tdi_x", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sleep = func(context.Context, time.Duration) error { return nil }
+	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: "rsi_bollinger"})
+	if err != nil || tk.RunID != "run_1" {
+		t.Fatalf("submit = %+v, %v", tk, err)
+	}
+	got := keys()
+	if len(got) != 3 || got[0] == "" || got[1] != got[0] || got[2] != got[0] {
+		t.Fatalf("Idempotency-Keys sent: %q, want one key three times", got)
+	}
+}
+
+// 503 overloaded is a refusal before anything was done: every request,
+// cancel included, is sent again after Retry-After. Another 503 on a
+// request that is not safe to repeat is the error.
+func TestOverloadedIsWaitedOut(t *testing.T) {
+	var calls atomic.Int32
+	code := api.CodeOverloaded
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":503,"code":%q,"detail":"busy"}`, code)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"run_1","status":"cancelled"}`)
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, "tdi_x", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	c.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	r, err := c.Cancel(context.Background(), "run_1")
+	if err != nil || r.Status != Cancelled {
+		t.Fatalf("cancel = %+v, %v", r, err)
+	}
+	if len(waits) != 1 || waits[0] != time.Second {
+		t.Fatalf("waits %v, want the 1 s Retry-After", waits)
+	}
+
+	calls.Store(0)
+	code = api.CodeNotReady
+	var ae *Error
+	if _, err := c.Cancel(context.Background(), "run_1"); !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || calls.Load() != 1 {
+		t.Fatalf("cancel on 503 not_ready: %v after %d calls; want the error at once", err, calls.Load())
+	}
+}
+
+// A submission the server does not answer within the client's timeout is
+// sent again with its Idempotency-Key: the repeat says whether it was
+// accepted. (A read that times out is not repeated.)
+func TestSubmitRetriesTimeoutWithItsKey(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		n := len(keys)
+		mu.Unlock()
+		if n == 1 {
+			<-release // the first attempt is never answered in time
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"run_id":"run_1"}`)
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := New(srv.URL, "tdi_x", Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sleep = func(context.Context, time.Duration) error { return nil }
+	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: "rsi_bollinger"})
+	if err != nil || tk.RunID != "run_1" {
+		t.Fatalf("submit = %+v, %v", tk, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 2 || keys[0] == "" || keys[1] != keys[0] {
+		t.Fatalf("Idempotency-Keys sent: %q, want one key twice", keys)
 	}
 }

@@ -116,8 +116,11 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	if path == "" {
 		return nil, errors.New("open database: empty SQLite file path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open database %s: create its folder: %w", path, err)
+	}
+	if err := private(path, log); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	// SQLite has one writer at a time. Writers on several connections
 	// would wait for each other in SQLite's busy handler, which sleeps in
@@ -142,6 +145,29 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	read.SetMaxOpenConns(4)
 	log.Debug("database opened", "dialect", "sqlite", "path", path)
 	return &DB{dialect: SQLite, sql: writer, read: read, path: path, log: log}, nil
+}
+
+// private creates the SQLite file at path readable by this user alone
+// (0600) when it is missing, and tightens it and its WAL and shared-memory
+// files when they are readable by others. SQLite gives the -wal and -shm
+// files it creates the database file's mode, so they are 0600 too. A file
+// that cannot be tightened (owned by another user) is logged, not refused.
+func private(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			log.Warn("database file is readable by other users and cannot be made private", "path", p, "mode", fi.Mode().Perm().String(), "err", err)
+		}
+	}
+	return nil
 }
 
 func openPostgres(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {

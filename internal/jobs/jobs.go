@@ -32,8 +32,10 @@
 // Orphans. The same goroutine stamps the run's heartbeat_at every
 // Heartbeat (5 s). A rescuer, every RescueEvery (10 s), re-queues running
 // runs whose heartbeat is older than StaleAfter (30 s) and enqueues a fresh
-// job for each: a run whose worker died is running again within
-// StaleAfter + RescueEvery (≤ 40 s).
+// job for each, in the transaction that re-queues the run (as a worker does
+// when it re-queues a run after a retryable failure): a run whose worker
+// died is running again within StaleAfter + RescueEvery (≤ 40 s), and a
+// crash never leaves a queued run without its job.
 package jobs
 
 import (
@@ -125,7 +127,6 @@ func (o Options) withDefaults() Options {
 
 // queue is what the Service needs of a River client, whichever driver.
 type queue interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
@@ -149,6 +150,10 @@ type Service struct {
 	// beforeRun, when set (tests only), runs at the start of the run step;
 	// its error is the step's.
 	beforeRun func(ctx context.Context) error
+	// beforeRequeueInsert, when set (tests only), runs when a run has been
+	// put back in the queue and its new job is about to be inserted; its
+	// error stands for a crash there.
+	beforeRequeueInsert func(runID string) error
 
 	// flights makes concurrent runs of this process wanting the same
 	// missing series download it once (keyed by series).
@@ -287,16 +292,26 @@ func (s *Service) SubmitBacktest(ctx context.Context, p tenancy.Principal, spec 
 	return r, nil
 }
 
-func (s *Service) enqueue(ctx context.Context, runID, tenant string) error {
-	return s.enqueueAt(ctx, runID, tenant, time.Time{})
-}
-
-// enqueueAt enqueues a job for the run, to start at at (now when zero).
-func (s *Service) enqueueAt(ctx context.Context, runID, tenant string, at time.Time) error {
-	if _, err := s.client.Insert(ctx, BacktestArgs{RunID: runID, Tenant: tenant}, &river.InsertOpts{ScheduledAt: at}); err != nil {
-		return fmt.Errorf("enqueue run %s: %w", runID, err)
-	}
-	return nil
+// requeue puts a running run whose attempt failed (retryably) back in the
+// queue and inserts its new job in the same transaction, to start at once or,
+// with backoff, after the back-off for the attempts used. When its attempts
+// are used up the run is dead-lettered and no job is inserted.
+func (s *Service) requeue(ctx context.Context, p tenancy.Principal, runID string, cause error, backoff bool) (runs.Run, error) {
+	return s.runs.Requeue(ctx, p, runID, cause, func(tx *db.Tx, attempts int) error {
+		if s.beforeRequeueInsert != nil {
+			if err := s.beforeRequeueInsert(runID); err != nil {
+				return err
+			}
+		}
+		var at time.Time
+		if backoff {
+			at = s.opts.Now().Add(s.opts.backoff(attempts))
+		}
+		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: runID, Tenant: p.Tenant}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+			return fmt.Errorf("enqueue run %s: %w", runID, err)
+		}
+		return nil
+	})
 }
 
 // Cancel cancels a queued or running run. A running job notices within
@@ -408,7 +423,10 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 	var errs []error
 	for _, o := range found {
 		cause := fmt.Errorf("worker lost: no heartbeat for %s", s.opts.StaleAfter)
-		r, err := s.runs.Fail(ctx, tenancy.Principal{Tenant: o.tenant}, o.id, cause, true)
+		// The run goes back to the queue and its new job is inserted in
+		// one transaction: a crash between them leaves the run running,
+		// and the next rescue finds it again.
+		r, err := s.requeue(ctx, tenancy.Principal{Tenant: o.tenant}, o.id, cause, false)
 		if errors.Is(err, runs.ErrIllegalTransition) {
 			continue // finished or re-queued meanwhile
 		}
@@ -417,14 +435,9 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 			continue
 		}
 		s.log.Warn("orphaned run re-queued", "run", o.id, "tenant", o.tenant, "status", r.Status)
-		if r.Status != runs.Queued {
-			continue
+		if r.Status == runs.Queued {
+			n++
 		}
-		if err := s.enqueue(ctx, o.id, o.tenant); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		n++
 	}
 	if err := errors.Join(errs...); err != nil {
 		return n, fmt.Errorf("rescue orphaned runs: %w", err)

@@ -365,3 +365,101 @@ func TestOrphanIsRerunOnce(t *testing.T) {
 		}
 	})
 }
+
+// Re-queueing an orphan and inserting its new job are one transaction: a
+// crash between the two leaves the run running (an orphan the next rescue
+// finds), never queued without a job that would run it.
+func TestOrphanRescueIsAtomic(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), false)
+		ctx := context.Background()
+		r, _, err := e.store.Create(ctx, e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.MarkRunning(ctx, e.p(), r.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		// Its worker died an hour ago.
+		long := time.Now().Add(-time.Hour).UnixMilli()
+		if _, err := d.Exec(ctx, `UPDATE runs SET heartbeat_at = ?, started_at = ? WHERE id = ?`, long, long, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		jobs := func() int {
+			t.Helper()
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'backtest'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		crash := errors.New("crash between re-queue and enqueue")
+		e.svc.SetBeforeRequeueInsert(func(string) error { return crash })
+		if _, err := e.svc.RescueOrphans(ctx); !errors.Is(err, crash) {
+			t.Fatalf("rescue with a crash = %v, want the crash", err)
+		}
+		got, err := e.store.Get(ctx, e.p(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != runs.Running || jobs() != 0 {
+			t.Fatalf("after the crash: run %s with %d jobs, want running with none (rolled back)", got.Status, jobs())
+		}
+
+		e.svc.SetBeforeRequeueInsert(nil)
+		if n, err := e.svc.RescueOrphans(ctx); err != nil || n != 1 {
+			t.Fatalf("rescue = %d, %v; want 1", n, err)
+		}
+		if got, _ := e.store.Get(ctx, e.p(), r.ID); got.Status != runs.Queued || jobs() != 1 {
+			t.Fatalf("after the rescue: run %s with %d jobs, want queued with one", got.Status, jobs())
+		}
+		e.start(t)
+		if done := e.waitTerminal(t, r.ID, 60*time.Second); done.Status != runs.Completed {
+			t.Fatalf("rescued run %s (error %q)", done.Status, done.Error)
+		}
+		if n := e.auditCount(t, r.ID, "run.complete"); n != 1 {
+			t.Fatalf("completed %d times, want once", n)
+		}
+	})
+}
+
+// A worker re-queues a run after a retryable failure with its new job in
+// the same transaction: a crash there leaves the run running, the orphan
+// rescuer puts it back, and it completes once.
+func TestRetryRequeueIsAtomic(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		opts := fast()
+		opts.StaleAfter, opts.Heartbeat, opts.RescueEvery = time.Second, 100*time.Millisecond, 50*time.Millisecond
+		e := newEnv(t, d, opts, false)
+		var failed atomic.Bool
+		e.svc.SetBeforeRun(func(context.Context) error {
+			if failed.CompareAndSwap(false, true) {
+				return errors.New("object store unavailable")
+			}
+			return nil
+		})
+		var crashed atomic.Bool
+		e.svc.SetBeforeRequeueInsert(func(string) error {
+			if crashed.CompareAndSwap(false, true) {
+				return errors.New("crash between re-queue and enqueue")
+			}
+			return nil
+		})
+		e.start(t)
+		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := e.waitTerminal(t, r.ID, 60*time.Second)
+		if done.Status != runs.Completed || !crashed.Load() {
+			t.Fatalf("run %s after %d attempts (error %q), crash injected: %v", done.Status, done.Attempts, done.Error, crashed.Load())
+		}
+		if n := e.auditCount(t, r.ID, "run.complete"); n != 1 {
+			t.Fatalf("completed %d times, want once", n)
+		}
+		if n := e.auditCount(t, r.ID, "run.fail"); n != 1 {
+			t.Fatalf("%d failures recorded, want 1 (the rescue; the crashed re-queue rolled back)", n)
+		}
+	})
+}

@@ -153,7 +153,12 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 		log.Info("run failed", "err", err)
 		return river.JobCancel(err)
 	}
-	after, ferr := s.runs.Fail(bg, p, id, err, true)
+	// Back in the queue with a fresh job, inserted in the same transaction,
+	// that runs it after the back-off; this job is done. (Leaving the retry
+	// to River would lose the run if River's rescuer had meanwhile taken
+	// this job for a stuck one.) Should that transaction fail, the run stays
+	// running and the orphan rescuer re-queues it.
+	after, ferr := s.requeue(bg, p, id, err, true)
 	if ferr != nil && !finishedElsewhere(ferr) {
 		return fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
 	}
@@ -164,14 +169,7 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 		log.Warn("run dead-lettered", "err", err)
 		return river.JobCancel(err)
 	}
-	// Back in the queue: a fresh job runs it after the back-off, and this
-	// job is done. (Leaving the retry to River would lose the run if
-	// River's rescuer had meanwhile taken this job for a stuck one.)
-	at := time.Now().Add(s.opts.backoff(after.Attempts))
-	if qerr := s.enqueueAt(bg, id, p.Tenant, at); qerr != nil {
-		return fmt.Errorf("%w (and re-queueing failed: %v)", err, qerr)
-	}
-	log.Warn("run attempt failed; will retry", "err", err, "at", at)
+	log.Warn("run attempt failed; will retry", "err", err, "after", s.opts.backoff(after.Attempts))
 	return nil
 }
 

@@ -144,21 +144,48 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 // back in the queue while attempts remain, and in dead_letter when they
 // are used up; any other failure is final (failed).
 func (s *Store) Fail(ctx context.Context, p tenancy.Principal, id string, cause error, retryable bool) (Run, error) {
+	return s.fail(ctx, p, id, cause, retryable, nil)
+}
+
+// Requeue is a retryable Fail whose inQueue runs in the same transaction
+// when the run goes back to the queue (not when its attempts are used up
+// and it is dead-lettered), given the attempts the run has used: the job
+// queue inserts the run's new job there, and its error rolls the whole
+// change back, so a run is never queued without the job that runs it.
+func (s *Store) Requeue(ctx context.Context, p tenancy.Principal, id string, cause error, inQueue func(tx *db.Tx, attempts int) error) (Run, error) {
+	return s.fail(ctx, p, id, cause, true, inQueue)
+}
+
+func (s *Store) fail(ctx context.Context, p tenancy.Principal, id string, cause error, retryable bool, inQueue func(tx *db.Tx, attempts int) error) (Run, error) {
 	msg := "unknown error"
 	if cause != nil {
 		msg = cleanMessage(cause.Error())
 	}
 	now := s.now().UnixMilli()
+	var (
+		to   Status
+		used int
+	)
 	return s.apply(ctx, p, id, change{action: "run.fail", from: []Status{Running},
 		update: func(_ Status, attempts int) (string, []any, Status) {
+			used = attempts
 			switch {
 			case retryable && attempts < s.maxAttempts:
-				return `error = ?`, []any{msg}, Queued
+				to = Queued
+				return `error = ?`, []any{msg}, to
 			case retryable:
-				return `error = ?, finished_at = ?`, []any{msg, now}, DeadLetter
+				to = DeadLetter
+				return `error = ?, finished_at = ?`, []any{msg, now}, to
 			default:
-				return `error = ?, finished_at = ?`, []any{msg, now}, Failed
+				to = Failed
+				return `error = ?, finished_at = ?`, []any{msg, now}, to
 			}
+		},
+		extra: func(tx *db.Tx, _ time.Time) error {
+			if to != Queued || inQueue == nil {
+				return nil
+			}
+			return inQueue(tx, used)
 		},
 		detail: map[string]any{"error": msg, "retryable": retryable}})
 }

@@ -37,6 +37,9 @@ type Options struct {
 	AllowExternal bool
 	// MaxBody is the API's request body limit (api.Options; 0: default).
 	MaxBody int64
+	// MaxInFlight is how many API requests are served at once
+	// (api.Options; 0: default).
+	MaxInFlight int
 	// DB, when set, is the (migrated) database to serve from instead of a
 	// new SQLite file; the caller closes it.
 	DB *db.DB
@@ -129,7 +132,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: "test"},
-		api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, AllowExternalStrategies: o.AllowExternal})
+		api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight, AllowExternalStrategies: o.AllowExternal})
 	if err != nil {
 		t.Fatal(err)
 	}
