@@ -59,6 +59,7 @@ type pairState struct {
 	f         *sdk.Frame
 	j, to     int
 	id        trade.PairID // in the portfolio
+	tr        *trade.Trade // the pair's open trade in the portfolio, or nil
 	lastClose float64
 }
 
@@ -138,8 +139,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				continue
 			}
 			i := j - 1 // the candle whose signals act now
-			tr := pf.Trade(p.id)
-			if tr == nil && j != p.to-1 {
+			if p.tr == nil && j != p.to-1 {
 				long := f.EnterLong[i] && !f.ExitLong[i]
 				short := s.AllowShort && f.EnterShort[i] && !f.ExitShort[i]
 				if long != short {
@@ -148,14 +148,15 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 						if f.EnterTag != nil {
 							tag = f.EnterTag[i]
 						}
-						if err := pf.Open(p.id, rules.Open(f.Pair, short, t, f.Open[j], stake, tag)); err != nil {
+						tr, err := pf.Open(p.id, rules.Open(f.Pair, short, t, f.Open[j], stake, tag))
+						if err != nil {
 							return nil, fmt.Errorf("backtest: %w", err)
 						}
-						tr = pf.Trade(p.id)
+						p.tr = tr
 					}
 				}
 			}
-			if tr != nil {
+			if tr := p.tr; tr != nil {
 				c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
 				if tr.IsShort {
 					c.Enter, c.Exit = f.EnterShort[i], f.ExitShort[i]
@@ -169,6 +170,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 						return nil, fmt.Errorf("backtest: %w", err)
 					}
 					res.Trades = append(res.Trades, closed)
+					p.tr = nil
 				}
 			}
 			p.lastClose = f.Close[j]
@@ -181,9 +183,8 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		equity = pf.Balance()
 		if pf.OpenTrades() > 0 {
 			for k := range states {
-				p := &states[k]
-				if tr := pf.Trade(p.id); tr != nil {
-					equity += tr.ProfitAbsAt(p.lastClose)
+				if p := &states[k]; p.tr != nil {
+					equity += p.tr.ProfitAbsAt(p.lastClose)
 				}
 			}
 		}
@@ -200,17 +201,17 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	// Trades still open close at their pair's last close.
 	for k := range states {
 		p := &states[k]
-		tr := pf.Trade(p.id)
-		if tr == nil {
+		if p.tr == nil {
 			continue
 		}
 		last := p.to - 1
-		rules.Close(tr, p.f.Time[last], p.f.Close[last], trade.ExitForce)
+		rules.Close(p.tr, p.f.Time[last], p.f.Close[last], trade.ExitForce)
 		closed, err := pf.Close(p.id)
 		if err != nil {
 			return nil, fmt.Errorf("backtest: %w", err)
 		}
 		res.Trades = append(res.Trades, closed)
+		p.tr = nil
 	}
 	res.FinalBalance = pf.Balance()
 	if curDay != math.MinInt64 {

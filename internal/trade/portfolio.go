@@ -150,25 +150,27 @@ func (p *Portfolio) stake() float64 {
 }
 
 // Open records t, opened on pair id (see [Rules.Open]), as holding a slot
-// and its stake. It refuses, changing nothing, a trade that [Portfolio.Stake]
-// would not have allowed at t.OpenTime: on a pair that holds an open trade
-// or is not id, without a free slot, or with a stake the wallet cannot pay.
-func (p *Portfolio) Open(id PairID, t Trade) error {
+// and its stake, and returns the recorded trade to check and close in place
+// (the pointer [Portfolio.Trade] returns). It refuses, changing nothing, a
+// trade that [Portfolio.Stake] would not have allowed at t.OpenTime: on a
+// pair that holds an open trade or is not id, without a free slot, or with
+// a stake the wallet cannot pay.
+func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
 	ps := &p.pos[id]
 	switch pid, ok := p.ids[t.Pair]; {
 	case !ok || pid != id:
-		return fmt.Errorf("portfolio: trade on %s recorded on another pair's handle", t.Pair)
+		return nil, fmt.Errorf("portfolio: trade on %s recorded on another pair's handle", t.Pair)
 	case ps.open:
-		return fmt.Errorf("portfolio: %s already holds an open trade", t.Pair)
+		return nil, fmt.Errorf("portfolio: %s already holds an open trade", t.Pair)
 	case !p.slotFree(t.OpenTime):
-		return fmt.Errorf("portfolio: no free slot for %s: max_open_trades %d", t.Pair, p.acct.MaxOpenTrades)
+		return nil, fmt.Errorf("portfolio: no free slot for %s: max_open_trades %d", t.Pair, p.acct.MaxOpenTrades)
 	case !(t.Stake > 0 && t.Stake <= p.Available()):
-		return fmt.Errorf("portfolio: stake %v on %s is more than the %v available", t.Stake, t.Pair, p.Available())
+		return nil, fmt.Errorf("portfolio: stake %v on %s is more than the %v available", t.Stake, t.Pair, p.Available())
 	}
 	ps.open, ps.trade = true, t
 	p.open++
 	p.tiedUp += t.Stake
-	return nil
+	return &ps.trade, nil
 }
 
 // Trade returns pair id's open trade, to check and close in place, or nil
