@@ -11,6 +11,7 @@ import (
 )
 
 // Settings are the resolved account and trade rules of one simulation.
+// The account fields are a [trade.Account]'s (see [Settings.Account]).
 type Settings struct {
 	Rules                trade.Rules
 	StartingBalance      float64
@@ -18,6 +19,29 @@ type Settings struct {
 	TradableBalanceRatio float64
 	MaxOpenTrades        int // -1 = unlimited
 	AllowShort           bool
+}
+
+// NewSettings returns the settings of a simulation that trades with rules
+// and acct, taking short entries when allowShort.
+func NewSettings(rules trade.Rules, acct trade.Account, allowShort bool) Settings {
+	return Settings{
+		Rules:                rules,
+		StartingBalance:      acct.StartingBalance,
+		StakeAmount:          acct.StakeAmount,
+		TradableBalanceRatio: acct.TradableBalanceRatio,
+		MaxOpenTrades:        acct.MaxOpenTrades,
+		AllowShort:           allowShort,
+	}
+}
+
+// Account returns the portfolio settings of s.
+func (s *Settings) Account() trade.Account {
+	return trade.Account{
+		StartingBalance:      s.StartingBalance,
+		StakeAmount:          s.StakeAmount,
+		TradableBalanceRatio: s.TradableBalanceRatio,
+		MaxOpenTrades:        s.MaxOpenTrades,
+	}
 }
 
 // Series is one pair's candles with signals populated. Candles [From, To)
@@ -34,8 +58,8 @@ type Series struct {
 type pairState struct {
 	f         *sdk.Frame
 	j, to     int
-	open      bool
-	tr        trade.Trade
+	id        trade.PairID // in the portfolio
+	tr        *trade.Trade // the pair's open trade in the portfolio, or nil
 	lastClose float64
 }
 
@@ -48,6 +72,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
 	}
 	tfMs := s.Rules.TimeframeMinutes * 60_000
+	pf, err := trade.NewPortfolio(s.Account())
+	if err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
+	}
 	states := make([]pairState, len(series))
 	res := &result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64}
 	var change float64
@@ -59,7 +87,11 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		if sr.From < 0 || sr.To > f.Len() || sr.From >= sr.To {
 			return nil, fmt.Errorf("backtest: %s: no candles in the selected range", f.Pair)
 		}
-		states[k] = pairState{f: f, j: sr.From + 1, to: sr.To, lastClose: f.Close[sr.From]}
+		id, err := pf.Add(f.Pair)
+		if err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
+		states[k] = pairState{f: f, j: sr.From + 1, to: sr.To, id: id, lastClose: f.Close[sr.From]}
 		res.Start = min(res.Start, f.Time[sr.From])
 		res.End = max(res.End, f.Time[sr.To-1])
 		res.Candles += sr.To - sr.From
@@ -68,16 +100,13 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	res.MarketChange = change / float64(len(series))
 
 	var (
-		rules     = &s.Rules
-		closedPnL float64 // realised profit of closed trades
-		tiedUp    float64 // stakes of open trades
-		openCount int
-		peak      = s.StartingBalance
-		peakTime  = res.Start
-		equity    = s.StartingBalance
-		curDay    = int64(math.MinInt64) // UTC day of the previous step; MinInt64 before the first
-		prevT     int64
-		steps     int
+		rules    = &s.Rules
+		peak     = s.StartingBalance
+		peakTime = res.Start
+		equity   = s.StartingBalance
+		curDay   = int64(math.MinInt64) // UTC day of the previous step; MinInt64 before the first
+		prevT    int64
+		steps    int
 	)
 	t := int64(math.MaxInt64)
 	for k := range states {
@@ -97,7 +126,6 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			}
 			curDay = day
 		}
-		slotsAtStart := openCount
 		next := int64(math.MaxInt64) // the following candle time, found on the way
 		for k := range states {
 			p := &states[k]
@@ -111,37 +139,38 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				continue
 			}
 			i := j - 1 // the candle whose signals act now
-			if !p.open && j != p.to-1 {
+			if p.tr == nil && j != p.to-1 {
 				long := f.EnterLong[i] && !f.ExitLong[i]
 				short := s.AllowShort && f.EnterShort[i] && !f.ExitShort[i]
-				if long != short && (s.MaxOpenTrades < 0 || slotsAtStart < s.MaxOpenTrades) {
-					if stake := s.stake(closedPnL, tiedUp); stake > 0 {
+				if long != short {
+					if stake, ok := pf.Stake(p.id, t); ok {
 						tag := ""
 						if f.EnterTag != nil {
 							tag = f.EnterTag[i]
 						}
-						p.tr = rules.Open(f.Pair, short, t, f.Open[j], stake, tag)
-						p.open = true
-						openCount++
-						slotsAtStart++
-						tiedUp += stake
+						tr, err := pf.Open(p.id, rules.Open(f.Pair, short, t, f.Open[j], stake, tag))
+						if err != nil {
+							return nil, fmt.Errorf("backtest: %w", err)
+						}
+						p.tr = tr
 					}
 				}
 			}
-			if p.open {
+			if tr := p.tr; tr != nil {
 				c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
-				if p.tr.IsShort {
+				if tr.IsShort {
 					c.Enter, c.Exit = f.EnterShort[i], f.ExitShort[i]
 				} else {
 					c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
 				}
-				if reason, rate, ok := rules.Check(&p.tr, c); ok {
-					rules.Close(&p.tr, t, rate, reason)
-					closedPnL += p.tr.ProfitAbs
-					tiedUp -= p.tr.Stake
-					openCount--
-					p.open = false
-					res.Trades = append(res.Trades, p.tr)
+				if reason, rate, ok := rules.Check(tr, c); ok {
+					rules.Close(tr, t, rate, reason)
+					closed, err := pf.Close(p.id)
+					if err != nil {
+						return nil, fmt.Errorf("backtest: %w", err)
+					}
+					res.Trades = append(res.Trades, closed)
+					p.tr = nil
 				}
 			}
 			p.lastClose = f.Close[j]
@@ -151,10 +180,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			}
 		}
 		// Mark to market at this candle's close.
-		equity = s.StartingBalance + closedPnL
-		if openCount > 0 {
+		equity = pf.Balance()
+		if pf.OpenTrades() > 0 {
 			for k := range states {
-				if p := &states[k]; p.open {
+				if p := &states[k]; p.tr != nil {
 					equity += p.tr.ProfitAbsAt(p.lastClose)
 				}
 			}
@@ -172,38 +201,23 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	// Trades still open close at their pair's last close.
 	for k := range states {
 		p := &states[k]
-		if !p.open {
+		if p.tr == nil {
 			continue
 		}
 		last := p.to - 1
-		rules.Close(&p.tr, p.f.Time[last], p.f.Close[last], trade.ExitForce)
-		closedPnL += p.tr.ProfitAbs
-		p.open = false
-		res.Trades = append(res.Trades, p.tr)
+		rules.Close(p.tr, p.f.Time[last], p.f.Close[last], trade.ExitForce)
+		closed, err := pf.Close(p.id)
+		if err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
+		res.Trades = append(res.Trades, closed)
+		p.tr = nil
 	}
-	res.FinalBalance = s.StartingBalance + closedPnL
+	res.FinalBalance = pf.Balance()
 	if curDay != math.MinInt64 {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
 	}
 	return res, nil
-}
-
-// stake sizes a new trade from the wallet, as Freqtrade does: the tradable
-// part of the balance less what open trades tie up; "unlimited" splits the
-// tradable balance evenly over max_open_trades. A fixed stake larger than
-// what is available means no trade.
-func (s *Settings) stake(closedPnL, tiedUp float64) float64 {
-	available := (s.StartingBalance+closedPnL)*s.TradableBalanceRatio - tiedUp
-	if available <= 0 {
-		return 0
-	}
-	if s.StakeAmount > 0 {
-		if s.StakeAmount > available {
-			return 0
-		}
-		return s.StakeAmount
-	}
-	return min((available+tiedUp)/float64(s.MaxOpenTrades), available)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -28,7 +28,7 @@ type Need struct {
 // backtest makes sure are stored. Run reads nothing else (no mark price
 // or funding rate series, also in futures mode).
 func Needs(cfg *config.Config, spec sdk.Spec) ([]Need, error) {
-	tf := timeframe(cfg, spec)
+	tf := cfg.TimeframeFor(spec)
 	if !tf.Valid() {
 		return nil, fmt.Errorf("timeframe %q is not supported (supported: %v)", string(tf), sdk.Timeframes())
 	}
@@ -57,15 +57,6 @@ func Needs(cfg *config.Config, spec sdk.Spec) ([]Need, error) {
 		out[i] = Need{Key: seriesKey(cfg, pair, tf), Timerange: tr, Range: r, Startup: spec.StartupCandles}
 	}
 	return out, nil
-}
-
-// timeframe is the timeframe a backtest of cfg runs on: the config's, else
-// the strategy's.
-func timeframe(cfg *config.Config, spec sdk.Spec) sdk.Timeframe {
-	if cfg.Timeframe != "" {
-		return cfg.Timeframe
-	}
-	return spec.Timeframe
 }
 
 // seriesKey is the series Run loads for pair: futures candles for a futures

@@ -13,7 +13,6 @@ import (
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/strategy"
-	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -25,14 +24,14 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	tf := timeframe(cfg, spec)
+	tf := cfg.TimeframeFor(spec)
 	params, err := spec.Resolve(cfg.StrategyParams)
 	if err != nil {
 		return nil, fmt.Errorf("strategy_params: %w", err)
 	}
-	risk := cfg.Risk(spec.Risk)
-	if err := risk.Validate(); err != nil {
-		return nil, fmt.Errorf("risk settings: %w", err)
+	rules, acct, err := cfg.Trading(spec)
+	if err != nil {
+		return nil, err
 	}
 	pairs := cfg.Pairs()
 	if len(pairs) == 0 {
@@ -44,8 +43,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 			return nil, fmt.Errorf("timerange: %w", err)
 		}
 	}
-	futures := cfg.TradingMode == "futures"
-	if spec.CanShort && !futures {
+	if spec.CanShort && !rules.Futures {
 		log.Info("short signals are ignored in spot mode; set trading_mode to futures to trade them", "strategy", spec.Name)
 	}
 
@@ -72,29 +70,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 		}
 	}
 
-	stake := cfg.StakeAmount
-	if cfg.StakeUnlimited {
-		stake = 0
-	}
-	s := Settings{
-		Rules: trade.Rules{
-			Risk:                   risk,
-			UseExitSignal:          cfg.UseExitSignal,
-			ExitProfitOnly:         cfg.ExitProfitOnly,
-			ExitProfitOffset:       cfg.ExitProfitOffset,
-			IgnoreROIIfEntrySignal: cfg.IgnoreROIIfEntrySignal,
-			Fee:                    cfg.Fee,
-			Slippage:               cfg.Slippage,
-			Leverage:               cfg.Leverage,
-			Futures:                futures,
-			TimeframeMinutes:       tf.Minutes(),
-		},
-		StartingBalance:      cfg.DryRunWallet,
-		StakeAmount:          stake,
-		TradableBalanceRatio: cfg.TradableBalanceRatio,
-		MaxOpenTrades:        cfg.MaxOpenTrades,
-		AllowShort:           futures && spec.CanShort,
-	}
+	s := NewSettings(rules, acct, rules.Futures && spec.CanShort)
 	res, err := Simulate(ctx, s, series)
 	if err != nil {
 		return nil, err
