@@ -16,10 +16,11 @@ deps: ## Download the Go modules
 build: ## Build bin/tradai
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tradai
 
-test: ## Run vet, the gofmt check and the whole test suite with the race detector
+test: ## gofmt check, vet, a short fuzz pass (5 s a target) and the whole test suite with the race detector
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory fuzz-ci
 	$(GO) test -race -count=1 ./...
 
 bench: ## Run the benchmarks (figures go in docs/BENCHMARKS.md)
