@@ -291,4 +291,3 @@ func TestPrepareChecksStrategyAndParams(t *testing.T) {
 		t.Fatalf("out-of-range parameter: %v", err)
 	}
 }
-
