@@ -27,10 +27,18 @@ type Spec struct {
 	// StartupCandles is how many candles the indicators need before their
 	// values are usable. The engine loads that many extra candles before the
 	// requested time range and never trades on them.
-	StartupCandles int     `json:"startup_candle_count"`
-	CanShort       bool    `json:"can_short"`
-	Params         []Param `json:"parameters,omitempty"`
-	Risk           Risk    `json:"risk"`
+	StartupCandles int  `json:"startup_candle_count"`
+	CanShort       bool `json:"can_short"`
+	// FileSignals declares that the strategy trades the signal columns
+	// stored in the data file (enter_long, exit_long, ...) instead of
+	// computing them: the engine then hands Populate those columns, where
+	// every other strategy gets fresh all-false ones, and `tradai strategy
+	// check` has nothing to check. The strategy protocol sends only candle
+	// columns, so it is for built-in strategies; a spec without the field
+	// computes its signals.
+	FileSignals bool    `json:"file_signals,omitempty"`
+	Params      []Param `json:"parameters,omitempty"`
+	Risk        Risk    `json:"risk"`
 }
 
 // ParamKind is the type of a strategy parameter.

@@ -64,3 +64,24 @@ func TestParseTimeframe(t *testing.T) {
 		t.Fatal("7m accepted")
 	}
 }
+
+// file_signals is optional on the wire: a spec without it (every strategy
+// written before it existed) computes its signals, and such a spec is
+// written without it.
+func TestSpecFileSignalsJSON(t *testing.T) {
+	t.Parallel()
+	var s Spec
+	old := `{"name":"x","timeframe":"5m","startup_candle_count":0,"can_short":false,"risk":{"minimal_roi":{},"stoploss":-0.1,"trailing_stop":false}}`
+	if err := json.Unmarshal([]byte(old), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.FileSignals {
+		t.Fatal("a spec without file_signals takes the file's signals")
+	}
+	if b, _ := json.Marshal(s); string(b) != old {
+		t.Fatalf("round trip of a spec without file_signals:\n%s\n%s", b, old)
+	}
+	if err := json.Unmarshal([]byte(`{"name":"x","timeframe":"5m","file_signals":true}`), &s); err != nil || !s.FileSignals {
+		t.Fatalf("file_signals true: %v, %+v", err, s)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/checks"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/external"
@@ -120,10 +121,10 @@ fails.`,
 				return err
 			}
 			defer closeStrategy()
-			if fs, ok := st.(strategy.FileSignals); ok && fs.UsesFileSignals() {
+			spec := st.Spec()
+			if spec.FileSignals {
 				return fmt.Errorf("strategy %s takes its signals from the data file; there is nothing to check", cfg.Strategy)
 			}
-			spec := st.Spec()
 			params, err := spec.Resolve(cfg.StrategyParams)
 			if err != nil {
 				return fmt.Errorf("strategy_params: %w", err)
@@ -170,50 +171,22 @@ fails.`,
 	return cmd
 }
 
-// loadCheckFrames loads each pair's candles as a backtest would: the time
-// range plus the strategy's startup candles before it.
+// loadCheckFrames loads each pair's candles as a backtest loads them: the
+// time range plus the strategy's startup candles before it.
 func loadCheckFrames(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) ([]*sdk.Frame, error) {
-	tf := spec.Timeframe
-	if cfg.Timeframe != "" {
-		tf = cfg.Timeframe
-	}
-	var tr config.Timerange
-	if cfg.Timerange != "" {
-		var err error
-		if tr, err = config.ParseTimerange(cfg.Timerange); err != nil {
-			return nil, fmt.Errorf("timerange: %w", err)
-		}
+	plan, err := backtest.NewPlan(cfg, spec)
+	if err != nil {
+		return nil, err
 	}
 	store, err := market.Open(cfg.Datadir, log)
 	if err != nil {
 		return nil, err
 	}
-	var frames []*sdk.Frame
-	for _, pair := range cfg.Pairs() {
-		k := market.Key{Exchange: cfg.Exchange.Name, Pair: pair, Timeframe: tf, Type: market.Spot}
-		if strings.Contains(pair, ":") {
-			k.Type = market.Futures
-		}
-		f, err := store.Load(ctx, k, market.Range{End: tr.End})
-		if err != nil {
-			return nil, err
-		}
-		start, to := 0, f.Len()
-		if tr.Start != 0 {
-			start = f.Search(tr.Start)
-		}
-		if tr.End != 0 {
-			to = f.Search(tr.End)
-		}
-		if to <= start {
-			return nil, fmt.Errorf("%s: no candles in the time range %s", k, cfg.Timerange)
-		}
-		from := max(0, start-spec.StartupCandles)
-		v := f.Slice(from, to)
-		v.EnterLong, v.ExitLong, v.EnterShort, v.ExitShort, v.EnterTag = nil, nil, nil, nil, nil
-		frames = append(frames, v)
+	data, err := backtest.Load(ctx, store, plan, log)
+	if err != nil {
+		return nil, err
 	}
-	return frames, nil
+	return data.Frames(), nil
 }
 
 // writeCheckReport prints the report as a table, then the failures with

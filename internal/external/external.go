@@ -441,6 +441,9 @@ func hello(p *process) (handshake, error) {
 	if err := spec.Validate(); err != nil {
 		return handshake{}, violation("invalid spec: %v", err)
 	}
+	if spec.FileSignals {
+		return handshake{}, violation("its spec declares file_signals, which only built-in strategies can: a program receives the candle columns only; compute the signals in populate")
+	}
 	// A strategy may only take the shm transport when it was offered;
 	// unknown transports are ignored.
 	p.useShm = p.shm != nil && slices.Contains(m.Transports, serve.TransportShm)

@@ -523,6 +523,7 @@ func TestBrokenHandshake(t *testing.T) {
 	}{
 		{"hanghello", 200 * time.Millisecond, []string{"no answer in time: the start timeout is 200ms"}},
 		{"exitstart", 0, []string{"exited with status 0", "ended its output before it declared its spec"}},
+		{"filesignals", 0, []string{"file_signals"}},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {

@@ -30,11 +30,11 @@ type Fetcher interface {
 }
 
 // ensureData makes sure the market data store holds every series the
-// backtest of cfg reads over the range it reads (see backtest.Needs),
+// backtest of cfg reads over the range it reads (see backtest.Plan),
 // downloading what is missing when a Fetcher is configured. It returns what
 // it did or noticed, for the step's detail.
 func (s *Service) ensureData(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) (string, error) {
-	needs, err := backtest.Needs(cfg, spec)
+	plan, err := backtest.NewPlan(cfg, spec)
 	if err != nil {
 		return "", permanent(err)
 	}
@@ -43,7 +43,7 @@ func (s *Service) ensureData(ctx context.Context, cfg *config.Config, spec sdk.S
 		return "", permanent(fmt.Errorf("market data: %w", err))
 	}
 	var notes []string
-	for _, n := range needs {
+	for _, n := range plan.Needs {
 		note, err := s.ensureSeries(ctx, store, n, log)
 		if note != "" {
 			notes = append(notes, note)

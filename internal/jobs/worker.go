@@ -230,7 +230,7 @@ func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name, next 
 func (s *Service) execute(ctx context.Context, p tenancy.Principal, r runs.Run, log *slog.Logger) error {
 	var (
 		cfg     *config.Config
-		strat   sdk.Strategy // as strategyref opened it: the engine looks for its optional capabilities
+		strat   sdk.Strategy // as strategyref opened it
 		release func() error // releases strat
 		res     *result.Result
 	)

@@ -158,12 +158,10 @@ func (Signals) Spec() sdk.Spec {
 		Description: "Trades the signal columns of the data file (CSV with enter_long, exit_long, ...).",
 		Timeframe:   "1d",
 		CanShort:    true,
+		FileSignals: true,
 		Risk:        sdk.Risk{MinimalROI: sdk.ROITable{}, Stoploss: -1},
 	}
 }
-
-// UsesFileSignals implements FileSignals.
-func (Signals) UsesFileSignals() bool { return true }
 
 // Populate implements sdk.Strategy: it only checks the signals are there.
 func (Signals) Populate(f *sdk.Frame, _ sdk.Values) error {

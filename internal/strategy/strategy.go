@@ -10,14 +10,6 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// FileSignals is implemented by strategies that take their signals from the
-// data file instead of computing them. The engine keeps a file's signal
-// columns only for such strategies; for all others it hands Populate fresh,
-// all-false columns.
-type FileSignals interface {
-	UsesFileSignals() bool
-}
-
 // Builtins returns a fresh instance of every built-in strategy, by name.
 func Builtins() map[string]sdk.Strategy {
 	list := []sdk.Strategy{SMACross{}, RSIBollinger{}, MACDTrend{}, Signals{}}

@@ -133,7 +133,7 @@ func (f fake) Spec() sdk.Spec {
 		name = "fake_renamed"
 	}
 	return sdk.Spec{
-		Name: name, Timeframe: "1m", CanShort: true,
+		Name: name, Timeframe: "1m", CanShort: true, FileSignals: f.mode == "filesignals",
 		Params: []sdk.Param{
 			{Name: "fail", Kind: sdk.Bool, Default: false},
 			{Name: "min_body", Kind: sdk.Float, Default: 0.0, Min: 0, Max: 1},

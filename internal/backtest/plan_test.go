@@ -9,7 +9,7 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-func TestNeeds(t *testing.T) {
+func TestPlanNeeds(t *testing.T) {
 	day := func(s string) int64 {
 		tm, err := time.Parse("2006-01-02", s)
 		if err != nil {
@@ -47,17 +47,17 @@ func TestNeeds(t *testing.T) {
 			if len(cfg.Exchange.PairWhitelist) == 0 {
 				cfg.Exchange.PairWhitelist = []string{"ETH/BTC"}
 			}
-			needs, err := Needs(&cfg, spec)
-			if err != nil || len(needs) != 1 {
-				t.Fatalf("Needs = %+v, %v", needs, err)
+			plan, err := NewPlan(&cfg, spec)
+			if err != nil || len(plan.Needs) != 1 {
+				t.Fatalf("NewPlan = %+v, %v", plan, err)
 			}
-			n := needs[0]
+			n := plan.Needs[0]
 			if n.Key != tc.wantKey || n.Range != tc.wantRange || n.Startup != 24 || n.Timerange.End != n.Range.End {
 				t.Fatalf("need %+v, want key %+v range %+v", n, tc.wantKey, tc.wantRange)
 			}
 		})
 	}
-	if _, err := Needs(&config.Config{Exchange: config.Exchange{Name: "binance"}}, spec); err == nil {
-		t.Fatal("Needs without pairs: no error")
+	if _, err := NewPlan(&config.Config{Exchange: config.Exchange{Name: "binance"}}, spec); err == nil {
+		t.Fatal("NewPlan without pairs: no error")
 	}
 }

@@ -1,0 +1,206 @@
+package backtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Loader reads the stored candles of one series opening in r (a zero side
+// is open). *market.Store implements it. The frames it returns are only
+// read.
+type Loader interface {
+	Load(ctx context.Context, k market.Key, r market.Range) (*sdk.Frame, error)
+}
+
+// Data is a plan's candles, loaded once: per pair the time range and the
+// startup candles before it. Its Prepare may be called many times, also
+// concurrently, one call per parameter set: the candles are shared, never
+// copied or changed.
+type Data struct {
+	plan        Plan
+	series      []Series // the file's signal columns as stored
+	fingerprint string
+}
+
+// Load reads every series of p through l, GOMAXPROCS at a time, and cuts
+// each to the time range plus the strategy's startup candles before it.
+// When fewer startup candles are stored before the time range, its start
+// moves forward (logged on log) so that every traded candle has them. A
+// pair needs at least 2 candles in the range.
+func Load(ctx context.Context, l Loader, p Plan, log *slog.Logger) (*Data, error) {
+	series := make([]Series, len(p.Needs))
+	err := forEach(len(p.Needs), func(k int) (err error) {
+		series[k], err = load(ctx, l, p, p.Needs[k], log)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Data{plan: p, series: series, fingerprint: dataFingerprint(series)}, nil
+}
+
+// load is Load for one series.
+func load(ctx context.Context, l Loader, p Plan, n Need, log *slog.Logger) (Series, error) {
+	if err := ctx.Err(); err != nil {
+		return Series{}, err
+	}
+	k, tr := n.Key, n.Timerange
+	// Everything stored up to the end: the startup candles are counted back
+	// from the range's first candle.
+	f, err := l.Load(ctx, k, market.Range{End: tr.End})
+	if errors.Is(err, market.ErrNotFound) && k.Exchange != "" {
+		return Series{}, fmt.Errorf("%w; download it with: tradai data download --datadir %s --exchange %s --pairs %s --timeframes %s",
+			err, p.Datadir, k.Exchange, k.Pair, k.Timeframe)
+	}
+	if err != nil {
+		return Series{}, err
+	}
+	from, to := 0, f.Len()
+	if tr.Start != 0 {
+		from = f.Search(tr.Start)
+	}
+	if tr.End != 0 {
+		to = f.Search(tr.End)
+	}
+	if from < n.Startup {
+		if tr.Start != 0 {
+			log.Warn("not enough candles before the time range for the strategy's startup; moving the start forward",
+				"pair", k.Pair, "startup_candles", n.Startup, "available", from)
+		}
+		from = n.Startup
+	}
+	if to-from < 2 {
+		if to <= from {
+			return Series{}, fmt.Errorf("%s: no candles in the selected time range after %d startup candles; need at least 2", k, n.Startup)
+		}
+		return Series{}, fmt.Errorf("%s: %d candles in the selected time range after %d startup candles; need at least 2",
+			k, to-from, n.Startup)
+	}
+	lo := from - n.Startup
+	view := f.Slice(lo, to)
+	return Series{Frame: view, From: from - lo, To: to - lo, digest: candleDigest(view)}, nil
+}
+
+// Plan returns the plan d was loaded for.
+func (d *Data) Plan() Plan { return d.plan }
+
+// Frames returns each pair's candles (startup candles, then the time range)
+// as a strategy's Populate receives them, without signal columns. The
+// frames are new; their candle columns are d's and must not be changed.
+func (d *Data) Frames() []*sdk.Frame {
+	out := make([]*sdk.Frame, len(d.series))
+	for k := range d.series {
+		out[k] = d.frame(k, false)
+	}
+	return out
+}
+
+// frame returns a new frame viewing pair k's candles, with a copy of the
+// stored signal columns when fileSignals, else none.
+func (d *Data) frame(k int, fileSignals bool) *sdk.Frame {
+	f := *d.series[k].Frame
+	if fileSignals {
+		f.EnterLong, f.ExitLong = slices.Clone(f.EnterLong), slices.Clone(f.ExitLong)
+		f.EnterShort, f.ExitShort = slices.Clone(f.EnterShort), slices.Clone(f.ExitShort)
+		f.EnterTag = slices.Clone(f.EnterTag)
+	} else {
+		f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort, f.EnterTag = nil, nil, nil, nil, nil
+	}
+	return &f
+}
+
+// Prepared is the data of a backtest with the signals of one parameter
+// set: ready to simulate, under one or many settings.
+type Prepared struct {
+	data   *Data
+	params sdk.Values
+	series []Series
+}
+
+// Prepare computes strat's signals with params (overrides of the
+// strategy's defaults, checked against its declaration) on every pair,
+// GOMAXPROCS pairs at a time. strat is the strategy the plan was made for.
+// Populate gets all-false signal columns, or the data file's when the
+// strategy's spec declares FileSignals.
+func (d *Data) Prepare(ctx context.Context, strat sdk.Strategy, params sdk.Values) (*Prepared, error) {
+	spec := d.plan.Spec
+	if name := strat.Spec().Name; name != spec.Name {
+		return nil, fmt.Errorf("backtest: data loaded for strategy %s cannot prepare strategy %s", spec.Name, name)
+	}
+	values, err := spec.Resolve(params)
+	if err != nil {
+		return nil, fmt.Errorf("strategy_params: %w", err)
+	}
+	series := make([]Series, len(d.series))
+	err = forEach(len(series), func(k int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f := d.frame(k, spec.FileSignals)
+		if err := strat.Populate(f, values); err != nil {
+			return fmt.Errorf("strategy %s on %s: %w", spec.Name, f.Pair, err)
+		}
+		n := f.Len()
+		if !f.HasSignals() {
+			return fmt.Errorf("strategy %s on %s: signal columns missing or not %d long", spec.Name, f.Pair, n)
+		}
+		if f.EnterTag != nil && len(f.EnterTag) != n {
+			return fmt.Errorf("strategy %s on %s: enter_tag has %d values for %d candles", spec.Name, f.Pair, len(f.EnterTag), n)
+		}
+		series[k] = d.series[k]
+		series[k].Frame = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{data: d, params: values, series: series}, nil
+}
+
+// Simulate runs the portfolio simulation of p with settings s (see
+// [NewSettings]) and returns the result, described by the plan.
+func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, error) {
+	res, err := Simulate(ctx, s, p.series)
+	if err != nil {
+		return nil, err
+	}
+	plan := &p.data.plan
+	res.Strategy, res.Timeframe, res.Params, res.Pairs = plan.Spec.Name, plan.Timeframe, maps.Clone(p.params), slices.Clone(plan.Pairs)
+	res.Exchange, res.TradingMode = plan.Exchange, plan.TradingMode
+	res.DataFingerprint = p.data.fingerprint
+	res.StakeCurrency = plan.StakeCurrency
+	return res, nil
+}
+
+// forEach calls fn for k in [0, n), GOMAXPROCS calls at a time, and
+// returns the error of the lowest k that failed.
+func forEach(n int, fn func(k int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[k] = fn(k)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

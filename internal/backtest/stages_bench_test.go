@@ -1,0 +1,62 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/sdk"
+)
+
+// memLoader serves frames held in memory, by pair.
+type memLoader map[string]*sdk.Frame
+
+func (m memLoader) Load(_ context.Context, k market.Key, _ market.Range) (*sdk.Frame, error) {
+	f, ok := m[k.Pair]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", k.Pair, market.ErrNotFound)
+	}
+	return f, nil
+}
+
+// BenchmarkTrials20x500k is one optimiser trial: BenchmarkPortfolio20x500k's
+// work (sma_cross on 20 pairs of 500,000 candles, max_open_trades 5)
+// through Data.Prepare and Prepared.Simulate on data loaded once.
+func BenchmarkTrials20x500k(b *testing.B) {
+	mem := memLoader{}
+	cfg := &config.Config{Timeframe: "1m", Exchange: config.Exchange{Name: "bench"}}
+	for k := range 20 {
+		pair := fmt.Sprintf("P%02d/USDT", k)
+		mem[pair] = synthetic(pair, 500_000, uint64(k+1))
+		cfg.Exchange.PairWhitelist = append(cfg.Exchange.PairWhitelist, pair)
+	}
+	st := strategy.SMACross{}
+	plan, err := NewPlan(cfg, st.Spec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := Load(context.Background(), mem, plan, quiet())
+	if err != nil {
+		b.Fatal(err)
+	}
+	frames := data.Frames()
+	var trades int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		prep, err := data.Prepare(context.Background(), st, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := prep.Simulate(context.Background(), benchSettings(5))
+		if err != nil {
+			b.Fatal(err)
+		}
+		trades = len(res.Trades)
+	}
+	reportCandles(b, frames)
+	b.ReportMetric(float64(trades), "trades")
+}

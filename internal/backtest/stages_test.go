@@ -1,0 +1,293 @@
+package backtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/sdk"
+)
+
+// countingLoader counts the loads of each series.
+type countingLoader struct {
+	store *market.Store
+	mu    sync.Mutex
+	loads map[market.Key]int
+}
+
+func (l *countingLoader) Load(ctx context.Context, k market.Key, r market.Range) (*sdk.Frame, error) {
+	l.mu.Lock()
+	l.loads[k]++
+	l.mu.Unlock()
+	return l.store.Load(ctx, k, r)
+}
+
+func resultJSON(t *testing.T, res *result.Result) []byte {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// An optimiser's shape: one Load, then Prepare and Simulate per parameter
+// set (here concurrently) read each series once, and every trial's result
+// is the one Run gives for a config with those parameters.
+func TestLoadOncePrepareAndSimulateMany(t *testing.T) {
+	t.Parallel()
+	const js = `{"strategy":"sma_cross","timeframe":"5m","datadir":"../../examples/data","max_open_trades":2,
+		"exchange":{"name":"binance","pair_whitelist":["ETH/BTC","LTC/BTC","XMR/BTC"]},"timerange":"20180115-20180125"}`
+	cfg := parse(t, js)
+	st, _ := strategy.Lookup("sma_cross")
+	spec := st.Spec()
+	plan, err := NewPlan(cfg, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := market.Open(cfg.Datadir, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := &countingLoader{store: store, loads: map[market.Key]int{}}
+	data, err := Load(context.Background(), loader, plan, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, acct, err := cfg.Trading(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := NewSettings(rules, acct, false)
+
+	trials := []sdk.Values{{"fast": 5, "slow": 20}, {"fast": 10, "slow": 30}, {"fast": 8}, {"fast": 20, "slow": 60}, {}, {"slow": 100}}
+	got := make([][]byte, len(trials))
+	var wg sync.WaitGroup
+	for i, params := range trials {
+		wg.Go(func() {
+			prep, err := data.Prepare(context.Background(), st, params)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res, err := prep.Simulate(context.Background(), settings)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = resultJSON(t, res)
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	if len(loader.loads) != len(plan.Needs) {
+		t.Fatalf("loaded %d series, want %d: %v", len(loader.loads), len(plan.Needs), loader.loads)
+	}
+	for _, n := range plan.Needs {
+		if c := loader.loads[n.Key]; c != 1 {
+			t.Errorf("%s loaded %d times, want once", n.Key, c)
+		}
+	}
+
+	seen := map[string]bool{}
+	for i, params := range trials {
+		c := parse(t, js)
+		c.StrategyParams = params
+		want, err := Run(context.Background(), c, st, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := resultJSON(t, want); !bytes.Equal(got[i], w) {
+			t.Errorf("trial %v: staged result differs from Run's:\n%s\n%s", params, got[i], w)
+		}
+		seen[string(got[i])] = true
+	}
+	if len(seen) < 2 {
+		t.Fatal("every parameter set gave the same result: the trials test nothing")
+	}
+}
+
+// Run's result is Load, Prepare and Simulate's for the config, for every
+// built-in strategy.
+func TestRunIsItsStages(t *testing.T) {
+	t.Parallel()
+	dir := signalsDir(t)
+	for _, name := range strategy.Names() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := parse(t, `{"strategy":"`+name+`","timeframe":"5m","datadir":"../../examples/data","max_open_trades":2,
+				"exchange":{"name":"binance","pair_whitelist":["ETH/BTC","ZEC/BTC"]},"timerange":"20180112-20180125"}`)
+			if name == "signals" {
+				cfg = parse(t, `{"strategy":"signals","timeframe":"1d","datadir":"`+dir+`","fee":0.001,
+					"exchange":{"name":"none","pair_whitelist":["SPY/USD","QQQ/USD"]},"max_open_trades":1}`)
+			}
+			st, _ := strategy.Lookup(name)
+			spec := st.Spec()
+			want, err := Run(context.Background(), cfg, st, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Trades) == 0 {
+				t.Fatal("no trades: the comparison tests little")
+			}
+			plan, err := NewPlan(cfg, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := market.Open(cfg.Datadir, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := Load(context.Background(), store, plan, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			prep, err := data.Prepare(context.Background(), st, cfg.StrategyParams)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules, acct, err := cfg.Trading(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := prep.Simulate(context.Background(), NewSettings(rules, acct, rules.Futures && spec.CanShort))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := resultJSON(t, got), resultJSON(t, want); !bytes.Equal(g, w) {
+				t.Fatalf("stages differ from Run:\n%s\n%s", g, w)
+			}
+		})
+	}
+}
+
+// signalsDir returns a data directory with two daily CSVs with signal
+// columns.
+func signalsDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, pair := range []string{"SPY_USD", "QQQ_USD"} {
+		var b strings.Builder
+		b.WriteString("date,open,high,low,close,volume,enter_long,exit_long,enter_tag\n")
+		for d := range 28 {
+			o := 100 + float64(d%7)
+			if pair == "QQQ_USD" {
+				o += float64(d % 3)
+			}
+			enter, exit, tag := d%7 == 1, d%7 == 4, ""
+			if enter {
+				tag = "dip"
+			}
+			fmt.Fprintf(&b, "2024-02-%02d,%g,%g,%g,%g,1,%t,%t,%s\n", d+1, o, o+2, o-1, o+1, enter, exit, tag)
+		}
+		if err := os.WriteFile(filepath.Join(dir, pair+"-1d.csv"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// wrapped hides every method of the strategy it wraps but Spec and
+// Populate, as a wrapper in a job runner or a metrics decorator does.
+type wrapped struct{ s sdk.Strategy }
+
+func (w wrapped) Spec() sdk.Spec                            { return w.s.Spec() }
+func (w wrapped) Populate(f *sdk.Frame, p sdk.Values) error { return w.s.Populate(f, p) }
+
+// Taking the data file's signals is declared in the spec, so a wrapped
+// signals strategy still trades them; a strategy that does not declare it
+// gets all-false columns even when the file has signals.
+func TestFileSignalsDeclaredInSpec(t *testing.T) {
+	t.Parallel()
+	dir := signalsDir(t)
+	cfg := parse(t, `{"strategy":"signals","timeframe":"1d","datadir":"`+dir+`","fee":0,
+		"exchange":{"name":"none","pair_whitelist":["SPY/USD"]},"max_open_trades":1}`)
+	st, _ := strategy.Lookup("signals")
+	res, err := Run(context.Background(), cfg, wrapped{st}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trades) == 0 || res.Trades[0].EnterTag != "dip" {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+
+	spec := st.Spec()
+	spec.FileSignals = false
+	plan, err := NewPlan(cfg, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := market.Open(dir, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Load(context.Background(), store, plan, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range data.Frames() {
+		if f.EnterLong != nil || f.ExitLong != nil || f.EnterTag != nil {
+			t.Fatalf("Frames keep the file's signal columns: %+v", f)
+		}
+	}
+	var saw bool
+	probe := populateFunc{spec: spec, fn: func(f *sdk.Frame) error {
+		saw = f.EnterLong != nil
+		f.EnsureSignals()
+		return nil
+	}}
+	if _, err := data.Prepare(context.Background(), probe, nil); err != nil {
+		t.Fatal(err)
+	}
+	if saw {
+		t.Fatal("a strategy without file_signals got the file's signal columns")
+	}
+}
+
+// populateFunc is a strategy with a given spec and Populate.
+type populateFunc struct {
+	spec sdk.Spec
+	fn   func(*sdk.Frame) error
+}
+
+func (p populateFunc) Spec() sdk.Spec                            { return p.spec }
+func (p populateFunc) Populate(f *sdk.Frame, _ sdk.Values) error { return p.fn(f) }
+
+// Prepare refuses a strategy other than the plan's, and parameters its
+// declaration does not allow.
+func TestPrepareChecksStrategyAndParams(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, `{"strategy":"sma_cross","timeframe":"5m","datadir":"../../examples/data",
+		"exchange":{"name":"binance","pair_whitelist":["ETH/BTC"]},"timerange":"20180115-20180120"}`)
+	sma, _ := strategy.Lookup("sma_cross")
+	plan, err := NewPlan(cfg, sma.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := market.Open(cfg.Datadir, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Load(context.Background(), store, plan, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsi, _ := strategy.Lookup("rsi_bollinger")
+	if _, err := data.Prepare(context.Background(), rsi, nil); err == nil || !strings.Contains(err.Error(), "rsi_bollinger") {
+		t.Fatalf("another strategy: %v", err)
+	}
+	if _, err := data.Prepare(context.Background(), sma, sdk.Values{"fast": 500}); err == nil || !strings.Contains(err.Error(), `parameter "fast"`) {
+		t.Fatalf("out-of-range parameter: %v", err)
+	}
+}
