@@ -17,6 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/simserver"
@@ -24,7 +25,8 @@ import (
 
 // A platform on a fresh SQLite database, with the simulator beside the
 // API, starts on free ports, runs a backtest submitted through the API
-// client, and its Shutdown leaves no goroutine behind.
+// client (after the context it was started with has ended: that bounds the
+// start only), and its Shutdown leaves no goroutine behind.
 func TestPlatformLifecycle(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	home := filepath.Join(t.TempDir(), "home")
@@ -42,9 +44,11 @@ func TestPlatformLifecycle(t *testing.T) {
 		t.Fatal("ready before Start")
 	default:
 	}
-	if err := p.Start(t.Context()); err != nil {
+	startCtx, cancelStart := context.WithCancel(t.Context())
+	if err := p.Start(startCtx); err != nil {
 		t.Fatal(err)
 	}
+	cancelStart()
 	<-p.Ready()
 	if !regexp.MustCompile(`(?s)^first start: created user admin .*\nsimulator listening on http://127\.0\.0\.1:\d+ .*\nTradAI test serving on http://127\.0\.0\.1:\d+ \(API docs: .*/docs\)\n$`).MatchString(out.String()) {
 		t.Errorf("the operator was told:\n%s", out.String())
@@ -167,5 +171,71 @@ func TestStartFailureCleansUp(t *testing.T) {
 	}
 	if err := d.SQL().PingContext(ctx); err != nil {
 		t.Fatalf("the caller's database after a failed start: %v", err)
+	}
+}
+
+// Shutdown gives a running backtest DrainWorkers to finish, then cancels
+// it and puts it back in the queue for the next start.
+func TestShutdownRequeuesRunningBacktest(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	home := filepath.Join(t.TempDir(), "home")
+	p, err := platform.New(platform.Config{
+		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"),
+		Addr: "127.0.0.1:0", Workers: 1, AllowExternalStrategies: true, DrainWorkers: 300 * time.Millisecond,
+		Jobs: jobs.Options{CancelPoll: 20 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(p.TokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	c, err := client.New(p.URL(), strings.TrimSpace(string(token)), client.Options{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	ticket, err := c.Submit(ctx, api.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: clienttest.Config(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		run, err := c.Get(ctx, ticket.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status == client.Running {
+			break
+		}
+		if client.Terminal(run.Status) {
+			t.Fatalf("run %s: %s", run.Status, run.Error)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tr.CloseIdleConnections()
+	began := time.Now()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < 300*time.Millisecond || took > 15*time.Second {
+		t.Errorf("Shutdown took %s with a backtest that does not finish, want the drain time (300ms) and then some", took)
+	}
+	d, err := db.Open(t.Context(), filepath.Join(home, "tradai.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var status string
+	if err := d.QueryRow(t.Context(), `SELECT status FROM runs WHERE id = ?`, ticket.RunID).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	if status != client.Queued {
+		t.Fatalf("run after Shutdown: %s, want it queued again", status)
 	}
 }
