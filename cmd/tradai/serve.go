@@ -6,28 +6,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/api"
-	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
-	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/strategyref"
-	"github.com/tradai/tradai/internal/tenancy"
 )
 
 // platformOpts are the flags the server and the workers share.
@@ -99,61 +92,72 @@ func (o *platformOpts) fetcher(data string, log *slog.Logger) (jobs.Fetcher, err
 	return download.New(store, src, download.Options{Log: log}), nil
 }
 
-// folders resolves and creates the home and market data folders.
-func (o *platformOpts) folders() (home, data string, err error) {
-	if home, err = homeDir(o.home); err != nil {
-		return "", "", err
-	}
-	data = o.datadir
-	if data == "" {
-		data = filepath.Join(home, "data")
-	}
-	// The home folder holds the database and the first API token: this
-	// user's alone. Market data is not secret.
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return "", "", fmt.Errorf("create %s: %w", home, err)
-	}
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return "", "", fmt.Errorf("create %s: %w", data, err)
-	}
-	return home, data, nil
-}
-
-// jobService opens the database (migrating it) and builds the job service.
-func (o *platformOpts) jobService(ctx context.Context, data string) (*db.DB, *runs.Store, *jobs.Service, *slog.Logger, error) {
+// config is the platform the flags describe (without an API address:
+// serve adds it), with the home and data folders resolved.
+func (o *platformOpts) config() (platform.Config, error) {
 	if o.orphanAfter < time.Second {
-		return nil, nil, nil, nil, fmt.Errorf("--orphan-after %s: must be at least 1s", o.orphanAfter)
+		return platform.Config{}, fmt.Errorf("--orphan-after %s: must be at least 1s", o.orphanAfter)
 	}
 	wh, err := o.webhook()
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return platform.Config{}, err
 	}
-	d, log, err := o.open(ctx, true)
+	home, err := homeDir(o.home)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return platform.Config{}, err
+	}
+	data := o.datadir
+	if data == "" {
+		data = filepath.Join(home, "data")
+	}
+	u, err := o.url()
+	if err != nil {
+		return platform.Config{}, err
+	}
+	log, err := o.logger()
+	if err != nil {
+		return platform.Config{}, err
 	}
 	fetch, err := o.fetcher(data, log)
 	if err != nil {
-		d.Close()
-		return nil, nil, nil, nil, err
+		return platform.Config{}, err
 	}
-	store := runs.New(d, time.Now, 3, log)
-	svc, err := jobs.New(d, store, data, log, jobs.Options{
-		Workers:                 max(o.workers, 1),
-		MaxAttempts:             3,
-		AllowExternalStrategies: o.allowExternal,
-		StaleAfter:              o.orphanAfter,
-		Heartbeat:               min(5*time.Second, o.orphanAfter/4),
-		RescueEvery:             min(10*time.Second, o.orphanAfter/3),
-		Strategies:              strategyref.Options{External: external.Options{Log: log}},
-		Download:                fetch,
-		Webhook:                 wh,
-	})
+	return platform.Config{
+		Home: home, DataDir: data, Database: u, Workers: o.workers, AllowExternalStrategies: o.allowExternal,
+		Jobs: jobs.Options{
+			StaleAfter:  o.orphanAfter,
+			Heartbeat:   min(5*time.Second, o.orphanAfter/4),
+			RescueEvery: min(10*time.Second, o.orphanAfter/3),
+			Strategies:  strategyref.Options{External: external.Options{Log: log}},
+			Download:    fetch,
+			Webhook:     wh,
+		},
+		Log: log, Version: version,
+	}, nil
+}
+
+// run starts the platform cfg describes, prints to out what it tells the
+// operator, runs it until ctx ends (or the API fails) and shuts it down.
+// A shutdown that did not go cleanly is logged and, with strict, the
+// command's error.
+func run(ctx context.Context, cfg platform.Config, out io.Writer, strict bool) error {
+	cfg.Out = out
+	p, err := platform.New(cfg)
 	if err != nil {
-		d.Close()
-		return nil, nil, nil, nil, err
+		return err
 	}
-	return d, store, svc, log, nil
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-p.Failed():
+	}
+	if err := p.Shutdown(context.WithoutCancel(ctx)); err != nil && strict && runErr == nil {
+		runErr = err
+	}
+	return runErr
 }
 
 func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -190,46 +194,20 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
   TRADAI_WEBHOOK_SECRET=… tradai serve --download --webhook-url https://hooks.example.com/tradai`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			home, data, err := o.folders()
+			cfg, err := o.config()
 			if err != nil {
 				return err
 			}
-			d, store, svc, log, err := o.jobService(ctx, data)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			auth := tenancy.New(d, time.Now, log)
-			if err := bootstrap(ctx, auth, home, cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			stopSim, err := simf.serveSim(ctx, simOn, d, data, log, cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			defer stopSim()
-			srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: version},
-				api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF, AllowExternalStrategies: o.allowExternal})
-			if err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", addr, err)
-			}
-			if o.workers > 0 {
-				if err := svc.Start(ctx); err != nil {
-					ln.Close()
+			if simOn {
+				sc, err := simf.serverConfig()
+				if err != nil {
 					return err
 				}
+				cfg.Sim = &sc
 			}
-			hs := apiServer(srv.Handler(), log)
-			url := "http://" + ln.Addr().String()
-			log.Info("serving", "url", url, "database", d.Dialect().String(), "data", data, "workers", o.workers,
-				"download", o.download, "webhook", o.webhookURL != "")
-			fmt.Fprintf(cmd.OutOrStdout(), "TradAI %s serving on %s (API docs: %s/docs)\n", version, url, url)
-			return serveUntilDone(ctx, hs, idleFirstListener{Listener: ln, idle: hs.IdleTimeout}, svc, log)
+			cfg.Addr = addr
+			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF}
+			return run(cmd.Context(), cfg, cmd.OutOrStdout(), false)
 		},
 	}
 	o.addFlags(cmd, 2)
@@ -240,67 +218,6 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")
 	return cmd
-}
-
-// apiServer is the HTTP server of the API. A request's header must arrive
-// within 10 s of its first byte and the whole request within a minute; a
-// kept-alive connection may idle 2 minutes between requests, longer than
-// clients keep idle connections (Go's 90 s), so clients close them first
-// (serve it on an idleFirstListener for the same wait before the first
-// request). Headers are bounded to 64 KiB.
-func apiServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-}
-
-// bootstrap creates the first user and writes its token under home.
-func bootstrap(ctx context.Context, auth *tenancy.Store, home string, out io.Writer) error {
-	token, created, err := auth.Bootstrap(ctx)
-	if err != nil || !created {
-		return err
-	}
-	path := filepath.Join(home, "token")
-	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
-		_, err := io.WriteString(w, token+"\n")
-		return err
-	}); err != nil {
-		return fmt.Errorf("write the first API token: %w", err)
-	}
-	fmt.Fprintf(out, "first start: created user admin (tenant default); its API token is in %s\n", path)
-	return nil
-}
-
-// serveUntilDone serves until ctx ends, then shuts the API down, lets
-// running backtests finish for a while and re-queues the rest.
-func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, svc *jobs.Service, log *slog.Logger) error {
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("API shutdown", "err", err)
-	}
-	wctx, cancel2 := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel2()
-	if err := svc.Stop(wctx); err != nil {
-		log.Warn("workers shutdown", "err", err)
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", serveErr)
-	}
-	return nil
 }
 
 func newWorkerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -320,7 +237,6 @@ Go runtime, process) at /metrics there.`,
 		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4 --metrics-addr :9464`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			u, err := o.url()
 			if err != nil {
 				return err
@@ -331,46 +247,12 @@ Go runtime, process) at /metrics there.`,
 			if o.workers < 1 {
 				return errors.New("worker: --workers must be at least 1")
 			}
-			_, data, err := o.folders()
+			cfg, err := o.config()
 			if err != nil {
 				return err
 			}
-			d, _, svc, log, err := o.jobService(ctx, data)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			if metricsAddr != "" {
-				ln, err := net.Listen("tcp", metricsAddr)
-				if err != nil {
-					return fmt.Errorf("worker: metrics listener on %s: %w", metricsAddr, err)
-				}
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(append(svc.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
-				mux := http.NewServeMux()
-				mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-				metrics := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-				go func() {
-					if err := metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-						log.Error("worker: metrics listener", "err", err)
-					}
-				}()
-				defer func() {
-					sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-					defer cancel()
-					metrics.Shutdown(sctx)
-				}()
-				log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
-			}
-			if err := svc.Start(ctx); err != nil {
-				return err
-			}
-			log.Info("worker started", "workers", o.workers, "data", data, "download", o.download, "webhook", o.webhookURL != "")
-			<-ctx.Done()
-			log.Info("worker stopping")
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-			defer cancel()
-			return svc.Stop(wctx)
+			cfg.MetricsAddr = metricsAddr
+			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
 		},
 	}
 	o.addFlags(cmd, 2)

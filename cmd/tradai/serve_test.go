@@ -1,15 +1,11 @@
 package main
 
 import (
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/tradai/tradai/internal/tenancy"
 )
 
 func TestWebhookFlags(t *testing.T) {
@@ -71,37 +67,5 @@ func TestDownloadFlag(t *testing.T) {
 	f, err := o.fetcher(t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil || f == nil || f.Exchange() != "binance" {
 		t.Fatalf("with --download: %v, %v", f, err)
-	}
-}
-
-// The home folder holds the database and the first API token: serve
-// creates it for its user alone, and the token file and database 0600;
-// market data stays readable.
-func TestHomePrivate(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	o := &platformOpts{dbOpts: dbOpts{home: home, logger: func() (*slog.Logger, error) { return slog.New(slog.DiscardHandler), nil }}}
-	_, data, err := o.folders()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := o.open(t.Context(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := bootstrap(t.Context(), tenancy.New(d, time.Now, nil), home, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	for path, want := range map[string]os.FileMode{
-		home: os.ModeDir | 0o700, data: os.ModeDir | 0o755,
-		filepath.Join(home, "token"): 0o600, filepath.Join(home, "tradai.db"): 0o600,
-	} {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode() != want {
-			t.Errorf("%s: mode %s, want %s", path, fi.Mode(), want)
-		}
 	}
 }

@@ -2,27 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/fixed"
-	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/binanceapi"
-	"github.com/tradai/tradai/internal/sim/replay"
 	"github.com/tradai/tradai/internal/sim/simstore"
+	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -143,171 +136,43 @@ func (o *simFlags) engineConfig() (sim.Config, error) {
 	return cfg, nil
 }
 
-// loadMarket reads the pairs' candles from datadir and defines their symbols.
-func (o *simFlags) loadMarket(ctx context.Context, datadir string, log *slog.Logger) ([]sim.Symbol, []replay.Series, error) {
+// serverConfig is the simulator the flags describe (without its database,
+// data folder and log).
+func (o *simFlags) serverConfig() (simserver.Config, error) {
+	eng, err := o.engineConfig()
+	if err != nil {
+		return simserver.Config{}, err
+	}
 	if len(o.pairs) == 0 {
-		return nil, nil, fmt.Errorf("sim: %s is required (for example %s BTC/USDT ETH/USDT)", o.flag("pairs"), o.flag("pairs"))
+		return simserver.Config{}, fmt.Errorf("sim: %s is required (for example %s BTC/USDT ETH/USDT)", o.flag("pairs"), o.flag("pairs"))
 	}
 	tf, err := sdk.ParseTimeframe(o.timeframe)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sim: %s: %w", o.flag("timeframe"), err)
+		return simserver.Config{}, fmt.Errorf("sim: %s: %w", o.flag("timeframe"), err)
 	}
-	st, err := market.Open(datadir, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	var syms []sim.Symbol
-	var series []replay.Series
-	for _, pair := range o.pairs {
-		f, err := st.Load(ctx, market.Key{Exchange: o.exchange, Pair: pair, Timeframe: tf}, market.Range{})
-		if err != nil {
-			return nil, nil, fmt.Errorf("sim: candles of %s %s: %w (download them with 'tradai data download --pairs %s --timeframes %s')", pair, tf, err, pair, tf)
-		}
-		sym, err := replay.DefaultSymbol(pair, f)
-		if err != nil {
-			return nil, nil, err
-		}
-		s, err := replay.FromFrame(sym.Name, f, sym.TickSize)
-		if err != nil {
-			return nil, nil, err
-		}
-		syms = append(syms, sym)
-		series = append(series, s)
-	}
-	return syms, series, nil
-}
-
-// runningSim is a started simulator.
-type runningSim struct {
-	addr   net.Addr
-	feed   *replay.Feed
-	nsyms  int
-	errc   chan error // a failure while running
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	http   *http.Server
-	log    *slog.Logger
-}
-
-// launch loads the market, restores the simulator's state from d, listens
-// on o.addr and serves until stop.
-func (o *simFlags) launch(ctx context.Context, d *db.DB, datadir string, log *slog.Logger) (*runningSim, error) {
 	if o.speed < 0 {
-		return nil, fmt.Errorf("sim: %s %v: want 0 (stepped) or a positive factor", o.flag("speed"), o.speed)
+		return simserver.Config{}, fmt.Errorf("sim: %s %v: want 0 (stepped) or a positive factor", o.flag("speed"), o.speed)
 	}
 	for name, v := range map[string]float64{"fault-429": o.faults.TooManyRequests, "fault-5xx-after-order": o.faults.ErrorAfterOrder, "fault-drop-streams": o.faults.DropStreams} {
 		if v < 0 || v > 1 {
-			return nil, fmt.Errorf("sim: %s %v: want a share between 0 and 1", o.flag(name), v)
+			return simserver.Config{}, fmt.Errorf("sim: %s %v: want a share between 0 and 1", o.flag(name), v)
 		}
 	}
-	cfg, err := o.engineConfig()
-	if err != nil {
-		return nil, err
-	}
-	syms, series, err := o.loadMarket(ctx, datadir, log)
-	if err != nil {
-		return nil, err
-	}
-	store := simstore.New(d, time.Now, log)
-	state, err := store.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	events := binanceapi.NewEvents()
-	eng, err := sim.New(cfg, syms, sim.Journals{store, events})
-	if err != nil {
-		return nil, err
-	}
-	if err := eng.Restore(state); err != nil {
-		return nil, fmt.Errorf("sim: %w (start it with the pairs those orders trade)", err)
-	}
-	saved, err := store.Clock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	start := int64(0) // the first candle
-	if saved > 0 {
-		start = saved + 1 // the feed starts just before start
-	}
+	var start time.Time
 	if o.start != "" {
 		tr, err := config.ParseTimerange(o.start + "-")
 		if err != nil {
-			return nil, fmt.Errorf("sim: %s %q: want YYYYMMDD", o.flag("start"), o.start)
+			return simserver.Config{}, fmt.Errorf("sim: %s %q: want YYYYMMDD", o.flag("start"), o.start)
 		}
-		start = tr.Start
+		start = time.UnixMilli(tr.Start)
 	}
-	feed, err := replay.New(eng, series, start, log)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := binanceapi.New(binanceapi.Config{Engine: eng, Feed: feed, Keys: store, History: store, Sync: store.Sync,
-		WeightLimit: o.weightLimit, Admin: true, AdminToken: o.adminToken, Accounts: simstore.Creator{Store: store, Engine: eng},
-		Faults: o.faults, Events: events, Log: log})
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return nil, fmt.Errorf("sim: listen on %s: %w", o.addr, err)
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &runningSim{addr: ln.Addr(), feed: feed, nsyms: len(syms), errc: make(chan error, 2), cancel: cancel,
-		http: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}, log: log}
-	r.wg.Go(func() { store.Run(runCtx, 200*time.Millisecond) })
-	r.wg.Go(func() { srv.Run(runCtx) })
-	r.wg.Go(func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				if err := store.SaveClock(context.WithoutCancel(runCtx), feed.Now()); err != nil {
-					log.Error("sim: save the simulation clock", "err", err)
-				}
-				return
-			case <-t.C:
-				if err := store.SaveClock(runCtx, feed.Now()); err != nil && runCtx.Err() == nil {
-					log.Warn("sim: save the simulation clock", "err", err)
-				}
-			}
-		}
-	})
-	if o.speed > 0 {
-		r.wg.Go(func() {
-			if err := feed.Run(runCtx, wallClock{}, o.speed, 50*time.Millisecond); err != nil {
-				r.errc <- err
-			}
-		})
-	}
-	r.wg.Go(func() {
-		if err := r.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			r.errc <- fmt.Errorf("sim: serve: %w", err)
-		}
-	})
-	return r, nil
-}
-
-// describe is the one line that says where the simulator listens.
-func (r *runningSim) describe(o *simFlags) string {
-	return fmt.Sprintf("simulator listening on http://%s (%d symbols, %s candles, speed %v, simulation time %s)",
-		r.addr, r.nsyms, o.timeframe, o.speed, time.UnixMilli(r.feed.Now()+1).UTC().Format(time.RFC3339))
-}
-
-// stop shuts the HTTP server down (10 s at most), then everything else,
-// saving the simulation clock.
-func (r *runningSim) stop(ctx context.Context) {
-	shut, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer done()
-	if err := r.http.Shutdown(shut); err != nil {
-		r.log.Warn("sim: shutdown", "err", err)
-	}
-	r.cancel()
-	r.wg.Wait()
-	r.log.Info("simulator stopped", "simulation_time", time.UnixMilli(r.feed.Now()).UTC().Format(time.RFC3339))
+	return simserver.Config{Exchange: o.exchange, Pairs: o.pairs, Timeframe: tf, Addr: o.addr, Speed: o.speed, Start: start,
+		Engine: eng, WeightLimit: o.weightLimit, AdminToken: o.adminToken, Faults: o.faults}, nil
 }
 
 func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
-	if _, err := o.engineConfig(); err != nil {
+	cfg, err := o.serverConfig()
+	if err != nil {
 		return err
 	}
 	d, log, err := o.db.open(ctx, true)
@@ -315,49 +180,27 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	defer d.Close()
-	r, err := o.launch(ctx, d, o.datadir, log)
+	cfg.DB, cfg.DataDir, cfg.Log = d, o.datadir, log
+	srv, err := simserver.New(cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), r.describe(&o.simFlags))
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), srv.Describe())
 	if o.ready != nil {
-		o.ready(r.addr.String())
+		o.ready(srv.Addr().String())
 	}
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-r.errc:
+	case runErr = <-srv.Failed():
 	}
-	r.stop(ctx)
+	// A slow drain is logged by the simulator; it does not fail the command.
+	_ = srv.Shutdown(context.WithoutCancel(ctx))
 	return runErr
 }
-
-// serveSim starts the simulator inside `tradai serve` when --sim is set,
-// on the platform's database and data folder; the returned function stops
-// it. A failure while running is logged.
-func (o *simFlags) serveSim(ctx context.Context, enabled bool, d *db.DB, datadir string, log *slog.Logger, out io.Writer) (func(), error) {
-	if !enabled {
-		return func() {}, nil
-	}
-	r, err := o.launch(ctx, d, datadir, log)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(out, r.describe(o))
-	go func() {
-		if err, ok := <-r.errc; ok && err != nil {
-			log.Error("simulator failed", "err", err)
-		}
-	}()
-	return func() {
-		r.stop(ctx)
-		close(r.errc)
-	}, nil
-}
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
 
 func newSimAccountsCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Short: "Create and fund simulator accounts"}

@@ -2,7 +2,8 @@
 // exchange, declared by its consumers: markets with their trading rules,
 // balances, orders (market and limit, with client order ids), trades,
 // candles and the server's clock. Implementations: internal/exchange/binance
-// (Binance's REST API — the real exchange or the simulator). Every
+// (Binance's REST API — the real exchange or the simulator) and
+// internal/sim/simexchange (the simulator in-process). Every
 // implementation runs the contract suite in internal/exchange/exchangetest.
 //
 // Amounts are fixed.Dec (exact, 8 decimals). Failures that a runner acts

@@ -1,18 +1,18 @@
 // Package clienttest starts a real TradAI API server in-process for tests
-// of API clients: an SQLite database in a temporary folder, the run store,
-// the job service with its workers over the repository's example market
-// data, the first user's token, and the API on an httptest server. Nothing
-// of the server is faked.
+// of API clients: the platform server (internal/platform) on an SQLite
+// database in a temporary folder (or a given database), with its workers
+// over the repository's example market data, the first user's token, and
+// the API on 127.0.0.1 at a free port. Nothing of the server is faked.
 package clienttest
 
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net/http/httptest"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +20,7 @@ import (
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
-	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -91,71 +91,50 @@ func Config(t testing.TB, change ...func(map[string]any)) map[string]any {
 	return m
 }
 
-// Start starts a server that stops when the test ends.
+// Start starts a server that stops when the test ends: an
+// internal/platform Platform, as "tradai serve" runs it.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	home := filepath.Join(dir, "home")
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	d := o.DB
-	if d == nil {
-		var err error
-		if d, err = db.Open(ctx, filepath.Join(home, "tradai.db"), log); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		if err := d.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store := runs.New(d, time.Now, 3, log)
+	home := filepath.Join(t.TempDir(), "home")
 	data := ExampleData()
-	svc, err := jobs.New(d, store, data, log, jobs.Options{
-		Workers: 2, MaxAttempts: 3, FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond,
-		CancelPoll:              50 * time.Millisecond,
-		AllowExternalStrategies: o.AllowExternal,
-		Strategies:              strategyref.Options{External: external.Options{Log: log, StartTimeout: time.Minute}},
-	})
+	workers := 2
+	if o.NoWorkers {
+		workers = 0
+	}
+	cfg := platform.Config{
+		Home: home, DataDir: data, DB: o.DB,
+		Addr: "127.0.0.1:0", Workers: workers, AllowExternalStrategies: o.AllowExternal,
+		Jobs: jobs.Options{
+			FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond, CancelPoll: 50 * time.Millisecond,
+			Strategies: strategyref.Options{External: external.Options{StartTimeout: time.Minute}},
+		},
+		API:     api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight},
+		Version: "test",
+		// Requests still open when the test ends are cut off at once.
+		DrainAPI: time.Millisecond,
+	}
+	if o.DB == nil {
+		cfg.Database = filepath.Join(home, "tradai.db")
+	}
+	p, err := platform.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := tenancy.New(d, time.Now, log)
-	token, _, err := auth.Bootstrap(ctx)
-	if err != nil {
+	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, "token"), []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: "test"},
-		api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight, AllowExternalStrategies: o.AllowExternal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	if !o.NoWorkers {
-		if err := svc.Start(ctx); err != nil {
-			hs.Close()
-			t.Fatal(err)
-		}
 	}
 	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		hs.Close()
-		if o.NoWorkers {
-			return
-		}
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := svc.Stop(sctx); err != nil {
-			t.Errorf("stop the job workers: %v", err)
+		if err := p.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("stop the server: %v", err)
 		}
 	})
-	return &Server{URL: hs.URL, Token: token, Home: home, DataDir: data, auth: auth}
+	token, err := os.ReadFile(filepath.Join(home, "token"))
+	if err != nil {
+		t.Fatalf("the first API token: %v", err)
+	}
+	return &Server{URL: p.URL(), Token: strings.TrimSpace(string(token)), Home: home, DataDir: data, auth: p.Tenancy()}
 }
 
 // NewToken creates a user in tenant and returns an API token for it.

@@ -1,6 +1,7 @@
 // Package exchangetest is the contract suite every exchange.Exchange
-// implementation runs: the simulator through the Binance adapter now, real
-// exchanges' adapters (on their test networks) later. It asserts what the
+// implementation runs: the simulator through the Binance adapter and
+// in-process (internal/sim/simexchange) now, real exchanges' adapters (on
+// their test networks) later. It asserts what the
 // runners rely on — rules enforced, balances moved by fills and fees and
 // by nothing else, locks released by cancels, client order ids that make
 // retries safe, typed errors — using only the interface.

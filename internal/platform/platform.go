@@ -1,0 +1,448 @@
+// Package platform runs TradAI's server as a service: the database
+// (opened and migrated), the first user and token, the run store, the job
+// service and its workers with their maintenance (orphan rescue), the HTTP
+// API on a listener tuned for pooled clients, optionally the paper
+// exchange simulator (internal/simserver) beside it, and for a worker
+// process the Prometheus metrics endpoint.
+//
+// A Platform goes New (check the Config, fill its defaults), Start (bring
+// everything up; it returns once the API accepts connections, when Ready
+// is closed), and Shutdown, which stops in this order: the API stops
+// accepting and drains its requests, the simulator stops, running jobs get
+// a while to finish (then are cancelled and re-queued) and the maintenance
+// loops end, the metrics endpoint closes, and last the database. Every
+// goroutine the Platform starts is counted and waited for.
+//
+// `tradai serve`, `tradai worker` and the API tests' servers
+// (internal/client/clienttest) are all a Platform; cmd/tradai only turns
+// flags into a Config.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/simserver"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// Config is what a Platform runs. A Config with Addr serves the API (and
+// is "tradai serve"); one without is a worker process ("tradai worker").
+type Config struct {
+	// Home is TradAI's home folder, created for this user alone (0700);
+	// the first user's API token is written to Home/token when the API
+	// creates it. Empty: no folder, no token file.
+	Home string
+	// DataDir is the market data folder backtests read (created 0755;
+	// required).
+	DataDir string
+	// Database is the database URL: postgres://… or an SQLite file. DB,
+	// when set instead, is an open, migrated database the caller closes
+	// after Shutdown.
+	Database string
+	DB       *db.DB
+	// Addr is where the API listens (host:port; port 0 picks a free one).
+	// Empty: no API, a worker process.
+	Addr string
+	// MetricsAddr, when set, serves the job service's Prometheus metrics
+	// (with the Go runtime's and the process's) at /metrics there.
+	MetricsAddr string
+	// Workers is how many jobs this process runs at once (0: none, the
+	// queue is left to other processes).
+	Workers int
+	// AllowExternalStrategies lets tenants run Python files and exec:
+	// programs, in the API's checks and the workers alike.
+	AllowExternalStrategies bool
+	// Jobs tunes the job service; its Workers and AllowExternalStrategies
+	// are the Config's.
+	Jobs jobs.Options
+	// API tunes the API; its AllowExternalStrategies is the Config's.
+	API api.Options
+	// Sim, when set, runs the simulator beside the API on the platform's
+	// database and data folder (its DB, DataDir and Log are the Config's).
+	Sim *simserver.Config
+	// Log receives the platform's log (nil: discarded).
+	Log *slog.Logger
+	// Out receives the lines for the operator: the first token's file,
+	// where the simulator and the API listen (nil: discarded).
+	Out io.Writer
+	// Version is the version the API reports.
+	Version string
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// DrainAPI bounds how long Shutdown waits for API requests in flight
+	// (10 s); DrainWorkers how long running jobs get to finish before they
+	// are cancelled and re-queued (20 s).
+	DrainAPI, DrainWorkers time.Duration
+}
+
+// maxAttempts is how often a run is tried when Jobs.MaxAttempts is unset;
+// the run store and the queue use the same limit.
+const maxAttempts = 3
+
+// Platform is a running (or startable) TradAI server or worker process.
+type Platform struct {
+	cfg Config
+
+	ready  chan struct{}
+	failed chan error // the API stopped serving by itself (buffered)
+	stop   chan struct{}
+
+	mu        sync.Mutex
+	started   bool
+	shut      bool
+	db        *db.DB
+	ownDB     bool
+	auth      *tenancy.Store
+	jobs      *jobs.Service
+	jobsOn    bool
+	api       *http.Server
+	apiAddr   net.Addr
+	sim       *simserver.Server
+	metrics   *http.Server
+	wg        sync.WaitGroup // every goroutine the Platform starts
+	tokenFile string
+}
+
+// New checks cfg and fills its defaults; Start does the work.
+func New(cfg Config) (*Platform, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("platform: a market data folder is required")
+	}
+	if cfg.DB == nil && cfg.Database == "" {
+		return nil, errors.New("platform: a database is required")
+	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("platform: %d workers: want 0 or more", cfg.Workers)
+	}
+	if cfg.Addr == "" && cfg.Sim != nil {
+		return nil, errors.New("platform: the simulator runs beside the API: an API address is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DrainAPI <= 0 {
+		cfg.DrainAPI = 10 * time.Second
+	}
+	if cfg.DrainWorkers <= 0 {
+		cfg.DrainWorkers = 20 * time.Second
+	}
+	if cfg.Jobs.MaxAttempts <= 0 {
+		cfg.Jobs.MaxAttempts = maxAttempts
+	}
+	cfg.Jobs.Workers = max(cfg.Workers, 1)
+	cfg.Jobs.AllowExternalStrategies = cfg.AllowExternalStrategies
+	cfg.API.AllowExternalStrategies = cfg.AllowExternalStrategies
+	if cfg.Sim != nil {
+		sc := *cfg.Sim
+		sc.DataDir, sc.Log = cfg.DataDir, cfg.Log
+		cfg.Sim = &sc
+	}
+	return &Platform{cfg: cfg, ready: make(chan struct{}), failed: make(chan error, 1), stop: make(chan struct{})}, nil
+}
+
+// Start brings the platform up: folders, database (migrated), job service,
+// and with an API address the first user, the simulator, the API and the
+// workers; without one the metrics endpoint and the workers. It returns
+// once everything runs, Ready closed; on an error, what it started is
+// stopped again. ctx bounds the start only: the platform runs until
+// Shutdown.
+func (p *Platform) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return errors.New("platform: already started")
+	}
+	p.started = true
+	if err := p.start(ctx); err != nil {
+		p.shutdown(context.WithoutCancel(ctx))
+		return err
+	}
+	close(p.ready)
+	return nil
+}
+
+func (p *Platform) start(ctx context.Context) error {
+	cfg, log := p.cfg, p.cfg.Log
+	// The home folder holds the database and the first API token: this
+	// user's alone. Market data is not secret.
+	if cfg.Home != "" {
+		if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", cfg.Home, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", cfg.DataDir, err)
+	}
+	p.db = cfg.DB
+	if p.db == nil {
+		d, err := db.Open(ctx, cfg.Database, log)
+		if err != nil {
+			return err
+		}
+		p.db, p.ownDB = d, true
+		if err := d.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	store := runs.New(p.db, cfg.Now, cfg.Jobs.MaxAttempts, log)
+	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
+	if err != nil {
+		return err
+	}
+	p.jobs = svc
+	if cfg.Addr == "" {
+		return p.startWorker(ctx)
+	}
+
+	p.auth = tenancy.New(p.db, cfg.Now, log)
+	if err := p.bootstrap(ctx); err != nil {
+		return err
+	}
+	if cfg.Sim != nil {
+		sc := *cfg.Sim
+		sc.DB = p.db
+		sim, err := simserver.New(sc)
+		if err != nil {
+			return err
+		}
+		if err := sim.Start(ctx); err != nil {
+			return err
+		}
+		p.sim = sim
+		fmt.Fprintln(cfg.Out, sim.Describe())
+		p.wg.Go(func() {
+			select {
+			case err := <-sim.Failed():
+				log.Error("simulator failed", "err", err)
+			case <-p.stop:
+			}
+		})
+	}
+	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, DataDir: cfg.DataDir, Log: log, Version: cfg.Version}, cfg.API)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.Workers > 0 {
+		if err := p.startJobs(); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	hs := apiServer(srv.Handler(), log)
+	p.api, p.apiAddr = hs, ln.Addr()
+	p.wg.Go(func() {
+		if err := hs.Serve(idleFirstListener{Listener: ln, idle: hs.IdleTimeout}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.failed <- fmt.Errorf("serve: %w", err)
+		}
+	})
+	url := p.url()
+	log.Info("serving", "url", url, "database", p.db.Dialect().String(), "data", cfg.DataDir, "workers", cfg.Workers,
+		"download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
+	fmt.Fprintf(cfg.Out, "TradAI %s serving on %s (API docs: %s/docs)\n", cfg.Version, url, url)
+	return nil
+}
+
+// startJobs starts the workers and the maintenance loops. The queue runs
+// until Shutdown, not until Start's context ends, so running jobs get
+// DrainWorkers to finish.
+func (p *Platform) startJobs() error {
+	if err := p.jobs.Start(context.Background()); err != nil {
+		return err
+	}
+	p.jobsOn = true
+	return nil
+}
+
+// startWorker starts a worker process: the metrics endpoint, then the
+// workers.
+func (p *Platform) startWorker(context.Context) error {
+	cfg, log := p.cfg, p.cfg.Log
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("worker: metrics listener on %s: %w", cfg.MetricsAddr, err)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(append(p.jobs.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		p.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		p.wg.Go(func() {
+			if err := p.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("worker: metrics listener", "err", err)
+			}
+		})
+		log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
+	if cfg.Workers > 0 {
+		if err := p.startJobs(); err != nil {
+			return err
+		}
+	}
+	log.Info("worker started", "workers", cfg.Workers, "data", cfg.DataDir, "download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
+	return nil
+}
+
+// bootstrap creates the first user and writes its token to Home/token.
+func (p *Platform) bootstrap(ctx context.Context) error {
+	token, created, err := p.auth.Bootstrap(ctx)
+	if err != nil || !created || p.cfg.Home == "" {
+		return err
+	}
+	path := filepath.Join(p.cfg.Home, "token")
+	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
+		_, err := io.WriteString(w, token+"\n")
+		return err
+	}); err != nil {
+		return fmt.Errorf("write the first API token: %w", err)
+	}
+	p.tokenFile = path
+	fmt.Fprintf(p.cfg.Out, "first start: created user admin (tenant default); its API token is in %s\n", path)
+	return nil
+}
+
+// apiServer is the HTTP server of the API. A request's header must arrive
+// within 10 s of its first byte and the whole request within a minute; a
+// kept-alive connection may idle 2 minutes between requests, longer than
+// clients keep idle connections (Go's 90 s), so clients close them first
+// (it serves on an idleFirstListener for the same wait before the first
+// request). Headers are bounded to 64 KiB.
+func apiServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (p *Platform) url() string { return "http://" + p.apiAddr.String() }
+
+// Ready is closed once Start has brought everything up.
+func (p *Platform) Ready() <-chan struct{} { return p.ready }
+
+// Failed delivers the error that stopped the API from serving; Shutdown
+// is still due.
+func (p *Platform) Failed() <-chan error { return p.failed }
+
+// URL is the API's base URL, http://host:port (empty without an API or
+// before Start).
+func (p *Platform) URL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.apiAddr == nil {
+		return ""
+	}
+	return p.url()
+}
+
+// TokenFile is the file the first user's API token was written to when
+// this start created that user (empty otherwise).
+func (p *Platform) TokenFile() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tokenFile
+}
+
+// Tenancy is the platform's users, tenants and tokens (nil without an API
+// or before Start).
+func (p *Platform) Tenancy() *tenancy.Store {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.auth
+}
+
+// Shutdown stops the platform, each part bounded by ctx and its own drain
+// time: the API stops accepting and drains its requests (DrainAPI), the
+// simulator stops, running jobs get DrainWorkers to finish before they are
+// cancelled (and re-queued) with the maintenance loops, the metrics
+// endpoint closes, then the database if the Platform opened it. It waits
+// for every goroutine it started and returns what failed on the way (each
+// also logged); it does nothing a second time.
+func (p *Platform) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started || p.shut {
+		return nil
+	}
+	if p.api != nil {
+		p.cfg.Log.Info("shutting down")
+	} else {
+		p.cfg.Log.Info("worker stopping")
+	}
+	return p.shutdown(ctx)
+}
+
+func (p *Platform) shutdown(ctx context.Context) error {
+	p.shut = true
+	log := p.cfg.Log
+	var errs []error
+	if p.api != nil {
+		sctx, cancel := context.WithTimeout(ctx, p.cfg.DrainAPI)
+		if err := p.api.Shutdown(sctx); err != nil {
+			log.Warn("API shutdown", "err", err)
+			p.api.Close()
+			errs = append(errs, fmt.Errorf("stop the API: %w", err))
+		}
+		cancel()
+	}
+	if p.sim != nil {
+		if err := p.sim.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.jobsOn {
+		wctx, cancel := context.WithTimeout(ctx, p.cfg.DrainWorkers)
+		if err := p.jobs.Stop(wctx); err != nil {
+			log.Warn("workers shutdown", "err", err)
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if p.metrics != nil {
+		mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := p.metrics.Shutdown(mctx); err != nil {
+			p.metrics.Close()
+		}
+		cancel()
+	}
+	close(p.stop)
+	p.wg.Wait()
+	if p.ownDB && p.db != nil {
+		if err := p.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

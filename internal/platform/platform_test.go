@@ -1,0 +1,241 @@
+package platform_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/client"
+	"github.com/tradai/tradai/internal/client/clienttest"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/platform"
+	"github.com/tradai/tradai/internal/sim"
+	"github.com/tradai/tradai/internal/simserver"
+)
+
+// A platform on a fresh SQLite database, with the simulator beside the
+// API, starts on free ports, runs a backtest submitted through the API
+// client (after the context it was started with has ended: that bounds the
+// start only), and its Shutdown leaves no goroutine behind.
+func TestPlatformLifecycle(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	home := filepath.Join(t.TempDir(), "home")
+	var out bytes.Buffer
+	p, err := platform.New(platform.Config{
+		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"),
+		Addr: "127.0.0.1:0", Workers: 1, Out: &out, Version: "test",
+		Sim: &simserver.Config{Pairs: []string{"ETH/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", Engine: sim.DefaultConfig()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Ready():
+		t.Fatal("ready before Start")
+	default:
+	}
+	startCtx, cancelStart := context.WithCancel(t.Context())
+	if err := p.Start(startCtx); err != nil {
+		t.Fatal(err)
+	}
+	cancelStart()
+	<-p.Ready()
+	if !regexp.MustCompile(`(?s)^first start: created user admin .*\nsimulator listening on http://127\.0\.0\.1:\d+ .*\nTradAI test serving on http://127\.0\.0\.1:\d+ \(API docs: .*/docs\)\n$`).MatchString(out.String()) {
+		t.Errorf("the operator was told:\n%s", out.String())
+	}
+	token, err := os.ReadFile(p.TokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c, err := client.New(p.URL(), strings.TrimSpace(string(token)), client.Options{HTTPClient: &http.Client{Transport: tr}, PollMin: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	ticket, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.Wait(ctx, ticket.RunID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != client.Completed {
+		t.Fatalf("run %s: %s", run.Status, run.Error)
+	}
+	tr.CloseIdleConnections()
+
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+	if _, err := http.Get(p.URL() + "/health"); err == nil {
+		t.Error("the API still answers after Shutdown")
+	}
+}
+
+// The home folder holds the database and the first API token: the
+// platform creates it for its user alone, and the token file and the
+// database 0600; market data stays readable. A second start creates no
+// other first user.
+func TestHomePrivate(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	home := filepath.Join(t.TempDir(), "home")
+	data := filepath.Join(t.TempDir(), "data")
+	start := func() *platform.Platform {
+		p, err := platform.New(platform.Config{Home: home, DataDir: data, Database: filepath.Join(home, "tradai.db"), Addr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := start()
+	defer p.Shutdown(context.Background())
+	if p.TokenFile() != filepath.Join(home, "token") {
+		t.Fatalf("token file %q", p.TokenFile())
+	}
+	for path, want := range map[string]os.FileMode{
+		home: os.ModeDir | 0o700, data: os.ModeDir | 0o755,
+		filepath.Join(home, "token"): 0o600, filepath.Join(home, "tradai.db"): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %s, want %s", path, fi.Mode(), want)
+		}
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	again := start()
+	defer again.Shutdown(context.Background())
+	if again.TokenFile() != "" {
+		t.Errorf("second start wrote a token again to %s", again.TokenFile())
+	}
+}
+
+// A start that fails half-way (the API's address is taken) stops what it
+// had started and leaves the caller's database open.
+func TestStartFailureCleansUp(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := t.Context()
+	dir := t.TempDir()
+	d, err := db.Open(ctx, filepath.Join(dir, "tradai.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := platform.New(platform.Config{DataDir: dir, DB: d, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Shutdown(context.Background())
+	p, err := platform.New(platform.Config{DataDir: dir, DB: d, Addr: strings.TrimPrefix(busy.URL(), "http://"), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Fatalf("start on a taken address: %v", err)
+	}
+	select {
+	case <-p.Ready():
+		t.Fatal("ready after a failed start")
+	default:
+	}
+	if err := d.SQL().PingContext(ctx); err != nil {
+		t.Fatalf("the caller's database after a failed start: %v", err)
+	}
+}
+
+// Shutdown gives a running backtest DrainWorkers to finish, then cancels
+// it and puts it back in the queue for the next start.
+func TestShutdownRequeuesRunningBacktest(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	home := filepath.Join(t.TempDir(), "home")
+	p, err := platform.New(platform.Config{
+		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"),
+		Addr: "127.0.0.1:0", Workers: 1, AllowExternalStrategies: true, DrainWorkers: 300 * time.Millisecond,
+		Jobs: jobs.Options{CancelPoll: 20 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(p.TokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	c, err := client.New(p.URL(), strings.TrimSpace(string(token)), client.Options{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	ticket, err := c.Submit(ctx, api.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: clienttest.Config(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		run, err := c.Get(ctx, ticket.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status == client.Running {
+			break
+		}
+		if client.Terminal(run.Status) {
+			t.Fatalf("run %s: %s", run.Status, run.Error)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tr.CloseIdleConnections()
+	began := time.Now()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < 300*time.Millisecond || took > 15*time.Second {
+		t.Errorf("Shutdown took %s with a backtest that does not finish, want the drain time (300ms) and then some", took)
+	}
+	d, err := db.Open(t.Context(), filepath.Join(home, "tradai.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var status string
+	if err := d.QueryRow(t.Context(), `SELECT status FROM runs WHERE id = ?`, ticket.RunID).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	if status != client.Queued {
+		t.Fatalf("run after Shutdown: %s, want it queued again", status)
+	}
+}

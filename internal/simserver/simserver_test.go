@@ -1,0 +1,89 @@
+package simserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/sim"
+	"github.com/tradai/tradai/internal/sim/simstore"
+	"github.com/tradai/tradai/internal/simserver"
+)
+
+func exampleData() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "examples", "data")
+}
+
+// A simulator replaying in real time (×3600) starts on a free port, serves
+// the Binance API, and Shutdown stops every goroutine it started and saves
+// the simulation clock where the replay got to.
+func TestStartShutdown(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := t.Context()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "tradai.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := simserver.New(simserver.Config{DB: d, DataDir: exampleData(), Pairs: []string{"ETH/BTC"}, Timeframe: "5m",
+		Addr: "127.0.0.1:0", Speed: 3600, Engine: sim.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-s.Ready()
+	if !strings.HasPrefix(s.Describe(), "simulator listening on http://"+s.Addr().String()+" (1 symbols, 5m candles, speed 3600,") {
+		t.Errorf("describe: %s", s.Describe())
+	}
+	tr := &http.Transport{}
+	simTime := func() int64 {
+		t.Helper()
+		res, err := (&http.Client{Transport: tr}).Get("http://" + s.Addr().String() + "/sim/v1/clock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var clock struct{ SimTime int64 }
+		if err := json.NewDecoder(res.Body).Decode(&clock); err != nil {
+			t.Fatal(err)
+		}
+		return clock.SimTime
+	}
+	first := simTime()
+	// An hour of simulation time a second: the clock moves.
+	moved := first
+	for deadline := time.Now().Add(10 * time.Second); moved == first; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulation clock stayed at %d", first)
+		}
+		moved = simTime()
+	}
+	tr.CloseIdleConnections()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := simstore.New(d, time.Now, nil).Clock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved < moved {
+		t.Fatalf("saved simulation clock %d, want at least %d where the replay got to", saved, moved)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+}
