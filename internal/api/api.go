@@ -66,6 +66,9 @@ type Options struct {
 	// sets it, otherwise any client could pick its address.
 	TrustForwardedFor bool
 	MaxBody           int64 // request body limit in bytes (1 MiB)
+	// BodyReadTimeout bounds reading a request's body (5 s); the handler
+	// that follows is not bounded by it.
+	BodyReadTimeout time.Duration
 	// MaxInFlight is how many /api/ requests are served at once (64); one
 	// more is answered at once with 503 overloaded and Retry-After.
 	MaxInFlight int
@@ -94,6 +97,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 64
+	}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = 5 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -149,7 +149,7 @@ func (s *Server) registerBacktests() {
 		OperationID: "submit-backtest", Method: http.MethodPost, Path: backtestsPath,
 		Summary: "Submit a backtest", Tags: []string{"backtests"}, Security: secured,
 		Description:   "Queues the backtest and answers at once with a ticket; follow status_url until the run is completed, failed, cancelled or dead_letter.",
-		DefaultStatus: http.StatusAccepted, MaxBodyBytes: s.o.MaxBody,
+		DefaultStatus: http.StatusAccepted, MaxBodyBytes: s.o.MaxBody, BodyReadTimeout: s.o.BodyReadTimeout,
 	}, s.submit)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-backtests", Method: http.MethodGet, Path: backtestsPath,

@@ -414,3 +414,38 @@ func TestConcurrentSubmissionsWithOneIdempotencyKey(t *testing.T) {
 		}
 	})
 }
+
+// A submission that waits for the database longer than the body's read
+// deadline still succeeds: the deadline bounds reading the body, not the
+// handler. (net/http cancels a request's context when the connection's
+// read deadline passes while the handler runs: under load, submissions
+// waiting for SQLite's writer failed with 500 "context canceled" 5 s after
+// their body was read.)
+func TestSlowSubmissionOutlivesTheBodyReadDeadline(t *testing.T) {
+	d := sqliteDB(t)
+	e := newBare(t, d, api.Options{BodyReadTimeout: 100 * time.Millisecond}, nil)
+	// A first request records the token's use (a write, at most once a
+	// minute), so that the submission below waits for the writer only in
+	// its handler, after its body was read.
+	if r := e.do("GET", "/api/v1/backtests", e.token, nil); r.status != http.StatusOK {
+		t.Fatalf("list: %d %s", r.status, r.body)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- d.InTx(context.Background(), func(*db.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	time.AfterFunc(500*time.Millisecond, func() { close(release) })
+	r := e.do("POST", "/api/v1/backtests", e.token, submission(t))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r.status != http.StatusAccepted {
+		t.Fatalf("status %d, want 202: %.300s", r.status, r.body)
+	}
+}

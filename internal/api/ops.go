@@ -120,7 +120,7 @@ func (s *Server) registerData() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "data-freshness", Method: http.MethodPost, Path: "/api/v1/data/freshness",
 		Summary: "How fresh the named series are", Tags: []string{"data"}, Security: secured,
-		MaxBodyBytes: s.o.MaxBody,
+		MaxBodyBytes: s.o.MaxBody, BodyReadTimeout: s.o.BodyReadTimeout,
 	}, s.freshness)
 }
 

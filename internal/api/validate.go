@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -84,10 +85,14 @@ func (s *Server) readBody(ctx huma.Context, next func(huma.Context)) {
 	if limit <= 0 {
 		limit = s.o.MaxBody
 	}
+	// The deadline is the connection's, so it is wall-clock time. It must
+	// not outlive the read: net/http cancels the request's context when a
+	// read deadline passes while the handler runs.
 	if op.BodyReadTimeout > 0 {
-		_ = ctx.SetReadDeadline(s.o.Now().Add(op.BodyReadTimeout))
+		_ = ctx.SetReadDeadline(time.Now().Add(op.BodyReadTimeout))
 	}
 	body, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
+	_ = ctx.SetReadDeadline(time.Time{})
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		_ = huma.WriteErr(s.api, ctx, http.StatusRequestTimeout, "the request body was not sent in time")
 		return
@@ -110,7 +115,12 @@ type bodyContext struct {
 type humaContext huma.Context
 
 func (c bodyContext) BodyReader() io.Reader { return bytes.NewReader(c.body) }
-func (c bodyContext) Unwrap() huma.Context  { return c.humaContext }
+
+// SetReadDeadline does nothing: the body is in memory, and a deadline set
+// now (huma sets one before it decodes the body) would cancel the
+// request's context mid-handler when it passed.
+func (c bodyContext) SetReadDeadline(time.Time) error { return nil }
+func (c bodyContext) Unwrap() huma.Context            { return c.humaContext }
 
 // checkExchange says why a submission's exchange name cannot be run, or
 // nil: it must pass the data store's name check (market.ValidateExchange,
