@@ -13,7 +13,10 @@ import (
 // Settings are the resolved account and trade rules of one simulation.
 // The account fields are a [trade.Account]'s (see [Settings.Account]).
 type Settings struct {
-	Rules                trade.Rules
+	Rules trade.Rules
+	// Fill decides the exit prices inside a candle; nil means
+	// trade.Realistic, the fill_model default.
+	Fill                 trade.FillModel
 	StartingBalance      float64
 	StakeAmount          float64 // fixed stake per trade; 0 means "unlimited"
 	TradableBalanceRatio float64
@@ -99,6 +102,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	}
 	res.MarketChange = change / float64(len(series))
 
+	fill := s.Fill
+	if fill == nil {
+		fill = trade.Realistic{}
+	}
 	var (
 		rules    = &s.Rules
 		peak     = s.StartingBalance
@@ -163,7 +170,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				} else {
 					c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
 				}
-				if reason, rate, ok := rules.Check(tr, c); ok {
+				if reason, rate, ok := rules.Check(tr, c, fill); ok {
 					rules.Close(tr, t, rate, reason)
 					closed, err := pf.Close(p.id)
 					if err != nil {

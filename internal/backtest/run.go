@@ -71,6 +71,9 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	}
 
 	s := NewSettings(rules, acct, rules.Futures && spec.CanShort)
+	if s.Fill, err = cfg.Fill(); err != nil {
+		return nil, err
+	}
 	res, err := Simulate(ctx, s, series)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	MarginMode  string  `json:"margin_mode,omitempty"`
 	Leverage    float64 `json:"leverage"`
 
+	// FillModel names the backtest fill model (trade.FillModelNamed).
+	FillModel string `json:"fill_model,omitempty"`
+
 	// Ignored lists Freqtrade keys present in the file that have no effect
 	// on a backtest.
 	Ignored []string `json:"-"`
@@ -83,6 +87,7 @@ func Default() *Config {
 		UseExitSignal:        true,
 		TradingMode:          "spot",
 		Leverage:             1,
+		FillModel:            "realistic",
 	}
 }
 
@@ -210,6 +215,8 @@ func (c *Config) decode(data []byte) error {
 			err = into(raw, &c.MarginMode)
 		case "leverage":
 			err = into(raw, &c.Leverage)
+		case "fill_model":
+			err = into(raw, &c.FillModel)
 		default:
 			if ignoredKeys[k] {
 				c.Ignored = append(c.Ignored, k)
@@ -331,6 +338,9 @@ func (c *Config) Validate() error {
 	if !(c.Leverage >= 1 && c.Leverage <= 125) {
 		bad("leverage %v must be in [1, 125]", c.Leverage)
 	}
+	if _, err := trade.FillModelNamed(c.FillModel); err != nil {
+		bad("fill_model: %w", err)
+	}
 	if c.Timerange != "" {
 		if _, err := ParseTimerange(c.Timerange); err != nil {
 			bad("timerange: %w", err)
@@ -424,7 +434,7 @@ var known = []string{
 	"trailing_stop_positive", "trailing_stop_positive_offset",
 	"trailing_only_offset_is_reached", "use_exit_signal", "exit_profit_only",
 	"exit_profit_offset", "ignore_roi_if_entry_signal", "trading_mode", "margin_mode",
-	"leverage",
+	"leverage", "fill_model",
 }
 
 // suggest names the closest known key when k looks like a typo of it.

@@ -85,6 +85,8 @@ func TestParseErrors(t *testing.T) {
 		{"unlimited needs max trades", `{"max_open_trades": -1}`, `stake_amount "unlimited" needs a positive max_open_trades`},
 		{"fractional max trades", `{"max_open_trades": 2.5}`, `must be a whole number`},
 		{"leverage in spot", `{"leverage": 3}`, `leverage 3 needs trading_mode "futures"`},
+		{"unknown fill model", `{"fill_model": "optimistic"}`, `fill_model: unknown fill model "optimistic" (known: realistic, freqtrade)`},
+		{"fill model not a string", `{"fill_model": 1}`, `key "fill_model": wrong type`},
 		{"bad mode", `{"trading_mode": "margin"}`, `trading_mode "margin" must be "spot" or "futures"`},
 		{"cross margin", `{"trading_mode": "futures", "margin_mode": "cross"}`, `margin_mode "cross" is not supported`},
 		{"fee range", `{"fee": 0.5}`, `fee 0.5 must be in [0, 0.1)`},

@@ -50,3 +50,12 @@ func (c *Config) Trading(spec sdk.Spec) (trade.Rules, trade.Account, error) {
 	}
 	return rules, acct, nil
 }
+
+// Fill returns the backtest fill model the config names (fill_model).
+func (c *Config) Fill() (trade.FillModel, error) {
+	m, err := trade.FillModelNamed(c.FillModel)
+	if err != nil {
+		return nil, fmt.Errorf("fill_model: %w", err)
+	}
+	return m, nil
+}

@@ -68,3 +68,21 @@ func TestTrading(t *testing.T) {
 		t.Fatalf("invalid risk: %v", err)
 	}
 }
+
+func TestFill(t *testing.T) {
+	t.Parallel()
+	for data, want := range map[string]string{
+		`{}`:                          "realistic",
+		`{"fill_model": "realistic"}`: "realistic",
+		`{"fill_model": "freqtrade"}`: "freqtrade",
+	} {
+		c, err := Parse([]byte(data), "x.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Fill()
+		if err != nil || m.Name() != want {
+			t.Fatalf("%s: fill model %v (%v), want %s", data, m, err, want)
+		}
+	}
+}
