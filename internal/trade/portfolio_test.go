@@ -202,7 +202,7 @@ func TestPortfolioProperties(t *testing.T) {
 					open++
 				}
 			}
-			if open != p.OpenTrades() || math.Abs(tied-p.TiedUp()) > eps {
+			if open != p.OpenTrades() || math.Abs(tied-p.TiedUp()) > eps*max(1, tied/a.StartingBalance) {
 				t.Fatalf("open %d tied up %v; the trades say %d and %v", p.OpenTrades(), p.TiedUp(), open, tied)
 			}
 			if a.MaxOpenTrades > 0 && usedThisStep > a.MaxOpenTrades {

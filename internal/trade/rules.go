@@ -6,10 +6,6 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// MaintenanceMarginRatio is the maintenance margin assumed when computing
-// the liquidation price of an isolated futures position.
-const MaintenanceMarginRatio = 0.005
-
 // Rules are the resolved trade-management settings of one run.
 type Rules struct {
 	Risk sdk.Risk
@@ -23,6 +19,9 @@ type Rules struct {
 	Slippage float64 // adverse price move on market-style fills
 	Leverage float64 // 1 in spot mode
 	Futures  bool    // futures mode: liquidation price is tracked
+
+	// Liquidation places the liquidation price of futures trades.
+	Liquidation Liquidation
 
 	// TimeframeMinutes is the candle length, used by the ROI rules.
 	TimeframeMinutes int64
@@ -54,11 +53,7 @@ func (r *Rules) Open(pair string, short bool, at int64, price, stake float64, ta
 		MaxRate: rate, MinRate: rate,
 	}
 	if r.Futures {
-		if short {
-			t.LiquidationPrice = rate * (1 + 1/r.Leverage) / (1 + MaintenanceMarginRatio)
-		} else {
-			t.LiquidationPrice = rate * (1 - 1/r.Leverage) / (1 - MaintenanceMarginRatio)
-		}
+		t.LiquidationPrice = r.Liquidation.Price(pair, short, rate, t.Amount, stake)
 	}
 	t.StopLoss = r.stopFrom(&t, rate, r.Risk.Stoploss)
 	t.InitialStopLoss = t.StopLoss
