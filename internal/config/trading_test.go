@@ -21,11 +21,11 @@ func TestTrading(t *testing.T) {
 		wantAcct  trade.Account
 	}{
 		{
-			name:      "defaults and the strategy's risk",
-			js:        `{"strategy":"x"}`,
+			name: "defaults and the strategy's risk",
+			js:   `{"strategy":"x"}`,
 			wantRules: trade.Rules{Risk: spec.Risk, UseExitSignal: true, Fee: 0.001, Leverage: 1, TimeframeMinutes: 60,
 				Liquidation: trade.Liquidation{Brackets: trade.BinanceBrackets(), Buffer: 0.05}},
-			wantAcct:  trade.Account{StartingBalance: 1000, TradableBalanceRatio: 0.99, MaxOpenTrades: 3},
+			wantAcct: trade.Account{StartingBalance: 1000, TradableBalanceRatio: 0.99, MaxOpenTrades: 3},
 		},
 		{
 			name: "every key",
