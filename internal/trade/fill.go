@@ -69,7 +69,10 @@ func (Realistic) stopRate(r *Rules, t *Trade, c Candle, startStop float64, dur i
 		return c.Open
 	}
 	if reason == ExitTrailingStop && dur == 0 {
-		return r.entryCandleTrailRate(t, c)
+		// The offset is a profit ratio: the price moves offset / leverage
+		// to reach it.
+		rate := r.entryCandleTrailRate(t, c, r.Risk.TrailingStopPositiveOffset/r.Leverage)
+		return min(max(rate, c.Low), c.High)
 	}
 	return t.StopLoss
 }
@@ -117,7 +120,13 @@ func (Freqtrade) stopRate(r *Rules, t *Trade, c Candle, _ float64, dur int64, re
 		return c.Open
 	}
 	if reason == ExitTrailingStop && dur == 0 {
-		return r.entryCandleTrailRate(t, c)
+		// Freqtrade moves the price by the whole offset, whatever the
+		// leverage, and bounds the fill on one side only.
+		rate := r.entryCandleTrailRate(t, c, r.Risk.TrailingStopPositiveOffset)
+		if t.IsShort {
+			return min(c.High, rate)
+		}
+		return max(c.Low, rate)
 	}
 	return stop
 }
@@ -155,22 +164,17 @@ func roiPrice(t *Trade, ratio float64) float64 {
 }
 
 // entryCandleTrailRate is the fill of a trailing stop that moved and fired
-// within the entry candle: the worst realistic path, just enough to arm
-// the stop, then down to it, bounded by the candle.
-func (r *Rules) entryCandleTrailRate(t *Trade, c Candle) float64 {
+// within the entry candle: the worst path, the price moving from the open
+// just enough to arm the stop (by armMove, a price ratio), then back to
+// it. It is not bounded by the candle.
+func (r *Rules) entryCandleTrailRate(t *Trade, c Candle, armMove float64) float64 {
 	side := 1.0
 	if t.IsShort {
 		side = -1
 	}
 	risk := &r.Risk
-	var rate float64
 	if risk.TrailingOnlyOffsetIsReached && risk.TrailingStopPositive > 0 {
-		rate = c.Open * (1 + side*risk.TrailingStopPositiveOffset - side*risk.TrailingStopPositive/r.Leverage)
-	} else {
-		rate = c.Open * (1 - side*math.Abs(t.stopLossPct)/r.Leverage)
+		return c.Open * (1 + side*armMove - side*risk.TrailingStopPositive/r.Leverage)
 	}
-	if t.IsShort {
-		return min(c.High, rate)
-	}
-	return max(c.Low, rate)
+	return c.Open * (1 - side*math.Abs(t.stopLossPct)/r.Leverage)
 }

@@ -221,6 +221,37 @@ func TestCheck(t *testing.T) {
 			},
 		},
 		{
+			name: "trailing stop fired in the entry candle at leverage: the offset is a profit ratio",
+			r: func() Rules {
+				r := rules(sdk.Risk{Stoploss: -0.10, TrailingStop: true, TrailingStopPositive: 0.02,
+					TrailingStopPositiveOffset: 0.06, TrailingOnlyOffsetIsReached: true})
+				r.Leverage, r.Futures = 2, true
+				return r
+			}(),
+			short: true,
+			steps: []step{
+				// low 96.5 arms the stop at 97.465 (7% profit at 2x); high
+				// 100.5 hits it. Worst case: the price falls 3% (6% profit),
+				// then rises 1%: 100 * (1 - 0.03 + 0.01) = 98.
+				{c: bar(0, 100, 100.5, 96.5, 97), wantReason: ExitTrailingStop, wantRate: 98},
+			},
+		},
+		{
+			name: "freqtrade: trailing stop fired in the entry candle at leverage moves by the whole offset",
+			r: func() Rules {
+				r := rules(sdk.Risk{Stoploss: -0.10, TrailingStop: true, TrailingStopPositive: 0.02,
+					TrailingStopPositiveOffset: 0.06, TrailingOnlyOffsetIsReached: true})
+				r.Leverage, r.Futures = 2, true
+				return r
+			}(),
+			fill:  Freqtrade{},
+			short: true,
+			steps: []step{
+				// Freqtrade's 100 * (1 - 0.06 + 0.01) = 95, below the low.
+				{c: bar(0, 100, 100.5, 96.5, 97), wantReason: ExitTrailingStop, wantRate: 95},
+			},
+		},
+		{
 			name: "freqtrade: the stop price is kept when the candle opens below it and its high is above",
 			r:    rules(sdk.Risk{Stoploss: -0.10}),
 			fill: Freqtrade{},
