@@ -13,7 +13,10 @@ import (
 // Settings are the resolved account and trade rules of one simulation.
 // The account fields are a [trade.Account]'s (see [Settings.Account]).
 type Settings struct {
-	Rules                trade.Rules
+	Rules trade.Rules
+	// Fill decides the exit prices inside a candle; nil means
+	// trade.Realistic, the fill_model default.
+	Fill                 trade.FillModel
 	StartingBalance      float64
 	StakeAmount          float64 // fixed stake per trade; 0 means "unlimited"
 	TradableBalanceRatio float64
@@ -64,9 +67,11 @@ type pairState struct {
 }
 
 // Simulate runs the portfolio simulation over series, processed together
-// in time order. Within one candle time, pairs are processed in the order
-// given; for each, a pending entry is taken first and then the open trade
-// (including one entered on this candle) is checked for exits.
+// in time order. Within one candle time, the pairs holding an open trade
+// go first, in the order their trades opened, each checked for an exit;
+// then the other pairs in the order given, each taking a pending entry
+// (into a slot an exit at this time may have freed) and checking the new
+// trade for an exit on its entry candle. This is Freqtrade's order.
 func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
@@ -99,6 +104,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	}
 	res.MarketChange = change / float64(len(series))
 
+	fill := s.Fill
+	if fill == nil {
+		fill = trade.Realistic{}
+	}
 	var (
 		rules    = &s.Rules
 		peak     = s.StartingBalance
@@ -108,6 +117,35 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		prevT    int64
 		steps    int
 	)
+	// held lists the pairs holding an open trade, in the order the trades
+	// opened.
+	held := make([]int, 0, len(states))
+	// checkExit checks pair p's open trade, if any, for an exit on its
+	// candle at time t, and moves p to its next candle.
+	checkExit := func(p *pairState, t int64) error {
+		j, f := p.j, p.f
+		if tr := p.tr; tr != nil {
+			i := j - 1 // the candle whose signals act now
+			c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
+			if tr.IsShort {
+				c.Enter, c.Exit = f.EnterShort[i], f.ExitShort[i]
+			} else {
+				c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
+			}
+			if reason, rate, ok := rules.Check(tr, c, fill); ok {
+				rules.Close(tr, t, rate, reason)
+				closed, err := pf.Close(p.id)
+				if err != nil {
+					return fmt.Errorf("backtest: %w", err)
+				}
+				res.Trades = append(res.Trades, closed)
+				p.tr = nil
+			}
+		}
+		p.lastClose = f.Close[j]
+		p.j++
+		return nil
+	}
 	t := int64(math.MaxInt64)
 	for k := range states {
 		if p := &states[k]; p.j < p.to {
@@ -126,6 +164,22 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			}
 			curDay = day
 		}
+		// Pairs holding an open trade go first, in the order their trades
+		// opened: their exits free slots and money for the entries that
+		// follow at this time (Freqtrade's order).
+		kept := held[:0]
+		for _, k := range held {
+			p := &states[k]
+			if p.j < p.to && p.f.Time[p.j] == t {
+				if err := checkExit(p, t); err != nil {
+					return nil, err
+				}
+			}
+			if p.tr != nil {
+				kept = append(kept, k)
+			}
+		}
+		held = kept
 		next := int64(math.MaxInt64) // the following candle time, found on the way
 		for k := range states {
 			p := &states[k]
@@ -143,7 +197,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				long := f.EnterLong[i] && !f.ExitLong[i]
 				short := s.AllowShort && f.EnterShort[i] && !f.ExitShort[i]
 				if long != short {
-					if stake, ok := pf.Stake(p.id, t); ok {
+					if stake, ok := pf.Stake(p.id); ok {
 						tag := ""
 						if f.EnterTag != nil {
 							tag = f.EnterTag[i]
@@ -156,25 +210,13 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 					}
 				}
 			}
-			if tr := p.tr; tr != nil {
-				c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
-				if tr.IsShort {
-					c.Enter, c.Exit = f.EnterShort[i], f.ExitShort[i]
-				} else {
-					c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
-				}
-				if reason, rate, ok := rules.Check(tr, c); ok {
-					rules.Close(tr, t, rate, reason)
-					closed, err := pf.Close(p.id)
-					if err != nil {
-						return nil, fmt.Errorf("backtest: %w", err)
-					}
-					res.Trades = append(res.Trades, closed)
-					p.tr = nil
-				}
+			// A trade entered on this candle is checked on it too.
+			if err := checkExit(p, t); err != nil {
+				return nil, err
 			}
-			p.lastClose = f.Close[j]
-			p.j++
+			if p.tr != nil {
+				held = append(held, k)
+			}
 			if p.j < p.to {
 				next = min(next, f.Time[p.j])
 			}

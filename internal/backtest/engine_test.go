@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/tradai/tradai/internal/result"
@@ -140,19 +141,47 @@ func TestMaxOpenTradesAcrossPairs(t *testing.T) {
 		f.EnterLong[4] = true
 		frames = append(frames, f)
 	}
+	frames[2].EnterLong[3], frames[2].ExitLong[3] = true, false
 	s := settings()
 	s.MaxOpenTrades = 2
 	res := run(t, s, frames...)
 	// Candle 2: A and B enter, C has no slot. Candle 4: A and B exit at the
-	// open; the freed slots are not reused within the same candle time, so C
-	// still cannot enter. Candle 5: A and B re-enter.
+	// open and C takes a freed slot at once. Candle 5: A takes the last
+	// slot, B has none. A and C close at the end.
 	var pairs []string
 	for _, tr := range res.Trades {
-		pairs = append(pairs, tr.Pair)
+		pairs = append(pairs, tr.Pair+"@"+strconv.FormatInt(tr.OpenTime/m5, 10))
 	}
-	want := []string{"A/X", "B/X", "A/X", "B/X"}
+	want := []string{"A/X@2", "B/X@2", "A/X@5", "C/X@4"}
 	if !reflect.DeepEqual(pairs, want) {
 		t.Fatalf("trades on %v, want %v", pairs, want)
+	}
+}
+
+// TestExitsBeforeEntries: within one candle time the pairs holding a trade
+// are checked first, so a pair earlier in the whitelist can enter into the
+// slot that a later pair's exit frees, with the money the exit returned.
+func TestExitsBeforeEntries(t *testing.T) {
+	t.Parallel()
+	a := frame("A/X", 10, 10, 10, 10, 10, 10)
+	a.EnterLong[2] = true // acts at candle 3
+	b := frame("B/X", 10, 10, 20, 20, 20, 20)
+	b.EnterLong[0] = true // acts at candle 1
+	b.ExitLong[2] = true  // acts at candle 3, at the open 20
+	s := settings()
+	s.MaxOpenTrades = 1
+	res := run(t, s, a, b)
+	if len(res.Trades) != 2 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+	bt, at := res.Trades[0], res.Trades[1]
+	if bt.Pair != "B/X" || bt.CloseTime != 3*m5 || at.Pair != "A/X" || at.OpenTime != 3*m5 {
+		t.Fatalf("trades %+v", res.Trades)
+	}
+	// B doubled its stake (the whole wallet, one slot): A stakes the wallet
+	// that B's exit returned.
+	if math.Abs(at.Stake-(1000+bt.ProfitAbs)) > 1e-9 || math.Abs(bt.ProfitAbs-1000) > 1e-9 {
+		t.Fatalf("A staked %v after B's profit %v", at.Stake, bt.ProfitAbs)
 	}
 }
 

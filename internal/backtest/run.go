@@ -28,6 +28,10 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	settings := NewSettings(rules, acct, rules.Futures && spec.CanShort)
+	if settings.Fill, err = cfg.Fill(); err != nil {
+		return nil, err
+	}
 	plan, err := NewPlan(cfg, spec)
 	if err != nil {
 		return nil, err
@@ -47,5 +51,5 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	return prep.Simulate(ctx, NewSettings(rules, acct, rules.Futures && spec.CanShort))
+	return prep.Simulate(ctx, settings)
 }

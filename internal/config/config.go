@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -58,6 +59,14 @@ type Config struct {
 	MarginMode  string  `json:"margin_mode,omitempty"`
 	Leverage    float64 `json:"leverage"`
 
+	// FillModel names the backtest fill model (trade.FillModelNamed).
+	FillModel string `json:"fill_model,omitempty"`
+	// LiquidationBuffer is Freqtrade's liquidation_buffer.
+	LiquidationBuffer float64 `json:"liquidation_buffer"`
+	// LeverageBrackets override the bundled brackets (trade.BinanceBrackets)
+	// of the pairs they name.
+	LeverageBrackets map[string][]trade.Bracket `json:"leverage_brackets,omitempty"`
+
 	// Ignored lists Freqtrade keys present in the file that have no effect
 	// on a backtest.
 	Ignored []string `json:"-"`
@@ -83,6 +92,8 @@ func Default() *Config {
 		UseExitSignal:        true,
 		TradingMode:          "spot",
 		Leverage:             1,
+		FillModel:            "realistic",
+		LiquidationBuffer:    0.05,
 	}
 }
 
@@ -210,6 +221,12 @@ func (c *Config) decode(data []byte) error {
 			err = into(raw, &c.MarginMode)
 		case "leverage":
 			err = into(raw, &c.Leverage)
+		case "fill_model":
+			err = into(raw, &c.FillModel)
+		case "liquidation_buffer":
+			err = into(raw, &c.LiquidationBuffer)
+		case "leverage_brackets":
+			err = into(raw, &c.LeverageBrackets)
 		default:
 			if ignoredKeys[k] {
 				c.Ignored = append(c.Ignored, k)
@@ -331,6 +348,23 @@ func (c *Config) Validate() error {
 	if !(c.Leverage >= 1 && c.Leverage <= 125) {
 		bad("leverage %v must be in [1, 125]", c.Leverage)
 	}
+	if _, err := trade.FillModelNamed(c.FillModel); err != nil {
+		bad("fill_model: %w", err)
+	}
+	if !(c.LiquidationBuffer >= 0 && c.LiquidationBuffer < 1) {
+		bad("liquidation_buffer %v must be in [0, 1)", c.LiquidationBuffer)
+	}
+	bracketPairs := map[string]string{}
+	for _, pair := range sortedKeys(c.LeverageBrackets) {
+		if err := (trade.Liquidation{Brackets: map[string][]trade.Bracket{pair: c.LeverageBrackets[pair]}}).Validate(); err != nil {
+			bad("leverage_brackets: %w", err)
+		}
+		key := trade.BracketKey(pair)
+		if other, ok := bracketPairs[key]; ok {
+			bad("leverage_brackets: %s and %s name the same market", other, pair)
+		}
+		bracketPairs[key] = pair
+	}
 	if c.Timerange != "" {
 		if _, err := ParseTimerange(c.Timerange); err != nil {
 			bad("timerange: %w", err)
@@ -424,7 +458,16 @@ var known = []string{
 	"trailing_stop_positive", "trailing_stop_positive_offset",
 	"trailing_only_offset_is_reached", "use_exit_signal", "exit_profit_only",
 	"exit_profit_offset", "ignore_roi_if_entry_signal", "trading_mode", "margin_mode",
-	"leverage",
+	"leverage", "fill_model", "liquidation_buffer", "leverage_brackets",
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // suggest names the closest known key when k looks like a typo of it.

@@ -37,6 +37,7 @@ func (c *Config) Trading(spec sdk.Spec) (trade.Rules, trade.Account, error) {
 		Slippage:               c.Slippage,
 		Leverage:               c.Leverage,
 		Futures:                c.TradingMode == "futures",
+		Liquidation:            c.Liquidation(),
 		TimeframeMinutes:       c.TimeframeFor(spec).Minutes(),
 	}
 	acct := trade.Account{
@@ -49,4 +50,24 @@ func (c *Config) Trading(spec sdk.Spec) (trade.Rules, trade.Account, error) {
 		acct.StakeAmount = 0
 	}
 	return rules, acct, nil
+}
+
+// Fill returns the backtest fill model the config names (fill_model).
+func (c *Config) Fill() (trade.FillModel, error) {
+	m, err := trade.FillModelNamed(c.FillModel)
+	if err != nil {
+		return nil, fmt.Errorf("fill_model: %w", err)
+	}
+	return m, nil
+}
+
+// Liquidation returns how the config places liquidation prices: Binance's
+// bundled leverage brackets, those of leverage_brackets in their place for
+// the pairs it names, and liquidation_buffer.
+func (c *Config) Liquidation() trade.Liquidation {
+	brackets := trade.BinanceBrackets()
+	for pair, bs := range c.LeverageBrackets {
+		brackets[trade.BracketKey(pair)] = bs
+	}
+	return trade.Liquidation{Brackets: brackets, Buffer: c.LiquidationBuffer}
 }

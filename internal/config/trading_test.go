@@ -21,20 +21,29 @@ func TestTrading(t *testing.T) {
 		wantAcct  trade.Account
 	}{
 		{
-			name:      "defaults and the strategy's risk",
-			js:        `{"strategy":"x"}`,
-			wantRules: trade.Rules{Risk: spec.Risk, UseExitSignal: true, Fee: 0.001, Leverage: 1, TimeframeMinutes: 60},
-			wantAcct:  trade.Account{StartingBalance: 1000, TradableBalanceRatio: 0.99, MaxOpenTrades: 3},
+			name: "defaults and the strategy's risk",
+			js:   `{"strategy":"x"}`,
+			wantRules: trade.Rules{Risk: spec.Risk, UseExitSignal: true, Fee: 0.001, Leverage: 1, TimeframeMinutes: 60,
+				Liquidation: trade.Liquidation{Brackets: trade.BinanceBrackets(), Buffer: 0.05}},
+			wantAcct: trade.Account{StartingBalance: 1000, TradableBalanceRatio: 0.99, MaxOpenTrades: 3},
 		},
 		{
 			name: "every key",
 			js: `{"strategy":"x","timeframe":"5m","stake_amount":50,"dry_run_wallet":500,"tradable_balance_ratio":0.5,
 				"max_open_trades":-1,"fee":0.002,"slippage":0.001,"stoploss":-0.05,"use_exit_signal":false,
 				"exit_profit_only":true,"exit_profit_offset":0.01,"ignore_roi_if_entry_signal":true,
-				"trading_mode":"futures","margin_mode":"isolated","leverage":3}`,
+				"trading_mode":"futures","margin_mode":"isolated","leverage":3,"liquidation_buffer":0.1,
+				"leverage_brackets":{"BTC/USDT:USDT":[{"notional_floor":0,"maint_margin_ratio":0.01,"maint_amount":0}],
+				"ETH/BTC":[{"notional_floor":0,"maint_margin_ratio":0.02},{"notional_floor":10,"maint_margin_ratio":0.03,"maint_amount":0.1}]}}`,
 			wantRules: trade.Rules{Risk: sdk.Risk{Stoploss: -0.05, MinimalROI: spec.Risk.MinimalROI},
 				ExitProfitOnly: true, ExitProfitOffset: 0.01, IgnoreROIIfEntrySignal: true,
-				Fee: 0.002, Slippage: 0.001, Leverage: 3, Futures: true, TimeframeMinutes: 5},
+				Fee: 0.002, Slippage: 0.001, Leverage: 3, Futures: true, TimeframeMinutes: 5,
+				Liquidation: trade.Liquidation{Buffer: 0.1, Brackets: func() map[string][]trade.Bracket {
+					b := trade.BinanceBrackets()
+					b["BTC/USDT"] = []trade.Bracket{{MaintMarginRatio: 0.01}}
+					b["ETH/BTC"] = []trade.Bracket{{MaintMarginRatio: 0.02}, {NotionalFloor: 10, MaintMarginRatio: 0.03, MaintAmount: 0.1}}
+					return b
+				}()}},
 			wantAcct: trade.Account{StartingBalance: 500, StakeAmount: 50, TradableBalanceRatio: 0.5, MaxOpenTrades: -1},
 		},
 	}
@@ -66,5 +75,23 @@ func TestTrading(t *testing.T) {
 	}
 	if _, _, err := c.Trading(spec); err == nil || !strings.HasPrefix(err.Error(), "risk settings: ") {
 		t.Fatalf("invalid risk: %v", err)
+	}
+}
+
+func TestFill(t *testing.T) {
+	t.Parallel()
+	for data, want := range map[string]string{
+		`{}`:                          "realistic",
+		`{"fill_model": "realistic"}`: "realistic",
+		`{"fill_model": "freqtrade"}`: "freqtrade",
+	} {
+		c, err := Parse([]byte(data), "x.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Fill()
+		if err != nil || m.Name() != want {
+			t.Fatalf("%s: fill model %v (%v), want %s", data, m, err, want)
+		}
 	}
 }

@@ -64,10 +64,6 @@ type Portfolio struct {
 	realised float64    // profit of closed trades
 	tiedUp   float64    // stakes of open trades
 	open     int        // open trades
-	// held counts the slots of trades that closed at heldAt: they take no
-	// new trade until after that time.
-	held   int
-	heldAt int64
 }
 
 type position struct {
@@ -80,7 +76,7 @@ func NewPortfolio(a Account) (*Portfolio, error) {
 	if err := a.Validate(); err != nil {
 		return nil, fmt.Errorf("portfolio: %w", err)
 	}
-	return &Portfolio{acct: a, ids: map[string]PairID{}, heldAt: math.MinInt64}, nil
+	return &Portfolio{acct: a, ids: map[string]PairID{}}, nil
 }
 
 // Account returns the portfolio's settings.
@@ -105,34 +101,27 @@ func (p *Portfolio) ID(pair string) (PairID, bool) {
 	return id, ok
 }
 
-// Stake says whether pair id may open a trade at time at (Unix ms), and
-// with which stake. It may not while the pair holds an open trade, while
-// every slot is taken (a slot freed by an exit takes a new trade only after
-// the exit's time, so an exit and another pair's entry on the same candle
-// do not share a slot), or when the wallet cannot pay a stake.
+// Stake says whether pair id may open a trade now, and with which stake.
+// It may not while the pair holds an open trade, while every slot is taken,
+// or when the wallet cannot pay a stake. A slot that an exit frees is free
+// at once, as in Freqtrade: another pair may take it on the candle the exit
+// filled on.
 //
 // Stakes are sized as Freqtrade sizes them: the available money is the
 // tradable part of the balance less the stakes of open trades. A fixed
 // stake is taken whole or not at all; an "unlimited" stake is the tradable
 // balance (including what open trades tie up) divided by max_open_trades,
 // at most what is available.
-func (p *Portfolio) Stake(id PairID, at int64) (float64, bool) {
-	if p.pos[id].open || !p.slotFree(at) {
+func (p *Portfolio) Stake(id PairID) (float64, bool) {
+	if p.pos[id].open || !p.slotFree() {
 		return 0, false
 	}
 	stake := p.stake()
 	return stake, stake > 0
 }
 
-func (p *Portfolio) slotFree(at int64) bool {
-	if p.acct.MaxOpenTrades < 0 {
-		return true
-	}
-	used := p.open
-	if at <= p.heldAt {
-		used += p.held
-	}
-	return used < p.acct.MaxOpenTrades
+func (p *Portfolio) slotFree() bool {
+	return p.acct.MaxOpenTrades < 0 || p.open < p.acct.MaxOpenTrades
 }
 
 func (p *Portfolio) stake() float64 {
@@ -152,7 +141,7 @@ func (p *Portfolio) stake() float64 {
 // Open records t, opened on pair id (see [Rules.Open]), as holding a slot
 // and its stake, and returns the recorded trade to check and close in place
 // (the pointer [Portfolio.Trade] returns). It refuses, changing nothing, a
-// trade that [Portfolio.Stake] would not have allowed at t.OpenTime: on a
+// trade that [Portfolio.Stake] would not have allowed: on a
 // pair that holds an open trade or is not id, without a free slot, or with
 // a stake the wallet cannot pay.
 func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
@@ -162,7 +151,7 @@ func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
 		return nil, fmt.Errorf("portfolio: trade on %s recorded on another pair's handle", t.Pair)
 	case ps.open:
 		return nil, fmt.Errorf("portfolio: %s already holds an open trade", t.Pair)
-	case !p.slotFree(t.OpenTime):
+	case !p.slotFree():
 		return nil, fmt.Errorf("portfolio: no free slot for %s: max_open_trades %d", t.Pair, p.acct.MaxOpenTrades)
 	case !(t.Stake > 0 && t.Stake <= p.Available()):
 		return nil, fmt.Errorf("portfolio: stake %v on %s is more than the %v available", t.Stake, t.Pair, p.Available())
@@ -183,9 +172,8 @@ func (p *Portfolio) Trade(id PairID) *Trade {
 }
 
 // Close records the end of pair id's open trade, which [Rules.Close] has
-// closed: its profit goes to the wallet, its stake is free and the pair may
-// trade again; its slot takes a new trade after the trade's close time. It
-// returns the closed trade.
+// closed: its profit goes to the wallet, its stake and its slot are free
+// and the pair may trade again. It returns the closed trade.
 func (p *Portfolio) Close(id PairID) (Trade, error) {
 	ps := &p.pos[id]
 	if !ps.open {
@@ -198,12 +186,6 @@ func (p *Portfolio) Close(id PairID) (Trade, error) {
 	p.realised += t.ProfitAbs
 	p.tiedUp -= t.Stake
 	p.open--
-	switch at := t.CloseTime; {
-	case at > p.heldAt:
-		p.held, p.heldAt = 1, at
-	case at == p.heldAt:
-		p.held++
-	}
 	ps.open = false
 	return *t, nil
 }

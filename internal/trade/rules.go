@@ -6,10 +6,6 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// MaintenanceMarginRatio is the maintenance margin assumed when computing
-// the liquidation price of an isolated futures position.
-const MaintenanceMarginRatio = 0.005
-
 // Rules are the resolved trade-management settings of one run.
 type Rules struct {
 	Risk sdk.Risk
@@ -23,6 +19,9 @@ type Rules struct {
 	Slippage float64 // adverse price move on market-style fills
 	Leverage float64 // 1 in spot mode
 	Futures  bool    // futures mode: liquidation price is tracked
+
+	// Liquidation places the liquidation price of futures trades.
+	Liquidation Liquidation
 
 	// TimeframeMinutes is the candle length, used by the ROI rules.
 	TimeframeMinutes int64
@@ -54,11 +53,7 @@ func (r *Rules) Open(pair string, short bool, at int64, price, stake float64, ta
 		MaxRate: rate, MinRate: rate,
 	}
 	if r.Futures {
-		if short {
-			t.LiquidationPrice = rate * (1 + 1/r.Leverage) / (1 + MaintenanceMarginRatio)
-		} else {
-			t.LiquidationPrice = rate * (1 - 1/r.Leverage) / (1 - MaintenanceMarginRatio)
-		}
+		t.LiquidationPrice = r.Liquidation.Price(pair, short, rate, t.Amount, stake)
 	}
 	t.StopLoss = r.stopFrom(&t, rate, r.Risk.Stoploss)
 	t.InitialStopLoss = t.StopLoss
@@ -76,14 +71,15 @@ func (r *Rules) stopFrom(t *Trade, price, sl float64) float64 {
 }
 
 // Check looks at one candle of an open trade and reports whether the trade
-// exits on it, why, and at which price (before exit slippage). It updates the
-// trade's trailing stop and its highest and lowest seen prices.
+// exits on it, why, and at which price (before exit slippage), the price as
+// fill decides it. It updates the trade's trailing stop and its highest and
+// lowest seen prices.
 //
 // Within the candle the open comes first, then the low is assumed before
 // the high for stop-loss purposes. When several exits fire in one candle the
 // first in this order wins: exit signal, stop-loss (or liquidation), ROI,
 // trailing stop.
-func (r *Rules) Check(t *Trade, c Candle) (ExitReason, float64, bool) {
+func (r *Rules) Check(t *Trade, c Candle, fill FillModel) (ExitReason, float64, bool) {
 	dur := (c.Time - t.OpenTime) / 60_000
 	t.MaxRate = max(t.MaxRate, c.High)
 	t.MinRate = min(t.MinRate, c.Low)
@@ -116,9 +112,7 @@ func (r *Rules) Check(t *Trade, c Candle) (ExitReason, float64, bool) {
 	liq := t.LiquidationPrice
 	liqHit := liq > 0 && (short && liq <= c.High || !short && liq >= c.Low)
 	switch {
-	case liqHit && (!stopHit || short && liq < t.StopLoss || !short && liq > t.StopLoss):
-		// The liquidation price lies between the open and the stop: it is
-		// reached first.
+	case liqHit && (!stopHit || fill.liquidationFirst(t)):
 		stopReason = ExitLiquidation
 	case stopHit && t.StopLoss != t.InitialStopLoss:
 		stopReason = ExitTrailingStop
@@ -131,84 +125,19 @@ func (r *Rules) Check(t *Trade, c Candle) (ExitReason, float64, bool) {
 		return ExitSignal, c.Open, true
 	}
 	if stopReason == ExitStopLoss || stopReason == ExitLiquidation {
-		return stopReason, r.stopRate(t, c, startStop, dur, stopReason), true
+		return stopReason, fill.stopRate(r, t, c, startStop, dur, stopReason), true
 	}
 	if !(c.Enter && r.IgnoreROIIfEntrySignal) {
 		if step, ok := risk.MinimalROI.At(dur); ok && t.ProfitRatioAt(bound) > step.Ratio {
-			if rate, ok := r.roiRate(t, c, step, dur); ok {
+			if rate, ok := fill.roiRate(r, t, c, step, dur); ok {
 				return ExitROI, rate, true
 			}
 		}
 	}
 	if stopReason == ExitTrailingStop {
-		return stopReason, r.stopRate(t, c, startStop, dur, stopReason), true
+		return stopReason, fill.stopRate(r, t, c, startStop, dur, stopReason), true
 	}
 	return "", 0, false
-}
-
-// stopRate is the fill price of a stop-loss, trailing stop or liquidation.
-func (r *Rules) stopRate(t *Trade, c Candle, startStop float64, dur int64, reason ExitReason) float64 {
-	short := t.IsShort
-	if reason == ExitLiquidation {
-		if short && c.Open > t.LiquidationPrice || !short && c.Open < t.LiquidationPrice {
-			return c.Open
-		}
-		return t.LiquidationPrice
-	}
-	// The candle opened beyond the stop that was in force: fill at the open.
-	if short && c.Open > startStop || !short && c.Open < startStop {
-		return c.Open
-	}
-	if reason == ExitTrailingStop && dur == 0 {
-		// The trailing stop moved and fired within the entry candle: assume
-		// the worst realistic path, just enough to arm the stop, then down.
-		side := 1.0
-		if short {
-			side = -1
-		}
-		risk := &r.Risk
-		var rate float64
-		if risk.TrailingOnlyOffsetIsReached && risk.TrailingStopPositive > 0 {
-			rate = c.Open * (1 + side*risk.TrailingStopPositiveOffset - side*risk.TrailingStopPositive/r.Leverage)
-		} else {
-			rate = c.Open * (1 - side*math.Abs(t.stopLossPct)/r.Leverage)
-		}
-		if short {
-			return min(c.High, rate)
-		}
-		return max(c.Low, rate)
-	}
-	return t.StopLoss
-}
-
-// roiRate is the price at which the ROI entry step is exactly met after
-// fees, or the open when a new step takes effect with the price already
-// beyond it. ok is false when the ROI cannot fire on this candle.
-func (r *Rules) roiRate(t *Trade, c Candle, step sdk.ROIStep, dur int64) (float64, bool) {
-	if step.Ratio == -1 {
-		return c.Open, true
-	}
-	side := 1.0
-	if t.IsShort {
-		side = -1
-	}
-	roi := t.OpenRate * step.Ratio / t.Leverage
-	openFee := side * t.OpenRate * (1 + side*t.FeeOpen)
-	rate := -(roi + openFee) / (t.FeeClose - side)
-	beyond := !t.IsShort && c.Open > rate || t.IsShort && c.Open < rate
-	tf := r.TimeframeMinutes
-	if dur > 0 && dur == step.Minutes && tf > 0 && step.Minutes%tf == 0 && beyond {
-		return c.Open, true
-	}
-	if dur == 0 && beyond {
-		// On the entry candle, an entry filled above the open (slippage)
-		// cannot have reached a ROI price that lies below the close.
-		if !t.IsShort && c.Open < c.Close && t.OpenRate > c.Open && rate > c.Close ||
-			t.IsShort && c.Open > c.Close && t.OpenRate < c.Open && rate < c.Close {
-			return 0, false
-		}
-	}
-	return min(max(rate, c.Low), c.High), true
 }
 
 // Close ends the trade at rate; exit slippage applies to every exit but

@@ -39,6 +39,7 @@ func TestCheck(t *testing.T) {
 	cases := []struct {
 		name  string
 		r     Rules
+		fill  FillModel // nil: Realistic
 		short bool
 		steps []step
 	}{
@@ -219,14 +220,116 @@ func TestCheck(t *testing.T) {
 				{c: bar(1, 99, 99, 90, 91), wantReason: ExitLiquidation, wantRate: 100 * 0.9 / 0.995},
 			},
 		},
+		{
+			name: "trailing stop fired in the entry candle at leverage: the offset is a profit ratio",
+			r: func() Rules {
+				r := rules(sdk.Risk{Stoploss: -0.10, TrailingStop: true, TrailingStopPositive: 0.02,
+					TrailingStopPositiveOffset: 0.06, TrailingOnlyOffsetIsReached: true})
+				r.Leverage, r.Futures = 2, true
+				return r
+			}(),
+			short: true,
+			steps: []step{
+				// low 96.5 arms the stop at 97.465 (7% profit at 2x); high
+				// 100.5 hits it. Worst case: the price falls 3% (6% profit),
+				// then rises 1%: 100 * (1 - 0.03 + 0.01) = 98.
+				{c: bar(0, 100, 100.5, 96.5, 97), wantReason: ExitTrailingStop, wantRate: 98},
+			},
+		},
+		{
+			name: "freqtrade: trailing stop fired in the entry candle at leverage moves by the whole offset",
+			r: func() Rules {
+				r := rules(sdk.Risk{Stoploss: -0.10, TrailingStop: true, TrailingStopPositive: 0.02,
+					TrailingStopPositiveOffset: 0.06, TrailingOnlyOffsetIsReached: true})
+				r.Leverage, r.Futures = 2, true
+				return r
+			}(),
+			fill:  Freqtrade{},
+			short: true,
+			steps: []step{
+				// Freqtrade's 100 * (1 - 0.06 + 0.01) = 95, below the low.
+				{c: bar(0, 100, 100.5, 96.5, 97), wantReason: ExitTrailingStop, wantRate: 95},
+			},
+		},
+		{
+			name: "freqtrade: the stop price is kept when the candle opens below it and its high is above",
+			r:    rules(sdk.Risk{Stoploss: -0.10}),
+			fill: Freqtrade{},
+			steps: []step{
+				{c: bar(0, 100, 101, 95, 96)},
+				{c: bar(1, 85, 93, 84, 92), wantReason: ExitStopLoss, wantRate: 90},
+			},
+		},
+		{
+			name: "freqtrade: the open when the whole candle is below the stop",
+			r:    rules(sdk.Risk{Stoploss: -0.10}),
+			fill: Freqtrade{},
+			steps: []step{
+				{c: bar(0, 100, 101, 95, 96)},
+				{c: bar(1, 85, 88, 84, 86), wantReason: ExitStopLoss, wantRate: 85},
+			},
+		},
+		{
+			name: "roi -1 at an age that is not a whole number of candles exits at the open",
+			r:    rules(sdk.Risk{MinimalROI: roi(0, 0.5, 7, -1)}),
+			steps: []step{
+				{c: bar(0, 100, 101, 99, 100)},
+				{c: bar(1, 92, 93, 91, 92)},
+				{c: bar(2, 93, 94, 92, 93), wantReason: ExitROI, wantRate: 93},
+			},
+		},
+		{
+			name: "freqtrade: roi -1 at an age that is not a whole number of candles exits at the low",
+			r:    rules(sdk.Risk{MinimalROI: roi(0, 0.5, 7, -1)}),
+			fill: Freqtrade{},
+			steps: []step{
+				{c: bar(0, 100, 101, 99, 100)},
+				{c: bar(1, 92, 93, 91, 92)},
+				{c: bar(2, 93, 94, 92, 93), wantReason: ExitROI, wantRate: 92},
+			},
+		},
+		{
+			name:  "freqtrade: short roi -1 at an age that is not a whole number of candles exits at the high",
+			r:     rules(sdk.Risk{MinimalROI: roi(0, 0.5, 7, -1)}),
+			fill:  Freqtrade{},
+			short: true,
+			steps: []step{
+				{c: bar(0, 100, 101, 99, 100)},
+				{c: bar(1, 102, 103, 101, 102)},
+				{c: bar(2, 103, 104, 102, 103), wantReason: ExitROI, wantRate: 104},
+			},
+		},
+		{
+			name: "freqtrade: roi -1 at a whole number of candles exits at the open",
+			r:    rules(sdk.Risk{MinimalROI: roi(0, 0.5, 60, -1)}),
+			fill: Freqtrade{},
+			steps: []step{
+				{c: bar(0, 100, 101, 99, 100)},
+				{c: bar(11, 92, 93, 91, 92)},
+				{c: bar(12, 93, 94, 92, 93), wantReason: ExitROI, wantRate: 93},
+			},
+		},
+		{
+			name: "freqtrade: a stop beyond the liquidation price wins when the candle reaches both",
+			r:    func() Rules { r := rules(sdk.Risk{Stoploss: -0.99}); r.Leverage, r.Futures = 10, true; return r }(),
+			fill: Freqtrade{},
+			steps: []step{
+				{c: bar(0, 100, 101, 99, 100)},
+				{c: bar(1, 99, 99, 90, 91), wantReason: ExitStopLoss, wantRate: 90.1},
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := tc.r
+			var fill FillModel = Realistic{}
+			if tc.fill != nil {
+				fill = tc.fill
+			}
 			tr := r.Open("ETH/BTC", tc.short, 0, 100, 10, "")
 			for i, s := range tc.steps {
-				reason, rate, ok := r.Check(&tr, s.c)
+				reason, rate, ok := r.Check(&tr, s.c, fill)
 				if s.wantReason == "" {
 					if ok {
 						t.Fatalf("step %d: exit %s at %v, want none", i, reason, rate)
@@ -272,7 +375,7 @@ func TestROIPriceIncludesFees(t *testing.T) {
 	r := rules(sdk.Risk{MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.05}}})
 	r.Fee = 0.001
 	tr := r.Open("A/B", false, 0, 100, 10, "")
-	reason, rate, ok := r.Check(&tr, bar(1, 101, 110, 100, 105))
+	reason, rate, ok := r.Check(&tr, bar(1, 101, 110, 100, 105), Realistic{})
 	want := (100*0.05 + 100*1.001) / 0.999
 	if !ok || reason != ExitROI || !near(rate, want) {
 		t.Fatalf("got %v %v %v, want roi at %v", reason, rate, ok, want)
