@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tradai/tradai/sdk"
@@ -408,6 +409,14 @@ func hello(p *process) (handshake, error) {
 		h.ShmFD = shmChildFD
 	}
 	if err := serve.WriteHeader(p.stdin, h); err != nil {
+		// A broken pipe: the program closed its input, nearly always by
+		// ending. Whether the write or its output's end is seen first is
+		// a race; say the same either way.
+		if errors.Is(err, syscall.EPIPE) {
+			if _, rerr := serve.ReadHeader(p.br); rerr == io.EOF {
+				return handshake{}, &ioError{"the process ended its output before it declared its spec", err}
+			}
+		}
 		return handshake{}, fmt.Errorf("sending hello: %w", err)
 	}
 	line, err := serve.ReadHeader(p.br)
