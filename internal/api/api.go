@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/lograte"
@@ -167,6 +168,9 @@ func New(d Deps, o Options) (*Server, error) {
 	// No $schema field and Link header in answers: clients get plain JSON.
 	cfg.CreateHooks = nil
 	cfg.Transformers = append(cfg.Transformers, toProblem)
+	// A Problem's error details are huma's under the wire type's name:
+	// one ErrorDetail schema.
+	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[apitype.ErrorDetail](), reflect.TypeFor[huma.ErrorDetail]())
 	s.api = humago.New(mux, cfg)
 	s.api.UseMiddleware(s.authenticate, s.checkParams, s.readBody)
 	s.registerBacktests()
@@ -175,12 +179,12 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerOps()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
-		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Problem](), false, "Problem")
+		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")
 	}
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, problem(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
+		writeProblem(w, r, problem(http.StatusNotFound, apitype.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
 	})
 	s.handler = s.shed(s.observe(mux))
 	return s, nil
@@ -280,7 +284,7 @@ var secured = []map[string][]string{{"bearer": {}}}
 func mustPrincipal(ctx context.Context) (tenancy.Principal, error) {
 	p, ok := principalFrom(ctx)
 	if !ok {
-		return tenancy.Principal{}, problem(http.StatusUnauthorized, CodeUnauthenticated, "not authenticated")
+		return tenancy.Principal{}, problem(http.StatusUnauthorized, apitype.CodeUnauthenticated, "not authenticated")
 	}
 	return p, nil
 }
@@ -289,7 +293,7 @@ func mustPrincipal(ctx context.Context) (tenancy.Principal, error) {
 // that the server failed, not its internals.
 func (s *Server) internal(what string, err error) error {
 	s.d.Log.Error(what, "err", err)
-	return problem(http.StatusInternalServerError, CodeInternal, what+" failed; the server logged why")
+	return problem(http.StatusInternalServerError, apitype.CodeInternal, what+" failed; the server logged why")
 }
 
 func jsonEncode(w io.Writer, v any) error {
