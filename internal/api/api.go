@@ -11,7 +11,12 @@
 // the boundary (422 naming the field), and so is a submission the worker
 // would fail on (parameters out of range, unknown exchange, absurd
 // amounts). A run of another tenant is not found. Errors are
-// problem details with stable codes (Problem).
+// problem details with stable codes (apitype.Problem).
+//
+// The request and answer bodies are the wire types of package apitype,
+// which the client shares; this package adds the operations, the
+// parameters huma reads from paths, queries and headers, and the
+// conversions from the run and market stores.
 package api
 
 import (

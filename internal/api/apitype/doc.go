@@ -6,5 +6,5 @@
 // Both sides share them: internal/api serves them (huma reads their
 // struct tags into the OpenAPI document) and internal/client decodes them.
 // So that a client does not carry the server, this package imports only
-// the standard library and sdk; a test keeps it that way.
+// the standard library and sdk (internal/client/deps_test.go keeps it so).
 package apitype
