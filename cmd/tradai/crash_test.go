@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
@@ -286,7 +286,7 @@ func TestServerKilledWithQueuedWork(t *testing.T) {
 	srv := startChild(t, args...)
 	url := srv.serving(t)
 	token := homeToken(t, home)
-	body, _ := json.Marshal(api.SubmitRequest{Strategy: "macd_trend", Config: clienttest.Config(t)})
+	body, _ := json.Marshal(apitype.SubmitRequest{Strategy: "macd_trend", Config: clienttest.Config(t)})
 	const total = 40
 	accepted := map[string]bool{}
 	for range total {
@@ -297,7 +297,7 @@ func TestServerKilledWithQueuedWork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tk api.Ticket
+		var tk apitype.Ticket
 		err = json.NewDecoder(res.Body).Decode(&tk)
 		res.Body.Close()
 		if res.StatusCode != http.StatusAccepted || err != nil {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
@@ -92,8 +92,8 @@ func loadServer(t testing.TB) (srv *child, c *client.Client, home string) {
 }
 
 // loadSubmission is a small backtest: one pair, one day of 5m candles.
-func loadSubmission(t testing.TB) api.SubmitRequest {
-	return api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}}
+func loadSubmission(t testing.TB) apitype.SubmitRequest {
+	return apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}}
 }
 
 var shedRE = regexp.MustCompile(`(?m)^tradai_http_requests_shed_total (\d+)`)

@@ -16,7 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/report"
@@ -97,7 +97,7 @@ func newFollower(w io.Writer, id string) *follower {
 }
 
 // phase is the run's status with its current step: "running: data".
-func phase(r api.Run) string {
+func phase(r apitype.Run) string {
 	if r.Status != client.Running || len(r.Steps) == 0 {
 		return r.Status
 	}
@@ -111,7 +111,7 @@ func phase(r api.Run) string {
 	return r.Status + ": " + cur.Name
 }
 
-func (f *follower) show(r api.Run) {
+func (f *follower) show(r apitype.Run) {
 	label := "run " + f.id + " " + phase(r)
 	if !f.tty {
 		line := label
@@ -158,7 +158,7 @@ func (f *follower) stop() {
 
 // follow waits for the run, showing its progress on w. When ctx ends
 // (Ctrl-C) and cancelOnInterrupt is set, the remote run is cancelled.
-func (r *remote) follow(ctx context.Context, id string, w io.Writer, cancelOnInterrupt bool) (api.Run, error) {
+func (r *remote) follow(ctx context.Context, id string, w io.Writer, cancelOnInterrupt bool) (apitype.Run, error) {
 	f := newFollower(w, id)
 	run, err := r.c.Wait(ctx, id, f.show)
 	f.stop()
@@ -180,7 +180,7 @@ func (r *remote) follow(ctx context.Context, id string, w io.Writer, cancelOnInt
 // way, it cannot know whether the server created the run, so it submits
 // again with the same Idempotency-Key, which names the run the first
 // attempt created (or creates it), and cancels that run.
-func (r *remote) submit(ctx context.Context, req api.SubmitRequest) (api.Ticket, error) {
+func (r *remote) submit(ctx context.Context, req apitype.SubmitRequest) (apitype.Ticket, error) {
 	key := client.NewIdempotencyKey()
 	t, err := r.c.SubmitWithKey(ctx, req, key)
 	if err == nil || ctx.Err() == nil {
@@ -198,7 +198,7 @@ func (r *remote) submit(ctx context.Context, req api.SubmitRequest) (api.Ticket,
 }
 
 // outcome is nil for a completed run and otherwise the run's error.
-func outcome(r api.Run) error {
+func outcome(r apitype.Run) error {
 	switch r.Status {
 	case client.Completed:
 		return nil
@@ -245,7 +245,7 @@ func (b *remoteBacktest) run(cmd *cobra.Command) error {
 		return err
 	}
 	stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
-	t, err := rc.submit(ctx, api.SubmitRequest{Strategy: strat, Config: cfg, Timerange: b.timerange, Pairs: b.pairs, Tags: b.tags})
+	t, err := rc.submit(ctx, apitype.SubmitRequest{Strategy: strat, Config: cfg, Timerange: b.timerange, Pairs: b.pairs, Tags: b.tags})
 	if err != nil {
 		return err
 	}
@@ -320,7 +320,7 @@ func writeBytes(path string, b []byte) error {
 }
 
 // writeLinks lists where the run and its artifacts are on the server.
-func writeLinks(w io.Writer, c *client.Client, r api.Run) {
+func writeLinks(w io.Writer, c *client.Client, r apitype.Run) {
 	fmt.Fprintf(w, "Run %s: %s\n", r.ID, c.URL(r.Links["self"]))
 	if u := r.Links["report"]; u != "" {
 		fmt.Fprintf(w, "Report: %s\n", c.URL(u))

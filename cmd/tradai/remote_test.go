@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 )
@@ -54,9 +54,9 @@ func apiClient(t *testing.T, s *clienttest.Server) *client.Client {
 }
 
 // waitStatus polls the server until the run is in status.
-func waitStatus(t *testing.T, c *client.Client, id, status string) api.Run {
+func waitStatus(t *testing.T, c *client.Client, id, status string) apitype.Run {
 	t.Helper()
-	var r api.Run
+	var r apitype.Run
 	waitFor(t, "run "+id+" to be "+status, func() bool {
 		var err error
 		if r, err = c.Get(context.Background(), id); err != nil {
@@ -230,7 +230,7 @@ func TestRemoteInterrupt(t *testing.T) {
 	waitStatus(t, c, strings.Fields(err.Error())[2], client.Cancelled)
 
 	// runs wait: Ctrl-C stops waiting only.
-	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: slow, Config: map[string]any{"exchange": map[string]any{"name": "binance", "pair_whitelist": []string{"ETH/BTC"}}}})
+	tk, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: slow, Config: map[string]any{"exchange": map[string]any{"name": "binance", "pair_whitelist": []string{"ETH/BTC"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestRunsCommands(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for _, strat := range []string{"rsi_bollinger", "sma_cross"} {
-		tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: strat, Config: map[string]any{
+		tk, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: strat, Config: map[string]any{
 			"exchange":  map[string]any{"name": "binance", "pair_whitelist": []string{"ETH/BTC"}},
 			"timerange": "20180110-20180120", "stake_currency": "BTC", "timeframe": "5m",
 		}, Params: map[string]any{}, Tags: map[string]string{"experiment": "cli test", "strategy": strat}})
@@ -285,7 +285,7 @@ func TestRunsCommands(t *testing.T) {
 			t.Errorf("runs list lacks %q:\n%s", want, out)
 		}
 	}
-	var page api.RunPage
+	var page apitype.RunPage
 	if err := json.Unmarshal([]byte(run("runs", "list", "--json", "--strategy", "sma_cross")), &page); err != nil || len(page.Runs) != 1 || page.Runs[0].ID != ids[1] {
 		t.Fatalf("runs list --json --strategy: %+v, %v", page, err)
 	}
@@ -322,7 +322,7 @@ func TestRunsCommands(t *testing.T) {
 	if i, j := strings.Index(out, "\nvalidate"), strings.Index(out, "\nrecord"); i < 0 || j < i {
 		t.Errorf("steps out of order:\n%s", out)
 	}
-	var r api.Run
+	var r apitype.Run
 	if err := json.Unmarshal([]byte(run("runs", "show", ids[0], "--json")), &r); err != nil || r.ID != ids[0] || len(r.Steps) == 0 {
 		t.Fatalf("runs show --json: %v", err)
 	}
@@ -333,7 +333,7 @@ func TestRunsCommands(t *testing.T) {
 			t.Errorf("runs compare lacks %q:\n%s", want, out)
 		}
 	}
-	var cmp api.Comparison
+	var cmp apitype.Comparison
 	if err := json.Unmarshal([]byte(run("runs", "compare", ids[0], ids[1], "--json")), &cmp); err != nil || len(cmp.Runs) != 2 {
 		t.Fatalf("runs compare --json: %v", err)
 	}
@@ -364,7 +364,7 @@ func TestRunsRetry(t *testing.T) {
 	remoteEnv(t)
 	s := clienttest.Start(t, clienttest.Options{})
 	c := apiClient(t, s)
-	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: "rsi_bollinger", Pairs: []string{"FOO/BTC"},
+	tk, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: "rsi_bollinger", Pairs: []string{"FOO/BTC"},
 		Config: map[string]any{"exchange": map[string]any{"name": "binance"}}})
 	if err != nil {
 		t.Fatal(err)

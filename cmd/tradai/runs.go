@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
@@ -269,7 +269,7 @@ func newRunsCompareCmd(o *remoteOpts) *cobra.Command {
 }
 
 // writeRun prints one run for people.
-func writeRun(out io.Writer, c *client.Client, r api.Run) error {
+func writeRun(out io.Writer, c *client.Client, r apitype.Run) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	status := r.Status
 	if !client.Terminal(r.Status) {
@@ -340,7 +340,7 @@ func writeRun(out io.Writer, c *client.Client, r api.Run) error {
 	fmt.Fprintln(w, "\nLINK\tURL")
 	for _, k := range slices.Sorted(maps.Keys(r.Links)) {
 		u := r.Links[k]
-		if !slices.ContainsFunc(r.Artifacts, func(a api.Artifact) bool { return a.URL == u }) {
+		if !slices.ContainsFunc(r.Artifacts, func(a apitype.Artifact) bool { return a.URL == u }) {
 			fmt.Fprintf(w, "%s\t%s\n", k, c.URL(u))
 		}
 	}
@@ -349,21 +349,21 @@ func writeRun(out io.Writer, c *client.Client, r api.Run) error {
 
 // writeComparison prints a comparison as a table: a column per run, a row
 // per metric and parameter; rows that differ between runs are marked *.
-func writeComparison(out io.Writer, cmp api.Comparison) error {
+func writeComparison(out io.Writer, cmp apitype.Comparison) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	row := func(name string, cells []string) {
 		fmt.Fprintf(w, "%s\t%s\n", name, strings.Join(cells, "\t"))
 	}
-	col := func(f func(i int, r api.Run) string) []string {
+	col := func(f func(i int, r apitype.Run) string) []string {
 		cells := make([]string, len(cmp.Runs))
 		for i, r := range cmp.Runs {
 			cells[i] = f(i, r)
 		}
 		return cells
 	}
-	row("RUN", col(func(_ int, r api.Run) string { return r.ID }))
-	row("status", col(func(_ int, r api.Run) string { return r.Status }))
-	row("strategy", col(func(_ int, r api.Run) string { return r.Strategy }))
+	row("RUN", col(func(_ int, r apitype.Run) string { return r.ID }))
+	row("status", col(func(_ int, r apitype.Run) string { return r.Status }))
+	row("strategy", col(func(_ int, r apitype.Run) string { return r.Strategy }))
 	differ := map[string]bool{}
 	for _, d := range cmp.Differ {
 		differ[d] = true
@@ -395,7 +395,7 @@ func writeComparison(out io.Writer, cmp api.Comparison) error {
 		if !ok {
 			continue
 		}
-		row("* "+d, col(func(i int, _ api.Run) string { return fmtValue(key, configs[i][key]) }))
+		row("* "+d, col(func(i int, _ apitype.Run) string { return fmtValue(key, configs[i][key]) }))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -454,7 +454,7 @@ func orDash(s string) string {
 }
 
 // summaryOf decodes a completed run's metrics summary.
-func summaryOf(r api.Run) (metrics.Summary, bool) {
+func summaryOf(r apitype.Run) (metrics.Summary, bool) {
 	var s metrics.Summary
 	if len(r.Metrics) == 0 || string(r.Metrics) == "null" {
 		return s, false
@@ -466,7 +466,7 @@ func summaryOf(r api.Run) (metrics.Summary, bool) {
 }
 
 // stakeCurrency is the stake currency of the run's config, if it says.
-func stakeCurrency(r api.Run) string {
+func stakeCurrency(r apitype.Run) string {
 	var cfg struct {
 		StakeCurrency string `json:"stake_currency"`
 	}
@@ -495,7 +495,7 @@ func compactJSON(raw json.RawMessage) string {
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
 
 // took is how long a finished run ran, "-" while it runs.
-func took(r api.Run) string {
+func took(r apitype.Run) string {
 	if r.FinishedAt == nil {
 		return "-"
 	}

@@ -11,7 +11,12 @@
 // the boundary (422 naming the field), and so is a submission the worker
 // would fail on (parameters out of range, unknown exchange, absurd
 // amounts). A run of another tenant is not found. Errors are
-// problem details with stable codes (Problem).
+// problem details with stable codes (apitype.Problem).
+//
+// The request and answer bodies are the wire types of package apitype,
+// which the client shares; this package adds the operations, the
+// parameters huma reads from paths, queries and headers, and the
+// conversions from the run and market stores.
 package api
 
 import (
@@ -33,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/lograte"
@@ -173,6 +179,9 @@ func New(d Deps, o Options) (*Server, error) {
 	// No $schema field and Link header in answers: clients get plain JSON.
 	cfg.CreateHooks = nil
 	cfg.Transformers = append(cfg.Transformers, toProblem)
+	// A Problem's error details are huma's under the wire type's name:
+	// one ErrorDetail schema.
+	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[apitype.ErrorDetail](), reflect.TypeFor[huma.ErrorDetail]())
 	s.api = humago.New(mux, cfg)
 	s.api.UseMiddleware(s.authenticate, s.checkParams, s.readBody)
 	s.registerBacktests()
@@ -181,12 +190,12 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerOps()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
-		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Problem](), false, "Problem")
+		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")
 	}
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, problem(http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
+		writeProblem(w, r, problem(http.StatusNotFound, apitype.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
 	})
 	s.handler = s.shed(s.observe(mux))
 	return s, nil
@@ -286,7 +295,7 @@ var secured = []map[string][]string{{"bearer": {}}}
 func mustPrincipal(ctx context.Context) (tenancy.Principal, error) {
 	p, ok := principalFrom(ctx)
 	if !ok {
-		return tenancy.Principal{}, problem(http.StatusUnauthorized, CodeUnauthenticated, "not authenticated")
+		return tenancy.Principal{}, problem(http.StatusUnauthorized, apitype.CodeUnauthenticated, "not authenticated")
 	}
 	return p, nil
 }
@@ -295,7 +304,7 @@ func mustPrincipal(ctx context.Context) (tenancy.Principal, error) {
 // that the server failed, not its internals.
 func (s *Server) internal(what string, err error) error {
 	s.d.Log.Error(what, "err", err)
-	return problem(http.StatusInternalServerError, CodeInternal, what+" failed; the server logged why")
+	return problem(http.StatusInternalServerError, apitype.CodeInternal, what+" failed; the server logged why")
 }
 
 func jsonEncode(w io.Writer, v any) error {

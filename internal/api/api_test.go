@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
@@ -54,12 +55,12 @@ func (r resp) decode(t testing.TB, v any) {
 	}
 }
 
-func (r resp) problem(t testing.TB) api.Problem {
+func (r resp) problem(t testing.TB) apitype.Problem {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("error content type %q, body %s", ct, r.body)
 	}
-	var p api.Problem
+	var p apitype.Problem
 	r.decode(t, &p)
 	if p.Status != r.status || p.Code == "" {
 		t.Fatalf("problem %+v for status %d", p, r.status)
@@ -108,17 +109,17 @@ func (e *env) do(method, path, token string, body any, header ...string) resp {
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
-func submission(t testing.TB) api.SubmitRequest {
-	return api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180112", Pairs: []string{"ETH/BTC", "LTC/BTC"}}
+func submission(t testing.TB) apitype.SubmitRequest {
+	return apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180112", Pairs: []string{"ETH/BTC", "LTC/BTC"}}
 }
 
-func (e *env) submit(token string, req api.SubmitRequest) api.Ticket {
+func (e *env) submit(token string, req apitype.SubmitRequest) apitype.Ticket {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/backtests", token, req)
 	if r.status != http.StatusAccepted {
 		e.t.Fatalf("submit: %d %s", r.status, r.body)
 	}
-	var tk api.Ticket
+	var tk apitype.Ticket
 	r.decode(e.t, &tk)
 	if r.header.Get("Location") != tk.StatusURL || tk.Status != "queued" {
 		e.t.Fatalf("ticket %+v, Location %q", tk, r.header.Get("Location"))
@@ -126,7 +127,7 @@ func (e *env) submit(token string, req api.SubmitRequest) api.Ticket {
 	return tk
 }
 
-func (e *env) wait(token, url string) api.Run {
+func (e *env) wait(token, url string) apitype.Run {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -134,7 +135,7 @@ func (e *env) wait(token, url string) api.Run {
 		if r.status != http.StatusOK {
 			e.t.Fatalf("GET %s: %d %s", url, r.status, r.body)
 		}
-		var run api.Run
+		var run apitype.Run
 		r.decode(e.t, &run)
 		if runs.Status(run.Status).Terminal() {
 			return run
@@ -202,7 +203,7 @@ func TestIdempotencyKey(t *testing.T) {
 	req := submission(t)
 	first := e.do("POST", "/api/v1/backtests", e.token, req, "Idempotency-Key", "k1")
 	again := e.do("POST", "/api/v1/backtests", e.token, req, "Idempotency-Key", "k1")
-	var a, b api.Ticket
+	var a, b apitype.Ticket
 	first.decode(t, &a)
 	again.decode(t, &b)
 	if first.status != http.StatusAccepted || again.status != http.StatusAccepted || a.RunID != b.RunID {
@@ -210,12 +211,12 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	req.Timerange = "20180111-20180112"
 	r := e.do("POST", "/api/v1/backtests", e.token, req, "Idempotency-Key", "k1")
-	if r.status != http.StatusConflict || r.problem(t).Code != api.CodeIdempotency {
+	if r.status != http.StatusConflict || r.problem(t).Code != apitype.CodeIdempotency {
 		t.Fatalf("reused key: %d %s", r.status, r.body)
 	}
 	// Keys are per tenant: another tenant's k1 is its own.
 	o := e.do("POST", "/api/v1/backtests", e.other, submission(t), "Idempotency-Key", "k1")
-	var c api.Ticket
+	var c apitype.Ticket
 	o.decode(t, &c)
 	if o.status != http.StatusAccepted || c.RunID == a.RunID {
 		t.Fatalf("other tenant's k1: %d %s", o.status, o.body)
@@ -246,18 +247,18 @@ func TestBadSubmissionsAreNamed(t *testing.T) {
 		code   string
 		want   string // in detail
 	}{
-		{"unknown field", `{"strategy":"rsi_bollinger","timerang":"20180101-"}`, 422, api.CodeInvalidRequest, "timerang"},
-		{"wrong type", `{"strategy":"rsi_bollinger","pairs":"ETH/BTC"}`, 422, api.CodeInvalidRequest, "body.pairs"},
-		{"no strategy", `{"config":{}}`, 422, api.CodeInvalidRequest, "strategy"},
-		{"unknown strategy", `{"strategy":"nope"}`, 422, api.CodeInvalidRequest, `unknown strategy "nope"`},
-		{"external strategy", `{"strategy":"exec:/bin/sh"}`, 422, api.CodeStrategyForbidden, "built-in strategies only"},
-		{"python strategy", `{"strategy":"./x.py"}`, 422, api.CodeStrategyForbidden, "built-in"},
-		{"bad config value", api.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg}, 422, api.CodeInvalidRequest, "stake_amount"},
-		{"bad timerange", `{"strategy":"rsi_bollinger","timerange":"2018-01-01"}`, 422, api.CodeInvalidRequest, "timerange"},
-		{"tag key with =", `{"strategy":"rsi_bollinger","tags":{"a=b":"c"}}`, 422, api.CodeInvalidRequest, `body.tags: tag key "a=b": must be non-empty, without '='`},
-		{"empty tag key", `{"strategy":"rsi_bollinger","tags":{"":"c"}}`, 422, api.CodeInvalidRequest, `tag key ""`},
-		{"not JSON", `{"strategy":`, 400, api.CodeBadRequest, ""},
-		{"too large", `{"strategy":"rsi_bollinger","tags":{"x":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, api.CodeBodyTooLarge, ""},
+		{"unknown field", `{"strategy":"rsi_bollinger","timerang":"20180101-"}`, 422, apitype.CodeInvalidRequest, "timerang"},
+		{"wrong type", `{"strategy":"rsi_bollinger","pairs":"ETH/BTC"}`, 422, apitype.CodeInvalidRequest, "body.pairs"},
+		{"no strategy", `{"config":{}}`, 422, apitype.CodeInvalidRequest, "strategy"},
+		{"unknown strategy", `{"strategy":"nope"}`, 422, apitype.CodeInvalidRequest, `unknown strategy "nope"`},
+		{"external strategy", `{"strategy":"exec:/bin/sh"}`, 422, apitype.CodeStrategyForbidden, "built-in strategies only"},
+		{"python strategy", `{"strategy":"./x.py"}`, 422, apitype.CodeStrategyForbidden, "built-in"},
+		{"bad config value", apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg}, 422, apitype.CodeInvalidRequest, "stake_amount"},
+		{"bad timerange", `{"strategy":"rsi_bollinger","timerange":"2018-01-01"}`, 422, apitype.CodeInvalidRequest, "timerange"},
+		{"tag key with =", `{"strategy":"rsi_bollinger","tags":{"a=b":"c"}}`, 422, apitype.CodeInvalidRequest, `body.tags: tag key "a=b": must be non-empty, without '='`},
+		{"empty tag key", `{"strategy":"rsi_bollinger","tags":{"":"c"}}`, 422, apitype.CodeInvalidRequest, `tag key ""`},
+		{"not JSON", `{"strategy":`, 400, apitype.CodeBadRequest, ""},
+		{"too large", `{"strategy":"rsi_bollinger","tags":{"x":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, apitype.CodeBodyTooLarge, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -271,7 +272,7 @@ func TestBadSubmissionsAreNamed(t *testing.T) {
 			}
 		})
 	}
-	var page api.RunPage
+	var page apitype.RunPage
 	e.do("GET", "/api/v1/backtests", e.token, nil).decode(t, &page)
 	if len(page.Runs) != 0 {
 		t.Fatalf("rejected submissions stored %d runs", len(page.Runs))
@@ -283,7 +284,7 @@ func TestAuthentication(t *testing.T) {
 	for _, path := range []string{"/api/v1/backtests", "/api/v1/strategies", "/api/v1/data", "/api/v1/runs/compare?ids=a,b"} {
 		for _, tok := range []string{"", "tdi_wrong", "garbage"} {
 			r := e.do("GET", path, tok, nil)
-			if r.status != http.StatusUnauthorized || r.problem(t).Code != api.CodeUnauthenticated || r.header.Get("WWW-Authenticate") == "" {
+			if r.status != http.StatusUnauthorized || r.problem(t).Code != apitype.CodeUnauthenticated || r.header.Get("WWW-Authenticate") == "" {
 				t.Fatalf("GET %s with token %q: %d %s", path, tok, r.status, r.body)
 			}
 		}
@@ -306,7 +307,7 @@ func TestOtherTenantGetsNotFound(t *testing.T) {
 		e := newEnv(t, d, clienttest.Options{})
 		done := e.submit(e.token, submission(t))
 		e.wait(e.token, done.StatusURL)
-		failed := e.submit(e.token, api.SubmitRequest{Strategy: "rsi_bollinger", Config: map[string]any{"exchange": map[string]any{"name": "binance", "pair_whitelist": []string{"NOPE/BTC"}}, "stake_currency": "BTC"}})
+		failed := e.submit(e.token, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: map[string]any{"exchange": map[string]any{"name": "binance", "pair_whitelist": []string{"NOPE/BTC"}}, "stake_currency": "BTC"}})
 		if r := e.wait(e.token, failed.StatusURL); r.Status != "failed" {
 			t.Fatalf("run on missing data: %s", r.Status)
 		}
@@ -318,12 +319,12 @@ func TestOtherTenantGetsNotFound(t *testing.T) {
 				{"GET", "/api/v1/runs/compare?ids=" + id + ",run_nonexistent2"}, {"DELETE", base},
 			} {
 				r := e.do(c.method, c.path, e.other, nil)
-				if r.status != http.StatusNotFound || r.problem(t).Code != api.CodeNotFound || bytes.Contains(r.body, []byte("rsi_bollinger")) {
+				if r.status != http.StatusNotFound || r.problem(t).Code != apitype.CodeNotFound || bytes.Contains(r.body, []byte("rsi_bollinger")) {
 					t.Fatalf("%s %s as another tenant: %d %s", c.method, c.path, r.status, r.body)
 				}
 			}
 		}
-		var page api.RunPage
+		var page apitype.RunPage
 		e.do("GET", "/api/v1/backtests", e.other, nil).decode(t, &page)
 		if len(page.Runs) != 0 {
 			t.Fatalf("other tenant lists %d runs", len(page.Runs))
@@ -346,7 +347,7 @@ func TestCancelRetryAndConflicts(t *testing.T) {
 	}
 	for _, op := range []string{"cancel", "retry"} {
 		r := e.do("POST", tk.StatusURL+"/"+op, e.token, nil)
-		if r.status != http.StatusConflict || r.problem(t).Code != api.CodeConflict || !strings.Contains(r.problem(t).Detail, "completed") {
+		if r.status != http.StatusConflict || r.problem(t).Code != apitype.CodeConflict || !strings.Contains(r.problem(t).Detail, "completed") {
 			t.Fatalf("%s a completed run: %d %s", op, r.status, r.body)
 		}
 	}
@@ -359,7 +360,7 @@ func TestCancelRetryAndConflicts(t *testing.T) {
 		t.Fatalf("failed run %+v", failed)
 	}
 	r := e.do("POST", failed.Links["retry"], e.token, nil)
-	var again api.Run
+	var again apitype.Run
 	r.decode(t, &again)
 	if r.status != http.StatusAccepted || again.Status != "queued" || again.Attempts != 0 || again.Error != "" {
 		t.Fatalf("retry: %d %s", r.status, r.body)
@@ -402,7 +403,7 @@ func TestDeleteRun(t *testing.T) {
 	stopped := newEnv(t, sqliteDB(t), clienttest.Options{NoWorkers: true})
 	q := stopped.submit(stopped.token, submission(t))
 	r := stopped.do("DELETE", q.StatusURL, stopped.token, nil)
-	if r.status != http.StatusConflict || r.problem(t).Code != api.CodeConflict || !strings.Contains(r.problem(t).Detail, "queued (cancel it first)") {
+	if r.status != http.StatusConflict || r.problem(t).Code != apitype.CodeConflict || !strings.Contains(r.problem(t).Detail, "queued (cancel it first)") {
 		t.Fatalf("DELETE a queued run: %d %s", r.status, r.body)
 	}
 }
@@ -425,7 +426,7 @@ func TestListPagesAndFilters(t *testing.T) {
 	var seen []string
 	cursor := ""
 	for {
-		var page api.RunPage
+		var page apitype.RunPage
 		r := e.do("GET", "/api/v1/backtests?limit=2&cursor="+cursor, e.token, nil)
 		if r.status != http.StatusOK {
 			t.Fatalf("list: %d %s", r.status, r.body)
@@ -444,25 +445,25 @@ func TestListPagesAndFilters(t *testing.T) {
 	if !slices.Equal(seen, want) {
 		t.Fatalf("paged %v, submitted %v", seen, ids)
 	}
-	var page api.RunPage
+	var page apitype.RunPage
 	e.do("GET", "/api/v1/backtests?strategy=macd_trend", e.token, nil).decode(t, &page)
 	if len(page.Runs) != 1 || page.Runs[0].ID != ids[4] {
 		t.Fatalf("strategy filter: %+v", page.Runs)
 	}
-	page = api.RunPage{}
+	page = apitype.RunPage{}
 	e.do("GET", "/api/v1/backtests?tag=i%3D2", e.token, nil).decode(t, &page)
 	if len(page.Runs) != 1 || page.Runs[0].ID != ids[2] || page.Runs[0].Tags["i"] != "2" {
 		t.Fatalf("tag filter: %+v", page.Runs)
 	}
 	for q, want := range map[string]string{"?tag=i=2&tag=nokey": "query.tag[1]: want key=value", "?tag=i=2&tag=i=3": "query.tag[1]: tag i given twice"} {
 		if r := e.do("GET", "/api/v1/backtests"+q, e.token, nil); r.status != http.StatusUnprocessableEntity ||
-			r.problem(t).Code != api.CodeInvalidRequest || !strings.Contains(r.problem(t).Detail, want) {
+			r.problem(t).Code != apitype.CodeInvalidRequest || !strings.Contains(r.problem(t).Detail, want) {
 			t.Fatalf("list%s: %d %s", q, r.status, r.body)
 		}
 	}
 	for _, q := range []string{"?cursor=bogus", "?status=finished", "?limit=0", "?limit=5000", "?colour=red"} {
 		r := e.do("GET", "/api/v1/backtests"+q, e.token, nil)
-		if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != api.CodeInvalidRequest {
+		if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != apitype.CodeInvalidRequest {
 			t.Fatalf("list%s: %d %s", q, r.status, r.body)
 		}
 	}
@@ -477,7 +478,7 @@ func TestCompare(t *testing.T) {
 	ta, tb := e.submit(e.token, a), e.submit(e.token, b)
 	e.wait(e.token, ta.StatusURL)
 	e.wait(e.token, tb.StatusURL)
-	var c api.Comparison
+	var c apitype.Comparison
 	r := e.do("GET", "/api/v1/runs/compare?ids="+ta.RunID+","+tb.RunID, e.token, nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("compare: %d %s", r.status, r.body)
@@ -511,7 +512,7 @@ func TestRateLimitPerUser(t *testing.T) {
 		}
 	}
 	r := e.do("GET", "/api/v1/strategies", e.token, nil)
-	if r.status != http.StatusTooManyRequests || r.problem(t).Code != api.CodeRateLimited {
+	if r.status != http.StatusTooManyRequests || r.problem(t).Code != apitype.CodeRateLimited {
 		t.Fatalf("third request: %d %s", r.status, r.body)
 	}
 	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 || secs > 2 {
@@ -542,7 +543,7 @@ func TestReadyNamesTheFailingCheck(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ready", nil))
-	var rd api.Readiness
+	var rd apitype.Readiness
 	if err := json.Unmarshal(rec.Body.Bytes(), &rd); err != nil {
 		t.Fatal(err)
 	}
@@ -578,7 +579,7 @@ func TestOpenAPIAndOperations(t *testing.T) {
 	if r := e.do("GET", "/docs", "", nil); r.status != http.StatusOK || !bytes.Contains(r.body, []byte("openapi")) {
 		t.Errorf("docs page: %d", r.status)
 	}
-	if r := e.do("GET", "/nope", "", nil); r.status != http.StatusNotFound || r.problem(t).Code != api.CodeNotFound {
+	if r := e.do("GET", "/nope", "", nil); r.status != http.StatusNotFound || r.problem(t).Code != apitype.CodeNotFound {
 		t.Errorf("unknown path: %d %s", r.status, r.body)
 	}
 	e.do("GET", "/api/v1/strategies", e.token, nil)
@@ -611,16 +612,16 @@ func TestStrategiesAndData(t *testing.T) {
 	if len(data.Series) < 5 || data.Series[0].Count == 0 {
 		t.Fatalf("data %+v", data)
 	}
-	r := e.do("POST", "/api/v1/data/freshness", e.token, api.FreshnessRequest{Exchange: "binance", Pairs: []string{"ETH/BTC", "NOPE/BTC"}, Timeframes: []string{"5m"}})
+	r := e.do("POST", "/api/v1/data/freshness", e.token, apitype.FreshnessRequest{Exchange: "binance", Pairs: []string{"ETH/BTC", "NOPE/BTC"}, Timeframes: []string{"5m"}})
 	var fr struct {
-		Series []api.SeriesFreshness `json:"series"`
-		Fresh  bool                  `json:"fresh"`
+		Series []apitype.SeriesFreshness `json:"series"`
+		Fresh  bool                      `json:"fresh"`
 	}
 	r.decode(t, &fr)
 	if r.status != http.StatusOK || fr.Fresh || len(fr.Series) != 2 || fr.Series[0].Status != "stale" || fr.Series[1].Status != "missing" || fr.Series[0].AgeSeconds == nil {
 		t.Fatalf("freshness: %d %s", r.status, r.body)
 	}
-	r = e.do("POST", "/api/v1/data/freshness", e.token, api.FreshnessRequest{Exchange: "binance", Pairs: []string{"ETH/BTC"}, Timeframes: []string{"7m"}})
+	r = e.do("POST", "/api/v1/data/freshness", e.token, apitype.FreshnessRequest{Exchange: "binance", Pairs: []string{"ETH/BTC"}, Timeframes: []string{"7m"}})
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.problem(t).Detail, "body.timeframes[0]") {
 		t.Fatalf("bad timeframe: %d %s", r.status, r.body)
 	}

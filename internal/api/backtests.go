@@ -11,10 +11,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
@@ -27,75 +27,14 @@ import (
 
 const backtestsPath = "/api/v1/backtests"
 
-// SubmitRequest is a backtest to run: the config the CLI takes, the
-// strategy, and the overrides the CLI has as flags.
-type SubmitRequest struct {
-	Strategy  string            `json:"strategy" minLength:"1" maxLength:"500" doc:"A built-in strategy name (GET /api/v1/strategies); Python files and exec: programs only when the server allows external strategies" example:"rsi_bollinger"`
-	Config    map[string]any    `json:"config,omitempty" doc:"A Freqtrade-style backtest config (the file tradai backtest --config reads); its datadir is ignored: the server's data store is used"`
-	Timerange string            `json:"timerange,omitempty" maxLength:"40" doc:"YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty (overrides the config)" example:"20180115-20180125"`
-	Pairs     []string          `json:"pairs,omitempty" maxItems:"1000" doc:"Pairs to test (override the config's pair_whitelist)" example:"[\"ETH/BTC\"]"`
-	Params    map[string]any    `json:"params,omitempty" doc:"Strategy parameter values by name"`
-	Tags      map[string]string `json:"tags,omitempty" doc:"Free-form labels to find (?tag=key=value) and compare runs by; keys non-empty, without '='"`
-}
-
 type submitInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Repeat a submission safely: the same key with the same request returns the first run; with another request it is a 409"`
-	Body           SubmitRequest
-}
-
-// Ticket is the answer to a submission.
-type Ticket struct {
-	RunID     string `json:"run_id"`
-	Status    string `json:"status"`
-	StatusURL string `json:"status_url" doc:"GET it to follow the run"`
+	Body           apitype.SubmitRequest
 }
 
 type submitOutput struct {
 	Location string `header:"Location"`
-	Body     Ticket
-}
-
-// Run is a run as the API shows it.
-type Run struct {
-	ID              string            `json:"id"`
-	Kind            string            `json:"kind"`
-	Status          string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
-	Strategy        string            `json:"strategy"`
-	Params          json.RawMessage   `json:"params"`
-	Config          json.RawMessage   `json:"config,omitempty"`
-	Fingerprint     string            `json:"fingerprint" doc:"SHA-256 of the strategy reference, its version, the effective config and the parameters"`
-	DataFingerprint string            `json:"data_fingerprint,omitempty" doc:"Digest (xxHash64) of every candle the completed run read, over all pairs: equal values, same data"`
-	Tags            map[string]string `json:"tags"`
-	Progress        float64           `json:"progress" doc:"0 to 1"`
-	Attempts        int               `json:"attempts"`
-	Error           string            `json:"error,omitempty"`
-	CreatedAt       time.Time         `json:"created_at"`
-	StartedAt       *time.Time        `json:"started_at,omitempty"`
-	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
-	Metrics         json.RawMessage   `json:"metrics,omitempty" doc:"The metrics summary, once completed"`
-	Steps           []Step            `json:"steps,omitempty"`
-	Artifacts       []Artifact        `json:"artifacts,omitempty"`
-	Links           map[string]string `json:"links"`
-}
-
-// Step is one workflow step of a run.
-type Step struct {
-	Name       string     `json:"name"`
-	Status     string     `json:"status"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Seconds    float64    `json:"seconds,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Detail     string     `json:"detail,omitempty" doc:"What the step did, e.g. which candles ensure_data downloaded or how notify delivered the run's webhook event"`
-}
-
-// Artifact is a file a run produced.
-type Artifact struct {
-	Name      string `json:"name"`
-	MediaType string `json:"media_type"`
-	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"`
-	URL       string `json:"url"`
+	Body     apitype.Ticket
 }
 
 type runInput struct {
@@ -103,7 +42,7 @@ type runInput struct {
 }
 
 type runOutput struct {
-	Body Run
+	Body apitype.Run
 }
 
 type listInput struct {
@@ -114,14 +53,8 @@ type listInput struct {
 	Limit    int      `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }
 
-// RunPage is one page of runs, newest first.
-type RunPage struct {
-	Runs       []Run  `json:"runs"`
-	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last"`
-}
-
 type listOutput struct {
-	Body RunPage
+	Body apitype.RunPage
 }
 
 type artifactInput struct {
@@ -135,13 +68,8 @@ type artifactOutput struct {
 	Body        []byte
 }
 
-// TradeList is the answer of GET /api/v1/backtests/{id}/trades.
-type TradeList struct {
-	Trades json.RawMessage `json:"trades" doc:"The run's trades, with Freqtrade's field names"`
-}
-
 type tradesOutput struct {
-	Body TradeList
+	Body apitype.TradeList
 }
 
 func (s *Server) registerBacktests() {
@@ -203,13 +131,13 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 	}
 	u := backtestsPath + "/" + r.ID
 	out := &submitOutput{Location: u}
-	out.Body = Ticket{RunID: r.ID, Status: string(r.Status), StatusURL: u}
+	out.Body = apitype.Ticket{RunID: r.ID, Status: string(r.Status), StatusURL: u}
 	return out, nil
 }
 
 // specFor checks a submission the way the CLI would before running it, so
 // a bad config or unknown strategy is a 422 now, not a failed run later.
-func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
+func (s *Server) specFor(req apitype.SubmitRequest) (runs.RunSpec, error) {
 	if len(req.Tags) > maxTags {
 		return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("%d tags; at most %d", len(req.Tags), maxTags), nil)
 	}
@@ -244,9 +172,9 @@ func (s *Server) specFor(req SubmitRequest) (runs.RunSpec, error) {
 	var builtin sdk.Strategy
 	if external {
 		if !s.o.AllowExternalStrategies {
-			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, CodeStrategyForbidden,
+			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, apitype.CodeStrategyForbidden,
 				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", "),
-				&huma.ErrorDetail{Location: "body.strategy", Message: "external strategies are not allowed", Value: ref})
+				&apitype.ErrorDetail{Location: "body.strategy", Message: "external strategies are not allowed", Value: ref})
 		}
 	} else {
 		var err error
@@ -352,14 +280,14 @@ func (s *Server) get(ctx context.Context, in *runInput) (*runOutput, error) {
 }
 
 // detailed is r with its steps and artifacts.
-func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) (Run, error) {
+func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) (apitype.Run, error) {
 	v := view(r)
 	steps, err := s.d.Runs.Steps(ctx, p, r.ID)
 	if err != nil {
-		return Run{}, s.internal("read the run's steps", err)
+		return apitype.Run{}, s.internal("read the run's steps", err)
 	}
 	for _, st := range steps {
-		sv := Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error, Detail: st.Detail}
+		sv := apitype.Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error, Detail: st.Detail}
 		if !st.Finished.IsZero() {
 			f := st.Finished.UTC()
 			sv.FinishedAt, sv.Seconds = &f, st.Finished.Sub(st.Started).Seconds()
@@ -368,7 +296,7 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 	}
 	// By start, and steps started in the same millisecond in the
 	// workflow's order.
-	slices.SortStableFunc(v.Steps, func(a, b Step) int {
+	slices.SortStableFunc(v.Steps, func(a, b apitype.Step) int {
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
 			return c
 		}
@@ -377,11 +305,11 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 	if r.Status == runs.Completed {
 		arts, err := s.d.Runs.Artifacts(ctx, p, r.ID)
 		if err != nil {
-			return Run{}, s.internal("read the run's artifacts", err)
+			return apitype.Run{}, s.internal("read the run's artifacts", err)
 		}
 		for _, a := range arts {
 			u := v.Links["self"] + "/artifacts/" + a.Name
-			v.Artifacts = append(v.Artifacts, Artifact{Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256, URL: u})
+			v.Artifacts = append(v.Artifacts, apitype.Artifact{Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256, URL: u})
 			switch a.Name {
 			case "result.json":
 				v.Links["result"] = u
@@ -395,9 +323,9 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 }
 
 // view is the API's picture of r, without steps and artifacts.
-func view(r runs.Run) Run {
+func view(r runs.Run) apitype.Run {
 	self := backtestsPath + "/" + r.ID
-	v := Run{
+	v := apitype.Run{
 		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy,
 		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Tags: r.Spec.Tags,
 		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
@@ -441,8 +369,8 @@ func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
 		}
 		if msg != "" {
 			loc := fmt.Sprintf("query.tag[%d]", i)
-			return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+msg,
-				&huma.ErrorDetail{Location: loc, Message: msg, Value: t})
+			return nil, problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, loc+": "+msg,
+				&apitype.ErrorDetail{Location: loc, Message: msg, Value: t})
 		}
 		if f.Tags == nil {
 			f.Tags = map[string]string{}
@@ -451,13 +379,13 @@ func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
 	}
 	page, err := s.d.Runs.List(ctx, p, f, in.Cursor, in.Limit)
 	if errors.Is(err, runs.ErrBadCursor) {
-		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "query.cursor: not a cursor this API handed out",
-			&huma.ErrorDetail{Location: "query.cursor", Message: "not a cursor this API handed out", Value: in.Cursor})
+		return nil, problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, "query.cursor: not a cursor this API handed out",
+			&apitype.ErrorDetail{Location: "query.cursor", Message: "not a cursor this API handed out", Value: in.Cursor})
 	}
 	if err != nil {
 		return nil, s.internal("list runs", err)
 	}
-	out := &listOutput{Body: RunPage{Runs: make([]Run, 0, len(page.Runs)), NextCursor: page.Next}}
+	out := &listOutput{Body: apitype.RunPage{Runs: make([]apitype.Run, 0, len(page.Runs)), NextCursor: page.Next}}
 	for _, r := range page.Runs {
 		v := view(r)
 		v.Config = nil // in the run's own page
@@ -505,19 +433,19 @@ func (s *Server) transition(ctx context.Context, id, what string, fn func(contex
 func (s *Server) runErr(what, id string, err error) error {
 	switch {
 	case errors.Is(err, runs.ErrNotFound):
-		return problem(http.StatusNotFound, CodeNotFound, "no run "+id)
+		return problem(http.StatusNotFound, apitype.CodeNotFound, "no run "+id)
 	case errors.Is(err, runs.ErrConflict):
-		return problem(http.StatusConflict, CodeIdempotency, "the Idempotency-Key was already used with a different request")
+		return problem(http.StatusConflict, apitype.CodeIdempotency, "the Idempotency-Key was already used with a different request")
 	case errors.Is(err, runs.ErrInvalidText):
 		// The checks at the boundary name the field; this is the store's
 		// own refusal, should one be missed.
-		return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "the request holds text that is not valid UTF-8 or has control characters")
+		return problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, "the request holds text that is not valid UTF-8 or has control characters")
 	case errors.Is(err, runs.ErrIllegalTransition):
 		msg := err.Error()
 		if _, after, ok := strings.Cut(msg, runs.ErrIllegalTransition.Error()+": "); ok {
 			msg = after
 		}
-		return problem(http.StatusConflict, CodeConflict, fmt.Sprintf("cannot %s %s: %s", strings.TrimSuffix(what, " run"), id, msg))
+		return problem(http.StatusConflict, apitype.CodeConflict, fmt.Sprintf("cannot %s %s: %s", strings.TrimSuffix(what, " run"), id, msg))
 	}
 	return s.internal(what, err)
 }
@@ -535,9 +463,9 @@ func (s *Server) artifactFile(ctx context.Context, id, name string) (runs.Artifa
 		if _, err := s.d.Runs.Get(ctx, p, id); err != nil {
 			return runs.Artifact{}, s.runErr("get run", id, err)
 		}
-		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
+		return runs.Artifact{}, problem(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("run %s has no artifact %q", id, name))
 	case errors.Is(err, runs.ErrArtifactNotStored):
-		return runs.Artifact{}, problem(http.StatusNotFound, CodeNotFound, err.Error())
+		return runs.Artifact{}, problem(http.StatusNotFound, apitype.CodeNotFound, err.Error())
 	}
 	if err != nil {
 		return runs.Artifact{}, s.internal("read artifact "+name, err)

@@ -9,32 +9,16 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tradai/tradai/internal/api/apitype"
 )
 
 type compareInput struct {
 	IDs string `query:"ids" required:"true" maxLength:"2100" doc:"Comma-separated run ids, 2 to 20" example:"run_a,run_b"`
 }
 
-// Comparison sets runs side by side: one row per metric and per parameter,
-// with a value per run in the order of runs (null where a run has none).
-type Comparison struct {
-	Runs    []Run           `json:"runs"`
-	Metrics []ComparisonRow `json:"metrics"`
-	Params  []ComparisonRow `json:"params"`
-	// Differ lists the parameters and top-level config keys whose values
-	// are not the same in every run, and "data" when the runs read
-	// different candles (data fingerprints).
-	Differ []string `json:"differ"`
-}
-
-// ComparisonRow is one metric or parameter across the compared runs.
-type ComparisonRow struct {
-	Name   string            `json:"name"`
-	Values []json.RawMessage `json:"values"`
-}
-
 type compareOutput struct {
-	Body Comparison
+	Body apitype.Comparison
 }
 
 func (s *Server) registerRuns() {
@@ -56,8 +40,8 @@ func (s *Server) compare(ctx context.Context, in *compareInput) (*compareOutput,
 		}
 	}
 	if len(ids) < 2 || len(ids) > 20 {
-		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRequest, "query.ids: give 2 to 20 distinct run ids, comma-separated",
-			&huma.ErrorDetail{Location: "query.ids", Message: "give 2 to 20 distinct run ids", Value: in.IDs})
+		return nil, problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, "query.ids: give 2 to 20 distinct run ids, comma-separated",
+			&apitype.ErrorDetail{Location: "query.ids", Message: "give 2 to 20 distinct run ids", Value: in.IDs})
 	}
 	out := &compareOutput{}
 	metrics := make([]object, len(ids))
@@ -128,7 +112,7 @@ func decodeObject(raw json.RawMessage) object {
 
 // rows turns per-run objects into rows over the union of their keys, in
 // the order keys first appear.
-func rows(objs []object) []ComparisonRow {
+func rows(objs []object) []apitype.ComparisonRow {
 	var names []string
 	seen := map[string]bool{}
 	for _, o := range objs {
@@ -139,9 +123,9 @@ func rows(objs []object) []ComparisonRow {
 			}
 		}
 	}
-	out := make([]ComparisonRow, 0, len(names))
+	out := make([]apitype.ComparisonRow, 0, len(names))
 	for _, n := range names {
-		row := ComparisonRow{Name: n, Values: make([]json.RawMessage, len(objs))}
+		row := apitype.ComparisonRow{Name: n, Values: make([]json.RawMessage, len(objs))}
 		for i, o := range objs {
 			if v, ok := o.values[n]; ok {
 				row.Values[i] = v

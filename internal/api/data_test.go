@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
@@ -111,9 +112,9 @@ func (ds *dataServer) do(method, path string, body any) *httptest.ResponseRecord
 	return rec
 }
 
-func problemOf(t *testing.T, rec *httptest.ResponseRecorder) api.Problem {
+func problemOf(t *testing.T, rec *httptest.ResponseRecorder) apitype.Problem {
 	t.Helper()
-	var p api.Problem
+	var p apitype.Problem
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 		t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
 	}
@@ -129,22 +130,22 @@ func TestDataNamesNeverLeaveTheDataFolder(t *testing.T) {
 	for _, ex := range []string{"../outside", "../../../../etc", ds.outside, "bin\x00ance", ".."} {
 		rec := ds.do("GET", "/api/v1/data?exchange="+url.QueryEscape(ex), nil)
 		p := problemOf(t, rec)
-		if rec.Code != http.StatusUnprocessableEntity || p.Code != api.CodeInvalidRequest || len(p.Errors) != 1 || p.Errors[0].Location != "query.exchange" {
+		if rec.Code != http.StatusUnprocessableEntity || p.Code != apitype.CodeInvalidRequest || len(p.Errors) != 1 || p.Errors[0].Location != "query.exchange" {
 			t.Errorf("exchange %q: %d %s", ex, rec.Code, rec.Body)
 		}
 	}
 	rec := ds.do("GET", "/api/v1/data?exchange=nowhere", nil)
-	if rec.Code != http.StatusNotFound || problemOf(t, rec).Code != api.CodeNotFound || strings.Contains(rec.Body.String(), ds.dataDir) {
+	if rec.Code != http.StatusNotFound || problemOf(t, rec).Code != apitype.CodeNotFound || strings.Contains(rec.Body.String(), ds.dataDir) {
 		t.Errorf("unknown exchange: %d %s", rec.Code, rec.Body)
 	}
 	for _, c := range []struct {
-		req api.FreshnessRequest
+		req apitype.FreshnessRequest
 		loc string
 	}{
-		{api.FreshnessRequest{Exchange: "../outside", Pairs: []string{"BTC/USDT"}, Timeframes: []string{"5m"}}, "body.exchange"},
-		{api.FreshnessRequest{Exchange: "binance", Pairs: []string{"BTC/USDT", "BTC\x00/USDT"}, Timeframes: []string{"5m"}}, "body.pairs[1]"},
-		{api.FreshnessRequest{Exchange: "binance", Pairs: []string{`..\..\BTC`}, Timeframes: []string{"5m"}}, "body.pairs[0]"},
-		{api.FreshnessRequest{Exchange: "binance", Pairs: []string{"BTC/USDT"}, Timeframes: []string{"5m", "../1h"}}, "body.timeframes[1]"},
+		{apitype.FreshnessRequest{Exchange: "../outside", Pairs: []string{"BTC/USDT"}, Timeframes: []string{"5m"}}, "body.exchange"},
+		{apitype.FreshnessRequest{Exchange: "binance", Pairs: []string{"BTC/USDT", "BTC\x00/USDT"}, Timeframes: []string{"5m"}}, "body.pairs[1]"},
+		{apitype.FreshnessRequest{Exchange: "binance", Pairs: []string{`..\..\BTC`}, Timeframes: []string{"5m"}}, "body.pairs[0]"},
+		{apitype.FreshnessRequest{Exchange: "binance", Pairs: []string{"BTC/USDT"}, Timeframes: []string{"5m", "../1h"}}, "body.timeframes[1]"},
 	} {
 		rec := ds.do("POST", "/api/v1/data/freshness", c.req)
 		p := problemOf(t, rec)
@@ -167,7 +168,7 @@ func TestDataListsBesideACorruptFile(t *testing.T) {
 	ds := newDataServer(t)
 	for _, path := range []string{"/api/v1/data", "/api/v1/data?exchange=binance"} {
 		rec := ds.do("GET", path, nil)
-		var l api.DataList
+		var l apitype.DataList
 		if err := json.Unmarshal(rec.Body.Bytes(), &l); err != nil || rec.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 		}

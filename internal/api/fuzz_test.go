@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/runs"
 )
 
@@ -65,12 +66,12 @@ func FuzzSubmit(f *testing.F) {
 		if rec.Code != http.StatusAccepted {
 			return
 		}
-		var tk api.Ticket
+		var tk apitype.Ticket
 		if err := json.Unmarshal(rec.Body.Bytes(), &tk); err != nil {
 			t.Fatal(err)
 		}
 		got := b.serve("GET", tk.StatusURL, "")
-		var run api.Run
+		var run apitype.Run
 		if got.Code != http.StatusOK || json.Unmarshal(got.Body.Bytes(), &run) != nil {
 			t.Fatalf("accepted %q but GET %s: %d %s", body, tk.StatusURL, got.Code, got.Body)
 		}

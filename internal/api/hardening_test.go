@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
@@ -98,7 +99,7 @@ func (b *bare) newToken(t testing.TB, user, tenant string) string {
 func TestBadTextIsRefusedNamingTheField(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newBare(t, d, api.Options{}, nil)
-		sub := func(change func(*api.SubmitRequest)) api.SubmitRequest {
+		sub := func(change func(*apitype.SubmitRequest)) apitype.SubmitRequest {
 			r := submission(t)
 			change(&r)
 			return r
@@ -109,15 +110,15 @@ func TestBadTextIsRefusedNamingTheField(t *testing.T) {
 			header             []string
 			loc                string
 		}{
-			{"NUL in strategy", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) { r.Strategy = "rsi_bollinger\x00" }), nil, "body.strategy"},
-			{"NUL in pair", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) { r.Pairs = []string{"ETH/BTC", "LTC\x00/BTC"} }), nil, "body.pairs[1]"},
-			{"NUL in tag value", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) { r.Tags = map[string]string{"k": "v\x00"} }), nil, "body.tags.k"},
-			{"escape in tag key", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) { r.Tags = map[string]string{"k\x1b": "v"} }), nil, "body.tags"},
-			{"NUL in timerange", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) { r.Timerange = "20180110-\x00" }), nil, "body.timerange"},
-			{"NUL in exchange", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) {
+			{"NUL in strategy", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) { r.Strategy = "rsi_bollinger\x00" }), nil, "body.strategy"},
+			{"NUL in pair", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) { r.Pairs = []string{"ETH/BTC", "LTC\x00/BTC"} }), nil, "body.pairs[1]"},
+			{"NUL in tag value", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) { r.Tags = map[string]string{"k": "v\x00"} }), nil, "body.tags.k"},
+			{"escape in tag key", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) { r.Tags = map[string]string{"k\x1b": "v"} }), nil, "body.tags"},
+			{"NUL in timerange", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) { r.Timerange = "20180110-\x00" }), nil, "body.timerange"},
+			{"NUL in exchange", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) {
 				r.Config["exchange"].(map[string]any)["name"] = "binance\x00"
 			}), nil, "body.config.exchange.name"},
-			{"NUL in config pair", "POST", "/api/v1/backtests", sub(func(r *api.SubmitRequest) {
+			{"NUL in config pair", "POST", "/api/v1/backtests", sub(func(r *apitype.SubmitRequest) {
 				r.Pairs = nil
 				r.Config["exchange"].(map[string]any)["pair_whitelist"] = []string{"ETH/BTC\x00"}
 			}), nil, "body.config.exchange.pair_whitelist[0]"},
@@ -139,13 +140,13 @@ func TestBadTextIsRefusedNamingTheField(t *testing.T) {
 					t.Fatalf("status %d, want 422: %s", r.status, r.body)
 				}
 				p := r.problem(t)
-				if p.Code != api.CodeInvalidRequest || len(p.Errors) == 0 || p.Errors[0].Location != c.loc || !strings.HasPrefix(p.Detail, c.loc+": ") {
+				if p.Code != apitype.CodeInvalidRequest || len(p.Errors) == 0 || p.Errors[0].Location != c.loc || !strings.HasPrefix(p.Detail, c.loc+": ") {
 					t.Fatalf("problem %+v; want the location %s", p, c.loc)
 				}
 			})
 		}
 		e.t = t
-		var page api.RunPage
+		var page apitype.RunPage
 		e.do("GET", "/api/v1/backtests", e.token, nil).decode(t, &page)
 		if len(page.Runs) != 0 {
 			t.Fatalf("refused submissions stored %d runs", len(page.Runs))
@@ -156,16 +157,16 @@ func TestBadTextIsRefusedNamingTheField(t *testing.T) {
 // What would fail the run later is a 422 at submission, naming the field.
 func TestSubmitRefusesWhatTheRunWouldFailOn(t *testing.T) {
 	e := newBare(t, sqliteDB(t), api.Options{}, nil)
-	sub := func(change func(*api.SubmitRequest)) api.SubmitRequest {
+	sub := func(change func(*apitype.SubmitRequest)) apitype.SubmitRequest {
 		r := submission(t)
 		change(&r)
 		return r
 	}
-	cfg := func(key string, v any) api.SubmitRequest {
-		return sub(func(r *api.SubmitRequest) { r.Config[key] = v })
+	cfg := func(key string, v any) apitype.SubmitRequest {
+		return sub(func(r *apitype.SubmitRequest) { r.Config[key] = v })
 	}
-	exchange := func(name string) api.SubmitRequest {
-		return sub(func(r *api.SubmitRequest) { r.Config["exchange"].(map[string]any)["name"] = name })
+	exchange := func(name string) apitype.SubmitRequest {
+		return sub(func(r *apitype.SubmitRequest) { r.Config["exchange"].(map[string]any)["name"] = name })
 	}
 	many := map[string]string{}
 	for i := range 20_000 {
@@ -173,30 +174,30 @@ func TestSubmitRefusesWhatTheRunWouldFailOn(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		body api.SubmitRequest
+		body apitype.SubmitRequest
 		loc  string
 		want string // in the detail
 	}{
-		{"param above its range", sub(func(r *api.SubmitRequest) { r.Params = map[string]any{"rsi_period": 500} }), "body.params.rsi_period", "outside [2, 50]"},
-		{"param below its range", sub(func(r *api.SubmitRequest) { r.Params = map[string]any{"bb_std": 0.1} }), "body.params.bb_std", "outside"},
-		{"unknown param", sub(func(r *api.SubmitRequest) { r.Params = map[string]any{"nope": 1} }), "body.params.nope", `no parameter "nope"`},
-		{"param of the wrong type", sub(func(r *api.SubmitRequest) { r.Params = map[string]any{"rsi_period": "x"} }), "body.params.rsi_period", "rsi_period"},
+		{"param above its range", sub(func(r *apitype.SubmitRequest) { r.Params = map[string]any{"rsi_period": 500} }), "body.params.rsi_period", "outside [2, 50]"},
+		{"param below its range", sub(func(r *apitype.SubmitRequest) { r.Params = map[string]any{"bb_std": 0.1} }), "body.params.bb_std", "outside"},
+		{"unknown param", sub(func(r *apitype.SubmitRequest) { r.Params = map[string]any{"nope": 1} }), "body.params.nope", `no parameter "nope"`},
+		{"param of the wrong type", sub(func(r *apitype.SubmitRequest) { r.Params = map[string]any{"rsi_period": "x"} }), "body.params.rsi_period", "rsi_period"},
 		{"config strategy_params out of range", cfg("strategy_params", map[string]any{"rsi_buy": 99}), "body.config.strategy_params.rsi_buy", "outside"},
 		{"absurd wallet", cfg("dry_run_wallet", 1e308), "body.config", "dry_run_wallet"},
 		{"absurd stake", cfg("stake_amount", 1e300), "body.config", "stake_amount"},
 		{"exchange outside the data folder", exchange("../../etc"), "body.config.exchange.name", "cannot be a folder name"},
 		{"hidden exchange folder", exchange(".git"), "body.config.exchange.name", "cannot be a folder name"},
-		{"pair with a backslash", sub(func(r *api.SubmitRequest) { r.Pairs = []string{`..\\..\\ETH/BTC`} }), "body.config.exchange.pair_whitelist[0]", "no '\\'"},
+		{"pair with a backslash", sub(func(r *apitype.SubmitRequest) { r.Pairs = []string{`..\\..\\ETH/BTC`} }), "body.config.exchange.pair_whitelist[0]", "no '\\'"},
 		{"unknown exchange", exchange("kraken"), "body.config.exchange.name", `unknown exchange "kraken"`},
-		{"20,000 tags", sub(func(r *api.SubmitRequest) { r.Tags = many }), "body.tags", "20000 tags; at most 50"},
-		{"51 tags", sub(func(r *api.SubmitRequest) {
+		{"20,000 tags", sub(func(r *apitype.SubmitRequest) { r.Tags = many }), "body.tags", "20000 tags; at most 50"},
+		{"51 tags", sub(func(r *apitype.SubmitRequest) {
 			r.Tags = map[string]string{}
 			for i := range 51 {
 				r.Tags[fmt.Sprint(i)] = "v"
 			}
 		}), "body.tags", "at most 50"},
-		{"long tag value", sub(func(r *api.SubmitRequest) { r.Tags = map[string]string{"k": strings.Repeat("v", 501)} }), "body.tags.k", "at most 500"},
-		{"long tag key", sub(func(r *api.SubmitRequest) { r.Tags = map[string]string{strings.Repeat("k", 101): "v"} }), "body.tags", "at most 100 bytes"},
+		{"long tag value", sub(func(r *apitype.SubmitRequest) { r.Tags = map[string]string{"k": strings.Repeat("v", 501)} }), "body.tags.k", "at most 500"},
+		{"long tag key", sub(func(r *apitype.SubmitRequest) { r.Tags = map[string]string{strings.Repeat("k", 101): "v"} }), "body.tags", "at most 100 bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -214,10 +215,10 @@ func TestSubmitRefusesWhatTheRunWouldFailOn(t *testing.T) {
 	e.t = t
 	// The limits' edges are accepted: a stored exchange, the downloadable
 	// one, params at their bounds, 50 tags.
-	ok := []api.SubmitRequest{
+	ok := []apitype.SubmitRequest{
 		exchange("binance"), exchange("Binance"),
-		sub(func(r *api.SubmitRequest) { r.Params = map[string]any{"rsi_period": 50, "bb_std": 0.5} }),
-		sub(func(r *api.SubmitRequest) {
+		sub(func(r *apitype.SubmitRequest) { r.Params = map[string]any{"rsi_period": 50, "bb_std": 0.5} }),
+		sub(func(r *apitype.SubmitRequest) {
 			r.Tags = map[string]string{}
 			for i := range 50 {
 				r.Tags[fmt.Sprint(i)] = strings.Repeat("v", 500)
@@ -310,7 +311,7 @@ func TestRateLimitIsPerUserWhateverTheHeaderSpelling(t *testing.T) {
 	}
 	for _, h := range []string{"Bearer " + e.token, "bEaReR " + e.token, "Bearer " + second} {
 		r := e.do("GET", "/api/v1/strategies", "", nil, "Authorization", h)
-		if r.status != http.StatusTooManyRequests || r.problem(t).Code != api.CodeRateLimited || r.header.Get("Retry-After") == "" {
+		if r.status != http.StatusTooManyRequests || r.problem(t).Code != apitype.CodeRateLimited || r.header.Get("Retry-After") == "" {
 			t.Fatalf("%q after the burst: %d %s", h, r.status, r.body)
 		}
 	}
@@ -342,7 +343,7 @@ func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
 	}
 	for _, tok := range []string{"tdi_wrong", e.token} {
 		r := e.do("GET", "/api/v1/backtests", tok, nil)
-		if r.status != http.StatusTooManyRequests || r.problem(t).Code != api.CodeRateLimited || r.header.Get("Retry-After") != "1" {
+		if r.status != http.StatusTooManyRequests || r.problem(t).Code != apitype.CodeRateLimited || r.header.Get("Retry-After") != "1" {
 			t.Fatalf("after 3 failures, token %.8s: %d %s (Retry-After %q)", tok, r.status, r.body, r.header.Get("Retry-After"))
 		}
 	}
@@ -396,11 +397,11 @@ func TestConcurrentSubmissionsWithOneIdempotencyKey(t *testing.T) {
 			for i, r := range got {
 				switch r.status {
 				case http.StatusConflict:
-					if r.problem(t).Code != api.CodeIdempotency {
+					if r.problem(t).Code != apitype.CodeIdempotency {
 						t.Fatalf("round %d: 409 %s", round, r.body)
 					}
 				case http.StatusAccepted:
-					var tk api.Ticket
+					var tk apitype.Ticket
 					r.decode(t, &tk)
 					if winner == "" {
 						winner = tk.RunID

@@ -11,94 +11,40 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
 
-// StrategyList is the answer of GET /api/v1/strategies.
-type StrategyList struct {
-	Strategies []sdk.Spec `json:"strategies"`
-}
-
 type strategiesOutput struct {
-	Body StrategyList
+	Body apitype.StrategyList
 }
 
 type dataInput struct {
 	Exchange string `query:"exchange" maxLength:"100" doc:"Only this exchange's series"`
 }
 
-// DataList is the answer of GET /api/v1/data.
-type DataList struct {
-	Series []market.Series `json:"series"`
-	// Unreadable lists the stored series files that could not be read; the
-	// other series are listed all the same.
-	Unreadable []market.Unreadable `json:"unreadable" doc:"Stored series files that could not be read (corrupt, truncated, invalid candles), each with why; the readable series are listed in series"`
-}
-
 type dataOutput struct {
-	Body DataList
-}
-
-// FreshnessRequest names the series to check.
-type FreshnessRequest struct {
-	Exchange      string   `json:"exchange" minLength:"1" maxLength:"100" example:"binance"`
-	Pairs         []string `json:"pairs" minItems:"1" maxItems:"1000" example:"[\"BTC/USDT\"]"`
-	Timeframes    []string `json:"timeframes" minItems:"1" maxItems:"20" example:"[\"5m\"]"`
-	CandleType    string   `json:"candle_type,omitempty" enum:"spot,futures,mark,index,premiumIndex,funding_rate" default:"spot"`
-	MaxAgeSeconds float64  `json:"max_age_seconds,omitempty" minimum:"0" doc:"Age beyond which a series is stale; default two candles"`
-}
-
-// SeriesFreshness is one series' freshness.
-type SeriesFreshness struct {
-	Exchange      string   `json:"exchange"`
-	Pair          string   `json:"pair"`
-	Timeframe     string   `json:"timeframe"`
-	CandleType    string   `json:"candle_type"`
-	Status        string   `json:"status" enum:"fresh,stale,missing"`
-	Last          int64    `json:"last,omitempty" doc:"Open time (Unix ms) of the last stored candle"`
-	LastClose     int64    `json:"last_close,omitempty" doc:"Close time (Unix ms) of the last stored candle"`
-	Count         int      `json:"count"`
-	AgeSeconds    *float64 `json:"age_seconds,omitempty" doc:"Seconds since the last candle closed; absent when missing"`
-	MaxAgeSeconds float64  `json:"max_age_seconds"`
-	Error         string   `json:"error,omitempty"`
+	Body apitype.DataList
 }
 
 type freshnessInput struct {
-	Body FreshnessRequest
-}
-
-// FreshnessAnswer is the answer of POST /api/v1/data/freshness.
-type FreshnessAnswer struct {
-	Series []SeriesFreshness `json:"series"`
-	Fresh  bool              `json:"fresh" doc:"Every series is fresh"`
+	Body apitype.FreshnessRequest
 }
 
 type freshnessOutput struct {
-	Body FreshnessAnswer
-}
-
-// Health is the liveness answer.
-type Health struct {
-	Status  string `json:"status" example:"ok"`
-	Version string `json:"version"`
+	Body apitype.FreshnessAnswer
 }
 
 type healthOutput struct {
-	Body Health
-}
-
-// Readiness is the readiness answer: each check's result, "ok" or why not.
-type Readiness struct {
-	Status string            `json:"status" enum:"ready,not_ready"`
-	Checks map[string]string `json:"checks"`
+	Body apitype.Health
 }
 
 type readyOutput struct {
 	Status int
-	Body   Readiness
+	Body   apitype.Readiness
 }
 
 func (s *Server) registerData() {
@@ -142,31 +88,50 @@ func (s *Server) data(ctx context.Context, in *dataInput) (*dataOutput, error) {
 	case errors.Is(err, market.ErrInvalidName):
 		return nil, nameProblem(err, map[string]string{"exchange": "query.exchange"})
 	case errors.Is(err, market.ErrNotFound):
-		return nil, problem(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no market data is stored for exchange %q", in.Exchange))
+		return nil, problem(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("no market data is stored for exchange %q", in.Exchange))
 	case err != nil:
 		return nil, s.internal("list market data", err)
 	}
-	out := &dataOutput{Body: DataList{Series: l.Series, Unreadable: l.Unreadable}}
-	if out.Body.Series == nil {
-		out.Body.Series = []market.Series{}
+	return &dataOutput{Body: dataList(l)}, nil
+}
+
+// dataList is the store's listing as the API shows it: empty lists are [].
+func dataList(l market.Listing) apitype.DataList {
+	out := apitype.DataList{
+		Series:     make([]apitype.Series, 0, len(l.Series)),
+		Unreadable: make([]apitype.Unreadable, 0, len(l.Unreadable)),
 	}
-	if out.Body.Unreadable == nil {
-		out.Body.Unreadable = []market.Unreadable{}
+	for _, si := range l.Series {
+		v := apitype.Series{
+			SeriesKey: seriesKey(si.Key), File: si.File,
+			First: si.First, Last: si.Last, Count: si.Count, Missing: si.Missing, Size: si.Size, Updated: si.Updated, Checksum: si.Checksum,
+		}
+		for _, g := range si.Gaps {
+			v.Gaps = append(v.Gaps, apitype.Gap{From: g.From, To: g.To})
+		}
+		out.Series = append(out.Series, v)
 	}
-	return out, nil
+	for _, u := range l.Unreadable {
+		out.Unreadable = append(out.Unreadable, apitype.Unreadable{SeriesKey: seriesKey(u.Key), File: u.File, Error: u.Error})
+	}
+	return out
+}
+
+func seriesKey(k market.Key) apitype.SeriesKey {
+	return apitype.SeriesKey{Exchange: k.Exchange, Pair: k.Pair, Timeframe: k.Timeframe, CandleType: string(k.Type)}
 }
 
 // nameProblem is the 422 for err, wrapping a [*market.InvalidNameError]:
 // loc maps the key field it names (exchange, pair, timeframe,
 // candle_type) to where the request holds it.
-func nameProblem(err error, loc map[string]string) *Problem {
+func nameProblem(err error, loc map[string]string) *apitype.Problem {
 	var ne *market.InvalidNameError
 	field := "body"
 	if errors.As(err, &ne) && loc[ne.Field] != "" {
 		field = loc[ne.Field]
 	}
-	return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, field+": "+err.Error(),
-		&huma.ErrorDetail{Location: field, Message: err.Error()})
+	return problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, field+": "+err.Error(),
+		&apitype.ErrorDetail{Location: field, Message: err.Error()})
 }
 
 func (s *Server) freshness(ctx context.Context, in *freshnessInput) (*freshnessOutput, error) {
@@ -202,7 +167,7 @@ func (s *Server) freshness(ctx context.Context, in *freshnessInput) (*freshnessO
 	out := &freshnessOutput{}
 	out.Body.Fresh = true
 	for _, r := range rs {
-		f := SeriesFreshness{Exchange: r.Exchange, Pair: r.Pair, Timeframe: string(r.Timeframe), CandleType: string(r.Type),
+		f := apitype.SeriesFreshness{Exchange: r.Exchange, Pair: r.Pair, Timeframe: string(r.Timeframe), CandleType: string(r.Type),
 			Status: r.Status, Last: r.Last, LastClose: r.LastClose, Count: r.Count, MaxAgeSeconds: r.MaxAge.Seconds(), Error: r.Error}
 		if r.Status != market.Missing {
 			age := r.Age.Seconds()
@@ -221,7 +186,7 @@ func (s *Server) registerOps() {
 		OperationID: "health", Method: http.MethodGet, Path: "/health",
 		Summary: "Liveness: the process answers", Tags: []string{"operations"},
 	}, func(context.Context, *struct{}) (*healthOutput, error) {
-		return &healthOutput{Body: Health{Status: "ok", Version: s.d.Version}}, nil
+		return &healthOutput{Body: apitype.Health{Status: "ok", Version: s.d.Version}}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "ready", Method: http.MethodGet, Path: "/ready",
@@ -246,7 +211,7 @@ func (s *Server) ready(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 		},
 		"data": func() error { return dirCheck(s.d.DataDir) },
 	}
-	out := &readyOutput{Status: http.StatusOK, Body: Readiness{Status: "ready", Checks: map[string]string{}}}
+	out := &readyOutput{Status: http.StatusOK, Body: apitype.Readiness{Status: "ready", Checks: map[string]string{}}}
 	for name, check := range checks {
 		if err := check(); err != nil {
 			out.Status, out.Body.Status = http.StatusServiceUnavailable, "not_ready"

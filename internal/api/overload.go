@@ -6,12 +6,9 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// CodeOverloaded is the code of the 503 the API answers when it already
-// serves Options.MaxInFlight requests: nothing of the request was done, so
-// any request, whatever its method, may be sent again after Retry-After.
-const CodeOverloaded = "overloaded"
+	"github.com/tradai/tradai/internal/api/apitype"
+)
 
 // overloadRetryAfter is the Retry-After of an overloaded answer, in
 // seconds.
@@ -41,7 +38,7 @@ func (s *Server) shed(next http.Handler) http.Handler {
 		default:
 			shed.Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(overloadRetryAfter))
-			writeProblem(w, r, problem(http.StatusServiceUnavailable, CodeOverloaded,
+			writeProblem(w, r, problem(http.StatusServiceUnavailable, apitype.CodeOverloaded,
 				"the server is serving as many requests as it can; nothing was done: send the request again after Retry-After"))
 		}
 	})

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 )
@@ -29,14 +29,14 @@ func TestOverloadIsAnswered503(t *testing.T) {
 		})
 	}()
 	<-held
-	body := api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t)}
+	body := apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t)}
 	answers := make(chan resp, 2)
 	for range 2 {
 		go func() { answers <- e.do("POST", "/api/v1/backtests", e.token, body) }()
 	}
 	// Whichever of the two came second found the slot taken.
 	first := <-answers
-	if first.status != http.StatusServiceUnavailable || first.problem(t).Code != api.CodeOverloaded || first.header.Get("Retry-After") != "1" {
+	if first.status != http.StatusServiceUnavailable || first.problem(t).Code != apitype.CodeOverloaded || first.header.Get("Retry-After") != "1" {
 		t.Fatalf("second request while the first is served: %d %q %s", first.status, first.header.Get("Retry-After"), first.body)
 	}
 	if r := e.do("GET", "/health", "", nil); r.status != http.StatusOK {

@@ -7,48 +7,13 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-// Problem is every error answer: an RFC 9457 problem details document with
-// a stable machine-readable code. Clients branch on Code, never on Title or
-// Detail, which are for people and may be reworded.
-type Problem struct {
-	Type     string              `json:"type" doc:"URI naming the problem type: https://tradai.dev/problems/<code>"`
-	Title    string              `json:"title" doc:"Short summary of the problem type"`
-	Status   int                 `json:"status" doc:"HTTP status code"`
-	Code     string              `json:"code" doc:"Stable error code, e.g. not_found, invalid_request, rate_limited"`
-	Detail   string              `json:"detail,omitempty" doc:"What went wrong in this request"`
-	Instance string              `json:"instance,omitempty" doc:"The request path"`
-	Errors   []*huma.ErrorDetail `json:"errors,omitempty" doc:"Each invalid input, with where it is (e.g. body.config.stake_amount)"`
-}
-
-// Stable error codes.
-const (
-	CodeBadRequest        = "bad_request"
-	CodeInvalidRequest    = "invalid_request"
-	CodeUnauthenticated   = "unauthenticated"
-	CodeForbidden         = "forbidden"
-	CodeNotFound          = "not_found"
-	CodeMethodNotAllowed  = "method_not_allowed"
-	CodeConflict          = "conflict"
-	CodeIdempotency       = "idempotency_key_reused"
-	CodeBodyTooLarge      = "body_too_large"
-	CodeUnsupportedMedia  = "unsupported_media_type"
-	CodeNotAcceptable     = "not_acceptable"
-	CodeRateLimited       = "rate_limited"
-	CodeInternal          = "internal"
-	CodeNotReady          = "not_ready"
-	CodeStrategyForbidden = "strategy_not_allowed"
-)
-
-func (p *Problem) Error() string             { return p.Title + ": " + p.Detail }
-func (p *Problem) GetStatus() int            { return p.Status }
-func (p *Problem) ContentType(string) string { return "application/problem+json" }
-
 // problem builds a Problem; detail says what failed in this request.
-func problem(status int, code, detail string, errs ...*huma.ErrorDetail) *Problem {
-	return &Problem{
+func problem(status int, code, detail string, errs ...*apitype.ErrorDetail) *apitype.Problem {
+	return &apitype.Problem{
 		Type:   "https://tradai.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
 		Title:  http.StatusText(status),
 		Status: status,
@@ -63,34 +28,34 @@ func problem(status int, code, detail string, errs ...*huma.ErrorDetail) *Proble
 func codeFor(status int) string {
 	switch status {
 	case http.StatusBadRequest:
-		return CodeBadRequest
+		return apitype.CodeBadRequest
 	case http.StatusUnauthorized:
-		return CodeUnauthenticated
+		return apitype.CodeUnauthenticated
 	case http.StatusForbidden:
-		return CodeForbidden
+		return apitype.CodeForbidden
 	case http.StatusNotFound:
-		return CodeNotFound
+		return apitype.CodeNotFound
 	case http.StatusMethodNotAllowed:
-		return CodeMethodNotAllowed
+		return apitype.CodeMethodNotAllowed
 	case http.StatusNotAcceptable:
-		return CodeNotAcceptable
+		return apitype.CodeNotAcceptable
 	case http.StatusConflict:
-		return CodeConflict
+		return apitype.CodeConflict
 	case http.StatusRequestEntityTooLarge:
-		return CodeBodyTooLarge
+		return apitype.CodeBodyTooLarge
 	case http.StatusUnsupportedMediaType:
-		return CodeUnsupportedMedia
+		return apitype.CodeUnsupportedMedia
 	case http.StatusUnprocessableEntity:
-		return CodeInvalidRequest
+		return apitype.CodeInvalidRequest
 	case http.StatusTooManyRequests:
-		return CodeRateLimited
+		return apitype.CodeRateLimited
 	case http.StatusServiceUnavailable:
-		return CodeNotReady
+		return apitype.CodeNotReady
 	}
 	if status >= 500 {
-		return CodeInternal
+		return apitype.CodeInternal
 	}
-	return CodeBadRequest
+	return apitype.CodeBadRequest
 }
 
 // toProblem is a huma transformer: the errors huma produces itself
@@ -98,12 +63,12 @@ func codeFor(status int) string {
 func toProblem(ctx huma.Context, _ string, v any) (any, error) {
 	em, ok := v.(*huma.ErrorModel)
 	if !ok {
-		if p, ok := v.(*Problem); ok && p.Instance == "" {
+		if p, ok := v.(*apitype.Problem); ok && p.Instance == "" {
 			p.Instance = ctx.URL().Path
 		}
 		return v, nil
 	}
-	p := problem(em.Status, codeFor(em.Status), em.Detail, em.Errors...)
+	p := problem(em.Status, codeFor(em.Status), em.Detail, wireDetails(em.Errors)...)
 	p.Instance = ctx.URL().Path
 	if len(em.Errors) > 0 && (em.Detail == "" || em.Detail == "validation failed") {
 		// huma's detail is the generic "validation failed": name the
@@ -117,8 +82,19 @@ func toProblem(ctx huma.Context, _ string, v any) (any, error) {
 	return p, nil
 }
 
+// wireDetails are huma's error details as a Problem holds them.
+func wireDetails(ds []*huma.ErrorDetail) []*apitype.ErrorDetail {
+	out := make([]*apitype.ErrorDetail, len(ds))
+	for i, d := range ds {
+		if d != nil {
+			out[i] = &apitype.ErrorDetail{Message: d.Message, Location: d.Location, Value: d.Value}
+		}
+	}
+	return out
+}
+
 // writeProblem answers a plain net/http request (outside huma) with p.
-func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+func writeProblem(w http.ResponseWriter, r *http.Request, p *apitype.Problem) {
 	p.Instance = r.URL.Path
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

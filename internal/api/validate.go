@@ -14,6 +14,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
@@ -27,15 +28,15 @@ const (
 )
 
 // invalid is the 422 for the input at loc (e.g. body.tags).
-func invalid(loc, msg string, value any) *Problem {
-	return problem(http.StatusUnprocessableEntity, CodeInvalidRequest, loc+": "+msg,
-		&huma.ErrorDetail{Location: loc, Message: msg, Value: value})
+func invalid(loc, msg string, value any) *apitype.Problem {
+	return problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, loc+": "+msg,
+		&apitype.ErrorDetail{Location: loc, Message: msg, Value: value})
 }
 
 // checkText is the 422 for text at loc that is not valid UTF-8 or holds a
 // control character (runs.CheckText), or nil. The value is not echoed:
 // it is what the client sent and cannot be shown as it is.
-func checkText(loc, s string) *Problem {
+func checkText(loc, s string) *apitype.Problem {
 	if err := runs.CheckText(s); err != nil {
 		return invalid(loc, strings.TrimPrefix(err.Error(), runs.ErrInvalidText.Error()+": "), nil)
 	}
@@ -61,7 +62,8 @@ func (s *Server) checkParams(ctx huma.Context, next func(huma.Context)) {
 		}
 		for _, v := range values {
 			if pr := checkText(p.In+"."+p.Name, v); pr != nil {
-				_ = huma.WriteErr(s.api, ctx, pr.Status, pr.Detail, pr.Errors[0])
+				d := pr.Errors[0]
+				_ = huma.WriteErr(s.api, ctx, pr.Status, pr.Detail, &huma.ErrorDetail{Location: d.Location, Message: d.Message, Value: d.Value})
 				return
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 )
@@ -46,9 +47,9 @@ func TestReadsWorkWhenTheDatabaseCannotWrite(t *testing.T) {
 		e := newBare(t, d, api.Options{Now: clock.Now}, slog.New(logs))
 		tk := e.submit(e.token, submission(t))
 		fresh := e.newToken(t, "carol", "acme") // never used: its first use would be recorded
-		ready := func() (int, api.Readiness) {
+		ready := func() (int, apitype.Readiness) {
 			r := e.do("GET", "/ready", "", nil)
-			var rd api.Readiness
+			var rd apitype.Readiness
 			r.decode(t, &rd)
 			return r.status, rd
 		}

@@ -12,14 +12,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tradai/tradai/internal/api"
-	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/sdk"
 )
 
 const backtestsPath = "/api/v1/backtests"
 
-// Run statuses, as api.Run.Status carries them.
+// Run statuses, as apitype.Run.Status carries them.
 const (
 	Queued     = "queued"
 	Running    = "running"
@@ -43,15 +42,15 @@ func Terminal(status string) bool {
 // Idempotency-Key, so the repeats it makes after a connection error or a
 // timeout return the run the first attempt created instead of creating
 // another.
-func (c *Client) Submit(ctx context.Context, req api.SubmitRequest) (api.Ticket, error) {
+func (c *Client) Submit(ctx context.Context, req apitype.SubmitRequest) (apitype.Ticket, error) {
 	return c.SubmitWithKey(ctx, req, NewIdempotencyKey())
 }
 
 // SubmitWithKey is Submit with the caller's Idempotency-Key: submitting
 // the same request with the same key again returns the first run, and a
 // different request with the same key is a 409 idempotency_key_reused.
-func (c *Client) SubmitWithKey(ctx context.Context, req api.SubmitRequest, key string) (api.Ticket, error) {
-	var t api.Ticket
+func (c *Client) SubmitWithKey(ctx context.Context, req apitype.SubmitRequest, key string) (apitype.Ticket, error) {
+	var t apitype.Ticket
 	h := http.Header{}
 	if key != "" {
 		h.Set("Idempotency-Key", key)
@@ -70,8 +69,8 @@ func NewIdempotencyKey() string {
 
 // Get is a run with its steps, and once completed its metrics and
 // artifacts.
-func (c *Client) Get(ctx context.Context, id string) (api.Run, error) {
-	var r api.Run
+func (c *Client) Get(ctx context.Context, id string) (apitype.Run, error) {
+	var r apitype.Run
 	err := c.do(ctx, call{what: "get run " + id, prep: "from", method: http.MethodGet, path: runPath(id), repeatable: true}, &r)
 	return r, err
 }
@@ -86,7 +85,7 @@ type ListOptions struct {
 }
 
 // List is one page of the caller's runs, newest first.
-func (c *Client) List(ctx context.Context, o ListOptions) (api.RunPage, error) {
+func (c *Client) List(ctx context.Context, o ListOptions) (apitype.RunPage, error) {
 	q := url.Values{}
 	for k, v := range map[string]string{"status": o.Status, "strategy": o.Strategy, "cursor": o.Cursor} {
 		if v != "" {
@@ -99,15 +98,15 @@ func (c *Client) List(ctx context.Context, o ListOptions) (api.RunPage, error) {
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
 	}
-	var p api.RunPage
+	var p apitype.RunPage
 	err := c.do(ctx, call{what: "list runs", prep: "from", method: http.MethodGet, path: backtestsPath, query: q, repeatable: true}, &p)
 	return p, err
 }
 
 // Cancel cancels a queued or running run; a running one stops within a
 // second. Cancelling a finished run is a 409 conflict.
-func (c *Client) Cancel(ctx context.Context, id string) (api.Run, error) {
-	var r api.Run
+func (c *Client) Cancel(ctx context.Context, id string) (apitype.Run, error) {
+	var r apitype.Run
 	err := c.do(ctx, call{what: "cancel run " + id, prep: "at", method: http.MethodPost, path: runPath(id) + "/cancel"}, &r)
 	return r, err
 }
@@ -119,15 +118,15 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 }
 
 // Retry queues a failed, dead-lettered or cancelled run again.
-func (c *Client) Retry(ctx context.Context, id string) (api.Run, error) {
-	var r api.Run
+func (c *Client) Retry(ctx context.Context, id string) (apitype.Run, error) {
+	var r apitype.Run
 	err := c.do(ctx, call{what: "retry run " + id, prep: "at", method: http.MethodPost, path: runPath(id) + "/retry"}, &r)
 	return r, err
 }
 
 // Trades are a completed run's trades, with Freqtrade's field names.
 func (c *Client) Trades(ctx context.Context, id string) (json.RawMessage, error) {
-	var out api.TradeList
+	var out apitype.TradeList
 	err := c.do(ctx, call{what: "get the trades of run " + id, prep: "from", method: http.MethodGet, path: runPath(id) + "/trades", repeatable: true}, &out)
 	return out.Trades, err
 }
@@ -144,8 +143,8 @@ func (c *Client) Artifact(ctx context.Context, id, name string) ([]byte, error) 
 }
 
 // Compare sets 2 to 20 runs side by side.
-func (c *Client) Compare(ctx context.Context, ids ...string) (api.Comparison, error) {
-	var cmp api.Comparison
+func (c *Client) Compare(ctx context.Context, ids ...string) (apitype.Comparison, error) {
+	var cmp apitype.Comparison
 	err := c.do(ctx, call{
 		what: "compare runs", prep: "at", method: http.MethodGet, path: "/api/v1/runs/compare",
 		query: url.Values{"ids": {strings.Join(ids, ",")}}, repeatable: true,
@@ -155,25 +154,25 @@ func (c *Client) Compare(ctx context.Context, ids ...string) (api.Comparison, er
 
 // Strategies are the server's built-in strategies.
 func (c *Client) Strategies(ctx context.Context) ([]sdk.Spec, error) {
-	var out api.StrategyList
+	var out apitype.StrategyList
 	err := c.do(ctx, call{what: "list strategies", prep: "from", method: http.MethodGet, path: "/api/v1/strategies", repeatable: true}, &out)
 	return out.Strategies, err
 }
 
 // Data is the server's stored market data, optionally of one exchange.
-func (c *Client) Data(ctx context.Context, exchange string) ([]market.Series, error) {
+func (c *Client) Data(ctx context.Context, exchange string) ([]apitype.Series, error) {
 	var q url.Values
 	if exchange != "" {
 		q = url.Values{"exchange": {exchange}}
 	}
-	var out api.DataList
+	var out apitype.DataList
 	err := c.do(ctx, call{what: "list market data", prep: "from", method: http.MethodGet, path: "/api/v1/data", query: q, repeatable: true}, &out)
 	return out.Series, err
 }
 
 // Freshness says how fresh the named series are on the server.
-func (c *Client) Freshness(ctx context.Context, req api.FreshnessRequest) (api.FreshnessAnswer, error) {
-	var f api.FreshnessAnswer
+func (c *Client) Freshness(ctx context.Context, req apitype.FreshnessRequest) (apitype.FreshnessAnswer, error) {
+	var f apitype.FreshnessAnswer
 	err := c.do(ctx, call{what: "check data freshness", prep: "at", method: http.MethodPost, path: "/api/v1/data/freshness", body: req, repeatable: true}, &f)
 	return f, err
 }
@@ -182,7 +181,7 @@ func (c *Client) Freshness(ctx context.Context, req api.FreshnessRequest) (api.F
 // nil, sees every state polled, the last one included. Polls start
 // PollMin apart and slow down to PollMax. When ctx ends, Wait returns
 // ctx's error and leaves the run alone (cancel it with Cancel).
-func (c *Client) Wait(ctx context.Context, id string, onPoll func(api.Run)) (api.Run, error) {
+func (c *Client) Wait(ctx context.Context, id string, onPoll func(apitype.Run)) (apitype.Run, error) {
 	interval := c.o.PollMin
 	for {
 		r, err := c.Get(ctx, id)

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 )
 
 // Options tune a Client; zero fields take the defaults shown.
@@ -269,7 +269,7 @@ func decode(resp *http.Response, out any) error {
 func readError(op string, resp *http.Response) *Error {
 	e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var p api.Problem
+	var p apitype.Problem
 	if json.Unmarshal(b, &p) == nil && (p.Code != "" || p.Detail != "") {
 		e.Code, e.Detail, e.Problem = p.Code, p.Detail, &p
 		return e
@@ -301,7 +301,7 @@ func retryAfter(h string, now time.Time) time.Duration {
 // doing anything of it (rate limited, overloaded): any request may be sent
 // again after Retry-After.
 func refusedUndone(e *Error) bool {
-	return e.Status == http.StatusTooManyRequests || (e.Status == http.StatusServiceUnavailable && e.Code == api.CodeOverloaded)
+	return e.Status == http.StatusTooManyRequests || (e.Status == http.StatusServiceUnavailable && e.Code == apitype.CodeOverloaded)
 }
 
 func transient(status int) bool {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 )
@@ -41,7 +41,7 @@ func TestSubmitWaitCompleted(t *testing.T) {
 	c := newClient(t, s, client.Options{})
 	ctx := ctxFor(t)
 
-	tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t), Timerange: "20180110-20180120", Tags: map[string]string{"case": "wait"}})
+	tk, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t), Timerange: "20180110-20180120", Tags: map[string]string{"case": "wait"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestSubmitWaitCompleted(t *testing.T) {
 		t.Fatalf("ticket %+v", tk)
 	}
 	var polls int
-	r, err := c.Wait(ctx, tk.RunID, func(api.Run) { polls++ })
+	r, err := c.Wait(ctx, tk.RunID, func(apitype.Run) { polls++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestSubmitWaitCompleted(t *testing.T) {
 	}
 	_, err = c.Artifact(ctx, r.ID, "nope.txt")
 	var ae *client.Error
-	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != api.CodeNotFound {
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != apitype.CodeNotFound {
 		t.Fatalf("missing artifact: %v", err)
 	}
 
@@ -92,7 +92,7 @@ func TestSubmitIdempotencyKey(t *testing.T) {
 	s := clienttest.Start(t, clienttest.Options{NoWorkers: true})
 	c := newClient(t, s, client.Options{})
 	ctx := ctxFor(t)
-	req := api.SubmitRequest{Strategy: "sma_cross", Config: exampleConfig(t)}
+	req := apitype.SubmitRequest{Strategy: "sma_cross", Config: exampleConfig(t)}
 	key := client.NewIdempotencyKey()
 	a, err := c.SubmitWithKey(ctx, req, key)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestSubmitIdempotencyKey(t *testing.T) {
 	req.Timerange = "20180110-20180111"
 	_, err = c.SubmitWithKey(ctx, req, key)
 	var ae *client.Error
-	if !errors.As(err, &ae) || ae.Status != http.StatusConflict || ae.Code != api.CodeIdempotency {
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict || ae.Code != apitype.CodeIdempotency {
 		t.Fatalf("reused key with another request: %v", err)
 	}
 }
@@ -122,9 +122,9 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 
 	cfg := exampleConfig(t)
 	cfg["stake_amount"] = -1
-	_, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg})
+	_, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg})
 	var ae *client.Error
-	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Code != api.CodeInvalidRequest ||
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Code != apitype.CodeInvalidRequest ||
 		!strings.Contains(ae.Detail, "stake_amount") || ae.Problem == nil || len(ae.Problem.Errors) == 0 {
 		t.Fatalf("bad config: %#v", err)
 	}
@@ -133,7 +133,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 		t.Errorf("message %q, want it to start %q", err, want)
 	}
 
-	_, err = c.Submit(ctx, api.SubmitRequest{Strategy: "no_such_strategy", Config: exampleConfig(t)})
+	_, err = c.Submit(ctx, apitype.SubmitRequest{Strategy: "no_such_strategy", Config: exampleConfig(t)})
 	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "body.strategy") {
 		t.Fatalf("unknown strategy: %v", err)
 	}
@@ -153,13 +153,13 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = bad.List(ctx, client.ListOptions{})
-	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Code != api.CodeUnauthenticated ||
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Code != apitype.CodeUnauthenticated ||
 		!strings.Contains(err.Error(), "401 unauthenticated: the API token is unknown or revoked") {
 		t.Fatalf("wrong token: %v", err)
 	}
 
 	// Another tenant's runs are not found.
-	tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
+	tk, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestCancelQueued(t *testing.T) {
 	s := clienttest.Start(t, clienttest.Options{NoWorkers: true})
 	c := newClient(t, s, client.Options{})
 	ctx := ctxFor(t)
-	tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
+	tk, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,13 +201,13 @@ func TestCancelRunning(t *testing.T) {
 	s := clienttest.Start(t, clienttest.Options{AllowExternal: true})
 	c := newClient(t, s, client.Options{})
 	ctx := ctxFor(t)
-	tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: exampleConfig(t)})
+	tk, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: exampleConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Wait until it runs, then stop waiting: Wait leaves the run alone.
 	wctx, stop := context.WithCancel(ctx)
-	_, err = c.Wait(wctx, tk.RunID, func(r api.Run) {
+	_, err = c.Wait(wctx, tk.RunID, func(r apitype.Run) {
 		if r.Status == client.Running {
 			stop()
 		}
@@ -243,7 +243,7 @@ func TestRateLimitRetryAfter(t *testing.T) {
 	}
 	_, err := strict.List(ctx, client.ListOptions{})
 	var ae *client.Error
-	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.Code != api.CodeRateLimited || ae.RetryAfter < time.Second {
+	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || ae.Code != apitype.CodeRateLimited || ae.RetryAfter < time.Second {
 		t.Fatalf("without retries: %v", err)
 	}
 
@@ -274,7 +274,7 @@ func TestCompareStrategiesData(t *testing.T) {
 	ctx := ctxFor(t)
 	var ids []string
 	for _, strat := range []string{"rsi_bollinger", "sma_cross"} {
-		tk, err := c.Submit(ctx, api.SubmitRequest{Strategy: strat, Config: exampleConfig(t), Timerange: "20180110-20180115"})
+		tk, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: strat, Config: exampleConfig(t), Timerange: "20180110-20180115"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func TestCompareStrategiesData(t *testing.T) {
 	if err != nil || len(series) != 5 {
 		t.Fatalf("data: %d series, %v", len(series), err)
 	}
-	f, err := c.Freshness(ctx, api.FreshnessRequest{Exchange: "binance", Pairs: []string{"ETH/BTC", "NOPE/BTC"}, Timeframes: []string{"5m"}})
+	f, err := c.Freshness(ctx, apitype.FreshnessRequest{Exchange: "binance", Pairs: []string{"ETH/BTC", "NOPE/BTC"}, Timeframes: []string{"5m"}})
 	if err != nil || len(f.Series) != 2 || f.Fresh || f.Series[1].Status != "missing" {
 		t.Fatalf("freshness: %+v, %v", f, err)
 	}

@@ -1,15 +1,18 @@
 // Package client is a small typed Go client for TradAI's HTTP API (the one
 // internal/api serves and "tradai serve" runs). The CLI's --remote commands
-// are built on it; request and answer bodies are the API's own exported
-// types (api.SubmitRequest, api.Ticket, api.Run, api.RunPage,
-// api.Comparison), so the two cannot drift apart silently.
+// are built on it; request and answer bodies are the API's own wire types
+// (apitype.SubmitRequest, apitype.Ticket, apitype.Run, apitype.RunPage,
+// apitype.Comparison), which the server serves, so the two cannot drift
+// apart silently. Those types are all it takes of the server: the client
+// imports neither the database drivers nor the job queue nor the HTTP
+// framework (a test keeps it so).
 //
 // A [Client] is made with [New] from the server's base URL, an API token
 // and [Options] whose zero value is sensible:
 //
 //	c, err := client.New("http://127.0.0.1:8080", token, client.Options{})
-//	t, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg})
-//	run, err := c.Wait(ctx, t.RunID, func(r api.Run) { fmt.Println(r.Status, r.Progress) })
+//	t, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg})
+//	run, err := c.Wait(ctx, t.RunID, func(r apitype.Run) { fmt.Println(r.Status, r.Progress) })
 //
 // Every method takes a context first. What the client does on its own:
 //

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 )
 
 // Error is an error answer of the API.
@@ -16,7 +16,7 @@ type Error struct {
 	Op string
 	// Status is the HTTP status code.
 	Status int
-	// Code is the problem's stable code (api.CodeNotFound …); empty when
+	// Code is the problem's stable code (apitype.CodeNotFound …); empty when
 	// the answer was not a problem document (e.g. a proxy's error page).
 	Code string
 	// Detail says what went wrong in this request.
@@ -24,7 +24,7 @@ type Error struct {
 	// RetryAfter is the wait the server asked for (429, 503), else 0.
 	RetryAfter time.Duration
 	// Problem is the whole problem document, nil when there was none.
-	Problem *api.Problem
+	Problem *apitype.Problem
 }
 
 func (e *Error) Error() string {

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 )
 
@@ -25,7 +25,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	t, err := c.Submit(ctx, api.SubmitRequest{
+	t, err := c.Submit(ctx, apitype.SubmitRequest{
 		Strategy:  "rsi_bollinger",
 		Timerange: "20180110-20180120",
 		Config: map[string]any{
@@ -34,12 +34,12 @@ func Example() {
 		},
 	})
 	var ae *client.Error
-	if errors.As(err, &ae) && ae.Code == api.CodeInvalidRequest {
+	if errors.As(err, &ae) && ae.Code == apitype.CodeInvalidRequest {
 		log.Fatalf("the server rejected the backtest: %s", ae.Detail)
 	} else if err != nil {
 		log.Fatal(err)
 	}
-	run, err := c.Wait(ctx, t.RunID, func(r api.Run) { fmt.Printf("%s %.0f%%\n", r.Status, r.Progress*100) })
+	run, err := c.Wait(ctx, t.RunID, func(r apitype.Run) { fmt.Printf("%s %.0f%%\n", r.Status, r.Progress*100) })
 	if err != nil {
 		log.Fatal(err)
 	}

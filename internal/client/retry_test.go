@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 )
 
 // dropper accepts connections and closes them at once, counting them.
@@ -165,7 +165,7 @@ func TestSubmitRetriesEOFWithItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.sleep = func(context.Context, time.Duration) error { return nil }
-	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: "rsi_bollinger"})
+	tk, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: "rsi_bollinger"})
 	if err != nil || tk.RunID != "run_1" {
 		t.Fatalf("submit = %+v, %v", tk, err)
 	}
@@ -180,7 +180,7 @@ func TestSubmitRetriesEOFWithItsKey(t *testing.T) {
 // request that is not safe to repeat is the error.
 func TestOverloadedIsWaitedOut(t *testing.T) {
 	var calls atomic.Int32
-	code := api.CodeOverloaded
+	code := apitype.CodeOverloaded
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
 			w.Header().Set("Retry-After", "1")
@@ -208,7 +208,7 @@ func TestOverloadedIsWaitedOut(t *testing.T) {
 	}
 
 	calls.Store(0)
-	code = api.CodeNotReady
+	code = apitype.CodeNotReady
 	var ae *Error
 	if _, err := c.Cancel(context.Background(), "run_1"); !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || calls.Load() != 1 {
 		t.Fatalf("cancel on 503 not_ready: %v after %d calls; want the error at once", err, calls.Load())
@@ -243,7 +243,7 @@ func TestSubmitRetriesTimeoutWithItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.sleep = func(context.Context, time.Duration) error { return nil }
-	tk, err := c.Submit(context.Background(), api.SubmitRequest{Strategy: "rsi_bollinger"})
+	tk, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: "rsi_bollinger"})
 	if err != nil || tk.RunID != "run_1" {
 		t.Fatalf("submit = %+v, %v", tk, err)
 	}

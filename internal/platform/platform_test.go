@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
@@ -66,7 +66,7 @@ func TestPlatformLifecycle(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	ticket, err := c.Submit(ctx, api.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
+	ticket, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestShutdownRequeuesRunningBacktest(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	ticket, err := c.Submit(ctx, api.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: clienttest.Config(t)})
+	ticket, err := c.Submit(ctx, apitype.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: clienttest.Config(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
