@@ -74,7 +74,6 @@ func (BacktestArgs) Kind() string { return "backtest" }
 // Options tunes a Service; zero fields take the defaults shown.
 type Options struct {
 	Workers     int           // concurrent jobs in this process (2)
-	MaxAttempts int           // job attempts; keep equal to the run store's maxAttempts (3)
 	FetchPoll   time.Duration // River's fetch poll interval (20 ms)
 	FetchCool   time.Duration // River's fetch cooldown (2 ms)
 	RetryBase   time.Duration // first retry delay, doubled per attempt up to 1 min (1 s)
@@ -104,9 +103,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 2
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 3
 	}
 	def(&o.FetchPoll, 20*time.Millisecond)
 	def(&o.FetchCool, 2*time.Millisecond)
@@ -214,7 +210,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		// harmless: the second job finds nothing to do.
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: max(s.opts.StaleAfter*2/3, time.Second),
-		MaxAttempts:          s.opts.MaxAttempts,
+		MaxAttempts:          store.MaxAttempts(),
 		Queues:               queues,
 		RetryPolicy:          retryPolicy{o: s.opts},
 		Workers:              workers,
@@ -399,25 +395,9 @@ func (s *Service) rescueLoop(ctx context.Context, done chan struct{}) {
 // how many it re-queued. A run whose attempts are used up goes to
 // dead_letter instead.
 func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
-	cutoff := s.opts.Now().Add(-s.opts.StaleAfter).UnixMilli()
-	rows, err := s.db.Query(ctx, `SELECT id, tenant_id FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
-		string(runs.Running), cutoff, cutoff)
+	found, err := s.runs.Orphans(ctx, s.opts.StaleAfter)
 	if err != nil {
-		return 0, fmt.Errorf("look for orphaned runs: %w", err)
-	}
-	type orphan struct{ id, tenant string }
-	var found []orphan
-	for rows.Next() {
-		var o orphan
-		if err := rows.Scan(&o.id, &o.tenant); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("look for orphaned runs: %w", err)
-		}
-		found = append(found, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("look for orphaned runs: %w", err)
+		return 0, err
 	}
 	n := 0
 	var errs []error
@@ -426,7 +406,7 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 		// The run goes back to the queue and its new job is inserted in
 		// one transaction: a crash between them leaves the run running,
 		// and the next rescue finds it again.
-		r, err := s.requeue(ctx, tenancy.Principal{Tenant: o.tenant}, o.id, cause, false)
+		r, err := s.requeue(ctx, tenancy.Principal{Tenant: o.Tenant}, o.ID, cause, false)
 		if errors.Is(err, runs.ErrIllegalTransition) {
 			continue // finished or re-queued meanwhile
 		}
@@ -434,7 +414,7 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		s.log.Warn("orphaned run re-queued", "run", o.id, "tenant", o.tenant, "status", r.Status)
+		s.log.Warn("orphaned run re-queued", "run", o.ID, "tenant", o.Tenant, "status", r.Status)
 		if r.Status == runs.Queued {
 			n++
 		}

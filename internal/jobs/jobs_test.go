@@ -61,9 +61,6 @@ func newEnvIn(t testing.TB, d *db.DB, data string, opts jobs.Options, start bool
 		t.Fatal(err)
 	}
 	store := runs.New(d, time.Now, 3, nil)
-	if opts.MaxAttempts == 0 {
-		opts.MaxAttempts = 3
-	}
 	svc, err := jobs.New(d, store, data, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,8 +176,7 @@ func (w *backtestWorker) work(ctx context.Context, job *river.Job[BacktestArgs])
 // being running.
 func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, stop context.CancelCauseFunc) {
 	beat := func() {
-		if _, err := s.db.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = ?`,
-			s.opts.Now().UnixMilli(), id, string(runs.Running)); err != nil && ctx.Err() == nil {
+		if err := s.runs.Heartbeat(ctx, p, id); err != nil && ctx.Err() == nil {
 			s.log.Warn("run heartbeat", "run", id, "err", err)
 		}
 	}
@@ -194,10 +192,9 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 		case <-hb.C:
 			beat()
 		case <-poll.C:
-			var st string
-			err := s.db.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&st)
+			st, err := s.runs.Status(ctx, p, id)
 			// A vanished row is a run cancelled and deleted meanwhile.
-			if errors.Is(err, sql.ErrNoRows) || (err == nil && runs.Status(st) != runs.Running) {
+			if errors.Is(err, runs.ErrNotFound) || (err == nil && st != runs.Running) {
 				stop(errRunLeftRunning)
 				return
 			}

@@ -146,6 +146,10 @@ func New(d *db.DB, now func() time.Time, maxAttempts int, log *slog.Logger) *Sto
 	return &Store{db: d, now: now, maxAttempts: maxAttempts, log: log}
 }
 
+// MaxAttempts is how many times a run is started before a retryable
+// failure dead-letters it. The job queue gives its jobs the same limit.
+func (s *Store) MaxAttempts() int { return s.maxAttempts }
+
 // OnFinish returns a Store like s (same database and settings) that calls
 // fn on every transition into a terminal status, in its transaction. The
 // job queue uses it to enqueue a run's webhook event atomically with the

@@ -418,3 +418,62 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 	}
 	return nil
 }
+
+// Heartbeat stamps a running run's heartbeat with the store's clock: its
+// worker is alive. A run no longer running (or not the tenant's) is left
+// as it is, without an error; the worker learns of it through Status.
+func (s *Store) Heartbeat(ctx context.Context, p tenancy.Principal, id string) error {
+	if _, err := s.db.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND tenant_id = ? AND status = ?`,
+		s.now().UnixMilli(), id, p.Tenant, string(Running)); err != nil {
+		return fmt.Errorf("heartbeat of run %s: %w", id, err)
+	}
+	return nil
+}
+
+// Status returns the tenant's run's status alone (cheaper than Get, for a
+// worker polling for a cancel); ErrNotFound when there is no such run.
+func (s *Store) Status(ctx context.Context, p tenancy.Principal, id string) (Status, error) {
+	if !storableID(id) {
+		return "", fmt.Errorf("status of run %q: %w", id, ErrNotFound)
+	}
+	var st string
+	err := s.db.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&st)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("status of run %s: %w", id, ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("status of run %s: %w", id, err)
+	}
+	return Status(st), nil
+}
+
+// Ref names a run and its tenant.
+type Ref struct {
+	ID     string
+	Tenant string
+}
+
+// Orphans lists the running runs of every tenant whose heartbeat and start
+// (of the current attempt) are both older than staleAfter by the store's
+// clock: their worker is gone. The job queue's rescuer re-queues them.
+func (s *Store) Orphans(ctx context.Context, staleAfter time.Duration) ([]Ref, error) {
+	cutoff := s.now().Add(-staleAfter).UnixMilli()
+	rows, err := s.db.Query(ctx, `SELECT id, tenant_id FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
+		string(Running), cutoff, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("look for orphaned runs: %w", err)
+	}
+	defer rows.Close()
+	var found []Ref
+	for rows.Next() {
+		var r Ref
+		if err := rows.Scan(&r.ID, &r.Tenant); err != nil {
+			return nil, fmt.Errorf("look for orphaned runs: %w", err)
+		}
+		found = append(found, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look for orphaned runs: %w", err)
+	}
+	return found, nil
+}
