@@ -59,6 +59,7 @@ type submitOutput struct {
 type Run struct {
 	ID              string            `json:"id"`
 	Kind            string            `json:"kind"`
+	Parent          string            `json:"parent,omitempty" readOnly:"true" doc:"The run this one belongs to (a study's trial, a deployment's restart), if any"`
 	Status          string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
 	Strategy        string            `json:"strategy"`
 	Params          json.RawMessage   `json:"params"`
@@ -399,7 +400,7 @@ func view(r runs.Run) Run {
 	self := backtestsPath + "/" + r.ID
 	v := Run{
 		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy,
-		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Tags: r.Spec.Tags,
+		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Parent: r.Spec.Parent, Tags: r.Spec.Tags,
 		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
 		Metrics: r.Metrics, Links: map[string]string{"self": self},
 	}

@@ -385,8 +385,9 @@ func sha256Hex(b []byte) string {
 
 // Delete removes a finished run (completed, failed, dead-lettered or
 // cancelled) of the tenant with its steps, artifacts and webhook
-// deliveries; the audit log keeps a run.delete row. A queued or running run
-// is ErrIllegalTransition (cancel it first).
+// deliveries; the audit log keeps a run.delete row. A queued or running run,
+// or one with child runs, is ErrIllegalTransition (cancel it, delete them
+// first).
 func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) error {
 	if !storableID(id) {
 		return fmt.Errorf("delete run %q: %w", id, ErrNotFound)
@@ -402,6 +403,13 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 		}
 		if !Status(cur).Terminal() {
 			return fmt.Errorf("%w: run is %s (cancel it first)", ErrIllegalTransition, cur)
+		}
+		var children int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM runs WHERE parent_id = ?`, id).Scan(&children); err != nil {
+			return fmt.Errorf("read child runs: %w", err)
+		}
+		if children > 0 {
+			return fmt.Errorf("%w: run has %d child runs (delete them first)", ErrIllegalTransition, children)
 		}
 		res, err := tx.Exec(ctx, `DELETE FROM runs WHERE id = ? AND tenant_id = ? AND status = ?`, id, p.Tenant, cur)
 		if err != nil {
