@@ -16,7 +16,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
@@ -198,7 +197,7 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.d.Jobs.SubmitBacktest(ctx, p, spec, in.IdempotencyKey)
+	r, err := s.d.Jobs.Submit(ctx, p, spec, in.IdempotencyKey)
 	if err != nil {
 		return nil, s.runErr("submit backtest", "", err)
 	}
@@ -373,7 +372,7 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
 			return c
 		}
-		return jobs.StepRank(a.Name) - jobs.StepRank(b.Name)
+		return s.d.Jobs.StepRank(r.Spec.Kind, a.Name) - s.d.Jobs.StepRank(r.Spec.Kind, b.Name)
 	})
 	if r.Status == runs.Completed {
 		arts, err := s.d.Runs.Artifacts(ctx, p, r.ID)

@@ -34,7 +34,7 @@ func BenchmarkSubmitToCompleted(b *testing.B) {
 	var lat []time.Duration
 	for b.Loop() {
 		at := time.Now()
-		r, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "")
+		r, err := e.svc.Submit(ctx, e.p(), spec, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func BenchmarkThroughput(b *testing.B) {
 	raw, _ := json.Marshal(cfg)
 	spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: raw}
 	for range b.N {
-		if _, err := e.svc.SubmitBacktest(ctx, e.p(), spec, ""); err != nil {
+		if _, err := e.svc.Submit(ctx, e.p(), spec, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

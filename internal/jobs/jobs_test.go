@@ -125,11 +125,11 @@ func TestBacktestCompletes(t *testing.T) {
 		e := newEnv(t, d, fast(), true)
 		ctx := context.Background()
 		spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}
-		r, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "key-1")
+		r, err := e.svc.Submit(ctx, e.p(), spec, "key-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "key-1")
+		again, err := e.svc.Submit(ctx, e.p(), spec, "key-1")
 		if err != nil || again.ID != r.ID {
 			t.Fatalf("resubmit = %s, %v; want the same run %s", again.ID, err, r.ID)
 		}
@@ -186,7 +186,7 @@ func TestBacktestCompletes(t *testing.T) {
 func TestBadStrategyFailsAtOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
+		r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func runHeldInRunStep(t *testing.T, e *env) (r runs.Run, stopped <-chan time.Tim
 		return ctx.Err()
 	})
 	e.start(t)
-	r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+	r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestRetriesExhaustedDeadLetter(t *testing.T) {
 			return errors.New("object store unavailable")
 		})
 		e.start(t)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +444,7 @@ func TestRetryRequeueIsAtomic(t *testing.T) {
 			return nil
 		})
 		e.start(t)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

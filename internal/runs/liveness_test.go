@@ -76,7 +76,7 @@ func TestHeartbeatStatusAndOrphans(t *testing.T) {
 		}
 		advance(20 * time.Second)
 		got := orphans()
-		if len(got) != 1 || got[0] != (runs.Ref{ID: dead.ID, Tenant: bob.Tenant}) {
+		if len(got) != 1 || got[0] != (runs.Ref{ID: dead.ID, Tenant: bob.Tenant, Kind: runs.KindBacktest}) {
 			t.Fatalf("orphans = %v, want only %s of %s", got, dead.ID, bob.Tenant)
 		}
 

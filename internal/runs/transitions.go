@@ -455,10 +455,11 @@ func (s *Store) Status(ctx context.Context, p tenancy.Principal, id string) (Sta
 	return Status(st), nil
 }
 
-// Ref names a run and its tenant.
+// Ref names a run, its tenant and its kind.
 type Ref struct {
 	ID     string
 	Tenant string
+	Kind   string
 }
 
 // Orphans lists the running runs of every tenant whose heartbeat and start
@@ -466,7 +467,7 @@ type Ref struct {
 // clock: their worker is gone. The job queue's rescuer re-queues them.
 func (s *Store) Orphans(ctx context.Context, staleAfter time.Duration) ([]Ref, error) {
 	cutoff := s.now().Add(-staleAfter).UnixMilli()
-	rows, err := s.db.Query(ctx, `SELECT id, tenant_id FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
+	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, kind FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
 		string(Running), cutoff, cutoff)
 	if err != nil {
 		return nil, fmt.Errorf("look for orphaned runs: %w", err)
@@ -475,7 +476,7 @@ func (s *Store) Orphans(ctx context.Context, staleAfter time.Duration) ([]Ref, e
 	var found []Ref
 	for rows.Next() {
 		var r Ref
-		if err := rows.Scan(&r.ID, &r.Tenant); err != nil {
+		if err := rows.Scan(&r.ID, &r.Tenant, &r.Kind); err != nil {
 			return nil, fmt.Errorf("look for orphaned runs: %w", err)
 		}
 		found = append(found, r)
