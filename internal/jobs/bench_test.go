@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkSubmitToCompleted measures an embedded (SQLite) backtest of the
-// example data (5 pairs, two days of 5m candles) from SubmitBacktest until
+// example data (5 pairs, two days of 5m candles) from Submit until
 // the run store says completed, with the default fetch intervals. It
 // reports the p50 and p99 latency.
 func BenchmarkSubmitToCompleted(b *testing.B) {

@@ -107,3 +107,26 @@ func TestHeartbeatStatusAndOrphans(t *testing.T) {
 		}
 	})
 }
+
+func TestCountByStatus(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, bob := setup(t, d)
+		for _, p := range []tenancy.Principal{alice, alice, bob} {
+			if _, _, err := s.Create(ctx, p, spec("sma"), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, err := s.List(ctx, alice, runs.Filter{}, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Cancel(ctx, alice, page.Runs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.CountByStatus(ctx)
+		if err != nil || len(got) != 2 || got["queued"] != 2 || got["cancelled"] != 1 {
+			t.Fatalf("counts = %v, %v; want 2 queued and 1 cancelled over both tenants", got, err)
+		}
+	})
+}
