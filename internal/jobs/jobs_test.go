@@ -321,7 +321,10 @@ func TestRetriesExhaustedDeadLetter(t *testing.T) {
 func TestOrphanIsRerunOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		opts := fast()
-		opts.StaleAfter, opts.RescueEvery = time.Second, 50*time.Millisecond
+		// The re-run beats well within StaleAfter (as tradai serve sets it,
+		// a quarter of it at most): a re-run slower than StaleAfter on a
+		// loaded machine is not taken for an orphan again.
+		opts.StaleAfter, opts.Heartbeat, opts.RescueEvery = time.Second, 100*time.Millisecond, 50*time.Millisecond
 		e := newEnv(t, d, opts, false)
 		ctx := context.Background()
 		// A run whose worker died: running, last heartbeat long ago, and
