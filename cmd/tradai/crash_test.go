@@ -359,7 +359,7 @@ func workerQueue(tb testing.TB, tg dbtest.Target) (d *db.DB, data string, submit
 	}
 	return d, data, func(spec runs.RunSpec) {
 		tb.Helper()
-		if _, err := submitter.SubmitBacktest(ctx, tenancy.Principal{Tenant: u.Tenant}, spec, ""); err != nil {
+		if _, err := submitter.Submit(ctx, tenancy.Principal{Tenant: u.Tenant}, spec, ""); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/jobs/backtestjob"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -80,7 +81,7 @@ func (o *platformOpts) webhook() (jobs.WebhookOptions, error) {
 }
 
 // fetcher returns the downloader runs use with --download, else nil.
-func (o *platformOpts) fetcher(data string, log *slog.Logger) (jobs.Fetcher, error) {
+func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetcher, error) {
 	if !o.download {
 		return nil, nil
 	}

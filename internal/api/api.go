@@ -161,7 +161,7 @@ func New(d Deps, o Options) (*Server, error) {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"method", "route", "code"})
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.latency, runStates{db: d.DB})
+		s.latency, runStates{runs: d.Runs, jobs: d.Jobs})
 	for _, c := range d.Jobs.Collectors() {
 		s.reg.MustRegister(c)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
@@ -125,7 +124,7 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.d.Jobs.SubmitBacktest(ctx, p, spec, in.IdempotencyKey)
+	r, err := s.d.Jobs.Submit(ctx, p, spec, in.IdempotencyKey)
 	if err != nil {
 		return nil, s.runErr("submit backtest", "", err)
 	}
@@ -300,7 +299,7 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
 			return c
 		}
-		return jobs.StepRank(a.Name) - jobs.StepRank(b.Name)
+		return s.d.Jobs.StepRank(r.Spec.Kind, a.Name) - s.d.Jobs.StepRank(r.Spec.Kind, b.Name)
 	})
 	if r.Status == runs.Completed {
 		arts, err := s.d.Runs.Artifacts(ctx, p, r.ID)
@@ -327,7 +326,7 @@ func view(r runs.Run) apitype.Run {
 	self := backtestsPath + "/" + r.ID
 	v := apitype.Run{
 		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy,
-		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Tags: r.Spec.Tags,
+		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Parent: r.Spec.Parent, Tags: r.Spec.Tags,
 		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
 		Metrics: r.Metrics, Links: map[string]string{"self": self},
 	}

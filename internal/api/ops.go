@@ -12,8 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tradai/tradai/internal/api/apitype"
-	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
@@ -260,7 +261,10 @@ func dirCheck(dir string) error {
 
 // runStates is a Prometheus collector reading, at each scrape, how many
 // runs and queue jobs are in each state.
-type runStates struct{ db *db.DB }
+type runStates struct {
+	runs *runs.Store
+	jobs *jobs.Service
+}
 
 var (
 	runsDesc = prometheus.NewDesc("tradai_runs", "Runs by status (all tenants).", []string{"status"}, nil)
@@ -277,41 +281,28 @@ func (c runStates) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	for _, q := range []struct {
 		desc   *prometheus.Desc
-		sql    string
+		count  func(context.Context) (map[string]int, error)
 		states []string // always reported, zero when absent
 	}{
-		{runsDesc, `SELECT status, COUNT(*) FROM runs GROUP BY status`,
+		{runsDesc, c.runs.CountByStatus,
 			[]string{"queued", "running", "completed", "failed", "cancelled", "dead_letter"}},
-		{jobsDesc, `SELECT state, COUNT(*) FROM river_job GROUP BY state`,
+		{jobsDesc, c.jobs.CountByState,
 			[]string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded"}},
 	} {
 		counts := map[string]float64{}
 		for _, st := range q.states {
 			counts[st] = 0
 		}
-		if err := c.count(ctx, q.sql, counts); err != nil {
+		got, err := q.count(ctx)
+		if err != nil {
 			ch <- prometheus.NewInvalidMetric(q.desc, err)
 			continue
+		}
+		for st, n := range got {
+			counts[st] = float64(n)
 		}
 		for st, n := range counts {
 			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, n, st)
 		}
 	}
-}
-
-func (c runStates) count(ctx context.Context, q string, into map[string]float64) error {
-	rows, err := c.db.Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var state string
-		var n float64
-		if err := rows.Scan(&state, &n); err != nil {
-			return err
-		}
-		into[state] = n
-	}
-	return rows.Err()
 }

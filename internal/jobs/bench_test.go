@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkSubmitToCompleted measures an embedded (SQLite) backtest of the
-// example data (5 pairs, two days of 5m candles) from SubmitBacktest until
+// example data (5 pairs, two days of 5m candles) from Submit until
 // the run store says completed, with the default fetch intervals. It
 // reports the p50 and p99 latency.
 func BenchmarkSubmitToCompleted(b *testing.B) {
@@ -34,7 +34,7 @@ func BenchmarkSubmitToCompleted(b *testing.B) {
 	var lat []time.Duration
 	for b.Loop() {
 		at := time.Now()
-		r, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "")
+		r, err := e.svc.Submit(ctx, e.p(), spec, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func BenchmarkThroughput(b *testing.B) {
 	raw, _ := json.Marshal(cfg)
 	spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: raw}
 	for range b.N {
-		if _, err := e.svc.SubmitBacktest(ctx, e.p(), spec, ""); err != nil {
+		if _, err := e.svc.Submit(ctx, e.p(), spec, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

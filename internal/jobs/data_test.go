@@ -17,7 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/download"
-	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/jobs/backtestjob"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/sdk"
@@ -158,7 +158,7 @@ func downloadingEnv(t *testing.T, d *db.DB, fx *fakeExchange, workers int) (*env
 // submit submits a backtest of spec.
 func (e *env) submit(t testing.TB, spec runs.RunSpec) runs.Run {
 	t.Helper()
-	r, err := e.svc.SubmitBacktest(context.Background(), e.p(), spec, "")
+	r, err := e.svc.Submit(context.Background(), e.p(), spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestMissingDataIsDownloaded(t *testing.T) {
 		if err != nil || cov.First != needFrom || cov.Missing != 0 {
 			t.Fatalf("stored after the run: %+v, %v", cov, err)
 		}
-		st := e.step(t, r.ID, jobs.StepEnsureData)
+		st := e.step(t, r.ID, backtestjob.StepEnsureData)
 		if st.Status != runs.Completed || !strings.Contains(st.Detail, "downloaded 2024-01-09 11:30 .. 2024-01-10 06:00 UTC: 222 new candles in 1 requests") {
 			t.Fatalf("ensure_data step %+v", st)
 		}
@@ -223,7 +223,7 @@ func TestMissingDataIsDownloaded(t *testing.T) {
 		if n := len(fx.requests()); n != 1 {
 			t.Fatalf("%d requests after the second run, want still 1", n)
 		}
-		if st := e.step(t, r2.ID, jobs.StepEnsureData); st.Detail != "" {
+		if st := e.step(t, r2.ID, backtestjob.StepEnsureData); st.Detail != "" {
 			t.Fatalf("second run's ensure_data detail %q, want none", st.Detail)
 		}
 	})
@@ -246,7 +246,7 @@ func TestMissingDataWithoutDownloaderFailsAtOnce(t *testing.T) {
 				t.Errorf("error %q does not say %q", done.Error, want)
 			}
 		}
-		if st := e.step(t, r.ID, jobs.StepEnsureData); st.Status != runs.Failed || st.Error != done.Error {
+		if st := e.step(t, r.ID, backtestjob.StepEnsureData); st.Status != runs.Failed || st.Error != done.Error {
 			t.Fatalf("ensure_data step %+v", st)
 		}
 	})
@@ -261,7 +261,7 @@ func TestPartlyStoredDataWithoutDownloaderRuns(t *testing.T) {
 		if done.Status != runs.Completed {
 			t.Fatalf("run %s, error %q", done.Status, done.Error)
 		}
-		st := e.step(t, r.ID, jobs.StepEnsureData)
+		st := e.step(t, r.ID, backtestjob.StepEnsureData)
 		t.Logf("ensure_data detail: %s", st.Detail)
 		if !strings.Contains(st.Detail, "not stored: 2024-01-09 11:30 .. 2024-01-10 06:00 UTC") {
 			t.Fatalf("ensure_data detail %q", st.Detail)
@@ -322,7 +322,7 @@ func TestConcurrentRunsDownloadOnce(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			var n int
-			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM run_steps WHERE name = ?`, jobs.StepEnsureData).Scan(&n); err != nil {
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM run_steps WHERE name = ?`, backtestjob.StepEnsureData).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if n == 2 {

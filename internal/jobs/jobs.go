@@ -1,15 +1,12 @@
-// Package jobs runs backtests as queued jobs: SubmitBacktest stores a run
+// Package jobs runs runs as queued jobs: Submit stores a run
 // (internal/runs) and enqueues a River job for it; workers take the job,
-// walk the run through its steps (validate → ensure_data → run → record)
-// and record the outcome in the run store, which is the source of truth for
-// a run's state. River is the delivery mechanism only.
-//
-// Market data. The ensure_data step checks that the store holds every
-// series the backtest reads over the range it reads (the timerange and the
-// strategy's startup candles before it). With a Fetcher (Options.Download)
-// it downloads what is missing, one download per series at a time in the
-// process; without one, an absent series fails the run at once, saying how
-// to download it.
+// walk the run through the steps of its kind (a runkind.Kind, dispatched by
+// the run's kind: backtestjob's validate → ensure_data → run → record) and
+// record the outcome in the run store, which is the source of truth for a
+// run's state. River is the delivery mechanism only. The queue does what
+// every kind needs: the transactional insert, the cancel watch, heartbeats,
+// the orphan rescuer, retries with back-off, dead letters, step records and
+// their timings, webhooks.
 //
 // Webhooks. With Options.Webhook.URL set, every transition of a run into a
 // terminal status (completed, failed, dead_letter, cancelled) records a
@@ -44,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,27 +52,32 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs/backtestjob"
+	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-// BacktestArgs is the River job of one backtest run.
-type BacktestArgs struct {
+// runArgs is the River job of one run. Its River kind is the run's kind,
+// so each run kind has its own River kind (a backtest's job is "backtest"),
+// registered with the kind's worker by river.AddWorkerArgs: River's typed
+// registration (one Go type per job kind) cannot name kinds known only at
+// run time. The kind is not part of the job's JSON.
+type runArgs struct {
 	RunID  string `json:"run_id"`
 	Tenant string `json:"tenant"`
+	kind   string
 }
 
-// Kind is the job's River kind.
-func (BacktestArgs) Kind() string { return "backtest" }
+// Kind is the job's River kind: the run's.
+func (a runArgs) Kind() string { return a.kind }
 
 // Options tunes a Service; zero fields take the defaults shown.
 type Options struct {
 	Workers     int           // concurrent jobs in this process (2)
-	MaxAttempts int           // job attempts; keep equal to the run store's maxAttempts (3)
 	FetchPoll   time.Duration // River's fetch poll interval (20 ms)
 	FetchCool   time.Duration // River's fetch cooldown (2 ms)
 	RetryBase   time.Duration // first retry delay, doubled per attempt up to 1 min (1 s)
@@ -86,9 +89,10 @@ type Options struct {
 	// AllowExternalStrategies lets runs use Python files and exec:
 	// programs, which run as this process's user without a sandbox.
 	AllowExternalStrategies bool
-	// Download, when set, fetches the candles a run needs that the market
-	// data store lacks (the ensure_data step). Nil: nothing is downloaded.
-	Download Fetcher
+	// Download, when set, fetches the candles a backtest needs that the
+	// market data store lacks (the ensure_data step). Nil: nothing is
+	// downloaded.
+	Download backtestjob.Fetcher
 	// Webhook, when its URL is set, sends an Event for every run that
 	// reaches a terminal status.
 	Webhook WebhookOptions
@@ -104,9 +108,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 2
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 3
 	}
 	def(&o.FetchPoll, 20*time.Millisecond)
 	def(&o.FetchCool, 2*time.Millisecond)
@@ -132,14 +133,14 @@ type queue interface {
 	StopAndCancel(ctx context.Context) error
 }
 
-// Service submits, runs and cancels backtest jobs.
+// Service submits, runs and cancels runs as jobs.
 type Service struct {
-	db      *db.DB
-	runs    *runs.Store
-	dataDir string
-	log     *slog.Logger
-	opts    Options
-	client  queue
+	db     *db.DB
+	runs   *runs.Store
+	log    *slog.Logger
+	opts   Options
+	kinds  map[string]runkind.Kind
+	client queue
 	// txInserter enqueues in the run store's transaction: River's SQLite
 	// client itself, or on PostgreSQL an insert-only client over the
 	// store's database/sql pool (riverdatabasesql).
@@ -147,17 +148,13 @@ type Service struct {
 		InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	}
 
-	// beforeRun, when set (tests only), runs at the start of the run step;
+	// beforeStep, when set (tests only), runs at the start of every step;
 	// its error is the step's.
-	beforeRun func(ctx context.Context) error
+	beforeStep func(ctx context.Context, step string) error
 	// beforeRequeueInsert, when set (tests only), runs when a run has been
 	// put back in the queue and its new job is about to be inserted; its
 	// error stands for a crash there.
 	beforeRequeueInsert func(runID string) error
-
-	// flights makes concurrent runs of this process wanting the same
-	// missing series download it once (keyed by series).
-	flights singleflight.Group
 
 	stepSeconds *prometheus.HistogramVec
 	runSeconds  prometheus.Histogram
@@ -167,20 +164,23 @@ type Service struct {
 	rescueDone chan struct{}
 }
 
-// New builds a Service on d (opened and migrated) with its River client.
-// dataDir is the market data store every backtest reads (a submitted
-// config's datadir is ignored). Artifacts are stored with the run.
+// New builds a Service on d (opened and migrated) with its River client,
+// working backtests (backtestjob) on the market data store dataDir (a
+// submitted config's datadir is ignored). Artifacts are stored with the run.
 func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if dataDir == "" {
-		return nil, errors.New("jobs: a market data folder is required")
-	}
 	if err := opts.Webhook.validate(); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	s := &Service{db: d, runs: store, dataDir: dataDir, log: log, opts: opts.withDefaults(),
+	opts = opts.withDefaults()
+	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies,
+		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Now: opts.Now, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	s := &Service{db: d, runs: store, log: log, opts: opts, kinds: map[string]runkind.Kind{},
 		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tradai_job_step_duration_seconds",
 			Help:    "Duration of backtest workflow steps in this process, by step and outcome (ok, error).",
@@ -200,7 +200,10 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		queues[notifyQueue] = river.QueueConfig{MaxWorkers: 2}
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &backtestWorker{s: s})
+	for _, k := range []runkind.Kind{bt} {
+		s.kinds[k.Name()] = k
+		river.AddWorkerArgs(workers, runArgs{kind: k.Name()}, &runWorker{s: s, kind: k})
+	}
 	river.AddWorker(workers, &notifyWorker{s: s})
 	cfg := &river.Config{
 		FetchCooldown:     s.opts.FetchCool,
@@ -214,7 +217,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		// harmless: the second job finds nothing to do.
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: max(s.opts.StaleAfter*2/3, time.Second),
-		MaxAttempts:          s.opts.MaxAttempts,
+		MaxAttempts:          store.MaxAttempts(),
 		Queues:               queues,
 		RetryPolicy:          retryPolicy{o: s.opts},
 		Workers:              workers,
@@ -267,8 +270,8 @@ func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.o.backoff(job.Attempt))
 }
 
-// SubmitBacktest stores a queued backtest run for tenant and enqueues its
-// job in the same transaction, so there is never a run without its job nor
+// Submit stores a queued run for tenant and enqueues its job, of the
+// spec's kind, in the same transaction, so there is never a run without its job nor
 // a job without its run. With an idempotency key already used for the same
 // spec it returns the existing run and enqueues nothing (a different spec
 // is runs.ErrConflict).
@@ -278,25 +281,50 @@ func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 // through its own one-connection pool on the same file; on PostgreSQL an
 // insert-only River client on the store's pool (riverdatabasesql) does,
 // while the workers use the pgx pool (riverpgxv5).
-func (s *Service) SubmitBacktest(ctx context.Context, p tenancy.Principal, spec runs.RunSpec, idempotencyKey string) (runs.Run, error) {
-	spec.Kind = runs.KindBacktest
+func (s *Service) Submit(ctx context.Context, p tenancy.Principal, spec runs.RunSpec, idempotencyKey string) (runs.Run, error) {
 	r, _, err := s.runs.CreateWith(ctx, p, spec, idempotencyKey, func(tx *db.Tx, r runs.Run) error {
-		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: r.ID, Tenant: p.Tenant}, nil); err != nil {
-			return fmt.Errorf("enqueue run %s: %w", r.ID, err)
-		}
-		return nil
+		return s.enqueue(ctx, tx, r.Spec.Kind, r.ID, p.Tenant, time.Time{})
 	})
 	if err != nil {
-		return runs.Run{}, fmt.Errorf("submit backtest: %w", err)
+		return runs.Run{}, fmt.Errorf("submit run: %w", err)
 	}
 	return r, nil
+}
+
+// enqueue inserts the job of run id, of kind, in tx, to start at once or
+// at at.
+func (s *Service) enqueue(ctx context.Context, tx *db.Tx, kind, id, tenant string, at time.Time) error {
+	if _, ok := s.kinds[kind]; !ok {
+		return fmt.Errorf("enqueue run %s: this queue does not work %q runs", id, kind)
+	}
+	if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), runArgs{RunID: id, Tenant: tenant, kind: kind}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+		return fmt.Errorf("enqueue run %s: %w", id, err)
+	}
+	return nil
+}
+
+// StepRank is the place of step name in the workflow of run kind kind, for
+// ordering steps that started in the same millisecond: the kind's steps in
+// order, then the webhook's notify step; unknown names come last.
+func (s *Service) StepRank(kind, name string) int {
+	var steps []runkind.Step
+	if k, ok := s.kinds[kind]; ok {
+		steps = k.Steps()
+	}
+	if i := slices.IndexFunc(steps, func(st runkind.Step) bool { return st.Name == name }); i >= 0 {
+		return i
+	}
+	if name == StepNotify {
+		return len(steps)
+	}
+	return len(steps) + 1
 }
 
 // requeue puts a running run whose attempt failed (retryably) back in the
 // queue and inserts its new job in the same transaction, to start at once or,
 // with backoff, after the back-off for the attempts used. When its attempts
 // are used up the run is dead-lettered and no job is inserted.
-func (s *Service) requeue(ctx context.Context, p tenancy.Principal, runID string, cause error, backoff bool) (runs.Run, error) {
+func (s *Service) requeue(ctx context.Context, p tenancy.Principal, kind, runID string, cause error, backoff bool) (runs.Run, error) {
 	return s.runs.Requeue(ctx, p, runID, cause, func(tx *db.Tx, attempts int) error {
 		if s.beforeRequeueInsert != nil {
 			if err := s.beforeRequeueInsert(runID); err != nil {
@@ -307,10 +335,7 @@ func (s *Service) requeue(ctx context.Context, p tenancy.Principal, runID string
 		if backoff {
 			at = s.opts.Now().Add(s.opts.backoff(attempts))
 		}
-		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: runID, Tenant: p.Tenant}, &river.InsertOpts{ScheduledAt: at}); err != nil {
-			return fmt.Errorf("enqueue run %s: %w", runID, err)
-		}
-		return nil
+		return s.enqueue(ctx, tx, kind, runID, p.Tenant, at)
 	})
 }
 
@@ -327,11 +352,13 @@ func (s *Service) Cancel(ctx context.Context, p tenancy.Principal, runID string)
 // Retry re-queues a failed, dead-lettered or cancelled run with fresh
 // attempts, enqueueing its job in the same transaction.
 func (s *Service) Retry(ctx context.Context, p tenancy.Principal, runID string) (runs.Run, error) {
+	// A run's kind never changes: read outside the retry's transaction.
+	cur, err := s.runs.Get(ctx, p, runID)
+	if err != nil {
+		return runs.Run{}, fmt.Errorf("retry: %w", err)
+	}
 	r, err := s.runs.Retry(ctx, p, runID, func(tx *db.Tx) error {
-		if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), BacktestArgs{RunID: runID, Tenant: p.Tenant}, nil); err != nil {
-			return fmt.Errorf("enqueue run %s: %w", runID, err)
-		}
-		return nil
+		return s.enqueue(ctx, tx, cur.Spec.Kind, runID, p.Tenant, time.Time{})
 	})
 	if err != nil {
 		return runs.Run{}, fmt.Errorf("retry: %w", err)
@@ -399,25 +426,9 @@ func (s *Service) rescueLoop(ctx context.Context, done chan struct{}) {
 // how many it re-queued. A run whose attempts are used up goes to
 // dead_letter instead.
 func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
-	cutoff := s.opts.Now().Add(-s.opts.StaleAfter).UnixMilli()
-	rows, err := s.db.Query(ctx, `SELECT id, tenant_id FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
-		string(runs.Running), cutoff, cutoff)
+	found, err := s.runs.Orphans(ctx, s.opts.StaleAfter)
 	if err != nil {
-		return 0, fmt.Errorf("look for orphaned runs: %w", err)
-	}
-	type orphan struct{ id, tenant string }
-	var found []orphan
-	for rows.Next() {
-		var o orphan
-		if err := rows.Scan(&o.id, &o.tenant); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("look for orphaned runs: %w", err)
-		}
-		found = append(found, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("look for orphaned runs: %w", err)
+		return 0, err
 	}
 	n := 0
 	var errs []error
@@ -426,7 +437,7 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 		// The run goes back to the queue and its new job is inserted in
 		// one transaction: a crash between them leaves the run running,
 		// and the next rescue finds it again.
-		r, err := s.requeue(ctx, tenancy.Principal{Tenant: o.tenant}, o.id, cause, false)
+		r, err := s.requeue(ctx, tenancy.Principal{Tenant: o.Tenant}, o.Kind, o.ID, cause, false)
 		if errors.Is(err, runs.ErrIllegalTransition) {
 			continue // finished or re-queued meanwhile
 		}
@@ -434,7 +445,7 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		s.log.Warn("orphaned run re-queued", "run", o.id, "tenant", o.tenant, "status", r.Status)
+		s.log.Warn("orphaned run re-queued", "run", o.ID, "tenant", o.Tenant, "status", r.Status)
 		if r.Status == runs.Queued {
 			n++
 		}

@@ -61,9 +61,6 @@ func newEnvIn(t testing.TB, d *db.DB, data string, opts jobs.Options, start bool
 		t.Fatal(err)
 	}
 	store := runs.New(d, time.Now, 3, nil)
-	if opts.MaxAttempts == 0 {
-		opts.MaxAttempts = 3
-	}
 	svc, err := jobs.New(d, store, data, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -128,11 +125,11 @@ func TestBacktestCompletes(t *testing.T) {
 		e := newEnv(t, d, fast(), true)
 		ctx := context.Background()
 		spec := runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}
-		r, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "key-1")
+		r, err := e.svc.Submit(ctx, e.p(), spec, "key-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := e.svc.SubmitBacktest(ctx, e.p(), spec, "key-1")
+		again, err := e.svc.Submit(ctx, e.p(), spec, "key-1")
 		if err != nil || again.ID != r.ID {
 			t.Fatalf("resubmit = %s, %v; want the same run %s", again.ID, err, r.ID)
 		}
@@ -189,7 +186,7 @@ func TestBacktestCompletes(t *testing.T) {
 func TestBadStrategyFailsAtOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), true)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
+		r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "no_such_strategy", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +214,7 @@ func runHeldInRunStep(t *testing.T, e *env) (r runs.Run, stopped <-chan time.Tim
 		return ctx.Err()
 	})
 	e.start(t)
-	r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+	r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +286,7 @@ func TestRetriesExhaustedDeadLetter(t *testing.T) {
 			return errors.New("object store unavailable")
 		})
 		e.start(t)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +321,10 @@ func TestRetriesExhaustedDeadLetter(t *testing.T) {
 func TestOrphanIsRerunOnce(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		opts := fast()
-		opts.StaleAfter, opts.RescueEvery = time.Second, 50*time.Millisecond
+		// The re-run beats well within StaleAfter (as tradai serve sets it,
+		// a quarter of it at most): a re-run slower than StaleAfter on a
+		// loaded machine is not taken for an orphan again.
+		opts.StaleAfter, opts.Heartbeat, opts.RescueEvery = time.Second, 100*time.Millisecond, 50*time.Millisecond
 		e := newEnv(t, d, opts, false)
 		ctx := context.Background()
 		// A run whose worker died: running, last heartbeat long ago, and
@@ -447,7 +447,7 @@ func TestRetryRequeueIsAtomic(t *testing.T) {
 			return nil
 		})
 		e.start(t)
-		r, err := e.svc.SubmitBacktest(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
+		r, err := e.svc.Submit(context.Background(), e.p(), runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

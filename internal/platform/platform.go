@@ -94,8 +94,8 @@ type Config struct {
 	DrainAPI, DrainWorkers time.Duration
 }
 
-// maxAttempts is how often a run is tried when Jobs.MaxAttempts is unset;
-// the run store and the queue use the same limit.
+// maxAttempts is how often a run is tried; the run store holds the limit
+// and the queue takes it from there.
 const maxAttempts = 3
 
 // Platform is a running (or startable) TradAI server or worker process.
@@ -150,9 +150,6 @@ func New(cfg Config) (*Platform, error) {
 	}
 	if cfg.DrainWorkers <= 0 {
 		cfg.DrainWorkers = 20 * time.Second
-	}
-	if cfg.Jobs.MaxAttempts <= 0 {
-		cfg.Jobs.MaxAttempts = maxAttempts
 	}
 	cfg.Jobs.Workers = max(cfg.Workers, 1)
 	cfg.Jobs.AllowExternalStrategies = cfg.AllowExternalStrategies
@@ -209,7 +206,7 @@ func (p *Platform) start(ctx context.Context) error {
 			return err
 		}
 	}
-	store := runs.New(p.db, cfg.Now, cfg.Jobs.MaxAttempts, log)
+	store := runs.New(p.db, cfg.Now, maxAttempts, log)
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
 	if err != nil {
 		return err

@@ -75,6 +75,9 @@ type RunSpec struct {
 	Config      json.RawMessage   `json:"config,omitempty"`
 	Fingerprint string            `json:"fingerprint"`
 	Tags        map[string]string `json:"tags,omitempty"`
+	// Parent, when set, is the id of the run of the same tenant this one
+	// belongs to (a study's trial, a deployment's restart).
+	Parent string `json:"parent,omitempty"`
 }
 
 // Run is a stored run.
@@ -146,6 +149,10 @@ func New(d *db.DB, now func() time.Time, maxAttempts int, log *slog.Logger) *Sto
 	return &Store{db: d, now: now, maxAttempts: maxAttempts, log: log}
 }
 
+// MaxAttempts is how many times a run is started before a retryable
+// failure dead-letters it. The job queue gives its jobs the same limit.
+func (s *Store) MaxAttempts() int { return s.maxAttempts }
+
 // OnFinish returns a Store like s (same database and settings) that calls
 // fn on every transition into a terminal status, in its transaction. The
 // job queue uses it to enqueue a run's webhook event atomically with the
@@ -175,7 +182,8 @@ func requestHash(spec RunSpec) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Create stores a queued run for the principal's tenant. With a non-empty
+// Create stores a queued run for the principal's tenant, as a child of
+// spec.Parent when set (a run of the same tenant, else ErrNotFound). With a non-empty
 // idempotency key, a second Create with the same key and the same spec
 // returns the first run (created false); with another spec it fails with
 // ErrConflict.
@@ -216,9 +224,12 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	hash := requestHash(spec)
 	now := s.now()
 	r := Run{ID: db.NewID("run", now), Tenant: p.Tenant, CreatedBy: p.User, Spec: spec, IdempotencyKey: idempotencyKey, Status: Queued, Created: now}
-	var key, by any
+	var key, by, parent any
 	if idempotencyKey != "" {
 		key = idempotencyKey
+	}
+	if spec.Parent != "" {
+		parent = spec.Parent
 	}
 	if p.User != "" {
 		by = p.User
@@ -239,9 +250,18 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO runs (id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, request_hash, created_at, tags)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, p.Tenant, by, spec.Kind, string(Queued), spec.Strategy, params, config, spec.Fingerprint, key, hash, now.UnixMilli(), string(tags)); err != nil {
+		if parent != nil {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM runs WHERE id = ? AND tenant_id = ?`, spec.Parent, p.Tenant).Scan(&n); err != nil {
+				return fmt.Errorf("read parent run: %w", err)
+			}
+			if n == 0 {
+				return fmt.Errorf("parent run %s: %w", spec.Parent, ErrNotFound)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO runs (id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, request_hash, created_at, tags, parent_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, p.Tenant, by, spec.Kind, string(Queued), spec.Strategy, params, config, spec.Fingerprint, key, hash, now.UnixMilli(), string(tags), parent); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		if err := db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.create", Target: r.ID, At: now,
@@ -254,7 +274,7 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 		return nil
 	}
 	err = s.db.InTx(ctx, insert)
-	if err != nil && key != nil && !errors.Is(err, ErrConflict) {
+	if err != nil && key != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
 		// A concurrent Create with the same key may have won the unique
 		// index: look again, and answer as if we had come second (the same
 		// run, or ErrConflict for another request).
@@ -282,7 +302,7 @@ func checkSpecText(spec RunSpec, idempotencyKey string) error {
 		return nil
 	}
 	err := errors.Join(check("kind", spec.Kind), check("strategy", spec.Strategy), check("fingerprint", spec.Fingerprint),
-		check("idempotency key", idempotencyKey))
+		check("idempotency key", idempotencyKey), check("parent", spec.Parent))
 	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
 		err = errors.Join(err, check("tag key", k), check("tag "+strconv.Quote(k), spec.Tags[k]))
 	}
@@ -300,7 +320,7 @@ func storableID(ids ...string) bool {
 	return true
 }
 
-const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint`
+const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint, parent_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -308,20 +328,21 @@ func scanRun(sc scanner, extra ...any) (Run, error) {
 	var (
 		r                    Run
 		by, key, metrics     sql.NullString
+		parent               sql.NullString
 		params, config, tags string
 		status               string
 		created              int64
 		started, finished    sql.NullInt64
 	)
 	dest := append([]any{&r.ID, &r.Tenant, &by, &r.Spec.Kind, &status, &r.Spec.Strategy, &params, &config, &r.Spec.Fingerprint, &key,
-		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags, &r.DataFingerprint}, extra...)
+		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags, &r.DataFingerprint, &parent}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Run{}, ErrNotFound
 		}
 		return Run{}, err
 	}
-	r.CreatedBy, r.IdempotencyKey, r.Status = by.String, key.String, Status(status)
+	r.CreatedBy, r.IdempotencyKey, r.Status, r.Spec.Parent = by.String, key.String, Status(status), parent.String
 	r.Spec.Params, r.Spec.Config = json.RawMessage(params), json.RawMessage(config)
 	if err := json.Unmarshal([]byte(tags), &r.Spec.Tags); err != nil {
 		return Run{}, fmt.Errorf("run %s: bad stored tags: %w", r.ID, err)
@@ -367,6 +388,8 @@ type Filter struct {
 	Strategy string
 	// Tags: only runs carrying every one of these tags with these values.
 	Tags map[string]string
+	// Parent: only the children of this run.
+	Parent string
 }
 
 // Page is one page of List.
@@ -382,7 +405,7 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	if !storableID(string(f.Status), f.Strategy) || !storableID(slices.Collect(maps.Keys(f.Tags))...) || !storableID(slices.Collect(maps.Values(f.Tags))...) {
+	if !storableID(string(f.Status), f.Strategy, f.Parent) || !storableID(slices.Collect(maps.Keys(f.Tags))...) || !storableID(slices.Collect(maps.Values(f.Tags))...) {
 		// No stored run holds such text (Create refuses it).
 		return Page{}, nil
 	}
@@ -395,6 +418,10 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	if f.Strategy != "" {
 		q += ` AND strategy = ?`
 		args = append(args, f.Strategy)
+	}
+	if f.Parent != "" {
+		q += ` AND parent_id = ?`
+		args = append(args, f.Parent)
 	}
 	if len(f.Tags) > 0 {
 		if s.db.Dialect() == db.Postgres {
@@ -459,4 +486,27 @@ func decodeCursor(c string) (int64, string, error) {
 		}
 	}
 	return 0, "", fmt.Errorf("%w %q", ErrBadCursor, c)
+}
+
+// CountByStatus returns how many runs of every tenant are in each status
+// (statuses without runs are absent), for the operator's metrics.
+func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.Query(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count runs by status: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count runs by status: %w", err)
+		}
+		out[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count runs by status: %w", err)
+	}
+	return out, nil
 }

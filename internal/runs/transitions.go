@@ -385,8 +385,9 @@ func sha256Hex(b []byte) string {
 
 // Delete removes a finished run (completed, failed, dead-lettered or
 // cancelled) of the tenant with its steps, artifacts and webhook
-// deliveries; the audit log keeps a run.delete row. A queued or running run
-// is ErrIllegalTransition (cancel it first).
+// deliveries; the audit log keeps a run.delete row. A queued or running run,
+// or one with child runs, is ErrIllegalTransition (cancel it, delete them
+// first).
 func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) error {
 	if !storableID(id) {
 		return fmt.Errorf("delete run %q: %w", id, ErrNotFound)
@@ -403,6 +404,13 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 		if !Status(cur).Terminal() {
 			return fmt.Errorf("%w: run is %s (cancel it first)", ErrIllegalTransition, cur)
 		}
+		var children int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM runs WHERE parent_id = ?`, id).Scan(&children); err != nil {
+			return fmt.Errorf("read child runs: %w", err)
+		}
+		if children > 0 {
+			return fmt.Errorf("%w: run has %d child runs (delete them first)", ErrIllegalTransition, children)
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM runs WHERE id = ? AND tenant_id = ? AND status = ?`, id, p.Tenant, cur)
 		if err != nil {
 			return fmt.Errorf("delete run: %w", err)
@@ -417,4 +425,64 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 		return fmt.Errorf("delete run %s: %w", id, err)
 	}
 	return nil
+}
+
+// Heartbeat stamps a running run's heartbeat with the store's clock: its
+// worker is alive. A run no longer running (or not the tenant's) is left
+// as it is, without an error; the worker learns of it through Status.
+func (s *Store) Heartbeat(ctx context.Context, p tenancy.Principal, id string) error {
+	if _, err := s.db.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND tenant_id = ? AND status = ?`,
+		s.now().UnixMilli(), id, p.Tenant, string(Running)); err != nil {
+		return fmt.Errorf("heartbeat of run %s: %w", id, err)
+	}
+	return nil
+}
+
+// Status returns the tenant's run's status alone (cheaper than Get, for a
+// worker polling for a cancel); ErrNotFound when there is no such run.
+func (s *Store) Status(ctx context.Context, p tenancy.Principal, id string) (Status, error) {
+	if !storableID(id) {
+		return "", fmt.Errorf("status of run %q: %w", id, ErrNotFound)
+	}
+	var st string
+	err := s.db.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&st)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("status of run %s: %w", id, ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("status of run %s: %w", id, err)
+	}
+	return Status(st), nil
+}
+
+// Ref names a run, its tenant and its kind.
+type Ref struct {
+	ID     string
+	Tenant string
+	Kind   string
+}
+
+// Orphans lists the running runs of every tenant whose heartbeat and start
+// (of the current attempt) are both older than staleAfter by the store's
+// clock: their worker is gone. The job queue's rescuer re-queues them.
+func (s *Store) Orphans(ctx context.Context, staleAfter time.Duration) ([]Ref, error) {
+	cutoff := s.now().Add(-staleAfter).UnixMilli()
+	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, kind FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
+		string(Running), cutoff, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("look for orphaned runs: %w", err)
+	}
+	defer rows.Close()
+	var found []Ref
+	for rows.Next() {
+		var r Ref
+		if err := rows.Scan(&r.ID, &r.Tenant, &r.Kind); err != nil {
+			return nil, fmt.Errorf("look for orphaned runs: %w", err)
+		}
+		found = append(found, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look for orphaned runs: %w", err)
+	}
+	return found, nil
 }

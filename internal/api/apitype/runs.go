@@ -27,6 +27,7 @@ type Ticket struct {
 type Run struct {
 	ID              string            `json:"id"`
 	Kind            string            `json:"kind"`
+	Parent          string            `json:"parent,omitempty" readOnly:"true" doc:"The run this one belongs to (a study's trial, a deployment's restart), if any"`
 	Status          string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
 	Strategy        string            `json:"strategy"`
 	Params          json.RawMessage   `json:"params"`

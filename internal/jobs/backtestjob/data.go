@@ -1,4 +1,4 @@
-package jobs
+package backtestjob
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/download"
+	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -33,18 +34,18 @@ type Fetcher interface {
 // backtest of cfg reads over the range it reads (see backtest.Plan),
 // downloading what is missing when a Fetcher is configured. It returns what
 // it did or noticed, for the step's detail.
-func (s *Service) ensureData(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) (string, error) {
+func (b *Kind) ensureData(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) (string, error) {
 	plan, err := backtest.NewPlan(cfg, spec)
 	if err != nil {
-		return "", permanent(err)
+		return "", runkind.Permanent(err)
 	}
-	store, err := market.Open(cfg.Datadir, s.log)
+	store, err := market.Open(cfg.Datadir, b.log)
 	if err != nil {
-		return "", permanent(fmt.Errorf("market data: %w", err))
+		return "", runkind.Permanent(fmt.Errorf("market data: %w", err))
 	}
 	var notes []string
 	for _, n := range plan.Needs {
-		note, err := s.ensureSeries(ctx, store, n, log)
+		note, err := b.ensureSeries(ctx, store, n, log)
 		if note != "" {
 			notes = append(notes, note)
 		}
@@ -56,18 +57,18 @@ func (s *Service) ensureData(ctx context.Context, cfg *config.Config, spec sdk.S
 }
 
 // ensureSeries is ensureData for one series.
-func (s *Service) ensureSeries(ctx context.Context, store *market.Store, n backtest.Need, log *slog.Logger) (string, error) {
+func (b *Kind) ensureSeries(ctx context.Context, store *market.Store, n backtest.Need, log *slog.Logger) (string, error) {
 	k := n.Key
 	cov, stored, err := coverage(ctx, store, k)
 	if err != nil {
 		return "", err
 	}
-	missing := s.missing(n, cov, stored)
+	missing := b.missing(n, cov, stored)
 	if len(missing) == 0 {
 		return "", nil
 	}
-	if why := s.cannotFetch(n, stored); why != "" {
-		return s.useStored(n, cov, stored, missing, why, store.Dir(), log)
+	if why := b.cannotFetch(n, stored); why != "" {
+		return b.useStored(n, cov, stored, missing, why, store.Dir(), log)
 	}
 
 	// Download what is missing. Of concurrent runs wanting the same
@@ -79,7 +80,7 @@ func (s *Service) ensureSeries(ctx context.Context, store *market.Store, n backt
 			r.Start = cov.First // never the whole history before what is stored
 		}
 		var shared bool
-		sr, shared, err = s.fetch(ctx, k, r)
+		sr, shared, err = b.fetch(ctx, k, r)
 		if !shared || round == 2 || ctx.Err() != nil {
 			break
 		}
@@ -87,7 +88,7 @@ func (s *Service) ensureSeries(ctx context.Context, store *market.Store, n backt
 		if cov, stored, err = coverage(ctx, store, k); err != nil {
 			return "", err
 		}
-		if len(s.missing(n, cov, stored)) == 0 {
+		if len(b.missing(n, cov, stored)) == 0 {
 			return k.String() + ": downloaded by a concurrent run", nil
 		}
 	}
@@ -104,9 +105,9 @@ func (s *Service) ensureSeries(ctx context.Context, store *market.Store, n backt
 	note := fmt.Sprintf("%s: downloaded %s: %d new candles in %d requests", k, fmtRanges(sr.Requested), sr.Added, sr.Requests)
 	log.Info("downloaded missing candles", "series", k.String(), "ranges", fmtRanges(sr.Requested), "added", sr.Added, "requests", sr.Requests)
 	if !stored {
-		return note, permanent(fmt.Errorf("market data: %s has no candles for %s in %s", k.Exchange, k, fmtRange(n.Range)))
+		return note, runkind.Permanent(fmt.Errorf("market data: %s has no candles for %s in %s", k.Exchange, k, fmtRange(n.Range)))
 	}
-	if left := s.missing(n, cov, stored); len(left) > 0 {
+	if left := b.missing(n, cov, stored); len(left) > 0 {
 		note += fmt.Sprintf("; %s has none in %s (stored: %s)", k.Exchange, fmtRanges(left), fmtRange(market.Range{Start: cov.First, End: n.Key.Timeframe.Next(cov.Last)}))
 	}
 	return note, nil
@@ -122,7 +123,7 @@ func coverage(ctx context.Context, store *market.Store, k market.Key) (market.Se
 		if ctx.Err() != nil {
 			return cov, false, ctx.Err()
 		}
-		return cov, false, permanent(fmt.Errorf("market data for %s: %w", k, err))
+		return cov, false, runkind.Permanent(fmt.Errorf("market data for %s: %w", k, err))
 	}
 	return cov, true, nil
 }
@@ -131,7 +132,7 @@ func coverage(ctx context.Context, store *market.Store, k market.Key) (market.Se
 // stored) lacks at its ends, up to the last closed candle; gaps inside the
 // stored range (exchange outages) are not counted. Without a timerange
 // the backtest uses whatever is stored: only an absent series is missing.
-func (s *Service) missing(n backtest.Need, cov market.Series, stored bool) []market.Range {
+func (b *Kind) missing(n backtest.Need, cov market.Series, stored bool) []market.Range {
 	tf := n.Key.Timeframe
 	if n.Timerange == (market.Range{}) {
 		if stored {
@@ -139,7 +140,7 @@ func (s *Service) missing(n backtest.Need, cov market.Series, stored bool) []mar
 		}
 		return []market.Range{{}}
 	}
-	end := tf.Floor(s.opts.Now().UnixMilli()) // candles opening before end are closed
+	end := tf.Floor(b.opts.Now().UnixMilli()) // candles opening before end are closed
 	if n.Range.End != 0 {
 		end = min(end, n.Range.End)
 	}
@@ -157,12 +158,12 @@ func (s *Service) missing(n backtest.Need, cov market.Series, stored bool) []mar
 }
 
 // cannotFetch says why missing candles of n are not downloaded, or "".
-func (s *Service) cannotFetch(n backtest.Need, stored bool) string {
+func (b *Kind) cannotFetch(n backtest.Need, stored bool) string {
 	switch {
-	case s.opts.Download == nil:
+	case b.opts.Download == nil:
 		return "this server does not download market data"
-	case !strings.EqualFold(n.Key.Exchange, s.opts.Download.Exchange()):
-		return fmt.Sprintf("this server downloads from %s only, not %s", s.opts.Download.Exchange(), n.Key.Exchange)
+	case !strings.EqualFold(n.Key.Exchange, b.opts.Download.Exchange()):
+		return fmt.Sprintf("this server downloads from %s only, not %s", b.opts.Download.Exchange(), n.Key.Exchange)
 	case !stored && n.Range.Start == 0:
 		return "the config's timerange has no start, so there is no range to download"
 	}
@@ -173,7 +174,7 @@ func (s *Service) cannotFetch(n backtest.Need, stored bool) string {
 // backtest can run on what is stored: it fails when the series is absent or
 // holds no candle in the timerange, and otherwise runs on the stored part
 // (as the CLI does), saying what it lacks.
-func (s *Service) useStored(n backtest.Need, cov market.Series, stored bool, missing []market.Range, why, datadir string, log *slog.Logger) (string, error) {
+func (b *Kind) useStored(n backtest.Need, cov market.Series, stored bool, missing []market.Range, why, datadir string, log *slog.Logger) (string, error) {
 	k := n.Key
 	tr := n.Timerange
 	if stored && (tr.End == 0 || cov.First < tr.End) && (tr.Start == 0 || k.Timeframe.Next(cov.Last) > tr.Start) {
@@ -199,7 +200,7 @@ func (s *Service) useStored(n backtest.Need, cov market.Series, stored bool, mis
 	if n.Range.Start != 0 {
 		fix += " --timerange " + dayRange(n.Range)
 	}
-	if s.opts.Download == nil {
+	if b.opts.Download == nil {
 		fix += ", or start the server and workers with --download to fetch missing data for runs"
 	}
 	if strings.EqualFold(k.Exchange, "binance") {
@@ -207,18 +208,18 @@ func (s *Service) useStored(n backtest.Need, cov market.Series, stored bool, mis
 	} else {
 		fix = "Bring it into the data folder with tradai data import (only binance can be downloaded)"
 	}
-	return "", permanent(fmt.Errorf("market data missing: %s has %s, and %s. %s", k, what, why, fix))
+	return "", runkind.Permanent(fmt.Errorf("market data missing: %s has %s, and %s. %s", k, what, why, fix))
 }
 
 // fetch downloads the candles of k in r that the store lacks. One download
 // per series runs at a time in this process: a call while another is
 // downloading k waits for that one and reports shared (its report and
 // error are the other call's, which may have wanted another range).
-func (s *Service) fetch(ctx context.Context, k market.Key, r market.Range) (download.SeriesReport, bool, error) {
+func (b *Kind) fetch(ctx context.Context, k market.Key, r market.Range) (download.SeriesReport, bool, error) {
 	var led atomic.Bool
-	ch := s.flights.DoChan(k.String(), func() (any, error) {
+	ch := b.flights.DoChan(k.String(), func() (any, error) {
 		led.Store(true)
-		rep, err := s.opts.Download.Download(ctx, []market.Key{k}, r)
+		rep, err := b.opts.Download.Download(ctx, []market.Key{k}, r)
 		var sr download.SeriesReport
 		if len(rep.Series) > 0 {
 			sr = rep.Series[0]
@@ -246,9 +247,9 @@ func downloadFailure(k market.Key, err error) error {
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 &&
 		apiErr.Status != http.StatusTooManyRequests && apiErr.Status != http.StatusTeapot:
-		return permanent(fmt.Errorf("download %s: the exchange refused the request (unknown pair?): %w", k, err))
+		return runkind.Permanent(fmt.Errorf("download %s: the exchange refused the request (unknown pair?): %w", k, err))
 	case errors.As(err, &rowErr):
-		return permanent(fmt.Errorf("download %s: %w", k, err))
+		return runkind.Permanent(fmt.Errorf("download %s: %w", k, err))
 	}
 	return fmt.Errorf("download %s (will retry): %w", k, err)
 }

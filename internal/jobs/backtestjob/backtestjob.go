@@ -1,0 +1,244 @@
+// Package backtestjob is the backtest run kind of the job queue
+// (internal/jobs): its steps validate → ensure_data → run → record, with
+// their details and progress, and the run's outcome (metrics summary,
+// result.json and report.html rendered in memory).
+//
+// Market data. The ensure_data step checks that the store holds every
+// series the backtest reads over the range it reads (the timerange and the
+// strategy's startup candles before it). With a Fetcher (Options.Download)
+// it downloads what is missing, one download per series at a time in the
+// process; without one, an absent series fails the run at once, saying how
+// to download it.
+//
+// Step details and errors name files of the market data folder relative to
+// it: the server's paths are not the tenant's business.
+package backtestjob
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/jobs/runkind"
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/report"
+	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Step names, in order. They are part of the API (a run's steps) and of
+// docs/operations.md: keep them stable.
+const (
+	StepValidate   = "validate"
+	StepEnsureData = "ensure_data"
+	StepRun        = "run"
+	StepRecord     = "record"
+)
+
+// Options configure the backtest kind.
+type Options struct {
+	// DataDir is the market data store every backtest reads (a submitted
+	// config's datadir is ignored). Required.
+	DataDir    string
+	Strategies strategyref.Options
+	// AllowExternalStrategies lets runs use Python files and exec:
+	// programs, which run as this process's user without a sandbox.
+	AllowExternalStrategies bool
+	// Download, when set, fetches the candles a run needs that the market
+	// data store lacks (the ensure_data step). Nil: nothing is downloaded.
+	Download Fetcher
+	// Now is the clock (time.Now); it says which candles are closed.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Kind is the backtest run kind.
+type Kind struct {
+	opts Options
+	log  *slog.Logger
+	// flights makes concurrent runs of this process wanting the same
+	// missing series download it once (keyed by series).
+	flights singleflight.Group
+}
+
+var _ runkind.Kind = (*Kind)(nil)
+
+// New returns the backtest kind.
+func New(o Options) (*Kind, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("backtest runs: a market data folder is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Kind{opts: o, log: o.Log}, nil
+}
+
+// Name is runs.KindBacktest.
+func (b *Kind) Name() string { return runs.KindBacktest }
+
+// Steps are validate, ensure_data, run and record.
+func (b *Kind) Steps() []runkind.Step {
+	return []runkind.Step{{Name: StepValidate, Progress: 0.1}, {Name: StepEnsureData, Progress: 0.2}, {Name: StepRun, Progress: 0.8}, {Name: StepRecord, Progress: 1}}
+}
+
+// Begin starts an attempt at backtest run r.
+func (b *Kind) Begin(r runs.Run, log *slog.Logger) runkind.Attempt {
+	return &attempt{b: b, r: r, log: log}
+}
+
+// attempt is one attempt at a backtest; each step leaves what the next
+// needs.
+type attempt struct {
+	b   *Kind
+	r   runs.Run
+	log *slog.Logger
+
+	cfg     *config.Config
+	strat   sdk.Strategy // as strategyref opened it
+	release func() error // releases strat
+	res     *result.Result
+}
+
+func (a *attempt) Do(ctx context.Context, step string) (runkind.Result, error) {
+	res, err := a.do(ctx, step)
+	res.Detail, err = a.b.dataRelative(res.Detail), a.b.dataRelativeErr(err)
+	return res, err
+}
+
+func (a *attempt) do(ctx context.Context, step string) (runkind.Result, error) {
+	switch step {
+	case StepValidate:
+		return runkind.Result{}, a.validate(ctx)
+	case StepEnsureData:
+		detail, err := a.b.ensureData(ctx, a.cfg, a.strat.Spec(), a.log)
+		return runkind.Result{Detail: detail}, err
+	case StepRun:
+		var err error
+		a.res, err = backtest.Run(ctx, a.cfg, a.strat, a.b.log)
+		if err != nil && ctx.Err() == nil {
+			return runkind.Result{}, runkind.Permanent(err)
+		}
+		return runkind.Result{}, err
+	case StepRecord:
+		o, err := a.record()
+		return runkind.Result{Outcome: o}, err
+	}
+	return runkind.Result{}, runkind.Permanent(fmt.Errorf("backtest runs have no step %q", step))
+}
+
+// validate parses the run's config and opens its strategy.
+func (a *attempt) validate(ctx context.Context) error {
+	r, o := a.r, a.b.opts
+	c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
+	if err != nil {
+		return runkind.Permanent(err)
+	}
+	c.Datadir = o.DataDir
+	c.Strategy = r.Spec.Strategy
+	if strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies {
+		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies only (start it with --allow-external-strategies to run programs unsandboxed)", c.Strategy))
+	}
+	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
+		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
+			return runkind.Permanent(fmt.Errorf("strategy parameters: %w", err))
+		}
+	}
+	st, closeFn, err := strategyref.Open(ctx, r.Spec.Strategy, o.Strategies)
+	if err != nil {
+		return runkind.Permanent(err)
+	}
+	a.cfg, a.strat, a.release = c, st, closeFn
+	return nil
+}
+
+// record computes the metrics and renders the artifacts of the result.
+func (a *attempt) record() (runs.Outcome, error) {
+	m := metrics.Compute(a.res)
+	summary, err := json.Marshal(m.Summary)
+	if err != nil {
+		return runs.Outcome{}, runkind.Permanent(fmt.Errorf("encode the metrics summary: %w", err))
+	}
+	var artifacts []runs.Artifact
+	for _, art := range []struct {
+		name, media string
+		write       func(io.Writer, *result.Result, metrics.Report) error
+	}{
+		{"result.json", "application/json", report.WriteJSON},
+		{"report.html", "text/html", report.WriteHTML},
+	} {
+		var buf bytes.Buffer
+		if err := art.write(&buf, a.res, m); err != nil {
+			return runs.Outcome{}, runkind.Permanent(fmt.Errorf("write artifact %s: %w", art.name, err))
+		}
+		artifacts = append(artifacts, runs.Artifact{Name: art.name, MediaType: art.media, Content: buf.Bytes()})
+	}
+	return runs.Outcome{Metrics: summary, DataFingerprint: a.res.DataFingerprint, Artifacts: artifacts}, nil
+}
+
+// Close closes the strategy the validate step opened.
+func (a *attempt) Close() error {
+	if a.release == nil {
+		return nil
+	}
+	if err := a.release(); err != nil {
+		return fmt.Errorf("close strategy: %w", err)
+	}
+	return nil
+}
+
+// dataRelative rewrites the data folder out of a message a tenant sees: a
+// file in it is named relative to it ("binance/ETH_BTC-5m.feather"), the
+// folder itself "<datadir>". The server's paths are not the tenant's
+// business.
+func (b *Kind) dataRelative(msg string) string {
+	abs, err := filepath.Abs(b.opts.DataDir)
+	if err != nil || msg == "" {
+		return msg
+	}
+	dirs := []string{abs}
+	if c := filepath.Clean(b.opts.DataDir); c != abs && c != "." {
+		dirs = append(dirs, c)
+	}
+	for _, d := range dirs {
+		msg = strings.ReplaceAll(msg, d+string(filepath.Separator), "")
+	}
+	return strings.ReplaceAll(msg, abs, "<datadir>")
+}
+
+// dataRelativeErr is dataRelative on err's message; errors.Is and
+// errors.As see through the result.
+func (b *Kind) dataRelativeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := b.dataRelative(err.Error()); msg != err.Error() {
+		return &rewordedError{msg: msg, err: err}
+	}
+	return err
+}
+
+// rewordedError is err with another message.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
