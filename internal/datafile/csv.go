@@ -180,7 +180,7 @@ func csvErrMsg(err error) string {
 
 func parseCSVFloat(s string) (float64, error) {
 	if len(s) > 0 {
-		if v, n, ok := parseDecimal(unsafe.Slice(unsafe.StringData(s), len(s))); ok && n == len(s) {
+		if v, n, ok := ParseDecimal(unsafe.Slice(unsafe.StringData(s), len(s))); ok && n == len(s) {
 			return v, nil
 		}
 	}
