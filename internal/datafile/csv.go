@@ -53,7 +53,7 @@ func ReadCSV(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, erro
 }
 
 // readCSV reads CSV like ReadCSV without validating the values; for
-// [Indicative] an empty volume reads as 0.
+// the indicative kinds an empty volume reads as 0.
 func readCSV(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
@@ -124,7 +124,7 @@ func readCSV(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.
 			x, err := parseCSVFloat(s)
 			if err != nil {
 				col := csvNames[csvOpen+k]
-				if strings.TrimSpace(s) == "" && k == 4 && kind == Indicative {
+				if strings.TrimSpace(s) == "" && k == 4 && kind.indicative() {
 					continue
 				}
 				if strings.TrimSpace(s) == "" {

@@ -203,7 +203,7 @@ func parseMillis(b []byte) (int64, bool) {
 }
 
 // parseJSON parses Freqtrade JSON without validating the values; for
-// [Indicative] a null volume reads as 0.
+// the indicative kinds a null volume reads as 0.
 func parseJSON(data []byte, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	s := &jsonScanner{b: data, name: name}
 	s.ws()
@@ -272,7 +272,7 @@ func parseJSON(data []byte, name, pair string, tf sdk.Timeframe, kind Kind) (*sd
 					v, err := strconv.ParseFloat(bstr(tok), 64)
 					switch {
 					case err == nil:
-					case string(tok) == "null" && k == 5 && kind == Indicative:
+					case string(tok) == "null" && k == 5 && kind.indicative():
 						v = 0
 					case string(tok) == "null":
 						return nil, s.errf(jsonFields[k], "%s is null", jsonFields[k])
