@@ -597,11 +597,7 @@ Arrow IPC (the store's own format, which pandas and Freqtrade read).`,
 					return err
 				}
 				k, _ := market.KeyOfPath(in)
-				kind := datafile.Candles
-				if k.Type != market.Spot && k.Type != market.Futures && k.Type != "" {
-					kind = datafile.Indicative
-				}
-				f, err := datafile.LoadRange(in, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kind})
+				f, err := datafile.LoadRange(in, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: k.Type.Kind()})
 				if err != nil {
 					return err
 				}

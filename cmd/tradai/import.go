@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/importer"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
@@ -54,10 +53,7 @@ Formats (--format, detected when omitted):
 			if err != nil {
 				return fmt.Errorf("--candle-type: %w", err)
 			}
-			opt := importer.Options{Pair: pair, Adjusted: adjusted, Inflate: o.inflate()}
-			if ct != market.Spot && ct != market.Futures {
-				opt.Kind = datafile.Indicative
-			}
+			opt := importer.Options{Pair: pair, Adjusted: adjusted, Inflate: o.inflate(), Kind: ct.Kind()}
 			if timeframe != "" {
 				if opt.Timeframe, err = sdk.ParseTimeframe(timeframe); err != nil {
 					return fmt.Errorf("--timeframe: %w", err)

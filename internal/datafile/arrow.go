@@ -92,7 +92,7 @@ func arrowColumns(schema *arrow.Schema, name string) ([csvNumRoles]int, error) {
 }
 
 // frameFromArrow builds a frame from the chunks of each column (indexed like
-// the schema's fields), without validating its values. For [Indicative]
+// the schema's fields), without validating its values. For the indicative kinds
 // a null volume reads as 0; other nulls are errors.
 func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	idx, err := arrowColumns(schema, name)
@@ -126,7 +126,7 @@ func frameFromArrow(schema *arrow.Schema, chunks func(field int) []arrow.Array, 
 	dsts := [...]*[]float64{&f.Open, &f.High, &f.Low, &f.Close, &f.Volume}
 	for k, dst := range dsts {
 		*dst = make([]float64, n)
-		nullZero := kind == Indicative && csvOpen+k == csvVolume
+		nullZero := kind.indicative() && csvOpen+k == csvVolume
 		if err := floatsInto(*dst, chunks(idx[csvOpen+k]), name, csvNames[csvOpen+k], nullZero); err != nil {
 			return nil, err
 		}

@@ -53,7 +53,7 @@ func ReadCSV(r io.Reader, name, pair string, tf sdk.Timeframe) (*sdk.Frame, erro
 }
 
 // readCSV reads CSV like ReadCSV without validating the values; for
-// [Indicative] an empty volume reads as 0.
+// the indicative kinds an empty volume reads as 0.
 func readCSV(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
@@ -124,7 +124,7 @@ func readCSV(r io.Reader, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.
 			x, err := parseCSVFloat(s)
 			if err != nil {
 				col := csvNames[csvOpen+k]
-				if strings.TrimSpace(s) == "" && k == 4 && kind == Indicative {
+				if strings.TrimSpace(s) == "" && k == 4 && kind.indicative() {
 					continue
 				}
 				if strings.TrimSpace(s) == "" {
@@ -180,7 +180,7 @@ func csvErrMsg(err error) string {
 
 func parseCSVFloat(s string) (float64, error) {
 	if len(s) > 0 {
-		if v, n, ok := parseDecimal(unsafe.Slice(unsafe.StringData(s), len(s))); ok && n == len(s) {
+		if v, n, ok := ParseDecimal(unsafe.Slice(unsafe.StringData(s), len(s))); ok && n == len(s) {
 			return v, nil
 		}
 	}

@@ -44,9 +44,11 @@
 // always has sorted, unique, in-range timestamps no closer together than its
 // timeframe, positive finite prices with low <= open, close <= high, and
 // finite non-negative volume. [LoadRange] validates the candles it returns
-// with the rules of a [Kind]: [Candles] as above, or [Indicative] for mark,
-// index and premium-index prices and funding rates (finite values of any
-// sign; a null or NaN volume reads as 0). Problems are reported as a
+// with the rules of a [Kind] ([CheckCandle], the one candle rule set):
+// [Candles] as above, [IndicativePrices] for mark and index prices (positive
+// finite prices, low <= high), or [Indicative] for premium-index prices and
+// funding rates (finite prices of any sign); volume is finite and not
+// negative, and for the indicative kinds a null or NaN volume reads as 0. Problems are reported as a
 // [*RowError] naming the file, the 1-based data row and the column, for
 // example
 //

@@ -150,85 +150,16 @@ func (s *jsonScanner) fastInt() (int64, bool) {
 	return v, true
 }
 
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
 // fastFloat parses a decimal number at the current position with
-// parseDecimal and advances past it; otherwise it reports false and leaves
+// ParseDecimal and advances past it; otherwise it reports false and leaves
 // the position alone for strconv.ParseFloat.
 func (s *jsonScanner) fastFloat() (float64, bool) {
-	v, n, ok := parseDecimal(s.b[s.i:])
+	v, n, ok := ParseDecimal(s.b[s.i:])
 	if !ok || !s.delim(s.i+n) {
 		return 0, false
 	}
 	s.i += n
 	return v, true
-}
-
-// parseDecimal parses the decimal number at the start of b
-// ([-]digits[.digits][e[+-]digits]) when it can be converted exactly with one
-// multiplication or division (Clinger's fast path: mantissa at most 2^53,
-// power of ten at most 22), which covers prices and volumes as exchanges
-// write them. It returns the value and the number of bytes used, or false
-// when the caller must fall back to strconv.ParseFloat.
-func parseDecimal(b []byte) (float64, int, bool) {
-	i := 0
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	var mant uint64
-	nd, exp := 0, 0
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		mant = mant*10 + uint64(b[i]-'0')
-		nd++
-		i++
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			mant = mant*10 + uint64(b[i]-'0')
-			nd++
-			exp--
-			i++
-		}
-	}
-	if nd == 0 || nd > 19 {
-		return 0, 0, false
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(b) && (b[i] == '-' || b[i] == '+') {
-			eneg = b[i] == '-'
-			i++
-		}
-		start, e := i, 0
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 4 {
-			e = e*10 + int(b[i]-'0')
-			i++
-		}
-		if i == start {
-			return 0, 0, false
-		}
-		if eneg {
-			e = -e
-		}
-		exp += e
-	}
-	if mant > 1<<53 || exp < -22 || exp > 22 {
-		return 0, 0, false
-	}
-	v := float64(mant)
-	if exp > 0 {
-		v *= pow10[exp]
-	} else if exp < 0 {
-		v /= pow10[-exp]
-	}
-	if neg {
-		v = -v
-	}
-	return v, i, true
 }
 
 // bstr views b as a string without copying; the result must not outlive b's
@@ -272,7 +203,7 @@ func parseMillis(b []byte) (int64, bool) {
 }
 
 // parseJSON parses Freqtrade JSON without validating the values; for
-// [Indicative] a null volume reads as 0.
+// the indicative kinds a null volume reads as 0.
 func parseJSON(data []byte, name, pair string, tf sdk.Timeframe, kind Kind) (*sdk.Frame, error) {
 	s := &jsonScanner{b: data, name: name}
 	s.ws()
@@ -341,7 +272,7 @@ func parseJSON(data []byte, name, pair string, tf sdk.Timeframe, kind Kind) (*sd
 					v, err := strconv.ParseFloat(bstr(tok), 64)
 					switch {
 					case err == nil:
-					case string(tok) == "null" && k == 5 && kind == Indicative:
+					case string(tok) == "null" && k == 5 && kind.indicative():
 						v = 0
 					case string(tok) == "null":
 						return nil, s.errf(jsonFields[k], "%s is null", jsonFields[k])

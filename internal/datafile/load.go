@@ -163,7 +163,7 @@ func loadWhole(r io.ReaderAt, size int64, format Format, name string, q Query) (
 	if lo > 0 || hi < n {
 		f = cutFrame(f, lo, hi)
 	}
-	if q.Kind == Indicative {
+	if q.Kind.indicative() {
 		zeroNaN(f.Volume)
 	}
 	if err := validate(f, name, q.Kind, lo); err != nil {

@@ -192,7 +192,7 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 		if err := sf.toMillis(f.Time[a:b], int(lo)+a); err != nil {
 			return err
 		}
-		if q.Kind == Indicative {
+		if q.Kind.indicative() {
 			zeroNaN(f.Volume[a:b])
 		}
 		return checkRows(f, sf.name, q.Kind, gap, int(lo), a, a, b)

@@ -485,15 +485,16 @@ func TestLoadRangeIndicative(t *testing.T) {
 	tests := []struct {
 		file       string
 		tf         sdk.Timeframe
+		kind       Kind
 		candlesErr string // error with Kind Candles
 		rows       int
 		first      candle
 	}{
-		{"XRP_USDT_USDT-1h-mark.feather", "1h", "volume is null", 100,
+		{"XRP_USDT_USDT-1h-mark.feather", "1h", IndicativePrices, "volume is null", 100,
 			candle{"2021-11-15T06:00:00Z", 1.20932, 1.21787, 1.20763, 1.21431, 0}},
-		{"XRP_USDT_USDT-8h-funding_rate.feather", "8h", "high 0 is not a positive price", 91,
+		{"XRP_USDT_USDT-8h-funding_rate.feather", "8h", Indicative, "high 0 is not a positive price", 91,
 			candle{"2021-11-18T00:00:00.017Z", 0.0001, 0, 0, 0, 0}},
-		{"XRP_USDT_USDT-8h-mark.feather", "8h", "", 91,
+		{"XRP_USDT_USDT-8h-mark.feather", "8h", IndicativePrices, "", 91,
 			candle{"2021-11-18T00:00:00Z", 1.0959, 1.162, 1.0907, 1.1074, 5.233747438e+08}},
 	}
 	for _, tt := range tests {
@@ -505,7 +506,7 @@ func TestLoadRangeIndicative(t *testing.T) {
 		} else if err != nil {
 			t.Errorf("%s as candles: %v", tt.file, err)
 		}
-		q.Kind = Indicative
+		q.Kind = tt.kind
 		f, err := LoadRange(path, q)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.file, err)
@@ -516,7 +517,7 @@ func TestLoadRangeIndicative(t *testing.T) {
 		if got := candleAt(f, 0); got != tt.first {
 			t.Errorf("%s: first row %+v, want %+v", tt.file, got, tt.first)
 		}
-		if err := ValidateKind(f, path, Indicative); err != nil {
+		if err := ValidateKind(f, path, tt.kind); err != nil {
 			t.Errorf("%s: %v", tt.file, err)
 		}
 		// A range of it.
@@ -527,7 +528,7 @@ func TestLoadRangeIndicative(t *testing.T) {
 		}
 		assertSameFrame(t, part, cutFrame(f, 10, 20))
 	}
-	mark, err := LoadRange(futuresFile("XRP_USDT_USDT-1h-mark.feather"), Query{Kind: Indicative})
+	mark, err := LoadRange(futuresFile("XRP_USDT_USDT-1h-mark.feather"), Query{Kind: IndicativePrices})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +609,7 @@ func FuzzLoadRange(f *testing.F) {
 		if start != 0 && end != 0 && end <= start {
 			return // rejected by LoadRange before reading
 		}
-		for _, kind := range []Kind{Candles, Indicative} {
+		for _, kind := range []Kind{Candles, Indicative, IndicativePrices} {
 			q.Kind = kind
 			fr, err := loadRange(bytes.NewReader(data), int64(len(data)), Feather, "fuzz", q)
 			slow, slowErr := loadWhole(bytes.NewReader(data), int64(len(data)), Feather, "fuzz", q)

@@ -21,35 +21,48 @@ func minSpacing(tf sdk.Timeframe) int64 {
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// Kind says which checks apply to a file's values.
+// Kind says which checks apply to a file's values: the one candle rule set,
+// keyed by the kind of series (market.CandleType.Kind maps candle types).
 type Kind int
 
 // The kinds of series.
 const (
-	// Candles are traded candles: positive finite prices with
-	// low <= open, close <= high and a finite volume >= 0.
+	// Candles are traded candles (spot, futures): positive finite prices
+	// with low <= open, close <= high and a finite volume >= 0.
 	Candles Kind = iota
-	// Indicative series are mark, index and premium-index prices and
-	// funding rates: every value finite, of any sign, no OHLC ordering
-	// rule. The readers ([LoadRange]) read a null or NaN volume as 0, and
-	// the spacing check tolerates timestamps up to one second off the
+	// Indicative series are premium-index prices and funding rates: prices
+	// finite, of any sign, no OHLC ordering rule; volume finite and >= 0.
+	// The readers ([LoadRange]) read a null or NaN volume as 0, and the
+	// spacing check tolerates timestamps up to one second off the
 	// timeframe's grid, as exchanges stamp funding events a few
 	// milliseconds late.
 	Indicative
+	// IndicativePrices are mark and index prices: positive finite prices
+	// with low <= high (open and close may lie outside [low, high]: the
+	// exchange samples them apart) and a finite volume >= 0. The readers
+	// and the spacing check treat them as [Indicative].
+	IndicativePrices
 )
 
-// String returns "candles" or "indicative".
+// String returns "candles", "indicative" or "indicative prices".
 func (k Kind) String() string {
 	switch k {
 	case Candles:
 		return "candles"
 	case Indicative:
 		return "indicative"
+	case IndicativePrices:
+		return "indicative prices"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-func (k Kind) valid() bool { return k == Candles || k == Indicative }
+func (k Kind) valid() bool { return k == Candles || k == Indicative || k == IndicativePrices }
+
+// indicative reports whether the series is derived by the exchange rather
+// than traded: its readers take a missing volume for 0 and its times may
+// be a little off the grid.
+func (k Kind) indicative() bool { return k == Indicative || k == IndicativePrices }
 
 // indicativeJitter is how much closer than one timeframe two rows of an
 // Indicative series may be.
@@ -73,10 +86,9 @@ func Validate(f *sdk.Frame, source string) error {
 	return validate(f, source, Candles, 0)
 }
 
-// ValidateKind checks f like [Validate] with the value rules of kind: for
-// [Candles] those of Validate; for [Indicative] only that open, high, low,
-// close and volume are finite (any sign, no ordering; a NaN volume is an
-// error here, the readers turn it into 0), with the spacing check
+// ValidateKind checks f like [Validate] with the value rules of kind (see
+// [CheckCandle]; a NaN volume is an error here, the readers turn it into 0
+// for the indicative kinds), the spacing check of the indicative kinds
 // tolerating one second of clock jitter.
 func ValidateKind(f *sdk.Frame, source string, kind Kind) error {
 	return validate(f, source, kind, 0)
@@ -140,7 +152,7 @@ func validate(f *sdk.Frame, source string, kind Kind, first int) error {
 // series of kind and timeframe tf.
 func minGap(tf sdk.Timeframe, kind Kind) int64 {
 	gap := minSpacing(tf)
-	if kind == Indicative && tf != "" {
+	if kind.indicative() && tf != "" {
 		gap -= min(indicativeJitter, gap/2)
 	}
 	return gap
@@ -170,27 +182,78 @@ func checkRows(f *sdk.Frame, source string, kind Kind, gap int64, first, from, a
 // checkValues checks the prices and volume of rows [a, b) of f by kind.
 func checkValues(f *sdk.Frame, source string, kind Kind, first, a, b int) *RowError {
 	op, hi, lo, cl, vo := f.Open[a:b], f.High[a:b], f.Low[a:b], f.Close[a:b], f.Volume[a:b]
-	if kind == Indicative {
-		for i := range op {
-			// x-x is 0 for finite x and NaN for NaN and ±Inf.
-			if s := op[i] - op[i] + hi[i] - hi[i] + lo[i] - lo[i] + cl[i] - cl[i] + vo[i] - vo[i]; s == 0 {
-				continue
-			}
-			col, msg := nonFinite(op[i], hi[i], lo[i], cl[i], vo[i])
-			return rowErr(source, first+a+i, col, msg)
-		}
-		return nil
-	}
 	for i := range op {
 		o, h, l, c, v := op[i], hi[i], lo[i], cl[i], vo[i]
-		// Fast path: every check passes (NaN fails every comparison).
-		if l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && v >= 0 && v <= math.MaxFloat64 {
+		// candleOK's rule for Candles written out: the hot path of every
+		// load stays inlined.
+		if kind == Candles && l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && v >= 0 && v <= math.MaxFloat64 ||
+			kind != Candles && candleOK(kind, o, h, l, c, v) {
 			continue
 		}
-		col, msg := candleProblem(o, h, l, c, v)
+		col, msg := CheckCandle(kind, o, h, l, c, v)
 		return rowErr(source, first+a+i, col, msg)
 	}
 	return nil
+}
+
+// candleOK is the fast check of CheckCandle: it reports whether the candle
+// passes every rule of kind (NaN fails every comparison).
+func candleOK(kind Kind, o, h, l, c, v float64) bool {
+	volOK := v >= 0 && v <= math.MaxFloat64
+	switch kind {
+	case Candles:
+		return l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && volOK
+	case IndicativePrices:
+		return l > 0 && h >= l && o > 0 && c > 0 && h <= math.MaxFloat64 && o <= math.MaxFloat64 && c <= math.MaxFloat64 && volOK
+	}
+	// x-x is 0 for finite x and NaN for NaN and ±Inf.
+	return o-o+h-h+l-l+c-c == 0 && volOK
+}
+
+// CheckCandle checks one candle's values by the rules of kind and returns
+// the column and what is wrong, or "", "" when the candle is fine:
+//   - [Candles]: open, high, low and close finite and positive, open and
+//     close within [low, high];
+//   - [IndicativePrices]: open, high, low and close finite and positive,
+//     low <= high;
+//   - [Indicative]: open, high, low and close finite, of any sign;
+//   - all kinds: volume finite and not negative.
+//
+// It is the one candle rule set: [Validate], the file readers, the
+// importer and the downloader apply it.
+func CheckCandle(kind Kind, o, h, l, c, v float64) (column, msg string) {
+	if candleOK(kind, o, h, l, c, v) {
+		return "", ""
+	}
+	prices := [...]struct {
+		name string
+		v    float64
+	}{{"open", o}, {"high", h}, {"low", l}, {"close", c}}
+	for _, p := range prices {
+		switch {
+		case math.IsNaN(p.v):
+			return p.name, p.name + " is NaN"
+		case math.IsInf(p.v, 0):
+			return p.name, p.name + " is " + fmtNum(p.v)
+		case p.v <= 0 && kind != Indicative:
+			return p.name, fmt.Sprintf("%s %s is not a positive price", p.name, fmtNum(p.v))
+		}
+	}
+	switch {
+	case kind != Indicative && h < l:
+		return "high", fmt.Sprintf("high %s is below low %s", fmtNum(h), fmtNum(l))
+	case kind == Candles && (o < l || o > h):
+		return "open", fmt.Sprintf("open %s is outside the candle's low-high range [%s, %s]", fmtNum(o), fmtNum(l), fmtNum(h))
+	case kind == Candles && (c < l || c > h):
+		return "close", fmt.Sprintf("close %s is outside the candle's low-high range [%s, %s]", fmtNum(c), fmtNum(l), fmtNum(h))
+	case math.IsNaN(v):
+		return "volume", "volume is NaN"
+	case math.IsInf(v, 0):
+		return "volume", "volume is " + fmtNum(v)
+	case v < 0:
+		return "volume", fmt.Sprintf("volume %s is negative", fmtNum(v))
+	}
+	return "", "invalid candle"
 }
 
 // checkTimes checks that the timestamps tm are in range, strictly
@@ -217,58 +280,7 @@ func checkTimes(tm []int64, gap int64, tf sdk.Timeframe, source string, first in
 	return nil
 }
 
-// nonFinite describes the first value that is NaN or infinite.
-func nonFinite(o, h, l, c, v float64) (column, msg string) {
-	vals := [...]struct {
-		name string
-		v    float64
-	}{{"open", o}, {"high", h}, {"low", l}, {"close", c}, {"volume", v}}
-	for _, p := range vals {
-		switch {
-		case math.IsNaN(p.v):
-			return p.name, p.name + " is NaN"
-		case math.IsInf(p.v, 0):
-			return p.name, p.name + " is " + fmtNum(p.v)
-		}
-	}
-	return "", "invalid value"
-}
-
 // rowErr builds the error for the 0-based row i.
 func rowErr(source string, i int, column, msg string) *RowError {
 	return &RowError{File: source, Row: i + 1, Column: column, Msg: msg}
-}
-
-// candleProblem describes what is wrong with a candle that failed the fast
-// check in Validate.
-func candleProblem(o, h, l, c, v float64) (column, msg string) {
-	prices := [...]struct {
-		name string
-		v    float64
-	}{{"open", o}, {"high", h}, {"low", l}, {"close", c}}
-	for _, p := range prices {
-		switch {
-		case math.IsNaN(p.v):
-			return p.name, p.name + " is NaN"
-		case math.IsInf(p.v, 0):
-			return p.name, p.name + " is " + fmtNum(p.v)
-		case p.v <= 0:
-			return p.name, fmt.Sprintf("%s %s is not a positive price", p.name, fmtNum(p.v))
-		}
-	}
-	switch {
-	case h < l:
-		return "high", fmt.Sprintf("high %s is below low %s", fmtNum(h), fmtNum(l))
-	case o < l || o > h:
-		return "open", fmt.Sprintf("open %s is outside the candle's low-high range [%s, %s]", fmtNum(o), fmtNum(l), fmtNum(h))
-	case c < l || c > h:
-		return "close", fmt.Sprintf("close %s is outside the candle's low-high range [%s, %s]", fmtNum(c), fmtNum(l), fmtNum(h))
-	case math.IsNaN(v):
-		return "volume", "volume is NaN"
-	case math.IsInf(v, 0):
-		return "volume", "volume is " + fmtNum(v)
-	case v < 0:
-		return "volume", fmt.Sprintf("volume %s is negative", fmtNum(v))
-	}
-	return "", "invalid candle"
 }

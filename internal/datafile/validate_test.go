@@ -385,3 +385,47 @@ func TestRowErrorFormat(t *testing.T) {
 		t.Error("empty RowError has no message")
 	}
 }
+
+// TestCheckCandleKinds checks the one candle rule set for each kind,
+// including the rules that changed when the importer's, the downloader's
+// and the readers' checks became CheckCandle: a negative volume fails
+// every kind (indicative series accepted it before), and mark and index
+// prices must be positive with low <= high (only the downloader required
+// that before).
+func TestCheckCandleKinds(t *testing.T) {
+	t.Parallel()
+	nan, inf := math.NaN(), math.Inf(1)
+	tests := []struct {
+		name          string
+		o, h, l, c, v float64
+		want          [3]string // message for Candles, Indicative, IndicativePrices; "" = fine
+	}{
+		{"good", 10, 11, 9, 10, 1, [3]string{"", "", ""}},
+		{"zero volume", 10, 11, 9, 10, 0, [3]string{"", "", ""}},
+		{"open above high", 12, 11, 9, 10, 0, [3]string{"open 12 is outside the candle's low-high range [9, 11]", "", ""}},
+		{"close below low", 10, 11, 9, 8, 0, [3]string{"close 8 is outside the candle's low-high range [9, 11]", "", ""}},
+		{"low above high", 10, 9, 11, 10, 0, [3]string{"high 9 is below low 11", "", "high 9 is below low 11"}},
+		{"zero price", 0, 11, 9, 10, 0, [3]string{"open 0 is not a positive price", "", "open 0 is not a positive price"}},
+		{"negative price", 1, 2, -1, 1, 0, [3]string{"low -1 is not a positive price", "", "low -1 is not a positive price"}},
+		{"negative volume", 10, 11, 9, 10, -1, [3]string{"volume -1 is negative", "volume -1 is negative", "volume -1 is negative"}},
+		{"NaN volume", 10, 11, 9, 10, nan, [3]string{"volume is NaN", "volume is NaN", "volume is NaN"}},
+		{"infinite high", 10, inf, 9, 10, 0, [3]string{"high is +Inf", "high is +Inf", "high is +Inf"}},
+		{"NaN close", 10, 11, 9, nan, 0, [3]string{"close is NaN", "close is NaN", "close is NaN"}},
+	}
+	for _, tt := range tests {
+		for i, kind := range []Kind{Candles, Indicative, IndicativePrices} {
+			col, msg := CheckCandle(kind, tt.o, tt.h, tt.l, tt.c, tt.v)
+			if msg != tt.want[i] {
+				t.Errorf("%s as %v: %q (column %q), want %q", tt.name, kind, msg, col, tt.want[i])
+			}
+			if (msg == "") != (col == "") {
+				t.Errorf("%s as %v: column %q with message %q", tt.name, kind, col, msg)
+			}
+			// Validate applies the same rules.
+			f := &sdk.Frame{Time: []int64{0}, Open: []float64{tt.o}, High: []float64{tt.h}, Low: []float64{tt.l}, Close: []float64{tt.c}, Volume: []float64{tt.v}}
+			if err := ValidateKind(f, "x", kind); (err == nil) != (msg == "") {
+				t.Errorf("%s as %v: ValidateKind says %v, CheckCandle %q", tt.name, kind, err, msg)
+			}
+		}
+	}
+}

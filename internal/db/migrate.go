@@ -4,17 +4,15 @@ import (
 	"context"
 	"database/sql/driver"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	"golang.org/x/sys/unix"
 )
 
 //go:embed migrations/*.sql
@@ -118,29 +116,11 @@ func (d *DB) migrateLock(ctx context.Context) (func(), error) {
 			conn.Close()
 		}, nil
 	}
-	f, err := os.OpenFile(d.path+".migrate.lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
+	fl := flock.New(d.path+".migrate.lock", flock.SetPermissions(0o644))
+	// Poll a non-blocking lock so a cancelled context stops the wait.
+	if _, err := fl.TryLockContext(ctx, 20*time.Millisecond); err != nil {
+		_ = fl.Close()
 		return nil, err
 	}
-	// Poll a non-blocking lock so a cancelled context stops the wait.
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return func() {
-		unix.Flock(int(f.Fd()), unix.LOCK_UN)
-		f.Close()
-	}, nil
+	return func() { _ = fl.Unlock() }, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -431,7 +432,7 @@ func (b *Binance) decode(k market.Key, path string, body []byte, start, end int6
 		if p := timeProblem(k.Timeframe, t, prev, start, end); p != "" {
 			return nil, rowErr(p)
 		}
-		if p := candleProblem(k.Type, v[0], v[1], v[2], v[3], v[4]); p != "" {
+		if _, p := datafile.CheckCandle(k.Type.Kind(), v[0], v[1], v[2], v[3], v[4]); p != "" {
 			return nil, rowErr(p)
 		}
 		prev = t

@@ -516,13 +516,14 @@ func TestBadRows(t *testing.T) {
 		{"after end", market.Spot, `[` + ok(listing+500*minute) + `]`, "outside the requested range"},
 		{"low above open", market.Spot, `[` + row(listing, "8", "11", "9", "10", "1") + `]`, "open 8 is outside"},
 		{"close above high", market.Futures, `[` + row(listing, "10", "11", "9", "12", "1") + `]`, "close 12 is outside"},
-		{"zero price", market.Spot, `[` + row(listing, "0", "11", "0", "10", "1") + `]`, "not positive"},
+		{"zero price", market.Spot, `[` + row(listing, "0", "11", "0", "10", "1") + `]`, "open 0 is not a positive price"},
 		{"NaN", market.Spot, `[` + row(listing, "NaN", "11", "9", "10", "1") + `]`, "open is NaN"},
-		{"negative volume", market.Spot, `[` + row(listing, "10", "11", "9", "10", "-1") + `]`, "volume is -1"},
+		{"negative volume", market.Spot, `[` + row(listing, "10", "11", "9", "10", "-1") + `]`, "volume -1 is negative"},
 		{"mark open outside range ok", market.Mark, `[` + row(listing, "12", "11", "9", "10", "0") + `]`, ""},
-		{"mark low above high", market.Mark, `[` + row(listing, "10", "9", "11", "10", "0") + `]`, "low 11 is above high 9"},
-		{"index negative", market.Index, `[` + row(listing, "-1", "11", "9", "10", "0") + `]`, "not positive"},
+		{"mark low above high", market.Mark, `[` + row(listing, "10", "9", "11", "10", "0") + `]`, "high 9 is below low 11"},
+		{"index negative", market.Index, `[` + row(listing, "-1", "11", "9", "10", "0") + `]`, "open -1 is not a positive price"},
 		{"premium negative ok", market.PremiumIndex, `[` + row(listing, "-0.0001", "0.0002", "-0.0003", "0", "0") + `]`, ""},
+		{"premium negative volume", market.PremiumIndex, `[` + row(listing, "-0.0001", "0.0002", "-0.0003", "0", "-1") + `]`, "volume -1 is negative"},
 		{"premium infinite", market.PremiumIndex, `[` + row(listing, "-0.0001", "Inf", "-0.0003", "0", "0") + `]`, "high is +Inf"},
 	}
 	for _, tc := range tests {

@@ -3,7 +3,6 @@ package download
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -61,45 +60,6 @@ type RowError struct {
 func (e *RowError) Error() string {
 	return fmt.Sprintf("%s: bad candle from %s %s, row %d of the page %s: %s",
 		e.Series, e.Series.Exchange, e.Endpoint, e.Row, e.Raw, e.Problem)
-}
-
-// candleProblem checks one candle's values and returns what is wrong with
-// them, or "". Spot and futures candles need finite, positive prices with
-// open and close within [low, high]. Mark and index price candles need
-// finite, positive prices with low <= high (open and close may lie outside).
-// Premium index candles need finite values only (the premium can be zero or
-// negative). Volume must be finite and not negative for all types.
-func candleProblem(t market.CandleType, o, h, l, c, v float64) string {
-	names := [4]string{"open", "high", "low", "close"}
-	for i, p := range [4]float64{o, h, l, c} {
-		if math.IsNaN(p) || math.IsInf(p, 0) {
-			return names[i] + " is " + fmtNum(p)
-		}
-		if p <= 0 && t != market.PremiumIndex {
-			return names[i] + " is " + fmtNum(p) + ", not positive"
-		}
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return "volume is " + fmtNum(v)
-	}
-	switch t {
-	case market.PremiumIndex:
-		return ""
-	case market.Mark, market.Index:
-		if l > h {
-			return fmt.Sprintf("low %s is above high %s", fmtNum(l), fmtNum(h))
-		}
-		return ""
-	}
-	switch {
-	case l > h:
-		return fmt.Sprintf("low %s is above high %s", fmtNum(l), fmtNum(h))
-	case o < l || o > h:
-		return fmt.Sprintf("open %s is outside [low %s, high %s]", fmtNum(o), fmtNum(l), fmtNum(h))
-	case c < l || c > h:
-		return fmt.Sprintf("close %s is outside [low %s, high %s]", fmtNum(c), fmtNum(l), fmtNum(h))
-	}
-	return ""
 }
 
 // timeProblem checks a candle's open time t against the grid, the previous

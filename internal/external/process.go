@@ -278,13 +278,6 @@ func signalName(st *os.ProcessState) string {
 	return fmt.Sprintf("signal %s (%v)", name, sig)
 }
 
-// nearLimit reports whether the peak resident memory of the ended process
-// reached 90% of limit.
-func nearLimit(st *os.ProcessState, limit int64) bool {
-	ru, ok := st.SysUsage().(*syscall.Rusage)
-	return ok && int64(ru.Maxrss)*1024 >= limit/10*9 // Maxrss is in KiB on Linux
-}
-
 // oomPhrases are what programs write when an allocation fails, lower case:
 // Go's runtime, Python's MemoryError, glibc's ENOMEM, C++, NumPy, Rust.
 var oomPhrases = []string{"out of memory", "memoryerror", "cannot allocate memory", "bad_alloc", "unable to allocate", "memory allocation of"}

@@ -72,3 +72,10 @@ func enlargePipe(f *os.File) {
 
 // unixSignalName is the name of sig ("SIGSEGV"), or "" when unknown.
 func unixSignalName(sig syscall.Signal) string { return unix.SignalName(sig) }
+
+// nearLimit reports whether the peak resident memory of the ended process
+// reached 90% of limit.
+func nearLimit(st *os.ProcessState, limit int64) bool {
+	ru, ok := st.SysUsage().(*syscall.Rusage)
+	return ok && ru.Maxrss*1024 >= limit/10*9 // Maxrss is in KiB on Linux
+}

@@ -25,3 +25,5 @@ func killGroup(int) {}
 func enlargePipe(*os.File) {}
 
 func unixSignalName(syscall.Signal) string { return "" }
+
+func nearLimit(*os.ProcessState, int64) bool { return false }

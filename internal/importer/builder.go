@@ -84,18 +84,11 @@ func (b *builder) add(file string, row int, timeCol string, t int64, o, h, l, c,
 			return err
 		}
 	}
-	if b.kind == datafile.Indicative {
-		// Mark/index prices and funding rates: finite values of any sign;
-		// an empty volume is 0.
-		if math.IsNaN(v) {
-			v = 0
-		}
-		if !finite(o) || !finite(h) || !finite(l) || !finite(c) || !finite(v) {
-			return candleError(file, row, b.kind, t, o, h, l, c, v)
-		}
-	} else if !(l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && h <= math.MaxFloat64 && v >= 0 && v <= math.MaxFloat64) {
-		// The candle check of datafile.Validate (NaN fails every comparison).
-		return candleError(file, row, b.kind, t, o, h, l, c, v)
+	if b.kind != datafile.Candles && math.IsNaN(v) {
+		v = 0 // an empty volume of a mark price, an index or a funding rate
+	}
+	if col, msg := datafile.CheckCandle(b.kind, o, h, l, c, v); msg != "" {
+		return &datafile.RowError{File: file, Row: row, Column: col, Msg: msg}
 	}
 	b.prev, b.has = t, true
 	f := b.f
@@ -125,16 +118,14 @@ func (b *builder) timeProblem(file string, row int, col string, t int64) error {
 	return nil
 }
 
-// candleError describes a candle that failed the value check, with the
-// message datafile.Validate gives, placed at the row of the file.
-func candleError(file string, row int, kind datafile.Kind, t int64, o, h, l, c, v float64) error {
-	one := &sdk.Frame{Time: []int64{t}, Open: []float64{o}, High: []float64{h}, Low: []float64{l}, Close: []float64{c}, Volume: []float64{v}}
-	err := datafile.ValidateKind(one, file, kind)
-	if re, ok := err.(*datafile.RowError); ok {
-		re.Row = row
-		return re
+// candleError describes a candle that failed datafile.CheckCandle, placed
+// at the row of the file.
+func candleError(file string, row int, kind datafile.Kind, o, h, l, c, v float64) error {
+	col, msg := datafile.CheckCandle(kind, o, h, l, c, v)
+	if msg == "" {
+		msg = "invalid candle"
 	}
-	return &datafile.RowError{File: file, Row: row, Msg: "invalid candle"}
+	return &datafile.RowError{File: file, Row: row, Column: col, Msg: msg}
 }
 
 // reserve makes room for n candles in all.
@@ -197,5 +188,3 @@ func (b *builder) finish(name, pair string, format Format, rows int, sk skips) (
 	}
 	return &Result{Frame: f, Format: format, Rows: rows, Skipped: sk.list}, nil
 }
-
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -429,7 +429,7 @@ func readCSV(r io.Reader, name string, sp csvSpec, opt Options, format Format) (
 			if sp.adj != "" {
 				cl, a := v[roleClose], v[roleAdj]
 				if !(cl > 0 && cl <= math.MaxFloat64) {
-					c.err = candleError(name, row, datafile.Candles, t, v[roleOpen], v[roleHigh], v[roleLow], cl, v[roleVolume])
+					c.err = candleError(name, row, datafile.Candles, v[roleOpen], v[roleHigh], v[roleLow], cl, v[roleVolume])
 					return false
 				}
 				if !(a > 0 && a <= math.MaxFloat64) {

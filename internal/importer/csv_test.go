@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -84,6 +85,21 @@ func TestCSVFormats(t *testing.T) {
 	}
 }
 
+// TestCSVIndicative checks that indicative series keep their own rules:
+// funding rates of any sign, mark prices outside [low, high].
+func TestCSVIndicative(t *testing.T) {
+	m := Mapping{Time: "t", Open: "o", High: "h", Low: "l", Close: "c", Volume: "v"}
+	for _, c := range []struct {
+		kind datafile.Kind
+		row  string
+	}{{datafile.Indicative, "2024-01-01,-0.0001,0,-0.0002,0.0003,0\n"}, {datafile.IndicativePrices, "2024-01-01,3,2,1,0.5,0\n"}} {
+		res, err := CSV(strings.NewReader("t,o,h,l,c,v\n"+c.row), "x.csv", m, Options{Timeframe: "1d", Kind: c.kind})
+		if err != nil || res.Frame.Len() != 1 || res.Frame.Volume[0] != 0 {
+			t.Fatalf("%v: %v", c.kind, err)
+		}
+	}
+}
+
 func TestCSVNoVolume(t *testing.T) {
 	res, err := CSV(strings.NewReader("d,o,h,l,c\n2024-01-01,1,2,0.5,1.5\n"), "x.csv", Mapping{Time: "d", Open: "o", High: "h", Low: "l", Close: "c"}, Options{Timeframe: "1d"})
 	if err != nil || res.Frame.Volume[0] != 0 {
@@ -121,6 +137,10 @@ func TestCSVErrors(t *testing.T) {
 		{"unit", Mapping{Time: "time", Open: "open", High: "high", Low: "low", Close: "close", TimeFormat: "ms"}, Options{Timeframe: "1h"}, h + "1704067200000.5,1,2,0.5,1.5,10\n", 1, "time", "is not a Unix time in milliseconds"},
 		{"out of range", Mapping{Time: "time", Open: "open", High: "high", Low: "low", Close: "close", TimeFormat: "ms"}, Options{Timeframe: "1m"}, h + "99999999999960000,1,2,0.5,1.5,10\n", 1, "time", "outside the supported range"},
 		{"blank only", m, Options{Timeframe: "1h"}, "\n\n", 0, "", "empty file"},
+		// The one candle rule set (datafile.CheckCandle) by kind.
+		{"indicative negative volume", m, Options{Timeframe: "1h", Kind: datafile.Indicative}, h + r1 + "2024-01-01T01:00:00Z,-1,2,0.5,1.5,-3\n", 2, "volume", "volume -3 is negative"},
+		{"mark price not positive", m, Options{Timeframe: "1h", Kind: datafile.IndicativePrices}, h + r1 + "2024-01-01T01:00:00Z,-1,2,0.5,1.5,0\n", 2, "open", "open -1 is not a positive price"},
+		{"mark price low above high", m, Options{Timeframe: "1h", Kind: datafile.IndicativePrices}, h + r1 + "2024-01-01T01:00:00Z,1,2,2.5,1.5,0\n", 2, "high", "high 2 is below low 2.5"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := CSV(strings.NewReader(c.in), "x.csv", c.m, c.opt)

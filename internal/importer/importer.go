@@ -81,11 +81,11 @@ type Options struct {
 	// the file name when it is empty, Yahoo defaults to "1d", CSV requires
 	// it.
 	Timeframe sdk.Timeframe
-	// Kind says which value checks apply: traded candles (the zero
-	// value) or indicative series (mark/index prices, funding rates: values
-	// of any sign, an empty volume is 0). Freqtrade files whose names say
-	// mark, index, premiumIndex or funding_rate are indicative whatever
-	// this says.
+	// Kind says which value checks apply (datafile.CheckCandle): traded
+	// candles (the zero value), indicative prices (mark and index) or
+	// indicative series (premium index, funding rates); for the indicative
+	// kinds an empty volume is 0. Freqtrade files whose names give a
+	// candle type take that type's kind whatever this says.
 	Kind datafile.Kind
 	// Adjusted (Yahoo only) scales open, high, low and close by
 	// Adj Close / Close, giving prices adjusted for splits and dividends.
@@ -252,9 +252,7 @@ func freqtrade(path string, opt Options) (*Result, error) {
 		if tf == "" {
 			tf = k.Timeframe
 		}
-		if k.Type != market.Spot && k.Type != market.Futures {
-			kind = datafile.Indicative
-		}
+		kind = k.Type.Kind()
 	}
 	if tf == "" {
 		return nil, fmt.Errorf("importer: %s: cannot tell the timeframe from the file name: give it", path)

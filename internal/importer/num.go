@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 	"unsafe"
+
+	"github.com/tradai/tradai/internal/datafile"
 )
 
 // Timestamps are kept within the range datafile.Validate accepts
@@ -15,58 +17,17 @@ const (
 	msPerDay  = 86_400_000
 )
 
-// pow10 holds the powers of ten that float64 represents exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
 // bstr views b as a string without copying; the string must not outlive a
 // change to b (it never does here: it is only parsed or copied).
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// parseFloat parses a decimal number. Plain decimals ("42283.58000000",
-// "-0.5", "7") whose digits form an integer up to 2^53 take an exact fast
-// path (an exact integer divided by an exact power of ten is correctly
-// rounded); everything else goes to strconv.ParseFloat.
+// parseFloat parses a decimal number: datafile.ParseDecimal's exact fast
+// path for plain decimals, strconv.ParseFloat for everything else.
 func parseFloat(b []byte) (float64, bool) {
-	v, n, ok := fastFloat(b)
-	if ok && n == len(b) {
+	if v, n, ok := datafile.ParseDecimal(b); ok && n == len(b) {
 		return v, true
 	}
 	return slowFloat(b)
-}
-
-// fastFloat parses a plain decimal at the start of b and returns it with
-// the number of bytes read; ok is false when the fast path does not apply.
-func fastFloat(b []byte) (v float64, n int, ok bool) {
-	i, neg := 0, false
-	if len(b) > 0 && b[0] == '-' {
-		neg, i = true, 1
-	}
-	start := i
-	var m uint64
-	for i < len(b) && b[i]-'0' < 10 {
-		m = m*10 + uint64(b[i]-'0')
-		i++
-	}
-	nd, frac := i-start, 0
-	if i < len(b) && b[i] == '.' {
-		i++
-		fs := i
-		for i < len(b) && b[i]-'0' < 10 {
-			m = m*10 + uint64(b[i]-'0')
-			i++
-		}
-		frac = i - fs
-		nd += frac
-	}
-	if nd == 0 || nd > 19 || m > 1<<53 || frac >= len(pow10) {
-		return 0, 0, false
-	}
-	v = float64(m) / pow10[frac]
-	if neg {
-		v = -v
-	}
-	return v, i, true
 }
 
 func slowFloat(b []byte) (float64, bool) {

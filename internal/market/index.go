@@ -14,8 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/datafile"
@@ -116,34 +117,19 @@ func (s *Store) lock(ctx context.Context, exchange string) (func(), error) {
 		mu.Unlock()
 		return nil, fmt.Errorf("market data store: %w", err)
 	}
-	fh, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		mu.Unlock()
-		return nil, fmt.Errorf("market data store: %w", err)
-	}
+	fl := flock.New(filepath.Join(dir, lockFile), flock.SetPermissions(0o644))
 	// Poll rather than block so a cancelled context is noticed while
 	// another process holds the lock.
-	for {
-		err = syscall.Flock(int(fh.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
+	if _, err := fl.TryLockContext(ctx, 20*time.Millisecond); err != nil {
+		_ = fl.Close()
+		mu.Unlock()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("market data store: waiting for another process writing to %s: %w", dir, ctxErr)
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			fh.Close()
-			mu.Unlock()
-			return nil, fmt.Errorf("market data store: locking %s: %w", fh.Name(), err)
-		}
-		select {
-		case <-ctx.Done():
-			fh.Close()
-			mu.Unlock()
-			return nil, fmt.Errorf("market data store: waiting for another process writing to %s: %w", dir, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil, fmt.Errorf("market data store: locking %s: %w", fl.Path(), err)
 	}
 	return func() {
-		_ = syscall.Flock(int(fh.Fd()), syscall.LOCK_UN)
-		fh.Close()
+		_ = fl.Unlock()
 		mu.Unlock()
 	}, nil
 }

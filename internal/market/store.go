@@ -69,10 +69,16 @@ func OpenWith(datadir string, log *slog.Logger, o Options) (*Store, error) {
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }
 
-// kindOf returns the value checks that apply to a candle type.
-func kindOf(t CandleType) datafile.Kind {
-	if t == Spot || t == Futures || t == "" {
+// Kind returns the candle rule set ([datafile.CheckCandle]) of candle type
+// t: traded candles for spot and futures (and the empty type), indicative
+// prices for mark and index prices, indicative series for the premium
+// index and funding rates.
+func (t CandleType) Kind() datafile.Kind {
+	switch t {
+	case Spot, Futures, "":
 		return datafile.Candles
+	case Mark, Index:
+		return datafile.IndicativePrices
 	}
 	return datafile.Indicative
 }
@@ -124,7 +130,7 @@ func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Start: r.Start, End: r.End, Inflate: s.inflate})
+	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: k.Type.Kind(), Start: r.Start, End: r.End, Inflate: s.inflate})
 }
 
 // Append merges the candles of f into series k. Candles already stored with
@@ -146,13 +152,13 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	add := *f
 	add.Pair, add.Timeframe = k.Pair, k.Timeframe
 	add.EnterLong, add.ExitLong, add.EnterShort, add.ExitShort, add.EnterTag = nil, nil, nil, nil, nil
-	if kindOf(k.Type) == datafile.Indicative {
+	if k.Type.Kind() != datafile.Candles {
 		add.Time = snapToGrid(add.Time, k.Timeframe)
 	}
 	if err := checkGrid(&add, src); err != nil {
 		return AppendResult{}, err
 	}
-	if err := datafile.ValidateKind(&add, src, kindOf(k.Type)); err != nil {
+	if err := datafile.ValidateKind(&add, src, k.Type.Kind()); err != nil {
 		return AppendResult{}, err
 	}
 	unlock, err := s.lock(ctx, k.Exchange)
@@ -170,7 +176,7 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	case err != nil:
 		return res, err
 	default:
-		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Inflate: s.inflate})
+		old, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: k.Type.Kind(), Inflate: s.inflate})
 		if err != nil {
 			return res, fmt.Errorf("%s: reading the stored series: %w", k, err)
 		}
@@ -364,7 +370,7 @@ func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
 	if e, ok := current(s.readIndex(k.Exchange), rel, st, k); ok {
 		return e, nil
 	}
-	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: kindOf(k.Type), Inflate: s.inflate})
+	f, err := datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: k.Type.Kind(), Inflate: s.inflate})
 	if err != nil {
 		return Series{}, err
 	}
@@ -385,7 +391,7 @@ func (s *Store) coverageLocked(k Key, record bool) (Series, error) {
 // describe builds the index record of frame f stored at rel.
 func describe(k Key, rel string, f *sdk.Frame, st os.FileInfo, h hash.Hash) Series {
 	ts := f.Time
-	if kindOf(k.Type) == datafile.Indicative {
+	if k.Type.Kind() != datafile.Candles {
 		ts = snapToGrid(ts, k.Timeframe) // funding times a few ms late
 	}
 	gaps, missing := Gaps(ts, k.Timeframe)

@@ -606,3 +606,33 @@ func TestLoadWithoutExchange(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestLockWaitsForOtherProcess checks the cross-process lock: a second
+// store on the folder (another process) waits while the first holds it,
+// gives up when its context ends, and gets it once it is released.
+func TestLockWaitsForOtherProcess(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := a.lock(t.Context(), "binance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.lock(ctx, "binance"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second lock while the first is held: %v, want the context's deadline", err)
+	}
+	release()
+	releaseB, err := b.lock(t.Context(), "binance")
+	if err != nil {
+		t.Fatalf("second lock after release: %v", err)
+	}
+	releaseB()
+}
