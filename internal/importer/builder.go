@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -130,7 +131,8 @@ func (b *builder) timeProblem(file string, row int, col string, t int64) error {
 func candleError(file string, row int, kind datafile.Kind, t int64, o, h, l, c, v float64) error {
 	one := &sdk.Frame{Time: []int64{t}, Open: []float64{o}, High: []float64{h}, Low: []float64{l}, Close: []float64{c}, Volume: []float64{v}}
 	err := datafile.ValidateKind(one, file, kind)
-	if re, ok := err.(*datafile.RowError); ok {
+	var re *datafile.RowError
+	if errors.As(err, &re) {
 		re.Row = row
 		return re
 	}
