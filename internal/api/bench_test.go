@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -27,8 +28,11 @@ func BenchmarkGetRunAt1000rps(b *testing.B) {
 		if err != nil {
 			return 0, err
 		}
-		_, err = res.Body.Read(make([]byte, 64<<10))
+		_, err = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
+		if err != nil {
+			return 0, err
+		}
 		if res.StatusCode != http.StatusOK {
 			b.Errorf("GET: %d", res.StatusCode)
 		}

@@ -202,7 +202,8 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 	for c := 1; c < nchunks; c++ {
 		a := c * parallelRows
 		if terr := checkTimes(f.Time[a-1:a+1], gap, f.Timeframe, sf.name, int(lo)+a-1); terr != nil {
-			if re, ok := err.(*RowError); err == nil || ok && re.Row >= terr.Row {
+			var re *RowError
+			if err == nil || errors.As(err, &re) && re.Row >= terr.Row {
 				err = terr
 			}
 			break
@@ -258,7 +259,8 @@ func parallel(workers, n int, fn func(i int) error) error {
 // errRow orders errors by the row they name; errors of the file as a whole
 // come first.
 func errRow(err error) int {
-	if re, ok := err.(*RowError); ok {
+	var re *RowError
+	if errors.As(err, &re) {
 		return re.Row
 	}
 	return 0

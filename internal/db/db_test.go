@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -82,7 +83,7 @@ func TestInTxRollsBack(t *testing.T) {
 			}
 			return context.Canceled
 		})
-		if err != context.Canceled {
+		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("InTx = %v, want fn's error", err)
 		}
 		var n int

@@ -77,8 +77,6 @@ func timeProblem(tf sdk.Timeframe, t, prev, start, end int64) string {
 	return ""
 }
 
-func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
 // fmtTime formats Unix ms as "2024-01-02T03:04:00Z (1704164640000)".
 func fmtTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format(time.RFC3339) + " (" + strconv.FormatInt(ms, 10) + ")"

@@ -57,9 +57,9 @@ func violation(format string, args ...any) error {
 func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm []byte) (answer, error) {
 	line, err := serve.ReadHeader(br)
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		return answer{}, &ioError{"the process ended its output without answering", err}
-	case err == io.ErrUnexpectedEOF:
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		return answer{}, &ioError{"the process ended its output inside a header line", err}
 	case errors.Is(err, serve.ErrHeaderTooLong):
 		return answer{}, violation("it sent a header line longer than 1 MiB")

@@ -413,7 +413,7 @@ func hello(p *process) (handshake, error) {
 		// ending. Whether the write or its output's end is seen first is
 		// a race; say the same either way.
 		if errors.Is(err, syscall.EPIPE) {
-			if _, rerr := serve.ReadHeader(p.br); rerr == io.EOF {
+			if _, rerr := serve.ReadHeader(p.br); errors.Is(rerr, io.EOF) {
 				return handshake{}, &ioError{"the process ended its output before it declared its spec", err}
 			}
 		}
@@ -421,7 +421,7 @@ func hello(p *process) (handshake, error) {
 	}
 	line, err := serve.ReadHeader(p.br)
 	switch {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		return handshake{}, &ioError{"the process ended its output before it declared its spec", err}
 	case errors.Is(err, serve.ErrHeaderTooLong):
 		return handshake{}, violation("it sent a header line longer than 1 MiB")

@@ -48,11 +48,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	cmd := exec.Command(goTool, "build", "-o", dir+string(filepath.Separator),
+	// go test puts its own toolchain first on PATH.
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
 		"github.com/tradai/tradai/examples/strategies/go/sma_cross",
 		"github.com/tradai/tradai/examples/strategies/go/bollinger_ls",
 		"github.com/tradai/tradai/internal/external/testdata/fake")

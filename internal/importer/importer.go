@@ -35,6 +35,7 @@ package importer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -190,7 +191,7 @@ func detect(path string, m Mapping) (Format, error) {
 	defer fh.Close()
 	buf := make([]byte, 4096)
 	n, err := io.ReadFull(fh, buf)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return "", &datafile.RowError{File: path, Msg: "read: " + err.Error(), Err: err}
 	}
 	if f := sniff(buf[:n]); f != "" {

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -38,7 +39,7 @@ func slowFloat(b []byte) (float64, bool) {
 	if err != nil {
 		// ParseFloat reports out-of-range values as ±Inf with an error;
 		// treat them as numbers so the candle check names the problem.
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+		if errors.Is(err, strconv.ErrRange) {
 			return v, true
 		}
 		return 0, false

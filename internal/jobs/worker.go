@@ -111,7 +111,7 @@ func (w *runWorker) work(ctx context.Context, job *river.Job[runArgs]) error {
 	// running and the orphan rescuer re-queues it.
 	after, ferr := s.requeue(bg, p, kind, id, err, true)
 	if ferr != nil && !finishedElsewhere(ferr) {
-		return fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
+		return fmt.Errorf("%w (and recording it failed: %v)", err, ferr) //nolint:errorlint // the run's error is the one callers match; the recording failure is told, not wrapped
 	}
 	if ferr != nil {
 		return nil // cancelled, finished or deleted meanwhile

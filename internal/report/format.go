@@ -192,18 +192,6 @@ func dateMinute(ms int64) string { return utc(ms).Format("2006-01-02 15:04") }
 // dateOnly is "2018-01-10".
 func dateOnly(ms int64) string { return utc(ms).Format("2006-01-02") }
 
-// ratio returns a/b, or 0 when b is 0 or the result is not finite.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	r := a / b
-	if !isFinite(r) {
-		return 0
-	}
-	return r
-}
-
 func sortStrings(s []string) { sort.Strings(s) }
 
 // autoDec picks enough decimals to show an amount of the stake currency

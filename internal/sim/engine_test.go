@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/tradai/tradai/internal/fixed"
@@ -131,8 +132,7 @@ func TestRejections(t *testing.T) {
 				r.Symbol = "BTCUSDT"
 			}
 			_, _, err := b.e.Place(10, r)
-			e, ok := err.(*Error)
-			if !ok || e.Code != tc.code || e.Msg != tc.msg {
+			if !isError(err, tc.code, tc.msg) {
 				t.Fatalf("Place = %v, want code %d %q", err, tc.code, tc.msg)
 			}
 			wantBalance(t, b.balance(t, "USDT"), "10000", "0")
@@ -148,7 +148,7 @@ func TestLimitRestsLocksAndCancels(t *testing.T) {
 		t.Fatalf("order = %+v, fills %v", o, fills)
 	}
 	wantBalance(t, b.balance(t, "USDT"), "9954.995", "45.005")
-	if _, _, err := b.e.Place(11, OrderRequest{Account: "a", Symbol: "BTCUSDT", Side: Buy, Type: Limit, TimeInForce: GTC, Quantity: d("0.5"), Price: d("90"), ClientOrderID: "mine"}); !IsCode(err, -2010) || err.(*Error).Msg != MsgDuplicateOrder {
+	if _, _, err := b.e.Place(11, OrderRequest{Account: "a", Symbol: "BTCUSDT", Side: Buy, Type: Limit, TimeInForce: GTC, Quantity: d("0.5"), Price: d("90"), ClientOrderID: "mine"}); !isError(err, -2010, MsgDuplicateOrder) {
 		t.Fatalf("duplicate client order id: %v", err)
 	}
 	c, err := b.e.Cancel(12, "a", "BTCUSDT", 0, "mine")
@@ -351,4 +351,10 @@ func TestJournal(t *testing.T) {
 			t.Fatalf("events = %v, want %v", kinds, want)
 		}
 	}
+}
+
+// isError reports whether err is the engine's *Error with code and msg.
+func isError(err error, code int, msg string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code && e.Msg == msg
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -150,7 +151,7 @@ func TestProperties(t *testing.T) {
 					if o.ExecutedQty > o.OrigQty {
 						t.Fatalf("order %+v executed more than its quantity", o)
 					}
-				} else if _, ok := err.(*Error); !ok {
+				} else if e := (*Error)(nil); !errors.As(err, &e) {
 					t.Fatalf("place %+v: %v", r, err)
 				}
 				apply(fills)

@@ -46,7 +46,7 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 	case strings.HasPrefix(ref, "exec:"):
 		path := strings.TrimPrefix(ref, "exec:")
 		if path == "" {
-			return nil, nil, fmt.Errorf("strategy %q: no program after exec:", ref)
+			return nil, nil, fmt.Errorf("strategy %q: no program after \"exec:\"", ref)
 		}
 		abs, err := executable(path)
 		if err != nil {

@@ -99,7 +99,7 @@ func TestOpenErrors(t *testing.T) {
 	cases := []struct{ ref, want string }{
 		{"", "no strategy"},
 		{"nope", `unknown strategy "nope"`},
-		{"exec:", "no program after exec:"},
+		{"exec:", `no program after "exec:"`},
 		{"exec:" + filepath.Join(dir, "missing"), "no such program"},
 		{"exec:" + notExec, "not executable"},
 		{"exec:" + dir, "not a program file"},

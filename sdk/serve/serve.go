@@ -95,7 +95,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 	bw := bufio.NewWriterSize(w, 64<<10)
 
 	line, err := ReadHeader(br)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil
 	}
 	if err != nil {
@@ -133,7 +133,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 			return err
 		}
 		line, err := ReadHeader(br)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -169,7 +169,7 @@ func ReadHeader(r *bufio.Reader) ([]byte, error) {
 		}
 		return nil, io.ErrUnexpectedEOF
 	}
-	if err != bufio.ErrBufferFull {
+	if !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
 	buf := append([]byte(nil), line...)
@@ -179,14 +179,14 @@ func ReadHeader(r *bufio.Reader) ([]byte, error) {
 		}
 		line, err = r.ReadSlice('\n')
 		buf = append(buf, line...)
-		switch err {
-		case nil:
+		switch {
+		case err == nil:
 			if len(buf)-1 > MaxHeaderBytes {
 				return nil, ErrHeaderTooLong
 			}
 			return buf[:len(buf)-1], nil
-		case bufio.ErrBufferFull:
-		case io.EOF:
+		case errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
 			return nil, io.ErrUnexpectedEOF
 		default:
 			return nil, err

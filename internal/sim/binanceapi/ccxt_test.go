@@ -3,6 +3,7 @@ package binanceapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestCCXT(t *testing.T) {
 	cmd.Env = append(os.Environ(), "SIM_URL="+e.srv.URL, "SIM_API_KEY="+testKey, "SIM_SECRET="+testSecret)
 	var stderr []byte
 	out, err := cmd.Output()
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		stderr = ee.Stderr
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package binanceapi
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func TestGoBinanceClient(t *testing.T) {
 	}
 	// Binance's errors come through as *common.APIError with the code.
 	_, err = cl.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeSell).Type(binance.OrderTypeMarket).Quantity("5").Do(ctx)
-	if apiErr, ok := err.(*common.APIError); !ok || apiErr.Code != -2010 || apiErr.Message != "Account has insufficient balance for requested action." {
+	if apiErr := (*common.APIError)(nil); !errors.As(err, &apiErr) || apiErr.Code != -2010 || apiErr.Message != "Account has insufficient balance for requested action." {
 		t.Fatalf("insufficient balance error = %v", err)
 	}
 }

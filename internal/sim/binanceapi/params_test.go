@@ -1,6 +1,7 @@
 package binanceapi
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func FuzzParseParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, query, body string) {
 		p, err := parseParams(query, body)
 		if err != nil {
-			if _, ok := err.(*sim.Error); !ok {
+			if e := (*sim.Error)(nil); !errors.As(err, &e) {
 				t.Fatalf("non-Binance error %v", err)
 			}
 			return
@@ -92,13 +93,13 @@ func FuzzParseParams(f *testing.F) {
 			t.Fatalf("payload %q has a signature", p.payload)
 		}
 		if _, err := p.symbolList(); err != nil {
-			if _, ok := err.(*sim.Error); !ok {
+			if e := (*sim.Error)(nil); !errors.As(err, &e) {
 				t.Fatalf("symbols: non-Binance error %v", err)
 			}
 		}
 		for _, name := range []string{"quantity", "price"} {
 			if _, err := p.dec(name); err != nil {
-				if _, ok := err.(*sim.Error); !ok {
+				if e := (*sim.Error)(nil); !errors.As(err, &e) {
 					t.Fatalf("%s: non-Binance error %v", name, err)
 				}
 			}

@@ -16,7 +16,6 @@ import (
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
 	"github.com/tradai/tradai/internal/sim/replay/replaytest"
-	"github.com/tradai/tradai/sdk"
 )
 
 const (
@@ -25,8 +24,6 @@ const (
 )
 
 var wall = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-func testFrame(n int) *sdk.Frame { return replaytest.Frame(n) }
 
 type env struct {
 	s    *Server

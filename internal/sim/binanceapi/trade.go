@@ -142,8 +142,8 @@ func (s *Server) newOrder(c *call) (any, error) {
 		return nil, err
 	}
 	req := sim.OrderRequest{Account: c.account, Symbol: sym}
-	switch v := p.str("side"); {
-	case v == "":
+	switch v := p.str("side"); v {
+	case "":
 		return nil, sim.MandatoryParam("side")
 	default:
 		side, ok := sim.ParseSide(v)
@@ -152,8 +152,8 @@ func (s *Server) newOrder(c *call) (any, error) {
 		}
 		req.Side = side
 	}
-	switch v := p.str("type"); {
-	case v == "":
+	switch v := p.str("type"); v {
+	case "":
 		return nil, sim.MandatoryParam("type")
 	default:
 		t, ok := sim.ParseOrderType(v)
