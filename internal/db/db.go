@@ -263,6 +263,27 @@ func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 	return d.read.QueryContext(ctx, d.Rebind(q), args...)
 }
 
+// Counts runs a query whose rows are (key, count) pairs, such as
+// `SELECT status, COUNT(*) FROM runs GROUP BY status`, into a map (keys
+// without rows are absent).
+func (d *DB) Counts(ctx context.Context, q string, args ...any) (map[string]int, error) {
+	rows, err := d.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
 // Tx is a transaction whose methods take `?` placeholders.
 type Tx struct {
 	tx *sql.Tx

@@ -14,21 +14,8 @@ import (
 // River's table instead; it lives here, beside the River client, so no other
 // package depends on River's schema.
 func (s *Service) CountByState(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.Query(ctx, `SELECT state, COUNT(*) FROM river_job GROUP BY state`)
+	out, err := s.db.Counts(ctx, `SELECT state, COUNT(*) FROM river_job GROUP BY state`)
 	if err != nil {
-		return nil, fmt.Errorf("count queue jobs by state: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("count queue jobs by state: %w", err)
-		}
-		out[st] = n
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count queue jobs by state: %w", err)
 	}
 	return out, nil

@@ -491,21 +491,8 @@ func decodeCursor(c string) (int64, string, error) {
 // CountByStatus returns how many runs of every tenant are in each status
 // (statuses without runs are absent), for the operator's metrics.
 func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.Query(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
+	out, err := s.db.Counts(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
 	if err != nil {
-		return nil, fmt.Errorf("count runs by status: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("count runs by status: %w", err)
-		}
-		out[st] = n
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count runs by status: %w", err)
 	}
 	return out, nil
