@@ -25,26 +25,6 @@ import (
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-// fakeClock is a clock tests move by hand; safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // bare is an API server over d without workers (submitted runs stay
 // queued), built with opts, with a token of tenant acme.
 type bare struct {
@@ -334,7 +314,7 @@ func userOf(t *testing.T, e *bare, name string) string {
 // burst an address gets 429 (with Retry-After) without its tokens being
 // looked up, until its budget refills.
 func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
-	clock := newFakeClock()
+	clock := api.NewFakeClock()
 	e := newBare(t, sqliteDB(t), api.Options{AuthFailures: 1, AuthFailureBurst: 3, Now: clock.Now}, nil)
 	for i, tok := range []string{"tdi_wrong", "garbage", ""} {
 		if r := e.do("GET", "/api/v1/backtests", tok, nil); r.status != http.StatusUnauthorized {

@@ -42,7 +42,7 @@ func (l *logCount) count(msg string) int {
 // repeated error once a minute, not once per request.
 func TestReadsWorkWhenTheDatabaseCannotWrite(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		clock := newFakeClock()
+		clock := api.NewFakeClock()
 		logs := &logCount{n: map[string]int{}}
 		e := newBare(t, d, api.Options{Now: clock.Now}, slog.New(logs))
 		tk := e.submit(e.token, submission(t))
