@@ -20,9 +20,7 @@ import (
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
-	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/runs"
-	"github.com/tradai/tradai/internal/tenancy"
 )
 
 type env struct {
@@ -530,17 +528,7 @@ func TestReadyNamesTheFailingCheck(t *testing.T) {
 		t.Fatalf("ready: %d %s", r.status, r.body)
 	}
 	// A server on a missing data folder.
-	d := sqliteDB(t)
-	log := slog.New(slog.DiscardHandler)
-	store := runs.New(d, time.Now, 3, log)
-	svc, err := jobs.New(d, store, "/nonexistent/data", log, jobs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: tenancy.New(d, time.Now, log), DataDir: "/nonexistent/data", Log: log}, api.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := newServer(t, sqliteDB(t), "/nonexistent/data", api.Options{}, nil)
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ready", nil))
 	var rd apitype.Readiness

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,10 +16,7 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/datafile"
-	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/market"
-	"github.com/tradai/tradai/internal/runs"
-	"github.com/tradai/tradai/internal/tenancy"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -70,19 +66,8 @@ func newDataServer(t *testing.T) *dataServer {
 	if err := os.WriteFile(filepath.Join(ds.outside, "BTC_USDT-5m.feather"), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := sqliteDB(t)
-	log := slog.New(slog.DiscardHandler)
-	store := runs.New(d, time.Now, 3, log)
-	svc, err := jobs.New(d, store, ds.dataDir, log, jobs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := tenancy.New(d, time.Now, log)
+	s, auth := newServer(t, sqliteDB(t), ds.dataDir, api.Options{}, nil)
 	if ds.token, _, err = auth.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: ds.dataDir, Log: log}, api.Options{})
-	if err != nil {
 		t.Fatal(err)
 	}
 	ds.h = s.Handler()

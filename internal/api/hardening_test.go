@@ -35,6 +35,19 @@ type bare struct {
 
 func newBare(t testing.TB, d *db.DB, opts api.Options, log *slog.Logger) *bare {
 	t.Helper()
+	s, auth := newServer(t, d, clienttest.ExampleData(), opts, log)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	b := &bare{env: &env{t: t, url: hs.URL, db: d}, auth: auth, handler: s.Handler()}
+	b.token = b.newToken(t, "alice", "acme")
+	return b
+}
+
+// newServer is an API server over d and the data folder dataDir, without
+// workers, with the tenancy store it authenticates with. A nil log
+// discards; opts.Now, when set, is the stores' clock too.
+func newServer(t testing.TB, d *db.DB, dataDir string, opts api.Options, log *slog.Logger) (*api.Server, *tenancy.Store) {
+	t.Helper()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -43,21 +56,16 @@ func newBare(t testing.TB, d *db.DB, opts api.Options, log *slog.Logger) *bare {
 		now = opts.Now
 	}
 	store := runs.New(d, now, 3, log)
-	data := clienttest.ExampleData()
-	svc, err := jobs.New(d, store, data, log, jobs.Options{})
+	svc, err := jobs.New(d, store, dataDir, log, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	auth := tenancy.New(d, now, log)
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: data, Log: log, Version: "test"}, opts)
+	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: dataDir, Log: log, Version: "test"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	b := &bare{env: &env{t: t, url: hs.URL, db: d}, auth: auth, handler: s.Handler()}
-	b.token = b.newToken(t, "alice", "acme")
-	return b
+	return s, auth
 }
 
 func (b *bare) newToken(t testing.TB, user, tenant string) string {
