@@ -161,13 +161,12 @@ type Stats struct {
 	RetryWait time.Duration
 }
 
-// Do sends r and hands the body of a 200 answer to decode. An error from
-// decode that wraps [ErrUndecodable] is retried like a truncated answer and
-// returned naming the method and path; other errors from decode are
-// returned as they are.
-// It waits for the weight budget first, and retries as [Config.Attempts]
-// says. A non-200 answer is an [*APIError]; HTTP 418 (a ban) is never
-// retried.
+// Do sends r and hands the body of a 200 answer to decode. It waits for
+// the weight budget first and retries as [Config.Attempts] says. A non-200
+// answer is an [*APIError]; HTTP 418 (a ban) is never retried. An error
+// from decode that wraps [ErrUndecodable] is retried like a truncated
+// answer and returned naming the method and path; other errors from decode
+// are returned as they are.
 func (c *Client) Do(ctx context.Context, r Request, decode func(body []byte) error) (Stats, error) {
 	var st Stats
 	if r.Method == "" {

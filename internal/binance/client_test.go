@@ -196,7 +196,7 @@ func TestDecoderError(t *testing.T) {
 	c := newClient(t, s, &fakeClock{now: t0}, Config{})
 	bad := errors.New("row 3 is off the grid")
 	st, err := c.Do(context.Background(), Request{Path: "/x"}, func([]byte) error { return bad })
-	if err != bad || st.Requests != 1 {
+	if err != bad || st.Requests != 1 { //nolint:errorlint // the decoder's error itself, not wrapped
 		t.Fatalf("error %v after %d requests", err, st.Requests)
 	}
 }
