@@ -34,7 +34,10 @@ func (x *exchangeFlags) downloader(cmd *cobra.Command, s *market.Store, exchange
 	if err != nil {
 		return nil, err
 	}
-	src := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
+	src, err := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
+	if err != nil {
+		return nil, err
+	}
 	return download.New(s, src, download.Options{Log: log, Progress: terminal(cmd.ErrOrStderr())}), nil
 }
 

@@ -89,7 +89,10 @@ func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetch
 	if err != nil {
 		return nil, err
 	}
-	src := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
+	src, err := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
+	if err != nil {
+		return nil, err
+	}
 	return download.New(store, src, download.Options{Log: log}), nil
 }
 

@@ -103,12 +103,15 @@ func namesOf(cell string) []string {
 }
 
 // resolve finds the one module package a short name stands for: its path
-// without "internal/" is the name or ends in "/" + the name.
+// without "internal/" is the name, or else ends in "/" + the name.
 func resolve(name string, byPath map[string]depcheck.Package) (string, error) {
 	var found []string
 	for path := range byPath {
 		short := strings.TrimPrefix(path, "internal/")
-		if short == name || strings.HasSuffix(short, "/"+name) {
+		if short == name { // "binance" is internal/binance, not exchange/binance
+			return path, nil
+		}
+		if strings.HasSuffix(short, "/"+name) {
 			found = append(found, path)
 		}
 	}

@@ -2,10 +2,8 @@ package download
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -14,40 +12,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
 
-// Binance defaults (see [BinanceOptions]).
+// Binance defaults (see [BinanceOptions]); the request-weight limits,
+// retries and back-off default to the client core's (internal/binance).
 const (
 	DefaultBinanceSpotURL    = "https://api.binance.com"
 	DefaultBinanceFuturesURL = "https://fapi.binance.com"
 	// DefaultPageSize is the number of candles requested per call (the
 	// "limit" parameter).
 	DefaultPageSize = 1000
-	// DefaultSpotWeightLimit and DefaultFuturesWeightLimit are Binance's
-	// request-weight limits per minute and IP (REQUEST_WEIGHT in
-	// exchangeInfo) for the spot and the USDⓈ-M futures API.
-	DefaultSpotWeightLimit    = 6000
-	DefaultFuturesWeightLimit = 2400
-	// DefaultWeightMargin is the share of the weight limit used before
-	// waiting for the next minute.
-	DefaultWeightMargin = 0.9
-	// DefaultAttempts is how often a request is tried before giving up.
-	DefaultAttempts = 5
-	// DefaultBaseDelay and DefaultMaxDelay bound the exponential back-off
-	// between attempts (1 s, 2 s, 4 s, … up to 1 min).
-	DefaultBaseDelay = time.Second
-	DefaultMaxDelay  = time.Minute
-	// DefaultHTTPTimeout is the timeout of the HTTP client NewBinance makes
-	// when given none.
-	DefaultHTTPTimeout = 30 * time.Second
 )
-
-// weightHeader is where Binance reports the request weight used in the
-// current minute by the caller's IP.
-const weightHeader = "X-Mbx-Used-Weight-1m"
 
 // BinanceOptions configures a [Binance] source. Zero fields take the
 // defaults in parentheses.
@@ -60,22 +39,25 @@ type BinanceOptions struct {
 	// for spot and 1500 for futures (DefaultPageSize).
 	PageSize int
 	// SpotWeightLimit and FuturesWeightLimit are the request-weight limits
-	// per minute (DefaultSpotWeightLimit, DefaultFuturesWeightLimit).
+	// per minute (binance.DefaultSpotWeightLimit,
+	// binance.DefaultFuturesWeightLimit).
 	SpotWeightLimit    int
 	FuturesWeightLimit int
 	// WeightMargin is the share of a limit this source uses before it waits
-	// for the next minute, in (0, 1] (DefaultWeightMargin).
+	// for the next minute, in (0, 1] (binance.DefaultWeightMargin).
 	WeightMargin float64
 	// Weight returns the weight of one klines request to endpoint (a URL
 	// path such as "/api/v3/klines") with the given limit (BinanceWeight).
 	Weight func(endpoint string, limit int) int
 	// Attempts is how often a request is tried when it fails with a
-	// retryable error: HTTP 429, 418, 5xx, a network error or an
-	// undecodable body (DefaultAttempts).
+	// retryable error: HTTP 429, 5xx, a network error or an undecodable
+	// body (binance.DefaultAttempts). HTTP 418 (the IP is banned) stops at
+	// once.
 	Attempts int
 	// BaseDelay is the back-off before the first retry, doubling with each
-	// further one up to MaxDelay (DefaultBaseDelay, DefaultMaxDelay). It is
-	// also used on HTTP 429/418 without a Retry-After header.
+	// further one up to MaxDelay (binance.DefaultBaseDelay,
+	// binance.DefaultMaxDelay). It is also used on HTTP 429 without a
+	// Retry-After header.
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 }
@@ -103,25 +85,21 @@ func BinanceWeight(endpoint string, limit int) int {
 // candles from /api/v3/klines, and from the USDⓈ-M futures API
 // /fapi/v1/klines (market.Futures), /fapi/v1/markPriceKlines (market.Mark),
 // /fapi/v1/indexPriceKlines (market.Index) and /fapi/v1/premiumIndexKlines
-// (market.PremiumIndex). Funding rates are not supported. It keeps the
-// request weight under the configured limits and retries transient
-// failures. It is safe for concurrent use.
+// (market.PremiumIndex). Funding rates are not supported. Requests go
+// through the Binance client core (internal/binance), one client per API,
+// which keeps the request weight under the configured limits and retries
+// transient failures. It is safe for concurrent use.
 type Binance struct {
-	client  *http.Client
-	clock   Clock
 	log     *slog.Logger
 	opts    BinanceOptions
-	spot    *weightBudget
-	futures *weightBudget
+	spot    *binance.Client
+	futures *binance.Client
 }
 
 // NewBinance returns a Binance source. A nil client means an http.Client
-// with DefaultHTTPTimeout, a nil clock [SystemClock], a nil log discards
-// messages.
-func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts BinanceOptions) *Binance {
-	if client == nil {
-		client = &http.Client{Timeout: DefaultHTTPTimeout}
-	}
+// with binance.DefaultHTTPTimeout, a nil clock [SystemClock], a nil log
+// discards messages. It fails on a base URL that is not http(s)://host….
+func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts BinanceOptions) (*Binance, error) {
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -134,39 +112,31 @@ func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts Binance
 	if opts.FuturesURL == "" {
 		opts.FuturesURL = DefaultBinanceFuturesURL
 	}
-	opts.SpotURL = strings.TrimRight(opts.SpotURL, "/")
-	opts.FuturesURL = strings.TrimRight(opts.FuturesURL, "/")
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
 	}
-	if opts.SpotWeightLimit <= 0 {
-		opts.SpotWeightLimit = DefaultSpotWeightLimit
-	}
 	if opts.FuturesWeightLimit <= 0 {
-		opts.FuturesWeightLimit = DefaultFuturesWeightLimit
-	}
-	if opts.WeightMargin <= 0 || opts.WeightMargin > 1 {
-		opts.WeightMargin = DefaultWeightMargin
+		opts.FuturesWeightLimit = binance.DefaultFuturesWeightLimit
 	}
 	if opts.Weight == nil {
 		opts.Weight = BinanceWeight
 	}
-	if opts.Attempts <= 0 {
-		opts.Attempts = DefaultAttempts
+	core := func(base string, limit int) (*binance.Client, error) {
+		return binance.New(binance.Config{
+			BaseURL: base, HTTP: client, Clock: clock, Log: log,
+			WeightLimit: limit, WeightMargin: opts.WeightMargin,
+			Attempts: opts.Attempts, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
+		})
 	}
-	if opts.BaseDelay <= 0 {
-		opts.BaseDelay = DefaultBaseDelay
+	spot, err := core(opts.SpotURL, opts.SpotWeightLimit)
+	if err != nil {
+		return nil, fmt.Errorf("binance spot API: %w", err)
 	}
-	if opts.MaxDelay <= 0 {
-		opts.MaxDelay = DefaultMaxDelay
+	futures, err := core(opts.FuturesURL, opts.FuturesWeightLimit)
+	if err != nil {
+		return nil, fmt.Errorf("binance futures API: %w", err)
 	}
-	budget := func(limit int) *weightBudget {
-		return &weightBudget{budget: max(1, int(math.Floor(float64(limit)*opts.WeightMargin)))}
-	}
-	return &Binance{
-		client: client, clock: clock, log: log, opts: opts,
-		spot: budget(opts.SpotWeightLimit), futures: budget(opts.FuturesWeightLimit),
-	}
+	return &Binance{log: log, opts: opts, spot: spot, futures: futures}, nil
 }
 
 // Exchange returns "binance".
@@ -175,29 +145,20 @@ func (b *Binance) Exchange() string { return "binance" }
 // PageSize returns the number of candles requested per call.
 func (b *Binance) PageSize() int { return b.opts.PageSize }
 
-// BinanceSymbol converts a pair to Binance's symbol: "BTC/USDT" and the
-// futures pair "BTC/USDT:USDT" both become "BTCUSDT".
-func BinanceSymbol(pair string) string {
-	if i := strings.IndexByte(pair, ':'); i >= 0 {
-		pair = pair[:i]
-	}
-	return strings.ToUpper(strings.ReplaceAll(pair, "/", ""))
-}
-
 // endpoint describes where the candles of one candle type come from.
 type endpoint struct {
-	base, path string
-	param      string // "symbol", or "pair" for index price klines
-	budget     *weightBudget
+	client *binance.Client
+	path   string
+	param  string // "symbol", or "pair" for index price klines
 }
 
 func (b *Binance) endpoint(t market.CandleType) (endpoint, error) {
 	fut := func(path, param string) endpoint {
-		return endpoint{base: b.opts.FuturesURL, path: path, param: param, budget: b.futures}
+		return endpoint{client: b.futures, path: path, param: param}
 	}
 	switch t {
 	case market.Spot, "":
-		return endpoint{base: b.opts.SpotURL, path: "/api/v3/klines", param: "symbol", budget: b.spot}, nil
+		return endpoint{client: b.spot, path: "/api/v3/klines", param: "symbol"}, nil
 	case market.Futures:
 		return fut("/fapi/v1/klines", "symbol"), nil
 	case market.Mark:
@@ -212,45 +173,9 @@ func (b *Binance) endpoint(t market.CandleType) (endpoint, error) {
 	return endpoint{}, fmt.Errorf("unknown candle type %q", string(t))
 }
 
-// APIError is an error response from the exchange.
-type APIError struct {
-	// Series is the series requested; Endpoint the URL path and Symbol the
-	// exchange's symbol for the pair.
-	Series   market.Key
-	Endpoint string
-	Symbol   string
-	// Status is the HTTP status code; Code and Msg are the exchange's error
-	// code and message (Code is 0 and Msg the start of the body when the
-	// body is not an exchange error).
-	Status int
-	Code   int
-	Msg    string
-}
-
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("%s: %s %s (symbol %s): HTTP %d", e.Series, e.Series.Exchange, e.Endpoint, e.Symbol, e.Status)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Code != 0 {
-		s += fmt.Sprintf(" (code %d)", e.Code)
-	}
-	return s
-}
-
-// retryable marks an error worth retrying. rateLimited errors (HTTP 429 and
-// 418) wait retryAfter when it is not negative.
-type retryable struct {
-	err         error
-	rateLimited bool
-	retryAfter  time.Duration
-}
-
-func (e *retryable) Error() string { return e.err.Error() }
-func (e *retryable) Unwrap() error { return e.err }
-
 // Fetch returns the candles of k opening in [start, end), at most PageSize
-// of them. See [Source.Fetch].
+// of them. See [Source.Fetch]. An error answer of the exchange is a
+// [*binance.APIError] (HTTP 418, a ban of the IP, is not retried).
 func (b *Binance) Fetch(ctx context.Context, k market.Key, start, end int64) (Page, error) {
 	var page Page
 	ep, err := b.endpoint(k.Type)
@@ -260,175 +185,65 @@ func (b *Binance) Fetch(ctx context.Context, k market.Key, start, end int64) (Pa
 	if !k.Timeframe.Valid() {
 		return page, fmt.Errorf("%s: unknown timeframe %q", k, string(k.Timeframe))
 	}
-	symbol := BinanceSymbol(k.Pair)
+	m, err := binance.Symbol(k.Pair)
+	if err != nil {
+		return page, fmt.Errorf("%s: %w", k, err)
+	}
 	q := url.Values{}
-	q.Set(ep.param, symbol)
+	q.Set(ep.param, m.Symbol)
 	q.Set("interval", string(k.Timeframe)) // Binance's intervals are Freqtrade's ("1M" is a month)
 	q.Set("startTime", strconv.FormatInt(start, 10))
 	q.Set("endTime", strconv.FormatInt(end-1, 10)) // Binance's endTime is inclusive
 	q.Set("limit", strconv.Itoa(b.opts.PageSize))
-	u := ep.base + ep.path + "?" + q.Encode()
-	cost := b.opts.Weight(ep.path, b.opts.PageSize)
-
-	for attempt := 1; ; attempt++ {
-		w, err := ep.budget.reserve(ctx, b.clock, cost)
-		page.RateWait += w
-		if err != nil {
-			return page, fmt.Errorf("%s: waiting for the %s request-weight limit: %w", k, b.Exchange(), err)
-		}
-		page.Requests++
-		b.log.Debug("requesting candles", "series", k.String(), "url", u, "attempt", attempt)
-		f, err := b.get(ctx, k, ep, symbol, u, start, end)
-		if err == nil {
-			page.Candles = f
-			return page, nil
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return page, fmt.Errorf("%s: %s %s: %w", k, b.Exchange(), ep.path, cerr)
-		}
-		var re *retryable
-		if !errors.As(err, &re) {
+	b.log.Debug("requesting candles", "series", k.String(), "endpoint", ep.path, "symbol", m.Symbol, "start", start, "end", end)
+	st, err := ep.client.Do(ctx, binance.Request{Path: ep.path, Query: q, Weight: b.opts.Weight(ep.path, b.opts.PageSize)},
+		func(body []byte) (err error) {
+			page.Candles, err = b.decode(k, ep.path, body, start, end)
+			return err
+		})
+	page.Requests, page.RateWait, page.RetryWait = st.Requests, st.RateWait, st.RetryWait
+	if err != nil {
+		page.Candles = nil
+		var rowErr *RowError
+		if errors.As(err, &rowErr) {
 			return page, err
 		}
-		if attempt >= b.opts.Attempts {
-			return page, fmt.Errorf("giving up after %d attempts: %w", attempt, re.err)
-		}
-		delay := b.backoff(attempt)
-		if re.rateLimited && re.retryAfter >= 0 {
-			delay = re.retryAfter
-		}
-		b.log.Warn("request failed, retrying", "series", k.String(), "endpoint", ep.path,
-			"attempt", attempt, "wait", delay, "err", re.err)
-		if err := b.clock.Sleep(ctx, delay); err != nil {
-			return page, fmt.Errorf("%s: waiting to retry %s %s: %w", k, b.Exchange(), ep.path, err)
-		}
-		if re.rateLimited {
-			page.RateWait += delay
-		} else {
-			page.RetryWait += delay
-		}
+		return page, fmt.Errorf("%s (symbol %s): %w", k, m.Symbol, err)
 	}
-}
-
-// backoff returns the wait before retry number attempt (1-based).
-func (b *Binance) backoff(attempt int) time.Duration {
-	d := b.opts.BaseDelay
-	for i := 1; i < attempt && d < b.opts.MaxDelay; i++ {
-		d *= 2
-	}
-	return min(d, b.opts.MaxDelay)
-}
-
-// maxBody bounds the size of a response body read (a page of 1000 candles
-// is about 150 kB).
-const maxBody = 32 << 20
-
-// get makes one request and decodes and checks the page.
-func (b *Binance) get(ctx context.Context, k market.Key, ep endpoint, symbol, u string, start, end int64) (*sdk.Frame, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: building the request for %s: %w", k, ep.path, err)
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("%s: %s %s: %w", k, b.Exchange(), ep.path, err)}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("%s: %s %s: reading the response: %w", k, b.Exchange(), ep.path, err)}
-	}
-	if h := resp.Header.Get(weightHeader); h != "" {
-		if used, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
-			ep.budget.observe(b.clock.Now(), used)
-		}
-	}
-	if resp.StatusCode != http.StatusOK {
-		apiErr := newAPIError(k, ep.path, symbol, resp.StatusCode, body)
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusTeapot:
-			return nil, &retryable{err: apiErr, rateLimited: true, retryAfter: b.retryAfter(resp.Header.Get("Retry-After"))}
-		case resp.StatusCode >= 500:
-			return nil, &retryable{err: apiErr}
-		}
-		return nil, apiErr
-	}
-	return b.decode(k, ep.path, body, start, end)
-}
-
-func newAPIError(k market.Key, path, symbol string, status int, body []byte) *APIError {
-	e := &APIError{Series: k, Endpoint: path, Symbol: symbol, Status: status}
-	var msg struct {
-		Code int    `json:"code"`
-		Msg  string `json:"msg"`
-	}
-	if json.Unmarshal(body, &msg) == nil && (msg.Msg != "" || msg.Code != 0) {
-		e.Code, e.Msg = msg.Code, msg.Msg
-	} else {
-		e.Msg = shorten(strings.TrimSpace(string(body)), 200)
-	}
-	return e
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date); -1 when
-// it is missing or unreadable.
-func (b *Binance) retryAfter(h string) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return -1
-	}
-	if s, err := strconv.ParseInt(h, 10, 64); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(0, t.Sub(b.clock.Now()))
-	}
-	return -1
+	return page, nil
 }
 
 // decode parses a klines page: rows of [openTime, "open", "high", "low",
-// "close", "volume", closeTime, …]. Bodies that cannot be parsed are
-// retryable (truncated responses); rows that parse but make no sense are
-// a [*RowError].
+// "close", "volume", closeTime, …]. Bodies that cannot be parsed wrap
+// binance.ErrUndecodable, which the client core retries (truncated
+// responses); rows that parse but make no sense are a [*RowError].
 func (b *Binance) decode(k market.Key, path string, body []byte, start, end int64) (*sdk.Frame, error) {
-	undecodable := func(format string, args ...any) error {
-		return &retryable{err: fmt.Errorf("%s: %s %s: undecodable response: %s", k, b.Exchange(), path, fmt.Sprintf(format, args...))}
+	ks, err := binance.DecodeKlines(body)
+	if err != nil {
+		return nil, err
 	}
-	var rows [][]json.RawMessage
-	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, undecodable("%v (body starts %q)", err, shorten(string(body), 80))
-	}
-	n := len(rows)
+	n := ks.Len()
 	f := &sdk.Frame{
 		Pair: k.Pair, Timeframe: k.Timeframe,
 		Time: make([]int64, 0, n), Open: make([]float64, 0, n), High: make([]float64, 0, n),
 		Low: make([]float64, 0, n), Close: make([]float64, 0, n), Volume: make([]float64, 0, n),
 	}
 	prev := int64(math.MinInt64)
-	for i, cells := range rows {
-		raw := func() string {
-			parts := make([]string, len(cells))
-			for j, c := range cells {
-				parts[j] = string(c)
-			}
-			return shorten("["+strings.Join(parts, ",")+"]", 200)
+	for i := range n {
+		row, err := ks.Row(i)
+		if err != nil {
+			return nil, err
 		}
 		rowErr := func(problem string) error {
-			return &RowError{Series: k, Endpoint: path, Row: i + 1, Raw: raw(), Problem: problem}
-		}
-		if len(cells) < 6 {
-			return nil, undecodable("row %d %s has %d values, want at least 6", i+1, raw(), len(cells))
-		}
-		t, err := strconv.ParseInt(string(cells[0]), 10, 64)
-		if err != nil {
-			return nil, undecodable("row %d %s: open time %s is not an integer", i+1, raw(), cells[0])
+			return &RowError{Series: k, Endpoint: path, Row: i + 1, Raw: ks.Raw(i), Problem: problem}
 		}
 		var v [5]float64
-		for j := range v {
-			if v[j], err = parseDecimal(cells[j+1]); err != nil {
-				return nil, undecodable("row %d %s: value %d %s is not a number", i+1, raw(), j+2, cells[j+1])
+		for j, c := range [...][]byte{row.Open, row.High, row.Low, row.Close, row.Volume} {
+			if v[j], err = strconv.ParseFloat(string(c), 64); err != nil {
+				return nil, fmt.Errorf("%w: row %d %s: value %d %s is not a number", binance.ErrUndecodable, i+1, ks.Raw(i), j+2, ks[i][j+1])
 			}
 		}
+		t := row.OpenTime
 		if p := timeProblem(k.Timeframe, t, prev, start, end); p != "" {
 			return nil, rowErr(p)
 		}
@@ -444,30 +259,7 @@ func (b *Binance) decode(k market.Key, path string, body []byte, start, end int6
 		f.Volume = append(f.Volume, v[4])
 	}
 	if n > b.opts.PageSize {
-		return nil, fmt.Errorf("%s: %s %s returned %d candles for a limit of %d", k, b.Exchange(), path, n, b.opts.PageSize)
+		return nil, fmt.Errorf("%s %s returned %d candles for a limit of %d", b.Exchange(), path, n, b.opts.PageSize)
 	}
 	return f, nil
-}
-
-// parseDecimal parses a JSON string holding a decimal number ("12.5", as
-// Binance sends prices) or a bare JSON number.
-func parseDecimal(c json.RawMessage) (float64, error) {
-	s := string(c)
-	if len(c) >= 2 && c[0] == '"' && c[len(c)-1] == '"' {
-		s = s[1 : len(s)-1]
-		if strings.ContainsRune(s, '\\') {
-			if err := json.Unmarshal(c, &s); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return strconv.ParseFloat(s, 64)
-}
-
-// shorten cuts s to at most n bytes (plus "…").
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

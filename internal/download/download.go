@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -146,10 +148,21 @@ func (d *Downloader) Download(ctx context.Context, keys []market.Key, r market.R
 		// A series the exchange refused does not stop the others, but an
 		// exchange that cannot be reached at all (every retry failed below
 		// HTTP) would fail each remaining series the same slow way.
+		// Nor does an exchange that has banned this IP (HTTP 418) answer
+		// anything else until the ban ends.
 		var ue *url.Error
-		if errors.As(err, &ue) && ctx.Err() == nil {
+		var apiErr *binance.APIError
+		stop := ""
+		switch {
+		case ctx.Err() != nil:
+		case errors.As(err, &ue):
+			stop = "cannot be reached"
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTeapot:
+			stop = "has banned this IP"
+		}
+		if stop != "" {
 			if i+1 < len(keys) {
-				errs = append(errs, fmt.Errorf("stopped before the %d other series: %s cannot be reached", len(keys)-i-1, d.src.Exchange()))
+				errs = append(errs, fmt.Errorf("stopped before the %d other series: %s %s", len(keys)-i-1, d.src.Exchange(), stop))
 			}
 			break
 		}

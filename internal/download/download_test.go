@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -42,7 +43,11 @@ func newEnv(t *testing.T, now int64, opts BinanceOptions) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, clock: clock, fb: fb, store: store, opts: opts}
-	e.src = NewBinance(fb.srv.Client(), clock, nil, opts)
+	src, err := NewBinance(fb.srv.Client(), clock, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.src = src
 	return e
 }
 
@@ -303,7 +308,7 @@ func TestRetries(t *testing.T) {
 		wantErr   string
 	}{
 		{"429 with Retry-After", map[int]*fault{1: {status: 429, retryAfter: "7"}}, 3, []time.Duration{7 * time.Second}, 7 * time.Second, 0, ""},
-		{"418 with Retry-After", map[int]*fault{2: {status: 418, retryAfter: "120"}}, 3, []time.Duration{120 * time.Second}, 120 * time.Second, 0, ""},
+		{"418 stops with the ban's end", map[int]*fault{2: {status: 418, retryAfter: "120"}}, 2, nil, 0, 0, "banned until 2024-01-02T01:02:00Z"},
 		{"429 without Retry-After", map[int]*fault{1: {status: 429}, 2: {status: 429}}, 4, []time.Duration{time.Second, 2 * time.Second}, 3 * time.Second, 0, ""},
 		{"500 then success", map[int]*fault{1: {status: 500}}, 3, []time.Duration{time.Second}, 0, time.Second, ""},
 		{"502 and 503 twice", map[int]*fault{1: {status: 502, body: "<html>bad gateway</html>"}, 2: {status: 503}}, 4, []time.Duration{time.Second, 2 * time.Second}, 0, 3 * time.Second, ""},
@@ -358,16 +363,6 @@ func equalDurations(a, b []time.Duration) bool {
 	return true
 }
 
-func TestBackoffCap(t *testing.T) {
-	b := NewBinance(nil, newFakeClock(time.Unix(0, 0)), nil, BinanceOptions{Attempts: 12})
-	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
-	for i, w := range want {
-		if got := b.backoff(i + 1); got != w*time.Second {
-			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w*time.Second)
-		}
-	}
-}
-
 func TestWeightLimit(t *testing.T) {
 	k := spotKey("BTC/USDT", "1m")
 	series := genSeries("BTC/USDT", "1m", listing, 3000, 7)
@@ -392,30 +387,6 @@ func TestWeightLimit(t *testing.T) {
 		t.Errorf("rate wait %v", rep.Series[0].RateWait)
 	}
 	sameCandles(t, e.load(k), series)
-}
-
-func TestWeightBudgetLocal(t *testing.T) {
-	// Without headers the local count keeps the budget: a limit of 10 with
-	// margin 0.5 allows 5 weight (2 requests of 2) per minute.
-	clock := newFakeClock(time.Date(2024, 1, 1, 0, 0, 50, 0, time.UTC))
-	b := &weightBudget{budget: 5}
-	var waits []time.Duration
-	for range 5 {
-		w, err := b.reserve(context.Background(), clock, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waits = append(waits, w)
-	}
-	want := []time.Duration{0, 0, 10 * time.Second, 0, time.Minute}
-	if !equalDurations(waits, want) {
-		t.Errorf("waits %v, want %v", waits, want)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := b.reserve(ctx, clock, 2); !errors.Is(err, context.Canceled) {
-		t.Errorf("reserve with a cancelled context: %v", err)
-	}
 }
 
 func TestBinanceWeight(t *testing.T) {
@@ -451,14 +422,6 @@ func TestFuturesWeightBudget(t *testing.T) {
 	sameCandles(t, e.load(k), series)
 }
 
-func TestSymbols(t *testing.T) {
-	for pair, want := range map[string]string{"BTC/USDT": "BTCUSDT", "BTC/USDT:USDT": "BTCUSDT", "1000PEPE/USDC:USDC": "1000PEPEUSDC"} {
-		if got := BinanceSymbol(pair); got != want {
-			t.Errorf("BinanceSymbol(%q) = %q, want %q", pair, got, want)
-		}
-	}
-}
-
 func TestInvalidSymbol(t *testing.T) {
 	e := newEnv(t, listing+100*minute, BinanceOptions{})
 	good := spotKey("BTC/USDT", "1m")
@@ -474,7 +437,7 @@ func TestInvalidSymbol(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}
 	}
-	var apiErr *APIError
+	var apiErr *binance.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != -1121 || apiErr.Status != http.StatusBadRequest {
 		t.Errorf("error %v is not the API error", err)
 	}
@@ -729,5 +692,21 @@ func TestUnreachableExchangeStops(t *testing.T) {
 	}
 	if len(rep.Series) != 1 || rep.Series[0].Requests != 5 {
 		t.Errorf("reports %+v; want one series tried 5 times", rep.Series)
+	}
+}
+
+// An exchange that has banned the IP (HTTP 418) stops the download after
+// the first series: it answers nothing else until the ban ends.
+func TestBannedStops(t *testing.T) {
+	e := newEnv(t, listing+100*minute, BinanceOptions{})
+	e.fb.setFault(func(int) *fault { return &fault{status: 418, retryAfter: "600"} })
+	keys := []market.Key{spotKey("BTC/USDT", "1m"), spotKey("ETH/USDT", "1m"), spotKey("XRP/USDT", "1m")}
+	rep, err := e.downloader(Options{}).Download(context.Background(), keys, market.Range{Start: listing})
+	if err == nil || !strings.Contains(err.Error(), "stopped before the 2 other series: binance has banned this IP") ||
+		!strings.Contains(err.Error(), "banned until 2024-01-01T01:50:00Z") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rep.Series) != 1 || rep.Series[0].Requests != 1 || len(e.fb.requests()) != 1 {
+		t.Errorf("reports %+v, %d requests; want one series tried once", rep.Series, len(e.fb.requests()))
 	}
 }

@@ -20,7 +20,10 @@ func FuzzDecodeKlines(f *testing.F) {
 	f.Add([]byte(`[[1704067200000,"NaN","1","1","1","1"]]`), true)
 	f.Add([]byte(`{"code":-1121,"msg":"Invalid symbol."}`), false)
 	f.Add([]byte(`[[1704067200000,"1","1"`), false)
-	b := NewBinance(nil, nil, nil, BinanceOptions{})
+	b, err := NewBinance(nil, nil, nil, BinanceOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body []byte, premium bool) {
 		k := market.Key{Exchange: "binance", Pair: "BTC/USDT", Timeframe: "1h", Type: market.Spot}
 		kind := datafile.Candles

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/sdk"
 )
@@ -25,7 +26,7 @@ const binanceNumCols = 12
 // for Binance's names is time order; other members are ignored) or a bare
 // .csv, told apart by content. name identifies the file in errors and, when
 // opt leaves them empty, gives the pair and timeframe (see
-// [ParseBinanceName] and [BinancePair]).
+// [ParseBinanceName] and [binance.Pair]).
 //
 // Rows have 12 columns; only the first seven are parsed (open time, open,
 // high, low, close, volume, close time). A header line starting with
@@ -112,7 +113,7 @@ func binanceSeries(name string, opt Options) (string, sdk.Timeframe, error) {
 			tf = ntf
 		}
 		if pair == "" {
-			if pair, err = BinancePair(sym); err != nil {
+			if pair, err = binance.Pair(sym); err != nil {
 				return "", "", &datafile.RowError{File: name, Msg: err.Error(), Err: err}
 			}
 		}
@@ -326,30 +327,4 @@ func ParseBinanceInterval(s string) (sdk.Timeframe, error) {
 		return "", fmt.Errorf("unknown Binance interval %q (want 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w or 1mo)", s)
 	}
 	return tf, nil
-}
-
-// binanceQuotes lists the quote assets BinancePair recognises. Read only.
-var binanceQuotes = []string{
-	"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "USDS", "PAX", "DAI", "USD", "UST", "AEUR", "EURI",
-	"BTC", "ETH", "BNB", "XRP", "TRX", "DOGE", "DOT", "SOL",
-	"EUR", "GBP", "TRY", "BRL", "JPY", "AUD", "RUB", "UAH", "NGN", "ZAR", "PLN", "RON", "ARS", "MXN", "COP", "CZK",
-	"IDRT", "BIDR", "BKRW", "BVND", "VAI",
-}
-
-// BinancePair turns a Binance symbol into a pair by its quote asset:
-// "BTCUSDT" → "BTC/USDT", "ETHBTC" → "ETH/BTC". The longest known quote
-// asset that ends the symbol wins ("BTCFDUSD" → "BTC/FDUSD", not
-// "BTCFD/USD"). It fails when no known quote asset ends the symbol or
-// nothing is left for the base asset.
-func BinancePair(symbol string) (string, error) {
-	best := ""
-	for _, q := range binanceQuotes {
-		if len(q) > len(best) && len(symbol) > len(q) && strings.HasSuffix(symbol, q) {
-			best = q
-		}
-	}
-	if best == "" {
-		return "", fmt.Errorf("cannot tell the base and quote asset of Binance symbol %q (no known quote asset at its end): give the pair, e.g. BASE/QUOTE", symbol)
-	}
-	return symbol[:len(symbol)-len(best)] + "/" + best, nil
 }

@@ -241,23 +241,6 @@ func TestParseBinanceName(t *testing.T) {
 	}
 }
 
-func TestBinancePair(t *testing.T) {
-	for sym, want := range map[string]string{
-		"BTCUSDT": "BTC/USDT", "ETHBTC": "ETH/BTC", "BTCFDUSD": "BTC/FDUSD", "BTCTUSD": "BTC/TUSD",
-		"BNBETH": "BNB/ETH", "BTCEUR": "BTC/EUR", "USDTTRY": "USDT/TRY", "EURUSDT": "EUR/USDT", "WBTCBTC": "WBTC/BTC",
-		"BTCBUSD": "BTC/BUSD", "ETHDAI": "ETH/DAI", "BTCJPY": "BTC/JPY", "BTCBRL": "BTC/BRL", "ADABNB": "ADA/BNB",
-	} {
-		if got, err := BinancePair(sym); err != nil || got != want {
-			t.Errorf("%s: %q %v, want %s", sym, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "USDT", "XYZABC", "btcusdt"} {
-		if _, err := BinancePair(bad); err == nil || !strings.Contains(err.Error(), "give the pair") {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
-}
-
 // TestGridMatchesTimeframe checks the fast grid against sdk.Timeframe.
 func TestGridMatchesTimeframe(t *testing.T) {
 	for _, tf := range sdk.Timeframes() {

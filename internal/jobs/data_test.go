@@ -139,8 +139,12 @@ func storeWith(t testing.TB) (string, *market.Store) {
 
 // downloader fetches from fx into store, trying each request once (the
 // job's retries are what the tests look at).
-func downloader(fx *fakeExchange, store *market.Store) *download.Downloader {
-	src := download.NewBinance(fx.srv.Client(), nil, nil, download.BinanceOptions{SpotURL: fx.srv.URL, FuturesURL: fx.srv.URL, Attempts: 1})
+func downloader(t *testing.T, fx *fakeExchange, store *market.Store) *download.Downloader {
+	t.Helper()
+	src, err := download.NewBinance(fx.srv.Client(), nil, nil, download.BinanceOptions{SpotURL: fx.srv.URL, FuturesURL: fx.srv.URL, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return download.New(store, src, download.Options{})
 }
 
@@ -151,7 +155,7 @@ func downloadingEnv(t *testing.T, d *db.DB, fx *fakeExchange, workers int) (*env
 	dir, store := storeWith(t)
 	opts := fast()
 	opts.Workers = workers
-	opts.Download = downloader(fx, store)
+	opts.Download = downloader(t, fx, store)
 	return newEnvIn(t, d, dir, opts, true), store
 }
 

@@ -1,136 +1,65 @@
 // Package binance implements exchange.Exchange over Binance's spot REST
 // API (/api/v3): the real exchange (base URL https://api.binance.com) or
-// TradAI's simulator (tradai sim, serve --sim) alike. Requests are signed
-// as Binance documents (Sign); Binance's error codes become the typed
-// errors of package exchange.
+// TradAI's simulator (tradai sim, serve --sim) alike. Requests go through
+// the Binance client core (internal/binance): signed, within the request
+// weight, HTTP 429 waited out and retried, GET requests retried on server
+// and network errors; Binance's error codes become the typed errors of
+// package exchange.
 package binance
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	rest "github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/sdk"
 )
 
-// Sign is the signature Binance expects for a request whose query string
-// and body together are payload: hex HMAC-SHA256 keyed with the secret.
-func Sign(secret, payload string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(payload))
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// Config is what a Client needs. BaseURL is required; APIKey and Secret
-// for the account's endpoints.
-type Config struct {
-	BaseURL        string // e.g. https://api.binance.com or http://127.0.0.1:8090
-	APIKey, Secret string
-	HTTP           *http.Client     // default: a client with a 30 s timeout
-	Clock          func() time.Time // signs timestamps; default time.Now
-	RecvWindow     time.Duration    // default 5 s (Binance's)
-}
-
 // Client is an exchange.Exchange on Binance's REST API.
 type Client struct {
-	cfg Config
+	rest *rest.Client
 }
 
 var _ exchange.Exchange = (*Client)(nil)
 
-// New returns a client.
-func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("binance: base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
-	}
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	if cfg.RecvWindow == 0 {
-		cfg.RecvWindow = 5 * time.Second
-	}
-	return &Client{cfg: cfg}, nil
+// New returns an exchange over the API that c talks to (base URL, key and
+// secret, rate limits: see rest.Config).
+func New(c *rest.Client) *Client { return &Client{rest: c} }
+
+// do sends one request of the given weight and decodes a 200 answer into
+// out; signed requests get timestamp, recvWindow and signature.
+func (c *Client) do(ctx context.Context, method, path string, weight int, q url.Values, signed bool, out any) error {
+	return c.call(ctx, rest.Request{Method: method, Path: path, Query: q, Signed: signed, Weight: weight}, func(body []byte) error {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("%w: %w", rest.ErrUndecodable, err)
+		}
+		return nil
+	})
 }
 
-// do sends one request and decodes a 200 answer into out; signed
-// requests get timestamp, recvWindow and signature.
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, signed bool, out any) error {
-	if q == nil {
-		q = url.Values{}
+// call sends r through the core; errors of the exchange become
+// *exchange.Error.
+func (c *Client) call(ctx context.Context, r rest.Request, decode func([]byte) error) error {
+	_, err := c.rest.Do(ctx, r, decode)
+	var apiErr *rest.APIError
+	if errors.As(err, &apiErr) {
+		return exchangeError(apiErr)
 	}
-	raw := q.Encode()
-	if signed {
-		if c.cfg.APIKey == "" || c.cfg.Secret == "" {
-			return &exchange.Error{Kind: exchange.ErrAuth, Code: -2014, Msg: "an API key and secret are needed for this request"}
-		}
-		q.Set("timestamp", strconv.FormatInt(c.cfg.Clock().UnixMilli(), 10))
-		q.Set("recvWindow", strconv.FormatInt(c.cfg.RecvWindow.Milliseconds(), 10))
-		raw = q.Encode()
-		raw += "&signature=" + Sign(c.cfg.Secret, raw)
-	}
-	u := c.cfg.BaseURL + path
-	if raw != "" {
-		u += "?" + raw
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return fmt.Errorf("binance %s %s: %w", method, path, err)
-	}
-	if c.cfg.APIKey != "" {
-		req.Header.Set("X-MBX-APIKEY", c.cfg.APIKey)
-	}
-	res, err := c.cfg.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("binance %s %s: %w", method, path, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("binance %s %s: read the answer: %w", method, path, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return decodeError(res.StatusCode, res.Header.Get("Retry-After"), body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("binance %s %s: unexpected answer: %w", method, path, err)
-	}
-	return nil
+	return err
 }
 
-// decodeError turns a non-200 answer into an *exchange.Error.
-func decodeError(status int, retryAfter string, body []byte) error {
-	var e struct {
-		Code int    `json:"code"`
-		Msg  string `json:"msg"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Msg == "" {
-		e.Msg = strings.TrimSpace(string(body))
-		if len(e.Msg) > 200 {
-			e.Msg = e.Msg[:200]
-		}
-	}
-	out := &exchange.Error{HTTPStatus: status, Code: e.Code, Msg: e.Msg, Kind: kindOf(status, e.Code, e.Msg)}
-	if s, err := strconv.Atoi(retryAfter); err == nil && s >= 0 && s < 86400 {
-		out.RetryAfter = time.Duration(s) * time.Second
-	}
-	return out
+// exchangeError turns an error answer into an *exchange.Error.
+func exchangeError(e *rest.APIError) *exchange.Error {
+	return &exchange.Error{HTTPStatus: e.Status, Code: e.Code, Msg: e.Msg, Kind: kindOf(e.Status, e.Code, e.Msg), RetryAfter: e.RetryAfter}
 }
 
 // kindOf maps Binance's codes to the kinds of failure.
@@ -165,7 +94,7 @@ func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
 	var r struct {
 		ServerTime int64 `json:"serverTime"`
 	}
-	if err := c.do(ctx, "GET", "/api/v3/time", nil, false, &r); err != nil {
+	if err := c.do(ctx, "GET", "/api/v3/time", 1, nil, false, &r); err != nil {
 		return time.Time{}, err
 	}
 	return time.UnixMilli(r.ServerTime), nil
@@ -193,7 +122,7 @@ func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 			Filters    []lenient `json:"filters"`
 		} `json:"symbols"`
 	}
-	if err := c.do(ctx, "GET", "/api/v3/exchangeInfo", nil, false, &r); err != nil {
+	if err := c.do(ctx, "GET", "/api/v3/exchangeInfo", 20, nil, false, &r); err != nil {
 		return nil, err
 	}
 	var out []exchange.Market
@@ -242,7 +171,7 @@ func (c *Client) Balances(ctx context.Context) ([]exchange.Balance, error) {
 			Locked fixed.Dec `json:"locked"`
 		} `json:"balances"`
 	}
-	if err := c.do(ctx, "GET", "/api/v3/account", nil, true, &r); err != nil {
+	if err := c.do(ctx, "GET", "/api/v3/account", 20, nil, true, &r); err != nil {
 		return nil, err
 	}
 	out := make([]exchange.Balance, 0, len(r.Balances))
@@ -324,7 +253,7 @@ func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exc
 		q.Set("newClientOrderId", req.ClientOrderID)
 	}
 	var o order
-	if err := c.do(ctx, "POST", "/api/v3/order", q, true, &o); err != nil {
+	if err := c.do(ctx, "POST", "/api/v3/order", 1, q, true, &o); err != nil {
 		return exchange.Order{}, err
 	}
 	return o.toExchange(), nil
@@ -337,7 +266,7 @@ func (c *Client) CancelOrder(ctx context.Context, symbol string, ref exchange.Or
 		return exchange.Order{}, err
 	}
 	var o order
-	if err := c.do(ctx, "DELETE", "/api/v3/order", q, true, &o); err != nil {
+	if err := c.do(ctx, "DELETE", "/api/v3/order", 1, q, true, &o); err != nil {
 		return exchange.Order{}, err
 	}
 	return o.toExchange(), nil
@@ -350,7 +279,7 @@ func (c *Client) Order(ctx context.Context, symbol string, ref exchange.OrderRef
 		return exchange.Order{}, err
 	}
 	var o order
-	if err := c.do(ctx, "GET", "/api/v3/order", q, true, &o); err != nil {
+	if err := c.do(ctx, "GET", "/api/v3/order", 4, q, true, &o); err != nil {
 		return exchange.Order{}, err
 	}
 	return o.toExchange(), nil
@@ -359,7 +288,7 @@ func (c *Client) Order(ctx context.Context, symbol string, ref exchange.OrderRef
 // OpenOrders implements exchange.Exchange.
 func (c *Client) OpenOrders(ctx context.Context, symbol string) ([]exchange.Order, error) {
 	var os []order
-	if err := c.do(ctx, "GET", "/api/v3/openOrders", url.Values{"symbol": {symbol}}, true, &os); err != nil {
+	if err := c.do(ctx, "GET", "/api/v3/openOrders", 6, url.Values{"symbol": {symbol}}, true, &os); err != nil {
 		return nil, err
 	}
 	out := make([]exchange.Order, len(os))
@@ -388,7 +317,7 @@ func (c *Client) MyTrades(ctx context.Context, symbol string, limit int) ([]exch
 		IsBuyer         bool      `json:"isBuyer"`
 		IsMaker         bool      `json:"isMaker"`
 	}
-	if err := c.do(ctx, "GET", "/api/v3/myTrades", q, true, &ts); err != nil {
+	if err := c.do(ctx, "GET", "/api/v3/myTrades", 20, q, true, &ts); err != nil {
 		return nil, err
 	}
 	out := make([]exchange.Trade, len(ts))
@@ -409,36 +338,37 @@ func (c *Client) Klines(ctx context.Context, symbol string, tf sdk.Timeframe, li
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var rows [][]json.RawMessage
-	if err := c.do(ctx, "GET", "/api/v3/klines", q, false, &rows); err != nil {
+	var out []exchange.Kline
+	err := c.call(ctx, rest.Request{Path: "/api/v3/klines", Query: q, Weight: 2}, func(body []byte) (err error) {
+		out, err = parseKlines(body)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return parseKlines(rows)
+	return out, nil
 }
 
-// parseKlines reads Binance's kline rows: [openTime, "open", "high",
-// "low", "close", "volume", closeTime, …].
-func parseKlines(rows [][]json.RawMessage) ([]exchange.Kline, error) {
-	out := make([]exchange.Kline, 0, len(rows))
-	for i, r := range rows {
-		if len(r) < 6 {
-			return nil, fmt.Errorf("binance klines: row %d has %d fields, want at least 6", i, len(r))
+// parseKlines reads a klines answer into exact decimals.
+func parseKlines(body []byte) ([]exchange.Kline, error) {
+	ks, err := rest.DecodeKlines(body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]exchange.Kline, 0, ks.Len())
+	for i := range ks.Len() {
+		r, err := ks.Row(i)
+		if err != nil {
+			return nil, err
 		}
-		var t int64
-		if err := json.Unmarshal(r[0], &t); err != nil {
-			return nil, fmt.Errorf("binance klines: row %d open time: %w", i, err)
-		}
-		k := exchange.Kline{Time: time.UnixMilli(t)}
-		for j, dst := range []*fixed.Dec{&k.Open, &k.High, &k.Low, &k.Close, &k.Volume} {
-			var s string
-			if err := json.Unmarshal(r[j+1], &s); err != nil {
-				return nil, fmt.Errorf("binance klines: row %d field %d: %w", i, j+1, err)
+		k := exchange.Kline{Time: time.UnixMilli(r.OpenTime)}
+		for j, v := range [...]struct {
+			dst *fixed.Dec
+			src []byte
+		}{{&k.Open, r.Open}, {&k.High, r.High}, {&k.Low, r.Low}, {&k.Close, r.Close}, {&k.Volume, r.Volume}} {
+			if *v.dst, err = fixed.Parse(string(v.src)); err != nil {
+				return nil, fmt.Errorf("%w: row %d value %d %q: %w", rest.ErrUndecodable, i+1, j+2, v.src, err)
 			}
-			v, err := fixed.Parse(s)
-			if err != nil {
-				return nil, fmt.Errorf("binance klines: row %d field %d %q: %w", i, j+1, s, err)
-			}
-			*dst = v
 		}
 		out = append(out, k)
 	}

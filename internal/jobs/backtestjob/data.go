@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/jobs/runkind"
@@ -242,7 +243,7 @@ func (b *Kind) fetch(ctx context.Context, k market.Key, r market.Range) (downloa
 // (an unknown symbol, a bad request) or sent malformed fails the run; the
 // rest (network, server errors, rate limits) is retried with the job.
 func downloadFailure(k market.Key, err error) error {
-	var apiErr *download.APIError
+	var apiErr *binance.APIError
 	var rowErr *download.RowError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 &&

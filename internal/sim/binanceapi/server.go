@@ -10,9 +10,6 @@ package binanceapi
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tradai/tradai/internal/exchange/binance"
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
 )
@@ -363,21 +360,11 @@ func (s *Server) authSigned(c *call, r *http.Request) error {
 	if !c.p.hasSig || c.p.sig == "" {
 		return sim.MandatoryParam("signature")
 	}
-	mac := hmac.New(sha256.New, []byte(key.Secret))
-	mac.Write([]byte(c.p.payload))
-	want := mac.Sum(nil)
-	got, err := hex.DecodeString(strings.ToLower(c.p.sig))
-	if err != nil || !hmac.Equal(got, want) {
+	if !binance.Verify(key.Secret, c.p.payload, c.p.sig) {
 		return &sim.Error{Code: sim.CodeInvalidSignature, Msg: "Signature for this request is not valid."}
 	}
 	return nil
 }
-
-// Sign is the signature Binance expects for a request whose query string
-// and body together are payload: hex HMAC-SHA256 keyed with the secret.
-// It is the client adapter's (internal/exchange/binance), so both sides
-// sign one way.
-func Sign(secret, payload string) string { return binance.Sign(secret, payload) }
 
 // simNow is the simulation time orders are stamped with.
 func (s *Server) simNow(c *call) int64 {

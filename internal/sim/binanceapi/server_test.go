@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
@@ -112,7 +113,7 @@ func (e *env) do(t *testing.T, method, path, query, body string, header map[stri
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
-func sign(payload string) string { return Sign(testSecret, payload) }
+func sign(payload string) string { return binance.Sign(testSecret, payload) }
 
 // signed sends params (plus timestamp) signed in the query string.
 func (e *env) signed(t *testing.T, method, path string, v url.Values) resp {

@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -432,14 +431,4 @@ func (f *Feed) Ticker(symbol string) (Stats24h, bool) {
 		s.Count += 4
 	}
 	return s, !first
-}
-
-// PairSymbol turns a pair such as "BTC/USDT" into Binance's symbol name
-// and its assets.
-func PairSymbol(pair string) (name, base, quote string, err error) {
-	base, quote, ok := strings.Cut(strings.ToUpper(pair), "/")
-	if !ok || base == "" || quote == "" || strings.ContainsAny(quote, "/:") {
-		return "", "", "", fmt.Errorf("pair %q: want BASE/QUOTE, e.g. BTC/USDT", pair)
-	}
-	return base + quote, base, quote, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/sdk"
@@ -28,10 +29,14 @@ var minNotionals = map[string]string{
 //   - PRICE_FILTER from one tick to 100× the highest price;
 //   - MARKET_LOT_SIZE: no minimum or step, at most a tenth of maxQty.
 func DefaultSymbol(pair string, f *sdk.Frame) (sim.Symbol, error) {
-	name, base, quote, err := PairSymbol(pair)
+	m, err := binance.Symbol(pair)
 	if err != nil {
 		return sim.Symbol{}, err
 	}
+	if m.Settle != "" {
+		return sim.Symbol{}, fmt.Errorf("pair %q is a futures pair: the simulator trades spot pairs (BASE/QUOTE)", pair)
+	}
+	name, base, quote := m.Symbol, m.Base, m.Quote
 	if f.Len() == 0 {
 		return sim.Symbol{}, fmt.Errorf("symbol %s: no candles to derive its filters from", name)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradai/tradai/internal/sim/binanceapi"
+	"github.com/tradai/tradai/internal/binance"
 )
 
 // PlaceOrders sends b.N signed LIMIT BUY BTCUSDT 0.1 @ 90 placements to the
@@ -28,7 +28,7 @@ func PlaceOrders(b *testing.B, base, key, secret string, clients int) {
 		for pb.Next() {
 			q := url.Values{"symbol": {"BTCUSDT"}, "side": {"BUY"}, "type": {"LIMIT"}, "timeInForce": {"GTC"}, "quantity": {"0.1"},
 				"price": {"90"}, "timestamp": {strconv.FormatInt(time.Now().UnixMilli(), 10)}}.Encode()
-			req, _ := http.NewRequest("POST", base+"/api/v3/order?"+q+"&signature="+binanceapi.Sign(secret, q), nil)
+			req, _ := http.NewRequest("POST", base+"/api/v3/order?"+q+"&signature="+binance.Sign(secret, q), nil)
 			req.Header.Set("X-MBX-APIKEY", key)
 			res, err := client.Do(req)
 			if err != nil {
