@@ -87,7 +87,7 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&o.configPath, "config", "c", "", "config file whose datadir, exchange and pair_whitelist to use")
-	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+config.DefaultDatadir+")")
+	pf.StringVar(&o.datadir, "datadir", "", datadirHelp)
 	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance)")
 	pf.Int64Var(&o.maxInflate, "max-inflate", 0, fmt.Sprintf("most MiB one compressed file may decompress to (default: 64 times its size, at least 64 MiB, at most %d MiB)", datafile.DefaultMaxInflate>>20))
 	cmd.AddCommand(newDataDownloadCmd(o), newDataImportCmd(o), newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
@@ -45,7 +46,7 @@ const envWebhookSecret = "TRADAI_WEBHOOK_SECRET"
 func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
 	o.dbOpts.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.datadir, "datadir", "", "market data folder backtests read (default <home>/data)")
+	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, datadirHelp)
 	f.IntVar(&o.workers, "workers", defaultWorkers, "backtests this process runs at once (0: none, API only)")
 	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
 	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
@@ -107,9 +108,9 @@ func (o *platformOpts) config() (platform.Config, error) {
 	if err != nil {
 		return platform.Config{}, err
 	}
-	data := o.datadir
-	if data == "" {
-		data = filepath.Join(home, "data")
+	data, err := filepath.Abs(o.datadir)
+	if err != nil {
+		return platform.Config{}, fmt.Errorf("--datadir %s: %w", o.datadir, err)
 	}
 	u, err := o.url()
 	if err != nil {
@@ -176,9 +177,10 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Short: "Run the platform: HTTP API, backtest workers and maintenance in one process",
 		Long: `serve runs TradAI's API, job workers and maintenance in one process.
 
-By default everything lives under one home folder (--home, $TRADAI_HOME,
-else ~/.tradai): the SQLite database tradai.db (runs and their artifacts
-too) and market data in data/. With --database postgres://… the server shares its
+By default the state lives under one home folder (--home, $TRADAI_HOME,
+else ~/.tradai): the SQLite database tradai.db, runs and their artifacts
+too. Market data is read from --datadir, by the same rule as every other
+command (default user_data/data; see tradai --help). With --database postgres://… the server shares its
 queue with any number of "tradai worker" processes on other machines.
 
 On first start, with no users yet, it creates the user admin (tenant
