@@ -241,7 +241,7 @@ func TestDataErrors(t *testing.T) {
 		{[]string{"data", "download", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframes", "7m"}, `unknown timeframe "7m"`},
 		{[]string{"data", "download", "--datadir", dir, "--exchange", "kraken", "--pairs", "BTC/USDT", "--timeframes", "1h"}, "only binance"},
 		{[]string{"data", "download", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframes", "1h", "--days", "3", "--timerange", "20240101-"}, "not both"},
-		{[]string{"data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT"}, "--timeframe is required"},
+		{[]string{"data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT"}, "--timeframes is required"},
 		{[]string{"data", "gaps", "--datadir", dir}, "no folder for exchange"},
 		{[]string{"data", "import", "--datadir", dir, "--columns", "time=1", "x.csv"}, "no column for open"},
 		{[]string{"data", "import", "--datadir", dir, "--no-header", "x.csv"}, "give --columns too"},
