@@ -109,12 +109,12 @@ func TestDataDownloadResumeAndFreshness(t *testing.T) {
 	}
 
 	// Just downloaded: fresh, exit 0.
-	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "ETH/USDT", "--timeframe", "1h")
+	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "ETH/USDT", "--timeframes", "1h")
 	if err != nil || strings.Count(out, "fresh") != 2 {
 		t.Errorf("freshness: %v\n%s", err, out)
 	}
 	// A pair never downloaded is missing: exit status 1 (errSilent).
-	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "XRP/USDT", "--timeframe", "1h", "--json")
+	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "XRP/USDT", "-t", "1h", "--json")
 	if !errors.Is(err, errSilent) {
 		t.Errorf("freshness with a missing pair: err %v, want exit status 1", err)
 	}
@@ -123,7 +123,7 @@ func TestDataDownloadResumeAndFreshness(t *testing.T) {
 		t.Errorf("freshness JSON: %v\n%s", err, out)
 	}
 	// A tight max age makes the series stale.
-	if _, _, err := execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframe", "4h", "--max-age", "1ms"); !errors.Is(err, errSilent) {
+	if _, _, err := execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframes", "4h", "--max-age", "1ms"); !errors.Is(err, errSilent) {
 		t.Errorf("stale series: err %v, want exit status 1", err)
 	}
 }
