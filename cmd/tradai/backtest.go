@@ -91,6 +91,9 @@ files follow. See docs/remote.md.`,
 				return err
 			}
 			defer closeStrategy()
+			if note := cfg.TimeframeNote(st.Spec()); note != "" {
+				log.Info(note)
+			}
 			began := time.Now()
 			res, err := backtest.Run(cmd.Context(), cfg, st, log)
 			if err != nil {

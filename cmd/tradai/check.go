@@ -122,6 +122,9 @@ fails.`,
 			}
 			defer closeStrategy()
 			spec := st.Spec()
+			if note := cfg.TimeframeNote(spec); note != "" {
+				log.Info(note)
+			}
 			if spec.FileSignals {
 				return fmt.Errorf("strategy %s takes its signals from the data file; there is nothing to check", cfg.Strategy)
 			}
