@@ -74,6 +74,11 @@ func TestBacktestErrors(t *testing.T) {
 		{[]string{"backtest", "-c", "examples/backtest.json", "--pairs", "FOO/BTC"}, "FOO_BTC-5m"},
 		{[]string{"backtest", "-c", "examples/backtest.json", "--timerange", "2018"}, "timerange"},
 		{[]string{"backtest", "-c", "missing.json"}, "missing.json"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--timerange", "20200101-"}, "the stored candles run from 2018-01-10 04:55 UTC to 2018-01-30 04:50 UTC"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--timerange", "2018-01-15"}, "e.g. 20180115-20180125"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--pairs", "ETHBTC"}, "e.g. ETH/BTC"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--pairs", "eth/btc"}, "upper case, ETH/BTC"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--datadir", "no/such/folder"}, "the market data folder no/such/folder does not exist"},
 	}
 	for _, tc := range cases {
 		_, _, err := execute(t, tc.args...)

@@ -387,8 +387,27 @@ func (c *Config) Validate() error {
 			bad("exchange.pair_whitelist lists %q twice", p)
 		}
 		seen[p] = true
+		if why := pairForm(p); why != "" {
+			bad("exchange.pair_whitelist: %s", why)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// pairForm says how a pair is written when p is not written so: BASE/QUOTE
+// in upper case (BTC/USDT), futures with their settle asset
+// (BTC/USDT:USDT), as Freqtrade writes them; "" when p is.
+func pairForm(p string) string {
+	base, quote, ok := strings.Cut(p, "/")
+	switch {
+	case strings.TrimSpace(p) == "":
+		return ""
+	case !ok || base == "" || quote == "" || strings.Contains(quote, "/"):
+		return fmt.Sprintf("pair %q is not BASE/QUOTE: write the base and quote asset with a slash, e.g. ETH/BTC or BTC/USDT (futures: BTC/USDT:USDT)", p)
+	case strings.ToUpper(p) != p:
+		return fmt.Sprintf("pair %q: pairs are written in upper case, %s", p, strings.ToUpper(p))
+	}
+	return ""
 }
 
 // Pairs returns the whitelist minus the blacklist, in whitelist order.

@@ -97,6 +97,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad timerange", `{"timerange": "2018-2019"}`, `timerange`},
 		{"trailing comma", "{\n  \"strategy\": \"sma_cross\",\n}", `line 3, column 1: invalid JSON: invalid character '}'`},
 		{"cut short", "{\"strategy\": \"x\",\n \"fee\": ", `line 2, column 9 (the end of the file): invalid JSON`},
+		{"pair without slash", `{"exchange": {"pair_whitelist": ["ETHBTC"]}}`, `pair "ETHBTC" is not BASE/QUOTE: write the base and quote asset with a slash, e.g. ETH/BTC`},
+		{"lower-case pair", `{"exchange": {"pair_whitelist": ["eth/btc"]}}`, `pair "eth/btc": pairs are written in upper case, ETH/BTC`},
 		{"duplicate pair", `{"exchange": {"pair_whitelist": ["A/B", "A/B"]}}`, `lists "A/B" twice`},
 		{"absurd wallet", `{"dry_run_wallet": 1e308}`, `dry_run_wallet 1e+308 must be positive and at most 1e+15`},
 		{"absurd stake", `{"stake_amount": 1e16}`, `stake_amount 1e+16 must be positive and at most 1e+15`},
