@@ -19,6 +19,7 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -354,7 +355,7 @@ func newDataGapsCmd(o *dataOpts) *cobra.Command {
 						continue
 					}
 					sr, err := d.Fill(cmd.Context(), si.Key, si.Gaps)
-					printSeriesReport(cmd.ErrOrStderr(), sr)
+					printDownloadReport(cmd.ErrOrStderr(), []download.SeriesReport{sr})
 					if err != nil {
 						errs = append(errs, err)
 						continue

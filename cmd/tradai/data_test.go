@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -314,5 +315,27 @@ func TestDataImportBinanceArchives(t *testing.T) {
 	si, err := s.Coverage(t.Context(), market.Key{Exchange: "binance", Pair: "ETH/BTC", Timeframe: "1m"})
 	if err != nil || si.Count != 90 {
 		t.Errorf("after a failed import: %+v, %v", si, err)
+	}
+}
+
+// A download that fails the same way for every series quotes the error
+// once, says how many failed, and counts in good English.
+func TestDownloadReportQuotesASharedErrorOnce(t *testing.T) {
+	down := errors.New("dial tcp: lookup api.binance.com: no such host")
+	k := func(pair string) market.Key { return market.Key{Exchange: "binance", Pair: pair, Timeframe: "1h"} }
+	var b strings.Builder
+	printDownloadReport(&b, []download.SeriesReport{
+		{Key: k("BTC/USDT"), Requests: 1, Err: down},
+		{Key: k("ETH/USDT"), Requests: 3, Err: down},
+		{Key: k("XRP/USDT"), Requests: 1, Added: 1, Received: 1},
+	})
+	out := b.String()
+	if n := strings.Count(out, down.Error()); n != 1 {
+		t.Errorf("the shared error is quoted %d times:\n%s", n, out)
+	}
+	for _, want := range []string{"in 1 request:", "in 3 requests:", "FAILED: the same error as above", "1 new candle (", "2 of 3 series failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }
