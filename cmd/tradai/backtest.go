@@ -21,9 +21,9 @@ import (
 
 func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
-		configPath, strat, timerange, exportJSON, reportPath string
-		pairs                                                []string
-		remote                                               remoteBacktest
+		configPath, strat, timerange, datadir, exportJSON, reportPath string
+		pairs                                                         []string
+		remote                                                        remoteBacktest
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest --config FILE",
@@ -43,6 +43,9 @@ files follow. See docs/remote.md.`,
   tradai backtest --remote http://127.0.0.1:8080 --config examples/backtest.json --report report.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if remote.url != "" && datadir != "" {
+				return fmt.Errorf("--datadir is for a local backtest: with --remote the server reads its own data folder")
+			}
 			if remote.url != "" {
 				remote.configPath, remote.strategy, remote.timerange, remote.pairs = configPath, strat, timerange, pairs
 				remote.exportJSON, remote.reportPath = exportJSON, reportPath
@@ -71,6 +74,9 @@ files follow. See docs/remote.md.`,
 			if timerange != "" {
 				cfg.Timerange = timerange
 			}
+			if datadir != "" {
+				cfg.Datadir = datadir
+			}
 			if len(pairs) > 0 {
 				cfg.Exchange.PairWhitelist, cfg.Exchange.PairBlacklist = pairs, nil
 			}
@@ -85,6 +91,9 @@ files follow. See docs/remote.md.`,
 				return err
 			}
 			defer closeStrategy()
+			if note := cfg.TimeframeNote(st.Spec()); note != "" {
+				log.Info(note)
+			}
 			began := time.Now()
 			res, err := backtest.Run(cmd.Context(), cfg, st, log)
 			if err != nil {
@@ -119,6 +128,7 @@ files follow. See docs/remote.md.`,
 	f.StringVarP(&strat, "strategy", "s", "", "strategy: a built-in name, a Python file (./my.py) or exec:./program (overrides the config)")
 	f.StringVar(&timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
+	f.StringVar(&datadir, "datadir", "", datadirHelp)
 	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
 	remote.addFlags(f, "run the backtest on this TradAI server (tradai serve) instead of here, e.g. http://127.0.0.1:8080")

@@ -122,6 +122,9 @@ fails.`,
 			}
 			defer closeStrategy()
 			spec := st.Spec()
+			if note := cfg.TimeframeNote(spec); note != "" {
+				log.Info(note)
+			}
 			if spec.FileSignals {
 				return fmt.Errorf("strategy %s takes its signals from the data file; there is nothing to check", cfg.Strategy)
 			}
@@ -160,7 +163,7 @@ fails.`,
 	f := cmd.Flags()
 	f.StringVarP(&strat, "strategy", "s", "", "strategy to check (overrides the config)")
 	f.StringVarP(&configPath, "config", "c", "", "Freqtrade-style JSON config for the data directory, exchange, pairs, timeframe, timerange and strategy_params")
-	f.StringVar(&datadir, "datadir", "", "data directory (default: the config's, else "+config.DefaultDatadir+")")
+	f.StringVar(&datadir, "datadir", "", datadirHelp)
 	f.StringVar(&exchange, "exchange", "", "exchange folder in the data directory (overrides the config)")
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to check, e.g. ETH/BTC (required without a config)")
 	f.StringVar(&timeframe, "timeframe", "", "candle timeframe (default: the config's, else the strategy's)")

@@ -19,6 +19,7 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -87,8 +88,8 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&o.configPath, "config", "c", "", "config file whose datadir, exchange and pair_whitelist to use")
-	pf.StringVar(&o.datadir, "datadir", "", "data folder (default: the config's datadir, else "+config.DefaultDatadir+")")
-	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance)")
+	pf.StringVar(&o.datadir, "datadir", "", datadirHelp)
+	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance; data import: by the file's format — binance, yahoo, or the folder a Freqtrade file is in)")
 	pf.Int64Var(&o.maxInflate, "max-inflate", 0, fmt.Sprintf("most MiB one compressed file may decompress to (default: 64 times its size, at least 64 MiB, at most %d MiB)", datafile.DefaultMaxInflate>>20))
 	cmd.AddCommand(newDataDownloadCmd(o), newDataImportCmd(o), newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
 	return cmd
@@ -354,7 +355,7 @@ func newDataGapsCmd(o *dataOpts) *cobra.Command {
 						continue
 					}
 					sr, err := d.Fill(cmd.Context(), si.Key, si.Gaps)
-					printSeriesReport(cmd.ErrOrStderr(), sr)
+					printDownloadReport(cmd.ErrOrStderr(), []download.SeriesReport{sr})
 					if err != nil {
 						errs = append(errs, err)
 						continue
@@ -416,7 +417,6 @@ func printGaps(w io.Writer, all []market.Series, asJSON bool) error {
 func newDataFreshnessCmd(o *dataOpts) *cobra.Command {
 	var sel selection
 	var maxAge time.Duration
-	var timeframe string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "freshness",
@@ -427,14 +427,11 @@ func newDataFreshnessCmd(o *dataOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if timeframe != "" {
-				sel.timeframes = append(sel.timeframes, timeframe)
-			}
 			if len(sel.timeframes) == 0 && cfg != nil && cfg.Timeframe != "" {
 				sel.timeframes = []string{string(cfg.Timeframe)}
 			}
 			if len(sel.timeframes) == 0 {
-				return errors.New("--timeframe is required (or a config with a timeframe)")
+				return errors.New("--timeframes is required (or a config with a timeframe), e.g. --timeframes 1h")
 			}
 			if maxAge < 0 {
 				return errors.New("--max-age must not be negative")
@@ -461,8 +458,7 @@ func newDataFreshnessCmd(o *dataOpts) *cobra.Command {
 			return nil
 		},
 	}
-	sel.flags(cmd, "timeframes to check (several allowed)")
-	cmd.Flags().StringVar(&timeframe, "timeframe", "", "timeframe to check, e.g. 1h")
+	sel.flags(cmd, "timeframes to check, e.g. 1h (default: the config's timeframe)")
 	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "age of the last closed candle beyond which a series is stale (default: two candles)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -109,12 +110,12 @@ func TestDataDownloadResumeAndFreshness(t *testing.T) {
 	}
 
 	// Just downloaded: fresh, exit 0.
-	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "ETH/USDT", "--timeframe", "1h")
+	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "ETH/USDT", "--timeframes", "1h")
 	if err != nil || strings.Count(out, "fresh") != 2 {
 		t.Errorf("freshness: %v\n%s", err, out)
 	}
 	// A pair never downloaded is missing: exit status 1 (errSilent).
-	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "XRP/USDT", "--timeframe", "1h", "--json")
+	out, _, err = execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "XRP/USDT", "-t", "1h", "--json")
 	if !errors.Is(err, errSilent) {
 		t.Errorf("freshness with a missing pair: err %v, want exit status 1", err)
 	}
@@ -123,7 +124,7 @@ func TestDataDownloadResumeAndFreshness(t *testing.T) {
 		t.Errorf("freshness JSON: %v\n%s", err, out)
 	}
 	// A tight max age makes the series stale.
-	if _, _, err := execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframe", "4h", "--max-age", "1ms"); !errors.Is(err, errSilent) {
+	if _, _, err := execute(t, "data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframes", "4h", "--max-age", "1ms"); !errors.Is(err, errSilent) {
 		t.Errorf("stale series: err %v, want exit status 1", err)
 	}
 }
@@ -241,7 +242,7 @@ func TestDataErrors(t *testing.T) {
 		{[]string{"data", "download", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframes", "7m"}, `unknown timeframe "7m"`},
 		{[]string{"data", "download", "--datadir", dir, "--exchange", "kraken", "--pairs", "BTC/USDT", "--timeframes", "1h"}, "only binance"},
 		{[]string{"data", "download", "--datadir", dir, "--pairs", "BTC/USDT", "--timeframes", "1h", "--days", "3", "--timerange", "20240101-"}, "not both"},
-		{[]string{"data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT"}, "--timeframe is required"},
+		{[]string{"data", "freshness", "--datadir", dir, "--pairs", "BTC/USDT"}, "--timeframes is required"},
 		{[]string{"data", "gaps", "--datadir", dir}, "no folder for exchange"},
 		{[]string{"data", "import", "--datadir", dir, "--columns", "time=1", "x.csv"}, "no column for open"},
 		{[]string{"data", "import", "--datadir", dir, "--no-header", "x.csv"}, "give --columns too"},
@@ -314,5 +315,27 @@ func TestDataImportBinanceArchives(t *testing.T) {
 	si, err := s.Coverage(t.Context(), market.Key{Exchange: "binance", Pair: "ETH/BTC", Timeframe: "1m"})
 	if err != nil || si.Count != 90 {
 		t.Errorf("after a failed import: %+v, %v", si, err)
+	}
+}
+
+// A download that fails the same way for every series quotes the error
+// once, says how many failed, and counts in good English.
+func TestDownloadReportQuotesASharedErrorOnce(t *testing.T) {
+	down := errors.New("dial tcp: lookup api.binance.com: no such host")
+	k := func(pair string) market.Key { return market.Key{Exchange: "binance", Pair: pair, Timeframe: "1h"} }
+	var b strings.Builder
+	printDownloadReport(&b, []download.SeriesReport{
+		{Key: k("BTC/USDT"), Requests: 1, Err: down},
+		{Key: k("ETH/USDT"), Requests: 3, Err: down},
+		{Key: k("XRP/USDT"), Requests: 1, Added: 1, Received: 1},
+	})
+	out := b.String()
+	if n := strings.Count(out, down.Error()); n != 1 {
+		t.Errorf("the shared error is quoted %d times:\n%s", n, out)
+	}
+	for _, want := range []string{"in 1 request:", "in 3 requests:", "FAILED: the same error as above", "1 new candle (", "2 of 3 series failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }

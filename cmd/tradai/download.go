@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,9 +109,7 @@ download keeps what it got and the next run resumes from there.`,
 				return err
 			}
 			rep, err := d.Download(cmd.Context(), keys, r)
-			for _, sr := range rep.Series {
-				printSeriesReport(cmd.OutOrStdout(), sr)
-			}
+			printDownloadReport(cmd.OutOrStdout(), rep.Series)
 			return err
 		},
 	}
@@ -121,19 +120,41 @@ download keeps what it got and the next run resumes from there.`,
 	return cmd
 }
 
-func printSeriesReport(w io.Writer, sr download.SeriesReport) {
-	status := "ok"
-	if sr.Err != nil {
-		status = "FAILED: " + sr.Err.Error()
+// printDownloadReport prints a line per series and, when series failed, a
+// summary; an error several series share is quoted once.
+func printDownloadReport(w io.Writer, series []download.SeriesReport) {
+	failed, said := 0, map[string]bool{}
+	for _, sr := range series {
+		status := "ok"
+		if sr.Err != nil {
+			failed++
+			msg := sr.Err.Error()
+			if said[msg] {
+				status = "FAILED: the same error as above"
+			} else {
+				status, said[msg] = "FAILED: "+msg, true
+			}
+		}
+		span := ""
+		if sr.Received > 0 {
+			span = fmt.Sprintf(", %s to %s", fmtMs(sr.First), fmtMs(sr.Last))
+		}
+		waited := ""
+		if wait := sr.RateWait + sr.RetryWait; wait > 0 {
+			waited = fmt.Sprintf(", waited %s for limits and retries", wait.Round(time.Second))
+		}
+		fmt.Fprintf(w, "%s: %s (%d received%s) in %s%s: %s\n",
+			sr.Key, count(sr.Added, "new candle"), sr.Received, span, count(sr.Requests, "request"), waited, status)
 	}
-	span := ""
-	if sr.Received > 0 {
-		span = fmt.Sprintf(", %s to %s", fmtMs(sr.First), fmtMs(sr.Last))
+	if failed > 0 {
+		fmt.Fprintf(w, "%d of %s failed; run the command again to resume (what was received is kept)\n", failed, count(len(series), "series"))
 	}
-	waited := ""
-	if wait := sr.RateWait + sr.RetryWait; wait > 0 {
-		waited = fmt.Sprintf(", waited %s for limits and retries", wait.Round(time.Second))
+}
+
+// count is n with noun, plural unless n is 1: "1 request", "3 requests".
+func count(n int, noun string) string {
+	if n == 1 || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %s", n, noun)
 	}
-	fmt.Fprintf(w, "%s: %d new candles (%d received%s) in %d requests%s: %s\n",
-		sr.Key, sr.Added, sr.Received, span, sr.Requests, waited, status)
+	return fmt.Sprintf("%d %ss", n, noun)
 }

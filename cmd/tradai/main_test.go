@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/config"
 )
 
 func execute(t *testing.T, args ...string) (string, string, error) {
@@ -68,6 +74,11 @@ func TestBacktestErrors(t *testing.T) {
 		{[]string{"backtest", "-c", "examples/backtest.json", "--pairs", "FOO/BTC"}, "FOO_BTC-5m"},
 		{[]string{"backtest", "-c", "examples/backtest.json", "--timerange", "2018"}, "timerange"},
 		{[]string{"backtest", "-c", "missing.json"}, "missing.json"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--timerange", "20200101-"}, "the stored candles run from 2018-01-10 04:55 UTC to 2018-01-30 04:50 UTC"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--timerange", "2018-01-15"}, "e.g. 20180115-20180125"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--pairs", "ETHBTC"}, "e.g. ETH/BTC"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--pairs", "eth/btc"}, "upper case, ETH/BTC"},
+		{[]string{"backtest", "-c", "examples/backtest.json", "--datadir", "no/such/folder"}, "the market data folder no/such/folder does not exist"},
 	}
 	for _, tc := range cases {
 		_, _, err := execute(t, tc.args...)
@@ -112,5 +123,58 @@ func TestBacktestPythonStrategy(t *testing.T) {
 	got := trades("examples/strategies/python/sma_cross.py", "python.json")
 	if got != want || len(want) < 100 {
 		t.Errorf("the Python port traded differently from the built-in (%d vs %d bytes of trades)", len(got), len(want))
+	}
+}
+
+// backtest --datadir overrides the config's datadir, as it does for every
+// other command that reads candles.
+func TestBacktestDatadirFlag(t *testing.T) {
+	t.Chdir("../..")
+	empty := t.TempDir()
+	_, _, err := execute(t, "backtest", "-c", "examples/backtest.json", "--datadir", empty)
+	if err == nil || !strings.Contains(err.Error(), empty) {
+		t.Fatalf("backtest on an empty --datadir: %v; want an error naming %s", err, empty)
+	}
+	if _, _, err := execute(t, "backtest", "-c", "examples/backtest.json", "--datadir", "examples/data", "--timerange", "20180115-20180116"); err != nil {
+		t.Fatalf("backtest --datadir examples/data: %v", err)
+	}
+	_, _, err = execute(t, "backtest", "-c", "examples/backtest.json", "--datadir", empty, "--remote", "http://127.0.0.1:1")
+	if err == nil || !strings.Contains(err.Error(), "--datadir is for a local backtest") {
+		t.Fatalf("--datadir with --remote: %v", err)
+	}
+}
+
+// Every command with a --datadir flag follows the one rule the root help
+// states: the same help text and the same default.
+func TestEveryDatadirFlagFollowsOneRule(t *testing.T) {
+	root := newRootCmd(io.Discard, io.Discard)
+	var with []string
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		f := c.Flags().Lookup("datadir")
+		if f == nil {
+			f = c.PersistentFlags().Lookup("datadir")
+		}
+		if f != nil {
+			with = append(with, c.CommandPath())
+			if f.Usage != datadirHelp {
+				t.Errorf("%s --datadir: help %q, want %q", c.CommandPath(), f.Usage, datadirHelp)
+			}
+			if f.DefValue != "" && f.DefValue != config.DefaultDatadir {
+				t.Errorf("%s --datadir: default %q, want the config's or %s", c.CommandPath(), f.DefValue, config.DefaultDatadir)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for _, want := range []string{"tradai backtest", "tradai strategy check", "tradai serve", "tradai worker", "tradai sim", "tradai data"} {
+		if !slices.Contains(with, want) {
+			t.Errorf("%s has no --datadir (commands with one: %v)", want, with)
+		}
+	}
+	if !strings.Contains(root.Long, config.DefaultDatadir) {
+		t.Error("the root help does not state the data folder rule")
 	}
 }

@@ -96,19 +96,36 @@ func newFollower(w io.Writer, id string) *follower {
 	return &follower{w: w, id: id, tty: terminal(w) != nil}
 }
 
-// phase is the run's status with its current step: "running: data".
+// stepDoing says what a run does in a step of the backtest kind; other
+// steps by their name.
+func stepDoing(step string) string {
+	switch step {
+	case "validate":
+		return "checking the submission"
+	case "ensure_data":
+		return "ensuring market data"
+	case "run":
+		return "backtesting"
+	case "record":
+		return "recording the results"
+	}
+	return step
+}
+
+// phase is the run's status with, while it runs, what its current step
+// does: "running: backtesting".
 func phase(r apitype.Run) string {
 	if r.Status != client.Running || len(r.Steps) == 0 {
 		return r.Status
 	}
-	steps := r.Steps
-	cur := steps[len(steps)-1]
-	for _, s := range steps {
+	cur := r.Steps[len(r.Steps)-1].Name
+	for _, s := range r.Steps {
 		if s.FinishedAt == nil {
-			cur = s
+			cur = s.Name
+			break
 		}
 	}
-	return r.Status + ": " + cur.Name
+	return r.Status + ": " + stepDoing(cur)
 }
 
 func (f *follower) show(r apitype.Run) {
@@ -116,7 +133,7 @@ func (f *follower) show(r apitype.Run) {
 	if !f.tty {
 		line := label
 		if r.Status == client.Running {
-			line += " (" + percent(r.Progress) + ")"
+			line += ", " + percent(r.Progress) + " done"
 		}
 		if line != f.last {
 			fmt.Fprintln(f.w, line)
@@ -135,16 +152,20 @@ func (f *follower) show(r apitype.Run) {
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(f.w) }),
 		)
 	}
-	f.bar.Describe(label)
 	if client.Terminal(r.Status) {
 		f.done = true
 		if r.Status == client.Completed {
+			// Full before it says completed: never "completed 0%".
+			_ = f.bar.Set(100)
+			f.bar.Describe(label)
 			_ = f.bar.Finish()
 		} else {
+			f.bar.Describe(label)
 			_ = f.bar.Exit()
 		}
 		return
 	}
+	f.bar.Describe(label)
 	_ = f.bar.Set(int(r.Progress * 100))
 }
 

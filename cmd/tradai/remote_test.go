@@ -312,8 +312,9 @@ func TestRunsCommands(t *testing.T) {
 	}
 
 	out = run("runs", "show", ids[0])
-	for _, want := range []string{"Run          " + ids[0], "Status       completed", "Strategy     rsi_bollinger",
-		"STEP", "validate", "record", "SUMMARY METRICS", "BTC", "report.html", s.URL + "/api/v1/backtests/" + ids[0] + "/artifacts/result.json"} {
+	for _, want := range []string{"Run               " + ids[0], "Status            completed", "Strategy          rsi_bollinger",
+		"Params            none given (the strategy's defaults)", "Market            binance", "Data fingerprint  xxh64:",
+		"STEP", "validate", "record", "SUMMARY METRICS", "BTC", "Trading mode", "Max open trades", "Pairs: ", "report.html", s.URL + "/api/v1/backtests/" + ids[0] + "/artifacts/result.json"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("runs show lacks %q:\n%s", want, out)
 		}
@@ -380,5 +381,22 @@ func TestRunsRetry(t *testing.T) {
 	}
 	if err == nil || !strings.HasPrefix(err.Error(), "run "+tk.RunID+" failed: ") || !strings.Contains(err.Error(), "FOO") {
 		t.Fatalf("retry --wait of a failing run: %v", err)
+	}
+}
+
+// The plain progress line says what the running step does, not its bare
+// name ("running: run").
+func TestPhaseSaysWhatTheStepDoes(t *testing.T) {
+	done := time.Unix(1, 0)
+	r := apitype.Run{Status: client.Running, Steps: []apitype.Step{{Name: "validate", FinishedAt: &done}, {Name: "ensure_data", FinishedAt: &done}, {Name: "run"}}}
+	if got := phase(r); got != "running: backtesting" {
+		t.Errorf("phase = %q, want %q", got, "running: backtesting")
+	}
+	r.Steps = append(r.Steps[:2:2], apitype.Step{Name: "notify"})
+	if got := phase(r); got != "running: notify" {
+		t.Errorf("phase of an unknown step = %q", got)
+	}
+	if got := phase(apitype.Run{Status: client.Queued}); got != "queued" {
+		t.Errorf("phase of a queued run = %q", got)
 	}
 }

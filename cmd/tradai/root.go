@@ -8,7 +8,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/config"
 )
+
+// datadirHelp is the help of every --datadir flag; the rule it refers to
+// is stated once, in the root command's help.
+const datadirHelp = "market data folder (default: the config's datadir, else " + config.DefaultDatadir + "; see tradai --help)"
 
 // errSilent marks an error that has already been reported.
 var errSilent = errors.New("already reported")
@@ -19,8 +25,16 @@ var version = "dev"
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	var logLevel string
 	root := &cobra.Command{
-		Use:           "tradai",
-		Short:         "TradAI: backtest, optimize and run trading strategies",
+		Use:   "tradai",
+		Short: "TradAI: backtest, optimize and run trading strategies",
+		Long: `TradAI: backtest, optimize and run trading strategies.
+
+Market data: every command that reads or stores candles (backtest, strategy
+check, data, serve, worker, sim) uses the folder --datadir names, else the
+config's "datadir" where the command takes a config, else ` + config.DefaultDatadir + `
+in the current folder (Freqtrade's layout, so a Freqtrade user_data folder
+works as it is). Run the server from the folder you download into, or pass
+it the same --datadir.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,

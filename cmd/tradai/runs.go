@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -130,7 +131,7 @@ func newRunsShowCmd(o *remoteOpts) *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
-			return writeRun(cmd.OutOrStdout(), rc.c, r)
+			return writeRun(cmd.Context(), cmd.OutOrStdout(), rc, r)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
@@ -234,12 +235,33 @@ func waitAndReport(cmd *cobra.Command, rc *remote, id string, cancelOnInterrupt 
 		return err
 	}
 	out := cmd.OutOrStdout()
-	if s, ok := summaryOf(r); ok {
-		if err := report.WriteMetrics(out, s, stakeCurrency(r)); err != nil {
-			return err
-		}
+	if err := writeResult(cmd.Context(), out, rc, r); err != nil {
+		return err
 	}
 	writeLinks(out, rc.c, r)
+	return nil
+}
+
+// writeResult prints a completed run's summary as tradai backtest prints
+// it, from the run's result.json; a run without one by its metrics alone.
+func writeResult(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) error {
+	if r.Status != client.Completed {
+		return nil
+	}
+	if slices.ContainsFunc(r.Artifacts, func(a apitype.Artifact) bool { return a.Name == "result.json" }) {
+		js, err := rc.c.Artifact(ctx, r.ID, "result.json")
+		if err != nil {
+			return rc.explain(err)
+		}
+		res, m, err := report.ReadJSON(bytes.NewReader(js))
+		if err != nil {
+			return fmt.Errorf("run %s's result.json: %w", r.ID, err)
+		}
+		return report.WriteSummary(out, res, m)
+	}
+	if s, ok := summaryOf(r); ok {
+		return report.WriteMetrics(out, s, stakeCurrency(r))
+	}
 	return nil
 }
 
@@ -269,7 +291,8 @@ func newRunsCompareCmd(o *remoteOpts) *cobra.Command {
 }
 
 // writeRun prints one run for people.
-func writeRun(out io.Writer, c *client.Client, r apitype.Run) error {
+func writeRun(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) error {
+	c := rc.c
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	status := r.Status
 	if !client.Terminal(r.Status) {
@@ -278,7 +301,11 @@ func writeRun(out io.Writer, c *client.Client, r apitype.Run) error {
 	fmt.Fprintf(w, "Run\t%s\n", r.ID)
 	fmt.Fprintf(w, "Status\t%s\n", status)
 	fmt.Fprintf(w, "Strategy\t%s\n", r.Strategy)
-	fmt.Fprintf(w, "Params\t%s\n", compactJSON(r.Params))
+	params := compactJSON(r.Params)
+	if params == "{}" || params == "null" || params == "" {
+		params = "none given (the strategy's defaults)"
+	}
+	fmt.Fprintf(w, "Params\t%s\n", params)
 	var cfg struct {
 		Timerange string `json:"timerange"`
 		Exchange  struct {
@@ -287,7 +314,7 @@ func writeRun(out io.Writer, c *client.Client, r apitype.Run) error {
 		} `json:"exchange"`
 	}
 	if json.Unmarshal(r.Config, &cfg) == nil && r.Config != nil {
-		fmt.Fprintf(w, "Data\t%s %s, timerange %s\n", cfg.Exchange.Name, strings.Join(cfg.Exchange.Pairs, " "), orDash(cfg.Timerange))
+		fmt.Fprintf(w, "Market\t%s %s, timerange %s\n", cfg.Exchange.Name, strings.Join(cfg.Exchange.Pairs, " "), orDash(cfg.Timerange))
 	}
 	if len(r.Tags) > 0 {
 		var tags []string
@@ -298,7 +325,7 @@ func writeRun(out io.Writer, c *client.Client, r apitype.Run) error {
 	}
 	fmt.Fprintf(w, "Fingerprint\t%s\n", r.Fingerprint)
 	if r.DataFingerprint != "" {
-		fmt.Fprintf(w, "Data\t%s\n", r.DataFingerprint)
+		fmt.Fprintf(w, "Data fingerprint\t%s\n", r.DataFingerprint)
 	}
 	fmt.Fprintf(w, "Attempts\t%d\n", r.Attempts)
 	fmt.Fprintf(w, "Created\t%s\n", fmtTime(r.CreatedAt))
@@ -324,9 +351,9 @@ func writeRun(out io.Writer, c *client.Client, r apitype.Run) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if s, ok := summaryOf(r); ok {
+	if r.Status == client.Completed {
 		fmt.Fprintln(out)
-		if err := report.WriteMetrics(out, s, stakeCurrency(r)); err != nil {
+		if err := writeResult(ctx, out, rc, r); err != nil {
 			return err
 		}
 	}

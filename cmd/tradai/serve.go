@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
@@ -42,11 +43,11 @@ type platformOpts struct {
 // envWebhookSecret holds the webhook secret when no file is given.
 const envWebhookSecret = "TRADAI_WEBHOOK_SECRET"
 
-func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int) {
+func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersHelp string) {
 	o.dbOpts.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.datadir, "datadir", "", "market data folder backtests read (default <home>/data)")
-	f.IntVar(&o.workers, "workers", defaultWorkers, "backtests this process runs at once (0: none, API only)")
+	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, datadirHelp)
+	f.IntVar(&o.workers, "workers", defaultWorkers, workersHelp)
 	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
 	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
 	f.BoolVar(&o.download, "download", false, "let runs download missing market data from Binance's public API (off: a run whose data is missing fails, saying what to download)")
@@ -110,9 +111,9 @@ func (o *platformOpts) config() (platform.Config, error) {
 	if err != nil {
 		return platform.Config{}, err
 	}
-	data := o.datadir
-	if data == "" {
-		data = filepath.Join(home, "data")
+	data, err := filepath.Abs(o.datadir)
+	if err != nil {
+		return platform.Config{}, fmt.Errorf("--datadir %s: %w", o.datadir, err)
 	}
 	u, err := o.url()
 	if err != nil {
@@ -179,9 +180,10 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Short: "Run the platform: HTTP API, backtest workers and maintenance in one process",
 		Long: `serve runs TradAI's API, job workers and maintenance in one process.
 
-By default everything lives under one home folder (--home, $TRADAI_HOME,
-else ~/.tradai): the SQLite database tradai.db (runs and their artifacts
-too) and market data in data/. With --database postgres://… the server shares its
+By default the state lives under one home folder (--home, $TRADAI_HOME,
+else ~/.tradai): the SQLite database tradai.db, runs and their artifacts
+too. Market data is read from --datadir, by the same rule as every other
+command (default user_data/data; see tradai --help). With --database postgres://… the server shares its
 queue with any number of "tradai worker" processes on other machines.
 
 On first start, with no users yet, it creates the user admin (tenant
@@ -214,7 +216,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			return run(cmd.Context(), cfg, cmd.OutOrStdout(), false)
 		},
 	}
-	o.addFlags(cmd, 2)
+	o.addFlags(cmd, 2, "backtests this process runs at once (0: none, API only)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
 	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry; never without a proxy that sets it")
@@ -259,7 +261,7 @@ Go runtime, process) at /metrics there.`,
 			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
 		},
 	}
-	o.addFlags(cmd, 2)
+	o.addFlags(cmd, 2, "backtests this process runs at once (at least 1)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9464; off when empty)")
 	return cmd
 }

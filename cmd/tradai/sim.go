@@ -106,7 +106,7 @@ simulator inside the platform server. See docs/simulator.md.`,
 	}
 	f := cmd.Flags()
 	o.db.addFlags(cmd)
-	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, "market data folder")
+	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, datadirHelp)
 	o.simFlags.addFlags(f, "")
 	cmd.AddCommand(newSimAccountsCmd(logger))
 	return cmd

@@ -249,7 +249,7 @@ func TestBadSubmissionsAreNamed(t *testing.T) {
 		{"wrong type", `{"strategy":"rsi_bollinger","pairs":"ETH/BTC"}`, 422, apitype.CodeInvalidRequest, "body.pairs"},
 		{"no strategy", `{"config":{}}`, 422, apitype.CodeInvalidRequest, "strategy"},
 		{"unknown strategy", `{"strategy":"nope"}`, 422, apitype.CodeInvalidRequest, `unknown strategy "nope"`},
-		{"external strategy", `{"strategy":"exec:/bin/sh"}`, 422, apitype.CodeStrategyForbidden, "built-in strategies only"},
+		{"external strategy", `{"strategy":"exec:/bin/sh"}`, 422, apitype.CodeStrategyForbidden, "ask the server's operator to start it with --allow-external-strategies"},
 		{"python strategy", `{"strategy":"./x.py"}`, 422, apitype.CodeStrategyForbidden, "built-in"},
 		{"bad config value", apitype.SubmitRequest{Strategy: "rsi_bollinger", Config: cfg}, 422, apitype.CodeInvalidRequest, "stake_amount"},
 		{"bad timerange", `{"strategy":"rsi_bollinger","timerange":"2018-01-01"}`, 422, apitype.CodeInvalidRequest, "timerange"},

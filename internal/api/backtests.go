@@ -172,7 +172,8 @@ func (s *Server) specFor(req apitype.SubmitRequest) (runs.RunSpec, error) {
 	if external {
 		if !s.o.AllowExternalStrategies {
 			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, apitype.CodeStrategyForbidden,
-				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", "),
+				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", ")+
+					". Run this strategy locally (tradai backtest without --remote), or ask the server's operator to start it with --allow-external-strategies (trusted teams only: such programs run as the server's user)",
 				&apitype.ErrorDetail{Location: "body.strategy", Message: "external strategies are not allowed", Value: ref})
 		}
 	} else {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
@@ -80,16 +81,27 @@ func load(ctx context.Context, l Loader, p Plan, n Need, log *slog.Logger) (Seri
 		from = n.Startup
 	}
 	if to-from < 2 {
-		if to <= from {
-			return Series{}, fmt.Errorf("%s: no candles in the selected time range after %d startup candles; need at least 2", k, n.Startup)
+		stored := "no candles are stored before the range's end"
+		if f.Len() > 0 {
+			stored = fmt.Sprintf("the stored candles run from %s to %s", minute(f.Time[0]), minute(f.Time[f.Len()-1]))
+			if tr.End != 0 {
+				stored += " (read up to the range's end)"
+			}
 		}
-		return Series{}, fmt.Errorf("%s: %d candles in the selected time range after %d startup candles; need at least 2",
-			k, to-from, n.Startup)
+		if to <= from {
+			return Series{}, fmt.Errorf("%s: no candles in the selected time range after %d startup candles; need at least 2: %s",
+				k, n.Startup, stored)
+		}
+		return Series{}, fmt.Errorf("%s: %d candles in the selected time range after %d startup candles; need at least 2: %s",
+			k, to-from, n.Startup, stored)
 	}
 	lo := from - n.Startup
 	view := f.Slice(lo, to)
 	return Series{Frame: view, From: from - lo, To: to - lo, digest: candleDigest(view)}, nil
 }
+
+// minute formats a Unix-ms time for messages: 2018-01-15 00:00 UTC.
+func minute(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04 UTC") }
 
 // Plan returns the plan d was loaded for.
 func (d *Data) Plan() Plan { return d.plan }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"sort"
@@ -146,7 +147,11 @@ func Parse(data []byte, name string) (*Config, error) {
 func (c *Config) decode(data []byte) error {
 	var top map[string]json.RawMessage
 	if err := strictUnmarshal(data, &top); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("a config is a JSON object ({\"strategy\": …}), not a JSON %s: %w", te.Value, err)
+		}
+		return fmt.Errorf("%sinvalid JSON: %w", jsonPosition(data, err), err)
 	}
 	keys := make([]string, 0, len(top))
 	for k := range top {
@@ -382,8 +387,27 @@ func (c *Config) Validate() error {
 			bad("exchange.pair_whitelist lists %q twice", p)
 		}
 		seen[p] = true
+		if why := pairForm(p); why != "" {
+			bad("exchange.pair_whitelist: %s", why)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// pairForm says how a pair is written when p is not written so: BASE/QUOTE
+// in upper case (BTC/USDT), futures with their settle asset
+// (BTC/USDT:USDT), as Freqtrade writes them; "" when p is.
+func pairForm(p string) string {
+	base, quote, ok := strings.Cut(p, "/")
+	switch {
+	case strings.TrimSpace(p) == "":
+		return ""
+	case !ok || base == "" || quote == "" || strings.Contains(quote, "/"):
+		return fmt.Sprintf("pair %q is not BASE/QUOTE: write the base and quote asset with a slash, e.g. ETH/BTC or BTC/USDT (futures: BTC/USDT:USDT)", p)
+	case strings.ToUpper(p) != p:
+		return fmt.Sprintf("pair %q: pairs are written in upper case, %s", p, strings.ToUpper(p))
+	}
+	return ""
 }
 
 // Pairs returns the whitelist minus the blacklist, in whitelist order.
@@ -448,6 +472,29 @@ func strictUnmarshal(data []byte, v any) error {
 		return fmt.Errorf("trailing data after the JSON value")
 	}
 	return nil
+}
+
+// jsonPosition is where in data a JSON decoding error happened, "line L,
+// column C: " (1-based, columns in bytes), or "" when err does not say.
+func jsonPosition(data []byte, err error) string {
+	var off int64 = -1
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset - 1 // the offending byte is the last one read
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		off = int64(len(data))
+	}
+	if off < 0 || off > int64(len(data)) {
+		return ""
+	}
+	before := data[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Sprintf("line %d, column %d (the end of the file): ", line, col)
+	}
+	return fmt.Sprintf("line %d, column %d: ", line, col)
 }
 
 // known lists every key decode accepts, for suggestions.

@@ -76,8 +76,8 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", `{"fee": "0.1"}`, `key "fee": wrong type: want float64, got JSON string`},
 		{"wrong stake", `{"stake_amount": "all"}`, `key "stake_amount": must be a number or "unlimited", got "all"`},
 		{"null", `{"stoploss": null}`, `key "stoploss": null is not a value`},
-		{"not an object", `[1,2]`, `not a JSON object`},
-		{"truncated", `{"fee": 0.1`, `not a JSON object`},
+		{"not an object", `[1,2]`, `a config is a JSON object ({"strategy": …}), not a JSON array`},
+		{"truncated", `{"fee": 0.1`, `line 1, column 12 (the end of the file): invalid JSON`},
 		{"trailing data", `{"fee": 0.001} {}`, `trailing data`},
 		{"bad timeframe", `{"timeframe": "7m"}`, `key "timeframe": unknown timeframe "7m"`},
 		{"bad roi key", `{"minimal_roi": {"ten": 0.1}}`, `minimal_roi key "ten" is not a whole number of minutes`},
@@ -95,6 +95,10 @@ func TestParseErrors(t *testing.T) {
 		{"cross margin", `{"trading_mode": "futures", "margin_mode": "cross"}`, `margin_mode "cross" is not supported`},
 		{"fee range", `{"fee": 0.5}`, `fee 0.5 must be in [0, 0.1)`},
 		{"bad timerange", `{"timerange": "2018-2019"}`, `timerange`},
+		{"trailing comma", "{\n  \"strategy\": \"sma_cross\",\n}", `line 3, column 1: invalid JSON: invalid character '}'`},
+		{"cut short", "{\"strategy\": \"x\",\n \"fee\": ", `line 2, column 9 (the end of the file): invalid JSON`},
+		{"pair without slash", `{"exchange": {"pair_whitelist": ["ETHBTC"]}}`, `pair "ETHBTC" is not BASE/QUOTE: write the base and quote asset with a slash, e.g. ETH/BTC`},
+		{"lower-case pair", `{"exchange": {"pair_whitelist": ["eth/btc"]}}`, `pair "eth/btc": pairs are written in upper case, ETH/BTC`},
 		{"duplicate pair", `{"exchange": {"pair_whitelist": ["A/B", "A/B"]}}`, `lists "A/B" twice`},
 		{"absurd wallet", `{"dry_run_wallet": 1e308}`, `dry_run_wallet 1e+308 must be positive and at most 1e+15`},
 		{"absurd stake", `{"stake_amount": 1e16}`, `stake_amount 1e+16 must be positive and at most 1e+15`},
@@ -144,10 +148,22 @@ func TestTimerange(t *testing.T) {
 	if tr, err := ParseTimerange("-20180101"); err != nil || tr.Start != 0 {
 		t.Fatalf("open start: %+v %v", tr, err)
 	}
-	for _, bad := range []string{"", "-", "2018", "20181301-", "20180201-20180101", "20180101-20180101"} {
+	for _, bad := range []string{"", "-", "2018", "20181301-", "20180201-20180101", "20180101-20180101", "2018-01-15", "+1515974400-", "151597440-"} {
 		if _, err := ParseTimerange(bad); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}
+	}
+	// Freqtrade's Unix-time form, in seconds or milliseconds, means the same
+	// as the dates.
+	for _, s := range []string{"1514764800-1517443200", "1514764800000-1517443200000", "20180101-1517443200"} {
+		if got, err := ParseTimerange(s); err != nil || got != tr {
+			t.Errorf("%q = %+v, %v; want %+v", s, got, err, tr)
+		}
+	}
+	// A date written another way gets the expected form with an example.
+	_, err = ParseTimerange("2018-01-15")
+	if err == nil || !strings.Contains(err.Error(), "e.g. 20180115-20180125") || !strings.Contains(err.Error(), "1515974400-1516406400") {
+		t.Errorf("2018-01-15: %v; want the expected form with examples", err)
 	}
 }
 

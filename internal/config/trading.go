@@ -16,6 +16,17 @@ func (c *Config) TimeframeFor(spec sdk.Spec) sdk.Timeframe {
 	return spec.Timeframe
 }
 
+// TimeframeNote says which timeframe wins when the config and the strategy
+// both name one and they differ (the config's, as in Freqtrade), and how to
+// get the other; "" when they agree or only one names a timeframe.
+func (c *Config) TimeframeNote(spec sdk.Spec) string {
+	if c.Timeframe == "" || spec.Timeframe == "" || c.Timeframe == spec.Timeframe {
+		return ""
+	}
+	return fmt.Sprintf("the config's timeframe %s overrides the strategy's %s (as in Freqtrade); drop \"timeframe\" from the config to trade on %s",
+		c.Timeframe, spec.Timeframe, spec.Timeframe)
+}
+
 // Trading returns what the config says about trading a strategy with spec,
 // as the trade core takes it: the trade rules (the strategy's risk settings
 // overridden by the config's, exit settings, fee, slippage, leverage, the

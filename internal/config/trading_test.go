@@ -95,3 +95,19 @@ func TestFill(t *testing.T) {
 		}
 	}
 }
+
+// When the config and the strategy name different timeframes, the note
+// says the config's wins and how to get the strategy's; otherwise nothing.
+func TestTimeframeNote(t *testing.T) {
+	c := Default()
+	c.Timeframe = "5m"
+	if got := c.TimeframeNote(sdk.Spec{Timeframe: "1h"}); !strings.Contains(got, "config's timeframe 5m overrides the strategy's 1h") || !strings.Contains(got, "drop \"timeframe\"") {
+		t.Errorf("note = %q", got)
+	}
+	for _, tc := range []struct{ cfg, strat sdk.Timeframe }{{"5m", "5m"}, {"", "1h"}, {"5m", ""}} {
+		c.Timeframe = tc.cfg
+		if got := c.TimeframeNote(sdk.Spec{Timeframe: tc.strat}); got != "" {
+			t.Errorf("config %q, strategy %q: note %q, want none", tc.cfg, tc.strat, got)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -51,6 +53,34 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 		}
 		if d.Dialect() != tg.Dialect {
 			t.Errorf("dialect = %v, want %v", d.Dialect(), tg.Dialect)
+		}
+	})
+}
+
+// A migration tells the operator one line, not one per step (ours and
+// River's), and a database already up to date tells nothing.
+func TestMigrateLogsOneLine(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, tg dbtest.Target) {
+		ctx := context.Background()
+		var buf bytes.Buffer
+		d, err := db.Open(ctx, tg.URL, slog.New(slog.NewTextHandler(&buf, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], `msg="database migrated"`) || !strings.Contains(lines[0], "to_version="+strconv.FormatInt(newestMigration(t), 10)) {
+			t.Fatalf("a fresh migration logged %d lines:\n%s\nwant one \"database migrated\" line", len(lines), buf.String())
+		}
+		buf.Reset()
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if buf.Len() != 0 {
+			t.Fatalf("migrating an up-to-date database logged:\n%s", buf.String())
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -57,12 +58,15 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: apply TradAI migrations: %w", err)
 	}
 	for _, r := range res {
-		d.log.Info("migration applied", "source", r.Source.Path, "duration", r.Duration)
+		d.log.Debug("migration applied", "source", r.Source.Path, "duration", r.Duration)
 	}
+	// River's migrator reports every step at INFO; the steps are ours to
+	// report, at DEBUG, with one INFO line for the whole migration.
+	riverLog := slog.New(atLeast{d.log.Handler(), slog.LevelWarn})
 
 	var riverRes *rivermigrate.MigrateResult
 	if d.dialect == Postgres {
-		m, err := rivermigrate.New(riverpgxv5.New(d.pool), &rivermigrate.Config{Logger: d.log})
+		m, err := rivermigrate.New(riverpgxv5.New(d.pool), &rivermigrate.Config{Logger: riverLog})
 		if err != nil {
 			return fmt.Errorf("migrate: job queue migrator: %w", err)
 		}
@@ -71,7 +75,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: apply job queue migrations: %w", err)
 		}
 	} else {
-		m, err := rivermigrate.New(riversqlite.New(d.sql), &rivermigrate.Config{Logger: d.log})
+		m, err := rivermigrate.New(riversqlite.New(d.sql), &rivermigrate.Config{Logger: riverLog})
 		if err != nil {
 			return fmt.Errorf("migrate: job queue migrator: %w", err)
 		}
@@ -81,9 +85,34 @@ func (d *DB) Migrate(ctx context.Context) error {
 		}
 	}
 	for _, v := range riverRes.Versions {
-		d.log.Info("job queue migration applied", "version", v.Version, "name", v.Name, "duration", v.Duration)
+		d.log.Debug("job queue migration applied", "version", v.Version, "name", v.Name, "duration", v.Duration)
+	}
+	if len(res) > 0 || len(riverRes.Versions) > 0 {
+		to := cur
+		if len(res) > 0 {
+			to = res[len(res)-1].Source.Version
+		}
+		d.log.Info("database migrated", "from_version", cur, "to_version", to, "tradai_migrations", len(res), "queue_migrations", len(riverRes.Versions))
 	}
 	return nil
+}
+
+// atLeast passes on the records of its handler at or above min.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h.Handler.WithGroup(name), h.min}
 }
 
 // SchemaVersion is the version of our newest applied migration.

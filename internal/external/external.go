@@ -78,6 +78,9 @@ type Options struct {
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
 	PipeOnly bool
+	// Name is what errors call the program (default: argv[0]'s base name);
+	// for an interpreted strategy, its file rather than the interpreter.
+	Name string
 }
 
 func (o Options) withDefaults() Options {
@@ -97,6 +100,14 @@ func (o Options) withDefaults() Options {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return o
+}
+
+// name is what errors call the program argv0 runs.
+func (o Options) name(argv0 string) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return filepath.Base(argv0)
 }
 
 // RejectedError is the error of a request the strategy answered with an
@@ -143,16 +154,16 @@ func Start(ctx context.Context, argv []string, opts Options) (*Strategy, error) 
 		return nil, errors.New("external strategy: no program given")
 	}
 	if err := serve.CheckHost(); err != nil {
-		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
+		return nil, fmt.Errorf("external strategy %s: %w", opts.name(argv[0]), err)
 	}
 	if err := supported(); err != nil {
-		return nil, fmt.Errorf("external strategy %s: %w", argv[0], err)
+		return nil, fmt.Errorf("external strategy %s: %w", opts.name(argv[0]), err)
 	}
 	s := &Strategy{argv: slices.Clone(argv), opts: opts.withDefaults()}
 	s.red = newRedactor(os.Environ(), append(slices.Clone(s.opts.Env), "PATH="+os.Getenv("PATH")))
 	p, hs, err := s.launch(ctx)
 	if err != nil {
-		return nil, s.red.err(fmt.Errorf("external strategy %s: %w", filepath.Base(argv[0]), err))
+		return nil, s.red.err(fmt.Errorf("external strategy %s: %w", opts.name(argv[0]), err))
 	}
 	s.spec, s.cols, s.p = hs.spec, hs.cols, p
 	s.specJSON, _ = json.Marshal(hs.spec)

@@ -109,6 +109,9 @@ func (s *Store) find(k Key) (string, os.FileInfo, error) {
 			return p, st, nil
 		}
 	}
+	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+		return "", nil, fmt.Errorf("%s: %w: the market data folder %s does not exist", k, ErrNotFound, s.dir)
+	}
 	return "", nil, fmt.Errorf("%s: %w (looked for %s.* in %s)", k, ErrNotFound, k.baseName(), k.dir(s.dir))
 }
 

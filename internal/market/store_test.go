@@ -636,3 +636,19 @@ func TestLockWaitsForOtherProcess(t *testing.T) {
 	}
 	releaseB()
 }
+
+// A data folder that does not exist is said to be missing, not a series in it.
+func TestLoadFromAMissingDataFolderSaysSo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "no-such-folder")
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Load(context.Background(), Key{Exchange: "binance", Pair: "ETH/BTC", Timeframe: "5m"}, Range{})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "the market data folder "+dir+" does not exist") {
+		t.Fatalf("load from a missing folder: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("loading created the folder: %v", err)
+	}
+}

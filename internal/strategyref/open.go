@@ -82,6 +82,7 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 			pp += string(os.PathListSeparator) + old
 		}
 		ext.Env = append(append([]string{}, ext.Env...), "PYTHONPATH="+pp, "PYTHONUNBUFFERED=1")
+		ext.Name = filepath.Base(abs) + " (run by " + filepath.Base(pyPath) + ")"
 		return start(ctx, ref, []string{pyPath, abs}, ext)
 	case strings.ContainsAny(ref, `/\`):
 		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py) or an executable written as exec:%s", ref, ref)

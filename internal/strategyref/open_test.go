@@ -122,6 +122,13 @@ func TestOpenErrors(t *testing.T) {
 	if _, _, err := Open(context.Background(), py, Options{CacheDir: dir}); err == nil {
 		t.Error("a Python file that does not speak the protocol was accepted")
 	}
+	// A syntax error is told by the file, not by the interpreter that ran it.
+	broken := filepath.Join(dir, "broken.py")
+	os.WriteFile(broken, []byte("def broken(:\n    pass\n"), 0o644)
+	_, _, err := Open(context.Background(), broken, Options{CacheDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "external strategy broken.py (run by python3)") || !strings.Contains(err.Error(), "SyntaxError") {
+		t.Errorf("a Python file with a syntax error: %v", err)
+	}
 }
 
 func TestUnpackPythonSDK(t *testing.T) {

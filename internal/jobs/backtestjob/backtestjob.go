@@ -125,7 +125,10 @@ func (a *attempt) Do(ctx context.Context, step string) (runkind.Result, error) {
 func (a *attempt) do(ctx context.Context, step string) (runkind.Result, error) {
 	switch step {
 	case StepValidate:
-		return runkind.Result{}, a.validate(ctx)
+		if err := a.validate(ctx); err != nil {
+			return runkind.Result{}, err
+		}
+		return runkind.Result{Detail: a.cfg.TimeframeNote(a.strat.Spec())}, nil
 	case StepEnsureData:
 		detail, err := a.b.ensureData(ctx, a.cfg, a.strat.Spec(), a.log)
 		return runkind.Result{Detail: detail}, err
