@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,6 +35,11 @@ const (
 	// DefaultHTTPTimeout is the timeout of the HTTP client New makes when
 	// given none.
 	DefaultHTTPTimeout = 30 * time.Second
+	// DefaultConnectTimeout bounds the name lookup and connection (and the
+	// TLS handshake) of a request of the client New makes, so an exchange
+	// that cannot be reached is said within seconds, not after the whole
+	// HTTP timeout.
+	DefaultConnectTimeout = 10 * time.Second
 	// DefaultRecvWindow is how long after its timestamp a signed request is
 	// valid (Binance's default).
 	DefaultRecvWindow = 5 * time.Second
@@ -108,7 +114,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: DefaultHTTPTimeout}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = DefaultConnectTimeout
+		cfg.HTTP = &http.Client{Timeout: DefaultHTTPTimeout, Transport: tr}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
