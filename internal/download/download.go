@@ -263,8 +263,7 @@ func (d *Downloader) run(ctx context.Context, k market.Key, back market.Range, f
 			progressbar.OptionSetWriter(d.opts.Progress),
 			progressbar.OptionSetDescription(k.String()),
 			progressbar.OptionSetItsString("candles"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
+			progressbar.OptionShowCount(), // no rate: its first pages would show millions of candles a second
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(d.opts.Progress) }),
