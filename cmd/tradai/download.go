@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
@@ -34,7 +35,7 @@ func (x *exchangeFlags) downloader(cmd *cobra.Command, s *market.Store, exchange
 	if err != nil {
 		return nil, err
 	}
-	src := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
+	src := download.NewBinance(nil, clock.Real(), log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
 	return download.New(s, src, download.Options{Log: log, Progress: terminal(cmd.ErrOrStderr())}), nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
@@ -89,7 +90,7 @@ func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetch
 	if err != nil {
 		return nil, err
 	}
-	src := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
+	src := download.NewBinance(nil, clock.Real(), log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
 	return download.New(store, src, download.Options{Log: log}), nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
@@ -108,7 +109,7 @@ func BinanceWeight(endpoint string, limit int) int {
 // failures. It is safe for concurrent use.
 type Binance struct {
 	client  *http.Client
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 	opts    BinanceOptions
 	spot    *weightBudget
@@ -116,15 +117,13 @@ type Binance struct {
 }
 
 // NewBinance returns a Binance source. A nil client means an http.Client
-// with DefaultHTTPTimeout, a nil clock [SystemClock], a nil log discards
+// with DefaultHTTPTimeout, a nil clock [clock.Real], a nil log discards
 // messages.
-func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts BinanceOptions) *Binance {
+func NewBinance(client *http.Client, clk clock.Clock, log *slog.Logger, opts BinanceOptions) *Binance {
 	if client == nil {
 		client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
-	if clock == nil {
-		clock = SystemClock{}
-	}
+	clk = clock.Or(clk)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -164,7 +163,7 @@ func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts Binance
 		return &weightBudget{budget: max(1, int(math.Floor(float64(limit)*opts.WeightMargin)))}
 	}
 	return &Binance{
-		client: client, clock: clock, log: log, opts: opts,
+		client: client, clock: clk, log: log, opts: opts,
 		spot: budget(opts.SpotWeightLimit), futures: budget(opts.FuturesWeightLimit),
 	}
 }

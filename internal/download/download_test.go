@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -278,9 +277,7 @@ func TestForwardDropsOpenCandle(t *testing.T) {
 	e.fb.hook = nil
 	d := e.downloader(Options{})
 	e.fb.setFault(func(n int) *fault {
-		e.clock.mu.Lock()
-		e.clock.now = time.UnixMilli(listing + 9*minute + 30_000)
-		e.clock.mu.Unlock()
+		e.clock.Set(time.UnixMilli(listing + 9*minute + 30_000))
 		return nil
 	})
 	if _, err := d.Download(context.Background(), []market.Key{k}, market.Range{Start: listing}); err != nil {
@@ -630,24 +627,6 @@ func TestFill(t *testing.T) {
 		t.Errorf("%d requests, want 5", sr.Requests)
 	}
 	sameCandles(t, e.load(k), series)
-}
-
-func TestSystemClock(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	if err := (SystemClock{}).Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("Sleep on a cancelled context: %v", err)
-	}
-	if err := (SystemClock{}).Sleep(context.Background(), 0); err != nil {
-		t.Error(err)
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Error("Sleep did not return at once")
-	}
-	if d := time.Since((SystemClock{}).Now()); math.Abs(float64(d)) > float64(time.Minute) {
-		t.Errorf("Now is off by %v", d)
-	}
 }
 
 func TestResumeBackwardAcrossHole(t *testing.T) {

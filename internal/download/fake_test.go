@@ -11,23 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/sdk"
 )
 
-// fakeClock is a Clock whose Sleep advances the time at once.
+// fakeClock is a fake clock whose Sleep moves it on at once and records the
+// wait, so a test sees the waits without waiting.
 type fakeClock struct {
+	*clock.Fake
 	mu     sync.Mutex
-	now    time.Time
 	sleeps []time.Duration
 }
 
-func newFakeClock(now time.Time) *fakeClock { return &fakeClock{now: now} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func newFakeClock(now time.Time) *fakeClock { return &fakeClock{Fake: clock.NewFake(now)} }
 
 func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
@@ -36,7 +32,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
+	c.Advance(d)
 	return nil
 }
 
