@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/sdk"
@@ -38,9 +39,9 @@ func Sign(secret, payload string) string {
 type Config struct {
 	BaseURL        string // e.g. https://api.binance.com or http://127.0.0.1:8090
 	APIKey, Secret string
-	HTTP           *http.Client     // default: a client with a 30 s timeout
-	Clock          func() time.Time // signs timestamps; default time.Now
-	RecvWindow     time.Duration    // default 5 s (Binance's)
+	HTTP           *http.Client  // default: a client with a 30 s timeout
+	Clock          clock.Clock   // signs timestamps; nil: the system clock
+	RecvWindow     time.Duration // default 5 s (Binance's)
 }
 
 // Client is an exchange.Exchange on Binance's REST API.
@@ -60,9 +61,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.RecvWindow == 0 {
 		cfg.RecvWindow = 5 * time.Second
 	}
@@ -80,7 +79,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, sign
 		if c.cfg.APIKey == "" || c.cfg.Secret == "" {
 			return &exchange.Error{Kind: exchange.ErrAuth, Code: -2014, Msg: "an API key and secret are needed for this request"}
 		}
-		q.Set("timestamp", strconv.FormatInt(c.cfg.Clock().UnixMilli(), 10))
+		q.Set("timestamp", strconv.FormatInt(c.cfg.Clock.Now().UnixMilli(), 10))
 		q.Set("recvWindow", strconv.FormatInt(c.cfg.RecvWindow.Milliseconds(), 10))
 		raw = q.Encode()
 		raw += "&signature=" + Sign(c.cfg.Secret, raw)
