@@ -230,7 +230,7 @@ func TestWebhookDownLeavesRunCompleted(t *testing.T) {
 
 func TestWebhookNeedsASecret(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		store := runs.New(d, time.Now, 3, nil)
+		store := runs.New(d, nil, 3, nil)
 		for _, wh := range []jobs.WebhookOptions{{URL: "https://example.com/hook"}, {URL: "ftp://example.com", Secret: secret}} {
 			if _, err := jobs.New(d, store, dataDir, slog.New(slog.DiscardHandler), jobs.Options{Webhook: wh}); err == nil {
 				t.Errorf("New with webhook %+v: no error", wh)
