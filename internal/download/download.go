@@ -36,8 +36,8 @@ const DefaultFlushEvery = 50_000
 // Options configures a [Downloader]. Zero fields take the defaults in
 // parentheses.
 type Options struct {
-	// Clock decides which candles are closed (nil: [clock.Real]). It should be
-	// the clock the source waits with.
+	// Clock decides which candles are closed (nil: [clock.Real]). It
+	// should be the clock the source waits with.
 	Clock clock.Clock
 	// Log receives progress and warnings (discarded).
 	Log *slog.Logger
