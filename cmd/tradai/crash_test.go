@@ -346,14 +346,14 @@ func workerQueue(tb testing.TB, tg dbtest.Target) (d *db.DB, data string, submit
 	if err := d.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
+	u, err := tenancy.New(d, nil, nil).CreateUser(ctx, "alice", "acme")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if data, err = filepath.Abs("../../examples/data"); err != nil {
 		tb.Fatal(err)
 	}
-	submitter, err := jobs.New(d, runs.New(d, time.Now, 3, nil), data, slog.New(slog.DiscardHandler), jobs.Options{})
+	submitter, err := jobs.New(d, runs.New(d, nil, 3, nil), data, slog.New(slog.DiscardHandler), jobs.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/market"
@@ -35,7 +36,7 @@ func (x *exchangeFlags) downloader(cmd *cobra.Command, s *market.Store, exchange
 	if err != nil {
 		return nil, err
 	}
-	src, err := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
+	src, err := download.NewBinance(nil, clock.Real(), log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,7 @@ func newUsersCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			u, err := tenancy.New(d, time.Now, log).CreateUser(cmd.Context(), args[0], tenant)
+			u, err := tenancy.New(d, nil, log).CreateUser(cmd.Context(), args[0], tenant)
 			if err != nil {
 				return err
 			}
@@ -155,7 +155,7 @@ func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			s := tenancy.New(d, time.Now, log)
+			s := tenancy.New(d, nil, log)
 			u, err := s.UserByName(cmd.Context(), user)
 			if err != nil {
 				return err
@@ -181,7 +181,7 @@ func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		if err != nil {
 			return nil, tenancy.User{}, nil, err
 		}
-		s := tenancy.New(d, time.Now, log)
+		s := tenancy.New(d, nil, log)
 		u, err := s.UserByName(cmd.Context(), user)
 		if err != nil {
 			d.Close()

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -41,7 +40,7 @@ func TestMigrateUsersTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	p, err := tenancy.New(d, time.Now, nil).Authenticate(ctx, token)
+	p, err := tenancy.New(d, nil, nil).Authenticate(ctx, token)
 	if err != nil || p.User == "" {
 		t.Fatalf("the printed token does not authenticate: %+v, %v", p, err)
 	}
@@ -56,7 +55,7 @@ func TestMigrateUsersTokens(t *testing.T) {
 	if out, _, err := execute(t, "tokens", "revoke", "--user", "alice", id, "--home", home); err != nil || out != "token "+id+" revoked\n" {
 		t.Fatalf("tokens revoke: %q, %v", out, err)
 	}
-	if _, err := tenancy.New(d, time.Now, nil).Authenticate(ctx, token); err == nil {
+	if _, err := tenancy.New(d, nil, nil).Authenticate(ctx, token); err == nil {
 		t.Fatal("a revoked token still authenticates")
 	}
 	if out, _, err := execute(t, "tokens", "list", "--user", "alice", "--home", home); err != nil || strings.HasSuffix(strings.TrimSpace(strings.Split(out, "\n")[1]), "-") {

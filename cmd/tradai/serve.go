@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
@@ -90,7 +91,7 @@ func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetch
 	if err != nil {
 		return nil, err
 	}
-	src, err := download.NewBinance(nil, download.SystemClock{}, log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
+	src, err := download.NewBinance(nil, clock.Real(), log, download.BinanceOptions{SpotURL: o.exchange.spotURL, FuturesURL: o.exchange.futuresURL})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
@@ -216,7 +217,7 @@ func newSimAccountsCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			k, err := simstore.New(d, time.Now, log).CreateAccount(cmd.Context(), tenant, args[0])
+			k, err := simstore.New(d, clock.Real(), log).CreateAccount(cmd.Context(), tenant, args[0])
 			if err != nil {
 				return err
 			}
@@ -238,7 +239,7 @@ func newSimAccountsCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			s := simstore.New(d, time.Now, log)
+			s := simstore.New(d, clock.Real(), log)
 			a, err := s.AccountByName(cmd.Context(), tenant, args[0])
 			if err != nil {
 				return err

@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tradai/tradai/internal/api/apitype"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/lograte"
@@ -82,7 +83,7 @@ type Options struct {
 	// exec: programs. They run as the server's user without a sandbox, so
 	// this is for a single trusted team only.
 	AllowExternalStrategies bool
-	Now                     func() time.Time // clock (time.Now)
+	Clock                   clock.Clock // rate limits, token and probe times, latency (nil: the system clock)
 }
 
 func (o Options) withDefaults() Options {
@@ -107,9 +108,7 @@ func (o Options) withDefaults() Options {
 	if o.BodyReadTimeout <= 0 {
 		o.BodyReadTimeout = 5 * time.Second
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 	return o
 }
 
@@ -149,10 +148,10 @@ func New(d Deps, o Options) (*Server, error) {
 	o = o.withDefaults()
 	// A failing database fails every request the same way: its errors are
 	// logged once a minute, with how many were held back.
-	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Now))
+	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
 	s := &Server{d: d, o: o}
-	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Now)
-	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Now)
+	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Clock)
+	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Clock)
 
 	s.reg = prometheus.NewRegistry()
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -211,7 +210,7 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // server errors.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		began := time.Now()
+		began := s.o.Clock.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern // set by the ServeMux on this request
@@ -220,7 +219,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		} else if _, path, ok := strings.Cut(route, " "); ok {
 			route = path
 		}
-		d := time.Since(began)
+		d := s.o.Clock.Now().Sub(began)
 		s.latency.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Observe(d.Seconds())
 		if sw.status >= 500 {
 			s.d.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", sw.status, "elapsed", d)

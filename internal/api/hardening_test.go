@@ -18,6 +18,7 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
@@ -45,22 +46,18 @@ func newBare(t testing.TB, d *db.DB, opts api.Options, log *slog.Logger) *bare {
 
 // newServer is an API server over d and the data folder dataDir, without
 // workers, with the tenancy store it authenticates with. A nil log
-// discards; opts.Now, when set, is the stores' clock too.
+// discards; opts.Clock, when set, is the stores' and the jobs' clock too.
 func newServer(t testing.TB, d *db.DB, dataDir string, opts api.Options, log *slog.Logger) (*api.Server, *tenancy.Store) {
 	t.Helper()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	store := runs.New(d, now, 3, log)
-	svc, err := jobs.New(d, store, dataDir, log, jobs.Options{})
+	store := runs.New(d, opts.Clock, 3, log)
+	svc, err := jobs.New(d, store, dataDir, log, jobs.Options{Clock: opts.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := tenancy.New(d, now, log)
+	auth := tenancy.New(d, opts.Clock, log)
 	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: dataDir, Log: log, Version: "test"}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -322,8 +319,8 @@ func userOf(t *testing.T, e *bare, name string) string {
 // burst an address gets 429 (with Retry-After) without its tokens being
 // looked up, until its budget refills.
 func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
-	clock := api.NewFakeClock()
-	e := newBare(t, sqliteDB(t), api.Options{AuthFailures: 1, AuthFailureBurst: 3, Now: clock.Now}, nil)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	e := newBare(t, sqliteDB(t), api.Options{AuthFailures: 1, AuthFailureBurst: 3, Clock: clk}, nil)
 	for i, tok := range []string{"tdi_wrong", "garbage", ""} {
 		if r := e.do("GET", "/api/v1/backtests", tok, nil); r.status != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i, r.status)
@@ -335,7 +332,7 @@ func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
 			t.Fatalf("after 3 failures, token %.8s: %d %s (Retry-After %q)", tok, r.status, r.body, r.header.Get("Retry-After"))
 		}
 	}
-	clock.Advance(time.Second)
+	clk.Advance(time.Second)
 	if r := e.do("GET", "/api/v1/backtests", e.token, nil); r.status != http.StatusOK {
 		t.Fatalf("a second later: %d %s", r.status, r.body)
 	}
@@ -347,7 +344,7 @@ func TestFailedAuthenticationIsLimitedPerAddress(t *testing.T) {
 		}
 	}
 
-	proxied := newBare(t, sqliteDB(t), api.Options{AuthFailures: 1, AuthFailureBurst: 1, Now: clock.Now, TrustForwardedFor: true}, nil)
+	proxied := newBare(t, sqliteDB(t), api.Options{AuthFailures: 1, AuthFailureBurst: 1, Clock: clk, TrustForwardedFor: true}, nil)
 	for i := range 3 {
 		if r := proxied.do("GET", "/api/v1/backtests", "tdi_wrong", nil, "X-Forwarded-For", "203.0.113.9, 10.0.0."+strconv.Itoa(i)); r.status != http.StatusUnauthorized {
 			t.Fatalf("client %d behind a trusted proxy: %d", i, r.status)

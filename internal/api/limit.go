@@ -9,17 +9,19 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // limiters is a set of token buckets by key, bounded: a bucket idle long
 // enough to have refilled is dropped (it is then the same as a new one, so
 // nothing is lost), and at most max buckets are kept (the least recently
-// used goes first). Time comes from now.
+// used goes first). Time comes from clock.
 type limiters struct {
 	limit rate.Limit
 	burst int
 	max   int
-	now   func() time.Time
+	clock clock.Clock
 
 	mu        sync.Mutex
 	buckets   map[string]*bucket
@@ -31,8 +33,8 @@ type bucket struct {
 	used time.Time
 }
 
-func newLimiters(perSecond float64, burst, max int, now func() time.Time) *limiters {
-	return &limiters{limit: rate.Limit(perSecond), burst: burst, max: max, now: now, buckets: map[string]*bucket{}}
+func newLimiters(perSecond float64, burst, max int, clk clock.Clock) *limiters {
+	return &limiters{limit: rate.Limit(perSecond), burst: burst, max: max, clock: clk, buckets: map[string]*bucket{}}
 }
 
 // idle is how long a bucket takes to refill completely.
@@ -73,7 +75,7 @@ func (ls *limiters) get(key string, now time.Time) *bucket {
 func (ls *limiters) take(key string) (time.Duration, bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	now := ls.now()
+	now := ls.clock.Now()
 	r := ls.get(key, now).l.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
@@ -91,7 +93,7 @@ func (ls *limiters) wait(key string) time.Duration {
 	if !ok {
 		return 0
 	}
-	now := ls.now()
+	now := ls.clock.Now()
 	if left := b.l.TokensAt(now); left < 1 {
 		return time.Duration((1 - left) / float64(ls.limit) * float64(time.Second))
 	}

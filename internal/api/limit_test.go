@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // Idle buckets are dropped once refilled, and the set never holds more
 // than its bound: memory does not grow with the number of keys seen.
 func TestLimitersEvictIdleBucketsAndStayBounded(t *testing.T) {
-	clock := NewFakeClock()
-	ls := newLimiters(1, 2, 100, clock.Now) // refilled after 2 s idle
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	ls := newLimiters(1, 2, 100, clk) // refilled after 2 s idle
 	for i := range 1000 {
 		if _, ok := ls.take("k" + strconv.Itoa(i)); !ok {
 			t.Fatalf("first request of key %d refused", i)
@@ -28,13 +30,13 @@ func TestLimitersEvictIdleBucketsAndStayBounded(t *testing.T) {
 	if _, ok := ls.take("busy"); ok {
 		t.Fatal("third request of a burst of 2 allowed")
 	}
-	clock.Advance(time.Second)
+	clk.Advance(time.Second)
 	ls.take("other") // sweeps: nothing has been idle for 2 s
 	if wait := ls.wait("busy"); wait != 0 {
 		t.Fatalf("after 1 s at 1/s the busy key waits %v", wait)
 	}
 	// ... and once every bucket has refilled, the set is swept clean.
-	clock.Advance(3 * time.Second)
+	clk.Advance(3 * time.Second)
 	ls.take("last")
 	if n := ls.size(); n != 1 {
 		t.Fatalf("%d buckets kept after every other key idled out, want 1", n)

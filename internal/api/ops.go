@@ -158,7 +158,7 @@ func (s *Server) freshness(ctx context.Context, in *freshnessInput) (*freshnessO
 	if err != nil {
 		return nil, err
 	}
-	rs, err := st.Freshness(ctx, keys, s.o.Now(), time.Duration(req.MaxAgeSeconds*float64(time.Second)))
+	rs, err := st.Freshness(ctx, keys, s.o.Clock.Now(), time.Duration(req.MaxAgeSeconds*float64(time.Second)))
 	if errors.Is(err, market.ErrInvalidName) {
 		return nil, nameProblem(err, nil)
 	}
@@ -234,7 +234,7 @@ const writeProbeEvery = 5 * time.Second
 func (s *Server) canWrite(ctx context.Context) error {
 	s.probe.mu.Lock()
 	defer s.probe.mu.Unlock()
-	now := s.o.Now()
+	now := s.o.Clock.Now()
 	if !s.probe.at.IsZero() && now.Sub(s.probe.at) < writeProbeEvery {
 		return s.probe.err
 	}

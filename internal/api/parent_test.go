@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
@@ -28,7 +27,7 @@ func TestRunShowsItsParentReadOnly(t *testing.T) {
 		if err := d.QueryRow(ctx, `SELECT tenant_id FROM runs WHERE id = ?`, parent.RunID).Scan(&tenant); err != nil {
 			t.Fatal(err)
 		}
-		child, _, err := runs.New(d, time.Now, 3, nil).Create(ctx, tenancy.Principal{Tenant: tenant},
+		child, _, err := runs.New(d, nil, 3, nil).Create(ctx, tenancy.Principal{Tenant: tenant},
 			runs.RunSpec{Strategy: "rsi_bollinger", Parent: parent.RunID}, "")
 		if err != nil {
 			t.Fatal(err)

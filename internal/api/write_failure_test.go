@@ -12,6 +12,7 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 )
@@ -42,9 +43,9 @@ func (l *logCount) count(msg string) int {
 // repeated error once a minute, not once per request.
 func TestReadsWorkWhenTheDatabaseCannotWrite(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		clock := api.NewFakeClock()
+		clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 		logs := &logCount{n: map[string]int{}}
-		e := newBare(t, d, api.Options{Now: clock.Now}, slog.New(logs))
+		e := newBare(t, d, api.Options{Clock: clk}, slog.New(logs))
 		tk := e.submit(e.token, submission(t))
 		fresh := e.newToken(t, "carol", "acme") // never used: its first use would be recorded
 		ready := func() (int, apitype.Readiness) {
@@ -58,7 +59,7 @@ func TestReadsWorkWhenTheDatabaseCannotWrite(t *testing.T) {
 		}
 
 		restore := dbtest.FailWrites(t, d, "api_tokens", "runs", "audit_log", "write_probe")
-		clock.Advance(time.Minute)
+		clk.Advance(time.Minute)
 		for _, tok := range []string{e.token, fresh} {
 			for _, path := range []string{tk.StatusURL, "/api/v1/backtests", "/api/v1/strategies"} {
 				if r := e.do("GET", path, tok, nil); r.status != http.StatusOK {
@@ -74,7 +75,7 @@ func TestReadsWorkWhenTheDatabaseCannotWrite(t *testing.T) {
 		if n, m := logs.count("submit backtest"), logs.count("request failed"); n != 1 || m != 1 {
 			t.Fatalf("50 identical failures logged %d and %d times in a minute, want once each", n, m)
 		}
-		clock.Advance(5 * time.Second)
+		clk.Advance(5 * time.Second)
 		st, rd := ready()
 		if st != http.StatusServiceUnavailable || rd.Status != "not_ready" || rd.Checks["database"] != "ok" ||
 			!strings.Contains(rd.Checks["database_write"], "cannot write") {
@@ -86,7 +87,7 @@ func TestReadsWorkWhenTheDatabaseCannotWrite(t *testing.T) {
 		if st, _ := ready(); st != http.StatusServiceUnavailable {
 			t.Fatalf("ready probed again within 5 s: %d", st)
 		}
-		clock.Advance(5 * time.Second)
+		clk.Advance(5 * time.Second)
 		if st, rd := ready(); st != http.StatusOK {
 			t.Fatalf("ready once the database writes again: %d %+v", st, rd)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // weightBudget keeps the request weight used in the current clock minute
@@ -22,14 +24,14 @@ func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
 // budget (sleeping to the next minute boundary when it does not), then
 // counts it. It returns the time waited. A single request costing more than
 // the whole budget is let through at the start of a minute.
-func (b *weightBudget) reserve(ctx context.Context, clock Clock, cost int) (time.Duration, error) {
+func (b *weightBudget) reserve(ctx context.Context, clk clock.Clock, cost int) (time.Duration, error) {
 	var waited time.Duration
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	for {
 		b.mu.Lock()
-		now := clock.Now()
+		now := clk.Now()
 		if m := minuteOf(now); m != b.minute {
 			b.minute, b.used = m, 0
 		}
@@ -40,7 +42,7 @@ func (b *weightBudget) reserve(ctx context.Context, clock Clock, cost int) (time
 		}
 		wait := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 		b.mu.Unlock()
-		if err := clock.Sleep(ctx, wait); err != nil {
+		if err := clk.Sleep(ctx, wait); err != nil {
 			return waited, err
 		}
 		waited += wait

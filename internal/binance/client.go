@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"github.com/tradai/tradai/internal/clock"
 	"context"
 	"errors"
 	"fmt"
@@ -53,16 +54,8 @@ const weightHeader = "X-Mbx-Used-Weight-1m"
 // about 150 kB, the whole exchangeInfo some MB).
 const maxBody = 64 << 20
 
-// Clock tells the time and waits (download.Clock is one).
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d, or until ctx is done, in which case it returns
-	// ctx.Err().
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// Config is what a [Client] needs. BaseURL and Clock are required; zero
-// fields take the defaults in parentheses.
+// Config is what a [Client] needs. BaseURL is required; zero fields take
+// the defaults in parentheses.
 type Config struct {
 	// BaseURL is the API's root: https://api.binance.com,
 	// https://fapi.binance.com, or the simulator's http://127.0.0.1:8090; a
@@ -73,7 +66,7 @@ type Config struct {
 	// HTTP makes the requests (a client with DefaultHTTPTimeout).
 	HTTP *http.Client
 	// Clock signs timestamps and waits for rate limits and retries.
-	Clock Clock
+	Clock clock.Clock // (the system clock)
 	// Log gets a warning for each retry (nil: discarded).
 	Log *slog.Logger
 	// WeightLimit is the API's request-weight limit per minute
@@ -109,9 +102,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("binance: base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
 	}
-	if cfg.Clock == nil {
-		return nil, errors.New("binance: a clock is needed")
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.HTTP == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

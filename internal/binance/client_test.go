@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/clock"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,36 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// fakeClock is a Clock whose Sleep advances the time at once.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 10, 0, time.UTC)
 
@@ -104,9 +75,9 @@ func cmpStatus(s int) int {
 	return s
 }
 
-func newClient(t *testing.T, s *server, clock Clock, cfg Config) *Client {
+func newClient(t *testing.T, s *server, clk clock.Clock, cfg Config) *Client {
 	t.Helper()
-	cfg.BaseURL, cfg.HTTP, cfg.Clock = s.URL, s.Client(), clock
+	cfg.BaseURL, cfg.HTTP, cfg.Clock = s.URL, s.Client(), clk
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -155,8 +126,8 @@ func TestDo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := serve(t, tc.answers...)
-			clock := &fakeClock{now: t0}
-			c := newClient(t, s, clock, Config{})
+			clk := clock.NewSkipping(t0)
+			c := newClient(t, s, clk, Config{})
 			st, err := c.Do(context.Background(), Request{Method: tc.method, Path: "/api/v3/x"}, jsonOK)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -164,7 +135,7 @@ func TestDo(t *testing.T) {
 			if st.Requests != tc.requests || len(s.requests()) != tc.requests {
 				t.Errorf("%d requests (server saw %d), want %d", st.Requests, len(s.requests()), tc.requests)
 			}
-			if got := clock.Sleeps(); fmt.Sprint(got) != fmt.Sprint(tc.sleeps) {
+			if got := clk.Sleeps(); fmt.Sprint(got) != fmt.Sprint(tc.sleeps) {
 				t.Errorf("slept %v, want %v", got, tc.sleeps)
 			}
 			if st.RateWait != tc.rateWait || st.RetryWait != tc.retryWait {
@@ -176,7 +147,7 @@ func TestDo(t *testing.T) {
 
 func TestAPIError(t *testing.T) {
 	s := serve(t, answer{status: 418, retryAfter: "120", body: `{"code":-1003,"msg":"banned"}`})
-	c := newClient(t, s, &fakeClock{now: t0}, Config{})
+	c := newClient(t, s, clock.NewSkipping(t0), Config{})
 	_, err := c.Do(context.Background(), Request{Path: "/api/v3/klines"}, jsonOK)
 	var e *APIError
 	if !errors.As(err, &e) {
@@ -193,7 +164,7 @@ func TestAPIError(t *testing.T) {
 // again.
 func TestDecoderError(t *testing.T) {
 	s := serve(t, answer{body: "{}"})
-	c := newClient(t, s, &fakeClock{now: t0}, Config{})
+	c := newClient(t, s, clock.NewSkipping(t0), Config{})
 	bad := errors.New("row 3 is off the grid")
 	st, err := c.Do(context.Background(), Request{Path: "/x"}, func([]byte) error { return bad })
 	if err != bad || st.Requests != 1 { //nolint:errorlint // the decoder's error itself, not wrapped
@@ -203,8 +174,8 @@ func TestDecoderError(t *testing.T) {
 
 func TestSigned(t *testing.T) {
 	s := serve(t, answer{body: "{}"})
-	clock := &fakeClock{now: t0}
-	c := newClient(t, s, clock, Config{APIKey: "key", Secret: "secret", RecvWindow: 3 * time.Second})
+	clk := clock.NewSkipping(t0)
+	c := newClient(t, s, clk, Config{APIKey: "key", Secret: "secret", RecvWindow: 3 * time.Second})
 	q := url.Values{"symbol": {"BTCUSDT"}}
 	for range 2 {
 		if _, err := c.Do(context.Background(), Request{Method: "POST", Path: "/api/v3/order", Query: q, Signed: true}, jsonOK); err != nil {
@@ -229,7 +200,7 @@ func TestSigned(t *testing.T) {
 		}
 	}
 	// Without a key nothing is sent.
-	c = newClient(t, s, clock, Config{})
+	c = newClient(t, s, clk, Config{})
 	_, err := c.Do(context.Background(), Request{Path: "/api/v3/account", Signed: true}, jsonOK)
 	var e *APIError
 	if !errors.As(err, &e) || e.Code != -2014 || e.Status != 0 || len(s.requests()) != 2 {
@@ -241,8 +212,8 @@ func TestSigned(t *testing.T) {
 // request waits for the next minute.
 func TestWeightHeader(t *testing.T) {
 	s := serve(t, answer{weight: "5392", body: "{}"}, answer{weight: "5398", body: "{}"}, answer{weight: "8", body: "{}"})
-	clock := &fakeClock{now: t0}
-	c := newClient(t, s, clock, Config{})
+	clk := clock.NewSkipping(t0)
+	c := newClient(t, s, clk, Config{})
 	var waits []time.Duration
 	for range 3 {
 		st, err := c.Do(context.Background(), Request{Path: "/api/v3/klines", Weight: 5}, jsonOK)
@@ -257,7 +228,7 @@ func TestWeightHeader(t *testing.T) {
 }
 
 func TestBackoffCap(t *testing.T) {
-	c, err := New(Config{BaseURL: "http://127.0.0.1:1", Clock: &fakeClock{}, Attempts: 12})
+	c, err := New(Config{BaseURL: "http://127.0.0.1:1", Clock: clock.NewSkipping(time.Time{}), Attempts: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,11 +243,11 @@ func TestBackoffCap(t *testing.T) {
 func TestWeightBudgetLocal(t *testing.T) {
 	// Without headers the local count keeps the budget: a limit of 10 with
 	// margin 0.5 allows 5 weight (2 requests of 2) per minute.
-	clock := &fakeClock{now: time.Date(2024, 1, 1, 0, 0, 50, 0, time.UTC)}
+	clk := clock.NewSkipping(time.Date(2024, 1, 1, 0, 0, 50, 0, time.UTC))
 	b := &weightBudget{budget: 5}
 	var waits []time.Duration
 	for range 5 {
-		w, err := b.reserve(context.Background(), clock, 2)
+		w, err := b.reserve(context.Background(), clk, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,24 +259,24 @@ func TestWeightBudgetLocal(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.reserve(ctx, clock, 2); !errors.Is(err, context.Canceled) {
+	if _, err := b.reserve(ctx, clk, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("reserve with a cancelled context: %v", err)
 	}
 }
 
 // The base URL may have a path (a simulator mounted under a prefix, a
-// proxy); a clock is needed.
+// proxy); without a clock it takes the system clock.
 func TestNew(t *testing.T) {
-	if _, err := New(Config{BaseURL: "http://127.0.0.1:1/binance/", Clock: &fakeClock{}}); err != nil {
+	if _, err := New(Config{BaseURL: "http://127.0.0.1:1/binance/", Clock: clock.NewSkipping(time.Time{})}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{"", "127.0.0.1:8090", "ftp://x", "http://"} {
-		if _, err := New(Config{BaseURL: bad, Clock: &fakeClock{}}); err == nil {
+		if _, err := New(Config{BaseURL: bad, Clock: clock.NewSkipping(time.Time{})}); err == nil {
 			t.Errorf("base URL %q accepted", bad)
 		}
 	}
-	if _, err := New(Config{BaseURL: "http://127.0.0.1:1"}); err == nil {
-		t.Error("no clock accepted")
+	if c, err := New(Config{BaseURL: "http://127.0.0.1:1"}); err != nil || c.cfg.Clock == nil {
+		t.Errorf("without a clock: %v", err)
 	}
 }
 
@@ -313,7 +284,7 @@ func TestCancelledInRetryWait(t *testing.T) {
 	s := serve(t, answer{status: 429, retryAfter: "3"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := newClient(t, s, cancelOnSleep{&fakeClock{now: t0}, cancel}, Config{})
+	c := newClient(t, s, cancelOnSleep{clock.NewSkipping(t0), cancel}, Config{})
 	st, err := c.Do(ctx, Request{Path: "/x"}, jsonOK)
 	if !errors.Is(err, context.Canceled) || st.Requests != 1 {
 		t.Fatalf("error %v after %d requests", err, st.Requests)
@@ -322,11 +293,11 @@ func TestCancelledInRetryWait(t *testing.T) {
 
 // cancelOnSleep cancels the context when asked to sleep.
 type cancelOnSleep struct {
-	*fakeClock
+	*clock.Skipping
 	cancel context.CancelFunc
 }
 
 func (c cancelOnSleep) Sleep(ctx context.Context, d time.Duration) error {
 	c.cancel()
-	return c.fakeClock.Sleep(ctx, d)
+	return c.Skipping.Sleep(ctx, d)
 }

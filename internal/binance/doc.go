@@ -16,5 +16,5 @@
 //   - [Symbol] and [Pair]: a pair ("BTC/USDT", "BTC/USDT:USDT") to Binance's
 //     symbol ("BTCUSDT") and back.
 //
-// All waiting goes through a [Clock], so tests run without sleeping.
+// All waiting goes through a clock.Clock, so tests run without sleeping.
 package binance

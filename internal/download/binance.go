@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
@@ -97,12 +98,10 @@ type Binance struct {
 }
 
 // NewBinance returns a Binance source. A nil client means an http.Client
-// with binance.DefaultHTTPTimeout, a nil clock [SystemClock], a nil log
+// with binance.DefaultHTTPTimeout, a nil clock [clock.Real], a nil log
 // discards messages. It fails on a base URL that is not http(s)://host….
-func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts BinanceOptions) (*Binance, error) {
-	if clock == nil {
-		clock = SystemClock{}
-	}
+func NewBinance(client *http.Client, clk clock.Clock, log *slog.Logger, opts BinanceOptions) (*Binance, error) {
+	clk = clock.Or(clk)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +122,7 @@ func NewBinance(client *http.Client, clock Clock, log *slog.Logger, opts Binance
 	}
 	core := func(base string, limit int) (*binance.Client, error) {
 		return binance.New(binance.Config{
-			BaseURL: base, HTTP: client, Clock: clock, Log: log,
+			BaseURL: base, HTTP: client, Clock: clk, Log: log,
 			WeightLimit: limit, WeightMargin: opts.WeightMargin,
 			Attempts: opts.Attempts, BaseDelay: opts.BaseDelay, MaxDelay: opts.MaxDelay,
 		})

@@ -10,6 +10,6 @@
 // continues where this one stopped. [Downloader.Fill] downloads explicit
 // ranges such as the gaps of a series.
 //
-// All waiting (rate limits, retry back-off) goes through a [Clock], so tests
-// run without sleeping.
+// All waiting (rate limits, retry back-off) goes through a [clock.Clock],
+// so tests run without sleeping.
 package download

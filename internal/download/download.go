@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -37,9 +38,9 @@ const DefaultFlushEvery = 50_000
 // Options configures a [Downloader]. Zero fields take the defaults in
 // parentheses.
 type Options struct {
-	// Clock decides which candles are closed ([SystemClock]). It should be
-	// the clock the source waits with.
-	Clock Clock
+	// Clock decides which candles are closed (nil: [clock.Real]). It
+	// should be the clock the source waits with.
+	Clock clock.Clock
 	// Log receives progress and warnings (discarded).
 	Log *slog.Logger
 	// Progress, when not nil, receives a progress bar per series (the CLI
@@ -56,16 +57,14 @@ type Options struct {
 type Downloader struct {
 	store Store
 	src   Source
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 	opts  Options
 }
 
 // New returns a Downloader that fetches from src into store.
 func New(store Store, src Source, opts Options) *Downloader {
-	if opts.Clock == nil {
-		opts.Clock = SystemClock{}
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}

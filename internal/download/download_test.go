@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/tradai/tradai/internal/clock"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,7 +24,7 @@ const minute = int64(60_000)
 
 type env struct {
 	t     *testing.T
-	clock *fakeClock
+	clk   *clock.Skipping
 	fb    *fakeBinance
 	src   *Binance
 	store *market.Store
@@ -35,15 +35,15 @@ type env struct {
 // clock is at now.
 func newEnv(t *testing.T, now int64, opts BinanceOptions) *env {
 	t.Helper()
-	clock := newFakeClock(time.UnixMilli(now).UTC())
-	fb := newFakeBinance(t, clock)
+	clk := clock.NewSkipping(time.UnixMilli(now).UTC())
+	fb := newFakeBinance(t, clk)
 	opts.SpotURL, opts.FuturesURL = fb.srv.URL, fb.srv.URL+"/"
 	store, err := market.Open(t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: clock, fb: fb, store: store, opts: opts}
-	src, err := NewBinance(fb.srv.Client(), clock, nil, opts)
+	e := &env{t: t, clk: clk, fb: fb, store: store, opts: opts}
+	src, err := NewBinance(fb.srv.Client(), clk, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func newEnv(t *testing.T, now int64, opts BinanceOptions) *env {
 }
 
 func (e *env) downloader(o Options) *Downloader {
-	o.Clock = e.clock
+	o.Clock = e.clk
 	return New(e.store, e.src, o)
 }
 
@@ -159,7 +159,7 @@ func TestDownloadSeries(t *testing.T) {
 			if !strings.Contains(bar.String(), tc.key.String()) {
 				t.Errorf("progress bar output %q does not name the series", bar.String())
 			}
-			if s := e.clock.Sleeps(); len(s) != 0 {
+			if s := e.clk.Sleeps(); len(s) != 0 {
 				t.Errorf("slept %v", s)
 			}
 		})
@@ -283,9 +283,7 @@ func TestForwardDropsOpenCandle(t *testing.T) {
 	e.fb.hook = nil
 	d := e.downloader(Options{})
 	e.fb.setFault(func(n int) *fault {
-		e.clock.mu.Lock()
-		e.clock.now = time.UnixMilli(listing + 9*minute + 30_000)
-		e.clock.mu.Unlock()
+		e.clk.Set(time.UnixMilli(listing + 9*minute + 30_000))
 		return nil
 	})
 	if _, err := d.Download(context.Background(), []market.Key{k}, market.Range{Start: listing}); err != nil {
@@ -341,7 +339,7 @@ func TestRetries(t *testing.T) {
 			if sr.Requests != tc.requests || len(e.fb.requests()) != tc.requests {
 				t.Errorf("%d requests (server saw %d), want %d", sr.Requests, len(e.fb.requests()), tc.requests)
 			}
-			if got := e.clock.Sleeps(); !equalDurations(got, tc.sleeps) {
+			if got := e.clk.Sleeps(); !equalDurations(got, tc.sleeps) {
 				t.Errorf("slept %v, want %v", got, tc.sleeps)
 			}
 			if sr.RateWait != tc.rateWait || sr.RetryWait != tc.retryWait {
@@ -380,7 +378,7 @@ func TestWeightLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := e.clock.Sleeps(), []time.Duration{40 * time.Second}; !equalDurations(got, want) {
+	if got, want := e.clk.Sleeps(), []time.Duration{40 * time.Second}; !equalDurations(got, want) {
 		t.Errorf("slept %v, want %v (to the next minute)", got, want)
 	}
 	if rep.Series[0].RateWait != 40*time.Second {
@@ -416,7 +414,7 @@ func TestFuturesWeightBudget(t *testing.T) {
 	if _, err := e.downloader(Options{}).Download(context.Background(), []market.Key{k}, market.Range{Start: listing}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.clock.Sleeps(); len(got) != 1 || got[0] != time.Minute {
+	if got := e.clk.Sleeps(); len(got) != 1 || got[0] != time.Minute {
 		t.Errorf("slept %v, want one wait of a minute", got)
 	}
 	sameCandles(t, e.load(k), series)
@@ -593,24 +591,6 @@ func TestFill(t *testing.T) {
 		t.Errorf("%d requests, want 5", sr.Requests)
 	}
 	sameCandles(t, e.load(k), series)
-}
-
-func TestSystemClock(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	if err := (SystemClock{}).Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("Sleep on a cancelled context: %v", err)
-	}
-	if err := (SystemClock{}).Sleep(context.Background(), 0); err != nil {
-		t.Error(err)
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Error("Sleep did not return at once")
-	}
-	if d := time.Since((SystemClock{}).Now()); math.Abs(float64(d)) > float64(time.Minute) {
-		t.Errorf("Now is off by %v", d)
-	}
 }
 
 func TestResumeBackwardAcrossHole(t *testing.T) {

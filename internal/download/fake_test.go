@@ -1,7 +1,6 @@
 package download
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,40 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/sdk"
 )
-
-// fakeClock is a Clock whose Sleep advances the time at once.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newFakeClock(now time.Time) *fakeClock { return &fakeClock{now: now} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
 
 // genSeries returns n candles of tf from first on, with values that survive
 // formatting as decimal strings exactly.
@@ -80,9 +48,9 @@ type fault struct {
 
 // fakeBinance serves klines like Binance from generated series.
 type fakeBinance struct {
-	t     *testing.T
-	clock *fakeClock
-	srv   *httptest.Server
+	t   *testing.T
+	clk *clock.Skipping
+	srv *httptest.Server
 
 	mu     sync.Mutex
 	series map[string]*sdk.Frame // by path|symbol|interval
@@ -104,8 +72,8 @@ var fakeParams = map[string]string{
 	"/fapi/v1/indexPriceKlines": "pair", "/fapi/v1/premiumIndexKlines": "symbol",
 }
 
-func newFakeBinance(t *testing.T, clock *fakeClock) *fakeBinance {
-	fb := &fakeBinance{t: t, clock: clock, series: map[string]*sdk.Frame{}}
+func newFakeBinance(t *testing.T, clk *clock.Skipping) *fakeBinance {
+	fb := &fakeBinance{t: t, clk: clk, series: map[string]*sdk.Frame{}}
 	fb.srv = httptest.NewServer(http.HandlerFunc(fb.serve))
 	t.Cleanup(fb.srv.Close)
 	return fb
@@ -144,7 +112,7 @@ func (fb *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 	if fb.fault != nil {
 		flt = fb.fault(n)
 	}
-	if m := fb.clock.Now().Unix() / 60; m != fb.minute {
+	if m := fb.clk.Now().Unix() / 60; m != fb.minute {
 		fb.minute, fb.used = m, 0
 	}
 	fb.used += 2

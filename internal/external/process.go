@@ -165,7 +165,9 @@ func (p *process) abort() {
 // watch arms a watchdog for one exchange with the process: after d, or
 // when ctx is done, the process is aborted. The returned function disarms
 // it, waits for an abort in progress, and returns ErrTimeout (or the
-// context's error) when the watchdog fired.
+// context's error) when the watchdog fired. It and the exit and stderr
+// grace timers run on the system clock, not an injected one: they bound a
+// real operating-system process.
 func (p *process) watch(ctx context.Context, d time.Duration) func() error {
 	var once sync.Once
 	var cause error

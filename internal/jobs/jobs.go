@@ -53,6 +53,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
 	"github.com/tradai/tradai/internal/jobs/runkind"
@@ -96,8 +97,9 @@ type Options struct {
 	// Webhook, when its URL is set, sends an Event for every run that
 	// reaches a terminal status.
 	Webhook WebhookOptions
-	// Now is the clock (time.Now).
-	Now func() time.Time
+	// Clock is the clock (nil: the system clock): run and webhook times,
+	// retry times, the heartbeat, cancel-poll and rescue tickers.
+	Clock clock.Clock
 }
 
 func (o Options) withDefaults() Options {
@@ -119,9 +121,7 @@ func (o Options) withDefaults() Options {
 	if o.FetchCool > o.FetchPoll {
 		o.FetchCool = o.FetchPoll
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 	o.Webhook = o.Webhook.withDefaults()
 	return o
 }
@@ -176,7 +176,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 	}
 	opts = opts.withDefaults()
 	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies,
-		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Now: opts.Now, Log: log})
+		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -267,7 +267,7 @@ func (o Options) backoff(attempt int) time.Duration {
 type retryPolicy struct{ o Options }
 
 func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(p.o.backoff(job.Attempt))
+	return p.o.Clock.Now().Add(p.o.backoff(job.Attempt))
 }
 
 // Submit stores a queued run for tenant and enqueues its job, of the
@@ -333,7 +333,7 @@ func (s *Service) requeue(ctx context.Context, p tenancy.Principal, kind, runID 
 		}
 		var at time.Time
 		if backoff {
-			at = s.opts.Now().Add(s.opts.backoff(attempts))
+			at = s.opts.Clock.Now().Add(s.opts.backoff(attempts))
 		}
 		return s.enqueue(ctx, tx, kind, runID, p.Tenant, at)
 	})
@@ -407,7 +407,7 @@ func (s *Service) Stop(ctx context.Context) error {
 
 func (s *Service) rescueLoop(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(s.opts.RescueEvery)
+	t := s.opts.Clock.NewTicker(s.opts.RescueEvery)
 	defer t.Stop()
 	for {
 		if _, err := s.RescueOrphans(ctx); err != nil && ctx.Err() == nil {
@@ -416,7 +416,7 @@ func (s *Service) rescueLoop(ctx context.Context, done chan struct{}) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

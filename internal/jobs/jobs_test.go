@@ -56,11 +56,11 @@ func newEnv(t testing.TB, d *db.DB, opts jobs.Options, start bool) *env {
 func newEnvIn(t testing.TB, d *db.DB, data string, opts jobs.Options, start bool) *env {
 	t.Helper()
 	ctx := context.Background()
-	u, err := tenancy.New(d, time.Now, nil).CreateUser(ctx, "alice", "acme")
+	u, err := tenancy.New(d, nil, nil).CreateUser(ctx, "alice", "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := runs.New(d, time.Now, 3, nil)
+	store := runs.New(d, nil, 3, nil)
 	svc, err := jobs.New(d, store, data, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)

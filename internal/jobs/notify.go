@@ -150,7 +150,7 @@ func SignWebhook(secret []byte, timestamp string, body []byte) string {
 // across crashes.
 func (s *Service) enqueueEvent(ctx context.Context, tx *db.Tx, r runs.Run) error {
 	wh := s.opts.Webhook
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	ev := Event{
 		Type: "run." + string(r.Status), DeliveryID: db.NewID("dlv", now), RunID: r.ID, Tenant: r.Tenant,
 		Status: string(r.Status), Strategy: r.Spec.Strategy, Error: r.Error, At: r.Finished.UTC(),
@@ -201,7 +201,7 @@ func (w *notifyWorker) NextRetry(job *river.Job[NotifyArgs]) time.Time {
 	for i := 1; i < job.Attempt && d < time.Hour; i++ {
 		d *= 2
 	}
-	return time.Now().Add(d)
+	return w.s.opts.Clock.Now().Add(d)
 }
 
 // Timeout bounds one try a little beyond the request's own timeout.
@@ -235,16 +235,16 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return nil
 	}
 
-	began := s.opts.Now()
+	began := s.opts.Clock.Now()
 	code, sendErr := s.send(ctx, a)
 	last := sendErr == nil || errors.Is(sendErr, errReceiverRefused) || job.Attempt >= job.MaxAttempts
-	step := runs.Step{Name: StepNotify, Status: runs.Running, Started: job.CreatedAt, Finished: s.opts.Now()}
+	step := runs.Step{Name: StepNotify, Status: runs.Running, Started: job.CreatedAt, Finished: s.opts.Clock.Now()}
 	row := deliveryPending
 	switch {
 	case sendErr == nil:
 		row, step.Status = deliveryDelivered, runs.Completed
 		step.Detail = fmt.Sprintf("%s delivered to %s on attempt %d of %d (HTTP %d)", a.Type, s.opts.Webhook.URL, job.Attempt, job.MaxAttempts, code)
-		log.Info("webhook delivered", "status", code, "took", s.opts.Now().Sub(began))
+		log.Info("webhook delivered", "status", code, "took", s.opts.Clock.Now().Sub(began))
 	case last:
 		row, step.Status = deliveryFailed, runs.Failed
 		step.Error = fmt.Sprintf("webhook delivery failed after %d attempts: %v", job.Attempt, sendErr)
@@ -261,7 +261,7 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	bg := context.WithoutCancel(ctx)
 	var delivered any
 	if sendErr == nil {
-		delivered = s.opts.Now().UnixMilli()
+		delivered = s.opts.Clock.Now().UnixMilli()
 	}
 	errText := ""
 	if sendErr != nil {
@@ -293,7 +293,7 @@ func (s *Service) send(ctx context.Context, a NotifyArgs) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("build the webhook request: %w", err)
 	}
-	ts := strconv.FormatInt(s.opts.Now().Unix(), 10)
+	ts := strconv.FormatInt(s.opts.Clock.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "TradAI-Webhook/1")
 	req.Header.Set(HeaderEvent, a.Type)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/jobs"
@@ -134,7 +135,12 @@ func (e *env) delivery(t testing.TB, runID string) (status string, attempts int)
 func TestWebhookSignedEventOncePerRun(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		rc := newReceiver(t, func(int) int { return http.StatusNoContent })
-		e := newEnv(t, d, webhookOpts(rc.srv.URL), false)
+		// Deliveries are signed with the service's clock, standing still
+		// here.
+		t0 := time.Now().Add(-time.Minute).Truncate(time.Second).UTC() // a minute behind the system clock
+		opts := webhookOpts(rc.srv.URL)
+		opts.Clock = clock.NewFake(t0)
+		e := newEnv(t, d, opts, false)
 		ctx := context.Background()
 		// Cancelled before any worker took it.
 		cancelled := e.submit(t, runs.RunSpec{Strategy: "rsi_bollinger", Config: exampleConfig(t)})
@@ -163,6 +169,9 @@ func TestWebhookSignedEventOncePerRun(t *testing.T) {
 			ev := dl.event
 			if want[ev.RunID] != ev.Type || ev.Status != strings.TrimPrefix(ev.Type, "run.") || ev.Tenant != e.tenant || ev.At.IsZero() {
 				t.Errorf("event %+v", ev)
+			}
+			if ts := dl.header.Get("X-TradAI-Timestamp"); ts != strconv.FormatInt(t0.Unix(), 10) {
+				t.Errorf("signed at %s, want the clock's %d", ts, t0.Unix())
 			}
 			if self := "https://tradai.example.com/api/v1/backtests/" + ev.RunID; ev.Links["self"] != self {
 				t.Errorf("links %v", ev.Links)
@@ -230,7 +239,7 @@ func TestWebhookDownLeavesRunCompleted(t *testing.T) {
 
 func TestWebhookNeedsASecret(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		store := runs.New(d, time.Now, 3, nil)
+		store := runs.New(d, nil, 3, nil)
 		for _, wh := range []jobs.WebhookOptions{{URL: "https://example.com/hook"}, {URL: "ftp://example.com", Secret: secret}} {
 			if _, err := jobs.New(d, store, dataDir, slog.New(slog.DiscardHandler), jobs.Options{Webhook: wh}); err == nil {
 				t.Errorf("New with webhook %+v: no error", wh)

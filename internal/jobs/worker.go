@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -133,17 +132,17 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 		}
 	}
 	// MarkRunning stamped the first heartbeat.
-	poll := time.NewTicker(s.opts.CancelPoll)
+	poll := s.opts.Clock.NewTicker(s.opts.CancelPoll)
 	defer poll.Stop()
-	hb := time.NewTicker(s.opts.Heartbeat)
+	hb := s.opts.Clock.NewTicker(s.opts.Heartbeat)
 	defer hb.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hb.C:
+		case <-hb.C():
 			beat()
-		case <-poll.C:
+		case <-poll.C():
 			st, err := s.runs.Status(ctx, p, id)
 			// A vanished row is a run cancelled and deleted meanwhile.
 			if errors.Is(err, runs.ErrNotFound) || (err == nil && st != runs.Running) {
@@ -159,13 +158,13 @@ func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, sto
 // the run's progress and the start of step next, in one transaction. The
 // last step (next empty) is recorded by Complete, unless it fails.
 func (s *Service) step(ctx context.Context, p tenancy.Principal, id, name, next string, progress float64, fn func() (string, error)) error {
-	began := time.Now()
+	began := s.opts.Clock.Now()
 	detail, err := fn()
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	}
-	s.stepSeconds.WithLabelValues(name, outcome).Observe(time.Since(began).Seconds())
+	s.stepSeconds.WithLabelValues(name, outcome).Observe(s.opts.Clock.Now().Sub(began).Seconds())
 	if next == "" && err == nil {
 		return nil
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // maxTracked bounds the records remembered; beyond it records are written.
@@ -31,7 +33,7 @@ type Handler struct {
 
 type state struct {
 	every time.Duration
-	now   func() time.Time
+	clock clock.Clock
 
 	mu   sync.Mutex
 	seen map[string]*entry
@@ -43,9 +45,9 @@ type entry struct {
 }
 
 // New returns a Handler writing to inner at most one of each repeated
-// warning or error per interval; now is the clock (time.Now).
-func New(inner slog.Handler, interval time.Duration, now func() time.Time) *Handler {
-	return &Handler{inner: inner, state: &state{every: interval, now: now, seen: map[string]*entry{}}}
+// warning or error per interval; clk is the clock (nil: the system clock).
+func New(inner slog.Handler, interval time.Duration, clk clock.Clock) *Handler {
+	return &Handler{inner: inner, state: &state{every: interval, clock: clock.Or(clk), seen: map[string]*entry{}}}
 }
 
 // Enabled is the wrapped handler's.
@@ -82,7 +84,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	key := b.String()
 	s := h.state
 	s.mu.Lock()
-	now := s.now()
+	now := s.clock.Now()
 	e, ok := s.seen[key]
 	if ok && now.Sub(e.written) < s.every {
 		e.held++

@@ -8,24 +8,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/lograte"
 )
 
 func TestRepeatedErrorsAreWrittenOncePerInterval(t *testing.T) {
-	at := time.Unix(1_700_000_000, 0)
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	var buf bytes.Buffer
-	log := slog.New(lograte.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}), time.Minute, func() time.Time { return at }))
+	log := slog.New(lograte.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}), time.Minute, clk))
 	diskFull := errors.New("database or disk is full")
 	for i := range 1000 {
 		log.Error("request failed", "path", "/api/v1/backtests", "err", diskFull, "elapsed", time.Duration(i)*time.Millisecond)
 		log.Info("request", "n", i) // below warnings: all written
-		at = at.Add(10 * time.Millisecond)
+		clk.Advance(10 * time.Millisecond)
 	}
 	log.Error("request failed", "path", "/api/v1/other", "err", diskFull) // another record
 	log.With("run", "r1").Warn("slow")
 	log.With("run", "r2").Warn("slow")
 	log.With("run", "r1").Warn("slow") // held back
-	at = at.Add(time.Minute)
+	clk.Advance(time.Minute)
 	log.Error("request failed", "path", "/api/v1/backtests", "err", diskFull, "elapsed", time.Second)
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

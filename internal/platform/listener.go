@@ -52,7 +52,7 @@ func (c *idleFirstConn) SetReadDeadline(t time.Time) error {
 	if c.started {
 		return c.Conn.SetReadDeadline(t)
 	}
-	now := time.Now()
+	now := time.Now() // a connection deadline is the OS's wall clock, not an injected one
 	c.asked, c.askedAt = t, now
 	return c.Conn.SetReadDeadline(now.Add(c.idle))
 }

@@ -37,6 +37,7 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/runs"
@@ -86,8 +87,10 @@ type Config struct {
 	Out io.Writer
 	// Version is the version the API reports.
 	Version string
-	// Now is the clock (time.Now).
-	Now func() time.Time
+	// Clock is the clock of the run store and the tokens, and of the job
+	// service, the API and the simulator where their options set none (nil:
+	// the system clock).
+	Clock clock.Clock
 	// DrainAPI bounds how long Shutdown waits for API requests in flight
 	// (10 s); DrainWorkers how long running jobs get to finish before they
 	// are cancelled and re-queued (20 s).
@@ -142,8 +145,12 @@ func New(cfg Config) (*Platform, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	cfg.Clock = clock.Or(cfg.Clock)
+	if cfg.Jobs.Clock == nil {
+		cfg.Jobs.Clock = cfg.Clock
+	}
+	if cfg.API.Clock == nil {
+		cfg.API.Clock = cfg.Clock
 	}
 	if cfg.DrainAPI <= 0 {
 		cfg.DrainAPI = 10 * time.Second
@@ -157,6 +164,9 @@ func New(cfg Config) (*Platform, error) {
 	if cfg.Sim != nil {
 		sc := *cfg.Sim
 		sc.DataDir, sc.Log = cfg.DataDir, cfg.Log
+		if sc.Clock == nil {
+			sc.Clock = cfg.Clock
+		}
 		cfg.Sim = &sc
 	}
 	return &Platform{cfg: cfg, ready: make(chan struct{}), failed: make(chan error, 1), stop: make(chan struct{})}, nil
@@ -206,7 +216,7 @@ func (p *Platform) start(ctx context.Context) error {
 			return err
 		}
 	}
-	store := runs.New(p.db, cfg.Now, maxAttempts, log)
+	store := runs.New(p.db, cfg.Clock, maxAttempts, log)
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
 	if err != nil {
 		return err
@@ -216,7 +226,7 @@ func (p *Platform) start(ctx context.Context) error {
 		return p.startWorker(ctx)
 	}
 
-	p.auth = tenancy.New(p.db, cfg.Now, log)
+	p.auth = tenancy.New(p.db, cfg.Clock, log)
 	if err := p.bootstrap(ctx); err != nil {
 		return err
 	}

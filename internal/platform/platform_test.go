@@ -16,6 +16,7 @@ import (
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/platform"
@@ -237,5 +238,31 @@ func TestShutdownRequeuesRunningBacktest(t *testing.T) {
 	}
 	if status != client.Queued {
 		t.Fatalf("run after Shutdown: %s, want it queued again", status)
+	}
+}
+
+// The platform's clock stamps what its stores record.
+func TestPlatformClock(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	home := filepath.Join(t.TempDir(), "home")
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	p, err := platform.New(platform.Config{Home: home, DataDir: t.TempDir(), Database: filepath.Join(home, "tradai.db"),
+		Addr: "127.0.0.1:0", Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	u, err := p.Tenancy().UserByName(t.Context(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Created.Equal(t0) {
+		t.Fatalf("first user created at %s, want the platform clock's %s", u.Created, t0)
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,10 +3,10 @@ package runs_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/runs"
@@ -19,11 +19,8 @@ import (
 func TestHeartbeatStatusAndOrphans(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		var ms atomic.Int64
-		ms.Store(1700000000000)
-		now := func() time.Time { return time.UnixMilli(ms.Load()) }
-		advance := func(d time.Duration) { ms.Add(d.Milliseconds()) }
-		ten := tenancy.New(d, now, nil)
+		clk := clock.NewFake(time.UnixMilli(1700000000000))
+		ten := tenancy.New(d, clk, nil)
 		u, err := ten.CreateUser(ctx, "alice", "acme")
 		if err != nil {
 			t.Fatal(err)
@@ -33,7 +30,7 @@ func TestHeartbeatStatusAndOrphans(t *testing.T) {
 			t.Fatal(err)
 		}
 		alice, bob := tenancy.Principal{Tenant: u.Tenant, User: u.ID}, tenancy.Principal{Tenant: other.Tenant, User: other.ID}
-		s := runs.New(d, now, 4, nil)
+		s := runs.New(d, clk, 4, nil)
 		if got := s.MaxAttempts(); got != 4 {
 			t.Fatalf("MaxAttempts = %d, want 4", got)
 		}
@@ -44,7 +41,7 @@ func TestHeartbeatStatusAndOrphans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			advance(time.Millisecond) // distinct ids
+			clk.Advance(time.Millisecond) // distinct ids
 			if _, err := s.MarkRunning(ctx, p, r.ID, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +63,7 @@ func TestHeartbeatStatusAndOrphans(t *testing.T) {
 		if got := orphans(); len(got) != 0 {
 			t.Fatalf("fresh runs are orphans: %v", got)
 		}
-		advance(20 * time.Second)
+		clk.Advance(20 * time.Second)
 		if err := s.Heartbeat(ctx, alice, beating.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +71,7 @@ func TestHeartbeatStatusAndOrphans(t *testing.T) {
 		if err := s.Heartbeat(ctx, alice, dead.ID); err != nil {
 			t.Fatal(err)
 		}
-		advance(20 * time.Second)
+		clk.Advance(20 * time.Second)
 		got := orphans()
 		if len(got) != 1 || got[0] != (runs.Ref{ID: dead.ID, Tenant: bob.Tenant, Kind: runs.KindBacktest}) {
 			t.Fatalf("orphans = %v, want only %s of %s", got, dead.ID, bob.Tenant)

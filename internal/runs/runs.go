@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -131,22 +132,23 @@ type FinishFunc func(ctx context.Context, tx *db.Tx, r Run) error
 // Store keeps runs in a database.
 type Store struct {
 	db          *db.DB
-	now         func() time.Time
+	clock       clock.Clock
 	maxAttempts int
 	log         *slog.Logger
 	onFinish    FinishFunc
 }
 
 // New returns a Store. maxAttempts bounds retryable failures: a run that
-// fails retryably after maxAttempts starts goes to dead_letter.
-func New(d *db.DB, now func() time.Time, maxAttempts int, log *slog.Logger) *Store {
+// fails retryably after maxAttempts starts goes to dead_letter. clk stamps
+// the runs' times (nil: the system clock).
+func New(d *db.DB, clk clock.Clock, maxAttempts int, log *slog.Logger) *Store {
 	if maxAttempts < 1 {
 		maxAttempts = 1
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: d, now: now, maxAttempts: maxAttempts, log: log}
+	return &Store{db: d, clock: clock.Or(clk), maxAttempts: maxAttempts, log: log}
 }
 
 // MaxAttempts is how many times a run is started before a retryable
@@ -222,7 +224,7 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	}
 	tags, _ := json.Marshal(spec.Tags)
 	hash := requestHash(spec)
-	now := s.now()
+	now := s.clock.Now()
 	r := Run{ID: db.NewID("run", now), Tenant: p.Tenant, CreatedBy: p.User, Spec: spec, IdempotencyKey: idempotencyKey, Status: Queued, Created: now}
 	var key, by, parent any
 	if idempotencyKey != "" {

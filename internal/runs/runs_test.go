@@ -9,27 +9,31 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-// clock ticks one millisecond per reading; safe for concurrent use.
-func clock() func() time.Time {
-	var ms atomic.Int64
-	ms.Store(1700000000000)
-	return func() time.Time { return time.UnixMilli(ms.Add(1)) }
+// ticking is a fake clock that moves one millisecond on at each reading,
+// so that stamps differ.
+type ticking struct{ *clock.Fake }
+
+func (c ticking) Now() time.Time {
+	c.Advance(time.Millisecond)
+	return c.Fake.Now()
 }
+
+func newTicking() ticking { return ticking{clock.NewFake(time.UnixMilli(1700000000000))} }
 
 func setup(t *testing.T, d *db.DB) (*runs.Store, tenancy.Principal, tenancy.Principal) {
 	t.Helper()
 	ctx := context.Background()
-	ten := tenancy.New(d, clock(), nil)
+	ten := tenancy.New(d, newTicking(), nil)
 	a, err := ten.CreateUser(ctx, "alice", "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +42,7 @@ func setup(t *testing.T, d *db.DB) (*runs.Store, tenancy.Principal, tenancy.Prin
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runs.New(d, clock(), 2, nil), tenancy.Principal{Tenant: a.Tenant, User: a.ID}, tenancy.Principal{Tenant: b.Tenant, User: b.ID}
+	return runs.New(d, newTicking(), 2, nil), tenancy.Principal{Tenant: a.Tenant, User: a.ID}, tenancy.Principal{Tenant: b.Tenant, User: b.ID}
 }
 
 func spec(strategy string) runs.RunSpec {

@@ -31,7 +31,7 @@ type change struct {
 // the status is still the one read (so of two racing transitions exactly one
 // wins), writes c.extra and the audit row, and returns the run as stored.
 func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c change) (Run, error) {
-	now := s.now()
+	now := s.clock.Now()
 	var r Run
 	if !storableID(id) {
 		return Run{}, fmt.Errorf("%s %q: %w", c.action, id, ErrNotFound)
@@ -86,7 +86,7 @@ func (s *Store) apply(ctx context.Context, p tenancy.Principal, id string, c cha
 // error cleared, and, unless firstStep is empty, step firstStep started, all
 // in one transaction.
 func (s *Store) MarkRunning(ctx context.Context, p tenancy.Principal, id, firstStep string) (Run, error) {
-	now := s.now().UnixMilli()
+	now := s.clock.Now().UnixMilli()
 	c := change{action: "run.start", from: []Status{Queued},
 		update: func(Status, int) (string, []any, Status) {
 			return `attempts = attempts + 1, started_at = ?, heartbeat_at = ?, progress = 0, error = ''`, []any{now, now}, Running
@@ -117,7 +117,7 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 	if err != nil {
 		return Run{}, fmt.Errorf("complete run %s: metrics are not valid JSON: %w", id, err)
 	}
-	now := s.now().UnixMilli()
+	now := s.clock.Now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
 		update: func(Status, int) (string, []any, Status) {
 			return `progress = 1, finished_at = ?, metrics = ?, data_fingerprint = ?`, []any{now, m, o.DataFingerprint}, Completed
@@ -161,7 +161,7 @@ func (s *Store) fail(ctx context.Context, p tenancy.Principal, id string, cause 
 	if cause != nil {
 		msg = cleanMessage(cause.Error())
 	}
-	now := s.now().UnixMilli()
+	now := s.clock.Now().UnixMilli()
 	var (
 		to   Status
 		used int
@@ -192,7 +192,7 @@ func (s *Store) fail(ctx context.Context, p tenancy.Principal, id string, cause 
 
 // Cancel cancels a queued or running run.
 func (s *Store) Cancel(ctx context.Context, p tenancy.Principal, id string) (Run, error) {
-	now := s.now().UnixMilli()
+	now := s.clock.Now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.cancel", from: []Status{Queued, Running},
 		update: func(Status, int) (string, []any, Status) { return `finished_at = ?`, []any{now}, Cancelled }})
 }
@@ -218,7 +218,7 @@ func (s *Store) Retry(ctx context.Context, p tenancy.Principal, id string, inTx 
 // queue gives up on its job.
 func (s *Store) DeadLetter(ctx context.Context, p tenancy.Principal, id, reason string) (Run, error) {
 	reason = cleanMessage(reason)
-	now := s.now().UnixMilli()
+	now := s.clock.Now().UnixMilli()
 	return s.apply(ctx, p, id, change{action: "run.dead_letter", from: []Status{Queued, Running},
 		update: func(Status, int) (string, []any, Status) {
 			return `error = ?, finished_at = ?`, []any{reason, now}, DeadLetter
@@ -247,7 +247,7 @@ func (s *Store) FinishStep(ctx context.Context, p tenancy.Principal, runID, name
 		status, msg = Failed, cleanMessage(cause.Error())
 	}
 	detail = cleanMessage(detail)
-	now := s.now().UnixMilli()
+	now := s.clock.Now().UnixMilli()
 	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE run_steps SET status = ?, finished_at = ?, error = ?, detail = ?
 			WHERE run_id = ? AND name = ? AND status = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND tenant_id = ? AND status = ?)`,
@@ -418,7 +418,7 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("%w: run changed meanwhile", ErrIllegalTransition)
 		}
-		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.delete", Target: id, At: s.now(),
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.delete", Target: id, At: s.clock.Now(),
 			Detail: map[string]any{"status": cur}})
 	})
 	if err != nil {
@@ -432,7 +432,7 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 // as it is, without an error; the worker learns of it through Status.
 func (s *Store) Heartbeat(ctx context.Context, p tenancy.Principal, id string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND tenant_id = ? AND status = ?`,
-		s.now().UnixMilli(), id, p.Tenant, string(Running)); err != nil {
+		s.clock.Now().UnixMilli(), id, p.Tenant, string(Running)); err != nil {
 		return fmt.Errorf("heartbeat of run %s: %w", id, err)
 	}
 	return nil
@@ -466,7 +466,7 @@ type Ref struct {
 // (of the current attempt) are both older than staleAfter by the store's
 // clock: their worker is gone. The job queue's rescuer re-queues them.
 func (s *Store) Orphans(ctx context.Context, staleAfter time.Duration) ([]Ref, error) {
-	cutoff := s.now().Add(-staleAfter).UnixMilli()
+	cutoff := s.clock.Now().Add(-staleAfter).UnixMilli()
 	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, kind FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
 		string(Running), cutoff, cutoff)
 	if err != nil {

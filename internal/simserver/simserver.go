@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/sim"
@@ -60,8 +61,9 @@ type Config struct {
 	Faults binanceapi.Faults
 	// Log receives the simulator's log (nil: discarded).
 	Log *slog.Logger
-	// Now is the wall clock (time.Now).
-	Now func() time.Time
+	// Clock is the wall clock the replay follows, the API's clock and the
+	// pace of saving (nil: the system clock).
+	Clock clock.Clock
 	// DrainHTTP bounds how long Shutdown waits for requests in flight (10 s).
 	DrainHTTP time.Duration
 }
@@ -105,9 +107,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.DrainHTTP <= 0 {
 		cfg.DrainHTTP = 10 * time.Second
 	}
@@ -157,7 +157,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store := simstore.New(s.cfg.DB, s.cfg.Now, log)
+	store := simstore.New(s.cfg.DB, s.cfg.Clock, log)
 	state, err := store.Load(ctx)
 	if err != nil {
 		return err
@@ -185,7 +185,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	api, err := binanceapi.New(binanceapi.Config{Engine: eng, Feed: feed, Keys: store, History: store, Sync: store.Sync,
+	api, err := binanceapi.New(binanceapi.Config{Clock: s.cfg.Clock, Engine: eng, Feed: feed, Keys: store, History: store, Sync: store.Sync,
 		WeightLimit: s.cfg.WeightLimit, Admin: true, AdminToken: s.cfg.AdminToken, Accounts: simstore.Creator{Store: store, Engine: eng},
 		Faults: s.cfg.Faults, Events: events, Log: log})
 	if err != nil {
@@ -203,7 +203,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Go(func() { s.saveClock(runCtx, store) })
 	if s.cfg.Speed > 0 {
 		s.wg.Go(func() {
-			if err := feed.Run(runCtx, clockFunc(s.cfg.Now), s.cfg.Speed, 50*time.Millisecond); err != nil {
+			if err := feed.Run(runCtx, s.cfg.Clock, s.cfg.Speed, 50*time.Millisecond); err != nil {
 				s.failed <- err
 			}
 		})
@@ -220,7 +220,7 @@ func (s *Server) Start(ctx context.Context) error {
 // saveClock saves the simulation clock every second and once more when ctx
 // ends.
 func (s *Server) saveClock(ctx context.Context, store *simstore.Store) {
-	t := time.NewTicker(time.Second)
+	t := s.cfg.Clock.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
@@ -229,18 +229,13 @@ func (s *Server) saveClock(ctx context.Context, store *simstore.Store) {
 				s.cfg.Log.Error("sim: save the simulation clock", "err", err)
 			}
 			return
-		case <-t.C:
+		case <-t.C():
 			if err := store.SaveClock(ctx, s.feed.Now()); err != nil && ctx.Err() == nil {
 				s.cfg.Log.Warn("sim: save the simulation clock", "err", err)
 			}
 		}
 	}
 }
-
-// clockFunc is a wall clock read through a function.
-type clockFunc func() time.Time
-
-func (f clockFunc) Now() time.Time { return f() }
 
 // Ready is closed once the simulator serves.
 func (s *Server) Ready() <-chan struct{} { return s.ready }

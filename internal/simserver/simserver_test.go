@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/simstore"
@@ -37,8 +38,9 @@ func TestStartShutdown(t *testing.T) {
 	if err := d.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	s, err := simserver.New(simserver.Config{DB: d, DataDir: exampleData(), Pairs: []string{"ETH/BTC"}, Timeframe: "5m",
-		Addr: "127.0.0.1:0", Speed: 3600, Engine: sim.DefaultConfig()})
+		Addr: "127.0.0.1:0", Speed: 3600, Engine: sim.DefaultConfig(), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,13 @@ func TestStartShutdown(t *testing.T) {
 		return clock.SimTime
 	}
 	first := simTime()
-	// An hour of simulation time a second: the clock moves.
+	// The replay, the journal's and the clock's saving and the listen-key
+	// expiry wait on the clock; then one second of it is an hour of
+	// simulation time.
+	if err := clk.BlockUntil(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
 	moved := first
 	for deadline := time.Now().Add(10 * time.Second); moved == first; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -72,11 +80,14 @@ func TestStartShutdown(t *testing.T) {
 		}
 		moved = simTime()
 	}
+	if moved != first+3_600_000 {
+		t.Fatalf("one second at speed 3600 moved the simulation clock %d ms, want an hour", moved-first)
+	}
 	tr.CloseIdleConnections()
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	saved, err := simstore.New(d, time.Now, nil).Clock(ctx)
+	saved, err := simstore.New(d, nil, nil).Clock(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 )
 
@@ -58,9 +59,9 @@ type Token struct {
 
 // Store keeps users and tokens in a database.
 type Store struct {
-	db  *db.DB
-	now func() time.Time
-	log *slog.Logger
+	db    *db.DB
+	clock clock.Clock
+	log   *slog.Logger
 
 	mu sync.Mutex
 	// recorded is when this process last tried to record each token's use
@@ -68,12 +69,12 @@ type Store struct {
 	recorded map[string]time.Time
 }
 
-// New returns a Store on d; now is the clock (time.Now in production).
-func New(d *db.DB, now func() time.Time, log *slog.Logger) *Store {
+// New returns a Store on d; clk is the clock (nil: the system clock).
+func New(d *db.DB, clk clock.Clock, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: d, now: now, log: log, recorded: map[string]time.Time{}}
+	return &Store{db: d, clock: clock.Or(clk), log: log, recorded: map[string]time.Time{}}
 }
 
 // CreateUser creates the user name in tenant (created when missing) and
@@ -83,7 +84,7 @@ func (s *Store) CreateUser(ctx context.Context, name, tenant string) (User, erro
 	if name == "" || tenant == "" {
 		return User{}, errors.New("create user: the user name and tenant name must not be empty")
 	}
-	now := s.now()
+	now := s.clock.Now()
 	u := User{ID: db.NewID("usr", now), Name: name, Created: now}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT id FROM tenants WHERE name = ?`, tenant).Scan(&u.Tenant)
@@ -170,7 +171,7 @@ func (s *Store) CreateToken(ctx context.Context, userID string) (string, Token, 
 		return "", Token{}, fmt.Errorf("create token: read random bytes: %w", err)
 	}
 	plaintext := TokenPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
-	now := s.now()
+	now := s.clock.Now()
 	tok := Token{ID: db.NewID("tok", now), User: userID, Prefix: plaintext[:len(TokenPrefix)+6], Created: now}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var tenant string
@@ -232,7 +233,7 @@ func (s *Store) Authenticate(ctx context.Context, plaintext string) (Principal, 
 // would make every read of the API a write to the database, and a retry
 // per request would flood a failing one.
 func (s *Store) recordUse(ctx context.Context, id string, used sql.NullInt64) {
-	now := s.now()
+	now := s.clock.Now()
 	if used.Valid && now.UnixMilli()-used.Int64 < time.Minute.Milliseconds() {
 		return
 	}
@@ -251,7 +252,7 @@ func (s *Store) recordUse(ctx context.Context, id string, used sql.NullInt64) {
 // RevokeToken revokes a token of the principal's tenant; revoking twice is
 // harmless. A token of another tenant is ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, p Principal, tokenID string) error {
-	now := s.now()
+	now := s.clock.Now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var revoked sql.NullInt64
 		err := tx.QueryRow(ctx, `SELECT t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ? AND u.tenant_id = ?`, tokenID, p.Tenant).Scan(&revoked)

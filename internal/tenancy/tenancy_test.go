@@ -8,14 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-func clock() func() time.Time {
-	t := time.UnixMilli(1700000000000)
-	return func() time.Time { t = t.Add(time.Second); return t }
+// ticking is a fake clock that moves one second on at each reading.
+type ticking struct{ *clock.Fake }
+
+func (c ticking) Now() time.Time {
+	c.Advance(time.Second)
+	return c.Fake.Now()
 }
 
 func auditActions(t *testing.T, d *db.DB) []string {
@@ -37,7 +41,7 @@ func auditActions(t *testing.T, d *db.DB) []string {
 func TestUsersAndTokens(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s := tenancy.New(d, clock(), nil)
+		s := tenancy.New(d, ticking{clock.NewFake(time.UnixMilli(1700000000000))}, nil)
 		alice, err := s.CreateUser(ctx, "alice", "acme")
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -39,12 +40,9 @@ func (r *records) count(msg string) int {
 func TestAuthenticateWhenTheDatabaseCannotWrite(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		var mu sync.Mutex
-		at := time.UnixMilli(1700000000000)
-		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
-		advance := func(dt time.Duration) { mu.Lock(); defer mu.Unlock(); at = at.Add(dt) }
+		clk := clock.NewFake(time.UnixMilli(1700000000000))
 		logs := &records{n: map[string]int{}}
-		s := tenancy.New(d, now, slog.New(logs))
+		s := tenancy.New(d, clk, slog.New(logs))
 		u, err := s.CreateUser(ctx, "alice", "acme")
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +62,7 @@ func TestAuthenticateWhenTheDatabaseCannotWrite(t *testing.T) {
 		if n := logs.count(warn); n != 1 {
 			t.Fatalf("%d warnings for 100 authentications in a minute, want 1", n)
 		}
-		advance(time.Minute)
+		clk.Advance(time.Minute)
 		if _, err := s.Authenticate(ctx, plain); err != nil {
 			t.Fatal(err)
 		}
@@ -73,13 +71,13 @@ func TestAuthenticateWhenTheDatabaseCannotWrite(t *testing.T) {
 		}
 		// Once the database writes again, the use is recorded.
 		restore()
-		advance(time.Minute)
+		clk.Advance(time.Minute)
 		if _, err := s.Authenticate(ctx, plain); err != nil {
 			t.Fatal(err)
 		}
 		toks, err := s.Tokens(ctx, u.ID)
-		if err != nil || len(toks) != 1 || !toks[0].LastUse.Equal(now()) {
-			t.Fatalf("tokens %+v, %v; want the last use recorded at %v", toks, err, now())
+		if err != nil || len(toks) != 1 || !toks[0].LastUse.Equal(clk.Now()) {
+			t.Fatalf("tokens %+v, %v; want the last use recorded at %v", toks, err, clk.Now())
 		}
 		if _, err := s.Authenticate(ctx, "tdi_unknown"); err == nil {
 			t.Fatal("unknown token authenticated")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/clock"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,41 +15,6 @@ import (
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 )
-
-// testClock is the wall clock, or a fixed time when base is set, moved on
-// by every Sleep, which it records.
-type testClock struct {
-	base   time.Time
-	mu     sync.Mutex
-	offset time.Duration
-	sleeps []time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.base.IsZero() {
-		return time.Now().Add(c.offset)
-	}
-	return c.base.Add(c.offset)
-}
-
-func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-	c.sleeps = append(c.sleeps, d)
-	return nil
-}
-
-func (c *testClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
 
 // answer is a scripted answer of the test server.
 type answer struct {
@@ -61,7 +27,7 @@ type answer struct {
 // scripted serves answers[n] to request n (0-based; the last one again
 // when there are more requests) and counts requests; the client tries a
 // request at most attempts times.
-func scripted(t *testing.T, clock *testClock, attempts int, answers ...answer) (*Client, *int) {
+func scripted(t *testing.T, clk *clock.Skipping, attempts int, answers ...answer) (*Client, *int) {
 	t.Helper()
 	var mu sync.Mutex
 	n := 0
@@ -80,7 +46,7 @@ func scripted(t *testing.T, clock *testClock, attempts int, answers ...answer) (
 		fmt.Fprint(w, a.body)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := rest.New(rest.Config{BaseURL: srv.URL, APIKey: "k", Secret: "s", HTTP: srv.Client(), Clock: clock, Attempts: attempts})
+	c, err := rest.New(rest.Config{BaseURL: srv.URL, APIKey: "k", Secret: "s", HTTP: srv.Client(), Clock: clk, Attempts: attempts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +73,7 @@ func TestErrorKinds(t *testing.T) {
 		{502, `<html>bad gateway</html>`, nil},
 	} {
 		// One attempt: a POST is retried on 429 only.
-		c, n := scripted(t, &testClock{}, 1, answer{status: tc.status, retryAfter: "3", body: tc.body})
+		c, n := scripted(t, clock.NewSkipping(time.Now()), 1, answer{status: tc.status, retryAfter: "3", body: tc.body})
 		_, err := c.PlaceOrder(context.Background(), exchange.OrderRequest{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.MarketOrder, Quantity: fixed.MustParse("1")})
 		var e *exchange.Error
 		if !errors.As(err, &e) || e.HTTPStatus != tc.status || e.Msg == "" {
@@ -132,9 +98,9 @@ func TestRateLimits(t *testing.T) {
 	ctx := context.Background()
 	timeBody := `{"serverTime":1700000000000}`
 	t.Run("weight header", func(t *testing.T) {
-		clock := &testClock{base: time.Date(2024, 1, 1, 0, 0, 20, 0, time.UTC)}
+		clk := clock.NewSkipping(time.Date(2024, 1, 1, 0, 0, 20, 0, time.UTC))
 		// Someone else on this IP used 5399 of the 5400 (90% of 6000).
-		c, n := scripted(t, clock, 0, answer{status: 200, weight: "5399", body: timeBody}, answer{status: 200, weight: "1", body: timeBody})
+		c, n := scripted(t, clk, 0, answer{status: 200, weight: "5399", body: timeBody}, answer{status: 200, weight: "1", body: timeBody})
 		for range 2 {
 			if _, err := c.ServerTime(ctx); err != nil {
 				t.Fatal(err)
@@ -142,45 +108,45 @@ func TestRateLimits(t *testing.T) {
 		}
 		// The second request (weight 1) fits; the exchangeInfo request
 		// (weight 20) waits for the next minute.
-		if len(clock.Sleeps()) != 0 {
-			t.Fatalf("slept %v before the budget was used", clock.Sleeps())
+		if len(clk.Sleeps()) != 0 {
+			t.Fatalf("slept %v before the budget was used", clk.Sleeps())
 		}
 		if _, err := c.Markets(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if s := clock.Sleeps(); len(s) != 1 || s[0] != 40*time.Second || *n != 3 {
+		if s := clk.Sleeps(); len(s) != 1 || s[0] != 40*time.Second || *n != 3 {
 			t.Errorf("slept %v, %d requests; want 40s to the next minute, 3 requests", s, *n)
 		}
 	})
 	t.Run("429 Retry-After", func(t *testing.T) {
-		clock := &testClock{}
-		c, n := scripted(t, clock, 0, answer{status: 429, retryAfter: "7", body: `{"code":-1003,"msg":"Too much request weight used"}`}, answer{status: 200, body: timeBody})
+		clk := clock.NewSkipping(time.Now())
+		c, n := scripted(t, clk, 0, answer{status: 429, retryAfter: "7", body: `{"code":-1003,"msg":"Too much request weight used"}`}, answer{status: 200, body: timeBody})
 		if _, err := c.ServerTime(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if s := clock.Sleeps(); len(s) != 1 || s[0] != 7*time.Second || *n != 2 {
+		if s := clk.Sleeps(); len(s) != 1 || s[0] != 7*time.Second || *n != 2 {
 			t.Errorf("slept %v, %d requests; want 7s and 2", s, *n)
 		}
 	})
 	t.Run("418 ban", func(t *testing.T) {
-		clock := &testClock{}
-		c, n := scripted(t, clock, 0, answer{status: 418, retryAfter: "120", body: `{"code":-1003,"msg":"Way too much request weight used; IP banned"}`}, answer{status: 200, body: timeBody})
+		clk := clock.NewSkipping(time.Now())
+		c, n := scripted(t, clk, 0, answer{status: 418, retryAfter: "120", body: `{"code":-1003,"msg":"Way too much request weight used; IP banned"}`}, answer{status: 200, body: timeBody})
 		_, err := c.ServerTime(ctx)
 		var e *exchange.Error
 		if !errors.As(err, &e) || !errors.Is(err, exchange.ErrRateLimited) || e.HTTPStatus != 418 || e.RetryAfter != 2*time.Minute {
 			t.Fatalf("error %#v", err)
 		}
-		if len(clock.Sleeps()) != 0 || *n != 1 {
-			t.Errorf("slept %v, %d requests; want no wait, 1 request", clock.Sleeps(), *n)
+		if len(clk.Sleeps()) != 0 || *n != 1 {
+			t.Errorf("slept %v, %d requests; want no wait, 1 request", clk.Sleeps(), *n)
 		}
 	})
 	t.Run("5xx", func(t *testing.T) {
-		clock := &testClock{}
-		c, n := scripted(t, clock, 0, answer{status: 502, body: "<html>bad gateway</html>"}, answer{status: 200, body: timeBody})
+		clk := clock.NewSkipping(time.Now())
+		c, n := scripted(t, clk, 0, answer{status: 502, body: "<html>bad gateway</html>"}, answer{status: 200, body: timeBody})
 		if _, err := c.ServerTime(ctx); err != nil || *n != 2 {
 			t.Fatalf("GET: %v after %d requests", err, *n)
 		}
-		c, n = scripted(t, clock, 0, answer{status: 503, body: `{"code":-1007,"msg":"Timeout waiting for response from backend server."}`}, answer{status: 200, body: "{}"})
+		c, n = scripted(t, clk, 0, answer{status: 503, body: `{"code":-1007,"msg":"Timeout waiting for response from backend server."}`}, answer{status: 200, body: "{}"})
 		_, err := c.CancelOrder(ctx, "BTCUSDT", exchange.OrderRef{ID: 1})
 		if !errors.Is(err, exchange.ErrUnknownStatus) || *n != 1 {
 			t.Fatalf("DELETE: %v after %d requests; want the unknown status at once", err, *n)

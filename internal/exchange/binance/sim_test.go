@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	rest "github.com/tradai/tradai/internal/binance"
-	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/exchange/binance"
 	"github.com/tradai/tradai/internal/exchange/exchangetest"
@@ -38,7 +37,7 @@ func simulator(t *testing.T) func(t *testing.T) exchangetest.Setup {
 			t.Fatal(err)
 		}
 		keys.Add(binanceapi.Key{APIKey: "key" + id[len("contract-"):], Secret: "secret-" + id, Account: id})
-		c, err := rest.New(rest.Config{BaseURL: hs.URL, APIKey: "key" + id[len("contract-"):], Secret: "secret-" + id, Clock: download.SystemClock{}})
+		c, err := rest.New(rest.Config{BaseURL: hs.URL, APIKey: "key" + id[len("contract-"):], Secret: "secret-" + id})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +52,7 @@ func TestContractOnSimulator(t *testing.T) {
 }
 
 func ExampleClient() {
-	c, err := rest.New(rest.Config{BaseURL: "http://127.0.0.1:8090", APIKey: "…", Secret: "…", Clock: download.SystemClock{}, Attempts: 1})
+	c, err := rest.New(rest.Config{BaseURL: "http://127.0.0.1:8090", APIKey: "…", Secret: "…", Attempts: 1})
 	if err != nil {
 		panic(err)
 	}

@@ -24,11 +24,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/metrics"
@@ -60,9 +60,9 @@ type Options struct {
 	// Download, when set, fetches the candles a run needs that the market
 	// data store lacks (the ensure_data step). Nil: nothing is downloaded.
 	Download Fetcher
-	// Now is the clock (time.Now); it says which candles are closed.
-	Now func() time.Time
-	Log *slog.Logger
+	// Clock says which candles are closed (nil: the system clock).
+	Clock clock.Clock
+	Log   *slog.Logger
 }
 
 // Kind is the backtest run kind.
@@ -81,9 +81,7 @@ func New(o Options) (*Kind, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("backtest runs: a market data folder is required")
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}

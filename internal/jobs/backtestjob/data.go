@@ -141,7 +141,7 @@ func (b *Kind) missing(n backtest.Need, cov market.Series, stored bool) []market
 		}
 		return []market.Range{{}}
 	}
-	end := tf.Floor(b.opts.Now().UnixMilli()) // candles opening before end are closed
+	end := tf.Floor(b.opts.Clock.Now().UnixMilli()) // candles opening before end are closed
 	if n.Range.End != 0 {
 		end = min(end, n.Range.End)
 	}

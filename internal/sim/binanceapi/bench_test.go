@@ -3,7 +3,6 @@ package binanceapi_test
 import (
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
@@ -26,7 +25,7 @@ func BenchmarkRESTPlaceOrder(b *testing.B) {
 	eng.JumpTo("BTCUSDT", 0, f("100"))
 	keys := &binanceapi.MemoryKeys{}
 	keys.Add(binanceapi.Key{APIKey: "benchkey", Secret: "benchsecret", Account: "acct"})
-	api, err := binanceapi.New(binanceapi.Config{Engine: eng, Keys: keys, Clock: time.Now, WeightLimit: -1})
+	api, err := binanceapi.New(binanceapi.Config{Engine: eng, Keys: keys, WeightLimit: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

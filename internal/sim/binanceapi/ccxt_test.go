@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // TestCCXT runs test/ccxt/sim.mjs — ccxt's binance class from npm, its API
@@ -33,7 +35,7 @@ func TestCCXT(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	e := setup(t, func(c *Config) { c.Clock = time.Now })
+	e := setup(t, func(c *Config) { c.Clock = clock.Real() })
 	cmd := exec.CommandContext(ctx, node, "sim.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SIM_URL="+e.srv.URL, "SIM_API_KEY="+testKey, "SIM_SECRET="+testSecret)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/sim"
 )
 
@@ -58,16 +59,8 @@ func (f *faults) hit(share float64) bool {
 }
 
 // delay waits the configured latency or until ctx ends.
-func (f *faults) delay(ctx context.Context) {
-	if f.cfg.Latency <= 0 {
-		return
-	}
-	t := time.NewTimer(f.cfg.Latency)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+func (f *faults) delay(ctx context.Context, clk clock.Clock) {
+	_ = clk.Sleep(ctx, f.cfg.Latency) // the request's end ends the wait
 }
 
 // errUnknownStatus is the injected failure after an order was placed.

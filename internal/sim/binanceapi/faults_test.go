@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 func TestFaults(t *testing.T) {
@@ -42,7 +44,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("latency", func(t *testing.T) {
-		e := setup(t, func(c *Config) { c.Faults = Faults{Latency: 50 * time.Millisecond} })
+		e := setup(t, func(c *Config) { c.Faults = Faults{Latency: 50 * time.Millisecond}; c.Clock = clock.Real() })
 		start := time.Now()
 		if r := e.do(t, "GET", "/api/v3/ping", "", "", nil); r.status != 200 {
 			t.Fatalf("ping: %d", r.status)

@@ -10,12 +10,14 @@ import (
 	binance "github.com/adshao/go-binance/v2"
 	"github.com/adshao/go-binance/v2/common"
 	"github.com/coder/websocket"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // TestGoBinanceClient drives the simulator with github.com/adshao/go-binance,
 // a real Binance client, unchanged but for its base URL.
 func TestGoBinanceClient(t *testing.T) {
-	e := setup(t, func(c *Config) { c.Clock = time.Now })
+	e := setup(t, func(c *Config) { c.Clock = clock.Real() })
 	ctx := context.Background()
 	cl := binance.NewClient(testKey, testSecret)
 	cl.BaseURL = e.srv.URL
@@ -103,7 +105,7 @@ func TestGoBinanceClient(t *testing.T) {
 // path (closing stopC) has a data race inside the library (its "silent"
 // flag is written and read by two goroutines), which -race reports.
 func TestGoBinanceStreams(t *testing.T) {
-	e := setup(t, func(c *Config) { c.Clock = time.Now })
+	e := setup(t, func(c *Config) { c.Clock = clock.Real() })
 	ws := "ws" + strings.TrimPrefix(e.srv.URL, "http")
 	oldWs, oldComb := binance.BaseWsMainURL, binance.BaseCombinedMainURL
 	binance.BaseWsMainURL, binance.BaseCombinedMainURL = ws+"/ws", ws+"/stream?streams="

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
 )
@@ -98,7 +99,7 @@ type Config struct {
 	// Sync, when set, is called after every order change and before the
 	// answer, so an answered order is durable (the store's group commit).
 	Sync  func(ctx context.Context) error
-	Clock func() time.Time // wall clock; default time.Now
+	Clock clock.Clock // wall clock, waits and tickers; nil: the system clock
 	// WeightLimit is the REQUEST_WEIGHT limit per client IP and minute:
 	// 0 means Binance's 6000, negative means none.
 	WeightLimit int
@@ -146,9 +147,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Engine == nil || cfg.Keys == nil {
 		return nil, errors.New("binance API: an engine and an API key store are required")
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.WeightLimit == 0 {
 		cfg.WeightLimit = 6000
 	}
@@ -202,13 +201,13 @@ const maxBody = 64 << 10
 func (s *Server) handle(pattern string, sec security, weight func(*params) int, h handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if s.faults != nil && sec != admin {
-			s.faults.delay(r.Context())
+			s.faults.delay(r.Context(), s.cfg.Clock)
 			if s.faults.hit(s.faults.cfg.TooManyRequests) {
 				s.writeInjected429(w)
 				return
 			}
 		}
-		wall := s.cfg.Clock()
+		wall := s.cfg.Clock.Now()
 		var body string
 		if r.Method != http.MethodGet && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
@@ -49,7 +50,7 @@ func setupN(t testing.TB, n int, mod func(*Config)) *env {
 	eng.Fund(0, "acct1", "BTC", fixed.MustParse("1"))
 	keys := &MemoryKeys{}
 	keys.Add(Key{APIKey: testKey, Secret: testSecret, Account: "acct1"})
-	cfg := Config{Engine: eng, Feed: feed, Keys: keys, Clock: func() time.Time { return wall }, Admin: true, Events: events}
+	cfg := Config{Engine: eng, Feed: feed, Keys: keys, Clock: clock.NewFake(wall), Admin: true, Events: events}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -259,13 +259,13 @@ func (h *hub) writer(ctx context.Context, c *conn) {
 // dropped connections when Faults.DropStreams asks for them.
 func (h *hub) pinger(ctx context.Context, c *conn) {
 	opts := h.s.cfg.Streams
-	ping := time.NewTicker(opts.PingInterval)
+	ping := h.s.cfg.Clock.NewTicker(opts.PingInterval)
 	defer ping.Stop()
 	var drop <-chan time.Time
 	if f := h.s.faults; f != nil && f.cfg.DropStreams > 0 {
-		t := time.NewTicker(h.s.dropPeriod)
+		t := h.s.cfg.Clock.NewTicker(h.s.dropPeriod)
 		defer t.Stop()
-		drop = t.C
+		drop = t.C()
 	}
 	for {
 		select {
@@ -273,7 +273,7 @@ func (h *hub) pinger(ctx context.Context, c *conn) {
 			return
 		case <-c.quit:
 			return
-		case <-ping.C:
+		case <-ping.C():
 			pctx, cancel := context.WithTimeout(ctx, opts.PongTimeout)
 			err := c.ws.Ping(pctx)
 			cancel()

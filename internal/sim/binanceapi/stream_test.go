@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // wsClient is a test websocket client.
@@ -308,8 +310,7 @@ func TestUserDataStream(t *testing.T) {
 
 func TestListenKeyExpires(t *testing.T) {
 	now := time.Now()
-	clock := func() time.Time { return now }
-	e := setup(t, func(c *Config) { c.Clock = func() time.Time { return clock() } })
+	e := setup(t, func(c *Config) { c.Clock = clock.NewFake(now) })
 	key, c := e.userStream(t)
 	e.s.hub.expireKeys(now.Add(61 * time.Minute))
 	if ev := c.next(); ev["e"] != "listenKeyExpired" || ev["listenKey"] != key {
@@ -327,6 +328,7 @@ func TestStreamPingPong(t *testing.T) {
 		// A pong timeout long enough that a loaded machine (CI under -race)
 		// cannot make the reading client miss it.
 		c.Streams = StreamOptions{PingInterval: 20 * time.Millisecond, PongTimeout: time.Second}
+		c.Clock = clock.Real() // the pong timeout is the websocket's, in real time
 	})
 	// A client that reads answers the pings and stays.
 	live := e.dial(t, "/ws/btcusdt@kline_1m")
@@ -342,7 +344,7 @@ func TestStreamPingPong(t *testing.T) {
 }
 
 func TestStreamDropFault(t *testing.T) {
-	e := setup(t, func(c *Config) { c.Faults = Faults{DropStreams: 1, Seed: 1} })
+	e := setup(t, func(c *Config) { c.Faults = Faults{DropStreams: 1, Seed: 1}; c.Clock = clock.Real() })
 	e.s.dropPeriod = 10 * time.Millisecond
 	c := e.dial(t, "/ws/btcusdt@kline_1m")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

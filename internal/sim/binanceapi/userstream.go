@@ -191,7 +191,7 @@ func (h *hub) userLoop(ctx context.Context) {
 	if ev := h.s.cfg.Events; ev != nil {
 		wake = ev.wake
 	}
-	tick := time.NewTicker(time.Second)
+	tick := h.s.cfg.Clock.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
@@ -207,8 +207,8 @@ func (h *hub) userLoop(ctx context.Context) {
 				h.publishUser(b)
 			}
 			h.mu.Unlock()
-		case <-tick.C:
-			h.expireKeys(h.s.cfg.Clock())
+		case <-tick.C():
+			h.expireKeys(h.s.cfg.Clock.Now())
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/sdk"
@@ -59,11 +60,6 @@ func FromFrame(symbol string, f *sdk.Frame, tick fixed.Dec) (Series, error) {
 		return Series{}, fmt.Errorf("%s: no candles to replay", symbol)
 	}
 	return s, nil
-}
-
-// Clock is the wall clock the feed's real-time mode follows.
-type Clock interface {
-	Now() time.Time
 }
 
 // Feed replays series into an engine. It is safe for concurrent use.
@@ -253,21 +249,21 @@ func mod(a, b int64) int64 {
 
 // Run moves the simulation clock with the wall clock, speed times faster,
 // every tick (wall time), until ctx ends. It returns nil when ctx ends.
-func (f *Feed) Run(ctx context.Context, clock Clock, speed float64, tick time.Duration) error {
+func (f *Feed) Run(ctx context.Context, clk clock.Clock, speed float64, tick time.Duration) error {
 	if speed <= 0 {
 		return fmt.Errorf("replay speed %v: want a positive factor", speed)
 	}
-	wall0 := clock.Now()
+	wall0 := clk.Now()
 	sim0 := f.Now()
-	t := time.NewTicker(tick)
+	t := clk.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
-		elapsed := clock.Now().Sub(wall0)
+		elapsed := clk.Now().Sub(wall0)
 		if err := f.AdvanceTo(sim0 + int64(float64(elapsed.Milliseconds())*speed)); err != nil {
 			return err
 		}

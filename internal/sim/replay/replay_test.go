@@ -3,7 +3,9 @@ package replay
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/sim"
@@ -123,5 +125,29 @@ func TestStepReplaysCandlesThroughTheEngine(t *testing.T) {
 	st, ok := feed.Ticker("BTCUSDT")
 	if !ok || st.Open != d("100") || st.Last != d("98") || st.High != d("103") || st.Volume != d("60") {
 		t.Fatalf("ticker = %+v", st)
+	}
+}
+
+func TestRunFollowsTheClock(t *testing.T) {
+	_, feed, _ := setup(t)
+	sim0 := feed.Now()
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- feed.Run(ctx, clk, 60, time.Second) }()
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// One wall second at ×60 is one simulated minute: the next candle's
+	// points are played.
+	changed := feed.Changed()
+	clk.Advance(time.Second)
+	<-changed
+	if got := feed.Now(); got != sim0+60_000 {
+		t.Fatalf("simulation time %d after one tick, want %d", got, sim0+60_000)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

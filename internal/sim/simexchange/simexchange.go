@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
@@ -34,8 +35,8 @@ type Config struct {
 	// Sync, when set, makes a placed order durable before PlaceOrder
 	// returns (simstore.Store.Sync), as the HTTP API does.
 	Sync func(ctx context.Context) error
-	// Now is the wall clock ServerTime reads (time.Now).
-	Now func() time.Time
+	// Clock is the wall clock ServerTime reads (nil: the system clock).
+	Clock clock.Clock
 }
 
 // Exchange is Config's account as an exchange.Exchange; safe for
@@ -54,9 +55,7 @@ func New(cfg Config) (*Exchange, error) {
 	if cfg.Account == "" {
 		return nil, errors.New("simexchange: an account is required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	return &Exchange{cfg: cfg}, nil
 }
 
@@ -107,7 +106,7 @@ func unknownSymbol() error {
 
 // ServerTime implements exchange.Exchange: the wall clock.
 func (x *Exchange) ServerTime(context.Context) (time.Time, error) {
-	return x.cfg.Now(), nil
+	return x.cfg.Clock.Now(), nil
 }
 
 // Markets implements exchange.Exchange.

@@ -44,7 +44,7 @@ func (s *Store) CreateAccount(ctx context.Context, tenant, name string) (binance
 	if tenant == "" || name == "" {
 		return binanceapi.Key{}, errors.New("create simulator account: a tenant and a name are needed")
 	}
-	now := s.now()
+	now := s.clock.Now()
 	id := db.NewID("sac", now)
 	k := binanceapi.Key{APIKey: newKey(), Secret: newKey(), Account: id}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
@@ -108,7 +108,7 @@ func (s *Store) Fund(ctx context.Context, accountID, asset string, amount fixed.
 		if !ok || nf < 0 {
 			return fmt.Errorf("fund %s with %v %s: the free balance %v would go negative or overflow", accountID, amount, asset, fixed.Dec(free))
 		}
-		now := s.now()
+		now := s.clock.Now()
 		if _, err := tx.Exec(ctx, `INSERT INTO sim_balances (account_id, asset, free, locked, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (account_id, asset) DO UPDATE SET free = excluded.free, updated_at = excluded.updated_at`,
 			accountID, asset, int64(nf), locked, now.UnixMilli()); err != nil {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/sim"
@@ -33,7 +32,7 @@ func benchDurable(b *testing.B, clients int) {
 	if err := database.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	s := New(database, time.Now, nil)
+	s := New(database, nil, nil)
 	k, err := s.CreateAccount(ctx, "bench", "bench")
 	if err != nil {
 		b.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/binanceapi"
@@ -26,9 +27,9 @@ import (
 // Store is the simulator's persistence. It implements sim.Journal,
 // binanceapi.Keys and binanceapi.History.
 type Store struct {
-	db  *db.DB
-	now func() time.Time
-	log *slog.Logger
+	db    *db.DB
+	clock clock.Clock
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	buf       []sim.Event
@@ -42,16 +43,13 @@ type Store struct {
 	keys   map[string]binanceapi.Key // cache of looked-up keys
 }
 
-// New returns a store on a migrated database. now stamps account
-// creation (wall clock).
-func New(d *db.DB, now func() time.Time, log *slog.Logger) *Store {
+// New returns a store on a migrated database. clk (nil: the system clock)
+// stamps account creation and paces Run.
+func New(d *db.DB, clk clock.Clock, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: d, now: now, log: log, keys: map[string]binanceapi.Key{}}
+	return &Store{db: d, clock: clock.Or(clk), log: log, keys: map[string]binanceapi.Key{}}
 }
 
 // Record implements sim.Journal: it copies events into the buffer.
@@ -87,7 +85,7 @@ func (s *Store) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (s *Store) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := s.clock.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -96,7 +94,7 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) {
 				s.log.Error("simulator: final save failed", "err", err)
 			}
 			return
-		case <-t.C:
+		case <-t.C():
 			if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("simulator: saving orders and balances failed; will retry", "err", err)
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/fixed"
@@ -29,7 +30,7 @@ func engine(t testing.TB, s *Store) *sim.Engine {
 	return e
 }
 
-func clock() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+var t2026 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // TestSurvivesRestart runs orders and fills through an engine journaled to
 // the store, then builds a second engine from the store and checks it has
@@ -37,7 +38,7 @@ func clock() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 func TestSurvivesRestart(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d1 *db.DB) {
 		ctx := context.Background()
-		s := New(d1, clock, nil)
+		s := New(d1, clock.NewFake(t2026), nil)
 		k, err := s.CreateAccount(ctx, "acme", "alice")
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +93,7 @@ func TestSurvivesRestart(t *testing.T) {
 		wantOpen, _ := e.OpenOrders(k.Account, "")
 
 		// Restart on a fresh handle.
-		s2 := New(d1, clock, nil)
+		s2 := New(d1, clock.NewFake(t2026), nil)
 		st, err = s2.Load(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +177,7 @@ func TestSurvivesRestart(t *testing.T) {
 func TestGroupCommit(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d1 *db.DB) {
 		ctx := context.Background()
-		s := New(d1, clock, nil)
+		s := New(d1, clock.NewFake(t2026), nil)
 		k, err := s.CreateAccount(ctx, "acme", "bob")
 		if err != nil {
 			t.Fatal(err)
