@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/api"
-	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"

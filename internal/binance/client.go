@@ -1,10 +1,10 @@
 package binance
 
 import (
-	"github.com/tradai/tradai/internal/clock"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/clock"
 	"io"
 	"log/slog"
 	"maps"
