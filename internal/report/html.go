@@ -66,9 +66,12 @@ type htmlView struct {
 
 	Cards                      []card
 	EquityChart, DrawdownChart template.HTML
-	MaxDDEquity                string
-	MonthNames                 []string
-	Months                     []yearRow
+	// MaxDDEquity is the headline drawdown (every candle close, the dashed
+	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
+	// daily closes reach.
+	MaxDDEquity, MaxDDDaily string
+	MonthNames              []string
+	Months                  []yearRow
 
 	PerPair, PerExit, PerTag groupView
 	Compare                  []compareRow
@@ -198,7 +201,9 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
 	v.EquityChart = equityChart(res, eq)
-	v.DrawdownChart = drawdownChart(eq)
+	dd := drawdownSeries(eq)
+	v.MaxDDDaily = pctS(-minValue(dd), 2)
+	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
 	v.Months = monthlyReturns(res, eq)
 
 	v.PerPair = groupViewOf("Pair", m.PerPair, ccy)
@@ -225,7 +230,7 @@ func headlineCards(res *result.Result, m metrics.Report) []card {
 		{"Total profit", pctSigned(s.ProfitTotal, 2), "market " + pctSigned(s.MarketChange, 1), tone(s.ProfitTotal)},
 		{"Absolute profit", signedGrouped(s.ProfitTotalAbs, autoDec(s.StartingBalance)), withCcy(grouped(s.StartingBalance, autoDec(s.StartingBalance)) + " → " + grouped(s.FinalBalance, autoDec(s.StartingBalance))), tone(s.ProfitTotalAbs)},
 		{"CAGR", pctSigned(s.CAGR, 2), "over " + plural(s.BacktestDays, "day"), tone(s.CAGR)},
-		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
+		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity at every candle · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
 		{"Sharpe (daily)", fixed(s.SharpeDaily, 2), "equity-based · Freqtrade " + fixed(s.Sharpe, 2), ""},
 		{"Win rate", pctS(s.Winrate, 1), fmt.Sprintf("%d W · %d D · %d L", s.Wins, s.Draws, s.Losses), ""},
 		{"Trades", strconv.Itoa(s.TotalTrades), fixed(s.TradesPerDay, 2) + " per day · avg " + shortDuration(s.HoldingAvg), ""},
@@ -327,7 +332,21 @@ func drawdownSeries(eq []pt) []pt {
 	return out
 }
 
-func drawdownChart(eq []pt) template.HTML {
+// minValue is the lowest finite value of pts, 0 for none.
+func minValue(pts []pt) float64 {
+	lo := 0.0
+	for _, p := range pts {
+		if isFinite(p.v) {
+			lo = math.Min(lo, p.v)
+		}
+	}
+	return lo
+}
+
+// drawdownChart plots dd (the fall of the daily-close equity below its
+// peak) with the headline drawdown, measured at every candle close, as a
+// dashed line: the daily points cannot reach an intraday trough.
+func drawdownChart(dd []pt, headline float64) template.HTML {
 	zero := 0.0
 	c := &chart{
 		id: "drawdown", width: 1200, height: 200,
@@ -336,7 +355,10 @@ func drawdownChart(eq []pt) template.HTML {
 		maxY:      &zero,
 		minSpan:   0.01,
 		ariaLabel: "Underwater drawdown chart",
-		lines:     []chartLine{{pts: drawdownSeries(eq), class: "line-dd", area: "area-dd", areaTo: 0}},
+		lines:     []chartLine{{pts: dd, class: "line-dd", area: "area-dd", areaTo: 0}},
+	}
+	if headline > 0 && isFinite(headline) {
+		c.ref = []float64{-headline}
 	}
 	return c.render()
 }
@@ -484,7 +506,7 @@ func compareRows(s metrics.Summary, ccy string) []compareRow {
 		{"Calmar ratio", fixed(s.Calmar, 2), fixed(s.CalmarEquity, 2),
 			"Annual return divided by the maximum drawdown. Higher means the returns came with shallower falls."},
 		{"Max drawdown", pctS(s.MaxDrawdownAccount, 2), pctS(s.MaxDrawdownEquity, 2),
-			"Largest fall from a peak. Freqtrade only sees balances after trades close; the equity figure also counts losses of positions that were still open, so it is usually larger and closer to what you would have lived through."},
+			"Largest fall from a peak. Freqtrade only sees balances after trades close; the equity figure is the account marked to market at every candle close, so it also counts intraday losses of positions that were still open. It is usually larger and closer to what you would have lived through."},
 		{"Max drawdown (" + orWord(ccy, "abs") + ")", grouped(s.MaxDrawdownAbs, 2), grouped(s.MaxDrawdownEquityAbs, 2),
 			"The same falls in the stake currency."},
 		{"Drawdown period", ddPeriod(s.DrawdownStart, s.DrawdownEnd), ddPeriod(s.DrawdownEquityStart, s.DrawdownEquityEnd),

@@ -158,3 +158,47 @@ func TestWriteHTMLDownsamples(t *testing.T) {
 		t.Errorf("equity path has %d points, want at most %d", n, maxChartPoints)
 	}
 }
+
+// TestWriteHTMLDrawdownLabels: the drawdown chart plots daily closes, the
+// headline is measured at every candle close; both figures are labelled
+// and the headline is drawn as the chart's dashed line.
+func TestWriteHTMLDrawdownLabels(t *testing.T) {
+	res, _ := smallFixture()
+	// Daily closes: peak 1000.9883 (Jan 2), trough 997.7883 (Jan 4):
+	// 3.2 / 1000.9883 = 0.3197%. The engine saw a deeper intraday trough.
+	res.MaxDrawdownEquity = 0.0061
+	m := metrics.Compute(res)
+	out := writeHTML(t, res, m)
+	for _, s := range []string{
+		"below its running peak · deepest 0.32%",
+		"Max drawdown at every candle close (the headline) · 0.61%",
+		`<div class="card-label">Max drawdown</div>
+    <div class="card-value neg">0.61%</div>`,
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	dd := out[strings.Index(out, `id="drawdown"`):]
+	dd = dd[:strings.Index(dd, "</svg>")]
+	if strings.Count(dd, `class="ref"`) != 1 {
+		t.Error("drawdown chart has no dashed line for the headline drawdown")
+	}
+}
+
+func TestDrawdownChartHeadlineLine(t *testing.T) {
+	dd := []pt{{0, 0}, {dayMs, -0.01}, {2 * dayMs, 0}}
+	svg := string(drawdownChart(dd, 0.04))
+	// y axis from -4% (padded down to -5%) to 0: the dashed line lies
+	// below the series' lowest point.
+	ref := regexp.MustCompile(`class="ref" x1="[0-9.]+" x2="[0-9.]+" y1="([0-9.]+)"`).FindStringSubmatch(svg)
+	if ref == nil {
+		t.Fatal("no headline line")
+	}
+	if !strings.Contains(svg, ">-4%<") && !strings.Contains(svg, ">-5%<") {
+		t.Errorf("y axis does not reach the headline: %s", svg)
+	}
+	if svg0 := string(drawdownChart(dd, 0)); strings.Contains(svg0, `class="ref"`) {
+		t.Error("dashed line without a headline drawdown")
+	}
+}

@@ -281,7 +281,7 @@ func metricsTable(s metrics.Summary, ccy string, from, to int64, perPair []metri
 			{"Sortino (daily equity)", ff(s.SortinoDaily)},
 			{"Calmar (equity)", ff(s.CalmarEquity)},
 			{"Volatility (annualised)", pctS(s.VolatilityAnnual, 2)},
-			{"Max drawdown (mark-to-market equity)", pctS(s.MaxDrawdownEquity, 2) + " (" + money(s.MaxDrawdownEquityAbs, ccy) + ")"},
+			{"Max drawdown (equity, every candle)", pctS(s.MaxDrawdownEquity, 2) + " (" + money(s.MaxDrawdownEquityAbs, ccy) + ")"},
 			{"  drawdown period", period(s.DrawdownEquityStart, s.DrawdownEquityEnd)},
 		},
 		{
