@@ -77,8 +77,7 @@ type htmlView struct {
 	Compare                  []compareRow
 	Sections                 []metricSection
 
-	Trades                 []tradeRow
-	ShowLeverage, ShowTags bool
+	Trades *tradeTable
 }
 
 type keyValue struct{ Key, Value string }
@@ -121,16 +120,6 @@ type metricSection struct {
 }
 
 type metricRow struct{ Label, Value, Note, Tone string }
-
-type tradeRow struct {
-	N                                      int
-	Pair, Side, Open, Close, Dur           string
-	OpenV, CloseV, DurV                    string
-	OpenRate, CloseRate, Stake, Lev        string
-	OpenRateV, CloseRateV, StakeV, LevV    string
-	Profit, ProfitAbs, ProfitV, ProfitAbsV string
-	Exit, Tag, Tone                        string
-}
 
 // tone is the CSS class for a signed number: "pos", "neg" or "".
 func tone(x float64) string {
@@ -213,7 +202,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	}
 	v.Compare = compareRows(s, ccy)
 	v.Sections = metricSections(res, m)
-	v.Trades, v.ShowLeverage, v.ShowTags = tradeRows(res)
+	v.Trades = tradeTableOf(res, ccy)
 	return v
 }
 
@@ -568,7 +557,55 @@ func periodStart(res *result.Result, s metrics.Summary) int64 {
 }
 func periodEnd(res *result.Result, s metrics.Summary) int64 { _, b := periodBounds(res, s); return b }
 
-func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
+// tradeTable is the trade list as the page's script reads it: the table
+// is drawn a page at a time from it, sorted over every trade, and
+// downloaded as CSV. Each row holds, per column, the text shown and the
+// value (what sorting and the CSV use; "" when there is none), then the
+// row's profit tone.
+type tradeTable struct {
+	File string     `json:"file"` // CSV download file name
+	Cols []tradeCol `json:"cols"`
+	Rows [][]string `json:"rows"`
+}
+
+// tradeCol is one column of the trade list.
+type tradeCol struct {
+	Head string `json:"head"`
+	CSV  string `json:"csv"`            // CSV header, Freqtrade's field name where it has one
+	Num  bool   `json:"num"`            // sort numerically
+	Kind string `json:"kind,omitempty"` // "key", "side", "tone" or "txt": how the cell is styled
+}
+
+// rawNum is a number as the CSV carries it: every digit, "" when not finite.
+func rawNum(x float64) string {
+	if !isFinite(x) {
+		return ""
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// csvFileName is "<strategy>_trades.csv" with every character but letters,
+// digits, '-' and '_' replaced by '_'.
+func csvFileName(strategy string) string {
+	b := []byte(strategy)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "trades.csv"
+	}
+	return string(b) + "_trades.csv"
+}
+
+// tradeTableOf builds the trade list; the leverage and enter tag columns
+// only when a trade is leveraged or tagged. nil without trades.
+func tradeTableOf(res *result.Result, stake string) *tradeTable {
+	if len(res.Trades) == 0 {
+		return nil
+	}
+	var showLev, showTags bool
 	for i := range res.Trades {
 		t := &res.Trades[i]
 		if t.Leverage != 0 && t.Leverage != 1 {
@@ -578,7 +615,24 @@ func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
 			showTags = true
 		}
 	}
-	rows = make([]tradeRow, 0, len(res.Trades))
+	profitHead := "Profit"
+	if stake != "" {
+		profitHead += " " + stake
+	}
+	tt := &tradeTable{File: csvFileName(res.Strategy), Cols: []tradeCol{
+		{"#", "n", true, ""}, {"Pair", "pair", false, "key"}, {"Side", "side", false, "side"},
+		{"Open", "open_date", false, ""}, {"Close", "close_date", false, ""}, {"Duration", "trade_duration", true, ""},
+		{"Open rate", "open_rate", true, ""}, {"Close rate", "close_rate", true, ""}, {"Stake", "stake_amount", true, ""},
+	}}
+	if showLev {
+		tt.Cols = append(tt.Cols, tradeCol{"Lev.", "leverage", true, ""})
+	}
+	tt.Cols = append(tt.Cols, tradeCol{"Profit", "profit_ratio", true, "tone"}, tradeCol{profitHead, "profit_abs", true, "tone"},
+		tradeCol{"Exit reason", "exit_reason", false, "txt"})
+	if showTags {
+		tt.Cols = append(tt.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
+	}
+	tt.Rows = make([][]string, 0, len(res.Trades))
 	for i := range res.Trades {
 		t := &res.Trades[i]
 		side := "long"
@@ -589,40 +643,29 @@ func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
 		if lev == 0 {
 			lev = 1
 		}
-		r := tradeRow{
-			N:          i + 1,
-			Pair:       t.Pair,
-			Side:       side,
-			Open:       dateMinute(t.OpenTime),
-			OpenV:      strconv.FormatInt(t.OpenTime, 10),
-			OpenRate:   price(t.OpenRate),
-			OpenRateV:  sortKey(t.OpenRate),
-			CloseRate:  price(t.CloseRate),
-			CloseRateV: sortKey(t.CloseRate),
-			Stake:      grouped(t.Stake, 2),
-			StakeV:     sortKey(t.Stake),
-			Lev:        fixed(lev, 1) + "×",
-			LevV:       sortKey(lev),
-			Profit:     pctSigned(t.ProfitRatio, 2),
-			ProfitV:    sortKey(t.ProfitRatio),
-			ProfitAbs:  signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)),
-			ProfitAbsV: sortKey(t.ProfitAbs),
-			Exit:       string(t.ExitReason),
-			Tag:        t.EnterTag,
-			Tone:       tone(t.ProfitAbs),
-		}
+		closeS, closeV, dur, durV, exit := "open", "", "–", "", "open"
 		if t.CloseTime != 0 {
-			r.Close = dateMinute(t.CloseTime)
-			r.CloseV = strconv.FormatInt(t.CloseTime, 10)
-			r.Dur = shortDuration(float64(t.DurationMinutes()))
-			r.DurV = strconv.FormatInt(t.DurationMinutes(), 10)
-		} else {
-			r.Close, r.CloseV, r.Dur, r.DurV = "open", "9e15", "–", "9e15"
-			r.Exit = "open"
+			closeS, closeV = dateMinute(t.CloseTime), isoTime(t.CloseTime)
+			dur, durV = shortDuration(float64(t.DurationMinutes())), strconv.FormatInt(t.DurationMinutes(), 10)
+			exit = string(t.ExitReason)
 		}
-		rows = append(rows, r)
+		n := strconv.Itoa(i + 1)
+		r := make([]string, 0, 2*len(tt.Cols)+1)
+		r = append(r, n, n, t.Pair, t.Pair, side, side,
+			dateMinute(t.OpenTime), isoTime(t.OpenTime), closeS, closeV, dur, durV,
+			price(t.OpenRate), rawNum(t.OpenRate), price(t.CloseRate), rawNum(t.CloseRate),
+			grouped(t.Stake, 2), rawNum(t.Stake))
+		if showLev {
+			r = append(r, fixed(lev, 1)+"×", rawNum(lev))
+		}
+		r = append(r, pctSigned(t.ProfitRatio, 2), rawNum(t.ProfitRatio),
+			signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)), rawNum(t.ProfitAbs), exit, exit)
+		if showTags {
+			r = append(r, t.EnterTag, t.EnterTag)
+		}
+		tt.Rows = append(tt.Rows, append(r, tone(t.ProfitAbs)))
 	}
-	return rows, showLev, showTags
+	return tt
 }
 
 // plural is "1 day", "3 days".

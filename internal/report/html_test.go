@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"os"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
 )
 
 func writeHTML(t *testing.T, res *result.Result, m metrics.Report) string {
@@ -43,10 +45,63 @@ func TestWriteHTMLSample(t *testing.T) {
 			t.Errorf("report lacks %q", s)
 		}
 	}
-	if n := strings.Count(out, "<tr><td data-v="); n < len(res.Trades) {
-		t.Errorf("%d trade rows for %d trades", n, len(res.Trades))
+	if tt := tradeData(t, out); len(tt.Rows) != len(res.Trades) {
+		t.Errorf("%d trade rows for %d trades", len(tt.Rows), len(res.Trades))
 	}
 }
+
+// tradeData decodes the trade list embedded in a report.
+func tradeData(t *testing.T, out string) tradeTable {
+	t.Helper()
+	const open = `<script type="application/json" id="trade-data">`
+	i := strings.Index(out, open)
+	if i < 0 {
+		t.Fatal("no embedded trade data")
+	}
+	s := out[i+len(open):]
+	s = s[:strings.Index(s, "</script>")]
+	var tt tradeTable
+	if err := json.Unmarshal([]byte(s), &tt); err != nil {
+		t.Fatalf("trade data: %v", err)
+	}
+	return tt
+}
+
+func TestWriteHTMLTradeData(t *testing.T) {
+	res, m := smallFixture()
+	res.Trades = append(res.Trades, trade.Trade{Pair: "ETH/USDT", OpenTime: ms("2024-01-10 12:00"), OpenRate: 2400, Stake: 100, Leverage: 1})
+	out := writeHTML(t, res, m)
+	tt := tradeData(t, out)
+	if tt.File != "SampleStrategy_trades.csv" {
+		t.Errorf("file %q", tt.File)
+	}
+	var csv []string
+	for _, c := range tt.Cols {
+		csv = append(csv, c.CSV)
+	}
+	// No leverage column: every trade is 1×; tags are shown.
+	if got := strings.Join(csv, ","); got != "n,pair,side,open_date,close_date,trade_duration,open_rate,close_rate,stake_amount,profit_ratio,profit_abs,exit_reason,enter_tag" {
+		t.Errorf("columns %s", got)
+	}
+	if len(tt.Rows) != 6 {
+		t.Fatalf("%d rows", len(tt.Rows))
+	}
+	want := []string{"1", "1", "BTC/USDT", "BTC/USDT", "long", "long",
+		"2024-01-02 07:25", "2024-01-02T07:25:00Z", "2024-01-02 08:30", "2024-01-02T08:30:00Z", "1h 05m", "65",
+		"42000.00", "42000", "42500.00", "42500", "100.00", "100",
+		"+0.99%", "0.009883", "+0.9883", "0.9883", "roi", "roi", "rsi", "rsi", "pos"}
+	if got := tt.Rows[0]; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("first row\n got %q\nwant %q", got, want)
+	}
+	last := tt.Rows[5]
+	if last[8] != "open" || last[9] != "" || last[11] != "" || last[22] != "open" {
+		t.Errorf("open trade row %q", last)
+	}
+	if strings.Contains(out, "trades-scroll") || strings.Contains(out, "max-height: 720px") {
+		t.Error("trade list still in a fixed-height box")
+	}
+}
+
 
 func TestWriteHTMLSelfContained(t *testing.T) {
 	res, m := largeFixture()
@@ -93,6 +148,9 @@ func TestWriteHTMLEscapes(t *testing.T) {
 	}
 	if !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Error("escaped pair name missing")
+	}
+	if tt := tradeData(t, out); tt.Rows[0][2] != evil || tt.Rows[0][len(tt.Rows[0])-3] != evil {
+		t.Errorf("trade data does not carry the pair and tag as given: %q", tt.Rows[0])
 	}
 	if n := strings.Count(out, "<script>"); n != 1 {
 		t.Errorf("%d <script> tags, want only the report's own", n)
