@@ -102,7 +102,6 @@ func TestWriteHTMLTradeData(t *testing.T) {
 	}
 }
 
-
 func TestWriteHTMLSelfContained(t *testing.T) {
 	res, m := largeFixture()
 	out := writeHTML(t, res, m)
