@@ -59,6 +59,12 @@ func Compute(res *result.Result) Report {
 	s.Calmar = ftCalmar(trades, res.Start, res.End, start)
 	s.ProfitFactor = profitFactor(trades)
 	s.Expectancy, s.ExpectancyRatio = expectancy(trades)
+	s.SQN = sqn(trades, start)
+	s.AvgStake, s.TotalVolume = stakeAndVolume(trades)
+	fd := ftDays(trades)
+	s.BestDay, s.WorstDay, s.BestDayAbs, s.WorstDayAbs = fd.best, fd.worst, fd.bestAbs, fd.worstAbs
+	s.WinningDays, s.DrawDays, s.LosingDays = fd.wins, fd.draws, fd.losses
+	s.MinBalance, s.MaxBalance = balanceRange(trades, start)
 	dd := ftMaxDrawdown(trades, start)
 	s.MaxDrawdownAccount = dd.Account
 	s.MaxDrawdownAbs = dd.Abs
