@@ -66,6 +66,7 @@ type htmlView struct {
 
 	Cards                      []card
 	EquityChart, DrawdownChart template.HTML
+	Benchmark                  bool // the equity chart has a buy-and-hold line
 	// MaxDDEquity is the headline drawdown (every candle close, the dashed
 	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
 	// daily closes reach.
@@ -190,6 +191,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
 	v.EquityChart = equityChart(res, eq)
+	v.Benchmark = len(res.Benchmark) > 0
 	dd := drawdownSeries(eq)
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
 	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
@@ -251,6 +253,22 @@ func equitySeries(res *result.Result) []pt {
 	return pts
 }
 
+// benchmarkSeries is buy and hold of the pairs from the starting balance
+// at the backtest start; nil when the result carries no benchmark.
+func benchmarkSeries(res *result.Result) []pt {
+	if len(res.Benchmark) == 0 {
+		return nil
+	}
+	pts := make([]pt, 0, len(res.Benchmark)+1)
+	if res.StartingBalance > 0 && res.Start < res.Benchmark[0].Time {
+		pts = append(pts, pt{res.Start, res.StartingBalance})
+	}
+	for _, e := range res.Benchmark {
+		pts = append(pts, pt{e.Time, e.Equity})
+	}
+	return pts
+}
+
 // realisedSeries is the balance from closed trades only (Freqtrade's view).
 func realisedSeries(res *result.Result, end int64) []pt {
 	type c struct {
@@ -288,6 +306,9 @@ func equityChart(res *result.Result, eq []pt) template.HTML {
 	}
 	if len(eq) > 0 {
 		c.lines = append(c.lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
+	}
+	if b := benchmarkSeries(res); len(b) > 0 {
+		c.lines = append(c.lines, chartLine{pts: b, class: "line-bench", areaTo: math.NaN()})
 	}
 	if res.StartingBalance > 0 {
 		c.ref = []float64{res.StartingBalance}

@@ -259,3 +259,18 @@ func TestDrawdownChartHeadlineLine(t *testing.T) {
 		t.Error("dashed line without a headline drawdown")
 	}
 }
+
+func TestWriteHTMLBenchmark(t *testing.T) {
+	res, m := smallFixture()
+	out := writeHTML(t, res, m)
+	eq := out[strings.Index(out, `id="equity"`):]
+	eq = eq[:strings.Index(eq, "</svg>")]
+	if !strings.Contains(eq, `class="line-bench"`) || !strings.Contains(out, "Buy and hold of the pairs, equal weight") {
+		t.Error("no buy-and-hold line on the equity chart")
+	}
+	res.Benchmark = nil
+	out = writeHTML(t, res, m)
+	if strings.Contains(out, `class="line-bench"`) || strings.Contains(out, "Buy and hold of the pairs, equal weight") {
+		t.Error("buy-and-hold line without a benchmark")
+	}
+}
