@@ -695,3 +695,21 @@ func TestFreqtradeDays(t *testing.T) {
 	approx(t, "MinBalance", s.MinBalance, 1050)
 	approx(t, "MaxBalance", s.MaxBalance, 1250)
 }
+
+func TestExposure(t *testing.T) {
+	// baseResult over 10 days: trades open 1 h, 2 h, 3 h and 4 h, none
+	// overlapping: 10 h of 240 h.
+	approx(t, "Exposure", Compute(baseResult()).Summary.Exposure, 10.0/240)
+
+	res := baseResult()
+	// Overlaps count once; time outside the period does not count:
+	// [-2 h, 5 h] → [0, 5 h], [3 h, 8 h] adds 3 h, [1 d, 1 d + 2 h] adds 2 h.
+	res.Trades = []trade.Trade{
+		mk("A", t0-2*hour, t0+5*hour, 0.01, 1, trade.ExitROI, ""),
+		mk("B", t0+3*hour, t0+8*hour, 0.01, 1, trade.ExitROI, ""),
+		mk("C", t0+dayMs, t0+dayMs+2*hour, 0.01, 1, trade.ExitROI, ""),
+	}
+	approx(t, "Exposure with overlaps", Compute(res).Summary.Exposure, 10.0/240)
+	res.End = res.Start
+	approx(t, "Exposure of an empty period", Compute(res).Summary.Exposure, 0)
+}

@@ -77,6 +77,10 @@ type Summary struct {
 	MinBalance  float64 `json:"csum_min"`
 	MaxBalance  float64 `json:"csum_max"`
 
+	// Exposure is the time in market: the share of the backtest (first to
+	// last candle) with at least one trade open.
+	Exposure float64 `json:"exposure"`
+
 	HoldingAvg           float64 `json:"holding_avg_minutes"`
 	WinnerHoldingAvg     float64 `json:"winner_holding_avg_minutes"`
 	LoserHoldingAvg      float64 `json:"loser_holding_avg_minutes"`

@@ -224,7 +224,7 @@ func headlineCards(res *result.Result, m metrics.Report) []card {
 		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity at every candle · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
 		{"Sharpe (daily)", fixed(s.SharpeDaily, 2), "equity-based · Freqtrade " + fixed(s.Sharpe, 2), ""},
 		{"Win rate", pctS(s.Winrate, 1), fmt.Sprintf("%d W · %d D · %d L", s.Wins, s.Draws, s.Losses), ""},
-		{"Trades", strconv.Itoa(s.TotalTrades), fixed(s.TradesPerDay, 2) + " per day · avg " + shortDuration(s.HoldingAvg), ""},
+		{"Trades", strconv.Itoa(s.TotalTrades), fixed(s.TradesPerDay, 2) + " per day · in market " + pctS(s.Exposure, 0), ""},
 		{"Profit factor", fixed(s.ProfitFactor, 2), "expectancy " + fixed(s.ExpectancyRatio, 2) + " R", ""},
 	}
 }
@@ -567,6 +567,7 @@ func metricSections(res *result.Result, m metrics.Report) []metricSection {
 			{"Max consecutive wins / losses", fmt.Sprintf("%d / %d", s.MaxConsecutiveWins, s.MaxConsecutiveLosses), "", ""},
 		}},
 		{"Holding & period", []metricRow{
+			{"Time in market", pctS(s.Exposure, 1), "Share of the backtest with a trade open", ""},
 			{"Average holding", duration(s.HoldingAvg), "", ""},
 			{"Average holding, winners", duration(s.WinnerHoldingAvg), "", ""},
 			{"Average holding, losers", duration(s.LoserHoldingAvg), "", ""},

@@ -293,6 +293,7 @@ func metricsTable(s metrics.Summary, ccy string, from, to int64, perPair []metri
 			{"  drawdown period", period(s.DrawdownEquityStart, s.DrawdownEquityEnd)},
 		},
 		{
+			{"Time in market", pctS(s.Exposure, 1)},
 			{"Avg holding", duration(s.HoldingAvg)},
 			{"Avg holding winners", duration(s.WinnerHoldingAvg)},
 			{"Avg holding losers", duration(s.LoserHoldingAvg)},
