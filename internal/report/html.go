@@ -71,6 +71,7 @@ type htmlView struct {
 	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
 	// daily closes reach.
 	MaxDDEquity, MaxDDDaily string
+	Drawdowns               []ddRow // the deepest drawdowns of the daily closes
 	MonthNames              []string
 	Months                  []yearRow
 
@@ -193,6 +194,9 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	v.EquityChart = equityChart(res, eq)
 	v.Benchmark = len(res.Benchmark) > 0
 	dd := drawdownSeries(eq)
+	if len(eq) > 0 {
+		v.Drawdowns = drawdownRows(drawdownPeriods(eq, maxDrawdownPeriods), eq[len(eq)-1].t)
+	}
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
 	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
 	v.Months = monthlyReturns(res, eq)
@@ -351,6 +355,74 @@ func minValue(pts []pt) float64 {
 		}
 	}
 	return lo
+}
+
+// ddPeriod is one fall of the equity below a peak and its way back.
+type ddPeriod struct {
+	peak, trough, recovery int64 // times; recovery 0 while not recovered
+	depth                  float64
+}
+
+// maxDrawdownPeriods is how many of the deepest drawdowns the report lists.
+const maxDrawdownPeriods = 5
+
+// drawdownPeriods splits eq into its drawdowns, each from a peak (the last
+// point at the running high) through its lowest point to the first point
+// back at or above the peak, deepest first (ties by time), at most n.
+func drawdownPeriods(eq []pt, n int) []ddPeriod {
+	var out []ddPeriod
+	var cur *ddPeriod
+	peakV := math.Inf(-1)
+	var peakT int64
+	for _, p := range eq {
+		if !isFinite(p.v) {
+			continue
+		}
+		if p.v >= peakV {
+			if cur != nil {
+				cur.recovery = p.t
+				out = append(out, *cur)
+				cur = nil
+			}
+			peakV, peakT = p.v, p.t
+			continue
+		}
+		if peakV <= 0 {
+			continue
+		}
+		d := 1 - p.v/peakV
+		if cur == nil {
+			cur = &ddPeriod{peak: peakT}
+		}
+		if d > cur.depth {
+			cur.depth, cur.trough = d, p.t
+		}
+	}
+	if cur != nil {
+		out = append(out, *cur)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].depth > out[j].depth })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+type ddRow struct{ Depth, Peak, Trough, Recovery, Length string }
+
+// drawdownRows renders periods; a period not recovered lasts to end.
+func drawdownRows(ps []ddPeriod, end int64) []ddRow {
+	rows := make([]ddRow, 0, len(ps))
+	for _, p := range ps {
+		r := ddRow{Depth: pctS(-p.depth, 2), Peak: dateOnly(p.peak - 1), Trough: dateOnly(p.trough - 1), Recovery: "not recovered"}
+		to := end
+		if p.recovery != 0 {
+			r.Recovery, to = dateOnly(p.recovery-1), p.recovery
+		}
+		r.Length = plural(int((to-p.peak)/dayMs), "day")
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 // drawdownChart plots dd (the fall of the daily-close equity below its

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -272,5 +273,26 @@ func TestWriteHTMLBenchmark(t *testing.T) {
 	out = writeHTML(t, res, m)
 	if strings.Contains(out, `class="line-bench"`) || strings.Contains(out, "Buy and hold of the pairs, equal weight") {
 		t.Error("buy-and-hold line without a benchmark")
+	}
+}
+
+func TestDrawdownPeriods(t *testing.T) {
+	// Daily closes 100, 110, 99, 105, 111, 90, 95: a 10% fall from day 1
+	// to day 2, back above 110 on day 4; then 18.92% from day 4 to day 5,
+	// not recovered.
+	var eq []pt
+	for i, v := range []float64{100, 110, 99, 105, 111, 90, 95} {
+		eq = append(eq, pt{ms("2024-03-01 00:00") + int64(i+1)*dayMs, v})
+	}
+	got := drawdownRows(drawdownPeriods(eq, 5), eq[6].t)
+	want := []ddRow{
+		{Depth: "-18.92%", Peak: "2024-03-05", Trough: "2024-03-06", Recovery: "not recovered", Length: "2 days"},
+		{Depth: "-10.00%", Peak: "2024-03-02", Trough: "2024-03-03", Recovery: "2024-03-05", Length: "3 days"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if n := len(drawdownPeriods(eq, 1)); n != 1 {
+		t.Errorf("%d periods, want the deepest only", n)
 	}
 }
