@@ -67,6 +67,7 @@ type htmlView struct {
 	Cards                      []card
 	EquityChart, DrawdownChart template.HTML
 	Benchmark                  bool // the equity chart has a buy-and-hold line
+	TradeHist, DayHist         template.HTML
 	// MaxDDEquity is the headline drawdown (every candle close, the dashed
 	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
 	// daily closes reach.
@@ -200,6 +201,17 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
 	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
 	v.Months = monthlyReturns(res, eq)
+	var tradeRets, dayRets []float64
+	for i := range res.Trades {
+		if t := &res.Trades[i]; t.CloseTime != 0 {
+			tradeRets = append(tradeRets, t.ProfitRatio)
+		}
+	}
+	for _, d := range m.Daily {
+		dayRets = append(dayRets, d.Return)
+	}
+	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
+	v.DayHist = histogramChart("day-returns", "Distribution of daily equity returns", "day", dayRets)
 
 	v.PerPair = groupViewOf("Pair", m.PerPair, ccy)
 	v.PerExit = groupViewOf("Exit reason", m.PerExitReason, ccy)

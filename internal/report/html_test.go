@@ -40,7 +40,7 @@ func TestWriteHTMLSample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, s := range []string{"EMACrossover_v3", "<svg", `id="equity"`, `id="drawdown"`, "Monthly returns",
+	for _, s := range []string{"EMACrossover_v3", "<svg", `id="equity"`, `id="drawdown"`, "Monthly returns", `id="trade-returns"`, `id="day-returns"`, "Worst drawdowns",
 		"Results per pair", "Exit reasons", "Enter tags", "Freqtrade vs equity-based", "SOL/USDT", "table class=\"data sortable trades\""} {
 		if !strings.Contains(out, s) {
 			t.Errorf("report lacks %q", s)
