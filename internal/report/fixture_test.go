@@ -15,7 +15,6 @@ import (
 const (
 	minuteMs = int64(60_000)
 	hourMs   = 60 * minuteMs
-	dayMs    = 24 * hourMs
 )
 
 func ms(s string) int64 {

@@ -68,6 +68,7 @@ type htmlView struct {
 	EquityChart, DrawdownChart template.HTML
 	Benchmark                  bool // the equity chart has a buy-and-hold line
 	TradeHist, DayHist         template.HTML
+	EquityLogChart             template.HTML // "" when the equity is not always positive
 	// MaxDDEquity is the headline drawdown (every candle close, the dashed
 	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
 	// daily closes reach.
@@ -192,7 +193,10 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
-	v.EquityChart = equityChart(res, eq)
+	v.EquityChart = equityChart(res, eq, false)
+	if allPositive(eq) {
+		v.EquityLogChart = equityChart(res, eq, true)
+	}
 	v.Benchmark = len(res.Benchmark) > 0
 	dd := drawdownSeries(eq)
 	if len(eq) > 0 {
@@ -269,6 +273,17 @@ func equitySeries(res *result.Result) []pt {
 	return pts
 }
 
+// allPositive reports whether pts has points and every value is above 0,
+// so that a log scale can show them all.
+func allPositive(pts []pt) bool {
+	for _, p := range pts {
+		if !(p.v > 0) {
+			return false
+		}
+	}
+	return len(pts) > 1
+}
+
 // benchmarkSeries is buy and hold of the pairs from the starting balance
 // at the backtest start; nil when the result carries no benchmark.
 func benchmarkSeries(res *result.Result) []pt {
@@ -310,10 +325,16 @@ func realisedSeries(res *result.Result, end int64) []pt {
 	return pts
 }
 
-func equityChart(res *result.Result, eq []pt) template.HTML {
+// equityChart draws the equity, the balance from closed trades and the
+// benchmark; logY on a log scale (id "equity-log").
+func equityChart(res *result.Result, eq []pt, logY bool) template.HTML {
 	ccy := res.StakeCurrency
+	id := "equity"
+	if logY {
+		id = "equity-log"
+	}
 	c := &chart{
-		id: "equity", width: 1200, height: 360,
+		id: id, width: 1200, height: 360, logY: logY,
 		yFmt:      fmtAxisNumber,
 		tipFmt:    func(v float64) string { return money2(v, ccy) },
 		minSpan:   math.Abs(res.StartingBalance) * 0.02,

@@ -143,6 +143,15 @@
     draw(false);
   })();
 
+  // Equity chart: linear or log scale.
+  var logToggle = document.getElementById("equity-log-toggle");
+  if (logToggle) {
+    logToggle.addEventListener("change", function () {
+      document.getElementById("equity-linear-wrap").hidden = logToggle.checked;
+      document.getElementById("equity-log-wrap").hidden = !logToggle.checked;
+    });
+  }
+
   // Chart read-out: nearest point to the pointer.
   document.querySelectorAll("svg.chart .hover").forEach(function (g) {
     var pts = JSON.parse(g.getAttribute("data-pts") || "[]");
