@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
@@ -68,6 +69,7 @@ type htmlView struct {
 	EquityChart, DrawdownChart template.HTML
 	Benchmark                  bool // the equity chart has a buy-and-hold line
 	TradeHist, DayHist         template.HTML
+	RollingSharpe              template.HTML // "" for backtests shorter than two windows
 	EquityLogChart             template.HTML // "" when the equity is not always positive
 	// MaxDDEquity is the headline drawdown (every candle close, the dashed
 	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
@@ -214,6 +216,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	for _, d := range m.Daily {
 		dayRets = append(dayRets, d.Return)
 	}
+	v.RollingSharpe = rollingSharpeChart(m.Daily)
 	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
 	v.DayHist = histogramChart("day-returns", "Distribution of daily equity returns", "day", dayRets)
 
@@ -282,6 +285,56 @@ func allPositive(pts []pt) bool {
 		}
 	}
 	return len(pts) > 1
+}
+
+// rollingWindow is the rolling Sharpe's window in days; the chart is drawn
+// when the backtest has at least two windows of days.
+const rollingWindow = 30
+
+// rollingSharpe is the Sharpe ratio of the daily returns over each window
+// of the last `window` days (mean / sample std · √365, as sharpe_daily_equity;
+// 0 without variation), one point per day from the window's first full day.
+func rollingSharpe(days []metrics.Day, window int) []pt {
+	if window < 2 || len(days) < window {
+		return nil
+	}
+	out := make([]pt, 0, len(days)-window+1)
+	for i := window - 1; i < len(days); i++ {
+		var sum, ss float64
+		for _, d := range days[i-window+1 : i+1] {
+			sum += d.Return
+		}
+		m := sum / float64(window)
+		for _, d := range days[i-window+1 : i+1] {
+			ss += (d.Return - m) * (d.Return - m)
+		}
+		sharpe := 0.0
+		if sd := math.Sqrt(ss / float64(window-1)); sd > 0 {
+			sharpe = m / sd * math.Sqrt(365)
+		}
+		t, err := time.Parse(time.DateOnly, days[i].Date)
+		if err != nil {
+			continue
+		}
+		out = append(out, pt{t.UnixMilli() + dayMs, sharpe})
+	}
+	return out
+}
+
+func rollingSharpeChart(days []metrics.Day) template.HTML {
+	if len(days) < 2*rollingWindow {
+		return ""
+	}
+	c := &chart{
+		id: "rolling-sharpe", width: 1200, height: 200,
+		yFmt:      func(v, step float64) string { return fixed(v, stepDecimals(step)) },
+		tipFmt:    func(v float64) string { return "Sharpe " + fixed(v, 2) },
+		minSpan:   1,
+		ref:       []float64{0},
+		ariaLabel: "Rolling Sharpe ratio",
+		lines:     []chartLine{{pts: rollingSharpe(days, rollingWindow), class: "line-roll", areaTo: math.NaN()}},
+	}
+	return c.render()
 }
 
 // benchmarkSeries is buy and hold of the pairs from the starting balance

@@ -296,3 +296,31 @@ func TestDrawdownPeriods(t *testing.T) {
 		t.Errorf("%d periods, want the deepest only", n)
 	}
 }
+
+func TestRollingSharpe(t *testing.T) {
+	days := []metrics.Day{
+		{Date: "2024-01-01", Return: 0.01}, {Date: "2024-01-02", Return: -0.01},
+		{Date: "2024-01-03", Return: 0.03}, {Date: "2024-01-04", Return: 0.03},
+	}
+	got := rollingSharpe(days, 3)
+	// Window 1: 0.01, -0.01, 0.03: mean 0.01, sample std 0.02 → 0.5·√365.
+	// Window 2: -0.01, 0.03, 0.03: mean 0.016667, sample std 0.023094 →
+	// 0.721688·√365.
+	if len(got) != 2 || got[0].t != ms("2024-01-04 00:00") || got[1].t != ms("2024-01-05 00:00") {
+		t.Fatalf("points %+v", got)
+	}
+	if math.Abs(got[0].v-0.5*math.Sqrt(365)) > 1e-9 || math.Abs(got[1].v-0.7216878364870323*math.Sqrt(365)) > 1e-9 {
+		t.Errorf("values %g, %g", got[0].v, got[1].v)
+	}
+	if rollingSharpe(days[:2], 3) != nil {
+		t.Error("a window longer than the days")
+	}
+	res, m := largeFixture() // 366 days
+	if out := writeHTML(t, res, m); !strings.Contains(out, `id="rolling-sharpe"`) {
+		t.Error("no rolling Sharpe chart for a year")
+	}
+	res, m = smallFixture() // 10 days
+	if out := writeHTML(t, res, m); strings.Contains(out, `id="rolling-sharpe"`) {
+		t.Error("rolling Sharpe chart for ten days")
+	}
+}
