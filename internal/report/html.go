@@ -36,10 +36,14 @@ func mustRead(name string) string {
 // inline JavaScript and inline SVG charts, which needs no network to view.
 //
 // It shows a header (strategy, pairs, timeframe, period, parameters),
-// headline cards, the equity curve and an underwater (drawdown) chart,
-// a monthly-returns heatmap, the per-pair, exit-reason and enter-tag
-// tables, Freqtrade's metrics side by side with the equity-based ones, all
-// other metrics, and the sortable trade list. Every user-supplied string is
+// headline cards, the equity curve (with buy and hold of the pairs when the
+// result has a Benchmark, and a log-scale twin), an underwater (drawdown)
+// chart with the worst drawdowns, a rolling Sharpe chart, histograms of the
+// trade and daily returns, a monthly-returns heatmap, the per-pair,
+// exit-reason and enter-tag tables, Freqtrade's metrics side by side with
+// the equity-based ones, all other metrics, and the trade list (embedded as
+// JSON; the page's script draws it a page at a time, sorts it and offers
+// it as CSV). Every user-supplied string is
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
 func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
