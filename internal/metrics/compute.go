@@ -59,6 +59,12 @@ func Compute(res *result.Result) Report {
 	s.Calmar = ftCalmar(trades, res.Start, res.End, start)
 	s.ProfitFactor = profitFactor(trades)
 	s.Expectancy, s.ExpectancyRatio = expectancy(trades)
+	s.SQN = sqn(trades, start)
+	s.AvgStake, s.TotalVolume = stakeAndVolume(trades)
+	fd := ftDays(trades)
+	s.BestDay, s.WorstDay, s.BestDayAbs, s.WorstDayAbs = fd.best, fd.worst, fd.bestAbs, fd.worstAbs
+	s.WinningDays, s.DrawDays, s.LosingDays = fd.wins, fd.draws, fd.losses
+	s.MinBalance, s.MaxBalance = balanceRange(trades, start)
 	dd := ftMaxDrawdown(trades, start)
 	s.MaxDrawdownAccount = dd.Account
 	s.MaxDrawdownAbs = dd.Abs
@@ -80,6 +86,7 @@ func Compute(res *result.Result) Report {
 	s.DrawdownEquityEnd = res.MaxDrawdownEquityTrough
 	s.CalmarEquity = safeDiv(s.CAGR, res.MaxDrawdownEquity)
 
+	s.Exposure = exposure(trades, res.Start, res.End)
 	s.HoldingAvg, s.WinnerHoldingAvg, s.LoserHoldingAvg = holdingAverages(trades)
 	s.BestTrade, s.WorstTrade = bestWorstTrade(trades)
 	s.MaxConsecutiveWins, s.MaxConsecutiveLosses = streaks(trades)
@@ -274,6 +281,31 @@ func holdingAverages(ts []*trade.Trade) (all, win, loss float64) {
 		}
 	}
 	return safeDiv(sa, float64(len(ts))), safeDiv(sw, float64(nw)), safeDiv(sl, float64(nl))
+}
+
+// exposure is the share of [start, end] covered by the union of the
+// trades' [open, close] intervals (clipped to the period), 0 when the
+// period is empty.
+func exposure(ts []*trade.Trade, start, end int64) float64 {
+	if end <= start {
+		return 0
+	}
+	iv := make([][2]int64, 0, len(ts))
+	for _, t := range ts {
+		if a, b := max(t.OpenTime, start), min(t.CloseTime, end); b > a {
+			iv = append(iv, [2]int64{a, b})
+		}
+	}
+	sort.Slice(iv, func(i, j int) bool { return iv[i][0] < iv[j][0] })
+	var covered, reach int64 = 0, start
+	for _, x := range iv {
+		a := max(x[0], reach)
+		if x[1] > a {
+			covered += x[1] - a
+		}
+		reach = max(reach, x[1])
+	}
+	return float64(covered) / float64(end-start)
 }
 
 // bestWorstTrade returns the highest and lowest profit_ratio (0, 0 without

@@ -634,3 +634,82 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestSQN(t *testing.T) {
+	// r = 0.10, -0.05, 0.20, -0.10: mean 0.0375, sample variance
+	// 0.056875 / 3, std 0.1376893; sqrt(4) * 0.0375 / 0.1376893 = 0.5447047…
+	approx(t, "SQN", Compute(baseResult()).Summary.SQN, 0.5447)
+
+	one := baseResult()
+	one.Trades = one.Trades[:1]
+	approx(t, "SQN of one trade", Compute(one).Summary.SQN, -100)
+	same := baseResult()
+	for i := range same.Trades {
+		same.Trades[i].ProfitAbs = 10
+	}
+	approx(t, "SQN without spread", Compute(same).Summary.SQN, -100)
+	none := baseResult()
+	none.Trades = nil
+	approx(t, "SQN without trades", Compute(none).Summary.SQN, 0)
+}
+
+func TestStakeAndVolume(t *testing.T) {
+	res := baseResult()
+	res.Trades = res.Trades[:2]
+	res.Trades[0].Stake, res.Trades[0].Amount, res.Trades[0].OpenRate, res.Trades[0].CloseRate = 100, 2, 50, 55
+	res.Trades[1].Stake, res.Trades[1].Amount, res.Trades[1].OpenRate, res.Trades[1].CloseRate = 200, 1, 200, 190
+	res.Trades = append(res.Trades, trade.Trade{Pair: "C", OpenTime: t0, Stake: 1000, Amount: 1, OpenRate: 1000}) // open: ignored
+	s := Compute(res).Summary
+	approx(t, "AvgStake", s.AvgStake, 150)       // (100 + 200) / 2
+	approx(t, "TotalVolume", s.TotalVolume, 600) // 2*50 + 2*55 + 1*200 + 1*190
+}
+
+func TestFreqtradeDays(t *testing.T) {
+	res := baseResult()
+	// Closing days 2024-01-01 (+10), 01-03 (-30 and +30: a draw), 01-05
+	// (-5); 01-02 and 01-04 have no closed trade and count as draws.
+	res.Trades = []trade.Trade{
+		mk("A", t0, t0+hour, 0.01, 10, trade.ExitROI, ""),
+		mk("A", t0+2*dayMs, t0+2*dayMs+hour, -0.03, -30, trade.ExitStopLoss, ""),
+		mk("B", t0+2*dayMs, t0+3*dayMs-1, 0.03, 30, trade.ExitROI, ""),
+		mk("A", t0+4*dayMs, t0+4*dayMs+hour, -0.005, -5, trade.ExitSignal, ""),
+	}
+	s := Compute(res).Summary
+	approx(t, "BestDay", s.BestDay, 0.01)
+	approx(t, "WorstDay", s.WorstDay, -0.005)
+	approx(t, "BestDayAbs", s.BestDayAbs, 10)
+	approx(t, "WorstDayAbs", s.WorstDayAbs, -5)
+	eqInt(t, "WinningDays", s.WinningDays, 1)
+	eqInt(t, "DrawDays", s.DrawDays, 3)
+	eqInt(t, "LosingDays", s.LosingDays, 1)
+	// Balance after each trade: 1010, 980, 1010, 1005.
+	approx(t, "MinBalance", s.MinBalance, 980)
+	approx(t, "MaxBalance", s.MaxBalance, 1010)
+
+	// baseResult: days +100, -50, +100 (0.2 - 0.1 on 01-03); balances
+	// 1100, 1050, 1250, 1150.
+	s = Compute(baseResult()).Summary
+	approx(t, "BestDay", s.BestDay, 0.1)
+	approx(t, "WorstDayAbs", s.WorstDayAbs, -50)
+	eqInt(t, "days", [3]int{s.WinningDays, s.DrawDays, s.LosingDays}, [3]int{2, 0, 1})
+	approx(t, "MinBalance", s.MinBalance, 1050)
+	approx(t, "MaxBalance", s.MaxBalance, 1250)
+}
+
+func TestExposure(t *testing.T) {
+	// baseResult over 10 days: trades open 1 h, 2 h, 3 h and 4 h, none
+	// overlapping: 10 h of 240 h.
+	approx(t, "Exposure", Compute(baseResult()).Summary.Exposure, 10.0/240)
+
+	res := baseResult()
+	// Overlaps count once; time outside the period does not count:
+	// [-2 h, 5 h] → [0, 5 h], [3 h, 8 h] adds 3 h, [1 d, 1 d + 2 h] adds 2 h.
+	res.Trades = []trade.Trade{
+		mk("A", t0-2*hour, t0+5*hour, 0.01, 1, trade.ExitROI, ""),
+		mk("B", t0+3*hour, t0+8*hour, 0.01, 1, trade.ExitROI, ""),
+		mk("C", t0+dayMs, t0+dayMs+2*hour, 0.01, 1, trade.ExitROI, ""),
+	}
+	approx(t, "Exposure with overlaps", Compute(res).Summary.Exposure, 10.0/240)
+	res.End = res.Start
+	approx(t, "Exposure of an empty period", Compute(res).Summary.Exposure, 0)
+}

@@ -289,3 +289,108 @@ func sampleStd(x []float64) float64 {
 	}
 	return math.Sqrt(ss / float64(len(x)-1))
 }
+
+// sqn is Freqtrade's calculate_sqn (Van K. Tharp's system quality number):
+// sqrt(n) * mean(r) / sample std(r) over r = profit_abs / start, rounded to
+// 4 decimals; 0 without trades, -100 when the std is 0 or undefined (one
+// trade).
+func sqn(ts []*trade.Trade, startBal float64) float64 {
+	if len(ts) == 0 || startBal <= 0 {
+		return 0
+	}
+	r := tradeReturns(ts, startBal, nil)
+	sd := sampleStd(r)
+	if sd == 0 {
+		return ftSentinel
+	}
+	return math.Round(math.Sqrt(float64(len(r)))*mean(r)/sd*1e4) / 1e4
+}
+
+// stakeAndVolume returns Freqtrade's avg_stake_amount (the mean stake) and
+// total_volume (the summed cost of the entry and exit orders: amount *
+// open_rate + amount * close_rate per trade). Freqtrade's backtest also
+// adds the entry fee rate to each entry order's cost (a ratio added to an
+// amount); that is left out.
+func stakeAndVolume(ts []*trade.Trade) (avgStake, volume float64) {
+	var stakes float64
+	for _, t := range ts {
+		stakes += t.Stake
+		volume += t.Amount*t.OpenRate + t.Amount*t.CloseRate
+	}
+	return safeDiv(stakes, float64(len(ts))), volume
+}
+
+// ftDayStats is Freqtrade's generate_daily_stats.
+type ftDayStats struct {
+	best, worst, bestAbs, worstAbs float64
+	wins, draws, losses            int
+}
+
+// ftDays buckets the trades by the UTC day they closed, every day from the
+// first to the last such day (a day without a closed trade sums to 0):
+// best and worst are the highest and lowest sums of profit_ratio, bestAbs
+// and worstAbs of profit_abs (rounded to 10 decimals, as Freqtrade does), and
+// a day wins, draws or loses by its profit_abs sum. All 0 without trades.
+func ftDays(ts []*trade.Trade) ftDayStats {
+	var d ftDayStats
+	if len(ts) == 0 {
+		return d
+	}
+	day := func(t *trade.Trade) int64 { return floorDiv(t.CloseTime, dayMs) }
+	first, last := day(ts[0]), day(ts[0])
+	for _, t := range ts {
+		first, last = min(first, day(t)), max(last, day(t))
+	}
+	rel := make([]float64, last-first+1)
+	abs := make([]float64, last-first+1)
+	for _, t := range ts {
+		rel[day(t)-first] += t.ProfitRatio
+		abs[day(t)-first] += t.ProfitAbs
+	}
+	for i := range abs {
+		a := math.Round(abs[i]*1e10) / 1e10
+		if i == 0 {
+			d.best, d.worst, d.bestAbs, d.worstAbs = rel[i], rel[i], a, a
+		}
+		d.best, d.worst = max(d.best, rel[i]), min(d.worst, rel[i])
+		d.bestAbs, d.worstAbs = max(d.bestAbs, a), min(d.worstAbs, a)
+		switch {
+		case a > 0:
+			d.wins++
+		case a < 0:
+			d.losses++
+		default:
+			d.draws++
+		}
+	}
+	return d
+}
+
+// floorDiv is a / b rounded towards minus infinity (b > 0), so times before
+// 1970 fall on the right day.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// balanceRange is Freqtrade's calculate_csum: the lowest and highest
+// starting balance + cumulative profit_abs over the trades in closing
+// order; 0, 0 without trades. (Freqtrade also reports 0, 0 when no trade
+// lost, as its drawdown step fails first; here the range is always given.)
+func balanceRange(ts []*trade.Trade, startBal float64) (lo, hi float64) {
+	if len(ts) == 0 {
+		return 0, 0
+	}
+	var c float64
+	for i, t := range ts {
+		c += t.ProfitAbs
+		if i == 0 {
+			lo, hi = c, c
+		}
+		lo, hi = min(lo, c), max(hi, c)
+	}
+	return startBal + lo, startBal + hi
+}

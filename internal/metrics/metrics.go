@@ -44,6 +44,7 @@ type Summary struct {
 	ProfitFactor       float64 `json:"profit_factor"`
 	Expectancy         float64 `json:"expectancy"`
 	ExpectancyRatio    float64 `json:"expectancy_ratio"`
+	SQN                float64 `json:"sqn"`
 	MaxDrawdownAccount float64 `json:"max_drawdown_account"`
 	MaxDrawdownAbs     float64 `json:"max_drawdown_abs"`
 	DrawdownStart      int64   `json:"drawdown_start_ts"`
@@ -59,6 +60,26 @@ type Summary struct {
 	MaxDrawdownEquityAbs float64 `json:"max_drawdown_equity_abs"`
 	DrawdownEquityStart  int64   `json:"drawdown_equity_start_ts"`
 	DrawdownEquityEnd    int64   `json:"drawdown_equity_end_ts"`
+
+	// Freqtrade's trade and day statistics: stakes, the volume of the
+	// entry and exit orders, the closed trades' profit per UTC day (from
+	// the first to the last day a trade closed, days without one counting
+	// as draws), and the lowest and highest balance after a closed trade.
+	AvgStake    float64 `json:"avg_stake_amount"`
+	TotalVolume float64 `json:"total_volume"`
+	BestDay     float64 `json:"backtest_best_day"` // sum of the day's profit_ratio
+	WorstDay    float64 `json:"backtest_worst_day"`
+	BestDayAbs  float64 `json:"backtest_best_day_abs"`
+	WorstDayAbs float64 `json:"backtest_worst_day_abs"`
+	WinningDays int     `json:"winning_days"`
+	DrawDays    int     `json:"draw_days"`
+	LosingDays  int     `json:"losing_days"`
+	MinBalance  float64 `json:"csum_min"`
+	MaxBalance  float64 `json:"csum_max"`
+
+	// Exposure is the time in market: the share of the backtest (first to
+	// last candle) with at least one trade open.
+	Exposure float64 `json:"exposure"`
 
 	HoldingAvg           float64 `json:"holding_avg_minutes"`
 	WinnerHoldingAvg     float64 `json:"winner_holding_avg_minutes"`

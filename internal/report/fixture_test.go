@@ -15,7 +15,6 @@ import (
 const (
 	minuteMs = int64(60_000)
 	hourMs   = 60 * minuteMs
-	dayMs    = 24 * hourMs
 )
 
 func ms(s string) int64 {
@@ -74,6 +73,7 @@ func smallFixture() (*result.Result, metrics.Report) {
 			}
 		}
 		res.Equity = append(res.Equity, result.EquityPoint{Time: end, Equity: bal + swing[dateOnly(end-1)]})
+		res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: end, Equity: res.StartingBalance * (1 + 0.0312*float64(d+1)/10)})
 	}
 	res.FinalBalance = bal
 	res.MarketChange = 0.0312
@@ -186,6 +186,11 @@ func largeFixture() (*result.Result, metrics.Report) {
 			}
 		}
 		res.Equity = append(res.Equity, result.EquityPoint{Time: tEnd + hourMs, Equity: eq})
+		var held float64
+		for p := range pairs {
+			held += prices[p][hEnd] / prices[p][0]
+		}
+		res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: tEnd + hourMs, Equity: res.StartingBalance * held / float64(len(pairs))})
 	}
 	res.FinalBalance = res.StartingBalance
 	for _, t := range trades {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
@@ -35,10 +36,14 @@ func mustRead(name string) string {
 // inline JavaScript and inline SVG charts, which needs no network to view.
 //
 // It shows a header (strategy, pairs, timeframe, period, parameters),
-// headline cards, the equity curve and an underwater (drawdown) chart,
-// a monthly-returns heatmap, the per-pair, exit-reason and enter-tag
-// tables, Freqtrade's metrics side by side with the equity-based ones, all
-// other metrics, and the sortable trade list. Every user-supplied string is
+// headline cards, the equity curve (with buy and hold of the pairs when the
+// result has a Benchmark, and a log-scale twin), an underwater (drawdown)
+// chart with the worst drawdowns, a rolling Sharpe chart, histograms of the
+// trade and daily returns, a monthly-returns heatmap, the per-pair,
+// exit-reason and enter-tag tables, Freqtrade's metrics side by side with
+// the equity-based ones, all other metrics, and the trade list (embedded as
+// JSON; the page's script draws it a page at a time, sorts it and offers
+// it as CSV). Every user-supplied string is
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
 func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
@@ -66,16 +71,23 @@ type htmlView struct {
 
 	Cards                      []card
 	EquityChart, DrawdownChart template.HTML
-	MaxDDEquity                string
-	MonthNames                 []string
-	Months                     []yearRow
+	Benchmark                  bool // the equity chart has a buy-and-hold line
+	TradeHist, DayHist         template.HTML
+	RollingSharpe              template.HTML // "" for backtests shorter than two windows
+	EquityLogChart             template.HTML // "" when the equity is not always positive
+	// MaxDDEquity is the headline drawdown (every candle close, the dashed
+	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
+	// daily closes reach.
+	MaxDDEquity, MaxDDDaily string
+	Drawdowns               []ddRow // the deepest drawdowns of the daily closes
+	MonthNames              []string
+	Months                  []yearRow
 
 	PerPair, PerExit, PerTag groupView
 	Compare                  []compareRow
 	Sections                 []metricSection
 
-	Trades                 []tradeRow
-	ShowLeverage, ShowTags bool
+	Trades *tradeTable
 }
 
 type keyValue struct{ Key, Value string }
@@ -118,16 +130,6 @@ type metricSection struct {
 }
 
 type metricRow struct{ Label, Value, Note, Tone string }
-
-type tradeRow struct {
-	N                                      int
-	Pair, Side, Open, Close, Dur           string
-	OpenV, CloseV, DurV                    string
-	OpenRate, CloseRate, Stake, Lev        string
-	OpenRateV, CloseRateV, StakeV, LevV    string
-	Profit, ProfitAbs, ProfitV, ProfitAbsV string
-	Exit, Tag, Tone                        string
-}
 
 // tone is the CSS class for a signed number: "pos", "neg" or "".
 func tone(x float64) string {
@@ -197,9 +199,30 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
-	v.EquityChart = equityChart(res, eq)
-	v.DrawdownChart = drawdownChart(eq)
+	v.EquityChart = equityChart(res, eq, false)
+	if allPositive(eq) {
+		v.EquityLogChart = equityChart(res, eq, true)
+	}
+	v.Benchmark = len(res.Benchmark) > 0
+	dd := drawdownSeries(eq)
+	if len(eq) > 0 {
+		v.Drawdowns = drawdownRows(drawdownPeriods(eq, maxDrawdownPeriods), eq[len(eq)-1].t)
+	}
+	v.MaxDDDaily = pctS(-minValue(dd), 2)
+	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
 	v.Months = monthlyReturns(res, eq)
+	var tradeRets, dayRets []float64
+	for i := range res.Trades {
+		if t := &res.Trades[i]; t.CloseTime != 0 {
+			tradeRets = append(tradeRets, t.ProfitRatio)
+		}
+	}
+	for _, d := range m.Daily {
+		dayRets = append(dayRets, d.Return)
+	}
+	v.RollingSharpe = rollingSharpeChart(m.Daily)
+	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
+	v.DayHist = histogramChart("day-returns", "Distribution of daily equity returns", "day", dayRets)
 
 	v.PerPair = groupViewOf("Pair", m.PerPair, ccy)
 	v.PerExit = groupViewOf("Exit reason", m.PerExitReason, ccy)
@@ -208,7 +231,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	}
 	v.Compare = compareRows(s, ccy)
 	v.Sections = metricSections(res, m)
-	v.Trades, v.ShowLeverage, v.ShowTags = tradeRows(res)
+	v.Trades = tradeTableOf(res, ccy)
 	return v
 }
 
@@ -225,10 +248,10 @@ func headlineCards(res *result.Result, m metrics.Report) []card {
 		{"Total profit", pctSigned(s.ProfitTotal, 2), "market " + pctSigned(s.MarketChange, 1), tone(s.ProfitTotal)},
 		{"Absolute profit", signedGrouped(s.ProfitTotalAbs, autoDec(s.StartingBalance)), withCcy(grouped(s.StartingBalance, autoDec(s.StartingBalance)) + " → " + grouped(s.FinalBalance, autoDec(s.StartingBalance))), tone(s.ProfitTotalAbs)},
 		{"CAGR", pctSigned(s.CAGR, 2), "over " + plural(s.BacktestDays, "day"), tone(s.CAGR)},
-		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
+		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "equity at every candle · closed trades " + pctS(s.MaxDrawdownAccount, 1), tone(-s.MaxDrawdownEquity)},
 		{"Sharpe (daily)", fixed(s.SharpeDaily, 2), "equity-based · Freqtrade " + fixed(s.Sharpe, 2), ""},
 		{"Win rate", pctS(s.Winrate, 1), fmt.Sprintf("%d W · %d D · %d L", s.Wins, s.Draws, s.Losses), ""},
-		{"Trades", strconv.Itoa(s.TotalTrades), fixed(s.TradesPerDay, 2) + " per day · avg " + shortDuration(s.HoldingAvg), ""},
+		{"Trades", strconv.Itoa(s.TotalTrades), fixed(s.TradesPerDay, 2) + " per day · in market " + pctS(s.Exposure, 0), ""},
 		{"Profit factor", fixed(s.ProfitFactor, 2), "expectancy " + fixed(s.ExpectancyRatio, 2) + " R", ""},
 	}
 }
@@ -257,6 +280,83 @@ func equitySeries(res *result.Result) []pt {
 	return pts
 }
 
+// allPositive reports whether pts has points and every value is above 0,
+// so that a log scale can show them all.
+func allPositive(pts []pt) bool {
+	for _, p := range pts {
+		if !(p.v > 0) {
+			return false
+		}
+	}
+	return len(pts) > 1
+}
+
+// rollingWindow is the rolling Sharpe's window in days; the chart is drawn
+// when the backtest has at least two windows of days.
+const rollingWindow = 30
+
+// rollingSharpe is the Sharpe ratio of the daily returns over each window
+// of the last `window` days (mean / sample std · √365, as sharpe_daily_equity;
+// 0 without variation), one point per day from the window's first full day.
+func rollingSharpe(days []metrics.Day, window int) []pt {
+	if window < 2 || len(days) < window {
+		return nil
+	}
+	out := make([]pt, 0, len(days)-window+1)
+	for i := window - 1; i < len(days); i++ {
+		var sum, ss float64
+		for _, d := range days[i-window+1 : i+1] {
+			sum += d.Return
+		}
+		m := sum / float64(window)
+		for _, d := range days[i-window+1 : i+1] {
+			ss += (d.Return - m) * (d.Return - m)
+		}
+		sharpe := 0.0
+		if sd := math.Sqrt(ss / float64(window-1)); sd > 0 {
+			sharpe = m / sd * math.Sqrt(365)
+		}
+		t, err := time.Parse(time.DateOnly, days[i].Date)
+		if err != nil {
+			continue
+		}
+		out = append(out, pt{t.UnixMilli() + dayMs, sharpe})
+	}
+	return out
+}
+
+func rollingSharpeChart(days []metrics.Day) template.HTML {
+	if len(days) < 2*rollingWindow {
+		return ""
+	}
+	c := &chart{
+		id: "rolling-sharpe", width: 1200, height: 200,
+		yFmt:      func(v, step float64) string { return fixed(v, stepDecimals(step)) },
+		tipFmt:    func(v float64) string { return "Sharpe " + fixed(v, 2) },
+		minSpan:   1,
+		ref:       []float64{0},
+		ariaLabel: "Rolling Sharpe ratio",
+		lines:     []chartLine{{pts: rollingSharpe(days, rollingWindow), class: "line-roll", areaTo: math.NaN()}},
+	}
+	return c.render()
+}
+
+// benchmarkSeries is buy and hold of the pairs from the starting balance
+// at the backtest start; nil when the result carries no benchmark.
+func benchmarkSeries(res *result.Result) []pt {
+	if len(res.Benchmark) == 0 {
+		return nil
+	}
+	pts := make([]pt, 0, len(res.Benchmark)+1)
+	if res.StartingBalance > 0 && res.Start < res.Benchmark[0].Time {
+		pts = append(pts, pt{res.Start, res.StartingBalance})
+	}
+	for _, e := range res.Benchmark {
+		pts = append(pts, pt{e.Time, e.Equity})
+	}
+	return pts
+}
+
 // realisedSeries is the balance from closed trades only (Freqtrade's view).
 func realisedSeries(res *result.Result, end int64) []pt {
 	type c struct {
@@ -282,10 +382,16 @@ func realisedSeries(res *result.Result, end int64) []pt {
 	return pts
 }
 
-func equityChart(res *result.Result, eq []pt) template.HTML {
+// equityChart draws the equity, the balance from closed trades and the
+// benchmark; logY on a log scale (id "equity-log").
+func equityChart(res *result.Result, eq []pt, logY bool) template.HTML {
 	ccy := res.StakeCurrency
+	id := "equity"
+	if logY {
+		id = "equity-log"
+	}
 	c := &chart{
-		id: "equity", width: 1200, height: 360,
+		id: id, width: 1200, height: 360, logY: logY,
 		yFmt:      fmtAxisNumber,
 		tipFmt:    func(v float64) string { return money2(v, ccy) },
 		minSpan:   math.Abs(res.StartingBalance) * 0.02,
@@ -294,6 +400,9 @@ func equityChart(res *result.Result, eq []pt) template.HTML {
 	}
 	if len(eq) > 0 {
 		c.lines = append(c.lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
+	}
+	if b := benchmarkSeries(res); len(b) > 0 {
+		c.lines = append(c.lines, chartLine{pts: b, class: "line-bench", areaTo: math.NaN()})
 	}
 	if res.StartingBalance > 0 {
 		c.ref = []float64{res.StartingBalance}
@@ -327,7 +436,89 @@ func drawdownSeries(eq []pt) []pt {
 	return out
 }
 
-func drawdownChart(eq []pt) template.HTML {
+// minValue is the lowest finite value of pts, 0 for none.
+func minValue(pts []pt) float64 {
+	lo := 0.0
+	for _, p := range pts {
+		if isFinite(p.v) {
+			lo = math.Min(lo, p.v)
+		}
+	}
+	return lo
+}
+
+// ddPeriod is one fall of the equity below a peak and its way back.
+type ddPeriod struct {
+	peak, trough, recovery int64 // times; recovery 0 while not recovered
+	depth                  float64
+}
+
+// maxDrawdownPeriods is how many of the deepest drawdowns the report lists.
+const maxDrawdownPeriods = 5
+
+// drawdownPeriods splits eq into its drawdowns, each from a peak (the last
+// point at the running high) through its lowest point to the first point
+// back at or above the peak, deepest first (ties by time), at most n.
+func drawdownPeriods(eq []pt, n int) []ddPeriod {
+	var out []ddPeriod
+	var cur *ddPeriod
+	peakV := math.Inf(-1)
+	var peakT int64
+	for _, p := range eq {
+		if !isFinite(p.v) {
+			continue
+		}
+		if p.v >= peakV {
+			if cur != nil {
+				cur.recovery = p.t
+				out = append(out, *cur)
+				cur = nil
+			}
+			peakV, peakT = p.v, p.t
+			continue
+		}
+		if peakV <= 0 {
+			continue
+		}
+		d := 1 - p.v/peakV
+		if cur == nil {
+			cur = &ddPeriod{peak: peakT}
+		}
+		if d > cur.depth {
+			cur.depth, cur.trough = d, p.t
+		}
+	}
+	if cur != nil {
+		out = append(out, *cur)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].depth > out[j].depth })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+type ddRow struct{ Depth, Peak, Trough, Recovery, Length string }
+
+// drawdownRows renders periods; a period not recovered lasts to end.
+func drawdownRows(ps []ddPeriod, end int64) []ddRow {
+	rows := make([]ddRow, 0, len(ps))
+	for _, p := range ps {
+		r := ddRow{Depth: pctS(-p.depth, 2), Peak: dateOnly(p.peak - 1), Trough: dateOnly(p.trough - 1), Recovery: "not recovered"}
+		to := end
+		if p.recovery != 0 {
+			r.Recovery, to = dateOnly(p.recovery-1), p.recovery
+		}
+		r.Length = plural(int((to-p.peak)/dayMs), "day")
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// drawdownChart plots dd (the fall of the daily-close equity below its
+// peak) with the headline drawdown, measured at every candle close, as a
+// dashed line: the daily points cannot reach an intraday trough.
+func drawdownChart(dd []pt, headline float64) template.HTML {
 	zero := 0.0
 	c := &chart{
 		id: "drawdown", width: 1200, height: 200,
@@ -336,7 +527,10 @@ func drawdownChart(eq []pt) template.HTML {
 		maxY:      &zero,
 		minSpan:   0.01,
 		ariaLabel: "Underwater drawdown chart",
-		lines:     []chartLine{{pts: drawdownSeries(eq), class: "line-dd", area: "area-dd", areaTo: 0}},
+		lines:     []chartLine{{pts: dd, class: "line-dd", area: "area-dd", areaTo: 0}},
+	}
+	if headline > 0 && isFinite(headline) {
+		c.ref = []float64{-headline}
 	}
 	return c.render()
 }
@@ -484,7 +678,7 @@ func compareRows(s metrics.Summary, ccy string) []compareRow {
 		{"Calmar ratio", fixed(s.Calmar, 2), fixed(s.CalmarEquity, 2),
 			"Annual return divided by the maximum drawdown. Higher means the returns came with shallower falls."},
 		{"Max drawdown", pctS(s.MaxDrawdownAccount, 2), pctS(s.MaxDrawdownEquity, 2),
-			"Largest fall from a peak. Freqtrade only sees balances after trades close; the equity figure also counts losses of positions that were still open, so it is usually larger and closer to what you would have lived through."},
+			"Largest fall from a peak. Freqtrade only sees balances after trades close; the equity figure is the account marked to market at every candle close, so it also counts intraday losses of positions that were still open. It is usually larger and closer to what you would have lived through."},
 		{"Max drawdown (" + orWord(ccy, "abs") + ")", grouped(s.MaxDrawdownAbs, 2), grouped(s.MaxDrawdownEquityAbs, 2),
 			"The same falls in the stake currency."},
 		{"Drawdown period", ddPeriod(s.DrawdownStart, s.DrawdownEnd), ddPeriod(s.DrawdownEquityStart, s.DrawdownEquityEnd),
@@ -512,6 +706,10 @@ func metricSections(res *result.Result, m metrics.Report) []metricSection {
 			{"Total profit", pctSigned(s.ProfitTotal, 2), "Absolute profit ÷ starting balance", tone(s.ProfitTotal)},
 			{"CAGR", pctSigned(s.CAGR, 2), "Compound annual growth rate", tone(s.CAGR)},
 			{"Market change", pctSigned(s.MarketChange, 2), "Average buy-and-hold change of the pairs", tone(s.MarketChange)},
+			{"Min / max balance", money2(s.MinBalance, ccy) + " / " + money2(s.MaxBalance, ccy), "Balance after each closed trade", ""},
+			{"Best day", money2(s.BestDayAbs, ccy), "Closed trades' profit on one UTC day", tone(s.BestDayAbs)},
+			{"Worst day", money2(s.WorstDayAbs, ccy), "", tone(s.WorstDayAbs)},
+			{"Days win / draw / lose", fmt.Sprintf("%d / %d / %d", s.WinningDays, s.DrawDays, s.LosingDays), "Days without a closed trade are draws", ""},
 			{"Best pair", pairResult(s.BestPair, m.PerPair), "", ""},
 			{"Worst pair", pairResult(s.WorstPair, m.PerPair), "", ""},
 		}},
@@ -523,11 +721,15 @@ func metricSections(res *result.Result, m metrics.Report) []metricSection {
 			{"Profit factor", fixed(s.ProfitFactor, 2), "Gross profit ÷ gross loss", ""},
 			{"Expectancy", money2(s.Expectancy, ccy), "Average profit per trade", tone(s.Expectancy)},
 			{"Expectancy ratio", fixed(s.ExpectancyRatio, 2), "Expectancy in units of the average loss", ""},
+			{"SQN", fixed(s.SQN, 2), "System quality number: √trades × mean ÷ std of trade returns", ""},
+			{"Average stake", money2(s.AvgStake, ccy), "", ""},
+			{"Total trade volume", money2(s.TotalVolume, ccy), "Entry and exit orders", ""},
 			{"Mean / median profit", pctSigned(s.ProfitMean, 2) + " / " + pctSigned(s.ProfitMedian, 2), "Per trade, relative to its stake", ""},
 			{"Best / worst trade", pctSigned(s.BestTrade, 2) + " / " + pctSigned(s.WorstTrade, 2), "", ""},
 			{"Max consecutive wins / losses", fmt.Sprintf("%d / %d", s.MaxConsecutiveWins, s.MaxConsecutiveLosses), "", ""},
 		}},
 		{"Holding & period", []metricRow{
+			{"Time in market", pctS(s.Exposure, 1), "Share of the backtest with a trade open", ""},
 			{"Average holding", duration(s.HoldingAvg), "", ""},
 			{"Average holding, winners", duration(s.WinnerHoldingAvg), "", ""},
 			{"Average holding, losers", duration(s.LoserHoldingAvg), "", ""},
@@ -546,7 +748,55 @@ func periodStart(res *result.Result, s metrics.Summary) int64 {
 }
 func periodEnd(res *result.Result, s metrics.Summary) int64 { _, b := periodBounds(res, s); return b }
 
-func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
+// tradeTable is the trade list as the page's script reads it: the table
+// is drawn a page at a time from it, sorted over every trade, and
+// downloaded as CSV. Each row holds, per column, the text shown and the
+// value (what sorting and the CSV use; "" when there is none), then the
+// row's profit tone.
+type tradeTable struct {
+	File string     `json:"file"` // CSV download file name
+	Cols []tradeCol `json:"cols"`
+	Rows [][]string `json:"rows"`
+}
+
+// tradeCol is one column of the trade list.
+type tradeCol struct {
+	Head string `json:"head"`
+	CSV  string `json:"csv"`            // CSV header, Freqtrade's field name where it has one
+	Num  bool   `json:"num"`            // sort numerically
+	Kind string `json:"kind,omitempty"` // "key", "side", "tone" or "txt": how the cell is styled
+}
+
+// rawNum is a number as the CSV carries it: every digit, "" when not finite.
+func rawNum(x float64) string {
+	if !isFinite(x) {
+		return ""
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// csvFileName is "<strategy>_trades.csv" with every character but letters,
+// digits, '-' and '_' replaced by '_'.
+func csvFileName(strategy string) string {
+	b := []byte(strategy)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "trades.csv"
+	}
+	return string(b) + "_trades.csv"
+}
+
+// tradeTableOf builds the trade list; the leverage and enter tag columns
+// only when a trade is leveraged or tagged. nil without trades.
+func tradeTableOf(res *result.Result, stake string) *tradeTable {
+	if len(res.Trades) == 0 {
+		return nil
+	}
+	var showLev, showTags bool
 	for i := range res.Trades {
 		t := &res.Trades[i]
 		if t.Leverage != 0 && t.Leverage != 1 {
@@ -556,7 +806,24 @@ func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
 			showTags = true
 		}
 	}
-	rows = make([]tradeRow, 0, len(res.Trades))
+	profitHead := "Profit"
+	if stake != "" {
+		profitHead += " " + stake
+	}
+	tt := &tradeTable{File: csvFileName(res.Strategy), Cols: []tradeCol{
+		{"#", "n", true, ""}, {"Pair", "pair", false, "key"}, {"Side", "side", false, "side"},
+		{"Open", "open_date", false, ""}, {"Close", "close_date", false, ""}, {"Duration", "trade_duration", true, ""},
+		{"Open rate", "open_rate", true, ""}, {"Close rate", "close_rate", true, ""}, {"Stake", "stake_amount", true, ""},
+	}}
+	if showLev {
+		tt.Cols = append(tt.Cols, tradeCol{"Lev.", "leverage", true, ""})
+	}
+	tt.Cols = append(tt.Cols, tradeCol{"Profit", "profit_ratio", true, "tone"}, tradeCol{profitHead, "profit_abs", true, "tone"},
+		tradeCol{"Exit reason", "exit_reason", false, "txt"})
+	if showTags {
+		tt.Cols = append(tt.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
+	}
+	tt.Rows = make([][]string, 0, len(res.Trades))
 	for i := range res.Trades {
 		t := &res.Trades[i]
 		side := "long"
@@ -567,40 +834,29 @@ func tradeRows(res *result.Result) (rows []tradeRow, showLev, showTags bool) {
 		if lev == 0 {
 			lev = 1
 		}
-		r := tradeRow{
-			N:          i + 1,
-			Pair:       t.Pair,
-			Side:       side,
-			Open:       dateMinute(t.OpenTime),
-			OpenV:      strconv.FormatInt(t.OpenTime, 10),
-			OpenRate:   price(t.OpenRate),
-			OpenRateV:  sortKey(t.OpenRate),
-			CloseRate:  price(t.CloseRate),
-			CloseRateV: sortKey(t.CloseRate),
-			Stake:      grouped(t.Stake, 2),
-			StakeV:     sortKey(t.Stake),
-			Lev:        fixed(lev, 1) + "×",
-			LevV:       sortKey(lev),
-			Profit:     pctSigned(t.ProfitRatio, 2),
-			ProfitV:    sortKey(t.ProfitRatio),
-			ProfitAbs:  signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)),
-			ProfitAbsV: sortKey(t.ProfitAbs),
-			Exit:       string(t.ExitReason),
-			Tag:        t.EnterTag,
-			Tone:       tone(t.ProfitAbs),
-		}
+		closeS, closeV, dur, durV, exit := "open", "", "–", "", "open"
 		if t.CloseTime != 0 {
-			r.Close = dateMinute(t.CloseTime)
-			r.CloseV = strconv.FormatInt(t.CloseTime, 10)
-			r.Dur = shortDuration(float64(t.DurationMinutes()))
-			r.DurV = strconv.FormatInt(t.DurationMinutes(), 10)
-		} else {
-			r.Close, r.CloseV, r.Dur, r.DurV = "open", "9e15", "–", "9e15"
-			r.Exit = "open"
+			closeS, closeV = dateMinute(t.CloseTime), isoTime(t.CloseTime)
+			dur, durV = shortDuration(float64(t.DurationMinutes())), strconv.FormatInt(t.DurationMinutes(), 10)
+			exit = string(t.ExitReason)
 		}
-		rows = append(rows, r)
+		n := strconv.Itoa(i + 1)
+		r := make([]string, 0, 2*len(tt.Cols)+1)
+		r = append(r, n, n, t.Pair, t.Pair, side, side,
+			dateMinute(t.OpenTime), isoTime(t.OpenTime), closeS, closeV, dur, durV,
+			price(t.OpenRate), rawNum(t.OpenRate), price(t.CloseRate), rawNum(t.CloseRate),
+			grouped(t.Stake, 2), rawNum(t.Stake))
+		if showLev {
+			r = append(r, fixed(lev, 1)+"×", rawNum(lev))
+		}
+		r = append(r, pctSigned(t.ProfitRatio, 2), rawNum(t.ProfitRatio),
+			signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)), rawNum(t.ProfitAbs), exit, exit)
+		if showTags {
+			r = append(r, t.EnterTag, t.EnterTag)
+		}
+		tt.Rows = append(tt.Rows, append(r, tone(t.ProfitAbs)))
 	}
-	return rows, showLev, showTags
+	return tt
 }
 
 // plural is "1 day", "3 days".

@@ -28,6 +28,7 @@ type jsonExport struct {
 	ResultsPerEnterTag []metrics.Group `json:"results_per_enter_tag"`
 	DailyProfit        []metrics.Day   `json:"daily_profit"`
 	EquityCurve        []jsonEquity    `json:"equity_curve"`
+	BenchmarkCurve     []jsonEquity    `json:"benchmark_curve"`
 }
 
 type jsonStrategy struct {
@@ -94,7 +95,8 @@ type jsonEquity struct {
 //	  "exit_reason_summary": [...],
 //	  "results_per_enter_tag": [...],
 //	  "daily_profit": [...],
-//	  "equity_curve": [{"date", "timestamp", "equity"}, ...]
+//	  "equity_curve": [{"date", "timestamp", "equity"}, ...],
+//	  "benchmark_curve": [...]   // buy and hold of the pairs, as equity_curve
 //	}
 //
 // Dates are ISO 8601 in UTC ("2018-01-10T07:25:00Z"), timestamps Unix
@@ -150,15 +152,29 @@ func buildJSON(res *result.Result, m metrics.Report) jsonExport {
 		ExitReasonSummary:  nonNil(m.PerExitReason),
 		ResultsPerEnterTag: nonNil(m.PerEnterTag),
 		DailyProfit:        nonNil(m.Daily),
-		EquityCurve:        make([]jsonEquity, 0, len(res.Equity)),
+		EquityCurve:        jsonCurve(res.Equity),
+		BenchmarkCurve:     jsonCurve(res.Benchmark),
 	}
 	for i := range res.Trades {
 		doc.Trades = append(doc.Trades, toJSONTrade(&res.Trades[i]))
 	}
-	for _, p := range res.Equity {
-		doc.EquityCurve = append(doc.EquityCurve, jsonEquity{Date: isoTime(p.Time), Timestamp: p.Time, Equity: p.Equity})
-	}
 	return doc
+}
+
+func jsonCurve(pts []result.EquityPoint) []jsonEquity {
+	out := make([]jsonEquity, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, jsonEquity{Date: isoTime(p.Time), Timestamp: p.Time, Equity: p.Equity})
+	}
+	return out
+}
+
+func fromJSONCurve(pts []jsonEquity) []result.EquityPoint {
+	out := make([]result.EquityPoint, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, result.EquityPoint{Time: p.Timestamp, Equity: p.Equity})
+	}
+	return out
 }
 
 func toJSONTrade(t *trade.Trade) jsonTrade {

@@ -29,7 +29,7 @@ func TestWriteJSONTopLevelAndOrder(t *testing.T) {
 	}
 	// Key order is fixed by the structs.
 	keys := []string{`"strategy"`, `"trades"`, `"metrics"`, `"results_per_pair"`, `"exit_reason_summary"`,
-		`"results_per_enter_tag"`, `"daily_profit"`, `"equity_curve"`}
+		`"results_per_enter_tag"`, `"daily_profit"`, `"equity_curve"`, `"benchmark_curve"`}
 	last := -1
 	for _, k := range keys {
 		i := bytes.Index(out, []byte("\n  "+k+":"))
@@ -220,7 +220,7 @@ func TestWriteJSONRejectsNonFinite(t *testing.T) {
 func TestWriteJSONEmpty(t *testing.T) {
 	out := writeJSON(t, &result.Result{}, metrics.Report{})
 	for _, k := range []string{`"trades": []`, `"results_per_pair": []`, `"exit_reason_summary": []`,
-		`"results_per_enter_tag": []`, `"daily_profit": []`, `"equity_curve": []`, `"params": {}`, `"pairs": []`} {
+		`"results_per_enter_tag": []`, `"daily_profit": []`, `"equity_curve": []`, `"benchmark_curve": []`, `"params": {}`, `"pairs": []`} {
 		if !bytes.Contains(out, []byte(k)) {
 			t.Errorf("empty export lacks %s", k)
 		}

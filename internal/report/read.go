@@ -38,14 +38,12 @@ func ReadJSON(r io.Reader) (*result.Result, metrics.Report, error) {
 		Candles:         s.Candles,
 		FinalBalance:    s.FinalBalance,
 		Trades:          make([]trade.Trade, 0, len(doc.Trades)),
-		Equity:          make([]result.EquityPoint, 0, len(doc.EquityCurve)),
+		Equity:          fromJSONCurve(doc.EquityCurve),
+		Benchmark:       fromJSONCurve(doc.BenchmarkCurve),
 		MarketChange:    doc.Metrics.MarketChange,
 	}
 	for _, t := range doc.Trades {
 		res.Trades = append(res.Trades, fromJSONTrade(t))
-	}
-	for _, p := range doc.EquityCurve {
-		res.Equity = append(res.Equity, result.EquityPoint{Time: p.Timestamp, Equity: p.Equity})
 	}
 	m := metrics.Report{
 		Summary:       doc.Metrics,

@@ -43,7 +43,7 @@ func TestWriteSummaryContent(t *testing.T) {
 	}
 	out := buf.String()
 	for _, s := range []string{"BACKTESTING REPORT", "EXIT REASON STATS", "ENTER TAG STATS", "SUMMARY METRICS",
-		"Tot Profit USDT", "2 days, 3:10:00", "Sharpe (daily equity)", "Max drawdown (mark-to-market equity)",
+		"Tot Profit USDT", "2 days, 3:10:00", "Sharpe (daily equity)", "Max drawdown (equity, every candle)",
 		"Max drawdown (closed trades, Freqtrade)", "Expectancy (Ratio)", "TOTAL", "OTHER"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("summary lacks %q", s)

@@ -41,6 +41,9 @@ type chart struct {
 	maxY          *float64               // pin the top of the y axis (e.g. 0 for drawdowns)
 	minSpan       float64                // smallest y span shown, so flat lines are not blown up
 	ariaLabel     string
+	// logY draws the y axis on a log scale; points and reference lines
+	// at or below 0 are dropped, and minSpan and maxY are ignored.
+	logY bool
 }
 
 const (
@@ -57,17 +60,22 @@ func (c *chart) render() template.HTML {
 	var lines []chartLine
 	var tmin, tmax int64 = math.MaxInt64, math.MinInt64
 	vmin, vmax := math.Inf(1), math.Inf(-1)
+	// plot maps a value to the y axis's space: itself, or its log10.
+	plot := func(v float64) float64 { return v }
+	if c.logY {
+		plot = math.Log10
+	}
 	for _, l := range c.lines {
 		clean := make([]pt, 0, len(l.pts))
 		for _, p := range l.pts {
-			if isFinite(p.v) {
+			if isFinite(p.v) && (!c.logY || p.v > 0) {
 				clean = append(clean, p)
 			}
 		}
 		clean = downsample(clean, maxChartPoints)
 		for _, p := range clean {
 			tmin, tmax = min(tmin, p.t), max(tmax, p.t)
-			vmin, vmax = math.Min(vmin, p.v), math.Max(vmax, p.v)
+			vmin, vmax = math.Min(vmin, plot(p.v)), math.Max(vmax, plot(p.v))
 		}
 		l.pts = clean
 		lines = append(lines, l)
@@ -75,19 +83,25 @@ func (c *chart) render() template.HTML {
 	if tmin > tmax || len(lines) == 0 || len(lines[0].pts) == 0 {
 		return template.HTML(`<div class="chart-empty">Not enough data to draw this chart.</div>`)
 	}
+	var refs []float64
 	for _, r := range c.ref {
-		if isFinite(r) {
-			vmin, vmax = math.Min(vmin, r), math.Max(vmax, r)
+		if isFinite(r) && (!c.logY || r > 0) {
+			refs = append(refs, r)
+			vmin, vmax = math.Min(vmin, plot(r)), math.Max(vmax, plot(r))
 		}
 	}
-	if c.maxY != nil {
-		vmax = *c.maxY
+	maxY, minSpan := c.maxY, c.minSpan
+	if c.logY {
+		maxY, minSpan = nil, 0.004 // 1% in log10 units
+	}
+	if maxY != nil {
+		vmax = *maxY
 		vmin = math.Min(vmin, vmax)
 	}
 	// Give flat series some room.
-	if span := vmax - vmin; span < c.minSpan || span <= 0 {
-		need := math.Max(c.minSpan, math.Max(math.Abs(vmax)*0.01, 1e-9))
-		if c.maxY != nil {
+	if span := vmax - vmin; span < minSpan || span <= 0 {
+		need := math.Max(minSpan, math.Max(math.Abs(vmax)*0.01, 1e-9))
+		if maxY != nil {
 			vmin = vmax - need
 		} else {
 			mid := (vmin + vmax) / 2
@@ -100,24 +114,43 @@ func (c *chart) render() template.HTML {
 	}
 	// Keep lines off the plot's edges.
 	pad := (vmax - vmin) * 0.04
-	if c.maxY == nil {
+	if maxY == nil {
 		vmax += pad
 	}
 	vmin -= pad
-	step := niceStep((vmax-vmin)/5, 0)
-	lo := math.Floor(vmin/step) * step
-	hi := math.Ceil(vmax/step) * step
-	if c.maxY != nil {
-		hi = *c.maxY
-	}
-	if hi <= lo {
-		hi = lo + step
+	// Ticks: at multiples of a nice step, or on a log axis at round values.
+	var yTicks []float64 // in plot space
+	var labels []string
+	var lo, hi float64
+	if c.logY {
+		lo, hi = vmin, vmax
+		vals, gap := logTicks(math.Pow(10, lo), math.Pow(10, hi))
+		for _, v := range vals {
+			yTicks = append(yTicks, math.Log10(v))
+			labels = append(labels, c.yFmt(v, gap))
+		}
+	} else {
+		step := niceStep((vmax-vmin)/5, 0)
+		lo = math.Floor(vmin/step) * step
+		hi = math.Ceil(vmax/step) * step
+		if maxY != nil {
+			hi = *maxY
+		}
+		if hi <= lo {
+			hi = lo + step
+		}
+		for i := 0; i <= int(math.Round((hi-lo)/step)); i++ {
+			v := lo + float64(i)*step
+			yTicks = append(yTicks, v)
+			labels = append(labels, c.yFmt(v, step))
+		}
 	}
 
 	plotW := c.width - marginL - marginR
 	plotH := c.height - marginT - marginB
 	xOf := func(t int64) float64 { return marginL + float64(t-tmin)/float64(tmax-tmin)*plotW }
-	yOf := func(v float64) float64 { return marginT + (hi-v)/(hi-lo)*plotH }
+	yOf := func(v float64) float64 { return marginT + (hi-plot(v))/(hi-lo)*plotH }
+	yOfPlot := func(v float64) float64 { return marginT + (hi-v)/(hi-lo)*plotH }
 
 	var b strings.Builder
 	w := func(ss ...string) {
@@ -133,10 +166,8 @@ func (c *chart) render() template.HTML {
 
 	// Horizontal grid and y labels.
 	w(`<g class="grid">`)
-	n := int(math.Round((hi - lo) / step))
-	for i := 0; i <= n; i++ {
-		v := lo + float64(i)*step
-		y := yOf(v)
+	for _, v := range yTicks {
+		y := yOfPlot(v)
 		w(`<line x1="`, num(marginL), `" x2="`, num(c.width-marginR), `" y1="`, num(y), `" y2="`, num(y), `"/>`)
 	}
 	ticks, tfmt := timeTicks(tmin, tmax, int(plotW/120))
@@ -145,9 +176,8 @@ func (c *chart) render() template.HTML {
 		w(`<line class="v" x1="`, num(x), `" x2="`, num(x), `" y1="`, num(marginT), `" y2="`, num(marginT+plotH), `"/>`)
 	}
 	w(`</g><g class="axis">`)
-	for i := 0; i <= n; i++ {
-		v := lo + float64(i)*step
-		w(`<text x="`, num(marginL-8), `" y="`, num(yOf(v)+4), `" text-anchor="end">`, html.EscapeString(c.yFmt(v, step)), `</text>`)
+	for i, v := range yTicks {
+		w(`<text x="`, num(marginL-8), `" y="`, num(yOfPlot(v)+4), `" text-anchor="end">`, html.EscapeString(labels[i]), `</text>`)
 	}
 	for _, t := range ticks {
 		w(`<text x="`, num(xOf(t)), `" y="`, num(c.height-8), `" text-anchor="middle">`, html.EscapeString(utc(t).Format(tfmt)), `</text>`)
@@ -157,8 +187,8 @@ func (c *chart) render() template.HTML {
 
 	// Series.
 	w(`<g clip-path="url(#`, c.id, `-clip)">`)
-	for _, r := range c.ref {
-		if isFinite(r) {
+	for _, r := range refs {
+		{
 			y := yOf(r)
 			w(`<line class="ref" x1="`, num(marginL), `" x2="`, num(c.width-marginR), `" y1="`, num(y), `" y2="`, num(y), `"/>`)
 		}
@@ -170,7 +200,7 @@ func (c *chart) render() template.HTML {
 		path := linePath(l.pts, l.step, xOf, yOf)
 		if l.area != "" {
 			base := marginT + plotH
-			if isFinite(l.areaTo) {
+			if isFinite(l.areaTo) && (!c.logY || l.areaTo > 0) {
 				base = yOf(l.areaTo)
 			}
 			first, last := l.pts[0], l.pts[len(l.pts)-1]
@@ -194,6 +224,43 @@ func (c *chart) render() template.HTML {
 	}
 	w(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// logTicks picks round tick values between lo and hi (both > 0) for a log
+// axis: the finest of the mantissa sets 1-1.2-1.5-…, 1-1.5-2-3-5-7, 1-2-5,
+// 1-3, 1 (times powers of ten) that gives at most seven ticks; with fewer
+// than two, linear nice steps. gap is the smallest distance between two
+// ticks, for choosing label decimals.
+func logTicks(lo, hi float64) (vals []float64, gap float64) {
+	sets := [][]float64{{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8}, {1, 1.5, 2, 3, 5, 7}, {1, 2, 5}, {1, 3}, {1}}
+	for _, set := range sets {
+		vals = vals[:0]
+		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+			for _, m := range set {
+				if v := m * math.Pow(10, e); v >= lo && v <= hi {
+					vals = append(vals, v)
+				}
+			}
+		}
+		if len(vals) <= 7 {
+			break
+		}
+	}
+	if len(vals) < 2 {
+		step := niceStep((hi-lo)/5, 0)
+		vals = vals[:0]
+		for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+			vals = append(vals, v)
+		}
+	}
+	gap = math.Inf(1)
+	for i := 1; i < len(vals); i++ {
+		gap = math.Min(gap, vals[i]-vals[i-1])
+	}
+	if !isFinite(gap) {
+		gap = 1
+	}
+	return vals, gap
 }
 
 func linePath(pts []pt, step bool, xOf func(int64) float64, yOf func(float64) float64) string {

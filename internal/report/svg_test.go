@@ -2,7 +2,10 @@ package report
 
 import (
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/tradai/tradai/internal/metrics"
 )
 
 func TestDownsampleKeepsExtremes(t *testing.T) {
@@ -48,5 +51,50 @@ func TestNiceStep(t *testing.T) {
 		if got := niceStep(c.raw, 0); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("niceStep(%v) = %v, want %v", c.raw, got, c.want)
 		}
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi float64
+		want   []float64
+		gap    float64
+	}{
+		{9000, 31000, []float64{10000, 12000, 15000, 20000, 25000, 30000}, 2000},
+		{1000, 1e6, []float64{1000, 3000, 1e4, 3e4, 1e5, 3e5, 1e6}, 2000},
+		{1000, 1050, []float64{1000, 1010, 1020, 1030, 1040, 1050}, 10}, // one round value: linear steps
+	} {
+		got, gap := logTicks(c.lo, c.hi)
+		if len(got) != len(c.want) || math.Abs(gap-c.gap) > 1e-9 {
+			t.Errorf("logTicks(%g, %g) = %v, %g; want %v, %g", c.lo, c.hi, got, gap, c.want, c.gap)
+			continue
+		}
+		for i := range got {
+			if math.Abs(got[i]-c.want[i]) > 1e-9*c.want[i] {
+				t.Errorf("logTicks(%g, %g) = %v, want %v", c.lo, c.hi, got, c.want)
+				break
+			}
+		}
+	}
+}
+
+func TestEquityLogChart(t *testing.T) {
+	res, m := largeFixture()
+	out := writeHTML(t, res, m)
+	i := strings.Index(out, `id="equity-log"`)
+	if i < 0 || !strings.Contains(out, `id="equity-log-toggle"`) {
+		t.Fatal("no log-scale equity chart or toggle")
+	}
+	svg := out[i:]
+	svg = svg[:strings.Index(svg, "</svg>")]
+	// Equity between about 9,000 and 13,000: round log ticks.
+	for _, s := range []string{">10,000<", ">12,000<"} {
+		if !strings.Contains(svg, s) {
+			t.Errorf("log chart lacks tick %s", s)
+		}
+	}
+	res.Equity[5].Equity = -1
+	if out := writeHTML(t, res, metrics.Compute(res)); strings.Contains(out, `id="equity-log"`) || strings.Contains(out, `id="equity-log-toggle"`) {
+		t.Error("log chart of an equity that goes below 0")
 	}
 }

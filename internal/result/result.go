@@ -36,6 +36,12 @@ type Result struct {
 	// candle of each UTC day (and at the final candle), open positions
 	// valued at that close.
 	Equity []EquityPoint
+	// Benchmark is buy and hold of the traded pairs, equal weight: the
+	// starting balance split equally over the pairs at their first close
+	// (the one MarketChange starts from), each share marked at its pair's
+	// latest close, at the times of Equity. Empty when the producer does
+	// not compute it.
+	Benchmark []EquityPoint
 	// MaxDrawdownEquity is the largest peak-to-trough fall of the account
 	// value marked to market at every candle close, as a ratio of the peak,
 	// with the times of the peak and the trough.

@@ -1,8 +1,9 @@
 (function () {
   "use strict";
   // Sortable tables: click a header to sort by its column (numbers by the
-  // cell's data-v), click again to reverse.
-  document.querySelectorAll("table.sortable").forEach(function (table) {
+  // cell's data-v), click again to reverse. The trade list sorts its data
+  // instead (below).
+  document.querySelectorAll("table.sortable:not(.trades)").forEach(function (table) {
     var heads = table.tHead.rows[0].cells;
     Array.prototype.forEach.call(heads, function (th, col) {
       th.addEventListener("click", function () {
@@ -28,6 +29,128 @@
       });
     });
   });
+
+  // Trade list: drawn a page at a time from the embedded data, sorted over
+  // every trade, all rows while printing, downloadable as CSV.
+  (function () {
+    var embedded = document.getElementById("trade-data");
+    if (!embedded) return;
+    var data = JSON.parse(embedded.textContent);
+    var cols = data.cols, rows = data.rows.slice();
+    var section = document.getElementById("trades");
+    var table = section.querySelector("table.trades");
+    var body = table.tBodies[0];
+    var heads = table.tHead.rows[0].cells;
+    var pagers = section.querySelectorAll(".pager");
+    var sizes = [100, 500, 1000, 0]; // 0: all
+    var size = 100, page = 0;
+    var pages = function () { return size ? Math.max(1, Math.ceil(rows.length / size)) : 1; };
+    var cell = function (row, c) {
+      var td = document.createElement("td");
+      var text = row[2 * c], kind = cols[c].kind;
+      if (kind === "side") {
+        var span = document.createElement("span");
+        span.className = "side " + text;
+        span.textContent = text;
+        td.appendChild(span);
+      } else {
+        td.textContent = text;
+        if (kind === "tone") td.className = row[row.length - 1];
+        else if (kind) td.className = kind;
+      }
+      return td;
+    };
+    var draw = function (all) {
+      var from = all || !size ? 0 : page * size;
+      var to = all || !size ? rows.length : Math.min(rows.length, from + size);
+      var frag = document.createDocumentFragment();
+      for (var i = from; i < to; i++) {
+        var tr = document.createElement("tr");
+        for (var c = 0; c < cols.length; c++) tr.appendChild(cell(rows[i], c));
+        frag.appendChild(tr);
+      }
+      body.textContent = "";
+      body.appendChild(frag);
+      pagers.forEach(function (p) {
+        p.hidden = rows.length <= sizes[0];
+        p.querySelector(".pos").textContent = "Page " + (page + 1) + " of " + pages() +
+          " · trades " + (to > from ? from + 1 : 0) + "–" + to + " of " + rows.length;
+        p.querySelector(".first").disabled = p.querySelector(".prev").disabled = page === 0;
+        p.querySelector(".next").disabled = p.querySelector(".last").disabled = page >= pages() - 1;
+        p.querySelector("select").value = String(size);
+      });
+    };
+    var go = function (to) { page = Math.max(0, Math.min(pages() - 1, to)); draw(false); };
+    pagers.forEach(function (p) {
+      var button = function (cls, label, to) {
+        var b = document.createElement("button");
+        b.type = "button"; b.className = cls; b.textContent = label;
+        b.addEventListener("click", function () { go(to()); });
+        p.appendChild(b);
+      };
+      button("first", "«", function () { return 0; });
+      button("prev", "‹", function () { return page - 1; });
+      var pos = document.createElement("span");
+      pos.className = "pos";
+      p.appendChild(pos);
+      button("next", "›", function () { return page + 1; });
+      button("last", "»", function () { return pages() - 1; });
+      var sel = document.createElement("select");
+      sizes.forEach(function (n) {
+        var o = document.createElement("option");
+        o.value = String(n); o.textContent = n ? n + " per page" : "all";
+        sel.appendChild(o);
+      });
+      sel.addEventListener("change", function () { size = parseInt(sel.value, 10); go(0); });
+      p.appendChild(sel);
+    });
+    Array.prototype.forEach.call(heads, function (th, c) {
+      th.addEventListener("click", function () {
+        var asc = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+        var key = cols[c].num
+          ? function (r) { var v = parseFloat(r[2 * c + 1]); return v === v ? v : -1e308; /* no value first */ }
+          : function (r) { return r[2 * c + 1].toLowerCase(); };
+        rows.sort(function (a, b) {
+          var x = key(a), y = key(b);
+          var d = x < y ? -1 : x > y ? 1 : 0;
+          return asc ? d : -d;
+        });
+        go(0);
+      });
+    });
+    window.addEventListener("beforeprint", function () { draw(true); });
+    window.addEventListener("afterprint", function () { draw(false); });
+
+    var csvButton = section.querySelector(".csv-button");
+    csvButton.hidden = false;
+    csvButton.addEventListener("click", function () {
+      var quote = function (v) { return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; };
+      var lines = [cols.map(function (c) { return quote(c.csv); }).join(",")];
+      data.rows.forEach(function (r) {
+        lines.push(cols.map(function (c, i) { return quote(r[2 * i + 1]); }).join(","));
+      });
+      var url = URL.createObjectURL(new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
+      var a = document.createElement("a");
+      a.download = data.file;
+      a.setAttribute("href", url);
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    });
+    draw(false);
+  })();
+
+  // Equity chart: linear or log scale.
+  var logToggle = document.getElementById("equity-log-toggle");
+  if (logToggle) {
+    logToggle.addEventListener("change", function () {
+      document.getElementById("equity-linear-wrap").hidden = logToggle.checked;
+      document.getElementById("equity-log-wrap").hidden = !logToggle.checked;
+    });
+  }
 
   // Chart read-out: nearest point to the pointer.
   document.querySelectorAll("svg.chart .hover").forEach(function (g) {

@@ -1,0 +1,77 @@
+package report
+
+import (
+	"io"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+// manyTradesFixture is a backtest of the engine benchmark's size: 19,484
+// trades on one pair over 694 days of one-minute candles (1,000,000
+// candles), with a daily equity curve.
+func manyTradesFixture() (*result.Result, metrics.Report) {
+	const n = 19_484
+	rng := rand.New(rand.NewPCG(3, 5))
+	start := ms("2022-01-01 00:00")
+	end := start + 1_000_000*minuteMs
+	res := &result.Result{
+		Strategy: "sma_cross", Timeframe: "1m", Pairs: []string{"BTC/USDT"}, Exchange: "binance",
+		StakeCurrency: "USDT", TradingMode: "spot", StartingBalance: 1000, MaxOpenTrades: 1,
+		Start: start, End: end, Candles: 1_000_000,
+	}
+	step := (end - start) / n
+	bal := res.StartingBalance
+	px := 40000.0
+	for i := range n {
+		open := start + int64(i)*step
+		closeT := open + step/2 + rng.Int64N(step/3)
+		closeRate := px * math.Exp(0.004*rng.NormFloat64())
+		ratio := closeRate*0.999/(px*1.001) - 1
+		t := trade.Trade{
+			Pair: "BTC/USDT", Leverage: 1, OpenTime: open, OpenRate: px, Amount: 100 / px, Stake: 100,
+			FeeOpen: 0.001, FeeClose: 0.001, CloseTime: closeT, CloseRate: closeRate,
+			ProfitRatio: ratio, ProfitAbs: 100 * ratio, ExitReason: trade.ExitSignal,
+		}
+		res.Trades = append(res.Trades, t)
+		bal += t.ProfitAbs
+		px = closeRate
+	}
+	res.FinalBalance = bal
+	eq := res.StartingBalance
+	k := 0
+	for d := start + dayMs; d <= end+dayMs; d += dayMs {
+		for ; k < n && res.Trades[k].CloseTime <= d; k++ {
+			eq += res.Trades[k].ProfitAbs
+		}
+		res.Equity = append(res.Equity, result.EquityPoint{Time: min(d, end), Equity: eq})
+	}
+	return res, metrics.Compute(res)
+}
+
+// countingWriter counts the bytes written to it.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+var _ io.Writer = (*countingWriter)(nil)
+
+// BenchmarkWriteHTML19k renders the HTML report of a 19,484-trade backtest
+// and reports its size (docs/BENCHMARKS.md).
+func BenchmarkWriteHTML19k(b *testing.B) {
+	res, m := manyTradesFixture()
+	var size int64
+	b.ResetTimer()
+	for range b.N {
+		var w countingWriter
+		if err := WriteHTML(&w, res, m); err != nil {
+			b.Fatal(err)
+		}
+		size = w.n
+	}
+	b.ReportMetric(float64(size)/1e6, "MB/report")
+}
