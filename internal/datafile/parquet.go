@@ -193,6 +193,7 @@ type pqReader struct {
 	pf     *file.Reader
 	name   string
 	budget *budgetAllocator
+	size   int64   // bytes of the file
 	rows   int     // rows of the file
 	def    []int16 // definition levels of the column last read
 }
@@ -224,6 +225,9 @@ func readLeaf[T any](r *pqReader, c pqColumn, vals []T, each func(from, to int))
 	for g := range r.pf.NumRowGroups() {
 		rg := r.pf.RowGroup(g)
 		end := off + int(rg.NumRows())
+		if err := r.checkChunk(rg, g, c); err != nil {
+			return err
+		}
 		cr, err := rg.Column(c.leaf)
 		if err != nil {
 			return r.corrupt(err)
@@ -266,6 +270,23 @@ func readLeaf[T any](r *pqReader, c pqColumn, vals []T, each func(from, to int))
 		if err := cr.Close(); err != nil {
 			return r.corrupt(err)
 		}
+	}
+	return nil
+}
+
+// checkChunk checks that column c's chunk in row group g lies within the
+// file: parquet/file allocates the length the metadata gives to read it.
+func (r *pqReader) checkChunk(rg *file.RowGroupReader, g int, c pqColumn) error {
+	cc, err := rg.MetaData().ColumnChunk(c.leaf)
+	if err != nil {
+		return r.corrupt(err)
+	}
+	start, n := cc.DataPageOffset(), cc.TotalCompressedSize()
+	if cc.HasDictionaryPage() && cc.DictionaryPageOffset() > 0 && start > cc.DictionaryPageOffset() {
+		start = cc.DictionaryPageOffset()
+	}
+	if start < 0 || n < 0 || start > r.size || n > r.size-start {
+		return corruptf(r.name, 0, c.descr.Name(), fmt.Sprintf("corrupt parquet file: column %q of row group %d is %d bytes at offset %d, beyond the file's %d bytes", c.descr.Name(), g+1, n, start, r.size))
 	}
 	return nil
 }
@@ -478,7 +499,7 @@ func readParquet(r io.ReaderAt, size int64, name, pair string, tf sdk.Timeframe,
 	if rows == 0 {
 		return nil, &RowError{File: name, Msg: "no candles (empty file)", Err: ErrEmpty}
 	}
-	pr := &pqReader{pf: pf, name: name, budget: budget}
+	pr := &pqReader{pf: pf, name: name, size: size, budget: budget}
 	// The frame's columns and the definition levels count against the
 	// budget before they are allocated.
 	if rows > budget.left {
