@@ -2,8 +2,11 @@ package datafile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -338,4 +341,30 @@ func TestParquetInflateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSameFrame(t, got, g)
+}
+
+// TestParquetSnappyBound checks that a snappy page whose block declares
+// more bytes than the page's header fails instead of allocating them. (Not
+// parallel: it measures the process's allocations.)
+func TestParquetSnappyBound(t *testing.T) {
+	codec, err := compress.GetCodec(compress.Codecs.Snappy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A block header declaring 2 GiB, then a literal of four bytes.
+	block := append(binary.AppendUvarint(nil, 2<<30), 0x0c, 'a', 'b', 'c', 'd')
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = compress.Decode(codec, make([]byte, 4), block)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "more than the page's 4") {
+		t.Errorf("got %v, want an error", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("decoding allocated %d MiB", n>>20)
+	}
+	ok := append(binary.AppendUvarint(nil, 4), 0x0c, 'a', 'b', 'c', 'd')
+	if got, err := compress.Decode(codec, make([]byte, 4), ok); err != nil || string(got) != "abcd" {
+		t.Errorf("a valid block decodes to %q, %v", got, err)
+	}
 }
