@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/tradai/tradai/sdk"
 )
@@ -367,4 +368,47 @@ func TestParquetSnappyBound(t *testing.T) {
 	if got, err := compress.Decode(codec, make([]byte, 4), ok); err != nil || string(got) != "abcd" {
 		t.Errorf("a valid block decodes to %q, %v", got, err)
 	}
+}
+
+// TestWriteParquetReadByPqarrow checks that other parquet readers see what
+// WriteParquet writes as before, when pqarrow wrote it: the columns and
+// types of WriteFeather (date a UTC millisecond timestamp), in row groups
+// of up to 1 M rows.
+func TestWriteParquetReadByPqarrow(t *testing.T) {
+	t.Parallel()
+	f := genFrame(1<<20+10, "1m", 28)
+	f.EnsureSignals()
+	f.EnterLong[5], f.ExitShort[1<<20+3] = true, true
+	f.SetEnterTag(7, "tag")
+	var buf bytes.Buffer
+	if err := WriteParquet(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rdr.NumRowGroups(); n != 2 {
+		t.Errorf("%d row groups, want 2", n)
+	}
+	tbl, err := pqarrow.ReadTable(t.Context(), bytes.NewReader(buf.Bytes()), nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	want := featherSchema(f).Fields()
+	have := tbl.Schema().Fields()
+	if len(have) != len(want) {
+		t.Fatalf("pqarrow reads %d columns, want %d", len(have), len(want))
+	}
+	for j, w := range want {
+		if h := have[j]; h.Name != w.Name || !arrow.TypeEqual(h.Type, w.Type) || h.Nullable != w.Nullable {
+			t.Errorf("column %d: pqarrow reads %s %s (nullable %v), want %s %s (nullable %v)", j, h.Name, h.Type, h.Nullable, w.Name, w.Type, w.Nullable)
+		}
+	}
+	got, err := frameFromArrow(tbl.Schema(), func(j int) []arrow.Array { return tbl.Column(j).Data().Chunks() }, "mem", f.Pair, f.Timeframe, Candles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameFrame(t, got, f)
 }
