@@ -217,59 +217,68 @@ type batchReader[T any] interface {
 // holds an arbitrary value. each, if not nil, is called after each batch
 // with the batch's rows, while vals still alias the page it was read from.
 func readLeaf[T any](r *pqReader, c pqColumn, vals []T, each func(from, to int)) error {
-	var def []int16
-	if c.descr.MaxDefinitionLevel() > 0 {
-		def = r.def
-	}
 	off := 0
 	for g := range r.pf.NumRowGroups() {
 		rg := r.pf.RowGroup(g)
 		end := off + int(rg.NumRows())
-		if err := r.checkChunk(rg, g, c); err != nil {
+		if err := readChunk(r, rg, g, c, vals[off:end], off, each); err != nil {
 			return err
 		}
-		cr, err := rg.Column(c.leaf)
+		off = end
+	}
+	return nil
+}
+
+// readChunk reads column c of row group g, the file's rows from off on,
+// into vals (one value per row of the group); see readLeaf.
+func readChunk[T any](r *pqReader, rg *file.RowGroupReader, g int, c pqColumn, vals []T, off int, each func(from, to int)) (err error) {
+	if err := r.checkChunk(rg, g, c); err != nil {
+		return err
+	}
+	cr, err := rg.Column(c.leaf)
+	if err != nil {
+		return r.corrupt(err)
+	}
+	defer func() {
+		if cerr := cr.Close(); cerr != nil && err == nil {
+			err = r.corrupt(cerr)
+		}
+	}()
+	br, ok := cr.(batchReader[T])
+	if !ok {
+		return corruptf(r.name, 0, c.descr.Name(), fmt.Sprintf("column %q: unexpected reader %T", c.descr.Name(), cr))
+	}
+	var def []int16
+	if c.descr.MaxDefinitionLevel() > 0 {
+		def = r.def[off : off+len(vals)]
+	}
+	for done := 0; done < len(vals); {
+		var d []int16
+		if def != nil {
+			d = def[done:]
+		}
+		lvls, nv, err := br.ReadBatchInPage(int64(len(vals)-done), vals[done:], d, nil)
 		if err != nil {
 			return r.corrupt(err)
 		}
-		br, ok := cr.(batchReader[T])
-		if !ok {
-			_ = cr.Close()
-			return corruptf(r.name, 0, c.descr.Name(), fmt.Sprintf("column %q: unexpected reader %T", c.descr.Name(), cr))
+		if lvls == 0 {
+			return corruptf(r.name, 0, c.descr.Name(), fmt.Sprintf("column %q has fewer values than row group %d has rows (%d)", c.descr.Name(), g+1, len(vals)))
 		}
-		for off < end {
-			var d []int16
-			if def != nil {
-				d = def[off:end]
-			}
-			lvls, nv, err := br.ReadBatchInPage(int64(end-off), vals[off:end], d, nil)
-			if err != nil {
-				_ = cr.Close()
-				return r.corrupt(err)
-			}
-			if lvls == 0 {
-				_ = cr.Close()
-				return corruptf(r.name, 0, c.descr.Name(), fmt.Sprintf("column %q has fewer values than row group %d has rows (%d)", c.descr.Name(), g+1, rg.NumRows()))
-			}
-			n := int(lvls)
-			if nv < n && d != nil {
-				// The non-null values come first; move each to its row.
-				k := off + nv - 1
-				for i := off + n - 1; i >= off && k >= off; i-- {
-					if d[i-off] == 1 {
-						vals[i] = vals[k]
-						k--
-					}
+		n := int(lvls)
+		if nv < n && d != nil {
+			// The non-null values come first; move each to its row.
+			k := done + nv - 1
+			for i := done + n - 1; i >= done && k >= done; i-- {
+				if d[i-done] == 1 {
+					vals[i] = vals[k]
+					k--
 				}
 			}
-			if each != nil {
-				each(off, off+n)
-			}
-			off += n
 		}
-		if err := cr.Close(); err != nil {
-			return r.corrupt(err)
+		if each != nil {
+			each(off+done, off+done+n)
 		}
+		done += n
 	}
 	return nil
 }
