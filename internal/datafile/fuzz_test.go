@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -127,5 +130,51 @@ func FuzzFeather(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := ReadFeather(bytes.NewReader(data), int64(len(data)), "fuzz", "BTC/USDT", "5m")
 		checkFuzzResult(t, fr, err, "5m")
+	})
+}
+
+// FuzzParquet feeds corrupt parquet files to the reader: any bytes give a
+// frame that passes validation or an error naming the source, never a
+// panic, and allocate no more than the file's inflate limit allows (with
+// room for the decoders' fixed buffers).
+func FuzzParquet(f *testing.F) {
+	small := genFrame(10, "5m", 12)
+	var buf bytes.Buffer
+	_ = WriteParquet(&buf, small)
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:buf.Len()/2])
+	sig := copyFrame(small)
+	sig.EnsureSignals()
+	sig.EnterShort[3] = true
+	sig.SetEnterTag(2, "x")
+	buf.Reset()
+	_ = WriteParquet(&buf, sig)
+	f.Add(buf.Bytes())
+	// Dictionary pages, zstd, nulls and three row groups, as pandas writes.
+	valid := []bool{true, true, true, false, true, true, true, true, true, true}
+	f.Add(pqarrowFile(f, []arrow.Field{f64("volume"), {Name: "date", Type: msUTC}, f64("open"), f64("high"), f64("low"), f64("close")},
+		[]arrow.Array{floats(small.Volume, valid), scaledTimes(small, arrow.Millisecond, "UTC"), floats(small.Open, nil), floats(small.High, nil), floats(small.Low, nil), floats(small.Close, nil)},
+		pqarrowOpts{codec: compress.Codecs.Zstd, dictionary: true, groupRows: 4, storeSchema: true}))
+	f.Add([]byte("PAR1"))
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Add([]byte(strings.Repeat("PAR1", 8)))
+	const limit = 1 << 20
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fr, err := ReadParquet(bytes.NewReader(data), int64(len(data)), "fuzz", "BTC/USDT", "5m")
+		checkFuzzResult(t, fr, err, "5m")
+		for _, kind := range []Kind{Candles, Indicative} {
+			fr, err := readParquet(bytes.NewReader(data), int64(len(data)), "fuzz", "BTC/USDT", "5m", kind, InflateLimit{Max: limit})
+			if err != nil {
+				checkFuzzResult(t, nil, err, "5m")
+			} else if fr == nil || fr.Pair != "BTC/USDT" {
+				t.Fatalf("frame %v without error", fr)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > 128<<20 {
+			t.Fatalf("reading %d bytes allocated %d MiB", len(data), n>>20)
+		}
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
 	"github.com/tradai/tradai/internal/datafile"
@@ -58,7 +59,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	bins = dir
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// No goroutine outlives the tests.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return code
 }
 
 // synthetic returns n one-minute candles of a seeded random walk (as in
