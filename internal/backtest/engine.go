@@ -137,7 +137,8 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			} else {
 				c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
 			}
-			if xs := pol.Exit(tr, c); xs.Len() > 0 {
+			var xs trade.Exits
+			if pol.Exit(tr, c, &xs); xs.Len() > 0 {
 				if x, rate, ok := trade.FillExit(fill, rules, tr, c, &xs); ok {
 					rules.Close(tr, t, rate, x.Reason)
 					closed, err := pf.Close(p.id)
@@ -200,7 +201,9 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				continue
 			}
 			i := j - 1 // the candle whose signals act now
-			if p.tr == nil && j != p.to-1 {
+			// Only an entry signal on a side the policy trades can open a
+			// trade: the policy is asked on the candles that have one.
+			if p.tr == nil && j != p.to-1 && (f.EnterLong[i] || pol.AllowShort && f.EnterShort[i]) {
 				sig := trade.Signals{EnterLong: f.EnterLong[i], ExitLong: f.ExitLong[i], EnterShort: f.EnterShort[i], ExitShort: f.ExitShort[i]}
 				if f.EnterTag != nil {
 					sig.Tag = f.EnterTag[i]

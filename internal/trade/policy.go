@@ -66,7 +66,7 @@ type Exit struct {
 // Exits are the exit intents one candle triggers for one trade, in the
 // order the price reaches them. A runner acts on the first; a backtest
 // fill model decides which of them fills within the candle (see
-// [FillExit]). The zero value holds none.
+// [FillExit]). The zero value holds none; [Policy.Exit] fills it.
 type Exits struct {
 	list       [3]Exit
 	n          int
@@ -131,8 +131,9 @@ func (p *Policy) enter(pf *Portfolio, id PairID, short bool, tag string, price f
 // Exit looks at the prices c traded since the last check (a backtest's
 // candle, a runner's latest closed candle, or one price as a candle with
 // four equal prices) with the signals of the latest closed candle in c,
-// and returns the exit intents they trigger for open trade t. It moves
-// t's trailing stop and its highest and lowest seen prices.
+// and sets xs to the exit intents they trigger for open trade t (xs is
+// the caller's, reused from check to check: nothing is allocated). It
+// moves t's trailing stop and its highest and lowest seen prices.
 //
 // Within the candle the open comes first, then the favourable extreme
 // moves the trailing stop, then the adverse extreme reaches the stop. An
@@ -140,10 +141,9 @@ func (p *Policy) enter(pf *Portfolio, id PairID, short bool, tag string, price f
 // are, in this order: the liquidation when it lies between the price and
 // the stop (or there is no stop reached), the stop-loss, the ROI
 // take-profit in force at the trade's age, the trailing stop.
-func (p *Policy) Exit(t *Trade, c Candle) Exits {
+func (p *Policy) Exit(t *Trade, c Candle, xs *Exits) {
 	r := &p.Rules
-	var xs Exits
-	xs.stopAtOpen = t.StopLoss
+	xs.n, xs.stopAtOpen = 0, t.StopLoss
 	t.MaxRate = max(t.MaxRate, c.High)
 	t.MinRate = min(t.MinRate, c.Low)
 
@@ -172,7 +172,7 @@ func (p *Policy) Exit(t *Trade, c Candle) Exits {
 	if r.UseExitSignal && c.Exit && !c.Enter &&
 		(!r.ExitProfitOnly || t.ProfitRatioAt(c.Open) > r.ExitProfitOffset) {
 		xs.add(Exit{Reason: ExitSignal, Order: MarketOrder, Price: c.Open})
-		return xs
+		return
 	}
 	stopHit := short && t.StopLoss <= c.High || !short && t.StopLoss >= c.Low
 	trailing := stopHit && t.StopLoss != t.InitialStopLoss
@@ -197,5 +197,4 @@ func (p *Policy) Exit(t *Trade, c Candle) Exits {
 	if trailing {
 		xs.add(Exit{Reason: ExitTrailingStop, Order: StopOrder, Price: t.StopLoss})
 	}
-	return xs
 }

@@ -123,7 +123,9 @@ func TestExitIntentsMirror(t *testing.T) {
 		for i, c := range cs {
 			m := c
 			m.Open, m.High, m.Low, m.Close = 2*entry-c.Open, 2*entry-c.Low, 2*entry-c.High, 2*entry-c.Close
-			lx, sx := p.Exit(&long, c), p.Exit(&short, m)
+			var lx, sx Exits
+			p.Exit(&long, c, &lx)
+			p.Exit(&short, m, &sx)
 			if lx.Len() != sx.Len() {
 				t.Fatalf("candle %d: long intents %+v, short %+v", i, lx.list[:lx.n], sx.list[:sx.n])
 			}
@@ -148,18 +150,21 @@ func TestExitIntentsOnAPrice(t *testing.T) {
 	p := Policy{Rules: rules(sdk.Risk{Stoploss: -0.10, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.05}}})}
 	price := func(at int64, v float64) Candle { return Candle{Time: at, Open: v, High: v, Low: v, Close: v} }
 	tr := p.Rules.Open("A/B", false, 0, 100, 10, "")
-	if xs := p.Exit(&tr, price(min5, 95)); xs.Len() != 0 {
+	var xs Exits
+	if p.Exit(&tr, price(min5, 95), &xs); xs.Len() != 0 {
 		t.Fatalf("exit intents at 95: %+v", xs.list[:xs.n])
 	}
-	if x, _ := p.Exit(&tr, price(min5, 89)).First(); x != (Exit{Reason: ExitStopLoss, Order: StopOrder, Price: 90}) {
+	p.Exit(&tr, price(min5, 89), &xs)
+	if x, _ := xs.First(); x != (Exit{Reason: ExitStopLoss, Order: StopOrder, Price: 90}) {
 		t.Fatalf("at 89: %+v", x)
 	}
-	if x, _ := p.Exit(&tr, price(min5, 106)).First(); x.Reason != ExitROI || x.Order != LimitOrder || !near(x.Price, 105) {
+	p.Exit(&tr, price(min5, 106), &xs)
+	if x, _ := xs.First(); x.Reason != ExitROI || x.Order != LimitOrder || !near(x.Price, 105) {
 		t.Fatalf("at 106: %+v", x)
 	}
 	c := price(min5, 89)
 	c.Exit = true
-	if xs := p.Exit(&tr, c); xs.Len() != 1 || xs.At(0) != (Exit{Reason: ExitSignal, Order: MarketOrder, Price: 89}) {
+	if p.Exit(&tr, c, &xs); xs.Len() != 1 || xs.At(0) != (Exit{Reason: ExitSignal, Order: MarketOrder, Price: 89}) {
 		t.Fatalf("exit signal at 89: %+v", xs.list[:xs.n])
 	}
 }

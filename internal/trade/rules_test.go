@@ -22,7 +22,8 @@ func rules(risk sdk.Risk) Rules {
 // intents with fill, as the backtest engine does.
 func check(r *Rules, tr *Trade, c Candle, fill FillModel) (ExitReason, float64, bool) {
 	p := Policy{Rules: *r}
-	xs := p.Exit(tr, c)
+	var xs Exits
+	p.Exit(tr, c, &xs)
 	x, rate, ok := FillExit(fill, r, tr, c, &xs)
 	return x.Reason, rate, ok
 }
