@@ -38,16 +38,17 @@ type FillModel interface {
 // fills (a ROI that the model finds unreachable, with no stop after it).
 func FillExit(m FillModel, r *Rules, t *Trade, c Candle, xs *Exits) (Exit, float64, bool) {
 	dur := (c.Time - t.OpenTime) / 60_000
-	for _, x := range xs.list[:xs.n] {
-		switch x.Reason {
-		case ExitSignal:
+	for _, in := range xs.list[:xs.n] {
+		x := in.exit()
+		switch in.kind {
+		case signalExit:
 			return x, x.Price, true
-		case ExitLiquidation:
-			if m.stopBeforeLiquidation() && (xs.has(ExitStopLoss) || xs.has(ExitTrailingStop)) {
+		case liquidationExit:
+			if m.stopBeforeLiquidation() && (xs.has(stopLossExit) || xs.has(trailingExit)) {
 				continue
 			}
 			return x, m.stopRate(r, t, c, xs.stopAtOpen, dur, x.Reason), true
-		case ExitROI:
+		case roiLimitExit, roiMarketExit:
 			step, _ := r.Risk.MinimalROI.At(dur)
 			if rate, ok := m.roiRate(r, t, c, x, step, dur); ok {
 				return x, rate, true

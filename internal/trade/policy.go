@@ -68,34 +68,81 @@ type Exit struct {
 // fill model decides which of them fills within the candle (see
 // [FillExit]). The zero value holds none; [Policy.Exit] fills it.
 type Exits struct {
-	list       [3]Exit
+	list       [3]intent
 	n          int
 	stopAtOpen float64 // the stop in force before the candle moved it
 }
 
+// intent is an Exit held compactly: Exits is set on every candle of every
+// open trade.
+type intent struct {
+	kind  intentKind
+	price float64
+}
+
+// intentKind is an exit intent's reason and order type.
+type intentKind uint8
+
+const (
+	signalExit intentKind = iota
+	liquidationExit
+	stopLossExit
+	roiLimitExit
+	roiMarketExit // ROI -1
+	trailingExit
+)
+
+func (k intentKind) reason() ExitReason {
+	switch k {
+	case signalExit:
+		return ExitSignal
+	case liquidationExit:
+		return ExitLiquidation
+	case stopLossExit:
+		return ExitStopLoss
+	case roiLimitExit, roiMarketExit:
+		return ExitROI
+	}
+	return ExitTrailingStop
+}
+
+func (k intentKind) order() OrderType {
+	switch k {
+	case signalExit, roiMarketExit:
+		return MarketOrder
+	case roiLimitExit:
+		return LimitOrder
+	}
+	return StopOrder
+}
+
+func (x intent) exit() Exit {
+	return Exit{Reason: x.kind.reason(), Order: x.kind.order(), Price: x.price}
+}
+
 // Len is the number of intents.
-func (xs Exits) Len() int { return xs.n }
+func (xs *Exits) Len() int { return xs.n }
 
 // At returns intent i, 0 ≤ i < Len.
-func (xs Exits) At(i int) Exit { return xs.list[:xs.n][i] }
+func (xs *Exits) At(i int) Exit { return xs.list[:xs.n][i].exit() }
 
 // First returns the intent to act on, if any.
-func (xs Exits) First() (Exit, bool) {
+func (xs *Exits) First() (Exit, bool) {
 	if xs.n == 0 {
 		return Exit{}, false
 	}
-	return xs.list[0], true
+	return xs.list[0].exit(), true
 }
 
-func (xs *Exits) add(x Exit) {
-	xs.list[xs.n] = x
+func (xs *Exits) add(k intentKind, price float64) {
+	xs.list[xs.n] = intent{k, price}
 	xs.n++
 }
 
-// has reports whether one of the intents exits for reason.
-func (xs *Exits) has(reason ExitReason) bool {
+// has reports whether one of the intents is of kind k.
+func (xs *Exits) has(k intentKind) bool {
 	for _, x := range xs.list[:xs.n] {
-		if x.Reason == reason {
+		if x.kind == k {
 			return true
 		}
 	}
@@ -171,7 +218,7 @@ func (p *Policy) Exit(t *Trade, c Candle, xs *Exits) {
 
 	if r.UseExitSignal && c.Exit && !c.Enter &&
 		(!r.ExitProfitOnly || t.ProfitRatioAt(c.Open) > r.ExitProfitOffset) {
-		xs.add(Exit{Reason: ExitSignal, Order: MarketOrder, Price: c.Open})
+		xs.add(signalExit, c.Open)
 		return
 	}
 	stopHit := short && t.StopLoss <= c.High || !short && t.StopLoss >= c.Low
@@ -179,22 +226,22 @@ func (p *Policy) Exit(t *Trade, c Candle, xs *Exits) {
 	liq := t.LiquidationPrice
 	liqHit := liq > 0 && (short && liq <= c.High || !short && liq >= c.Low)
 	if liqHit && (!stopHit || short && liq < t.StopLoss || !short && liq > t.StopLoss) {
-		xs.add(Exit{Reason: ExitLiquidation, Order: StopOrder, Price: liq})
+		xs.add(liquidationExit, liq)
 	}
 	if stopHit && !trailing {
-		xs.add(Exit{Reason: ExitStopLoss, Order: StopOrder, Price: t.StopLoss})
+		xs.add(stopLossExit, t.StopLoss)
 	}
 	if !(c.Enter && r.IgnoreROIIfEntrySignal) {
 		dur := (c.Time - t.OpenTime) / 60_000
 		if step, ok := risk.MinimalROI.At(dur); ok && t.ProfitRatioAt(bound) > step.Ratio {
-			x := Exit{Reason: ExitROI, Order: MarketOrder, Price: c.Open}
-			if step.Ratio != -1 {
-				x.Order, x.Price = LimitOrder, roiPrice(t, step.Ratio)
+			if step.Ratio == -1 {
+				xs.add(roiMarketExit, c.Open)
+			} else {
+				xs.add(roiLimitExit, roiPrice(t, step.Ratio))
 			}
-			xs.add(x)
 		}
 	}
 	if trailing {
-		xs.add(Exit{Reason: ExitTrailingStop, Order: StopOrder, Price: t.StopLoss})
+		xs.add(trailingExit, t.StopLoss)
 	}
 }

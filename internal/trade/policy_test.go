@@ -127,7 +127,7 @@ func TestExitIntentsMirror(t *testing.T) {
 			p.Exit(&long, c, &lx)
 			p.Exit(&short, m, &sx)
 			if lx.Len() != sx.Len() {
-				t.Fatalf("candle %d: long intents %+v, short %+v", i, lx.list[:lx.n], sx.list[:sx.n])
+				t.Fatalf("candle %d: long intents %+v, short %+v", i, lx, sx)
 			}
 			for k := range lx.Len() {
 				l, s := lx.At(k), sx.At(k)
@@ -152,7 +152,7 @@ func TestExitIntentsOnAPrice(t *testing.T) {
 	tr := p.Rules.Open("A/B", false, 0, 100, 10, "")
 	var xs Exits
 	if p.Exit(&tr, price(min5, 95), &xs); xs.Len() != 0 {
-		t.Fatalf("exit intents at 95: %+v", xs.list[:xs.n])
+		t.Fatalf("exit intents at 95: %+v", xs)
 	}
 	p.Exit(&tr, price(min5, 89), &xs)
 	if x, _ := xs.First(); x != (Exit{Reason: ExitStopLoss, Order: StopOrder, Price: 90}) {
@@ -165,6 +165,6 @@ func TestExitIntentsOnAPrice(t *testing.T) {
 	c := price(min5, 89)
 	c.Exit = true
 	if p.Exit(&tr, c, &xs); xs.Len() != 1 || xs.At(0) != (Exit{Reason: ExitSignal, Order: MarketOrder, Price: 89}) {
-		t.Fatalf("exit signal at 89: %+v", xs.list[:xs.n])
+		t.Fatalf("exit signal at 89: %+v", xs)
 	}
 }
