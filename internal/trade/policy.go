@@ -156,23 +156,17 @@ func (xs *Exits) has(k intentKind) bool {
 // stake ([Portfolio.Stake]: no open trade on the pair, a free slot, money
 // to pay it). It changes nothing; [Rules.Open] and [Portfolio.Open]
 // record the trade once it fills.
-func (p *Policy) Enter(pf *Portfolio, id PairID, s Signals, price float64) (x Enter, ok bool) {
+func (p *Policy) Enter(pf *Portfolio, id PairID, s Signals, price float64) (Enter, bool) {
 	long := s.EnterLong && !s.ExitLong
 	short := p.AllowShort && s.EnterShort && !s.ExitShort
-	if long != short {
-		x, ok = p.enter(pf, id, short, s.Tag, price)
+	if long == short {
+		return Enter{}, false
 	}
-	return x, ok
-}
-
-// enter is Enter once the signals say enter: kept apart so that Enter,
-// called for every pair on every candle, inlines.
-func (p *Policy) enter(pf *Portfolio, id PairID, short bool, tag string, price float64) (Enter, bool) {
 	stake, ok := pf.Stake(id)
 	if !ok {
 		return Enter{}, false
 	}
-	return Enter{Pair: pf.Pair(id), ID: id, Short: short, Stake: stake, Tag: tag, Order: MarketOrder, Price: price}, true
+	return Enter{Pair: pf.Pair(id), ID: id, Short: short, Stake: stake, Tag: s.Tag, Order: MarketOrder, Price: price}, true
 }
 
 // Exit looks at the prices c traded since the last check (a backtest's
