@@ -14,8 +14,8 @@ import (
 // The account fields are a [trade.Account]'s (see [Settings.Account]).
 type Settings struct {
 	Rules trade.Rules
-	// Fill decides the exit prices inside a candle; nil means
-	// trade.Realistic, the fill_model default.
+	// Fill turns the policy's exit intents into fills inside a candle;
+	// nil means trade.Realistic, the fill_model default.
 	Fill                 trade.FillModel
 	StartingBalance      float64
 	StakeAmount          float64 // fixed stake per trade; 0 means "unlimited"
@@ -67,11 +67,15 @@ type pairState struct {
 }
 
 // Simulate runs the portfolio simulation over series, processed together
-// in time order. Within one candle time, the pairs holding an open trade
-// go first, in the order their trades opened, each checked for an exit;
-// then the other pairs in the order given, each taking a pending entry
-// (into a slot an exit at this time may have freed) and checking the new
-// trade for an exit on its entry candle. This is Freqtrade's order.
+// in time order: on each candle the trade policy decides (entry and exit
+// intents from the previous candle's signals and this candle's prices),
+// the fill model s.Fill fills the exits inside the candle and entries at
+// its open, and the portfolio records them. Within one candle time, the
+// pairs holding an open trade go first, in the order their trades opened,
+// each checked for an exit; then the other pairs in the order given, each
+// taking a pending entry (into a slot an exit at this time may have freed)
+// and checking the new trade for an exit on its entry candle. This is
+// Freqtrade's order.
 func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
@@ -108,8 +112,9 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	if fill == nil {
 		fill = trade.Realistic{}
 	}
+	pol := &trade.Policy{Rules: s.Rules, AllowShort: s.AllowShort}
 	var (
-		rules    = &s.Rules
+		rules    = &pol.Rules
 		peak     = s.StartingBalance
 		peakTime = res.Start
 		equity   = s.StartingBalance
@@ -132,14 +137,17 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			} else {
 				c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
 			}
-			if reason, rate, ok := rules.Check(tr, c, fill); ok {
-				rules.Close(tr, t, rate, reason)
-				closed, err := pf.Close(p.id)
-				if err != nil {
-					return fmt.Errorf("backtest: %w", err)
+			var xs trade.Exits
+			if pol.Exit(tr, c, &xs); xs.Len() > 0 {
+				if x, rate, ok := trade.FillExit(fill, rules, tr, c, &xs); ok {
+					rules.Close(tr, t, rate, x.Reason)
+					closed, err := pf.Close(p.id)
+					if err != nil {
+						return fmt.Errorf("backtest: %w", err)
+					}
+					res.Trades = append(res.Trades, closed)
+					p.tr = nil
 				}
-				res.Trades = append(res.Trades, closed)
-				p.tr = nil
 			}
 		}
 		p.lastClose = f.Close[j]
@@ -193,21 +201,20 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				continue
 			}
 			i := j - 1 // the candle whose signals act now
-			if p.tr == nil && j != p.to-1 {
-				long := f.EnterLong[i] && !f.ExitLong[i]
-				short := s.AllowShort && f.EnterShort[i] && !f.ExitShort[i]
-				if long != short {
-					if stake, ok := pf.Stake(p.id); ok {
-						tag := ""
-						if f.EnterTag != nil {
-							tag = f.EnterTag[i]
-						}
-						tr, err := pf.Open(p.id, rules.Open(f.Pair, short, t, f.Open[j], stake, tag))
-						if err != nil {
-							return nil, fmt.Errorf("backtest: %w", err)
-						}
-						p.tr = tr
+			// Only an entry signal on a side the policy trades can open a
+			// trade: the policy is asked on the candles that have one.
+			if p.tr == nil && j != p.to-1 && (f.EnterLong[i] || pol.AllowShort && f.EnterShort[i]) {
+				sig := trade.Signals{EnterLong: f.EnterLong[i], ExitLong: f.ExitLong[i], EnterShort: f.EnterShort[i], ExitShort: f.ExitShort[i]}
+				if f.EnterTag != nil {
+					sig.Tag = f.EnterTag[i]
+				}
+				// The order goes at this candle's open and fills there.
+				if x, ok := pol.Enter(pf, p.id, sig, f.Open[j]); ok {
+					tr, err := pf.Open(p.id, rules.Open(x.Pair, x.Short, t, x.Price, x.Stake, x.Tag))
+					if err != nil {
+						return nil, fmt.Errorf("backtest: %w", err)
 					}
+					p.tr = tr
 				}
 			}
 			// A trade entered on this candle is checked on it too.

@@ -6,7 +6,9 @@
 // internal/sim/simexchange (the simulator in-process). Every
 // implementation runs the contract suite in internal/exchange/exchangetest.
 //
-// Amounts are fixed.Dec (exact, 8 decimals). Failures that a runner acts
+// Amounts are fixed.Dec (exact, 8 decimals); Market.Order is where a
+// decision's float64 price and quantity become them, on the market's tick
+// and step and within its rules. Failures that a runner acts
 // on are typed: errors.Is(err, ErrUnknownOrder), ErrInsufficientBalance,
 // ErrFilter, ErrDuplicateOrder, ErrUnknownSymbol, ErrRateLimited,
 // ErrUnknownStatus, ErrAuth; the *Error carries the exchange's own code and

@@ -293,6 +293,10 @@ func (d Dec) CeilTo(step Dec) Dec {
 	return d - d%step + step
 }
 
+// OnGrid reports whether d is a multiple of step (any d when step ≤ 0,
+// which means no step): the exchange's tick and step filters.
+func (d Dec) OnGrid(step Dec) bool { return step <= 0 || d%step == 0 }
+
 // RoundTo rounds d to the nearest multiple of step, halves up.
 func (d Dec) RoundTo(step Dec) Dec {
 	if step <= 0 {

@@ -84,6 +84,9 @@ func TestQuoAndSteps(t *testing.T) {
 	if d.FloorTo(step) != MustParse("1.234") || d.CeilTo(step) != MustParse("1.235") || d.RoundTo(step) != MustParse("1.235") {
 		t.Error("rounding to step")
 	}
+	if d.OnGrid(step) || !d.FloorTo(step).OnGrid(step) || !d.CeilTo(step).OnGrid(step) || !d.OnGrid(0) {
+		t.Error("OnGrid")
+	}
 	if v, ok := AddOK(Max, 1); ok || v != Max {
 		t.Error("AddOK overflow not caught")
 	}

@@ -51,11 +51,11 @@ func (s *Symbol) check(r *OrderRequest, qty, last fixed.Dec, hasLast bool) error
 // tickSize; each rule is off when its value is zero.
 func (f *Filters) priceOK(p fixed.Dec) bool {
 	return p > 0 && (f.MinPrice == 0 || p >= f.MinPrice) && (f.MaxPrice == 0 || p <= f.MaxPrice) &&
-		(f.TickSize == 0 || p%f.TickSize == 0)
+		p.OnGrid(f.TickSize)
 }
 
 // lotOK is LOT_SIZE or MARKET_LOT_SIZE: q ≥ minQty, ≤ maxQty, a multiple of
 // stepSize; a zero maximum or step is off.
 func lotOK(q, minQ, maxQ, step fixed.Dec) bool {
-	return q >= minQ && (maxQ == 0 || q <= maxQ) && (step == 0 || q%step == 0)
+	return q >= minQ && (maxQ == 0 || q <= maxQ) && q.OnGrid(step)
 }

@@ -7,12 +7,11 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// A FillModel decides where inside a finished backtest candle an exit
-// fills: the price of a stop-loss, trailing stop, liquidation or ROI exit,
-// and which of a stop and a liquidation price that the candle both reaches
-// comes first. [Rules.Check] decides whether a trade exits; the fill model
-// it is given decides at which price. Config key fill_model names one
-// ([FillModelNamed]).
+// A FillModel is the backtest's answer to the questions a finished candle
+// leaves open about the exit intents the [Policy] made for it: which of
+// them fills first, and at which price inside the candle. Live runners
+// have no fill model: the exchange answers. Config key fill_model names
+// one ([FillModelNamed]); [FillExit] applies it.
 //
 // A new fill model is a new type in this package: the methods are
 // unexported so that every model is covered by the package's property
@@ -20,15 +19,45 @@ import (
 type FillModel interface {
 	// Name is the model's fill_model value.
 	Name() string
-	// liquidationFirst reports whether a liquidation price that the candle
-	// reaches together with the stop wins over the stop.
-	liquidationFirst(t *Trade) bool
+	// stopBeforeLiquidation reports whether a stop that the candle
+	// reaches fills before a liquidation price that lies between the
+	// price and the stop.
+	stopBeforeLiquidation() bool
 	// stopRate is the fill price of a stop-loss, trailing stop or
 	// liquidation; startStop is the stop in force at the candle's open.
 	stopRate(r *Rules, t *Trade, c Candle, startStop float64, dur int64, reason ExitReason) float64
-	// roiRate is the fill price of ROI step; ok is false when the ROI
-	// cannot fire on this candle after all.
-	roiRate(r *Rules, t *Trade, c Candle, step sdk.ROIStep, dur int64) (rate float64, ok bool)
+	// roiRate is the fill price of the ROI intent x of step; ok is false
+	// when the ROI cannot fill on this candle after all.
+	roiRate(r *Rules, t *Trade, c Candle, x Exit, step sdk.ROIStep, dur int64) (rate float64, ok bool)
+}
+
+// FillExit is where the backtest fills trade t's exit intents xs on
+// candle c (see [Policy.Exit]) under model m: the intent that fills and its
+// price before exit slippage ([Rules.Close] applies it). An exit signal
+// fills at the open; stops and the ROI where m says; ok is false when none
+// fills (a ROI that the model finds unreachable, with no stop after it).
+func FillExit(m FillModel, r *Rules, t *Trade, c Candle, xs *Exits) (Exit, float64, bool) {
+	dur := (c.Time - t.OpenTime) / 60_000
+	for _, in := range xs.list[:xs.n] {
+		x := in.exit()
+		switch in.kind {
+		case signalExit:
+			return x, x.Price, true
+		case liquidationExit:
+			if m.stopBeforeLiquidation() && (xs.has(stopLossExit) || xs.has(trailingExit)) {
+				continue
+			}
+			return x, m.stopRate(r, t, c, xs.stopAtOpen, dur, x.Reason), true
+		case roiLimitExit, roiMarketExit:
+			step, _ := r.Risk.MinimalROI.At(dur)
+			if rate, ok := m.roiRate(r, t, c, x, step, dur); ok {
+				return x, rate, true
+			}
+		default:
+			return x, m.stopRate(r, t, c, xs.stopAtOpen, dur, x.Reason), true
+		}
+	}
+	return Exit{}, 0, false
 }
 
 // FillModelNamed returns the fill model called name: "realistic" or
@@ -52,9 +81,7 @@ type Realistic struct{}
 // Name implements [FillModel].
 func (Realistic) Name() string { return "realistic" }
 
-func (Realistic) liquidationFirst(t *Trade) bool {
-	return t.IsShort && t.LiquidationPrice < t.StopLoss || !t.IsShort && t.LiquidationPrice > t.StopLoss
-}
+func (Realistic) stopBeforeLiquidation() bool { return false }
 
 func (Realistic) stopRate(r *Rules, t *Trade, c Candle, startStop float64, dur int64, reason ExitReason) float64 {
 	short := t.IsShort
@@ -77,11 +104,11 @@ func (Realistic) stopRate(r *Rules, t *Trade, c Candle, startStop float64, dur i
 	return t.StopLoss
 }
 
-func (Realistic) roiRate(r *Rules, t *Trade, c Candle, step sdk.ROIStep, dur int64) (float64, bool) {
-	if step.Ratio == -1 {
+func (Realistic) roiRate(r *Rules, t *Trade, c Candle, x Exit, step sdk.ROIStep, dur int64) (float64, bool) {
+	if x.Order == MarketOrder {
 		return c.Open, true
 	}
-	rate := roiPrice(t, step.Ratio)
+	rate := x.Price
 	beyond := !t.IsShort && c.Open > rate || t.IsShort && c.Open < rate
 	if dur > 0 && dur == step.Minutes && r.onCandleOpen(step) && beyond {
 		return c.Open, true
@@ -109,7 +136,7 @@ type Freqtrade struct{}
 // Name implements [FillModel].
 func (Freqtrade) Name() string { return "freqtrade" }
 
-func (Freqtrade) liquidationFirst(*Trade) bool { return false }
+func (Freqtrade) stopBeforeLiquidation() bool { return true }
 
 func (Freqtrade) stopRate(r *Rules, t *Trade, c Candle, _ float64, dur int64, reason ExitReason) float64 {
 	stop := t.StopLoss
@@ -131,12 +158,16 @@ func (Freqtrade) stopRate(r *Rules, t *Trade, c Candle, _ float64, dur int64, re
 	return stop
 }
 
-func (Freqtrade) roiRate(r *Rules, t *Trade, c Candle, step sdk.ROIStep, dur int64) (float64, bool) {
+func (Freqtrade) roiRate(r *Rules, t *Trade, c Candle, x Exit, step sdk.ROIStep, dur int64) (float64, bool) {
 	onOpen := r.onCandleOpen(step)
-	if step.Ratio == -1 && onOpen {
+	if x.Order == MarketOrder && onOpen {
 		return c.Open, true
 	}
-	rate := roiPrice(t, step.Ratio)
+	rate := x.Price
+	if x.Order == MarketOrder {
+		// Freqtrade prices the forced exit as a ROI of -1.
+		rate = roiPrice(t, step.Ratio)
+	}
 	beyond := !t.IsShort && c.Open > rate || t.IsShort && c.Open < rate
 	if dur > 0 && dur == step.Minutes && onOpen && beyond {
 		return c.Open, true

@@ -46,13 +46,14 @@ type PairID int
 // Portfolio is the money side of trading, shared by the backtester and the
 // live runners: the wallet, stake sizing, the max_open_trades slots and a
 // lock that keeps every pair to at most one open trade. It holds the open
-// trades themselves; [Rules] decides when they open and close, the
+// trades themselves; [Policy] decides when they open and close, the
 // portfolio whether one may open and with how much.
 //
-// A runner asks [Portfolio.Stake] whether a pair may open a trade now and
-// with which stake, opens it with [Rules.Open] and records it with
-// [Portfolio.Open]; it checks the open trade ([Portfolio.Trade]) with
-// [Rules.Check], closes it with [Rules.Close] and records the close with
+// A runner asks [Policy.Enter] (which asks [Portfolio.Stake]) whether a
+// pair opens a trade now and with which stake, opens the filled entry with
+// [Rules.Open] and records it with [Portfolio.Open]; it asks [Policy.Exit]
+// about the open trade ([Portfolio.Trade]), closes it once an exit filled
+// with [Rules.Close] and records the close with
 // [Portfolio.Close], which pays the trade's profit (both fees included, as
 // [Trade.ProfitAbs] has them) into the wallet and frees its stake.
 //
@@ -67,6 +68,7 @@ type Portfolio struct {
 }
 
 type position struct {
+	pair  string
 	open  bool
 	trade Trade
 }
@@ -91,7 +93,7 @@ func (p *Portfolio) Add(pair string) (PairID, error) {
 	}
 	id := PairID(len(p.pos))
 	p.ids[pair] = id
-	p.pos = append(p.pos, position{})
+	p.pos = append(p.pos, position{pair: pair})
 	return id, nil
 }
 
@@ -100,6 +102,9 @@ func (p *Portfolio) ID(pair string) (PairID, bool) {
 	id, ok := p.ids[pair]
 	return id, ok
 }
+
+// Pair returns the name of pair id.
+func (p *Portfolio) Pair(id PairID) string { return p.pos[id].pair }
 
 // Stake says whether pair id may open a trade now, and with which stake.
 // It may not while the pair holds an open trade, while every slot is taken,

@@ -15,8 +15,10 @@ type Rules struct {
 	ExitProfitOffset       float64
 	IgnoreROIIfEntrySignal bool
 
-	Fee      float64 // ratio charged on entry and on exit
-	Slippage float64 // adverse price move on market-style fills
+	Fee float64 // ratio charged on entry and on exit
+	// Slippage is the backtest's adverse price move on market-style fills,
+	// applied by Open and Close (a runner recording real fills sets 0).
+	Slippage float64
 	Leverage float64 // 1 in spot mode
 	Futures  bool    // futures mode: liquidation price is tracked
 
@@ -27,17 +29,19 @@ type Rules struct {
 	TimeframeMinutes int64
 }
 
-// Candle is what the manager sees of one candle for one open trade: its
-// prices, and the signals of the previous candle in the trade's direction
-// (Enter is enter_long for a long trade, enter_short for a short one).
+// Candle is what [Policy.Exit] sees for one open trade: the prices traded
+// since the last check (in a backtest, the candle being simulated), and
+// the signals of the latest closed candle before it in the trade's
+// direction (Enter is enter_long for a long trade, enter_short for a short
+// one).
 type Candle struct {
 	Time                   int64
 	Open, High, Low, Close float64
 	Enter, Exit            bool
 }
 
-// Open starts a trade at price (slippage is applied here) with stake as
-// margin.
+// Open starts a trade that filled at price (the backtest's slippage is
+// applied here) with stake as margin: entry intent [Enter] filled.
 func (r *Rules) Open(pair string, short bool, at int64, price, stake float64, tag string) Trade {
 	rate := price
 	if short {
@@ -68,76 +72,6 @@ func (r *Rules) stopFrom(t *Trade, price, sl float64) float64 {
 		return price * (1 + math.Abs(sl)/r.Leverage)
 	}
 	return price * (1 - math.Abs(sl)/r.Leverage)
-}
-
-// Check looks at one candle of an open trade and reports whether the trade
-// exits on it, why, and at which price (before exit slippage), the price as
-// fill decides it. It updates the trade's trailing stop and its highest and
-// lowest seen prices.
-//
-// Within the candle the open comes first, then the low is assumed before
-// the high for stop-loss purposes. When several exits fire in one candle the
-// first in this order wins: exit signal, stop-loss (or liquidation), ROI,
-// trailing stop.
-func (r *Rules) Check(t *Trade, c Candle, fill FillModel) (ExitReason, float64, bool) {
-	dur := (c.Time - t.OpenTime) / 60_000
-	t.MaxRate = max(t.MaxRate, c.High)
-	t.MinRate = min(t.MinRate, c.Low)
-	startStop := t.StopLoss
-
-	short := t.IsShort
-	bound := c.High
-	if short {
-		bound = c.Low
-	}
-	// Trailing: the favourable extreme of the candle moves the stop first.
-	risk := &r.Risk
-	if risk.TrailingStop && (short && t.StopLoss > c.High || !short && t.StopLoss < c.Low) {
-		boundProfit := t.ProfitRatioAt(bound)
-		offset := risk.TrailingStopPositiveOffset
-		if !(risk.TrailingOnlyOffsetIsReached && boundProfit < offset) {
-			sl := risk.Stoploss
-			if risk.TrailingStopPositive > 0 && boundProfit > offset {
-				sl = -risk.TrailingStopPositive
-			}
-			if ns := r.stopFrom(t, bound, sl); short && ns < t.StopLoss || !short && ns > t.StopLoss {
-				t.StopLoss = ns
-				t.stopLossPct = sl
-			}
-		}
-	}
-
-	var stopReason ExitReason
-	stopHit := short && t.StopLoss <= c.High || !short && t.StopLoss >= c.Low
-	liq := t.LiquidationPrice
-	liqHit := liq > 0 && (short && liq <= c.High || !short && liq >= c.Low)
-	switch {
-	case liqHit && (!stopHit || fill.liquidationFirst(t)):
-		stopReason = ExitLiquidation
-	case stopHit && t.StopLoss != t.InitialStopLoss:
-		stopReason = ExitTrailingStop
-	case stopHit:
-		stopReason = ExitStopLoss
-	}
-
-	if r.UseExitSignal && c.Exit && !c.Enter &&
-		(!r.ExitProfitOnly || t.ProfitRatioAt(c.Open) > r.ExitProfitOffset) {
-		return ExitSignal, c.Open, true
-	}
-	if stopReason == ExitStopLoss || stopReason == ExitLiquidation {
-		return stopReason, fill.stopRate(r, t, c, startStop, dur, stopReason), true
-	}
-	if !(c.Enter && r.IgnoreROIIfEntrySignal) {
-		if step, ok := risk.MinimalROI.At(dur); ok && t.ProfitRatioAt(bound) > step.Ratio {
-			if rate, ok := fill.roiRate(r, t, c, step, dur); ok {
-				return ExitROI, rate, true
-			}
-		}
-	}
-	if stopReason == ExitTrailingStop {
-		return stopReason, fill.stopRate(r, t, c, startStop, dur, stopReason), true
-	}
-	return "", 0, false
 }
 
 // Close ends the trade at rate; exit slippage applies to every exit but

@@ -103,7 +103,7 @@ func run(r *Rules, fill FillModel, short bool, cs []Candle, each func(tr *Trade,
 	tr := r.Open("A/B", short, 0, cs[0].Open, 1024, "")
 	for _, c := range cs {
 		before := tr
-		reason, rate, ok := r.Check(&tr, c, fill)
+		reason, rate, ok := check(r, &tr, c, fill)
 		each(&tr, c, before, reason, rate, ok)
 		if ok {
 			return

@@ -18,6 +18,16 @@ func rules(risk sdk.Risk) Rules {
 	return Rules{Risk: risk, UseExitSignal: true, Leverage: 1, TimeframeMinutes: 5}
 }
 
+// check asks the policy of r about trade tr on candle c and fills the
+// intents with fill, as the backtest engine does.
+func check(r *Rules, tr *Trade, c Candle, fill FillModel) (ExitReason, float64, bool) {
+	p := Policy{Rules: *r}
+	var xs Exits
+	p.Exit(tr, c, &xs)
+	x, rate, ok := FillExit(fill, r, tr, c, &xs)
+	return x.Reason, rate, ok
+}
+
 func bar(n int, o, h, l, c float64) Candle {
 	return Candle{Time: int64(n) * min5, Open: o, High: h, Low: l, Close: c}
 }
@@ -329,7 +339,7 @@ func TestCheck(t *testing.T) {
 			}
 			tr := r.Open("ETH/BTC", tc.short, 0, 100, 10, "")
 			for i, s := range tc.steps {
-				reason, rate, ok := r.Check(&tr, s.c, fill)
+				reason, rate, ok := check(&r, &tr, s.c, fill)
 				if s.wantReason == "" {
 					if ok {
 						t.Fatalf("step %d: exit %s at %v, want none", i, reason, rate)
@@ -375,7 +385,7 @@ func TestROIPriceIncludesFees(t *testing.T) {
 	r := rules(sdk.Risk{MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.05}}})
 	r.Fee = 0.001
 	tr := r.Open("A/B", false, 0, 100, 10, "")
-	reason, rate, ok := r.Check(&tr, bar(1, 101, 110, 100, 105), Realistic{})
+	reason, rate, ok := check(&r, &tr, bar(1, 101, 110, 100, 105), Realistic{})
 	want := (100*0.05 + 100*1.001) / 0.999
 	if !ok || reason != ExitROI || !near(rate, want) {
 		t.Fatalf("got %v %v %v, want roi at %v", reason, rate, ok, want)

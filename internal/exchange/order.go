@@ -1,0 +1,92 @@
+package exchange
+
+import (
+	"fmt"
+
+	"github.com/tradai/tradai/internal/fixed"
+)
+
+// Order turns an order that a decision computed in float64 (the trade
+// core's intents) into the order request m accepts, or says which of m's
+// rules it breaks. It is the one place where money that reaches an
+// exchange is rounded.
+//
+// price and qty are first rounded to a [fixed.Dec] (8 decimals), then to
+// m's grid in the direction that never makes the order worse than decided:
+// the quantity is floored to StepSize (never more than asked), a buy
+// limit's price floored to TickSize (never pays more) and a sell limit's
+// raised to it (never sells for less). (ccxt and Freqtrade round the price
+// to the nearest tick by default; a limit that lands on the wrong side of
+// the decided price by half a tick is what this avoids.) A market order
+// sends no price: price is the price expected, which values the order for
+// MinNotional, and the request's Price is zero.
+//
+// The rounded order is then checked against MinPrice and MaxPrice (limit
+// orders), MinQty and MaxQty (a quantity that floors to zero always
+// fails) and MinNotional (price × quantity, exactly). A failure wraps
+// [ErrFilter] and names the rule, the symbol and the values. Inputs that
+// are not finite, not positive or too large for a Dec fail without
+// ErrFilter: they are the caller's bug, not the market's rule.
+func (m Market) Order(side Side, typ OrderType, price, qty float64) (OrderRequest, error) {
+	if side != Buy && side != Sell {
+		return OrderRequest{}, fmt.Errorf("%s order: unknown side %q", m.Symbol, side)
+	}
+	if typ != MarketOrder && typ != LimitOrder {
+		return OrderRequest{}, fmt.Errorf("%s order: unknown order type %q", m.Symbol, typ)
+	}
+	p, err := fixed.FromFloat(price)
+	if err != nil || p <= 0 {
+		return OrderRequest{}, fmt.Errorf("%s order: price %v is not a positive amount", m.Symbol, price)
+	}
+	q, err := fixed.FromFloat(qty)
+	if err != nil || q <= 0 {
+		return OrderRequest{}, fmt.Errorf("%s order: quantity %v is not a positive amount", m.Symbol, qty)
+	}
+	q = q.FloorTo(m.StepSize)
+	if typ == LimitOrder {
+		if side == Buy {
+			p = p.FloorTo(m.TickSize)
+		} else {
+			p = p.CeilTo(m.TickSize)
+		}
+	}
+	if err := m.check(typ, p, q); err != nil {
+		return OrderRequest{}, err
+	}
+	req := OrderRequest{Symbol: m.Symbol, Side: side, Type: typ, Quantity: q}
+	if typ == LimitOrder {
+		req.Price = p
+	}
+	return req, nil
+}
+
+// check applies m's rules to an order of q at p (on the grid already).
+func (m Market) check(typ OrderType, p, q fixed.Dec) error {
+	fail := func(rule, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s: "+format, append([]any{ErrFilter, m.Symbol, rule}, args...)...)
+	}
+	if typ == LimitOrder {
+		switch {
+		case p <= 0:
+			return fail("tick size", "price rounds to 0 at tick %s", m.TickSize)
+		case m.MinPrice > 0 && p < m.MinPrice:
+			return fail("min price", "price %s below %s", p, m.MinPrice)
+		case m.MaxPrice > 0 && p > m.MaxPrice:
+			return fail("max price", "price %s above %s", p, m.MaxPrice)
+		}
+	}
+	switch {
+	case q <= 0:
+		return fail("step size", "quantity floors to 0 at step %s", m.StepSize)
+	case q < m.MinQty:
+		return fail("min quantity", "quantity %s below %s", q, m.MinQty)
+	case m.MaxQty > 0 && q > m.MaxQty:
+		return fail("max quantity", "quantity %s above %s", q, m.MaxQty)
+	}
+	if m.MinNotional > 0 {
+		if n, ok := fixed.Mul(p, q); ok && n.Cmp(m.MinNotional) < 0 {
+			return fail("min notional", "price %s × quantity %s = %s below %s", p, q, n.Floor(), m.MinNotional)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package trade
+
+// Policy makes the trading decisions of one run: which pair enters, on
+// which side and with which stake ([Policy.Enter]), and when an open trade
+// exits, why and with which order ([Policy.Exit]). It answers with intents
+// and never with fills: a runner turns intents into exchange orders, the
+// backtester into fills inside a candle through a [FillModel]. Both call
+// it on every closed candle, so they make the same decisions.
+type Policy struct {
+	Rules Rules
+	// AllowShort lets entry signals open short trades (futures with a
+	// strategy that can short).
+	AllowShort bool
+}
+
+// OrderType is how an intent reaches the market.
+type OrderType uint8
+
+const (
+	// MarketOrder trades now at the market price; Price is the price the
+	// decision saw (the next candle's open in a backtest).
+	MarketOrder OrderType = iota
+	// LimitOrder trades at Price or better (a ROI take-profit).
+	LimitOrder
+	// StopOrder trades at the market once the price reaches Price, the
+	// trigger (a stop-loss, trailing stop or liquidation).
+	StopOrder
+)
+
+func (o OrderType) String() string {
+	switch o {
+	case MarketOrder:
+		return "market"
+	case LimitOrder:
+		return "limit"
+	case StopOrder:
+		return "stop"
+	}
+	return "unknown"
+}
+
+// Signals are a pair's signals on its latest closed candle.
+type Signals struct {
+	EnterLong, ExitLong, EnterShort, ExitShort bool
+	Tag                                        string // enter_tag
+}
+
+// Enter is the intent to open a trade on a pair.
+type Enter struct {
+	Pair  string
+	ID    PairID // the pair's handle in the portfolio
+	Short bool
+	Stake float64 // margin, in the stake currency
+	Tag   string
+	Order OrderType // MarketOrder
+	Price float64   // the market price the decision saw
+}
+
+// Exit is the intent to close a trade: why, and with which order.
+type Exit struct {
+	Reason ExitReason
+	Order  OrderType
+	Price  float64 // market: the price seen; limit: the limit; stop: the trigger
+}
+
+// Exits are the exit intents one candle triggers for one trade, in the
+// order the price reaches them. A runner acts on the first; a backtest
+// fill model decides which of them fills within the candle (see
+// [FillExit]). The zero value holds none; [Policy.Exit] fills it.
+type Exits struct {
+	list       [3]intent
+	n          int
+	stopAtOpen float64 // the stop in force before the candle moved it
+}
+
+// intent is an Exit held compactly: Exits is set on every candle of every
+// open trade.
+type intent struct {
+	kind  intentKind
+	price float64
+}
+
+// intentKind is an exit intent's reason and order type.
+type intentKind uint8
+
+const (
+	signalExit intentKind = iota
+	liquidationExit
+	stopLossExit
+	roiLimitExit
+	roiMarketExit // ROI -1
+	trailingExit
+)
+
+func (k intentKind) reason() ExitReason {
+	switch k {
+	case signalExit:
+		return ExitSignal
+	case liquidationExit:
+		return ExitLiquidation
+	case stopLossExit:
+		return ExitStopLoss
+	case roiLimitExit, roiMarketExit:
+		return ExitROI
+	}
+	return ExitTrailingStop
+}
+
+func (k intentKind) order() OrderType {
+	switch k {
+	case signalExit, roiMarketExit:
+		return MarketOrder
+	case roiLimitExit:
+		return LimitOrder
+	}
+	return StopOrder
+}
+
+func (x intent) exit() Exit {
+	return Exit{Reason: x.kind.reason(), Order: x.kind.order(), Price: x.price}
+}
+
+// Len is the number of intents.
+func (xs *Exits) Len() int { return xs.n }
+
+// At returns intent i, 0 ≤ i < Len.
+func (xs *Exits) At(i int) Exit { return xs.list[:xs.n][i].exit() }
+
+// First returns the intent to act on, if any.
+func (xs *Exits) First() (Exit, bool) {
+	if xs.n == 0 {
+		return Exit{}, false
+	}
+	return xs.list[0].exit(), true
+}
+
+func (xs *Exits) add(k intentKind, price float64) {
+	xs.list[xs.n] = intent{k, price}
+	xs.n++
+}
+
+// has reports whether one of the intents is of kind k.
+func (xs *Exits) has(k intentKind) bool {
+	for _, x := range xs.list[:xs.n] {
+		if x.kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Enter decides whether pair id of pf opens a trade on the signals of its
+// latest closed candle, with the market at price: a long on an entry
+// signal without an exit signal (a short likewise when AllowShort), none
+// when both sides signal, and only when the portfolio gives the pair a
+// stake ([Portfolio.Stake]: no open trade on the pair, a free slot, money
+// to pay it). It changes nothing; [Rules.Open] and [Portfolio.Open]
+// record the trade once it fills.
+func (p *Policy) Enter(pf *Portfolio, id PairID, s Signals, price float64) (Enter, bool) {
+	long := s.EnterLong && !s.ExitLong
+	short := p.AllowShort && s.EnterShort && !s.ExitShort
+	if long == short {
+		return Enter{}, false
+	}
+	stake, ok := pf.Stake(id)
+	if !ok {
+		return Enter{}, false
+	}
+	return Enter{Pair: pf.Pair(id), ID: id, Short: short, Stake: stake, Tag: s.Tag, Order: MarketOrder, Price: price}, true
+}
+
+// Exit looks at the prices c traded since the last check (a backtest's
+// candle, a runner's latest closed candle, or one price as a candle with
+// four equal prices) with the signals of the latest closed candle in c,
+// and sets xs to the exit intents they trigger for open trade t (xs is
+// the caller's, reused from check to check: nothing is allocated). It
+// moves t's trailing stop and its highest and lowest seen prices.
+//
+// Within the candle the open comes first, then the favourable extreme
+// moves the trailing stop, then the adverse extreme reaches the stop. An
+// exit signal exits at the market and comes alone; otherwise the intents
+// are, in this order: the liquidation when it lies between the price and
+// the stop (or there is no stop reached), the stop-loss, the ROI
+// take-profit in force at the trade's age, the trailing stop.
+func (p *Policy) Exit(t *Trade, c Candle, xs *Exits) {
+	r := &p.Rules
+	xs.n, xs.stopAtOpen = 0, t.StopLoss
+	t.MaxRate = max(t.MaxRate, c.High)
+	t.MinRate = min(t.MinRate, c.Low)
+
+	short := t.IsShort
+	bound := c.High
+	if short {
+		bound = c.Low
+	}
+	// Trailing: the favourable extreme of the candle moves the stop first.
+	risk := &r.Risk
+	if risk.TrailingStop && (short && t.StopLoss > c.High || !short && t.StopLoss < c.Low) {
+		boundProfit := t.ProfitRatioAt(bound)
+		offset := risk.TrailingStopPositiveOffset
+		if !(risk.TrailingOnlyOffsetIsReached && boundProfit < offset) {
+			sl := risk.Stoploss
+			if risk.TrailingStopPositive > 0 && boundProfit > offset {
+				sl = -risk.TrailingStopPositive
+			}
+			if ns := r.stopFrom(t, bound, sl); short && ns < t.StopLoss || !short && ns > t.StopLoss {
+				t.StopLoss = ns
+				t.stopLossPct = sl
+			}
+		}
+	}
+
+	if r.UseExitSignal && c.Exit && !c.Enter &&
+		(!r.ExitProfitOnly || t.ProfitRatioAt(c.Open) > r.ExitProfitOffset) {
+		xs.add(signalExit, c.Open)
+		return
+	}
+	stopHit := short && t.StopLoss <= c.High || !short && t.StopLoss >= c.Low
+	trailing := stopHit && t.StopLoss != t.InitialStopLoss
+	liq := t.LiquidationPrice
+	liqHit := liq > 0 && (short && liq <= c.High || !short && liq >= c.Low)
+	if liqHit && (!stopHit || short && liq < t.StopLoss || !short && liq > t.StopLoss) {
+		xs.add(liquidationExit, liq)
+	}
+	if stopHit && !trailing {
+		xs.add(stopLossExit, t.StopLoss)
+	}
+	if !(c.Enter && r.IgnoreROIIfEntrySignal) {
+		dur := (c.Time - t.OpenTime) / 60_000
+		if step, ok := risk.MinimalROI.At(dur); ok && t.ProfitRatioAt(bound) > step.Ratio {
+			if step.Ratio == -1 {
+				xs.add(roiMarketExit, c.Open)
+			} else {
+				xs.add(roiLimitExit, roiPrice(t, step.Ratio))
+			}
+		}
+	}
+	if trailing {
+		xs.add(trailingExit, t.StopLoss)
+	}
+}

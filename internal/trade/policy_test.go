@@ -1,0 +1,170 @@
+package trade
+
+import (
+	"math"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/tradai/tradai/sdk"
+)
+
+func TestPolicyEnter(t *testing.T) {
+	t.Parallel()
+	acct := Account{StartingBalance: 1000, StakeAmount: 100, TradableBalanceRatio: 1, MaxOpenTrades: 1}
+	cases := []struct {
+		name       string
+		allowShort bool
+		sig        Signals
+		want       bool
+		short      bool
+	}{
+		{"long", false, Signals{EnterLong: true, Tag: "x"}, true, false},
+		{"long and its exit signal", false, Signals{EnterLong: true, ExitLong: true}, false, false},
+		{"short not allowed", false, Signals{EnterShort: true}, false, false},
+		{"short", true, Signals{EnterShort: true}, true, true},
+		{"both sides", true, Signals{EnterLong: true, EnterShort: true}, false, false},
+		{"no signal", true, Signals{ExitLong: true, ExitShort: true}, false, false},
+	}
+	for _, tc := range cases {
+		pf, ids := newPortfolio(t, acct, "A/X")
+		p := Policy{Rules: rules(sdk.Risk{}), AllowShort: tc.allowShort}
+		x, ok := p.Enter(pf, ids[0], tc.sig, 42)
+		if ok != tc.want {
+			t.Errorf("%s: enter %v, want %v", tc.name, ok, tc.want)
+			continue
+		}
+		if ok && (x != Enter{Pair: "A/X", ID: ids[0], Short: tc.short, Stake: 100, Tag: tc.sig.Tag, Order: MarketOrder, Price: 42}) {
+			t.Errorf("%s: intent %+v", tc.name, x)
+		}
+	}
+}
+
+// TestPolicyEnterProperties drives a policy and a portfolio through random
+// signals on four pairs: an entry intent never stakes more than the
+// portfolio has available, never comes for a pair holding an open trade
+// or without a free slot, and comes exactly when the signals say one side
+// and the portfolio gives a stake.
+func TestPolicyEnterProperties(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		a := Account{
+			StartingBalance:      rapid.Float64Range(1, 1e6).Draw(t, "wallet"),
+			MaxOpenTrades:        rapid.IntRange(1, 5).Draw(t, "max_open_trades"),
+			TradableBalanceRatio: rapid.Float64Range(0.01, 1).Draw(t, "tradable_balance_ratio"),
+		}
+		if rapid.Bool().Draw(t, "fixed stake") {
+			a.StakeAmount = rapid.Float64Range(0.01, 0.6).Draw(t, "stake share") * a.StartingBalance
+		}
+		pol := Policy{Rules: Rules{Risk: sdk.Risk{Stoploss: -0.1}, Leverage: 1}, AllowShort: rapid.Bool().Draw(t, "allow short")}
+		pairs := []string{"A/X", "B/X", "C/X", "D/X"}
+		pf, err := NewPortfolio(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]PairID, len(pairs))
+		for k, pair := range pairs {
+			if ids[k], err = pf.Add(pair); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for at := range int64(rapid.IntRange(1, 60).Draw(t, "steps")) {
+			k := rapid.IntRange(0, len(pairs)-1).Draw(t, "pair")
+			id := ids[k]
+			if tr := pf.Trade(id); tr != nil && rapid.Bool().Draw(t, "exit") {
+				pol.Rules.Close(tr, at, tr.OpenRate*rapid.Float64Range(0.5, 1.5).Draw(t, "move"), ExitSignal)
+				if _, err := pf.Close(id); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			sig := Signals{
+				EnterLong: rapid.Bool().Draw(t, "enter long"), ExitLong: rapid.Bool().Draw(t, "exit long"),
+				EnterShort: rapid.Bool().Draw(t, "enter short"), ExitShort: rapid.Bool().Draw(t, "exit short"),
+			}
+			held, free, avail := pf.Trade(id) != nil, a.MaxOpenTrades > pf.OpenTrades(), pf.Available()
+			stake, stakeOK := pf.Stake(id)
+			x, ok := pol.Enter(pf, id, sig, 100)
+			long := sig.EnterLong && !sig.ExitLong
+			short := pol.AllowShort && sig.EnterShort && !sig.ExitShort
+			switch {
+			case ok && held:
+				t.Fatalf("entry intent on %s, which holds an open trade", pairs[k])
+			case ok && !free:
+				t.Fatalf("entry intent on %s with all %d slots taken", pairs[k], a.MaxOpenTrades)
+			case ok && !(x.Stake > 0 && x.Stake <= avail):
+				t.Fatalf("entry intent stakes %v with %v available", x.Stake, avail)
+			case ok != (long != short && stakeOK):
+				t.Fatalf("signals %+v, stake %v %v: intent %v", sig, stake, stakeOK, ok)
+			case ok && (x.Short != short || x.Stake != stake || x.Pair != pairs[k] || x.ID != id):
+				t.Fatalf("intent %+v for %s, short %v, stake %v", x, pairs[k], short, stake)
+			}
+			if ok {
+				if _, err := pf.Open(id, pol.Rules.Open(x.Pair, x.Short, at, x.Price, x.Stake, x.Tag)); err != nil {
+					t.Fatalf("the portfolio refused the policy's entry %+v: %v", x, err)
+				}
+			}
+		}
+	})
+}
+
+// TestExitIntentsMirror: the exit intents of a short on candles mirrored
+// around the entry price are the long's, mirrored: same reasons and
+// orders in the same order, prices mirrored.
+func TestExitIntentsMirror(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		r := drawRules(t, true)
+		p := Policy{Rules: r}
+		cs := drawCandles(t, 8)
+		const entry = 1024.0
+		long := p.Rules.Open("A/B", false, 0, entry, 1024, "")
+		short := p.Rules.Open("A/B", true, 0, entry, 1024, "")
+		for i, c := range cs {
+			m := c
+			m.Open, m.High, m.Low, m.Close = 2*entry-c.Open, 2*entry-c.Low, 2*entry-c.High, 2*entry-c.Close
+			var lx, sx Exits
+			p.Exit(&long, c, &lx)
+			p.Exit(&short, m, &sx)
+			if lx.Len() != sx.Len() {
+				t.Fatalf("candle %d: long intents %+v, short %+v", i, lx, sx)
+			}
+			for k := range lx.Len() {
+				l, s := lx.At(k), sx.At(k)
+				if l.Reason != s.Reason || l.Order != s.Order || math.Abs(l.Price-(2*entry-s.Price)) > 1e-9 {
+					t.Fatalf("candle %d intent %d: long %+v, mirrored short %+v", i, k, l, s)
+				}
+			}
+			if lx.Len() > 0 {
+				return
+			}
+		}
+	})
+}
+
+// TestExitIntentsOnAPrice: a runner that asks with one price gets the
+// stop as a stop order once the price reaches it, the ROI as a limit order
+// and the exit signal as a market order, first.
+func TestExitIntentsOnAPrice(t *testing.T) {
+	t.Parallel()
+	p := Policy{Rules: rules(sdk.Risk{Stoploss: -0.10, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.05}}})}
+	price := func(at int64, v float64) Candle { return Candle{Time: at, Open: v, High: v, Low: v, Close: v} }
+	tr := p.Rules.Open("A/B", false, 0, 100, 10, "")
+	var xs Exits
+	if p.Exit(&tr, price(min5, 95), &xs); xs.Len() != 0 {
+		t.Fatalf("exit intents at 95: %+v", xs)
+	}
+	p.Exit(&tr, price(min5, 89), &xs)
+	if x, _ := xs.First(); x != (Exit{Reason: ExitStopLoss, Order: StopOrder, Price: 90}) {
+		t.Fatalf("at 89: %+v", x)
+	}
+	p.Exit(&tr, price(min5, 106), &xs)
+	if x, _ := xs.First(); x.Reason != ExitROI || x.Order != LimitOrder || !near(x.Price, 105) {
+		t.Fatalf("at 106: %+v", x)
+	}
+	c := price(min5, 89)
+	c.Exit = true
+	if p.Exit(&tr, c, &xs); xs.Len() != 1 || xs.At(0) != (Exit{Reason: ExitSignal, Order: MarketOrder, Price: 89}) {
+		t.Fatalf("exit signal at 89: %+v", xs)
+	}
+}
