@@ -191,6 +191,9 @@ func (p *Portfolio) Close(id PairID) (Trade, error) {
 	p.realised += t.ProfitAbs
 	p.tiedUp -= t.Stake
 	p.open--
+	if p.open == 0 {
+		p.tiedUp = 0 // exactly: subtracting the stakes back leaves rounding dust
+	}
 	ps.open = false
 	return *t, nil
 }
