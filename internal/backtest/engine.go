@@ -64,6 +64,9 @@ type pairState struct {
 	id        trade.PairID // in the portfolio
 	tr        *trade.Trade // the pair's open trade in the portfolio, or nil
 	lastClose float64
+	// firstClose is the close of the range's first candle, where buy and
+	// hold of the pair starts.
+	firstClose float64
 }
 
 // Simulate runs the portfolio simulation over series, processed together
@@ -100,13 +103,23 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		if err != nil {
 			return nil, fmt.Errorf("backtest: %w", err)
 		}
-		states[k] = pairState{f: f, j: sr.From + 1, to: sr.To, id: id, lastClose: f.Close[sr.From]}
+		states[k] = pairState{f: f, j: sr.From + 1, to: sr.To, id: id, lastClose: f.Close[sr.From], firstClose: f.Close[sr.From]}
 		res.Start = min(res.Start, f.Time[sr.From])
 		res.End = max(res.End, f.Time[sr.To-1])
 		res.Candles += sr.To - sr.From
 		change += f.Close[sr.To-1]/f.Close[sr.From] - 1
 	}
 	res.MarketChange = change / float64(len(series))
+
+	// hold is the benchmark's equity: the starting balance split equally
+	// over the pairs, each bought at its first close and held.
+	hold := func() float64 {
+		var sum float64
+		for k := range states {
+			sum += states[k].lastClose / states[k].firstClose
+		}
+		return s.StartingBalance * sum / float64(len(states))
+	}
 
 	fill := s.Fill
 	if fill == nil {
@@ -169,6 +182,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		if day := floorDiv(t, 86_400_000); day != curDay {
 			if curDay != math.MinInt64 {
 				res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
+				res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
 			}
 			curDay = day
 		}
@@ -265,6 +279,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	res.FinalBalance = pf.Balance()
 	if curDay != math.MinInt64 {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
+		res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
 	}
 	return res, nil
 }

@@ -242,6 +242,38 @@ func TestDailyEquityPoints(t *testing.T) {
 	}
 }
 
+// The benchmark is buy and hold of the pairs, equal weight, at the equity
+// curve's times: its last point is the starting balance grown by the
+// market change, and a pair that has not started yet counts at its price.
+func TestBenchmarkIsEqualWeightBuyAndHold(t *testing.T) {
+	t.Parallel()
+	n := 288 * 2 // two days of 5m candles
+	a, b := make([]float64, n), make([]float64, n)
+	for i := range a {
+		a[i] = 100 + float64(i)/float64(n-1)*100 // 100 → 200
+		b[i] = 50 - float64(i)/float64(n-1)*25   // 50 → 25
+	}
+	res := run(t, settings(), frame("A/B", a...), frame("C/B", b...))
+	if len(res.Benchmark) != len(res.Equity) {
+		t.Fatalf("%d benchmark points for %d equity points", len(res.Benchmark), len(res.Equity))
+	}
+	for i := range res.Benchmark {
+		if res.Benchmark[i].Time != res.Equity[i].Time {
+			t.Fatalf("benchmark point %d at %d, equity at %d", i, res.Benchmark[i].Time, res.Equity[i].Time)
+		}
+	}
+	last := res.Benchmark[len(res.Benchmark)-1].Equity
+	want := 1000 * (1 + res.MarketChange) // (2 + 0.5) / 2 = 1.25
+	if math.Abs(last-want) > 1e-9 || math.Abs(want-1250) > 1e-9 {
+		t.Errorf("last benchmark point %v, want %v (1250)", last, want)
+	}
+	// After the first day: A at the close of candle 287, C likewise.
+	day1 := 1000 * (a[287]/a[0] + b[287]/b[0]) / 2
+	if got := res.Benchmark[0].Equity; math.Abs(got-day1) > 1e-9 {
+		t.Errorf("first benchmark point %v, want %v", got, day1)
+	}
+}
+
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
 	mk := func() []*sdk.Frame {
