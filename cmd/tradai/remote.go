@@ -19,7 +19,9 @@ import (
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/client"
+	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/strategy"
 )
 
@@ -169,6 +171,19 @@ func (f *follower) show(r apitype.Run) {
 	_ = f.bar.Set(int(r.Progress * 100))
 }
 
+// result reads a completed run's result.json: its bytes and what they say.
+func (rc *remote) result(ctx context.Context, id string) ([]byte, *result.Result, metrics.Report, error) {
+	js, err := rc.c.Artifact(ctx, id, "result.json")
+	if err != nil {
+		return nil, nil, metrics.Report{}, rc.explain(err)
+	}
+	res, m, err := report.ReadJSON(bytes.NewReader(js))
+	if err != nil {
+		return nil, nil, metrics.Report{}, fmt.Errorf("run %s's result.json: %w", id, err)
+	}
+	return js, res, m, nil
+}
+
 // stop ends the bar of an interrupted wait.
 func (f *follower) stop() {
 	if f.bar != nil && !f.done {
@@ -283,13 +298,9 @@ func (b *remoteBacktest) run(cmd *cobra.Command) error {
 	if err := outcome(r); err != nil {
 		return err
 	}
-	js, err := rc.c.Artifact(ctx, r.ID, "result.json")
+	js, res, m, err := rc.result(ctx, r.ID)
 	if err != nil {
-		return rc.explain(err)
-	}
-	res, m, err := report.ReadJSON(bytes.NewReader(js))
-	if err != nil {
-		return fmt.Errorf("run %s's result.json: %w", r.ID, err)
+		return err
 	}
 	if err := report.WriteSummary(stdout, res, m); err != nil {
 		return err

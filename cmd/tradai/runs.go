@@ -249,13 +249,9 @@ func writeResult(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) 
 		return nil
 	}
 	if slices.ContainsFunc(r.Artifacts, func(a apitype.Artifact) bool { return a.Name == "result.json" }) {
-		js, err := rc.c.Artifact(ctx, r.ID, "result.json")
+		_, res, m, err := rc.result(ctx, r.ID)
 		if err != nil {
-			return rc.explain(err)
-		}
-		res, m, err := report.ReadJSON(bytes.NewReader(js))
-		if err != nil {
-			return fmt.Errorf("run %s's result.json: %w", r.ID, err)
+			return err
 		}
 		return report.WriteSummary(out, res, m)
 	}
