@@ -194,7 +194,7 @@ func (c *Client) Wait(ctx context.Context, id string, onPoll func(apitype.Run)) 
 		if Terminal(r.Status) {
 			return r, nil
 		}
-		if err := c.sleep(ctx, interval); err != nil {
+		if err := c.o.Clock.Sleep(ctx, interval); err != nil {
 			return r, fmt.Errorf("wait for run %s: %w", id, context.Cause(ctx))
 		}
 		interval = min(interval+interval/2, c.o.PollMax)

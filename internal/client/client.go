@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/clock"
 	"io"
 	"net"
 	"net/http"
@@ -44,6 +45,9 @@ type Options struct {
 	PollMin, PollMax time.Duration
 	// UserAgent names the caller ("tradai-client").
 	UserAgent string
+	// Clock reads Retry-After dates and waits between attempts and polls
+	// (the system clock).
+	Clock clock.Clock
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +73,7 @@ func (o Options) withDefaults() Options {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: o.Timeout, Transport: transport()}
 	}
+	o.Clock = clock.Or(o.Clock)
 	if o.UserAgent == "" {
 		o.UserAgent = "tradai-client"
 	}
@@ -93,8 +98,6 @@ type Client struct {
 	base  *url.URL
 	token string
 	o     Options
-	// sleep waits d or until ctx ends (replaced in tests).
-	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New is a client for the server at baseURL (scheme and host, e.g.
@@ -112,7 +115,7 @@ func New(baseURL, token string, o Options) (*Client, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
-	return &Client{base: u, token: token, o: o.withDefaults(), sleep: sleepCtx}, nil
+	return &Client{base: u, token: token, o: o.withDefaults()}, nil
 }
 
 // BaseURL is the server's URL as given to New, without a trailing slash.
@@ -128,17 +131,6 @@ func (c *Client) URL(link string) string {
 		return link
 	}
 	return c.base.String() + "/" + strings.TrimPrefix(link, "/")
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // call is one API request.
@@ -184,7 +176,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			}
 			if cl.repeatable && connLeft > 0 && (cl.keyed || !isTimeout(err)) {
 				connLeft--
-				if serr := c.sleep(ctx, backoff); serr != nil {
+				if serr := c.o.Clock.Sleep(ctx, backoff); serr != nil {
 					return fmt.Errorf("%s: %w", op, err)
 				}
 				backoff *= 2
@@ -200,18 +192,18 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			}
 			return nil
 		}
-		apiErr := readError(op, resp)
+		apiErr := readError(op, resp, c.o.Clock.Now())
 		resp.Body.Close()
 		switch {
 		case refusedUndone(apiErr) && rateLeft > 0 && apiErr.RetryAfter <= c.o.MaxRetryAfter:
 			rateLeft--
-			if err := c.sleep(ctx, max(apiErr.RetryAfter, c.o.Backoff)); err != nil {
+			if err := c.o.Clock.Sleep(ctx, max(apiErr.RetryAfter, c.o.Backoff)); err != nil {
 				return fmt.Errorf("%w (gave up waiting: %w)", apiErr, err)
 			}
 			continue
 		case cl.repeatable && connLeft > 0 && transient(resp.StatusCode) && apiErr.RetryAfter <= c.o.MaxRetryAfter:
 			connLeft--
-			if err := c.sleep(ctx, max(apiErr.RetryAfter, backoff)); err != nil {
+			if err := c.o.Clock.Sleep(ctx, max(apiErr.RetryAfter, backoff)); err != nil {
 				return fmt.Errorf("%w (gave up waiting: %w)", apiErr, err)
 			}
 			backoff *= 2
@@ -266,8 +258,8 @@ func decode(resp *http.Response, out any) error {
 
 // readError turns an error answer into an *Error: the problem document
 // when there is one, else the start of whatever the body says.
-func readError(op string, resp *http.Response) *Error {
-	e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+func readError(op string, resp *http.Response, now time.Time) *Error {
+	e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var p apitype.Problem
 	if json.Unmarshal(b, &p) == nil && (p.Code != "" || p.Detail != "") {

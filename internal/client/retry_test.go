@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/clock"
 	"io"
 	"net"
 	"net/http"
@@ -48,12 +49,11 @@ func dropper(t *testing.T) (string, *atomic.Int32) {
 
 func TestRepeatableRequestsRetryConnectionErrors(t *testing.T) {
 	url, conns := dropper(t)
-	c, err := New(url, "tdi_x", Options{})
+	clk := clock.NewSkipping(time.Now())
+	c, err := New(url, "tdi_x", Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var waits []time.Duration
-	c.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	ctx := context.Background()
 
 	_, err = c.Get(ctx, "run_1")
@@ -63,7 +63,7 @@ func TestRepeatableRequestsRetryConnectionErrors(t *testing.T) {
 	if n := conns.Load(); n != 3 {
 		t.Errorf("GET tried %d times, want 3 (1 + 2 retries)", n)
 	}
-	if len(waits) != 2 || waits[0] != 250*time.Millisecond || waits[1] != 500*time.Millisecond {
+	if waits := clk.Sleeps(); len(waits) != 2 || waits[0] != 250*time.Millisecond || waits[1] != 500*time.Millisecond {
 		t.Errorf("back-off waits %v", waits)
 	}
 
@@ -160,11 +160,10 @@ func eofServer(t *testing.T, drops int) (string, func() []string) {
 // again with the same Idempotency-Key, so the server creates one run.
 func TestSubmitRetriesEOFWithItsKey(t *testing.T) {
 	url, keys := eofServer(t, 2)
-	c, err := New(url, "tdi_x", Options{})
+	c, err := New(url, "tdi_x", Options{Clock: clock.NewSkipping(time.Now())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.sleep = func(context.Context, time.Duration) error { return nil }
 	tk, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: "rsi_bollinger"})
 	if err != nil || tk.RunID != "run_1" {
 		t.Fatalf("submit = %+v, %v", tk, err)
@@ -193,17 +192,16 @@ func TestOverloadedIsWaitedOut(t *testing.T) {
 		io.WriteString(w, `{"id":"run_1","status":"cancelled"}`)
 	}))
 	defer srv.Close()
-	c, err := New(srv.URL, "tdi_x", Options{})
+	clk := clock.NewSkipping(time.Now())
+	c, err := New(srv.URL, "tdi_x", Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var waits []time.Duration
-	c.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	r, err := c.Cancel(context.Background(), "run_1")
 	if err != nil || r.Status != Cancelled {
 		t.Fatalf("cancel = %+v, %v", r, err)
 	}
-	if len(waits) != 1 || waits[0] != time.Second {
+	if waits := clk.Sleeps(); len(waits) != 1 || waits[0] != time.Second {
 		t.Fatalf("waits %v, want the 1 s Retry-After", waits)
 	}
 
@@ -238,11 +236,10 @@ func TestSubmitRetriesTimeoutWithItsKey(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c, err := New(srv.URL, "tdi_x", Options{Timeout: time.Second})
+	c, err := New(srv.URL, "tdi_x", Options{Timeout: time.Second, Clock: clock.NewSkipping(time.Now())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.sleep = func(context.Context, time.Duration) error { return nil }
 	tk, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: "rsi_bollinger"})
 	if err != nil || tk.RunID != "run_1" {
 		t.Fatalf("submit = %+v, %v", tk, err)
