@@ -243,7 +243,7 @@ func escapeCases() []escapeCase {
 			name: "run a set-user-ID root program",
 			attack: `out = subprocess.run([T["Setuid"]], capture_output=True, text=True).stdout.strip()
     if out != "0": raise RuntimeError("the set-user-ID program ran as user " + out)`,
-			want: []string{"ran as user 65534"},
+			want:  []string{"ran as user 65534"},
 			setup: func(e *escapeEnv, c *sandbox.Config, _ *external.Options) { *c = *c.With(e.setuidDir) },
 		},
 		{name: "make a user namespace", attack: `check(libc.unshare(0x10000000), "unshare")`, want: eperm},
