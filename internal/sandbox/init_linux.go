@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/landlock-lsm/go-landlock/landlock"
@@ -66,8 +67,7 @@ func Main() {
 		err = s.enter()
 	}
 	if err == nil {
-		err = unix.Exec(s.Argv[0], s.Argv, s.Env)
-		err = fmt.Errorf("starting %s in the sandbox: %w", s.Argv[0], err)
+		err = s.exec()
 	}
 	fmt.Fprintf(os.Stderr, "tradai sandbox: %v\n", err)
 	os.Exit(exitInit)
@@ -226,7 +226,33 @@ func bind(root, p string, attr uint64) error {
 	return nil
 }
 
-// limit sets the rlimits: soft limits with the hard ones just above, so
+// exec limits the address space and executes the program. The limit
+// comes last, with everything execve needs allocated before it: this
+// Go runtime may fail to allocate under a limit meant for the program.
+func (s *spec) exec() error {
+	path, err := syscall.BytePtrFromString(s.Argv[0])
+	if err != nil {
+		return err
+	}
+	argv, err := syscall.SlicePtrFromStrings(s.Argv)
+	if err != nil {
+		return err
+	}
+	env, err := syscall.SlicePtrFromStrings(s.Env)
+	if err != nil {
+		return err
+	}
+	if s.Memory > 0 {
+		if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: uint64(s.Memory), Max: uint64(s.Memory)}); err != nil {
+			return fmt.Errorf("setting its limits: memory: %w", err)
+		}
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&env[0])))
+	return fmt.Errorf("starting %s in the sandbox: %w", s.Argv[0], errno)
+}
+
+// limit sets the rlimits but the address space's (see exec): soft limits with the hard ones just above, so
 // that a process over its CPU time gets SIGXCPU, then SIGKILL.
 func (s *spec) limit() error {
 	type rl struct {
@@ -242,9 +268,6 @@ func (s *spec) limit() error {
 		{unix.RLIMIT_CORE, "core dumps", 0, 0},
 		{unix.RLIMIT_MEMLOCK, "locked memory", 0, 0},
 		{unix.RLIMIT_MSGQUEUE, "message queues", 0, 0},
-	}
-	if s.Memory > 0 {
-		ls = append(ls, rl{unix.RLIMIT_AS, "memory", uint64(s.Memory), uint64(s.Memory)})
 	}
 	for _, l := range ls {
 		if err := unix.Setrlimit(l.res, &unix.Rlimit{Cur: l.cur, Max: l.max}); err != nil {
