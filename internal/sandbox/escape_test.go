@@ -238,7 +238,10 @@ func escapeCases() []escapeCase {
 				}
 			},
 		},
-		{name: "become root", attack: `os.setuid(0); raise RuntimeError("uid %d" % os.getuid()) if os.getuid() != 0 or os.geteuid() != 0 else None`, want: []string{"Operation not permitted", "uid 0"}},
+		// As root, TradAI runs the strategy as nobody: setuid(0) fails.
+		// Otherwise the strategy is root of its user namespace already,
+		// without any capability: what root may do still fails.
+		{name: "become root", attack: `os.setuid(0); socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)`, want: eperm},
 		{
 			name: "run a set-user-ID root program",
 			attack: `out = subprocess.run([T["Setuid"]], capture_output=True, text=True).stdout.strip()
