@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/tradai/tradai/internal/sandbox"
+
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 )
 
 func main() {
+	sandbox.Main() // a strategy sandbox's init runs here, before anything else
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRootCmd(os.Stdout, os.Stderr)
 	root.SetArgs(expandListArgs(os.Args[1:]))

@@ -23,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/platform"
+	"github.com/tradai/tradai/internal/sandbox"
 	"github.com/tradai/tradai/internal/strategyref"
 )
 
@@ -32,7 +33,10 @@ type platformOpts struct {
 	datadir       string
 	workers       int
 	allowExternal bool
-	orphanAfter   time.Duration
+	// sandboxMissing is what a strategy sandbox does on a host without
+	// Landlock: refuse or warn.
+	sandboxMissing string
+	orphanAfter    time.Duration
 	// download lets runs fetch missing candles from the exchange.
 	download bool
 	exchange exchangeFlags
@@ -49,7 +53,8 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f := cmd.Flags()
 	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, datadirHelp)
 	f.IntVar(&o.workers, "workers", defaultWorkers, workersHelp)
-	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs (unsandboxed: trusted teams only)")
+	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs, each in the process sandbox (docs/security.md)")
+	f.StringVar(&o.sandboxMissing, "sandbox-missing", string(sandbox.Refuse), "when the kernel lacks Landlock: refuse to run tenant strategies, or warn and run them with the other layers (refuse|warn)")
 	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
 	f.BoolVar(&o.download, "download", false, "let runs download missing market data from Binance's public API (off: a run whose data is missing fails, saying what to download)")
 	f.StringVar(&o.exchange.spotURL, "download-base-url", download.DefaultBinanceSpotURL, "base URL of Binance's spot API for --download")
@@ -128,15 +133,24 @@ func (o *platformOpts) config() (platform.Config, error) {
 	if err != nil {
 		return platform.Config{}, err
 	}
+	missing, err := sandbox.ParseMissing(o.sandboxMissing)
+	if err != nil {
+		return platform.Config{}, fmt.Errorf("--%w", err)
+	}
+	if o.allowExternal {
+		log.Info("tenant strategies run in the process sandbox", "layers", sandbox.Probe().String(), "sandbox-missing", missing)
+	}
 	return platform.Config{
 		Home: home, DataDir: data, Database: u, Workers: o.workers, AllowExternalStrategies: o.allowExternal,
 		Jobs: jobs.Options{
 			StaleAfter:  o.orphanAfter,
 			Heartbeat:   min(5*time.Second, o.orphanAfter/4),
 			RescueEvery: min(10*time.Second, o.orphanAfter/3),
-			Strategies:  strategyref.Options{External: external.Options{Log: log}},
-			Download:    fetch,
-			Webhook:     wh,
+			// Every tenant strategy that is a program runs sandboxed:
+			// no flag turns that off.
+			Strategies: strategyref.Options{External: external.Options{Log: log, Sandbox: &sandbox.Config{Missing: missing}}},
+			Download:   fetch,
+			Webhook:    wh,
 		},
 		Log: log, Version: version,
 	}, nil

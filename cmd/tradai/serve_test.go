@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/sandbox"
 )
 
 func TestWebhookFlags(t *testing.T) {
@@ -67,5 +70,41 @@ func TestDownloadFlag(t *testing.T) {
 	f, err := o.fetcher(t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil || f == nil || f.Exchange() != "binance" {
 		t.Fatalf("with --download: %v, %v", f, err)
+	}
+}
+
+// The server and the workers run every tenant program in the sandbox;
+// --sandbox-missing only chooses what a host without Landlock does.
+func TestServeSandboxesStrategies(t *testing.T) {
+	logger := func() (*slog.Logger, error) { return slog.New(slog.DiscardHandler), nil }
+	for _, tc := range []struct {
+		flag string
+		want sandbox.Missing
+		err  string
+	}{
+		{"refuse", sandbox.Refuse, ""},
+		{"warn", sandbox.Warn, ""},
+		{"ignore", "", "sandbox-missing \"ignore\""},
+	} {
+		o := &platformOpts{dbOpts: dbOpts{logger: logger, home: t.TempDir()}, orphanAfter: time.Minute,
+			datadir: t.TempDir(), allowExternal: true, sandboxMissing: tc.flag}
+		cfg, err := o.config()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("--sandbox-missing=%s: error %v, want one saying %q", tc.flag, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb := cfg.Jobs.Strategies.External.Sandbox
+		if sb == nil || sb.Missing != tc.want {
+			t.Errorf("--sandbox-missing=%s: the runs' strategies get sandbox %+v, want one with Missing %q", tc.flag, sb, tc.want)
+		}
+	}
+	out, _, err := execute(t, "serve", "--help")
+	if err != nil || !strings.Contains(out, "--sandbox-missing") {
+		t.Errorf("serve --help lacks --sandbox-missing (%v)", err)
 	}
 }

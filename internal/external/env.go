@@ -4,6 +4,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/tradai/tradai/internal/sandbox"
 )
 
 // defaultPath is the PATH of a strategy process when TradAI's own has none.
@@ -21,6 +23,14 @@ func environment(home string, extra []string) []string {
 	}
 	env := []string{"PATH=" + path, "HOME=" + home, "TMPDIR=" + home, "LANG=C.UTF-8", "LC_ALL=C.UTF-8"}
 	return append(env, extra...) // exec.Cmd keeps the last value of a name
+}
+
+// sandboxEnvironment is the whole environment of a sandboxed strategy
+// process: as environment's, with the sandbox's PATH and its scratch
+// space as HOME and TMPDIR.
+func sandboxEnvironment(extra []string) []string {
+	env := []string{"PATH=" + sandbox.Path, "HOME=" + sandbox.Scratch, "TMPDIR=" + sandbox.Scratch, "LANG=C.UTF-8", "LC_ALL=C.UTF-8"}
+	return append(env, extra...)
 }
 
 // minSecret is the length below which a value is not treated as a

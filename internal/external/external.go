@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tradai/tradai/internal/sandbox"
 	"github.com/tradai/tradai/sdk"
 	"github.com/tradai/tradai/sdk/serve"
 )
@@ -78,6 +79,13 @@ type Options struct {
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
 	PipeOnly bool
+	// Sandbox, when set, runs the program in this sandbox (package
+	// sandbox; what a server does with every tenant's strategy): argv[0]
+	// must then be an absolute path the sandbox shows, Dir a folder
+	// inside ("" = its scratch space), and the environment is as above
+	// with the sandbox's PATH and scratch space as HOME and TMPDIR. nil
+	// runs it directly (a user's own file on their own machine).
+	Sandbox *sandbox.Config
 	// Name is what errors call the program (default: argv[0]'s base name);
 	// for an interpreted strategy, its file rather than the interpreter.
 	Name string

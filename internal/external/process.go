@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tradai/tradai/internal/sandbox"
 )
 
 // exitGrace is how long a process whose output ended gets to finish
@@ -95,20 +97,41 @@ func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.
 			shm = nil
 		}
 	}
-	newCmd := func(isolate bool) *exec.Cmd {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Dir = opts.Dir
-		cmd.Env = environment(home, opts.Env)
+	streams := func(cmd *exec.Cmd) *exec.Cmd {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 		if shm != nil {
 			cmd.ExtraFiles = []*os.File{shm.f} // fd 3 (shmChildFD) in the child
 		}
-		cmd.SysProcAttr = sysProcAttr(isolate)
 		return cmd
 	}
-	cmd := newCmd(isolate)
-	err = cmd.Start()
-	if err != nil && isolate {
+	newCmd := func(isolate bool) *exec.Cmd {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = opts.Dir
+		cmd.Env = environment(home, opts.Env)
+		cmd.SysProcAttr = sysProcAttr(isolate)
+		return streams(cmd)
+	}
+	var cmd *exec.Cmd
+	if opts.Sandbox != nil {
+		// The sandbox's root is mounted on the (empty) home folder; the
+		// program's HOME and TMPDIR are the sandbox's scratch space. Its
+		// memory limit is set by the sandbox before the program starts.
+		isolate = true
+		var memory int64
+		if opts.MemoryLimit > 0 {
+			memory = opts.MemoryLimit
+		}
+		cmd, err = opts.Sandbox.Command(sandbox.Run{
+			Root: home, Argv: argv, Env: sandboxEnvironment(opts.Env), Dir: opts.Dir, Memory: memory,
+		}, log)
+		if err == nil {
+			err = streams(cmd).Start()
+		}
+	} else {
+		cmd = newCmd(isolate)
+		err = cmd.Start()
+	}
+	if err != nil && isolate && opts.Sandbox == nil {
 		// No namespaces here (a container without the privilege, user
 		// namespaces disabled): run in a process group only, unless the
 		// program does not start either way.
@@ -144,7 +167,7 @@ func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.
 	}()
 	// The child runs unlimited between its exec and this call: the
 	// dynamic loader and runtime start-up, well before it reads a request.
-	if opts.MemoryLimit > 0 {
+	if opts.MemoryLimit > 0 && opts.Sandbox == nil {
 		if err := limitMemory(p.pid, opts.MemoryLimit); err != nil {
 			p.stop()
 			return nil, fmt.Errorf("limit its memory: %w", err)

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/tradai/tradai/internal/external"
+	"github.com/tradai/tradai/internal/sandbox"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
@@ -52,7 +53,11 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 		if err != nil {
 			return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
 		}
-		return start(ctx, ref, []string{abs}, opts.External)
+		ext := opts.External
+		if ext.Sandbox != nil {
+			ext.Sandbox = ext.Sandbox.With(filepath.Dir(abs)) // the program's folder, read-only
+		}
+		return start(ctx, ref, []string{abs}, ext)
 	case strings.HasSuffix(strings.ToLower(ref), ".py"):
 		abs, err := filepath.Abs(ref)
 		if err != nil {
@@ -78,11 +83,22 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 		}
 		ext := opts.External
 		pp := sdkDir
-		if old := os.Getenv("PYTHONPATH"); old != "" {
+		if old := os.Getenv("PYTHONPATH"); old != "" && ext.Sandbox == nil {
 			pp += string(os.PathListSeparator) + old
 		}
 		ext.Env = append(append([]string{}, ext.Env...), "PYTHONPATH="+pp, "PYTHONUNBUFFERED=1")
 		ext.Name = filepath.Base(abs) + " (run by " + filepath.Base(pyPath) + ")"
+		if ext.Sandbox != nil {
+			// The sandbox shows the interpreter's installation, the SDK
+			// and the strategy's folder, read-only.
+			exe, paths, err := sandbox.Python(ctx, pyPath)
+			if err != nil {
+				return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+			}
+			ext.Sandbox = ext.Sandbox.With(append(paths, sdkDir, filepath.Dir(abs))...)
+			ext.Env = append(ext.Env, "PYTHONDONTWRITEBYTECODE=1")
+			pyPath = exe
+		}
 		return start(ctx, ref, []string{pyPath, abs}, ext)
 	case strings.ContainsAny(ref, `/\`):
 		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py) or an executable written as exec:%s", ref, ref)

@@ -52,10 +52,13 @@ const (
 type Options struct {
 	// DataDir is the market data store every backtest reads (a submitted
 	// config's datadir is ignored). Required.
-	DataDir    string
+	DataDir string
+	// Strategies open the runs' strategies. A server sets
+	// Strategies.External.Sandbox (cmd/tradai always does): programs
+	// then run in the process sandbox (docs/security.md).
 	Strategies strategyref.Options
 	// AllowExternalStrategies lets runs use Python files and exec:
-	// programs, which run as this process's user without a sandbox.
+	// programs (sandboxed as Strategies say).
 	AllowExternalStrategies bool
 	// Download, when set, fetches the candles a run needs that the market
 	// data store lacks (the ensure_data step). Nil: nothing is downloaded.
@@ -154,7 +157,7 @@ func (a *attempt) validate(ctx context.Context) error {
 	c.Datadir = o.DataDir
 	c.Strategy = r.Spec.Strategy
 	if strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies {
-		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies only (start it with --allow-external-strategies to run programs unsandboxed)", c.Strategy))
+		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies only (start it with --allow-external-strategies to run programs, each in the process sandbox)", c.Strategy))
 	}
 	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
 		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
