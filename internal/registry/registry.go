@@ -521,8 +521,9 @@ func (r *Registry) change(ctx context.Context, tx *db.Tx, p tenancy.Principal, v
 	if _, err := tx.Exec(ctx, `UPDATE strategy_versions SET stage = ? WHERE tenant_id = ? AND name = ? AND number = ?`, string(stage), p.Tenant, v.Name, v.Number); err != nil {
 		return fmt.Errorf("set the stage of %s: %w", v.Ref(), err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO strategy_stage_changes (id, tenant_id, name, number, from_stage, to_stage, changed_by, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		db.NewID("stg", now), p.Tenant, v.Name, v.Number, string(v.Stage), string(stage), nullable(p.User), reason, now.UnixMilli()); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO strategy_stage_changes (id, tenant_id, name, seq, number, from_stage, to_stage, changed_by, reason, at)
+		VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM strategy_stage_changes WHERE tenant_id = ? AND name = ?), ?, ?, ?, ?, ?, ?)`,
+		db.NewID("stg", now), p.Tenant, v.Name, p.Tenant, v.Name, v.Number, string(v.Stage), string(stage), nullable(p.User), reason, now.UnixMilli()); err != nil {
 		return fmt.Errorf("record the stage change of %s: %w", v.Ref(), err)
 	}
 	if err := db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "strategy.stage", Target: v.Ref(), At: now,
@@ -552,7 +553,7 @@ func (r *Registry) Rollback(ctx context.Context, p tenancy.Principal, name, reas
 			return err
 		}
 		var prev int
-		err = tx.QueryRow(ctx, `SELECT number FROM strategy_stage_changes WHERE tenant_id = ? AND name = ? AND to_stage = ? AND number <> ? ORDER BY at DESC, id DESC LIMIT 1`,
+		err = tx.QueryRow(ctx, `SELECT number FROM strategy_stage_changes WHERE tenant_id = ? AND name = ? AND to_stage = ? AND number <> ? ORDER BY seq DESC LIMIT 1`,
 			p.Tenant, name, string(StageProduction), cur.Number).Scan(&prev)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s: no earlier production version than %s: %w", name, cur.Ref(), ErrConflict)
@@ -586,7 +587,7 @@ type StageChange struct {
 
 // History lists the stage changes of name, oldest first.
 func (r *Registry) History(ctx context.Context, p tenancy.Principal, name string) ([]StageChange, error) {
-	rows, err := r.db.Query(ctx, `SELECT number, from_stage, to_stage, changed_by, reason, at FROM strategy_stage_changes WHERE tenant_id = ? AND name = ? ORDER BY at, id`, p.Tenant, name)
+	rows, err := r.db.Query(ctx, `SELECT number, from_stage, to_stage, changed_by, reason, at FROM strategy_stage_changes WHERE tenant_id = ? AND name = ? ORDER BY seq`, p.Tenant, name)
 	if err != nil {
 		return nil, fmt.Errorf("stage history of %s: %w", name, err)
 	}

@@ -36,6 +36,7 @@ CREATE TABLE strategy_stage_changes (
     id         TEXT PRIMARY KEY,
     tenant_id  TEXT NOT NULL,
     name       TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
     number     INTEGER NOT NULL,
     from_stage TEXT NOT NULL,
     to_stage   TEXT NOT NULL,
@@ -44,7 +45,7 @@ CREATE TABLE strategy_stage_changes (
     at         BIGINT NOT NULL,
     FOREIGN KEY (tenant_id, name, number) REFERENCES strategy_versions(tenant_id, name, number) ON DELETE CASCADE
 );
-CREATE INDEX strategy_stage_changes_name ON strategy_stage_changes(tenant_id, name, at);
+CREATE UNIQUE INDEX strategy_stage_changes_seq ON strategy_stage_changes(tenant_id, name, seq);
 
 -- A run records the registry version it ran (0 and '' for built-ins and
 -- files) and the SHA-256 of that version's canonical archive.
