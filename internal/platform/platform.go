@@ -40,8 +40,10 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/simserver"
+	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -217,6 +219,21 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 	}
 	store := runs.New(p.db, cfg.Clock, maxAttempts, log)
+	var reg *registry.Registry
+	if cfg.Home != "" {
+		// The registry's versions are materialised under the home folder.
+		// Pushed code is started once for its spec only where tenant code
+		// may run.
+		var specs registry.SpecReader
+		if cfg.AllowExternalStrategies {
+			specs = strategyref.Specs{Options: cfg.Jobs.Strategies}
+		}
+		var err error
+		if reg, err = registry.New(registry.Config{DB: p.db, Dir: filepath.Join(cfg.Home, "strategies"), Specs: specs, Clock: cfg.Clock, Log: log}); err != nil {
+			return err
+		}
+		cfg.Jobs.Registry = reg.Tenant
+	}
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
 	if err != nil {
 		return err
@@ -250,7 +267,7 @@ func (p *Platform) start(ctx context.Context) error {
 			}
 		})
 	}
-	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, DataDir: cfg.DataDir, Log: log, Version: cfg.Version}, cfg.API)
+	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version}, cfg.API)
 	if err != nil {
 		return err
 	}

@@ -680,3 +680,6 @@ func checkTags(tags map[string]string) error {
 	}
 	return nil
 }
+
+// Limits are the bounds of one version, for reading an upload.
+func (r *Registry) Limits() Limits { return r.limits }

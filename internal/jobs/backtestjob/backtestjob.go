@@ -54,6 +54,9 @@ type Options struct {
 	// config's datadir is ignored). Required.
 	DataDir    string
 	Strategies strategyref.Options
+	// Registry gives the strategy registry of a run's tenant, to open
+	// the registry version the run recorded (nil: there is none).
+	Registry func(tenant string) strategyref.Resolver
 	// AllowExternalStrategies lets runs use Python files and exec:
 	// programs, which run as this process's user without a sandbox.
 	AllowExternalStrategies bool
@@ -153,6 +156,14 @@ func (a *attempt) validate(ctx context.Context) error {
 	}
 	c.Datadir = o.DataDir
 	c.Strategy = r.Spec.Strategy
+	sopts := o.Strategies
+	if r.Spec.StrategyVersion > 0 {
+		// Exactly the version recorded at submission.
+		c.Strategy = fmt.Sprintf("%s@%d", r.Spec.Strategy, r.Spec.StrategyVersion)
+	}
+	if o.Registry != nil {
+		sopts.Registry = o.Registry(r.Tenant)
+	}
 	if strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies {
 		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies only (start it with --allow-external-strategies to run programs unsandboxed)", c.Strategy))
 	}
@@ -161,7 +172,7 @@ func (a *attempt) validate(ctx context.Context) error {
 			return runkind.Permanent(fmt.Errorf("strategy parameters: %w", err))
 		}
 	}
-	st, closeFn, err := strategyref.Open(ctx, r.Spec.Strategy, o.Strategies)
+	st, closeFn, err := strategyref.Open(ctx, c.Strategy, sopts)
 	if err != nil {
 		return runkind.Permanent(err)
 	}
