@@ -192,7 +192,7 @@ func (s *Server) specFor(ctx context.Context, p tenancy.Principal, req apitype.S
 	if registryRef {
 		v, err := s.d.Registry.Resolve(ctx, p.Tenant, ref)
 		if errors.Is(err, registry.ErrNotFound) && !strings.Contains(ref, "@") {
-			return runs.RunSpec{}, invalid("body.strategy", fmt.Sprintf("no built-in strategy and no strategy in the registry named %q; built-in: %s", ref, strings.Join(strategy.Names(), ", ")), ref)
+			return runs.RunSpec{}, invalid("body.strategy", fmt.Sprintf("unknown strategy %q: no built-in strategy and nothing in the strategy registry by that name; built-in: %s", ref, strings.Join(strategy.Names(), ", ")), ref)
 		}
 		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
 			return runs.RunSpec{}, invalid("body.strategy", err.Error(), ref)
