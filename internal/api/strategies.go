@@ -127,7 +127,8 @@ func (s *Server) registryErr(err error) error {
 	return s.internal("strategy registry", err)
 }
 
-func versionView(v registry.Version) apitype.StrategyVersion {
+// VersionView is a registry version as the API shows it.
+func VersionView(v registry.Version) apitype.StrategyVersion {
 	tags := v.Tags
 	if tags == nil {
 		tags = map[string]string{}
@@ -160,7 +161,7 @@ func (s *Server) pushStrategy(ctx context.Context, in *pushInput) (*versionOutpu
 	if err != nil {
 		return nil, s.registryErr(err)
 	}
-	out := &versionOutput{Status: http.StatusOK, Body: versionView(v)}
+	out := &versionOutput{Status: http.StatusOK, Body: VersionView(v)}
 	out.Body.Created = created
 	if created {
 		out.Status = http.StatusCreated
@@ -182,7 +183,7 @@ func (s *Server) strategyVersions(ctx context.Context, in *nameInput) (*versions
 	}
 	out := &versionsOutput{Body: apitype.StrategyVersionList{Versions: []apitype.StrategyVersion{}}}
 	for _, v := range vs {
-		out.Body.Versions = append(out.Body.Versions, versionView(v))
+		out.Body.Versions = append(out.Body.Versions, VersionView(v))
 	}
 	return out, nil
 }
@@ -199,7 +200,7 @@ func (s *Server) strategyVersion(ctx context.Context, in *versionInput) (*single
 	if err != nil {
 		return nil, s.registryErr(err)
 	}
-	return &singleVersionOutput{Body: versionView(v)}, nil
+	return &singleVersionOutput{Body: VersionView(v)}, nil
 }
 
 func (s *Server) deleteStrategyVersion(ctx context.Context, in *versionInput) (*struct{}, error) {
@@ -252,7 +253,7 @@ func (s *Server) promoteStrategy(ctx context.Context, in *promoteInput) (*single
 	if err != nil {
 		return nil, s.registryErr(err)
 	}
-	return &singleVersionOutput{Body: versionView(v)}, nil
+	return &singleVersionOutput{Body: VersionView(v)}, nil
 }
 
 func (s *Server) rollbackStrategy(ctx context.Context, in *rollbackInput) (*singleVersionOutput, error) {
@@ -270,5 +271,5 @@ func (s *Server) rollbackStrategy(ctx context.Context, in *rollbackInput) (*sing
 	if err != nil {
 		return nil, s.registryErr(err)
 	}
-	return &singleVersionOutput{Body: versionView(v)}, nil
+	return &singleVersionOutput{Body: VersionView(v)}, nil
 }

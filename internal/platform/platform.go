@@ -338,20 +338,36 @@ func (p *Platform) startWorker(context.Context) error {
 
 // bootstrap creates the first user and writes its token to Home/token.
 func (p *Platform) bootstrap(ctx context.Context) error {
-	token, created, err := p.auth.Bootstrap(ctx)
-	if err != nil || !created || p.cfg.Home == "" {
+	if p.cfg.Home == "" {
+		_, _, err := p.auth.Bootstrap(ctx)
 		return err
 	}
-	path := filepath.Join(p.cfg.Home, "token")
-	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
-		_, err := io.WriteString(w, token+"\n")
+	path, err := Bootstrap(ctx, p.auth, p.cfg.Home)
+	if err != nil || path == "" {
 		return err
-	}); err != nil {
-		return fmt.Errorf("write the first API token: %w", err)
 	}
 	p.tokenFile = path
 	fmt.Fprintf(p.cfg.Out, "first start: created user admin (tenant default); its API token is in %s\n", path)
 	return nil
+}
+
+// Bootstrap makes a database without users usable, as the server's first
+// start does: it creates the user admin in the tenant default and writes
+// its API token to home/token (0600), returning that file's path; with
+// users already it does nothing and returns "".
+func Bootstrap(ctx context.Context, auth *tenancy.Store, home string) (string, error) {
+	token, created, err := auth.Bootstrap(ctx)
+	if err != nil || !created {
+		return "", err
+	}
+	path := filepath.Join(home, "token")
+	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
+		_, err := io.WriteString(w, token+"\n")
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("write the first API token: %w", err)
+	}
+	return path, nil
 }
 
 // apiServer is the HTTP server of the API. A request's header must arrive

@@ -19,8 +19,9 @@ import (
 var (
 	// ErrTooLarge: more files or bytes than the Limits allow (413).
 	ErrTooLarge = errors.New("strategy upload too large")
-	// ErrInvalid: an upload or a spec the registry refuses (422).
-	ErrInvalid = errors.New("invalid strategy upload")
+	// ErrInvalid: an upload, a spec, a name, a reference or a stage the
+	// registry refuses (422).
+	ErrInvalid = errors.New("invalid")
 )
 
 // Limits bound what one version may hold, after decompression.

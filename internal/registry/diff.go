@@ -43,32 +43,48 @@ func (r *Registry) Diff(ctx context.Context, p tenancy.Principal, from, to strin
 		return m
 	}
 	ma, mb := byName(fa), byName(fb)
-	var names []string
+	// Pairs of files to compare, by name; a strategy file renamed between
+	// the versions is compared with its former self.
+	type pair struct{ a, b string }
+	var pairs []pair
+	renamed := a.Entry != b.Entry && mb[a.Entry].Name == "" && ma[b.Entry].Name == ""
 	for _, f := range fa {
-		names = append(names, f.Name)
+		switch {
+		case renamed && f.Name == a.Entry:
+			pairs = append(pairs, pair{a.Entry, b.Entry})
+		case mb[f.Name].Name != "":
+			pairs = append(pairs, pair{f.Name, f.Name})
+		default:
+			pairs = append(pairs, pair{f.Name, ""})
+		}
 	}
 	for _, f := range fb {
-		if _, ok := ma[f.Name]; !ok {
-			names = append(names, f.Name)
+		if ma[f.Name].Name == "" && !(renamed && f.Name == b.Entry) {
+			pairs = append(pairs, pair{"", f.Name})
 		}
 	}
-	slices.Sort(names)
+	slices.SortFunc(pairs, func(x, y pair) int { return strings.Compare(max(x.a, x.b), max(y.a, y.b)) })
 	var code strings.Builder
-	for _, n := range names {
-		x, inA := ma[n]
-		y, inB := mb[n]
-		if inA && inB && bytes.Equal(x.Data, y.Data) && x.Exec == y.Exec {
+	for _, pr := range pairs {
+		x, inA := ma[pr.a]
+		y, inB := mb[pr.b]
+		if pr.a != "" && pr.a == pr.b && bytes.Equal(x.Data, y.Data) && x.Exec == y.Exec {
 			continue
 		}
-		an, bn := "a/"+n, "b/"+n
+		an, bn := "a/"+pr.a, "b/"+pr.b
 		if !inA {
 			an = "/dev/null"
 		}
 		if !inB {
 			bn = "/dev/null"
 		}
-		if inA && inB && x.Exec != y.Exec && bytes.Equal(x.Data, y.Data) {
-			fmt.Fprintf(&code, "mode of %s: %s → %s\n", n, mode(x.Exec), mode(y.Exec))
+		if inA && inB && pr.a != pr.b {
+			fmt.Fprintf(&code, "renamed %s → %s\n", pr.a, pr.b)
+		}
+		if inA && inB && bytes.Equal(x.Data, y.Data) {
+			if x.Exec != y.Exec {
+				fmt.Fprintf(&code, "mode of %s: %s → %s\n", pr.b, mode(x.Exec), mode(y.Exec))
+			}
 			continue
 		}
 		if !text(x.Data) || !text(y.Data) {

@@ -326,5 +326,15 @@ func TestDiff(t *testing.T) {
 		if !strings.Contains(df.Spec, `-  "name": "one",`) || !strings.Contains(df.Spec, `+  "name": "two",`) {
 			t.Fatalf("spec diff:\n%s", df.Spec)
 		}
+		// A renamed strategy file is compared with its former self.
+		b.reg.Push(ctx, b.alice, "r", []registry.File{{Name: "a.py", Data: []byte("x\ny\n")}}, registry.PushOptions{})
+		b.reg.Push(ctx, b.alice, "r", []registry.File{{Name: "strategy.py", Data: []byte("x\nz\n")}}, registry.PushOptions{})
+		df, err = b.reg.Diff(ctx, b.alice, "r@1", "r@2")
+		if want := "renamed a.py → strategy.py\n--- a/a.py\n+++ b/strategy.py\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n"; err != nil || df.Code != want {
+			t.Fatalf("diff of a renamed file: %v\n%s\nwant:\n%s", err, df.Code, want)
+		}
+		if df.Spec != "" {
+			t.Fatalf("same spec, diff:\n%s", df.Spec)
+		}
 	})
 }

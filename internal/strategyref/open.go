@@ -94,7 +94,11 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 	s, err = strategy.Lookup(ref)
 	if err != nil {
 		if opts.Registry != nil {
-			return openRegistry(ctx, ref, opts)
+			s, closeFn, rerr := openRegistry(ctx, ref, opts)
+			if rerr != nil {
+				return nil, nil, fmt.Errorf("%w; in the strategy registry: %w", err, rerr)
+			}
+			return s, closeFn, nil
 		}
 		return nil, nil, fmt.Errorf("%w; or give a Python file (./my.py) or exec:./program", err)
 	}
