@@ -152,3 +152,34 @@ func TestStrategyRegistryOverAPI(t *testing.T) {
 		t.Errorf("refused pushes stored something: %v", err)
 	}
 }
+
+// curl --data-binary sends application/x-www-form-urlencoded unless told
+// otherwise; the push takes the archive whatever the Content-Type says.
+func TestPushTakesAnyContentType(t *testing.T) {
+	t.Parallel()
+	s := clienttest.Start(t, clienttest.Options{AllowExternal: true})
+	py, err := os.ReadFile("../../examples/strategies/python/sma_cross.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := tgz(t, map[string]string{"strategy.py": string(py)})
+	for i, ct := range []string{"application/x-www-form-urlencoded", "application/gzip", ""} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/strategies/ct/versions", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusOK
+		if i == 0 {
+			want = http.StatusCreated
+		}
+		if resp.StatusCode != want {
+			t.Errorf("Content-Type %q: %d, want %d", ct, resp.StatusCode, want)
+		}
+	}
+}
