@@ -224,14 +224,20 @@ func (r *Registry) Push(ctx context.Context, p tenancy.Principal, name string, f
 	var existing *Version
 	insert := func(tx *db.Tx) error {
 		existing = nil
+		if _, err := tx.Exec(ctx, `INSERT INTO strategies (tenant_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`, p.Tenant, name, now.UnixMilli()); err != nil {
+			return fmt.Errorf("insert strategy: %w", err)
+		}
+		// Pushes of one name take turns from here (the row's lock on
+		// PostgreSQL; SQLite has one writer anyway), so each sees the
+		// versions the one before it stored.
+		if err := lockName(ctx, tx, p.Tenant, name); err != nil {
+			return err
+		}
 		if old, err := scanVersion(tx.QueryRow(ctx, `SELECT `+versionColumns+` FROM strategy_versions WHERE tenant_id = ? AND name = ? AND sha256 = ?`, p.Tenant, name, sha)); err == nil {
 			existing = &old
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO strategies (tenant_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`, p.Tenant, name, now.UnixMilli()); err != nil {
-			return fmt.Errorf("insert strategy: %w", err)
 		}
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM strategy_versions WHERE tenant_id = ? AND name = ?`, p.Tenant, name).Scan(&v.Number); err != nil {
 			return fmt.Errorf("number the version: %w", err)
@@ -246,11 +252,6 @@ func (r *Registry) Push(ctx context.Context, p tenancy.Principal, name string, f
 	}
 	err = r.db.InTx(ctx, insert)
 	if err != nil {
-		// A concurrent push of the same name took the number (or the same
-		// content): look again.
-		err = r.db.InTx(ctx, insert)
-	}
-	if err != nil {
 		return Version{}, false, fmt.Errorf("push %s: %w", name, err)
 	}
 	r.invalidate(p.Tenant, name)
@@ -258,6 +259,16 @@ func (r *Registry) Push(ctx context.Context, p tenancy.Principal, name string, f
 		return *existing, false, nil
 	}
 	return v, true, nil
+}
+
+// lockName makes the changes of one name's versions take turns: the
+// strategy's row is locked until tx ends (on PostgreSQL; SQLite has one
+// writer at a time anyway).
+func lockName(ctx context.Context, tx *db.Tx, tenant, name string) error {
+	if _, err := tx.Exec(ctx, `UPDATE strategies SET created_at = created_at WHERE tenant_id = ? AND name = ?`, tenant, name); err != nil {
+		return fmt.Errorf("lock strategy %s: %w", name, err)
+	}
+	return nil
 }
 
 // entryOf finds the strategy's file and runtime: strategy.py or
@@ -484,6 +495,9 @@ func (r *Registry) Promote(ctx context.Context, p tenancy.Principal, ref string,
 	}
 	var v Version
 	err = r.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockName(ctx, tx, p.Tenant, rf.Name); err != nil {
+			return err
+		}
 		var err error
 		if v, err = r.get(ctx, tx.QueryRow, p.Tenant, rf); err != nil {
 			return err
@@ -545,6 +559,9 @@ func (r *Registry) Rollback(ctx context.Context, p tenancy.Principal, name, reas
 	}
 	var v Version
 	err := r.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockName(ctx, tx, p.Tenant, name); err != nil {
+			return err
+		}
 		cur, err := r.get(ctx, tx.QueryRow, p.Tenant, Ref{Name: name, Stage: StageProduction})
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
@@ -617,6 +634,9 @@ func (r *Registry) Delete(ctx context.Context, p tenancy.Principal, ref string) 
 		return err
 	}
 	err = r.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockName(ctx, tx, p.Tenant, rf.Name); err != nil {
+			return err
+		}
 		v, err := r.get(ctx, tx.QueryRow, p.Tenant, rf)
 		if err != nil {
 			return err

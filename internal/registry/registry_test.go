@@ -338,3 +338,85 @@ func TestDiff(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent pushes of one name get distinct numbers; concurrent pushes of
+// the same content get one version.
+func TestConcurrentPushes(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		b := setup(t, d)
+		const n = 8
+		errs := make(chan error, 2*n)
+		nums := make(chan int, 2*n)
+		for i := range n {
+			go func() {
+				v, _, err := b.reg.Push(ctx, b.alice, "c", src(fmt.Sprintf("v%d\n", i)), registry.PushOptions{})
+				errs <- err
+				nums <- v.Number
+			}()
+			go func() {
+				v, _, err := b.reg.Push(ctx, b.alice, "same", src("same\n"), registry.PushOptions{})
+				errs <- err
+				nums <- -v.Number
+			}()
+		}
+		seen := map[int]bool{}
+		for range 2 * n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+			seen[<-nums] = true
+		}
+		for i := 1; i <= n; i++ {
+			if !seen[i] {
+				t.Errorf("no version %d of c: %v", i, seen)
+			}
+		}
+		if !seen[-1] || seen[-2] {
+			t.Errorf("identical concurrent pushes made more than one version: %v", seen)
+		}
+	})
+}
+
+// Concurrent promotions to production leave exactly one version there.
+func TestConcurrentPromotions(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		b := setup(t, d)
+		const n = 6
+		for i := range n {
+			if _, _, err := b.reg.Push(ctx, b.alice, "p", src(fmt.Sprintf("v%d\n", i)), registry.PushOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make(chan error, n)
+		for i := 1; i <= n; i++ {
+			go func() {
+				_, err := b.reg.Promote(ctx, b.alice, fmt.Sprintf("p@%d", i), registry.StageProduction, "race")
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		vs, err := b.reg.Versions(ctx, b.alice, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prod := 0
+		for _, v := range vs {
+			switch v.Stage {
+			case registry.StageProduction:
+				prod++
+			case registry.StageArchived:
+			default:
+				t.Errorf("%s is in %s", v.Ref(), v.Stage)
+			}
+		}
+		if prod != 1 {
+			t.Fatalf("%d versions in production", prod)
+		}
+	})
+}
