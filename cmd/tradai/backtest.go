@@ -12,7 +12,6 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/strategy"
@@ -86,7 +85,12 @@ files follow. See docs/remote.md.`,
 			if cfg.Strategy == "" {
 				return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy (built-in: %v)", configPath, strategy.Names())
 			}
-			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, strategyref.Options{External: external.Options{Log: log}})
+			sopts, closeRegistry, err := localStrategies(cmd.Context(), cfg.Strategy, cmd.ErrOrStderr(), logger, log)
+			if err != nil {
+				return err
+			}
+			defer closeRegistry()
+			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, sopts)
 			if err != nil {
 				return err
 			}

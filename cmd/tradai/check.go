@@ -15,7 +15,6 @@ import (
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/checks"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -29,6 +28,7 @@ func newStrategyCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newStrategyCheckCmd(logger))
+	addRegistryCmds(cmd, logger)
 	return cmd
 }
 
@@ -116,7 +116,12 @@ fails.`,
 				}
 				return fmt.Errorf("no pairs to check: set exchange.pair_whitelist in %s or pass --pairs", configPath)
 			}
-			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, strategyref.Options{External: external.Options{Log: log}})
+			sopts, closeRegistry, err := localStrategies(cmd.Context(), cfg.Strategy, cmd.ErrOrStderr(), logger, log)
+			if err != nil {
+				return err
+			}
+			defer closeRegistry()
+			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, sopts)
 			if err != nil {
 				return err
 			}

@@ -50,7 +50,8 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 		Use:   "list",
 		Short: "List runs, newest first",
 		Example: `  tradai runs list
-  tradai runs list --status failed --strategy rsi_bollinger --limit 20`,
+  tradai runs list --status failed --strategy rsi_bollinger --limit 20
+  tradai runs list --strategy mysma --version 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rc, err := o.connect()
@@ -75,7 +76,7 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 				if r.Status == client.Running {
 					status += " " + percent(r.Progress)
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, status, r.Strategy, fmtTime(r.CreatedAt),
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, status, strategyOf(r), fmtTime(r.CreatedAt),
 					took(r), trades, profit, oneLine(r.Error, 60))
 			}
 			if err := w.Flush(); err != nil {
@@ -94,7 +95,7 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 						for _, k := range slices.Sorted(maps.Keys(lo.Tags)) {
 							next = append(next, "--tag "+shellQuote(k+"="+lo.Tags[k]))
 						}
-					case "home", "remote", "status", "strategy", "limit":
+					case "home", "remote", "status", "strategy", "version", "limit":
 						next = append(next, "--"+fl.Name+" "+shellQuote(fl.Value.String()))
 					}
 				})
@@ -105,7 +106,8 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&lo.Status, "status", "", "only runs in this status: queued, running, completed, failed, cancelled, dead_letter")
-	f.StringVar(&lo.Strategy, "strategy", "", "only runs of this strategy")
+	f.StringVar(&lo.Strategy, "strategy", "", "only runs of this strategy (a registry strategy by its name)")
+	f.IntVar(&lo.Version, "version", 0, "only runs of this registry version of --strategy")
 	f.StringToStringVar(&lo.Tags, "tag", nil, "only runs with this tag, key=value (repeat the flag: runs with all of them)")
 	f.IntVar(&lo.Limit, "limit", 0, "runs per page (server default 100, at most 1000)")
 	f.StringVar(&lo.Cursor, "cursor", "", "the page after the one that printed this cursor")
@@ -296,7 +298,10 @@ func writeRun(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) err
 	}
 	fmt.Fprintf(w, "Run\t%s\n", r.ID)
 	fmt.Fprintf(w, "Status\t%s\n", status)
-	fmt.Fprintf(w, "Strategy\t%s\n", r.Strategy)
+	fmt.Fprintf(w, "Strategy\t%s\n", strategyOf(r))
+	if r.CodeSHA256 != "" {
+		fmt.Fprintf(w, "Code\tsha256 %s\n", r.CodeSHA256)
+	}
 	params := compactJSON(r.Params)
 	if params == "{}" || params == "null" || params == "" {
 		params = "none given (the strategy's defaults)"
@@ -386,10 +391,17 @@ func writeComparison(out io.Writer, cmp apitype.Comparison) error {
 	}
 	row("RUN", col(func(_ int, r apitype.Run) string { return r.ID }))
 	row("status", col(func(_ int, r apitype.Run) string { return r.Status }))
-	row("strategy", col(func(_ int, r apitype.Run) string { return r.Strategy }))
 	differ := map[string]bool{}
 	for _, d := range cmp.Differ {
 		differ[d] = true
+	}
+	code := "strategy"
+	if differ["code"] {
+		code = "* strategy"
+	}
+	row(code, col(func(_ int, r apitype.Run) string { return strategyOf(r) }))
+	if slices.ContainsFunc(cmp.Runs, func(r apitype.Run) bool { return r.CodeSHA256 != "" }) {
+		row("code sha256", col(func(_ int, r apitype.Run) string { return orDash(shortSHA(r.CodeSHA256)) }))
 	}
 	values := func(name string, raw []json.RawMessage) []string {
 		cells := make([]string, len(raw))
@@ -467,6 +479,21 @@ func fmtValue(name string, raw json.RawMessage) string {
 		return strconv.FormatFloat(x, 'g', 6, 64)
 	}
 	return compactJSON(raw)
+}
+
+// strategyOf is the strategy a run ran: NAME@VERSION for a registry version.
+func strategyOf(r apitype.Run) string {
+	if r.StrategyVersion > 0 {
+		return r.Strategy + "@" + strconv.Itoa(r.StrategyVersion)
+	}
+	return r.Strategy
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
 }
 
 func orDash(s string) string {

@@ -43,6 +43,7 @@ import (
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/lograte"
+	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -53,6 +54,9 @@ type Deps struct {
 	Runs    *runs.Store
 	Jobs    *jobs.Service
 	Tenancy *tenancy.Store
+	// Registry is the strategy registry (nil: its endpoints answer 501,
+	// and registry references are not accepted).
+	Registry *registry.Registry
 	// DataDir is the market data store.
 	DataDir string
 	Log     *slog.Logger
@@ -187,6 +191,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerRuns()
 	s.registerData()
 	s.registerOps()
+	s.registerStrategies()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

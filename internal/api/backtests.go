@@ -17,6 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -46,7 +47,8 @@ type runOutput struct {
 
 type listInput struct {
 	Status   string   `query:"status" enum:"queued,running,completed,failed,cancelled,dead_letter" doc:"Only runs in this status"`
-	Strategy string   `query:"strategy" maxLength:"500" doc:"Only runs of this strategy"`
+	Strategy string   `query:"strategy" maxLength:"500" doc:"Only runs of this strategy (a registry strategy by its name)"`
+	Version  int      `query:"version" minimum:"0" doc:"Only runs of this registry version of the strategy"`
 	Tag      []string `query:"tag,explode" maxItems:"20" doc:"Only runs with this tag, key=value; repeat for runs carrying all of them"`
 	Cursor   string   `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page"`
 	Limit    int      `query:"limit" minimum:"1" maximum:"1000" default:"100"`
@@ -120,7 +122,7 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 	if err != nil {
 		return nil, err
 	}
-	spec, err := s.specFor(in.Body)
+	spec, err := s.specFor(ctx, p, in.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +138,7 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 
 // specFor checks a submission the way the CLI would before running it, so
 // a bad config or unknown strategy is a 422 now, not a failed run later.
-func (s *Server) specFor(req apitype.SubmitRequest) (runs.RunSpec, error) {
+func (s *Server) specFor(ctx context.Context, p tenancy.Principal, req apitype.SubmitRequest) (runs.RunSpec, error) {
 	if len(req.Tags) > maxTags {
 		return runs.RunSpec{}, invalid("body.tags", fmt.Sprintf("%d tags; at most %d", len(req.Tags), maxTags), nil)
 	}
@@ -168,25 +170,52 @@ func (s *Server) specFor(req apitype.SubmitRequest) (runs.RunSpec, error) {
 	}
 	ref := strings.TrimSpace(req.Strategy)
 	external := strategyref.IsExternal(ref)
-	var builtin sdk.Strategy
-	if external {
-		if !s.o.AllowExternalStrategies {
-			return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, apitype.CodeStrategyForbidden,
-				"body.strategy: this server runs built-in strategies only (external programs would run unsandboxed); built-in: "+strings.Join(strategy.Names(), ", ")+
-					". Run this strategy locally (tradai backtest without --remote), or ask the server's operator to start it with --allow-external-strategies (trusted teams only: such programs run as the server's user)",
-				&apitype.ErrorDetail{Location: "body.strategy", Message: "external strategies are not allowed", Value: ref})
+	var (
+		declared *sdk.Spec         // the spec to check parameters against, when known now
+		version  *registry.Version // the registry version ref names
+	)
+	registryRef := strings.Contains(ref, "@") && !strings.HasPrefix(ref, "exec:") && !strings.ContainsAny(ref, `/\`) && !strings.HasSuffix(strings.ToLower(ref), ".py")
+	if !external {
+		builtin, err := strategy.Lookup(ref)
+		if err == nil {
+			sp := builtin.Spec()
+			declared = &sp
+		} else if s.d.Registry == nil {
+			return runs.RunSpec{}, invalid("body.strategy", err.Error(), ref)
+		} else {
+			registryRef = true
 		}
-	} else {
-		var err error
-		if builtin, err = strategy.Lookup(ref); err != nil {
+	}
+	if registryRef && s.d.Registry == nil {
+		return runs.RunSpec{}, invalid("body.strategy", "a registry version, but this server has no strategy registry", ref)
+	}
+	if registryRef {
+		v, err := s.d.Registry.Resolve(ctx, p.Tenant, ref)
+		if errors.Is(err, registry.ErrNotFound) && !strings.Contains(ref, "@") {
+			return runs.RunSpec{}, invalid("body.strategy", fmt.Sprintf("unknown strategy %q: no built-in strategy and nothing in the strategy registry by that name; built-in: %s", ref, strings.Join(strategy.Names(), ", ")), ref)
+		}
+		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
 			return runs.RunSpec{}, invalid("body.strategy", err.Error(), ref)
 		}
+		if err != nil {
+			return runs.RunSpec{}, s.internal("resolve the strategy", err)
+		}
+		version, declared, external = &v, &v.Spec, true
+	}
+	if external && version == nil && !s.o.AllowExternalStrategies {
+		return runs.RunSpec{}, problem(http.StatusUnprocessableEntity, apitype.CodeStrategyForbidden,
+			"body.strategy: this server runs built-in strategies and strategy registry versions, not files named by a path on the server; built-in: "+strings.Join(strategy.Names(), ", ")+
+				". Push your strategy (tradai strategy push FILE --name NAME --remote URL) and run NAME@1 (it runs in the process sandbox), run it locally (tradai backtest without --remote), or ask the server's operator to start it with --allow-external-strategies",
+			&apitype.ErrorDetail{Location: "body.strategy", Message: "strategies named by a path are not allowed", Value: ref})
 	}
 	cfg := req.Config
 	if cfg == nil {
 		cfg = map[string]any{}
 	}
 	cfg["strategy"] = ref
+	if version != nil {
+		cfg["strategy"] = version.Ref()
+	}
 	if req.Timerange != "" {
 		cfg["timerange"] = req.Timerange
 	}
@@ -225,12 +254,12 @@ func (s *Server) specFor(req apitype.SubmitRequest) (runs.RunSpec, error) {
 			return runs.RunSpec{}, invalid(loc, err.Error(), pair)
 		}
 	}
-	if builtin != nil {
+	if declared != nil {
 		// The worker resolves the config's strategy_params overlaid with
 		// params against the strategy's declared parameters; so does this,
-		// one parameter at a time to name the one out of range. An
-		// external strategy's parameters are known only once it runs.
-		spec := builtin.Spec()
+		// one parameter at a time to name the one out of range. A
+		// file's or program's parameters are known only once it runs.
+		spec := *declared
 		for _, src := range []struct {
 			loc    string
 			values map[string]any
@@ -249,18 +278,25 @@ func (s *Server) specFor(req apitype.SubmitRequest) (runs.RunSpec, error) {
 		}
 	}
 	h := sha256.New()
-	version := "builtin@" + s.d.Version
-	if external {
-		version = "external"
+	code := "builtin@" + s.d.Version
+	switch {
+	case version != nil:
+		code = "registry:" + version.SHA256
+	case external:
+		code = "external"
 	}
-	for _, part := range [][]byte{[]byte(ref), []byte(version), raw, params} {
+	for _, part := range [][]byte{[]byte(ref), []byte(code), raw, params} {
 		h.Write(part)
 		h.Write([]byte{0})
 	}
-	return runs.RunSpec{
+	spec := runs.RunSpec{
 		Kind: runs.KindBacktest, Strategy: ref, Params: params, Config: raw, Tags: req.Tags,
 		Fingerprint: "sha256:" + hex.EncodeToString(h.Sum(nil)),
-	}, nil
+	}
+	if version != nil {
+		spec.Strategy, spec.StrategyVersion, spec.CodeSHA256 = version.Name, version.Number, version.SHA256
+	}
+	return spec, nil
 }
 
 func (s *Server) get(ctx context.Context, in *runInput) (*runOutput, error) {
@@ -326,7 +362,7 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 func view(r runs.Run) apitype.Run {
 	self := backtestsPath + "/" + r.ID
 	v := apitype.Run{
-		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy,
+		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy, StrategyVersion: r.Spec.StrategyVersion, CodeSHA256: r.Spec.CodeSHA256,
 		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Parent: r.Spec.Parent, Tags: r.Spec.Tags,
 		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
 		Metrics: r.Metrics, Links: map[string]string{"self": self},
@@ -356,7 +392,7 @@ func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := runs.Filter{Status: runs.Status(in.Status), Strategy: in.Strategy}
+	f := runs.Filter{Status: runs.Status(in.Status), Strategy: in.Strategy, StrategyVersion: in.Version}
 	for i, t := range in.Tag {
 		k, v, ok := strings.Cut(t, "=")
 		_, dup := f.Tags[k]

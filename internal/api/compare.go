@@ -70,6 +70,12 @@ func (s *Server) compare(ctx context.Context, in *compareInput) (*compareOutput,
 		}
 	}
 	for _, r := range out.Body.Runs[1:] {
+		if r.Strategy != out.Body.Runs[0].Strategy || r.StrategyVersion != out.Body.Runs[0].StrategyVersion || r.CodeSHA256 != out.Body.Runs[0].CodeSHA256 {
+			out.Body.Differ = append(out.Body.Differ, "code")
+			break
+		}
+	}
+	for _, r := range out.Body.Runs[1:] {
 		if r.DataFingerprint != out.Body.Runs[0].DataFingerprint {
 			out.Body.Differ = append(out.Body.Differ, "data")
 			break

@@ -79,6 +79,7 @@ func (c *Client) Get(ctx context.Context, id string) (apitype.Run, error) {
 type ListOptions struct {
 	Status   string // one of the run statuses
 	Strategy string
+	Version  int               // only runs of this registry version of Strategy
 	Tags     map[string]string // only runs carrying all of these
 	Cursor   string            // RunPage.NextCursor of the previous page
 	Limit    int               // runs per page (the server's default, 100)
@@ -97,6 +98,9 @@ func (c *Client) List(ctx context.Context, o ListOptions) (apitype.RunPage, erro
 	}
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Version > 0 {
+		q.Set("version", strconv.Itoa(o.Version))
 	}
 	var p apitype.RunPage
 	err := c.do(ctx, call{what: "list runs", prep: "from", method: http.MethodGet, path: backtestsPath, query: q, repeatable: true}, &p)

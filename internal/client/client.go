@@ -141,6 +141,9 @@ type call struct {
 	path   string
 	query  url.Values
 	body   any
+	// raw, when set, is sent as it is (application/octet-stream) instead
+	// of body.
+	raw    []byte
 	header http.Header
 	// repeatable: sending it twice does no more than sending it once, so
 	// it may be repeated after a connection error.
@@ -159,7 +162,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		target += "?" + cl.query.Encode()
 	}
 	op := cl.what + " " + cl.prep + " " + target
-	var body []byte
+	body := cl.raw
 	if cl.body != nil {
 		var err error
 		if body, err = json.Marshal(cl.body); err != nil {
@@ -228,7 +231,10 @@ func (c *Client) send(ctx context.Context, cl call, target string, body []byte) 
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json, application/problem+json, */*")
 	req.Header.Set("User-Agent", c.o.UserAgent)
-	if body != nil {
+	switch {
+	case cl.raw != nil:
+		req.Header.Set("Content-Type", "application/octet-stream")
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.o.HTTPClient.Do(req)

@@ -87,6 +87,8 @@ type Options struct {
 	StaleAfter  time.Duration // heartbeat age after which a running run is an orphan (30 s)
 	RescueEvery time.Duration // how often orphans are looked for (10 s)
 	Strategies  strategyref.Options
+	// Registry gives the strategy registry of a run's tenant (nil: none).
+	Registry func(tenant string) strategyref.Resolver
 	// AllowExternalStrategies lets runs use Python files and exec:
 	// programs, which run as this process's user without a sandbox.
 	AllowExternalStrategies bool
@@ -175,7 +177,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	opts = opts.withDefaults()
-	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies,
+	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
 		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

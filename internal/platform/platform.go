@@ -40,8 +40,10 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/simserver"
+	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -217,6 +219,22 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 	}
 	store := runs.New(p.db, cfg.Clock, maxAttempts, log)
+	var reg *registry.Registry
+	if cfg.Home != "" {
+		// The registry's versions are materialised under the home folder.
+		// Pushed code is started once for its spec only where tenant code
+		// may run: in the process sandbox (or, on a trusted team's server,
+		// with --allow-external-strategies).
+		var specs registry.SpecReader
+		if cfg.Jobs.Strategies.External.Sandbox != nil || cfg.AllowExternalStrategies {
+			specs = strategyref.Specs{Options: cfg.Jobs.Strategies}
+		}
+		var err error
+		if reg, err = registry.New(registry.Config{DB: p.db, Dir: filepath.Join(cfg.Home, "strategies"), Specs: specs, Clock: cfg.Clock, Log: log}); err != nil {
+			return err
+		}
+		cfg.Jobs.Registry = reg.Tenant
+	}
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
 	if err != nil {
 		return err
@@ -250,7 +268,7 @@ func (p *Platform) start(ctx context.Context) error {
 			}
 		})
 	}
-	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, DataDir: cfg.DataDir, Log: log, Version: cfg.Version}, cfg.API)
+	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version}, cfg.API)
 	if err != nil {
 		return err
 	}
@@ -321,20 +339,36 @@ func (p *Platform) startWorker(context.Context) error {
 
 // bootstrap creates the first user and writes its token to Home/token.
 func (p *Platform) bootstrap(ctx context.Context) error {
-	token, created, err := p.auth.Bootstrap(ctx)
-	if err != nil || !created || p.cfg.Home == "" {
+	if p.cfg.Home == "" {
+		_, _, err := p.auth.Bootstrap(ctx)
 		return err
 	}
-	path := filepath.Join(p.cfg.Home, "token")
-	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
-		_, err := io.WriteString(w, token+"\n")
+	path, err := Bootstrap(ctx, p.auth, p.cfg.Home)
+	if err != nil || path == "" {
 		return err
-	}); err != nil {
-		return fmt.Errorf("write the first API token: %w", err)
 	}
 	p.tokenFile = path
 	fmt.Fprintf(p.cfg.Out, "first start: created user admin (tenant default); its API token is in %s\n", path)
 	return nil
+}
+
+// Bootstrap makes a database without users usable, as the server's first
+// start does: it creates the user admin in the tenant default and writes
+// its API token to home/token (0600), returning that file's path; with
+// users already it does nothing and returns "".
+func Bootstrap(ctx context.Context, auth *tenancy.Store, home string) (string, error) {
+	token, created, err := auth.Bootstrap(ctx)
+	if err != nil || !created {
+		return "", err
+	}
+	path := filepath.Join(home, "token")
+	if err := atomicfile.WriteMode(path, 0o600, func(w io.Writer) error {
+		_, err := io.WriteString(w, token+"\n")
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("write the first API token: %w", err)
+	}
+	return path, nil
 }
 
 // apiServer is the HTTP server of the API. A request's header must arrive

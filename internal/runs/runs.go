@@ -79,6 +79,11 @@ type RunSpec struct {
 	// Parent, when set, is the id of the run of the same tenant this one
 	// belongs to (a study's trial, a deployment's restart).
 	Parent string `json:"parent,omitempty"`
+	// StrategyVersion is the registry version of Strategy (then a bare
+	// name) the run runs, with CodeSHA256 the hash of its archive; 0 and
+	// "" for a built-in or a file.
+	StrategyVersion int    `json:"strategy_version,omitempty"`
+	CodeSHA256      string `json:"code_sha256,omitempty"`
 }
 
 // Run is a stored run.
@@ -261,9 +266,10 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 				return fmt.Errorf("parent run %s: %w", spec.Parent, ErrNotFound)
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO runs (id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, request_hash, created_at, tags, parent_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, p.Tenant, by, spec.Kind, string(Queued), spec.Strategy, params, config, spec.Fingerprint, key, hash, now.UnixMilli(), string(tags), parent); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO runs (id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, request_hash, created_at, tags, parent_id, strategy_version, code_sha256)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, p.Tenant, by, spec.Kind, string(Queued), spec.Strategy, params, config, spec.Fingerprint, key, hash, now.UnixMilli(), string(tags), parent,
+			spec.StrategyVersion, spec.CodeSHA256); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		if err := db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "run.create", Target: r.ID, At: now,
@@ -304,7 +310,10 @@ func checkSpecText(spec RunSpec, idempotencyKey string) error {
 		return nil
 	}
 	err := errors.Join(check("kind", spec.Kind), check("strategy", spec.Strategy), check("fingerprint", spec.Fingerprint),
-		check("idempotency key", idempotencyKey), check("parent", spec.Parent))
+		check("idempotency key", idempotencyKey), check("parent", spec.Parent), check("code hash", spec.CodeSHA256))
+	if spec.StrategyVersion < 0 {
+		err = errors.Join(err, fmt.Errorf("strategy version %d: %w: negative", spec.StrategyVersion, ErrInvalidText))
+	}
 	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
 		err = errors.Join(err, check("tag key", k), check("tag "+strconv.Quote(k), spec.Tags[k]))
 	}
@@ -322,7 +331,7 @@ func storableID(ids ...string) bool {
 	return true
 }
 
-const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint, parent_id`
+const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint, parent_id, strategy_version, code_sha256`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -337,7 +346,7 @@ func scanRun(sc scanner, extra ...any) (Run, error) {
 		started, finished    sql.NullInt64
 	)
 	dest := append([]any{&r.ID, &r.Tenant, &by, &r.Spec.Kind, &status, &r.Spec.Strategy, &params, &config, &r.Spec.Fingerprint, &key,
-		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags, &r.DataFingerprint, &parent}, extra...)
+		&r.Progress, &r.Attempts, &r.Error, &created, &started, &finished, &metrics, &tags, &r.DataFingerprint, &parent, &r.Spec.StrategyVersion, &r.Spec.CodeSHA256}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Run{}, ErrNotFound
@@ -392,6 +401,8 @@ type Filter struct {
 	Tags map[string]string
 	// Parent: only the children of this run.
 	Parent string
+	// StrategyVersion: only runs of this registry version (of Strategy).
+	StrategyVersion int
 }
 
 // Page is one page of List.
@@ -420,6 +431,10 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	if f.Strategy != "" {
 		q += ` AND strategy = ?`
 		args = append(args, f.Strategy)
+	}
+	if f.StrategyVersion > 0 {
+		q += ` AND strategy_version = ?`
+		args = append(args, f.StrategyVersion)
 	}
 	if f.Parent != "" {
 		q += ` AND parent_id = ?`

@@ -6,7 +6,11 @@
 //   - "./strategies/my.py" (any path ending in .py): a Python strategy, run
 //     with python3 and the bundled Python SDK on its path;
 //   - "exec:./bin/mystrat": any executable speaking the strategy protocol
-//     (docs/strategy-protocol.md), e.g. a Go strategy built with sdk/serve.
+//     (docs/strategy-protocol.md), e.g. a Go strategy built with sdk/serve;
+//   - "mystrat@3", "mystrat@production", "mystrat@staging": a version in
+//     the strategy registry, and a bare name that is not a built-in is the
+//     registry's latest version of that name (Options.Registry resolves
+//     them to files on disk; docs/strategies.md).
 package strategyref
 
 import (
@@ -34,6 +38,26 @@ type Options struct {
 	// CacheDir is where the bundled Python SDK is unpacked ("" = the user
 	// cache directory).
 	CacheDir string
+	// Registry resolves registry references (NAME@3, NAME@production, a
+	// name that is no built-in) of one tenant; nil: there is no registry.
+	Registry Resolver
+}
+
+// Resolver turns a registry reference into a version whose files are on
+// disk (internal/registry implements it per tenant).
+type Resolver interface {
+	Resolve(ctx context.Context, ref string) (Version, error)
+}
+
+// Version is a registry version ready to run: its files, read-only, in
+// Dir; Entry the file that is the strategy.
+type Version struct {
+	Name    string
+	Number  int
+	SHA256  string
+	Runtime string // "python" or "wasm"
+	Dir     string
+	Entry   string
 }
 
 // Open resolves ref. close releases a process-backed strategy (stops its
@@ -66,48 +90,126 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 		if st, err := os.Stat(abs); err != nil || !st.Mode().IsRegular() {
 			return nil, nil, fmt.Errorf("strategy %q: no such Python file", ref)
 		}
-		py := opts.Python
-		if py == "" {
-			py = os.Getenv("TRADAI_PYTHON")
-		}
-		if py == "" {
-			py = "python3"
-		}
-		pyPath, err := exec.LookPath(py)
-		if err != nil {
-			return nil, nil, fmt.Errorf("strategy %q: Python interpreter %q not found (install python3 or set TRADAI_PYTHON): %w", ref, py, err)
-		}
-		sdkDir, err := unpackPythonSDK(opts.CacheDir)
-		if err != nil {
-			return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
-		}
-		ext := opts.External
-		pp := sdkDir
-		if old := os.Getenv("PYTHONPATH"); old != "" && ext.Sandbox == nil {
-			pp += string(os.PathListSeparator) + old
-		}
-		ext.Env = append(append([]string{}, ext.Env...), "PYTHONPATH="+pp, "PYTHONUNBUFFERED=1")
-		ext.Name = filepath.Base(abs) + " (run by " + filepath.Base(pyPath) + ")"
-		if ext.Sandbox != nil {
-			// The sandbox shows the interpreter's installation, the SDK
-			// and the strategy's folder, read-only.
-			exe, paths, err := sandbox.Python(ctx, pyPath)
-			if err != nil {
-				return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
-			}
-			ext.Sandbox = ext.Sandbox.With(append(paths, sdkDir, filepath.Dir(abs))...)
-			ext.Env = append(ext.Env, "PYTHONDONTWRITEBYTECODE=1")
-			pyPath = exe
-		}
-		return start(ctx, ref, []string{pyPath, abs}, ext)
+		return startPython(ctx, ref, abs, "", opts)
 	case strings.ContainsAny(ref, `/\`):
 		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py) or an executable written as exec:%s", ref, ref)
+	case strings.Contains(ref, "@"):
+		return openRegistry(ctx, ref, opts)
 	}
 	s, err = strategy.Lookup(ref)
 	if err != nil {
+		if opts.Registry != nil {
+			s, closeFn, rerr := openRegistry(ctx, ref, opts)
+			if rerr != nil {
+				return nil, nil, fmt.Errorf("%w; in the strategy registry: %w", err, rerr)
+			}
+			return s, closeFn, nil
+		}
 		return nil, nil, fmt.Errorf("%w; or give a Python file (./my.py) or exec:./program", err)
 	}
 	return s, noop, nil
+}
+
+// openRegistry resolves a registry reference and starts its version.
+func openRegistry(ctx context.Context, ref string, opts Options) (sdk.Strategy, func() error, error) {
+	if opts.Registry == nil {
+		return nil, nil, fmt.Errorf("strategy %q: a registry version, but no strategy registry here (push it with tradai strategy push, or give a built-in name, a .py file or exec:program)", ref)
+	}
+	v, err := opts.Registry.Resolve(ctx, ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+	}
+	return OpenVersion(ctx, v, opts)
+}
+
+// OpenVersion starts a registry version from its files: a Python version
+// runs exactly as a .py file does, with opts.External (the caller's limits
+// and sandbox) and the version's folder as its working directory.
+func OpenVersion(ctx context.Context, v Version, opts Options) (sdk.Strategy, func() error, error) {
+	ref := fmt.Sprintf("%s@%d", v.Name, v.Number)
+	switch v.Runtime {
+	case "python":
+		return startPython(ctx, ref, filepath.Join(v.Dir, filepath.FromSlash(v.Entry)), v.Dir, opts)
+	case "wasm":
+		s, err := openWasm(ctx, v, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("strategy %s: %w", ref, err)
+		}
+		return s, s.Close, nil
+	}
+	return nil, nil, fmt.Errorf("strategy %s: unknown runtime %q", ref, v.Runtime)
+}
+
+// closingStrategy is a strategy holding resources until Close.
+type closingStrategy interface {
+	sdk.Strategy
+	Close() error
+}
+
+// openWasm starts a WebAssembly version. This build has no WebAssembly
+// runtime; the one internal/wasm provides replaces this function.
+func openWasm(_ context.Context, _ Version, _ Options) (closingStrategy, error) {
+	return nil, errors.New("wasm runtime not available in this build")
+}
+
+// Specs reads the spec a version's code declares by starting it once
+// (registry.SpecReader).
+type Specs struct{ Options Options }
+
+// ReadSpec starts the version in dir and returns the spec of its handshake.
+func (s Specs) ReadSpec(ctx context.Context, runtime, dir, entry string) (sdk.Spec, error) {
+	st, closeFn, err := OpenVersion(ctx, Version{Name: "upload", Runtime: runtime, Dir: dir, Entry: entry}, s.Options)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	defer closeFn()
+	return st.Spec(), nil
+}
+
+// startPython runs the Python file abs (ref in errors) with the bundled
+// SDK on its path, in folder dir ("" = the current one).
+func startPython(ctx context.Context, ref, abs, dir string, opts Options) (sdk.Strategy, func() error, error) {
+	py := opts.Python
+	if py == "" {
+		py = os.Getenv("TRADAI_PYTHON")
+	}
+	if py == "" {
+		py = "python3"
+	}
+	pyPath, err := exec.LookPath(py)
+	if err != nil {
+		return nil, nil, fmt.Errorf("strategy %q: Python interpreter %q not found (install python3 or set TRADAI_PYTHON): %w", ref, py, err)
+	}
+	sdkDir, err := unpackPythonSDK(opts.CacheDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+	}
+	ext := opts.External
+	pp := sdkDir
+	if old := os.Getenv("PYTHONPATH"); old != "" && ext.Sandbox == nil {
+		pp += string(os.PathListSeparator) + old
+	}
+	ext.Env = append(append([]string{}, ext.Env...), "PYTHONPATH="+pp, "PYTHONUNBUFFERED=1")
+	ext.Name = filepath.Base(abs) + " (run by " + filepath.Base(pyPath) + ")"
+	if dir != "" {
+		ext.Dir = dir
+	}
+	if ext.Sandbox != nil {
+		// The sandbox shows the interpreter's installation, the SDK and
+		// the strategy's folder, read-only.
+		exe, paths, err := sandbox.Python(ctx, pyPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+		}
+		shown := append(paths, sdkDir, filepath.Dir(abs))
+		if dir != "" {
+			shown = append(shown, dir)
+		}
+		ext.Sandbox = ext.Sandbox.With(shown...)
+		ext.Env = append(ext.Env, "PYTHONDONTWRITEBYTECODE=1")
+		pyPath = exe
+	}
+	return start(ctx, ref, []string{pyPath, abs}, ext)
 }
 
 func start(ctx context.Context, ref string, argv []string, opts external.Options) (sdk.Strategy, func() error, error) {
@@ -137,8 +239,10 @@ func executable(path string) (string, error) {
 }
 
 // IsExternal reports whether ref names a strategy that runs as a separate
-// program (a Python file or exec:) rather than a built-in.
+// program (a Python file, exec: or a registry version written NAME@…)
+// rather than a built-in. A bare name is a built-in or the registry's latest
+// version: ask strategy.Lookup.
 func IsExternal(ref string) bool {
 	ref = strings.TrimSpace(ref)
-	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(strings.ToLower(ref), ".py") || strings.ContainsAny(ref, `/\`)
+	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(strings.ToLower(ref), ".py") || strings.ContainsAny(ref, `/\@`)
 }

@@ -151,3 +151,43 @@ func TestUnpackPythonSDK(t *testing.T) {
 		t.Error("damaged SDK copy not replaced")
 	}
 }
+
+type fakeResolver map[string]Version
+
+func (f fakeResolver) Resolve(_ context.Context, ref string) (Version, error) {
+	v, ok := f[ref]
+	if !ok {
+		return Version{}, os.ErrNotExist
+	}
+	return v, nil
+}
+
+// Registry references go to Options.Registry: NAME@…, and a bare name
+// that is no built-in; a built-in name stays the built-in.
+func TestOpenRegistryRefs(t *testing.T) {
+	ctx := context.Background()
+	if !IsExternal("mystrat@3") || IsExternal("sma_cross") {
+		t.Error("IsExternal: a registry version is external, a built-in is not")
+	}
+	if _, _, err := Open(ctx, "mystrat@3", Options{}); err == nil || !strings.Contains(err.Error(), "no strategy registry here") {
+		t.Errorf("a registry ref without a registry: %v", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "strategy.py"), []byte("import sys\n"), 0o444)
+	reg := fakeResolver{
+		"w@1":       {Name: "w", Number: 1, Runtime: "wasm", Dir: dir, Entry: "strategy.wasm"},
+		"sma_cross": {Name: "sma_cross", Number: 1, Runtime: "wasm"},
+	}
+	if _, _, err := Open(ctx, "w@1", Options{Registry: reg}); err == nil || !strings.Contains(err.Error(), "wasm runtime not available in this build") {
+		t.Errorf("a wasm version: %v", err)
+	}
+	if _, _, err := Open(ctx, "nope@2", Options{Registry: reg}); err == nil || !strings.Contains(err.Error(), `strategy "nope@2"`) {
+		t.Errorf("an unknown version: %v", err)
+	}
+	if s, _, err := Open(ctx, "sma_cross", Options{Registry: reg}); err != nil || s.Spec().Name != "sma_cross" {
+		t.Errorf("a built-in name with a registry: %v", err)
+	}
+	if _, _, err := Open(ctx, "nope", Options{Registry: reg}); err == nil || !strings.Contains(err.Error(), `strategy "nope"`) {
+		t.Errorf("a bare unknown name goes to the registry: %v", err)
+	}
+}

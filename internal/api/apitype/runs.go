@@ -8,7 +8,7 @@ import (
 // SubmitRequest is a backtest to run: the config the CLI takes, the
 // strategy, and the overrides the CLI has as flags.
 type SubmitRequest struct {
-	Strategy  string            `json:"strategy" minLength:"1" maxLength:"500" doc:"A built-in strategy name (GET /api/v1/strategies); Python files and exec: programs only when the server allows external strategies" example:"rsi_bollinger"`
+	Strategy  string            `json:"strategy" minLength:"1" maxLength:"500" doc:"A built-in strategy name (GET /api/v1/strategies), or a registry version: NAME (the latest), NAME@3, NAME@production, NAME@staging; Python files, exec: programs and registry versions only when the server allows external strategies" example:"rsi_bollinger"`
 	Config    map[string]any    `json:"config,omitempty" doc:"A Freqtrade-style backtest config (the file tradai backtest --config reads); its datadir is ignored: the server's data store is used"`
 	Timerange string            `json:"timerange,omitempty" maxLength:"40" doc:"YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty (overrides the config)" example:"20180115-20180125"`
 	Pairs     []string          `json:"pairs,omitempty" maxItems:"1000" doc:"Pairs to test (override the config's pair_whitelist)" example:"[\"ETH/BTC\"]"`
@@ -30,6 +30,8 @@ type Run struct {
 	Parent          string            `json:"parent,omitempty" readOnly:"true" doc:"The run this one belongs to (a study's trial, a deployment's restart), if any"`
 	Status          string            `json:"status" enum:"queued,running,completed,failed,cancelled,dead_letter"`
 	Strategy        string            `json:"strategy"`
+	StrategyVersion int               `json:"strategy_version,omitempty" doc:"The registry version of strategy the run runs (resolved at submission); absent for built-ins and files"`
+	CodeSHA256      string            `json:"code_sha256,omitempty" doc:"SHA-256 of that version's canonical archive"`
 	Params          json.RawMessage   `json:"params"`
 	Config          json.RawMessage   `json:"config,omitempty"`
 	Fingerprint     string            `json:"fingerprint" doc:"SHA-256 of the strategy reference, its version, the effective config and the parameters"`
@@ -85,7 +87,8 @@ type Comparison struct {
 	Metrics []ComparisonRow `json:"metrics"`
 	Params  []ComparisonRow `json:"params"`
 	// Differ lists the parameters and top-level config keys whose values
-	// are not the same in every run, and "data" when the runs read
+	// are not the same in every run, "code" when they ran different
+	// strategies or registry versions, and "data" when the runs read
 	// different candles (data fingerprints).
 	Differ []string `json:"differ"`
 }

@@ -96,6 +96,16 @@ func Config(t testing.TB, change ...func(map[string]any)) map[string]any {
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
+	// The registry's version folders are read-only: let the test's
+	// cleanup remove them.
+	t.Cleanup(func() {
+		filepath.WalkDir(filepath.Join(home, "strategies"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				os.Chmod(p, 0o700)
+			}
+			return nil
+		})
+	})
 	data := ExampleData()
 	workers := 2
 	if o.NoWorkers {

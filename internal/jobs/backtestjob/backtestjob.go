@@ -57,6 +57,9 @@ type Options struct {
 	// Strategies.External.Sandbox (cmd/tradai always does): programs
 	// then run in the process sandbox (docs/security.md).
 	Strategies strategyref.Options
+	// Registry gives the strategy registry of a run's tenant, to open
+	// the registry version the run recorded (nil: there is none).
+	Registry func(tenant string) strategyref.Resolver
 	// AllowExternalStrategies lets runs use Python files and exec:
 	// programs (sandboxed as Strategies say).
 	AllowExternalStrategies bool
@@ -156,15 +159,26 @@ func (a *attempt) validate(ctx context.Context) error {
 	}
 	c.Datadir = o.DataDir
 	c.Strategy = r.Spec.Strategy
-	if strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies {
-		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies only (start it with --allow-external-strategies to run programs, each in the process sandbox)", c.Strategy))
+	sopts := o.Strategies
+	if r.Spec.StrategyVersion > 0 {
+		// Exactly the version recorded at submission.
+		c.Strategy = fmt.Sprintf("%s@%d", r.Spec.Strategy, r.Spec.StrategyVersion)
+	}
+	if o.Registry != nil {
+		sopts.Registry = o.Registry(r.Tenant)
+	}
+	switch {
+	case r.Spec.StrategyVersion > 0 && sopts.External.Sandbox == nil && !o.AllowExternalStrategies:
+		return runkind.Permanent(fmt.Errorf("strategy %q: this worker has no process sandbox to run tenant code in", c.Strategy))
+	case r.Spec.StrategyVersion == 0 && strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies:
+		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies and registry versions only (start it with --allow-external-strategies to run programs named by a path, each in the process sandbox)", c.Strategy))
 	}
 	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
 		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
 			return runkind.Permanent(fmt.Errorf("strategy parameters: %w", err))
 		}
 	}
-	st, closeFn, err := strategyref.Open(ctx, r.Spec.Strategy, o.Strategies)
+	st, closeFn, err := strategyref.Open(ctx, c.Strategy, sopts)
 	if err != nil {
 		return runkind.Permanent(err)
 	}
