@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"github.com/tradai/tradai/internal/tenancy"
 	"net/http"
 	"strconv"
 	"strings"
@@ -111,6 +112,21 @@ func (s *Server) registerStrategies() {
 // (a number, production, staging or latest).
 func registryRef(name, version string) string { return name + "@" + version }
 
+// registryPrincipal is the request's principal on a server with a
+// registry, or the error to answer.
+func (s *Server) registryPrincipal(ctx context.Context) (tenancy.Principal, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return p, err
+	}
+	if s.d.Registry == nil {
+		return p, s.registryErr(nil)
+	}
+	return p, nil
+}
+
+// registryErr is the answer to a registry error (or, with a nil error, to a
+// server without a registry).
 func (s *Server) registryErr(err error) error {
 	switch {
 	case s.d.Registry == nil:
@@ -138,12 +154,9 @@ func VersionView(v registry.Version) apitype.StrategyVersion {
 }
 
 func (s *Server) pushStrategy(ctx context.Context, in *pushInput) (*versionOutput, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	tags := map[string]string{}
 	for i, t := range in.Tag {
@@ -170,12 +183,9 @@ func (s *Server) pushStrategy(ctx context.Context, in *pushInput) (*versionOutpu
 }
 
 func (s *Server) strategyVersions(ctx context.Context, in *nameInput) (*versionsOutput, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	vs, err := s.d.Registry.Versions(ctx, p, in.Name)
 	if err != nil {
@@ -189,12 +199,9 @@ func (s *Server) strategyVersions(ctx context.Context, in *nameInput) (*versions
 }
 
 func (s *Server) strategyVersion(ctx context.Context, in *versionInput) (*singleVersionOutput, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	v, err := s.d.Registry.Get(ctx, p, registryRef(in.Name, in.Version))
 	if err != nil {
@@ -204,12 +211,9 @@ func (s *Server) strategyVersion(ctx context.Context, in *versionInput) (*single
 }
 
 func (s *Server) deleteStrategyVersion(ctx context.Context, in *versionInput) (*struct{}, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	if err := s.d.Registry.Delete(ctx, p, registryRef(in.Name, in.Version)); err != nil {
 		return nil, s.registryErr(err)
@@ -218,12 +222,9 @@ func (s *Server) deleteStrategyVersion(ctx context.Context, in *versionInput) (*
 }
 
 func (s *Server) diffStrategy(ctx context.Context, in *diffInput) (*diffOutput, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	ref := func(v string) string {
 		if strings.Contains(v, "@") {
@@ -239,12 +240,9 @@ func (s *Server) diffStrategy(ctx context.Context, in *diffInput) (*diffOutput, 
 }
 
 func (s *Server) promoteStrategy(ctx context.Context, in *promoteInput) (*singleVersionOutput, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	if pr := checkText("body.reason", in.Body.Reason); pr != nil {
 		return nil, pr
@@ -257,12 +255,9 @@ func (s *Server) promoteStrategy(ctx context.Context, in *promoteInput) (*single
 }
 
 func (s *Server) rollbackStrategy(ctx context.Context, in *rollbackInput) (*singleVersionOutput, error) {
-	p, err := mustPrincipal(ctx)
+	p, err := s.registryPrincipal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.Registry == nil {
-		return nil, s.registryErr(nil)
 	}
 	if pr := checkText("body.reason", in.Body.Reason); pr != nil {
 		return nil, pr
