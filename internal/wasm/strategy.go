@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/tradai/tradai/sdk"
@@ -148,7 +149,7 @@ func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*in
 		WithStderr(out)
 	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	mod, err := r.rt.InstantiateModule(cctx, m.compiled, cfg)
+	mod, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(cctx, memoryAllocator()), m.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: starting the module: %w", label, r.explain(cctx, err, nil, out))
 	}
