@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -135,31 +136,41 @@ type instance struct {
 	mem   api.Memory
 	out   *capture
 
+	interrupt                                          api.MutableGlobal
 	abiVersion, spec, prepare, populateFn, tags, errFn api.Function
 }
 
-// instantiate makes a new instance of m: its memory, the module's
+// instantiate makes a new instance of m: its memory, then the module's
 // _initialize (a reactor's start) within the call deadline.
 func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*instance, error) {
 	out := &capture{limit: r.opts.OutputLimit}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions("_initialize").
+		WithStartFunctions(). // _initialize is called below, interruptible
 		WithStdout(out).
 		WithStderr(out)
-	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-	defer cancel()
-	mod, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(cctx, memoryAllocator()), m.compiled, cfg)
+	mod, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, memoryAllocator()), m.compiled, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: starting the module: %w", label, r.explain(cctx, err, nil, out))
+		return nil, fmt.Errorf("%s: starting the module: %w", label, err)
 	}
 	in := &instance{r: r, label: label, mod: mod, mem: mod.Memory(), out: out}
+	in.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
 	in.abiVersion = mod.ExportedFunction(abi.ExportABIVersion)
 	in.spec = mod.ExportedFunction(abi.ExportSpec)
 	in.prepare = mod.ExportedFunction(abi.ExportPrepare)
 	in.populateFn = mod.ExportedFunction(abi.ExportPopulate)
 	in.tags = mod.ExportedFunction(abi.ExportTags)
 	in.errFn = mod.ExportedFunction(abi.ExportError)
+	if in.interrupt == nil {
+		in.close(ctx)
+		return nil, fmt.Errorf("%s: internal error: the module has no interrupt global", label)
+	}
+	if init := mod.ExportedFunction("_initialize"); init != nil {
+		if _, err := in.callAny(ctx, init); err != nil {
+			in.close(ctx)
+			return nil, fmt.Errorf("%s: starting the module: %w", label, err)
+		}
+	}
 	return in, nil
 }
 
@@ -168,27 +179,60 @@ func (in *instance) close(ctx context.Context) { _ = in.mod.Close(ctx) }
 // call calls fn within the call deadline and returns its one result.
 // Errors say what stopped the module in user terms, with what it wrote.
 func (in *instance) call(ctx context.Context, fn api.Function, params ...uint64) (uint64, error) {
-	cctx, cancel := context.WithTimeout(ctx, in.r.opts.CallTimeout)
-	defer cancel()
-	in.out.reset()
-	res, err := fn.Call(cctx, params...)
+	res, err := in.callAny(ctx, fn, params...)
 	if err != nil {
-		return 0, in.r.explain(cctx, err, in.mem, in.out)
+		return 0, err
 	}
 	return res[0], nil
+}
+
+// callAny calls fn; when the deadline passes or ctx ends first, it sets
+// the module's interrupt global, which makes it trap at its next loop
+// iteration. An interrupted call is an error even if the module happened
+// to finish: the instance must not be used again.
+func (in *instance) callAny(ctx context.Context, fn api.Function, params ...uint64) ([]uint64, error) {
+	in.out.reset()
+	var (
+		mu          sync.Mutex
+		done        bool
+		interrupted error
+	)
+	stop := func(why error) func() {
+		return func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if !done && interrupted == nil {
+				interrupted = why
+				in.interrupt.Set(1)
+			}
+		}
+	}
+	timer := time.AfterFunc(in.r.opts.CallTimeout, stop(context.DeadlineExceeded))
+	stopCtx := context.AfterFunc(ctx, stop(context.Cause(ctx)))
+	res, err := fn.Call(ctx, params...)
+	timer.Stop()
+	stopCtx()
+	mu.Lock()
+	done = true
+	why := interrupted
+	mu.Unlock()
+	if why != nil || err != nil {
+		return nil, in.r.explain(why, err, in.mem, in.out)
+	}
+	return res, nil
 }
 
 // explain turns an error of a call into a user's terms: the deadline, an
 // exit, a trap; with the module's memory use when it is near the limit and
 // the start of what it wrote.
-func (r *Runtime) explain(ctx context.Context, err error, mem api.Memory, out *capture) error {
+func (r *Runtime) explain(interrupted, err error, mem api.Memory, out *capture) error {
 	var msg string
 	var exit *sys.ExitError
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(interrupted, context.DeadlineExceeded):
 		msg = fmt.Sprintf("it ran longer than the %s allowed per call and was stopped", r.opts.CallTimeout)
-	case ctx.Err() != nil:
-		msg = "it was stopped: " + ctx.Err().Error()
+	case interrupted != nil:
+		msg = "it was stopped: " + interrupted.Error()
 	case errors.As(err, &exit):
 		msg = fmt.Sprintf("it exited with status %d", exit.ExitCode())
 	default:

@@ -119,8 +119,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
-		WithMemoryLimitPages(uint32(opts.MemoryLimit / pageSize)).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(uint32(opts.MemoryLimit / pageSize))
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
@@ -198,9 +197,13 @@ func (r *Runtime) load(ctx context.Context, code []byte) (*module, *instance, er
 // compile compiles code into m, checks its imports and exports and reads
 // its spec with a first instance, which it returns.
 func (r *Runtime) compile(ctx context.Context, m *module, code []byte) (*instance, error) {
+	code, err := instrument(code)
+	if err != nil {
+		return nil, fmt.Errorf("wasm module %s is not WebAssembly that TradAI can run: %w", m.id, err)
+	}
 	cm, err := r.rt.CompileModule(ctx, code)
 	if err != nil {
-		return nil, fmt.Errorf("wasm module %s is not valid WebAssembly: %w", m.id, err)
+		return nil, fmt.Errorf("wasm module %s is not WebAssembly that TradAI can run: %w", m.id, err)
 	}
 	if err := checkInterface(cm); err != nil {
 		_ = cm.Close(ctx)

@@ -286,7 +286,7 @@ func TestMalformedModules(t *testing.T) {
 			t.Errorf("%s: want an error with %q, got %v", name, want, err)
 		}
 	}
-	if _, _, err := r.Open(context.Background(), []byte("\x00asm garbage")); err == nil || !strings.Contains(err.Error(), "is not valid WebAssembly") {
+	if _, _, err := r.Open(context.Background(), []byte("\x00asm garbage")); err == nil || !strings.Contains(err.Error(), "is not WebAssembly that TradAI can run") {
 		t.Errorf("garbage: %v", err)
 	}
 	raw := open(t, r, "raw-ok")
