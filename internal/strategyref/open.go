@@ -6,7 +6,10 @@
 //   - "./strategies/my.py" (any path ending in .py): a Python strategy, run
 //     with python3 and the bundled Python SDK on its path;
 //   - "exec:./bin/mystrat": any executable speaking the strategy protocol
-//     (docs/strategy-protocol.md), e.g. a Go strategy built with sdk/serve.
+//     (docs/strategy-protocol.md), e.g. a Go strategy built with sdk/serve;
+//   - "./strategies/my.wasm" (any path ending in .wasm): a WebAssembly
+//     module speaking the wasm ABI (docs/wasm-abi.md), e.g. a Go strategy
+//     built with sdk/wasm, run in-process in the wasm sandbox.
 package strategyref
 
 import (
@@ -20,6 +23,7 @@ import (
 
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/internal/wasm"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -84,8 +88,23 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 		ext.Env = append(append([]string{}, ext.Env...), "PYTHONPATH="+pp, "PYTHONUNBUFFERED=1")
 		ext.Name = filepath.Base(abs) + " (run by " + filepath.Base(pyPath) + ")"
 		return start(ctx, ref, []string{pyPath, abs}, ext)
+	case strings.HasSuffix(strings.ToLower(ref), ".wasm"):
+		code, err := os.ReadFile(ref)
+		if err != nil {
+			return nil, nil, fmt.Errorf("strategy %q: reading the wasm module: %w", ref, err)
+		}
+		rt, err := wasm.New(ctx, wasm.Options{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+		}
+		s, closeS, err := rt.Open(ctx, code)
+		if err != nil {
+			_ = rt.Close(ctx)
+			return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+		}
+		return s, func() error { return errors.Join(closeS(), rt.Close(context.Background())) }, nil
 	case strings.ContainsAny(ref, `/\`):
-		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py) or an executable written as exec:%s", ref, ref)
+		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py), a wasm module (.wasm) or an executable written as exec:%s", ref, ref)
 	}
 	s, err = strategy.Lookup(ref)
 	if err != nil {
@@ -120,9 +139,10 @@ func executable(path string) (string, error) {
 	return abs, nil
 }
 
-// IsExternal reports whether ref names a strategy that runs as a separate
-// program (a Python file or exec:) rather than a built-in.
+// IsExternal reports whether ref names a strategy that is not a built-in:
+// a program (a Python file or exec:) or a wasm module file.
 func IsExternal(ref string) bool {
 	ref = strings.TrimSpace(ref)
-	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(strings.ToLower(ref), ".py") || strings.ContainsAny(ref, `/\`)
+	lower := strings.ToLower(ref)
+	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(lower, ".py") || strings.HasSuffix(lower, ".wasm") || strings.ContainsAny(ref, `/\`)
 }
