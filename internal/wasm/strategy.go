@@ -89,17 +89,17 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 	}
 	err = in.populate(ctx, f, req)
 	var refused *refusal
-	if err != nil && !errors.As(err, &refused) {
-		// Anything but the strategy's own error leaves the instance in
-		// an unknown state: throw it away.
-		in.close(ctx)
-		<-s.slots
-	} else if s.isClosed() {
-		in.close(ctx)
-		<-s.slots
+	// Anything but the strategy's own error leaves the instance in an
+	// unknown state: throw it away.
+	keep := err == nil || errors.As(err, &refused)
+	s.mu.Lock()
+	if keep && !s.closed {
+		s.free <- in // never blocks: at most MaxInstances exist
 	} else {
-		s.free <- in
+		in.close(ctx)
+		<-s.slots
 	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", s.label, f.Pair, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,17 +240,38 @@ func TestHostile(t *testing.T) {
 	for _, tc := range []struct{ attack, want string }{
 		{"loop", "ran longer than the 2s allowed per call and was stopped"},
 		{"sleep", "deadlock"},
+		{"nap", "ran longer than the 2s allowed per call"},
 		{"grow", "of the 256 MiB limit"},
 		{"panic", "assignment to entry in nil map"},
 		{"file", "open /etc/passwd"},
 		{"write", "open /tmp/tradai-wasm-escape"},
-		{"net", "dial tcp 127.0.0.1:5432"},
+		{"net", "dial tcp 127.0.0.1:"},
 		{"env", "no environment, no arguments"},
 		{"output", "wrote 128 MiB"},
 	} {
 		t.Run(tc.attack, func(t *testing.T) {
+			f := frame
+			var ln net.Listener
+			if tc.attack == "net" {
+				// A listener on the host the module is told to dial.
+				var err error
+				if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				c := *frame
+				c.Pair = ln.Addr().String()
+				f = &c
+			}
 			start := time.Now()
-			_, err := populate(t, h, frame, map[string]any{"attack": tc.attack})
+			_, err := populate(t, h, f, map[string]any{"attack": tc.attack})
+			if ln != nil {
+				ln.(*net.TCPListener).SetDeadline(time.Now().Add(100 * time.Millisecond))
+				if c, err := ln.Accept(); err == nil {
+					c.Close()
+					t.Fatal("the module connected to a listener of the host")
+				}
+			}
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -285,6 +307,15 @@ func TestMalformedModules(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "wasm module ") {
 			t.Errorf("%s: want an error with %q, got %v", name, want, err)
 		}
+	}
+	envImport := []byte{
+		0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+		0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type () -> ()
+		0x02, 0x09, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'f', 0x00, 0x00, // import env.f
+		0x07, 0x05, 0x01, 0x01, 'f', 0x00, 0x00, // export it
+	}
+	if _, _, err := r.Open(context.Background(), envImport); err == nil || !strings.Contains(err.Error(), "it imports env.f; a strategy may import only wasi_snapshot_preview1 functions") {
+		t.Errorf("an env import: %v", err)
 	}
 	if _, _, err := r.Open(context.Background(), []byte("\x00asm garbage")); err == nil || !strings.Contains(err.Error(), "is not WebAssembly that TradAI can run") {
 		t.Errorf("garbage: %v", err)

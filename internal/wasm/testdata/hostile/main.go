@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tradai/tradai/sdk"
 	"github.com/tradai/tradai/sdk/wasm"
@@ -21,7 +22,7 @@ func (hostile) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name: "hostile", Timeframe: "5m",
 		Params: []sdk.Param{{Name: "attack", Kind: sdk.Categorical, Default: "none",
-			Choices: []string{"none", "loop", "sleep", "grow", "panic", "file", "write", "net", "env", "output", "tags"}}},
+			Choices: []string{"none", "loop", "sleep", "nap", "grow", "panic", "file", "write", "net", "env", "output", "tags"}}},
 		Risk: sdk.Risk{Stoploss: -0.1},
 	}
 }
@@ -37,6 +38,9 @@ func (hostile) Populate(f *sdk.Frame, p sdk.Values) error {
 		}
 	case "sleep":
 		select {}
+	case "nap":
+		time.Sleep(10 * 365 * 24 * time.Hour)
+		return fmt.Errorf("ESCAPED: slept ten years")
 	case "grow":
 		for {
 			sink = append(sink, make([]byte, 16<<20))
@@ -59,13 +63,13 @@ func (hostile) Populate(f *sdk.Frame, p sdk.Values) error {
 			return err
 		}
 	case "net":
-		for _, addr := range []string{"127.0.0.1:5432", "1.1.1.1:53"} {
+		for _, addr := range []string{f.Pair, "127.0.0.1:5432", "1.1.1.1:53"} {
 			if c, err := net.Dial("tcp", addr); err == nil {
 				c.Close()
 				return fmt.Errorf("ESCAPED: connected to %s", addr)
 			}
 		}
-		_, err := net.Dial("tcp", "127.0.0.1:5432")
+		_, err := net.Dial("tcp", f.Pair)
 		return err
 	case "env":
 		if env := os.Environ(); len(env) > 0 {
