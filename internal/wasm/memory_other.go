@@ -4,6 +4,10 @@ package wasm
 
 import "github.com/tetratelabs/wazero/experimental"
 
-// memoryAllocator is wazero's own (a Go slice, copied when it grows)
+// memoryAllocator gives each instance a Go slice, copied when it grows,
 // where there is no mmap.
-func memoryAllocator() experimental.MemoryAllocator { return nil }
+func memoryAllocator() experimental.MemoryAllocator {
+	return experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
+		return &sliceMemory{max: max}
+	})
+}

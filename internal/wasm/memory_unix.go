@@ -3,6 +3,7 @@
 package wasm
 
 import (
+	"math"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -12,13 +13,17 @@ import (
 // anonymous mapping of the memory's maximum size, reserved but not
 // committed (MAP_NORESERVE): the pages an instance never touches cost no
 // memory, growing never copies, and the memory lives outside the Go heap,
-// returned to the system when the instance closes.
+// returned to the system when the instance closes. Where the mapping
+// fails (an address-space limit), the memory is a Go slice instead.
 type mmapAllocator struct{}
 
 func (mmapAllocator) Allocate(_, max uint64) experimental.LinearMemory {
+	if max > math.MaxInt {
+		return &sliceMemory{max: max}
+	}
 	b, err := syscall.Mmap(-1, 0, int(max), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 	if err != nil {
-		return nil
+		return &sliceMemory{max: max}
 	}
 	return &mmapMemory{buf: b}
 }

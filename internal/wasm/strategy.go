@@ -130,11 +130,10 @@ func (s *Strategy) acquire(ctx context.Context) (*instance, error) {
 // instance is one instantiated module with its exports at hand. It
 // serves one call at a time.
 type instance struct {
-	r     *Runtime
-	label string
-	mod   api.Module
-	mem   api.Memory
-	out   *capture
+	r   *Runtime
+	mod api.Module
+	mem api.Memory
+	out *capture
 
 	interrupt                                          api.MutableGlobal
 	abiVersion, spec, prepare, populateFn, tags, errFn api.Function
@@ -153,7 +152,7 @@ func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*in
 	if err != nil {
 		return nil, fmt.Errorf("%s: starting the module: %w", label, err)
 	}
-	in := &instance{r: r, label: label, mod: mod, mem: mod.Memory(), out: out}
+	in := &instance{r: r, mod: mod, mem: mod.Memory(), out: out}
 	in.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
 	in.abiVersion = mod.ExportedFunction(abi.ExportABIVersion)
 	in.spec = mod.ExportedFunction(abi.ExportSpec)

@@ -451,3 +451,17 @@ func FuzzDecodeTags(f *testing.F) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// The Go-slice memory (no mmap) grows by copying and keeps new bytes zero.
+func TestSliceMemory(t *testing.T) {
+	m := &sliceMemory{max: 1 << 20}
+	b := m.Reallocate(64 << 10)
+	b[100] = 7
+	b = m.Reallocate(128 << 10)
+	if len(b) != 128<<10 || b[100] != 7 || b[70_000] != 0 {
+		t.Fatalf("grown memory: len %d, b[100] %d", len(b), b[100])
+	}
+	if m.Reallocate(2<<20) != nil {
+		t.Fatal("grew beyond its maximum")
+	}
+}
