@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,5 +126,47 @@ func TestStrategyRegistryRemote(t *testing.T) {
 	}
 	if out, _, err = execute(t, "runs", "list", "--strategy", "mysma", "--version", "2", "--remote", s.URL, "--home", s.Home); err != nil || strings.Contains(out, id) {
 		t.Fatalf("runs list --version 2: %v\n%s", err, out)
+	}
+}
+
+// A wasm module pushed to the registry runs as NAME@1 and trades exactly as
+// the same code built in (the module is the built-in sma_cross built with
+// sdk/wasm).
+func TestStrategyRegistryWasm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a wasm module")
+	}
+	remoteEnv(t)
+	module := filepath.Join(t.TempDir(), "smacross.wasm")
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", module, "../../internal/wasm/testdata/smacross")
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the wasm module: %v\n%s", err, b)
+	}
+	t.Chdir("../..")
+	home := t.TempDir()
+	makeRemovable(t, home)
+	t.Setenv("TRADAI_HOME", home)
+	out, errOut, err := execute(t, "strategy", "push", module, "--name", "wsma")
+	if err != nil || !strings.HasPrefix(out, "pushed wsma@1") {
+		t.Fatalf("push of a wasm module: %v\n%s%s", err, out, errOut)
+	}
+	trades := func(strategy string) string {
+		t.Helper()
+		js := filepath.Join(t.TempDir(), "r.json")
+		if _, errOut, err := execute(t, "backtest", "-c", "examples/backtest.json", "-s", strategy, "--timerange", "20180115-20180125", "--export-json", js); err != nil {
+			t.Fatalf("backtest -s %s: %v\n%s", strategy, err, errOut)
+		}
+		var doc struct {
+			Trades json.RawMessage `json:"trades"`
+		}
+		b, err := os.ReadFile(js)
+		if err != nil || json.Unmarshal(b, &doc) != nil {
+			t.Fatalf("export of %s: %v", strategy, err)
+		}
+		return string(doc.Trades)
+	}
+	if got, want := trades("wsma@1"), trades("sma_cross"); got != want || len(want) < 10 {
+		t.Fatalf("wsma@1 traded differently from the built-in sma_cross:\n%.300s\nwant\n%.300s", got, want)
 	}
 }

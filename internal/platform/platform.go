@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/wasm"
 	"io"
 	"log/slog"
 	"net"
@@ -123,6 +124,7 @@ type Platform struct {
 	apiAddr   net.Addr
 	sim       *simserver.Server
 	metrics   *http.Server
+	wasm      *wasm.Runtime  // the process's wasm runtime, when the Platform made it
 	wg        sync.WaitGroup // every goroutine the Platform starts
 	tokenFile string
 }
@@ -219,6 +221,20 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 	}
 	store := runs.New(p.db, cfg.Clock, maxAttempts, log)
+	if cfg.Jobs.Strategies.Wasm == nil {
+		// One wasm runtime for the process: each module version is
+		// compiled once (and kept compiled under the home folder).
+		var cache string
+		if cfg.Home != "" {
+			cache = filepath.Join(cfg.Home, "wasm-cache")
+		}
+		rt, err := wasm.New(ctx, wasm.Options{CacheDir: cache})
+		if err != nil {
+			return fmt.Errorf("start the wasm runtime: %w", err)
+		}
+		p.wasm = rt
+		cfg.Jobs.Strategies.Wasm = rt
+	}
 	var reg *registry.Registry
 	if cfg.Home != "" {
 		// The registry's versions are materialised under the home folder.
@@ -480,6 +496,11 @@ func (p *Platform) shutdown(ctx context.Context) error {
 	}
 	close(p.stop)
 	p.wg.Wait()
+	if p.wasm != nil {
+		if err := p.wasm.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close the wasm runtime: %w", err))
+		}
+	}
 	if p.ownDB && p.db != nil {
 		if err := p.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the database: %w", err))

@@ -11,6 +11,9 @@
 //     the strategy registry, and a bare name that is not a built-in is the
 //     registry's latest version of that name (Options.Registry resolves
 //     them to files on disk; docs/strategies.md).
+//   - "./strategies/my.wasm" (any path ending in .wasm): a WebAssembly
+//     module speaking the wasm ABI (docs/wasm-abi.md), e.g. a Go strategy
+//     built with sdk/wasm, run in-process in the wasm sandbox.
 package strategyref
 
 import (
@@ -25,6 +28,7 @@ import (
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/sandbox"
 	"github.com/tradai/tradai/internal/strategy"
+	"github.com/tradai/tradai/internal/wasm"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -41,6 +45,9 @@ type Options struct {
 	// Registry resolves registry references (NAME@3, NAME@production, a
 	// name that is no built-in) of one tenant; nil: there is no registry.
 	Registry Resolver
+	// Wasm runs wasm modules (one per process, so each module version is
+	// compiled once); nil: each wasm strategy gets a runtime of its own.
+	Wasm *wasm.Runtime
 }
 
 // Resolver turns a registry reference into a version whose files are on
@@ -91,8 +98,18 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 			return nil, nil, fmt.Errorf("strategy %q: no such Python file", ref)
 		}
 		return startPython(ctx, ref, abs, "", opts)
+	case strings.HasSuffix(strings.ToLower(ref), ".wasm"):
+		code, err := os.ReadFile(ref)
+		if err != nil {
+			return nil, nil, fmt.Errorf("strategy %q: reading the wasm module: %w", ref, err)
+		}
+		st, err := openWasmCode(ctx, code, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
+		}
+		return st, st.Close, nil
 	case strings.ContainsAny(ref, `/\`):
-		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py) or an executable written as exec:%s", ref, ref)
+		return nil, nil, fmt.Errorf("strategy %q: a path must be a Python file (.py), a wasm module (.wasm) or an executable written as exec:%s", ref, ref)
 	case strings.Contains(ref, "@"):
 		return openRegistry(ctx, ref, opts)
 	}
@@ -146,11 +163,47 @@ type closingStrategy interface {
 	Close() error
 }
 
-// openWasm starts a WebAssembly version. This build has no WebAssembly
-// runtime; the one internal/wasm provides replaces this function.
-func openWasm(_ context.Context, _ Version, _ Options) (closingStrategy, error) {
-	return nil, errors.New("wasm runtime not available in this build")
+// openWasm starts a WebAssembly version: its entry file is the module.
+func openWasm(ctx context.Context, v Version, opts Options) (closingStrategy, error) {
+	code, err := os.ReadFile(filepath.Join(v.Dir, filepath.FromSlash(v.Entry)))
+	if err != nil {
+		return nil, fmt.Errorf("reading the wasm module: %w", err)
+	}
+	return openWasmCode(ctx, code, opts)
 }
+
+// openWasmCode runs a wasm module on opts.Wasm, or on a runtime of its own
+// closed with the strategy when opts.Wasm is nil.
+func openWasmCode(ctx context.Context, code []byte, opts Options) (closingStrategy, error) {
+	rt, own := opts.Wasm, false
+	if rt == nil {
+		var err error
+		if rt, err = wasm.New(ctx, wasm.Options{}); err != nil {
+			return nil, err
+		}
+		own = true
+	}
+	st, closeS, err := rt.Open(ctx, code)
+	if err != nil {
+		if own {
+			_ = rt.Close(ctx)
+		}
+		return nil, err
+	}
+	closeAll := closeS
+	if own {
+		closeAll = func() error { return errors.Join(closeS(), rt.Close(context.Background())) }
+	}
+	return wasmStrategy{st, closeAll}, nil
+}
+
+// wasmStrategy is a wasm strategy with what closes it.
+type wasmStrategy struct {
+	sdk.Strategy
+	close func() error
+}
+
+func (w wasmStrategy) Close() error { return w.close() }
 
 // Specs reads the spec a version's code declares by starting it once
 // (registry.SpecReader).
@@ -238,11 +291,12 @@ func executable(path string) (string, error) {
 	return abs, nil
 }
 
-// IsExternal reports whether ref names a strategy that runs as a separate
-// program (a Python file, exec: or a registry version written NAME@…)
-// rather than a built-in. A bare name is a built-in or the registry's latest
+// IsExternal reports whether ref names a strategy that is not a built-in:
+// a program (a Python file or exec:), a wasm module file, or a registry
+// version written NAME@…. A bare name is a built-in or the registry's latest
 // version: ask strategy.Lookup.
 func IsExternal(ref string) bool {
 	ref = strings.TrimSpace(ref)
-	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(strings.ToLower(ref), ".py") || strings.ContainsAny(ref, `/\@`)
+	lower := strings.ToLower(ref)
+	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(lower, ".py") || strings.HasSuffix(lower, ".wasm") || strings.ContainsAny(ref, `/\@`)
 }

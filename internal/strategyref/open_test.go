@@ -90,12 +90,32 @@ func TestOpenForms(t *testing.T) {
 	}
 	defer closeFn()
 	sameSignals(t, signalsOf(t, s, f), want)
+
+	// A wasm module: the built-in's code built with sdk/wasm.
+	mod := filepath.Join(t.TempDir(), "sma_cross.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", mod, "../wasm/testdata/smacross")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s, closeWasm, err := Open(ctx, mod, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSignals(t, signalsOf(t, s, f), want)
+	if err := closeWasm(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if !IsExternal("sma_cross.wasm") {
+		t.Error("a wasm file is not external")
+	}
 }
 
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	notExec := filepath.Join(dir, "strat")
 	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	os.WriteFile(notExec+".wasm", []byte("#!/bin/sh\n"), 0o644)
 	cases := []struct{ ref, want string }{
 		{"", "no strategy"},
 		{"nope", `unknown strategy "nope"`},
@@ -104,6 +124,8 @@ func TestOpenErrors(t *testing.T) {
 		{"exec:" + notExec, "not executable"},
 		{"exec:" + dir, "not a program file"},
 		{filepath.Join(dir, "missing.py"), "no such Python file"},
+		{filepath.Join(dir, "missing.wasm"), "reading the wasm module"},
+		{notExec + ".wasm", "is not WebAssembly that TradAI can run"},
 		{"./strategies/mystrat", "exec:./strategies/mystrat"},
 	}
 	for _, c := range cases {

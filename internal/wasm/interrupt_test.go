@@ -1,0 +1,84 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// spin is a module without globals exporting "spin": loop br 0 end.
+var spin = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type () -> ()
+	0x03, 0x02, 0x01, 0x00, // func 0: type 0
+	0x07, 0x08, 0x01, 0x04, 's', 'p', 'i', 'n', 0x00, 0x00, // export "spin" func 0
+	0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop br 0 end end
+}
+
+// An instrumented module traps at its next loop iteration once the host
+// sets the interrupt global, also when the module had no global section.
+func TestInterruptStopsALoop(t *testing.T) {
+	code, err := instrument(spin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	if !ok {
+		t.Fatal("no mutable interrupt global")
+	}
+	time.AfterFunc(50*time.Millisecond, func() { g.Set(1) })
+	start := time.Now()
+	_, err = mod.ExportedFunction("spin").Call(ctx)
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("want a trap, got %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stopped after %s", d)
+	}
+}
+
+func TestInstrumentRefuses(t *testing.T) {
+	for name, code := range map[string][]byte{
+		"empty":      nil,
+		"header":     []byte("\x00asm\x02\x00\x00\x00"),
+		"truncated":  spin[:len(spin)-3],
+		"no exports": append(append([]byte{}, spin[:18]...), spin[28:]...),
+		"unknown op": bytes.Replace(spin, []byte{0x0c, 0x00}, []byte{0x06, 0x40}, 1), // try
+	} {
+		if _, err := instrument(code); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// Whatever the bytes, instrument does not panic, and what it accepts
+// wazero either compiles or refuses, without panicking either.
+func FuzzInstrument(f *testing.F) {
+	f.Add(spin)
+	f.Add(modules["raw-ok"][:4096])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		code, err := instrument(b)
+		if err != nil {
+			return
+		}
+		ctx := context.Background()
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+		defer rt.Close(ctx)
+		if _, err := rt.CompileModule(ctx, code); err != nil && errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+	})
+}
