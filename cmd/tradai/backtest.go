@@ -129,7 +129,7 @@ files follow. See docs/remote.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configPath, "config", "c", "", "Freqtrade-style JSON config file")
-	f.StringVarP(&strat, "strategy", "s", "", "strategy: a built-in name, a Python file (./my.py) or exec:./program (overrides the config)")
+	f.StringVarP(&strat, "strategy", "s", "", "strategy: a built-in name, a Python file (./my.py), a wasm module (./my.wasm), exec:./program, or a registry version (NAME@3, NAME@production) (overrides the config)")
 	f.StringVar(&timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
 	f.StringVar(&datadir, "datadir", "", datadirHelp)

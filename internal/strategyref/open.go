@@ -122,7 +122,7 @@ func Open(ctx context.Context, ref string, opts Options) (s sdk.Strategy, close 
 			}
 			return s, closeFn, nil
 		}
-		return nil, nil, fmt.Errorf("%w; or give a Python file (./my.py) or exec:./program", err)
+		return nil, nil, fmt.Errorf("%w; or give a Python file (./my.py), a wasm module (./my.wasm), exec:./program or a registry version (NAME@1)", err)
 	}
 	return s, noop, nil
 }

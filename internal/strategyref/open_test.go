@@ -200,7 +200,9 @@ func TestOpenRegistryRefs(t *testing.T) {
 		"w@1":       {Name: "w", Number: 1, Runtime: "wasm", Dir: dir, Entry: "strategy.wasm"},
 		"sma_cross": {Name: "sma_cross", Number: 1, Runtime: "wasm"},
 	}
-	if _, _, err := Open(ctx, "w@1", Options{Registry: reg}); err == nil || !strings.Contains(err.Error(), "wasm runtime not available in this build") {
+	// A wasm version opens its entry file as a wasm module.
+	os.WriteFile(filepath.Join(dir, "strategy.wasm"), []byte("not wasm"), 0o444)
+	if _, _, err := Open(ctx, "w@1", Options{Registry: reg}); err == nil || !strings.Contains(err.Error(), "strategy w@1") || !strings.Contains(err.Error(), "not a WebAssembly module") {
 		t.Errorf("a wasm version: %v", err)
 	}
 	if _, _, err := Open(ctx, "nope@2", Options{Registry: reg}); err == nil || !strings.Contains(err.Error(), `strategy "nope@2"`) {
