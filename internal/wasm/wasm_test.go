@@ -52,7 +52,7 @@ func buildModules(dir string) error {
 		cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, out+".wasm")}, args...)...)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building test module %s: %v\n%s", out, err, b)
+			return fmt.Errorf("building test module %s: %w\n%s", out, err, b)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, out+".wasm"))
 		modules[out] = b

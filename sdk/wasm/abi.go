@@ -83,7 +83,7 @@ func Unpack(v uint64) (ptr, length uint32) { return uint32(v >> 32), uint32(v) }
 // registered is the strategy the module's exports serve. A wasm module's
 // exports are plain functions, so this one package variable is where
 // Register leaves the strategy for them.
-var registered sdk.Strategy
+var registered sdk.Strategy //nolint:unused // read by guest.go, which only GOOS=wasip1 builds
 
 // Register makes s the strategy this module serves. Call it from an init
 // function of the main package: a reactor module never runs main.
