@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tradai/tradai/internal/sandbox"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,8 +16,10 @@ import (
 )
 
 // TestMain lets a test run the real binary's main in a child process: the
-// test binary re-executes itself with TRADAI_MAIN=1 and the CLI arguments.
+// test binary re-executes itself with TRADAI_MAIN=1 and the CLI arguments
+// (and, as the binary does, as a strategy sandbox's init).
 func TestMain(m *testing.M) {
+	sandbox.Main() // a strategy sandbox's init, when a child re-executes this binary as one
 	if os.Getenv("TRADAI_MAIN") == "1" {
 		os.Args = append([]string{"tradai"}, strings.Split(os.Getenv("TRADAI_ARGS"), "\x1f")...)
 		main()
