@@ -278,8 +278,11 @@ func (h *hub) pinger(ctx context.Context, c *conn) {
 			err := c.ws.Ping(pctx)
 			cancel()
 			if err != nil && ctx.Err() == nil {
-				c.stop(websocket.StatusPolicyViolation, "pong timeout")
+				// A peer that answers no ping answers no close handshake
+				// either: close at once, before the writer would start one
+				// and wait 5 s for its answer.
 				c.ws.CloseNow()
+				c.stop(websocket.StatusPolicyViolation, "pong timeout")
 				return
 			}
 		case <-drop:
