@@ -62,7 +62,12 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 60s); failing inputs land in
 	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for t in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    echo "== $$dir $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$dir; \
+	    rc=0; out=$$($(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$dir 2>&1) || rc=$$?; \
+	    echo "$$out"; \
+	    if [ $$rc -ne 0 ]; then \
+	      if echo "$$out" | grep -q 'Failing input written' || ! echo "$$out" | grep -q '^    context deadline exceeded$$'; then exit $$rc; fi; \
+	      echo "(not a failure: Go's fuzzing engine hit its own time limit while minimising a new interesting input; no failing input)"; \
+	    fi; \
 	  done; done
 
 fuzz-ci: ## The short fuzz pass CI runs: every target for 5s
