@@ -28,10 +28,11 @@ cross: ## Build the binary for every platform in CROSS (the output is discarded)
 	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./cmd/tradai; \
 	done
 
-test: cross ## Build for every platform, make lint, a short fuzz pass (5 s a target) and the whole test suite with the race detector
+test: cross ## Build for every platform, make lint, a short fuzz pass (3 s a target), the whole test suite with the race detector, and the wasm runtime's compile-bound tests without it
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-ci
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestMalformedModules|TestCacheDir' ./internal/wasm/
 
 bench: ## Run the benchmarks (figures go in docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 2 ./...
@@ -70,8 +71,8 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 60s); failing inputs land in
 	    fi; \
 	  done; done
 
-fuzz-ci: ## The short fuzz pass CI runs: every target for 5s
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s FUZZMINTIME=2s
+fuzz-ci: ## The short fuzz pass CI runs: every target for 3s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s FUZZMINTIME=2s
 
 clean: ## Remove build output
 	rm -rf bin

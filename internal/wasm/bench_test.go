@@ -60,8 +60,8 @@ func BenchmarkInstantiate(b *testing.B) {
 // TestDensity runs 200 instances of sma_cross in one process, each having
 // served a populate of 10,000 candles, and checks they fit in 2 GB.
 func TestDensity(t *testing.T) {
-	if testing.Short() {
-		t.Skip("200 instances")
+	if testing.Short() || raceOn {
+		t.Skip("200 instances: a density measurement, not run short or under the race detector")
 	}
 	const instances, candles = 200, 10_000
 	r := newRuntime(t, Options{})
