@@ -115,7 +115,7 @@ func localStrategies(ctx context.Context, ref string, stderr io.Writer, logger f
 	opts = strategyref.Options{External: external.Options{Log: log}}
 	done = func() {}
 	ref = strings.TrimSpace(ref)
-	if strategyref.IsExternal(ref) && !strings.Contains(ref, "@") || strings.HasPrefix(ref, "exec:") || strings.ContainsAny(ref, `/\`) {
+	if strategyref.IsFile(ref) {
 		return opts, done, nil
 	}
 	o := registryOpts{local: dbOpts{logger: logger}, user: "admin"}

@@ -174,7 +174,7 @@ func (s *Server) specFor(ctx context.Context, p tenancy.Principal, req apitype.S
 		declared *sdk.Spec         // the spec to check parameters against, when known now
 		version  *registry.Version // the registry version ref names
 	)
-	registryRef := strings.Contains(ref, "@") && !strings.HasPrefix(ref, "exec:") && !strings.ContainsAny(ref, `/\`) && !strings.HasSuffix(strings.ToLower(ref), ".py")
+	registryRef := strategyref.IsRegistry(ref)
 	if !external {
 		builtin, err := strategy.Lookup(ref)
 		if err == nil {

@@ -291,12 +291,23 @@ func executable(path string) (string, error) {
 	return abs, nil
 }
 
-// IsExternal reports whether ref names a strategy that is not a built-in:
-// a program (a Python file or exec:), a wasm module file, or a registry
-// version written NAME@…. A bare name is a built-in or the registry's latest
-// version: ask strategy.Lookup.
-func IsExternal(ref string) bool {
+// IsFile reports whether ref names a file or a program (exec:program, a
+// .py or .wasm file, any path) rather than a built-in or a registry
+// version, as Open reads it.
+func IsFile(ref string) bool {
 	ref = strings.TrimSpace(ref)
 	lower := strings.ToLower(ref)
-	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(lower, ".py") || strings.HasSuffix(lower, ".wasm") || strings.ContainsAny(ref, `/\@`)
+	return strings.HasPrefix(ref, "exec:") || strings.HasSuffix(lower, ".py") || strings.HasSuffix(lower, ".wasm") || strings.ContainsAny(ref, `/\`)
 }
+
+// IsRegistry reports whether ref names a registry version written
+// NAME@VERSION (NAME@3, NAME@production), as Open reads it.
+func IsRegistry(ref string) bool {
+	return !IsFile(ref) && strings.Contains(ref, "@")
+}
+
+// IsExternal reports whether ref names a strategy that is not a built-in:
+// a file or program (IsFile) or a registry version written NAME@…
+// (IsRegistry). A bare name is a built-in or the registry's latest version:
+// ask strategy.Lookup.
+func IsExternal(ref string) bool { return IsFile(ref) || IsRegistry(ref) }

@@ -215,3 +215,25 @@ func TestOpenRegistryRefs(t *testing.T) {
 		t.Errorf("a bare unknown name goes to the registry: %v", err)
 	}
 }
+
+// The API, the CLI and Open tell a file from a registry version the same
+// way: a reference that names a file wins over an "@" in it.
+func TestReferenceKinds(t *testing.T) {
+	for _, c := range []struct {
+		ref            string
+		file, registry bool
+	}{
+		{"sma_cross", false, false},
+		{"mysma@3", false, true},
+		{"mysma@production", false, true},
+		{"exec:./prog", true, false},
+		{"exec:./prog@1", true, false},
+		{"my@1.py", true, false},
+		{"my@1.wasm", true, false},
+		{"dir@x/strat", true, false},
+	} {
+		if IsFile(c.ref) != c.file || IsRegistry(c.ref) != c.registry || IsExternal(c.ref) != (c.file || c.registry) {
+			t.Errorf("%q: IsFile %v, IsRegistry %v; want %v, %v", c.ref, IsFile(c.ref), IsRegistry(c.ref), c.file, c.registry)
+		}
+	}
+}
