@@ -72,7 +72,7 @@ func TestPythonVersionPushAndOpen(t *testing.T) {
 		}
 		// A Python file that does not speak the protocol is refused at push.
 		_, _, err = reg.Push(ctx, b.alice, "notastrategy", []registry.File{{Name: "strategy.py", Data: []byte("print('hello')\n")}}, registry.PushOptions{})
-		if err == nil || !strings.Contains(err.Error(), "strategy.py") {
+		if err == nil || !strings.Contains(err.Error(), "strategy.py") || strings.Contains(err.Error(), "@0") {
 			t.Fatalf("a file that does not speak the protocol: %v", err)
 		}
 		// A wasm version that is no WebAssembly module is refused at push,

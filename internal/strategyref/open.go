@@ -141,9 +141,13 @@ func openRegistry(ctx context.Context, ref string, opts Options) (sdk.Strategy, 
 
 // OpenVersion starts a registry version from its files: a Python version
 // runs exactly as a .py file does, with opts.External (the caller's limits
-// and sandbox) and the version's folder as its working directory.
+// and sandbox) and the version's folder as its working directory. Code
+// not yet a version (Number 0, read at push) is named by its Name alone.
 func OpenVersion(ctx context.Context, v Version, opts Options) (sdk.Strategy, func() error, error) {
-	ref := fmt.Sprintf("%s@%d", v.Name, v.Number)
+	ref := v.Name
+	if v.Number > 0 {
+		ref = fmt.Sprintf("%s@%d", v.Name, v.Number)
+	}
 	switch v.Runtime {
 	case "python":
 		return startPython(ctx, ref, filepath.Join(v.Dir, filepath.FromSlash(v.Entry)), v.Dir, opts)
@@ -211,7 +215,7 @@ type Specs struct{ Options Options }
 
 // ReadSpec starts the version in dir and returns the spec of its handshake.
 func (s Specs) ReadSpec(ctx context.Context, runtime, dir, entry string) (sdk.Spec, error) {
-	st, closeFn, err := OpenVersion(ctx, Version{Name: "upload", Runtime: runtime, Dir: dir, Entry: entry}, s.Options)
+	st, closeFn, err := OpenVersion(ctx, Version{Name: "pushed " + entry, Runtime: runtime, Dir: dir, Entry: entry}, s.Options)
 	if err != nil {
 		return sdk.Spec{}, err
 	}
