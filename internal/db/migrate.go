@@ -145,7 +145,7 @@ func (d *DB) migrateLock(ctx context.Context) (func(), error) {
 			conn.Close()
 		}, nil
 	}
-	fl := flock.New(d.path+".migrate.lock", flock.SetPermissions(0o644))
+	fl := flock.New(d.path+".migrate.lock", flock.SetPermissions(0o600))
 	// Poll a non-blocking lock so a cancelled context stops the wait.
 	if _, err := fl.TryLockContext(ctx, 20*time.Millisecond); err != nil {
 		_ = fl.Close()

@@ -12,7 +12,8 @@ import (
 
 // The SQLite database holds secrets (token hashes, the simulator's API
 // secrets): the file, its WAL and shared-memory files and a folder it
-// creates are readable by the server's user alone, and an existing file
+// creates (and the migration lock beside them) are readable by the
+// server's user alone, and an existing file
 // left readable by others is tightened on open.
 func TestSQLiteFilesPrivate(t *testing.T) {
 	ctx := context.Background()
@@ -36,7 +37,7 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 		if err := d.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]fs.FileMode{path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600}
+		want := map[string]fs.FileMode{path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600, path + ".migrate.lock": 0o600}
 		if !existing {
 			want[dir] = fs.ModeDir | 0o700
 		}
