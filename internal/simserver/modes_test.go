@@ -270,6 +270,17 @@ func TestLiveMode(t *testing.T) {
 	if err := s.SetRate(2, false); err == nil {
 		t.Fatal("a live clock changed speed")
 	}
+	for _, u := range []string{"/sim/v1/step", "/sim/v1/clock?paused=true", fmt.Sprintf("/sim/v1/advance?time=%d", clk.Now().UnixMilli()+60_000)} {
+		res, err := http.Post(base+u, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 400 || !strings.Contains(string(body), "-1020") {
+			t.Errorf("POST %s on a live simulator: %d %s", u, res.StatusCode, body)
+		}
+	}
 	// An account buys below the market; the next candle (low 0.095) is
 	// still forming upstream.
 	var acct struct{ Account, APIKey, SecretKey string }

@@ -445,11 +445,14 @@ func (s *Server) loadLive(ctx context.Context, src live.Source, saved, wall int6
 }
 
 // Rate is how the simulation clock runs: its speed and whether it is
-// paused (after Start).
+// paused (zero before Start).
 func (s *Server) Rate() (speed float64, paused bool) {
 	s.mu.Lock()
 	feed := s.feed
 	s.mu.Unlock()
+	if feed == nil {
+		return 0, false
+	}
 	return feed.Rate()
 }
 

@@ -1,11 +1,9 @@
 package binanceapi
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/tradai/tradai/internal/sim"
-	"github.com/tradai/tradai/internal/sim/replay"
 )
 
 // clockRoutes adds POST /sim/v1/clock: pause, resume or change the speed
@@ -33,10 +31,7 @@ func (s *Server) clockRoutes() {
 			paused = b
 		}
 		if err := s.cfg.Feed.SetRate(speed, paused); err != nil {
-			if errors.Is(err, replay.ErrLiveClock) {
-				return nil, &sim.Error{Code: sim.CodeUnsupportedOpertn, Msg: "The clock of a live market follows the wall clock."}
-			}
-			return nil, err
+			return nil, err // replay.ErrLiveClock is a *sim.Error
 		}
 		return s.clock(c)
 	})

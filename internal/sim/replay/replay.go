@@ -240,10 +240,14 @@ func (c *cursor) pointTime() int64 {
 
 // AdvanceTo plays every price point up to time t, in time order across
 // symbols, and sets the simulation time to t. Going back does nothing. A
-// running clock goes on from there.
+// running clock goes on from there. A live feed refuses a time after the
+// wall clock (ErrLiveClock).
 func (f *Feed) AdvanceTo(t int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.live && t > f.clk.Now().UnixMilli() {
+		return ErrLiveClock
+	}
 	if err := f.advanceTo(t); err != nil {
 		return err
 	}
@@ -319,10 +323,14 @@ func (f *Feed) play(c *cursor, at int64) error {
 }
 
 // Step plays n more whole candles of the shortest replayed timeframe: the
-// clock moves to the close of the n-th candle not yet closed.
+// clock moves to the close of the n-th candle not yet closed. A live feed
+// refuses (ErrLiveClock).
 func (f *Feed) Step(n int) error {
 	if n < 1 {
 		return fmt.Errorf("step %d candles: want at least 1", n)
+	}
+	if f.live {
+		return ErrLiveClock
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -349,8 +357,9 @@ func mod(a, b int64) int64 {
 }
 
 // ErrLiveClock is returned when a live feed is asked to change its clock:
-// it follows the wall clock.
-var ErrLiveClock = errors.New("the clock of a live market follows the wall clock")
+// it follows the wall clock. It carries Binance's code for an unsupported
+// operation, so the API answers it as such.
+var ErrLiveClock error = &sim.Error{Code: sim.CodeUnsupportedOpertn, Msg: "The clock of a live market follows the wall clock."}
 
 // Rate is how the clock runs: its speed and whether it is paused.
 func (f *Feed) Rate() (speed float64, paused bool) {

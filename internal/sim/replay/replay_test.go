@@ -269,6 +269,12 @@ func TestLiveAppendPlaysArrivingCandlesNow(t *testing.T) {
 	if err := feed.SetRate(2, false); !errors.Is(err, ErrLiveClock) {
 		t.Fatalf("speed change of a live clock: %v", err)
 	}
+	if err := feed.Step(1); !errors.Is(err, ErrLiveClock) {
+		t.Fatalf("a live clock stepped: %v", err)
+	}
+	if err := feed.AdvanceTo(clk.Now().UnixMilli() + 1); !errors.Is(err, ErrLiveClock) {
+		t.Fatalf("a live clock advanced past the wall clock: %v", err)
+	}
 	eng.CreateAccount("a")
 	eng.Fund(0, "a", "USDT", d("1000"))
 	placed := clk.Now().UnixMilli()
