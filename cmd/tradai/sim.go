@@ -29,6 +29,9 @@ type simFlags struct {
 	addr        string
 	speed       float64
 	start       string
+	mode        string
+	upstream    string
+	warmup      int
 	makerFee    string
 	takerFee    string
 	spread      string
@@ -38,6 +41,7 @@ type simFlags struct {
 	adminToken  string
 	faults      binanceapi.Faults
 	prefix      string // of the flags' names
+	fs          *pflag.FlagSet
 }
 
 // flag is a flag's name as the user typed it, e.g. "--sim-pairs".
@@ -45,7 +49,10 @@ func (o *simFlags) flag(name string) string { return "--" + o.prefix + name }
 
 // addFlags defines the flags, each name preceded by prefix.
 func (o *simFlags) addFlags(f *pflag.FlagSet, prefix string) {
-	o.prefix = prefix
+	o.prefix, o.fs = prefix, f
+	f.StringVar(&o.mode, prefix+"mode", simserver.ModeReplay, "market data: replay (stored candles at their own times), shifted (stored candles moved onto the present), live (the current market from --"+prefix+"upstream)")
+	f.StringVar(&o.upstream, prefix+"upstream", "", "live mode: base URL of the Binance-compatible API to poll candles from (https://api.binance.com, another simulator)")
+	f.IntVar(&o.warmup, prefix+"warmup", 1000, "live mode: closed candles fetched at the start")
 	f.StringVar(&o.exchange, prefix+"exchange", "binance", "exchange folder of the data to replay")
 	short := func(s string) string { // -p, -t for tradai sim only
 		if prefix != "" {
@@ -56,8 +63,8 @@ func (o *simFlags) addFlags(f *pflag.FlagSet, prefix string) {
 	f.StringSliceVarP(&o.pairs, prefix+"pairs", short("p"), nil, "pairs to trade, e.g. BTC/USDT ETH/USDT (required)")
 	f.StringVarP(&o.timeframe, prefix+"timeframe", short("t"), "1m", "timeframe of the candles to replay")
 	f.StringVar(&o.addr, prefix+"addr", "127.0.0.1:8090", "address the simulator listens on")
-	f.Float64Var(&o.speed, prefix+"speed", 1, "simulation clock speed: 1 real time, N times faster, 0 stepped only")
-	f.StringVar(&o.start, prefix+"start", "", "start the replay at this date (YYYYMMDD, UTC) instead of where it stopped (or the first candle)")
+	f.Float64Var(&o.speed, prefix+"speed", 1, "simulation clock speed: 1 real time, N times faster, 0 paused (stepped only); default: what the clock last had, else 1")
+	f.StringVar(&o.start, prefix+"start", "", "start the replay at this date (YYYYMMDD, UTC) instead of where it stopped (or the first candle); shifted mode: the date mapped onto the present, on a new database")
 	f.StringVar(&o.makerFee, prefix+"maker-fee", "0.001", "maker fee rate")
 	f.StringVar(&o.takerFee, prefix+"taker-fee", "0.001", "taker fee rate")
 	f.StringVar(&o.spread, prefix+"spread", "0", "bid-ask spread as a fraction of the price (0.0002 = 2 bps)")
@@ -94,11 +101,15 @@ websocket streams (/ws, /stream) on --addr, so Binance clients (ccxt,
 go-binance, …) trade against it unchanged.
 Prices come from stored candles of --pairs at --timeframe in --datadir,
 replayed on a simulation clock: in real time (--speed 1), N times faster
-(--speed N), or only when stepped (--speed 0: POST /sim/v1/step?candles=N).
+(--speed N), or only when stepped (--speed 0: POST /sim/v1/step?candles=N);
+POST /sim/v1/clock?speed=N&paused=true|false changes that while it runs.
+--mode shifted moves the stored history onto the present (candles, orders
+and trades in today's time, as a bot expects); --mode live trades the
+current market, polled from --upstream after every candle close.
 Each candle plays open, low, high, close — the low before the high, as the
 backtester assumes. Accounts, orders and fills live in the platform
 database (--home/--database) and survive a restart, which resumes the
-replay where it stopped. Create and fund accounts with
+replay where it stopped, inside the candle, at the speed it had. Create and fund accounts with
 'tradai sim accounts create|fund' (before starting, or through the admin
 endpoints of a running simulator). 'tradai serve --sim' runs the same
 simulator inside the platform server. See docs/simulator.md.`,
@@ -151,6 +162,24 @@ func (o *simFlags) serverConfig() (simserver.Config, error) {
 	if err != nil {
 		return simserver.Config{}, fmt.Errorf("sim: %s: %w", o.flag("timeframe"), err)
 	}
+	if o.warmup < 1 {
+		return simserver.Config{}, fmt.Errorf("sim: %s %d: want at least 1 candle", o.flag("warmup"), o.warmup)
+	}
+	switch o.mode {
+	case simserver.ModeReplay, simserver.ModeShifted:
+		if o.upstream != "" {
+			return simserver.Config{}, fmt.Errorf("sim: %s is for %s live", o.flag("upstream"), o.flag("mode"))
+		}
+	case simserver.ModeLive:
+		if o.upstream == "" {
+			return simserver.Config{}, fmt.Errorf("sim: %s live needs %s (https://api.binance.com, or another simulator's URL)", o.flag("mode"), o.flag("upstream"))
+		}
+		if o.start != "" {
+			return simserver.Config{}, fmt.Errorf("sim: %s is for the replay and shifted modes; live mode trades the present", o.flag("start"))
+		}
+	default:
+		return simserver.Config{}, fmt.Errorf("sim: %s %q: want replay, shifted or live", o.flag("mode"), o.mode)
+	}
 	if o.speed < 0 {
 		return simserver.Config{}, fmt.Errorf("sim: %s %v: want 0 (stepped) or a positive factor", o.flag("speed"), o.speed)
 	}
@@ -167,8 +196,12 @@ func (o *simFlags) serverConfig() (simserver.Config, error) {
 		}
 		start = time.UnixMilli(tr.Start)
 	}
-	return simserver.Config{Exchange: o.exchange, Pairs: o.pairs, Timeframe: tf, Addr: o.addr, Speed: o.speed, Start: start,
-		Engine: eng, WeightLimit: o.weightLimit, AdminToken: o.adminToken, Faults: o.faults}, nil
+	speedGiven := o.fs != nil && o.fs.Changed(o.prefix+"speed")
+	if o.mode == simserver.ModeLive && speedGiven && o.speed != 1 {
+		return simserver.Config{}, fmt.Errorf("sim: %s %v: a live market runs on the wall clock (speed 1)", o.flag("speed"), o.speed)
+	}
+	return simserver.Config{Exchange: o.exchange, Pairs: o.pairs, Timeframe: tf, Addr: o.addr, Mode: o.mode, Upstream: o.upstream, Warmup: o.warmup,
+		Speed: o.speed, SpeedGiven: speedGiven, Start: start, Engine: eng, WeightLimit: o.weightLimit, AdminToken: o.adminToken, Faults: o.faults}, nil
 }
 
 func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/spf13/pflag"
 )
 
 // runSim starts `tradai sim` with args and returns its base URL and a stop
@@ -235,5 +236,48 @@ func TestServeEmbedsSimulator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSimModeFlags: the mode flags are checked before anything starts,
+// naming the flag; --speed counts as given only when typed.
+func TestSimModeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the error; "" for none
+	}{
+		{[]string{"--mode", "shifted"}, ""},
+		{[]string{"--mode", "live", "--upstream", "http://127.0.0.1:1"}, ""},
+		{[]string{"--mode", "later"}, `--mode "later": want replay, shifted or live`},
+		{[]string{"--mode", "live"}, "--mode live needs --upstream"},
+		{[]string{"--upstream", "http://x"}, "--upstream is for --mode live"},
+		{[]string{"--mode", "live", "--upstream", "http://x", "--start", "20240101"}, "--start is for the replay and shifted modes"},
+		{[]string{"--mode", "live", "--upstream", "http://x", "--speed", "60"}, "--speed 60: a live market runs on the wall clock"},
+		{[]string{"--mode", "live", "--upstream", "http://x", "--warmup", "0"}, "--warmup 0: want at least 1"},
+	} {
+		var o simFlags
+		fs := pflag.NewFlagSet("sim", pflag.ContinueOnError)
+		o.addFlags(fs, "")
+		if err := fs.Parse(append([]string{"--pairs", "ETH/BTC"}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.serverConfig()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+		case tc.want == "" && cfg.SpeedGiven:
+			t.Errorf("%v: speed counted as given", tc.args)
+		}
+	}
+	var o simFlags
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	o.addFlags(fs, "sim-")
+	if err := fs.Parse([]string{"--sim-pairs", "ETH/BTC", "--sim-speed", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := o.serverConfig(); err != nil || !cfg.SpeedGiven || cfg.Speed != 0 || cfg.Mode != "replay" {
+		t.Fatalf("serve --sim-speed 0: %+v, %v", cfg, err)
 	}
 }

@@ -48,7 +48,7 @@ func TestStartShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-s.Ready()
-	if !strings.HasPrefix(s.Describe(), "simulator listening on http://"+s.Addr().String()+" (1 symbols, 5m candles, speed 3600,") {
+	if !strings.HasPrefix(s.Describe(), "simulator listening on http://"+s.Addr().String()+" (1 symbols, 5m candles, replay mode, speed 3600,") {
 		t.Errorf("describe: %s", s.Describe())
 	}
 	tr := &http.Transport{}
@@ -66,10 +66,10 @@ func TestStartShutdown(t *testing.T) {
 		return clock.SimTime
 	}
 	first := simTime()
-	// The replay, the journal's and the clock's saving and the listen-key
-	// expiry wait on the clock; then one second of it is an hour of
-	// simulation time.
-	if err := clk.BlockUntil(ctx, 4); err != nil {
+	// The replay, the journal's saving (with the clock's) and the
+	// listen-key expiry wait on the clock; then one second of it is an hour
+	// of simulation time.
+	if err := clk.BlockUntil(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Second)
@@ -91,8 +91,8 @@ func TestStartShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved < moved {
-		t.Fatalf("saved simulation clock %d, want at least %d where the replay got to", saved, moved)
+	if saved.Time < moved || saved.Mode != "replay" || saved.Speed != 3600 {
+		t.Fatalf("saved simulation clock %+v, want at least %d where the replay got to, replay mode at speed 3600", saved, moved)
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatalf("second Shutdown: %v", err)

@@ -9,6 +9,7 @@ import (
 func (s *Server) adminRoutes() {
 	none := fixedWeight(0)
 	s.handle("GET /sim/v1/clock", admin, none, s.clock)
+	s.clockRoutes()
 	s.handle("POST /sim/v1/step", admin, none, func(c *call) (any, error) {
 		n, ok, err := c.p.long("candles")
 		if err != nil {
@@ -99,5 +100,6 @@ func (s *Server) clock(c *call) (any, error) {
 	if s.cfg.Feed != nil {
 		out["ended"] = s.cfg.Feed.Ended()
 	}
+	s.clockRate(out)
 	return out, nil
 }

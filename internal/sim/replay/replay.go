@@ -62,10 +62,49 @@ func FromFrame(symbol string, f *sdk.Frame, tick fixed.Dec) (Series, error) {
 	return s, nil
 }
 
+// Shift returns s with every candle moved by offset ms (a multiple of the
+// timeframe keeps the candles on its grid): history mapped onto another
+// time, as the shifted replay maps it onto the present.
+func (s Series) Shift(offset int64) Series {
+	out := Series{Symbol: s.Symbol, Timeframe: s.Timeframe, Candles: slices.Clone(s.Candles)}
+	for i := range out.Candles {
+		out.Candles[i].Time += offset
+	}
+	return out
+}
+
+// Options are a feed's starting point and clock.
+type Options struct {
+	// Now is the simulation time to start at (Unix ms): every price point
+	// at or before it counts as played — the engine's price is the last of
+	// them, set without matching any order — and the next point is played
+	// when the clock passes it. A restart passes the saved simulation time,
+	// so it continues inside the candle where it stopped. Zero: the first
+	// candle's open (its open is the price at once).
+	Now int64
+	// Clock is the wall clock Run follows (nil: the system clock).
+	Clock clock.Clock
+	// Speed is how much faster than the wall clock Run moves the
+	// simulation clock (0: 1, real time); Paused stops it until Resume
+	// (Step and AdvanceTo still move it).
+	Speed  float64
+	Paused bool
+	// Live makes a feed of candles that arrive as the market makes them
+	// (Append): the simulation clock is the wall clock (Speed 1, never
+	// paused), a candle's price points are played when it arrives and
+	// carry that time, the candle still forming shows as a flat one at the
+	// last price, and the feed never ends.
+	Live bool
+	// Log receives the feed's messages (nil: discarded).
+	Log *slog.Logger
+}
+
 // Feed replays series into an engine. It is safe for concurrent use.
 type Feed struct {
-	eng *sim.Engine
-	log *slog.Logger
+	eng  *sim.Engine
+	log  *slog.Logger
+	clk  clock.Clock
+	live bool
 
 	mu     sync.Mutex
 	now    int64 // simulation time, Unix ms: every price point at or before it has been played
@@ -75,6 +114,14 @@ type Feed struct {
 	// changed is closed (and replaced) whenever price points are played,
 	// so streams wait on it instead of polling.
 	changed chan struct{}
+	// The rate of the clock: from the wall time anchorWall, when the
+	// simulation time was anchorSim, it moves speed times as fast as the
+	// wall clock, unless paused. rateChanged wakes Run on a change.
+	speed       float64
+	paused      bool
+	anchorWall  time.Time
+	anchorSim   int64
+	rateChanged chan struct{}
 }
 
 type cursor struct {
@@ -84,13 +131,21 @@ type cursor struct {
 	pt   int // next point of that candle: 0 open … 3 close, 4 done
 }
 
-// New returns a feed positioned just before start: nothing is played until
-// the clock reaches a point. A zero start begins at the earliest candle.
-func New(eng *sim.Engine, series []Series, start int64, log *slog.Logger) (*Feed, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// New returns a feed at the simulation time opt.Now: the points at or
+// before it count as played, and the engine's price of each symbol is the
+// last of them (none for a symbol whose data starts later).
+func New(eng *sim.Engine, series []Series, opt Options) (*Feed, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	f := &Feed{eng: eng, log: log, series: map[string]*cursor{}, changed: make(chan struct{})}
+	if opt.Speed < 0 {
+		return nil, fmt.Errorf("replay speed %v: want a positive factor", opt.Speed)
+	}
+	if opt.Speed == 0 || opt.Live {
+		opt.Speed = 1
+	}
+	f := &Feed{eng: eng, log: opt.Log, clk: clock.Or(opt.Clock), live: opt.Live, series: map[string]*cursor{}, changed: make(chan struct{}),
+		speed: opt.Speed, paused: opt.Paused && !opt.Live, rateChanged: make(chan struct{})}
 	first := int64(math.MaxInt64)
 	for _, s := range series {
 		if _, ok := eng.Symbol(s.Symbol); !ok {
@@ -111,17 +166,42 @@ func New(eng *sim.Engine, series []Series, start int64, log *slog.Logger) (*Feed
 		return nil, errors.New("replay: no series")
 	}
 	slices.Sort(f.order)
-	if start == 0 {
-		start = first
+	now := opt.Now
+	if now == 0 {
+		now = first
 	}
-	f.now = start - 1
-	// Skip what lies wholly before start.
-	for _, c := range f.series {
-		c.next, _ = slices.BinarySearchFunc(c.Candles, start, func(x sim.Candle, t int64) int {
-			return cmp.Compare(x.Time+c.dur, t+1)
-		})
+	f.now = now
+	for _, sym := range f.order {
+		if err := f.series[sym].seek(eng, now); err != nil {
+			return nil, err
+		}
 	}
+	f.anchorWall, f.anchorSim = f.clk.Now(), f.now
 	return f, nil
+}
+
+// seek positions c after its last point at or before now and sets the
+// engine's market to that point.
+func (c *cursor) seek(eng *sim.Engine, now int64) error {
+	// The first candle that has a point after now.
+	c.next, _ = slices.BinarySearchFunc(c.Candles, now, func(x sim.Candle, t int64) int {
+		return cmp.Compare(x.Time+c.dur-1, t+1)
+	})
+	c.pt = 0
+	if c.next < len(c.Candles) {
+		for c.pt < 4 && sim.PathTimes(c.Candles[c.next].Time, c.dur)[c.pt] <= now {
+			c.pt++
+		}
+	}
+	switch {
+	case c.pt > 0: // inside candle next
+		cd := c.Candles[c.next]
+		return eng.SetMarket(c.Symbol, cd, [4]fixed.Dec{cd.Open, cd.Low, cd.High, cd.Close}[c.pt-1])
+	case c.next > 0: // between candles: the last close
+		cd := c.Candles[c.next-1]
+		return eng.SetMarket(c.Symbol, cd, cd.Close)
+	}
+	return nil
 }
 
 // Now is the simulation time (Unix ms).
@@ -139,12 +219,16 @@ func (f *Feed) Changed() <-chan struct{} {
 	return f.changed
 }
 
-// Ended reports whether every series has been played to its end.
+// Ended reports whether every series has been played to its end (never
+// for a live feed).
 func (f *Feed) Ended() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.ended
 }
+
+// Live reports whether the feed plays candles as they arrive (Options.Live).
+func (f *Feed) Live() bool { return f.live }
 
 // pointTime is the time of cursor c's next point, or MaxInt64 at its end.
 func (c *cursor) pointTime() int64 {
@@ -155,11 +239,20 @@ func (c *cursor) pointTime() int64 {
 }
 
 // AdvanceTo plays every price point up to time t, in time order across
-// symbols, and sets the simulation time to t. Going back does nothing.
+// symbols, and sets the simulation time to t. Going back does nothing. A
+// running clock goes on from there. A live feed refuses a time after the
+// wall clock (ErrLiveClock).
 func (f *Feed) AdvanceTo(t int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.advanceTo(t)
+	if f.live && t > f.clk.Now().UnixMilli() {
+		return ErrLiveClock
+	}
+	if err := f.advanceTo(t); err != nil {
+		return err
+	}
+	f.anchor()
+	return nil
 }
 
 func (f *Feed) advanceTo(t int64) error {
@@ -180,14 +273,18 @@ func (f *Feed) advanceTo(t int64) error {
 			}
 		}
 		if best == nil || bt > t {
-			if best == nil && !f.ended {
+			if best == nil && !f.ended && !f.live {
 				f.ended = true
 				f.log.Info("market data replay reached the end of the data; prices stay where they are")
 			}
 			break
 		}
 		played = true
-		if err := f.play(best, bt); err != nil {
+		at := bt
+		if f.live {
+			at = max(t, f.now) // played as it arrives
+		}
+		if err := f.play(best, at); err != nil {
 			return err
 		}
 	}
@@ -202,7 +299,11 @@ func (f *Feed) play(c *cursor, at int64) error {
 	var err error
 	switch c.pt {
 	case 0:
-		_, err = f.eng.OpenCandle(c.Symbol, cd)
+		open := cd
+		if f.live {
+			open.Time = at // the engine stamps the open with the candle's time
+		}
+		_, err = f.eng.OpenCandle(c.Symbol, open)
 	case 1:
 		_, err = f.eng.MoveTo(c.Symbol, at, cd.Low)
 	case 2:
@@ -222,10 +323,14 @@ func (f *Feed) play(c *cursor, at int64) error {
 }
 
 // Step plays n more whole candles of the shortest replayed timeframe: the
-// clock moves to the close of the n-th candle not yet closed.
+// clock moves to the close of the n-th candle not yet closed. A live feed
+// refuses (ErrLiveClock).
 func (f *Feed) Step(n int) error {
 	if n < 1 {
 		return fmt.Errorf("step %d candles: want at least 1", n)
+	}
+	if f.live {
+		return ErrLiveClock
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -236,7 +341,11 @@ func (f *Feed) Step(n int) error {
 	// The close point of the candle containing now+1, then n-1 more.
 	t := f.now + 1
 	target := t - mod(t, dur) + dur - 1 + int64(n-1)*dur
-	return f.advanceTo(target)
+	if err := f.advanceTo(target); err != nil {
+		return err
+	}
+	f.anchor()
+	return nil
 }
 
 func mod(a, b int64) int64 {
@@ -247,27 +356,124 @@ func mod(a, b int64) int64 {
 	return m
 }
 
-// Run moves the simulation clock with the wall clock, speed times faster,
-// every tick (wall time), until ctx ends. It returns nil when ctx ends.
-func (f *Feed) Run(ctx context.Context, clk clock.Clock, speed float64, tick time.Duration) error {
-	if speed <= 0 {
+// ErrLiveClock is returned when a live feed is asked to change its clock:
+// it follows the wall clock. It carries Binance's code for an unsupported
+// operation, so the API answers it as such.
+var ErrLiveClock error = &sim.Error{Code: sim.CodeUnsupportedOpertn, Msg: "The clock of a live market follows the wall clock."}
+
+// Rate is how the clock runs: its speed and whether it is paused.
+func (f *Feed) Rate() (speed float64, paused bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.speed, f.paused
+}
+
+// SetRate changes how the clock runs from now on: speed times as fast as
+// the wall clock (a positive factor), or paused. The time up to the
+// change is played at the old rate first.
+func (f *Feed) SetRate(speed float64, paused bool) error {
+	if !(speed > 0) || math.IsInf(speed, 0) {
 		return fmt.Errorf("replay speed %v: want a positive factor", speed)
 	}
-	wall0 := clk.Now()
-	sim0 := f.Now()
-	t := clk.NewTicker(tick)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.live {
+		if speed != 1 || paused {
+			return ErrLiveClock
+		}
+		return nil
+	}
+	if err := f.advanceTo(f.target()); err != nil {
+		return err
+	}
+	f.speed, f.paused = speed, paused
+	f.anchor()
+	close(f.rateChanged)
+	f.rateChanged = make(chan struct{})
+	return nil
+}
+
+// target is where the clock's rate has taken the simulation time by now.
+func (f *Feed) target() int64 {
+	if f.paused {
+		return f.now
+	}
+	elapsed := f.clk.Now().Sub(f.anchorWall).Milliseconds()
+	return f.anchorSim + int64(float64(elapsed)*f.speed)
+}
+
+// anchor makes the clock's rate start from the present.
+func (f *Feed) anchor() { f.anchorWall, f.anchorSim = f.clk.Now(), f.now }
+
+// Run moves the simulation clock with the wall clock at the feed's rate,
+// every tick (wall time), until ctx ends. It returns nil when ctx ends.
+func (f *Feed) Run(ctx context.Context, tick time.Duration) error {
+	t := f.clk.NewTicker(tick)
 	defer t.Stop()
 	for {
+		f.mu.Lock()
+		changed := f.rateChanged
+		f.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-changed:
+			continue
 		case <-t.C():
 		}
-		elapsed := clk.Now().Sub(wall0)
-		if err := f.AdvanceTo(sim0 + int64(float64(elapsed.Milliseconds())*speed)); err != nil {
+		f.mu.Lock()
+		err := f.advanceTo(f.target())
+		f.mu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
+}
+
+// Append adds candles of symbol that arrived from the market after those
+// the feed has (a live feed's closed candles, oldest first) and plays them
+// up to the simulation time. Candles at or before the last one are
+// ignored, so a poller may hand over a page that overlaps.
+func (f *Feed) Append(symbol string, candles []sim.Candle) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.series[symbol]
+	if !ok {
+		return 0, fmt.Errorf("append candles of %s: no such series", symbol)
+	}
+	n := 0
+	for _, cd := range candles {
+		if last := c.Candles[len(c.Candles)-1].Time; cd.Time <= last {
+			continue
+		} else if (cd.Time-last)%c.dur != 0 {
+			return n, fmt.Errorf("append candles of %s: %d is not on the %s grid of the series", symbol, cd.Time, c.Timeframe)
+		}
+		c.Candles = append(c.Candles, cd)
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	now := f.now
+	if f.live {
+		now = max(now, f.clk.Now().UnixMilli())
+	}
+	if err := f.advanceTo(now); err != nil {
+		return n, err
+	}
+	f.anchor()
+	return n, nil
+}
+
+// Last is the open time of symbol's newest candle.
+func (f *Feed) Last(symbol string) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.series[symbol]
+	if !ok {
+		return 0, false
+	}
+	return c.Candles[len(c.Candles)-1].Time, true
 }
 
 // Timeframe is the replayed timeframe of symbol.
@@ -342,6 +548,15 @@ func (f *Feed) Klines(symbol string, tf sdk.Timeframe, start, end int64, limit i
 		}
 		out = append(out, Kline{Candle: sim.Candle{Time: t, Open: src.Open, High: src.High, Low: src.Low, Close: src.Close, Volume: src.Volume},
 			CloseTime: tf.Next(t) - 1, QuoteVolume: fixed.MulFloor(src.Volume, src.Close), Trades: 4})
+	}
+	if f.live && hi == len(c.Candles) && (end == 0 || tf.Floor(now) <= end) {
+		// The candle forming now is not known until it closes: flat at the
+		// last price, as a market shows a candle that has not traded yet.
+		last := c.Candles[hi-1]
+		if t := tf.Floor(now); t >= last.Time+c.dur && (len(out) == 0 || out[len(out)-1].Time < t) && (start == 0 || t >= start) {
+			out = append(out, Kline{Candle: sim.Candle{Time: t, Open: last.Close, High: last.Close, Low: last.Close, Close: last.Close},
+				CloseTime: tf.Next(t) - 1})
+		}
 	}
 	for i := range out {
 		out[i].Closed = out[i].CloseTime <= now

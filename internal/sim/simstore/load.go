@@ -3,7 +3,6 @@ package simstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/tradai/tradai/internal/fixed"
@@ -216,26 +215,4 @@ func (s *Store) Trades(ctx context.Context, account, symbol string, q binanceapi
 		reverse(out)
 	}
 	return out, nil
-}
-
-// Clock returns the saved simulation time (0 when none).
-func (s *Store) Clock(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.db.QueryRow(ctx, `SELECT value FROM sim_state WHERE name = 'clock'`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read the simulation clock: %w", err)
-	}
-	return v, nil
-}
-
-// SaveClock saves the simulation time, so a restart resumes the replay
-// where it was.
-func (s *Store) SaveClock(ctx context.Context, t int64) error {
-	if _, err := s.db.Exec(ctx, `INSERT INTO sim_state (name, value) VALUES ('clock', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, t); err != nil {
-		return fmt.Errorf("save the simulation clock: %w", err)
-	}
-	return nil
 }

@@ -7,7 +7,8 @@
 // before it is committed, flushing if need be. Concurrent Syncs share one
 // transaction (group commit), so answering an order only after Sync makes
 // it durable without a commit per order. Run flushes periodically for the
-// fills that market data causes between requests.
+// fills that market data causes between requests, and with them the
+// simulation clock (FollowClock).
 package simstore
 
 import (
@@ -33,9 +34,11 @@ type Store struct {
 
 	mu        sync.Mutex
 	buf       []sim.Event
-	recorded  uint64 // events recorded so far
-	committed uint64 // events committed so far
-	lastErr   error  // the last flush's error, until one succeeds
+	recorded  uint64            // events recorded so far
+	committed uint64            // events committed so far
+	lastErr   error             // the last flush's error, until one succeeds
+	follow    func() ClockState // the clock saved with each flush (FollowClock)
+	saved     ClockState        // the clock state last committed
 
 	flushMu sync.Mutex // one flush at a time
 
@@ -104,17 +107,28 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) {
 
 func (s *Store) flushLocked(ctx context.Context) error {
 	s.mu.Lock()
+	follow := s.follow
+	s.mu.Unlock()
+	var clk *ClockState
+	if follow != nil {
+		st := follow() // before the events: it never runs ahead of them
+		clk = &st
+	}
+	s.mu.Lock()
 	batch := s.buf
 	upto := s.recorded
 	s.buf = nil
+	if clk != nil && *clk == s.saved {
+		clk = nil
+	}
 	s.mu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) == 0 && clk == nil {
 		s.mu.Lock()
 		s.committed = upto
 		s.mu.Unlock()
 		return nil
 	}
-	err := s.write(ctx, batch)
+	err := s.write(ctx, batch, clk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -123,14 +137,17 @@ func (s *Store) flushLocked(ctx context.Context) error {
 		return err
 	}
 	s.committed, s.lastErr = upto, nil
+	if clk != nil {
+		s.saved = *clk
+	}
 	return nil
 }
 
 type balKey struct{ account, asset string }
 
 // write stores a batch in one transaction: the newest state of each order
-// and balance, and every fill.
-func (s *Store) write(ctx context.Context, batch []sim.Event) error {
+// and balance, every fill, and the clock when given.
+func (s *Store) write(ctx context.Context, batch []sim.Event, clk *ClockState) error {
 	orders := map[int64]int{} // id → index of its newest event
 	balances := map[balKey]int{}
 	for i := range batch {
@@ -143,6 +160,11 @@ func (s *Store) write(ctx context.Context, batch []sim.Event) error {
 		}
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		if clk != nil {
+			if err := s.saveClock(ctx, tx, *clk); err != nil {
+				return err
+			}
+		}
 		fillStmt, err := s.prepare(ctx, tx, insertFill)
 		if err != nil {
 			return err

@@ -163,11 +163,57 @@ func TestSurvivesRestart(t *testing.T) {
 		if _, err := s2.Order(ctx, k.Account, "BTCUSDT", 99, ""); !sim.IsCode(err, -2013) {
 			t.Fatalf("unknown order: %v", err)
 		}
-		if err := s2.SaveClock(ctx, 1234); err != nil {
+		want := ClockState{Time: 1234, Speed: 0.5, Paused: true, Mode: "shifted", Offset: 60_000}
+		if err := s2.SaveClock(ctx, want); err != nil {
 			t.Fatal(err)
 		}
-		if c, err := s2.Clock(ctx); err != nil || c != 1234 {
-			t.Fatalf("clock = %d, %v", c, err)
+		if c, err := s2.Clock(ctx); err != nil || c != want {
+			t.Fatalf("clock = %+v, %v", c, err)
+		}
+	})
+}
+
+// TestClockSavedWithTheFills: a flush saves the followed clock in the
+// transaction of the events, read before them; an unchanged clock and no
+// events write nothing.
+func TestClockSavedWithTheFills(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d1 *db.DB) {
+		ctx := context.Background()
+		s := New(d1, clock.NewFake(t2026), nil)
+		if c, err := s.Clock(ctx); err != nil || c != (ClockState{}) {
+			t.Fatalf("clock of a new database = %+v, %v", c, err)
+		}
+		k, err := s.CreateAccount(ctx, "acme", "carol")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := engine(t, s)
+		e.CreateAccount(k.Account)
+		e.Fund(1, k.Account, "USDT", d("1000"))
+		now := ClockState{Time: 5, Speed: 1, Mode: "replay"}
+		reads := 0
+		s.FollowClock(func() ClockState { reads++; return now })
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Clock(ctx); c != now {
+			t.Fatalf("clock after a flush = %+v, want %+v", c, now)
+		}
+		// The clock moves on after the state was read: the next flush
+		// saves the newer one.
+		now.Time = 9
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Clock(ctx); c.Time != 9 || reads != 2 {
+			t.Fatalf("clock = %+v after %d reads", c, reads)
+		}
+		// Nothing new: no write (a broken database would fail one).
+		if err := d1.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatalf("a flush with nothing to save wrote: %v", err)
 		}
 	})
 }

@@ -47,7 +47,7 @@ func Market(t testing.TB, n int, journal sim.Journal) (*sim.Engine, *replay.Feed
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed, err := replay.New(eng, []replay.Series{series}, 0, nil)
+	feed, err := replay.New(eng, []replay.Series{series}, replay.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
