@@ -66,7 +66,7 @@ type htmlView struct {
 	Strategy, Timeframe, Exchange, TradingMode, Stake, MaxOpen string
 	From, To                                                   string
 	Days                                                       int
-	Pairs                                                      []string
+	PairNames                                                  []string
 	Params                                                     []keyValue
 
 	Cards                      []card
@@ -88,6 +88,7 @@ type htmlView struct {
 	Sections                 []metricSection
 
 	Trades *tradeTable
+	Pairs  []pairPanel
 }
 
 type keyValue struct{ Key, Value string }
@@ -184,7 +185,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		From:        dateMinute(from),
 		To:          dateMinute(to),
 		Days:        s.BacktestDays,
-		Pairs:       res.Pairs,
+		PairNames:   res.Pairs,
 		MaxDDEquity: pctS(s.MaxDrawdownEquity, 2),
 		MonthNames:  []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 	}
@@ -232,6 +233,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	v.Compare = compareRows(s, ccy)
 	v.Sections = metricSections(res, m)
 	v.Trades = tradeTableOf(res, ccy)
+	v.Pairs = pairPanels(res)
 	return v
 }
 
