@@ -23,6 +23,8 @@ const (
 	// minTradeSpan is the shortest a trade's stop and ROI lines are drawn,
 	// in viewBox units, so a short trade's levels can be seen.
 	minTradeSpan = 24.0
+	// denseTrades: a chart of more trades draws them smaller.
+	denseTrades = 300
 )
 
 // pairPanel is one pair's part of the report: its price chart with the
@@ -247,13 +249,20 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade
 	marks := make([]chartTrade, 0, len(idx))
 	// Per ms of a trade, at least enough that it spans minTradeSpan.
 	perMs := m.width / float64(max(m.tmax-m.tmin, 1))
+	// Many trades get smaller markers and no entry-to-exit lines.
+	dense := len(idx) > denseTrades
+	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
+	dy := 5.0
+	if dense {
+		up, down, diamond, dy = "l2.5,4.5h-5Z", "l2.5,-4.5h-5Z", "l3,3l-3,3l-3,-3Z", 3
+	}
 	for _, i := range idx {
 		t := &res.Trades[i]
 		x0, y0 := m.xOf(t.OpenTime), m.yOf(t.OpenRate)
 		if t.IsShort {
-			short.WriteString("M" + num(x0) + "," + num(y0) + "l4.5,-8h-9Z")
+			short.WriteString("M" + num(x0) + "," + num(y0) + down)
 		} else {
-			long.WriteString("M" + num(x0) + "," + num(y0) + "l4.5,8h-9Z")
+			long.WriteString("M" + num(x0) + "," + num(y0) + up)
 		}
 		ct := chartTrade{N: i + 1, In: [2]float64{round1(x0), round1(y0)}}
 		end := m.tmax
@@ -268,8 +277,10 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade
 			case "neg":
 				mk, link = &loss, &linkLoss
 			}
-			mk.WriteString("M" + num(x1) + "," + num(y1-5) + "l5,5l-5,5l-5,-5Z")
-			link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
+			mk.WriteString("M" + num(x1) + "," + num(y1-dy) + diamond)
+			if !dense {
+				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
+			}
 		}
 		scale := math.Max(perMs, minTradeSpan/float64(max(end-t.OpenTime, 60_000)))
 		xAt := func(ms int64) float64 { return round1(x0 + float64(ms-t.OpenTime)*scale) }
@@ -309,11 +320,15 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade
 	}
 	path("trade-link pos", &linkWin)
 	path("trade-link neg", &linkLoss)
-	path("mark entry long", &long)
-	path("mark entry short", &short)
-	path("mark exit pos", &win)
-	path("mark exit neg", &loss)
-	path("mark exit flat", &flat)
+	cls := "mark "
+	if dense {
+		cls = "mark dense "
+	}
+	path(cls+"entry long", &long)
+	path(cls+"entry short", &short)
+	path(cls+"exit pos", &win)
+	path(cls+"exit neg", &loss)
+	path(cls+"exit flat", &flat)
 	return b.String(), marks
 }
 
