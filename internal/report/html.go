@@ -39,8 +39,11 @@ func mustRead(name string) string {
 // headline cards, the equity curve (with buy and hold of the pairs when the
 // result has a Benchmark, and a log-scale twin), an underwater (drawdown)
 // chart with the worst drawdowns, a rolling Sharpe chart, histograms of the
-// trade and daily returns, a monthly-returns heatmap, the per-pair,
-// exit-reason and enter-tag tables, Freqtrade's metrics side by side with
+// trade and daily returns, a monthly-returns heatmap, the per-pair table,
+// a price chart per pair with its trades' entries and exits (the result's
+// Prices; the hovered trade's stop-loss and ROI levels drawn by the page's
+// script) above the pair's cumulative profit, the exit-reason and
+// enter-tag tables, Freqtrade's metrics side by side with
 // the equity-based ones, all other metrics, and the trade list (embedded as
 // JSON; the page's script draws it a page at a time, sorts it and offers
 // it as CSV). Every user-supplied string is

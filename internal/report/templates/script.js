@@ -34,6 +34,9 @@
   // every trade, all rows while printing, downloadable as CSV.
   var tradeEl = document.getElementById("trade-data");
   var tradeData = tradeEl ? JSON.parse(tradeEl.textContent) : null;
+  // showOnChart(n) selects trade n's pair and shows the trade on its price
+  // chart; set by the pairs section.
+  var showOnChart = null;
   (function () {
     var data = tradeData;
     if (!data) return;
@@ -68,6 +71,7 @@
       for (var i = from; i < to; i++) {
         var tr = document.createElement("tr");
         for (var c = 0; c < cols.length; c++) tr.appendChild(cell(rows[i], c));
+        tr.dataset.n = rows[i][0];
         frag.appendChild(tr);
       }
       body.textContent = "";
@@ -121,6 +125,11 @@
         go(0);
       });
     });
+    // A click on a trade shows it on its pair's price chart.
+    body.addEventListener("click", function (ev) {
+      var tr = ev.target.closest("tr");
+      if (tr && showOnChart) showOnChart(parseInt(tr.dataset.n, 10));
+    });
     window.addEventListener("beforeprint", function () { draw(true); });
     window.addEventListener("afterprint", function () { draw(false); });
 
@@ -154,12 +163,12 @@
     if (!section) return;
     var tabs = section.querySelectorAll(".pair-tab");
     var panels = section.querySelectorAll(".pair-panel");
-    tabs.forEach(function (t) {
-      t.addEventListener("click", function () {
-        tabs.forEach(function (u) { u.setAttribute("aria-selected", u === t ? "true" : "false"); });
-        panels.forEach(function (p) { p.hidden = p.dataset.pair !== t.dataset.pair; });
-      });
-    });
+    var select = function (t) {
+      tabs.forEach(function (u) { u.setAttribute("aria-selected", u === t ? "true" : "false"); });
+      panels.forEach(function (p) { p.hidden = p.dataset.pair !== t.dataset.pair; });
+    };
+    tabs.forEach(function (t) { t.addEventListener("click", function () { select(t); }); });
+    var pinned = []; // per panel: show trade n, or false when the panel lacks it
     var col = {};
     if (tradeData) tradeData.cols.forEach(function (c, i) { col[c.csv] = i; });
     var text = function (row, name) { return col[name] === undefined ? "" : row[2 * col[name]]; };
@@ -171,6 +180,9 @@
       var map = JSON.parse(layer.getAttribute("data-map"));
       var left = map[0], top = map[1], width = map[2], height = map[3];
       var marks = null, shown = null;
+      var load = function () {
+        if (!marks) marks = JSON.parse(panel.querySelector(".pair-marks").textContent) || [];
+      };
       var add = function (name, attrs) {
         var e = document.createElementNS(svg.namespaceURI, name);
         for (var k in attrs) e.setAttribute(k, attrs[k]);
@@ -234,8 +246,21 @@
         tip.style.display = "none";
         shown = null;
       };
+      pinned.push(function (n) {
+        load();
+        for (var i = 0; i < marks.length; i++) {
+          if (marks[i].n === n) {
+            select(tabs[+panel.dataset.pair]);
+            panel.scrollIntoView({ block: "center" });
+            shown = marks[i];
+            showTrade(marks[i]);
+            return true;
+          }
+        }
+        return false;
+      });
       svg.addEventListener("mousemove", function (ev) {
-        if (!marks) marks = JSON.parse(panel.querySelector(".pair-marks").textContent) || [];
+        load();
         var r = svg.getBoundingClientRect();
         var scale = r.width / svg.viewBox.baseVal.width;
         var x = (ev.clientX - r.left) / scale, y = (ev.clientY - r.top) / scale;
@@ -259,6 +284,9 @@
       });
       svg.addEventListener("mouseleave", hide);
     });
+    showOnChart = function (n) {
+      for (var i = 0; i < pinned.length; i++) if (pinned[i](n)) return;
+    };
   })();
 
   // Equity chart: linear or log scale.
