@@ -64,7 +64,8 @@ type Result struct {
 	// ([PriceSeries.Downsample]): what a chart of the pair's price with
 	// the trades on it needs. Empty when the producer does not have the
 	// candles. The results of one backtest's parameter sets share it: it
-	// is read, never changed.
+	// is read, never changed. The JSON export (result.json) leaves it and
+	// MinimalROI out; the HTML report draws them.
 	Prices []PriceSeries
 }
 
