@@ -44,15 +44,15 @@ type pairPanel struct {
 // chartTrade is one trade on a price chart, in the chart's viewBox
 // coordinates.
 type chartTrade struct {
-	N     int          `json:"n"`             // the trade's number in the trade list
-	In    [2]float64   `json:"in"`            // entry marker x, y
-	Out   *[2]float64  `json:"out,omitempty"` // exit marker; none while open
-	End   float64      `json:"end"`           // x where its levels end (at least minTradeSpan after In)
-	Stop0 *float64     `json:"sl0,omitempty"` // y of the stop set at entry
-	Stop  *float64     `json:"sl,omitempty"`  // y of the final stop, when it moved
-	Liq   *float64     `json:"liq,omitempty"` // y of the liquidation price
-	ROI   [][3]float64 `json:"roi,omitempty"` // take-profit levels: x from, x to, y
-	Note  string       `json:"note"`          // the levels' prices in words
+	N     int          `json:"n"`              // the trade's number in the trade list
+	In    [2]float64   `json:"in"`             // entry marker x, y
+	Out   *[2]float64  `json:"out,omitempty"`  // exit marker; none while open
+	End   float64      `json:"end"`            // x where its levels end (at least minTradeSpan after In)
+	Stop0 *float64     `json:"sl0,omitempty"`  // y of the stop set at entry
+	Stop  *float64     `json:"sl,omitempty"`   // y of the final stop, when it moved
+	Liq   *float64     `json:"liq,omitempty"`  // y of the liquidation price
+	ROI   [][3]float64 `json:"roi,omitempty"`  // take-profit levels: x from, x to, y
+	Note  string       `json:"note,omitempty"` // the levels' prices in words
 }
 
 // pairPanels builds a panel per pair: the result's pairs in order, then
