@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -89,7 +90,8 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	states := make([]pairState, len(series))
-	res := &result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64}
+	res := &result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64,
+		MinimalROI: slices.Clone(s.Rules.Risk.MinimalROI)}
 	var change float64
 	for k, sr := range series {
 		f := sr.Frame

@@ -31,6 +31,10 @@ type Data struct {
 	plan        Plan
 	series      []Series // the file's signal columns as stored
 	fingerprint string
+	// prices is each pair's candles over its range, downsampled for the
+	// results' price charts: they depend on the candles alone, so every
+	// parameter set's result shares them.
+	prices []result.PriceSeries
 }
 
 // Load reads every series of p through l, GOMAXPROCS at a time, and cuts
@@ -40,14 +44,26 @@ type Data struct {
 // pair needs at least 2 candles in the range.
 func Load(ctx context.Context, l Loader, p Plan, log *slog.Logger) (*Data, error) {
 	series := make([]Series, len(p.Needs))
+	prices := make([]result.PriceSeries, len(p.Needs))
 	err := forEach(len(p.Needs), func(k int) (err error) {
 		series[k], err = load(ctx, l, p, p.Needs[k], log)
+		if err == nil {
+			prices[k] = priceSeries(series[k])
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Data{plan: p, series: series, fingerprint: dataFingerprint(series)}, nil
+	return &Data{plan: p, series: series, fingerprint: dataFingerprint(series), prices: prices}, nil
+}
+
+// priceSeries is s's candles over its range [From, To), downsampled to
+// result.PriceBuckets rows.
+func priceSeries(s Series) result.PriceSeries {
+	f, a, b := s.Frame, s.From, s.To
+	view := result.PriceSeries{Pair: f.Pair, Time: f.Time[a:b], Open: f.Open[a:b], High: f.High[a:b], Low: f.Low[a:b], Close: f.Close[a:b]}
+	return view.Downsample(result.PriceBuckets)
 }
 
 // load is Load for one series.
@@ -180,7 +196,8 @@ func (d *Data) Prepare(ctx context.Context, strat sdk.Strategy, params sdk.Value
 }
 
 // Simulate runs the portfolio simulation of p with settings s (see
-// [NewSettings]) and returns the result, described by the plan.
+// [NewSettings]) and returns the result, described by the plan, with the
+// pairs' price series (shared by the results of p's data).
 func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, error) {
 	res, err := Simulate(ctx, s, p.series)
 	if err != nil {
@@ -191,6 +208,7 @@ func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, er
 	res.Exchange, res.TradingMode = plan.Exchange, plan.TradingMode
 	res.DataFingerprint = p.data.fingerprint
 	res.StakeCurrency = plan.StakeCurrency
+	res.Prices = p.data.prices
 	return res, nil
 }
 

@@ -291,3 +291,53 @@ func TestPrepareChecksStrategyAndParams(t *testing.T) {
 		t.Fatalf("out-of-range parameter: %v", err)
 	}
 }
+
+// A result carries each pair's prices over the range traded, in pair
+// order and downsampled, and the ROI table its trades ran under.
+func TestResultCarriesPricesAndROI(t *testing.T) {
+	t.Parallel()
+	mem := memLoader{}
+	cfg := parse(t, `{"strategy":"sma_cross","timeframe":"1m","exchange":{"name":"mem","pair_whitelist":["B/USDT","A/USDT"]}}`)
+	for k, pair := range cfg.Exchange.PairWhitelist {
+		mem[pair] = synthetic(pair, 5000+k*1000, uint64(k+1))
+	}
+	st, _ := strategy.Lookup("sma_cross")
+	plan, err := NewPlan(cfg, st.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Load(context.Background(), mem, plan, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep, err := data.Prepare(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := benchSettings(2)
+	res, err := prep.Simulate(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.MinimalROI) != fmt.Sprint(s.Rules.Risk.MinimalROI) {
+		t.Errorf("ROI table %v, want %v", res.MinimalROI, s.Rules.Risk.MinimalROI)
+	}
+	if len(res.Prices) != 2 {
+		t.Fatalf("%d price series for 2 pairs", len(res.Prices))
+	}
+	startup := st.Spec().StartupCandles
+	for k, p := range res.Prices {
+		f := mem[cfg.Exchange.PairWhitelist[k]]
+		if p.Pair != f.Pair {
+			t.Errorf("series %d is %s, want %s", k, p.Pair, f.Pair)
+		}
+		if p.Len() == 0 || p.Len() > result.PriceBuckets {
+			t.Errorf("%s: %d rows", p.Pair, p.Len())
+			continue
+		}
+		if p.Time[0] != f.Time[startup] || p.Open[0] != f.Open[startup] || p.Close[p.Len()-1] != f.Close[f.Len()-1] {
+			t.Errorf("%s: series runs from %d (open %v) to close %v, want the range %d (%v) to %v",
+				p.Pair, p.Time[0], p.Open[0], p.Close[p.Len()-1], f.Time[startup], f.Open[startup], f.Close[f.Len()-1])
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 
 // manyTradesFixture is a backtest of the engine benchmark's size: 19,484
 // trades on one pair over 694 days of one-minute candles (1,000,000
-// candles), with a daily equity curve.
+// candles), with a daily equity curve and the pair's prices.
 func manyTradesFixture() (*result.Result, metrics.Report) {
 	const n = 19_484
 	rng := rand.New(rand.NewPCG(3, 5))
@@ -42,6 +42,34 @@ func manyTradesFixture() (*result.Result, metrics.Report) {
 		px = closeRate
 	}
 	res.FinalBalance = bal
+	// The prices as the backtester gives them: the minute candles merged
+	// into result.PriceBuckets rows.
+	// Each minute's close runs from the trade's open rate to its close
+	// rate, then on to the next trade's, with noise.
+	minutes := result.PriceSeries{Pair: "BTC/USDT"}
+	px = 40000
+	j := 0
+	for i := range 1_000_000 {
+		at := start + int64(i)*minuteMs
+		for j < n && res.Trades[j].OpenTime+step <= at {
+			j++
+		}
+		o := px
+		px = 40000
+		if j < n {
+			t := &res.Trades[j]
+			from, to, a, b := t.OpenTime, t.CloseTime, t.OpenRate, t.CloseRate
+			if at >= t.CloseTime {
+				from, to, a = t.CloseTime, t.OpenTime+step, t.CloseRate
+			}
+			px = a + (b-a)*float64(at-from)/float64(max(to-from, 1))
+		}
+		px *= 1 + 0.0005*rng.NormFloat64()
+		minutes.Time = append(minutes.Time, at)
+		minutes.Open, minutes.Close = append(minutes.Open, o), append(minutes.Close, px)
+		minutes.High, minutes.Low = append(minutes.High, max(o, px)*1.0003), append(minutes.Low, min(o, px)*0.9997)
+	}
+	res.Prices = []result.PriceSeries{minutes.Downsample(result.PriceBuckets)}
 	eq := res.StartingBalance
 	k := 0
 	for d := start + dayMs; d <= end+dayMs; d += dayMs {

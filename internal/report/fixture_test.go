@@ -197,7 +197,37 @@ func largeFixture() (*result.Result, metrics.Report) {
 		res.FinalBalance += t.ProfitAbs
 	}
 	res.MarketChange = marketChange
+	res.MinimalROI = sdk.ROITable{{Minutes: 0, Ratio: 0.08}, {Minutes: 600, Ratio: 0.04}, {Minutes: 2880, Ratio: 0}}
+	for p := range pairs {
+		ps := result.PriceSeries{Pair: pairs[p]}
+		for h, c := range prices[p] {
+			o := c
+			if h > 0 {
+				o = prices[p][h-1]
+			}
+			ps.Time = append(ps.Time, start+int64(h)*hourMs)
+			ps.Open, ps.Close = append(ps.Open, o), append(ps.Close, c)
+			ps.High = append(ps.High, max(o, c)*(1+0.002*rng.Float64()))
+			ps.Low = append(ps.Low, min(o, c)*(1-0.002*rng.Float64()))
+		}
+		res.Prices = append(res.Prices, ps.Downsample(result.PriceBuckets))
+	}
 	return res, metrics.Compute(res)
+}
+
+// walk is n candles of a seeded random walk from px, one every stepMs
+// from start.
+func walk(pair string, start, stepMs int64, n int, px float64, seed uint64) result.PriceSeries {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	ps := result.PriceSeries{Pair: pair}
+	for i := range n {
+		o := px
+		px *= math.Exp(0.01 * rng.NormFloat64())
+		ps.Time = append(ps.Time, start+int64(i)*stepMs)
+		ps.Open, ps.Close = append(ps.Open, o), append(ps.Close, px)
+		ps.High, ps.Low = append(ps.High, max(o, px)*1.002), append(ps.Low, min(o, px)*0.998)
+	}
+	return ps
 }
 
 // emptyFixture is a one-day backtest without a single trade.

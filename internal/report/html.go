@@ -39,8 +39,11 @@ func mustRead(name string) string {
 // headline cards, the equity curve (with buy and hold of the pairs when the
 // result has a Benchmark, and a log-scale twin), an underwater (drawdown)
 // chart with the worst drawdowns, a rolling Sharpe chart, histograms of the
-// trade and daily returns, a monthly-returns heatmap, the per-pair,
-// exit-reason and enter-tag tables, Freqtrade's metrics side by side with
+// trade and daily returns, a monthly-returns heatmap, the per-pair table,
+// a price chart per pair with its trades' entries and exits (the result's
+// Prices; the hovered trade's stop-loss and ROI levels drawn by the page's
+// script) above the pair's cumulative profit, the exit-reason and
+// enter-tag tables, Freqtrade's metrics side by side with
 // the equity-based ones, all other metrics, and the trade list (embedded as
 // JSON; the page's script draws it a page at a time, sorts it and offers
 // it as CSV). Every user-supplied string is
@@ -66,7 +69,7 @@ type htmlView struct {
 	Strategy, Timeframe, Exchange, TradingMode, Stake, MaxOpen string
 	From, To                                                   string
 	Days                                                       int
-	Pairs                                                      []string
+	PairNames                                                  []string
 	Params                                                     []keyValue
 
 	Cards                      []card
@@ -88,6 +91,7 @@ type htmlView struct {
 	Sections                 []metricSection
 
 	Trades *tradeTable
+	Pairs  []pairPanel
 }
 
 type keyValue struct{ Key, Value string }
@@ -184,7 +188,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		From:        dateMinute(from),
 		To:          dateMinute(to),
 		Days:        s.BacktestDays,
-		Pairs:       res.Pairs,
+		PairNames:   res.Pairs,
 		MaxDDEquity: pctS(s.MaxDrawdownEquity, 2),
 		MonthNames:  []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 	}
@@ -232,6 +236,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	v.Compare = compareRows(s, ccy)
 	v.Sections = metricSections(res, m)
 	v.Trades = tradeTableOf(res, ccy)
+	v.Pairs = pairPanels(res)
 	return v
 }
 

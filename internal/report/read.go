@@ -15,7 +15,9 @@ import (
 // result.json artifact) back into a result and its metrics, so that
 // WriteSummary and WriteHTML render it as they render a local backtest.
 // What WriteJSON does not export is left zero: the result's own drawdown
-// fields (the metrics carry them) and the trades' internal stop state.
+// fields (the metrics carry them), the trades' internal stop state, and
+// the prices and ROI table the HTML report's price charts draw (a report
+// of a read-back result says its pairs have no prices).
 func ReadJSON(r io.Reader) (*result.Result, metrics.Report, error) {
 	var doc jsonExport
 	dec := json.NewDecoder(r)

@@ -44,6 +44,25 @@ type chart struct {
 	// logY draws the y axis on a log scale; points and reference lines
 	// at or below 0 are dropped, and minSpan and maxY are ignored.
 	logY bool
+	// tFrom, tTo, when tFrom < tTo, widen the x axis to at least that
+	// time range (charts stacked on one time axis).
+	tFrom, tTo int64
+	// span lists more values the y axis shows (e.g. a price chart's highs
+	// and lows, drawn by layers).
+	span []float64
+	// layers, when set, draws more: under the lines and over them, inside
+	// the plot's clip, with the chart's mapping.
+	layers func(m *plotMap) (under, over string)
+}
+
+// plotMap is a rendered chart's mapping from times and values to viewBox
+// coordinates.
+type plotMap struct {
+	xOf                      func(int64) float64
+	yOf                      func(float64) float64
+	tmin, tmax               int64
+	left, top, width, height float64 // the plot area
+	lo, hi                   float64 // the values at its bottom and top
 }
 
 const (
@@ -82,6 +101,14 @@ func (c *chart) render() template.HTML {
 	}
 	if tmin > tmax || len(lines) == 0 || len(lines[0].pts) == 0 {
 		return template.HTML(`<div class="chart-empty">Not enough data to draw this chart.</div>`)
+	}
+	if c.tFrom < c.tTo {
+		tmin, tmax = min(tmin, c.tFrom), max(tmax, c.tTo)
+	}
+	for _, v := range c.span {
+		if isFinite(v) && (!c.logY || v > 0) {
+			vmin, vmax = math.Min(vmin, plot(v)), math.Max(vmax, plot(v))
+		}
 	}
 	var refs []float64
 	for _, r := range c.ref {
@@ -186,7 +213,12 @@ func (c *chart) render() template.HTML {
 	w(`</g>`)
 
 	// Series.
-	w(`<g clip-path="url(#`, c.id, `-clip)">`)
+	var under, over string
+	if c.layers != nil {
+		under, over = c.layers(&plotMap{xOf: xOf, yOf: yOf, tmin: tmin, tmax: tmax,
+			left: marginL, top: marginT, width: plotW, height: plotH, lo: lo, hi: hi})
+	}
+	w(`<g clip-path="url(#`, c.id, `-clip)">`, under)
 	for _, r := range refs {
 		{
 			y := yOf(r)
@@ -208,7 +240,7 @@ func (c *chart) render() template.HTML {
 		}
 		w(`<path class="`, l.class, `" d="`, path, `"/>`)
 	}
-	w(`</g>`)
+	w(over, `</g>`)
 
 	// Hover read-out: the first series' points in viewBox coordinates.
 	if c.tipFmt != nil {

@@ -9,6 +9,8 @@
 package result
 
 import (
+	"math"
+
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -53,10 +55,71 @@ type Result struct {
 	// MarketChange is the mean over pairs of last close / first close - 1
 	// within the range traded.
 	MarketChange float64
+
+	// MinimalROI is the ROI table the trades ran under (empty: none), for
+	// drawing each trade's take-profit levels.
+	MinimalROI sdk.ROITable
+	// Prices is, per traded pair in the order of Pairs, its candles over
+	// the range traded merged into at most PriceBuckets rows
+	// ([PriceSeries.Downsample]): what a chart of the pair's price with
+	// the trades on it needs. Empty when the producer does not have the
+	// candles. The results of one backtest's parameter sets share it: it
+	// is read, never changed. The JSON export (result.json) leaves it and
+	// MinimalROI out; the HTML report draws them.
+	Prices []PriceSeries
 }
 
 // EquityPoint is the account value at one time.
 type EquityPoint struct {
 	Time   int64   // Unix ms, the close time of the candle it was marked at
 	Equity float64 // wallet plus open positions at their close price, after exit fees
+}
+
+// PriceBuckets bounds the rows of each [PriceSeries] a producer puts in a
+// Result: enough for a chart as wide as a screen, small enough that a
+// long one-minute backtest's price charts stay small.
+const PriceBuckets = 1000
+
+// PriceSeries is one pair's prices in time order as columns of equal
+// length. Each row is one candle or a bucket of consecutive ones: the
+// open time and open of its first candle, the highest high, the lowest low
+// and the close of its last candle.
+type PriceSeries struct {
+	Pair                   string
+	Time                   []int64 // Unix ms
+	Open, High, Low, Close []float64
+}
+
+// Len is the number of rows.
+func (s *PriceSeries) Len() int { return len(s.Time) }
+
+// Downsample returns s merged into at most n rows (n < 1 counts as 1):
+// runs of ceil(Len/n) consecutive rows become one, so the first open, the
+// last close, the highest high and the lowest low survive. The result
+// never shares memory with s, so a series viewing a whole frame's columns
+// does not keep them alive.
+func (s *PriceSeries) Downsample(n int) PriceSeries {
+	rows := s.Len()
+	k := 1
+	if n < 1 {
+		n = 1
+	}
+	if rows > n {
+		k = (rows + n - 1) / n
+	}
+	m := (rows + k - 1) / k
+	out := PriceSeries{Pair: s.Pair, Time: make([]int64, m),
+		Open: make([]float64, m), High: make([]float64, m), Low: make([]float64, m), Close: make([]float64, m)}
+	for b := range m {
+		lo, hi := b*k, min((b+1)*k, rows)
+		h, l := math.Inf(-1), math.Inf(1)
+		for _, v := range s.High[lo:hi] {
+			h = max(h, v)
+		}
+		for _, v := range s.Low[lo:hi] {
+			l = min(l, v)
+		}
+		out.Time[b], out.Open[b], out.High[b], out.Low[b], out.Close[b] = s.Time[lo], s.Open[lo], h, l, s.Close[hi-1]
+	}
+	return out
 }

@@ -32,10 +32,14 @@
 
   // Trade list: drawn a page at a time from the embedded data, sorted over
   // every trade, all rows while printing, downloadable as CSV.
+  var tradeEl = document.getElementById("trade-data");
+  var tradeData = tradeEl ? JSON.parse(tradeEl.textContent) : null;
+  // showOnChart(n) selects trade n's pair and shows the trade on its price
+  // chart; set by the pairs section.
+  var showOnChart = null;
   (function () {
-    var embedded = document.getElementById("trade-data");
-    if (!embedded) return;
-    var data = JSON.parse(embedded.textContent);
+    var data = tradeData;
+    if (!data) return;
     var cols = data.cols, rows = data.rows.slice();
     var section = document.getElementById("trades");
     var table = section.querySelector("table.trades");
@@ -67,6 +71,7 @@
       for (var i = from; i < to; i++) {
         var tr = document.createElement("tr");
         for (var c = 0; c < cols.length; c++) tr.appendChild(cell(rows[i], c));
+        tr.dataset.n = rows[i][0];
         frag.appendChild(tr);
       }
       body.textContent = "";
@@ -120,6 +125,11 @@
         go(0);
       });
     });
+    // A click on a trade shows it on its pair's price chart.
+    body.addEventListener("click", function (ev) {
+      var tr = ev.target.closest("tr");
+      if (tr && showOnChart) showOnChart(parseInt(tr.dataset.n, 10));
+    });
     window.addEventListener("beforeprint", function () { draw(true); });
     window.addEventListener("afterprint", function () { draw(false); });
 
@@ -141,6 +151,142 @@
       setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
     });
     draw(false);
+  })();
+
+  // Pairs: a tab per pair shows its panel. Over a price chart the pointer
+  // picks the nearest trade marker: the trade's entry, exit, profit and
+  // exit reason (from the trade list's data) and its stop-loss and ROI
+  // levels over its life; away from the markers, the time and price under
+  // the pointer.
+  (function () {
+    var section = document.getElementById("pairs");
+    if (!section) return;
+    var tabs = section.querySelectorAll(".pair-tab");
+    var panels = section.querySelectorAll(".pair-panel");
+    var select = function (t) {
+      tabs.forEach(function (u) { u.setAttribute("aria-selected", u === t ? "true" : "false"); });
+      panels.forEach(function (p) { p.hidden = p.dataset.pair !== t.dataset.pair; });
+    };
+    tabs.forEach(function (t) { t.addEventListener("click", function () { select(t); }); });
+    var pinned = []; // per panel: show trade n, or false when the panel lacks it
+    var col = {};
+    if (tradeData) tradeData.cols.forEach(function (c, i) { col[c.csv] = i; });
+    var text = function (row, name) { return col[name] === undefined ? "" : row[2 * col[name]]; };
+    panels.forEach(function (panel) {
+      var layer = panel.querySelector(".trade-sel");
+      if (!layer) return;
+      var svg = layer.ownerSVGElement;
+      var tip = panel.querySelector(".trade-tip");
+      var map = JSON.parse(layer.getAttribute("data-map"));
+      var left = map[0], top = map[1], width = map[2], height = map[3];
+      var marks = null, shown = null;
+      var load = function () {
+        if (!marks) marks = JSON.parse(panel.querySelector(".pair-marks").textContent) || [];
+      };
+      var add = function (name, attrs) {
+        var e = document.createElementNS(svg.namespaceURI, name);
+        for (var k in attrs) e.setAttribute(k, attrs[k]);
+        layer.appendChild(e);
+      };
+      var level = function (cls, x0, x1, y) {
+        if (y !== undefined && y !== null) add("line", { "class": cls, x1: x0, x2: x1, y1: y, y2: y });
+      };
+      var line = function (cls, s) {
+        var d = document.createElement("div");
+        d.className = cls;
+        d.textContent = s;
+        tip.appendChild(d);
+      };
+      var place = function (x, y) {
+        var scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        tip.style.left = (x * scale) + "px";
+        tip.style.top = (y * scale) + "px";
+        tip.style.display = "block";
+      };
+      var showTrade = function (m) {
+        layer.textContent = "";
+        tip.textContent = "";
+        var end = m.end;
+        if (m.out) add("line", { "class": "sel-link", x1: m.in[0], y1: m.in[1], x2: m.out[0], y2: m.out[1] });
+        level("sel-stop0", m.in[0], end, m.sl0);
+        level("sel-stop", m.in[0], end, m.sl);
+        level("sel-liq", m.in[0], end, m.liq);
+        (m.roi || []).forEach(function (r) { level("sel-roi", r[0], r[1], r[2]); });
+        add("circle", { "class": "sel-ring", cx: m.in[0], cy: m.in[1], r: 8 });
+        if (m.out) add("circle", { "class": "sel-ring", cx: m.out[0], cy: m.out[1], r: 8 });
+        var row = tradeData && tradeData.rows[m.n - 1];
+        if (row) {
+          var tag = text(row, "enter_tag");
+          line("tip-head", "#" + m.n + " · " + text(row, "side") + " · " + text(row, "pair") + (tag ? " · " + tag : ""));
+          line("", text(row, "open_date") + " → " + text(row, "close_date") + " (" + text(row, "trade_duration") + ")");
+          line("", text(row, "open_rate") + " → " + text(row, "close_rate") + " · " + text(row, "profit_ratio") +
+            " (" + text(row, "profit_abs") + ") · " + text(row, "exit_reason"));
+        }
+        if (m.note) line("tip-levels", m.note);
+        // Beside the trade's levels, on the side with more room.
+        var ys = [m.in[1]];
+        if (m.out) ys.push(m.out[1]);
+        var mid = (Math.min.apply(null, ys) + Math.max.apply(null, ys)) / 2;
+        var right = m.in[0] < left + width * 0.6;
+        tip.classList.toggle("left", !right);
+        place(right ? Math.max(end, m.out ? m.out[0] : 0) : m.in[0], mid);
+      };
+      var showCursor = function (x, y) {
+        layer.textContent = "";
+        add("line", { "class": "sel-cross", x1: x, x2: x, y1: top, y2: top + height });
+        add("line", { "class": "sel-cross", x1: left, x2: left + width, y1: y, y2: y });
+        var t = map[4] + (x - left) / width * (map[5] - map[4]);
+        var v = map[7] - (y - top) / height * (map[7] - map[6]);
+        tip.classList.remove("left");
+        tip.textContent = new Date(t).toISOString().slice(0, 16).replace("T", " ") + " · " + v.toPrecision(6);
+        place(x, y);
+      };
+      var hide = function () {
+        layer.textContent = "";
+        tip.style.display = "none";
+        shown = null;
+      };
+      pinned.push(function (n) {
+        load();
+        for (var i = 0; i < marks.length; i++) {
+          if (marks[i].n === n) {
+            select(tabs[+panel.dataset.pair]);
+            panel.scrollIntoView({ block: "center" });
+            shown = marks[i];
+            showTrade(marks[i]);
+            return true;
+          }
+        }
+        return false;
+      });
+      svg.addEventListener("mousemove", function (ev) {
+        load();
+        var r = svg.getBoundingClientRect();
+        var scale = r.width / svg.viewBox.baseVal.width;
+        var x = (ev.clientX - r.left) / scale, y = (ev.clientY - r.top) / scale;
+        if (x < left || x > left + width || y < top || y > top + height) { hide(); return; }
+        var best = null, bestD = 12 * 12;
+        for (var i = 0; i < marks.length; i++) {
+          var m = marks[i];
+          var dx = m.in[0] - x, dy = m.in[1] - y, d = dx * dx + dy * dy;
+          if (d < bestD) { best = m; bestD = d; }
+          if (m.out) {
+            dx = m.out[0] - x; dy = m.out[1] - y; d = dx * dx + dy * dy;
+            if (d < bestD) { best = m; bestD = d; }
+          }
+        }
+        if (best) {
+          if (best !== shown) { shown = best; showTrade(best); }
+          return;
+        }
+        shown = null;
+        showCursor(x, y);
+      });
+      svg.addEventListener("mouseleave", hide);
+    });
+    showOnChart = function (n) {
+      for (var i = 0; i < pinned.length; i++) if (pinned[i](n)) return;
+    };
   })();
 
   // Equity chart: linear or log scale.

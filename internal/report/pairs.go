@@ -1,0 +1,378 @@
+package report
+
+import (
+	"html/template"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+const (
+	// priceRowBudget bounds the price rows all pair charts of a report
+	// draw together: each pair gets an equal share, at least minPairRows
+	// and at most result.PriceBuckets, so many pairs keep the file small.
+	priceRowBudget = 40_000
+	minPairRows    = 120
+	// candleRows: up to this many rows are drawn as candles; more as the
+	// high–low band with the close line.
+	candleRows = 160
+	// minTradeSpan is the shortest a trade's stop and ROI lines are drawn,
+	// in viewBox units, so a short trade's levels can be seen.
+	minTradeSpan = 24.0
+	// denseTrades: a chart of more trades draws them smaller.
+	denseTrades = 300
+)
+
+// pairPanel is one pair's part of the report: its price chart with the
+// trades on it, its cumulative profit below on the same time axis, and
+// what the page's script needs to show a trade's levels on hover.
+type pairPanel struct {
+	Pair        string
+	Trades      int
+	Profit      string // closed trades' profit in the stake currency
+	Tone        string
+	Candles     bool // the price is drawn as candles, not a band
+	PriceChart  template.HTML
+	EquityChart template.HTML
+	Marks       []chartTrade // JSON for the hover
+}
+
+// chartTrade is one trade on a price chart, in the chart's viewBox
+// coordinates.
+type chartTrade struct {
+	N     int          `json:"n"`              // the trade's number in the trade list
+	In    [2]float64   `json:"in"`             // entry marker x, y
+	Out   *[2]float64  `json:"out,omitempty"`  // exit marker; none while open
+	End   float64      `json:"end"`            // x where its levels end (at least minTradeSpan after In)
+	Stop0 *float64     `json:"sl0,omitempty"`  // y of the stop set at entry
+	Stop  *float64     `json:"sl,omitempty"`   // y of the final stop, when it moved
+	Liq   *float64     `json:"liq,omitempty"`  // y of the liquidation price
+	ROI   [][3]float64 `json:"roi,omitempty"`  // take-profit levels: x from, x to, y
+	Note  string       `json:"note,omitempty"` // the levels' prices in words
+}
+
+// pairPanels builds a panel per pair: the result's pairs in order, then
+// any other pair a trade or a price series names.
+func pairPanels(res *result.Result) []pairPanel {
+	pairs := slices.Clone(res.Pairs)
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		seen[p] = true
+	}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			pairs = append(pairs, p)
+		}
+	}
+	for i := range res.Prices {
+		add(res.Prices[i].Pair)
+	}
+	byPair := map[string][]int{} // trade indexes per pair
+	for i := range res.Trades {
+		p := res.Trades[i].Pair
+		add(p)
+		byPair[p] = append(byPair[p], i)
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	rows := min(max(priceRowBudget/len(pairs), minPairRows), result.PriceBuckets)
+	out := make([]pairPanel, 0, len(pairs))
+	for k, pair := range pairs {
+		var ps result.PriceSeries
+		for i := range res.Prices {
+			if res.Prices[i].Pair == pair {
+				ps = res.Prices[i].Downsample(rows)
+				break
+			}
+		}
+		out = append(out, pairPanelOf(res, k, pair, ps, byPair[pair]))
+	}
+	return out
+}
+
+func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
+	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
+	// The time axis: the prices' and the trades' times.
+	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
+	var bucketMs int64 // a row's length, for drawing candles
+	if n := ps.Len(); n > 0 {
+		tFrom, tTo = ps.Time[0], ps.Time[n-1]
+		if n > 1 {
+			bucketMs = ps.Time[1] - ps.Time[0]
+		}
+		if pp.Candles {
+			tTo += bucketMs
+		}
+	}
+	var span []float64
+	for _, i := range idx {
+		t := &res.Trades[i]
+		tFrom, tTo = min(tFrom, t.OpenTime), max(tTo, t.OpenTime)
+		span = append(span, t.OpenRate)
+		if t.CloseTime != 0 {
+			tTo = max(tTo, t.CloseTime)
+			span = append(span, t.CloseRate)
+		}
+	}
+	if tFrom > tTo {
+		tFrom, tTo = res.Start, res.End
+	}
+	span = append(span, ps.High...)
+	span = append(span, ps.Low...)
+
+	closes := make([]pt, ps.Len())
+	for i := range closes {
+		closes[i] = pt{ps.Time[i], ps.Close[i]}
+	}
+	lineClass := "line-price"
+	if pp.Candles {
+		lineClass = "line-price faint"
+	}
+	id := "price-" + strconv.Itoa(k)
+	price := &chart{
+		id: id, width: 1200, height: 380,
+		yFmt:      fmtAxisNumber,
+		ariaLabel: "Price of " + pair + " with its trades",
+		lines:     []chartLine{{pts: closes, class: lineClass, areaTo: math.NaN()}},
+		tFrom:     tFrom, tTo: tTo,
+		span: span,
+	}
+	price.layers = func(m *plotMap) (string, string) {
+		var under string
+		if pp.Candles {
+			under = candlePaths(ps, bucketMs, m)
+		} else {
+			under = bandPath(ps, m)
+		}
+		over, marks := tradeMarks(res, idx, m)
+		pp.Marks = marks
+		return under, over + hoverLayer(id, m)
+	}
+	if ps.Len() == 0 {
+		pp.PriceChart = template.HTML(`<div class="chart-empty">This result carries no prices of ` + template.HTMLEscapeString(pair) +
+			` (a result read back from its JSON export has none); its trades are in the list below.</div>`)
+	} else {
+		pp.PriceChart = price.render()
+	}
+
+	// Cumulative profit of the pair's closed trades.
+	var total float64
+	eq := []pt{{tFrom, 0}}
+	for _, i := range idx {
+		if t := &res.Trades[i]; t.CloseTime != 0 {
+			total += t.ProfitAbs
+			eq = append(eq, pt{t.CloseTime, total})
+		}
+	}
+	slices.SortStableFunc(eq, func(a, b pt) int { return int(a.t - b.t) })
+	eq = append(eq, pt{max(tTo, eq[len(eq)-1].t), total})
+	ccy := res.StakeCurrency
+	pp.Profit, pp.Tone = signedGrouped(total, autoDec(total)), tone(total)
+	if ccy != "" {
+		pp.Profit += " " + ccy
+	}
+	pc := &chart{
+		id: "pair-equity-" + strconv.Itoa(k), width: 1200, height: 170,
+		yFmt:      fmtAxisNumber,
+		tipFmt:    func(v float64) string { return "cumulative profit " + money2(v, ccy) },
+		minSpan:   math.Max(math.Abs(res.StartingBalance)*0.002, 1e-9),
+		ref:       []float64{0},
+		ariaLabel: "Cumulative profit of " + pair,
+		lines:     []chartLine{{pts: eq, class: "line-pair", step: true, area: "area-pair", areaTo: 0}},
+		tFrom:     tFrom, tTo: tTo,
+	}
+	pp.EquityChart = pc.render()
+	return pp
+}
+
+// bandPath is the high–low band of ps.
+func bandPath(ps result.PriceSeries, m *plotMap) string {
+	n := ps.Len()
+	if n == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(n * 24)
+	b.WriteString(`<path class="price-band" d="`)
+	for i := range n {
+		b.WriteString(pathOp(i == 0) + num(m.xOf(ps.Time[i])) + "," + num(m.yOf(ps.High[i])))
+	}
+	for i := n - 1; i >= 0; i-- {
+		b.WriteString("L" + num(m.xOf(ps.Time[i])) + "," + num(m.yOf(ps.Low[i])))
+	}
+	b.WriteString(`Z"/>`)
+	return b.String()
+}
+
+func pathOp(first bool) string {
+	if first {
+		return "M"
+	}
+	return "L"
+}
+
+// candlePaths draws ps as candles: wicks and bodies, rising and falling.
+func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
+	n := ps.Len()
+	w := m.width / float64(max(n, 1)) * 0.35 // half a body's width
+	var up, down strings.Builder
+	for i := range n {
+		x := m.xOf(ps.Time[i] + bucketMs/2)
+		o, c := m.yOf(ps.Open[i]), m.yOf(ps.Close[i])
+		b := &up
+		if ps.Close[i] < ps.Open[i] {
+			b = &down
+		}
+		top, bot := math.Min(o, c), math.Max(o, c)
+		if bot-top < 0.6 {
+			top, bot = top-0.3, bot+0.3
+		}
+		b.WriteString("M" + num(x) + "," + num(m.yOf(ps.High[i])) + "V" + num(top) +
+			"M" + num(x) + "," + num(bot) + "V" + num(m.yOf(ps.Low[i])) +
+			"M" + num(x-w) + "," + num(top) + "H" + num(x+w) + "V" + num(bot) + "H" + num(x-w) + "Z")
+	}
+	return `<path class="candle up" d="` + up.String() + `"/><path class="candle down" d="` + down.String() + `"/>`
+}
+
+// tradeMarks draws the trades idx of res on a price chart: an entry
+// marker each (▲ long, ▼ short, its tip at the entry price), an exit
+// marker each closed trade (a diamond at the exit price coloured by
+// profit) and a line from entry to exit; and lists them for the hover.
+func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade) {
+	var long, short, win, loss, flat, linkWin, linkLoss strings.Builder
+	marks := make([]chartTrade, 0, len(idx))
+	// Per ms of a trade, at least enough that it spans minTradeSpan.
+	perMs := m.width / float64(max(m.tmax-m.tmin, 1))
+	// Many trades get smaller markers and no entry-to-exit lines.
+	dense := len(idx) > denseTrades
+	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
+	dy := 5.0
+	if dense {
+		up, down, diamond, dy = "l2.5,4.5h-5Z", "l2.5,-4.5h-5Z", "l3,3l-3,3l-3,-3Z", 3
+	}
+	for _, i := range idx {
+		t := &res.Trades[i]
+		x0, y0 := m.xOf(t.OpenTime), m.yOf(t.OpenRate)
+		if t.IsShort {
+			short.WriteString("M" + num(x0) + "," + num(y0) + down)
+		} else {
+			long.WriteString("M" + num(x0) + "," + num(y0) + up)
+		}
+		ct := chartTrade{N: i + 1, In: [2]float64{round1(x0), round1(y0)}}
+		end := m.tmax
+		if t.CloseTime != 0 {
+			end = t.CloseTime
+			x1, y1 := m.xOf(t.CloseTime), m.yOf(t.CloseRate)
+			ct.Out = &[2]float64{round1(x1), round1(y1)}
+			mk, link := &flat, &linkWin
+			switch tone(t.ProfitAbs) {
+			case "pos":
+				mk = &win
+			case "neg":
+				mk, link = &loss, &linkLoss
+			}
+			mk.WriteString("M" + num(x1) + "," + num(y1-dy) + diamond)
+			if !dense {
+				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
+			}
+		}
+		scale := math.Max(perMs, minTradeSpan/float64(max(end-t.OpenTime, 60_000)))
+		xAt := func(ms int64) float64 { return round1(x0 + float64(ms-t.OpenTime)*scale) }
+		ct.End = xAt(end)
+		var note []string
+		if sl := t.InitialStopLoss; sl > 0 && isFinite(sl) {
+			y := round1(m.yOf(sl))
+			ct.Stop0 = &y
+			note = append(note, "stop "+price(sl))
+			if t.StopLoss != sl && t.StopLoss > 0 && isFinite(t.StopLoss) {
+				y := round1(m.yOf(t.StopLoss))
+				ct.Stop = &y
+				note[0] += " → " + price(t.StopLoss)
+			}
+		}
+		if liq := t.LiquidationPrice; liq > 0 && isFinite(liq) {
+			y := round1(m.yOf(liq))
+			ct.Liq = &y
+			note = append(note, "liquidation "+price(liq))
+		}
+		var roi []string
+		for _, lv := range roiLevels(res, t, end) {
+			ct.ROI = append(ct.ROI, [3]float64{xAt(lv.from), xAt(lv.to), round1(m.yOf(lv.price))})
+			roi = append(roi, price(lv.price))
+		}
+		if len(roi) > 0 {
+			note = append(note, "ROI "+strings.Join(roi, " → "))
+		}
+		ct.Note = strings.Join(note, " · ")
+		marks = append(marks, ct)
+	}
+	var b strings.Builder
+	path := func(class string, d *strings.Builder) {
+		if d.Len() > 0 {
+			b.WriteString(`<path class="` + class + `" d="` + d.String() + `"/>`)
+		}
+	}
+	path("trade-link pos", &linkWin)
+	path("trade-link neg", &linkLoss)
+	cls := "mark "
+	if dense {
+		cls = "mark dense "
+	}
+	path(cls+"entry long", &long)
+	path(cls+"entry short", &short)
+	path(cls+"exit pos", &win)
+	path(cls+"exit neg", &loss)
+	path(cls+"exit flat", &flat)
+	return b.String(), marks
+}
+
+// roiLevel is one take-profit level of a trade: from a time to a time, the
+// price at which its profit reaches the ROI table's ratio.
+type roiLevel struct {
+	from, to int64
+	price    float64
+}
+
+// roiLevels are the ROI table's levels over t's life up to end: each step
+// in force from its age to the next step's (a step of -1, an exit at that
+// age, ends them). The price is where the trade's profit ratio after fees
+// reaches the step's ratio, from its own profit formula (linear in the
+// price).
+func roiLevels(res *result.Result, t *trade.Trade, end int64) []roiLevel {
+	a := t.ProfitRatioAt(0)
+	slope := t.ProfitRatioAt(1) - a
+	if slope == 0 || !isFinite(slope) {
+		return nil
+	}
+	var out []roiLevel
+	roi := res.MinimalROI
+	for i, step := range roi {
+		from := t.OpenTime + step.Minutes*60_000
+		if from >= end || step.Ratio <= -1 {
+			break
+		}
+		to := end
+		if i+1 < len(roi) {
+			to = min(to, t.OpenTime+roi[i+1].Minutes*60_000)
+		}
+		if p := (step.Ratio - a) / slope; p > 0 && isFinite(p) {
+			out = append(out, roiLevel{from, to, p})
+		}
+	}
+	return out
+}
+
+// hoverLayer is what the page's script draws a hovered trade's levels
+// into, with the chart's mapping (plot left, top, width, height, first
+// and last time, lowest and highest value) for its cross-hair read-out.
+func hoverLayer(id string, m *plotMap) string {
+	return `<g class="trade-sel" data-map="[` + num(m.left) + `,` + num(m.top) + `,` + num(m.width) + `,` + num(m.height) + `,` +
+		strconv.FormatInt(m.tmin, 10) + `,` + strconv.FormatInt(m.tmax, 10) + `,` +
+		strconv.FormatFloat(m.lo, 'g', 10, 64) + `,` + strconv.FormatFloat(m.hi, 'g', 10, 64) + `]" data-chart="` + id + `"></g>`
+}
