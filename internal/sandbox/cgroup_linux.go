@@ -46,6 +46,7 @@ func hostCgroups() cgroupFS {
 type cgroupParent struct {
 	fs          cgroupFS
 	dir         string
+	root        bool     // the hierarchy's root (its namespace's, in a container)
 	controllers []string // memory and cpu, and pids when available
 }
 
@@ -82,7 +83,7 @@ func (fs cgroupFS) delegated() (*cgroupParent, error) {
 		return nil, fmt.Errorf("TradAI's cgroup: %w", err)
 	}
 	have := strings.Fields(string(b))
-	p := &cgroupParent{fs: fs, dir: dir}
+	p := &cgroupParent{fs: fs, dir: dir, root: filepath.Clean(rel) == "/"}
 	for _, c := range []string{"memory", "cpu", "pids"} {
 		switch {
 		case slices.Contains(have, c):
@@ -105,8 +106,12 @@ func (fs cgroupFS) delegated() (*cgroupParent, error) {
 const leafName = "tradai"
 
 // enable enables the controllers for the delegated cgroup's children,
-// first moving the processes in it (TradAI's) into its leaf cgroup.
-// Nothing is done when they are enabled already.
+// first moving the processes in it (TradAI's) into its leaf cgroup —
+// unless it is the root of the hierarchy as TradAI sees it: the host's
+// root cgroup may have processes and children both, and all of the
+// host's processes are not TradAI's to move; in a container's root the
+// write then fails (busy) and names the file. Nothing is done when they
+// are enabled already.
 func (p *cgroupParent) enable() error {
 	ctl := filepath.Join(p.dir, "cgroup.subtree_control")
 	b, err := os.ReadFile(ctl)
@@ -122,6 +127,9 @@ func (p *cgroupParent) enable() error {
 	}
 	if len(want) == 0 {
 		return nil
+	}
+	if p.root {
+		return writeCgroup(ctl, strings.Join(want, " "))
 	}
 	leaf := filepath.Join(p.dir, leafName)
 	if err := p.fs.mkdir(leaf); err != nil && !errors.Is(err, os.ErrExist) {

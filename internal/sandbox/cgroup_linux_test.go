@@ -203,6 +203,31 @@ func TestCgroupCreateRemove(t *testing.T) {
 	cg.remove(slog.New(slog.DiscardHandler))
 }
 
+// In the hierarchy's root cgroup, the controllers are enabled without
+// moving any process (they are the whole host's).
+func TestCgroupRoot(t *testing.T) {
+	f := newFakeCgroups(t, "cpu memory pids")
+	must(t, os.WriteFile(f.self, []byte("0::/\n"), 0o644))
+	f.dir = f.mount
+	f.write(t, "cgroup.controllers", "cpu memory pids\n")
+	f.write(t, "cgroup.subtree_control", "\n")
+	f.write(t, "cgroup.procs", "1\n2\n")
+	p, err := f.delegated()
+	must(t, err)
+	if !p.root || p.dir != f.mount {
+		t.Fatalf("%+v", p)
+	}
+	cg, err := p.create(cgroupLimits{cpus: 1, processes: 64})
+	must(t, err)
+	defer cg.remove(slog.New(slog.DiscardHandler))
+	if _, err := os.Stat(filepath.Join(f.mount, leafName)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the root cgroup's processes were moved")
+	}
+	if got := f.read(t, filepath.Join(f.mount, "cgroup.subtree_control")); got != "+memory +cpu +pids" {
+		t.Errorf("subtree_control %q", got)
+	}
+}
+
 // A failed write names the file and leaves no cgroup behind; the operator's
 // choice decides between refusing the sandbox and running it without.
 func TestCgroupFailure(t *testing.T) {
