@@ -47,6 +47,9 @@ type process struct {
 	// exited is closed once the process has exited (not yet reaped) and
 	// its group has been killed.
 	exited chan struct{}
+	// reaped is called once the process was reaped: it removes a
+	// sandbox's cgroup (nil when none).
+	reaped func()
 
 	stopped bool
 	killed  bool // TradAI killed it (timeout, failure, Close)
@@ -112,6 +115,7 @@ func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.
 		return streams(cmd)
 	}
 	var cmd *exec.Cmd
+	var reaped func()
 	if opts.Sandbox != nil {
 		// The sandbox's root is mounted on the (empty) home folder; the
 		// program's HOME and TMPDIR are the sandbox's scratch space. Its
@@ -121,11 +125,13 @@ func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.
 		if opts.MemoryLimit > 0 {
 			memory = opts.MemoryLimit
 		}
-		cmd, err = opts.Sandbox.Command(sandbox.Run{
+		cmd, reaped, err = opts.Sandbox.Command(sandbox.Run{
 			Root: home, Argv: argv, Env: sandboxEnvironment(opts.Env), Dir: opts.Dir, Memory: memory,
 		}, log)
 		if err == nil {
-			err = streams(cmd).Start()
+			if err = streams(cmd).Start(); err != nil {
+				reaped()
+			}
 		}
 	} else {
 		cmd = newCmd(isolate)
@@ -154,7 +160,7 @@ func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.
 		return nil, err
 	}
 	p := &process{
-		cmd: cmd, pid: cmd.Process.Pid, shm: shm, home: home, isolated: isolate,
+		cmd: cmd, pid: cmd.Process.Pid, shm: shm, home: home, isolated: isolate, reaped: reaped,
 		stdin: inW, stdout: outR, br: bufio.NewReaderSize(outR, 64<<10), errR: errR,
 		tail:   &stderrTail{max: opts.StderrTail, done: make(chan struct{})},
 		exited: make(chan struct{}),
@@ -238,6 +244,9 @@ func (p *process) stop() {
 	<-p.exited
 	_ = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
+	if p.reaped != nil {
+		p.reaped()
+	}
 	p.stdin.Close()
 	p.stdout.Close()
 	p.shm.close()

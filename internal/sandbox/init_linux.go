@@ -31,12 +31,16 @@ const nobody = 65534
 // When TradAI is root, that root is the host's (so that it can show
 // files only root may reach, such as an interpreter under /root) and
 // nobody is mapped too, which the init becomes; otherwise it is TradAI's
-// own user, whose privileges it has outside and keeps.
-func sysProcAttr() *syscall.SysProcAttr {
+// own user, whose privileges it has outside and keeps. With a cgroup, the
+// init starts in it (CLONE_INTO_CGROUP): it never runs outside it.
+func sysProcAttr(cg *cgroup) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{
 		Setpgid: true,
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS |
 			syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+	}
+	if cg != nil {
+		a.UseCgroupFD, a.CgroupFD = true, cg.fd
 	}
 	if uid := os.Geteuid(); uid == 0 {
 		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: nobody, HostID: nobody, Size: 1}}

@@ -10,10 +10,13 @@ type Layers struct {
 	Landlock int
 	// Seccomp is set when the kernel filters system calls with seccomp.
 	Seccomp bool
-	// Cgroup says whether a cgroup v2 with the memory and cpu controllers
-	// is mounted ("yes"), else why not. The sandbox does not use cgroups
-	// yet: memory and CPU are bounded by rlimits (docs/security.md).
+	// Cgroup says whether TradAI's cgroup v2, delegated with the memory
+	// and cpu controllers, is there for the sandboxes' cgroups ("yes: "
+	// and its folder), else why not ("no: …"); without one, memory and
+	// processor time are bounded by rlimits only (docs/security.md).
 	Cgroup string
+
+	cgroup *cgroupParent // nil when none
 }
 
 // missing lists the layers a sandbox needs that the host lacks.

@@ -38,10 +38,13 @@ const (
 	DefaultCPUTime   = 30 * time.Minute
 	DefaultProcesses = 64
 	DefaultOpenFiles = 256
+	DefaultCPUs      = 1
 )
 
-// Missing says what happens when an optional layer (Landlock, a cgroup)
-// is not available on the host.
+// Missing says what happens when an optional layer (Landlock, seccomp)
+// is not available on the host, or a delegated cgroup v2 cannot be set
+// up. A host that delegates no cgroup v2 at all is warned about in
+// either mode: the rlimits still bound memory and processor time.
 type Missing string
 
 const (
@@ -81,9 +84,14 @@ type Config struct {
 	// OpenFiles is how many files it may hold open (RLIMIT_NOFILE; default
 	// DefaultOpenFiles).
 	OpenFiles int
-	// Missing is what happens when Landlock is not available (default
-	// Refuse). The other layers (namespaces, the private root, seccomp,
-	// rlimits, dropped privileges) are always required.
+	// CPUs is the processor time the program may use, in processors
+	// (cpu.max of its cgroup; default 1), where the host delegates a
+	// cgroup v2.
+	CPUs float64
+	// Missing is what happens when Landlock or seccomp is not available,
+	// or the delegated cgroup v2 fails (default Refuse). The other layers
+	// (namespaces, the private root, rlimits, dropped privileges) are
+	// always required.
 	Missing Missing
 }
 
@@ -99,6 +107,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OpenFiles <= 0 {
 		c.OpenFiles = DefaultOpenFiles
+	}
+	if c.CPUs <= 0 {
+		c.CPUs = DefaultCPUs
 	}
 	if c.Missing == "" {
 		c.Missing = Refuse
@@ -157,36 +168,41 @@ type Run struct {
 	Env  []string // the whole environment
 	Dir  string   // working directory inside ("" = Scratch)
 	// Memory is the address space limit in bytes (RLIMIT_AS; 0 = none),
-	// in place before the program's first instruction.
+	// in place before the program's first instruction; with a cgroup v2,
+	// also its memory.max, swap not allowed.
 	Memory int64
 }
 
-// Command returns the command that runs r in the sandbox c. The caller
-// sets its standard streams and extra files (which the program inherits
-// as they are: the shared-memory transport's file works inside) and must
-// not replace its SysProcAttr.
+// Command returns the command that runs r in the sandbox c, and done,
+// which the caller calls once the command's process was reaped or did not
+// start: it removes the sandbox's cgroup. The caller sets the command's
+// standard streams and extra files (which the program inherits as they
+// are: the shared-memory transport's file works inside) and must not
+// replace its SysProcAttr.
 //
-// A missing optional layer is refused or logged on log as c.Missing says.
-func (c *Config) Command(r Run, log *slog.Logger) (*exec.Cmd, error) {
+// A missing optional layer is refused or logged on log as c.Missing says;
+// a host without a delegated cgroup v2 is logged.
+func (c *Config) Command(r Run, log *slog.Logger) (cmd *exec.Cmd, done func(), err error) {
 	if err := supported(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(r.Argv) == 0 || !filepath.IsAbs(r.Argv[0]) {
-		return nil, errors.New("sandbox: the program must be given by its absolute path")
+		return nil, nil, errors.New("sandbox: the program must be given by its absolute path")
 	}
 	if r.Root == "" {
-		return nil, errors.New("sandbox: no folder to mount its root on")
+		return nil, nil, errors.New("sandbox: no folder to mount its root on")
 	}
 	cfg := c.withDefaults()
-	if missing := Probe().missing(); len(missing) > 0 {
+	layers := Probe()
+	if missing := layers.missing(); len(missing) > 0 {
 		if cfg.Missing == Refuse {
-			return nil, fmt.Errorf("sandbox: %s (the operator chose --sandbox-missing=refuse; see docs/security.md)", strings.Join(missing, "; "))
+			return nil, nil, fmt.Errorf("sandbox: %s (the operator chose --sandbox-missing=refuse; see docs/security.md)", strings.Join(missing, "; "))
 		}
 		log.Warn("strategy sandbox runs without a layer the host lacks (--sandbox-missing=warn)", "missing", strings.Join(missing, "; "))
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: finding TradAI's own binary to start the sandbox with: %w", err)
+		return nil, nil, fmt.Errorf("sandbox: finding TradAI's own binary to start the sandbox with: %w", err)
 	}
 	s := spec{
 		Root: r.Root, Scratch: cfg.Scratch, CPU: int64((cfg.CPUTime + time.Second - 1) / time.Second),
@@ -198,19 +214,23 @@ func (c *Config) Command(r Run, log *slog.Logger) (*exec.Cmd, error) {
 	}
 	for _, p := range append(SystemPaths(), cfg.ReadOnly...) {
 		if !filepath.IsAbs(p) {
-			return nil, fmt.Errorf("sandbox: the path %q to show inside is not absolute", p)
+			return nil, nil, fmt.Errorf("sandbox: the path %q to show inside is not absolute", p)
 		}
 		s.ReadOnly = append(s.ReadOnly, filepath.Clean(p))
 	}
 	arg, err := json.Marshal(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	cg, err := cfg.newCgroup(layers, r, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	return &exec.Cmd{
 		Path:        self,
 		Args:        []string{"tradai-sandbox", initArg, string(arg)},
 		Env:         []string{},
 		Dir:         "/",
-		SysProcAttr: sysProcAttr(),
-	}, nil
+		SysProcAttr: sysProcAttr(cg),
+	}, func() { cg.remove(log) }, nil
 }

@@ -2,7 +2,13 @@ package sandbox_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tradai/tradai/internal/external"
@@ -48,4 +54,60 @@ func frame(n int) *sdk.Frame {
 		f.Open[i], f.High[i], f.Low[i], f.Close[i], f.Volume[i] = price, price*1.001, price*0.999, price, 1
 	}
 	return f
+}
+
+// On a host that delegates a cgroup v2 to TradAI, a sandboxed strategy
+// runs in a cgroup of its own, with its memory limit, removed at its end.
+// (The cgroup's logic is tested against a fake hierarchy in
+// cgroup_linux_test.go.)
+func TestCgroupOnHost(t *testing.T) {
+	if l := sandbox.Probe(); !strings.HasPrefix(l.Cgroup, "yes") {
+		t.Skipf("the host delegates no cgroup v2 to this process (%s): the layer is tested against a fake hierarchy only", l.Cgroup)
+	}
+	prog := filepath.Join(bins, "sma_cross")
+	before := children()
+	st, err := external.Start(context.Background(), []string{prog}, external.Options{Sandbox: (&sandbox.Config{}).With(prog), MemoryLimit: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var pid int
+	for _, c := range children() {
+		if !slices.Contains(before, c) {
+			pid = c
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "0::")
+	if !ok || !strings.Contains(rel, "/sandbox-") {
+		t.Fatalf("the strategy's cgroup: %q", b)
+	}
+	dir := filepath.Join("/sys/fs/cgroup", rel)
+	if m, err := os.ReadFile(filepath.Join(dir, "memory.max")); err != nil || strings.TrimSpace(string(m)) != "1073741824" {
+		t.Errorf("memory.max %q, %v", m, err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the cgroup %s outlived its sandbox: %v", dir, err)
+	}
+}
+
+// children are this process's child processes.
+func children() []int {
+	var out []int
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }

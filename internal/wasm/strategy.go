@@ -52,8 +52,12 @@ func (s *Strategy) Spec() sdk.Spec { return s.m.spec }
 // call returns. Populate fails after Close.
 func (s *Strategy) Close() error {
 	s.mu.Lock()
+	was := s.closed
 	s.closed = true
 	s.mu.Unlock()
+	if !was {
+		s.r.release(s.m) // the reference Open took
+	}
 	for {
 		select {
 		case in := <-s.free:
@@ -128,12 +132,15 @@ func (s *Strategy) acquire(ctx context.Context) (*instance, error) {
 }
 
 // instance is one instantiated module with its exports at hand. It
-// serves one call at a time.
+// serves one call at a time and holds a reference to its module until
+// closed.
 type instance struct {
-	r   *Runtime
-	mod api.Module
-	mem api.Memory
-	out *capture
+	r      *Runtime
+	m      *module
+	closed bool
+	mod    api.Module
+	mem    api.Memory
+	out    *capture
 
 	interrupt                                          api.MutableGlobal
 	abiVersion, spec, prepare, populateFn, tags, errFn api.Function
@@ -142,6 +149,13 @@ type instance struct {
 // instantiate makes a new instance of m: its memory, then the module's
 // _initialize (a reactor's start) within the call deadline.
 func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*instance, error) {
+	r.mu.Lock()
+	if m.closed {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%s: the module was unloaded (its strategy is closed)", label)
+	}
+	m.refs++
+	r.mu.Unlock()
 	out := &capture{limit: r.opts.OutputLimit}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
@@ -150,9 +164,10 @@ func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*in
 		WithStderr(out)
 	mod, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, memoryAllocator()), m.compiled, cfg)
 	if err != nil {
+		r.release(m)
 		return nil, fmt.Errorf("%s: starting the module: %w", label, err)
 	}
-	in := &instance{r: r, mod: mod, mem: mod.Memory(), out: out}
+	in := &instance{r: r, m: m, mod: mod, mem: mod.Memory(), out: out}
 	in.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
 	in.abiVersion = mod.ExportedFunction(abi.ExportABIVersion)
 	in.spec = mod.ExportedFunction(abi.ExportSpec)
@@ -173,7 +188,16 @@ func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*in
 	return in, nil
 }
 
-func (in *instance) close(ctx context.Context) { _ = in.mod.Close(ctx) }
+// close frees the instance and gives back its module reference.
+// Idempotent.
+func (in *instance) close(ctx context.Context) {
+	if in.closed {
+		return
+	}
+	in.closed = true
+	_ = in.mod.Close(ctx)
+	in.r.release(in.m)
+}
 
 // call calls fn within the call deadline and returns its one result.
 // Errors say what stopped the module in user terms, with what it wrote.

@@ -8,8 +8,10 @@
 // deadline (Options.CallTimeout) after which the module is stopped.
 //
 // A [Runtime] compiles each module once (keyed by the SHA-256 of its
-// bytes; the machine code optionally cached in a folder across processes)
-// and opens strategies on it: each strategy instantiates the module on
+// bytes; the machine code optionally cached in a folder across processes),
+// keeps up to Options.MaxModules compiled, closing the least recently
+// opened one that no strategy or instance uses when it has more, and
+// opens strategies on them: each strategy instantiates the module on
 // demand, up to Options.MaxInstances at once for concurrent Populate calls,
 // and throws an instance away after any failure that is not the
 // strategy's own error.
@@ -40,6 +42,7 @@ const (
 	DefaultMemoryLimit = 1 << 30
 	DefaultCallTimeout = 2 * time.Minute
 	DefaultOutputLimit = 4 << 10
+	DefaultMaxModules  = 32
 	pageSize           = 64 << 10
 	maxPages           = 1 << 16
 )
@@ -63,6 +66,12 @@ type Options struct {
 	// are kept for its error message (default 4 KiB); the rest is
 	// dropped.
 	OutputLimit int
+	// MaxModules is how many compiled modules the runtime keeps (default
+	// 32). Beyond it, the least recently opened module that no open
+	// strategy or live instance uses is closed (opening it again compiles
+	// it again, or reads it from CacheDir); a module in use is never
+	// closed, so while more are in use, more stay compiled.
+	MaxModules int
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -81,6 +90,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.OutputLimit <= 0 {
 		o.OutputLimit = DefaultOutputLimit
 	}
+	if o.MaxModules <= 0 {
+		o.MaxModules = DefaultMaxModules
+	}
 	return o, nil
 }
 
@@ -92,16 +104,23 @@ type Runtime struct {
 	cache wazero.CompilationCache
 
 	mu      sync.Mutex
-	modules map[[32]byte]*module
+	modules map[[32]byte]*module // the compiled (and compiling) modules
+	tick    uint64               // counts loads, for least-recently-used order
 }
 
 // module is one compiled module and the spec it declared.
 type module struct {
+	sum      [32]byte
 	ready    chan struct{} // closed when compiled and err or spec set
 	err      error
 	id       string // the first 8 bytes of the SHA-256, in hex
 	compiled wazero.CompiledModule
 	spec     sdk.Spec
+
+	// Guarded by Runtime.mu.
+	refs   int    // its users: loads in progress, open strategies, live instances
+	used   uint64 // Runtime.tick at its last load
+	closed bool   // evicted: compiled is closed, no new instance
 }
 
 // New starts a runtime: wazero's compiler where it has one (amd64,
@@ -145,11 +164,13 @@ func (r *Runtime) ReadSpec(ctx context.Context, code []byte) (sdk.Spec, error) {
 	if inst != nil {
 		inst.close(ctx)
 	}
+	r.release(m)
 	return m.spec, nil
 }
 
 // Open compiles code (once) and returns it as a strategy. close frees the
-// strategy's instances; the compiled module stays in the runtime.
+// strategy's instances; the compiled module stays in the runtime, which
+// may close it once no strategy uses it (Options.MaxModules).
 func (r *Runtime) Open(ctx context.Context, code []byte) (s sdk.Strategy, close func() error, err error) {
 	m, inst, err := r.load(ctx, code)
 	if err != nil {
@@ -165,21 +186,30 @@ func (r *Runtime) Open(ctx context.Context, code []byte) (s sdk.Strategy, close 
 
 // load returns the compiled module of code, compiling it and reading its
 // spec on first use; the instance that read the spec comes back with it
-// then (nil otherwise).
+// then (nil otherwise). The caller holds a reference to the module, given
+// back with release, unless there is an error.
 func (r *Runtime) load(ctx context.Context, code []byte) (*module, *instance, error) {
 	sum := sha256.Sum256(code)
 	r.mu.Lock()
 	m, ok := r.modules[sum]
 	if !ok {
-		m = &module{ready: make(chan struct{}), id: hex.EncodeToString(sum[:8])}
+		m = &module{sum: sum, ready: make(chan struct{}), id: hex.EncodeToString(sum[:8])}
 		r.modules[sum] = m
 	}
+	r.tick++
+	m.used = r.tick
+	m.refs++
 	r.mu.Unlock()
 	if ok {
 		select {
 		case <-m.ready:
-			return m, nil, m.err
+			if m.err != nil {
+				r.release(m)
+				return nil, nil, m.err
+			}
+			return m, nil, nil
 		case <-ctx.Done():
+			r.release(m)
 			return nil, nil, fmt.Errorf("wasm module %s: %w", m.id, ctx.Err())
 		}
 	}
@@ -188,10 +218,43 @@ func (r *Runtime) load(ctx context.Context, code []byte) (*module, *instance, er
 		m.err = err
 		r.mu.Lock()
 		delete(r.modules, sum) // a later attempt may succeed (e.g. after a cancellation)
+		m.closed = true
 		r.mu.Unlock()
+		close(m.ready)
+		r.release(m)
+		return nil, nil, err
 	}
 	close(m.ready)
-	return m, inst, err
+	r.release(nil) // one more module: over MaxModules, the least recently used goes
+	return m, inst, nil
+}
+
+// release gives back a reference to m (nil: none) and closes the modules
+// over Options.MaxModules that nobody uses, least recently loaded first.
+func (r *Runtime) release(m *module) {
+	var evicted []*module
+	r.mu.Lock()
+	if m != nil {
+		m.refs--
+	}
+	for len(r.modules) > r.opts.MaxModules {
+		var lru *module
+		for _, c := range r.modules {
+			if c.refs == 0 && (lru == nil || c.used < lru.used) {
+				lru = c
+			}
+		}
+		if lru == nil {
+			break // every module is in use
+		}
+		delete(r.modules, lru.sum)
+		lru.closed = true
+		evicted = append(evicted, lru)
+	}
+	r.mu.Unlock()
+	for _, e := range evicted {
+		_ = e.compiled.Close(context.Background())
+	}
 }
 
 // compile compiles code into m, checks its imports and exports and reads

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
@@ -46,6 +48,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
