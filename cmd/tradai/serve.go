@@ -54,7 +54,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, datadirHelp)
 	f.IntVar(&o.workers, "workers", defaultWorkers, workersHelp)
 	f.BoolVar(&o.allowExternal, "allow-external-strategies", false, "let tenants run Python files and exec: programs, each in the process sandbox (docs/security.md)")
-	f.StringVar(&o.sandboxMissing, "sandbox-missing", string(sandbox.Refuse), "when the kernel lacks Landlock: refuse to run tenant strategies, or warn and run them with the other layers (refuse|warn)")
+	f.StringVar(&o.sandboxMissing, "sandbox-missing", string(sandbox.Refuse), "when the kernel lacks Landlock or seccomp, or a delegated cgroup v2 cannot be set up: refuse to run tenant strategies, or warn and run them with the other layers (refuse|warn)")
 	f.DurationVar(&o.orphanAfter, "orphan-after", 30*time.Second, "re-run a running backtest whose worker sent no heartbeat for this long")
 	f.BoolVar(&o.download, "download", false, "let runs download missing market data from Binance's public API (off: a run whose data is missing fails, saying what to download)")
 	f.StringVar(&o.exchange.spotURL, "download-base-url", download.DefaultBinanceSpotURL, "base URL of Binance's spot API for --download")

@@ -74,7 +74,7 @@ func TestDownloadFlag(t *testing.T) {
 }
 
 // The server and the workers run every tenant program in the sandbox;
-// --sandbox-missing only chooses what a host without Landlock does.
+// --sandbox-missing only chooses what a host missing a layer does.
 func TestServeSandboxesStrategies(t *testing.T) {
 	logger := func() (*slog.Logger, error) { return slog.New(slog.DiscardHandler), nil }
 	for _, tc := range []struct {
