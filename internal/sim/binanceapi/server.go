@@ -412,11 +412,13 @@ func (s *Server) routes() {
 	s.handle("GET /api/v3/myTrades", signed, fixedWeight(20), s.myTrades)
 	s.userStreamRoutes()
 	s.streamRoutes()
+	s.sapiRoutes()
 
 	if s.cfg.Admin {
 		s.adminRoutes()
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.log.Info("simulator: request for an endpoint it does not serve", "method", r.Method, "path", r.URL.Path)
 		writeJSON(w, http.StatusNotFound, apiError{Code: sim.CodeUnsupportedOpertn, Msg: "This operation is not supported."})
 	})
 }

@@ -449,7 +449,7 @@ type balanceResp struct {
 func (s *Server) account(c *call) (any, error) {
 	bs, err := s.cfg.Engine.Balances(c.account)
 	if err != nil {
-		return nil, &sim.Error{Code: sim.CodeRejectedAPIKey, Msg: "Invalid API-key, IP, or permissions for action."}
+		return nil, errNoKeyAccount()
 	}
 	omitZero := c.p.str("omitZeroBalances") == "true"
 	balances := make([]balanceResp, 0, len(bs))
