@@ -161,6 +161,15 @@ func (s *Server) klines(c *call) (any, error) {
 	if s.cfg.Feed == nil {
 		return out, nil
 	}
+	if start == 0 && end > 0 {
+		// Only endTime: the limit candles that open at or before it, as
+		// Binance answers — the feed reads forward from a start.
+		start = tf.Floor(end)
+		for i := 1; i < limit && start > 1; i++ {
+			start = tf.Floor(start - 1)
+		}
+		start = max(start, 1)
+	}
 	ks, err := s.cfg.Feed.Klines(sym, tf, start, end, limit)
 	if errors.Is(err, replay.ErrInterval) {
 		return nil, &sim.Error{Code: sim.CodeBadInterval, Msg: "Invalid interval."}
