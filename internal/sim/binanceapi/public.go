@@ -114,6 +114,7 @@ func (s *Server) exchangeInfo(c *call) (any, error) {
 	if s.cfg.WeightLimit > 0 {
 		limits = append(limits, rateLimit{RateLimitType: "REQUEST_WEIGHT", Interval: "MINUTE", IntervalNum: 1, Limit: s.cfg.WeightLimit})
 	}
+	limits = append(limits, s.orderRateLimits()...)
 	return map[string]any{"timezone": "UTC", "serverTime": c.wall.UnixMilli(), "rateLimits": limits, "exchangeFilters": []any{}, "symbols": infos}, nil
 }
 

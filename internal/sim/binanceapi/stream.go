@@ -80,6 +80,10 @@ type topic struct {
 type conn struct {
 	ws       *websocket.Conn
 	combined bool // payloads wrapped as {"stream":…,"data":…}
+	api      bool // a WebSocket API connection (/ws-api/v3): messages are API requests
+	ip       string
+	userSubs map[string]int64 // WebSocket API: account → user data subscription id (guarded by hub.mu)
+	nextSub  int64            // guarded by hub.mu
 	out      chan []byte
 	quit     chan struct{}
 	once     sync.Once
@@ -162,21 +166,30 @@ func (s *Server) Run(ctx context.Context) {
 
 // streamRoutes mounts /ws, /ws/<name> and /stream.
 func (s *Server) streamRoutes() {
-	s.mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { s.hub.serve(w, r, nil, false) })
+	s.mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { s.hub.serve(w, r, nil, streamConn) })
 	s.mux.HandleFunc("GET /ws/{name}", func(w http.ResponseWriter, r *http.Request) {
-		s.hub.serve(w, r, []string{r.PathValue("name")}, false)
+		s.hub.serve(w, r, []string{r.PathValue("name")}, streamConn)
 	})
 	s.mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
 		var names []string
 		if v := r.URL.Query().Get("streams"); v != "" {
 			names = strings.Split(v, "/")
 		}
-		s.hub.serve(w, r, names, true)
+		s.hub.serve(w, r, names, combinedConn)
 	})
+	s.mux.HandleFunc("GET /ws-api/v3", func(w http.ResponseWriter, r *http.Request) { s.hub.serve(w, r, nil, apiConn) })
 }
 
+type connKind int
+
+const (
+	streamConn   connKind = iota // /ws: raw stream payloads
+	combinedConn                 // /stream: payloads in {"stream":…,"data":…}
+	apiConn                      // /ws-api/v3: API requests and answers
+)
+
 // serve upgrades one connection and runs it until it ends.
-func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, combined bool) {
+func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, kind connKind) {
 	h.mu.Lock()
 	stopped := h.stopped
 	h.mu.Unlock()
@@ -190,7 +203,8 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 		return
 	}
 	opts := h.s.cfg.Streams
-	c := &conn{ws: ws, combined: combined, out: make(chan []byte, opts.SendBuffer), quit: make(chan struct{}), streams: map[string]bool{}}
+	c := &conn{ws: ws, combined: kind == combinedConn, api: kind == apiConn, ip: clientIP(r), out: make(chan []byte, opts.SendBuffer),
+		quit: make(chan struct{}), streams: map[string]bool{}, userSubs: map[string]int64{}}
 	ws.SetReadLimit(maxBody)
 	h.mu.Lock()
 	if h.stopped {
@@ -215,7 +229,11 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 		if err != nil {
 			break
 		}
-		if typ == websocket.MessageText {
+		switch {
+		case typ != websocket.MessageText:
+		case c.api:
+			c.enqueue(h.s.apiRequest(ctx, c, data))
+		default:
 			c.enqueue(h.request(c, data))
 		}
 	}
@@ -226,6 +244,9 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 	h.mu.Lock()
 	for n := range c.streams {
 		h.unsubscribe(c, n)
+	}
+	for account := range c.userSubs {
+		h.unfollow(c, account)
 	}
 	delete(h.conns, c)
 	h.mu.Unlock()
@@ -318,15 +339,7 @@ func (h *hub) subscribe(c *conn, n string) bool {
 	}
 	if st, ok := h.keys[n]; ok {
 		c.streams[n] = true
-		m := h.users[st.account]
-		if m == nil {
-			m = map[*conn]int{}
-			h.users[st.account] = m
-		}
-		m[c]++
-		if h.s.cfg.Events != nil {
-			h.s.cfg.Events.watch(st.account, 1)
-		}
+		h.follow(c, st.account)
 		return true
 	}
 	t := h.topics[n]
@@ -367,6 +380,19 @@ func (h *hub) unsubscribe(c *conn, n string) {
 	}
 	if st, ok := h.keys[n]; ok {
 		h.unfollow(c, st.account)
+	}
+}
+
+// follow adds one user data subscription of c to account (h.mu held).
+func (h *hub) follow(c *conn, account string) {
+	m := h.users[account]
+	if m == nil {
+		m = map[*conn]int{}
+		h.users[account] = m
+	}
+	m[c]++
+	if h.s.cfg.Events != nil {
+		h.s.cfg.Events.watch(account, 1)
 	}
 }
 
