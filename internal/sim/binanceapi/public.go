@@ -87,7 +87,15 @@ func filtersJSON(f sim.Filters) []map[string]any {
 		out = append(out, map[string]any{"filterType": "NOTIONAL", "minNotional": f.MinNotional, "applyMinToMarket": f.ApplyMinToMarket,
 			"maxNotional": f.MaxNotional, "applyMaxToMarket": f.ApplyMaxToMarket, "avgPriceMins": 0})
 	}
-	return append(out, map[string]any{"filterType": "MARKET_LOT_SIZE", "minQty": f.MarketMinQty, "maxQty": f.MarketMaxQty, "stepSize": f.MarketStepSize})
+	out = append(out, map[string]any{"filterType": "MARKET_LOT_SIZE", "minQty": f.MarketMinQty, "maxQty": f.MarketMaxQty, "stepSize": f.MarketStepSize})
+	if pp := f.PercentPriceBySide; pp.On() {
+		out = append(out, map[string]any{"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": pp.BidUp, "bidMultiplierDown": pp.BidDown,
+			"askMultiplierUp": pp.AskUp, "askMultiplierDown": pp.AskDown, "avgPriceMins": 0})
+	}
+	if f.MaxNumOrders > 0 {
+		out = append(out, map[string]any{"filterType": "MAX_NUM_ORDERS", "maxNumOrders": f.MaxNumOrders})
+	}
+	return out
 }
 
 func (s *Server) exchangeInfo(c *call) (any, error) {
