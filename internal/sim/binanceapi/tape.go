@@ -46,9 +46,9 @@ func (s *Server) tape(symbol string, q tapeQuery) []tapeTrade {
 	if q.fromID > 0 {
 		from = max(from, q.fromID/4*dur)
 	}
-	n := q.limit/4 + 2
+	n := q.limit/4 + 3
 	if forward {
-		from = max(from, 1)
+		from = max(from-dur, 1) // a candle before: the first trade's direction
 	} else if q.end > 0 {
 		from = max(1, tf.Floor(q.end)-int64(n-1)*dur)
 	}
