@@ -99,6 +99,7 @@ try {
   const balance = await step('fetch_balance', () => ex.fetchBalance());
   check(balance[m.quote]?.free > 0, 'fetch_balance has quote funds', balance[m.quote]);
   out.balanceBefore = { [m.base]: balance[m.base], [m.quote]: balance[m.quote] };
+  const total = (b, asset) => b[asset]?.total ?? 0;
 
   // ---- the loop: market data ----
   const tickers = await step('fetch_tickers', () => ex.fetchTickers());
@@ -162,17 +163,19 @@ try {
     check(lastHour.some((t) => t.order === buy.id), 'fetch_my_trades since now − 1 h has the trade', lastHour.length);
   }
 
-  // Freqtrade's stop-loss on the exchange: a STOP_LOSS_LIMIT sell.
+  // Freqtrade's stop-loss on the exchange: a STOP_LOSS_LIMIT sell of
+  // what the buy gave (its amount less the fee in the base asset).
+  const held = Number(ex.amountToPrecision(symbol, amount - buy.fee.cost));
   const stop = await step('create_stop_loss_limit', () =>
-    ex.createOrder(symbol, 'STOP_LOSS_LIMIT', 'sell', amount, price(tk.bid * 0.9), { stopPrice: price(tk.bid * 0.95) }));
+    ex.createOrder(symbol, 'STOP_LOSS_LIMIT', 'sell', held, price(tk.bid * 0.9), { stopPrice: price(tk.bid * 0.95) }));
   check(stop.status === 'open' && stop.info.type === 'STOP_LOSS_LIMIT' && stop.triggerPrice === price(tk.bid * 0.95), 'a stop-loss-limit sell waits', stop);
   const stopFetched = await ex.fetchOrder(stop.id, symbol);
   check(stopFetched.status === 'open' && stopFetched.triggerPrice === price(tk.bid * 0.95), 'fetch_order of the stop', stopFetched);
   const stopCancelled = await step('cancel_stop_loss_limit', () => ex.cancelOrder(stop.id, symbol));
   check(stopCancelled.status === 'canceled', 'cancel the stop', stopCancelled);
 
-  const sell = await step('create_market_sell', () => ex.createOrder(symbol, 'market', 'sell', amount));
-  check(sell.status === 'closed' && sell.filled === amount && sell.fee?.currency === m.quote, 'a market sell, its fee in the quote asset', sell);
+  const sell = await step('create_market_sell', () => ex.createOrder(symbol, 'market', 'sell', held));
+  check(sell.status === 'closed' && sell.filled === held && sell.fee?.currency === m.quote, 'a market sell, its fee in the quote asset', sell);
 
   // Rejections a bot must tell apart.
   const rejected = async (f) => { try { await f(); return 'none'; } catch (e) { return e.constructor.name; } };
@@ -185,15 +188,15 @@ try {
   const after = await step('fetch_balance_after', () => ex.fetchBalance());
   out.balanceAfter = { [m.base]: after[m.base], [m.quote]: after[m.quote] };
   const spent = buyTrades.reduce((s, t) => s + t.cost, 0);
-  const baseDelta = after[m.base].total - balance[m.base].total;
-  check(Math.abs(baseDelta - (-buy.fee.cost)) < 1e-8, 'base balance: bought and sold the amount, less the buy fee', { baseDelta, fee: buy.fee });
-  check(Math.abs(after[m.quote].total - balance[m.quote].total - (sell.cost - sell.fee.cost - spent)) < 1e-8, 'quote balance: the sale less its fee, less the purchase', { before: balance[m.quote], after: after[m.quote] });
+  const baseDelta = total(after, m.base) - total(balance, m.base);
+  check(Math.abs(baseDelta - (amount - buy.fee.cost - held)) < 1e-8, 'base balance: the amount bought less its fee less the amount sold', { baseDelta, fee: buy.fee, held });
+  check(Math.abs(total(after, m.quote) - total(balance, m.quote) - (sell.cost - sell.fee.cost - spent)) < 1e-8, 'quote balance: the sale less its fee, less the purchase', { before: balance[m.quote], after: after[m.quote] });
 
   // ---- streams ----
   const candles = await step('watch_ohlcv', () => waitFor(() => ex.watchOHLCV(symbol, '5m'), (c) => c.length > 0, 'watch_ohlcv'));
   out.watchOHLCV = candles.at(-1);
   const ticker = await step('watch_ticker', () => waitFor(() => ex.watchTicker(symbol), (t) => t.last > 0, 'watch_ticker'));
-  check(ticker.bid > 0 && ticker.ask >= ticker.bid, 'watch_ticker', ticker);
+  check(ticker.last > 0 && ticker.high >= ticker.low && ticker.baseVolume > 0, 'watch_ticker (ccxt follows <symbol>@miniTicker)', ticker);
   const wtrades = await step('watch_trades', () => waitFor(() => ex.watchTrades(symbol), (t) => t.length > 0, 'watch_trades'));
   check(wtrades.at(-1).price > 0 && wtrades.at(-1).amount > 0, 'watch_trades', wtrades.at(-1));
   const wbook = await step('watch_order_book', () => waitFor(() => ex.watchOrderBook(symbol), (b) => b.bids.length > 0 && b.asks.length > 0, 'watch_order_book'));

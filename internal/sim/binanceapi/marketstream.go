@@ -13,7 +13,7 @@ import (
 
 // The market data streams besides klines, as Binance names and formats
 // them: <symbol>@trade, @aggTrade (the synthesised tape, see tape.go),
-// @ticker (24hrTicker), @bookTicker, @depth (diff depth: depthUpdate
+// @ticker (24hrTicker), @miniTicker (24hrMiniTicker), @bookTicker, @depth (diff depth: depthUpdate
 // events with U/u update ids) and @depth<5|10|20> (partial book), the
 // depth ones with an optional @100ms or @1000ms. Events are sent when the
 // replay moves — the simulator's market changes only then — not on a
@@ -28,6 +28,7 @@ const (
 	streamTrade
 	streamAggTrade
 	streamTicker
+	streamMiniTicker
 	streamBookTicker
 	streamDepth
 	streamPartialDepth
@@ -46,7 +47,7 @@ type streamName struct {
 }
 
 // parseStream reads a stream name: "<symbol>@kline_<interval>",
-// "<symbol>@trade", "@aggTrade", "@ticker", "@bookTicker",
+// "<symbol>@trade", "@aggTrade", "@ticker", "@miniTicker", "@bookTicker",
 // "@depth[@100ms|@1000ms]", "@depth<5|10|20>[@100ms|@1000ms]" — the
 // symbol in lower case, as Binance wants.
 func parseStream(name string) (streamName, bool) {
@@ -68,6 +69,9 @@ func parseStream(name string) (streamName, bool) {
 		return sn, true
 	case "ticker":
 		sn.kind = streamTicker
+		return sn, true
+	case "miniTicker":
+		sn.kind = streamMiniTicker
 		return sn, true
 	case "bookTicker":
 		sn.kind = streamBookTicker
@@ -125,7 +129,7 @@ func (h *hub) startMarket(t *topic) {
 	case streamBookTicker:
 		t.market.bid, t.market.ask, _ = s.cfg.Engine.Quote(t.symbol)
 	}
-	if t.kind == streamPartialDepth || t.kind == streamTicker {
+	if t.kind == streamPartialDepth || t.kind == streamTicker || t.kind == streamMiniTicker {
 		t.market.lastUpdate = -1 // sent at the first move
 	}
 }
@@ -211,6 +215,18 @@ type tickerEvent struct {
 	Count              int64     `json:"n"`
 }
 
+type miniTickerEvent struct {
+	Type        string    `json:"e"`
+	Time        int64     `json:"E"`
+	Symbol      string    `json:"s"`
+	LastPrice   fixed.Dec `json:"c"`
+	OpenPrice   fixed.Dec `json:"o"`
+	HighPrice   fixed.Dec `json:"h"`
+	LowPrice    fixed.Dec `json:"l"`
+	Volume      fixed.Dec `json:"v"`
+	QuoteVolume fixed.Dec `json:"q"`
+}
+
 // publishMarket sends what changed on a market topic since its last
 // event (h.mu held).
 func (h *hub) publishMarket(t *topic, now int64) {
@@ -253,6 +269,15 @@ func (h *hub) publishMarket(t *topic, now int64) {
 			WeightedAvgPrice: x.WeightedAvgPrice, FirstTradePrice: x.PrevClosePrice, LastPrice: x.LastPrice, LastQty: x.LastQty, BidPrice: x.BidPrice,
 			BidQty: x.BidQty, AskPrice: x.AskPrice, AskQty: x.AskQty, OpenPrice: x.OpenPrice, HighPrice: x.HighPrice, LowPrice: x.LowPrice,
 			Volume: x.Volume, QuoteVolume: x.QuoteVolume, OpenTime: x.OpenTime, CloseTime: x.CloseTime, FirstID: x.FirstID, LastID: x.LastID, Count: x.Count})
+	case streamMiniTicker:
+		if now == st.lastUpdate {
+			return
+		}
+		st.lastUpdate = now
+		info, _ := s.cfg.Engine.Symbol(t.symbol)
+		x := s.ticker24(info)
+		h.sendMarket(t, miniTickerEvent{Type: "24hrMiniTicker", Time: now, Symbol: t.symbol, LastPrice: x.LastPrice, OpenPrice: x.OpenPrice,
+			HighPrice: x.HighPrice, LowPrice: x.LowPrice, Volume: x.Volume, QuoteVolume: x.QuoteVolume})
 	case streamPartialDepth:
 		if now == st.lastUpdate {
 			return

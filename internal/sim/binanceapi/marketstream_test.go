@@ -10,7 +10,7 @@ import (
 // snapshot equal to the book.
 func TestMarketStreams(t *testing.T) {
 	e := setup(t, nil)
-	names := []string{"btcusdt@trade", "btcusdt@aggTrade", "btcusdt@ticker", "btcusdt@bookTicker", "btcusdt@depth5@100ms", "btcusdt@depth"}
+	names := []string{"btcusdt@trade", "btcusdt@aggTrade", "btcusdt@ticker", "btcusdt@miniTicker", "btcusdt@bookTicker", "btcusdt@depth5@100ms", "btcusdt@depth"}
 	c := e.dial(t, "/stream?streams="+joinNames(names))
 	waitFor(t, "subscriptions", func() bool {
 		for _, n := range names {
@@ -38,7 +38,7 @@ func TestMarketStreams(t *testing.T) {
 	}
 	var trades, aggs []map[string]any
 	got := map[string]map[string]any{}
-	for len(trades) < 4 || len(aggs) < 4 || len(got) < 4 {
+	for len(trades) < 4 || len(aggs) < 4 || len(got) < 5 {
 		m := c.next()
 		d := m["data"].(map[string]any)
 		switch name := m["stream"].(string); name {
@@ -91,6 +91,9 @@ func TestMarketStreams(t *testing.T) {
 	if x := got["btcusdt@ticker"]; x["e"] != "24hrTicker" || x["c"] != t24.LastPrice.String() || x["v"] != t24.Volume.String() || x["o"] != t24.OpenPrice.String() {
 		t.Fatalf("ticker = %v, REST %+v", x, t24)
 	}
+	if x := got["btcusdt@miniTicker"]; keys(x) != "E,c,e,h,l,o,q,s,v" || x["e"] != "24hrMiniTicker" || x["c"] != t24.LastPrice.String() || x["h"] != t24.HighPrice.String() {
+		t.Fatalf("miniTicker = %v, REST %+v", x, t24)
+	}
 	var now struct {
 		LastUpdateID int64
 		Bids, Asks   [][2]string
@@ -128,6 +131,7 @@ func TestParseStream(t *testing.T) {
 	for name, want := range map[string]streamName{
 		"btcusdt@kline_5m":       {symbol: "BTCUSDT", kind: streamKline, tf: "5m"},
 		"btcusdt@trade":          {symbol: "BTCUSDT", kind: streamTrade},
+		"btcusdt@miniTicker":     {symbol: "BTCUSDT", kind: streamMiniTicker},
 		"ethbtc@aggTrade":        {symbol: "ETHBTC", kind: streamAggTrade},
 		"btcusdt@depth":          {symbol: "BTCUSDT", kind: streamDepth},
 		"btcusdt@depth@100ms":    {symbol: "BTCUSDT", kind: streamDepth},
