@@ -2,6 +2,7 @@ package binanceapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -66,6 +67,15 @@ func TestWebSocketAPI(t *testing.T) {
 	res, _ := a["result"].(map[string]any)
 	if a["status"] != float64(200) || res["status"] != "FILLED" || res["clientOrderId"] != "ws-1" || len(res["fills"].([]any)) != 1 {
 		t.Fatalf("order.place: %v", a)
+	}
+	// The rate limits: the weight, and the ORDERS counts (0: it filled).
+	var limits []string
+	for _, l := range a["rateLimits"].([]any) {
+		m := l.(map[string]any)
+		limits = append(limits, fmt.Sprint(m["rateLimitType"], "/", m["interval"], "/", m["intervalNum"], "/", m["limit"], "/", m["count"]))
+	}
+	if len(limits) != 3 || !strings.HasPrefix(limits[0], "REQUEST_WEIGHT/MINUTE/1/6000/") || limits[1] != "ORDERS/SECOND/10/50/0" || limits[2] != "ORDERS/DAY/1/160000/0" {
+		t.Fatalf("order.place rateLimits = %v", limits)
 	}
 	for len(events) < 3 {
 		events = append(events, c.next())
