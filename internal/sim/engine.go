@@ -90,6 +90,7 @@ type account struct {
 	id       string
 	bal      map[string]*balance
 	byClient map[clientKey]*order
+	open     map[string]int // symbol → open orders (MAX_NUM_ORDERS)
 	closed   []Order
 	trades   []Fill
 }
@@ -182,7 +183,7 @@ func (e *Engine) CreateAccount(id string) error {
 }
 
 func newAccount(id string) *account {
-	return &account{id: id, bal: map[string]*balance{}, byClient: map[clientKey]*order{}}
+	return &account{id: id, bal: map[string]*balance{}, byClient: map[clientKey]*order{}, open: map[string]int{}}
 }
 
 // Fund adds amount (which may be negative, down to the free balance) to an
@@ -383,6 +384,9 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 	if err := b.sym.check(&req, qty, b.last, b.has); err != nil {
 		return nil, err
 	}
+	if n := b.sym.MaxNumOrders; n > 0 && a.open[req.Symbol] >= n {
+		return nil, reject(CodeNewOrderRejected, "Filter failure: MAX_NUM_ORDERS")
+	}
 	if req.ClientOrderID != "" {
 		if _, dup := a.byClient[clientKey{req.Symbol, req.ClientOrderID}]; dup {
 			return nil, reject(CodeNewOrderRejected, MsgDuplicateOrder)
@@ -450,6 +454,7 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 		e.touch(lb)
 	}
 	e.open[id] = o
+	a.open[o.Symbol]++
 	a.byClient[clientKey{o.Symbol, cid}] = o
 	e.emit(o, ExecNew, nil)
 
@@ -543,6 +548,9 @@ func (e *Engine) finish(o *order, st Status, now int64) {
 		e.touch(b)
 	}
 	delete(e.open, o.ID)
+	if o.acct.open[o.Symbol]--; o.acct.open[o.Symbol] == 0 {
+		delete(o.acct.open, o.Symbol)
+	}
 	k := clientKey{o.Symbol, o.ClientOrderID}
 	if o.acct.byClient[k] == o {
 		delete(o.acct.byClient, k)

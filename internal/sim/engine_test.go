@@ -16,6 +16,8 @@ func btcusdt() Symbol {
 		MinQty: d("0.00001"), MaxQty: d("9000"), StepSize: d("0.00001"),
 		MarketMaxQty: d("100"),
 		MinNotional:  d("5"), ApplyMinToMarket: true, MaxNotional: d("9000000"),
+		PercentPriceBySide: PercentPriceBySide{BidUp: d("5"), BidDown: d("0.2"), AskUp: d("5"), AskDown: d("0.2")},
+		MaxNumOrders:       200,
 	}}
 }
 
@@ -105,6 +107,10 @@ func TestRejections(t *testing.T) {
 		{"quantity below min", OrderRequest{Side: Buy, Type: Limit, TimeInForce: GTC, Quantity: d("0.000001"), Price: d("90")}, -1013, "Filter failure: LOT_SIZE"},
 		{"quantity above max", lim(Buy, "9001", "90"), -1013, "Filter failure: LOT_SIZE"},
 		{"market quantity above market max", OrderRequest{Side: Buy, Type: Market, Quantity: d("101")}, -1013, "Filter failure: MARKET_LOT_SIZE"},
+		{"buy above 5× the average price", lim(Buy, "0.001", "500.01"), -1013, "Filter failure: PERCENT_PRICE_BY_SIDE"},
+		{"buy below 0.2× the average price", lim(Buy, "1", "19.99"), -1013, "Filter failure: PERCENT_PRICE_BY_SIDE"},
+		{"sell above 5× the average price", lim(Sell, "0.01", "500.01"), -1013, "Filter failure: PERCENT_PRICE_BY_SIDE"},
+		{"stop-limit sell's price below 0.2×", OrderRequest{Side: Sell, Type: StopLossLimit, TimeInForce: GTC, Quantity: d("1"), Price: d("19.99"), StopPrice: d("50")}, -1013, "Filter failure: PERCENT_PRICE_BY_SIDE"},
 		{"notional too small", lim(Buy, "0.01", "90"), -1013, "Filter failure: NOTIONAL"},
 		{"market notional too small", OrderRequest{Side: Buy, Type: Market, Quantity: d("0.01")}, -1013, "Filter failure: NOTIONAL"},
 		{"quote order qty too small", OrderRequest{Side: Buy, Type: Market, QuoteOrderQty: d("4")}, -1013, "Filter failure: NOTIONAL"},

@@ -18,6 +18,7 @@ func (e *Error) Error() string { return fmt.Sprintf("%s (code %d)", e.Msg, e.Cod
 const (
 	CodeUnknown           = -1000
 	CodeTooManyRequests   = -1003
+	CodeTooManyOrders     = -1015
 	CodeInvalidMessage    = -1013 // filter failures and other request faults
 	CodeInvalidTimestamp  = -1021
 	CodeInvalidSignature  = -1022

@@ -3,9 +3,10 @@ package sim
 import "github.com/tradai/tradai/internal/fixed"
 
 // check applies the symbol's filters to an order of quantity qty, in
-// Binance's order: PRICE_FILTER (price, then stopPrice), LOT_SIZE,
-// MARKET_LOT_SIZE, then NOTIONAL or MIN_NOTIONAL. last is the last price
-// (valid when hasLast), which values MARKET orders.
+// Binance's order: PRICE_FILTER (price, then stopPrice),
+// PERCENT_PRICE_BY_SIDE, LOT_SIZE, MARKET_LOT_SIZE, then NOTIONAL or
+// MIN_NOTIONAL. last is the last price (valid when hasLast), which values
+// MARKET orders and is the weighted average price.
 func (s *Symbol) check(r *OrderRequest, qty, last fixed.Dec, hasLast bool) error {
 	f := &s.Filters
 	if r.Type.hasPrice() && !f.priceOK(r.Price) {
@@ -13,6 +14,9 @@ func (s *Symbol) check(r *OrderRequest, qty, last fixed.Dec, hasLast bool) error
 	}
 	if r.Type.IsStop() && !f.priceOK(r.StopPrice) {
 		return filterFailure("PRICE_FILTER")
+	}
+	if r.Type.hasPrice() && hasLast && !f.PercentPriceBySide.allows(r.Side, r.Price, last) {
+		return filterFailure("PERCENT_PRICE_BY_SIDE")
 	}
 	if qty <= 0 || !lotOK(qty, f.MinQty, f.MaxQty, f.StepSize) {
 		return filterFailure("LOT_SIZE")
@@ -58,4 +62,22 @@ func (f *Filters) priceOK(p fixed.Dec) bool {
 // stepSize; a zero maximum or step is off.
 func lotOK(q, minQ, maxQ, step fixed.Dec) bool {
 	return q >= minQ && (maxQ == 0 || q <= maxQ) && q.OnGrid(step)
+}
+
+// allows is PERCENT_PRICE_BY_SIDE: price within the side's multipliers of
+// the average price avg (exact products, no rounding).
+func (p PercentPriceBySide) allows(side Side, price, avg fixed.Dec) bool {
+	if !p.On() {
+		return true
+	}
+	up, down := p.BidUp, p.BidDown
+	if side == Sell {
+		up, down = p.AskUp, p.AskDown
+	}
+	hi, ok := fixed.Mul(avg, up)
+	if ok && hi.Cmp(price) < 0 {
+		return false // (a product too large to hold is no bound)
+	}
+	lo, ok := fixed.Mul(avg, down)
+	return !ok || lo.Cmp(price) <= 0
 }

@@ -68,6 +68,7 @@ func (e *Engine) Restore(st State) error {
 		o := &order{Order: os.Order, acct: a, book: b, lockQuote: os.Side == Buy, locked: os.Locked,
 			cum: fixed.Exact{Units: units, Rem: os.CumQuoteRem}, inBook: true}
 		e.open[o.ID] = o
+		a.open[o.Symbol]++
 		a.byClient[clientKey{o.Symbol, o.ClientOrderID}] = o
 		b.orders = append(b.orders, o)
 	}

@@ -168,7 +168,23 @@ type Filters struct {
 	MinNotional, MaxNotional           fixed.Dec
 	ApplyMinToMarket, ApplyMaxToMarket bool
 	LegacyMinNotional                  bool
+	// PERCENT_PRICE_BY_SIDE: a buy's price must lie between BidDown and
+	// BidUp times the weighted average price, a sell's between AskDown and
+	// AskUp times it (orders with a price; avgPriceMins 0: the average is
+	// the last price). Zero multipliers disable it.
+	PercentPriceBySide
+	// MAX_NUM_ORDERS: how many open orders (waiting stops included) an
+	// account may have on the symbol; 0 is no limit.
+	MaxNumOrders int
 }
+
+// PercentPriceBySide is the PERCENT_PRICE_BY_SIDE filter's multipliers.
+type PercentPriceBySide struct {
+	BidUp, BidDown, AskUp, AskDown fixed.Dec
+}
+
+// On reports whether the filter is set.
+func (p PercentPriceBySide) On() bool { return p != PercentPriceBySide{} }
 
 // Symbol is a tradable pair.
 type Symbol struct {
@@ -183,13 +199,21 @@ func (s Symbol) validate() error {
 		return fmt.Errorf("symbol %q: needs a name and two different assets (base %q, quote %q)", s.Name, s.Base, s.Quote)
 	}
 	f := s.Filters
-	for _, v := range []fixed.Dec{f.MinPrice, f.MaxPrice, f.TickSize, f.MinQty, f.MaxQty, f.StepSize, f.MarketMinQty, f.MarketMaxQty, f.MarketStepSize, f.MinNotional, f.MaxNotional} {
+	pp := f.PercentPriceBySide
+	for _, v := range []fixed.Dec{f.MinPrice, f.MaxPrice, f.TickSize, f.MinQty, f.MaxQty, f.StepSize, f.MarketMinQty, f.MarketMaxQty, f.MarketStepSize, f.MinNotional, f.MaxNotional,
+		pp.BidUp, pp.BidDown, pp.AskUp, pp.AskDown} {
 		if v < 0 {
 			return fmt.Errorf("symbol %s: negative filter value %v", s.Name, v)
 		}
 	}
+	if f.MaxNumOrders < 0 {
+		return fmt.Errorf("symbol %s: negative MAX_NUM_ORDERS %d", s.Name, f.MaxNumOrders)
+	}
 	if f.MaxPrice > 0 && f.MinPrice > f.MaxPrice || f.MaxQty > 0 && f.MinQty > f.MaxQty {
 		return fmt.Errorf("symbol %s: a filter's minimum is above its maximum", s.Name)
+	}
+	if pp.On() && (pp.BidDown > pp.BidUp || pp.AskDown > pp.AskUp || pp.BidUp == 0 || pp.AskUp == 0) {
+		return fmt.Errorf("symbol %s: PERCENT_PRICE_BY_SIDE needs each side's down multiplier at most its up multiplier, the up ones above zero", s.Name)
 	}
 	return nil
 }

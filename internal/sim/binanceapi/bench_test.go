@@ -25,7 +25,7 @@ func BenchmarkRESTPlaceOrder(b *testing.B) {
 	eng.JumpTo("BTCUSDT", 0, f("100"))
 	keys := &binanceapi.MemoryKeys{}
 	keys.Add(binanceapi.Key{APIKey: "benchkey", Secret: "benchsecret", Account: "acct"})
-	api, err := binanceapi.New(binanceapi.Config{Engine: eng, Keys: keys, WeightLimit: -1})
+	api, err := binanceapi.New(binanceapi.Config{Engine: eng, Keys: keys, WeightLimit: -1, OrderLimits: binanceapi.OrderLimits{PerTenSeconds: -1, PerDay: -1}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -87,7 +87,15 @@ func filtersJSON(f sim.Filters) []map[string]any {
 		out = append(out, map[string]any{"filterType": "NOTIONAL", "minNotional": f.MinNotional, "applyMinToMarket": f.ApplyMinToMarket,
 			"maxNotional": f.MaxNotional, "applyMaxToMarket": f.ApplyMaxToMarket, "avgPriceMins": 0})
 	}
-	return append(out, map[string]any{"filterType": "MARKET_LOT_SIZE", "minQty": f.MarketMinQty, "maxQty": f.MarketMaxQty, "stepSize": f.MarketStepSize})
+	out = append(out, map[string]any{"filterType": "MARKET_LOT_SIZE", "minQty": f.MarketMinQty, "maxQty": f.MarketMaxQty, "stepSize": f.MarketStepSize})
+	if pp := f.PercentPriceBySide; pp.On() {
+		out = append(out, map[string]any{"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": pp.BidUp, "bidMultiplierDown": pp.BidDown,
+			"askMultiplierUp": pp.AskUp, "askMultiplierDown": pp.AskDown, "avgPriceMins": 0})
+	}
+	if f.MaxNumOrders > 0 {
+		out = append(out, map[string]any{"filterType": "MAX_NUM_ORDERS", "maxNumOrders": f.MaxNumOrders})
+	}
+	return out
 }
 
 func (s *Server) exchangeInfo(c *call) (any, error) {
@@ -114,6 +122,7 @@ func (s *Server) exchangeInfo(c *call) (any, error) {
 	if s.cfg.WeightLimit > 0 {
 		limits = append(limits, rateLimit{RateLimitType: "REQUEST_WEIGHT", Interval: "MINUTE", IntervalNum: 1, Limit: s.cfg.WeightLimit})
 	}
+	limits = append(limits, s.orderRateLimits()...)
 	return map[string]any{"timezone": "UTC", "serverTime": c.wall.UnixMilli(), "rateLimits": limits, "exchangeFilters": []any{}, "symbols": infos}, nil
 }
 
@@ -161,6 +170,15 @@ func (s *Server) klines(c *call) (any, error) {
 	if s.cfg.Feed == nil {
 		return out, nil
 	}
+	if start == 0 && end > 0 {
+		// Only endTime: the limit candles that open at or before it, as
+		// Binance answers — the feed reads forward from a start.
+		start = tf.Floor(end)
+		for i := 1; i < limit && start > 1; i++ {
+			start = tf.Floor(start - 1)
+		}
+		start = max(start, 1)
+	}
 	ks, err := s.cfg.Feed.Klines(sym, tf, start, end, limit)
 	if errors.Is(err, replay.ErrInterval) {
 		return nil, &sim.Error{Code: sim.CodeBadInterval, Msg: "Invalid interval."}
@@ -188,20 +206,28 @@ func (s *Server) depth(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, _ := s.cfg.Engine.Symbol(sym)
-	bids, asks := [][2]fixed.Dec{}, [][2]fixed.Dec{}
-	bid, ask, ok := s.cfg.Engine.Quote(sym)
-	if ok {
-		qty := s.levelQty(sym, info)
-		tick := max(info.TickSize, 1)
-		for i := 0; i < limit; i++ {
-			if p := bid - fixed.Dec(i)*tick; p > 0 {
-				bids = append(bids, [2]fixed.Dec{p, qty})
-			}
-			asks = append(asks, [2]fixed.Dec{ask + fixed.Dec(i)*tick, qty})
-		}
-	}
+	bids, asks := s.book(sym, limit)
 	return map[string]any{"lastUpdateId": s.simNow(c), "bids": bids, "asks": asks}, nil
+}
+
+// book is the synthetic book's top n levels of each side (empty before
+// the first price).
+func (s *Server) book(sym string, n int) (bids, asks [][2]fixed.Dec) {
+	info, _ := s.cfg.Engine.Symbol(sym)
+	bids, asks = [][2]fixed.Dec{}, [][2]fixed.Dec{}
+	bid, ask, ok := s.cfg.Engine.Quote(sym)
+	if !ok {
+		return bids, asks
+	}
+	qty := s.levelQty(sym, info)
+	tick := max(info.TickSize, 1)
+	for i := 0; i < n; i++ {
+		if p := bid - fixed.Dec(i)*tick; p > 0 {
+			bids = append(bids, [2]fixed.Dec{p, qty})
+		}
+		asks = append(asks, [2]fixed.Dec{ask + fixed.Dec(i)*tick, qty})
+	}
+	return bids, asks
 }
 
 func (s *Server) levelQty(sym string, info sim.Symbol) fixed.Dec {
@@ -262,30 +288,35 @@ func (s *Server) ticker24h(c *call) (any, error) {
 	}
 	out := make([]ticker24, 0, len(syms))
 	for _, sym := range syms {
-		t := ticker24{Symbol: sym.Name, PriceChangePercent: "0.000", FirstID: -1, LastID: -1}
-		if s.cfg.Feed != nil {
-			if st, ok := s.cfg.Feed.Ticker(sym.Name); ok {
-				t.OpenPrice, t.HighPrice, t.LowPrice, t.LastPrice = st.Open, st.High, st.Low, st.Last
-				t.PrevClosePrice, t.Volume, t.QuoteVolume = st.PrevClose, st.Volume, st.QuoteVolume
-				t.OpenTime, t.CloseTime, t.Count = st.OpenTime, st.CloseTime, st.Count
-				t.PriceChange = st.Last - st.Open
-				if st.Open > 0 {
-					t.PriceChangePercent = strconv.FormatFloat(float64(st.Last-st.Open)*100/float64(st.Open), 'f', 3, 64)
-				}
-				if st.Volume > 0 {
-					t.WeightedAvgPrice = fixed.QuoFloor(st.QuoteVolume, st.Volume)
-				}
-			}
-		}
-		if last, ok := s.cfg.Engine.Price(sym.Name); ok {
-			t.LastPrice = last
-			bid, ask, _ := s.cfg.Engine.Quote(sym.Name)
-			q := s.levelQty(sym.Name, sym)
-			t.BidPrice, t.AskPrice, t.BidQty, t.AskQty = bid, ask, q, q
-		}
-		out = append(out, t)
+		out = append(out, s.ticker24(sym))
 	}
 	return oneOrList(&c.p, out), nil
+}
+
+// ticker24 is the symbol's rolling 24-hour statistics.
+func (s *Server) ticker24(sym sim.Symbol) ticker24 {
+	t := ticker24{Symbol: sym.Name, PriceChangePercent: "0.000", FirstID: -1, LastID: -1}
+	if s.cfg.Feed != nil {
+		if st, ok := s.cfg.Feed.Ticker(sym.Name); ok {
+			t.OpenPrice, t.HighPrice, t.LowPrice, t.LastPrice = st.Open, st.High, st.Low, st.Last
+			t.PrevClosePrice, t.Volume, t.QuoteVolume = st.PrevClose, st.Volume, st.QuoteVolume
+			t.OpenTime, t.CloseTime, t.Count = st.OpenTime, st.CloseTime, st.Count
+			t.PriceChange = st.Last - st.Open
+			if st.Open > 0 {
+				t.PriceChangePercent = strconv.FormatFloat(float64(st.Last-st.Open)*100/float64(st.Open), 'f', 3, 64)
+			}
+			if st.Volume > 0 {
+				t.WeightedAvgPrice = fixed.QuoFloor(st.QuoteVolume, st.Volume)
+			}
+		}
+	}
+	if last, ok := s.cfg.Engine.Price(sym.Name); ok {
+		t.LastPrice = last
+		bid, ask, _ := s.cfg.Engine.Quote(sym.Name)
+		q := s.levelQty(sym.Name, sym)
+		t.BidPrice, t.AskPrice, t.BidQty, t.AskQty = bid, ask, q, q
+	}
+	return t
 }
 
 type priceTicker struct {

@@ -103,6 +103,8 @@ type Config struct {
 	// WeightLimit is the REQUEST_WEIGHT limit per client IP and minute:
 	// 0 means Binance's 6000, negative means none.
 	WeightLimit int
+	// OrderLimits are the ORDERS rate limits per account.
+	OrderLimits OrderLimits
 	// BanAfter requests answered 429 in one minute get the client banned
 	// (418) for BanFor. Defaults 10 and 2 minutes.
 	BanAfter int
@@ -136,7 +138,9 @@ type Server struct {
 	cfg        Config
 	mux        *http.ServeMux
 	lim        *limiter
-	faults     *faults // nil when off
+	orders     *orderLimiter
+	methods    map[string]apiMethod // the WebSocket API's
+	faults     *faults              // nil when off
 	dropPeriod time.Duration
 	hub        *hub
 	log        *slog.Logger
@@ -161,7 +165,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Streams.defaults()
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.WeightLimit, cfg.BanAfter, cfg.BanFor), log: cfg.Log, dropPeriod: time.Minute}
+	cfg.OrderLimits.defaults()
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.WeightLimit, cfg.BanAfter, cfg.BanFor), log: cfg.Log, dropPeriod: time.Minute,
+		orders: newOrderLimiter(cfg.OrderLimits)}
+	s.methods = s.apiMethods()
 	s.hub = newHub(s)
 	if cfg.Faults.on() {
 		s.faults = newFaults(cfg.Faults)
@@ -189,6 +196,7 @@ type call struct {
 	wall    time.Time
 	account string
 	header  http.Header
+	conn    *conn // the WebSocket API connection; nil over REST
 }
 
 type handlerFunc func(c *call) (any, error)
@@ -290,14 +298,20 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusInternalServerError, apiError{Code: sim.CodeUnknown, Msg: "An unknown error occurred while processing the request."})
 		return
 	}
-	status := http.StatusBadRequest
+	writeJSON(w, errStatus(e), apiError{Code: e.Code, Msg: e.Msg})
+}
+
+// errStatus is the HTTP status Binance answers a rejection with.
+func errStatus(e *sim.Error) int {
 	switch e.Code {
 	case sim.CodeBadAPIKeyFormat, sim.CodeRejectedAPIKey, -1002:
-		status = http.StatusUnauthorized
+		return http.StatusUnauthorized
 	case errUnknownStatus.Code:
-		status = http.StatusServiceUnavailable
+		return http.StatusServiceUnavailable
+	case sim.CodeTooManyOrders:
+		return http.StatusTooManyRequests
 	}
-	writeJSON(w, status, apiError{Code: e.Code, Msg: e.Msg})
+	return http.StatusBadRequest
 }
 
 func (s *Server) writeLimited(w http.ResponseWriter, v verdict) {
@@ -311,7 +325,11 @@ func (s *Server) writeLimited(w http.ResponseWriter, v verdict) {
 
 // apiKey checks the X-MBX-APIKEY header.
 func (s *Server) apiKey(c *call, r *http.Request) (Key, error) {
-	k := r.Header.Get("X-MBX-APIKEY")
+	return s.lookupKey(c, r.Header.Get("X-MBX-APIKEY"))
+}
+
+// lookupKey finds API key k and makes its account the call's.
+func (s *Server) lookupKey(c *call, k string) (Key, error) {
 	if k == "" || len(k) > 64 || strings.Trim(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
 		return Key{}, &sim.Error{Code: sim.CodeBadAPIKeyFormat, Msg: "API-key format invalid."}
 	}
@@ -332,6 +350,11 @@ func (s *Server) authSigned(c *call, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.checkSigned(c, key)
+}
+
+// checkSigned checks a signed request's timestamp window and signature.
+func (s *Server) checkSigned(c *call, key Key) error {
 	ts, ok, err := c.p.long("timestamp")
 	if err != nil {
 		return err
@@ -393,6 +416,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/v3/uiKlines", public, fixedWeight(2), s.klines)
 	s.handle("GET /api/v3/depth", public, depthWeight, s.depth)
 	s.handle("GET /api/v3/avgPrice", public, fixedWeight(2), s.avgPrice)
+	s.handle("GET /api/v3/trades", public, fixedWeight(25), s.trades)
+	s.handle("GET /api/v3/historicalTrades", public, fixedWeight(25), s.trades)
+	s.handle("GET /api/v3/aggTrades", public, fixedWeight(4), s.aggTrades)
 	s.handle("GET /api/v3/ticker/24hr", public, tickerWeight(2, 80), s.ticker24h)
 	s.handle("GET /api/v3/ticker/price", public, tickerWeight(2, 4), s.tickerPrice)
 	s.handle("GET /api/v3/ticker/bookTicker", public, tickerWeight(2, 4), s.bookTicker)
@@ -412,11 +438,13 @@ func (s *Server) routes() {
 	s.handle("GET /api/v3/myTrades", signed, fixedWeight(20), s.myTrades)
 	s.userStreamRoutes()
 	s.streamRoutes()
+	s.sapiRoutes()
 
 	if s.cfg.Admin {
 		s.adminRoutes()
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.log.Info("simulator: request for an endpoint it does not serve", "method", r.Method, "path", r.URL.Path)
 		writeJSON(w, http.StatusNotFound, apiError{Code: sim.CodeUnsupportedOpertn, Msg: "This operation is not supported."})
 	})
 }

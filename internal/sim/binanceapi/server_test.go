@@ -396,3 +396,28 @@ func TestAdminStep(t *testing.T) {
 		t.Fatalf("fund = %+v", b)
 	}
 }
+
+// TestKlinesEndTimeOnly: with only endTime, Binance answers the limit
+// candles that open at or before it (ccxt's fetchOHLCV with an until, and
+// clients paging backwards, send this).
+func TestKlinesEndTimeOnly(t *testing.T) {
+	e := setup(t, nil)
+	const t0 = 1704067200000
+	for _, tc := range []struct {
+		q     string
+		first int64
+		n     int
+	}{
+		{"interval=1m&limit=3&endTime=" + strconv.Itoa(t0+4*60_000), t0 + 2*60_000, 3},
+		{"interval=1m&limit=3&endTime=" + strconv.Itoa(t0+4*60_000+59_999), t0 + 2*60_000, 3},
+		{"interval=1m&limit=50&endTime=" + strconv.Itoa(t0+60_000), t0, 2},
+		{"interval=5m&limit=1&endTime=" + strconv.Itoa(t0+5*60_000), t0 + 5*60_000, 1},
+	} {
+		var ks [][]any
+		r := e.do(t, "GET", "/api/v3/klines", "symbol=BTCUSDT&"+tc.q, "", nil)
+		r.decode(t, &ks)
+		if len(ks) != tc.n || int64(ks[0][0].(float64)) != tc.first {
+			t.Errorf("%s: %s", tc.q, r.body)
+		}
+	}
+}

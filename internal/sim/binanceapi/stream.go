@@ -65,14 +65,18 @@ func newHub(s *Server) *hub {
 		keys: map[string]*listenKeyState{}, keyOf: map[string]string{}}
 }
 
-// topic is one kline stream shared by every connection that follows it.
+// topic is one market data stream shared by every connection that
+// follows it.
 type topic struct {
 	name   string
 	symbol string
-	tf     sdk.Timeframe
-	from   int64 // open time to read klines from (the newest one sent, or the one forming at subscription)
+	kind   streamKind
+	tf     sdk.Timeframe // kline
+	levels int           // partial depth: 5, 10 or 20
+	from   int64         // kline: open time to read klines from (the newest one sent, or the one forming at subscription)
 	sent   replay.Kline
 	has    bool // sent is set
+	market marketState
 	subs   map[*conn]struct{}
 }
 
@@ -80,6 +84,10 @@ type topic struct {
 type conn struct {
 	ws       *websocket.Conn
 	combined bool // payloads wrapped as {"stream":…,"data":…}
+	api      bool // a WebSocket API connection (/ws-api/v3): messages are API requests
+	ip       string
+	userSubs map[string]int64 // WebSocket API: account → user data subscription id (guarded by hub.mu)
+	nextSub  int64            // guarded by hub.mu
 	out      chan []byte
 	quit     chan struct{}
 	once     sync.Once
@@ -139,7 +147,7 @@ func (s *Server) Run(ctx context.Context) {
 		wg.Go(func() {
 			for {
 				ch := s.cfg.Feed.Changed()
-				h.publishKlines()
+				h.publish()
 				select {
 				case <-ctx.Done():
 					return
@@ -162,21 +170,30 @@ func (s *Server) Run(ctx context.Context) {
 
 // streamRoutes mounts /ws, /ws/<name> and /stream.
 func (s *Server) streamRoutes() {
-	s.mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { s.hub.serve(w, r, nil, false) })
+	s.mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { s.hub.serve(w, r, nil, streamConn) })
 	s.mux.HandleFunc("GET /ws/{name}", func(w http.ResponseWriter, r *http.Request) {
-		s.hub.serve(w, r, []string{r.PathValue("name")}, false)
+		s.hub.serve(w, r, []string{r.PathValue("name")}, streamConn)
 	})
 	s.mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
 		var names []string
 		if v := r.URL.Query().Get("streams"); v != "" {
 			names = strings.Split(v, "/")
 		}
-		s.hub.serve(w, r, names, true)
+		s.hub.serve(w, r, names, combinedConn)
 	})
+	s.mux.HandleFunc("GET /ws-api/v3", func(w http.ResponseWriter, r *http.Request) { s.hub.serve(w, r, nil, apiConn) })
 }
 
+type connKind int
+
+const (
+	streamConn   connKind = iota // /ws: raw stream payloads
+	combinedConn                 // /stream: payloads in {"stream":…,"data":…}
+	apiConn                      // /ws-api/v3: API requests and answers
+)
+
 // serve upgrades one connection and runs it until it ends.
-func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, combined bool) {
+func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, kind connKind) {
 	h.mu.Lock()
 	stopped := h.stopped
 	h.mu.Unlock()
@@ -190,7 +207,8 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 		return
 	}
 	opts := h.s.cfg.Streams
-	c := &conn{ws: ws, combined: combined, out: make(chan []byte, opts.SendBuffer), quit: make(chan struct{}), streams: map[string]bool{}}
+	c := &conn{ws: ws, combined: kind == combinedConn, api: kind == apiConn, ip: clientIP(r), out: make(chan []byte, opts.SendBuffer),
+		quit: make(chan struct{}), streams: map[string]bool{}, userSubs: map[string]int64{}}
 	ws.SetReadLimit(maxBody)
 	h.mu.Lock()
 	if h.stopped {
@@ -215,7 +233,11 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 		if err != nil {
 			break
 		}
-		if typ == websocket.MessageText {
+		switch {
+		case typ != websocket.MessageText:
+		case c.api:
+			c.enqueue(h.s.apiRequest(ctx, c, data))
+		default:
 			c.enqueue(h.request(c, data))
 		}
 	}
@@ -226,6 +248,9 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, names []string, comb
 	h.mu.Lock()
 	for n := range c.streams {
 		h.unsubscribe(c, n)
+	}
+	for account := range c.userSubs {
+		h.unfollow(c, account)
 	}
 	delete(h.conns, c)
 	h.mu.Unlock()
@@ -295,18 +320,29 @@ func (h *hub) pinger(ctx context.Context, c *conn) {
 	}
 }
 
-// parseKlineStream reads "<symbol>@kline_<interval>" (symbol in lower
-// case, as Binance wants).
-func parseKlineStream(name string) (symbol string, tf sdk.Timeframe, ok bool) {
-	sym, iv, found := strings.Cut(name, "@kline_")
-	if !found || sym == "" || strings.ToLower(sym) != sym {
-		return "", "", false
+// newTopic starts the topic of stream n, or returns nil for a stream this
+// server cannot deliver (h.mu held).
+func (h *hub) newTopic(n string) *topic {
+	sn, ok := parseStream(n)
+	if !ok || h.s.cfg.Feed == nil {
+		return nil
 	}
-	tf = sdk.Timeframe(iv)
-	if !tf.Valid() {
-		return "", "", false
+	if _, ok := h.s.cfg.Engine.Symbol(sn.symbol); !ok {
+		return nil
 	}
-	return strings.ToUpper(sym), tf, true
+	t := &topic{name: n, symbol: sn.symbol, kind: sn.kind, tf: sn.tf, levels: sn.levels, subs: map[*conn]struct{}{}}
+	if sn.kind != streamKline {
+		h.startMarket(t)
+		return t
+	}
+	ks, err := h.s.cfg.Feed.Klines(sn.symbol, sn.tf, 0, 0, 1)
+	if err != nil {
+		return nil
+	}
+	if len(ks) == 1 {
+		t.from, t.sent, t.has = ks[0].Time, ks[0], true
+	}
+	return t
 }
 
 // subscribe adds stream n to c (h.mu held). Unknown names are accepted
@@ -318,32 +354,15 @@ func (h *hub) subscribe(c *conn, n string) bool {
 	}
 	if st, ok := h.keys[n]; ok {
 		c.streams[n] = true
-		m := h.users[st.account]
-		if m == nil {
-			m = map[*conn]int{}
-			h.users[st.account] = m
-		}
-		m[c]++
-		if h.s.cfg.Events != nil {
-			h.s.cfg.Events.watch(st.account, 1)
-		}
+		h.follow(c, st.account)
 		return true
 	}
 	t := h.topics[n]
 	if t == nil {
-		sym, tf, ok := parseKlineStream(n)
-		var ks []replay.Kline
-		var err error
-		if ok && h.s.cfg.Feed != nil {
-			ks, err = h.s.cfg.Feed.Klines(sym, tf, 0, 0, 1)
-		}
-		if !ok || h.s.cfg.Feed == nil || err != nil {
+		t = h.newTopic(n)
+		if t == nil {
 			c.streams[n] = true // listed, delivers nothing
 			return false
-		}
-		t = &topic{name: n, symbol: sym, tf: tf, subs: map[*conn]struct{}{}}
-		if len(ks) == 1 {
-			t.from, t.sent, t.has = ks[0].Time, ks[0], true
 		}
 		h.topics[n] = t
 	}
@@ -367,6 +386,19 @@ func (h *hub) unsubscribe(c *conn, n string) {
 	}
 	if st, ok := h.keys[n]; ok {
 		h.unfollow(c, st.account)
+	}
+}
+
+// follow adds one user data subscription of c to account (h.mu held).
+func (h *hub) follow(c *conn, account string) {
+	m := h.users[account]
+	if m == nil {
+		m = map[*conn]int{}
+		h.users[account] = m
+	}
+	m[c]++
+	if h.s.cfg.Events != nil {
+		h.s.cfg.Events.watch(account, 1)
 	}
 }
 
@@ -419,35 +451,45 @@ type klineBody struct {
 // of the clock is read in several.
 const maxKlinesPerRead = 1000
 
-// publishKlines sends every topic's klines that changed since the last
-// call: each candle that closed in between (x=true) and the one forming.
-func (h *hub) publishKlines() {
-	feed := h.s.cfg.Feed
-	now := feed.Now()
+// publish sends every topic's events since the last call.
+func (h *hub) publish() {
+	now := h.s.cfg.Feed.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, t := range h.topics {
-		from := t.from
-		if !t.has {
-			from = 1 // everything played so far: nothing was when it was subscribed
+		if t.kind == streamKline {
+			h.publishKlines(t, now)
+		} else {
+			h.publishMarket(t, now)
 		}
-		for {
-			ks, err := feed.Klines(t.symbol, t.tf, from, 0, maxKlinesPerRead)
-			if err != nil {
-				break
-			}
-			for _, k := range ks {
-				if t.has && k == t.sent {
-					continue
-				}
-				t.from, t.sent, t.has = k.Time, k, true
-				h.sendTopic(t, now, k)
-			}
-			if len(ks) < maxKlinesPerRead || ks[len(ks)-1].Time == from {
-				break
-			}
-			from = ks[len(ks)-1].Time
+	}
+}
+
+// publishKlines sends the topic's klines that changed since the last call:
+// each candle that closed in between (x=true) and the one forming (h.mu
+// held).
+func (h *hub) publishKlines(t *topic, now int64) {
+	feed := h.s.cfg.Feed
+	from := t.from
+	if !t.has {
+		from = 1 // everything played so far: nothing was when it was subscribed
+	}
+	for {
+		ks, err := feed.Klines(t.symbol, t.tf, from, 0, maxKlinesPerRead)
+		if err != nil {
+			return
 		}
+		for _, k := range ks {
+			if t.has && k == t.sent {
+				continue
+			}
+			t.from, t.sent, t.has = k.Time, k, true
+			h.sendTopic(t, now, k)
+		}
+		if len(ks) < maxKlinesPerRead || ks[len(ks)-1].Time == from {
+			return
+		}
+		from = ks[len(ks)-1].Time
 	}
 }
 

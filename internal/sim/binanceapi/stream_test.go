@@ -30,6 +30,7 @@ func (e *env) dial(t *testing.T, path string) *wsClient {
 	if err != nil {
 		t.Fatalf("dial %s: %v", path, err)
 	}
+	c.SetReadLimit(1 << 20) // diff depth events carry up to 2000 levels
 	t.Cleanup(func() { c.CloseNow() })
 	return &wsClient{t: t, c: c}
 }
@@ -410,7 +411,8 @@ func TestStreamsBeforeAndAfterRun(t *testing.T) {
 
 func FuzzStreamRequest(f *testing.F) {
 	for _, s := range []string{`{"method":"SUBSCRIBE","params":["btcusdt@kline_1m"],"id":1}`, `{"method":"LIST_SUBSCRIPTIONS","id":"a"}`,
-		`{"method":"SET_PROPERTY","params":["combined",true],"id":null}`, `{}`, `[]`, `{"method":1}`, `{"id":{"a":1}}`} {
+		`{"method":"SET_PROPERTY","params":["combined",true],"id":null}`, `{}`, `[]`, `{"method":1}`, `{"id":{"a":1}}`,
+		`{"method":"SUBSCRIBE","params":["btcusdt@depth5@100ms","btcusdt@trade","btcusdt@depth"],"id":2}`, `btcusdt@depth20@1000ms`} {
 		f.Add([]byte(s))
 	}
 	e := setup(f, nil)
@@ -430,8 +432,9 @@ func FuzzStreamRequest(f *testing.F) {
 			h.unsubscribe(c, n)
 		}
 		h.mu.Unlock()
-		if sym, tf, ok := parseKlineStream(string(data)); ok && (strings.ToUpper(sym) != sym || !tf.Valid()) {
-			t.Fatalf("parseKlineStream(%q) = %q %q", data, sym, tf)
+		if sn, ok := parseStream(string(data)); ok && (strings.ToUpper(sn.symbol) != sn.symbol || sn.kind == streamKline && !sn.tf.Valid() ||
+			sn.kind == streamPartialDepth && sn.levels != 5 && sn.levels != 10 && sn.levels != 20) {
+			t.Fatalf("parseStream(%q) = %+v", data, sn)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"slices"
+	"strconv"
 
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
@@ -201,7 +202,16 @@ func (s *Server) newOrder(c *call) (any, error) {
 	if _, ok := s.cfg.Engine.Symbol(sym); !ok {
 		return nil, badSymbol()
 	}
+	counts, wait, err := s.orders.take(c.account, c.wall)
+	counts.set(c.header)
+	if err != nil {
+		c.header.Set("Retry-After", strconv.Itoa(wait))
+		return nil, err
+	}
 	o, fills, err := s.cfg.Engine.Place(s.simNow(c), req)
+	if err != nil || len(fills) > 0 {
+		s.orders.giveBack(c.account, c.wall).set(c.header)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +459,7 @@ type balanceResp struct {
 func (s *Server) account(c *call) (any, error) {
 	bs, err := s.cfg.Engine.Balances(c.account)
 	if err != nil {
-		return nil, &sim.Error{Code: sim.CodeRejectedAPIKey, Msg: "Invalid API-key, IP, or permissions for action."}
+		return nil, errNoKeyAccount()
 	}
 	omitZero := c.p.str("omitZeroBalances") == "true"
 	balances := make([]balanceResp, 0, len(bs))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 
@@ -358,5 +359,29 @@ func (h *hub) sendUser(account string, v any) {
 		h.s.log.Error("encode a user data event", "err", err)
 		return
 	}
-	fanOut(m, h.keyOf[account], raw)
+	var wrapped []byte
+	for c := range m {
+		switch {
+		case c.api:
+			c.enqueue(apiEvent(c.userSubs[account], raw))
+		case c.combined:
+			if wrapped == nil {
+				wrapped = envelope(h.keyOf[account], raw)
+			}
+			c.enqueue(wrapped)
+		default:
+			c.enqueue(raw)
+		}
+	}
+}
+
+// apiEvent is the WebSocket API's wrapping of a user data event:
+// {"subscriptionId":id,"event":raw}.
+func apiEvent(id int64, raw []byte) []byte {
+	b := make([]byte, 0, len(raw)+40)
+	b = append(b, `{"subscriptionId":`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `,"event":`...)
+	b = append(b, raw...)
+	return append(b, '}')
 }

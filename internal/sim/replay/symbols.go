@@ -27,7 +27,9 @@ var minNotionals = map[string]string{
 //     notional at the highest price (10⁻⁸ … 1), so the smallest order is
 //     about ten steps; minQty one step, maxQty 9,000,000;
 //   - PRICE_FILTER from one tick to 100× the highest price;
-//   - MARKET_LOT_SIZE: no minimum or step, at most a tenth of maxQty.
+//   - MARKET_LOT_SIZE: no minimum or step, at most a tenth of maxQty;
+//   - PERCENT_PRICE_BY_SIDE: prices from 0.2× to 5× the last price on
+//     both sides; MAX_NUM_ORDERS 200 (Binance's usual values).
 func DefaultSymbol(pair string, f *sdk.Frame) (sim.Symbol, error) {
 	m, err := binance.Symbol(pair)
 	if err != nil {
@@ -73,6 +75,9 @@ func DefaultSymbol(pair string, f *sdk.Frame) (sim.Symbol, error) {
 		MinQty: step, MaxQty: maxQty, StepSize: step,
 		MarketMaxQty: maxQty / 10,
 		MinNotional:  minNotional, ApplyMinToMarket: true, MaxNotional: fixed.MustParse("9000000"),
+		PercentPriceBySide: sim.PercentPriceBySide{BidUp: fixed.MustParse("5"), BidDown: fixed.MustParse("0.2"),
+			AskUp: fixed.MustParse("5"), AskDown: fixed.MustParse("0.2")},
+		MaxNumOrders: 200,
 	}}, nil
 }
 

@@ -41,7 +41,7 @@ func benchDurable(b *testing.B, clients int) {
 	e.CreateAccount(k.Account)
 	e.Fund(1, k.Account, "USDT", d("90000000000"))
 	e.JumpTo("BTCUSDT", 1, d("100"))
-	api, err := binanceapi.New(binanceapi.Config{Engine: e, Keys: s, History: s, Sync: s.Sync, WeightLimit: -1})
+	api, err := binanceapi.New(binanceapi.Config{Engine: e, Keys: s, History: s, Sync: s.Sync, WeightLimit: -1, OrderLimits: binanceapi.OrderLimits{PerTenSeconds: -1, PerDay: -1}})
 	if err != nil {
 		b.Fatal(err)
 	}
