@@ -12,8 +12,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## Download the Go modules
+deps: ## Download the Go modules, and ccxt for the simulator's proof (test/ccxt) where npm is installed
 	$(GO) mod download
+	@if command -v npm >/dev/null; then npm ci --prefix test/ccxt --no-audit --no-fund; else echo "npm not found: the simulator's ccxt proof will be skipped (install nodejs and npm, then make deps)"; fi
 
 build: ## Build bin/tradai
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tradai
