@@ -292,11 +292,14 @@ func TestRecordOrdersFillsTradesEquity(t *testing.T) {
 		f := deploy.Fill{Pair: "BTC/USDT", VenueTradeID: 3, ClientOrderID: id, Side: exchange.Buy, Price: fixed.MustParse("50000"), Qty: fixed.MustParse("0.002"),
 			QuoteQty: fixed.MustParse("100"), Commission: fixed.MustParse("0.000002"), CommissionAsset: "BTC", Time: b.clk.Now()}
 		tr := deploy.Trade{Seq: 1, Open: true, VenueQty: fixed.MustParse("0.001998"), Record: trade.Trade{Pair: "BTC/USDT", OpenTime: 5, OpenRate: 50000, Amount: 0.002, Stake: 100}}
-		w := deploy.Write{Orders: []deploy.Order{o}, Fills: []deploy.Fill{f}, Trades: []deploy.Trade{tr}, Equity: []deploy.EquityPoint{{Time: b.clk.Now(), Equity: 1000}}}
+		w := deploy.Write{Orders: []deploy.Order{o}, Fills: []deploy.Fill{f}, Trades: []deploy.Trade{tr}, Equity: []deploy.EquityPoint{{Time: b.clk.Now(), Equity: 1000}}, Tick: b.clk.Now()}
 		for range 2 { // writing the same again changes nothing
 			if err := b.store.Record(ctx, l, w); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if got, _ := b.store.Get(ctx, b.alice, dep.ID); !got.LastTick.Equal(b.clk.Now()) {
+			t.Fatalf("last tick %v, want %v", got.LastTick, b.clk.Now())
 		}
 		os, _ = b.store.Orders(ctx, b.alice.Tenant, dep.ID)
 		if len(os) != 1 || os[0].Status != exchange.StatusFilled || os[0].VenueID != 7 || os[0].Executed != fixed.MustParse("0.002") || os[0].Open() {

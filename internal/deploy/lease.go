@@ -142,11 +142,3 @@ func (s *Store) Fail(ctx context.Context, l Lease, why string) error {
 		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.fail", Target: l.Deployment, At: now, Detail: map[string]any{"error": why, "runner": l.Runner}})
 	})
 }
-
-// Ticked records the last candle close the runner acted on.
-func (s *Store) Ticked(ctx context.Context, l Lease, at time.Time) error {
-	return s.fenced(ctx, l, "record the tick", func(tx *db.Tx, _ time.Time) error {
-		_, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, at.UnixMilli(), l.Deployment)
-		return err
-	})
-}

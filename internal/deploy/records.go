@@ -75,12 +75,14 @@ type EquityPoint struct {
 
 // Write is what a runner records in one transaction, after checking its
 // lease: order states (new or changed), fills (a fill already recorded is
-// kept as it is), trades (new or changed) and equity points.
+// kept as it is), trades (new or changed), equity points and, unless
+// zero, the candle close the runner acted on (Deployment.LastTick).
 type Write struct {
 	Orders []Order
 	Fills  []Fill
 	Trades []Trade
 	Equity []EquityPoint
+	Tick   time.Time
 }
 
 // Record writes w for l's deployment in one transaction, or nothing when
@@ -113,6 +115,11 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 				ON CONFLICT (deployment_id, seq) DO UPDATE SET open = excluded.open, close_time = excluded.close_time, record = excluded.record, venue_qty = excluded.venue_qty`,
 				l.Deployment, t.Seq, t.Record.Pair, open, t.Record.OpenTime, t.Record.CloseTime, string(rec), t.VenueQty.String()); err != nil {
 				return fmt.Errorf("trade %d: %w", t.Seq, err)
+			}
+		}
+		if !w.Tick.IsZero() {
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
+				return fmt.Errorf("tick: %w", err)
 			}
 		}
 		for _, e := range w.Equity {
