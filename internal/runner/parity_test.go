@@ -3,6 +3,7 @@ package runner_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -104,7 +105,7 @@ type paper struct {
 	lease deploy.Lease
 	feed  *replay.Feed
 	eng   *sim.Engine
-	clk   *clock.Fake
+	clk   *clock.Skipping
 	x     exchange.Exchange
 	dep   deploy.Deployment
 }
@@ -126,7 +127,9 @@ func newPaper(t *testing.T, w *world, wrap func(exchange.Exchange) exchange.Exch
 		}
 		series = append(series, s)
 	}
-	eng, err := sim.New(sim.DefaultConfig(), syms, nil)
+	simCfg := sim.DefaultConfig()
+	simCfg.HistoryLimit = 1 << 20
+	eng, err := sim.New(simCfg, syms, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +146,7 @@ func newPaper(t *testing.T, w *world, wrap func(exchange.Exchange) exchange.Exch
 	if _, err := eng.Fund(feed.Now(), "paper", "USDT", fixed.MustParse("10000")); err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(time.UnixMilli(start))
+	clk := clock.NewSkipping(time.UnixMilli(start))
 	sx, err := simexchange.New(simexchange.Config{Engine: eng, Feed: feed, Account: "paper", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
@@ -301,5 +304,256 @@ func TestPaperDeploymentMakesTheBacktestsTrades(t *testing.T) {
 	t.Logf("%d trades: %d the same, %d with the managed exit one candle after the backtest's fill inside the candle", len(got), exact, late)
 	if len(got) < 100 || exact < len(got)*3/4 {
 		t.Fatalf("too few trades compared exactly: %d of %d", exact, len(got))
+	}
+}
+
+// faulty injects the venue's failures at the Exchange seam: rate limits
+// before an order is placed, timeouts and 503s after it was placed, 503s
+// on lookups, fills and candles.
+type faulty struct {
+	exchange.Exchange
+	place, order, trades, klines int
+	injected                     map[string]int
+}
+
+func (f *faulty) count(kind string) { f.injected[kind]++ }
+
+var errTimeout = fmt.Errorf("post /api/v3/order: %w", context.DeadlineExceeded)
+
+func unavailable() error {
+	return &exchange.Error{HTTPStatus: 503, Code: -1001, Msg: "Internal error; unable to process your request. Please try again."}
+}
+
+func (f *faulty) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exchange.Order, error) {
+	f.place++
+	switch f.place % 6 {
+	case 1:
+		f.count("429 before placing")
+		return exchange.Order{}, &exchange.Error{Kind: exchange.ErrRateLimited, HTTPStatus: 429, Code: -1003, Msg: "Too many requests.", RetryAfter: time.Second}
+	case 2:
+		if _, err := f.Exchange.PlaceOrder(ctx, req); err != nil {
+			return exchange.Order{}, err
+		}
+		f.count("timeout after placing")
+		return exchange.Order{}, errTimeout
+	case 3:
+		if _, err := f.Exchange.PlaceOrder(ctx, req); err != nil {
+			return exchange.Order{}, err
+		}
+		f.count("503 after placing")
+		return exchange.Order{}, unavailable()
+	case 4:
+		f.count("503 before placing")
+		return exchange.Order{}, unavailable()
+	}
+	return f.Exchange.PlaceOrder(ctx, req)
+}
+
+func (f *faulty) Order(ctx context.Context, symbol string, ref exchange.OrderRef) (exchange.Order, error) {
+	if f.order++; f.order%3 == 1 {
+		f.count("503 on lookup")
+		return exchange.Order{}, unavailable()
+	}
+	return f.Exchange.Order(ctx, symbol, ref)
+}
+
+func (f *faulty) MyTrades(ctx context.Context, symbol string, limit int) ([]exchange.Trade, error) {
+	if f.trades++; f.trades%4 == 1 {
+		f.count("503 on fills")
+		return nil, unavailable()
+	}
+	return f.Exchange.MyTrades(ctx, symbol, limit)
+}
+
+func (f *faulty) Klines(ctx context.Context, symbol string, tf sdk.Timeframe, limit int) ([]exchange.Kline, error) {
+	if f.klines++; f.klines%97 == 1 {
+		f.count("503 on klines")
+		return nil, unavailable()
+	}
+	return f.Exchange.Klines(ctx, symbol, tf, limit)
+}
+
+// venueOrders counts the orders the venue holds per client order id.
+func (p *paper) venueOrders(t *testing.T) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	for _, s := range p.eng.Symbols() {
+		os, _, err := p.eng.History("paper", s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range os {
+			n[o.ClientOrderID]++
+		}
+	}
+	return n
+}
+
+// sameTrades fails unless a and b are the same trades.
+func sameTrades(t *testing.T, a, b []deploy.Trade) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%d trades, want %d", len(a), len(b))
+	}
+	for i := range a {
+		x, y := a[i].Record, b[i].Record
+		if x.Pair != y.Pair || x.OpenTime != y.OpenTime || x.OpenRate != y.OpenRate || x.CloseTime != y.CloseTime || x.CloseRate != y.CloseRate ||
+			x.ExitReason != y.ExitReason || a[i].Open != b[i].Open {
+			t.Fatalf("trade %d: %+v, want %+v", i, x, y)
+		}
+	}
+}
+
+// checkVenue fails when a client order id was used for two orders at the
+// venue, or an order the store recorded is missing there (or the other
+// way round).
+func checkVenue(t *testing.T, p *paper) {
+	t.Helper()
+	venue := p.venueOrders(t)
+	for id, n := range venue {
+		if n != 1 {
+			t.Errorf("client order id %s used for %d orders at the venue", id, n)
+		}
+	}
+	os, err := p.store.Orders(context.Background(), p.lease.Tenant, p.dep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed := 0
+	for _, o := range os {
+		if o.Open() {
+			t.Errorf("order %s left %s", o.ClientOrderID, o.Status)
+		}
+		if o.VenueID != 0 {
+			placed++
+			if venue[o.ClientOrderID] != 1 {
+				t.Errorf("order %s recorded as placed, not at the venue", o.ClientOrderID)
+			}
+		}
+	}
+	if placed != len(venue) {
+		t.Errorf("%d orders at the venue, %d recorded as placed", len(venue), placed)
+	}
+}
+
+const parityDays = 7 // the fault and crash runs replay a week
+
+// With the venue failing in every way a runner must survive, the
+// deployment makes the same trades as without faults, and no client
+// order id is used twice at the venue.
+func TestFaultsChangeNoTrade(t *testing.T) {
+	w := newWorld(t)
+	end := start + parityDays*86_400_000 - dur
+	clean := newPaper(t, w, nil)
+	clean.run(t, clean.runner(t, w), start, end)
+	want := clean.trades(t)
+
+	f := &faulty{injected: map[string]int{}}
+	p := newPaper(t, w, func(x exchange.Exchange) exchange.Exchange { f.Exchange = x; return f })
+	p.run(t, p.runner(t, w), start, end)
+	sameTrades(t, p.trades(t), want)
+	checkVenue(t, p)
+	t.Logf("%d trades; injected %v", len(want), f.injected)
+	for _, k := range []string{"429 before placing", "timeout after placing", "503 after placing", "503 before placing", "503 on lookup", "503 on fills", "503 on klines"} {
+		if f.injected[k] == 0 {
+			t.Errorf("no %s injected", k)
+		}
+	}
+}
+
+// blackout places one order and then fails every call, as a runner
+// killed between placing an order and recording its fill sees it.
+type blackout struct {
+	exchange.Exchange
+	after int // orders placed before the blackout
+	dark  bool
+}
+
+func (b *blackout) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exchange.Order, error) {
+	if b.dark {
+		return exchange.Order{}, unavailable()
+	}
+	if b.after--; b.after < 0 {
+		b.dark = true
+		if _, err := b.Exchange.PlaceOrder(ctx, req); err != nil {
+			return exchange.Order{}, err
+		}
+		return exchange.Order{}, errTimeout
+	}
+	return b.Exchange.PlaceOrder(ctx, req)
+}
+
+func (b *blackout) Order(ctx context.Context, symbol string, ref exchange.OrderRef) (exchange.Order, error) {
+	if b.dark {
+		return exchange.Order{}, unavailable()
+	}
+	return b.Exchange.Order(ctx, symbol, ref)
+}
+
+// A runner cut off after placing an order (its fate unknown to it) loses
+// its lease; the runner that takes the deployment over reconciles the
+// order with the venue, finishes the cut tick and goes on: the same
+// trades, no order twice, and the first runner's writes are refused.
+func TestTakeoverReconcilesAndContinues(t *testing.T) {
+	w := newWorld(t)
+	end := start + parityDays*86_400_000 - dur
+	clean := newPaper(t, w, nil)
+	clean.run(t, clean.runner(t, w), start, end)
+	want := clean.trades(t)
+
+	for _, after := range []int{0, 7, 40} { // an entry, and exits
+		t.Run(fmt.Sprint(after), func(t *testing.T) {
+			ctx := context.Background()
+			var bo *blackout
+			p := newPaper(t, w, func(x exchange.Exchange) exchange.Exchange { bo = &blackout{Exchange: x, after: after}; return bo })
+			r1 := p.runner(t, w)
+			if err := r1.Start(ctx, time.UnixMilli(start)); err != nil {
+				t.Fatal(err)
+			}
+			var cut int64
+			for now := start + dur; now <= end; now += dur {
+				if err := p.feed.AdvanceTo(now); err != nil {
+					t.Fatal(err)
+				}
+				p.clk.Set(time.UnixMilli(now))
+				if err := r1.Step(ctx, time.UnixMilli(now)); err != nil {
+					cut = now
+					break
+				}
+			}
+			if cut == 0 {
+				t.Fatal("the blackout never came")
+			}
+			// The lease expires; another runner takes the deployment.
+			p.clk.Set(p.lease.Expires)
+			ls, err := p.store.Acquire(ctx, "runner-2", 1, time.Hour)
+			if err != nil || len(ls) != 1 || ls[0].Token != p.lease.Token+1 {
+				t.Fatalf("takeover: %+v %v", ls, err)
+			}
+			p.lease, p.x = ls[0], bo.Exchange
+			r2 := p.runner(t, w)
+			p.clk.Set(time.UnixMilli(cut))
+			if err := r2.Start(ctx, time.UnixMilli(cut)); err != nil {
+				t.Fatal(err)
+			}
+			if err := r2.Step(ctx, time.UnixMilli(cut)); err != nil {
+				t.Fatal(err)
+			}
+			for now := cut + dur; now <= end; now += dur {
+				if err := p.feed.AdvanceTo(now); err != nil {
+					t.Fatal(err)
+				}
+				p.clk.Set(time.UnixMilli(now))
+				if err := r2.Step(ctx, time.UnixMilli(now)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sameTrades(t, p.trades(t), want)
+			checkVenue(t, p)
+			bo.dark = false
+			if err := r1.Step(ctx, time.UnixMilli(end+dur)); !errors.Is(err, deploy.ErrFenced) {
+				t.Fatalf("the first runner after the takeover: %v, want %v", err, deploy.ErrFenced)
+			}
+		})
 	}
 }

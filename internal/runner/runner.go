@@ -20,6 +20,7 @@ type Store interface {
 	Record(ctx context.Context, l deploy.Lease, w deploy.Write) error
 	Log(ctx context.Context, l deploy.Lease, level slog.Level, msg string, attrs map[string]string) error
 	MarkRunning(ctx context.Context, l deploy.Lease) error
+	Deployment(ctx context.Context, l deploy.Lease) (deploy.Deployment, error)
 	Trades(ctx context.Context, tenant, id string) ([]deploy.Trade, error)
 	Orders(ctx context.Context, tenant, id string) ([]deploy.Order, error)
 }
@@ -170,6 +171,16 @@ func (r *Runner) Start(ctx context.Context, now time.Time) error {
 			return err
 		}
 		r.last = max(r.last, ps.lastTime())
+	}
+	// A deployment that ticked before resumes after its last finished
+	// tick: a tick cut short (a crash, a lost lease) is done again, its
+	// orders reconciled first.
+	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if !d.LastTick.IsZero() {
+		r.last = min(r.last, d.LastTick.UnixMilli()-r.cfg.Timeframe.Millis())
 	}
 	if err := r.reconcile(ctx, now); err != nil {
 		return err
