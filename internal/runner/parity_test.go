@@ -185,6 +185,11 @@ func newPaper(t *testing.T, w *world, wrap func(exchange.Exchange) exchange.Exch
 
 func (p *paper) runner(t *testing.T, w *world) *runner.Runner {
 	t.Helper()
+	return p.runnerOn(t, w, p.clk)
+}
+
+func (p *paper) runnerOn(t *testing.T, w *world, clk clock.Clock) *runner.Runner {
+	t.Helper()
 	strat, _ := strategy.Lookup("sma_cross")
 	spec := strat.Spec()
 	params, err := spec.Resolve(w.cfg.StrategyParams)
@@ -196,7 +201,7 @@ func (p *paper) runner(t *testing.T, w *world) *runner.Runner {
 		t.Fatal(err)
 	}
 	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: strat, Params: params,
-		Rules: rules, Account: acct, Clock: p.clk, RetryWait: time.Millisecond})
+		Rules: rules, Account: acct, Clock: clk, RetryWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,4 +561,41 @@ func TestTakeoverReconcilesAndContinues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Run ticks at each candle close on its clock: driven by a fake clock
+// that the test moves close by close, it makes the trades Step makes.
+func TestRunTicksAtCandleCloses(t *testing.T) {
+	w := newWorld(t)
+	end := start + 2*86_400_000
+	clean := newPaper(t, w, nil)
+	clean.run(t, clean.runner(t, w), start, end)
+	want := clean.trades(t)
+	if len(want) == 0 {
+		t.Fatal("no trades to compare")
+	}
+
+	p := newPaper(t, w, nil)
+	clk := clock.NewFake(time.UnixMilli(start))
+	r := p.runnerOn(t, w, clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx) }()
+	for now := start + dur; now <= end; now += dur {
+		if err := clk.BlockUntil(ctx, 1); err != nil { // the runner waits for the close
+			t.Fatal(err)
+		}
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(time.UnixMilli(now))
+	}
+	if err := clk.BlockUntil(ctx, 1); err != nil { // the last close acted on
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	sameTrades(t, p.trades(t), want)
 }
