@@ -69,7 +69,10 @@ type world struct {
 	bt     *result.Result
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, "") }
+
+// newWorldWith is newWorld with more config keys (`"key": value, …`).
+func newWorldWith(t *testing.T, extra string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := market.Open(dir, slog.New(slog.DiscardHandler))
@@ -87,7 +90,7 @@ func newWorld(t *testing.T) *world {
 	end := time.UnixMilli(start + days*86_400_000).UTC().Format("20060102")
 	w.cfg, err = config.Parse([]byte(fmt.Sprintf(`{"strategy": "sma_cross", "timeframe": "5m", "timerange": "20240101-%s", "datadir": %q,
 		"exchange": {"name": "binance", "pair_whitelist": ["%s"]}, "stake_amount": 100, "max_open_trades": 3, "dry_run_wallet": 10000,
-		"fee": 0.001, "fill_model": "realistic"}`, end, dir, strings.Join(pairs, `", "`))), "parity.json")
+		"fee": 0.001, "fill_model": "realistic"%s}`, end, dir, strings.Join(pairs, `", "`), extra)), "parity.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +251,8 @@ func (w *world) openAt(pair string, ms int64) float64 {
 // compare matches the deployment's trades with the backtest's, and
 // returns how many matched exactly and how many with the runner-managed
 // exit one candle late (the difference docs/deployments.md explains).
-func compare(t *testing.T, w *world, got []deploy.Trade) (exact, late int) {
+func compare(t *testing.T, w *world, got []deploy.Trade) (exact, late int, why map[string]int) {
+	why = map[string]int{}
 	t.Helper()
 	const tick = 0.01
 	bt := slices.Clone(w.bt.Trades)
@@ -286,29 +290,50 @@ func compare(t *testing.T, w *world, got []deploy.Trade) (exact, late int) {
 			// the candle that reached it; the runner sees the candle once
 			// it closed and exits at the market at the next open.
 			late++
+			why[string(b.ExitReason)+" one candle later"]++
 		case b.ExitReason == trade.ExitROI && g.CloseTime == b.CloseTime && math.Abs(g.CloseRate-w.openAt(b.Pair, g.CloseTime)) <= tick/2:
 			// Inherent: a take-profit passed at the open fills at the
 			// ROI price in the backtest, at the market (the open) here.
 			late++
+			why["roi at the open, filled at the open"]++
 		default:
 			t.Fatalf("%s: deployment closed at %s at %v (%s), backtest at %s at %v", where, time.UnixMilli(g.CloseTime).UTC(), g.CloseRate, g.ExitReason,
 				time.UnixMilli(b.CloseTime).UTC(), b.CloseRate)
 		}
 	}
-	return exact, late
+	return exact, late, why
 }
 
 // The central proof: a paper deployment on the simulator replaying a
 // month of 5m candles on three pairs makes the backtest's trades.
+// With sma_cross's own risk settings most exits are exit signals; the
+// tight stop and the trailing stop make the runner manage stops too.
 func TestPaperDeploymentMakesTheBacktestsTrades(t *testing.T) {
-	w := newWorld(t)
-	p := newPaper(t, w, nil)
-	p.run(t, p.runner(t, w), start, start+days*86_400_000-dur)
-	got := p.trades(t)
-	exact, late := compare(t, w, got)
-	t.Logf("%d trades: %d the same, %d with the managed exit one candle after the backtest's fill inside the candle", len(got), exact, late)
-	if len(got) < 100 || exact < len(got)*3/4 {
-		t.Fatalf("too few trades compared exactly: %d of %d", exact, len(got))
+	// minExact is the share of trades that must match to the tick in
+	// their exit too (every other one differs only as compare names it).
+	for name, c := range map[string]struct {
+		extra    string
+		minExact float64
+	}{
+		"sma_cross":     {"", 0.9},
+		"tight stop":    {`, "stoploss": -0.01`, 0.3},
+		"trailing stop": {`, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 0.15},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorldWith(t, c.extra)
+			p := newPaper(t, w, nil)
+			p.run(t, p.runner(t, w), start, start+days*86_400_000-dur)
+			got := p.trades(t)
+			exact, late, why := compare(t, w, got)
+			reasons := map[trade.ExitReason]int{}
+			for _, g := range got {
+				reasons[g.Record.ExitReason]++
+			}
+			t.Logf("%d trades (%v): %d the same, %d differing as named: %v", len(got), reasons, exact, late, why)
+			if len(got) < 100 || float64(exact) < c.minExact*float64(len(got)) {
+				t.Fatalf("too few trades compared exactly: %d of %d", exact, len(got))
+			}
+		})
 	}
 }
 
