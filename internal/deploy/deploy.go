@@ -326,8 +326,8 @@ func (s *Store) Stop(ctx context.Context, p tenancy.Principal, id string) (Deplo
 	return s.change(ctx, p, id, Stopped, "deployment.stop")
 }
 
-// Pause keeps a running deployment from opening or closing trades until
-// Resume.
+// Pause keeps a running deployment from opening trades until Resume; its
+// open trades are still managed (stop-loss, exits).
 func (s *Store) Pause(ctx context.Context, p tenancy.Principal, id string) (Deployment, error) {
 	return s.change(ctx, p, id, Paused, "deployment.pause")
 }

@@ -624,3 +624,75 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 	}
 	sameTrades(t, p.trades(t), want)
 }
+
+// A paused deployment opens no trade until it is resumed (its open trades
+// still exit); a stopped one stops its runner.
+func TestPauseResumeStop(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	p := newPaper(t, w, nil)
+	r := p.runner(t, w)
+	day := int64(86_400_000)
+	p.run(t, r, start, start+day)
+	owner := tenancy.Principal{Tenant: p.lease.Tenant}
+	entries := func() (n int) {
+		os, err := p.store.Orders(ctx, p.lease.Tenant, p.dep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range os {
+			if o.Leg == deploy.Entry {
+				n++
+			}
+		}
+		return n
+	}
+	orders := entries
+	n := orders()
+	if _, err := p.store.Pause(ctx, owner, p.dep.ID); err != nil {
+		t.Fatal(err)
+	}
+	step := func(now int64) error {
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		p.clk.Set(time.UnixMilli(now))
+		return r.Step(ctx, time.UnixMilli(now))
+	}
+	now := start + day
+	for range 288 {
+		now += dur
+		if err := step(now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if orders() != n {
+		t.Fatalf("a paused deployment opened trades: %d entry orders (was %d)", orders(), n)
+	}
+	for _, tr := range p.trades(t) {
+		if tr.Open {
+			t.Fatalf("a paused deployment did not manage its open trade %+v", tr.Record)
+		}
+	}
+	if d, _ := p.store.Get(ctx, owner, p.dep.ID); !d.LastTick.Equal(time.UnixMilli(now)) {
+		t.Fatalf("paused ticks not recorded: last tick %v", d.LastTick)
+	}
+	if _, err := p.store.Resume(ctx, owner, p.dep.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 288 {
+		now += dur
+		if err := step(now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if orders() == n {
+		t.Fatal("a resumed deployment opened no trade in a day")
+	}
+	if _, err := p.store.Stop(ctx, owner, p.dep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := step(now + dur); !errors.Is(err, deploy.ErrFenced) {
+		t.Fatalf("step after stop: %v, want %v", err, deploy.ErrFenced)
+	}
+}

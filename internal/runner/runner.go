@@ -338,6 +338,16 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	r.last = closing
 	nowMs := r.cfg.Timeframe.Floor(now.UnixMilli())
+	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
+		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	// Paused: open trades are still managed (stops, exits), no new trade
+	// is opened.
+	paused := d.State == deploy.Paused
 	// Trades first, in the order they opened: the prices of the candle
 	// that closed (what the backtest checks inside it), then the price now.
 	for _, ps := range append([]*pairState(nil), r.held...) {
@@ -374,7 +384,7 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	for _, ps := range r.pairs {
 		v := views[ps]
-		if !v.fresh || ps.open != nil {
+		if !v.fresh || ps.open != nil || paused {
 			continue
 		}
 		f, k := v.f, v.f.Len()-1
