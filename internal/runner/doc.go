@@ -31,4 +31,10 @@
 // blindly again; a rate limit is waited out on the clock. Every write
 // checks the lease: a runner whose deployment another runner took over
 // stops with deploy.ErrFenced.
+//
+// A Host is a runner process's hold on many deployments: it acquires
+// leases, runs a Job per deployment (the platform's: open the strategy
+// and the venue, build a Runner, Run it), restarts a failed job with
+// backoff, renews the leases every heartbeat and stops a job whose lease
+// it lost.
 package runner
