@@ -180,7 +180,7 @@ func (r *Runner) Start(ctx context.Context, now time.Time) error {
 		return err
 	}
 	if !d.LastTick.IsZero() {
-		r.last = min(r.last, d.LastTick.UnixMilli()-r.cfg.Timeframe.Millis())
+		r.last = min(r.last, r.cfg.Timeframe.Floor(d.LastTick.UnixMilli()-1))
 	}
 	if err := r.reconcile(ctx, now); err != nil {
 		return err
@@ -257,7 +257,7 @@ func (r *Runner) fetchForming(ctx context.Context, ps *pairState, now time.Time,
 	w := &ps.win
 	for _, k := range ks {
 		t := k.Time.UnixMilli()
-		if t+dur > now.UnixMilli() {
+		if tf.Next(t) > now.UnixMilli() {
 			if t == tf.Floor(now.UnixMilli()) {
 				forming = k.Open.Float()
 			}
@@ -315,11 +315,21 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		forming float64
 		fresh   bool // the pair's candle closing at now is in its window
 	}
-	dur := r.cfg.Timeframe.Millis()
-	closing := r.cfg.Timeframe.Floor(now.UnixMilli()) - dur // open time of the candle closed at now
+	nowMs := r.cfg.Timeframe.Floor(now.UnixMilli())
+	closing := r.cfg.Timeframe.Floor(nowMs - 1) // open time of the candle closed at nowMs
 	if closing <= r.last {
 		return nil
 	}
+	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
+		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	// Paused: open trades are still managed (stops, exits), no new trade
+	// is opened.
+	paused := d.State == deploy.Paused
 	views := make(map[*pairState]view, len(r.pairs))
 	for _, ps := range r.pairs {
 		forming, err := r.fetchForming(ctx, ps, now, 2)
@@ -337,17 +347,6 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		views[ps] = v
 	}
 	r.last = closing
-	nowMs := r.cfg.Timeframe.Floor(now.UnixMilli())
-	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
-	if err != nil {
-		return err
-	}
-	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
-		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
-	}
-	// Paused: open trades are still managed (stops, exits), no new trade
-	// is opened.
-	paused := d.State == deploy.Paused
 	// Trades first, in the order they opened: the prices of the candle
 	// that closed (what the backtest checks inside it), then the price now.
 	for _, ps := range append([]*pairState(nil), r.held...) {
@@ -413,25 +412,29 @@ func (r *Runner) equity() float64 {
 }
 
 // Run starts the runner and steps it at every candle close on the clock
-// until ctx ends or the lease is lost.
+// until ctx ends or a step fails: a tick cut short by a failure is done
+// again by the next Run (a Host restarts it), after reconciliation. A
+// candle that closed before Run and was not acted on is acted on at once.
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.Start(ctx, r.clk.Now()); err != nil {
 		return err
 	}
+	tf := r.cfg.Timeframe
 	for {
 		now := r.clk.Now()
-		next := r.cfg.Timeframe.Next(now.UnixMilli())
-		if r.cfg.Timeframe.OnGrid(now.UnixMilli()) && r.cfg.Timeframe.Floor(now.UnixMilli())-r.cfg.Timeframe.Millis() > r.last {
-			next = now.UnixMilli()
-		}
-		if err := r.clk.Sleep(ctx, time.Duration(next-now.UnixMilli())*time.Millisecond); err != nil {
-			return err
-		}
-		if err := r.Step(ctx, time.UnixMilli(next)); err != nil {
-			if errors.Is(err, deploy.ErrFenced) || ctx.Err() != nil {
+		at := now
+		if tf.Floor(tf.Floor(now.UnixMilli())-1) <= r.last {
+			next := tf.Next(now.UnixMilli())
+			if err := r.clk.Sleep(ctx, time.Duration(next-now.UnixMilli())*time.Millisecond); err != nil {
 				return err
 			}
-			r.logf(ctx, slog.LevelError, "tick failed", "err", err.Error())
+			at = time.UnixMilli(next)
+		}
+		if err := r.Step(ctx, at); err != nil {
+			if !errors.Is(err, deploy.ErrFenced) && ctx.Err() == nil {
+				r.logf(ctx, slog.LevelError, "tick failed", "err", err.Error())
+			}
+			return err
 		}
 	}
 }
