@@ -69,10 +69,10 @@ type world struct {
 	bt     *result.Result
 }
 
-func newWorld(t *testing.T) *world { return newWorldWith(t, "") }
+func newWorld(t testing.TB) *world { return newWorldWith(t, "") }
 
 // newWorldWith is newWorld with more config keys (`"key": value, …`).
-func newWorldWith(t *testing.T, extra string) *world {
+func newWorldWith(t testing.TB, extra string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := market.Open(dir, slog.New(slog.DiscardHandler))
@@ -113,7 +113,7 @@ type paper struct {
 	dep   deploy.Deployment
 }
 
-func newPaper(t *testing.T, w *world, wrap func(exchange.Exchange) exchange.Exchange) *paper {
+func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exchange) *paper {
 	t.Helper()
 	ctx := context.Background()
 	var syms []sim.Symbol
@@ -186,12 +186,12 @@ func newPaper(t *testing.T, w *world, wrap func(exchange.Exchange) exchange.Exch
 	return &paper{store: store, lease: ls[0], feed: feed, eng: eng, clk: clk, x: x, dep: dep}
 }
 
-func (p *paper) runner(t *testing.T, w *world) *runner.Runner {
+func (p *paper) runner(t testing.TB, w *world) *runner.Runner {
 	t.Helper()
 	return p.runnerOn(t, w, p.clk)
 }
 
-func (p *paper) runnerOn(t *testing.T, w *world, clk clock.Clock) *runner.Runner {
+func (p *paper) runnerOn(t testing.TB, w *world, clk clock.Clock) *runner.Runner {
 	t.Helper()
 	strat, _ := strategy.Lookup("sma_cross")
 	spec := strat.Spec()
@@ -212,7 +212,7 @@ func (p *paper) runnerOn(t *testing.T, w *world, clk clock.Clock) *runner.Runner
 }
 
 // run steps the runner from start to the close of the last candle.
-func (p *paper) run(t *testing.T, r *runner.Runner, from, to int64) {
+func (p *paper) run(t testing.TB, r *runner.Runner, from, to int64) {
 	t.Helper()
 	ctx := context.Background()
 	if err := r.Start(ctx, time.UnixMilli(from)); err != nil {
@@ -251,7 +251,7 @@ func (w *world) openAt(pair string, ms int64) float64 {
 // compare matches the deployment's trades with the backtest's, and
 // returns how many matched exactly and how many with the runner-managed
 // exit one candle late (the difference docs/deployments.md explains).
-func compare(t *testing.T, w *world, got []deploy.Trade) (exact, late int, why map[string]int) {
+func compare(t testing.TB, w *world, got []deploy.Trade) (exact, late int, why map[string]int) {
 	why = map[string]int{}
 	t.Helper()
 	const tick = 0.01
