@@ -94,8 +94,8 @@ func (s Spec) Validate() error {
 			return bad("pairs", fmt.Sprintf("%q is empty, too long or listed twice", p))
 		}
 	}
-	if len(bytes.TrimSpace(s.Config)) > 0 && !json.Valid(s.Config) {
-		return bad("config", "is not valid JSON")
+	if c := bytes.TrimSpace(s.Config); len(c) > 0 && (c[0] != '{' || !json.Valid(c)) {
+		return bad("config", "is not a JSON object")
 	}
 	return nil
 }

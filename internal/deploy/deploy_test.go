@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,11 +92,12 @@ func TestSpecValidateNamesTheField(t *testing.T) {
 		"pairs":     func(s *deploy.Spec) { s.Pairs = []string{"A/B", "A/B"} },
 		"timeframe": func(s *deploy.Spec) { s.Timeframe = "7q" },
 		"config":    func(s *deploy.Spec) { s.Config = []byte("{") },
+		"config ":   func(s *deploy.Spec) { s.Config = []byte(`"{}"`) },
 	} {
 		s := spec()
 		mut(&s)
 		err := s.Validate()
-		if !errors.Is(err, deploy.ErrInvalid) || !strings.Contains(err.Error(), field) {
+		if !errors.Is(err, deploy.ErrInvalid) || !strings.Contains(err.Error(), strings.TrimSpace(field)) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
@@ -361,6 +363,26 @@ func TestLogsAreCapped(t *testing.T) {
 		}
 		if other, _ := b.store.Logs(ctx, b.bob.Tenant, dep.ID, 0, 0); len(other) != 0 {
 			t.Fatal("another tenant reads the logs")
+		}
+	})
+}
+
+// FuzzSpec: any JSON a tenant sends as a deployment is decoded and
+// validated without panic; a spec that validates has what a runner needs.
+func FuzzSpec(f *testing.F) {
+	f.Add(`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["BTC/USDT"],"timeframe":"5m","config":{"stake_amount":10}}`)
+	f.Add(`{"strategy":"x","mode":"live","venue":"binance","account":"a","pairs":["A/B","A/B"],"timeframe":"1M"}`)
+	f.Add(`{"pairs":[""],"timeframe":"7q","config":"{"}`)
+	f.Fuzz(func(t *testing.T, js string) {
+		var s deploy.Spec
+		if json.Unmarshal([]byte(js), &s) != nil {
+			return
+		}
+		if s.Validate() != nil {
+			return
+		}
+		if s.Strategy == "" || len(s.Pairs) == 0 || !s.Timeframe.Valid() || (s.Mode != deploy.Paper && s.Mode != deploy.Live) {
+			t.Fatalf("validated %+v", s)
 		}
 	})
 }
