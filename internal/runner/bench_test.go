@@ -11,7 +11,7 @@ import (
 // the venue, the strategy run on each pair's window, the decisions, the
 // orders they place (about one in seventeen closes) and the tick recorded.
 func BenchmarkStep(b *testing.B) {
-	w := newWorld(b)
+	w := newWorld(b, days)
 	p := newPaper(b, w, nil)
 	r := p.runner(b, w)
 	ctx := context.Background()

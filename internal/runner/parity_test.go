@@ -39,18 +39,18 @@ const (
 	tf5m  = sdk.Timeframe("5m")
 	dur   = 5 * 60_000
 	start = int64(1704067200000) // 2024-01-01
-	days  = 35
+	days  = 35 // the parity test's month and more
 )
 
-// walk is a pair's 5m candles from 20 hours before start to days after
+// walk is a pair's 5m candles from 20 hours before start to n days after
 // it: a seeded random walk around 100 on a 0.01 tick, each candle opening
 // at the previous close, as on a venue that trades without pause.
-func walk(pair string, seed uint64) *sdk.Frame {
+func walk(pair string, seed uint64, n int) *sdk.Frame {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	f := &sdk.Frame{Pair: pair, Timeframe: tf5m}
 	round := func(v float64) float64 { return math.Round(v*100) / 100 }
 	price := 100.0
-	for t := start - 240*dur; t < start+days*86_400_000; t += dur {
+	for t := start - 240*dur; t < start+int64(n)*86_400_000; t += dur {
 		open := price
 		cl := round(open * math.Exp(rng.NormFloat64()*0.004))
 		hi := round(max(open, cl) * (1 + math.Abs(rng.NormFloat64())*0.002))
@@ -64,30 +64,32 @@ func walk(pair string, seed uint64) *sdk.Frame {
 }
 
 type world struct {
+	days   int
 	frames map[string]*sdk.Frame
 	cfg    *config.Config
 	bt     *result.Result
 }
 
-func newWorld(t testing.TB) *world { return newWorldWith(t, "") }
+// newWorld is n days of candles on the pairs and their backtest.
+func newWorld(t testing.TB, n int) *world { return newWorldWith(t, "", n) }
 
 // newWorldWith is newWorld with more config keys (`"key": value, …`).
-func newWorldWith(t testing.TB, extra string) *world {
+func newWorldWith(t testing.TB, extra string, n int) *world {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := market.Open(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{frames: map[string]*sdk.Frame{}}
+	w := &world{days: n, frames: map[string]*sdk.Frame{}}
 	for i, p := range pairs {
-		f := walk(p, uint64(i+1))
+		f := walk(p, uint64(i+1), n)
 		w.frames[p] = f
 		if _, err := st.Append(context.Background(), market.Key{Exchange: "binance", Pair: p, Timeframe: tf5m, Type: market.Spot}, f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	end := time.UnixMilli(start + days*86_400_000).UTC().Format("20060102")
+	end := time.UnixMilli(start + int64(n)*86_400_000).UTC().Format("20060102")
 	w.cfg, err = config.Parse([]byte(fmt.Sprintf(`{"strategy": "sma_cross", "timeframe": "5m", "timerange": "20240101-%s", "datadir": %q,
 		"exchange": {"name": "binance", "pair_whitelist": ["%s"]}, "stake_amount": 100, "max_open_trades": 3, "dry_run_wallet": 10000,
 		"fee": 0.001, "fill_model": "realistic"%s}`, end, dir, strings.Join(pairs, `", "`), extra)), "parity.json")
@@ -311,18 +313,20 @@ func compare(t testing.TB, w *world, got []deploy.Trade) (exact, late int, why m
 func TestPaperDeploymentMakesTheBacktestsTrades(t *testing.T) {
 	// minExact is the share of trades that must match to the tick in
 	// their exit too (every other one differs only as compare names it).
+	// The month is the issue's proof; the stop variants replay 12 days.
 	for name, c := range map[string]struct {
 		extra    string
+		days     int
 		minExact float64
 	}{
-		"sma_cross":     {"", 0.9},
-		"tight stop":    {`, "stoploss": -0.01`, 0.3},
-		"trailing stop": {`, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 0.15},
+		"sma_cross":     {"", days, 0.9},
+		"tight stop":    {`, "stoploss": -0.01`, 12, 0.3},
+		"trailing stop": {`, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 12, 0.15},
 	} {
 		t.Run(name, func(t *testing.T) {
-			w := newWorldWith(t, c.extra)
+			w := newWorldWith(t, c.extra, c.days)
 			p := newPaper(t, w, nil)
-			p.run(t, p.runner(t, w), start, start+days*86_400_000-dur)
+			p.run(t, p.runner(t, w), start, start+int64(c.days)*86_400_000-dur)
 			got := p.trades(t)
 			exact, late, why := compare(t, w, got)
 			reasons := map[trade.ExitReason]int{}
@@ -472,7 +476,7 @@ const parityDays = 7 // the fault and crash runs replay a week
 // deployment makes the same trades as without faults, and no client
 // order id is used twice at the venue.
 func TestFaultsChangeNoTrade(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, parityDays)
 	end := start + parityDays*86_400_000 - dur
 	clean := newPaper(t, w, nil)
 	clean.run(t, clean.runner(t, w), start, end)
@@ -525,7 +529,7 @@ func (b *blackout) Order(ctx context.Context, symbol string, ref exchange.OrderR
 // order with the venue, finishes the cut tick and goes on: the same
 // trades, no order twice, and the first runner's writes are refused.
 func TestTakeoverReconcilesAndContinues(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, parityDays)
 	end := start + parityDays*86_400_000 - dur
 	clean := newPaper(t, w, nil)
 	clean.run(t, clean.runner(t, w), start, end)
@@ -591,7 +595,7 @@ func TestTakeoverReconcilesAndContinues(t *testing.T) {
 // Run ticks at each candle close on its clock: driven by a fake clock
 // that the test moves close by close, it makes the trades Step makes.
 func TestRunTicksAtCandleCloses(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, 2)
 	end := start + 2*86_400_000
 	clean := newPaper(t, w, nil)
 	clean.run(t, clean.runner(t, w), start, end)
@@ -629,7 +633,7 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 // still exit); a stopped one stops its runner.
 func TestPauseResumeStop(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t)
+	w := newWorld(t, 4)
 	p := newPaper(t, w, nil)
 	r := p.runner(t, w)
 	day := int64(86_400_000)
