@@ -693,6 +693,15 @@ func TestPauseResumeStop(t *testing.T) {
 	if orders() == n {
 		t.Fatal("a resumed deployment opened no trade in a day")
 	}
+	eq, err := p.store.Equity(ctx, p.lease.Tenant, p.dep.ID)
+	if err != nil || len(eq) != int((now-start)/3_600_000) {
+		t.Fatalf("%d equity points over %d hours: %v", len(eq), (now-start)/3_600_000, err)
+	}
+	for _, e := range eq {
+		if e.Time.UnixMilli()%3_600_000 != 0 || !(e.Equity > 9000 && e.Equity < 11000) {
+			t.Fatalf("equity point %+v", e)
+		}
+	}
 	if _, err := p.store.Stop(ctx, owner, p.dep.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -397,7 +397,11 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 			}
 		}
 	}
-	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Tick: time.UnixMilli(nowMs), Equity: []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}})
+	w := deploy.Write{Tick: time.UnixMilli(nowMs)}
+	if nowMs%3_600_000 == 0 { // the equity curve is hourly (each close for longer candles)
+		w.Equity = []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}
+	}
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
 }
 
 // equity is the wallet plus the open trades marked at their last close.
