@@ -39,7 +39,7 @@ const (
 	tf5m  = sdk.Timeframe("5m")
 	dur   = 5 * 60_000
 	start = int64(1704067200000) // 2024-01-01
-	days  = 35 // the parity test's month and more
+	days  = 35                   // the parity test's month and more
 )
 
 // walk is a pair's 5m candles from 20 hours before start to n days after
