@@ -324,6 +324,7 @@ func TestPaperDeploymentMakesTheBacktestsTrades(t *testing.T) {
 		"trailing stop": {`, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 12, 0.15},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorldWith(t, c.extra, c.days)
 			p := newPaper(t, w, nil)
 			p.run(t, p.runner(t, w), start, start+int64(c.days)*86_400_000-dur)
