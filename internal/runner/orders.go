@@ -184,9 +184,9 @@ func (r *Runner) follow(ctx context.Context, ps *pairState, rec deploy.Order, o 
 	return p, nil
 }
 
-// held is the base quantity the fills of an entry leave in the account
+// heldQty is the base quantity the fills of an entry leave in the account
 // (commission taken in the base asset is not there).
-func held(ps *pairState, p placed) float64 {
+func heldQty(ps *pairState, p placed) float64 {
 	q := p.rec.Executed
 	for _, f := range p.fills {
 		if f.CommissionAsset == ps.market.Base {
@@ -226,7 +226,7 @@ func (r *Runner) opened(ctx context.Context, ps *pairState, seq, at int64, tag s
 	if err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
-	ps.open = &openTrade{seq: seq, tr: tr, venueQty: held(ps, p)}
+	ps.open = &openTrade{seq: seq, tr: tr, venueQty: heldQty(ps, p)}
 	r.held = append(r.held, ps)
 	w.Trades = []deploy.Trade{{Seq: seq, Record: *tr, Open: true, VenueQty: mustDec(ps.open.venueQty)}}
 	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
