@@ -1,0 +1,388 @@
+package deploy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/fixed"
+	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+type bundle struct {
+	store      *deploy.Store
+	clk        *clock.Fake
+	alice, bob tenancy.Principal
+	d          *db.DB
+}
+
+func setup(t *testing.T, d *db.DB) bundle {
+	t.Helper()
+	ctx := context.Background()
+	clk := clock.NewFake(time.UnixMilli(1_700_000_000_000))
+	ten := tenancy.New(d, clk, nil)
+	a, err := ten.CreateUser(ctx, "alice", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ten.CreateUser(ctx, "bob", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := deploy.New(deploy.Config{DB: d, Clock: clk, MaxLogLines: 5, MaxLogBytes: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bundle{store: s, clk: clk, alice: tenancy.Principal{Tenant: a.Tenant, User: a.ID}, bob: tenancy.Principal{Tenant: b.Tenant, User: b.ID}, d: d}
+}
+
+func spec() deploy.Spec {
+	return deploy.Spec{Strategy: "sma_cross", Mode: deploy.Paper, Venue: "sim", Account: "paper-1",
+		Pairs: []string{"BTC/USDT", "ETH/USDT"}, Timeframe: "5m", Config: []byte(`{"stake_amount": 100}`)}
+}
+
+func TestCreateGetListAndTenants(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, err := b.store.Create(ctx, b.alice, spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dep.State != deploy.Starting || dep.Runner != "" || dep.Spec.Timeframe != "5m" || len(dep.Spec.Pairs) != 2 || string(dep.Spec.Config) != `{"stake_amount":100}` {
+			t.Fatalf("created %+v", dep)
+		}
+		got, err := b.store.Get(ctx, b.alice, dep.ID)
+		if err != nil || got.ID != dep.ID || got.Spec.Pairs[1] != "ETH/USDT" {
+			t.Fatalf("get: %+v %v", got, err)
+		}
+		if _, err := b.store.Get(ctx, b.bob, dep.ID); !errors.Is(err, deploy.ErrNotFound) {
+			t.Fatalf("another tenant's get: %v, want not found", err)
+		}
+		if l, err := b.store.List(ctx, b.bob); err != nil || len(l) != 0 {
+			t.Fatalf("another tenant's list: %v %v", l, err)
+		}
+		if l, err := b.store.List(ctx, b.alice); err != nil || len(l) != 1 {
+			t.Fatalf("list: %v %v", l, err)
+		}
+		if _, err := b.store.Stop(ctx, b.bob, dep.ID); !errors.Is(err, deploy.ErrNotFound) {
+			t.Fatalf("another tenant's stop: %v, want not found", err)
+		}
+	})
+}
+
+func TestSpecValidateNamesTheField(t *testing.T) {
+	for field, mut := range map[string]func(*deploy.Spec){
+		"strategy":  func(s *deploy.Spec) { s.Strategy = "" },
+		"mode":      func(s *deploy.Spec) { s.Mode = "dry" },
+		"venue":     func(s *deploy.Spec) { s.Venue = "" },
+		"account":   func(s *deploy.Spec) { s.Account = "" },
+		"pairs":     func(s *deploy.Spec) { s.Pairs = []string{"A/B", "A/B"} },
+		"timeframe": func(s *deploy.Spec) { s.Timeframe = "7q" },
+		"config":    func(s *deploy.Spec) { s.Config = []byte("{") },
+		"config ":   func(s *deploy.Spec) { s.Config = []byte(`"{}"`) },
+	} {
+		s := spec()
+		mut(&s)
+		err := s.Validate()
+		if !errors.Is(err, deploy.ErrInvalid) || !strings.Contains(err.Error(), strings.TrimSpace(field)) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	if err := spec().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStateTransitionsAreGuarded(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, err := b.store.Create(ctx, b.alice, spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.Pause(ctx, b.alice, dep.ID); !errors.Is(err, deploy.ErrIllegalTransition) {
+			t.Fatalf("pause a starting deployment: %v", err)
+		}
+		ls, err := b.store.Acquire(ctx, "r1", 10, 30*time.Second)
+		if err != nil || len(ls) != 1 {
+			t.Fatal(ls, err)
+		}
+		if err := b.store.MarkRunning(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			do   func(context.Context, tenancy.Principal, string) (deploy.Deployment, error)
+			want deploy.State
+		}{{b.store.Pause, deploy.Paused}, {b.store.Resume, deploy.Running}, {b.store.Stop, deploy.Stopped}} {
+			got, err := step.do(ctx, b.alice, dep.ID)
+			if err != nil || got.State != step.want {
+				t.Fatalf("want %s: %+v %v", step.want, got, err)
+			}
+		}
+		if _, err := b.store.Resume(ctx, b.alice, dep.ID); !errors.Is(err, deploy.ErrIllegalTransition) {
+			t.Fatalf("resume a stopped deployment: %v", err)
+		}
+		// Stopping released the lease: the runner's writes are refused.
+		if err := b.store.Record(ctx, ls[0], deploy.Write{Equity: []deploy.EquityPoint{{Time: b.clk.Now(), Equity: 1}}}); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("write after stop: %v", err)
+		}
+		if ls, err := b.store.Acquire(ctx, "r2", 10, 30*time.Second); err != nil || len(ls) != 0 {
+			t.Fatalf("a stopped deployment was acquired: %v %v", ls, err)
+		}
+	})
+}
+
+// A runner that stops renewing loses its deployment to the next runner,
+// with a higher token; the stale runner's writes fail and change nothing.
+func TestLeaseExpiryAndFencing(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, err := b.store.Create(ctx, b.alice, spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l1, err := b.store.Acquire(ctx, "r1", 10, 30*time.Second)
+		if err != nil || len(l1) != 1 || l1[0].Token != 1 || l1[0].Deployment != dep.ID || l1[0].Tenant != b.alice.Tenant {
+			t.Fatalf("first acquire: %+v %v", l1, err)
+		}
+		if l2, err := b.store.Acquire(ctx, "r2", 10, 30*time.Second); err != nil || len(l2) != 0 {
+			t.Fatalf("a held lease was taken: %+v %v", l2, err)
+		}
+		b.clk.Advance(20 * time.Second)
+		renewed, err := b.store.Renew(ctx, l1[0], 30*time.Second)
+		if err != nil || !renewed.Expires.Equal(b.clk.Now().Add(30*time.Second)) {
+			t.Fatalf("renew: %+v %v", renewed, err)
+		}
+		got, _ := b.store.Get(ctx, b.alice, dep.ID)
+		if !got.Heartbeat.Equal(b.clk.Now()) || got.Runner != "r1" {
+			t.Fatalf("heartbeat not recorded: %+v", got)
+		}
+		b.clk.Advance(20 * time.Second) // within the renewed lease
+		if l2, _ := b.store.Acquire(ctx, "r2", 10, 30*time.Second); len(l2) != 0 {
+			t.Fatal("a renewed lease was taken")
+		}
+		b.clk.Advance(11 * time.Second) // expired
+		l2, err := b.store.Acquire(ctx, "r2", 10, 30*time.Second)
+		if err != nil || len(l2) != 1 || l2[0].Token != 2 {
+			t.Fatalf("takeover: %+v %v", l2, err)
+		}
+		stale := deploy.Write{Orders: []deploy.Order{{ClientOrderID: "x", Leg: deploy.Entry, Pair: "BTC/USDT", Side: exchange.Buy, Type: exchange.MarketOrder}},
+			Trades: []deploy.Trade{{Seq: 1, Open: true, Record: trade.Trade{Pair: "BTC/USDT"}}}}
+		if err := b.store.Record(ctx, l1[0], stale); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("stale write: %v, want %v", err, deploy.ErrFenced)
+		}
+		if _, err := b.store.Renew(ctx, l1[0], time.Minute); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("stale renew: %v", err)
+		}
+		if err := b.store.Log(ctx, l1[0], slog.LevelInfo, "stale", nil); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("stale log: %v", err)
+		}
+		if err := b.store.Fail(ctx, l1[0], "stale"); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("stale fail: %v", err)
+		}
+		if os, _ := b.store.Orders(ctx, b.alice.Tenant, dep.ID); len(os) != 0 {
+			t.Fatalf("a stale write left orders: %+v", os)
+		}
+		if ts, _ := b.store.Trades(ctx, b.alice.Tenant, dep.ID); len(ts) != 0 {
+			t.Fatalf("a stale write left trades: %+v", ts)
+		}
+		// The new holder writes; releasing lets a third runner in at once.
+		if err := b.store.Record(ctx, l2[0], stale); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.Release(ctx, l2[0]); err != nil {
+			t.Fatal(err)
+		}
+		if l3, err := b.store.Acquire(ctx, "r3", 10, 30*time.Second); err != nil || len(l3) != 1 || l3[0].Token != 3 {
+			t.Fatalf("after release: %+v %v", l3, err)
+		}
+		if err := b.store.Fail(ctx, l2[0], "stale"); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("released lease fails: %v", err)
+		}
+	})
+}
+
+// Runners acquiring at once on their own connections never share a
+// deployment.
+func TestConcurrentAcquireSplitsDeployments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, tg dbtest.Target) {
+		d := tg.Open(t)
+		if err := d.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		b := setup(t, d)
+		const n, runners = 12, 4
+		for range n {
+			if _, err := b.store.Create(t.Context(), b.alice, spec()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var mu sync.Mutex
+		held := map[string]string{}
+		var wg sync.WaitGroup
+		errs := make(chan error, runners*n)
+		for r := range runners {
+			s, err := deploy.New(deploy.Config{DB: tg.Open(t), Clock: b.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := fmt.Sprintf("r%d", r)
+				for range n {
+					ls, err := s.Acquire(context.Background(), name, 1, time.Minute)
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					for _, l := range ls {
+						if prev, ok := held[l.Deployment]; ok {
+							errs <- fmt.Errorf("%s acquired by %s and %s", l.Deployment, prev, name)
+						}
+						held[l.Deployment] = name
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if len(held) != n {
+			t.Fatalf("%d of %d deployments acquired", len(held), n)
+		}
+	})
+}
+
+func TestRecordOrdersFillsTradesEquity(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		l := ls[0]
+		id := deploy.ClientOrderID(dep.ID, 1, deploy.Entry, 0)
+		o := deploy.Order{ClientOrderID: id, TradeSeq: 1, Leg: deploy.Entry, Pair: "BTC/USDT", Side: exchange.Buy, Type: exchange.MarketOrder,
+			QuoteQuantity: fixed.MustParse("100")}
+		if err := b.store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{o}}); err != nil {
+			t.Fatal(err)
+		}
+		os, err := b.store.Orders(ctx, b.alice.Tenant, dep.ID)
+		if err != nil || len(os) != 1 || os[0].Status != deploy.Pending || !os[0].Open() || os[0].QuoteQuantity != fixed.MustParse("100") {
+			t.Fatalf("pending order: %+v %v", os, err)
+		}
+		o.Status, o.VenueID, o.Executed, o.QuoteExecuted = exchange.StatusFilled, 7, fixed.MustParse("0.002"), fixed.MustParse("100")
+		f := deploy.Fill{Pair: "BTC/USDT", VenueTradeID: 3, ClientOrderID: id, Side: exchange.Buy, Price: fixed.MustParse("50000"), Qty: fixed.MustParse("0.002"),
+			QuoteQty: fixed.MustParse("100"), Commission: fixed.MustParse("0.000002"), CommissionAsset: "BTC", Time: b.clk.Now()}
+		tr := deploy.Trade{Seq: 1, Open: true, VenueQty: fixed.MustParse("0.001998"), Record: trade.Trade{Pair: "BTC/USDT", OpenTime: 5, OpenRate: 50000, Amount: 0.002, Stake: 100}}
+		w := deploy.Write{Orders: []deploy.Order{o}, Fills: []deploy.Fill{f}, Trades: []deploy.Trade{tr}, Equity: []deploy.EquityPoint{{Time: b.clk.Now(), Equity: 1000}}, Tick: b.clk.Now()}
+		for range 2 { // writing the same again changes nothing
+			if err := b.store.Record(ctx, l, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := b.store.Get(ctx, b.alice, dep.ID); !got.LastTick.Equal(b.clk.Now()) {
+			t.Fatalf("last tick %v, want %v", got.LastTick, b.clk.Now())
+		}
+		os, _ = b.store.Orders(ctx, b.alice.Tenant, dep.ID)
+		if len(os) != 1 || os[0].Status != exchange.StatusFilled || os[0].VenueID != 7 || os[0].Executed != fixed.MustParse("0.002") || os[0].Open() {
+			t.Fatalf("filled order: %+v", os)
+		}
+		fs, err := b.store.Fills(ctx, b.alice.Tenant, dep.ID)
+		if err != nil || len(fs) != 1 || fs[0] != f {
+			t.Fatalf("fills: %+v %v", fs, err)
+		}
+		ts, err := b.store.Trades(ctx, b.alice.Tenant, dep.ID)
+		if err != nil || len(ts) != 1 || ts[0] != tr {
+			t.Fatalf("trades: %+v %v", ts, err)
+		}
+		// A second open trade on the pair is refused by the database.
+		tr2 := tr
+		tr2.Seq = 2
+		if err := b.store.Record(ctx, l, deploy.Write{Trades: []deploy.Trade{tr2}}); err == nil {
+			t.Fatal("two open trades on one pair were recorded")
+		}
+		tr.Open, tr.Record.CloseTime, tr.Record.ExitReason = false, 10, trade.ExitSignal
+		tr2.Record.OpenTime = 11
+		if err := b.store.Record(ctx, l, deploy.Write{Trades: []deploy.Trade{tr, tr2}}); err != nil {
+			t.Fatal(err)
+		}
+		ts, _ = b.store.Trades(ctx, b.alice.Tenant, dep.ID)
+		if len(ts) != 2 || ts[0].Open || ts[0].Record.ExitReason != trade.ExitSignal || !ts[1].Open {
+			t.Fatalf("closed and reopened: %+v", ts)
+		}
+		eq, err := b.store.Equity(ctx, b.alice.Tenant, dep.ID)
+		if err != nil || len(eq) != 1 || eq[0].Equity != 1000 {
+			t.Fatalf("equity: %+v %v", eq, err)
+		}
+		if os, _ := b.store.Orders(ctx, b.bob.Tenant, dep.ID); len(os) != 0 {
+			t.Fatal("another tenant reads the orders")
+		}
+	})
+}
+
+func TestLogsAreCapped(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		for i := range 8 {
+			if err := b.store.Log(ctx, ls[0], slog.LevelInfo, fmt.Sprintf("line %d %s", i, strings.Repeat("é", 100)), map[string]string{"i": fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lines, err := b.store.Logs(ctx, b.alice.Tenant, dep.ID, 0, 0)
+		if err != nil || len(lines) != 5 || lines[0].Seq != 4 || lines[4].Attrs["i"] != "7" || lines[0].Level != slog.LevelInfo {
+			t.Fatalf("kept lines: %+v %v", lines, err)
+		}
+		if len(lines[0].Msg) > 64 || !strings.HasSuffix(lines[0].Msg, "(cut)") || !strings.HasPrefix(lines[0].Msg, "line 3") {
+			t.Fatalf("long line not cut: %q", lines[0].Msg)
+		}
+		if more, _ := b.store.Logs(ctx, b.alice.Tenant, dep.ID, 7, 0); len(more) != 1 || more[0].Seq != 8 {
+			t.Fatalf("follow after 7: %+v", more)
+		}
+		if other, _ := b.store.Logs(ctx, b.bob.Tenant, dep.ID, 0, 0); len(other) != 0 {
+			t.Fatal("another tenant reads the logs")
+		}
+	})
+}
+
+// FuzzSpec: any JSON a tenant sends as a deployment is decoded and
+// validated without panic; a spec that validates has what a runner needs.
+func FuzzSpec(f *testing.F) {
+	f.Add(`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["BTC/USDT"],"timeframe":"5m","config":{"stake_amount":10}}`)
+	f.Add(`{"strategy":"x","mode":"live","venue":"binance","account":"a","pairs":["A/B","A/B"],"timeframe":"1M"}`)
+	f.Add(`{"pairs":[""],"timeframe":"7q","config":"{"}`)
+	f.Fuzz(func(t *testing.T, js string) {
+		var s deploy.Spec
+		if json.Unmarshal([]byte(js), &s) != nil {
+			return
+		}
+		if s.Validate() != nil {
+			return
+		}
+		if s.Strategy == "" || len(s.Pairs) == 0 || !s.Timeframe.Valid() || (s.Mode != deploy.Paper && s.Mode != deploy.Live) {
+			t.Fatalf("validated %+v", s)
+		}
+	})
+}

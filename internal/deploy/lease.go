@@ -1,0 +1,144 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+)
+
+// Lease is a runner's hold on one deployment: valid while Token is the
+// deployment's current token (no other runner acquired it since).
+type Lease struct {
+	Deployment string
+	Tenant     string
+	Runner     string
+	Token      int64
+	Expires    time.Time
+}
+
+// Acquire gives runner up to max deployments that need a runner (state
+// starting, running or paused) and whose lease is unheld or expired, oldest
+// first, each with a new fencing token (one more than the last) valid for
+// ttl. A runner that stopped heart-beating thereby loses its deployments
+// to the next one that asks. On PostgreSQL concurrent runners skip each
+// other's rows (FOR UPDATE SKIP LOCKED); on SQLite writers take turns.
+func (s *Store) Acquire(ctx context.Context, runner string, max int, ttl time.Duration) ([]Lease, error) {
+	if runner == "" || max <= 0 || ttl <= 0 {
+		return nil, errors.New("acquire deployments: want a runner name, a positive count and a positive lease time")
+	}
+	now := s.clock.Now()
+	exp := now.Add(ttl)
+	lock := ""
+	if s.db.Dialect() == db.Postgres {
+		lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	var out []Lease
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE deployments SET lease_runner = ?, lease_token = lease_token + 1, lease_expires_at = ?, heartbeat_at = ?
+			WHERE id IN (SELECT id FROM deployments WHERE state IN ('starting', 'running', 'paused') AND (lease_runner = '' OR lease_expires_at <= ?)
+				ORDER BY created_at, id LIMIT ?`+lock+`)
+			AND state IN ('starting', 'running', 'paused') AND (lease_runner = '' OR lease_expires_at <= ?)
+			RETURNING id, tenant_id, lease_token`,
+			runner, exp.UnixMilli(), now.UnixMilli(), now.UnixMilli(), max, now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			l := Lease{Runner: runner, Expires: time.UnixMilli(exp.UnixMilli())}
+			if err := rows.Scan(&l.Deployment, &l.Tenant, &l.Token); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acquire deployments for runner %s: %w", runner, err)
+	}
+	for _, l := range out {
+		s.log.Info("deployment acquired", "deployment", l.Deployment, "runner", runner, "token", l.Token)
+	}
+	return out, nil
+}
+
+// fence checks in tx that l is still the deployment's lease, and locks the
+// row (an UPDATE) so that no Acquire takes it over before tx ends.
+func fence(ctx context.Context, tx *db.Tx, l Lease) error {
+	res, err := tx.Exec(ctx, `UPDATE deployments SET lease_token = lease_token WHERE id = ? AND lease_runner = ? AND lease_token = ?`, l.Deployment, l.Runner, l.Token)
+	if err != nil {
+		return fmt.Errorf("check the lease: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrFenced
+	}
+	return nil
+}
+
+// fenced runs fn in a transaction that first checks l.
+func (s *Store) fenced(ctx context.Context, l Lease, what string, fn func(tx *db.Tx, now time.Time) error) error {
+	now := s.clock.Now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := fence(ctx, tx, l); err != nil {
+			return err
+		}
+		return fn(tx, now)
+	})
+	if err != nil {
+		return fmt.Errorf("deployment %s: %s: %w", l.Deployment, what, err)
+	}
+	return nil
+}
+
+// Renew is the runner's heartbeat: it extends l by ttl from now and
+// records the heartbeat time. ErrFenced when another runner took the
+// deployment over, or it was stopped (its lease released).
+func (s *Store) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	err := s.fenced(ctx, l, "renew the lease", func(tx *db.Tx, now time.Time) error {
+		l.Expires = time.UnixMilli(now.Add(ttl).UnixMilli())
+		_, err := tx.Exec(ctx, `UPDATE deployments SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ?`, l.Expires.UnixMilli(), now.UnixMilli(), l.Deployment)
+		return err
+	})
+	return l, err
+}
+
+// Release gives l up (a runner shutting down), so another runner can
+// acquire the deployment at once.
+func (s *Store) Release(ctx context.Context, l Lease) error {
+	return s.fenced(ctx, l, "release the lease", func(tx *db.Tx, _ time.Time) error {
+		_, err := tx.Exec(ctx, `UPDATE deployments SET lease_runner = '', lease_expires_at = 0 WHERE id = ?`, l.Deployment)
+		return err
+	})
+}
+
+// Deployment returns the deployment l holds (the runner's view: no tenant
+// check beyond the lease's).
+func (s *Store) Deployment(ctx context.Context, l Lease) (Deployment, error) {
+	d, err := scanDeployment(s.db.QueryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = ?`, l.Deployment))
+	if err != nil {
+		return Deployment{}, fmt.Errorf("deployment %s: %w", l.Deployment, err)
+	}
+	return d, nil
+}
+
+// MarkRunning records that the runner holding l started trading
+// (starting → running; a paused or running deployment stays as it is).
+func (s *Store) MarkRunning(ctx context.Context, l Lease) error {
+	return s.fenced(ctx, l, "mark running", func(tx *db.Tx, now time.Time) error {
+		_, err := tx.Exec(ctx, `UPDATE deployments SET state = ?, updated_at = ? WHERE id = ? AND state = ?`, string(Running), now.UnixMilli(), l.Deployment, string(Starting))
+		return err
+	})
+}
+
+// Fail records that the deployment cannot go on (why), releasing l.
+func (s *Store) Fail(ctx context.Context, l Lease, why string) error {
+	return s.fenced(ctx, l, "record the failure", func(tx *db.Tx, now time.Time) error {
+		if _, err := setState(ctx, tx, l.Deployment, l.Tenant, Failed, why, now); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.fail", Target: l.Deployment, At: now, Detail: map[string]any{"error": why, "runner": l.Runner}})
+	})
+}

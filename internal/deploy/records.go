@@ -1,0 +1,267 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/fixed"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+// Pending is the status of an order recorded before it is sent: its
+// outcome is unknown until the venue is asked (by its client order id).
+const Pending exchange.Status = "PENDING"
+
+// Order is one order a deployment placed (or is about to place).
+type Order struct {
+	ClientOrderID string
+	TradeSeq      int64
+	Leg           Leg
+	Attempt       int
+	Pair          string
+	Side          exchange.Side
+	Type          exchange.OrderType
+	Reason        string // entry: the enter tag; exit: the exit reason
+	Price         fixed.Dec
+	Quantity      fixed.Dec
+	QuoteQuantity fixed.Dec
+	Status        exchange.Status // Pending until the venue answered
+	VenueID       int64
+	Executed      fixed.Dec
+	QuoteExecuted fixed.Dec
+	Created       time.Time
+	Updated       time.Time
+}
+
+// Open reports whether the order may still trade or its fate is unknown.
+func (o Order) Open() bool { return o.Status == Pending || o.Status.Open() }
+
+// Fill is one execution of one of the deployment's orders, as the venue
+// reported it.
+type Fill struct {
+	Pair            string
+	VenueTradeID    int64
+	ClientOrderID   string
+	Side            exchange.Side
+	Price           fixed.Dec
+	Qty             fixed.Dec
+	QuoteQty        fixed.Dec
+	Commission      fixed.Dec
+	CommissionAsset string
+	Time            time.Time
+}
+
+// Trade is one of the deployment's trades: the trade core's record, its
+// number in the deployment, and the base quantity held at the venue (what
+// the exit sells: the entry's fills less commission taken in the base
+// asset).
+type Trade struct {
+	Seq      int64
+	Record   trade.Trade
+	Open     bool
+	VenueQty fixed.Dec
+}
+
+// EquityPoint is the deployment's equity (wallet plus open trades marked
+// to market) at a candle close.
+type EquityPoint struct {
+	Time   time.Time
+	Equity float64
+}
+
+// Write is what a runner records in one transaction, after checking its
+// lease: order states (new or changed), fills (a fill already recorded is
+// kept as it is), trades (new or changed), equity points and, unless
+// zero, the candle close the runner acted on (Deployment.LastTick).
+type Write struct {
+	Orders []Order
+	Fills  []Fill
+	Trades []Trade
+	Equity []EquityPoint
+	Tick   time.Time
+}
+
+// Record writes w for l's deployment in one transaction, or nothing when
+// the lease was lost (ErrFenced).
+func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
+	return s.fenced(ctx, l, "record orders and trades", func(tx *db.Tx, now time.Time) error {
+		for _, o := range w.Orders {
+			if err := putOrder(ctx, tx, l.Deployment, o, now); err != nil {
+				return err
+			}
+		}
+		for _, f := range w.Fills {
+			if _, err := tx.Exec(ctx, `INSERT INTO deployment_fills (deployment_id, pair, venue_trade_id, client_order_id, side, price, qty, quote_qty, commission, commission_asset, at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, pair, venue_trade_id) DO NOTHING`,
+				l.Deployment, f.Pair, f.VenueTradeID, f.ClientOrderID, string(f.Side), f.Price.String(), f.Qty.String(), f.QuoteQty.String(),
+				f.Commission.String(), f.CommissionAsset, f.Time.UnixMilli()); err != nil {
+				return fmt.Errorf("fill %d of %s: %w", f.VenueTradeID, f.ClientOrderID, err)
+			}
+		}
+		for _, t := range w.Trades {
+			rec, err := json.Marshal(t.Record)
+			if err != nil {
+				return fmt.Errorf("trade %d: %w", t.Seq, err)
+			}
+			open := 0
+			if t.Open {
+				open = 1
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO deployment_trades (deployment_id, seq, pair, open, open_time, close_time, record, venue_qty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (deployment_id, seq) DO UPDATE SET open = excluded.open, close_time = excluded.close_time, record = excluded.record, venue_qty = excluded.venue_qty`,
+				l.Deployment, t.Seq, t.Record.Pair, open, t.Record.OpenTime, t.Record.CloseTime, string(rec), t.VenueQty.String()); err != nil {
+				return fmt.Errorf("trade %d: %w", t.Seq, err)
+			}
+		}
+		if !w.Tick.IsZero() {
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
+				return fmt.Errorf("tick: %w", err)
+			}
+		}
+		for _, e := range w.Equity {
+			if _, err := tx.Exec(ctx, `INSERT INTO deployment_equity (deployment_id, at, equity) VALUES (?, ?, ?) ON CONFLICT (deployment_id, at) DO UPDATE SET equity = excluded.equity`,
+				l.Deployment, e.Time.UnixMilli(), e.Equity); err != nil {
+				return fmt.Errorf("equity: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func putOrder(ctx context.Context, tx *db.Tx, dep string, o Order, now time.Time) error {
+	if o.Status == "" {
+		o.Status = Pending
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO deployment_orders (deployment_id, client_order_id, trade_seq, leg, attempt, pair, side, type, reason, price, quantity, quote_quantity,
+			status, venue_order_id, executed, quote_executed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (deployment_id, client_order_id) DO UPDATE SET status = excluded.status, venue_order_id = excluded.venue_order_id,
+			executed = excluded.executed, quote_executed = excluded.quote_executed, updated_at = excluded.updated_at`,
+		dep, o.ClientOrderID, o.TradeSeq, string(o.Leg), o.Attempt, o.Pair, string(o.Side), string(o.Type), o.Reason, o.Price.String(), o.Quantity.String(),
+		o.QuoteQuantity.String(), string(o.Status), o.VenueID, o.Executed.String(), o.QuoteExecuted.String(), now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("order %s: %w", o.ClientOrderID, err)
+	}
+	return nil
+}
+
+// Orders lists a deployment's orders of tenant, oldest first.
+func (s *Store) Orders(ctx context.Context, tenant, id string) ([]Order, error) {
+	rows, err := s.db.Query(ctx, `SELECT o.client_order_id, o.trade_seq, o.leg, o.attempt, o.pair, o.side, o.type, o.reason, o.price, o.quantity, o.quote_quantity,
+			o.status, o.venue_order_id, o.executed, o.quote_executed, o.created_at, o.updated_at
+		FROM deployment_orders o JOIN deployments d ON d.id = o.deployment_id
+		WHERE o.deployment_id = ? AND d.tenant_id = ? ORDER BY o.created_at, o.trade_seq, o.leg, o.attempt`, id, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: orders: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Order
+	for rows.Next() {
+		var o Order
+		var leg, side, typ, status, price, qty, quote, exec, qexec string
+		var created, updated int64
+		if err := rows.Scan(&o.ClientOrderID, &o.TradeSeq, &leg, &o.Attempt, &o.Pair, &side, &typ, &o.Reason, &price, &qty, &quote,
+			&status, &o.VenueID, &exec, &qexec, &created, &updated); err != nil {
+			return nil, fmt.Errorf("deployment %s: orders: %w", id, err)
+		}
+		if len(leg) == 1 {
+			o.Leg = Leg(leg[0])
+		}
+		o.Side, o.Type, o.Status = exchange.Side(side), exchange.OrderType(typ), exchange.Status(status)
+		if err := parseDecs([]string{price, qty, quote, exec, qexec}, &o.Price, &o.Quantity, &o.QuoteQuantity, &o.Executed, &o.QuoteExecuted); err != nil {
+			return nil, fmt.Errorf("deployment %s: order %s: %w", id, o.ClientOrderID, err)
+		}
+		o.Created, o.Updated = time.UnixMilli(created), time.UnixMilli(updated)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func parseDecs(s []string, dst ...*fixed.Dec) error {
+	for i, d := range dst {
+		v, err := fixed.Parse(s[i])
+		if err != nil {
+			return err
+		}
+		*d = v
+	}
+	return nil
+}
+
+// Fills lists a deployment's fills of tenant, oldest first.
+func (s *Store) Fills(ctx context.Context, tenant, id string) ([]Fill, error) {
+	rows, err := s.db.Query(ctx, `SELECT f.pair, f.venue_trade_id, f.client_order_id, f.side, f.price, f.qty, f.quote_qty, f.commission, f.commission_asset, f.at
+		FROM deployment_fills f JOIN deployments d ON d.id = f.deployment_id
+		WHERE f.deployment_id = ? AND d.tenant_id = ? ORDER BY f.at, f.pair, f.venue_trade_id`, id, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: fills: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Fill
+	for rows.Next() {
+		var f Fill
+		var side, price, qty, quote, comm string
+		var at int64
+		if err := rows.Scan(&f.Pair, &f.VenueTradeID, &f.ClientOrderID, &side, &price, &qty, &quote, &comm, &f.CommissionAsset, &at); err != nil {
+			return nil, fmt.Errorf("deployment %s: fills: %w", id, err)
+		}
+		f.Side, f.Time = exchange.Side(side), time.UnixMilli(at)
+		if err := parseDecs([]string{price, qty, quote, comm}, &f.Price, &f.Qty, &f.QuoteQty, &f.Commission); err != nil {
+			return nil, fmt.Errorf("deployment %s: fill %d: %w", id, f.VenueTradeID, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Trades lists a deployment's trades of tenant in the order they opened.
+func (s *Store) Trades(ctx context.Context, tenant, id string) ([]Trade, error) {
+	rows, err := s.db.Query(ctx, `SELECT t.seq, t.open, t.record, t.venue_qty FROM deployment_trades t JOIN deployments d ON d.id = t.deployment_id
+		WHERE t.deployment_id = ? AND d.tenant_id = ? ORDER BY t.seq`, id, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: trades: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Trade
+	for rows.Next() {
+		var t Trade
+		var open int
+		var rec, qty string
+		if err := rows.Scan(&t.Seq, &open, &rec, &qty); err != nil {
+			return nil, fmt.Errorf("deployment %s: trades: %w", id, err)
+		}
+		if err := json.Unmarshal([]byte(rec), &t.Record); err != nil {
+			return nil, fmt.Errorf("deployment %s: trade %d: %w", id, t.Seq, err)
+		}
+		if t.VenueQty, err = fixed.Parse(qty); err != nil {
+			return nil, fmt.Errorf("deployment %s: trade %d: %w", id, t.Seq, err)
+		}
+		t.Open = open == 1
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Equity lists a deployment's equity points of tenant in time order.
+func (s *Store) Equity(ctx context.Context, tenant, id string) ([]EquityPoint, error) {
+	rows, err := s.db.Query(ctx, `SELECT e.at, e.equity FROM deployment_equity e JOIN deployments d ON d.id = e.deployment_id
+		WHERE e.deployment_id = ? AND d.tenant_id = ? ORDER BY e.at`, id, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: equity: %w", id, err)
+	}
+	defer rows.Close()
+	var out []EquityPoint
+	for rows.Next() {
+		var at int64
+		var e EquityPoint
+		if err := rows.Scan(&at, &e.Equity); err != nil {
+			return nil, fmt.Errorf("deployment %s: equity: %w", id, err)
+		}
+		e.Time = time.UnixMilli(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

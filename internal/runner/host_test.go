@@ -1,0 +1,169 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/runner"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// partition is a runner cut off from the database when cut is set.
+type partition struct {
+	*deploy.Store
+	cut atomic.Bool
+}
+
+var errPartition = errors.New("connection refused")
+
+func (p *partition) Acquire(ctx context.Context, r string, n int, ttl time.Duration) ([]deploy.Lease, error) {
+	if p.cut.Load() {
+		return nil, errPartition
+	}
+	return p.Store.Acquire(ctx, r, n, ttl)
+}
+
+func (p *partition) Renew(ctx context.Context, l deploy.Lease, ttl time.Duration) (deploy.Lease, error) {
+	if p.cut.Load() {
+		return deploy.Lease{}, errPartition
+	}
+	return p.Store.Renew(ctx, l, ttl)
+}
+
+// jobs records which runner runs which deployment, with which token.
+type jobs struct {
+	mu      sync.Mutex
+	running map[string]deploy.Lease
+	starts  map[string]int
+	fail    map[string]int // failures still to return per deployment
+}
+
+func (j *jobs) job(ctx context.Context, l deploy.Lease) error {
+	j.mu.Lock()
+	j.starts[l.Deployment]++
+	if j.fail[l.Deployment] > 0 {
+		j.fail[l.Deployment]--
+		j.mu.Unlock()
+		return errors.New("strategy crashed")
+	}
+	j.running[l.Deployment+"/"+l.Runner] = l
+	j.mu.Unlock()
+	<-ctx.Done()
+	j.mu.Lock()
+	delete(j.running, l.Deployment+"/"+l.Runner)
+	j.mu.Unlock()
+	return ctx.Err()
+}
+
+func (j *jobs) count(runner string) (n int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, l := range j.running {
+		if l.Runner == runner {
+			n++
+		}
+	}
+	return n
+}
+
+// A runner cut off from the database loses its deployments when their
+// leases expire, and stops their jobs; another runner takes them over with
+// new tokens. A failing job is restarted after the backoff; a runner
+// shutting down releases its leases.
+func TestHostFailoverRestartAndRelease(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.UnixMilli(1_700_000_000_000))
+		store, err := deploy.New(deploy.Config{DB: d, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := tenancy.New(d, clk, nil).CreateUser(ctx, "alice", "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := tenancy.Principal{Tenant: u.Tenant, User: u.ID}
+		var ids []string
+		for range 4 {
+			dep, err := store.Create(ctx, owner, deploy.Spec{Strategy: "sma_cross", Mode: deploy.Paper, Venue: "sim", Account: "a", Pairs: []string{"BTC/USDT"}, Timeframe: "5m"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, dep.ID)
+		}
+		j := &jobs{running: map[string]deploy.Lease{}, starts: map[string]int{}, fail: map[string]int{ids[0]: 1}}
+		p1 := &partition{Store: store}
+		h1, err := runner.NewHost(runner.HostConfig{Name: "r1", Leases: p1, Job: j.job, Clock: clk, Backoff: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx1, stop1 := context.WithCancel(ctx)
+		done1 := make(chan error, 1)
+		go func() { done1 <- h1.Run(ctx1) }()
+		// The crashing job waits for its restart: ticker and the backoff.
+		waitFor(t, "three jobs on r1", func() bool { return j.count("r1") == 3 })
+		if err := clk.BlockUntil(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(500 * time.Millisecond)
+		waitFor(t, "the failed job restarted", func() bool { return j.count("r1") == 4 })
+
+		h2, err := runner.NewHost(runner.HostConfig{Name: "r2", Leases: store, Job: j.job, Clock: clk, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx2, stop2 := context.WithCancel(ctx)
+		done2 := make(chan error, 1)
+		go func() { done2 <- h2.Run(ctx2) }()
+		if err := clk.BlockUntil(ctx, 2); err != nil { // both heartbeat tickers
+			t.Fatal(err)
+		}
+		p1.cut.Store(true)
+		clk.Advance(31 * time.Second) // r1's leases expire unrenewed; r2 looks
+		waitFor(t, "r1 to drop its deployments", func() bool { return j.count("r1") == 0 && len(h1.Held()) == 0 })
+		waitFor(t, "r2 to run the four", func() bool { return j.count("r2") == 4 })
+		j.mu.Lock()
+		for k, l := range j.running {
+			if l.Token != 2 {
+				t.Errorf("%s runs with token %d, want 2", k, l.Token)
+			}
+		}
+		j.mu.Unlock()
+
+		stop2()
+		if err := <-done2; !errors.Is(err, context.Canceled) {
+			t.Fatalf("r2: %v", err)
+		}
+		if j.count("r2") != 0 {
+			t.Fatal("r2's jobs outlived it")
+		}
+		for _, id := range ids {
+			if dep, _ := store.Get(ctx, owner, id); dep.Runner != "" {
+				t.Fatalf("%s still held by %s after r2 shut down", id, dep.Runner)
+			}
+		}
+		stop1()
+		<-done1
+	})
+}

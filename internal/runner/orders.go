@@ -1,0 +1,370 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/fixed"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+// transient reports whether a failed venue call may succeed when tried
+// again: rate limits, 5xx answers, network failures and timeouts, unknown
+// statuses. The venue's refusals (filters, balance, unknown order, …) are
+// not.
+func transient(err error) bool {
+	var e *exchange.Error
+	if errors.As(err, &e) {
+		return e.Kind == nil && (e.HTTPStatus >= 500 || e.HTTPStatus == 0) || errors.Is(err, exchange.ErrRateLimited) || errors.Is(err, exchange.ErrUnknownStatus)
+	}
+	return true // not the venue's answer: the network, a timeout
+}
+
+// wait is how long to wait before attempt i+1 after err.
+func (r *Runner) wait(err error, i int) time.Duration {
+	var e *exchange.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	return r.cfg.RetryWait << min(i, 6)
+}
+
+// retry calls fn until it succeeds, fails for good, or Retries attempts
+// failed transiently.
+func retry[T any](ctx context.Context, r *Runner, what string, fn func() (T, error)) (T, error) {
+	var zero T
+	var err error
+	for i := range r.cfg.Retries {
+		var v T
+		if v, err = fn(); err == nil {
+			return v, nil
+		}
+		if ctx.Err() != nil {
+			return zero, fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+		if !transient(err) {
+			break
+		}
+		r.log.Warn("venue call failed, trying again", "call", what, "attempt", i+1, "err", err)
+		if err := r.clk.Sleep(ctx, r.wait(err, i)); err != nil {
+			return zero, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return zero, fmt.Errorf("%s: %w", what, err)
+}
+
+// placed is an order's outcome: its last state and its fills.
+type placed struct {
+	rec   deploy.Order
+	fills []deploy.Fill
+}
+
+func (p placed) executed() (qty, quote float64) {
+	return p.rec.Executed.Float(), p.rec.QuoteExecuted.Float()
+}
+
+// place records req as attempt of leg of trade seq (pending), sends it
+// with its client order id and follows it to its outcome. A placement
+// whose answer is lost is looked up by the client order id and sent again
+// only when the venue does not know it.
+func (r *Runner) place(ctx context.Context, ps *pairState, seq int64, leg deploy.Leg, attempt int, reason string, req exchange.OrderRequest) (placed, error) {
+	req.ClientOrderID = deploy.ClientOrderID(r.cfg.Lease.Deployment, seq, leg, attempt)
+	rec := deploy.Order{ClientOrderID: req.ClientOrderID, TradeSeq: seq, Leg: leg, Attempt: attempt, Pair: ps.pair, Side: req.Side, Type: req.Type,
+		Reason: reason, Price: req.Price, Quantity: req.Quantity, QuoteQuantity: req.QuoteQuantity, Status: deploy.Pending}
+	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}}); err != nil {
+		return placed{}, err
+	}
+	var o exchange.Order
+	var err error
+	for i := range r.cfg.Retries {
+		o, err = r.cfg.Exchange.PlaceOrder(ctx, req)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return placed{}, fmt.Errorf("place %s: %w", req.ClientOrderID, ctx.Err())
+		}
+		switch {
+		case errors.Is(err, exchange.ErrRateLimited):
+			// Refused before it was placed: send it again after the wait.
+		case errors.Is(err, exchange.ErrDuplicateOrder) || transient(err):
+			// Placed or not: ask the venue.
+			found, lerr := r.lookup(ctx, ps, req.ClientOrderID)
+			if lerr == nil {
+				o, err = found, nil
+			} else if !errors.Is(lerr, exchange.ErrUnknownOrder) {
+				return placed{}, lerr
+			}
+		default:
+			// Refused by the venue: recorded as rejected.
+			r.logf(ctx, slog.LevelWarn, "order refused", "pair", ps.pair, "client_order_id", req.ClientOrderID, "err", err.Error())
+			rec.Status = exchange.StatusRejected
+			return placed{rec: rec}, r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
+		}
+		if err == nil {
+			break
+		}
+		r.log.Warn("order placement failed, trying again", "client_order_id", req.ClientOrderID, "attempt", i+1, "err", err)
+		if err := r.clk.Sleep(ctx, r.wait(err, i)); err != nil {
+			return placed{}, err
+		}
+	}
+	if err != nil {
+		// Still unknown: the order stays pending in the store; the next
+		// start (or reconciliation) asks the venue again.
+		return placed{}, fmt.Errorf("place %s: %w", req.ClientOrderID, err)
+	}
+	return r.follow(ctx, ps, rec, o)
+}
+
+// lookup asks the venue for an order by its client order id.
+func (r *Runner) lookup(ctx context.Context, ps *pairState, clientID string) (exchange.Order, error) {
+	return retry(ctx, r, "look up order "+clientID, func() (exchange.Order, error) {
+		return r.cfg.Exchange.Order(ctx, ps.market.Symbol, exchange.OrderRef{ClientID: clientID})
+	})
+}
+
+// follow waits (polling on the clock) until o no longer trades, then
+// reads its fills.
+func (r *Runner) follow(ctx context.Context, ps *pairState, rec deploy.Order, o exchange.Order) (placed, error) {
+	var err error
+	for i := 0; o.Status.Open() && i < r.cfg.Retries; i++ {
+		if err := r.clk.Sleep(ctx, r.cfg.RetryWait<<min(i, 6)); err != nil {
+			return placed{}, err
+		}
+		if o, err = r.lookup(ctx, ps, rec.ClientOrderID); err != nil {
+			return placed{}, err
+		}
+	}
+	if o.Status.Open() {
+		// A market order still open after the waits: cancel the rest.
+		if c, err := retry(ctx, r, "cancel "+rec.ClientOrderID, func() (exchange.Order, error) {
+			return r.cfg.Exchange.CancelOrder(ctx, ps.market.Symbol, exchange.OrderRef{ClientID: rec.ClientOrderID})
+		}); err == nil {
+			o = c
+		} else if !errors.Is(err, exchange.ErrUnknownOrder) {
+			return placed{}, err
+		} else if o, err = r.lookup(ctx, ps, rec.ClientOrderID); err != nil {
+			return placed{}, err
+		}
+	}
+	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
+	p := placed{rec: rec}
+	if o.Executed == 0 {
+		return p, nil
+	}
+	for i := range r.cfg.Retries {
+		ts, err := retry(ctx, r, "read the fills of "+rec.ClientOrderID, func() ([]exchange.Trade, error) {
+			return r.cfg.Exchange.MyTrades(ctx, ps.market.Symbol, 1000)
+		})
+		if err != nil {
+			return placed{}, err
+		}
+		p.fills = p.fills[:0]
+		var qty fixed.Dec
+		for _, t := range ts {
+			if t.OrderID == o.ID {
+				p.fills = append(p.fills, deploy.Fill{Pair: ps.pair, VenueTradeID: t.ID, ClientOrderID: rec.ClientOrderID, Side: t.Side, Price: t.Price,
+					Qty: t.Qty, QuoteQty: t.QuoteQty, Commission: t.Commission, CommissionAsset: t.CommissionAsset, Time: t.Time})
+				qty += t.Qty
+			}
+		}
+		if qty >= o.Executed {
+			break
+		}
+		if err := r.clk.Sleep(ctx, r.cfg.RetryWait<<min(i, 6)); err != nil {
+			return placed{}, err
+		}
+	}
+	return p, nil
+}
+
+// heldQty is the base quantity the fills of an entry leave in the account
+// (commission taken in the base asset is not there).
+func heldQty(ps *pairState, p placed) float64 {
+	q := p.rec.Executed
+	for _, f := range p.fills {
+		if f.CommissionAsset == ps.market.Base {
+			q -= f.Commission
+		}
+	}
+	return q.Float()
+}
+
+// enter opens a trade on x at the market.
+func (r *Runner) enter(ctx context.Context, ps *pairState, at int64, x trade.Enter) error {
+	seq := r.next
+	r.next++
+	req, err := ps.market.Order(exchange.Buy, exchange.MarketOrder, x.Price, x.Stake/x.Price)
+	if err != nil {
+		r.logf(ctx, slog.LevelWarn, "entry skipped: the order breaks the market's rules", "pair", ps.pair, "err", err.Error())
+		return nil
+	}
+	p, err := r.place(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+	if err != nil {
+		return err
+	}
+	return r.opened(ctx, ps, seq, at, x.Tag, p)
+}
+
+// opened records the trade an entry's fills opened (or the entry's end
+// without fills).
+func (r *Runner) opened(ctx context.Context, ps *pairState, seq, at int64, tag string, p placed) error {
+	qty, quote := p.executed()
+	w := deploy.Write{Orders: []deploy.Order{p.rec}, Fills: p.fills}
+	if qty == 0 {
+		return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
+	}
+	t := r.pol.Rules.Open(ps.pair, false, at, quote/qty, quote, tag)
+	t.Amount = qty
+	tr, err := r.pf.Open(ps.id, t)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	ps.open = &openTrade{seq: seq, tr: tr, venueQty: heldQty(ps, p)}
+	r.held = append(r.held, ps)
+	w.Trades = []deploy.Trade{{Seq: seq, Record: *tr, Open: true, VenueQty: mustDec(ps.open.venueQty)}}
+	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
+		return err
+	}
+	r.logf(ctx, slog.LevelInfo, "trade opened", "pair", ps.pair, "trade", fmt.Sprint(seq), "rate", fmt.Sprint(tr.OpenRate), "amount", fmt.Sprint(tr.Amount))
+	return nil
+}
+
+func mustDec(v float64) fixed.Dec {
+	d, err := fixed.FromFloat(v)
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+// exit closes the pair's trade at the market for reason.
+func (r *Runner) exit(ctx context.Context, ps *pairState, at int64, reason trade.ExitReason, price float64) error {
+	ot := ps.open
+	req, err := ps.market.Order(exchange.Sell, exchange.MarketOrder, price, ot.venueQty)
+	if err != nil {
+		r.logf(ctx, slog.LevelError, "exit impossible: the order breaks the market's rules", "pair", ps.pair, "reason", string(reason), "err", err.Error())
+		return nil
+	}
+	p, err := r.place(ctx, ps, ot.seq, deploy.Exit, ot.exitAttempt, string(reason), req)
+	if err != nil {
+		return err
+	}
+	return r.closed(ctx, ps, at, reason, p)
+}
+
+// closed records the end of the pair's trade by an exit's fills (or the
+// exit's end without fills: the next attempt gets a new client order id).
+func (r *Runner) closed(ctx context.Context, ps *pairState, at int64, reason trade.ExitReason, p placed) error {
+	ot := ps.open
+	qty, quote := p.executed()
+	w := deploy.Write{Orders: []deploy.Order{p.rec}, Fills: p.fills}
+	if qty == 0 {
+		ot.exitAttempt = p.rec.Attempt + 1
+		return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
+	}
+	r.pol.Rules.Close(ot.tr, at, quote/qty, reason)
+	rec, err := r.pf.Close(ps.id)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	ps.open = nil
+	for i, h := range r.held {
+		if h == ps {
+			r.held = append(r.held[:i], r.held[i+1:]...)
+			break
+		}
+	}
+	w.Trades = []deploy.Trade{{Seq: ot.seq, Record: rec, VenueQty: mustDec(max(0, ot.venueQty-qty))}}
+	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
+		return err
+	}
+	r.logf(ctx, slog.LevelInfo, "trade closed", "pair", ps.pair, "trade", fmt.Sprint(ot.seq), "reason", string(reason), "rate", fmt.Sprint(rec.CloseRate),
+		"profit", fmt.Sprint(rec.ProfitAbs))
+	return nil
+}
+
+// reconcile settles every order the store holds as pending or open with
+// the venue: an order the venue does not know was never placed; one it
+// knows is followed to its end and its fills applied (the trade it opened
+// or closed). An exit that ended without fills is sent again at once.
+func (r *Runner) reconcile(ctx context.Context, now time.Time) error {
+	l := r.cfg.Lease
+	orders, err := r.cfg.Store.Orders(ctx, l.Tenant, l.Deployment)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	for _, o := range orders {
+		r.next = max(r.next, o.TradeSeq+1)
+		if ps := r.pairOf(o.Pair); ps != nil && ps.open != nil && ps.open.seq == o.TradeSeq && o.Leg == deploy.Exit {
+			ps.open.exitAttempt = max(ps.open.exitAttempt, o.Attempt+1)
+		}
+	}
+	at := r.cfg.Timeframe.Floor(now.UnixMilli())
+	for _, o := range orders {
+		if !o.Open() {
+			continue
+		}
+		ps := r.pairOf(o.Pair)
+		if ps == nil {
+			return fmt.Errorf("runner: stored order %s is on %s, not one of the deployment's pairs", o.ClientOrderID, o.Pair)
+		}
+		v, err := r.lookup(ctx, ps, o.ClientOrderID)
+		if errors.Is(err, exchange.ErrUnknownOrder) {
+			o.Status = exchange.StatusExpired
+			r.logf(ctx, slog.LevelWarn, "order never reached the venue", "pair", o.Pair, "client_order_id", o.ClientOrderID)
+			if err := r.cfg.Store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{o}}); err != nil {
+				return err
+			}
+			if o.Leg == deploy.Exit && ps.open != nil && ps.open.seq == o.TradeSeq {
+				if err := r.exit(ctx, ps, at, trade.ExitReason(o.Reason), r.lastClose(ps, o.Price.Float())); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		p, err := r.follow(ctx, ps, o, v)
+		if err != nil {
+			return err
+		}
+		when := r.cfg.Timeframe.Floor(v.Time.UnixMilli())
+		r.logf(ctx, slog.LevelInfo, "order reconciled with the venue", "pair", o.Pair, "client_order_id", o.ClientOrderID, "status", string(p.rec.Status))
+		switch {
+		case o.Leg == deploy.Entry && ps.open == nil:
+			if err := r.opened(ctx, ps, o.TradeSeq, when, o.Reason, p); err != nil {
+				return err
+			}
+		case o.Leg == deploy.Exit && ps.open != nil && ps.open.seq == o.TradeSeq:
+			if err := r.closed(ctx, ps, when, trade.ExitReason(o.Reason), p); err != nil {
+				return err
+			}
+			if ps.open != nil { // ended unfilled: exit again now
+				if err := r.exit(ctx, ps, at, trade.ExitReason(o.Reason), r.lastClose(ps, o.Price.Float())); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := r.cfg.Store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{p.rec}, Fills: p.fills}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// lastClose is the pair's last close, or def before any candle.
+func (r *Runner) lastClose(ps *pairState, def float64) float64 {
+	if n := ps.win.Len(); n > 0 {
+		return ps.win.Close[n-1]
+	}
+	return def
+}

@@ -1,0 +1,444 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
+)
+
+// Store is what a runner reads and writes of its deployment
+// (*deploy.Store).
+type Store interface {
+	Record(ctx context.Context, l deploy.Lease, w deploy.Write) error
+	Log(ctx context.Context, l deploy.Lease, level slog.Level, msg string, attrs map[string]string) error
+	MarkRunning(ctx context.Context, l deploy.Lease) error
+	Deployment(ctx context.Context, l deploy.Lease) (deploy.Deployment, error)
+	Trades(ctx context.Context, tenant, id string) ([]deploy.Trade, error)
+	Orders(ctx context.Context, tenant, id string) ([]deploy.Order, error)
+}
+
+// Config is one deployment's runner.
+type Config struct {
+	Store Store
+	Lease deploy.Lease
+	// Pairs and Timeframe are the deployment's (deploy.Spec).
+	Pairs     []string
+	Timeframe sdk.Timeframe
+	Exchange  exchange.Exchange
+	Strategy  sdk.Strategy
+	Params    sdk.Values
+	// Rules and Account are config.Trading's for the deployment's config;
+	// the runner records the venue's fill prices, so Rules.Slippage is
+	// ignored (set to 0).
+	Rules      trade.Rules
+	Account    trade.Account
+	AllowShort bool
+	// Startup is how many closed candles the strategy needs before the
+	// one it decides on (default: the spec's StartupCandles); the runner
+	// keeps Startup+1 candles per pair, at most 999.
+	Startup int
+	// Clock is the time (candle closes, waits); nil: the system clock.
+	Clock clock.Clock
+	Log   *slog.Logger
+	// Retries bounds the attempts of one venue call (default 8); waits
+	// between them start at RetryWait (default 200 ms) and double.
+	Retries   int
+	RetryWait time.Duration
+}
+
+// pairState is one pair's market and candles.
+type pairState struct {
+	pair   string
+	market exchange.Market
+	id     trade.PairID
+	win    sdk.Frame // closed candles, oldest first, at most keep
+	// open is the pair's open trade (its record lives in the portfolio).
+	open *openTrade
+}
+
+// openTrade is a trade the runner holds.
+type openTrade struct {
+	seq         int64
+	tr          *trade.Trade // in the portfolio
+	venueQty    float64      // base quantity held at the venue
+	exitAttempt int          // the next exit order's attempt number
+}
+
+// Runner trades one deployment. It is not safe for concurrent use: one
+// goroutine calls Start, then Step or Run.
+type Runner struct {
+	cfg   Config
+	clk   clock.Clock
+	log   *slog.Logger
+	pol   trade.Policy
+	pf    *trade.Portfolio
+	pairs []*pairState
+	held  []*pairState // pairs holding a trade, in the order the trades opened
+	keep  int
+	next  int64 // the next trade number
+	last  int64 // open time of the last closed candle acted on
+	xs    trade.Exits
+}
+
+// New checks cfg.
+func New(cfg Config) (*Runner, error) {
+	switch {
+	case cfg.Store == nil || cfg.Exchange == nil || cfg.Strategy == nil:
+		return nil, errors.New("runner: a store, an exchange and a strategy are required")
+	case cfg.Lease.Deployment == "":
+		return nil, errors.New("runner: no lease")
+	case len(cfg.Pairs) == 0 || !cfg.Timeframe.Valid():
+		return nil, errors.New("runner: the deployment needs pairs and a timeframe")
+	case cfg.AllowShort:
+		return nil, errors.New("runner: short trades need a futures venue, which no runner trades yet")
+	}
+	if cfg.Startup <= 0 {
+		cfg.Startup = cfg.Strategy.Spec().StartupCandles
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 8
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = 200 * time.Millisecond
+	}
+	cfg.Rules.Slippage = 0
+	cfg.Rules.TimeframeMinutes = cfg.Timeframe.Minutes()
+	pf, err := trade.NewPortfolio(cfg.Account)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment", cfg.Lease.Deployment), pf: pf,
+		pol: trade.Policy{Rules: cfg.Rules}, keep: min(cfg.Startup+1, 999)}
+	r.keep = max(r.keep, 2)
+	return r, nil
+}
+
+// logf writes a line to the process log and the deployment's log.
+func (r *Runner) logf(ctx context.Context, level slog.Level, msg string, attrs ...string) {
+	m := map[string]string{}
+	args := make([]any, 0, len(attrs))
+	for i := 0; i+1 < len(attrs); i += 2 {
+		m[attrs[i]] = attrs[i+1]
+		args = append(args, attrs[i], attrs[i+1])
+	}
+	r.log.Log(ctx, level, msg, args...)
+	if err := r.cfg.Store.Log(ctx, r.cfg.Lease, level, msg, m); err != nil {
+		r.log.Warn("deployment log not written", "err", err)
+	}
+}
+
+// Start prepares the runner at now: the venue's markets for the pairs, the
+// deployment's trades from the store, every order of unknown fate
+// reconciled with the venue, and the warm-up candles closed by now.
+func (r *Runner) Start(ctx context.Context, now time.Time) error {
+	mkts, err := retry(ctx, r, "list the venue's markets", func() ([]exchange.Market, error) { return r.cfg.Exchange.Markets(ctx) })
+	if err != nil {
+		return err
+	}
+	for _, p := range r.cfg.Pairs {
+		ps := &pairState{pair: p, win: sdk.Frame{Pair: p, Timeframe: r.cfg.Timeframe}}
+		found := false
+		for _, m := range mkts {
+			if m.Base+"/"+m.Quote == p {
+				ps.market, found = m, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("runner: the venue does not list pair %s", p)
+		}
+		if ps.id, err = r.pf.Add(p); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		r.pairs = append(r.pairs, ps)
+	}
+	if err := r.restore(ctx); err != nil {
+		return err
+	}
+	for _, ps := range r.pairs {
+		if _, err := r.fetchForming(ctx, ps, now, r.keep+1); err != nil {
+			return err
+		}
+		r.last = max(r.last, ps.lastTime())
+	}
+	// A deployment that ticked before resumes after its last finished
+	// tick: a tick cut short (a crash, a lost lease) is done again, its
+	// orders reconciled first.
+	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if !d.LastTick.IsZero() {
+		r.last = min(r.last, r.cfg.Timeframe.Floor(d.LastTick.UnixMilli()-1))
+	}
+	if err := r.reconcile(ctx, now); err != nil {
+		return err
+	}
+	if err := r.cfg.Store.MarkRunning(ctx, r.cfg.Lease); err != nil {
+		return err
+	}
+	r.logf(ctx, slog.LevelInfo, "runner started", "open_trades", fmt.Sprint(len(r.held)), "warmup_candles", fmt.Sprint(r.keep))
+	return nil
+}
+
+// restore rebuilds the portfolio from the stored trades.
+func (r *Runner) restore(ctx context.Context) error {
+	l := r.cfg.Lease
+	trades, err := r.cfg.Store.Trades(ctx, l.Tenant, l.Deployment)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	for _, t := range trades {
+		r.next = max(r.next, t.Seq+1)
+		ps := r.pairOf(t.Record.Pair)
+		if ps == nil {
+			return fmt.Errorf("runner: stored trade %d is on %s, not one of the deployment's pairs", t.Seq, t.Record.Pair)
+		}
+		tr, err := r.pf.Open(ps.id, t.Record)
+		if err != nil {
+			return fmt.Errorf("runner: restore trade %d: %w", t.Seq, err)
+		}
+		if !t.Open {
+			if _, err := r.pf.Close(ps.id); err != nil {
+				return fmt.Errorf("runner: restore trade %d: %w", t.Seq, err)
+			}
+			continue
+		}
+		ps.open = &openTrade{seq: t.Seq, tr: tr, venueQty: t.VenueQty.Float()}
+		r.held = append(r.held, ps)
+	}
+	r.next = max(r.next, 1)
+	return nil
+}
+
+func (r *Runner) pairOf(pair string) *pairState {
+	for _, ps := range r.pairs {
+		if ps.pair == pair {
+			return ps
+		}
+	}
+	return nil
+}
+
+func (ps *pairState) lastTime() int64 {
+	if n := ps.win.Len(); n > 0 {
+		return ps.win.Time[n-1]
+	}
+	return 0
+}
+
+// fetchForming adds to the pair's window the candles closed by now that
+// it lacks (asking for at least limit), and returns the open of the candle
+// forming at now if the venue shows it (else 0).
+func (r *Runner) fetchForming(ctx context.Context, ps *pairState, now time.Time, limit int) (forming float64, err error) {
+	tf := r.cfg.Timeframe
+	dur := tf.Millis()
+	if last := ps.lastTime(); last > 0 {
+		limit = max(limit, int((now.UnixMilli()-last)/dur)+2)
+	}
+	limit = min(limit, 1000)
+	ks, err := retry(ctx, r, "read "+ps.pair+" candles", func() ([]exchange.Kline, error) {
+		return r.cfg.Exchange.Klines(ctx, ps.market.Symbol, tf, limit)
+	})
+	if err != nil {
+		return 0, err
+	}
+	w := &ps.win
+	for _, k := range ks {
+		t := k.Time.UnixMilli()
+		if tf.Next(t) > now.UnixMilli() {
+			if t == tf.Floor(now.UnixMilli()) {
+				forming = k.Open.Float()
+			}
+			continue
+		}
+		if t <= ps.lastTime() {
+			continue
+		}
+		w.Time = append(w.Time, t)
+		w.Open = append(w.Open, k.Open.Float())
+		w.High = append(w.High, k.High.Float())
+		w.Low = append(w.Low, k.Low.Float())
+		w.Close = append(w.Close, k.Close.Float())
+		w.Volume = append(w.Volume, k.Volume.Float())
+	}
+	if n := w.Len(); n > r.keep {
+		cut := n - r.keep
+		w.Time, w.Open, w.High, w.Low, w.Close, w.Volume = w.Time[cut:], w.Open[cut:], w.High[cut:], w.Low[cut:], w.Close[cut:], w.Volume[cut:]
+	}
+	return forming, nil
+}
+
+// signals runs the strategy on a copy of the pair's window.
+func (r *Runner) signals(ps *pairState) (*sdk.Frame, error) {
+	w := &ps.win
+	f := &sdk.Frame{Pair: w.Pair, Timeframe: w.Timeframe,
+		Time: append([]int64(nil), w.Time...), Open: append([]float64(nil), w.Open...), High: append([]float64(nil), w.High...),
+		Low: append([]float64(nil), w.Low...), Close: append([]float64(nil), w.Close...), Volume: append([]float64(nil), w.Volume...)}
+	if err := r.cfg.Strategy.Populate(f, r.cfg.Params); err != nil {
+		return nil, fmt.Errorf("strategy on %s: %w", ps.pair, err)
+	}
+	if !f.HasSignals() || f.Len() != w.Len() {
+		return nil, fmt.Errorf("strategy on %s: no signals for the %d candles", ps.pair, w.Len())
+	}
+	return f, nil
+}
+
+func sigAt(f *sdk.Frame, i int) trade.Signals {
+	if i < 0 {
+		return trade.Signals{}
+	}
+	s := trade.Signals{EnterLong: f.EnterLong[i], ExitLong: f.ExitLong[i], EnterShort: f.EnterShort[i], ExitShort: f.ExitShort[i]}
+	if f.EnterTag != nil {
+		s.Tag = f.EnterTag[i]
+	}
+	return s
+}
+
+// Step acts on the candles closed by now (normally one per pair: the
+// candle that closed at now). It returns deploy.ErrFenced (wrapped) when
+// the lease was lost; the runner must then stop.
+func (r *Runner) Step(ctx context.Context, now time.Time) error {
+	type view struct {
+		f       *sdk.Frame
+		forming float64
+		fresh   bool // the pair's candle closing at now is in its window
+	}
+	nowMs := r.cfg.Timeframe.Floor(now.UnixMilli())
+	closing := r.cfg.Timeframe.Floor(nowMs - 1) // open time of the candle closed at nowMs
+	if closing <= r.last {
+		return nil
+	}
+	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
+		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	// Paused: open trades are still managed (stops, exits), no new trade
+	// is opened.
+	paused := d.State == deploy.Paused
+	views := make(map[*pairState]view, len(r.pairs))
+	for _, ps := range r.pairs {
+		forming, err := r.fetchForming(ctx, ps, now, 2)
+		if err != nil {
+			return err
+		}
+		v := view{forming: forming}
+		if n := ps.win.Len(); n > 0 && ps.win.Time[n-1] == closing {
+			if v.f, err = r.signals(ps); err != nil {
+				r.logf(ctx, slog.LevelError, "strategy failed", "pair", ps.pair, "err", err.Error())
+				return err
+			}
+			v.fresh = true
+		}
+		views[ps] = v
+	}
+	r.last = closing
+	// Trades first, in the order they opened: the prices of the candle
+	// that closed (what the backtest checks inside it), then the price now.
+	for _, ps := range append([]*pairState(nil), r.held...) {
+		v := views[ps]
+		if !v.fresh {
+			continue
+		}
+		f, k := v.f, v.f.Len()-1
+		tr := ps.open.tr
+		if tr.OpenTime <= f.Time[k] {
+			c := trade.Candle{Time: f.Time[k], Open: f.Open[k], High: f.High[k], Low: f.Low[k], Close: f.Close[k]}
+			s := sigAt(f, k-1)
+			c.Enter, c.Exit = s.EnterLong, s.ExitLong
+			r.pol.Exit(tr, c, &r.xs)
+			if x, ok := r.xs.First(); ok {
+				if err := r.exit(ctx, ps, nowMs, x.Reason, f.Close[k]); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		price := v.forming
+		if price == 0 {
+			price = f.Close[k]
+		}
+		s := sigAt(f, k)
+		probe := *tr // the price now moves nothing: the next candle's check does
+		r.pol.Exit(&probe, trade.Candle{Time: nowMs, Open: price, High: price, Low: price, Close: price, Enter: s.EnterLong, Exit: s.ExitLong}, &r.xs)
+		if x, ok := r.xs.First(); ok {
+			if err := r.exit(ctx, ps, nowMs, x.Reason, price); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ps := range r.pairs {
+		v := views[ps]
+		if !v.fresh || ps.open != nil || paused {
+			continue
+		}
+		f, k := v.f, v.f.Len()-1
+		price := v.forming
+		if price == 0 {
+			price = f.Close[k]
+		}
+		if x, ok := r.pol.Enter(r.pf, ps.id, sigAt(f, k), price); ok {
+			if err := r.enter(ctx, ps, nowMs, x); err != nil {
+				return err
+			}
+		}
+	}
+	w := deploy.Write{Tick: time.UnixMilli(nowMs)}
+	if nowMs%3_600_000 == 0 { // the equity curve is hourly (each close for longer candles)
+		w.Equity = []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}
+	}
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
+}
+
+// equity is the wallet plus the open trades marked at their last close.
+func (r *Runner) equity() float64 {
+	e := r.pf.Balance()
+	for _, ps := range r.held {
+		if n := ps.win.Len(); n > 0 {
+			e += ps.open.tr.ProfitAbsAt(ps.win.Close[n-1])
+		}
+	}
+	return e
+}
+
+// Run starts the runner and steps it at every candle close on the clock
+// until ctx ends or a step fails: a tick cut short by a failure is done
+// again by the next Run (a Host restarts it), after reconciliation. A
+// candle that closed before Run and was not acted on is acted on at once.
+func (r *Runner) Run(ctx context.Context) error {
+	if err := r.Start(ctx, r.clk.Now()); err != nil {
+		return err
+	}
+	tf := r.cfg.Timeframe
+	for {
+		now := r.clk.Now()
+		at := now
+		if tf.Floor(tf.Floor(now.UnixMilli())-1) <= r.last {
+			next := tf.Next(now.UnixMilli())
+			if err := r.clk.Sleep(ctx, time.Duration(next-now.UnixMilli())*time.Millisecond); err != nil {
+				return err
+			}
+			at = time.UnixMilli(next)
+		}
+		if err := r.Step(ctx, at); err != nil {
+			if !errors.Is(err, deploy.ErrFenced) && ctx.Err() == nil {
+				r.logf(ctx, slog.LevelError, "tick failed", "err", err.Error())
+			}
+			return err
+		}
+	}
+}
