@@ -138,7 +138,7 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed, err := replay.New(eng, series, 0, nil)
+	feed, err := replay.New(eng, series, replay.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
