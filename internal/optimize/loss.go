@@ -143,7 +143,7 @@ func shortTradeDur(_ *result.Result, m *metrics.Summary) float64 {
 	)
 	n := float64(m.TotalTrades)
 	totalProfit := m.ProfitMean * n // the sum of the trades' profit ratios
-	tradeLoss := 1 - 0.25*math.Exp(-math.Pow(n-targetTrades, 2)/math.Pow(10, 5.8))
+	tradeLoss := 1 - 0.25*math.Exp(-(n-targetTrades)*(n-targetTrades)/math.Pow(10, 5.8))
 	profitLoss := math.Max(0, 1-totalProfit/expectedMaxProfit)
 	durationLoss := 0.4 * math.Min(m.HoldingAvg/maxTradeDuration, 1)
 	return tradeLoss + profitLoss + durationLoss

@@ -54,13 +54,14 @@ func TestLossFunctions(t *testing.T) {
 	}
 	cases := map[string]float64{
 		// trades 4, profit ratios 0.02, mean duration 165 min.
-		"ShortTradeDurHyperOptLoss": (1 - 0.25*math.Exp(-math.Pow(4-600, 2)/math.Pow(10, 5.8))) + (1 - 0.02/3) + 0.4*165.0/300,
+		"ShortTradeDurHyperOptLoss": (1 - 0.25*math.Exp(-596*596/math.Pow(10, 5.8))) + (1 - 0.02/3) + 0.4*165.0/300,
 		"OnlyProfitHyperOptLoss":    -20,
 		// expected = 0.02/4 days; population std of the trade returns
 		// 0.02 -0.01 0.03 -0.02 (mean 0.005) = sqrt(0.000425).
 		"SharpeHyperOptLoss": -(0.005 / math.Sqrt(0.000425) * sq365),
-		// losers' returns -0.01 -0.02: population std 0.005.
-		"SortinoHyperOptLoss": -(0.005 / 0.005 * sq365),
+		// losers' returns -0.01 -0.02: population std 0.005, the same as
+		// the expected return.
+		"SortinoHyperOptLoss": -sq365,
 		// (0.02 / 4 days × 100) / drawdown × sqrt(365)
 		"CalmarHyperOptLoss":              -(0.5 / rel * sq365),
 		"MaxDrawDownHyperOptLoss":         -20.0 / 20,
@@ -130,9 +131,9 @@ func TestWeightedLoss(t *testing.T) {
 		t.Errorf("weighted: %v, want %v", got, want)
 	}
 	for spec, msg := range map[string]string{
-		"weights:sharp=1":    `unknown metric "sharp"`,
-		"weights:sharpe":     "is not METRIC=WEIGHT",
-		"weights:sharpe=abc": `weight "abc" of sharpe`,
+		"weights:sharp=1":     `unknown metric "sharp"`,
+		"weights:sharpe":      "is not METRIC=WEIGHT",
+		"weights:sharpe=abc":  `weight "abc" of sharpe`,
 		"weights:best_pair=1": `unknown metric "best_pair"`,
 	} {
 		if _, err := LossNamed(spec); err == nil || !strings.Contains(err.Error(), msg) {

@@ -105,14 +105,14 @@ func TestParamsFileFromFreqtrade(t *testing.T) {
 
 func TestParamsFileErrors(t *testing.T) {
 	for text, msg := range map[string]string{
-		`{"strategy_name": "x", "params": {}, "ft_stratparam_v": 2}`:                            "ft_stratparam_v 2",
-		`{"params": {}, "ft_stratparam_v": 1}`:                                                   "strategy_name is missing",
-		`{"strategy_name": "x", "params": {"bye": {}}, "ft_stratparam_v": 1}`:                    `unknown field "bye"`,
+		`{"strategy_name": "x", "params": {}, "ft_stratparam_v": 2}`:                              "ft_stratparam_v 2",
+		`{"params": {}, "ft_stratparam_v": 1}`:                                                    "strategy_name is missing",
+		`{"strategy_name": "x", "params": {"bye": {}}, "ft_stratparam_v": 1}`:                     `unknown field "bye"`,
 		`{"strategy_name": "x", "params": {"stoploss": {"stoploss": 0.1}}, "ft_stratparam_v": 1}`: "params.stoploss.stoploss 0.1",
 		`{"strategy_name": "x", "params": {"buy": {"a": [1]}}, "ft_stratparam_v": 1}`:             `parameter "a"`,
 		`{"strategy_name": "x", "params": {"protection": {"a": 1}}, "ft_stratparam_v": 1}`:        "protections are not supported",
 		`{"strategy_name": "x", "params": {"roi": {"a": 1}}, "ft_stratparam_v": 1}`:               `minimal_roi key "a"`,
-		`{"strategy_name": "x", "params": {}, "ft_stratparam_v": 1} {}`:                          "trailing data",
+		`{"strategy_name": "x", "params": {}, "ft_stratparam_v": 1} {}`:                           "trailing data",
 	} {
 		if _, err := ParseParams([]byte(text)); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: %v, want %q", text, err, msg)

@@ -378,8 +378,9 @@ func (c *prepCache) get(key string, build func() (*backtest.Prepared, error)) (*
 	c.mu.Unlock()
 	e.prep, e.err = build()
 	close(e.ready)
-	if e.err != nil {
-		// A failure (a cancelled context too) is not kept.
+	if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
+		// A cancelled preparation is not kept; a strategy's error is:
+		// the same parameters fail the same way.
 		c.mu.Lock()
 		if c.entries[key] == e {
 			delete(c.entries, key)
