@@ -145,3 +145,23 @@ func TestWeightedLoss(t *testing.T) {
 		t.Errorf("unknown loss: %v", err)
 	}
 }
+
+// A --loss value is user input: parsing never panics, and a loss that
+// parses evaluates.
+func FuzzLossNamed(f *testing.F) {
+	for _, s := range []string{"sharpe", "SortinoHyperOptLossDaily", "weights:profit_total=-1,max_drawdown_account=0.5", "weights:=", "weights:sharpe=1e400"} {
+		f.Add(s)
+	}
+	res := lossCase()
+	m := metrics.Compute(res).Summary
+	f.Fuzz(func(t *testing.T, name string) {
+		l, err := LossNamed(name)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--loss") {
+				t.Fatalf("error without the flag: %v", err)
+			}
+			return
+		}
+		_ = l.Of(res, &m)
+	})
+}
