@@ -376,8 +376,16 @@ func (c *prepCache) get(key string, build func() (*backtest.Prepared, error)) (*
 		c.evictOldest()
 	}
 	c.mu.Unlock()
-	e.prep, e.err = build()
-	close(e.ready)
+	func() {
+		// The waiters are released whatever build does.
+		defer close(e.ready)
+		defer func() {
+			if p := recover(); p != nil {
+				e.prep, e.err = nil, fmt.Errorf("preparing the signals: panic: %v", p)
+			}
+		}()
+		e.prep, e.err = build()
+	}()
 	if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
 		// A cancelled preparation is not kept; a strategy's error is:
 		// the same parameters fail the same way.

@@ -339,3 +339,15 @@ func TestStudyOptions(t *testing.T) {
 		t.Errorf("cancelled: %v after %d trials", err, len(st.Trials))
 	}
 }
+
+// A preparation that panics fails its trials and releases every trial
+// waiting for it.
+func TestPrepCachePanic(t *testing.T) {
+	c := newPrepCache(2)
+	if _, err := c.get("k", func() (*backtest.Prepared, error) { panic("boom") }); err == nil || !strings.Contains(err.Error(), "panic: boom") {
+		t.Fatalf("panicking build: %v", err)
+	}
+	if _, err := c.get("k", func() (*backtest.Prepared, error) { t.Fatal("built twice"); return nil, nil }); err == nil {
+		t.Fatal("the cached failure was lost")
+	}
+}
