@@ -13,14 +13,17 @@ import (
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/sdk"
 )
 
 func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		configPath, strat, timerange, datadir, exportJSON, reportPath string
+		paramsPath                                                    string
 		pairs                                                         []string
 		remote                                                        remoteBacktest
 	)
@@ -42,6 +45,9 @@ files follow. See docs/remote.md.`,
   tradai backtest --remote http://127.0.0.1:8080 --config examples/backtest.json --report report.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if paramsPath != "" && remote.url != "" {
+				return fmt.Errorf("--params goes with a local backtest (not with --remote)")
+			}
 			if remote.url != "" && datadir != "" {
 				return fmt.Errorf("--datadir is for a local backtest: with --remote the server reads its own data folder")
 			}
@@ -57,33 +63,9 @@ files follow. See docs/remote.md.`,
 			if err != nil {
 				return err
 			}
-			if configPath == "" {
-				return fmt.Errorf("--config is required")
-			}
-			cfg, err := config.Load(configPath)
+			cfg, err := localConfig(configPath, strat, timerange, datadir, pairs, log)
 			if err != nil {
 				return err
-			}
-			if len(cfg.Ignored) > 0 {
-				log.Info("config keys without effect on a backtest were ignored", "keys", cfg.Ignored)
-			}
-			if strat != "" {
-				cfg.Strategy = strat
-			}
-			if timerange != "" {
-				cfg.Timerange = timerange
-			}
-			if datadir != "" {
-				cfg.Datadir = datadir
-			}
-			if len(pairs) > 0 {
-				cfg.Exchange.PairWhitelist, cfg.Exchange.PairBlacklist = pairs, nil
-			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
-			if cfg.Strategy == "" {
-				return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy (built-in: %v)", configPath, strategy.Names())
 			}
 			sopts, closeRegistry, err := localStrategies(cmd.Context(), cfg.Strategy, cmd.ErrOrStderr(), logger, log)
 			if err != nil {
@@ -95,6 +77,11 @@ files follow. See docs/remote.md.`,
 				return err
 			}
 			defer closeStrategy()
+			if paramsPath != "" {
+				if err := applyParamsFile(cfg, paramsPath, st.Spec()); err != nil {
+					return err
+				}
+			}
 			if note := cfg.TimeframeNote(st.Spec()); note != "" {
 				log.Info(note)
 			}
@@ -135,8 +122,60 @@ files follow. See docs/remote.md.`,
 	f.StringVar(&datadir, "datadir", "", datadirHelp)
 	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
+	f.StringVar(&paramsPath, "params", "", "a strategy parameter file (Freqtrade's <strategy>.json, as tradai hyperopt writes it): its parameters, roi, stoploss and trailing settings override the config's")
 	remote.addFlags(f, "run the backtest on this TradAI server (tradai serve) instead of here, e.g. http://127.0.0.1:8080")
 	f.BoolVar(&remote.noWait, "no-wait", false, "with --remote: print the run id and return without waiting")
 	f.StringToStringVar(&remote.tags, "tag", nil, "with --remote: label the run, key=value (repeat the flag for more)")
 	return cmd
+}
+
+// localConfig loads the config of a local run at configPath with the
+// command line's overrides and validates it; the config or --strategy
+// must name a strategy.
+func localConfig(configPath, strat, timerange, datadir string, pairs []string, log *slog.Logger) (*config.Config, error) {
+	if configPath == "" {
+		return nil, fmt.Errorf("--config is required")
+	}
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Ignored) > 0 {
+		log.Info("config keys without effect on a backtest were ignored", "keys", cfg.Ignored)
+	}
+	if strat != "" {
+		cfg.Strategy = strat
+	}
+	if timerange != "" {
+		cfg.Timerange = timerange
+	}
+	if datadir != "" {
+		cfg.Datadir = datadir
+	}
+	if len(pairs) > 0 {
+		cfg.Exchange.PairWhitelist, cfg.Exchange.PairBlacklist = pairs, nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Strategy == "" {
+		return nil, fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy (built-in: %v)", configPath, strategy.Names())
+	}
+	return cfg, nil
+}
+
+// applyParamsFile puts the strategy parameter file at path into cfg for
+// the strategy declaring spec and validates the result.
+func applyParamsFile(cfg *config.Config, path string, spec sdk.Spec) error {
+	f, err := optimize.ReadParams(path)
+	if err != nil {
+		return fmt.Errorf("--params: %w", err)
+	}
+	if err := f.Apply(cfg, spec); err != nil {
+		return fmt.Errorf("--params %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("--params %s: %w", path, err)
+	}
+	return nil
 }

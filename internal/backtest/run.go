@@ -24,19 +24,15 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("strategy_params: %w", err)
 	}
-	rules, acct, err := cfg.Trading(spec)
+	settings, err := ConfigSettings(cfg, spec)
 	if err != nil {
-		return nil, err
-	}
-	settings := NewSettings(rules, acct, rules.Futures && spec.CanShort)
-	if settings.Fill, err = cfg.Fill(); err != nil {
 		return nil, err
 	}
 	plan, err := NewPlan(cfg, spec)
 	if err != nil {
 		return nil, err
 	}
-	if spec.CanShort && !rules.Futures {
+	if spec.CanShort && !settings.Rules.Futures {
 		log.Info("short signals are ignored in spot mode; set trading_mode to futures to trade them", "strategy", spec.Name)
 	}
 	store, err := market.Open(cfg.Datadir, log)
@@ -52,4 +48,20 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 		return nil, err
 	}
 	return prep.Simulate(ctx, settings)
+}
+
+// ConfigSettings returns the simulation settings of a backtest of cfg with
+// a strategy declaring spec: [config.Config.Trading]'s rules and account,
+// short entries in futures mode when the strategy can short, and the
+// config's fill model. An optimiser changes the rules' Risk per trial.
+func ConfigSettings(cfg *config.Config, spec sdk.Spec) (Settings, error) {
+	rules, acct, err := cfg.Trading(spec)
+	if err != nil {
+		return Settings{}, err
+	}
+	settings := NewSettings(rules, acct, rules.Futures && spec.CanShort)
+	if settings.Fill, err = cfg.Fill(); err != nil {
+		return Settings{}, err
+	}
+	return settings, nil
 }
