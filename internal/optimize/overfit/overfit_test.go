@@ -163,7 +163,7 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func errOf[T any](_ T, err error) error        { return err }
+func errOf[T any](_ T, err error) error          { return err }
 func errOf3[T, U any](_ T, _ U, err error) error { return err }
 
 // A hand-worked CSCV: four trials, two blocks of two periods, so two

@@ -1,6 +1,9 @@
 package sample
 
-import "math"
+import (
+	"math"
+	"testing"
+)
 
 // The test functions of the sampler tests, with their domains and known
 // minima (Surjanovic & Bingham's Virtual Library of Simulation
@@ -69,4 +72,20 @@ var rosenbrock = testFunction{
 	},
 	min: 0,
 	max: 3609, // at (−2, −2)
+}
+
+// The test functions take their published minima at their minimisers.
+func TestFunctionsMinima(t *testing.T) {
+	for _, c := range []struct {
+		f testFunction
+		x []float64
+	}{
+		{branin, []float64{math.Pi, 2.275}},
+		{hartmann6, []float64{0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573}},
+		{rosenbrock, []float64{1, 1}},
+	} {
+		if y := c.f.f(c.x); math.Abs(y-c.f.min) > 1e-5 {
+			t.Errorf("%s%v = %v, want %v", c.f.name, c.x, y, c.f.min)
+		}
+	}
 }

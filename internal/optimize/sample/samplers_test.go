@@ -34,7 +34,6 @@ func TestStepValidateAndClip(t *testing.T) {
 	}
 }
 
-
 // The grid walks every combination once, last dimension fastest, then
 // reports ErrExhausted.
 func TestGridWalksEveryCombination(t *testing.T) {

@@ -277,4 +277,3 @@ func (t *TPE) remember(o observed) {
 		t.good = t.good[:maxGood]
 	}
 }
-
