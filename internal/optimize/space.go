@@ -107,14 +107,14 @@ func NewSpace(spec sdk.Spec, tf sdk.Timeframe, names []string) (*Space, error) {
 	}
 	if want[SpaceStoploss] {
 		s.stoploss = len(s.dims)
-		s.dims = append(s.dims, sample.Dim{Name: "stoploss", Low: -0.35, High: -0.02})
+		s.dims = append(s.dims, sample.Dim{Name: "stoploss", Low: -0.35, High: -0.02, Step: 0.001})
 		s.spaces = append(s.spaces, SpaceStoploss)
 	}
 	if want[SpaceTrailing] {
 		s.trailing = len(s.dims)
 		s.dims = append(s.dims,
-			sample.Dim{Name: "trailing_stop_positive", Low: 0.01, High: 0.35},
-			sample.Dim{Name: "trailing_stop_positive_offset_p1", Low: 0.001, High: 0.1},
+			sample.Dim{Name: "trailing_stop_positive", Low: 0.01, High: 0.35, Step: 0.001},
+			sample.Dim{Name: "trailing_stop_positive_offset_p1", Low: 0.001, High: 0.1, Step: 0.001},
 			sample.Dim{Name: "trailing_only_offset_is_reached", Choices: []string{"false", "true"}},
 		)
 		s.spaces = append(s.spaces, SpaceTrailing)
@@ -166,9 +166,9 @@ func roiDims(tf sdk.Timeframe) sample.Space {
 		{Name: "roi_t1", Low: t(10), High: t(120), Int: true},
 		{Name: "roi_t2", Low: t(10), High: t(60), Int: true},
 		{Name: "roi_t3", Low: t(10), High: t(40), Int: true},
-		{Name: "roi_p1", Low: 0.01 * ps, High: 0.04 * ps},
-		{Name: "roi_p2", Low: 0.01 * ps, High: 0.07 * ps},
-		{Name: "roi_p3", Low: 0.01 * ps, High: 0.20 * ps},
+		{Name: "roi_p1", Low: 0.01 * ps, High: 0.04 * ps, Step: 0.001},
+		{Name: "roi_p2", Low: 0.01 * ps, High: 0.07 * ps, Step: 0.001},
+		{Name: "roi_p3", Low: 0.01 * ps, High: 0.20 * ps, Step: 0.001},
 	}
 }
 

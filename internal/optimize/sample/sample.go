@@ -24,6 +24,13 @@ type Dim struct {
 	Int bool
 	// Log samples a real or integer dimension on a log scale (Low > 0).
 	Log bool
+	// Step, when above 0, makes a real or integer dimension take only the
+	// values Low, Low+Step, Low+2·Step, … up to High (for an integer
+	// dimension from the first whole number at or above Low, with a whole
+	// Step): Freqtrade's decimal parameters are real dimensions with a
+	// Step of 10^-decimals. Every sampler keeps to these values, and the
+	// grid walks them. It cannot be combined with Log.
+	Step float64
 	// Choices makes the dimension categorical: a point holds the index
 	// of the choice (0, 1, …) as a float64. Low, High, Int and Log are
 	// ignored.
@@ -50,8 +57,40 @@ func (d Dim) Validate() error {
 		return fmt.Errorf("dimension %q: a log scale needs a low above 0, not %v", d.Name, d.Low)
 	case d.Int && math.Ceil(d.Low) > math.Floor(d.High):
 		return fmt.Errorf("dimension %q: no whole number in [%v, %v]", d.Name, d.Low, d.High)
+	case math.IsNaN(d.Step) || math.IsInf(d.Step, 0) || d.Step < 0:
+		return fmt.Errorf("dimension %q: step %v is not a number above or at 0", d.Name, d.Step)
+	case d.Step > 0 && d.Log:
+		return fmt.Errorf("dimension %q: a step cannot be combined with a log scale", d.Name)
+	case d.Step > 0 && d.Int && d.Step != math.Trunc(d.Step):
+		return fmt.Errorf("dimension %q: an integer dimension needs a whole step, not %v", d.Name, d.Step)
+	case d.Step > 0 && (d.High-d.Low)/d.Step > maxSteps:
+		return fmt.Errorf("dimension %q: step %v cuts [%v, %v] into more than %g values", d.Name, d.Step, d.Low, d.High, float64(maxSteps))
 	}
 	return nil
+}
+
+// maxSteps bounds the values of a stepped dimension, so that their count
+// is an int and the grid's walk stays meaningful.
+const maxSteps = 1e12
+
+// lattice describes a dimension whose values are evenly spaced: an integer
+// dimension (step 1 unless Step says otherwise) or a stepped real one,
+// not on a log scale. Its values are lo + k·step for k in [0, n).
+func (d Dim) lattice() (lo, step float64, n int64, ok bool) {
+	if d.Categorical() || d.Log || (!d.Int && d.Step == 0) {
+		return 0, 0, 0, false
+	}
+	lo, hi, step := d.Low, d.High, d.Step
+	if d.Int {
+		lo, hi = math.Ceil(d.Low), math.Floor(d.High)
+		if step == 0 {
+			step = 1
+		}
+	}
+	// The small tolerance keeps High when float arithmetic lands a hair
+	// short of it (0.1 to 0.3 by 0.1).
+	n = int64(math.Floor((hi-lo)/step+1e-9)) + 1
+	return lo, step, n, true
 }
 
 // Space is an ordered list of dimensions with distinct names.
@@ -82,6 +121,10 @@ func (d Dim) Clip(x float64) float64 {
 		i := math.Round(x)
 		return math.Max(0, math.Min(float64(len(d.Choices)-1), i))
 	}
+	if lo, step, n, ok := d.lattice(); ok {
+		k := math.Max(0, math.Min(float64(n-1), math.Round((x-lo)/step)))
+		return lo + k*step
+	}
 	if d.Int {
 		x = math.Round(x)
 		return math.Max(math.Ceil(d.Low), math.Min(math.Floor(d.High), x))
@@ -90,14 +133,16 @@ func (d Dim) Clip(x float64) float64 {
 }
 
 // Uniform draws one value of the dimension uniformly (on the log scale
-// for a Log dimension).
+// for a Log dimension; each of the values of an integer or stepped one
+// equally often).
 func (d Dim) Uniform(r *rand.Rand) float64 {
-	switch {
-	case d.Categorical():
+	if d.Categorical() {
 		return float64(r.IntN(len(d.Choices)))
-	case d.Int && !d.Log:
-		lo, hi := int64(math.Ceil(d.Low)), int64(math.Floor(d.High))
-		return float64(lo + r.Int64N(hi-lo+1))
+	}
+	if lo, step, n, ok := d.lattice(); ok {
+		return lo + float64(r.Int64N(n))*step
+	}
+	switch {
 	case d.Log:
 		v := math.Exp(math.Log(d.Low) + r.Float64()*(math.Log(d.High)-math.Log(d.Low)))
 		return d.Clip(v)
@@ -133,11 +178,14 @@ func Names() []string {
 }
 
 // constructors maps a sampler's name to its constructor; read-only.
-var constructors = map[string]func(Space, uint64) Sampler{
-	"random": func(s Space, seed uint64) Sampler { return NewRandom(s, seed) },
+var constructors = map[string]func(Space, uint64) (Sampler, error){
+	"random": func(s Space, seed uint64) (Sampler, error) { return NewRandom(s, seed), nil },
+	"grid":   func(s Space, _ uint64) (Sampler, error) { return NewGrid(s), nil },
+	"tpe":    func(s Space, seed uint64) (Sampler, error) { return NewTPE(s, seed, DefaultTPEConfig()) },
 }
 
-// New returns the sampler called name over space, seeded.
+// New returns the sampler called name over space, seeded: "random",
+// "grid" (Grid) or "tpe" (TPE with DefaultTPEConfig).
 func New(name string, space Space, seed uint64) (Sampler, error) {
 	if err := space.Validate(); err != nil {
 		return nil, err
@@ -146,7 +194,7 @@ func New(name string, space Space, seed uint64) (Sampler, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown sampler %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	return c(space, seed), nil
+	return c(space, seed)
 }
 
 // Random draws every point independently and uniformly: the baseline the
@@ -158,7 +206,12 @@ type Random struct {
 
 // NewRandom returns a random sampler over space (validated by New).
 func NewRandom(space Space, seed uint64) *Random {
-	return &Random{space: space, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	return &Random{space: space, rng: newRNG(seed)}
+}
+
+// newRNG is every sampler's source of randomness: one seed, one stream.
+func newRNG(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
 // Ask draws a point.

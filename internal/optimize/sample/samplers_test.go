@@ -1,0 +1,190 @@
+package sample
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestStepValidateAndClip(t *testing.T) {
+	for _, c := range []struct {
+		d    Dim
+		want string
+	}{
+		{Dim{Name: "s", High: 1, Step: -1}, `"s": step -1`},
+		{Dim{Name: "s", Low: 1, High: 2, Step: 0.1, Log: true}, `"s": a step cannot`},
+		{Dim{Name: "s", High: 5, Int: true, Step: 1.5}, `"s": an integer dimension needs a whole step`},
+		{Dim{Name: "s", High: 1, Step: 1e-15}, `"s": step 1e-15 cuts`},
+	} {
+		if err := c.d.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.d, err, c.want)
+		}
+	}
+	d := Dim{Name: "d", Low: 0.1, High: 0.35, Step: 0.1}
+	for x, want := range map[float64]float64{-1: 0.1, 0.14: 0.1, 0.16: 0.2, 0.29: 0.30000000000000004, 9: 0.30000000000000004} {
+		if got := d.Clip(x); got != want {
+			t.Errorf("Clip(%v) = %v, want %v", x, got, want)
+		}
+	}
+	n := Dim{Name: "n", Low: 1.5, High: 11, Int: true, Step: 3}
+	if got := gridValues(n); !slices.Equal(got, []float64{2, 5, 8, 11}) {
+		t.Errorf("integer grid by 3: %v", got)
+	}
+}
+
+// The grid walks every combination once, last dimension fastest, then
+// reports ErrExhausted.
+func TestGridWalksEveryCombination(t *testing.T) {
+	space := Space{
+		{Name: "c", Choices: []string{"a", "b"}},
+		{Name: "n", Low: 1, High: 3, Int: true},
+		{Name: "x", Low: 0, High: 1},
+		{Name: "lr", Low: 1e-3, High: 10, Log: true},
+	}
+	s, err := New("grid", space, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]float64
+	for {
+		x, err := s.Ask()
+		if errors.Is(err, ErrExhausted) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tell(x, 0); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	if want := 2 * 3 * (GridSteps + 1) * (GridSteps + 1); len(got) != want {
+		t.Fatalf("%d points, want %d", len(got), want)
+	}
+	if !slices.Equal(got[0], []float64{0, 1, 0, 1e-3}) || got[1][3] <= got[0][3] || got[1][2] != 0 {
+		t.Errorf("order: %v then %v", got[0], got[1])
+	}
+	if last := got[len(got)-1]; !slices.Equal(last, []float64{1, 3, 1, 10}) {
+		t.Errorf("last point %v", last)
+	}
+	seen := map[[4]float64]bool{}
+	for _, x := range got {
+		seen[[4]float64(x)] = true
+	}
+	if len(seen) != len(got) {
+		t.Errorf("%d distinct of %d", len(seen), len(got))
+	}
+	if _, err := s.Ask(); !errors.Is(err, ErrExhausted) {
+		t.Errorf("after the end: %v", err)
+	}
+}
+
+var mixed = Space{
+	{Name: "x", Low: -5, High: 10},
+	{Name: "n", Low: 1, High: 50, Int: true},
+	{Name: "lr", Low: 1e-4, High: 1, Log: true},
+	{Name: "k", Low: 1, High: 1000, Int: true, Log: true},
+	{Name: "d", Low: 0.01, High: 0.2, Step: 0.005},
+	{Name: "c", Choices: []string{"a", "b", "c"}},
+	{Name: "one", Low: 2, High: 2},
+}
+
+func mixedLoss(x []float64) float64 {
+	l := (x[0]-2)*(x[0]-2) + math.Abs(x[1]-17) + math.Abs(math.Log10(x[2])+2) + math.Abs(x[3]-30)/30 + math.Abs(x[4]-0.07)*10
+	if x[5] != 1 {
+		l++
+	}
+	return l
+}
+
+// run asks in batches of k and tells each batch in ask order, as a
+// parallel study does; every fifth trial fails.
+func run(t *testing.T, seed uint64, k, trials int) [][]float64 {
+	t.Helper()
+	s, err := NewTPE(mixed, seed, DefaultTPEConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points [][]float64
+	for len(points) < trials {
+		batch := make([][]float64, k)
+		for i := range batch {
+			if batch[i], err = s.Ask(); err != nil {
+				t.Fatal(err)
+			}
+			for j, d := range mixed {
+				if d.Clip(batch[i][j]) != batch[i][j] {
+					t.Fatalf("%s = %v is outside the dimension", d.Name, batch[i][j])
+				}
+			}
+		}
+		for _, x := range batch {
+			loss := mixedLoss(x)
+			if len(points)%5 == 4 {
+				loss = math.NaN()
+			}
+			if err := s.Tell(x, loss); err != nil {
+				t.Fatal(err)
+			}
+			points = append(points, x)
+		}
+	}
+	return points
+}
+
+// The same seed and the same sequence of Asks and Tells give the same
+// points, in batches (pending trials) too; another seed differs.
+func TestTPEReproducible(t *testing.T) {
+	for _, k := range []int{1, 4} {
+		a, b, c := run(t, 3, k, 80), run(t, 3, k, 80), run(t, 4, k, 80)
+		for i := range a {
+			if !slices.Equal(a[i], b[i]) {
+				t.Fatalf("batch %d, trial %d: %v and %v", k, i, a[i], b[i])
+			}
+		}
+		if slices.EqualFunc(a, c, slices.Equal) {
+			t.Errorf("batch %d: seeds 3 and 4 gave the same points", k)
+		}
+	}
+}
+
+// Pending points are the constant liar's: a batch asked at once does not
+// repeat itself, even on a small lattice where it easily could.
+func TestTPEPendingSpreadsABatch(t *testing.T) {
+	space := Space{{Name: "n", Low: 0, High: 9, Int: true}}
+	s, _ := NewTPE(space, 1, DefaultTPEConfig())
+	for i := range 30 {
+		x, _ := s.Ask()
+		_ = s.Tell(x, math.Abs(x[0]-float64(i%3))) // a few good values
+	}
+	seen := map[float64]int{}
+	for range 4 {
+		x, _ := s.Ask()
+		seen[x[0]]++
+	}
+	if len(seen) < 3 {
+		t.Errorf("a batch of 4 asked %v", seen)
+	}
+}
+
+func TestTPETellErrorsAndForeignPoints(t *testing.T) {
+	s, _ := NewTPE(mixed, 1, DefaultTPEConfig())
+	if err := s.Tell([]float64{1}, 0); err == nil {
+		t.Error("a point of one value was accepted")
+	}
+	// A point never asked (a resumed study's past trial) counts as a trial.
+	for range 20 {
+		if err := s.Tell([]float64{2, 17, 0.01, 30, 0.07, 1, 2}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Ask(); err != nil || s.told != 20 || len(s.pending) != 1 || s.number != 21 {
+		t.Errorf("told %d, pending %d, next number %d: %v", s.told, len(s.pending), s.number, err)
+	}
+	if _, err := NewTPE(mixed, 1, TPEConfig{Candidates: 0, PriorWeight: 1}); err == nil {
+		t.Error("0 candidates accepted")
+	}
+}
