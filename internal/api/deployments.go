@@ -32,12 +32,14 @@ import (
 
 const deploymentsPath = "/api/v1/deployments"
 
-// DeployVenues checks a new deployment's venue, mode and account and
-// lists the venue's markets (the platform's Venues): a bad field is a
-// deploy.FieldError. A paper deployment naming a new account gets one,
-// funded with wallet of asset.
+// DeployVenues checks a new deployment's venue, mode and account (the
+// platform's Venues): a bad field is a deploy.FieldError. Markets lists
+// the venue's markets; Account finds the tenant's account, or gives a
+// paper deployment naming a new one that account, funded with wallet of
+// asset.
 type DeployVenues interface {
-	Prepare(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) ([]exchange.Market, error)
+	Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error)
+	Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error
 }
 
 // DeploymentsConfig is what the deployment operations need.
@@ -185,30 +187,38 @@ func (d *Deployments) Create(ctx context.Context, p tenancy.Principal, req apity
 	if asset == "" {
 		_, asset, _ = strings.Cut(req.Pairs[0], "/")
 	}
-	mkts, err := d.cfg.Venues.Prepare(ctx, p.Tenant, spec, asset, cfg.DryRunWallet)
+	mkts, err := d.cfg.Venues.Markets(ctx, spec)
 	if err != nil {
-		if errors.Is(err, deploy.ErrInvalid) {
-			var fe *deploy.FieldError
-			if errors.As(err, &fe) && fe.Field == "account" && strings.Contains(fe.Why, "no simulator account") {
-				return apitype.Deployment{}, problem(http.StatusNotFound, apitype.CodeNotFound, "body.account: "+fe.Why,
-					&apitype.ErrorDetail{Location: "body.account", Message: fe.Why, Value: req.Account})
-			}
-			return apitype.Deployment{}, d.storeErr("create", "", err)
-		}
-		d.cfg.Log.Warn("deployment venue unreachable", "venue", req.Venue, "err", err)
-		return apitype.Deployment{}, problem(http.StatusBadGateway, apitype.CodeInvalidRequest, "body.venue: "+err.Error(),
-			&apitype.ErrorDetail{Location: "body.venue", Message: "the venue did not answer", Value: req.Venue})
+		return apitype.Deployment{}, d.venueErr(req, err)
 	}
 	for i, pair := range req.Pairs {
 		if !slices.ContainsFunc(mkts, func(m exchange.Market) bool { return m.Base+"/"+m.Quote == pair }) {
 			return apitype.Deployment{}, invalid(fmt.Sprintf("body.pairs[%d]", i), fmt.Sprintf("venue %s does not list %s", req.Venue, pair), pair)
 		}
 	}
+	if err := d.cfg.Venues.Account(ctx, p.Tenant, spec, asset, cfg.DryRunWallet); err != nil {
+		return apitype.Deployment{}, d.venueErr(req, err)
+	}
 	dep, err := d.cfg.Store.Create(ctx, p, spec)
 	if err != nil {
 		return apitype.Deployment{}, d.storeErr("create", "", err)
 	}
 	return d.view(dep), nil
+}
+
+// venueErr is the answer to a failure of the venue's checks.
+func (d *Deployments) venueErr(req apitype.DeploymentRequest, err error) error {
+	var fe *deploy.FieldError
+	switch {
+	case errors.As(err, &fe) && fe.Field == "account":
+		return problem(http.StatusNotFound, apitype.CodeNotFound, "body.account: "+fe.Why,
+			&apitype.ErrorDetail{Location: "body.account", Message: fe.Why, Value: req.Account})
+	case errors.Is(err, deploy.ErrInvalid):
+		return d.storeErr("create", "", err)
+	}
+	d.cfg.Log.Warn("deployment venue unreachable", "venue", req.Venue, "err", err)
+	return problem(http.StatusBadGateway, apitype.CodeInvalidRequest, "body.venue: "+err.Error(),
+		&apitype.ErrorDetail{Location: "body.venue", Message: "the venue did not answer as expected", Value: req.Venue})
 }
 
 // view is a deployment as the API shows it.

@@ -101,11 +101,9 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	return exbinance.New(c), nil
 }
 
-// Prepare checks a new deployment of tenant before it is stored: the
-// venue and mode, the account (a paper deployment's is created when the
-// tenant has none of that name, funded with wallet of asset), and returns
-// the venue's markets. A bad field is a deploy.FieldError.
-func (v *Venues) Prepare(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) ([]exchange.Market, error) {
+// Markets checks a new deployment's venue and mode and returns the
+// venue's markets (a public call). A bad field is a deploy.FieldError.
+func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return nil, err
@@ -113,30 +111,37 @@ func (v *Venues) Prepare(ctx context.Context, tenant string, spec deploy.Spec, a
 	if spec.Mode == deploy.Live {
 		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
 	}
-	if v.Accounts == nil {
-		return nil, errors.New("check the account: this process has no simulator accounts")
-	}
-	_, err = v.Accounts.KeyOf(ctx, tenant, spec.Account)
-	if errors.Is(err, simstore.ErrNotFound) {
-		if strings.HasPrefix(spec.Account, "sac_") {
-			// An id names an existing account: of another tenant, or none.
-			return nil, deploy.Invalid("account", fmt.Sprintf("%q: no simulator account with that id in your tenant", spec.Account))
-		}
-		if err := v.createAccount(ctx, base, tenant, spec.Account, asset, wallet); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	ex, err := v.Open(ctx, tenant, spec)
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
 	if err != nil {
-		return nil, err
+		return nil, deploy.Invalid("venue", err.Error())
 	}
-	mkts, err := ex.Markets(ctx)
+	mkts, err := exbinance.New(c).Markets(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the markets of venue %s: %w", spec.Venue, err)
 	}
 	return mkts, nil
+}
+
+// Account checks a new deployment's account: the tenant's simulator
+// account of that name or id. A paper deployment naming a new name gets
+// one, created in the venue's simulator and funded with wallet of asset.
+func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error {
+	base, err := v.baseURL(spec.Venue)
+	if err != nil {
+		return err
+	}
+	if v.Accounts == nil {
+		return errors.New("check the account: this process has no simulator accounts")
+	}
+	_, err = v.Accounts.KeyOf(ctx, tenant, spec.Account)
+	switch {
+	case errors.Is(err, simstore.ErrNotFound) && (spec.Mode == deploy.Live || strings.HasPrefix(spec.Account, "sac_")):
+		// An id names an existing account: of another tenant, or none.
+		return deploy.Invalid("account", fmt.Sprintf("%q: no simulator account of that name or id in your tenant", spec.Account))
+	case errors.Is(err, simstore.ErrNotFound):
+		return v.createAccount(ctx, base, tenant, spec.Account, asset, wallet)
+	}
+	return err
 }
 
 // createAccount creates tenant's account name in the simulator at base

@@ -107,14 +107,14 @@ type DeploymentOrderList struct {
 
 // Position is what a deployment holds of one pair: its open trade.
 type Position struct {
-	Pair      string    `json:"pair"`
-	TradeSeq  int64     `json:"trade_seq"`
-	Quantity  string    `json:"quantity" doc:"Base quantity held at the venue"`
-	OpenRate  float64   `json:"open_rate"`
-	Stake     float64   `json:"stake_amount"`
-	OpenTime  time.Time `json:"open_time"`
-	StopLoss  float64   `json:"stop_loss,omitempty" doc:"The stop price the runner manages"`
-	EnterTag  string    `json:"enter_tag,omitempty"`
+	Pair     string    `json:"pair"`
+	TradeSeq int64     `json:"trade_seq"`
+	Quantity string    `json:"quantity" doc:"Base quantity held at the venue"`
+	OpenRate float64   `json:"open_rate"`
+	Stake    float64   `json:"stake_amount"`
+	OpenTime time.Time `json:"open_time"`
+	StopLoss float64   `json:"stop_loss,omitempty" doc:"The stop price the runner manages"`
+	EnterTag string    `json:"enter_tag,omitempty"`
 }
 
 // PositionList is the answer of GET /api/v1/deployments/{id}/positions.
