@@ -2,14 +2,22 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/tenancy"
 )
 
 func deploymentRequest(change ...func(*apitype.DeploymentRequest)) apitype.DeploymentRequest {
@@ -157,6 +165,80 @@ func TestDeploymentLifecycleAndTenants(t *testing.T) {
 		}
 		if r := e.do("GET", "/api/v1/deployments/dep_nope", e.token, nil); r.status != http.StatusNotFound {
 			t.Errorf("unknown id: %d", r.status)
+		}
+	})
+}
+
+// fakeVenues is a venue listing ETH/BTC and LTC/BTC whose accounts all
+// exist but the ids (sac_…), which are another tenant's.
+type fakeVenues struct{}
+
+func (fakeVenues) Markets(_ context.Context, spec deploy.Spec) ([]exchange.Market, error) {
+	if spec.Venue != "sim" {
+		return nil, deploy.Invalid("venue", "unknown")
+	}
+	return []exchange.Market{{Symbol: "ETHBTC", Base: "ETH", Quote: "BTC"}, {Symbol: "LTCBTC", Base: "LTC", Quote: "BTC"}}, nil
+}
+
+func (fakeVenues) Account(_ context.Context, _ string, spec deploy.Spec, _ string, _ float64) error {
+	if strings.HasPrefix(spec.Account, "sac_") {
+		return deploy.Invalid("account", "no simulator account of that name or id in your tenant")
+	}
+	return nil
+}
+
+// FuzzCreateDeployment: whatever a tenant sends to create a deployment,
+// the answer is never a server error; a created deployment can be read
+// back, with text the databases can store.
+func FuzzCreateDeployment(f *testing.F) {
+	d := sqliteDB(f)
+	log := slog.New(slog.DiscardHandler)
+	store := runs.New(d, nil, 3, log)
+	svc, err := jobs.New(d, store, clienttest.ExampleData(), log, jobs.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	deps, err := deploy.New(deploy.Config{DB: d})
+	if err != nil {
+		f.Fatal(err)
+	}
+	auth := tenancy.New(d, nil, log)
+	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: clienttest.ExampleData(), Log: log, Version: "test",
+		Deployments: deps, Venues: fakeVenues{}}, api.Options{RateLimit: 1e9})
+	if err != nil {
+		f.Fatal(err)
+	}
+	b := &bare{env: &env{t: f, db: d}, auth: auth, handler: s.Handler()}
+	b.token = b.newToken(f, "alice", "acme")
+	for _, s := range []string{
+		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC"],"timeframe":"5m"}`,
+		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC","LTC/BTC"],"timeframe":"5m","config":{"stoploss":-0.1,"strategy_params":{"fast":5}}}`,
+		`{"strategy":"sma_cross","mode":"live","venue":"binance","account":"sac_1","pairs":["XMR/BTC"],"timeframe":"1h","config":{"dry_run_wallet":1e308}}`,
+		`{"strategy":"x@1","mode":"paper","venue":"sim","account":"\u0000","pairs":[""],"timeframe":"7m"}`,
+		`{"strategy":`, `[]`, `null`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := b.serve("POST", "/api/v1/deployments", body)
+		if rec.Code >= 500 {
+			t.Fatalf("POST %q: %d %s", body, rec.Code, rec.Body)
+		}
+		if rec.Code != http.StatusCreated {
+			return
+		}
+		var dep apitype.Deployment
+		if err := json.Unmarshal(rec.Body.Bytes(), &dep); err != nil {
+			t.Fatal(err)
+		}
+		got := b.serve("GET", "/api/v1/deployments/"+dep.ID, "")
+		if got.Code != http.StatusOK {
+			t.Fatalf("created %q but GET: %d %s", body, got.Code, got.Body)
+		}
+		for _, s := range append([]string{dep.Strategy, dep.Account, dep.Venue}, dep.Pairs...) {
+			if runs.CheckText(s) != nil {
+				t.Fatalf("created with the text %q", s)
+			}
 		}
 	})
 }
