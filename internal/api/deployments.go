@@ -239,8 +239,14 @@ func (d *Deployments) view(dep deploy.Deployment) apitype.Deployment {
 		out.Heartbeat = &t
 		out.HeartbeatAge = max(0, now.Sub(dep.Heartbeat).Seconds())
 	}
-	if !dep.State.Terminal() && dep.State != deploy.Starting || dep.State == deploy.Starting && !dep.Heartbeat.IsZero() {
-		out.Stale = dep.Heartbeat.IsZero() || now.Sub(dep.Heartbeat) > d.cfg.StaleAfter
+	if !dep.State.Terminal() {
+		// As deploy.Store.Stale: no heartbeat for StaleAfter, or no
+		// runner took it within StaleAfter of its creation.
+		last := dep.Heartbeat
+		if last.IsZero() {
+			last = dep.Created
+		}
+		out.Stale = now.Sub(last) > d.cfg.StaleAfter
 	}
 	return out
 }

@@ -363,6 +363,7 @@ func (p *Platform) start(ctx context.Context) error {
 	if err := p.startRunner(job); err != nil {
 		return err
 	}
+	p.wg.Go(func() { p.watchHeartbeats() })
 	url := p.url()
 	log.Info("serving", "url", url, "database", p.db.Dialect().String(), "data", cfg.DataDir, "workers", cfg.Workers,
 		"download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
@@ -411,6 +412,48 @@ func (p *Platform) startRunner(job *deploymentJob) error {
 	p.cfg.Log.Info("runner started", "name", rc.Name, "max", rc.Max, "sim", p.simURL())
 	return nil
 }
+
+// watchHeartbeats raises the missed-heartbeat alert: every heartbeat it
+// logs an error for each deployment that should trade but whose runner
+// has not renewed its lease for three heartbeats (or that no runner took),
+// once until it recovers. The API shows the same as the deployment's
+// stale field.
+func (p *Platform) watchHeartbeats() {
+	tick := p.cfg.Clock.NewTicker(runnerHeartbeat)
+	defer tick.Stop()
+	alerted := map[string]bool{}
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C():
+		}
+		stale, err := p.deploys.Stale(context.Background(), p.cfg.Clock.Now().Add(-3*runnerHeartbeat))
+		if err != nil {
+			p.cfg.Log.Warn("deployment heartbeats not checked", "err", err)
+			continue
+		}
+		now := map[string]bool{}
+		for _, d := range stale {
+			now[d.ID] = true
+			if alerted[d.ID] {
+				continue
+			}
+			if d.Heartbeat.IsZero() {
+				p.cfg.Log.Error("deployment alert: no runner took it (start tradai serve with --runner-max > 0, or tradai runner)",
+					"deployment", d.ID, "tenant", d.Tenant, "created", d.Created)
+			} else {
+				p.cfg.Log.Error("deployment alert: heartbeat missed for 3 intervals, its runner is gone or stuck; another runner takes it over",
+					"deployment", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
+			}
+		}
+		alerted = now
+	}
+}
+
+// runnerHeartbeat is the runner tier's heartbeat (runner.HostConfig's
+// default).
+const runnerHeartbeat = 10 * time.Second
 
 // startWorker starts a worker process: the metrics endpoint, then the
 // workers.

@@ -34,7 +34,7 @@ type Deployment struct {
 	Heartbeat       *time.Time `json:"heartbeat,omitempty" doc:"The runner's last heartbeat"`
 	HeartbeatAge    float64    `json:"heartbeat_age_seconds,omitempty" doc:"Seconds since that heartbeat"`
 	// Stale is the missed-heartbeat alert.
-	Stale bool `json:"stale" doc:"A deployment that should be running has had no heartbeat for 3 intervals (30 s): its runner is gone or stuck; another runner takes it over"`
+	Stale bool `json:"stale" doc:"The missed-heartbeat alert: a deployment that should trade has had no heartbeat for 3 intervals (30 s), or no runner took it within 30 s: its runner is gone or stuck (another runner takes it over), or no runner runs"`
 	// Summary is in GET /api/v1/deployments/{id} only.
 	Summary *DeploymentSummary `json:"summary,omitempty"`
 }
