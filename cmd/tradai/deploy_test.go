@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +26,13 @@ import (
 // every part on one fake clock at t0: the simulator replays the candles at
 // the clock's time, and the runner tier ticks on it, so the test moves
 // both candle by candle.
-func deployServer(t *testing.T, t0 time.Time) (*platform.Platform, *clock.Fake, string) {
+func deployServer(t *testing.T, t0 time.Time) (p *platform.Platform, clk *clock.Fake, home, simURL string) {
 	t.Helper()
-	home := filepath.Join(t.TempDir(), "home")
-	clk := clock.NewFake(t0)
+	home = filepath.Join(t.TempDir(), "home")
+	clk = clock.NewFake(t0)
+	var out bytes.Buffer
 	p, err := platform.New(platform.Config{
-		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"), Addr: "127.0.0.1:0",
+		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"), Addr: "127.0.0.1:0", Out: &out,
 		Sim: &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", Speed: 1, SpeedGiven: true, Start: t0,
 			Engine: sim.DefaultConfig(), WeightLimit: -1},
 		Runner:   &platform.RunnerConfig{Name: "test-runner"},
@@ -46,11 +50,13 @@ func deployServer(t *testing.T, t0 time.Time) (*platform.Platform, *clock.Fake, 
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := p.Shutdown(ctx); err != nil {
+		// Requests still open are cut off at once (DrainAPI).
+		if err := p.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("stop the server: %v", err)
 		}
 	})
-	return p, clk, home
+	simURL = regexp.MustCompile(`simulator listening on (http://\S+)`).FindStringSubmatch(out.String())[1]
+	return p, clk, home, simURL
 }
 
 // The paper trading journey: tradai serve --sim, a deployment of a
@@ -59,7 +65,7 @@ func deployServer(t *testing.T, t0 time.Time) (*platform.Platform, *clock.Fake, 
 func TestDeployPaperOnTheSimulator(t *testing.T) {
 	remoteEnv(t)
 	t0 := time.Date(2018, 1, 11, 0, 0, 0, 0, time.UTC) // after sma_cross's 200 warm-up candles
-	p, clk, home := deployServer(t, t0)
+	p, clk, home, _ := deployServer(t, t0)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "risk.json")
 	if err := os.WriteFile(cfg, []byte(`{"stake_currency": "BTC", "stake_amount": "unlimited", "dry_run_wallet": 1, "max_open_trades": 2, "stoploss": -0.05}`), 0o600); err != nil {
@@ -134,5 +140,55 @@ func TestDeployPaperOnTheSimulator(t *testing.T) {
 	cli("deploy", "equity", dep.ID)
 	if out := cli("deploy", "stop", dep.ID); !strings.Contains(out, "stopped") {
 		t.Errorf("deploy stop: %s", out)
+	}
+}
+
+// Without --remote the deploy commands work on the local database, with
+// the API's checks: what they create, the server on that database trades.
+func TestDeployLocal(t *testing.T) {
+	remoteEnv(t)
+	p, _, home, simURL := deployServer(t, time.Date(2018, 1, 11, 0, 0, 0, 0, time.UTC))
+	local := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := executeCtx(context.Background(), &out, &errb, append(args, "--home", home, "--sim-url", simURL)...)
+		return out.String(), err
+	}
+	_, err := local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "XMR/BTC", "--timeframe", "5m")
+	if err == nil || !strings.Contains(err.Error(), "pairs[0]: venue sim does not list XMR/BTC") {
+		t.Errorf("a pair the simulator does not list: %v", err)
+	}
+	_, err = local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC", "--timeframe", "5m", "--mode", "live")
+	if err == nil || !strings.Contains(err.Error(), "issue 15") {
+		t.Errorf("live: %v", err)
+	}
+	if _, err := local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC"); err == nil || !strings.Contains(err.Error(), "--timeframe is required") {
+		t.Errorf("no timeframe: %v", err)
+	}
+	out, err := local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC", "--timeframe", "5m")
+	if err != nil || !strings.Contains(out, "created (starting)") {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	id := strings.Fields(out)[1]
+	// The server sees it: the same database.
+	var remote bytes.Buffer
+	if err := executeCtx(context.Background(), &remote, io.Discard, "deploy", "show", id, "--remote", p.URL(), "--home", home); err != nil || !strings.Contains(remote.String(), "sma_cross") {
+		t.Errorf("deploy show --remote: %v\n%s", err, remote.String())
+	}
+	if out, err := local("deploy", "stop", id, "--flatten"); err == nil || !strings.Contains(err.Error(), "not yet") {
+		t.Errorf("stop --flatten: %v %s", err, out)
+	}
+	if out, err := local("deploy", "stop", id); err != nil || !strings.Contains(out, "stopped") {
+		t.Errorf("stop: %v %s", err, out)
+	}
+	if _, err := local("deploy", "show", "dep_nope"); err == nil || !strings.Contains(err.Error(), "no deployment dep_nope") {
+		t.Errorf("an unknown id: %v", err)
+	}
+}
+
+func TestRunnerNeedsPostgres(t *testing.T) {
+	t.Setenv("TRADAI_DATABASE", "")
+	_, _, err := execute(t, "runner", "--database", filepath.Join(t.TempDir(), "x.db"))
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Errorf("runner on SQLite: %v", err)
 	}
 }
