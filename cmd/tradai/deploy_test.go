@@ -133,6 +133,16 @@ func TestDeployPaperOnTheSimulator(t *testing.T) {
 	if out := cli("deploy", "logs", dep.ID); !strings.Contains(out, "runner started") {
 		t.Errorf("deploy logs:\n%s", out)
 	}
+	// logs -f prints what is there, waits for more, and ends with Ctrl-C.
+	fctx, cancel := context.WithCancel(context.Background())
+	var followed lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- executeCtx(fctx, &followed, io.Discard, "deploy", "logs", "-f", dep.ID, "--remote", p.URL(), "--home", home) }()
+	waitFor(t, "logs -f to print", func() bool { return strings.Contains(followed.String(), "runner started") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("logs -f after Ctrl-C: %v", err)
+	}
 	if out := cli("deploy", "list"); !strings.Contains(out, dep.ID) || !strings.Contains(out, "running") {
 		t.Errorf("deploy list:\n%s", out)
 	}
