@@ -81,7 +81,7 @@ func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, f
 		d.Close()
 		return nil, nil, nil, err
 	}
-	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, Accounts: simstore.New(d, clock.Real(), log), Log: log}
+	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log), Log: log}
 	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log})
 	if err != nil {
 		d.Close()

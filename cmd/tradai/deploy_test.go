@@ -137,7 +137,9 @@ func TestDeployPaperOnTheSimulator(t *testing.T) {
 	fctx, cancel := context.WithCancel(context.Background())
 	var followed lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- executeCtx(fctx, &followed, io.Discard, "deploy", "logs", "-f", dep.ID, "--remote", p.URL(), "--home", home) }()
+	go func() {
+		done <- executeCtx(fctx, &followed, io.Discard, "deploy", "logs", "-f", dep.ID, "--remote", p.URL(), "--home", home)
+	}()
 	waitFor(t, "logs -f to print", func() bool { return strings.Contains(followed.String(), "runner started") })
 	cancel()
 	if err := <-done; err != nil {

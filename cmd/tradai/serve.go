@@ -43,6 +43,9 @@ type platformOpts struct {
 	// webhookURL receives run events signed with the secret read from
 	// webhookSecretFile or $TRADAI_WEBHOOK_SECRET.
 	webhookURL, webhookSecretFile, publicURL string
+	// venueURLs are the Binance-compatible APIs deployments may trade on
+	// besides the simulator.
+	venueURLs []string
 }
 
 // envWebhookSecret holds the webhook secret when no file is given.
@@ -61,6 +64,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringVar(&o.exchange.futuresURL, "download-futures-base-url", download.DefaultBinanceFuturesURL, "base URL of Binance's USD-M futures API for --download")
 	f.StringVar(&o.webhookURL, "webhook-url", "", "POST a signed JSON event to this URL whenever a run completes, fails, is dead-lettered or cancelled")
 	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (default $"+envWebhookSecret+")")
+	f.StringSliceVar(&o.venueURLs, "venue-url", nil, `base URLs of Binance-compatible APIs (other simulators on this database) deployments may name as their venue besides "sim"; repeat the flag or separate with commas (none: sim only)`)
 	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
 }
 
@@ -152,7 +156,8 @@ func (o *platformOpts) config() (platform.Config, error) {
 			Download:   fetch,
 			Webhook:    wh,
 		},
-		Log: log, Version: version,
+		VenueURLs: o.venueURLs,
+		Log:       log, Version: version,
 	}, nil
 }
 

@@ -63,6 +63,7 @@ func TestDeploymentBadInput(t *testing.T) {
 			{"mode unknown", func(r *apitype.DeploymentRequest) { r.Mode = "dry" }, 422, "body.mode", ""},
 			{"live venue", func(r *apitype.DeploymentRequest) { r.Venue = "binance" }, 422, "body.venue", "issue 15"},
 			{"venue unknown", func(r *apitype.DeploymentRequest) { r.Venue = "ftp://x" }, 422, "body.venue", "ftp://x"},
+			{"venue URL the operator did not allow", func(r *apitype.DeploymentRequest) { r.Venue = "http://169.254.169.254" }, 422, "body.venue", "--venue-url"},
 			{"account of another tenant", func(r *apitype.DeploymentRequest) { r.Account = theirs }, 404, "body.account", "your tenant"},
 			{"account with a control character", func(r *apitype.DeploymentRequest) { r.Account = "a\x01" }, 422, "body.account", ""},
 			{"no pairs", func(r *apitype.DeploymentRequest) { r.Pairs = nil }, 422, "body.pairs", ""},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,10 +49,16 @@ type Venues struct {
 	// SimAdminToken is the simulator's admin token (its /sim/v1
 	// endpoints create and fund accounts).
 	SimAdminToken string
-	Accounts      *simstore.Store
-	HTTP          *http.Client // nil: the Binance client core's
-	Clock         clock.Clock
-	Log           *slog.Logger
+	// URLs are the Binance-compatible base URLs a deployment may name as
+	// its venue besides "sim" (the operator's list: a tenant must not make
+	// the server call any address it likes); AnyURL allows every URL (the
+	// CLI's local mode, on the user's own machine).
+	URLs     []string
+	AnyURL   bool
+	Accounts *simstore.Store
+	HTTP     *http.Client // nil: the Binance client core's
+	Clock    clock.Clock
+	Log      *slog.Logger
 }
 
 // baseURL is the URL of venue.
@@ -69,7 +76,11 @@ func (v *Venues) baseURL(venue string) (string, error) {
 		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 			return "", deploy.Invalid("venue", fmt.Sprintf("%q: want http(s)://host[:port][/path] of a Binance-compatible API", venue))
 		}
-		return strings.TrimRight(venue, "/"), nil
+		base := strings.TrimRight(venue, "/")
+		if !v.AnyURL && !slices.ContainsFunc(v.URLs, func(u string) bool { return strings.TrimRight(u, "/") == base }) {
+			return "", deploy.Invalid("venue", fmt.Sprintf("%q: this server trades on sim and on the venue URLs its operator allows (--venue-url)", venue))
+		}
+		return base, nil
 	}
 	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance or the URL of a Binance-compatible API", venue))
 }

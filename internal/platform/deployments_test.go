@@ -50,7 +50,8 @@ func TestRunnerFailsWhatCannotTrade(t *testing.T) {
 	want := map[string]string{}
 	for why, change := range map[string]func(*deploy.Spec){
 		"runs no simulator": func(*deploy.Spec) {},
-		"issue 15":          func(s *deploy.Spec) { s.Mode, s.Venue = deploy.Live, "http://127.0.0.1:1" },
+		"issue 15":          func(s *deploy.Spec) { s.Mode, s.Venue = deploy.Live, "binance" },
+		"operator allows":   func(s *deploy.Spec) { s.Venue = "http://169.254.169.254" },
 		"nosuch":            func(s *deploy.Spec) { s.Strategy = "nosuch" },
 	} {
 		dep, err := store.Create(ctx, tenancy.Principal{Tenant: u.Tenant, User: u.ID}, spec(change))

@@ -94,6 +94,9 @@ type Config struct {
 	// none (Sim unset): the base URL of a `tradai serve --sim` or `tradai
 	// sim` on this database; SimAdminToken its admin token.
 	SimURL, SimAdminToken string
+	// VenueURLs are the Binance-compatible base URLs deployments may name
+	// as their venue besides "sim" (none: sim only).
+	VenueURLs []string
 	// Log receives the platform's log (nil: discarded).
 	Log *slog.Logger
 	// Out receives the lines for the operator: the first token's file,
@@ -297,7 +300,7 @@ func (p *Platform) start(ctx context.Context) error {
 	if p.deploys, err = deploy.New(deploy.Config{DB: p.db, Clock: cfg.Clock, Log: log}); err != nil {
 		return err
 	}
-	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log}
+	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log}
 	if cfg.Sim != nil {
 		p.venues.SimAdminToken = cfg.Sim.AdminToken
 	}
