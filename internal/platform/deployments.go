@@ -18,6 +18,7 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/registry"
 	exbinance "github.com/tradai/tradai/internal/exchange/binance"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim/simstore"
@@ -277,7 +278,10 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 	}
 	st, closeStrategy, err := strategyref.Open(ctx, ref, sopts)
 	if err != nil {
-		return errPermanent{err}
+		if d.Spec.Version == 0 || errors.Is(err, registry.ErrNotFound) {
+			return errPermanent{err} // no such built-in, or the version is gone
+		}
+		return err // a process or the registry failing now: restarted
 	}
 	defer closeStrategy()
 	spec := st.Spec()
