@@ -52,7 +52,8 @@ it the same --datadir.`,
 	root.AddCommand(newBacktestCmd(logger), newHyperoptCmd(logger), newStrategiesCmd(), newDataCmd(logger))
 	root.AddCommand(newStrategyCmd(logger))
 	root.AddCommand(newMigrateCmd(logger), newUsersCmd(logger), newTokensCmd(logger))
-	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger))
+	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger), newRunnerCmd(logger))
+	root.AddCommand(newDeployCmd(logger))
 	root.AddCommand(newRunsCmd())
 	root.AddCommand(newSimCmd(logger))
 	return root

@@ -43,6 +43,9 @@ type platformOpts struct {
 	// webhookURL receives run events signed with the secret read from
 	// webhookSecretFile or $TRADAI_WEBHOOK_SECRET.
 	webhookURL, webhookSecretFile, publicURL string
+	// venueURLs are the Binance-compatible APIs deployments may trade on
+	// besides the simulator.
+	venueURLs []string
 }
 
 // envWebhookSecret holds the webhook secret when no file is given.
@@ -61,6 +64,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringVar(&o.exchange.futuresURL, "download-futures-base-url", download.DefaultBinanceFuturesURL, "base URL of Binance's USD-M futures API for --download")
 	f.StringVar(&o.webhookURL, "webhook-url", "", "POST a signed JSON event to this URL whenever a run completes, fails, is dead-lettered or cancelled")
 	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (default $"+envWebhookSecret+")")
+	f.StringSliceVar(&o.venueURLs, "venue-url", nil, `base URLs of Binance-compatible APIs (other simulators on this database) deployments may name as their venue besides "sim"; repeat the flag or separate with commas (none: sim only)`)
 	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
 }
 
@@ -152,7 +156,8 @@ func (o *platformOpts) config() (platform.Config, error) {
 			Download:   fetch,
 			Webhook:    wh,
 		},
-		Log: log, Version: version,
+		VenueURLs: o.venueURLs,
+		Log:       log, Version: version,
 	}, nil
 }
 
@@ -189,6 +194,7 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		trustXFF    bool
 		simOn       bool
 		simf        simFlags
+		runnerMax   int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -207,7 +213,9 @@ commands read when --token and $TRADAI_TOKEN are unset.
 
 A run whose market data is missing fails, naming the series and the range
 to download; with --download the workers fetch missing candles from
-Binance's public API themselves. With --webhook-url every finished run is
+Binance's public API themselves. The process is also a deployment runner
+(tradai deploy; up to --runner-max deployments): with --sim the venue
+"sim" is the simulator it runs. With --webhook-url every finished run is
 POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 --webhook-secret-file or $TRADAI_WEBHOOK_SECRET); see docs/operations.md.`,
 		Example: `  tradai serve --datadir examples/data
@@ -227,6 +235,9 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				cfg.Sim = &sc
 			}
 			cfg.Addr = addr
+			if runnerMax > 0 {
+				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
+			}
 			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF}
 			return run(cmd.Context(), cfg, cmd.OutOrStdout(), false)
 		},
@@ -236,6 +247,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
 	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry; never without a proxy that sets it")
 	cmd.Flags().IntVar(&maxRequests, "max-requests", 64, "API requests served at once; more are answered 503 overloaded with Retry-After at once")
+	cmd.Flags().IntVar(&runnerMax, "runner-max", 100, "deployments this process trades at once, as a runner (0: none, leave them to tradai runner processes)")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")
 	return cmd
@@ -278,5 +290,57 @@ Go runtime, process) at /metrics there.`,
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (at least 1)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9464; off when empty)")
+	return cmd
+}
+
+func newRunnerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	o := &platformOpts{dbOpts: dbOpts{logger: logger}}
+	var (
+		rc                    platform.RunnerConfig
+		simURL, simAdminToken string
+		metricsAddr           string
+	)
+	cmd := &cobra.Command{
+		Use:   "runner --database postgres://…",
+		Short: "Run deployments (tradai deploy) taken from a shared PostgreSQL database",
+		Long: `runner trades deployments (tradai deploy) held in a PostgreSQL database
+shared with "tradai serve" and other runners. Each deployment is held by one
+runner at a time through a lease renewed every 10 s; a runner that stops
+renewing (killed, cut off) loses its deployments within 30 s to another
+runner, which reconciles their orders with the venue and goes on.
+SIGINT/SIGTERM stop it gracefully: its deployments' runners stop and their
+leases are released, so other runners take them at once.
+
+The venue "sim" is the simulator at --sim-url (a tradai serve --sim or
+tradai sim on the same database). Registry versions run in the process
+sandbox, as the backtest workers run them.`,
+		Example: `  tradai runner --database postgres://tradai@db/tradai --sim-url http://sim:8090 --max 200`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			u, err := o.url()
+			if err != nil {
+				return err
+			}
+			if !db.IsPostgres(u) {
+				return errors.New("runner: needs a shared PostgreSQL database (--database postgres://… or $TRADAI_DATABASE); with SQLite, tradai serve runs the deployments itself")
+			}
+			if rc.Max < 1 {
+				return errors.New("runner: --max must be at least 1")
+			}
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			cfg.Runner, cfg.SimURL, cfg.SimAdminToken, cfg.MetricsAddr = &rc, simURL, simAdminToken, metricsAddr
+			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
+		},
+	}
+	o.addFlags(cmd, 0, "backtests this process runs too (0: deployments only)")
+	f := cmd.Flags()
+	f.StringVar(&rc.Name, "name", "", "this runner's name in the leases (default host name and process id; unique per process)")
+	f.IntVar(&rc.Max, "max", 100, "deployments this runner trades at once")
+	f.StringVar(&simURL, "sim-url", "", `the simulator the venue "sim" names (tradai serve --sim's --sim-addr as http://host:port)`)
+	f.StringVar(&simAdminToken, "sim-admin-token", os.Getenv("TRADAI_SIM_ADMIN_TOKEN"), "that simulator's admin token (default $TRADAI_SIM_ADMIN_TOKEN)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off when empty)")
 	return cmd
 }

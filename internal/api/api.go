@@ -41,6 +41,7 @@ import (
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/lograte"
 	"github.com/tradai/tradai/internal/registry"
@@ -57,6 +58,10 @@ type Deps struct {
 	// Registry is the strategy registry (nil: its endpoints answer 501,
 	// and registry references are not accepted).
 	Registry *registry.Registry
+	// Deployments is the deployment store and Venues opens their venues
+	// (both nil: the deployment endpoints answer 501).
+	Deployments *deploy.Store
+	Venues      DeployVenues
 	// DataDir is the market data store.
 	DataDir string
 	Log     *slog.Logger
@@ -120,6 +125,7 @@ func (o Options) withDefaults() Options {
 type Server struct {
 	d       Deps
 	o       Options
+	dep     *Deployments // nil without Deps.Deployments
 	api     huma.API
 	handler http.Handler
 	reg     *prometheus.Registry
@@ -154,6 +160,13 @@ func New(d Deps, o Options) (*Server, error) {
 	// logged once a minute, with how many were held back.
 	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
 	s := &Server{d: d, o: o}
+	if d.Deployments != nil {
+		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log})
+		if err != nil {
+			return nil, err
+		}
+		s.dep = dep
+	}
 	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Clock)
 	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Clock)
 
@@ -192,6 +205,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerData()
 	s.registerOps()
 	s.registerStrategies()
+	s.registerDeployments()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

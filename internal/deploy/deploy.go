@@ -53,6 +53,21 @@ var (
 	ErrInvalid = errors.New("invalid deployment")
 )
 
+// FieldError is an ErrInvalid naming the field of a Spec (or of a request
+// to create one) that is out of range.
+type FieldError struct {
+	Field string // strategy, version, mode, venue, account, pairs, timeframe, config …
+	Why   string
+}
+
+func (e *FieldError) Error() string { return ErrInvalid.Error() + ": " + e.Field + " " + e.Why }
+
+// Unwrap makes a FieldError an ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Invalid is a FieldError: field is out of range, why.
+func Invalid(field, why string) error { return &FieldError{Field: field, Why: why} }
+
 // Spec is what a caller asks to deploy.
 type Spec struct {
 	// Strategy, Version and CodeSHA256 are the registry's record of the
@@ -70,7 +85,7 @@ type Spec struct {
 
 // Validate names the first field out of range.
 func (s Spec) Validate() error {
-	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrInvalid, field, why) }
+	bad := func(field, why string) error { return Invalid(field, why) }
 	switch {
 	case s.Strategy == "" || len(s.Strategy) > 200:
 		return bad("strategy", "must be a name of 1 to 200 characters")

@@ -386,3 +386,49 @@ func FuzzSpec(f *testing.F) {
 		}
 	})
 }
+
+// Stale: deployments that should trade whose heartbeat stopped, or that no
+// runner took, across tenants; not the renewed, the stopped or the new.
+func TestStale(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		taken, err := b.store.Create(ctx, b.alice, spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.clk.Advance(time.Millisecond) // created after taken: acquired after it
+		untaken, err := b.store.Create(ctx, b.bob, spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped, err := b.store.Create(ctx, b.alice, spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.Stop(ctx, b.alice, stopped.ID); err != nil {
+			t.Fatal(err)
+		}
+		// One at most, though two are free (on PostgreSQL too).
+		ls, err := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		if err != nil || len(ls) != 1 || ls[0].Deployment != taken.ID {
+			t.Fatalf("acquire: %v %v", ls, err)
+		}
+		if got, err := b.store.Stale(ctx, b.clk.Now()); err != nil || len(got) != 0 {
+			t.Fatalf("at once: %v %v", got, err)
+		}
+		b.clk.Advance(40 * time.Second)
+		if _, err := b.store.Renew(ctx, ls[0], time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.store.Stale(ctx, b.clk.Now().Add(-30*time.Second))
+		if err != nil || len(got) != 1 || got[0].ID != untaken.ID {
+			t.Fatalf("after 40 s: %v %v, want only %s (never taken)", got, err, untaken.ID)
+		}
+		b.clk.Advance(40 * time.Second)
+		got, err = b.store.Stale(ctx, b.clk.Now().Add(-30*time.Second))
+		if err != nil || len(got) != 2 || got[0].ID != taken.ID {
+			t.Fatalf("after 80 s: %v %v, want both", got, err)
+		}
+	})
+}

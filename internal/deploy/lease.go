@@ -31,18 +31,21 @@ func (s *Store) Acquire(ctx context.Context, runner string, max int, ttl time.Du
 	}
 	now := s.clock.Now()
 	exp := now.Add(ttl)
-	lock := ""
+	lock, materialized := "", ""
 	if s.db.Dialect() == db.Postgres {
-		lock = ` FOR UPDATE SKIP LOCKED`
+		// The picked rows are chosen once: a subquery with LIMIT and SKIP
+		// LOCKED inside the UPDATE's WHERE may be evaluated again and
+		// pick more than max.
+		lock, materialized = ` FOR UPDATE SKIP LOCKED`, ` MATERIALIZED`
 	}
 	var out []Lease
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE deployments SET lease_runner = ?, lease_token = lease_token + 1, lease_expires_at = ?, heartbeat_at = ?
-			WHERE id IN (SELECT id FROM deployments WHERE state IN ('starting', 'running', 'paused') AND (lease_runner = '' OR lease_expires_at <= ?)
-				ORDER BY created_at, id LIMIT ?`+lock+`)
-			AND state IN ('starting', 'running', 'paused') AND (lease_runner = '' OR lease_expires_at <= ?)
+		rows, err := tx.Query(ctx, `WITH picked AS`+materialized+` (SELECT id FROM deployments WHERE state IN ('starting', 'running', 'paused')
+				AND (lease_runner = '' OR lease_expires_at <= ?) ORDER BY created_at, id LIMIT ?`+lock+`)
+			UPDATE deployments SET lease_runner = ?, lease_token = lease_token + 1, lease_expires_at = ?, heartbeat_at = ?
+			WHERE id IN (SELECT id FROM picked) AND state IN ('starting', 'running', 'paused') AND (lease_runner = '' OR lease_expires_at <= ?)
 			RETURNING id, tenant_id, lease_token`,
-			runner, exp.UnixMilli(), now.UnixMilli(), now.UnixMilli(), max, now.UnixMilli())
+			now.UnixMilli(), max, runner, exp.UnixMilli(), now.UnixMilli(), now.UnixMilli())
 		if err != nil {
 			return err
 		}
@@ -141,4 +144,29 @@ func (s *Store) Fail(ctx context.Context, l Lease, why string) error {
 		}
 		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.fail", Target: l.Deployment, At: now, Detail: map[string]any{"error": why, "runner": l.Runner}})
 	})
+}
+
+// Stale lists the deployments of every tenant that should be trading
+// (starting, running or paused) but whose runner has not renewed their
+// lease since before — or that no runner has taken since they were
+// created before it —, oldest first: the missed-heartbeat alert.
+func (s *Store) Stale(ctx context.Context, before time.Time) ([]Deployment, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE state IN ('starting', 'running', 'paused')
+		AND (heartbeat_at > 0 AND heartbeat_at < ? OR heartbeat_at = 0 AND created_at < ?) ORDER BY created_at, id`, before.UnixMilli(), before.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("find stale deployments: %w", err)
+	}
+	defer rows.Close()
+	var out []Deployment
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find stale deployments: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find stale deployments: %w", err)
+	}
+	return out, nil
 }

@@ -40,9 +40,12 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/registry"
+	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -83,6 +86,17 @@ type Config struct {
 	// Sim, when set, runs the simulator beside the API on the platform's
 	// database and data folder (its DB, DataDir and Log are the Config's).
 	Sim *simserver.Config
+	// Runner, when set, runs the deployment runner tier in this process: a
+	// runner.Host taking deployments from the database (`tradai serve`
+	// in embedded mode, `tradai runner`).
+	Runner *RunnerConfig
+	// SimURL is the simulator the venue "sim" names when this process runs
+	// none (Sim unset): the base URL of a `tradai serve --sim` or `tradai
+	// sim` on this database; SimAdminToken its admin token.
+	SimURL, SimAdminToken string
+	// VenueURLs are the Binance-compatible base URLs deployments may name
+	// as their venue besides "sim" (none: sim only).
+	VenueURLs []string
 	// Log receives the platform's log (nil: discarded).
 	Log *slog.Logger
 	// Out receives the lines for the operator: the first token's file,
@@ -98,6 +112,17 @@ type Config struct {
 	// (10 s); DrainWorkers how long running jobs get to finish before they
 	// are cancelled and re-queued (20 s).
 	DrainAPI, DrainWorkers time.Duration
+}
+
+// RunnerConfig is the runner tier in a platform process.
+type RunnerConfig struct {
+	// Name identifies the process in the deployments' leases (default
+	// the host name and the process id).
+	Name string
+	// Max is how many deployments the process holds at once (100).
+	Max int
+	// Heartbeat and TTL are the leases' renewal and length (10 s, 30 s).
+	Heartbeat, TTL time.Duration
 }
 
 // maxAttempts is how often a run is tried; the run store holds the limit
@@ -123,6 +148,11 @@ type Platform struct {
 	api       *http.Server
 	apiAddr   net.Addr
 	sim       *simserver.Server
+	deploys   *deploy.Store
+	venues    *Venues
+	host      *runner.Host
+	stopHost  context.CancelFunc
+	hostDone  chan struct{} // closed when the host stopped and released its leases
 	metrics   *http.Server
 	wasm      *wasm.Runtime  // the process's wasm runtime, when the Platform made it
 	wg        sync.WaitGroup // every goroutine the Platform starts
@@ -139,6 +169,9 @@ func New(cfg Config) (*Platform, error) {
 	}
 	if cfg.Workers < 0 {
 		return nil, fmt.Errorf("platform: %d workers: want 0 or more", cfg.Workers)
+	}
+	if cfg.Addr == "" && cfg.Workers == 0 && cfg.Runner == nil {
+		return nil, errors.New("platform: a process without an API runs workers or deployments: set Workers or Runner")
 	}
 	if cfg.Addr == "" && cfg.Sim != nil {
 		return nil, errors.New("platform: the simulator runs beside the API: an API address is required")
@@ -165,6 +198,14 @@ func New(cfg Config) (*Platform, error) {
 	cfg.Jobs.Workers = max(cfg.Workers, 1)
 	cfg.Jobs.AllowExternalStrategies = cfg.AllowExternalStrategies
 	cfg.API.AllowExternalStrategies = cfg.AllowExternalStrategies
+	if cfg.Runner != nil {
+		rc := *cfg.Runner
+		if rc.Name == "" {
+			host, _ := os.Hostname()
+			rc.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
+		}
+		cfg.Runner = &rc
+	}
 	if cfg.Sim != nil {
 		sc := *cfg.Sim
 		sc.DataDir, sc.Log = cfg.DataDir, cfg.Log
@@ -256,8 +297,24 @@ func (p *Platform) start(ctx context.Context) error {
 		return err
 	}
 	p.jobs = svc
+	if p.deploys, err = deploy.New(deploy.Config{DB: p.db, Clock: cfg.Clock, Log: log}); err != nil {
+		return err
+	}
+	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log}
+	if cfg.Sim != nil {
+		p.venues.SimAdminToken = cfg.Sim.AdminToken
+	}
+	var registryOf func(string) strategyref.Resolver
+	if reg != nil {
+		registryOf = reg.Tenant
+	}
+	job := &deploymentJob{store: p.deploys, venues: p.venues, strategies: cfg.Jobs.Strategies, registry: registryOf,
+		external: cfg.AllowExternalStrategies, clock: cfg.Clock, log: log}
 	if cfg.Addr == "" {
-		return p.startWorker(ctx)
+		if err := p.startWorker(ctx); err != nil {
+			return err
+		}
+		return p.startRunner(job)
 	}
 
 	p.auth = tenancy.New(p.db, cfg.Clock, log)
@@ -284,7 +341,8 @@ func (p *Platform) start(ctx context.Context) error {
 			}
 		})
 	}
-	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version}, cfg.API)
+	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
+		Deployments: p.deploys, Venues: p.venues}, cfg.API)
 	if err != nil {
 		return err
 	}
@@ -305,6 +363,10 @@ func (p *Platform) start(ctx context.Context) error {
 			p.failed <- fmt.Errorf("serve: %w", err)
 		}
 	})
+	if err := p.startRunner(job); err != nil {
+		return err
+	}
+	p.wg.Go(func() { p.watchHeartbeats() })
 	url := p.url()
 	log.Info("serving", "url", url, "database", p.db.Dialect().String(), "data", cfg.DataDir, "workers", cfg.Workers,
 		"download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
@@ -322,6 +384,79 @@ func (p *Platform) startJobs() error {
 	p.jobsOn = true
 	return nil
 }
+
+// simURL is the base URL of the simulator the venue "sim" names: the
+// in-process one, else Config.SimURL.
+func (p *Platform) simURL() string {
+	if p.sim != nil {
+		return "http://" + p.sim.Addr().String()
+	}
+	return p.cfg.SimURL
+}
+
+// startRunner starts the runner tier's host when the Config asks for one.
+// It runs until Shutdown, which releases its leases.
+func (p *Platform) startRunner(job *deploymentJob) error {
+	rc := p.cfg.Runner
+	if rc == nil {
+		return nil
+	}
+	h, err := runner.NewHost(runner.HostConfig{Name: rc.Name, Leases: p.deploys, Job: job.run, Max: rc.Max, TTL: rc.TTL, Heartbeat: rc.Heartbeat,
+		Clock: p.cfg.Clock, Log: p.cfg.Log})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.host, p.stopHost, p.hostDone = h, cancel, make(chan struct{})
+	p.wg.Go(func() {
+		defer close(p.hostDone)
+		_ = h.Run(ctx)
+	})
+	p.cfg.Log.Info("runner started", "name", rc.Name, "max", rc.Max, "sim", p.simURL())
+	return nil
+}
+
+// watchHeartbeats raises the missed-heartbeat alert: every heartbeat it
+// logs an error for each deployment that should trade but whose runner
+// has not renewed its lease for three heartbeats (or that no runner took),
+// once until it recovers. The API shows the same as the deployment's
+// stale field.
+func (p *Platform) watchHeartbeats() {
+	tick := p.cfg.Clock.NewTicker(runnerHeartbeat)
+	defer tick.Stop()
+	alerted := map[string]bool{}
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C():
+		}
+		stale, err := p.deploys.Stale(context.Background(), p.cfg.Clock.Now().Add(-3*runnerHeartbeat))
+		if err != nil {
+			p.cfg.Log.Warn("deployment heartbeats not checked", "err", err)
+			continue
+		}
+		now := map[string]bool{}
+		for _, d := range stale {
+			now[d.ID] = true
+			if alerted[d.ID] {
+				continue
+			}
+			if d.Heartbeat.IsZero() {
+				p.cfg.Log.Error("deployment alert: no runner took it (start tradai serve with --runner-max > 0, or tradai runner)",
+					"deployment", d.ID, "tenant", d.Tenant, "created", d.Created)
+			} else {
+				p.cfg.Log.Error("deployment alert: heartbeat missed for 3 intervals, its runner is gone or stuck; another runner takes it over",
+					"deployment", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
+			}
+		}
+		alerted = now
+	}
+}
+
+// runnerHeartbeat is the runner tier's heartbeat (runner.HostConfig's
+// default).
+const runnerHeartbeat = 10 * time.Second
 
 // startWorker starts a worker process: the metrics endpoint, then the
 // workers.
@@ -348,6 +483,9 @@ func (p *Platform) startWorker(context.Context) error {
 		if err := p.startJobs(); err != nil {
 			return err
 		}
+	}
+	if cfg.Workers == 0 {
+		return nil
 	}
 	log.Info("worker started", "workers", cfg.Workers, "data", cfg.DataDir, "download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
 	return nil
@@ -473,6 +611,13 @@ func (p *Platform) shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop the API: %w", err))
 		}
 		cancel()
+	}
+	if p.stopHost != nil {
+		// The runner tier stops first (its jobs end, its leases are
+		// released: another runner takes the deployments at once), while
+		// the simulator still answers.
+		p.stopHost()
+		<-p.hostDone
 	}
 	if p.sim != nil {
 		if err := p.sim.Shutdown(ctx); err != nil {

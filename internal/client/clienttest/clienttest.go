@@ -21,6 +21,8 @@ import (
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/platform"
+	"github.com/tradai/tradai/internal/sim"
+	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -43,6 +45,10 @@ type Options struct {
 	// DB, when set, is the (migrated) database to serve from instead of a
 	// new SQLite file; the caller closes it.
 	DB *db.DB
+	// Sim runs the simulator beside the API ("tradai serve --sim"): ETH/BTC
+	// and LTC/BTC 5m candles of the example data, paused at the start of
+	// the replay, on a free port. It is the venue "sim" of deployments.
+	Sim bool
 }
 
 // Server is a running API server.
@@ -125,6 +131,10 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	if o.DB == nil {
 		cfg.Database = filepath.Join(home, "tradai.db")
+	}
+	if o.Sim {
+		cfg.Sim = &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", SpeedGiven: true,
+			Engine: sim.DefaultConfig(), WeightLimit: -1}
 	}
 	p, err := platform.New(cfg)
 	if err != nil {

@@ -164,3 +164,19 @@ func (c Creator) CreateAccount(ctx context.Context, tenant, name string) (binanc
 	}
 	return k, nil
 }
+
+// KeyOf returns the first API key of tenant's account named ref (its name,
+// or its id sac_…): what a client of the simulator signs with. Another
+// tenant's account is ErrNotFound.
+func (s *Store) KeyOf(ctx context.Context, tenant, ref string) (binanceapi.Key, error) {
+	var k binanceapi.Key
+	err := s.db.QueryRow(ctx, `SELECT k.api_key, k.secret, k.account_id FROM sim_api_keys k JOIN sim_accounts a ON a.id = k.account_id
+		WHERE a.tenant = ? AND (a.name = ? OR a.id = ?) ORDER BY k.created_at, k.api_key LIMIT 1`, tenant, ref, ref).Scan(&k.APIKey, &k.Secret, &k.Account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return binanceapi.Key{}, fmt.Errorf("simulator account %s/%s: %w", tenant, ref, ErrNotFound)
+	}
+	if err != nil {
+		return binanceapi.Key{}, fmt.Errorf("find the API key of simulator account %s/%s: %w", tenant, ref, err)
+	}
+	return k, nil
+}

@@ -1,0 +1,637 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/api/apitype"
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/platform"
+	"github.com/tradai/tradai/internal/sim/simstore"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// deployments is what the deploy commands call: a server's
+// (*client.Client) or the local database's (localDeployments).
+type deployments interface {
+	CreateDeployment(ctx context.Context, req apitype.DeploymentRequest) (apitype.Deployment, error)
+	Deployments(ctx context.Context) ([]apitype.Deployment, error)
+	Deployment(ctx context.Context, id string) (apitype.Deployment, error)
+	StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error)
+	PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error)
+	ResumeDeployment(ctx context.Context, id string) (apitype.Deployment, error)
+	DeploymentLogs(ctx context.Context, id string, after int64, limit int, wait time.Duration) (apitype.LogPage, error)
+	DeploymentTrades(ctx context.Context, id string) ([]apitype.DeploymentTrade, error)
+	DeploymentOrders(ctx context.Context, id string) ([]apitype.DeploymentOrder, error)
+	DeploymentPositions(ctx context.Context, id string) ([]apitype.Position, error)
+	DeploymentEquity(ctx context.Context, id string) ([]apitype.EquityPoint, error)
+	DeploymentReport(ctx context.Context, id string) ([]byte, error)
+}
+
+// deployOpts are the flags choosing where deployments live: --remote (or
+// $TRADAI_URL) for a server's, else the local database's.
+type deployOpts struct {
+	registryOpts
+	simURL, simAdminToken string
+}
+
+func (o *deployOpts) addFlags(cmd *cobra.Command) {
+	o.registryOpts.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.simURL, "sim-url", "http://127.0.0.1:8090", `local mode: the simulator the venue "sim" names (tradai serve --sim's --sim-addr, or tradai sim's --addr)`)
+	f.StringVar(&o.simAdminToken, "sim-admin-token", os.Getenv("TRADAI_SIM_ADMIN_TOKEN"), "local mode: that simulator's admin token (default $TRADAI_SIM_ADMIN_TOKEN)")
+}
+
+// open returns the deployments, a function explaining an error and one
+// releasing them.
+func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, func(), error) {
+	if o.remote.url != "" || os.Getenv("TRADAI_URL") != "" {
+		o.remote.home = o.local.home
+		rc, err := o.remote.connect()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return rc.c, rc.explain, func() {}, nil
+	}
+	ctx := cmd.Context()
+	d, log, err := o.local.open(ctx, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l, err := o.openLocal(ctx, cmd.ErrOrStderr(), d, log)
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	store, err := deploy.New(deploy.Config{DB: d, Log: log})
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log), Log: log}
+	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log})
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	return localDeployments{ops: ops, p: l.p}, func(err error) error { return err }, func() { d.Close() }, nil
+}
+
+// localDeployments are the deployments of the local database, as one
+// user: the API's operations without HTTP.
+type localDeployments struct {
+	ops *api.Deployments
+	p   tenancy.Principal
+}
+
+func (l localDeployments) CreateDeployment(ctx context.Context, req apitype.DeploymentRequest) (apitype.Deployment, error) {
+	return l.ops.Create(ctx, l.p, req)
+}
+
+func (l localDeployments) Deployments(ctx context.Context) ([]apitype.Deployment, error) {
+	v, err := l.ops.List(ctx, l.p)
+	return v.Deployments, err
+}
+
+func (l localDeployments) Deployment(ctx context.Context, id string) (apitype.Deployment, error) {
+	return l.ops.Get(ctx, l.p, id)
+}
+
+func (l localDeployments) StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error) {
+	return l.ops.Stop(ctx, l.p, id, flatten)
+}
+
+func (l localDeployments) PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error) {
+	return l.ops.Pause(ctx, l.p, id)
+}
+
+func (l localDeployments) ResumeDeployment(ctx context.Context, id string) (apitype.Deployment, error) {
+	return l.ops.Resume(ctx, l.p, id)
+}
+
+func (l localDeployments) DeploymentLogs(ctx context.Context, id string, after int64, limit int, wait time.Duration) (apitype.LogPage, error) {
+	return l.ops.Logs(ctx, l.p, id, after, limit, wait)
+}
+
+func (l localDeployments) DeploymentTrades(ctx context.Context, id string) ([]apitype.DeploymentTrade, error) {
+	v, err := l.ops.Trades(ctx, l.p, id)
+	return v.Trades, err
+}
+
+func (l localDeployments) DeploymentOrders(ctx context.Context, id string) ([]apitype.DeploymentOrder, error) {
+	v, err := l.ops.Orders(ctx, l.p, id)
+	return v.Orders, err
+}
+
+func (l localDeployments) DeploymentPositions(ctx context.Context, id string) ([]apitype.Position, error) {
+	v, err := l.ops.Positions(ctx, l.p, id)
+	return v.Positions, err
+}
+
+func (l localDeployments) DeploymentEquity(ctx context.Context, id string) ([]apitype.EquityPoint, error) {
+	v, err := l.ops.Equity(ctx, l.p, id)
+	return v.Points, err
+}
+
+func (l localDeployments) DeploymentReport(ctx context.Context, id string) ([]byte, error) {
+	return l.ops.Report(ctx, l.p, id)
+}
+
+func newDeployCmd(logger func() (*slog.Logger, error)) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Trade a strategy version continuously: create, list, show, stop, pause, resume deployments, read their logs, trades and reports",
+		Long: `deploy runs a strategy version on a venue, continuously, as a backtest would
+decide: in paper mode on the simulator (tradai serve --sim, or any
+Binance-compatible URL), in live mode on a real account (issue 15).
+A runner process (tradai serve runs one; tradai runner adds more) takes
+each deployment within 10 s and trades it on every candle close.
+
+Without --remote (or $TRADAI_URL) the commands work on the local database
+(<home>/tradai.db, or --database) as --user; a tradai serve or tradai runner
+on that database trades what they create. See docs/deployments.md.`,
+	}
+	for _, c := range []func(*deployOpts) *cobra.Command{newDeployCreateCmd, newDeployListCmd, newDeployShowCmd, newDeployStopCmd,
+		newDeployPauseCmd, newDeployResumeCmd, newDeployLogsCmd, newDeployTradesCmd, newDeployOrdersCmd, newDeployPositionsCmd,
+		newDeployEquityCmd, newDeployReportCmd} {
+		o := &deployOpts{registryOpts: registryOpts{local: dbOpts{logger: logger}}}
+		sub := c(o)
+		o.addFlags(sub)
+		cmd.AddCommand(sub)
+	}
+	return cmd
+}
+
+// withDeployments runs do with the deployments the flags name.
+func (o *deployOpts) with(cmd *cobra.Command, do func(ctx context.Context, d deployments) error) error {
+	d, explain, done, err := o.open(cmd)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return explain(do(cmd.Context(), d))
+}
+
+func newDeployCreateCmd(o *deployOpts) *cobra.Command {
+	var (
+		req        apitype.DeploymentRequest
+		configPath string
+		asJSON     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create --strategy NAME@production --venue sim --account NAME --pairs BTC/USDT --timeframe 5m",
+		Short: "Deploy a strategy version: checked, stored, and taken by a runner within 10 s",
+		Example: `  tradai deploy create --strategy sma_cross --mode paper --venue sim --account paper1 --pairs ETH/BTC,LTC/BTC --timeframe 5m
+  tradai deploy create --strategy mystrat@production --venue sim --account paper1 --pairs BTC/USDT --timeframe 1h --config risk.json --remote http://tradai:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath != "" {
+				m, err := readConfigObject(configPath)
+				if err != nil {
+					return err
+				}
+				req.Config = m
+			}
+			for _, f := range []struct{ name, v string }{{"strategy", req.Strategy}, {"venue", req.Venue}, {"account", req.Account}, {"timeframe", req.Timeframe}} {
+				if f.v == "" {
+					return fmt.Errorf("deploy create: --%s is required", f.name)
+				}
+			}
+			if len(req.Pairs) == 0 {
+				return errors.New("deploy create: --pairs is required")
+			}
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				dep, err := d.CreateDeployment(ctx, req)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), dep)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deployment %s created (%s): %s, %s on %s account %s, %s %s\n", dep.ID, dep.State, strategyName(dep),
+					dep.Mode, dep.Venue, dep.Account, strings.Join(dep.Pairs, ","), dep.Timeframe)
+				fmt.Fprintf(cmd.ErrOrStderr(), "a runner (tradai serve, tradai runner) takes it within 10 s; follow it with: tradai deploy logs -f %s\n", dep.ID)
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Strategy, "strategy", "", "a built-in strategy or a registry version: NAME@production, NAME@3 …")
+	f.StringVar(&req.Mode, "mode", "paper", "paper (the simulator's money) or live (comes with issue 15)")
+	f.StringVar(&req.Venue, "venue", "sim", "sim (the server's simulator), binance (live), or a Binance-compatible API's URL")
+	f.StringVar(&req.Account, "account", "", "your simulator account, by name or id (a paper deployment's new name is created, funded with the config's dry_run_wallet)")
+	f.StringSliceVar(&req.Pairs, "pairs", nil, "pairs to trade, e.g. ETH/BTC,LTC/BTC")
+	f.StringVar(&req.Timeframe, "timeframe", "", "candle timeframe, the strategy's (e.g. 5m)")
+	f.StringVar(&configPath, "config", "", "a JSON file of Freqtrade config keys: risk settings, stake, max_open_trades, dry_run_wallet …")
+	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func strategyName(d apitype.Deployment) string {
+	if d.StrategyVersion > 0 {
+		return d.Strategy + "@" + strconv.Itoa(d.StrategyVersion)
+	}
+	return d.Strategy
+}
+
+// age is how long ago t was, or "-".
+func age(t *time.Time, seconds float64) string {
+	if t == nil {
+		return "-"
+	}
+	return (time.Duration(seconds) * time.Second).Round(time.Second).String() + " ago"
+}
+
+func optTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return fmtTime(*t)
+}
+
+func stateOf(d apitype.Deployment) string {
+	if d.Stale {
+		return d.State + " (STALE: no heartbeat)"
+	}
+	return d.State
+}
+
+func newDeployListCmd(o *deployOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List deployments, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				deps, err := d.Deployments(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), apitype.DeploymentList{Deployments: deps})
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tSTATE\tSTRATEGY\tMODE\tVENUE\tACCOUNT\tPAIRS\tTF\tLAST TICK\tHEARTBEAT")
+				for _, x := range deps {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, stateOf(x), strategyName(x), x.Mode, x.Venue, x.Account,
+						oneLine(strings.Join(x.Pairs, ","), 40), x.Timeframe, optTime(x.LastTick), age(x.Heartbeat, x.HeartbeatAge))
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if len(deps) == 0 {
+					fmt.Fprintln(cmd.ErrOrStderr(), "no deployments")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func writeDeployment(w io.Writer, x apitype.Deployment) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	row("id", x.ID)
+	row("state", stateOf(x))
+	if x.Error != "" {
+		row("error", x.Error)
+	}
+	row("strategy", strategyName(x))
+	if x.CodeSHA256 != "" {
+		row("code", x.CodeSHA256)
+	}
+	row("mode", x.Mode)
+	row("venue", x.Venue)
+	row("account", x.Account)
+	row("pairs", strings.Join(x.Pairs, ", "))
+	row("timeframe", x.Timeframe)
+	row("created", fmtTime(x.CreatedAt))
+	if x.Runner != "" {
+		row("runner", x.Runner)
+	}
+	row("last tick", optTime(x.LastTick))
+	row("heartbeat", optTime(x.Heartbeat)+" ("+age(x.Heartbeat, x.HeartbeatAge)+")")
+	if s := x.Summary; s != nil {
+		row("open trades", strconv.Itoa(s.OpenTrades))
+		row("closed trades", strconv.Itoa(s.ClosedTrades))
+		eq := fmt.Sprintf("%.8g", s.Equity)
+		if s.EquityAt != nil {
+			eq += " (at " + fmtTime(*s.EquityAt) + ")"
+		}
+		row("equity", eq)
+		row("realised profit", fmt.Sprintf("%.8g", s.RealisedProfit))
+		row("unrealised profit", fmt.Sprintf("%.8g", s.UnrealisedProfit))
+		row("orders today", strconv.Itoa(s.OrdersToday))
+	}
+	return tw.Flush()
+}
+
+func newDeployShowCmd(o *deployOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a deployment: state, last tick, heartbeat and its age, trades, equity, profit, orders today",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				x, err := d.Deployment(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), x)
+				}
+				return writeDeployment(cmd.OutOrStdout(), x)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newDeployStopCmd(o *deployOpts) *cobra.Command {
+	var flatten bool
+	cmd := &cobra.Command{
+		Use:   "stop ID",
+		Short: "Stop a deployment for good (its open trades stay at the venue)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				x, err := d.StopDeployment(ctx, args[0], flatten)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deployment %s %s\n", x.ID, x.State)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&flatten, "flatten", false, "close the open positions first (not built yet: refused)")
+	return cmd
+}
+
+func newDeployPauseCmd(o *deployOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pause ID",
+		Short: "Pause a deployment: it opens no trade, and still manages its open ones",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				x, err := d.PauseDeployment(ctx, args[0])
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "deployment %s %s\n", x.ID, x.State)
+				}
+				return err
+			})
+		},
+	}
+}
+
+func newDeployResumeCmd(o *deployOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume ID",
+		Short: "Resume a paused deployment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				x, err := d.ResumeDeployment(ctx, args[0])
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "deployment %s %s\n", x.ID, x.State)
+				}
+				return err
+			})
+		},
+	}
+}
+
+func writeLogLine(w io.Writer, l apitype.LogLine) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %-5s %s", l.Time.UTC().Format("2006-01-02 15:04:05.000"), l.Level, l.Msg)
+	keys := make([]string, 0, len(l.Attrs))
+	for k := range l.Attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := l.Attrs[k]
+		if strings.ContainsAny(v, " \t\"") {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(&b, " %s=%s", k, v)
+	}
+	fmt.Fprintln(w, b.String())
+}
+
+func newDeployLogsCmd(o *deployOpts) *cobra.Command {
+	var (
+		follow bool
+		after  int64
+	)
+	cmd := &cobra.Command{
+		Use:   "logs ID",
+		Short: "Print a deployment's log; -f follows it until interrupted",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				for {
+					wait := time.Duration(0)
+					if follow {
+						wait = 30 * time.Second
+					}
+					page, err := d.DeploymentLogs(ctx, args[0], after, 0, wait)
+					if err != nil {
+						if follow && ctx.Err() != nil {
+							return nil
+						}
+						return err
+					}
+					for _, l := range page.Lines {
+						writeLogLine(cmd.OutOrStdout(), l)
+					}
+					after = page.Next
+					if !follow && len(page.Lines) < 10_000 {
+						return nil
+					}
+					if ctx.Err() != nil {
+						return nil
+					}
+				}
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines as the runner writes them (Ctrl-C ends)")
+	cmd.Flags().Int64Var(&after, "after", 0, "only lines after this sequence number")
+	return cmd
+}
+
+func newDeployTradesCmd(o *deployOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "trades ID",
+		Short: "List a deployment's trades, open and closed, in the order they opened",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				ts, err := d.DeploymentTrades(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), apitype.DeploymentTradeList{Trades: ts})
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "SEQ\tPAIR\tOPENED\tOPEN RATE\tAMOUNT\tCLOSED\tCLOSE RATE\tPROFIT\tEXIT")
+				for _, t := range ts {
+					closed, rate, profit, exit := "open", "-", "-", "-"
+					if !t.Open && t.CloseTime != nil {
+						closed, rate, profit, exit = fmtTime(*t.CloseTime), fmt.Sprintf("%.8g", t.CloseRate), pctOf(t.ProfitRatio), t.ExitReason
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%.8g\t%.8g\t%s\t%s\t%s\t%s\n", t.Seq, t.Pair, fmtTime(t.OpenTime), t.OpenRate, t.Amount, closed, rate, profit, exit)
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if len(ts) == 0 {
+					fmt.Fprintln(cmd.ErrOrStderr(), "no trades yet")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newDeployOrdersCmd(o *deployOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "orders ID",
+		Short: "List a deployment's orders, oldest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				os, err := d.DeploymentOrders(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), apitype.DeploymentOrderList{Orders: os})
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "CLIENT ID\tCREATED\tPAIR\tSIDE\tTYPE\tSTATUS\tEXECUTED\tQUOTE\tREASON")
+				for _, x := range os {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ClientOrderID, fmtTime(x.CreatedAt), x.Pair, x.Side, x.Type, x.Status,
+						x.Executed, x.QuoteExecuted, x.Reason)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newDeployPositionsCmd(o *deployOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "positions ID",
+		Short: "List a deployment's positions (its open trades)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				ps, err := d.DeploymentPositions(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), apitype.PositionList{Positions: ps})
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "PAIR\tTRADE\tQUANTITY\tOPEN RATE\tSTAKE\tOPENED\tSTOP")
+				for _, p := range ps {
+					fmt.Fprintf(w, "%s\t%d\t%s\t%.8g\t%.8g\t%s\t%.8g\n", p.Pair, p.TradeSeq, p.Quantity, p.OpenRate, p.Stake, fmtTime(p.OpenTime), p.StopLoss)
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if len(ps) == 0 {
+					fmt.Fprintln(cmd.ErrOrStderr(), "no open positions")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newDeployEquityCmd(o *deployOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "equity ID",
+		Short: "Print a deployment's equity curve (wallet plus open trades, hourly)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				es, err := d.DeploymentEquity(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), apitype.EquityCurve{Points: es})
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "TIME\tEQUITY")
+				for _, e := range es {
+					fmt.Fprintf(w, "%s\t%.8g\n", fmtTime(e.Time), e.Equity)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	return cmd
+}
+
+func newDeployReportCmd(o *deployOpts) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "report ID --report r.html",
+		Short: "Write the HTML report of a deployment's closed trades, the one a backtest gets",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if path == "" {
+				return errors.New("deploy report: --report FILE is required")
+			}
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				b, err := d.DeploymentReport(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if err := writeBytes(path, b); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "report written to %s\n", path)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&path, "report", "", "the HTML file to write")
+	return cmd
+}

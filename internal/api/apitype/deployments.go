@@ -1,0 +1,155 @@
+package apitype
+
+import "time"
+
+// DeploymentRequest is a deployment to create: a strategy version trading
+// continuously on a venue.
+type DeploymentRequest struct {
+	Strategy  string         `json:"strategy" minLength:"1" maxLength:"200" doc:"A built-in strategy name, or a registry version: NAME@3, NAME@production, NAME@staging, NAME (the latest); resolved now, the deployment keeps that version" example:"sma_cross"`
+	Mode      string         `json:"mode" enum:"paper,live" doc:"paper: the simulator's money; live: a real account (comes with issue 15)"`
+	Venue     string         `json:"venue" minLength:"1" maxLength:"300" doc:"sim (the server's simulator), binance (live), or the base URL of a Binance-compatible API (another simulator on this server's database)" example:"sim"`
+	Account   string         `json:"account" minLength:"1" maxLength:"200" doc:"The simulator account of your tenant to trade with, by name (created and funded with the config's dry_run_wallet when a paper deployment names a new one) or id (sac_…)" example:"paper1"`
+	Pairs     []string       `json:"pairs" minItems:"1" maxItems:"1000" doc:"Pairs to trade, as the venue lists them" example:"[\"BTC/USDT\"]"`
+	Timeframe string         `json:"timeframe" minLength:"1" maxLength:"8" doc:"Candle timeframe the strategy decides on" example:"5m"`
+	Config    map[string]any `json:"config,omitempty" doc:"Freqtrade config keys: risk settings (stoploss, minimal_roi, trailing_*), stake_amount, max_open_trades, dry_run_wallet, fee, strategy_params …"`
+}
+
+// Deployment is a deployment as the API shows it.
+type Deployment struct {
+	ID              string     `json:"id"`
+	Strategy        string     `json:"strategy"`
+	StrategyVersion int        `json:"strategy_version,omitempty" doc:"The registry version it trades; absent for built-ins"`
+	CodeSHA256      string     `json:"code_sha256,omitempty"`
+	Mode            string     `json:"mode" enum:"paper,live"`
+	Venue           string     `json:"venue"`
+	Account         string     `json:"account"`
+	Pairs           []string   `json:"pairs"`
+	Timeframe       string     `json:"timeframe"`
+	State           string     `json:"state" enum:"starting,running,paused,stopped,failed"`
+	Error           string     `json:"error,omitempty" doc:"Why it failed"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	Runner          string     `json:"runner,omitempty" doc:"The runner holding it now"`
+	LastTick        *time.Time `json:"last_tick,omitempty" doc:"The last candle close the runner acted on"`
+	Heartbeat       *time.Time `json:"heartbeat,omitempty" doc:"The runner's last heartbeat"`
+	HeartbeatAge    float64    `json:"heartbeat_age_seconds,omitempty" doc:"Seconds since that heartbeat"`
+	// Stale is the missed-heartbeat alert.
+	Stale bool `json:"stale" doc:"The missed-heartbeat alert: a deployment that should trade has had no heartbeat for 3 intervals (30 s), or no runner took it within 30 s: its runner is gone or stuck (another runner takes it over), or no runner runs"`
+	// Summary is in GET /api/v1/deployments/{id} only.
+	Summary *DeploymentSummary `json:"summary,omitempty"`
+}
+
+// DeploymentSummary is what a deployment has done.
+type DeploymentSummary struct {
+	OpenTrades       int        `json:"open_trades"`
+	ClosedTrades     int        `json:"closed_trades"`
+	StartingBalance  float64    `json:"starting_balance" doc:"The config's dry_run_wallet"`
+	Equity           float64    `json:"equity" doc:"Wallet plus open trades at the last equity mark (hourly); the starting balance before the first"`
+	EquityAt         *time.Time `json:"equity_at,omitempty"`
+	RealisedProfit   float64    `json:"realised_profit" doc:"Profit of the closed trades, fees included"`
+	UnrealisedProfit float64    `json:"unrealised_profit" doc:"Equity less the starting balance and the realised profit: the open trades at the last mark"`
+	OrdersToday      int        `json:"orders_today" doc:"Orders placed since 00:00 UTC"`
+}
+
+// DeploymentList is the answer of GET /api/v1/deployments.
+type DeploymentList struct {
+	Deployments []Deployment `json:"deployments"`
+}
+
+// DeploymentTrade is one of a deployment's trades.
+type DeploymentTrade struct {
+	Seq         int64      `json:"seq" doc:"The trade's number in the deployment"`
+	Open        bool       `json:"open"`
+	Pair        string     `json:"pair"`
+	EnterTag    string     `json:"enter_tag,omitempty"`
+	OpenTime    time.Time  `json:"open_time"`
+	OpenRate    float64    `json:"open_rate"`
+	Amount      float64    `json:"amount"`
+	Stake       float64    `json:"stake_amount"`
+	VenueQty    string     `json:"venue_qty" doc:"Base quantity held at the venue"`
+	CloseTime   *time.Time `json:"close_time,omitempty"`
+	CloseRate   float64    `json:"close_rate,omitempty"`
+	ExitReason  string     `json:"exit_reason,omitempty"`
+	ProfitRatio float64    `json:"profit_ratio,omitempty"`
+	ProfitAbs   float64    `json:"profit_abs,omitempty"`
+}
+
+// DeploymentTradeList is the answer of GET /api/v1/deployments/{id}/trades.
+type DeploymentTradeList struct {
+	Trades []DeploymentTrade `json:"trades"`
+}
+
+// DeploymentOrder is one order a deployment placed.
+type DeploymentOrder struct {
+	ClientOrderID string    `json:"client_order_id"`
+	TradeSeq      int64     `json:"trade_seq"`
+	Leg           string    `json:"leg" enum:"entry,exit"`
+	Attempt       int       `json:"attempt"`
+	Pair          string    `json:"pair"`
+	Side          string    `json:"side"`
+	Type          string    `json:"type"`
+	Reason        string    `json:"reason,omitempty"`
+	Status        string    `json:"status" doc:"PENDING until the venue answered, then the venue's"`
+	Price         string    `json:"price,omitempty"`
+	Quantity      string    `json:"quantity,omitempty"`
+	QuoteQuantity string    `json:"quote_quantity,omitempty"`
+	Executed      string    `json:"executed"`
+	QuoteExecuted string    `json:"quote_executed"`
+	VenueID       int64     `json:"venue_order_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// DeploymentOrderList is the answer of GET /api/v1/deployments/{id}/orders.
+type DeploymentOrderList struct {
+	Orders []DeploymentOrder `json:"orders"`
+}
+
+// Position is what a deployment holds of one pair: its open trade.
+type Position struct {
+	Pair     string    `json:"pair"`
+	TradeSeq int64     `json:"trade_seq"`
+	Quantity string    `json:"quantity" doc:"Base quantity held at the venue"`
+	OpenRate float64   `json:"open_rate"`
+	Stake    float64   `json:"stake_amount"`
+	OpenTime time.Time `json:"open_time"`
+	StopLoss float64   `json:"stop_loss,omitempty" doc:"The stop price the runner manages"`
+	EnterTag string    `json:"enter_tag,omitempty"`
+}
+
+// PositionList is the answer of GET /api/v1/deployments/{id}/positions.
+type PositionList struct {
+	Positions []Position `json:"positions"`
+}
+
+// EquityPoint is a deployment's equity at a candle close.
+type EquityPoint struct {
+	Time   time.Time `json:"time"`
+	Equity float64   `json:"equity"`
+}
+
+// EquityCurve is the answer of GET /api/v1/deployments/{id}/equity.
+type EquityCurve struct {
+	Points []EquityPoint `json:"points"`
+}
+
+// LogLine is one line of a deployment's log.
+type LogLine struct {
+	Seq   int64             `json:"seq" doc:"Pass the last one as after= to read on"`
+	Time  time.Time         `json:"time"`
+	Level string            `json:"level"`
+	Msg   string            `json:"msg"`
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// LogPage is the answer of GET /api/v1/deployments/{id}/logs.
+type LogPage struct {
+	Lines []LogLine `json:"lines"`
+	// Next is the after= of the next call.
+	Next int64 `json:"next" doc:"after= for the next page (the last line's seq, or the after= given when there is none)"`
+}
+
+// StopRequest is the body of POST /api/v1/deployments/{id}/stop.
+type StopRequest struct {
+	Flatten bool `json:"flatten,omitempty" doc:"Close the open positions first (not yet: 400)"`
+}

@@ -1,0 +1,306 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	exbinance "github.com/tradai/tradai/internal/exchange/binance"
+	"github.com/tradai/tradai/internal/registry"
+	"github.com/tradai/tradai/internal/runner"
+	"github.com/tradai/tradai/internal/sim/simstore"
+	"github.com/tradai/tradai/internal/strategyref"
+)
+
+// The venues a deployment names (deploy.Spec.Venue).
+const (
+	// VenueSim is the platform's simulator: the one `tradai serve --sim`
+	// runs, or the one Config.SimURL names.
+	VenueSim = "sim"
+	// VenueBinance is Binance itself: live trading, which needs the
+	// secrets and guard rails of issue 15.
+	VenueBinance = "binance"
+)
+
+// Venues opens the venues deployments trade on, for the API (checking a
+// new deployment's venue, account and pairs) and the runner tier alike.
+// Accounts are the tenant's simulator accounts (internal/sim/simstore):
+// the venue "sim" is the platform's simulator, and a Binance-compatible
+// URL (http://…, https://…) is another simulator on the same database
+// (`tradai sim`). A paper deployment's account is created on first use,
+// funded with the config's dry_run_wallet in the stake currency.
+type Venues struct {
+	// SimURL is the base URL of the simulator "sim" names (nil or "": no
+	// simulator), read when a venue is opened: the in-process simulator's
+	// port is known only once it listens.
+	SimURL func() string
+	// SimAdminToken is the simulator's admin token (its /sim/v1
+	// endpoints create and fund accounts).
+	SimAdminToken string
+	// URLs are the Binance-compatible base URLs a deployment may name as
+	// its venue besides "sim" (the operator's list: a tenant must not make
+	// the server call any address it likes); AnyURL allows every URL (the
+	// CLI's local mode, on the user's own machine).
+	URLs     []string
+	AnyURL   bool
+	Accounts *simstore.Store
+	HTTP     *http.Client // nil: the Binance client core's
+	Clock    clock.Clock
+	Log      *slog.Logger
+}
+
+// baseURL is the URL of venue.
+func (v *Venues) baseURL(venue string) (string, error) {
+	switch {
+	case venue == VenueSim:
+		if v.SimURL == nil || v.SimURL() == "" {
+			return "", deploy.Invalid("venue", `"sim": this server runs no simulator (start it with tradai serve --sim, or give the runner --sim-url)`)
+		}
+		return v.SimURL(), nil
+	case venue == VenueBinance:
+		return "", deploy.Invalid("venue", `"binance": live trading comes with issue 15 (API secrets and guard rails); deploy in paper mode on "sim" or a Binance-compatible simulator URL`)
+	case strings.HasPrefix(venue, "http://") || strings.HasPrefix(venue, "https://"):
+		u, err := url.Parse(venue)
+		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return "", deploy.Invalid("venue", fmt.Sprintf("%q: want http(s)://host[:port][/path] of a Binance-compatible API", venue))
+		}
+		base := strings.TrimRight(venue, "/")
+		if !v.AnyURL && !slices.ContainsFunc(v.URLs, func(u string) bool { return strings.TrimRight(u, "/") == base }) {
+			return "", deploy.Invalid("venue", fmt.Sprintf("%q: this server trades on sim and on the venue URLs its operator allows (--venue-url)", venue))
+		}
+		return base, nil
+	}
+	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance or the URL of a Binance-compatible API", venue))
+}
+
+// Open returns the exchange of a tenant's deployment: the venue, signed
+// with the key of the deployment's account.
+func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exchange.Exchange, error) {
+	base, err := v.baseURL(spec.Venue)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Mode == deploy.Live {
+		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
+	}
+	if v.Accounts == nil {
+		return nil, errors.New("open the venue: this process has no simulator accounts")
+	}
+	k, err := v.Accounts.KeyOf(ctx, tenant, spec.Account)
+	if errors.Is(err, simstore.ErrNotFound) {
+		return nil, deploy.Invalid("account", fmt.Sprintf("%q: no simulator account of that name or id in your tenant", spec.Account))
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: k.APIKey, Secret: k.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	if err != nil {
+		return nil, deploy.Invalid("venue", err.Error())
+	}
+	return exbinance.New(c), nil
+}
+
+// Markets checks a new deployment's venue and mode and returns the
+// venue's markets (a public call). A bad field is a deploy.FieldError.
+func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
+	base, err := v.baseURL(spec.Venue)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Mode == deploy.Live {
+		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
+	}
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	if err != nil {
+		return nil, deploy.Invalid("venue", err.Error())
+	}
+	mkts, err := exbinance.New(c).Markets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the markets of venue %s: %w", spec.Venue, err)
+	}
+	return mkts, nil
+}
+
+// Account checks a new deployment's account: the tenant's simulator
+// account of that name or id. A paper deployment naming a new name gets
+// one, created in the venue's simulator and funded with wallet of asset.
+func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error {
+	base, err := v.baseURL(spec.Venue)
+	if err != nil {
+		return err
+	}
+	if v.Accounts == nil {
+		return errors.New("check the account: this process has no simulator accounts")
+	}
+	_, err = v.Accounts.KeyOf(ctx, tenant, spec.Account)
+	switch {
+	case errors.Is(err, simstore.ErrNotFound) && (spec.Mode == deploy.Live || strings.HasPrefix(spec.Account, "sac_")):
+		// An id names an existing account: of another tenant, or none.
+		return deploy.Invalid("account", fmt.Sprintf("%q: no simulator account of that name or id in your tenant", spec.Account))
+	case errors.Is(err, simstore.ErrNotFound):
+		return v.createAccount(ctx, base, tenant, spec.Account, asset, wallet)
+	}
+	return err
+}
+
+// createAccount creates tenant's account name in the simulator at base
+// (its admin endpoints: the running engine learns of it) and funds it.
+func (v *Venues) createAccount(ctx context.Context, base, tenant, name, asset string, amount float64) error {
+	var created struct {
+		Account string `json:"account"`
+	}
+	if err := v.admin(ctx, base, "/sim/v1/accounts", url.Values{"tenant": {tenant}, "name": {name}}, &created); err != nil {
+		return fmt.Errorf("create simulator account %s: %w", name, err)
+	}
+	if amount > 0 && asset != "" {
+		q := url.Values{"account": {created.Account}, "asset": {asset}, "amount": {strconv.FormatFloat(amount, 'f', 8, 64)}}
+		if err := v.admin(ctx, base, "/sim/v1/fund", q, nil); err != nil {
+			return fmt.Errorf("fund simulator account %s with %v %s: %w", name, amount, asset, err)
+		}
+	}
+	if v.Log != nil {
+		v.Log.Info("simulator account created for a paper deployment", "tenant", tenant, "account", name, "asset", asset, "amount", amount)
+	}
+	return nil
+}
+
+// admin POSTs to one of the simulator's admin endpoints.
+func (v *Venues) admin(ctx context.Context, base, path string, q url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	if v.SimAdminToken != "" {
+		req.Header.Set("Authorization", "Bearer "+v.SimAdminToken)
+	}
+	hc := v.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: binance.DefaultHTTPTimeout}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if out != nil {
+		return json.Unmarshal(body, out)
+	}
+	return nil
+}
+
+// deploymentJob is the runner tier's runner.Job: it reads the deployment,
+// opens its strategy version (a registry version always in the process
+// sandbox or wasm, as a backtest's), parses its config, opens its venue
+// and runs a runner.Runner until ctx ends. What can never work (a config
+// the store accepted but the strategy refuses, a version gone, live mode)
+// fails the deployment rather than being restarted.
+type deploymentJob struct {
+	store      *deploy.Store
+	venues     *Venues
+	strategies strategyref.Options
+	registry   func(tenant string) strategyref.Resolver
+	// external lets registry versions run without the process sandbox
+	// (--allow-external-strategies).
+	external bool
+	clock    clock.Clock
+	log      *slog.Logger
+}
+
+// errPermanent marks a failure that restarting cannot mend.
+type errPermanent struct{ err error }
+
+func (e errPermanent) Error() string { return e.err.Error() }
+func (e errPermanent) Unwrap() error { return e.err }
+
+func (j *deploymentJob) run(ctx context.Context, l deploy.Lease) error {
+	err := j.trade(ctx, l)
+	var perm errPermanent
+	if errors.As(err, &perm) || errors.Is(err, deploy.ErrInvalid) {
+		_ = j.store.Log(ctx, l, slog.LevelError, "deployment failed", map[string]string{"err": err.Error()})
+		if ferr := j.store.Fail(ctx, l, err.Error()); ferr != nil {
+			return ferr
+		}
+		return nil
+	}
+	if err != nil && ctx.Err() == nil && !errors.Is(err, deploy.ErrFenced) {
+		_ = j.store.Log(ctx, l, slog.LevelWarn, "runner stopped, restarting", map[string]string{"err": err.Error()})
+	}
+	return err
+}
+
+func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
+	d, err := j.store.Deployment(ctx, l)
+	if err != nil {
+		return err
+	}
+	if d.State.Terminal() {
+		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	raw := d.Spec.Config
+	if len(raw) == 0 {
+		raw = []byte("{}")
+	}
+	cfg, err := config.Parse(raw, "of deployment "+d.ID)
+	if err != nil {
+		return errPermanent{err}
+	}
+	sopts := j.strategies
+	ref := d.Spec.Strategy
+	if d.Spec.Version > 0 {
+		ref = fmt.Sprintf("%s@%d", d.Spec.Strategy, d.Spec.Version)
+		if sopts.External.Sandbox == nil && !j.external {
+			return errPermanent{fmt.Errorf("strategy %s: this runner has no process sandbox to run tenant code in", ref)}
+		}
+		if j.registry == nil {
+			return errPermanent{fmt.Errorf("strategy %s: this runner has no strategy registry", ref)}
+		}
+		sopts.Registry = j.registry(l.Tenant)
+	}
+	st, closeStrategy, err := strategyref.Open(ctx, ref, sopts)
+	if err != nil {
+		if d.Spec.Version == 0 || errors.Is(err, registry.ErrNotFound) {
+			return errPermanent{err} // no such built-in, or the version is gone
+		}
+		return err // a process or the registry failing now: restarted
+	}
+	defer closeStrategy()
+	spec := st.Spec()
+	params, err := spec.Resolve(cfg.StrategyParams)
+	if err != nil {
+		return errPermanent{fmt.Errorf("strategy_params: %w", err)}
+	}
+	rules, acct, err := cfg.Trading(spec)
+	if err != nil {
+		return errPermanent{err}
+	}
+	ex, err := j.venues.Open(ctx, l.Tenant, d.Spec)
+	if err != nil {
+		return err
+	}
+	r, err := runner.New(runner.Config{Store: j.store, Lease: l, Pairs: d.Spec.Pairs, Timeframe: d.Spec.Timeframe, Exchange: ex,
+		Strategy: st, Params: params, Rules: rules, Account: acct, Clock: j.clock, Log: j.log})
+	if err != nil {
+		return errPermanent{err}
+	}
+	return r.Run(ctx)
+}
