@@ -183,8 +183,8 @@ func parseTimeframes(ss []string) ([]sdk.Timeframe, error) {
 }
 
 // listFlags are the flags that, as in Freqtrade, take several values
-// separated by spaces ("--pairs BTC/USDT ETH/USDT").
-var listFlags = []string{"--pairs", "-p", "--timeframes", "-t"}
+// separated by spaces ("--pairs BTC/USDT ETH/USDT", "--spaces buy roi").
+var listFlags = []string{"--pairs", "-p", "--timeframes", "-t", "--sim-pairs", "--spaces"}
 
 // expandListArgs rewrites "--pairs A B --timeframes 1m 1h" into
 // "--pairs A,B --timeframes 1m,1h" so the space-separated form Freqtrade

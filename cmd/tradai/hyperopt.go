@@ -48,13 +48,8 @@ parameter file, which tradai backtest --params reads back. A seed with the
 same --jobs reproduces a study.`,
 		Example: `  tradai hyperopt --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --epochs 500 --loss sharpe
   tradai backtest --config examples/backtest.json --strategy sma_cross --params sma_cross.json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				if !cmd.Flags().Changed("spaces") {
-					return fmt.Errorf("unexpected arguments %v: only space names may follow --spaces", args)
-				}
-				spaces = append(spaces, args...)
-			}
 			spaces = splitSpaces(spaces)
 			if epochs <= 0 {
 				return fmt.Errorf("--epochs: %d is not a positive number of trials", epochs)

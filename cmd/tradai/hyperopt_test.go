@@ -77,7 +77,7 @@ func TestHyperoptErrors(t *testing.T) {
 		{append(base, "--spaces", "buy,protection"), `--spaces: unknown space "protection"`},
 		{append(base, "--epochs", "0"), "--epochs: 0 is not a positive number"},
 		{append(base, "--jobs", "-1"), "--jobs: -1 is negative"},
-		{append(base, "stray"), "only space names may follow --spaces"},
+		{append(base, "stray"), `unknown command "stray"`},
 		{[]string{"backtest", "-c", "examples/backtest.json", "-s", "sma_cross", "--params", other}, "the parameter file is for strategy rsi_bollinger, not sma_cross"},
 		{[]string{"backtest", "-c", "examples/backtest.json", "--params", filepath.Join(dir, "none.json")}, "--params: strategy parameter file"},
 		{[]string{"backtest", "-c", "examples/backtest.json", "--params", other, "--remote", "http://127.0.0.1:1"}, "--params goes with a local backtest"},
