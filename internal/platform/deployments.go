@@ -123,13 +123,18 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 	if spec.Mode == deploy.Live {
 		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	// Someone waits for the answer: one retry, not the runners' patience.
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
 	mkts, err := exbinance.New(c).Markets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read the markets of venue %s: %w", spec.Venue, err)
+		hint := ""
+		if spec.Venue == "sim" {
+			hint = " (is the simulator running? start it with tradai serve --sim, or point the runners at one with --sim-url)"
+		}
+		return nil, fmt.Errorf("read the markets of venue %s at %s%s: %w", spec.Venue, base, hint, err)
 	}
 	return mkts, nil
 }
