@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -165,6 +166,7 @@ same --jobs reproduces a study.`,
 			fmt.Fprintf(out, "\nBest result:\n")
 			trialLine(out, best.Trial, true, epochs, plan.StakeCurrency)
 			writeBestParams(out, space, best.Result.Params, best.Point)
+			writeOverfitting(out, study.Overfitting())
 			if exportPath == "" {
 				exportPath = spec.Name + ".json"
 			}
@@ -265,6 +267,23 @@ func writeBestParams(w io.Writer, space *optimize.Space, values sdk.Values, p op
 		fmt.Fprintf(w, "\n    # Trailing stop:\n    trailing_stop = %s\n    trailing_stop_positive = %s\n    trailing_stop_positive_offset = %s\n    trailing_only_offset_is_reached = %s\n",
 			pyValue(r.TrailingStop), pyValue(r.TrailingStopPositive), pyValue(r.TrailingStopPositiveOffset), pyValue(r.TrailingOnlyOffsetIsReached))
 	}
+}
+
+// writeOverfitting prints the study's overfitting figures and verdict.
+func writeOverfitting(w io.Writer, o optimize.Overfitting) {
+	fmt.Fprintf(w, "\nOverfitting (%d trials, %d days of daily returns; docs/optimisation.md):\n", o.Trials, o.Periods)
+	if !math.IsNaN(o.DSR) {
+		fmt.Fprintf(w, "    Deflated Sharpe ratio: %.2f (trial %d's daily Sharpe %.3f against %.3f, what the best of %d worthless trials reaches by luck)\n",
+			o.DSR, o.Best, o.Deflated.Sharpe, o.Deflated.Benchmark, o.Trials)
+	}
+	if !math.IsNaN(o.PBO) {
+		fmt.Fprintf(w, "    Probability of backtest overfitting: %.0f%% (CSCV over %d trials, %d blocks, %d splits; the pick loses money out of sample in %.0f%%)\n",
+			100*o.PBO, len(o.Kept), o.CSCV.Splits, o.CSCV.Combinations, 100*o.CSCV.ProbLoss)
+	}
+	for _, n := range o.Notes {
+		fmt.Fprintf(w, "    Not measured: %s\n", n)
+	}
+	fmt.Fprintf(w, "    %s\n", o.Verdict)
 }
 
 // pyValue writes a value as Python source.
