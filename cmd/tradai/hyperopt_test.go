@@ -23,7 +23,7 @@ func TestHyperoptThenBacktest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"spaces buy roi stoploss trailing", "40 trials in", "Best result:", "Deflated Sharpe ratio: ", "Probability of backtest overfitting: ", "Overfitting (40 trials", "buy_params = {", "minimal_roi = {", "stoploss = -0.", "trailing_stop = True", "Parameters written to " + file} {
+	for _, want := range []string{"spaces buy roi stoploss trailing", "40 trials in", "Best result:", "Deflated Sharpe ratio: ", "Probability of backtest overfitting: ", "Overfitting (", "Likely overfit: ", "buy_params = {", "minimal_roi = {", "stoploss = -0.", "trailing_stop = True", "Parameters written to " + file} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
