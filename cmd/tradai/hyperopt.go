@@ -203,12 +203,12 @@ type studyEnv struct {
 }
 
 // open reads the config, opens the strategy and loads the candles.
-func (sf *studyFlags) open(cmd *cobra.Command, logger func() (*slog.Logger, error)) (env *studyEnv, err error) {
+func (sf *studyFlags) open(cmd *cobra.Command, logger func() (*slog.Logger, error)) (_ *studyEnv, err error) {
 	log, err := logger()
 	if err != nil {
 		return nil, err
 	}
-	env = &studyEnv{close: func() {}}
+	env := &studyEnv{close: func() {}}
 	defer func() {
 		if err != nil {
 			env.close()

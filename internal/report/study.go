@@ -262,7 +262,6 @@ type xyPlot struct {
 	dots          []xy
 	line          []xy // a step line (the best so far)
 	xLabels       []string
-	xTitle        string
 }
 
 func (p *xyPlot) render() template.HTML {
@@ -305,9 +304,6 @@ func (p *xyPlot) render() template.HTML {
 			w(`<text x="`, num(xOf(x)), `" y="`, num(p.height-8), `" text-anchor="middle">`, fmtAxisNumber(x, xStep), `</text>`)
 		}
 	}
-	if p.xTitle != "" {
-		w(`<text x="`, num(p.width-marginR), `" y="`, num(p.height-8), `" text-anchor="end" class="x-title">`, html.EscapeString(p.xTitle), `</text>`)
-	}
 	w(`</g><g class="dots">`)
 	for _, d := range p.dots {
 		w(`<circle cx="`, num(xOf(d.x)), `" cy="`, num(yOf(d.y)), `" r="2.2"/>`)
@@ -336,7 +332,7 @@ func stride(n int) int { return max(1, (n+maxChartPoints-1)/maxChartPoints) }
 // best loss so far.
 func convergenceChart(trials []optimize.Trial, lo, hi float64) template.HTML {
 	p := &xyPlot{id: "convergence-chart", aria: "Loss per trial and best so far", width: 1200, height: 320,
-		x0: 1, x1: float64(max(len(trials), 2)), lo: lo, hi: hi, xTitle: "trial"}
+		x0: 1, x1: float64(max(len(trials), 2)), lo: lo, hi: hi}
 	s := stride(len(trials))
 	best := math.Inf(1)
 	for i := range trials {
@@ -358,7 +354,7 @@ func convergenceChart(trials []optimize.Trial, lo, hi float64) template.HTML {
 // scatterChart plots the loss against dimension d's value.
 func scatterChart(dim sample.Dim, d int, trials []optimize.Trial, lo, hi float64) template.HTML {
 	p := &xyPlot{id: "scatter-" + dim.Name, aria: "Loss against " + dim.Name, width: 600, height: 240, lo: lo, hi: hi,
-		x0: dim.Low, x1: dim.High, xTitle: dim.Name}
+		x0: dim.Low, x1: dim.High}
 	if dim.Categorical() {
 		p.x0, p.x1, p.xLabels = -0.5, float64(len(dim.Choices))-0.5, dim.Choices
 	}
