@@ -183,7 +183,9 @@ func RunWalkForward(ctx context.Context, o WalkOptions) (*WalkForward, error) {
 	return wf, nil
 }
 
-func days(r market.Range) float64 { return float64(r.End-r.Start) / float64(24*time.Hour/time.Millisecond) }
+func days(r market.Range) float64 {
+	return float64(r.End-r.Start) / float64(24*time.Hour/time.Millisecond)
+}
 
 // efficiency is oos / is, NaN unless is > 0.
 func efficiency(is, oos float64) float64 {

@@ -16,7 +16,6 @@ import (
 	"github.com/tradai/tradai/internal/trade"
 )
 
-
 func TestParseSpan(t *testing.T) {
 	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "12h": 12 * time.Hour, "2w": 14 * 24 * time.Hour, "45m": 45 * time.Minute} {
 		if got, err := ParseSpan(in); err != nil || got != want {
