@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -13,22 +14,24 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/optimize/sample"
+	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/sdk"
 )
 
 func newHyperoptCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
-		configPath, strat, timerange, datadir, lossName, samplerName, exportPath string
-		pairs, spaces                                                            []string
-		epochs, jobs, minTrades                                                  int
-		seed                                                                     uint64
-		printAll                                                                 bool
+		sf                     studyFlags
+		exportPath, reportPath string
+		printAll               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "hyperopt --config FILE --spaces SPACE… --epochs N --loss NAME",
@@ -43,150 +46,224 @@ Freqtrade's ranges, "default" (buy sell roi stoploss) or "all". The spaces
 may follow --spaces separated by spaces, as in Freqtrade.
 
 A line is printed for each new best trial (--print-all: every trial); at the
-end the best parameters are printed and written as Freqtrade's strategy
-parameter file, which tradai backtest --params reads back. A seed with the
-same --jobs reproduces a study.`,
-		Example: `  tradai hyperopt --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --epochs 500 --loss sharpe
+end the best parameters are printed with the overfitting figures (deflated
+Sharpe ratio, probability of backtest overfitting, verdict) and written as
+Freqtrade's strategy parameter file, which tradai backtest --params reads
+back. --report writes the study's HTML report. A seed with the same --jobs
+reproduces a study.`,
+		Example: `  tradai hyperopt --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --epochs 500 --loss sharpe --report study.html
   tradai backtest --config examples/backtest.json --strategy sma_cross --params sma_cross.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spaces = splitSpaces(spaces)
-			if epochs <= 0 {
-				return fmt.Errorf("--epochs: %d is not a positive number of trials", epochs)
+			if err := sf.check(cmd); err != nil {
+				return err
 			}
-			if jobs < 0 {
-				return fmt.Errorf("--jobs: %d is negative", jobs)
-			}
-			if jobs == 0 {
-				jobs = runtime.GOMAXPROCS(0)
-			}
-			if minTrades < 0 {
-				return fmt.Errorf("--min-trades: %d is negative", minTrades)
-			}
-			loss, err := optimize.LossNamed(lossName)
+			env, err := sf.open(cmd, logger)
 			if err != nil {
 				return err
 			}
-			if !slices.Contains(sample.Names(), samplerName) {
-				return fmt.Errorf("--sampler: unknown sampler %q (known: %s)", samplerName, strings.Join(sample.Names(), ", "))
-			}
-			if !cmd.Flags().Changed("seed") {
-				seed = rand.Uint64() % 1_000_000_000
-			}
-			log, err := logger()
+			defer env.close()
+			sampler, err := sample.New(sf.samplerName, env.space.Dims(), sf.seed)
 			if err != nil {
-				return err
-			}
-			cfg, err := localConfig(configPath, strat, timerange, datadir, pairs, log)
-			if err != nil {
-				return err
-			}
-			sopts, closeRegistry, err := localStrategies(cmd.Context(), cfg.Strategy, cmd.ErrOrStderr(), logger, log)
-			if err != nil {
-				return err
-			}
-			defer closeRegistry()
-			st, closeStrategy, err := strategyref.Open(cmd.Context(), cfg.Strategy, sopts)
-			if err != nil {
-				return err
-			}
-			defer closeStrategy()
-			spec := st.Spec()
-			if err := spec.Validate(); err != nil {
-				return err
-			}
-			if _, err := spec.Resolve(cfg.StrategyParams); err != nil {
-				return fmt.Errorf("strategy_params: %w", err)
-			}
-			settings, err := backtest.ConfigSettings(cfg, spec)
-			if err != nil {
-				return err
-			}
-			plan, err := backtest.NewPlan(cfg, spec)
-			if err != nil {
-				return err
-			}
-			space, err := optimize.NewSpace(spec, plan.Timeframe, spaces)
-			if err != nil {
-				return err
-			}
-			sampler, err := sample.New(samplerName, space.Dims(), seed)
-			if err != nil {
-				return fmt.Errorf("--sampler %s: %w", samplerName, err)
-			}
-			store, err := market.Open(cfg.Datadir, log)
-			if err != nil {
-				return err
-			}
-			began := time.Now()
-			data, err := backtest.Load(cmd.Context(), store, plan, log)
-			if err != nil {
-				return err
+				return fmt.Errorf("--sampler %s: %w", sf.samplerName, err)
 			}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			fmt.Fprintf(out, "Hyperopt of %s: spaces %s, %d epochs, loss %s, sampler %s, %d jobs, seed %d (loaded in %s)\n",
-				spec.Name, strings.Join(space.Spaces(), " "), epochs, loss.Name, samplerName, jobs, seed, time.Since(began).Round(time.Millisecond))
-			fmt.Fprintf(out, "%-6s %11s %7s %14s %10s %28s %13s %8s %13s\n", "", "Epoch", "Trades", "Win/Draw/Loss", "Avg profit", "Profit", "Avg duration", "Max DD", "Objective")
+				env.spec.Name, strings.Join(env.space.Spaces(), " "), sf.epochs, env.loss.Name, sf.samplerName, sf.jobs, sf.seed, env.loaded.Round(time.Millisecond))
+			trialHeader(out)
 			out.Flush()
-			began = time.Now()
-			study, runErr := optimize.Run(cmd.Context(), optimize.Options{
-				Strategy: st, Data: data, Settings: settings, Params: cfg.StrategyParams, Space: space,
-				Sampler: sampler, Loss: loss, Epochs: epochs, Jobs: jobs, MinTrades: minTrades,
-				OnTrial: func(t *optimize.Trial, best bool) {
-					if best || printAll {
-						trialLine(out, t, best, epochs, plan.StakeCurrency)
-						out.Flush()
-					}
-				},
-			})
+			began := time.Now()
+			opts := env.studyOptions(&sf)
+			opts.Sampler = sampler
+			opts.OnTrial = func(t *optimize.Trial, best bool) {
+				if best || printAll {
+					trialLine(out, t, best, sf.epochs, env.plan.StakeCurrency)
+					out.Flush()
+				}
+			}
+			study, runErr := optimize.Run(cmd.Context(), opts)
 			elapsed := time.Since(began)
 			if study == nil {
 				return runErr
 			}
 			n := len(study.Trials)
 			fmt.Fprintf(out, "\n%d trials in %s (%.0f trials/s), %d failed; --seed %d --jobs %d reproduces the study\n",
-				n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), study.Failed, seed, jobs)
+				n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), study.Failed, sf.seed, sf.jobs)
 			if runErr != nil && !errors.Is(runErr, cmd.Context().Err()) {
 				return runErr
 			}
 			if runErr != nil {
-				fmt.Fprintf(out, "Interrupted after %d of %d epochs: the best so far follows.\n", n, epochs)
+				fmt.Fprintf(out, "Interrupted after %d of %d epochs: the best so far follows.\n", n, sf.epochs)
 			}
 			if len(study.Best) == 0 {
 				return fmt.Errorf("hyperopt: no trial succeeded")
 			}
 			best := study.Best[0]
 			fmt.Fprintf(out, "\nBest result:\n")
-			trialLine(out, best.Trial, true, epochs, plan.StakeCurrency)
-			writeBestParams(out, space, best.Result.Params, best.Point)
+			trialLine(out, best.Trial, true, sf.epochs, env.plan.StakeCurrency)
+			writeBestParams(out, env.space, best.Result.Params, best.Point)
+			of := study.Overfitting()
+			writeOverfitting(out, of)
 			if exportPath == "" {
-				exportPath = spec.Name + ".json"
+				exportPath = env.spec.Name + ".json"
 			}
-			if err := optimize.NewParamsFile(spec, best.Result.Params, best.Point.Risk, time.Now()).Write(exportPath); err != nil {
+			if err := optimize.NewParamsFile(env.spec, best.Result.Params, best.Point.Risk, time.Now()).Write(exportPath); err != nil {
 				return fmt.Errorf("writing the strategy parameter file: %w", err)
 			}
 			fmt.Fprintf(out, "\nParameters written to %s; backtest them with: tradai backtest --config %s --strategy %s --params %s\n",
-				exportPath, configPath, cfg.Strategy, exportPath)
+				exportPath, sf.configPath, env.cfg.Strategy, exportPath)
+			if reportPath != "" {
+				rep := &report.StudyReport{Title: env.spec.Name, Loss: env.loss.Name, Sampler: sf.samplerName, Seed: sf.seed, Jobs: sf.jobs,
+					Epochs: sf.epochs, Spaces: env.space.Spaces(), Dims: env.space.Dims(), Study: study, Overfitting: of}
+				if err := atomicfile.Write(reportPath, func(w io.Writer) error { return report.WriteStudyHTML(w, rep) }); err != nil {
+					return fmt.Errorf("--report: %w", err)
+				}
+				fmt.Fprintf(out, "Study report written to %s\n", reportPath)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&configPath, "config", "c", "", "Freqtrade-style JSON config file")
-	f.StringVarP(&strat, "strategy", "s", "", "strategy: a built-in name, a Python file (./my.py), a wasm module (./my.wasm), exec:./program, or a registry version (NAME@3, NAME@production) (overrides the config)")
-	f.StringVar(&timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
-	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
-	f.StringVar(&datadir, "datadir", "", datadirHelp)
-	f.StringSliceVar(&spaces, "spaces", []string{"default"}, "spaces to search: buy sell roi stoploss trailing, default (buy sell roi stoploss) or all")
-	f.IntVarP(&epochs, "epochs", "e", 100, "number of trials")
-	f.StringVar(&lossName, "loss", "SharpeHyperOptLoss", "loss function: a Freqtrade name or its short form ("+strings.Join(optimize.LossNames(), ", ")+"), or weights:METRIC=W,… (docs/optimisation.md)")
-	f.StringVar(&samplerName, "sampler", "random", "search strategy: "+strings.Join(sample.Names(), ", "))
-	f.IntVarP(&jobs, "jobs", "j", 0, "trials run at once (default: the number of CPUs)")
-	f.Uint64Var(&seed, "seed", 0, "seed of the sampler (default: a random one, printed)")
-	f.IntVar(&minTrades, "min-trades", 1, "a trial with fewer trades gets the loss 100000")
+	sf.register(f)
 	f.BoolVar(&printAll, "print-all", false, "print every trial, not only each new best")
 	f.StringVar(&exportPath, "export-params", "", "where to write the best parameters (default: <strategy>.json in the current folder)")
+	f.StringVar(&reportPath, "report", "", "write the study's HTML report (top trials, convergence, parameter importance, overfitting) to this file")
 	return cmd
+}
+
+// studyFlags are the flags of a study, shared by hyperopt and walkforward.
+type studyFlags struct {
+	configPath, strat, timerange, datadir, lossName, samplerName string
+	pairs, spaces                                                []string
+	epochs, jobs, minTrades                                      int
+	seed                                                         uint64
+}
+
+func (sf *studyFlags) register(f *pflag.FlagSet) {
+	f.StringVarP(&sf.configPath, "config", "c", "", "Freqtrade-style JSON config file")
+	f.StringVarP(&sf.strat, "strategy", "s", "", "strategy: a built-in name, a Python file (./my.py), a wasm module (./my.wasm), exec:./program, or a registry version (NAME@3, NAME@production) (overrides the config)")
+	f.StringVar(&sf.timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
+	f.StringSliceVarP(&sf.pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
+	f.StringVar(&sf.datadir, "datadir", "", datadirHelp)
+	f.StringSliceVar(&sf.spaces, "spaces", []string{"default"}, "spaces to search: buy sell roi stoploss trailing, default (buy sell roi stoploss) or all")
+	f.IntVarP(&sf.epochs, "epochs", "e", 100, "number of trials")
+	f.StringVar(&sf.lossName, "loss", "SharpeHyperOptLoss", "loss function: a Freqtrade name or its short form ("+strings.Join(optimize.LossNames(), ", ")+"), or weights:METRIC=W,… (docs/optimisation.md)")
+	f.StringVar(&sf.samplerName, "sampler", "random", "search strategy: "+strings.Join(sample.Names(), ", "))
+	f.IntVarP(&sf.jobs, "jobs", "j", 0, "trials run at once (default: the number of CPUs)")
+	f.Uint64Var(&sf.seed, "seed", 0, "seed of the sampler (default: a random one, printed)")
+	f.IntVar(&sf.minTrades, "min-trades", 1, "a trial with fewer trades gets the loss 100000")
+}
+
+// check validates the flags and fills the defaults (jobs, seed).
+func (sf *studyFlags) check(cmd *cobra.Command) error {
+	sf.spaces = splitSpaces(sf.spaces)
+	if sf.epochs <= 0 {
+		return fmt.Errorf("--epochs: %d is not a positive number of trials", sf.epochs)
+	}
+	if sf.jobs < 0 {
+		return fmt.Errorf("--jobs: %d is negative", sf.jobs)
+	}
+	if sf.jobs == 0 {
+		sf.jobs = runtime.GOMAXPROCS(0)
+	}
+	if sf.minTrades < 0 {
+		return fmt.Errorf("--min-trades: %d is negative", sf.minTrades)
+	}
+	if _, err := optimize.LossNamed(sf.lossName); err != nil {
+		return err
+	}
+	if !slices.Contains(sample.Names(), sf.samplerName) {
+		return fmt.Errorf("--sampler: unknown sampler %q (known: %s)", sf.samplerName, strings.Join(sample.Names(), ", "))
+	}
+	if !cmd.Flags().Changed("seed") {
+		sf.seed = rand.Uint64() % 1_000_000_000
+	}
+	return nil
+}
+
+// studyEnv is what a study runs on: the config, the strategy, its space,
+// and the candles, loaded once.
+type studyEnv struct {
+	cfg      *config.Config
+	strategy sdk.Strategy
+	spec     sdk.Spec
+	settings backtest.Settings
+	plan     backtest.Plan
+	space    *optimize.Space
+	loss     optimize.Loss
+	data     *backtest.Data
+	loaded   time.Duration
+	close    func()
+}
+
+// open reads the config, opens the strategy and loads the candles.
+func (sf *studyFlags) open(cmd *cobra.Command, logger func() (*slog.Logger, error)) (_ *studyEnv, err error) {
+	log, err := logger()
+	if err != nil {
+		return nil, err
+	}
+	env := &studyEnv{close: func() {}}
+	defer func() {
+		if err != nil {
+			env.close()
+		}
+	}()
+	if env.loss, err = optimize.LossNamed(sf.lossName); err != nil {
+		return nil, err
+	}
+	if env.cfg, err = localConfig(sf.configPath, sf.strat, sf.timerange, sf.datadir, sf.pairs, log); err != nil {
+		return nil, err
+	}
+	sopts, closeRegistry, err := localStrategies(cmd.Context(), env.cfg.Strategy, cmd.ErrOrStderr(), logger, log)
+	if err != nil {
+		return nil, err
+	}
+	env.close = closeRegistry
+	st, closeStrategy, err := strategyref.Open(cmd.Context(), env.cfg.Strategy, sopts)
+	if err != nil {
+		return nil, err
+	}
+	env.close = func() { closeStrategy(); closeRegistry() }
+	env.strategy, env.spec = st, st.Spec()
+	if err := env.spec.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := env.spec.Resolve(env.cfg.StrategyParams); err != nil {
+		return nil, fmt.Errorf("strategy_params: %w", err)
+	}
+	if env.settings, err = backtest.ConfigSettings(env.cfg, env.spec); err != nil {
+		return nil, err
+	}
+	if env.plan, err = backtest.NewPlan(env.cfg, env.spec); err != nil {
+		return nil, err
+	}
+	if env.space, err = optimize.NewSpace(env.spec, env.plan.Timeframe, sf.spaces); err != nil {
+		return nil, err
+	}
+	store, err := market.Open(env.cfg.Datadir, log)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	if env.data, err = backtest.Load(cmd.Context(), store, env.plan, log); err != nil {
+		return nil, err
+	}
+	env.loaded = time.Since(began)
+	return env, nil
+}
+
+// studyOptions are the options of a study of env with sf (no sampler).
+func (env *studyEnv) studyOptions(sf *studyFlags) optimize.Options {
+	return optimize.Options{
+		Strategy: env.strategy, Data: env.data, Settings: env.settings, Params: env.cfg.StrategyParams, Space: env.space,
+		Loss: env.loss, Epochs: sf.epochs, Jobs: sf.jobs, MinTrades: sf.minTrades,
+	}
+}
+
+// trialHeader prints the head of the trial table.
+func trialHeader(w io.Writer) {
+	fmt.Fprintf(w, "%-6s %11s %7s %14s %10s %28s %13s %8s %13s\n", "", "Epoch", "Trades", "Win/Draw/Loss", "Avg profit", "Profit", "Avg duration", "Max DD", "Objective")
 }
 
 // splitSpaces accepts "buy sell" and "buy,sell" as well as repeated flags.
@@ -260,6 +337,23 @@ func writeBestParams(w io.Writer, space *optimize.Space, values sdk.Values, p op
 		fmt.Fprintf(w, "\n    # Trailing stop:\n    trailing_stop = %s\n    trailing_stop_positive = %s\n    trailing_stop_positive_offset = %s\n    trailing_only_offset_is_reached = %s\n",
 			pyValue(r.TrailingStop), pyValue(r.TrailingStopPositive), pyValue(r.TrailingStopPositiveOffset), pyValue(r.TrailingOnlyOffsetIsReached))
 	}
+}
+
+// writeOverfitting prints the study's overfitting figures and verdict.
+func writeOverfitting(w io.Writer, o optimize.Overfitting) {
+	fmt.Fprintf(w, "\nOverfitting (%d trials, %d days of daily returns; docs/optimisation.md):\n", o.Trials, o.Periods)
+	if !math.IsNaN(o.DSR) {
+		fmt.Fprintf(w, "    Deflated Sharpe ratio: %.2f (trial %d's daily Sharpe %.3f against %.3f, what the best of %d worthless trials reaches by luck)\n",
+			o.DSR, o.Best, o.Deflated.Sharpe, o.Deflated.Benchmark, o.Trials)
+	}
+	if !math.IsNaN(o.PBO) {
+		fmt.Fprintf(w, "    Probability of backtest overfitting: %.0f%% (CSCV over %d trials, %d blocks, %d splits; the pick loses money out of sample in %.0f%%)\n",
+			100*o.PBO, len(o.Kept), o.CSCV.Splits, o.CSCV.Combinations, 100*o.CSCV.ProbLoss)
+	}
+	for _, n := range o.Notes {
+		fmt.Fprintf(w, "    Not measured: %s\n", n)
+	}
+	fmt.Fprintf(w, "    %s\n", o.Verdict)
 }
 
 // pyValue writes a value as Python source.

@@ -18,15 +18,19 @@ func TestHyperoptThenBacktest(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "best.json")
 	args := []string{"hyperopt", "-c", "examples/backtest.json", "-s", "sma_cross", "--spaces", "buy", "roi", "stoploss", "trailing",
-		"--epochs", "40", "--loss", "sharpe", "--seed", "5", "--jobs", "2", "--pairs", "ETH/BTC", "--export-params", file}
+		"--epochs", "40", "--loss", "sharpe", "--seed", "5", "--jobs", "2", "--pairs", "ETH/BTC", "--export-params", file, "--report", filepath.Join(dir, "study.html")}
 	out, _, err := execute(t, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"spaces buy roi stoploss trailing", "40 trials in", "Best result:", "buy_params = {", "minimal_roi = {", "stoploss = -0.", "trailing_stop = True", "Parameters written to " + file} {
+	for _, want := range []string{"spaces buy roi stoploss trailing", "40 trials in", "Best result:", "Deflated Sharpe ratio: ", "Probability of backtest overfitting: ", "Overfitting (", "Likely overfit: ", "buy_params = {", "minimal_roi = {", "stoploss = -0.", "trailing_stop = True", "Parameters written to " + file} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "study.html"))
+	if err != nil || !strings.Contains(string(page), `id="overfitting"`) || !strings.Contains(out, "Study report written to") {
+		t.Errorf("study report: %v", err)
 	}
 	again, _, err := execute(t, args...)
 	if err != nil {

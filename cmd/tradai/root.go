@@ -50,6 +50,7 @@ it the same --datadir.`,
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
 	}
 	root.AddCommand(newBacktestCmd(logger), newHyperoptCmd(logger), newStrategiesCmd(), newDataCmd(logger))
+	root.AddCommand(newWalkforwardCmd(logger))
 	root.AddCommand(newStrategyCmd(logger))
 	root.AddCommand(newMigrateCmd(logger), newUsersCmd(logger), newTokensCmd(logger))
 	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger), newRunnerCmd(logger))

@@ -2,9 +2,17 @@ package optimize
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/optimize/sample"
+	"github.com/tradai/tradai/internal/strategy"
 )
 
 // cpuTime is the process's user and system CPU time so far: on a shared
@@ -40,4 +48,58 @@ func BenchmarkHyperoptSMACross100k(b *testing.B) {
 	b.ReportMetric(float64(epochs*b.N)/b.Elapsed().Seconds(), "trials/s")
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/1e6/float64(epochs*b.N), "cpu-ms/trial")
 	b.ReportMetric(float64(failed), "failed")
+}
+
+// BenchmarkWalkForwardExamples is a walk-forward of sma_cross on the
+// bundled examples/data (5 pairs × 5m, three weeks): rolling windows of
+// 8 days' training and 4 days' test, 50 random trials each over buy, roi
+// and stoploss. One op is the whole analysis, the candles loaded once
+// outside the loop.
+func BenchmarkWalkForwardExamples(b *testing.B) {
+	cfg, err := config.Load("../../examples/backtest.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Strategy, cfg.Datadir = "sma_cross", "../../examples/data"
+	strat, _ := strategy.Lookup("sma_cross")
+	spec := strat.Spec()
+	plan, err := backtest.NewPlan(cfg, spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := market.Open(cfg.Datadir, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := backtest.Load(context.Background(), store, plan, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	settings, err := backtest.ConfigSettings(cfg, spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	space, err := NewSpace(spec, plan.Timeframe, []string{"buy", "roi", "stoploss"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	loss, _ := LossNamed("sharpe")
+	windows, err := Windows(data.Span(), 8*24*time.Hour, 4*24*time.Hour, 4*24*time.Hour, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := WalkOptions{
+		Study:   Options{Strategy: strat, Data: data, Settings: settings, Space: space, Loss: loss, Epochs: 50},
+		Windows: windows,
+		Sampler: func(i int) (sample.Sampler, error) { return sample.New("random", space.Dims(), uint64(i)) },
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := RunWalkForward(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(windows)*50*b.N)/b.Elapsed().Seconds(), "trials/s")
 }

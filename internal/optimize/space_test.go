@@ -87,9 +87,9 @@ func TestROIRanges(t *testing.T) {
 		{Name: "roi_t1", Low: 10, High: 120, Int: true},
 		{Name: "roi_t2", Low: 10, High: 60, Int: true},
 		{Name: "roi_t3", Low: 10, High: 40, Int: true},
-		{Name: "roi_p1", Low: 0.01, High: 0.04},
-		{Name: "roi_p2", Low: 0.01, High: 0.07},
-		{Name: "roi_p3", Low: 0.01, High: 0.20},
+		{Name: "roi_p1", Low: 0.01, High: 0.04, Step: 0.001},
+		{Name: "roi_p2", Low: 0.01, High: 0.07, Step: 0.001},
+		{Name: "roi_p3", Low: 0.01, High: 0.20, Step: 0.001},
 	}
 	if got := roiDims("5m"); !reflect.DeepEqual(got, want5m) {
 		t.Errorf("5m roi space %+v", got)

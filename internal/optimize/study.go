@@ -115,6 +115,8 @@ type Study struct {
 	// first (ties: the earlier trial).
 	Best   []Ranked
 	Failed int
+	// keep holds what the overfitting figures need (Overfitting).
+	keep *returnsKeeper
 }
 
 // Run runs a study: Epochs trials, Jobs at a time, each preparing the
@@ -164,7 +166,7 @@ func Run(ctx context.Context, o Options) (*Study, error) {
 	// On return, trials still running are cancelled and waited for.
 	defer func() { cancel(); close(tasks); wg.Wait() }()
 
-	st := &Study{}
+	st := &Study{keep: newReturnsKeeper()}
 	pending := map[int]outcome{}
 	asked, inFlight := 0, 0
 	exhausted := false
@@ -240,6 +242,7 @@ type outcome struct {
 	point    Point
 	res      *result.Result
 	metrics  metrics.Report
+	returns  []float64 // daily
 }
 
 // record adds a finished trial and keeps the best; it reports whether the
@@ -250,6 +253,9 @@ func (st *Study) record(oc outcome, keep int) bool {
 	if t.Failed() {
 		st.Failed++
 		return false
+	}
+	if st.keep != nil {
+		st.keep.add(t.Number, t.Loss, oc.returns)
 	}
 	best := len(st.Best) == 0 || t.Loss < st.Best[0].Trial.Loss
 	i, _ := slices.BinarySearchFunc(st.Best, t.Loss, func(r Ranked, loss float64) int {
@@ -327,6 +333,7 @@ func (r *runner) trial(ctx context.Context, n int, x []float64) (oc outcome) {
 	oc.metrics = metrics.Compute(res)
 	m := &oc.metrics.Summary
 	oc.trial.Figures = figuresOf(m)
+	oc.returns = dailyReturns(&oc.metrics)
 	if m.TotalTrades < r.o.MinTrades {
 		oc.trial.Loss = MaxLoss
 	} else {

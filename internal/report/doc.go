@@ -4,9 +4,11 @@
 //   - [WriteSummary]: a terminal summary in the spirit of Freqtrade's
 //     backtest tables,
 //   - [WriteHTML]: a self-contained single-file HTML report with inline SVG
-//     charts, no network access needed to view it.
+//     charts, no network access needed to view it,
+//   - [WriteStudyHTML], [WriteWalkForwardHTML] and [WriteWalkForwardJSON]:
+//     an optimisation's study and a walk-forward analysis, in the same style.
 //
-// Every writer takes the raw result.Result and the metrics.Report computed
+// Every backtest writer takes the raw result.Result and the metrics.Report computed
 // from it, and produces byte-identical output for equal inputs: no clocks,
 // no map iteration order, no randomness. Non-finite numbers never reach the
 // output: WriteJSON returns an error naming the offending field, and the
