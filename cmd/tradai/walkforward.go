@@ -40,7 +40,7 @@ must be at least --test. Lengths are a whole number and m, h, d or w.
 Window i's sampler is seeded with --seed + i, so a seed with the same
 --jobs repeats the analysis.`,
 		Example: `  tradai walkforward --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --train 8d --test 4d --step 4d --epochs 100 --report wf.html`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sf.check(cmd); err != nil {
 				return err
