@@ -560,14 +560,10 @@ func DeploymentResult(dep deploy.Deployment, trades []deploy.Trade, equity []dep
 			res.Start = min(res.Start, t.OpenTime)
 		}
 	}
-	peak := res.StartingBalance
 	for _, e := range equity {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: e.Time.UnixMilli(), Equity: e.Equity})
-		peak = max(peak, e.Equity)
-		if dd := (peak - e.Equity) / peak; peak > 0 && dd > res.MaxDrawdownEquity {
-			res.MaxDrawdownEquity, res.MaxDrawdownEquityAbs, res.MaxDrawdownEquityTrough = dd, peak-e.Equity, e.Time.UnixMilli()
-		}
 	}
+	res.TakeCurveDrawdown(res.Equity)
 	return res
 }
 

@@ -81,19 +81,7 @@ func Stitch(tests []*result.Result) (*result.Result, error) {
 	out.FinalBalance = start + offset
 	out.MarketChange--
 	// Drawdowns across tests, at the stitched daily points.
-	ddPeak := start
-	peakAt := first.Start
-	for _, p := range out.Equity {
-		if p.Equity > ddPeak {
-			ddPeak, peakAt = p.Equity, p.Time
-		}
-		if ddPeak > 0 {
-			if dd := (ddPeak - p.Equity) / ddPeak; dd > out.MaxDrawdownEquity {
-				out.MaxDrawdownEquity, out.MaxDrawdownEquityAbs = dd, ddPeak-p.Equity
-				out.MaxDrawdownEquityPeak, out.MaxDrawdownEquityTrough = peakAt, p.Time
-			}
-		}
-	}
+	out.TakeCurveDrawdown(out.Equity)
 	for k := range prices {
 		out.Prices = append(out.Prices, prices[k].Downsample(result.PriceBuckets))
 	}

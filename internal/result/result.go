@@ -123,3 +123,25 @@ func (s *PriceSeries) Downsample(n int) PriceSeries {
 	}
 	return out
 }
+
+// TakeCurveDrawdown raises the result's largest drawdown to that of curve
+// if the curve's is larger: the largest fall of the curve's points from
+// their running peak (which starts at the starting balance, at Start), as
+// a ratio of the peak, with the peak's and the trough's times. For
+// producers that know the account's value only at some points (a
+// deployment's marks, stitched tests), not at every candle close.
+func (r *Result) TakeCurveDrawdown(curve []EquityPoint) {
+	peak, peakAt := r.StartingBalance, r.Start
+	for _, p := range curve {
+		if p.Equity > peak {
+			peak, peakAt = p.Equity, p.Time
+		}
+		if peak <= 0 {
+			continue
+		}
+		if dd := (peak - p.Equity) / peak; dd > r.MaxDrawdownEquity {
+			r.MaxDrawdownEquity, r.MaxDrawdownEquityAbs = dd, peak-p.Equity
+			r.MaxDrawdownEquityPeak, r.MaxDrawdownEquityTrough = peakAt, p.Time
+		}
+	}
+}
