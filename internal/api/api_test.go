@@ -564,8 +564,9 @@ func TestOpenAPIAndOperations(t *testing.T) {
 	if doc.Components.Schemas["ErrorModel"].Properties["code"] == nil {
 		t.Errorf("the error schema does not document code")
 	}
-	if r := e.do("GET", "/docs", "", nil); r.status != http.StatusOK || !bytes.Contains(r.body, []byte("openapi")) {
-		t.Errorf("docs page: %d", r.status)
+	// The docs page is the web app's (Mount): huma's loads a CDN.
+	if r := e.do("GET", "/docs", "", nil); r.status != http.StatusNotFound {
+		t.Errorf("docs page without the web app: %d", r.status)
 	}
 	if r := e.do("GET", "/nope", "", nil); r.status != http.StatusNotFound || r.problem(t).Code != apitype.CodeNotFound {
 		t.Errorf("unknown path: %d %s", r.status, r.body)
