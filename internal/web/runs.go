@@ -193,8 +193,8 @@ type stepRow struct{ Name, Status, Took, Detail, Error string }
 
 type tradeRow struct {
 	Pair, Side, Open, Close, Duration, Reason, Tag string
-	OpenRate, CloseRate, Profit, ProfitAbs     string
-	ProfitClass                                string
+	OpenRate, CloseRate, Profit, ProfitAbs         string
+	ProfitClass                                    string
 }
 
 type groupRow struct {

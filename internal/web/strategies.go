@@ -191,8 +191,8 @@ func (s *Server) diffPage(w http.ResponseWriter, r *http.Request, sess *session)
 
 type confirmView struct {
 	Title, Question, Action, Button, Back string
-	Stages                               []string
-	Problem                              string
+	Stages                                []string
+	Problem                               string
 }
 
 func (s *Server) versionRef(w http.ResponseWriter, r *http.Request, sess *session) (registry.Version, bool) {
