@@ -245,7 +245,7 @@ func (s *Server) promote(w http.ResponseWriter, r *http.Request, sess *session) 
 		return
 	}
 	moved, err := s.d.Registry.Promote(r.Context(), sess.p, ver.Ref(), stage, strings.TrimSpace(r.PostFormValue("reason")))
-	if errors.Is(err, registry.ErrInvalid) || errors.Is(err, registry.ErrNotFound) {
+	if errors.Is(err, registry.ErrInvalid) || errors.Is(err, registry.ErrConflict) {
 		s.render(w, r, http.StatusUnprocessableEntity, s.page(sess, "Promote", "strategies", errorBody("Not promoted", err.Error())))
 		return
 	}
@@ -285,12 +285,16 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, sess *session)
 		s.notFound(w, r, sess)
 		return
 	}
+	if _, err := s.d.Registry.Versions(r.Context(), sess.p, name); errors.Is(err, registry.ErrNotFound) {
+		s.notFound(w, r, sess)
+		return
+	}
 	ver, err := s.d.Registry.Rollback(r.Context(), sess.p, name, strings.TrimSpace(r.PostFormValue("reason")))
 	if errors.Is(err, registry.ErrNotFound) {
 		s.notFound(w, r, sess)
 		return
 	}
-	if errors.Is(err, registry.ErrInvalid) {
+	if errors.Is(err, registry.ErrInvalid) || errors.Is(err, registry.ErrConflict) {
 		s.render(w, r, http.StatusUnprocessableEntity, s.page(sess, "Roll back", "strategies", errorBody("Not rolled back", err.Error())))
 		return
 	}

@@ -43,6 +43,8 @@ type Options struct {
 	// DB, when set, is the (migrated) database to serve from instead of a
 	// new SQLite file; the caller closes it.
 	DB *db.DB
+	// DataDir is the market data folder (default: ExampleData).
+	DataDir string
 }
 
 // Server is a running API server.
@@ -107,6 +109,9 @@ func Start(t testing.TB, o Options) *Server {
 		})
 	})
 	data := ExampleData()
+	if o.DataDir != "" {
+		data = o.DataDir
+	}
 	workers := 2
 	if o.NoWorkers {
 		workers = 0
