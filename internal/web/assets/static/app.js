@@ -81,7 +81,19 @@
     ready(el);
   }
 
+  // A run's page while the run is queued or running: once its status
+  // (refreshed by htmx) is final, reload to show the results.
+  function reloadWhenDone() {
+    if (!document.querySelector("[data-reload-when-done]")) { return; }
+    var done = function () { return document.querySelector(".facts [data-final]"); };
+    var obs = new MutationObserver(function () {
+      if (done()) { obs.disconnect(); window.location.reload(); }
+    });
+    obs.observe(document.body, { childList: true, subtree: true });
+  }
+
   function init() {
+    reloadWhenDone();
     document.querySelectorAll("form[data-autosubmit] select").forEach(function (sel) {
       sel.addEventListener("change", function () { sel.form.submit(); });
     });
