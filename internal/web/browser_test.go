@@ -69,11 +69,17 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	}
 }
 
+// shot writes a screenshot of the whole page (of the window only for a
+// page too long to look at whole).
 func shot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+	take := chromedp.FullScreenshot(100)
+	if name == "docs" {
+		take = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(c, take)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

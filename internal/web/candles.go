@@ -31,10 +31,13 @@ type marker struct {
 	Text     string `json:"text"`
 }
 
-// linePoint is a point of a line with gaps: Value nil is a break.
+// linePoint is a point of a line; the segment to the next point has the
+// point's colour (transparent between trades: the chart joins the points
+// across whitespace).
 type linePoint struct {
-	Time  int64    `json:"time"`
-	Value *float64 `json:"value,omitempty"`
+	Time  int64   `json:"time"`
+	Value float64 `json:"value"`
+	Color string  `json:"color"`
 }
 
 type candleData struct {
@@ -107,8 +110,8 @@ func (s *Server) runCandles(w http.ResponseWriter, r *http.Request, sess *sessio
 		exit := marker{Time: closed, Position: "aboveBar", Shape: "circle", Color: color, Text: string(t.ExitReason)}
 		out.Markers = append(out.Markers, entry, exit)
 		if stop := t.StopLoss; stop > 0 && open > last && closed > open {
-			out.Stops = append(out.Stops, linePoint{open, &stop}, linePoint{Time: closed, Value: &stop}, linePoint{Time: closed + 1})
-			last = closed + 1
+			out.Stops = append(out.Stops, linePoint{open, stop, "#e03131"}, linePoint{closed, stop, "rgba(0,0,0,0)"})
+			last = closed
 		}
 	}
 	slices.SortStableFunc(out.Markers, func(a, b marker) int { return int(a.Time - b.Time) })
