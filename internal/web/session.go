@@ -126,7 +126,8 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 
 // safeNext is where to go after signing in: a path of this site only.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
 		return "/runs"
 	}
 	return next
