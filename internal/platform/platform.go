@@ -328,7 +328,7 @@ func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *regi
 	if reg != nil {
 		d.Registry = reg
 	}
-	pages, err := web.New(d, web.Options{Clock: cfg.Clock})
+	pages, err := web.New(d, web.Options{Clock: cfg.Clock, TrustForwardedProto: cfg.API.TrustForwardedFor})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +119,36 @@ func BenchmarkRunsList10000(b *testing.B) {
 	b.ReportMetric(float64(size)/1024, "page-KB")
 	if size > 200<<10 {
 		b.Errorf("the page is %d KB; the target is 200 KB", size>>10)
+	}
+}
+
+type oneToken struct{ p tenancy.Principal }
+
+func (a oneToken) Authenticate(_ context.Context, token string) (tenancy.Principal, error) {
+	if token != "tdi_good" {
+		return tenancy.Principal{}, tenancy.ErrUnauthenticated
+	}
+	return a.p, nil
+}
+
+// The session cookie is Secure when the request came over TLS to the
+// proxy in front, if the server trusts its X-Forwarded-Proto, and only then.
+func TestSecureCookieBehindAProxy(t *testing.T) {
+	t.Parallel()
+	for _, trust := range []bool{false, true} {
+		s, err := web.New(web.Deps{Auth: oneToken{tenancy.Principal{Tenant: "t", User: "u"}}, Runs: &runs.Store{}, Submit: noSubmit{}, DataDir: t.TempDir()},
+			web.Options{TrustForwardedProto: trust})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/signin", strings.NewReader("token=tdi_good"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		cookie := w.Result().Header.Get("Set-Cookie")
+		if w.Code != http.StatusSeeOther || strings.Contains(cookie, "Secure") != trust {
+			t.Errorf("trusting X-Forwarded-Proto %v: %d, cookie %q", trust, w.Code, cookie)
+		}
 	}
 }

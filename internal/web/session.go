@@ -108,7 +108,7 @@ func (s *Server) signInPost(w http.ResponseWriter, r *http.Request) {
 	s.d.Log.Info("web: signed in", "tenant", p.Tenant, "user", p.User)
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: token, Path: "/",
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -120,8 +120,14 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusForbidden, s.page(sess, "Refused", "", errorBody("Refused", "The form token is missing or wrong.")))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// secure tells whether r came over TLS (to this server, or to the proxy in
+// front of it when its X-Forwarded-Proto is trusted).
+func (s *Server) secure(r *http.Request) bool {
+	return r.TLS != nil || (s.o.TrustForwardedProto && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 }
 
 // safeNext is where to go after signing in: a path of this site only.

@@ -71,6 +71,10 @@ type Options struct {
 	SignInBurst    int
 	// PageSize is how many runs a page of the runs list shows (50).
 	PageSize int
+	// TrustForwardedProto takes X-Forwarded-Proto: https as a TLS request
+	// (the session cookie is then Secure): only behind a proxy that sets
+	// it.
+	TrustForwardedProto bool
 	Clock    clock.Clock // the limiter's and the pages' time (nil: the system clock)
 }
 
