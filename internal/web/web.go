@@ -75,7 +75,7 @@ type Options struct {
 	// (the session cookie is then Secure): only behind a proxy that sets
 	// it.
 	TrustForwardedProto bool
-	Clock    clock.Clock // the limiter's and the pages' time (nil: the system clock)
+	Clock               clock.Clock // the limiter's and the pages' time (nil: the system clock)
 }
 
 // Server is the web app's handler.
