@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -22,7 +24,7 @@ var static embed.FS
 // asset is one embedded file and its content-hashed URL.
 type asset struct {
 	url, contentType string
-	body             []byte
+	body, gzipped    []byte // gzipped: nil when it would not be smaller
 }
 
 // assets serves the embedded files at /assets/<hash>/<name>: a new content
@@ -49,6 +51,15 @@ func loadAssets() (*assets, error) {
 			ct = "text/plain; charset=utf-8"
 		}
 		x := &asset{url: "/assets/" + hex.EncodeToString(sum[:6]) + "/" + name, contentType: ct, body: body}
+		var gz bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		_, _ = zw.Write(body)
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		if gz.Len() < len(body) {
+			x.gzipped = gz.Bytes()
+		}
 		a.byName[name], a.byURL[x.url] = x, x
 		return nil
 	})
@@ -77,6 +88,26 @@ func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", x.contentType)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("Content-Length", strconv.Itoa(len(x.body)))
-	_, _ = w.Write(x.body)
+	body := x.body
+	if x.gzipped != nil {
+		h.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			h.Set("Content-Encoding", "gzip")
+			body = x.gzipped
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+// acceptsGzip tells whether an Accept-Encoding header takes gzip.
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }

@@ -303,6 +303,14 @@ func TestAssets(t *testing.T) {
 			t.Errorf("%s: %d %q", u[1], a.status, a.header.Get("Cache-Control"))
 		}
 	}
+	// Asked for gzip, they come gzipped.
+	for _, u := range urls {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+u[1], nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		if a := b.do(req); a.header.Get("Content-Encoding") != "gzip" || a.header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%s asked for gzip: %q", u[1], a.header.Get("Content-Encoding"))
+		}
+	}
 	if a := b.get("/assets/000000000000/app.js"); a.status != http.StatusNotFound {
 		t.Errorf("a stale asset URL: %d", a.status)
 	}
