@@ -19,16 +19,34 @@ import (
 // where they fail.
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
+	if p := chromiumPath(); p != "" {
+		return p
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatal("chromium is not installed: the browser tests need it in CI (.ci/run installs Debian's chromium)")
 	}
 	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser tests")
 	return ""
+}
+
+// chromiumPath is the installed chromium ("" for none).
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// headless is a new headless chromium tab at path, 1280 px wide.
+func headless(tb testing.TB, path string) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	tb.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	tb.Cleanup(cancel)
+	return ctx
 }
 
 // screenshots is where the browser tests write a PNG of each page:
@@ -47,12 +65,7 @@ func screenshots(t *testing.T) string {
 // tab is a headless chromium tab, 1280 px wide.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	path := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
+	ctx := headless(t, chromium(t))
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
