@@ -50,8 +50,12 @@
       c.setData(d.candles || []);
       LC.createSeriesMarkers(c, d.markers || []);
       if (d.stops && d.stops.length) {
-        var st = chart.addSeries(LC.LineSeries, { color: "#e03131", lineWidth: 1, lineStyle: 1, title: "stop", lastValueVisible: false, priceLineVisible: false });
+        var st = chart.addSeries(LC.LineSeries, { color: "#e03131", lineWidth: 1, lineStyle: 1, lastValueVisible: false, priceLineVisible: false });
         st.setData(d.stops);
+      }
+      if (d.roi && d.roi.length) {
+        var roi = chart.addSeries(LC.LineSeries, { color: "#2f9e44", lineWidth: 1, lineStyle: 1, lineType: 1, lastValueVisible: false, priceLineVisible: false });
+        roi.setData(d.roi);
       }
       chart.timeScale().fitContent();
       if (note) { note.textContent = d.note || ""; }
