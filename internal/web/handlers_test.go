@@ -57,6 +57,12 @@ func TestSignInAndOut(t *testing.T) {
 	if a := b.get("/runs"); a.status != http.StatusSeeOther {
 		t.Fatalf("after signing out: %d", a.status)
 	}
+	// A live fragment polled after signing out ends its polling.
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/runs/run_x/status", nil)
+	req.Header.Set("HX-Request", "true")
+	if a := b.do(req); a.status != http.StatusUnauthorized || !strings.Contains(a.body, `data-final="true">signed out</span>`) || strings.Contains(a.body, "<html") {
+		t.Errorf("fragment signed out: %d %s", a.status, a.body)
+	}
 }
 
 // Every form POST needs the session's form token, and a cross-origin

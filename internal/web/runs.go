@@ -153,11 +153,16 @@ func parseFilter(in runsFilter) (runs.Filter, string) {
 // runStatus is the live status fragment of a run: it polls itself while
 // the run is queued or running.
 func (s *Server) runStatus(w http.ResponseWriter, r *http.Request, sess *session) {
-	run, ok := s.getRun(w, r, sess)
-	if !ok {
-		return
+	run, err := s.d.Runs.Get(r.Context(), sess.p, r.PathValue("id"))
+	switch {
+	case errors.Is(err, runs.ErrNotFound):
+		s.render(w, r, http.StatusNotFound, statusNote("not found"))
+	case err != nil:
+		s.d.Log.Error("web: run status", "err", err)
+		s.render(w, r, http.StatusInternalServerError, statusNote("status unavailable"))
+	default:
+		s.render(w, r, http.StatusOK, statusCell(s.row(run)))
 	}
-	s.render(w, r, http.StatusOK, statusCell(s.row(run)))
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request, sess *session) (runs.Run, bool) {

@@ -44,7 +44,12 @@ func (s *Server) auth(next func(http.ResponseWriter, *http.Request, *session)) h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.session(r)
 		if errors.Is(err, tenancy.ErrUnauthenticated) {
-			if r.Method != http.MethodGet || r.Header.Get("HX-Request") != "" {
+			if r.Header.Get("HX-Request") != "" {
+				// htmx swaps error answers in too: a note, not a page.
+				s.render(w, r, http.StatusUnauthorized, statusNote("signed out"))
+				return
+			}
+			if r.Method != http.MethodGet {
 				http.Error(w, "sign in first", http.StatusUnauthorized)
 				return
 			}
