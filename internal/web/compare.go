@@ -65,7 +65,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	var (
-		metrics []map[string]float64
+		metrics []map[string]any
 		params  []map[string]any
 		rs      []runs.Run
 	)
@@ -81,7 +81,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, sess *sessi
 		}
 		rs = append(rs, run)
 		v.Runs = append(v.Runs, s.row(run))
-		m, p := map[string]float64{}, map[string]any{}
+		m, p := map[string]any{}, map[string]any{}
 		_ = json.Unmarshal(run.Metrics, &m)
 		_ = json.Unmarshal(run.Spec.Params, &p)
 		metrics, params = append(metrics, m), append(params, p)
@@ -124,7 +124,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, sess *sessi
 	add("Tags", func(i int) string { return v.Runs[i].Tags })
 	for _, f := range compareFigures {
 		add(f.label, func(i int) string {
-			x, ok := metrics[i][f.key]
+			x, ok := metrics[i][f.key].(float64)
 			if !ok {
 				return ""
 			}

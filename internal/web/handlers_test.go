@@ -321,3 +321,17 @@ func TestAssets(t *testing.T) {
 		t.Errorf("a stale asset URL: %d", a.status)
 	}
 }
+
+// A form body beyond 1 MiB is not read.
+func TestLargeFormsAreRefused(t *testing.T) {
+	t.Parallel()
+	s := clienttest.Start(t, clienttest.Options{NoWorkers: true})
+	b := signedIn(t, s.URL, s.Token)
+	a := b.post("/backtests", backtestForm("csrf", b.csrf(), "config", `{"x":"`+strings.Repeat("a", 2<<20)+`"}`))
+	if a.status == http.StatusSeeOther || a.status < 400 {
+		t.Fatalf("a 2 MiB form: %d", a.status)
+	}
+	if strings.Contains(b.get("/runs").body, "/runs/run_") {
+		t.Error("the large form made a run")
+	}
+}

@@ -156,7 +156,21 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, nil)
 	})
-	return secureHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return secureHeaders(http.NewCrossOriginProtection().Handler(limitBody(mux)))
+}
+
+// maxForm bounds a form's body: the largest, the backtest form, holds a
+// config of a few KiB.
+const maxForm = 1 << 20
+
+// limitBody bounds what a request's body may hold.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // secureHeaders sets the headers every page carries: only this origin's
