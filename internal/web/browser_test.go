@@ -11,6 +11,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tradai/tradai/internal/api/apitype"
+	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 )
 
@@ -113,7 +115,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // In a real browser: sign in, submit a backtest and watch it finish, open
-// its charts, compare two runs, promote a version, see a gap on the data
+// its charts, see a running run's status change live, compare two runs, promote a version, see a gap on the data
 // page, read the API reference; a screenshot of each page.
 func TestInBrowser(t *testing.T) {
 	ctx := tab(t)
@@ -177,11 +179,34 @@ func TestInBrowser(t *testing.T) {
 	)
 	second := submit("20")
 
+	// A run that stays running until cancelled: the list shows it live,
+	// and its status changes without the page reloading.
+	c, err := client.New(s.URL, s.Token, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "see a run in progress",
+		chromedp.Navigate(s.URL+"/runs"),
+		chromedp.WaitVisible(css(`#status-`+slow.RunID+`.running[hx-trigger]`)),
+	)
+	eval[bool](t, ctx, `window.tradaiSamePage = true`)
+	shot(t, ctx, dir, "runs")
+	if _, err := c.Cancel(context.Background(), slow.RunID); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "see it cancelled without reloading", chromedp.WaitVisible(css(`#status-`+slow.RunID+`.cancelled[data-final]`)))
+	if !eval[bool](t, ctx, `window.tradaiSamePage === true`) {
+		t.Error("the page reloaded to show the new status")
+	}
+
 	step(t, ctx, "compare two runs",
 		chromedp.Navigate(s.URL+"/runs"),
 		chromedp.WaitVisible(css("table.runs")),
 	)
-	shot(t, ctx, dir, "runs")
 	step(t, ctx, "tick two runs and compare",
 		chromedp.Click(css(`input[value="`+first+`"]`)),
 		chromedp.Click(css(`input[value="`+second+`"]`)),
