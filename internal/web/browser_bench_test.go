@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -105,6 +107,20 @@ func BenchmarkRunPageInBrowser(b *testing.B) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
+	if testing.Verbose() {
+		for _, path := range []string{"/runs/" + r.ID, "/runs/" + r.ID + "/chart", "/runs/" + r.ID + "/candles?pair=BTC/USDT"} {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.AddCookie(&http.Cookie{Name: "tradai_session", Value: token})
+			began := time.Now()
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			b.Logf("GET %s: %v, %d KB", path, time.Since(began), n>>10)
+		}
+	}
 	tabCtx := benchTab(b)
 	if err := chromedp.Do(tabCtx, chromedp.Navigate(srv.URL+"/signin"), chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Submit(chromedp.CSS("#token")),
 		chromedp.WaitVisible(chromedp.CSS("table.runs"))); err != nil {

@@ -19,39 +19,54 @@ import (
 // buckets (result.PriceSeries.Downsample), as a screen shows no more.
 const maxCandles = 20_000
 
-// candleJSON is a candle as lightweight-charts takes it.
-type candleJSON struct {
-	Time  int64   `json:"time"`
-	Open  float64 `json:"open"`
-	High  float64 `json:"high"`
-	Low   float64 `json:"low"`
-	Close float64 `json:"close"`
+// The candle chart's data goes as columns (a run of 100,000 candles and
+// 5,000 trades is a few MB as objects); the page's script turns them into
+// the chart library's objects.
+
+// candleColumns are candles: times in Unix seconds.
+type candleColumns struct {
+	Time  []int64   `json:"t"`
+	Open  []float64 `json:"o"`
+	High  []float64 `json:"h"`
+	Low   []float64 `json:"l"`
+	Close []float64 `json:"c"`
 }
 
-type marker struct {
-	Time     int64  `json:"time"`
-	Position string `json:"position"`
-	Shape    string `json:"shape"`
-	Color    string `json:"color"`
-	Text     string `json:"text"`
+// tradeColumns are the trades drawn as markers: entry and exit times, 1
+// for a short and for a win, the exit reasons.
+type tradeColumns struct {
+	Open   []int64  `json:"o"`
+	Close  []int64  `json:"c"`
+	Short  []int8   `json:"s"`
+	Win    []int8   `json:"w"`
+	Reason []string `json:"r"`
 }
 
-// linePoint is a point of a line; the segment to the next point has the
-// point's colour (transparent between trades: the chart joins the points
-// across whitespace).
-type linePoint struct {
-	Time  int64   `json:"time"`
-	Value float64 `json:"value"`
-	Color string  `json:"color"`
+// lineColumns are a line's points; On[i] 1 draws the segment from point i
+// to the next, 0 leaves it out (the chart would join the points across a
+// gap).
+type lineColumns struct {
+	Time  []int64   `json:"t"`
+	Value []float64 `json:"v"`
+	On    []int8    `json:"on"`
+}
+
+func (l *lineColumns) add(t int64, v float64, on bool) {
+	l.Time, l.Value = append(l.Time, t), append(l.Value, v)
+	if on {
+		l.On = append(l.On, 1)
+	} else {
+		l.On = append(l.On, 0)
+	}
 }
 
 type candleData struct {
-	Pair    string       `json:"pair"`
-	Candles []candleJSON `json:"candles"`
-	Markers []marker     `json:"markers"`
-	Stops   []linePoint  `json:"stops"`
-	ROI     []linePoint  `json:"roi"`
-	Note    string       `json:"note,omitempty"`
+	Pair    string        `json:"pair"`
+	Candles candleColumns `json:"candles"`
+	Trades  tradeColumns  `json:"trades"`
+	Stops   lineColumns   `json:"stops"`
+	ROI     lineColumns   `json:"roi"`
+	Note    string        `json:"note,omitempty"`
 }
 
 // runCandles is a pair's candles over a completed run's range, with its
@@ -83,7 +98,7 @@ func (s *Server) runCandles(w http.ResponseWriter, r *http.Request, sess *sessio
 		http.NotFound(w, r)
 		return
 	}
-	out := candleData{Pair: pair, Candles: []candleJSON{}, Markers: []marker{}, Stops: []linePoint{}, ROI: []linePoint{}}
+	out := candleData{Pair: pair}
 	st, err := market.Open(s.d.DataDir, s.d.Log)
 	if err != nil {
 		s.d.Log.Error("web: open the market data store", "err", err)
@@ -104,9 +119,9 @@ func (s *Server) runCandles(w http.ResponseWriter, r *http.Request, sess *sessio
 			ps = ps.Downsample(maxCandles)
 			out.Note = "Candles merged into buckets to fit the chart."
 		}
-		out.Candles = make([]candleJSON, ps.Len())
-		for i := range ps.Time {
-			out.Candles[i] = candleJSON{ps.Time[i] / 1000, ps.Open[i], ps.High[i], ps.Low[i], ps.Close[i]}
+		out.Candles = candleColumns{Time: make([]int64, ps.Len()), Open: ps.Open, High: ps.High, Low: ps.Low, Close: ps.Close}
+		for i, t := range ps.Time {
+			out.Candles.Time[i] = t / 1000
 		}
 	}
 	roi := s.roiTable(r, sess, run)
@@ -116,35 +131,35 @@ func (s *Server) runCandles(w http.ResponseWriter, r *http.Request, sess *sessio
 			continue
 		}
 		open, closed := t.OpenTime/1000, t.CloseTime/1000
-		entry := marker{Time: open, Position: "belowBar", Shape: "arrowUp", Color: "#1565c0", Text: "entry"}
-		if t.IsShort {
-			entry.Position, entry.Shape = "aboveBar", "arrowDown"
-		}
-		color := "#2e7d32"
-		if t.ProfitRatio < 0 {
-			color = "#c62828"
-		}
-		exit := marker{Time: closed, Position: "aboveBar", Shape: "circle", Color: color, Text: string(t.ExitReason)}
-		out.Markers = append(out.Markers, entry, exit)
+		tc := &out.Trades
+		tc.Open, tc.Close, tc.Reason = append(tc.Open, open), append(tc.Close, closed), append(tc.Reason, string(t.ExitReason))
+		tc.Short, tc.Win = append(tc.Short, bit(t.IsShort)), append(tc.Win, bit(t.ProfitRatio >= 0))
 		if stop := t.StopLoss; stop > 0 && open > last && closed > open {
-			out.Stops = append(out.Stops, linePoint{open, stop, "#e03131"}, linePoint{closed, stop, "rgba(0,0,0,0)"})
+			out.Stops.add(open, stop, true)
+			out.Stops.add(closed, stop, false)
 			last = closed
 		}
 		// The take-profit levels as steps: each level from its age to the
-		// next one's, hidden after the exit.
+		// next one's, left out after the exit.
 		if levels := report.ROILevels(roi, &t, t.CloseTime); len(levels) > 0 && open > lastROI && closed > levels[len(levels)-1].From/1000 {
 			for _, lv := range levels {
 				if at := lv.From / 1000; at > lastROI {
-					out.ROI = append(out.ROI, linePoint{at, lv.Price, "#2f9e44"})
+					out.ROI.add(at, lv.Price, true)
 					lastROI = at
 				}
 			}
-			out.ROI = append(out.ROI, linePoint{closed, levels[len(levels)-1].Price, "rgba(0,0,0,0)"})
+			out.ROI.add(closed, levels[len(levels)-1].Price, false)
 			lastROI = closed
 		}
 	}
-	slices.SortStableFunc(out.Markers, func(a, b marker) int { return int(a.Time - b.Time) })
 	writeJSON(w, out)
+}
+
+func bit(b bool) int8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // roiTable is the ROI table a run traded under: its config's, else its

@@ -184,7 +184,7 @@ func TestSubmitFollowAndRead(t *testing.T) {
 	if a := b.get("/runs/" + id + "/chart"); a.status != http.StatusOK || !strings.Contains(a.body, `"equity":[{"time":`) {
 		t.Errorf("chart data: %d %s", a.status, a.body)
 	}
-	if a := b.get("/runs/" + id + "/candles?pair=ETH%2FBTC"); a.status != http.StatusOK || !strings.Contains(a.body, `"candles":[{"time":`) || !strings.Contains(a.body, `"markers":[{`) || !strings.Contains(a.body, `"roi":[{"time":`) || !strings.Contains(a.body, `"stops":[{"time":`) {
+	if a := b.get("/runs/" + id + "/candles?pair=ETH%2FBTC"); a.status != http.StatusOK || !strings.Contains(a.body, `"candles":{"t":[15`) || !strings.Contains(a.body, `"trades":{"o":[15`) || !strings.Contains(a.body, `"roi":{"t":[15`) || !strings.Contains(a.body, `"stops":{"t":[15`) {
 		t.Errorf("candle data: %d %.300s", a.status, a.body)
 	}
 	if a := b.get("/runs/" + id + "/candles?pair=XMR%2FBTC"); a.status != http.StatusNotFound {

@@ -39,6 +39,16 @@
     }).catch(function (e) { el.textContent = "The chart could not be loaded (" + e.message + ")."; });
   }
 
+  // line turns a line's columns into points; a point's colour is that of
+  // the segment to the next one (transparent: left out).
+  function line(cols, color) {
+    var out = [], t = cols.t || [], v = cols.v || [], on = cols.on || [];
+    for (var i = 0; i < t.length; i++) {
+      out.push({ time: t[i], value: v[i], color: on[i] ? color : "rgba(0,0,0,0)" });
+    }
+    return out;
+  }
+
   function candles(el, LC, pair) {
     var note = document.querySelector("[data-chart-note]");
     el.removeAttribute("data-ready");
@@ -47,19 +57,26 @@
       var chart = LC.createChart(el, chartOptions());
       el._chart = chart;
       var c = chart.addSeries(LC.CandlestickSeries, { upColor: "#2b8a3e", downColor: "#c92a2a", borderVisible: false, wickUpColor: "#2b8a3e", wickDownColor: "#c92a2a" });
-      c.setData(d.candles || []);
-      LC.createSeriesMarkers(c, d.markers || []);
-      if (d.stops && d.stops.length) {
-        var st = chart.addSeries(LC.LineSeries, { color: "#e03131", lineWidth: 1, lineStyle: 1, lastValueVisible: false, priceLineVisible: false });
-        st.setData(d.stops);
+      var k = d.candles, bars = new Array((k.t || []).length);
+      for (var i = 0; i < bars.length; i++) {
+        bars[i] = { time: k.t[i], open: k.o[i], high: k.h[i], low: k.l[i], close: k.c[i] };
       }
-      if (d.roi && d.roi.length) {
-        var roi = chart.addSeries(LC.LineSeries, { color: "#2f9e44", lineWidth: 1, lineStyle: 1, lineType: 1, lastValueVisible: false, priceLineVisible: false });
-        roi.setData(d.roi);
+      c.setData(bars);
+      var tr = d.trades, n = (tr.o || []).length, markers = [];
+      for (var j = 0; j < n; j++) {
+        markers.push({ time: tr.o[j], position: tr.s[j] ? "aboveBar" : "belowBar", shape: tr.s[j] ? "arrowDown" : "arrowUp", color: "#1565c0", text: "entry" });
+        markers.push({ time: tr.c[j], position: "aboveBar", shape: "circle", color: tr.w[j] ? "#2e7d32" : "#c62828", text: tr.r[j] });
+      }
+      LC.createSeriesMarkers(c, markers);
+      if ((d.stops.t || []).length) {
+        chart.addSeries(LC.LineSeries, { color: "#e03131", lineWidth: 1, lineStyle: 1, lastValueVisible: false, priceLineVisible: false }).setData(line(d.stops, "#e03131"));
+      }
+      if ((d.roi.t || []).length) {
+        chart.addSeries(LC.LineSeries, { color: "#2f9e44", lineWidth: 1, lineStyle: 1, lineType: 1, lastValueVisible: false, priceLineVisible: false }).setData(line(d.roi, "#2f9e44"));
       }
       chart.timeScale().fitContent();
       if (note) { note.textContent = d.note || ""; }
-      el.setAttribute("aria-label", "Candles of " + d.pair + " with " + (d.markers || []).length / 2 + " trades");
+      el.setAttribute("aria-label", "Candles of " + d.pair + " with " + n + " trades");
       ready(el);
     }).catch(function (e) { el.textContent = "The chart could not be loaded (" + e.message + ")."; });
   }
