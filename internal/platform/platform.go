@@ -324,7 +324,7 @@ func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *regi
 	if err != nil {
 		return fmt.Errorf("web app: the OpenAPI document: %w", err)
 	}
-	d := web.Deps{Auth: auth, Runs: store, Submit: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version}
+	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version}
 	if reg != nil {
 		d.Registry = reg
 	}

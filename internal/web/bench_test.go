@@ -22,6 +22,12 @@ import (
 	"github.com/tradai/tradai/internal/web"
 )
 
+type noLimits struct{}
+
+func (noLimits) TakeRequest(tenancy.Principal) (time.Duration, bool) { return 0, true }
+func (noLimits) AuthWait(*http.Request) time.Duration                { return 0 }
+func (noLimits) AuthFailed(*http.Request)                            {}
+
 type noSubmit struct{}
 
 func (noSubmit) Submit(context.Context, tenancy.Principal, apitype.SubmitRequest, string) (runs.Run, error) {
@@ -73,7 +79,7 @@ func BenchmarkRunsList10000(b *testing.B) {
 			}
 		}
 	}
-	s, err := web.New(web.Deps{Auth: ten, Runs: store, Submit: noSubmit{}, DataDir: b.TempDir(), Log: log, Version: "bench"}, web.Options{})
+	s, err := web.New(web.Deps{Auth: ten, Runs: store, Submit: noSubmit{}, Limits: noLimits{}, DataDir: b.TempDir(), Log: log, Version: "bench"}, web.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -136,7 +142,7 @@ func (a oneToken) Authenticate(_ context.Context, token string) (tenancy.Princip
 func TestSecureCookieBehindAProxy(t *testing.T) {
 	t.Parallel()
 	for _, trust := range []bool{false, true} {
-		s, err := web.New(web.Deps{Auth: oneToken{tenancy.Principal{Tenant: "t", User: "u"}}, Runs: &runs.Store{}, Submit: noSubmit{}, DataDir: t.TempDir()},
+		s, err := web.New(web.Deps{Auth: oneToken{tenancy.Principal{Tenant: "t", User: "u"}}, Runs: &runs.Store{}, Submit: noSubmit{}, Limits: noLimits{}, DataDir: t.TempDir()},
 			web.Options{TrustForwardedProto: trust})
 		if err != nil {
 			t.Fatal(err)

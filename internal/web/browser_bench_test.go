@@ -100,7 +100,7 @@ func BenchmarkRunPageInBrowser(b *testing.B) {
 		Artifacts: []runs.Artifact{{Name: "result.json", MediaType: "application/json", Content: doc.Bytes()}}}); err != nil {
 		b.Fatal(err)
 	}
-	s, err := web.New(web.Deps{Auth: ten, Runs: store, Submit: noSubmit{}, DataDir: dataDir, Log: log, Version: "bench"}, web.Options{})
+	s, err := web.New(web.Deps{Auth: ten, Runs: store, Submit: noSubmit{}, Limits: noLimits{}, DataDir: dataDir, Log: log, Version: "bench"}, web.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -335,3 +335,31 @@ func TestLargeFormsAreRefused(t *testing.T) {
 		t.Error("the large form made a run")
 	}
 }
+
+// Pages take from the user's API rate limit, and failed sign-ins from the
+// client address's, as API calls do.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	s := clienttest.Start(t, clienttest.Options{NoWorkers: true, RateLimit: 0.01, RateBurst: 3})
+	b := signedIn(t, s.URL, s.Token)
+	limited := false
+	for range 5 {
+		if a := b.get("/runs"); a.status == http.StatusTooManyRequests {
+			limited = a.header.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !limited {
+		t.Error("pages beyond the rate limit are served")
+	}
+	refused := false
+	for range 40 {
+		if a := newBrowser(t, s.URL).post("/signin", url.Values{"token": {"tdi_wrong"}}); a.status == http.StatusTooManyRequests {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Error("40 failed sign-ins in a row are all tried")
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -61,6 +63,11 @@ func (s *Server) auth(next func(http.ResponseWriter, *http.Request, *session)) h
 			http.Error(w, "cannot check the session now; try again", http.StatusServiceUnavailable)
 			return
 		}
+		if wait, ok := s.d.Limits.TakeRequest(sess.p); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (wait+time.Second-1)/time.Second))))
+			http.Error(w, "too many requests; try again in a moment", http.StatusTooManyRequests)
+			return
+		}
 		if r.Method == http.MethodPost && !validCSRF(r, sess.csrf) {
 			s.render(w, r, http.StatusForbidden, s.page(sess, "Refused", "", errorBody("Refused", "The form was not sent from this site's page (its form token is missing or wrong). Open the page again and resend it.")))
 			return
@@ -92,17 +99,17 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // signInPost checks the token and sets the session cookie. Failed sign-ins
-// are rate limited over all clients.
+// count against the client address's limit, as the API's do.
 func (s *Server) signInPost(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
-	if s.signIn.TokensAt(s.now()) < 1 {
+	if s.d.Limits.AuthWait(r) > 0 {
 		s.render(w, r, http.StatusTooManyRequests, s.page(nil, "Sign in", "", signInBody(next, "Too many failed sign-ins; wait a minute and try again.")))
 		return
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	p, err := s.d.Auth.Authenticate(r.Context(), token)
 	if errors.Is(err, tenancy.ErrUnauthenticated) || (err == nil && token == "") {
-		s.signIn.AllowN(s.now(), 1)
+		s.d.Limits.AuthFailed(r)
 		s.render(w, r, http.StatusUnauthorized, s.page(nil, "Sign in", "", signInBody(next, "That API token is unknown or revoked.")))
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"golang.org/x/time/rate"
 
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/clock"
@@ -36,6 +35,14 @@ type Submitter interface {
 	Submit(ctx context.Context, p tenancy.Principal, req apitype.SubmitRequest, idempotencyKey string) (runs.Run, error)
 }
 
+// Limiter is the API's rate limits (api.Server), which the pages share:
+// requests per user, and failed sign-ins per client address.
+type Limiter interface {
+	TakeRequest(p tenancy.Principal) (wait time.Duration, ok bool)
+	AuthWait(r *http.Request) time.Duration
+	AuthFailed(r *http.Request)
+}
+
 // Registry is the strategy registry (registry.Registry).
 type Registry interface {
 	Names(ctx context.Context, p tenancy.Principal) ([]string, error)
@@ -52,6 +59,7 @@ type Deps struct {
 	Auth   Authenticator
 	Runs   RunStore
 	Submit Submitter
+	Limits Limiter
 	// Registry is the strategy registry (nil: the strategies pages show
 	// the built-in strategies only).
 	Registry Registry
@@ -65,10 +73,6 @@ type Deps struct {
 
 // Options tune the web app; zero fields take the defaults shown.
 type Options struct {
-	// SignInFailures and SignInBurst limit failed sign-ins, over all
-	// clients (1 per second, bursts of 20).
-	SignInFailures float64
-	SignInBurst    int
 	// PageSize is how many runs a page of the runs list shows (50).
 	PageSize int
 	// TrustForwardedProto takes X-Forwarded-Proto: https as a TLS request
@@ -84,26 +88,19 @@ type Server struct {
 	o       Options
 	assets  *assets
 	handler http.Handler
-	signIn  *rate.Limiter
 	docs    docsPage
 }
 
 // New builds the web app over d.
 func New(d Deps, o Options) (*Server, error) {
-	if d.Auth == nil || d.Runs == nil || d.Submit == nil {
-		return nil, errors.New("web: an authenticator, a run store and a submitter are required")
+	if d.Auth == nil || d.Runs == nil || d.Submit == nil || d.Limits == nil {
+		return nil, errors.New("web: an authenticator, a run store, a submitter and rate limits are required")
 	}
 	if d.DataDir == "" {
 		return nil, errors.New("web: a market data folder is required")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.SignInFailures <= 0 {
-		o.SignInFailures = 1
-	}
-	if o.SignInBurst <= 0 {
-		o.SignInBurst = 20
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 50
@@ -117,7 +114,7 @@ func New(d Deps, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{d: d, o: o, assets: a, docs: docs, signIn: rate.NewLimiter(rate.Limit(o.SignInFailures), o.SignInBurst)}
+	s := &Server{d: d, o: o, assets: a, docs: docs}
 	s.handler = s.routes()
 	return s, nil
 }
