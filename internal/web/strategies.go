@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,8 +93,8 @@ func (s *Server) strategyPage(w http.ResponseWriter, r *http.Request, sess *sess
 	for i := len(vs) - 1; i >= 0; i-- {
 		ver := vs[i]
 		var tags []string
-		for k, val := range ver.Tags {
-			tags = append(tags, k+"="+val)
+		for _, k := range slices.Sorted(maps.Keys(ver.Tags)) {
+			tags = append(tags, k+"="+ver.Tags[k])
 		}
 		v.Versions = append(v.Versions, versionRow{Number: ver.Number, Stage: string(ver.Stage), Created: ver.Created.UTC().Format("2006-01-02 15:04"),
 			Message: ver.Message, SHA256: short(ver.SHA256), Runtime: string(ver.Runtime), Tags: strings.Join(tags, " ")})
