@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build cross test bench lint fuzz fuzz-ci clean
+.PHONY: help deps build cross test bench lint fuzz fuzz-ci clean generate
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,6 +15,13 @@ help: ## Show this help
 deps: ## Download the Go modules, and ccxt for the simulator's proof (test/ccxt) where npm is installed
 	$(GO) mod download
 	@if command -v npm >/dev/null; then npm ci --prefix test/ccxt --no-audit --no-fund; else echo "npm not found: the simulator's ccxt proof will be skipped (install nodejs and npm, then make deps)"; fi
+
+# templ, the generator of the web app's *_templ.go files (committed), at
+# the version go.mod requires.
+TEMPL_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/a-h/templ)
+
+generate: ## Regenerate the web app's *_templ.go from its .templ files (the generated files are committed; a test checks they are current)
+	$(GO) run github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION) generate -path internal/web
 
 build: ## Build bin/tradai
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tradai

@@ -245,7 +245,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	o.addFlags(cmd, 2, "backtests this process runs at once (0: none, API only)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
-	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry; never without a proxy that sets it")
+	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry, and X-Forwarded-Proto: https as HTTPS (the web app's session cookie is then Secure); never without a proxy that sets them")
 	cmd.Flags().IntVar(&maxRequests, "max-requests", 64, "API requests served at once; more are answered 503 overloaded with Retry-After at once")
 	cmd.Flags().IntVar(&runnerMax, "runner-max", 100, "deployments this process trades at once, as a runner (0: none, leave them to tradai runner processes)")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")

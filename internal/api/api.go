@@ -1,9 +1,11 @@
 // Package api is TradAI's HTTP API: backtests submitted as jobs and
 // tracked as runs, strategies, market data coverage and freshness, and the
 // operational endpoints (/health, /ready, /metrics). Operations are
-// declared with huma, which derives the OpenAPI 3.1 document (/openapi.json,
-// browsable at /docs) from the Go types and validates every request against
-// it: unknown fields are rejected, naming the field.
+// declared with huma, which derives the OpenAPI 3.1 document (/openapi.json;
+// the web app renders it at /docs) from the Go types and validates every
+// request against it: unknown fields are rejected, naming the field. Paths
+// outside /api/ that no operation serves go to the handler Mount gives (the
+// web app).
 //
 // Every /api/ call is authenticated with a bearer token (tenancy) and rate
 // limited per user; failed authentications are limited per client address.
@@ -131,6 +133,8 @@ type Server struct {
 	reg     *prometheus.Registry
 	latency *prometheus.HistogramVec
 
+	pages http.Handler // what serves the paths outside /api/ (Mount)
+
 	requests *limiters // per user
 	failures *limiters // failed authentications per client address
 
@@ -187,7 +191,9 @@ func New(d Deps, o Options) (*Server, error) {
 	cfg.Info.Description = "Submit backtests as jobs, follow them, compare runs, and inspect market data. " +
 		"Authenticate with `Authorization: Bearer <token>` (create one with `tradai tokens create`)."
 	cfg.OpenAPIPath = "/openapi"
-	cfg.DocsPath = "/docs"
+	// The web app renders the document at /docs from the binary; huma's
+	// page would load its viewer from a CDN.
+	cfg.DocsPath = ""
 	cfg.RejectUnknownQueryParameters = true
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token from `tradai tokens create` (tdi_…)."},
@@ -213,11 +219,19 @@ func New(d Deps, o Options) (*Server, error) {
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			s.pages.ServeHTTP(w, r)
+			return
+		}
 		writeProblem(w, r, problem(http.StatusNotFound, apitype.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (see /openapi.json)"))
 	})
 	s.handler = s.shed(s.observe(mux))
 	return s, nil
 }
+
+// Mount makes h serve every path outside /api/ that no operation serves
+// (the web app). Call it before the handler serves.
+func (s *Server) Mount(h http.Handler) { s.pages = h }
 
 // Handler is the API's http.Handler.
 func (s *Server) Handler() http.Handler { return s.handler }

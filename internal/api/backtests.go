@@ -122,18 +122,29 @@ func (s *Server) submit(ctx context.Context, in *submitInput) (*submitOutput, er
 	if err != nil {
 		return nil, err
 	}
-	spec, err := s.specFor(ctx, p, in.Body)
+	r, err := s.Submit(ctx, p, in.Body, in.IdempotencyKey)
 	if err != nil {
 		return nil, err
-	}
-	r, err := s.d.Jobs.Submit(ctx, p, spec, in.IdempotencyKey)
-	if err != nil {
-		return nil, s.runErr("submit backtest", "", err)
 	}
 	u := backtestsPath + "/" + r.ID
 	out := &submitOutput{Location: u}
 	out.Body = apitype.Ticket{RunID: r.ID, Status: string(r.Status), StatusURL: u}
 	return out, nil
+}
+
+// Submit checks a backtest submission and queues it as p: the one path
+// every submission takes (the API's and the web app's). A refused
+// submission is an *apitype.Problem naming what is wrong.
+func (s *Server) Submit(ctx context.Context, p tenancy.Principal, req apitype.SubmitRequest, idempotencyKey string) (runs.Run, error) {
+	spec, err := s.specFor(ctx, p, req)
+	if err != nil {
+		return runs.Run{}, err
+	}
+	r, err := s.d.Jobs.Submit(ctx, p, spec, idempotencyKey)
+	if err != nil {
+		return runs.Run{}, s.runErr("submit backtest", "", err)
+	}
+	return r, nil
 }
 
 // specFor checks a submission the way the CLI would before running it, so

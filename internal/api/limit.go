@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/tenancy"
 )
 
 // limiters is a set of token buckets by key, bounded: a bucket idle long
@@ -164,4 +166,21 @@ func clientAddress(remoteAddr, forwarded string, trustForwarded bool) string {
 		return p.String()
 	}
 	return ip.String()
+}
+
+// TakeRequest takes one request from p's rate limit, the one the API's
+// calls take too (the web app's pages share it), or says how long to wait.
+func (s *Server) TakeRequest(p tenancy.Principal) (time.Duration, bool) {
+	return s.requests.take(p.Tenant + "/" + p.User)
+}
+
+// AuthWait is how long r's client address must wait before its next
+// authentication, after too many failed ones (0: it may try now).
+func (s *Server) AuthWait(r *http.Request) time.Duration {
+	return s.failures.wait(clientAddress(r.RemoteAddr, r.Header.Get("X-Forwarded-For"), s.o.TrustForwardedFor))
+}
+
+// AuthFailed counts a failed authentication of r's client address.
+func (s *Server) AuthFailed(r *http.Request) {
+	s.failures.take(clientAddress(r.RemoteAddr, r.Header.Get("X-Forwarded-For"), s.o.TrustForwardedFor))
 }

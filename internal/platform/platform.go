@@ -1,7 +1,8 @@
 // Package platform runs TradAI's server as a service: the database
 // (opened and migrated), the first user and token, the run store, the job
 // service and its workers with their maintenance (orphan rescue), the HTTP
-// API on a listener tuned for pooled clients, optionally the paper
+// API with the web app (internal/web, mounted outside /api/) on a listener
+// tuned for pooled clients, optionally the paper
 // exchange simulator (internal/simserver) beside it, and for a worker
 // process the Prometheus metrics endpoint.
 //
@@ -20,6 +21,7 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/tradai/tradai/internal/wasm"
@@ -49,6 +51,7 @@ import (
 	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/internal/web"
 )
 
 // Config is what a Platform runs. A Config with Addr serves the API (and
@@ -346,6 +349,9 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := mountWeb(srv, store, p.auth, reg, cfg); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -370,7 +376,25 @@ func (p *Platform) start(ctx context.Context) error {
 	url := p.url()
 	log.Info("serving", "url", url, "database", p.db.Dialect().String(), "data", cfg.DataDir, "workers", cfg.Workers,
 		"download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
-	fmt.Fprintf(cfg.Out, "TradAI %s serving on %s (API docs: %s/docs)\n", cfg.Version, url, url)
+	fmt.Fprintf(cfg.Out, "TradAI %s serving on %s (open it in a browser; API docs: %s/docs)\n", cfg.Version, url, url)
+	return nil
+}
+
+// mountWeb serves the web app on the API's handler, outside /api/.
+func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, cfg Config) error {
+	doc, err := json.Marshal(srv.OpenAPI())
+	if err != nil {
+		return fmt.Errorf("web app: the OpenAPI document: %w", err)
+	}
+	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version}
+	if reg != nil {
+		d.Registry = reg
+	}
+	pages, err := web.New(d, web.Options{Clock: cfg.Clock, TrustForwardedProto: cfg.API.TrustForwardedFor})
+	if err != nil {
+		return err
+	}
+	srv.Mount(pages.Handler())
 	return nil
 }
 

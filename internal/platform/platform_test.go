@@ -51,7 +51,7 @@ func TestPlatformLifecycle(t *testing.T) {
 	}
 	cancelStart()
 	<-p.Ready()
-	if !regexp.MustCompile(`(?s)^first start: created user admin .*\nsimulator listening on http://127\.0\.0\.1:\d+ .*\nTradAI test serving on http://127\.0\.0\.1:\d+ \(API docs: .*/docs\)\n$`).MatchString(out.String()) {
+	if !regexp.MustCompile(`(?s)^first start: created user admin .*\nsimulator listening on http://127\.0\.0\.1:\d+ .*\nTradAI test serving on http://127\.0\.0\.1:\d+ \(open it in a browser; API docs: .*/docs\)\n$`).MatchString(out.String()) {
 		t.Errorf("the operator was told:\n%s", out.String())
 	}
 	token, err := os.ReadFile(p.TokenFile())

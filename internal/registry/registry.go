@@ -351,6 +351,27 @@ func (r *Registry) bySHA(ctx context.Context, tenant, name, sha string) (Version
 	return scanVersion(r.db.QueryRow(ctx, `SELECT `+versionColumns+` FROM strategy_versions WHERE tenant_id = ? AND name = ? AND sha256 = ?`, tenant, name, sha))
 }
 
+// Names lists the names of the tenant's strategies, sorted.
+func (r *Registry) Names(ctx context.Context, p tenancy.Principal) ([]string, error) {
+	rows, err := r.db.Query(ctx, `SELECT DISTINCT name FROM strategy_versions WHERE tenant_id = ? ORDER BY name`, p.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list strategies: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list strategies: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list strategies: %w", err)
+	}
+	return out, nil
+}
+
 // Versions lists the tenant's versions of name, oldest first.
 func (r *Registry) Versions(ctx context.Context, p tenancy.Principal, name string) ([]Version, error) {
 	if CheckName(name) != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -125,6 +126,15 @@ func TestPushVersionsAndTenants(t *testing.T) {
 		}
 		if _, err := b.reg.Versions(ctx, b.bob, "mystrat"); !errors.Is(err, registry.ErrNotFound) {
 			t.Errorf("bob lists alice's versions: %v", err)
+		}
+		if _, _, err := b.reg.Push(ctx, b.alice, "another", src("three\n"), registry.PushOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if names, err := b.reg.Names(ctx, b.alice); err != nil || !slices.Equal(names, []string{"another", "mystrat"}) {
+			t.Errorf("alice's names: %q, %v", names, err)
+		}
+		if names, err := b.reg.Names(ctx, b.bob); err != nil || len(names) != 0 {
+			t.Errorf("bob sees alice's names: %q, %v", names, err)
 		}
 		if _, err := b.reg.Promote(ctx, b.bob, "mystrat@1", registry.StageProduction, "x"); !errors.Is(err, registry.ErrNotFound) {
 			t.Errorf("bob promotes alice's version: %v", err)

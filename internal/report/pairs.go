@@ -9,6 +9,7 @@ import (
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
 )
 
 const (
@@ -302,9 +303,9 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade
 			note = append(note, "liquidation "+price(liq))
 		}
 		var roi []string
-		for _, lv := range roiLevels(res, t, end) {
-			ct.ROI = append(ct.ROI, [3]float64{xAt(lv.from), xAt(lv.to), round1(m.yOf(lv.price))})
-			roi = append(roi, price(lv.price))
+		for _, lv := range ROILevels(res.MinimalROI, t, end) {
+			ct.ROI = append(ct.ROI, [3]float64{xAt(lv.From), xAt(lv.To), round1(m.yOf(lv.Price))})
+			roi = append(roi, price(lv.Price))
 		}
 		if len(roi) > 0 {
 			note = append(note, "ROI "+strings.Join(roi, " → "))
@@ -332,26 +333,25 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade
 	return b.String(), marks
 }
 
-// roiLevel is one take-profit level of a trade: from a time to a time, the
-// price at which its profit reaches the ROI table's ratio.
-type roiLevel struct {
-	from, to int64
-	price    float64
+// ROILevel is one take-profit level of a trade: from a time to a time
+// (Unix ms), the price at which its profit reaches the ROI table's ratio.
+type ROILevel struct {
+	From, To int64
+	Price    float64
 }
 
-// roiLevels are the ROI table's levels over t's life up to end: each step
+// ROILevels are the ROI table's levels over t's life up to end: each step
 // in force from its age to the next step's (a step of -1, an exit at that
 // age, ends them). The price is where the trade's profit ratio after fees
 // reaches the step's ratio, from its own profit formula (linear in the
 // price).
-func roiLevels(res *result.Result, t *trade.Trade, end int64) []roiLevel {
+func ROILevels(roi sdk.ROITable, t *trade.Trade, end int64) []ROILevel {
 	a := t.ProfitRatioAt(0)
 	slope := t.ProfitRatioAt(1) - a
 	if slope == 0 || !isFinite(slope) {
 		return nil
 	}
-	var out []roiLevel
-	roi := res.MinimalROI
+	var out []ROILevel
 	for i, step := range roi {
 		from := t.OpenTime + step.Minutes*60_000
 		if from >= end || step.Ratio <= -1 {
@@ -362,7 +362,7 @@ func roiLevels(res *result.Result, t *trade.Trade, end int64) []roiLevel {
 			to = min(to, t.OpenTime+roi[i+1].Minutes*60_000)
 		}
 		if p := (step.Ratio - a) / slope; p > 0 && isFinite(p) {
-			out = append(out, roiLevel{from, to, p})
+			out = append(out, ROILevel{from, to, p})
 		}
 	}
 	return out

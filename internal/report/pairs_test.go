@@ -191,23 +191,23 @@ func TestROILevels(t *testing.T) {
 	for _, short := range []bool{false, true} {
 		tr := trade.Trade{IsShort: short, Leverage: 2, OpenTime: open, OpenRate: 100, Amount: 2, Stake: 100, FeeOpen: 0.001, FeeClose: 0.002}
 		res := &result.Result{MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.1}, {Minutes: 60, Ratio: 0.05}, {Minutes: 180, Ratio: -1}, {Minutes: 240, Ratio: 0}}}
-		levels := roiLevels(res, &tr, open+120*minuteMs)
+		levels := ROILevels(res.MinimalROI, &tr, open+120*minuteMs)
 		if len(levels) != 2 {
 			t.Fatalf("short %v: %d levels: %+v", short, len(levels), levels)
 		}
 		wantT := [][2]int64{{open, open + 60*minuteMs}, {open + 60*minuteMs, open + 120*minuteMs}}
 		for i, lv := range levels {
-			if r := tr.ProfitRatioAt(lv.price); math.Abs(r-res.MinimalROI[i].Ratio) > 1e-12 {
-				t.Errorf("short %v: level %d at %v makes %v, want %v", short, i, lv.price, r, res.MinimalROI[i].Ratio)
+			if r := tr.ProfitRatioAt(lv.Price); math.Abs(r-res.MinimalROI[i].Ratio) > 1e-12 {
+				t.Errorf("short %v: level %d at %v makes %v, want %v", short, i, lv.Price, r, res.MinimalROI[i].Ratio)
 			}
-			if lv.from != wantT[i][0] || lv.to != wantT[i][1] {
-				t.Errorf("short %v: level %d from %d to %d, want %v", short, i, lv.from, lv.to, wantT[i])
+			if lv.From != wantT[i][0] || lv.To != wantT[i][1] {
+				t.Errorf("short %v: level %d from %d to %d, want %v", short, i, lv.From, lv.To, wantT[i])
 			}
 		}
-		if short == (levels[0].price > tr.OpenRate) {
-			t.Errorf("short %v: take-profit %v on the wrong side of %v", short, levels[0].price, tr.OpenRate)
+		if short == (levels[0].Price > tr.OpenRate) {
+			t.Errorf("short %v: take-profit %v on the wrong side of %v", short, levels[0].Price, tr.OpenRate)
 		}
-		if got := roiLevels(res, &tr, open+500*minuteMs); len(got) != 2 || got[1].to != open+180*minuteMs {
+		if got := ROILevels(res.MinimalROI, &tr, open+500*minuteMs); len(got) != 2 || got[1].To != open+180*minuteMs {
 			t.Errorf("short %v: a -1 step does not end the levels: %+v", short, got)
 		}
 	}

@@ -403,6 +403,9 @@ type Filter struct {
 	Parent string
 	// StrategyVersion: only runs of this registry version (of Strategy).
 	StrategyVersion int
+	// CreatedFrom and CreatedTo: only runs created at or after From and
+	// before To (zero: that side open).
+	CreatedFrom, CreatedTo time.Time
 }
 
 // Page is one page of List.
@@ -435,6 +438,14 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	if f.StrategyVersion > 0 {
 		q += ` AND strategy_version = ?`
 		args = append(args, f.StrategyVersion)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, f.CreatedFrom.UnixMilli())
+	}
+	if !f.CreatedTo.IsZero() {
+		q += ` AND created_at < ?`
+		args = append(args, f.CreatedTo.UnixMilli())
 	}
 	if f.Parent != "" {
 		q += ` AND parent_id = ?`

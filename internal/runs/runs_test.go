@@ -310,6 +310,33 @@ func TestListPaginationStableUnderInserts(t *testing.T) {
 	})
 }
 
+func TestListByCreationTime(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, alice, _ := setup(t, d)
+		var made []runs.Run
+		for range 4 {
+			r, _, err := s.Create(ctx, alice, spec("sma"), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, r)
+		}
+		// The store's clock ticks between runs: [second, fourth) holds the
+		// second and the third.
+		page, err := s.List(ctx, alice, runs.Filter{CreatedFrom: made[1].Created, CreatedTo: made[3].Created}, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Runs) != 2 || page.Runs[0].ID != made[2].ID || page.Runs[1].ID != made[1].ID {
+			t.Fatalf("runs in [%v, %v): %+v", made[1].Created, made[3].Created, page.Runs)
+		}
+		if page, err := s.List(ctx, alice, runs.Filter{CreatedFrom: made[3].Created.Add(time.Millisecond)}, "", 10); err != nil || len(page.Runs) != 0 {
+			t.Fatalf("runs after the last: %+v, %v", page.Runs, err)
+		}
+	})
+}
+
 func TestCreateSameKeyConcurrently(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

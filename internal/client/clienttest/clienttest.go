@@ -49,6 +49,8 @@ type Options struct {
 	// and LTC/BTC 5m candles of the example data, paused at the start of
 	// the replay, on a free port. It is the venue "sim" of deployments.
 	Sim bool
+	// DataDir is the market data folder (default: ExampleData).
+	DataDir string
 }
 
 // Server is a running API server.
@@ -113,6 +115,9 @@ func Start(t testing.TB, o Options) *Server {
 		})
 	})
 	data := ExampleData()
+	if o.DataDir != "" {
+		data = o.DataDir
+	}
 	workers := 2
 	if o.NoWorkers {
 		workers = 0

@@ -1,0 +1,252 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tradai/tradai/internal/api/apitype"
+	"github.com/tradai/tradai/internal/client"
+	"github.com/tradai/tradai/internal/client/clienttest"
+)
+
+// chromium is the browser the browser tests drive: Debian's chromium
+// (.ci/run installs it). Without one the tests skip, except under CI=true,
+// where they fail.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := chromiumPath(); p != "" {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed: the browser tests need it in CI (.ci/run installs Debian's chromium)")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser tests")
+	return ""
+}
+
+// chromiumPath is the installed chromium ("" for none).
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// headless is a new headless chromium tab at path, 1280 px wide.
+func headless(tb testing.TB, path string) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	tb.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// screenshots is where the browser tests write a PNG of each page:
+// $TRADAI_SCREENSHOTS, else testdata/screenshots (ignored by git).
+func screenshots(t *testing.T) string {
+	dir := os.Getenv("TRADAI_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tab is a headless chromium tab, 1280 px wide.
+func tab(t *testing.T) context.Context {
+	t.Helper()
+	ctx := headless(t, chromium(t))
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// step runs actions with a deadline and fails the test naming what.
+func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(c, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// shot writes a screenshot of the whole page (of the window only for a
+// page too long to look at whole).
+func shot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	take := chromedp.FullScreenshot(100)
+	if name == "docs" {
+		take = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(c, take)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// In a real browser: sign in, submit a backtest and watch it finish, open
+// its charts, see a running run's status change live, compare two runs, promote a version, see a gap on the data
+// page, read the API reference; a screenshot of each page.
+func TestInBrowser(t *testing.T) {
+	ctx := tab(t)
+	dir := screenshots(t)
+	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t)})
+	pushStrategy(t, s, s.Token, "pysma", "", "\n# two\n")
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+	step(t, ctx, "sign in",
+		chromedp.Navigate(s.URL+"/runs"),
+		chromedp.WaitVisible(css("#token")),
+	)
+	shot(t, ctx, dir, "signin")
+	step(t, ctx, "sign in",
+		chromedp.SendKeys(css("#token"), s.Token),
+		chromedp.Submit(css("#token")),
+		chromedp.WaitVisible(css("table.runs")),
+	)
+
+	submit := func(rsi string) string {
+		step(t, ctx, "fill in the backtest form",
+			chromedp.Navigate(s.URL+"/backtests/new?strategy=rsi_bollinger"),
+			chromedp.WaitVisible(css("#pairs")),
+			chromedp.SetValue(css("#pairs"), "ETH/BTC LTC/BTC"),
+			chromedp.SetValue(css("#timerange"), "20180110-20180113"),
+			chromedp.SetValue(css("#stake_currency"), "BTC"),
+			chromedp.SetValue(css("#dry_run_wallet"), "1"),
+			chromedp.SetValue(css(`[id="param.rsi_period"]`), rsi),
+			chromedp.SetValue(css("#tags"), "from=browser"),
+		)
+		if rsi == "14" {
+			shot(t, ctx, dir, "backtest-form")
+		}
+		step(t, ctx, "submit the backtest", chromedp.Submit(css("#pairs")), chromedp.WaitVisible(css("dl.facts")))
+		// The status refreshes itself (htmx) and the page reloads with the
+		// results once the run is done.
+		step(t, ctx, "see the run finish and its charts drawn",
+			chromedp.WaitVisible(css(`.cards`)),
+			chromedp.WaitVisible(css(`[data-chart="equity"][data-ready="true"] canvas`)),
+			chromedp.WaitVisible(css(`[data-chart="candles"][data-ready="true"] canvas`)),
+		)
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc[strings.LastIndex(loc, "/")+1:]
+	}
+	first := submit("14")
+	if status := eval[string](t, ctx, `document.querySelector(".facts .status").textContent.trim()`); status != "completed" {
+		t.Fatalf("status %q", status)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("table.trades tbody tr").length`); n == 0 {
+		t.Error("no trades listed")
+	}
+	shot(t, ctx, dir, "run")
+	// Another pair's candles without reloading the page.
+	step(t, ctx, "show another pair",
+		chromedp.SetValue(css("#pair"), "LTC/BTC"),
+		chromedp.Submit(css("#pair")),
+		chromedp.WaitVisible(css(`[data-chart="candles"][data-ready="true"][aria-label^="Candles of LTC/BTC"]`)),
+	)
+	second := submit("20")
+
+	// A run that stays running until cancelled: the list shows it live,
+	// and its status changes without the page reloading.
+	c, err := client.New(s.URL, s.Token, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := c.Submit(context.Background(), apitype.SubmitRequest{Strategy: clienttest.SlowStrategy(t), Config: clienttest.Config(t), Timerange: "20180110-20180111", Pairs: []string{"ETH/BTC"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "see a run in progress",
+		chromedp.Navigate(s.URL+"/runs"),
+		chromedp.WaitVisible(css(`#status-`+slow.RunID+`.running[hx-trigger]`)),
+	)
+	eval[bool](t, ctx, `window.tradaiSamePage = true`)
+	shot(t, ctx, dir, "runs")
+	if _, err := c.Cancel(context.Background(), slow.RunID); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "see it cancelled without reloading", chromedp.WaitVisible(css(`#status-`+slow.RunID+`.cancelled[data-final]`)))
+	if !eval[bool](t, ctx, `window.tradaiSamePage === true`) {
+		t.Error("the page reloaded to show the new status")
+	}
+
+	step(t, ctx, "compare two runs",
+		chromedp.Navigate(s.URL+"/runs"),
+		chromedp.WaitVisible(css("table.runs")),
+	)
+	step(t, ctx, "tick two runs and compare",
+		chromedp.Click(css(`input[value="`+first+`"]`)),
+		chromedp.Click(css(`input[value="`+second+`"]`)),
+		chromedp.Submit(css(`input[value="`+first+`"]`)),
+		chromedp.WaitVisible(css(`[data-chart="compare"][data-ready="true"] canvas`)),
+	)
+	if n := eval[int](t, ctx, `document.querySelectorAll("table.compare tr.differs").length`); n == 0 {
+		t.Error("the comparison marks no difference between rsi_period 14 and 20")
+	}
+	shot(t, ctx, dir, "compare")
+
+	step(t, ctx, "promote a version",
+		chromedp.Navigate(s.URL+"/strategies/pysma"),
+		chromedp.WaitVisible(css(`a[href="/strategies/pysma/versions/1/promote?stage=production"]`)),
+	)
+	shot(t, ctx, dir, "strategy")
+	step(t, ctx, "confirm the promotion",
+		chromedp.Click(css(`a[href="/strategies/pysma/versions/1/promote?stage=production"]`)),
+		chromedp.WaitVisible(css("#reason")),
+	)
+	shot(t, ctx, dir, "promote-confirm")
+	step(t, ctx, "promote",
+		chromedp.SendKeys(css("#reason"), "the better one"),
+		chromedp.Submit(css("#reason")),
+		chromedp.WaitVisible(css("p.ok")),
+	)
+	if got := eval[string](t, ctx, `document.querySelector("p.ok").textContent`); !strings.Contains(got, "pysma@1 is now production") {
+		t.Errorf("after promoting: %q", got)
+	}
+
+	step(t, ctx, "see a gap on the data page", chromedp.Navigate(s.URL+"/data"), chromedp.WaitVisible(css("svg.timeline rect.gap")))
+	shot(t, ctx, dir, "data")
+	step(t, ctx, "read the API reference", chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(css("#op-submit-backtest")))
+	shot(t, ctx, dir, "docs")
+
+	// A phone's width.
+	step(t, ctx, "the run at 720 px", chromedp.EmulateViewport(720, 1000), chromedp.Navigate(s.URL+"/runs/"+first),
+		chromedp.WaitVisible(css(`[data-chart="equity"][data-ready="true"] canvas`)))
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 720 {
+		t.Errorf("the run page is %d px wide on a 720 px screen", w)
+	}
+	shot(t, ctx, dir, "run-720")
+}
