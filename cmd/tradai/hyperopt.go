@@ -115,7 +115,8 @@ reproduces a study.`,
 				exportPath, sf.configPath, env.cfg.Strategy, exportPath)
 			if reportPath != "" {
 				rep := &report.StudyReport{Title: env.spec.Name, Loss: env.loss.Name, Sampler: sf.samplerName, Seed: sf.seed, Jobs: sf.jobs,
-					Epochs: sf.epochs, Spaces: env.space.Spaces(), Dims: env.space.Dims(), Study: study, Overfitting: of}
+					Epochs: sf.epochs, Spaces: env.space.Spaces()}
+				optimize.FillStudyReport(rep, study, env.space.Dims(), of)
 				if err := atomicfile.Write(reportPath, func(w io.Writer) error { return report.WriteStudyHTML(w, rep) }); err != nil {
 					return fmt.Errorf("--report: %w", err)
 				}

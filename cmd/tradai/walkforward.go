@@ -104,7 +104,8 @@ Window i's sampler is seeded with --seed + i, so a seed with the same
 			fmt.Fprintf(out, "Walk-forward efficiency (out-of-sample profit per day / in-sample): %s\n", ratio(wf.Efficiency))
 			fmt.Fprintf(out, "%d windows in %s; --seed %d --jobs %d reproduces the analysis\n", len(wf.Windows), time.Since(began).Round(time.Millisecond), sf.seed, sf.jobs)
 			rep := &report.WalkForwardReport{Title: env.spec.Name, Loss: env.loss.Name, Sampler: sf.samplerName, Seed: sf.seed, Epochs: sf.epochs,
-				Train: train, Test: test, Step: step, Anchored: anchored, WalkForward: wf}
+				Train: train, Test: test, Step: step, Anchored: anchored}
+			optimize.FillWalkForwardReport(rep, wf)
 			for _, f := range []struct {
 				flag, path, what string
 				write            func(io.Writer) error

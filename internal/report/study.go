@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/optimize/overfit"
 	"github.com/tradai/tradai/internal/optimize/sample"
 )
 
@@ -33,21 +33,69 @@ type StudyReport struct {
 	Jobs, Epochs  int
 	Spaces        []string
 	// Dims are the study's dimensions, in the order of a trial's point.
-	Dims        sample.Space
-	Study       *optimize.Study
-	Overfitting optimize.Overfitting
+	Dims sample.Space
+	// Trials are every finished trial, by number; Failed counts those
+	// that failed.
+	Trials []StudyTrial
+	Failed int
+	// Importance is each dimension's importance, most important first.
+	Importance  []StudyImportance
+	Overfitting StudyOverfitting
+}
+
+// StudyTrial is one trial of a study as the report shows it. The report
+// takes plain figures, not the optimiser's types, so that it never
+// imports the backtester (internal/optimize fills these).
+type StudyTrial struct {
+	Number int
+	// Point is the sampled point, in the order of Dims.
+	Point []float64
+	Loss  float64
+	// Failed: the trial's backtest failed; Capped: it had too few trades
+	// and got the largest loss (counted, not plotted).
+	Failed, Capped                   bool
+	Trades                           int
+	ProfitTotal, MaxDrawdown, Sharpe float64
+}
+
+// StudyImportance is how much of the loss a dimension explains: Share of
+// the variance of the loss ranks (η² over Bins bins), against Chance, the
+// share noise alone gives.
+type StudyImportance struct {
+	Name          string
+	Share, Chance float64
+	Bins          int
+}
+
+// StudyOverfitting is the overfitting figures of a study's best trial.
+type StudyOverfitting struct {
+	// Trials judged, Periods of daily returns each, the variance of their
+	// Sharpe ratios; Best is the judged trial's number.
+	Trials, Periods int
+	SharpeVariance  float64
+	Best            int
+	// DSR is the deflated Sharpe ratio (NaN: not measured), Deflated its
+	// figures; PBO the probability of backtest overfitting over Ranked
+	// trials (NaN: not measured), CSCV its figures.
+	DSR      float64
+	Deflated overfit.Deflated
+	PBO      float64
+	Ranked   int
+	CSCV     overfit.CSCV
+	Verdict  string
+	Notes    []string
 }
 
 // WriteStudyHTML writes a self-contained HTML report of a study, in the
 // backtest report's style (inline CSS and SVG, no script, no network): the
 // StudyTop best trials with their parameter values, the convergence of the
 // loss over the trials (every trial and the best so far), each
-// parameter's importance (optimize.Importance), a plot of the loss against
+// parameter's importance, a plot of the loss against
 // each parameter, and the overfitting figures with the verdict explained.
 // Failed trials and trials with too few trades (the loss 100000) are
 // counted but not plotted.
 func WriteStudyHTML(w io.Writer, r *StudyReport) error {
-	if r == nil || r.Study == nil {
+	if r == nil {
 		return fmt.Errorf("report: no study")
 	}
 	v := buildStudyView(r)
@@ -104,16 +152,16 @@ type overfitView struct {
 
 // plottable reports whether a trial's loss is drawn: it did not fail and
 // had enough trades.
-func plottable(t *optimize.Trial) bool {
-	return !t.Failed() && t.Loss != optimize.MaxLoss && isFinite(t.Loss)
+func plottable(t *StudyTrial) bool {
+	return !t.Failed && !t.Capped && isFinite(t.Loss)
 }
 
 func buildStudyView(r *StudyReport) *studyView {
-	st := r.Study
+	st := r
 	v := &studyView{CSS: template.CSS(reportCSS), Title: r.Title, Loss: r.Loss, Sampler: r.Sampler, Seed: r.Seed,
 		Jobs: r.Jobs, Epochs: r.Epochs, Spaces: r.Spaces, Trials: len(st.Trials), Failed: st.Failed}
 	for i := range st.Trials {
-		if t := &st.Trials[i]; !t.Failed() && t.Loss == optimize.MaxLoss {
+		if t := &st.Trials[i]; !t.Failed && t.Capped {
 			v.Capped++
 		}
 	}
@@ -123,16 +171,16 @@ func buildStudyView(r *StudyReport) *studyView {
 	// The best trials: the summaries sorted by loss (ties: earlier).
 	idx := make([]int, 0, len(st.Trials))
 	for i := range st.Trials {
-		if !st.Trials[i].Failed() {
+		if !st.Trials[i].Failed {
 			idx = append(idx, i)
 		}
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(st.Trials[a].Loss, st.Trials[b].Loss) })
 	for _, i := range idx[:min(len(idx), StudyTop)] {
 		t := &st.Trials[i]
-		row := studyRow{Number: t.Number, Loss: fixed(t.Loss, 5), Trades: strconv.Itoa(t.Figures.Trades),
-			Profit: pctSigned(t.Figures.ProfitTotal, 2), DD: pctS(t.Figures.MaxDrawdownAccount, 2), Sharpe: fixed(t.Figures.Sharpe, 2),
-			ProfitTone: tone(t.Figures.ProfitTotal)}
+		row := studyRow{Number: t.Number, Loss: fixed(t.Loss, 5), Trades: strconv.Itoa(t.Trades),
+			Profit: pctSigned(t.ProfitTotal, 2), DD: pctS(t.MaxDrawdown, 2), Sharpe: fixed(t.Sharpe, 2),
+			ProfitTone: tone(t.ProfitTotal)}
 		for d, dim := range r.Dims {
 			if d < len(t.Point) {
 				row.Values = append(row.Values, dimValue(dim, t.Point[d]))
@@ -144,14 +192,14 @@ func buildStudyView(r *StudyReport) *studyView {
 		best := &st.Trials[idx[0]]
 		v.Cards = []card{
 			{"Best loss", fixed(best.Loss, 5), "trial " + strconv.Itoa(best.Number), ""},
-			{"Best profit", pctSigned(best.Figures.ProfitTotal, 2), plural(best.Figures.Trades, "trade"), tone(best.Figures.ProfitTotal)},
+			{"Best profit", pctSigned(best.ProfitTotal, 2), plural(best.Trades, "trade"), tone(best.ProfitTotal)},
 			{"Trials", strconv.Itoa(len(st.Trials)), fmt.Sprintf("%d failed · %d too few trades", st.Failed, v.Capped), ""},
 			{"Verdict", verdictWord(r.Overfitting.Verdict), "see Overfitting", verdictTone(r.Overfitting.Verdict)},
 		}
 	}
 	lo, hi := lossRange(st.Trials)
 	v.Convergence = convergenceChart(st.Trials, lo, hi)
-	for _, p := range optimize.Importance(r.Dims, st.Trials) {
+	for _, p := range r.Importance {
 		v.Importance = append(v.Importance, importanceRow{Name: p.Name, Share: pctS(p.Share, 1), Chance: pctS(p.Chance, 1),
 			Width: fixed(100*p.Share, 1), Bins: p.Bins, AboveChance: p.Share > 2*p.Chance})
 	}
@@ -190,11 +238,11 @@ func verdictTone(v string) string {
 	return ""
 }
 
-func overfitViewOf(o optimize.Overfitting) overfitView {
+func overfitViewOf(o StudyOverfitting) overfitView {
 	ov := overfitView{Verdict: o.Verdict, Tone: verdictTone(o.Verdict), Notes: o.Notes}
 	ov.Cards = []card{
 		{"Deflated Sharpe ratio", fixed(o.DSR, 2), "probability the edge beats luck", toneAt(o.DSR, 0.95, 0.5)},
-		{"Probability of overfitting", pctS(o.PBO, 0), "CSCV over " + plural(len(o.Kept), "trial"), toneAt(-o.PBO, -0.25, -0.5)},
+		{"Probability of overfitting", pctS(o.PBO, 0), "CSCV over " + plural(o.Ranked, "trial"), toneAt(-o.PBO, -0.25, -0.5)},
 		{"Trials judged", strconv.Itoa(o.Trials), plural(o.Periods, "day") + " of daily returns", ""},
 	}
 	if isFinite(o.DSR) {
@@ -230,7 +278,7 @@ func toneAt(x, good, bad float64) string {
 // lossRange is the loss axis of the study's plots: the lowest plotted
 // loss to the 98th percentile (a few extreme losses would flatten the
 // rest; they are drawn at the top edge).
-func lossRange(trials []optimize.Trial) (lo, hi float64) {
+func lossRange(trials []StudyTrial) (lo, hi float64) {
 	var ls []float64
 	for i := range trials {
 		if plottable(&trials[i]) {
@@ -330,7 +378,7 @@ func stride(n int) int { return max(1, (n+maxChartPoints-1)/maxChartPoints) }
 
 // convergenceChart plots each trial's loss against its number and the
 // best loss so far.
-func convergenceChart(trials []optimize.Trial, lo, hi float64) template.HTML {
+func convergenceChart(trials []StudyTrial, lo, hi float64) template.HTML {
 	p := &xyPlot{id: "convergence-chart", aria: "Loss per trial and best so far", width: 1200, height: 320,
 		x0: 1, x1: float64(max(len(trials), 2)), lo: lo, hi: hi}
 	s := stride(len(trials))
@@ -352,7 +400,7 @@ func convergenceChart(trials []optimize.Trial, lo, hi float64) template.HTML {
 }
 
 // scatterChart plots the loss against dimension d's value.
-func scatterChart(dim sample.Dim, d int, trials []optimize.Trial, lo, hi float64) template.HTML {
+func scatterChart(dim sample.Dim, d int, trials []StudyTrial, lo, hi float64) template.HTML {
 	p := &xyPlot{id: "scatter-" + dim.Name, aria: "Loss against " + dim.Name, width: 600, height: 240, lo: lo, hi: hi,
 		x0: dim.Low, x1: dim.High}
 	if dim.Categorical() {

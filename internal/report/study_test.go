@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/optimize/overfit"
 	"github.com/tradai/tradai/internal/optimize/sample"
 )
@@ -71,20 +70,24 @@ func parseSections(t *testing.T, page string) map[string]*element {
 func studyFixture() *StudyReport {
 	dims := sample.Space{{Name: "fast", Low: 2, High: 50, Int: true}, {Name: "ratio", Low: 0.01, High: 0.2}, {Name: "mode", Choices: []string{"a", "b<c"}}}
 	r := rand.New(rand.NewPCG(1, 2))
-	st := &optimize.Study{}
+	rep := &StudyReport{Title: "<script>alert(1)</script>", Loss: "SharpeHyperOptLoss", Sampler: "tpe", Seed: 3, Jobs: 2, Epochs: 3000,
+		Spaces: []string{"buy"}, Dims: dims}
 	for i := range 3000 {
 		x := []float64{float64(2 + r.IntN(49)), 0.01 + 0.19*r.Float64(), float64(r.IntN(2))}
-		tr := optimize.Trial{Number: i + 1, Point: x, Loss: math.Abs(x[0]-20)/10 + r.NormFloat64()*0.1,
-			Figures: optimize.Figures{Trades: 10 + r.IntN(100), ProfitTotal: r.NormFloat64() * 0.1}}
+		tr := StudyTrial{Number: i + 1, Point: x, Loss: math.Abs(x[0]-20)/10 + r.NormFloat64()*0.1,
+			Trades: 10 + r.IntN(100), ProfitTotal: r.NormFloat64() * 0.1}
 		switch {
 		case i%97 == 0:
-			tr.Err, tr.Loss = "refused", math.Inf(1)
-			st.Failed++
+			tr.Failed, tr.Loss = true, math.Inf(1)
+			rep.Failed++
 		case i%89 == 0:
-			tr.Loss = optimize.MaxLoss
+			tr.Loss, tr.Capped = 100_000, true
 		}
-		st.Trials = append(st.Trials, tr)
+		rep.Trials = append(rep.Trials, tr)
 	}
+	// Importance as the optimiser ranks it (fast decides the loss).
+	rep.Importance = []StudyImportance{{Name: "fast", Share: 0.8, Chance: 0.003, Bins: 10}, {Name: "ratio", Share: 0.004, Chance: 0.003, Bins: 10},
+		{Name: "mode", Share: 0.001, Chance: 0.0003, Bins: 2}}
 	// The overfitting figures of some returns, through overfit's functions.
 	returns := make([][]float64, 40)
 	for i := range returns {
@@ -95,10 +98,9 @@ func studyFixture() *StudyReport {
 	}
 	d, best, _ := overfit.DeflateBest(returns)
 	c, _ := overfit.PBO(returns, 16)
-	of := optimize.Overfitting{Trials: 40, Periods: 200, Best: best + 1, DSR: d.DSR, Deflated: d, PBO: c.PBO, CSCV: c,
-		Kept: make([]int, 40), Verdict: overfit.Verdict(d.DSR, c.PBO)}
-	return &StudyReport{Title: "<script>alert(1)</script>", Loss: "SharpeHyperOptLoss", Sampler: "tpe", Seed: 3, Jobs: 2, Epochs: 3000,
-		Spaces: []string{"buy"}, Dims: dims, Study: st, Overfitting: of}
+	rep.Overfitting = StudyOverfitting{Trials: 40, Periods: 200, Best: best + 1, DSR: d.DSR, Deflated: d, PBO: c.PBO, CSCV: c,
+		Ranked: 40, Verdict: overfit.Verdict(d.DSR, c.PBO)}
+	return rep
 }
 
 // The study report holds its sections, each with what it is about, and
@@ -151,8 +153,9 @@ func TestStudyReportSections(t *testing.T) {
 
 // A study without a successful trial still makes a page.
 func TestStudyReportEmpty(t *testing.T) {
-	rep := &StudyReport{Title: "x", Study: &optimize.Study{Trials: []optimize.Trial{{Number: 1, Err: "boom", Loss: math.Inf(1)}}, Failed: 1},
-		Overfitting: (&optimize.Study{}).Overfitting()}
+	rep := &StudyReport{Title: "x", Trials: []StudyTrial{{Number: 1, Failed: true, Loss: math.Inf(1)}}, Failed: 1,
+		Overfitting: StudyOverfitting{DSR: math.NaN(), PBO: math.NaN(), Verdict: overfit.Verdict(math.NaN(), math.NaN()),
+			Notes: []string{"no trial finished"}}}
 	var buf bytes.Buffer
 	if err := WriteStudyHTML(&buf, rep); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"strconv"
 
 	"github.com/tradai/tradai/internal/metrics"
-	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -29,7 +29,33 @@ type WalkForwardReport struct {
 	Epochs            int
 	Train, Test, Step string // as given: "90d"
 	Anchored          bool
-	WalkForward       *optimize.WalkForward
+	// Windows are the analysis's windows in order; OOS the out-of-sample
+	// tests stitched into one result, OOSMetrics its metrics; Efficiency
+	// the whole analysis's walk-forward efficiency (NaN: undefined).
+	Windows    []WalkWindow
+	OOS        *result.Result
+	OOSMetrics metrics.Report
+	Efficiency float64
+}
+
+// WalkWindow is one window of a walk-forward analysis as the report shows
+// it (plain figures, so the report never imports the optimiser).
+type WalkWindow struct {
+	Index int // from 0
+	// The training and test ranges, Unix ms, end excluded.
+	TrainStart, TrainEnd, TestStart, TestEnd int64
+	// Trials of the window's study; BestTrial the number of the best, whose
+	// strategy parameters and risk settings were tested.
+	Trials, BestTrial int
+	Params            sdk.Values
+	Risk              sdk.Risk
+	// InSample is the best trial's figures on the training range,
+	// OutOfSample its parameters' on the test range.
+	InSample, OutOfSample metrics.Summary
+	Efficiency            float64
+	// The window study's overfitting figures (NaN: not measured).
+	DSR, PBO float64
+	Verdict  string
 }
 
 // WriteWalkForwardHTML writes a self-contained HTML report of a
@@ -41,7 +67,7 @@ type WalkForwardReport struct {
 // trades, with the efficiency, the window study's overfitting verdict and
 // the chosen parameters.
 func WriteWalkForwardHTML(w io.Writer, r *WalkForwardReport) error {
-	if r == nil || r.WalkForward == nil || r.WalkForward.OOS == nil {
+	if r == nil || r.OOS == nil {
 		return fmt.Errorf("report: no walk-forward")
 	}
 	v := buildWalkView(r)
@@ -77,7 +103,7 @@ type walkRow struct {
 }
 
 func buildWalkView(r *WalkForwardReport) *walkView {
-	wf := r.WalkForward
+	wf := r
 	oos, s := wf.OOS, wf.OOSMetrics.Summary
 	mode := "rolling"
 	if r.Anchored {
@@ -95,15 +121,15 @@ func buildWalkView(r *WalkForwardReport) *walkView {
 	}
 	v.Equity = equityChart(oos, equitySeries(oos), false)
 	for _, w := range wf.Windows {
-		is, os := w.Best.Metrics.Summary, w.OOSMetrics.Summary
+		is, os := w.InSample, w.OutOfSample
 		row := walkRow{N: w.Index + 1,
-			Train: dateOnly(w.Train.Start) + " → " + dateOnly(w.Train.End), Test: dateOnly(w.Window.Test.Start) + " → " + dateOnly(w.Window.Test.End),
+			Train: dateOnly(w.TrainStart) + " → " + dateOnly(w.TrainEnd), Test: dateOnly(w.TestStart) + " → " + dateOnly(w.TestEnd),
 			ISProfit: pctSigned(is.ProfitTotal, 2), ISSharpe: fixed(is.SharpeDaily, 2), ISDD: pctS(is.MaxDrawdownEquity, 2), ISTrades: strconv.Itoa(is.TotalTrades),
 			OOSProfit: pctSigned(os.ProfitTotal, 2), OOSSharpe: fixed(os.SharpeDaily, 2), OOSDD: pctS(os.MaxDrawdownEquity, 2), OOSTrades: strconv.Itoa(os.TotalTrades),
 			ISTone: tone(is.ProfitTotal), OOSTone: tone(os.ProfitTotal),
-			Efficiency: ratioText(w.Efficiency), Verdict: verdictWord(w.Overfitting.Verdict), VerdictTone: verdictTone(w.Overfitting.Verdict),
-			Params: paramsOf(w.Best.Result.Params)}
-		r := w.Best.Point.Risk
+			Efficiency: ratioText(w.Efficiency), Verdict: verdictWord(w.Verdict), VerdictTone: verdictTone(w.Verdict),
+			Params: paramsOf(w.Params)}
+		r := w.Risk
 		if len(r.MinimalROI) > 0 {
 			row.Params = append(row.Params, keyValue{"roi", roiText(r.MinimalROI)})
 		}
@@ -164,10 +190,10 @@ func roiText(t sdk.ROITable) string {
 // the whole efficiency, and "out_of_sample": the stitched result as
 // WriteJSON writes a backtest.
 func WriteWalkForwardJSON(w io.Writer, r *WalkForwardReport) error {
-	if r == nil || r.WalkForward == nil || r.WalkForward.OOS == nil {
+	if r == nil || r.OOS == nil {
 		return fmt.Errorf("report: no walk-forward")
 	}
-	wf := r.WalkForward
+	wf := r
 	var oos bytes.Buffer
 	if err := WriteJSON(&oos, wf.OOS, wf.OOSMetrics); err != nil {
 		return fmt.Errorf("out_of_sample: %w", err)
@@ -222,12 +248,11 @@ func WriteWalkForwardJSON(w io.Writer, r *WalkForwardReport) error {
 	}{Strategy: r.Title, Loss: r.Loss, Sampler: r.Sampler, Seed: r.Seed, Epochs: r.Epochs, Train: r.Train, Test: r.Test, Step: r.Step,
 		Anchored: r.Anchored, Efficiency: finite(wf.Efficiency), Windows: []window{}, OutOfSample: oos.Bytes()}
 	for _, w := range wf.Windows {
-		risk := w.Best.Point.Risk
-		doc.Windows = append(doc.Windows, window{Window: w.Index + 1, TrainStart: w.Train.Start, TrainEnd: w.Train.End,
-			TestStart: w.Window.Test.Start, TestEnd: w.Window.Test.End, Trials: w.Trials, BestTrial: w.Best.Trial.Number,
-			Params: w.Best.Result.Params, MinimalROI: risk.MinimalROI, Stoploss: risk.Stoploss,
-			InSample: figs(w.Best.Metrics.Summary), OutOfSample: figs(w.OOSMetrics.Summary), Efficiency: finite(w.Efficiency),
-			DSR: finite(w.Overfitting.DSR), PBO: finite(w.Overfitting.PBO), Verdict: w.Overfitting.Verdict})
+		doc.Windows = append(doc.Windows, window{Window: w.Index + 1, TrainStart: w.TrainStart, TrainEnd: w.TrainEnd,
+			TestStart: w.TestStart, TestEnd: w.TestEnd, Trials: w.Trials, BestTrial: w.BestTrial,
+			Params: w.Params, MinimalROI: w.Risk.MinimalROI, Stoploss: w.Risk.Stoploss,
+			InSample: figs(w.InSample), OutOfSample: figs(w.OutOfSample), Efficiency: finite(w.Efficiency),
+			DSR: finite(w.DSR), PBO: finite(w.PBO), Verdict: w.Verdict})
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

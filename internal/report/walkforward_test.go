@@ -7,10 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tradai/tradai/internal/market"
-	"github.com/tradai/tradai/internal/metrics"
-	"github.com/tradai/tradai/internal/optimize"
-	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -20,20 +16,11 @@ func walkFixture(t *testing.T) *WalkForwardReport {
 	t.Helper()
 	is, ism := largeFixture()
 	oos, oosm := largeFixture()
-	stitched, err := optimize.Stitch([]*result.Result{oos})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := optimize.WindowResult{
-		Window: optimize.Window{Index: 0, Train: market.Range{Start: is.Start, End: is.End}, Test: market.Range{Start: oos.Start, End: oos.End}},
-		Trials: 50,
-		Best: optimize.Ranked{Trial: &optimize.Trial{Number: 7}, Result: is, Metrics: ism,
-			Point: optimize.Point{Params: map[string]any{"fast": 9}, Risk: sdk.Risk{Stoploss: -0.1, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.05}}}}},
-		Overfitting: optimize.Overfitting{DSR: 0.3, PBO: math.NaN(), Verdict: "Likely overfit: it is."},
-		OOS:         oos, OOSMetrics: oosm, Efficiency: 0.42,
-	}
-	wf := &optimize.WalkForward{Windows: []optimize.WindowResult{w}, OOS: stitched, OOSMetrics: metrics.Compute(stitched), Efficiency: math.NaN()}
-	return &WalkForwardReport{Title: "sma_cross", Loss: "sharpe", Sampler: "tpe", Seed: 1, Epochs: 50, Train: "90d", Test: "30d", Step: "30d", WalkForward: wf}
+	w := WalkWindow{Index: 0, TrainStart: is.Start, TrainEnd: is.End, TestStart: oos.Start, TestEnd: oos.End,
+		Trials: 50, BestTrial: 7, Params: sdk.Values{"fast": 9}, Risk: sdk.Risk{Stoploss: -0.1, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.05}}},
+		InSample: ism.Summary, OutOfSample: oosm.Summary, DSR: 0.3, PBO: math.NaN(), Verdict: "Likely overfit: it is.", Efficiency: 0.42}
+	return &WalkForwardReport{Title: "sma_cross", Loss: "sharpe", Sampler: "tpe", Seed: 1, Epochs: 50, Train: "90d", Test: "30d", Step: "30d",
+		Windows: []WalkWindow{w}, OOS: oos, OOSMetrics: oosm, Efficiency: math.NaN()}
 }
 
 // The walk-forward report puts in sample beside out of sample per window
@@ -56,7 +43,7 @@ func TestWalkForwardReport(t *testing.T) {
 	if win == nil || win.count["tr"] != 3 {
 		t.Fatalf("windows table: %+v", win)
 	}
-	ism, oosm := rep.WalkForward.Windows[0].Best.Metrics.Summary, rep.WalkForward.Windows[0].OOSMetrics.Summary
+	ism, oosm := rep.Windows[0].InSample, rep.Windows[0].OutOfSample
 	for _, want := range []string{"In sample", "Out of sample", pctSigned(ism.ProfitTotal, 2), pctSigned(oosm.ProfitTotal, 2), "0.42", "Likely overfit", "fast", "stoploss"} {
 		if !strings.Contains(win.text, want) {
 			t.Errorf("windows table lacks %q", want)
@@ -83,7 +70,7 @@ func TestWalkForwardReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if doc.Efficiency != nil || len(doc.Windows) != 1 || doc.Windows[0].Efficiency != 0.42 || doc.Windows[0].PBO != nil ||
-		doc.Windows[0].InSample.Trades != ism.TotalTrades || len(doc.OOS.Trades) != len(rep.WalkForward.OOS.Trades) {
+		doc.Windows[0].InSample.Trades != ism.TotalTrades || len(doc.OOS.Trades) != len(rep.OOS.Trades) {
 		t.Errorf("JSON: %s", buf.String()[:400])
 	}
 }
