@@ -55,7 +55,6 @@ func (s *Settings) Account() trade.Account {
 type Series struct {
 	Frame    *sdk.Frame
 	From, To int
-	digest   uint64 // of the candles as loaded (Run), for Result.DataFingerprint
 }
 
 // pairState is the simulation state of one pair.
