@@ -32,8 +32,45 @@
 
   // Trade list: drawn a page at a time from the embedded data, sorted over
   // every trade, all rows while printing, downloadable as CSV.
+  // expandTrades rebuilds the rows of the compact trade data (see
+  // tradewire.go): per row, each column's text and value, then its tone.
+  // begin expandTrades
+  function expandTrades(w) {
+    var decode = function (e) {
+      var out = new Array(w.n), i;
+      if (e.seq) {
+        for (i = 0; i < w.n; i++) out[i] = String(i + 1);
+      } else if (e.dict) {
+        for (i = 0; i < w.n; i++) out[i] = e.dict[e.idx[i]];
+      } else if (e.list) {
+        out = e.list;
+      } else {
+        for (i = 0; i < w.n; i++) {
+          if (e.at[i] === null) { out[i] = e.none; continue; }
+          var s = new Date(e.time + e.at[i] * e.step).toISOString();
+          out[i] = e.as === "minute" ? s.slice(0, 10) + " " + s.slice(11, 16)
+            : s.slice(0, 19) + s.slice(19, 23).replace(/\.?0+$/, "") + "Z";
+        }
+      }
+      return out;
+    };
+    var cols = [], c, i;
+    for (c = 0; c < w.cols.length; c++) {
+      var text = decode(w.text[c]);
+      cols.push(text, w.value[c] ? decode(w.value[c]) : text);
+    }
+    cols.push(decode(w.tone));
+    var rows = new Array(w.n);
+    for (i = 0; i < w.n; i++) {
+      var r = new Array(cols.length);
+      for (c = 0; c < cols.length; c++) r[c] = cols[c][i];
+      rows[i] = r;
+    }
+    return { file: w.file, cols: w.cols, rows: rows };
+  }
+  // end expandTrades
   var tradeEl = document.getElementById("trade-data");
-  var tradeData = tradeEl ? JSON.parse(tradeEl.textContent) : null;
+  var tradeData = tradeEl ? expandTrades(JSON.parse(tradeEl.textContent)) : null;
   // showOnChart(n) selects trade n's pair and shows the trade on its price
   // chart; set by the pairs section.
   var showOnChart = null;
