@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,42 +94,123 @@ func TestTradeWireRoundTrip(t *testing.T) {
 
 // The page's script rebuilds the same rows (run with node, when installed).
 func TestTradeWireScript(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
 	tt := wireTable()
 	js, err := json.Marshal(tt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := string(reportJS)
-	a, b := strings.Index(src, "// begin expandTrades"), strings.Index(src, "// end expandTrades")
-	if a < 0 || b < a {
-		t.Fatal("script.js lacks the expandTrades markers")
+	out := runScript(t, "expandTrades", string(js), "JSON.stringify(expandTrades(input).rows)")
+	var rows [][]string
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
 	}
-	prog := src[a:b] + "\nvar out = expandTrades(JSON.parse(require('fs').readFileSync(0, 'utf8')));\n" +
-		"process.stdout.write(JSON.stringify(out.rows));\n"
-	file := filepath.Join(t.TempDir(), "expand.js")
+	if len(rows) != len(tt.Rows) {
+		t.Fatalf("%d rows, want %d", len(rows), len(tt.Rows))
+	}
+	for i := range rows {
+		if !slices.Equal(rows[i], tt.Rows[i]) {
+			t.Fatalf("row %d:\n got %q\nwant %q", i, rows[i], tt.Rows[i])
+		}
+	}
+}
+
+// expandMarks is the page script's expandMarks in Go, for the tests.
+func expandMarks(w marksWire) []chartTrade {
+	out := make([]chartTrade, len(w.DN))
+	n := 0
+	for i := range out {
+		n += w.DN[i]
+		c := chartTrade{N: n, In: [2]float64{w.In[2*i], w.In[2*i+1]}, End: w.End[i]}
+		if w.Out != nil && w.Out[2*i] != nil {
+			c.Out = &[2]float64{*w.Out[2*i], *w.Out[2*i+1]}
+		}
+		if w.Stop0 != nil {
+			c.Stop0 = w.Stop0[i]
+		}
+		if w.Stop != nil {
+			c.Stop = w.Stop[i]
+		}
+		if w.Liq != nil {
+			c.Liq = w.Liq[i]
+		}
+		if w.ROI != nil {
+			for k := 0; k+2 < len(w.ROI[i]); k += 3 {
+				c.ROI = append(c.ROI, [3]float64{w.ROI[i][k], w.ROI[i][k+1], w.ROI[i][k+2]})
+			}
+		}
+		if w.Note != nil && w.Note[i] != nil {
+			c.Note = *w.Note[i]
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// wireMarks are chart marks with and without an exit, stops, a
+// liquidation price, ROI levels and a note.
+func wireMarks() chartMarks {
+	y := func(v float64) *float64 { return &v }
+	return chartMarks{
+		{N: 2, In: [2]float64{10.5, 20}, Out: &[2]float64{30, 40.1}, End: 31, Stop0: y(50), ROI: [][3]float64{{10.5, 20, 5}, {20, 31, 6.5}}, Note: "stop 1.0 · ROI 2 → 3"},
+		{N: 3, In: [2]float64{11, 21}, End: 1200, Stop: y(49.5), Liq: y(60)},
+		{N: 7, In: [2]float64{-0.5, 0}, Out: &[2]float64{0, 1e-7}, End: 12, Note: `a"<`},
+	}
+}
+
+// The chart marks' columns rebuild every mark, in Go and in the page's
+// script (run with node, when installed).
+func TestMarksWire(t *testing.T) {
+	marks := wireMarks()
+	js, err := json.Marshal(marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w marksWire
+	if err := json.Unmarshal(js, &w); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal([]chartTrade(marks))
+	if got, _ := json.Marshal(expandMarks(w)); string(got) != string(want) {
+		t.Fatalf("marks\n got %s\nwant %s", got, want)
+	}
+	for _, empty := range []chartMarks{nil, {}} {
+		js, err := json.Marshal(empty)
+		if err != nil || !strings.Contains(string(js), `"dn":[]`) {
+			t.Errorf("no marks: %s, %v", js, err)
+		}
+	}
+	got := runScript(t, "expandMarks", string(js), "JSON.stringify(expandMarks(input))")
+	var a, b any
+	_ = json.Unmarshal(want, &a)
+	if err := json.Unmarshal([]byte(got), &b); err != nil || !reflect.DeepEqual(a, b) {
+		t.Fatalf("script's marks\n got %s\nwant %s", got, want)
+	}
+}
+
+// runScript runs the function between the markers "begin name" and "end
+// name" of script.js in node with input (JSON) parsed as `input`, and
+// returns what expr gives. It skips the test when node is not installed.
+func runScript(t *testing.T, name, input, expr string) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	src := string(reportJS)
+	a, b := strings.Index(src, "// begin "+name+"\n"), strings.Index(src, "// end "+name+"\n")
+	if a < 0 || b < a {
+		t.Fatalf("script.js lacks the %s markers", name)
+	}
+	prog := src[a:b] + "\nvar input = JSON.parse(require('fs').readFileSync(0, 'utf8'));\nprocess.stdout.write(" + expr + ");\n"
+	file := filepath.Join(t.TempDir(), name+".js")
 	if err := os.WriteFile(file, []byte(prog), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(node, file)
-	cmd.Stdin = strings.NewReader(string(js))
+	cmd.Stdin = strings.NewReader(input)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}
-	var rows [][]string
-	if err := json.Unmarshal(out, &rows); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.EqualFunc(rows, tt.Rows, slices.Equal) {
-		for i := range rows {
-			if !slices.Equal(rows[i], tt.Rows[i]) {
-				t.Fatalf("row %d:\n got %q\nwant %q", i, rows[i], tt.Rows[i])
-			}
-		}
-		t.Fatalf("%d rows, want %d", len(rows), len(tt.Rows))
-	}
+	return string(out)
 }

@@ -69,6 +69,29 @@
     return { file: w.file, cols: w.cols, rows: rows };
   }
   // end expandTrades
+  // expandMarks rebuilds the trades on a price chart from their columns
+  // (marksWire in tradewire.go).
+  // begin expandMarks
+  function expandMarks(w) {
+    var out = [], n = 0, i, k;
+    for (i = 0; i < w.dn.length; i++) {
+      n += w.dn[i];
+      var m = { n: n, "in": [w["in"][2 * i], w["in"][2 * i + 1]] };
+      if (w.out && w.out[2 * i] !== null) m.out = [w.out[2 * i], w.out[2 * i + 1]];
+      m.end = w.end[i];
+      if (w.sl0 && w.sl0[i] !== null) m.sl0 = w.sl0[i];
+      if (w.sl && w.sl[i] !== null) m.sl = w.sl[i];
+      if (w.liq && w.liq[i] !== null) m.liq = w.liq[i];
+      if (w.roi && w.roi[i]) {
+        m.roi = [];
+        for (k = 0; k < w.roi[i].length; k += 3) m.roi.push(w.roi[i].slice(k, k + 3));
+      }
+      if (w.note && w.note[i] !== null) m.note = w.note[i];
+      out.push(m);
+    }
+    return out;
+  }
+  // end expandMarks
   var tradeEl = document.getElementById("trade-data");
   var tradeData = tradeEl ? expandTrades(JSON.parse(tradeEl.textContent)) : null;
   // showOnChart(n) selects trade n's pair and shows the trade on its price
@@ -218,7 +241,7 @@
       var left = map[0], top = map[1], width = map[2], height = map[3];
       var marks = null, shown = null;
       var load = function () {
-        if (!marks) marks = JSON.parse(panel.querySelector(".pair-marks").textContent) || [];
+        if (!marks) marks = expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent));
       };
       var add = function (name, attrs) {
         var e = document.createElementNS(svg.namespaceURI, name);
