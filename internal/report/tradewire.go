@@ -13,14 +13,18 @@ import (
 // encoding is an object with one of:
 //
 //	{"seq": 1}                         "1", "2", ... (the trade numbers)
-//	{"dict": [s...], "idx": [i...]}    row r is dict[idx[r]]
+//	{"dict": [s...], "idx": [i...]}    row r is dict[idx[r]]; without idx
+//	                                   every row is dict[0]
 //	{"list": [s...]}                   row r is list[r]
 //	{"time": t0, "step": u, "at": [k...], "as": f, "none": s}
-//	                                   row r is the time t0 + at[r]·u
-//	                                   (Unix ms) as f, "minute"
+//	                                   row r is the time t0 + (at[0] + ...
+//	                                   + at[r])·u (Unix ms, nulls left out
+//	                                   of the sum) as f, "minute"
 //	                                   (2006-01-02 15:04) or "iso"
 //	                                   (2006-01-02T15:04:05.999Z); s where
 //	                                   at[r] is null
+//	{"as": f, "none": s}               a value column only: the text
+//	                                   column's times as f, s where none
 type tradeWire struct {
 	File  string     `json:"file"`
 	Cols  []tradeCol `json:"cols"`
@@ -56,10 +60,15 @@ func (t *tradeTable) MarshalJSON() ([]byte, error) {
 	for c := range t.Cols {
 		text, value := column(2*c), column(2*c+1)
 		w.Text = append(w.Text, encodeStrings(text))
-		if equalStrings(text, value) {
+		te := w.Text[len(w.Text)-1]
+		switch {
+		case equalStrings(text, value):
 			w.Value = append(w.Value, nil)
-		} else {
+		default:
 			e := encodeStrings(value)
+			if te.Time != nil && e.Time != nil && *te.Time == *e.Time && te.Step == e.Step && equalTimes(te.At, e.At) {
+				e = wireEnc{As: e.As, None: e.None}
+			}
 			w.Value = append(w.Value, &e)
 		}
 	}
@@ -67,6 +76,15 @@ func (t *tradeTable) MarshalJSON() ([]byte, error) {
 		w.Tone = encodeStrings(column(2 * len(t.Cols)))
 	}
 	return json.Marshal(w)
+}
+
+func equalTimes(a, b []*int64) bool {
+	for i := range a {
+		if (a[i] == nil) != (b[i] == nil) || a[i] != nil && *a[i] != *b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
 }
 
 func equalStrings(a, b []string) bool {
@@ -109,6 +127,9 @@ func encodeStrings(s []string) wireEnc {
 			dict = append(dict, v)
 		}
 		idx[i] = k
+	}
+	if len(dict) == 1 {
+		idx = nil
 	}
 	return wireEnc{Dict: dict, Idx: idx}
 }
@@ -161,12 +182,13 @@ func encodeTimes(s []string, as string) (wireEnc, bool) {
 		}
 	}
 	at := make([]*int64, len(s))
+	prev := t0
 	for i, m := range ms {
 		if none != nil && s[i] == *none {
 			continue
 		}
-		k := (m - t0) / step
-		at[i] = &k
+		k := (m - prev) / step
+		at[i], prev = &k, m
 	}
 	return wireEnc{Time: &t0, Step: step, At: at, As: as, None: none}, true
 }

@@ -19,24 +19,34 @@ import (
 // rows of the compact trade data.
 func expandWire(t *testing.T, w tradeWire) [][]string {
 	t.Helper()
-	decode := func(e wireEnc) []string {
+	decode := func(e, base wireEnc) []string {
 		out := make([]string, w.N)
+		at, ms, step := e.At, e.Time, e.Step
+		if at == nil {
+			at, ms, step = base.At, base.Time, base.Step
+		}
+		var t int64
+		if ms != nil {
+			t = *ms
+		}
 		for i := range out {
 			switch {
 			case e.Seq == 1:
 				out[i] = strconv.Itoa(i + 1)
+			case e.Dict != nil && e.Idx == nil:
+				out[i] = e.Dict[0]
 			case e.Dict != nil:
 				out[i] = e.Dict[e.Idx[i]]
 			case e.List != nil:
 				out[i] = e.List[i]
-			case e.At[i] == nil:
+			case at[i] == nil:
 				out[i] = *e.None
 			default:
-				at := time.UnixMilli(*e.Time + *e.At[i]*e.Step).UTC()
+				t += *at[i] * step
 				if e.As == "minute" {
-					out[i] = at.Format("2006-01-02 15:04")
+					out[i] = time.UnixMilli(t).UTC().Format("2006-01-02 15:04")
 				} else {
-					out[i] = at.Format("2006-01-02T15:04:05.999Z")
+					out[i] = time.UnixMilli(t).UTC().Format("2006-01-02T15:04:05.999Z")
 				}
 			}
 		}
@@ -44,14 +54,14 @@ func expandWire(t *testing.T, w tradeWire) [][]string {
 	}
 	var cols [][]string
 	for c := range w.Cols {
-		text := decode(w.Text[c])
+		text := decode(w.Text[c], wireEnc{})
 		value := text
 		if w.Value[c] != nil {
-			value = decode(*w.Value[c])
+			value = decode(*w.Value[c], w.Text[c])
 		}
 		cols = append(cols, text, value)
 	}
-	cols = append(cols, decode(w.Tone))
+	cols = append(cols, decode(w.Tone, wireEnc{}))
 	rows := make([][]string, w.N)
 	for i := range rows {
 		for _, col := range cols {
@@ -61,55 +71,66 @@ func expandWire(t *testing.T, w tradeWire) [][]string {
 	return rows
 }
 
-// wireTable is a trade table whose columns hold times (one open), repeated
-// texts, numbers and text with JSON's special characters.
-func wireTable() *tradeTable {
-	res, _ := largeFixture()
-	res.Trades = append(res.Trades, trade.Trade{Pair: "ETH/USDT", OpenTime: ms("2024-01-10 12:00") + 1500, OpenRate: 2400, Stake: 100, Leverage: 3, EnterTag: `a"<\u2028`})
-	res.Trades[0].CloseTime += 7 // milliseconds
-	return tradeTableOf(res, "USDT")
+// wireTables are trade tables whose columns hold times (one open; in the
+// first also times off the minute, so that the values' times are not the
+// texts'), repeated texts, numbers and text with JSON's special
+// characters.
+func wireTables() []*tradeTable {
+	var out []*tradeTable
+	for _, odd := range []bool{true, false} {
+		res, _ := largeFixture()
+		res.Trades = append(res.Trades, trade.Trade{Pair: "ETH/USDT", OpenTime: ms("2024-01-10 12:00"), OpenRate: 2400, Stake: 100, Leverage: 3, EnterTag: `a"<\u2028`})
+		if odd {
+			res.Trades[0].CloseTime += 7 // milliseconds
+			res.Trades[len(res.Trades)-1].OpenTime += 1500
+		}
+		out = append(out, tradeTableOf(res, "USDT"))
+	}
+	return out
 }
 
 // The compact trade data rebuilds every row exactly, and is smaller than
 // the rows.
 func TestTradeWireRoundTrip(t *testing.T) {
-	tt := wireTable()
-	js, err := json.Marshal(tt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var w tradeWire
-	if err := json.Unmarshal(js, &w); err != nil {
-		t.Fatal(err)
-	}
-	got := expandWire(t, w)
-	if !slices.EqualFunc(got, tt.Rows, slices.Equal) {
-		t.Fatalf("rows differ:\n got %q\nwant %q", got[len(got)-1], tt.Rows[len(tt.Rows)-1])
-	}
-	plain, _ := json.Marshal(tt.Rows)
-	if len(js) >= len(plain) {
-		t.Errorf("compact data %d bytes, plain rows %d", len(js), len(plain))
+	for _, tt := range wireTables() {
+		js, err := json.Marshal(tt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w tradeWire
+		if err := json.Unmarshal(js, &w); err != nil {
+			t.Fatal(err)
+		}
+		got := expandWire(t, w)
+		if !slices.EqualFunc(got, tt.Rows, slices.Equal) {
+			t.Fatalf("rows differ:\n got %q\nwant %q", got[len(got)-1], tt.Rows[len(tt.Rows)-1])
+		}
+		plain, _ := json.Marshal(tt.Rows)
+		if len(js) >= len(plain) {
+			t.Errorf("compact data %d bytes, plain rows %d", len(js), len(plain))
+		}
 	}
 }
 
 // The page's script rebuilds the same rows (run with node, when installed).
 func TestTradeWireScript(t *testing.T) {
-	tt := wireTable()
-	js, err := json.Marshal(tt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := runScript(t, "expandTrades", string(js), "JSON.stringify(expandTrades(input).rows)")
-	var rows [][]string
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != len(tt.Rows) {
-		t.Fatalf("%d rows, want %d", len(rows), len(tt.Rows))
-	}
-	for i := range rows {
-		if !slices.Equal(rows[i], tt.Rows[i]) {
-			t.Fatalf("row %d:\n got %q\nwant %q", i, rows[i], tt.Rows[i])
+	for _, tt := range wireTables() {
+		js, err := json.Marshal(tt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := runScript(t, "expandTrades", string(js), "JSON.stringify(expandTrades(input).rows)")
+		var rows [][]string
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(tt.Rows) {
+			t.Fatalf("%d rows, want %d", len(rows), len(tt.Rows))
+		}
+		for i := range rows {
+			if !slices.Equal(rows[i], tt.Rows[i]) {
+				t.Fatalf("row %d:\n got %q\nwant %q", i, rows[i], tt.Rows[i])
+			}
 		}
 	}
 }

@@ -36,18 +36,20 @@
   // tradewire.go): per row, each column's text and value, then its tone.
   // begin expandTrades
   function expandTrades(w) {
-    var decode = function (e) {
+    var decode = function (e, base) {
       var out = new Array(w.n), i;
       if (e.seq) {
         for (i = 0; i < w.n; i++) out[i] = String(i + 1);
       } else if (e.dict) {
-        for (i = 0; i < w.n; i++) out[i] = e.dict[e.idx[i]];
+        for (i = 0; i < w.n; i++) out[i] = e.dict[e.idx ? e.idx[i] : 0];
       } else if (e.list) {
         out = e.list;
       } else {
+        var at = e.at || base.at, t = e.at ? e.time : base.time, step = e.at ? e.step : base.step;
         for (i = 0; i < w.n; i++) {
-          if (e.at[i] === null) { out[i] = e.none; continue; }
-          var s = new Date(e.time + e.at[i] * e.step).toISOString();
+          if (at[i] === null) { out[i] = e.none; continue; }
+          t += at[i] * step;
+          var s = new Date(t).toISOString();
           out[i] = e.as === "minute" ? s.slice(0, 10) + " " + s.slice(11, 16)
             : s.slice(0, 19) + s.slice(19, 23).replace(/\.?0+$/, "") + "Z";
         }
@@ -57,7 +59,7 @@
     var cols = [], c, i;
     for (c = 0; c < w.cols.length; c++) {
       var text = decode(w.text[c]);
-      cols.push(text, w.value[c] ? decode(w.value[c]) : text);
+      cols.push(text, w.value[c] ? decode(w.value[c], w.text[c]) : text);
     }
     cols.push(decode(w.tone));
     var rows = new Array(w.n);
