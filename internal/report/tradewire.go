@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -64,11 +65,10 @@ func (t *tradeTable) MarshalJSON() ([]byte, error) {
 		switch {
 		case equalStrings(text, value):
 			w.Value = append(w.Value, nil)
+		case te.Time != nil && isoOfTimes(te, value):
+			w.Value = append(w.Value, &wireEnc{As: "iso", None: noneOf(te, value)})
 		default:
 			e := encodeStrings(value)
-			if te.Time != nil && e.Time != nil && *te.Time == *e.Time && te.Step == e.Step && equalTimes(te.At, e.At) {
-				e = wireEnc{As: e.As, None: e.None}
-			}
 			w.Value = append(w.Value, &e)
 		}
 	}
@@ -78,13 +78,35 @@ func (t *tradeTable) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-func equalTimes(a, b []*int64) bool {
-	for i := range a {
-		if (a[i] == nil) != (b[i] == nil) || a[i] != nil && *a[i] != *b[i] {
+// isoOfTimes reports whether value is, row by row, the time of the time
+// encoding te in ISO form, and one text where te has none.
+func isoOfTimes(te wireEnc, value []string) bool {
+	t := *te.Time
+	none := noneOf(te, value)
+	for i, k := range te.At {
+		if k == nil {
+			if value[i] != *none {
+				return false
+			}
+			continue
+		}
+		t += *k * te.Step
+		if value[i] != isoTime(t) {
 			return false
 		}
 	}
-	return len(a) == len(b)
+	return true
+}
+
+// noneOf is the value of the first row without a time in te (nil when all
+// have one).
+func noneOf(te wireEnc, value []string) *string {
+	for i, k := range te.At {
+		if k == nil {
+			return &value[i]
+		}
+	}
+	return nil
 }
 
 func equalStrings(a, b []string) bool {
@@ -147,7 +169,7 @@ func encodeTimes(s []string, as string) (wireEnc, bool) {
 	var t0 int64
 	have := false
 	for i, v := range s {
-		t, err := time.Parse(layout, v)
+		t, err := parseTime(layout, v)
 		if err != nil || format(t.UnixMilli()) != v {
 			if none == nil {
 				none = &s[i]
@@ -181,14 +203,14 @@ func encodeTimes(s []string, as string) (wireEnc, bool) {
 			}
 		}
 	}
-	at := make([]*int64, len(s))
+	at, ks := make([]*int64, len(s)), make([]int64, len(s))
 	prev := t0
 	for i, m := range ms {
 		if none != nil && s[i] == *none {
 			continue
 		}
-		k := (m - prev) / step
-		at[i], prev = &k, m
+		ks[i] = (m - prev) / step
+		at[i], prev = &ks[i], m
 	}
 	return wireEnc{Time: &t0, Step: step, At: at, As: as, None: none}, true
 }
@@ -263,3 +285,28 @@ func (m chartMarks) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(w)
 }
+
+// parseTime is time.Parse, with a quick answer for the minute layout's
+// texts of encodeTimes (and for texts that cannot be times at all).
+func parseTime(layout, v string) (time.Time, error) {
+	if len(v) < 16 || v[4] != '-' || v[7] != '-' {
+		return time.Time{}, errNotTime
+	}
+	if layout == "2006-01-02 15:04" && len(v) == 16 && v[10] == ' ' && v[13] == ':' {
+		var n [5]int
+		for j, at := range [5][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}} {
+			for _, c := range v[at[0]:at[1]] {
+				if c < '0' || c > '9' {
+					return time.Time{}, errNotTime
+				}
+				n[j] = 10*n[j] + int(c-'0')
+			}
+		}
+		// A day or hour out of range comes back formatted otherwise: the
+		// caller compares.
+		return time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], 0, 0, time.UTC), nil
+	}
+	return time.Parse(layout, v)
+}
+
+var errNotTime = errors.New("not a time")
