@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"strconv"
 	"time"
 )
@@ -310,3 +311,24 @@ func parseTime(layout, v string) (time.Time, error) {
 }
 
 var errNotTime = errors.New("not a time")
+
+// Embed is t's compact JSON, for the page's trade-data script element.
+func (t *tradeTable) Embed() (template.JS, error) {
+	b, err := t.MarshalJSON()
+	return embedJSON(b), err
+}
+
+// Embed is m's compact JSON, for its chart's pair-marks script element.
+func (m chartMarks) Embed() (template.JS, error) {
+	b, err := m.MarshalJSON()
+	return embedJSON(b), err
+}
+
+// embedJSON puts JSON that encoding/json wrote into a script element of
+// type application/json as it is: in strings, encoding/json escapes <, >
+// and & (so no "</script" can appear) and U+2028 and U+2029, which is what
+// the template's own escaper would ensure by encoding the value a second
+// time.
+func embedJSON(b []byte) template.JS {
+	return template.JS(b) //nolint:gosec // safe as explained above
+}
