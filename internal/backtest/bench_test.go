@@ -82,7 +82,11 @@ func reportCandles(b *testing.B, frames []*sdk.Frame) {
 }
 
 // BenchmarkSMACross1M: one pair, 1,000,000 one-minute candles, sma_cross,
-// signals plus simulation. Target: 20 million candles/s on one core.
+// signals plus simulation. Target: 20 million candles/s on one core. The
+// heap is warm after the first iteration (the signal and trade buffers of
+// the previous one are reused by the allocator): a fresh process runs its
+// first at about half the speed (see cmd/tradai's
+// BenchmarkBacktestProcess1M).
 func BenchmarkSMACross1M(b *testing.B) {
 	frames := []*sdk.Frame{synthetic("BTC/USDT", 1_000_000, 1)}
 	var trades int
@@ -97,7 +101,8 @@ func BenchmarkSMACross1M(b *testing.B) {
 }
 
 // BenchmarkPortfolio20x500k: 20 pairs of 500,000 candles, max_open_trades
-// 5. Target: 10 million candles/s.
+// 5. Target: 10 million candles/s. Warm heap after the first iteration, as
+// BenchmarkSMACross1M.
 func BenchmarkPortfolio20x500k(b *testing.B) {
 	frames := make([]*sdk.Frame, 20)
 	for k := range frames {

@@ -55,7 +55,6 @@ func (s *Settings) Account() trade.Account {
 type Series struct {
 	Frame    *sdk.Frame
 	From, To int
-	digest   uint64 // of the candles as loaded (Run), for Result.DataFingerprint
 }
 
 // pairState is the simulation state of one pair.
@@ -112,6 +111,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		change += f.Close[sr.To-1]/f.Close[sr.From] - 1
 	}
 	res.MarketChange = change / float64(len(series))
+	res.Trades = make([]trade.Trade, 0, tradesBound(s, series))
 
 	// hold is the benchmark's equity: the starting balance split equally
 	// over the pairs, each bought at its first close and held.
@@ -133,9 +133,11 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		peak     = s.StartingBalance
 		peakTime = res.Start
 		equity   = s.StartingBalance
-		curDay   = int64(math.MinInt64) // UTC day of the previous step; MinInt64 before the first
-		prevT    int64
-		steps    int
+		// nextDay is the start of the UTC day after the previous step's;
+		// MinInt64 before the first step.
+		nextDay = int64(math.MinInt64)
+		prevT   int64
+		steps   int
 	)
 	// held lists the pairs holding an open trade, in the order the trades
 	// opened.
@@ -181,12 +183,12 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				return nil, fmt.Errorf("backtest cancelled: %w", err)
 			}
 		}
-		if day := floorDiv(t, 86_400_000); day != curDay {
-			if curDay != math.MinInt64 {
+		if t >= nextDay { // a new UTC day (the times increase)
+			if nextDay != math.MinInt64 {
 				res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
 				res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
 			}
-			curDay = day
+			nextDay = (floorDiv(t, dayMs) + 1) * dayMs
 		}
 		// Pairs holding an open trade go first, in the order their trades
 		// opened: their exits free slots and money for the entries that
@@ -279,12 +281,48 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		p.tr = nil
 	}
 	res.FinalBalance = pf.Balance()
-	if curDay != math.MinInt64 {
+	if nextDay != math.MinInt64 {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
 		res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
 	}
 	return res, nil
 }
+
+// maxTradesCap limits the trade list allocated up front (about 26 MB of
+// address space, only touched as trades close).
+const maxTradesCap = 1 << 17
+
+// tradesBound is the capacity the trade list starts with: each trade opens
+// on a candle after an entry signal, so there are at most as many trades
+// as candles with one (up to maxTradesCap). Growing the list instead would
+// copy it about twice over, into freshly faulted memory.
+func tradesBound(s Settings, series []Series) int {
+	var n int
+	for _, sr := range series {
+		f := sr.Frame
+		n += countTrue(f.EnterLong[sr.From : sr.To-1])
+		if s.AllowShort {
+			n += countTrue(f.EnterShort[sr.From : sr.To-1])
+		}
+		if n >= maxTradesCap {
+			return maxTradesCap
+		}
+	}
+	return n
+}
+
+// countTrue counts the true values of b.
+func countTrue(b []bool) int {
+	var n int
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+const dayMs = 86_400_000
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

@@ -21,15 +21,15 @@ func candleDigest(f *sdk.Frame) uint64 {
 	return h.Sum64()
 }
 
-// dataFingerprint combines the pairs' digests, in pair order, with their
-// names: "xxh64:" and 16 hex digits.
-func dataFingerprint(series []Series) string {
+// dataFingerprint combines the pairs' digests (digests[k] of series[k]),
+// in pair order, with their names: "xxh64:" and 16 hex digits.
+func dataFingerprint(series []Series, digests []uint64) string {
 	h := xxhash.New()
 	var b [8]byte
-	for _, s := range series {
+	for k, s := range series {
 		_, _ = h.WriteString(s.Frame.Pair)
 		_, _ = h.Write([]byte{0})
-		d := s.digest
+		d := digests[k]
 		for i := range b {
 			b[i] = byte(d >> (8 * i))
 		}

@@ -28,13 +28,44 @@ type Loader interface {
 // concurrently, one call per parameter set: the candles are shared, never
 // copied or changed.
 type Data struct {
-	plan        Plan
-	series      []Series // the file's signal columns as stored
+	plan    Plan
+	series  []Series // the file's signal columns as stored
+	summary *candleSummary
+}
+
+// candleSummary is what the results of a Data say about its candles alone,
+// so every parameter set's result shares it: the data fingerprint, and each
+// pair's candles over its range downsampled for the price charts. It is
+// computed in the background (see summarise), while the signals are.
+type candleSummary struct {
+	done        chan struct{} // closed when the fields are set
 	fingerprint string
-	// prices is each pair's candles over its range, downsampled for the
-	// results' price charts: they depend on the candles alone, so every
-	// parameter set's result shares them.
-	prices []result.PriceSeries
+	prices      []result.PriceSeries
+}
+
+// summarise starts computing the candle summary of series on a goroutine
+// of its own (the digests and price series one pair after another: it
+// runs beside the strategy's signals) and returns it; its wait returns it
+// complete.
+func summarise(series []Series) *candleSummary {
+	c := &candleSummary{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		digests := make([]uint64, len(series))
+		prices := make([]result.PriceSeries, len(series))
+		for k, s := range series {
+			digests[k] = candleDigest(s.Frame)
+			prices[k] = priceSeries(s)
+		}
+		c.fingerprint, c.prices = dataFingerprint(series, digests), prices
+	}()
+	return c
+}
+
+// wait returns c once it is complete.
+func (c *candleSummary) wait() *candleSummary {
+	<-c.done
+	return c
 }
 
 // Load reads every series of p through l, GOMAXPROCS at a time, and cuts
@@ -44,18 +75,14 @@ type Data struct {
 // pair needs at least 2 candles in the range.
 func Load(ctx context.Context, l Loader, p Plan, log *slog.Logger) (*Data, error) {
 	series := make([]Series, len(p.Needs))
-	prices := make([]result.PriceSeries, len(p.Needs))
 	err := forEach(len(p.Needs), func(k int) (err error) {
 		series[k], err = load(ctx, l, p, p.Needs[k], log)
-		if err == nil {
-			prices[k] = priceSeries(series[k])
-		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Data{plan: p, series: series, fingerprint: dataFingerprint(series), prices: prices}, nil
+	return &Data{plan: p, series: series, summary: summarise(series)}, nil
 }
 
 // priceSeries is s's candles over its range [From, To), downsampled to
@@ -113,7 +140,7 @@ func load(ctx context.Context, l Loader, p Plan, n Need, log *slog.Logger) (Seri
 	}
 	lo := from - n.Startup
 	view := f.Slice(lo, to)
-	return Series{Frame: view, From: from - lo, To: to - lo, digest: candleDigest(view)}, nil
+	return Series{Frame: view, From: from - lo, To: to - lo}, nil
 }
 
 // minute formats a Unix-ms time for messages: 2018-01-15 00:00 UTC.
@@ -206,9 +233,10 @@ func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, er
 	plan := &p.data.plan
 	res.Strategy, res.Timeframe, res.Params, res.Pairs = plan.Spec.Name, plan.Timeframe, maps.Clone(p.params), slices.Clone(plan.Pairs)
 	res.Exchange, res.TradingMode = plan.Exchange, plan.TradingMode
-	res.DataFingerprint = p.data.fingerprint
+	sum := p.data.summary.wait()
+	res.DataFingerprint = sum.fingerprint
 	res.StakeCurrency = plan.StakeCurrency
-	res.Prices = p.data.prices
+	res.Prices = sum.prices
 	return res, nil
 }
 

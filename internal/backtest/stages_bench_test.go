@@ -24,7 +24,8 @@ func (m memLoader) Load(_ context.Context, k market.Key, _ market.Range) (*sdk.F
 
 // BenchmarkTrials20x500k is one optimiser trial: BenchmarkPortfolio20x500k's
 // work (sma_cross on 20 pairs of 500,000 candles, max_open_trades 5)
-// through Data.Prepare and Prepared.Simulate on data loaded once.
+// through Data.Prepare and Prepared.Simulate on data loaded once, as an
+// optimiser runs its trials: a warm heap after the first.
 func BenchmarkTrials20x500k(b *testing.B) {
 	mem := memLoader{}
 	cfg := &config.Config{Timeframe: "1m", Exchange: config.Exchange{Name: "bench"}}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/tradai/tradai/internal/market"
-	"github.com/tradai/tradai/internal/result"
 )
 
 // Span is the range of candle open times every pair of d trades: from the
@@ -35,7 +34,6 @@ func (d *Data) Window(r market.Range) (*Data, error) {
 	plan := d.plan
 	plan.Needs = make([]Need, len(d.plan.Needs))
 	series := make([]Series, len(d.series))
-	prices := make([]result.PriceSeries, len(d.series))
 	for k, s := range d.series {
 		from, to := s.From, s.To
 		if r.Start != 0 {
@@ -50,11 +48,10 @@ func (d *Data) Window(r market.Range) (*Data, error) {
 		n := d.plan.Needs[k]
 		lo := from - n.Startup
 		view := s.Frame.Slice(lo, to)
-		series[k] = Series{Frame: view, From: from - lo, To: to - lo, digest: candleDigest(view)}
+		series[k] = Series{Frame: view, From: from - lo, To: to - lo}
 		n.Timerange = r
 		n.Range = market.Range{Start: view.Time[0], End: r.End}
 		plan.Needs[k] = n
-		prices[k] = priceSeries(series[k])
 	}
-	return &Data{plan: plan, series: series, fingerprint: dataFingerprint(series), prices: prices}, nil
+	return &Data{plan: plan, series: series, summary: summarise(series)}, nil
 }

@@ -103,3 +103,19 @@ func BenchmarkWriteHTML19k(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/1e6, "MB/report")
 }
+
+// BenchmarkWriteJSON19k writes the --export-json document of a
+// 19,484-trade backtest and reports its size.
+func BenchmarkWriteJSON19k(b *testing.B) {
+	res, m := manyTradesFixture()
+	var size int64
+	b.ResetTimer()
+	for range b.N {
+		var w countingWriter
+		if err := WriteJSON(&w, res, m); err != nil {
+			b.Fatal(err)
+		}
+		size = w.n
+	}
+	b.ReportMetric(float64(size)/1e6, "MB/export")
+}

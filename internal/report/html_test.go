@@ -61,11 +61,11 @@ func tradeData(t *testing.T, out string) tradeTable {
 	}
 	s := out[i+len(open):]
 	s = s[:strings.Index(s, "</script>")]
-	var tt tradeTable
-	if err := json.Unmarshal([]byte(s), &tt); err != nil {
+	var w tradeWire
+	if err := json.Unmarshal([]byte(s), &w); err != nil {
 		t.Fatalf("trade data: %v", err)
 	}
-	return tt
+	return tradeTable{File: w.File, Cols: w.Cols, Rows: expandWire(t, w)}
 }
 
 func TestWriteHTMLTradeData(t *testing.T) {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -109,18 +110,63 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 		return fmt.Errorf("report: nil backtest result")
 	}
 	doc := buildJSON(res, m)
-	if err := checkFinite(reflect.ValueOf(doc), ""); err != nil {
+	if err := checkFinite(reflect.ValueOf(doc)); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
+	return writeIndented(w, reflect.ValueOf(doc))
+}
+
+// writeIndented writes the struct doc as an Encoder with two-space
+// indentation and without HTML escaping would, but list by list and
+// element by element through one small buffer: the export of a large
+// backtest is never held whole in memory twice over.
+func writeIndented(w io.Writer, doc reflect.Value) error {
+	out := bufio.NewWriterSize(w, 1<<16)
+	var compact, indented bytes.Buffer
+	enc := json.NewEncoder(&compact)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("report: encoding JSON: %w", err)
+	// put writes v as a value at nesting depth (2 spaces each).
+	put := func(v reflect.Value, depth int) error {
+		compact.Reset()
+		indented.Reset()
+		if err := enc.Encode(v.Interface()); err != nil {
+			return fmt.Errorf("report: encoding JSON: %w", err)
+		}
+		if err := json.Indent(&indented, bytes.TrimSuffix(compact.Bytes(), []byte{'\n'}), strings.Repeat("  ", depth), "  "); err != nil {
+			return fmt.Errorf("report: encoding JSON: %w", err)
+		}
+		_, err := out.Write(indented.Bytes())
+		return err
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	t := doc.Type()
+	_, _ = out.WriteString("{")
+	for i := range t.NumField() {
+		if i > 0 {
+			_, _ = out.WriteString(",")
+		}
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		_, _ = out.WriteString("\n  \"" + name + "\": ")
+		v := doc.Field(i)
+		if v.Kind() != reflect.Slice || v.IsNil() || v.Len() == 0 {
+			if err := put(v, 1); err != nil {
+				return err
+			}
+			continue
+		}
+		_, _ = out.WriteString("[")
+		for k := range v.Len() {
+			if k > 0 {
+				_, _ = out.WriteString(",")
+			}
+			_, _ = out.WriteString("\n    ")
+			if err := put(v.Index(k), 2); err != nil {
+				return err
+			}
+		}
+		_, _ = out.WriteString("\n  ]")
+	}
+	_, _ = out.WriteString("\n}\n")
+	return out.Flush()
 }
 
 func buildJSON(res *result.Result, m metrics.Report) jsonExport {
@@ -223,55 +269,59 @@ func nonNil[T any](s []T) []T {
 // NaN or ±Inf, by its JSON path ("metrics.sharpe", "trades[2].profit_abs",
 // "strategy.params.risk"). Map keys are visited in sorted order so the error
 // is deterministic too.
-func checkFinite(v reflect.Value, path string) error {
+func checkFinite(v reflect.Value) error {
+	if path, f, bad := firstNonFinite(v); bad {
+		return fmt.Errorf("report: %s is %v, which JSON cannot represent", strings.TrimPrefix(path, "."), f)
+	}
+	return nil
+}
+
+// firstNonFinite finds checkFinite's float in v and returns its path below v:
+// ".name" for a field or map key, "[i]" for an element. The path is only
+// built on the way back from a float found, so a walk over finite values
+// allocates nothing.
+func firstNonFinite(v reflect.Value) (string, float64, bool) {
 	switch v.Kind() {
 	case reflect.Float32, reflect.Float64:
 		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("report: %s is %v, which JSON cannot represent", path, f)
+			return "", f, true
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
-			return checkFinite(v.Elem(), path)
+			return firstNonFinite(v.Elem())
 		}
 	case reflect.Struct:
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
+			if !f.IsExported() || name == "-" {
 				continue
 			}
-			if name == "" {
-				name = f.Name
-			}
-			if err := checkFinite(v.Field(i), join(path, name)); err != nil {
-				return err
+			if rest, x, bad := firstNonFinite(v.Field(i)); bad {
+				if name == "" {
+					name = f.Name
+				}
+				return "." + name + rest, x, true
 			}
 		}
 	case reflect.Slice, reflect.Array:
+		if k := v.Type().Elem().Kind(); k == reflect.String || k == reflect.Bool || k >= reflect.Int && k <= reflect.Uintptr {
+			return "", 0, false // nothing to check in the elements
+		}
 		for i := 0; i < v.Len(); i++ {
-			if err := checkFinite(v.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
+			if rest, x, bad := firstNonFinite(v.Index(i)); bad {
+				return "[" + strconv.Itoa(i) + "]" + rest, x, true
 			}
 		}
 	case reflect.Map:
 		keys := v.MapKeys()
 		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
 		for _, k := range keys {
-			if err := checkFinite(v.MapIndex(k), join(path, fmt.Sprint(k))); err != nil {
-				return err
+			if rest, x, bad := firstNonFinite(v.MapIndex(k)); bad {
+				return "." + fmt.Sprint(k) + rest, x, true
 			}
 		}
 	}
-	return nil
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
+	return "", 0, false
 }

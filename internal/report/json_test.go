@@ -237,3 +237,29 @@ func TestWriteJSONNilResult(t *testing.T) {
 		t.Error("nil result accepted")
 	}
 }
+
+// The export is written list by list; the bytes are those of the whole
+// document encoded at once with two-space indentation and no HTML
+// escaping, for empty and full lists and strings JSON escapes.
+func TestWriteJSONStreamedAsEncoded(t *testing.T) {
+	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
+		"small": smallFixture, "large": largeFixture, "empty": emptyFixture,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, m := fixture()
+			for i := range res.Trades {
+				res.Trades[i].EnterTag = "a<b>&\"c\"\u2028\\"
+			}
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(buildJSON(res, m)); err != nil {
+				t.Fatal(err)
+			}
+			if got := writeJSON(t, res, m); !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("streamed export differs from the encoded document:\n%s\nwant:\n%s", got, want.Bytes())
+			}
+		})
+	}
+}

@@ -39,7 +39,7 @@ type pairPanel struct {
 	Candles     bool // the price is drawn as candles, not a band
 	PriceChart  template.HTML
 	EquityChart template.HTML
-	Marks       []chartTrade // JSON for the hover
+	Marks       chartMarks // JSON for the hover
 }
 
 // chartTrade is one trade on a price chart, in the chart's viewBox
@@ -245,9 +245,9 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 // marker each (▲ long, ▼ short, its tip at the entry price), an exit
 // marker each closed trade (a diamond at the exit price coloured by
 // profit) and a line from entry to exit; and lists them for the hover.
-func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, []chartTrade) {
+func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
 	var long, short, win, loss, flat, linkWin, linkLoss strings.Builder
-	marks := make([]chartTrade, 0, len(idx))
+	marks := make(chartMarks, 0, len(idx))
 	// Per ms of a trade, at least enough that it spans minTradeSpan.
 	perMs := m.width / float64(max(m.tmax-m.tmin, 1))
 	// Many trades get smaller markers and no entry-to-exit lines.

@@ -30,11 +30,11 @@ func pairPanelHTML(t *testing.T, out string, k int) (string, []chartTrade) {
 	}
 	data := s[j+len(marks):]
 	data = data[:strings.Index(data, "</script>")]
-	var ct []chartTrade
-	if err := json.Unmarshal([]byte(data), &ct); err != nil {
+	var w marksWire
+	if err := json.Unmarshal([]byte(data), &w); err != nil {
 		t.Fatalf("panel %d hover data: %v", k, err)
 	}
-	return s[:j], ct
+	return s[:j], expandMarks(w)
 }
 
 var subpath = regexp.MustCompile(`M`)

@@ -32,8 +32,70 @@
 
   // Trade list: drawn a page at a time from the embedded data, sorted over
   // every trade, all rows while printing, downloadable as CSV.
+  // expandTrades rebuilds the rows of the compact trade data (see
+  // tradewire.go): per row, each column's text and value, then its tone.
+  // begin expandTrades
+  function expandTrades(w) {
+    var decode = function (e, base) {
+      var out = new Array(w.n), i;
+      if (e.seq) {
+        for (i = 0; i < w.n; i++) out[i] = String(i + 1);
+      } else if (e.dict) {
+        for (i = 0; i < w.n; i++) out[i] = e.dict[e.idx ? e.idx[i] : 0];
+      } else if (e.list) {
+        out = e.list;
+      } else {
+        var at = e.at || base.at, t = e.at ? e.time : base.time, step = e.at ? e.step : base.step;
+        for (i = 0; i < w.n; i++) {
+          if (at[i] === null) { out[i] = e.none; continue; }
+          t += at[i] * step;
+          var s = new Date(t).toISOString();
+          out[i] = e.as === "minute" ? s.slice(0, 10) + " " + s.slice(11, 16)
+            : s.slice(0, 19) + s.slice(19, 23).replace(/\.?0+$/, "") + "Z";
+        }
+      }
+      return out;
+    };
+    var cols = [], c, i;
+    for (c = 0; c < w.cols.length; c++) {
+      var text = decode(w.text[c]);
+      cols.push(text, w.value[c] ? decode(w.value[c], w.text[c]) : text);
+    }
+    cols.push(decode(w.tone));
+    var rows = new Array(w.n);
+    for (i = 0; i < w.n; i++) {
+      var r = new Array(cols.length);
+      for (c = 0; c < cols.length; c++) r[c] = cols[c][i];
+      rows[i] = r;
+    }
+    return { file: w.file, cols: w.cols, rows: rows };
+  }
+  // end expandTrades
+  // expandMarks rebuilds the trades on a price chart from their columns
+  // (marksWire in tradewire.go).
+  // begin expandMarks
+  function expandMarks(w) {
+    var out = [], n = 0, i, k;
+    for (i = 0; i < w.dn.length; i++) {
+      n += w.dn[i];
+      var m = { n: n, "in": [w["in"][2 * i], w["in"][2 * i + 1]] };
+      if (w.out && w.out[2 * i] !== null) m.out = [w.out[2 * i], w.out[2 * i + 1]];
+      m.end = w.end[i];
+      if (w.sl0 && w.sl0[i] !== null) m.sl0 = w.sl0[i];
+      if (w.sl && w.sl[i] !== null) m.sl = w.sl[i];
+      if (w.liq && w.liq[i] !== null) m.liq = w.liq[i];
+      if (w.roi && w.roi[i]) {
+        m.roi = [];
+        for (k = 0; k < w.roi[i].length; k += 3) m.roi.push(w.roi[i].slice(k, k + 3));
+      }
+      if (w.note && w.note[i] !== null) m.note = w.note[i];
+      out.push(m);
+    }
+    return out;
+  }
+  // end expandMarks
   var tradeEl = document.getElementById("trade-data");
-  var tradeData = tradeEl ? JSON.parse(tradeEl.textContent) : null;
+  var tradeData = tradeEl ? expandTrades(JSON.parse(tradeEl.textContent)) : null;
   // showOnChart(n) selects trade n's pair and shows the trade on its price
   // chart; set by the pairs section.
   var showOnChart = null;
@@ -181,7 +243,7 @@
       var left = map[0], top = map[1], width = map[2], height = map[3];
       var marks = null, shown = null;
       var load = function () {
-        if (!marks) marks = JSON.parse(panel.querySelector(".pair-marks").textContent) || [];
+        if (!marks) marks = expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent));
       };
       var add = function (name, attrs) {
         var e = document.createElementNS(svg.namespaceURI, name);

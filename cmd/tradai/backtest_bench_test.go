@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/sdk"
+)
+
+// BenchmarkBacktestProcess1M is the speed a user timing the command sees:
+// the real binary (built without the race detector) runs `tradai backtest`
+// of sma_cross on one pair of 1,000,000 one-minute candles from a store in
+// a temporary folder, terminal summary only, once per iteration, each run a
+// fresh process (a cold heap; the candle file is in the page cache). Besides
+// candles/s of wall time it reports, per run, the child's CPU time per
+// candle (user and system), minor page faults and peak RSS, from its
+// rusage. TRADAI_BENCH_BIN runs another build of tradai instead, to compare
+// builds on the same data.
+func BenchmarkBacktestProcess1M(b *testing.B) {
+	const n = 1_000_000
+	dir := b.TempDir()
+	datadir := filepath.Join(dir, "data")
+	writeWalk(b, datadir, "BTC/USDT", n)
+	cfg := filepath.Join(dir, "config.json")
+	writeJSONFile(b, cfg, map[string]any{
+		"strategy": "sma_cross", "timeframe": "1m", "datadir": datadir,
+		"exchange":       map[string]any{"name": "binance", "pair_whitelist": []string{"BTC/USDT"}},
+		"stake_currency": "USDT", "stake_amount": "unlimited", "dry_run_wallet": 10_000,
+		"max_open_trades": 1, "fee": 0.001, "tradable_balance_ratio": 0.99,
+	})
+	bin := os.Getenv("TRADAI_BENCH_BIN")
+	if bin == "" {
+		bin = buildTradai(b)
+	}
+	args := []string{"backtest", "--config", cfg}
+	if v := os.Getenv("TRADAI_BENCH_ARGS"); v != "" {
+		var extra []string
+		if err := json.Unmarshal([]byte(v), &extra); err != nil {
+			b.Fatalf("TRADAI_BENCH_ARGS: %v", err)
+		}
+		args = append(args, extra...)
+	}
+	var user, sys time.Duration
+	var faults, rss int64
+	b.ResetTimer()
+	for range b.N {
+		cmd := exec.Command(bin, args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("%v\n%s", err, out.String())
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		user += time.Duration(ru.Utime.Nano())
+		sys += time.Duration(ru.Stime.Nano())
+		faults += ru.Minflt
+		rss = max(rss, ru.Maxrss)
+	}
+	runs := float64(b.N)
+	b.ReportMetric(n*runs/b.Elapsed().Seconds(), "candles/s")
+	b.ReportMetric(float64(user.Nanoseconds())/runs/n, "user-ns/candle")
+	b.ReportMetric(float64(sys.Nanoseconds())/runs/n, "sys-ns/candle")
+	b.ReportMetric(float64(faults)/runs, "minflt/run")
+	b.ReportMetric(float64(rss)/1024, "peak-RSS-MB")
+}
+
+// writeJSONFile writes v as JSON to path.
+func writeJSONFile(t testing.TB, path string, v any) {
+	t.Helper()
+	js, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeWalk stores n one-minute candles of a seeded random walk for pair
+// on exchange binance under datadir.
+func writeWalk(t testing.TB, datadir, pair string, n int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 7))
+	f := &sdk.Frame{Pair: pair, Timeframe: "1m",
+		Time: make([]int64, n), Open: make([]float64, n), High: make([]float64, n),
+		Low: make([]float64, n), Close: make([]float64, n), Volume: make([]float64, n)}
+	price := 100.0
+	t0 := int64(1_599_999_960_000) // on the minute grid
+	for i := range n {
+		o := price
+		price *= math.Exp(r.NormFloat64() * 0.0015)
+		f.Time[i] = t0 + int64(i)*60_000
+		f.Open[i], f.Close[i], f.Volume[i] = o, price, 1+r.Float64()*10
+		f.High[i] = math.Max(o, price) * (1 + r.Float64()*0.001)
+		f.Low[i] = math.Min(o, price) * (1 - r.Float64()*0.001)
+	}
+	st, err := market.Open(datadir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := market.Key{Exchange: "binance", Pair: pair, Timeframe: "1m", Type: market.Spot}
+	if _, err := st.Append(context.Background(), k, f); err != nil {
+		t.Fatal(err)
+	}
+}
