@@ -1,4 +1,4 @@
-package deploy_test
+package check_test
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ func spec(t *testing.T, ref string) (images.Spec, bool) {
 // against the compose specification's schema.
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	wd, err := filepath.Abs(".")
+	wd, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestCompose(t *testing.T) {
 // probes, resources and the database URL from a Secret; the migration is
 // a Job; the server has a PodDisruptionBudget.
 func TestKubernetes(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("k8s", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join("..", "k8s", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests in k8s/: %v", err)
 	}

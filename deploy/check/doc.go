@@ -1,5 +1,5 @@
-// Package deploy holds TradAI's deployment files: compose.yaml (the team
+// Package check validates TradAI's deployment files in deploy/: compose.yaml (the team
 // topology for docker compose) and k8s/ (Kubernetes manifests). It has no
 // code; its tests validate the files (compose-spec's schema through
 // compose-go, the tier rule of internal/images on every command line).
-package deploy
+package check
