@@ -1,5 +1,6 @@
 // Package check validates TradAI's deployment files in deploy/: compose.yaml (the team
 // topology for docker compose) and k8s/ (Kubernetes manifests). It has no
 // code; its tests validate the files (compose-spec's schema through
-// compose-go, the tier rule of internal/images on every command line).
+// compose-go; kubeconform on the Kubernetes schemas in testdata/k8s; the
+// tier rule of internal/images on every command line).
 package check
