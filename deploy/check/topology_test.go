@@ -78,7 +78,7 @@ func TestComposeTopology(t *testing.T) {
 		for i := range svc.GetScale() {
 			addrs[name] = freeAddr(t)
 			pr := start(t, bin, fmt.Sprintf("%s-%d", name, i+1), commandOf(t, p, name, addrs, database))
-			procs, ready[pr] = append(procs, pr), "http://"+addrs[name]+"/metrics"
+			procs, ready[pr] = append(procs, pr), "http://"+addrs[name]+"/ready"
 		}
 	}
 	if n := len(procs); n != 5 {
