@@ -266,7 +266,8 @@ in sync); run artifacts go to the database. A worker killed mid-run is noticed b
 minute and its run is re-run. SIGINT/SIGTERM stop it gracefully: running
 backtests get 20 seconds to finish and are re-queued otherwise. With
 --metrics-addr it serves its Prometheus metrics (step and run durations,
-Go runtime, process) at /metrics there.`,
+Go runtime, process) at /metrics there, and the probes /health (alive) and
+/ready (its database answers).`,
 		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4 --metrics-addr :9464`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -289,7 +290,7 @@ Go runtime, process) at /metrics there.`,
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (at least 1)")
-	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9464; off when empty)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, and the probes /health and /ready (e.g. :9464; off when empty)")
 	return cmd
 }
 
@@ -341,6 +342,6 @@ sandbox, as the backtest workers run them.`,
 	f.IntVar(&rc.Max, "max", 100, "deployments this runner trades at once")
 	f.StringVar(&simURL, "sim-url", "", `the simulator the venue "sim" names (tradai serve --sim's --sim-addr as http://host:port)`)
 	f.StringVar(&simAdminToken, "sim-admin-token", os.Getenv("TRADAI_SIM_ADMIN_TOKEN"), "that simulator's admin token (default $TRADAI_SIM_ADMIN_TOKEN)")
-	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off when empty)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, and the probes /health and /ready (off when empty)")
 	return cmd
 }

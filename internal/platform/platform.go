@@ -73,7 +73,9 @@ type Config struct {
 	// Empty: no API, a worker process.
 	Addr string
 	// MetricsAddr, when set, serves the job service's Prometheus metrics
-	// (with the Go runtime's and the process's) at /metrics there.
+	// (with the Go runtime's and the process's) at /metrics there, and
+	// the probes /health (the process serves) and /ready (its database
+	// answers).
 	MetricsAddr string
 	// Workers is how many jobs this process runs at once (0: none, the
 	// queue is left to other processes).
@@ -495,6 +497,25 @@ func (p *Platform) startWorker(context.Context) error {
 		reg.MustRegister(append(p.jobs.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		// Probes for an orchestrator: alive while the process serves;
+		// ready while the database answers.
+		mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+		})
+		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			w.Header().Set("Content-Type", "application/json")
+			var one int
+			if err := p.db.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+				log.Warn("worker: not ready: the database does not answer", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, `{"status":"unavailable","detail":"the database does not answer"}`+"\n")
+				return
+			}
+			_, _ = io.WriteString(w, `{"status":"ready"}`+"\n")
+		})
 		p.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		p.wg.Go(func() {
 			if err := p.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -3,6 +3,8 @@ package platform_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -265,4 +267,53 @@ func TestPlatformClock(t *testing.T) {
 	if err := p.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A worker process with --metrics-addr answers an orchestrator's probes
+// there: /health while it serves, /ready while its database answers (503
+// once it does not).
+func TestWorkerProbes(t *testing.T) {
+	home := t.TempDir()
+	d, err := db.Open(t.Context(), filepath.Join(home, "tradai.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p, err := platform.New(platform.Config{Home: home, DataDir: clienttest.ExampleData(), DB: d, MetricsAddr: addr, Workers: 1, Out: io.Discard, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) int {
+		t.Helper()
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, path := range []string{"/health", "/ready", "/metrics"} {
+		if code := get(path); code != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200", path, code)
+		}
+	}
+	d.Close()
+	if code := get("/ready"); code != http.StatusServiceUnavailable {
+		t.Errorf("GET /ready with the database closed: %d, want 503", code)
+	}
+	if code := get("/health"); code != http.StatusOK {
+		t.Errorf("GET /health with the database closed: %d, want 200", code)
+	}
+	_ = p.Shutdown(context.WithoutCancel(t.Context()))
 }
