@@ -112,11 +112,15 @@ func (x *Exchange) ServerTime(context.Context) (time.Time, error) {
 // Markets implements exchange.Exchange.
 func (x *Exchange) Markets(context.Context) ([]exchange.Market, error) {
 	syms := x.cfg.Engine.Symbols()
+	var orderTypes []exchange.OrderType
+	for _, t := range sim.OrderTypes() {
+		orderTypes = append(orderTypes, exchange.OrderType(t.String()))
+	}
 	out := make([]exchange.Market, 0, len(syms))
 	for _, s := range syms {
 		out = append(out, exchange.Market{Symbol: s.Name, Base: s.Base, Quote: s.Quote,
 			TickSize: s.TickSize, MinPrice: s.MinPrice, MaxPrice: s.MaxPrice,
-			StepSize: s.StepSize, MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional})
+			StepSize: s.StepSize, MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional, OrderTypes: orderTypes})
 	}
 	return out, nil
 }
@@ -140,7 +144,7 @@ func (x *Exchange) Balances(context.Context) ([]exchange.Balance, error) {
 func toExchange(o *sim.Order) exchange.Order {
 	return exchange.Order{Symbol: o.Symbol, ID: o.ID, ClientOrderID: o.ClientOrderID, Side: exchange.Side(o.Side.String()),
 		Type: exchange.OrderType(o.Type.String()), TimeInForce: exchange.TimeInForce(o.TimeInForce.String()), Status: exchange.Status(o.Status.String()),
-		Price: o.Price, Quantity: o.OrigQty, Executed: o.ExecutedQty, QuoteExecuted: o.CumQuote,
+		Price: o.Price, StopPrice: o.StopPrice, Quantity: o.OrigQty, Executed: o.ExecutedQty, QuoteExecuted: o.CumQuote,
 		Time: time.UnixMilli(o.Time), UpdateTime: time.UnixMilli(max(o.UpdateTime, o.Time))}
 }
 
@@ -157,8 +161,13 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 	switch req.Type {
 	case exchange.MarketOrder:
 		r.Type = sim.Market
-	case exchange.LimitOrder:
+	case exchange.StopLossOrder:
+		r.Type, r.StopPrice = sim.StopLoss, req.StopPrice
+	case exchange.LimitOrder, exchange.StopLossLimitOrder:
 		r.Type, r.Price = sim.Limit, req.Price
+		if req.Type == exchange.StopLossLimitOrder {
+			r.Type, r.StopPrice = sim.StopLossLimit, req.StopPrice
+		}
 		tif := req.TimeInForce
 		if tif == "" {
 			tif = exchange.GTC
