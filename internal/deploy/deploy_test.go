@@ -307,6 +307,15 @@ func TestRecordOrdersFillsTradesEquity(t *testing.T) {
 		if len(os) != 1 || os[0].Status != exchange.StatusFilled || os[0].VenueID != 7 || os[0].Executed != fixed.MustParse("0.002") || os[0].Open() {
 			t.Fatalf("filled order: %+v", os)
 		}
+		// A stop order keeps its trigger.
+		stop := deploy.Order{ClientOrderID: deploy.ClientOrderID(dep.ID, 1, deploy.Exit, 0), TradeSeq: 1, Leg: deploy.Exit, Pair: "BTC/USDT", Side: exchange.Sell,
+			Type: exchange.StopLossLimitOrder, Reason: "stop_loss", Price: fixed.MustParse("44000"), StopPrice: fixed.MustParse("45000.5"), Quantity: fixed.MustParse("0.001")}
+		if err := b.store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{stop}}); err != nil {
+			t.Fatal(err)
+		}
+		if os, _ = b.store.Orders(ctx, b.alice.Tenant, dep.ID); len(os) != 2 || os[1].StopPrice != stop.StopPrice || os[1].Price != stop.Price || os[1].Type != stop.Type {
+			t.Fatalf("stop order: %+v", os)
+		}
 		fs, err := b.store.Fills(ctx, b.alice.Tenant, dep.ID)
 		if err != nil || len(fs) != 1 || fs[0] != f {
 			t.Fatalf("fills: %+v %v", fs, err)

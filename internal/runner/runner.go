@@ -67,9 +67,10 @@ type pairState struct {
 // openTrade is a trade the runner holds.
 type openTrade struct {
 	seq         int64
-	tr          *trade.Trade // in the portfolio
-	venueQty    float64      // base quantity held at the venue
-	exitAttempt int          // the next exit order's attempt number
+	tr          *trade.Trade  // in the portfolio
+	venueQty    float64       // base quantity held at the venue
+	exitAttempt int           // the next exit order's attempt number
+	rest        *deploy.Order // the exit resting on the venue (stop or take-profit), if any
 }
 
 // Runner trades one deployment. It is not safe for concurrent use: one
@@ -347,38 +348,17 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		views[ps] = v
 	}
 	r.last = closing
-	// Trades first, in the order they opened: the prices of the candle
-	// that closed (what the backtest checks inside it), then the price now.
+	// Trades first, in the order they opened: their resting exit (filled
+	// inside the candle that closed?), the prices of that candle (what
+	// the backtest checks inside it), then the price now; a trade still
+	// open gets the exit order that should rest now.
 	for _, ps := range append([]*pairState(nil), r.held...) {
 		v := views[ps]
 		if !v.fresh {
 			continue
 		}
-		f, k := v.f, v.f.Len()-1
-		tr := ps.open.tr
-		if tr.OpenTime <= f.Time[k] {
-			c := trade.Candle{Time: f.Time[k], Open: f.Open[k], High: f.High[k], Low: f.Low[k], Close: f.Close[k]}
-			s := sigAt(f, k-1)
-			c.Enter, c.Exit = s.EnterLong, s.ExitLong
-			r.pol.Exit(tr, c, &r.xs)
-			if x, ok := r.xs.First(); ok {
-				if err := r.exit(ctx, ps, nowMs, x.Reason, f.Close[k]); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		price := v.forming
-		if price == 0 {
-			price = f.Close[k]
-		}
-		s := sigAt(f, k)
-		probe := *tr // the price now moves nothing: the next candle's check does
-		r.pol.Exit(&probe, trade.Candle{Time: nowMs, Open: price, High: price, Low: price, Close: price, Enter: s.EnterLong, Exit: s.ExitLong}, &r.xs)
-		if x, ok := r.xs.First(); ok {
-			if err := r.exit(ctx, ps, nowMs, x.Reason, price); err != nil {
-				return err
-			}
+		if err := r.manage(ctx, ps, v.f, nowMs, v.forming); err != nil {
+			return err
 		}
 	}
 	for _, ps := range r.pairs {
@@ -391,9 +371,15 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		if price == 0 {
 			price = f.Close[k]
 		}
-		if x, ok := r.pol.Enter(r.pf, ps.id, sigAt(f, k), price); ok {
+		s := sigAt(f, k)
+		if x, ok := r.pol.Enter(r.pf, ps.id, s, price); ok {
 			if err := r.enter(ctx, ps, nowMs, x); err != nil {
 				return err
+			}
+			if ps.open != nil {
+				if err := r.rest(ctx, ps, nowMs, price, s.EnterLong); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -402,6 +388,38 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		w.Equity = []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}
 	}
 	return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
+}
+
+// manage checks ps's open trade at the close of f's last candle (nowMs):
+// its resting exit, the candle, the price now; then rests its next exit.
+func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs int64, forming float64) error {
+	if ps.open.rest != nil {
+		if err := r.settleRest(ctx, ps); err != nil || ps.open == nil {
+			return err
+		}
+	}
+	k := f.Len() - 1
+	tr := ps.open.tr
+	if tr.OpenTime <= f.Time[k] {
+		c := trade.Candle{Time: f.Time[k], Open: f.Open[k], High: f.High[k], Low: f.Low[k], Close: f.Close[k]}
+		s := sigAt(f, k-1)
+		c.Enter, c.Exit = s.EnterLong, s.ExitLong
+		r.pol.Exit(tr, c, &r.xs)
+		if x, ok := r.xs.First(); ok {
+			return r.exit(ctx, ps, nowMs, x.Reason, f.Close[k])
+		}
+	}
+	price := forming
+	if price == 0 {
+		price = f.Close[k]
+	}
+	s := sigAt(f, k)
+	probe := *tr // the price now moves nothing: the next candle's check does
+	r.pol.Exit(&probe, trade.Candle{Time: nowMs, Open: price, High: price, Low: price, Close: price, Enter: s.EnterLong, Exit: s.ExitLong}, &r.xs)
+	if x, ok := r.xs.First(); ok {
+		return r.exit(ctx, ps, nowMs, x.Reason, price)
+	}
+	return r.rest(ctx, ps, nowMs, price, s.EnterLong)
 }
 
 // equity is the wallet plus the open trades marked at their last close.
