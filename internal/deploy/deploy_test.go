@@ -395,3 +395,40 @@ func FuzzSpec(f *testing.F) {
 		}
 	})
 }
+
+// A stop with flatten is recorded without stopping: the runner holding the
+// deployment closes its trades and then stops it (fenced); another tenant
+// cannot ask for it, and a stopped deployment cannot be asked again.
+func TestStopFlatten(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		if _, err := b.store.StopFlatten(ctx, b.bob, dep.ID); !errors.Is(err, deploy.ErrNotFound) {
+			t.Fatalf("another tenant's stop --flatten: %v", err)
+		}
+		got, err := b.store.StopFlatten(ctx, b.alice, dep.ID)
+		if err != nil || !got.Flatten || got.State != deploy.Starting || got.Runner != "r1" {
+			t.Fatalf("stop --flatten: %+v %v", got, err)
+		}
+		if got, _ := b.store.Deployment(ctx, ls[0]); !got.Flatten {
+			t.Fatal("the runner does not see the flatten request")
+		}
+		stale := ls[0]
+		stale.Token--
+		if err := b.store.MarkStopped(ctx, stale); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("a stale runner marks stopped: %v", err)
+		}
+		if err := b.store.MarkStopped(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = b.store.Get(ctx, b.alice, dep.ID)
+		if got.State != deploy.Stopped || got.Runner != "" {
+			t.Fatalf("after the runner stopped it: %+v", got)
+		}
+		if _, err := b.store.StopFlatten(ctx, b.alice, dep.ID); !errors.Is(err, deploy.ErrIllegalTransition) {
+			t.Fatalf("stop --flatten of a stopped deployment: %v", err)
+		}
+	})
+}

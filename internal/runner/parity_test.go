@@ -749,3 +749,67 @@ func TestPauseResumeStop(t *testing.T) {
 		t.Fatalf("step after stop: %v, want %v", err, deploy.ErrFenced)
 	}
 }
+
+// A stop with flatten closes the open trades at the market at the next
+// tick (their resting exits cancelled first), then stops the deployment:
+// Run returns, nothing is left open at the venue.
+func TestStopFlattenClosesTradesThenStops(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 2)
+	p := newPaper(t, w, nil)
+	r := p.runner(t, w)
+	now := start
+	p.run(t, r, start, now+dur)
+	for now += dur; ; now += dur { // on until trades are open
+		open := 0
+		for _, tr := range p.trades(t) {
+			if tr.Open {
+				open++
+			}
+		}
+		if open >= 2 {
+			break
+		}
+		if err := p.feed.AdvanceTo(now + dur); err != nil {
+			t.Fatal(err)
+		}
+		p.clk.Set(time.UnixMilli(now + dur))
+		if err := r.Step(ctx, time.UnixMilli(now+dur)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := tenancy.Principal{Tenant: p.lease.Tenant}
+	if _, err := p.store.StopFlatten(ctx, owner, p.dep.ID); err != nil {
+		t.Fatal(err)
+	}
+	now += dur
+	if err := p.feed.AdvanceTo(now); err != nil {
+		t.Fatal(err)
+	}
+	p.clk.Set(time.UnixMilli(now))
+	if err := r.Step(ctx, time.UnixMilli(now)); !errors.Is(err, runner.ErrStopped) {
+		t.Fatalf("step after stop --flatten: %v, want %v", err, runner.ErrStopped)
+	}
+	forced := 0
+	for _, tr := range p.trades(t) {
+		if tr.Open {
+			t.Fatalf("trade %d still open after the flatten", tr.Seq)
+		}
+		if tr.Record.ExitReason == trade.ExitForce {
+			forced++
+			if tr.Record.CloseTime != now {
+				t.Fatalf("trade %d forced out at %v, want the tick %v", tr.Seq, tr.Record.CloseTime, now)
+			}
+		}
+	}
+	if forced < 2 {
+		t.Fatalf("%d trades closed by the flatten, want the 2 open", forced)
+	}
+	checkVenue(t, p)
+	if d, _ := p.store.Get(ctx, owner, p.dep.ID); d.State != deploy.Stopped {
+		t.Fatalf("state after the flatten: %s", d.State)
+	}
+	if err := r.Step(ctx, time.UnixMilli(now+dur)); !errors.Is(err, deploy.ErrFenced) {
+		t.Fatalf("step after the stop: %v", err)
+	}
+}

@@ -20,6 +20,7 @@ type Store interface {
 	Record(ctx context.Context, l deploy.Lease, w deploy.Write) error
 	Log(ctx context.Context, l deploy.Lease, level slog.Level, msg string, attrs map[string]string) error
 	MarkRunning(ctx context.Context, l deploy.Lease) error
+	MarkStopped(ctx context.Context, l deploy.Lease) error
 	Deployment(ctx context.Context, l deploy.Lease) (deploy.Deployment, error)
 	Trades(ctx context.Context, tenant, id string) ([]deploy.Trade, error)
 	Orders(ctx context.Context, tenant, id string) ([]deploy.Order, error)
@@ -309,7 +310,9 @@ func sigAt(f *sdk.Frame, i int) trade.Signals {
 
 // Step acts on the candles closed by now (normally one per pair: the
 // candle that closed at now). It returns deploy.ErrFenced (wrapped) when
-// the lease was lost; the runner must then stop.
+// the lease was lost, ErrStopped when it stopped the deployment (a stop
+// with flatten: it closed the open trades first); the runner must then
+// stop.
 func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	type view struct {
 		f       *sdk.Frame
@@ -327,6 +330,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
 		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	if d.Flatten {
+		return r.flatten(ctx, nowMs)
 	}
 	// Paused: open trades are still managed (stops, exits), no new trade
 	// is opened.
@@ -422,6 +428,29 @@ func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs 
 	return r.rest(ctx, ps, nowMs, price, s.EnterLong)
 }
 
+// ErrStopped is what Step returns once it stopped the deployment (a stop
+// with flatten: its trades closed); Run then returns nil.
+var ErrStopped = errors.New("the deployment was stopped")
+
+// flatten closes every open trade at the market (force_exit), cancelling
+// its resting exit first, then stops the deployment. An exit that did not
+// fill fails the tick: the next one tries again.
+func (r *Runner) flatten(ctx context.Context, nowMs int64) error {
+	for _, ps := range append([]*pairState(nil), r.held...) {
+		if err := r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate)); err != nil {
+			return err
+		}
+	}
+	if n := len(r.held); n > 0 {
+		return fmt.Errorf("stop --flatten: %d trades still open after their exits", n)
+	}
+	if err := r.cfg.Store.MarkStopped(ctx, r.cfg.Lease); err != nil {
+		return err
+	}
+	r.logf(ctx, slog.LevelInfo, "deployment stopped: its trades were closed at the market")
+	return ErrStopped
+}
+
 // equity is the wallet plus the open trades marked at their last close.
 func (r *Runner) equity() float64 {
 	e := r.pf.Balance()
@@ -453,6 +482,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			at = time.UnixMilli(next)
 		}
 		if err := r.Step(ctx, at); err != nil {
+			if errors.Is(err, ErrStopped) {
+				return nil
+			}
 			if !errors.Is(err, deploy.ErrFenced) && ctx.Err() == nil {
 				r.logf(ctx, slog.LevelError, "tick failed", "err", err.Error())
 			}
