@@ -67,6 +67,7 @@ type world struct {
 	days   int
 	frames map[string]*sdk.Frame
 	cfg    *config.Config
+	strat  sdk.Strategy
 	bt     *result.Result
 }
 
@@ -76,12 +77,23 @@ func newWorld(t testing.TB, n int) *world { return newWorldWith(t, "", n) }
 // newWorldWith is newWorld with more config keys (`"key": value, …`).
 func newWorldWith(t testing.TB, extra string, n int) *world {
 	t.Helper()
+	strat, err := strategy.Lookup("sma_cross")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newWorldOf(t, strat, extra, n)
+}
+
+// newWorldOf is n days of candles on the pairs and the backtest of strat
+// on them with more config keys.
+func newWorldOf(t testing.TB, strat sdk.Strategy, extra string, n int) *world {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := market.Open(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{days: n, frames: map[string]*sdk.Frame{}}
+	w := &world{days: n, frames: map[string]*sdk.Frame{}, strat: strat}
 	for i, p := range pairs {
 		f := walk(p, uint64(i+1), n)
 		w.frames[p] = f
@@ -96,7 +108,6 @@ func newWorldWith(t testing.TB, extra string, n int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	strat, _ := strategy.Lookup("sma_cross")
 	if w.bt, err = backtest.Run(context.Background(), w.cfg, strat, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +206,7 @@ func (p *paper) runner(t testing.TB, w *world) *runner.Runner {
 
 func (p *paper) runnerOn(t testing.TB, w *world, clk clock.Clock) *runner.Runner {
 	t.Helper()
-	strat, _ := strategy.Lookup("sma_cross")
+	strat := w.strat
 	spec := strat.Spec()
 	params, err := spec.Resolve(w.cfg.StrategyParams)
 	if err != nil {
