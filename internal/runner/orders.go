@@ -216,20 +216,84 @@ func heldQty(ps *pairState, p placed) float64 {
 	return q.Float()
 }
 
-// enter opens a trade on x at the market.
+// enter opens a trade on x: at the market, or with a limit order at the
+// price now (order_types entry "limit") that waits to fill until
+// unfilledtimeout's entry.
 func (r *Runner) enter(ctx context.Context, ps *pairState, at int64, x trade.Enter) error {
 	seq := r.next
 	r.next++
-	req, err := ps.market.Order(exchange.Buy, exchange.MarketOrder, x.Price, x.Stake/x.Price)
+	typ := exchange.MarketOrder
+	if r.cfg.Orders.EntryLimit {
+		typ = exchange.LimitOrder
+	}
+	req, err := ps.market.Order(exchange.Buy, typ, x.Price, x.Stake/x.Price)
 	if err != nil {
 		r.logf(ctx, slog.LevelWarn, "entry skipped: the order breaks the market's rules", "pair", ps.pair, "err", err.Error())
 		return nil
 	}
-	p, err := r.place(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+	if typ == exchange.MarketOrder {
+		p, err := r.place(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+		if err != nil {
+			return err
+		}
+		return r.opened(ctx, ps, seq, at, x.Tag, p)
+	}
+	rec, o, sent, err := r.send(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+	if err != nil || !sent {
+		return err
+	}
+	return r.entryState(ctx, ps, rec, o, at)
+}
+
+// entryState goes on with limit entry rec that the venue shows as o: one
+// that ended opens the trade its fills bought (if any); one still open
+// waits, until unfilledtimeout's entry from its placement.
+func (r *Runner) entryState(ctx context.Context, ps *pairState, rec deploy.Order, o exchange.Order, at int64) error {
+	if !o.Status.Open() {
+		ps.entry = nil
+		p, err := r.fills(ctx, ps, rec, o)
+		if err != nil {
+			return err
+		}
+		return r.opened(ctx, ps, rec.TradeSeq, at, rec.Reason, p)
+	}
+	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
+	ps.entry = &pendingEntry{rec: rec, at: at, until: o.Time.Add(r.cfg.Orders.EntryTimeout).UnixMilli()}
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
+}
+
+// settleEntry asks the venue about ps's limit entry at the candle close
+// nowMs: filled, it opens the trade; out of time, it is cancelled (what
+// it bought, if anything, opens the trade: Freqtrade's rule).
+func (r *Runner) settleEntry(ctx context.Context, ps *pairState, nowMs int64) error {
+	pe := ps.entry
+	o, err := r.lookup(ctx, ps, pe.rec.ClientOrderID)
+	if errors.Is(err, exchange.ErrUnknownOrder) {
+		ps.entry = nil
+		pe.rec.Status = exchange.StatusExpired
+		return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{pe.rec}})
+	}
 	if err != nil {
 		return err
 	}
-	return r.opened(ctx, ps, seq, at, x.Tag, p)
+	if o.Status.Open() && nowMs >= pe.until {
+		if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{}); err != nil { // the lease first
+			return err
+		}
+		c, err := retry(ctx, r, "cancel "+pe.rec.ClientOrderID, func() (exchange.Order, error) {
+			return r.cfg.Exchange.CancelOrder(ctx, ps.market.Symbol, exchange.OrderRef{ClientID: pe.rec.ClientOrderID})
+		})
+		if errors.Is(err, exchange.ErrUnknownOrder) {
+			c, err = r.lookup(ctx, ps, pe.rec.ClientOrderID)
+		}
+		if err != nil {
+			return err
+		}
+		o = c
+		r.logf(ctx, slog.LevelInfo, "limit entry cancelled: unfilled in time", "pair", ps.pair, "client_order_id", pe.rec.ClientOrderID,
+			"executed", o.Executed.String())
+	}
+	return r.entryState(ctx, ps, pe.rec, o, pe.at)
 }
 
 // opened records the trade an entry's fills opened (or the entry's end
@@ -264,9 +328,11 @@ func mustDec(v float64) fixed.Dec {
 	return d
 }
 
-// exit closes the pair's trade at the market for reason, after
-// cancelling its resting exit (which may have filled meanwhile: the trade
-// is then closed by it).
+// exit closes the pair's trade for reason, after cancelling its resting
+// exit (which may have filled meanwhile: the trade is then closed by it):
+// at the market, or with a limit order at the price now (order_types exit
+// "limit"; not a stop-loss's, trailing stop's or a flatten's exit) that
+// waits to fill until unfilledtimeout's exit, then is placed again.
 func (r *Runner) exit(ctx context.Context, ps *pairState, at int64, reason trade.ExitReason, price float64) error {
 	if ps.open.rest != nil {
 		if err := r.cancelRest(ctx, ps); err != nil || ps.open == nil {
@@ -274,6 +340,9 @@ func (r *Runner) exit(ctx context.Context, ps *pairState, at int64, reason trade
 		}
 	}
 	ot := ps.open
+	if r.cfg.Orders.ExitLimit && reason != trade.ExitStopLoss && reason != trade.ExitTrailingStop && reason != trade.ExitForce {
+		return r.limitExit(ctx, ps, at, reason, price)
+	}
 	req, err := ps.market.Order(exchange.Sell, exchange.MarketOrder, price, ot.venueQty)
 	if err != nil {
 		r.logf(ctx, slog.LevelError, "exit impossible: the order breaks the market's rules", "pair", ps.pair, "reason", string(reason), "err", err.Error())
@@ -286,6 +355,34 @@ func (r *Runner) exit(ctx context.Context, ps *pairState, at int64, reason trade
 		return err
 	}
 	return r.closed(ctx, ps, at, reason, p)
+}
+
+// limitExit places a limit sell of ps's trade at price for reason; filled
+// at once, the trade closes at the candle close at; else it rests until
+// unfilledtimeout's exit.
+func (r *Runner) limitExit(ctx context.Context, ps *pairState, at int64, reason trade.ExitReason, price float64) error {
+	ot := ps.open
+	req, err := ps.market.Order(exchange.Sell, exchange.LimitOrder, price, ot.venueQty)
+	if err != nil {
+		r.logf(ctx, slog.LevelError, "exit impossible: the order breaks the market's rules", "pair", ps.pair, "reason", string(reason), "err", err.Error())
+		return nil
+	}
+	attempt := ot.exitAttempt
+	ot.exitAttempt++
+	rec, o, sent, err := r.send(ctx, ps, ot.seq, deploy.Exit, attempt, string(reason), req)
+	if err != nil || !sent {
+		return err
+	}
+	if !o.Status.Open() {
+		p, err := r.fills(ctx, ps, rec, o)
+		if err != nil {
+			return err
+		}
+		return r.closed(ctx, ps, at, reason, p)
+	}
+	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
+	ot.rest, ot.restUntil = &rec, o.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli()
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
 }
 
 // closed records the end of the pair's trade by an exit's fills (or the
@@ -367,6 +464,13 @@ func (r *Runner) reconcile(ctx context.Context, now time.Time) error {
 			}
 			continue
 		}
+		if o.Leg == deploy.Entry && o.Type == exchange.LimitOrder && ps.open == nil && ps.entry == nil {
+			// A limit entry: waits on (until its timeout) or opens the trade.
+			if err := r.entryState(ctx, ps, o, v, r.cfg.Timeframe.Floor(v.Time.UnixMilli())); err != nil {
+				return err
+			}
+			continue
+		}
 		p, err := r.follow(ctx, ps, o, v)
 		if err != nil {
 			return err
@@ -406,6 +510,9 @@ func (r *Runner) reconcileRest(ctx context.Context, ps *pairState, o deploy.Orde
 	switch {
 	case mine && v.Status.Open():
 		ps.open.rest = &o
+		if timed(o.Reason) {
+			ps.open.restUntil = v.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli()
+		}
 		return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{o}})
 	case mine:
 		ps.open.rest = &o

@@ -217,7 +217,7 @@ func (p *paper) runnerOn(t testing.TB, w *world, clk clock.Clock) *runner.Runner
 		t.Fatal(err)
 	}
 	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: strat, Params: params,
-		Rules: rules, Account: acct, Clock: clk, RetryWait: time.Millisecond})
+		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,12 @@ func (r *Runner) wantRest(ps *pairState, nowMs int64, price float64, enter bool)
 	ot := ps.open
 	tr := ot.tr
 	best := math.Inf(1)
-	if tr.StopLoss > 0 && ps.market.Takes(exchange.StopLossOrder) && price > tr.StopLoss {
-		if q, err := ps.market.Stop(exchange.Sell, tr.StopLoss, 0, ot.venueQty); err == nil {
+	stopType, limit := exchange.StopLossOrder, 0.0
+	if r.cfg.Orders.StopLimit {
+		stopType, limit = exchange.StopLossLimitOrder, tr.StopLoss*r.cfg.Orders.StopLimitRatio
+	}
+	if r.cfg.Orders.StopOnVenue && tr.StopLoss > 0 && ps.market.Takes(stopType) && price > tr.StopLoss {
+		if q, err := ps.market.Stop(exchange.Sell, tr.StopLoss, limit, ot.venueQty); err == nil {
 			req, reason, ok, best = q, trade.ExitStopLoss, true, (price-tr.StopLoss)/price
 			if tr.StopLoss != tr.InitialStopLoss {
 				reason = trade.ExitTrailingStop
@@ -112,7 +116,7 @@ func (r *Runner) settleRest(ctx context.Context, ps *pairState) error {
 	rec := *ps.open.rest
 	o, err := r.lookup(ctx, ps, rec.ClientOrderID)
 	if errors.Is(err, exchange.ErrUnknownOrder) {
-		ps.open.rest = nil
+		ps.open.rest, ps.open.restUntil = nil, 0
 		rec.Status = exchange.StatusExpired
 		return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
 	}
@@ -136,7 +140,7 @@ func (r *Runner) cancelRest(ctx context.Context, ps *pairState) error {
 	if errors.Is(err, exchange.ErrUnknownOrder) {
 		// Not open any more (filled, or never placed): ask.
 		if o, err = r.lookup(ctx, ps, rec.ClientOrderID); errors.Is(err, exchange.ErrUnknownOrder) {
-			ps.open.rest = nil
+			ps.open.rest, ps.open.restUntil = nil, 0
 			rec.Status = exchange.StatusExpired
 			return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
 		}
@@ -153,7 +157,7 @@ func (r *Runner) cancelRest(ctx context.Context, ps *pairState) error {
 // endRest records the end of ps's resting order o: its fills close the
 // trade at the candle of its last fill, for the order's reason.
 func (r *Runner) endRest(ctx context.Context, ps *pairState, rec deploy.Order, o exchange.Order) error {
-	ps.open.rest = nil
+	ps.open.rest, ps.open.restUntil = nil, 0
 	p, err := r.fills(ctx, ps, rec, o)
 	if err != nil {
 		return err
@@ -165,6 +169,17 @@ func (r *Runner) endRest(ctx context.Context, ps *pairState, rec deploy.Order, o
 	return r.closed(ctx, ps, r.cfg.Timeframe.Floor(p.when), trade.ExitReason(rec.Reason), p)
 }
 
-// resting reports whether o is an exit that rests on the venue (a stop or
-// a take-profit), not one sent to fill now.
+// resting reports whether o is an exit that rests on the venue (a stop, a
+// take-profit, or a limit exit waiting to fill), not one sent to fill now.
 func resting(o deploy.Order) bool { return o.Leg == deploy.Exit && o.Type != exchange.MarketOrder }
+
+// timed reports whether a resting exit of reason is a limit exit waiting
+// to fill (cancelled and placed again after unfilledtimeout's exit), not a
+// stop or take-profit resting until replaced.
+func timed(reason string) bool {
+	switch trade.ExitReason(reason) {
+	case trade.ExitStopLoss, trade.ExitTrailingStop, trade.ExitROI:
+		return false
+	}
+	return true
+}

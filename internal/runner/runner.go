@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/trade"
@@ -42,6 +43,11 @@ type Config struct {
 	Rules      trade.Rules
 	Account    trade.Account
 	AllowShort bool
+	// Orders are the order settings of the deployment's config
+	// (config.Config.Orders: order_types, unfilledtimeout); zero: the
+	// defaults of a config without them (market entries and exits, the
+	// stop-loss resting on the venue where it takes stop orders).
+	Orders config.Orders
 	// Startup is how many closed candles the strategy needs before the
 	// one it decides on (default: the spec's StartupCandles); the runner
 	// keeps Startup+1 candles per pair, at most 999.
@@ -63,6 +69,8 @@ type pairState struct {
 	win    sdk.Frame // closed candles, oldest first, at most keep
 	// open is the pair's open trade (its record lives in the portfolio).
 	open *openTrade
+	// entry is a limit entry waiting to fill, if any.
+	entry *pendingEntry
 }
 
 // openTrade is a trade the runner holds.
@@ -71,7 +79,15 @@ type openTrade struct {
 	tr          *trade.Trade  // in the portfolio
 	venueQty    float64       // base quantity held at the venue
 	exitAttempt int           // the next exit order's attempt number
-	rest        *deploy.Order // the exit resting on the venue (stop or take-profit), if any
+	rest        *deploy.Order // the exit resting on the venue (stop, take-profit or a limit exit), if any
+	restUntil   int64         // a limit exit's: when it is cancelled and placed again (Unix ms); 0: the others
+}
+
+// pendingEntry is a limit entry waiting to fill.
+type pendingEntry struct {
+	rec   deploy.Order
+	at    int64 // the candle close it was decided at: the trade's open time
+	until int64 // when it is cancelled (Unix ms)
 }
 
 // Runner trades one deployment. It is not safe for concurrent use: one
@@ -113,6 +129,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.RetryWait <= 0 {
 		cfg.RetryWait = 200 * time.Millisecond
+	}
+	if cfg.Orders == (config.Orders{}) {
+		cfg.Orders = (&config.Config{}).Orders()
 	}
 	cfg.Rules.Slippage = 0
 	cfg.Rules.TimeframeMinutes = cfg.Timeframe.Minutes()
@@ -354,6 +373,14 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		views[ps] = v
 	}
 	r.last = closing
+	// Limit entries placed before: filled, or out of time?
+	for _, ps := range r.pairs {
+		if ps.entry != nil {
+			if err := r.settleEntry(ctx, ps, nowMs); err != nil {
+				return err
+			}
+		}
+	}
 	// Trades first, in the order they opened: their resting exit (filled
 	// inside the candle that closed?), the prices of that candle (what
 	// the backtest checks inside it), then the price now; a trade still
@@ -369,7 +396,7 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	for _, ps := range r.pairs {
 		v := views[ps]
-		if !v.fresh || ps.open != nil || paused {
+		if !v.fresh || ps.open != nil || ps.entry != nil || paused {
 			continue
 		}
 		f, k := v.f, v.f.Len()-1
@@ -399,12 +426,28 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 // manage checks ps's open trade at the close of f's last candle (nowMs):
 // its resting exit, the candle, the price now; then rests its next exit.
 func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs int64, forming float64) error {
+	k := f.Len() - 1
+	price := forming
+	if price == 0 {
+		price = f.Close[k]
+	}
 	if ps.open.rest != nil {
 		if err := r.settleRest(ctx, ps); err != nil || ps.open == nil {
 			return err
 		}
+		if until := ps.open.restUntil; until > 0 && ps.open.rest != nil {
+			// A limit exit waiting to fill: once out of time, cancelled
+			// and placed again at the price now.
+			if nowMs < until {
+				return nil
+			}
+			reason := trade.ExitReason(ps.open.rest.Reason)
+			if err := r.cancelRest(ctx, ps); err != nil || ps.open == nil {
+				return err
+			}
+			return r.exit(ctx, ps, nowMs, reason, price)
+		}
 	}
-	k := f.Len() - 1
 	tr := ps.open.tr
 	if tr.OpenTime <= f.Time[k] {
 		c := trade.Candle{Time: f.Time[k], Open: f.Open[k], High: f.High[k], Low: f.Low[k], Close: f.Close[k]}
@@ -414,10 +457,6 @@ func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs 
 		if x, ok := r.xs.First(); ok {
 			return r.exit(ctx, ps, nowMs, x.Reason, f.Close[k])
 		}
-	}
-	price := forming
-	if price == 0 {
-		price = f.Close[k]
 	}
 	s := sigAt(f, k)
 	probe := *tr // the price now moves nothing: the next candle's check does
