@@ -229,3 +229,15 @@ func (e *Error) Error() string {
 
 // Unwrap lets errors.Is find the kind.
 func (e *Error) Unwrap() error { return e.Kind }
+
+// KlineStreamer is an Exchange that streams candles as they close (an
+// optional capability: test with a type assertion). A runner ticks on it
+// and polls Klines when it drops.
+type KlineStreamer interface {
+	// StreamKlines calls fn with the newest closed candle of each of the
+	// symbols at tf (when the venue has it at once), then with each
+	// candle as it closes, in the order they close, until ctx ends (ctx's
+	// error) or the stream drops (the error that ended it). fn must not
+	// block.
+	StreamKlines(ctx context.Context, symbols []string, tf sdk.Timeframe, fn func(symbol string, k Kline)) error
+}

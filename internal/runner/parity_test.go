@@ -643,8 +643,35 @@ func TestTakeoverReconcilesAndContinues(t *testing.T) {
 	}
 }
 
-// Run ticks at each candle close on its clock: driven by a fake clock
-// that the test moves close by close, it makes the trades Step makes.
+// tickStore tells on ticks the runner records.
+type tickStore struct {
+	runner.Store
+	ticks chan int64
+}
+
+func (s *tickStore) Record(ctx context.Context, l deploy.Lease, w deploy.Write) error {
+	err := s.Store.Record(ctx, l, w)
+	if err == nil && !w.Tick.IsZero() {
+		s.ticks <- w.Tick.UnixMilli()
+	}
+	return err
+}
+
+// polled hides a venue's kline stream.
+type polled struct{ exchange.Exchange }
+
+// dropping is a venue whose kline stream drops at once, every time.
+type dropping struct{ exchange.Exchange }
+
+func (dropping) StreamKlines(context.Context, []string, sdk.Timeframe, func(string, exchange.Kline)) error {
+	return errors.New("connection reset by peer")
+}
+
+// Run ticks at each candle close and makes the trades Step makes: on the
+// venue's kline stream as soon as every pair's candle closed (the clock
+// never moves: the stream alone drives the ticks), and by polling the
+// venue's klines at the close plus StreamWait on a venue without a stream
+// or whose stream drops.
 func TestRunTicksAtCandleCloses(t *testing.T) {
 	w := newWorld(t, 2)
 	end := start + 2*86_400_000
@@ -654,30 +681,98 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("no trades to compare")
 	}
+	for name, wrap := range map[string]func(exchange.Exchange) exchange.Exchange{
+		"streamed":     nil,
+		"polled":       func(x exchange.Exchange) exchange.Exchange { return polled{x} },
+		"stream drops": func(x exchange.Exchange) exchange.Exchange { return dropping{x} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newPaper(t, w, wrap)
+			clk := clock.NewFake(time.UnixMilli(start))
+			r := p.runnerOn(t, w, clk)
+			ts := &tickStore{Store: p.store, ticks: make(chan int64, 1)}
+			rules, acct, err := w.cfg.Trading(w.strat.Spec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			params, _ := w.strat.Spec().Resolve(w.cfg.StrategyParams)
+			if r, err = runner.New(runner.Config{Store: ts, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat, Params: params,
+				Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond}); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- r.Run(ctx) }()
+			if err := clk.BlockUntil(ctx, 1); err != nil { // started, waiting for the first close
+				t.Fatal(err)
+			}
+			for now := start + dur; now <= end; now += dur {
+				if err := p.feed.AdvanceTo(now); err != nil {
+					t.Fatal(err)
+				}
+				if wrap != nil {
+					clk.Set(time.UnixMilli(now).Add(2 * time.Second)) // the default StreamWait
+				}
+				if got := <-ts.ticks; got != now {
+					t.Fatalf("ticked at %v, want the close at %v", time.UnixMilli(got).UTC(), time.UnixMilli(now).UTC())
+				}
+			}
+			cancel()
+			if err := <-errc; !errors.Is(err, context.Canceled) {
+				t.Fatalf("run: %v", err)
+			}
+			sameTrades(t, p.trades(t), want)
+		})
+	}
+}
 
-	p := newPaper(t, w, nil)
+// With a schedule the runner ticks at the schedule's times, not at every
+// close: every 20 minutes, each tick acting on the candle closed by then.
+func TestScheduledTicks(t *testing.T) {
+	w := newWorld(t, 1)
+	p := newPaper(t, w, func(x exchange.Exchange) exchange.Exchange { return polled{x} })
 	clk := clock.NewFake(time.UnixMilli(start))
-	r := p.runnerOn(t, w, clk)
+	ts := &tickStore{Store: p.store, ticks: make(chan int64, 1)}
+	rules, acct, err := w.cfg.Trading(w.strat.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, _ := w.strat.Spec().Resolve(w.cfg.StrategyParams)
+	cfg := runner.Config{Store: ts, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat, Params: params,
+		Rules: rules, Account: acct, Clock: clk, RetryWait: time.Millisecond, Schedule: "*/20 * * * *"}
+	r, err := runner.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- r.Run(ctx) }()
-	for now := start + dur; now <= end; now += dur {
-		if err := clk.BlockUntil(ctx, 1); err != nil { // the runner waits for the close
-			t.Fatal(err)
-		}
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	var ticks []int64
+	for now := start + dur; now <= start+2*3_600_000; now += dur {
 		if err := p.feed.AdvanceTo(now); err != nil {
 			t.Fatal(err)
 		}
 		clk.Set(time.UnixMilli(now))
-	}
-	if err := clk.BlockUntil(ctx, 1); err != nil { // the last close acted on
-		t.Fatal(err)
+		if now%(20*60_000) == 0 {
+			ticks = append(ticks, <-ts.ticks)
+		} else if err := clk.BlockUntil(ctx, 1); err != nil { // no tick: waiting on
+			t.Fatal(err)
+		}
 	}
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)
 	}
-	sameTrades(t, p.trades(t), want)
+	if len(ticks) != 6 || ticks[0] != start+20*60_000 || ticks[5] != start+2*3_600_000 {
+		t.Fatalf("ticks %v", ticks)
+	}
+	cfg.Schedule = "every 20 minutes"
+	if _, err := runner.New(cfg); err == nil || !strings.Contains(err.Error(), "schedule") {
+		t.Fatalf("a bad schedule: %v", err)
+	}
 }
 
 // A paused deployment opens no trade until it is resumed (its open trades

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
@@ -52,6 +54,15 @@ type Config struct {
 	// one it decides on (default: the spec's StartupCandles); the runner
 	// keeps Startup+1 candles per pair, at most 999.
 	Startup int
+	// Schedule, when set, is a cron expression (five fields, or a
+	// descriptor such as @hourly; in UTC) at whose times Run ticks instead
+	// of at every candle close: for strategies that are not driven by each
+	// candle. Each tick acts on the candles closed by then; a tick that
+	// finds no new closed candle does nothing.
+	Schedule string
+	// StreamWait is how long after a candle close Run waits for the
+	// venue's kline stream before it polls the venue (default 2 s).
+	StreamWait time.Duration
 	// Clock is the time (candle closes, waits); nil: the system clock.
 	Clock clock.Clock
 	Log   *slog.Logger
@@ -101,8 +112,10 @@ type Runner struct {
 	pairs []*pairState
 	held  []*pairState // pairs holding a trade, in the order the trades opened
 	keep  int
-	next  int64 // the next trade number
-	last  int64 // open time of the last closed candle acted on
+	next  int64         // the next trade number
+	last  int64         // open time of the last closed candle acted on
+	sched cron.Schedule // Config.Schedule's; nil: every candle close
+	tick  int64         // the time of the last tick (Run)
 	xs    trade.Exits
 }
 
@@ -130,6 +143,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.RetryWait <= 0 {
 		cfg.RetryWait = 200 * time.Millisecond
 	}
+	if cfg.StreamWait <= 0 {
+		cfg.StreamWait = 2 * time.Second
+	}
 	if cfg.Orders == (config.Orders{}) {
 		cfg.Orders = (&config.Config{}).Orders()
 	}
@@ -142,6 +158,11 @@ func New(cfg Config) (*Runner, error) {
 	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment", cfg.Lease.Deployment), pf: pf,
 		pol: trade.Policy{Rules: cfg.Rules}, keep: min(cfg.Startup+1, 999)}
 	r.keep = max(r.keep, 2)
+	if cfg.Schedule != "" {
+		if r.sched, err = cron.ParseStandard(cfg.Schedule); err != nil {
+			return nil, fmt.Errorf("runner: schedule %q: %w", cfg.Schedule, err)
+		}
+	}
 	return r, nil
 }
 
@@ -505,22 +526,60 @@ func (r *Runner) equity() float64 {
 // until ctx ends or a step fails: a tick cut short by a failure is done
 // again by the next Run (a Host restarts it), after reconciliation. A
 // candle that closed before Run and was not acted on is acted on at once.
+//
+// On a venue that streams candles (exchange.KlineStreamer) a close is
+// acted on as soon as the stream delivered every pair's closed candle; when
+// the stream is late by StreamWait or down (it is reconnected with
+// backoff), the runner polls the venue's klines at the close plus
+// StreamWait. With a Schedule the runner ticks at the schedule's times
+// instead, each tick acting on the candles closed by then.
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.Start(ctx, r.clk.Now()); err != nil {
 		return err
 	}
+	var closes chan int64
+	if ks, ok := r.cfg.Exchange.(exchange.KlineStreamer); ok && r.sched == nil {
+		sctx, cancel := context.WithCancel(ctx)
+		closes = make(chan int64, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.watch(sctx, ks, closes)
+		}()
+		defer func() { cancel(); <-done }()
+	}
 	tf := r.cfg.Timeframe
+	r.tick = r.clk.Now().UnixMilli()
 	for {
 		now := r.clk.Now()
-		at := now
-		if tf.Floor(tf.Floor(now.UnixMilli())-1) <= r.last {
-			next := tf.Next(now.UnixMilli())
-			if err := r.clk.Sleep(ctx, time.Duration(next-now.UnixMilli())*time.Millisecond); err != nil {
-				return err
-			}
-			at = time.UnixMilli(next)
+		due := tf.Next(tf.Next(r.last)) // the close after the last one acted on
+		if r.sched != nil {
+			due = r.sched.Next(time.UnixMilli(r.tick).UTC()).UnixMilli()
 		}
-		if err := r.Step(ctx, at); err != nil {
+		at := due
+		if due > now.UnixMilli() {
+			wait := time.Duration(due-now.UnixMilli()) * time.Millisecond
+			if closes != nil {
+				wait += r.cfg.StreamWait
+			}
+			t := r.clk.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C():
+			case c := <-closes:
+				t.Stop()
+				if c < due {
+					continue // a close acted on already
+				}
+				at = c
+			}
+		} else {
+			at = now.UnixMilli()
+		}
+		r.tick = at
+		if err := r.Step(ctx, time.UnixMilli(at)); err != nil {
 			if errors.Is(err, ErrStopped) {
 				return nil
 			}
@@ -529,5 +588,53 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			return err
 		}
+	}
+}
+
+// watch follows the venue's kline stream for the deployment's pairs and
+// sends on closes each close time at which every pair's candle arrived
+// (the newest only, when the runner is behind). A dropped stream is
+// reconnected after RetryWait, doubling up to a minute.
+func (r *Runner) watch(ctx context.Context, ks exchange.KlineStreamer, closes chan int64) {
+	syms := make([]string, len(r.pairs))
+	for i, ps := range r.pairs {
+		syms[i] = ps.market.Symbol
+	}
+	tf := r.cfg.Timeframe
+	arrived := map[int64]map[string]bool{}
+	wait := r.cfg.RetryWait
+	for {
+		err := ks.StreamKlines(ctx, syms, tf, func(sym string, k exchange.Kline) {
+			wait = r.cfg.RetryWait
+			c := tf.Next(k.Time.UnixMilli())
+			if arrived[c] == nil {
+				arrived[c] = map[string]bool{}
+			}
+			if arrived[c][sym] = true; len(arrived[c]) < len(syms) {
+				return
+			}
+			for t := range arrived {
+				if t <= c {
+					delete(arrived, t)
+				}
+			}
+			select {
+			case closes <- c:
+			default: // the runner is behind: the newest close replaces the one waiting
+				select {
+				case <-closes:
+				default:
+				}
+				closes <- c
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("the venue's kline stream dropped: polling its klines until it is back", "err", err, "retry_in", wait)
+		if r.clk.Sleep(ctx, wait) != nil {
+			return
+		}
+		wait = min(2*wait, time.Minute)
 	}
 }

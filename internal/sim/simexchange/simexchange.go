@@ -285,3 +285,47 @@ func (x *Exchange) Klines(_ context.Context, symbol string, tf sdk.Timeframe, li
 	}
 	return out, nil
 }
+
+var _ exchange.KlineStreamer = (*Exchange)(nil)
+
+// StreamKlines implements exchange.KlineStreamer: the newest closed
+// candle of each symbol at once, then the candles each move of the
+// simulation clock closes (at most the newest three per symbol after a
+// jump: a runner reads the rest with Klines).
+func (x *Exchange) StreamKlines(ctx context.Context, symbols []string, tf sdk.Timeframe, fn func(symbol string, k exchange.Kline)) error {
+	if !tf.Valid() {
+		return wrap(&sim.Error{Code: sim.CodeBadInterval, Msg: "Invalid interval."})
+	}
+	for _, s := range symbols {
+		if _, ok := x.cfg.Engine.Symbol(s); !ok {
+			return unknownSymbol()
+		}
+	}
+	// sent is the open time of the newest candle delivered per symbol: at
+	// first none, so the one closed by now is delivered at once.
+	sent := map[string]int64{}
+	for _, s := range symbols {
+		sent[s] = tf.Floor(x.cfg.Feed.Now()) - 2*tf.Millis()
+	}
+	for {
+		changed := x.cfg.Feed.Changed()
+		now := x.cfg.Feed.Now()
+		for _, s := range symbols {
+			ks, err := x.cfg.Feed.Klines(s, tf, 0, 0, 4)
+			if err != nil {
+				continue // no data (yet)
+			}
+			for _, k := range ks {
+				if k.Time > sent[s] && tf.Next(k.Time) <= now {
+					sent[s] = k.Time
+					fn(s, exchange.Kline{Time: time.UnixMilli(k.Time), Open: k.Open, High: k.High, Low: k.Low, Close: k.Close, Volume: k.Volume})
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
+}
