@@ -173,6 +173,7 @@ func TestTimerange(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"strategy":"sma_cross","stake_amount":"unlimited","minimal_roi":{"0":0.1}}`))
 	f.Add([]byte(`{"exchange":{"name":"binance","pair_whitelist":["A/B"]},"max_open_trades":-1,"stake_amount":10}`))
+	f.Add([]byte(`{"strategy":"x","order_types":{"entry":"limit","stoploss":"market","stoploss_on_exchange":true,"stoploss_on_exchange_limit_ratio":0.99},"unfilledtimeout":{"entry":10,"exit":30,"unit":"seconds"}}`))
 	if b, err := os.ReadFile("../../examples/backtest.json"); err == nil {
 		f.Add(b)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	rest "github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/sdk"
@@ -85,12 +86,25 @@ func (s *Streaming) StreamKlines(ctx context.Context, symbols []string, tf sdk.T
 			}
 			return fmt.Errorf("binance kline stream: %w", err)
 		}
-		var m klineMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("binance kline stream: undecodable event: %w", err)
+		sym, k, closed, err := parseKlineEvent(b)
+		if err != nil {
+			return fmt.Errorf("binance kline stream: %w", err)
 		}
-		if k := m.Data.K; k.Closed && m.Data.Symbol != "" {
-			deliver(m.Data.Symbol, exchange.Kline{Time: time.UnixMilli(k.Open), Open: k.O, High: k.H, Low: k.L, Close: k.C, Volume: k.V})
+		if closed {
+			deliver(sym, k)
 		}
 	}
+}
+
+// parseKlineEvent reads a combined stream's kline event: the symbol, the
+// candle and whether it closed. An event that is not a kline event (no
+// symbol) is not closed.
+func parseKlineEvent(b []byte) (symbol string, k exchange.Kline, closed bool, err error) {
+	var m klineMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", exchange.Kline{}, false, fmt.Errorf("%w: kline event: %w", rest.ErrUndecodable, err)
+	}
+	e := m.Data.K
+	k = exchange.Kline{Time: time.UnixMilli(e.Open), Open: e.O, High: e.H, Low: e.L, Close: e.C, Volume: e.V}
+	return m.Data.Symbol, k, e.Closed && m.Data.Symbol != "", nil
 }
