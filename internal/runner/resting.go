@@ -105,8 +105,34 @@ func (r *Runner) rest(ctx context.Context, ps *pairState, nowMs int64, price flo
 		return r.closed(ctx, ps, r.cfg.Timeframe.Floor(p.when), reason, p)
 	}
 	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
-	ot.rest = &rec
+	ot.rest, ot.restFrom = &rec, nowMs
 	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
+}
+
+// mayHaveTraded reports whether ps's resting exit may have traded since it
+// was last known open (the venue is asked only then): the prices the
+// venue traded since — the candles from restFrom on and the price now —
+// reached its stop price (a stop) or its limit (a take-profit). A limit
+// exit waiting to fill, or one whose candles are not all in the window,
+// may have.
+func (r *Runner) mayHaveTraded(ps *pairState, price float64) bool {
+	ot := ps.open
+	o := ot.rest
+	if ot.restUntil > 0 || ot.restFrom == 0 {
+		return true
+	}
+	w := &ps.win
+	lo, hi, seen := price, price, false
+	for i := w.Len() - 1; i >= 0 && w.Time[i] >= ot.restFrom; i-- {
+		lo, hi, seen = min(lo, w.Low[i]), max(hi, w.High[i]), seen || w.Time[i] == ot.restFrom
+	}
+	if !seen {
+		return true
+	}
+	if o.Type.IsStop() {
+		return lo <= o.StopPrice.Float()
+	}
+	return hi >= o.Price.Float()
 }
 
 // settleRest asks the venue about ps's resting order: one that ended is

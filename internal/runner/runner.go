@@ -92,6 +92,7 @@ type openTrade struct {
 	exitAttempt int           // the next exit order's attempt number
 	rest        *deploy.Order // the exit resting on the venue (stop, take-profit or a limit exit), if any
 	restUntil   int64         // a limit exit's: when it is cancelled and placed again (Unix ms); 0: the others
+	restFrom    int64         // the open of the first candle the resting exit may have traded in unseen; 0: unknown
 }
 
 // pendingEntry is a limit entry waiting to fill.
@@ -452,10 +453,13 @@ func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs 
 	if price == 0 {
 		price = f.Close[k]
 	}
-	if ps.open.rest != nil {
+	if ps.open.rest != nil && r.mayHaveTraded(ps, price) {
 		if err := r.settleRest(ctx, ps); err != nil || ps.open == nil {
 			return err
 		}
+	}
+	if ps.open.rest != nil {
+		ps.open.restFrom = nowMs
 		if until := ps.open.restUntil; until > 0 && ps.open.rest != nil {
 			// A limit exit waiting to fill: once out of time, cancelled
 			// and placed again at the price now.
