@@ -643,10 +643,19 @@ func TestTakeoverReconcilesAndContinues(t *testing.T) {
 	}
 }
 
-// tickStore tells on ticks the runner records.
+// tickStore tells on ticks the runner records, and when it started.
 type tickStore struct {
 	runner.Store
-	ticks chan int64
+	ticks   chan int64
+	started chan struct{}
+}
+
+func (s *tickStore) MarkRunning(ctx context.Context, l deploy.Lease) error {
+	err := s.Store.MarkRunning(ctx, l)
+	if s.started != nil {
+		close(s.started)
+	}
+	return err
 }
 
 func (s *tickStore) Record(ctx context.Context, l deploy.Lease, w deploy.Write) error {
@@ -690,7 +699,7 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 			p := newPaper(t, w, wrap)
 			clk := clock.NewFake(time.UnixMilli(start))
 			r := p.runnerOn(t, w, clk)
-			ts := &tickStore{Store: p.store, ticks: make(chan int64, 1)}
+			ts := &tickStore{Store: p.store, ticks: make(chan int64, 1), started: make(chan struct{})}
 			rules, acct, err := w.cfg.Trading(w.strat.Spec())
 			if err != nil {
 				t.Fatal(err)
@@ -703,9 +712,7 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
 			go func() { errc <- r.Run(ctx) }()
-			if err := clk.BlockUntil(ctx, 1); err != nil { // started, waiting for the first close
-				t.Fatal(err)
-			}
+			<-ts.started // (a dropping stream's reconnections wait on the clock too)
 			for now := start + dur; now <= end; now += dur {
 				if err := p.feed.AdvanceTo(now); err != nil {
 					t.Fatal(err)
