@@ -369,7 +369,7 @@ func newDeployStopCmd(o *deployOpts) *cobra.Command {
 	var flatten bool
 	cmd := &cobra.Command{
 		Use:   "stop ID",
-		Short: "Stop a deployment for good (its open trades stay at the venue)",
+		Short: "Stop a deployment for good (its open trades stay at the venue, unless --flatten)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.with(cmd, func(ctx context.Context, d deployments) error {
@@ -377,12 +377,16 @@ func newDeployStopCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if x.Flatten && x.State != "stopped" && x.State != "failed" {
+					fmt.Fprintf(cmd.OutOrStdout(), "deployment %s: its runner closes the open positions at the next candle close, then stops it\n", x.ID)
+					return nil
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "deployment %s %s\n", x.ID, x.State)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&flatten, "flatten", false, "close the open positions first (not built yet: refused)")
+	cmd.Flags().BoolVar(&flatten, "flatten", false, "close the open positions first: the runner sells them at the market at its next candle close, then stops it")
 	return cmd
 }
 

@@ -186,7 +186,7 @@ func TestDeployLocal(t *testing.T) {
 	if err := executeCtx(context.Background(), &remote, io.Discard, "deploy", "show", id, "--remote", p.URL(), "--home", home); err != nil || !strings.Contains(remote.String(), "sma_cross") {
 		t.Errorf("deploy show --remote: %v\n%s", err, remote.String())
 	}
-	if out, err := local("deploy", "stop", id, "--flatten"); err == nil || !strings.Contains(err.Error(), "not yet") {
+	if out, err := local("deploy", "stop", id, "--flatten"); err != nil || !strings.Contains(out, "closes the open positions") {
 		t.Errorf("stop --flatten: %v %s", err, out)
 	}
 	if out, err := local("deploy", "stop", id); err != nil || !strings.Contains(out, "stopped") {

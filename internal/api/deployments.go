@@ -225,7 +225,7 @@ func (d *Deployments) venueErr(req apitype.DeploymentRequest, err error) error {
 func (d *Deployments) view(dep deploy.Deployment) apitype.Deployment {
 	out := apitype.Deployment{ID: dep.ID, Strategy: dep.Spec.Strategy, StrategyVersion: dep.Spec.Version, CodeSHA256: dep.Spec.CodeSHA256,
 		Mode: string(dep.Spec.Mode), Venue: dep.Spec.Venue, Account: dep.Spec.Account, Pairs: dep.Spec.Pairs, Timeframe: string(dep.Spec.Timeframe),
-		State: string(dep.State), Error: dep.Error, CreatedAt: dep.Created.UTC(), UpdatedAt: dep.Updated.UTC(), Runner: dep.Runner}
+		State: string(dep.State), Error: dep.Error, CreatedAt: dep.Created.UTC(), UpdatedAt: dep.Updated.UTC(), Runner: dep.Runner, Flatten: dep.Flatten}
 	if out.Pairs == nil {
 		out.Pairs = []string{}
 	}
@@ -328,18 +328,15 @@ func orEmpty(raw json.RawMessage) []byte {
 	return raw
 }
 
-// Stop stops a deployment for good; flatten (close positions first) is
-// not built yet.
+// Stop stops a deployment for good; with flatten the runner holding it
+// first closes its open trades at the market (at its next tick), then
+// stops it.
 func (d *Deployments) Stop(ctx context.Context, p tenancy.Principal, id string, flatten bool) (apitype.Deployment, error) {
+	stop := d.cfg.Store.Stop
 	if flatten {
-		if _, err := d.cfg.Store.Get(ctx, p, id); err != nil {
-			return apitype.Deployment{}, d.storeErr("stop", id, err)
-		}
-		return apitype.Deployment{}, problem(http.StatusBadRequest, apitype.CodeBadRequest,
-			"body.flatten: not yet: stopping with the positions closed first comes with the runner's flatten; stop without it, the open trades stay at the venue",
-			&apitype.ErrorDetail{Location: "body.flatten", Message: "not yet", Value: true})
+		stop = d.cfg.Store.StopFlatten
 	}
-	dep, err := d.cfg.Store.Stop(ctx, p, id)
+	dep, err := stop(ctx, p, id)
 	if err != nil {
 		return apitype.Deployment{}, d.storeErr("stop", id, err)
 	}

@@ -71,6 +71,10 @@ type Config struct {
 	// Ignored lists Freqtrade keys present in the file that have no effect
 	// on a backtest.
 	Ignored []string `json:"-"`
+
+	// orders are the order settings of order_types and unfilledtimeout
+	// (Orders); nil: the defaults.
+	orders *Orders
 }
 
 // Exchange is the config's "exchange" object.
@@ -235,7 +239,15 @@ func (c *Config) decode(data []byte) error {
 		default:
 			if ignoredKeys[k] {
 				c.Ignored = append(c.Ignored, k)
-				continue
+				// A deployment's order settings (Orders): no effect on a
+				// backtest, checked all the same.
+				switch k {
+				case "order_types":
+					err = c.decodeOrderTypes(raw)
+				case "unfilledtimeout":
+					err = c.decodeUnfilledTimeout(raw)
+				}
+				break
 			}
 			return fmt.Errorf("unknown key %q%s", k, suggest(k))
 		}

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFreqtradeConfig(t *testing.T) {
@@ -170,6 +173,7 @@ func TestTimerange(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"strategy":"sma_cross","stake_amount":"unlimited","minimal_roi":{"0":0.1}}`))
 	f.Add([]byte(`{"exchange":{"name":"binance","pair_whitelist":["A/B"]},"max_open_trades":-1,"stake_amount":10}`))
+	f.Add([]byte(`{"strategy":"x","order_types":{"entry":"limit","stoploss":"market","stoploss_on_exchange":true,"stoploss_on_exchange_limit_ratio":0.99},"unfilledtimeout":{"entry":10,"exit":30,"unit":"seconds"}}`))
 	if b, err := os.ReadFile("../../examples/backtest.json"); err == nil {
 		f.Add(b)
 	}
@@ -185,4 +189,42 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed config fails validation: %v", err)
 		}
 	})
+}
+
+// order_types and unfilledtimeout are a deployment's order settings,
+// with Freqtrade's keys and values; a backtest still lists them as
+// ignored.
+func TestOrders(t *testing.T) {
+	base := `{"strategy": "sma_cross", "exchange": {"name": "binance", "pair_whitelist": ["BTC/USDT"]}%s}`
+	c, err := Parse([]byte(fmt.Sprintf(base, "")), "c.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Orders(); got != (Orders{StopOnVenue: true, StopLimitRatio: 0.99, EntryTimeout: 10 * time.Minute, ExitTimeout: 10 * time.Minute}) {
+		t.Fatalf("defaults: %+v", got)
+	}
+	c, err = Parse([]byte(fmt.Sprintf(base, `, "order_types": {"entry": "limit", "exit": "limit", "emergency_exit": "market", "force_entry": "market",
+		"force_exit": "market", "stoploss": "limit", "stoploss_on_exchange": false, "stoploss_on_exchange_interval": 60,
+		"stoploss_on_exchange_limit_ratio": 0.98}, "unfilledtimeout": {"entry": 30, "exit": 45, "exit_timeout_count": 0, "unit": "seconds"}`)), "c.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Orders{EntryLimit: true, ExitLimit: true, StopLimit: true, StopLimitRatio: 0.98, EntryTimeout: 30 * time.Second, ExitTimeout: 45 * time.Second}
+	if got := c.Orders(); got != want {
+		t.Fatalf("orders %+v, want %+v", got, want)
+	}
+	if !slices.Contains(c.Ignored, "order_types") || !slices.Contains(c.Ignored, "unfilledtimeout") {
+		t.Fatalf("ignored by a backtest: %v", c.Ignored)
+	}
+	for _, bad := range []string{
+		`, "order_types": {"entry": "limt"}`,
+		`, "order_types": {"stoploss_on_exchange_limit_ratio": 1.5}`,
+		`, "order_types": {"entry": "limit", "exitt": "limit"}`,
+		`, "unfilledtimeout": {"entry": 10, "unit": "hours"}`,
+		`, "unfilledtimeout": {"entry": -1}`,
+	} {
+		if _, err := Parse([]byte(fmt.Sprintf(base, bad)), "c.json"); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
 }

@@ -132,6 +132,10 @@ type Deployment struct {
 	LeaseExpires time.Time
 	Heartbeat    time.Time // the last renewal; zero before the first
 	LastTick     time.Time // the last candle close the runner acted on
+	// Flatten says a stop that closes the open trades first was asked
+	// (StopFlatten): the runner closes them at the market, then stops
+	// the deployment (MarkStopped).
+	Flatten bool
 }
 
 // Config is what a Store needs.
@@ -173,14 +177,14 @@ func New(cfg Config) (*Store, error) {
 }
 
 const deploymentColumns = `id, tenant_id, COALESCE(created_by, ''), strategy, strategy_version, code_sha256, mode, venue, account, pairs, timeframe, config,
-	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at`
+	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var pairs, cfg, mode, tf, state string
-	var created, updated, expires, hb, tick int64
+	var created, updated, expires, hb, tick, flatten int64
 	err := sc.Scan(&d.ID, &d.Tenant, &d.CreatedBy, &d.Spec.Strategy, &d.Spec.Version, &d.Spec.CodeSHA256, &mode, &d.Spec.Venue, &d.Spec.Account,
-		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick)
+		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Deployment{}, ErrNotFound
 	}
@@ -196,6 +200,7 @@ func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	}
 	d.Created, d.Updated = time.UnixMilli(created), time.UnixMilli(updated)
 	d.LeaseExpires, d.Heartbeat, d.LastTick = msTime(expires), msTime(hb), msTime(tick)
+	d.Flatten = flatten != 0
 	return d, nil
 }
 
@@ -339,6 +344,45 @@ func (s *Store) change(ctx context.Context, p tenancy.Principal, id string, to S
 // closing positions first is the runner's, before it calls Stop).
 func (s *Store) Stop(ctx context.Context, p tenancy.Principal, id string) (Deployment, error) {
 	return s.change(ctx, p, id, Stopped, "deployment.stop")
+}
+
+// StopFlatten asks for a stop that closes the deployment's open trades
+// first (stop --flatten): it records the request (Deployment.Flatten) on a
+// deployment that may still stop, audited; the runner holding it closes
+// the trades at the market at its next tick and then stops it
+// (MarkStopped). The state is unchanged until then.
+func (s *Store) StopFlatten(ctx context.Context, p tenancy.Principal, id string) (Deployment, error) {
+	now := s.clock.Now()
+	var d Deployment
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var cur string
+		err := tx.QueryRow(ctx, `SELECT state FROM deployments WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read deployment: %w", err)
+		}
+		if !slices.Contains(transitions[Stopped], State(cur)) {
+			return fmt.Errorf("%w: %s is %s, cannot become %s", ErrIllegalTransition, id, cur, Stopped)
+		}
+		res, err := tx.Exec(ctx, `UPDATE deployments SET flatten = 1, updated_at = ? WHERE id = ? AND state = ?`, now.UnixMilli(), id, cur)
+		if err != nil {
+			return fmt.Errorf("update deployment: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: %s changed meanwhile", ErrIllegalTransition, id)
+		}
+		if d, err = scanDeployment(tx.QueryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "deployment.stop_flatten", Target: id, At: now,
+			Detail: map[string]any{"from": cur}})
+	})
+	if err != nil {
+		return Deployment{}, fmt.Errorf("stop %s: %w", id, err)
+	}
+	return d, nil
 }
 
 // Pause keeps a running deployment from opening trades until Resume; its

@@ -307,6 +307,15 @@ func TestRecordOrdersFillsTradesEquity(t *testing.T) {
 		if len(os) != 1 || os[0].Status != exchange.StatusFilled || os[0].VenueID != 7 || os[0].Executed != fixed.MustParse("0.002") || os[0].Open() {
 			t.Fatalf("filled order: %+v", os)
 		}
+		// A stop order keeps its trigger.
+		stop := deploy.Order{ClientOrderID: deploy.ClientOrderID(dep.ID, 1, deploy.Exit, 0), TradeSeq: 1, Leg: deploy.Exit, Pair: "BTC/USDT", Side: exchange.Sell,
+			Type: exchange.StopLossLimitOrder, Reason: "stop_loss", Price: fixed.MustParse("44000"), StopPrice: fixed.MustParse("45000.5"), Quantity: fixed.MustParse("0.001")}
+		if err := b.store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{stop}}); err != nil {
+			t.Fatal(err)
+		}
+		if os, _ = b.store.Orders(ctx, b.alice.Tenant, dep.ID); len(os) != 2 || os[1].StopPrice != stop.StopPrice || os[1].Price != stop.Price || os[1].Type != stop.Type {
+			t.Fatalf("stop order: %+v", os)
+		}
 		fs, err := b.store.Fills(ctx, b.alice.Tenant, dep.ID)
 		if err != nil || len(fs) != 1 || fs[0] != f {
 			t.Fatalf("fills: %+v %v", fs, err)
@@ -429,6 +438,43 @@ func TestStale(t *testing.T) {
 		got, err = b.store.Stale(ctx, b.clk.Now().Add(-30*time.Second))
 		if err != nil || len(got) != 2 || got[0].ID != taken.ID {
 			t.Fatalf("after 80 s: %v %v, want both", got, err)
+		}
+	})
+}
+
+// A stop with flatten is recorded without stopping: the runner holding the
+// deployment closes its trades and then stops it (fenced); another tenant
+// cannot ask for it, and a stopped deployment cannot be asked again.
+func TestStopFlatten(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		if _, err := b.store.StopFlatten(ctx, b.bob, dep.ID); !errors.Is(err, deploy.ErrNotFound) {
+			t.Fatalf("another tenant's stop --flatten: %v", err)
+		}
+		got, err := b.store.StopFlatten(ctx, b.alice, dep.ID)
+		if err != nil || !got.Flatten || got.State != deploy.Starting || got.Runner != "r1" {
+			t.Fatalf("stop --flatten: %+v %v", got, err)
+		}
+		if got, _ := b.store.Deployment(ctx, ls[0]); !got.Flatten {
+			t.Fatal("the runner does not see the flatten request")
+		}
+		stale := ls[0]
+		stale.Token--
+		if err := b.store.MarkStopped(ctx, stale); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("a stale runner marks stopped: %v", err)
+		}
+		if err := b.store.MarkStopped(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = b.store.Get(ctx, b.alice, dep.ID)
+		if got.State != deploy.Stopped || got.Runner != "" {
+			t.Fatalf("after the runner stopped it: %+v", got)
+		}
+		if _, err := b.store.StopFlatten(ctx, b.alice, dep.ID); !errors.Is(err, deploy.ErrIllegalTransition) {
+			t.Fatalf("stop --flatten of a stopped deployment: %v", err)
 		}
 	})
 }

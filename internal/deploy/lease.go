@@ -136,6 +136,17 @@ func (s *Store) MarkRunning(ctx context.Context, l Lease) error {
 	})
 }
 
+// MarkStopped records that the runner holding l stopped the deployment
+// (after closing its trades for StopFlatten), releasing l.
+func (s *Store) MarkStopped(ctx context.Context, l Lease) error {
+	return s.fenced(ctx, l, "mark stopped", func(tx *db.Tx, now time.Time) error {
+		if _, err := setState(ctx, tx, l.Deployment, l.Tenant, Stopped, "", now); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.stop", Target: l.Deployment, At: now, Detail: map[string]any{"runner": l.Runner, "flattened": true}})
+	})
+}
+
 // Fail records that the deployment cannot go on (why), releasing l.
 func (s *Store) Fail(ctx context.Context, l Lease, why string) error {
 	return s.fenced(ctx, l, "record the failure", func(tx *db.Tx, now time.Time) error {

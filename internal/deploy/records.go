@@ -25,8 +25,9 @@ type Order struct {
 	Pair          string
 	Side          exchange.Side
 	Type          exchange.OrderType
-	Reason        string // entry: the enter tag; exit: the exit reason
-	Price         fixed.Dec
+	Reason        string    // entry: the enter tag; exit: the exit reason
+	Price         fixed.Dec // limit and stop-limit orders
+	StopPrice     fixed.Dec // stop orders: the trigger
 	Quantity      fixed.Dec
 	QuoteQuantity fixed.Dec
 	Status        exchange.Status // Pending until the venue answered
@@ -136,11 +137,11 @@ func putOrder(ctx context.Context, tx *db.Tx, dep string, o Order, now time.Time
 	if o.Status == "" {
 		o.Status = Pending
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO deployment_orders (deployment_id, client_order_id, trade_seq, leg, attempt, pair, side, type, reason, price, quantity, quote_quantity,
-			status, venue_order_id, executed, quote_executed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.Exec(ctx, `INSERT INTO deployment_orders (deployment_id, client_order_id, trade_seq, leg, attempt, pair, side, type, reason, price, stop_price, quantity, quote_quantity,
+			status, venue_order_id, executed, quote_executed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (deployment_id, client_order_id) DO UPDATE SET status = excluded.status, venue_order_id = excluded.venue_order_id,
 			executed = excluded.executed, quote_executed = excluded.quote_executed, updated_at = excluded.updated_at`,
-		dep, o.ClientOrderID, o.TradeSeq, string(o.Leg), o.Attempt, o.Pair, string(o.Side), string(o.Type), o.Reason, o.Price.String(), o.Quantity.String(),
+		dep, o.ClientOrderID, o.TradeSeq, string(o.Leg), o.Attempt, o.Pair, string(o.Side), string(o.Type), o.Reason, o.Price.String(), o.StopPrice.String(), o.Quantity.String(),
 		o.QuoteQuantity.String(), string(o.Status), o.VenueID, o.Executed.String(), o.QuoteExecuted.String(), now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("order %s: %w", o.ClientOrderID, err)
@@ -150,7 +151,7 @@ func putOrder(ctx context.Context, tx *db.Tx, dep string, o Order, now time.Time
 
 // Orders lists a deployment's orders of tenant, oldest first.
 func (s *Store) Orders(ctx context.Context, tenant, id string) ([]Order, error) {
-	rows, err := s.db.Query(ctx, `SELECT o.client_order_id, o.trade_seq, o.leg, o.attempt, o.pair, o.side, o.type, o.reason, o.price, o.quantity, o.quote_quantity,
+	rows, err := s.db.Query(ctx, `SELECT o.client_order_id, o.trade_seq, o.leg, o.attempt, o.pair, o.side, o.type, o.reason, o.price, o.stop_price, o.quantity, o.quote_quantity,
 			o.status, o.venue_order_id, o.executed, o.quote_executed, o.created_at, o.updated_at
 		FROM deployment_orders o JOIN deployments d ON d.id = o.deployment_id
 		WHERE o.deployment_id = ? AND d.tenant_id = ? ORDER BY o.created_at, o.trade_seq, o.leg, o.attempt`, id, tenant)
@@ -161,9 +162,9 @@ func (s *Store) Orders(ctx context.Context, tenant, id string) ([]Order, error) 
 	var out []Order
 	for rows.Next() {
 		var o Order
-		var leg, side, typ, status, price, qty, quote, exec, qexec string
+		var leg, side, typ, status, price, stop, qty, quote, exec, qexec string
 		var created, updated int64
-		if err := rows.Scan(&o.ClientOrderID, &o.TradeSeq, &leg, &o.Attempt, &o.Pair, &side, &typ, &o.Reason, &price, &qty, &quote,
+		if err := rows.Scan(&o.ClientOrderID, &o.TradeSeq, &leg, &o.Attempt, &o.Pair, &side, &typ, &o.Reason, &price, &stop, &qty, &quote,
 			&status, &o.VenueID, &exec, &qexec, &created, &updated); err != nil {
 			return nil, fmt.Errorf("deployment %s: orders: %w", id, err)
 		}
@@ -171,7 +172,7 @@ func (s *Store) Orders(ctx context.Context, tenant, id string) ([]Order, error) 
 			o.Leg = Leg(leg[0])
 		}
 		o.Side, o.Type, o.Status = exchange.Side(side), exchange.OrderType(typ), exchange.Status(status)
-		if err := parseDecs([]string{price, qty, quote, exec, qexec}, &o.Price, &o.Quantity, &o.QuoteQuantity, &o.Executed, &o.QuoteExecuted); err != nil {
+		if err := parseDecs([]string{price, stop, qty, quote, exec, qexec}, &o.Price, &o.StopPrice, &o.Quantity, &o.QuoteQuantity, &o.Executed, &o.QuoteExecuted); err != nil {
 			return nil, fmt.Errorf("deployment %s: order %s: %w", id, o.ClientOrderID, err)
 		}
 		o.Created, o.Updated = time.UnixMilli(created), time.UnixMilli(updated)

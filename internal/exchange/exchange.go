@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tradai/tradai/internal/fixed"
@@ -62,6 +63,17 @@ type Market struct {
 	MinQty      fixed.Dec
 	MaxQty      fixed.Dec
 	MinNotional fixed.Dec // price × quantity at least this
+	// OrderTypes are the order types the venue takes on the symbol;
+	// empty: market and limit orders only.
+	OrderTypes []OrderType
+}
+
+// Takes reports whether the venue takes orders of type t on m.
+func (m Market) Takes(t OrderType) bool {
+	if t == MarketOrder || t == LimitOrder {
+		return true
+	}
+	return slices.Contains(m.OrderTypes, t)
 }
 
 // Balance is one asset of the account.
@@ -79,13 +91,25 @@ const (
 	Sell Side = "SELL"
 )
 
-// OrderType is MarketOrder or LimitOrder.
+// OrderType is how an order trades: at once (MarketOrder), at a price or
+// better (LimitOrder), or, once the price reaches the stop price, as a
+// market order (StopLossOrder) or a limit order (StopLossLimitOrder). A
+// stop-loss sell triggers when the price trades at or below its stop
+// price, a buy at or above it.
 type OrderType string
 
 const (
-	MarketOrder OrderType = "MARKET"
-	LimitOrder  OrderType = "LIMIT"
+	MarketOrder        OrderType = "MARKET"
+	LimitOrder         OrderType = "LIMIT"
+	StopLossOrder      OrderType = "STOP_LOSS"
+	StopLossLimitOrder OrderType = "STOP_LOSS_LIMIT"
 )
+
+// IsStop reports whether orders of type t wait for their stop price.
+func (t OrderType) IsStop() bool { return t == StopLossOrder || t == StopLossLimitOrder }
+
+// HasPrice reports whether orders of type t carry a limit price.
+func (t OrderType) HasPrice() bool { return t == LimitOrder || t == StopLossLimitOrder }
 
 // TimeInForce says how long a limit order works.
 type TimeInForce string
@@ -120,10 +144,11 @@ type OrderRequest struct {
 	Symbol        string
 	Side          Side
 	Type          OrderType
-	TimeInForce   TimeInForce // limit orders; default GTC
+	TimeInForce   TimeInForce // limit and stop-limit orders; default GTC
 	Quantity      fixed.Dec
 	QuoteQuantity fixed.Dec
-	Price         fixed.Dec // limit orders
+	Price         fixed.Dec // limit and stop-limit orders
+	StopPrice     fixed.Dec // stop orders: the trigger
 	ClientOrderID string
 }
 
@@ -143,6 +168,7 @@ type Order struct {
 	TimeInForce   TimeInForce
 	Status        Status
 	Price         fixed.Dec
+	StopPrice     fixed.Dec // stop orders
 	Quantity      fixed.Dec
 	Executed      fixed.Dec // base quantity filled
 	QuoteExecuted fixed.Dec // quote amount of the fills
@@ -203,3 +229,15 @@ func (e *Error) Error() string {
 
 // Unwrap lets errors.Is find the kind.
 func (e *Error) Unwrap() error { return e.Kind }
+
+// KlineStreamer is an Exchange that streams candles as they close (an
+// optional capability: test with a type assertion). A runner ticks on it
+// and polls Klines when it drops.
+type KlineStreamer interface {
+	// StreamKlines calls fn with the newest closed candle of each of the
+	// symbols at tf (when the venue has it at once), then with each
+	// candle as it closes, in the order they close, until ctx ends (ctx's
+	// error) or the stream drops (the error that ended it). fn must not
+	// block.
+	StreamKlines(ctx context.Context, symbols []string, tf sdk.Timeframe, fn func(symbol string, k Kline)) error
+}

@@ -60,6 +60,47 @@ func (m Market) Order(side Side, typ OrderType, price, qty float64) (OrderReques
 	return req, nil
 }
 
+// Stop is [Market.Order] for a stop-loss order of qty that triggers at
+// stop: a STOP_LOSS (at the market once triggered) when limit is 0, else a
+// STOP_LOSS_LIMIT with that limit price. The stop price is rounded to the
+// tick towards the side it triggers on — a sell's floored, a buy's raised
+// — so that on prices that trade on the tick it triggers exactly when the
+// price reaches the decided stop, never before; the limit is rounded as
+// [Market.Order] rounds a limit, and the quantity floored to the step.
+// The stop price is checked as a price and values the order for
+// MinNotional.
+func (m Market) Stop(side Side, stop, limit, qty float64) (OrderRequest, error) {
+	typ := StopLossOrder
+	if limit != 0 {
+		typ = StopLossLimitOrder
+	}
+	price := stop
+	if limit != 0 {
+		price = limit
+	}
+	req, err := m.Order(side, LimitOrder, price, qty)
+	if err != nil {
+		return OrderRequest{}, err
+	}
+	s, err := fixed.FromFloat(stop)
+	if err != nil || s <= 0 {
+		return OrderRequest{}, fmt.Errorf("%s order: stop price %v is not a positive amount", m.Symbol, stop)
+	}
+	if side == Sell {
+		s = s.FloorTo(m.TickSize)
+	} else {
+		s = s.CeilTo(m.TickSize)
+	}
+	if err := m.check(LimitOrder, s, req.Quantity); err != nil {
+		return OrderRequest{}, err
+	}
+	req.Type, req.StopPrice = typ, s
+	if typ == StopLossOrder {
+		req.Price = 0
+	}
+	return req, nil
+}
+
 // check applies m's rules to an order of q at p (on the grid already).
 func (m Market) check(typ OrderType, p, q fixed.Dec) error {
 	fail := func(rule, format string, args ...any) error {

@@ -172,3 +172,48 @@ func TestOrderProperties(t *testing.T) {
 		}
 	})
 }
+
+// A stop's trigger is rounded towards the side it triggers on (a sell's
+// down, a buy's up), its limit as a limit; STOP_LOSS sends no price.
+func TestStop(t *testing.T) {
+	t.Parallel()
+	d := fixed.MustParse
+	cases := []struct {
+		name                string
+		side                exchange.Side
+		stop, limit, qty    float64
+		wantType            exchange.OrderType
+		wantStop, wantPrice fixed.Dec
+		wantRule            string
+	}{
+		{"sell stop floored, market", exchange.Sell, 43_210.129, 0, 0.0123456, exchange.StopLossOrder, d("43210.12"), 0, ""},
+		{"sell stop-limit: limit raised", exchange.Sell, 43_210.129, 43_000.001, 0.0123456, exchange.StopLossLimitOrder, d("43210.12"), d("43000.01"), ""},
+		{"buy stop raised", exchange.Buy, 43_210.121, 0, 0.001, exchange.StopLossOrder, d("43210.13"), 0, ""},
+		{"a stop on the tick stays", exchange.Sell, 98.76, 0, 1, exchange.StopLossOrder, d("98.76"), 0, ""},
+		{"min notional at the stop", exchange.Sell, 100, 0, 0.0499, "", 0, 0, "min notional"},
+		{"a limit-less stop rounding to 0", exchange.Sell, 0.009, 0, 1000, "", 0, 0, "tick size"},
+	}
+	for _, c := range cases {
+		req, err := btc.Stop(c.side, c.stop, c.limit, c.qty)
+		if c.wantRule != "" {
+			if !errors.Is(err, exchange.ErrFilter) || !strings.Contains(err.Error(), c.wantRule) {
+				t.Errorf("%s: %v, want a %s failure", c.name, err, c.wantRule)
+			}
+			continue
+		}
+		if err != nil || req.Type != c.wantType || req.StopPrice != c.wantStop || req.Price != c.wantPrice || req.Side != c.side {
+			t.Errorf("%s: %+v, %v", c.name, req, err)
+		}
+	}
+	if _, err := btc.Stop(exchange.Sell, math.NaN(), 0, 1); err == nil || errors.Is(err, exchange.ErrFilter) {
+		t.Errorf("a NaN stop: %v", err)
+	}
+	if !btc.Takes(exchange.LimitOrder) || btc.Takes(exchange.StopLossOrder) {
+		t.Error("a market without order types takes market and limit orders only")
+	}
+	m := btc
+	m.OrderTypes = []exchange.OrderType{exchange.LimitOrder, exchange.MarketOrder, exchange.StopLossOrder}
+	if !m.Takes(exchange.StopLossOrder) || m.Takes(exchange.StopLossLimitOrder) {
+		t.Error("Takes does not read the market's order types")
+	}
+}

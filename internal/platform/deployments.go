@@ -110,7 +110,9 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
-	return exbinance.New(c), nil
+	// The simulator serves its market streams on the same address.
+	ws := "ws" + strings.TrimPrefix(base, "http")
+	return exbinance.New(c).Streaming(ws), nil
 }
 
 // Markets checks a new deployment's venue and mode and returns the
@@ -303,7 +305,7 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 		return err
 	}
 	r, err := runner.New(runner.Config{Store: j.store, Lease: l, Pairs: d.Spec.Pairs, Timeframe: d.Spec.Timeframe, Exchange: ex,
-		Strategy: st, Params: params, Rules: rules, Account: acct, Clock: j.clock, Log: j.log})
+		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Clock: j.clock, Log: j.log})
 	if err != nil {
 		return errPermanent{err}
 	}

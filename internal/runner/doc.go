@@ -11,17 +11,26 @@
 // time: Run calls it at each candle close on the injected clock (a replay
 // clock drives it faster than real time; tests call Step directly).
 //
+// Once an entry filled, the trade's exit rests on the venue as one order:
+// a STOP_LOSS sell at its stop (where the venue takes them) or a limit
+// sell at its ROI trigger, whichever is nearer to the price; the runner
+// manages the other at candle closes, and replaces the resting order
+// (lease checked, cancelled, placed with the next attempt's client order
+// id) when the trailing stop or the ROI step moves. A fill of it closes
+// the trade inside its candle, as the backtest fills it.
+//
 // At the close of candle k (the open of candle k+1), for the pairs holding
-// a trade, in the order the trades opened, the policy first looks at
-// candle k's prices with the signals before it, as the backtest does for
-// candle k (the stop-loss, ROI and trailing stop it reached inside the
-// candle: the runner manages them and exits at the market now, one candle
-// after a backtest, which fills inside the candle); then at the price now
-// with candle k's signals (an exit signal, or a stop or ROI already passed
-// at the open, exits now, where the backtest exits too). Then the pairs
-// without a trade, in the deployment's order, are offered an entry on
-// candle k's signals. docs/deployments.md lists where a deployment and its
-// backtest differ, and why.
+// a trade, in the order the trades opened, the runner first asks the venue
+// about the resting exit; then the policy looks at candle k's prices with
+// the signals before it, as the backtest does for candle k (for the exit
+// not resting, and a trailing stop moved inside the candle: the runner
+// exits at the market now, one candle after a backtest); then at the price
+// now with candle k's signals (an exit signal, or a stop or ROI already
+// passed at the open, exits now, where the backtest exits too). Then the
+// pairs without a trade, in the deployment's order, are offered an entry
+// on candle k's signals. A stop with flatten closes every trade at the
+// market and stops the deployment (ErrStopped). docs/deployments.md lists
+// where a deployment and its backtest differ, and why.
 //
 // Every order is recorded (pending) before it is sent, with a
 // deterministic client order id (deploy.ClientOrderID); its outcome, its

@@ -58,10 +58,12 @@ func retry[T any](ctx context.Context, r *Runner, what string, fn func() (T, err
 	return zero, fmt.Errorf("%s: %w", what, err)
 }
 
-// placed is an order's outcome: its last state and its fills.
+// placed is an order's outcome: its last state and its fills, and when
+// it last traded (its last fill, or its last update).
 type placed struct {
 	rec   deploy.Order
 	fills []deploy.Fill
+	when  int64
 }
 
 func (p placed) executed() (qty, quote float64) {
@@ -69,15 +71,26 @@ func (p placed) executed() (qty, quote float64) {
 }
 
 // place records req as attempt of leg of trade seq (pending), sends it
-// with its client order id and follows it to its outcome. A placement
-// whose answer is lost is looked up by the client order id and sent again
-// only when the venue does not know it.
+// with its client order id and follows it to its outcome (send, then
+// follow).
 func (r *Runner) place(ctx context.Context, ps *pairState, seq int64, leg deploy.Leg, attempt int, reason string, req exchange.OrderRequest) (placed, error) {
+	rec, o, ok, err := r.send(ctx, ps, seq, leg, attempt, reason, req)
+	if err != nil || !ok {
+		return placed{rec: rec}, err
+	}
+	return r.follow(ctx, ps, rec, o)
+}
+
+// send records req as attempt of leg of trade seq (pending) and sends it
+// with its client order id. A placement whose answer is lost is looked up
+// by the client order id and sent again only when the venue does not know
+// it. ok is false when the venue refused the order (recorded as rejected).
+func (r *Runner) send(ctx context.Context, ps *pairState, seq int64, leg deploy.Leg, attempt int, reason string, req exchange.OrderRequest) (deploy.Order, exchange.Order, bool, error) {
 	req.ClientOrderID = deploy.ClientOrderID(r.cfg.Lease.Deployment, seq, leg, attempt)
 	rec := deploy.Order{ClientOrderID: req.ClientOrderID, TradeSeq: seq, Leg: leg, Attempt: attempt, Pair: ps.pair, Side: req.Side, Type: req.Type,
-		Reason: reason, Price: req.Price, Quantity: req.Quantity, QuoteQuantity: req.QuoteQuantity, Status: deploy.Pending}
+		Reason: reason, Price: req.Price, StopPrice: req.StopPrice, Quantity: req.Quantity, QuoteQuantity: req.QuoteQuantity, Status: deploy.Pending}
 	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}}); err != nil {
-		return placed{}, err
+		return rec, exchange.Order{}, false, err
 	}
 	var o exchange.Order
 	var err error
@@ -87,7 +100,7 @@ func (r *Runner) place(ctx context.Context, ps *pairState, seq int64, leg deploy
 			break
 		}
 		if ctx.Err() != nil {
-			return placed{}, fmt.Errorf("place %s: %w", req.ClientOrderID, ctx.Err())
+			return rec, o, false, fmt.Errorf("place %s: %w", req.ClientOrderID, ctx.Err())
 		}
 		switch {
 		case errors.Is(err, exchange.ErrRateLimited):
@@ -98,28 +111,28 @@ func (r *Runner) place(ctx context.Context, ps *pairState, seq int64, leg deploy
 			if lerr == nil {
 				o, err = found, nil
 			} else if !errors.Is(lerr, exchange.ErrUnknownOrder) {
-				return placed{}, lerr
+				return rec, o, false, lerr
 			}
 		default:
 			// Refused by the venue: recorded as rejected.
 			r.logf(ctx, slog.LevelWarn, "order refused", "pair", ps.pair, "client_order_id", req.ClientOrderID, "err", err.Error())
 			rec.Status = exchange.StatusRejected
-			return placed{rec: rec}, r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
+			return rec, o, false, r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
 		}
 		if err == nil {
 			break
 		}
 		r.log.Warn("order placement failed, trying again", "client_order_id", req.ClientOrderID, "attempt", i+1, "err", err)
 		if err := r.clk.Sleep(ctx, r.wait(err, i)); err != nil {
-			return placed{}, err
+			return rec, o, false, err
 		}
 	}
 	if err != nil {
 		// Still unknown: the order stays pending in the store; the next
 		// start (or reconciliation) asks the venue again.
-		return placed{}, fmt.Errorf("place %s: %w", req.ClientOrderID, err)
+		return rec, o, false, fmt.Errorf("place %s: %w", req.ClientOrderID, err)
 	}
-	return r.follow(ctx, ps, rec, o)
+	return rec, o, true, nil
 }
 
 // lookup asks the venue for an order by its client order id.
@@ -153,8 +166,14 @@ func (r *Runner) follow(ctx context.Context, ps *pairState, rec deploy.Order, o 
 			return placed{}, err
 		}
 	}
+	return r.fills(ctx, ps, rec, o)
+}
+
+// fills reads the fills of o, an order that no longer trades (or one
+// partly filled).
+func (r *Runner) fills(ctx context.Context, ps *pairState, rec deploy.Order, o exchange.Order) (placed, error) {
 	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
-	p := placed{rec: rec}
+	p := placed{rec: rec, when: o.UpdateTime.UnixMilli()}
 	if o.Executed == 0 {
 		return p, nil
 	}
@@ -172,6 +191,7 @@ func (r *Runner) follow(ctx context.Context, ps *pairState, rec deploy.Order, o 
 				p.fills = append(p.fills, deploy.Fill{Pair: ps.pair, VenueTradeID: t.ID, ClientOrderID: rec.ClientOrderID, Side: t.Side, Price: t.Price,
 					Qty: t.Qty, QuoteQty: t.QuoteQty, Commission: t.Commission, CommissionAsset: t.CommissionAsset, Time: t.Time})
 				qty += t.Qty
+				p.when = t.Time.UnixMilli()
 			}
 		}
 		if qty >= o.Executed {
@@ -196,20 +216,84 @@ func heldQty(ps *pairState, p placed) float64 {
 	return q.Float()
 }
 
-// enter opens a trade on x at the market.
+// enter opens a trade on x: at the market, or with a limit order at the
+// price now (order_types entry "limit") that waits to fill until
+// unfilledtimeout's entry.
 func (r *Runner) enter(ctx context.Context, ps *pairState, at int64, x trade.Enter) error {
 	seq := r.next
 	r.next++
-	req, err := ps.market.Order(exchange.Buy, exchange.MarketOrder, x.Price, x.Stake/x.Price)
+	typ := exchange.MarketOrder
+	if r.cfg.Orders.EntryLimit {
+		typ = exchange.LimitOrder
+	}
+	req, err := ps.market.Order(exchange.Buy, typ, x.Price, x.Stake/x.Price)
 	if err != nil {
 		r.logf(ctx, slog.LevelWarn, "entry skipped: the order breaks the market's rules", "pair", ps.pair, "err", err.Error())
 		return nil
 	}
-	p, err := r.place(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+	if typ == exchange.MarketOrder {
+		p, err := r.place(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+		if err != nil {
+			return err
+		}
+		return r.opened(ctx, ps, seq, at, x.Tag, p)
+	}
+	rec, o, sent, err := r.send(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+	if err != nil || !sent {
+		return err
+	}
+	return r.entryState(ctx, ps, rec, o, at)
+}
+
+// entryState goes on with limit entry rec that the venue shows as o: one
+// that ended opens the trade its fills bought (if any); one still open
+// waits, until unfilledtimeout's entry from its placement.
+func (r *Runner) entryState(ctx context.Context, ps *pairState, rec deploy.Order, o exchange.Order, at int64) error {
+	if !o.Status.Open() {
+		ps.entry = nil
+		p, err := r.fills(ctx, ps, rec, o)
+		if err != nil {
+			return err
+		}
+		return r.opened(ctx, ps, rec.TradeSeq, at, rec.Reason, p)
+	}
+	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
+	ps.entry = &pendingEntry{rec: rec, at: at, until: o.Time.Add(r.cfg.Orders.EntryTimeout).UnixMilli()}
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
+}
+
+// settleEntry asks the venue about ps's limit entry at the candle close
+// nowMs: filled, it opens the trade; out of time, it is cancelled (what
+// it bought, if anything, opens the trade: Freqtrade's rule).
+func (r *Runner) settleEntry(ctx context.Context, ps *pairState, nowMs int64) error {
+	pe := ps.entry
+	o, err := r.lookup(ctx, ps, pe.rec.ClientOrderID)
+	if errors.Is(err, exchange.ErrUnknownOrder) {
+		ps.entry = nil
+		pe.rec.Status = exchange.StatusExpired
+		return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{pe.rec}})
+	}
 	if err != nil {
 		return err
 	}
-	return r.opened(ctx, ps, seq, at, x.Tag, p)
+	if o.Status.Open() && nowMs >= pe.until {
+		if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{}); err != nil { // the lease first
+			return err
+		}
+		c, err := retry(ctx, r, "cancel "+pe.rec.ClientOrderID, func() (exchange.Order, error) {
+			return r.cfg.Exchange.CancelOrder(ctx, ps.market.Symbol, exchange.OrderRef{ClientID: pe.rec.ClientOrderID})
+		})
+		if errors.Is(err, exchange.ErrUnknownOrder) {
+			c, err = r.lookup(ctx, ps, pe.rec.ClientOrderID)
+		}
+		if err != nil {
+			return err
+		}
+		o = c
+		r.logf(ctx, slog.LevelInfo, "limit entry cancelled: unfilled in time", "pair", ps.pair, "client_order_id", pe.rec.ClientOrderID,
+			"executed", o.Executed.String())
+	}
+	return r.entryState(ctx, ps, pe.rec, o, pe.at)
 }
 
 // opened records the trade an entry's fills opened (or the entry's end
@@ -244,19 +328,61 @@ func mustDec(v float64) fixed.Dec {
 	return d
 }
 
-// exit closes the pair's trade at the market for reason.
+// exit closes the pair's trade for reason, after cancelling its resting
+// exit (which may have filled meanwhile: the trade is then closed by it):
+// at the market, or with a limit order at the price now (order_types exit
+// "limit"; not a stop-loss's, trailing stop's or a flatten's exit) that
+// waits to fill until unfilledtimeout's exit, then is placed again.
 func (r *Runner) exit(ctx context.Context, ps *pairState, at int64, reason trade.ExitReason, price float64) error {
+	if ps.open.rest != nil {
+		if err := r.cancelRest(ctx, ps); err != nil || ps.open == nil {
+			return err
+		}
+	}
 	ot := ps.open
+	if r.cfg.Orders.ExitLimit && reason != trade.ExitStopLoss && reason != trade.ExitTrailingStop && reason != trade.ExitForce {
+		return r.limitExit(ctx, ps, at, reason, price)
+	}
 	req, err := ps.market.Order(exchange.Sell, exchange.MarketOrder, price, ot.venueQty)
 	if err != nil {
 		r.logf(ctx, slog.LevelError, "exit impossible: the order breaks the market's rules", "pair", ps.pair, "reason", string(reason), "err", err.Error())
 		return nil
 	}
-	p, err := r.place(ctx, ps, ot.seq, deploy.Exit, ot.exitAttempt, string(reason), req)
+	attempt := ot.exitAttempt
+	ot.exitAttempt++
+	p, err := r.place(ctx, ps, ot.seq, deploy.Exit, attempt, string(reason), req)
 	if err != nil {
 		return err
 	}
 	return r.closed(ctx, ps, at, reason, p)
+}
+
+// limitExit places a limit sell of ps's trade at price for reason; filled
+// at once, the trade closes at the candle close at; else it rests until
+// unfilledtimeout's exit.
+func (r *Runner) limitExit(ctx context.Context, ps *pairState, at int64, reason trade.ExitReason, price float64) error {
+	ot := ps.open
+	req, err := ps.market.Order(exchange.Sell, exchange.LimitOrder, price, ot.venueQty)
+	if err != nil {
+		r.logf(ctx, slog.LevelError, "exit impossible: the order breaks the market's rules", "pair", ps.pair, "reason", string(reason), "err", err.Error())
+		return nil
+	}
+	attempt := ot.exitAttempt
+	ot.exitAttempt++
+	rec, o, sent, err := r.send(ctx, ps, ot.seq, deploy.Exit, attempt, string(reason), req)
+	if err != nil || !sent {
+		return err
+	}
+	if !o.Status.Open() {
+		p, err := r.fills(ctx, ps, rec, o)
+		if err != nil {
+			return err
+		}
+		return r.closed(ctx, ps, at, reason, p)
+	}
+	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
+	ot.rest, ot.restUntil = &rec, o.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli()
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
 }
 
 // closed records the end of the pair's trade by an exit's fills (or the
@@ -266,7 +392,7 @@ func (r *Runner) closed(ctx context.Context, ps *pairState, at int64, reason tra
 	qty, quote := p.executed()
 	w := deploy.Write{Orders: []deploy.Order{p.rec}, Fills: p.fills}
 	if qty == 0 {
-		ot.exitAttempt = p.rec.Attempt + 1
+		ot.exitAttempt = max(ot.exitAttempt, p.rec.Attempt+1)
 		return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
 	}
 	r.pol.Rules.Close(ot.tr, at, quote/qty, reason)
@@ -322,7 +448,7 @@ func (r *Runner) reconcile(ctx context.Context, now time.Time) error {
 			if err := r.cfg.Store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{o}}); err != nil {
 				return err
 			}
-			if o.Leg == deploy.Exit && ps.open != nil && ps.open.seq == o.TradeSeq {
+			if o.Leg == deploy.Exit && !resting(o) && ps.open != nil && ps.open.seq == o.TradeSeq {
 				if err := r.exit(ctx, ps, at, trade.ExitReason(o.Reason), r.lastClose(ps, o.Price.Float())); err != nil {
 					return err
 				}
@@ -331,6 +457,19 @@ func (r *Runner) reconcile(ctx context.Context, now time.Time) error {
 		}
 		if err != nil {
 			return err
+		}
+		if resting(o) {
+			if err := r.reconcileRest(ctx, ps, o, v); err != nil {
+				return err
+			}
+			continue
+		}
+		if o.Leg == deploy.Entry && o.Type == exchange.LimitOrder && ps.open == nil && ps.entry == nil {
+			// A limit entry: waits on (until its timeout) or opens the trade.
+			if err := r.entryState(ctx, ps, o, v, r.cfg.Timeframe.Floor(v.Time.UnixMilli())); err != nil {
+				return err
+			}
+			continue
 		}
 		p, err := r.follow(ctx, ps, o, v)
 		if err != nil {
@@ -359,6 +498,42 @@ func (r *Runner) reconcile(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// reconcileRest settles a resting exit o that the venue shows as v: still
+// open, it rests on for its trade (or is cancelled when its trade is not
+// open); ended, its fills close its trade.
+func (r *Runner) reconcileRest(ctx context.Context, ps *pairState, o deploy.Order, v exchange.Order) error {
+	o.Status, o.VenueID, o.Executed, o.QuoteExecuted = v.Status, v.ID, v.Executed, v.QuoteExecuted
+	mine := ps.open != nil && ps.open.seq == o.TradeSeq
+	r.logf(ctx, slog.LevelInfo, "resting exit reconciled with the venue", "pair", o.Pair, "client_order_id", o.ClientOrderID, "status", string(v.Status))
+	switch {
+	case mine && v.Status.Open():
+		ps.open.rest = &o
+		if timed(o.Reason) {
+			ps.open.restUntil = v.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli()
+		}
+		return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{o}})
+	case mine:
+		ps.open.rest = &o
+		return r.endRest(ctx, ps, o, v)
+	case v.Status.Open():
+		// Its trade is closed: the order must not sell what another
+		// trade holds.
+		if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{}); err != nil {
+			return err
+		}
+		c, err := retry(ctx, r, "cancel "+o.ClientOrderID, func() (exchange.Order, error) {
+			return r.cfg.Exchange.CancelOrder(ctx, ps.market.Symbol, exchange.OrderRef{ClientID: o.ClientOrderID})
+		})
+		if err != nil && !errors.Is(err, exchange.ErrUnknownOrder) {
+			return err
+		}
+		if err == nil {
+			o.Status, o.Executed, o.QuoteExecuted = c.Status, c.Executed, c.QuoteExecuted
+		}
+	}
+	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{o}})
 }
 
 // lastClose is the pair's last close, or def before any candle.

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/trade"
@@ -20,6 +23,7 @@ type Store interface {
 	Record(ctx context.Context, l deploy.Lease, w deploy.Write) error
 	Log(ctx context.Context, l deploy.Lease, level slog.Level, msg string, attrs map[string]string) error
 	MarkRunning(ctx context.Context, l deploy.Lease) error
+	MarkStopped(ctx context.Context, l deploy.Lease) error
 	Deployment(ctx context.Context, l deploy.Lease) (deploy.Deployment, error)
 	Trades(ctx context.Context, tenant, id string) ([]deploy.Trade, error)
 	Orders(ctx context.Context, tenant, id string) ([]deploy.Order, error)
@@ -41,10 +45,24 @@ type Config struct {
 	Rules      trade.Rules
 	Account    trade.Account
 	AllowShort bool
+	// Orders are the order settings of the deployment's config
+	// (config.Config.Orders: order_types, unfilledtimeout); zero: the
+	// defaults of a config without them (market entries and exits, the
+	// stop-loss resting on the venue where it takes stop orders).
+	Orders config.Orders
 	// Startup is how many closed candles the strategy needs before the
 	// one it decides on (default: the spec's StartupCandles); the runner
 	// keeps Startup+1 candles per pair, at most 999.
 	Startup int
+	// Schedule, when set, is a cron expression (five fields, or a
+	// descriptor such as @hourly; in UTC) at whose times Run ticks instead
+	// of at every candle close: for strategies that are not driven by each
+	// candle. Each tick acts on the candles closed by then; a tick that
+	// finds no new closed candle does nothing.
+	Schedule string
+	// StreamWait is how long after a candle close Run waits for the
+	// venue's kline stream before it polls the venue (default 2 s).
+	StreamWait time.Duration
 	// Clock is the time (candle closes, waits); nil: the system clock.
 	Clock clock.Clock
 	Log   *slog.Logger
@@ -62,14 +80,26 @@ type pairState struct {
 	win    sdk.Frame // closed candles, oldest first, at most keep
 	// open is the pair's open trade (its record lives in the portfolio).
 	open *openTrade
+	// entry is a limit entry waiting to fill, if any.
+	entry *pendingEntry
 }
 
 // openTrade is a trade the runner holds.
 type openTrade struct {
 	seq         int64
-	tr          *trade.Trade // in the portfolio
-	venueQty    float64      // base quantity held at the venue
-	exitAttempt int          // the next exit order's attempt number
+	tr          *trade.Trade  // in the portfolio
+	venueQty    float64       // base quantity held at the venue
+	exitAttempt int           // the next exit order's attempt number
+	rest        *deploy.Order // the exit resting on the venue (stop, take-profit or a limit exit), if any
+	restUntil   int64         // a limit exit's: when it is cancelled and placed again (Unix ms); 0: the others
+	restFrom    int64         // the open of the first candle the resting exit may have traded in unseen; 0: unknown
+}
+
+// pendingEntry is a limit entry waiting to fill.
+type pendingEntry struct {
+	rec   deploy.Order
+	at    int64 // the candle close it was decided at: the trade's open time
+	until int64 // when it is cancelled (Unix ms)
 }
 
 // Runner trades one deployment. It is not safe for concurrent use: one
@@ -83,8 +113,10 @@ type Runner struct {
 	pairs []*pairState
 	held  []*pairState // pairs holding a trade, in the order the trades opened
 	keep  int
-	next  int64 // the next trade number
-	last  int64 // open time of the last closed candle acted on
+	next  int64         // the next trade number
+	last  int64         // open time of the last closed candle acted on
+	sched cron.Schedule // Config.Schedule's; nil: every candle close
+	tick  int64         // the time of the last tick (Run)
 	xs    trade.Exits
 }
 
@@ -112,6 +144,12 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.RetryWait <= 0 {
 		cfg.RetryWait = 200 * time.Millisecond
 	}
+	if cfg.StreamWait <= 0 {
+		cfg.StreamWait = 2 * time.Second
+	}
+	if cfg.Orders == (config.Orders{}) {
+		cfg.Orders = (&config.Config{}).Orders()
+	}
 	cfg.Rules.Slippage = 0
 	cfg.Rules.TimeframeMinutes = cfg.Timeframe.Minutes()
 	pf, err := trade.NewPortfolio(cfg.Account)
@@ -121,6 +159,11 @@ func New(cfg Config) (*Runner, error) {
 	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment", cfg.Lease.Deployment), pf: pf,
 		pol: trade.Policy{Rules: cfg.Rules}, keep: min(cfg.Startup+1, 999)}
 	r.keep = max(r.keep, 2)
+	if cfg.Schedule != "" {
+		if r.sched, err = cron.ParseStandard(cfg.Schedule); err != nil {
+			return nil, fmt.Errorf("runner: schedule %q: %w", cfg.Schedule, err)
+		}
+	}
 	return r, nil
 }
 
@@ -308,7 +351,9 @@ func sigAt(f *sdk.Frame, i int) trade.Signals {
 
 // Step acts on the candles closed by now (normally one per pair: the
 // candle that closed at now). It returns deploy.ErrFenced (wrapped) when
-// the lease was lost; the runner must then stop.
+// the lease was lost, ErrStopped when it stopped the deployment (a stop
+// with flatten: it closed the open trades first); the runner must then
+// stop.
 func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	type view struct {
 		f       *sdk.Frame
@@ -326,6 +371,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
 		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	if d.Flatten {
+		return r.flatten(ctx, nowMs)
 	}
 	// Paused: open trades are still managed (stops, exits), no new trade
 	// is opened.
@@ -347,43 +395,30 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		views[ps] = v
 	}
 	r.last = closing
-	// Trades first, in the order they opened: the prices of the candle
-	// that closed (what the backtest checks inside it), then the price now.
+	// Limit entries placed before: filled, or out of time?
+	for _, ps := range r.pairs {
+		if ps.entry != nil {
+			if err := r.settleEntry(ctx, ps, nowMs); err != nil {
+				return err
+			}
+		}
+	}
+	// Trades first, in the order they opened: their resting exit (filled
+	// inside the candle that closed?), the prices of that candle (what
+	// the backtest checks inside it), then the price now; a trade still
+	// open gets the exit order that should rest now.
 	for _, ps := range append([]*pairState(nil), r.held...) {
 		v := views[ps]
 		if !v.fresh {
 			continue
 		}
-		f, k := v.f, v.f.Len()-1
-		tr := ps.open.tr
-		if tr.OpenTime <= f.Time[k] {
-			c := trade.Candle{Time: f.Time[k], Open: f.Open[k], High: f.High[k], Low: f.Low[k], Close: f.Close[k]}
-			s := sigAt(f, k-1)
-			c.Enter, c.Exit = s.EnterLong, s.ExitLong
-			r.pol.Exit(tr, c, &r.xs)
-			if x, ok := r.xs.First(); ok {
-				if err := r.exit(ctx, ps, nowMs, x.Reason, f.Close[k]); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		price := v.forming
-		if price == 0 {
-			price = f.Close[k]
-		}
-		s := sigAt(f, k)
-		probe := *tr // the price now moves nothing: the next candle's check does
-		r.pol.Exit(&probe, trade.Candle{Time: nowMs, Open: price, High: price, Low: price, Close: price, Enter: s.EnterLong, Exit: s.ExitLong}, &r.xs)
-		if x, ok := r.xs.First(); ok {
-			if err := r.exit(ctx, ps, nowMs, x.Reason, price); err != nil {
-				return err
-			}
+		if err := r.manage(ctx, ps, v.f, nowMs, v.forming); err != nil {
+			return err
 		}
 	}
 	for _, ps := range r.pairs {
 		v := views[ps]
-		if !v.fresh || ps.open != nil || paused {
+		if !v.fresh || ps.open != nil || ps.entry != nil || paused {
 			continue
 		}
 		f, k := v.f, v.f.Len()-1
@@ -391,9 +426,15 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		if price == 0 {
 			price = f.Close[k]
 		}
-		if x, ok := r.pol.Enter(r.pf, ps.id, sigAt(f, k), price); ok {
+		s := sigAt(f, k)
+		if x, ok := r.pol.Enter(r.pf, ps.id, s, price); ok {
 			if err := r.enter(ctx, ps, nowMs, x); err != nil {
 				return err
+			}
+			if ps.open != nil {
+				if err := r.rest(ctx, ps, nowMs, price, s.EnterLong); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -402,6 +443,76 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		w.Equity = []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}
 	}
 	return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
+}
+
+// manage checks ps's open trade at the close of f's last candle (nowMs):
+// its resting exit, the candle, the price now; then rests its next exit.
+func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs int64, forming float64) error {
+	k := f.Len() - 1
+	price := forming
+	if price == 0 {
+		price = f.Close[k]
+	}
+	if ps.open.rest != nil && r.mayHaveTraded(ps, price) {
+		if err := r.settleRest(ctx, ps); err != nil || ps.open == nil {
+			return err
+		}
+	}
+	if ps.open.rest != nil {
+		ps.open.restFrom = nowMs
+		if until := ps.open.restUntil; until > 0 && ps.open.rest != nil {
+			// A limit exit waiting to fill: once out of time, cancelled
+			// and placed again at the price now.
+			if nowMs < until {
+				return nil
+			}
+			reason := trade.ExitReason(ps.open.rest.Reason)
+			if err := r.cancelRest(ctx, ps); err != nil || ps.open == nil {
+				return err
+			}
+			return r.exit(ctx, ps, nowMs, reason, price)
+		}
+	}
+	tr := ps.open.tr
+	if tr.OpenTime <= f.Time[k] {
+		c := trade.Candle{Time: f.Time[k], Open: f.Open[k], High: f.High[k], Low: f.Low[k], Close: f.Close[k]}
+		s := sigAt(f, k-1)
+		c.Enter, c.Exit = s.EnterLong, s.ExitLong
+		r.pol.Exit(tr, c, &r.xs)
+		if x, ok := r.xs.First(); ok {
+			return r.exit(ctx, ps, nowMs, x.Reason, f.Close[k])
+		}
+	}
+	s := sigAt(f, k)
+	probe := *tr // the price now moves nothing: the next candle's check does
+	r.pol.Exit(&probe, trade.Candle{Time: nowMs, Open: price, High: price, Low: price, Close: price, Enter: s.EnterLong, Exit: s.ExitLong}, &r.xs)
+	if x, ok := r.xs.First(); ok {
+		return r.exit(ctx, ps, nowMs, x.Reason, price)
+	}
+	return r.rest(ctx, ps, nowMs, price, s.EnterLong)
+}
+
+// ErrStopped is what Step returns once it stopped the deployment (a stop
+// with flatten: its trades closed); Run then returns nil.
+var ErrStopped = errors.New("the deployment was stopped")
+
+// flatten closes every open trade at the market (force_exit), cancelling
+// its resting exit first, then stops the deployment. An exit that did not
+// fill fails the tick: the next one tries again.
+func (r *Runner) flatten(ctx context.Context, nowMs int64) error {
+	for _, ps := range append([]*pairState(nil), r.held...) {
+		if err := r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate)); err != nil {
+			return err
+		}
+	}
+	if n := len(r.held); n > 0 {
+		return fmt.Errorf("stop --flatten: %d trades still open after their exits", n)
+	}
+	if err := r.cfg.Store.MarkStopped(ctx, r.cfg.Lease); err != nil {
+		return err
+	}
+	r.logf(ctx, slog.LevelInfo, "deployment stopped: its trades were closed at the market")
+	return ErrStopped
 }
 
 // equity is the wallet plus the open trades marked at their last close.
@@ -419,26 +530,115 @@ func (r *Runner) equity() float64 {
 // until ctx ends or a step fails: a tick cut short by a failure is done
 // again by the next Run (a Host restarts it), after reconciliation. A
 // candle that closed before Run and was not acted on is acted on at once.
+//
+// On a venue that streams candles (exchange.KlineStreamer) a close is
+// acted on as soon as the stream delivered every pair's closed candle; when
+// the stream is late by StreamWait or down (it is reconnected with
+// backoff), the runner polls the venue's klines at the close plus
+// StreamWait. With a Schedule the runner ticks at the schedule's times
+// instead, each tick acting on the candles closed by then.
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.Start(ctx, r.clk.Now()); err != nil {
 		return err
 	}
+	var closes chan int64
+	if ks, ok := r.cfg.Exchange.(exchange.KlineStreamer); ok && r.sched == nil {
+		sctx, cancel := context.WithCancel(ctx)
+		closes = make(chan int64, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.watch(sctx, ks, closes)
+		}()
+		defer func() { cancel(); <-done }()
+	}
 	tf := r.cfg.Timeframe
+	r.tick = r.clk.Now().UnixMilli()
 	for {
 		now := r.clk.Now()
-		at := now
-		if tf.Floor(tf.Floor(now.UnixMilli())-1) <= r.last {
-			next := tf.Next(now.UnixMilli())
-			if err := r.clk.Sleep(ctx, time.Duration(next-now.UnixMilli())*time.Millisecond); err != nil {
-				return err
-			}
-			at = time.UnixMilli(next)
+		due := tf.Next(tf.Next(r.last)) // the close after the last one acted on
+		if r.sched != nil {
+			due = r.sched.Next(time.UnixMilli(r.tick).UTC()).UnixMilli()
 		}
-		if err := r.Step(ctx, at); err != nil {
+		at := due
+		if due > now.UnixMilli() {
+			wait := time.Duration(due-now.UnixMilli()) * time.Millisecond
+			if closes != nil {
+				wait += r.cfg.StreamWait
+			}
+			t := r.clk.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C():
+			case c := <-closes:
+				t.Stop()
+				if c < due {
+					continue // a close acted on already
+				}
+				at = c
+			}
+		} else {
+			at = now.UnixMilli()
+		}
+		r.tick = at
+		if err := r.Step(ctx, time.UnixMilli(at)); err != nil {
+			if errors.Is(err, ErrStopped) {
+				return nil
+			}
 			if !errors.Is(err, deploy.ErrFenced) && ctx.Err() == nil {
 				r.logf(ctx, slog.LevelError, "tick failed", "err", err.Error())
 			}
 			return err
 		}
+	}
+}
+
+// watch follows the venue's kline stream for the deployment's pairs and
+// sends on closes each close time at which every pair's candle arrived
+// (the newest only, when the runner is behind). A dropped stream is
+// reconnected after RetryWait, doubling up to a minute.
+func (r *Runner) watch(ctx context.Context, ks exchange.KlineStreamer, closes chan int64) {
+	syms := make([]string, len(r.pairs))
+	for i, ps := range r.pairs {
+		syms[i] = ps.market.Symbol
+	}
+	tf := r.cfg.Timeframe
+	arrived := map[int64]map[string]bool{}
+	wait := r.cfg.RetryWait
+	for {
+		err := ks.StreamKlines(ctx, syms, tf, func(sym string, k exchange.Kline) {
+			wait = r.cfg.RetryWait
+			c := tf.Next(k.Time.UnixMilli())
+			if arrived[c] == nil {
+				arrived[c] = map[string]bool{}
+			}
+			if arrived[c][sym] = true; len(arrived[c]) < len(syms) {
+				return
+			}
+			for t := range arrived {
+				if t <= c {
+					delete(arrived, t)
+				}
+			}
+			select {
+			case closes <- c:
+			default: // the runner is behind: the newest close replaces the one waiting
+				select {
+				case <-closes:
+				default:
+				}
+				closes <- c
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("the venue's kline stream dropped: polling its klines until it is back", "err", err, "retry_in", wait)
+		if r.clk.Sleep(ctx, wait) != nil {
+			return
+		}
+		wait = min(2*wait, time.Minute)
 	}
 }

@@ -30,6 +30,7 @@ type Deployment struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 	Runner          string     `json:"runner,omitempty" doc:"The runner holding it now"`
+	Flatten         bool       `json:"flatten,omitempty" doc:"A stop with the open positions closed first is asked for: the runner closes them at its next candle close, then stops the deployment"`
 	LastTick        *time.Time `json:"last_tick,omitempty" doc:"The last candle close the runner acted on"`
 	Heartbeat       *time.Time `json:"heartbeat,omitempty" doc:"The runner's last heartbeat"`
 	HeartbeatAge    float64    `json:"heartbeat_age_seconds,omitempty" doc:"Seconds since that heartbeat"`
@@ -151,5 +152,5 @@ type LogPage struct {
 
 // StopRequest is the body of POST /api/v1/deployments/{id}/stop.
 type StopRequest struct {
-	Flatten bool `json:"flatten,omitempty" doc:"Close the open positions first (not yet: 400)"`
+	Flatten bool `json:"flatten,omitempty" doc:"Close the open positions first: the runner sells them at the market at its next candle close, then stops the deployment"`
 }

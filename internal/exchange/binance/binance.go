@@ -119,6 +119,7 @@ func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 			Status     string    `json:"status"`
 			BaseAsset  string    `json:"baseAsset"`
 			QuoteAsset string    `json:"quoteAsset"`
+			OrderTypes []string  `json:"orderTypes"`
 			Filters    []lenient `json:"filters"`
 		} `json:"symbols"`
 	}
@@ -131,6 +132,9 @@ func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 			continue
 		}
 		m := exchange.Market{Symbol: s.Symbol, Base: s.BaseAsset, Quote: s.QuoteAsset}
+		for _, t := range s.OrderTypes {
+			m.OrderTypes = append(m.OrderTypes, exchange.OrderType(t))
+		}
 		for _, lf := range s.Filters {
 			f := lf.f
 			switch f.FilterType {
@@ -190,6 +194,7 @@ type order struct {
 	ClientOrderID       string    `json:"clientOrderId"`
 	OrigClientOrderID   string    `json:"origClientOrderId"`
 	Price               fixed.Dec `json:"price"`
+	StopPrice           fixed.Dec `json:"stopPrice"`
 	OrigQty             fixed.Dec `json:"origQty"`
 	ExecutedQty         fixed.Dec `json:"executedQty"`
 	CummulativeQuoteQty fixed.Dec `json:"cummulativeQuoteQty"`
@@ -215,7 +220,7 @@ func (o *order) toExchange() exchange.Order {
 		updated = max(o.TransactTime, created)
 	}
 	return exchange.Order{Symbol: o.Symbol, ID: o.OrderID, ClientOrderID: id, Side: exchange.Side(o.Side), Type: exchange.OrderType(o.Type),
-		TimeInForce: exchange.TimeInForce(o.TimeInForce), Status: exchange.Status(o.Status), Price: o.Price, Quantity: o.OrigQty,
+		TimeInForce: exchange.TimeInForce(o.TimeInForce), Status: exchange.Status(o.Status), Price: o.Price, StopPrice: o.StopPrice, Quantity: o.OrigQty,
 		Executed: o.ExecutedQty, QuoteExecuted: o.CummulativeQuoteQty, Time: time.UnixMilli(created), UpdateTime: time.UnixMilli(updated)}
 }
 
@@ -241,13 +246,16 @@ func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exc
 	if req.QuoteQuantity != 0 {
 		q.Set("quoteOrderQty", req.QuoteQuantity.String())
 	}
-	if req.Type == exchange.LimitOrder {
+	if req.Type.HasPrice() {
 		tif := req.TimeInForce
 		if tif == "" {
 			tif = exchange.GTC
 		}
 		q.Set("timeInForce", string(tif))
 		q.Set("price", req.Price.String())
+	}
+	if req.Type.IsStop() {
+		q.Set("stopPrice", req.StopPrice.String())
 	}
 	if req.ClientOrderID != "" {
 		q.Set("newClientOrderId", req.ClientOrderID)

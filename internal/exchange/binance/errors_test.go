@@ -169,3 +169,21 @@ func FuzzParseKlines(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseKlineEvent(f *testing.F) {
+	f.Add([]byte(`{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":1704067859999,"s":"BTCUSDT","k":{"t":1704067800000,"T":1704067859999,"s":"BTCUSDT","i":"1m","f":-1,"L":-1,"o":"100.00000000","c":"101.00000000","h":"101.50000000","l":"98.50000000","v":"10.00000000","n":4,"x":true,"q":"1010.00000000","V":"5.00000000","Q":"505.00000000","B":"0"}}}`))
+	f.Add([]byte(`{"result":null,"id":1}`))
+	f.Add([]byte(`{"data":{"s":"X","k":{"t":1,"o":"1","x":false}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sym, k, closed, err := parseKlineEvent(data)
+		if err != nil {
+			if !errors.Is(err, rest.ErrUndecodable) {
+				t.Fatalf("error %v does not say the event is undecodable", err)
+			}
+			return
+		}
+		if closed && sym == "" {
+			t.Fatalf("a closed candle %+v without a symbol", k)
+		}
+	})
+}

@@ -41,7 +41,11 @@ func simulator(t *testing.T) func(t *testing.T) exchangetest.Setup {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return exchangetest.Setup{Exchange: binance.New(c), Symbol: "BTCUSDT"}
+		return exchangetest.Setup{Exchange: binance.New(c), Symbol: "BTCUSDT", Move: func(t *testing.T, p fixed.Dec) {
+			if _, err := eng.MoveTo("BTCUSDT", feed.Now(), p); err != nil {
+				t.Fatal(err)
+			}
+		}}
 	}
 }
 

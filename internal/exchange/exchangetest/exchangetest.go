@@ -25,6 +25,10 @@ import (
 type Setup struct {
 	Exchange exchange.Exchange
 	Symbol   string
+	// Move, when set, moves Symbol's price continuously to p (a
+	// simulator's market data): the suite then also proves that a stop
+	// order triggers and fills. It must leave the price at p.
+	Move func(t *testing.T, p fixed.Dec)
 }
 
 // Run runs the suite; newSetup is called once per subtest, so each can
@@ -43,11 +47,12 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 		{"ClientOrderIDIsIdempotent", testClientOrderID},
 		{"UnknownOrder", testUnknownOrder},
 		{"InsufficientBalance", testInsufficient},
+		{"StopLoss", testStopLoss},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			su := newSetup(t)
-			s := &suite{t: t, ex: su.Exchange, symbol: su.Symbol, ctx: context.Background()}
+			s := &suite{t: t, ex: su.Exchange, symbol: su.Symbol, move: su.Move, ctx: context.Background()}
 			s.load()
 			tc.fn(t, s)
 		})
@@ -61,6 +66,7 @@ type suite struct {
 	ctx    context.Context
 	m      exchange.Market
 	last   fixed.Dec // the last close
+	move   func(t *testing.T, p fixed.Dec)
 }
 
 func (s *suite) load() {
@@ -352,4 +358,68 @@ func testInsufficient(t *testing.T, s *suite) {
 	if after := s.balances(); after[s.m.Quote] != b[s.m.Quote] {
 		t.Fatalf("a rejected order moved the balance: %+v → %+v", b[s.m.Quote], after[s.m.Quote])
 	}
+}
+
+// testStopLoss: a venue that lists STOP_LOSS and STOP_LOSS_LIMIT takes
+// them with their stop price, keeps them waiting (the sold quantity
+// locked) until the price reaches the stop, refuses one that would
+// trigger at once, and releases the lock on cancel; moved through its
+// stop (when the suite can move the price), a STOP_LOSS sell fills.
+func testStopLoss(t *testing.T, s *suite) {
+	for _, typ := range []exchange.OrderType{exchange.StopLossOrder, exchange.StopLossLimitOrder} {
+		if !s.m.Takes(typ) {
+			t.Skipf("%s does not take %s orders", s.symbol, typ)
+		}
+	}
+	q := s.qtyFor(s.last, 4)
+	buy := s.place(exchange.OrderRequest{Side: exchange.Buy, Type: exchange.MarketOrder, Quantity: q})
+	before := s.balances()
+	have := (before[s.m.Base].Free).FloorTo(s.m.StepSize)
+	if buy.Status != exchange.StatusFilled || have <= 0 {
+		t.Fatalf("market buy = %+v, %v held", buy, have)
+	}
+	stop := fixed.MulFloor(s.last, fixed.MustParse("0.9")).FloorTo(s.m.TickSize)
+	limit := fixed.MulFloor(s.last, fixed.MustParse("0.85")).FloorTo(s.m.TickSize)
+
+	_, err := s.ex.PlaceOrder(s.ctx, exchange.OrderRequest{Symbol: s.symbol, Side: exchange.Sell, Type: exchange.StopLossOrder, Quantity: have,
+		StopPrice: fixed.MulFloor(s.last, fixed.MustParse("1.1")).FloorTo(s.m.TickSize)})
+	wantKind(t, "a sell stop above the price", err, exchange.ErrRejected)
+
+	sl := s.place(exchange.OrderRequest{Side: exchange.Sell, Type: exchange.StopLossLimitOrder, Quantity: have, StopPrice: stop, Price: limit,
+		ClientOrderID: "contract-stop-limit"})
+	if sl.Status != exchange.StatusNew || sl.Type != exchange.StopLossLimitOrder || sl.StopPrice != stop || sl.Price != limit || sl.Executed != 0 {
+		t.Fatalf("placed stop-limit = %+v", sl)
+	}
+	if got := s.balances()[s.m.Base].Locked - before[s.m.Base].Locked; got != have {
+		t.Fatalf("the stop locked %v %s, want %v", got, s.m.Base, have)
+	}
+	if c, err := s.ex.CancelOrder(s.ctx, s.symbol, exchange.OrderRef{ClientID: "contract-stop-limit"}); err != nil || c.Status != exchange.StatusCanceled {
+		t.Fatalf("cancel the stop-limit = %+v, %v", c, err)
+	}
+	if after := s.balances(); after[s.m.Base] != before[s.m.Base] {
+		t.Fatalf("after the cancel %+v, before the stop %+v", after[s.m.Base], before[s.m.Base])
+	}
+
+	o := s.place(exchange.OrderRequest{Side: exchange.Sell, Type: exchange.StopLossOrder, Quantity: have, StopPrice: stop, ClientOrderID: "contract-stop"})
+	if o.Status != exchange.StatusNew || o.Type != exchange.StopLossOrder || o.StopPrice != stop {
+		t.Fatalf("placed stop = %+v", o)
+	}
+	got, err := s.ex.Order(s.ctx, s.symbol, exchange.OrderRef{ClientID: "contract-stop"})
+	if err != nil || got.ID != o.ID || got.Status != exchange.StatusNew || got.StopPrice != stop || got.Type != exchange.StopLossOrder {
+		t.Fatalf("the stop by its client id = %+v, %v", got, err)
+	}
+	if s.move == nil {
+		return
+	}
+	s.move(t, stop-s.m.TickSize)
+	defer s.move(t, s.last)
+	got, err = s.ex.Order(s.ctx, s.symbol, exchange.OrderRef{ClientID: "contract-stop"})
+	if err != nil || got.Status != exchange.StatusFilled || got.Executed != have {
+		t.Fatalf("the stop after the price fell through it = %+v, %v", got, err)
+	}
+	trades := s.tradesOf(o.ID)
+	if len(trades) == 0 || trades[0].Side != exchange.Sell || trades[0].Price > stop {
+		t.Fatalf("the stop's fills %+v: want sells at or below the stop %v", trades, stop)
+	}
+	s.checkMoves(before, s.balances(), trades)
 }

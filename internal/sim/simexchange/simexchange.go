@@ -112,11 +112,15 @@ func (x *Exchange) ServerTime(context.Context) (time.Time, error) {
 // Markets implements exchange.Exchange.
 func (x *Exchange) Markets(context.Context) ([]exchange.Market, error) {
 	syms := x.cfg.Engine.Symbols()
+	var orderTypes []exchange.OrderType
+	for _, t := range sim.OrderTypes() {
+		orderTypes = append(orderTypes, exchange.OrderType(t.String()))
+	}
 	out := make([]exchange.Market, 0, len(syms))
 	for _, s := range syms {
 		out = append(out, exchange.Market{Symbol: s.Name, Base: s.Base, Quote: s.Quote,
 			TickSize: s.TickSize, MinPrice: s.MinPrice, MaxPrice: s.MaxPrice,
-			StepSize: s.StepSize, MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional})
+			StepSize: s.StepSize, MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional, OrderTypes: orderTypes})
 	}
 	return out, nil
 }
@@ -140,7 +144,7 @@ func (x *Exchange) Balances(context.Context) ([]exchange.Balance, error) {
 func toExchange(o *sim.Order) exchange.Order {
 	return exchange.Order{Symbol: o.Symbol, ID: o.ID, ClientOrderID: o.ClientOrderID, Side: exchange.Side(o.Side.String()),
 		Type: exchange.OrderType(o.Type.String()), TimeInForce: exchange.TimeInForce(o.TimeInForce.String()), Status: exchange.Status(o.Status.String()),
-		Price: o.Price, Quantity: o.OrigQty, Executed: o.ExecutedQty, QuoteExecuted: o.CumQuote,
+		Price: o.Price, StopPrice: o.StopPrice, Quantity: o.OrigQty, Executed: o.ExecutedQty, QuoteExecuted: o.CumQuote,
 		Time: time.UnixMilli(o.Time), UpdateTime: time.UnixMilli(max(o.UpdateTime, o.Time))}
 }
 
@@ -157,8 +161,13 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 	switch req.Type {
 	case exchange.MarketOrder:
 		r.Type = sim.Market
-	case exchange.LimitOrder:
+	case exchange.StopLossOrder:
+		r.Type, r.StopPrice = sim.StopLoss, req.StopPrice
+	case exchange.LimitOrder, exchange.StopLossLimitOrder:
 		r.Type, r.Price = sim.Limit, req.Price
+		if req.Type == exchange.StopLossLimitOrder {
+			r.Type, r.StopPrice = sim.StopLossLimit, req.StopPrice
+		}
 		tif := req.TimeInForce
 		if tif == "" {
 			tif = exchange.GTC
@@ -275,4 +284,48 @@ func (x *Exchange) Klines(_ context.Context, symbol string, tf sdk.Timeframe, li
 		out[i] = exchange.Kline{Time: time.UnixMilli(k.Time), Open: k.Open, High: k.High, Low: k.Low, Close: k.Close, Volume: k.Volume}
 	}
 	return out, nil
+}
+
+var _ exchange.KlineStreamer = (*Exchange)(nil)
+
+// StreamKlines implements exchange.KlineStreamer: the newest closed
+// candle of each symbol at once, then the candles each move of the
+// simulation clock closes (at most the newest three per symbol after a
+// jump: a runner reads the rest with Klines).
+func (x *Exchange) StreamKlines(ctx context.Context, symbols []string, tf sdk.Timeframe, fn func(symbol string, k exchange.Kline)) error {
+	if !tf.Valid() {
+		return wrap(&sim.Error{Code: sim.CodeBadInterval, Msg: "Invalid interval."})
+	}
+	for _, s := range symbols {
+		if _, ok := x.cfg.Engine.Symbol(s); !ok {
+			return unknownSymbol()
+		}
+	}
+	// sent is the open time of the newest candle delivered per symbol: at
+	// first none, so the one closed by now is delivered at once.
+	sent := map[string]int64{}
+	for _, s := range symbols {
+		sent[s] = tf.Floor(x.cfg.Feed.Now()) - 2*tf.Millis()
+	}
+	for {
+		changed := x.cfg.Feed.Changed()
+		now := x.cfg.Feed.Now()
+		for _, s := range symbols {
+			ks, err := x.cfg.Feed.Klines(s, tf, 0, 0, 4)
+			if err != nil {
+				continue // no data (yet)
+			}
+			for _, k := range ks {
+				if k.Time > sent[s] && tf.Next(k.Time) <= now {
+					sent[s] = k.Time
+					fn(s, exchange.Kline{Time: time.UnixMilli(k.Time), Open: k.Open, High: k.High, Low: k.Low, Close: k.Close, Volume: k.Volume})
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
 }

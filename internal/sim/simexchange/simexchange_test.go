@@ -10,6 +10,8 @@ import (
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/exchange/exchangetest"
 	"github.com/tradai/tradai/internal/fixed"
+	"github.com/tradai/tradai/internal/sim"
+	"github.com/tradai/tradai/internal/sim/replay"
 	"github.com/tradai/tradai/internal/sim/replay/replaytest"
 	"github.com/tradai/tradai/internal/sim/simexchange"
 )
@@ -31,7 +33,7 @@ func TestContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return exchangetest.Setup{Exchange: x, Symbol: "BTCUSDT"}
+		return exchangetest.Setup{Exchange: x, Symbol: "BTCUSDT", Move: move(eng, feed)}
 	})
 }
 
@@ -60,5 +62,14 @@ func TestAccountAndStoreFailures(t *testing.T) {
 	_, err = x.PlaceOrder(t.Context(), exchange.OrderRequest{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.MarketOrder, QuoteQuantity: fixed.MustParse("100")})
 	if !errors.Is(err, exchange.ErrUnknownStatus) {
 		t.Fatalf("an order the store did not keep: %v, want %v", err, exchange.ErrUnknownStatus)
+	}
+}
+
+// move moves the engine's BTCUSDT price, as market data would.
+func move(eng *sim.Engine, feed *replay.Feed) func(t *testing.T, p fixed.Dec) {
+	return func(t *testing.T, p fixed.Dec) {
+		if _, err := eng.MoveTo("BTCUSDT", feed.Now(), p); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
