@@ -73,19 +73,29 @@ type strategyView struct {
 	Message  string
 }
 
-func (s *Server) strategyPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	name := r.PathValue("name")
+// versions lists the tenant's versions of the strategy name, answering
+// the page itself (not found, or the failure) when it cannot.
+func (s *Server) versions(w http.ResponseWriter, r *http.Request, sess *session, name string) ([]registry.Version, bool) {
 	if s.d.Registry == nil {
 		s.notFound(w, r, sess)
-		return
+		return nil, false
 	}
 	vs, err := s.d.Registry.Versions(r.Context(), sess.p, name)
 	if errors.Is(err, registry.ErrNotFound) {
 		s.notFound(w, r, sess)
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.fail(w, r, sess, "listing versions", err)
+		return nil, false
+	}
+	return vs, true
+}
+
+func (s *Server) strategyPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	name := r.PathValue("name")
+	vs, ok := s.versions(w, r, sess, name)
+	if !ok {
 		return
 	}
 	v := strategyView{Name: name, Stages: []string{string(registry.StageStaging), string(registry.StageProduction), string(registry.StageArchived)},
@@ -150,17 +160,8 @@ func lines(diff string) []diffLine {
 
 func (s *Server) diffPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	name := r.PathValue("name")
-	if s.d.Registry == nil {
-		s.notFound(w, r, sess)
-		return
-	}
-	vs, err := s.d.Registry.Versions(r.Context(), sess.p, name)
-	if errors.Is(err, registry.ErrNotFound) {
-		s.notFound(w, r, sess)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, sess, "listing versions", err)
+	vs, ok := s.versions(w, r, sess, name)
+	if !ok {
 		return
 	}
 	v := diffView{Name: name, From: r.URL.Query().Get("from"), To: r.URL.Query().Get("to")}
