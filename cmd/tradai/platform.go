@@ -44,6 +44,20 @@ func (o *dbOpts) url() (string, error) {
 	return filepath.Join(home, "tradai.db"), nil
 }
 
+// needShared refuses an embedded database for a process tier that works
+// beside others (tier, e.g. "worker"): with SQLite, tradai serve does that
+// work (work, e.g. "the workers") itself.
+func (o *dbOpts) needShared(tier, work string) error {
+	u, err := o.url()
+	if err != nil {
+		return err
+	}
+	if !db.IsPostgres(u) {
+		return fmt.Errorf("%s: needs a shared PostgreSQL database (--database postgres://… or $TRADAI_DATABASE); with SQLite, tradai serve runs %s itself", tier, work)
+	}
+	return nil
+}
+
 // homeDir is TradAI's home folder: flag, else $TRADAI_HOME, else ~/.tradai.
 func homeDir(flag string) (string, error) {
 	if flag != "" {

@@ -16,7 +16,6 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
@@ -271,12 +270,8 @@ Go runtime, process) at /metrics there, and the probes /health (alive) and
 		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4 --metrics-addr :9464`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			u, err := o.url()
-			if err != nil {
+			if err := o.needShared("worker", "the workers"); err != nil {
 				return err
-			}
-			if !db.IsPostgres(u) {
-				return errors.New("worker: needs a shared PostgreSQL database (--database postgres://… or $TRADAI_DATABASE); with SQLite, tradai serve runs the workers itself")
 			}
 			if o.workers < 1 {
 				return errors.New("worker: --workers must be at least 1")
@@ -318,12 +313,8 @@ sandbox, as the backtest workers run them.`,
 		Example: `  tradai runner --database postgres://tradai@db/tradai --sim-url http://sim:8090 --max 200`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			u, err := o.url()
-			if err != nil {
+			if err := o.needShared("runner", "the deployments"); err != nil {
 				return err
-			}
-			if !db.IsPostgres(u) {
-				return errors.New("runner: needs a shared PostgreSQL database (--database postgres://… or $TRADAI_DATABASE); with SQLite, tradai serve runs the deployments itself")
 			}
 			if rc.Max < 1 {
 				return errors.New("runner: --max must be at least 1")
