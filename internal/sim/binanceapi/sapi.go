@@ -19,6 +19,13 @@ func (s *Server) sapiRoutes() {
 	})
 	s.handle("GET /sapi/v1/capital/config/getall", signed, fixedWeight(10), s.coins)
 	s.handle("GET /sapi/v1/asset/tradeFee", signed, fixedWeight(1), s.tradeFee)
+	// What the key may do (TradAI's accounts test reads it): spot trading,
+	// never withdrawals — the simulator has none.
+	s.handle("GET /sapi/v1/account/apiRestrictions", signed, fixedWeight(1), func(c *call) (any, error) {
+		return map[string]any{"ipRestrict": false, "createTime": c.wall.UnixMilli(), "enableReading": true,
+			"enableSpotAndMarginTrading": true, "enableWithdrawals": false, "enableInternalTransfer": false, "enableMargin": false,
+			"enableFutures": false, "permitsUniversalTransfer": false, "enableVanillaOptions": false, "enablePortfolioMarginTrading": false}, nil
+	})
 	s.handle("GET /sapi/v1/margin/allPairs", apiKeyOnly, fixedWeight(1), func(*call) (any, error) { return []any{}, nil })
 	s.handle("GET /sapi/v1/margin/isolated/allPairs", signed, fixedWeight(10), func(*call) (any, error) { return []any{}, nil })
 	noContracts := func(c *call) (any, error) {

@@ -37,6 +37,15 @@ func TestStartupEndpoints(t *testing.T) {
 	}
 	e.signed(t, "GET", "/sapi/v1/asset/tradeFee", url.Values{"symbol": {"NOPE"}}).wantError(t, 400, -1121, "")
 
+	var restr struct {
+		EnableWithdrawals, EnableSpotAndMarginTrading *bool
+	}
+	e.signed(t, "GET", "/sapi/v1/account/apiRestrictions", nil).decode(t, &restr)
+	if restr.EnableWithdrawals == nil || *restr.EnableWithdrawals || restr.EnableSpotAndMarginTrading == nil || !*restr.EnableSpotAndMarginTrading {
+		t.Fatalf("apiRestrictions = %+v: want spot trading and no withdrawals", restr)
+	}
+	e.do(t, "GET", "/sapi/v1/account/apiRestrictions", "", "", nil).wantError(t, 401, -2014, "")
+
 	r = e.do(t, "GET", "/sapi/v1/margin/allPairs", "", "", map[string]string{"X-MBX-APIKEY": testKey})
 	if r.status != 200 || string(r.body) != "[]" {
 		t.Fatalf("margin pairs: %d %s", r.status, r.body)
