@@ -96,13 +96,23 @@ func ReadCredentials(r io.Reader) (Credentials, error) {
 }
 
 func (c Credentials) check() error {
-	for what, v := range map[string]string{"API key": c.APIKey, "secret": c.Secret} {
-		if v == "" || len(v) > maxCredential {
-			return fmt.Errorf("%w: the %s must have 1 to %d characters", ErrInvalid, what, maxCredential)
-		}
-		if strings.IndexFunc(v, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
-			return fmt.Errorf("%w: the %s must be printable ASCII without spaces", ErrInvalid, what)
-		}
+	if err := CheckCredential(c.APIKey); err != nil {
+		return fmt.Errorf("the API key: %w", err)
+	}
+	if err := CheckCredential(c.Secret); err != nil {
+		return fmt.Errorf("the secret: %w", err)
+	}
+	return nil
+}
+
+// CheckCredential checks an API key or secret: 1 to 512 printable ASCII
+// characters without spaces. The error never shows it.
+func CheckCredential(v string) error {
+	if v == "" || len(v) > maxCredential {
+		return fmt.Errorf("%w: want 1 to %d characters", ErrInvalid, maxCredential)
+	}
+	if strings.IndexFunc(v, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
+		return fmt.Errorf("%w: want printable ASCII without spaces", ErrInvalid)
 	}
 	return nil
 }

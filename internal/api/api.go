@@ -40,6 +40,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
@@ -64,6 +65,11 @@ type Deps struct {
 	// (both nil: the deployment endpoints answer 501).
 	Deployments *deploy.Store
 	Venues      DeployVenues
+	// Accounts are the tenants' venue accounts and AccountTester tests
+	// them at their venue (Accounts nil: the account endpoints answer
+	// 501).
+	Accounts      *accounts.Store
+	AccountTester AccountTester
 	// DataDir is the market data store.
 	DataDir string
 	Log     *slog.Logger
@@ -128,6 +134,7 @@ type Server struct {
 	d       Deps
 	o       Options
 	dep     *Deployments // nil without Deps.Deployments
+	acc     *Accounts    // nil without Deps.Accounts
 	api     huma.API
 	handler http.Handler
 	reg     *prometheus.Registry
@@ -171,6 +178,13 @@ func New(d Deps, o Options) (*Server, error) {
 		}
 		s.dep = dep
 	}
+	if d.Accounts != nil {
+		acc, err := NewAccounts(d.Accounts, d.AccountTester, d.Log)
+		if err != nil {
+			return nil, err
+		}
+		s.acc = acc
+	}
 	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Clock)
 	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Clock)
 
@@ -212,6 +226,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerOps()
 	s.registerStrategies()
 	s.registerDeployments()
+	s.registerAccounts()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
@@ -31,9 +33,13 @@ const (
 	// runs, or the one Config.SimURL names.
 	VenueSim = "sim"
 	// VenueBinance is Binance itself: live trading, which needs the
-	// secrets and guard rails of issue 15.
+	// guard rails (risk limits, kill switch) of issue 15.
 	VenueBinance = "binance"
 )
+
+// DefaultBinanceURL is Binance's spot API, where an account of the venue
+// binance is tested.
+const DefaultBinanceURL = "https://api.binance.com"
 
 // Venues opens the venues deployments trade on, for the API (checking a
 // new deployment's venue, account and pairs) and the runner tier alike.
@@ -41,7 +47,11 @@ const (
 // the venue "sim" is the platform's simulator, and a Binance-compatible
 // URL (http://…, https://…) is another simulator on the same database
 // (`tradai sim`). A paper deployment's account is created on first use,
-// funded with the config's dry_run_wallet in the stake currency.
+// funded with the config's dry_run_wallet in the stake currency. A live
+// deployment's account is one the tenant stored (Keys, internal/accounts)
+// for the deployment's venue: a "sim" account for the simulator "sim" or
+// a simulator URL; its credentials are opened here, for the venue client
+// alone — the runner and the strategy never see them.
 type Venues struct {
 	// SimURL is the base URL of the simulator "sim" names (nil or "": no
 	// simulator), read when a venue is opened: the in-process simulator's
@@ -57,9 +67,14 @@ type Venues struct {
 	URLs     []string
 	AnyURL   bool
 	Accounts *simstore.Store
-	HTTP     *http.Client // nil: the Binance client core's
-	Clock    clock.Clock
-	Log      *slog.Logger
+	// Keys are the tenants' stored venue accounts (nil: no live mode).
+	Keys *accounts.Store
+	// BinanceURL is where an account of the venue binance is tested
+	// (DefaultBinanceURL when empty).
+	BinanceURL string
+	HTTP       *http.Client // nil: the Binance client core's
+	Clock      clock.Clock
+	Log        *slog.Logger
 }
 
 // baseURL is the URL of venue.
@@ -71,7 +86,7 @@ func (v *Venues) baseURL(venue string) (string, error) {
 		}
 		return v.SimURL(), nil
 	case venue == VenueBinance:
-		return "", deploy.Invalid("venue", `"binance": live trading comes with issue 15 (API secrets and guard rails); deploy in paper mode on "sim" or a Binance-compatible simulator URL`)
+		return "", deploy.Invalid("venue", `"binance": trading on Binance itself waits for the risk limits and the kill switch (issue 15); deploy on "sim" (paper, or live with a stored sim account) or a Binance-compatible simulator URL`)
 	case strings.HasPrefix(venue, "http://") || strings.HasPrefix(venue, "https://"):
 		u, err := url.Parse(venue)
 		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
@@ -93,20 +108,27 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	if err != nil {
 		return nil, err
 	}
+	var key, secret string
 	if spec.Mode == deploy.Live {
-		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
+		_, creds, err := v.liveAccount(ctx, tenant, spec)
+		if err != nil {
+			return nil, err
+		}
+		key, secret = creds.APIKey, creds.Secret
+	} else {
+		if v.Accounts == nil {
+			return nil, errors.New("open the venue: this process has no simulator accounts")
+		}
+		k, err := v.Accounts.KeyOf(ctx, tenant, spec.Account)
+		if errors.Is(err, simstore.ErrNotFound) {
+			return nil, deploy.Invalid("account", fmt.Sprintf("%q: no simulator account of that name or id in your tenant", spec.Account))
+		}
+		if err != nil {
+			return nil, err
+		}
+		key, secret = k.APIKey, k.Secret
 	}
-	if v.Accounts == nil {
-		return nil, errors.New("open the venue: this process has no simulator accounts")
-	}
-	k, err := v.Accounts.KeyOf(ctx, tenant, spec.Account)
-	if errors.Is(err, simstore.ErrNotFound) {
-		return nil, deploy.Invalid("account", fmt.Sprintf("%q: no simulator account of that name or id in your tenant", spec.Account))
-	}
-	if err != nil {
-		return nil, err
-	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: k.APIKey, Secret: k.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -121,9 +143,6 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return nil, err
-	}
-	if spec.Mode == deploy.Live {
-		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
 	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
@@ -149,18 +168,84 @@ func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, a
 	if err != nil {
 		return err
 	}
+	if spec.Mode == deploy.Live {
+		_, _, err := v.liveAccount(ctx, tenant, spec)
+		return err
+	}
 	if v.Accounts == nil {
 		return errors.New("check the account: this process has no simulator accounts")
 	}
 	_, err = v.Accounts.KeyOf(ctx, tenant, spec.Account)
 	switch {
-	case errors.Is(err, simstore.ErrNotFound) && (spec.Mode == deploy.Live || strings.HasPrefix(spec.Account, "sac_")):
+	case errors.Is(err, simstore.ErrNotFound) && strings.HasPrefix(spec.Account, "sac_"):
 		// An id names an existing account: of another tenant, or none.
 		return deploy.Invalid("account", fmt.Sprintf("%q: no simulator account of that name or id in your tenant", spec.Account))
 	case errors.Is(err, simstore.ErrNotFound):
 		return v.createAccount(ctx, base, tenant, spec.Account, asset, wallet)
 	}
 	return err
+}
+
+// accountVenue is the venue of the stored accounts a deployment on venue
+// trades with: a simulator's ("sim") for sim and simulator URLs.
+func accountVenue(venue string) string {
+	if venue == VenueBinance {
+		return accounts.Binance
+	}
+	return accounts.Sim
+}
+
+// liveAccount opens the stored account a live deployment names: the
+// tenant's, of the deployment's venue. A bad one is a FieldError on
+// "account".
+func (v *Venues) liveAccount(ctx context.Context, tenant string, spec deploy.Spec) (accounts.Account, accounts.Credentials, error) {
+	if v.Keys == nil {
+		return accounts.Account{}, accounts.Credentials{}, deploy.Invalid("account", "this server keeps no venue accounts: live mode is not available")
+	}
+	a, creds, err := v.Keys.Credentials(ctx, tenant, spec.Account)
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		return a, creds, deploy.Invalid("account", fmt.Sprintf("%q: a live deployment trades with one of your stored accounts (tradai accounts add); you have none of that name or id", spec.Account))
+	case err != nil:
+		return a, creds, fmt.Errorf("open account %s: %w", spec.Account, err)
+	case a.Venue != accountVenue(spec.Venue):
+		return a, creds, deploy.Invalid("account", fmt.Sprintf("%q is an account of the venue %s; a live deployment on %s needs one of the venue %s", spec.Account, a.Venue, spec.Venue, accountVenue(spec.Venue)))
+	}
+	return a, creds, nil
+}
+
+// TestAccount is the test-connection of tenant's stored account ref: the
+// key works, may trade and may not withdraw (Permissions.Check says
+// which). Binance accounts are tested at BinanceURL, sim accounts at the
+// simulator "sim"; other venues answer accounts.ErrUnsupported.
+func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.Account, accounts.Permissions, error) {
+	if v.Keys == nil {
+		return accounts.Account{}, accounts.Permissions{}, errors.New("this server keeps no venue accounts")
+	}
+	a, creds, err := v.Keys.Credentials(ctx, tenant, ref)
+	if err != nil {
+		return a, accounts.Permissions{}, err
+	}
+	var base string
+	switch a.Venue {
+	case accounts.Binance:
+		base = cmp.Or(v.BinanceURL, DefaultBinanceURL)
+	case accounts.Sim:
+		if base, err = v.baseURL(VenueSim); err != nil {
+			return a, accounts.Permissions{}, err
+		}
+	default:
+		return a, accounts.Permissions{}, fmt.Errorf("venue %s: %w (its adapter comes later)", a.Venue, accounts.ErrUnsupported)
+	}
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: creds.APIKey, Secret: creds.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
+	if err != nil {
+		return a, accounts.Permissions{}, err
+	}
+	p, err := accounts.CheckBinance(ctx, c)
+	if err != nil {
+		return a, p, fmt.Errorf("test account %s at %s: %w", a.Name, base, err)
+	}
+	return a, p, nil
 }
 
 // createAccount creates tenant's account name in the simulator at base

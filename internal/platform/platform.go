@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/clock"
@@ -47,6 +48,7 @@ import (
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -102,6 +104,11 @@ type Config struct {
 	// VenueURLs are the Binance-compatible base URLs deployments may name
 	// as their venue besides "sim" (none: sim only).
 	VenueURLs []string
+	// KEK is the key-encryption key of the tenants' venue accounts
+	// (internal/accounts): the API stores credentials with it, the runners
+	// open them for live deployments. Nil: accounts can be listed and
+	// removed, not added or traded with.
+	KEK *secrets.KEK
 	// Log receives the platform's log (nil: discarded).
 	Log *slog.Logger
 	// Out receives the lines for the operator: the first token's file,
@@ -305,7 +312,12 @@ func (p *Platform) start(ctx context.Context) error {
 	if p.deploys, err = deploy.New(deploy.Config{DB: p.db, Clock: cfg.Clock, Log: log}); err != nil {
 		return err
 	}
-	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log}
+	keys, err := accounts.New(accounts.Config{DB: p.db, KEK: cfg.KEK, Clock: cfg.Clock, Log: log})
+	if err != nil {
+		return err
+	}
+	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log),
+		Keys: keys, Clock: cfg.Clock, Log: log}
 	if cfg.Sim != nil {
 		p.venues.SimAdminToken = cfg.Sim.AdminToken
 	}
@@ -347,7 +359,7 @@ func (p *Platform) start(ctx context.Context) error {
 		})
 	}
 	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
-		Deployments: p.deploys, Venues: p.venues}, cfg.API)
+		Deployments: p.deploys, Venues: p.venues, Accounts: keys, AccountTester: p.venues}, cfg.API)
 	if err != nil {
 		return err
 	}

@@ -6,9 +6,9 @@ import "time"
 // continuously on a venue.
 type DeploymentRequest struct {
 	Strategy  string         `json:"strategy" minLength:"1" maxLength:"200" doc:"A built-in strategy name, or a registry version: NAME@3, NAME@production, NAME@staging, NAME (the latest); resolved now, the deployment keeps that version" example:"sma_cross"`
-	Mode      string         `json:"mode" enum:"paper,live" doc:"paper: the simulator's money; live: a real account (comes with issue 15)"`
+	Mode      string         `json:"mode" enum:"paper,live" doc:"paper: the simulator's money; live: one of your stored venue accounts (POST /api/v1/accounts), of the deployment's venue"`
 	Venue     string         `json:"venue" minLength:"1" maxLength:"300" doc:"sim (the server's simulator), binance (live), or the base URL of a Binance-compatible API (another simulator on this server's database)" example:"sim"`
-	Account   string         `json:"account" minLength:"1" maxLength:"200" doc:"The simulator account of your tenant to trade with, by name (created and funded with the config's dry_run_wallet when a paper deployment names a new one) or id (sac_…)" example:"paper1"`
+	Account   string         `json:"account" minLength:"1" maxLength:"200" doc:"The account of your tenant to trade with, by name or id. Paper: a simulator account (created and funded with the config's dry_run_wallet when a paper deployment names a new one; sac_…). Live: a stored venue account of the deployment's venue (vac_…; a sim account for the simulator)" example:"paper1"`
 	Pairs     []string       `json:"pairs" minItems:"1" maxItems:"1000" doc:"Pairs to trade, as the venue lists them" example:"[\"BTC/USDT\"]"`
 	Timeframe string         `json:"timeframe" minLength:"1" maxLength:"8" doc:"Candle timeframe the strategy decides on" example:"5m"`
 	Config    map[string]any `json:"config,omitempty" doc:"Freqtrade config keys: risk settings (stoploss, minimal_roi, trailing_*), stake_amount, max_open_trades, dry_run_wallet, fee, strategy_params …"`
