@@ -55,6 +55,7 @@ it the same --datadir.`,
 	root.AddCommand(newMigrateCmd(logger), newUsersCmd(logger), newTokensCmd(logger))
 	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger), newRunnerCmd(logger))
 	root.AddCommand(newDeployCmd(logger))
+	root.AddCommand(newAccountsCmd(logger))
 	root.AddCommand(newRunsCmd())
 	root.AddCommand(newSimCmd(logger))
 	return root

@@ -23,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/sandbox"
+	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/strategyref"
 )
 
@@ -45,6 +46,9 @@ type platformOpts struct {
 	// venueURLs are the Binance-compatible APIs deployments may trade on
 	// besides the simulator.
 	venueURLs []string
+	// kekFile holds the key-encryption key of the venue accounts (else
+	// $TRADAI_KEK).
+	kekFile string
 }
 
 // envWebhookSecret holds the webhook secret when no file is given.
@@ -64,6 +68,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringVar(&o.webhookURL, "webhook-url", "", "POST a signed JSON event to this URL whenever a run completes, fails, is dead-lettered or cancelled")
 	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (default $"+envWebhookSecret+")")
 	f.StringSliceVar(&o.venueURLs, "venue-url", nil, `base URLs of Binance-compatible APIs (other simulators on this database) deployments may name as their venue besides "sim"; repeat the flag or separate with commas (none: sim only)`)
+	f.StringVar(&o.kekFile, "kek-file", "", "file holding the key-encryption key of the tenants' venue accounts (default $"+secrets.EnvKEK+"; none: accounts cannot be added or traded with; docs/operations.md)")
 	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
 }
 
@@ -106,6 +111,25 @@ func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetch
 	return download.New(store, src, download.Options{Log: log}), nil
 }
 
+// kek is the venue accounts' key-encryption key the flags name, or nil.
+// Read from the environment, the variable is removed from it, so no
+// process started from here inherits it.
+func (o *platformOpts) kek(log *slog.Logger) (*secrets.KEK, error) {
+	k, err := secrets.LoadKEK(o.kekFile, os.Getenv)
+	if errors.Is(err, secrets.ErrNoKEK) {
+		log.Info("no key-encryption key (--kek-file or $" + secrets.EnvKEK + "): venue accounts can be listed and removed, not added or traded with")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.kekFile == "" {
+		_ = os.Unsetenv(secrets.EnvKEK)
+	}
+	log.Info("key-encryption key loaded", "kek", k.String())
+	return k, nil
+}
+
 // config is the platform the flags describe (without an API address:
 // serve adds it), with the home and data folders resolved.
 func (o *platformOpts) config() (platform.Config, error) {
@@ -143,8 +167,12 @@ func (o *platformOpts) config() (platform.Config, error) {
 	if o.allowExternal {
 		log.Info("tenant strategies run in the process sandbox", "layers", sandbox.Probe().String(), "sandbox-missing", missing)
 	}
+	kek, err := o.kek(log)
+	if err != nil {
+		return platform.Config{}, err
+	}
 	return platform.Config{
-		Home: home, DataDir: data, Database: u, Workers: o.workers, AllowExternalStrategies: o.allowExternal,
+		Home: home, DataDir: data, Database: u, Workers: o.workers, AllowExternalStrategies: o.allowExternal, KEK: kek,
 		Jobs: jobs.Options{
 			StaleAfter:  o.orphanAfter,
 			Heartbeat:   min(5*time.Second, o.orphanAfter/4),

@@ -110,7 +110,7 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	}
 	var key, secret string
 	if spec.Mode == deploy.Live {
-		_, creds, err := v.liveAccount(ctx, tenant, spec)
+		_, creds, err := v.liveAccount(ctx, tenant, spec, true)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +169,7 @@ func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, a
 		return err
 	}
 	if spec.Mode == deploy.Live {
-		_, _, err := v.liveAccount(ctx, tenant, spec)
+		_, _, err := v.liveAccount(ctx, tenant, spec, false)
 		return err
 	}
 	if v.Accounts == nil {
@@ -195,14 +195,23 @@ func accountVenue(venue string) string {
 	return accounts.Sim
 }
 
-// liveAccount opens the stored account a live deployment names: the
-// tenant's, of the deployment's venue. A bad one is a FieldError on
-// "account".
-func (v *Venues) liveAccount(ctx context.Context, tenant string, spec deploy.Spec) (accounts.Account, accounts.Credentials, error) {
+// liveAccount finds the stored account a live deployment names — the
+// tenant's, of the deployment's venue — and with open its credentials. A
+// bad one is a FieldError on "account".
+func (v *Venues) liveAccount(ctx context.Context, tenant string, spec deploy.Spec, open bool) (accounts.Account, accounts.Credentials, error) {
 	if v.Keys == nil {
 		return accounts.Account{}, accounts.Credentials{}, deploy.Invalid("account", "this server keeps no venue accounts: live mode is not available")
 	}
-	a, creds, err := v.Keys.Credentials(ctx, tenant, spec.Account)
+	var (
+		a     accounts.Account
+		creds accounts.Credentials
+		err   error
+	)
+	if open {
+		a, creds, err = v.Keys.Credentials(ctx, tenant, spec.Account)
+	} else {
+		a, err = v.Keys.Get(ctx, tenant, spec.Account)
+	}
 	switch {
 	case errors.Is(err, accounts.ErrNotFound):
 		return a, creds, deploy.Invalid("account", fmt.Sprintf("%q: a live deployment trades with one of your stored accounts (tradai accounts add); you have none of that name or id", spec.Account))
