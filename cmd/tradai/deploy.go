@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/clock"
@@ -81,7 +82,15 @@ func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, f
 		d.Close()
 		return nil, nil, nil, err
 	}
-	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log), Log: log}
+	// Checking a live deployment's stored account needs no key-encryption
+	// key: only the runner opens its credentials.
+	keys, err := accounts.New(accounts.Config{DB: d, Log: log})
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log),
+		Keys: keys, Log: log}
 	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log})
 	if err != nil {
 		d.Close()
@@ -230,9 +239,9 @@ func newDeployCreateCmd(o *deployOpts) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&req.Strategy, "strategy", "", "a built-in strategy or a registry version: NAME@production, NAME@3 …")
-	f.StringVar(&req.Mode, "mode", "paper", "paper (the simulator's money) or live (comes with issue 15)")
+	f.StringVar(&req.Mode, "mode", "paper", "paper (the simulator's money) or live (a stored venue account: tradai accounts add)")
 	f.StringVar(&req.Venue, "venue", "sim", "sim (the server's simulator), binance (live), or a Binance-compatible API's URL")
-	f.StringVar(&req.Account, "account", "", "your simulator account, by name or id (a paper deployment's new name is created, funded with the config's dry_run_wallet)")
+	f.StringVar(&req.Account, "account", "", "paper: your simulator account, by name or id (a new name is created, funded with the config's dry_run_wallet); live: your stored venue account of the venue (tradai accounts list)")
 	f.StringSliceVar(&req.Pairs, "pairs", nil, "pairs to trade, e.g. ETH/BTC,LTC/BTC")
 	f.StringVar(&req.Timeframe, "timeframe", "", "candle timeframe, the strategy's (e.g. 5m)")
 	f.StringVar(&configPath, "config", "", "a JSON file of Freqtrade config keys: risk settings, stake, max_open_trades, dry_run_wallet …")

@@ -25,13 +25,13 @@ import (
 // deployServer is "tradai serve --sim" in-process on the example data, with
 // every part on one fake clock at t0: the simulator replays the candles at
 // the clock's time, and the runner tier ticks on it, so the test moves
-// both candle by candle.
-func deployServer(t *testing.T, t0 time.Time) (p *platform.Platform, clk *clock.Fake, home, simURL string) {
+// both candle by candle. Each of opts changes the platform's config.
+func deployServer(t *testing.T, t0 time.Time, opts ...func(*platform.Config)) (p *platform.Platform, clk *clock.Fake, home, simURL string) {
 	t.Helper()
 	home = filepath.Join(t.TempDir(), "home")
 	clk = clock.NewFake(t0)
 	var out bytes.Buffer
-	p, err := platform.New(platform.Config{
+	cfg := platform.Config{
 		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"), Addr: "127.0.0.1:0", Out: &out,
 		Sim: &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", Speed: 1, SpeedGiven: true, Start: t0,
 			Engine: sim.DefaultConfig(), WeightLimit: -1},
@@ -40,7 +40,11 @@ func deployServer(t *testing.T, t0 time.Time) (p *platform.Platform, clk *clock.
 		Clock:    clk,
 		Version:  "test",
 		DrainAPI: time.Millisecond,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := platform.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +174,8 @@ func TestDeployLocal(t *testing.T) {
 		t.Errorf("a pair the simulator does not list: %v", err)
 	}
 	_, err = local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC", "--timeframe", "5m", "--mode", "live")
-	if err == nil || !strings.Contains(err.Error(), "issue 15") {
-		t.Errorf("live: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "tradai accounts add") {
+		t.Errorf("live without a stored account: %v", err)
 	}
 	if _, err := local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC"); err == nil || !strings.Contains(err.Error(), "--timeframe is required") {
 		t.Errorf("no timeframe: %v", err)
