@@ -189,6 +189,7 @@ func (s *Server) registerAccounts() {
 			"the answer shows the key's fingerprint (first 8 hex digits of its SHA-256). A name you already use is a 409. "+
 			"Make the key without withdrawals: POST …/{ref}/test refuses one that can withdraw.")
 	add.DefaultStatus = http.StatusCreated
+	add.Metadata = map[string]any{secretBody: true}
 	huma.Register(s.api, add, func(ctx context.Context, in *accountAddInput) (*accountOutput, error) {
 		o, p, err := s.accounts(ctx)
 		if err != nil {

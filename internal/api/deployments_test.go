@@ -59,7 +59,7 @@ func TestDeploymentBadInput(t *testing.T) {
 			{"max_open_trades 0", func(r *apitype.DeploymentRequest) { r.Config["max_open_trades"] = 0 }, 422, "body.config", "max_open_trades"},
 			{"unknown config key", func(r *apitype.DeploymentRequest) { r.Config["stop_loss"] = -0.1 }, 422, "body.config", "stop_loss"},
 			{"parameter out of range", func(r *apitype.DeploymentRequest) { r.Config["strategy_params"] = map[string]any{"fast": 1000} }, 422, "body.config.strategy_params", "fast"},
-			{"live", func(r *apitype.DeploymentRequest) { r.Mode = "live" }, 422, "body.mode", "issue 15"},
+			{"live without a stored account", func(r *apitype.DeploymentRequest) { r.Mode = "live" }, 404, "body.account", "tradai accounts add"},
 			{"mode unknown", func(r *apitype.DeploymentRequest) { r.Mode = "dry" }, 422, "body.mode", ""},
 			{"live venue", func(r *apitype.DeploymentRequest) { r.Venue = "binance" }, 422, "body.venue", "issue 15"},
 			{"venue unknown", func(r *apitype.DeploymentRequest) { r.Venue = "ftp://x" }, 422, "body.venue", "ftp://x"},

@@ -58,6 +58,10 @@ func codeFor(status int) string {
 	return apitype.CodeBadRequest
 }
 
+// secretBody marks (in huma.Operation.Metadata) an operation whose
+// request body holds credentials: its validation errors never quote it.
+const secretBody = "tradai-secret-body"
+
 // toProblem is a huma transformer: the errors huma produces itself
 // (ErrorModel) leave as Problems with a code, like ours.
 func toProblem(ctx huma.Context, _ string, v any) (any, error) {
@@ -70,6 +74,14 @@ func toProblem(ctx huma.Context, _ string, v any) (any, error) {
 	}
 	p := problem(em.Status, codeFor(em.Status), em.Detail, wireDetails(em.Errors)...)
 	p.Instance = ctx.URL().Path
+	if op := ctx.Operation(); op != nil && op.Metadata[secretBody] == true {
+		// The body holds credentials: huma's errors quote what was sent.
+		for _, e := range p.Errors {
+			if e != nil {
+				e.Value = nil
+			}
+		}
+	}
 	if len(em.Errors) > 0 && (em.Detail == "" || em.Detail == "validation failed") {
 		// huma's detail is the generic "validation failed": name the
 		// first problem in it so a one-line client message says what.

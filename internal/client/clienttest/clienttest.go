@@ -21,6 +21,7 @@ import (
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/platform"
+	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -51,6 +52,8 @@ type Options struct {
 	Sim bool
 	// DataDir is the market data folder (default: ExampleData).
 	DataDir string
+	// KEK is the venue accounts' key-encryption key (nil: none).
+	KEK *secrets.KEK
 }
 
 // Server is a running API server.
@@ -124,7 +127,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	cfg := platform.Config{
 		Home: home, DataDir: data, DB: o.DB,
-		Addr: "127.0.0.1:0", Workers: workers, AllowExternalStrategies: o.AllowExternal,
+		Addr: "127.0.0.1:0", Workers: workers, AllowExternalStrategies: o.AllowExternal, KEK: o.KEK,
 		Jobs: jobs.Options{
 			FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond, CancelPoll: 50 * time.Millisecond,
 			Strategies: strategyref.Options{External: external.Options{StartTimeout: time.Minute}},
