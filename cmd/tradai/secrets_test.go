@@ -262,3 +262,57 @@ func TestSecretHygieneLiveSession(t *testing.T) {
 		t.Errorf("the strategy found a credential: %s", session[strings.Index(session, "FOUND "):][:200])
 	}
 }
+
+// The local accounts commands and the operator's key rotation.
+func TestAccountsLocalAndKeyRotation(t *testing.T) {
+	remoteEnv(t)
+	t.Setenv("TRADAI_DATABASE", "")
+	t.Setenv(secrets.EnvKEK, "")
+	home := t.TempDir()
+	dir := t.TempDir()
+	oldKEK, newKEK := filepath.Join(dir, "kek"), filepath.Join(dir, "kek.new")
+	run := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		root := newRootCmd(&out, &errb)
+		root.SetIn(strings.NewReader(stdin))
+		if args[1] != "new-kek" {
+			args = append(args, "--home", home)
+		}
+		root.SetArgs(args)
+		err := root.ExecuteContext(context.Background())
+		return out.String() + errb.String(), err
+	}
+	if _, err := run("k1\ns1\n", "accounts", "add", "--venue", "sim", "--name", "a"); err == nil || !strings.Contains(err.Error(), "key-encryption key") {
+		t.Fatalf("add without a KEK: %v", err)
+	}
+	for _, f := range []string{oldKEK, newKEK} {
+		if out, err := run("", "accounts", "new-kek", f); err != nil || !strings.Contains(out, "written to") {
+			t.Fatalf("new-kek: %v %s", err, out)
+		}
+	}
+	if _, err := run("", "accounts", "new-kek", oldKEK); err == nil || !strings.Contains(err.Error(), "never overwritten") {
+		t.Fatalf("new-kek over an existing key: %v", err)
+	}
+	if out, err := run("k1\ns1\n", "accounts", "add", "--venue", "sim", "--name", "a", "--kek-file", oldKEK); err != nil || !strings.Contains(out, "fingerprint "+secrets.Fingerprint("k1")) {
+		t.Fatalf("add: %v %s", err, out)
+	}
+	if out, err := run("", "accounts", "list"); err != nil || !strings.Contains(out, "a ") || strings.Contains(out, "s1") {
+		t.Fatalf("list (no KEK needed): %v %s", err, out)
+	}
+	// The old KEK from the environment, as a server has it.
+	b, _ := os.ReadFile(oldKEK)
+	t.Setenv(secrets.EnvKEK, strings.TrimSpace(string(b)))
+	if out, err := run("", "accounts", "rotate-key", "--new-kek-file", newKEK); err != nil || !strings.Contains(out, "1 account(s) re-wrapped") {
+		t.Fatalf("rotate-key: %v %s", err, out)
+	}
+	if out, err := run("", "accounts", "rotate-key", "--new-kek-file", newKEK); err != nil || !strings.Contains(out, "0 account(s) re-wrapped") || !strings.Contains(out, "1 already") {
+		t.Fatalf("rotate-key again: %v %s", err, out)
+	}
+	if out, err := run("", "accounts", "remove", "a"); err != nil || !strings.Contains(out, "removed") {
+		t.Fatalf("remove: %v %s", err, out)
+	}
+	if _, err := run("", "accounts", "show", "a"); err == nil || !strings.Contains(err.Error(), "no account a") {
+		t.Fatalf("show after remove: %v", err)
+	}
+}
