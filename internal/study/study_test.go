@@ -358,3 +358,32 @@ func TestSpecErrorsNameTheField(t *testing.T) {
 func containsField(msg, field string) bool {
 	return len(msg) >= len(field)+1 && msg[:len(field)+1] == field+":"
 }
+
+func TestBestExportAndImportance(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		st := f.create(t, Spec{Spaces: []string{"buy", "stoploss"}, Epochs: 12, Seed: 9, Batch: 6})
+		ctx := context.Background()
+		if _, _, err := f.store.BestParamsFile(ctx, f.p, st); !errors.Is(err, ErrNoBest) {
+			t.Fatalf("export before any trial: %v", err)
+		}
+		if err := drain(ctx, f.worker(t), f.p, st.ID(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.store.Get(ctx, f.p, st.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf, best, err := f.store.BestParamsFile(ctx, f.p, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pf.StrategyName != "sma_cross" || fmt.Sprint(pf.Params.Buy["fast"]) != fmt.Sprint(best.Params.Params["fast"]) || pf.Params.Stoploss.Stoploss != best.Params.Risk.Stoploss {
+			t.Fatalf("params file %+v of best trial %+v", pf, best.Params)
+		}
+		imp, err := f.store.Importance(ctx, f.p, st)
+		if err != nil || len(imp) != len(st.Space.Dims) {
+			t.Fatalf("importance %v (%v), want one per dimension", imp, err)
+		}
+	})
+}
