@@ -73,7 +73,7 @@ func (s Spec) WithDefaults() Spec {
 func (s Spec) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
 	if s.Epochs <= 0 || s.Epochs > MaxEpochs {
 		bad("epochs", "%d is not a number of trials from 1 to %d", s.Epochs, MaxEpochs)
@@ -103,3 +103,10 @@ func (s Spec) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// FieldError is a bad field of a Spec, by its JSON name.
+type FieldError struct {
+	Field, Msg string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
