@@ -128,6 +128,7 @@ type Server struct {
 	d       Deps
 	o       Options
 	dep     *Deployments // nil without Deps.Deployments
+	studies *Studies
 	api     huma.API
 	handler http.Handler
 	reg     *prometheus.Registry
@@ -163,7 +164,7 @@ func New(d Deps, o Options) (*Server, error) {
 	// A failing database fails every request the same way: its errors are
 	// logged once a minute, with how many were held back.
 	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
-	s := &Server{d: d, o: o}
+	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log)}
 	if d.Deployments != nil {
 		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log})
 		if err != nil {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
@@ -98,14 +102,14 @@ func (s *Server) registerStudies() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "resume-study", Method: http.MethodPost, Path: studiesPath + "/{id}/resume",
 		Summary: "Resume a cancelled or failed study", Tags: tags, Security: secured,
-		Description: "The trials held by batches that did not report are asked again first, under their numbers; then the study goes on to its epochs.",
+		Description:   "The trials held by batches that did not report are asked again first, under their numbers; then the study goes on to its epochs.",
 		DefaultStatus: http.StatusAccepted,
 	}, s.resumeStudy)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "export-study", Method: http.MethodGet, Path: studiesPath + "/{id}/export",
 		Summary: "The best trial as Freqtrade's strategy parameter file", Tags: tags, Security: secured,
 		Description: "The file tradai backtest --params reads (and Freqtrade keeps beside a strategy). A study without a completed trial is a 409.",
-		Responses: map[string]*huma.Response{"200": {Description: "The file", Content: map[string]*huma.MediaType{"application/json": {}}}},
+		Responses:   map[string]*huma.Response{"200": {Description: "The file", Content: map[string]*huma.MediaType{"application/json": {}}}},
 	}, s.exportStudy)
 }
 
@@ -134,7 +138,7 @@ func (s *Server) submitStudy(ctx context.Context, in *submitStudyInput) (*submit
 	st, err := s.d.Jobs.SubmitStudy(ctx, p, study.Request{Strategy: spec.Strategy, StrategyVersion: spec.StrategyVersion, CodeSHA256: spec.CodeSHA256,
 		Config: spec.Config, Params: spec.Params, Tags: spec.Tags, Spec: sp}, in.IdempotencyKey)
 	if err != nil {
-		return nil, s.studyErr("submit study", "", err)
+		return nil, s.studies.err("submit study", "", err)
 	}
 	u := studiesPath + "/" + st.ID()
 	return &submitStudyOutput{Location: u, Body: apitype.StudyTicket{StudyID: st.ID(), Status: string(st.Run.Status), StatusURL: u}}, nil
@@ -169,18 +173,8 @@ func (s *Server) listStudies(ctx context.Context, in *listStudiesInput) (*listSt
 	if err != nil {
 		return nil, err
 	}
-	list, next, err := s.d.Jobs.Studies().List(ctx, p, runs.Status(in.Status), in.Cursor, in.Limit)
-	if errors.Is(err, runs.ErrBadCursor) {
-		return nil, invalid("query.cursor", "not a cursor this API handed out", in.Cursor)
-	}
-	if err != nil {
-		return nil, s.internal("list studies", err)
-	}
-	out := &listStudiesOutput{Body: apitype.StudyPage{Studies: make([]apitype.Study, 0, len(list)), NextCursor: next}}
-	for _, st := range list {
-		out.Body.Studies = append(out.Body.Studies, studyView(st))
-	}
-	return out, nil
+	page, err := s.studies.List(ctx, p, in.Status, in.Cursor, in.Limit)
+	return &listStudiesOutput{Body: page}, err
 }
 
 func (s *Server) getStudy(ctx context.Context, in *getStudyInput) (*studyOutput, error) {
@@ -188,29 +182,8 @@ func (s *Server) getStudy(ctx context.Context, in *getStudyInput) (*studyOutput,
 	if err != nil {
 		return nil, err
 	}
-	store := s.d.Jobs.Studies()
-	st, err := store.Get(ctx, p, in.ID)
-	if err != nil {
-		return nil, s.studyErr("get study", in.ID, err)
-	}
-	v := studyView(st)
-	if in.Top > 0 {
-		best, err := store.Best(ctx, p, st.ID(), in.Top)
-		if err != nil {
-			return nil, s.studyErr("read the study's best trials", in.ID, err)
-		}
-		for _, t := range best {
-			v.Best = append(v.Best, TrialView(t))
-		}
-		imp, err := store.Importance(ctx, p, st)
-		if err != nil {
-			return nil, s.studyErr("compute the parameter importance", in.ID, err)
-		}
-		for _, pi := range imp {
-			v.Importance = append(v.Importance, apitype.ParamImportance{Name: pi.Name, Share: pi.Share, Chance: pi.Chance})
-		}
-	}
-	return &studyOutput{Body: v}, nil
+	v, err := s.studies.Get(ctx, p, in.ID, in.Top)
+	return &studyOutput{Body: v}, err
 }
 
 func (s *Server) studyTrials(ctx context.Context, in *trialsInput) (*trialsOutput, error) {
@@ -218,38 +191,26 @@ func (s *Server) studyTrials(ctx context.Context, in *trialsInput) (*trialsOutpu
 	if err != nil {
 		return nil, err
 	}
-	trials, err := s.d.Jobs.Studies().Trials(ctx, p, in.ID, in.Order, in.Offset, in.Limit+1)
-	if err != nil {
-		return nil, s.studyErr("read the study's trials", in.ID, err)
-	}
-	out := &trialsOutput{Body: apitype.TrialPage{Trials: make([]apitype.Trial, 0, len(trials))}}
-	if len(trials) > in.Limit {
-		trials, out.Body.NextOffset = trials[:in.Limit], in.Offset+in.Limit
-	}
-	for _, t := range trials {
-		out.Body.Trials = append(out.Body.Trials, TrialView(t))
-	}
-	return out, nil
+	page, err := s.studies.Trials(ctx, p, in.ID, in.Order, in.Offset, in.Limit)
+	return &trialsOutput{Body: page}, err
 }
 
 func (s *Server) cancelStudy(ctx context.Context, in *studyInput) (*studyOutput, error) {
-	return s.studyTransition(ctx, in.ID, "cancel study", s.d.Jobs.CancelStudy)
-}
-
-func (s *Server) resumeStudy(ctx context.Context, in *studyInput) (*studyOutput, error) {
-	return s.studyTransition(ctx, in.ID, "resume study", s.d.Jobs.ResumeStudy)
-}
-
-func (s *Server) studyTransition(ctx context.Context, id, what string, fn func(context.Context, tenancy.Principal, string) (*study.Study, error)) (*studyOutput, error) {
 	p, err := mustPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st, err := fn(ctx, p, id)
+	v, err := s.studies.Cancel(ctx, p, in.ID)
+	return &studyOutput{Body: v}, err
+}
+
+func (s *Server) resumeStudy(ctx context.Context, in *studyInput) (*studyOutput, error) {
+	p, err := mustPrincipal(ctx)
 	if err != nil {
-		return nil, s.studyErr(what, id, err)
+		return nil, err
 	}
-	return &studyOutput{Body: studyView(st)}, nil
+	v, err := s.studies.Resume(ctx, p, in.ID)
+	return &studyOutput{Body: v}, err
 }
 
 func (s *Server) exportStudy(ctx context.Context, in *studyInput) (*exportOutput, error) {
@@ -257,31 +218,151 @@ func (s *Server) exportStudy(ctx context.Context, in *studyInput) (*exportOutput
 	if err != nil {
 		return nil, err
 	}
-	store := s.d.Jobs.Studies()
-	st, err := store.Get(ctx, p, in.ID)
+	raw, err := s.studies.Export(ctx, p, in.ID)
 	if err != nil {
-		return nil, s.studyErr("export study", in.ID, err)
+		return nil, err
+	}
+	return &exportOutput{ContentType: "application/json", Body: raw}, nil
+}
+
+// Studies are the study operations of the API without HTTP: the server's
+// handlers call them, and so does the CLI's local mode (tradai studies
+// without --remote). Errors are *apitype.Problem.
+type Studies struct {
+	jobs *jobs.Service
+	log  *slog.Logger
+}
+
+// NewStudies returns the study operations over the job service's studies.
+func NewStudies(j *jobs.Service, log *slog.Logger) *Studies {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Studies{jobs: j, log: log}
+}
+
+// List is a page of p's studies, newest first.
+func (o *Studies) List(ctx context.Context, p tenancy.Principal, status, cursor string, limit int) (apitype.StudyPage, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	list, next, err := o.jobs.Studies().List(ctx, p, runs.Status(status), cursor, limit)
+	if errors.Is(err, runs.ErrBadCursor) {
+		return apitype.StudyPage{}, invalid("query.cursor", "not a cursor this API handed out", cursor)
+	}
+	if err != nil {
+		return apitype.StudyPage{}, o.err("list studies", "", err)
+	}
+	page := apitype.StudyPage{Studies: make([]apitype.Study, 0, len(list)), NextCursor: next}
+	for _, st := range list {
+		page.Studies = append(page.Studies, studyView(st))
+	}
+	return page, nil
+}
+
+// Get is p's study id; with top > 0 its top best trials and the
+// parameter importance too.
+func (o *Studies) Get(ctx context.Context, p tenancy.Principal, id string, top int) (apitype.Study, error) {
+	store := o.jobs.Studies()
+	st, err := store.Get(ctx, p, id)
+	if err != nil {
+		return apitype.Study{}, o.err("get study", id, err)
+	}
+	v := studyView(st)
+	if top <= 0 {
+		return v, nil
+	}
+	best, err := store.Best(ctx, p, st.ID(), top)
+	if err != nil {
+		return apitype.Study{}, o.err("read the study's best trials", id, err)
+	}
+	for _, t := range best {
+		v.Best = append(v.Best, trialView(t))
+	}
+	imp, err := store.Importance(ctx, p, st)
+	if err != nil {
+		return apitype.Study{}, o.err("compute the parameter importance", id, err)
+	}
+	for _, pi := range imp {
+		v.Importance = append(v.Importance, apitype.ParamImportance{Name: pi.Name, Share: pi.Share, Chance: pi.Chance})
+	}
+	return v, nil
+}
+
+// Trials is a page of the study's trials by number or loss.
+func (o *Studies) Trials(ctx context.Context, p tenancy.Principal, id, order string, offset, limit int) (apitype.TrialPage, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	trials, err := o.jobs.Studies().Trials(ctx, p, id, order, offset, limit+1)
+	if err != nil {
+		return apitype.TrialPage{}, o.err("read the study's trials", id, err)
+	}
+	page := apitype.TrialPage{Trials: make([]apitype.Trial, 0, len(trials))}
+	if len(trials) > limit {
+		trials, page.NextOffset = trials[:limit], offset+limit
+	}
+	for _, t := range trials {
+		page.Trials = append(page.Trials, trialView(t))
+	}
+	return page, nil
+}
+
+// Cancel cancels a queued or running study.
+func (o *Studies) Cancel(ctx context.Context, p tenancy.Principal, id string) (apitype.Study, error) {
+	st, err := o.jobs.CancelStudy(ctx, p, id)
+	if err != nil {
+		return apitype.Study{}, o.err("cancel study", id, err)
+	}
+	return studyView(st), nil
+}
+
+// Resume puts a cancelled or failed study back in the queue.
+func (o *Studies) Resume(ctx context.Context, p tenancy.Principal, id string) (apitype.Study, error) {
+	st, err := o.jobs.ResumeStudy(ctx, p, id)
+	if err != nil {
+		return apitype.Study{}, o.err("resume study", id, err)
+	}
+	return studyView(st), nil
+}
+
+// Export is the study's best trial as Freqtrade's strategy parameter
+// file, indented.
+func (o *Studies) Export(ctx context.Context, p tenancy.Principal, id string) ([]byte, error) {
+	store := o.jobs.Studies()
+	st, err := store.Get(ctx, p, id)
+	if err != nil {
+		return nil, o.err("export study", id, err)
 	}
 	f, _, err := store.BestParamsFile(ctx, p, st)
 	if err != nil {
-		return nil, s.studyErr("export study", in.ID, err)
+		return nil, o.err("export study", id, err)
 	}
 	raw, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
-		return nil, s.internal("export study", err)
+		return nil, o.err("export study", id, err)
 	}
-	return &exportOutput{ContentType: "application/json", Body: append(raw, '\n')}, nil
+	return append(raw, '\n'), nil
 }
 
-// studyErr maps the study store's errors to problems.
-func (s *Server) studyErr(what, id string, err error) error {
+// err maps the study store's errors to problems.
+func (o *Studies) err(what, id string, err error) error {
 	switch {
 	case study.IsNotFound(err):
 		return problem(http.StatusNotFound, apitype.CodeNotFound, "no study "+id)
 	case errors.Is(err, study.ErrNoBest):
 		return problem(http.StatusConflict, apitype.CodeConflict, "study "+id+" has no completed trial yet")
+	case errors.Is(err, runs.ErrConflict):
+		return problem(http.StatusConflict, apitype.CodeIdempotency, "the Idempotency-Key was already used with a different request")
+	case errors.Is(err, runs.ErrIllegalTransition):
+		msg := err.Error()
+		if _, after, ok := strings.Cut(msg, runs.ErrIllegalTransition.Error()+": "); ok {
+			msg = after
+		}
+		return problem(http.StatusConflict, apitype.CodeConflict, fmt.Sprintf("cannot %s %s: %s", strings.TrimSuffix(what, " study"), id, msg))
 	}
-	return s.runErr(what, id, err)
+	o.log.Error(what, "err", err)
+	return problem(http.StatusInternalServerError, apitype.CodeInternal, what+" failed; the server logged why")
 }
 
 // studyView is the API's picture of st.
@@ -321,9 +402,8 @@ func studyView(st *study.Study) apitype.Study {
 	return v
 }
 
-// TrialView is the API's picture of a trial (the CLI prints local
-// studies from it too).
-func TrialView(t study.Trial) apitype.Trial {
+// trialView is the API's picture of a trial.
+func trialView(t study.Trial) apitype.Trial {
 	f := t.Figures
 	v := apitype.Trial{Number: t.Number, Status: t.Status, Point: t.Point, Trades: f.Trades, Wins: f.Wins, Draws: f.Draws, Losses: f.Losses,
 		ProfitMean: f.ProfitMean, ProfitAbs: f.ProfitTotalAbs, Profit: f.ProfitTotal, HoldingAvg: f.HoldingAvg, Drawdown: f.MaxDrawdownAccount,
