@@ -56,6 +56,7 @@ it the same --datadir.`,
 	root.AddCommand(newServeCmd(logger), newWorkerCmd(logger), newRunnerCmd(logger))
 	root.AddCommand(newDeployCmd(logger))
 	root.AddCommand(newRunsCmd())
+	root.AddCommand(newStudiesCmd(logger))
 	root.AddCommand(newSimCmd(logger))
 	return root
 }
