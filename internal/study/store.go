@@ -678,4 +678,3 @@ func BatchName(jobID int64) string { return fmt.Sprintf("job-%d", jobID) }
 func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, runs.ErrNotFound)
 }
-
