@@ -11,6 +11,8 @@ import (
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/optimize/sample"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -384,6 +386,57 @@ func TestBestExportAndImportance(t *testing.T) {
 		imp, err := f.store.Importance(ctx, f.p, st)
 		if err != nil || len(imp) != len(st.Space.Dims) {
 			t.Fatalf("importance %v (%v), want one per dimension", imp, err)
+		}
+	})
+}
+
+// A rebuilt TPE is told only the best and the latest trials: it proposes
+// what a TPE told every trial proposes.
+func TestRebuiltTPEMatchesTheFullHistory(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		const n = 700
+		st := f.create(t, Spec{Spaces: []string{"roi"}, Epochs: n + 1, Sampler: "tpe", Seed: 1, Batch: 100})
+		dims := sample.Space{{Name: "x", Low: -3, High: 3}, {Name: "k", Low: 1, High: 9, Int: true}}
+		var all []Claimed
+		for i := 0; len(all) < n; i++ {
+			c, err := f.store.Claim(ctx, f.p, st.ID(), fmt.Sprint("b", i), dims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := make([]Result, len(c))
+			for k, cl := range c {
+				res[k] = Result{Trial: optimize.Trial{Number: cl.Number, Point: cl.Point, Loss: (cl.Point[0]-1)*(cl.Point[0]-1) + cl.Point[1]}}
+			}
+			if _, err := f.store.Finish(ctx, f.p, st.ID(), fmt.Sprint("b", i), res, nil); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, c...)
+		}
+		spec := st.Spec
+		var got []float64
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			smp, _, err := f.store.rebuild(ctx, tx, st.ID(), spec, dims, n)
+			if err == nil {
+				got, err = smp.Ask()
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		full, err := sample.New("tpe", dims, spec.Seed+n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range all {
+			if err := full.Tell(c.Point, (c.Point[0]-1)*(c.Point[0]-1)+c.Point[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, _ := full.Ask()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("rebuilt TPE proposes %v, told every trial %v", got, want)
 		}
 	})
 }
