@@ -553,6 +553,7 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return ErrNotFound
 		}
+		completed, failed := 0, 0
 		for _, r := range results {
 			t := r.Trial
 			params, err := json.Marshal(TrialParams{Params: r.Point.Params, Risk: r.Point.Risk})
@@ -570,25 +571,35 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 			if t.Failed() {
 				lastErr = t.Err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, params = ?, metrics = ?, loss = ?, duration_ms = ?, error = ?, finished_at = ?
+			res, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, params = ?, metrics = ?, loss = ?, duration_ms = ?, error = ?, finished_at = ?
 				WHERE study_id = ? AND number = ? AND status = ? AND batch = ?`,
-				status, string(params), string(figures), loss, t.Duration.Milliseconds(), t.Err, now, id, t.Number, TrialRunning, batch); err != nil {
+				status, string(params), string(figures), loss, t.Duration.Milliseconds(), t.Err, now, id, t.Number, TrialRunning, batch)
+			if err != nil {
 				return fmt.Errorf("record trial %d: %w", t.Number, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("record trial %d: %w", t.Number, err)
+			} else if n == 1 && status == TrialCompleted {
+				completed++
+			} else if n == 1 {
+				failed++
 			}
 		}
 		var specRaw string
 		var exhausted int
-		if err := tx.QueryRow(ctx, `SELECT spec, asked, exhausted FROM studies WHERE run_id = ?`, id).Scan(&specRaw, &pr.Asked, &exhausted); err != nil {
-			return fmt.Errorf("read study: %w", err)
+		var counts Counts
+		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ? RETURNING spec, asked, exhausted, completed, failed`,
+			completed, failed, id).Scan(&specRaw, &pr.Asked, &exhausted, &counts.Completed, &counts.Failed); err != nil {
+			return fmt.Errorf("update study: %w", err)
 		}
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
 			return fmt.Errorf("read study spec: %w", err)
 		}
 		pr.Epochs, pr.Exhausted = spec.Epochs, exhausted != 0
-		counts, err := txCounts(ctx, tx, id)
-		if err != nil {
-			return err
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status = ?`, id, TrialPending).Scan(&counts.Pending); err != nil {
+			return fmt.Errorf("count pending trials: %w", err)
 		}
+		counts.Running = pr.Asked - counts.Done() - counts.Pending
 		pr.Counts = counts
 		pr.More = !pr.Exhausted && (pr.Asked < pr.Epochs || counts.Pending > 0) && !failing(spec, counts)
 		if pr.More && next != nil {
@@ -624,33 +635,6 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 // failing reports whether the study's failure rule is broken.
 func failing(spec Spec, c Counts) bool {
 	return c.Done() >= optimize.FailMinTrials && float64(c.Failed) > spec.FailShare*float64(c.Done())
-}
-
-func txCounts(ctx context.Context, tx *db.Tx, id string) (Counts, error) {
-	rows, err := tx.Query(ctx, `SELECT status, COUNT(*) FROM study_trials WHERE study_id = ? GROUP BY status`, id)
-	if err != nil {
-		return Counts{}, fmt.Errorf("count trials: %w", err)
-	}
-	defer rows.Close()
-	var c Counts
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return Counts{}, fmt.Errorf("count trials: %w", err)
-		}
-		switch st {
-		case TrialCompleted:
-			c.Completed = n
-		case TrialFailed:
-			c.Failed = n
-		case TrialRunning:
-			c.Running = n
-		case TrialPending:
-			c.Pending = n
-		}
-	}
-	return c, rows.Err()
 }
 
 func (s *Store) lastError(ctx context.Context, id string) string {

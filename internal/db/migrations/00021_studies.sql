@@ -3,7 +3,8 @@
 -- study is a parent run (runs.kind = 'study'); this row holds what the
 -- workers need to ask its sampler: the study's settings (spec), its search
 -- space once a worker has opened the strategy (space), how many trials
--- were asked, and whether the sampler ran out of points. Every trial is a
+-- were asked, completed and failed, and whether the sampler ran out of
+-- points. Every trial is a
 -- row of study_trials, numbered from 1 (unique: a re-run batch finds its
 -- numbers again and never adds a trial twice).
 CREATE TABLE studies (
@@ -13,6 +14,8 @@ CREATE TABLE studies (
     space     TEXT NOT NULL DEFAULT '',
     asked     INTEGER NOT NULL DEFAULT 0,
     exhausted INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    failed    INTEGER NOT NULL DEFAULT 0,
     claims    BIGINT NOT NULL DEFAULT 0
 );
 
