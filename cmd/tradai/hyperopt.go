@@ -32,6 +32,9 @@ func newHyperoptCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		sf                     studyFlags
 		exportPath, reportPath string
 		printAll               bool
+		remote                 remoteOpts
+		parallel, batch        int
+		noWait                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "hyperopt --config FILE --spaces SPACE… --epochs N --loss NAME",
@@ -50,13 +53,26 @@ end the best parameters are printed with the overfitting figures (deflated
 Sharpe ratio, probability of backtest overfitting, verdict) and written as
 Freqtrade's strategy parameter file, which tradai backtest --params reads
 back. --report writes the study's HTML report. A seed with the same --jobs
-reproduces a study.`,
+reproduces a study.
+
+With --remote URL the study runs on the server's workers, which share its
+trials (tradai studies shows, cancels, resumes and exports it); the best
+parameters are written here as above.`,
 		Example: `  tradai hyperopt --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --epochs 500 --loss sharpe --report study.html
   tradai backtest --config examples/backtest.json --strategy sma_cross --params sma_cross.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sf.check(cmd); err != nil {
 				return err
+			}
+			if remote.url != "" {
+				if sf.datadir != "" || reportPath != "" || printAll || cmd.Flags().Changed("jobs") {
+					return fmt.Errorf("--datadir, --report, --print-all and --jobs are for a local hyperopt: with --remote the server's workers run the trials (--parallel, --batch)")
+				}
+				return remoteStudy(cmd, &sf, &remote, exportPath, parallel, batch, noWait)
+			}
+			if parallel != 0 || batch != 0 || noWait || remote.token != "" || remote.home != "" {
+				return fmt.Errorf("--parallel, --batch, --no-wait, --token and --home go with --remote URL")
 			}
 			env, err := sf.open(cmd, logger)
 			if err != nil {
@@ -130,6 +146,10 @@ reproduces a study.`,
 	f.BoolVar(&printAll, "print-all", false, "print every trial, not only each new best")
 	f.StringVar(&exportPath, "export-params", "", "where to write the best parameters (default: <strategy>.json in the current folder)")
 	f.StringVar(&reportPath, "report", "", "write the study's HTML report (top trials, convergence, parameter importance, overfitting) to this file")
+	remote.addFlags(f, "run the study on this TradAI server's workers (tradai serve, tradai worker) instead of here, e.g. http://127.0.0.1:8080")
+	f.IntVar(&parallel, "parallel", 0, "with --remote: batch jobs queued at once, the most workers helping at a time (default 2)")
+	f.IntVar(&batch, "batch", 0, "with --remote: trials a worker asks for and runs per job (default 16)")
+	f.BoolVar(&noWait, "no-wait", false, "with --remote: print the study id and return without waiting")
 	return cmd
 }
 

@@ -57,6 +57,7 @@ it the same --datadir.`,
 	root.AddCommand(newDeployCmd(logger))
 	root.AddCommand(newAccountsCmd(logger))
 	root.AddCommand(newRunsCmd())
+	root.AddCommand(newStudiesCmd(logger))
 	root.AddCommand(newSimCmd(logger))
 	return root
 }

@@ -135,6 +135,7 @@ type Server struct {
 	o       Options
 	dep     *Deployments // nil without Deps.Deployments
 	acc     *Accounts    // nil without Deps.Accounts
+	studies *Studies
 	api     huma.API
 	handler http.Handler
 	reg     *prometheus.Registry
@@ -170,7 +171,7 @@ func New(d Deps, o Options) (*Server, error) {
 	// A failing database fails every request the same way: its errors are
 	// logged once a minute, with how many were held back.
 	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
-	s := &Server{d: d, o: o}
+	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log)}
 	if d.Deployments != nil {
 		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log})
 		if err != nil {
@@ -227,6 +228,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerStrategies()
 	s.registerDeployments()
 	s.registerAccounts()
+	s.registerStudies()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

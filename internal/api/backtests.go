@@ -403,7 +403,7 @@ func (s *Server) list(ctx context.Context, in *listInput) (*listOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := runs.Filter{Status: runs.Status(in.Status), Strategy: in.Strategy, StrategyVersion: in.Version}
+	f := runs.Filter{Status: runs.Status(in.Status), Kind: runs.KindBacktest, Strategy: in.Strategy, StrategyVersion: in.Version}
 	for i, t := range in.Tag {
 		k, v, ok := strings.Cut(t, "=")
 		_, dup := f.Tags[k]

@@ -103,3 +103,36 @@ func FuzzListQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubmitStudy: whatever a tenant submits as a study, the answer is
+// never a server error, and an accepted study can be read back.
+func FuzzSubmitStudy(f *testing.F) {
+	b := newBare(f, sqliteDB(f), api.Options{RateLimit: 1e9}, nil)
+	for _, s := range []string{
+		`{"strategy":"sma_cross","epochs":10}`,
+		`{"strategy":"sma_cross","epochs":10,"spaces":["buy","roi"],"loss":"sharpe","sampler":"tpe","seed":1,"batch":4,"parallel":2,"fail_share":0.3}`,
+		`{"strategy":"sma_cross","epochs":10,"spaces":["sell"]}`,
+		`{"strategy":"sma_cross","epochs":10,"loss":"weights:nope=1"}`,
+		`{"strategy":"sma_cross","epochs":0,"batch":-1}`,
+		`{"strategy":"rsi_bollinger","epochs":5,"spaces":["trailing"],"fail_share":1e-300}`,
+		`{"strategy":`, `[]`, `null`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := b.serve("POST", "/api/v1/studies", body)
+		if rec.Code >= 500 {
+			t.Fatalf("POST %q: %d %s", body, rec.Code, rec.Body)
+		}
+		if rec.Code != http.StatusAccepted {
+			return
+		}
+		var tk apitype.StudyTicket
+		if err := json.Unmarshal(rec.Body.Bytes(), &tk); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.serve("GET", tk.StatusURL+"?top=5", ""); got.Code != http.StatusOK {
+			t.Fatalf("accepted %q but GET %s: %d %s", body, tk.StatusURL, got.Code, got.Body)
+		}
+	})
+}

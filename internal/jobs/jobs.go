@@ -59,6 +59,7 @@ import (
 	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/study"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -143,6 +144,9 @@ type Service struct {
 	opts   Options
 	kinds  map[string]runkind.Kind
 	client queue
+	// studies and studyWorker work the study batch jobs.
+	studies     *study.Store
+	studyWorker *study.Worker
 	// txInserter enqueues in the run store's transaction: River's SQLite
 	// client itself, or on PostgreSQL an insert-only client over the
 	// store's database/sql pool (riverdatabasesql).
@@ -207,6 +211,12 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		river.AddWorkerArgs(workers, runArgs{kind: k.Name()}, &runWorker{s: s, kind: k})
 	}
 	river.AddWorker(workers, &notifyWorker{s: s})
+	s.studies = study.NewStore(d, store, opts.Clock)
+	if s.studyWorker, err = study.NewWorker(s.studies, study.WorkerOptions{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
+		AllowExternalStrategies: opts.AllowExternalStrategies, Clock: opts.Clock, Log: log}); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	river.AddWorker(workers, &studyWorker{s: s})
 	cfg := &river.Config{
 		FetchCooldown:     s.opts.FetchCool,
 		FetchPollInterval: s.opts.FetchPoll,
@@ -395,6 +405,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.stopRescue()
 	<-s.rescueDone
 	s.stopRescue = nil
+	defer s.studyWorker.Close()
 	err := s.client.Stop(ctx)
 	if err != nil && ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -435,6 +446,11 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
 	for _, o := range found {
+		if o.Kind == runs.KindStudy {
+			// A study has no job of its own: its batch jobs are River's
+			// to rescue, and a batch re-run finds its trials again.
+			continue
+		}
 		cause := fmt.Errorf("worker lost: no heartbeat for %s", s.opts.StaleAfter)
 		// The run goes back to the queue and its new job is inserted in
 		// one transaction: a crash between them leaves the run running,

@@ -65,8 +65,12 @@ var (
 	ErrArtifactNotStored = errors.New("written as a file by an earlier TradAI and not in the database: submit the run again (tradai runs show has its config)")
 )
 
-// KindBacktest is the only run kind so far.
-const KindBacktest = "backtest"
+// The run kinds: a backtest, and a study (the parent run of an
+// optimisation whose trials internal/study keeps).
+const (
+	KindBacktest = "backtest"
+	KindStudy    = "study"
+)
 
 // RunSpec is what a caller asks to run.
 type RunSpec struct {
@@ -206,8 +210,8 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	if spec.Kind == "" {
 		spec.Kind = KindBacktest
 	}
-	if spec.Kind != KindBacktest {
-		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q)", spec.Kind, KindBacktest)
+	if spec.Kind != KindBacktest && spec.Kind != KindStudy {
+		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q or %q)", spec.Kind, KindBacktest, KindStudy)
 	}
 	if strings.TrimSpace(spec.Strategy) == "" {
 		return Run{}, false, errors.New("create run: no strategy given")
@@ -396,6 +400,7 @@ func (s *Store) Get(ctx context.Context, p tenancy.Principal, id string) (Run, e
 // Filter narrows List; empty fields match everything.
 type Filter struct {
 	Status   Status
+	Kind     string
 	Strategy string
 	// Tags: only runs carrying every one of these tags with these values.
 	Tags map[string]string
@@ -430,6 +435,10 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, string(f.Status))
+	}
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
 	}
 	if f.Strategy != "" {
 		q += ` AND strategy = ?`

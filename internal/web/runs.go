@@ -115,7 +115,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, sess *session)
 
 // parseFilter turns the form into a run filter, or says what is wrong.
 func parseFilter(in runsFilter) (runs.Filter, string) {
-	f := runs.Filter{Status: runs.Status(in.Status), Strategy: strings.TrimSpace(in.Strategy)}
+	f := runs.Filter{Status: runs.Status(in.Status), Kind: runs.KindBacktest, Strategy: strings.TrimSpace(in.Strategy)}
 	if in.Status != "" && !slices.Contains(statuses, in.Status) {
 		return f, "Unknown status " + strconv.Quote(in.Status) + "."
 	}

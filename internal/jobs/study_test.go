@@ -1,0 +1,65 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/study"
+)
+
+func TestStudyRunsOnTheQueue(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), true)
+		ctx := context.Background()
+		st, err := e.svc.SubmitStudy(ctx, e.p(), study.Request{Strategy: "sma_cross", Config: exampleConfig(t),
+			Spec: study.Spec{Spaces: []string{"buy", "roi", "stoploss"}, Epochs: 24, Sampler: "tpe", Seed: 1, Batch: 5, Parallel: 2}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.waitTerminal(t, st.ID(), 60*time.Second)
+		if r.Status != runs.Completed {
+			t.Fatalf("study %s: %s", r.Status, r.Error)
+		}
+		got, err := e.svc.Studies().Get(ctx, e.p(), st.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Counts.Done() != 24 || got.Counts.Running+got.Counts.Pending != 0 {
+			t.Fatalf("counts %+v, want 24 trials told", got.Counts)
+		}
+		// Resuming a completed study is refused; a cancelled one resumes.
+		if _, err := e.svc.ResumeStudy(ctx, e.p(), st.ID()); err == nil {
+			t.Fatal("a completed study resumed")
+		}
+	})
+}
+
+func TestCancelledStudyResumesOnTheQueue(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), false)
+		ctx := context.Background()
+		st, err := e.svc.SubmitStudy(ctx, e.p(), study.Request{Strategy: "sma_cross", Config: exampleConfig(t),
+			Spec: study.Spec{Spaces: []string{"roi", "stoploss"}, Epochs: 12, Seed: 1, Batch: 4}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.CancelStudy(ctx, e.p(), st.ID()); err != nil {
+			t.Fatal(err)
+		}
+		e.start(t)
+		if _, err := e.svc.ResumeStudy(ctx, e.p(), st.ID()); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.waitTerminal(t, st.ID(), 60*time.Second); r.Status != runs.Completed {
+			t.Fatalf("study %s: %s", r.Status, r.Error)
+		}
+		got, _ := e.svc.Studies().Get(ctx, e.p(), st.ID())
+		if got.Counts.Done() != 12 {
+			t.Fatalf("counts %+v", got.Counts)
+		}
+	})
+}

@@ -1,0 +1,721 @@
+package study
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/optimize/sample"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/sdk"
+)
+
+// ErrNotFound: no such study of the tenant (another tenant's study is
+// not found either).
+var ErrNotFound = errors.New("study not found")
+
+// Trial statuses. A trial is running while a batch holds it, pending when
+// its batch was given up (a cancelled study) and it waits for another,
+// completed or failed when told.
+const (
+	TrialRunning   = "running"
+	TrialPending   = "pending"
+	TrialCompleted = "completed"
+	TrialFailed    = "failed"
+)
+
+// Store keeps studies and their trials beside their parent runs.
+type Store struct {
+	db    *db.DB
+	runs  *runs.Store
+	clock clock.Clock
+}
+
+// NewStore returns the study store on d (migrated) and its run store.
+func NewStore(d *db.DB, rs *runs.Store, clk clock.Clock) *Store {
+	return &Store{db: d, runs: rs, clock: clock.Or(clk)}
+}
+
+// Runs is the run store the studies' parent runs live in.
+func (s *Store) Runs() *runs.Store { return s.runs }
+
+// Request is a study to create: the parent run's strategy, config, fixed
+// parameters and tags, and the study's Spec.
+type Request struct {
+	Strategy        string
+	StrategyVersion int
+	CodeSHA256      string
+	Config          json.RawMessage
+	Params          json.RawMessage
+	Tags            map[string]string
+	Spec            Spec
+}
+
+// Space is the search space of a study as the first worker that opened
+// its strategy recorded it: what show, best and export need without
+// opening the strategy again.
+type Space struct {
+	Spaces   []string     `json:"spaces"`
+	Dims     sample.Space `json:"dims"`
+	Strategy sdk.Spec     `json:"strategy"`
+}
+
+// Counts are a study's trials by status.
+type Counts struct {
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+	Running   int `json:"running"`
+	Pending   int `json:"pending"`
+}
+
+// Done is the number of told trials.
+func (c Counts) Done() int { return c.Completed + c.Failed }
+
+// Study is a study as stored.
+type Study struct {
+	Run       runs.Run
+	Spec      Spec
+	Space     *Space // nil until a worker opened the strategy
+	Asked     int
+	Exhausted bool
+	Counts    Counts
+}
+
+// ID is the study's id: its parent run's.
+func (st *Study) ID() string { return st.Run.ID }
+
+// Trial is a stored trial.
+type Trial struct {
+	Number int
+	Status string
+	Point  []float64
+	// Told is how many trials the sampler had been told when it proposed
+	// this one (the rest of what it knew were trials in flight).
+	Told int
+	// Params are the decoded point: the strategy parameters (the searched
+	// ones over the run's fixed ones) and the risk settings.
+	Params   TrialParams
+	Figures  optimize.Figures
+	Loss     float64 // +Inf unless completed
+	Duration time.Duration
+	Error    string
+}
+
+// TrialParams is a trial's point decoded.
+type TrialParams struct {
+	Params map[string]any `json:"params"`
+	Risk   sdk.Risk       `json:"risk"`
+}
+
+// Create stores a queued study: its parent run (kind study) and its row,
+// then runs inTx in the same transaction (the job queue enqueues the
+// study's first batch jobs there). The idempotency key is the run's.
+func (s *Store) Create(ctx context.Context, p tenancy.Principal, req Request, idempotencyKey string, inTx func(tx *db.Tx, st *Study) error) (*Study, error) {
+	spec := req.Spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("create study: %w", err)
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("create study: %w", err)
+	}
+	var st *Study
+	r, created, err := s.runs.CreateWith(ctx, p, runs.RunSpec{Kind: runs.KindStudy, Strategy: req.Strategy, StrategyVersion: req.StrategyVersion,
+		CodeSHA256: req.CodeSHA256, Config: req.Config, Params: req.Params, Tags: req.Tags, Fingerprint: string(raw)},
+		idempotencyKey, func(tx *db.Tx, r runs.Run) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO studies (run_id, tenant_id, spec) VALUES (?, ?, ?)`, r.ID, p.Tenant, string(raw)); err != nil {
+				return fmt.Errorf("insert study: %w", err)
+			}
+			st = &Study{Run: r, Spec: spec}
+			if inTx != nil {
+				return inTx(tx, st)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("create study: %w", err)
+	}
+	if !created {
+		return s.Get(ctx, p, r.ID)
+	}
+	return st, nil
+}
+
+// Get returns the tenant's study id with its trial counts.
+func (s *Store) Get(ctx context.Context, p tenancy.Principal, id string) (*Study, error) {
+	r, err := s.runs.Get(ctx, p, id)
+	if errors.Is(err, runs.ErrNotFound) || (err == nil && r.Spec.Kind != runs.KindStudy) {
+		return nil, fmt.Errorf("study %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", id, err)
+	}
+	st := &Study{Run: r}
+	var spec, space string
+	var exhausted int
+	err = s.db.QueryRow(ctx, `SELECT spec, space, asked, exhausted FROM studies WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant).
+		Scan(&spec, &space, &st.Asked, &exhausted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("study %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", id, err)
+	}
+	st.Exhausted = exhausted != 0
+	if err := json.Unmarshal([]byte(spec), &st.Spec); err != nil {
+		return nil, fmt.Errorf("study %s: its stored spec: %w", id, err)
+	}
+	if space != "" {
+		st.Space = &Space{}
+		if err := json.Unmarshal([]byte(space), st.Space); err != nil {
+			return nil, fmt.Errorf("study %s: its stored space: %w", id, err)
+		}
+	}
+	counts, err := s.db.Counts(ctx, `SELECT status, COUNT(*) FROM study_trials WHERE study_id = ? GROUP BY status`, id)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: count its trials: %w", id, err)
+	}
+	st.Counts = Counts{Completed: counts[TrialCompleted], Failed: counts[TrialFailed], Running: counts[TrialRunning], Pending: counts[TrialPending]}
+	return st, nil
+}
+
+// List returns a page of the tenant's studies, newest first, as the run
+// store lists runs (cursor and limit are runs.Store.List's).
+func (s *Store) List(ctx context.Context, p tenancy.Principal, status runs.Status, cursor string, limit int) ([]*Study, string, error) {
+	page, err := s.runs.List(ctx, p, runs.Filter{Status: status, Kind: runs.KindStudy}, cursor, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list studies: %w", err)
+	}
+	out := make([]*Study, 0, len(page.Runs))
+	for _, r := range page.Runs {
+		st, err := s.Get(ctx, p, r.ID)
+		if err != nil {
+			return nil, "", fmt.Errorf("list studies: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, page.Next, nil
+}
+
+// Order of a trial listing.
+const (
+	ByNumber = "number"
+	ByLoss   = "loss"
+)
+
+// Trials returns the study's trials by number, or by loss (the completed
+// ones only, lowest first, ties by number), from offset, at most limit.
+func (s *Store) Trials(ctx context.Context, p tenancy.Principal, id, order string, offset, limit int) ([]Trial, error) {
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + trialColumns + ` FROM study_trials WHERE study_id = ?`
+	args := []any{id}
+	switch order {
+	case ByLoss:
+		q += ` AND status = ? AND loss IS NOT NULL ORDER BY loss, number`
+		args = append(args, TrialCompleted)
+	case ByNumber, "":
+		q += ` ORDER BY number`
+	default:
+		return nil, fmt.Errorf("order: %q is neither %q nor %q", order, ByNumber, ByLoss)
+	}
+	q += ` LIMIT ? OFFSET ?`
+	args = append(args, limit, offset)
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("trials of study %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Trial
+	for rows.Next() {
+		t, err := scanTrial(rows)
+		if err != nil {
+			return nil, fmt.Errorf("trials of study %s: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("trials of study %s: %w", id, err)
+	}
+	return out, nil
+}
+
+const trialColumns = `number, status, point, told, params, metrics, loss, duration_ms, error`
+
+func scanTrial(rows *sql.Rows) (Trial, error) {
+	var t Trial
+	var point, params, metrics string
+	var loss sql.NullFloat64
+	var ms int64
+	if err := rows.Scan(&t.Number, &t.Status, &point, &t.Told, &params, &metrics, &loss, &ms, &t.Error); err != nil {
+		return Trial{}, err
+	}
+	t.Loss, t.Duration = math.Inf(1), time.Duration(ms)*time.Millisecond
+	if loss.Valid {
+		t.Loss = loss.Float64
+	}
+	if err := json.Unmarshal([]byte(point), &t.Point); err != nil {
+		return Trial{}, fmt.Errorf("trial %d's point: %w", t.Number, err)
+	}
+	if err := json.Unmarshal([]byte(params), &t.Params); err != nil {
+		return Trial{}, fmt.Errorf("trial %d's parameters: %w", t.Number, err)
+	}
+	if err := json.Unmarshal([]byte(metrics), &t.Figures); err != nil {
+		return Trial{}, fmt.Errorf("trial %d's figures: %w", t.Number, err)
+	}
+	return t, nil
+}
+
+// SetSpace records the study's search space unless a worker already did.
+func (s *Store) SetSpace(ctx context.Context, p tenancy.Principal, id string, sp Space) error {
+	raw, err := json.Marshal(sp)
+	if err != nil {
+		return fmt.Errorf("record the space of study %s: %w", id, err)
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE studies SET space = ? WHERE run_id = ? AND tenant_id = ? AND space = ''`, string(raw), id, p.Tenant); err != nil {
+		return fmt.Errorf("record the space of study %s: %w", id, err)
+	}
+	return nil
+}
+
+// Claimed is a trial a batch is to run.
+type Claimed struct {
+	Number int
+	Point  []float64
+}
+
+// Claim hands batch (a name unique to one job: the same name after a
+// crash finds its trials again) the trials it is to run, in one
+// transaction that holds the study's row, so concurrent claims are
+// serialised: first the trials batch already holds and has not told (a
+// re-run after a crash runs them again, under their numbers), else
+// pending trials, else new ones the sampler proposes (ask). It returns
+// none when the study is not queued or running, or when every trial has
+// been asked.
+//
+// The sampler is rebuilt for every claim from the stored trials: a fresh
+// sampler of the study's kind seeded with Seed + the number of trials
+// asked so far, told the finished trials in number order (all that its
+// model reads: for TPE the 250 best and the 200 latest, so a claim costs
+// the same after 100,000 trials as after 1,000) and every trial in flight
+// as failed (TPE's constant liar); a grid skips the points already asked. The points are therefore a function of the seed and the
+// stored trials alone (see docs/optimisation.md).
+func (s *Store) Claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space) ([]Claimed, error) {
+	var out []Claimed
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		out = nil
+		res, err := tx.Exec(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant)
+		if err != nil {
+			return fmt.Errorf("lock study: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return ErrNotFound
+		}
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ?`, id).Scan(&status); err != nil {
+			return fmt.Errorf("read study run: %w", err)
+		}
+		if runs.Status(status) != runs.Queued && runs.Status(status) != runs.Running {
+			return nil
+		}
+		own, err := claimedRows(ctx, tx, `SELECT number, point FROM study_trials WHERE study_id = ? AND status = ? AND batch = ? ORDER BY number`, id, TrialRunning, batch)
+		if err != nil || len(own) > 0 {
+			out = own
+			return err
+		}
+		var specRaw string
+		var asked, exhausted int
+		if err := tx.QueryRow(ctx, `SELECT spec, asked, exhausted FROM studies WHERE run_id = ?`, id).Scan(&specRaw, &asked, &exhausted); err != nil {
+			return fmt.Errorf("read study: %w", err)
+		}
+		var spec Spec
+		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
+			return fmt.Errorf("read study spec: %w", err)
+		}
+		pending, err := claimedRows(ctx, tx, `SELECT number, point FROM study_trials WHERE study_id = ? AND status = ? ORDER BY number LIMIT ?`, id, TrialPending, spec.Batch)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			for _, c := range pending {
+				if _, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, batch = ? WHERE study_id = ? AND number = ?`, TrialRunning, batch, id, c.Number); err != nil {
+					return fmt.Errorf("claim trial %d: %w", c.Number, err)
+				}
+			}
+			out = pending
+			return nil
+		}
+		if exhausted != 0 || asked >= spec.Epochs {
+			return nil
+		}
+		smp, told, err := s.rebuild(ctx, tx, id, spec, dims, asked)
+		if err != nil {
+			return err
+		}
+		for n := asked + 1; n <= min(asked+spec.Batch, spec.Epochs); n++ {
+			x, err := smp.Ask()
+			if errors.Is(err, sample.ErrExhausted) {
+				exhausted = 1
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("sampler: %w", err)
+			}
+			raw, err := json.Marshal(x)
+			if err != nil {
+				return fmt.Errorf("trial %d: %w", n, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO study_trials (study_id, number, status, batch, point, told) VALUES (?, ?, ?, ?, ?, ?)`,
+				id, n, TrialRunning, batch, string(raw), told); err != nil {
+				return fmt.Errorf("insert trial %d: %w", n, err)
+			}
+			out = append(out, Claimed{Number: n, Point: x})
+		}
+		if _, err := tx.Exec(ctx, `UPDATE studies SET asked = ?, exhausted = ? WHERE run_id = ?`, asked+len(out), exhausted, id); err != nil {
+			return fmt.Errorf("update study: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim trials of study %s: %w", id, err)
+	}
+	return out, nil
+}
+
+func claimedRows(ctx context.Context, tx *db.Tx, q string, args ...any) ([]Claimed, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read trials: %w", err)
+	}
+	defer rows.Close()
+	var out []Claimed
+	for rows.Next() {
+		var c Claimed
+		var point string
+		if err := rows.Scan(&c.Number, &point); err != nil {
+			return nil, fmt.Errorf("read trials: %w", err)
+		}
+		if err := json.Unmarshal([]byte(point), &c.Point); err != nil {
+			return nil, fmt.Errorf("trial %d's point: %w", c.Number, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// rebuild returns the study's sampler as of asked trials, and how many
+// finished trials it was told.
+func (s *Store) rebuild(ctx context.Context, tx *db.Tx, id string, spec Spec, dims sample.Space, asked int) (sample.Sampler, int, error) {
+	smp, err := sample.New(spec.Sampler, dims, spec.Seed+uint64(asked))
+	if err != nil {
+		return nil, 0, fmt.Errorf("sampler: %w", err)
+	}
+	if _, ok := smp.(*sample.Grid); ok {
+		// A grid walks its points in order: skip those asked.
+		for range asked {
+			if _, err := smp.Ask(); err != nil {
+				return smp, 0, nil //nolint:nilerr // exhausted: the next Ask says so
+			}
+		}
+		return smp, 0, nil
+	}
+	if _, ok := smp.(*sample.Random); ok {
+		return smp, 0, nil // learns nothing
+	}
+	// What TPE's model reads of its history: the good group comes from
+	// the best trials, the rest from the latest ones (its History). The
+	// study tells it the tpeBest best completed trials, the History latest
+	// finished ones and every trial in flight, in number order: the model
+	// of telling every trial (the good group is the 25 best of all, the
+	// bad group the History latest) but for failed trials older than the
+	// History latest, at a cost flat in the number of trials.
+	hist := max(sample.DefaultTPEConfig().History, 1)
+	picked := map[int]bool{}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT number FROM study_trials WHERE study_id = ? AND status = ? ORDER BY loss, number LIMIT ?`, []any{id, TrialCompleted, tpeBest}},
+		{`SELECT number FROM study_trials WHERE study_id = ? AND status IN (?, ?) ORDER BY number DESC LIMIT ?`, []any{id, TrialCompleted, TrialFailed, hist}},
+		{`SELECT number FROM study_trials WHERE study_id = ? AND status IN (?, ?)`, []any{id, TrialRunning, TrialPending}},
+	} {
+		if err := numbers(ctx, tx, picked, q.sql, q.args...); err != nil {
+			return nil, 0, err
+		}
+	}
+	var told int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status IN (?, ?)`, id, TrialCompleted, TrialFailed).Scan(&told); err != nil {
+		return nil, 0, fmt.Errorf("count the study's trials: %w", err)
+	}
+	if len(picked) == 0 {
+		return smp, told, nil
+	}
+	nums := slices.Sorted(maps.Keys(picked))
+	args := make([]any, 0, len(nums)+1)
+	args = append(args, id)
+	for _, n := range nums {
+		args = append(args, n)
+	}
+	rows, err := tx.Query(ctx, `SELECT number, status, point, loss FROM study_trials WHERE study_id = ? AND number IN (?`+strings.Repeat(", ?", len(nums)-1)+`) ORDER BY number`, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the study's trials: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		var status, point string
+		var loss sql.NullFloat64
+		if err := rows.Scan(&n, &status, &point, &loss); err != nil {
+			return nil, 0, fmt.Errorf("read the study's trials: %w", err)
+		}
+		var x []float64
+		if err := json.Unmarshal([]byte(point), &x); err != nil {
+			return nil, 0, fmt.Errorf("a trial's point: %w", err)
+		}
+		l := math.Inf(1)
+		if status == TrialCompleted && loss.Valid {
+			l = loss.Float64
+		}
+		if err := smp.Tell(x, l); err != nil {
+			return nil, 0, fmt.Errorf("sampler: %w", err)
+		}
+	}
+	return smp, told, rows.Err()
+}
+
+// tpeBest is how many of the best completed trials a rebuilt TPE is told:
+// ten times the good group's cap, so that its share of the told trials
+// (Optuna's gamma) is the cap once a study has that many.
+const tpeBest = 250
+
+// numbers adds the trial numbers q finds to set.
+func numbers(ctx context.Context, tx *db.Tx, set map[int]bool, q string, args ...any) error {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read the study's trials: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return fmt.Errorf("read the study's trials: %w", err)
+		}
+		set[n] = true
+	}
+	return rows.Err()
+}
+
+// Result is a trial a batch ran.
+type Result struct {
+	Trial optimize.Trial
+	Point optimize.Point
+}
+
+// Progress is a study's state after a Finish.
+type Progress struct {
+	Counts    Counts
+	Asked     int
+	Epochs    int
+	Exhausted bool
+	// More: the study has trials left to ask (a job of it should follow).
+	More bool
+}
+
+// Finish records the results of batch's trials, in one transaction: a
+// trial is written only while batch still holds it (running), so a
+// result never counts twice. With trials left to ask, next runs in the
+// same transaction (the job queue enqueues the study's next batch job
+// there). Then the study's run is completed once every trial is told, or
+// failed when more than FailShare of at least optimize.FailMinTrials
+// finished trials failed.
+func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch string, results []Result, next func(tx *db.Tx) error) (Progress, error) {
+	var pr Progress
+	var spec Spec
+	var lastErr string
+	now := s.clock.Now().UnixMilli()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant)
+		if err != nil {
+			return fmt.Errorf("lock study: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return ErrNotFound
+		}
+		completed, failed := 0, 0
+		for _, r := range results {
+			t := r.Trial
+			params, err := json.Marshal(TrialParams{Params: r.Point.Params, Risk: r.Point.Risk})
+			if err != nil {
+				return fmt.Errorf("trial %d: %w", t.Number, err)
+			}
+			figures, err := json.Marshal(t.Figures)
+			if err != nil {
+				return fmt.Errorf("trial %d: %w", t.Number, err)
+			}
+			status, loss := TrialCompleted, any(t.Loss)
+			if t.Failed() || math.IsInf(t.Loss, 0) || math.IsNaN(t.Loss) {
+				status, loss = TrialFailed, nil
+			}
+			if t.Failed() {
+				lastErr = t.Err
+			}
+			res, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, params = ?, metrics = ?, loss = ?, duration_ms = ?, error = ?, finished_at = ?
+				WHERE study_id = ? AND number = ? AND status = ? AND batch = ?`,
+				status, string(params), string(figures), loss, t.Duration.Milliseconds(), t.Err, now, id, t.Number, TrialRunning, batch)
+			if err != nil {
+				return fmt.Errorf("record trial %d: %w", t.Number, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("record trial %d: %w", t.Number, err)
+			} else if n == 1 && status == TrialCompleted {
+				completed++
+			} else if n == 1 {
+				failed++
+			}
+		}
+		var specRaw string
+		var exhausted int
+		var counts Counts
+		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ? RETURNING spec, asked, exhausted, completed, failed`,
+			completed, failed, id).Scan(&specRaw, &pr.Asked, &exhausted, &counts.Completed, &counts.Failed); err != nil {
+			return fmt.Errorf("update study: %w", err)
+		}
+		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
+			return fmt.Errorf("read study spec: %w", err)
+		}
+		pr.Epochs, pr.Exhausted = spec.Epochs, exhausted != 0
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status = ?`, id, TrialPending).Scan(&counts.Pending); err != nil {
+			return fmt.Errorf("count pending trials: %w", err)
+		}
+		counts.Running = pr.Asked - counts.Done() - counts.Pending
+		pr.Counts = counts
+		pr.More = !pr.Exhausted && (pr.Asked < pr.Epochs || counts.Pending > 0) && !failing(spec, counts)
+		if pr.More && next != nil {
+			return next(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return Progress{}, fmt.Errorf("record trials of study %s: %w", id, err)
+	}
+	c := pr.Counts
+	switch {
+	case failing(spec, c):
+		if lastErr == "" {
+			lastErr = s.lastError(ctx, id)
+		}
+		cause := fmt.Errorf("%d of %d trials failed (more than %.0f%%), the last with: %s", c.Failed, c.Done(), spec.FailShare*100, lastErr)
+		if _, err := s.runs.Fail(ctx, p, id, cause, false); err != nil && !errors.Is(err, runs.ErrIllegalTransition) {
+			return pr, fmt.Errorf("fail study %s: %w", id, err)
+		}
+	case c.Running == 0 && c.Pending == 0 && (c.Done() >= pr.Epochs || pr.Exhausted):
+		if err := s.complete(ctx, p, id); err != nil {
+			return pr, err
+		}
+	default:
+		if err := s.runs.Heartbeat(ctx, p, id); err != nil {
+			return pr, err
+		}
+	}
+	return pr, nil
+}
+
+// failing reports whether the study's failure rule is broken.
+func failing(spec Spec, c Counts) bool {
+	return c.Done() >= optimize.FailMinTrials && float64(c.Failed) > spec.FailShare*float64(c.Done())
+}
+
+func (s *Store) lastError(ctx context.Context, id string) string {
+	var msg string
+	_ = s.db.QueryRow(ctx, `SELECT error FROM study_trials WHERE study_id = ? AND status = ? ORDER BY number DESC LIMIT 1`, id, TrialFailed).Scan(&msg)
+	return msg
+}
+
+// Summary is a finished study's outcome, the parent run's metrics.
+type Summary struct {
+	Trials    int     `json:"trials"`
+	Failed    int     `json:"failed"`
+	BestTrial int     `json:"best_trial,omitempty"`
+	BestLoss  float64 `json:"best_loss,omitempty"`
+}
+
+// complete completes the study's run with its Summary.
+func (s *Store) complete(ctx context.Context, p tenancy.Principal, id string) error {
+	st, err := s.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	sum := Summary{Trials: st.Counts.Done(), Failed: st.Counts.Failed}
+	best, err := s.Trials(ctx, p, id, ByLoss, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(best) == 1 {
+		sum.BestTrial, sum.BestLoss = best[0].Number, best[0].Loss
+	}
+	raw, err := json.Marshal(sum)
+	if err != nil {
+		return fmt.Errorf("complete study %s: %w", id, err)
+	}
+	if _, err := s.runs.Complete(ctx, p, id, runs.Outcome{Metrics: raw}); err != nil && !errors.Is(err, runs.ErrIllegalTransition) {
+		return fmt.Errorf("complete study %s: %w", id, err)
+	}
+	return nil
+}
+
+// Cancel cancels a queued or running study: no batch claims trials of it
+// any more; batches running finish their trials and record them.
+func (s *Store) Cancel(ctx context.Context, p tenancy.Principal, id string) (*Study, error) {
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	if _, err := s.runs.Cancel(ctx, p, id); err != nil {
+		return nil, fmt.Errorf("cancel study %s: %w", id, err)
+	}
+	return s.Get(ctx, p, id)
+}
+
+// Resume puts a cancelled or failed study back in the queue: the trials
+// its batches held and did not tell become pending (asked again first,
+// under their numbers), and inTx runs in the same transaction (the job
+// queue enqueues Parallel batch jobs there).
+func (s *Store) Resume(ctx context.Context, p tenancy.Principal, id string, inTx func(tx *db.Tx, st *Study) error) (*Study, error) {
+	st, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.runs.Retry(ctx, p, id, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, batch = '' WHERE study_id = ? AND status = ?`, TrialPending, id, TrialRunning); err != nil {
+			return fmt.Errorf("release trials: %w", err)
+		}
+		if inTx != nil {
+			return inTx(tx, st)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("resume study %s: %w", id, err)
+	}
+	return s.Get(ctx, p, id)
+}
+
+// BatchName is the batch name of a job: unique to it, the same on every
+// attempt at it.
+func BatchName(jobID int64) string { return fmt.Sprintf("job-%d", jobID) }
+
+// IsNotFound reports whether err says the study does not exist (for the
+// tenant).
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, runs.ErrNotFound)
+}

@@ -1,0 +1,319 @@
+package study
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+
+	"github.com/tradai/tradai/internal/backtest"
+	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/optimize/sample"
+	"github.com/tradai/tradai/internal/runs"
+	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/tenancy"
+)
+
+// WorkerOptions configure a Worker.
+type WorkerOptions struct {
+	// DataDir is the market data store the studies read (a study's
+	// config's datadir is ignored). Required.
+	DataDir string
+	// Strategies open the studies' strategies (as for backtest runs).
+	Strategies strategyref.Options
+	// Registry gives a tenant's strategy registry (nil: none).
+	Registry func(tenant string) strategyref.Resolver
+	// AllowExternalStrategies lets studies use Python files and exec:
+	// programs.
+	AllowExternalStrategies bool
+	// Jobs is how many trials of a batch run at once (0: GOMAXPROCS).
+	Jobs int
+	// Studies is how many studies' data the process keeps loaded (0: 2).
+	Studies int
+	Clock   clock.Clock
+	Log     *slog.Logger
+}
+
+// Worker runs batches of studies' trials. It loads a study's data once
+// per process (a cache keyed by study, the least recently used study
+// dropped beyond Studies) and shares it, read-only, among the trials of
+// every batch of the study it runs. Safe for concurrent use.
+type Worker struct {
+	store *Store
+	opts  WorkerOptions
+
+	mu   sync.Mutex
+	envs map[string]*env
+	tick uint64
+
+	// afterTrial, when set (tests only), is called after each trial of a
+	// batch has run, before the batch is recorded.
+	afterTrial func(number int)
+}
+
+// NewWorker returns a Worker over store.
+func NewWorker(store *Store, o WorkerOptions) (*Worker, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("study worker: a market data folder is required")
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if o.Studies <= 0 {
+		o.Studies = 2
+	}
+	o.Clock = clock.Or(o.Clock)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{store: store, opts: o, envs: map[string]*env{}}, nil
+}
+
+// env is a study's loaded strategy, data and evaluator.
+type env struct {
+	ready chan struct{}
+	err   error
+	used  uint64
+	users int
+
+	dims    sample.Space
+	eval    *optimize.Evaluator
+	release func() error
+}
+
+// ErrPermanent marks a batch failure that running it again would repeat
+// (a bad config, strategy or missing data): the study has been failed.
+var ErrPermanent = errors.New("the study cannot run")
+
+// RunBatch runs one batch of the tenant's study id: it claims the trials
+// of batch (see Store.Claim), runs them Jobs at a time and records them
+// (Store.Finish, with next in its transaction when the study wants more
+// trials). It returns the study's progress; none claimed is not an error.
+// When ctx ends during the batch nothing of it is recorded and ctx's
+// error is returned: the same batch name claims the same trials again.
+// A study whose strategy or data cannot be opened is failed, and the
+// error wraps ErrPermanent.
+func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch string, next func(tx *db.Tx) error) (Progress, error) {
+	if _, err := w.store.runs.MarkRunning(ctx, p, id, ""); err != nil && !errors.Is(err, runs.ErrIllegalTransition) {
+		if errors.Is(err, runs.ErrNotFound) {
+			return Progress{}, fmt.Errorf("study %s: %w", id, ErrNotFound)
+		}
+		return Progress{}, err
+	}
+	e, err := w.acquire(ctx, p, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Progress{}, ctx.Err()
+		}
+		if _, ferr := w.store.runs.Fail(context.WithoutCancel(ctx), p, id, err, false); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
+			return Progress{}, errors.Join(err, ferr)
+		}
+		return Progress{}, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	defer w.releaseEnv(id)
+	claims, err := w.store.Claim(ctx, p, id, batch, e.dims)
+	if err != nil || len(claims) == 0 {
+		return Progress{}, err
+	}
+	results := make([]Result, len(claims))
+	errs := make([]error, len(claims))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, w.opts.Jobs)
+	for i, c := range claims {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t, pt, err := e.eval.Trial(ctx, c.Number, c.Point)
+			results[i], errs[i] = Result{Trial: t, Point: pt}, err
+			if w.afterTrial != nil && err == nil {
+				w.afterTrial(c.Number)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Progress{}, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Progress{}, err
+	}
+	return w.store.Finish(ctx, p, id, batch, results, next)
+}
+
+// acquire returns the study's env, loading it once per process.
+func (w *Worker) acquire(ctx context.Context, p tenancy.Principal, id string) (*env, error) {
+	w.mu.Lock()
+	w.tick++
+	e, ok := w.envs[id]
+	if !ok {
+		e = &env{ready: make(chan struct{})}
+		w.envs[id] = e
+	}
+	e.used, e.users = w.tick, e.users+1
+	w.evictLocked()
+	w.mu.Unlock()
+	if !ok {
+		func() {
+			defer close(e.ready)
+			e.err = w.load(ctx, p, id, e)
+		}()
+		if e.err != nil {
+			// Not kept: the next batch tries again.
+			w.mu.Lock()
+			if w.envs[id] == e {
+				delete(w.envs, id)
+			}
+			w.mu.Unlock()
+		}
+	}
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		w.releaseEnv(id)
+		return nil, ctx.Err()
+	}
+	if e.err != nil {
+		w.releaseEnv(id)
+		return nil, e.err
+	}
+	return e, nil
+}
+
+func (w *Worker) releaseEnv(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e, ok := w.envs[id]; ok {
+		e.users--
+	}
+	w.evictLocked()
+}
+
+// evictLocked drops the least recently used idle studies beyond Studies.
+func (w *Worker) evictLocked() {
+	for len(w.envs) > w.opts.Studies {
+		var oldest string
+		for id, e := range w.envs {
+			if e.users == 0 && (oldest == "" || e.used < w.envs[oldest].used) {
+				oldest = id
+			}
+		}
+		if oldest == "" {
+			return
+		}
+		e := w.envs[oldest]
+		delete(w.envs, oldest)
+		if e.release != nil {
+			if err := e.release(); err != nil {
+				w.opts.Log.Warn("close a study's strategy", "study", oldest, "err", err)
+			}
+		}
+	}
+}
+
+// Close releases every loaded study.
+func (w *Worker) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, e := range w.envs {
+		<-e.ready
+		if e.release != nil {
+			if err := e.release(); err != nil {
+				w.opts.Log.Warn("close a study's strategy", "study", id, "err", err)
+			}
+		}
+		delete(w.envs, id)
+	}
+}
+
+// load opens the study's config and strategy, records its space and loads
+// its candles.
+func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *env) error {
+	st, err := w.store.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	r, o := st.Run, w.opts
+	c, err := config.Parse(r.Spec.Config, "of study "+r.ID)
+	if err != nil {
+		return err
+	}
+	c.Datadir = o.DataDir
+	c.Strategy = r.Spec.Strategy
+	sopts := o.Strategies
+	if r.Spec.StrategyVersion > 0 {
+		c.Strategy = fmt.Sprintf("%s@%d", r.Spec.Strategy, r.Spec.StrategyVersion)
+	}
+	if o.Registry != nil {
+		sopts.Registry = o.Registry(r.Tenant)
+	}
+	switch {
+	case r.Spec.StrategyVersion > 0 && sopts.External.Sandbox == nil && !o.AllowExternalStrategies:
+		return fmt.Errorf("strategy %q: this worker has no process sandbox to run tenant code in", c.Strategy)
+	case r.Spec.StrategyVersion == 0 && strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies:
+		return fmt.Errorf("strategy %q: this worker runs built-in strategies and registry versions only", c.Strategy)
+	}
+	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
+		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
+			return fmt.Errorf("strategy parameters: %w", err)
+		}
+	}
+	strat, closeFn, err := strategyref.Open(ctx, c.Strategy, sopts)
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = closeFn()
+		}
+	}()
+	spec := strat.Spec()
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if _, err := spec.Resolve(c.StrategyParams); err != nil {
+		return fmt.Errorf("strategy_params: %w", err)
+	}
+	settings, err := backtest.ConfigSettings(c, spec)
+	if err != nil {
+		return err
+	}
+	plan, err := backtest.NewPlan(c, spec)
+	if err != nil {
+		return err
+	}
+	space, err := optimize.NewSpace(spec, plan.Timeframe, st.Spec.Spaces)
+	if err != nil {
+		return fmt.Errorf("spaces: %w", err)
+	}
+	loss, err := optimize.LossNamed(st.Spec.Loss)
+	if err != nil {
+		return fmt.Errorf("loss: %w", err)
+	}
+	if err := w.store.SetSpace(ctx, p, id, Space{Spaces: space.Spaces(), Dims: space.Dims(), Strategy: spec}); err != nil {
+		return err
+	}
+	store, err := market.Open(o.DataDir, o.Log)
+	if err != nil {
+		return err
+	}
+	data, err := backtest.Load(ctx, store, plan, o.Log)
+	if err != nil {
+		return err
+	}
+	e.eval, err = optimize.NewEvaluator(optimize.Options{Strategy: strat, Data: data, Settings: settings, Params: c.StrategyParams,
+		Space: space, Loss: loss, MinTrades: st.Spec.MinTrades, Clock: o.Clock}, o.Jobs+1)
+	if err != nil {
+		return err
+	}
+	e.dims, e.release, ok = space.Dims(), closeFn, true
+	return nil
+}
