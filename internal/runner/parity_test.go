@@ -23,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
@@ -688,8 +689,10 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 				t.Fatal(err)
 			}
 			params, _ := w.strat.Spec().Resolve(w.cfg.StrategyParams)
+			limits := risk.Default()
+			limits.MaxOrdersPerMinute = 0 // the clock stands still: every order would be in one minute
 			if r, err = runner.New(runner.Config{Store: ts, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat, Params: params,
-				Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond}); err != nil {
+				Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond, Limits: &limits}); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
