@@ -31,6 +31,7 @@ type deployments interface {
 	Deployments(ctx context.Context) ([]apitype.Deployment, error)
 	Deployment(ctx context.Context, id string) (apitype.Deployment, error)
 	StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error)
+	StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error)
 	PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error)
 	ResumeDeployment(ctx context.Context, id string) (apitype.Deployment, error)
 	DeploymentLogs(ctx context.Context, id string, after int64, limit int, wait time.Duration) (apitype.LogPage, error)
@@ -82,7 +83,8 @@ func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, f
 		return nil, nil, nil, err
 	}
 	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log), Log: log}
-	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log})
+	// Local mode works on the database itself: its user is an operator.
+	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log, Operators: []string{l.p.User}})
 	if err != nil {
 		d.Close()
 		return nil, nil, nil, err
@@ -112,6 +114,10 @@ func (l localDeployments) Deployment(ctx context.Context, id string) (apitype.De
 
 func (l localDeployments) StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error) {
 	return l.ops.Stop(ctx, l.p, id, flatten)
+}
+
+func (l localDeployments) StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error) {
+	return l.ops.StopAll(ctx, l.p, req)
 }
 
 func (l localDeployments) PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error) {
@@ -325,6 +331,25 @@ func writeDeployment(w io.Writer, x apitype.Deployment) error {
 	if x.Runner != "" {
 		row("runner", x.Runner)
 	}
+	if x.StopAsked {
+		row("stop asked", "the kill switch: its runner cancels its open orders, then stops it")
+	}
+	if r := x.Risk; r != nil {
+		if r.Breaker != "" {
+			b := r.Breaker
+			if r.BreakerSince != nil {
+				b += " since " + fmtTime(*r.BreakerSince)
+			}
+			row("circuit breaker", b)
+		}
+		if r.Halted != "" {
+			h := r.Halted
+			if r.HaltedAt != nil {
+				h = fmtTime(*r.HaltedAt) + ": " + h
+			}
+			row("paused by risk", h)
+		}
+	}
 	row("last tick", optTime(x.LastTick))
 	row("heartbeat", optTime(x.Heartbeat)+" ("+age(x.Heartbeat, x.HeartbeatAge)+")")
 	if s := x.Summary; s != nil {
@@ -366,27 +391,67 @@ func newDeployShowCmd(o *deployOpts) *cobra.Command {
 }
 
 func newDeployStopCmd(o *deployOpts) *cobra.Command {
-	var flatten bool
+	var flatten, all, platformWide bool
+	var modes []string
 	cmd := &cobra.Command{
-		Use:   "stop ID",
-		Short: "Stop a deployment for good (its open trades stay at the venue, unless --flatten)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "stop ID | --all",
+		Short: "Stop a deployment for good (its open trades stay at the venue, unless --flatten); --all is the kill switch",
+		Long: `Stop a deployment for good. Its runner stops within about a second; its open
+trades stay at the venue unless --flatten closes them at the market first.
+
+stop --all is the kill switch: every deployment of your tenant that still
+trades (paper and live; --mode to choose) cancels its open orders — resting
+stop-losses included — and, with --flatten, closes its positions at the
+market, then stops, within about a second. --platform stops every tenant's
+(the server's operators; in local mode, you). Audited with who.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return cobra.NoArgs(cmd, args)
+			}
+			if platformWide || len(modes) > 0 {
+				return fmt.Errorf("--platform and --mode go with --all")
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				w := cmd.OutOrStdout()
+				if all {
+					r, err := d.StopAllDeployments(ctx, apitype.StopAllRequest{Flatten: flatten, Platform: platformWide, Modes: modes})
+					if err != nil {
+						return err
+					}
+					how := "cancels the open orders"
+					if flatten {
+						how += " and closes the positions"
+					}
+					for _, id := range r.Asked {
+						fmt.Fprintf(w, "deployment %s: stopping (its runner %s, then stops it)\n", id, how)
+					}
+					for _, id := range r.Stopped {
+						fmt.Fprintf(w, "deployment %s stopped (no runner held it)\n", id)
+					}
+					fmt.Fprintf(w, "%d deployments stopping, %d stopped\n", len(r.Asked), len(r.Stopped))
+					return nil
+				}
 				x, err := d.StopDeployment(ctx, args[0], flatten)
 				if err != nil {
 					return err
 				}
 				if x.Flatten && x.State != "stopped" && x.State != "failed" {
-					fmt.Fprintf(cmd.OutOrStdout(), "deployment %s: its runner closes the open positions at the next candle close, then stops it\n", x.ID)
+					fmt.Fprintf(w, "deployment %s: its runner closes the open positions at the market, then stops it\n", x.ID)
 					return nil
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deployment %s %s\n", x.ID, x.State)
+				fmt.Fprintf(w, "deployment %s %s\n", x.ID, x.State)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&flatten, "flatten", false, "close the open positions first: the runner sells them at the market at its next candle close, then stops it")
+	f := cmd.Flags()
+	f.BoolVar(&flatten, "flatten", false, "close the open positions first: the runner sells them at the market at once, then stops")
+	f.BoolVar(&all, "all", false, "the kill switch: stop every deployment of your tenant that still trades")
+	f.BoolVar(&platformWide, "platform", false, "with --all: every tenant's deployments (operators only)")
+	f.StringSliceVar(&modes, "mode", nil, "with --all: the modes stopped, paper and/or live (default both)")
 	return cmd
 }
 

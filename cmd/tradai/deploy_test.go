@@ -122,7 +122,7 @@ func TestDeployPaperOnTheSimulator(t *testing.T) {
 	if h, err := os.ReadFile(report); err != nil || !bytes.Contains(h, []byte("<svg")) || !bytes.Contains(h, []byte("sma_cross")) {
 		t.Fatalf("report: %v", err)
 	}
-	for _, want := range []string{"closed trades", "realised profit", "heartbeat"} {
+	for _, want := range []string{"closed trades", "realised profit", "heartbeat", "circuit breaker:"} {
 		if out := cli("deploy", "show", dep.ID); !strings.Contains(out, want) {
 			t.Errorf("deploy show lacks %q:\n%s", want, out)
 		}
@@ -191,6 +191,16 @@ func TestDeployLocal(t *testing.T) {
 	}
 	if out, err := local("deploy", "stop", id); err != nil || !strings.Contains(out, "stopped") {
 		t.Errorf("stop: %v %s", err, out)
+	}
+	// The kill switch: local mode is an operator.
+	if _, err := local("deploy", "stop", id, "--platform"); err == nil || !strings.Contains(err.Error(), "go with --all") {
+		t.Errorf("stop ID --platform: %v", err)
+	}
+	if _, err := local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC", "--timeframe", "5m"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := local("deploy", "stop", "--all", "--platform", "--mode", "paper"); err != nil || !strings.Contains(out, "0 deployments stopping, 1 stopped") {
+		t.Errorf("stop --all: %v %s", err, out)
 	}
 	if _, err := local("deploy", "show", "dep_nope"); err == nil || !strings.Contains(err.Error(), "no deployment dep_nope") {
 		t.Errorf("an unknown id: %v", err)

@@ -38,12 +38,20 @@ func (c *Client) Deployment(ctx context.Context, id string) (apitype.Deployment,
 }
 
 // StopDeployment stops a deployment for good (flatten: close its
-// positions first, which the server refuses until it is built).
+// positions first).
 func (c *Client) StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error) {
 	var d apitype.Deployment
 	err := c.do(ctx, call{what: "stop deployment " + id, prep: "at", method: http.MethodPost, path: deploymentPath(id) + "/stop",
 		body: apitype.StopRequest{Flatten: flatten}, repeatable: true}, &d)
 	return d, err
+}
+
+// StopAllDeployments is the kill switch: every deployment of the caller's
+// tenant (every tenant's with Platform, for an operator) stops.
+func (c *Client) StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error) {
+	var r apitype.StopAllResult
+	err := c.do(ctx, call{what: "stop all deployments", method: http.MethodPost, path: "/api/v1/deployments/stop-all", body: req, repeatable: true}, &r)
+	return r, err
 }
 
 // PauseDeployment keeps a deployment from opening trades.
