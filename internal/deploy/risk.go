@@ -51,11 +51,11 @@ func (s *Store) Audit(ctx context.Context, l Lease, action string, detail map[st
 	})
 }
 
-// Halt pauses l's deployment because a risk limit was breached (limit,
-// why): running → paused, the breach kept in its risk state, audited as
-// deployment.risk_breach. A deployment already paused stays paused (the
+// Halt pauses l's deployment because the risk limit limit was breached
+// (rs.Halted says how): running → paused, the breach kept in its risk
+// state, audited as deployment.risk_breach. A deployment already paused stays paused (the
 // breach is recorded all the same).
-func (s *Store) Halt(ctx context.Context, l Lease, rs RiskState) error {
+func (s *Store) Halt(ctx context.Context, l Lease, limit string, rs RiskState) error {
 	b, err := json.Marshal(rs)
 	if err != nil {
 		return fmt.Errorf("deployment %s: risk state: %w", l.Deployment, err)
@@ -69,7 +69,7 @@ func (s *Store) Halt(ctx context.Context, l Lease, rs RiskState) error {
 			return err
 		}
 		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.risk_breach", Target: l.Deployment, At: now,
-			Detail: map[string]any{"limit": rs.Halted, "runner": l.Runner}})
+			Detail: map[string]any{"limit": limit, "why": rs.Halted, "runner": l.Runner}})
 	})
 }
 

@@ -125,6 +125,7 @@ type paper struct {
 	clk   *clock.Skipping
 	x     exchange.Exchange
 	dep   deploy.Deployment
+	db    *db.DB
 }
 
 func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exchange) *paper {
@@ -197,7 +198,7 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 	if err != nil || len(ls) != 1 {
 		t.Fatal(ls, err)
 	}
-	return &paper{store: store, lease: ls[0], feed: feed, eng: eng, clk: clk, x: x, dep: dep}
+	return &paper{store: store, lease: ls[0], feed: feed, eng: eng, clk: clk, x: x, dep: dep, db: d}
 }
 
 func (p *paper) runner(t testing.TB, w *world) *runner.Runner {

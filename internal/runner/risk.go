@@ -125,7 +125,7 @@ func (r *Runner) watchLoss(ctx context.Context, d deploy.Deployment, nowMs int64
 	r.risk.halted, r.risk.haltedAt = true, time.UnixMilli(nowMs)
 	rs := r.riskNow()
 	rs.Halted = v.String()
-	if err := r.cfg.Store.Halt(ctx, r.cfg.Lease, rs); err != nil {
+	if err := r.cfg.Store.Halt(ctx, r.cfg.Lease, v.Limit, rs); err != nil {
 		return err
 	}
 	r.risk.recorded, r.risk.recordedOnce = rs, true

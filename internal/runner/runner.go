@@ -31,7 +31,7 @@ type Store interface {
 	// The risk limits' records: the runner's risk state, a breach that
 	// pauses the deployment, and audit entries (a refused order).
 	SetRisk(ctx context.Context, l deploy.Lease, rs deploy.RiskState) error
-	Halt(ctx context.Context, l deploy.Lease, rs deploy.RiskState) error
+	Halt(ctx context.Context, l deploy.Lease, limit string, rs deploy.RiskState) error
 	Audit(ctx context.Context, l deploy.Lease, action string, detail map[string]any) error
 }
 
