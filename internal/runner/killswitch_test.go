@@ -147,7 +147,9 @@ func newFleet(tb testing.TB, w *world, n int) *fleet {
 	go func() { defer close(done); _ = host.Run(hctx) }()
 	f.stop = func() { cancel(); <-done }
 	tb.Cleanup(f.stop)
-	f.wait(tb, "every deployment running", func(d deploy.Deployment) bool { return d.State == deploy.Running && d.LastTick.After(time.UnixMilli(start+dur)) })
+	f.wait(tb, "every deployment running", func(d deploy.Deployment) bool {
+		return d.State == deploy.Running && d.LastTick.After(time.UnixMilli(start+dur))
+	})
 	return f
 }
 
