@@ -32,6 +32,8 @@ type deployments interface {
 	Deployment(ctx context.Context, id string) (apitype.Deployment, error)
 	StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error)
 	StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error)
+	SetAccountLimits(ctx context.Context, l apitype.AccountLimits) (apitype.AccountLimits, error)
+	AccountLimits(ctx context.Context, venue, account string) (apitype.AccountLimits, error)
 	PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error)
 	ResumeDeployment(ctx context.Context, id string) (apitype.Deployment, error)
 	DeploymentLogs(ctx context.Context, id string, after int64, limit int, wait time.Duration) (apitype.LogPage, error)
@@ -120,6 +122,14 @@ func (l localDeployments) StopAllDeployments(ctx context.Context, req apitype.St
 	return l.ops.StopAll(ctx, l.p, req)
 }
 
+func (l localDeployments) SetAccountLimits(ctx context.Context, a apitype.AccountLimits) (apitype.AccountLimits, error) {
+	return l.ops.SetAccountLimits(ctx, l.p, a)
+}
+
+func (l localDeployments) AccountLimits(ctx context.Context, venue, account string) (apitype.AccountLimits, error) {
+	return l.ops.AccountLimits(ctx, l.p, venue, account)
+}
+
 func (l localDeployments) PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error) {
 	return l.ops.Pause(ctx, l.p, id)
 }
@@ -170,7 +180,7 @@ Without --remote (or $TRADAI_URL) the commands work on the local database
 (<home>/tradai.db, or --database) as --user; a tradai serve or tradai runner
 on that database trades what they create. See docs/deployments.md.`,
 	}
-	for _, c := range []func(*deployOpts) *cobra.Command{newDeployCreateCmd, newDeployListCmd, newDeployShowCmd, newDeployStopCmd,
+	for _, c := range []func(*deployOpts) *cobra.Command{newDeployCreateCmd, newDeployListCmd, newDeployShowCmd, newDeployStopCmd, newDeployLimitsCmd,
 		newDeployPauseCmd, newDeployResumeCmd, newDeployLogsCmd, newDeployTradesCmd, newDeployOrdersCmd, newDeployPositionsCmd,
 		newDeployEquityCmd, newDeployReportCmd} {
 		o := &deployOpts{registryOpts: registryOpts{local: dbOpts{logger: logger}}}
@@ -452,6 +462,46 @@ market, then stops, within about a second. --platform stops every tenant's
 	f.BoolVar(&all, "all", false, "the kill switch: stop every deployment of your tenant that still trades")
 	f.BoolVar(&platformWide, "platform", false, "with --all: every tenant's deployments (operators only)")
 	f.StringSliceVar(&modes, "mode", nil, "with --all: the modes stopped, paper and/or live (default both)")
+	return cmd
+}
+
+func newDeployLimitsCmd(o *deployOpts) *cobra.Command {
+	var venue, account, configPath string
+	cmd := &cobra.Command{
+		Use:   "limits --venue V --account A [--config risk.json]",
+		Short: "Show, or set from a config's risk_limits, the risk limits of one of your venue accounts (every deployment on it trades under the tighter)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				var (
+					l   apitype.AccountLimits
+					err error
+				)
+				if configPath == "" {
+					l, err = d.AccountLimits(ctx, venue, account)
+				} else {
+					cfg, rerr := readConfigObject(configPath)
+					if rerr != nil {
+						return rerr
+					}
+					rl, ok := cfg["risk_limits"].(map[string]any)
+					if !ok {
+						return fmt.Errorf("config %s: no risk_limits object", configPath)
+					}
+					l, err = d.SetAccountLimits(ctx, apitype.AccountLimits{Venue: venue, Account: account, RiskLimits: rl})
+				}
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), l)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&venue, "venue", "sim", "the venue, as deployments name it")
+	f.StringVar(&account, "account", "", "the account, as deployments name it")
+	f.StringVar(&configPath, "config", "", "a JSON config whose risk_limits object becomes the account's limits (without: show them)")
+	_ = cmd.MarkFlagRequired("account")
 	return cmd
 }
 

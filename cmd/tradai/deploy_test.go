@@ -192,6 +192,17 @@ func TestDeployLocal(t *testing.T) {
 	if out, err := local("deploy", "stop", id); err != nil || !strings.Contains(out, "stopped") {
 		t.Errorf("stop: %v %s", err, out)
 	}
+	// An account's risk limits, from a config's risk_limits.
+	rl := filepath.Join(t.TempDir(), "risk.json")
+	if err := os.WriteFile(rl, []byte(`{"stake_amount": 1, "risk_limits": {"max_order_notional": 0.5}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local("deploy", "limits", "--account", "a", "--config", rl); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := local("deploy", "limits", "--account", "a"); err != nil || !strings.Contains(out, `"max_order_notional": 0.5`) {
+		t.Errorf("deploy limits: %v %s", err, out)
+	}
 	// The kill switch: local mode is an operator.
 	if _, err := local("deploy", "stop", id, "--platform"); err == nil || !strings.Contains(err.Error(), "go with --all") {
 		t.Errorf("stop ID --platform: %v", err)

@@ -398,6 +398,50 @@ func (d *Deployments) StopAll(ctx context.Context, p tenancy.Principal, req apit
 	return out, nil
 }
 
+// SetAccountLimits records the risk limits of one of the tenant's venue
+// accounts (checked as a config's risk_limits: 422 naming the key).
+func (d *Deployments) SetAccountLimits(ctx context.Context, p tenancy.Principal, req apitype.AccountLimits) (apitype.AccountLimits, error) {
+	for loc, text := range map[string]string{"body.venue": req.Venue, "body.account": req.Account} {
+		if pr := checkText(loc, text); pr != nil {
+			return apitype.AccountLimits{}, pr
+		}
+	}
+	if req.RiskLimits == nil {
+		req.RiskLimits = map[string]any{}
+	}
+	raw, err := json.Marshal(req.RiskLimits)
+	if err != nil {
+		return apitype.AccountLimits{}, invalid("body.risk_limits", err.Error(), nil)
+	}
+	if _, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + string(raw) + `}`)); err != nil {
+		var fe *risk.FieldError
+		if errors.As(err, &fe) {
+			return apitype.AccountLimits{}, invalid("body."+fe.Field, fe.Why, nil)
+		}
+		return apitype.AccountLimits{}, invalid("body."+risk.Key, err.Error(), nil)
+	}
+	if err := d.cfg.Store.SetAccountLimits(ctx, p, req.Venue, req.Account, raw); err != nil {
+		return apitype.AccountLimits{}, d.storeErr("set the risk limits of", req.Account, err)
+	}
+	return req, nil
+}
+
+// AccountLimits are the risk limits recorded for one of the tenant's
+// venue accounts (none: an empty object).
+func (d *Deployments) AccountLimits(ctx context.Context, p tenancy.Principal, venue, account string) (apitype.AccountLimits, error) {
+	raw, err := d.cfg.Store.AccountLimits(ctx, p.Tenant, venue, account)
+	if err != nil {
+		return apitype.AccountLimits{}, d.internal("read the risk limits of an account", err)
+	}
+	out := apitype.AccountLimits{Venue: venue, Account: account, RiskLimits: map[string]any{}}
+	if raw != nil {
+		if err := json.Unmarshal(raw, &out.RiskLimits); err != nil {
+			return apitype.AccountLimits{}, d.internal("read the risk limits of an account", err)
+		}
+	}
+	return out, nil
+}
+
 // Pause keeps a deployment from opening trades (its open ones are still
 // managed).
 func (d *Deployments) Pause(ctx context.Context, p tenancy.Principal, id string) (apitype.Deployment, error) {
@@ -637,6 +681,19 @@ type deploymentInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
+type accountLimitsInput struct {
+	Body apitype.AccountLimits
+}
+
+type accountLimitsQuery struct {
+	Venue   string `query:"venue" required:"true" minLength:"1" maxLength:"300"`
+	Account string `query:"account" required:"true" minLength:"1" maxLength:"200"`
+}
+
+type accountLimitsOutput struct {
+	Body apitype.AccountLimits
+}
+
 type stopAllInput struct {
 	Body *apitype.StopAllRequest `required:"false"`
 }
@@ -745,6 +802,25 @@ func (s *Server) registerDeployments() {
 			}
 			v, err := d.StopAll(ctx, p, req)
 			return &stopAllOutput{Body: v}, err
+		})
+	huma.Register(s.api, op("set-account-limits", http.MethodPut, "/account-limits", "Set the risk limits of one of your venue accounts",
+		"Every deployment on the account trades under the tighter of its own risk_limits and these (from its runner's next start). A bad limit is a 422 naming the key. Audited."),
+		func(ctx context.Context, in *accountLimitsInput) (*accountLimitsOutput, error) {
+			d, p, err := s.deployments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.SetAccountLimits(ctx, p, in.Body)
+			return &accountLimitsOutput{Body: v}, err
+		})
+	huma.Register(s.api, op("get-account-limits", http.MethodGet, "/account-limits", "The risk limits of one of your venue accounts", "None recorded: an empty risk_limits."),
+		func(ctx context.Context, in *accountLimitsQuery) (*accountLimitsOutput, error) {
+			d, p, err := s.deployments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.AccountLimits(ctx, p, in.Venue, in.Account)
+			return &accountLimitsOutput{Body: v}, err
 		})
 	huma.Register(s.api, op("stop-deployment", http.MethodPost, "/{id}/stop", "Stop a deployment for good",
 		"Its runner stops within about a second; without flatten the open trades stay at the venue. flatten=true closes them at the market first."),

@@ -196,25 +196,7 @@ func (fakeVenues) Account(_ context.Context, _ string, spec deploy.Spec, _ strin
 // the answer is never a server error; a created deployment can be read
 // back, with text the databases can store.
 func FuzzCreateDeployment(f *testing.F) {
-	d := sqliteDB(f)
-	log := slog.New(slog.DiscardHandler)
-	store := runs.New(d, nil, 3, log)
-	svc, err := jobs.New(d, store, clienttest.ExampleData(), log, jobs.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	deps, err := deploy.New(deploy.Config{DB: d})
-	if err != nil {
-		f.Fatal(err)
-	}
-	auth := tenancy.New(d, nil, log)
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: clienttest.ExampleData(), Log: log, Version: "test",
-		Deployments: deps, Venues: fakeVenues{}}, api.Options{RateLimit: 1e9})
-	if err != nil {
-		f.Fatal(err)
-	}
-	b := &bare{env: &env{t: f, db: d}, auth: auth, handler: s.Handler()}
-	b.token = b.newToken(f, "alice", "acme")
+	b := deploymentsServer(f)
 	for _, s := range []string{
 		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC"],"timeframe":"5m"}`,
 		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC","LTC/BTC"],"timeframe":"5m","config":{"stoploss":-0.1,"strategy_params":{"fast":5}}}`,
@@ -295,6 +277,48 @@ func TestStopAll(t *testing.T) {
 }
 
 func FuzzStopAll(f *testing.F) {
+	b := deploymentsServer(f)
+	for _, s := range []string{`{"flatten":true}`, `{"platform":true}`, `{"modes":["paper","live"]}`, `{"modes":["x"]}`, `{"modes":null}`, `[]`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := b.serve("POST", "/api/v1/deployments/stop-all", body)
+		if rec.Code >= 500 || rec.Code == http.StatusOK && strings.Contains(body, "platform\":true") {
+			t.Fatalf("POST %q: %d %s", body, rec.Code, rec.Body)
+		}
+	})
+}
+
+// An account's risk limits: checked as a config's (422 naming the key),
+// kept per tenant.
+func TestAccountLimits(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, clienttest.Options{NoWorkers: true, Sim: true})
+		const path = "/api/v1/deployments/account-limits"
+		bad := apitype.AccountLimits{Venue: "sim", Account: "paper1", RiskLimits: map[string]any{"max_drawdown": -1}}
+		if r := e.do("PUT", path, e.token, bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.problem(t).Detail, "body.risk_limits.max_drawdown") {
+			t.Fatalf("a bad limit: %d %s", r.status, r.body)
+		}
+		good := apitype.AccountLimits{Venue: "sim", Account: "paper1", RiskLimits: map[string]any{"max_order_notional": 0.5}}
+		if r := e.do("PUT", path, e.token, good); r.status != http.StatusOK {
+			t.Fatalf("set: %d %s", r.status, r.body)
+		}
+		var got apitype.AccountLimits
+		e.do("GET", path+"?venue=sim&account=paper1", e.token, nil).decode(t, &got)
+		if got.RiskLimits["max_order_notional"] != 0.5 {
+			t.Fatalf("get: %+v", got)
+		}
+		var theirs apitype.AccountLimits
+		e.do("GET", path+"?venue=sim&account=paper1", e.other, nil).decode(t, &theirs)
+		if theirs.RiskLimits == nil || len(theirs.RiskLimits) != 0 {
+			t.Fatalf("the other tenant's view: %+v", theirs)
+		}
+	})
+}
+
+// deploymentsServer is an API server with deployments on fake venues, as
+// the fuzz targets call it, with a token of alice's.
+func deploymentsServer(f *testing.F) *bare {
 	d := sqliteDB(f)
 	log := slog.New(slog.DiscardHandler)
 	store := runs.New(d, nil, 3, log)
@@ -314,13 +338,18 @@ func FuzzStopAll(f *testing.F) {
 	}
 	b := &bare{env: &env{t: f, db: d}, auth: auth, handler: s.Handler()}
 	b.token = b.newToken(f, "alice", "acme")
-	for _, s := range []string{`{"flatten":true}`, `{"platform":true}`, `{"modes":["paper","live"]}`, `{"modes":["x"]}`, `{"modes":null}`, `[]`, ``} {
+	return b
+}
+
+func FuzzAccountLimits(f *testing.F) {
+	b := deploymentsServer(f)
+	for _, s := range []string{`{"venue":"sim","account":"a","risk_limits":{"max_order_notional":1}}`, `{"venue":"sim","account":"a","risk_limits":{"x":1}}`,
+		`{"venue":"\u0000","account":"","risk_limits":null}`, `{"venue":"sim","account":"a","risk_limits":{"allowed_pairs":[1]}}`, `[]`, ``} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		rec := b.serve("POST", "/api/v1/deployments/stop-all", body)
-		if rec.Code >= 500 || rec.Code == http.StatusOK && strings.Contains(body, "platform\":true") {
-			t.Fatalf("POST %q: %d %s", body, rec.Code, rec.Body)
+		if rec := b.serve("PUT", "/api/v1/deployments/account-limits", body); rec.Code >= 500 {
+			t.Fatalf("PUT %q: %d %s", body, rec.Code, rec.Body)
 		}
 	})
 }

@@ -54,6 +54,24 @@ func (c *Client) StopAllDeployments(ctx context.Context, req apitype.StopAllRequ
 	return r, err
 }
 
+// SetAccountLimits records the risk limits of one of the tenant's venue
+// accounts.
+func (c *Client) SetAccountLimits(ctx context.Context, l apitype.AccountLimits) (apitype.AccountLimits, error) {
+	var r apitype.AccountLimits
+	err := c.do(ctx, call{what: "set the risk limits of account " + l.Account, prep: "at", method: http.MethodPut, path: "/api/v1/deployments/account-limits",
+		body: l, repeatable: true}, &r)
+	return r, err
+}
+
+// AccountLimits are the risk limits recorded for one of the tenant's venue
+// accounts.
+func (c *Client) AccountLimits(ctx context.Context, venue, account string) (apitype.AccountLimits, error) {
+	var r apitype.AccountLimits
+	err := c.do(ctx, call{what: "get the risk limits of account " + account, prep: "from", method: http.MethodGet, path: "/api/v1/deployments/account-limits",
+		query: url.Values{"venue": {venue}, "account": {account}}, repeatable: true}, &r)
+	return r, err
+}
+
 // PauseDeployment keeps a deployment from opening trades.
 func (c *Client) PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error) {
 	var d apitype.Deployment

@@ -65,6 +65,16 @@ type StopAllResult struct {
 	Stopped []string `json:"stopped" doc:"Deployments no runner held, stopped at once (with flatten they are asked instead: the next runner to take one flattens it)"`
 }
 
+// AccountLimits are the risk limits of one of the tenant's venue
+// accounts (PUT and GET /api/v1/deployments/account-limits): every
+// deployment on the account trades under the tighter of its own limits
+// and these.
+type AccountLimits struct {
+	Venue      string         `json:"venue" minLength:"1" maxLength:"300" doc:"The venue, as deployments name it (sim, binance, a URL)" example:"sim"`
+	Account    string         `json:"account" minLength:"1" maxLength:"200" doc:"The account, as deployments name it" example:"paper1"`
+	RiskLimits map[string]any `json:"risk_limits" doc:"risk_limits keys (docs/live.md): max_order_notional, max_daily_loss, …; those left out are the defaults"`
+}
+
 // DeploymentSummary is what a deployment has done.
 type DeploymentSummary struct {
 	OpenTrades       int        `json:"open_trades"`
