@@ -631,11 +631,16 @@ func (r *Runner) Run(ctx context.Context) error {
 				return ctx.Err()
 			case <-poll.C():
 				t.Stop()
-				if err := r.checkStop(ctx); err != nil {
-					if errors.Is(err, ErrStopped) {
-						return nil
-					}
+				switch err := r.checkStop(ctx); {
+				case errors.Is(err, ErrStopped):
+					return nil
+				case errors.Is(err, deploy.ErrFenced):
 					return err
+				case ctx.Err() != nil:
+					return ctx.Err()
+				case err != nil:
+					// The next look (or the tick) tries again.
+					r.log.Warn("the deployment's stop not checked", "err", err)
 				}
 				continue
 			case <-t.C():
