@@ -86,6 +86,7 @@ func venueEntries(t *testing.T, p *paper) (byPair map[string]int, notional []flo
 // the audit log (and, for the loss, alerted).
 func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 	ctx := context.Background()
+	var restart func() *runner.Runner // the last run's runner again, as after a crash
 	w := newWorldOf(t, hostile{}, `, "risk_limits": {"max_order_notional": 150}`, 2)
 	run := func(t *testing.T, limits risk.Limits, stake float64, ticks int, clockMoves bool) (*paper, *runner.Runner, []runner.Alert) {
 		t.Helper()
@@ -103,11 +104,19 @@ func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 			}
 		}
 		var alerts []runner.Alert
-		r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
+		cfg := runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
 			Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Limits: &limits,
-			Alert: func(_ context.Context, a runner.Alert) { alerts = append(alerts, a) }})
+			Alert: func(_ context.Context, a runner.Alert) { alerts = append(alerts, a) }}
+		r, err := runner.New(cfg)
 		if err != nil {
 			t.Fatal(err)
+		}
+		restart = func() *runner.Runner {
+			r, err := runner.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
 		}
 		if err := r.Start(ctx, time.UnixMilli(start)); err != nil {
 			t.Fatal(err)
@@ -225,6 +234,22 @@ func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 		}
 		if _, _, after := venueEntries(t, p); len(after) != len(times) {
 			t.Fatalf("resumed during the breach, it bought: %d entries, was %d", len(after), len(times))
+		}
+		// A restarted runner still shows why the deployment is paused.
+		r = restart()
+		if err := r.Start(ctx, time.UnixMilli(now)); err != nil {
+			t.Fatal(err)
+		}
+		now += dur
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		p.clk.Set(time.UnixMilli(now))
+		if err := r.Step(ctx, time.UnixMilli(now)); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := p.store.Get(ctx, tenancy.Principal{Tenant: p.lease.Tenant}, p.dep.ID); d.State != deploy.Paused || d.Risk.Halted == "" {
+			t.Fatalf("after a restart: %s %+v", d.State, d.Risk)
 		}
 	})
 }

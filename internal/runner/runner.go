@@ -256,6 +256,10 @@ func (r *Runner) Start(ctx context.Context, now time.Time) error {
 	if !d.LastTick.IsZero() {
 		r.last = min(r.last, r.cfg.Timeframe.Floor(d.LastTick.UnixMilli()-1))
 	}
+	if d.State == deploy.Paused && d.Risk.Halted != "" {
+		// Paused by a risk breach before: still shown until resumed.
+		r.risk.halted, r.risk.haltedAt, r.risk.recorded = true, d.Risk.HaltedAt, d.Risk
+	}
 	if err := r.reconcile(ctx, now); err != nil {
 		return err
 	}
