@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/runner"
@@ -252,4 +253,83 @@ func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 			t.Fatalf("after a restart: %s %+v", d.State, d.Risk)
 		}
 	})
+}
+
+// down is a venue whose order placement fails (503) while down is set.
+type down struct {
+	exchange.Exchange
+	down bool
+}
+
+func (d *down) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exchange.Order, error) {
+	if d.down {
+		return exchange.Order{}, unavailable()
+	}
+	return d.Exchange.PlaceOrder(ctx, req)
+}
+
+// The venue's circuit breaker opens after 5 failures in a row: new orders
+// are refused (audited), the deployment shows it open; after the
+// cool-down (here an hour: twelve candles) the next order is a probe,
+// whose success closes it.
+func TestCircuitBreaker(t *testing.T) {
+	ctx := context.Background()
+	w := newWorldOf(t, hostile{}, "", 1)
+	var venue *down
+	p := newPaper(t, w, func(x exchange.Exchange) exchange.Exchange { venue = &down{Exchange: x, down: true}; return venue })
+	rules, acct, err := w.cfg.Trading(w.strat.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
+		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Breaker: risk.NewBreaker(5, time.Hour, p.clk)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx, time.UnixMilli(start)); err != nil {
+		t.Fatal(err)
+	}
+	step := func(i int) error {
+		now := start + int64(i)*dur
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		p.clk.Set(time.UnixMilli(now))
+		return r.Step(ctx, time.UnixMilli(now))
+	}
+	show := func() deploy.Deployment {
+		d, err := p.store.Get(ctx, tenancy.Principal{Tenant: p.lease.Tenant}, p.dep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if err := step(1); err == nil { // an entry: 8 attempts fail
+		t.Fatal("a tick whose order never reached the venue succeeded")
+	}
+	if err := step(3); err != nil { // the breaker is open: refused, not sent
+		t.Fatal(err)
+	}
+	if d := show(); d.Risk.Breaker != string(risk.Open) || d.Risk.BreakerSince.IsZero() {
+		t.Fatalf("risk state %+v, want the breaker open", d.Risk)
+	}
+	if a := audits(t, p); a["deployment.order_refused circuit_breaker"] == 0 {
+		t.Fatalf("no refusal audited: %v", a)
+	}
+	venue.down = false
+	if err := step(5); err != nil { // still open: nothing sent
+		t.Fatal(err)
+	}
+	if byPair, _, _ := venueEntries(t, p); len(byPair) != 0 {
+		t.Fatalf("entries reached the venue through the open breaker: %v", byPair)
+	}
+	if err := step(15); err != nil { // the cool-down passed: a probe goes, and works
+		t.Fatal(err)
+	}
+	if d := show(); d.Risk.Breaker != string(risk.Closed) {
+		t.Fatalf("risk state %+v, want the breaker closed again", d.Risk)
+	}
+	if byPair, _, _ := venueEntries(t, p); len(byPair) == 0 {
+		t.Fatal("no entry reached the venue once it was back")
+	}
 }
