@@ -32,6 +32,9 @@ type deployments interface {
 	Deployments(ctx context.Context) ([]apitype.Deployment, error)
 	Deployment(ctx context.Context, id string) (apitype.Deployment, error)
 	StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error)
+	StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error)
+	SetAccountLimits(ctx context.Context, l apitype.AccountLimits) (apitype.AccountLimits, error)
+	AccountLimits(ctx context.Context, venue, account string) (apitype.AccountLimits, error)
 	PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error)
 	ResumeDeployment(ctx context.Context, id string) (apitype.Deployment, error)
 	DeploymentLogs(ctx context.Context, id string, after int64, limit int, wait time.Duration) (apitype.LogPage, error)
@@ -91,7 +94,8 @@ func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, f
 	}
 	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log),
 		Keys: keys, Log: log}
-	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log})
+	// Local mode works on the database itself: its user is an operator.
+	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log, Operators: []string{l.p.User}})
 	if err != nil {
 		d.Close()
 		return nil, nil, nil, err
@@ -121,6 +125,18 @@ func (l localDeployments) Deployment(ctx context.Context, id string) (apitype.De
 
 func (l localDeployments) StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error) {
 	return l.ops.Stop(ctx, l.p, id, flatten)
+}
+
+func (l localDeployments) StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error) {
+	return l.ops.StopAll(ctx, l.p, req)
+}
+
+func (l localDeployments) SetAccountLimits(ctx context.Context, a apitype.AccountLimits) (apitype.AccountLimits, error) {
+	return l.ops.SetAccountLimits(ctx, l.p, a)
+}
+
+func (l localDeployments) AccountLimits(ctx context.Context, venue, account string) (apitype.AccountLimits, error) {
+	return l.ops.AccountLimits(ctx, l.p, venue, account)
 }
 
 func (l localDeployments) PauseDeployment(ctx context.Context, id string) (apitype.Deployment, error) {
@@ -173,7 +189,7 @@ Without --remote (or $TRADAI_URL) the commands work on the local database
 (<home>/tradai.db, or --database) as --user; a tradai serve or tradai runner
 on that database trades what they create. See docs/deployments.md.`,
 	}
-	for _, c := range []func(*deployOpts) *cobra.Command{newDeployCreateCmd, newDeployListCmd, newDeployShowCmd, newDeployStopCmd,
+	for _, c := range []func(*deployOpts) *cobra.Command{newDeployCreateCmd, newDeployListCmd, newDeployShowCmd, newDeployStopCmd, newDeployLimitsCmd,
 		newDeployPauseCmd, newDeployResumeCmd, newDeployLogsCmd, newDeployTradesCmd, newDeployOrdersCmd, newDeployPositionsCmd,
 		newDeployEquityCmd, newDeployReportCmd} {
 		o := &deployOpts{registryOpts: registryOpts{local: dbOpts{logger: logger}}}
@@ -334,6 +350,25 @@ func writeDeployment(w io.Writer, x apitype.Deployment) error {
 	if x.Runner != "" {
 		row("runner", x.Runner)
 	}
+	if x.StopAsked {
+		row("stop asked", "the kill switch: its runner cancels its open orders, then stops it")
+	}
+	if r := x.Risk; r != nil {
+		if r.Breaker != "" {
+			b := r.Breaker
+			if r.BreakerSince != nil {
+				b += " since " + fmtTime(*r.BreakerSince)
+			}
+			row("circuit breaker", b)
+		}
+		if r.Halted != "" {
+			h := r.Halted
+			if r.HaltedAt != nil {
+				h = fmtTime(*r.HaltedAt) + ": " + h
+			}
+			row("paused by risk", h)
+		}
+	}
 	row("last tick", optTime(x.LastTick))
 	row("heartbeat", optTime(x.Heartbeat)+" ("+age(x.Heartbeat, x.HeartbeatAge)+")")
 	if s := x.Summary; s != nil {
@@ -375,27 +410,107 @@ func newDeployShowCmd(o *deployOpts) *cobra.Command {
 }
 
 func newDeployStopCmd(o *deployOpts) *cobra.Command {
-	var flatten bool
+	var flatten, all, platformWide bool
+	var modes []string
 	cmd := &cobra.Command{
-		Use:   "stop ID",
-		Short: "Stop a deployment for good (its open trades stay at the venue, unless --flatten)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "stop ID | --all",
+		Short: "Stop a deployment for good (its open trades stay at the venue, unless --flatten); --all is the kill switch",
+		Long: `Stop a deployment for good. Its runner stops within about a second; its open
+trades stay at the venue unless --flatten closes them at the market first.
+
+stop --all is the kill switch: every deployment of your tenant that still
+trades (paper and live; --mode to choose) cancels its open orders — resting
+stop-losses included — and, with --flatten, closes its positions at the
+market, then stops, within about a second. --platform stops every tenant's
+(the server's operators; in local mode, you). Audited with who.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return cobra.NoArgs(cmd, args)
+			}
+			if platformWide || len(modes) > 0 {
+				return fmt.Errorf("--platform and --mode go with --all")
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				w := cmd.OutOrStdout()
+				if all {
+					r, err := d.StopAllDeployments(ctx, apitype.StopAllRequest{Flatten: flatten, Platform: platformWide, Modes: modes})
+					if err != nil {
+						return err
+					}
+					how := "cancels the open orders"
+					if flatten {
+						how += " and closes the positions"
+					}
+					for _, id := range r.Asked {
+						fmt.Fprintf(w, "deployment %s: stopping (its runner %s, then stops it)\n", id, how)
+					}
+					for _, id := range r.Stopped {
+						fmt.Fprintf(w, "deployment %s stopped (no runner held it)\n", id)
+					}
+					fmt.Fprintf(w, "%d deployments stopping, %d stopped\n", len(r.Asked), len(r.Stopped))
+					return nil
+				}
 				x, err := d.StopDeployment(ctx, args[0], flatten)
 				if err != nil {
 					return err
 				}
 				if x.Flatten && x.State != "stopped" && x.State != "failed" {
-					fmt.Fprintf(cmd.OutOrStdout(), "deployment %s: its runner closes the open positions at the next candle close, then stops it\n", x.ID)
+					fmt.Fprintf(w, "deployment %s: its runner closes the open positions at the market, then stops it\n", x.ID)
 					return nil
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deployment %s %s\n", x.ID, x.State)
+				fmt.Fprintf(w, "deployment %s %s\n", x.ID, x.State)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&flatten, "flatten", false, "close the open positions first: the runner sells them at the market at its next candle close, then stops it")
+	f := cmd.Flags()
+	f.BoolVar(&flatten, "flatten", false, "close the open positions first: the runner sells them at the market at once, then stops")
+	f.BoolVar(&all, "all", false, "the kill switch: stop every deployment of your tenant that still trades")
+	f.BoolVar(&platformWide, "platform", false, "with --all: every tenant's deployments (operators only)")
+	f.StringSliceVar(&modes, "mode", nil, "with --all: the modes stopped, paper and/or live (default both)")
+	return cmd
+}
+
+func newDeployLimitsCmd(o *deployOpts) *cobra.Command {
+	var venue, account, configPath string
+	cmd := &cobra.Command{
+		Use:   "limits --venue V --account A [--config risk.json]",
+		Short: "Show, or set from a config's risk_limits, the risk limits of one of your venue accounts (every deployment on it trades under the tighter)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				var (
+					l   apitype.AccountLimits
+					err error
+				)
+				if configPath == "" {
+					l, err = d.AccountLimits(ctx, venue, account)
+				} else {
+					cfg, rerr := readConfigObject(configPath)
+					if rerr != nil {
+						return rerr
+					}
+					rl, ok := cfg["risk_limits"].(map[string]any)
+					if !ok {
+						return fmt.Errorf("config %s: no risk_limits object", configPath)
+					}
+					l, err = d.SetAccountLimits(ctx, apitype.AccountLimits{Venue: venue, Account: account, RiskLimits: rl})
+				}
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), l)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&venue, "venue", "sim", "the venue, as deployments name it")
+	f.StringVar(&account, "account", "", "the account, as deployments name it")
+	f.StringVar(&configPath, "config", "", "a JSON config whose risk_limits object becomes the account's limits (without: show them)")
+	_ = cmd.MarkFlagRequired("account")
 	return cmd
 }
 

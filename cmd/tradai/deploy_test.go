@@ -126,7 +126,7 @@ func TestDeployPaperOnTheSimulator(t *testing.T) {
 	if h, err := os.ReadFile(report); err != nil || !bytes.Contains(h, []byte("<svg")) || !bytes.Contains(h, []byte("sma_cross")) {
 		t.Fatalf("report: %v", err)
 	}
-	for _, want := range []string{"closed trades", "realised profit", "heartbeat"} {
+	for _, want := range []string{"closed trades", "realised profit", "heartbeat", "circuit breaker:"} {
 		if out := cli("deploy", "show", dep.ID); !strings.Contains(out, want) {
 			t.Errorf("deploy show lacks %q:\n%s", want, out)
 		}
@@ -195,6 +195,27 @@ func TestDeployLocal(t *testing.T) {
 	}
 	if out, err := local("deploy", "stop", id); err != nil || !strings.Contains(out, "stopped") {
 		t.Errorf("stop: %v %s", err, out)
+	}
+	// An account's risk limits, from a config's risk_limits.
+	rl := filepath.Join(t.TempDir(), "risk.json")
+	if err := os.WriteFile(rl, []byte(`{"stake_amount": 1, "risk_limits": {"max_order_notional": 0.5}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local("deploy", "limits", "--account", "a", "--config", rl); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := local("deploy", "limits", "--account", "a"); err != nil || !strings.Contains(out, `"max_order_notional": 0.5`) {
+		t.Errorf("deploy limits: %v %s", err, out)
+	}
+	// The kill switch: local mode is an operator.
+	if _, err := local("deploy", "stop", id, "--platform"); err == nil || !strings.Contains(err.Error(), "go with --all") {
+		t.Errorf("stop ID --platform: %v", err)
+	}
+	if _, err := local("deploy", "create", "--strategy", "sma_cross", "--account", "a", "--pairs", "ETH/BTC", "--timeframe", "5m"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := local("deploy", "stop", "--all", "--platform", "--mode", "paper"); err != nil || !strings.Contains(out, "0 deployments stopping, 1 stopped") {
+		t.Errorf("stop --all: %v %s", err, out)
 	}
 	if _, err := local("deploy", "show", "dep_nope"); err == nil || !strings.Contains(err.Error(), "no deployment dep_nope") {
 		t.Errorf("an unknown id: %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -53,6 +54,9 @@ type DeploymentsConfig struct {
 	// StaleAfter is how long a deployment that should run may go without
 	// a heartbeat before it is reported stale (30 s: three heartbeats).
 	StaleAfter time.Duration
+	// Operators are the users (ids) who may stop every tenant's
+	// deployments at once (the kill switch with platform: true).
+	Operators []string
 }
 
 // Deployments are the deployment operations as the API and the CLI's
@@ -164,6 +168,13 @@ func (d *Deployments) Create(ctx context.Context, p tenancy.Principal, req apity
 	if _, err := declared.Resolve(cfg.StrategyParams); err != nil {
 		return apitype.Deployment{}, invalid("body.config.strategy_params", err.Error(), nil)
 	}
+	if _, err := risk.Parse(raw); err != nil {
+		var fe *risk.FieldError
+		if errors.As(err, &fe) {
+			return apitype.Deployment{}, invalid("body.config."+fe.Field, fe.Why, nil)
+		}
+		return apitype.Deployment{}, invalid("body.config."+risk.Key, err.Error(), nil)
+	}
 	if cfg.TradingMode != "spot" {
 		return apitype.Deployment{}, invalid("body.config.trading_mode", "deployments trade spot markets (futures venues come later)", cfg.TradingMode)
 	}
@@ -228,6 +239,18 @@ func (d *Deployments) view(dep deploy.Deployment) apitype.Deployment {
 		State: string(dep.State), Error: dep.Error, CreatedAt: dep.Created.UTC(), UpdatedAt: dep.Updated.UTC(), Runner: dep.Runner, Flatten: dep.Flatten}
 	if out.Pairs == nil {
 		out.Pairs = []string{}
+	}
+	out.StopAsked = dep.StopAsked
+	if rs := dep.Risk; rs != (deploy.RiskState{}) {
+		out.Risk = &apitype.DeploymentRisk{Breaker: rs.Breaker, Halted: rs.Halted}
+		if !rs.BreakerSince.IsZero() {
+			t := rs.BreakerSince.UTC()
+			out.Risk.BreakerSince = &t
+		}
+		if !rs.HaltedAt.IsZero() {
+			t := rs.HaltedAt.UTC()
+			out.Risk.HaltedAt = &t
+		}
 	}
 	now := d.clk.Now()
 	if !dep.LastTick.IsZero() {
@@ -341,6 +364,82 @@ func (d *Deployments) Stop(ctx context.Context, p tenancy.Principal, id string, 
 		return apitype.Deployment{}, d.storeErr("stop", id, err)
 	}
 	return d.view(dep), nil
+}
+
+// StopAll is the kill switch: every deployment of the principal's tenant
+// that still trades (of every tenant with req.Platform, for an operator)
+// is asked to cancel its open orders, flatten if asked, and stop; those no
+// runner holds stop at once. Audited with who.
+func (d *Deployments) StopAll(ctx context.Context, p tenancy.Principal, req apitype.StopAllRequest) (apitype.StopAllResult, error) {
+	if req.Platform && (p.User == "" || !slices.Contains(d.cfg.Operators, p.User)) {
+		return apitype.StopAllResult{}, problem(http.StatusForbidden, apitype.CodeForbidden,
+			"body.platform: stopping every tenant's deployments is for the server's operators; without platform your tenant's stop")
+	}
+	sr := deploy.StopAllRequest{Platform: req.Platform, Flatten: req.Flatten}
+	for i, m := range req.Modes {
+		if m != string(deploy.Paper) && m != string(deploy.Live) {
+			return apitype.StopAllResult{}, invalid(fmt.Sprintf("body.modes[%d]", i), "must be paper or live", m)
+		}
+		sr.Modes = append(sr.Modes, deploy.Mode(m))
+	}
+	res, err := d.cfg.Store.StopAll(ctx, p, sr)
+	if err != nil {
+		return apitype.StopAllResult{}, d.internal("stop all deployments", err)
+	}
+	out := apitype.StopAllResult{Asked: res.Asked, Stopped: res.Stopped}
+	if out.Asked == nil {
+		out.Asked = []string{}
+	}
+	if out.Stopped == nil {
+		out.Stopped = []string{}
+	}
+	d.cfg.Log.Warn("kill switch: deployments stopped", "tenant", p.Tenant, "user", p.User, "platform", req.Platform, "flatten", req.Flatten,
+		"asked", len(out.Asked), "stopped", len(out.Stopped))
+	return out, nil
+}
+
+// SetAccountLimits records the risk limits of one of the tenant's venue
+// accounts (checked as a config's risk_limits: 422 naming the key).
+func (d *Deployments) SetAccountLimits(ctx context.Context, p tenancy.Principal, req apitype.AccountLimits) (apitype.AccountLimits, error) {
+	for loc, text := range map[string]string{"body.venue": req.Venue, "body.account": req.Account} {
+		if pr := checkText(loc, text); pr != nil {
+			return apitype.AccountLimits{}, pr
+		}
+	}
+	if req.RiskLimits == nil {
+		req.RiskLimits = map[string]any{}
+	}
+	raw, err := json.Marshal(req.RiskLimits)
+	if err != nil {
+		return apitype.AccountLimits{}, invalid("body.risk_limits", err.Error(), nil)
+	}
+	if _, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + string(raw) + `}`)); err != nil {
+		var fe *risk.FieldError
+		if errors.As(err, &fe) {
+			return apitype.AccountLimits{}, invalid("body."+fe.Field, fe.Why, nil)
+		}
+		return apitype.AccountLimits{}, invalid("body."+risk.Key, err.Error(), nil)
+	}
+	if err := d.cfg.Store.SetAccountLimits(ctx, p, req.Venue, req.Account, raw); err != nil {
+		return apitype.AccountLimits{}, d.storeErr("set the risk limits of", req.Account, err)
+	}
+	return req, nil
+}
+
+// AccountLimits are the risk limits recorded for one of the tenant's
+// venue accounts (none: an empty object).
+func (d *Deployments) AccountLimits(ctx context.Context, p tenancy.Principal, venue, account string) (apitype.AccountLimits, error) {
+	raw, err := d.cfg.Store.AccountLimits(ctx, p.Tenant, venue, account)
+	if err != nil {
+		return apitype.AccountLimits{}, d.internal("read the risk limits of an account", err)
+	}
+	out := apitype.AccountLimits{Venue: venue, Account: account, RiskLimits: map[string]any{}}
+	if raw != nil {
+		if err := json.Unmarshal(raw, &out.RiskLimits); err != nil {
+			return apitype.AccountLimits{}, d.internal("read the risk limits of an account", err)
+		}
+	}
+	return out, nil
 }
 
 // Pause keeps a deployment from opening trades (its open ones are still
@@ -582,6 +681,27 @@ type deploymentInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
+type accountLimitsInput struct {
+	Body apitype.AccountLimits
+}
+
+type accountLimitsQuery struct {
+	Venue   string `query:"venue" required:"true" minLength:"1" maxLength:"300"`
+	Account string `query:"account" required:"true" minLength:"1" maxLength:"200"`
+}
+
+type accountLimitsOutput struct {
+	Body apitype.AccountLimits
+}
+
+type stopAllInput struct {
+	Body *apitype.StopAllRequest `required:"false"`
+}
+
+type stopAllOutput struct {
+	Body apitype.StopAllResult
+}
+
 type deploymentStopInput struct {
 	ID   string               `path:"id" maxLength:"64"`
 	Body *apitype.StopRequest `required:"false"`
@@ -667,8 +787,43 @@ func (s *Server) registerDeployments() {
 			v, err := d.Get(ctx, p, in.ID)
 			return &deploymentOutput{Body: v}, err
 		})
+	huma.Register(s.api, op("stop-all-deployments", http.MethodPost, "/stop-all", "The kill switch: stop every deployment of your tenant",
+		"Every deployment that still trades (paper and live, or the modes named) is asked to cancel its open orders — resting stop-losses included — "+
+			"and, with flatten, to close its positions at the market, then stop; its runner does within about a second. Deployments no runner holds "+
+			"stop at once. platform=true stops every tenant's (the server's operators only: 403). Audited with who."),
+		func(ctx context.Context, in *stopAllInput) (*stopAllOutput, error) {
+			d, p, err := s.deployments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var req apitype.StopAllRequest
+			if in.Body != nil {
+				req = *in.Body
+			}
+			v, err := d.StopAll(ctx, p, req)
+			return &stopAllOutput{Body: v}, err
+		})
+	huma.Register(s.api, op("set-account-limits", http.MethodPut, "/account-limits", "Set the risk limits of one of your venue accounts",
+		"Every deployment on the account trades under the tighter of its own risk_limits and these (from its runner's next start). A bad limit is a 422 naming the key. Audited."),
+		func(ctx context.Context, in *accountLimitsInput) (*accountLimitsOutput, error) {
+			d, p, err := s.deployments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.SetAccountLimits(ctx, p, in.Body)
+			return &accountLimitsOutput{Body: v}, err
+		})
+	huma.Register(s.api, op("get-account-limits", http.MethodGet, "/account-limits", "The risk limits of one of your venue accounts", "None recorded: an empty risk_limits."),
+		func(ctx context.Context, in *accountLimitsQuery) (*accountLimitsOutput, error) {
+			d, p, err := s.deployments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.AccountLimits(ctx, p, in.Venue, in.Account)
+			return &accountLimitsOutput{Body: v}, err
+		})
 	huma.Register(s.api, op("stop-deployment", http.MethodPost, "/{id}/stop", "Stop a deployment for good",
-		"Its runner stops at its next tick; open trades stay at the venue. flatten=true (close them first) is not built yet: 400."),
+		"Its runner stops within about a second; without flatten the open trades stay at the venue. flatten=true closes them at the market first."),
 		func(ctx context.Context, in *deploymentStopInput) (*deploymentOutput, error) {
 			d, p, err := s.deployments(ctx)
 			if err != nil {

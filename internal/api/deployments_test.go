@@ -67,6 +67,10 @@ func TestDeploymentBadInput(t *testing.T) {
 			{"account of another tenant", func(r *apitype.DeploymentRequest) { r.Account = theirs }, 404, "body.account", "your tenant"},
 			{"account with a control character", func(r *apitype.DeploymentRequest) { r.Account = "a\x01" }, 422, "body.account", ""},
 			{"no pairs", func(r *apitype.DeploymentRequest) { r.Pairs = nil }, 422, "body.pairs", ""},
+			{"risk limit out of range", func(r *apitype.DeploymentRequest) { r.Config["risk_limits"] = map[string]any{"max_daily_loss": 2} }, 422,
+				"body.config.risk_limits.max_daily_loss", "ratio"},
+			{"unknown risk limit", func(r *apitype.DeploymentRequest) { r.Config["risk_limits"] = map[string]any{"max_loss": 0.1} }, 422,
+				"body.config.risk_limits.max_loss", "not a risk limit"},
 		}
 		for _, tc := range cases {
 			r := e.do("POST", "/api/v1/deployments", e.token, deploymentRequest(tc.change))
@@ -192,30 +196,14 @@ func (fakeVenues) Account(_ context.Context, _ string, spec deploy.Spec, _ strin
 // the answer is never a server error; a created deployment can be read
 // back, with text the databases can store.
 func FuzzCreateDeployment(f *testing.F) {
-	d := sqliteDB(f)
-	log := slog.New(slog.DiscardHandler)
-	store := runs.New(d, nil, 3, log)
-	svc, err := jobs.New(d, store, clienttest.ExampleData(), log, jobs.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	deps, err := deploy.New(deploy.Config{DB: d})
-	if err != nil {
-		f.Fatal(err)
-	}
-	auth := tenancy.New(d, nil, log)
-	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: clienttest.ExampleData(), Log: log, Version: "test",
-		Deployments: deps, Venues: fakeVenues{}}, api.Options{RateLimit: 1e9})
-	if err != nil {
-		f.Fatal(err)
-	}
-	b := &bare{env: &env{t: f, db: d}, auth: auth, handler: s.Handler()}
-	b.token = b.newToken(f, "alice", "acme")
+	b := deploymentsServer(f)
 	for _, s := range []string{
 		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC"],"timeframe":"5m"}`,
 		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC","LTC/BTC"],"timeframe":"5m","config":{"stoploss":-0.1,"strategy_params":{"fast":5}}}`,
 		`{"strategy":"sma_cross","mode":"live","venue":"binance","account":"sac_1","pairs":["XMR/BTC"],"timeframe":"1h","config":{"dry_run_wallet":1e308}}`,
 		`{"strategy":"x@1","mode":"paper","venue":"sim","account":"\u0000","pairs":[""],"timeframe":"7m"}`,
+		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC"],"timeframe":"5m","config":{"risk_limits":{"max_order_notional":0.5,"allowed_pairs":["ETH/BTC"],"max_drawdown":0.2}}}`,
+		`{"strategy":"sma_cross","mode":"paper","venue":"sim","account":"a","pairs":["ETH/BTC"],"timeframe":"5m","config":{"risk_limits":{"price_collar":"x","max_open_orders":1e99}}}`,
 		`{"strategy":`, `[]`, `null`, ``,
 	} {
 		f.Add(s)
@@ -240,6 +228,128 @@ func FuzzCreateDeployment(f *testing.F) {
 			if runs.CheckText(s) != nil {
 				t.Fatalf("created with the text %q", s)
 			}
+		}
+	})
+}
+
+// The kill switch stops every deployment of the caller's tenant (those no
+// runner holds at once), none of another tenant's, audited with who; every
+// tenant's is for operators only.
+func TestStopAll(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, clienttest.Options{NoWorkers: true, Sim: true})
+		var mine []string
+		for range 2 {
+			var dep apitype.Deployment
+			e.do("POST", "/api/v1/deployments", e.token, deploymentRequest()).decode(t, &dep)
+			mine = append(mine, dep.ID)
+		}
+		var theirs apitype.Deployment
+		e.do("POST", "/api/v1/deployments", e.other, deploymentRequest(func(r *apitype.DeploymentRequest) { r.Account = "theirs" })).decode(t, &theirs)
+		if r := e.do("POST", "/api/v1/deployments/stop-all", e.token, apitype.StopAllRequest{Platform: true}); r.status != http.StatusForbidden {
+			t.Fatalf("platform stop-all by a tenant's user: %d %s", r.status, r.body)
+		}
+		if r := e.do("POST", "/api/v1/deployments/stop-all", e.token, apitype.StopAllRequest{Modes: []string{"dry"}}); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("unknown mode: %d %s", r.status, r.body)
+		}
+		var res apitype.StopAllResult
+		r := e.do("POST", "/api/v1/deployments/stop-all", e.token, nil)
+		r.decode(t, &res)
+		if r.status != http.StatusOK || len(res.Stopped) != 2 || len(res.Asked) != 0 {
+			t.Fatalf("stop-all: %d %s", r.status, r.body)
+		}
+		for _, id := range mine {
+			var dep apitype.Deployment
+			e.do("GET", "/api/v1/deployments/"+id, e.token, nil).decode(t, &dep)
+			if dep.State != "stopped" {
+				t.Errorf("%s after stop-all: %s", id, dep.State)
+			}
+		}
+		e.do("GET", "/api/v1/deployments/"+theirs.ID, e.other, nil).decode(t, &theirs)
+		if theirs.State != "starting" {
+			t.Errorf("the other tenant's deployment after stop-all: %s", theirs.State)
+		}
+		var n int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'deployment.stop_all' AND user_id IS NOT NULL`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("stop-all audit entries with who: %d, %v", n, err)
+		}
+	})
+}
+
+func FuzzStopAll(f *testing.F) {
+	b := deploymentsServer(f)
+	for _, s := range []string{`{"flatten":true}`, `{"platform":true}`, `{"modes":["paper","live"]}`, `{"modes":["x"]}`, `{"modes":null}`, `[]`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := b.serve("POST", "/api/v1/deployments/stop-all", body)
+		if rec.Code >= 500 || rec.Code == http.StatusOK && strings.Contains(body, "platform\":true") {
+			t.Fatalf("POST %q: %d %s", body, rec.Code, rec.Body)
+		}
+	})
+}
+
+// An account's risk limits: checked as a config's (422 naming the key),
+// kept per tenant.
+func TestAccountLimits(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, clienttest.Options{NoWorkers: true, Sim: true})
+		const path = "/api/v1/deployments/account-limits"
+		bad := apitype.AccountLimits{Venue: "sim", Account: "paper1", RiskLimits: map[string]any{"max_drawdown": -1}}
+		if r := e.do("PUT", path, e.token, bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.problem(t).Detail, "body.risk_limits.max_drawdown") {
+			t.Fatalf("a bad limit: %d %s", r.status, r.body)
+		}
+		good := apitype.AccountLimits{Venue: "sim", Account: "paper1", RiskLimits: map[string]any{"max_order_notional": 0.5}}
+		if r := e.do("PUT", path, e.token, good); r.status != http.StatusOK {
+			t.Fatalf("set: %d %s", r.status, r.body)
+		}
+		var got apitype.AccountLimits
+		e.do("GET", path+"?venue=sim&account=paper1", e.token, nil).decode(t, &got)
+		if got.RiskLimits["max_order_notional"] != 0.5 {
+			t.Fatalf("get: %+v", got)
+		}
+		var theirs apitype.AccountLimits
+		e.do("GET", path+"?venue=sim&account=paper1", e.other, nil).decode(t, &theirs)
+		if theirs.RiskLimits == nil || len(theirs.RiskLimits) != 0 {
+			t.Fatalf("the other tenant's view: %+v", theirs)
+		}
+	})
+}
+
+// deploymentsServer is an API server with deployments on fake venues, as
+// the fuzz targets call it, with a token of alice's.
+func deploymentsServer(f *testing.F) *bare {
+	d := sqliteDB(f)
+	log := slog.New(slog.DiscardHandler)
+	store := runs.New(d, nil, 3, log)
+	svc, err := jobs.New(d, store, clienttest.ExampleData(), log, jobs.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	deps, err := deploy.New(deploy.Config{DB: d})
+	if err != nil {
+		f.Fatal(err)
+	}
+	auth := tenancy.New(d, nil, log)
+	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: clienttest.ExampleData(), Log: log, Version: "test",
+		Deployments: deps, Venues: fakeVenues{}}, api.Options{RateLimit: 1e9})
+	if err != nil {
+		f.Fatal(err)
+	}
+	b := &bare{env: &env{t: f, db: d}, auth: auth, handler: s.Handler()}
+	b.token = b.newToken(f, "alice", "acme")
+	return b
+}
+
+func FuzzAccountLimits(f *testing.F) {
+	b := deploymentsServer(f)
+	for _, s := range []string{`{"venue":"sim","account":"a","risk_limits":{"max_order_notional":1}}`, `{"venue":"sim","account":"a","risk_limits":{"x":1}}`,
+		`{"venue":"\u0000","account":"","risk_limits":null}`, `{"venue":"sim","account":"a","risk_limits":{"allowed_pairs":[1]}}`, `[]`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		if rec := b.serve("PUT", "/api/v1/deployments/account-limits", body); rec.Code >= 500 {
+			t.Fatalf("PUT %q: %d %s", body, rec.Code, rec.Body)
 		}
 	})
 }

@@ -38,12 +38,38 @@ func (c *Client) Deployment(ctx context.Context, id string) (apitype.Deployment,
 }
 
 // StopDeployment stops a deployment for good (flatten: close its
-// positions first, which the server refuses until it is built).
+// positions first).
 func (c *Client) StopDeployment(ctx context.Context, id string, flatten bool) (apitype.Deployment, error) {
 	var d apitype.Deployment
 	err := c.do(ctx, call{what: "stop deployment " + id, prep: "at", method: http.MethodPost, path: deploymentPath(id) + "/stop",
 		body: apitype.StopRequest{Flatten: flatten}, repeatable: true}, &d)
 	return d, err
+}
+
+// StopAllDeployments is the kill switch: every deployment of the caller's
+// tenant (every tenant's with Platform, for an operator) stops.
+func (c *Client) StopAllDeployments(ctx context.Context, req apitype.StopAllRequest) (apitype.StopAllResult, error) {
+	var r apitype.StopAllResult
+	err := c.do(ctx, call{what: "stop all deployments", method: http.MethodPost, path: "/api/v1/deployments/stop-all", body: req, repeatable: true}, &r)
+	return r, err
+}
+
+// SetAccountLimits records the risk limits of one of the tenant's venue
+// accounts.
+func (c *Client) SetAccountLimits(ctx context.Context, l apitype.AccountLimits) (apitype.AccountLimits, error) {
+	var r apitype.AccountLimits
+	err := c.do(ctx, call{what: "set the risk limits of account " + l.Account, prep: "at", method: http.MethodPut, path: "/api/v1/deployments/account-limits",
+		body: l, repeatable: true}, &r)
+	return r, err
+}
+
+// AccountLimits are the risk limits recorded for one of the tenant's venue
+// accounts.
+func (c *Client) AccountLimits(ctx context.Context, venue, account string) (apitype.AccountLimits, error) {
+	var r apitype.AccountLimits
+	err := c.do(ctx, call{what: "get the risk limits of account " + account, prep: "from", method: http.MethodGet, path: "/api/v1/deployments/account-limits",
+		query: url.Values{"venue": {venue}, "account": {account}}, repeatable: true}, &r)
+	return r, err
 }
 
 // PauseDeployment keeps a deployment from opening trades.

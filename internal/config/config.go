@@ -117,6 +117,8 @@ var ignoredKeys = map[string]bool{
 	"dataformat_ohlcv": true, "dataformat_trades": true, "strategy_path": true,
 	"recursive_strategy_search": true, "webhook": true, "discord": true,
 	"export": true, "exportfilename": true,
+	// A deployment's risk limits (internal/risk reads and checks them).
+	"risk_limits": true,
 }
 
 var ignoredExchangeKeys = map[string]bool{

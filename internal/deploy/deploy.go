@@ -136,6 +136,11 @@ type Deployment struct {
 	// (StopFlatten): the runner closes them at the market, then stops
 	// the deployment (MarkStopped).
 	Flatten bool
+	// StopAsked says the kill switch (StopAll) asked the runner to cancel
+	// the open orders (and flatten, with Flatten) and stop at once.
+	StopAsked bool
+	// Risk is the deployment's risk state as its runner last recorded it.
+	Risk RiskState
 }
 
 // Config is what a Store needs.
@@ -177,14 +182,14 @@ func New(cfg Config) (*Store, error) {
 }
 
 const deploymentColumns = `id, tenant_id, COALESCE(created_by, ''), strategy, strategy_version, code_sha256, mode, venue, account, pairs, timeframe, config,
-	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten`
+	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten, stop_asked, risk_state`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
-	var pairs, cfg, mode, tf, state string
-	var created, updated, expires, hb, tick, flatten int64
+	var pairs, cfg, mode, tf, state, rs string
+	var created, updated, expires, hb, tick, flatten, stopAsked int64
 	err := sc.Scan(&d.ID, &d.Tenant, &d.CreatedBy, &d.Spec.Strategy, &d.Spec.Version, &d.Spec.CodeSHA256, &mode, &d.Spec.Venue, &d.Spec.Account,
-		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten)
+		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten, &stopAsked, &rs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Deployment{}, ErrNotFound
 	}
@@ -200,7 +205,12 @@ func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	}
 	d.Created, d.Updated = time.UnixMilli(created), time.UnixMilli(updated)
 	d.LeaseExpires, d.Heartbeat, d.LastTick = msTime(expires), msTime(hb), msTime(tick)
-	d.Flatten = flatten != 0
+	d.Flatten, d.StopAsked = flatten != 0, stopAsked != 0
+	if rs != "" {
+		if err := json.Unmarshal([]byte(rs), &d.Risk); err != nil {
+			return Deployment{}, fmt.Errorf("read deployment %s: risk state: %w", d.ID, err)
+		}
+	}
 	return d, nil
 }
 

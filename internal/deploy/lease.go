@@ -137,13 +137,19 @@ func (s *Store) MarkRunning(ctx context.Context, l Lease) error {
 }
 
 // MarkStopped records that the runner holding l stopped the deployment
-// (after closing its trades for StopFlatten), releasing l.
+// (after closing its trades for StopFlatten, or cancelling its open orders
+// for StopAll), releasing l.
 func (s *Store) MarkStopped(ctx context.Context, l Lease) error {
 	return s.fenced(ctx, l, "mark stopped", func(tx *db.Tx, now time.Time) error {
+		var flatten, asked int64
+		if err := tx.QueryRow(ctx, `SELECT flatten, stop_asked FROM deployments WHERE id = ?`, l.Deployment).Scan(&flatten, &asked); err != nil {
+			return fmt.Errorf("read deployment: %w", err)
+		}
 		if _, err := setState(ctx, tx, l.Deployment, l.Tenant, Stopped, "", now); err != nil {
 			return err
 		}
-		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.stop", Target: l.Deployment, At: now, Detail: map[string]any{"runner": l.Runner, "flattened": true}})
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.stop", Target: l.Deployment, At: now,
+			Detail: map[string]any{"runner": l.Runner, "flattened": flatten != 0, "kill_switch": asked != 0}})
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/binance"
@@ -22,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/exchange"
 	exbinance "github.com/tradai/tradai/internal/exchange/binance"
 	"github.com/tradai/tradai/internal/registry"
+	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -325,6 +327,44 @@ type deploymentJob struct {
 	external bool
 	clock    clock.Clock
 	log      *slog.Logger
+	// alert, when set, is told of every risk breach (runner.Config.Alert).
+	alert func(context.Context, runner.Alert)
+
+	mu       sync.Mutex
+	breakers map[string]*risk.Breaker // by venue: shared by this process's runners on it
+}
+
+// breaker is the circuit breaker of venue in this process.
+func (j *deploymentJob) breaker(venue string) *risk.Breaker {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.breakers == nil {
+		j.breakers = map[string]*risk.Breaker{}
+	}
+	b := j.breakers[venue]
+	if b == nil {
+		b = risk.NewBreaker(0, 0, j.clock)
+		j.breakers[venue] = b
+	}
+	return b
+}
+
+// limits are the deployment's risk limits (its config's risk_limits),
+// made tighter by its account's, if recorded.
+func (j *deploymentJob) limits(ctx context.Context, d deploy.Deployment, raw []byte) (risk.Limits, error) {
+	l, err := risk.Parse(raw)
+	if err != nil {
+		return risk.Limits{}, errPermanent{err}
+	}
+	acct, err := j.store.AccountLimits(ctx, d.Tenant, d.Spec.Venue, d.Spec.Account)
+	if err != nil || acct == nil {
+		return l, err
+	}
+	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + string(acct) + `}`))
+	if err != nil {
+		return risk.Limits{}, errPermanent{fmt.Errorf("the risk limits of account %s: %w", d.Spec.Account, err)}
+	}
+	return l.Tighter(al), nil
 }
 
 // errPermanent marks a failure that restarting cannot mend.
@@ -394,12 +434,17 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 	if err != nil {
 		return errPermanent{err}
 	}
+	limits, err := j.limits(ctx, d, raw)
+	if err != nil {
+		return err
+	}
 	ex, err := j.venues.Open(ctx, l.Tenant, d.Spec)
 	if err != nil {
 		return err
 	}
 	r, err := runner.New(runner.Config{Store: j.store, Lease: l, Pairs: d.Spec.Pairs, Timeframe: d.Spec.Timeframe, Exchange: ex,
-		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Clock: j.clock, Log: j.log})
+		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Limits: &limits, Breaker: j.breaker(d.Spec.Venue),
+		Alert: j.alert, Clock: j.clock, Log: j.log})
 	if err != nil {
 		return errPermanent{err}
 	}

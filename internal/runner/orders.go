@@ -82,20 +82,28 @@ func (r *Runner) place(ctx context.Context, ps *pairState, seq int64, leg deploy
 }
 
 // send records req as attempt of leg of trade seq (pending) and sends it
-// with its client order id. A placement whose answer is lost is looked up
+// with its client order id: the one seam every order passes. An entry the
+// risk limits or the venue's circuit breaker refuse (admit) is neither
+// recorded nor sent (its status is refused, ok false). A placement whose answer is lost is looked up
 // by the client order id and sent again only when the venue does not know
 // it. ok is false when the venue refused the order (recorded as rejected).
 func (r *Runner) send(ctx context.Context, ps *pairState, seq int64, leg deploy.Leg, attempt int, reason string, req exchange.OrderRequest) (deploy.Order, exchange.Order, bool, error) {
 	req.ClientOrderID = deploy.ClientOrderID(r.cfg.Lease.Deployment, seq, leg, attempt)
 	rec := deploy.Order{ClientOrderID: req.ClientOrderID, TradeSeq: seq, Leg: leg, Attempt: attempt, Pair: ps.pair, Side: req.Side, Type: req.Type,
 		Reason: reason, Price: req.Price, StopPrice: req.StopPrice, Quantity: req.Quantity, QuoteQuantity: req.QuoteQuantity, Status: deploy.Pending}
+	if !r.admit(ctx, ps, leg, req) {
+		rec.Status = refused // neither recorded nor sent
+		return rec, exchange.Order{}, false, nil
+	}
 	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}}); err != nil {
 		return rec, exchange.Order{}, false, err
 	}
+	r.sentOrder(r.clk.Now())
 	var o exchange.Order
 	var err error
 	for i := range r.cfg.Retries {
 		o, err = r.cfg.Exchange.PlaceOrder(ctx, req)
+		r.venueCall(err)
 		if err == nil {
 			break
 		}
@@ -233,12 +241,18 @@ func (r *Runner) enter(ctx context.Context, ps *pairState, at int64, x trade.Ent
 	}
 	if typ == exchange.MarketOrder {
 		p, err := r.place(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
-		if err != nil {
+		if err != nil || p.rec.Status == refused {
+			if p.rec.Status == refused {
+				r.next = seq // the number was not used
+			}
 			return err
 		}
 		return r.opened(ctx, ps, seq, at, x.Tag, p)
 	}
 	rec, o, sent, err := r.send(ctx, ps, seq, deploy.Entry, 0, x.Tag, req)
+	if rec.Status == refused {
+		r.next = seq
+	}
 	if err != nil || !sent {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/replay"
@@ -124,6 +125,7 @@ type paper struct {
 	clk   *clock.Skipping
 	x     exchange.Exchange
 	dep   deploy.Deployment
+	db    *db.DB
 }
 
 func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exchange) *paper {
@@ -196,7 +198,7 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 	if err != nil || len(ls) != 1 {
 		t.Fatal(ls, err)
 	}
-	return &paper{store: store, lease: ls[0], feed: feed, eng: eng, clk: clk, x: x, dep: dep}
+	return &paper{store: store, lease: ls[0], feed: feed, eng: eng, clk: clk, x: x, dep: dep, db: d}
 }
 
 func (p *paper) runner(t testing.TB, w *world) *runner.Runner {
@@ -688,8 +690,10 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 				t.Fatal(err)
 			}
 			params, _ := w.strat.Spec().Resolve(w.cfg.StrategyParams)
+			limits := risk.Default()
+			limits.MaxOrdersPerMinute = 0 // the clock stands still: every order would be in one minute
 			if r, err = runner.New(runner.Config{Store: ts, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat, Params: params,
-				Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond}); err != nil {
+				Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond, Limits: &limits}); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())

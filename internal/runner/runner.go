@@ -13,6 +13,7 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -27,6 +28,11 @@ type Store interface {
 	Deployment(ctx context.Context, l deploy.Lease) (deploy.Deployment, error)
 	Trades(ctx context.Context, tenant, id string) ([]deploy.Trade, error)
 	Orders(ctx context.Context, tenant, id string) ([]deploy.Order, error)
+	// The risk limits' records: the runner's risk state, a breach that
+	// pauses the deployment, and audit entries (a refused order).
+	SetRisk(ctx context.Context, l deploy.Lease, rs deploy.RiskState) error
+	Halt(ctx context.Context, l deploy.Lease, limit string, rs deploy.RiskState) error
+	Audit(ctx context.Context, l deploy.Lease, action string, detail map[string]any) error
 }
 
 // Config is one deployment's runner.
@@ -63,6 +69,20 @@ type Config struct {
 	// StreamWait is how long after a candle close Run waits for the
 	// venue's kline stream before it polls the venue (default 2 s).
 	StreamWait time.Duration
+	// Limits are the deployment's risk limits (risk.Parse of its config,
+	// made Tighter by its account's); nil: risk.Default(). Every order
+	// passes them before it is sent (exits always do).
+	Limits *risk.Limits
+	// Breaker is the circuit breaker of the deployment's venue, shared by
+	// the runners on it; nil: one of the runner's own.
+	Breaker *risk.Breaker
+	// Alert, when set, is told of every risk breach (after it paused the
+	// deployment), besides the logs.
+	Alert func(ctx context.Context, a Alert)
+	// StopPoll is how often Run looks for a stop asked of the deployment
+	// (the kill switch, stop --flatten) between candle closes (default
+	// 500 ms).
+	StopPoll time.Duration
 	// Clock is the time (candle closes, waits); nil: the system clock.
 	Clock clock.Clock
 	Log   *slog.Logger
@@ -118,6 +138,7 @@ type Runner struct {
 	sched cron.Schedule // Config.Schedule's; nil: every candle close
 	tick  int64         // the time of the last tick (Run)
 	xs    trade.Exits
+	risk  riskState
 }
 
 // New checks cfg.
@@ -146,6 +167,16 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.StreamWait <= 0 {
 		cfg.StreamWait = 2 * time.Second
+	}
+	if cfg.Limits == nil {
+		l := risk.Default()
+		cfg.Limits = &l
+	}
+	if cfg.Breaker == nil {
+		cfg.Breaker = risk.NewBreaker(0, 0, cfg.Clock)
+	}
+	if cfg.StopPoll <= 0 {
+		cfg.StopPoll = 500 * time.Millisecond
 	}
 	if cfg.Orders == (config.Orders{}) {
 		cfg.Orders = (&config.Config{}).Orders()
@@ -224,6 +255,10 @@ func (r *Runner) Start(ctx context.Context, now time.Time) error {
 	}
 	if !d.LastTick.IsZero() {
 		r.last = min(r.last, r.cfg.Timeframe.Floor(d.LastTick.UnixMilli()-1))
+	}
+	if d.State == deploy.Paused && d.Risk.Halted != "" {
+		// Paused by a risk breach before: still shown until resumed.
+		r.risk.halted, r.risk.haltedAt, r.risk.recorded = true, d.Risk.HaltedAt, d.Risk
 	}
 	if err := r.reconcile(ctx, now); err != nil {
 		return err
@@ -372,12 +407,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
 		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
 	}
-	if d.Flatten {
-		return r.flatten(ctx, nowMs)
+	if d.Flatten || d.StopAsked {
+		return r.stop(ctx, nowMs, d.Flatten)
 	}
-	// Paused: open trades are still managed (stops, exits), no new trade
-	// is opened.
-	paused := d.State == deploy.Paused
 	views := make(map[*pairState]view, len(r.pairs))
 	for _, ps := range r.pairs {
 		forming, err := r.fetchForming(ctx, ps, now, 2)
@@ -395,6 +427,14 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		views[ps] = v
 	}
 	r.last = closing
+	// The loss and drawdown limits, on the equity at this close: a breach
+	// pauses the deployment.
+	if err := r.watchLoss(ctx, d, nowMs); err != nil {
+		return err
+	}
+	// Paused: open trades are still managed (stops, exits), no new trade
+	// is opened.
+	paused := d.State == deploy.Paused || r.risk.halted
 	// Limit entries placed before: filled, or out of time?
 	for _, ps := range r.pairs {
 		if ps.entry != nil {
@@ -437,6 +477,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 				}
 			}
 		}
+	}
+	if err := r.recordRisk(ctx); err != nil {
+		return err
 	}
 	w := deploy.Write{Tick: time.UnixMilli(nowMs)}
 	if nowMs%3_600_000 == 0 { // the equity curve is hourly (each close for longer candles)
@@ -493,25 +536,42 @@ func (r *Runner) manage(ctx context.Context, ps *pairState, f *sdk.Frame, nowMs 
 }
 
 // ErrStopped is what Step returns once it stopped the deployment (a stop
-// with flatten: its trades closed); Run then returns nil.
+// with flatten, or the kill switch); Run then returns nil.
 var ErrStopped = errors.New("the deployment was stopped")
 
-// flatten closes every open trade at the market (force_exit), cancelling
-// its resting exit first, then stops the deployment. An exit that did not
-// fill fails the tick: the next one tries again.
-func (r *Runner) flatten(ctx context.Context, nowMs int64) error {
+// stop ends the deployment at nowMs as asked (stop --flatten, the kill
+// switch): with flatten it closes every open trade at the market
+// (force_exit, its resting exit cancelled first); without, it cancels the
+// orders open at the venue (limit entries and resting exits: the trades
+// stay at the venue); then it stops the deployment. An exit that did not
+// fill fails the call: the next tick tries again.
+func (r *Runner) stop(ctx context.Context, nowMs int64, flatten bool) error {
+	if err := r.cancelEntries(ctx, nowMs); err != nil {
+		return err
+	}
 	for _, ps := range append([]*pairState(nil), r.held...) {
-		if err := r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate)); err != nil {
+		var err error
+		switch {
+		case flatten:
+			err = r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate))
+		case ps.open.rest != nil:
+			err = r.cancelRest(ctx, ps)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if n := len(r.held); n > 0 {
+	if n := len(r.held); flatten && n > 0 {
 		return fmt.Errorf("stop --flatten: %d trades still open after their exits", n)
 	}
 	if err := r.cfg.Store.MarkStopped(ctx, r.cfg.Lease); err != nil {
 		return err
 	}
-	r.logf(ctx, slog.LevelInfo, "deployment stopped: its trades were closed at the market")
+	if flatten {
+		r.logf(ctx, slog.LevelInfo, "deployment stopped: its trades were closed at the market")
+	} else {
+		r.logf(ctx, slog.LevelInfo, "deployment stopped: its open orders were cancelled", "open_trades", fmt.Sprint(len(r.held)))
+	}
 	return ErrStopped
 }
 
@@ -552,6 +612,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		}()
 		defer func() { cancel(); <-done }()
 	}
+	poll := r.clk.NewTicker(r.cfg.StopPoll)
+	defer poll.Stop()
 	tf := r.cfg.Timeframe
 	r.tick = r.clk.Now().UnixMilli()
 	for {
@@ -571,6 +633,20 @@ func (r *Runner) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				t.Stop()
 				return ctx.Err()
+			case <-poll.C():
+				t.Stop()
+				switch err := r.checkStop(ctx); {
+				case errors.Is(err, ErrStopped):
+					return nil
+				case errors.Is(err, deploy.ErrFenced):
+					return err
+				case ctx.Err() != nil:
+					return ctx.Err()
+				case err != nil:
+					// The next look (or the tick) tries again.
+					r.log.Warn("the deployment's stop not checked", "err", err)
+				}
+				continue
 			case <-t.C():
 			case c := <-closes:
 				t.Stop()

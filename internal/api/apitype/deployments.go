@@ -16,28 +16,63 @@ type DeploymentRequest struct {
 
 // Deployment is a deployment as the API shows it.
 type Deployment struct {
-	ID              string     `json:"id"`
-	Strategy        string     `json:"strategy"`
-	StrategyVersion int        `json:"strategy_version,omitempty" doc:"The registry version it trades; absent for built-ins"`
-	CodeSHA256      string     `json:"code_sha256,omitempty"`
-	Mode            string     `json:"mode" enum:"paper,live"`
-	Venue           string     `json:"venue"`
-	Account         string     `json:"account"`
-	Pairs           []string   `json:"pairs"`
-	Timeframe       string     `json:"timeframe"`
-	State           string     `json:"state" enum:"starting,running,paused,stopped,failed"`
-	Error           string     `json:"error,omitempty" doc:"Why it failed"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
-	Runner          string     `json:"runner,omitempty" doc:"The runner holding it now"`
-	Flatten         bool       `json:"flatten,omitempty" doc:"A stop with the open positions closed first is asked for: the runner closes them at its next candle close, then stops the deployment"`
-	LastTick        *time.Time `json:"last_tick,omitempty" doc:"The last candle close the runner acted on"`
-	Heartbeat       *time.Time `json:"heartbeat,omitempty" doc:"The runner's last heartbeat"`
-	HeartbeatAge    float64    `json:"heartbeat_age_seconds,omitempty" doc:"Seconds since that heartbeat"`
+	ID              string          `json:"id"`
+	Strategy        string          `json:"strategy"`
+	StrategyVersion int             `json:"strategy_version,omitempty" doc:"The registry version it trades; absent for built-ins"`
+	CodeSHA256      string          `json:"code_sha256,omitempty"`
+	Mode            string          `json:"mode" enum:"paper,live"`
+	Venue           string          `json:"venue"`
+	Account         string          `json:"account"`
+	Pairs           []string        `json:"pairs"`
+	Timeframe       string          `json:"timeframe"`
+	State           string          `json:"state" enum:"starting,running,paused,stopped,failed"`
+	Error           string          `json:"error,omitempty" doc:"Why it failed"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	Runner          string          `json:"runner,omitempty" doc:"The runner holding it now"`
+	Flatten         bool            `json:"flatten,omitempty" doc:"A stop with the open positions closed first is asked for: the runner closes them at once, then stops the deployment"`
+	StopAsked       bool            `json:"stop_asked,omitempty" doc:"The kill switch (stop-all) asked its runner to cancel its open orders (and flatten, with flatten) and stop: done within about a second"`
+	Risk            *DeploymentRisk `json:"risk,omitempty" doc:"The risk state its runner last recorded: the venue's circuit breaker, a loss or drawdown limit that paused it"`
+	LastTick        *time.Time      `json:"last_tick,omitempty" doc:"The last candle close the runner acted on"`
+	Heartbeat       *time.Time      `json:"heartbeat,omitempty" doc:"The runner's last heartbeat"`
+	HeartbeatAge    float64         `json:"heartbeat_age_seconds,omitempty" doc:"Seconds since that heartbeat"`
 	// Stale is the missed-heartbeat alert.
 	Stale bool `json:"stale" doc:"The missed-heartbeat alert: a deployment that should trade has had no heartbeat for 3 intervals (30 s), or no runner took it within 30 s: its runner is gone or stuck (another runner takes it over), or no runner runs"`
 	// Summary is in GET /api/v1/deployments/{id} only.
 	Summary *DeploymentSummary `json:"summary,omitempty"`
+}
+
+// DeploymentRisk is a deployment's risk state as its runner last
+// recorded it.
+type DeploymentRisk struct {
+	Breaker      string     `json:"breaker,omitempty" enum:"closed,open,half_open" doc:"The venue's circuit breaker: open after 5 venue failures in a row (new orders wait; reads and exits go on), half_open after a minute's cool-down (the next order is a probe)"`
+	BreakerSince *time.Time `json:"breaker_since,omitempty" doc:"When the breaker opened"`
+	Halted       string     `json:"halted,omitempty" doc:"The loss or drawdown limit that paused the deployment, and by how much (risk_limits.KEY: …); resume it to trade again (paused again while the breach holds)"`
+	HaltedAt     *time.Time `json:"halted_at,omitempty"`
+}
+
+// StopAllRequest is the body of POST /api/v1/deployments/stop-all: the
+// kill switch.
+type StopAllRequest struct {
+	Flatten  bool     `json:"flatten,omitempty" doc:"Close the open positions at the market before stopping"`
+	Platform bool     `json:"platform,omitempty" doc:"Every tenant's deployments: for the server's operators only (403 for others)"`
+	Modes    []string `json:"modes,omitempty" maxItems:"2" doc:"The modes stopped (default both: paper and live)" enum:"paper,live"`
+}
+
+// StopAllResult is the answer of POST /api/v1/deployments/stop-all.
+type StopAllResult struct {
+	Asked   []string `json:"asked" doc:"Deployments a runner holds, asked to cancel their open orders (flatten, if asked) and stop: their runners do within about a second (GET each to see it stopped)"`
+	Stopped []string `json:"stopped" doc:"Deployments no runner held, stopped at once (with flatten they are asked instead: the next runner to take one flattens it)"`
+}
+
+// AccountLimits are the risk limits of one of the tenant's venue
+// accounts (PUT and GET /api/v1/deployments/account-limits): every
+// deployment on the account trades under the tighter of its own limits
+// and these.
+type AccountLimits struct {
+	Venue      string         `json:"venue" minLength:"1" maxLength:"300" doc:"The venue, as deployments name it (sim, binance, a URL)" example:"sim"`
+	Account    string         `json:"account" minLength:"1" maxLength:"200" doc:"The account, as deployments name it" example:"paper1"`
+	RiskLimits map[string]any `json:"risk_limits" doc:"risk_limits keys (docs/live.md): max_order_notional, max_daily_loss, …; those left out are the defaults"`
 }
 
 // DeploymentSummary is what a deployment has done.

@@ -1,0 +1,207 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/risk"
+	"github.com/tradai/tradai/internal/trade"
+)
+
+// Alert is a risk breach that paused a deployment (Config.Alert).
+type Alert struct {
+	Tenant, Deployment string
+	Limit              string // the risk_limits key
+	Message            string
+	Flattened          bool // its trades were closed (flatten_on_breach)
+}
+
+// riskState is what the runner keeps for the risk limits.
+type riskState struct {
+	sent                    []time.Time // orders sent in the last minute
+	day                     int64       // the UTC day of dayStart (days since 1970)
+	dayStart, dayHigh, high float64     // the equity at the day's start, its highs of the day and since the start
+	halted                  bool        // a loss or drawdown limit paused the deployment
+	haltedAt                time.Time
+	recorded                deploy.RiskState // the risk state last recorded
+	recordedOnce            bool
+}
+
+// refused is the status of an order the risk limits (or the venue's
+// circuit breaker) kept from being sent: it is neither recorded nor sent.
+const refused exchange.Status = "REFUSED_BY_RISK"
+
+// admit checks an order about to be sent against the risk limits and the
+// venue's circuit breaker. Exits (sells of a held trade) always pass.
+// A refused order is logged in the deployment's log and audited.
+func (r *Runner) admit(ctx context.Context, ps *pairState, leg deploy.Leg, req exchange.OrderRequest) bool {
+	if leg == deploy.Exit {
+		return true
+	}
+	now := r.clk.Now()
+	last := r.lastClose(ps, 0)
+	price := req.Price.Float()
+	if price == 0 {
+		price = last
+	}
+	notional := req.Quantity.Float() * price
+	if req.QuoteQuantity > 0 {
+		notional = req.QuoteQuantity.Float()
+	}
+	st := risk.State{Now: now, LastPrice: last, Positions: map[string]float64{}, Sent: r.risk.sent,
+		Equity: r.equity(), DayStart: r.risk.dayStart, DayHigh: r.risk.dayHigh, High: r.risk.high}
+	for _, h := range r.pairs {
+		if h.open != nil {
+			st.Positions[h.pair] += h.open.venueQty * r.lastClose(h, h.open.tr.OpenRate)
+			if h.open.rest != nil {
+				st.OpenOrders++
+			}
+		}
+		if h.entry != nil {
+			st.OpenOrders++
+		}
+	}
+	v := r.cfg.Limits.Check(st, risk.Order{Pair: ps.pair, Price: price, Notional: notional})
+	if v.OK() && !r.cfg.Breaker.Allow() {
+		v = risk.Verdict{Limit: "circuit_breaker", Why: "the venue failed too often: new orders wait for the breaker's cool-down"}
+	}
+	if v.OK() {
+		return true
+	}
+	r.logf(ctx, slog.LevelWarn, "order refused by the risk limits", "pair", ps.pair, "limit", v.Limit, "why", v.Why, "side", string(req.Side),
+		"quantity", req.Quantity.String(), "notional", fmt.Sprint(notional))
+	if err := r.cfg.Store.Audit(ctx, r.cfg.Lease, "deployment.order_refused", map[string]any{"pair": ps.pair, "limit": v.Limit, "why": v.Why,
+		"side": req.Side, "quantity": req.Quantity.String(), "notional": notional}); err != nil {
+		r.log.Warn("refused order not audited", "err", err)
+	}
+	return false
+}
+
+// sentOrder counts an order sent at now for max_orders_per_minute.
+func (r *Runner) sentOrder(now time.Time) {
+	keep := r.risk.sent[:0]
+	for _, t := range r.risk.sent {
+		if now.Sub(t) < time.Minute {
+			keep = append(keep, t)
+		}
+	}
+	r.risk.sent = append(keep, now)
+}
+
+// venueCall tells the breaker how a placement went: a transient failure
+// (the venue down, an answer lost) counts, a refusal does not.
+func (r *Runner) venueCall(err error) {
+	switch {
+	case err == nil:
+		r.cfg.Breaker.Success()
+	case transient(err):
+		r.cfg.Breaker.Failure()
+	}
+}
+
+// watchLoss follows the equity at the close nowMs and pauses the
+// deployment when a loss or drawdown limit is breached: its open limit
+// entries are cancelled, its trades closed with flatten_on_breach, the
+// breach audited and alerted. A deployment resumed while the breach holds
+// is paused again; the next day's start ends a daily loss.
+func (r *Runner) watchLoss(ctx context.Context, d deploy.Deployment, nowMs int64) error {
+	eq := r.equity()
+	if day := nowMs / 86_400_000; day != r.risk.day || r.risk.dayStart == 0 {
+		r.risk.day, r.risk.dayStart, r.risk.dayHigh = day, eq, eq
+	}
+	r.risk.dayHigh, r.risk.high = max(r.risk.dayHigh, eq), max(r.risk.high, eq)
+	if d.State == deploy.Running {
+		r.risk.halted = false // resumed (or never halted)
+	}
+	st := risk.State{Equity: eq, DayStart: r.risk.dayStart, DayHigh: r.risk.dayHigh, High: r.risk.high}
+	v := r.cfg.Limits.Breach(st)
+	if v.OK() || r.risk.halted {
+		return nil
+	}
+	r.risk.halted, r.risk.haltedAt = true, time.UnixMilli(nowMs)
+	rs := r.riskNow()
+	rs.Halted = v.String()
+	if err := r.cfg.Store.Halt(ctx, r.cfg.Lease, v.Limit, rs); err != nil {
+		return err
+	}
+	r.risk.recorded, r.risk.recordedOnce = rs, true
+	r.logf(ctx, slog.LevelError, "risk limit breached: deployment paused", "limit", v.Limit, "why", v.Why)
+	if err := r.cancelEntries(ctx, nowMs); err != nil {
+		return err
+	}
+	flattened := false
+	if r.cfg.Limits.FlattenOnBreach {
+		for _, ps := range append([]*pairState(nil), r.held...) {
+			if err := r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate)); err != nil {
+				return err
+			}
+		}
+		flattened = len(r.held) == 0
+	}
+	if r.cfg.Alert != nil {
+		r.cfg.Alert(ctx, Alert{Tenant: r.cfg.Lease.Tenant, Deployment: r.cfg.Lease.Deployment, Limit: v.Limit, Message: v.String(), Flattened: flattened})
+	}
+	return nil
+}
+
+// cancelEntries cancels the limit entries waiting to fill (what they
+// bought, if anything, opens a trade).
+func (r *Runner) cancelEntries(ctx context.Context, nowMs int64) error {
+	for _, ps := range r.pairs {
+		if ps.entry != nil {
+			ps.entry.until = 0
+			if err := r.settleEntry(ctx, ps, nowMs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// riskNow is the risk state to record.
+func (r *Runner) riskNow() deploy.RiskState {
+	st, since := r.cfg.Breaker.State()
+	rs := deploy.RiskState{Breaker: string(st), BreakerSince: since}
+	if r.risk.halted {
+		rs.Halted, rs.HaltedAt = r.risk.recorded.Halted, r.risk.haltedAt
+	}
+	return rs
+}
+
+// recordRisk records the risk state when it changed since last recorded.
+func (r *Runner) recordRisk(ctx context.Context) error {
+	rs := r.riskNow()
+	if r.risk.recordedOnce && rs == r.risk.recorded {
+		return nil
+	}
+	if err := r.cfg.Store.SetRisk(ctx, r.cfg.Lease, rs); err != nil {
+		return err
+	}
+	if rs.Breaker != r.risk.recorded.Breaker && r.risk.recordedOnce {
+		r.logf(ctx, slog.LevelWarn, "the venue's circuit breaker is "+rs.Breaker)
+	}
+	r.risk.recorded, r.risk.recordedOnce = rs, true
+	return nil
+}
+
+// checkStop reads the deployment between candle closes (Run, every
+// StopPoll): a stop asked (the kill switch, stop --flatten) is acted on at
+// once (ErrStopped); a deployment stopped or taken over ends the run
+// (deploy.ErrFenced). The breaker's state is recorded when it changed.
+func (r *Runner) checkStop(ctx context.Context) error {
+	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
+		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	}
+	if d.Flatten || d.StopAsked {
+		return r.stop(ctx, r.cfg.Timeframe.Floor(r.clk.Now().UnixMilli()), d.Flatten)
+	}
+	return r.recordRisk(ctx)
+}
