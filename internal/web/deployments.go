@@ -163,7 +163,7 @@ type positionRow struct{ Pair, Seq, Qty, OpenRate, Stake, Opened, StopLoss, Tag 
 
 type dtradeRow struct {
 	Seq, Pair, Opened, Closed, OpenRate, CloseRate, Amount, Stake, Reason, Profit, ProfitAbs, ProfitClass, Tag string
-	Open                                                                                                  bool
+	Open                                                                                                       bool
 }
 
 type orderRow struct{ Created, ID, Leg, Pair, Side, Type, Status, Price, Qty, Executed, Reason string }
@@ -439,20 +439,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, sess *
 	f := deployForm{Strategy: strings.TrimSpace(pf.Get("strategy")), Mode: strings.TrimSpace(pf.Get("mode")), Venue: strings.TrimSpace(pf.Get("venue")),
 		Account: strings.TrimSpace(pf.Get("account")), Pairs: pf.Get("pairs"), Timeframe: strings.TrimSpace(pf.Get("timeframe")), Config: pf.Get("config"),
 		Errors: map[string]string{}}
-	req := apitype.DeploymentRequest{Strategy: f.Strategy, Mode: f.Mode, Venue: f.Venue, Account: f.Account, Timeframe: f.Timeframe, Pairs: splitList(f.Pairs)}
-	if strings.TrimSpace(f.Config) != "" {
-		if err := json.Unmarshal([]byte(f.Config), &req.Config); err != nil {
-			f.Errors["config"] = "not a JSON object: " + err.Error()
-		}
-	}
-	for field, empty := range map[string]bool{"strategy": f.Strategy == "", "venue": f.Venue == "", "account": f.Account == "", "timeframe": f.Timeframe == "", "pairs": len(req.Pairs) == 0} {
-		if empty {
-			f.Errors[field] = "required"
-		}
-	}
-	if f.Mode != "paper" && f.Mode != "live" {
-		f.Errors["mode"] = "paper or live"
-	}
+	req := f.request()
 	if len(f.Errors) == 0 {
 		d, err := s.d.Deployments.Create(r.Context(), sess.p, req)
 		p := problemOf(err)
@@ -486,6 +473,26 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, sess *
 	}
 	s.deployChoices(r, sess, &f)
 	s.render(w, r, http.StatusUnprocessableEntity, s.page(sess, "New deployment", "deployments", deployFormBody(f, sess.csrf)))
+}
+
+// request is the form as a deployment request; what is wrong with a
+// field before the operation's checks goes to f.Errors.
+func (f *deployForm) request() apitype.DeploymentRequest {
+	req := apitype.DeploymentRequest{Strategy: f.Strategy, Mode: f.Mode, Venue: f.Venue, Account: f.Account, Timeframe: f.Timeframe, Pairs: splitList(f.Pairs)}
+	if strings.TrimSpace(f.Config) != "" {
+		if err := json.Unmarshal([]byte(f.Config), &req.Config); err != nil {
+			f.Errors["config"] = "not a JSON object: " + err.Error()
+		}
+	}
+	for field, empty := range map[string]bool{"strategy": f.Strategy == "", "venue": f.Venue == "", "account": f.Account == "", "timeframe": f.Timeframe == "", "pairs": len(req.Pairs) == 0} {
+		if empty {
+			f.Errors[field] = "required"
+		}
+	}
+	if f.Mode != "paper" && f.Mode != "live" {
+		f.Errors["mode"] = "paper or live"
+	}
+	return req
 }
 
 // deployFields are the fields of the deployment form.

@@ -217,7 +217,9 @@ func TestStudyPages(t *testing.T) {
 	if a := alice.get("/studies"); !strings.Contains(a.body, `href="/studies/`+id+`"`) {
 		t.Error("the list lacks the study")
 	}
-	var conv struct{ Loss, Best []struct{ Time, Value float64 } }
+	var conv struct {
+		Loss, Best []struct{ Time, Value float64 }
+	}
 	if a := alice.get("/studies/" + id + "/convergence"); json.Unmarshal([]byte(a.body), &conv) != nil || len(conv.Loss) == 0 || len(conv.Best) != len(conv.Loss) {
 		t.Errorf("convergence: %d %s", a.status, a.body)
 	}

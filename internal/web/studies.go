@@ -16,10 +16,10 @@ import (
 // studyRow is a study as the list and its page show it.
 type studyRow struct {
 	ID, Strategy, Status, Created, Started, Finished, Tags, Error string
-	Loss, Sampler, Spaces, Dimensions, Best                      string
+	Loss, Sampler, Spaces, Dimensions, Best                       string
 	Epochs, Asked, Completed, Failed, Running, Pending            int
-	Progress                                                     float64
-	Active, CanCancel, CanResume                                 bool
+	Progress                                                      float64
+	Active, CanCancel, CanResume                                  bool
 }
 
 func studyRowOf(st apitype.Study) studyRow {
