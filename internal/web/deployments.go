@@ -237,17 +237,63 @@ func (s *Server) deploymentPage(w http.ResponseWriter, r *http.Request, sess *se
 		v.Orders = append(v.Orders, orderRow{Created: o.CreatedAt.Format("2006-01-02 15:04:05"), ID: o.ClientOrderID, Leg: o.Leg, Pair: o.Pair,
 			Side: o.Side, Type: o.Type, Status: o.Status, Price: o.Price, Qty: qty, Executed: o.Executed, Reason: o.Reason})
 	}
-	// The log's tail: the store keeps a bounded number of lines.
-	logs, err := s.d.Deployments.Logs(ctx, sess.p, id, 0, 0, 0)
+	after, err := s.tailAfter(r, sess, id, logTail)
+	if err != nil {
+		s.opFailed(w, r, sess, "reading the log", err)
+		return
+	}
+	logs, err := s.d.Deployments.Logs(ctx, sess.p, id, after, logTail, 0)
 	if err != nil {
 		s.opFailed(w, r, sess, "reading the log", err)
 		return
 	}
 	v.Log = logView{ID: id, Lines: logRows(logs), Next: logs.Next, Live: !v.D.Terminal}
-	if n := len(v.Log.Lines); n > logTail {
-		v.Log.Lines = v.Log.Lines[n-logTail:]
-	}
 	s.render(w, r, http.StatusOK, s.chartPage(sess, "Deployment "+id, "deployments", deploymentBody(v, sess.csrf)))
+}
+
+// tailAfter is the after= that reads the last n lines of a deployment's
+// log. Its lines are numbered without gaps from the oldest kept to the
+// newest, so the newest is found by asking for single lines — doubling
+// steps from the oldest, then halving — without reading the log (up to
+// 10,000 lines of up to 4 KiB).
+func (s *Server) tailAfter(r *http.Request, sess *session, id string, n int64) (int64, error) {
+	// more tells whether the log has a line after line x.
+	more := func(x int64) (bool, error) {
+		page, err := s.d.Deployments.Logs(r.Context(), sess.p, id, x, 1, 0)
+		return len(page.Lines) > 0, err
+	}
+	first, err := s.d.Deployments.Logs(r.Context(), sess.p, id, 0, 1, 0)
+	if err != nil || len(first.Lines) == 0 {
+		return 0, err
+	}
+	// lo has a line after it; hi has none.
+	lo, step := first.Lines[0].Seq-1, n
+	hi := lo + step
+	for {
+		ok, err := more(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		lo, step = hi, step*2
+		hi = lo + step
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := more(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	// hi is the newest line's number.
+	return max(first.Lines[0].Seq-1, hi-n), nil
 }
 
 // deploymentSummary is the page's live part: state, heartbeat and
