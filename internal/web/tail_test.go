@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +58,20 @@ func TestTailAfter(t *testing.T) {
 		if l.calls > 40 {
 			t.Errorf("lines %d..%d: %d reads", c.first, c.last, l.calls)
 		}
+	}
+}
+
+// Log lines are text, whatever the strategy logged.
+func TestLogLinesAreEscaped(t *testing.T) {
+	var b strings.Builder
+	v := logView{ID: "dep_x", Live: true, Next: 7, Lines: []logRow{{Seq: "7", Level: "INFO", Msg: `<script>alert(1)</script>`, Attrs: `pair="><img src=x>`}}}
+	if err := logLines(v).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "<script>") || strings.Contains(b.String(), "<img") {
+		t.Errorf("unescaped: %s", b.String())
+	}
+	if !strings.Contains(b.String(), `hx-get="/deployments/dep_x/logs?after=7"`) {
+		t.Errorf("no poll for the lines after 7: %s", b.String())
 	}
 }
