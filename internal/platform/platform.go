@@ -363,7 +363,11 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mountWeb(srv, store, p.auth, reg, cfg); err != nil {
+	ops, err := webOps(p, reg, keys, log, cfg)
+	if err != nil {
+		return err
+	}
+	if err := mountWeb(srv, store, p.auth, reg, ops, cfg); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -394,13 +398,29 @@ func (p *Platform) start(ctx context.Context) error {
 	return nil
 }
 
-// mountWeb serves the web app on the API's handler, outside /api/.
-func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, cfg Config) error {
+// webOps are the API's deployment, study and account operations the web
+// app's pages call.
+func webOps(p *Platform, reg *registry.Registry, keys *accounts.Store, log *slog.Logger, cfg Config) (web.Deps, error) {
+	dep, err := api.NewDeployments(api.DeploymentsConfig{Store: p.deploys, Venues: p.venues, Registry: reg, Clock: cfg.Clock, Log: log})
+	if err != nil {
+		return web.Deps{}, err
+	}
+	acc, err := api.NewAccounts(keys, p.venues, log)
+	if err != nil {
+		return web.Deps{}, err
+	}
+	return web.Deps{Deployments: dep, Studies: api.NewStudies(p.jobs, log), Accounts: acc}, nil
+}
+
+// mountWeb serves the web app on the API's handler, outside /api/, with
+// the operations of ops.
+func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, ops web.Deps, cfg Config) error {
 	doc, err := json.Marshal(srv.OpenAPI())
 	if err != nil {
 		return fmt.Errorf("web app: the OpenAPI document: %w", err)
 	}
-	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version}
+	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
+		Deployments: ops.Deployments, Studies: ops.Studies, Accounts: ops.Accounts}
 	if reg != nil {
 		d.Registry = reg
 	}

@@ -203,7 +203,7 @@ func (f backtestForm) request(spec *sdk.Spec) (apitype.SubmitRequest, []string) 
 	set("dry_run_wallet", f.Wallet, true)
 	set("max_open_trades", f.MaxOpen, true)
 	req := apitype.SubmitRequest{Strategy: f.Strategy, Config: cfg, Timerange: f.Timerange}
-	req.Pairs = strings.FieldsFunc(f.Pairs, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	req.Pairs = splitList(f.Pairs)
 	for _, t := range strings.Fields(f.Tags) {
 		k, v, ok := strings.Cut(t, "=")
 		if !ok {

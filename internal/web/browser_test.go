@@ -120,7 +120,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func TestInBrowser(t *testing.T) {
 	ctx := tab(t)
 	dir := screenshots(t)
-	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t)})
+	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t), Sim: true})
 	pushStrategy(t, s, s.Token, "pysma", "", "\n# two\n")
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
@@ -236,6 +236,50 @@ func TestInBrowser(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector("p.ok").textContent`); !strings.Contains(got, "pysma@1 is now production") {
 		t.Errorf("after promoting: %q", got)
 	}
+
+	// A study: live while it runs, then its convergence and best trials.
+	ticket, err := c.SubmitStudy(context.Background(), apitype.StudyRequest{Strategy: "sma_cross", Config: clienttest.Config(t), Timerange: "20180110-20180112",
+		Pairs: []string{"ETH/BTC", "LTC/BTC"}, Spaces: []string{"buy", "roi", "stoploss"}, Epochs: 30, Sampler: "tpe", Seed: 3, Batch: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "see a study finish and its convergence drawn",
+		chromedp.Navigate(s.URL+"/studies/"+ticket.StudyID),
+		chromedp.WaitVisible(css(`.facts .status.completed[data-final]`)),
+		chromedp.WaitVisible(css(`[data-chart="convergence"][data-ready="true"] canvas`)),
+		chromedp.WaitVisible(css(`table.trials tbody tr`)),
+	)
+	if n := eval[string](t, ctx, `document.querySelector('[data-chart="convergence"]').dataset.points`); n == "" || n == "0" {
+		t.Errorf("the convergence chart has %q points", n)
+	}
+	shot(t, ctx, dir, "study")
+
+	// A paper deployment on the simulator, from the form, then stopped.
+	step(t, ctx, "fill in the deployment form",
+		chromedp.Navigate(s.URL+"/deployments/new"),
+		chromedp.WaitVisible(css("#pairs")),
+		chromedp.SetValue(css("#strategy"), "sma_cross"),
+		chromedp.SetValue(css("#timeframe"), "5m"),
+		chromedp.SetValue(css("#account"), "browser"),
+		chromedp.SetValue(css("#pairs"), "ETH/BTC, LTC/BTC"),
+		chromedp.SetValue(css("#config"), `{"stake_currency": "BTC", "dry_run_wallet": 1}`),
+	)
+	shot(t, ctx, dir, "deployment-form")
+	step(t, ctx, "deploy",
+		chromedp.Submit(css("#pairs")),
+		chromedp.WaitVisible(css(`#deployment-live[hx-trigger] .status.dep-starting`)),
+		chromedp.WaitVisible(css(`[data-chart="equity"][data-ready="true"]`)),
+	)
+	shot(t, ctx, dir, "deployment")
+	step(t, ctx, "stop it after confirming",
+		chromedp.Click(css(`a.button.danger[href$="/stop"]`)),
+		chromedp.WaitVisible(css(`form.card button[type="submit"]`)),
+		chromedp.Click(css(`form.card button[type="submit"]`)),
+		chromedp.WaitVisible(css(`p.ok`)),
+		chromedp.WaitVisible(css(`#deployment-live .status.dep-stopped`)),
+	)
+	step(t, ctx, "see it listed", chromedp.Navigate(s.URL+"/deployments"), chromedp.WaitVisible(css(`#deployment-rows .status.dep-stopped`)))
+	shot(t, ctx, dir, "deployments")
 
 	step(t, ctx, "see a gap on the data page", chromedp.Navigate(s.URL+"/data"), chromedp.WaitVisible(css("svg.timeline rect.gap")))
 	shot(t, ctx, dir, "data")

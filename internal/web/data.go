@@ -90,6 +90,8 @@ func age(d time.Duration) string {
 		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
 	case d >= 2*time.Hour:
 		return strconv.Itoa(int(d/time.Hour)) + " hours"
+	case d < time.Minute:
+		return max(0, d).Round(time.Second).String()
 	}
 	return d.Round(time.Minute).String()
 }

@@ -16,12 +16,17 @@
 // (submitted through the API's own path, api.Server.Submit), the
 // strategies with their versions, stages, diffs, promotion and rollback
 // (each confirmed), the market data's coverage with its gaps and
-// freshness, and /docs, the API's OpenAPI document rendered as HTML.
+// freshness, the optimisation studies (progress, best trials, parameter
+// importance, convergence, cancel, resume, export) and the deployments
+// (live state, heartbeat, figures, log tail, equity, positions, trades,
+// orders, pause, resume, stop, the create form) through the API's own
+// operations (api.Studies, api.Deployments), and /docs, the API's OpenAPI
+// document rendered as HTML.
 //
 // Sign-in is with an API token, kept in an HttpOnly, SameSite=Strict
 // cookie (Secure over TLS) and checked again on every request, so a
 // revoked token ends its sessions. Every form carries a CSRF token derived
 // from the session's token, and cross-origin requests are refused
 // (net/http's CrossOriginProtection). Pages are tenant-scoped as the API
-// is: another tenant's run or strategy is not found.
+// is: another tenant's run, strategy, study or deployment is not found.
 package web

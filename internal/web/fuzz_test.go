@@ -74,6 +74,36 @@ func FuzzBacktestRequest(f *testing.F) {
 	})
 }
 
+// FuzzDeployForm: any deployment form becomes a request or errors under
+// the form's own fields, never a panic; accepted pairs are never empty,
+// and any error location of the API names a field without its path.
+func FuzzDeployForm(f *testing.F) {
+	f.Add("sma_cross", "paper", "sim", "paper1", "ETH/BTC, LTC/BTC", "5m", `{"stake_currency":"BTC"}`, "body.pairs[1]")
+	f.Add("", "dream", "", "", ",,\n", "", "{nope", "body.config.strategy_params")
+	f.Fuzz(func(t *testing.T, strat, mode, venue, account, pairs, timeframe, config, loc string) {
+		form := deployForm{Strategy: strat, Mode: mode, Venue: venue, Account: account, Pairs: pairs, Timeframe: timeframe, Config: config, Errors: map[string]string{}}
+		req := form.request()
+		for field := range form.Errors {
+			if !deployFields[field] {
+				t.Fatalf("error under %q, no field of the form", field)
+			}
+		}
+		if len(form.Errors) == 0 {
+			if len(req.Pairs) == 0 || req.Mode != "paper" && req.Mode != "live" {
+				t.Fatalf("accepted %+v", req)
+			}
+			for _, p := range req.Pairs {
+				if strings.TrimSpace(p) == "" || strings.ContainsAny(p, ", \n") {
+					t.Fatalf("pair %q from %q", p, pairs)
+				}
+			}
+		}
+		if got := formField(loc); strings.ContainsAny(got, ".[") {
+			t.Fatalf("formField(%q) = %q", loc, got)
+		}
+	})
+}
+
 func TestAcceptsGzip(t *testing.T) {
 	for header, want := range map[string]bool{
 		"": false, "gzip": true, "br, gzip;q=0.5": true, "GZIP": true, "gzip;q=0": false, "gzip; q=0": false, "identity": false, "x-gzip": false, "deflate, br": false,

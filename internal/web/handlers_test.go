@@ -72,7 +72,9 @@ func TestFormsNeedTheCSRFToken(t *testing.T) {
 	s := clienttest.Start(t, clienttest.Options{NoWorkers: true})
 	b := signedIn(t, s.URL, s.Token)
 	token := b.csrf()
-	for _, path := range []string{"/backtests", "/strategies/x/versions/1/promote", "/strategies/x/rollback", "/signout"} {
+	for _, path := range []string{"/backtests", "/strategies/x/versions/1/promote", "/strategies/x/rollback", "/signout",
+		"/deployments", "/deployments/dep_x/stop", "/deployments/dep_x/flatten", "/deployments/dep_x/pause", "/deployments/dep_x/resume",
+		"/studies/run_x/cancel", "/studies/run_x/resume"} {
 		for name, form := range map[string]url.Values{
 			"none":  backtestForm(),
 			"wrong": backtestForm("csrf", strings.Repeat("0", len(token))),

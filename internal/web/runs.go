@@ -399,9 +399,15 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request, sess *session
 		s.fail(w, r, sess, "reading the report", err)
 		return
 	}
+	writeReport(w, a.Content)
+}
+
+// writeReport answers an HTML report in a sandbox: its scripts run in an
+// opaque origin, without the session.
+func writeReport(w http.ResponseWriter, html []byte) {
 	w.Header().Set("Content-Security-Policy", "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(a.Content)
+	_, _ = w.Write(html)
 }
 
 // point is one value of a line chart (time in Unix seconds, as
@@ -433,19 +439,28 @@ type equityData struct {
 }
 
 func equityChart(res *result.Result) equityData {
-	var out equityData
-	peak := math.Inf(-1)
+	pts := make([]point, 0, len(res.Equity))
 	for _, e := range res.Equity {
-		peak = max(peak, e.Equity)
-		dd := 0.0
-		if peak > 0 {
-			dd = (e.Equity/peak - 1) * 100
-		}
-		out.Equity = append(out.Equity, point{e.Time / 1000, e.Equity})
-		out.Drawdown = append(out.Drawdown, point{e.Time / 1000, dd})
+		pts = append(pts, point{e.Time / 1000, e.Equity})
 	}
+	out := equityOf(pts)
 	for _, e := range res.Benchmark {
 		out.Benchmark = append(out.Benchmark, point{e.Time / 1000, e.Equity})
+	}
+	return out
+}
+
+// equityOf is an equity curve with its drawdown in percent.
+func equityOf(equity []point) equityData {
+	out := equityData{Equity: equity, Drawdown: make([]point, 0, len(equity))}
+	peak := math.Inf(-1)
+	for _, e := range equity {
+		peak = max(peak, e.Value)
+		dd := 0.0
+		if peak > 0 {
+			dd = (e.Value/peak - 1) * 100
+		}
+		out.Drawdown = append(out.Drawdown, point{e.Time, dd})
 	}
 	return out
 }

@@ -54,6 +54,41 @@ type Registry interface {
 	Rollback(ctx context.Context, p tenancy.Principal, name, reason string) (registry.Version, error)
 }
 
+// Deployments are the deployment operations (api.Deployments), the very
+// ones the API's handlers call: the pages hold none of their logic.
+// Errors are *apitype.Problem; another tenant's deployment is a 404.
+type Deployments interface {
+	Create(ctx context.Context, p tenancy.Principal, req apitype.DeploymentRequest) (apitype.Deployment, error)
+	List(ctx context.Context, p tenancy.Principal) (apitype.DeploymentList, error)
+	Get(ctx context.Context, p tenancy.Principal, id string) (apitype.Deployment, error)
+	Stop(ctx context.Context, p tenancy.Principal, id string, flatten bool) (apitype.Deployment, error)
+	Pause(ctx context.Context, p tenancy.Principal, id string) (apitype.Deployment, error)
+	Resume(ctx context.Context, p tenancy.Principal, id string) (apitype.Deployment, error)
+	Logs(ctx context.Context, p tenancy.Principal, id string, after int64, limit int, wait time.Duration) (apitype.LogPage, error)
+	Trades(ctx context.Context, p tenancy.Principal, id string) (apitype.DeploymentTradeList, error)
+	Orders(ctx context.Context, p tenancy.Principal, id string) (apitype.DeploymentOrderList, error)
+	Positions(ctx context.Context, p tenancy.Principal, id string) (apitype.PositionList, error)
+	Equity(ctx context.Context, p tenancy.Principal, id string) (apitype.EquityCurve, error)
+	Report(ctx context.Context, p tenancy.Principal, id string) ([]byte, error)
+}
+
+// Studies are the study operations (api.Studies). Errors are
+// *apitype.Problem; another tenant's study is a 404.
+type Studies interface {
+	List(ctx context.Context, p tenancy.Principal, status, cursor string, limit int) (apitype.StudyPage, error)
+	Get(ctx context.Context, p tenancy.Principal, id string, top int) (apitype.Study, error)
+	Trials(ctx context.Context, p tenancy.Principal, id, order string, offset, limit int) (apitype.TrialPage, error)
+	Cancel(ctx context.Context, p tenancy.Principal, id string) (apitype.Study, error)
+	Resume(ctx context.Context, p tenancy.Principal, id string) (apitype.Study, error)
+	Export(ctx context.Context, p tenancy.Principal, id string) ([]byte, error)
+}
+
+// Accounts lists the tenant's stored venue accounts (api.Accounts): the
+// deployment form offers their names.
+type Accounts interface {
+	List(ctx context.Context, p tenancy.Principal) (apitype.AccountList, error)
+}
+
 // Deps are what the web app serves from.
 type Deps struct {
 	Auth   Authenticator
@@ -63,6 +98,14 @@ type Deps struct {
 	// Registry is the strategy registry (nil: the strategies pages show
 	// the built-in strategies only).
 	Registry Registry
+	// Deployments are the deployment operations (nil: no deployment
+	// pages).
+	Deployments Deployments
+	// Studies are the study operations (nil: no study pages).
+	Studies Studies
+	// Accounts are the venue accounts the deployment form offers (nil:
+	// none offered).
+	Accounts Accounts
 	// DataDir is the market data store.
 	DataDir string
 	// OpenAPI is the API's OpenAPI document as JSON, rendered at /docs.
@@ -89,6 +132,7 @@ type Server struct {
 	assets  *assets
 	handler http.Handler
 	docs    docsPage
+	nav     []navItem
 }
 
 // New builds the web app over d.
@@ -114,7 +158,7 @@ func New(d Deps, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{d: d, o: o, assets: a, docs: docs}
+	s := &Server{d: d, o: o, assets: a, docs: docs, nav: navItems(d.Deployments != nil, d.Studies != nil)}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -150,6 +194,28 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /strategies/{name}/rollback", s.auth(s.rollbackConfirm))
 	mux.Handle("POST /strategies/{name}/rollback", s.auth(s.rollback))
 	mux.Handle("GET /data", s.auth(s.dataPage))
+	if s.d.Deployments != nil {
+		mux.Handle("GET /deployments", s.auth(s.deploymentsPage))
+		mux.Handle("GET /deployments/rows", s.auth(s.deploymentsRows))
+		mux.Handle("GET /deployments/new", s.auth(s.newDeploymentPage))
+		mux.Handle("POST /deployments", s.auth(s.createDeployment))
+		mux.Handle("GET /deployments/{id}", s.auth(s.deploymentPage))
+		mux.Handle("GET /deployments/{id}/summary", s.auth(s.deploymentSummary))
+		mux.Handle("GET /deployments/{id}/logs", s.auth(s.deploymentLogs))
+		mux.Handle("GET /deployments/{id}/chart", s.auth(s.deploymentChart))
+		mux.Handle("GET /deployments/{id}/report", s.auth(s.deploymentReport))
+		mux.Handle("GET /deployments/{id}/{action}", s.auth(s.deploymentConfirm))
+		mux.Handle("POST /deployments/{id}/{action}", s.auth(s.deploymentAction))
+	}
+	if s.d.Studies != nil {
+		mux.Handle("GET /studies", s.auth(s.studiesPage))
+		mux.Handle("GET /studies/{id}", s.auth(s.studyPage))
+		mux.Handle("GET /studies/{id}/status", s.auth(s.studyStatus))
+		mux.Handle("GET /studies/{id}/convergence", s.auth(s.studyConvergence))
+		mux.Handle("GET /studies/{id}/export", s.auth(s.studyExport))
+		mux.Handle("GET /studies/{id}/{action}", s.auth(s.studyConfirm))
+		mux.Handle("POST /studies/{id}/{action}", s.auth(s.studyAction))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, nil)
 	})

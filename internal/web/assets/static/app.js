@@ -102,6 +102,23 @@
     ready(el);
   }
 
+  // convergence is a study's loss by trial number (dots) and the best
+  // loss so far (a line), on a numeric horizontal scale.
+  function convergence(el, LC) {
+    getJSON(el.dataset.src).then(function (d) {
+      var opts = chartOptions();
+      opts.timeScale = {};
+      var chart = LC.createOptionsChart(el, opts);
+      var loss = chart.addSeries(LC.LineSeries, { color: "#868e96", lineVisible: false, pointMarkersVisible: true, pointMarkersRadius: 2, title: "loss", lastValueVisible: false, priceLineVisible: false });
+      loss.setData(d.loss || []);
+      var best = chart.addSeries(LC.LineSeries, { color: "#0b5cad", lineWidth: 2, lineType: 1, title: "best" });
+      best.setData(d.best || []);
+      chart.timeScale().fitContent();
+      el.setAttribute("data-points", String((d.loss || []).length));
+      ready(el);
+    }).catch(function (e) { el.textContent = "The chart could not be loaded (" + e.message + ")."; });
+  }
+
   // A run's page while the run is queued or running: once its status
   // (refreshed by htmx) is final, reload to show the results.
   function reloadWhenDone() {
@@ -121,6 +138,7 @@
     var LC = window.LightweightCharts;
     if (!LC) { return; }
     document.querySelectorAll("[data-chart=equity]").forEach(function (el) { equity(el, LC); });
+    document.querySelectorAll("[data-chart=convergence]").forEach(function (el) { convergence(el, LC); });
     document.querySelectorAll("[data-chart=compare]").forEach(function (el) { compare(el, LC); });
     document.querySelectorAll("[data-chart=candles]").forEach(function (el) {
       candles(el, LC, el.dataset.pair);
