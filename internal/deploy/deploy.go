@@ -136,6 +136,27 @@ type Deployment struct {
 	// (StopFlatten): the runner closes them at the market, then stops
 	// the deployment (MarkStopped).
 	Flatten bool
+	// Cost is what its runners measured of it.
+	Cost Cost
+}
+
+// Cost is a deployment's use of resources, as its runners measured it
+// over its life (every runner that held it adds to it).
+type Cost struct {
+	// CPU is the CPU time of its strategy runtime: a process strategy's
+	// process, the calls into a wasm instance or a built-in.
+	CPU time.Duration
+	// PeakMemory is the most memory its strategy runtime held at once, in
+	// bytes: a process's peak resident set, a wasm instance's linear
+	// memory; 0 for a built-in (it shares the runner's heap).
+	PeakMemory int64
+	// VenueWeight is the request weight of the requests its runners sent
+	// to the venue (Binance's REQUEST_WEIGHT), in total; VenueWeight1m the
+	// weight the venue last reported used in its minute
+	// (X-MBX-USED-WEIGHT-1M, counted per IP: all the deployments of the
+	// runner's address). Both 0 on a venue that counts no weight.
+	VenueWeight   int64
+	VenueWeight1m int64
 }
 
 // Config is what a Store needs.
@@ -177,14 +198,16 @@ func New(cfg Config) (*Store, error) {
 }
 
 const deploymentColumns = `id, tenant_id, COALESCE(created_by, ''), strategy, strategy_version, code_sha256, mode, venue, account, pairs, timeframe, config,
-	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten`
+	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten,
+	cpu_ms, peak_memory, venue_weight, venue_weight_1m`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var pairs, cfg, mode, tf, state string
-	var created, updated, expires, hb, tick, flatten int64
+	var created, updated, expires, hb, tick, flatten, cpu int64
 	err := sc.Scan(&d.ID, &d.Tenant, &d.CreatedBy, &d.Spec.Strategy, &d.Spec.Version, &d.Spec.CodeSHA256, &mode, &d.Spec.Venue, &d.Spec.Account,
-		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten)
+		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten,
+		&cpu, &d.Cost.PeakMemory, &d.Cost.VenueWeight, &d.Cost.VenueWeight1m)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Deployment{}, ErrNotFound
 	}
@@ -201,6 +224,7 @@ func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	d.Created, d.Updated = time.UnixMilli(created), time.UnixMilli(updated)
 	d.LeaseExpires, d.Heartbeat, d.LastTick = msTime(expires), msTime(hb), msTime(tick)
 	d.Flatten = flatten != 0
+	d.Cost.CPU = time.Duration(cpu) * time.Millisecond
 	return d, nil
 }
 

@@ -76,14 +76,27 @@ type EquityPoint struct {
 
 // Write is what a runner records in one transaction, after checking its
 // lease: order states (new or changed), fills (a fill already recorded is
-// kept as it is), trades (new or changed), equity points and, unless
-// zero, the candle close the runner acted on (Deployment.LastTick).
+// kept as it is), trades (new or changed), equity points, unless zero
+// the candle close the runner acted on (Deployment.LastTick), and the cost
+// it measured since its last write (Cost: added to the deployment's).
 type Write struct {
 	Orders []Order
 	Fills  []Fill
 	Trades []Trade
 	Equity []EquityPoint
 	Tick   time.Time
+	Cost   CostDelta
+}
+
+// CostDelta is what a runner measured of its deployment since its last
+// write: CPU time and venue weight to add, the peak memory seen (kept
+// when above the recorded peak) and the venue's last count of the minute
+// (replaces the recorded one unless 0).
+type CostDelta struct {
+	CPU           time.Duration
+	PeakMemory    int64
+	VenueWeight   int64
+	VenueWeight1m int64
 }
 
 // Record writes w for l's deployment in one transaction, or nothing when
@@ -121,6 +134,14 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 		if !w.Tick.IsZero() {
 			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
 				return fmt.Errorf("tick: %w", err)
+			}
+		}
+		if c := w.Cost; c != (CostDelta{}) {
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET cpu_ms = cpu_ms + ?, venue_weight = venue_weight + ?,
+				peak_memory = CASE WHEN peak_memory < ? THEN ? ELSE peak_memory END,
+				venue_weight_1m = CASE WHEN ? > 0 THEN ? ELSE venue_weight_1m END WHERE id = ?`,
+				c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment); err != nil {
+				return fmt.Errorf("cost: %w", err)
 			}
 		}
 		for _, e := range w.Equity {
