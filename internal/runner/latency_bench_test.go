@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -38,50 +39,51 @@ var smacrossWasm = sync.OnceValues(func() ([]byte, error) {
 	return os.ReadFile(out)
 })
 
-// openRuntime is sma_cross in a strategy runtime: "builtin", "wasm" (in
-// the wasm sandbox, on rt when given) or "python"
-// (examples/strategies/python/sma_cross.py in its own process; skipped
-// without python3).
+// openRuntime is sma_cross in a strategy runtime (startRuntime), closed
+// when tb ends; skipped without python3 for "python".
 func openRuntime(tb testing.TB, name string, rt *wasm.Runtime) sdk.Strategy {
 	tb.Helper()
-	ctx := context.Background()
+	if _, err := exec.LookPath("python3"); err != nil && name == "python" {
+		tb.Skip("no python3 on the PATH")
+	}
+	s, closeFn, err := startRuntime(context.Background(), name, rt, tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { closeFn() })
+	return s
+}
+
+// startRuntime is sma_cross in a strategy runtime: "builtin", "wasm" (in
+// the wasm sandbox, on rt when given, else on a runtime of its own) or
+// "python" (examples/strategies/python/sma_cross.py in its own process,
+// the Python SDK unpacked in cache).
+func startRuntime(ctx context.Context, name string, rt *wasm.Runtime, cache string) (sdk.Strategy, func() error, error) {
 	switch name {
 	case "builtin":
 		s, err := strategy.Lookup("sma_cross")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return s
+		return s, func() error { return nil }, err
 	case "wasm":
 		code, err := smacrossWasm()
 		if err != nil {
-			tb.Fatal(err)
+			return nil, nil, err
 		}
-		if rt == nil {
-			if rt, err = wasm.New(ctx, wasm.Options{MaxInstances: 1}); err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(func() { rt.Close(ctx) })
+		if rt != nil {
+			return rt.Open(ctx, code)
+		}
+		if rt, err = wasm.New(ctx, wasm.Options{MaxInstances: 1}); err != nil {
+			return nil, nil, err
 		}
 		s, closeFn, err := rt.Open(ctx, code)
 		if err != nil {
-			tb.Fatal(err)
+			rt.Close(ctx)
+			return nil, nil, err
 		}
-		tb.Cleanup(func() { closeFn() })
-		return s
+		return s, func() error { return errors.Join(closeFn(), rt.Close(ctx)) }, nil
 	case "python":
-		if _, err := exec.LookPath("python3"); err != nil {
-			tb.Skip("no python3 on the PATH")
-		}
-		s, closeFn, err := strategyref.Open(ctx, "../../examples/strategies/python/sma_cross.py", strategyref.Options{CacheDir: tb.TempDir()})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { closeFn() })
-		return s
+		return strategyref.Open(ctx, "../../examples/strategies/python/sma_cross.py", strategyref.Options{CacheDir: cache})
 	}
-	tb.Fatalf("no runtime %q", name)
-	return nil
+	return nil, nil, fmt.Errorf("no runtime %q", name)
 }
 
 // timedVenue notes when the first order of a tick was accepted.
