@@ -131,17 +131,18 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 				return fmt.Errorf("trade %d: %w", t.Seq, err)
 			}
 		}
-		if !w.Tick.IsZero() {
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
-				return fmt.Errorf("tick: %w", err)
+		// The tick and the cost in one statement: a runner records both
+		// at every candle close.
+		if c := w.Cost; !w.Tick.IsZero() || c != (CostDelta{}) {
+			var tick int64
+			if !w.Tick.IsZero() {
+				tick = w.Tick.UnixMilli()
 			}
-		}
-		if c := w.Cost; c != (CostDelta{}) {
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET cpu_ms = cpu_ms + ?, venue_weight = venue_weight + ?,
-				peak_memory = CASE WHEN peak_memory < ? THEN ? ELSE peak_memory END,
-				venue_weight_1m = CASE WHEN ? > 0 THEN ? ELSE venue_weight_1m END WHERE id = ?`,
-				c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment); err != nil {
-				return fmt.Errorf("cost: %w", err)
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE last_tick_at END,
+				cpu_ms = cpu_ms + ?, venue_weight = venue_weight + ?, peak_memory = CASE WHEN peak_memory < ? THEN ? ELSE peak_memory END,
+				venue_weight_1m = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE venue_weight_1m END WHERE id = ?`,
+				tick, tick, c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment); err != nil {
+				return fmt.Errorf("tick and cost: %w", err)
 			}
 		}
 		for _, e := range w.Equity {

@@ -17,6 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/runner"
@@ -108,10 +109,9 @@ func (s *densityStore) Record(ctx context.Context, l deploy.Lease, w deploy.Writ
 }
 
 // BenchmarkDensity runs many paper deployments of sma_cross (one pair
-// each, 1m candles) on one Host against one in-process simulator, the
-// store on SQLite: tick-p50/p99-ms from a candle close on the stream to
+// each, 1m candles) on one Host against one in-process simulator: tick-p50/p99-ms from a candle close on the stream to
 // each deployment's tick recorded (one op is one close, every deployment
-// ticking), heap-MB/dep and rss-MB/dep (live heap and resident set
+// ticking; the store on SQLite, or PostgreSQL: densityDatabase), heap-MB/dep and rss-MB/dep (live heap and resident set
 // grown by starting them and their ticks, ÷ N; a Python strategy's process is not in the
 // runner's: strategy-MB/dep is the peak the runtimes reported),
 // cold-start-ms of one deployment alone (its job: open the strategy and
@@ -169,7 +169,7 @@ func benchDensity(b *testing.B, name string, n int) {
 		b.Fatal(err)
 	}
 	clk := clock.NewSkipping(time.UnixMilli(start))
-	d, err := db.Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "tradai.db"), nil)
+	d, err := db.Open(ctx, densityDatabase(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -333,6 +333,25 @@ func benchDensity(b *testing.B, name string, n int) {
 	b.ReportMetric(float64(peak)/float64(len(deps))/(1<<20), "strategy-MB/dep")
 	b.ReportMetric(float64(solo)/1e6, "cold-start-ms")
 	reportPercentiles(b, "cold-start-burst", starts)
+}
+
+// densityDatabase is the store's database: SQLite (the embedded
+// runner's), or with $TRADAI_BENCH_DB=postgres a fresh schema on
+// $TRADAI_TEST_POSTGRES (a runner tier's).
+func densityDatabase(b *testing.B) string {
+	switch v := os.Getenv("TRADAI_BENCH_DB"); v {
+	case "", "sqlite":
+		return "sqlite://" + filepath.Join(b.TempDir(), "tradai.db")
+	case "postgres":
+		base := os.Getenv(dbtest.EnvPostgres)
+		if base == "" {
+			b.Fatalf("$TRADAI_BENCH_DB=postgres needs $%s", dbtest.EnvPostgres)
+		}
+		return dbtest.FreshSchema(b, base)
+	default:
+		b.Fatalf("$TRADAI_BENCH_DB=%q: want sqlite or postgres", v)
+		return ""
+	}
 }
 
 // memNow is the live heap after a collection and the process's resident
