@@ -131,9 +131,10 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 				return fmt.Errorf("trade %d: %w", t.Seq, err)
 			}
 		}
-		// The tick and the cost in one statement: a runner records both
-		// at every candle close.
-		if c := w.Cost; !w.Tick.IsZero() || c != (CostDelta{}) {
+		// The tick and the cost in one statement (a runner records both at
+		// every candle close); the tick alone in a shorter one.
+		switch c := w.Cost; {
+		case c != (CostDelta{}):
 			var tick int64
 			if !w.Tick.IsZero() {
 				tick = w.Tick.UnixMilli()
@@ -143,6 +144,10 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 				venue_weight_1m = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE venue_weight_1m END WHERE id = ?`,
 				tick, tick, c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment); err != nil {
 				return fmt.Errorf("tick and cost: %w", err)
+			}
+		case !w.Tick.IsZero():
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
+				return fmt.Errorf("tick: %w", err)
 			}
 		}
 		for _, e := range w.Equity {
