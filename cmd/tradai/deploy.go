@@ -382,6 +382,13 @@ func writeDeployment(w io.Writer, x apitype.Deployment) error {
 		row("realised profit", fmt.Sprintf("%.8g", s.RealisedProfit))
 		row("unrealised profit", fmt.Sprintf("%.8g", s.UnrealisedProfit))
 		row("orders today", strconv.Itoa(s.OrdersToday))
+		row("cpu", fmt.Sprintf("%.3f s", s.CPUSeconds))
+		mem := fmtSize(s.PeakMemoryBytes)
+		if s.PeakMemoryBytes == 0 {
+			mem = "- (a built-in shares the runner's memory)"
+		}
+		row("peak memory", mem)
+		row("venue weight", fmt.Sprintf("%d (the venue's count of the last minute: %d)", s.VenueWeight, s.VenueWeight1m))
 	}
 	return tw.Flush()
 }
@@ -390,7 +397,7 @@ func newDeployShowCmd(o *deployOpts) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "show ID",
-		Short: "Show a deployment: state, last tick, heartbeat and its age, trades, equity, profit, orders today",
+		Short: "Show a deployment: state, last tick, heartbeat and its age, trades, equity, profit, orders today, its cost (CPU, memory, venue weight)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.with(cmd, func(ctx context.Context, d deployments) error {

@@ -126,7 +126,11 @@ func TestDeployPaperOnTheSimulator(t *testing.T) {
 	if h, err := os.ReadFile(report); err != nil || !bytes.Contains(h, []byte("<svg")) || !bytes.Contains(h, []byte("sma_cross")) {
 		t.Fatalf("report: %v", err)
 	}
-	for _, want := range []string{"closed trades", "realised profit", "heartbeat", "circuit breaker:"} {
+	// The simulator counts the request weight of the runner's requests.
+	if d.Summary.VenueWeight == 0 || d.Summary.VenueWeight1m == 0 {
+		t.Errorf("cost: venue weight %d, the venue's minute %d", d.Summary.VenueWeight, d.Summary.VenueWeight1m)
+	}
+	for _, want := range []string{"closed trades", "realised profit", "heartbeat", "venue weight", "peak memory", "cpu", "circuit breaker:"} {
 		if out := cli("deploy", "show", dep.ID); !strings.Contains(out, want) {
 			t.Errorf("deploy show lacks %q:\n%s", want, out)
 		}

@@ -331,6 +331,8 @@ func (d *Deployments) Get(ctx context.Context, p tenancy.Principal, id string) (
 			s.OrdersToday++
 		}
 	}
+	s.CPUSeconds = dep.Cost.CPU.Seconds()
+	s.PeakMemoryBytes, s.VenueWeight, s.VenueWeight1m = dep.Cost.PeakMemory, dep.Cost.VenueWeight, dep.Cost.VenueWeight1m
 	out.Summary = s
 	return out, nil
 }

@@ -16,6 +16,20 @@ type weightBudget struct {
 	mu     sync.Mutex
 	minute int64 // Unix minute that used refers to
 	used   int
+	// sent is the weight of every request sent; reported the exchange's
+	// last count of the weight used in its minute (0 before one).
+	sent     int64
+	reported int
+}
+
+// Weight is the request weight of every request the client sent (retries
+// included), and the weight the exchange last reported used in its
+// current minute (X-MBX-USED-WEIGHT-1M: counted per IP, so it includes
+// other clients on the same address; 0 when it reported none).
+func (c *Client) Weight() (sent int64, minute int) {
+	c.budget.mu.Lock()
+	defer c.budget.mu.Unlock()
+	return c.budget.sent, c.budget.reported
 }
 
 func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
@@ -37,6 +51,7 @@ func (b *weightBudget) reserve(ctx context.Context, clk clock.Clock, cost int) (
 		}
 		if b.used == 0 || b.used+cost <= b.budget {
 			b.used += cost
+			b.sent += int64(cost)
 			b.mu.Unlock()
 			return waited, nil
 		}
@@ -56,6 +71,7 @@ func (b *weightBudget) reserve(ctx context.Context, clk clock.Clock, cost int) (
 func (b *weightBudget) observe(now time.Time, used int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.reported = used
 	if m := minuteOf(now); m != b.minute {
 		b.minute, b.used = m, used
 		return

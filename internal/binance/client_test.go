@@ -225,6 +225,10 @@ func TestWeightHeader(t *testing.T) {
 	if want := []time.Duration{0, 0, 50 * time.Second}; fmt.Sprint(waits) != fmt.Sprint(want) {
 		t.Errorf("waits %v, want %v", waits, want)
 	}
+	// Weight: what the client sent, and the server's last count.
+	if sent, minute := c.Weight(); sent != 15 || minute != 8 {
+		t.Errorf("weight sent %d, last reported %d; want 15 and 8", sent, minute)
+	}
 }
 
 func TestBackoffCap(t *testing.T) {

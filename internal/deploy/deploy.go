@@ -141,6 +141,27 @@ type Deployment struct {
 	StopAsked bool
 	// Risk is the deployment's risk state as its runner last recorded it.
 	Risk RiskState
+	// Cost is what its runners measured of it.
+	Cost Cost
+}
+
+// Cost is a deployment's use of resources, as its runners measured it
+// over its life (every runner that held it adds to it).
+type Cost struct {
+	// CPU is the CPU time of its strategy runtime: a process strategy's
+	// process, the calls into a wasm instance or a built-in.
+	CPU time.Duration
+	// PeakMemory is the most memory its strategy runtime held at once, in
+	// bytes: a process's peak resident set, a wasm instance's linear
+	// memory; 0 for a built-in (it shares the runner's heap).
+	PeakMemory int64
+	// VenueWeight is the request weight of the requests its runners sent
+	// to the venue (Binance's REQUEST_WEIGHT), in total; VenueWeight1m the
+	// weight the venue last reported used in its minute
+	// (X-MBX-USED-WEIGHT-1M, counted per IP: all the deployments of the
+	// runner's address). Both 0 on a venue that counts no weight.
+	VenueWeight   int64
+	VenueWeight1m int64
 }
 
 // Config is what a Store needs.
@@ -182,14 +203,16 @@ func New(cfg Config) (*Store, error) {
 }
 
 const deploymentColumns = `id, tenant_id, COALESCE(created_by, ''), strategy, strategy_version, code_sha256, mode, venue, account, pairs, timeframe, config,
-	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten, stop_asked, risk_state`
+	state, error, created_at, updated_at, lease_runner, lease_token, lease_expires_at, heartbeat_at, last_tick_at, flatten, stop_asked, risk_state,
+	cpu_ms, peak_memory, venue_weight, venue_weight_1m`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var pairs, cfg, mode, tf, state, rs string
-	var created, updated, expires, hb, tick, flatten, stopAsked int64
+	var created, updated, expires, hb, tick, flatten, stopAsked, cpu int64
 	err := sc.Scan(&d.ID, &d.Tenant, &d.CreatedBy, &d.Spec.Strategy, &d.Spec.Version, &d.Spec.CodeSHA256, &mode, &d.Spec.Venue, &d.Spec.Account,
-		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten, &stopAsked, &rs)
+		&pairs, &tf, &cfg, &state, &d.Error, &created, &updated, &d.Runner, &d.LeaseToken, &expires, &hb, &tick, &flatten, &stopAsked, &rs,
+		&cpu, &d.Cost.PeakMemory, &d.Cost.VenueWeight, &d.Cost.VenueWeight1m)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Deployment{}, ErrNotFound
 	}
@@ -211,6 +234,7 @@ func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 			return Deployment{}, fmt.Errorf("read deployment %s: risk state: %w", d.ID, err)
 		}
 	}
+	d.Cost.CPU = time.Duration(cpu) * time.Millisecond
 	return d, nil
 }
 

@@ -478,3 +478,37 @@ func TestStopFlatten(t *testing.T) {
 		}
 	})
 }
+
+// Cost is added up over the runners that held a deployment: CPU time and
+// venue weight add, the peak memory is the highest seen, the venue's
+// minute count is the last one reported; a fenced runner adds nothing.
+func TestCostAddsUpAcrossRunners(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		if err := b.store.Record(ctx, ls[0], deploy.Write{Cost: deploy.CostDelta{CPU: 1500 * time.Millisecond, PeakMemory: 40 << 20, VenueWeight: 12, VenueWeight1m: 30}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.Record(ctx, ls[0], deploy.Write{Cost: deploy.CostDelta{CPU: 250 * time.Millisecond, PeakMemory: 30 << 20, VenueWeight: 3}}); err != nil {
+			t.Fatal(err)
+		}
+		b.clk.Advance(2 * time.Minute)
+		ls2, _ := b.store.Acquire(ctx, "r2", 1, time.Minute)
+		if len(ls2) != 1 {
+			t.Fatal("r2 did not take the deployment over")
+		}
+		if err := b.store.Record(ctx, ls[0], deploy.Write{Cost: deploy.CostDelta{CPU: time.Hour, VenueWeight: 1000}}); !errors.Is(err, deploy.ErrFenced) {
+			t.Fatalf("the first runner's cost: %v, want fenced", err)
+		}
+		if err := b.store.Record(ctx, ls2[0], deploy.Write{Cost: deploy.CostDelta{CPU: time.Second, PeakMemory: 50 << 20, VenueWeight: 5, VenueWeight1m: 7}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.store.Get(ctx, b.alice, dep.ID)
+		want := deploy.Cost{CPU: 2750 * time.Millisecond, PeakMemory: 50 << 20, VenueWeight: 20, VenueWeight1m: 7}
+		if err != nil || got.Cost != want {
+			t.Fatalf("cost %+v (%v), want %+v", got.Cost, err, want)
+		}
+	})
+}

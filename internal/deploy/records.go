@@ -76,14 +76,27 @@ type EquityPoint struct {
 
 // Write is what a runner records in one transaction, after checking its
 // lease: order states (new or changed), fills (a fill already recorded is
-// kept as it is), trades (new or changed), equity points and, unless
-// zero, the candle close the runner acted on (Deployment.LastTick).
+// kept as it is), trades (new or changed), equity points, unless zero
+// the candle close the runner acted on (Deployment.LastTick), and the cost
+// it measured since its last write (Cost: added to the deployment's).
 type Write struct {
 	Orders []Order
 	Fills  []Fill
 	Trades []Trade
 	Equity []EquityPoint
 	Tick   time.Time
+	Cost   CostDelta
+}
+
+// CostDelta is what a runner measured of its deployment since its last
+// write: CPU time and venue weight to add, the peak memory seen (kept
+// when above the recorded peak) and the venue's last count of the minute
+// (replaces the recorded one unless 0).
+type CostDelta struct {
+	CPU           time.Duration
+	PeakMemory    int64
+	VenueWeight   int64
+	VenueWeight1m int64
 }
 
 // Record writes w for l's deployment in one transaction, or nothing when
@@ -118,7 +131,21 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 				return fmt.Errorf("trade %d: %w", t.Seq, err)
 			}
 		}
-		if !w.Tick.IsZero() {
+		// The tick and the cost in one statement (a runner records both at
+		// every candle close); the tick alone in a shorter one.
+		switch c := w.Cost; {
+		case c != (CostDelta{}):
+			var tick int64
+			if !w.Tick.IsZero() {
+				tick = w.Tick.UnixMilli()
+			}
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE last_tick_at END,
+				cpu_ms = cpu_ms + ?, venue_weight = venue_weight + ?, peak_memory = CASE WHEN peak_memory < ? THEN ? ELSE peak_memory END,
+				venue_weight_1m = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE venue_weight_1m END WHERE id = ?`,
+				tick, tick, c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment); err != nil {
+				return fmt.Errorf("tick and cost: %w", err)
+			}
+		case !w.Tick.IsZero():
 			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
 				return fmt.Errorf("tick: %w", err)
 			}

@@ -149,6 +149,31 @@ type Strategy struct {
 	noNamespace bool
 	nextID      int64
 	closed      bool
+	// spent is what its stopped processes used: CPU time, and the highest
+	// peak resident memory.
+	spentCPU  time.Duration
+	spentPeak int64
+}
+
+// Usage is the CPU time the strategy's processes used (the ones stopped
+// and the one running, with what they started) and the most resident
+// memory one of them held, in bytes.
+func (s *Strategy) Usage() (cpu time.Duration, peak int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cpu, peak = s.spentCPU, s.spentPeak
+	if s.p != nil {
+		c, m := s.p.usage()
+		cpu, peak = cpu+c, max(peak, m)
+	}
+	return cpu, peak
+}
+
+// retire stops p, adding what it used to the strategy's account.
+func (s *Strategy) retire(p *process) {
+	p.stop()
+	c, m := p.usage()
+	s.spentCPU, s.spentPeak = s.spentCPU+c, max(s.spentPeak, m)
 }
 
 var _ sdk.Strategy = (*Strategy)(nil)
@@ -268,7 +293,7 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 		proc.waitExit()
 	}
 	s.p = nil
-	proc.stop()
+	s.retire(proc)
 	return fmt.Errorf("strategy %s on %s: %w%s", name, f.Pair, err, proc.ending(s.opts.MemoryLimit))
 }
 
@@ -374,7 +399,7 @@ func (s *Strategy) close() error {
 	}
 	p.stdin.Close()
 	p.waitExit()
-	p.stop()
+	s.retire(p)
 	if p.state != nil && p.state.Exited() && p.state.ExitCode() == 0 {
 		return nil
 	}

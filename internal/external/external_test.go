@@ -729,3 +729,36 @@ func TestStderrTailIsBounded(t *testing.T) {
 		t.Errorf("the error does not end with the end of standard error: %s", msg)
 	}
 }
+
+// Usage counts the strategy process's CPU time and peak memory while it
+// runs, and keeps them once it was stopped.
+func TestUsageCountsTheProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process usage is read on Linux")
+	}
+	s, err := external.Start(context.Background(), []string{filepath.Join(bins, "sma_cross")}, external.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cpu, peak := s.Usage(); peak < 1<<20 || cpu < 0 {
+		t.Fatalf("a started process used %v and %d bytes at most", cpu, peak)
+	}
+	f := synthetic("BTC/USDT", 1_000_000, 1)
+	for range 3 {
+		if err := s.Populate(candlesOnly(f), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cpu, peak := s.Usage()
+	if cpu < 10*time.Millisecond || peak < 8<<20 {
+		t.Fatalf("after three populates of a million candles: %v CPU and %d bytes at most", cpu, peak)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reaped, its rusage counts (the peak as the kernel's maxrss, which
+	// differs from /proc's VmHWM by some pages).
+	if c, p := s.Usage(); c < cpu || p < peak/10*9 {
+		t.Fatalf("after Close: %v and %d bytes, less than %v and %d before", c, p, cpu, peak)
+	}
+}

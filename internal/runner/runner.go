@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -139,6 +140,22 @@ type Runner struct {
 	tick  int64         // the time of the last tick (Run)
 	xs    trade.Exits
 	risk  riskState
+	cpu   time.Duration    // the CPU time of the strategy calls on the runner's threads
+	sent  deploy.CostDelta // the cost recorded so far (totals since New)
+}
+
+// metered is a strategy runtime that measures its own cost
+// (internal/external: its processes; internal/wasm: its instances).
+type metered interface {
+	// Usage is the CPU time it used off the caller's thread and the most
+	// memory it held, in bytes.
+	Usage() (cpu time.Duration, peak int64)
+}
+
+// weigher is a venue that counts the request weight of the calls made
+// through it (exchange/binance).
+type weigher interface {
+	Weight() (sent int64, minute int)
 }
 
 // New checks cfg.
@@ -364,7 +381,14 @@ func (r *Runner) signals(ps *pairState) (*sdk.Frame, error) {
 	f := &sdk.Frame{Pair: w.Pair, Timeframe: w.Timeframe,
 		Time: append([]int64(nil), w.Time...), Open: append([]float64(nil), w.Open...), High: append([]float64(nil), w.High...),
 		Low: append([]float64(nil), w.Low...), Close: append([]float64(nil), w.Close...), Volume: append([]float64(nil), w.Volume...)}
-	if err := r.cfg.Strategy.Populate(f, r.cfg.Params); err != nil {
+	// The call's CPU time on this thread: a built-in's or a wasm
+	// instance's work (a process strategy's is its process's: Usage).
+	runtime.LockOSThread()
+	t0 := threadCPU()
+	err := r.cfg.Strategy.Populate(f, r.cfg.Params)
+	r.cpu += threadCPU() - t0
+	runtime.UnlockOSThread()
+	if err != nil {
 		return nil, fmt.Errorf("strategy on %s: %w", ps.pair, err)
 	}
 	if !f.HasSignals() || f.Len() != w.Len() {
@@ -485,7 +509,40 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	if nowMs%3_600_000 == 0 { // the equity curve is hourly (each close for longer candles)
 		w.Equity = []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}
 	}
-	return r.cfg.Store.Record(ctx, r.cfg.Lease, w)
+	var total deploy.CostDelta
+	w.Cost, total = r.costDelta()
+	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
+		return err
+	}
+	r.sent = total
+	return nil
+}
+
+// costDelta is the cost measured since the last one recorded (delta) and
+// the totals since New: CPU time in whole milliseconds (the rest is
+// recorded with a later tick), the strategy's peak memory when it grew,
+// the venue weight sent, and the venue's count of its minute when it
+// changed.
+func (r *Runner) costDelta() (delta, total deploy.CostDelta) {
+	total.CPU = r.cpu
+	if m, ok := r.cfg.Strategy.(metered); ok {
+		cpu, peak := m.Usage()
+		total.CPU, total.PeakMemory = total.CPU+cpu, peak
+	}
+	total.CPU = total.CPU.Truncate(time.Millisecond)
+	if w, ok := r.cfg.Exchange.(weigher); ok {
+		sent, minute := w.Weight()
+		total.VenueWeight, total.VenueWeight1m = sent, int64(minute)
+	}
+	delta = deploy.CostDelta{CPU: total.CPU - r.sent.CPU, VenueWeight: total.VenueWeight - r.sent.VenueWeight}
+	if total.PeakMemory > r.sent.PeakMemory {
+		delta.PeakMemory = total.PeakMemory
+	}
+	if total.VenueWeight1m != r.sent.VenueWeight1m {
+		delta.VenueWeight1m = total.VenueWeight1m
+	}
+	total.PeakMemory = max(total.PeakMemory, r.sent.PeakMemory)
+	return delta, total
 }
 
 // manage checks ps's open trade at the close of f's last candle (nowMs):

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/sandbox"
@@ -208,6 +209,15 @@ type wasmStrategy struct {
 }
 
 func (w wasmStrategy) Close() error { return w.close() }
+
+// Usage is the wasm strategy's (wasm.Strategy.Usage): what a runner counts
+// of its cost.
+func (w wasmStrategy) Usage() (cpu time.Duration, peak int64) {
+	if s, ok := w.Strategy.(*wasm.Strategy); ok {
+		return s.Usage()
+	}
+	return 0, 0
+}
 
 // Specs reads the spec a version's code declares by starting it once
 // (registry.SpecReader).

@@ -34,6 +34,17 @@ type Strategy struct {
 
 	mu     sync.Mutex
 	closed bool
+	peak   int64 // the largest linear memory an instance had after a call, in bytes
+}
+
+// Usage is the strategy's cost as a runtime of its own: its calls run on
+// the caller's thread (the caller counts their CPU time: 0 here), and
+// peak is the largest linear memory one of its instances had after a
+// call, in bytes.
+func (s *Strategy) Usage() (cpu time.Duration, peak int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 0, s.peak
 }
 
 func newStrategy(r *Runtime, m *module) *Strategy {
@@ -97,6 +108,7 @@ func (s *Strategy) Populate(f *sdk.Frame, p sdk.Values) error {
 	// unknown state: throw it away.
 	keep := err == nil || errors.As(err, &refused)
 	s.mu.Lock()
+	s.peak = max(s.peak, int64(in.mem.Size()))
 	if keep && !s.closed {
 		s.free <- in // never blocks: at most MaxInstances exist
 	} else {

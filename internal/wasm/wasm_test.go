@@ -489,3 +489,25 @@ func TestSliceMemory(t *testing.T) {
 		t.Fatal("grew beyond its maximum")
 	}
 }
+
+// Usage reports the largest linear memory an instance had after a call:
+// it grows with the frame the strategy was given.
+func TestUsageReportsPeakMemory(t *testing.T) {
+	r := newRuntime(t, Options{})
+	s := open(t, r, "smacross").(*Strategy)
+	if _, peak := s.Usage(); peak != 0 {
+		t.Fatalf("peak %d before any call", peak)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	if _, err := populate(t, s, randomFrame(rng, 100), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, small := s.Usage()
+	if _, err := populate(t, s, randomFrame(rng, 200_000), nil); err != nil {
+		t.Fatal(err)
+	}
+	cpu, big := s.Usage()
+	if small <= 0 || big < small+200_000*8*5 || cpu != 0 {
+		t.Fatalf("peak %d after 100 candles, %d after 200,000 (cpu %v)", small, big, cpu)
+	}
+}

@@ -85,6 +85,11 @@ type DeploymentSummary struct {
 	RealisedProfit   float64    `json:"realised_profit" doc:"Profit of the closed trades, fees included"`
 	UnrealisedProfit float64    `json:"unrealised_profit" doc:"Equity less the starting balance and the realised profit: the open trades at the last mark"`
 	OrdersToday      int        `json:"orders_today" doc:"Orders placed since 00:00 UTC"`
+	// The cost its runners measured over its life.
+	CPUSeconds      float64 `json:"cpu_seconds" doc:"CPU time of its strategy runtime: a process strategy's process, the calls into a wasm instance or a built-in"`
+	PeakMemoryBytes int64   `json:"peak_memory_bytes" doc:"Most memory its strategy runtime held at once: a process's peak resident set, a wasm instance's linear memory; 0 for a built-in (it shares the runner's memory)"`
+	VenueWeight     int64   `json:"venue_weight" doc:"Request weight of the requests its runners sent to the venue (Binance's REQUEST_WEIGHT), in total"`
+	VenueWeight1m   int64   `json:"venue_weight_1m" doc:"The weight the venue last reported used in its minute (X-MBX-USED-WEIGHT-1M: per IP, so every deployment of its runner's address counts)"`
 }
 
 // DeploymentList is the answer of GET /api/v1/deployments.

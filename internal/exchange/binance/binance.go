@@ -35,6 +35,10 @@ var _ exchange.Exchange = (*Client)(nil)
 // secret, rate limits: see rest.Config).
 func New(c *rest.Client) *Client { return &Client{rest: c} }
 
+// Weight is the request weight the client sent, and the venue's last
+// count of its minute (binance.Client.Weight).
+func (c *Client) Weight() (sent int64, minute int) { return c.rest.Weight() }
+
 // do sends one request of the given weight and decodes a 200 answer into
 // out; signed requests get timestamp, recvWindow and signature.
 func (c *Client) do(ctx context.Context, method, path string, weight int, q url.Values, signed bool, out any) error {
