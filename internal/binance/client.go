@@ -86,7 +86,26 @@ type Config struct {
 	// RecvWindow is how long a signed request stays valid
 	// (DefaultRecvWindow).
 	RecvWindow time.Duration
+	// Observe is told of every HTTP request, for the process's metrics
+	// (nil: nothing).
+	Observe Observer
 }
+
+// Observer is told what a [Client]'s requests cost (telemetry.Venue).
+type Observer interface {
+	// Request: one HTTP request of weight, answered with HTTP status (0:
+	// no answer, a network error).
+	Request(weight, status int)
+	// UsedWeight: the weight the API says this IP used in the current
+	// minute.
+	UsedWeight(used int)
+}
+
+// noObserver observes nothing.
+type noObserver struct{}
+
+func (noObserver) Request(int, int) {}
+func (noObserver) UsedWeight(int)   {}
 
 // Client sends requests to one Binance API. It is safe for concurrent use;
 // all requests share one request-weight budget, so use one Client per API
@@ -130,6 +149,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RecvWindow <= 0 {
 		cfg.RecvWindow = DefaultRecvWindow
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = noObserver{}
 	}
 	budget := max(1, int(math.Floor(float64(cfg.WeightLimit)*cfg.WeightMargin)))
 	return &Client{cfg: cfg, budget: &weightBudget{budget: budget}}, nil
@@ -255,9 +277,11 @@ func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error)
 	}
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
+		c.cfg.Observe.Request(max(1, r.Weight), 0)
 		return &transportError{fmt.Errorf("binance %s %s: %w", r.Method, r.Path, err)}
 	}
 	defer resp.Body.Close()
+	c.cfg.Observe.Request(max(1, r.Weight), resp.StatusCode)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return &transportError{fmt.Errorf("binance %s %s: reading the answer: %w", r.Method, r.Path, err)}
@@ -265,6 +289,7 @@ func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error)
 	if h := resp.Header.Get(weightHeader); h != "" {
 		if used, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
 			c.budget.observe(c.cfg.Clock.Now(), used)
+			c.cfg.Observe.UsedWeight(used)
 		}
 	}
 	if resp.StatusCode != http.StatusOK {

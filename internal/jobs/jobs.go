@@ -160,6 +160,7 @@ type Service struct {
 
 	stepSeconds *prometheus.HistogramVec
 	runSeconds  prometheus.Histogram
+	waitSeconds *prometheus.HistogramVec
 
 	mu         sync.Mutex
 	stopRescue context.CancelFunc
@@ -193,6 +194,11 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 			Help:    "Start-to-completion time of the backtests this process completed.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
 		}),
+		waitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tradai_queue_wait_seconds",
+			Help:    "Time from a job being due (enqueued, or its retry's back-off over) to a worker of this process starting it, by job kind.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
+		}, []string{"kind"}),
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
 	if s.opts.Webhook.URL != "" {
@@ -251,7 +257,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 
 // Collectors are the Service's Prometheus metrics.
 func (s *Service) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.stepSeconds, s.runSeconds}
+	return []prometheus.Collector{s.stepSeconds, s.runSeconds, s.waitSeconds}
 }
 
 // backoff is the wait before attempt+1: RetryBase, doubled per attempt, up
@@ -447,7 +453,7 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		s.log.Warn("orphaned run re-queued", "run", o.ID, "tenant", o.Tenant, "status", r.Status)
+		s.log.Warn("orphaned run re-queued", "run_id", o.ID, "tenant", o.Tenant, "status", r.Status)
 		if r.Status == runs.Queued {
 			n++
 		}

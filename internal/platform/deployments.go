@@ -23,6 +23,7 @@ import (
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/telemetry"
 )
 
 // The venues a deployment names (deploy.Spec.Venue).
@@ -58,8 +59,19 @@ type Venues struct {
 	AnyURL   bool
 	Accounts *simstore.Store
 	HTTP     *http.Client // nil: the Binance client core's
-	Clock    clock.Clock
-	Log      *slog.Logger
+	// Observe gives the observer of a venue's requests (telemetry.Venue;
+	// nil: none). venue is the deployment's: "sim" or an allowed URL.
+	Observe func(venue string) binance.Observer
+	Clock   clock.Clock
+	Log     *slog.Logger
+}
+
+// observer is the observer of venue's requests (nil: none).
+func (v *Venues) observer(venue string) binance.Observer {
+	if v.Observe == nil {
+		return nil
+	}
+	return v.Observe(venue)
 }
 
 // baseURL is the URL of venue.
@@ -106,7 +118,7 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	if err != nil {
 		return nil, err
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: k.APIKey, Secret: k.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: k.APIKey, Secret: k.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Observe: v.observer(spec.Venue)})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -126,7 +138,7 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Observe: v.observer(spec.Venue)})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -229,6 +241,7 @@ type deploymentJob struct {
 	// external lets registry versions run without the process sandbox
 	// (--allow-external-strategies).
 	external bool
+	metrics  *telemetry.Metrics
 	clock    clock.Clock
 	log      *slog.Logger
 }
@@ -305,9 +318,10 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 		return err
 	}
 	r, err := runner.New(runner.Config{Store: j.store, Lease: l, Pairs: d.Spec.Pairs, Timeframe: d.Spec.Timeframe, Exchange: ex,
-		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Clock: j.clock, Log: j.log})
+		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Clock: j.clock, Log: j.log, Observe: j.metrics})
 	if err != nil {
 		return errPermanent{err}
 	}
+	defer j.metrics.Forget(d.ID)
 	return r.Run(ctx)
 }

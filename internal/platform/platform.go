@@ -40,6 +40,7 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/deploy"
@@ -50,6 +51,7 @@ import (
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/telemetry"
 	"github.com/tradai/tradai/internal/tenancy"
 	"github.com/tradai/tradai/internal/web"
 )
@@ -72,10 +74,13 @@ type Config struct {
 	// Addr is where the API listens (host:port; port 0 picks a free one).
 	// Empty: no API, a worker process.
 	Addr string
-	// MetricsAddr, when set, serves the job service's Prometheus metrics
-	// (with the Go runtime's and the process's) at /metrics there, and
-	// the probes /health (the process serves) and /ready (its database
-	// answers).
+	// MetricsAddr, when set on a process without an API (a worker or a
+	// runner), serves the process's Prometheus metrics (the job service's,
+	// its deployments' and venues' (internal/telemetry), the Go runtime's
+	// and the process's) at /metrics there, and the probes /health (the
+	// process serves) and /ready (its database answers). The API serves
+	// the same families, and the runs, queue and heartbeat gauges, at its
+	// own /metrics.
 	MetricsAddr string
 	// Workers is how many jobs this process runs at once (0: none, the
 	// queue is left to other processes).
@@ -159,6 +164,8 @@ type Platform struct {
 	stopHost  context.CancelFunc
 	hostDone  chan struct{} // closed when the host stopped and released its leases
 	metrics   *http.Server
+	reg       *prometheus.Registry // the process's metrics
+	telemetry *telemetry.Metrics
 	wasm      *wasm.Runtime  // the process's wasm runtime, when the Platform made it
 	wg        sync.WaitGroup // every goroutine the Platform starts
 	tokenFile string
@@ -305,7 +312,12 @@ func (p *Platform) start(ctx context.Context) error {
 	if p.deploys, err = deploy.New(deploy.Config{DB: p.db, Clock: cfg.Clock, Log: log}); err != nil {
 		return err
 	}
-	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log}
+	// One registry for the process: the API serves it at /metrics, a
+	// worker or runner process on its metrics listener.
+	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
+	p.reg.MustRegister(p.telemetry.Collectors()...)
+	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log,
+		Observe: func(venue string) binance.Observer { return p.telemetry.Venue(venue) }}
 	if cfg.Sim != nil {
 		p.venues.SimAdminToken = cfg.Sim.AdminToken
 	}
@@ -314,7 +326,7 @@ func (p *Platform) start(ctx context.Context) error {
 		registryOf = reg.Tenant
 	}
 	job := &deploymentJob{store: p.deploys, venues: p.venues, strategies: cfg.Jobs.Strategies, registry: registryOf,
-		external: cfg.AllowExternalStrategies, clock: cfg.Clock, log: log}
+		external: cfg.AllowExternalStrategies, metrics: p.telemetry, clock: cfg.Clock, log: log}
 	if cfg.Addr == "" {
 		if err := p.startWorker(ctx); err != nil {
 			return err
@@ -346,8 +358,11 @@ func (p *Platform) start(ctx context.Context) error {
 			}
 		})
 	}
+	// The heartbeats of every tenant's deployments: one process reports
+	// them, the API's (the one that raises the missed-heartbeat alert).
+	p.reg.MustRegister(telemetry.NewHeartbeats(p.heartbeats, cfg.Clock))
 	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
-		Deployments: p.deploys, Venues: p.venues}, cfg.API)
+		Deployments: p.deploys, Venues: p.venues, Metrics: p.reg}, cfg.API)
 	if err != nil {
 		return err
 	}
@@ -470,14 +485,28 @@ func (p *Platform) watchHeartbeats() {
 			}
 			if d.Heartbeat.IsZero() {
 				p.cfg.Log.Error("deployment alert: no runner took it (start tradai serve with --runner-max > 0, or tradai runner)",
-					"deployment", d.ID, "tenant", d.Tenant, "created", d.Created)
+					"deployment_id", d.ID, "tenant", d.Tenant, "created", d.Created)
 			} else {
 				p.cfg.Log.Error("deployment alert: heartbeat missed for 3 intervals, its runner is gone or stuck; another runner takes it over",
-					"deployment", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
+					"deployment_id", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
 			}
 		}
 		alerted = now
 	}
+}
+
+// heartbeats lists the heartbeat of every deployment that should trade:
+// those whose lease is not renewed by now are every one of them.
+func (p *Platform) heartbeats(ctx context.Context) ([]telemetry.Heartbeat, error) {
+	ds, err := p.deploys.Stale(ctx, p.cfg.Clock.Now().Add(time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]telemetry.Heartbeat, len(ds))
+	for i, d := range ds {
+		out[i] = telemetry.Heartbeat{Deployment: d.ID, Last: d.Heartbeat, Since: d.Created}
+	}
+	return out, nil
 }
 
 // runnerHeartbeat is the runner tier's heartbeat (runner.HostConfig's
@@ -493,10 +522,9 @@ func (p *Platform) startWorker(context.Context) error {
 		if err != nil {
 			return fmt.Errorf("worker: metrics listener on %s: %w", cfg.MetricsAddr, err)
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(append(p.jobs.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
+		p.reg.MustRegister(append(p.jobs.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}))
 		// Probes for an orchestrator: alive while the process serves;
 		// ready while the database answers.
 		mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {

@@ -65,12 +65,33 @@ type Config struct {
 	StreamWait time.Duration
 	// Clock is the time (candle closes, waits); nil: the system clock.
 	Clock clock.Clock
-	Log   *slog.Logger
+	// Log gets the runner's lines, each with the deployment_id and
+	// tenant attributes.
+	Log *slog.Logger
+	// Observe is told of every tick Run makes and of the breaker, for the
+	// process's metrics (nil: nothing).
+	Observe Observer
 	// Retries bounds the attempts of one venue call (default 8); waits
 	// between them start at RetryWait (default 200 ms) and double.
 	Retries   int
 	RetryWait time.Duration
 }
+
+// Observer is told what a runner does, for the process's metrics
+// (telemetry.Metrics).
+type Observer interface {
+	// Ticked: a tick acting on the candles closed at closed ended at
+	// done, with err (nil: it did its work).
+	Ticked(closed, done time.Time, err error)
+	// Breaker: deployment's circuit breaker opened (open) or closed.
+	Breaker(deployment string, open bool)
+}
+
+// noObserver observes nothing.
+type noObserver struct{}
+
+func (noObserver) Ticked(time.Time, time.Time, error) {}
+func (noObserver) Breaker(string, bool)               {}
 
 // pairState is one pair's market and candles.
 type pairState struct {
@@ -138,6 +159,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observe == nil {
+		cfg.Observe = noObserver{}
+	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 8
 	}
@@ -156,7 +180,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment", cfg.Lease.Deployment), pf: pf,
+	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment_id", cfg.Lease.Deployment, "tenant", cfg.Lease.Tenant), pf: pf,
 		pol: trade.Policy{Rules: cfg.Rules}, keep: min(cfg.Startup+1, 999)}
 	r.keep = max(r.keep, 2)
 	if cfg.Schedule != "" {
@@ -583,7 +607,15 @@ func (r *Runner) Run(ctx context.Context) error {
 			at = now.UnixMilli()
 		}
 		r.tick = at
-		if err := r.Step(ctx, time.UnixMilli(at)); err != nil {
+		err := r.Step(ctx, time.UnixMilli(at))
+		switch {
+		case err == nil || errors.Is(err, ErrStopped):
+			r.cfg.Observe.Ticked(time.UnixMilli(at), r.clk.Now(), nil)
+		case ctx.Err() == nil && !errors.Is(err, deploy.ErrFenced):
+			// A tick that failed (not one cut short by the runner stopping).
+			r.cfg.Observe.Ticked(time.UnixMilli(at), r.clk.Now(), err)
+		}
+		if err != nil {
 			if errors.Is(err, ErrStopped) {
 				return nil
 			}

@@ -138,7 +138,7 @@ func (a *attempt) do(ctx context.Context, step string) (runkind.Result, error) {
 		return runkind.Result{Detail: detail}, err
 	case StepRun:
 		var err error
-		a.res, err = backtest.Run(ctx, a.cfg, a.strat, a.b.log)
+		a.res, err = backtest.Run(ctx, a.cfg, a.strat, a.log)
 		if err != nil && ctx.Err() == nil {
 			return runkind.Result{}, runkind.Permanent(err)
 		}
