@@ -61,6 +61,13 @@ func scrape(t *testing.T, url string) map[string]float64 {
 // deployment on the simulator ticking on its runner (ticks, tick latency,
 // the venue's requests and weight, the deployment's heartbeat age).
 func TestServeMetricsMove(t *testing.T) {
+	movedServer(t)
+}
+
+// movedServer runs a server with a worker, a runner and the simulator
+// until TestServeMetricsMove's families moved, and returns its last scrape.
+func movedServer(t *testing.T) (after map[string]float64, families map[string]bool) {
+	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
 	t0 := time.Date(2018, 1, 11, 0, 0, 0, 0, time.UTC) // after sma_cross's warm-up
 	clk := clock.NewFake(t0)
@@ -132,7 +139,6 @@ func TestServeMetricsMove(t *testing.T) {
 	// A candle close on the clock, then the next (should the runner have
 	// read the clock already moved while starting), until a tick is seen
 	// and the queue has marked the backtest's job completed.
-	var after map[string]float64
 	closed, moved := t0, time.Now()
 	poll(t, "a tick in the metrics", func() bool {
 		if closed.Before(clk.Now()) || time.Since(moved) > time.Second {
@@ -157,6 +163,26 @@ func TestServeMetricsMove(t *testing.T) {
 			t.Errorf("after: %s = %v (present %v), want at least %v", name, got, ok, least)
 		}
 	}
+	return after, scrapeFamilies(t, metrics)
+}
+
+// scrapeFamilies is the names of the families url's /metrics declares.
+func scrapeFamilies(t *testing.T, url string) map[string]bool {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := map[string]bool{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 4 && f[0] == "#" && f[1] == "TYPE" {
+			out[f[2]] = true
+		}
+	}
+	return out
 }
 
 // poll waits up to 30 s for cond.

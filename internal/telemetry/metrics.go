@@ -48,7 +48,7 @@ func NewMetrics() *Metrics {
 		}, []string{"deployment"}),
 		drift: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tradai_deployment_drift_score",
-			Help: "How far a deployment's live trades drift from its backtest (0: none); alerts past its threshold.",
+			Help: "How far a deployment's live trades drift from its backtest, over its threshold (0: none; above 1: past the threshold).",
 		}, []string{"deployment"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tradai_venue_requests_total",

@@ -41,7 +41,7 @@ func TestMetricsMove(t *testing.T) {
 # HELP tradai_breaker_open 1 while a deployment's circuit breaker is open (its runner places no new orders), else 0.
 # TYPE tradai_breaker_open gauge
 tradai_breaker_open{deployment="dep_a"} 1
-# HELP tradai_deployment_drift_score How far a deployment's live trades drift from its backtest (0: none); alerts past its threshold.
+# HELP tradai_deployment_drift_score How far a deployment's live trades drift from its backtest, over its threshold (0: none; above 1: past the threshold).
 # TYPE tradai_deployment_drift_score gauge
 tradai_deployment_drift_score{deployment="dep_a"} 0.3
 # HELP tradai_deployment_heartbeat_age_seconds Seconds since the runner of a deployment that should trade last renewed its lease (since its creation when no runner took it).
