@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +44,8 @@ it the same --datadir.`,
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format on standard error: text (key=value) or json (one object a line)")
 	logger := func() (*slog.Logger, error) { return telemetry.Logger(stderr, logFormat, logLevel) }
+	root.PersistentFlags().String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		"serve, worker and runner export their traces to this OpenTelemetry collector's OTLP/HTTP base URL, e.g. http://collector:4318 (default $OTEL_EXPORTER_OTLP_ENDPOINT; off when empty)")
 	root.AddCommand(newBacktestCmd(logger), newHyperoptCmd(logger), newStrategiesCmd(), newDataCmd(logger))
 	root.AddCommand(newWalkforwardCmd(logger))
 	root.AddCommand(newStrategyCmd(logger))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -164,8 +163,11 @@ func (o *platformOpts) config() (platform.Config, error) {
 // operator, runs it until ctx ends (or the API fails) and shuts it down.
 // A shutdown that did not go cleanly is logged and, with strict, the
 // command's error.
-func run(ctx context.Context, cfg platform.Config, out io.Writer, strict bool) error {
-	cfg.Out = out
+func run(cmd *cobra.Command, cfg platform.Config, strict bool) error {
+	ctx := cmd.Context()
+	cfg.Out = cmd.OutOrStdout()
+	// The root command's --otlp-endpoint.
+	cfg.OTLPEndpoint, _ = cmd.Flags().GetString("otlp-endpoint")
 	p, err := platform.New(cfg)
 	if err != nil {
 		return err
@@ -238,7 +240,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
 			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF}
-			return run(cmd.Context(), cfg, cmd.OutOrStdout(), false)
+			return run(cmd, cfg, false)
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (0: none, API only)")
@@ -281,7 +283,7 @@ Go runtime, process) at /metrics there, and the probes /health (alive) and
 				return err
 			}
 			cfg.MetricsAddr = metricsAddr
-			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
+			return run(cmd, cfg, true)
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (at least 1)")
@@ -324,7 +326,7 @@ sandbox, as the backtest workers run them.`,
 				return err
 			}
 			cfg.Runner, cfg.SimURL, cfg.SimAdminToken, cfg.MetricsAddr = &rc, simURL, simAdminToken, metricsAddr
-			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
+			return run(cmd, cfg, true)
 		},
 	}
 	o.addFlags(cmd, 0, "backtests this process runs too (0: deployments only)")

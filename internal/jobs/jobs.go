@@ -53,6 +53,11 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
@@ -70,7 +75,10 @@ import (
 type runArgs struct {
 	RunID  string `json:"run_id"`
 	Tenant string `json:"tenant"`
-	kind   string
+	// Traceparent is the W3C trace context of the enqueueing span (empty
+	// without one): the worker's span continues that trace.
+	Traceparent string `json:"traceparent,omitempty"`
+	kind        string
 }
 
 // Kind is the job's River kind: the run's.
@@ -102,6 +110,9 @@ type Options struct {
 	// Clock is the clock (nil: the system clock): run and webhook times,
 	// retry times, the heartbeat, cancel-poll and rescue tickers.
 	Clock clock.Clock
+	// Tracer makes the spans of enqueueing, of each job and of its
+	// strategy's calls (nil: none).
+	Tracer trace.Tracer
 }
 
 func (o Options) withDefaults() Options {
@@ -124,6 +135,9 @@ func (o Options) withDefaults() Options {
 		o.FetchCool = o.FetchPoll
 	}
 	o.Clock = clock.Or(o.Clock)
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	o.Webhook = o.Webhook.withDefaults()
 	return o
 }
@@ -179,7 +193,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 	}
 	opts = opts.withDefaults()
 	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
-		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log})
+		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log, Tracer: opts.Tracer})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -305,7 +319,13 @@ func (s *Service) enqueue(ctx context.Context, tx *db.Tx, kind, id, tenant strin
 	if _, ok := s.kinds[kind]; !ok {
 		return fmt.Errorf("enqueue run %s: this queue does not work %q runs", id, kind)
 	}
-	if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), runArgs{RunID: id, Tenant: tenant, kind: kind}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+	ctx, span := s.opts.Tracer.Start(ctx, "enqueue "+kind, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("tradai.run_id", id), attribute.String("tradai.tenant", tenant)))
+	defer span.End()
+	tc := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, tc)
+	args := runArgs{RunID: id, Tenant: tenant, Traceparent: tc["traceparent"], kind: kind}
+	if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), args, &river.InsertOpts{ScheduledAt: at}); err != nil {
 		return fmt.Errorf("enqueue run %s: %w", id, err)
 	}
 	return nil

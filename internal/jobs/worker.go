@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/runs"
@@ -32,7 +36,16 @@ type runWorker struct {
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	w.s.waited(job.Kind, job.ScheduledAt)
+	// The job's span continues the trace of the request that enqueued it.
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": job.Args.Traceparent})
+	ctx, span := w.s.opts.Tracer.Start(ctx, "job "+job.Kind, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("tradai.run_id", job.Args.RunID), attribute.String("tradai.tenant", job.Args.Tenant),
+			attribute.Int("tradai.attempt", job.Attempt)))
+	defer span.End()
 	err := w.work(ctx, job)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
 	if err == nil {
 		return nil
 	}

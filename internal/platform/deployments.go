@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
@@ -62,8 +64,10 @@ type Venues struct {
 	// Observe gives the observer of a venue's requests (telemetry.Venue;
 	// nil: none). venue is the deployment's: "sim" or an allowed URL.
 	Observe func(venue string) binance.Observer
-	Clock   clock.Clock
-	Log     *slog.Logger
+	// Tracer makes the spans of the venues' requests (nil: none).
+	Tracer trace.Tracer
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
 // observer is the observer of venue's requests (nil: none).
@@ -118,7 +122,7 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	if err != nil {
 		return nil, err
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: k.APIKey, Secret: k.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Observe: v.observer(spec.Venue)})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: k.APIKey, Secret: k.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -138,7 +142,7 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 		return nil, deploy.Invalid("mode", "live: live trading comes with issue 15 (API secrets and guard rails); deploy with mode paper")
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Observe: v.observer(spec.Venue)})
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -242,6 +246,7 @@ type deploymentJob struct {
 	// (--allow-external-strategies).
 	external bool
 	metrics  *telemetry.Metrics
+	tracer   trace.Tracer
 	clock    clock.Clock
 	log      *slog.Logger
 }
@@ -318,7 +323,7 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 		return err
 	}
 	r, err := runner.New(runner.Config{Store: j.store, Lease: l, Pairs: d.Spec.Pairs, Timeframe: d.Spec.Timeframe, Exchange: ex,
-		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Clock: j.clock, Log: j.log, Observe: j.metrics})
+		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Clock: j.clock, Log: j.log, Observe: j.metrics, Tracer: j.tracer})
 	if err != nil {
 		return errPermanent{err}
 	}

@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
@@ -60,6 +64,9 @@ func scrape(t *testing.T, url string) map[string]float64 {
 // state and kind, the wait in the queue, the run's duration), and a paper
 // deployment on the simulator ticking on its runner (ticks, tick latency,
 // the venue's requests and weight, the deployment's heartbeat age).
+//
+// Its trace shows the runner tier: each tick a span with the venue's
+// requests under it.
 func TestServeMetricsMove(t *testing.T) {
 	movedServer(t)
 }
@@ -71,7 +78,9 @@ func movedServer(t *testing.T) (after map[string]float64, families map[string]bo
 	home := filepath.Join(t.TempDir(), "home")
 	t0 := time.Date(2018, 1, 11, 0, 0, 0, 0, time.UTC) // after sma_cross's warm-up
 	clk := clock.NewFake(t0)
-	p, err := platform.New(platform.Config{
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	p, err := platform.New(platform.Config{TracerProvider: tp,
 		Home: home, DataDir: clienttest.ExampleData(), Database: filepath.Join(home, "tradai.db"), Addr: "127.0.0.1:0", Workers: 1,
 		Sim: &simserver.Config{Pairs: []string{"ETH/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", Speed: 1, SpeedGiven: true, Start: t0,
 			Engine: sim.DefaultConfig(), WeightLimit: -1},
@@ -162,6 +171,22 @@ func movedServer(t *testing.T) (after map[string]float64, families map[string]bo
 		if got, ok := after[name]; !ok || got < least {
 			t.Errorf("after: %s = %v (present %v), want at least %v", name, got, ok, least)
 		}
+	}
+	// A tick's span, with a venue request in it.
+	ticks := map[trace.SpanID]bool{}
+	for _, s := range spans.GetSpans() {
+		if s.Name == "deployment tick" {
+			ticks[s.SpanContext.SpanID()] = true
+		}
+	}
+	venue := false
+	for _, s := range spans.GetSpans() {
+		if strings.HasPrefix(s.Name, "binance GET ") && s.SpanKind == trace.SpanKindClient && ticks[s.Parent.SpanID()] {
+			venue = true
+		}
+	}
+	if len(ticks) == 0 || !venue {
+		t.Errorf("%d tick spans, a venue request under one: %v", len(ticks), venue)
 	}
 	return after, scrapeFamilies(t, metrics)
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/atomicfile"
@@ -118,6 +119,15 @@ type Config struct {
 	// service, the API and the simulator where their options set none (nil:
 	// the system clock).
 	Clock clock.Clock
+	// OTLPEndpoint, when set, exports the process's traces to that
+	// OTLP/HTTP collector (its base URL: http://collector:4318);
+	// TracerProvider, when set instead, takes them (tests: an in-memory
+	// exporter). Neither: no traces. The spans: an API request, the
+	// enqueueing of its run, the worker's job (continuing the request's
+	// trace through the job's arguments), each strategy call; a
+	// deployment's tick and its venue requests.
+	OTLPEndpoint   string
+	TracerProvider trace.TracerProvider
 	// DrainAPI bounds how long Shutdown waits for API requests in flight
 	// (10 s); DrainWorkers how long running jobs get to finish before they
 	// are cancelled and re-queued (20 s).
@@ -166,6 +176,8 @@ type Platform struct {
 	metrics   *http.Server
 	reg       *prometheus.Registry // the process's metrics
 	telemetry *telemetry.Metrics
+	tracing   *telemetry.Tracing // the OTLP exporter the Platform made, flushed at Shutdown
+	tracer    trace.Tracer
 	wasm      *wasm.Runtime  // the process's wasm runtime, when the Platform made it
 	wg        sync.WaitGroup // every goroutine the Platform starts
 	tokenFile string
@@ -226,7 +238,24 @@ func New(cfg Config) (*Platform, error) {
 		}
 		cfg.Sim = &sc
 	}
-	return &Platform{cfg: cfg, ready: make(chan struct{}), failed: make(chan error, 1), stop: make(chan struct{})}, nil
+	p := &Platform{cfg: cfg, ready: make(chan struct{}), failed: make(chan error, 1), stop: make(chan struct{})}
+	if cfg.OTLPEndpoint != "" && cfg.TracerProvider == nil {
+		service := "tradai-worker"
+		switch {
+		case cfg.Addr != "":
+			service = "tradai-server"
+		case cfg.Runner != nil && cfg.Workers == 0:
+			service = "tradai-runner"
+		}
+		tr, err := telemetry.NewTracing(cfg.OTLPEndpoint, service)
+		if err != nil {
+			return nil, err
+		}
+		p.tracing, p.cfg.TracerProvider = tr, tr.Provider()
+	}
+	p.tracer = telemetry.Tracer(p.cfg.TracerProvider)
+	p.cfg.Jobs.Tracer = p.tracer
+	return p, nil
 }
 
 // Start brings the platform up: folders, database (migrated), job service,
@@ -317,7 +346,7 @@ func (p *Platform) start(ctx context.Context) error {
 	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
 	p.reg.MustRegister(p.telemetry.Collectors()...)
 	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log), Clock: cfg.Clock, Log: log,
-		Observe: func(venue string) binance.Observer { return p.telemetry.Venue(venue) }}
+		Observe: func(venue string) binance.Observer { return p.telemetry.Venue(venue) }, Tracer: p.tracer}
 	if cfg.Sim != nil {
 		p.venues.SimAdminToken = cfg.Sim.AdminToken
 	}
@@ -326,7 +355,7 @@ func (p *Platform) start(ctx context.Context) error {
 		registryOf = reg.Tenant
 	}
 	job := &deploymentJob{store: p.deploys, venues: p.venues, strategies: cfg.Jobs.Strategies, registry: registryOf,
-		external: cfg.AllowExternalStrategies, metrics: p.telemetry, clock: cfg.Clock, log: log}
+		external: cfg.AllowExternalStrategies, metrics: p.telemetry, tracer: p.tracer, clock: cfg.Clock, log: log}
 	if cfg.Addr == "" {
 		if err := p.startWorker(ctx); err != nil {
 			return err
@@ -379,7 +408,7 @@ func (p *Platform) start(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := apiServer(srv.Handler(), log)
+	hs := apiServer(telemetry.HTTP(srv.Handler(), cfg.TracerProvider), log)
 	p.api, p.apiAddr = hs, ln.Addr()
 	p.wg.Go(func() {
 		if err := hs.Serve(idleFirstListener{Listener: ln, idle: hs.IdleTimeout}); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -723,6 +752,13 @@ func (p *Platform) shutdown(ctx context.Context) error {
 		if err := p.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the database: %w", err))
 		}
+	}
+	if p.tracing != nil {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := p.tracing.Shutdown(tctx); err != nil {
+			log.Warn("traces not exported", "err", err)
+		}
+		cancel()
 	}
 	return errors.Join(errs...)
 }

@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
@@ -71,6 +75,9 @@ type Config struct {
 	// Observe is told of every tick Run makes and of the breaker, for the
 	// process's metrics (nil: nothing).
 	Observe Observer
+	// Tracer makes a span of every tick Run makes, the parent of the
+	// venue's requests in it (nil: none).
+	Tracer trace.Tracer
 	// Retries bounds the attempts of one venue call (default 8); waits
 	// between them start at RetryWait (default 200 ms) and double.
 	Retries   int
@@ -161,6 +168,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Observe == nil {
 		cfg.Observe = noObserver{}
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 8
@@ -607,7 +617,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			at = now.UnixMilli()
 		}
 		r.tick = at
-		err := r.Step(ctx, time.UnixMilli(at))
+		err := r.traced(ctx, time.UnixMilli(at))
 		switch {
 		case err == nil || errors.Is(err, ErrStopped):
 			r.cfg.Observe.Ticked(time.UnixMilli(at), r.clk.Now(), nil)
@@ -625,6 +635,19 @@ func (r *Runner) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// traced is Step at the close at, as a span.
+func (r *Runner) traced(ctx context.Context, at time.Time) error {
+	ctx, span := r.cfg.Tracer.Start(ctx, "deployment tick", trace.WithAttributes(
+		attribute.String("tradai.deployment_id", r.cfg.Lease.Deployment), attribute.String("tradai.tenant", r.cfg.Lease.Tenant),
+		attribute.Int64("tradai.close_ms", at.UnixMilli())))
+	defer span.End()
+	err := r.Step(ctx, at)
+	if err != nil && !errors.Is(err, ErrStopped) {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // watch follows the venue's kline stream for the deployment's pairs and
