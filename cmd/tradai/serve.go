@@ -266,9 +266,10 @@ that sees the same market data (--datadir: a shared volume, or a copy kept
 in sync); run artifacts go to the database. A worker killed mid-run is noticed by the others within a
 minute and its run is re-run. SIGINT/SIGTERM stop it gracefully: running
 backtests get 20 seconds to finish and are re-queued otherwise. With
---metrics-addr it serves its Prometheus metrics (step and run durations,
-Go runtime, process) at /metrics there, and the probes /health (alive) and
-/ready (its database answers).`,
+--metrics-addr it serves its Prometheus metrics (queue wait, step and run
+durations, trials, Go runtime, process; docs/operations.md lists them) at
+/metrics there, and the probes /health (alive) and /ready (its database
+answers).`,
 		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4 --metrics-addr :9464`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -311,7 +312,9 @@ leases are released, so other runners take them at once.
 
 The venue "sim" is the simulator at --sim-url (a tradai serve --sim or
 tradai sim on the same database). Registry versions run in the process
-sandbox, as the backtest workers run them.`,
+sandbox, as the backtest workers run them. With --metrics-addr it serves
+its Prometheus metrics (ticks, tick latency, venue requests and weight,
+breakers) at /metrics there, and the probes /health and /ready.`,
 		Example: `  tradai runner --database postgres://tradai@db/tradai --sim-url http://sim:8090 --max 200`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
