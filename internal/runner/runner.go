@@ -588,6 +588,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	tf := r.cfg.Timeframe
 	r.tick = r.clk.Now().UnixMilli()
+	passed := make(chan time.Time) // a wait already over
+	close(passed)
 	for {
 		now := r.clk.Now()
 		due := tf.Next(tf.Next(r.last)) // the close after the last one acted on
@@ -601,11 +603,20 @@ func (r *Runner) Run(ctx context.Context) error {
 				wait += r.cfg.StreamWait
 			}
 			t := r.clk.NewTimer(wait)
+			fired := t.C()
+			if !r.clk.Now().Before(now.Add(wait)) {
+				// The clock passed the wait's end between being read and
+				// arming the timer (a fake or replay clock moved by
+				// another goroutine): the timer, armed from the later
+				// time, would fire late.
+				t.Stop()
+				fired = passed
+			}
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return ctx.Err()
-			case <-t.C():
+			case <-fired:
 			case c := <-closes:
 				t.Stop()
 				if c < due {
