@@ -140,3 +140,27 @@ func memory() (*tracetest.InMemoryExporter, *sdktrace.TracerProvider) {
 	exp := tracetest.NewInMemoryExporter()
 	return exp, sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 }
+
+// Whatever traceparent and tracestate a client sends, the request is
+// served, in a trace: a malformed header starts a new one.
+func FuzzHTTPTraceparent(f *testing.F) {
+	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "congo=t61rcWkgMzE")
+	f.Add("ff-00000000000000000000000000000000-0000000000000000-00", "")
+	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "a=,=b,,")
+	_, tp := memory()
+	h := telemetry.HTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !trace.SpanContextFromContext(r.Context()).IsValid() {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}), tp)
+	f.Fuzz(func(t *testing.T, parent, state string) {
+		req := httptest.NewRequest(http.MethodGet, "/x", nil)
+		req.Header["Traceparent"] = []string{parent}
+		req.Header["Tracestate"] = []string{state}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("traceparent %q, tracestate %q: %d", parent, state, rec.Code)
+		}
+	})
+}
