@@ -2,14 +2,14 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/telemetry"
 )
 
 // datadirHelp is the help of every --datadir flag; the rule it refers to
@@ -23,7 +23,7 @@ var errSilent = errors.New("already reported")
 var version = "dev"
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	var logLevel string
+	var logLevel, logFormat string
 	root := &cobra.Command{
 		Use:   "tradai",
 		Short: "TradAI: backtest, optimize and run trading strategies",
@@ -42,13 +42,10 @@ it the same --datadir.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	logger := func() (*slog.Logger, error) {
-		var lvl slog.Level
-		if err := lvl.UnmarshalText([]byte(strings.ToUpper(logLevel))); err != nil {
-			return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
-		}
-		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
-	}
+	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format on standard error: text (key=value) or json (one object a line)")
+	logger := func() (*slog.Logger, error) { return telemetry.Logger(stderr, logFormat, logLevel) }
+	root.PersistentFlags().String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		"serve, worker and runner export their traces to this OpenTelemetry collector's OTLP/HTTP base URL, e.g. http://collector:4318 (default $OTEL_EXPORTER_OTLP_ENDPOINT; off when empty)")
 	root.AddCommand(newBacktestCmd(logger), newHyperoptCmd(logger), newStrategiesCmd(), newDataCmd(logger))
 	root.AddCommand(newWalkforwardCmd(logger))
 	root.AddCommand(newStrategyCmd(logger))

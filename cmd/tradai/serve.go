@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -192,8 +191,11 @@ func (o *platformOpts) config() (platform.Config, error) {
 // operator, runs it until ctx ends (or the API fails) and shuts it down.
 // A shutdown that did not go cleanly is logged and, with strict, the
 // command's error.
-func run(ctx context.Context, cfg platform.Config, out io.Writer, strict bool) error {
-	cfg.Out = out
+func run(cmd *cobra.Command, cfg platform.Config, strict bool) error {
+	ctx := cmd.Context()
+	cfg.Out = cmd.OutOrStdout()
+	// The root command's --otlp-endpoint.
+	cfg.OTLPEndpoint, _ = cmd.Flags().GetString("otlp-endpoint")
 	p, err := platform.New(cfg)
 	if err != nil {
 		return err
@@ -266,7 +268,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
 			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF}
-			return run(cmd.Context(), cfg, cmd.OutOrStdout(), false)
+			return run(cmd, cfg, false)
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (0: none, API only)")
@@ -292,9 +294,10 @@ that sees the same market data (--datadir: a shared volume, or a copy kept
 in sync); run artifacts go to the database. A worker killed mid-run is noticed by the others within a
 minute and its run is re-run. SIGINT/SIGTERM stop it gracefully: running
 backtests get 20 seconds to finish and are re-queued otherwise. With
---metrics-addr it serves its Prometheus metrics (step and run durations,
-Go runtime, process) at /metrics there, and the probes /health (alive) and
-/ready (its database answers).`,
+--metrics-addr it serves its Prometheus metrics (queue wait, step and run
+durations, trials, Go runtime, process; docs/operations.md lists them) at
+/metrics there, and the probes /health (alive) and /ready (its database
+answers).`,
 		Example: `  tradai worker --database postgres://tradai@db/tradai --datadir /srv/tradai/data --workers 4 --metrics-addr :9464`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -309,7 +312,7 @@ Go runtime, process) at /metrics there, and the probes /health (alive) and
 				return err
 			}
 			cfg.MetricsAddr = metricsAddr
-			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
+			return run(cmd, cfg, true)
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (at least 1)")
@@ -337,7 +340,9 @@ leases are released, so other runners take them at once.
 
 The venue "sim" is the simulator at --sim-url (a tradai serve --sim or
 tradai sim on the same database). Registry versions run in the process
-sandbox, as the backtest workers run them.`,
+sandbox, as the backtest workers run them. With --metrics-addr it serves
+its Prometheus metrics (ticks, tick latency, venue requests and weight,
+breakers) at /metrics there, and the probes /health and /ready.`,
 		Example: `  tradai runner --database postgres://tradai@db/tradai --sim-url http://sim:8090 --max 200`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -352,7 +357,7 @@ sandbox, as the backtest workers run them.`,
 				return err
 			}
 			cfg.Runner, cfg.SimURL, cfg.SimAdminToken, cfg.MetricsAddr = &rc, simURL, simAdminToken, metricsAddr
-			return run(cmd.Context(), cfg, cmd.OutOrStdout(), true)
+			return run(cmd, cfg, true)
 		},
 	}
 	o.addFlags(cmd, 0, "backtests this process runs too (0: deployments only)")

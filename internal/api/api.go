@@ -74,6 +74,10 @@ type Deps struct {
 	DataDir string
 	Log     *slog.Logger
 	Version string
+	// Metrics is the process's Prometheus registry, holding what other
+	// parts of the process register; the API adds its own families and
+	// serves them all at /metrics (nil: a registry of the API's alone).
+	Metrics *prometheus.Registry
 }
 
 // Options tune the API; zero fields take the defaults shown.
@@ -189,7 +193,10 @@ func New(d Deps, o Options) (*Server, error) {
 	s.requests = newLimiters(s.o.RateLimit, s.o.RateBurst, maxBuckets, s.o.Clock)
 	s.failures = newLimiters(s.o.AuthFailures, s.o.AuthFailureBurst, maxBuckets, s.o.Clock)
 
-	s.reg = prometheus.NewRegistry()
+	s.reg = d.Metrics
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tradai_http_request_duration_seconds",
 		Help:    "API request latency by route and status code.",

@@ -260,7 +260,7 @@ func dirCheck(dir string) error {
 }
 
 // runStates is a Prometheus collector reading, at each scrape, how many
-// runs and queue jobs are in each state.
+// runs are in each status and queue jobs in each state, per job kind.
 type runStates struct {
 	runs *runs.Store
 	jobs *jobs.Service
@@ -268,7 +268,7 @@ type runStates struct {
 
 var (
 	runsDesc = prometheus.NewDesc("tradai_runs", "Runs by status (all tenants).", []string{"status"}, nil)
-	jobsDesc = prometheus.NewDesc("tradai_queue_jobs", "Job queue rows by state.", []string{"state"}, nil)
+	jobsDesc = prometheus.NewDesc("tradai_queue_jobs", "Job queue rows by state and job kind.", []string{"state", "kind"}, nil)
 )
 
 func (c runStates) Describe(ch chan<- *prometheus.Desc) {
@@ -279,30 +279,37 @@ func (c runStates) Describe(ch chan<- *prometheus.Desc) {
 func (c runStates) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, q := range []struct {
-		desc   *prometheus.Desc
-		count  func(context.Context) (map[string]int, error)
-		states []string // always reported, zero when absent
-	}{
-		{runsDesc, c.runs.CountByStatus,
-			[]string{"queued", "running", "completed", "failed", "cancelled", "dead_letter"}},
-		{jobsDesc, c.jobs.CountByState,
-			[]string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded"}},
-	} {
-		counts := map[string]float64{}
-		for _, st := range q.states {
-			counts[st] = 0
-		}
-		got, err := q.count(ctx)
-		if err != nil {
-			ch <- prometheus.NewInvalidMetric(q.desc, err)
-			continue
-		}
+	// Every status and state is reported, zero when absent.
+	byStatus := map[string]float64{}
+	for _, st := range []string{"queued", "running", "completed", "failed", "cancelled", "dead_letter"} {
+		byStatus[st] = 0
+	}
+	if got, err := c.runs.CountByStatus(ctx); err != nil {
+		ch <- prometheus.NewInvalidMetric(runsDesc, err)
+	} else {
 		for st, n := range got {
-			counts[st] = float64(n)
+			byStatus[st] = float64(n)
 		}
-		for st, n := range counts {
-			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, n, st)
+		for st, n := range byStatus {
+			ch <- prometheus.MustNewConstMetric(runsDesc, prometheus.GaugeValue, n, st)
 		}
+	}
+	type stateKind struct{ state, kind string }
+	byState := map[stateKind]float64{}
+	for _, kind := range c.jobs.Kinds() {
+		for _, st := range []string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded"} {
+			byState[stateKind{st, kind}] = 0
+		}
+	}
+	got, err := c.jobs.CountJobs(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(jobsDesc, err)
+		return
+	}
+	for _, q := range got {
+		byState[stateKind{q.State, q.Kind}] = float64(q.Jobs)
+	}
+	for k, n := range byState {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, n, k.state, k.kind)
 	}
 }

@@ -15,6 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Defaults of [Config].
@@ -86,7 +91,29 @@ type Config struct {
 	// RecvWindow is how long a signed request stays valid
 	// (DefaultRecvWindow).
 	RecvWindow time.Duration
+	// Observe is told of every HTTP request, for the process's metrics
+	// (nil: nothing).
+	Observe Observer
+	// Tracer makes a client span of every HTTP request, a child of the
+	// span of the request's context (nil: none).
+	Tracer trace.Tracer
 }
+
+// Observer is told what a [Client]'s requests cost (telemetry.Venue).
+type Observer interface {
+	// Request: one HTTP request of weight, answered with HTTP status (0:
+	// no answer, a network error).
+	Request(weight, status int)
+	// UsedWeight: the weight the API says this IP used in the current
+	// minute.
+	UsedWeight(used int)
+}
+
+// noObserver observes nothing.
+type noObserver struct{}
+
+func (noObserver) Request(int, int) {}
+func (noObserver) UsedWeight(int)   {}
 
 // Client sends requests to one Binance API. It is safe for concurrent use;
 // all requests share one request-weight budget, so use one Client per API
@@ -130,6 +157,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RecvWindow <= 0 {
 		cfg.RecvWindow = DefaultRecvWindow
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = noObserver{}
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	budget := max(1, int(math.Floor(float64(cfg.WeightLimit)*cfg.WeightMargin)))
 	return &Client{cfg: cfg, budget: &weightBudget{budget: budget}}, nil
@@ -230,7 +263,15 @@ func (e *transportError) Error() string { return e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
 
 // once makes one request.
-func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error) error {
+func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error) (err error) {
+	ctx, span := c.cfg.Tracer.Start(ctx, "binance "+r.Method+" "+r.Path, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.Path), attribute.Int("binance.weight", max(1, r.Weight))))
+	defer func() {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	raw := r.Query.Encode()
 	if r.Signed {
 		q := maps.Clone(r.Query)
@@ -255,9 +296,12 @@ func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error)
 	}
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
+		c.cfg.Observe.Request(max(1, r.Weight), 0)
 		return &transportError{fmt.Errorf("binance %s %s: %w", r.Method, r.Path, err)}
 	}
 	defer resp.Body.Close()
+	c.cfg.Observe.Request(max(1, r.Weight), resp.StatusCode)
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return &transportError{fmt.Errorf("binance %s %s: reading the answer: %w", r.Method, r.Path, err)}
@@ -265,6 +309,7 @@ func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error)
 	if h := resp.Header.Get(weightHeader); h != "" {
 		if used, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
 			c.budget.observe(c.cfg.Clock.Now(), used)
+			c.cfg.Observe.UsedWeight(used)
 		}
 	}
 	if resp.StatusCode != http.StatusOK {

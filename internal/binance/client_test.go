@@ -305,3 +305,40 @@ func (c cancelOnSleep) Sleep(ctx context.Context, d time.Duration) error {
 	c.cancel()
 	return c.Skipping.Sleep(ctx, d)
 }
+
+// recorder is an Observer keeping what it was told.
+type recorder struct {
+	mu       sync.Mutex
+	requests []string // weight/status
+	used     []int
+}
+
+func (r *recorder) Request(weight, status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests = append(r.requests, fmt.Sprintf("%d/%d", weight, status))
+}
+
+func (r *recorder) UsedWeight(used int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.used = append(r.used, used)
+}
+
+// The observer is told of every HTTP request, retries included, with its
+// weight and the answer's status (0 for none), and of the weight the
+// venue reports used.
+func TestObserver(t *testing.T) {
+	s := serve(t, answer{hangUp: true}, answer{status: 500}, answer{status: 429, retryAfter: "1", weight: "40"}, answer{body: "{}", weight: "45"})
+	rec := &recorder{}
+	c := newClient(t, s, clock.NewSkipping(t0), Config{Observe: rec})
+	if _, err := c.Do(context.Background(), Request{Path: "/api/v3/x", Weight: 5}, jsonOK); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(rec.requests), "[5/0 5/500 5/429 5/200]"; got != want {
+		t.Errorf("requests %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(rec.used), "[40 45]"; got != want {
+		t.Errorf("used weights %s, want %s", got, want)
+	}
+}

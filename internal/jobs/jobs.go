@@ -53,6 +53,11 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
@@ -71,7 +76,10 @@ import (
 type runArgs struct {
 	RunID  string `json:"run_id"`
 	Tenant string `json:"tenant"`
-	kind   string
+	// Traceparent is the W3C trace context of the enqueueing span (empty
+	// without one): the worker's span continues that trace.
+	Traceparent string `json:"traceparent,omitempty"`
+	kind        string
 }
 
 // Kind is the job's River kind: the run's.
@@ -103,6 +111,9 @@ type Options struct {
 	// Clock is the clock (nil: the system clock): run and webhook times,
 	// retry times, the heartbeat, cancel-poll and rescue tickers.
 	Clock clock.Clock
+	// Tracer makes the spans of enqueueing, of each job and of its
+	// strategy's calls (nil: none).
+	Tracer trace.Tracer
 }
 
 func (o Options) withDefaults() Options {
@@ -125,6 +136,9 @@ func (o Options) withDefaults() Options {
 		o.FetchCool = o.FetchPoll
 	}
 	o.Clock = clock.Or(o.Clock)
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	o.Webhook = o.Webhook.withDefaults()
 	return o
 }
@@ -164,6 +178,7 @@ type Service struct {
 
 	stepSeconds *prometheus.HistogramVec
 	runSeconds  prometheus.Histogram
+	waitSeconds *prometheus.HistogramVec
 
 	mu         sync.Mutex
 	stopRescue context.CancelFunc
@@ -182,7 +197,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 	}
 	opts = opts.withDefaults()
 	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
-		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log})
+		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log, Tracer: opts.Tracer})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -197,6 +212,11 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 			Help:    "Start-to-completion time of the backtests this process completed.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
 		}),
+		waitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tradai_queue_wait_seconds",
+			Help:    "Time from a job being due (enqueued, or its retry's back-off over) to a worker of this process starting it, by job kind.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 4, 10),
+		}, []string{"kind"}),
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
 	if s.opts.Webhook.URL != "" {
@@ -261,7 +281,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 
 // Collectors are the Service's Prometheus metrics.
 func (s *Service) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.stepSeconds, s.runSeconds}
+	return []prometheus.Collector{s.stepSeconds, s.runSeconds, s.waitSeconds}
 }
 
 // backoff is the wait before attempt+1: RetryBase, doubled per attempt, up
@@ -309,7 +329,13 @@ func (s *Service) enqueue(ctx context.Context, tx *db.Tx, kind, id, tenant strin
 	if _, ok := s.kinds[kind]; !ok {
 		return fmt.Errorf("enqueue run %s: this queue does not work %q runs", id, kind)
 	}
-	if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), runArgs{RunID: id, Tenant: tenant, kind: kind}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+	ctx, span := s.opts.Tracer.Start(ctx, "enqueue "+kind, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("tradai.run_id", id), attribute.String("tradai.tenant", tenant)))
+	defer span.End()
+	tc := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, tc)
+	args := runArgs{RunID: id, Tenant: tenant, Traceparent: tc["traceparent"], kind: kind}
+	if _, err := s.txInserter.InsertTx(ctx, tx.SQL(), args, &river.InsertOpts{ScheduledAt: at}); err != nil {
 		return fmt.Errorf("enqueue run %s: %w", id, err)
 	}
 	return nil
@@ -463,7 +489,7 @@ func (s *Service) RescueOrphans(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		s.log.Warn("orphaned run re-queued", "run", o.ID, "tenant", o.Tenant, "status", r.Status)
+		s.log.Warn("orphaned run re-queued", "run_id", o.ID, "tenant", o.Tenant, "status", r.Status)
 		if r.Status == runs.Queued {
 			n++
 		}

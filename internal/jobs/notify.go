@@ -219,7 +219,7 @@ var errReceiverRefused = errors.New("the receiver refused the event")
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	s := w.s
 	a := job.Args
-	log := s.log.With("run", a.RunID, "tenant", a.Tenant, "delivery", a.DeliveryID, "event", a.Type, "attempt", job.Attempt)
+	log := s.log.With("run_id", a.RunID, "tenant", a.Tenant, "delivery", a.DeliveryID, "event", a.Type, "attempt", job.Attempt)
 	if s.opts.Webhook.URL == "" {
 		return river.JobCancel(errors.New("webhook delivery: no webhook URL is configured in this process"))
 	}

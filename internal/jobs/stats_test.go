@@ -2,18 +2,20 @@ package jobs_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/runs"
 )
 
-func TestCountByState(t *testing.T) {
+func TestCountJobs(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, fast(), false)
 		ctx := context.Background()
-		if got, err := e.svc.CountByState(ctx); err != nil || len(got) != 0 {
+		if got, err := e.svc.CountJobs(ctx); err != nil || len(got) != 0 {
 			t.Fatalf("empty queue: %v, %v", got, err)
 		}
 		for range 2 {
@@ -21,8 +23,11 @@ func TestCountByState(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got, err := e.svc.CountByState(ctx); err != nil || len(got) != 1 || got["available"] != 2 {
-			t.Fatalf("two submitted runs: %v, %v; want 2 available", got, err)
+		if got, err := e.svc.CountJobs(ctx); err != nil || len(got) != 1 || got[0] != (jobs.QueueCount{State: "available", Kind: "backtest", Jobs: 2}) {
+			t.Fatalf("two submitted runs: %v, %v; want 2 available backtests", got, err)
+		}
+		if kinds := e.svc.Kinds(); !slices.Contains(kinds, "backtest") || !slices.Contains(kinds, "notify") {
+			t.Errorf("kinds %v", kinds)
 		}
 	})
 }

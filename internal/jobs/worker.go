@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/runs"
@@ -30,7 +35,17 @@ type runWorker struct {
 }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	w.s.waited(job.Kind, job.ScheduledAt)
+	// The job's span continues the trace of the request that enqueued it.
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": job.Args.Traceparent})
+	ctx, span := w.s.opts.Tracer.Start(ctx, "job "+job.Kind, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("tradai.run_id", job.Args.RunID), attribute.String("tradai.tenant", job.Args.Tenant),
+			attribute.Int("tradai.attempt", job.Attempt)))
+	defer span.End()
 	err := w.work(ctx, job)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
 	if err == nil {
 		return nil
 	}
@@ -41,7 +56,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	// River gives up on this job: the run ends in dead_letter.
 	p := tenancy.Principal{Tenant: job.Args.Tenant}
 	if _, dlErr := w.s.runs.DeadLetter(context.WithoutCancel(ctx), p, job.Args.RunID, err.Error()); dlErr != nil && !errors.Is(dlErr, runs.ErrIllegalTransition) {
-		w.s.log.Error("move run to dead letter", "run", job.Args.RunID, "err", dlErr)
+		w.s.log.Error("move run to dead letter", "run_id", job.Args.RunID, "tenant", p.Tenant, "err", dlErr)
 	}
 	return err
 }
@@ -50,7 +65,9 @@ func (w *runWorker) work(ctx context.Context, job *river.Job[runArgs]) error {
 	s, kind := w.s, w.kind.Name()
 	p := tenancy.Principal{Tenant: job.Args.Tenant}
 	id := job.Args.RunID
-	log := s.log.With("run", id, "tenant", p.Tenant, "attempt", job.Attempt)
+	// Every line of the run's work names it: the kind's attempt logs with
+	// this logger too.
+	log := s.log.With("run_id", id, "tenant", p.Tenant, "attempt", job.Attempt)
 	steps := w.kind.Steps()
 	r, err := s.runs.MarkRunning(ctx, p, id, steps[0].Name)
 	switch {
@@ -68,7 +85,7 @@ func (w *runWorker) work(ctx context.Context, job *river.Job[runArgs]) error {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		s.watch(jobCtx, p, id, stop)
+		s.watch(jobCtx, p, id, stop, log)
 	}()
 	err = s.execute(jobCtx, p, w.kind, r, log)
 	stop(nil)
@@ -123,12 +140,18 @@ func (w *runWorker) work(ctx context.Context, job *river.Job[runArgs]) error {
 	return nil
 }
 
+// waited records how long a job of kind waited in the queue since it was
+// due (River's clock, not ours: its time of insert).
+func (s *Service) waited(kind string, due time.Time) {
+	s.waitSeconds.WithLabelValues(kind).Observe(max(0, time.Since(due).Seconds())) //nolint:forbidigo // River stamps jobs with the wall clock
+}
+
 // watch stamps the run's heartbeat and cancels the job when the run stops
 // being running.
-func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, stop context.CancelCauseFunc) {
+func (s *Service) watch(ctx context.Context, p tenancy.Principal, id string, stop context.CancelCauseFunc, log *slog.Logger) {
 	beat := func() {
 		if err := s.runs.Heartbeat(ctx, p, id); err != nil && ctx.Err() == nil {
-			s.log.Warn("run heartbeat", "run", id, "err", err)
+			log.Warn("run heartbeat", "err", err)
 		}
 	}
 	// MarkRunning stamped the first heartbeat.
@@ -180,7 +203,7 @@ func (s *Service) execute(ctx context.Context, p tenancy.Principal, k runkind.Ki
 	a := k.Begin(r, log)
 	defer func() {
 		if err := a.Close(); err != nil {
-			s.log.Warn("end run attempt", "run", r.ID, "err", err)
+			log.Warn("end run attempt", "err", err)
 		}
 	}()
 	steps := k.Steps()

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/clock"
@@ -27,6 +29,7 @@ import (
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/telemetry"
 )
 
 // The venues a deployment names (deploy.Spec.Venue).
@@ -75,8 +78,21 @@ type Venues struct {
 	// (DefaultBinanceURL when empty).
 	BinanceURL string
 	HTTP       *http.Client // nil: the Binance client core's
-	Clock      clock.Clock
-	Log        *slog.Logger
+	// Observe gives the observer of a venue's requests (telemetry.Venue;
+	// nil: none). venue is the deployment's: "sim" or an allowed URL.
+	Observe func(venue string) binance.Observer
+	// Tracer makes the spans of the venues' requests (nil: none).
+	Tracer trace.Tracer
+	Clock  clock.Clock
+	Log    *slog.Logger
+}
+
+// observer is the observer of venue's requests (nil: none).
+func (v *Venues) observer(venue string) binance.Observer {
+	if v.Observe == nil {
+		return nil
+	}
+	return v.Observe(venue)
 }
 
 // baseURL is the URL of venue.
@@ -130,7 +146,7 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 		}
 		key, secret = k.APIKey, k.Secret
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -147,7 +163,7 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 		return nil, err
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -325,6 +341,8 @@ type deploymentJob struct {
 	// external lets registry versions run without the process sandbox
 	// (--allow-external-strategies).
 	external bool
+	metrics  *telemetry.Metrics
+	tracer   trace.Tracer
 	clock    clock.Clock
 	log      *slog.Logger
 	// alert, when set, is told of every risk breach (runner.Config.Alert).
@@ -444,9 +462,10 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 	}
 	r, err := runner.New(runner.Config{Store: j.store, Lease: l, Pairs: d.Spec.Pairs, Timeframe: d.Spec.Timeframe, Exchange: ex,
 		Strategy: st, Params: params, Rules: rules, Account: acct, Orders: cfg.Orders(), Limits: &limits, Breaker: j.breaker(d.Spec.Venue),
-		Alert: j.alert, Clock: j.clock, Log: j.log})
+		Alert: j.alert, Clock: j.clock, Log: j.log, Observe: j.metrics, Tracer: j.tracer})
 	if err != nil {
 		return errPermanent{err}
 	}
+	defer j.metrics.Forget(d.ID)
 	return r.Run(ctx)
 }

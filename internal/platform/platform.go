@@ -37,10 +37,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tradai/tradai/internal/accounts"
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/binance"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/deploy"
@@ -52,6 +54,7 @@ import (
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/simserver"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/telemetry"
 	"github.com/tradai/tradai/internal/tenancy"
 	"github.com/tradai/tradai/internal/web"
 )
@@ -74,10 +77,13 @@ type Config struct {
 	// Addr is where the API listens (host:port; port 0 picks a free one).
 	// Empty: no API, a worker process.
 	Addr string
-	// MetricsAddr, when set, serves the job service's Prometheus metrics
-	// (with the Go runtime's and the process's) at /metrics there, and
-	// the probes /health (the process serves) and /ready (its database
-	// answers).
+	// MetricsAddr, when set on a process without an API (a worker or a
+	// runner), serves the process's Prometheus metrics (the job service's,
+	// its deployments' and venues' (internal/telemetry), the Go runtime's
+	// and the process's) at /metrics there, and the probes /health (the
+	// process serves) and /ready (its database answers). The API serves
+	// the same families, and the runs, queue and heartbeat gauges, at its
+	// own /metrics.
 	MetricsAddr string
 	// Workers is how many jobs this process runs at once (0: none, the
 	// queue is left to other processes).
@@ -120,6 +126,15 @@ type Config struct {
 	// service, the API and the simulator where their options set none (nil:
 	// the system clock).
 	Clock clock.Clock
+	// OTLPEndpoint, when set, exports the process's traces to that
+	// OTLP/HTTP collector (its base URL: http://collector:4318);
+	// TracerProvider, when set instead, takes them (tests: an in-memory
+	// exporter). Neither: no traces. The spans: an API request, the
+	// enqueueing of its run, the worker's job (continuing the request's
+	// trace through the job's arguments), each strategy call; a
+	// deployment's tick and its venue requests.
+	OTLPEndpoint   string
+	TracerProvider trace.TracerProvider
 	// DrainAPI bounds how long Shutdown waits for API requests in flight
 	// (10 s); DrainWorkers how long running jobs get to finish before they
 	// are cancelled and re-queued (20 s).
@@ -166,6 +181,10 @@ type Platform struct {
 	stopHost  context.CancelFunc
 	hostDone  chan struct{} // closed when the host stopped and released its leases
 	metrics   *http.Server
+	reg       *prometheus.Registry // the process's metrics
+	telemetry *telemetry.Metrics
+	tracing   *telemetry.Tracing // the OTLP exporter the Platform made, flushed at Shutdown
+	tracer    trace.Tracer
 	wasm      *wasm.Runtime  // the process's wasm runtime, when the Platform made it
 	wg        sync.WaitGroup // every goroutine the Platform starts
 	tokenFile string
@@ -226,7 +245,24 @@ func New(cfg Config) (*Platform, error) {
 		}
 		cfg.Sim = &sc
 	}
-	return &Platform{cfg: cfg, ready: make(chan struct{}), failed: make(chan error, 1), stop: make(chan struct{})}, nil
+	p := &Platform{cfg: cfg, ready: make(chan struct{}), failed: make(chan error, 1), stop: make(chan struct{})}
+	if cfg.OTLPEndpoint != "" && cfg.TracerProvider == nil {
+		service := "tradai-worker"
+		switch {
+		case cfg.Addr != "":
+			service = "tradai-server"
+		case cfg.Runner != nil && cfg.Workers == 0:
+			service = "tradai-runner"
+		}
+		tr, err := telemetry.NewTracing(cfg.OTLPEndpoint, service)
+		if err != nil {
+			return nil, err
+		}
+		p.tracing, p.cfg.TracerProvider = tr, tr.Provider()
+	}
+	p.tracer = telemetry.Tracer(p.cfg.TracerProvider)
+	p.cfg.Jobs.Tracer = p.tracer
+	return p, nil
 }
 
 // Start brings the platform up: folders, database (migrated), job service,
@@ -316,8 +352,13 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One registry for the process: the API serves it at /metrics, a
+	// worker or runner process on its metrics listener.
+	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
+	p.reg.MustRegister(p.telemetry.Collectors()...)
 	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log),
-		Keys: keys, Clock: cfg.Clock, Log: log}
+		Keys: keys, Clock: cfg.Clock, Log: log,
+		Observe: func(venue string) binance.Observer { return p.telemetry.Venue(venue) }, Tracer: p.tracer}
 	if cfg.Sim != nil {
 		p.venues.SimAdminToken = cfg.Sim.AdminToken
 	}
@@ -326,7 +367,7 @@ func (p *Platform) start(ctx context.Context) error {
 		registryOf = reg.Tenant
 	}
 	job := &deploymentJob{store: p.deploys, venues: p.venues, strategies: cfg.Jobs.Strategies, registry: registryOf,
-		external: cfg.AllowExternalStrategies, clock: cfg.Clock, log: log}
+		external: cfg.AllowExternalStrategies, metrics: p.telemetry, tracer: p.tracer, clock: cfg.Clock, log: log}
 	if cfg.Addr == "" {
 		if err := p.startWorker(ctx); err != nil {
 			return err
@@ -358,8 +399,11 @@ func (p *Platform) start(ctx context.Context) error {
 			}
 		})
 	}
+	// The heartbeats of every tenant's deployments: one process reports
+	// them, the API's (the one that raises the missed-heartbeat alert).
+	p.reg.MustRegister(telemetry.NewHeartbeats(p.heartbeats, cfg.Clock))
 	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
-		Deployments: p.deploys, Venues: p.venues, Accounts: keys, AccountTester: p.venues}, cfg.API)
+		Deployments: p.deploys, Venues: p.venues, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}, cfg.API)
 	if err != nil {
 		return err
 	}
@@ -380,7 +424,7 @@ func (p *Platform) start(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := apiServer(srv.Handler(), log)
+	hs := apiServer(telemetry.HTTP(srv.Handler(), cfg.TracerProvider), log)
 	p.api, p.apiAddr = hs, ln.Addr()
 	p.wg.Go(func() {
 		if err := hs.Serve(idleFirstListener{Listener: ln, idle: hs.IdleTimeout}); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -502,14 +546,28 @@ func (p *Platform) watchHeartbeats() {
 			}
 			if d.Heartbeat.IsZero() {
 				p.cfg.Log.Error("deployment alert: no runner took it (start tradai serve with --runner-max > 0, or tradai runner)",
-					"deployment", d.ID, "tenant", d.Tenant, "created", d.Created)
+					"deployment_id", d.ID, "tenant", d.Tenant, "created", d.Created)
 			} else {
 				p.cfg.Log.Error("deployment alert: heartbeat missed for 3 intervals, its runner is gone or stuck; another runner takes it over",
-					"deployment", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
+					"deployment_id", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
 			}
 		}
 		alerted = now
 	}
+}
+
+// heartbeats lists the heartbeat of every deployment that should trade:
+// those whose lease is not renewed by now are every one of them.
+func (p *Platform) heartbeats(ctx context.Context) ([]telemetry.Heartbeat, error) {
+	ds, err := p.deploys.Stale(ctx, p.cfg.Clock.Now().Add(time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]telemetry.Heartbeat, len(ds))
+	for i, d := range ds {
+		out[i] = telemetry.Heartbeat{Deployment: d.ID, Last: d.Heartbeat, Since: d.Created}
+	}
+	return out, nil
 }
 
 // runnerHeartbeat is the runner tier's heartbeat (runner.HostConfig's
@@ -525,10 +583,9 @@ func (p *Platform) startWorker(context.Context) error {
 		if err != nil {
 			return fmt.Errorf("worker: metrics listener on %s: %w", cfg.MetricsAddr, err)
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(append(p.jobs.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
+		p.reg.MustRegister(append(p.jobs.Collectors(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...)
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}))
 		// Probes for an orchestrator: alive while the process serves;
 		// ready while the database answers.
 		mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
@@ -727,6 +784,13 @@ func (p *Platform) shutdown(ctx context.Context) error {
 		if err := p.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the database: %w", err))
 		}
+	}
+	if p.tracing != nil {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := p.tracing.Shutdown(tctx); err != nil {
+			log.Warn("traces not exported", "err", err)
+		}
+		cancel()
 	}
 	return errors.Join(errs...)
 }

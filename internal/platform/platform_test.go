@@ -308,6 +308,13 @@ func TestWorkerProbes(t *testing.T) {
 			t.Errorf("GET %s: %d, want 200", path, code)
 		}
 	}
+	// The worker's and runner's families are there from the start.
+	m := scrape(t, "http://"+addr+"/metrics")
+	for _, name := range []string{"tradai_job_run_duration_seconds_count", "tradai_deployment_tick_latency_seconds_count", "tradai_hyperopt_trials_total", "go_goroutines"} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
 	d.Close()
 	if code := get("/ready"); code != http.StatusServiceUnavailable {
 		t.Errorf("GET /ready with the database closed: %d, want 503", code)

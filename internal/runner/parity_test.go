@@ -722,6 +722,17 @@ func TestRunTicksAtCandleCloses(t *testing.T) {
 	}
 }
 
+// tickRecorder is a runner.Observer keeping the ticks that did their work
+// and ended at or after their close.
+type tickRecorder struct{ ticks []int64 }
+
+func (o *tickRecorder) Ticked(closed, done time.Time, err error) {
+	if err == nil && !done.Before(closed) {
+		o.ticks = append(o.ticks, closed.UnixMilli())
+	}
+}
+func (o *tickRecorder) Breaker(string, bool) {}
+
 // With a schedule the runner ticks at the schedule's times, not at every
 // close: every 20 minutes, each tick acting on the candle closed by then.
 func TestScheduledTicks(t *testing.T) {
@@ -736,6 +747,8 @@ func TestScheduledTicks(t *testing.T) {
 	params, _ := w.strat.Spec().Resolve(w.cfg.StrategyParams)
 	cfg := runner.Config{Store: ts, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat, Params: params,
 		Rules: rules, Account: acct, Clock: clk, RetryWait: time.Millisecond, Schedule: "*/20 * * * *"}
+	obs := &tickRecorder{}
+	cfg.Observe = obs
 	r, err := runner.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -764,6 +777,10 @@ func TestScheduledTicks(t *testing.T) {
 	}
 	if len(ticks) != 6 || ticks[0] != start+20*60_000 || ticks[5] != start+2*3_600_000 {
 		t.Fatalf("ticks %v", ticks)
+	}
+	// The observer saw each tick.
+	if got, want := fmt.Sprint(obs.ticks), fmt.Sprint(ticks); got != want {
+		t.Errorf("observed ticks %s, want %s", got, want)
 	}
 	cfg.Schedule = "every 20 minutes"
 	if _, err := runner.New(cfg); err == nil || !strings.Contains(err.Error(), "schedule") {

@@ -184,6 +184,9 @@ func (r *Runner) recordRisk(ctx context.Context) error {
 	if rs.Breaker != r.risk.recorded.Breaker && r.risk.recordedOnce {
 		r.logf(ctx, slog.LevelWarn, "the venue's circuit breaker is "+rs.Breaker)
 	}
+	if rs.Breaker != r.risk.recorded.Breaker || !r.risk.recordedOnce {
+		r.cfg.Observe.Breaker(r.cfg.Lease.Deployment, rs.Breaker == string(risk.Open))
+	}
 	r.risk.recorded, r.risk.recordedOnce = rs, true
 	return nil
 }

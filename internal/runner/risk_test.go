@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -273,6 +274,7 @@ func (d *down) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (excha
 // cool-down (here an hour: twelve candles) the next order is a probe,
 // whose success closes it.
 func TestCircuitBreaker(t *testing.T) {
+	obs := &breakerObserver{}
 	ctx := context.Background()
 	w := newWorldOf(t, hostile{}, "", 1)
 	var venue *down
@@ -282,7 +284,8 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
-		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Breaker: risk.NewBreaker(5, time.Hour, p.clk)})
+		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Breaker: risk.NewBreaker(5, time.Hour, p.clk),
+		Observe: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +332,17 @@ func TestCircuitBreaker(t *testing.T) {
 	if d := show(); d.Risk.Breaker != string(risk.Closed) {
 		t.Fatalf("risk state %+v, want the breaker closed again", d.Risk)
 	}
+	// The process's metrics saw it open and close again.
+	if want := []bool{true, false}; !slices.Equal(obs.seen, want) {
+		t.Errorf("the metrics saw the breaker %v (open?), want %v", obs.seen, want)
+	}
 	if byPair, _, _ := venueEntries(t, p); len(byPair) == 0 {
 		t.Fatal("no entry reached the venue once it was back")
 	}
 }
+
+// breakerObserver records what a runner tells the metrics of its breaker.
+type breakerObserver struct{ seen []bool }
+
+func (o *breakerObserver) Ticked(time.Time, time.Time, error) {}
+func (o *breakerObserver) Breaker(_ string, open bool)        { o.seen = append(o.seen, open) }

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
@@ -86,12 +90,36 @@ type Config struct {
 	StopPoll time.Duration
 	// Clock is the time (candle closes, waits); nil: the system clock.
 	Clock clock.Clock
-	Log   *slog.Logger
+	// Log gets the runner's lines, each with the deployment_id and
+	// tenant attributes.
+	Log *slog.Logger
+	// Observe is told of every tick Run makes and of the breaker, for the
+	// process's metrics (nil: nothing).
+	Observe Observer
+	// Tracer makes a span of every tick Run makes, the parent of the
+	// venue's requests in it (nil: none).
+	Tracer trace.Tracer
 	// Retries bounds the attempts of one venue call (default 8); waits
 	// between them start at RetryWait (default 200 ms) and double.
 	Retries   int
 	RetryWait time.Duration
 }
+
+// Observer is told what a runner does, for the process's metrics
+// (telemetry.Metrics).
+type Observer interface {
+	// Ticked: a tick acting on the candles closed at closed ended at
+	// done, with err (nil: it did its work).
+	Ticked(closed, done time.Time, err error)
+	// Breaker: deployment's circuit breaker opened (open) or closed.
+	Breaker(deployment string, open bool)
+}
+
+// noObserver observes nothing.
+type noObserver struct{}
+
+func (noObserver) Ticked(time.Time, time.Time, error) {}
+func (noObserver) Breaker(string, bool)               {}
 
 // pairState is one pair's market and candles.
 type pairState struct {
@@ -176,6 +204,12 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observe == nil {
+		cfg.Observe = noObserver{}
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 8
 	}
@@ -204,7 +238,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment", cfg.Lease.Deployment), pf: pf,
+	r := &Runner{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("deployment_id", cfg.Lease.Deployment, "tenant", cfg.Lease.Tenant), pf: pf,
 		pol: trade.Policy{Rules: cfg.Rules}, keep: min(cfg.Startup+1, 999)}
 	r.keep = max(r.keep, 2)
 	if cfg.Schedule != "" {
@@ -673,6 +707,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer poll.Stop()
 	tf := r.cfg.Timeframe
 	r.tick = r.clk.Now().UnixMilli()
+	passed := make(chan time.Time) // a wait already over
+	close(passed)
 	for {
 		now := r.clk.Now()
 		due := tf.Next(tf.Next(r.last)) // the close after the last one acted on
@@ -686,6 +722,15 @@ func (r *Runner) Run(ctx context.Context) error {
 				wait += r.cfg.StreamWait
 			}
 			t := r.clk.NewTimer(wait)
+			fired := t.C()
+			if !r.clk.Now().Before(now.Add(wait)) {
+				// The clock passed the wait's end between being read and
+				// arming the timer (a fake or replay clock moved by
+				// another goroutine): the timer, armed from the later
+				// time, would fire late.
+				t.Stop()
+				fired = passed
+			}
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -704,7 +749,7 @@ func (r *Runner) Run(ctx context.Context) error {
 					r.log.Warn("the deployment's stop not checked", "err", err)
 				}
 				continue
-			case <-t.C():
+			case <-fired:
 			case c := <-closes:
 				t.Stop()
 				if c < due {
@@ -716,7 +761,15 @@ func (r *Runner) Run(ctx context.Context) error {
 			at = now.UnixMilli()
 		}
 		r.tick = at
-		if err := r.Step(ctx, time.UnixMilli(at)); err != nil {
+		err := r.traced(ctx, time.UnixMilli(at))
+		switch {
+		case err == nil || errors.Is(err, ErrStopped):
+			r.cfg.Observe.Ticked(time.UnixMilli(at), r.clk.Now(), nil)
+		case ctx.Err() == nil && !errors.Is(err, deploy.ErrFenced):
+			// A tick that failed (not one cut short by the runner stopping).
+			r.cfg.Observe.Ticked(time.UnixMilli(at), r.clk.Now(), err)
+		}
+		if err != nil {
 			if errors.Is(err, ErrStopped) {
 				return nil
 			}
@@ -726,6 +779,19 @@ func (r *Runner) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// traced is Step at the close at, as a span.
+func (r *Runner) traced(ctx context.Context, at time.Time) error {
+	ctx, span := r.cfg.Tracer.Start(ctx, "deployment tick", trace.WithAttributes(
+		attribute.String("tradai.deployment_id", r.cfg.Lease.Deployment), attribute.String("tradai.tenant", r.cfg.Lease.Tenant),
+		attribute.Int64("tradai.close_ms", at.UnixMilli())))
+	defer span.End()
+	err := r.Step(ctx, at)
+	if err != nil && !errors.Is(err, ErrStopped) {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // watch follows the venue's kline stream for the deployment's pairs and

@@ -27,6 +27,11 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
@@ -69,6 +74,8 @@ type Options struct {
 	// Clock says which candles are closed (nil: the system clock).
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Tracer makes a span of each call of the strategy (nil: none).
+	Tracer trace.Tracer
 }
 
 // Kind is the backtest run kind.
@@ -90,6 +97,9 @@ func New(o Options) (*Kind, error) {
 	o.Clock = clock.Or(o.Clock)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Kind{opts: o, log: o.Log}, nil
 }
@@ -115,7 +125,7 @@ type attempt struct {
 	log *slog.Logger
 
 	cfg     *config.Config
-	strat   sdk.Strategy // as strategyref opened it
+	strat   traced       // as strategyref opened it
 	release func() error // releases strat
 	res     *result.Result
 }
@@ -138,7 +148,7 @@ func (a *attempt) do(ctx context.Context, step string) (runkind.Result, error) {
 		return runkind.Result{Detail: detail}, err
 	case StepRun:
 		var err error
-		a.res, err = backtest.Run(ctx, a.cfg, a.strat, a.b.log)
+		a.res, err = backtest.Run(ctx, a.cfg, a.strat.in(ctx), a.log)
 		if err != nil && ctx.Err() == nil {
 			return runkind.Result{}, runkind.Permanent(err)
 		}
@@ -148,6 +158,31 @@ func (a *attempt) do(ctx context.Context, step string) (runkind.Result, error) {
 		return runkind.Result{Outcome: o}, err
 	}
 	return runkind.Result{}, runkind.Permanent(fmt.Errorf("backtest runs have no step %q", step))
+}
+
+// traced is a run's strategy whose calls are spans of the trace of the
+// step that makes them.
+type traced struct {
+	sdk.Strategy
+	tracer trace.Tracer
+	parent trace.SpanContext
+}
+
+// in is the strategy with its calls' spans children of ctx's span.
+func (t traced) in(ctx context.Context) traced {
+	t.parent = trace.SpanContextFromContext(ctx)
+	return t
+}
+
+func (t traced) Populate(f *sdk.Frame, p sdk.Values) error {
+	_, span := t.tracer.Start(trace.ContextWithSpanContext(context.Background(), t.parent), "strategy populate",
+		trace.WithAttributes(attribute.String("tradai.strategy", t.Spec().Name), attribute.Int("tradai.candles", f.Len())))
+	defer span.End()
+	err := t.Strategy.Populate(f, p)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // validate parses the run's config and opens its strategy.
@@ -182,7 +217,7 @@ func (a *attempt) validate(ctx context.Context) error {
 	if err != nil {
 		return runkind.Permanent(err)
 	}
-	a.cfg, a.strat, a.release = c, st, closeFn
+	a.cfg, a.strat, a.release = c, traced{Strategy: st, tracer: o.Tracer}, closeFn
 	return nil
 }
 
