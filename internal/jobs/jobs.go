@@ -114,6 +114,9 @@ type Options struct {
 	// Tracer makes the spans of enqueueing, of each job and of its
 	// strategy's calls (nil: none).
 	Tracer trace.Tracer
+	// Trials, when set, is told how many study trials each batch this
+	// process ran recorded (the metrics' trial count).
+	Trials func(n int)
 }
 
 func (o Options) withDefaults() Options {

@@ -41,11 +41,14 @@ type studyWorker struct {
 func (w *studyWorker) Work(ctx context.Context, job *river.Job[StudyBatchArgs]) error {
 	p := tenancy.Principal{Tenant: job.Args.Tenant}
 	id := job.Args.StudyID
-	_, err := w.s.studyWorker.RunBatch(ctx, p, id, study.BatchName(job.ID), func(tx *db.Tx) error {
+	prog, err := w.s.studyWorker.RunBatch(ctx, p, id, study.BatchName(job.ID), func(tx *db.Tx) error {
 		return w.s.enqueueStudyBatches(ctx, tx, id, p.Tenant, 1)
 	})
 	switch {
 	case err == nil:
+		if w.s.opts.Trials != nil && prog.Ran > 0 {
+			w.s.opts.Trials(prog.Ran)
+		}
 		return nil
 	case errors.Is(err, study.ErrPermanent), study.IsNotFound(err):
 		w.s.log.Info("study batch cancelled", "study", id, "err", err)

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +14,10 @@ import (
 
 func TestStudyRunsOnTheQueue(t *testing.T) {
 	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, fast(), true)
+		var ran atomic.Int64 // the trials the metrics are told of
+		opts := fast()
+		opts.Trials = func(n int) { ran.Add(int64(n)) }
+		e := newEnv(t, d, opts, true)
 		ctx := context.Background()
 		st, err := e.svc.SubmitStudy(ctx, e.p(), study.Request{Strategy: "sma_cross", Config: exampleConfig(t),
 			Spec: study.Spec{Spaces: []string{"buy", "roi", "stoploss"}, Epochs: 24, Sampler: "tpe", Seed: 1, Batch: 5, Parallel: 2}}, "")
@@ -30,6 +34,9 @@ func TestStudyRunsOnTheQueue(t *testing.T) {
 		}
 		if got.Counts.Done() != 24 || got.Counts.Running+got.Counts.Pending != 0 {
 			t.Fatalf("counts %+v, want 24 trials told", got.Counts)
+		}
+		if n := ran.Load(); n != 24 {
+			t.Errorf("the metrics were told of %d trials, want 24", n)
 		}
 		// Resuming a completed study is refused; a cancelled one resumes.
 		if _, err := e.svc.ResumeStudy(ctx, e.p(), st.ID()); err == nil {

@@ -340,6 +340,11 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 		cfg.Jobs.Registry = reg.Tenant
 	}
+	// One registry for the process: the API serves it at /metrics, a
+	// worker or runner process on its metrics listener.
+	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
+	p.reg.MustRegister(p.telemetry.Collectors()...)
+	cfg.Jobs.Trials = p.telemetry.TrialsDone
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
 	if err != nil {
 		return err
@@ -352,10 +357,6 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// One registry for the process: the API serves it at /metrics, a
-	// worker or runner process on its metrics listener.
-	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
-	p.reg.MustRegister(p.telemetry.Collectors()...)
 	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log),
 		Keys: keys, Clock: cfg.Clock, Log: log,
 		Observe: func(venue string) binance.Observer { return p.telemetry.Venue(venue) }, Tracer: p.tracer}

@@ -531,6 +531,9 @@ type Progress struct {
 	Exhausted bool
 	// More: the study has trials left to ask (a job of it should follow).
 	More bool
+	// Ran is how many trials the batch that returned it ran and recorded
+	// (Worker.RunBatch; 0 from the store's reads).
+	Ran int
 }
 
 // Finish records the results of batch's trials, in one transaction: a

@@ -145,7 +145,11 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 	if err := errors.Join(errs...); err != nil {
 		return Progress{}, err
 	}
-	return w.store.Finish(ctx, p, id, batch, results, next)
+	prog, err := w.store.Finish(ctx, p, id, batch, results, next)
+	if err == nil {
+		prog.Ran = len(results)
+	}
+	return prog, err
 }
 
 // acquire returns the study's env, loading it once per process.
