@@ -292,7 +292,7 @@ func TestStrategyProcessKilledNoTickLost(t *testing.T) {
 		t.Fatalf("%d strategy processes started, want 3", len(ps))
 	}
 	t.Logf("after the kill: the job restarted by the host: %v (else the strategy started a new process itself)", restarted)
-	if n := int((end-start)/dur); len(ticks) != n || !slices.IsSorted(ticks) {
+	if n := int((end - start) / dur); len(ticks) != n || !slices.IsSorted(ticks) {
 		t.Fatalf("%d ticks for %d closes", len(ticks), n)
 	}
 	got := f.p.trades(t)
