@@ -50,6 +50,7 @@ type fleet struct {
 
 // hostedDep is one deployment of a fleet.
 type hostedDep struct {
+	n      int // 0 for the first, i+1 for more(i)
 	id     string
 	x      exchange.Exchange
 	open   func(ctx context.Context) (sdk.Strategy, func() error, error)
@@ -81,7 +82,7 @@ func newFleet(t testing.TB, w *world, first func(ctx context.Context) (sdk.Strat
 	if err := p.store.Release(ctx, p.lease); err != nil {
 		t.Fatal(err)
 	}
-	f := &fleet{p: p, w: w, clk: clock.NewFake(time.UnixMilli(start)), ticks: make(chan tickAt, 1<<16), failed: make(chan string, 64),
+	f := &fleet{p: p, w: w, clk: clock.NewFake(time.UnixMilli(start)), ticks: make(chan tickAt, 1<<16), failed: make(chan string, 1<<12),
 		deps: map[string]*hostedDep{p.dep.ID: {id: p.dep.ID, x: p.x, open: first}}}
 	owner := tenancy.Principal{Tenant: p.lease.Tenant, User: p.dep.CreatedBy}
 	for i := range n {
@@ -101,7 +102,7 @@ func newFleet(t testing.TB, w *world, first func(ctx context.Context) (sdk.Strat
 			t.Fatal(err)
 		}
 		open, params := more(i)
-		f.deps[dep.ID] = &hostedDep{id: dep.ID, x: x, open: open, params: params}
+		f.deps[dep.ID] = &hostedDep{n: i + 1, id: dep.ID, x: x, open: open, params: params}
 	}
 	h, err := runner.NewHost(runner.HostConfig{Name: "host-1", Leases: p.store, Job: f.job, Max: n + 1, TTL: time.Hour, Heartbeat: 10 * time.Second, Clock: f.clk})
 	if err != nil {
@@ -111,8 +112,17 @@ func newFleet(t testing.TB, w *world, first func(ctx context.Context) (sdk.Strat
 	return f
 }
 
-// job is the fleet's runner.Job, the platform's recipe.
+// job is the fleet's runner.Job, the platform's recipe; it tells on
+// failures.
 func (f *fleet) job(ctx context.Context, l deploy.Lease) error {
+	err := f.trade(ctx, l)
+	if err != nil && ctx.Err() == nil {
+		f.failed <- l.Deployment
+	}
+	return err
+}
+
+func (f *fleet) trade(ctx context.Context, l deploy.Lease) error {
 	d := f.deps[l.Deployment]
 	st, closeStrategy, err := d.open(ctx)
 	if err != nil {
@@ -133,14 +143,7 @@ func (f *fleet) job(ctx context.Context, l deploy.Lease) error {
 	if err != nil {
 		return err
 	}
-	err = r.Run(ctx)
-	if err != nil && ctx.Err() == nil {
-		select {
-		case f.failed <- l.Deployment:
-		default:
-		}
-	}
-	return err
+	return r.Run(ctx)
 }
 
 // run starts the host and waits until each deployment's runner started
