@@ -85,23 +85,28 @@ if __name__ == "__main__":
 // TestHostileDeploymentsDelayNoOther's commit.)
 var attacks = []string{"spin", "grow", "panic"}
 
-// isolated is a fleet of good deployments (the built-in sma_cross) and,
-// with hostile, one hostile deployment per attack, on one host.
-func isolated(tb testing.TB, w *world, good int, hostile bool) (f *fleet, isGood map[string]bool) {
+// isolated is a fleet of good deployments (the built-in sma_cross) and
+// one hostile deployment per attack given (of attacks), on one host.
+func isolated(tb testing.TB, w *world, good int, hostile ...string) (f *fleet, isGood map[string]bool) {
 	tb.Helper()
-	bad := 0
+	bad := len(hostile)
 	var wasmHostile, spin func(context.Context) (sdk.Strategy, func() error, error)
-	if hostile {
-		bad, wasmHostile, spin = len(attacks), hostileWasm(tb), spinPython(tb)
+	for _, a := range hostile {
+		switch {
+		case a == "spin" && spin == nil:
+			spin = spinPython(tb)
+		case a != "spin" && wasmHostile == nil:
+			wasmHostile = hostileWasm(tb)
+		}
 	}
 	f = newFleet(tb, w, builtin, good-1+bad, func(i int) (func(context.Context) (sdk.Strategy, func() error, error), map[string]any) {
 		switch {
 		case i >= bad:
 			return builtin, nil
-		case attacks[i] == "spin":
+		case hostile[i] == "spin":
 			return spin, nil
 		}
-		return wasmHostile, map[string]any{"attack": attacks[i]}
+		return wasmHostile, map[string]any{"attack": hostile[i]}
 	})
 	isGood = map[string]bool{}
 	for id, d := range f.deps {
@@ -157,7 +162,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // stop-the-world, see internal/wasm's interrupt check.)
 func TestHostileDeploymentsDelayNoOther(t *testing.T) {
 	w := newWorld(t, 1)
-	f, isGood := isolated(t, w, 6, true)
+	f, isGood := isolated(t, w, 6, attacks...)
 	f.run(t)
 	delays := f.closes(t, isGood, 24)
 	f.stop()
@@ -180,21 +185,21 @@ func TestHostileDeploymentsDelayNoOther(t *testing.T) {
 	t.Logf("the first good deployment placed %d orders", len(orders))
 }
 
-// BenchmarkIsolation: 20 good deployments in one host, alone and with
-// the three hostile ones, stepped through b.N candle closes (at most a
-// day's): the good deployments' delays from a close's publication on the
-// venue's stream to its tick recorded, p50 and p99 (ms). The difference
-// between the two is what the hostile ones cost the others.
+// BenchmarkIsolation: 20 good deployments in one host, alone, with each
+// hostile one and with the three, stepped through b.N candle closes (at
+// most a day's): the good deployments' delays from a close's publication
+// on the venue's stream to its tick recorded, p50 and p99 (ms). The
+// difference to "alone" is what the hostile ones cost the others.
 func BenchmarkIsolation(b *testing.B) {
-	for _, hostile := range []bool{false, true} {
-		name := "alone"
-		if hostile {
-			name = "with_hostile"
-		}
+	cases := map[string][]string{"alone": nil, "all": attacks}
+	for _, a := range attacks {
+		cases[a] = []string{a}
+	}
+	for _, name := range []string{"alone", "spin", "grow", "panic", "all"} {
 		b.Run(name, func(b *testing.B) {
 			n := min(b.N, 287)
 			w := newWorld(b, 1)
-			f, isGood := isolated(b, w, 20, hostile)
+			f, isGood := isolated(b, w, 20, cases[name]...)
 			f.run(b)
 			b.ResetTimer()
 			delays := f.closes(b, isGood, n)
