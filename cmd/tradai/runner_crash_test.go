@@ -258,3 +258,22 @@ func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// The runner's lease settings and the alert webhook are checked before
+// anything starts.
+func TestRunnerAndServeFlagsChecked(t *testing.T) {
+	t.Setenv("TRADAI_DATABASE", "")
+	pg := "postgres://tradai@127.0.0.1:1/none"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"runner", "--database", pg, "--heartbeat", "5s", "--lease", "5s"}, "--heartbeat 5s must be shorter than --lease 5s"},
+		{[]string{"runner", "--database", pg, "--alert-webhook", "ftp://hooks.example.com"}, `alert webhook "ftp://hooks.example.com"`},
+		{[]string{"serve", "--home", t.TempDir(), "--alert-webhook", "hooks.example.com"}, `alert webhook "hooks.example.com"`},
+	} {
+		if _, _, err := execute(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
