@@ -224,6 +224,7 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		simOn       bool
 		simf        simFlags
 		runnerMax   int
+		alertHook   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -263,7 +264,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				}
 				cfg.Sim = &sc
 			}
-			cfg.Addr = addr
+			cfg.Addr, cfg.AlertWebhook = addr, alertHook
 			if runnerMax > 0 {
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
@@ -279,6 +280,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	cmd.Flags().IntVar(&runnerMax, "runner-max", 100, "deployments this process trades at once, as a runner (0: none, leave them to tradai runner processes)")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")
+	cmd.Flags().StringVar(&alertHook, "alert-webhook", "", alertWebhookHelp)
 	return cmd
 }
 
@@ -326,6 +328,7 @@ func newRunnerCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		rc                    platform.RunnerConfig
 		simURL, simAdminToken string
 		metricsAddr           string
+		alertHook             string
 	)
 	cmd := &cobra.Command{
 		Use:   "runner --database postgres://…",
@@ -356,7 +359,10 @@ breakers) at /metrics there, and the probes /health and /ready.`,
 			if err != nil {
 				return err
 			}
-			cfg.Runner, cfg.SimURL, cfg.SimAdminToken, cfg.MetricsAddr = &rc, simURL, simAdminToken, metricsAddr
+			if rc.Heartbeat >= rc.TTL {
+				return fmt.Errorf("runner: --heartbeat %v must be shorter than --lease %v", rc.Heartbeat, rc.TTL)
+			}
+			cfg.Runner, cfg.SimURL, cfg.SimAdminToken, cfg.MetricsAddr, cfg.AlertWebhook = &rc, simURL, simAdminToken, metricsAddr, alertHook
 			return run(cmd, cfg, true)
 		},
 	}
@@ -367,5 +373,10 @@ breakers) at /metrics there, and the probes /health and /ready.`,
 	f.StringVar(&simURL, "sim-url", "", `the simulator the venue "sim" names (tradai serve --sim's --sim-addr as http://host:port)`)
 	f.StringVar(&simAdminToken, "sim-admin-token", os.Getenv("TRADAI_SIM_ADMIN_TOKEN"), "that simulator's admin token (default $TRADAI_SIM_ADMIN_TOKEN)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, and the probes /health and /ready (off when empty)")
+	f.DurationVar(&rc.Heartbeat, "heartbeat", 10*time.Second, "how often the runner renews its deployments' leases and looks for new ones")
+	f.DurationVar(&rc.TTL, "lease", 30*time.Second, "a lease's length: a runner that stops renewing loses its deployments to another runner this long after its last heartbeat")
+	f.StringVar(&alertHook, "alert-webhook", "", alertWebhookHelp)
 	return cmd
 }
+
+const alertWebhookHelp = "POST a JSON alert {type, deployment, tenant, runner, last_heartbeat, age} to this URL when a deployment's heartbeat stopped for 3 intervals (30 s), once per episode, with retries (docs/deployments.md)"

@@ -107,6 +107,11 @@ type Config struct {
 	// none (Sim unset): the base URL of a `tradai serve --sim` or `tradai
 	// sim` on this database; SimAdminToken its admin token.
 	SimURL, SimAdminToken string
+	// AlertWebhook, when set, receives a POST of a StaleAlert (JSON) for
+	// each deployment whose heartbeat stopped for three intervals, once per
+	// episode, with retries. The API process always logs the alert; a
+	// runner process (no API) watches the heartbeats only with it set.
+	AlertWebhook string
 	// VenueURLs are the Binance-compatible base URLs deployments may name
 	// as their venue besides "sim" (none: sim only).
 	VenueURLs []string
@@ -206,6 +211,9 @@ func New(cfg Config) (*Platform, error) {
 	}
 	if cfg.Addr == "" && cfg.Sim != nil {
 		return nil, errors.New("platform: the simulator runs beside the API: an API address is required")
+	}
+	if err := checkAlertWebhook(cfg.AlertWebhook); err != nil {
+		return nil, fmt.Errorf("platform: %w", err)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -373,6 +381,11 @@ func (p *Platform) start(ctx context.Context) error {
 		if err := p.startWorker(ctx); err != nil {
 			return err
 		}
+		if cfg.Runner != nil && cfg.AlertWebhook != "" {
+			if err := p.startHeartbeatWatch(); err != nil {
+				return err
+			}
+		}
 		return p.startRunner(job)
 	}
 
@@ -435,7 +448,9 @@ func (p *Platform) start(ctx context.Context) error {
 	if err := p.startRunner(job); err != nil {
 		return err
 	}
-	p.wg.Go(func() { p.watchHeartbeats() })
+	if err := p.startHeartbeatWatch(); err != nil {
+		return err
+	}
 	url := p.url()
 	log.Info("serving", "url", url, "database", p.db.Dialect().String(), "data", cfg.DataDir, "workers", cfg.Workers,
 		"download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
@@ -519,42 +534,20 @@ func (p *Platform) startRunner(job *deploymentJob) error {
 	return nil
 }
 
-// watchHeartbeats raises the missed-heartbeat alert: every heartbeat it
-// logs an error for each deployment that should trade but whose runner
-// has not renewed its lease for three heartbeats (or that no runner took),
-// once until it recovers. The API shows the same as the deployment's
-// stale field.
-func (p *Platform) watchHeartbeats() {
-	tick := p.cfg.Clock.NewTicker(runnerHeartbeat)
-	defer tick.Stop()
-	alerted := map[string]bool{}
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-tick.C():
-		}
-		stale, err := p.deploys.Stale(context.Background(), p.cfg.Clock.Now().Add(-3*runnerHeartbeat))
-		if err != nil {
-			p.cfg.Log.Warn("deployment heartbeats not checked", "err", err)
-			continue
-		}
-		now := map[string]bool{}
-		for _, d := range stale {
-			now[d.ID] = true
-			if alerted[d.ID] {
-				continue
-			}
-			if d.Heartbeat.IsZero() {
-				p.cfg.Log.Error("deployment alert: no runner took it (start tradai serve with --runner-max > 0, or tradai runner)",
-					"deployment_id", d.ID, "tenant", d.Tenant, "created", d.Created)
-			} else {
-				p.cfg.Log.Error("deployment alert: heartbeat missed for 3 intervals, its runner is gone or stuck; another runner takes it over",
-					"deployment_id", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
-			}
-		}
-		alerted = now
+// startHeartbeatWatch raises the missed-heartbeat alert (heartbeatWatch)
+// until Shutdown.
+func (p *Platform) startHeartbeatWatch() error {
+	w, err := newHeartbeatWatch(p.deploys, p.cfg.Clock, p.cfg.Log, p.cfg.AlertWebhook)
+	if err != nil {
+		return err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.wg.Go(func() {
+		<-p.stop
+		cancel()
+	})
+	p.wg.Go(func() { w.run(ctx) })
+	return nil
 }
 
 // heartbeats lists the heartbeat of every deployment that should trade:
@@ -570,10 +563,6 @@ func (p *Platform) heartbeats(ctx context.Context) ([]telemetry.Heartbeat, error
 	}
 	return out, nil
 }
-
-// runnerHeartbeat is the runner tier's heartbeat (runner.HostConfig's
-// default).
-const runnerHeartbeat = 10 * time.Second
 
 // startWorker starts a worker process: the metrics endpoint, then the
 // workers.
