@@ -143,6 +143,9 @@ func (o *Accounts) Test(ctx context.Context, p tenancy.Principal, ref string) (a
 	} else {
 		out.OK, out.Message = true, "the key works, may trade and may not withdraw"
 	}
+	if perm.Note != "" {
+		out.Message += " (" + perm.Note + ")"
+	}
 	o.log.Info("account tested", "tenant", p.Tenant, "account", a.ID, "ok", out.OK, "can_trade", perm.CanTrade, "can_withdraw", perm.CanWithdraw)
 	return out, nil
 }
