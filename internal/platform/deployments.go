@@ -84,8 +84,8 @@ type Venues struct {
 	// for mainnet at the mainnet URL and for the testnet at any other.
 	HyperliquidURL string
 	HTTP           *http.Client // nil: the Binance client core's
-	Clock      clock.Clock
-	Log        *slog.Logger
+	Clock          clock.Clock
+	Log            *slog.Logger
 }
 
 // baseURL is the URL of venue.
