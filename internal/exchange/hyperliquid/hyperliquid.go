@@ -601,3 +601,19 @@ func (x *Exchange) Klines(ctx context.Context, symbol string, tf sdk.Timeframe, 
 	}
 	return out, nil
 }
+
+// StreamFills calls fn with each new fill of the account, as the venue's
+// userFills WebSocket subscription sends it, until ctx ends or the
+// connection drops (the error that ended it). The snapshot of past fills
+// the subscription starts with is not delivered: MyTrades has them. fn
+// must not block.
+func (x *Exchange) StreamFills(ctx context.Context, fn func(exchange.Trade)) error {
+	return x.c.SubscribeUserFills(ctx, func(m hl.FillsMessage) {
+		if m.IsSnapshot {
+			return
+		}
+		for _, f := range m.Fills {
+			fn(Trade(f))
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package hyperliquid_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/tradai/tradai/internal/fixed"
 	hl "github.com/tradai/tradai/internal/hyperliquid"
@@ -37,6 +40,10 @@ type server struct {
 	limited int
 	// depth: the most a crossing order fills (0: all).
 	depth fixed.Dec
+	// subs are the userFills subscribers, by user; subscribed hears of
+	// each new one.
+	subs       map[string]chan []byte
+	subscribed chan string
 }
 
 type coin struct {
@@ -73,6 +80,7 @@ func newServer() *server {
 			{"ETH", 4, fixed.MustParse("3000.5")},
 		},
 		users: map[string]*account{}, agents: map[string]string{}, nextOid: 77738300, nextTid: 118906512037719,
+		subs: map[string]chan []byte{}, subscribed: make(chan string, 10),
 	}
 }
 
@@ -111,6 +119,10 @@ func (s *server) newAccount(t testing.TB, usd string) (key, master string) {
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/ws" {
+		s.ws(w, r)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || r.Method != http.MethodPost {
 		http.Error(w, "bad request", http.StatusBadRequest)
@@ -498,6 +510,83 @@ func (s *server) fill(a *account, o *order, c *coin, sz fixed.Dec) {
 		f["cloid"] = o.cloid
 	}
 	a.fills = append(a.fills, f)
+	for user, acct := range s.users {
+		if acct == a && s.subs[user] != nil {
+			msg, _ := json.Marshal(map[string]any{"channel": "userFills", "data": map[string]any{"isSnapshot": false, "user": user, "fills": []any{f}}})
+			select {
+			case s.subs[user] <- msg:
+			default:
+			}
+		}
+	}
+}
+
+// ws serves the WebSocket: a userFills subscription gets the
+// subscriptionResponse, the snapshot of the user's fills, then each new
+// fill; a ping gets a pong.
+func (s *server) ws(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	ctx := r.Context()
+	_, b, err := conn.Read(ctx)
+	if err != nil {
+		return
+	}
+	var sub struct {
+		Method       string `json:"method"`
+		Subscription struct {
+			Type string `json:"type"`
+			User string `json:"user"`
+		} `json:"subscription"`
+	}
+	if json.Unmarshal(b, &sub) != nil || sub.Method != "subscribe" || sub.Subscription.Type != "userFills" {
+		_ = conn.Write(ctx, websocket.MessageText, []byte(`{"channel":"error","data":"Invalid subscription"}`))
+		return
+	}
+	user := sub.Subscription.User
+	s.mu.Lock()
+	ch := make(chan []byte, 100)
+	s.subs[user] = ch
+	var past []any
+	if a := s.users[user]; a != nil {
+		for _, f := range a.fills {
+			past = append(past, f)
+		}
+	}
+	s.mu.Unlock()
+	ack, _ := json.Marshal(map[string]any{"channel": "subscriptionResponse", "data": map[string]any{"method": "subscribe", "subscription": sub.Subscription}})
+	snap, _ := json.Marshal(map[string]any{"channel": "userFills", "data": map[string]any{"isSnapshot": true, "user": user, "fills": past}})
+	if conn.Write(ctx, websocket.MessageText, ack) != nil || conn.Write(ctx, websocket.MessageText, snap) != nil {
+		return
+	}
+	s.subscribed <- user
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // pings; the client's close ends the handler
+		defer cancel()
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if strings.Contains(string(b), `"ping"`) {
+				_ = conn.Write(ctx, websocket.MessageText, []byte(`{"channel":"pong"}`))
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg := <-ch:
+			if conn.Write(ctx, websocket.MessageText, msg) != nil {
+				return
+			}
+		}
+	}
 }
 
 func (s *server) cancel(a *account, oid int64, cloid string) any {
