@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/exchange/hyperliquid"
 	"github.com/tradai/tradai/internal/fixed"
@@ -169,6 +171,33 @@ func FuzzDecodeExchange(f *testing.F) {
 			if !s.Success && s.Resting == nil && s.Filled == nil && s.Error == nil {
 				t.Fatalf("a status that says nothing was accepted: %s", b)
 			}
+		}
+	})
+}
+
+// Property: a price on the grid TickSize gives at the mark, within the
+// mark's power of ten, keeps the venue's rule (5 significant figures or an
+// integer, at most 6 − szDecimals decimals), and Market.Order's rounding
+// of any price near the mark lands on such a price: what the adapter
+// lists is what the venue takes.
+func TestTickSizeKeepsTheVenuesPriceRule(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		szd := rapid.IntRange(0, 5).Draw(t, "szDecimals")
+		mark := fixed.Dec(rapid.Int64Range(1_000, 200_000*int64(fixed.One)).Draw(t, "mark"))
+		tick := hyperliquid.TickSize(mark, szd)
+		m := exchange.Market{Symbol: "X", TickSize: tick, StepSize: fixed.Dec(1), MinQty: fixed.Dec(1)}
+		lo := fixed.Dec(1)
+		for lo*10 <= mark {
+			lo *= 10
+		}
+		p := fixed.Dec(rapid.Int64Range(int64(lo), int64(lo)*10-1).Draw(t, "price"))
+		side := rapid.SampledFrom([]exchange.Side{exchange.Buy, exchange.Sell}).Draw(t, "side")
+		req, err := m.Order(side, exchange.LimitOrder, p.Float(), 1)
+		if err != nil {
+			return // a price that rounds to nothing
+		}
+		if req.Price >= lo && req.Price < lo*10 && !priceOK(req.Price, szd) {
+			t.Fatalf("mark %v tick %v: %v rounds to %v, which breaks the venue's rule", mark, tick, p, req.Price)
 		}
 	})
 }
