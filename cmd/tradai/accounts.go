@@ -125,7 +125,8 @@ func newAccountsCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 hyperliquid, or sim: the platform's simulator). They are sealed at rest with the
 key-encryption key (--kek-file or $TRADAI_KEK on the server and runners; docs/operations.md),
 never shown again, never logged and never given to a strategy. A live deployment names one:
-tradai deploy create --mode live --account NAME.
+tradai deploy create --mode live --account NAME. Hyperliquid: the API key is the account's
+address (0x…), the secret an API wallet's private key (never the account's own key).
 
 Without --remote (or $TRADAI_URL) the commands work on the local database as --user.
 See docs/live.md.`,
@@ -283,8 +284,10 @@ func newAccountsTestCmd(o *accountsOpts) *cobra.Command {
 		Short: "Check the key at its venue: it works, may trade, and may NOT withdraw",
 		Long: `Binance and sim accounts: the key works (GET /api/v3/account), may trade (canTrade) and may
 not withdraw (GET /sapi/v1/account/apiRestrictions). A key that can withdraw is refused: make
-one without withdrawals. Alpaca and Hyperliquid accounts cannot be tested yet (their adapters
-come later). Exits non-zero unless the key passed.`,
+one without withdrawals. Hyperliquid accounts: the API wallet (the stored private key) must be
+an agent the stored account address approved (the venue's userRole); it can trade and cannot
+withdraw, and the answer names its address. Alpaca accounts cannot be tested yet (its adapter
+comes later). Exits non-zero unless the key passed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.with(cmd, func(ctx context.Context, a venueAccounts) error {

@@ -45,6 +45,8 @@ type platformOpts struct {
 	// venueURLs are the Binance-compatible APIs deployments may trade on
 	// besides the simulator.
 	venueURLs []string
+	// hyperliquidURL is the API the venue "hyperliquid" names.
+	hyperliquidURL string
 	// kekFile holds the key-encryption key of the venue accounts (else
 	// $TRADAI_KEK).
 	kekFile string
@@ -67,6 +69,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringVar(&o.webhookURL, "webhook-url", "", "POST a signed JSON event to this URL whenever a run completes, fails, is dead-lettered or cancelled")
 	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (default $"+envWebhookSecret+")")
 	f.StringSliceVar(&o.venueURLs, "venue-url", nil, `base URLs of Binance-compatible APIs (other simulators on this database) deployments may name as their venue besides "sim"; repeat the flag or separate with commas (none: sim only)`)
+	f.StringVar(&o.hyperliquidURL, "hyperliquid-url", "", `the API the venue "hyperliquid" names (empty: mainnet, https://api.hyperliquid.xyz; its testnet: https://api.hyperliquid-testnet.xyz; actions are signed for mainnet at the mainnet URL only)`)
 	f.StringVar(&o.kekFile, "kek-file", "", "file holding the key-encryption key of the tenants' venue accounts (default $"+secrets.EnvKEK+"; none: accounts cannot be added or traded with; docs/operations.md)")
 	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
 }
@@ -182,8 +185,9 @@ func (o *platformOpts) config() (platform.Config, error) {
 			Download:   fetch,
 			Webhook:    wh,
 		},
-		VenueURLs: o.venueURLs,
-		Log:       log, Version: version,
+		VenueURLs:      o.venueURLs,
+		HyperliquidURL: o.hyperliquidURL,
+		Log:            log, Version: version,
 	}, nil
 }
 

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/hyperliquid"
 )
 
 // ErrUnsupported is returned by a test-connection of a venue whose
@@ -15,15 +17,18 @@ var ErrUnsupported = errors.New("testing the connection is not supported for thi
 
 // ErrCanWithdraw refuses a key that may withdraw funds: a trading key
 // that leaks must not be able to empty the account.
-var ErrCanWithdraw = errors.New("the key may withdraw funds: make a key without withdrawals (Binance: API management, untick Enable Withdrawals) and add that one")
+var ErrCanWithdraw = errors.New("the key may withdraw funds: make a key without withdrawals (Binance: API management, untick Enable Withdrawals; Hyperliquid: an API wallet, not the account's own key) and add that one")
 
 // ErrCannotTrade refuses a key that may not trade.
-var ErrCannotTrade = errors.New("the key may not trade: enable spot trading on it at the venue")
+var ErrCannotTrade = errors.New("the key may not trade: enable spot trading on it at the venue (Hyperliquid: approve the API wallet for the account)")
 
 // Permissions are what a venue says a key may do.
 type Permissions struct {
 	CanTrade    bool // /api/v3/account canTrade
 	CanWithdraw bool // /sapi/v1/account/apiRestrictions enableWithdrawals
+	// Note is what else the venue said, in words (Hyperliquid: the API
+	// wallet's address and the account it trades for).
+	Note string
 }
 
 // Check is the verdict on p: nil, ErrCannotTrade or ErrCanWithdraw.
@@ -65,4 +70,37 @@ func CheckBinance(ctx context.Context, c *binance.Client) (Permissions, error) {
 		return Permissions{}, errors.New("read the key's restrictions: the answer has no enableWithdrawals")
 	}
 	return Permissions{CanTrade: *acct.CanTrade, CanWithdraw: *r.EnableWithdrawals}, nil
+}
+
+// CheckHyperliquid asks Hyperliquid, through c (the stored account's
+// address and its API wallet's key), what the key may do: the venue's
+// userRole of the wallet's address. An "agent" (an API wallet) approved by
+// the stored account may trade and may not withdraw; the account's own key
+// ("user") could withdraw and is refused; an address no account approved
+// ("missing": never approved, expired or revoked) may not trade.
+func CheckHyperliquid(ctx context.Context, c *hyperliquid.Client) (Permissions, error) {
+	if c.Signer() == nil {
+		return Permissions{}, errors.New("no API wallet key")
+	}
+	wallet := c.Signer().Address().String()
+	var r hyperliquid.UserRole
+	if err := c.Info(ctx, hyperliquid.Obj{{K: "type", V: "userRole"}, {K: "user", V: wallet}}, &r); err != nil {
+		return Permissions{}, fmt.Errorf("ask the role of the API wallet %s: %w", wallet, err)
+	}
+	switch r.Role {
+	case "agent":
+		if r.Data == nil || !strings.EqualFold(r.Data.User, c.Account()) {
+			user := ""
+			if r.Data != nil {
+				user = r.Data.User
+			}
+			return Permissions{}, fmt.Errorf("the API wallet %s trades for the account %s, not for the stored account %s: store that account's address as the API key", wallet, user, c.Account())
+		}
+		return Permissions{CanTrade: true, Note: fmt.Sprintf("API wallet %s, approved by the account %s: an API (agent) wallet can trade but cannot withdraw or transfer funds", wallet, c.Account())}, nil
+	case "user":
+		return Permissions{CanTrade: true, CanWithdraw: true, Note: fmt.Sprintf("the key is the own key of the account %s, which can withdraw: make an API wallet (app.hyperliquid.xyz → API), approve it, and store its key", wallet)}, nil
+	case "missing":
+		return Permissions{Note: fmt.Sprintf("no account has approved the wallet %s (or its approval expired): approve it as an API wallet of %s", wallet, c.Account())}, nil
+	}
+	return Permissions{}, fmt.Errorf("the wallet %s is a %q, not an API wallet", wallet, r.Role)
 }

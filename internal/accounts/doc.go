@@ -10,5 +10,8 @@
 // ErrNotFound.
 //
 // CheckBinance is the test-connection of a Binance(-compatible) key: it
-// works, may trade, and may NOT withdraw.
+// works, may trade, and may NOT withdraw. CheckHyperliquid is Hyperliquid's:
+// the account's address (stored as the API key) and an API wallet's
+// private key (the secret); the wallet must be an agent the account
+// approved, which can trade and cannot withdraw.
 package accounts

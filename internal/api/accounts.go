@@ -143,6 +143,9 @@ func (o *Accounts) Test(ctx context.Context, p tenancy.Principal, ref string) (a
 	} else {
 		out.OK, out.Message = true, "the key works, may trade and may not withdraw"
 	}
+	if perm.Note != "" {
+		out.Message += " (" + perm.Note + ")"
+	}
 	o.log.Info("account tested", "tenant", p.Tenant, "account", a.ID, "ok", out.OK, "can_trade", perm.CanTrade, "can_withdraw", perm.CanWithdraw)
 	return out, nil
 }
@@ -228,7 +231,8 @@ func (s *Server) registerAccounts() {
 		})
 	huma.Register(s.api, op("test-account", http.MethodPost, "/{ref}/test", "Test a venue account's key at the venue",
 		"Binance and sim accounts: the key works (GET /api/v3/account), may trade (canTrade) and may NOT withdraw (GET /sapi/v1/account/apiRestrictions enableWithdrawals); ok is false otherwise, with why. "+
-			"Alpaca and Hyperliquid: supported is false (their adapters come later)."),
+			"Hyperliquid: the API wallet (the stored private key) must be an agent the stored account address approved (userRole), which can trade and cannot withdraw; the message names the wallet. "+
+			"Alpaca: supported is false (its adapter comes later)."),
 		func(ctx context.Context, in *accountInput) (*accountTestOutput, error) {
 			o, p, err := s.accounts(ctx)
 			if err != nil {

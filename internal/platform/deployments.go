@@ -24,6 +24,8 @@ import (
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	exbinance "github.com/tradai/tradai/internal/exchange/binance"
+	exhyperliquid "github.com/tradai/tradai/internal/exchange/hyperliquid"
+	"github.com/tradai/tradai/internal/hyperliquid"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/runner"
@@ -40,6 +42,9 @@ const (
 	// VenueBinance is Binance itself: live trading, which needs the
 	// guard rails (risk limits, kill switch) of issue 15.
 	VenueBinance = "binance"
+	// VenueHyperliquid is Hyperliquid's perpetuals (live only), at
+	// Venues.HyperliquidURL.
+	VenueHyperliquid = "hyperliquid"
 )
 
 // DefaultBinanceURL is Binance's spot API, where an account of the venue
@@ -77,7 +82,11 @@ type Venues struct {
 	// BinanceURL is where an account of the venue binance is tested
 	// (DefaultBinanceURL when empty).
 	BinanceURL string
-	HTTP       *http.Client // nil: the Binance client core's
+	// HyperliquidURL is Hyperliquid's API (hyperliquid.MainnetURL when
+	// empty; hyperliquid.TestnetURL for the testnet). Actions are signed
+	// for mainnet at the mainnet URL and for the testnet at any other.
+	HyperliquidURL string
+	HTTP           *http.Client // nil: the Binance client core's
 	// Observe gives the observer of a venue's requests (telemetry.Venue;
 	// nil: none). venue is the deployment's: "sim" or an allowed URL.
 	Observe func(venue string) binance.Observer
@@ -103,6 +112,8 @@ func (v *Venues) baseURL(venue string) (string, error) {
 			return "", deploy.Invalid("venue", `"sim": this server runs no simulator (start it with tradai serve --sim, or give the runner --sim-url)`)
 		}
 		return v.SimURL(), nil
+	case venue == VenueHyperliquid:
+		return cmp.Or(v.HyperliquidURL, hyperliquid.MainnetURL), nil
 	case venue == VenueBinance:
 		return "", deploy.Invalid("venue", `"binance": trading on Binance itself waits for the risk limits and the kill switch (issue 15); deploy on "sim" (paper, or live with a stored sim account) or a Binance-compatible simulator URL`)
 	case strings.HasPrefix(venue, "http://") || strings.HasPrefix(venue, "https://"):
@@ -116,7 +127,7 @@ func (v *Venues) baseURL(venue string) (string, error) {
 		}
 		return base, nil
 	}
-	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance or the URL of a Binance-compatible API", venue))
+	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance, hyperliquid or the URL of a Binance-compatible API", venue))
 }
 
 // Open returns the exchange of a tenant's deployment: the venue, signed
@@ -125,6 +136,9 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Venue == VenueHyperliquid {
+		return v.openHyperliquid(ctx, tenant, spec, base)
 	}
 	var key, secret string
 	if spec.Mode == deploy.Live {
@@ -155,12 +169,44 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 	return exbinance.New(c).Streaming(ws), nil
 }
 
+// openHyperliquid opens a live deployment's Hyperliquid account: the
+// stored account's address (its API key) traded for with its API
+// wallet's private key (its secret).
+func (v *Venues) openHyperliquid(ctx context.Context, tenant string, spec deploy.Spec, base string) (exchange.Exchange, error) {
+	if spec.Mode != deploy.Live {
+		return nil, deploy.Invalid("mode", `"paper" on hyperliquid: paper trading runs on the simulator (venue "sim")`)
+	}
+	_, creds, err := v.liveAccount(ctx, tenant, spec, true)
+	if err != nil {
+		return nil, err
+	}
+	c, err := hyperliquid.New(hyperliquid.Config{BaseURL: base, PrivateKey: creds.Secret, Account: creds.APIKey, HTTP: v.HTTP, Clock: v.Clock})
+	if err != nil {
+		return nil, deploy.Invalid("account", err.Error())
+	}
+	return exhyperliquid.New(c, v.Clock), nil
+}
+
 // Markets checks a new deployment's venue and mode and returns the
 // venue's markets (a public call). A bad field is a deploy.FieldError.
 func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Venue == VenueHyperliquid {
+		if spec.Mode != deploy.Live {
+			return nil, deploy.Invalid("mode", `"paper" on hyperliquid: paper trading runs on the simulator (venue "sim")`)
+		}
+		c, err := hyperliquid.New(hyperliquid.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock})
+		if err != nil {
+			return nil, deploy.Invalid("venue", err.Error())
+		}
+		mkts, err := exhyperliquid.New(c, v.Clock).Markets(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read the markets of venue hyperliquid at %s: %w", base, err)
+		}
+		return mkts, nil
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
 	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
@@ -190,6 +236,9 @@ func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, a
 		_, _, err := v.liveAccount(ctx, tenant, spec, false)
 		return err
 	}
+	if spec.Venue == VenueHyperliquid {
+		return deploy.Invalid("mode", `"paper" on hyperliquid: paper trading runs on the simulator (venue "sim")`)
+	}
 	if v.Accounts == nil {
 		return errors.New("check the account: this process has no simulator accounts")
 	}
@@ -207,8 +256,11 @@ func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, a
 // accountVenue is the venue of the stored accounts a deployment on venue
 // trades with: a simulator's ("sim") for sim and simulator URLs.
 func accountVenue(venue string) string {
-	if venue == VenueBinance {
+	switch venue {
+	case VenueBinance:
 		return accounts.Binance
+	case VenueHyperliquid:
+		return accounts.Hyperliquid
 	}
 	return accounts.Sim
 }
@@ -243,8 +295,9 @@ func (v *Venues) liveAccount(ctx context.Context, tenant string, spec deploy.Spe
 
 // TestAccount is the test-connection of tenant's stored account ref: the
 // key works, may trade and may not withdraw (Permissions.Check says
-// which). Binance accounts are tested at BinanceURL, sim accounts at the
-// simulator "sim"; other venues answer accounts.ErrUnsupported.
+// which). Binance accounts are tested at BinanceURL, Hyperliquid
+// accounts at HyperliquidURL (accounts.CheckHyperliquid), sim accounts at
+// the simulator "sim"; other venues answer accounts.ErrUnsupported.
 func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.Account, accounts.Permissions, error) {
 	if v.Keys == nil {
 		return accounts.Account{}, accounts.Permissions{}, errors.New("this server keeps no venue accounts")
@@ -261,6 +314,17 @@ func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.
 		if base, err = v.baseURL(VenueSim); err != nil {
 			return a, accounts.Permissions{}, err
 		}
+	case accounts.Hyperliquid:
+		base = cmp.Or(v.HyperliquidURL, hyperliquid.MainnetURL)
+		c, err := hyperliquid.New(hyperliquid.Config{BaseURL: base, PrivateKey: creds.Secret, Account: creds.APIKey, HTTP: v.HTTP, Clock: v.Clock})
+		if err != nil {
+			return a, accounts.Permissions{}, fmt.Errorf("test account %s: %w", a.Name, err)
+		}
+		p, err := accounts.CheckHyperliquid(ctx, c)
+		if err != nil {
+			return a, p, fmt.Errorf("test account %s at %s: %w", a.Name, base, err)
+		}
+		return a, p, nil
 	default:
 		return a, accounts.Permissions{}, fmt.Errorf("venue %s: %w (its adapter comes later)", a.Venue, accounts.ErrUnsupported)
 	}

@@ -115,6 +115,9 @@ type Config struct {
 	// VenueURLs are the Binance-compatible base URLs deployments may name
 	// as their venue besides "sim" (none: sim only).
 	VenueURLs []string
+	// HyperliquidURL is the API the venue "hyperliquid" names
+	// (hyperliquid.MainnetURL when empty).
+	HyperliquidURL string
 	// KEK is the key-encryption key of the tenants' venue accounts
 	// (internal/accounts): the API stores credentials with it, the runners
 	// open them for live deployments. Nil: accounts can be listed and
@@ -366,7 +369,7 @@ func (p *Platform) start(ctx context.Context) error {
 		return err
 	}
 	p.venues = &Venues{SimURL: p.simURL, SimAdminToken: cfg.SimAdminToken, URLs: cfg.VenueURLs, Accounts: simstore.New(p.db, cfg.Clock, log),
-		Keys: keys, Clock: cfg.Clock, Log: log,
+		Keys: keys, HyperliquidURL: cfg.HyperliquidURL, Clock: cfg.Clock, Log: log,
 		Observe: func(venue string) binance.Observer { return p.telemetry.Venue(venue) }, Tracer: p.tracer}
 	if cfg.Sim != nil {
 		p.venues.SimAdminToken = cfg.Sim.AdminToken
