@@ -34,14 +34,18 @@ const (
 	// VenueSim is the platform's simulator: the one `tradai serve --sim`
 	// runs, or the one Config.SimURL names.
 	VenueSim = "sim"
-	// VenueBinance is Binance itself: live trading, which needs the
-	// guard rails (risk limits, kill switch) of issue 15.
+	// VenueBinance is Binance itself (spot): live deployments only, with
+	// a stored account of the venue binance.
 	VenueBinance = "binance"
 )
 
 // DefaultBinanceURL is Binance's spot API, where an account of the venue
-// binance is tested.
-const DefaultBinanceURL = "https://api.binance.com"
+// binance is tested and live deployments on binance trade;
+// DefaultBinanceStreamURL its market streams.
+const (
+	DefaultBinanceURL       = "https://api.binance.com"
+	DefaultBinanceStreamURL = "wss://stream.binance.com:9443"
+)
 
 // Venues opens the venues deployments trade on, for the API (checking a
 // new deployment's venue, account and pairs) and the runner tier alike.
@@ -71,12 +75,58 @@ type Venues struct {
 	Accounts *simstore.Store
 	// Keys are the tenants' stored venue accounts (nil: no live mode).
 	Keys *accounts.Store
-	// BinanceURL is where an account of the venue binance is tested
-	// (DefaultBinanceURL when empty).
-	BinanceURL string
-	HTTP       *http.Client // nil: the Binance client core's
-	Clock      clock.Clock
-	Log        *slog.Logger
+	// BinanceURL is where an account of the venue binance is tested and
+	// live deployments on binance trade (DefaultBinanceURL when empty);
+	// BinanceStreamURL their market streams (DefaultBinanceStreamURL when
+	// BinanceURL is empty too, else the streams of BinanceURL's host: a
+	// simulator serves both).
+	BinanceURL       string
+	BinanceStreamURL string
+	HTTP             *http.Client // nil: the Binance client core's
+	Clock            clock.Clock
+	Log              *slog.Logger
+
+	mu     sync.Mutex
+	quotas map[string]*binance.Quota // by base URL: one per API and IP
+}
+
+// quota is the request-weight quota of the API at base, shared by the
+// venue clients of this process (Binance counts per IP).
+func (v *Venues) quota(base string) *binance.Quota {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.quotas == nil {
+		v.quotas = map[string]*binance.Quota{}
+	}
+	q := v.quotas[base]
+	if q == nil {
+		q = binance.NewQuota(0, 0)
+		v.quotas[base] = q
+	}
+	return q
+}
+
+// streamURL is the market streams' base URL of the venue at base.
+func (v *Venues) streamURL(venue, base string) string {
+	if venue == VenueBinance {
+		switch {
+		case v.BinanceStreamURL != "":
+			return v.BinanceStreamURL
+		case v.BinanceURL == "":
+			return DefaultBinanceStreamURL
+		}
+	}
+	// A simulator serves its market streams on the same address.
+	return "ws" + strings.TrimPrefix(base, "http")
+}
+
+// venueURL is the URL of a deployment's venue: baseURL, and Binance
+// itself for live deployments only (paper trading is the simulator's).
+func (v *Venues) venueURL(spec deploy.Spec) (string, error) {
+	if spec.Venue == VenueBinance && spec.Mode != deploy.Live {
+		return "", deploy.Invalid("mode", `paper trading happens on the simulator: deploy a paper deployment on "sim" (or a simulator URL), and promote it to live on binance (tradai deploy promote)`)
+	}
+	return v.baseURL(spec.Venue)
 }
 
 // baseURL is the URL of venue.
@@ -88,7 +138,7 @@ func (v *Venues) baseURL(venue string) (string, error) {
 		}
 		return v.SimURL(), nil
 	case venue == VenueBinance:
-		return "", deploy.Invalid("venue", `"binance": trading on Binance itself waits for the risk limits and the kill switch (issue 15); deploy on "sim" (paper, or live with a stored sim account) or a Binance-compatible simulator URL`)
+		return cmp.Or(v.BinanceURL, DefaultBinanceURL), nil
 	case strings.HasPrefix(venue, "http://") || strings.HasPrefix(venue, "https://"):
 		u, err := url.Parse(venue)
 		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
@@ -105,8 +155,12 @@ func (v *Venues) baseURL(venue string) (string, error) {
 
 // Open returns the exchange of a tenant's deployment: the venue, signed
 // with the key of the deployment's account.
+//
+// A live deployment's orders are checked against the symbol's exchange
+// filters before they are sent (exbinance.Client.CheckingFilters); the
+// clients of one venue share its request-weight quota (and a ban).
 func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exchange.Exchange, error) {
-	base, err := v.baseURL(spec.Venue)
+	base, err := v.venueURL(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -130,24 +184,26 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 		}
 		key, secret = k.APIKey, k.Secret
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Quota: v.quota(base)})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
-	// The simulator serves its market streams on the same address.
-	ws := "ws" + strings.TrimPrefix(base, "http")
-	return exbinance.New(c).Streaming(ws), nil
+	ex := exbinance.New(c)
+	if spec.Mode == deploy.Live {
+		ex = ex.CheckingFilters()
+	}
+	return ex.Streaming(v.streamURL(spec.Venue, base)), nil
 }
 
 // Markets checks a new deployment's venue and mode and returns the
 // venue's markets (a public call). A bad field is a deploy.FieldError.
 func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
-	base, err := v.baseURL(spec.Venue)
+	base, err := v.venueURL(spec)
 	if err != nil {
 		return nil, err
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Quota: v.quota(base)})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -166,7 +222,7 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 // account of that name or id. A paper deployment naming a new name gets
 // one, created in the venue's simulator and funded with wallet of asset.
 func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error {
-	base, err := v.baseURL(spec.Venue)
+	base, err := v.venueURL(spec)
 	if err != nil {
 		return err
 	}
