@@ -405,24 +405,6 @@ func (j *deploymentJob) breaker(venue string) *risk.Breaker {
 	return b
 }
 
-// limits are the deployment's risk limits (its config's risk_limits),
-// made tighter by its account's, if recorded.
-func (j *deploymentJob) limits(ctx context.Context, d deploy.Deployment, raw []byte) (risk.Limits, error) {
-	l, err := risk.Parse(raw)
-	if err != nil {
-		return risk.Limits{}, errPermanent{err}
-	}
-	acct, err := j.store.AccountLimits(ctx, d.Tenant, d.Spec.Venue, d.Spec.Account)
-	if err != nil || acct == nil {
-		return l, err
-	}
-	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + string(acct) + `}`))
-	if err != nil {
-		return risk.Limits{}, errPermanent{fmt.Errorf("the risk limits of account %s: %w", d.Spec.Account, err)}
-	}
-	return l.Tighter(al), nil
-}
-
 // errPermanent marks a failure that restarting cannot mend.
 type errPermanent struct{ err error }
 
@@ -490,9 +472,9 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 	if err != nil {
 		return errPermanent{err}
 	}
-	limits, err := j.limits(ctx, d, raw)
+	limits, err := j.store.Limits(ctx, d.Tenant, d.Spec)
 	if err != nil {
-		return err
+		return err // bad limits are an ErrInvalid: the deployment fails
 	}
 	ex, err := j.venues.Open(ctx, l.Tenant, d.Spec)
 	if err != nil {
