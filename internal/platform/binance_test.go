@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tradai/tradai/internal/accounts"
@@ -72,7 +73,15 @@ func TestLiveOnBinance(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var posted []string
+	var ban atomic.Bool
+	var requests atomic.Int64
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if ban.CompareAndSwap(true, false) {
+			w.Header().Set("Retry-After", "60")
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
 		if r.Method == http.MethodPost && r.URL.Path == "/api/v3/order" {
 			mu.Lock()
 			posted = append(posted, r.Header.Get("X-MBX-APIKEY"))
@@ -130,8 +139,23 @@ func TestLiveOnBinance(t *testing.T) {
 		t.Fatalf("a market buy: %+v %v", o, err)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if len(posted) != 1 || posted[0] != "binanceKey" {
 		t.Fatalf("orders sent with keys %q; want one, with the stored binance key", posted)
+	}
+	mu.Unlock()
+
+	// The deployments on Binance share its quota: after one's HTTP 418,
+	// another's requests are not sent until the ban ends.
+	other, err := v.Open(ctx, u.Tenant, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ban.Store(true)
+	if _, err := ex.Klines(ctx, "BTCUSDT", "1m", 1); !errors.Is(err, exchange.ErrRateLimited) {
+		t.Fatalf("the 418: %v", err)
+	}
+	before := requests.Load()
+	if _, err := other.Klines(ctx, "BTCUSDT", "1m", 1); !errors.Is(err, exchange.ErrRateLimited) || requests.Load() != before {
+		t.Fatalf("another deployment during the ban: %v, %d requests sent", err, requests.Load()-before)
 	}
 }

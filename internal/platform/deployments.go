@@ -87,12 +87,17 @@ type Venues struct {
 	Log              *slog.Logger
 
 	mu     sync.Mutex
-	quotas map[string]*binance.Quota // by base URL: one per API and IP
+	quotas map[string]*binance.Quota // Binance's, by base URL: one per API and IP
 }
 
-// quota is the request-weight quota of the API at base, shared by the
-// venue clients of this process (Binance counts per IP).
-func (v *Venues) quota(base string) *binance.Quota {
+// quota is the request-weight quota of venue's API at base, shared by
+// the venue clients of this process on Binance itself (Binance counts per
+// IP, and bans the IP); nil — each client its own, as before — on the
+// simulators.
+func (v *Venues) quota(venue, base string) *binance.Quota {
+	if venue != VenueBinance {
+		return nil
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.quotas == nil {
@@ -158,7 +163,7 @@ func (v *Venues) baseURL(venue string) (string, error) {
 //
 // A live deployment's orders are checked against the symbol's exchange
 // filters before they are sent (exbinance.Client.CheckingFilters); the
-// clients of one venue share its request-weight quota (and a ban).
+// clients of Binance share its request-weight quota (and a ban).
 func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exchange.Exchange, error) {
 	base, err := v.venueURL(spec)
 	if err != nil {
@@ -184,7 +189,7 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 		}
 		key, secret = k.APIKey, k.Secret
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Quota: v.quota(base)})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Quota: v.quota(spec.Venue, base)})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -203,7 +208,7 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 		return nil, err
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Quota: v.quota(base)})
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Quota: v.quota(spec.Venue, base)})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
