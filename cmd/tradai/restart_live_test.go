@@ -106,7 +106,7 @@ func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
 			return []string{"runner", "--database", tg.URL, "--sim-url", simURL, "--name", name, "--kek-file", kekFile}
 		}
 		first := startChild(t, runnerArgs("r1")...)
-		waitLong(t, "the first runner to take the deployment", 60*time.Second, func() bool { d := show(); return d.Runner == "r1" && d.State == "running" })
+		waitLiveProof(t, "the first runner to take the deployment", 60*time.Second, func() bool { d := show(); return d.Runner == "r1" && d.State == "running" })
 
 		// Step the market a candle at a time until orders rest at the
 		// simulator (the stop-loss of an open trade).
@@ -156,7 +156,7 @@ func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
 
 		// A new runner takes over once the dead one's lease expired (30 s).
 		second := startChild(t, runnerArgs("r2")...)
-		waitLong(t, "the second runner to take the deployment", 90*time.Second, func() bool { return show().Runner == "r2" })
+		waitLiveProof(t, "the second runner to take the deployment", 90*time.Second, func() bool { return show().Runner == "r2" })
 		for range 30 {
 			step()
 		}
@@ -212,8 +212,8 @@ func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
 	})
 }
 
-// waitLong polls cond until it holds or within passes.
-func waitLong(t *testing.T, what string, within time.Duration, cond func() bool) {
+// waitLiveProof polls cond until it holds or within passes.
+func waitLiveProof(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
