@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type deployments interface {
 	DeploymentPositions(ctx context.Context, id string) ([]apitype.Position, error)
 	DeploymentEquity(ctx context.Context, id string) ([]apitype.EquityPoint, error)
 	DeploymentReport(ctx context.Context, id string) ([]byte, error)
+	PromoteDeployment(ctx context.Context, id string, req apitype.DeploymentPromoteRequest) (apitype.Promotion, error)
 }
 
 // deployOpts are the flags choosing where deployments live: --remote (or
@@ -171,6 +173,10 @@ func (l localDeployments) DeploymentEquity(ctx context.Context, id string) ([]ap
 	return v.Points, err
 }
 
+func (l localDeployments) PromoteDeployment(ctx context.Context, id string, req apitype.DeploymentPromoteRequest) (apitype.Promotion, error) {
+	return l.ops.Promote(ctx, l.p, id, req)
+}
+
 func (l localDeployments) DeploymentReport(ctx context.Context, id string) ([]byte, error) {
 	return l.ops.Report(ctx, l.p, id)
 }
@@ -181,7 +187,8 @@ func newDeployCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Short: "Trade a strategy version continuously: create, list, show, stop, pause, resume deployments, read their logs, trades and reports",
 		Long: `deploy runs a strategy version on a venue, continuously, as a backtest would
 decide: in paper mode on the simulator (tradai serve --sim, or any
-Binance-compatible URL), in live mode on a real account (issue 15).
+Binance-compatible URL), in live mode on one of your stored accounts (docs/live.md),
+after a paper run: deploy promote.
 A runner process (tradai serve runs one; tradai runner adds more) takes
 each deployment within 10 s and trades it on every candle close.
 
@@ -191,7 +198,7 @@ on that database trades what they create. See docs/deployments.md.`,
 	}
 	for _, c := range []func(*deployOpts) *cobra.Command{newDeployCreateCmd, newDeployListCmd, newDeployShowCmd, newDeployStopCmd, newDeployLimitsCmd,
 		newDeployPauseCmd, newDeployResumeCmd, newDeployLogsCmd, newDeployTradesCmd, newDeployOrdersCmd, newDeployPositionsCmd,
-		newDeployEquityCmd, newDeployReportCmd} {
+		newDeployEquityCmd, newDeployReportCmd, newDeployPromoteCmd} {
 		o := &deployOpts{registryOpts: registryOpts{local: dbOpts{logger: logger}}}
 		sub := c(o)
 		o.addFlags(sub)
@@ -519,6 +526,86 @@ func newDeployLimitsCmd(o *deployOpts) *cobra.Command {
 	f.StringVar(&configPath, "config", "", "a JSON config whose risk_limits object becomes the account's limits (without: show them)")
 	_ = cmd.MarkFlagRequired("account")
 	return cmd
+}
+
+func newDeployPromoteCmd(o *deployOpts) *cobra.Command {
+	var to, account, venue string
+	var yes, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "promote ID --to live --account A [--venue V] [--yes]",
+		Short: "Promote a paper deployment to live: the same version and config on one of your stored accounts, after confirmation",
+		Long: `promote is the paper → live hand-off. It shows the paper deployment's
+results and the risk limits the live deployment will trade under, then asks
+you to confirm (type yes; --yes confirms without asking). Confirmed, it
+creates a live deployment of the same strategy version, pairs, timeframe
+and config on the account, audited with who and when.
+
+The paper deployment must have run the server's minimum time and closed its
+minimum of trades (tradai serve --promote-min-age, --promote-min-trades;
+a week and 10 trades by default). --venue is the live deployment's venue
+(default the paper one's): binance with a stored binance account, or the
+simulator with a stored sim account. See docs/live.md.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(cmd, func(ctx context.Context, d deployments) error {
+				w := cmd.OutOrStdout()
+				req := apitype.DeploymentPromoteRequest{To: to, Account: account, Venue: venue}
+				plan, err := d.PromoteDeployment(ctx, args[0], req)
+				if err != nil {
+					return err
+				}
+				if !yes {
+					printPromotion(w, plan)
+					fmt.Fprintf(w, "Create this live deployment, trading real money on %s account %s? Type yes: ", plan.Venue, plan.Account)
+					line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+					if strings.TrimSpace(line) != "yes" {
+						return errors.New("not promoted: not confirmed (type yes, or pass --yes)")
+					}
+				}
+				req.Confirm = plan.Token
+				done, err := d.PromoteDeployment(ctx, args[0], req)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(w, done)
+				}
+				if done.Live == nil {
+					return errors.New("the server created no live deployment")
+				}
+				fmt.Fprintf(w, "deployment %s created (%s): %s, live on %s account %s, promoted from %s\n", done.Live.ID, done.Live.State,
+					strategyName(*done.Live), done.Live.Venue, done.Live.Account, args[0])
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&to, "to", "live", "the mode promoted to")
+	f.StringVar(&account, "account", "", "one of your stored venue accounts (tradai accounts add)")
+	f.StringVar(&venue, "venue", "", "the live deployment's venue (default the paper deployment's): binance, sim or a simulator URL")
+	f.BoolVar(&yes, "yes", false, "confirm without asking")
+	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	_ = cmd.MarkFlagRequired("account")
+	return cmd
+}
+
+// printPromotion shows a promotion's plan: the paper results and the
+// risk limits that will apply.
+func printPromotion(w io.Writer, p apitype.Promotion) {
+	r := p.Paper
+	fmt.Fprintf(w, "paper deployment %s (%s, %s): ran %s (minimum %s)\n", r.ID, strategyName(apitype.Deployment{Strategy: r.Strategy, StrategyVersion: r.StrategyVersion}), r.State,
+		(time.Duration(r.RanSeconds) * time.Second).String(), (time.Duration(r.MinSeconds) * time.Second).String())
+	fmt.Fprintf(w, "  trades: %d closed (minimum %d), %d won, %d open; realised profit %.8g on a starting balance of %.8g\n",
+		r.ClosedTrades, r.MinTrades, r.Wins, r.OpenTrades, r.RealisedProfit, r.StartingBalance)
+	fmt.Fprintf(w, "live on %s, account %s, under these risk limits:\n", p.Venue, p.Account)
+	keys := make([]string, 0, len(p.RiskLimits))
+	for k := range p.RiskLimits {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s: %v\n", k, p.RiskLimits[k])
+	}
 }
 
 func newDeployPauseCmd(o *deployOpts) *cobra.Command {

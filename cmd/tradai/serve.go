@@ -15,6 +15,7 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
@@ -191,6 +192,18 @@ func (o *platformOpts) config() (platform.Config, error) {
 	}, nil
 }
 
+// promoteRules are the promotion minimums the flags give (0: none).
+func promoteRules(age time.Duration, trades int) deploy.PromoteRules {
+	r := deploy.PromoteRules{MinAge: age, MinTrades: trades}
+	if age <= 0 {
+		r.MinAge = -1
+	}
+	if trades <= 0 {
+		r.MinTrades = -1
+	}
+	return r
+}
+
 // run starts the platform cfg describes, prints to out what it tells the
 // operator, runs it until ctx ends (or the API fails) and shuts it down.
 // A shutdown that did not go cleanly is logged and, with strict, the
@@ -229,6 +242,10 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		simf        simFlags
 		runnerMax   int
 		alertHook   string
+		// operators may use the platform-wide kill switch.
+		operators     []string
+		promoteAge    time.Duration
+		promoteTrades int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -272,12 +289,16 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			if runnerMax > 0 {
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
-			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF}
+			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF, Operators: operators,
+				Promote: promoteRules(promoteAge, promoteTrades)}
 			return run(cmd, cfg, false)
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (0: none, API only)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
+	cmd.Flags().StringArrayVar(&operators, "operator", nil, "a user (name or id) who may stop every tenant's deployments at once (deploy stop --all --platform); repeat for more (none: nobody may)")
+	cmd.Flags().DurationVar(&promoteAge, "promote-min-age", deploy.DefaultPromoteMinAge, "how long a paper deployment must have run before it is promoted to live (0: no minimum)")
+	cmd.Flags().IntVar(&promoteTrades, "promote-min-trades", deploy.DefaultPromoteMinTrades, "how many trades a paper deployment must have closed before it is promoted to live (0: no minimum)")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
 	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry, and X-Forwarded-Proto: https as HTTPS (the web app's session cookie is then Secure); never without a proxy that sets them")
 	cmd.Flags().IntVar(&maxRequests, "max-requests", 64, "API requests served at once; more are answered 503 overloaded with Retry-After at once")

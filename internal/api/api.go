@@ -104,7 +104,14 @@ type Options struct {
 	// exec: programs. They run as the server's user without a sandbox, so
 	// this is for a single trusted team only.
 	AllowExternalStrategies bool
-	Clock                   clock.Clock // rate limits, token and probe times, latency (nil: the system clock)
+	// Operators are the users (names or ids) who may use the platform-wide
+	// kill switch (POST /api/v1/deployments/stop-all with platform: true;
+	// tradai serve --operator). None: nobody may.
+	Operators []string
+	// Promote is the minimum a paper deployment must have run before it
+	// is promoted to live (zero fields: a week and 10 closed trades).
+	Promote deploy.PromoteRules
+	Clock   clock.Clock // rate limits, token and probe times, latency (nil: the system clock)
 }
 
 func (o Options) withDefaults() Options {
@@ -177,7 +184,8 @@ func New(d Deps, o Options) (*Server, error) {
 	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
 	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log)}
 	if d.Deployments != nil {
-		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log})
+		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log,
+			Operators: o.Operators, Users: d.Tenancy, Promote: o.Promote})
 		if err != nil {
 			return nil, err
 		}

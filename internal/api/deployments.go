@@ -54,9 +54,16 @@ type DeploymentsConfig struct {
 	// StaleAfter is how long a deployment that should run may go without
 	// a heartbeat before it is reported stale (30 s: three heartbeats).
 	StaleAfter time.Duration
-	// Operators are the users (ids) who may stop every tenant's
-	// deployments at once (the kill switch with platform: true).
+	// Operators are the users (ids, or names with Users set) who may stop
+	// every tenant's deployments at once (the kill switch with platform:
+	// true).
 	Operators []string
+	// Users finds the operators named by name (nil: ids only).
+	Users *tenancy.Store
+	// Promote is the minimum a paper deployment must have run before it is
+	// promoted to live (zero fields: deploy's defaults, a week and 10
+	// closed trades).
+	Promote deploy.PromoteRules
 }
 
 // Deployments are the deployment operations as the API and the CLI's
@@ -373,7 +380,7 @@ func (d *Deployments) Stop(ctx context.Context, p tenancy.Principal, id string, 
 // is asked to cancel its open orders, flatten if asked, and stop; those no
 // runner holds stop at once. Audited with who.
 func (d *Deployments) StopAll(ctx context.Context, p tenancy.Principal, req apitype.StopAllRequest) (apitype.StopAllResult, error) {
-	if req.Platform && (p.User == "" || !slices.Contains(d.cfg.Operators, p.User)) {
+	if req.Platform && !d.operator(ctx, p) {
 		return apitype.StopAllResult{}, problem(http.StatusForbidden, apitype.CodeForbidden,
 			"body.platform: stopping every tenant's deployments is for the server's operators; without platform your tenant's stop")
 	}
@@ -398,6 +405,30 @@ func (d *Deployments) StopAll(ctx context.Context, p tenancy.Principal, req apit
 	d.cfg.Log.Warn("kill switch: deployments stopped", "tenant", p.Tenant, "user", p.User, "platform", req.Platform, "flatten", req.Flatten,
 		"asked", len(out.Asked), "stopped", len(out.Stopped))
 	return out, nil
+}
+
+// operator reports whether p's user is one of the server's operators (by
+// id, or by name).
+func (d *Deployments) operator(ctx context.Context, p tenancy.Principal) bool {
+	if p.User == "" {
+		return false
+	}
+	for _, o := range d.cfg.Operators {
+		if o == p.User {
+			return true
+		}
+		if d.cfg.Users == nil {
+			continue
+		}
+		u, err := d.cfg.Users.UserByName(ctx, o)
+		switch {
+		case err == nil && u.ID == p.User:
+			return true
+		case err != nil && !errors.Is(err, tenancy.ErrNotFound):
+			d.cfg.Log.Error("look up an operator", "operator", o, "err", err)
+		}
+	}
+	return false
 }
 
 // SetAccountLimits records the risk limits of one of the tenant's venue
@@ -704,6 +735,16 @@ type stopAllOutput struct {
 	Body apitype.StopAllResult
 }
 
+type deploymentPromoteInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body apitype.DeploymentPromoteRequest
+}
+
+type deploymentPromoteOutput struct {
+	Status int
+	Body   apitype.Promotion
+}
+
 type deploymentStopInput struct {
 	ID   string               `path:"id" maxLength:"64"`
 	Body *apitype.StopRequest `required:"false"`
@@ -804,6 +845,24 @@ func (s *Server) registerDeployments() {
 			}
 			v, err := d.StopAll(ctx, p, req)
 			return &stopAllOutput{Body: v}, err
+		})
+	huma.Register(s.api, op("promote-deployment", http.MethodPost, "/{id}/promote", "Promote a paper deployment to live",
+		"The paper → live hand-off. Without confirm nothing is created: the answer shows the paper deployment's results, the risk limits the live "+
+			"deployment will trade under and a token. Sent again with confirm set to that token (within 10 minutes, the plan unchanged), it creates the "+
+			"live deployment of the same strategy version, pairs, timeframe and config on the account (201), audited with who. The paper deployment must "+
+			"have run the server's minimum time and closed its minimum of trades (a 422 naming path.id says how far it is); the account must be one of "+
+			"yours, of the venue (404 naming body.account)."),
+		func(ctx context.Context, in *deploymentPromoteInput) (*deploymentPromoteOutput, error) {
+			d, p, err := s.deployments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.Promote(ctx, p, in.ID, in.Body)
+			out := &deploymentPromoteOutput{Status: http.StatusOK, Body: v}
+			if v.Live != nil {
+				out.Status = http.StatusCreated
+			}
+			return out, err
 		})
 	huma.Register(s.api, op("set-account-limits", http.MethodPut, "/account-limits", "Set the risk limits of one of your venue accounts",
 		"Every deployment on the account trades under the tighter of its own risk_limits and these (from its runner's next start). A bad limit is a 422 naming the key. Audited."),

@@ -61,7 +61,7 @@ func TestDeploymentBadInput(t *testing.T) {
 			{"parameter out of range", func(r *apitype.DeploymentRequest) { r.Config["strategy_params"] = map[string]any{"fast": 1000} }, 422, "body.config.strategy_params", "fast"},
 			{"live without a stored account", func(r *apitype.DeploymentRequest) { r.Mode = "live" }, 404, "body.account", "tradai accounts add"},
 			{"mode unknown", func(r *apitype.DeploymentRequest) { r.Mode = "dry" }, 422, "body.mode", ""},
-			{"live venue", func(r *apitype.DeploymentRequest) { r.Venue = "binance" }, 422, "body.venue", "issue 15"},
+			{"paper on binance", func(r *apitype.DeploymentRequest) { r.Venue = "binance" }, 422, "body.mode", "paper trading happens on the simulator"},
 			{"venue unknown", func(r *apitype.DeploymentRequest) { r.Venue = "ftp://x" }, 422, "body.venue", "ftp://x"},
 			{"venue URL the operator did not allow", func(r *apitype.DeploymentRequest) { r.Venue = "http://169.254.169.254" }, 422, "body.venue", "--venue-url"},
 			{"account of another tenant", func(r *apitype.DeploymentRequest) { r.Account = theirs }, 404, "body.account", "your tenant"},
@@ -332,7 +332,7 @@ func deploymentsServer(f *testing.F) *bare {
 	}
 	auth := tenancy.New(d, nil, log)
 	s, err := api.New(api.Deps{DB: d, Runs: store, Jobs: svc, Tenancy: auth, DataDir: clienttest.ExampleData(), Log: log, Version: "test",
-		Deployments: deps, Venues: fakeVenues{}}, api.Options{RateLimit: 1e9})
+		Deployments: deps, Venues: fakeVenues{}}, api.Options{RateLimit: 1e9, Promote: deploy.PromoteRules{MinAge: -1, MinTrades: -1}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,24 +2,26 @@ package binance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tradai/tradai/internal/clock"
 	"io"
 	"log/slog"
 	"maps"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // Defaults of [Config].
@@ -76,7 +78,8 @@ type Config struct {
 	Log *slog.Logger
 	// WeightLimit is the API's request-weight limit per minute
 	// (DefaultSpotWeightLimit); WeightMargin the share of it used before
-	// waiting for the next minute, in (0, 1] (DefaultWeightMargin).
+	// waiting for the next minute, in (0, 1] (DefaultWeightMargin). Both
+	// are ignored when Quota is given (NewQuota takes them).
 	WeightLimit  int
 	WeightMargin float64
 	// Attempts is how often a request is tried when it fails with a
@@ -97,6 +100,10 @@ type Config struct {
 	// Tracer makes a client span of every HTTP request, a child of the
 	// span of the request's context (nil: none).
 	Tracer trace.Tracer
+	// Quota is the request weight, pause and ban of the IP and API,
+	// shared with the other clients sending from this IP to this API (nil:
+	// the client's own, of WeightLimit and WeightMargin).
+	Quota *Quota
 }
 
 // Observer is told what a [Client]'s requests cost (telemetry.Venue).
@@ -116,11 +123,18 @@ func (noObserver) Request(int, int) {}
 func (noObserver) UsedWeight(int)   {}
 
 // Client sends requests to one Binance API. It is safe for concurrent use;
-// all requests share one request-weight budget, so use one Client per API
-// and IP.
+// all requests share one [Quota]: share it between the clients of one API
+// and IP (Config.Quota).
 type Client struct {
 	cfg    Config
-	budget *weightBudget
+	budget *Quota
+	// offset is the server's clock minus ours, in milliseconds, learnt
+	// from /api/v3/time after a -1021 (the timestamp outside recvWindow);
+	// signed timestamps add it.
+	offset atomic.Int64
+	// sent is the request weight of every request this client sent
+	// (Weight; the Quota may be shared by other clients).
+	sent atomic.Int64
 }
 
 // New returns a client.
@@ -140,12 +154,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.WeightLimit <= 0 {
-		cfg.WeightLimit = DefaultSpotWeightLimit
-	}
-	if cfg.WeightMargin <= 0 || cfg.WeightMargin > 1 {
-		cfg.WeightMargin = DefaultWeightMargin
-	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = DefaultAttempts
 	}
@@ -164,8 +172,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Tracer == nil {
 		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
-	budget := max(1, int(math.Floor(float64(cfg.WeightLimit)*cfg.WeightMargin)))
-	return &Client{cfg: cfg, budget: &weightBudget{budget: budget}}, nil
+	q := cfg.Quota
+	if q == nil {
+		q = NewQuota(cfg.WeightLimit, cfg.WeightMargin)
+	}
+	return &Client{cfg: cfg, budget: q}, nil
 }
 
 // Request is one call of the API.
@@ -195,8 +206,13 @@ type Stats struct {
 }
 
 // Do sends r and hands the body of a 200 answer to decode. It waits for
-// the weight budget first and retries as [Config.Attempts] says. A non-200
-// answer is an [*APIError]; HTTP 418 (a ban) is never retried. An error
+// the weight budget (and a pause an HTTP 429 asked for) first and retries
+// as [Config.Attempts] says. A non-200 answer is an [*APIError]; HTTP 418
+// (a ban) is never retried, and until the ban ends (its Retry-After, else
+// [DefaultBan]) no request of the quota is sent: each is refused at once
+// with the ban's end. A signed request refused with -1021 (its timestamp
+// outside recvWindow: the clocks differ) is sent again once after the
+// client learnt the server's time from /api/v3/time. An error
 // from decode that wraps [ErrUndecodable] is retried like a truncated
 // answer and returned naming the method and path; other errors from decode
 // are returned as they are.
@@ -209,13 +225,19 @@ func (c *Client) Do(ctx context.Context, r Request, decode func(body []byte) err
 		return st, &APIError{Method: r.Method, Endpoint: r.Path, Code: -2014, Msg: "an API key and secret are needed for this request"}
 	}
 	safe := r.Method == http.MethodGet
+	synced := false
 	for attempt := 1; ; attempt++ {
-		w, err := c.budget.reserve(ctx, c.cfg.Clock, max(1, r.Weight))
+		w, banned, err := c.budget.reserve(ctx, c.cfg.Clock, max(1, r.Weight))
 		st.RateWait += w
 		if err != nil {
 			return st, fmt.Errorf("binance %s %s: waiting for the request-weight limit: %w", r.Method, r.Path, err)
 		}
+		if !banned.IsZero() {
+			return st, &APIError{Method: r.Method, Endpoint: r.Path, Code: -1003, Msg: "the IP is banned (HTTP 418)",
+				RetryAfter: banned.Sub(c.cfg.Clock.Now()), BannedUntil: banned}
+		}
 		st.Requests++
+		c.sent.Add(int64(max(1, r.Weight)))
 		err = c.once(ctx, r, decode)
 		if err == nil {
 			return st, nil
@@ -228,6 +250,24 @@ func (c *Client) Do(ctx context.Context, r Request, decode func(body []byte) err
 		isAPI := errors.As(err, &apiErr)
 		rateLimited := isAPI && apiErr.Status == http.StatusTooManyRequests
 		switch {
+		case isAPI && apiErr.Status == http.StatusTeapot:
+			until := apiErr.BannedUntil
+			if until.IsZero() {
+				until = c.cfg.Clock.Now().Add(DefaultBan)
+				apiErr.BannedUntil = until
+			}
+			c.budget.ban(until)
+			return st, err
+		case isAPI && apiErr.Code == -1021 && r.Signed && !synced:
+			// Refused before it was looked at: safe to send again, once.
+			synced = true
+			if serr := c.syncTime(ctx, &st); serr != nil {
+				return st, fmt.Errorf("%w (and learning the server's time failed: %w)", err, serr)
+			}
+			attempt--
+			continue
+		case rateLimited && apiErr.RetryAfter > 0:
+			c.budget.pause(c.cfg.Clock.Now().Add(apiErr.RetryAfter))
 		case rateLimited:
 		case !safe:
 			return st, err
@@ -278,7 +318,7 @@ func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error)
 		if q == nil {
 			q = url.Values{}
 		}
-		q.Set("timestamp", strconv.FormatInt(c.cfg.Clock.Now().UnixMilli(), 10))
+		q.Set("timestamp", strconv.FormatInt(c.cfg.Clock.Now().UnixMilli()+c.offset.Load(), 10))
 		q.Set("recvWindow", strconv.FormatInt(c.cfg.RecvWindow.Milliseconds(), 10))
 		raw = q.Encode()
 		raw += "&signature=" + Sign(c.cfg.Secret, raw)
@@ -321,6 +361,41 @@ func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error)
 		}
 		return err
 	}
+	return nil
+}
+
+// syncTime learns the server's clock (GET /api/v3/time, weight 1): the
+// offset from ours at the middle of the request.
+func (c *Client) syncTime(ctx context.Context, st *Stats) error {
+	w, banned, err := c.budget.reserve(ctx, c.cfg.Clock, 1)
+	st.RateWait += w
+	if err != nil {
+		return err
+	}
+	if !banned.IsZero() {
+		return fmt.Errorf("the IP is banned until %s", banned.UTC().Format(time.RFC3339))
+	}
+	st.Requests++
+	c.sent.Add(1)
+	before := c.cfg.Clock.Now()
+	var server int64
+	err = c.once(ctx, Request{Method: http.MethodGet, Path: "/api/v3/time"}, func(body []byte) error {
+		var t struct {
+			ServerTime int64 `json:"serverTime"`
+		}
+		if err := json.Unmarshal(body, &t); err != nil || t.ServerTime <= 0 {
+			return fmt.Errorf("%w: server time %q", ErrUndecodable, shorten(string(body), 100))
+		}
+		server = t.ServerTime
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	after := c.cfg.Clock.Now()
+	mid := before.Add(after.Sub(before) / 2)
+	c.offset.Store(server - mid.UnixMilli())
+	c.cfg.Log.Info("binance clock offset learnt after -1021", "base", c.cfg.BaseURL, "offset_ms", server-mid.UnixMilli())
 	return nil
 }
 

@@ -248,10 +248,10 @@ func TestWeightBudgetLocal(t *testing.T) {
 	// Without headers the local count keeps the budget: a limit of 10 with
 	// margin 0.5 allows 5 weight (2 requests of 2) per minute.
 	clk := clock.NewSkipping(time.Date(2024, 1, 1, 0, 0, 50, 0, time.UTC))
-	b := &weightBudget{budget: 5}
+	b := NewQuota(10, 0.5)
 	var waits []time.Duration
 	for range 5 {
-		w, err := b.reserve(context.Background(), clk, 2)
+		w, _, err := b.reserve(context.Background(), clk, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +263,7 @@ func TestWeightBudgetLocal(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.reserve(ctx, clk, 2); !errors.Is(err, context.Canceled) {
+	if _, _, err := b.reserve(ctx, clk, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("reserve with a cancelled context: %v", err)
 	}
 }
@@ -340,5 +340,97 @@ func TestObserver(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(rec.used), "[40 45]"; got != want {
 		t.Errorf("used weights %s, want %s", got, want)
+	}
+}
+
+// After an HTTP 418 no request of the quota is sent until the ban ends —
+// by any client sharing it —; each is refused at once, saying until when.
+func TestBanStopsEveryRequest(t *testing.T) {
+	s := serve(t, answer{status: 418, retryAfter: "120", body: `{"code":-1003,"msg":"banned"}`}, answer{body: "{}"})
+	clk := clock.NewSkipping(t0)
+	q := NewQuota(0, 0)
+	a := newClient(t, s, clk, Config{Quota: q})
+	b := newClient(t, s, clk, Config{Quota: q})
+	if _, err := a.Do(context.Background(), Request{Path: "/x"}, jsonOK); err == nil {
+		t.Fatal("the 418 was not an error")
+	}
+	clk.Advance(119 * time.Second)
+	for _, c := range []*Client{a, b} {
+		st, err := c.Do(context.Background(), Request{Method: "POST", Path: "/api/v3/order"}, jsonOK)
+		var e *APIError
+		if !errors.As(err, &e) || e.Status != 0 || e.Code != -1003 || !e.BannedUntil.Equal(t0.Add(2*time.Minute)) || e.RetryAfter != time.Second || st.Requests != 0 {
+			t.Fatalf("during the ban: %v (%+v), %d requests", err, e, st.Requests)
+		}
+	}
+	if n := len(s.requests()); n != 1 {
+		t.Fatalf("%d requests sent during the ban", n)
+	}
+	clk.Advance(time.Second)
+	if _, err := b.Do(context.Background(), Request{Path: "/x"}, jsonOK); err != nil || len(s.requests()) != 2 {
+		t.Fatalf("after the ban: %v, %d requests", err, len(s.requests()))
+	}
+	// A 418 without Retry-After bans for DefaultBan.
+	s = serve(t, answer{status: 418}, answer{body: "{}"})
+	c := newClient(t, s, clk, Config{})
+	_, err := c.Do(context.Background(), Request{Path: "/x"}, jsonOK)
+	var e *APIError
+	if !errors.As(err, &e) || !e.BannedUntil.Equal(clk.Now().Add(DefaultBan)) {
+		t.Fatalf("418 without Retry-After: %v", err)
+	}
+	if _, err := c.Do(context.Background(), Request{Path: "/x"}, jsonOK); err == nil || len(s.requests()) != 1 {
+		t.Fatalf("sent during the default ban: %v", err)
+	}
+}
+
+// A 429's Retry-After holds back the other clients of the quota too.
+func TestRetryAfterPausesTheQuota(t *testing.T) {
+	s := serve(t, answer{status: 429, retryAfter: "7"}, answer{body: "{}"})
+	clk := clock.NewSkipping(t0)
+	q := NewQuota(0, 0)
+	a := newClient(t, s, clk, Config{Quota: q, Attempts: 1})
+	b := newClient(t, s, clk, Config{Quota: q})
+	if _, err := a.Do(context.Background(), Request{Path: "/x"}, jsonOK); err == nil {
+		t.Fatal("429 with one attempt succeeded")
+	}
+	st, err := b.Do(context.Background(), Request{Path: "/x"}, jsonOK)
+	if err != nil || st.RateWait != 7*time.Second || st.Requests != 1 {
+		t.Fatalf("the other client: %v, waited %v, %d requests", err, st.RateWait, st.Requests)
+	}
+}
+
+// A signed request refused with -1021 (the clocks differ by more than
+// recvWindow) is sent again once, timestamped on the server's clock read
+// from /api/v3/time; a second -1021 is returned.
+func TestTimestampOutsideRecvWindow(t *testing.T) {
+	serverNow := t0.Add(-7 * time.Second) // our clock runs 7 s ahead
+	skew := `{"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."}`
+	s := serve(t, answer{status: 400, body: skew}, answer{body: fmt.Sprintf(`{"serverTime":%d}`, serverNow.UnixMilli())}, answer{body: "{}"})
+	clk := clock.NewSkipping(t0)
+	c := newClient(t, s, clk, Config{APIKey: "k", Secret: "s", Attempts: 1})
+	st, err := c.Do(context.Background(), Request{Method: "POST", Path: "/api/v3/order", Signed: true}, jsonOK)
+	if err != nil || st.Requests != 3 {
+		t.Fatalf("%v after %d requests", err, st.Requests)
+	}
+	reqs := s.requests()
+	if reqs[1].URL.Path != "/api/v3/time" {
+		t.Fatalf("second request %s, want the server time", reqs[1].URL.Path)
+	}
+	if got := reqs[2].URL.Query().Get("timestamp"); got != strconv.FormatInt(serverNow.UnixMilli(), 10) {
+		t.Errorf("retried with timestamp %s, want the server's %d", got, serverNow.UnixMilli())
+	}
+	// The offset stays learnt.
+	if _, err := c.Do(context.Background(), Request{Path: "/api/v3/account", Signed: true}, jsonOK); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.requests()[3].URL.Query().Get("timestamp"); got != strconv.FormatInt(serverNow.UnixMilli(), 10) {
+		t.Errorf("next request's timestamp %s", got)
+	}
+	// Refused again after the sync: returned, not tried a third time.
+	s = serve(t, answer{status: 400, body: skew}, answer{body: fmt.Sprintf(`{"serverTime":%d}`, serverNow.UnixMilli())}, answer{status: 400, body: skew})
+	c = newClient(t, s, clk, Config{APIKey: "k", Secret: "s"})
+	_, err = c.Do(context.Background(), Request{Method: "POST", Path: "/api/v3/order", Signed: true}, jsonOK)
+	var e *APIError
+	if !errors.As(err, &e) || e.Code != -1021 || len(s.requests()) != 3 {
+		t.Fatalf("%v after %d requests", err, len(s.requests()))
 	}
 }

@@ -140,3 +140,13 @@ func (c *Client) DeploymentReport(ctx context.Context, id string) ([]byte, error
 	err := c.do(ctx, call{what: "get the report of deployment " + id, prep: "from", method: http.MethodGet, path: deploymentPath(id) + "/report", repeatable: true}, &b)
 	return b, err
 }
+
+// PromoteDeployment is the paper → live hand-off of paper deployment id:
+// without req.Confirm the plan and its token, with the token the live
+// deployment (Promotion.Live). Not repeated after a connection error: the
+// caller asks again.
+func (c *Client) PromoteDeployment(ctx context.Context, id string, req apitype.DeploymentPromoteRequest) (apitype.Promotion, error) {
+	var p apitype.Promotion
+	err := c.do(ctx, call{what: "promote deployment " + id, prep: "at", method: http.MethodPost, path: deploymentPath(id) + "/promote", body: req}, &p)
+	return p, err
+}

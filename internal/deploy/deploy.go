@@ -252,38 +252,42 @@ func (s *Store) Create(ctx context.Context, p tenancy.Principal, spec Spec) (Dep
 	if err := spec.Validate(); err != nil {
 		return Deployment{}, fmt.Errorf("create deployment: %w", err)
 	}
-	cfg := ""
-	if len(bytes.TrimSpace(spec.Config)) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, spec.Config); err != nil {
-			return Deployment{}, fmt.Errorf("create deployment: %w: config: %w", ErrInvalid, err)
-		}
-		cfg = buf.String()
-	}
-	pairs, _ := json.Marshal(spec.Pairs)
-	now := s.clock.Now()
-	id := db.NewID("dep", now)
-	var createdBy any
-	if p.User != "" {
-		createdBy = p.User
-	}
 	var d Deployment
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		d, err = scanDeployment(tx.QueryRow(ctx, `INSERT INTO deployments (id, tenant_id, created_by, strategy, strategy_version, code_sha256, mode, venue, account,
-			pairs, timeframe, config, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+deploymentColumns,
-			id, p.Tenant, createdBy, spec.Strategy, spec.Version, spec.CodeSHA256, string(spec.Mode), spec.Venue, spec.Account,
-			string(pairs), string(spec.Timeframe), cfg, string(Starting), now.UnixMilli(), now.UnixMilli()))
+		d, err = insert(ctx, tx, p, spec, s.clock.Now())
 		if err != nil {
 			return err
 		}
-		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "deployment.create", Target: id, At: now,
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: p.Tenant, User: p.User, Action: "deployment.create", Target: d.ID, At: d.Created,
 			Detail: map[string]any{"strategy": spec.Strategy, "version": spec.Version, "mode": spec.Mode, "venue": spec.Venue}})
 	})
 	if err != nil {
 		return Deployment{}, fmt.Errorf("create deployment: %w", err)
 	}
 	return d, nil
+}
+
+// insert stores a new deployment of spec (validated) in state starting.
+func insert(ctx context.Context, tx *db.Tx, p tenancy.Principal, spec Spec, now time.Time) (Deployment, error) {
+	cfg := ""
+	if len(bytes.TrimSpace(spec.Config)) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, spec.Config); err != nil {
+			return Deployment{}, fmt.Errorf("%w: config: %w", ErrInvalid, err)
+		}
+		cfg = buf.String()
+	}
+	pairs, _ := json.Marshal(spec.Pairs)
+	id := db.NewID("dep", now)
+	var createdBy any
+	if p.User != "" {
+		createdBy = p.User
+	}
+	return scanDeployment(tx.QueryRow(ctx, `INSERT INTO deployments (id, tenant_id, created_by, strategy, strategy_version, code_sha256, mode, venue, account,
+		pairs, timeframe, config, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+deploymentColumns,
+		id, p.Tenant, createdBy, spec.Strategy, spec.Version, spec.CodeSHA256, string(spec.Mode), spec.Venue, spec.Account,
+		string(pairs), string(spec.Timeframe), cfg, string(Starting), now.UnixMilli(), now.UnixMilli()))
 }
 
 // Get returns a deployment of the principal's tenant.

@@ -39,8 +39,8 @@ const (
 	// VenueSim is the platform's simulator: the one `tradai serve --sim`
 	// runs, or the one Config.SimURL names.
 	VenueSim = "sim"
-	// VenueBinance is Binance itself: live trading, which needs the
-	// guard rails (risk limits, kill switch) of issue 15.
+	// VenueBinance is Binance itself (spot): live deployments only, with
+	// a stored account of the venue binance.
 	VenueBinance = "binance"
 	// VenueHyperliquid is Hyperliquid's perpetuals (live only), at
 	// Venues.HyperliquidURL.
@@ -48,8 +48,12 @@ const (
 )
 
 // DefaultBinanceURL is Binance's spot API, where an account of the venue
-// binance is tested.
-const DefaultBinanceURL = "https://api.binance.com"
+// binance is tested and live deployments on binance trade;
+// DefaultBinanceStreamURL its market streams.
+const (
+	DefaultBinanceURL       = "https://api.binance.com"
+	DefaultBinanceStreamURL = "wss://stream.binance.com:9443"
+)
 
 // Venues opens the venues deployments trade on, for the API (checking a
 // new deployment's venue, account and pairs) and the runner tier alike.
@@ -79,9 +83,13 @@ type Venues struct {
 	Accounts *simstore.Store
 	// Keys are the tenants' stored venue accounts (nil: no live mode).
 	Keys *accounts.Store
-	// BinanceURL is where an account of the venue binance is tested
-	// (DefaultBinanceURL when empty).
-	BinanceURL string
+	// BinanceURL is where an account of the venue binance is tested and
+	// live deployments on binance trade (DefaultBinanceURL when empty);
+	// BinanceStreamURL their market streams (DefaultBinanceStreamURL when
+	// BinanceURL is empty too, else the streams of BinanceURL's host: a
+	// simulator serves both).
+	BinanceURL       string
+	BinanceStreamURL string
 	// HyperliquidURL is Hyperliquid's API (hyperliquid.MainnetURL when
 	// empty; hyperliquid.TestnetURL for the testnet). Actions are signed
 	// for mainnet at the mainnet URL and for the testnet at any other.
@@ -94,6 +102,9 @@ type Venues struct {
 	Tracer trace.Tracer
 	Clock  clock.Clock
 	Log    *slog.Logger
+
+	mu     sync.Mutex
+	quotas map[string]*binance.Quota // Binance's, by base URL: one per API and IP
 }
 
 // observer is the observer of venue's requests (nil: none).
@@ -102,6 +113,50 @@ func (v *Venues) observer(venue string) binance.Observer {
 		return nil
 	}
 	return v.Observe(venue)
+}
+
+// quota is the request-weight quota of venue's API at base, shared by
+// the venue clients of this process on Binance itself (Binance counts per
+// IP, and bans the IP); nil — each client its own, as before — on the
+// simulators.
+func (v *Venues) quota(venue, base string) *binance.Quota {
+	if venue != VenueBinance {
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.quotas == nil {
+		v.quotas = map[string]*binance.Quota{}
+	}
+	q := v.quotas[base]
+	if q == nil {
+		q = binance.NewQuota(0, 0)
+		v.quotas[base] = q
+	}
+	return q
+}
+
+// streamURL is the market streams' base URL of the venue at base.
+func (v *Venues) streamURL(venue, base string) string {
+	if venue == VenueBinance {
+		switch {
+		case v.BinanceStreamURL != "":
+			return v.BinanceStreamURL
+		case v.BinanceURL == "":
+			return DefaultBinanceStreamURL
+		}
+	}
+	// A simulator serves its market streams on the same address.
+	return "ws" + strings.TrimPrefix(base, "http")
+}
+
+// venueURL is the URL of a deployment's venue: baseURL, and Binance
+// itself for live deployments only (paper trading is the simulator's).
+func (v *Venues) venueURL(spec deploy.Spec) (string, error) {
+	if spec.Venue == VenueBinance && spec.Mode != deploy.Live {
+		return "", deploy.Invalid("mode", `paper trading happens on the simulator: deploy a paper deployment on "sim" (or a simulator URL), and promote it to live on binance (tradai deploy promote)`)
+	}
+	return v.baseURL(spec.Venue)
 }
 
 // baseURL is the URL of venue.
@@ -115,7 +170,7 @@ func (v *Venues) baseURL(venue string) (string, error) {
 	case venue == VenueHyperliquid:
 		return cmp.Or(v.HyperliquidURL, hyperliquid.MainnetURL), nil
 	case venue == VenueBinance:
-		return "", deploy.Invalid("venue", `"binance": trading on Binance itself waits for the risk limits and the kill switch (issue 15); deploy on "sim" (paper, or live with a stored sim account) or a Binance-compatible simulator URL`)
+		return cmp.Or(v.BinanceURL, DefaultBinanceURL), nil
 	case strings.HasPrefix(venue, "http://") || strings.HasPrefix(venue, "https://"):
 		u, err := url.Parse(venue)
 		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
@@ -132,8 +187,12 @@ func (v *Venues) baseURL(venue string) (string, error) {
 
 // Open returns the exchange of a tenant's deployment: the venue, signed
 // with the key of the deployment's account.
+//
+// A live deployment's orders are checked against the symbol's exchange
+// filters before they are sent (exbinance.Client.CheckingFilters); the
+// clients of Binance share its request-weight quota (and a ban).
 func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exchange.Exchange, error) {
-	base, err := v.baseURL(spec.Venue)
+	base, err := v.venueURL(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +219,16 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 		}
 		key, secret = k.APIKey, k.Secret
 	}
-	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
+	c, err := binance.New(binance.Config{BaseURL: base, APIKey: key, Secret: secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Quota: v.quota(spec.Venue, base),
+		Observe: v.observer(spec.Venue), Tracer: v.Tracer})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
-	// The simulator serves its market streams on the same address.
-	ws := "ws" + strings.TrimPrefix(base, "http")
-	return exbinance.New(c).Streaming(ws), nil
+	ex := exbinance.New(c)
+	if spec.Mode == deploy.Live {
+		ex = ex.CheckingFilters()
+	}
+	return ex.Streaming(v.streamURL(spec.Venue, base)), nil
 }
 
 // openHyperliquid opens a live deployment's Hyperliquid account: the
@@ -190,7 +252,7 @@ func (v *Venues) openHyperliquid(ctx context.Context, tenant string, spec deploy
 // Markets checks a new deployment's venue and mode and returns the
 // venue's markets (a public call). A bad field is a deploy.FieldError.
 func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
-	base, err := v.baseURL(spec.Venue)
+	base, err := v.venueURL(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +271,8 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 		return mkts, nil
 	}
 	// Someone waits for the answer: one retry, not the runners' patience.
-	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Observe: v.observer(spec.Venue), Tracer: v.Tracer})
+	c, err := binance.New(binance.Config{BaseURL: base, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2, Quota: v.quota(spec.Venue, base),
+		Observe: v.observer(spec.Venue), Tracer: v.Tracer})
 	if err != nil {
 		return nil, deploy.Invalid("venue", err.Error())
 	}
@@ -228,7 +291,7 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 // account of that name or id. A paper deployment naming a new name gets
 // one, created in the venue's simulator and funded with wallet of asset.
 func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error {
-	base, err := v.baseURL(spec.Venue)
+	base, err := v.venueURL(spec)
 	if err != nil {
 		return err
 	}
@@ -431,24 +494,6 @@ func (j *deploymentJob) breaker(venue string) *risk.Breaker {
 	return b
 }
 
-// limits are the deployment's risk limits (its config's risk_limits),
-// made tighter by its account's, if recorded.
-func (j *deploymentJob) limits(ctx context.Context, d deploy.Deployment, raw []byte) (risk.Limits, error) {
-	l, err := risk.Parse(raw)
-	if err != nil {
-		return risk.Limits{}, errPermanent{err}
-	}
-	acct, err := j.store.AccountLimits(ctx, d.Tenant, d.Spec.Venue, d.Spec.Account)
-	if err != nil || acct == nil {
-		return l, err
-	}
-	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + string(acct) + `}`))
-	if err != nil {
-		return risk.Limits{}, errPermanent{fmt.Errorf("the risk limits of account %s: %w", d.Spec.Account, err)}
-	}
-	return l.Tighter(al), nil
-}
-
 // errPermanent marks a failure that restarting cannot mend.
 type errPermanent struct{ err error }
 
@@ -516,9 +561,9 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 	if err != nil {
 		return errPermanent{err}
 	}
-	limits, err := j.limits(ctx, d, raw)
+	limits, err := j.store.Limits(ctx, d.Tenant, d.Spec)
 	if err != nil {
-		return err
+		return err // bad limits are an ErrInvalid: the deployment fails
 	}
 	ex, err := j.venues.Open(ctx, l.Tenant, d.Spec)
 	if err != nil {

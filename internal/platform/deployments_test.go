@@ -53,12 +53,12 @@ func TestRunnerFailsWhatCannotTrade(t *testing.T) {
 	}
 	want := map[string]string{}
 	for why, change := range map[string]func(*deploy.Spec){
-		"runs no simulator":                     func(*deploy.Spec) {},
-		"issue 15":                              func(s *deploy.Spec) { s.Mode, s.Venue = deploy.Live, "binance" },
-		"operator allows":                       func(s *deploy.Spec) { s.Venue = "http://169.254.169.254" },
-		"nosuch":                                func(s *deploy.Spec) { s.Strategy = "nosuch" },
-		"risk_limits.price_collar":              func(s *deploy.Spec) { s.Config = []byte(`{"risk_limits": {"price_collar": 2}}`) },
-		"account b: risk_limits.max_daily_loss": func(s *deploy.Spec) { s.Account = "b" },
+		"runs no simulator":                      func(*deploy.Spec) {},
+		"paper trading happens on the simulator": func(s *deploy.Spec) { s.Venue = "binance" },
+		"operator allows":                        func(s *deploy.Spec) { s.Venue = "http://169.254.169.254" },
+		"nosuch":                                 func(s *deploy.Spec) { s.Strategy = "nosuch" },
+		"risk_limits.price_collar":               func(s *deploy.Spec) { s.Config = []byte(`{"risk_limits": {"price_collar": 2}}`) },
+		"account b: risk_limits.max_daily_loss":  func(s *deploy.Spec) { s.Account = "b" },
 	} {
 		dep, err := store.Create(ctx, tenancy.Principal{Tenant: u.Tenant, User: u.ID}, spec(change))
 		if err != nil {

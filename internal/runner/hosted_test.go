@@ -157,8 +157,9 @@ func (f *fleet) run(t testing.TB) {
 		_ = f.host.Run(ctx)
 	}()
 	t.Cleanup(f.stop)
-	// The host's heartbeat, and each runner's wait for the next close.
-	if err := f.clk.BlockUntil(ctx, 1+len(f.deps)); err != nil {
+	// The host's heartbeat, and each runner's two waits: for the next
+	// close and for a stop asked (Config.StopPoll).
+	if err := f.clk.BlockUntil(ctx, 1+2*len(f.deps)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -19,10 +19,10 @@ import (
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-// fleet is n paper deployments of the hostile strategy on one simulator,
+// switchFleet is n paper deployments of the hostile strategy on one simulator,
 // each on its own account holding a trade on every pair (bought at the
 // market, its exit resting on the venue), held by a runner host.
-type fleet struct {
+type switchFleet struct {
 	store *deploy.Store
 	db    *db.DB
 	eng   *sim.Engine
@@ -32,7 +32,7 @@ type fleet struct {
 	stop  func()            // ends the host
 }
 
-func newFleet(tb testing.TB, w *world, n int) *fleet {
+func newSwitchFleet(tb testing.TB, w *world, n int) *switchFleet {
 	tb.Helper()
 	ctx := context.Background()
 	var syms []sim.Symbol
@@ -78,7 +78,7 @@ func newFleet(tb testing.TB, w *world, n int) *fleet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fleet{store: store, db: d, eng: eng, owner: tenancy.Principal{Tenant: u.Tenant, User: u.ID}, accts: map[string]string{}}
+	f := &switchFleet{store: store, db: d, eng: eng, owner: tenancy.Principal{Tenant: u.Tenant, User: u.ID}, accts: map[string]string{}}
 	exs := map[string]exchange.Exchange{}
 	for i := range n {
 		acct := fmt.Sprintf("paper%d", i)
@@ -153,8 +153,8 @@ func newFleet(tb testing.TB, w *world, n int) *fleet {
 	return f
 }
 
-// wait waits until every deployment of the fleet satisfies ok.
-func (f *fleet) wait(tb testing.TB, what string, ok func(deploy.Deployment) bool) {
+// wait waits until every deployment of the switchFleet satisfies ok.
+func (f *switchFleet) wait(tb testing.TB, what string, ok func(deploy.Deployment) bool) {
 	tb.Helper()
 	for i := 0; ; i++ {
 		ds, err := f.store.List(context.Background(), f.owner)
@@ -176,7 +176,7 @@ func (f *fleet) wait(tb testing.TB, what string, ok func(deploy.Deployment) bool
 }
 
 // venueOpen counts the deployment's orders open at the venue.
-func (f *fleet) venueOpen(tb testing.TB, id string) int {
+func (f *switchFleet) venueOpen(tb testing.TB, id string) int {
 	tb.Helper()
 	n := 0
 	for _, s := range f.eng.Symbols() {
@@ -190,7 +190,7 @@ func (f *fleet) venueOpen(tb testing.TB, id string) int {
 }
 
 // held is the base assets the deployment's account holds at the venue.
-func (f *fleet) held(tb testing.TB, id string) map[string]fixed.Dec {
+func (f *switchFleet) held(tb testing.TB, id string) map[string]fixed.Dec {
 	tb.Helper()
 	bs, err := f.eng.Balances(f.accts[id])
 	if err != nil {
@@ -207,7 +207,7 @@ func (f *fleet) held(tb testing.TB, id string) map[string]fixed.Dec {
 
 // killAll is the kill switch with flatten, waited out: every deployment
 // stopped.
-func (f *fleet) killAll(tb testing.TB) deploy.StopAllResult {
+func (f *switchFleet) killAll(tb testing.TB) deploy.StopAllResult {
 	tb.Helper()
 	res, err := f.store.StopAll(context.Background(), f.owner, deploy.StopAllRequest{Flatten: true})
 	if err != nil {
@@ -222,7 +222,7 @@ func (f *fleet) killAll(tb testing.TB) deploy.StopAllResult {
 // open at the venue. Audited with who.
 func TestKillSwitchStopsAndFlattensFiftyDeployments(t *testing.T) {
 	w := newWorldOf(t, hostile{}, "", 1)
-	f := newFleet(t, w, 50)
+	f := newSwitchFleet(t, w, 50)
 	res := f.killAll(t)
 	if len(res.Asked) != 50 || len(res.Stopped) != 0 {
 		t.Fatalf("stop-all asked %d and stopped %d, want the 50 held asked", len(res.Asked), len(res.Stopped))
@@ -260,7 +260,7 @@ func BenchmarkKillSwitch(b *testing.B) {
 	w := newWorldOf(b, hostile{}, "", 1)
 	for b.Loop() {
 		b.StopTimer()
-		f := newFleet(b, w, 50)
+		f := newSwitchFleet(b, w, 50)
 		b.StartTimer()
 		f.killAll(b)
 		b.StopTimer()

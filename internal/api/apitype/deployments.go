@@ -194,3 +194,41 @@ type LogPage struct {
 type StopRequest struct {
 	Flatten bool `json:"flatten,omitempty" doc:"Close the open positions first: the runner sells them at the market at its next candle close, then stops the deployment"`
 }
+
+// DeploymentPromoteRequest is the body of POST /api/v1/deployments/{id}/promote:
+// the paper deployment's version and config, live on a stored account.
+type DeploymentPromoteRequest struct {
+	To      string `json:"to" enum:"live" doc:"The mode promoted to: live"`
+	Account string `json:"account" minLength:"1" maxLength:"200" doc:"One of your stored venue accounts (POST /api/v1/accounts), of the venue: a binance account for binance, a sim account for the simulator" example:"main"`
+	Venue   string `json:"venue,omitempty" maxLength:"300" doc:"The live deployment's venue (default the paper deployment's): binance, sim, or a simulator URL the server allows" example:"binance"`
+	Confirm string `json:"confirm,omitempty" maxLength:"200" doc:"The token of the first answer: creates the live deployment. Without it nothing is created; the answer shows the paper results and the risk limits that will apply, and a token valid for 10 minutes"`
+}
+
+// Promotion is the answer of POST /api/v1/deployments/{id}/promote.
+type Promotion struct {
+	Paper      PaperResults   `json:"paper"`
+	Venue      string         `json:"venue"`
+	Account    string         `json:"account"`
+	RiskLimits map[string]any `json:"risk_limits" doc:"The risk limits the live deployment will trade under: its config's risk_limits (or the defaults), made tighter by the account's"`
+	// Token and ExpiresAt are in the first answer (without confirm).
+	Token     string     `json:"token,omitempty" doc:"Send it back as confirm to create the live deployment; it holds the plan shown (a changed plan, or one older than 10 minutes, needs a new one)"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Live is the live deployment, in the second answer (with confirm).
+	Live *Deployment `json:"live,omitempty" doc:"The live deployment created"`
+}
+
+// PaperResults is what a paper deployment did, as its promotion shows it.
+type PaperResults struct {
+	ID              string  `json:"id"`
+	Strategy        string  `json:"strategy"`
+	StrategyVersion int     `json:"strategy_version,omitempty"`
+	State           string  `json:"state"`
+	RanSeconds      float64 `json:"ran_seconds" doc:"From its creation to now, or to its stop"`
+	ClosedTrades    int     `json:"closed_trades"`
+	OpenTrades      int     `json:"open_trades"`
+	Wins            int     `json:"wins" doc:"Closed trades with a profit"`
+	RealisedProfit  float64 `json:"realised_profit" doc:"Of the closed trades, fees included, in the stake currency"`
+	StartingBalance float64 `json:"starting_balance" doc:"The config's dry_run_wallet"`
+	MinSeconds      float64 `json:"min_seconds" doc:"How long a paper deployment must run before promotion (the server's setting)"`
+	MinTrades       int     `json:"min_trades" doc:"How many trades it must have closed"`
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/platform"
@@ -54,6 +55,9 @@ type Options struct {
 	DataDir string
 	// KEK is the venue accounts' key-encryption key (nil: none).
 	KEK *secrets.KEK
+	// Operators and Promote are the API's (api.Options).
+	Operators []string
+	Promote   deploy.PromoteRules
 }
 
 // Server is a running API server.
@@ -132,7 +136,8 @@ func Start(t testing.TB, o Options) *Server {
 			FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond, CancelPoll: 50 * time.Millisecond,
 			Strategies: strategyref.Options{External: external.Options{StartTimeout: time.Minute}},
 		},
-		API:     api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight},
+		API: api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight,
+			Operators: o.Operators, Promote: o.Promote},
 		Version: "test",
 		// Requests still open when the test ends are cut off at once.
 		DrainAPI: time.Millisecond,

@@ -27,6 +27,9 @@ import (
 // Client is an exchange.Exchange on Binance's REST API.
 type Client struct {
 	rest *rest.Client
+	// check, when set, checks each order against its symbol's filters
+	// before sending it (CheckingFilters).
+	check *filterCheck
 }
 
 var _ exchange.Exchange = (*Client)(nil)
@@ -38,6 +41,20 @@ func New(c *rest.Client) *Client { return &Client{rest: c} }
 // Weight is the request weight the client sent, and the venue's last
 // count of its minute (binance.Client.Weight).
 func (c *Client) Weight() (sent int64, minute int) { return c.rest.Weight() }
+
+// CheckingFilters returns c checking every order against its symbol's
+// exchange filters before sending it (PRICE_FILTER, PERCENT_PRICE_BY_SIDE,
+// LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL or MIN_NOTIONAL, MAX_NUM_ORDERS): one
+// the venue would refuse is refused without a request, as the venue would
+// (an *exchange.Error of kind exchange.ErrFilter, code -1013;
+// MAX_NUM_ORDERS exchange.ErrRejected, -2010). The filters
+// are read from exchangeInfo at the first order of a symbol and kept for
+// the client's life; the price and the open orders only when a filter
+// needs them. Live deployments trade through it, so a real account does
+// not collect filter failures (which Binance counts against the key).
+func (c *Client) CheckingFilters() *Client {
+	return &Client{rest: c.rest, check: &filterCheck{}}
+}
 
 // do sends one request of the given weight and decodes a 200 answer into
 // out; signed requests get timestamp, recvWindow and signature.
@@ -243,6 +260,11 @@ func refParams(symbol string, ref exchange.OrderRef) (url.Values, error) {
 
 // PlaceOrder implements exchange.Exchange.
 func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exchange.Order, error) {
+	if c.check != nil {
+		if err := c.checkFilters(ctx, req); err != nil {
+			return exchange.Order{}, err
+		}
+	}
 	q := url.Values{"symbol": {req.Symbol}, "side": {string(req.Side)}, "type": {string(req.Type)}, "newOrderRespType": {"RESULT"}}
 	if req.Quantity != 0 {
 		q.Set("quantity", req.Quantity.String())
