@@ -2,14 +2,20 @@ package optimize
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/optimize/sample"
 	"github.com/tradai/tradai/internal/strategy"
@@ -102,4 +108,61 @@ func BenchmarkWalkForwardExamples(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(windows)*50*b.N)/b.Elapsed().Seconds(), "trials/s")
+}
+
+// startPython runs testdata/sma_cross_np.py (numpy) with the Python SDK of
+// this checkout, speaking protocol version protocol (1: every request
+// sends the columns; 2: each pair's once). The interpreter is the first
+// of $TRADAI_PYTHON, python3 and /usr/bin/python3 that has numpy; without
+// one it skips.
+func startPython(b *testing.B, protocol int) *external.Strategy {
+	var py string
+	for _, c := range []string{os.Getenv("TRADAI_PYTHON"), "python3", "/usr/bin/python3"} {
+		if p, err := exec.LookPath(c); c != "" && err == nil && exec.Command(p, "-c", "import numpy").Run() == nil {
+			py = p
+			break
+		}
+	}
+	if py == "" {
+		b.Skip("no python3 with numpy")
+	}
+	sdkDir, _ := filepath.Abs("../../sdk/python")
+	s, err := external.Start(context.Background(), []string{py, "testdata/sma_cross_np.py"}, external.Options{
+		Env: []string{"PYTHONPATH=" + sdkDir, "PYTHONDONTWRITEBYTECODE=1", "SMA_CROSS_NP_PROTOCOL=" + strconv.Itoa(protocol)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkHyperoptPython is BenchmarkHyperoptSMACross100k's study with
+// sma_cross written in Python with numpy (testdata/sma_cross_np.py), one
+// process: 1 pair × 100,000 5m candles, the 2 parameters + roi +
+// stoploss, random search, 200 trials per op. protocol=2 sends the
+// candles once per process and then only parameter sets; protocol=1 is a
+// strategy of before version 2, sent the candles with every trial.
+// Target: ≥ 50 trials/s. populates/op counts the Python calls (a trial
+// whose parameters were prepared before reuses their signals).
+func BenchmarkHyperoptPython(b *testing.B) {
+	const epochs = 200
+	for _, protocol := range []int{2, 1} {
+		b.Run(fmt.Sprintf("protocol=%d", protocol), func(b *testing.B) {
+			fx := setupStrategy(b, startPython(b, protocol), 1, 100_000, []string{"buy", "roi", "stoploss"}, 1)
+			fx.opts.Epochs, fx.opts.Jobs = epochs, 0
+			b.ResetTimer()
+			var failed int
+			for range b.N {
+				st, err := Run(context.Background(), fx.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				failed = st.Failed
+			}
+			b.ReportMetric(float64(epochs*b.N)/b.Elapsed().Seconds(), "trials/s")
+			b.ReportMetric(float64(fx.strat.calls.Load())/float64(b.N), "populates/op")
+			b.ReportMetric(float64(failed), "failed")
+		})
+	}
 }

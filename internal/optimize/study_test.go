@@ -76,7 +76,13 @@ type fixture struct {
 // options of a study of spaces with seed.
 func setup(t testing.TB, pairs, n int, spaces []string, seed uint64) *fixture {
 	t.Helper()
-	strat := &counting{Strategy: strategy.SMACross{}}
+	return setupStrategy(t, strategy.SMACross{}, pairs, n, spaces, seed)
+}
+
+// setupStrategy is setup for another 5m strategy.
+func setupStrategy(t testing.TB, s sdk.Strategy, pairs, n int, spaces []string, seed uint64) *fixture {
+	t.Helper()
+	strat := &counting{Strategy: s}
 	cfg := config.Default()
 	cfg.Timeframe = "5m"
 	cfg.Exchange.Name = "test"
