@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"syscall"
 	"testing"
@@ -165,4 +167,75 @@ func BenchmarkHyperoptPython(b *testing.B) {
 			b.ReportMetric(float64(failed), "failed")
 		})
 	}
+}
+
+// heapPeak samples the heap every 2 ms until stop is called, which
+// returns the highest values seen of the heap's objects (live ones and
+// garbage not yet collected: what the process holds) and of the live heap
+// (as the last garbage collection found it: what the study keeps).
+func heapPeak() (stop func() (objects, live uint64)) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	var peak [2]uint64
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			for i := range s {
+				peak[i] = max(peak[i], s[i].Value.Uint64())
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() (uint64, uint64) { close(done); <-finished; return peak[0], peak[1] }
+}
+
+// columnBytes is the size of the candle columns of data.
+func columnBytes(data *backtest.Data) uint64 {
+	var n uint64
+	for _, f := range data.Frames() {
+		n += uint64(f.Len()) * 6 * 8
+	}
+	return n
+}
+
+// BenchmarkHyperopt20x1y is the large study: sma_cross on 20
+// pairs × a year of 5m candles (105,120 each), 1,000 trials of random
+// search over buy, roi and stoploss, GOMAXPROCS at a time. One op is the
+// whole study; target: within 60 s, memory within 2× the candle columns.
+// live-peak/columns is the highest live heap (as each garbage collection
+// found it: the data, the prepared signals kept, the trials in flight and
+// the study's records) over the columns' bytes; heap-peak/columns the
+// highest heap including garbage not yet collected, which the Go
+// runtime lets grow to about twice the live heap (GOGC=100) unless a
+// memory limit (GOMEMLIMIT) holds it. TRADAI_BENCH_EPOCHS=N runs N trials
+// instead (to profile).
+func BenchmarkHyperopt20x1y(b *testing.B) {
+	epochs := 1000
+	if e, err := strconv.Atoi(os.Getenv("TRADAI_BENCH_EPOCHS")); err == nil {
+		epochs = e
+	}
+	fx := setup(b, 20, 105_120, []string{"buy", "roi", "stoploss"}, 1)
+	fx.opts.Epochs, fx.opts.Jobs = epochs, 0
+	cols := columnBytes(fx.opts.Data)
+	runtime.GC()
+	b.ResetTimer()
+	stop := heapPeak()
+	for range b.N {
+		if _, err := Run(context.Background(), fx.opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	objects, live := stop()
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+	b.ReportMetric(float64(epochs*b.N)/b.Elapsed().Seconds(), "trials/s")
+	b.ReportMetric(float64(cols)/(1<<20), "columns-MiB")
+	b.ReportMetric(float64(objects)/float64(cols), "heap-peak/columns")
+	b.ReportMetric(float64(live)/float64(cols), "live-peak/columns")
 }
