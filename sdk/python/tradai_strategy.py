@@ -502,9 +502,11 @@ class Strategy:
     def populate(self, candles: Candles, params: Params, signals: Signals) -> None:
         """Fill ``signals`` from ``candles`` with parameter values ``params``.
 
-        The decision for candle i may use candles 0..i only. Raise an
-        exception to refuse the request: its message goes to TradAI and the
-        strategy keeps serving.
+        The decision for candle i may use candles 0..i only. Do not change
+        ``candles``: the same object serves later requests of the same
+        frame (protocol version 2). Raise an exception to refuse the
+        request: its message goes to TradAI and the strategy keeps
+        serving.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement populate")
 
