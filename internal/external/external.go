@@ -77,9 +77,9 @@ type Options struct {
 	StderrTail     int           // bytes of stderr kept for error messages (default 4 KiB)
 	Log            *slog.Logger  // nil = discard; the child's stderr lines go here at debug level
 	// FrameBytes bounds the candle column bytes a process that speaks
-	// protocol version 2 keeps for later requests of the same frames
-	// (default DefaultFrameBytes); the least recently used are dropped
-	// beyond.
+	// protocol version 2 on the pipes keeps for later requests of the
+	// same frames (default DefaultFrameBytes); the least recently used
+	// are dropped beyond.
 	FrameBytes int64
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
@@ -228,7 +228,8 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 		N: n, Params: p, Columns: s.cols, Bytes: int64(n) * 8 * int64(len(s.cols)),
 	}
 	if proc.frames != nil {
-		// Protocol version 2: a frame the process keeps is not sent again.
+		// Protocol version 2 on the pipes: a frame the process keeps is
+		// not sent again.
 		req.Frame, req.Cached, req.Forget = proc.frames.use(proc.frames.key(f, cols), req.Bytes)
 		if req.Cached {
 			req.Bytes, cols = 0, nil
@@ -237,14 +238,11 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 	var shm []byte
 	if proc.useShm {
 		// The columns go into the shared file from offset 0, with room
-		// for the answer after them (all of it the answer's room when
-		// the frame is kept).
+		// for the answer after them.
 		if err := proc.shm.ensure(shmSize(req.Bytes, n)); err != nil {
 			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
 		}
 		shm = proc.shm.mem
-	}
-	if proc.useShm && !req.Cached {
 		off := 0
 		for _, b := range cols {
 			off += copy(shm[off:], b)
@@ -493,7 +491,10 @@ func hello(p *process, frameBytes int64) (handshake, error) {
 	// A strategy may only take the shm transport when it was offered;
 	// unknown transports are ignored.
 	p.useShm = p.shm != nil && slices.Contains(m.Transports, serve.TransportShm)
-	if m.Protocol >= serve.ProtocolFrames {
+	if m.Protocol >= serve.ProtocolFrames && !p.useShm {
+		// Kept frames spare the pipes; with the shared file, copying the
+		// columns in (~40 GB/s) costs less than recognising a frame by
+		// its hash (~10 GB/s).
 		p.frames = newFrames(frameBytes)
 	}
 	return handshake{spec: spec, cols: cols}, nil

@@ -740,14 +740,15 @@ func fakeSignals(f *sdk.Frame, minBody float64) (enterLong, exitLong []bool) {
 	return enterLong, exitLong
 }
 
-// Protocol version 2: a frame's columns cross once per process; later
-// requests of the same frame (by content) send the parameters only, and
-// the frames beyond the byte budget are forgotten and sent again when
-// needed. The answers are those of fresh columns every time.
+// Protocol version 2 on the pipes: a frame's columns cross once per
+// process; later requests of the same frame (by content) send the
+// parameters only, and the frames beyond the byte budget are forgotten
+// and sent again when needed. The answers are those of fresh columns
+// every time.
 func TestKeptFrames(t *testing.T) {
-	forTransports(t, func(t *testing.T, o external.Options) {
+	{
 		a, b := synthetic("A/USDT", 500, 1), synthetic("B/USDT", 500, 2)
-		o.FrameBytes = 500 * 8 * 2 // one frame of open and close
+		o := external.Options{PipeOnly: true, FrameBytes: 500 * 8 * 2} // one frame of open and close
 		s := newFake(t, "good").start(t, o)
 		check := func(f *sdk.Frame, minBody float64, held int, sent int64) {
 			t.Helper()
@@ -772,7 +773,23 @@ func TestKeptFrames(t *testing.T) {
 		changed := candlesOnly(a)
 		changed.Close[250] *= 1.5 // same pair and length, other content
 		check(changed, 0.05, 1, 4)
-	})
+	}
+	// With the shared-memory transport, the columns are copied into the
+	// file with every request (cheaper than recognising a kept frame).
+	s := newFake(t, "good").start(t, external.Options{})
+	a := synthetic("A/USDT", 500, 1)
+	for _, mb := range []float64{0, 0.05} {
+		g := candlesOnly(a)
+		if err := s.Populate(g, sdk.Values{"fail": false, "min_body": mb}); err != nil {
+			t.Fatal(err)
+		}
+		if el, _ := fakeSignals(a, mb); !slices.Equal(g.EnterLong, el) {
+			t.Fatalf("min_body %v: signals differ from the fake's", mb)
+		}
+	}
+	if h, n := external.KeptFrames(s); s.Transport() != "shm" || h != 0 || n != 0 {
+		t.Fatalf("transport %s: %d frames kept, %d sent", s.Transport(), h, n)
+	}
 }
 
 // A strategy that answers the hello with protocol version 1 (built before
