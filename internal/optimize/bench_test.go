@@ -209,6 +209,8 @@ func columnBytes(data *backtest.Data) uint64 {
 // pairs × a year of 5m candles (105,120 each), 1,000 trials of random
 // search over buy, roi and stoploss, GOMAXPROCS at a time. One op is the
 // whole study; target: within 60 s, memory within 2× the candle columns.
+// cpu-s/op is the CPU time it costs (half of it is the time on two idle
+// cores).
 // live-peak/columns is the highest live heap (as each garbage collection
 // found it: the data, the prepared signals kept, the trials in flight and
 // the study's records) over the columns' bytes; heap-peak/columns the
@@ -226,6 +228,7 @@ func BenchmarkHyperopt20x1y(b *testing.B) {
 	cols := columnBytes(fx.opts.Data)
 	runtime.GC()
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	stop := heapPeak()
 	for range b.N {
 		if _, err := Run(context.Background(), fx.opts); err != nil {
@@ -234,6 +237,7 @@ func BenchmarkHyperopt20x1y(b *testing.B) {
 	}
 	objects, live := stop()
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(epochs*b.N)/b.Elapsed().Seconds(), "trials/s")
 	b.ReportMetric(float64(cols)/(1<<20), "columns-MiB")
 	b.ReportMetric(float64(objects)/float64(cols), "heap-peak/columns")
