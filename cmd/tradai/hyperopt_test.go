@@ -76,7 +76,7 @@ func TestHyperoptErrors(t *testing.T) {
 		want string
 	}{
 		{append(base, "--loss", "SharpeLoss"), `--loss: unknown loss function "SharpeLoss" (known: ShortTradeDurHyperOptLoss (short_trade_dur)`},
-		{append(base, "--sampler", "annealing"), `--sampler: unknown sampler "annealing" (known: grid, random, tpe)`},
+		{append(base, "--sampler", "annealing"), `--sampler: unknown sampler "annealing" (known: cmaes, grid, random, tpe)`},
 		{append(base, "--spaces", "sell"), "--spaces sell: strategy sma_cross declares no sell parameter"},
 		{append(base, "--spaces", "buy,protection"), `--spaces: unknown space "protection"`},
 		{append(base, "--epochs", "0"), "--epochs: 0 is not a positive number"},

@@ -103,7 +103,7 @@ func TestBadStudiesAreNamed(t *testing.T) {
 	for field, change := range map[string]func(*apitype.StudyRequest){
 		"body.epochs":     func(r *apitype.StudyRequest) { r.Epochs = 0 },
 		"body.loss":       func(r *apitype.StudyRequest) { r.Loss = "NoSuchLoss" },
-		"body.sampler":    func(r *apitype.StudyRequest) { r.Sampler = "cmaes" },
+		"body.sampler":    func(r *apitype.StudyRequest) { r.Sampler = "annealing" },
 		"body.spaces":     func(r *apitype.StudyRequest) { r.Spaces = []string{"sell"} },
 		"body.strategy":   func(r *apitype.StudyRequest) { r.Strategy = "no_such_strategy" },
 		"body.fail_share": func(r *apitype.StudyRequest) { r.FailShare = 1.5 },

@@ -76,6 +76,11 @@ type Options struct {
 	MemoryLimit    int64         // RLIMIT_AS of the child in bytes (default 4 GiB; negative = none)
 	StderrTail     int           // bytes of stderr kept for error messages (default 4 KiB)
 	Log            *slog.Logger  // nil = discard; the child's stderr lines go here at debug level
+	// FrameBytes bounds the candle column bytes a process that speaks
+	// protocol version 2 on the pipes keeps for later requests of the
+	// same frames (default DefaultFrameBytes); the least recently used
+	// are dropped beyond.
+	FrameBytes int64
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
 	PipeOnly bool
@@ -100,6 +105,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemoryLimit == 0 {
 		o.MemoryLimit = DefaultMemoryLimit
+	}
+	if o.FrameBytes <= 0 {
+		o.FrameBytes = DefaultFrameBytes
 	}
 	if o.StderrTail <= 0 {
 		o.StderrTail = DefaultStderrTail
@@ -243,6 +251,14 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 	req := serve.PopulateMessage{
 		Type: serve.TypePopulate, ID: id, Pair: f.Pair, Timeframe: string(f.Timeframe),
 		N: n, Params: p, Columns: s.cols, Bytes: int64(n) * 8 * int64(len(s.cols)),
+	}
+	if proc.frames != nil {
+		// Protocol version 2 on the pipes: a frame the process keeps is
+		// not sent again.
+		req.Frame, req.Cached, req.Forget = proc.frames.use(proc.frames.key(f, cols), req.Bytes)
+		if req.Cached {
+			req.Bytes, cols = 0, nil
+		}
 	}
 	var shm []byte
 	if proc.useShm {
@@ -424,7 +440,7 @@ func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
 	}
 	s.noNamespace = !p.isolated // not tried (nor warned about) again
 	disarm := p.watch(ctx, s.opts.StartTimeout)
-	hs, err := hello(p)
+	hs, err := hello(p, s.opts.FrameBytes)
 	cause := disarm()
 	if cause == nil && err == nil {
 		return p, hs, nil
@@ -447,7 +463,7 @@ func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
 }
 
 // hello sends the hello message and reads and checks the spec.
-func hello(p *process) (handshake, error) {
+func hello(p *process, frameBytes int64) (handshake, error) {
 	h := serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol}
 	if p.shm != nil {
 		h.ShmFD = shmChildFD
@@ -476,8 +492,8 @@ func hello(p *process) (handshake, error) {
 	if err := serve.DecodeHeader(line, &m, serve.TypeSpec); err != nil {
 		return handshake{}, violation("%v", err)
 	}
-	if m.Protocol != serve.Protocol {
-		return handshake{}, violation("it speaks protocol version %d; TradAI speaks %d", m.Protocol, serve.Protocol)
+	if m.Protocol < serve.MinProtocol || m.Protocol > serve.Protocol {
+		return handshake{}, violation("it speaks protocol version %d; TradAI speaks %d to %d", m.Protocol, serve.MinProtocol, serve.Protocol)
 	}
 	if m.Bytes != 0 {
 		return handshake{}, violation("its spec message announces a payload")
@@ -500,6 +516,12 @@ func hello(p *process) (handshake, error) {
 	// A strategy may only take the shm transport when it was offered;
 	// unknown transports are ignored.
 	p.useShm = p.shm != nil && slices.Contains(m.Transports, serve.TransportShm)
+	if m.Protocol >= serve.ProtocolFrames && !p.useShm {
+		// Kept frames spare the pipes; with the shared file, copying the
+		// columns in (~40 GB/s) costs less than recognising a frame by
+		// its hash (~10 GB/s).
+		p.frames = newFrames(frameBytes)
+	}
 	return handshake{spec: spec, cols: cols}, nil
 }
 

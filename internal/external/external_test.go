@@ -762,3 +762,85 @@ func TestUsageCountsTheProcess(t *testing.T) {
 		t.Fatalf("after Close: %v and %d bytes, less than %v and %d before", c, p, cpu, peak)
 	}
 }
+
+// fakeSignals is what the fake strategy answers for f with min_body.
+func fakeSignals(f *sdk.Frame, minBody float64) (enterLong, exitLong []bool) {
+	enterLong, exitLong = make([]bool, f.Len()), make([]bool, f.Len())
+	for i := range f.Close {
+		body := f.Close[i] - f.Open[i]
+		enterLong[i], exitLong[i] = body > minBody, -body > minBody
+	}
+	return enterLong, exitLong
+}
+
+// Protocol version 2 on the pipes: a frame's columns cross once per
+// process; later requests of the same frame (by content) send the
+// parameters only, and the frames beyond the byte budget are forgotten
+// and sent again when needed. The answers are those of fresh columns
+// every time.
+func TestKeptFrames(t *testing.T) {
+	{
+		a, b := synthetic("A/USDT", 500, 1), synthetic("B/USDT", 500, 2)
+		o := external.Options{PipeOnly: true, FrameBytes: 500 * 8 * 2} // one frame of open and close
+		s := newFake(t, "good").start(t, o)
+		check := func(f *sdk.Frame, minBody float64, held int, sent int64) {
+			t.Helper()
+			g := candlesOnly(f)
+			if err := s.Populate(g, sdk.Values{"fail": false, "min_body": minBody}); err != nil {
+				t.Fatal(err)
+			}
+			el, xl := fakeSignals(f, minBody)
+			if !slices.Equal(g.EnterLong, el) || !slices.Equal(g.ExitLong, xl) {
+				t.Fatalf("%s, min_body %v: signals differ from the fake's", f.Pair, minBody)
+			}
+			if h, n := external.KeptFrames(s); h != held || n != sent {
+				t.Fatalf("%s, min_body %v: %d frames kept, %d sent; want %d, %d", f.Pair, minBody, h, n, held, sent)
+			}
+		}
+		check(a, 0, 1, 1)
+		check(a, 0.05, 1, 1) // kept: parameters only
+		check(a, 0.1, 1, 1)
+		check(b, 0.05, 1, 2) // a is forgotten: over the budget
+		check(b, 0, 1, 2)
+		check(a, 0.05, 1, 3) // sent again
+		changed := candlesOnly(a)
+		changed.Close[250] *= 1.5 // same pair and length, other content
+		check(changed, 0.05, 1, 4)
+	}
+	// With the shared-memory transport, the columns are copied into the
+	// file with every request (cheaper than recognising a kept frame).
+	s := newFake(t, "good").start(t, external.Options{})
+	a := synthetic("A/USDT", 500, 1)
+	for _, mb := range []float64{0, 0.05} {
+		g := candlesOnly(a)
+		if err := s.Populate(g, sdk.Values{"fail": false, "min_body": mb}); err != nil {
+			t.Fatal(err)
+		}
+		if el, _ := fakeSignals(a, mb); !slices.Equal(g.EnterLong, el) {
+			t.Fatalf("min_body %v: signals differ from the fake's", mb)
+		}
+	}
+	if h, n := external.KeptFrames(s); s.Transport() != "shm" || h != 0 || n != 0 {
+		t.Fatalf("transport %s: %d frames kept, %d sent", s.Transport(), h, n)
+	}
+}
+
+// A strategy that answers the hello with protocol version 1 (built before
+// version 2) is sent the columns with every request, and works as before.
+func TestProtocolVersion1Strategy(t *testing.T) {
+	s := newFake(t, "v1").start(t, external.Options{})
+	a := synthetic("A/USDT", 300, 1)
+	for _, mb := range []float64{0, 0.05, 0} {
+		g := candlesOnly(a)
+		if err := s.Populate(g, sdk.Values{"fail": false, "min_body": mb}); err != nil {
+			t.Fatal(err)
+		}
+		el, xl := fakeSignals(a, mb)
+		if !slices.Equal(g.EnterLong, el) || !slices.Equal(g.ExitLong, xl) {
+			t.Fatalf("min_body %v: signals differ from the fake's", mb)
+		}
+	}
+	if h, n := external.KeptFrames(s); h != 0 || n != 0 {
+		t.Fatalf("a version 1 process keeps %d frames (%d sent)", h, n)
+	}
+}

@@ -44,6 +44,9 @@ type process struct {
 	// useShm is set when the child declared the shm transport.
 	shm    *shmFile
 	useShm bool
+	// frames are the frames the process keeps, when it speaks protocol
+	// version 2 (nil for version 1: every request sends its columns).
+	frames *frames
 	// exited is closed once the process has exited (not yet reaped) and
 	// its group has been killed.
 	exited chan struct{}

@@ -299,3 +299,32 @@ func TestSegfaultNamesTheSignal(t *testing.T) {
 		t.Errorf("the error blames memory: %s", msg)
 	}
 }
+
+// A Python strategy speaks protocol version 2: each frame's columns cross
+// once, later parameter sets reuse them, and the signals are those of the
+// Go built-in every time.
+func TestPythonKeptFrames(t *testing.T) {
+	s := pyStart(t, "examples/strategies/python/sma_cross.py", external.Options{})
+	builtin, _ := strategy.Lookup("sma_cross")
+	a, b := pyWalk(3000, 1), pyWalk(2000, 2)
+	b.Pair = "OTHER/USDT"
+	for k, c := range []struct {
+		f          *sdk.Frame
+		fast, slow int
+	}{{a, 10, 30}, {a, 5, 50}, {b, 10, 30}, {a, 20, 40}, {b, 3, 7}} {
+		got, want := candlesOnly(c.f), candlesOnly(c.f)
+		p := sdk.Values{"fast": c.fast, "slow": c.slow}
+		if err := s.Populate(got, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := builtin.Populate(want, p); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.EnterLong, want.EnterLong) || !slices.Equal(got.ExitLong, want.ExitLong) {
+			t.Fatalf("request %d (%s, %d/%d): signals differ from the built-in's", k, c.f.Pair, c.fast, c.slow)
+		}
+	}
+	if held, sent := external.KeptFrames(s); held != 2 || sent != 2 {
+		t.Fatalf("%d frames kept, %d sent; want 2 and 2", held, sent)
+	}
+}

@@ -76,7 +76,13 @@ type fixture struct {
 // options of a study of spaces with seed.
 func setup(t testing.TB, pairs, n int, spaces []string, seed uint64) *fixture {
 	t.Helper()
-	strat := &counting{Strategy: strategy.SMACross{}}
+	return setupStrategy(t, strategy.SMACross{}, pairs, n, spaces, seed)
+}
+
+// setupStrategy is setup for another 5m strategy.
+func setupStrategy(t testing.TB, s sdk.Strategy, pairs, n int, spaces []string, seed uint64) *fixture {
+	t.Helper()
+	strat := &counting{Strategy: s}
 	cfg := config.Default()
 	cfg.Timeframe = "5m"
 	cfg.Exchange.Name = "test"
@@ -122,12 +128,22 @@ func trace(st *Study) []string {
 	return out
 }
 
-// A seed (with the same Jobs) reproduces a study run in parallel, and
-// the trials are told in order.
+// A seed (with the same Jobs) reproduces a study run in parallel, with
+// every sampler that learns, and the trials are told in order.
 func TestStudyReproducible(t *testing.T) {
+	for _, name := range []string{"random", "tpe", "cmaes"} {
+		t.Run(name, func(t *testing.T) { testStudyReproducible(t, name) })
+	}
+}
+
+func testStudyReproducible(t *testing.T, sampler string) {
 	run := func(seed uint64, jobs int) *Study {
 		fx := setup(t, 2, 3000, []string{"buy", "roi", "stoploss"}, seed)
-		fx.opts.Jobs = jobs
+		s, err := sample.New(sampler, fx.opts.Space.Dims(), seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.opts.Sampler, fx.opts.Jobs = s, jobs
 		var seen []int
 		fx.opts.OnTrial = func(tr *Trial, _ bool) { seen = append(seen, tr.Number) }
 		st, err := Run(context.Background(), fx.opts)

@@ -59,7 +59,7 @@ class Demo(Strategy):
             signals.tag(1, "second")
 
 
-def request(rid, cols, params=None, pair="A/B"):
+def request(rid, cols, params=None, pair="A/B", **extra):
     names = list(cols)
     n = len(cols[names[0]]) if names else 0
     payload = b"".join(
@@ -67,7 +67,16 @@ def request(rid, cols, params=None, pair="A/B"):
     )
     hdr = {"type": "populate", "id": rid, "pair": pair, "timeframe": "1h", "n": n,
            "params": params or {}, "columns": names, "bytes": len(payload)}
+    hdr.update(extra)
     return json.dumps(hdr).encode() + b"\n" + payload
+
+
+def cached(rid, frame, n, params=None, **extra):
+    """A version 2 request for kept frame ``frame``: no columns."""
+    hdr = {"type": "populate", "id": rid, "pair": "A/B", "timeframe": "1h", "n": n,
+           "params": params or {}, "columns": ["time", "close"], "bytes": 0, "frame": frame, "cached": True}
+    hdr.update(extra)
+    return json.dumps(hdr).encode() + b"\n"
 
 
 def read_messages(data):
@@ -301,6 +310,33 @@ class ProtocolTest(unittest.TestCase):
         msgs, _ = self.serve(b'{"type":"hello","protocol":1}\n' + bad + request(2, {"close": [7.0]}))
         self.assertEqual([m["type"] for m, _ in msgs], ["spec", "error", "signals"])
         self.assertIn("payload of 16 bytes", msgs[1][0]["message"])
+
+    def test_kept_frames(self):
+        hello = b'{"type":"hello","protocol":2}\n'
+        a = {"time": [1, 2, 3], "close": [1.0, 5.0, 2.0]}
+        b = {"time": [1, 2], "close": [9.0, 0.0]}
+        msgs, _ = self.serve(hello
+                             + request(1, a, {"n": 3}, frame=1)
+                             + cached(2, 1, 3, {"n": 1})
+                             + request(3, b, {"n": 3}, frame=2, forget=[1])
+                             + cached(4, 2, 2, {"n": 8}))
+        self.assertEqual(msgs[0][0]["protocol"], 2)
+        self.assertEqual([(m["id"], p) for m, p in msgs[1:]],
+                         [(1, b"\x00\x01\x00"), (2, b"\x00\x01\x01"), (3, b"\x01\x00"), (4, b"\x01\x00")])
+        for data, want in (
+            (hello + request(1, a, frame=1) + request(2, b, frame=2, forget=[1]) + cached(3, 1, 3), "frame 1 is not kept"),
+            (hello + cached(1, 7, 3), "frame 7 is not kept"),
+            (hello + request(1, a, frame=1) + cached(2, 1, 2), "another candle count"),
+            (hello + request(1, a, frame=True), "bad frame number"),
+            (hello + request(1, a, frame=1, forget="all"), "bad forget list"),
+            (b'{"type":"hello","protocol":1}\n' + request(1, a, frame=1), "kept frames in protocol version 1"),
+        ):
+            with self.subTest(want=want):
+                with self.assertRaisesRegex(ts.ProtocolError, want):
+                    self.serve(data)
+        # A TradAI newer than this SDK gets the SDK's highest version.
+        msgs, _ = self.serve(b'{"type":"hello","protocol":9}\n')
+        self.assertEqual(msgs[0][0]["protocol"], ts.PROTOCOL)
 
     def test_evaluate(self):
         s = ts.evaluate(Demo(), {"time": [1, 2], "close": [9.0, 1.0]}, {"n": 5})

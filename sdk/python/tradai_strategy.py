@@ -76,6 +76,7 @@ from typing import (
 
 __all__ = [
     "PROTOCOL",
+    "MIN_PROTOCOL",
     "Strategy",
     "Param",
     "IntParam",
@@ -101,8 +102,16 @@ __all__ = [
     "crossed_below",
 ]
 
-#: The protocol version this SDK speaks.
-PROTOCOL = 1
+#: The highest protocol version this SDK speaks. Version 2 keeps frames:
+#: a frame's candle columns cross once per process, later requests for it
+#: send only the parameters (the same Candles object is passed again).
+PROTOCOL = 2
+
+#: The oldest protocol version this SDK speaks (a TradAI before version 2).
+MIN_PROTOCOL = 1
+
+#: The most frames kept at once (TradAI forgets them long before).
+_MAX_KEPT = 1 << 16
 
 #: Every candle column, in the order TradAI sends them when a strategy does
 #: not choose.
@@ -493,9 +502,11 @@ class Strategy:
     def populate(self, candles: Candles, params: Params, signals: Signals) -> None:
         """Fill ``signals`` from ``candles`` with parameter values ``params``.
 
-        The decision for candle i may use candles 0..i only. Raise an
-        exception to refuse the request: its message goes to TradAI and the
-        strategy keeps serving.
+        The decision for candle i may use candles 0..i only. Do not change
+        ``candles``: the same object serves later requests of the same
+        frame (protocol version 2). Raise an exception to refuse the
+        request: its message goes to TradAI and the strategy keeps
+        serving.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement populate")
 
@@ -738,6 +749,32 @@ def _read_columns(inp: BinaryIO, msg: Mapping[str, Any], nbytes: int) -> Candles
     return Candles(cols, pair=pair if isinstance(pair, str) else "", timeframe=tf if isinstance(tf, str) else "")
 
 
+def _frame_fields(msg: Mapping[str, Any], version: int, nbytes: int, kept: Dict[int, Candles]) -> Tuple[int, bool]:
+    """Checks a populate request's kept-frame fields (protocol version 2),
+    drops the frames it forgets, and returns its frame number (0: none)
+    and whether it is about a kept frame. Raises ProtocolError for fields
+    TradAI cannot have sent."""
+    frame, cached, forget = msg.get("frame", 0), msg.get("cached", False), msg.get("forget", [])
+    if version < 2 and (frame or cached or forget):
+        raise ProtocolError(f"kept frames in protocol version {version}")
+    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+        raise ProtocolError(f"bad frame number {frame!r}")
+    if not isinstance(cached, bool):
+        raise ProtocolError(f"bad cached flag {cached!r}")
+    if not isinstance(forget, list) or any(isinstance(k, bool) or not isinstance(k, int) for k in forget):
+        raise ProtocolError(f"bad forget list {forget!r}")
+    for k in forget:
+        kept.pop(k, None)
+    if cached:
+        if frame not in kept:
+            raise ProtocolError(f"frame {frame} is not kept")
+        if nbytes or msg.get("n") != kept[frame].n:
+            raise ProtocolError(f"a request for kept frame {frame} carries columns or another candle count")
+    elif frame and frame not in kept and len(kept) >= _MAX_KEPT:
+        raise ProtocolError(f"more than {_MAX_KEPT} kept frames")
+    return frame, cached
+
+
 def _error_text(e: BaseException) -> str:
     text = "".join(traceback.format_exception_only(type(e), e)).strip()
     if len(text) > _MAX_MESSAGE:
@@ -783,12 +820,14 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
         raise ProtocolError(f"expected a hello message, got type {hello.get('type')!r}")
     _skip(inp, _payload_size(hello))
     version = hello.get("protocol")
-    if isinstance(version, bool) or not isinstance(version, int) or version < PROTOCOL:
-        raise ProtocolError(f"TradAI speaks protocol {version!r}; this SDK needs {PROTOCOL}")
-    header: Dict[str, Any] = {"type": "spec", "protocol": PROTOCOL, "spec": spec}
+    if isinstance(version, bool) or not isinstance(version, int) or version < MIN_PROTOCOL:
+        raise ProtocolError(f"TradAI speaks protocol {version!r}; this SDK needs {MIN_PROTOCOL} to {PROTOCOL}")
+    version = min(version, PROTOCOL)
+    header: Dict[str, Any] = {"type": "spec", "protocol": version, "spec": spec}
     if strategy.columns is not None:
         header["columns"] = columns
     _write(out, header)
+    kept: Dict[int, Candles] = {}  # version 2: frames by number
     while True:
         msg = _read_header(inp)
         if msg is None:
@@ -799,8 +838,14 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
             _skip(inp, nbytes)
             _write(out, {"type": "error", "id": req_id, "message": f"unknown request type {msg.get('type')!r}"})
             continue
+        frame, cached = _frame_fields(msg, version, nbytes, kept)
         try:
-            candles = _read_columns(inp, msg, nbytes)
+            if cached:
+                candles = kept[frame]
+            else:
+                candles = _read_columns(inp, msg, nbytes)
+                if frame:
+                    kept[frame] = candles
             raw = msg.get("params")
             params = resolve(strategy, raw if isinstance(raw, dict) else None)
             signals = Signals(len(candles))

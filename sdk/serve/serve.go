@@ -70,7 +70,9 @@ func Run(s sdk.Strategy) {
 // reports it with the end of standard error.
 //
 // The frame passed to Populate and its columns are reused by the next
-// request: a strategy must not keep them. When TradAI offers the
+// request: a strategy must not keep them, nor change its candle columns
+// (with protocol version 2 they are kept for later requests of the same
+// frame, which send only the parameters). When TradAI offers the
 // shared-memory transport (Linux; Hello.ShmFD), Serve takes it: the frame's
 // candle and signal columns then view the shared file, which may be mapped
 // elsewhere by the next request.
@@ -105,9 +107,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 	if err := DecodeHeader(line, &h, TypeHello); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
-	if h.Protocol < Protocol {
-		return fmt.Errorf("handshake: TradAI speaks protocol version %d, this strategy needs %d", h.Protocol, Protocol)
+	if h.Protocol < MinProtocol {
+		return fmt.Errorf("handshake: TradAI speaks protocol version %d, this strategy needs %d to %d", h.Protocol, MinProtocol, Protocol)
 	}
+	version := min(h.Protocol, Protocol)
 	// The shm transport, when TradAI offers it and this system has it.
 	var shm *shmMap
 	if h.ShmFD > 0 && shmSupported {
@@ -116,7 +119,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 		}
 	}
 	defer shm.close()
-	sm := SpecMessage{Type: TypeSpec, Protocol: Protocol, Columns: cols, Spec: spec}
+	sm := SpecMessage{Type: TypeSpec, Protocol: version, Columns: cols, Spec: spec}
 	if shm != nil {
 		sm.Transports = []string{TransportShm}
 	}
@@ -128,6 +131,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 	}
 
 	var fb frameBuffers
+	kept := map[int64]*sdk.Frame{} // version 2: the frames TradAI keeps here
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -143,6 +147,22 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 		if err := DecodeHeader(line, &m, TypePopulate); err != nil {
 			return err
 		}
+		if version < ProtocolFrames && (m.Frame != 0 || m.Cached || m.Forget != nil) {
+			return fmt.Errorf("request %d: kept frames in protocol version %d", m.ID, version)
+		}
+		for _, id := range m.Forget {
+			delete(kept, id)
+		}
+		if m.Cached {
+			f, err := fb.cached(kept[m.Frame], &m)
+			if err != nil {
+				return fmt.Errorf("request %d: %w", m.ID, err)
+			}
+			if err := answer(bw, s, spec, f, &m, nil); err != nil {
+				return fmt.Errorf("answer request %d: %w", m.ID, err)
+			}
+			continue
+		}
 		var mem []byte
 		if m.Shm != nil {
 			if shm == nil {
@@ -155,6 +175,14 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, s sdk.Strategy) error 
 		f, err := fb.read(br, &m, mem)
 		if err != nil {
 			return fmt.Errorf("request %d: %w", m.ID, err)
+		}
+		if m.Frame != 0 {
+			if len(kept) >= maxKept {
+				if _, ok := kept[m.Frame]; !ok {
+					return fmt.Errorf("request %d: more than %d kept frames", m.ID, maxKept)
+				}
+			}
+			kept[m.Frame] = keep(f, fb.sent)
 		}
 		if err := answer(bw, s, spec, f, &m, fb.shmSig); err != nil {
 			return fmt.Errorf("answer request %d: %w", m.ID, err)
@@ -357,6 +385,52 @@ func (b *frameBuffers) read(br *bufio.Reader, m *PopulateMessage, mem []byte) (*
 		clear(sig[k])
 	}
 	f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = sig[0], sig[1], sig[2], sig[3]
+	return f, nil
+}
+
+// maxKept bounds the frames a strategy keeps (version 2): TradAI forgets
+// frames long before (it bounds their bytes), so more is a broken host.
+const maxKept = 1 << 16
+
+// keep copies the candle columns of f that TradAI sent into memory of
+// their own (f's may view the shared file or buffers the next request
+// reuses); columns not sent keep the shared NaN and zero views.
+func keep(f *sdk.Frame, sent [6]bool) *sdk.Frame {
+	k := &sdk.Frame{Pair: f.Pair, Timeframe: f.Timeframe, Time: f.Time}
+	if sent[0] {
+		k.Time = slices.Clone(f.Time)
+	}
+	for i := range 5 {
+		col := *floatColumn(f, i)
+		if sent[i+1] {
+			col = slices.Clone(col)
+		}
+		*floatColumn(k, i) = col
+	}
+	return k
+}
+
+// cached returns the frame of a request for the kept frame k (nil when
+// none is kept under its number), with cleared signal columns on the
+// heap: the answer goes on the pipe.
+func (b *frameBuffers) cached(k *sdk.Frame, m *PopulateMessage) (*sdk.Frame, error) {
+	switch {
+	case k == nil:
+		return nil, fmt.Errorf("frame %d is not kept", m.Frame)
+	case m.Bytes != 0 || m.Shm != nil:
+		return nil, errors.New("a request for a kept frame carries columns")
+	case m.N != k.Len():
+		return nil, fmt.Errorf("%d candles asked of kept frame %d of %d", m.N, m.Frame, k.Len())
+	}
+	n := m.N
+	f := &b.f
+	*f = *k
+	b.shmSig = nil
+	for i := range b.sig {
+		b.sig[i] = grow(b.sig[i], n)
+		clear(b.sig[i])
+	}
+	f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort = b.sig[0], b.sig[1], b.sig[2], b.sig[3]
 	return f, nil
 }
 

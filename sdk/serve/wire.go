@@ -20,8 +20,20 @@ import (
 // their slices as bytes and refuse to run on a big-endian host (see
 // CheckHost).
 
-// Protocol is the version of the protocol this package speaks.
-const Protocol = 1
+// Protocol is the highest version of the protocol this package speaks:
+// the version TradAI offers in its hello and Serve answers with when
+// offered it. Version 2 adds kept frames (PopulateMessage.Frame): the
+// candle columns of a frame cross once per process, later requests for
+// the same frame send only the parameters.
+const Protocol = 2
+
+// MinProtocol is the oldest version TradAI still speaks: a strategy that
+// answers the hello with it (any strategy built before version 2) is
+// sent every request's columns, as version 1 says.
+const MinProtocol = 1
+
+// ProtocolFrames is the first version with kept frames.
+const ProtocolFrames = 2
 
 // MaxHeaderBytes is the longest header line either side accepts, without
 // its newline.
@@ -119,6 +131,19 @@ type PopulateMessage struct {
 	// Shm, with the shm transport, is where the columns are in the shared
 	// memory file (Bytes is then 0).
 	Shm *ShmRegion `json:"shm,omitempty"`
+	// Frame (version 2; 0 or absent otherwise) is the number under which
+	// the strategy keeps this request's candle columns: a request that
+	// sends columns (Cached false) stores them as Frame, replacing what
+	// was kept under that number, before the strategy populates them.
+	Frame int64 `json:"frame,omitempty"`
+	// Cached (version 2) says the columns are not sent (Bytes is 0, Shm
+	// absent): the request is about the frame kept as Frame, whose
+	// candle count is N and columns Columns.
+	Cached bool `json:"cached,omitempty"`
+	// Forget (version 2) lists kept frames the strategy may drop, before
+	// serving this request; TradAI will not name them again unless it
+	// sends their columns anew.
+	Forget []int64 `json:"forget,omitempty"`
 }
 
 // SignalsMessage answers a PopulateMessage (strategy → TradAI). It is

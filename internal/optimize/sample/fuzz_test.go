@@ -29,7 +29,7 @@ func FuzzDim(f *testing.F) {
 		if !math.IsNaN(x) {
 			inside(d.Clip(x))
 		}
-		for _, name := range []string{"random", "grid", "tpe"} {
+		for _, name := range []string{"random", "grid", "tpe", "cmaes"} {
 			s, err := New(name, space, 1)
 			if err != nil {
 				t.Fatal(err)

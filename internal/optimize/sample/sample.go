@@ -182,10 +182,11 @@ var constructors = map[string]func(Space, uint64) (Sampler, error){
 	"random": func(s Space, seed uint64) (Sampler, error) { return NewRandom(s, seed), nil },
 	"grid":   func(s Space, _ uint64) (Sampler, error) { return NewGrid(s), nil },
 	"tpe":    func(s Space, seed uint64) (Sampler, error) { return NewTPE(s, seed, DefaultTPEConfig()) },
+	"cmaes":  func(s Space, seed uint64) (Sampler, error) { return NewCMAES(s, seed) },
 }
 
 // New returns the sampler called name over space, seeded: "random",
-// "grid" (Grid) or "tpe" (TPE with DefaultTPEConfig).
+// "grid" (Grid), "tpe" (TPE with DefaultTPEConfig) or "cmaes" (CMAES).
 func New(name string, space Space, seed uint64) (Sampler, error) {
 	if err := space.Validate(); err != nil {
 		return nil, err

@@ -188,3 +188,68 @@ func TestTPETellErrorsAndForeignPoints(t *testing.T) {
 		t.Error("0 candidates accepted")
 	}
 }
+
+// CMA-ES: the same seed and sequence of Asks and Tells (in batches too)
+// give the same points; every point lies in the space, choices included;
+// a point never asked is taken; a space of choices only is refused.
+func TestCMAES(t *testing.T) {
+	runCMA := func(seed uint64, k int) [][]float64 {
+		s, err := NewCMAES(mixed, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var points [][]float64
+		for len(points) < 120 {
+			batch := make([][]float64, k)
+			for i := range batch {
+				if batch[i], err = s.Ask(); err != nil {
+					t.Fatal(err)
+				}
+				for j, d := range mixed {
+					if d.Clip(batch[i][j]) != batch[i][j] {
+						t.Fatalf("%s = %v is outside the dimension", d.Name, batch[i][j])
+					}
+				}
+			}
+			for _, x := range batch {
+				loss := mixedLoss(x)
+				if len(points)%7 == 6 {
+					loss = math.NaN()
+				}
+				if err := s.Tell(x, loss); err != nil {
+					t.Fatal(err)
+				}
+				points = append(points, x)
+			}
+		}
+		return points
+	}
+	for _, k := range []int{1, 5} {
+		a, b, c := runCMA(3, k), runCMA(3, k), runCMA(4, k)
+		if !slices.EqualFunc(a, b, slices.Equal) {
+			t.Errorf("batch %d: seed 3 twice gave other points", k)
+		}
+		if slices.EqualFunc(a, c, slices.Equal) {
+			t.Errorf("batch %d: seeds 3 and 4 gave the same points", k)
+		}
+		// It learns: the last generation is better than the first.
+		if first, last := mixedLoss(a[0])+mixedLoss(a[1]), mixedLoss(a[118])+mixedLoss(a[119]); !(last < first) {
+			t.Errorf("batch %d: losses %v at the start, %v at the end", k, first, last)
+		}
+	}
+	s, _ := NewCMAES(mixed, 1)
+	for range 40 { // more than a generation of a resumed study's trials
+		if err := s.Tell([]float64{2, 17, 0.01, 30, 0.07, 1, 2}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.gens == 0 {
+		t.Error("told points that were not asked did not make a generation")
+	}
+	if err := s.Tell([]float64{1}, 0); err == nil {
+		t.Error("a point of one value was accepted")
+	}
+	if _, err := NewCMAES(Space{{Name: "c", Choices: []string{"a", "b"}}, {Name: "one", Low: 2, High: 2}}, 1); err == nil || !strings.Contains(err.Error(), "no numeric dimension") {
+		t.Errorf("a space of choices: %v", err)
+	}
+}

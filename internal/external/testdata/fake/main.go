@@ -51,7 +51,17 @@ func main() {
 		raw(mode)
 		return
 	}
-	if err := serve.Serve(context.Background(), os.Stdin, os.Stdout, fake{mode: mode}); err != nil {
+	var in io.Reader = os.Stdin
+	if mode == "v1" {
+		// A strategy built before protocol version 2: it answers the
+		// hello with version 1, as if TradAI had offered only that.
+		br := bufio.NewReader(os.Stdin)
+		if _, err := serve.ReadHeader(br); err != nil {
+			os.Exit(1)
+		}
+		in = io.MultiReader(strings.NewReader(`{"type":"hello","protocol":1}`+"\n"), br)
+	}
+	if err := serve.Serve(context.Background(), in, os.Stdout, fake{mode: mode}); err != nil {
 		fmt.Fprintln(os.Stderr, "fake:", err)
 		os.Exit(1)
 	}
