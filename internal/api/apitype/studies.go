@@ -19,7 +19,7 @@ type StudyRequest struct {
 	Spaces    []string          `json:"spaces,omitempty" maxItems:"7" doc:"buy sell roi stoploss trailing, default or all (default: default)" example:"[\"buy\",\"roi\",\"stoploss\"]"`
 	Epochs    int               `json:"epochs" minimum:"1" maximum:"1000000" doc:"Number of trials"`
 	Loss      string            `json:"loss,omitempty" maxLength:"500" doc:"A Freqtrade loss name or its short form, or weights:METRIC=W,… (default SharpeHyperOptLoss)"`
-	Sampler   string            `json:"sampler,omitempty" maxLength:"20" doc:"random, grid or tpe (default random)"`
+	Sampler   string            `json:"sampler,omitempty" maxLength:"20" doc:"random, grid, tpe or cmaes (default random)"`
 	Seed      uint64            `json:"seed,omitempty" doc:"The sampler's seed (docs/optimisation.md: how a seed reproduces a study on many workers)"`
 	MinTrades int               `json:"min_trades,omitempty" minimum:"0" doc:"A trial with fewer trades gets the loss 100000 (default 1)"`
 	Batch     int               `json:"batch,omitempty" minimum:"0" maximum:"1000" doc:"Trials a worker asks for and runs per job (default 16)"`
