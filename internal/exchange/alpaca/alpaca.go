@@ -156,11 +156,11 @@ type apiError struct {
 // body that is not Alpaca's shape becomes the message as it is.
 func parseError(status int, path string, body []byte) *exchange.Error {
 	var e apiError
-	if err := json.Unmarshal(body, &e); err != nil || e.Message == "" {
-		e.Message = strings.TrimSpace(string(body[:min(len(body), 512)]))
-		if e.Message == "" {
-			e.Message = http.StatusText(status)
-		}
+	if err := json.Unmarshal(body, &e); err != nil || strings.TrimSpace(e.Message) == "" {
+		e.Message = strings.TrimSpace(strings.ToValidUTF8(string(body[:min(len(body), 512)]), "?"))
+	}
+	if strings.TrimSpace(e.Message) == "" {
+		e.Message = strings.TrimSpace(fmt.Sprintf("HTTP %d %s", status, http.StatusText(status)))
 	}
 	return &exchange.Error{Kind: kindOf(status, path, e.Message), HTTPStatus: status, Code: e.Code, Msg: e.Message}
 }
