@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/exchange/alpaca"
 )
 
 // ErrUnsupported is returned by a test-connection of a venue whose
@@ -18,12 +19,12 @@ var ErrUnsupported = errors.New("testing the connection is not supported for thi
 var ErrCanWithdraw = errors.New("the key may withdraw funds: make a key without withdrawals (Binance: API management, untick Enable Withdrawals) and add that one")
 
 // ErrCannotTrade refuses a key that may not trade.
-var ErrCannotTrade = errors.New("the key may not trade: enable spot trading on it at the venue")
+var ErrCannotTrade = errors.New("the key may not trade: enable spot trading on it at the venue (Binance), or see in the dashboard why the account is not ACTIVE or is blocked (Alpaca)")
 
 // Permissions are what a venue says a key may do.
 type Permissions struct {
-	CanTrade    bool // /api/v3/account canTrade
-	CanWithdraw bool // /sapi/v1/account/apiRestrictions enableWithdrawals
+	CanTrade    bool // Binance: /api/v3/account canTrade; Alpaca: /v2/account ACTIVE, not blocked
+	CanWithdraw bool // Binance: /sapi/v1/account/apiRestrictions enableWithdrawals; Alpaca: never
 }
 
 // Check is the verdict on p: nil, ErrCannotTrade or ErrCanWithdraw.
@@ -65,4 +66,18 @@ func CheckBinance(ctx context.Context, c *binance.Client) (Permissions, error) {
 		return Permissions{}, errors.New("read the key's restrictions: the answer has no enableWithdrawals")
 	}
 	return Permissions{CanTrade: *acct.CanTrade, CanWithdraw: *r.EnableWithdrawals}, nil
+}
+
+// CheckAlpaca asks Alpaca, through c (the account's key), what the key
+// may do: GET /v2/account must answer (the key works) with status ACTIVE
+// and neither trading_blocked nor account_blocked. Alpaca's API keys
+// cannot withdraw — money leaves an Alpaca account only through its
+// dashboard (the Trading API has no transfer endpoint) — so CanWithdraw
+// is false for every key that works.
+func CheckAlpaca(ctx context.Context, c *alpaca.Client) (Permissions, error) {
+	a, err := c.Account(ctx)
+	if err != nil {
+		return Permissions{}, fmt.Errorf("read the account (does the key work?): %w", err)
+	}
+	return Permissions{CanTrade: a.Status == "ACTIVE" && !a.TradingBlocked && !a.AccountBlocked}, nil
 }
