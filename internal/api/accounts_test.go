@@ -72,13 +72,13 @@ func TestAccountsAPI(t *testing.T) {
 		if len(l.Accounts) != 1 || l.Accounts[0].ID != a.ID {
 			t.Errorf("list %+v", l)
 		}
-		// An alpaca account cannot be tested yet: said so, nothing tested.
-		do("POST", "/api/v1/accounts", e.token, apitype.AccountRequest{Venue: "alpaca", Name: "stocks", APIKey: acctKey, Secret: acctSecret})
+		// A hyperliquid account cannot be tested yet: said so, nothing tested.
+		do("POST", "/api/v1/accounts", e.token, apitype.AccountRequest{Venue: "hyperliquid", Name: "perps", APIKey: acctKey, Secret: acctSecret})
 		var tr apitype.AccountTest
-		if r := do("POST", "/api/v1/accounts/stocks/test", e.token, nil); r.status != 200 {
-			t.Fatalf("test alpaca: %d %s", r.status, r.body)
+		if r := do("POST", "/api/v1/accounts/perps/test", e.token, nil); r.status != 200 {
+			t.Fatalf("test hyperliquid: %d %s", r.status, r.body)
 		} else if r.decode(t, &tr); tr.Supported || tr.OK || !strings.Contains(tr.Message, "not supported yet") {
-			t.Errorf("test alpaca: %+v", tr)
+			t.Errorf("test hyperliquid: %+v", tr)
 		}
 		for _, tc := range []struct {
 			req apitype.AccountRequest

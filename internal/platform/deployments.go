@@ -77,6 +77,14 @@ type Venues struct {
 	HTTP       *http.Client // nil: the Binance client core's
 	Clock      clock.Clock
 	Log        *slog.Logger
+
+	// AlpacaURL is Alpaca's trading API for every alpaca account (empty:
+	// by the key, paper-api.alpaca.markets for paper keys, api.alpaca.markets
+	// for live ones); AlpacaDataURL its market data API (empty: Alpaca's).
+	// AlpacaExtendedHours lets limit orders go in the pre- and after-market
+	// sessions (else the regular session only).
+	AlpacaURL, AlpacaDataURL string
+	AlpacaExtendedHours      bool
 }
 
 // baseURL is the URL of venue.
@@ -100,12 +108,15 @@ func (v *Venues) baseURL(venue string) (string, error) {
 		}
 		return base, nil
 	}
-	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance or the URL of a Binance-compatible API", venue))
+	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance, alpaca or the URL of a Binance-compatible API", venue))
 }
 
 // Open returns the exchange of a tenant's deployment: the venue, signed
 // with the key of the deployment's account.
 func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exchange.Exchange, error) {
+	if spec.Venue == VenueAlpaca {
+		return v.openAlpaca(ctx, tenant, spec)
+	}
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return nil, err
@@ -142,6 +153,9 @@ func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exc
 // Markets checks a new deployment's venue and mode and returns the
 // venue's markets (a public call). A bad field is a deploy.FieldError.
 func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
+	if spec.Venue == VenueAlpaca {
+		return alpacaMarkets(spec)
+	}
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return nil, err
@@ -166,6 +180,9 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 // account of that name or id. A paper deployment naming a new name gets
 // one, created in the venue's simulator and funded with wallet of asset.
 func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error {
+	if spec.Venue == VenueAlpaca {
+		return v.checkAlpacaAccount(ctx, tenant, spec)
+	}
 	base, err := v.baseURL(spec.Venue)
 	if err != nil {
 		return err
@@ -191,8 +208,11 @@ func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, a
 // accountVenue is the venue of the stored accounts a deployment on venue
 // trades with: a simulator's ("sim") for sim and simulator URLs.
 func accountVenue(venue string) string {
-	if venue == VenueBinance {
+	switch venue {
+	case VenueBinance:
 		return accounts.Binance
+	case VenueAlpaca:
+		return accounts.Alpaca
 	}
 	return accounts.Sim
 }
@@ -245,6 +265,8 @@ func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.
 		if base, err = v.baseURL(VenueSim); err != nil {
 			return a, accounts.Permissions{}, err
 		}
+	case accounts.Alpaca:
+		return v.testAlpaca(ctx, a, creds)
 	default:
 		return a, accounts.Permissions{}, fmt.Errorf("venue %s: %w (its adapter comes later)", a.Venue, accounts.ErrUnsupported)
 	}
