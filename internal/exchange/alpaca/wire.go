@@ -46,7 +46,7 @@ func parseDec(s string) (fixed.Dec, error) {
 		s = s[1:]
 	}
 	if strings.ContainsAny(s, "eE") {
-		var n json.Number = json.Number(s)
+		n := json.Number(s)
 		f, err := n.Float64()
 		if err != nil {
 			return 0, fmt.Errorf("decimal %q: %w", s, err)

@@ -325,7 +325,7 @@ func (s *Server) account(w http.ResponseWriter) {
 	a := template("account.json")
 	cash, _ := s.held()
 	maps.Copy(a, map[string]any{"status": s.Status, "trading_blocked": s.TradingBlocked, "account_blocked": s.AccountBlocked,
-		"cash": s.cash.String(), "buying_power": (s.cash - cash).String(), "non_marginable_buying_power": (s.cash - cash).String(), "multiplier": "1"})
+		"cash": s.cash.String(), "buying_power": (s.cash - cash).String(), "multiplier": "1"})
 	answer(w, a)
 }
 
