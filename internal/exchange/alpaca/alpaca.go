@@ -213,7 +213,15 @@ type request struct {
 	data   bool // the market data API, not the trading API
 	path   string
 	query  url.Values
-	body   any // JSON
+	body   any    // JSON
+	stats  *Stats // counts the call's requests and waits, when set
+}
+
+// Stats are the HTTP requests one call made, retries included, and the
+// time it waited for rate limits and before retries.
+type Stats struct {
+	Requests            int
+	RateWait, RetryWait time.Duration
 }
 
 // do sends r and decodes a 2xx answer into out (nil: ignored). HTTP 429
@@ -241,6 +249,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	for attempt := 1; ; attempt++ {
 		last := attempt >= c.cfg.Attempts
 		status, hdr, body, err := c.send(ctx, method, u, payload)
+		if r.stats != nil {
+			r.stats.Requests++
+		}
 		var wait time.Duration
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -273,6 +284,11 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			return parseError(status, r.path, body)
 		}
 		c.log.Warn("alpaca: retrying", "method", method, "path", r.path, "attempt", attempt, "status", status, "error", err, "wait", wait)
+		if r.stats != nil && status == http.StatusTooManyRequests {
+			r.stats.RateWait += wait
+		} else if r.stats != nil {
+			r.stats.RetryWait += wait
+		}
 		if err := c.clk.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("alpaca: %s %s: %w", method, r.path, err)
 		}

@@ -353,15 +353,43 @@ func (c *Client) Klines(ctx context.Context, symbol string, tf sdk.Timeframe, li
 	if err := c.do(ctx, request{data: true, path: "/v2/stocks/" + url.PathEscape(symbol) + "/bars", query: q}, &p); err != nil {
 		return nil, err
 	}
-	out := barsToKlines(p.Bars)
+	out := barsToKlines(tf, p.Bars)
 	slices.Reverse(out)
 	return out, nil
 }
 
-func barsToKlines(bs []bar) []exchange.Kline {
+// Bars returns symbol's bars at tf opening in [start, end), oldest first:
+// the first limit of them (at most 10,000, Alpaca's page), raw prices,
+// stamped as barsToKlines says. st, when set, counts the requests and
+// waits.
+func (c *Client) Bars(ctx context.Context, symbol string, tf sdk.Timeframe, start, end time.Time, limit int, st *Stats) ([]exchange.Kline, error) {
+	atf, err := barTimeframe(tf)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"timeframe": {atf}, "limit": {strconv.Itoa(min(max(limit, 1), 10000))}, "sort": {"asc"}, "adjustment": {"raw"},
+		"start": {start.UTC().Format(time.RFC3339Nano)}, "end": {end.Add(-time.Millisecond).UTC().Format(time.RFC3339Nano)}}
+	if c.cfg.Feed != "" {
+		q.Set("feed", c.cfg.Feed)
+	}
+	var p barsPage
+	if err := c.do(ctx, request{data: true, path: "/v2/stocks/" + url.PathEscape(symbol) + "/bars", query: q, stats: st}, &p); err != nil {
+		return nil, err
+	}
+	return barsToKlines(tf, p.Bars), nil
+}
+
+// barsToKlines converts bars of tf. Daily and longer bars, which Alpaca
+// stamps at midnight New York time (04:00 or 05:00 UTC), are stamped at
+// midnight UTC of their date, on TradAI's candle grid.
+func barsToKlines(tf sdk.Timeframe, bs []bar) []exchange.Kline {
 	out := make([]exchange.Kline, len(bs))
 	for i, b := range bs {
-		out[i] = exchange.Kline{Time: b.T, Open: fixed.Dec(b.O), High: fixed.Dec(b.H), Low: fixed.Dec(b.L), Close: fixed.Dec(b.C), Volume: fixed.Dec(b.V)}
+		t := b.T
+		if tf.Duration() >= 24*time.Hour {
+			t = time.UnixMilli(tf.Floor(t.Add(12 * time.Hour).UnixMilli())).UTC()
+		}
+		out[i] = exchange.Kline{Time: t, Open: fixed.Dec(b.O), High: fixed.Dec(b.H), Low: fixed.Dec(b.L), Close: fixed.Dec(b.C), Volume: fixed.Dec(b.V)}
 	}
 	return out
 }

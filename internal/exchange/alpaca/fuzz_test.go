@@ -75,7 +75,7 @@ func TestFixturesDecode(t *testing.T) {
 	if err := json.Unmarshal(alpacatest.Fixture("bars.json"), &p); err != nil {
 		t.Fatal(err)
 	}
-	if ks := barsToKlines(p.Bars); len(ks) != 2 || ks[1].Close != fixed.MustParse("180.25") || ks[0].Volume != fixed.MustParse("211923") {
+	if ks := barsToKlines("1m", p.Bars); len(ks) != 2 || ks[1].Close != fixed.MustParse("180.25") || ks[0].Volume != fixed.MustParse("211923") {
 		t.Fatalf("bars.json = %+v", ks)
 	}
 }
@@ -110,7 +110,7 @@ func FuzzDecoders(f *testing.F) {
 		}
 		var p barsPage
 		if json.Unmarshal(b, &p) == nil {
-			_ = barsToKlines(p.Bars)
+			_ = barsToKlines("1m", p.Bars)
 		}
 		var a account
 		_ = json.Unmarshal(b, &a)

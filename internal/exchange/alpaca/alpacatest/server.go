@@ -503,7 +503,10 @@ func (s *Server) fillList(w http.ResponseWriter, r *http.Request) {
 	answer(w, fs[:min(size, len(fs))])
 }
 
-// bars answers minute or daily bars that end at the asset's price.
+// bars answers bars at the asset's price: the newest limit up to now
+// (sort=desc without start), or the first limit opening in [start, end]
+// (end inclusive, as Alpaca's): intraday bars at every step, daily bars
+// on the calendar's trading days, stamped at midnight New York time.
 func (s *Server) bars(w http.ResponseWriter, r *http.Request, symbol string) {
 	a := s.assets[symbol]
 	if a == nil {
@@ -520,20 +523,46 @@ func (s *Server) bars(w http.ResponseWriter, r *http.Request, symbol string) {
 		fail(w, http.StatusBadRequest, 40010001, "invalid timeframe")
 		return
 	}
+	now := s.clk.Now()
+	end := now
+	if e, err := time.Parse(time.RFC3339Nano, q.Get("end")); err == nil && e.Before(now) {
+		end = e
+	}
+	start, err := time.Parse(time.RFC3339Nano, q.Get("start"))
+	if err != nil {
+		start = end.Add(-time.Duration(limit+1) * step)
+	}
+	var times []time.Time
+	if step == 24*time.Hour {
+		for d := start.In(s.cfg.Location); !d.After(end); d = d.AddDate(0, 0, 1) {
+			t, _ := time.ParseInLocation(time.DateOnly, d.Format(time.DateOnly), s.cfg.Location)
+			if _, ok := s.cfg.Calendar(t.Format(time.DateOnly)); ok && !t.Before(start) && !t.After(end) {
+				times = append(times, t)
+			}
+		}
+	} else {
+		for t := start.Truncate(step); !t.After(end); t = t.Add(step) {
+			if !t.Before(start) {
+				times = append(times, t)
+			}
+		}
+	}
+	if q.Get("sort") == "desc" {
+		slices.Reverse(times)
+	}
 	var page struct {
 		Bars          []map[string]any `json:"bars"`
 		Symbol        string           `json:"symbol"`
 		NextPageToken *string          `json:"next_page_token"`
 	}
 	page.Symbol = symbol
-	last := s.clk.Now().Truncate(step)
-	for i := range limit {
-		t := last.Add(-time.Duration(i) * step)
-		p, _ := strconv.ParseFloat(a.Price.String(), 64)
+	p, _ := strconv.ParseFloat(a.Price.String(), 64)
+	for i, t := range times[:min(limit, len(times))] {
 		page.Bars = append(page.Bars, map[string]any{"t": t.UTC().Format(time.RFC3339), "o": p, "h": p, "l": p, "c": p, "v": 1000 + i, "n": 10, "vw": p})
 	}
-	if q.Get("sort") != "desc" {
-		slices.Reverse(page.Bars)
+	if len(times) > limit {
+		tok := "more"
+		page.NextPageToken = &tok
 	}
 	answer(w, page)
 }
