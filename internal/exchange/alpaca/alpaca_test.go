@@ -230,3 +230,17 @@ func TestKlines(t *testing.T) {
 		t.Fatal("3d bars: want an error, Alpaca has none")
 	}
 }
+
+// TestPlacedThenLookupFails: a placement Alpaca took is reported as placed
+// (open, by its id) even when looking at it again fails — never as an
+// error that would make the runner think nothing was placed.
+func TestPlacedThenLookupFails(t *testing.T) {
+	e503 := alpacatest.Scripted{Status: 503, Body: `{"code":50310000,"message":"service unavailable"}`}
+	srv, c, _ := scripted(t, "/v2/orders", alpacatest.Scripted{Status: 200, Body: string(alpacatest.Fixture("order.json"))})
+	srv.Script("/v2/orders/61e69015-8549-4bfd-b9c3-01e75843f47d", e503, e503, e503)
+	o, err := c.PlaceOrder(ctx, exchange.OrderRequest{Symbol: "AAPL", Side: exchange.Buy, Type: exchange.LimitOrder, Price: fixed.MustParse("180.5"),
+		Quantity: fixed.MustParse("2")})
+	if err != nil || o.Status != exchange.StatusNew || o.ID != alpaca.OrderID("61e69015-8549-4bfd-b9c3-01e75843f47d") {
+		t.Fatalf("PlaceOrder = %+v, %v: want the accepted order", o, err)
+	}
+}

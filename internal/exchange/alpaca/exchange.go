@@ -183,16 +183,20 @@ func timeInForce(req exchange.OrderRequest, ext bool) string {
 	return strings.ToLower(string(req.TimeInForce))
 }
 
-// settle looks at o again while waiting(o), up to SettleWait.
+// settle looks at o again while waiting(o), up to SettleWait. The request
+// that made o has succeeded: when looking again fails, o is returned as it
+// was last seen (still open), not an error that could make the caller
+// think it did not happen.
 func (c *Client) settle(ctx context.Context, o order, waiting func(*order) bool) (exchange.Order, error) {
 	deadline := c.clk.Now().Add(c.cfg.SettleWait)
 	for waiting(&o) && c.clk.Now().Before(deadline) {
 		if err := c.clk.Sleep(ctx, c.cfg.SettlePoll); err != nil {
-			return o.toExchange(), fmt.Errorf("alpaca: wait for order %s: %w", o.ID, err)
+			break
 		}
 		var next order
 		if err := c.do(ctx, request{path: "/v2/orders/" + url.PathEscape(o.ID)}, &next); err != nil {
-			return o.toExchange(), fmt.Errorf("alpaca: look up order %s: %w", o.ID, err)
+			c.log.Warn("alpaca: the order was sent; looking at it again failed", "order", o.ID, "client_order_id", o.ClientOrderID, "error", err)
+			break
 		}
 		o = next
 	}
