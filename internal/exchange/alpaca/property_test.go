@@ -69,8 +69,7 @@ func TestBalancesAddUp(t *testing.T) {
 // isRule reports whether err is the venue refusing an order by its rules
 // (no buying power, under $1): a valid outcome of a random order.
 func isRule(err error) bool {
-	var e *exchange.Error
-	return errors.As(err, &e) && (e.Kind == exchange.ErrInsufficientBalance || e.Kind == exchange.ErrFilter)
+	return errors.Is(err, exchange.ErrInsufficientBalance) || errors.Is(err, exchange.ErrFilter)
 }
 
 func balances(t *testing.T, c exchange.Exchange) map[string]exchange.Balance {
