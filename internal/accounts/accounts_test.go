@@ -283,7 +283,7 @@ func TestCheckAlpaca(t *testing.T) {
 	}{{"ACTIVE", false, false, nil}, {"ACTIVE", true, false, accounts.ErrCannotTrade}, {"ACTIVE", false, true, accounts.ErrCannotTrade},
 		{"ACCOUNT_UPDATED", false, false, accounts.ErrCannotTrade}} {
 		srv := alpacatest.New(alpacatest.Config{KeyID: "PKkey", Secret: "s"})
-		srv.Status, srv.TradingBlocked, srv.AccountBlocked = tc.status, tc.trading, tc.acct
+		srv.SetAccount(tc.status, tc.trading, tc.acct)
 		hs := httptest.NewServer(srv)
 		c, err := alpaca.New(alpaca.Config{BaseURL: hs.URL, KeyID: "PKkey", Secret: "s", HTTP: hs.Client()})
 		if err != nil {

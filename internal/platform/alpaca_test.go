@@ -56,11 +56,11 @@ func TestVenueAlpaca(t *testing.T) {
 	if _, perm, err := v.TestAccount(ctx, p.Tenant, "stocks"); err != nil || perm.Check() != nil {
 		t.Fatalf("TestAccount = %+v, %v", perm, err)
 	}
-	srv.TradingBlocked = true
+	srv.SetAccount("ACTIVE", true, false)
 	if _, perm, err := v.TestAccount(ctx, p.Tenant, "stocks"); err != nil || !errors.Is(perm.Check(), accounts.ErrCannotTrade) {
 		t.Fatalf("TestAccount of a blocked account = %+v, %v", perm, err)
 	}
-	srv.TradingBlocked = false
+	srv.SetAccount("ACTIVE", false, false)
 
 	spec := deploy.Spec{Strategy: "s", Mode: deploy.Live, Venue: platform.VenueAlpaca, Account: "stocks", Pairs: []string{"AAPL/USD"}, Timeframe: "1h"}
 	if mkts, err := v.Markets(ctx, spec); err != nil || len(mkts) != 1 || mkts[0].Base+"/"+mkts[0].Quote != "AAPL/USD" {

@@ -100,9 +100,17 @@ type Server struct {
 	script    map[string][]Scripted
 	seq       int
 	requests  int
-	// Account's flags, for the test-connection.
-	Status                         string
-	TradingBlocked, AccountBlocked bool
+	// The account's flags (SetAccount), for the test-connection.
+	status                         string
+	tradingBlocked, accountBlocked bool
+}
+
+// SetAccount sets the account's status (ACTIVE when New made it) and
+// whether trading or the whole account is blocked.
+func (s *Server) SetAccount(status string, tradingBlocked, accountBlocked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status, s.tradingBlocked, s.accountBlocked = status, tradingBlocked, accountBlocked
 }
 
 type order struct {
@@ -123,7 +131,7 @@ func (o *order) open() bool {
 // New returns a server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, clk: clock.Or(cfg.Clock), cash: cfg.Cash, assets: map[string]*Asset{}, byID: map[string]*order{},
-		clientIDs: map[string]bool{}, positions: map[string]fixed.Dec{}, script: map[string][]Scripted{}, Status: "ACTIVE"}
+		clientIDs: map[string]bool{}, positions: map[string]fixed.Dec{}, script: map[string][]Scripted{}, status: "ACTIVE"}
 	for _, a := range cfg.Assets {
 		s.assets[a.Symbol] = &a
 	}
@@ -324,7 +332,7 @@ func (s *Server) held() (fixed.Dec, map[string]fixed.Dec) {
 func (s *Server) account(w http.ResponseWriter) {
 	a := template("account.json")
 	cash, _ := s.held()
-	maps.Copy(a, map[string]any{"status": s.Status, "trading_blocked": s.TradingBlocked, "account_blocked": s.AccountBlocked,
+	maps.Copy(a, map[string]any{"status": s.status, "trading_blocked": s.tradingBlocked, "account_blocked": s.accountBlocked,
 		"cash": s.cash.String(), "buying_power": (s.cash - cash).String(), "multiplier": "1"})
 	answer(w, a)
 }
