@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/download"
+	"github.com/tradai/tradai/internal/exchange/alpaca/alpacatest"
+	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/sdk"
 )
@@ -337,5 +339,30 @@ func TestDownloadReportQuotesASharedErrorOnce(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// tradai data download --exchange alpaca stores Alpaca's bars, with the
+// key from Alpaca's environment variables, and refuses to run without it.
+func TestDataDownloadAlpaca(t *testing.T) {
+	dir := t.TempDir()
+	srv := alpacatest.New(alpacatest.Config{KeyID: "PKDATA", Secret: "data-secret",
+		Assets: []alpacatest.Asset{{Symbol: "AAPL", Fractionable: true, Price: fixed.MustParse("180.25")}}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	args := []string{"data", "download", "--datadir", dir, "--exchange", "alpaca", "--base-url", hs.URL, "--pairs", "AAPL/USD", "--timeframes", "1h", "--days", "2"}
+	t.Setenv("APCA_API_KEY_ID", "")
+	if _, _, err := execute(t, args...); err == nil || !strings.Contains(err.Error(), "APCA_API_KEY_ID") {
+		t.Fatalf("without a key: %v", err)
+	}
+	t.Setenv("APCA_API_KEY_ID", "PKDATA")
+	t.Setenv("APCA_API_SECRET_KEY", "data-secret")
+	if out, _, err := execute(t, args...); err != nil {
+		t.Fatalf("download: %v\n%s", err, out)
+	}
+	s, _ := market.Open(dir, nil)
+	f, err := s.Load(t.Context(), market.Key{Exchange: "alpaca", Pair: "AAPL/USD", Timeframe: "1h"}, market.Range{})
+	if err != nil || f.Len() < 40 || f.Close[0] != 180.25 {
+		t.Fatalf("stored %v candles, err %v", f.Len(), err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/download"
+	"github.com/tradai/tradai/internal/exchange/alpaca"
 	"github.com/tradai/tradai/internal/market"
 )
 
@@ -29,18 +31,41 @@ func (x *exchangeFlags) add(cmd *cobra.Command) {
 // downloader returns a downloader from the exchange into s, with a progress
 // bar on stderr when it is a terminal.
 func (x *exchangeFlags) downloader(cmd *cobra.Command, s *market.Store, exchange string, o *dataOpts) (*download.Downloader, error) {
-	if exchange != "binance" {
-		return nil, fmt.Errorf("downloading from %q is not supported (only binance); bring other data in with `tradai data import`", exchange)
+	if exchange != "binance" && exchange != "alpaca" {
+		return nil, fmt.Errorf("downloading from %q is not supported (only binance and alpaca); bring other data in with `tradai data import`", exchange)
 	}
 	log, err := o.logger()
 	if err != nil {
 		return nil, err
+	}
+	if exchange == "alpaca" {
+		return x.alpaca(cmd, s, log)
 	}
 	src, err := download.NewBinance(nil, clock.Real(), log, download.BinanceOptions{SpotURL: x.spotURL, FuturesURL: x.futuresURL})
 	if err != nil {
 		return nil, err
 	}
 	return download.New(s, src, download.Options{Log: log, Progress: terminal(cmd.ErrOrStderr())}), nil
+}
+
+// alpaca is the downloader of Alpaca's stock bars: its data API needs a
+// key, read from Alpaca's own environment variables APCA_API_KEY_ID and
+// APCA_API_SECRET_KEY (never flags); --base-url, when given, replaces the
+// data API's address.
+func (x *exchangeFlags) alpaca(cmd *cobra.Command, s *market.Store, log *slog.Logger) (*download.Downloader, error) {
+	key, secret := os.Getenv("APCA_API_KEY_ID"), os.Getenv("APCA_API_SECRET_KEY")
+	if key == "" || secret == "" {
+		return nil, errors.New("downloading from alpaca needs an Alpaca API key: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (a paper key will do)")
+	}
+	cfg := alpaca.Config{KeyID: key, Secret: secret, Clock: clock.Real(), Log: log}
+	if cmd.Flags().Changed("base-url") {
+		cfg.DataURL = x.spotURL
+	}
+	c, err := alpaca.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return download.New(s, download.NewAlpaca(c), download.Options{Log: log, Progress: terminal(cmd.ErrOrStderr())}), nil
 }
 
 // terminal returns w when it is a terminal, else nil.
@@ -62,7 +87,8 @@ func newDataDownloadCmd(o *dataOpts) *cobra.Command {
 		Use:   "download",
 		Short: "Download candles from the exchange, resuming from what is stored",
 		Long: `Downloads closed candles from Binance's public klines endpoints into the
-store. What is already stored is not fetched again: a second run only adds
+store, or with --exchange alpaca US stock bars (pairs SYMBOL/USD) from Alpaca's
+market data API, with the key in APCA_API_KEY_ID and APCA_API_SECRET_KEY. What is already stored is not fetched again: a second run only adds
 the candles that closed since. Request weights are respected, and HTTP 429
 and 418 answers are waited out as their Retry-After says. An interrupted
 download keeps what it got and the next run resumes from there.`,

@@ -18,6 +18,9 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/exchange/alpaca"
+	"github.com/tradai/tradai/internal/exchange/alpaca/alpacatest"
 	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -268,5 +271,35 @@ func TestCheckBinance(t *testing.T) {
 	}
 	if _, err := accounts.CheckBinance(ctx, client(t, venue(t, true, false), "wrong")); err == nil {
 		t.Fatal("a wrong key passed")
+	}
+}
+
+func TestCheckAlpaca(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		status        string
+		trading, acct bool
+		want          error
+	}{{"ACTIVE", false, false, nil}, {"ACTIVE", true, false, accounts.ErrCannotTrade}, {"ACTIVE", false, true, accounts.ErrCannotTrade},
+		{"ACCOUNT_UPDATED", false, false, accounts.ErrCannotTrade}} {
+		srv := alpacatest.New(alpacatest.Config{KeyID: "PKkey", Secret: "s"})
+		srv.SetAccount(tc.status, tc.trading, tc.acct)
+		hs := httptest.NewServer(srv)
+		c, err := alpaca.New(alpaca.Config{BaseURL: hs.URL, KeyID: "PKkey", Secret: "s", HTTP: hs.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := accounts.CheckAlpaca(ctx, c)
+		if err != nil || p.CanWithdraw {
+			t.Fatalf("%+v: %+v, %v", tc, p, err)
+		}
+		if got := p.Check(); !errors.Is(got, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc, got, tc.want)
+		}
+		bad, _ := alpaca.New(alpaca.Config{BaseURL: hs.URL, KeyID: "PKkey", Secret: "wrong", HTTP: hs.Client()})
+		if _, err := accounts.CheckAlpaca(ctx, bad); !errors.Is(err, exchange.ErrAuth) {
+			t.Errorf("a wrong key: %v, want ErrAuth", err)
+		}
+		hs.Close()
 	}
 }

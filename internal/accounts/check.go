@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/exchange/alpaca"
 	"github.com/tradai/tradai/internal/hyperliquid"
 )
 
@@ -20,12 +21,12 @@ var ErrUnsupported = errors.New("testing the connection is not supported for thi
 var ErrCanWithdraw = errors.New("the key may withdraw funds: make a key without withdrawals (Binance: API management, untick Enable Withdrawals; Hyperliquid: an API wallet, not the account's own key) and add that one")
 
 // ErrCannotTrade refuses a key that may not trade.
-var ErrCannotTrade = errors.New("the key may not trade: enable spot trading on it at the venue (Hyperliquid: approve the API wallet for the account)")
+var ErrCannotTrade = errors.New("the key may not trade: enable spot trading on it at the venue (Binance), approve the API wallet for the account (Hyperliquid), or see in the dashboard why the account is not ACTIVE or is blocked (Alpaca)")
 
 // Permissions are what a venue says a key may do.
 type Permissions struct {
-	CanTrade    bool // /api/v3/account canTrade
-	CanWithdraw bool // /sapi/v1/account/apiRestrictions enableWithdrawals
+	CanTrade    bool // Binance: /api/v3/account canTrade; Alpaca: /v2/account ACTIVE, not blocked
+	CanWithdraw bool // Binance: /sapi/v1/account/apiRestrictions enableWithdrawals; Alpaca: never
 	// Note is what else the venue said, in words (Hyperliquid: the API
 	// wallet's address and the account it trades for).
 	Note string
@@ -103,4 +104,18 @@ func CheckHyperliquid(ctx context.Context, c *hyperliquid.Client) (Permissions, 
 		return Permissions{Note: fmt.Sprintf("no account has approved the wallet %s (or its approval expired): approve it as an API wallet of %s", wallet, c.Account())}, nil
 	}
 	return Permissions{}, fmt.Errorf("the wallet %s is a %q, not an API wallet", wallet, r.Role)
+}
+
+// CheckAlpaca asks Alpaca, through c (the account's key), what the key
+// may do: GET /v2/account must answer (the key works) with status ACTIVE
+// and neither trading_blocked nor account_blocked. Alpaca's API keys
+// cannot withdraw — money leaves an Alpaca account only through its
+// dashboard (the Trading API has no transfer endpoint) — so CanWithdraw
+// is false for every key that works.
+func CheckAlpaca(ctx context.Context, c *alpaca.Client) (Permissions, error) {
+	a, err := c.Account(ctx)
+	if err != nil {
+		return Permissions{}, fmt.Errorf("read the account (does the key work?): %w", err)
+	}
+	return Permissions{CanTrade: a.Status == "ACTIVE" && !a.TradingBlocked && !a.AccountBlocked}, nil
 }

@@ -72,13 +72,18 @@ func TestAccountsAPI(t *testing.T) {
 		if len(l.Accounts) != 1 || l.Accounts[0].ID != a.ID {
 			t.Errorf("list %+v", l)
 		}
-		// An alpaca account cannot be tested yet: said so, nothing tested.
-		do("POST", "/api/v1/accounts", e.token, apitype.AccountRequest{Venue: "alpaca", Name: "stocks", APIKey: acctKey, Secret: acctSecret})
+		// A hyperliquid account whose secret is no private key: the test
+		// says what is wrong with the key, and nothing reaches the venue.
+		do("POST", "/api/v1/accounts", e.token, apitype.AccountRequest{Venue: "hyperliquid", Name: "perps", APIKey: acctKey, Secret: acctSecret})
 		var tr apitype.AccountTest
-		if r := do("POST", "/api/v1/accounts/stocks/test", e.token, nil); r.status != 200 {
-			t.Fatalf("test alpaca: %d %s", r.status, r.body)
-		} else if r.decode(t, &tr); tr.Supported || tr.OK || !strings.Contains(tr.Message, "not supported yet") {
-			t.Errorf("test alpaca: %+v", tr)
+		if r := do("POST", "/api/v1/accounts/perps/test", e.token, nil); r.status >= 500 {
+			t.Fatalf("test hyperliquid: %d %s", r.status, r.body)
+		} else if r.status == 200 {
+			if r.decode(t, &tr); tr.OK || strings.Contains(tr.Message, acctSecret) {
+				t.Errorf("test hyperliquid: %+v", tr)
+			}
+		} else if strings.Contains(string(r.body), acctSecret) {
+			t.Errorf("test hyperliquid quotes the secret: %s", r.body)
 		}
 		for _, tc := range []struct {
 			req apitype.AccountRequest

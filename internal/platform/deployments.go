@@ -103,6 +103,14 @@ type Venues struct {
 	Clock  clock.Clock
 	Log    *slog.Logger
 
+	// AlpacaURL is Alpaca's trading API for every alpaca account (empty:
+	// by the key, paper-api.alpaca.markets for paper keys, api.alpaca.markets
+	// for live ones); AlpacaDataURL its market data API (empty: Alpaca's).
+	// AlpacaExtendedHours lets limit orders go in the pre- and after-market
+	// sessions (else the regular session only).
+	AlpacaURL, AlpacaDataURL string
+	AlpacaExtendedHours      bool
+
 	mu     sync.Mutex
 	quotas map[string]*binance.Quota // Binance's, by base URL: one per API and IP
 }
@@ -182,7 +190,7 @@ func (v *Venues) baseURL(venue string) (string, error) {
 		}
 		return base, nil
 	}
-	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance, hyperliquid or the URL of a Binance-compatible API", venue))
+	return "", deploy.Invalid("venue", fmt.Sprintf("%q: want sim, binance, alpaca, hyperliquid or the URL of a Binance-compatible API", venue))
 }
 
 // Open returns the exchange of a tenant's deployment: the venue, signed
@@ -192,6 +200,9 @@ func (v *Venues) baseURL(venue string) (string, error) {
 // filters before they are sent (exbinance.Client.CheckingFilters); the
 // clients of Binance share its request-weight quota (and a ban).
 func (v *Venues) Open(ctx context.Context, tenant string, spec deploy.Spec) (exchange.Exchange, error) {
+	if spec.Venue == VenueAlpaca {
+		return v.openAlpaca(ctx, tenant, spec)
+	}
 	base, err := v.venueURL(spec)
 	if err != nil {
 		return nil, err
@@ -252,6 +263,9 @@ func (v *Venues) openHyperliquid(ctx context.Context, tenant string, spec deploy
 // Markets checks a new deployment's venue and mode and returns the
 // venue's markets (a public call). A bad field is a deploy.FieldError.
 func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Market, error) {
+	if spec.Venue == VenueAlpaca {
+		return alpacaMarkets(spec)
+	}
 	base, err := v.venueURL(spec)
 	if err != nil {
 		return nil, err
@@ -291,6 +305,9 @@ func (v *Venues) Markets(ctx context.Context, spec deploy.Spec) ([]exchange.Mark
 // account of that name or id. A paper deployment naming a new name gets
 // one, created in the venue's simulator and funded with wallet of asset.
 func (v *Venues) Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error {
+	if spec.Venue == VenueAlpaca {
+		return v.checkAlpacaAccount(ctx, tenant, spec)
+	}
 	base, err := v.venueURL(spec)
 	if err != nil {
 		return err
@@ -324,6 +341,8 @@ func accountVenue(venue string) string {
 		return accounts.Binance
 	case VenueHyperliquid:
 		return accounts.Hyperliquid
+	case VenueAlpaca:
+		return accounts.Alpaca
 	}
 	return accounts.Sim
 }
@@ -388,6 +407,8 @@ func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.
 			return a, p, fmt.Errorf("test account %s at %s: %w", a.Name, base, err)
 		}
 		return a, p, nil
+	case accounts.Alpaca:
+		return v.testAlpaca(ctx, a, creds)
 	default:
 		return a, accounts.Permissions{}, fmt.Errorf("venue %s: %w (its adapter comes later)", a.Venue, accounts.ErrUnsupported)
 	}
