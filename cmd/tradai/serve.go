@@ -219,6 +219,7 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		rateLimit   float64
 		maxRequests int
 		trustXFF    bool
+		operators   []string
 		simOn       bool
 		simf        simFlags
 		runnerMax   int
@@ -266,6 +267,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
 			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF}
+			cfg.Operators = operators
 			return run(cmd.Context(), cfg, cmd.OutOrStdout(), false)
 		},
 	}
@@ -274,6 +276,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
 	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry, and X-Forwarded-Proto: https as HTTPS (the web app's session cookie is then Secure); never without a proxy that sets them")
 	cmd.Flags().IntVar(&maxRequests, "max-requests", 64, "API requests served at once; more are answered 503 overloaded with Retry-After at once")
+	cmd.Flags().StringSliceVar(&operators, "operator", nil, "user ids of the server's operators: they see the operations page and API, may retry any tenant's run and stop every tenant's deployments (repeat the flag or separate with commas)")
 	cmd.Flags().IntVar(&runnerMax, "runner-max", 100, "deployments this process trades at once, as a runner (0: none, leave them to tradai runner processes)")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")

@@ -100,7 +100,11 @@ type Options struct {
 	// exec: programs. They run as the server's user without a sandbox, so
 	// this is for a single trusted team only.
 	AllowExternalStrategies bool
-	Clock                   clock.Clock // rate limits, token and probe times, latency (nil: the system clock)
+	// Operators are the users (ids) who see the operations view and may
+	// retry any tenant's run and stop every tenant's deployments (the kill
+	// switch's platform stop).
+	Operators []string
+	Clock     clock.Clock // rate limits, token and probe times, latency (nil: the system clock)
 }
 
 func (o Options) withDefaults() Options {
@@ -134,7 +138,8 @@ type Server struct {
 	d       Deps
 	o       Options
 	dep     *Deployments // nil without Deps.Deployments
-	acc     *Accounts    // nil without Deps.Accounts
+	ops     *Operations
+	acc     *Accounts // nil without Deps.Accounts
 	studies *Studies
 	api     huma.API
 	handler http.Handler
@@ -171,9 +176,9 @@ func New(d Deps, o Options) (*Server, error) {
 	// A failing database fails every request the same way: its errors are
 	// logged once a minute, with how many were held back.
 	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
-	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log)}
+	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log), ops: NewOperations(d.Runs, d.Jobs, d.Deployments, o.Operators, o.Clock, d.Log)}
 	if d.Deployments != nil {
-		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log})
+		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log, Operators: o.Operators})
 		if err != nil {
 			return nil, err
 		}
@@ -229,6 +234,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerDeployments()
 	s.registerAccounts()
 	s.registerStudies()
+	s.registerOperations()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

@@ -106,6 +106,8 @@ type Deps struct {
 	// Accounts are the venue accounts the deployment form offers (nil:
 	// none offered).
 	Accounts Accounts
+	// Operations are the operators' view (nil: no operations page).
+	Operations Operations
 	// DataDir is the market data store.
 	DataDir string
 	// OpenAPI is the API's OpenAPI document as JSON, rendered at /docs.
@@ -215,6 +217,10 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /studies/{id}/export", s.auth(s.studyExport))
 		mux.Handle("GET /studies/{id}/{action}", s.auth(s.studyConfirm))
 		mux.Handle("POST /studies/{id}/{action}", s.auth(s.studyAction))
+	}
+	if s.d.Operations != nil {
+		mux.Handle("GET /operations", s.auth(s.operationsPage))
+		mux.Handle("POST /operations/retry", s.auth(s.operationsRetry))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, nil)

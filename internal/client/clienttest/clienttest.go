@@ -54,6 +54,9 @@ type Options struct {
 	DataDir string
 	// KEK is the venue accounts' key-encryption key (nil: none).
 	KEK *secrets.KEK
+	// Operator makes the first user (Server.Token's) one of the server's
+	// operators (tradai serve --operator).
+	Operator bool
 }
 
 // Server is a running API server.
@@ -144,6 +147,9 @@ func Start(t testing.TB, o Options) *Server {
 		cfg.Sim = &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", SpeedGiven: true,
 			Engine: sim.DefaultConfig(), WeightLimit: -1}
 	}
+	if o.Operator {
+		cfg.Operators = []string{firstUser(t, cfg)}
+	}
 	p, err := platform.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +169,36 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("the first API token: %v", err)
 	}
 	return &Server{URL: p.URL(), Token: strings.TrimSpace(string(token)), Home: home, DataDir: data, auth: p.Tenancy()}
+}
+
+// firstUser creates the server's first user and its token file before the
+// server starts, as its first start would, and returns the user's id.
+func firstUser(t testing.TB, cfg platform.Config) string {
+	t.Helper()
+	ctx := context.Background()
+	d := cfg.DB
+	if d == nil {
+		var err error
+		if d, err = db.Open(ctx, cfg.Database, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	auth := tenancy.New(d, nil, nil)
+	if _, err := platform.Bootstrap(ctx, auth, cfg.Home); err != nil {
+		t.Fatal(err)
+	}
+	u, err := auth.UserByName(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }
 
 // NewToken creates a user in tenant and returns an API token for it.
