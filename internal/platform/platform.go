@@ -373,7 +373,8 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mountWeb(srv, store, p.auth, reg, ops, cfg); err != nil {
+	pages, err := mountWeb(srv, store, p.auth, reg, ops, cfg)
+	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -387,6 +388,8 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 	}
 	hs := apiServer(srv.Handler(), log)
+	// The web app's event streams end when the server shuts down.
+	hs.RegisterOnShutdown(pages.Close)
 	p.api, p.apiAddr = hs, ln.Addr()
 	p.wg.Go(func() {
 		if err := hs.Serve(idleFirstListener{Listener: ln, idle: hs.IdleTimeout}); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -421,10 +424,10 @@ func webOps(p *Platform, store *runs.Store, reg *registry.Registry, keys *accoun
 
 // mountWeb serves the web app on the API's handler, outside /api/, with
 // the operations of ops.
-func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, ops web.Deps, cfg Config) error {
+func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, ops web.Deps, cfg Config) (*web.Server, error) {
 	doc, err := json.Marshal(srv.OpenAPI())
 	if err != nil {
-		return fmt.Errorf("web app: the OpenAPI document: %w", err)
+		return nil, fmt.Errorf("web app: the OpenAPI document: %w", err)
 	}
 	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
 		Deployments: ops.Deployments, Studies: ops.Studies, Accounts: ops.Accounts, Operations: ops.Operations}
@@ -433,10 +436,10 @@ func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *regi
 	}
 	pages, err := web.New(d, web.Options{Clock: cfg.Clock, TrustForwardedProto: cfg.API.TrustForwardedFor})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv.Mount(pages.Handler())
-	return nil
+	return pages, nil
 }
 
 // startJobs starts the workers and the maintenance loops. The queue runs

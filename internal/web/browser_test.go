@@ -267,7 +267,9 @@ func TestInBrowser(t *testing.T) {
 	shot(t, ctx, dir, "deployment-form")
 	step(t, ctx, "deploy",
 		chromedp.Submit(css("#pairs")),
-		chromedp.WaitVisible(css(`#deployment-live[hx-trigger] .status.dep-starting`)),
+		// The live part follows its event stream: the stream's version
+		// has no polling.
+		chromedp.WaitVisible(css(`#deployment-live:not([hx-trigger]) .status.dep-starting`)),
 		chromedp.WaitVisible(css(`[data-chart="equity"][data-ready="true"]`)),
 	)
 	shot(t, ctx, dir, "deployment")

@@ -426,6 +426,23 @@ func (s *Server) deploymentAction(w http.ResponseWriter, r *http.Request, sess *
 	http.Redirect(w, r, "/deployments/"+id+"?done="+strings.ReplaceAll(a.Done, " ", "+"), http.StatusSeeOther)
 }
 
+// killSwitchConfirm asks before the kill switch stops every deployment.
+func (s *Server) killSwitchConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.render(w, r, http.StatusOK, s.page(sess, "Kill switch", "deployments", killSwitchBody(s.operator(sess), sess.csrf)))
+}
+
+// killSwitch stops every deployment of the tenant (every tenant's, for an
+// operator who asked) through the deployment operations' StopAll.
+func (s *Server) killSwitch(w http.ResponseWriter, r *http.Request, sess *session) {
+	req := apitype.StopAllRequest{Flatten: r.PostFormValue("flatten") != "", Platform: r.PostFormValue("platform") != ""}
+	res, err := s.d.Deployments.StopAll(r.Context(), sess.p, req)
+	if err != nil {
+		s.opFailed(w, r, sess, "stopping every deployment", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, s.page(sess, "Kill switch", "deployments", killSwitchDone(res.Asked, res.Stopped)))
+}
+
 // deployForm is the new deployment form with what the user entered and,
 // by field, what is wrong with it.
 type deployForm struct {
