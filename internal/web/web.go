@@ -108,6 +108,8 @@ type Deps struct {
 	// Accounts are the venue accounts the deployment form offers (nil:
 	// none offered).
 	Accounts Accounts
+	// Downloads queue market data downloads (nil: no download form).
+	Downloads Downloads
 	// Operations are the operators' view (nil: no operations page).
 	Operations Operations
 	// DataDir is the market data store.
@@ -206,6 +208,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /strategies/{name}/rollback", s.auth(s.rollbackConfirm))
 	mux.Handle("POST /strategies/{name}/rollback", s.auth(s.rollback))
 	mux.Handle("GET /data", s.auth(s.dataPage))
+	if s.d.Downloads != nil {
+		mux.Handle("GET /data/downloads/new", s.auth(s.newDownloadPage))
+		mux.Handle("POST /data/downloads", s.auth(s.submitDownload))
+		mux.Handle("GET /data/downloads/{id}", s.auth(s.downloadPage))
+		mux.Handle("GET /data/downloads/{id}/status", s.auth(s.downloadStatus))
+	}
 	if s.d.Deployments != nil {
 		mux.Handle("GET /deployments", s.auth(s.deploymentsPage))
 		mux.Handle("GET /deployments/rows", s.auth(s.deploymentsRows))
