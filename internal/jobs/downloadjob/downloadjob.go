@@ -58,7 +58,9 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // and range to fetch; every problem is a *FieldError.
 func (r Request) Check(exchange string) ([]market.Key, market.Range, error) {
 	var errs []error
-	bad := func(field, format string, a ...any) { errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}) }
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
 	if err := market.ValidateExchange(r.Exchange); err != nil {
 		bad("exchange", "%v", err)
 	} else if r.Exchange != exchange {
