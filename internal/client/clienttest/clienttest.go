@@ -18,8 +18,10 @@ import (
 
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/sim"
@@ -54,6 +56,11 @@ type Options struct {
 	DataDir string
 	// KEK is the venue accounts' key-encryption key (nil: none).
 	KEK *secrets.KEK
+	// DownloadURL, when set, is a Binance-compatible API (a test's fake)
+	// the workers download missing candles and download runs from
+	// ("tradai serve --download --download-base-url"); the market data
+	// folder is then a new empty one unless DataDir is set.
+	DownloadURL string
 	// Operator makes the first user (Server.Token's) one of the server's
 	// operators (tradai serve --operator).
 	Operator bool
@@ -123,6 +130,8 @@ func Start(t testing.TB, o Options) *Server {
 	data := ExampleData()
 	if o.DataDir != "" {
 		data = o.DataDir
+	} else if o.DownloadURL != "" {
+		data = t.TempDir()
 	}
 	workers := 2
 	if o.NoWorkers {
@@ -147,6 +156,9 @@ func Start(t testing.TB, o Options) *Server {
 		cfg.Sim = &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", SpeedGiven: true,
 			Engine: sim.DefaultConfig(), WeightLimit: -1}
 	}
+	if o.DownloadURL != "" {
+		cfg.Jobs.Download = downloader(t, data, o.DownloadURL)
+	}
 	if o.Operator {
 		cfg.Operators = []string{firstUser(t, cfg)}
 	}
@@ -169,6 +181,21 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("the first API token: %v", err)
 	}
 	return &Server{URL: p.URL(), Token: strings.TrimSpace(string(token)), Home: home, DataDir: data, auth: p.Tenancy()}
+}
+
+// downloader fetches from the Binance-compatible API at url into the
+// market data folder data, trying each request once.
+func downloader(t testing.TB, data, url string) *download.Downloader {
+	t.Helper()
+	store, err := market.Open(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := download.NewBinance(nil, nil, nil, download.BinanceOptions{SpotURL: url, FuturesURL: url, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return download.New(store, src, download.Options{})
 }
 
 // firstUser creates the server's first user and its token file before the
