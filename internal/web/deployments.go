@@ -55,6 +55,7 @@ type deploymentRow struct {
 	Stale, Terminal, Flatten                             bool
 	HasSummary                                           bool
 	OpenTrades, ClosedTrades, OrdersToday                string
+	Trades                                               string // open and closed
 	Equity, Starting, Realised, Unrealised, PnL, PnLPct  string
 	PnLClass, EquityAt                                   string
 }
@@ -76,6 +77,7 @@ func deploymentRowOf(d apitype.Deployment) deploymentRow {
 		pnl := sm.Equity - sm.StartingBalance
 		v.HasSummary = true
 		v.OpenTrades, v.ClosedTrades, v.OrdersToday = strconv.Itoa(sm.OpenTrades), strconv.Itoa(sm.ClosedTrades), strconv.Itoa(sm.OrdersToday)
+		v.Trades = strconv.Itoa(sm.OpenTrades + sm.ClosedTrades)
 		v.Equity, v.Starting, v.Realised, v.Unrealised, v.PnL = price(sm.Equity), price(sm.StartingBalance), price(sm.RealisedProfit), price(sm.UnrealisedProfit), price(pnl)
 		v.PnLClass = sign(pnl)
 		if sm.StartingBalance > 0 {

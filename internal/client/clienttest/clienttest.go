@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
@@ -61,6 +62,14 @@ type Options struct {
 	// ("tradai serve --download --download-base-url"); the market data
 	// folder is then a new empty one unless DataDir is set.
 	DownloadURL string
+	// Runner runs the deployment runner tier in the server, as "tradai
+	// serve" does (Name "test-runner").
+	Runner bool
+	// Clock is every part's clock (nil: the system clock). With Sim, the
+	// simulator then replays the candles at the clock's time from its Now
+	// on (speed 1), so a test moves the market, and the runners' ticks, by
+	// moving its clock.
+	Clock clock.Clock
 	// Operator makes the first user (Server.Token's) one of the server's
 	// operators (tradai serve --operator).
 	Operator bool
@@ -155,7 +164,14 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Sim {
 		cfg.Sim = &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", SpeedGiven: true,
 			Engine: sim.DefaultConfig(), WeightLimit: -1}
+		if o.Clock != nil {
+			cfg.Sim.Speed, cfg.Sim.Start = 1, o.Clock.Now()
+		}
 	}
+	if o.Runner {
+		cfg.Runner = &platform.RunnerConfig{Name: "test-runner"}
+	}
+	cfg.Clock = o.Clock
 	if o.DownloadURL != "" {
 		cfg.Jobs.Download = downloader(t, data, o.DownloadURL)
 	}
