@@ -120,7 +120,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func TestInBrowser(t *testing.T) {
 	ctx := tab(t)
 	dir := screenshots(t)
-	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t), Sim: true, DownloadURL: clienttest.FakeKlines(t)})
+	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t), Sim: true, DownloadURL: clienttest.FakeKlines(t), Operator: true})
 	pushStrategy(t, s, s.Token, "pysma", "", "\n# two\n")
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
@@ -297,6 +297,8 @@ func TestInBrowser(t *testing.T) {
 		t.Errorf("the finished download's progress bar is at %v", v)
 	}
 	shot(t, ctx, dir, "download")
+	step(t, ctx, "see the queue on the operations page", chromedp.Navigate(s.URL+"/operations"), chromedp.WaitVisible(css("table.queue tbody tr")))
+	shot(t, ctx, dir, "operations")
 	step(t, ctx, "see a gap on the data page", chromedp.Navigate(s.URL+"/data"), chromedp.WaitVisible(css("svg.timeline rect.gap")))
 	shot(t, ctx, dir, "data")
 	step(t, ctx, "read the API reference", chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(css("#op-submit-backtest")))
