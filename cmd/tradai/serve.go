@@ -238,12 +238,13 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		rateLimit   float64
 		maxRequests int
 		trustXFF    bool
-		simOn       bool
-		simf        simFlags
-		runnerMax   int
-		alertHook   string
-		// operators may use the platform-wide kill switch.
+		// operators see the operations view, retry any run and may use
+		// the platform-wide kill switch.
 		operators     []string
+		simOn         bool
+		simf          simFlags
+		runnerMax     int
+		alertHook     string
 		promoteAge    time.Duration
 		promoteTrades int
 	)
@@ -289,19 +290,20 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 			if runnerMax > 0 {
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
-			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF, Operators: operators,
+			cfg.API = api.Options{RateLimit: rateLimit, MaxInFlight: maxRequests, TrustForwardedFor: trustXFF,
 				Promote: promoteRules(promoteAge, promoteTrades)}
+			cfg.Operators = operators
 			return run(cmd, cfg, false)
 		},
 	}
 	o.addFlags(cmd, 2, "backtests this process runs at once (0: none, API only)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; :8080 for every interface)")
-	cmd.Flags().StringArrayVar(&operators, "operator", nil, "a user (name or id) who may stop every tenant's deployments at once (deploy stop --all --platform); repeat for more (none: nobody may)")
 	cmd.Flags().DurationVar(&promoteAge, "promote-min-age", deploy.DefaultPromoteMinAge, "how long a paper deployment must have run before it is promoted to live (0: no minimum)")
 	cmd.Flags().IntVar(&promoteTrades, "promote-min-trades", deploy.DefaultPromoteMinTrades, "how many trades a paper deployment must have closed before it is promoted to live (0: no minimum)")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 50, "API requests per second per user (bursts of twice that)")
 	cmd.Flags().BoolVar(&trustXFF, "trust-forwarded-for", false, "behind a reverse proxy: take the client address (for limiting failed authentication) from the last X-Forwarded-For entry, and X-Forwarded-Proto: https as HTTPS (the web app's session cookie is then Secure); never without a proxy that sets them")
 	cmd.Flags().IntVar(&maxRequests, "max-requests", 64, "API requests served at once; more are answered 503 overloaded with Retry-After at once")
+	cmd.Flags().StringSliceVar(&operators, "operator", nil, "users (names or ids) who are the server's operators: they see the operations page and API, may retry any tenant's run and stop every tenant's deployments at once (deploy stop --all --platform); repeat the flag or separate with commas (none: nobody)")
 	cmd.Flags().IntVar(&runnerMax, "runner-max", 100, "deployments this process trades at once, as a runner (0: none, leave them to tradai runner processes)")
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")

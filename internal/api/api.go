@@ -104,9 +104,9 @@ type Options struct {
 	// exec: programs. They run as the server's user without a sandbox, so
 	// this is for a single trusted team only.
 	AllowExternalStrategies bool
-	// Operators are the users (names or ids) who may use the platform-wide
-	// kill switch (POST /api/v1/deployments/stop-all with platform: true;
-	// tradai serve --operator). None: nobody may.
+	// Operators are the users (ids, or names) who see the operations view,
+	// may retry any tenant's run and stop every tenant's deployments (the
+	// kill switch's platform stop; tradai serve --operator). None: nobody.
 	Operators []string
 	// Promote is the minimum a paper deployment must have run before it
 	// is promoted to live (zero fields: a week and 10 closed trades).
@@ -145,7 +145,8 @@ type Server struct {
 	d       Deps
 	o       Options
 	dep     *Deployments // nil without Deps.Deployments
-	acc     *Accounts    // nil without Deps.Accounts
+	ops     *Operations
+	acc     *Accounts // nil without Deps.Accounts
 	studies *Studies
 	api     huma.API
 	handler http.Handler
@@ -182,7 +183,7 @@ func New(d Deps, o Options) (*Server, error) {
 	// A failing database fails every request the same way: its errors are
 	// logged once a minute, with how many were held back.
 	d.Log = slog.New(lograte.New(d.Log.Handler(), time.Minute, o.Clock))
-	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log)}
+	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log), ops: NewOperations(d.Runs, d.Jobs, d.Deployments, o.Operators, d.Tenancy, o.Clock, d.Log)}
 	if d.Deployments != nil {
 		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log,
 			Operators: o.Operators, Users: d.Tenancy, Promote: o.Promote})
@@ -244,6 +245,8 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerDeployments()
 	s.registerAccounts()
 	s.registerStudies()
+	s.registerOperations()
+	s.registerDownloads()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

@@ -478,6 +478,12 @@ func (s *Server) transition(ctx context.Context, id, what string, fn func(contex
 
 // runErr maps the run store's errors to problems.
 func (s *Server) runErr(what, id string, err error) error {
+	return runProblem(what, id, err, s.internal)
+}
+
+// runProblem maps the run store's errors to problems; internal logs any
+// other error and answers 500.
+func runProblem(what, id string, err error, internal func(what string, err error) error) error {
 	switch {
 	case errors.Is(err, runs.ErrNotFound):
 		return problem(http.StatusNotFound, apitype.CodeNotFound, "no run "+id)
@@ -494,7 +500,7 @@ func (s *Server) runErr(what, id string, err error) error {
 		}
 		return problem(http.StatusConflict, apitype.CodeConflict, fmt.Sprintf("cannot %s %s: %s", strings.TrimSuffix(what, " run"), id, msg))
 	}
-	return s.internal(what, err)
+	return internal(what, err)
 }
 
 // artifactFile reads a completed run's artifact by name.

@@ -407,25 +407,30 @@ func (d *Deployments) StopAll(ctx context.Context, p tenancy.Principal, req apit
 	return out, nil
 }
 
-// operator reports whether p's user is one of the server's operators (by
-// id, or by name).
+// operator reports whether p's user is one of the server's operators.
 func (d *Deployments) operator(ctx context.Context, p tenancy.Principal) bool {
+	return isOperator(ctx, d.cfg.Users, d.cfg.Operators, d.cfg.Log, p)
+}
+
+// isOperator reports whether p's user is one of operators: user ids, or
+// names looked up through users (nil: ids only).
+func isOperator(ctx context.Context, users *tenancy.Store, operators []string, log *slog.Logger, p tenancy.Principal) bool {
 	if p.User == "" {
 		return false
 	}
-	for _, o := range d.cfg.Operators {
+	for _, o := range operators {
 		if o == p.User {
 			return true
 		}
-		if d.cfg.Users == nil {
+		if users == nil {
 			continue
 		}
-		u, err := d.cfg.Users.UserByName(ctx, o)
+		u, err := users.UserByName(ctx, o)
 		switch {
 		case err == nil && u.ID == p.User:
 			return true
 		case err != nil && !errors.Is(err, tenancy.ErrNotFound):
-			d.cfg.Log.Error("look up an operator", "operator", o, "err", err)
+			log.Error("look up an operator", "operator", o, "err", err)
 		}
 	}
 	return false

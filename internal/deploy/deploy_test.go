@@ -512,3 +512,42 @@ func TestCostAddsUpAcrossRunners(t *testing.T) {
 		}
 	})
 }
+
+// Runners lists the runners holding deployments of every tenant that
+// should trade, with their latest renewal and earliest lease end.
+func TestRunners(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		if rs, err := b.store.Runners(ctx); err != nil || len(rs) != 0 {
+			t.Fatalf("none yet: %v %v", rs, err)
+		}
+		for _, p := range []tenancy.Principal{b.alice, b.bob, b.alice} {
+			if _, err := b.store.Create(ctx, p, spec()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := b.clk.Now()
+		r1, err := b.store.Acquire(ctx, "r1", 2, time.Minute)
+		if err != nil || len(r1) != 2 {
+			t.Fatalf("r1 acquires: %v %v", r1, err)
+		}
+		b.clk.Advance(10 * time.Second)
+		if _, err := b.store.Renew(ctx, r1[1], time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if r2, err := b.store.Acquire(ctx, "r2", 5, time.Minute); err != nil || len(r2) != 1 {
+			t.Fatalf("r2 acquires: %v %v", r2, err)
+		}
+		rs, err := b.store.Runners(ctx)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("runners: %v %v", rs, err)
+		}
+		if r := rs[0]; r.Name != "r1" || r.Deployments != 2 || !r.Heartbeat.Equal(start.Add(10*time.Second)) || !r.Expires.Equal(start.Add(time.Minute)) {
+			t.Fatalf("r1: %+v", r)
+		}
+		if r := rs[1]; r.Name != "r2" || r.Deployments != 1 {
+			t.Fatalf("r2: %+v", r)
+		}
+	})
+}

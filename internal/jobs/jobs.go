@@ -61,6 +61,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
+	"github.com/tradai/tradai/internal/jobs/downloadjob"
 	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
@@ -228,8 +229,16 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		s.runs = store.OnFinish(s.enqueueEvent)
 		queues[notifyQueue] = river.QueueConfig{MaxWorkers: 2}
 	}
+	kinds := []runkind.Kind{bt}
+	if opts.Download != nil {
+		dl, err := downloadjob.New(opts.Download)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		kinds = append(kinds, dl)
+	}
 	workers := river.NewWorkers()
-	for _, k := range []runkind.Kind{bt} {
+	for _, k := range kinds {
 		s.kinds[k.Name()] = k
 		river.AddWorkerArgs(workers, runArgs{kind: k.Name()}, &runWorker{s: s, kind: k})
 	}
@@ -280,6 +289,16 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		s.client, s.txInserter = c, c
 	}
 	return s, nil
+}
+
+// DownloadsFrom is the exchange download runs fetch from; ok is false when
+// this service was given no downloader (Options.Download), and download
+// runs would find no worker.
+func (s *Service) DownloadsFrom() (exchange string, ok bool) {
+	if s.opts.Download == nil {
+		return "", false
+	}
+	return s.opts.Download.Exchange(), true
 }
 
 // Collectors are the Service's Prometheus metrics.

@@ -94,8 +94,13 @@ type Config struct {
 	// Jobs tunes the job service; its Workers and AllowExternalStrategies
 	// are the Config's.
 	Jobs jobs.Options
-	// API tunes the API; its AllowExternalStrategies is the Config's.
+	// API tunes the API; its AllowExternalStrategies and Operators are the
+	// Config's.
 	API api.Options
+	// Operators are the users (ids) who see the operations view (API and
+	// web app), may retry any tenant's run and stop every tenant's
+	// deployments at once (the kill switch).
+	Operators []string
 	// Sim, when set, runs the simulator beside the API on the platform's
 	// database and data folder (its DB, DataDir and Log are the Config's).
 	Sim *simserver.Config
@@ -240,6 +245,7 @@ func New(cfg Config) (*Platform, error) {
 	cfg.Jobs.Workers = max(cfg.Workers, 1)
 	cfg.Jobs.AllowExternalStrategies = cfg.AllowExternalStrategies
 	cfg.API.AllowExternalStrategies = cfg.AllowExternalStrategies
+	cfg.API.Operators = cfg.Operators
 	if cfg.Runner != nil {
 		rc := *cfg.Runner
 		if rc.Name == "" {
@@ -424,11 +430,12 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ops, err := webOps(p, reg, keys, log, cfg)
+	ops, err := webOps(p, store, reg, keys, log, cfg)
 	if err != nil {
 		return err
 	}
-	if err := mountWeb(srv, store, p.auth, reg, ops, cfg); err != nil {
+	pages, err := mountWeb(srv, store, p.auth, reg, ops, cfg)
+	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -442,6 +449,8 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 	}
 	hs := apiServer(telemetry.HTTP(srv.Handler(), cfg.TracerProvider), log)
+	// The web app's event streams end when the server shuts down.
+	hs.RegisterOnShutdown(pages.Close)
 	p.api, p.apiAddr = hs, ln.Addr()
 	p.wg.Go(func() {
 		if err := hs.Serve(idleFirstListener{Listener: ln, idle: hs.IdleTimeout}); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -463,8 +472,9 @@ func (p *Platform) start(ctx context.Context) error {
 
 // webOps are the API's deployment, study and account operations the web
 // app's pages call.
-func webOps(p *Platform, reg *registry.Registry, keys *accounts.Store, log *slog.Logger, cfg Config) (web.Deps, error) {
-	dep, err := api.NewDeployments(api.DeploymentsConfig{Store: p.deploys, Venues: p.venues, Registry: reg, Clock: cfg.Clock, Log: log})
+func webOps(p *Platform, store *runs.Store, reg *registry.Registry, keys *accounts.Store, log *slog.Logger, cfg Config) (web.Deps, error) {
+	dep, err := api.NewDeployments(api.DeploymentsConfig{Store: p.deploys, Venues: p.venues, Registry: reg, Clock: cfg.Clock, Log: log,
+		Operators: cfg.Operators, Users: p.auth, Promote: cfg.API.Promote})
 	if err != nil {
 		return web.Deps{}, err
 	}
@@ -472,27 +482,28 @@ func webOps(p *Platform, reg *registry.Registry, keys *accounts.Store, log *slog
 	if err != nil {
 		return web.Deps{}, err
 	}
-	return web.Deps{Deployments: dep, Studies: api.NewStudies(p.jobs, log), Accounts: acc}, nil
+	return web.Deps{Deployments: dep, Studies: api.NewStudies(p.jobs, log), Accounts: acc,
+		Operations: api.NewOperations(store, p.jobs, p.deploys, cfg.Operators, p.auth, cfg.Clock, log)}, nil
 }
 
 // mountWeb serves the web app on the API's handler, outside /api/, with
 // the operations of ops.
-func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, ops web.Deps, cfg Config) error {
+func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *registry.Registry, ops web.Deps, cfg Config) (*web.Server, error) {
 	doc, err := json.Marshal(srv.OpenAPI())
 	if err != nil {
-		return fmt.Errorf("web app: the OpenAPI document: %w", err)
+		return nil, fmt.Errorf("web app: the OpenAPI document: %w", err)
 	}
-	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
-		Deployments: ops.Deployments, Studies: ops.Studies, Accounts: ops.Accounts}
+	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, Downloads: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
+		Deployments: ops.Deployments, Studies: ops.Studies, Accounts: ops.Accounts, Operations: ops.Operations}
 	if reg != nil {
 		d.Registry = reg
 	}
 	pages, err := web.New(d, web.Options{Clock: cfg.Clock, TrustForwardedProto: cfg.API.TrustForwardedFor})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv.Mount(pages.Handler())
-	return nil
+	return pages, nil
 }
 
 // startJobs starts the workers and the maintenance loops. The queue runs

@@ -65,11 +65,13 @@ var (
 	ErrArtifactNotStored = errors.New("written as a file by an earlier TradAI and not in the database: submit the run again (tradai runs show has its config)")
 )
 
-// The run kinds: a backtest, and a study (the parent run of an
-// optimisation whose trials internal/study keeps).
+// The run kinds: a backtest, a study (the parent run of an optimisation
+// whose trials internal/study keeps), and a download of market data (no
+// strategy).
 const (
 	KindBacktest = "backtest"
 	KindStudy    = "study"
+	KindDownload = "download"
 )
 
 // RunSpec is what a caller asks to run.
@@ -210,10 +212,10 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	if spec.Kind == "" {
 		spec.Kind = KindBacktest
 	}
-	if spec.Kind != KindBacktest && spec.Kind != KindStudy {
-		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q or %q)", spec.Kind, KindBacktest, KindStudy)
+	if spec.Kind != KindBacktest && spec.Kind != KindStudy && spec.Kind != KindDownload {
+		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q, %q or %q)", spec.Kind, KindBacktest, KindStudy, KindDownload)
 	}
-	if strings.TrimSpace(spec.Strategy) == "" {
+	if strings.TrimSpace(spec.Strategy) == "" && spec.Kind != KindDownload {
 		return Run{}, false, errors.New("create run: no strategy given")
 	}
 	if err := checkSpecText(spec, idempotencyKey); err != nil {

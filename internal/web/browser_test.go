@@ -120,7 +120,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func TestInBrowser(t *testing.T) {
 	ctx := tab(t)
 	dir := screenshots(t)
-	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t), Sim: true})
+	s := clienttest.Start(t, clienttest.Options{AllowExternal: true, DataDir: gappedData(t), Sim: true, DownloadURL: clienttest.FakeKlines(t), Operator: true})
 	pushStrategy(t, s, s.Token, "pysma", "", "\n# two\n")
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
@@ -267,7 +267,9 @@ func TestInBrowser(t *testing.T) {
 	shot(t, ctx, dir, "deployment-form")
 	step(t, ctx, "deploy",
 		chromedp.Submit(css("#pairs")),
-		chromedp.WaitVisible(css(`#deployment-live[hx-trigger] .status.dep-starting`)),
+		// The live part follows its event stream: the stream's version
+		// has no polling.
+		chromedp.WaitVisible(css(`#deployment-live:not([hx-trigger]) .status.dep-starting`)),
 		chromedp.WaitVisible(css(`[data-chart="equity"][data-ready="true"]`)),
 	)
 	shot(t, ctx, dir, "deployment")
@@ -281,6 +283,22 @@ func TestInBrowser(t *testing.T) {
 	step(t, ctx, "see it listed", chromedp.Navigate(s.URL+"/deployments"), chromedp.WaitVisible(css(`#deployment-rows .status.dep-stopped`)))
 	shot(t, ctx, dir, "deployments")
 
+	// A download from the form, its progress followed to the end.
+	step(t, ctx, "download market data from the form",
+		chromedp.Navigate(s.URL+"/data/downloads/new"),
+		chromedp.WaitVisible(css("#pairs")),
+		chromedp.SetValue(css("#pairs"), "BTC/USDT"),
+		chromedp.SetValue(css("#timeframes"), "1h"),
+		chromedp.SetValue(css("#timerange"), "20240101-20240103"),
+		chromedp.Submit(css("#pairs")),
+		chromedp.WaitVisible(css(`#download-live .status.completed[data-final]`)),
+	)
+	if v := eval[float64](t, ctx, `document.getElementById("download-progress").value`); v != 1 {
+		t.Errorf("the finished download's progress bar is at %v", v)
+	}
+	shot(t, ctx, dir, "download")
+	step(t, ctx, "see the queue on the operations page", chromedp.Navigate(s.URL+"/operations"), chromedp.WaitVisible(css("table.queue tbody tr")))
+	shot(t, ctx, dir, "operations")
 	step(t, ctx, "see a gap on the data page", chromedp.Navigate(s.URL+"/data"), chromedp.WaitVisible(css("svg.timeline rect.gap")))
 	shot(t, ctx, dir, "data")
 	step(t, ctx, "read the API reference", chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(css("#op-submit-backtest")))

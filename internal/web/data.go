@@ -27,6 +27,8 @@ type dataView struct {
 	Rows       []seriesRow
 	Start, End string
 	Unreadable []string
+	// Download offers the download form.
+	Download bool
 }
 
 func (s *Server) dataPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -40,7 +42,7 @@ func (s *Server) dataPage(w http.ResponseWriter, r *http.Request, sess *session)
 		s.fail(w, r, sess, "listing the market data", err)
 		return
 	}
-	v := dataView{}
+	v := dataView{Download: s.d.Downloads != nil}
 	for _, u := range l.Unreadable {
 		v.Unreadable = append(v.Unreadable, u.File+": "+u.Error)
 	}

@@ -55,6 +55,7 @@ type deploymentRow struct {
 	Stale, Terminal, Flatten                             bool
 	HasSummary                                           bool
 	OpenTrades, ClosedTrades, OrdersToday                string
+	Trades                                               string // open and closed
 	Equity, Starting, Realised, Unrealised, PnL, PnLPct  string
 	PnLClass, EquityAt                                   string
 }
@@ -76,6 +77,7 @@ func deploymentRowOf(d apitype.Deployment) deploymentRow {
 		pnl := sm.Equity - sm.StartingBalance
 		v.HasSummary = true
 		v.OpenTrades, v.ClosedTrades, v.OrdersToday = strconv.Itoa(sm.OpenTrades), strconv.Itoa(sm.ClosedTrades), strconv.Itoa(sm.OrdersToday)
+		v.Trades = strconv.Itoa(sm.OpenTrades + sm.ClosedTrades)
 		v.Equity, v.Starting, v.Realised, v.Unrealised, v.PnL = price(sm.Equity), price(sm.StartingBalance), price(sm.RealisedProfit), price(sm.UnrealisedProfit), price(pnl)
 		v.PnLClass = sign(pnl)
 		if sm.StartingBalance > 0 {
@@ -424,6 +426,23 @@ func (s *Server) deploymentAction(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	http.Redirect(w, r, "/deployments/"+id+"?done="+strings.ReplaceAll(a.Done, " ", "+"), http.StatusSeeOther)
+}
+
+// killSwitchConfirm asks before the kill switch stops every deployment.
+func (s *Server) killSwitchConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.render(w, r, http.StatusOK, s.page(sess, "Kill switch", "deployments", killSwitchBody(s.operator(sess), sess.csrf)))
+}
+
+// killSwitch stops every deployment of the tenant (every tenant's, for an
+// operator who asked) through the deployment operations' StopAll.
+func (s *Server) killSwitch(w http.ResponseWriter, r *http.Request, sess *session) {
+	req := apitype.StopAllRequest{Flatten: r.PostFormValue("flatten") != "", Platform: r.PostFormValue("platform") != ""}
+	res, err := s.d.Deployments.StopAll(r.Context(), sess.p, req)
+	if err != nil {
+		s.opFailed(w, r, sess, "stopping every deployment", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, s.page(sess, "Kill switch", "deployments", killSwitchDone(res.Asked, res.Stopped)))
 }
 
 // deployForm is the new deployment form with what the user entered and,

@@ -27,6 +27,8 @@ const csrfField = "csrf"
 type session struct {
 	p    tenancy.Principal
 	csrf string
+	// operator: the user is one of the server's operators.
+	operator bool
 }
 
 // csrfToken is the form token of a session: an HMAC of a constant keyed by
@@ -86,7 +88,8 @@ func (s *Server) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{p: p, csrf: csrfToken(c.Value)}, nil
+	op := s.d.Operations != nil && s.d.Operations.Operator(r.Context(), p)
+	return &session{p: p, csrf: csrfToken(c.Value), operator: op}, nil
 }
 
 func validCSRF(r *http.Request, want string) bool {

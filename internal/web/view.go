@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,10 @@ func (s *Server) layout(sess *session, title, active string, charts bool) layout
 		App: s.assets.url("app.js"), Version: s.d.Version, Nav: s.nav}
 	if sess != nil {
 		l.SignedIn, l.CSRF = true, sess.csrf
+	}
+	if s.operator(sess) {
+		// Before the API reference, the last item.
+		l.Nav = slices.Insert(slices.Clone(s.nav), len(s.nav)-1, navItem{"operations", "Operations", "/operations"})
 	}
 	if charts {
 		l.Charts = s.assets.url("vendor/lightweight-charts.js")

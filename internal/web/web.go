@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -69,6 +70,7 @@ type Deployments interface {
 	Orders(ctx context.Context, p tenancy.Principal, id string) (apitype.DeploymentOrderList, error)
 	Positions(ctx context.Context, p tenancy.Principal, id string) (apitype.PositionList, error)
 	Equity(ctx context.Context, p tenancy.Principal, id string) (apitype.EquityCurve, error)
+	StopAll(ctx context.Context, p tenancy.Principal, req apitype.StopAllRequest) (apitype.StopAllResult, error)
 	Report(ctx context.Context, p tenancy.Principal, id string) ([]byte, error)
 }
 
@@ -106,6 +108,10 @@ type Deps struct {
 	// Accounts are the venue accounts the deployment form offers (nil:
 	// none offered).
 	Accounts Accounts
+	// Downloads queue market data downloads (nil: no download form).
+	Downloads Downloads
+	// Operations are the operators' view (nil: no operations page).
+	Operations Operations
 	// DataDir is the market data store.
 	DataDir string
 	// OpenAPI is the API's OpenAPI document as JSON, rendered at /docs.
@@ -133,6 +139,9 @@ type Server struct {
 	handler http.Handler
 	docs    docsPage
 	nav     []navItem
+	// closed ends the event streams (Close).
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New builds the web app over d.
@@ -158,13 +167,18 @@ func New(d Deps, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{d: d, o: o, assets: a, docs: docs, nav: navItems(d.Deployments != nil, d.Studies != nil)}
+	s := &Server{d: d, o: o, assets: a, docs: docs, nav: navItems(d.Deployments != nil, d.Studies != nil), closed: make(chan struct{})}
 	s.handler = s.routes()
 	return s, nil
 }
 
 // Handler is the web app's http.Handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close ends the event streams open (their browsers reconnect elsewhere
+// or later), so a server's shutdown need not wait for them; call it when
+// the server shuts down (http.Server.RegisterOnShutdown).
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closed) }) }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -194,13 +208,22 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /strategies/{name}/rollback", s.auth(s.rollbackConfirm))
 	mux.Handle("POST /strategies/{name}/rollback", s.auth(s.rollback))
 	mux.Handle("GET /data", s.auth(s.dataPage))
+	if s.d.Downloads != nil {
+		mux.Handle("GET /data/downloads/new", s.auth(s.newDownloadPage))
+		mux.Handle("POST /data/downloads", s.auth(s.submitDownload))
+		mux.Handle("GET /data/downloads/{id}", s.auth(s.downloadPage))
+		mux.Handle("GET /data/downloads/{id}/status", s.auth(s.downloadStatus))
+	}
 	if s.d.Deployments != nil {
 		mux.Handle("GET /deployments", s.auth(s.deploymentsPage))
 		mux.Handle("GET /deployments/rows", s.auth(s.deploymentsRows))
 		mux.Handle("GET /deployments/new", s.auth(s.newDeploymentPage))
 		mux.Handle("POST /deployments", s.auth(s.createDeployment))
+		mux.Handle("GET /deployments/stop-all", s.auth(s.killSwitchConfirm))
+		mux.Handle("POST /deployments/stop-all", s.auth(s.killSwitch))
 		mux.Handle("GET /deployments/{id}", s.auth(s.deploymentPage))
 		mux.Handle("GET /deployments/{id}/summary", s.auth(s.deploymentSummary))
+		mux.Handle("GET /deployments/{id}/events", s.auth(s.deploymentEvents))
 		mux.Handle("GET /deployments/{id}/logs", s.auth(s.deploymentLogs))
 		mux.Handle("GET /deployments/{id}/chart", s.auth(s.deploymentChart))
 		mux.Handle("GET /deployments/{id}/report", s.auth(s.deploymentReport))
@@ -215,6 +238,10 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /studies/{id}/export", s.auth(s.studyExport))
 		mux.Handle("GET /studies/{id}/{action}", s.auth(s.studyConfirm))
 		mux.Handle("POST /studies/{id}/{action}", s.auth(s.studyAction))
+	}
+	if s.d.Operations != nil {
+		mux.Handle("GET /operations", s.auth(s.operationsPage))
+		mux.Handle("POST /operations/retry", s.auth(s.operationsRetry))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, nil)

@@ -97,3 +97,12 @@ type FreshnessAnswer struct {
 	Series []SeriesFreshness `json:"series"`
 	Fresh  bool              `json:"fresh" doc:"Every series is fresh"`
 }
+
+// DownloadRequest asks the server's workers to download candles into the
+// market data store (POST /api/v1/data/downloads).
+type DownloadRequest struct {
+	Exchange   string   `json:"exchange" maxLength:"100" example:"binance" doc:"The exchange; the server downloads from the one it was started for (tradai serve --download)"`
+	Pairs      []string `json:"pairs" minItems:"1" maxItems:"100" example:"[\"BTC/USDT\"]"`
+	Timeframes []string `json:"timeframes" minItems:"1" maxItems:"20" example:"[\"5m\",\"1h\"]"`
+	Timerange  string   `json:"timerange,omitempty" maxLength:"40" example:"20240101-20240201" doc:"YYYYMMDD-YYYYMMDD, end exclusive; an open start downloads from the pair's listing, an open end up to now"`
+}

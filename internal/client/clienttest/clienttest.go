@@ -17,10 +17,13 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/api"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/sim"
@@ -55,9 +58,25 @@ type Options struct {
 	DataDir string
 	// KEK is the venue accounts' key-encryption key (nil: none).
 	KEK *secrets.KEK
-	// Operators and Promote are the API's (api.Options).
+	// Operators and Promote are the API's (api.Options); Operator makes
+	// the first user (Server.Token's) one of the server's operators too
+	// (tradai serve --operator).
 	Operators []string
 	Promote   deploy.PromoteRules
+	// DownloadURL, when set, is a Binance-compatible API (a test's fake)
+	// the workers download missing candles and download runs from
+	// ("tradai serve --download --download-base-url"); the market data
+	// folder is then a new empty one unless DataDir is set.
+	DownloadURL string
+	// Runner runs the deployment runner tier in the server, as "tradai
+	// serve" does (Name "test-runner").
+	Runner bool
+	// Clock is every part's clock (nil: the system clock). With Sim, the
+	// simulator then replays the candles at the clock's time from its Now
+	// on (speed 1), so a test moves the market, and the runners' ticks, by
+	// moving its clock.
+	Clock    clock.Clock
+	Operator bool
 }
 
 // Server is a running API server.
@@ -124,6 +143,8 @@ func Start(t testing.TB, o Options) *Server {
 	data := ExampleData()
 	if o.DataDir != "" {
 		data = o.DataDir
+	} else if o.DownloadURL != "" {
+		data = t.TempDir()
 	}
 	workers := 2
 	if o.NoWorkers {
@@ -136,9 +157,9 @@ func Start(t testing.TB, o Options) *Server {
 			FetchPoll: 10 * time.Millisecond, RetryBase: 10 * time.Millisecond, CancelPoll: 50 * time.Millisecond,
 			Strategies: strategyref.Options{External: external.Options{StartTimeout: time.Minute}},
 		},
-		API: api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight,
-			Operators: o.Operators, Promote: o.Promote},
-		Version: "test",
+		API:       api.Options{RateLimit: o.RateLimit, RateBurst: o.RateBurst, MaxBody: o.MaxBody, MaxInFlight: o.MaxInFlight, Promote: o.Promote},
+		Operators: o.Operators,
+		Version:   "test",
 		// Requests still open when the test ends are cut off at once.
 		DrainAPI: time.Millisecond,
 	}
@@ -148,6 +169,19 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Sim {
 		cfg.Sim = &simserver.Config{Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0", SpeedGiven: true,
 			Engine: sim.DefaultConfig(), WeightLimit: -1}
+		if o.Clock != nil {
+			cfg.Sim.Speed, cfg.Sim.Start = 1, o.Clock.Now()
+		}
+	}
+	if o.Runner {
+		cfg.Runner = &platform.RunnerConfig{Name: "test-runner"}
+	}
+	cfg.Clock = o.Clock
+	if o.DownloadURL != "" {
+		cfg.Jobs.Download = downloader(t, data, o.DownloadURL)
+	}
+	if o.Operator {
+		cfg.Operators = append(cfg.Operators, firstUser(t, cfg))
 	}
 	p, err := platform.New(cfg)
 	if err != nil {
@@ -168,6 +202,51 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("the first API token: %v", err)
 	}
 	return &Server{URL: p.URL(), Token: strings.TrimSpace(string(token)), Home: home, DataDir: data, auth: p.Tenancy()}
+}
+
+// downloader fetches from the Binance-compatible API at url into the
+// market data folder data, trying each request once.
+func downloader(t testing.TB, data, url string) *download.Downloader {
+	t.Helper()
+	store, err := market.Open(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := download.NewBinance(nil, nil, nil, download.BinanceOptions{SpotURL: url, FuturesURL: url, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return download.New(store, src, download.Options{})
+}
+
+// firstUser creates the server's first user and its token file before the
+// server starts, as its first start would, and returns the user's id.
+func firstUser(t testing.TB, cfg platform.Config) string {
+	t.Helper()
+	ctx := context.Background()
+	d := cfg.DB
+	if d == nil {
+		var err error
+		if d, err = db.Open(ctx, cfg.Database, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	auth := tenancy.New(d, nil, nil)
+	if _, err := platform.Bootstrap(ctx, auth, cfg.Home); err != nil {
+		t.Fatal(err)
+	}
+	u, err := auth.UserByName(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
 }
 
 // NewToken creates a user in tenant and returns an API token for it.

@@ -28,6 +28,7 @@
       var chart = LC.createChart(el, chartOptions());
       var eq = chart.addSeries(LC.LineSeries, { color: "#0b5cad", lineWidth: 2, title: "equity" });
       eq.setData(d.equity || []);
+      el._equity = eq;
       if (d.benchmark && d.benchmark.length) {
         var b = chart.addSeries(LC.LineSeries, { color: "#868e96", lineWidth: 1, lineStyle: 2, title: "buy and hold" });
         b.setData(d.benchmark);
@@ -130,8 +131,32 @@
     obs.observe(document.body, { childList: true, subtree: true });
   }
 
+  // follow streams a deployment's live part (server-sent events): each
+  // "live" event replaces it (without the htmx polling it started with),
+  // each "equity" mark extends the equity chart; "end" closes the stream.
+  // Without EventSource the polling stays.
+  function follow(live) {
+    if (!window.EventSource) { return; }
+    var es = new EventSource(live.dataset.events);
+    es.addEventListener("live", function (ev) {
+      var cur = document.getElementById("deployment-live");
+      if (cur) { cur.outerHTML = ev.data; }
+    });
+    es.addEventListener("equity", function (ev) {
+      var el = document.querySelector("[data-chart=equity]");
+      var p = JSON.parse(ev.data);
+      if (el && el._equity) {
+        try { el._equity.update(p); } catch (e) { /* a mark older than the chart's last */ }
+      }
+      if (el) { el.setAttribute("data-last-mark", String(p.time)); }
+    });
+    es.addEventListener("end", function () { es.close(); });
+  }
+
   function init() {
     reloadWhenDone();
+    var live = document.querySelector("#deployment-live[data-events]");
+    if (live) { follow(live); }
     document.querySelectorAll("form[data-autosubmit] select").forEach(function (sel) {
       sel.addEventListener("change", function () { sel.form.submit(); });
     });
