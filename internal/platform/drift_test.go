@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,11 +18,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/drift"
+	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/telemetry"
 	"github.com/tradai/tradai/internal/tenancy"
 	"github.com/tradai/tradai/internal/trade"
@@ -198,4 +203,50 @@ func TestDriftAlarm(t *testing.T) {
 			t.Errorf("Drift: %+v at %v, %v", rep, at, err)
 		}
 	})
+}
+
+// The reference is a backtest, in the process, of the deployment's
+// strategy with its config, pairs and timeframe on the data folder's
+// candles: over the config's timerange, or the 30 days before the
+// deployment was created; the same trades as `tradai backtest` of that.
+func TestBacktestReference(t *testing.T) {
+	job := &deploymentJob{log: slog.New(slog.DiscardHandler)}
+	ref := backtestReference(job, filepath.Join("..", "..", "examples", "data"))
+	dep := deploy.Deployment{ID: "dep_1", Created: time.Date(2018, 1, 20, 0, 0, 0, 0, time.UTC),
+		Spec: deploy.Spec{Strategy: "rsi_bollinger", Mode: deploy.Paper, Venue: "sim", Account: "a", Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m",
+			Config: []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "stake_amount": "unlimited", "max_open_trades": 2, "fee": 0.001, "stoploss": -0.05,
+				"exchange": {"name": "binance", "pair_whitelist": ["XMR/BTC"]}}`)}}
+	direct := func(timerange string) drift.Sample {
+		cfg, err := config.Parse(dep.Spec.Config, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Datadir, cfg.Timerange, cfg.Timeframe = filepath.Join("..", "..", "examples", "data"), timerange, "5m"
+		cfg.Exchange.PairWhitelist = dep.Spec.Pairs
+		st, err := strategy.Lookup("rsi_bollinger")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := backtest.Run(t.Context(), cfg, st, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return drift.Observe(res.Trades, res.Start, res.End+300_000, 300_000, 2)
+	}
+	got, err := ref(t.Context(), dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := direct("-20180120"); len(got.Returns) < 20 || !reflect.DeepEqual(got, want) {
+		t.Errorf("30 days before creation: %d returns, %d windows; the backtest: %d, %d", len(got.Returns), len(got.Frequency), len(want.Returns), len(want.Frequency))
+	}
+	dep.Spec.Config = []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "timerange": "20180110-20180115", "exchange": {"name": "binance"}}`)
+	got, err = ref(t.Context(), dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At most 5 days of 288 candles: the windows of the candles traded.
+	if want := direct("20180110-20180115"); len(got.Frequency) == 0 || len(got.Frequency) > 5*288/drift.Window || !reflect.DeepEqual(got, want) {
+		t.Errorf("the config's timerange: %d windows, %d returns; the backtest: %d", len(got.Frequency), len(got.Returns), len(want.Returns))
+	}
 }
