@@ -68,13 +68,21 @@ type driftMonitor struct {
 	log        *slog.Logger
 
 	mu      sync.Mutex
-	refs    map[refKey]drift.Sample
+	refs    map[refKey]refResult
 	alerted map[string]bool
+}
+
+// refResult is a reference backtest's sample, or its failure and when (a
+// failure is tried again after driftEvery).
+type refResult struct {
+	sample drift.Sample
+	err    error
+	at     time.Time
 }
 
 func newDriftMonitor(deploys driftStore, reference referenceFunc, th drift.Thresholds, metrics *telemetry.Metrics, hook *alertHook, clk clock.Clock, log *slog.Logger) *driftMonitor {
 	return &driftMonitor{deploys: deploys, reference: reference, thresholds: th, metrics: metrics, hook: hook, clk: clk, log: log,
-		refs: map[refKey]drift.Sample{}, alerted: map[string]bool{}}
+		refs: map[refKey]refResult{}, alerted: map[string]bool{}}
 }
 
 // Drift computes deployment d's drift now; computedAt is when.
@@ -106,18 +114,19 @@ func (m *driftMonitor) Drift(ctx context.Context, d deploy.Deployment) (r drift.
 }
 
 // referenceOf is d's reference sample, backtested once per deployment
-// and version.
+// and version (a failed backtest again after driftEvery).
 func (m *driftMonitor) referenceOf(ctx context.Context, d deploy.Deployment) (drift.Sample, error) {
 	k := refKey{d.ID, d.Spec.Version, d.Spec.CodeSHA256}
+	now := m.clk.Now()
 	m.mu.Lock()
 	ref, ok := m.refs[k]
 	m.mu.Unlock()
-	if ok {
-		return ref, nil
+	if ok && (ref.err == nil || now.Sub(ref.at) < driftEvery) {
+		return ref.sample, ref.err
 	}
-	ref, err := m.reference(ctx, d)
-	if err != nil {
-		return drift.Sample{}, err
+	sample, err := m.reference(ctx, d)
+	if ctx.Err() != nil {
+		return drift.Sample{}, err // cancelled: nothing learnt
 	}
 	m.mu.Lock()
 	for old := range m.refs {
@@ -125,9 +134,9 @@ func (m *driftMonitor) referenceOf(ctx context.Context, d deploy.Deployment) (dr
 			delete(m.refs, old) // a promoted or replaced version's
 		}
 	}
-	m.refs[k] = ref
+	m.refs[k] = refResult{sample: sample, err: err, at: now}
 	m.mu.Unlock()
-	return ref, nil
+	return sample, err
 }
 
 // record sets d's gauge and raises the alert when r crossed the threshold.
@@ -168,12 +177,35 @@ func (m *driftMonitor) check(ctx context.Context) {
 		m.log.Warn("deployment drift not checked", "err", err)
 		return
 	}
+	m.forgetAllBut(ds)
 	for _, d := range ds {
 		if ctx.Err() != nil {
 			return
 		}
 		if _, _, err := m.Drift(ctx, d); err != nil {
 			m.log.Warn("deployment drift not computed", "deployment_id", d.ID, "err", err)
+		}
+	}
+}
+
+// forgetAllBut drops the references, alert states and drift gauges of the
+// deployments not in ds (stopped, failed, gone).
+func (m *driftMonitor) forgetAllBut(ds []deploy.Deployment) {
+	keep := map[string]bool{}
+	for _, d := range ds {
+		keep[d.ID] = true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.refs {
+		if !keep[k.deployment] {
+			delete(m.refs, k)
+		}
+	}
+	for id := range m.alerted {
+		if !keep[id] {
+			delete(m.alerted, id)
+			m.metrics.Forget(id)
 		}
 	}
 }

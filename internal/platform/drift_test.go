@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -202,7 +203,73 @@ func TestDriftAlarm(t *testing.T) {
 		if err != nil || !rep.Drifted || rep.Score != gauge[changed.ID] || !at.Equal(clk.Now()) {
 			t.Errorf("Drift: %+v at %v, %v", rep, at, err)
 		}
+
+		// A stopped deployment's gauge goes at the next check.
+		if _, err := store.Stop(ctx, p, same.ID); err != nil {
+			t.Fatal(err)
+		}
+		m.check(ctx)
+		hook.wg.Wait()
+		if mfs, err = reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, mt := range mf.GetMetric() {
+				if mf.GetName() == "tradai_deployment_drift_score" && mt.GetLabel()[0].GetValue() == same.ID {
+					t.Errorf("the stopped deployment's drift gauge is still there")
+				}
+			}
+		}
 	})
+}
+
+// driftTrades is a driftStore of one deployment and no trades.
+type driftTrades struct{ d deploy.Deployment }
+
+func (s driftTrades) Stale(context.Context, time.Time) ([]deploy.Deployment, error) {
+	return []deploy.Deployment{s.d}, nil
+}
+
+func (driftTrades) Trades(context.Context, string, string) ([]deploy.Trade, error) { return nil, nil }
+
+// A failed reference backtest (no candles yet) is tried again only after
+// the check interval; a new version gets a backtest of its own.
+func TestDriftReferenceRetried(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	d := deploy.Deployment{ID: "dep_1", Tenant: "ten_1", Created: clk.Now(), Spec: deploy.Spec{Version: 1, Pairs: []string{"BTC/USDT"}, Timeframe: "1h"}}
+	calls := 0
+	fail := true
+	reference := func(context.Context, deploy.Deployment) (drift.Sample, error) {
+		calls++
+		if fail {
+			return drift.Sample{}, errors.New("no candles")
+		}
+		return drift.Sample{Returns: []float64{0.01}}, nil
+	}
+	hook, err := newAlertHook("", clk, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newDriftMonitor(driftTrades{d}, reference, drift.Thresholds{}, telemetry.NewMetrics(), hook, clk, slog.New(slog.DiscardHandler))
+	for range 2 {
+		if _, _, err := m.Drift(t.Context(), d); err == nil || !strings.Contains(err.Error(), "no candles") {
+			t.Fatalf("drift with a failing backtest: %v", err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("%d backtests, want 1", calls)
+	}
+	fail = false
+	clk.Advance(driftEvery)
+	for range 2 {
+		if r, _, err := m.Drift(t.Context(), d); err != nil || r.Enough {
+			t.Fatalf("drift: %+v, %v", r, err)
+		}
+	}
+	d.Spec.Version = 2
+	if _, _, err := m.Drift(t.Context(), d); err != nil || calls != 3 {
+		t.Fatalf("a new version: %v, %d backtests (want 3)", err, calls)
+	}
 }
 
 // The reference is a backtest, in the process, of the deployment's
