@@ -63,7 +63,7 @@ type Sample struct {
 // end) (Unix ms) of candleMs milliseconds.
 func Observe(trades []trade.Trade, start, end, candleMs int64, pairs int) Sample {
 	var s Sample
-	if candleMs <= 0 || pairs <= 0 || end <= start {
+	if candleMs <= 0 || candleMs > math.MaxInt64/(2*Window) || pairs <= 0 || end <= start || end-start < 0 {
 		return s
 	}
 	win := Window * candleMs
@@ -77,7 +77,7 @@ func Observe(trades []trade.Trade, start, end, candleMs int64, pairs int) Sample
 		if t.OpenTime < start || t.OpenTime >= end {
 			continue
 		}
-		if i := int((t.OpenTime - start) / win); i < len(counts) {
+		if i := (t.OpenTime - start) / win; i < int64(len(counts)) {
 			counts[i]++
 		}
 	}

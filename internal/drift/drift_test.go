@@ -1,6 +1,7 @@
 package drift_test
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -172,4 +173,32 @@ func TestObserveOpenTradesAreEntriesOnly(t *testing.T) {
 	if s := drift.Observe(nil, 0, 11*h, h, 1); s.Frequency != nil {
 		t.Errorf("less than half a window: frequency %v", s.Frequency)
 	}
+}
+
+// FuzzCompare: whatever the trades' figures (a venue's fills make them),
+// comparing ends with finite figures and a score of 0 or more.
+func FuzzCompare(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, int64(3_600_000))
+	f.Fuzz(func(t *testing.T, raw []byte, candle int64) {
+		var xs []float64
+		for i := 0; i+8 <= len(raw); i += 8 {
+			xs = append(xs, math.Float64frombits(binary.LittleEndian.Uint64(raw[i:])))
+		}
+		var ts []trade.Trade
+		for i := 0; i+2 <= len(xs); i += 2 {
+			ts = append(ts, trade.Trade{OpenTime: int64(i) * 1000, CloseTime: int64(i)*1000 + 5000, ProfitRatio: xs[i] / (1 + math.Abs(xs[i+1]))})
+		}
+		live := drift.Observe(ts, 0, int64(len(ts))*1000+1, candle, 1)
+		ref := drift.Sample{Returns: xs, Holding: xs, Frequency: xs}
+		for _, r := range []drift.Report{drift.Compare(ref, live, drift.Thresholds{MinTrades: 1}), drift.Compare(live, ref, drift.Thresholds{MinTrades: 1})} {
+			if math.IsNaN(r.Score) || math.IsInf(r.Score, 0) || r.Score < 0 || r.Verdict == "" {
+				t.Fatalf("report %+v", r)
+			}
+			for _, ft := range r.Features {
+				if math.IsNaN(ft.PSI) || math.IsNaN(ft.KS) || math.IsNaN(ft.KSP) || ft.KSP < 0 || ft.KSP > 1 || ft.KS < 0 || ft.KS > 1 {
+					t.Fatalf("feature %+v", ft)
+				}
+			}
+		}
+	})
 }

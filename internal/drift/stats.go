@@ -20,11 +20,12 @@ const (
 
 // PSI is the population stability index of actual against expected: the
 // sum over bins of (a−e)·ln(a/e), a and e the shares of each sample in
-// the bin. The bins' edges are expected's quantiles: deciles, or fewer
+// the bin (NaNs and infinities left out). The bins' edges are expected's quantiles: deciles, or fewer
 // bins when the smaller sample has less than 20 values a bin (2 at the
 // least), ties merged (a feature of few distinct values gets fewer bins);
 // an empty bin's share is psiEpsilon. 0 when either sample is empty.
 func PSI(expected, actual []float64) float64 {
+	expected, actual = finite(expected), finite(actual)
 	if len(expected) == 0 || len(actual) == 0 {
 		return 0
 	}
@@ -56,6 +57,17 @@ func PSI(expected, actual []float64) float64 {
 	return psi
 }
 
+// finite is xs without NaNs and infinities (a record no trade makes, but
+// sorting and comparing would go wrong on them).
+func finite(xs []float64) []float64 {
+	if !slices.ContainsFunc(xs, notFinite) {
+		return xs
+	}
+	return slices.DeleteFunc(slices.Clone(xs), notFinite)
+}
+
+func notFinite(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
+
 // quantile is the q-quantile of sorted (linear interpolation between the
 // closest ranks).
 func quantile(sorted []float64, q float64) float64 {
@@ -71,8 +83,10 @@ func quantile(sorted []float64, q float64) float64 {
 // D (the largest distance between the samples' empirical distribution
 // functions) and lambda = D·√(nm/(n+m)), whose p-value is
 // [KolmogorovQ](lambda) (the asymptotic distribution; close enough from
-// some twenty values a side). Zero when either sample is empty.
+// some twenty values a side). Zero when either sample is empty. NaNs and
+// infinities are left out.
 func KS(a, b []float64) (d, lambda float64) {
+	a, b = finite(a), finite(b)
 	if len(a) == 0 || len(b) == 0 {
 		return 0, 0
 	}
