@@ -397,6 +397,17 @@ func writeDeployment(w io.Writer, x apitype.Deployment) error {
 		row("peak memory", mem)
 		row("venue weight", fmt.Sprintf("%d (the venue's count of the last minute: %d)", s.VenueWeight, s.VenueWeight1m))
 	}
+	if dr := x.Drift; dr != nil {
+		row("drift", fmt.Sprintf("%.2f (1 is the alarm) at %s: %s", dr.Score, fmtTime(dr.ComputedAt), dr.Verdict))
+		for _, f := range dr.Features {
+			mark := ""
+			if f.Drifted {
+				mark = ", drifted"
+			}
+			row("  "+strings.ReplaceAll(f.Name, "_", " "), fmt.Sprintf("score %.2f: psi %.3f, ks %.3f (p %.3g); %d live, %d backtest%s",
+				f.Score, f.PSI, f.KS, f.KSP, f.Live, f.Reference, mark))
+		}
+	}
 	return tw.Flush()
 }
 

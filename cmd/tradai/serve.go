@@ -17,6 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/download"
+	"github.com/tradai/tradai/internal/drift"
 	"github.com/tradai/tradai/internal/external"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
@@ -238,6 +239,7 @@ func newServeCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		rateLimit   float64
 		maxRequests int
 		trustXFF    bool
+		driftTh     drift.Thresholds
 		// operators see the operations view, retry any run and may use
 		// the platform-wide kill switch.
 		operators     []string
@@ -286,7 +288,7 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 				}
 				cfg.Sim = &sc
 			}
-			cfg.Addr, cfg.AlertWebhook = addr, alertHook
+			cfg.Addr, cfg.AlertWebhook, cfg.Drift = addr, alertHook, driftTh
 			if runnerMax > 0 {
 				cfg.Runner = &platform.RunnerConfig{Max: runnerMax}
 			}
@@ -308,6 +310,9 @@ POSTed there as a JSON event signed with HMAC-SHA256 (secret from
 	cmd.Flags().BoolVar(&simOn, "sim", false, "also run the paper exchange simulator on --sim-addr, with the --sim-* flags (those of 'tradai sim')")
 	simf.addFlags(cmd.Flags(), "sim-")
 	cmd.Flags().StringVar(&alertHook, "alert-webhook", "", alertWebhookHelp)
+	cmd.Flags().Float64Var(&driftTh.PSI, "drift-psi", drift.Defaults.PSI, "a deployment's drift alarm: the population stability index at which a feature (returns, holding time, signal frequency) drifted from its backtest")
+	cmd.Flags().Float64Var(&driftTh.KSAlpha, "drift-ks-p", drift.Defaults.KSAlpha, "a deployment's drift alarm: the Kolmogorov–Smirnov p-value below which a feature drifted")
+	cmd.Flags().IntVar(&driftTh.MinTrades, "drift-min-trades", drift.Defaults.MinTrades, "closed live trades a deployment needs before a drift verdict")
 	return cmd
 }
 

@@ -65,6 +65,8 @@ type Deps struct {
 	// (both nil: the deployment endpoints answer 501).
 	Deployments *deploy.Store
 	Venues      DeployVenues
+	// Drift computes a deployment's drift in its GET (nil: none).
+	Drift DriftMonitor
 	// Accounts are the tenants' venue accounts and AccountTester tests
 	// them at their venue (Accounts nil: the account endpoints answer
 	// 501).
@@ -186,7 +188,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s := &Server{d: d, o: o, studies: NewStudies(d.Jobs, d.Log), ops: NewOperations(d.Runs, d.Jobs, d.Deployments, o.Operators, d.Tenancy, o.Clock, d.Log)}
 	if d.Deployments != nil {
 		dep, err := NewDeployments(DeploymentsConfig{Store: d.Deployments, Venues: d.Venues, Registry: d.Registry, Clock: o.Clock, Log: d.Log,
-			Operators: o.Operators, Users: d.Tenancy, Promote: o.Promote})
+			Operators: o.Operators, Users: d.Tenancy, Promote: o.Promote, Drift: d.Drift})
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/drift"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/registry"
@@ -43,6 +44,12 @@ type DeployVenues interface {
 	Account(ctx context.Context, tenant string, spec deploy.Spec, asset string, wallet float64) error
 }
 
+// DriftMonitor computes a deployment's drift from its reference backtest
+// (the platform's): the report and when it was computed.
+type DriftMonitor interface {
+	Drift(ctx context.Context, d deploy.Deployment) (drift.Report, time.Time, error)
+}
+
 // DeploymentsConfig is what the deployment operations need.
 type DeploymentsConfig struct {
 	Store  *deploy.Store
@@ -64,6 +71,8 @@ type DeploymentsConfig struct {
 	// promoted to live (zero fields: deploy's defaults, a week and 10
 	// closed trades).
 	Promote deploy.PromoteRules
+	// Drift computes a deployment's drift for Get (nil: no drift field).
+	Drift DriftMonitor
 }
 
 // Deployments are the deployment operations as the API and the CLI's
@@ -281,6 +290,25 @@ func (d *Deployments) view(dep deploy.Deployment) apitype.Deployment {
 	return out
 }
 
+// drift is dep's drift now (nil: none computed; a failure is logged).
+func (d *Deployments) drift(ctx context.Context, dep deploy.Deployment) *apitype.DeploymentDrift {
+	if d.cfg.Drift == nil {
+		return nil
+	}
+	r, at, err := d.cfg.Drift.Drift(ctx, dep)
+	if err != nil {
+		d.cfg.Log.Warn("deployment drift not computed", "deployment_id", dep.ID, "err", err)
+		return nil
+	}
+	out := &apitype.DeploymentDrift{Score: r.Score, Verdict: r.Verdict, Enough: r.Enough, Drifted: r.Drifted, ComputedAt: at.UTC(),
+		Features: make([]apitype.DeploymentDriftFeature, len(r.Features))}
+	for i, f := range r.Features {
+		out.Features[i] = apitype.DeploymentDriftFeature{Name: f.Name, Live: f.Live, Reference: f.Reference, PSI: f.PSI, KS: f.KS, KSP: f.KSP,
+			Score: f.Score, Drifted: f.Drifted}
+	}
+	return out
+}
+
 // List is the tenant's deployments, newest first.
 func (d *Deployments) List(ctx context.Context, p tenancy.Principal) (apitype.DeploymentList, error) {
 	deps, err := d.cfg.Store.List(ctx, p)
@@ -313,6 +341,7 @@ func (d *Deployments) Get(ctx context.Context, p tenancy.Principal, id string) (
 		return apitype.Deployment{}, d.internal("read the deployment's equity", err)
 	}
 	out := d.view(dep)
+	out.Drift = d.drift(ctx, dep)
 	s := &apitype.DeploymentSummary{StartingBalance: startingBalance(dep)}
 	for _, t := range trades {
 		if t.Open {

@@ -49,18 +49,43 @@ type StaleAlert struct {
 // until it recovers, and POSTs it to the webhook (if any), with retries.
 // The API shows the same as the deployment's stale field.
 type heartbeatWatch struct {
+	*alertHook
 	deploys staleLister
 	clk     clock.Clock
 	log     *slog.Logger
+
+	alerted map[string]bool // the deployments stale at the last check
+}
+
+// alertHook POSTs alerts (JSON) to the alert webhook (Config.AlertWebhook),
+// each in its own goroutine, with retries; with no webhook it does
+// nothing.
+type alertHook struct {
 	webhook string       // "": log only
 	client  *http.Client // the webhook's
+	clk     clock.Clock
+	log     *slog.Logger
 	// attempts bounds the POSTs of one alert; retryWait is the wait
 	// before the second, doubled for each further one.
 	attempts  int
 	retryWait time.Duration
+	wg        sync.WaitGroup // alerts being sent
+}
 
-	alerted map[string]bool // the deployments stale at the last check
-	wg      sync.WaitGroup  // alerts being sent
+func newAlertHook(webhook string, clk clock.Clock, log *slog.Logger) (*alertHook, error) {
+	if err := checkAlertWebhook(webhook); err != nil {
+		return nil, err
+	}
+	return &alertHook{webhook: webhook, clk: clk, log: log, attempts: 5, retryWait: 2 * time.Second,
+		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
+}
+
+// raise sends deployment's alert a to the webhook, if there is one; its
+// retries end with ctx.
+func (h *alertHook) raise(ctx context.Context, deployment string, a any) {
+	if h.webhook != "" {
+		h.wg.Go(func() { h.send(ctx, deployment, a) })
+	}
 }
 
 // checkAlertWebhook checks Config.AlertWebhook.
@@ -76,12 +101,11 @@ func checkAlertWebhook(webhook string) error {
 }
 
 func newHeartbeatWatch(deploys staleLister, clk clock.Clock, log *slog.Logger, webhook string) (*heartbeatWatch, error) {
-	if err := checkAlertWebhook(webhook); err != nil {
+	h, err := newAlertHook(webhook, clk, log)
+	if err != nil {
 		return nil, err
 	}
-	return &heartbeatWatch{deploys: deploys, clk: clk, log: log, webhook: webhook, attempts: 5, retryWait: 2 * time.Second,
-		client:  &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		alerted: map[string]bool{}}, nil
+	return &heartbeatWatch{alertHook: h, deploys: deploys, clk: clk, log: log, alerted: map[string]bool{}}, nil
 }
 
 // run checks every heartbeat until ctx ends, then waits for the alerts
@@ -125,19 +149,17 @@ func (w *heartbeatWatch) check(ctx context.Context) {
 			w.log.Error("deployment alert: heartbeat missed for 3 intervals, its runner is gone or stuck; another runner takes it over",
 				"deployment_id", d.ID, "tenant", d.Tenant, "runner", d.Runner, "heartbeat", d.Heartbeat)
 		}
-		if w.webhook != "" {
-			w.wg.Go(func() { w.send(ctx, a) })
-		}
+		w.raise(ctx, d.ID, a)
 	}
 	w.alerted = seen
 }
 
 // send POSTs the alert until the receiver takes it (a 2xx) or refuses it
 // (another 4xx than 408 and 429), at most attempts times.
-func (w *heartbeatWatch) send(ctx context.Context, a StaleAlert) {
+func (w *alertHook) send(ctx context.Context, deployment string, a any) {
 	body, err := json.Marshal(a)
 	if err != nil {
-		w.log.Error("deployment alert not sent", "deployment_id", a.Deployment, "err", err)
+		w.log.Error("deployment alert not sent", "deployment_id", deployment, "err", err)
 		return
 	}
 	wait := w.retryWait
@@ -147,10 +169,10 @@ func (w *heartbeatWatch) send(ctx context.Context, a StaleAlert) {
 			return
 		}
 		if !retry || attempt >= w.attempts {
-			w.log.Error("deployment alert not delivered to the webhook: gave up", "deployment_id", a.Deployment, "attempts", attempt, "err", err)
+			w.log.Error("deployment alert not delivered to the webhook: gave up", "deployment_id", deployment, "attempts", attempt, "err", err)
 			return
 		}
-		w.log.Warn("deployment alert not delivered to the webhook, retrying", "deployment_id", a.Deployment, "attempt", attempt, "err", err, "retry_in", wait)
+		w.log.Warn("deployment alert not delivered to the webhook, retrying", "deployment_id", deployment, "attempt", attempt, "err", err, "retry_in", wait)
 		if w.clk.Sleep(ctx, wait) != nil {
 			return
 		}
@@ -159,7 +181,7 @@ func (w *heartbeatWatch) send(ctx context.Context, a StaleAlert) {
 }
 
 // post makes one POST; retry says whether another attempt may succeed.
-func (w *heartbeatWatch) post(ctx context.Context, body []byte) (retry bool, err error) {
+func (w *alertHook) post(ctx context.Context, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.webhook, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("build the alert request: %w", err)

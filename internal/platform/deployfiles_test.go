@@ -76,7 +76,7 @@ var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
 // a dashboard model with unique panel ids on the 24-column grid, every
 // query parsed as PromQL) use only metrics the processes export: those a
 // running server shows at /metrics once everything moved, and the
-// telemetry families no production code sets yet (breaker, drift).
+// telemetry families a process shows only once set (breaker, drift).
 func TestDeployFilesUseExportedMetrics(t *testing.T) {
 	_, families := movedServer(t)
 	ch := make(chan *prometheus.Desc, 100)

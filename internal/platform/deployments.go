@@ -32,6 +32,7 @@ import (
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/telemetry"
+	"github.com/tradai/tradai/sdk"
 )
 
 // The venues a deployment names (deploy.Spec.Venue).
@@ -515,6 +516,40 @@ func (j *deploymentJob) breaker(venue string) *risk.Breaker {
 	return b
 }
 
+// open parses deployment d's config and opens its strategy (a registry
+// version in the process sandbox, or wasm); what can never work is an
+// errPermanent.
+func (j *deploymentJob) open(ctx context.Context, d deploy.Deployment) (*config.Config, sdk.Strategy, func() error, error) {
+	raw := d.Spec.Config
+	if len(raw) == 0 {
+		raw = []byte("{}")
+	}
+	cfg, err := config.Parse(raw, "of deployment "+d.ID)
+	if err != nil {
+		return nil, nil, nil, errPermanent{err}
+	}
+	sopts := j.strategies
+	ref := d.Spec.Strategy
+	if d.Spec.Version > 0 {
+		ref = fmt.Sprintf("%s@%d", d.Spec.Strategy, d.Spec.Version)
+		if sopts.External.Sandbox == nil && !j.external {
+			return nil, nil, nil, errPermanent{fmt.Errorf("strategy %s: this process has no process sandbox to run tenant code in", ref)}
+		}
+		if j.registry == nil {
+			return nil, nil, nil, errPermanent{fmt.Errorf("strategy %s: this process has no strategy registry", ref)}
+		}
+		sopts.Registry = j.registry(d.Tenant)
+	}
+	st, closeStrategy, err := strategyref.Open(ctx, ref, sopts)
+	if err != nil {
+		if d.Spec.Version == 0 || errors.Is(err, registry.ErrNotFound) {
+			return nil, nil, nil, errPermanent{err} // no such built-in, or the version is gone
+		}
+		return nil, nil, nil, err // a process or the registry failing now: restarted
+	}
+	return cfg, st, closeStrategy, nil
+}
+
 // errPermanent marks a failure that restarting cannot mend.
 type errPermanent struct{ err error }
 
@@ -545,32 +580,9 @@ func (j *deploymentJob) trade(ctx context.Context, l deploy.Lease) error {
 	if d.State.Terminal() {
 		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
 	}
-	raw := d.Spec.Config
-	if len(raw) == 0 {
-		raw = []byte("{}")
-	}
-	cfg, err := config.Parse(raw, "of deployment "+d.ID)
+	cfg, st, closeStrategy, err := j.open(ctx, d)
 	if err != nil {
-		return errPermanent{err}
-	}
-	sopts := j.strategies
-	ref := d.Spec.Strategy
-	if d.Spec.Version > 0 {
-		ref = fmt.Sprintf("%s@%d", d.Spec.Strategy, d.Spec.Version)
-		if sopts.External.Sandbox == nil && !j.external {
-			return errPermanent{fmt.Errorf("strategy %s: this runner has no process sandbox to run tenant code in", ref)}
-		}
-		if j.registry == nil {
-			return errPermanent{fmt.Errorf("strategy %s: this runner has no strategy registry", ref)}
-		}
-		sopts.Registry = j.registry(l.Tenant)
-	}
-	st, closeStrategy, err := strategyref.Open(ctx, ref, sopts)
-	if err != nil {
-		if d.Spec.Version == 0 || errors.Is(err, registry.ErrNotFound) {
-			return errPermanent{err} // no such built-in, or the version is gone
-		}
-		return err // a process or the registry failing now: restarted
+		return err
 	}
 	defer closeStrategy()
 	spec := st.Spec()

@@ -46,6 +46,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/drift"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runner"
@@ -117,6 +118,14 @@ type Config struct {
 	// episode, with retries. The API process always logs the alert; a
 	// runner process (no API) watches the heartbeats only with it set.
 	AlertWebhook string
+	// Drift are the thresholds of the deployments' drift (internal/drift;
+	// zero fields: drift.Defaults). The API process computes each
+	// deployment's drift against a backtest of its version, config, pairs
+	// and timeframe on DataDir's candles, over the config's timerange (or
+	// the DefaultReferenceDays before the deployment was created), on
+	// GET /api/v1/deployments/{id} and every 15 minutes; a score reaching
+	// 1 logs an error and POSTs a DriftAlert to AlertWebhook.
+	Drift drift.Thresholds
 	// VenueURLs are the Binance-compatible base URLs deployments may name
 	// as their venue besides "sim" (none: sim only).
 	VenueURLs []string
@@ -190,6 +199,7 @@ type Platform struct {
 	sim       *simserver.Server
 	deploys   *deploy.Store
 	venues    *Venues
+	drift     *driftMonitor // the API process's
 	host      *runner.Host
 	stopHost  context.CancelFunc
 	hostDone  chan struct{} // closed when the host stopped and released its leases
@@ -425,8 +435,13 @@ func (p *Platform) start(ctx context.Context) error {
 	// The heartbeats of every tenant's deployments: one process reports
 	// them, the API's (the one that raises the missed-heartbeat alert).
 	p.reg.MustRegister(telemetry.NewHeartbeats(p.heartbeats, cfg.Clock))
+	hook, err := newAlertHook(cfg.AlertWebhook, cfg.Clock, log)
+	if err != nil {
+		return err
+	}
+	p.drift = newDriftMonitor(p.deploys, backtestReference(job, cfg.DataDir), cfg.Drift, p.telemetry, hook, cfg.Clock, log)
 	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
-		Deployments: p.deploys, Venues: p.venues, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}, cfg.API)
+		Deployments: p.deploys, Venues: p.venues, Drift: p.drift, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}, cfg.API)
 	if err != nil {
 		return err
 	}
@@ -463,6 +478,7 @@ func (p *Platform) start(ctx context.Context) error {
 	if err := p.startHeartbeatWatch(); err != nil {
 		return err
 	}
+	p.startDriftWatch()
 	url := p.url()
 	log.Info("serving", "url", url, "database", p.db.Dialect().String(), "data", cfg.DataDir, "workers", cfg.Workers,
 		"download", cfg.Jobs.Download != nil, "webhook", cfg.Jobs.Webhook.URL != "")
@@ -474,7 +490,7 @@ func (p *Platform) start(ctx context.Context) error {
 // app's pages call.
 func webOps(p *Platform, store *runs.Store, reg *registry.Registry, keys *accounts.Store, log *slog.Logger, cfg Config) (web.Deps, error) {
 	dep, err := api.NewDeployments(api.DeploymentsConfig{Store: p.deploys, Venues: p.venues, Registry: reg, Clock: cfg.Clock, Log: log,
-		Operators: cfg.Operators, Users: p.auth, Promote: cfg.API.Promote})
+		Operators: cfg.Operators, Users: p.auth, Promote: cfg.API.Promote, Drift: p.drift})
 	if err != nil {
 		return web.Deps{}, err
 	}
@@ -562,6 +578,17 @@ func (p *Platform) startHeartbeatWatch() error {
 	})
 	p.wg.Go(func() { w.run(ctx) })
 	return nil
+}
+
+// startDriftWatch recomputes every deployment's drift (driftMonitor)
+// until Shutdown.
+func (p *Platform) startDriftWatch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.wg.Go(func() {
+		<-p.stop
+		cancel()
+	})
+	p.wg.Go(func() { p.drift.run(ctx) })
 }
 
 // heartbeats lists the heartbeat of every deployment that should trade:

@@ -40,6 +40,31 @@ type Deployment struct {
 	Stale bool `json:"stale" doc:"The missed-heartbeat alert: a deployment that should trade has had no heartbeat for 3 intervals (30 s), or no runner took it within 30 s: its runner is gone or stuck (another runner takes it over), or no runner runs"`
 	// Summary is in GET /api/v1/deployments/{id} only.
 	Summary *DeploymentSummary `json:"summary,omitempty"`
+	// Drift is in GET /api/v1/deployments/{id} only.
+	Drift *DeploymentDrift `json:"drift,omitempty" doc:"How far its live trades drifted from the backtest of the same version, config, pairs and timeframe over the config's timerange (or the 30 days before it was created); computed on this request. Absent when the server computes no drift or the reference backtest failed (the server logs why)"`
+}
+
+// DeploymentDrift is a deployment's drift: its live trades' returns,
+// holding times and signal frequency against its reference backtest's.
+type DeploymentDrift struct {
+	Score      float64                  `json:"score" doc:"The largest feature score: 1 is at a threshold, above 1 is the drift alarm; 0 before enough live trades"`
+	Verdict    string                   `json:"verdict" doc:"The verdict in words"`
+	Enough     bool                     `json:"enough" doc:"There were enough closed live trades for a verdict (20 by default)"`
+	Drifted    bool                     `json:"drifted" doc:"A feature crossed a threshold"`
+	Features   []DeploymentDriftFeature `json:"features"`
+	ComputedAt time.Time                `json:"computed_at"`
+}
+
+// DeploymentDriftFeature is one compared feature.
+type DeploymentDriftFeature struct {
+	Name      string  `json:"name" enum:"returns,holding_time,signal_frequency" doc:"returns: profit ratio after fees per closed trade; holding_time: minutes per closed trade; signal_frequency: entries per pair and candle, per window of 24 candles"`
+	Live      int     `json:"live" doc:"Live sample size"`
+	Reference int     `json:"reference" doc:"Reference backtest sample size"`
+	PSI       float64 `json:"psi" doc:"Population stability index of the live sample against the reference's quantile bins (threshold 0.25 by default)"`
+	KS        float64 `json:"ks" doc:"Two-sample Kolmogorov–Smirnov statistic"`
+	KSP       float64 `json:"ks_p" doc:"Its p-value (drift below 0.01 by default)"`
+	Score     float64 `json:"score" doc:"The larger of PSI ÷ its threshold and the KS statistic ÷ its critical value"`
+	Drifted   bool    `json:"drifted"`
 }
 
 // DeploymentRisk is a deployment's risk state as its runner last
