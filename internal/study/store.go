@@ -635,6 +635,29 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 	return pr, nil
 }
 
+// GiveUp records that batch will not run again (its job's last attempt
+// failed with cause): the trials it holds and did not tell are told as
+// failed with cause, as Finish records results (next in its transaction
+// when the study wants more trials), so the study moves on, or fails past
+// its FailShare, rather than waiting on trials left running.
+func (s *Store) GiveUp(ctx context.Context, p tenancy.Principal, id, batch string, cause error, next func(tx *db.Tx) error) (Progress, error) {
+	var held []Claimed
+	if err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		held, err = claimedRows(ctx, tx, `SELECT t.number, t.point FROM study_trials t JOIN studies s ON s.run_id = t.study_id
+			WHERE t.study_id = ? AND s.tenant_id = ? AND t.status = ? AND t.batch = ? ORDER BY t.number`, id, p.Tenant, TrialRunning, batch)
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("give up a batch of study %s: %w", id, err)
+	}
+	msg := "its batch was given up: " + cause.Error()
+	results := make([]Result, len(held))
+	for i, c := range held {
+		results[i] = Result{Trial: optimize.Trial{Number: c.Number, Point: c.Point, Loss: math.Inf(1), Err: msg}}
+	}
+	return s.Finish(ctx, p, id, batch, results, next)
+}
+
 // failing reports whether the study's failure rule is broken.
 func failing(spec Spec, c Counts) bool {
 	return c.Done() >= optimize.FailMinTrials && float64(c.Failed) > spec.FailShare*float64(c.Done())
