@@ -35,6 +35,7 @@ type studies interface {
 	CancelStudy(ctx context.Context, id string) (apitype.Study, error)
 	ResumeStudy(ctx context.Context, id string) (apitype.Study, error)
 	ExportStudy(ctx context.Context, id string) ([]byte, error)
+	StudyReport(ctx context.Context, id string) ([]byte, error)
 }
 
 // localStudies are the studies of the local database, as one user: the
@@ -67,6 +68,10 @@ func (l localStudies) ResumeStudy(ctx context.Context, id string) (apitype.Study
 
 func (l localStudies) ExportStudy(ctx context.Context, id string) ([]byte, error) {
 	return l.ops.Export(ctx, l.p, id)
+}
+
+func (l localStudies) StudyReport(ctx context.Context, id string) ([]byte, error) {
+	return l.ops.Report(ctx, l.p, id)
 }
 
 // openStudies returns the studies the flags name (--remote or
@@ -133,9 +138,9 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 		return c
 	}
 	var (
-		status, exportPath string
-		top                int
-		asJSON             bool
+		status, exportPath, reportPath string
+		top                            int
+		asJSON                         bool
 	)
 	cmd.AddCommand(
 		sub("list", "List studies, newest first", cobra.NoArgs, func(cmd *cobra.Command, s studies, _ []string) error {
@@ -157,10 +162,20 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			c.Flags().StringVar(&status, "status", "", "only studies in this status (queued, running, completed, failed, cancelled)")
 			c.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 		}),
-		sub("show ID", "A study: its settings, progress, top trials and parameter importance", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
+		sub("show ID", "A study: its settings, progress, top trials and parameter importance (--report: its HTML report)", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
 			st, err := s.Study(cmd.Context(), args[0], top)
 			if err != nil {
 				return err
+			}
+			if reportPath != "" {
+				raw, err := s.StudyReport(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if err := writeBytes(reportPath, raw); err != nil {
+					return fmt.Errorf("--report: %w", err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "Study report written to %s\n", reportPath)
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), st)
@@ -168,6 +183,7 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			return writeStudy(cmd.OutOrStdout(), st)
 		}, func(c *cobra.Command) {
 			c.Flags().IntVar(&top, "top", 10, "how many of the best trials to show")
+			c.Flags().StringVar(&reportPath, "report", "", "also write the study's HTML report (convergence, top trials, parameter importance, overfitting) to this file")
 			c.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 		}),
 		sub("best ID", "The best trial of a study", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {

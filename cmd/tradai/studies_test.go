@@ -50,9 +50,13 @@ func TestRemoteHyperoptAndStudies(t *testing.T) {
 			t.Fatalf("studies list %v: %v\n%s", mode, err, list)
 		}
 		id := strings.Fields(strings.Split(list, "\n")[1])[0]
-		show, _, err := execute(t, append([]string{"studies", "show", id, "--top", "3"}, mode...)...)
+		reportPath := filepath.Join(t.TempDir(), "r.html")
+		show, _, err := execute(t, append([]string{"studies", "show", id, "--top", "3", "--report", reportPath}, mode...)...)
 		if err != nil || !strings.Contains(show, "Best 3 trials:") || !strings.Contains(show, "fast=") {
 			t.Fatalf("studies show %v: %v\n%s", mode, err, show)
+		}
+		if html, err := os.ReadFile(reportPath); err != nil || !strings.Contains(string(html), "Convergence") || !strings.Contains(string(html), "Overfitting") {
+			t.Fatalf("studies show --report %v: %v", mode, err)
 		}
 		best, _, err := execute(t, append([]string{"studies", "best", id}, mode...)...)
 		if err != nil || !strings.Contains(best, "stoploss=") {

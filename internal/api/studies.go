@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/study"
@@ -111,6 +113,12 @@ func (s *Server) registerStudies() {
 		Description: "The file tradai backtest --params reads (and Freqtrade keeps beside a strategy). A study without a completed trial is a 409.",
 		Responses:   map[string]*huma.Response{"200": {Description: "The file", Content: map[string]*huma.MediaType{"application/json": {}}}},
 	}, s.exportStudy)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "study-report", Method: http.MethodGet, Path: studiesPath + "/{id}/report",
+		Summary: "The HTML report of a study: convergence, top trials, parameter importance and the overfitting figures", Tags: tags, Security: secured,
+		Description: "The report tradai hyperopt --report writes, of the trials told so far. A study no worker has started (its search space unknown) is a 409.",
+		Responses:   map[string]*huma.Response{"200": {Description: "The report", Content: map[string]*huma.MediaType{"text/html": {}}}},
+	}, s.studyReport)
 }
 
 func (s *Server) submitStudy(ctx context.Context, in *submitStudyInput) (*submitStudyOutput, error) {
@@ -223,6 +231,18 @@ func (s *Server) exportStudy(ctx context.Context, in *studyInput) (*exportOutput
 		return nil, err
 	}
 	return &exportOutput{ContentType: "application/json", Body: raw}, nil
+}
+
+func (s *Server) studyReport(ctx context.Context, in *studyInput) (*exportOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.studies.Report(ctx, p, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &exportOutput{ContentType: "text/html; charset=utf-8", Body: raw}, nil
 }
 
 // Studies are the study operations of the API without HTTP: the server's
@@ -345,6 +365,35 @@ func (o *Studies) Export(ctx context.Context, p tenancy.Principal, id string) ([
 	return append(raw, '\n'), nil
 }
 
+// Report is the study's HTML report (report.WriteStudyHTML) of the
+// trials told so far, as tradai hyperopt --report writes a local one.
+func (o *Studies) Report(ctx context.Context, p tenancy.Principal, id string) ([]byte, error) {
+	store := o.jobs.Studies()
+	st, err := store.Get(ctx, p, id)
+	if err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	if st.Space == nil {
+		return nil, problem(http.StatusConflict, apitype.CodeConflict, "study "+id+" has not started: no worker has opened its strategy yet")
+	}
+	restored, err := store.Restore(ctx, p, st)
+	if err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	loss, err := optimize.LossNamed(st.Spec.Loss)
+	if err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	rep := &report.StudyReport{Title: st.Space.Strategy.Name, Loss: loss.Name, Sampler: st.Spec.Sampler, Seed: st.Spec.Seed,
+		Jobs: st.Spec.Parallel, Epochs: st.Spec.Epochs, Spaces: st.Space.Spaces}
+	optimize.FillStudyReport(rep, restored, st.Space.Dims, restored.Overfitting())
+	var buf bytes.Buffer
+	if err := report.WriteStudyHTML(&buf, rep); err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	return buf.Bytes(), nil
+}
+
 // err maps the study store's errors to problems.
 func (o *Studies) err(what, id string, err error) error {
 	switch {
@@ -375,7 +424,7 @@ func studyView(st *study.Study) apitype.Study {
 		Batch: sp.Batch, Parallel: sp.Parallel, FailShare: sp.FailShare, Asked: st.Asked,
 		Trials: apitype.StudyCounts{Completed: st.Counts.Completed, Failed: st.Counts.Failed, Running: st.Counts.Running, Pending: st.Counts.Pending},
 		Error:  r.Error, CreatedAt: r.Created.UTC(),
-		Links: map[string]string{"self": self, "trials": self + "/trials", "export": self + "/export"},
+		Links: map[string]string{"self": self, "trials": self + "/trials", "export": self + "/export", "report": self + "/report"},
 	}
 	if v.Tags == nil {
 		v.Tags = map[string]string{}

@@ -67,6 +67,12 @@ func TestStudySubmitFollowAndExport(t *testing.T) {
 		if r.status != http.StatusOK || pf.StrategyName != "sma_cross" || pf.Params["buy"] == nil || pf.Params["stoploss"] == nil {
 			t.Fatalf("export: %d %s", r.status, r.body)
 		}
+		// The HTML report of the remote study: hyperopt --report's.
+		r = e.do("GET", st.Links["report"], e.token, nil)
+		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !bytes.Contains(r.body, []byte("<html")) ||
+			!bytes.Contains(r.body, []byte("Convergence")) || !bytes.Contains(r.body, []byte("Overfitting")) || !bytes.Contains(r.body, []byte("20 of 20 epochs")) {
+			t.Fatalf("report: %d %s %.300s", r.status, r.header.Get("Content-Type"), r.body)
+		}
 		var list apitype.StudyPage
 		e.do("GET", "/api/v1/studies", e.token, nil).decode(t, &list)
 		if len(list.Studies) != 1 || list.Studies[0].ID != tk.StudyID {
@@ -80,7 +86,7 @@ func TestStudySubmitFollowAndExport(t *testing.T) {
 		}
 		// Another tenant finds nothing.
 		for _, c := range []struct{ method, path string }{
-			{"GET", tk.StatusURL}, {"GET", tk.StatusURL + "/trials"}, {"GET", tk.StatusURL + "/export"},
+			{"GET", tk.StatusURL}, {"GET", tk.StatusURL + "/trials"}, {"GET", tk.StatusURL + "/export"}, {"GET", tk.StatusURL + "/report"},
 			{"POST", tk.StatusURL + "/cancel"}, {"POST", tk.StatusURL + "/resume"},
 		} {
 			r := e.do(c.method, c.path, e.other, nil)

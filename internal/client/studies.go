@@ -91,3 +91,11 @@ func (c *Client) ExportStudy(ctx context.Context, id string) ([]byte, error) {
 	err := c.do(ctx, call{what: "export study " + id, prep: "from", method: http.MethodGet, path: studyPath(id) + "/export", repeatable: true}, &b)
 	return b, err
 }
+
+// StudyReport is the study's HTML report (convergence, top trials,
+// parameter importance, overfitting figures) of the trials told so far.
+func (c *Client) StudyReport(ctx context.Context, id string) ([]byte, error) {
+	var b []byte
+	err := c.do(ctx, call{what: "get the report of study " + id, prep: "from", method: http.MethodGet, path: studyPath(id) + "/report", repeatable: true}, &b)
+	return b, err
+}
