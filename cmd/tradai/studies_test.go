@@ -66,6 +66,9 @@ func TestRemoteHyperoptAndStudies(t *testing.T) {
 		if err != nil || !strings.Contains(exported, `"strategy_name": "sma_cross"`) {
 			t.Fatalf("studies export %v: %v\n%s", mode, err, exported)
 		}
+		if _, _, err := execute(t, append([]string{"studies", "export", id, "--as-version"}, mode...)...); err == nil || !strings.Contains(err.Error(), "built-in") {
+			t.Fatalf("studies export --as-version of a built-in's study %v: %v", mode, err)
+		}
 		if _, _, err := execute(t, append([]string{"studies", "cancel", id}, mode...)...); err == nil || !strings.Contains(err.Error(), "completed") {
 			t.Fatalf("cancel a completed study %v: %v", mode, err)
 		}
