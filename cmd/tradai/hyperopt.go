@@ -34,7 +34,7 @@ func newHyperoptCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		printAll               bool
 		remote                 remoteOpts
 		parallel, batch        int
-		noWait                 bool
+		noWait, push           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "hyperopt --config FILE --spaces SPACE… --epochs N --loss NAME",
@@ -57,7 +57,8 @@ reproduces a study.
 
 With --remote URL the study runs on the server's workers, which share its
 trials (tradai studies shows, cancels, resumes and exports it); the best
-parameters are written here as above.`,
+parameters are written here as above, and with --push also pushed as a
+new registry version of the strategy.`,
 		Example: `  tradai hyperopt --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --epochs 500 --loss sharpe --report study.html
   tradai backtest --config examples/backtest.json --strategy sma_cross --params sma_cross.json`,
 		Args: cobra.NoArgs,
@@ -69,10 +70,13 @@ parameters are written here as above.`,
 				if sf.datadir != "" || reportPath != "" || printAll || cmd.Flags().Changed("jobs") {
 					return fmt.Errorf("--datadir, --report, --print-all and --jobs are for a local hyperopt: with --remote the server's workers run the trials (--parallel, --batch)")
 				}
-				return remoteStudy(cmd, &sf, &remote, exportPath, parallel, batch, noWait)
+				if push && noWait {
+					return fmt.Errorf("--push waits for the study: without --no-wait, or later with tradai studies export ID --as-version")
+				}
+				return remoteStudy(cmd, &sf, &remote, exportPath, parallel, batch, noWait, push)
 			}
-			if parallel != 0 || batch != 0 || noWait || remote.token != "" || remote.home != "" {
-				return fmt.Errorf("--parallel, --batch, --no-wait, --token and --home go with --remote URL")
+			if parallel != 0 || batch != 0 || noWait || push || remote.token != "" || remote.home != "" {
+				return fmt.Errorf("--parallel, --batch, --no-wait, --push, --token and --home go with --remote URL")
 			}
 			env, err := sf.open(cmd, logger)
 			if err != nil {
@@ -150,6 +154,7 @@ parameters are written here as above.`,
 	f.IntVar(&parallel, "parallel", 0, "with --remote: batch jobs queued at once, the most workers helping at a time (default 2)")
 	f.IntVar(&batch, "batch", 0, "with --remote: trials a worker asks for and runs per job (default 16)")
 	f.BoolVar(&noWait, "no-wait", false, "with --remote: print the study id and return without waiting")
+	f.BoolVar(&push, "push", false, "with --remote and a registry version (--strategy NAME@V): also push the best parameters as a new version of it (as tradai studies export ID --as-version)")
 	return cmd
 }
 

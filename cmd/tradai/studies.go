@@ -22,6 +22,7 @@ import (
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
 )
@@ -35,6 +36,8 @@ type studies interface {
 	CancelStudy(ctx context.Context, id string) (apitype.Study, error)
 	ResumeStudy(ctx context.Context, id string) (apitype.Study, error)
 	ExportStudy(ctx context.Context, id string) ([]byte, error)
+	StudyReport(ctx context.Context, id string) ([]byte, error)
+	ExportStudyVersion(ctx context.Context, id string) (apitype.StrategyVersion, error)
 }
 
 // localStudies are the studies of the local database, as one user: the
@@ -42,6 +45,7 @@ type studies interface {
 // there for the workers of that database (tradai serve or tradai worker).
 type localStudies struct {
 	ops *api.Studies
+	reg *registry.Registry
 	p   tenancy.Principal
 }
 
@@ -67,6 +71,15 @@ func (l localStudies) ResumeStudy(ctx context.Context, id string) (apitype.Study
 
 func (l localStudies) ExportStudy(ctx context.Context, id string) ([]byte, error) {
 	return l.ops.Export(ctx, l.p, id)
+}
+
+func (l localStudies) StudyReport(ctx context.Context, id string) ([]byte, error) {
+	return l.ops.Report(ctx, l.p, id)
+}
+
+func (l localStudies) ExportStudyVersion(ctx context.Context, id string) (apitype.StrategyVersion, error) {
+	v, _, err := l.ops.ExportVersion(ctx, l.p, id, l.reg)
+	return v, err
 }
 
 // openStudies returns the studies the flags name (--remote or
@@ -102,7 +115,7 @@ func (o *registryOpts) openStudies(cmd *cobra.Command) (studies, func(error) err
 		d.Close()
 		return nil, nil, nil, err
 	}
-	return localStudies{ops: api.NewStudies(svc, log), p: l.p}, func(err error) error { return err }, func() { d.Close() }, nil
+	return localStudies{ops: api.NewStudies(svc, log), reg: l.reg, p: l.p}, func(err error) error { return err }, func() { d.Close() }, nil
 }
 
 func newStudiesCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -133,9 +146,9 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 		return c
 	}
 	var (
-		status, exportPath string
-		top                int
-		asJSON             bool
+		status, exportPath, reportPath string
+		top                            int
+		asJSON, asVersion              bool
 	)
 	cmd.AddCommand(
 		sub("list", "List studies, newest first", cobra.NoArgs, func(cmd *cobra.Command, s studies, _ []string) error {
@@ -157,10 +170,20 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			c.Flags().StringVar(&status, "status", "", "only studies in this status (queued, running, completed, failed, cancelled)")
 			c.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 		}),
-		sub("show ID", "A study: its settings, progress, top trials and parameter importance", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
+		sub("show ID", "A study: its settings, progress, top trials and parameter importance (--report: its HTML report)", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
 			st, err := s.Study(cmd.Context(), args[0], top)
 			if err != nil {
 				return err
+			}
+			if reportPath != "" {
+				raw, err := s.StudyReport(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if err := writeBytes(reportPath, raw); err != nil {
+					return fmt.Errorf("--report: %w", err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "Study report written to %s\n", reportPath)
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), st)
@@ -168,6 +191,7 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			return writeStudy(cmd.OutOrStdout(), st)
 		}, func(c *cobra.Command) {
 			c.Flags().IntVar(&top, "top", 10, "how many of the best trials to show")
+			c.Flags().StringVar(&reportPath, "report", "", "also write the study's HTML report (convergence, top trials, parameter importance, overfitting) to this file")
 			c.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 		}),
 		sub("best ID", "The best trial of a study", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
@@ -202,7 +226,13 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "study %s %s: %d of %d trials done\n", st.ID, st.Status, st.Trials.Completed+st.Trials.Failed, st.Epochs)
 			return nil
 		}, nil),
-		sub("export ID", "Write the best trial as Freqtrade's strategy parameter file", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
+		sub("export ID", "Write the best trial as Freqtrade's strategy parameter file, or push it as a new registry version (--as-version)", cobra.ExactArgs(1), func(cmd *cobra.Command, s studies, args []string) error {
+			if asVersion {
+				if cmd.Flags().Changed("output") {
+					return errors.New("--output and --as-version: the version holds the file")
+				}
+				return exportVersion(cmd.Context(), cmd.OutOrStdout(), s, args[0])
+			}
 			raw, err := s.ExportStudy(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -226,9 +256,25 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			return nil
 		}, func(c *cobra.Command) {
 			c.Flags().StringVarP(&exportPath, "output", "o", "", "where to write the file (default <strategy>.json in the current folder; - for standard output)")
+			c.Flags().BoolVar(&asVersion, "as-version", false, "push the best parameters as a new version of the study's strategy (its code with the parameter file beside it) instead of writing the file")
 		}),
 	)
 	return cmd
+}
+
+// exportVersion pushes study id's best trial as a new registry version and
+// says which.
+func exportVersion(ctx context.Context, w io.Writer, s studies, id string) error {
+	v, err := s.ExportStudyVersion(ctx, id)
+	if err != nil {
+		return err
+	}
+	if v.Created {
+		fmt.Fprintf(w, "pushed %s: %s\n", v.Ref, v.Message)
+	} else {
+		fmt.Fprintf(w, "%s already holds these parameters: %s\n", v.Ref, v.Message)
+	}
+	return nil
 }
 
 // strategyFileName is a strategy reference as a file name: its name
@@ -312,7 +358,7 @@ func trialParams(t apitype.Trial) string {
 
 // remoteStudy runs hyperopt --remote: the study is submitted to the
 // server, followed until it ends, and its best trial printed and exported.
-func remoteStudy(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, exportPath string, parallel, batch int, noWait bool) error {
+func remoteStudy(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, exportPath string, parallel, batch int, noWait, push bool) error {
 	ctx := cmd.Context()
 	if sf.configPath == "" {
 		return errors.New("--config is required")
@@ -393,5 +439,8 @@ func remoteStudy(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, exportPath 
 		return fmt.Errorf("writing the strategy parameter file: %w", err)
 	}
 	fmt.Fprintf(stdout, "\nParameters written to %s; backtest them with: tradai backtest --config %s --strategy %s --params %s\n", exportPath, sf.configPath, strat, exportPath)
+	if push {
+		return rc.explain(exportVersion(ctx, stdout, rc.c, tk.StudyID))
+	}
 	return nil
 }

@@ -50,9 +50,13 @@ func TestRemoteHyperoptAndStudies(t *testing.T) {
 			t.Fatalf("studies list %v: %v\n%s", mode, err, list)
 		}
 		id := strings.Fields(strings.Split(list, "\n")[1])[0]
-		show, _, err := execute(t, append([]string{"studies", "show", id, "--top", "3"}, mode...)...)
+		reportPath := filepath.Join(t.TempDir(), "r.html")
+		show, _, err := execute(t, append([]string{"studies", "show", id, "--top", "3", "--report", reportPath}, mode...)...)
 		if err != nil || !strings.Contains(show, "Best 3 trials:") || !strings.Contains(show, "fast=") {
 			t.Fatalf("studies show %v: %v\n%s", mode, err, show)
+		}
+		if html, err := os.ReadFile(reportPath); err != nil || !strings.Contains(string(html), "Convergence") || !strings.Contains(string(html), "Overfitting") {
+			t.Fatalf("studies show --report %v: %v", mode, err)
 		}
 		best, _, err := execute(t, append([]string{"studies", "best", id}, mode...)...)
 		if err != nil || !strings.Contains(best, "stoploss=") {
@@ -61,6 +65,9 @@ func TestRemoteHyperoptAndStudies(t *testing.T) {
 		exported, _, err := execute(t, append([]string{"studies", "export", id, "-o", "-"}, mode...)...)
 		if err != nil || !strings.Contains(exported, `"strategy_name": "sma_cross"`) {
 			t.Fatalf("studies export %v: %v\n%s", mode, err, exported)
+		}
+		if _, _, err := execute(t, append([]string{"studies", "export", id, "--as-version"}, mode...)...); err == nil || !strings.Contains(err.Error(), "built-in") {
+			t.Fatalf("studies export --as-version of a built-in's study %v: %v", mode, err)
 		}
 		if _, _, err := execute(t, append([]string{"studies", "cancel", id}, mode...)...); err == nil || !strings.Contains(err.Error(), "completed") {
 			t.Fatalf("cancel a completed study %v: %v", mode, err)

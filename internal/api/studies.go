@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,8 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/optimize"
+	"github.com/tradai/tradai/internal/registry"
+	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/study"
@@ -69,6 +72,13 @@ type trialsOutput struct {
 	Body apitype.TrialPage
 }
 
+type exportVersionInput struct {
+	ID   string `path:"id" maxLength:"100" doc:"Study id"`
+	Body struct {
+		Registry bool `json:"registry" doc:"Push the best parameters as a new version of the study's strategy (must be true: GET returns the parameter file)"`
+	}
+}
+
 type exportOutput struct {
 	ContentType string `header:"Content-Type"`
 	Body        []byte
@@ -111,6 +121,20 @@ func (s *Server) registerStudies() {
 		Description: "The file tradai backtest --params reads (and Freqtrade keeps beside a strategy). A study without a completed trial is a 409.",
 		Responses:   map[string]*huma.Response{"200": {Description: "The file", Content: map[string]*huma.MediaType{"application/json": {}}}},
 	}, s.exportStudy)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "export-study-version", Method: http.MethodPost, Path: studiesPath + "/{id}/export",
+		Summary: "Push the best trial as a new registry version of the study's strategy", Tags: tags, Security: secured,
+		Description: "With {\"registry\": true}: the new version is the code of the version the study ran with Freqtrade's parameter file of the best trial beside it " +
+			"(<entry>.json), so the trial's values are its parameter defaults and risk settings; its message names the study. " +
+			"The same best trial again answers 200 with the version already pushed; a new version is a 201. " +
+			"A study of a built-in strategy, or without a completed trial, is a 409; a server without a registry answers 501.",
+	}, s.exportStudyVersion)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "study-report", Method: http.MethodGet, Path: studiesPath + "/{id}/report",
+		Summary: "The HTML report of a study: convergence, top trials, parameter importance and the overfitting figures", Tags: tags, Security: secured,
+		Description: "The report tradai hyperopt --report writes, of the trials told so far. A study no worker has started (its search space unknown) is a 409.",
+		Responses:   map[string]*huma.Response{"200": {Description: "The report", Content: map[string]*huma.MediaType{"text/html": {}}}},
+	}, s.studyReport)
 }
 
 func (s *Server) submitStudy(ctx context.Context, in *submitStudyInput) (*submitStudyOutput, error) {
@@ -223,6 +247,37 @@ func (s *Server) exportStudy(ctx context.Context, in *studyInput) (*exportOutput
 		return nil, err
 	}
 	return &exportOutput{ContentType: "application/json", Body: raw}, nil
+}
+
+func (s *Server) exportStudyVersion(ctx context.Context, in *exportVersionInput) (*versionOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Body.Registry {
+		return nil, invalid("body.registry", "must be true (GET "+studiesPath+"/{id}/export returns the parameter file)", false)
+	}
+	v, created, err := s.studies.ExportVersion(ctx, p, in.ID, s.d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	out := &versionOutput{Status: http.StatusOK, Body: v}
+	if created {
+		out.Status = http.StatusCreated
+	}
+	return out, nil
+}
+
+func (s *Server) studyReport(ctx context.Context, in *studyInput) (*exportOutput, error) {
+	p, err := mustPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.studies.Report(ctx, p, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &exportOutput{ContentType: "text/html; charset=utf-8", Body: raw}, nil
 }
 
 // Studies are the study operations of the API without HTTP: the server's
@@ -345,6 +400,56 @@ func (o *Studies) Export(ctx context.Context, p tenancy.Principal, id string) ([
 	return append(raw, '\n'), nil
 }
 
+// ExportVersion pushes the study's best trial as a new version of its
+// strategy in reg (study.Store.ExportVersion), or finds the version
+// already holding it (created false).
+func (o *Studies) ExportVersion(ctx context.Context, p tenancy.Principal, id string, reg *registry.Registry) (apitype.StrategyVersion, bool, error) {
+	if reg == nil {
+		return apitype.StrategyVersion{}, false, problem(http.StatusNotImplemented, apitype.CodeNotFound, "this server has no strategy registry")
+	}
+	store := o.jobs.Studies()
+	st, err := store.Get(ctx, p, id)
+	if err != nil {
+		return apitype.StrategyVersion{}, false, o.err("export study", id, err)
+	}
+	v, created, err := store.ExportVersion(ctx, p, st, reg)
+	if err != nil {
+		return apitype.StrategyVersion{}, false, o.err("export study", id, err)
+	}
+	view := VersionView(v)
+	view.Created = created
+	return view, created, nil
+}
+
+// Report is the study's HTML report (report.WriteStudyHTML) of the
+// trials told so far, as tradai hyperopt --report writes a local one.
+func (o *Studies) Report(ctx context.Context, p tenancy.Principal, id string) ([]byte, error) {
+	store := o.jobs.Studies()
+	st, err := store.Get(ctx, p, id)
+	if err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	if st.Space == nil {
+		return nil, problem(http.StatusConflict, apitype.CodeConflict, "study "+id+" has not started: no worker has opened its strategy yet")
+	}
+	restored, err := store.Restore(ctx, p, st)
+	if err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	loss, err := optimize.LossNamed(st.Spec.Loss)
+	if err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	rep := &report.StudyReport{Title: st.Space.Strategy.Name, Loss: loss.Name, Sampler: st.Spec.Sampler, Seed: st.Spec.Seed,
+		Jobs: st.Spec.Parallel, Epochs: st.Spec.Epochs, Spaces: st.Space.Spaces}
+	optimize.FillStudyReport(rep, restored, st.Space.Dims, restored.Overfitting())
+	var buf bytes.Buffer
+	if err := report.WriteStudyHTML(&buf, rep); err != nil {
+		return nil, o.err("study report", id, err)
+	}
+	return buf.Bytes(), nil
+}
+
 // err maps the study store's errors to problems.
 func (o *Studies) err(what, id string, err error) error {
 	switch {
@@ -352,6 +457,14 @@ func (o *Studies) err(what, id string, err error) error {
 		return problem(http.StatusNotFound, apitype.CodeNotFound, "no study "+id)
 	case errors.Is(err, study.ErrNoBest):
 		return problem(http.StatusConflict, apitype.CodeConflict, "study "+id+" has no completed trial yet")
+	case errors.Is(err, study.ErrNotAVersion):
+		return problem(http.StatusConflict, apitype.CodeConflict, "study "+id+" ran a built-in strategy: only the study of a registry version can be exported as a new version (export the parameter file instead)")
+	case errors.Is(err, registry.ErrNotFound):
+		return problem(http.StatusNotFound, apitype.CodeNotFound, err.Error())
+	case errors.Is(err, registry.ErrInvalid):
+		return problem(http.StatusUnprocessableEntity, apitype.CodeInvalidRequest, err.Error())
+	case errors.Is(err, registry.ErrTooLarge):
+		return problem(http.StatusRequestEntityTooLarge, apitype.CodeBodyTooLarge, err.Error())
 	case errors.Is(err, runs.ErrConflict):
 		return problem(http.StatusConflict, apitype.CodeIdempotency, "the Idempotency-Key was already used with a different request")
 	case errors.Is(err, runs.ErrIllegalTransition):
@@ -375,7 +488,7 @@ func studyView(st *study.Study) apitype.Study {
 		Batch: sp.Batch, Parallel: sp.Parallel, FailShare: sp.FailShare, Asked: st.Asked,
 		Trials: apitype.StudyCounts{Completed: st.Counts.Completed, Failed: st.Counts.Failed, Running: st.Counts.Running, Pending: st.Counts.Pending},
 		Error:  r.Error, CreatedAt: r.Created.UTC(),
-		Links: map[string]string{"self": self, "trials": self + "/trials", "export": self + "/export"},
+		Links: map[string]string{"self": self, "trials": self + "/trials", "export": self + "/export", "report": self + "/report"},
 	}
 	if v.Tags == nil {
 		v.Tags = map[string]string{}

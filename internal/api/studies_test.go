@@ -67,6 +67,22 @@ func TestStudySubmitFollowAndExport(t *testing.T) {
 		if r.status != http.StatusOK || pf.StrategyName != "sma_cross" || pf.Params["buy"] == nil || pf.Params["stoploss"] == nil {
 			t.Fatalf("export: %d %s", r.status, r.body)
 		}
+		// A built-in strategy's study has no code to push as a version
+		// (the push itself is tested in internal/study on both databases).
+		if r := e.do("POST", tk.StatusURL+"/export", e.token, map[string]bool{"registry": true}); r.status != http.StatusConflict ||
+			!strings.Contains(r.problem(t).Detail, "built-in") {
+			t.Fatalf("export a built-in's study as a version: %d %s", r.status, r.body)
+		}
+		if r := e.do("POST", tk.StatusURL+"/export", e.token, map[string]bool{"registry": false}); r.status != http.StatusUnprocessableEntity ||
+			!strings.Contains(string(r.body), "body.registry") {
+			t.Fatalf("export with registry false: %d %s", r.status, r.body)
+		}
+		// The HTML report of the remote study: hyperopt --report's.
+		r = e.do("GET", st.Links["report"], e.token, nil)
+		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !bytes.Contains(r.body, []byte("<html")) ||
+			!bytes.Contains(r.body, []byte("Convergence")) || !bytes.Contains(r.body, []byte("Overfitting")) || !bytes.Contains(r.body, []byte("20 of 20 epochs")) {
+			t.Fatalf("report: %d %s %.300s", r.status, r.header.Get("Content-Type"), r.body)
+		}
 		var list apitype.StudyPage
 		e.do("GET", "/api/v1/studies", e.token, nil).decode(t, &list)
 		if len(list.Studies) != 1 || list.Studies[0].ID != tk.StudyID {
@@ -80,10 +96,14 @@ func TestStudySubmitFollowAndExport(t *testing.T) {
 		}
 		// Another tenant finds nothing.
 		for _, c := range []struct{ method, path string }{
-			{"GET", tk.StatusURL}, {"GET", tk.StatusURL + "/trials"}, {"GET", tk.StatusURL + "/export"},
-			{"POST", tk.StatusURL + "/cancel"}, {"POST", tk.StatusURL + "/resume"},
+			{"GET", tk.StatusURL}, {"GET", tk.StatusURL + "/trials"}, {"GET", tk.StatusURL + "/export"}, {"GET", tk.StatusURL + "/report"},
+			{"POST", tk.StatusURL + "/cancel"}, {"POST", tk.StatusURL + "/resume"}, {"POST", tk.StatusURL + "/export"},
 		} {
-			r := e.do(c.method, c.path, e.other, nil)
+			var body any
+			if c.method == "POST" && strings.HasSuffix(c.path, "/export") {
+				body = map[string]bool{"registry": true}
+			}
+			r := e.do(c.method, c.path, e.other, body)
 			if r.status != http.StatusNotFound || r.problem(t).Code != apitype.CodeNotFound || bytes.Contains(r.body, []byte("sma_cross")) {
 				t.Fatalf("%s %s as another tenant: %d %s", c.method, c.path, r.status, r.body)
 			}

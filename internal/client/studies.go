@@ -91,3 +91,22 @@ func (c *Client) ExportStudy(ctx context.Context, id string) ([]byte, error) {
 	err := c.do(ctx, call{what: "export study " + id, prep: "from", method: http.MethodGet, path: studyPath(id) + "/export", repeatable: true}, &b)
 	return b, err
 }
+
+// StudyReport is the study's HTML report (convergence, top trials,
+// parameter importance, overfitting figures) of the trials told so far.
+func (c *Client) StudyReport(ctx context.Context, id string) ([]byte, error) {
+	var b []byte
+	err := c.do(ctx, call{what: "get the report of study " + id, prep: "from", method: http.MethodGet, path: studyPath(id) + "/report", repeatable: true}, &b)
+	return b, err
+}
+
+// ExportStudyVersion pushes the study's best trial as a new registry
+// version of its strategy (POST …/export {"registry": true}); Created
+// false: the version already holding it. Repeated after a connection
+// error: the same best trial finds the same version.
+func (c *Client) ExportStudyVersion(ctx context.Context, id string) (apitype.StrategyVersion, error) {
+	var v apitype.StrategyVersion
+	err := c.do(ctx, call{what: "export study " + id + " as a version", prep: "at", method: http.MethodPost, path: studyPath(id) + "/export",
+		body: map[string]bool{"registry": true}, repeatable: true}, &v)
+	return v, err
+}

@@ -179,6 +179,9 @@ type Service struct {
 	// put back in the queue and its new job is about to be inserted; its
 	// error stands for a crash there.
 	beforeRequeueInsert func(runID string) error
+	// beforeStudyEnqueue, when set (tests only), runs before a study's
+	// next batch job is enqueued in the transaction recording a batch.
+	beforeStudyEnqueue func() error
 
 	stepSeconds *prometheus.HistogramVec
 	runSeconds  prometheus.Histogram

@@ -37,13 +37,21 @@ type studyWorker struct {
 // Work runs the job's batch. The batch is named after the job, so a
 // retried or rescued job (the same job) runs the trials it held again
 // rather than new ones. A study that cannot run (its strategy, config or
-// data) has been failed: the job is cancelled.
+// data) has been failed: the job is cancelled. When the last attempt
+// fails, the batch's trials are told as failed with the error
+// (study.Store.GiveUp) and the study's next batch is queued.
 func (w *studyWorker) Work(ctx context.Context, job *river.Job[StudyBatchArgs]) error {
 	p := tenancy.Principal{Tenant: job.Args.Tenant}
 	id := job.Args.StudyID
-	prog, err := w.s.studyWorker.RunBatch(ctx, p, id, study.BatchName(job.ID), func(tx *db.Tx) error {
+	next := func(tx *db.Tx) error {
+		if w.s.beforeStudyEnqueue != nil {
+			if err := w.s.beforeStudyEnqueue(); err != nil {
+				return err
+			}
+		}
 		return w.s.enqueueStudyBatches(ctx, tx, id, p.Tenant, 1)
-	})
+	}
+	prog, err := w.s.studyWorker.RunBatch(ctx, p, id, study.BatchName(job.ID), next)
 	switch {
 	case err == nil:
 		if w.s.opts.Trials != nil && prog.Ran > 0 {
@@ -53,6 +61,13 @@ func (w *studyWorker) Work(ctx context.Context, job *river.Job[StudyBatchArgs]) 
 	case errors.Is(err, study.ErrPermanent), study.IsNotFound(err):
 		w.s.log.Info("study batch cancelled", "study", id, "err", err)
 		return river.JobCancel(err)
+	}
+	if job.Attempt >= job.MaxAttempts {
+		// The queue discards the job: tell its trials as failed so that
+		// the study moves on (or fails past its failure share).
+		if _, gerr := w.s.studies.GiveUp(context.WithoutCancel(ctx), p, id, study.BatchName(job.ID), err, next); gerr != nil {
+			w.s.log.Error("give up a study batch", "study", id, "err", gerr)
+		}
 	}
 	return fmt.Errorf("study %s batch: %w", id, err)
 }

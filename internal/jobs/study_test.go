@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,6 +69,50 @@ func TestCancelledStudyResumesOnTheQueue(t *testing.T) {
 		got, _ := e.svc.Studies().Get(ctx, e.p(), st.ID())
 		if got.Counts.Done() != 12 {
 			t.Fatalf("counts %+v", got.Counts)
+		}
+	})
+}
+
+// A batch job that fails its last attempt tells its trials as failed with
+// the error and queues the study's next batch: the study moves on and
+// completes (or fails past its failure share) instead of waiting for ever
+// on trials left running.
+func TestStudyBatchGivenUpTellsItsTrialsFailed(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, fast(), false)
+		var calls atomic.Int32
+		attempts := int32(e.store.MaxAttempts())
+		e.svc.SetBeforeStudyEnqueue(func() error {
+			if calls.Add(1) <= attempts {
+				return errors.New("queue unavailable")
+			}
+			return nil
+		})
+		e.start(t)
+		ctx := context.Background()
+		st, err := e.svc.SubmitStudy(ctx, e.p(), study.Request{Strategy: "sma_cross", Config: exampleConfig(t),
+			Spec: study.Spec{Spaces: []string{"roi", "stoploss"}, Epochs: 12, Seed: 1, Batch: 4, Parallel: 1}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.waitTerminal(t, st.ID(), 20*time.Second); r.Status != runs.Completed {
+			t.Fatalf("study %s: %s", r.Status, r.Error)
+		}
+		got, err := e.svc.Studies().Get(ctx, e.p(), st.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Counts != (study.Counts{Completed: 8, Failed: 4}) {
+			t.Fatalf("counts %+v, want 8 completed and the given-up batch's 4 failed", got.Counts)
+		}
+		trials, err := e.svc.Studies().Trials(ctx, e.p(), st.ID(), study.ByNumber, 0, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range trials {
+			if tr.Status != study.TrialFailed || !strings.Contains(tr.Error, "queue unavailable") {
+				t.Errorf("trial %d: %s, error %q", tr.Number, tr.Status, tr.Error)
+			}
 		}
 	})
 }

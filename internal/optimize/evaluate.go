@@ -30,14 +30,15 @@ func NewEvaluator(o Options, cacheSize int) (*Evaluator, error) {
 	return &Evaluator{r: &runner{o: o, clk: clock.Or(o.Clock), cache: newPrepCache(max(cacheSize, 1))}}, nil
 }
 
-// Trial runs trial number (from 1) at x and returns its summary and
-// decoded point. A trial the strategy fails is returned with its error in
+// Trial runs trial number (from 1) at x and returns its summary, decoded
+// point and daily returns (what the overfitting figures read of it: see
+// DailySharpe and RestoreStudy). A trial the strategy fails is returned with its error in
 // Trial.Err and a nil error; the error is ctx's when ctx ended during the
 // trial (the trial did not run to its end and must not be recorded).
-func (e *Evaluator) Trial(ctx context.Context, number int, x []float64) (Trial, Point, error) {
+func (e *Evaluator) Trial(ctx context.Context, number int, x []float64) (Trial, Point, []float64, error) {
 	oc := e.r.trial(ctx, number-1, x)
 	if oc.canceled {
-		return oc.trial, oc.point, ctx.Err()
+		return oc.trial, oc.point, nil, ctx.Err()
 	}
-	return oc.trial, oc.point, nil
+	return oc.trial, oc.point, oc.returns, nil
 }

@@ -100,8 +100,19 @@ func dailyReturns(m *metrics.Report) []float64 {
 
 // add offers the daily returns of trial number (1-based) with loss.
 func (k *returnsKeeper) add(number int, loss float64, returns []float64) {
-	if len(returns) == 0 || slices.ContainsFunc(returns, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }) {
+	sr, ok := k.accept(returns)
+	if !ok {
 		return
+	}
+	k.addSharpe(sr)
+	k.keepReturns(number, loss, returns)
+}
+
+// accept reports whether returns count (finite, as many days as the
+// study's first, which sets the days) and their DailySharpe.
+func (k *returnsKeeper) accept(returns []float64) (float64, bool) {
+	if len(returns) == 0 || slices.ContainsFunc(returns, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }) {
+		return 0, false
 	}
 	if k.periods == 0 {
 		k.periods = len(returns)
@@ -109,19 +120,37 @@ func (k *returnsKeeper) add(number int, loss float64, returns []float64) {
 	}
 	if len(returns) != k.periods {
 		// One study's trials share their candles and so their days.
-		return
+		return 0, false
 	}
-	sr := 0.0
+	return DailySharpe(returns)
+}
+
+// DailySharpe is the Sharpe ratio of a trial's daily returns as the
+// overfitting figures count it (0 when they vary too little to tell); ok
+// is false when the returns cannot be judged (none, a NaN or infinity, or
+// fewer than 3 days) and the trial does not count.
+func DailySharpe(returns []float64) (sr float64, ok bool) {
+	if len(returns) == 0 || slices.ContainsFunc(returns, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }) {
+		return 0, false
+	}
 	if m, err := overfit.Describe(returns); err == nil {
-		sr = m.Sharpe
-	} else if len(returns) < 3 {
-		return
+		return m.Sharpe, true
 	}
+	return 0, len(returns) >= 3
+}
+
+// addSharpe folds a trial's DailySharpe into the running mean and
+// variance (Welford).
+func (k *returnsKeeper) addSharpe(sr float64) {
 	k.n++
 	d := sr - k.mean
 	k.mean += d / float64(k.n)
 	k.m2 += d * (sr - k.mean)
+}
 
+// keepReturns keeps a trial's accepted daily returns when it is among the
+// best or drawn into the sample.
+func (k *returnsKeeper) keepReturns(number int, loss float64, returns []float64) {
 	kr := keptReturns{number: number, loss: loss, returns: returns}
 	i, _ := slices.BinarySearchFunc(k.top, loss, func(r keptReturns, l float64) int {
 		if r.loss <= l {
@@ -188,7 +217,7 @@ func pboSplits(periods int) int {
 func (st *Study) Overfitting() Overfitting {
 	o := Overfitting{DSR: math.NaN(), PBO: math.NaN()}
 	k := st.keep
-	if k == nil || k.n == 0 {
+	if k == nil || k.n == 0 || len(k.top) == 0 {
 		o.Notes = append(o.Notes, "no trial has daily returns to judge")
 		o.Verdict = overfit.Verdict(o.DSR, o.PBO)
 		return o
@@ -226,4 +255,35 @@ func (st *Study) Overfitting() Overfitting {
 	}
 	o.Verdict = overfit.Verdict(o.DSR, o.PBO)
 	return o
+}
+
+// KeptReturns are the daily returns a store kept of one trial.
+type KeptReturns struct {
+	Number  int
+	Loss    float64
+	Returns []float64
+}
+
+// RestoreStudy rebuilds a study from what a store kept of it (a study
+// shared by many workers, internal/study): its finished trials by number,
+// the DailySharpe of every trial that has one, and the daily returns of
+// the trials it kept, by number (at least every trial that was among the
+// OverfitTop best when it finished, and a sample). Overfitting and
+// FillStudyReport read it as a study Run returned; Best is empty.
+func RestoreStudy(trials []Trial, sharpes []float64, kept []KeptReturns) *Study {
+	st := &Study{Trials: trials, keep: newReturnsKeeper()}
+	for i := range trials {
+		if trials[i].Failed() {
+			st.Failed++
+		}
+	}
+	for _, sr := range sharpes {
+		st.keep.addSharpe(sr)
+	}
+	for _, r := range kept {
+		if _, ok := st.keep.accept(r.Returns); ok {
+			st.keep.keepReturns(r.Number, r.Loss, r.Returns)
+		}
+	}
+	return st
 }

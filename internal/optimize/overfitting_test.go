@@ -2,6 +2,7 @@ package optimize
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -153,5 +154,44 @@ func TestOverfittingNotMeasured(t *testing.T) {
 	o := (&Study{}).Overfitting()
 	if !math.IsNaN(o.DSR) || !math.IsNaN(o.PBO) || len(o.Notes) == 0 || o.Verdict != overfit.Verdict(math.NaN(), math.NaN()) {
 		t.Errorf("%+v", o)
+	}
+}
+
+// A study rebuilt from what a store keeps (every trial's DailySharpe, the
+// daily returns of the kept trials: all of them in a study this small)
+// has the figures of the study Run returned.
+func TestRestoredStudyHasTheSameOverfitting(t *testing.T) {
+	fx := setup(t, 1, 20_000, []string{"buy", "roi", "stoploss"}, 4)
+	fx.opts.Epochs, fx.opts.Jobs = 30, 2
+	st, err := Run(context.Background(), fx.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := NewEvaluator(fx.opts, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sharpes []float64
+	var kept []KeptReturns
+	for _, tr := range st.Trials {
+		again, _, returns, err := ev.Trial(context.Background(), tr.Number, tr.Point)
+		if err != nil || again.Loss != tr.Loss {
+			t.Fatalf("trial %d again: loss %v (%v), was %v", tr.Number, again.Loss, err, tr.Loss)
+		}
+		if sr, ok := DailySharpe(returns); ok && !tr.Failed() {
+			sharpes = append(sharpes, sr)
+			kept = append(kept, KeptReturns{Number: tr.Number, Loss: tr.Loss, Returns: returns})
+		}
+	}
+	restored := RestoreStudy(st.Trials, sharpes, kept)
+	if got, want := fmt.Sprintf("%+v", restored.Overfitting()), fmt.Sprintf("%+v", st.Overfitting()); got != want {
+		t.Fatalf("restored study's figures\n%s\nwant\n%s", got, want)
+	}
+	if restored.Failed != st.Failed || len(restored.Trials) != len(st.Trials) {
+		t.Fatalf("restored %d trials, %d failed; want %d, %d", len(restored.Trials), restored.Failed, len(st.Trials), st.Failed)
+	}
+	// Without returns kept there is nothing to judge (and no panic).
+	if o := RestoreStudy(st.Trials, sharpes, nil).Overfitting(); !math.IsNaN(o.DSR) || len(o.Notes) == 0 {
+		t.Fatalf("no returns kept: %+v", o)
 	}
 }

@@ -197,3 +197,49 @@ func (f *ParamsFile) Apply(cfg *config.Config, spec sdk.Spec) error {
 	}
 	return nil
 }
+
+// Bake is spec with f's values as its defaults: the buy and sell values
+// as the parameters' defaults, and the roi, stoploss and trailing
+// sections as its risk settings, where the file has them (max_open_trades
+// is a config setting and stays one). A registry version whose code has
+// its parameter file beside it (strategyref.ParamsFileName) declares the
+// baked spec. A file of another strategy, or a value out of a parameter's
+// range, is an error naming it.
+func (f *ParamsFile) Bake(spec sdk.Spec) (sdk.Spec, error) {
+	if f.StrategyName != spec.Name {
+		return sdk.Spec{}, fmt.Errorf("the parameter file is for strategy %s, not %s", f.StrategyName, spec.Name)
+	}
+	overrides := map[string]any{}
+	for _, sec := range []map[string]any{f.Params.Buy, f.Params.Sell} {
+		for k, v := range sec {
+			overrides[k] = v
+		}
+	}
+	values, err := spec.Resolve(overrides)
+	if err != nil {
+		return sdk.Spec{}, fmt.Errorf("the parameter file: %w", err)
+	}
+	out := spec
+	out.Params = make([]sdk.Param, len(spec.Params))
+	for i, p := range spec.Params {
+		p.Default = values[p.Name]
+		out.Params[i] = p
+	}
+	if f.Params.ROI != nil {
+		out.Risk.MinimalROI = *f.Params.ROI
+	}
+	if f.Params.Stoploss != nil {
+		out.Risk.Stoploss = f.Params.Stoploss.Stoploss
+	}
+	if t := f.Params.Trailing; t != nil {
+		out.Risk.TrailingStop, out.Risk.TrailingOnlyOffsetIsReached = t.TrailingStop, t.TrailingOnlyOffsetIsReached
+		out.Risk.TrailingStopPositive, out.Risk.TrailingStopPositiveOffset = 0, t.TrailingStopPositiveOffset
+		if t.TrailingStopPositive != nil {
+			out.Risk.TrailingStopPositive = *t.TrailingStopPositive
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return sdk.Spec{}, fmt.Errorf("the parameter file: %w", err)
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package optimize
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -138,5 +139,54 @@ func FuzzParseParams(f *testing.F) {
 			t.Fatal(err)
 		}
 		_ = cfg.Validate()
+		// A version's parameter file (tenant code): baked, it is a spec
+		// that validates, or an error.
+		spec := specWithSell()
+		spec.Name = p.StrategyName
+		if baked, err := p.Bake(spec); err == nil {
+			if err := baked.Validate(); err != nil {
+				t.Fatalf("baked spec does not validate: %v", err)
+			}
+			if _, err := baked.Resolve(nil); err != nil {
+				t.Fatalf("baked defaults do not resolve: %v", err)
+			}
+		}
 	})
+}
+
+func TestBakeMakesTheFileTheDefaults(t *testing.T) {
+	f, err := ParseParams([]byte(`{"strategy_name": "bs", "params": {"buy": {"buy_rsi": 25, "mode": "b"}, "sell": {"sell_rsi": 80.5},
+	  "roi": {"0": 0.2, "30": 0.05}, "stoploss": {"stoploss": -0.07},
+	  "trailing": {"trailing_stop": true, "trailing_stop_positive": 0.01, "trailing_stop_positive_offset": 0.02, "trailing_only_offset_is_reached": true}}, "ft_stratparam_v": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baked, err := f.Bake(specWithSell())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := baked.Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := baked.Risk
+	if fmt.Sprint([]any{vals["buy_rsi"], vals["sell_rsi"], vals["mode"], vals["exit_on"]}) != "[25 80.5 b true]" || r.Stoploss != -0.07 || len(r.MinimalROI) != 2 ||
+		!r.TrailingStop || r.TrailingStopPositive != 0.01 || r.TrailingStopPositiveOffset != 0.02 || !r.TrailingOnlyOffsetIsReached {
+		t.Fatalf("baked defaults %v, risk %+v", vals, r)
+	}
+	if specWithSell().Params[0].Default != 30 {
+		t.Fatal("Bake changed the spec it was given")
+	}
+	for text, msg := range map[string]string{
+		`{"strategy_name": "other", "params": {}, "ft_stratparam_v": 1}`:                    "not bs",
+		`{"strategy_name": "bs", "params": {"buy": {"buy_rsi": 99}}, "ft_stratparam_v": 1}`: "buy_rsi",
+	} {
+		f, err := ParseParams([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Bake(specWithSell()); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want an error naming %s", text, err, msg)
+		}
+	}
 }

@@ -20,13 +20,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tradai/tradai/internal/external"
+	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/sandbox"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/wasm"
@@ -149,17 +152,79 @@ func OpenVersion(ctx context.Context, v Version, opts Options) (sdk.Strategy, fu
 	if v.Number > 0 {
 		ref = fmt.Sprintf("%s@%d", v.Name, v.Number)
 	}
+	var st sdk.Strategy
+	var closeFn func() error
 	switch v.Runtime {
 	case "python":
-		return startPython(ctx, ref, filepath.Join(v.Dir, filepath.FromSlash(v.Entry)), v.Dir, opts)
+		var err error
+		if st, closeFn, err = startPython(ctx, ref, filepath.Join(v.Dir, filepath.FromSlash(v.Entry)), v.Dir, opts); err != nil {
+			return nil, nil, err
+		}
 	case "wasm":
 		s, err := openWasm(ctx, v, opts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("strategy %s: %w", ref, err)
 		}
-		return s, s.Close, nil
+		st, closeFn = s, s.Close
+	default:
+		return nil, nil, fmt.Errorf("strategy %s: unknown runtime %q", ref, v.Runtime)
 	}
-	return nil, nil, fmt.Errorf("strategy %s: unknown runtime %q", ref, v.Runtime)
+	baked, err := bakeParams(v, st)
+	if err != nil {
+		_ = closeFn()
+		return nil, nil, fmt.Errorf("strategy %s: %w", ref, err)
+	}
+	return baked, closeFn, nil
+}
+
+// ParamsFileName is the strategy parameter file Freqtrade keeps beside a
+// strategy's file: the entry's name with .json for its extension. A
+// version holding one declares its values as its defaults.
+func ParamsFileName(entry string) string {
+	return strings.TrimSuffix(entry, path.Ext(entry)) + ".json"
+}
+
+// bakeParams is st declaring the values of the parameter file beside v's
+// entry as its defaults (optimize.ParamsFile.Bake), or st itself when v
+// has none.
+func bakeParams(v Version, st sdk.Strategy) (sdk.Strategy, error) {
+	name := ParamsFileName(v.Entry)
+	raw, err := os.ReadFile(filepath.Join(v.Dir, filepath.FromSlash(name)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("its parameter file: %w", err)
+	}
+	f, err := optimize.ParseParams(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	spec, err := f.Bake(st.Spec())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return bakedStrategy{Strategy: st, spec: spec}, nil
+}
+
+// bakedStrategy is a strategy declaring the defaults of its parameter
+// file; it passes on the cost it measures (Usage) when it has one.
+type bakedStrategy struct {
+	sdk.Strategy
+	spec sdk.Spec
+}
+
+func (b bakedStrategy) Spec() sdk.Spec { return b.spec }
+
+// Usage is the strategy's (see wasmStrategy.Usage), none when it measures
+// none.
+func (b bakedStrategy) Usage() (cpu time.Duration, peak int64) {
+	if m, ok := b.Strategy.(interface {
+		Usage() (time.Duration, int64)
+	}); ok {
+		return m.Usage()
+	}
+	return 0, 0
 }
 
 // closingStrategy is a strategy holding resources until Close.

@@ -3,6 +3,7 @@ package strategyref
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,5 +236,49 @@ func TestReferenceKinds(t *testing.T) {
 		if IsFile(c.ref) != c.file || IsRegistry(c.ref) != c.registry || IsExternal(c.ref) != (c.file || c.registry) {
 			t.Errorf("%q: IsFile %v, IsRegistry %v; want %v, %v", c.ref, IsFile(c.ref), IsRegistry(c.ref), c.file, c.registry)
 		}
+	}
+}
+
+// A version with Freqtrade's parameter file beside its code declares the
+// file's values as its defaults; a file that does not fit is an error
+// naming it.
+func TestVersionBakesItsParameterFile(t *testing.T) {
+	ctx := context.Background()
+	code, err := os.ReadFile("../../examples/strategies/python/sma_cross.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "strategy.py"), code, 0o444)
+	v := Version{Name: "sma", Number: 2, Runtime: "python", Dir: dir, Entry: "strategy.py"}
+	opts := Options{CacheDir: t.TempDir()}
+	plain, closeFn, err := OpenVersion(ctx, v, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFn()
+	if ParamsFileName("strategy.py") != "strategy.json" || ParamsFileName("sub/x.wasm") != "sub/x.json" {
+		t.Fatalf("ParamsFileName: %s", ParamsFileName("strategy.py"))
+	}
+	os.WriteFile(filepath.Join(dir, "strategy.json"), []byte(`{"strategy_name": "sma_cross_py", "params": {"buy": {"fast": 7, "slow": 44},
+		"stoploss": {"stoploss": -0.05}, "roi": {"0": 0.2}}, "ft_stratparam_v": 1, "export_time": "2026-01-02 00:00:00.000000+00:00"}`), 0o644)
+	s, closeFn, err := OpenVersion(ctx, v, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	got, err := s.Spec().Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got["fast"]) != "7" || fmt.Sprint(got["slow"]) != "44" || s.Spec().Risk.Stoploss != -0.05 || len(s.Spec().Risk.MinimalROI) != 1 {
+		t.Fatalf("baked defaults %v, risk %+v", got, s.Spec().Risk)
+	}
+	if was, _ := plain.Spec().Resolve(nil); fmt.Sprint(was["fast"]) != "10" {
+		t.Fatalf("without the file: %v", was)
+	}
+	os.WriteFile(filepath.Join(dir, "strategy.json"), []byte(`{"strategy_name": "sma_cross_py", "params": {"buy": {"fast": 1000}}, "ft_stratparam_v": 1}`), 0o644)
+	if _, _, err := OpenVersion(ctx, v, opts); err == nil || !strings.Contains(err.Error(), "strategy.json") || !strings.Contains(err.Error(), "fast") {
+		t.Fatalf("a value out of range: %v", err)
 	}
 }

@@ -45,6 +45,55 @@ func (s *Store) Importance(ctx context.Context, p tenancy.Principal, st *Study) 
 	return optimize.Importance(st.Space.Dims, ot), nil
 }
 
+// Restore is the study as optimize.Run would have returned it, for its
+// overfitting figures and report (optimize.FillStudyReport): its told
+// trials by number (at most the first 100,000), the daily Sharpe ratios
+// and the daily returns the trials kept (optimize.RestoreStudy).
+func (s *Store) Restore(ctx context.Context, p tenancy.Principal, st *Study) (*optimize.Study, error) {
+	trials, err := s.Trials(ctx, p, st.ID(), ByNumber, 0, maxImportanceTrials)
+	if err != nil {
+		return nil, err
+	}
+	ot := make([]optimize.Trial, 0, len(trials))
+	for _, t := range trials {
+		if t.Status != TrialCompleted && t.Status != TrialFailed {
+			continue
+		}
+		ot = append(ot, optimize.Trial{Number: t.Number, Point: t.Point, Loss: t.Loss, Err: t.Error, Figures: t.Figures, Duration: t.Duration})
+		if t.Status == TrialFailed && t.Error == "" {
+			ot[len(ot)-1].Err = "failed"
+		}
+	}
+	rows, err := s.db.Query(ctx, `SELECT number, loss, daily_sharpe, daily_returns FROM study_trials WHERE study_id = ? AND status = ? AND daily_sharpe IS NOT NULL ORDER BY number LIMIT ?`,
+		st.ID(), TrialCompleted, maxImportanceTrials)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: read its daily returns: %w", st.ID(), err)
+	}
+	defer rows.Close()
+	var sharpes []float64
+	var kept []optimize.KeptReturns
+	for rows.Next() {
+		var k optimize.KeptReturns
+		var sr float64
+		var returns string
+		if err := rows.Scan(&k.Number, &k.Loss, &sr, &returns); err != nil {
+			return nil, fmt.Errorf("study %s: read its daily returns: %w", st.ID(), err)
+		}
+		sharpes = append(sharpes, sr)
+		if returns == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(returns), &k.Returns); err != nil {
+			return nil, fmt.Errorf("study %s trial %d: its daily returns: %w", st.ID(), k.Number, err)
+		}
+		kept = append(kept, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("study %s: read its daily returns: %w", st.ID(), err)
+	}
+	return optimize.RestoreStudy(ot, sharpes, kept), nil
+}
+
 // ParamsFile is trial t of study st as Freqtrade's strategy parameter
 // file: every declared parameter (the run's fixed ones under the trial's
 // searched ones, defaults for the rest) and the trial's risk settings.

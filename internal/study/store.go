@@ -521,6 +521,10 @@ func numbers(ctx context.Context, tx *db.Tx, set map[int]bool, q string, args ..
 type Result struct {
 	Trial optimize.Trial
 	Point optimize.Point
+	// Returns are the trial's daily returns (optimize.Evaluator.Trial):
+	// Finish keeps their optimize.DailySharpe, and the returns themselves
+	// when the overfitting figures may need them (keptReturns).
+	Returns []float64
 }
 
 // Progress is a study's state after a Finish.
@@ -556,6 +560,13 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return ErrNotFound
 		}
+		var specRaw string
+		if err := tx.QueryRow(ctx, `SELECT spec FROM studies WHERE run_id = ?`, id).Scan(&specRaw); err != nil {
+			return fmt.Errorf("read study: %w", err)
+		}
+		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
+			return fmt.Errorf("read study spec: %w", err)
+		}
 		completed, failed := 0, 0
 		for _, r := range results {
 			t := r.Trial
@@ -574,9 +585,14 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 			if t.Failed() {
 				lastErr = t.Err
 			}
-			res, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, params = ?, metrics = ?, loss = ?, duration_ms = ?, error = ?, finished_at = ?
+			sharpe, returns, err := overfitData(ctx, tx, id, spec.Epochs, r, status)
+			if err != nil {
+				return fmt.Errorf("trial %d: %w", t.Number, err)
+			}
+			res, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, params = ?, metrics = ?, loss = ?, duration_ms = ?, error = ?, finished_at = ?,
+				daily_sharpe = ?, daily_returns = ?
 				WHERE study_id = ? AND number = ? AND status = ? AND batch = ?`,
-				status, string(params), string(figures), loss, t.Duration.Milliseconds(), t.Err, now, id, t.Number, TrialRunning, batch)
+				status, string(params), string(figures), loss, t.Duration.Milliseconds(), t.Err, now, sharpe, returns, id, t.Number, TrialRunning, batch)
 			if err != nil {
 				return fmt.Errorf("record trial %d: %w", t.Number, err)
 			}
@@ -588,15 +604,11 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 				failed++
 			}
 		}
-		var specRaw string
 		var exhausted int
 		var counts Counts
-		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ? RETURNING spec, asked, exhausted, completed, failed`,
-			completed, failed, id).Scan(&specRaw, &pr.Asked, &exhausted, &counts.Completed, &counts.Failed); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ? RETURNING asked, exhausted, completed, failed`,
+			completed, failed, id).Scan(&pr.Asked, &exhausted, &counts.Completed, &counts.Failed); err != nil {
 			return fmt.Errorf("update study: %w", err)
-		}
-		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
-			return fmt.Errorf("read study spec: %w", err)
 		}
 		pr.Epochs, pr.Exhausted = spec.Epochs, exhausted != 0
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status = ?`, id, TrialPending).Scan(&counts.Pending); err != nil {
@@ -633,6 +645,69 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 		}
 	}
 	return pr, nil
+}
+
+// GiveUp records that batch will not run again (its job's last attempt
+// failed with cause): the trials it holds and did not tell are told as
+// failed with cause, as Finish records results (next in its transaction
+// when the study wants more trials), so the study moves on, or fails past
+// its FailShare, rather than waiting on trials left running.
+func (s *Store) GiveUp(ctx context.Context, p tenancy.Principal, id, batch string, cause error, next func(tx *db.Tx) error) (Progress, error) {
+	var held []Claimed
+	if err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		held, err = claimedRows(ctx, tx, `SELECT t.number, t.point FROM study_trials t JOIN studies s ON s.run_id = t.study_id
+			WHERE t.study_id = ? AND s.tenant_id = ? AND t.status = ? AND t.batch = ? ORDER BY t.number`, id, p.Tenant, TrialRunning, batch)
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("give up a batch of study %s: %w", id, err)
+	}
+	msg := "its batch was given up: " + cause.Error()
+	results := make([]Result, len(held))
+	for i, c := range held {
+		results[i] = Result{Trial: optimize.Trial{Number: c.Number, Point: c.Point, Loss: math.Inf(1), Err: msg}}
+	}
+	return s.Finish(ctx, p, id, batch, results, next)
+}
+
+// overfitData is what Finish keeps of a trial for the study's
+// overfitting figures (optimize.RestoreStudy): the DailySharpe of a
+// completed trial (nil: none to judge) and its daily returns as JSON when
+// the figures may need them: the trial is among the optimize.OverfitTop
+// best finished so far (so the best at the end are all kept), or in the
+// sample of about optimize.OverfitSample trials spread evenly over the
+// study's epochs (every trial of a study of no more epochs).
+func overfitData(ctx context.Context, tx *db.Tx, id string, epochs int, r Result, status string) (any, string, error) {
+	if status != TrialCompleted {
+		return nil, "", nil
+	}
+	sr, ok := optimize.DailySharpe(r.Returns)
+	if !ok {
+		return nil, "", nil
+	}
+	keep := (r.Trial.Number-1)%sampleStride(epochs) == 0
+	if !keep {
+		var better int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status = ? AND loss < ?`, id, TrialCompleted, r.Trial.Loss).
+			Scan(&better); err != nil {
+			return nil, "", fmt.Errorf("rank trial: %w", err)
+		}
+		keep = better < optimize.OverfitTop
+	}
+	if !keep {
+		return sr, "", nil
+	}
+	raw, err := json.Marshal(r.Returns)
+	if err != nil {
+		return nil, "", err
+	}
+	return sr, string(raw), nil
+}
+
+// sampleStride is the step between the trials whose daily returns a
+// study of epochs trials keeps as its sample.
+func sampleStride(epochs int) int {
+	return max(1, (epochs+optimize.OverfitSample-1)/optimize.OverfitSample)
 }
 
 // failing reports whether the study's failure rule is broken.

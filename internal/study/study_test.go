@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"testing"
@@ -437,6 +438,88 @@ func TestRebuiltTPEMatchesTheFullHistory(t *testing.T) {
 		want, _ := full.Ask()
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("rebuilt TPE proposes %v, told every trial %v", got, want)
+		}
+	})
+}
+
+// Finish keeps every trial's daily Sharpe ratio and the daily returns of
+// the trials among the best when they finished and of an even sample;
+// Restore rebuilds the study's overfitting figures from them.
+func TestTrialsKeepWhatTheOverfittingFiguresNeed(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		const n, epochs = 90, 1200 // a sample of every 3rd trial
+		st := f.create(t, Spec{Spaces: []string{"roi"}, Epochs: epochs, Seed: 1, Batch: 10})
+		if err := f.store.SetSpace(ctx, f.p, st.ID(), Space{Spaces: []string{"roi"}, Dims: sample.Space{{Name: "x", Low: 0, High: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		dims := sample.Space{{Name: "x", Low: 0, High: 1}}
+		loss := func(n int) float64 { return float64((n * 37) % 101) }
+		returns := func(n int) []float64 {
+			r := make([]float64, 40)
+			for i := range r {
+				r[i] = 0.001 * float64((n*7+i*13)%17-8)
+			}
+			return r
+		}
+		want := map[int]bool{}
+		var told []float64
+		for i := 0; len(told) < n; i++ {
+			c, err := f.store.Claim(ctx, f.p, st.ID(), fmt.Sprint("b", i), dims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := make([]Result, len(c))
+			for k, cl := range c {
+				l := loss(cl.Number)
+				better := 0
+				for _, o := range told {
+					if o < l {
+						better++
+					}
+				}
+				want[cl.Number] = (cl.Number-1)%3 == 0 || better < optimize.OverfitTop
+				res[k] = Result{Trial: optimize.Trial{Number: cl.Number, Point: cl.Point, Loss: l}, Returns: returns(cl.Number)}
+				told = append(told, l) // Finish ranks each trial after those before it in the batch
+			}
+			if _, err := f.store.Finish(ctx, f.p, st.ID(), fmt.Sprint("b", i), res, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, err := d.Query(ctx, `SELECT number, daily_sharpe IS NOT NULL, daily_returns != '' FROM study_trials WHERE study_id = ? ORDER BY number`, st.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		kept := 0
+		for rows.Next() {
+			var num int
+			var hasSharpe, hasReturns bool
+			if err := rows.Scan(&num, &hasSharpe, &hasReturns); err != nil {
+				t.Fatal(err)
+			}
+			if !hasSharpe || hasReturns != want[num] {
+				t.Errorf("trial %d: daily Sharpe kept %v, returns kept %v (want %v)", num, hasSharpe, hasReturns, want[num])
+			}
+			if hasReturns {
+				kept++
+			}
+		}
+		if kept >= n || kept < n/3 {
+			t.Fatalf("%d of %d trials kept their returns", kept, n)
+		}
+		st, err = f.store.Get(ctx, f.p, st.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		restored, err := f.store.Restore(ctx, f.p, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := restored.Overfitting()
+		if len(restored.Trials) != n || o.Trials != n || o.Periods != 40 || len(o.Kept) != kept || math.IsNaN(o.DSR) || math.IsNaN(o.PBO) {
+			t.Fatalf("restored %d trials; figures %+v", len(restored.Trials), o)
 		}
 	})
 }

@@ -131,8 +131,8 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			t, pt, err := e.eval.Trial(ctx, c.Number, c.Point)
-			results[i], errs[i] = Result{Trial: t, Point: pt}, err
+			t, pt, returns, err := e.eval.Trial(ctx, c.Number, c.Point)
+			results[i], errs[i] = Result{Trial: t, Point: pt, Returns: returns}, err
 			if w.afterTrial != nil && err == nil {
 				w.afterTrial(c.Number)
 			}
