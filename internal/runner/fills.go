@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/tradai/tradai/internal/exchange"
@@ -43,15 +44,31 @@ func (r *Runner) followFills(ctx context.Context, fs FillStreamer, filled chan<-
 	}
 }
 
-// filled acts on a streamed fill of the venue's order orderID: a trade's
-// resting exit is settled as at a candle close (settleRest: the venue is
-// asked, an order that ended closes the trade and is recorded under the
-// lease), without waiting for the close. Other orders wait for the close.
+// filled acts on a streamed fill of the venue's order orderID, without
+// waiting for the close, as a candle close would: a trade's resting exit
+// is settled (settleRest: the venue is asked, an order that ended closes
+// the trade); a limit entry that ended opens its trade (entryState; its
+// exit is rested at the next close, as after an entry at a close). Both
+// record under the lease. An order still open (a partial fill) waits.
 func (r *Runner) filled(ctx context.Context, orderID int64) error {
 	for _, ps := range r.held {
 		if rest := ps.open.rest; rest != nil && rest.VenueID == orderID {
 			return r.settleRest(ctx, ps)
 		}
+	}
+	for _, ps := range r.pairs {
+		pe := ps.entry
+		if pe == nil || pe.rec.VenueID != orderID {
+			continue
+		}
+		o, err := r.lookup(ctx, ps, pe.rec.ClientOrderID)
+		if errors.Is(err, exchange.ErrUnknownOrder) {
+			return nil // the close settles it
+		}
+		if err != nil || o.Status.Open() {
+			return err
+		}
+		return r.entryState(ctx, ps, pe.rec, o, pe.at)
 	}
 	return nil
 }
