@@ -302,6 +302,9 @@ type transportError struct{ err error }
 func (e *transportError) Error() string { return e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
 
+// Clock is the clock the client signs with and waits on (Config.Clock).
+func (c *Client) Clock() clock.Clock { return c.cfg.Clock }
+
 // once makes one request.
 func (c *Client) once(ctx context.Context, r Request, decode func([]byte) error) (err error) {
 	ctx, span := c.cfg.Tracer.Start(ctx, "binance "+r.Method+" "+r.Path, trace.WithSpanKind(trace.SpanKindClient),

@@ -686,7 +686,9 @@ func (r *Runner) equity() float64 {
 // acted on as soon as the stream delivered every pair's closed candle; when
 // the stream is late by StreamWait or down (it is reconnected with
 // backoff), the runner polls the venue's klines at the close plus
-// StreamWait. With a Schedule the runner ticks at the schedule's times
+// StreamWait. On a venue that streams fills (FillStreamer) a fill of a
+// trade's resting exit is settled when it arrives, between closes; the
+// close still asks the venue, as on a venue without the stream. With a Schedule the runner ticks at the schedule's times
 // instead, each tick acting on the candles closed by then.
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.Start(ctx, r.clk.Now()); err != nil {
@@ -700,6 +702,17 @@ func (r *Runner) Run(ctx context.Context) error {
 		go func() {
 			defer close(done)
 			r.watch(sctx, ks, closes)
+		}()
+		defer func() { cancel(); <-done }()
+	}
+	var fills chan int64
+	if fs, ok := r.cfg.Exchange.(FillStreamer); ok {
+		sctx, cancel := context.WithCancel(ctx)
+		fills = make(chan int64, 64)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.followFills(sctx, fs, fills)
 		}()
 		defer func() { cancel(); <-done }()
 	}
@@ -750,6 +763,15 @@ func (r *Runner) Run(ctx context.Context) error {
 				}
 				continue
 			case <-fired:
+			case id := <-fills:
+				t.Stop()
+				if err := r.filled(ctx, id); err != nil {
+					if !errors.Is(err, deploy.ErrFenced) && ctx.Err() == nil {
+						r.logf(ctx, slog.LevelError, "streamed fill not settled", "err", err.Error())
+					}
+					return err
+				}
+				continue
 			case c := <-closes:
 				t.Stop()
 				if c < due {

@@ -153,3 +153,32 @@ func FuzzDec(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTradeUpdate: no message of the trade updates stream makes the
+// reader panic; a fill it reads has an order, a symbol and a quantity.
+func FuzzTradeUpdate(f *testing.F) {
+	for _, name := range []string{"trade_update_fill.json", "stream_authorization.json", "stream_listening.json"} {
+		f.Add(alpacatest.Fixture(name))
+	}
+	f.Add([]byte(`{"stream":"trade_updates","data":{"event":"fill","order":{"id":"x","symbol":"A"},"qty":"-1"}}`))
+	f.Add([]byte(`{"stream":"trade_updates","data":{"event":"new","order":null}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tr, o, ok, err := parseTradeUpdate(b)
+		if ok && (err != nil || o.ID == "" || tr.Symbol == "" || tr.Qty <= 0 || tr.OrderID != OrderID(o.ID)) {
+			t.Fatalf("%s: %+v %v", b, tr, err)
+		}
+	})
+}
+
+// The documented trade update of a partial fill reads as that fill.
+func TestTradeUpdateFixture(t *testing.T) {
+	tr, o, ok, err := parseTradeUpdate(alpacatest.Fixture("trade_update_fill.json"))
+	if err != nil || !ok {
+		t.Fatalf("ok %v: %v", ok, err)
+	}
+	if o.ID != "904837e3-3b76-47ec-b432-046db621571b" || tr.OrderID != OrderID(o.ID) || tr.ID != OrderID("2f63ea93-423d-4169-b3f6-3fdafc10c418") ||
+		tr.Side != exchange.Buy || tr.Qty != fixed.MustParse("4") || tr.Price != fixed.MustParse("180.25") || tr.QuoteQty != fixed.MustParse("721") ||
+		tr.Time.UnixMilli() != time.Date(2024, 1, 10, 15, 31, 5, 500e6, time.UTC).UnixMilli() {
+		t.Fatalf("%+v", tr)
+	}
+}

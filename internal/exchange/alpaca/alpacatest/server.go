@@ -97,6 +97,9 @@ type Server struct {
 	clientIDs map[string]bool
 	positions map[string]fixed.Dec
 	fills     []map[string]any // newest last
+	// listeners are the trade_updates streams: each gets every trade
+	// update (a full one is dropped).
+	listeners map[chan []byte]bool
 	script    map[string][]Scripted
 	seq       int
 	requests  int
@@ -131,7 +134,8 @@ func (o *order) open() bool {
 // New returns a server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, clk: clock.Or(cfg.Clock), cash: cfg.Cash, assets: map[string]*Asset{}, byID: map[string]*order{},
-		clientIDs: map[string]bool{}, positions: map[string]fixed.Dec{}, script: map[string][]Scripted{}, status: "ACTIVE"}
+		clientIDs: map[string]bool{}, positions: map[string]fixed.Dec{}, script: map[string][]Scripted{}, status: "ACTIVE",
+		listeners: map[chan []byte]bool{}}
 	for _, a := range cfg.Assets {
 		s.assets[a.Symbol] = &a
 	}
@@ -239,6 +243,7 @@ func (s *Server) fill(o *order, q, p fixed.Dec, now time.Time) {
 		"side": o.side, "symbol": o.symbol, "leaves_qty": (o.qty - o.filled).String(), "order_id": o.id,
 		"cum_qty": o.filled.String(), "order_status": o.status})
 	s.fills = append(s.fills, f)
+	s.tradeUpdate(o, kind, uuid(s.seq), p, q, now)
 }
 
 func uuid(n int) string {
@@ -247,6 +252,10 @@ func uuid(n int) string {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == "GET" && r.URL.Path == "/stream" {
+		s.stream(w, r)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
