@@ -5,36 +5,24 @@ import (
 	"fmt"
 )
 
-// The call deadline is enforced by the module itself: before compiling,
-// the module gets one more mutable i32 global, exported as
-// interruptExport, and a check of it at the head of every loop:
-//
-//	global.get $interrupt
-//	if
-//	  unreachable
-//	end
-//
-// When a call is over its deadline, the host sets the global to 1 and the
-// module traps at its next loop iteration. A module without loops ends on
-// its own (wazero does not enable tail calls, the only other way to run
-// forever). This costs a load and a branch per iteration, where wazero's
-// own guarantee (WithCloseOnContextDone) calls a trampoline per iteration,
-// several times slower on Go-compiled modules, whose every jump between
-// blocks goes through a loop head.
-//
-// The Go runtime cannot preempt a goroutine while it runs compiled wasm
-// code: a loop that never leaves it would make the next garbage
-// collection's stop-the-world wait forever, with the timer that would set
-// the interrupt global stopped too. So every loop head also counts down a
-// second added global and, every yieldEvery iterations, leaves the
-// compiled code for Go, where the runtime can stop the goroutine:
+// The call deadline is enforced by the module itself. The Go runtime
+// cannot preempt a goroutine while it runs compiled wasm code: a loop that
+// never left it would make the next garbage collection's stop-the-world
+// wait forever, with the timer that would stop the module stopped too
+// (the whole process froze). So before compiling, the module gets two
+// more mutable i32 globals, exported as interruptExport and
+// countdownExport, and this at the head of every loop:
 //
 //	global.get $countdown
 //	i32.eqz
 //	if
 //	  i32.const 0
-//	  memory.grow 0      ;; wazero grows memory in Go, by a trampoline
-//	  drop
+//	  memory.grow 0      ;; wazero grows memory in Go, by a trampoline:
+//	  drop               ;; there the runtime can stop the goroutine
+//	  global.get $interrupt
+//	  if
+//	    unreachable
+//	  end
 //	  i32.const yieldEvery
 //	  global.set $countdown
 //	end
@@ -43,10 +31,25 @@ import (
 //	i32.sub
 //	global.set $countdown
 //
+// Every yieldEvery iterations the module leaves compiled code for Go.
+// When a call is over its deadline, the host sets $interrupt to 1 and
+// $countdown to 0, and the module traps at its next loop iteration (or
+// at most yieldEvery iterations later, when its own store of $countdown
+// overwrote the host's). A module without loops ends on its own (wazero
+// does not enable tail calls, the only other way to run forever).
 // memory.grow needs a memory: a module without one gets an empty one.
+//
+// The hot path is two loads, a store and a branch per iteration, where
+// wazero's own guarantee (WithCloseOnContextDone) calls a trampoline per
+// iteration, several times slower on Go-compiled modules, whose every
+// jump between blocks goes through a loop head.
 
-// interruptExport is the name under which the added global is exported.
-const interruptExport = "tradai.interrupt"
+// interruptExport and countdownExport are the names under which the added
+// globals are exported.
+const (
+	interruptExport = "tradai.interrupt"
+	countdownExport = "tradai.countdown"
+)
 
 // yieldEvery is how many loop iterations a module runs between two exits
 // to Go: a few microseconds of a tight loop, a negligible cost per exit.
@@ -193,9 +196,12 @@ func instrument(code []byte) ([]byte, error) {
 	globals := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // interrupt: mut i32 = i32.const 0
 	globals = append(globals, 0x7f, 0x01, 0x41)     // countdown: mut i32 = i32.const yieldEvery
 	globals = append(appendS32(globals, yieldEvery), 0x0b)
-	export := append(appendU32(nil, uint32(len(interruptExport))), interruptExport...)
-	export = appendU32(append(export, 0x03), idx) // kind global, index
-	memory := []byte{1, 0x00, 0x00}               // one memory: no maximum, 0 pages
+	var exports []byte
+	for i, name := range []string{interruptExport, countdownExport} {
+		exports = append(appendU32(exports, uint32(len(name))), name...)
+		exports = appendU32(append(exports, 0x03), idx+uint32(i)) // kind global, index
+	}
+	memory := []byte{1, 0x00, 0x00} // one memory: no maximum, 0 pages
 	out := append([]byte(nil), code[:8]...)
 	for _, s := range secs {
 		body := s.body
@@ -214,7 +220,7 @@ func instrument(code []byte) ([]byte, error) {
 			if !hasGlobal {
 				out = appendSection(out, secGlobal, append([]byte{2}, globals...))
 			}
-			body, err = appendEntries(body, 1, export)
+			body, err = appendEntries(body, 2, exports)
 		case secCode:
 			body, err = instrumentCode(body, idx, idx+1)
 		}
@@ -317,11 +323,11 @@ func (r *reader) skipLimits() error {
 // interrupt check (on global interrupt) and the countdown to an exit to Go
 // (on global countdown) after every loop instruction.
 func instrumentCode(body []byte, interrupt, countdown uint32) ([]byte, error) {
-	check := appendU32([]byte{0x23}, interrupt)   // global.get interrupt
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if unreachable end
-	check = appendU32(append(check, 0x23), countdown)
+	check := appendU32([]byte{0x23}, countdown)               // global.get countdown
 	check = append(check, 0x45, 0x04, 0x40)                   // i32.eqz if
-	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x41) // i32.const 0 memory.grow 0 drop i32.const
+	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x23) // i32.const 0 memory.grow 0 drop global.get
+	check = appendU32(check, interrupt)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b, 0x41) // if unreachable end i32.const
 	check = appendS32(check, yieldEvery)
 	check = appendU32(append(check, 0x24), countdown)       // global.set countdown
 	check = appendU32(append(check, 0x0b, 0x23), countdown) // end global.get countdown
