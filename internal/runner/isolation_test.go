@@ -192,7 +192,7 @@ func BenchmarkIsolation(b *testing.B) {
 	for _, a := range attacks {
 		cases[a] = []string{a}
 	}
-	for _, name := range []string{"alone", "spin", "grow", "panic", "all"} {
+	for _, name := range []string{"alone", "spin", "loop", "grow", "panic", "all"} {
 		b.Run(name, func(b *testing.B) {
 			n := min(b.N, 287)
 			w := newWorld(b, 1)
