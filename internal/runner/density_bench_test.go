@@ -224,11 +224,6 @@ func benchDensity(b *testing.B, name string, n int) {
 	heap0, rss0 := memNow()
 
 	events := make(chan densityEvent, 2*n)
-	// Python processes start a few at a time: started all at once on two
-	// cores, their handshakes pass the 10 s start timeout and the jobs
-	// fail and restart in a storm (the host starts every job it acquires
-	// at once).
-	gate := make(chan struct{}, 4)
 	job := func(ctx context.Context, l deploy.Lease) error {
 		began := time.Now()
 		dep, err := store.Deployment(ctx, l)
@@ -239,13 +234,7 @@ func benchDensity(b *testing.B, name string, n int) {
 		if err != nil {
 			return err
 		}
-		if name == "python" {
-			gate <- struct{}{}
-		}
 		strat, closeFn, err := startRuntime(ctx, name, rt, cache)
-		if name == "python" {
-			<-gate
-		}
 		if err != nil {
 			return err
 		}

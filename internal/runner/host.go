@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -24,7 +25,22 @@ type Leases interface {
 // deployment's strategy and venue, builds a Runner and calls Run.
 // deploy.ErrFenced (wrapped) says the lease is lost: the host drops the
 // deployment; any other error restarts the job after a backoff.
+//
+// A job counts as starting (see HostConfig.MaxStarting) until it calls
+// Started with its ctx (Runner.Run does once its Start returned) or
+// returns.
 type Job func(ctx context.Context, l deploy.Lease) error
+
+// startedKey is the context key of a job's Started callback.
+type startedKey struct{}
+
+// Started tells the host running the job of ctx that the job has started:
+// another job may start. Without a host in ctx it does nothing.
+func Started(ctx context.Context) {
+	if f, ok := ctx.Value(startedKey{}).(func()); ok {
+		f()
+	}
+}
 
 // HostConfig is one runner process's settings.
 type HostConfig struct {
@@ -34,6 +50,11 @@ type HostConfig struct {
 	Job    Job
 	// Max is how many deployments the host holds at most (default 100).
 	Max int
+	// MaxStarting is how many jobs start at once at most (default twice
+	// GOMAXPROCS): the others wait their turn, so that a host acquiring
+	// many deployments does not start them all together, each too slow
+	// to start in time (a strategy process's handshake).
+	MaxStarting int
 	// TTL is a lease's length (default 30 s); Heartbeat how often the
 	// host renews its leases and looks for deployments (default 10 s).
 	TTL       time.Duration
@@ -56,9 +77,10 @@ type Host struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	mu   sync.Mutex
-	held map[string]*holding
-	wg   sync.WaitGroup
+	mu       sync.Mutex
+	held     map[string]*holding
+	wg       sync.WaitGroup
+	starting chan struct{} // a token per job starting, MaxStarting at most
 }
 
 type holding struct {
@@ -75,6 +97,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if cfg.Max <= 0 {
 		cfg.Max = 100
 	}
+	if cfg.MaxStarting <= 0 {
+		cfg.MaxStarting = 2 * runtime.GOMAXPROCS(0)
+	}
 	if cfg.TTL <= 0 {
 		cfg.TTL = 30 * time.Second
 	}
@@ -90,7 +115,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Host{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("runner", cfg.Name), held: map[string]*holding{}}, nil
+	return &Host{cfg: cfg, clk: clock.Or(cfg.Clock), log: cfg.Log.With("runner", cfg.Name), held: map[string]*holding{},
+		starting: make(chan struct{}, cfg.MaxStarting)}, nil
 }
 
 // Held lists the deployments the host holds now.
@@ -210,7 +236,7 @@ func (h *Host) supervise(ctx context.Context, l deploy.Lease) {
 	wait := h.cfg.Backoff
 	for {
 		began := h.clk.Now()
-		err := h.cfg.Job(ctx, l)
+		err := h.start(ctx, l)
 		if ctx.Err() != nil {
 			return
 		}
@@ -227,6 +253,20 @@ func (h *Host) supervise(ctx context.Context, l deploy.Lease) {
 		}
 		wait = min(2*wait, time.Minute)
 	}
+}
+
+// start runs the job once it may start (a MaxStarting token), and gives
+// the token back when the job called Started or ended.
+func (h *Host) start(ctx context.Context, l deploy.Lease) error {
+	select {
+	case h.starting <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var once sync.Once
+	started := func() { once.Do(func() { <-h.starting }) }
+	defer started()
+	return h.cfg.Job(context.WithValue(ctx, startedKey{}, started), l)
 }
 
 // shutdown stops every job, waits for them and releases their leases.

@@ -3,7 +3,9 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,6 +71,7 @@ func (j *jobs) job(ctx context.Context, l deploy.Lease) error {
 	}
 	j.running[l.Deployment+"/"+l.Runner] = l
 	j.mu.Unlock()
+	runner.Started(ctx)
 	<-ctx.Done()
 	j.mu.Lock()
 	delete(j.running, l.Deployment+"/"+l.Runner)
@@ -166,4 +169,93 @@ func TestHostFailoverRestartAndRelease(t *testing.T) {
 		stop1()
 		<-done1
 	})
+}
+
+// leases hands out n deployments at the first Acquire.
+type leases struct {
+	n    int
+	once sync.Once
+}
+
+func (s *leases) Acquire(_ context.Context, r string, _ int, _ time.Duration) (ls []deploy.Lease, _ error) {
+	s.once.Do(func() {
+		for i := range s.n {
+			ls = append(ls, deploy.Lease{Deployment: fmt.Sprintf("dep-%d", i), Runner: r, Token: 1, Expires: time.Unix(3600, 0)})
+		}
+	})
+	return ls, nil
+}
+
+func (*leases) Renew(_ context.Context, l deploy.Lease, _ time.Duration) (deploy.Lease, error) {
+	return l, nil
+}
+
+func (*leases) Release(context.Context, deploy.Lease) error { return nil }
+
+// A host acquiring many deployments starts MaxStarting jobs at a time:
+// a job counts as starting until it calls Started (or ends), and every
+// job starts in the end.
+func TestHostBoundsStartingJobs(t *testing.T) {
+	const n, maxStarting = 12, 3
+	var (
+		mu      sync.Mutex
+		inStart int
+		peak    int
+		entered = make(chan chan struct{})
+		started = make(chan string, n)
+	)
+	job := func(ctx context.Context, l deploy.Lease) error {
+		mu.Lock()
+		inStart++
+		peak = max(peak, inStart)
+		mu.Unlock()
+		proceed := make(chan struct{})
+		entered <- proceed
+		<-proceed
+		mu.Lock()
+		inStart--
+		mu.Unlock()
+		runner.Started(ctx)
+		started <- l.Deployment
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	h, err := runner.NewHost(runner.HostConfig{Name: "r1", Leases: &leases{n: n}, Job: job, MaxStarting: maxStarting, Clock: clock.NewFake(time.Unix(0, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	// Hold maxStarting jobs in their start, then let them start one by
+	// one as the next ones come.
+	var held []chan struct{}
+	for range maxStarting {
+		held = append(held, <-entered)
+	}
+	for range n - maxStarting {
+		// Yield to the host's goroutines: none may enter its start now.
+		for range 1000 {
+			runtime.Gosched()
+		}
+		select {
+		case <-entered:
+			t.Fatalf("a job entered its start while %d were starting", maxStarting)
+		default:
+		}
+		close(held[0])
+		held = append(held[1:], <-entered)
+	}
+	for _, p := range held {
+		close(p)
+	}
+	seen := map[string]bool{}
+	for range n {
+		seen[<-started] = true
+	}
+	cancel()
+	<-done
+	if len(seen) != n || peak > maxStarting {
+		t.Fatalf("%d of %d jobs started, %d starting at once at most (want %d)", len(seen), n, peak, maxStarting)
+	}
 }

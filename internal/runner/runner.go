@@ -694,6 +694,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := r.Start(ctx, r.clk.Now()); err != nil {
 		return err
 	}
+	Started(ctx)
 	var closes chan int64
 	if ks, ok := r.cfg.Exchange.(exchange.KlineStreamer); ok && r.sched == nil {
 		sctx, cancel := context.WithCancel(ctx)

@@ -5,30 +5,61 @@ import (
 	"fmt"
 )
 
-// The call deadline is enforced by the module itself: before compiling,
-// the module gets one more mutable i32 global, exported as
-// interruptExport, and a check of it at the head of every loop:
+// The call deadline is enforced by the module itself. The Go runtime
+// cannot preempt a goroutine while it runs compiled wasm code: a loop that
+// never left it would make the next garbage collection's stop-the-world
+// wait forever, with the timer that would stop the module stopped too
+// (the whole process froze). So before compiling, the module gets two
+// more mutable i32 globals, exported as interruptExport and
+// countdownExport, and this at the head of every loop:
 //
-//	global.get $interrupt
+//	global.get $countdown
+//	i32.eqz
 //	if
-//	  unreachable
+//	  i32.const 0
+//	  memory.grow 0      ;; wazero grows memory in Go, by a trampoline:
+//	  drop               ;; there the runtime can stop the goroutine
+//	  global.get $interrupt
+//	  if
+//	    unreachable
+//	  end
+//	  i32.const yieldEvery
+//	  global.set $countdown
 //	end
+//	global.get $countdown
+//	i32.const 1
+//	i32.sub
+//	global.set $countdown
 //
-// When a call is over its deadline, the host sets the global to 1 and the
-// module traps at its next loop iteration. A module without loops ends on
-// its own (wazero does not enable tail calls, the only other way to run
-// forever). This costs a load and a branch per iteration, where wazero's
-// own guarantee (WithCloseOnContextDone) calls a trampoline per iteration,
-// several times slower on Go-compiled modules, whose every jump between
-// blocks goes through a loop head.
+// Every yieldEvery iterations the module leaves compiled code for Go.
+// When a call is over its deadline, the host sets $interrupt to 1 and
+// $countdown to 0, and the module traps at its next loop iteration (or
+// at most yieldEvery iterations later, when its own store of $countdown
+// overwrote the host's). A module without loops ends on its own (wazero
+// does not enable tail calls, the only other way to run forever).
+// memory.grow needs a memory: a module without one gets an empty one.
+//
+// The hot path is two loads, a store and a branch per iteration, where
+// wazero's own guarantee (WithCloseOnContextDone) calls a trampoline per
+// iteration, several times slower on Go-compiled modules, whose every
+// jump between blocks goes through a loop head.
 
-// interruptExport is the name under which the added global is exported.
-const interruptExport = "tradai.interrupt"
+// interruptExport and countdownExport are the names under which the added
+// globals are exported.
+const (
+	interruptExport = "tradai.interrupt"
+	countdownExport = "tradai.countdown"
+)
+
+// yieldEvery is how many loop iterations a module runs between two exits
+// to Go: a few microseconds of a tight loop, a negligible cost per exit.
+const yieldEvery = 1 << 16
 
 // Section ids of the binary format.
 const (
 	secCustom = 0
 	secImport = 2
+	secMemory = 5
 	secGlobal = 6
 	secExport = 7
 	secCode   = 10
@@ -133,14 +164,22 @@ func instrument(code []byte) ([]byte, error) {
 		secs = append(secs, section{id, code[start:r.pos]})
 	}
 	var imported, defined uint32
-	hasGlobal, hasExport := false, false
+	hasGlobal, hasExport, hasMemory := false, false, false
 	for _, s := range secs {
 		var err error
 		switch s.id {
 		case secImport:
-			if imported, err = countImportedGlobals(s.body); err != nil {
+			var memories uint32
+			if imported, memories, err = countImports(s.body); err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
+			hasMemory = hasMemory || memories > 0
+		case secMemory:
+			n, err := (&reader{b: s.body}).u32()
+			if err != nil {
+				return nil, fmt.Errorf("memory section: %w", err)
+			}
+			hasMemory = hasMemory || n > 0
 		case secGlobal:
 			hasGlobal = true
 			if defined, err = (&reader{b: s.body}).u32(); err != nil {
@@ -154,23 +193,36 @@ func instrument(code []byte) ([]byte, error) {
 		return nil, errors.New("it exports nothing")
 	}
 	idx := imported + defined
-	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // mut i32 = i32.const 0
-	export := append(appendU32(nil, uint32(len(interruptExport))), interruptExport...)
-	export = appendU32(append(export, 0x03), idx) // kind global, index
+	globals := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // interrupt: mut i32 = i32.const 0
+	globals = append(globals, 0x7f, 0x01, 0x41)     // countdown: mut i32 = i32.const yieldEvery
+	globals = append(appendS32(globals, yieldEvery), 0x0b)
+	var exports []byte
+	for i, name := range []string{interruptExport, countdownExport} {
+		exports = append(appendU32(exports, uint32(len(name))), name...)
+		exports = appendU32(append(exports, 0x03), idx+uint32(i)) // kind global, index
+	}
+	memory := []byte{1, 0x00, 0x00} // one memory: no maximum, 0 pages
 	out := append([]byte(nil), code[:8]...)
 	for _, s := range secs {
 		body := s.body
 		var err error
+		if !hasMemory && (s.id == secMemory || s.id == secGlobal || s.id == secExport) {
+			hasMemory = true
+			out = appendSection(out, secMemory, memory)
+			if s.id == secMemory {
+				continue // an empty memory section, replaced
+			}
+		}
 		switch s.id {
 		case secGlobal:
-			body, err = appendEntry(body, global)
+			body, err = appendEntries(body, 2, globals)
 		case secExport:
 			if !hasGlobal {
-				out = appendSection(out, secGlobal, append([]byte{1}, global...))
+				out = appendSection(out, secGlobal, append([]byte{2}, globals...))
 			}
-			body, err = appendEntry(body, export)
+			body, err = appendEntries(body, 2, exports)
 		case secCode:
-			body, err = instrumentCode(body, idx)
+			body, err = instrumentCode(body, idx, idx+1)
 		}
 		if err != nil {
 			return nil, err
@@ -184,40 +236,51 @@ func appendSection(out []byte, id byte, body []byte) []byte {
 	return append(appendU32(append(out, id), uint32(len(body))), body...)
 }
 
-// appendEntry adds entry to a vector section: the count plus one, the
-// entries, the new one.
-func appendEntry(body, entry []byte) ([]byte, error) {
+// appendEntries adds n entries (encoded one after the other in entries)
+// to a vector section: the count plus n, the old entries, the new ones.
+func appendEntries(body []byte, n uint32, entries []byte) ([]byte, error) {
 	r := &reader{b: body}
-	n, err := r.u32()
+	count, err := r.u32()
 	if err != nil {
 		return nil, err
 	}
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, count+n)
 	out = append(out, body[r.pos:]...)
-	return append(out, entry...), nil
+	return append(out, entries...), nil
 }
 
-// countImportedGlobals counts the globals of an import section.
-func countImportedGlobals(body []byte) (uint32, error) {
+// appendS32 appends v as a signed LEB128.
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// countImports counts the globals and the memories of an import section.
+func countImports(body []byte) (globals, memories uint32, err error) {
 	r := &reader{b: body}
 	n, err := r.u32()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var globals uint32
 	for range n {
 		for range 2 { // module and field names
 			l, err := r.u32()
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			if err := r.skip(int(l)); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		kind, err := r.byte()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		switch kind {
 		case 0x00: // function: type index
@@ -227,18 +290,19 @@ func countImportedGlobals(body []byte) (uint32, error) {
 				err = r.skipLimits()
 			}
 		case 0x02: // memory: limits
+			memories++
 			err = r.skipLimits()
 		case 0x03: // global: value type, mutability
 			globals++
 			err = r.skip(2)
 		default:
-			return 0, fmt.Errorf("an import of unknown kind %#x", kind)
+			return 0, 0, fmt.Errorf("an import of unknown kind %#x", kind)
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return globals, nil
+	return globals, memories, nil
 }
 
 func (r *reader) skipLimits() error {
@@ -256,10 +320,19 @@ func (r *reader) skipLimits() error {
 }
 
 // instrumentCode rewrites a code section: each function body gets the
-// interrupt check (on global idx) after every loop instruction.
-func instrumentCode(body []byte, idx uint32) ([]byte, error) {
-	check := appendU32([]byte{0x23}, idx)         // global.get idx
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if unreachable end
+// interrupt check (on global interrupt) and the countdown to an exit to Go
+// (on global countdown) after every loop instruction.
+func instrumentCode(body []byte, interrupt, countdown uint32) ([]byte, error) {
+	check := appendU32([]byte{0x23}, countdown)               // global.get countdown
+	check = append(check, 0x45, 0x04, 0x40)                   // i32.eqz if
+	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x23) // i32.const 0 memory.grow 0 drop global.get
+	check = appendU32(check, interrupt)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b, 0x41) // if unreachable end i32.const
+	check = appendS32(check, yieldEvery)
+	check = appendU32(append(check, 0x24), countdown)       // global.set countdown
+	check = appendU32(append(check, 0x0b, 0x23), countdown) // end global.get countdown
+	check = append(check, 0x41, 0x01, 0x6b)                 // i32.const 1 i32.sub
+	check = appendU32(append(check, 0x24), countdown)       // global.set countdown
 	r := &reader{b: body}
 	n, err := r.u32()
 	if err != nil {

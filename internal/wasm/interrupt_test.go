@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,36 @@ func TestInterruptStopsALoop(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("stopped after %s", d)
+	}
+}
+
+// A module spinning in a loop is stopped at its deadline also while the
+// host collects garbage: the goroutine running compiled wasm code cannot
+// be preempted, so the module must leave it for Go now and then, or the
+// collector's stop-the-world waits for it forever, the timer that would
+// interrupt it stopped with the rest (the whole process froze).
+func TestLoopStopsDuringGC(t *testing.T) {
+	r := newRuntime(t, Options{CallTimeout: 200 * time.Millisecond})
+	h := open(t, r, "hostile")
+	frame := randomFrame(rand.New(rand.NewPCG(7, 8)), 100)
+	done := make(chan struct{})
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	_, err := populate(t, h, frame, map[string]any{"attack": "loop"})
+	close(done)
+	<-collected
+	if err == nil || !strings.Contains(err.Error(), "ran longer than the 200ms allowed per call") {
+		t.Fatalf("want the deadline error, got %v", err)
 	}
 }
 

@@ -154,7 +154,7 @@ type instance struct {
 	mem    api.Memory
 	out    *capture
 
-	interrupt                                          api.MutableGlobal
+	interrupt, countdown                               api.MutableGlobal
 	abiVersion, spec, prepare, populateFn, tags, errFn api.Function
 }
 
@@ -181,13 +181,14 @@ func (r *Runtime) instantiate(ctx context.Context, m *module, label string) (*in
 	}
 	in := &instance{r: r, m: m, mod: mod, mem: mod.Memory(), out: out}
 	in.interrupt, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	in.countdown, _ = mod.ExportedGlobal(countdownExport).(api.MutableGlobal)
 	in.abiVersion = mod.ExportedFunction(abi.ExportABIVersion)
 	in.spec = mod.ExportedFunction(abi.ExportSpec)
 	in.prepare = mod.ExportedFunction(abi.ExportPrepare)
 	in.populateFn = mod.ExportedFunction(abi.ExportPopulate)
 	in.tags = mod.ExportedFunction(abi.ExportTags)
 	in.errFn = mod.ExportedFunction(abi.ExportError)
-	if in.interrupt == nil {
+	if in.interrupt == nil || in.countdown == nil {
 		in.close(ctx)
 		return nil, fmt.Errorf("%s: internal error: the module has no interrupt global", label)
 	}
@@ -222,8 +223,8 @@ func (in *instance) call(ctx context.Context, fn api.Function, params ...uint64)
 }
 
 // callAny calls fn; when the deadline passes or ctx ends first, it sets
-// the module's interrupt global, which makes it trap at its next loop
-// iteration. An interrupted call is an error even if the module happened
+// the module's interrupt global and zeroes its countdown, which makes it
+// trap at its next loop iteration. An interrupted call is an error even if the module happened
 // to finish: the instance must not be used again.
 func (in *instance) callAny(ctx context.Context, fn api.Function, params ...uint64) ([]uint64, error) {
 	in.out.reset()
@@ -239,6 +240,7 @@ func (in *instance) callAny(ctx context.Context, fn api.Function, params ...uint
 			if !done && interrupted == nil {
 				interrupted = why
 				in.interrupt.Set(1)
+				in.countdown.Set(0)
 			}
 		}
 	}
