@@ -16,6 +16,7 @@ import (
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/secrets"
 	"github.com/tradai/tradai/internal/sim/simstore"
@@ -55,39 +56,29 @@ func (o *accountsOpts) kek() (*secrets.KEK, error) {
 }
 
 func (o *accountsOpts) with(cmd *cobra.Command, do func(ctx context.Context, a venueAccounts) error) error {
-	if o.remote.url != "" || os.Getenv("TRADAI_URL") != "" {
-		o.remote.home = o.local.home
-		rc, err := o.remote.connect()
-		if err != nil {
-			return err
-		}
-		return rc.explain(do(cmd.Context(), rc.c))
-	}
-	ctx := cmd.Context()
-	kek, err := o.kek()
+	a, explain, done, err := openEither(cmd, &o.registryOpts, func(rc *remote) venueAccounts { return rc.c },
+		func(_ context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (venueAccounts, error) {
+			kek, err := o.kek()
+			if err != nil {
+				return nil, err
+			}
+			store, err := accounts.New(accounts.Config{DB: d, KEK: kek, Log: log})
+			if err != nil {
+				return nil, err
+			}
+			venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true,
+				Accounts: simstore.New(d, clock.Real(), log), Keys: store, Log: log}
+			ops, err := api.NewAccounts(store, venues, log)
+			if err != nil {
+				return nil, err
+			}
+			return localAccounts{ops: ops, p: l.p}, nil
+		})
 	if err != nil {
 		return err
 	}
-	d, log, err := o.local.open(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	l, err := o.openLocal(ctx, cmd.ErrOrStderr(), d, log)
-	if err != nil {
-		return err
-	}
-	store, err := accounts.New(accounts.Config{DB: d, KEK: kek, Log: log})
-	if err != nil {
-		return err
-	}
-	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true,
-		Accounts: simstore.New(d, clock.Real(), log), Keys: store, Log: log}
-	ops, err := api.NewAccounts(store, venues, log)
-	if err != nil {
-		return err
-	}
-	return do(ctx, localAccounts{ops: ops, p: l.p})
+	defer done()
+	return explain(do(cmd.Context(), a))
 }
 
 // localAccounts are the accounts of the local database, as one user.

@@ -20,6 +20,7 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/sim/simstore"
@@ -64,45 +65,27 @@ func (o *deployOpts) addFlags(cmd *cobra.Command) {
 // open returns the deployments, a function explaining an error and one
 // releasing them.
 func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, func(), error) {
-	if o.remote.url != "" || os.Getenv("TRADAI_URL") != "" {
-		o.remote.home = o.local.home
-		rc, err := o.remote.connect()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return rc.c, rc.explain, func() {}, nil
-	}
-	ctx := cmd.Context()
-	d, log, err := o.local.open(ctx, true)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	l, err := o.openLocal(ctx, cmd.ErrOrStderr(), d, log)
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	store, err := deploy.New(deploy.Config{DB: d, Log: log})
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	// Checking a live deployment's stored account needs no key-encryption
-	// key: only the runner opens its credentials.
-	keys, err := accounts.New(accounts.Config{DB: d, Log: log})
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log),
-		Keys: keys, Log: log}
-	// Local mode works on the database itself: its user is an operator.
-	ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log, Operators: []string{l.p.User}})
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	return localDeployments{ops: ops, p: l.p}, func(err error) error { return err }, func() { d.Close() }, nil
+	return openEither(cmd, &o.registryOpts, func(rc *remote) deployments { return rc.c },
+		func(_ context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (deployments, error) {
+			store, err := deploy.New(deploy.Config{DB: d, Log: log})
+			if err != nil {
+				return nil, err
+			}
+			// Checking a live deployment's stored account needs no
+			// key-encryption key: only the runner opens its credentials.
+			keys, err := accounts.New(accounts.Config{DB: d, Log: log})
+			if err != nil {
+				return nil, err
+			}
+			venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log),
+				Keys: keys, Log: log}
+			// Local mode works on the database itself: its user is an operator.
+			ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log, Operators: []string{l.p.User}})
+			if err != nil {
+				return nil, err
+			}
+			return localDeployments{ops: ops, p: l.p}, nil
+		})
 }
 
 // localDeployments are the deployments of the local database, as one

@@ -61,25 +61,46 @@ func (o *registryOpts) addFlags(cmd *cobra.Command) {
 
 // open returns the registry and a function releasing it.
 func (o *registryOpts) open(cmd *cobra.Command) (strategyRegistry, func(), error) {
+	r, _, done, err := openEither(cmd, o, func(rc *remote) strategyRegistry { return remoteRegistry{rc} },
+		func(_ context.Context, _ *db.DB, _ *slog.Logger, l *localRegistry) (strategyRegistry, error) {
+			return l, nil
+		})
+	return r, done, err
+}
+
+// openEither opens what o's flags name: with --remote (or $TRADAI_URL) a
+// server's, made of its connection by remote; else the local database's,
+// made by local of the database, its logger and the local registry (the
+// database is closed when local fails). It returns a function explaining
+// an error (the server's problem details) and one releasing what it
+// opened.
+func openEither[T any](cmd *cobra.Command, o *registryOpts, remote func(rc *remote) T,
+	local func(ctx context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (T, error)) (T, func(error) error, func(), error) {
+	var none T
 	if o.remote.url != "" || os.Getenv("TRADAI_URL") != "" {
 		o.remote.home = o.local.home
 		rc, err := o.remote.connect()
 		if err != nil {
-			return nil, nil, err
+			return none, nil, nil, err
 		}
-		return remoteRegistry{rc}, func() {}, nil
+		return remote(rc), rc.explain, func() {}, nil
 	}
 	ctx := cmd.Context()
 	d, log, err := o.local.open(ctx, true)
 	if err != nil {
-		return nil, nil, err
+		return none, nil, nil, err
 	}
 	l, err := o.openLocal(ctx, cmd.ErrOrStderr(), d, log)
 	if err != nil {
 		d.Close()
-		return nil, nil, err
+		return none, nil, nil, err
 	}
-	return l, func() { d.Close() }, nil
+	v, err := local(ctx, d, log, l)
+	if err != nil {
+		d.Close()
+		return none, nil, nil, err
+	}
+	return v, func(err error) error { return err }, func() { d.Close() }, nil
 }
 
 func (o *registryOpts) openLocal(ctx context.Context, stderr io.Writer, d *db.DB, log *slog.Logger) (*localRegistry, error) {

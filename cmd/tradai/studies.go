@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/client"
+	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
@@ -86,36 +86,19 @@ func (l localStudies) ExportStudyVersion(ctx context.Context, id string) (apityp
 // $TRADAI_URL: a server's, else the local database's), a function
 // explaining an error and one releasing them.
 func (o *registryOpts) openStudies(cmd *cobra.Command) (studies, func(error) error, func(), error) {
-	if o.remote.url != "" || os.Getenv("TRADAI_URL") != "" {
-		o.remote.home = o.local.home
-		rc, err := o.remote.connect()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return rc.c, rc.explain, func() {}, nil
-	}
-	ctx := cmd.Context()
-	d, log, err := o.local.open(ctx, true)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	l, err := o.openLocal(ctx, cmd.ErrOrStderr(), d, log)
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	home, err := homeDir(o.local.home)
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	// Only to queue a resumed study's jobs: this process works none.
-	svc, err := jobs.New(d, runs.New(d, nil, 3, log), filepath.Join(home, "data"), log, jobs.Options{})
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	return localStudies{ops: api.NewStudies(svc, log), reg: l.reg, p: l.p}, func(err error) error { return err }, func() { d.Close() }, nil
+	return openEither(cmd, o, func(rc *remote) studies { return rc.c },
+		func(_ context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (studies, error) {
+			home, err := homeDir(o.local.home)
+			if err != nil {
+				return nil, err
+			}
+			// Only to queue a resumed study's jobs: this process works none.
+			svc, err := jobs.New(d, runs.New(d, nil, 3, log), filepath.Join(home, "data"), log, jobs.Options{})
+			if err != nil {
+				return nil, err
+			}
+			return localStudies{ops: api.NewStudies(svc, log), reg: l.reg, p: l.p}, nil
+		})
 }
 
 func newStudiesCmd(logger func() (*slog.Logger, error)) *cobra.Command {
