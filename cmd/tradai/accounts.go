@@ -294,9 +294,6 @@ comes later). Exits non-zero unless the key passed.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "account %s (%s, key %s): %s\n", r.Account.Name, r.Account.Venue, r.Account.Fingerprint, r.Message)
 				}
 				if !r.OK {
-					if !r.Supported {
-						return fmt.Errorf("accounts test %s: not supported for %s yet", args[0], r.Account.Venue)
-					}
 					return fmt.Errorf("accounts test %s: the key did not pass", args[0])
 				}
 				return nil

@@ -12,10 +12,6 @@ import (
 	"github.com/tradai/tradai/internal/hyperliquid"
 )
 
-// ErrUnsupported is returned by a test-connection of a venue whose
-// adapter does not exist yet.
-var ErrUnsupported = errors.New("testing the connection is not supported for this venue yet")
-
 // ErrCanWithdraw refuses a key that may withdraw funds: a trading key
 // that leaks must not be able to empty the account.
 var ErrCanWithdraw = errors.New("the key may withdraw funds: make a key without withdrawals (Binance: API management, untick Enable Withdrawals; Hyperliquid: an API wallet, not the account's own key) and add that one")

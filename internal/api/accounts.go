@@ -129,15 +129,13 @@ func (o *Accounts) Test(ctx context.Context, p tenancy.Principal, ref string) (a
 	switch {
 	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, secrets.ErrNoKEK), errors.Is(err, secrets.ErrWrongKEK), errors.Is(err, secrets.ErrCorrupt):
 		return apitype.AccountTest{}, o.storeErr("test", ref, err)
-	case errors.Is(err, accounts.ErrUnsupported):
-		return apitype.AccountTest{Account: AccountView(a), Message: fmt.Sprintf("testing a %s account is not supported yet: its venue adapter comes later; nothing was tested", a.Venue)}, nil
 	case err != nil && a.ID == "":
 		return apitype.AccountTest{}, o.storeErr("test", ref, err)
 	case err != nil:
 		o.log.Warn("account test failed", "tenant", p.Tenant, "account", a.ID, "err", err)
-		return apitype.AccountTest{Account: AccountView(a), Supported: true, Message: err.Error()}, nil
+		return apitype.AccountTest{Account: AccountView(a), Message: err.Error()}, nil
 	}
-	out := apitype.AccountTest{Account: AccountView(a), Supported: true, CanTrade: &perm.CanTrade, CanWithdraw: &perm.CanWithdraw}
+	out := apitype.AccountTest{Account: AccountView(a), CanTrade: &perm.CanTrade, CanWithdraw: &perm.CanWithdraw}
 	if verdict := perm.Check(); verdict != nil {
 		out.Message = "refused: " + verdict.Error()
 	} else {
@@ -232,7 +230,7 @@ func (s *Server) registerAccounts() {
 	huma.Register(s.api, op("test-account", http.MethodPost, "/{ref}/test", "Test a venue account's key at the venue",
 		"Binance and sim accounts: the key works (GET /api/v3/account), may trade (canTrade) and may NOT withdraw (GET /sapi/v1/account/apiRestrictions enableWithdrawals); ok is false otherwise, with why. "+
 			"Hyperliquid: the API wallet (the stored private key) must be an agent the stored account address approved (userRole), which can trade and cannot withdraw; the message names the wallet. "+
-			"Alpaca: supported is false (its adapter comes later)."),
+			"Alpaca: the key works (GET /v2/account), the account is ACTIVE and neither trading nor the account is blocked; Alpaca keys cannot withdraw."),
 		func(ctx context.Context, in *accountInput) (*accountTestOutput, error) {
 			o, p, err := s.accounts(ctx)
 			if err != nil {

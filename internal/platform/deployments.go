@@ -379,8 +379,9 @@ func (v *Venues) liveAccount(ctx context.Context, tenant string, spec deploy.Spe
 // TestAccount is the test-connection of tenant's stored account ref: the
 // key works, may trade and may not withdraw (Permissions.Check says
 // which). Binance accounts are tested at BinanceURL, Hyperliquid
-// accounts at HyperliquidURL (accounts.CheckHyperliquid), sim accounts at
-// the simulator "sim"; other venues answer accounts.ErrUnsupported.
+// accounts at HyperliquidURL (accounts.CheckHyperliquid), Alpaca accounts
+// at their API (accounts.CheckAlpaca), sim accounts at the simulator
+// "sim".
 func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.Account, accounts.Permissions, error) {
 	if v.Keys == nil {
 		return accounts.Account{}, accounts.Permissions{}, errors.New("this server keeps no venue accounts")
@@ -411,7 +412,7 @@ func (v *Venues) TestAccount(ctx context.Context, tenant, ref string) (accounts.
 	case accounts.Alpaca:
 		return v.testAlpaca(ctx, a, creds)
 	default:
-		return a, accounts.Permissions{}, fmt.Errorf("venue %s: %w (its adapter comes later)", a.Venue, accounts.ErrUnsupported)
+		return a, accounts.Permissions{}, fmt.Errorf("test account %s: unknown venue %q", a.Name, a.Venue)
 	}
 	c, err := binance.New(binance.Config{BaseURL: base, APIKey: creds.APIKey, Secret: creds.Secret, HTTP: v.HTTP, Clock: v.Clock, Log: v.Log, Attempts: 2})
 	if err != nil {

@@ -29,9 +29,8 @@ type AccountList struct {
 
 // AccountTest is what a test-connection found.
 type AccountTest struct {
-	Account   Account `json:"account"`
-	Supported bool    `json:"supported" doc:"false: this venue's adapter does not exist yet, nothing was tested"`
-	OK        bool    `json:"ok" doc:"The key works, may trade and may not withdraw"`
+	Account Account `json:"account"`
+	OK      bool    `json:"ok" doc:"The key works, may trade and may not withdraw"`
 	// CanTrade and CanWithdraw are what the venue reported (absent when
 	// it could not be asked).
 	CanTrade    *bool  `json:"can_trade,omitempty"`
