@@ -390,3 +390,25 @@ func IsRegistry(ref string) bool {
 // (IsRegistry). A bare name is a built-in or the registry's latest version:
 // ask strategy.Lookup.
 func IsExternal(ref string) bool { return IsFile(ref) || IsRegistry(ref) }
+
+// ForRun is what a worker opens for a run's strategy: its reference — the
+// registry version the run recorded, exactly (NAME@N), else the name it
+// was given — and o with the run's tenant's registry (registry's, when
+// set). A registry version needs the process sandbox, and a file or a
+// program allowExternal, else the error says what the worker lacks.
+func ForRun(name string, version int, tenant string, o Options, registry func(tenant string) Resolver, allowExternal bool) (string, Options, error) {
+	ref := name
+	if version > 0 {
+		ref = fmt.Sprintf("%s@%d", name, version)
+	}
+	if registry != nil {
+		o.Registry = registry(tenant)
+	}
+	switch {
+	case version > 0 && o.External.Sandbox == nil && !allowExternal:
+		return "", o, fmt.Errorf("strategy %q: this worker has no process sandbox to run tenant code in", ref)
+	case version == 0 && IsExternal(ref) && !allowExternal:
+		return "", o, fmt.Errorf("strategy %q: this worker runs built-in strategies and registry versions only (start it with --allow-external-strategies to run programs named by a path, each in the process sandbox)", ref)
+	}
+	return ref, o, nil
+}

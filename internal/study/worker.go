@@ -250,20 +250,11 @@ func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *en
 		return err
 	}
 	c.Datadir = o.DataDir
-	c.Strategy = r.Spec.Strategy
-	sopts := o.Strategies
-	if r.Spec.StrategyVersion > 0 {
-		c.Strategy = fmt.Sprintf("%s@%d", r.Spec.Strategy, r.Spec.StrategyVersion)
+	ref, sopts, err := strategyref.ForRun(r.Spec.Strategy, r.Spec.StrategyVersion, r.Tenant, o.Strategies, o.Registry, o.AllowExternalStrategies)
+	if err != nil {
+		return err
 	}
-	if o.Registry != nil {
-		sopts.Registry = o.Registry(r.Tenant)
-	}
-	switch {
-	case r.Spec.StrategyVersion > 0 && sopts.External.Sandbox == nil && !o.AllowExternalStrategies:
-		return fmt.Errorf("strategy %q: this worker has no process sandbox to run tenant code in", c.Strategy)
-	case r.Spec.StrategyVersion == 0 && strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies:
-		return fmt.Errorf("strategy %q: this worker runs built-in strategies and registry versions only", c.Strategy)
-	}
+	c.Strategy = ref
 	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
 		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
 			return fmt.Errorf("strategy parameters: %w", err)

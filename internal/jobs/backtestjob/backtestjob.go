@@ -193,21 +193,11 @@ func (a *attempt) validate(ctx context.Context) error {
 		return runkind.Permanent(err)
 	}
 	c.Datadir = o.DataDir
-	c.Strategy = r.Spec.Strategy
-	sopts := o.Strategies
-	if r.Spec.StrategyVersion > 0 {
-		// Exactly the version recorded at submission.
-		c.Strategy = fmt.Sprintf("%s@%d", r.Spec.Strategy, r.Spec.StrategyVersion)
+	ref, sopts, err := strategyref.ForRun(r.Spec.Strategy, r.Spec.StrategyVersion, r.Tenant, o.Strategies, o.Registry, o.AllowExternalStrategies)
+	if err != nil {
+		return runkind.Permanent(err)
 	}
-	if o.Registry != nil {
-		sopts.Registry = o.Registry(r.Tenant)
-	}
-	switch {
-	case r.Spec.StrategyVersion > 0 && sopts.External.Sandbox == nil && !o.AllowExternalStrategies:
-		return runkind.Permanent(fmt.Errorf("strategy %q: this worker has no process sandbox to run tenant code in", c.Strategy))
-	case r.Spec.StrategyVersion == 0 && strategyref.IsExternal(c.Strategy) && !o.AllowExternalStrategies:
-		return runkind.Permanent(fmt.Errorf("strategy %q: this worker runs built-in strategies and registry versions only (start it with --allow-external-strategies to run programs named by a path, each in the process sandbox)", c.Strategy))
-	}
+	c.Strategy = ref
 	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
 		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
 			return runkind.Permanent(fmt.Errorf("strategy parameters: %w", err))
