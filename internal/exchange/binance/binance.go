@@ -121,17 +121,6 @@ func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
 	return time.UnixMilli(r.ServerTime), nil
 }
 
-type filter struct {
-	FilterType  string    `json:"filterType"`
-	MinPrice    fixed.Dec `json:"minPrice"`
-	MaxPrice    fixed.Dec `json:"maxPrice"`
-	TickSize    fixed.Dec `json:"tickSize"`
-	MinQty      fixed.Dec `json:"minQty"`
-	MaxQty      fixed.Dec `json:"maxQty"`
-	StepSize    fixed.Dec `json:"stepSize"`
-	MinNotional fixed.Dec `json:"minNotional"`
-}
-
 // Markets implements exchange.Exchange: the symbols that are TRADING.
 func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 	var r struct {
@@ -174,7 +163,7 @@ func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 
 // lenient decodes a filter, leaving a filter of a shape it does not know
 // (Binance adds new ones) empty instead of failing.
-type lenient struct{ f filter }
+type lenient struct{ f rawFilter }
 
 func (l *lenient) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &l.f); err != nil {
@@ -182,7 +171,7 @@ func (l *lenient) UnmarshalJSON(b []byte) error {
 			FilterType string `json:"filterType"`
 		}
 		json.Unmarshal(b, &t)
-		l.f = filter{FilterType: "unknown:" + t.FilterType}
+		l.f = rawFilter{FilterType: "unknown:" + t.FilterType}
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ type symbolRules struct {
 	maxNumOrders                   int // MAX_NUM_ORDERS
 }
 
-// rawFilter is one exchangeInfo filter, every field the checks read.
+// rawFilter is one exchangeInfo filter, every field the checks and Markets read.
 type rawFilter struct {
 	FilterType       string    `json:"filterType"`
 	MinPrice         fixed.Dec `json:"minPrice"`
