@@ -145,8 +145,10 @@ type envelope struct {
 
 // decode parses a sealed value without opening it.
 func decode(sealed string) (envelope, error) {
-	b, err := base64.StdEncoding.DecodeString(sealed)
-	if err != nil || len(b) < headerLen+tagLen || string(b[:len(magic)]) != magic {
+	// Only the canonical encoding: the decoder would skip line breaks and
+	// take stray bits, so that one value had many spellings.
+	b, err := base64.StdEncoding.Strict().DecodeString(sealed)
+	if err != nil || base64.StdEncoding.EncodeToString(b) != sealed || len(b) < headerLen+tagLen || string(b[:len(magic)]) != magic {
 		return envelope{}, ErrCorrupt
 	}
 	p := b[len(magic):]
