@@ -67,6 +67,66 @@ type pairState struct {
 	// firstClose is the close of the range's first candle, where buy and
 	// hold of the pair starts.
 	firstClose float64
+	// entry is the pair's next candle from j on that may open a trade
+	// (see nextEntry), to when there is none; below j when not yet found.
+	entry int
+}
+
+// nextEntry returns the pair's first candle from p.j on that may open a
+// trade: one after an entry signal on a side the policy trades (short
+// too when short), not the range's last; p.to when there is none.
+func (p *pairState) nextEntry(short bool) int {
+	if p.entry >= p.j {
+		return p.entry
+	}
+	p.entry = p.to
+	// The signals of candles j-1 … to-3 act on candles j … to-2.
+	lo, hi := p.j-1, p.to-2
+	if lo >= hi {
+		return p.entry
+	}
+	long := p.f.EnterLong[lo:hi]
+	if short {
+		shorts := p.f.EnterShort[lo:hi]
+		shorts = shorts[:len(long)]
+		for x, v := range long {
+			if v || shorts[x] {
+				p.entry = lo + x + 1
+				return p.entry
+			}
+		}
+		return p.entry
+	}
+	for x, v := range long {
+		if v {
+			p.entry = lo + x + 1
+			return p.entry
+		}
+	}
+	return p.entry
+}
+
+// advance moves the pair through its candles before index k (> p.j), on
+// which nothing happens but the bookkeeping of the last close, and returns
+// the time of the last of them.
+func (p *pairState) advance(k int) int64 {
+	p.lastClose = p.f.Close[k-1]
+	p.j = k
+	return p.f.Time[k-1]
+}
+
+// firstFrom returns the index of the pair's first candle from p.j on at or
+// after time t (p.to when there is none). It searches the candles close to
+// p.j first: the stretches skipped are short, the series long.
+func (p *pairState) firstFrom(t int64) int {
+	times := p.f.Time[p.j:p.to]
+	lo, hi := 0, 1
+	for hi < len(times) && times[hi-1] < t {
+		lo, hi = hi, 2*hi
+	}
+	hi = min(hi, len(times))
+	k, _ := slices.BinarySearch(times[lo:hi], t)
+	return p.j + lo + k
 }
 
 // Simulate runs the portfolio simulation over series, processed together
@@ -171,16 +231,81 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		p.j++
 		return nil
 	}
+	// idle steps, while no trade is open, from time t through every candle
+	// before the next one that may open a trade: on those nothing happens
+	// but the bookkeeping of each pair's last close and of the daily
+	// points, and the equity stays the balance (it was at the step before,
+	// which left no trade open: the peak and drawdown cannot change). It
+	// returns the time of that candle, MaxInt64 when there is none.
+	idle := func(t int64) int64 {
+		until := int64(math.MaxInt64)
+		for k := range states {
+			if p := &states[k]; p.j < p.to {
+				if e := p.nextEntry(pol.AllowShort); e < p.to {
+					until = min(until, p.f.Time[e])
+				}
+			}
+		}
+		if until == t {
+			return t
+		}
+		// Each step at or after nextDay starts a day: its point is the
+		// equity and the pairs' closes of the step before.
+		for nextDay == math.MinInt64 || nextDay < until {
+			day := until
+			for k := range states {
+				if p := &states[k]; p.j < p.to {
+					if i := p.firstFrom(nextDay); i < p.to {
+						day = min(day, p.f.Time[i])
+					}
+				}
+			}
+			if day == until {
+				break
+			}
+			for k := range states {
+				if p := &states[k]; p.j < p.to {
+					if i := p.firstFrom(day); i > p.j {
+						prevT = max(prevT, p.advance(i))
+					}
+				}
+			}
+			if nextDay != math.MinInt64 {
+				res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
+				res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
+			}
+			nextDay = (floorDiv(day, dayMs) + 1) * dayMs
+		}
+		for k := range states {
+			if p := &states[k]; p.j < p.to {
+				i := p.to
+				if until != math.MaxInt64 {
+					i = p.firstFrom(until)
+				}
+				if i > p.j {
+					steps += i - p.j
+					prevT = max(prevT, p.advance(i))
+				}
+			}
+		}
+		return until
+	}
 	t := int64(math.MaxInt64)
 	for k := range states {
 		if p := &states[k]; p.j < p.to {
 			t = min(t, p.f.Time[p.j])
 		}
 	}
-	for t != math.MaxInt64 {
-		if steps++; steps&0xffff == 0 {
+	for nextCheck := 0; t != math.MaxInt64; {
+		if steps++; steps >= nextCheck {
+			nextCheck = steps + 1<<16
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("backtest cancelled: %w", err)
+			}
+		}
+		if len(held) == 0 {
+			if t = idle(t); t == math.MaxInt64 {
+				break
 			}
 		}
 		if t >= nextDay { // a new UTC day (the times increase)

@@ -61,3 +61,37 @@ func BenchmarkTrials20x500k(b *testing.B) {
 	reportCandles(b, frames)
 	b.ReportMetric(float64(trades), "trades")
 }
+
+// BenchmarkPrepareSimulate100k is one optimiser trial on one pair: sma_cross
+// on 100,000 one-minute candles loaded once, through Data.Prepare and
+// Prepared.Simulate. Target (issue 20): at most 1 ms an op. Warm heap
+// after the first iteration, as an optimiser's trials run.
+func BenchmarkPrepareSimulate100k(b *testing.B) {
+	mem := memLoader{"BTC/USDT": synthetic("BTC/USDT", 100_000, 1)}
+	cfg := &config.Config{Timeframe: "1m", Exchange: config.Exchange{Name: "bench", PairWhitelist: []string{"BTC/USDT"}}}
+	st := strategy.SMACross{}
+	plan, err := NewPlan(cfg, st.Spec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := Load(context.Background(), mem, plan, quiet())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var trades int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		prep, err := data.Prepare(context.Background(), st, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := prep.Simulate(context.Background(), benchSettings(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		trades = len(res.Trades)
+	}
+	reportCandles(b, data.Frames())
+	b.ReportMetric(float64(trades), "trades")
+}
