@@ -37,12 +37,27 @@ func (SMACross) Populate(f *sdk.Frame, p sdk.Values) error {
 		return fmt.Errorf("sma_cross: fast period %d must be below slow period %d", fast, slow)
 	}
 	f.EnsureSignals()
-	a, b := ta.SMA(f.Close, fast), ta.SMA(f.Close, slow)
+	// The averages stream through two small blocks: no column of them is
+	// allocated (or faulted in) for a long series.
+	fa, sa := ta.NewSMAStream(f.Close, fast), ta.NewSMAStream(f.Close, slow)
+	var a, b [512]float64
 	enter, exit := f.EnterLong, f.ExitLong
-	for i := slow; i < len(a); i++ {
-		up0, up1 := a[i-1] > b[i-1], a[i] > b[i]
-		enter[i] = up1 && !up0
-		exit[i] = up0 && !up1
+	up := false // the fast average above the slow one on the candle before
+	for i := 0; ; {
+		n := fa.Read(a[:])
+		if n == 0 {
+			break
+		}
+		sa.Read(b[:n])
+		for x, v := range a[:n] {
+			up1 := v > b[x]
+			if i+x >= slow {
+				enter[i+x] = up1 && !up
+				exit[i+x] = up && !up1
+			}
+			up = up1
+		}
+		i += n
 	}
 	return nil
 }

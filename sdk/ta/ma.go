@@ -12,35 +12,64 @@ func SMA(src []float64, period int) []float64 {
 }
 
 func smaInto(dst, src []float64, p int) {
-	s := firstValid(src)
-	smaCore(dst[s:], src[s:], p)
-	fillNaN(dst, s, p-1)
+	w := newSMAStream(src, p)
+	w.Read(dst)
 }
 
-// smaCore writes the SMA of src into dst[p-1:]. The window sum is
-// compensated, so it stays exact to a few ulps over any number of steps.
-func smaCore(dst, src []float64, p int) {
-	n := len(src)
-	if n < p {
-		return
+// SMAStream yields the values of SMA(src, period) in order, a block at a
+// time, without an output column: for a strategy that uses each value
+// once, as it goes (two averages compared candle by candle), it saves the
+// columns' memory. The values are SMA's, bit for bit.
+type SMAStream struct {
+	src []float64
+	p   int // the period, at most len(src)+1
+	s   int // the first index where src is a number
+	i   int // the next index to yield
+	acc ksum
+}
+
+// NewSMAStream returns the stream of SMA(src, period)'s values from the
+// first. It panics if period < 1.
+func NewSMAStream(src []float64, period int) SMAStream {
+	mustPeriod("SMAStream", "period", period)
+	return newSMAStream(src, clampPeriod(period, len(src)))
+}
+
+func newSMAStream(src []float64, p int) SMAStream {
+	return SMAStream{src: src, p: p, s: firstValid(src)}
+}
+
+// Read writes the next values into dst, as many as fit and are left, and
+// returns how many it wrote (0 at the end of src).
+func (w *SMAStream) Read(dst []float64) int {
+	src, p, i := w.src, w.p, w.i
+	n := min(len(dst), len(src)-i)
+	dst = dst[:n]
+	k := 0
+	// The warm-up sums the window's first values.
+	for last := w.s + p - 1; k < n && i <= last; k, i = k+1, i+1 {
+		dst[k] = nan
+		if i >= w.s {
+			w.acc.add(src[i])
+			if i == last {
+				dst[k] = w.acc.sum() / float64(p)
+			}
+		}
 	}
-	fp := float64(p)
-	var acc ksum
-	for _, x := range src[:p] {
-		acc.add(x)
+	if k < n {
+		// The window sum is compensated, so it stays exact to a few ulps
+		// over any number of steps.
+		acc, fp := w.acc, float64(p)
+		in, out := src[i:i+n-k], src[i-p:i-p+n-k]
+		for x, v := range in {
+			acc.slide(v, out[x])
+			dst[k+x] = acc.sum() / fp
+		}
+		w.acc = acc
+		i += n - k
 	}
-	dst[p-1] = acc.sum() / fp
-	for i := p; i < n; i++ {
-		// The change in is split exactly into d+e off the critical path,
-		// so each step adds only one term to the running sum.
-		in, out := src[i], -src[i-p]
-		d := in + out
-		z := d - in
-		e := (in - (d - z)) + (out - z)
-		acc.add(d)
-		acc.lo += e
-		dst[i] = acc.sum() / fp
-	}
+	w.i = i
+	return n
 }
 
 // EMA returns the exponential moving average of src with smoothing

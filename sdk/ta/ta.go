@@ -91,6 +91,18 @@ func (k *ksum) add(x float64) {
 
 func (k *ksum) sum() float64 { return k.hi + k.lo }
 
+// slide moves a window's sum on: in enters it, out leaves it. The change
+// is split exactly into d+e off the critical path, so each step adds only
+// one term to the running sum.
+func (k *ksum) slide(in, out float64) {
+	out = -out
+	d := in + out
+	z := d - in
+	e := (in - (d - z)) + (out - z)
+	k.add(d)
+	k.lo += e
+}
+
 // deque is a monotonic deque of indices into a series, a ring of capacity
 // equal to the window length. It yields a rolling maximum or minimum in
 // amortized O(1) per step.
