@@ -61,8 +61,9 @@ type Series struct {
 type pairState struct {
 	f         *sdk.Frame
 	j, to     int
-	id        trade.PairID // in the portfolio
-	tr        *trade.Trade // the pair's open trade in the portfolio, or nil
+	id        trade.PairID    // in the portfolio
+	tr        *trade.Trade    // the pair's open trade in the portfolio, or nil
+	watch     trade.ExitWatch // tr's, for the candles that trigger nothing
 	lastClose float64
 	// firstClose is the close of the range's first candle, where buy and
 	// hold of the pair starts.
@@ -214,6 +215,11 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			} else {
 				c.Enter, c.Exit = f.EnterLong[i], f.ExitLong[i]
 			}
+			if p.watch.Quiet(pol, tr, c) {
+				p.lastClose = f.Close[j]
+				p.j++
+				return nil
+			}
 			var xs trade.Exits
 			if pol.Exit(tr, c, &xs); xs.Len() > 0 {
 				if x, rate, ok := trade.FillExit(fill, rules, tr, c, &xs); ok {
@@ -357,7 +363,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 					if err != nil {
 						return nil, fmt.Errorf("backtest: %w", err)
 					}
-					p.tr = tr
+					p.tr, p.watch = tr, trade.ExitWatch{}
 				}
 			}
 			// A trade entered on this candle is checked on it too.

@@ -1,5 +1,7 @@
 package trade
 
+import "math"
+
 // Policy makes the trading decisions of one run: which pair enters, on
 // which side and with which stake ([Policy.Enter]), and when an open trade
 // exits, why and with which order ([Policy.Exit]). It answers with intents
@@ -238,4 +240,101 @@ func (p *Policy) Exit(t *Trade, c Candle, xs *Exits) {
 	if trailing {
 		xs.add(trailingExit, t.StopLoss)
 	}
+}
+
+// ExitWatch answers cheaply, candle by candle, that a candle triggers no
+// exit intent for an open trade, so that [Policy.Exit] need not be asked:
+// a backtest checks millions of candles of open trades, and on most of
+// them nothing happens. It remembers, for the ROI step in force over a
+// range of the trade's ages, the extreme price at which the ROI does not
+// trigger. A watch serves one trade: the zero value is ready for a new
+// one.
+type ExitWatch struct {
+	// from and until are the trade ages in minutes, [from, until), over
+	// which the ROI step is the same; until ≤ from before the first check.
+	from, until int64
+	// roi is false when no ROI step is in force over those ages.
+	roi bool
+	// bound is a price (a long's highest, a short's lowest, to a few ulps)
+	// up to which the ROI step does not trigger; NaN when not known.
+	bound float64
+}
+
+// Quiet reports whether candle c (as [Policy.Exit] takes it) certainly
+// triggers no exit intent for open trade t under p. When it does, it has
+// done all that Exit would have: moved t's highest and lowest seen prices.
+// When it does not, it changed nothing and the caller asks Exit. It is
+// conservative: with a trailing stop, an exit signal, or a stop or
+// liquidation price the candle reaches, it leaves the answer to Exit.
+func (w *ExitWatch) Quiet(p *Policy, t *Trade, c Candle) bool {
+	r := &p.Rules
+	if r.Risk.TrailingStop || r.UseExitSignal && c.Exit && !c.Enter {
+		return false
+	}
+	short := t.IsShort
+	if short && !(t.StopLoss > c.High) || !short && !(t.StopLoss < c.Low) {
+		return false
+	}
+	if liq := t.LiquidationPrice; liq > 0 && (short && liq <= c.High || !short && liq >= c.Low) {
+		return false
+	}
+	if !(c.Enter && r.IgnoreROIIfEntrySignal) {
+		if dur := (c.Time - t.OpenTime) / 60_000; dur < w.from || dur >= w.until {
+			w.watchROI(r, t, dur)
+		}
+		// Not (bound ≥ the candle's extreme) also when either is NaN.
+		if w.roi && (short && !(c.Low >= w.bound) || !short && !(c.High <= w.bound)) {
+			return false
+		}
+	}
+	t.MaxRate = max(t.MaxRate, c.High)
+	t.MinRate = min(t.MinRate, c.Low)
+	return true
+}
+
+// watchROI sets w to the ROI step in force at trade age dur (minutes), the
+// ages over which it is, and the price bound of t's profit under it.
+func (w *ExitWatch) watchROI(r *Rules, t *Trade, dur int64) {
+	roi := r.Risk.MinimalROI
+	// [ROITable.At] returns the same step for every age between two of
+	// the table's ages.
+	w.from, w.until = math.MinInt64, math.MaxInt64
+	for _, s := range roi {
+		if s.Minutes <= dur {
+			w.from = max(w.from, s.Minutes)
+		} else {
+			w.until = min(w.until, s.Minutes)
+		}
+	}
+	step, ok := roi.At(dur)
+	w.roi = ok
+	if ok {
+		w.bound = roiBound(t, step.Ratio)
+	}
+}
+
+// roiBound returns a price at which t's profit ratio is not above ratio,
+// at most a few ulps from the extreme such price: the profit ratio grows
+// with the price for a long (falls for a short), also as rounded, so no
+// price below it (a short's: above it) reaches the ratio either. It starts
+// at the price of that profit and backs off from it in doubling steps;
+// NaN when that does not find one.
+func roiBound(t *Trade, ratio float64) float64 {
+	price := roiPrice(t, ratio)
+	if math.IsNaN(price) || math.IsInf(price, 0) {
+		return math.NaN()
+	}
+	// back is the price move towards less profit.
+	back := -math.Abs(price) * 0x1p-52
+	if t.IsShort {
+		back = -back
+	}
+	for range 64 {
+		if !(t.ProfitRatioAt(price) > ratio) {
+			return price
+		}
+		price += back
+		back *= 2
+	}
+	return math.NaN()
 }

@@ -168,3 +168,59 @@ func TestExitIntentsOnAPrice(t *testing.T) {
 		t.Fatalf("exit signal at 89: %+v", xs)
 	}
 }
+
+// TestExitWatchQuietMeansNoIntent: whenever ExitWatch.Quiet says a candle
+// triggers nothing, Policy.Exit makes no intent on it and leaves the trade
+// as Quiet left it; whenever Quiet leaves the answer to Exit, it changed
+// nothing. Candles are drawn around the ROI price to the ulp.
+func TestExitWatchQuietMeansNoIntent(t *testing.T) {
+	t.Parallel()
+	var quiet, near int
+	rapid.Check(t, func(t *rapid.T) {
+		r := drawRules(t, false)
+		p := Policy{Rules: r}
+		short := rapid.Bool().Draw(t, "short")
+		cs := drawCandles(t, 12)
+		tr := r.Open("A/B", short, 0, cs[0].Open, 1024, "")
+		var w ExitWatch
+		for i, c := range cs {
+			if step, ok := r.Risk.MinimalROI.At((c.Time - tr.OpenTime) / 60_000); ok && rapid.Bool().Draw(t, "at the roi price") {
+				price := roiPrice(&tr, step.Ratio)
+				for range rapid.IntRange(0, 3).Draw(t, "ulps up") {
+					price = math.Nextafter(price, math.Inf(1))
+				}
+				for range rapid.IntRange(0, 3).Draw(t, "ulps down") {
+					price = math.Nextafter(price, math.Inf(-1))
+				}
+				if short {
+					c.Low = price
+				} else {
+					c.High = price
+				}
+				near++
+			}
+			before := tr
+			watched := tr
+			q := w.Quiet(&p, &watched, c)
+			var xs Exits
+			p.Exit(&tr, c, &xs)
+			switch {
+			case q && xs.Len() > 0:
+				t.Fatalf("candle %d %+v: quiet, but Exit made %d intents, first %+v", i, c, xs.Len(), xs.At(0))
+			case q && watched != tr:
+				t.Fatalf("candle %d: quiet left the trade %+v, Exit %+v", i, watched, tr)
+			case !q && watched != before:
+				t.Fatalf("candle %d: Quiet changed the trade it left to Exit", i)
+			}
+			if q {
+				quiet++
+			}
+			if xs.Len() > 0 {
+				return
+			}
+		}
+	})
+	if quiet == 0 || near == 0 {
+		t.Fatalf("%d quiet candles, %d at the ROI price: the test checks nothing", quiet, near)
+	}
+}
