@@ -200,6 +200,34 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		prevT   int64
 		steps   int
 	)
+	// ddFloor is an equity at or above which the drawdown from the current
+	// peak is not above the largest so far (the drawdown falls as the
+	// equity rises, also as rounded): most candles need no division.
+	ddFloor := math.Inf(1)
+	// mark records the equity at the close of the candle at t in the peak
+	// and the largest drawdown.
+	mark := func(t int64) {
+		if equity > peak {
+			peak, peakTime, ddFloor = equity, t+tfMs, math.Inf(1)
+		} else if equity < ddFloor {
+			if dd := (peak - equity) / peak; dd > res.MaxDrawdownEquity {
+				res.MaxDrawdownEquity = dd
+				res.MaxDrawdownEquityAbs = peak - equity
+				res.MaxDrawdownEquityPeak = peakTime
+				res.MaxDrawdownEquityTrough = t + tfMs
+			}
+			ddFloor = equity
+		}
+	}
+	// newDay records the daily points of the day before the step at t,
+	// which starts a day.
+	newDay := func(t int64) {
+		if nextDay != math.MinInt64 {
+			res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
+			res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
+		}
+		nextDay = (floorDiv(t, dayMs) + 1) * dayMs
+	}
 	// held lists the pairs holding an open trade, in the order the trades
 	// opened.
 	held := make([]int, 0, len(states))
@@ -276,11 +304,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 					}
 				}
 			}
-			if nextDay != math.MinInt64 {
-				res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
-				res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
-			}
-			nextDay = (floorDiv(day, dayMs) + 1) * dayMs
+			newDay(day)
 		}
 		for k := range states {
 			if p := &states[k]; p.j < p.to {
@@ -296,6 +320,39 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		}
 		return until
 	}
+	// ride steps the open trade of a backtest of one pair from its candle
+	// at t through the candles that trigger no exit (see trade.ExitWatch):
+	// on those the step is the trade's mark to market. It returns the time
+	// of the first candle that may trigger one, MaxInt64 after the last.
+	ride := func(t int64) int64 {
+		p := &states[0]
+		f, tr, balance := p.f, p.tr, pf.Balance()
+		j := p.j
+		for ; j < p.to; j++ {
+			if t = f.Time[j]; t >= nextDay {
+				newDay(t)
+			}
+			c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
+			if tr.IsShort {
+				c.Enter, c.Exit = f.EnterShort[j-1], f.ExitShort[j-1]
+			} else {
+				c.Enter, c.Exit = f.EnterLong[j-1], f.ExitLong[j-1]
+			}
+			if !p.watch.Quiet(pol, tr, c) {
+				break
+			}
+			p.lastClose = c.Close
+			equity = balance + tr.ProfitAbsAt(c.Close)
+			mark(t)
+			prevT = t
+		}
+		steps += j - p.j
+		p.j = j
+		if j == p.to {
+			return math.MaxInt64
+		}
+		return t
+	}
 	t := int64(math.MaxInt64)
 	for k := range states {
 		if p := &states[k]; p.j < p.to {
@@ -309,17 +366,17 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				return nil, fmt.Errorf("backtest cancelled: %w", err)
 			}
 		}
-		if len(held) == 0 {
-			if t = idle(t); t == math.MaxInt64 {
-				break
-			}
+		switch {
+		case len(held) == 0:
+			t = idle(t)
+		case len(states) == 1:
+			t = ride(t)
+		}
+		if t == math.MaxInt64 {
+			break
 		}
 		if t >= nextDay { // a new UTC day (the times increase)
-			if nextDay != math.MinInt64 {
-				res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
-				res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
-			}
-			nextDay = (floorDiv(t, dayMs) + 1) * dayMs
+			newDay(t)
 		}
 		// Pairs holding an open trade go first, in the order their trades
 		// opened: their exits free slots and money for the entries that
@@ -386,14 +443,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 				}
 			}
 		}
-		if equity > peak {
-			peak, peakTime = equity, t+tfMs
-		} else if dd := (peak - equity) / peak; dd > res.MaxDrawdownEquity {
-			res.MaxDrawdownEquity = dd
-			res.MaxDrawdownEquityAbs = peak - equity
-			res.MaxDrawdownEquityPeak = peakTime
-			res.MaxDrawdownEquityTrough = t + tfMs
-		}
+		mark(t)
 		prevT, t = t, next
 	}
 	// Trades still open close at their pair's last close.
