@@ -62,8 +62,8 @@ func (w *SMAStream) Read(dst []float64) int {
 		acc, fp := w.acc, float64(p)
 		in, out := src[i:i+n-k], src[i-p:i-p+n-k]
 		for x, v := range in {
-			acc.slide(v, out[x])
-			dst[k+x] = acc.sum() / fp
+			acc = acc.slide(v, out[x])
+			dst[k+x] = (acc.hi + acc.lo) / fp // acc.sum(), with acc kept in registers
 		}
 		w.acc = acc
 		i += n - k

@@ -91,16 +91,18 @@ func (k *ksum) add(x float64) {
 
 func (k *ksum) sum() float64 { return k.hi + k.lo }
 
-// slide moves a window's sum on: in enters it, out leaves it. The change
-// is split exactly into d+e off the critical path, so each step adds only
-// one term to the running sum.
-func (k *ksum) slide(in, out float64) {
+// slide returns the window sum k moved on: in enters it, out leaves it.
+// The change is split exactly into d+e off the critical path, so each
+// step adds only one term to the running sum. It takes and returns values
+// (no pointer) so that a loop keeps the sum in registers.
+func (k ksum) slide(in, out float64) ksum {
 	out = -out
 	d := in + out
 	z := d - in
 	e := (in - (d - z)) + (out - z)
-	k.add(d)
-	k.lo += e
+	t := k.hi + d
+	z = t - k.hi
+	return ksum{hi: t, lo: k.lo + ((k.hi - (t - z)) + (d - z)) + e}
 }
 
 // deque is a monotonic deque of indices into a series, a ring of capacity
