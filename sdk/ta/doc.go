@@ -5,7 +5,8 @@
 //
 // Indicators:
 //
-//   - Moving averages: [SMA], [EMA], [WMA], [DEMA], [TEMA], [HMA]
+//   - Moving averages: [SMA] (also as a stream, [SMAStream]), [EMA], [WMA],
+//     [DEMA], [TEMA], [HMA]
 //   - Volatility and channels: [StdDev], [BollingerBands], [TrueRange],
 //     [ATR], [Keltner], [Donchian], [SuperTrend]
 //   - Momentum and oscillators: [RSI], [MACD], [Stochastic], [ADX] (with
