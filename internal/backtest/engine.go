@@ -410,7 +410,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			// Only an entry signal on a side the policy trades can open a
 			// trade: the policy is asked on the candles that have one.
 			if p.tr == nil && j != p.to-1 && (f.EnterLong[i] || pol.AllowShort && f.EnterShort[i]) {
-				sig := trade.Signals{EnterLong: f.EnterLong[i], ExitLong: f.ExitLong[i], EnterShort: f.EnterShort[i], ExitShort: f.ExitShort[i]}
+				sig := trade.Signals{EnterLong: f.EnterLong[i], ExitLong: f.ExitLong[i]}
+				if pol.AllowShort { // else the short columns are not read (nor faulted in)
+					sig.EnterShort, sig.ExitShort = f.EnterShort[i], f.ExitShort[i]
+				}
 				if f.EnterTag != nil {
 					sig.Tag = f.EnterTag[i]
 				}
