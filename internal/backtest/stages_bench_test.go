@@ -79,9 +79,11 @@ func BenchmarkPrepareSimulate100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	var trades int
+	var use usage
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
+		before := processUsage(b)
 		prep, err := data.Prepare(context.Background(), st, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -91,7 +93,9 @@ func BenchmarkPrepareSimulate100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		trades = len(res.Trades)
+		use.add(processUsage(b), before)
 	}
 	reportCandles(b, data.Frames())
 	b.ReportMetric(float64(trades), "trades")
+	use.report(b, data.Frames())
 }
