@@ -326,3 +326,31 @@ func TestCancel(t *testing.T) {
 		t.Fatal("cancelled backtest returned no error")
 	}
 }
+
+// The trade list is allocated for the trades the entry signals allow, up
+// to one trade for every 64 candles of a long run.
+func TestTradesBound(t *testing.T) {
+	t.Parallel()
+	const n = 20_000_000
+	all := make([]bool, n)
+	for i := range all {
+		all[i] = true
+	}
+	some := make([]bool, n)
+	for i := 0; i < n; i += 1000 {
+		some[i] = true
+	}
+	for _, tc := range []struct {
+		name  string
+		enter []bool
+		want  int
+	}{
+		{"every candle an entry", all, n / 64},
+		{"one in 1000", some, n / 1000},
+	} {
+		f := &sdk.Frame{EnterLong: tc.enter, EnterShort: all}
+		if got := tradesBound(settings(), []Series{{Frame: f, From: 0, To: n}}); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

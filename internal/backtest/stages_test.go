@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -339,5 +340,134 @@ func TestResultCarriesPricesAndROI(t *testing.T) {
 			t.Errorf("%s: series runs from %d (open %v) to close %v, want the range %d (%v) to %v",
 				p.Pair, p.Time[0], p.Open[0], p.Close[p.Len()-1], f.Time[startup], f.Open[startup], f.Close[f.Len()-1])
 		}
+	}
+}
+
+// rangeLoader serves frames held in memory, by pair, cut to the range
+// asked for, and records the ranges asked for.
+type rangeLoader struct {
+	frames map[string]*sdk.Frame
+	mu     sync.Mutex
+	asked  map[string][]market.Range
+}
+
+func (l *rangeLoader) Load(_ context.Context, k market.Key, r market.Range) (*sdk.Frame, error) {
+	l.mu.Lock()
+	l.asked[k.Pair] = append(l.asked[k.Pair], r)
+	l.mu.Unlock()
+	f, ok := l.frames[k.Pair]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", k.Pair, market.ErrNotFound)
+	}
+	lo, hi := 0, f.Len()
+	if r.Start != 0 {
+		lo = f.Search(r.Start)
+	}
+	if r.End != 0 {
+		hi = f.Search(r.End)
+	}
+	return f.Slice(lo, hi), nil
+}
+
+// With a time range, Load reads a series from its startup candles' open
+// time on, and from its start only when candles are missing there (a gap
+// before the range): the candles it keeps, and so the results, are those
+// of a whole read.
+func TestLoadReadsFromTheStartupCandles(t *testing.T) {
+	t.Parallel()
+	full := synthetic("FULL/USDT", 3000, 1)
+	gapped := synthetic("GAP/USDT", 3000, 2)
+	// Candles 1850..1899 missing: the 200 startup candles before 2000
+	// reach back past the gap.
+	gapped = &sdk.Frame{Pair: gapped.Pair, Timeframe: gapped.Timeframe,
+		Time:   append(gapped.Time[:1850:1850], gapped.Time[1900:]...),
+		Open:   append(gapped.Open[:1850:1850], gapped.Open[1900:]...),
+		High:   append(gapped.High[:1850:1850], gapped.High[1900:]...),
+		Low:    append(gapped.Low[:1850:1850], gapped.Low[1900:]...),
+		Close:  append(gapped.Close[:1850:1850], gapped.Close[1900:]...),
+		Volume: append(gapped.Volume[:1850:1850], gapped.Volume[1900:]...)}
+	start := full.Time[2000] - full.Time[2000]%60_000 + 60_000
+	cfg := parse(t, `{"strategy":"sma_cross","timeframe":"1m","exchange":{"name":"mem","pair_whitelist":["FULL/USDT","GAP/USDT"]}}`)
+	cfg.Timerange = fmt.Sprintf("%d-", start/1000)
+	st, _ := strategy.Lookup("sma_cross")
+	plan, err := NewPlan(cfg, st.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := map[string]*sdk.Frame{"FULL/USDT": full, "GAP/USDT": gapped}
+	loader := &rangeLoader{frames: frames, asked: map[string][]market.Range{}}
+	data, err := Load(context.Background(), loader, plan, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Load(context.Background(), memLoader(frames), plan, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, f := range data.Frames() {
+		w := whole.Frames()[k]
+		if f.Len() != w.Len() || f.Time[0] != w.Time[0] || &f.Close[0] != &w.Close[0] {
+			t.Errorf("%s: %d candles from %d, a whole read keeps %d from %d", f.Pair, f.Len(), f.Time[0], w.Len(), w.Time[0])
+		}
+	}
+	need := plan.Needs[0].Range
+	if got := loader.asked["FULL/USDT"]; len(got) != 1 || got[0] != need {
+		t.Errorf("FULL/USDT: read %v, want only %v", got, need)
+	}
+	if got := loader.asked["GAP/USDT"]; len(got) != 2 || got[0] != need || got[1] != (market.Range{End: need.End}) {
+		t.Errorf("GAP/USDT: read %v, want %v then from the start", got, need)
+	}
+}
+
+// columnsStrategy computes its entries from columns of its own, as
+// strategies built on ta's indicators do: garbage once Populate returns.
+type columnsStrategy struct{ columns int }
+
+func (columnsStrategy) Spec() sdk.Spec { return sdk.Spec{Name: "columns", Timeframe: "1m"} }
+
+func (s columnsStrategy) Populate(f *sdk.Frame, _ sdk.Values) error {
+	f.EnsureSignals()
+	for range s.columns {
+		col := make([]float64, f.Len())
+		copy(col, f.Close)
+		for i := 1; i < len(col); i++ {
+			f.EnterLong[i] = f.EnterLong[i] || col[i] > col[i-1]
+		}
+	}
+	return nil
+}
+
+// Prepare collects a big pair's indicator columns once its signals are
+// made (the heap of candles would otherwise let them pile up pair after
+// pair), and only when the strategy made some. Not parallel: it counts
+// the process's forced collections.
+func TestPrepareCollectsABigPairsColumns(t *testing.T) {
+	mem := memLoader{"BIG/USDT": synthetic("BIG/USDT", collectAfter, 1)}
+	cfg := parse(t, `{"strategy":"columns","timeframe":"1m","exchange":{"name":"mem","pair_whitelist":["BIG/USDT"]}}`)
+	forced := func(columns int) uint32 {
+		t.Helper()
+		st := columnsStrategy{columns: columns}
+		plan, err := NewPlan(cfg, st.Spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := Load(context.Background(), mem, plan, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := data.Prepare(context.Background(), st, nil); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		data.summary.wait()
+		return after.NumForcedGC - before.NumForcedGC
+	}
+	if n := forced(2); n != 1 {
+		t.Errorf("two indicator columns: %d forced collections, want 1", n)
+	}
+	if n := forced(0); n != 0 {
+		t.Errorf("no indicator columns: %d forced collections, want 0", n)
 	}
 }
