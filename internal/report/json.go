@@ -222,7 +222,7 @@ const (
 func (e *jsonWriter) trade(t *trade.Trade) {
 	b := e.buf
 	b = append(b, "{"+key2+"pair\": "...)
-	b = appendJSONString(b, t.Pair)
+	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ","+key2+"open_date\": \""...)
 	b = appendISOTime(b, t.OpenTime)
 	b = append(b, "\","+key2+"close_date\": "...)
@@ -248,9 +248,9 @@ func (e *jsonWriter) trade(t *trade.Trade) {
 	b = appendJSONField(b, "profit_ratio", t.ProfitRatio)
 	b = appendJSONField(b, "profit_abs", t.ProfitAbs)
 	b = append(b, ","+key2+"exit_reason\": "...)
-	b = appendJSONString(b, string(t.ExitReason))
+	b = appendJSONString(b, false, string(t.ExitReason))
 	b = append(b, ","+key2+"enter_tag\": "...)
-	b = appendJSONString(b, t.EnterTag)
+	b = appendJSONString(b, false, t.EnterTag)
 	b = append(b, ","+key2+"is_open\": "...)
 	b = strconv.AppendBool(b, t.CloseTime == 0)
 	b = append(b, ","+key2+"is_short\": "...)
@@ -312,16 +312,17 @@ func appendJSONFloat(b []byte, x float64) []byte {
 	return b
 }
 
-// appendJSONString appends s quoted as encoding/json writes a string
-// without HTML escaping.
-func appendJSONString(b []byte, s string) []byte {
+// appendJSONString appends s quoted as encoding/json writes a string,
+// with its HTML escaping (<, > and & as \u003c, \u003e and \u0026, for
+// JSON inside a script element) when html is set.
+func appendJSONString(b []byte, html bool, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&')) {
 				i++
 				continue
 			}

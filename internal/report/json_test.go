@@ -333,8 +333,11 @@ func FuzzJSONAppenders(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if got := appendJSONString(nil, true, s); !bytes.Equal(got, want) {
+			t.Errorf("string %q for HTML: got %s, want %s", s, got, want)
+		}
 		want = bytes.ReplaceAll(bytes.ReplaceAll(bytes.ReplaceAll(want, []byte(`\u003c`), []byte("<")), []byte(`\u003e`), []byte(">")), []byte(`\u0026`), []byte("&"))
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := appendJSONString(nil, false, s); !bytes.Equal(got, want) {
 			t.Errorf("string %q: got %s, want %s", s, got, want)
 		}
 		if isFinite(x) {

@@ -36,7 +36,67 @@
   // tradewire.go): per row, each column's text and value, then its tone.
   // begin expandTrades
   function expandTrades(w) {
-    var decode = function (e, base) {
+    // goG is the number as Go's strconv.FormatFloat(x, 'g', -1, 64).
+    var goG = function (x) {
+      if (x === 0) return 1 / x < 0 ? "-0" : "0";
+      var sign = x < 0 ? "-" : "", s = String(Math.abs(x)), k = s.indexOf("e"), digits, e;
+      if (k >= 0) {
+        digits = s.slice(0, k).replace(".", "");
+        e = +s.slice(k + 1);
+      } else {
+        var dot = s.indexOf("."), ip = dot < 0 ? s : s.slice(0, dot), all = ip + (dot < 0 ? "" : s.slice(dot + 1));
+        var lead = all.length - all.replace(/^0+/, "").length;
+        digits = all.slice(lead).replace(/0+$/, "");
+        e = ip.length - 1 - lead;
+      }
+      if (e >= -4 && e < 6) return sign + s;
+      var ae = Math.abs(e);
+      return sign + digits.charAt(0) + (digits.length > 1 ? "." + digits.slice(1) : "") + "e" + (e < 0 ? "-" : "+") + (ae < 10 ? "0" : "") + ae;
+    };
+    var fixed = function (x, d) {
+      var s = x.toFixed(d);
+      if (s.charAt(0) === "-" && /^[0.]*$/.test(s.slice(1))) s = s.slice(1);
+      return s;
+    };
+    var grouped = function (x, d) {
+      var s = fixed(x, d), neg = s.charAt(0) === "-";
+      if (neg) s = s.slice(1);
+      var dot = s.indexOf("."), ip = dot < 0 ? s : s.slice(0, dot), out = "";
+      for (var i = 0; i < ip.length; i++) {
+        if (i > 0 && (ip.length - i) % 3 === 0) out += ",";
+        out += ip.charAt(i);
+      }
+      return (neg ? "-" : "") + out + (dot < 0 ? "" : s.slice(dot));
+    };
+    var plus = function (s, zeros) { return s.charAt(0) !== "-" && zeros.test(s) ? "+" + s : s; };
+    var autoDec = function (x) {
+      var a = Math.abs(x);
+      return a >= 100 || a === 0 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 4 : 6;
+    };
+    var pad2 = function (n) { return (n < 10 ? "0" : "") + n; };
+    var dur = function (m) {
+      m = Math.round(m);
+      if (m < 0) return "-" + dur(-m);
+      if (m < 60) return m + "m";
+      if (m < 1440) return Math.floor(m / 60) + "h " + pad2(m % 60) + "m";
+      return Math.floor(m / 1440) + "d " + Math.floor(m % 1440 / 60) + "h";
+    };
+    var formats = {
+      price: function (x) {
+        var a = Math.abs(x);
+        return a === 0 ? "0" : fixed(x, a >= 1000 ? 2 : a >= 10 ? 3 : a >= 1 ? 4 : a >= 0.01 ? 6 : 8);
+      },
+      grouped2: function (x) { return grouped(x, 2); },
+      lev: function (x) { return fixed(x, 1) + "\u00d7"; },
+      pct: function (x) { return plus(fixed(x * 100, 2), /[1-9]/) + "%"; },
+      auto: function (x) { return plus(grouped(x, autoDec(x)), /[1-9]/); },
+      dur: dur,
+      tone: function (x) { return x > 0 ? "pos" : x < 0 ? "neg" : ""; }
+    };
+    // decode rebuilds a column from its encoding e; base is the column's
+    // other encoding (for times sent once), values the values a format
+    // formats.
+    var decode = function (e, base, values) {
       var out = new Array(w.n), i;
       if (e.seq) {
         for (i = 0; i < w.n; i++) out[i] = String(i + 1);
@@ -44,6 +104,15 @@
         for (i = 0; i < w.n; i++) out[i] = e.dict[e.idx ? e.idx[i] : 0];
       } else if (e.list) {
         out = e.list;
+      } else if (e.num) {
+        for (i = 0; i < w.n; i++) out[i] = e.num[i] === null ? "" : goG(e.num[i]);
+      } else if (e.fmt) {
+        var f = formats[e.fmt];
+        for (i = 0; i < w.n; i++) {
+          if (e.fix && e.fix[i] !== undefined) out[i] = e.fix[i];
+          else if (values[i] === "" && e.none !== undefined) out[i] = e.none;
+          else out[i] = f(parseFloat(values[i]));
+        }
       } else {
         var at = e.at || base.at, t = e.at ? e.time : base.time, step = e.at ? e.step : base.step;
         for (i = 0; i < w.n; i++) {
@@ -58,10 +127,17 @@
     };
     var cols = [], c, i;
     for (c = 0; c < w.cols.length; c++) {
-      var text = decode(w.text[c]);
-      cols.push(text, w.value[c] ? decode(w.value[c], w.text[c]) : text);
+      var te = w.text[c], ve = w.value[c], text, value;
+      if (te.fmt || (te.as && !te.at)) {
+        value = decode(ve, te);
+        text = decode(te, ve, value);
+      } else {
+        text = decode(te);
+        value = ve ? decode(ve, te) : text;
+      }
+      cols.push(text, value);
     }
-    cols.push(decode(w.tone));
+    cols.push(decode(w.tone, null, cols[2 * w.tone.of + 1]));
     var rows = new Array(w.n);
     for (i = 0; i < w.n; i++) {
       var r = new Array(cols.length);
