@@ -26,6 +26,9 @@ const (
 	minTradeSpan = 24.0
 	// denseTrades: a chart of more trades draws them smaller.
 	denseTrades = 300
+	// denseGrid is the grid, in viewBox units, a dense chart's markers
+	// are drawn on.
+	denseGrid = 2
 )
 
 // pairPanel is one pair's part of the report: its price chart with the
@@ -43,12 +46,10 @@ type pairPanel struct {
 }
 
 // chartTrade is one trade on a price chart, in the chart's viewBox
-// coordinates.
+// coordinates. Its markers' places and where its levels end the page's
+// script works out from the trade list and the chart's mapping.
 type chartTrade struct {
 	N     int          `json:"n"`              // the trade's number in the trade list
-	In    [2]float64   `json:"in"`             // entry marker x, y
-	Out   *[2]float64  `json:"out,omitempty"`  // exit marker; none while open
-	End   float64      `json:"end"`            // x where its levels end (at least minTradeSpan after In)
 	Stop0 *float64     `json:"sl0,omitempty"`  // y of the stop set at entry
 	Stop  *float64     `json:"sl,omitempty"`   // y of the final stop, when it moved
 	Liq   *float64     `json:"liq,omitempty"`  // y of the liquidation price
@@ -257,20 +258,46 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 	if dense {
 		up, down, diamond, dy = "l2.5,4.5h-5Z", "l2.5,-4.5h-5Z", "l3,3l-3,3l-3,-3Z", 3
 	}
+	// A dense chart draws its markers on a grid of denseGrid viewBox
+	// units, each spot once (a marker drawn over an equal one adds nothing
+	// to see), each from the one before.
+	type spot struct {
+		d    *strings.Builder
+		x, y int
+	}
+	drawn := map[spot]bool{}
+	last := map[*strings.Builder][2]int{}
+	mark := func(d *strings.Builder, x, y float64, shape string) {
+		if !dense {
+			d.WriteString("M" + num(x) + "," + num(y) + shape)
+			return
+		}
+		k := spot{d, int(math.Round(x / denseGrid)), int(math.Round(y / denseGrid))}
+		if drawn[k] {
+			return
+		}
+		drawn[k] = true
+		at, ok := last[d]
+		op := "m"
+		if !ok {
+			op = "M"
+		}
+		d.WriteString(op + strconv.Itoa((k.x-at[0])*denseGrid) + "," + strconv.Itoa((k.y-at[1])*denseGrid) + shape)
+		last[d] = [2]int{k.x, k.y}
+	}
 	for _, i := range idx {
 		t := &res.Trades[i]
 		x0, y0 := m.xOf(t.OpenTime), m.yOf(t.OpenRate)
 		if t.IsShort {
-			short.WriteString("M" + num(x0) + "," + num(y0) + down)
+			mark(&short, x0, y0, down)
 		} else {
-			long.WriteString("M" + num(x0) + "," + num(y0) + up)
+			mark(&long, x0, y0, up)
 		}
-		ct := chartTrade{N: i + 1, In: [2]float64{round1(x0), round1(y0)}}
+		ct := chartTrade{N: i + 1}
 		end := m.tmax
 		if t.CloseTime != 0 {
 			end = t.CloseTime
 			x1, y1 := m.xOf(t.CloseTime), m.yOf(t.CloseRate)
-			ct.Out = &[2]float64{round1(x1), round1(y1)}
 			mk, link := &flat, &linkWin
 			switch tone(t.ProfitAbs) {
 			case "pos":
@@ -278,14 +305,13 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 			case "neg":
 				mk, link = &loss, &linkLoss
 			}
-			mk.WriteString("M" + num(x1) + "," + num(y1-dy) + diamond)
+			mark(mk, x1, y1-dy, diamond)
 			if !dense {
 				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
 			}
 		}
 		scale := math.Max(perMs, minTradeSpan/float64(max(end-t.OpenTime, 60_000)))
 		xAt := func(ms int64) float64 { return round1(x0 + float64(ms-t.OpenTime)*scale) }
-		ct.End = xAt(end)
 		var note []string
 		if sl := t.InitialStopLoss; sl > 0 && isFinite(sl) {
 			y := round1(m.yOf(sl))

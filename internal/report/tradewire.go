@@ -439,19 +439,21 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 
 // chartMarks are the trades on one price chart, for the page's script.
 // They travel column by column (see marksWire) and the script
-// (expandMarks in script.js) rebuilds the list of chartTrade objects.
+// (expandMarks in script.js) rebuilds the list of chartTrade objects,
+// each with its markers' places ("in", "out") and the x where its levels
+// end ("end"), from the trade list's times and rates and the chart's
+// mapping: at the trade's close (the chart's end while open), at least
+// minTradeSpan after its entry.
 type chartMarks []chartTrade
 
 // marksWire is chartMarks column by column: DN the differences between
-// successive trade numbers (the first from 0), In and Out two numbers per
-// trade (Out null, null for an open trade), ROI a flat list of the levels'
-// triples per trade (null for none), and a null in Stop0, Stop, Liq or
-// Note for a trade without one; a column without any value is left out.
+// successive trade numbers (the first from 0), ROI a flat list of the
+// levels' triples per trade (null for none), and a null in Stop0, Stop,
+// Liq or Note for a trade without one; a column without any value is left
+// out. Span is minTradeSpan.
 type marksWire struct {
 	DN    []int       `json:"dn"`
-	In    []float64   `json:"in"`
-	Out   []*float64  `json:"out,omitempty"`
-	End   []float64   `json:"end"`
+	Span  float64     `json:"span"`
 	Stop0 []*float64  `json:"sl0,omitempty"`
 	Stop  []*float64  `json:"sl,omitempty"`
 	Liq   []*float64  `json:"liq,omitempty"`
@@ -461,26 +463,16 @@ type marksWire struct {
 
 // MarshalJSON writes m as a marksWire.
 func (m chartMarks) MarshalJSON() ([]byte, error) {
-	w := marksWire{DN: make([]int, len(m)), In: make([]float64, 0, 2*len(m)), End: make([]float64, len(m))}
-	var some struct{ out, sl0, sl, liq, roi, note bool }
+	w := marksWire{DN: make([]int, len(m)), Span: minTradeSpan}
+	var some struct{ sl0, sl, liq, roi, note bool }
 	prev := 0
 	for _, c := range m {
-		some.out = some.out || c.Out != nil
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
 		some.roi, some.note = some.roi || len(c.ROI) > 0, some.note || c.Note != ""
 	}
 	for i := range m {
 		c := &m[i]
 		w.DN[i], prev = c.N-prev, c.N
-		w.In = append(w.In, c.In[0], c.In[1])
-		w.End[i] = c.End
-		if some.out {
-			if c.Out != nil {
-				w.Out = append(w.Out, &c.Out[0], &c.Out[1])
-			} else {
-				w.Out = append(w.Out, nil, nil)
-			}
-		}
 		if some.sl0 {
 			w.Stop0 = append(w.Stop0, c.Stop0)
 		}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -304,16 +303,14 @@ func TestTradeWireNumberTexts(t *testing.T) {
 	checkScriptRows(t, js, want.Rows)
 }
 
-// expandMarks is the page script's expandMarks in Go, for the tests.
+// expandMarks is the page script's expandMarks in Go, for the tests,
+// without what the script works out from the trade list and the chart.
 func expandMarks(w marksWire) []chartTrade {
 	out := make([]chartTrade, len(w.DN))
 	n := 0
 	for i := range out {
 		n += w.DN[i]
-		c := chartTrade{N: n, In: [2]float64{w.In[2*i], w.In[2*i+1]}, End: w.End[i]}
-		if w.Out != nil && w.Out[2*i] != nil {
-			c.Out = &[2]float64{*w.Out[2*i], *w.Out[2*i+1]}
-		}
+		c := chartTrade{N: n}
 		if w.Stop0 != nil {
 			c.Stop0 = w.Stop0[i]
 		}
@@ -336,21 +333,29 @@ func expandMarks(w marksWire) []chartTrade {
 	return out
 }
 
-// wireMarks are chart marks with and without an exit, stops, a
-// liquidation price, ROI levels and a note.
-func wireMarks() chartMarks {
-	y := func(v float64) *float64 { return &v }
-	return chartMarks{
-		{N: 2, In: [2]float64{10.5, 20}, Out: &[2]float64{30, 40.1}, End: 31, Stop0: y(50), ROI: [][3]float64{{10.5, 20, 5}, {20, 31, 6.5}}, Note: "stop 1.0 · ROI 2 → 3"},
-		{N: 3, In: [2]float64{11, 21}, End: 1200, Stop: y(49.5), Liq: y(60)},
-		{N: 7, In: [2]float64{-0.5, 0}, Out: &[2]float64{0, 1e-7}, End: 12, Note: `a"<`},
-	}
-}
-
 // The chart marks' columns rebuild every mark, in Go and in the page's
-// script (run with node, when installed).
+// script (run with node, when installed), which places each trade's
+// markers and the end of its levels where the chart draws them, from the
+// trade list and the chart's mapping.
 func TestMarksWire(t *testing.T) {
-	marks := wireMarks()
+	res, _ := largeFixture()
+	res.Trades[4].CloseTime, res.Trades[4].ExitReason = 0, ""
+	var idx []int
+	for i := range res.Trades {
+		if res.Trades[i].Pair == res.Trades[4].Pair {
+			idx = append(idx, i)
+		}
+	}
+	const left, top, width, height = 78, 14, 1104, 336
+	tmin, tmax := res.Start, res.End
+	lo, hi := 0.8*res.Trades[idx[0]].OpenRate, 1.6*res.Trades[idx[0]].OpenRate
+	m := &plotMap{
+		xOf:  func(ms int64) float64 { return left + float64(ms-tmin)/float64(tmax-tmin)*width },
+		yOf:  func(v float64) float64 { return top + (hi-v)/(hi-lo)*height },
+		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
+	}
+	_, marks := tradeMarks(res, idx, m)
+	marks[0].Note, marks[1].Note = `a"<`, ""
 	js, err := json.Marshal(marks)
 	if err != nil {
 		t.Fatal(err)
@@ -369,12 +374,60 @@ func TestMarksWire(t *testing.T) {
 			t.Errorf("no marks: %s, %v", js, err)
 		}
 	}
-	got := runScript(t, "expandMarks", string(js), "JSON.stringify(expandMarks(input))")
-	var a, b any
-	_ = json.Unmarshal(want, &a)
-	if err := json.Unmarshal([]byte(got), &b); err != nil || !reflect.DeepEqual(a, b) {
-		t.Fatalf("script's marks\n got %s\nwant %s", got, want)
+
+	layer := hoverLayer("price-0", m)
+	dataMap := layer[strings.Index(layer, `data-map="`)+len(`data-map="`):]
+	dataMap = dataMap[:strings.IndexByte(dataMap, '"')]
+	tt := tradeTableOf(res, res.StakeCurrency)
+	data, _ := json.Marshal(map[string]any{"cols": tt.Cols, "rows": tt.Rows})
+	input := `{"w":` + string(js) + `,"data":` + string(data) + `,"map":` + dataMap + `}`
+	out := runScript(t, "expandMarks", input, "JSON.stringify(expandMarks(input.w, input.data, input.map))")
+	var got []struct {
+		chartTrade
+		In  [2]float64  `json:"in"`
+		Out *[2]float64 `json:"out"`
+		End float64     `json:"end"`
 	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(marks) {
+		t.Fatalf("script's marks: %d, want %d", len(got), len(marks))
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 0.1+1e-9 }
+	for i, g := range got {
+		tr := &res.Trades[marks[i].N-1]
+		if a, b := json.Marshal(g.chartTrade); string(a) != string(mustJSON(t, marks[i])) || b != nil {
+			t.Errorf("mark %d: script's %s, want %s", i, a, mustJSON(t, marks[i]))
+		}
+		x0, y0 := m.xOf(tr.OpenTime), m.yOf(tr.OpenRate)
+		if !near(g.In[0], x0) || !near(g.In[1], y0) {
+			t.Errorf("trade %d: entry marker at %v, drawn at %.2f,%.2f", marks[i].N, g.In, x0, y0)
+		}
+		end := tmax
+		if tr.CloseTime != 0 {
+			end = tr.CloseTime
+			x1, y1 := m.xOf(tr.CloseTime), m.yOf(tr.CloseRate)
+			if g.Out == nil || !near(g.Out[0], x1) || !near(g.Out[1], y1) {
+				t.Errorf("trade %d: exit marker at %v, drawn at %.2f,%.2f", marks[i].N, g.Out, x1, y1)
+			}
+		} else if g.Out != nil {
+			t.Errorf("open trade %d: exit marker at %v", marks[i].N, g.Out)
+		}
+		scale := math.Max(width/float64(tmax-tmin), minTradeSpan/float64(max(end-tr.OpenTime, 60_000)))
+		if want := x0 + float64(end-tr.OpenTime)*scale; !near(g.End, want) || g.End < x0+minTradeSpan-0.1 {
+			t.Errorf("trade %d: levels end at %v, want %.2f", marks[i].N, g.End, want)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // runScript runs the function between the markers "begin name" and "end

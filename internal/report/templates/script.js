@@ -148,15 +148,28 @@
   }
   // end expandTrades
   // expandMarks rebuilds the trades on a price chart from their columns
-  // (marksWire in tradewire.go).
+  // (marksWire in tradewire.go), the trade list's data and the chart's
+  // mapping (left, top, width, height, first and last time, lowest and
+  // highest value): each trade's markers and where its levels end.
   // begin expandMarks
-  function expandMarks(w) {
+  function expandMarks(w, data, map) {
+    var col = {};
+    data.cols.forEach(function (c, i) { col[c.csv] = 2 * i + 1; });
+    var left = map[0], top = map[1], width = map[2], height = map[3], t0 = map[4], t1 = map[5], lo = map[6], hi = map[7];
+    var r1 = function (x) { return Math.round(x * 10) / 10; };
+    var perMs = width / Math.max(t1 - t0, 1);
+    var xOf = function (t) { return left + (t - t0) / (t1 - t0) * width; };
+    var yOf = function (v) { return top + (hi - v) / (hi - lo) * height; };
     var out = [], n = 0, i, k;
     for (i = 0; i < w.dn.length; i++) {
       n += w.dn[i];
-      var m = { n: n, "in": [w["in"][2 * i], w["in"][2 * i + 1]] };
-      if (w.out && w.out[2 * i] !== null) m.out = [w.out[2 * i], w.out[2 * i + 1]];
-      m.end = w.end[i];
+      var row = data.rows[n - 1], open = Date.parse(row[col.open_date]), end = t1;
+      var m = { n: n, "in": [r1(xOf(open)), r1(yOf(parseFloat(row[col.open_rate])))] };
+      if (row[col.close_date]) {
+        end = Date.parse(row[col.close_date]);
+        m.out = [r1(xOf(end)), r1(yOf(parseFloat(row[col.close_rate])))];
+      }
+      m.end = r1(xOf(open) + (end - open) * Math.max(perMs, w.span / Math.max(end - open, 60000)));
       if (w.sl0 && w.sl0[i] !== null) m.sl0 = w.sl0[i];
       if (w.sl && w.sl[i] !== null) m.sl = w.sl[i];
       if (w.liq && w.liq[i] !== null) m.liq = w.liq[i];
@@ -319,7 +332,7 @@
       var left = map[0], top = map[1], width = map[2], height = map[3];
       var marks = null, shown = null;
       var load = function () {
-        if (!marks) marks = expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent));
+        if (!marks) marks = tradeData ? expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent), tradeData, map) : [];
       };
       var add = function (name, attrs) {
         var e = document.createElementNS(svg.namespaceURI, name);
