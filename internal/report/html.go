@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
@@ -53,13 +52,10 @@ func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	v := buildView(res, m)
-	var buf bytes.Buffer
-	if err := reportTmpl.Execute(&buf, v); err != nil {
+	if err := reportTmpl.Execute(w, buildView(res, m)); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return nil
 }
 
 type htmlView struct {

@@ -42,19 +42,19 @@ type pairPanel struct {
 	Candles     bool // the price is drawn as candles, not a band
 	PriceChart  template.HTML
 	EquityChart template.HTML
-	Marks       chartMarks // JSON for the hover
+	Marks       template.JS // the trades' marksWire, for the hover
 }
 
-// chartTrade is one trade on a price chart, in the chart's viewBox
-// coordinates. Its markers' places and where its levels end the page's
-// script works out from the trade list and the chart's mapping.
+// chartTrade is one trade on a price chart: its number and its levels'
+// prices as the report shows them. Its markers' places, its levels'
+// places and the note that names them the page's script works out from
+// the trade list, the chart's mapping and the ROI table (see chartMarks).
 type chartTrade struct {
-	N     int          `json:"n"`              // the trade's number in the trade list
-	Stop0 *float64     `json:"sl0,omitempty"`  // y of the stop set at entry
-	Stop  *float64     `json:"sl,omitempty"`   // y of the final stop, when it moved
-	Liq   *float64     `json:"liq,omitempty"`  // y of the liquidation price
-	ROI   [][3]float64 `json:"roi,omitempty"`  // take-profit levels: x from, x to, y
-	Note  string       `json:"note,omitempty"` // the levels' prices in words
+	N     int       // the trade's number in the trade list
+	Stop0 *string   // the stop set at entry
+	Stop  *string   // the final stop, when it moved
+	Liq   *string   // the liquidation price
+	ROI   []*string // per step of the ROI table until the levels end, its take-profit price (nil for none)
 }
 
 // pairPanels builds a panel per pair: the result's pairs in order, then
@@ -100,6 +100,8 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
+	none, _ := marksJSON(nil, nil)
+	pp.Marks = embedJSON(none)
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -153,7 +155,8 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			under = bandPath(ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		pp.Marks = marks
+		js, _ := marksJSON(marks, res.MinimalROI) // plain numbers and strings: cannot fail
+		pp.Marks = embedJSON(js)
 		return under, over + hoverLayer(id, m)
 	}
 	if ps.Len() == 0 {
@@ -249,8 +252,6 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
 	var long, short, win, loss, flat, linkWin, linkLoss strings.Builder
 	marks := make(chartMarks, 0, len(idx))
-	// Per ms of a trade, at least enough that it spans minTradeSpan.
-	perMs := m.width / float64(max(m.tmax-m.tmin, 1))
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
 	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
@@ -310,33 +311,22 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
 			}
 		}
-		scale := math.Max(perMs, minTradeSpan/float64(max(end-t.OpenTime, 60_000)))
-		xAt := func(ms int64) float64 { return round1(x0 + float64(ms-t.OpenTime)*scale) }
-		var note []string
+		priceOf := func(x float64) *string { p := price(x); return &p }
 		if sl := t.InitialStopLoss; sl > 0 && isFinite(sl) {
-			y := round1(m.yOf(sl))
-			ct.Stop0 = &y
-			note = append(note, "stop "+price(sl))
+			ct.Stop0 = priceOf(sl)
 			if t.StopLoss != sl && t.StopLoss > 0 && isFinite(t.StopLoss) {
-				y := round1(m.yOf(t.StopLoss))
-				ct.Stop = &y
-				note[0] += " → " + price(t.StopLoss)
+				ct.Stop = priceOf(t.StopLoss)
 			}
 		}
 		if liq := t.LiquidationPrice; liq > 0 && isFinite(liq) {
-			y := round1(m.yOf(liq))
-			ct.Liq = &y
-			note = append(note, "liquidation "+price(liq))
+			ct.Liq = priceOf(liq)
 		}
-		var roi []string
 		for _, lv := range ROILevels(res.MinimalROI, t, end) {
-			ct.ROI = append(ct.ROI, [3]float64{xAt(lv.From), xAt(lv.To), round1(m.yOf(lv.Price))})
-			roi = append(roi, price(lv.Price))
+			for len(ct.ROI) < lv.Step {
+				ct.ROI = append(ct.ROI, nil)
+			}
+			ct.ROI = append(ct.ROI, priceOf(lv.Price))
 		}
-		if len(roi) > 0 {
-			note = append(note, "ROI "+strings.Join(roi, " → "))
-		}
-		ct.Note = strings.Join(note, " · ")
 		marks = append(marks, ct)
 	}
 	var b strings.Builder
@@ -364,6 +354,7 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 type ROILevel struct {
 	From, To int64
 	Price    float64
+	Step     int // the step of the ROI table
 }
 
 // ROILevels are the ROI table's levels over t's life up to end: each step
@@ -388,7 +379,7 @@ func ROILevels(roi sdk.ROITable, t *trade.Trade, end int64) []ROILevel {
 			to = min(to, t.OpenTime+roi[i+1].Minutes*60_000)
 		}
 		if p := (step.Ratio - a) / slope; p > 0 && isFinite(p) {
-			out = append(out, ROILevel{from, to, p})
+			out = append(out, ROILevel{from, to, p, i})
 		}
 	}
 	return out

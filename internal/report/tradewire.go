@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"html/template"
 	"math"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
 )
 
 // The trade list travels to the page's script compactly, column by
@@ -266,12 +266,8 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 // digit; NaN for none) and its texts in format f (none where there is no
 // value).
 func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
-	vals := make([]string, len(xs))
-	for i, x := range xs {
-		vals[i] = rawNum(x)
-	}
-	if v := appendDict(nil, vals); bytes.HasPrefix(v, []byte(`{"dict"`)) {
-		value = v
+	if vals, ok := fewValues(xs); ok {
+		value = appendDict(nil, vals)
 	} else {
 		value = append(value, `{"num":[`...)
 		for i, x := range xs {
@@ -287,6 +283,30 @@ func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
 		value = append(value, "]}"...)
 	}
 	return appendFormat(nil, f, xs, none), value
+}
+
+// maxDictNumbers is how many different values a number column may have
+// to be sent as a dict of its values.
+const maxDictNumbers = 64
+
+// fewValues is xs as the texts of its values (rawNum) when it has at
+// most maxDictNumbers different ones.
+func fewValues(xs []float64) ([]string, bool) {
+	seen := make(map[uint64]string, maxDictNumbers)
+	for _, x := range xs {
+		k := math.Float64bits(x)
+		if _, ok := seen[k]; !ok {
+			if len(seen) == maxDictNumbers {
+				return nil, false
+			}
+			seen[k] = rawNum(x)
+		}
+	}
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = seen[math.Float64bits(x)]
+	}
+	return out, true
 }
 
 // appendFormat appends the encoding {"fmt": f, ...} of the texts of xs.
@@ -439,36 +459,43 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 
 // chartMarks are the trades on one price chart, for the page's script.
 // They travel column by column (see marksWire) and the script
-// (expandMarks in script.js) rebuilds the list of chartTrade objects,
-// each with its markers' places ("in", "out") and the x where its levels
-// end ("end"), from the trade list's times and rates and the chart's
-// mapping: at the trade's close (the chart's end while open), at least
-// minTradeSpan after its entry.
+// (expandMarks in script.js) rebuilds for each trade its markers' places
+// ("in", "out"), the x where its levels end ("end": at its close, the
+// chart's end while open, at least minTradeSpan after its entry), its
+// levels' places ("sl0", "sl", "liq" and "roi", as [x from, x to, y] per
+// level, the ROI table's steps from and to the trade's age) and the note
+// naming their prices, from the trade list's times and rates and the
+// chart's mapping.
 type chartMarks []chartTrade
 
 // marksWire is chartMarks column by column: DN the differences between
-// successive trade numbers (the first from 0), ROI a flat list of the
-// levels' triples per trade (null for none), and a null in Stop0, Stop,
-// Liq or Note for a trade without one; a column without any value is left
-// out. Span is minTradeSpan.
+// successive trade numbers (the first from 0), Span minTradeSpan, ROIMin
+// the ROI table's minutes, and a null in Stop0, Stop, Liq or ROI for a
+// trade without one; a column without any value is left out.
 type marksWire struct {
-	DN    []int       `json:"dn"`
-	Span  float64     `json:"span"`
-	Stop0 []*float64  `json:"sl0,omitempty"`
-	Stop  []*float64  `json:"sl,omitempty"`
-	Liq   []*float64  `json:"liq,omitempty"`
-	ROI   [][]float64 `json:"roi,omitempty"`
-	Note  []*string   `json:"note,omitempty"`
+	DN     []int       `json:"dn"`
+	Span   float64     `json:"span"`
+	ROIMin []int64     `json:"roiMin,omitempty"`
+	Stop0  []*string   `json:"sl0,omitempty"`
+	Stop   []*string   `json:"sl,omitempty"`
+	Liq    []*string   `json:"liq,omitempty"`
+	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// MarshalJSON writes m as a marksWire.
-func (m chartMarks) MarshalJSON() ([]byte, error) {
+// marksJSON writes m as a marksWire; roi is the ROI table the levels
+// come from.
+func marksJSON(m chartMarks, roi sdk.ROITable) ([]byte, error) {
 	w := marksWire{DN: make([]int, len(m)), Span: minTradeSpan}
-	var some struct{ sl0, sl, liq, roi, note bool }
+	var some struct{ sl0, sl, liq, roi bool }
 	prev := 0
 	for _, c := range m {
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
-		some.roi, some.note = some.roi || len(c.ROI) > 0, some.note || c.Note != ""
+		some.roi = some.roi || len(c.ROI) > 0
+	}
+	if some.roi {
+		for _, s := range roi {
+			w.ROIMin = append(w.ROIMin, s.Minutes)
+		}
 	}
 	for i := range m {
 		c := &m[i]
@@ -483,27 +510,10 @@ func (m chartMarks) MarshalJSON() ([]byte, error) {
 			w.Liq = append(w.Liq, c.Liq)
 		}
 		if some.roi {
-			var flat []float64
-			for _, r := range c.ROI {
-				flat = append(flat, r[:]...)
-			}
-			w.ROI = append(w.ROI, flat)
-		}
-		if some.note {
-			var note *string
-			if c.Note != "" {
-				note = &c.Note
-			}
-			w.Note = append(w.Note, note)
+			w.ROI = append(w.ROI, c.ROI)
 		}
 	}
 	return json.Marshal(w)
-}
-
-// Embed is m's compact JSON, for its chart's pair-marks script element.
-func (m chartMarks) Embed() (template.JS, error) {
-	b, err := m.MarshalJSON()
-	return embedJSON(b), err
 }
 
 // embedJSON puts JSON that encoding/json wrote into a script element of

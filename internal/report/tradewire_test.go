@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,7 +251,7 @@ func TestTradeWireRoundTrip(t *testing.T) {
 // trade data js.
 func checkScriptRows(t *testing.T, js []byte, want [][]string) {
 	t.Helper()
-	out := runScript(t, "expandTrades", string(js), "JSON.stringify(expandTrades(input).rows)")
+	out := runScript(t, "expandTrades", string(js), "(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })(expandTrades(input))")
 	var rows [][]string
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
@@ -321,12 +322,7 @@ func expandMarks(w marksWire) []chartTrade {
 			c.Liq = w.Liq[i]
 		}
 		if w.ROI != nil {
-			for k := 0; k+2 < len(w.ROI[i]); k += 3 {
-				c.ROI = append(c.ROI, [3]float64{w.ROI[i][k], w.ROI[i][k+1], w.ROI[i][k+2]})
-			}
-		}
-		if w.Note != nil && w.Note[i] != nil {
-			c.Note = *w.Note[i]
+			c.ROI = w.ROI[i]
 		}
 		out[i] = c
 	}
@@ -335,8 +331,9 @@ func expandMarks(w marksWire) []chartTrade {
 
 // The chart marks' columns rebuild every mark, in Go and in the page's
 // script (run with node, when installed), which places each trade's
-// markers and the end of its levels where the chart draws them, from the
-// trade list and the chart's mapping.
+// markers, the end of its levels and its levels where the chart draws
+// them and names their prices, from the trade list, the chart's mapping
+// and the ROI table.
 func TestMarksWire(t *testing.T) {
 	res, _ := largeFixture()
 	res.Trades[4].CloseTime, res.Trades[4].ExitReason = 0, ""
@@ -346,17 +343,18 @@ func TestMarksWire(t *testing.T) {
 			idx = append(idx, i)
 		}
 	}
+	tr0 := &res.Trades[idx[0]]
+	tr0.InitialStopLoss, tr0.StopLoss, tr0.LiquidationPrice = 0.9*tr0.OpenRate, 0.95*tr0.OpenRate, 0.5*tr0.OpenRate
 	const left, top, width, height = 78, 14, 1104, 336
 	tmin, tmax := res.Start, res.End
-	lo, hi := 0.8*res.Trades[idx[0]].OpenRate, 1.6*res.Trades[idx[0]].OpenRate
+	lo, hi := 0.4*tr0.OpenRate, 1.6*tr0.OpenRate
 	m := &plotMap{
 		xOf:  func(ms int64) float64 { return left + float64(ms-tmin)/float64(tmax-tmin)*width },
 		yOf:  func(v float64) float64 { return top + (hi-v)/(hi-lo)*height },
 		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
 	}
 	_, marks := tradeMarks(res, idx, m)
-	marks[0].Note, marks[1].Note = `a"<`, ""
-	js, err := json.Marshal(marks)
+	js, err := marksJSON(marks, res.MinimalROI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,15 +362,11 @@ func TestMarksWire(t *testing.T) {
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := json.Marshal([]chartTrade(marks))
-	if got, _ := json.Marshal(expandMarks(w)); string(got) != string(want) {
-		t.Fatalf("marks\n got %s\nwant %s", got, want)
+	if got := expandMarks(w); !reflect.DeepEqual(got, []chartTrade(marks)) {
+		t.Fatalf("marks\n got %+v\nwant %+v", got, marks)
 	}
-	for _, empty := range []chartMarks{nil, {}} {
-		js, err := json.Marshal(empty)
-		if err != nil || !strings.Contains(string(js), `"dn":[]`) {
-			t.Errorf("no marks: %s, %v", js, err)
-		}
+	if js, err := marksJSON(nil, nil); err != nil || !strings.Contains(string(js), `"dn":[]`) {
+		t.Errorf("no marks: %s, %v", js, err)
 	}
 
 	layer := hoverLayer("price-0", m)
@@ -383,10 +377,15 @@ func TestMarksWire(t *testing.T) {
 	input := `{"w":` + string(js) + `,"data":` + string(data) + `,"map":` + dataMap + `}`
 	out := runScript(t, "expandMarks", input, "JSON.stringify(expandMarks(input.w, input.data, input.map))")
 	var got []struct {
-		chartTrade
-		In  [2]float64  `json:"in"`
-		Out *[2]float64 `json:"out"`
-		End float64     `json:"end"`
+		N    int          `json:"n"`
+		In   [2]float64   `json:"in"`
+		Out  *[2]float64  `json:"out"`
+		End  float64      `json:"end"`
+		Sl0  *float64     `json:"sl0"`
+		Sl   *float64     `json:"sl"`
+		Liq  *float64     `json:"liq"`
+		ROI  [][3]float64 `json:"roi"`
+		Note string       `json:"note"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
@@ -394,40 +393,72 @@ func TestMarksWire(t *testing.T) {
 	if len(got) != len(marks) {
 		t.Fatalf("script's marks: %d, want %d", len(got), len(marks))
 	}
-	near := func(a, b float64) bool { return math.Abs(a-b) <= 0.1+1e-9 }
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 0.15 }
+	nearY := func(g *float64, price float64) bool { return g != nil && near(*g, m.yOf(price)) }
 	for i, g := range got {
 		tr := &res.Trades[marks[i].N-1]
-		if a, b := json.Marshal(g.chartTrade); string(a) != string(mustJSON(t, marks[i])) || b != nil {
-			t.Errorf("mark %d: script's %s, want %s", i, a, mustJSON(t, marks[i]))
+		if g.N != marks[i].N {
+			t.Fatalf("mark %d: trade %d, want %d", i, g.N, marks[i].N)
 		}
 		x0, y0 := m.xOf(tr.OpenTime), m.yOf(tr.OpenRate)
 		if !near(g.In[0], x0) || !near(g.In[1], y0) {
-			t.Errorf("trade %d: entry marker at %v, drawn at %.2f,%.2f", marks[i].N, g.In, x0, y0)
+			t.Errorf("trade %d: entry marker at %v, drawn at %.2f,%.2f", g.N, g.In, x0, y0)
 		}
 		end := tmax
 		if tr.CloseTime != 0 {
 			end = tr.CloseTime
 			x1, y1 := m.xOf(tr.CloseTime), m.yOf(tr.CloseRate)
 			if g.Out == nil || !near(g.Out[0], x1) || !near(g.Out[1], y1) {
-				t.Errorf("trade %d: exit marker at %v, drawn at %.2f,%.2f", marks[i].N, g.Out, x1, y1)
+				t.Errorf("trade %d: exit marker at %v, drawn at %.2f,%.2f", g.N, g.Out, x1, y1)
 			}
 		} else if g.Out != nil {
-			t.Errorf("open trade %d: exit marker at %v", marks[i].N, g.Out)
+			t.Errorf("open trade %d: exit marker at %v", g.N, g.Out)
 		}
 		scale := math.Max(width/float64(tmax-tmin), minTradeSpan/float64(max(end-tr.OpenTime, 60_000)))
-		if want := x0 + float64(end-tr.OpenTime)*scale; !near(g.End, want) || g.End < x0+minTradeSpan-0.1 {
-			t.Errorf("trade %d: levels end at %v, want %.2f", marks[i].N, g.End, want)
+		xAt := func(ms int64) float64 { return x0 + float64(ms-tr.OpenTime)*scale }
+		if !near(g.End, xAt(end)) || g.End < x0+minTradeSpan-0.15 {
+			t.Errorf("trade %d: levels end at %v, want %.2f", g.N, g.End, xAt(end))
+		}
+		var note []string
+		if sl := tr.InitialStopLoss; sl > 0 {
+			note = append(note, "stop "+price(sl))
+			if !nearY(g.Sl0, sl) {
+				t.Errorf("trade %d: stop at %v, want %.2f", g.N, g.Sl0, m.yOf(sl))
+			}
+			if tr.StopLoss != sl && tr.StopLoss > 0 {
+				note[0] += " → " + price(tr.StopLoss)
+				if !nearY(g.Sl, tr.StopLoss) {
+					t.Errorf("trade %d: moved stop at %v, want %.2f", g.N, g.Sl, m.yOf(tr.StopLoss))
+				}
+			}
+		}
+		if liq := tr.LiquidationPrice; liq > 0 {
+			note = append(note, "liquidation "+price(liq))
+			if !nearY(g.Liq, liq) {
+				t.Errorf("trade %d: liquidation at %v, want %.2f", g.N, g.Liq, m.yOf(liq))
+			}
+		}
+		levels := ROILevels(res.MinimalROI, tr, end)
+		var roi []string
+		if len(g.ROI) != len(levels) {
+			t.Errorf("trade %d: %d ROI levels, want %d", g.N, len(g.ROI), len(levels))
+		}
+		for k, lv := range levels {
+			roi = append(roi, price(lv.Price))
+			if k < len(g.ROI) && (!near(g.ROI[k][0], xAt(lv.From)) || !near(g.ROI[k][1], xAt(lv.To)) || !near(g.ROI[k][2], m.yOf(lv.Price))) {
+				t.Errorf("trade %d: ROI level %d at %v, want %.2f,%.2f,%.2f", g.N, k, g.ROI[k], xAt(lv.From), xAt(lv.To), m.yOf(lv.Price))
+			}
+		}
+		if len(roi) > 0 {
+			note = append(note, "ROI "+strings.Join(roi, " → "))
+		}
+		if want := strings.Join(note, " · "); g.Note != want {
+			t.Errorf("trade %d: note %q, want %q", g.N, g.Note, want)
 		}
 	}
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
+	if got[0].Sl == nil || got[0].Liq == nil {
+		t.Error("the first trade's moved stop or liquidation price is not drawn")
 	}
-	return b
 }
 
 // runScript runs the function between the markers "begin name" and "end

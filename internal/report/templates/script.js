@@ -39,6 +39,8 @@
     // goG is the number as Go's strconv.FormatFloat(x, 'g', -1, 64).
     var goG = function (x) {
       if (x === 0) return 1 / x < 0 ? "-0" : "0";
+      var a = Math.abs(x);
+      if (a >= 1e-4 && a < 1e6) return String(x); // Go's 'g' writes these without an exponent too
       var sign = x < 0 ? "-" : "", s = String(Math.abs(x)), k = s.indexOf("e"), digits, e;
       if (k >= 0) {
         digits = s.slice(0, k).replace(".", "");
@@ -125,10 +127,17 @@
       }
       return out;
     };
-    var cols = [], c, i;
+    // The texts of a formatted column are made when first asked for
+    // (text below): a page of the table shows a hundred rows of
+    // thousands.
+    var lazy = [], cols = [], c, i;
     for (c = 0; c < w.cols.length; c++) {
       var te = w.text[c], ve = w.value[c], text, value;
-      if (te.fmt || (te.as && !te.at)) {
+      if (te.fmt) {
+        value = decode(ve, te);
+        text = new Array(w.n);
+        lazy[c] = { f: formats[te.fmt], e: te };
+      } else if (te.as && !te.at) {
         value = decode(ve, te);
         text = decode(te, ve, value);
       } else {
@@ -144,7 +153,18 @@
       for (c = 0; c < cols.length; c++) r[c] = cols[c][i];
       rows[i] = r;
     }
-    return { file: w.file, cols: w.cols, rows: rows };
+    // text is the text shown in column c of row r (a row of rows, in
+    // whatever order).
+    var textOf = function (r, c) {
+      var s = r[2 * c], z = lazy[c];
+      if (s === undefined && z) {
+        var k = +r[0] - 1, v = r[2 * c + 1];
+        s = z.e.fix && z.e.fix[k] !== undefined ? z.e.fix[k] : v === "" && z.e.none !== undefined ? z.e.none : z.f(parseFloat(v));
+        r[2 * c] = s;
+      }
+      return s;
+    };
+    return { file: w.file, cols: w.cols, rows: rows, text: textOf };
   }
   // end expandTrades
   // expandMarks rebuilds the trades on a price chart from their columns
@@ -169,15 +189,31 @@
         end = Date.parse(row[col.close_date]);
         m.out = [r1(xOf(end)), r1(yOf(parseFloat(row[col.close_rate])))];
       }
-      m.end = r1(xOf(open) + (end - open) * Math.max(perMs, w.span / Math.max(end - open, 60000)));
-      if (w.sl0 && w.sl0[i] !== null) m.sl0 = w.sl0[i];
-      if (w.sl && w.sl[i] !== null) m.sl = w.sl[i];
-      if (w.liq && w.liq[i] !== null) m.liq = w.liq[i];
-      if (w.roi && w.roi[i]) {
-        m.roi = [];
-        for (k = 0; k < w.roi[i].length; k += 3) m.roi.push(w.roi[i].slice(k, k + 3));
+      var x0 = xOf(open), scale = Math.max(perMs, w.span / Math.max(end - open, 60000));
+      var xAt = function (t) { return r1(x0 + (t - open) * scale); };
+      m.end = xAt(end);
+      var note = [], p;
+      if ((p = w.sl0 && w.sl0[i]) !== null && p !== undefined) {
+        m.sl0 = r1(yOf(parseFloat(p)));
+        note.push("stop " + p);
+        if ((p = w.sl && w.sl[i]) !== null && p !== undefined) {
+          m.sl = r1(yOf(parseFloat(p)));
+          note[0] += " \u2192 " + p;
+        }
       }
-      if (w.note && w.note[i] !== null) m.note = w.note[i];
+      if ((p = w.liq && w.liq[i]) !== null && p !== undefined) {
+        m.liq = r1(yOf(parseFloat(p)));
+        note.push("liquidation " + p);
+      }
+      var roi = w.roi && w.roi[i], prices = [];
+      for (k = 0; roi && k < roi.length; k++) {
+        if (roi[k] === null) continue;
+        var to = k + 1 < w.roiMin.length ? Math.min(end, open + w.roiMin[k + 1] * 60000) : end;
+        (m.roi = m.roi || []).push([xAt(open + w.roiMin[k] * 60000), xAt(to), r1(yOf(parseFloat(roi[k])))]);
+        prices.push(roi[k]);
+      }
+      if (prices.length) note.push("ROI " + prices.join(" \u2192 "));
+      if (note.length) m.note = note.join(" \u00b7 ");
       out.push(m);
     }
     return out;
@@ -202,7 +238,7 @@
     var pages = function () { return size ? Math.max(1, Math.ceil(rows.length / size)) : 1; };
     var cell = function (row, c) {
       var td = document.createElement("td");
-      var text = row[2 * c], kind = cols[c].kind;
+      var text = data.text(row, c), kind = cols[c].kind;
       if (kind === "side") {
         var span = document.createElement("span");
         span.className = "side " + text;
@@ -322,7 +358,7 @@
     var pinned = []; // per panel: show trade n, or false when the panel lacks it
     var col = {};
     if (tradeData) tradeData.cols.forEach(function (c, i) { col[c.csv] = i; });
-    var text = function (row, name) { return col[name] === undefined ? "" : row[2 * col[name]]; };
+    var text = function (row, name) { return col[name] === undefined ? "" : tradeData.text(row, col[name]); };
     panels.forEach(function (panel) {
       var layer = panel.querySelector(".trade-sel");
       if (!layer) return;
