@@ -27,7 +27,20 @@ import (
 // candle (user and system), minor page faults and peak RSS, from its
 // rusage. TRADAI_BENCH_BIN runs another build of tradai instead, to compare
 // builds on the same data.
-func BenchmarkBacktestProcess1M(b *testing.B) {
+func BenchmarkBacktestProcess1M(b *testing.B) { benchBacktestProcess(b, nil) }
+
+// BenchmarkBacktestProcessReports1M is BenchmarkBacktestProcess1M with
+// --export-json and --report (issue 20: together they may add at most 30 %
+// to the run); it also reports the two files' sizes.
+func BenchmarkBacktestProcessReports1M(b *testing.B) {
+	benchBacktestProcess(b, func(dir string) []string {
+		return []string{"--export-json", filepath.Join(dir, "result.json"), "--report", filepath.Join(dir, "report.html")}
+	})
+}
+
+// benchBacktestProcess runs the benchmarks above; files, when set, gives
+// the arguments that write files into the run's temporary folder.
+func benchBacktestProcess(b *testing.B, files func(dir string) []string) {
 	const n = 1_000_000
 	dir := b.TempDir()
 	datadir := filepath.Join(dir, "data")
@@ -51,6 +64,9 @@ func BenchmarkBacktestProcess1M(b *testing.B) {
 		}
 		args = append(args, extra...)
 	}
+	if files != nil {
+		args = append(args, files(dir)...)
+	}
 	var user, sys time.Duration
 	var faults, rss int64
 	b.ResetTimer()
@@ -73,6 +89,15 @@ func BenchmarkBacktestProcess1M(b *testing.B) {
 	b.ReportMetric(float64(sys.Nanoseconds())/runs/n, "sys-ns/candle")
 	b.ReportMetric(float64(faults)/runs, "minflt/run")
 	b.ReportMetric(float64(rss)/1024, "peak-RSS-MB")
+	if files != nil {
+		for _, f := range []struct{ name, unit string }{{"result.json", "MB-json"}, {"report.html", "MB-html"}} {
+			fi, err := os.Stat(filepath.Join(dir, f.name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(fi.Size())/1e6, f.unit)
+		}
+	}
 }
 
 // writeJSONFile writes v as JSON to path.

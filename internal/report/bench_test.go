@@ -119,3 +119,19 @@ func BenchmarkWriteJSON19k(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/1e6, "MB/export")
 }
+
+// The HTML report of a 19,484-trade backtest stays within 3 MB (issue
+// 20), so that a browser opens it quickly.
+func TestWriteHTML19kSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a million-candle fixture")
+	}
+	res, m := manyTradesFixture()
+	var w countingWriter
+	if err := WriteHTML(&w, res, m); err != nil {
+		t.Fatal(err)
+	}
+	if w.n > 3_000_000 {
+		t.Errorf("the report is %d bytes, more than 3 MB", w.n)
+	}
+}

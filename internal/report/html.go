@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
@@ -53,13 +52,10 @@ func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	v := buildView(res, m)
-	var buf bytes.Buffer
-	if err := reportTmpl.Execute(&buf, v); err != nil {
+	if err := reportTmpl.Execute(w, buildView(res, m)); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return nil
 }
 
 type htmlView struct {
@@ -90,7 +86,7 @@ type htmlView struct {
 	Compare                  []compareRow
 	Sections                 []metricSection
 
-	Trades *tradeTable
+	Trades *tradeList
 	Pairs  []pairPanel
 }
 
@@ -235,7 +231,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	}
 	v.Compare = compareRows(s, ccy)
 	v.Sections = metricSections(res, m)
-	v.Trades = tradeTableOf(res, ccy)
+	v.Trades = tradeListOf(res, ccy)
 	v.Pairs = pairPanels(res)
 	return v
 }
@@ -753,25 +749,6 @@ func periodStart(res *result.Result, s metrics.Summary) int64 {
 }
 func periodEnd(res *result.Result, s metrics.Summary) int64 { _, b := periodBounds(res, s); return b }
 
-// tradeTable is the trade list as the page's script reads it: the table
-// is drawn a page at a time from it, sorted over every trade, and
-// downloaded as CSV. Each row holds, per column, the text shown and the
-// value (what sorting and the CSV use; "" when there is none), then the
-// row's profit tone.
-type tradeTable struct {
-	File string     `json:"file"` // CSV download file name
-	Cols []tradeCol `json:"cols"`
-	Rows [][]string `json:"rows"`
-}
-
-// tradeCol is one column of the trade list.
-type tradeCol struct {
-	Head string `json:"head"`
-	CSV  string `json:"csv"`            // CSV header, Freqtrade's field name where it has one
-	Num  bool   `json:"num"`            // sort numerically
-	Kind string `json:"kind,omitempty"` // "key", "side", "tone" or "txt": how the cell is styled
-}
-
 // rawNum is a number as the CSV carries it: every digit, "" when not finite.
 func rawNum(x float64) string {
 	if !isFinite(x) {
@@ -793,75 +770,6 @@ func csvFileName(strategy string) string {
 		return "trades.csv"
 	}
 	return string(b) + "_trades.csv"
-}
-
-// tradeTableOf builds the trade list; the leverage and enter tag columns
-// only when a trade is leveraged or tagged. nil without trades.
-func tradeTableOf(res *result.Result, stake string) *tradeTable {
-	if len(res.Trades) == 0 {
-		return nil
-	}
-	var showLev, showTags bool
-	for i := range res.Trades {
-		t := &res.Trades[i]
-		if t.Leverage != 0 && t.Leverage != 1 {
-			showLev = true
-		}
-		if t.EnterTag != "" {
-			showTags = true
-		}
-	}
-	profitHead := "Profit"
-	if stake != "" {
-		profitHead += " " + stake
-	}
-	tt := &tradeTable{File: csvFileName(res.Strategy), Cols: []tradeCol{
-		{"#", "n", true, ""}, {"Pair", "pair", false, "key"}, {"Side", "side", false, "side"},
-		{"Open", "open_date", false, ""}, {"Close", "close_date", false, ""}, {"Duration", "trade_duration", true, ""},
-		{"Open rate", "open_rate", true, ""}, {"Close rate", "close_rate", true, ""}, {"Stake", "stake_amount", true, ""},
-	}}
-	if showLev {
-		tt.Cols = append(tt.Cols, tradeCol{"Lev.", "leverage", true, ""})
-	}
-	tt.Cols = append(tt.Cols, tradeCol{"Profit", "profit_ratio", true, "tone"}, tradeCol{profitHead, "profit_abs", true, "tone"},
-		tradeCol{"Exit reason", "exit_reason", false, "txt"})
-	if showTags {
-		tt.Cols = append(tt.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
-	}
-	tt.Rows = make([][]string, 0, len(res.Trades))
-	for i := range res.Trades {
-		t := &res.Trades[i]
-		side := "long"
-		if t.IsShort {
-			side = "short"
-		}
-		lev := t.Leverage
-		if lev == 0 {
-			lev = 1
-		}
-		closeS, closeV, dur, durV, exit := "open", "", "–", "", "open"
-		if t.CloseTime != 0 {
-			closeS, closeV = dateMinute(t.CloseTime), isoTime(t.CloseTime)
-			dur, durV = shortDuration(float64(t.DurationMinutes())), strconv.FormatInt(t.DurationMinutes(), 10)
-			exit = string(t.ExitReason)
-		}
-		n := strconv.Itoa(i + 1)
-		r := make([]string, 0, 2*len(tt.Cols)+1)
-		r = append(r, n, n, t.Pair, t.Pair, side, side,
-			dateMinute(t.OpenTime), isoTime(t.OpenTime), closeS, closeV, dur, durV,
-			price(t.OpenRate), rawNum(t.OpenRate), price(t.CloseRate), rawNum(t.CloseRate),
-			grouped(t.Stake, 2), rawNum(t.Stake))
-		if showLev {
-			r = append(r, fixed(lev, 1)+"×", rawNum(lev))
-		}
-		r = append(r, pctSigned(t.ProfitRatio, 2), rawNum(t.ProfitRatio),
-			signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)), rawNum(t.ProfitAbs), exit, exit)
-		if showTags {
-			r = append(r, t.EnterTag, t.EnterTag)
-		}
-		tt.Rows = append(tt.Rows, append(r, tone(t.ProfitAbs)))
-	}
-	return tt
 }
 
 // plural is "1 day", "3 days".

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
@@ -110,71 +110,293 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 		return fmt.Errorf("report: nil backtest result")
 	}
 	doc := buildJSON(res, m)
-	if err := checkFinite(reflect.ValueOf(doc)); err != nil {
+	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
-	return writeIndented(w, reflect.ValueOf(doc))
+	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
+	e.raw("{\n  \"strategy\": ")
+	e.value(doc.Strategy, 1)
+	e.raw(",\n  \"trades\": ")
+	e.list(len(res.Trades), func(i int) { e.trade(&res.Trades[i]) })
+	e.section("metrics", doc.Metrics)
+	sectionList(e, "results_per_pair", doc.ResultsPerPair)
+	sectionList(e, "exit_reason_summary", doc.ExitReasonSummary)
+	sectionList(e, "results_per_enter_tag", doc.ResultsPerEnterTag)
+	sectionList(e, "daily_profit", doc.DailyProfit)
+	e.raw(",\n  \"equity_curve\": ")
+	e.list(len(res.Equity), func(i int) { e.equity(res.Equity[i]) })
+	e.raw(",\n  \"benchmark_curve\": ")
+	e.list(len(res.Benchmark), func(i int) { e.equity(res.Benchmark[i]) })
+	e.raw("\n}\n")
+	e.flush()
+	return e.err
 }
 
-// writeIndented writes the struct doc as an Encoder with two-space
-// indentation and without HTML escaping would, but list by list and
-// element by element through one small buffer: the export of a large
-// backtest is never held whole in memory twice over.
-func writeIndented(w io.Writer, doc reflect.Value) error {
-	out := bufio.NewWriterSize(w, 1<<16)
-	var compact, indented bytes.Buffer
-	enc := json.NewEncoder(&compact)
-	enc.SetEscapeHTML(false)
-	// put writes v as a value at nesting depth (2 spaces each).
-	put := func(v reflect.Value, depth int) error {
-		compact.Reset()
-		indented.Reset()
-		if err := enc.Encode(v.Interface()); err != nil {
-			return fmt.Errorf("report: encoding JSON: %w", err)
-		}
-		if err := json.Indent(&indented, bytes.TrimSuffix(compact.Bytes(), []byte{'\n'}), strings.Repeat("  ", depth), "  "); err != nil {
-			return fmt.Errorf("report: encoding JSON: %w", err)
-		}
-		_, err := out.Write(indented.Bytes())
-		return err
+// jsonChunk is how much of the export jsonWriter gathers before writing it.
+const jsonChunk = 64 << 10
+
+// jsonWriter writes the export as an Encoder with two-space indentation
+// and without HTML escaping would, in chunks: the trades and the curves,
+// which make up nearly all of a large export, by hand-written appenders
+// (the bytes encoding/json would write, TestWriteJSONStreamedAsEncoded),
+// the other sections through encoding/json. The first error stops it.
+type jsonWriter struct {
+	w       io.Writer
+	buf     []byte
+	err     error
+	compact bytes.Buffer
+	indent  bytes.Buffer
+}
+
+func (e *jsonWriter) raw(s string) { e.buf = append(e.buf, s...) }
+
+// flush writes what was gathered.
+func (e *jsonWriter) flush() {
+	if e.err == nil && len(e.buf) > 0 {
+		_, e.err = e.w.Write(e.buf)
 	}
-	t := doc.Type()
-	_, _ = out.WriteString("{")
-	for i := range t.NumField() {
+	e.buf = e.buf[:0]
+}
+
+// value appends v encoded by encoding/json, indented for nesting depth
+// (two spaces each).
+func (e *jsonWriter) value(v any, depth int) {
+	if e.err != nil {
+		return
+	}
+	e.compact.Reset()
+	e.indent.Reset()
+	enc := json.NewEncoder(&e.compact)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		e.err = fmt.Errorf("report: encoding JSON: %w", err)
+		return
+	}
+	if err := json.Indent(&e.indent, bytes.TrimSuffix(e.compact.Bytes(), []byte{'\n'}), strings.Repeat("  ", depth), "  "); err != nil {
+		e.err = fmt.Errorf("report: encoding JSON: %w", err)
+		return
+	}
+	e.buf = append(e.buf, e.indent.Bytes()...)
+}
+
+// section appends a top-level key and its value.
+func (e *jsonWriter) section(name string, v any) {
+	e.raw(",\n  \"" + name + "\": ")
+	e.value(v, 1)
+}
+
+// sectionList appends a top-level key and its list, element by element.
+func sectionList[T any](e *jsonWriter, name string, s []T) {
+	e.raw(",\n  \"" + name + "\": ")
+	e.list(len(s), func(i int) { e.value(s[i], 2) })
+}
+
+// list appends a list of n elements at depth 1, each by elem at depth 2;
+// [] when empty.
+func (e *jsonWriter) list(n int, elem func(i int)) {
+	if n == 0 {
+		e.raw("[]")
+		return
+	}
+	e.raw("[")
+	for i := range n {
 		if i > 0 {
-			_, _ = out.WriteString(",")
+			e.raw(",")
 		}
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		_, _ = out.WriteString("\n  \"" + name + "\": ")
-		v := doc.Field(i)
-		if v.Kind() != reflect.Slice || v.IsNil() || v.Len() == 0 {
-			if err := put(v, 1); err != nil {
-				return err
+		e.raw("\n    ")
+		elem(i)
+		if len(e.buf) >= jsonChunk {
+			e.flush()
+		}
+	}
+	e.raw("\n  ]")
+}
+
+// Keys of an element at depth 2: a new line and six spaces before each.
+const (
+	key2 = "\n      \""
+	end2 = "\n    }"
+)
+
+// trade appends t as its jsonTrade (see toJSONTrade) would be encoded.
+func (e *jsonWriter) trade(t *trade.Trade) {
+	b := e.buf
+	b = append(b, "{"+key2+"pair\": "...)
+	b = appendJSONString(b, false, t.Pair)
+	b = append(b, ","+key2+"open_date\": \""...)
+	b = appendISOTime(b, t.OpenTime)
+	b = append(b, "\","+key2+"close_date\": "...)
+	if t.CloseTime != 0 {
+		b = append(b, '"')
+		b = appendISOTime(b, t.CloseTime)
+		b = append(b, '"')
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, ","+key2+"open_timestamp\": "...)
+	b = strconv.AppendInt(b, t.OpenTime, 10)
+	b = append(b, ","+key2+"close_timestamp\": "...)
+	if t.CloseTime != 0 {
+		b = strconv.AppendInt(b, t.CloseTime, 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = appendJSONField(b, "open_rate", t.OpenRate)
+	b = appendJSONField(b, "close_rate", t.CloseRate)
+	b = appendJSONField(b, "amount", t.Amount)
+	b = appendJSONField(b, "stake_amount", t.Stake)
+	b = appendJSONField(b, "profit_ratio", t.ProfitRatio)
+	b = appendJSONField(b, "profit_abs", t.ProfitAbs)
+	b = append(b, ","+key2+"exit_reason\": "...)
+	b = appendJSONString(b, false, string(t.ExitReason))
+	b = append(b, ","+key2+"enter_tag\": "...)
+	b = appendJSONString(b, false, t.EnterTag)
+	b = append(b, ","+key2+"is_open\": "...)
+	b = strconv.AppendBool(b, t.CloseTime == 0)
+	b = append(b, ","+key2+"is_short\": "...)
+	b = strconv.AppendBool(b, t.IsShort)
+	lev := t.Leverage
+	if lev == 0 {
+		lev = 1
+	}
+	b = appendJSONField(b, "leverage", lev)
+	b = appendJSONField(b, "fee_open", t.FeeOpen)
+	b = appendJSONField(b, "fee_close", t.FeeClose)
+	b = append(b, ","+key2+"trade_duration\": "...)
+	var dur int64
+	if t.CloseTime != 0 {
+		dur = t.DurationMinutes()
+	}
+	b = strconv.AppendInt(b, dur, 10)
+	b = appendJSONField(b, "initial_stop_loss_abs", t.InitialStopLoss)
+	b = appendJSONField(b, "stop_loss_abs", t.StopLoss)
+	b = appendJSONField(b, "liquidation_price", t.LiquidationPrice)
+	b = appendJSONField(b, "max_rate", t.MaxRate)
+	b = appendJSONField(b, "min_rate", t.MinRate)
+	e.buf = append(b, end2...)
+}
+
+// equity appends p as its jsonEquity would be encoded.
+func (e *jsonWriter) equity(p result.EquityPoint) {
+	b := append(e.buf, "{"+key2+"date\": \""...)
+	b = appendISOTime(b, p.Time)
+	b = append(b, "\","+key2+"timestamp\": "...)
+	b = strconv.AppendInt(b, p.Time, 10)
+	b = appendJSONField(b, "equity", p.Equity)
+	e.buf = append(b, end2...)
+}
+
+// appendJSONField appends a float field of an element at depth 2.
+func appendJSONField(b []byte, name string, x float64) []byte {
+	b = append(b, ","+key2...)
+	b = append(b, name...)
+	b = append(b, "\": "...)
+	return appendJSONFloat(b, x)
+}
+
+// appendJSONFloat appends a finite x as encoding/json writes a float64:
+// the shortest form, in exponent form below 1e-6 and from 1e21 with at
+// least one digit of exponent ("1e-7", not "1e-07").
+func appendJSONFloat(b []byte, x float64) []byte {
+	format := byte('f')
+	if a := math.Abs(x); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, x, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// appendJSONString appends s quoted as encoding/json writes a string,
+// with its HTML escaping (<, > and & as \u003c, \u003e and \u0026, for
+// JSON inside a script element) when html is set.
+func appendJSONString(b []byte, html bool, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&')) {
+				i++
+				continue
 			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
 			continue
 		}
-		_, _ = out.WriteString("[")
-		for k := range v.Len() {
-			if k > 0 {
-				_, _ = out.WriteString(",")
-			}
-			_, _ = out.WriteString("\n    ")
-			if err := put(v.Index(k), 2); err != nil {
-				return err
-			}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
 		}
-		_, _ = out.WriteString("\n  ]")
+		i += size
+		start = i
 	}
-	_, _ = out.WriteString("\n}\n")
-	return out.Flush()
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
+// appendISOTime appends isoTime(ms).
+func appendISOTime(b []byte, ms int64) []byte {
+	t := utc(ms)
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return append(b, isoTime(ms)...)
+	}
+	h, mi, s := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10))
+	if frac := t.Nanosecond() / 1e6; frac != 0 {
+		b = append(b, '.', byte('0'+frac/100))
+		if frac%100 != 0 {
+			b = append(b, byte('0'+frac/10%10))
+			if frac%10 != 0 {
+				b = append(b, byte('0'+frac%10))
+			}
+		}
+	}
+	return append(b, 'Z')
+}
+
+// buildJSON is the export but its trades and curves, which WriteJSON
+// writes straight from the result.
 func buildJSON(res *result.Result, m metrics.Report) jsonExport {
 	params := res.Params
 	if params == nil {
 		params = sdk.Values{}
 	}
-	doc := jsonExport{
+	return jsonExport{
 		Strategy: jsonStrategy{
 			Name:            res.Strategy,
 			Timeframe:       string(res.Timeframe),
@@ -192,27 +414,58 @@ func buildJSON(res *result.Result, m metrics.Report) jsonExport {
 			FinalBalance:    res.FinalBalance,
 			Candles:         res.Candles,
 		},
-		Trades:             make([]jsonTrade, 0, len(res.Trades)),
 		Metrics:            m.Summary,
 		ResultsPerPair:     nonNil(m.PerPair),
 		ExitReasonSummary:  nonNil(m.PerExitReason),
 		ResultsPerEnterTag: nonNil(m.PerEnterTag),
 		DailyProfit:        nonNil(m.Daily),
-		EquityCurve:        jsonCurve(res.Equity),
-		BenchmarkCurve:     jsonCurve(res.Benchmark),
 	}
-	for i := range res.Trades {
-		doc.Trades = append(doc.Trades, toJSONTrade(&res.Trades[i]))
-	}
-	return doc
 }
 
-func jsonCurve(pts []result.EquityPoint) []jsonEquity {
-	out := make([]jsonEquity, 0, len(pts))
-	for _, p := range pts {
-		out = append(out, jsonEquity{Date: isoTime(p.Time), Timestamp: p.Time, Equity: p.Equity})
+// checkExportFinite is checkFinite over the whole export, in its order:
+// the document's sections by reflection, the trades and curves directly.
+func checkExportFinite(doc *jsonExport, res *result.Result) error {
+	if err := checkFinite("strategy", reflect.ValueOf(doc.Strategy)); err != nil {
+		return err
 	}
-	return out
+	for i := range res.Trades {
+		t := &res.Trades[i]
+		for _, f := range [...]struct {
+			name string
+			x    float64
+		}{
+			{"open_rate", t.OpenRate}, {"close_rate", t.CloseRate}, {"amount", t.Amount}, {"stake_amount", t.Stake},
+			{"profit_ratio", t.ProfitRatio}, {"profit_abs", t.ProfitAbs}, {"leverage", t.Leverage},
+			{"fee_open", t.FeeOpen}, {"fee_close", t.FeeClose}, {"initial_stop_loss_abs", t.InitialStopLoss},
+			{"stop_loss_abs", t.StopLoss}, {"liquidation_price", t.LiquidationPrice}, {"max_rate", t.MaxRate}, {"min_rate", t.MinRate},
+		} {
+			if !isFinite(f.x) {
+				return nonFiniteError("trades["+strconv.Itoa(i)+"]."+f.name, f.x)
+			}
+		}
+	}
+	for _, s := range [...]struct {
+		name string
+		v    any
+	}{
+		{"metrics", doc.Metrics}, {"results_per_pair", doc.ResultsPerPair}, {"exit_reason_summary", doc.ExitReasonSummary},
+		{"results_per_enter_tag", doc.ResultsPerEnterTag}, {"daily_profit", doc.DailyProfit},
+	} {
+		if err := checkFinite(s.name, reflect.ValueOf(s.v)); err != nil {
+			return err
+		}
+	}
+	for _, c := range [...]struct {
+		name string
+		pts  []result.EquityPoint
+	}{{"equity_curve", res.Equity}, {"benchmark_curve", res.Benchmark}} {
+		for i, p := range c.pts {
+			if !isFinite(p.Equity) {
+				return nonFiniteError(c.name+"["+strconv.Itoa(i)+"].equity", p.Equity)
+			}
+		}
+	}
+	return nil
 }
 
 func fromJSONCurve(pts []jsonEquity) []result.EquityPoint {
@@ -223,41 +476,6 @@ func fromJSONCurve(pts []jsonEquity) []result.EquityPoint {
 	return out
 }
 
-func toJSONTrade(t *trade.Trade) jsonTrade {
-	jt := jsonTrade{
-		Pair:               t.Pair,
-		OpenDate:           isoTime(t.OpenTime),
-		OpenTimestamp:      t.OpenTime,
-		OpenRate:           t.OpenRate,
-		CloseRate:          t.CloseRate,
-		Amount:             t.Amount,
-		StakeAmount:        t.Stake,
-		ProfitRatio:        t.ProfitRatio,
-		ProfitAbs:          t.ProfitAbs,
-		ExitReason:         string(t.ExitReason),
-		EnterTag:           t.EnterTag,
-		IsOpen:             t.CloseTime == 0,
-		IsShort:            t.IsShort,
-		Leverage:           t.Leverage,
-		FeeOpen:            t.FeeOpen,
-		FeeClose:           t.FeeClose,
-		InitialStopLossAbs: t.InitialStopLoss,
-		StopLossAbs:        t.StopLoss,
-		LiquidationPrice:   t.LiquidationPrice,
-		MaxRate:            t.MaxRate,
-		MinRate:            t.MinRate,
-	}
-	if jt.Leverage == 0 {
-		jt.Leverage = 1
-	}
-	if t.CloseTime != 0 {
-		cd, ct := isoTime(t.CloseTime), t.CloseTime
-		jt.CloseDate, jt.CloseTimestamp = &cd, &ct
-		jt.TradeDuration = t.DurationMinutes()
-	}
-	return jt
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -265,15 +483,19 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// checkFinite walks v and returns an error naming the first float that is
-// NaN or ±Inf, by its JSON path ("metrics.sharpe", "trades[2].profit_abs",
-// "strategy.params.risk"). Map keys are visited in sorted order so the error
-// is deterministic too.
-func checkFinite(v reflect.Value) error {
+// checkFinite walks v, the export's section name, and returns an error
+// naming the first float that is NaN or ±Inf by its JSON path
+// ("metrics.sharpe", "strategy.params.risk"). Map keys are visited in
+// sorted order so the error is deterministic too.
+func checkFinite(name string, v reflect.Value) error {
 	if path, f, bad := firstNonFinite(v); bad {
-		return fmt.Errorf("report: %s is %v, which JSON cannot represent", strings.TrimPrefix(path, "."), f)
+		return nonFiniteError(name+path, f)
 	}
 	return nil
+}
+
+func nonFiniteError(path string, f float64) error {
+	return fmt.Errorf("report: %s is %v, which JSON cannot represent", path, f)
 }
 
 // firstNonFinite finds checkFinite's float in v and returns its path below v:

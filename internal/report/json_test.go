@@ -10,6 +10,7 @@ import (
 
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
 )
 
 func writeJSON(t *testing.T, res *result.Result, m metrics.Report) []byte {
@@ -254,7 +255,7 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 			enc := json.NewEncoder(&want)
 			enc.SetIndent("", "  ")
 			enc.SetEscapeHTML(false)
-			if err := enc.Encode(buildJSON(res, m)); err != nil {
+			if err := enc.Encode(exportDoc(res, m)); err != nil {
 				t.Fatal(err)
 			}
 			if got := writeJSON(t, res, m); !bytes.Equal(got, want.Bytes()) {
@@ -262,4 +263,94 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exportDoc is the whole export as the jsonExport document that
+// ReadJSON reads, for encoding/json to write as the reference of
+// WriteJSON's bytes.
+func exportDoc(res *result.Result, m metrics.Report) jsonExport {
+	doc := buildJSON(res, m)
+	doc.Trades = make([]jsonTrade, 0, len(res.Trades))
+	for i := range res.Trades {
+		doc.Trades = append(doc.Trades, toJSONTrade(&res.Trades[i]))
+	}
+	doc.EquityCurve, doc.BenchmarkCurve = jsonCurve(res.Equity), jsonCurve(res.Benchmark)
+	return doc
+}
+
+func jsonCurve(pts []result.EquityPoint) []jsonEquity {
+	out := make([]jsonEquity, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, jsonEquity{Date: isoTime(p.Time), Timestamp: p.Time, Equity: p.Equity})
+	}
+	return out
+}
+
+func toJSONTrade(t *trade.Trade) jsonTrade {
+	jt := jsonTrade{
+		Pair:               t.Pair,
+		OpenDate:           isoTime(t.OpenTime),
+		OpenTimestamp:      t.OpenTime,
+		OpenRate:           t.OpenRate,
+		CloseRate:          t.CloseRate,
+		Amount:             t.Amount,
+		StakeAmount:        t.Stake,
+		ProfitRatio:        t.ProfitRatio,
+		ProfitAbs:          t.ProfitAbs,
+		ExitReason:         string(t.ExitReason),
+		EnterTag:           t.EnterTag,
+		IsOpen:             t.CloseTime == 0,
+		IsShort:            t.IsShort,
+		Leverage:           t.Leverage,
+		FeeOpen:            t.FeeOpen,
+		FeeClose:           t.FeeClose,
+		InitialStopLossAbs: t.InitialStopLoss,
+		StopLossAbs:        t.StopLoss,
+		LiquidationPrice:   t.LiquidationPrice,
+		MaxRate:            t.MaxRate,
+		MinRate:            t.MinRate,
+	}
+	if jt.Leverage == 0 {
+		jt.Leverage = 1
+	}
+	if t.CloseTime != 0 {
+		cd, ct := isoTime(t.CloseTime), t.CloseTime
+		jt.CloseDate, jt.CloseTimestamp = &cd, &ct
+		jt.TradeDuration = t.DurationMinutes()
+	}
+	return jt
+}
+
+// FuzzJSONAppenders: the hand-written appenders write the bytes
+// encoding/json writes for any string, float and time (and isoTime's).
+func FuzzJSONAppenders(f *testing.F) {
+	f.Add("BTC/USDT", 0.1, int64(1_515_568_500_000))
+	f.Add("a<b>&\"c\"\u2028\\\x00\x7f\b\f\xff", 1e-7, int64(-1))
+	f.Add("é\u2029\t\r\n", 1e21, int64(253_402_300_800_000))
+	f.Add("", math.Copysign(0, -1), int64(1_515_568_500_120))
+	f.Fuzz(func(t *testing.T, s string, x float64, ms int64) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, true, s); !bytes.Equal(got, want) {
+			t.Errorf("string %q for HTML: got %s, want %s", s, got, want)
+		}
+		want = bytes.ReplaceAll(bytes.ReplaceAll(bytes.ReplaceAll(want, []byte(`\u003c`), []byte("<")), []byte(`\u003e`), []byte(">")), []byte(`\u0026`), []byte("&"))
+		if got := appendJSONString(nil, false, s); !bytes.Equal(got, want) {
+			t.Errorf("string %q: got %s, want %s", s, got, want)
+		}
+		if isFinite(x) {
+			want, err := json.Marshal(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendJSONFloat(nil, x); !bytes.Equal(got, want) {
+				t.Errorf("float %v: got %s, want %s", x, got, want)
+			}
+		}
+		if got := appendISOTime(nil, ms); string(got) != isoTime(ms) {
+			t.Errorf("time %d: got %s, want %s", ms, got, isoTime(ms))
+		}
+	})
 }

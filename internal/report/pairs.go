@@ -26,6 +26,9 @@ const (
 	minTradeSpan = 24.0
 	// denseTrades: a chart of more trades draws them smaller.
 	denseTrades = 300
+	// denseGrid is the grid, in viewBox units, a dense chart's markers
+	// are drawn on.
+	denseGrid = 2
 )
 
 // pairPanel is one pair's part of the report: its price chart with the
@@ -39,21 +42,19 @@ type pairPanel struct {
 	Candles     bool // the price is drawn as candles, not a band
 	PriceChart  template.HTML
 	EquityChart template.HTML
-	Marks       chartMarks // JSON for the hover
+	Marks       template.JS // the trades' marksWire, for the hover
 }
 
-// chartTrade is one trade on a price chart, in the chart's viewBox
-// coordinates.
+// chartTrade is one trade on a price chart: its number and its levels'
+// prices as the report shows them. Its markers' places, its levels'
+// places and the note that names them the page's script works out from
+// the trade list, the chart's mapping and the ROI table (see chartMarks).
 type chartTrade struct {
-	N     int          `json:"n"`              // the trade's number in the trade list
-	In    [2]float64   `json:"in"`             // entry marker x, y
-	Out   *[2]float64  `json:"out,omitempty"`  // exit marker; none while open
-	End   float64      `json:"end"`            // x where its levels end (at least minTradeSpan after In)
-	Stop0 *float64     `json:"sl0,omitempty"`  // y of the stop set at entry
-	Stop  *float64     `json:"sl,omitempty"`   // y of the final stop, when it moved
-	Liq   *float64     `json:"liq,omitempty"`  // y of the liquidation price
-	ROI   [][3]float64 `json:"roi,omitempty"`  // take-profit levels: x from, x to, y
-	Note  string       `json:"note,omitempty"` // the levels' prices in words
+	N     int       // the trade's number in the trade list
+	Stop0 *string   // the stop set at entry
+	Stop  *string   // the final stop, when it moved
+	Liq   *string   // the liquidation price
+	ROI   []*string // per step of the ROI table until the levels end, its take-profit price (nil for none)
 }
 
 // pairPanels builds a panel per pair: the result's pairs in order, then
@@ -99,6 +100,8 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
+	none, _ := marksJSON(nil, nil)
+	pp.Marks = embedJSON(none)
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -152,7 +155,8 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			under = bandPath(ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		pp.Marks = marks
+		js, _ := marksJSON(marks, res.MinimalROI) // plain numbers and strings: cannot fail
+		pp.Marks = embedJSON(js)
 		return under, over + hoverLayer(id, m)
 	}
 	if ps.Len() == 0 {
@@ -248,8 +252,6 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
 	var long, short, win, loss, flat, linkWin, linkLoss strings.Builder
 	marks := make(chartMarks, 0, len(idx))
-	// Per ms of a trade, at least enough that it spans minTradeSpan.
-	perMs := m.width / float64(max(m.tmax-m.tmin, 1))
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
 	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
@@ -257,20 +259,46 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 	if dense {
 		up, down, diamond, dy = "l2.5,4.5h-5Z", "l2.5,-4.5h-5Z", "l3,3l-3,3l-3,-3Z", 3
 	}
+	// A dense chart draws its markers on a grid of denseGrid viewBox
+	// units, each spot once (a marker drawn over an equal one adds nothing
+	// to see), each from the one before.
+	type spot struct {
+		d    *strings.Builder
+		x, y int
+	}
+	drawn := map[spot]bool{}
+	last := map[*strings.Builder][2]int{}
+	mark := func(d *strings.Builder, x, y float64, shape string) {
+		if !dense {
+			d.WriteString("M" + num(x) + "," + num(y) + shape)
+			return
+		}
+		k := spot{d, int(math.Round(x / denseGrid)), int(math.Round(y / denseGrid))}
+		if drawn[k] {
+			return
+		}
+		drawn[k] = true
+		at, ok := last[d]
+		op := "m"
+		if !ok {
+			op = "M"
+		}
+		d.WriteString(op + strconv.Itoa((k.x-at[0])*denseGrid) + "," + strconv.Itoa((k.y-at[1])*denseGrid) + shape)
+		last[d] = [2]int{k.x, k.y}
+	}
 	for _, i := range idx {
 		t := &res.Trades[i]
 		x0, y0 := m.xOf(t.OpenTime), m.yOf(t.OpenRate)
 		if t.IsShort {
-			short.WriteString("M" + num(x0) + "," + num(y0) + down)
+			mark(&short, x0, y0, down)
 		} else {
-			long.WriteString("M" + num(x0) + "," + num(y0) + up)
+			mark(&long, x0, y0, up)
 		}
-		ct := chartTrade{N: i + 1, In: [2]float64{round1(x0), round1(y0)}}
+		ct := chartTrade{N: i + 1}
 		end := m.tmax
 		if t.CloseTime != 0 {
 			end = t.CloseTime
 			x1, y1 := m.xOf(t.CloseTime), m.yOf(t.CloseRate)
-			ct.Out = &[2]float64{round1(x1), round1(y1)}
 			mk, link := &flat, &linkWin
 			switch tone(t.ProfitAbs) {
 			case "pos":
@@ -278,39 +306,27 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 			case "neg":
 				mk, link = &loss, &linkLoss
 			}
-			mk.WriteString("M" + num(x1) + "," + num(y1-dy) + diamond)
+			mark(mk, x1, y1-dy, diamond)
 			if !dense {
 				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
 			}
 		}
-		scale := math.Max(perMs, minTradeSpan/float64(max(end-t.OpenTime, 60_000)))
-		xAt := func(ms int64) float64 { return round1(x0 + float64(ms-t.OpenTime)*scale) }
-		ct.End = xAt(end)
-		var note []string
+		priceOf := func(x float64) *string { p := price(x); return &p }
 		if sl := t.InitialStopLoss; sl > 0 && isFinite(sl) {
-			y := round1(m.yOf(sl))
-			ct.Stop0 = &y
-			note = append(note, "stop "+price(sl))
+			ct.Stop0 = priceOf(sl)
 			if t.StopLoss != sl && t.StopLoss > 0 && isFinite(t.StopLoss) {
-				y := round1(m.yOf(t.StopLoss))
-				ct.Stop = &y
-				note[0] += " → " + price(t.StopLoss)
+				ct.Stop = priceOf(t.StopLoss)
 			}
 		}
 		if liq := t.LiquidationPrice; liq > 0 && isFinite(liq) {
-			y := round1(m.yOf(liq))
-			ct.Liq = &y
-			note = append(note, "liquidation "+price(liq))
+			ct.Liq = priceOf(liq)
 		}
-		var roi []string
 		for _, lv := range ROILevels(res.MinimalROI, t, end) {
-			ct.ROI = append(ct.ROI, [3]float64{xAt(lv.From), xAt(lv.To), round1(m.yOf(lv.Price))})
-			roi = append(roi, price(lv.Price))
+			for len(ct.ROI) < lv.Step {
+				ct.ROI = append(ct.ROI, nil)
+			}
+			ct.ROI = append(ct.ROI, priceOf(lv.Price))
 		}
-		if len(roi) > 0 {
-			note = append(note, "ROI "+strings.Join(roi, " → "))
-		}
-		ct.Note = strings.Join(note, " · ")
 		marks = append(marks, ct)
 	}
 	var b strings.Builder
@@ -338,6 +354,7 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 type ROILevel struct {
 	From, To int64
 	Price    float64
+	Step     int // the step of the ROI table
 }
 
 // ROILevels are the ROI table's levels over t's life up to end: each step
@@ -362,7 +379,7 @@ func ROILevels(roi sdk.ROITable, t *trade.Trade, end int64) []ROILevel {
 			to = min(to, t.OpenTime+roi[i+1].Minutes*60_000)
 		}
 		if p := (step.Ratio - a) / slope; p > 0 && isFinite(p) {
-			out = append(out, ROILevel{from, to, p})
+			out = append(out, ROILevel{from, to, p, i})
 		}
 	}
 	return out

@@ -2,22 +2,29 @@ package report
 
 import (
 	"encoding/json"
-	"errors"
 	"html/template"
+	"math"
 	"strconv"
-	"time"
+
+	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
 )
 
 // The trade list travels to the page's script compactly, column by
-// column: one encoding of each column's shown texts, one of its values
-// (null when they are the texts), one of the rows' tones. The script
-// (expandTrades in script.js) rebuilds tradeTable.Rows from it exactly. An
+// column: per column one encoding of its shown texts and one of its
+// values (null when they are the texts), and one of the rows' tones. The
+// script (expandTrades in script.js) rebuilds the rows of the trade list
+// from it: per column the text shown and the value (what sorting and the
+// CSV use; "" when there is none), then the row's profit tone. An
 // encoding is an object with one of:
 //
 //	{"seq": 1}                         "1", "2", ... (the trade numbers)
 //	{"dict": [s...], "idx": [i...]}    row r is dict[idx[r]]; without idx
 //	                                   every row is dict[0]
 //	{"list": [s...]}                   row r is list[r]
+//	{"num": [x...]}                    row r is the number x[r] as Go's
+//	                                   strconv 'g' writes it, "" for null
 //	{"time": t0, "step": u, "at": [k...], "as": f, "none": s}
 //	                                   row r is the time t0 + (at[0] + ...
 //	                                   + at[r])·u (Unix ms, nulls left out
@@ -25,117 +32,317 @@ import (
 //	                                   (2006-01-02 15:04) or "iso"
 //	                                   (2006-01-02T15:04:05.999Z); s where
 //	                                   at[r] is null
-//	{"as": f, "none": s}               a value column only: the text
-//	                                   column's times as f, s where none
-type tradeWire struct {
-	File  string     `json:"file"`
-	Cols  []tradeCol `json:"cols"`
-	N     int        `json:"n"`
-	Text  []wireEnc  `json:"text"`
-	Value []*wireEnc `json:"value"`
-	Tone  wireEnc    `json:"tone"`
+//	{"as": f, "none": s}               the times of the column's other
+//	                                   encoding as f, s where it has none
+//	{"fmt": k, "fix": {r: s}, "none": s, "of": c}
+//	                                   row r formatted from the value of
+//	                                   column c (this column's without
+//	                                   "of") as format k says (tradeFormat),
+//	                                   fix[r] where given (numbers the
+//	                                   script's toFixed would round
+//	                                   otherwise than Go, or not finite),
+//	                                   none where the value is ""
+//
+// The texts of numbers are not sent: the script formats them from the
+// values, which carry every digit.
+
+// tradeList is the trade list of a report: its columns and the JSON the
+// page's script reads.
+type tradeList struct {
+	Cols []tradeCol
+	N    int
+	wire []byte
 }
 
-// wireEnc is one column's encoding; exactly one form is set.
-type wireEnc struct {
-	Seq  int      `json:"seq,omitempty"`
-	Dict []string `json:"dict,omitempty"`
-	Idx  []int    `json:"idx,omitempty"`
-	List []string `json:"list,omitempty"`
-	Time *int64   `json:"time,omitempty"`
-	Step int64    `json:"step,omitempty"`
-	At   []*int64 `json:"at,omitempty"`
-	As   string   `json:"as,omitempty"`
-	None *string  `json:"none,omitempty"`
+// Embed is the list's JSON, for the page's trade-data script element.
+func (l *tradeList) Embed() template.JS { return embedJSON(l.wire) }
+
+// tradeCol is one column of the trade list.
+type tradeCol struct {
+	Head string `json:"head"`
+	CSV  string `json:"csv"`            // CSV header, Freqtrade's field name where it has one
+	Num  bool   `json:"num"`            // sort numerically
+	Kind string `json:"kind,omitempty"` // "key", "side", "tone" or "txt": how the cell is styled
 }
 
-// MarshalJSON writes t in its compact form (see tradeWire).
-func (t *tradeTable) MarshalJSON() ([]byte, error) {
-	w := tradeWire{File: t.File, Cols: t.Cols, N: len(t.Rows)}
-	column := func(k int) []string {
-		out := make([]string, len(t.Rows))
-		for r, row := range t.Rows {
-			out[r] = row[k]
+// tradeFormat is how the script formats a number column's texts, each as
+// the Go function named: "price" price, "grouped2" grouped(x, 2), "lev"
+// fixed(x, 1)+"×", "pct" pctSigned(x, 2), "auto" signedGrouped(x,
+// autoDec(x)), "dur" shortDuration, "tone" tone.
+type tradeFormat string
+
+// goText is the text Go shows for x in format f.
+func (f tradeFormat) goText(x float64) string {
+	switch f {
+	case "price":
+		return price(x)
+	case "grouped2":
+		return grouped(x, 2)
+	case "lev":
+		return fixed(x, 1) + "×"
+	case "pct":
+		return pctSigned(x, 2)
+	case "auto":
+		return signedGrouped(x, autoDec(x))
+	case "dur":
+		return shortDuration(x)
+	}
+	return tone(x)
+}
+
+// scriptExact reports whether the script's toFixed formats x as Go does
+// in format f: for finite numbers below 1e21 whose rounding is not an
+// exact tie (Go rounds those to even, toFixed away from zero).
+func (f tradeFormat) scriptExact(x float64) bool {
+	if !isFinite(x) {
+		return f == "tone"
+	}
+	dec := -1
+	switch f {
+	case "price":
+		switch a := math.Abs(x); {
+		case a == 0:
+		case a >= 1000:
+			dec = 2
+		case a >= 10:
+			dec = 3
+		case a >= 1:
+			dec = 4
+		case a >= 0.01:
+			dec = 6
+		default:
+			dec = 8
+		}
+	case "grouped2":
+		dec = 2
+	case "lev":
+		dec = 1
+	case "pct":
+		x, dec = x*100, 2
+	case "auto":
+		dec = autoDec(x)
+	}
+	if dec < 0 {
+		return true
+	}
+	if math.Abs(x) >= 1e21 {
+		return false
+	}
+	// A tie: x is an odd multiple of 2^-(dec+1), so its decimal expansion
+	// ends in a 5 right after the last decimal shown.
+	y := math.Ldexp(x, dec+1)
+	return y != math.Trunc(y) || math.Mod(y, 2) == 0
+}
+
+// tradeListOf builds the trade list; the leverage and enter tag columns
+// only when a trade is leveraged or tagged. nil without trades.
+func tradeListOf(res *result.Result, stake string) *tradeList {
+	n := len(res.Trades)
+	if n == 0 {
+		return nil
+	}
+	var showLev, showTags bool
+	for i := range res.Trades {
+		t := &res.Trades[i]
+		if t.Leverage != 0 && t.Leverage != 1 {
+			showLev = true
+		}
+		if t.EnterTag != "" {
+			showTags = true
+		}
+	}
+	profitHead := "Profit"
+	if stake != "" {
+		profitHead += " " + stake
+	}
+	l := &tradeList{N: n, Cols: []tradeCol{
+		{"#", "n", true, ""}, {"Pair", "pair", false, "key"}, {"Side", "side", false, "side"},
+		{"Open", "open_date", false, ""}, {"Close", "close_date", false, ""}, {"Duration", "trade_duration", true, ""},
+		{"Open rate", "open_rate", true, ""}, {"Close rate", "close_rate", true, ""}, {"Stake", "stake_amount", true, ""},
+	}}
+	if showLev {
+		l.Cols = append(l.Cols, tradeCol{"Lev.", "leverage", true, ""})
+	}
+	l.Cols = append(l.Cols, tradeCol{"Profit", "profit_ratio", true, "tone"}, tradeCol{profitHead, "profit_abs", true, "tone"},
+		tradeCol{"Exit reason", "exit_reason", false, "txt"})
+	if showTags {
+		l.Cols = append(l.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
+	}
+	strs := func(f func(t *trade.Trade) string) []string {
+		out := make([]string, n)
+		for i := range res.Trades {
+			out[i] = f(&res.Trades[i])
 		}
 		return out
 	}
-	for c := range t.Cols {
-		text, value := column(2*c), column(2*c+1)
-		w.Text = append(w.Text, encodeStrings(text))
-		te := w.Text[len(w.Text)-1]
-		switch {
-		case equalStrings(text, value):
-			w.Value = append(w.Value, nil)
-		case te.Time != nil && isoOfTimes(te, value):
-			w.Value = append(w.Value, &wireEnc{As: "iso", None: noneOf(te, value)})
-		default:
-			e := encodeStrings(value)
-			w.Value = append(w.Value, &e)
+	nums := func(f func(t *trade.Trade) float64) []float64 {
+		out := make([]float64, n)
+		for i := range res.Trades {
+			out[i] = f(&res.Trades[i])
+		}
+		return out
+	}
+	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
+	all := func(*trade.Trade) bool { return true }
+	b := make([]byte, 0, 64*n)
+	b = append(b, `{"file":`...)
+	b = appendJSONString(b, true, csvFileName(res.Strategy))
+	b = append(b, `,"cols":`...)
+	cols, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
+	b = append(b, cols...)
+	b = append(b, `,"n":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	var text, value [][]byte
+	add := func(t, v []byte) { text, value = append(text, t), append(value, v) }
+	add([]byte(`{"seq":1}`), nil)
+	add(appendDict(nil, strs(func(t *trade.Trade) string { return t.Pair })), nil)
+	add(appendDict(nil, strs(func(t *trade.Trade) string {
+		if t.IsShort {
+			return "short"
+		}
+		return "long"
+	})), nil)
+	add(timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", ""))
+	add(timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", ""))
+	durs := make([]float64, n)
+	for i := range res.Trades {
+		if t := &res.Trades[i]; closed(t) {
+			durs[i] = float64(t.DurationMinutes())
+		} else {
+			durs[i] = math.NaN()
 		}
 	}
-	if len(t.Cols) > 0 {
-		w.Tone = encodeStrings(column(2 * len(t.Cols)))
+	add(numColumn(durs, "dur", "–"))
+	add(numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", ""))
+	add(numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", ""))
+	add(numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", ""))
+	if showLev {
+		add(numColumn(nums(func(t *trade.Trade) float64 {
+			if t.Leverage == 0 {
+				return 1
+			}
+			return t.Leverage
+		}), "lev", ""))
 	}
-	return json.Marshal(w)
+	add(numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", ""))
+	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
+	absCol := len(text)
+	add(numColumn(abs, "auto", ""))
+	add(appendDict(nil, strs(func(t *trade.Trade) string {
+		if closed(t) {
+			return string(t.ExitReason)
+		}
+		return "open"
+	})), nil)
+	if showTags {
+		add(appendDict(nil, strs(func(t *trade.Trade) string { return t.EnterTag })), nil)
+	}
+	b = append(b, `,"text":[`...)
+	for c, t := range text {
+		if c > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, t...)
+	}
+	b = append(b, `],"value":[`...)
+	for c, v := range value {
+		if c > 0 {
+			b = append(b, ',')
+		}
+		if v == nil {
+			v = []byte("null")
+		}
+		b = append(b, v...)
+	}
+	b = append(b, `],"tone":`...)
+	b = appendFormat(b, "tone", abs, "")
+	b = append(b[:len(b)-1], `,"of":`...)
+	b = strconv.AppendInt(b, int64(absCol), 10)
+	l.wire = append(b, "}}"...)
+	return l
 }
 
-// isoOfTimes reports whether value is, row by row, the time of the time
-// encoding te in ISO form, and one text where te has none.
-func isoOfTimes(te wireEnc, value []string) bool {
-	t := *te.Time
-	none := noneOf(te, value)
-	for i, k := range te.At {
-		if k == nil {
-			if value[i] != *none {
-				return false
+// numColumn encodes a number column: its values (the numbers with every
+// digit; NaN for none) and its texts in format f (none where there is no
+// value).
+func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
+	if vals, ok := fewValues(xs); ok {
+		value = appendDict(nil, vals)
+	} else {
+		value = append(value, `{"num":[`...)
+		for i, x := range xs {
+			if i > 0 {
+				value = append(value, ',')
 			}
+			if isFinite(x) {
+				value = strconv.AppendFloat(value, x, 'g', -1, 64)
+			} else {
+				value = append(value, "null"...)
+			}
+		}
+		value = append(value, "]}"...)
+	}
+	return appendFormat(nil, f, xs, none), value
+}
+
+// maxDictNumbers is how many different values a number column may have
+// to be sent as a dict of its values.
+const maxDictNumbers = 64
+
+// fewValues is xs as the texts of its values (rawNum) when it has at
+// most maxDictNumbers different ones.
+func fewValues(xs []float64) ([]string, bool) {
+	seen := make(map[uint64]string, maxDictNumbers)
+	for _, x := range xs {
+		k := math.Float64bits(x)
+		if _, ok := seen[k]; !ok {
+			if len(seen) == maxDictNumbers {
+				return nil, false
+			}
+			seen[k] = rawNum(x)
+		}
+	}
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = seen[math.Float64bits(x)]
+	}
+	return out, true
+}
+
+// appendFormat appends the encoding {"fmt": f, ...} of the texts of xs.
+func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
+	b = append(b, `{"fmt":"`...)
+	b = append(b, f...)
+	b = append(b, '"')
+	if none != "" {
+		b = append(b, `,"none":`...)
+		b = appendJSONString(b, true, none)
+	}
+	fixes := 0
+	for i, x := range xs {
+		if f.scriptExact(x) || none != "" && math.IsNaN(x) {
 			continue
 		}
-		t += *k * te.Step
-		if value[i] != isoTime(t) {
-			return false
+		if fixes == 0 {
+			b = append(b, `,"fix":{`...)
+		} else {
+			b = append(b, ',')
 		}
+		fixes++
+		b = append(b, '"')
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `":`...)
+		b = appendJSONString(b, true, f.goText(x))
 	}
-	return true
+	if fixes > 0 {
+		b = append(b, '}')
+	}
+	return append(b, '}')
 }
 
-// noneOf is the value of the first row without a time in te (nil when all
-// have one).
-func noneOf(te wireEnc, value []string) *string {
-	for i, k := range te.At {
-		if k == nil {
-			return &value[i]
-		}
-	}
-	return nil
-}
-
-func equalStrings(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// encodeStrings picks the smallest encoding of s that rebuilds it exactly.
-func encodeStrings(s []string) wireEnc {
-	seq := true
-	for i, v := range s {
-		if v != strconv.Itoa(i+1) {
-			seq = false
-			break
-		}
-	}
-	if seq {
-		return wireEnc{Seq: 1}
-	}
-	for _, as := range []string{"minute", "iso"} {
-		if e, ok := encodeTimes(s, as); ok {
-			return e
-		}
-	}
+// appendDict appends the dict encoding of s, or its list encoding when s
+// has many different texts.
+func appendDict(b []byte, s []string) []byte {
 	index := map[string]int{}
 	var dict []string
 	idx := make([]int, len(s))
@@ -143,7 +350,7 @@ func encodeStrings(s []string) wireEnc {
 		k, ok := index[v]
 		if !ok {
 			if 3*len(dict) > len(s) {
-				return wireEnc{List: s}
+				return appendStrings(append(b, `{"list":`...), s, "}")
 			}
 			k = len(dict)
 			index[v] = k
@@ -151,115 +358,148 @@ func encodeStrings(s []string) wireEnc {
 		}
 		idx[i] = k
 	}
-	if len(dict) == 1 {
-		idx = nil
+	b = appendStrings(append(b, `{"dict":`...), dict, "")
+	if len(dict) > 1 {
+		b = append(b, `,"idx":[`...)
+		for i, k := range idx {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(k), 10)
+		}
+		b = append(b, ']')
 	}
-	return wireEnc{Dict: dict, Idx: idx}
+	return append(b, '}')
 }
 
-// encodeTimes encodes s as times formatted as, when every value but one
-// repeated text (the none) is one: as whole steps from the first time.
-func encodeTimes(s []string, as string) (wireEnc, bool) {
-	format := func(ms int64) string { return dateMinute(ms) }
-	layout := "2006-01-02 15:04"
-	if as == "iso" {
-		format, layout = isoTime, time.RFC3339Nano
-	}
-	ms := make([]int64, len(s))
-	var none *string
-	var t0 int64
-	have := false
+func appendStrings(b []byte, s []string, end string) []byte {
+	b = append(b, '[')
 	for i, v := range s {
-		t, err := parseTime(layout, v)
-		if err != nil || format(t.UnixMilli()) != v {
-			if none == nil {
-				none = &s[i]
-			}
-			if v != *none {
-				return wireEnc{}, false
-			}
-			ms[i] = -1
-			continue
+		if i > 0 {
+			b = append(b, ',')
 		}
-		ms[i] = t.UnixMilli()
-		if !have || ms[i] < t0 {
-			t0, have = ms[i], true
+		b = appendJSONString(b, true, v)
+	}
+	return append(append(b, ']'), end...)
+}
+
+// timeColumn encodes a time column: texts to the minute, values in ISO
+// form; none (the text) and noneV (the value) where has is false. The
+// times are sent once: with the texts when they are all on the minute,
+// else with the values.
+func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.Trade) bool, none, noneV string) (text, value []byte) {
+	var t0 int64
+	found := false
+	for i := range ts {
+		if t := &ts[i]; has(t) {
+			ms := at(t)
+			if !found || ms < t0 {
+				t0, found = ms, true
+			}
 		}
 	}
-	if !have {
-		return wireEnc{}, false
+	if !found {
+		return appendStrings([]byte(`{"dict":`), []string{none}, "}"), appendStrings([]byte(`{"dict":`), []string{noneV}, "}")
 	}
 	// The largest of a minute, a second and a millisecond that every time
 	// is a whole number of from the first.
 	step := int64(60_000)
-	for i, m := range ms {
-		if none != nil && s[i] == *none {
-			continue
-		}
-		for step > 1 && (m-t0)%step != 0 {
-			if step == 60_000 {
-				step = 1000
-			} else {
-				step = 1
+	for i := range ts {
+		if t := &ts[i]; has(t) {
+			for step > 1 && (at(t)-t0)%step != 0 {
+				if step == 60_000 {
+					step = 1000
+				} else {
+					step = 1
+				}
 			}
 		}
 	}
-	at, ks := make([]*int64, len(s)), make([]int64, len(s))
+	onMinute := step == 60_000 && t0%60_000 == 0
+	times := make([]byte, 0, 8*len(ts))
+	times = append(times, `{"time":`...)
+	times = strconv.AppendInt(times, t0, 10)
+	times = append(times, `,"step":`...)
+	times = strconv.AppendInt(times, step, 10)
+	times = append(times, `,"at":[`...)
 	prev := t0
-	for i, m := range ms {
-		if none != nil && s[i] == *none {
+	for i := range ts {
+		if i > 0 {
+			times = append(times, ',')
+		}
+		t := &ts[i]
+		if !has(t) {
+			times = append(times, "null"...)
 			continue
 		}
-		ks[i] = (m - prev) / step
-		at[i], prev = &ks[i], m
+		times = strconv.AppendInt(times, (at(t)-prev)/step, 10)
+		prev = at(t)
 	}
-	return wireEnc{Time: &t0, Step: step, At: at, As: as, None: none}, true
+	times = append(times, ']')
+	tail := func(b []byte, as, none string, withNone bool) []byte {
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(b, `"as":"`+as+`"`...)
+		if withNone {
+			b = append(b, `,"none":`...)
+			b = appendJSONString(b, true, none)
+		}
+		return append(b, '}')
+	}
+	someNone := false
+	for i := range ts {
+		someNone = someNone || !has(&ts[i])
+	}
+	if onMinute {
+		return tail(times, "minute", none, someNone), tail([]byte("{"), "iso", noneV, someNone)
+	}
+	return tail([]byte("{"), "minute", none, someNone), tail(times, "iso", noneV, someNone)
 }
 
 // chartMarks are the trades on one price chart, for the page's script.
 // They travel column by column (see marksWire) and the script
-// (expandMarks in script.js) rebuilds the list of chartTrade objects.
+// (expandMarks in script.js) rebuilds for each trade its markers' places
+// ("in", "out"), the x where its levels end ("end": at its close, the
+// chart's end while open, at least minTradeSpan after its entry), its
+// levels' places ("sl0", "sl", "liq" and "roi", as [x from, x to, y] per
+// level, the ROI table's steps from and to the trade's age) and the note
+// naming their prices, from the trade list's times and rates and the
+// chart's mapping.
 type chartMarks []chartTrade
 
 // marksWire is chartMarks column by column: DN the differences between
-// successive trade numbers (the first from 0), In and Out two numbers per
-// trade (Out null, null for an open trade), ROI a flat list of the levels'
-// triples per trade (null for none), and a null in Stop0, Stop, Liq or
-// Note for a trade without one; a column without any value is left out.
+// successive trade numbers (the first from 0), Span minTradeSpan, ROIMin
+// the ROI table's minutes, and a null in Stop0, Stop, Liq or ROI for a
+// trade without one; a column without any value is left out.
 type marksWire struct {
-	DN    []int       `json:"dn"`
-	In    []float64   `json:"in"`
-	Out   []*float64  `json:"out,omitempty"`
-	End   []float64   `json:"end"`
-	Stop0 []*float64  `json:"sl0,omitempty"`
-	Stop  []*float64  `json:"sl,omitempty"`
-	Liq   []*float64  `json:"liq,omitempty"`
-	ROI   [][]float64 `json:"roi,omitempty"`
-	Note  []*string   `json:"note,omitempty"`
+	DN     []int       `json:"dn"`
+	Span   float64     `json:"span"`
+	ROIMin []int64     `json:"roiMin,omitempty"`
+	Stop0  []*string   `json:"sl0,omitempty"`
+	Stop   []*string   `json:"sl,omitempty"`
+	Liq    []*string   `json:"liq,omitempty"`
+	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// MarshalJSON writes m as a marksWire.
-func (m chartMarks) MarshalJSON() ([]byte, error) {
-	w := marksWire{DN: make([]int, len(m)), In: make([]float64, 0, 2*len(m)), End: make([]float64, len(m))}
-	var some struct{ out, sl0, sl, liq, roi, note bool }
+// marksJSON writes m as a marksWire; roi is the ROI table the levels
+// come from.
+func marksJSON(m chartMarks, roi sdk.ROITable) ([]byte, error) {
+	w := marksWire{DN: make([]int, len(m)), Span: minTradeSpan}
+	var some struct{ sl0, sl, liq, roi bool }
 	prev := 0
 	for _, c := range m {
-		some.out = some.out || c.Out != nil
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
-		some.roi, some.note = some.roi || len(c.ROI) > 0, some.note || c.Note != ""
+		some.roi = some.roi || len(c.ROI) > 0
+	}
+	if some.roi {
+		for _, s := range roi {
+			w.ROIMin = append(w.ROIMin, s.Minutes)
+		}
 	}
 	for i := range m {
 		c := &m[i]
 		w.DN[i], prev = c.N-prev, c.N
-		w.In = append(w.In, c.In[0], c.In[1])
-		w.End[i] = c.End
-		if some.out {
-			if c.Out != nil {
-				w.Out = append(w.Out, &c.Out[0], &c.Out[1])
-			} else {
-				w.Out = append(w.Out, nil, nil)
-			}
-		}
 		if some.sl0 {
 			w.Stop0 = append(w.Stop0, c.Stop0)
 		}
@@ -270,58 +510,10 @@ func (m chartMarks) MarshalJSON() ([]byte, error) {
 			w.Liq = append(w.Liq, c.Liq)
 		}
 		if some.roi {
-			var flat []float64
-			for _, r := range c.ROI {
-				flat = append(flat, r[:]...)
-			}
-			w.ROI = append(w.ROI, flat)
-		}
-		if some.note {
-			var note *string
-			if c.Note != "" {
-				note = &c.Note
-			}
-			w.Note = append(w.Note, note)
+			w.ROI = append(w.ROI, c.ROI)
 		}
 	}
 	return json.Marshal(w)
-}
-
-// parseTime is time.Parse, with a quick answer for the minute layout's
-// texts of encodeTimes (and for texts that cannot be times at all).
-func parseTime(layout, v string) (time.Time, error) {
-	if len(v) < 16 || v[4] != '-' || v[7] != '-' {
-		return time.Time{}, errNotTime
-	}
-	if layout == "2006-01-02 15:04" && len(v) == 16 && v[10] == ' ' && v[13] == ':' {
-		var n [5]int
-		for j, at := range [5][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}} {
-			for _, c := range v[at[0]:at[1]] {
-				if c < '0' || c > '9' {
-					return time.Time{}, errNotTime
-				}
-				n[j] = 10*n[j] + int(c-'0')
-			}
-		}
-		// A day or hour out of range comes back formatted otherwise: the
-		// caller compares.
-		return time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], 0, 0, time.UTC), nil
-	}
-	return time.Parse(layout, v)
-}
-
-var errNotTime = errors.New("not a time")
-
-// Embed is t's compact JSON, for the page's trade-data script element.
-func (t *tradeTable) Embed() (template.JS, error) {
-	b, err := t.MarshalJSON()
-	return embedJSON(b), err
-}
-
-// Embed is m's compact JSON, for its chart's pair-marks script element.
-func (m chartMarks) Embed() (template.JS, error) {
-	b, err := m.MarshalJSON()
-	return embedJSON(b), err
 }
 
 // embedJSON puts JSON that encoding/json wrote into a script element of

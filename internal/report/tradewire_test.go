@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,22 +13,50 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
+
+// tradeWire is the trade list's JSON (see tradeList), for the tests.
+type tradeWire struct {
+	File  string     `json:"file"`
+	Cols  []tradeCol `json:"cols"`
+	N     int        `json:"n"`
+	Text  []wireEnc  `json:"text"`
+	Value []*wireEnc `json:"value"`
+	Tone  wireEnc    `json:"tone"`
+}
+
+// wireEnc is one column's encoding; exactly one form is set.
+type wireEnc struct {
+	Seq  int               `json:"seq,omitempty"`
+	Dict []string          `json:"dict,omitempty"`
+	Idx  []int             `json:"idx,omitempty"`
+	List []string          `json:"list,omitempty"`
+	Num  []*float64        `json:"num,omitempty"`
+	Time *int64            `json:"time,omitempty"`
+	Step int64             `json:"step,omitempty"`
+	At   []*int64          `json:"at,omitempty"`
+	As   string            `json:"as,omitempty"`
+	None *string           `json:"none,omitempty"`
+	Fmt  tradeFormat       `json:"fmt,omitempty"`
+	Fix  map[string]string `json:"fix,omitempty"`
+	Of   *int              `json:"of,omitempty"`
+}
 
 // expandWire is the page script's expandTrades in Go, for the tests: the
 // rows of the compact trade data.
 func expandWire(t *testing.T, w tradeWire) [][]string {
 	t.Helper()
-	decode := func(e, base wireEnc) []string {
+	decode := func(e, base wireEnc, values []string) []string {
 		out := make([]string, w.N)
 		at, ms, step := e.At, e.Time, e.Step
 		if at == nil {
 			at, ms, step = base.At, base.Time, base.Step
 		}
-		var t int64
+		var tm int64
 		if ms != nil {
-			t = *ms
+			tm = *ms
 		}
 		for i := range out {
 			switch {
@@ -39,14 +68,33 @@ func expandWire(t *testing.T, w tradeWire) [][]string {
 				out[i] = e.Dict[e.Idx[i]]
 			case e.List != nil:
 				out[i] = e.List[i]
+			case e.Num != nil && e.Num[i] == nil:
+				out[i] = ""
+			case e.Num != nil:
+				out[i] = strconv.FormatFloat(*e.Num[i], 'g', -1, 64)
+			case e.Fmt != "":
+				if fix, ok := e.Fix[strconv.Itoa(i)]; ok {
+					out[i] = fix
+				} else if values[i] == "" && e.None != nil {
+					out[i] = *e.None
+				} else {
+					x := math.NaN() // the script's parseFloat("")
+					if values[i] != "" {
+						var err error
+						if x, err = strconv.ParseFloat(values[i], 64); err != nil {
+							t.Fatalf("row %d: value %q: %v", i, values[i], err)
+						}
+					}
+					out[i] = e.Fmt.goText(x)
+				}
 			case at[i] == nil:
 				out[i] = *e.None
 			default:
-				t += *at[i] * step
+				tm += *at[i] * step
 				if e.As == "minute" {
-					out[i] = time.UnixMilli(t).UTC().Format("2006-01-02 15:04")
+					out[i] = time.UnixMilli(tm).UTC().Format("2006-01-02 15:04")
 				} else {
-					out[i] = time.UnixMilli(t).UTC().Format("2006-01-02T15:04:05.999Z")
+					out[i] = time.UnixMilli(tm).UTC().Format("2006-01-02T15:04:05.999Z")
 				}
 			}
 		}
@@ -54,14 +102,21 @@ func expandWire(t *testing.T, w tradeWire) [][]string {
 	}
 	var cols [][]string
 	for c := range w.Cols {
-		text := decode(w.Text[c], wireEnc{})
-		value := text
-		if w.Value[c] != nil {
-			value = decode(*w.Value[c], w.Text[c])
+		te, ve := w.Text[c], w.Value[c]
+		var text, value []string
+		if te.Fmt != "" || te.As != "" && te.At == nil {
+			value = decode(*ve, te, nil)
+			text = decode(te, *ve, value)
+		} else {
+			text = decode(te, wireEnc{}, nil)
+			value = text
+			if ve != nil {
+				value = decode(*ve, te, nil)
+			}
 		}
 		cols = append(cols, text, value)
 	}
-	cols = append(cols, decode(w.Tone, wireEnc{}))
+	cols = append(cols, decode(w.Tone, wireEnc{}, cols[2**w.Tone.Of+1]))
 	rows := make([][]string, w.N)
 	for i := range rows {
 		for _, col := range cols {
@@ -71,12 +126,90 @@ func expandWire(t *testing.T, w tradeWire) [][]string {
 	return rows
 }
 
+// tradeTable is the trade list as the page's script rebuilds it, for the
+// tests: per row and column the text shown and the value (what sorting
+// and the CSV use; "" when there is none), then the row's profit tone.
+type tradeTable struct {
+	File string
+	Cols []tradeCol
+	Rows [][]string
+}
+
+// tradeTableOf is the trade list tradeListOf encodes, row by row; the leverage and enter tag columns
+// only when a trade is leveraged or tagged. nil without trades.
+func tradeTableOf(res *result.Result, stake string) *tradeTable {
+	if len(res.Trades) == 0 {
+		return nil
+	}
+	var showLev, showTags bool
+	for i := range res.Trades {
+		t := &res.Trades[i]
+		if t.Leverage != 0 && t.Leverage != 1 {
+			showLev = true
+		}
+		if t.EnterTag != "" {
+			showTags = true
+		}
+	}
+	profitHead := "Profit"
+	if stake != "" {
+		profitHead += " " + stake
+	}
+	tt := &tradeTable{File: csvFileName(res.Strategy), Cols: []tradeCol{
+		{"#", "n", true, ""}, {"Pair", "pair", false, "key"}, {"Side", "side", false, "side"},
+		{"Open", "open_date", false, ""}, {"Close", "close_date", false, ""}, {"Duration", "trade_duration", true, ""},
+		{"Open rate", "open_rate", true, ""}, {"Close rate", "close_rate", true, ""}, {"Stake", "stake_amount", true, ""},
+	}}
+	if showLev {
+		tt.Cols = append(tt.Cols, tradeCol{"Lev.", "leverage", true, ""})
+	}
+	tt.Cols = append(tt.Cols, tradeCol{"Profit", "profit_ratio", true, "tone"}, tradeCol{profitHead, "profit_abs", true, "tone"},
+		tradeCol{"Exit reason", "exit_reason", false, "txt"})
+	if showTags {
+		tt.Cols = append(tt.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
+	}
+	tt.Rows = make([][]string, 0, len(res.Trades))
+	for i := range res.Trades {
+		t := &res.Trades[i]
+		side := "long"
+		if t.IsShort {
+			side = "short"
+		}
+		lev := t.Leverage
+		if lev == 0 {
+			lev = 1
+		}
+		closeS, closeV, dur, durV, exit := "open", "", "–", "", "open"
+		if t.CloseTime != 0 {
+			closeS, closeV = dateMinute(t.CloseTime), isoTime(t.CloseTime)
+			dur, durV = shortDuration(float64(t.DurationMinutes())), strconv.FormatInt(t.DurationMinutes(), 10)
+			exit = string(t.ExitReason)
+		}
+		n := strconv.Itoa(i + 1)
+		r := make([]string, 0, 2*len(tt.Cols)+1)
+		r = append(r, n, n, t.Pair, t.Pair, side, side,
+			dateMinute(t.OpenTime), isoTime(t.OpenTime), closeS, closeV, dur, durV,
+			price(t.OpenRate), rawNum(t.OpenRate), price(t.CloseRate), rawNum(t.CloseRate),
+			grouped(t.Stake, 2), rawNum(t.Stake))
+		if showLev {
+			r = append(r, fixed(lev, 1)+"×", rawNum(lev))
+		}
+		r = append(r, pctSigned(t.ProfitRatio, 2), rawNum(t.ProfitRatio),
+			signedGrouped(t.ProfitAbs, autoDec(t.ProfitAbs)), rawNum(t.ProfitAbs), exit, exit)
+		if showTags {
+			r = append(r, t.EnterTag, t.EnterTag)
+		}
+		tt.Rows = append(tt.Rows, append(r, tone(t.ProfitAbs)))
+	}
+	return tt
+}
+
 // wireTables are trade tables whose columns hold times (one open; in the
 // first also times off the minute, so that the values' times are not the
 // texts'), repeated texts, numbers and text with JSON's special
 // characters.
-func wireTables() []*tradeTable {
-	var out []*tradeTable
+func wireTables() []*result.Result {
+	var out []*result.Result
 	for _, odd := range []bool{true, false} {
 		res, _ := largeFixture()
 		res.Trades = append(res.Trades, trade.Trade{Pair: "ETH/USDT", OpenTime: ms("2024-01-10 12:00"), OpenRate: 2400, Stake: 100, Leverage: 3, EnterTag: `a"<\u2028`})
@@ -84,67 +217,101 @@ func wireTables() []*tradeTable {
 			res.Trades[0].CloseTime += 7 // milliseconds
 			res.Trades[len(res.Trades)-1].OpenTime += 1500
 		}
-		out = append(out, tradeTableOf(res, "USDT"))
+		out = append(out, res)
 	}
 	return out
 }
 
-// The compact trade data rebuilds every row exactly, and is smaller than
-// the rows.
+// The compact trade data rebuilds every row exactly, in Go and in the
+// page's script (run with node, when installed), and is smaller than the
+// rows.
 func TestTradeWireRoundTrip(t *testing.T) {
-	for _, tt := range wireTables() {
-		js, err := json.Marshal(tt)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, res := range wireTables() {
+		want := tradeTableOf(res, "USDT")
+		js := tradeListOf(res, "USDT").wire
 		var w tradeWire
 		if err := json.Unmarshal(js, &w); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v\n%.300s", err, js)
 		}
-		got := expandWire(t, w)
-		if !slices.EqualFunc(got, tt.Rows, slices.Equal) {
-			t.Fatalf("rows differ:\n got %q\nwant %q", got[len(got)-1], tt.Rows[len(tt.Rows)-1])
+		if got := expandWire(t, w); !slices.EqualFunc(got, want.Rows, slices.Equal) {
+			t.Fatalf("rows differ:\n got %q\nwant %q", got[len(got)-1], want.Rows[len(want.Rows)-1])
 		}
-		plain, _ := json.Marshal(tt.Rows)
-		if len(js) >= len(plain) {
+		if w.File != want.File || !slices.Equal(w.Cols, want.Cols) {
+			t.Errorf("file %q, columns %v; want %q, %v", w.File, w.Cols, want.File, want.Cols)
+		}
+		plain, _ := json.Marshal(want.Rows)
+		if len(js) >= len(plain)/2 {
 			t.Errorf("compact data %d bytes, plain rows %d", len(js), len(plain))
+		}
+		checkScriptRows(t, js, want.Rows)
+	}
+}
+
+// checkScriptRows checks that the page's script rebuilds rows from the
+// trade data js.
+func checkScriptRows(t *testing.T, js []byte, want [][]string) {
+	t.Helper()
+	out := runScript(t, "expandTrades", string(js), "(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })(expandTrades(input))")
+	var rows [][]string
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
+	}
+	for i := range rows {
+		if !slices.Equal(rows[i], want[i]) {
+			t.Fatalf("row %d:\n got %q\nwant %q", i, rows[i], want[i])
 		}
 	}
 }
 
-// The page's script rebuilds the same rows (run with node, when installed).
-func TestTradeWireScript(t *testing.T) {
-	for _, tt := range wireTables() {
-		js, err := json.Marshal(tt)
-		if err != nil {
-			t.Fatal(err)
+// Numbers whose texts the script's toFixed would round otherwise than
+// Go (exact ties), that are not finite or that are very large or small
+// travel with their texts; the rest the script formats as Go does.
+func TestTradeWireNumberTexts(t *testing.T) {
+	res, _ := largeFixture()
+	odd := []float64{0.125, 2.5, -0.375, 1e21, 3e22, 1e-9, -1e-9, 5e-324, 1234567.125, 0.005, -0.005, 999.995, 0.00125,
+		math.Inf(1), math.Inf(-1), math.NaN(), math.Copysign(0, -1), 0.0000125, 100.125, 10.0625, 1.00005}
+	for i, x := range odd {
+		t := &res.Trades[i%len(res.Trades)]
+		switch i % 5 {
+		case 0:
+			t.OpenRate, t.ProfitAbs = x, x
+		case 1:
+			t.CloseRate, t.ProfitRatio = x, x/100
+		case 2:
+			t.Stake, t.Leverage = x, x
+		case 3:
+			t.ProfitAbs, t.OpenRate = x, -x
+		default:
+			t.ProfitRatio, t.CloseRate = x, x
 		}
-		out := runScript(t, "expandTrades", string(js), "JSON.stringify(expandTrades(input).rows)")
-		var rows [][]string
-		if err := json.Unmarshal([]byte(out), &rows); err != nil {
-			t.Fatal(err)
-		}
-		if len(rows) != len(tt.Rows) {
-			t.Fatalf("%d rows, want %d", len(rows), len(tt.Rows))
-		}
-		for i := range rows {
-			if !slices.Equal(rows[i], tt.Rows[i]) {
-				t.Fatalf("row %d:\n got %q\nwant %q", i, rows[i], tt.Rows[i])
+	}
+	want := tradeTableOf(res, "USDT")
+	js := tradeListOf(res, "USDT").wire
+	var w tradeWire
+	if err := json.Unmarshal(js, &w); err != nil {
+		t.Fatalf("%v\n%.300s", err, js)
+	}
+	if got := expandWire(t, w); !slices.EqualFunc(got, want.Rows, slices.Equal) {
+		for i := range got {
+			if !slices.Equal(got[i], want.Rows[i]) {
+				t.Fatalf("row %d:\n got %q\nwant %q", i, got[i], want.Rows[i])
 			}
 		}
 	}
+	checkScriptRows(t, js, want.Rows)
 }
 
-// expandMarks is the page script's expandMarks in Go, for the tests.
+// expandMarks is the page script's expandMarks in Go, for the tests,
+// without what the script works out from the trade list and the chart.
 func expandMarks(w marksWire) []chartTrade {
 	out := make([]chartTrade, len(w.DN))
 	n := 0
 	for i := range out {
 		n += w.DN[i]
-		c := chartTrade{N: n, In: [2]float64{w.In[2*i], w.In[2*i+1]}, End: w.End[i]}
-		if w.Out != nil && w.Out[2*i] != nil {
-			c.Out = &[2]float64{*w.Out[2*i], *w.Out[2*i+1]}
-		}
+		c := chartTrade{N: n}
 		if w.Stop0 != nil {
 			c.Stop0 = w.Stop0[i]
 		}
@@ -155,34 +322,39 @@ func expandMarks(w marksWire) []chartTrade {
 			c.Liq = w.Liq[i]
 		}
 		if w.ROI != nil {
-			for k := 0; k+2 < len(w.ROI[i]); k += 3 {
-				c.ROI = append(c.ROI, [3]float64{w.ROI[i][k], w.ROI[i][k+1], w.ROI[i][k+2]})
-			}
-		}
-		if w.Note != nil && w.Note[i] != nil {
-			c.Note = *w.Note[i]
+			c.ROI = w.ROI[i]
 		}
 		out[i] = c
 	}
 	return out
 }
 
-// wireMarks are chart marks with and without an exit, stops, a
-// liquidation price, ROI levels and a note.
-func wireMarks() chartMarks {
-	y := func(v float64) *float64 { return &v }
-	return chartMarks{
-		{N: 2, In: [2]float64{10.5, 20}, Out: &[2]float64{30, 40.1}, End: 31, Stop0: y(50), ROI: [][3]float64{{10.5, 20, 5}, {20, 31, 6.5}}, Note: "stop 1.0 · ROI 2 → 3"},
-		{N: 3, In: [2]float64{11, 21}, End: 1200, Stop: y(49.5), Liq: y(60)},
-		{N: 7, In: [2]float64{-0.5, 0}, Out: &[2]float64{0, 1e-7}, End: 12, Note: `a"<`},
-	}
-}
-
 // The chart marks' columns rebuild every mark, in Go and in the page's
-// script (run with node, when installed).
+// script (run with node, when installed), which places each trade's
+// markers, the end of its levels and its levels where the chart draws
+// them and names their prices, from the trade list, the chart's mapping
+// and the ROI table.
 func TestMarksWire(t *testing.T) {
-	marks := wireMarks()
-	js, err := json.Marshal(marks)
+	res, _ := largeFixture()
+	res.Trades[4].CloseTime, res.Trades[4].ExitReason = 0, ""
+	var idx []int
+	for i := range res.Trades {
+		if res.Trades[i].Pair == res.Trades[4].Pair {
+			idx = append(idx, i)
+		}
+	}
+	tr0 := &res.Trades[idx[0]]
+	tr0.InitialStopLoss, tr0.StopLoss, tr0.LiquidationPrice = 0.9*tr0.OpenRate, 0.95*tr0.OpenRate, 0.5*tr0.OpenRate
+	const left, top, width, height = 78, 14, 1104, 336
+	tmin, tmax := res.Start, res.End
+	lo, hi := 0.4*tr0.OpenRate, 1.6*tr0.OpenRate
+	m := &plotMap{
+		xOf:  func(ms int64) float64 { return left + float64(ms-tmin)/float64(tmax-tmin)*width },
+		yOf:  func(v float64) float64 { return top + (hi-v)/(hi-lo)*height },
+		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
+	}
+	_, marks := tradeMarks(res, idx, m)
+	js, err := marksJSON(marks, res.MinimalROI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,21 +362,102 @@ func TestMarksWire(t *testing.T) {
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := json.Marshal([]chartTrade(marks))
-	if got, _ := json.Marshal(expandMarks(w)); string(got) != string(want) {
-		t.Fatalf("marks\n got %s\nwant %s", got, want)
+	if got := expandMarks(w); !reflect.DeepEqual(got, []chartTrade(marks)) {
+		t.Fatalf("marks\n got %+v\nwant %+v", got, marks)
 	}
-	for _, empty := range []chartMarks{nil, {}} {
-		js, err := json.Marshal(empty)
-		if err != nil || !strings.Contains(string(js), `"dn":[]`) {
-			t.Errorf("no marks: %s, %v", js, err)
+	if js, err := marksJSON(nil, nil); err != nil || !strings.Contains(string(js), `"dn":[]`) {
+		t.Errorf("no marks: %s, %v", js, err)
+	}
+
+	layer := hoverLayer("price-0", m)
+	dataMap := layer[strings.Index(layer, `data-map="`)+len(`data-map="`):]
+	dataMap = dataMap[:strings.IndexByte(dataMap, '"')]
+	tt := tradeTableOf(res, res.StakeCurrency)
+	data, _ := json.Marshal(map[string]any{"cols": tt.Cols, "rows": tt.Rows})
+	input := `{"w":` + string(js) + `,"data":` + string(data) + `,"map":` + dataMap + `}`
+	out := runScript(t, "expandMarks", input, "JSON.stringify(expandMarks(input.w, input.data, input.map))")
+	var got []struct {
+		N    int          `json:"n"`
+		In   [2]float64   `json:"in"`
+		Out  *[2]float64  `json:"out"`
+		End  float64      `json:"end"`
+		Sl0  *float64     `json:"sl0"`
+		Sl   *float64     `json:"sl"`
+		Liq  *float64     `json:"liq"`
+		ROI  [][3]float64 `json:"roi"`
+		Note string       `json:"note"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(marks) {
+		t.Fatalf("script's marks: %d, want %d", len(got), len(marks))
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 0.15 }
+	nearY := func(g *float64, price float64) bool { return g != nil && near(*g, m.yOf(price)) }
+	for i, g := range got {
+		tr := &res.Trades[marks[i].N-1]
+		if g.N != marks[i].N {
+			t.Fatalf("mark %d: trade %d, want %d", i, g.N, marks[i].N)
+		}
+		x0, y0 := m.xOf(tr.OpenTime), m.yOf(tr.OpenRate)
+		if !near(g.In[0], x0) || !near(g.In[1], y0) {
+			t.Errorf("trade %d: entry marker at %v, drawn at %.2f,%.2f", g.N, g.In, x0, y0)
+		}
+		end := tmax
+		if tr.CloseTime != 0 {
+			end = tr.CloseTime
+			x1, y1 := m.xOf(tr.CloseTime), m.yOf(tr.CloseRate)
+			if g.Out == nil || !near(g.Out[0], x1) || !near(g.Out[1], y1) {
+				t.Errorf("trade %d: exit marker at %v, drawn at %.2f,%.2f", g.N, g.Out, x1, y1)
+			}
+		} else if g.Out != nil {
+			t.Errorf("open trade %d: exit marker at %v", g.N, g.Out)
+		}
+		scale := math.Max(width/float64(tmax-tmin), minTradeSpan/float64(max(end-tr.OpenTime, 60_000)))
+		xAt := func(ms int64) float64 { return x0 + float64(ms-tr.OpenTime)*scale }
+		if !near(g.End, xAt(end)) || g.End < x0+minTradeSpan-0.15 {
+			t.Errorf("trade %d: levels end at %v, want %.2f", g.N, g.End, xAt(end))
+		}
+		var note []string
+		if sl := tr.InitialStopLoss; sl > 0 {
+			note = append(note, "stop "+price(sl))
+			if !nearY(g.Sl0, sl) {
+				t.Errorf("trade %d: stop at %v, want %.2f", g.N, g.Sl0, m.yOf(sl))
+			}
+			if tr.StopLoss != sl && tr.StopLoss > 0 {
+				note[0] += " → " + price(tr.StopLoss)
+				if !nearY(g.Sl, tr.StopLoss) {
+					t.Errorf("trade %d: moved stop at %v, want %.2f", g.N, g.Sl, m.yOf(tr.StopLoss))
+				}
+			}
+		}
+		if liq := tr.LiquidationPrice; liq > 0 {
+			note = append(note, "liquidation "+price(liq))
+			if !nearY(g.Liq, liq) {
+				t.Errorf("trade %d: liquidation at %v, want %.2f", g.N, g.Liq, m.yOf(liq))
+			}
+		}
+		levels := ROILevels(res.MinimalROI, tr, end)
+		var roi []string
+		if len(g.ROI) != len(levels) {
+			t.Errorf("trade %d: %d ROI levels, want %d", g.N, len(g.ROI), len(levels))
+		}
+		for k, lv := range levels {
+			roi = append(roi, price(lv.Price))
+			if k < len(g.ROI) && (!near(g.ROI[k][0], xAt(lv.From)) || !near(g.ROI[k][1], xAt(lv.To)) || !near(g.ROI[k][2], m.yOf(lv.Price))) {
+				t.Errorf("trade %d: ROI level %d at %v, want %.2f,%.2f,%.2f", g.N, k, g.ROI[k], xAt(lv.From), xAt(lv.To), m.yOf(lv.Price))
+			}
+		}
+		if len(roi) > 0 {
+			note = append(note, "ROI "+strings.Join(roi, " → "))
+		}
+		if want := strings.Join(note, " · "); g.Note != want {
+			t.Errorf("trade %d: note %q, want %q", g.N, g.Note, want)
 		}
 	}
-	got := runScript(t, "expandMarks", string(js), "JSON.stringify(expandMarks(input))")
-	var a, b any
-	_ = json.Unmarshal(want, &a)
-	if err := json.Unmarshal([]byte(got), &b); err != nil || !reflect.DeepEqual(a, b) {
-		t.Fatalf("script's marks\n got %s\nwant %s", got, want)
+	if got[0].Sl == nil || got[0].Liq == nil {
+		t.Error("the first trade's moved stop or liquidation price is not drawn")
 	}
 }
 

@@ -36,7 +36,69 @@
   // tradewire.go): per row, each column's text and value, then its tone.
   // begin expandTrades
   function expandTrades(w) {
-    var decode = function (e, base) {
+    // goG is the number as Go's strconv.FormatFloat(x, 'g', -1, 64).
+    var goG = function (x) {
+      if (x === 0) return 1 / x < 0 ? "-0" : "0";
+      var a = Math.abs(x);
+      if (a >= 1e-4 && a < 1e6) return String(x); // Go's 'g' writes these without an exponent too
+      var sign = x < 0 ? "-" : "", s = String(Math.abs(x)), k = s.indexOf("e"), digits, e;
+      if (k >= 0) {
+        digits = s.slice(0, k).replace(".", "");
+        e = +s.slice(k + 1);
+      } else {
+        var dot = s.indexOf("."), ip = dot < 0 ? s : s.slice(0, dot), all = ip + (dot < 0 ? "" : s.slice(dot + 1));
+        var lead = all.length - all.replace(/^0+/, "").length;
+        digits = all.slice(lead).replace(/0+$/, "");
+        e = ip.length - 1 - lead;
+      }
+      if (e >= -4 && e < 6) return sign + s;
+      var ae = Math.abs(e);
+      return sign + digits.charAt(0) + (digits.length > 1 ? "." + digits.slice(1) : "") + "e" + (e < 0 ? "-" : "+") + (ae < 10 ? "0" : "") + ae;
+    };
+    var fixed = function (x, d) {
+      var s = x.toFixed(d);
+      if (s.charAt(0) === "-" && /^[0.]*$/.test(s.slice(1))) s = s.slice(1);
+      return s;
+    };
+    var grouped = function (x, d) {
+      var s = fixed(x, d), neg = s.charAt(0) === "-";
+      if (neg) s = s.slice(1);
+      var dot = s.indexOf("."), ip = dot < 0 ? s : s.slice(0, dot), out = "";
+      for (var i = 0; i < ip.length; i++) {
+        if (i > 0 && (ip.length - i) % 3 === 0) out += ",";
+        out += ip.charAt(i);
+      }
+      return (neg ? "-" : "") + out + (dot < 0 ? "" : s.slice(dot));
+    };
+    var plus = function (s, zeros) { return s.charAt(0) !== "-" && zeros.test(s) ? "+" + s : s; };
+    var autoDec = function (x) {
+      var a = Math.abs(x);
+      return a >= 100 || a === 0 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 4 : 6;
+    };
+    var pad2 = function (n) { return (n < 10 ? "0" : "") + n; };
+    var dur = function (m) {
+      m = Math.round(m);
+      if (m < 0) return "-" + dur(-m);
+      if (m < 60) return m + "m";
+      if (m < 1440) return Math.floor(m / 60) + "h " + pad2(m % 60) + "m";
+      return Math.floor(m / 1440) + "d " + Math.floor(m % 1440 / 60) + "h";
+    };
+    var formats = {
+      price: function (x) {
+        var a = Math.abs(x);
+        return a === 0 ? "0" : fixed(x, a >= 1000 ? 2 : a >= 10 ? 3 : a >= 1 ? 4 : a >= 0.01 ? 6 : 8);
+      },
+      grouped2: function (x) { return grouped(x, 2); },
+      lev: function (x) { return fixed(x, 1) + "\u00d7"; },
+      pct: function (x) { return plus(fixed(x * 100, 2), /[1-9]/) + "%"; },
+      auto: function (x) { return plus(grouped(x, autoDec(x)), /[1-9]/); },
+      dur: dur,
+      tone: function (x) { return x > 0 ? "pos" : x < 0 ? "neg" : ""; }
+    };
+    // decode rebuilds a column from its encoding e; base is the column's
+    // other encoding (for times sent once), values the values a format
+    // formats.
+    var decode = function (e, base, values) {
       var out = new Array(w.n), i;
       if (e.seq) {
         for (i = 0; i < w.n; i++) out[i] = String(i + 1);
@@ -44,6 +106,15 @@
         for (i = 0; i < w.n; i++) out[i] = e.dict[e.idx ? e.idx[i] : 0];
       } else if (e.list) {
         out = e.list;
+      } else if (e.num) {
+        for (i = 0; i < w.n; i++) out[i] = e.num[i] === null ? "" : goG(e.num[i]);
+      } else if (e.fmt) {
+        var f = formats[e.fmt];
+        for (i = 0; i < w.n; i++) {
+          if (e.fix && e.fix[i] !== undefined) out[i] = e.fix[i];
+          else if (values[i] === "" && e.none !== undefined) out[i] = e.none;
+          else out[i] = f(parseFloat(values[i]));
+        }
       } else {
         var at = e.at || base.at, t = e.at ? e.time : base.time, step = e.at ? e.step : base.step;
         for (i = 0; i < w.n; i++) {
@@ -56,39 +127,93 @@
       }
       return out;
     };
-    var cols = [], c, i;
+    // The texts of a formatted column are made when first asked for
+    // (text below): a page of the table shows a hundred rows of
+    // thousands.
+    var lazy = [], cols = [], c, i;
     for (c = 0; c < w.cols.length; c++) {
-      var text = decode(w.text[c]);
-      cols.push(text, w.value[c] ? decode(w.value[c], w.text[c]) : text);
+      var te = w.text[c], ve = w.value[c], text, value;
+      if (te.fmt) {
+        value = decode(ve, te);
+        text = new Array(w.n);
+        lazy[c] = { f: formats[te.fmt], e: te };
+      } else if (te.as && !te.at) {
+        value = decode(ve, te);
+        text = decode(te, ve, value);
+      } else {
+        text = decode(te);
+        value = ve ? decode(ve, te) : text;
+      }
+      cols.push(text, value);
     }
-    cols.push(decode(w.tone));
+    cols.push(decode(w.tone, null, cols[2 * w.tone.of + 1]));
     var rows = new Array(w.n);
     for (i = 0; i < w.n; i++) {
       var r = new Array(cols.length);
       for (c = 0; c < cols.length; c++) r[c] = cols[c][i];
       rows[i] = r;
     }
-    return { file: w.file, cols: w.cols, rows: rows };
+    // text is the text shown in column c of row r (a row of rows, in
+    // whatever order).
+    var textOf = function (r, c) {
+      var s = r[2 * c], z = lazy[c];
+      if (s === undefined && z) {
+        var k = +r[0] - 1, v = r[2 * c + 1];
+        s = z.e.fix && z.e.fix[k] !== undefined ? z.e.fix[k] : v === "" && z.e.none !== undefined ? z.e.none : z.f(parseFloat(v));
+        r[2 * c] = s;
+      }
+      return s;
+    };
+    return { file: w.file, cols: w.cols, rows: rows, text: textOf };
   }
   // end expandTrades
   // expandMarks rebuilds the trades on a price chart from their columns
-  // (marksWire in tradewire.go).
+  // (marksWire in tradewire.go), the trade list's data and the chart's
+  // mapping (left, top, width, height, first and last time, lowest and
+  // highest value): each trade's markers and where its levels end.
   // begin expandMarks
-  function expandMarks(w) {
+  function expandMarks(w, data, map) {
+    var col = {};
+    data.cols.forEach(function (c, i) { col[c.csv] = 2 * i + 1; });
+    var left = map[0], top = map[1], width = map[2], height = map[3], t0 = map[4], t1 = map[5], lo = map[6], hi = map[7];
+    var r1 = function (x) { return Math.round(x * 10) / 10; };
+    var perMs = width / Math.max(t1 - t0, 1);
+    var xOf = function (t) { return left + (t - t0) / (t1 - t0) * width; };
+    var yOf = function (v) { return top + (hi - v) / (hi - lo) * height; };
     var out = [], n = 0, i, k;
     for (i = 0; i < w.dn.length; i++) {
       n += w.dn[i];
-      var m = { n: n, "in": [w["in"][2 * i], w["in"][2 * i + 1]] };
-      if (w.out && w.out[2 * i] !== null) m.out = [w.out[2 * i], w.out[2 * i + 1]];
-      m.end = w.end[i];
-      if (w.sl0 && w.sl0[i] !== null) m.sl0 = w.sl0[i];
-      if (w.sl && w.sl[i] !== null) m.sl = w.sl[i];
-      if (w.liq && w.liq[i] !== null) m.liq = w.liq[i];
-      if (w.roi && w.roi[i]) {
-        m.roi = [];
-        for (k = 0; k < w.roi[i].length; k += 3) m.roi.push(w.roi[i].slice(k, k + 3));
+      var row = data.rows[n - 1], open = Date.parse(row[col.open_date]), end = t1;
+      var m = { n: n, "in": [r1(xOf(open)), r1(yOf(parseFloat(row[col.open_rate])))] };
+      if (row[col.close_date]) {
+        end = Date.parse(row[col.close_date]);
+        m.out = [r1(xOf(end)), r1(yOf(parseFloat(row[col.close_rate])))];
       }
-      if (w.note && w.note[i] !== null) m.note = w.note[i];
+      var x0 = xOf(open), scale = Math.max(perMs, w.span / Math.max(end - open, 60000));
+      var xAt = function (t) { return r1(x0 + (t - open) * scale); };
+      m.end = xAt(end);
+      var note = [], p;
+      if ((p = w.sl0 && w.sl0[i]) !== null && p !== undefined) {
+        m.sl0 = r1(yOf(parseFloat(p)));
+        note.push("stop " + p);
+        if ((p = w.sl && w.sl[i]) !== null && p !== undefined) {
+          m.sl = r1(yOf(parseFloat(p)));
+          note[0] += " \u2192 " + p;
+        }
+      }
+      if ((p = w.liq && w.liq[i]) !== null && p !== undefined) {
+        m.liq = r1(yOf(parseFloat(p)));
+        note.push("liquidation " + p);
+      }
+      var roi = w.roi && w.roi[i], prices = [];
+      for (k = 0; roi && k < roi.length; k++) {
+        if (roi[k] === null) continue;
+        var to = k + 1 < w.roiMin.length ? Math.min(end, open + w.roiMin[k + 1] * 60000) : end;
+        (m.roi = m.roi || []).push([xAt(open + w.roiMin[k] * 60000), xAt(to), r1(yOf(parseFloat(roi[k])))]);
+        prices.push(roi[k]);
+      }
+      if (prices.length) note.push("ROI " + prices.join(" \u2192 "));
+      if (note.length) m.note = note.join(" \u00b7 ");
       out.push(m);
     }
     return out;
@@ -113,7 +238,7 @@
     var pages = function () { return size ? Math.max(1, Math.ceil(rows.length / size)) : 1; };
     var cell = function (row, c) {
       var td = document.createElement("td");
-      var text = row[2 * c], kind = cols[c].kind;
+      var text = data.text(row, c), kind = cols[c].kind;
       if (kind === "side") {
         var span = document.createElement("span");
         span.className = "side " + text;
@@ -233,7 +358,7 @@
     var pinned = []; // per panel: show trade n, or false when the panel lacks it
     var col = {};
     if (tradeData) tradeData.cols.forEach(function (c, i) { col[c.csv] = i; });
-    var text = function (row, name) { return col[name] === undefined ? "" : row[2 * col[name]]; };
+    var text = function (row, name) { return col[name] === undefined ? "" : tradeData.text(row, col[name]); };
     panels.forEach(function (panel) {
       var layer = panel.querySelector(".trade-sel");
       if (!layer) return;
@@ -243,7 +368,7 @@
       var left = map[0], top = map[1], width = map[2], height = map[3];
       var marks = null, shown = null;
       var load = function () {
-        if (!marks) marks = expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent));
+        if (!marks) marks = tradeData ? expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent), tradeData, map) : [];
       };
       var add = function (name, attrs) {
         var e = document.createElementNS(svg.namespaceURI, name);
