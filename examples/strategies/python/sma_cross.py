@@ -36,6 +36,9 @@ class SmaCross(Strategy):
     minimal_roi = {"0": 0.10, "240": 0.04, "720": 0.01}
     stoploss = -0.08
 
+    def setup(self):
+        numpy_or_none()  # import numpy while TradAI loads the candles
+
     def populate(self, candles, params, signals):
         fast, slow = params.fast, params.slow
         if fast >= slow:
