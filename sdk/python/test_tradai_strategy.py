@@ -269,12 +269,16 @@ class IndicatorTest(unittest.TestCase):
             if not (i // 500) % 7 == 3:  # a flat stretch every 3,500 candles
                 price *= math.exp(rnd.gauss(0, 0.004))
             walk.append(price)
+        # Values apart by more than a factor of 2: their differences are
+        # inexact, which takes sma_np's other path (in some blocks only).
+        jumpy = [rnd.uniform(0.001, 1000.0) if (i // ts._SMA_BLOCK) % 2 else walk[i] for i in range(len(walk))]
         holes = list(walk[:3000])
         holes[1234] = NAN
         series = {
             "walk": walk,
             "nans": [NAN] * 3 + walk[:5000],
             "holes": holes,
+            "jumpy": jumpy,
             "allnan": [NAN] * 4,
             "short": walk[:7],
             "empty": [],

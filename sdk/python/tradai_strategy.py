@@ -1088,32 +1088,43 @@ def sma_np(src: Any, period: int) -> Any:
 
     # Then block by block: terms[0] carries the high part in, terms[1:] are
     # the changes; lows[0] carries the low part in, then the errors of each
-    # addition and of each change, interleaved.
+    # addition and of each change, interleaved. The change of a price
+    # series is nearly always exact (no error): adding a zero leaves the
+    # low part as it is (it is never -0, being a sum that starts at +0),
+    # so a block whose changes are all exact sums the additions' errors
+    # alone, half as many.
     size = max(min(_SMA_BLOCK, m - p), 1)
     terms, h = numpy.empty(size + 1), numpy.empty(size + 1)
     lows, tmp, z = numpy.empty(2 * size + 1), numpy.empty(size), numpy.empty(size)
     for a in range(p, m, size):
         c = min(size, m - a)
         incoming, outgoing = y[a : a + c], y[a - p : a - p + c]
-        t, hc, lc, tm, zc = terms[: c + 1], h[: c + 1], lows[: 2 * c + 1], tmp[:c], z[:c]
+        t, hc, tm, zc = terms[: c + 1], h[: c + 1], tmp[:c], z[:c]
         d = t[1:]
         t[0] = hi_part
         sub(incoming, outgoing, out=d)  # in + out, out = -x[i-p]
         cumsum(t, out=hc)
-        lc[0] = lo_part
-        errors(hc, d, lc[1::2], tm)
         # The error of the change: (in - (d - z)) + (out - z), z = d - in,
         # with out - z written -(x[i-p] + z) (rounding is symmetric).
         sub(d, incoming, out=zc)
         sub(d, zc, out=tm)
         sub(incoming, tm, out=tm)
         add(outgoing, zc, out=zc)
-        sub(tm, zc, out=lc[2::2])
+        sub(tm, zc, out=zc)  # zc: the errors of the changes
+        if zc.any():
+            lc = lows[: 2 * c + 1]
+            lc[2::2] = zc
+            step = 2
+        else:
+            lc = lows[: c + 1]
+            step = 1
+        lc[0] = lo_part
+        errors(hc, d, lc[1::step], tm)
         cumsum(lc, out=lc)
         body = out[s + a : s + a + c]
-        add(hc[1:], lc[2::2], out=body)
+        add(hc[1:], lc[step::step], out=body)
         body /= fp
-        hi_part, lo_part = hc[c], lc[2 * c]
+        hi_part, lo_part = hc[c], lc[-1]
     return out
 
 
