@@ -321,12 +321,12 @@ class ProtocolTest(unittest.TestCase):
         ts.serve(Demo(), io.BytesIO(data), out, log)
         return read_messages(out.getvalue()), log.getvalue()
 
-    def test_setup_once_after_the_spec(self):
+    def test_on_start_once_after_the_spec(self):
         events = []
 
         class Watched(Demo):
-            def setup(self):
-                events.append(("setup", out.getvalue().count(b"\n")))
+            def on_start(self):
+                events.append(("on_start", out.getvalue().count(b"\n")))
 
             def populate(self, candles, params, signals):
                 events.append(("populate", len(candles)))
@@ -336,8 +336,8 @@ class ProtocolTest(unittest.TestCase):
                 + request(1, {"time": [1, 2], "close": [1.0, 2.0]})
                 + request(2, {"time": [1], "close": [1.0]}))
         ts.serve(Watched(), io.BytesIO(data), out, io.StringIO())
-        # setup ran once, after the spec line was written, before the requests.
-        self.assertEqual(events, [("setup", 1), ("populate", 2), ("populate", 1)])
+        # on_start ran once, after the spec line was written, before the requests.
+        self.assertEqual(events, [("on_start", 1), ("populate", 2), ("populate", 1)])
 
     def test_conversation(self):
         data = (b'{"type":"hello","protocol":1}\n'

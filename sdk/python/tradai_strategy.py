@@ -518,7 +518,7 @@ class Strategy:
     ``trailing_stop_positive``, ``trailing_stop_positive_offset``,
     ``trailing_only_offset_is_reached``.
 
-    :meth:`setup` runs once per process, while TradAI loads the candles.
+    :meth:`on_start` runs once per process, while TradAI loads the candles.
     """
 
     name: str = ""
@@ -535,7 +535,7 @@ class Strategy:
     trailing_stop_positive_offset: float = 0.0
     trailing_only_offset_is_reached: bool = False
 
-    def setup(self) -> None:
+    def on_start(self) -> None:
         """Called once per process, right after TradAI has the declaration
         and before the first request, while TradAI loads the candles: the
         place to import heavy modules (numpy: :func:`numpy_or_none`) or
@@ -870,7 +870,7 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
     if strategy.columns is not None:
         header["columns"] = columns
     _write(out, header)
-    strategy.setup()
+    strategy.on_start()
     kept: Dict[int, Candles] = {}  # version 2: frames by number
     while True:
         msg = _read_header(inp)

@@ -37,7 +37,7 @@ class SmaCross(Strategy):
     minimal_roi = {"0": 0.10, "240": 0.04, "720": 0.01}
     stoploss = -0.08
 
-    def setup(self):
+    def on_start(self):
         numpy_or_none()  # import numpy while TradAI loads the candles
 
     def populate(self, candles, params, signals):

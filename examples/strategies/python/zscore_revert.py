@@ -39,7 +39,7 @@ class ZScoreRevert(Strategy):
     minimal_roi = {"0": 0.04, "240": 0.01}
     stoploss = -0.05
 
-    def setup(self):
+    def on_start(self):
         numpy_or_none()  # import numpy while TradAI loads the candles
 
     def populate(self, candles, params, signals):
