@@ -416,6 +416,16 @@ class ProtocolTest(unittest.TestCase):
         s = ts.evaluate(Demo(), {"time": [1, 2], "close": [9.0, 1.0]}, {"n": 5})
         self.assertEqual(s.column("enter_long"), b"\x01\x00")
 
+        class Started(Demo):
+            def on_start(self):
+                self.level = 5  # populate needs what on_start prepared
+
+            def populate(self, candles, params, signals):
+                signals.enter_long = [c > self.level for c in candles.close]
+
+        s = ts.evaluate(Started(), {"time": [1, 2], "close": [9.0, 1.0]})
+        self.assertEqual(s.column("enter_long"), b"\x01\x00")
+
 
 if __name__ == "__main__":
     unittest.main()

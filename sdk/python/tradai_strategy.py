@@ -700,10 +700,12 @@ def evaluate(
     params: Optional[Mapping[str, Any]] = None,
     pair: str = "TEST/USDT",
 ) -> Signals:
-    """Run ``strategy.populate`` on in-memory columns (any of time, open,
-    high, low, close, volume) with parameter overrides ``params``, as TradAI
-    would, and return the signals. For tests without TradAI."""
+    """Run ``strategy.on_start`` then ``strategy.populate`` on in-memory
+    columns (any of time, open, high, low, close, volume) with parameter
+    overrides ``params``, as TradAI would, and return the signals. For tests
+    without TradAI."""
     candles = Candles(columns, pair=pair, timeframe=strategy.timeframe)
+    strategy.on_start()
     signals = Signals(len(candles))
     strategy.populate(candles, resolve(strategy, params), signals)
     return signals
