@@ -27,27 +27,75 @@ import (
 // candle (user and system), minor page faults and peak RSS, from its
 // rusage. TRADAI_BENCH_BIN runs another build of tradai instead, to compare
 // builds on the same data.
-func BenchmarkBacktestProcess1M(b *testing.B) { benchBacktestProcess(b, nil) }
+func BenchmarkBacktestProcess1M(b *testing.B) { benchBacktestProcess(b, "sma_cross", nil, nil) }
 
 // BenchmarkBacktestProcessReports1M is BenchmarkBacktestProcess1M with
 // --export-json and --report (issue 20: together they may add at most 30 %
 // to the run); it also reports the two files' sizes.
 func BenchmarkBacktestProcessReports1M(b *testing.B) {
-	benchBacktestProcess(b, func(dir string) []string {
+	benchBacktestProcess(b, "sma_cross", nil, func(dir string) []string {
 		return []string{"--export-json", filepath.Join(dir, "result.json"), "--report", filepath.Join(dir, "report.html")}
 	})
 }
 
-// benchBacktestProcess runs the benchmarks above; files, when set, gives
-// the arguments that write files into the run's temporary folder.
-func benchBacktestProcess(b *testing.B, files func(dir string) []string) {
+// BenchmarkBacktestProcessPython1M is BenchmarkBacktestProcess1M with the
+// Python port examples/strategies/python/sma_cross.py (same trades): with
+// numpy, on the first interpreter that has it (TRADAI_PYTHON, python3 on
+// the PATH, /usr/bin/python3; skipped when none does), and in pure Python
+// on the same interpreter (TRADAI_NO_NUMPY=1 hides numpy from the SDK).
+// Target: with numpy, at least half the built-in's candles/s.
+func BenchmarkBacktestProcessPython1M(b *testing.B) {
+	script, err := filepath.Abs(filepath.Join("..", "..", "examples", "strategies", "python", "sma_cross.py"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("numpy", func(b *testing.B) {
+		benchBacktestProcess(b, script, []string{"TRADAI_PYTHON=" + numpyPython(b)}, nil)
+	})
+	b.Run("pure", func(b *testing.B) {
+		// TradAI passes none of its environment on to a strategy: the
+		// interpreter is started by a script that hides numpy.
+		hide := filepath.Join(b.TempDir(), "python3")
+		sh := "#!/bin/sh\nTRADAI_NO_NUMPY=1 exec " + numpyPython(b) + ` "$@"` + "\n"
+		if err := os.WriteFile(hide, []byte(sh), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		benchBacktestProcess(b, script, []string{"TRADAI_PYTHON=" + hide}, nil)
+	})
+}
+
+// numpyPython returns the first of $TRADAI_PYTHON, python3 on the PATH and
+// /usr/bin/python3 (where CI installs Debian's python3-numpy) that has
+// numpy, and skips the benchmark when none has.
+func numpyPython(b *testing.B) string {
+	var candidates []string
+	if p := os.Getenv("TRADAI_PYTHON"); p != "" {
+		candidates = append(candidates, p)
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, p := range append(candidates, "/usr/bin/python3") {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			return p
+		}
+	}
+	b.Skip("no python3 with numpy (apt install python3-numpy, or pip install numpy)")
+	return ""
+}
+
+// benchBacktestProcess runs `tradai backtest` of strategy on one pair of
+// 1,000,000 one-minute candles, once per iteration, with env added to the
+// environment; files, when set, gives the arguments that write files into
+// the run's temporary folder.
+func benchBacktestProcess(b *testing.B, strategy string, env []string, files func(dir string) []string) {
 	const n = 1_000_000
 	dir := b.TempDir()
 	datadir := filepath.Join(dir, "data")
 	writeWalk(b, datadir, "BTC/USDT", n)
 	cfg := filepath.Join(dir, "config.json")
 	writeJSONFile(b, cfg, map[string]any{
-		"strategy": "sma_cross", "timeframe": "1m", "datadir": datadir,
+		"strategy": strategy, "timeframe": "1m", "datadir": datadir,
 		"exchange":       map[string]any{"name": "binance", "pair_whitelist": []string{"BTC/USDT"}},
 		"stake_currency": "USDT", "stake_amount": "unlimited", "dry_run_wallet": 10_000,
 		"max_open_trades": 1, "fee": 0.001, "tradable_balance_ratio": 0.99,
@@ -72,6 +120,7 @@ func benchBacktestProcess(b *testing.B, files func(dir string) []string) {
 	b.ResetTimer()
 	for range b.N {
 		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), env...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {

@@ -33,6 +33,30 @@ func pyStart(t testing.TB, script string, opts external.Options) *external.Strat
 	if err != nil {
 		t.Skip("python3 is not on PATH")
 	}
+	return pyStartWith(t, py, script, opts)
+}
+
+// pyNumpy returns the first of python3 on the PATH and /usr/bin/python3
+// (where CI installs Debian's python3-numpy) that has numpy, and skips the
+// test when none has.
+func pyNumpy(t testing.TB) string {
+	t.Helper()
+	candidates := []string{"/usr/bin/python3"}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append([]string{p}, candidates...)
+	}
+	for _, p := range candidates {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			return p
+		}
+	}
+	t.Skip("no python3 with numpy (apt install python3-numpy, or pip install numpy)")
+	return ""
+}
+
+// pyStartWith is pyStart with the interpreter py.
+func pyStartWith(t testing.TB, py, script string, opts external.Options) *external.Strategy {
+	t.Helper()
 	opts.Env = append(opts.Env, "PYTHONDONTWRITEBYTECODE=1")
 	s, err := external.Start(context.Background(), []string{py, filepath.Join(pyRepo, script)}, opts)
 	if err != nil {
@@ -135,8 +159,19 @@ func pyCompare(t *testing.T, ext *external.Strategy, builtin sdk.Strategy, f *sd
 	return entries
 }
 
+// TestPythonSMACrossMatchesBuiltin runs sma_cross.py with numpy (its
+// vectorized path) and without (TRADAI_NO_NUMPY=1: its Python loop).
 func TestPythonSMACrossMatchesBuiltin(t *testing.T) {
-	ext := pyStart(t, "examples/strategies/python/sma_cross.py", external.Options{})
+	t.Run("numpy", func(t *testing.T) {
+		testPythonSMACrossMatchesBuiltin(t, pyStartWith(t, pyNumpy(t), "examples/strategies/python/sma_cross.py", external.Options{}))
+	})
+	t.Run("pure", func(t *testing.T) {
+		opts := external.Options{Env: []string{"TRADAI_NO_NUMPY=1"}}
+		testPythonSMACrossMatchesBuiltin(t, pyStart(t, "examples/strategies/python/sma_cross.py", opts))
+	})
+}
+
+func testPythonSMACrossMatchesBuiltin(t *testing.T, ext *external.Strategy) {
 	if s := ext.Spec(); s.Name != "sma_cross_py" || len(s.Params) != 2 || s.StartupCandles != (strategy.SMACross{}).Spec().StartupCandles {
 		t.Fatalf("spec %+v", s)
 	}

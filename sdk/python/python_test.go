@@ -401,8 +401,15 @@ func checkSpecMatches(t *testing.T, got, want sdk.Spec) {
 	}
 }
 
+// TestSMACrossMatchesBuiltin checks both paths of sma_cross.py: numpy's
+// (sma_np, whole columns) and the pure-Python loop (numpy hidden).
 func TestSMACrossMatchesBuiltin(t *testing.T) {
-	p := start(t, "examples/strategies/python/sma_cross.py")
+	t.Run("numpy", func(t *testing.T) { testSMACrossMatchesBuiltin(t, numpyPython(t)) })
+	t.Run("pure", func(t *testing.T) { testSMACrossMatchesBuiltin(t, python(t), "TRADAI_NO_NUMPY=1") })
+}
+
+func testSMACrossMatchesBuiltin(t *testing.T, py string, env ...string) {
+	p := startWith(t, py, "examples/strategies/python/sma_cross.py", env...)
 	checkSpecMatches(t, p.spec, strategy.SMACross{}.Spec())
 	if fmt.Sprint(p.columns) != "[close]" {
 		t.Errorf("columns %v", p.columns)

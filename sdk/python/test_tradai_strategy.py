@@ -7,6 +7,8 @@ Run: python3 -m unittest discover -s sdk/python
 import io
 import json
 import math
+import os
+import random
 import struct
 import sys
 import unittest
@@ -25,15 +27,14 @@ from tradai_strategy import (  # noqa: E402
     Strategy,
 )
 
-try:
-    import numpy
-except ImportError:
-    numpy = None
+numpy = ts.numpy_or_none()  # None also with TRADAI_NO_NUMPY=1
 
-try:
-    import pandas
-except ImportError:
-    pandas = None
+pandas = None
+if numpy is not None:
+    try:
+        import pandas
+    except ImportError:
+        pass
 
 NAN = float("nan")
 
@@ -241,6 +242,61 @@ class IndicatorTest(unittest.TestCase):
         self.assertTrue(math.isnan(line[1]) and not math.isnan(line[2]))
         self.assertTrue(math.isnan(sig[2]) and not math.isnan(sig[3]))
 
+    def test_no_numpy(self):
+        old = os.environ.get("TRADAI_NO_NUMPY")
+        os.environ["TRADAI_NO_NUMPY"] = "1"
+        try:
+            self.assertIsNone(ts.numpy_or_none())
+            with self.assertRaisesRegex(ImportError, "TRADAI_NO_NUMPY"):
+                ts.sma_np([1.0, 2.0], 2)
+            with self.assertRaisesRegex(ImportError, "TRADAI_NO_NUMPY"):
+                ts.Candles({"close": [1.0]}).np("close")
+        finally:
+            if old is None:
+                del os.environ["TRADAI_NO_NUMPY"]
+            else:
+                os.environ["TRADAI_NO_NUMPY"] = old
+        self.assertIs(ts.numpy_or_none(), numpy)
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_sma_np(self):
+        # Bit for bit sma's values (itself Go's ta.SMA), over the block
+        # boundaries of sma_np, with leading NaNs, flat stretches, NaNs
+        # inside, periods longer than the series and empty series.
+        rnd = random.Random(5)
+        walk, price = [], 100.0
+        for i in range(3 * ts._SMA_BLOCK + 77):
+            if not (i // 500) % 7 == 3:  # a flat stretch every 3,500 candles
+                price *= math.exp(rnd.gauss(0, 0.004))
+            walk.append(price)
+        # Values apart by more than a factor of 2: their differences are
+        # inexact, which takes sma_np's other path (in some blocks only).
+        jumpy = [rnd.uniform(0.001, 1000.0) if (i // ts._SMA_BLOCK) % 2 else walk[i] for i in range(len(walk))]
+        holes = list(walk[:3000])
+        holes[1234] = NAN
+        series = {
+            "walk": walk,
+            "nans": [NAN] * 3 + walk[:5000],
+            "holes": holes,
+            "jumpy": jumpy,
+            "allnan": [NAN] * 4,
+            "short": walk[:7],
+            "empty": [],
+        }
+        for name, x in series.items():
+            for p in (1, 2, 3, 10, 30, 200, ts._SMA_BLOCK + 5):
+                want = numpy.array(ts.sma(x, p))
+                got = ts.sma_np(numpy.array(x), p)
+                self.assertEqual(got.dtype, numpy.float64)
+                nan = numpy.isnan(want)  # any NaN (its bits are not the point)
+                self.assertTrue((numpy.isnan(got) == nan).all(), f"{name}, period {p}: NaNs differ")
+                self.assertEqual(want[~nan].tobytes(), got[~nan].tobytes(), f"{name}, period {p}")
+        self.assertEqual(ts.sma_np([1, 2, 3], 2)[1:].tolist(), [1.5, 2.5])
+        with self.assertRaises(ValueError):
+            ts.sma_np(numpy.zeros((2, 2)), 2)
+        with self.assertRaises(ValueError):
+            ts.sma_np([1.0], 0)
+
     def test_cross(self):
         a, b = [1.0, 3.0, 2.0, NAN, 5.0], [2.0, 2.0, 2.0, 2.0, 2.0]
         self.assertEqual(ts.crossed_above(a, b), [False, True, False, False, False])
@@ -264,6 +320,24 @@ class ProtocolTest(unittest.TestCase):
         out, log = io.BytesIO(), io.StringIO()
         ts.serve(Demo(), io.BytesIO(data), out, log)
         return read_messages(out.getvalue()), log.getvalue()
+
+    def test_on_start_once_after_the_spec(self):
+        events = []
+
+        class Watched(Demo):
+            def on_start(self):
+                events.append(("on_start", out.getvalue().count(b"\n")))
+
+            def populate(self, candles, params, signals):
+                events.append(("populate", len(candles)))
+
+        out = io.BytesIO()
+        data = (b'{"type":"hello","protocol":1}\n'
+                + request(1, {"time": [1, 2], "close": [1.0, 2.0]})
+                + request(2, {"time": [1], "close": [1.0]}))
+        ts.serve(Watched(), io.BytesIO(data), out, io.StringIO())
+        # on_start ran once, after the spec line was written, before the requests.
+        self.assertEqual(events, [("on_start", 1), ("populate", 2), ("populate", 1)])
 
     def test_conversation(self):
         data = (b'{"type":"hello","protocol":1}\n'
@@ -340,6 +414,16 @@ class ProtocolTest(unittest.TestCase):
 
     def test_evaluate(self):
         s = ts.evaluate(Demo(), {"time": [1, 2], "close": [9.0, 1.0]}, {"n": 5})
+        self.assertEqual(s.column("enter_long"), b"\x01\x00")
+
+        class Started(Demo):
+            def on_start(self):
+                self.level = 5  # populate needs what on_start prepared
+
+            def populate(self, candles, params, signals):
+                signals.enter_long = [c > self.level for c in candles.close]
+
+        s = ts.evaluate(Started(), {"time": [1, 2], "close": [9.0, 1.0]})
         self.assertEqual(s.column("enter_long"), b"\x01\x00")
 
 

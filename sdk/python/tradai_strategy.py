@@ -32,7 +32,9 @@ attributes and fills the signals in :meth:`Strategy.populate`::
 Candle columns are ``array('d')`` sequences (``time`` is ``array('q')`` of
 Unix milliseconds). With numpy installed, ``candles.np("close")`` gives a
 zero-copy numpy array and ``candles.df()`` a pandas DataFrame; numpy and
-pandas are imported only when those are called.
+pandas are imported only when those are called. :func:`numpy_or_none`
+says whether numpy can be used (``TRADAI_NO_NUMPY=1`` in the environment
+hides it, to test a strategy's pure-Python path).
 
 Signal columns are ``bytearray`` sequences of 0/1 (write ``True``/``False``
 per candle), or assign a whole column at once from a list of bools or a numpy
@@ -43,6 +45,9 @@ The indicator helpers (:func:`sma`, :func:`ema`, :func:`rsi`,
 :func:`crossed_below`) are pure Python, never look ahead, return NaN during
 their warm-up and compute bit for bit the same values as the Go ``sdk/ta``
 package, so a Python port of a Go strategy gives the same signals.
+:func:`sma_np` is :func:`sma` vectorized with numpy (the same values, bit
+for bit, as a numpy array), for strategies without a Python loop over
+the candles.
 
 The decision for candle ``i`` may use candles ``0..i`` only: ``tradai strategy
 check`` finds strategies that look ahead.
@@ -54,6 +59,7 @@ without TradAI.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -92,7 +98,9 @@ __all__ = [
     "run",
     "serve",
     "evaluate",
+    "numpy_or_none",
     "sma",
+    "sma_np",
     "ema",
     "rsi",
     "stdev",
@@ -138,6 +146,33 @@ Number = Union[int, float]
 
 class DeclarationError(ValueError):
     """A strategy's declaration (its class attributes) is invalid."""
+
+
+# --------------------------------------------------------------------------
+# numpy, when there is one
+
+
+def numpy_or_none() -> Any:
+    """The numpy module, imported on first use, or None when numpy is not
+    installed or ``TRADAI_NO_NUMPY`` is set to a non-empty value in the
+    environment (which makes the SDK and strategies that ask here take
+    their pure-Python paths, as without numpy)."""
+    if os.environ.get("TRADAI_NO_NUMPY"):
+        return None
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _need_numpy(what: str) -> Any:
+    numpy = numpy_or_none()
+    if numpy is None:
+        if os.environ.get("TRADAI_NO_NUMPY"):
+            raise ImportError(f"{what} needs numpy, which TRADAI_NO_NUMPY hides")
+        raise ImportError(f"{what} needs numpy (apt install python3-numpy, or pip install numpy)")
+    return numpy
 
 
 # --------------------------------------------------------------------------
@@ -351,14 +386,14 @@ class Candles:
     def np(self, name: str) -> Any:
         """Column ``name`` as a numpy array (float64, or int64 for time)
         sharing memory with the column. Needs numpy."""
-        import numpy  # optional dependency
-
+        numpy = _need_numpy("candles.np")
         col = getattr(self, name)
         return numpy.frombuffer(col, dtype=numpy.int64 if name == "time" else numpy.float64)
 
     def df(self) -> Any:
         """The columns as a pandas DataFrame, plus a ``date`` column of UTC
         timestamps when ``time`` is present. Needs pandas."""
+        _need_numpy("candles.df")
         import pandas  # optional dependency
 
         data = {name: self.np(name) for name in self.columns}
@@ -449,8 +484,7 @@ class Signals:
         """Signal column ``name`` as a writable numpy bool array sharing
         memory with it: ``signals.np("enter_long")[mask] = True``. Needs
         numpy."""
-        import numpy  # optional dependency
-
+        numpy = _need_numpy("signals.np")
         if name not in self._cols:
             raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
         return numpy.frombuffer(self._cols[name], dtype=numpy.bool_)
@@ -483,6 +517,8 @@ class Strategy:
     ``{"minutes": ratio}``, default none), ``trailing_stop``,
     ``trailing_stop_positive``, ``trailing_stop_positive_offset``,
     ``trailing_only_offset_is_reached``.
+
+    :meth:`on_start` runs once per process, while TradAI loads the candles.
     """
 
     name: str = ""
@@ -498,6 +534,13 @@ class Strategy:
     trailing_stop_positive: float = 0.0
     trailing_stop_positive_offset: float = 0.0
     trailing_only_offset_is_reached: bool = False
+
+    def on_start(self) -> None:
+        """Called once per process, right after TradAI has the declaration
+        and before the first request, while TradAI loads the candles: the
+        place to import heavy modules (numpy: :func:`numpy_or_none`) or
+        build tables, so that this time is not waited for. An exception
+        here ends the process. Does nothing by default."""
 
     def populate(self, candles: Candles, params: Params, signals: Signals) -> None:
         """Fill ``signals`` from ``candles`` with parameter values ``params``.
@@ -657,10 +700,12 @@ def evaluate(
     params: Optional[Mapping[str, Any]] = None,
     pair: str = "TEST/USDT",
 ) -> Signals:
-    """Run ``strategy.populate`` on in-memory columns (any of time, open,
-    high, low, close, volume) with parameter overrides ``params``, as TradAI
-    would, and return the signals. For tests without TradAI."""
+    """Run ``strategy.on_start`` then ``strategy.populate`` on in-memory
+    columns (any of time, open, high, low, close, volume) with parameter
+    overrides ``params``, as TradAI would, and return the signals. For tests
+    without TradAI."""
     candles = Candles(columns, pair=pair, timeframe=strategy.timeframe)
+    strategy.on_start()
     signals = Signals(len(candles))
     strategy.populate(candles, resolve(strategy, params), signals)
     return signals
@@ -827,6 +872,7 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
     if strategy.columns is not None:
         header["columns"] = columns
     _write(out, header)
+    strategy.on_start()
     kept: Dict[int, Candles] = {}  # version 2: frames by number
     while True:
         msg = _read_header(inp)
@@ -898,6 +944,10 @@ def run(strategy: Strategy, argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(1)
+    # Nothing allocated so far needs collecting: without this, the
+    # interpreter's exit spends tens of milliseconds (with numpy loaded)
+    # walking every object once more, and TradAI waits for that.
+    gc.freeze()
     sys.exit(0)
 
 
@@ -979,6 +1029,104 @@ def sma(src: Iterable[Number], period: int) -> List[float]:
     x = _floats(src)
     out = [_NAN] * len(x)
     _sma_into(out, x, min(period, len(x) + 1))
+    return out
+
+
+#: Candles per block of :func:`sma_np`: its buffers stay in the CPU's cache.
+_SMA_BLOCK = 16384
+
+
+def sma_np(src: Any, period: int) -> Any:
+    """:func:`sma` as a float64 numpy array: the same values bit for bit,
+    computed block by block with numpy instead of a Python loop over the
+    candles. ``src`` is any sequence of numbers (a float64 numpy array is
+    not copied). Needs numpy.
+
+    The Go rolling sum is sequential, but each of its two running sums (a
+    high and a low part) is a sequence of plain float additions, which
+    ``numpy.cumsum`` performs in the same order: the high part adds the
+    first ``period`` values, then each change ``x[i] - x[i-period]``; the
+    low part adds the rounding error of each of those additions (found
+    element-wise from consecutive high parts) and, after each change, the
+    rounding error of the change itself."""
+    numpy = _need_numpy("sma_np")
+    _check_period("sma_np", "period", period)
+    x = numpy.asarray(src, dtype=numpy.float64)
+    if x.ndim != 1:
+        raise ValueError(f"sma_np: want a 1-dimensional series, got shape {x.shape}")
+    n = len(x)
+    out = numpy.full(n, _NAN)
+    p = min(period, n + 1)
+    s = 0
+    if n and x[0] != x[0]:  # leading NaNs: start at the first number
+        valid = numpy.flatnonzero(x == x)
+        s = int(valid[0]) if len(valid) else n
+    y = x[s:]
+    m = n - s
+    if m < p:
+        return out
+    fp = float(p)
+    sub, add, cumsum = numpy.subtract, numpy.add, numpy.cumsum
+
+    def errors(h: Any, terms: Any, err: Any, tmp: Any) -> None:
+        # err[k] = the rounding error of h[k] + terms[k] = h[k+1] (TwoSum).
+        cur, prev = h[1:], h[:-1]
+        sub(cur, prev, out=tmp)  # z
+        sub(terms, tmp, out=err)  # x - z
+        sub(cur, tmp, out=tmp)  # t - z
+        sub(prev, tmp, out=tmp)  # hi - (t - z)
+        add(tmp, err, out=err)
+
+    # The first window: p additions to a zero sum.
+    h = numpy.empty(p + 1)
+    h[0] = 0.0
+    cumsum(y[:p], out=h[1:])
+    lo = numpy.empty(p + 1)
+    lo[0] = 0.0
+    errors(h, y[:p], lo[1:], numpy.empty(p))
+    cumsum(lo, out=lo)
+    hi_part, lo_part = h[p], lo[p]
+    out[s + p - 1] = (hi_part + lo_part) / fp
+
+    # Then block by block: terms[0] carries the high part in, terms[1:] are
+    # the changes; lows[0] carries the low part in, then the errors of each
+    # addition and of each change, interleaved. The change of a price
+    # series is nearly always exact (no error): adding a zero leaves the
+    # low part as it is (it is never -0, being a sum that starts at +0),
+    # so a block whose changes are all exact sums the additions' errors
+    # alone, half as many.
+    size = max(min(_SMA_BLOCK, m - p), 1)
+    terms, h = numpy.empty(size + 1), numpy.empty(size + 1)
+    lows, tmp, z = numpy.empty(2 * size + 1), numpy.empty(size), numpy.empty(size)
+    for a in range(p, m, size):
+        c = min(size, m - a)
+        incoming, outgoing = y[a : a + c], y[a - p : a - p + c]
+        t, hc, tm, zc = terms[: c + 1], h[: c + 1], tmp[:c], z[:c]
+        d = t[1:]
+        t[0] = hi_part
+        sub(incoming, outgoing, out=d)  # in + out, out = -x[i-p]
+        cumsum(t, out=hc)
+        # The error of the change: (in - (d - z)) + (out - z), z = d - in,
+        # with out - z written -(x[i-p] + z) (rounding is symmetric).
+        sub(d, incoming, out=zc)
+        sub(d, zc, out=tm)
+        sub(incoming, tm, out=tm)
+        add(outgoing, zc, out=zc)
+        sub(tm, zc, out=zc)  # zc: the errors of the changes
+        if zc.any():
+            lc = lows[: 2 * c + 1]
+            lc[2::2] = zc
+            step = 2
+        else:
+            lc = lows[: c + 1]
+            step = 1
+        lc[0] = lo_part
+        errors(hc, d, lc[1::step], tm)
+        cumsum(lc, out=lc)
+        body = out[s + a : s + a + c]
+        add(hc[1:], lc[step::step], out=body)
+        body /= fp
+        hi_part, lo_part = hc[c], lc[-1]
     return out
 
 

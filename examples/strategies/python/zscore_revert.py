@@ -21,12 +21,7 @@ try:
 except ImportError:  # run from a checkout: use the repository's SDK
     sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sdk" / "python"))
 
-from tradai_strategy import CategoricalParam, FloatParam, IntParam, Strategy, run, sma, stdev
-
-try:
-    import numpy as np
-except ImportError:  # pure Python fallback below
-    np = None
+from tradai_strategy import CategoricalParam, FloatParam, IntParam, Strategy, numpy_or_none, run, sma, stdev
 
 
 class ZScoreRevert(Strategy):
@@ -44,14 +39,18 @@ class ZScoreRevert(Strategy):
     minimal_roi = {"0": 0.04, "240": 0.01}
     stoploss = -0.05
 
+    def on_start(self):
+        numpy_or_none()  # import numpy while TradAI loads the candles
+
     def populate(self, candles, params, signals):
+        np = numpy_or_none()  # None without numpy, or with TRADAI_NO_NUMPY=1
         if np is not None and params.engine == "auto":
-            self._populate_numpy(candles, params, signals)
+            self._populate_numpy(np, candles, params, signals)
         else:
             self._populate_python(candles, params, signals)
 
     @staticmethod
-    def _populate_numpy(candles, params, signals):
+    def _populate_numpy(np, candles, params, signals):
         close = candles.np("close")
         w = params.window
         n = len(close)
