@@ -103,6 +103,46 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
+// frameText is the text of sel in the document of the frame frameSel,
+// which loads path: from the frame's own target when Chrome runs it in
+// another process (a sandboxed frame), else from the page's DOM.
+func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) string {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		infos, err := chromedp.Targets(c)
+		if err != nil {
+			t.Fatalf("list targets: %v", err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.Contains(info.URL, path) {
+				fctx, cancel := chromedp.NewContext(c, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
+				defer cancel()
+				text, err := chromedp.Run(fctx, chromedp.Text(chromedp.CSS(sel)))
+				if err != nil {
+					t.Fatalf("%s in the frame: %v", sel, err)
+				}
+				return text
+			}
+		}
+		nodes, err := chromedp.Run(c, chromedp.Nodes(chromedp.CSS(frameSel)))
+		if err != nil {
+			t.Fatalf("%s: %v", frameSel, err)
+		}
+		if len(nodes) > 0 && nodes[0].ContentDocument != nil {
+			text, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel), chromedp.FromNode(nodes[0])))
+			if err != nil {
+				t.Fatalf("%s in the frame: %v", sel, err)
+			}
+			return text
+		}
+		if _, err := chromedp.Run(c, chromedp.Sleep(100*time.Millisecond)); err != nil {
+			t.Fatalf("waiting for the frame %s: %v", frameSel, err)
+		}
+	}
+}
+
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -251,6 +291,11 @@ func TestInBrowser(t *testing.T) {
 	)
 	if n := eval[string](t, ctx, `document.querySelector('[data-chart="convergence"]').dataset.points`); n == "" || n == "0" {
 		t.Errorf("the convergence chart has %q points", n)
+	}
+	// Its overfitting figures: the report's part, in a frame.
+	step(t, ctx, "scroll to the overfitting figures", chromedp.ScrollIntoView(css("iframe.report")))
+	if v := frameText(t, ctx, "iframe.report", "/studies/"+ticket.StudyID+"/report", "#overfitting .verdict"); v == "" {
+		t.Error("the study's page shows no overfitting verdict")
 	}
 	shot(t, ctx, dir, "study")
 
