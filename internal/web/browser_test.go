@@ -117,13 +117,19 @@ func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) st
 		}
 		for _, info := range infos {
 			if info.Type == "iframe" && strings.Contains(info.URL, path) {
-				fctx, cancel := chromedp.NewContext(c, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
-				defer cancel()
+				// A frame still loading may not answer: try again, for a
+				// few seconds each time.
+				try, cancel := context.WithTimeout(c, 5*time.Second)
+				fctx, cancelFrame := chromedp.NewContext(try, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
 				text, err := chromedp.Run(fctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
+				cancelFrame()
+				cancel()
+				if err == nil {
+					return text
+				}
+				if c.Err() != nil {
 					t.Fatalf("%s in the frame: %v", sel, err)
 				}
-				return text
 			}
 		}
 		nodes, err := chromedp.Run(c, chromedp.Nodes(chromedp.CSS(frameSel)))
@@ -181,7 +187,7 @@ func TestInBrowser(t *testing.T) {
 			chromedp.Navigate(s.URL+"/backtests/new?strategy=rsi_bollinger"),
 			chromedp.WaitVisible(css("#pairs")),
 			chromedp.SetValue(css("#pairs"), "ETH/BTC LTC/BTC"),
-			chromedp.SetValue(css("#timerange"), "20180110-20180113"),
+			chromedp.SetValue(css("#timerange"), "20180111-20180113"), // inside the sample data: nothing to download
 			chromedp.SetValue(css("#stake_currency"), "BTC"),
 			chromedp.SetValue(css("#dry_run_wallet"), "1"),
 			chromedp.SetValue(css(`[id="param.rsi_period"]`), rsi),
