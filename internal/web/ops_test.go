@@ -260,8 +260,8 @@ func TestStudyPages(t *testing.T) {
 			t.Errorf("bob POST %s: %d", p, a.status)
 		}
 	}
-	if a := bob.get("/studies"); strings.Contains(a.body, id) {
-		t.Error("bob lists alice's study")
+	if a := bob.get("/studies"); strings.Contains(a.body, id) || !strings.Contains(a.body, "Start one with <code>tradai hyperopt --remote URL</code>") {
+		t.Errorf("bob lists alice's study, or not how to start one:\n%s", a.body)
 	}
 }
 

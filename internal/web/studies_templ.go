@@ -186,7 +186,7 @@ func studiesBody(v studiesView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(v.Rows) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p>No studies match. Start one with <code>tradai studies submit</code> or <code>POST /api/v1/studies</code>.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p>No studies match. Start one with <code>tradai hyperopt --remote URL</code> or <code>POST /api/v1/studies</code>.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
