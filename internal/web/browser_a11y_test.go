@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -79,15 +80,20 @@ type a11yTab struct {
 // maxTabs bounds the Tabs pressed on one page.
 const maxTabs = 600
 
-// checkAccessible opens each page at each of a11yWidths and checks that
+// a11yPage is a page checkAccessible opens: Name names its screenshots.
+type a11yPage struct{ Name, Path string }
+
+// checkAccessible opens each page at each of a11yWidths, keeps a
+// screenshot of the window (NAME-WIDTH.png in dir), and checks that
 // the page does not scroll sideways, that every form control has a
 // label and every link, button and frame a name, and that pressing Tab
 // from the top goes through every visible link, button and form control,
 // each with a focus ring.
-func checkAccessible(t *testing.T, ctx context.Context, base string, pages []string) {
+func checkAccessible(t *testing.T, ctx context.Context, base, dir string, pages []a11yPage) {
 	t.Helper()
 	for _, width := range a11yWidths {
-		for _, path := range pages {
+		for _, pg := range pages {
+			path := pg.Path
 			c, cancel := context.WithTimeout(ctx, time.Minute)
 			err := chromedp.Do(c, chromedp.EmulateViewport(width, 900), chromedp.Navigate(base+path), chromedp.WaitReady(chromedp.CSS("body")))
 			if err == nil {
@@ -100,6 +106,7 @@ func checkAccessible(t *testing.T, ctx context.Context, base string, pages []str
 				t.Errorf("%s at %d px: %v", path, width, err)
 				continue
 			}
+			shotWindow(t, ctx, dir, fmt.Sprintf("%s-%d", pg.Name, width))
 			f := eval[a11yFacts](t, ctx, a11yFactsJS)
 			if f.Overflow > 0 {
 				t.Errorf("%s at %d px: the page is %d px wider than the window", path, width, f.Overflow)
