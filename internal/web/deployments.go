@@ -359,7 +359,7 @@ func (s *Server) deploymentReport(w http.ResponseWriter, r *http.Request, sess *
 		s.opFailed(w, r, sess, "rendering the report", err)
 		return
 	}
-	writeReport(w, b)
+	writeReport(w, b, false)
 }
 
 // deployAction is a button of a deployment's page.

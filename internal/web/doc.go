@@ -17,7 +17,8 @@
 // strategies with their versions, stages, diffs, promotion and rollback
 // (each confirmed), the market data's coverage with its gaps and
 // freshness, the optimisation studies (progress, best trials, parameter
-// importance, convergence, cancel, resume, export) and the deployments
+// importance, convergence, the overfitting figures of the study's HTML
+// report shown in a frame, cancel, resume, export) and the deployments
 // (live state, heartbeat, figures, log tail, equity, positions, trades,
 // orders, pause, resume, stop, the create form) through the API's own
 // operations (api.Studies, api.Deployments), and /docs, the API's OpenAPI

@@ -192,7 +192,7 @@ func TestSubmitFollowAndRead(t *testing.T) {
 	if a := b.get("/runs/" + id + "/candles?pair=XMR%2FBTC"); a.status != http.StatusNotFound {
 		t.Errorf("a pair the run did not trade: %d", a.status)
 	}
-	if a := b.get("/runs/" + id + "/report"); a.status != http.StatusOK || !strings.Contains(a.header.Get("Content-Security-Policy"), "sandbox") {
+	if a := b.get("/runs/" + id + "/report"); a.status != http.StatusOK || !strings.Contains(a.header.Get("Content-Security-Policy"), "sandbox") || a.header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("report: %d %q", a.status, a.header.Get("Content-Security-Policy"))
 	}
 	// Sorted by profit, descending: the first row is the best trade.

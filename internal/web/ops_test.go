@@ -232,7 +232,25 @@ func TestStudyPages(t *testing.T) {
 	if a.status != http.StatusOK || !strings.Contains(a.header.Get("Content-Disposition"), "attachment") || !json.Valid([]byte(a.body)) {
 		t.Errorf("export: %d %q %s", a.status, a.header.Get("Content-Disposition"), a.body)
 	}
-	for _, p := range []string{"", "/status", "/convergence", "/export", "/cancel", "/resume"} {
+	// The overfitting figures: the study's report, framed on its page at
+	// its overfitting part, and linked whole.
+	a = alice.get("/studies/" + id)
+	for _, want := range []string{`<iframe class="report" src="/studies/` + id + `/report#overfitting" sandbox=""`, `href="/studies/` + id + `/report"`, "tradai walkforward --report"} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("the study's page lacks %s", want)
+		}
+	}
+	a = alice.get("/studies/" + id + "/report")
+	if csp := a.header.Get("Content-Security-Policy"); a.status != http.StatusOK || !strings.Contains(csp, "sandbox") || !strings.Contains(csp, "frame-ancestors 'self'") ||
+		a.header.Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("report: %d %q %q", a.status, csp, a.header.Get("X-Frame-Options"))
+	}
+	for _, want := range []string{`id="overfitting"`, "Deflated Sharpe ratio", "Probability of overfitting"} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("the study's report lacks %s", want)
+		}
+	}
+	for _, p := range []string{"", "/status", "/convergence", "/export", "/report", "/cancel", "/resume"} {
 		if a := bob.get("/studies/" + id + p); a.status != http.StatusNotFound {
 			t.Errorf("bob GET %s: %d", p, a.status)
 		}
@@ -242,8 +260,8 @@ func TestStudyPages(t *testing.T) {
 			t.Errorf("bob POST %s: %d", p, a.status)
 		}
 	}
-	if a := bob.get("/studies"); strings.Contains(a.body, id) {
-		t.Error("bob lists alice's study")
+	if a := bob.get("/studies"); strings.Contains(a.body, id) || !strings.Contains(a.body, "Start one with <code>tradai hyperopt --remote URL</code>") {
+		t.Errorf("bob lists alice's study, or not how to start one:\n%s", a.body)
 	}
 }
 
@@ -265,6 +283,12 @@ func TestStudyCancelAndResume(t *testing.T) {
 	a := b.get("/studies/" + id)
 	if !strings.Contains(a.body, `hx-get="/studies/`+id+`/status"`) || !strings.Contains(a.body, `href="/studies/`+id+`/cancel"`) || !strings.Contains(a.body, "No trial has completed yet.") {
 		t.Fatalf("a queued study's page:\n%s", a.body)
+	}
+	if strings.Contains(a.body, "<iframe") || strings.Contains(a.body, `/report"`) || !strings.Contains(a.body, "once a worker has started the study") {
+		t.Errorf("a study no worker started offers its report:\n%s", a.body)
+	}
+	if a := b.get("/studies/" + id + "/report"); a.status != http.StatusConflict {
+		t.Errorf("the report of a study no worker started: %d", a.status)
 	}
 	if a := b.get("/studies/" + id + "/status"); a.status != http.StatusOK || strings.Contains(a.body, "<html") || !strings.Contains(a.body, "0/10 trials") {
 		t.Errorf("status fragment: %d %s", a.status, a.body)

@@ -399,13 +399,19 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request, sess *session
 		s.fail(w, r, sess, "reading the report", err)
 		return
 	}
-	writeReport(w, a.Content)
+	writeReport(w, a.Content, false)
 }
 
 // writeReport answers an HTML report in a sandbox: its scripts run in an
-// opaque origin, without the session.
-func writeReport(w http.ResponseWriter, html []byte) {
-	w.Header().Set("Content-Security-Policy", "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:")
+// opaque origin, without the session. A framed report may be shown in a
+// frame of the app's own pages (a study's shows its overfitting part).
+func writeReport(w http.ResponseWriter, html []byte, framed bool) {
+	csp := "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
+	if framed {
+		csp += "; frame-ancestors 'self'"
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+	}
+	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(html)
 }

@@ -20,13 +20,16 @@ type studyRow struct {
 	Epochs, Asked, Completed, Failed, Running, Pending            int
 	Progress                                                      float64
 	Active, CanCancel, CanResume                                  bool
+	// Opened: a worker opened the study's strategy, so its report (and
+	// the overfitting figures in it) can be drawn.
+	Opened bool
 }
 
 func studyRowOf(st apitype.Study) studyRow {
 	v := studyRow{ID: st.ID, Strategy: st.Strategy, Status: st.Status, Created: st.CreatedAt.Format("2006-01-02 15:04"),
 		Loss: st.Loss, Sampler: st.Sampler, Spaces: strings.Join(st.Spaces, " "), Dimensions: strings.Join(st.Dimensions, ", "), Error: st.Error,
 		Epochs: st.Epochs, Asked: st.Asked, Completed: st.Trials.Completed, Failed: st.Trials.Failed, Running: st.Trials.Running, Pending: st.Trials.Pending,
-		Active: st.Status == "queued" || st.Status == "running"}
+		Active: st.Status == "queued" || st.Status == "running", Opened: len(st.Dimensions) > 0}
 	if st.StrategyVersion > 0 {
 		v.Strategy += "@" + strconv.Itoa(st.StrategyVersion)
 	}
@@ -212,6 +215,17 @@ func (s *Server) studyExport(w http.ResponseWriter, r *http.Request, sess *sessi
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+safeFileName(id)+`.json"`)
 	_, _ = w.Write(b)
+}
+
+// studyReport serves the study's HTML report in a sandbox, frameable by
+// the study's page, which shows its overfitting part.
+func (s *Server) studyReport(w http.ResponseWriter, r *http.Request, sess *session) {
+	b, err := s.d.Studies.Report(r.Context(), sess.p, r.PathValue("id"))
+	if err != nil {
+		s.opFailed(w, r, sess, "rendering the study's report", err)
+		return
+	}
+	writeReport(w, b, true)
 }
 
 // safeFileName keeps letters, digits, '-' and '_' of s.

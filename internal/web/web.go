@@ -83,6 +83,10 @@ type Studies interface {
 	Cancel(ctx context.Context, p tenancy.Principal, id string) (apitype.Study, error)
 	Resume(ctx context.Context, p tenancy.Principal, id string) (apitype.Study, error)
 	Export(ctx context.Context, p tenancy.Principal, id string) ([]byte, error)
+	// Report is the study's HTML report, as tradai hyperopt --report
+	// writes one: convergence, best trials, importance and the
+	// overfitting figures with their verdict.
+	Report(ctx context.Context, p tenancy.Principal, id string) ([]byte, error)
 }
 
 // Accounts lists the tenant's stored venue accounts (api.Accounts): the
@@ -236,6 +240,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /studies/{id}/status", s.auth(s.studyStatus))
 		mux.Handle("GET /studies/{id}/convergence", s.auth(s.studyConvergence))
 		mux.Handle("GET /studies/{id}/export", s.auth(s.studyExport))
+		mux.Handle("GET /studies/{id}/report", s.auth(s.studyReport))
 		mux.Handle("GET /studies/{id}/{action}", s.auth(s.studyConfirm))
 		mux.Handle("POST /studies/{id}/{action}", s.auth(s.studyAction))
 	}
