@@ -24,6 +24,7 @@ import (
 // order id and trades on, and the simulator never saw a client order id
 // twice.
 func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
+	t.Parallel() // child processes on a schema of its own, mostly waiting on them
 	if testing.Short() {
 		t.Skip("runs the server and runners in child processes")
 	}

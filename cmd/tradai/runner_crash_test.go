@@ -128,6 +128,7 @@ func zigzag(t *testing.T, data, pair string, from time.Time, n int) {
 // real minutes to close: a runner acts on a close it reads from the
 // kline stream, which the stepped simulation runs ahead of the wall clock.
 func TestRunnerKilledMidOrderPostgres(t *testing.T) {
+	t.Parallel() // child processes on a schema of its own, mostly waiting on them
 	if testing.Short() {
 		t.Skip("runs runner processes")
 	}
