@@ -140,8 +140,8 @@ func buildTradai(t testing.TB) string {
 	return bin
 }
 
-// builtTradai builds the binary once per test process (a test file's only
-// package-level state: the link alone takes seconds).
+// builtTradai builds the binary once per test process (with testBinDir,
+// the tests' only package-level state: the link alone takes seconds).
 var builtTradai = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(testBinDir, "tradai")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
