@@ -128,16 +128,27 @@ func homeToken(t testing.TB, home string) string {
 	return strings.TrimSpace(string(tok))
 }
 
-// buildTradai builds the real binary, without the race detector the tests
-// may run under, for figures that are the product's.
+// buildTradai is the real binary, without the race detector the tests
+// may run under, for figures that are the product's: built on the first
+// call, into the folder TestMain removes, and shared by the later ones.
 func buildTradai(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tradai")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build tradai: %v\n%s", err, out)
+	bin, err := builtTradai()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
+
+// builtTradai builds the binary once per test process (with testBinDir,
+// the tests' only package-level state: the link alone takes seconds).
+var builtTradai = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(testBinDir, "tradai")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build tradai: %w\n%s", err, out)
+	}
+	return bin, nil
+})
 
 // kill9 kills the child outright, with no chance to clean up.
 func (c *child) kill9(t *testing.T) {

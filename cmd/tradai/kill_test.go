@@ -25,8 +25,20 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "tradai-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testBinDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// testBinDir is the folder of the binaries the tests build (buildTradai),
+// made and removed by TestMain.
+var testBinDir string
 
 // A download killed outright (SIGKILL, no chance to flush) leaves a valid
 // store, and the next run completes it without duplicates, ending identical

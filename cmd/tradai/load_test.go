@@ -122,6 +122,7 @@ func shedCount(url string) string {
 // the server accepts, and how fast, is the machine's (see
 // BenchmarkSubmissions); the figures go to the test log (-v).
 func TestLoadSubmissions(t *testing.T) {
+	t.Parallel() // waits on its server's workers: other tests' processes may run beside it
 	const rate = 500
 	secs := loadSeconds(t)
 	srv, c, home := loadServer(t)

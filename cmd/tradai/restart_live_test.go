@@ -24,6 +24,7 @@ import (
 // order id and trades on, and the simulator never saw a client order id
 // twice.
 func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
+	t.Parallel() // child processes on a schema of its own, mostly waiting on them
 	if testing.Short() {
 		t.Skip("runs the server and runners in child processes")
 	}
@@ -103,7 +104,7 @@ func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
 			return d
 		}
 		runnerArgs := func(name string) []string {
-			return []string{"runner", "--database", tg.URL, "--sim-url", simURL, "--name", name, "--kek-file", kekFile}
+			return []string{"runner", "--database", tg.URL, "--sim-url", simURL, "--name", name, "--kek-file", kekFile, "--heartbeat", "1s", "--lease", "3s"}
 		}
 		first := startChild(t, runnerArgs("r1")...)
 		waitLiveProof(t, "the first runner to take the deployment", 60*time.Second, func() bool { d := show(); return d.Runner == "r1" && d.State == "running" })
@@ -154,9 +155,9 @@ func TestLiveRunnerKilledWithOrdersOpen(t *testing.T) {
 		t.Logf("after %d candles, %d orders rest at the simulator; killing the runner", steps, len(resting))
 		first.kill9(t)
 
-		// A new runner takes over once the dead one's lease expired (30 s).
+		// A new runner takes over once the dead one's lease expired (3 s).
 		second := startChild(t, runnerArgs("r2")...)
-		waitLiveProof(t, "the second runner to take the deployment", 90*time.Second, func() bool { return show().Runner == "r2" })
+		waitLiveProof(t, "the second runner to take the deployment", 30*time.Second, func() bool { return show().Runner == "r2" })
 		for range 30 {
 			step()
 		}
