@@ -34,7 +34,7 @@ type State struct {
 	Sent []time.Time
 	// Equity is the deployment's equity now; DayStart the equity at the
 	// day's start (UTC); DayHigh and High its highs of the day and since
-	// the deployment started. Zero: not known yet.
+	// the deployment started (so High >= DayHigh). Zero: not known yet.
 	Equity, DayStart, DayHigh, High float64
 }
 

@@ -156,7 +156,8 @@ func (l Limits) Validate() error {
 
 // Tighter is the limits that bind under both l and o (an account's limits
 // over a deployment's): the smaller of each limit set, the pairs both
-// allow, a flatten either asks.
+// allow, a flatten either asks, a drawdown from the higher of the highs
+// they measure from.
 func (l Limits) Tighter(o Limits) Limits {
 	minPos := func(a, b float64) float64 {
 		switch {
@@ -173,8 +174,15 @@ func (l Limits) Tighter(o Limits) Limits {
 		MaxOrdersPerMinute: minInt(l.MaxOrdersPerMinute, o.MaxOrdersPerMinute), MaxDailyLoss: minPos(l.MaxDailyLoss, o.MaxDailyLoss),
 		MaxDrawdown: minPos(l.MaxDrawdown, o.MaxDrawdown), PriceCollar: minPos(l.PriceCollar, o.PriceCollar), DrawdownFrom: l.DrawdownFrom,
 		FlattenOnBreach: l.FlattenOnBreach || o.FlattenOnBreach}
-	if o.DrawdownFrom == HighDay {
-		out.DrawdownFrom = HighDay // the day's high is the nearer: the tighter
+	// A drawdown from the deployment's high is never smaller than one from
+	// the day's high (the day is part of the deployment's life): the
+	// deployment's high is the tighter base, unless only day-high limits
+	// set a drawdown.
+	switch {
+	case l.MaxDrawdown == 0 && o.MaxDrawdown != 0:
+		out.DrawdownFrom = o.DrawdownFrom
+	case l.MaxDrawdown != 0 && o.MaxDrawdown != 0 && o.DrawdownFrom == HighDeployment:
+		out.DrawdownFrom = HighDeployment
 	}
 	switch {
 	case l.AllowedPairs == nil:

@@ -42,8 +42,8 @@ func genState(t *rapid.T) risk.State {
 		s.Sent = append(s.Sent, t0.Add(-time.Duration(i)*time.Second))
 	}
 	s.DayStart = rapid.Float64Range(1, 1e6).Draw(t, "day_start")
-	s.High = s.DayStart * rapid.Float64Range(1, 2).Draw(t, "high")
 	s.DayHigh = s.DayStart * rapid.Float64Range(1, 2).Draw(t, "day_high")
+	s.High = s.DayHigh * rapid.Float64Range(1, 2).Draw(t, "high") // the day is part of the deployment's life
 	s.Equity = s.DayStart * rapid.Float64Range(0.5, 2).Draw(t, "equity")
 	return s
 }
@@ -112,6 +112,27 @@ func TestTighterRefusesWhatEitherRefuses(t *testing.T) {
 			t.Fatalf("the tighter limits %+v allowed what %+v or %+v refuses", c, a, b)
 		}
 	})
+}
+
+// A drawdown measured from the deployment's high is never smaller than one
+// from the day's high, so the tighter of a deployment-high limit and a
+// limit that sets no drawdown must keep measuring from the deployment's
+// high (rapid found the case: the combination measured from the day's
+// high and let a 50 % drawdown through a 25 % limit).
+func TestTighterKeepsTheDeploymentHigh(t *testing.T) {
+	a := risk.Limits{MaxDrawdown: 0.25, DrawdownFrom: risk.HighDeployment}
+	b := risk.Limits{DrawdownFrom: risk.HighDay}
+	s := risk.State{DayStart: 1, DayHigh: 1, High: 2, Equity: 1}
+	o := risk.Order{Pair: "A/Q", Price: 1, Notional: 1}
+	for _, c := range []risk.Limits{a.Tighter(b), b.Tighter(a)} {
+		if c.Check(s, o).OK() {
+			t.Errorf("%+v allows a 50 %% drawdown from the deployment's high", c)
+		}
+	}
+	day := risk.Limits{MaxDrawdown: 0.1, DrawdownFrom: risk.HighDay}
+	if c := a.Tighter(day); c.DrawdownFrom != risk.HighDeployment || c.MaxDrawdown != 0.1 {
+		t.Errorf("tighter of %+v and %+v = %+v, want 10 %% from the deployment's high", a, day, c)
+	}
 }
 
 func contains(ss []string, s string) bool {
