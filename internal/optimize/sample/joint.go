@@ -240,7 +240,9 @@ func (e *joint) logPDF(u []float64) float64 {
 	d := len(e.axes)
 	top := math.Inf(-1)
 	for i := range e.k {
-		s := e.logW[i]
+		// The cells' probabilities multiply in prod, folded into the log
+		// sum s before they could underflow: one logarithm per kernel.
+		s, prod := e.logW[i], 1.0
 		row := i * d
 		for j, a := range e.axes {
 			at := row + j
@@ -253,12 +255,17 @@ func (e *joint) logPDF(u []float64) float64 {
 				s += e.miss[j]
 			case a.step > 0:
 				mu, sg, h := e.mu[at], e.sigma[at], a.step/2
-				s += e.logC[at] + math.Log(normMass((u[j]-h-mu)/sg, (u[j]+h-mu)/sg))
+				s += e.logC[at]
+				if prod *= normMass((u[j]-h-mu)/sg, (u[j]+h-mu)/sg); prod < 1e-250 {
+					s += math.Log(prod)
+					prod = 1
+				}
 			default:
 				z := (u[j] - e.mu[at]) / e.sigma[at]
 				s += e.logC[at] - z*z/2
 			}
 		}
+		s += math.Log(prod)
 		e.terms[i] = s
 		top = max(top, s)
 	}
