@@ -75,7 +75,7 @@ func gamma(n int) int { return min((n+4)/5, maxGood) }
 // draws Candidates points from l and proposes the one that maximises
 // l(x)/g(x). A kernel keeps its trial's values together, so the model
 // follows parameters that matter together (a curved valley: Rosenbrock's
-// runs got there first in 44 of 50 instead of 40 modelling each
+// runs got there first in 45 of 50 instead of 40 modelling each
 // dimension on its own, Optuna's default). Observations count in trial
 // order, older ones less once there are more than 25 (Optuna's weights);
 // endpoints get no special widths (Optuna's consider_endpoints off);
