@@ -33,14 +33,13 @@ func hitAt(t testing.TB, s Sampler, f testFunction, budget int) int {
 	return budget + 1
 }
 
-// beats runs sampler (made by mk for a seed) on f for 50 seeds and
+// beats runs sampler (made by mk for a seed) on f for seeds 0 to runs−1 and
 // returns in how many runs it got within 1 % of the optimum in fewer
 // evaluations than random search (which runs only as long as the sampler
 // took: it wins a run only by getting there first), and the mean number
 // of evaluations (budget + 1 for a run that did not get there).
-func beats(t testing.TB, f testFunction, budget int, mk func(Space, uint64) (Sampler, error)) (wins, mean int) {
+func beats(t testing.TB, f testFunction, budget, runs int, mk func(Space, uint64) (Sampler, error)) (wins, mean int) {
 	t.Helper()
-	const runs = 50
 	total := 0
 	for seed := range uint64(runs) {
 		s, err := mk(f.space, seed)
@@ -62,32 +61,40 @@ func newCMAES(s Space, seed uint64) (Sampler, error) { return NewCMAES(s, seed) 
 // The property: a sampler reaches the optimum in fewer
 // evaluations than random search in at least 90 % of 50 seeded runs
 // (random search needs thousands of evaluations at this target).
+// BenchmarkSamplerQuality measures it on all 50 seeds for every sampler
+// and function; this test checks, on every run of the tests, what fits
+// their time (under -race in CI): the 50 runs where they are quick, the
+// first 10 seeds (at least 9 first) where TPE's runs are long.
 //
-// TPE holds it on Branin (49 of 50, 180 evaluations on average), with the
-// default history of 200 trials (so this is also the test that the cap
-// keeps the quality: most runs tell more than 200 trials). CMA-ES holds
-// it on all three functions. TPE does not on Rosenbrock-2 (a curved
-// valley) and Hartmann-6 within 1,000 evaluations — univariate TPE,
-// Optuna's default, got there first in 40 and 31 of 50 runs (random
-// search in none) — and its runs there take long (TPE's Ask costs about
-// a millisecond): BenchmarkSamplerQuality measures them.
+// TPE (joint model, a fifth of the trials as the good group) holds it on
+// Branin (49 of 50, 96 evaluations on average) and Rosenbrock-2 (45 of
+// 50, 368), with the default history of 200 trials (so this is also the
+// test that the cap keeps the quality: many runs tell more than 200
+// trials). It does not on Hartmann-6 (29 of 50, random search in none):
+// the runs that miss settle in the basin of its second minimum (−3.20,
+// 4 % above f*), which is wide in two dimensions and so found first, and
+// leave it only for a point better than −3.20 in the global minimum's
+// narrow basin, which one random point in 700,000 is. CMA-ES holds it on
+// all three functions.
 func TestSamplersBeatRandom(t *testing.T) {
 	const budget = 1000
 	for _, c := range []struct {
 		sampler string
 		mk      func(Space, uint64) (Sampler, error)
 		f       testFunction
+		runs    int
 	}{
-		{"tpe", newTPE, branin},
-		{"cmaes", newCMAES, branin},
-		{"cmaes", newCMAES, hartmann6},
-		{"cmaes", newCMAES, rosenbrock},
+		{"tpe", newTPE, branin, 50},
+		{"tpe", newTPE, rosenbrock, 10},
+		{"cmaes", newCMAES, branin, 50},
+		{"cmaes", newCMAES, hartmann6, 50},
+		{"cmaes", newCMAES, rosenbrock, 50},
 	} {
 		t.Run(c.sampler+"/"+c.f.name, func(t *testing.T) {
-			wins, mean := beats(t, c.f, budget, c.mk)
-			t.Logf("first within 1 %% in %d of 50 runs, %d evaluations on average", wins, mean)
-			if wins < 45 {
-				t.Errorf("%s beat random search in %d of 50 runs, want at least 90 %%", c.sampler, wins)
+			wins, mean := beats(t, c.f, budget, c.runs, c.mk)
+			t.Logf("first within 1 %% in %d of %d runs, %d evaluations on average", wins, c.runs, mean)
+			if wins*10 < c.runs*9 {
+				t.Errorf("%s beat random search in %d of %d runs, want at least 90 %%", c.sampler, wins, c.runs)
 			}
 		})
 	}
@@ -107,7 +114,7 @@ func BenchmarkSamplerQuality(b *testing.B) {
 			b.Run(s.name+"/"+f.name, func(b *testing.B) {
 				var wins, mean int
 				for range b.N {
-					wins, mean = beats(b, f, 1000, s.mk)
+					wins, mean = beats(b, f, 1000, 50, s.mk)
 				}
 				b.ReportMetric(float64(wins), "wins/50")
 				b.ReportMetric(float64(mean), "evals")

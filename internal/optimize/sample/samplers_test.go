@@ -253,3 +253,66 @@ func TestCMAES(t *testing.T) {
 		t.Errorf("a space of choices: %v", err)
 	}
 }
+
+// TPE's model is joint: fitted to trials at (0.2, 0.8) and (0.8, 0.2),
+// its density is high there and low at (0.2, 0.2) and (0.8, 0.8), which
+// combine their values (by at least twice; a model of
+// each dimension on its own, a product of the two, is as high there). It
+// is a density: it integrates to 1 over a space of every kind of
+// dimension, and sampling it agrees.
+func TestTPEModelIsJoint(t *testing.T) {
+	s, err := NewTPE(Space{{Name: "x", High: 1}, {Name: "y", High: 1}}, 1, DefaultTPEConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e joint
+	e.fit(s.modelAxes, s.model, []observed{{u: []float64{0.2, 0.8}}, {number: 1, u: []float64{0.8, 0.2}}}, 1)
+	if good, mixed := e.logPDF([]float64{0.2, 0.8}), e.logPDF([]float64{0.2, 0.2}); good-mixed < math.Log(2) {
+		t.Errorf("log density %.3f at a trial, %.3f where two trials' values combine", good, mixed)
+	}
+
+	space := Space{{Name: "x", Low: -1, High: 2}, {Name: "n", Low: 1, High: 6, Int: true}, {Name: "c", Choices: []string{"a", "b", "c"}}, {Name: "l", Low: 0.1, High: 10, Log: true}}
+	if s, err = NewTPE(space, 1, DefaultTPEConfig()); err != nil {
+		t.Fatal(err)
+	}
+	r := newRNG(5)
+	var obs []observed
+	for i := range 7 {
+		x := make([]float64, len(space))
+		for j, d := range space {
+			x[j] = d.Uniform(r)
+		}
+		obs = append(obs, observed{number: i, u: s.encode(x)})
+	}
+	e.fit(s.modelAxes, s.model, obs, 1)
+	// The mass and the mean of x by the midpoint rule on the continuous
+	// dimensions, summed over the whole numbers and the choices.
+	const m = 100
+	lx, la := s.modelAxes[0], s.modelAxes[3]
+	mass, mean := 0.0, 0.0
+	for ix := range m {
+		x := lx.low + (lx.high-lx.low)*(float64(ix)+0.5)/m
+		for n := 1.0; n <= 6; n++ {
+			for c := 0.0; c < 3; c++ {
+				for il := range m {
+					l := la.low + (la.high-la.low)*(float64(il)+0.5)/m
+					p := math.Exp(e.logPDF([]float64{x, n, c, l})) * (lx.high - lx.low) / m * (la.high - la.low) / m
+					mass += p
+					mean += x * p
+				}
+			}
+		}
+	}
+	if math.Abs(mass-1) > 1e-3 {
+		t.Errorf("the density integrates to %.5f", mass)
+	}
+	sampled := 0.0
+	u := make([]float64, len(space))
+	for range 20000 {
+		e.sample(r, u)
+		sampled += u[0]
+	}
+	if sampled /= 20000; math.Abs(sampled-mean) > 0.03 {
+		t.Errorf("mean of x: %.4f sampled, %.4f by the density", sampled, mean)
+	}
+}
