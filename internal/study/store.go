@@ -496,8 +496,9 @@ func (s *Store) rebuild(ctx context.Context, tx *db.Tx, id string, spec Spec, di
 }
 
 // tpeBest is how many of the best completed trials a rebuilt TPE is told:
-// ten times the good group's cap, so that its share of the told trials
-// (Optuna's gamma) is the cap once a study has that many.
+// well past the 125 told trials at which its good group reaches its cap
+// (25, a fifth of the told trials: sample's gamma), so the rebuilt sampler's
+// good group is the 25 best of the whole study.
 const tpeBest = 250
 
 // numbers adds the trial numbers q finds to set.
