@@ -230,6 +230,13 @@ func TestWriteHTMLDownsamples(t *testing.T) {
 	if n := strings.Count(d, "L") + 1; n > maxChartPoints {
 		t.Errorf("equity path has %d points, want at most %d", n, maxChartPoints)
 	}
+	// The report says so, and where the exact curve is.
+	if !strings.Contains(out, `<p class="thinned">Lines of more than 2000 points are drawn downsampled`) || !strings.Contains(out, "<code>--export-json</code>") {
+		t.Error("the report does not say that the equity is drawn downsampled")
+	}
+	if res, m := smallFixture(); strings.Contains(writeHTML(t, res, m), `class="thinned"`) {
+		t.Error("a short equity curve is said to be drawn downsampled")
+	}
 }
 
 // TestWriteHTMLDrawdownLabels: the drawdown chart plots daily closes, the
