@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -74,6 +75,10 @@ type htmlView struct {
 	TradeHist, DayHist         template.HTML
 	RollingSharpe              template.HTML // "" for backtests shorter than two windows
 	EquityLogChart             template.HTML // "" when the equity is not always positive
+	// EquityThinned: a line of the equity chart has more points than
+	// maxChartPoints and is drawn downsampled.
+	EquityThinned  bool
+	MaxChartPoints int
 	// MaxDDEquity is the headline drawdown (every candle close, the dashed
 	// line of the drawdown chart); MaxDDDaily the deepest point the chart's
 	// daily closes reach.
@@ -199,10 +204,11 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
-	v.EquityChart = equityChart(res, eq, false)
+	v.EquityChart, v.EquityThinned = equityChart(res, eq, false)
 	if allPositive(eq) {
-		v.EquityLogChart = equityChart(res, eq, true)
+		v.EquityLogChart, _ = equityChart(res, eq, true)
 	}
+	v.MaxChartPoints = maxChartPoints
 	v.Benchmark = len(res.Benchmark) > 0
 	dd := drawdownSeries(eq)
 	if len(eq) > 0 {
@@ -384,8 +390,10 @@ func realisedSeries(res *result.Result, end int64) []pt {
 }
 
 // equityChart draws the equity, the balance from closed trades and the
-// benchmark; logY on a log scale (id "equity-log").
-func equityChart(res *result.Result, eq []pt, logY bool) template.HTML {
+// benchmark; logY on a log scale (id "equity-log"). It also reports
+// whether a line has more than maxChartPoints points, so that the chart
+// draws it downsampled.
+func equityChart(res *result.Result, eq []pt, logY bool) (template.HTML, bool) {
 	ccy := res.StakeCurrency
 	id := "equity"
 	if logY {
@@ -408,7 +416,7 @@ func equityChart(res *result.Result, eq []pt, logY bool) template.HTML {
 	if res.StartingBalance > 0 {
 		c.ref = []float64{res.StartingBalance}
 	}
-	return c.render()
+	return c.render(), slices.ContainsFunc(c.lines, func(l chartLine) bool { return len(l.pts) > maxChartPoints })
 }
 
 func money2(x float64, ccy string) string {

@@ -2,7 +2,10 @@ package report
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"reflect"
@@ -54,15 +57,27 @@ func TestWriteHTMLSample(t *testing.T) {
 // tradeData decodes the trade list embedded in a report.
 func tradeData(t *testing.T, out string) tradeTable {
 	t.Helper()
-	const open = `<script type="application/json" id="trade-data">`
+	const open = `<script type="application/gzip" id="trade-data">`
 	i := strings.Index(out, open)
 	if i < 0 {
 		t.Fatal("no embedded trade data")
 	}
 	s := out[i+len(open):]
 	s = s[:strings.Index(s, "</script>")]
+	packed, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("trade data: %v", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(packed))
+	if err != nil {
+		t.Fatalf("trade data: %v", err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("trade data: %v", err)
+	}
 	var w tradeWire
-	if err := json.Unmarshal([]byte(s), &w); err != nil {
+	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatalf("trade data: %v", err)
 	}
 	return tradeTable{File: w.File, Cols: w.Cols, Rows: expandWire(t, w)}
@@ -214,6 +229,13 @@ func TestWriteHTMLDownsamples(t *testing.T) {
 	d = d[:strings.IndexByte(d, '"')]
 	if n := strings.Count(d, "L") + 1; n > maxChartPoints {
 		t.Errorf("equity path has %d points, want at most %d", n, maxChartPoints)
+	}
+	// The report says so, and where the exact curve is.
+	if !strings.Contains(out, `<p class="thinned">Lines of more than 2000 points are drawn downsampled`) || !strings.Contains(out, "<code>--export-json</code>") {
+		t.Error("the report does not say that the equity is drawn downsampled")
+	}
+	if res, m := smallFixture(); strings.Contains(writeHTML(t, res, m), `class="thinned"`) {
+		t.Error("a short equity curve is said to be drawn downsampled")
 	}
 }
 

@@ -228,7 +228,8 @@ func wireTables() []*result.Result {
 func TestTradeWireRoundTrip(t *testing.T) {
 	for _, res := range wireTables() {
 		want := tradeTableOf(res, "USDT")
-		js := tradeListOf(res, "USDT").wire
+		l := tradeListOf(res, "USDT")
+		js := l.wire
 		var w tradeWire
 		if err := json.Unmarshal(js, &w); err != nil {
 			t.Fatalf("%v\n%.300s", err, js)
@@ -243,15 +244,21 @@ func TestTradeWireRoundTrip(t *testing.T) {
 		if len(js) >= len(plain)/2 {
 			t.Errorf("compact data %d bytes, plain rows %d", len(js), len(plain))
 		}
-		checkScriptRows(t, js, want.Rows)
+		checkScriptRows(t, l, want.Rows)
 	}
 }
 
-// checkScriptRows checks that the page's script rebuilds rows from the
-// trade data js.
-func checkScriptRows(t *testing.T, js []byte, want [][]string) {
+// checkScriptRows checks that the page's script unpacks the trade list
+// l as the report embeds it and rebuilds rows from it.
+func checkScriptRows(t *testing.T, l *tradeList, want [][]string) {
 	t.Helper()
-	out := runScript(t, "expandTrades", string(js), "(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })(expandTrades(input))")
+	packed, err := l.Embed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(packed)
+	out := runScript(t, []string{"unpackTrades", "expandTrades"}, string(js),
+		"unpackTrades(input).then(expandTrades).then(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })")
 	var rows [][]string
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
@@ -289,7 +296,8 @@ func TestTradeWireNumberTexts(t *testing.T) {
 		}
 	}
 	want := tradeTableOf(res, "USDT")
-	js := tradeListOf(res, "USDT").wire
+	l := tradeListOf(res, "USDT")
+	js := l.wire
 	var w tradeWire
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatalf("%v\n%.300s", err, js)
@@ -301,7 +309,7 @@ func TestTradeWireNumberTexts(t *testing.T) {
 			}
 		}
 	}
-	checkScriptRows(t, js, want.Rows)
+	checkScriptRows(t, l, want.Rows)
 }
 
 // expandMarks is the page script's expandMarks in Go, for the tests,
@@ -375,7 +383,7 @@ func TestMarksWire(t *testing.T) {
 	tt := tradeTableOf(res, res.StakeCurrency)
 	data, _ := json.Marshal(map[string]any{"cols": tt.Cols, "rows": tt.Rows})
 	input := `{"w":` + string(js) + `,"data":` + string(data) + `,"map":` + dataMap + `}`
-	out := runScript(t, "expandMarks", input, "JSON.stringify(expandMarks(input.w, input.data, input.map))")
+	out := runScript(t, []string{"expandMarks"}, input, "JSON.stringify(expandMarks(input.w, input.data, input.map))")
 	var got []struct {
 		N    int          `json:"n"`
 		In   [2]float64   `json:"in"`
@@ -461,22 +469,28 @@ func TestMarksWire(t *testing.T) {
 	}
 }
 
-// runScript runs the function between the markers "begin name" and "end
-// name" of script.js in node with input (JSON) parsed as `input`, and
-// returns what expr gives. It skips the test when node is not installed.
-func runScript(t *testing.T, name, input, expr string) string {
+// runScript runs the functions between the markers "begin name" and
+// "end name" of script.js in node with input (JSON) parsed as `input`, and
+// returns what expr gives (or the promise it gives fulfils with). It skips
+// the test when node is not installed.
+func runScript(t *testing.T, names []string, input, expr string) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed")
 	}
 	src := string(reportJS)
-	a, b := strings.Index(src, "// begin "+name+"\n"), strings.Index(src, "// end "+name+"\n")
-	if a < 0 || b < a {
-		t.Fatalf("script.js lacks the %s markers", name)
+	var prog string
+	for _, name := range names {
+		a, b := strings.Index(src, "// begin "+name+"\n"), strings.Index(src, "// end "+name+"\n")
+		if a < 0 || b < a {
+			t.Fatalf("script.js lacks the %s markers", name)
+		}
+		prog += src[a:b]
 	}
-	prog := src[a:b] + "\nvar input = JSON.parse(require('fs').readFileSync(0, 'utf8'));\nprocess.stdout.write(" + expr + ");\n"
-	file := filepath.Join(t.TempDir(), name+".js")
+	prog += "\nvar input = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n" +
+		"Promise.resolve(" + expr + ").then(function (s) { process.stdout.write(s); });\n"
+	file := filepath.Join(t.TempDir(), names[0]+".js")
 	if err := os.WriteFile(file, []byte(prog), 0o600); err != nil {
 		t.Fatal(err)
 	}

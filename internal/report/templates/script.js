@@ -219,14 +219,21 @@
     return out;
   }
   // end expandMarks
-  var tradeEl = document.getElementById("trade-data");
-  var tradeData = tradeEl ? expandTrades(JSON.parse(tradeEl.textContent)) : null;
+  // unpackTrades is a promise of the trade data packed in b64 (gzipped
+  // JSON in base64; see Embed in tradewire.go).
+  // begin unpackTrades
+  function unpackTrades(b64) {
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).json();
+  }
+  // end unpackTrades
+  // tradeData is the expanded trade data once unpacked, null before.
+  var tradeData = null;
   // showOnChart(n) selects trade n's pair and shows the trade on its price
   // chart; set by the pairs section.
   var showOnChart = null;
-  (function () {
-    var data = tradeData;
-    if (!data) return;
+  var tradeList = function (data) {
     var cols = data.cols, rows = data.rows.slice();
     var section = document.getElementById("trades");
     var table = section.querySelector("table.trades");
@@ -338,7 +345,20 @@
       setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
     });
     draw(false);
-  })();
+  };
+  var tradeEl = document.getElementById("trade-data");
+  if (tradeEl) {
+    var unpacked = typeof DecompressionStream === "function" ? unpackTrades(tradeEl.textContent) : Promise.reject(new Error("no DecompressionStream"));
+    unpacked.then(function (w) {
+      tradeData = expandTrades(w);
+      tradeList(tradeData);
+    }, function () {
+      var note = document.createElement("div");
+      note.className = "chart-empty";
+      note.textContent = "This browser cannot unpack the trade list; result.json carries every trade.";
+      document.getElementById("trades").appendChild(note);
+    });
+  }
 
   // Pairs: a tab per pair shows its panel. Over a price chart the pointer
   // picks the nearest trade marker: the trade's entry, exit, profit and
@@ -356,9 +376,14 @@
     };
     tabs.forEach(function (t) { t.addEventListener("click", function () { select(t); }); });
     var pinned = []; // per panel: show trade n, or false when the panel lacks it
-    var col = {};
-    if (tradeData) tradeData.cols.forEach(function (c, i) { col[c.csv] = i; });
-    var text = function (row, name) { return col[name] === undefined ? "" : tradeData.text(row, col[name]); };
+    var col = null; // column of each CSV name, once the trade data is unpacked
+    var text = function (row, name) {
+      if (!col) {
+        col = {};
+        tradeData.cols.forEach(function (c, i) { col[c.csv] = i; });
+      }
+      return col[name] === undefined ? "" : tradeData.text(row, col[name]);
+    };
     panels.forEach(function (panel) {
       var layer = panel.querySelector(".trade-sel");
       if (!layer) return;
@@ -366,9 +391,12 @@
       var tip = panel.querySelector(".trade-tip");
       var map = JSON.parse(layer.getAttribute("data-map"));
       var left = map[0], top = map[1], width = map[2], height = map[3];
-      var marks = null, shown = null;
+      var marks = [], loaded = false, shown = null;
+      // load expands the chart's marks once the trade data is unpacked.
       var load = function () {
-        if (!marks) marks = tradeData ? expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent), tradeData, map) : [];
+        if (loaded || !tradeData) return;
+        marks = expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent), tradeData, map);
+        loaded = true;
       };
       var add = function (name, attrs) {
         var e = document.createElementNS(svg.namespaceURI, name);
