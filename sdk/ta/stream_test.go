@@ -79,4 +79,3 @@ func TestSMAAboveComparesSMAs(t *testing.T) {
 		}
 	}
 }
-
