@@ -326,32 +326,43 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	// of the first candle that may trigger one, MaxInt64 after the last.
 	ride := func(t int64) int64 {
 		p := &states[0]
-		f, tr, balance := p.f, p.tr, pf.Balance()
-		j := p.j
-		for ; j < p.to; j++ {
-			if t = f.Time[j]; t >= nextDay {
+		f, tr, j := p.f, p.tr, p.j
+		enter, exit := f.EnterLong, f.ExitLong
+		if tr.IsShort {
+			enter, exit = f.EnterShort, f.ExitShort
+		}
+		n := p.watch.QuietRun(pol, tr, f.Time[j:p.to], f.High[j:p.to], f.Low[j:p.to], enter[j-1:p.to-1], exit[j-1:p.to-1])
+		// The mark to market of those candles, tr.ProfitAbsAt's terms with
+		// the fixed ones computed once: the profit at a zero price is
+		// minus the entry's cost (a short's: plus its proceeds), and the
+		// conversions keep the products rounded as ProfitAbsAt's (unfused).
+		balance, amount, base := pf.Balance(), tr.Amount, tr.ProfitAbsAt(0)
+		short, fee := tr.IsShort, 1-tr.FeeClose
+		if short {
+			fee = 1 + tr.FeeClose
+		}
+		times, closes := f.Time[j:j+n], f.Close[j:j+n]
+		last := p.lastClose
+		for k, c := range closes {
+			if t = times[k]; t >= nextDay {
+				p.lastClose = last
 				newDay(t)
 			}
-			c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
-			if tr.IsShort {
-				c.Enter, c.Exit = f.EnterShort[j-1], f.ExitShort[j-1]
+			if short {
+				equity = balance + (base - float64(amount*c*fee))
 			} else {
-				c.Enter, c.Exit = f.EnterLong[j-1], f.ExitLong[j-1]
+				equity = balance + (float64(amount*c*fee) + base)
 			}
-			if !p.watch.Quiet(pol, tr, c) {
-				break
-			}
-			p.lastClose = c.Close
-			equity = balance + tr.ProfitAbsAt(c.Close)
 			mark(t)
-			prevT = t
+			prevT, last = t, c
 		}
-		steps += j - p.j
-		p.j = j
-		if j == p.to {
+		p.lastClose = last
+		steps += n
+		p.j = j + n
+		if p.j == p.to {
 			return math.MaxInt64
 		}
-		return t
+		return f.Time[p.j]
 	}
 	t := int64(math.MaxInt64)
 	for k := range states {
