@@ -320,11 +320,11 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		}
 		return until
 	}
-	// ride steps the open trade of a backtest of one pair from its candle
-	// at t through the candles that trigger no exit (see trade.ExitWatch):
+	// ride steps the open trade of a backtest of one pair from its next
+	// candle through the candles that trigger no exit (see trade.ExitWatch):
 	// on those the step is the trade's mark to market. It returns the time
 	// of the first candle that may trigger one, MaxInt64 after the last.
-	ride := func(t int64) int64 {
+	ride := func() int64 {
 		p := &states[0]
 		f, tr, j := p.f, p.tr, p.j
 		enter, exit := f.EnterLong, f.ExitLong
@@ -344,7 +344,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		times, closes := f.Time[j:j+n], f.Close[j:j+n]
 		last := p.lastClose
 		for k, c := range closes {
-			if t = times[k]; t >= nextDay {
+			if t := times[k]; t >= nextDay {
 				p.lastClose = last
 				newDay(t)
 			}
@@ -353,8 +353,8 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			} else {
 				equity = balance + (float64(amount*c*fee) + base)
 			}
-			mark(t)
-			prevT, last = t, c
+			mark(times[k])
+			prevT, last = times[k], c
 		}
 		p.lastClose = last
 		steps += n
@@ -381,7 +381,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		case len(held) == 0:
 			t = idle(t)
 		case len(states) == 1:
-			t = ride(t)
+			t = ride()
 		}
 		if t == math.MaxInt64 {
 			break
