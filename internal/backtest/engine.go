@@ -71,6 +71,13 @@ type pairState struct {
 	// entry is the pair's next candle from j on that may open a trade
 	// (see nextEntry), to when there is none; below j when not yet found.
 	entry int
+	// streamed sums the open prices of the quiet candles an open trade
+	// rode through, read only so that the processor's prefetcher streams
+	// the open column on, as it does the columns read candle by candle:
+	// the candle after the ride reads its open, which would otherwise wait
+	// for memory (about 100 ns a trade; a sixth of the simulation's CPU).
+	// It is kept so that the reads are made.
+	streamed float64
 }
 
 // nextEntry returns the pair's first candle from p.j on that may open a
@@ -341,9 +348,13 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		if short {
 			fee = 1 + tr.FeeClose
 		}
-		times, closes := f.Time[j:j+n], f.Close[j:j+n]
+		times, closes, opens := f.Time[j:j+n], f.Close[j:j+n], f.Open[j:j+n]
 		last := p.lastClose
+		// The open prices are read only for the prefetcher (see
+		// pairState.streamed).
+		var streamed float64
 		for k, c := range closes {
+			streamed += opens[k]
 			if t := times[k]; t >= nextDay {
 				p.lastClose = last
 				newDay(t)
@@ -356,7 +367,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 			mark(times[k])
 			prevT, last = times[k], c
 		}
-		p.lastClose = last
+		p.lastClose, p.streamed = last, p.streamed+streamed
 		steps += n
 		p.j = j + n
 		if p.j == p.to {
