@@ -305,7 +305,7 @@ func (w *ExitWatch) QuietRun(p *Policy, t *Trade, time []int64, high, low []floa
 	if r.Risk.TrailingStop {
 		return 0
 	}
-	short, useExit, ignoreROI := t.IsShort, r.UseExitSignal, r.IgnoreROIIfEntrySignal
+	short, useExit := t.IsShort, r.UseExitSignal
 	// The stop and the liquidation price in one bound: a long's low must
 	// be above both, a short's high below both (Quiet's first candle has
 	// checked that neither is NaN).
@@ -324,25 +324,50 @@ func (w *ExitWatch) QuietRun(p *Policy, t *Trade, time []int64, high, low []floa
 			return k
 		}
 		k++
+		// The loop takes the candles Quiet would without moving the
+		// watch, and leaves it any other: the ROI step's ages as open
+		// times, its bound a price (none above +Inf).
+		from, until := ageTime(t.OpenTime, max(w.from, 0)), ageTime(t.OpenTime, w.until)
+		if t.OpenTime < 0 {
+			from = math.MaxInt64
+		}
+		bound := w.bound
+		if !w.roi {
+			bound = math.Inf(1)
+			if short {
+				bound = math.Inf(-1)
+			}
+		}
 		maxRate, minRate := t.MaxRate, t.MinRate
-		for ; k < n; k++ {
-			h, l := high[k], low[k]
-			if short && !(stop > h) || !short && !(stop < l) || useExit && exit[k] && !enter[k] {
-				break
-			}
-			if !(ignoreROI && enter[k]) {
-				if dur := (time[k] - t.OpenTime) / 60_000; dur < w.from || dur >= w.until {
+		if short {
+			for ; k < n; k++ {
+				h, l, at := high[k], low[k], time[k]
+				if !(stop > h) || !(l >= bound) || at < from || at >= until || useExit && exit[k] && !enter[k] {
 					break
 				}
-				if w.roi && (short && !(l >= w.bound) || !short && !(h <= w.bound)) {
+				maxRate, minRate = max(maxRate, h), min(minRate, l)
+			}
+		} else {
+			for ; k < n; k++ {
+				h, l, at := high[k], low[k], time[k]
+				if !(stop < l) || !(h <= bound) || at < from || at >= until || useExit && exit[k] && !enter[k] {
 					break
 				}
+				maxRate, minRate = max(maxRate, h), min(minRate, l)
 			}
-			maxRate, minRate = max(maxRate, h), min(minRate, l)
 		}
 		t.MaxRate, t.MinRate = maxRate, minRate
 	}
 	return n
+}
+
+// ageTime returns the time at which a trade opened at open (≥ 0) is the
+// given minutes old (≥ 0), MaxInt64 when that is later.
+func ageTime(open, minutes int64) int64 {
+	if minutes > (math.MaxInt64-max(open, 0))/60_000 {
+		return math.MaxInt64
+	}
+	return open + minutes*60_000
 }
 
 // watchROI sets w to the ROI step in force at trade age dur (minutes), the
