@@ -2,9 +2,12 @@ package backtest
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -93,23 +96,12 @@ func (p *pairState) nextEntry(short bool) int {
 	if lo >= hi {
 		return p.entry
 	}
-	long := p.f.EnterLong[lo:hi]
+	var shorts []bool
 	if short {
-		shorts := p.f.EnterShort[lo:hi]
-		shorts = shorts[:len(long)]
-		for x, v := range long {
-			if v || shorts[x] {
-				p.entry = lo + x + 1
-				return p.entry
-			}
-		}
-		return p.entry
+		shorts = p.f.EnterShort[lo:hi]
 	}
-	for x, v := range long {
-		if v {
-			p.entry = lo + x + 1
-			return p.entry
-		}
+	if x := firstTrue(p.f.EnterLong[lo:hi], shorts); x < hi-lo {
+		p.entry = lo + x + 1
 	}
 	return p.entry
 }
@@ -528,15 +520,51 @@ func tradesBound(s Settings, series []Series) int {
 	return n
 }
 
-// countTrue counts the true values of b.
+// countTrue counts the true values of b, eight at a time.
 func countTrue(b []bool) int {
+	s := boolBytes(b)
 	var n int
-	for _, v := range b {
-		if v {
-			n++
-		}
+	for ; len(s) >= 8; s = s[8:] {
+		// Each byte is 0 or 1: the top byte of the product sums them.
+		n += int(binary.LittleEndian.Uint64(s) * 0x0101010101010101 >> 56)
+	}
+	for _, v := range s {
+		n += int(v)
 	}
 	return n
+}
+
+// firstTrue returns the first index at which a, or b (nil, or as long as
+// a), is true; len(a) when there is none. It reads eight values at a time.
+func firstTrue(a, b []bool) int {
+	sa, sb := boolBytes(a), boolBytes(b)
+	if sb != nil {
+		sb = sb[:len(sa)]
+	}
+	k := 0
+	for ; k+8 <= len(sa); k += 8 {
+		w := binary.LittleEndian.Uint64(sa[k:])
+		if sb != nil {
+			w |= binary.LittleEndian.Uint64(sb[k:])
+		}
+		if w != 0 {
+			return k + bits.TrailingZeros64(w)/8
+		}
+	}
+	for ; k < len(sa); k++ {
+		if sa[k] != 0 || sb != nil && sb[k] != 0 {
+			return k
+		}
+	}
+	return len(sa)
+}
+
+// boolBytes is b as it lies in memory: a byte a value, 0 or 1; nil for nil.
+func boolBytes(b []bool) []byte {
+	if b == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }
 
 const dayMs = 86_400_000
