@@ -2,9 +2,12 @@ package backtest
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -71,6 +74,13 @@ type pairState struct {
 	// entry is the pair's next candle from j on that may open a trade
 	// (see nextEntry), to when there is none; below j when not yet found.
 	entry int
+	// streamed sums the open prices of the quiet candles an open trade
+	// rode through, read only so that the processor's prefetcher streams
+	// the open column on, as it does the columns read candle by candle:
+	// the candle after the ride reads its open, which would otherwise wait
+	// for memory (about 100 ns a trade; a sixth of the simulation's CPU).
+	// It is kept so that the reads are made.
+	streamed float64
 }
 
 // nextEntry returns the pair's first candle from p.j on that may open a
@@ -86,23 +96,12 @@ func (p *pairState) nextEntry(short bool) int {
 	if lo >= hi {
 		return p.entry
 	}
-	long := p.f.EnterLong[lo:hi]
+	var shorts []bool
 	if short {
-		shorts := p.f.EnterShort[lo:hi]
-		shorts = shorts[:len(long)]
-		for x, v := range long {
-			if v || shorts[x] {
-				p.entry = lo + x + 1
-				return p.entry
-			}
-		}
-		return p.entry
+		shorts = p.f.EnterShort[lo:hi]
 	}
-	for x, v := range long {
-		if v {
-			p.entry = lo + x + 1
-			return p.entry
-		}
+	if x := firstTrue(p.f.EnterLong[lo:hi], shorts); x < hi-lo {
+		p.entry = lo + x + 1
 	}
 	return p.entry
 }
@@ -320,38 +319,53 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		}
 		return until
 	}
-	// ride steps the open trade of a backtest of one pair from its candle
-	// at t through the candles that trigger no exit (see trade.ExitWatch):
+	// ride steps the open trade of a backtest of one pair from its next
+	// candle through the candles that trigger no exit (see trade.ExitWatch):
 	// on those the step is the trade's mark to market. It returns the time
 	// of the first candle that may trigger one, MaxInt64 after the last.
-	ride := func(t int64) int64 {
+	ride := func() int64 {
 		p := &states[0]
-		f, tr, balance := p.f, p.tr, pf.Balance()
-		j := p.j
-		for ; j < p.to; j++ {
-			if t = f.Time[j]; t >= nextDay {
+		f, tr, j := p.f, p.tr, p.j
+		enter, exit := f.EnterLong, f.ExitLong
+		if tr.IsShort {
+			enter, exit = f.EnterShort, f.ExitShort
+		}
+		n := p.watch.QuietRun(pol, tr, f.Time[j:p.to], f.High[j:p.to], f.Low[j:p.to], enter[j-1:p.to-1], exit[j-1:p.to-1])
+		// The mark to market of those candles, tr.ProfitAbsAt's terms with
+		// the fixed ones computed once: the profit at a zero price is
+		// minus the entry's cost (a short's: plus its proceeds), and the
+		// conversions keep the products rounded as ProfitAbsAt's (unfused).
+		balance, amount, base := pf.Balance(), tr.Amount, tr.ProfitAbsAt(0)
+		short, fee := tr.IsShort, 1-tr.FeeClose
+		if short {
+			fee = 1 + tr.FeeClose
+		}
+		times, closes, opens := f.Time[j:j+n], f.Close[j:j+n], f.Open[j:j+n]
+		last := p.lastClose
+		// The open prices are read only for the prefetcher (see
+		// pairState.streamed).
+		var streamed float64
+		for k, c := range closes {
+			streamed += opens[k]
+			if t := times[k]; t >= nextDay {
+				p.lastClose = last
 				newDay(t)
 			}
-			c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
-			if tr.IsShort {
-				c.Enter, c.Exit = f.EnterShort[j-1], f.ExitShort[j-1]
+			if short {
+				equity = balance + (base - float64(amount*c*fee))
 			} else {
-				c.Enter, c.Exit = f.EnterLong[j-1], f.ExitLong[j-1]
+				equity = balance + (float64(amount*c*fee) + base)
 			}
-			if !p.watch.Quiet(pol, tr, c) {
-				break
-			}
-			p.lastClose = c.Close
-			equity = balance + tr.ProfitAbsAt(c.Close)
-			mark(t)
-			prevT = t
+			mark(times[k])
+			prevT, last = times[k], c
 		}
-		steps += j - p.j
-		p.j = j
-		if j == p.to {
+		p.lastClose, p.streamed = last, p.streamed+streamed
+		steps += n
+		p.j = j + n
+		if p.j == p.to {
 			return math.MaxInt64
 		}
-		return t
+		return f.Time[p.j]
 	}
 	t := int64(math.MaxInt64)
 	for k := range states {
@@ -370,7 +384,7 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		case len(held) == 0:
 			t = idle(t)
 		case len(states) == 1:
-			t = ride(t)
+			t = ride()
 		}
 		if t == math.MaxInt64 {
 			break
@@ -506,15 +520,51 @@ func tradesBound(s Settings, series []Series) int {
 	return n
 }
 
-// countTrue counts the true values of b.
+// countTrue counts the true values of b, eight at a time.
 func countTrue(b []bool) int {
+	s := boolBytes(b)
 	var n int
-	for _, v := range b {
-		if v {
-			n++
-		}
+	for ; len(s) >= 8; s = s[8:] {
+		// Each byte is 0 or 1: the top byte of the product sums them.
+		n += int(binary.LittleEndian.Uint64(s) * 0x0101010101010101 >> 56)
+	}
+	for _, v := range s {
+		n += int(v)
 	}
 	return n
+}
+
+// firstTrue returns the first index at which a, or b (nil, or as long as
+// a), is true; len(a) when there is none. It reads eight values at a time.
+func firstTrue(a, b []bool) int {
+	sa, sb := boolBytes(a), boolBytes(b)
+	if sb != nil {
+		sb = sb[:len(sa)]
+	}
+	k := 0
+	for ; k+8 <= len(sa); k += 8 {
+		w := binary.LittleEndian.Uint64(sa[k:])
+		if sb != nil {
+			w |= binary.LittleEndian.Uint64(sb[k:])
+		}
+		if w != 0 {
+			return k + bits.TrailingZeros64(w)/8
+		}
+	}
+	for ; k < len(sa); k++ {
+		if sa[k] != 0 || sb != nil && sb[k] != 0 {
+			return k
+		}
+	}
+	return len(sa)
+}
+
+// boolBytes is b as it lies in memory: a byte a value, 0 or 1; nil for nil.
+func boolBytes(b []bool) []byte {
+	if b == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }
 
 const dayMs = 86_400_000

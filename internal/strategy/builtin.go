@@ -37,24 +37,26 @@ func (SMACross) Populate(f *sdk.Frame, p sdk.Values) error {
 		return fmt.Errorf("sma_cross: fast period %d must be below slow period %d", fast, slow)
 	}
 	f.EnsureSignals()
-	// The averages stream through two small blocks: no column of them is
-	// allocated (or faulted in) for a long series.
-	fa, sa := ta.NewSMAStream(f.Close, fast), ta.NewSMAStream(f.Close, slow)
-	var a, b [512]float64
+	// The averages are compared in one pass, a block at a time: no column
+	// of them is allocated (or faulted in) for a long series.
+	above := ta.NewSMAAbove(f.Close, fast, slow)
+	var blk [1024]bool
 	enter, exit := f.EnterLong, f.ExitLong
 	up := false // the fast average above the slow one on the candle before
 	for i := 0; ; {
-		n := fa.Read(a[:])
+		n := above.Read(blk[:])
 		if n == 0 {
 			break
 		}
-		sa.Read(b[:n])
-		for x, v := range a[:n] {
-			up1 := v > b[x]
-			if i+x >= slow {
-				enter[i+x] = up1 && !up
-				exit[i+x] = up && !up1
-			}
+		// Signals are set from candle slow on.
+		s := min(max(slow-i, 0), n)
+		if s > 0 {
+			up = blk[s-1]
+		}
+		en, ex := enter[i+s:i+n], exit[i+s:i+n]
+		for x, up1 := range blk[s:n] {
+			en[x] = up1 && !up
+			ex[x] = up && !up1
 			up = up1
 		}
 		i += n

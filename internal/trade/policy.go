@@ -292,6 +292,84 @@ func (w *ExitWatch) Quiet(p *Policy, t *Trade, c Candle) bool {
 	return true
 }
 
+// QuietRun is [ExitWatch.Quiet] over candles in order, given as columns:
+// candle k has time[k], high[k], low[k] and the signals enter[k], exit[k]
+// (the other prices do not decide it). It returns how many of the leading
+// candles are quiet, having done for them all that Quiet does; the next
+// one, if any, changed nothing. The candles within one ROI step are
+// checked in a tight loop against the trade's bounds.
+func (w *ExitWatch) QuietRun(p *Policy, t *Trade, time []int64, high, low []float64, enter, exit []bool) int {
+	n := len(time)
+	high, low, enter, exit = high[:n], low[:n], enter[:n], exit[:n]
+	r := &p.Rules
+	if r.Risk.TrailingStop {
+		return 0
+	}
+	short, useExit := t.IsShort, r.UseExitSignal
+	// The stop and the liquidation price in one bound: a long's low must
+	// be above both, a short's high below both (Quiet's first candle has
+	// checked that neither is NaN).
+	stop := t.StopLoss
+	if liq := t.LiquidationPrice; liq > 0 {
+		if short {
+			stop = min(stop, liq)
+		} else {
+			stop = max(stop, liq)
+		}
+	}
+	for k := 0; k < n; {
+		// Quiet decides the candles the loop below does not: it moves
+		// the watch to another ROI step.
+		if !w.Quiet(p, t, Candle{Time: time[k], High: high[k], Low: low[k], Enter: enter[k], Exit: exit[k]}) {
+			return k
+		}
+		k++
+		// The loop takes the candles Quiet would without moving the
+		// watch, and leaves it any other: the ROI step's ages as open
+		// times, its bound a price (none above +Inf).
+		from, until := ageTime(t.OpenTime, max(w.from, 0)), ageTime(t.OpenTime, w.until)
+		if t.OpenTime < 0 {
+			from = math.MaxInt64
+		}
+		bound := w.bound
+		if !w.roi {
+			bound = math.Inf(1)
+			if short {
+				bound = math.Inf(-1)
+			}
+		}
+		maxRate, minRate := t.MaxRate, t.MinRate
+		if short {
+			for ; k < n; k++ {
+				h, l, at := high[k], low[k], time[k]
+				if !(stop > h) || !(l >= bound) || at < from || at >= until || useExit && exit[k] && !enter[k] {
+					break
+				}
+				maxRate, minRate = max(maxRate, h), min(minRate, l)
+			}
+		} else {
+			for ; k < n; k++ {
+				h, l, at := high[k], low[k], time[k]
+				if !(stop < l) || !(h <= bound) || at < from || at >= until || useExit && exit[k] && !enter[k] {
+					break
+				}
+				maxRate, minRate = max(maxRate, h), min(minRate, l)
+			}
+		}
+		t.MaxRate, t.MinRate = maxRate, minRate
+	}
+	return n
+}
+
+// ageTime returns the time at which a trade opened at open (≥ 0) is the
+// given minutes old (≥ 0), MaxInt64 when that is later.
+func ageTime(open, minutes int64) int64 {
+	if minutes > (math.MaxInt64-max(open, 0))/60_000 {
+		return math.MaxInt64
+	}
+	return open + minutes*60_000
+}
+
 // watchROI sets w to the ROI step in force at trade age dur (minutes), the
 // ages over which it is, and the price bound of t's profit under it.
 func (w *ExitWatch) watchROI(r *Rules, t *Trade, dur int64) {

@@ -224,3 +224,82 @@ func TestExitWatchQuietMeansNoIntent(t *testing.T) {
 		t.Fatalf("%d quiet candles, %d at the ROI price: the test checks nothing", quiet, near)
 	}
 }
+
+// TestExitWatchQuietRunIsQuiet: QuietRun over columns answers as Quiet
+// asked candle by candle: as many leading quiet candles, the trade and the
+// watch left the same.
+func TestExitWatchQuietRunIsQuiet(t *testing.T) {
+	t.Parallel()
+	var runs int
+	rapid.Check(t, func(t *rapid.T) {
+		// Many trades a case: the bugs it looks for need a quiet candle
+		// that a step change at its exact age makes trigger.
+		for range 30 {
+			r := drawRules(t, false)
+			p := Policy{Rules: r}
+			short := rapid.Bool().Draw(t, "short")
+			cs := drawCandles(t, rapid.IntRange(1, 40).Draw(t, "candles"))
+			tr := r.Open("A/B", short, 0, cs[0].Open, 1024, "")
+			n := len(cs)
+			times, highs, lows := make([]int64, n), make([]float64, n), make([]float64, n)
+			enter, exit := make([]bool, n), make([]bool, n)
+			for i, c := range cs {
+				// Small moves, so that runs of quiet candles are common.
+				if rapid.IntRange(0, 3).Draw(t, "small") > 0 {
+					c.High = tr.OpenRate * (1 + float64(rapid.IntRange(0, 8).Draw(t, "up/256"))/256)
+					c.Low = tr.OpenRate * (1 - float64(rapid.IntRange(0, 8).Draw(t, "down/256"))/256)
+				}
+				c.Time = int64(i) * 60_000 * int64(rapid.IntRange(1, 8).Draw(t, "spread"))
+				if i > 0 {
+					c.Time = max(c.Time, times[i-1])
+				}
+				// At the price of the ROI step in force to the ulp, or of the
+				// one before: the steps change on the way.
+				if rapid.Bool().Draw(t, "at a roi price") {
+					age := (c.Time - tr.OpenTime) / 60_000
+					if rapid.Bool().Draw(t, "the step before") {
+						age = max(0, age-int64(rapid.IntRange(1, 10).Draw(t, "minutes before")))
+					}
+					if step, ok := r.Risk.MinimalROI.At(age); ok {
+						price := roiPrice(&tr, step.Ratio)
+						for range rapid.IntRange(0, 2).Draw(t, "ulps up") {
+							price = math.Nextafter(price, math.Inf(1))
+						}
+						for range rapid.IntRange(0, 2).Draw(t, "ulps down") {
+							price = math.Nextafter(price, math.Inf(-1))
+						}
+						if short {
+							c.Low = price
+						} else {
+							c.High = price
+						}
+					}
+				}
+				cs[i] = c
+				times[i], highs[i], lows[i], enter[i], exit[i] = c.Time, c.High, c.Low, c.Enter, c.Exit
+			}
+			// A first look at the trade, as a run does before riding it.
+			var w ExitWatch
+			w.Quiet(&p, &tr, cs[0])
+			one, run := tr, tr
+			wOne, wRun := w, w
+			want := 0
+			for _, c := range cs {
+				if !wOne.Quiet(&p, &one, c) {
+					break
+				}
+				want++
+			}
+			got := wRun.QuietRun(&p, &run, times, highs, lows, enter, exit)
+			if got != want || one != run || wOne != wRun {
+				t.Fatalf("QuietRun: %d quiet, trade %+v, watch %+v; Quiet: %d, %+v, %+v", got, run, wRun, want, one, wOne)
+			}
+			if got > 1 {
+				runs++
+			}
+		}
+	})
+	if runs == 0 {
+		t.Fatal("no run of quiet candles: the test checks nothing")
+	}
+}

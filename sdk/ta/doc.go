@@ -5,8 +5,8 @@
 //
 // Indicators:
 //
-//   - Moving averages: [SMA] (also as a stream, [SMAStream]), [EMA], [WMA],
-//     [DEMA], [TEMA], [HMA]
+//   - Moving averages: [SMA] (also as a stream, [SMAStream], and two
+//     compared in one pass, [SMAAbove]), [EMA], [WMA], [DEMA], [TEMA], [HMA]
 //   - Volatility and channels: [StdDev], [BollingerBands], [TrueRange],
 //     [ATR], [Keltner], [Donchian], [SuperTrend]
 //   - Momentum and oscillators: [RSI], [MACD], [Stochastic], [ADX] (with

@@ -72,6 +72,58 @@ func (w *SMAStream) Read(dst []float64) int {
 	return n
 }
 
+// SMAAbove yields, a block at a time, whether SMA(src, fast) is above
+// SMA(src, slow) at each index of src (false where either is NaN): the
+// comparison of two [SMAStream]s, computed in one pass that keeps both
+// window sums in registers and writes no average. The answers are those
+// of comparing SMA's values, bit for bit.
+type SMAAbove struct {
+	a, b SMAStream // fast, slow; always at the same index
+}
+
+// NewSMAAbove returns the stream of SMA(src, fast) > SMA(src, slow) from
+// the first index. It panics if a period is < 1.
+func NewSMAAbove(src []float64, fast, slow int) SMAAbove {
+	mustPeriod("SMAAbove", "fast", fast)
+	mustPeriod("SMAAbove", "slow", slow)
+	return SMAAbove{a: newSMAStream(src, clampPeriod(fast, len(src))), b: newSMAStream(src, clampPeriod(slow, len(src)))}
+}
+
+// Read writes the next answers into dst, as many as fit and are left, and
+// returns how many it wrote (0 at the end of src).
+func (w *SMAAbove) Read(dst []bool) int {
+	a, b := &w.a, &w.b
+	n := min(len(dst), len(a.src)-a.i)
+	k := 0
+	// Until both windows are full, the two streams yield their values.
+	var va, vb [64]float64
+	for k < n && (a.i <= a.s+a.p-1 || b.i <= b.s+b.p-1) {
+		m := min(n-k, len(va))
+		a.Read(va[:m])
+		b.Read(vb[:m])
+		for x := range m {
+			dst[k+x] = va[x] > vb[x]
+		}
+		k += m
+	}
+	if k < n {
+		i, m := a.i, n-k
+		accA, accB := a.acc, b.acc
+		fa, fb := float64(a.p), float64(b.p)
+		in := a.src[i : i+m]
+		outA, outB := a.src[i-a.p:i-a.p+m], a.src[i-b.p:i-b.p+m]
+		out := dst[k:n]
+		out, outA, outB = out[:len(in)], outA[:len(in)], outB[:len(in)]
+		for x, v := range in {
+			accA, accB = accA.slide(v, outA[x]), accB.slide(v, outB[x])
+			out[x] = (accA.hi+accA.lo)/fa > (accB.hi+accB.lo)/fb
+		}
+		a.acc, b.acc = accA, accB
+		a.i, b.i = i+m, i+m
+	}
+	return n
+}
+
 // EMA returns the exponential moving average of src with smoothing
 // 2/(period+1), seeded with the SMA of the first period values, as TA-Lib.
 // Warm-up: period-1. It panics if period < 1.
