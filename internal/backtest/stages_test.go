@@ -398,7 +398,9 @@ func (l *rangeLoader) Map(_ context.Context, k market.Key, r market.Range) (*dat
 		hi = f.Search(r.End)
 	}
 	m := &datafile.Mapped{Frame: f.Slice(lo, hi)}
+	l.mu.Lock()
 	l.given = append(l.given, m)
+	l.mu.Unlock()
 	return m, nil
 }
 
