@@ -64,7 +64,7 @@ fails.`,
   tradai strategy check rsi_bollinger --config examples/backtest.json --pairs ETH/BTC
   tradai strategy check -s rsi_bollinger --datadir examples/data --exchange binance --pairs ETH/BTC --json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			log, err := logger()
 			if err != nil {
 				return err
@@ -137,10 +137,16 @@ fails.`,
 			if err != nil {
 				return fmt.Errorf("strategy_params: %w", err)
 			}
-			frames, err := loadCheckFrames(cmd.Context(), cfg, spec, log)
+			data, err := loadCheckData(cmd.Context(), cfg, spec, log)
 			if err != nil {
 				return err
 			}
+			defer func() {
+				if cerr := data.Close(); cerr != nil && err == nil {
+					err = cerr
+				}
+			}()
+			frames := data.Frames()
 			rep, err := checks.Run(cmd.Context(), st, frames, params, checks.Options{Samples: samples, Seed: seed})
 			if err != nil {
 				return err
@@ -179,9 +185,10 @@ fails.`,
 	return cmd
 }
 
-// loadCheckFrames loads each pair's candles as a backtest loads them: the
-// time range plus the strategy's startup candles before it.
-func loadCheckFrames(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) ([]*sdk.Frame, error) {
+// loadCheckData loads each pair's candles as a backtest loads them: the
+// time range plus the strategy's startup candles before it. The caller
+// closes the data.
+func loadCheckData(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) (*backtest.Data, error) {
 	plan, err := backtest.NewPlan(cfg, spec)
 	if err != nil {
 		return nil, err
@@ -190,11 +197,7 @@ func loadCheckFrames(ctx context.Context, cfg *config.Config, spec sdk.Spec, log
 	if err != nil {
 		return nil, err
 	}
-	data, err := backtest.Load(ctx, store, plan, log)
-	if err != nil {
-		return nil, err
-	}
-	return data.Frames(), nil
+	return backtest.Load(ctx, store, plan, log)
 }
 
 // writeCheckReport prints the report as a table, then the failures with

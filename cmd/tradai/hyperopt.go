@@ -209,7 +209,7 @@ func (sf *studyFlags) check(cmd *cobra.Command) error {
 }
 
 // studyEnv is what a study runs on: the config, the strategy, its space,
-// and the candles, loaded once.
+// and the candles, loaded once; close releases them all.
 type studyEnv struct {
 	cfg      *config.Config
 	strategy sdk.Strategy
@@ -274,6 +274,13 @@ func (sf *studyFlags) open(cmd *cobra.Command, logger func() (*slog.Logger, erro
 	began := time.Now()
 	if env.data, err = backtest.Load(cmd.Context(), store, env.plan, log); err != nil {
 		return nil, err
+	}
+	closeRest := env.close
+	env.close = func() {
+		if err := env.data.Close(); err != nil {
+			log.Warn("releasing the candles", "err", err)
+		}
+		closeRest()
 	}
 	env.loaded = time.Since(began)
 	return env, nil

@@ -104,6 +104,9 @@ func BenchmarkPortfolio20x5M(b *testing.B) {
 		}
 		b.StopTimer()
 		u3, s3 := cpuTimes(b)
+		if err := data.Close(); err != nil {
+			b.Fatal(err)
+		}
 		load, prepare, simulate = load+u1+s1-u0-s0, prepare+u2+s2-u1-s1, simulate+u3+s3-u2-s2
 		user, sys = user+u3-u0, sys+s3-s0
 		peak = max(peak, peakRSS(b))

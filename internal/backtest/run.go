@@ -15,7 +15,7 @@ import (
 // parameter sets uses one by one: [NewPlan], [Load] from the data
 // directory's store, [Data.Prepare] with the config's strategy_params and
 // [Prepared.Simulate] with the config's trading settings.
-func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger) (*result.Result, error) {
+func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger) (_ *result.Result, err error) {
 	spec := strat.Spec()
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -43,6 +43,11 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if cerr := data.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	prep, err := data.Prepare(ctx, strat, params)
 	if err != nil {
 		return nil, err

@@ -12,26 +12,31 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/sdk"
 )
 
 // Loader reads the stored candles of one series opening in r (a zero side
-// is open). *market.Store implements it. The frames it returns are only
+// is open), possibly viewing a mapping of the stored file that the caller
+// closes. *market.Store implements it. The frames it returns are only
 // read.
 type Loader interface {
-	Load(ctx context.Context, k market.Key, r market.Range) (*sdk.Frame, error)
+	Map(ctx context.Context, k market.Key, r market.Range) (*datafile.Mapped, error)
 }
 
 // Data is a plan's candles, loaded once: per pair the time range and the
 // startup candles before it. Its Prepare may be called many times, also
 // concurrently, one call per parameter set: the candles are shared, never
-// copied or changed.
+// copied or changed. The candles may view the stored files mapped into
+// memory: the caller that loaded a Data closes it once done with it and
+// everything prepared from it.
 type Data struct {
 	plan    Plan
 	series  []Series // the file's signal columns as stored
 	summary *candleSummary
+	mapped  []*datafile.Mapped // what the series view, closed by Close
 }
 
 // candleSummary is what the results of a Data say about its candles alone,
@@ -79,16 +84,43 @@ func (c *candleSummary) wait() *candleSummary {
 // there) read again from its first stored candle, so that the startup
 // candles are counted back over the gap: the candles kept are the same
 // either way.
+//
+// The candles view the stored files where [market.Store.Map] can map them:
+// the caller closes the Data ([Data.Close]) when it no longer uses it, nor
+// any frame, Prepared or Series from it. Results do not refer to the
+// candles and stay valid.
 func Load(ctx context.Context, l Loader, p Plan, log *slog.Logger) (*Data, error) {
 	series := make([]Series, len(p.Needs))
+	mapped := make([]*datafile.Mapped, len(p.Needs))
 	err := forEach(len(p.Needs), func(k int) (err error) {
-		series[k], err = load(ctx, l, p, p.Needs[k], log)
+		series[k], mapped[k], err = load(ctx, l, p, p.Needs[k], log)
 		return err
 	})
 	if err != nil {
+		for _, m := range mapped {
+			if m != nil {
+				_ = m.Close() // the load's error is the answer
+			}
+		}
 		return nil, err
 	}
-	return &Data{plan: p, series: series, summary: summarise(series)}, nil
+	return &Data{plan: p, series: series, summary: summarise(series), mapped: mapped}, nil
+}
+
+// Close releases d's candles: it waits for the candle summary computed in
+// the background and unmaps the stored files the candles view. Neither d
+// nor anything prepared from it may be used after Close; results computed
+// before stay valid. Close may be called more than once.
+func (d *Data) Close() error {
+	d.summary.wait()
+	var errs []error
+	for _, m := range d.mapped {
+		if err := m.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.mapped = nil
+	return errors.Join(errs...)
 }
 
 // priceSeries is s's candles over its range [From, To), downsampled to
@@ -99,34 +131,51 @@ func priceSeries(s Series) result.PriceSeries {
 	return view.Downsample(result.PriceBuckets)
 }
 
-// load is Load for one series.
-func load(ctx context.Context, l Loader, p Plan, n Need, log *slog.Logger) (Series, error) {
+// load is Load for one series, returning with it what it views, which the
+// caller closes.
+func load(ctx context.Context, l Loader, p Plan, n Need, log *slog.Logger) (Series, *datafile.Mapped, error) {
 	if err := ctx.Err(); err != nil {
-		return Series{}, err
+		return Series{}, nil, err
 	}
-	k, tr := n.Key, n.Timerange
-	var f *sdk.Frame
+	k := n.Key
+	var m *datafile.Mapped
 	if n.Range.Start != 0 {
 		// The candles from the startup candles' open time on: all the
 		// backtest uses, unless candles are missing there (a gap, or
 		// stored candles starting later).
-		if g, err := l.Load(ctx, k, n.Range); err == nil && g.Search(tr.Start) >= n.Startup {
-			f = g
+		if g, err := l.Map(ctx, k, n.Range); err == nil {
+			if g.Frame.Search(n.Timerange.Start) >= n.Startup {
+				m = g
+			} else if err := g.Close(); err != nil {
+				return Series{}, nil, err
+			}
 		}
 	}
 	var err error
-	if f == nil {
+	if m == nil {
 		// Everything stored up to the end: the startup candles are
 		// counted back from the range's first candle.
-		f, err = l.Load(ctx, k, market.Range{End: tr.End})
+		m, err = l.Map(ctx, k, market.Range{End: n.Timerange.End})
 	}
 	if errors.Is(err, market.ErrNotFound) && k.Exchange != "" {
-		return Series{}, fmt.Errorf("%w; download it with: tradai data download --datadir %s --exchange %s --pairs %s --timeframes %s",
+		return Series{}, nil, fmt.Errorf("%w; download it with: tradai data download --datadir %s --exchange %s --pairs %s --timeframes %s",
 			err, p.Datadir, k.Exchange, k.Pair, k.Timeframe)
 	}
 	if err != nil {
-		return Series{}, err
+		return Series{}, nil, err
 	}
+	s, err := cut(m.Frame, n, log)
+	if err != nil {
+		_ = m.Close() // the cut's error is the answer
+		return Series{}, nil, err
+	}
+	return s, m, nil
+}
+
+// cut returns the candles of f that n's backtest uses: its time range and
+// the startup candles before it.
+func cut(f *sdk.Frame, n Need, log *slog.Logger) (Series, error) {
+	k, tr := n.Key, n.Timerange
 	from, to := 0, f.Len()
 	if tr.Start != 0 {
 		from = f.Search(tr.Start)
@@ -169,7 +218,8 @@ func (d *Data) Plan() Plan { return d.plan }
 
 // Frames returns each pair's candles (startup candles, then the time range)
 // as a strategy's Populate receives them, without signal columns. The
-// frames are new; their candle columns are d's and must not be changed.
+// frames are new; their candle columns are d's and must not be changed,
+// nor used after d's Close.
 func (d *Data) Frames() []*sdk.Frame {
 	out := make([]*sdk.Frame, len(d.series))
 	for k := range d.series {

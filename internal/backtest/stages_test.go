@@ -12,24 +12,45 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
 
-// countingLoader counts the loads of each series.
+// countingLoader counts the loads of each series and keeps what it hands
+// out.
 type countingLoader struct {
 	store *market.Store
 	mu    sync.Mutex
 	loads map[market.Key]int
+	given []*datafile.Mapped
 }
 
-func (l *countingLoader) Load(ctx context.Context, k market.Key, r market.Range) (*sdk.Frame, error) {
+func (l *countingLoader) Map(ctx context.Context, k market.Key, r market.Range) (*datafile.Mapped, error) {
+	m, err := l.store.Map(ctx, k, r)
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.loads[k]++
-	l.mu.Unlock()
-	return l.store.Load(ctx, k, r)
+	if err == nil {
+		l.given = append(l.given, m)
+	}
+	return m, err
+}
+
+// closeData closes d and fails unless every candle file handed out was
+// closed (a closed Mapped has no frame).
+func closeData(t *testing.T, d *Data, given []*datafile.Mapped) {
+	t.Helper()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range given {
+		if m.Frame != nil {
+			t.Fatalf("%s: the candles were not released", m.Frame.Pair)
+		}
+	}
 }
 
 func resultJSON(t *testing.T, res *result.Result) []byte {
@@ -71,7 +92,7 @@ func TestLoadOncePrepareAndSimulateMany(t *testing.T) {
 	settings := NewSettings(rules, acct, false)
 
 	trials := []sdk.Values{{"fast": 5, "slow": 20}, {"fast": 10, "slow": 30}, {"fast": 8}, {"fast": 20, "slow": 60}, {}, {"slow": 100}}
-	got := make([][]byte, len(trials))
+	results := make([]*result.Result, len(trials))
 	var wg sync.WaitGroup
 	for i, params := range trials {
 		wg.Go(func() {
@@ -85,12 +106,18 @@ func TestLoadOncePrepareAndSimulateMany(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			got[i] = resultJSON(t, res)
+			results[i] = res
 		})
 	}
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
+	}
+	// The results stay whole once the candles are released.
+	closeData(t, data, loader.given)
+	got := make([][]byte, len(trials))
+	for i, res := range results {
+		got[i] = resultJSON(t, res)
 	}
 	if len(loader.loads) != len(plan.Needs) {
 		t.Fatalf("loaded %d series, want %d: %v", len(loader.loads), len(plan.Needs), loader.loads)
@@ -154,6 +181,7 @@ func TestRunIsItsStages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { _ = data.Close() })
 			prep, err := data.Prepare(context.Background(), st, cfg.StrategyParams)
 			if err != nil {
 				t.Fatal(err)
@@ -237,6 +265,7 @@ func TestFileSignalsDeclaredInSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = data.Close() })
 	for _, f := range data.Frames() {
 		if f.EnterLong != nil || f.ExitLong != nil || f.EnterTag != nil {
 			t.Fatalf("Frames keep the file's signal columns: %+v", f)
@@ -284,6 +313,7 @@ func TestPrepareChecksStrategyAndParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = data.Close() })
 	rsi, _ := strategy.Lookup("rsi_bollinger")
 	if _, err := data.Prepare(context.Background(), rsi, nil); err == nil || !strings.Contains(err.Error(), "rsi_bollinger") {
 		t.Fatalf("another strategy: %v", err)
@@ -344,14 +374,15 @@ func TestResultCarriesPricesAndROI(t *testing.T) {
 }
 
 // rangeLoader serves frames held in memory, by pair, cut to the range
-// asked for, and records the ranges asked for.
+// asked for, and records the ranges asked for and what it handed out.
 type rangeLoader struct {
 	frames map[string]*sdk.Frame
 	mu     sync.Mutex
 	asked  map[string][]market.Range
+	given  []*datafile.Mapped
 }
 
-func (l *rangeLoader) Load(_ context.Context, k market.Key, r market.Range) (*sdk.Frame, error) {
+func (l *rangeLoader) Map(_ context.Context, k market.Key, r market.Range) (*datafile.Mapped, error) {
 	l.mu.Lock()
 	l.asked[k.Pair] = append(l.asked[k.Pair], r)
 	l.mu.Unlock()
@@ -366,7 +397,11 @@ func (l *rangeLoader) Load(_ context.Context, k market.Key, r market.Range) (*sd
 	if r.End != 0 {
 		hi = f.Search(r.End)
 	}
-	return f.Slice(lo, hi), nil
+	m := &datafile.Mapped{Frame: f.Slice(lo, hi)}
+	l.mu.Lock()
+	l.given = append(l.given, m)
+	l.mu.Unlock()
+	return m, nil
 }
 
 // With a time range, Load reads a series from its startup candles' open
@@ -417,6 +452,18 @@ func TestLoadReadsFromTheStartupCandles(t *testing.T) {
 	if got := loader.asked["GAP/USDT"]; len(got) != 2 || got[0] != need || got[1] != (market.Range{End: need.End}) {
 		t.Errorf("GAP/USDT: read %v, want %v then from the start", got, need)
 	}
+	// The read of GAP/USDT given up is released at once, the rest by
+	// Close.
+	open := 0
+	for _, m := range loader.given {
+		if m.Frame != nil {
+			open++
+		}
+	}
+	if len(loader.given) != 3 || open != 2 {
+		t.Errorf("%d of %d reads open, want 2 of 3", open, len(loader.given))
+	}
+	closeData(t, data, loader.given)
 }
 
 // columnsStrategy computes its entries from columns of its own, as

@@ -29,7 +29,8 @@ func (d *Data) Span() market.Range {
 // d's candles, as a backtest of the time range r would read them: a
 // window's signals and results are that backtest's. The candles are
 // shared with d, not copied (the window's fingerprint and price series
-// are its own). Each pair needs at least 2 candles in r.
+// are its own): the window is used only until d's Close, and its own
+// Close releases nothing of d's. Each pair needs at least 2 candles in r.
 func (d *Data) Window(r market.Range) (*Data, error) {
 	plan := d.plan
 	plan.Needs = make([]Need, len(d.plan.Needs))

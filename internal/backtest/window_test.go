@@ -31,6 +31,7 @@ func TestWindowIsTheBacktestOfItsRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = d.Close() })
 		return d
 	}
 	cfg := parse(t, js)

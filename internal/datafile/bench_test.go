@@ -64,8 +64,9 @@ func writeStored(b *testing.B) (string, *sdk.Frame) {
 	return path, f
 }
 
-// benchStored benchmarks LoadRange on a stored series for rows [lo, hi).
-func benchStored(b *testing.B, lo, hi int) {
+// benchStored benchmarks LoadRange, or MapRange and Close when mapped, on
+// a stored series for rows [lo, hi).
+func benchStored(b *testing.B, lo, hi int, mapped bool) {
 	path, f := writeStored(b)
 	q := Query{Pair: f.Pair, Timeframe: f.Timeframe, Kind: Candles}
 	if lo > 0 {
@@ -78,22 +79,40 @@ func benchStored(b *testing.B, lo, hi int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		got, err := LoadRange(path, q)
+		var got *sdk.Frame
+		var err error
+		var m *Mapped
+		if mapped {
+			if m, err = MapRange(path, q); err == nil {
+				got = m.Frame
+			}
+		} else {
+			got, err = LoadRange(path, q)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
 		if got.Len() != hi-lo {
 			b.Fatalf("%d candles, want %d", got.Len(), hi-lo)
 		}
+		if m != nil {
+			if err := m.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	b.ReportMetric(float64(hi-lo)*float64(b.N)/b.Elapsed().Seconds(), "candles/s")
 }
 
 // BenchmarkLoadStored loads a whole stored 1,000,000-candle series.
-func BenchmarkLoadStored(b *testing.B) { benchStored(b, 0, benchCandles) }
+func BenchmarkLoadStored(b *testing.B) { benchStored(b, 0, benchCandles, false) }
+
+// BenchmarkMapStored maps a whole stored 1,000,000-candle series (as a
+// backtest reads it), checks it and unmaps it.
+func BenchmarkMapStored(b *testing.B) { benchStored(b, 0, benchCandles, true) }
 
 // BenchmarkLoadStoredRange10 loads 10% (100,000 candles) from the middle of
 // a stored 1,000,000-candle series.
 func BenchmarkLoadStoredRange10(b *testing.B) {
-	benchStored(b, benchCandles/2, benchCandles/2+benchCandles/10)
+	benchStored(b, benchCandles/2, benchCandles/2+benchCandles/10, false)
 }

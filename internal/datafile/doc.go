@@ -38,6 +38,12 @@
 // into the frame with one positional read, every buffer checked against the
 // file's size first. Other files are read whole and cut to the range.
 //
+// [MapRange] is LoadRange without the copy: on Linux it maps such a file
+// read-only and the frame's columns view the mapping (no memory allocated
+// or zeroed for them; the same checks, the same candles), owned by the
+// caller until [Mapped.Close]. A mapping keeps the file it mapped: the
+// market data store replaces files only by renaming new ones over them.
+//
 // # Validation
 //
 // Every reader runs [Validate] before returning a frame, so a loaded frame

@@ -85,46 +85,119 @@ func Load(path, pair string, tf sdk.Timeframe) (*sdk.Frame, error) {
 // A selection without candles is a [*RowError] wrapping [ErrEmpty] that
 // names the range. The frame owns its memory.
 func LoadRange(path string, q Query) (*sdk.Frame, error) {
-	if q.Timeframe != "" && !q.Timeframe.Valid() {
-		return nil, fmt.Errorf("datafile: unknown timeframe %q", string(q.Timeframe))
-	}
-	if !q.Kind.valid() {
-		return nil, fmt.Errorf("datafile: unknown series kind %d", int(q.Kind))
-	}
-	if q.Start != 0 && q.End != 0 && q.End <= q.Start {
-		return nil, &RowError{File: path, Column: "date", Err: ErrEmpty,
-			Msg: fmt.Sprintf("empty range: end %s is not after start %s", fmtTime(q.End), fmtTime(q.Start))}
-	}
-	format, err := FormatOf(path)
-	if err != nil {
-		return nil, err
-	}
-	fh, err := os.Open(path)
+	fh, size, format, err := openData(path, q)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
+	return loadRange(fh, size, format, path, q, nil)
+}
+
+// Mapped is candles read by [MapRange], owned by the caller until Close.
+type Mapped struct {
+	// Frame is the candles. Its columns may view a read-only mapping of
+	// the file: they must not be changed (a write faults), nor used
+	// after Close.
+	Frame *sdk.Frame
+	mem   []byte // the mapping the columns view, nil if none
+}
+
+// Close unmaps the file the frame views, if any, and clears Frame. It may
+// be called more than once.
+func (m *Mapped) Close() error {
+	mem := m.mem
+	m.Frame, m.mem = nil, nil
+	if mem == nil {
+		return nil
+	}
+	if err := unmapFile(mem); err != nil {
+		return fmt.Errorf("datafile: unmapping candles: %w", err)
+	}
+	return nil
+}
+
+// MapRange is [LoadRange] without copying where it can: on Linux an
+// uncompressed feather file in the plain layout is mapped into memory
+// read-only, and when the selected rows lie in one record batch, the dates
+// are in milliseconds, every column is 8-byte aligned (as [WriteFeather]
+// writes them) and, for an indicative kind, no volume is NaN, the frame's
+// columns view the mapping: no memory is allocated or zeroed for them and
+// the kernel's page cache serves them. The candles are checked exactly as
+// LoadRange checks them, and are equal to its. Any other file, or on other
+// systems, is read by LoadRange's copying path.
+//
+// A mapping keeps the file it mapped (its inode) alive: a file replaced by
+// renaming another over it, as the market data store and internal/atomicfile
+// always do, is still read with its old values until Close. A file cut
+// short in place while mapped would make reading the columns fault: only
+// map files that are replaced by rename.
+func MapRange(path string, q Query) (*Mapped, error) {
+	fh, size, format, err := openData(path, q)
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("datafile: %s is a directory", path)
+	defer fh.Close()
+	var mem []byte
+	if format == Feather {
+		mem = mapFile(fh, size)
 	}
-	return loadRange(fh, st.Size(), format, path, q)
+	f, err := loadRange(fh, size, format, path, q, mem)
+	if mem != nil && (err != nil || !views(mem, f)) {
+		if uerr := unmapFile(mem); uerr != nil && err == nil {
+			err = fmt.Errorf("datafile: %s: unmapping: %w", path, uerr)
+		}
+		mem = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Mapped{Frame: f, mem: mem}, nil
+}
+
+// openData checks q and opens the data file at path for it, returning its
+// size and format.
+func openData(path string, q Query) (*os.File, int64, Format, error) {
+	if q.Timeframe != "" && !q.Timeframe.Valid() {
+		return nil, 0, "", fmt.Errorf("datafile: unknown timeframe %q", string(q.Timeframe))
+	}
+	if !q.Kind.valid() {
+		return nil, 0, "", fmt.Errorf("datafile: unknown series kind %d", int(q.Kind))
+	}
+	if q.Start != 0 && q.End != 0 && q.End <= q.Start {
+		return nil, 0, "", &RowError{File: path, Column: "date", Err: ErrEmpty,
+			Msg: fmt.Sprintf("empty range: end %s is not after start %s", fmtTime(q.End), fmtTime(q.Start))}
+	}
+	format, err := FormatOf(path)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	st, err := fh.Stat()
+	if err == nil && st.IsDir() {
+		err = fmt.Errorf("datafile: %s is a directory", path)
+	}
+	if err != nil {
+		_ = fh.Close()
+		return nil, 0, "", err
+	}
+	return fh, st.Size(), format, nil
 }
 
 // loadRange is LoadRange on the size bytes of r, a file in format named
-// name.
+// name; mem is nil or those bytes mapped into memory, which the direct
+// reader's columns may view (see readStored).
 //
 // The direct reader is an optimisation of the whole-file reader and must
 // never answer differently: where it fails on a file (other than with an
 // empty range), the whole-file reader gets the file too, and its candles
 // are the answer when it reads them; otherwise the direct reader's error,
 // which names the row or structure, is.
-func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query) (*sdk.Frame, error) {
+func loadRange(r io.ReaderAt, size int64, format Format, name string, q Query, mem []byte) (*sdk.Frame, error) {
 	if format == Feather {
-		f, ok, err := readStored(r, size, name, q)
+		f, ok, err := readStored(r, size, name, q, mem)
 		switch {
 		case !ok:
 		case err == nil || errors.Is(err, ErrEmpty):

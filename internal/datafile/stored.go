@@ -8,9 +8,11 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/endian"
@@ -94,7 +96,10 @@ type storedBatch struct {
 
 // storedFile is a plain-layout feather file.
 type storedFile struct {
-	r       io.ReaderAt
+	r io.ReaderAt
+	// mem, when not nil, is the whole file mapped into memory (see
+	// [MapRange]): the columns may view it instead of being copied.
+	mem     []byte
 	name    string
 	unit    dateUnit
 	n       int64
@@ -104,14 +109,19 @@ type storedFile struct {
 // readStored reads the rows of q from a feather file in the plain layout.
 // ok is false, with a nil error, when the file is not in that layout (or
 // not well-formed enough to tell): the caller then reads it the slow way,
-// which reports any problem.
-func readStored(r io.ReaderAt, size int64, name string, q Query) (f *sdk.Frame, ok bool, err error) {
+// which reports any problem. mem is nil or the size bytes of r mapped into
+// memory: then the frame's columns view mem where its layout allows (see
+// storedFile.view), which [views] tells.
+func readStored(r io.ReaderAt, size int64, name string, q Query, mem []byte) (f *sdk.Frame, ok bool, err error) {
 	if endian.IsBigEndian {
 		return nil, false, nil
 	}
 	sf, ok, err := openStored(r, size, name)
 	if !ok || err != nil {
 		return nil, ok, err
+	}
+	if int64(len(mem)) == size {
+		sf.mem = mem
 	}
 	if sf.n == 0 {
 		return nil, true, &RowError{File: name, Column: "date", Msg: "no candles (empty file)", Err: ErrEmpty}
@@ -156,10 +166,11 @@ func readStored(r io.ReaderAt, size int64, name string, q Query) (f *sdk.Frame, 
 }
 
 // read returns rows [lo, hi) as a frame, dates converted to milliseconds,
-// checked by q.Kind. It reads and checks chunks of rows on up to
-// GOMAXPROCS goroutines, each chunk checked while it is still in the CPU's
-// cache: copying from the page cache and checking are bound by memory
-// bandwidth, which one core does not saturate.
+// checked by q.Kind. Its columns view sf.mem when sf.view allows; else it
+// reads and checks chunks of rows on up to GOMAXPROCS goroutines, each
+// chunk checked while it is still in the CPU's cache: copying from the page
+// cache and checking are bound by memory bandwidth, which one core does not
+// saturate. Mapped columns are checked the same way.
 func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 	m := int(hi - lo)
 	f := &sdk.Frame{Pair: q.Pair, Timeframe: q.Timeframe}
@@ -167,31 +178,37 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 	if m >= 2*parallelRows {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	// The six columns are one allocation, advised into huge pages (see
-	// adviseHuge): filling fresh memory costs a page fault per page.
-	buf := make([]int64, 6*m)
-	adviseHuge(arrow.Int64Traits.CastToBytes(buf))
-	f.Time = buf[:m:m]
-	floats := arrow.Float64Traits.CastFromBytes(arrow.Int64Traits.CastToBytes(buf[m:]))
-	f.Open, f.High, f.Low, f.Close, f.Volume = floats[:m:m], floats[m:2*m:2*m], floats[2*m:3*m:3*m], floats[3*m:4*m:4*m], floats[4*m:5*m:5*m]
-	dsts := [6][]byte{arrow.Int64Traits.CastToBytes(f.Time)}
-	for k, col := range [][]float64{f.Open, f.High, f.Low, f.Close, f.Volume} {
-		dsts[k+1] = arrow.Float64Traits.CastToBytes(col)
+	cols, viewed := sf.view(lo, hi, q.Kind)
+	if !viewed {
+		// The six columns are one allocation, advised into huge pages
+		// (see adviseHuge): filling fresh memory costs a page fault per
+		// page.
+		buf := make([]int64, 6*m)
+		adviseHuge(arrow.Int64Traits.CastToBytes(buf))
+		all := arrow.Int64Traits.CastToBytes(buf)
+		for k := range cols {
+			cols[k] = all[8*k*m : 8*(k+1)*m : 8*(k+1)*m]
+		}
 	}
+	f.Time = arrow.Int64Traits.CastFromBytes(cols[0])
+	f.Open, f.High, f.Low = arrow.Float64Traits.CastFromBytes(cols[1]), arrow.Float64Traits.CastFromBytes(cols[2]), arrow.Float64Traits.CastFromBytes(cols[3])
+	f.Close, f.Volume = arrow.Float64Traits.CastFromBytes(cols[4]), arrow.Float64Traits.CastFromBytes(cols[5])
 	gap := minGap(q.Timeframe, q.Kind)
 	nchunks := (m + parallelRows - 1) / parallelRows
 	err := parallel(workers, nchunks, func(c int) error {
 		a, b := c*parallelRows, min(m, (c+1)*parallelRows)
-		for k := range 6 {
-			if err := sf.readRows(dsts[k][8*a:8*b], k, lo+int64(a)); err != nil {
+		if !viewed {
+			for k := range 6 {
+				if err := sf.readRows(cols[k][8*a:8*b], k, lo+int64(a)); err != nil {
+					return err
+				}
+			}
+			if err := sf.toMillis(f.Time[a:b], int(lo)+a); err != nil {
 				return err
 			}
-		}
-		if err := sf.toMillis(f.Time[a:b], int(lo)+a); err != nil {
-			return err
-		}
-		if q.Kind.indicative() {
-			zeroNaN(f.Volume[a:b])
+			if q.Kind.indicative() {
+				zeroNaN(f.Volume[a:b])
+			}
 		}
 		return checkRows(f, sf.name, q.Kind, gap, int(lo), a, a, b)
 	})
@@ -211,6 +228,45 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// view returns the bytes of rows [lo, hi) of the date, open, high, low,
+// close and volume columns in sf.mem, and true, when they can be used as
+// they are stored: the file is mapped, one record batch holds the rows,
+// every column starts 8-byte aligned, dates are in milliseconds, and for
+// an indicative kind no volume is NaN (those read as 0). Otherwise ok is
+// false and the caller copies.
+func (sf *storedFile) view(lo, hi int64, kind Kind) (cols [6][]byte, ok bool) {
+	if sf.mem == nil || sf.unit != unitMillis {
+		return cols, false
+	}
+	k := sort.Search(len(sf.batches), func(k int) bool { b := sf.batches[k]; return b.first+b.rows > lo })
+	if k == len(sf.batches) || sf.batches[k].first+sf.batches[k].rows < hi {
+		return cols, false
+	}
+	b := sf.batches[k]
+	for j, off := range b.col {
+		start, end := off+8*(lo-b.first), off+8*(hi-b.first)
+		// openStored checked each column against the file's size.
+		if start%8 != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(sf.mem)))%8 != 0 || end > int64(len(sf.mem)) {
+			return cols, false
+		}
+		cols[j] = sf.mem[start:end:end]
+	}
+	if kind.indicative() && slices.ContainsFunc(arrow.Float64Traits.CastFromBytes(cols[5]), math.IsNaN) {
+		return cols, false
+	}
+	return cols, true
+}
+
+// views reports whether f's columns view mem.
+func views(mem []byte, f *sdk.Frame) bool {
+	if len(mem) == 0 || f == nil || len(f.Time) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(f.Time)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
+	return p >= base && p < base+uintptr(len(mem))
 }
 
 // parallel calls fn(0) .. fn(n-1) on up to workers goroutines, handing out

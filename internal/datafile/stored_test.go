@@ -70,14 +70,42 @@ func wantRange(f *sdk.Frame, start, end int64) (lo, hi int) {
 }
 
 // mustDirect reads data with the direct reader and fails unless it took
-// the file.
+// the file, or unless it answers the same with the file's bytes as its
+// mapping (see storedFile.view).
 func mustDirect(t *testing.T, data []byte, q Query) (*sdk.Frame, error) {
 	t.Helper()
-	f, ok, err := readStored(bytes.NewReader(data), int64(len(data)), "mem", q)
+	f, ok, err := readStored(bytes.NewReader(data), int64(len(data)), "mem", q, nil)
 	if !ok {
 		t.Fatal("the direct reader did not take the file")
 	}
+	mf, mok, merr := readStored(bytes.NewReader(data), int64(len(data)), "mem", q, aligned(data))
+	sameAnswer(t, mf, merr, f, err)
+	if !mok {
+		t.Fatal("the direct reader did not take the mapped file")
+	}
 	return f, err
+}
+
+// aligned returns a copy of data at an 8-byte aligned address, as a
+// mapping is.
+func aligned(data []byte) []byte {
+	mem := arrow.Int64Traits.CastToBytes(make([]int64, (len(data)+7)/8))[:len(data)]
+	copy(mem, data)
+	return mem
+}
+
+// sameAnswer fails unless got and want are the same frame or the same
+// error.
+func sameAnswer(t testing.TB, got *sdk.Frame, gotErr error, want *sdk.Frame, wantErr error) {
+	t.Helper()
+	switch {
+	case (gotErr == nil) != (wantErr == nil):
+		t.Fatalf("mapped: %v, copied: %v", gotErr, wantErr)
+	case gotErr != nil && gotErr.Error() != wantErr.Error():
+		t.Fatalf("mapped: %v, copied: %v", gotErr, wantErr)
+	case gotErr == nil:
+		assertSameFrame(t, got, want)
+	}
 }
 
 // rangeCases returns queries over f: full, partial, and at the edges.
@@ -179,7 +207,7 @@ func TestWriteFeatherLayout(t *testing.T) {
 			t.Errorf("date of row 2 = %d, want %d", d, orig.Time[1])
 		}
 		rdr.Close()
-		_, ok, err := readStored(bytes.NewReader(data), int64(len(data)), "mem", Query{})
+		_, ok, err := readStored(bytes.NewReader(data), int64(len(data)), "mem", Query{}, nil)
 		if ok == compress || err != nil {
 			t.Errorf("compress=%v: direct reader took the file: %v, error %v", compress, ok, err)
 		}
@@ -194,7 +222,7 @@ func TestLoadRangeMultiBatch(t *testing.T) {
 	orig := genFrame(2500, "5m", 23)
 	multi := featherBatches(t, orig, 1000)
 	lz4 := featherBytes(t, orig, true)
-	if _, ok, _ := readStored(bytes.NewReader(lz4), int64(len(lz4)), "mem", Query{}); ok {
+	if _, ok, _ := readStored(bytes.NewReader(lz4), int64(len(lz4)), "mem", Query{}, nil); ok {
 		t.Fatal("direct reader took an LZ4 file")
 	}
 	cases := rangeCases(orig)
@@ -209,7 +237,7 @@ func TestLoadRangeMultiBatch(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		assertSameFrame(t, got, want)
-		got, err = loadRange(bytes.NewReader(lz4), int64(len(lz4)), Feather, "mem", q)
+		got, err = loadRange(bytes.NewReader(lz4), int64(len(lz4)), Feather, "mem", q, nil)
 		if err != nil {
 			t.Fatalf("%s: lz4: %v", name, err)
 		}
@@ -239,10 +267,10 @@ func TestLoadRangeFallbackFormats(t *testing.T) {
 	sig.EnterLong[800] = true
 	sig.SetEnterTag(801, "tag")
 	data := featherBytes(t, sig, false)
-	if _, ok, _ := readStored(bytes.NewReader(data), int64(len(data)), "mem", Query{}); ok {
+	if _, ok, _ := readStored(bytes.NewReader(data), int64(len(data)), "mem", Query{}, nil); ok {
 		t.Fatal("direct reader took a file with signal columns")
 	}
-	got, err := loadRange(bytes.NewReader(data), int64(len(data)), Feather, "mem", Query{Pair: orig.Pair, Timeframe: orig.Timeframe, Start: start, End: end})
+	got, err := loadRange(bytes.NewReader(data), int64(len(data)), Feather, "mem", Query{Pair: orig.Pair, Timeframe: orig.Timeframe, Start: start, End: end}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +299,7 @@ func TestLoadRangeRealFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, _ := readStored(bytes.NewReader(data), int64(len(data)), path, Query{}); ok != tt.direct {
+		if _, ok, _ := readStored(bytes.NewReader(data), int64(len(data)), path, Query{}, nil); ok != tt.direct {
 			t.Errorf("%s: direct reader took it: %v, want %v", tt.file, ok, tt.direct)
 		}
 		all, err := Load(path, "X/Y", tt.tf)
@@ -450,7 +478,7 @@ func TestLoadRangeCorrupt(t *testing.T) {
 		for _, x := range []byte{0xFF, 0x01, 0x80} {
 			b := bytes.Clone(data)
 			b[i] ^= x
-			f, direct, err := readStored(bytes.NewReader(b), int64(len(b)), "flip", q)
+			f, direct, err := readStored(bytes.NewReader(b), int64(len(b)), "flip", q, nil)
 			if !direct {
 				f, err = loadWhole(bytes.NewReader(b), int64(len(b)), Feather, "flip", q)
 			}
@@ -590,7 +618,8 @@ func TestLoadRangeIndicativeValues(t *testing.T) {
 // FuzzLoadRange feeds corrupted stored files to LoadRange's readers: the
 // result is an error naming the source or a frame that passes validation
 // and holds only rows of the range; whenever the whole-file reader loads
-// the file, LoadRange loads it too, with the same candles.
+// the file, LoadRange loads it too, with the same candles; reading the
+// file's bytes as a mapping (MapRange) gives the same answer.
 func FuzzLoadRange(f *testing.F) {
 	small := genFrame(12, "5m", 30)
 	f.Add(featherBytes(f, small, false), int64(0), int64(0))
@@ -611,7 +640,9 @@ func FuzzLoadRange(f *testing.F) {
 		}
 		for _, kind := range []Kind{Candles, Indicative, IndicativePrices} {
 			q.Kind = kind
-			fr, err := loadRange(bytes.NewReader(data), int64(len(data)), Feather, "fuzz", q)
+			fr, err := loadRange(bytes.NewReader(data), int64(len(data)), Feather, "fuzz", q, nil)
+			mapped, merr := loadRange(bytes.NewReader(data), int64(len(data)), Feather, "fuzz", q, aligned(data))
+			sameAnswer(t, mapped, merr, fr, err)
 			slow, slowErr := loadWhole(bytes.NewReader(data), int64(len(data)), Feather, "fuzz", q)
 			if err != nil {
 				checkFuzzResult(t, fr, err, "5m")

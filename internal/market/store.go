@@ -122,18 +122,41 @@ func (s *Store) find(k Key) (string, os.FileInfo, error) {
 // An empty exchange reads series directly from the data directory, as a
 // Freqtrade datadir that is one exchange's folder.
 func (s *Store) Load(ctx context.Context, k Key, r Range) (*sdk.Frame, error) {
-	k = k.normal()
-	if err := k.validate(false); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	path, _, err := s.find(k)
+	path, q, err := s.query(ctx, k, r)
 	if err != nil {
 		return nil, err
 	}
-	return datafile.LoadRange(path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: k.Type.Kind(), Start: r.Start, End: r.End, Inflate: s.inflate})
+	return datafile.LoadRange(path, q)
+}
+
+// Map is [Store.Load] with the candles' columns viewing the stored file
+// mapped read-only where it can ([datafile.MapRange]): the caller owns the
+// mapping and closes it when done with the candles. The store replaces
+// files only by renaming new ones over them (internal/atomicfile), so the
+// candles stay those read even when the series is written meanwhile.
+func (s *Store) Map(ctx context.Context, k Key, r Range) (*datafile.Mapped, error) {
+	path, q, err := s.query(ctx, k, r)
+	if err != nil {
+		return nil, err
+	}
+	return datafile.MapRange(path, q)
+}
+
+// query returns the file of series k and the query reading its candles in
+// r.
+func (s *Store) query(ctx context.Context, k Key, r Range) (string, datafile.Query, error) {
+	k = k.normal()
+	if err := k.validate(false); err != nil {
+		return "", datafile.Query{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", datafile.Query{}, err
+	}
+	path, _, err := s.find(k)
+	if err != nil {
+		return "", datafile.Query{}, err
+	}
+	return path, datafile.Query{Pair: k.Pair, Timeframe: k.Timeframe, Kind: k.Type.Kind(), Start: r.Start, End: r.End, Inflate: s.inflate}, nil
 }
 
 // Append merges the candles of f into series k. Candles already stored with

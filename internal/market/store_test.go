@@ -652,3 +652,41 @@ func TestLoadFromAMissingDataFolderSaysSo(t *testing.T) {
 		t.Errorf("loading created the folder: %v", err)
 	}
 }
+
+// A mapped series keeps its candles while the store writes the series: the
+// store replaces the file by rename, and the mapping keeps the old one.
+func TestMapKeepsCandlesAcrossAppend(t *testing.T) {
+	s := openStore(t)
+	k := key("5m")
+	ctx := context.Background()
+	if _, err := s.Map(ctx, k, Range{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("err %v, want ErrNotFound", err)
+	}
+	f := walk(1000, "5m", t0, 21)
+	mustAppend(t, s, k, f)
+	m, err := s.Map(ctx, k, Range{Start: f.Time[100]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	sameCandles(t, m.Frame, f.Slice(100, 1000))
+	// Appending rewrites the file with the old candles and new ones.
+	more := walk(500, "5m", f.Time[999]+300_000, 22)
+	mustAppend(t, s, k, more)
+	sameCandles(t, m.Frame, f.Slice(100, 1000))
+	now, err := s.Map(ctx, k, Range{Start: more.Time[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameCandles(t, now.Frame, more)
+	if err := now.Close(); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.Map(ctx, k, Range{Start: more.Time[499] + 1}); !errors.Is(err, datafile.ErrEmpty) {
+		t.Errorf("empty range: err %v, want ErrEmpty", err)
+	}
+}

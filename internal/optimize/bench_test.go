@@ -84,6 +84,7 @@ func BenchmarkWalkForwardExamples(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = data.Close() })
 	settings, err := backtest.ConfigSettings(cfg, spec)
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/optimize/sample"
 	"github.com/tradai/tradai/internal/strategy"
@@ -24,12 +25,12 @@ import (
 // memLoader serves frames held in memory, by pair.
 type memLoader map[string]*sdk.Frame
 
-func (m memLoader) Load(_ context.Context, k market.Key, _ market.Range) (*sdk.Frame, error) {
+func (m memLoader) Map(_ context.Context, k market.Key, _ market.Range) (*datafile.Mapped, error) {
 	f, ok := m[k.Pair]
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", k.Pair, market.ErrNotFound)
 	}
-	return f, nil
+	return &datafile.Mapped{Frame: f}, nil
 }
 
 // synthetic returns n five-minute candles of a seeded random walk.

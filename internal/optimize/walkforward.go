@@ -200,10 +200,14 @@ func runWindow(ctx context.Context, o WalkOptions, w Window) (*WindowResult, err
 	if err != nil {
 		return nil, fmt.Errorf("training range: %w", err)
 	}
+	// A window's Close waits for its candle summary, computed in the
+	// background from the study's candles, and unmaps nothing.
+	defer func() { _ = train.Close() }()
 	test, err := o.Study.Data.Window(w.Test)
 	if err != nil {
 		return nil, fmt.Errorf("test range: %w", err)
 	}
+	defer func() { _ = test.Close() }()
 	sampler, err := o.Sampler(w.Index)
 	if err != nil {
 		return nil, err

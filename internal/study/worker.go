@@ -307,8 +307,9 @@ func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *en
 	e.eval, err = optimize.NewEvaluator(optimize.Options{Strategy: strat, Data: data, Settings: settings, Params: c.StrategyParams,
 		Space: space, Loss: loss, MinTrades: st.Spec.MinTrades, Clock: o.Clock}, o.Jobs+1)
 	if err != nil {
-		return err
+		return errors.Join(err, data.Close())
 	}
-	e.dims, e.release, ok = space.Dims(), closeFn, true
+	e.dims, ok = space.Dims(), true
+	e.release = func() error { return errors.Join(data.Close(), closeFn()) }
 	return nil
 }
