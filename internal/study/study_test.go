@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tradai/tradai/internal/db"
@@ -520,6 +521,41 @@ func TestTrialsKeepWhatTheOverfittingFiguresNeed(t *testing.T) {
 		o := restored.Overfitting()
 		if len(restored.Trials) != n || o.Trials != n || o.Periods != 40 || len(o.Kept) != kept || math.IsNaN(o.DSR) || math.IsNaN(o.PBO) {
 			t.Fatalf("restored %d trials; figures %+v", len(restored.Trials), o)
+		}
+	})
+}
+
+// Close while a batch runs must not release the study's data under it:
+// the candles are mapped from the store's files, and reading them after
+// the unmap would crash the process. The batch finishes on its data; the
+// last user releases it.
+func TestCloseWaitsForRunningBatches(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		st := f.create(t, Spec{Spaces: []string{"buy", "roi", "stoploss"}, Epochs: 8, Seed: 5, Batch: 8})
+		w := f.worker(t)
+		var once sync.Once
+		var released, early atomic.Int32
+		w.afterTrial = func(int) {
+			early.Add(released.Load())
+			once.Do(func() {
+				w.mu.Lock()
+				e := w.envs[st.ID()]
+				rel := e.release
+				e.release = func() error { released.Add(1); return rel() }
+				w.mu.Unlock()
+				w.Close() // the batch is still running
+			})
+		}
+		pr, err := w.RunBatch(context.Background(), f.p, st.ID(), "b", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Ran != 8 || early.Load() != 0 || released.Load() != 1 {
+			t.Fatalf("batch ran %d trials, %d of them after the data was released, released %d times; want 8, none, once", pr.Ran, early.Load(), released.Load())
+		}
+		if _, err := w.RunBatch(context.Background(), f.p, st.ID(), "late", nil); !errors.Is(err, ErrWorkerClosed) {
+			t.Fatalf("a batch after Close: %v, want ErrWorkerClosed", err)
 		}
 	})
 }

@@ -49,9 +49,10 @@ type Worker struct {
 	store *Store
 	opts  WorkerOptions
 
-	mu   sync.Mutex
-	envs map[string]*env
-	tick uint64
+	mu     sync.Mutex
+	envs   map[string]*env
+	tick   uint64
+	closed bool // Close was called: the last user of a study releases it
 
 	// afterTrial, when set (tests only), is called after each trial of a
 	// batch has run, before the batch is recorded.
@@ -88,6 +89,10 @@ type env struct {
 	release func() error
 }
 
+// ErrWorkerClosed: a batch asked for after Close; the job should run
+// again on another worker (or this one after a restart).
+var ErrWorkerClosed = errors.New("the study worker is shutting down")
+
 // ErrPermanent marks a batch failure that running it again would repeat
 // (a bad config, strategy or missing data): the study has been failed.
 var ErrPermanent = errors.New("the study cannot run")
@@ -112,12 +117,15 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		if ctx.Err() != nil {
 			return Progress{}, ctx.Err()
 		}
+		if errors.Is(err, ErrWorkerClosed) {
+			return Progress{}, err
+		}
 		if _, ferr := w.store.runs.Fail(context.WithoutCancel(ctx), p, id, err, false); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
 			return Progress{}, errors.Join(err, ferr)
 		}
 		return Progress{}, fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
-	defer w.releaseEnv(id)
+	defer w.releaseEnv(id, e)
 	claims, err := w.store.Claim(ctx, p, id, batch, e.dims)
 	if err != nil || len(claims) == 0 {
 		return Progress{}, err
@@ -155,6 +163,10 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 // acquire returns the study's env, loading it once per process.
 func (w *Worker) acquire(ctx context.Context, p tenancy.Principal, id string) (*env, error) {
 	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil, ErrWorkerClosed
+	}
 	w.tick++
 	e, ok := w.envs[id]
 	if !ok {
@@ -181,21 +193,29 @@ func (w *Worker) acquire(ctx context.Context, p tenancy.Principal, id string) (*
 	select {
 	case <-e.ready:
 	case <-ctx.Done():
-		w.releaseEnv(id)
+		w.releaseEnv(id, e)
 		return nil, ctx.Err()
 	}
 	if e.err != nil {
-		w.releaseEnv(id)
+		w.releaseEnv(id, e)
 		return nil, e.err
 	}
 	return e, nil
 }
 
-func (w *Worker) releaseEnv(id string) {
+// releaseEnv ends one user's hold on the study's env e. After Close the
+// last user releases it: its candles may be mapped from the store's files,
+// so they are unmapped only when no batch reads them.
+func (w *Worker) releaseEnv(id string, e *env) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if e, ok := w.envs[id]; ok {
-		e.users--
+	e.users--
+	if w.closed {
+		if e.users == 0 && w.envs[id] == e {
+			delete(w.envs, id)
+			w.releaseLocked(id, e)
+		}
+		return
 	}
 	w.evictLocked()
 }
@@ -214,26 +234,33 @@ func (w *Worker) evictLocked() {
 		}
 		e := w.envs[oldest]
 		delete(w.envs, oldest)
-		if e.release != nil {
-			if err := e.release(); err != nil {
-				w.opts.Log.Warn("close a study's strategy", "study", oldest, "err", err)
-			}
-		}
+		w.releaseLocked(oldest, e)
 	}
 }
 
-// Close releases every loaded study.
+// releaseLocked closes the strategy and data of an env no batch uses.
+func (w *Worker) releaseLocked(id string, e *env) {
+	if e.release == nil {
+		return
+	}
+	if err := e.release(); err != nil {
+		w.opts.Log.Warn("close a study's strategy", "study", id, "err", err)
+	}
+}
+
+// Close releases every loaded study no batch is running; a study a batch
+// still runs on is released when its last batch ends. Later batches are
+// refused with ErrWorkerClosed.
 func (w *Worker) Close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.closed = true
 	for id, e := range w.envs {
-		<-e.ready
-		if e.release != nil {
-			if err := e.release(); err != nil {
-				w.opts.Log.Warn("close a study's strategy", "study", id, "err", err)
-			}
+		if e.users > 0 {
+			continue // loading or running: its last user releases it
 		}
 		delete(w.envs, id)
+		w.releaseLocked(id, e)
 	}
 }
 
