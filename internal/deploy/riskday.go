@@ -68,8 +68,11 @@ func (s *Store) LastRiskDay(ctx context.Context, l Lease) (rd RiskDay, ok bool, 
 // AccountUsage is what every deployment trading on one venue account
 // uses of its limits on one UTC day: the sum of their risk figures
 // (positions and open orders of the deployments still trading; equity,
-// the day's start and entries of all that traded that day), and the highs
-// of that summed equity.
+// the day's start, entries and highs since their start of all that
+// traded that day), and the day's high of that summed equity. High, the
+// sum of the deployments' highs, is at least the summed equity's high:
+// the account's drawdown from it binds as soon or sooner, and a
+// deployment that stopped does not lower it.
 type AccountUsage struct {
 	Day         int64
 	Deployments int // deployments with figures that day
@@ -98,8 +101,8 @@ func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string,
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT COALESCE(MAX(day_high), 0), COALESCE(MAX(high), 0) FROM account_risk_days
-			WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`, tenant, venue, account, day).Scan(&u.DayHigh, &u.High)
+		return tx.QueryRow(ctx, `SELECT COALESCE(MAX(day_high), 0) FROM account_risk_days
+			WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`, tenant, venue, account, day).Scan(&u.DayHigh)
 	})
 	if err != nil {
 		return AccountUsage{}, fmt.Errorf("the usage of account %s on %s: %w", account, venue, err)
@@ -108,10 +111,10 @@ func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string,
 }
 
 // accountUsage sums the figures of day of the account's deployments but
-// except (the highs are left zero).
+// except (the day's high is left zero).
 func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string, day int64, except string) (AccountUsage, error) {
 	u := AccountUsage{Day: day, Positions: map[string]float64{}}
-	rows, err := tx.Query(ctx, `SELECT r.day_start, r.equity, r.positions, r.open_orders, r.orders, d.state FROM deployment_risk_days r
+	rows, err := tx.Query(ctx, `SELECT r.day_start, r.high, r.equity, r.positions, r.open_orders, r.orders, d.state FROM deployment_risk_days r
 		JOIN deployments d ON d.id = r.deployment_id
 		WHERE d.tenant_id = ? AND d.venue = ? AND d.account = ? AND r.day = ? AND d.id <> ?`, tenant, venue, account, day, except)
 	if err != nil {
@@ -120,15 +123,15 @@ func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string,
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			start, eq    float64
+			start, hi, eq float64
 			pos, state   string
 			open, orders int
 		)
-		if err := rows.Scan(&start, &eq, &pos, &open, &orders, &state); err != nil {
+		if err := rows.Scan(&start, &hi, &eq, &pos, &open, &orders, &state); err != nil {
 			return AccountUsage{}, err
 		}
 		u.Deployments++
-		u.DayStart, u.Equity, u.Orders = u.DayStart+start, u.Equity+eq, u.Orders+orders
+		u.DayStart, u.High, u.Equity, u.Orders = u.DayStart+start, u.High+hi, u.Equity+eq, u.Orders+orders
 		if State(state).Terminal() {
 			continue // stopped: nothing of it is open any more
 		}
@@ -164,21 +167,15 @@ func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Or
 		return fmt.Errorf("read the deployment's account: %w", err)
 	}
 	// The lock: an upsert holds the row until the transaction ends.
-	if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, day_high, high, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?)
+	if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, day_high, updated_at) VALUES (?, ?, ?, ?, 0, ?)
 		ON CONFLICT (tenant_id, venue, account, day) DO UPDATE SET updated_at = excluded.updated_at`,
 		l.Tenant, venue, account, rd.Day, now.UnixMilli()); err != nil {
 		return fmt.Errorf("lock the account's risk figures: %w", err)
 	}
-	var dayHigh, high float64
-	if err := tx.QueryRow(ctx, `SELECT day_high, high FROM account_risk_days WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`,
-		l.Tenant, venue, account, rd.Day).Scan(&dayHigh, &high); err != nil {
+	var dayHigh float64
+	if err := tx.QueryRow(ctx, `SELECT day_high FROM account_risk_days WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`,
+		l.Tenant, venue, account, rd.Day).Scan(&dayHigh); err != nil {
 		return fmt.Errorf("read the account's risk figures: %w", err)
-	}
-	if high == 0 { // a new day: the account's high goes on from the days before
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(high), 0) FROM account_risk_days WHERE tenant_id = ? AND venue = ? AND account = ? AND day < ?`,
-			l.Tenant, venue, account, rd.Day).Scan(&high); err != nil {
-			return fmt.Errorf("read the account's high: %w", err)
-		}
 	}
 	u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment)
 	if err != nil {
@@ -191,7 +188,7 @@ func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Or
 		}
 		al.PriceCollar, al.AllowedPairs = 0, nil // the deployment's own limits hold these (made tighter by the account's)
 		st := u.State()
-		st.DayHigh, st.High = dayHigh, high
+		st.DayHigh, st.High = max(dayHigh, u.Equity+rd.Equity), u.High+rd.High
 		st.Equity, st.DayStart, st.OrdersToday = st.Equity+rd.Equity, st.DayStart+rd.DayStart, st.OrdersToday+rd.Orders
 		for pair, n := range rd.Positions {
 			st.Positions[pair] += n
@@ -221,9 +218,12 @@ func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Or
 		return fmt.Errorf("record the risk figures: %w", err)
 	}
 	eq := u.Equity + rd.Equity
-	if _, err := tx.Exec(ctx, `UPDATE account_risk_days SET day_high = ?, high = ? WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`,
-		max(dayHigh, eq), max(high, eq), l.Tenant, venue, account, rd.Day); err != nil {
-		return fmt.Errorf("record the account's highs: %w", err)
+	if eq <= dayHigh {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE account_risk_days SET day_high = ? WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`,
+		eq, l.Tenant, venue, account, rd.Day); err != nil {
+		return fmt.Errorf("record the account's high of the day: %w", err)
 	}
 	return nil
 }

@@ -111,14 +111,14 @@ func TestAccountLimitsSumTheDeployments(t *testing.T) {
 		if err := b.store.Record(ctx, a, entryWrite(a, 3, "BTC/USDT", 0, before)); refusedBy(err) != "max_daily_loss" {
 			t.Fatalf("10.5 %% down on the account (every deployment alone within): %v", err)
 		}
-		// A new day: a new start, but the account's high goes on.
+		// A new day: a new start; the account's high is its deployments'.
 		next := fig(1000)
 		next.Day = day + 1
 		if err := b.store.Record(ctx, a, deploy.Write{Risk: &next}); err != nil {
 			t.Fatal(err)
 		}
 		u, err = b.store.AccountUsage(ctx, b.alice.Tenant, "sim", "paper-1", day+1)
-		if err != nil || u.Deployments != 1 || u.Orders != 0 || u.High != 2000 || u.DayHigh != 1000 {
+		if err != nil || u.Deployments != 1 || u.Orders != 0 || u.High != 1000 || u.DayHigh != 1000 {
 			t.Fatalf("the next day's usage %+v %v", u, err)
 		}
 		last, ok, err := b.store.LastRiskDay(ctx, a)

@@ -22,15 +22,16 @@ CREATE TABLE deployment_risk_days (
 
 -- account_risk_days: one row per venue account and day, locked by every
 -- order intent on the account (the account's limits are checked on the
--- sum of its deployments' figures while it is held), with the highs of
--- the account's summed equity.
+-- sum of its deployments' figures while it is held), with the day's high
+-- of the account's summed equity. (The account's high since its
+-- deployments started is the sum of theirs: a deployment that stopped
+-- does not lower it.)
 CREATE TABLE account_risk_days (
     tenant_id  TEXT NOT NULL REFERENCES tenants(id),
     venue      TEXT NOT NULL,
     account    TEXT NOT NULL,
     day        BIGINT NOT NULL,
     day_high   DOUBLE PRECISION NOT NULL,
-    high       DOUBLE PRECISION NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, venue, account, day)
 );
