@@ -124,8 +124,8 @@ func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string,
 	for rows.Next() {
 		var (
 			start, hi, eq float64
-			pos, state   string
-			open, orders int
+			pos, state    string
+			open, orders  int
 		)
 		if err := rows.Scan(&start, &hi, &eq, &pos, &open, &orders, &state); err != nil {
 			return AccountUsage{}, err
