@@ -2,7 +2,8 @@
 // against them on the host side, whatever the strategy asks: Limits (the
 // config's "risk_limits" object, with defaults), the pure checker
 // (Limits.Check: the deployment's state and an order in, a verdict out;
-// Limits.Breach: the daily loss and drawdown), and Breaker, the circuit
+// Limits.Breach: the daily loss and drawdown; Sum: an account's state, its
+// deployments' added), and Breaker, the circuit
 // breaker of one venue. Exits that reduce risk are never refused.
 package risk
 
