@@ -76,3 +76,59 @@ func TestRestartKeepsTheDailyLoss(t *testing.T) {
 		t.Fatalf("restarted after the day's loss, it bought: %d entries, was %d", len(after), len(before))
 	}
 }
+
+// An entry the account's limits refuse — summed over the account's
+// deployments, checked by the store with the entry's intent — is neither
+// recorded nor sent, and audited with the limit, though the deployment's
+// own limits allow it.
+func TestAccountLimitsRefuseEntries(t *testing.T) {
+	ctx := context.Background()
+	w := newWorldOf(t, hostile{}, "", 2)
+	p := newPaper(t, w, nil)
+	me := tenancy.Principal{Tenant: p.lease.Tenant}
+	if err := p.store.SetAccountLimits(ctx, me, p.dep.Spec.Venue, p.dep.Spec.Account, []byte(`{"max_orders_per_day": 2}`)); err != nil {
+		t.Fatal(err)
+	}
+	rules, acct, err := w.cfg.Trading(w.strat.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := risk.Default() // the deployment's own: no daily count
+	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
+		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Limits: &l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx, time.UnixMilli(start)); err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(1); i <= 24; i++ {
+		now := start + i*dur
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		p.clk.Set(time.UnixMilli(now))
+		if err := r.Step(ctx, time.UnixMilli(now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, times := venueEntries(t, p); len(times) != 2 {
+		t.Fatalf("%d entries at the venue, want the account's 2 of the day", len(times))
+	}
+	if a := audits(t, p); a["deployment.order_refused max_orders_per_day"] == 0 {
+		t.Fatalf("no refusal audited: %v", a)
+	}
+	entries := 0
+	os, err := p.store.Orders(ctx, me.Tenant, p.dep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range os {
+		if o.Leg == deploy.Entry {
+			entries++
+		}
+	}
+	if entries != 2 {
+		t.Fatalf("%d entries recorded, want 2", entries)
+	}
+}
