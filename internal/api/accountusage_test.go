@@ -58,9 +58,9 @@ func TestAccountUsageIsSummed(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := apitype.AccountUsage{Day: "2026-03-01", Deployments: 2, Positions: map[string]float64{"ETH/BTC": 80}, Exposure: 80, OpenOrders: 2, OrdersToday: 4,
-			Equity: 1970, DayStart: 2000, DayHigh: 1970, High: 2000, DailyLoss: 0.015}
+			Equity: 1970, DayStart: 2000, DayHigh: 2000, High: 2000, DailyLoss: 0.015}
 		if g := lim.Usage; g == nil || g.Day != want.Day || g.Deployments != 2 || g.Positions["ETH/BTC"] != 80 || g.Exposure != 80 || g.OpenOrders != 2 ||
-			g.OrdersToday != 4 || g.Equity != 1970 || g.DayStart != 2000 || g.DayHigh != 1970 || g.High != 2000 || g.DailyLoss < 0.0149 || g.DailyLoss > 0.0151 {
+			g.OrdersToday != 4 || g.Equity != 1970 || g.DayStart != 2000 || g.DayHigh != 2000 || g.High != 2000 || g.DailyLoss < 0.0149 || g.DailyLoss > 0.0151 {
 			t.Fatalf("usage %+v, want %+v", g, want)
 		}
 		got, err := ops.Get(ctx, p, first.ID)

@@ -68,11 +68,10 @@ func (s *Store) LastRiskDay(ctx context.Context, l Lease) (rd RiskDay, ok bool, 
 // AccountUsage is what every deployment trading on one venue account
 // uses of its limits on one UTC day: the sum of their risk figures
 // (positions and open orders of the deployments still trading; equity,
-// the day's start, entries and highs since their start of all that
-// traded that day), and the day's high of that summed equity. High, the
-// sum of the deployments' highs, is at least the summed equity's high:
-// the account's drawdown from it binds as soon or sooner, and a
-// deployment that stopped does not lower it.
+// the day's start, entries and highs of all that traded that day). The
+// highs (of the day, since the start) are the sums of the deployments':
+// at least the summed equity's, so the account's drawdown from them binds
+// as soon or sooner, and a deployment that stopped does not lower them.
 type AccountUsage struct {
 	Day         int64
 	Deployments int // deployments with figures that day
@@ -98,11 +97,7 @@ func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string,
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
 		u, err = accountUsage(ctx, tx, tenant, venue, account, day, "")
-		if err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT COALESCE(MAX(day_high), 0) FROM account_risk_days
-			WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`, tenant, venue, account, day).Scan(&u.DayHigh)
+		return err
 	})
 	if err != nil {
 		return AccountUsage{}, fmt.Errorf("the usage of account %s on %s: %w", account, venue, err)
@@ -111,10 +106,10 @@ func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string,
 }
 
 // accountUsage sums the figures of day of the account's deployments but
-// except (the day's high is left zero).
+// except.
 func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string, day int64, except string) (AccountUsage, error) {
 	u := AccountUsage{Day: day, Positions: map[string]float64{}}
-	rows, err := tx.Query(ctx, `SELECT r.day_start, r.high, r.equity, r.positions, r.open_orders, r.orders, d.state FROM deployment_risk_days r
+	rows, err := tx.Query(ctx, `SELECT r.day_start, r.day_high, r.high, r.equity, r.positions, r.open_orders, r.orders, d.state FROM deployment_risk_days r
 		JOIN deployments d ON d.id = r.deployment_id
 		WHERE d.tenant_id = ? AND d.venue = ? AND d.account = ? AND r.day = ? AND d.id <> ?`, tenant, venue, account, day, except)
 	if err != nil {
@@ -123,15 +118,15 @@ func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string,
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			start, hi, eq float64
-			pos, state    string
-			open, orders  int
+			start, dayHi, hi, eq float64
+			pos, state           string
+			open, orders         int
 		)
-		if err := rows.Scan(&start, &hi, &eq, &pos, &open, &orders, &state); err != nil {
+		if err := rows.Scan(&start, &dayHi, &hi, &eq, &pos, &open, &orders, &state); err != nil {
 			return AccountUsage{}, err
 		}
 		u.Deployments++
-		u.DayStart, u.High, u.Equity, u.Orders = u.DayStart+start, u.High+hi, u.Equity+eq, u.Orders+orders
+		u.DayStart, u.DayHigh, u.High, u.Equity, u.Orders = u.DayStart+start, u.DayHigh+dayHi, u.High+hi, u.Equity+eq, u.Orders+orders
 		if State(state).Terminal() {
 			continue // stopped: nothing of it is open any more
 		}
@@ -155,47 +150,11 @@ func (u *AccountUsage) add(rd RiskDay) {
 
 // putRisk records rd for l's deployment in tx; entry, when not nil, is
 // an entry about to be sent: checked first against the limits of the
-// deployment's account on the sum of the account's deployments' figures
-// (a *RefusedError when they refuse it), then counted in rd. The account's
-// row of the day is locked first, so two deployments on one account,
-// whatever process runs them, check and count one after the other.
+// deployment's account (checkAccount), then counted in rd.
 func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Order, now time.Time) error {
-	var venue, account, limits string
-	if err := tx.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
-		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
-		WHERE d.id = ?`, l.Deployment).Scan(&venue, &account, &limits); err != nil {
-		return fmt.Errorf("read the deployment's account: %w", err)
-	}
-	// The lock: an upsert holds the row until the transaction ends.
-	if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, day_high, updated_at) VALUES (?, ?, ?, ?, 0, ?)
-		ON CONFLICT (tenant_id, venue, account, day) DO UPDATE SET updated_at = excluded.updated_at`,
-		l.Tenant, venue, account, rd.Day, now.UnixMilli()); err != nil {
-		return fmt.Errorf("lock the account's risk figures: %w", err)
-	}
-	var dayHigh float64
-	if err := tx.QueryRow(ctx, `SELECT day_high FROM account_risk_days WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`,
-		l.Tenant, venue, account, rd.Day).Scan(&dayHigh); err != nil {
-		return fmt.Errorf("read the account's risk figures: %w", err)
-	}
-	u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment)
-	if err != nil {
-		return err
-	}
-	if entry != nil && limits != "" {
-		al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
-		if err != nil {
-			return Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
-		}
-		al.PriceCollar, al.AllowedPairs = 0, nil // the deployment's own limits hold these (made tighter by the account's)
-		st := u.State()
-		st.DayHigh, st.High = max(dayHigh, u.Equity+rd.Equity), u.High+rd.High
-		st.Equity, st.DayStart, st.OrdersToday = st.Equity+rd.Equity, st.DayStart+rd.DayStart, st.OrdersToday+rd.Orders
-		for pair, n := range rd.Positions {
-			st.Positions[pair] += n
-		}
-		st.OpenOrders += rd.OpenOrders
-		if v := al.Check(st, *entry); !v.OK() {
-			return &RefusedError{Account: venue + "/" + account, Verdict: v}
+	if entry != nil {
+		if err := checkAccount(ctx, tx, l, rd, *entry, now); err != nil {
+			return err
 		}
 	}
 	if rd.Positions = maps.Clone(rd.Positions); rd.Positions == nil {
@@ -217,13 +176,45 @@ func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Or
 		l.Deployment, rd.Day, rd.DayStart, rd.DayHigh, rd.High, rd.Equity, string(pos), rd.OpenOrders, rd.Orders, now.UnixMilli()); err != nil {
 		return fmt.Errorf("record the risk figures: %w", err)
 	}
-	eq := u.Equity + rd.Equity
-	if eq <= dayHigh {
-		return nil
+	return nil
+}
+
+// checkAccount checks entry, about to be sent by l's deployment whose
+// figures before it are rd, against the limits of the deployment's
+// account on the sum of the account's deployments' figures: a
+// *RefusedError when they refuse it. The account's row of the day is
+// locked first, so two deployments on one account, whatever process runs
+// them, check and count one after the other (on SQLite, writers take
+// turns anyway).
+func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry risk.Order, now time.Time) error {
+	var venue, account, limits string
+	if err := tx.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
+		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
+		WHERE d.id = ?`, l.Deployment).Scan(&venue, &account, &limits); err != nil {
+		return fmt.Errorf("read the deployment's account: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE account_risk_days SET day_high = ? WHERE tenant_id = ? AND venue = ? AND account = ? AND day = ?`,
-		eq, l.Tenant, venue, account, rd.Day); err != nil {
-		return fmt.Errorf("record the account's high of the day: %w", err)
+	if limits == "" {
+		return nil // the account has no limits of its own
+	}
+	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
+	if err != nil {
+		return Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
+	}
+	// The lock: an upsert holds the row until the transaction ends.
+	if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, venue, account, day) DO UPDATE SET updated_at = excluded.updated_at`,
+		l.Tenant, venue, account, rd.Day, now.UnixMilli()); err != nil {
+		return fmt.Errorf("lock the account's risk figures: %w", err)
+	}
+	u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment)
+	if err != nil {
+		return err
+	}
+	u.add(rd)
+	u.Equity, u.DayStart, u.DayHigh, u.High, u.Orders = u.Equity+rd.Equity, u.DayStart+rd.DayStart, u.DayHigh+rd.DayHigh, u.High+rd.High, u.Orders+rd.Orders
+	al.PriceCollar, al.AllowedPairs = 0, nil // the deployment's own limits hold these (made tighter by the account's)
+	if v := al.Check(u.State(), entry); !v.OK() {
+		return &RefusedError{Account: venue + "/" + account, Verdict: v}
 	}
 	return nil
 }

@@ -20,18 +20,16 @@ CREATE TABLE deployment_risk_days (
     PRIMARY KEY (deployment_id, day)
 );
 
--- account_risk_days: one row per venue account and day, locked by every
--- order intent on the account (the account's limits are checked on the
--- sum of its deployments' figures while it is held), with the day's high
--- of the account's summed equity. (The account's high since its
--- deployments started is the sum of theirs: a deployment that stopped
--- does not lower it.)
+-- account_risk_days: one row per venue account (with limits) and day,
+-- locked by every entry's intent on the account: the account's limits are
+-- checked on the sum of its deployments' figures of the day while it is
+-- held, so two deployments, whatever process runs them, cannot both pass
+-- a limit only one fits. The account's figures are those sums.
 CREATE TABLE account_risk_days (
     tenant_id  TEXT NOT NULL REFERENCES tenants(id),
     venue      TEXT NOT NULL,
     account    TEXT NOT NULL,
     day        BIGINT NOT NULL,
-    day_high   DOUBLE PRECISION NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, venue, account, day)
 );
