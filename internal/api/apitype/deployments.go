@@ -113,8 +113,8 @@ type AccountUsage struct {
 	OrdersToday int                `json:"orders_today" doc:"Entries sent that day (max_orders_per_day)"`
 	Equity      float64            `json:"equity" doc:"The deployments' equity added"`
 	DayStart    float64            `json:"day_start" doc:"Their equity at the day's start (or at their start that day), added"`
-	DayHigh     float64            `json:"day_high" doc:"The summed equity's high of the day"`
-	High        float64            `json:"high" doc:"The summed equity's high over every day recorded"`
+	DayHigh     float64            `json:"day_high" doc:"The deployments' highs of the day, added (max_drawdown with drawdown_from day)"`
+	High        float64            `json:"high" doc:"The deployments' highs since they started, added (max_drawdown from the deployment's high)"`
 	DailyLoss   float64            `json:"daily_loss" doc:"1 - equity / day_start: the fraction max_daily_loss bounds (negative: a gain)"`
 }
 
