@@ -367,6 +367,9 @@ func (d *Deployments) Get(ctx context.Context, p tenancy.Principal, id string) (
 			s.OrdersToday++
 		}
 	}
+	if s.Account, err = d.accountUsage(ctx, p.Tenant, dep.Spec.Venue, dep.Spec.Account); err != nil {
+		return apitype.Deployment{}, err
+	}
 	s.CPUSeconds = dep.Cost.CPU.Seconds()
 	s.PeakMemoryBytes, s.VenueWeight, s.VenueWeight1m = dep.Cost.PeakMemory, dep.Cost.VenueWeight, dep.Cost.VenueWeight1m
 	out.Summary = s
@@ -490,7 +493,27 @@ func (d *Deployments) SetAccountLimits(ctx context.Context, p tenancy.Principal,
 	if err := d.cfg.Store.SetAccountLimits(ctx, p, req.Venue, req.Account, raw); err != nil {
 		return apitype.AccountLimits{}, d.storeErr("set the risk limits of", req.Account, err)
 	}
+	req.Usage, err = d.accountUsage(ctx, p.Tenant, req.Venue, req.Account)
+	if err != nil {
+		return apitype.AccountLimits{}, err
+	}
 	return req, nil
+}
+
+// accountUsage is what every deployment on the tenant's account on venue
+// uses of the account's limits today.
+func (d *Deployments) accountUsage(ctx context.Context, tenant, venue, account string) (*apitype.AccountUsage, error) {
+	now := d.clk.Now()
+	u, err := d.cfg.Store.AccountUsage(ctx, tenant, venue, account, deploy.Day(now))
+	if err != nil {
+		return nil, d.internal("read the usage of an account's risk limits", err)
+	}
+	out := &apitype.AccountUsage{Day: now.UTC().Format(time.DateOnly), Deployments: u.Deployments, Positions: u.Positions, Exposure: u.Exposure,
+		OpenOrders: u.OpenOrders, OrdersToday: u.Orders, Equity: u.Equity, DayStart: u.DayStart, DayHigh: u.DayHigh, High: u.High}
+	if u.DayStart > 0 {
+		out.DailyLoss = 1 - u.Equity/u.DayStart
+	}
+	return out, nil
 }
 
 // AccountLimits are the risk limits recorded for one of the tenant's
@@ -505,6 +528,9 @@ func (d *Deployments) AccountLimits(ctx context.Context, p tenancy.Principal, ve
 		if err := json.Unmarshal(raw, &out.RiskLimits); err != nil {
 			return apitype.AccountLimits{}, d.internal("read the risk limits of an account", err)
 		}
+	}
+	if out.Usage, err = d.accountUsage(ctx, p.Tenant, venue, account); err != nil {
+		return apitype.AccountLimits{}, err
 	}
 	return out, nil
 }

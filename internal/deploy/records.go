@@ -9,6 +9,7 @@ import (
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
+	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/trade"
 )
 
@@ -86,6 +87,14 @@ type Write struct {
 	Equity []EquityPoint
 	Tick   time.Time
 	Cost   CostDelta
+	// Risk, when set, are the deployment's risk figures of their day
+	// (recorded, and summed into its account's). Entry, when set, is an
+	// entry about to be sent (Orders holds its intent): it is checked
+	// against the account's limits on the sum of every deployment on the
+	// account and Risk (the figures before it) first, and counted in them;
+	// refused, nothing is written (a *RefusedError).
+	Risk  *RiskDay
+	Entry *risk.Order
 }
 
 // CostDelta is what a runner measured of its deployment since its last
@@ -102,7 +111,15 @@ type CostDelta struct {
 // Record writes w for l's deployment in one transaction, or nothing when
 // the lease was lost (ErrFenced).
 func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
+	if w.Entry != nil && w.Risk == nil {
+		return fmt.Errorf("deployment %s: an entry to check needs the risk figures before it", l.Deployment)
+	}
 	return s.fenced(ctx, l, "record orders and trades", func(tx *db.Tx, now time.Time) error {
+		if w.Risk != nil {
+			if err := putRisk(ctx, tx, l, *w.Risk, w.Entry, now); err != nil {
+				return err
+			}
+		}
 		for _, o := range w.Orders {
 			if err := putOrder(ctx, tx, l.Deployment, o, now); err != nil {
 				return err

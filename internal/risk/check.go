@@ -32,6 +32,9 @@ type State struct {
 	// Sent are the times of the orders sent lately (at least those of the
 	// last minute).
 	Sent []time.Time
+	// OrdersToday is how many entries were sent since the day's start
+	// (UTC).
+	OrdersToday int
 	// Equity is the deployment's equity now; DayStart the equity at the
 	// day's start (UTC); DayHigh and High its highs of the day and since
 	// the deployment started (so High >= DayHigh). Zero: not known yet.
@@ -107,6 +110,9 @@ func (l Limits) Check(s State, o Order) Verdict {
 			return refuse("max_orders_per_minute", "%d orders were sent in the last minute (at most %d)", n, l.MaxOrdersPerMinute)
 		}
 	}
+	if l.MaxOrdersPerDay > 0 && s.OrdersToday >= l.MaxOrdersPerDay {
+		return refuse("max_orders_per_day", "%d entries were sent today (at most %d)", s.OrdersToday, l.MaxOrdersPerDay)
+	}
 	return Verdict{}
 }
 
@@ -126,4 +132,27 @@ func (l Limits) Breach(s State) Verdict {
 			s.Equity, 100*(1-s.Equity/high), l.DrawdownFrom, high, 100*l.MaxDrawdown)
 	}
 	return Verdict{}
+}
+
+// Sum is an account's state made of its deployments' states: their
+// positions added by pair, their open orders, entries of the day, equity
+// and equity at the day's start added. Now and LastPrice are the first
+// part's; Sent and the highs are left out (an account's highs are those
+// of its summed equity, kept by whoever keeps the account's figures).
+func Sum(parts ...State) State {
+	var s State
+	s.Positions = map[string]float64{}
+	for i, p := range parts {
+		if i == 0 {
+			s.Now, s.LastPrice = p.Now, p.LastPrice
+		}
+		for pair, n := range p.Positions {
+			s.Positions[pair] += n
+		}
+		s.OpenOrders += p.OpenOrders
+		s.OrdersToday += p.OrdersToday
+		s.Equity += p.Equity
+		s.DayStart += p.DayStart
+	}
+	return s
 }

@@ -2,7 +2,8 @@
 // against them on the host side, whatever the strategy asks: Limits (the
 // config's "risk_limits" object, with defaults), the pure checker
 // (Limits.Check: the deployment's state and an order in, a verdict out;
-// Limits.Breach: the daily loss and drawdown), and Breaker, the circuit
+// Limits.Breach: the daily loss and drawdown; Sum: an account's state, its
+// deployments' added), and Breaker, the circuit
 // breaker of one venue. Exits that reduce risk are never refused.
 package risk
 
@@ -47,6 +48,9 @@ type Limits struct {
 	MaxOpenOrders int `json:"max_open_orders"`
 	// MaxOrdersPerMinute bounds the orders sent in any 60 s (default 60).
 	MaxOrdersPerMinute int `json:"max_orders_per_minute"`
+	// MaxOrdersPerDay bounds the entries sent in a UTC day (0: no limit);
+	// an account's counts every deployment trading on it.
+	MaxOrdersPerDay int `json:"max_orders_per_day"`
 	// MaxDailyLoss is the loss, as a ratio of the equity at the day's
 	// start (UTC), that pauses the deployment.
 	MaxDailyLoss float64 `json:"max_daily_loss"`
@@ -141,6 +145,8 @@ func (l Limits) Validate() error {
 		return bad("max_open_orders", "must be 0 (no limit) to 10000")
 	case l.MaxOrdersPerMinute < 0 || l.MaxOrdersPerMinute > 100_000:
 		return bad("max_orders_per_minute", "must be 0 (no limit) to 100000")
+	case l.MaxOrdersPerDay < 0 || l.MaxOrdersPerDay > 10_000_000:
+		return bad("max_orders_per_day", "must be 0 (no limit) to 10000000")
 	case l.DrawdownFrom != HighDay && l.DrawdownFrom != HighDeployment:
 		return bad("drawdown_from", `must be "day" or "deployment"`)
 	case len(l.AllowedPairs) > 1000:
@@ -171,7 +177,8 @@ func (l Limits) Tighter(o Limits) Limits {
 	minInt := func(a, b int) int { return int(minPos(float64(a), float64(b))) }
 	out := Limits{MaxPositionPerPair: minPos(l.MaxPositionPerPair, o.MaxPositionPerPair), MaxPositionTotal: minPos(l.MaxPositionTotal, o.MaxPositionTotal),
 		MaxOrderNotional: minPos(l.MaxOrderNotional, o.MaxOrderNotional), MaxOpenOrders: minInt(l.MaxOpenOrders, o.MaxOpenOrders),
-		MaxOrdersPerMinute: minInt(l.MaxOrdersPerMinute, o.MaxOrdersPerMinute), MaxDailyLoss: minPos(l.MaxDailyLoss, o.MaxDailyLoss),
+		MaxOrdersPerMinute: minInt(l.MaxOrdersPerMinute, o.MaxOrdersPerMinute),
+		MaxOrdersPerDay:    minInt(l.MaxOrdersPerDay, o.MaxOrdersPerDay), MaxDailyLoss: minPos(l.MaxDailyLoss, o.MaxDailyLoss),
 		MaxDrawdown: minPos(l.MaxDrawdown, o.MaxDrawdown), PriceCollar: minPos(l.PriceCollar, o.PriceCollar), DrawdownFrom: l.DrawdownFrom,
 		FlattenOnBreach: l.FlattenOnBreach || o.FlattenOnBreach}
 	// A drawdown from the deployment's high is never smaller than one from

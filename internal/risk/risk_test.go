@@ -24,7 +24,8 @@ func genLimits(t *rapid.T) risk.Limits {
 	}
 	l := risk.Limits{MaxPositionPerPair: amt("per_pair"), MaxPositionTotal: amt("total"), MaxOrderNotional: amt("order"),
 		MaxOpenOrders: rapid.IntRange(0, 50).Draw(t, "open"), MaxOrdersPerMinute: rapid.IntRange(0, 100).Draw(t, "rate"),
-		MaxDailyLoss: ratio("loss"), MaxDrawdown: ratio("dd"), PriceCollar: ratio("collar"),
+		MaxOrdersPerDay: rapid.IntRange(0, 200).Draw(t, "per_day"),
+		MaxDailyLoss:    ratio("loss"), MaxDrawdown: ratio("dd"), PriceCollar: ratio("collar"),
 		DrawdownFrom: rapid.SampledFrom([]string{risk.HighDay, risk.HighDeployment}).Draw(t, "from")}
 	if rapid.Bool().Draw(t, "restrict") {
 		l.AllowedPairs = rapid.SliceOfDistinct(rapid.SampledFrom([]string{"A/Q", "B/Q", "C/Q"}), rapid.ID[string]).Draw(t, "pairs")
@@ -34,7 +35,8 @@ func genLimits(t *rapid.T) risk.Limits {
 
 func genState(t *rapid.T) risk.State {
 	s := risk.State{Now: t0, LastPrice: rapid.OneOf(rapid.Just(0.0), rapid.Float64Range(0.01, 1000)).Draw(t, "last"),
-		Positions: map[string]float64{}, OpenOrders: rapid.IntRange(0, 60).Draw(t, "open_orders")}
+		Positions: map[string]float64{}, OpenOrders: rapid.IntRange(0, 60).Draw(t, "open_orders"),
+		OrdersToday: rapid.IntRange(0, 250).Draw(t, "orders_today")}
 	for _, p := range []string{"A/Q", "B/Q", "C/Q"} {
 		s.Positions[p] = rapid.OneOf(rapid.Just(0.0), rapid.Float64Range(0, 1e6)).Draw(t, "pos "+p)
 	}
@@ -87,6 +89,7 @@ func TestCheckHoldsEveryLimit(t *testing.T) {
 			"max_position_notional_total":    l.MaxPositionTotal > 0 && total > l.MaxPositionTotal,
 			"max_open_orders":                l.MaxOpenOrders > 0 && s.OpenOrders >= l.MaxOpenOrders,
 			"max_orders_per_minute":          l.MaxOrdersPerMinute > 0 && recent >= l.MaxOrdersPerMinute,
+			"max_orders_per_day":             l.MaxOrdersPerDay > 0 && s.OrdersToday >= l.MaxOrdersPerDay,
 			"max_daily_loss":                 l.MaxDailyLoss > 0 && s.Equity <= s.DayStart*(1-l.MaxDailyLoss),
 			"max_drawdown":                   l.MaxDrawdown > 0 && s.Equity <= high*(1-l.MaxDrawdown),
 		}
@@ -222,3 +225,41 @@ func TestBreaker(t *testing.T) {
 		t.Fatalf("a probe that worked: %s, want closed", st)
 	}
 }
+
+// An account's summed state holds what its deployments hold: an order
+// that one deployment's figures alone would push past an account's
+// exposure or order-count limit is refused on the sum, and the sum's
+// figures are the parts' added.
+func TestSumCountsEveryDeployment(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		l := genLimits(t)
+		l.AllowedPairs, l.MaxDailyLoss, l.MaxDrawdown = nil, 0, 0 // the summed limits alone
+		parts := rapid.SliceOfN(rapid.Custom(genState), 1, 5).Draw(t, "deployments")
+		o := genOrder(t)
+		sum := risk.Sum(parts...)
+		var open, today int
+		var total, eq, start float64
+		for _, p := range parts {
+			open, today, eq, start = open+p.OpenOrders, today+p.OrdersToday, eq+p.Equity, start+p.DayStart
+			for _, n := range p.Positions {
+				total += n
+			}
+		}
+		var sumTotal float64
+		for _, n := range sum.Positions {
+			sumTotal += n
+		}
+		if sum.OpenOrders != open || sum.OrdersToday != today || !near(sumTotal, total) || !near(sum.Equity, eq) || !near(sum.DayStart, start) {
+			t.Fatalf("sum %+v of %+v", sum, parts)
+		}
+		sum.LastPrice = 0 // the collar is the deployment's
+		for _, p := range parts {
+			p.LastPrice, p.Sent, p.DayStart, p.High, p.DayHigh = 0, nil, 0, 0, 0
+			if v := l.Check(p, o); !v.OK() && l.Check(sum, o).OK() {
+				t.Fatalf("one deployment alone is refused (%v) but the account's sum allowed the order", v)
+			}
+		}
+	})
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(a), math.Abs(b)) }

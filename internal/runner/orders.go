@@ -91,12 +91,30 @@ func (r *Runner) send(ctx context.Context, ps *pairState, seq int64, leg deploy.
 	req.ClientOrderID = deploy.ClientOrderID(r.cfg.Lease.Deployment, seq, leg, attempt)
 	rec := deploy.Order{ClientOrderID: req.ClientOrderID, TradeSeq: seq, Leg: leg, Attempt: attempt, Pair: ps.pair, Side: req.Side, Type: req.Type,
 		Reason: reason, Price: req.Price, StopPrice: req.StopPrice, Quantity: req.Quantity, QuoteQuantity: req.QuoteQuantity, Status: deploy.Pending}
-	if !r.admit(ctx, ps, leg, req) {
+	ro, ok := r.admit(ctx, ps, leg, req)
+	if !ok {
 		rec.Status = refused // neither recorded nor sent
 		return rec, exchange.Order{}, false, nil
 	}
-	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}}); err != nil {
+	w := deploy.Write{Orders: []deploy.Order{rec}}
+	if !ro.Reduces {
+		// The account's limits, summed over its deployments, checked with
+		// the intent.
+		before := r.riskDay()
+		w.Risk, w.Entry = &before, &ro
+	}
+	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
+		var re *deploy.RefusedError
+		if errors.As(err, &re) {
+			r.refused(ctx, ps, req, re.Verdict, ro.Notional)
+			rec.Status = refused
+			return rec, exchange.Order{}, false, nil
+		}
 		return rec, exchange.Order{}, false, err
+	}
+	if !ro.Reduces {
+		r.risk.ordersToday++
+		r.risk.dayRecorded = false // the entry is counted in the figures recorded
 	}
 	r.sentOrder(r.clk.Now())
 	var o exchange.Order

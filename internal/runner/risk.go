@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/tradai/tradai/internal/deploy"
@@ -29,6 +30,9 @@ type riskState struct {
 	haltedAt                time.Time
 	recorded                deploy.RiskState // the risk state last recorded
 	recordedOnce            bool
+	ordersToday             int            // entries sent this day
+	lastDay                 deploy.RiskDay // the risk figures last recorded
+	dayRecorded             bool
 }
 
 // refused is the status of an order the risk limits (or the venue's
@@ -37,10 +41,13 @@ const refused exchange.Status = "REFUSED_BY_RISK"
 
 // admit checks an order about to be sent against the risk limits and the
 // venue's circuit breaker. Exits (sells of a held trade) always pass.
-// A refused order is logged in the deployment's log and audited.
-func (r *Runner) admit(ctx context.Context, ps *pairState, leg deploy.Leg, req exchange.OrderRequest) bool {
+// A refused order is logged in the deployment's log and audited. An
+// entry admitted here is checked again against its account's limits,
+// summed over every deployment on the account, when its intent is
+// recorded (send).
+func (r *Runner) admit(ctx context.Context, ps *pairState, leg deploy.Leg, req exchange.OrderRequest) (risk.Order, bool) {
 	if leg == deploy.Exit {
-		return true
+		return risk.Order{Pair: ps.pair, Reduces: true}, true
 	}
 	now := r.clk.Now()
 	last := r.lastClose(ps, 0)
@@ -48,37 +55,92 @@ func (r *Runner) admit(ctx context.Context, ps *pairState, leg deploy.Leg, req e
 	if price == 0 {
 		price = last
 	}
-	notional := req.Quantity.Float() * price
-	if req.QuoteQuantity > 0 {
-		notional = req.QuoteQuantity.Float()
-	}
-	st := risk.State{Now: now, LastPrice: last, Positions: map[string]float64{}, Sent: r.risk.sent,
+	o := risk.Order{Pair: ps.pair, Price: price, Notional: orderNotional(req.Quantity.Float(), req.QuoteQuantity.Float(), price)}
+	st := risk.State{Now: now, LastPrice: last, Sent: r.risk.sent, OrdersToday: r.risk.ordersToday,
 		Equity: r.equity(), DayStart: r.risk.dayStart, DayHigh: r.risk.dayHigh, High: r.risk.high}
-	for _, h := range r.pairs {
-		if h.open != nil {
-			st.Positions[h.pair] += h.open.venueQty * r.lastClose(h, h.open.tr.OpenRate)
-			if h.open.rest != nil {
-				st.OpenOrders++
-			}
-		}
-		if h.entry != nil {
-			st.OpenOrders++
-		}
-	}
-	v := r.cfg.Limits.Check(st, risk.Order{Pair: ps.pair, Price: price, Notional: notional})
+	st.Positions, st.OpenOrders = r.exposure(false)
+	v := r.cfg.Limits.Check(st, o)
 	if v.OK() && !r.cfg.Breaker.Allow() {
 		v = risk.Verdict{Limit: "circuit_breaker", Why: "the venue failed too often: new orders wait for the breaker's cool-down"}
 	}
 	if v.OK() {
-		return true
+		return o, true
 	}
+	r.refused(ctx, ps, req, v, o.Notional)
+	return o, false
+}
+
+// refused logs and audits an order the risk limits refused.
+func (r *Runner) refused(ctx context.Context, ps *pairState, req exchange.OrderRequest, v risk.Verdict, notional float64) {
 	r.logf(ctx, slog.LevelWarn, "order refused by the risk limits", "pair", ps.pair, "limit", v.Limit, "why", v.Why, "side", string(req.Side),
 		"quantity", req.Quantity.String(), "notional", fmt.Sprint(notional))
 	if err := r.cfg.Store.Audit(ctx, r.cfg.Lease, "deployment.order_refused", map[string]any{"pair": ps.pair, "limit": v.Limit, "why": v.Why,
 		"side": req.Side, "quantity": req.Quantity.String(), "notional": notional}); err != nil {
 		r.log.Warn("refused order not audited", "err", err)
 	}
-	return false
+}
+
+// orderNotional is an order's value in the stake currency: its quote
+// quantity, else its quantity at price.
+func orderNotional(qty, quote, price float64) float64 {
+	if quote > 0 {
+		return quote
+	}
+	return qty * price
+}
+
+// exposure is the notional of the open positions at their last price by
+// pair (with waiting, the limit entries waiting to fill too) and how many
+// orders are open at the venue.
+func (r *Runner) exposure(waiting bool) (map[string]float64, int) {
+	pos, open := map[string]float64{}, 0
+	for _, h := range r.pairs {
+		if h.open != nil {
+			pos[h.pair] += h.open.venueQty * r.lastClose(h, h.open.tr.OpenRate)
+			if h.open.rest != nil {
+				open++
+			}
+		}
+		if h.entry != nil {
+			open++
+			if waiting {
+				e := h.entry.rec
+				pos[h.pair] += orderNotional(e.Quantity.Float(), e.QuoteQuantity.Float(), e.Price.Float())
+			}
+		}
+	}
+	return pos, open
+}
+
+// riskDay is the deployment's risk figures now, to record.
+func (r *Runner) riskDay() deploy.RiskDay {
+	rd := deploy.RiskDay{Day: r.risk.day, DayStart: r.risk.dayStart, DayHigh: r.risk.dayHigh, High: r.risk.high, Equity: r.equity(), Orders: r.risk.ordersToday}
+	rd.Positions, rd.OpenOrders = r.exposure(true)
+	if rd.Day == 0 { // before the first close
+		rd.Day = deploy.Day(r.clk.Now())
+	}
+	return rd
+}
+
+// sameDay reports whether two risk figures are equal.
+func sameDay(a, b deploy.RiskDay) bool {
+	return a.Day == b.Day && a.DayStart == b.DayStart && a.DayHigh == b.DayHigh && a.High == b.High && a.Equity == b.Equity &&
+		a.OpenOrders == b.OpenOrders && a.Orders == b.Orders && maps.Equal(a.Positions, b.Positions)
+}
+
+// restoreRisk continues the risk figures last recorded: the day's start,
+// its high and its entries when they are today's (a restart does not
+// reset a daily loss), the deployment's high in any case.
+func (r *Runner) restoreRisk(ctx context.Context, now time.Time) error {
+	rd, ok, err := r.cfg.Store.LastRiskDay(ctx, r.cfg.Lease)
+	if err != nil || !ok {
+		return err
+	}
+	r.risk.high = rd.High
+	if rd.Day == deploy.Day(now) {
+		r.risk.day, r.risk.dayStart, r.risk.dayHigh, r.risk.ordersToday = rd.Day, rd.DayStart, rd.DayHigh, rd.Orders
+	}
+	return nil
 }
 
 // sentOrder counts an order sent at now for max_orders_per_minute.
@@ -111,7 +173,7 @@ func (r *Runner) venueCall(err error) {
 func (r *Runner) watchLoss(ctx context.Context, d deploy.Deployment, nowMs int64) error {
 	eq := r.equity()
 	if day := nowMs / 86_400_000; day != r.risk.day || r.risk.dayStart == 0 {
-		r.risk.day, r.risk.dayStart, r.risk.dayHigh = day, eq, eq
+		r.risk.day, r.risk.dayStart, r.risk.dayHigh, r.risk.ordersToday = day, eq, eq, 0
 	}
 	r.risk.dayHigh, r.risk.high = max(r.risk.dayHigh, eq), max(r.risk.high, eq)
 	if d.State == deploy.Running {

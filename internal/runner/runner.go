@@ -38,6 +38,9 @@ type Store interface {
 	SetRisk(ctx context.Context, l deploy.Lease, rs deploy.RiskState) error
 	Halt(ctx context.Context, l deploy.Lease, limit string, rs deploy.RiskState) error
 	Audit(ctx context.Context, l deploy.Lease, action string, detail map[string]any) error
+	// LastRiskDay is the deployment's risk figures last recorded (the
+	// day's start, highs and entries a restart continues).
+	LastRiskDay(ctx context.Context, l deploy.Lease) (deploy.RiskDay, bool, error)
 }
 
 // Config is one deployment's runner.
@@ -311,6 +314,9 @@ func (r *Runner) Start(ctx context.Context, now time.Time) error {
 		// Paused by a risk breach before: still shown until resumed.
 		r.risk.halted, r.risk.haltedAt, r.risk.recorded = true, d.Risk.HaltedAt, d.Risk
 	}
+	if err := r.restoreRisk(ctx, now); err != nil {
+		return err
+	}
 	if err := r.reconcile(ctx, now); err != nil {
 		return err
 	}
@@ -540,6 +546,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 		return err
 	}
 	w := deploy.Write{Tick: time.UnixMilli(nowMs)}
+	if rd := r.riskDay(); !r.risk.dayRecorded || !sameDay(rd, r.risk.lastDay) {
+		w.Risk = &rd
+	}
 	if nowMs%3_600_000 == 0 { // the equity curve is hourly (each close for longer candles)
 		w.Equity = []deploy.EquityPoint{{Time: time.UnixMilli(nowMs), Equity: r.equity()}}
 	}
@@ -547,6 +556,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	w.Cost, total = r.costDelta()
 	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
 		return err
+	}
+	if w.Risk != nil {
+		r.risk.lastDay, r.risk.dayRecorded = *w.Risk, true
 	}
 	r.sent = total
 	return nil

@@ -1,0 +1,220 @@
+package deploy
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/risk"
+)
+
+// RiskDay is a deployment's risk figures of one UTC day, as its runner
+// last recorded them (Write.Risk): kept so that a restarted runner goes on
+// with the day's start and the highs, and so that an account's limits
+// count every deployment trading on it.
+type RiskDay struct {
+	// Day is the UTC day (days since 1970).
+	Day int64
+	// DayStart is the equity at the day's start (or at the deployment's
+	// start that day); DayHigh and High its highs of the day and since the
+	// deployment started; Equity its equity now.
+	DayStart, DayHigh, High, Equity float64
+	// Positions are the open positions and the entries waiting to fill,
+	// their notional by pair.
+	Positions map[string]float64
+	// OpenOrders are the orders open at the venue; Orders the entries sent
+	// this day.
+	OpenOrders, Orders int
+}
+
+// Day is the UTC day of t (days since 1970), RiskDay.Day's unit.
+func Day(t time.Time) int64 { return t.UnixMilli() / 86_400_000 }
+
+// RefusedError is an entry an account's risk limits refused (Record with
+// Write.Entry): nothing of the write was recorded.
+type RefusedError struct {
+	Account string // venue/account
+	Verdict risk.Verdict
+}
+
+func (e *RefusedError) Error() string {
+	return "account " + e.Account + ": " + e.Verdict.String() + " (summed over its deployments)"
+}
+
+// LastRiskDay returns the latest risk figures recorded for l's deployment
+// (ok false: none yet). A runner starting again continues them when their
+// day is today, and keeps the deployment's high from them otherwise.
+func (s *Store) LastRiskDay(ctx context.Context, l Lease) (rd RiskDay, ok bool, err error) {
+	var pos string
+	err = s.db.QueryRow(ctx, `SELECT day, day_start, day_high, high, equity, positions, open_orders, orders FROM deployment_risk_days
+		WHERE deployment_id = ? ORDER BY day DESC LIMIT 1`, l.Deployment).Scan(&rd.Day, &rd.DayStart, &rd.DayHigh, &rd.High, &rd.Equity, &pos, &rd.OpenOrders, &rd.Orders)
+	if errors.Is(err, sql.ErrNoRows) {
+		return RiskDay{}, false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(pos), &rd.Positions)
+	}
+	if err != nil {
+		return RiskDay{}, false, fmt.Errorf("deployment %s: the risk figures: %w", l.Deployment, err)
+	}
+	return rd, true, nil
+}
+
+// AccountUsage is what every deployment trading on one venue account
+// uses of its limits on one UTC day: the sum of their risk figures
+// (positions and open orders of the deployments still trading; equity,
+// the day's start, entries and highs of all that traded that day). The
+// highs (of the day, since the start) are the sums of the deployments':
+// at least the summed equity's, so the account's drawdown from them binds
+// as soon or sooner, and a deployment that stopped does not lower them.
+type AccountUsage struct {
+	Day         int64
+	Deployments int // deployments with figures that day
+	Positions   map[string]float64
+	Exposure    float64 // Positions added
+	OpenOrders  int
+	Orders      int
+	Equity      float64
+	DayStart    float64
+	DayHigh     float64
+	High        float64
+}
+
+// State is the usage as the risk checker's state.
+func (u AccountUsage) State() risk.State {
+	return risk.State{Positions: u.Positions, OpenOrders: u.OpenOrders, OrdersToday: u.Orders, Equity: u.Equity, DayStart: u.DayStart,
+		DayHigh: u.DayHigh, High: u.High}
+}
+
+// AccountUsage returns the usage of tenant's account on venue on day.
+func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string, day int64) (AccountUsage, error) {
+	var u AccountUsage
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		u, err = accountUsage(ctx, tx, tenant, venue, account, day, "")
+		return err
+	})
+	if err != nil {
+		return AccountUsage{}, fmt.Errorf("the usage of account %s on %s: %w", account, venue, err)
+	}
+	return u, nil
+}
+
+// accountUsage sums the figures of day of the account's deployments but
+// except.
+func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string, day int64, except string) (AccountUsage, error) {
+	u := AccountUsage{Day: day, Positions: map[string]float64{}}
+	rows, err := tx.Query(ctx, `SELECT r.day_start, r.day_high, r.high, r.equity, r.positions, r.open_orders, r.orders, d.state FROM deployment_risk_days r
+		JOIN deployments d ON d.id = r.deployment_id
+		WHERE d.tenant_id = ? AND d.venue = ? AND d.account = ? AND r.day = ? AND d.id <> ?`, tenant, venue, account, day, except)
+	if err != nil {
+		return AccountUsage{}, fmt.Errorf("sum the account's deployments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			start, dayHi, hi, eq float64
+			pos, state           string
+			open, orders         int
+		)
+		if err := rows.Scan(&start, &dayHi, &hi, &eq, &pos, &open, &orders, &state); err != nil {
+			return AccountUsage{}, err
+		}
+		u.Deployments++
+		u.DayStart, u.DayHigh, u.High, u.Equity, u.Orders = u.DayStart+start, u.DayHigh+dayHi, u.High+hi, u.Equity+eq, u.Orders+orders
+		if State(state).Terminal() {
+			continue // stopped: nothing of it is open any more
+		}
+		var p map[string]float64
+		if err := json.Unmarshal([]byte(pos), &p); err != nil {
+			return AccountUsage{}, fmt.Errorf("positions: %w", err)
+		}
+		u.add(RiskDay{Positions: p, OpenOrders: open})
+	}
+	return u, rows.Err()
+}
+
+// add adds rd's positions and open orders to u.
+func (u *AccountUsage) add(rd RiskDay) {
+	for pair, n := range rd.Positions {
+		u.Positions[pair] += n
+		u.Exposure += n
+	}
+	u.OpenOrders += rd.OpenOrders
+}
+
+// putRisk records rd for l's deployment in tx; entry, when not nil, is
+// an entry about to be sent: checked first against the limits of the
+// deployment's account (checkAccount), then counted in rd.
+func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Order, now time.Time) error {
+	if entry != nil {
+		if err := checkAccount(ctx, tx, l, rd, *entry, now); err != nil {
+			return err
+		}
+	}
+	if rd.Positions = maps.Clone(rd.Positions); rd.Positions == nil {
+		rd.Positions = map[string]float64{}
+	}
+	if entry != nil {
+		rd.Positions[entry.Pair] += entry.Notional
+		rd.OpenOrders++
+		rd.Orders++
+	}
+	pos, err := json.Marshal(rd.Positions)
+	if err != nil {
+		return fmt.Errorf("positions: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO deployment_risk_days (deployment_id, day, day_start, day_high, high, equity, positions, open_orders, orders, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, day) DO UPDATE SET day_start = excluded.day_start, day_high = excluded.day_high,
+		high = excluded.high, equity = excluded.equity, positions = excluded.positions, open_orders = excluded.open_orders, orders = excluded.orders,
+		updated_at = excluded.updated_at`,
+		l.Deployment, rd.Day, rd.DayStart, rd.DayHigh, rd.High, rd.Equity, string(pos), rd.OpenOrders, rd.Orders, now.UnixMilli()); err != nil {
+		return fmt.Errorf("record the risk figures: %w", err)
+	}
+	return nil
+}
+
+// checkAccount checks entry, about to be sent by l's deployment whose
+// figures before it are rd, against the limits of the deployment's
+// account on the sum of the account's deployments' figures: a
+// *RefusedError when they refuse it. The account's row of the day is
+// locked first, so two deployments on one account, whatever process runs
+// them, check and count one after the other (on SQLite, writers take
+// turns anyway).
+func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry risk.Order, now time.Time) error {
+	var venue, account, limits string
+	if err := tx.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
+		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
+		WHERE d.id = ?`, l.Deployment).Scan(&venue, &account, &limits); err != nil {
+		return fmt.Errorf("read the deployment's account: %w", err)
+	}
+	if limits == "" {
+		return nil // the account has no limits of its own
+	}
+	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
+	if err != nil {
+		return Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
+	}
+	// The lock: an upsert holds the row until the transaction ends.
+	if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, venue, account, day) DO UPDATE SET updated_at = excluded.updated_at`,
+		l.Tenant, venue, account, rd.Day, now.UnixMilli()); err != nil {
+		return fmt.Errorf("lock the account's risk figures: %w", err)
+	}
+	u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment)
+	if err != nil {
+		return err
+	}
+	u.add(rd)
+	u.Equity, u.DayStart, u.DayHigh, u.High, u.Orders = u.Equity+rd.Equity, u.DayStart+rd.DayStart, u.DayHigh+rd.DayHigh, u.High+rd.High, u.Orders+rd.Orders
+	al.PriceCollar, al.AllowedPairs = 0, nil // the deployment's own limits hold these (made tighter by the account's)
+	if v := al.Check(u.State(), entry); !v.OK() {
+		return &RefusedError{Account: venue + "/" + account, Verdict: v}
+	}
+	return nil
+}

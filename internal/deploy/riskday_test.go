@@ -1,0 +1,196 @@
+package deploy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
+	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
+	"github.com/tradai/tradai/internal/fixed"
+	"github.com/tradai/tradai/internal/risk"
+)
+
+// entryWrite is the write of an entry intent of notional on pair, number
+// seq of l's deployment, with the deployment's figures before it.
+func entryWrite(l deploy.Lease, seq int64, pair string, notional float64, before deploy.RiskDay) deploy.Write {
+	o := deploy.Order{ClientOrderID: deploy.ClientOrderID(l.Deployment, seq, deploy.Entry, 0), TradeSeq: seq, Leg: deploy.Entry, Pair: pair,
+		Side: exchange.Buy, Type: exchange.MarketOrder, QuoteQuantity: fixed.MustParse(strconv.FormatFloat(notional, 'f', -1, 64))}
+	return deploy.Write{Orders: []deploy.Order{o}, Risk: &before, Entry: &risk.Order{Pair: pair, Price: 100, Notional: notional}}
+}
+
+// twoOnOneAccount creates two deployments of alice on one account, with
+// the account's limits, and returns their leases.
+func twoOnOneAccount(t *testing.T, b bundle, limits string) (deploy.Lease, deploy.Lease) {
+	t.Helper()
+	ctx := t.Context()
+	if err := b.store.SetAccountLimits(ctx, b.alice, "sim", "paper-1", json.RawMessage(limits)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := b.store.Create(ctx, b.alice, spec()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls, err := b.store.Acquire(ctx, "r1", 2, time.Hour)
+	if err != nil || len(ls) != 2 {
+		t.Fatal(ls, err)
+	}
+	return ls[0], ls[1]
+}
+
+func refusedBy(err error) string {
+	var re *deploy.RefusedError
+	if errors.As(err, &re) {
+		return re.Verdict.Limit
+	}
+	return ""
+}
+
+// An account's exposure, entries of the day and daily loss count every
+// deployment on it: an entry one deployment's figures alone would allow
+// is refused when the account's sum does not fit it, and nothing of the
+// refused write is recorded. Another tenant's account of the same name is
+// not counted.
+func TestAccountLimitsSumTheDeployments(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		a, c := twoOnOneAccount(t, b, `{"max_position_notional_total": 100, "max_orders_per_day": 3, "max_daily_loss": 0.1}`)
+		day := deploy.Day(b.clk.Now())
+		fig := func(eq float64) deploy.RiskDay {
+			return deploy.RiskDay{Day: day, DayStart: 1000, DayHigh: 1000, High: 1000, Equity: eq, Positions: map[string]float64{}}
+		}
+		// Bob's deployment on his own "paper-1" holds much: not Alice's.
+		if _, err := b.store.Create(ctx, b.bob, spec()); err != nil {
+			t.Fatal(err)
+		}
+		bl, _ := b.store.Acquire(ctx, "r2", 1, time.Hour)
+		if err := b.store.Record(ctx, bl[0], entryWrite(bl[0], 1, "BTC/USDT", 5000, fig(1000))); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := b.store.Record(ctx, a, entryWrite(a, 1, "BTC/USDT", 60, fig(1000))); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.Record(ctx, c, entryWrite(c, 1, "ETH/USDT", 50, fig(1000))); refusedBy(err) != "max_position_notional_total" {
+			t.Fatalf("60 + 50 above the account's 100: %v", err)
+		}
+		if os, _ := b.store.Orders(ctx, b.alice.Tenant, c.Deployment); len(os) != 0 {
+			t.Fatalf("a refused entry was recorded: %+v", os)
+		}
+		if err := b.store.Record(ctx, c, entryWrite(c, 1, "ETH/USDT", 40, fig(1000))); err != nil {
+			t.Fatal(err)
+		}
+		u, err := b.store.AccountUsage(ctx, b.alice.Tenant, "sim", "paper-1", day)
+		if err != nil || u.Deployments != 2 || u.Exposure != 100 || u.Positions["BTC/USDT"] != 60 || u.Orders != 2 || u.OpenOrders != 2 || u.Equity != 2000 || u.High != 2000 {
+			t.Fatalf("usage %+v %v", u, err)
+		}
+
+		// The account lost 7.5 %: within its 10 %; then 10.5 %: beyond.
+		after := fig(850)
+		after.Positions = map[string]float64{"ETH/USDT": 40}
+		if err := b.store.Record(ctx, c, deploy.Write{Risk: &after}); err != nil {
+			t.Fatal(err)
+		}
+		before := fig(1000)
+		before.Positions = map[string]float64{}
+		if err := b.store.Record(ctx, a, entryWrite(a, 2, "BTC/USDT", 0, before)); err != nil {
+			t.Fatalf("7.5 %% down on the account: %v", err)
+		}
+		after.Equity = 790
+		if err := b.store.Record(ctx, c, deploy.Write{Risk: &after}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.Record(ctx, a, entryWrite(a, 3, "BTC/USDT", 0, before)); refusedBy(err) != "max_daily_loss" {
+			t.Fatalf("10.5 %% down on the account (every deployment alone within): %v", err)
+		}
+		// A new day: a new start; the account's high is its deployments'.
+		next := fig(1000)
+		next.Day = day + 1
+		if err := b.store.Record(ctx, a, deploy.Write{Risk: &next}); err != nil {
+			t.Fatal(err)
+		}
+		u, err = b.store.AccountUsage(ctx, b.alice.Tenant, "sim", "paper-1", day+1)
+		if err != nil || u.Deployments != 1 || u.Orders != 0 || u.High != 1000 || u.DayHigh != 1000 {
+			t.Fatalf("the next day's usage %+v %v", u, err)
+		}
+		last, ok, err := b.store.LastRiskDay(ctx, a)
+		if err != nil || !ok || last.Day != day+1 || last.DayStart != 1000 {
+			t.Fatalf("last figures %+v %v %v", last, ok, err)
+		}
+	})
+}
+
+// Deployments on one account, each run by its own process, race for the
+// last entry the account allows each day: exactly one gets it.
+func TestAccountLimitRaceHasOneWinner(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, tg dbtest.Target) {
+		d := tg.Open(t)
+		if err := d.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		b := setup(t, d)
+		const racers = 6
+		ctx := t.Context()
+		if err := b.store.SetAccountLimits(ctx, b.alice, "sim", "paper-1", json.RawMessage(`{"max_orders_per_day": 1, "max_position_notional_total": 150}`)); err != nil {
+			t.Fatal(err)
+		}
+		for range racers {
+			if _, err := b.store.Create(ctx, b.alice, spec()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ls, err := b.store.Acquire(ctx, "r1", racers, time.Hour)
+		if err != nil || len(ls) != racers {
+			t.Fatal(ls, err)
+		}
+		stores := make([]*deploy.Store, racers)
+		for i := range stores {
+			s, err := deploy.New(deploy.Config{DB: tg.Open(t), Clock: b.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stores[i] = s
+		}
+		day0 := deploy.Day(b.clk.Now())
+		for round := range int64(10) {
+			errs := make([]error, racers)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, l := range ls {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					fig := deploy.RiskDay{Day: day0 + round, DayStart: 1000, DayHigh: 1000, High: 1000, Equity: 1000}
+					<-start
+					errs[i] = stores[i].Record(context.Background(), l, entryWrite(l, round+1, "BTC/USDT", 100, fig))
+				}()
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for _, err := range errs {
+				switch refusedBy(err) {
+				case "":
+					if err != nil {
+						t.Fatal(err)
+					}
+					won++
+				case "max_orders_per_day", "max_position_notional_total":
+				default:
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d deployments passed a limit only one fits (%v)", round, won, errs)
+			}
+		}
+	})
+}
