@@ -26,6 +26,7 @@
 package hyperliquid
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -555,22 +556,12 @@ func (x *Exchange) MyTrades(ctx context.Context, symbol string, limit int) ([]ex
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
-		return compareInt(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	if limit > 0 && len(out) > limit {
 		out = out[len(out)-limit:]
 	}
 	return out, nil
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // intervals are the candle intervals the venue serves.

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -197,7 +198,7 @@ func (s *CMAES) Tell(x []float64, loss float64) error {
 // and adapts the evolution paths, the covariance and the step size.
 func (s *CMAES) update() {
 	n := len(s.num)
-	slices.SortStableFunc(s.told, func(a, b cmaPoint) int { return cmpFloat(a.loss, b.loss) })
+	slices.SortStableFunc(s.told, func(a, b cmaPoint) int { return cmp.Compare(a.loss, b.loss) })
 	old := slices.Clone(s.mean)
 	for i := range n {
 		s.mean[i] = 0

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -181,7 +182,7 @@ func (e *joint) widths(j, d int, span float64) {
 	for i := range e.order {
 		e.order[i] = i
 	}
-	slices.SortStableFunc(e.order, func(a, b int) int { return cmpFloat(e.col[a], e.col[b]) })
+	slices.SortStableFunc(e.order, func(a, b int) int { return cmp.Compare(e.col[a], e.col[b]) })
 	minSigma := span / math.Min(100, 1+float64(k))
 	for r, i := range e.order {
 		left, right := e.lo[j], e.hi[j]
@@ -305,14 +306,4 @@ func truncNormal(r *rand.Rand, a, b float64) float64 {
 	q := pa + r.Float64()*(pb-pa)
 	z := -math.Sqrt2 * math.Erfcinv(2*q)
 	return math.Max(a, math.Min(b, z))
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
