@@ -95,8 +95,8 @@ func (s Spec) Spans() (train, test, step time.Duration, err error) {
 	var d [3]time.Duration
 	var errs []error
 	for i, f := range []struct{ name, v string }{{"train", s.Train}, {"test", s.Test}, {"step", s.Step}} {
-		if d[i], err = optimize.ParseSpan(f.v); err != nil {
-			errs = append(errs, &study.FieldError{Field: f.name, Msg: err.Error()})
+		if d[i], err = optimize.ParseSpan(f.v); err != nil && (f.name != "step" || s.Step != s.Test) {
+			errs = append(errs, &study.FieldError{Field: f.name, Msg: err.Error()}) // a step defaulting to a bad test: test's error
 		}
 	}
 	return d[0], d[1], d[2], errors.Join(errs...)
