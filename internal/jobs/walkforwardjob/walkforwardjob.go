@@ -9,7 +9,8 @@
 // step's context, which the studies of the windows honour). The run
 // stores the analysis as tradai walkforward writes it: walkforward.json
 // (--export-json), report.html (--report) and oos-report.html
-// (--oos-report); its metrics are the stitched out-of-sample summary.
+// (--oos-report), and equity.json (Curves, for the web app's chart); its
+// metrics are the stitched out-of-sample summary.
 //
 // The analysis's settings (Spec) are the run's fingerprint, as a study's
 // are.
@@ -33,6 +34,7 @@ import (
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/report"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/study"
@@ -53,7 +55,51 @@ const (
 	ArtifactJSON      = "walkforward.json"
 	ArtifactReport    = "report.html"
 	ArtifactOOSReport = "oos-report.html"
+	// ArtifactEquity holds the Curves the web app draws.
+	ArtifactEquity = "equity.json"
 )
+
+// MaxCurvePoints bounds the points of each curve of Curves.
+const MaxCurvePoints = 2000
+
+// Curves are a walk-forward's equity curves for a chart: the stitched
+// out-of-sample one, and per window the in-sample one (its best trial on
+// the training range), each thinned to at most MaxCurvePoints points
+// (every k-th, and the last).
+type Curves struct {
+	OutOfSample []CurvePoint   `json:"out_of_sample"`
+	InSample    [][]CurvePoint `json:"in_sample"`
+}
+
+// CurvePoint is an equity mark: Unix seconds (as lightweight-charts takes
+// time) and the equity.
+type CurvePoint struct {
+	Time  int64   `json:"time"`
+	Value float64 `json:"value"`
+}
+
+// curve thins an equity curve to at most MaxCurvePoints points.
+func curve(eq []result.EquityPoint) []CurvePoint {
+	k := (len(eq) + MaxCurvePoints - 1) / MaxCurvePoints
+	out := make([]CurvePoint, 0, min(len(eq), MaxCurvePoints+1))
+	for i, e := range eq {
+		if i%k == 0 || i == len(eq)-1 {
+			out = append(out, CurvePoint{Time: e.Time / 1000, Value: e.Equity})
+		}
+	}
+	return out
+}
+
+// curvesOf are wf's curves.
+func curvesOf(wf *optimize.WalkForward) Curves {
+	c := Curves{OutOfSample: curve(wf.OOS.Equity), InSample: make([][]CurvePoint, len(wf.Windows))}
+	for i, w := range wf.Windows {
+		if w.Best.Result != nil {
+			c.InSample[i] = curve(w.Best.Result.Equity)
+		}
+	}
+	return c
+}
 
 // MaxJobs bounds Spec.Jobs.
 const MaxJobs = 64
@@ -346,6 +392,7 @@ func (a *attempt) record() (runs.Outcome, error) {
 		{ArtifactJSON, "application/json", func(w io.Writer) error { return report.WriteWalkForwardJSON(w, rep) }},
 		{ArtifactReport, "text/html", func(w io.Writer) error { return report.WriteWalkForwardHTML(w, rep) }},
 		{ArtifactOOSReport, "text/html", func(w io.Writer) error { return report.WriteHTML(w, wf.OOS, wf.OOSMetrics) }},
+		{ArtifactEquity, "application/json", func(w io.Writer) error { return json.NewEncoder(w).Encode(curvesOf(wf)) }},
 	} {
 		var buf bytes.Buffer
 		if err := f.write(&buf); err != nil {

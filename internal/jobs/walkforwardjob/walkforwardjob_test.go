@@ -80,8 +80,13 @@ func TestProgressAndResults(t *testing.T) {
 	for _, a := range res.Outcome.Artifacts {
 		names = append(names, a.Name)
 	}
-	if len(names) != 3 || names[0] != "walkforward.json" || names[1] != "report.html" || names[2] != "oos-report.html" || len(res.Outcome.Metrics) == 0 {
+	if len(names) != 4 || names[0] != "walkforward.json" || names[1] != "report.html" || names[2] != "oos-report.html" || names[3] != "equity.json" || len(res.Outcome.Metrics) == 0 {
 		t.Fatalf("artifacts %v, metrics %s", names, res.Outcome.Metrics)
+	}
+	var c walkforwardjob.Curves
+	if err := json.Unmarshal(res.Outcome.Artifacts[3].Content, &c); err != nil || len(c.InSample) != 3 || len(c.OutOfSample) < 2 ||
+		len(c.InSample[0]) < 2 || c.InSample[0][0].Time >= c.OutOfSample[0].Time || len(c.OutOfSample) > walkforwardjob.MaxCurvePoints+1 {
+		t.Fatalf("curves %v: %d windows, %d out-of-sample points", err, len(c.InSample), len(c.OutOfSample))
 	}
 }
 
