@@ -197,5 +197,5 @@ func (s *Server) WalkForwardResult(ctx context.Context, p tenancy.Principal, id,
 	if r.Status != runs.Completed {
 		return runs.Artifact{}, problem(http.StatusConflict, apitype.CodeConflict, "walk-forward "+id+" is "+string(r.Status)+", not completed: it has no results")
 	}
-	return s.artifactFile(ctx, id, name)
+	return s.artifactOf(ctx, p, id, name)
 }
