@@ -272,8 +272,9 @@ func (a *attempt) validate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.spec = spec.WithDefaults(); a.spec.Validate() != nil {
-		return fmt.Errorf("walk-forward settings: %w", a.spec.Validate())
+	a.spec = spec.WithDefaults()
+	if err := a.spec.Validate(); err != nil {
+		return fmt.Errorf("walk-forward settings: %w", err)
 	}
 	c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
 	if err != nil {
