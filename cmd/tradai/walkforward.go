@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/optimize/sample"
 	"github.com/tradai/tradai/internal/report"
@@ -24,6 +26,7 @@ func newWalkforwardCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		train, test, step                 string
 		anchored                          bool
 		reportPath, exportJSON, oosReport string
+		remote                            remoteOpts
 	)
 	cmd := &cobra.Command{
 		Use:   "walkforward --config FILE --train 90d --test 30d --step 30d [--anchored]",
@@ -38,12 +41,33 @@ Rolling windows train on --train each, moving by --step; --anchored
 windows all train from the start of the range, growing by --step. --step
 must be at least --test. Lengths are a whole number and m, h, d or w.
 Window i's sampler is seeded with --seed + i, so a seed with the same
---jobs repeats the analysis.`,
+--jobs repeats the analysis.
+
+With --remote URL one of the server's workers runs the analysis (a run of
+kind walkforward, docs/optimisation.md) on the server's market data; the
+command follows it and writes --report, --export-json and --oos-report
+from the server's results, the same files as a local analysis with the
+same --seed and --jobs.`,
 		Example: `  tradai walkforward --config examples/backtest.json --strategy sma_cross --spaces buy roi stoploss --train 8d --test 4d --step 4d --epochs 100 --report wf.html`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sf.check(cmd); err != nil {
 				return err
+			}
+			if remote.url != "" {
+				if sf.datadir != "" {
+					return fmt.Errorf("--datadir is for a local walk-forward: with --remote the server reads its own market data")
+				}
+				jobs := 0 // the worker's CPUs
+				if cmd.Flags().Changed("jobs") {
+					jobs = sf.jobs
+				}
+				return remoteWalkForward(cmd, &sf, &remote, apitype.WalkForwardSettings{Train: train, Test: test, Step: step, Anchored: anchored,
+					Spaces: sf.spaces, Epochs: sf.epochs, Loss: sf.lossName, Sampler: sf.samplerName, Seed: sf.seed, MinTrades: sf.minTrades, Jobs: jobs},
+					map[string]string{client.WalkForwardReport: reportPath, client.WalkForwardResult: exportJSON, client.WalkForwardOOSReport: oosReport})
+			}
+			if remote.token != "" || remote.home != "" {
+				return fmt.Errorf("--token and --home go with --remote URL")
 			}
 			var lens [3]time.Duration
 			for i, f := range []struct{ name, v string }{{"train", train}, {"test", test}, {"step", step}} {
@@ -79,9 +103,7 @@ Window i's sampler is seeded with --seed + i, so a seed with the same
 			wf, err := optimize.RunWalkForward(cmd.Context(), optimize.WalkOptions{
 				Study:   env.studyOptions(&sf),
 				Windows: windows,
-				Sampler: func(i int) (sample.Sampler, error) {
-					return sample.New(sf.samplerName, env.space.Dims(), sf.seed+uint64(i))
-				},
+				Sampler: optimize.WindowSamplers(sf.samplerName, env.space.Dims(), sf.seed),
 				OnWindow: func(w *optimize.WindowResult) {
 					is, os := w.Best.Metrics.Summary, w.OOSMetrics.Summary
 					fmt.Fprintf(out, "%-6d %-23s %-23s %8.2f%% %8.2f %7d %8.2f%% %8.2f %7d %10s  %s\n", w.Index+1,
@@ -134,6 +156,7 @@ Window i's sampler is seeded with --seed + i, so a seed with the same
 	f.StringVar(&reportPath, "report", "", "write the walk-forward HTML report (in sample beside out of sample, stitched equity) to this file")
 	f.StringVar(&exportJSON, "export-json", "", "write the walk-forward results as JSON to this file")
 	f.StringVar(&oosReport, "oos-report", "", "write the stitched out-of-sample result as a backtest HTML report to this file")
+	remote.addFlags(f, "run the walk-forward on one of this TradAI server's workers (tradai serve, tradai worker) instead of here, e.g. http://127.0.0.1:8080")
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
 		if train == "" {
 			return fmt.Errorf("--train is required (e.g. --train 90d)")
@@ -147,6 +170,84 @@ Window i's sampler is seeded with --seed + i, so a seed with the same
 		return nil
 	}
 	return cmd
+}
+
+// remoteWalkForward submits the walk-forward to the server, follows it and
+// writes its files (by client file name, to the paths given; empty: not
+// written) from the server's results.
+func remoteWalkForward(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, w apitype.WalkForwardSettings, files map[string]string) error {
+	ctx := cmd.Context()
+	if sf.configPath == "" {
+		return errors.New("--config is required")
+	}
+	cfg, err := readConfigObject(sf.configPath)
+	if err != nil {
+		return err
+	}
+	delete(cfg, "datadir") // the server reads its own data store
+	strat := sf.strat
+	if strat == "" {
+		strat, _ = cfg["strategy"].(string)
+	}
+	if strat == "" {
+		return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy", sf.configPath)
+	}
+	rc, err := ro.connect()
+	if err != nil {
+		return err
+	}
+	stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
+	tk, err := rc.c.SubmitWalkForward(ctx, apitype.WalkForwardRequest{Strategy: strat, Config: cfg, Timerange: sf.timerange, Pairs: sf.pairs, WalkForwardSettings: w})
+	if err != nil {
+		return rc.explain(err)
+	}
+	fmt.Fprintf(stderr, "submitted walk-forward %s to %s (seed %d)\n", tk.RunID, rc.c.BaseURL(), sf.seed)
+	interrupted := fmt.Errorf("interrupted: stopped following; walk-forward %s goes on (tradai runs cancel %s stops it)", tk.RunID, tk.RunID)
+	last := ""
+	var wf apitype.WalkForward
+	for {
+		if wf, err = rc.c.WalkForward(ctx, tk.RunID); err != nil {
+			if ctx.Err() != nil {
+				return interrupted
+			}
+			return rc.explain(err)
+		}
+		line := fmt.Sprintf("%s: %.0f%%", wf.Run.Status, 100*wf.Run.Progress)
+		if line != last {
+			fmt.Fprintln(stderr, line)
+			last = line
+		}
+		if client.Terminal(wf.Run.Status) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return interrupted
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if wf.Run.Status != client.Completed {
+		return fmt.Errorf("walk-forward %s %s: %s", wf.Run.ID, wf.Run.Status, wf.Run.Error)
+	}
+	for _, f := range []struct{ file, flag, what string }{
+		{client.WalkForwardReport, "--report", "Walk-forward report"},
+		{client.WalkForwardResult, "--export-json", "Walk-forward results"},
+		{client.WalkForwardOOSReport, "--oos-report", "Out-of-sample backtest report"},
+	} {
+		if files[f.file] == "" {
+			continue
+		}
+		b, err := rc.c.WalkForwardFile(ctx, tk.RunID, f.file)
+		if err != nil {
+			return rc.explain(err)
+		}
+		if err := writeBytes(files[f.file], b); err != nil {
+			return fmt.Errorf("writing %s: %w", f.flag, err)
+		}
+		fmt.Fprintf(stdout, "%s written to %s\n", f.what, files[f.file])
+	}
+	fmt.Fprintf(stdout, "Walk-forward %s: %s\n", wf.Run.ID, rc.c.URL(wf.Links["self"]))
+	return nil
 }
 
 // rangeText writes a range of Unix-ms times as dates: "2018-01-10 → 2018-01-20".

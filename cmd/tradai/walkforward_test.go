@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tradai/tradai/internal/client/clienttest"
 )
 
 // A walk-forward of the bundled example prints a line per window and the
@@ -60,5 +62,43 @@ func TestWalkforwardErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, want an error containing %q", tc.args[5:], err, tc.want)
 		}
+	}
+}
+
+// walkforward --remote runs the analysis on the server's worker and
+// writes the same files as a local run with the same seed and jobs.
+func TestRemoteWalkforward(t *testing.T) {
+	remoteEnv(t)
+	t.Setenv("TRADAI_DATABASE", "")
+	t.Chdir("../..")
+	s := clienttest.Start(t, clienttest.Options{})
+	dir := t.TempDir()
+	args := []string{"walkforward", "-c", "examples/backtest.json", "-s", "sma_cross", "--pairs", "ETH/BTC", "--spaces", "buy", "roi", "stoploss",
+		"--train", "8d", "--test", "4d", "--epochs", "12", "--seed", "3", "--jobs", "2"}
+	files := func(prefix string) []string {
+		return []string{"--export-json", filepath.Join(dir, prefix+".json"), "--report", filepath.Join(dir, prefix+".html"), "--oos-report", filepath.Join(dir, prefix+"-oos.html")}
+	}
+	if _, errOut, err := execute(t, append(args, files("local")...)...); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	out, errOut, err := execute(t, append(append(args, files("remote")...), "--remote", s.URL, "--home", s.Home)...)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, errOut)
+	}
+	if !strings.Contains(errOut, "submitted walk-forward run_") || !strings.Contains(errOut, "completed: 100%") {
+		t.Errorf("progress lines: %q", errOut)
+	}
+	for _, ext := range []string{".json", ".html", "-oos.html"} {
+		local, err1 := os.ReadFile(filepath.Join(dir, "local"+ext))
+		remote, err2 := os.ReadFile(filepath.Join(dir, "remote"+ext))
+		if err1 != nil || err2 != nil || len(local) == 0 || string(local) != string(remote) {
+			t.Errorf("%s: the remote file differs from the local one (%v %v, %d and %d bytes)", ext, err1, err2, len(local), len(remote))
+		}
+	}
+	if _, _, err := execute(t, append(args, "--remote", s.URL, "--home", s.Home, "--datadir", "x")...); err == nil || !strings.Contains(err.Error(), "--datadir is for a local") {
+		t.Errorf("--datadir with --remote: %v", err)
+	}
+	if _, _, err := execute(t, "walkforward", "-c", "examples/backtest.json", "-s", "sma_cross", "--train", "8d", "--test", "4d", "--step", "2d", "--remote", s.URL, "--home", s.Home); err == nil || !strings.Contains(err.Error(), "step") {
+		t.Errorf("a bad --step on the server: %v", err)
 	}
 }

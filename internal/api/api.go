@@ -249,6 +249,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerStudies()
 	s.registerOperations()
 	s.registerDownloads()
+	s.registerWalkForwards()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

@@ -509,6 +509,11 @@ func (s *Server) artifactFile(ctx context.Context, id, name string) (runs.Artifa
 	if err != nil {
 		return runs.Artifact{}, err
 	}
+	return s.artifactOf(ctx, p, id, name)
+}
+
+// artifactOf is artifactFile for principal p.
+func (s *Server) artifactOf(ctx context.Context, p tenancy.Principal, id, name string) (runs.Artifact, error) {
 	a, err := s.d.Runs.ArtifactContent(ctx, p, id, name)
 	switch {
 	case errors.Is(err, runs.ErrNotFound):

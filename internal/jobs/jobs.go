@@ -63,6 +63,7 @@ import (
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
 	"github.com/tradai/tradai/internal/jobs/downloadjob"
 	"github.com/tradai/tradai/internal/jobs/runkind"
+	"github.com/tradai/tradai/internal/jobs/walkforwardjob"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/study"
@@ -232,7 +233,12 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		s.runs = store.OnFinish(s.enqueueEvent)
 		queues[notifyQueue] = river.QueueConfig{MaxWorkers: 2}
 	}
-	kinds := []runkind.Kind{bt}
+	wf, err := walkforwardjob.New(walkforwardjob.Options{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
+		AllowExternalStrategies: opts.AllowExternalStrategies, Progress: store, Clock: opts.Clock, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	kinds := []runkind.Kind{bt, wf}
 	if opts.Download != nil {
 		dl, err := downloadjob.New(opts.Download)
 		if err != nil {

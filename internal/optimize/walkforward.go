@@ -114,6 +114,13 @@ type WalkOptions struct {
 	OnWindow func(w *WindowResult)
 }
 
+// WindowSamplers makes window i's sampler: the sampler called name over
+// dims, seeded with seed + i, so a seed (and the study's Jobs) repeats the
+// analysis (tradai walkforward, locally and on a server's worker).
+func WindowSamplers(name string, dims sample.Space, seed uint64) func(window int) (sample.Sampler, error) {
+	return func(i int) (sample.Sampler, error) { return sample.New(name, dims, seed+uint64(i)) }
+}
+
 // WindowResult is one window's optimisation and test.
 type WindowResult struct {
 	Window

@@ -509,7 +509,7 @@ func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *regi
 	if err != nil {
 		return nil, fmt.Errorf("web app: the OpenAPI document: %w", err)
 	}
-	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, Downloads: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
+	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, Downloads: srv, WalkForwards: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
 		Deployments: ops.Deployments, Studies: ops.Studies, Accounts: ops.Accounts, Operations: ops.Operations}
 	if reg != nil {
 		d.Registry = reg

@@ -127,3 +127,57 @@ func TestCountByStatus(t *testing.T) {
 		}
 	})
 }
+
+// SetProgress moves a running run's progress (clamped), and leaves a
+// queued run and another tenant's run as they are.
+func TestSetProgress(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.UnixMilli(1700000000000))
+		ten := tenancy.New(d, clk, nil)
+		u, err := ten.CreateUser(ctx, "alice", "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := ten.CreateUser(ctx, "bob", "globex")
+		if err != nil {
+			t.Fatal(err)
+		}
+		alice, bob := tenancy.Principal{Tenant: u.Tenant, User: u.ID}, tenancy.Principal{Tenant: other.Tenant, User: other.ID}
+		s := runs.New(d, clk, 4, nil)
+		spec := runs.RunSpec{Kind: runs.KindWalkForward, Strategy: "sma", Fingerprint: "{}"}
+		running, _, err := s.Create(ctx, alice, spec, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Millisecond)
+		queued, _, err := s.Create(ctx, alice, spec, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MarkRunning(ctx, alice, running.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		progress := func(id string) float64 {
+			t.Helper()
+			r, err := s.Get(ctx, alice, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Progress
+		}
+		for _, c := range []struct {
+			p    tenancy.Principal
+			id   string
+			set  float64
+			want float64
+		}{{alice, running.ID, 0.5, 0.5}, {bob, running.ID, 0.9, 0.5}, {alice, running.ID, 7, 1}, {alice, queued.ID, 0.3, 0}} {
+			if err := s.SetProgress(ctx, c.p, c.id, c.set); err != nil {
+				t.Fatal(err)
+			}
+			if got := progress(c.id); got != c.want {
+				t.Fatalf("SetProgress(%v, %s, %v): progress %v, want %v", c.p.Tenant, c.id, c.set, got, c.want)
+			}
+		}
+	})
+}

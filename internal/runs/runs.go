@@ -66,12 +66,14 @@ var (
 )
 
 // The run kinds: a backtest, a study (the parent run of an optimisation
-// whose trials internal/study keeps), and a download of market data (no
-// strategy).
+// whose trials internal/study keeps), a download of market data (no
+// strategy), and a walk-forward analysis (one worker optimises and tests
+// its windows in turn).
 const (
-	KindBacktest = "backtest"
-	KindStudy    = "study"
-	KindDownload = "download"
+	KindBacktest    = "backtest"
+	KindStudy       = "study"
+	KindDownload    = "download"
+	KindWalkForward = "walkforward"
 )
 
 // RunSpec is what a caller asks to run.
@@ -212,8 +214,8 @@ func (s *Store) CreateWith(ctx context.Context, p tenancy.Principal, spec RunSpe
 	if spec.Kind == "" {
 		spec.Kind = KindBacktest
 	}
-	if spec.Kind != KindBacktest && spec.Kind != KindStudy && spec.Kind != KindDownload {
-		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q, %q or %q)", spec.Kind, KindBacktest, KindStudy, KindDownload)
+	if !slices.Contains([]string{KindBacktest, KindStudy, KindDownload, KindWalkForward}, spec.Kind) {
+		return Run{}, false, fmt.Errorf("create run: unknown kind %q (want %q, %q, %q or %q)", spec.Kind, KindBacktest, KindStudy, KindDownload, KindWalkForward)
 	}
 	if strings.TrimSpace(spec.Strategy) == "" && spec.Kind != KindDownload {
 		return Run{}, false, errors.New("create run: no strategy given")

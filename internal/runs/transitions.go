@@ -438,6 +438,18 @@ func (s *Store) Heartbeat(ctx context.Context, p tenancy.Principal, id string) e
 	return nil
 }
 
+// SetProgress sets a running run's progress (clamped to [0, 1]) within a
+// step, for a kind that knows how far it is (a walk-forward's windows
+// done). A run no longer running (or not the tenant's) is left as it is,
+// without an error, as Heartbeat does.
+func (s *Store) SetProgress(ctx context.Context, p tenancy.Principal, id string, progress float64) error {
+	if _, err := s.db.Exec(ctx, `UPDATE runs SET progress = ? WHERE id = ? AND tenant_id = ? AND status = ?`,
+		min(max(progress, 0), 1), id, p.Tenant, string(Running)); err != nil {
+		return fmt.Errorf("progress of run %s: %w", id, err)
+	}
+	return nil
+}
+
 // Status returns the tenant's run's status alone (cheaper than Get, for a
 // worker polling for a cancel); ErrNotFound when there is no such run.
 func (s *Store) Status(ctx context.Context, p tenancy.Principal, id string) (Status, error) {

@@ -235,7 +235,7 @@ func TestStudyPages(t *testing.T) {
 	// The overfitting figures: the study's report, framed on its page at
 	// its overfitting part, and linked whole.
 	a = alice.get("/studies/" + id)
-	for _, want := range []string{`<iframe class="report" src="/studies/` + id + `/report#overfitting" sandbox=""`, `href="/studies/` + id + `/report"`, "tradai walkforward --report"} {
+	for _, want := range []string{`<iframe class="report" src="/studies/` + id + `/report#overfitting" sandbox=""`, `href="/studies/` + id + `/report"`, "tradai walkforward --remote URL"} {
 		if !strings.Contains(a.body, want) {
 			t.Errorf("the study's page lacks %s", want)
 		}
@@ -315,5 +315,73 @@ func TestStudyCancelAndResume(t *testing.T) {
 	}
 	if a := b.get("/studies?status=queued"); !strings.Contains(a.body, `href="/studies/`+id+`"`) {
 		t.Error("the resumed study is not listed as queued")
+	}
+}
+
+// A completed walk-forward's page: its windows with in-sample beside
+// out-of-sample figures, the chart's curves and the report, linked from
+// the studies list; another tenant finds none of it.
+func TestWalkForwardPages(t *testing.T) {
+	t.Parallel()
+	s := clienttest.Start(t, clienttest.Options{})
+	alice := signedIn(t, s.URL, s.Token)
+	bob := signedIn(t, s.URL, s.NewToken(t, "bob", "globex"))
+	c, err := client.New(s.URL, s.Token, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := c.SubmitWalkForward(context.Background(), apitype.WalkForwardRequest{Strategy: "sma_cross", Config: clienttest.Config(t), Pairs: []string{"ETH/BTC"},
+		Tags:                map[string]string{"who": "<i>me</i>"},
+		WalkForwardSettings: apitype.WalkForwardSettings{Train: "8d", Test: "4d", Spaces: []string{"buy", "stoploss"}, Epochs: 6, Seed: 1, Jobs: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ticket.RunID
+	if a := alice.get("/walkforwards/" + id); a.status != http.StatusOK || !strings.Contains(a.body, "Walk-forward <code>"+id) {
+		t.Fatalf("the page of a walk-forward in the queue: %d", a.status)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		wf, err := c.WalkForward(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wf.Run.Status == "completed" {
+			break
+		}
+		if client.Terminal(wf.Run.Status) || time.Now().After(deadline) {
+			t.Fatalf("walk-forward %s: %s %s", id, wf.Run.Status, wf.Run.Error)
+		}
+	}
+	a := alice.get("/walkforwards/" + id)
+	if a.status != http.StatusOK {
+		t.Fatalf("the page of the completed walk-forward: %d %s", a.status, a.body)
+	}
+	for _, want := range []string{"Out of sample, stitched", "Walk-forward efficiency", "IS profit", "OOS profit", `data-chart="compare"`,
+		`"label":"Out of sample, stitched"`, `"label":"Window 2 in sample (best trial)"`, `href="/walkforwards/` + id + `/report"`, "train 8d, test 4d, step 4d"} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("the walk-forward's page lacks %s", want)
+		}
+	}
+	if rows := strings.Count(a.body, "<tr>"); rows != 3 { // the head and two windows
+		t.Errorf("%d table rows, want the head and 2 windows", rows)
+	}
+	if a := alice.get("/studies"); !strings.Contains(a.body, `href="/walkforwards/`+id+`"`) {
+		t.Error("the studies list does not link the walk-forward")
+	}
+	if a := alice.get("/walkforwards/" + id + "/report"); a.status != http.StatusOK || !strings.Contains(a.header.Get("Content-Security-Policy"), "sandbox") || !strings.Contains(a.body, "sma_cross") {
+		t.Errorf("report: %d %q", a.status, a.header.Get("Content-Security-Policy"))
+	}
+	for _, p := range []string{"", "/report"} {
+		if a := bob.get("/walkforwards/" + id + p); a.status != http.StatusNotFound {
+			t.Errorf("bob GET %s: %d", p, a.status)
+		}
+	}
+	if a := bob.get("/studies"); strings.Contains(a.body, id) {
+		t.Error("bob's studies list shows alice's walk-forward")
+	}
+	// A backtest's id is not a walk-forward.
+	bt := alice.submit(backtestForm())
+	if a := alice.get("/walkforwards/" + bt); a.status != http.StatusNotFound {
+		t.Errorf("a backtest as a walk-forward: %d", a.status)
 	}
 }

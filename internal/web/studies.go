@@ -60,10 +60,14 @@ func lossText(l float64) string { return strconv.FormatFloat(l, 'g', 6, 64) }
 var studyStatuses = []string{"queued", "running", "completed", "failed", "cancelled", "dead_letter"}
 
 type studiesView struct {
-	Rows     []studyRow
-	Status   string
-	Statuses []string
-	Next     string
+	Rows []studyRow
+	// WalkForwards are the latest walk-forward analyses (nil: the server
+	// shows none).
+	WalkForwards []walkForwardRow
+	ShowWalks    bool
+	Status       string
+	Statuses     []string
+	Next         string
 }
 
 func (s *Server) studiesPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -85,6 +89,13 @@ func (s *Server) studiesPage(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	if page.NextCursor != "" {
 		v.Next = "/studies?status=" + v.Status + "&cursor=" + page.NextCursor
+	}
+	if s.d.WalkForwards != nil {
+		if v.WalkForwards, err = s.walkForwardRows(r.Context(), sess.p); err != nil {
+			s.opFailed(w, r, sess, "listing walk-forwards", err)
+			return
+		}
+		v.ShowWalks = true
 	}
 	s.render(w, r, http.StatusOK, s.page(sess, "Studies", "studies", studiesBody(v)))
 }

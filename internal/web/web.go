@@ -112,6 +112,9 @@ type Deps struct {
 	// Accounts are the venue accounts the deployment form offers (nil:
 	// none offered).
 	Accounts Accounts
+	// WalkForwards are the walk-forward runs (nil: no walk-forward pages;
+	// needs Studies).
+	WalkForwards WalkForwards
 	// Downloads queue market data downloads (nil: no download form).
 	Downloads Downloads
 	// Operations are the operators' view (nil: no operations page).
@@ -237,6 +240,10 @@ func (s *Server) routes() http.Handler {
 	if s.d.Studies != nil {
 		mux.Handle("GET /studies", s.auth(s.studiesPage))
 		mux.Handle("GET /studies/{id}", s.auth(s.studyPage))
+		if s.d.WalkForwards != nil {
+			mux.Handle("GET /walkforwards/{id}", s.auth(s.walkForwardPage))
+			mux.Handle("GET /walkforwards/{id}/report", s.auth(s.walkForwardReport))
+		}
 		mux.Handle("GET /studies/{id}/status", s.auth(s.studyStatus))
 		mux.Handle("GET /studies/{id}/convergence", s.auth(s.studyConvergence))
 		mux.Handle("GET /studies/{id}/export", s.auth(s.studyExport))
