@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,12 @@ def _probe():
 _SEEN = _probe()
 _PROBED = [False]
 `
-	s := strings.Replace(string(src), "from tradai_strategy import IntParam, Strategy, run, sma\n", "from tradai_strategy import IntParam, Strategy, run, sma\n"+probe, 1)
+	// After the SDK's import line, whatever it imports.
+	imp := regexp.MustCompile(`(?m)^from tradai_strategy import [^\n]*\n`).FindStringIndex(string(src))
+	if imp == nil {
+		t.Fatal("the example strategy does not import tradai_strategy")
+	}
+	s := string(src[:imp[1]]) + probe + string(src[imp[1]:])
 	s = strings.Replace(s, "    def populate(self, candles, params, signals):\n", "    def populate(self, candles, params, signals):\n        if not _PROBED[0]:\n            _probe()\n            _PROBED[0] = True\n", 1)
 	s = strings.Replace(s, `name = "sma_cross_py"`, `name = "probe_py"`, 1)
 	if !strings.Contains(s, "_probe()\n            _PROBED") || !strings.Contains(s, "_SEEN = _probe()") {
