@@ -3,37 +3,21 @@ package report
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tradai/tradai/internal/browsertest"
 )
 
-// reportTab is a headless chromium tab for the report's browser checks;
-// without chromium they skip, except under CI=true, where they fail.
+// reportTab is a headless chromium tab for the report's browser checks,
+// started (see browsertest.Tab).
 func reportTab(tb testing.TB) context.Context {
 	tb.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("chromium is not installed: the browser checks need it in CI (.ci/run installs Debian's chromium)")
-		}
-		tb.Skip("chromium is not installed (apt-get install chromium)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	tb.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	tb.Cleanup(cancel)
+	ctx := browsertest.Tab(tb)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		tb.Fatalf("start chromium: %v", err)
 	}

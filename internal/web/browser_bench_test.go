@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tradai/tradai/internal/browsertest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/metrics"
@@ -126,7 +127,7 @@ func BenchmarkRunPageInBrowser(b *testing.B) {
 			b.Logf("GET %s: %v, %d KB", path, time.Since(began), n>>10)
 		}
 	}
-	tabCtx := benchTab(b)
+	tabCtx := browsertest.Tab(b)
 	if err := chromedp.Do(tabCtx, chromedp.Navigate(srv.URL+"/signin"), chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Submit(chromedp.CSS("#token")),
 		chromedp.WaitVisible(chromedp.CSS("table.runs"))); err != nil {
 		b.Fatal(err)
@@ -161,15 +162,4 @@ func BenchmarkRunPageInBrowser(b *testing.B) {
 	if got, err := chromedp.Run(tabCtx, chromedp.Evaluate[string](`document.querySelector("[data-chart=candles]").getAttribute("aria-label")`)); err != nil || got != fmt.Sprintf("Candles of BTC/USDT with %d trades", trades) {
 		b.Errorf("candles chart: %q, %v", got, err)
 	}
-}
-
-// benchTab is a headless chromium tab for a benchmark, which skips
-// without chromium.
-func benchTab(b *testing.B) context.Context {
-	b.Helper()
-	path := chromiumPath()
-	if path == "" {
-		b.Skip("chromium is not installed (apt-get install chromium)")
-	}
-	return headless(b, path)
 }

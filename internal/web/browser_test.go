@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,44 +11,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tradai/tradai/internal/api/apitype"
+	"github.com/tradai/tradai/internal/browsertest"
 	"github.com/tradai/tradai/internal/client"
 	"github.com/tradai/tradai/internal/client/clienttest"
 )
-
-// chromium is the browser the browser tests drive: Debian's chromium
-// (.ci/run installs it). Without one the tests skip, except under CI=true,
-// where they fail.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := chromiumPath(); p != "" {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: the browser tests need it in CI (.ci/run installs Debian's chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser tests")
-	return ""
-}
-
-// chromiumPath is the installed chromium ("" for none).
-func chromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// headless is a new headless chromium tab at path, 1280 px wide.
-func headless(tb testing.TB, path string) context.Context {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	tb.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 // screenshots is where the browser tests write a PNG of each page:
 // $TRADAI_SCREENSHOTS, else testdata/screenshots (ignored by git).
@@ -67,7 +32,7 @@ func screenshots(t *testing.T) string {
 // tab is a headless chromium tab, 1280 px wide.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	ctx := headless(t, chromium(t))
+	ctx := browsertest.Tab(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
