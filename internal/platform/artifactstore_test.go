@@ -85,6 +85,15 @@ func TestArtifactsInS3(t *testing.T) {
 			t.Fatalf("report.html through the API is not HTML: %.100q", b)
 		}
 	}
+	// A truncated object in the bucket is refused, never served.
+	for _, k := range objects {
+		if strings.HasSuffix(k, "/report.html") {
+			srv.Tamper(t, k, []byte("<html>trunc"))
+		}
+	}
+	if b, err := c.Artifact(ctx, run.ID, "report.html"); err == nil || !strings.Contains(err.Error(), "read artifact report.html failed") {
+		t.Fatalf("a truncated report through the API: %.60q, %v", b, err)
+	}
 	if err := c.Delete(ctx, run.ID); err != nil {
 		t.Fatal(err)
 	}
