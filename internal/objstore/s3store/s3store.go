@@ -48,7 +48,7 @@ func Credentials(file string, getenv func(string) string) (*credentials.Credenti
 	} else {
 		c = credentials.NewStaticV4(getenv(EnvAccessKey), getenv(EnvSecretKey), getenv(EnvSessionToken))
 	}
-	v, err := c.Get()
+	v, err := c.GetWithContext(nil)
 	if err != nil {
 		return nil, fmt.Errorf("read the object store's credentials from %s: %w", where, err)
 	}

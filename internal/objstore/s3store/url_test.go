@@ -58,7 +58,7 @@ func TestCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := c.Get(); v.AccessKeyID != "id" || v.SecretAccessKey != "hush-hush" {
+	if v, _ := c.GetWithContext(nil); v.AccessKeyID != "id" || v.SecretAccessKey != "hush-hush" {
 		t.Fatalf("keys from the environment: %+v", v)
 	}
 }
