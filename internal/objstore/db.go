@@ -25,6 +25,22 @@ func (s *DB) Location() string { return "db:" }
 
 // Put stores the object, replacing one of the same key.
 func (s *DB) Put(ctx context.Context, key string, r io.Reader, size int64, sum string) error {
+	return put(ctx, s.db, key, r, size, sum)
+}
+
+// PutTx is Put in the caller's transaction: the object is stored if and
+// only if tx commits (the run store writes artifacts so, with the run's
+// completion).
+func (s *DB) PutTx(ctx context.Context, tx *db.Tx, key string, r io.Reader, size int64, sum string) error {
+	return put(ctx, tx, key, r, size, sum)
+}
+
+// execer is a database or a transaction.
+type execer interface {
+	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+func put(ctx context.Context, e execer, key string, r io.Reader, size int64, sum string) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
@@ -32,7 +48,7 @@ func (s *DB) Put(ctx context.Context, key string, r io.Reader, size int64, sum s
 	if err != nil {
 		return fmt.Errorf("store object %s in the database: %w", key, err)
 	}
-	if _, err := s.db.Exec(ctx, `INSERT INTO objects (object_key, size, sha256, content) VALUES (?, ?, ?, ?)
+	if _, err := e.Exec(ctx, `INSERT INTO objects (object_key, size, sha256, content) VALUES (?, ?, ?, ?)
 		ON CONFLICT (object_key) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, content = excluded.content`,
 		key, size, SHA256(b), b); err != nil {
 		return fmt.Errorf("store object %s in the database: %w", key, err)

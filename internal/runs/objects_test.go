@@ -159,6 +159,16 @@ func TestArtifactsInTheDatabaseStore(t *testing.T) {
 		if _, err := s.MarkRunning(ctx, alice, r.ID, ""); err != nil {
 			t.Fatal(err)
 		}
+		// The objects are written in the completing transaction: one that
+		// fails keeps none of them.
+		restore := dbtest.FailWrites(t, d, "artifacts")
+		if _, err := s.Complete(ctx, alice, r.ID, runs.Outcome{Artifacts: twoArtifacts}); err == nil {
+			t.Fatal("Complete succeeded with the artifacts table failing")
+		}
+		restore()
+		if n := objectRows(t, d); n != 0 {
+			t.Fatalf("%d objects in the database after a failed Complete, want none", n)
+		}
 		if _, err := s.Complete(ctx, alice, r.ID, runs.Outcome{Artifacts: twoArtifacts}); err != nil {
 			t.Fatal(err)
 		}

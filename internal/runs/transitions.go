@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -117,14 +118,20 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 	if err != nil {
 		return Run{}, fmt.Errorf("complete run %s: metrics are not valid JSON: %w", id, err)
 	}
-	if st, err := s.Status(ctx, p, id); err != nil {
-		return Run{}, fmt.Errorf("complete run %s: %w", id, err)
-	} else if st != Running {
-		return Run{}, fmt.Errorf("complete run %s: %w: run is %s", id, ErrIllegalTransition, st)
-	}
-	refs, err := s.putArtifacts(ctx, id, o.Artifacts)
-	if err != nil {
-		return Run{}, fmt.Errorf("complete run %s: %w", id, err)
+	batch := db.NewID("art", s.clock.Now())
+	inTx, isTx := s.objects.(txObjects)
+	var refs []string
+	if !isTx {
+		// An external store is written first, the run completed after;
+		// a run that is not running is refused before anything is written.
+		if st, err := s.Status(ctx, p, id); err != nil {
+			return Run{}, fmt.Errorf("complete run %s: %w", id, err)
+		} else if st != Running {
+			return Run{}, fmt.Errorf("complete run %s: %w: run is %s", id, ErrIllegalTransition, st)
+		}
+		if refs, err = s.putArtifacts(ctx, id, batch, o.Artifacts); err != nil {
+			return Run{}, fmt.Errorf("complete run %s: %w", id, err)
+		}
 	}
 	now := s.clock.Now().UnixMilli()
 	r, err := s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
@@ -139,8 +146,22 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 				}
 			}
 			for i, a := range o.Artifacts {
+				sum := objstore.SHA256(a.Content)
+				var ref string
+				if isTx {
+					key, err := artifactKey(id, batch, a.Name)
+					if err != nil {
+						return err
+					}
+					if err := inTx.PutTx(ctx, tx, key, bytes.NewReader(a.Content), int64(len(a.Content)), sum); err != nil {
+						return fmt.Errorf("store artifact %q: %w", a.Name, err)
+					}
+					ref = objstore.Ref(s.objects, key)
+				} else {
+					ref = refs[i]
+				}
 				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, size, sha256, ref) VALUES (?, ?, ?, ?, ?, ?)`,
-					id, a.Name, a.MediaType, int64(len(a.Content)), objstore.SHA256(a.Content), refs[i]); err != nil {
+					id, a.Name, a.MediaType, int64(len(a.Content)), sum, ref); err != nil {
 					return fmt.Errorf("record artifact %q: %w", a.Name, err)
 				}
 			}
@@ -154,23 +175,37 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 	return r, err
 }
 
-// putArtifacts writes the artifacts to the artifact store, each under a
-// key of its own for this call (runs/RUN/ID/NAME: a second worker
-// completing the same run never overwrites the first's objects), and
-// returns their refs. On an error nothing it wrote is left.
-func (s *Store) putArtifacts(ctx context.Context, runID string, arts []Artifact) ([]string, error) {
-	if len(arts) == 0 {
-		return nil, nil
+// txObjects is an artifact store that writes in the run store's
+// transaction (the database's): artifacts are then stored exactly when
+// the run's completion commits.
+type txObjects interface {
+	PutTx(ctx context.Context, tx *db.Tx, key string, r io.Reader, size int64, sum string) error
+}
+
+// artifactKey is where artifact name of run runID goes: runs/RUN/BATCH/NAME,
+// BATCH one Complete call's own, so that a second worker completing the
+// same run never overwrites the first's objects.
+func artifactKey(runID, batch, name string) (string, error) {
+	if err := CheckText(name); err != nil {
+		return "", fmt.Errorf("artifact %q: %w", name, err)
 	}
-	batch := db.NewID("art", s.clock.Now())
+	key := "runs/" + runID + "/" + batch + "/" + name
+	if err := objstore.CheckKey(key); err != nil {
+		return "", fmt.Errorf("artifact %q: %w", name, err)
+	}
+	return key, nil
+}
+
+// putArtifacts writes the artifacts to the artifact store and returns
+// their refs. On an error nothing it wrote is left.
+func (s *Store) putArtifacts(ctx context.Context, runID, batch string, arts []Artifact) ([]string, error) {
 	refs := make([]string, 0, len(arts))
 	for _, a := range arts {
-		if err := CheckText(a.Name); err != nil {
-			s.deleteObjects(ctx, runID, refs)
-			return nil, fmt.Errorf("artifact %q: %w", a.Name, err)
+		key, err := artifactKey(runID, batch, a.Name)
+		if err == nil {
+			err = s.objects.Put(ctx, key, bytes.NewReader(a.Content), int64(len(a.Content)), objstore.SHA256(a.Content))
 		}
-		key := "runs/" + runID + "/" + batch + "/" + a.Name
-		if err := s.objects.Put(ctx, key, bytes.NewReader(a.Content), int64(len(a.Content)), objstore.SHA256(a.Content)); err != nil {
+		if err != nil {
 			s.deleteObjects(ctx, runID, refs)
 			return nil, fmt.Errorf("store artifact %q in the artifact store %s: %w", a.Name, s.objects.Location(), err)
 		}
