@@ -22,6 +22,8 @@ import (
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/jobs/backtestjob"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/objstore"
+	"github.com/tradai/tradai/internal/objstore/s3store"
 	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/sandbox"
 	"github.com/tradai/tradai/internal/secrets"
@@ -52,6 +54,10 @@ type platformOpts struct {
 	// kekFile holds the key-encryption key of the venue accounts (else
 	// $TRADAI_KEK).
 	kekFile string
+	// artifactStore is the URL of the object store the runs' artifacts go
+	// to (empty: the database); artifactCreds an AWS credentials file for
+	// it (else $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY).
+	artifactStore, artifactCreds string
 }
 
 // envWebhookSecret holds the webhook secret when no file is given.
@@ -73,6 +79,8 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringSliceVar(&o.venueURLs, "venue-url", nil, `base URLs of Binance-compatible APIs (other simulators on this database) deployments may name as their venue besides "sim"; repeat the flag or separate with commas (none: sim only)`)
 	f.StringVar(&o.hyperliquidURL, "hyperliquid-url", "", `the API the venue "hyperliquid" names (empty: mainnet, https://api.hyperliquid.xyz; its testnet: https://api.hyperliquid-testnet.xyz; actions are signed for mainnet at the mainnet URL only)`)
 	f.StringVar(&o.kekFile, "kek-file", "", "file holding the key-encryption key of the tenants' venue accounts (default $"+secrets.EnvKEK+"; none: accounts cannot be added or traded with; docs/operations.md)")
+	f.StringVar(&o.artifactStore, "artifact-store", "", "where runs' artifacts (result JSON, reports) go: empty for the database, or an S3-compatible bucket, s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=REGION&secure=false (every server and worker of a platform names the same; docs/operations.md, Storage)")
+	f.StringVar(&o.artifactCreds, "artifact-store-credentials", "", "AWS shared credentials file holding the --artifact-store keys (profile $AWS_PROFILE, else default; none: $"+s3store.EnvAccessKey+" and $"+s3store.EnvSecretKey+")")
 	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
 }
 
@@ -175,8 +183,13 @@ func (o *platformOpts) config() (platform.Config, error) {
 	if err != nil {
 		return platform.Config{}, err
 	}
+	artifacts, err := o.artifacts(log)
+	if err != nil {
+		return platform.Config{}, err
+	}
 	return platform.Config{
-		Home: home, DataDir: data, Database: u, Workers: o.workers, AllowExternalStrategies: o.allowExternal, KEK: kek,
+		ArtifactStore: artifacts,
+		Home:          home, DataDir: data, Database: u, Workers: o.workers, AllowExternalStrategies: o.allowExternal, KEK: kek,
 		Jobs: jobs.Options{
 			StaleAfter:  o.orphanAfter,
 			Heartbeat:   min(5*time.Second, o.orphanAfter/4),
@@ -191,6 +204,23 @@ func (o *platformOpts) config() (platform.Config, error) {
 		HyperliquidURL: o.hyperliquidURL,
 		Log:            log, Version: version,
 	}, nil
+}
+
+// artifacts is the artifact store --artifact-store names (nil: the
+// database).
+func (o *platformOpts) artifacts(log *slog.Logger) (objstore.Store, error) {
+	if o.artifactStore == "" {
+		if o.artifactCreds != "" {
+			return nil, errors.New("--artifact-store-credentials is given without --artifact-store")
+		}
+		return nil, nil
+	}
+	st, err := s3store.Open(o.artifactStore, o.artifactCreds, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("--artifact-store: %w", err)
+	}
+	log.Info("run artifacts go to an object store", "store", st.Location())
+	return st, nil
 }
 
 // promoteRules are the promotion minimums the flags give (0: none).

@@ -48,6 +48,7 @@ import (
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/drift"
 	"github.com/tradai/tradai/internal/jobs"
+	"github.com/tradai/tradai/internal/objstore"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/runs"
@@ -75,6 +76,10 @@ type Config struct {
 	// after Shutdown.
 	Database string
 	DB       *db.DB
+	// ArtifactStore is where the runs' artifacts (result JSON, reports)
+	// are written (nil: the database). Every process of a platform names
+	// the same store: the API reads what the workers wrote.
+	ArtifactStore objstore.Store
 	// Addr is where the API listens (host:port; port 0 picks a free one).
 	// Empty: no API, a worker process.
 	Addr string
@@ -336,7 +341,7 @@ func (p *Platform) start(ctx context.Context) error {
 			return err
 		}
 	}
-	store := runs.New(p.db, cfg.Clock, maxAttempts, log)
+	store := runs.New(p.db, cfg.Clock, maxAttempts, log).WithArtifactStore(cfg.ArtifactStore)
 	if cfg.Jobs.Strategies.Wasm == nil {
 		// One wasm runtime for the process: each module version is
 		// compiled once (and kept compiled under the home folder).

@@ -30,6 +30,7 @@ import (
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/objstore"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -60,6 +61,10 @@ var (
 	ErrIllegalTransition = errors.New("illegal run status transition")
 	// ErrBadCursor: a List cursor that List did not hand out.
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrArtifactUnreadable: the artifact's object is missing, corrupt or
+	// truncated, or in an object store this process is not configured
+	// for; it is never served.
+	ErrArtifactUnreadable = errors.New("artifact cannot be read")
 	// ErrArtifactNotStored: the artifact was written as a file by a build
 	// before migration 12 and is not in the database.
 	ErrArtifactNotStored = errors.New("written as a file by an earlier TradAI and not in the database: submit the run again (tradai runs show has its config)")
@@ -149,6 +154,10 @@ type Store struct {
 	maxAttempts int
 	log         *slog.Logger
 	onFinish    FinishFunc
+	// objects is where Complete writes artifacts; dbObjects the database's
+	// store, which refs of artifacts written there name.
+	objects   objstore.Store
+	dbObjects *objstore.DB
 }
 
 // New returns a Store. maxAttempts bounds retryable failures: a run that
@@ -161,7 +170,21 @@ func New(d *db.DB, clk clock.Clock, maxAttempts int, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: d, clock: clock.Or(clk), maxAttempts: maxAttempts, log: log}
+	dbo := objstore.NewDB(d)
+	return &Store{db: d, clock: clock.Or(clk), maxAttempts: maxAttempts, log: log, objects: dbo, dbObjects: dbo}
+}
+
+// WithArtifactStore returns a Store like s that writes the artifacts of
+// the runs it completes to o (nil: the database) instead of the
+// database. It still reads artifacts the database holds; an artifact in
+// another object store is an error naming it.
+func (s *Store) WithArtifactStore(o objstore.Store) *Store {
+	c := *s
+	c.objects = o
+	if o == nil {
+		c.objects = s.dbObjects
+	}
+	return &c
 }
 
 // MaxAttempts is how many times a run is started before a retryable

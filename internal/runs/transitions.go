@@ -1,17 +1,18 @@
 package runs
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/objstore"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -117,8 +118,23 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 	if err != nil {
 		return Run{}, fmt.Errorf("complete run %s: metrics are not valid JSON: %w", id, err)
 	}
+	batch := db.NewID("art", s.clock.Now())
+	inTx, isTx := s.objects.(txObjects)
+	var refs []string
+	if !isTx {
+		// An external store is written first, the run completed after;
+		// a run that is not running is refused before anything is written.
+		if st, err := s.Status(ctx, p, id); err != nil {
+			return Run{}, fmt.Errorf("complete run %s: %w", id, err)
+		} else if st != Running {
+			return Run{}, fmt.Errorf("complete run %s: %w: run is %s", id, ErrIllegalTransition, st)
+		}
+		if refs, err = s.putArtifacts(ctx, id, batch, o.Artifacts); err != nil {
+			return Run{}, fmt.Errorf("complete run %s: %w", id, err)
+		}
+	}
 	now := s.clock.Now().UnixMilli()
-	return s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
+	r, err := s.apply(ctx, p, id, change{action: "run.complete", from: []Status{Running},
 		update: func(Status, int) (string, []any, Status) {
 			return `progress = 1, finished_at = ?, metrics = ?, data_fingerprint = ?`, []any{now, m, o.DataFingerprint}, Completed
 		},
@@ -129,15 +145,98 @@ func (s *Store) Complete(ctx context.Context, p tenancy.Principal, id string, o 
 					return fmt.Errorf("complete step %q: %w", o.Step, err)
 				}
 			}
-			for _, a := range o.Artifacts {
-				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?)`,
-					id, a.Name, a.MediaType, int64(len(a.Content)), sha256Hex(a.Content), a.Content); err != nil {
+			for i, a := range o.Artifacts {
+				sum := objstore.SHA256(a.Content)
+				var ref string
+				if isTx {
+					key, err := artifactKey(id, batch, a.Name)
+					if err != nil {
+						return err
+					}
+					if err := inTx.PutTx(ctx, tx, key, bytes.NewReader(a.Content), int64(len(a.Content)), sum); err != nil {
+						return fmt.Errorf("store artifact %q: %w", a.Name, err)
+					}
+					ref = objstore.Ref(s.objects, key)
+				} else {
+					ref = refs[i]
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO artifacts (run_id, name, media_type, size, sha256, ref) VALUES (?, ?, ?, ?, ?, ?)`,
+					id, a.Name, a.MediaType, int64(len(a.Content)), sum, ref); err != nil {
 					return fmt.Errorf("record artifact %q: %w", a.Name, err)
 				}
 			}
 			return nil
 		},
 		detail: map[string]int{"artifacts": len(o.Artifacts)}})
+	if err != nil {
+		// The run was not completed: its objects go again.
+		s.deleteObjects(ctx, id, refs)
+	}
+	return r, err
+}
+
+// txObjects is an artifact store that writes in the run store's
+// transaction (the database's): artifacts are then stored exactly when
+// the run's completion commits.
+type txObjects interface {
+	PutTx(ctx context.Context, tx *db.Tx, key string, r io.Reader, size int64, sum string) error
+}
+
+// artifactKey is where artifact name of run runID goes: runs/RUN/BATCH/NAME,
+// BATCH one Complete call's own, so that a second worker completing the
+// same run never overwrites the first's objects.
+func artifactKey(runID, batch, name string) (string, error) {
+	if err := CheckText(name); err != nil {
+		return "", fmt.Errorf("artifact %q: %w", name, err)
+	}
+	key := "runs/" + runID + "/" + batch + "/" + name
+	if err := objstore.CheckKey(key); err != nil {
+		return "", fmt.Errorf("artifact %q: %w", name, err)
+	}
+	return key, nil
+}
+
+// putArtifacts writes the artifacts to the artifact store and returns
+// their refs. On an error nothing it wrote is left.
+func (s *Store) putArtifacts(ctx context.Context, runID, batch string, arts []Artifact) ([]string, error) {
+	refs := make([]string, 0, len(arts))
+	for _, a := range arts {
+		key, err := artifactKey(runID, batch, a.Name)
+		if err == nil {
+			err = s.objects.Put(ctx, key, bytes.NewReader(a.Content), int64(len(a.Content)), objstore.SHA256(a.Content))
+		}
+		if err != nil {
+			s.deleteObjects(ctx, runID, refs)
+			return nil, fmt.Errorf("store artifact %q in the artifact store %s: %w", a.Name, s.objects.Location(), err)
+		}
+		refs = append(refs, objstore.Ref(s.objects, key))
+	}
+	return refs, nil
+}
+
+// deleteObjects removes the objects refs name, even when ctx has ended;
+// what cannot be removed is logged (an orphaned object, no harm to runs).
+func (s *Store) deleteObjects(ctx context.Context, runID string, refs []string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, ref := range refs {
+		st, key, err := s.objectsOf(ref)
+		if err == nil {
+			err = st.Delete(ctx, key)
+		}
+		if err != nil {
+			s.log.Warn("artifact object left behind", "run", runID, "ref", ref, "err", err)
+		}
+	}
+}
+
+// objectsOf returns the store holding ref and its key there.
+func (s *Store) objectsOf(ref string) (objstore.Store, string, error) {
+	for _, st := range []objstore.Store{s.objects, s.dbObjects} {
+		if key, ok := objstore.KeyOf(st, ref); ok {
+			return st, key, nil
+		}
+	}
+	return nil, "", fmt.Errorf("it is in %s, which is not this process's artifact store (--artifact-store)", ref)
 }
 
 // Fail records a running run's failure. A retryable failure puts the run
@@ -365,34 +464,42 @@ func (s *Store) ArtifactContent(ctx context.Context, p tenancy.Principal, runID,
 	if !storableID(runID, name) {
 		return Artifact{}, fmt.Errorf("artifact %q of run %q: %w", name, runID, ErrNotFound)
 	}
-	err := s.db.QueryRow(ctx, `SELECT a.media_type, a.size, a.sha256, a.content FROM artifacts a JOIN runs r ON r.id = a.run_id
-		WHERE a.run_id = ? AND a.name = ? AND r.tenant_id = ?`, runID, name, p.Tenant).Scan(&a.MediaType, &a.Size, &a.SHA256, &a.Content)
+	var ref string
+	err := s.db.QueryRow(ctx, `SELECT a.media_type, a.size, a.sha256, a.content, a.ref FROM artifacts a JOIN runs r ON r.id = a.run_id
+		WHERE a.run_id = ? AND a.name = ? AND r.tenant_id = ?`, runID, name, p.Tenant).Scan(&a.MediaType, &a.Size, &a.SHA256, &a.Content, &ref)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Artifact{}, fmt.Errorf("artifact %q of run %s: %w", name, runID, ErrNotFound)
 	case err != nil:
 		return Artifact{}, fmt.Errorf("read artifact %q of run %s: %w", name, runID, err)
+	case ref != "":
+		st, key, err := s.objectsOf(ref)
+		if err == nil {
+			a.Content, err = objstore.ReadAll(ctx, st, key, a.Size, a.SHA256)
+		}
+		if err != nil {
+			return Artifact{}, fmt.Errorf("artifact %q of run %s: %w: %w", name, runID, ErrArtifactUnreadable, err)
+		}
 	case a.Content == nil && a.Size > 0:
 		return Artifact{}, fmt.Errorf("artifact %q of run %s: %w", name, runID, ErrArtifactNotStored)
 	}
 	return a, nil
 }
 
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 // Delete removes a finished run (completed, failed, dead-lettered or
 // cancelled) of the tenant with its steps, artifacts and webhook
-// deliveries; the audit log keeps a run.delete row. A queued or running run,
+// deliveries; the audit log keeps a run.delete row. The artifacts'
+// objects are deleted from their object store once the run is gone (one
+// that cannot be is logged and left behind, unreferenced). A queued or running run,
 // or one with child runs, is ErrIllegalTransition (cancel it, delete them
 // first).
 func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) error {
 	if !storableID(id) {
 		return fmt.Errorf("delete run %q: %w", id, ErrNotFound)
 	}
+	var refs []string
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		refs = nil
 		var cur string
 		err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -411,6 +518,22 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 		if children > 0 {
 			return fmt.Errorf("%w: run has %d child runs (delete them first)", ErrIllegalTransition, children)
 		}
+		rows, err := tx.Query(ctx, `SELECT ref FROM artifacts WHERE run_id = ? AND ref <> ''`, id)
+		if err != nil {
+			return fmt.Errorf("read artifacts: %w", err)
+		}
+		for rows.Next() {
+			var ref string
+			if err := rows.Scan(&ref); err != nil {
+				rows.Close()
+				return fmt.Errorf("read artifacts: %w", err)
+			}
+			refs = append(refs, ref)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read artifacts: %w", err)
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM runs WHERE id = ? AND tenant_id = ? AND status = ?`, id, p.Tenant, cur)
 		if err != nil {
 			return fmt.Errorf("delete run: %w", err)
@@ -424,6 +547,7 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 	if err != nil {
 		return fmt.Errorf("delete run %s: %w", id, err)
 	}
+	s.deleteObjects(ctx, id, refs)
 	return nil
 }
 
