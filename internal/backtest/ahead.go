@@ -30,6 +30,8 @@ const aheadChunk = 256
 // bounded.
 type aheadScan struct {
 	runs <-chan []quietRun
+	// free takes the chunks read back to the scan, to fill again.
+	free chan<- []quietRun
 	buf  []quietRun
 	k    int
 	// stake is the stand-in stake (the fixed stake when there is one).
@@ -54,7 +56,16 @@ const aheadWork = 8
 // startAhead starts the scan of series sr's candles under pol with the
 // stand-in stake, which stops when done closes; wg waits for it.
 func startAhead(wg *sync.WaitGroup, done <-chan struct{}, pol *trade.Policy, sr Series, stake float64) *aheadScan {
-	ch := make(chan []quietRun, 4)
+	ch, free := make(chan []quietRun, 4), make(chan []quietRun, 4)
+	// newChunk is a chunk read back, or a new one.
+	newChunk := func() []quietRun {
+		select {
+		case c := <-free:
+			return c[:0]
+		default:
+			return make([]quietRun, 0, aheadChunk)
+		}
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -69,7 +80,7 @@ func startAhead(wg *sync.WaitGroup, done <-chan struct{}, pol *trade.Policy, sr 
 			}
 		}
 		limit := max(64, aheadWork*(to-sr.From)/max(entries, 1))
-		chunk := make([]quietRun, 0, aheadChunk)
+		chunk := newChunk()
 		// The signals of candles From … to-3 act on candles From+1 … to-2:
 		// the last candle opens no trade.
 		for e := sr.From + 1; e < to-1; e++ {
@@ -102,7 +113,7 @@ func startAhead(wg *sync.WaitGroup, done <-chan struct{}, pol *trade.Policy, sr 
 				case <-done:
 					return
 				}
-				chunk = make([]quietRun, 0, aheadChunk)
+				chunk = newChunk()
 			}
 		}
 		if len(chunk) > 0 {
@@ -112,7 +123,7 @@ func startAhead(wg *sync.WaitGroup, done <-chan struct{}, pol *trade.Policy, sr 
 			}
 		}
 	}()
-	return &aheadScan{runs: ch, stake: stake}
+	return &aheadScan{runs: ch, free: free, stake: stake}
 }
 
 // at returns the quiet run of a trade entered on candle e, which is after
@@ -122,6 +133,12 @@ func (a *aheadScan) at(e int) (quietRun, bool) {
 		for ; a.k < len(a.buf); a.k++ {
 			if r := a.buf[a.k]; r.entry >= e {
 				return r, r.entry == e
+			}
+		}
+		if a.buf != nil {
+			select {
+			case a.free <- a.buf:
+			default:
 			}
 		}
 		buf, ok := <-a.runs
