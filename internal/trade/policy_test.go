@@ -360,3 +360,30 @@ func TestSameQuietMeansSameAnswers(t *testing.T) {
 	}
 	t.Logf("%d alike, %d not", same, differ)
 }
+
+// TestSameQuietTellsStakesApart: the liquidation price of a futures trade
+// depends on its size (the maintenance bracket): a candle reaching one
+// trade's and not the other's is quiet for one only, and SameQuiet says
+// they differ; a trade is alike itself.
+func TestSameQuietTellsStakesApart(t *testing.T) {
+	t.Parallel()
+	r := Rules{Risk: sdk.Risk{Stoploss: -0.99}, Leverage: 10, Futures: true, Fee: 0.001,
+		Liquidation: Liquidation{Brackets: map[string][]Bracket{"A/B": {{0, 0.004, 0}, {50_000, 0.05, 2_000}}}}}
+	p := Policy{Rules: r}
+	a := r.Open("A/B", false, 0, 100, 100, "")
+	b := r.Open("A/B", false, 0, 100, 100_000, "")
+	if !(a.StopLoss < a.LiquidationPrice && a.LiquidationPrice < b.LiquidationPrice) {
+		t.Fatalf("stop %v, liquidation %v and %v: want the stop below both", a.StopLoss, a.LiquidationPrice, b.LiquidationPrice)
+	}
+	c := Candle{Time: 60_000, Open: 100, High: 100, Low: b.LiquidationPrice, Close: 100}
+	var wa, wb ExitWatch
+	if qa, qb := wa.Quiet(&p, &a, c), wb.Quiet(&p, &b, c); qa == qb {
+		t.Fatalf("quiet %v and %v at %v: want the trades to differ", qa, qb, c.Low)
+	}
+	if p.SameQuiet(&a, &b) {
+		t.Error("SameQuiet: alike, want not")
+	}
+	if same := a; !p.SameQuiet(&a, &same) {
+		t.Error("SameQuiet: a trade not alike itself")
+	}
+}
