@@ -61,7 +61,9 @@ func runSMACross(b *testing.B, frames []*sdk.Frame, maxOpen int) *result.Result 
 		}
 		series[k] = Series{Frame: f, From: st.Spec().StartupCandles, To: f.Len()}
 	}
-	res, err := Simulate(context.Background(), benchSettings(maxOpen), series)
+	s := benchSettings(maxOpen)
+	s.ScanAhead = true // as `tradai backtest` runs
+	res, err := Simulate(context.Background(), s, series)
 	if err != nil {
 		b.Fatal(err)
 	}
