@@ -61,7 +61,9 @@ func runSMACross(b *testing.B, frames []*sdk.Frame, maxOpen int) *result.Result 
 		}
 		series[k] = Series{Frame: f, From: st.Spec().StartupCandles, To: f.Len()}
 	}
-	res, err := Simulate(context.Background(), benchSettings(maxOpen), series)
+	s := benchSettings(maxOpen)
+	s.ScanAhead = true // as `tradai backtest` runs
+	res, err := Simulate(context.Background(), s, series)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,6 +177,49 @@ func BenchmarkSimulate1M(b *testing.B) {
 	reportCandles(b, frames)
 	b.ReportMetric(float64(len(res.Trades)), "trades")
 	use.report(b, frames)
+}
+
+// BenchmarkSimulate20x500k is BenchmarkPortfolio20x500k's simulation
+// alone, on signals computed once: the ordered pass alone, and with the
+// scans ahead (what Simulate runs on two cores). Besides CPU time per
+// candle it reports cpu/wall: 2.0 is both cores busy. Warm heap.
+func BenchmarkSimulate20x500k(b *testing.B) {
+	frames := make([]*sdk.Frame, 20)
+	for k := range frames {
+		frames[k] = synthetic(fmt.Sprintf("P%02d/USDT", k), 500_000, uint64(k+1))
+	}
+	runSMACross(b, frames, 5)
+	series := make([]Series, len(frames))
+	for k, f := range frames {
+		series[k] = Series{Frame: f, From: strategy.SMACross{}.Spec().StartupCandles, To: f.Len()}
+	}
+	for _, ahead := range []bool{false, true} {
+		name := "ordered"
+		if ahead {
+			name = "ahead"
+		}
+		b.Run(name, func(b *testing.B) {
+			var (
+				use    usage
+				trades int
+			)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				before := processUsage(b)
+				res, err := simulate(context.Background(), benchSettings(5), series, ahead)
+				if err != nil {
+					b.Fatal(err)
+				}
+				trades = len(res.Trades)
+				use.add(processUsage(b), before)
+			}
+			reportCandles(b, frames)
+			b.ReportMetric(float64(trades), "trades")
+			use.report(b, frames)
+			b.ReportMetric(float64(use.cpu)/float64(b.Elapsed()), "cpu/wall")
+		})
+	}
 }
 
 // BenchmarkPortfolio20x500k: 20 pairs of 500,000 candles, max_open_trades

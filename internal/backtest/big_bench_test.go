@@ -98,7 +98,9 @@ func BenchmarkPortfolio20x5M(b *testing.B) {
 			b.Fatal(err)
 		}
 		u2, s2 := cpuTimes(b)
-		res, err := prep.Simulate(ctx, benchSettings(5))
+		s := benchSettings(5)
+		s.ScanAhead = true // as `tradai backtest` runs
+		res, err := prep.Simulate(ctx, s)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/tradai/tradai/internal/result"
@@ -26,6 +28,11 @@ type Settings struct {
 	TradableBalanceRatio float64
 	MaxOpenTrades        int // -1 = unlimited
 	AllowShort           bool
+	// ScanAhead lets a run of several pairs scan them ahead of the
+	// ordered pass on the other cores (see [Simulate]): for a backtest
+	// that has the machine to itself. An optimiser, which runs its trials
+	// in parallel, leaves it off: the scans cost CPU time of their own.
+	ScanAhead bool
 }
 
 // NewSettings returns the settings of a simulation that trades with rules
@@ -81,6 +88,11 @@ type pairState struct {
 	// for memory (about 100 ns a trade; a sixth of the simulation's CPU).
 	// It is kept so that the reads are made.
 	streamed float64
+	// ahead is the pair's scan ahead (nil when the run has none), and
+	// quietTo the end of tr's candles that it found quiet: checkExit
+	// steps through them without asking the policy.
+	ahead   *aheadScan
+	quietTo int
 }
 
 // nextEntry returns the pair's first candle from p.j on that may open a
@@ -104,6 +116,22 @@ func (p *pairState) nextEntry(short bool) int {
 		p.entry = lo + x + 1
 	}
 	return p.entry
+}
+
+// takeAhead takes the scan ahead's quiet run for the trade just opened on
+// the pair's candle j from entry x, when the trade's quiet candles are the
+// scan's stand-in trade's.
+func (p *pairState) takeAhead(pol *trade.Policy, x trade.Enter, j int) {
+	r, ok := p.ahead.at(j)
+	if !ok || r.end <= j {
+		return
+	}
+	tr := p.tr
+	stand := pol.Rules.Open(x.Pair, x.Short, tr.OpenTime, x.Price, p.ahead.stake, x.Tag)
+	if pol.SameQuiet(&stand, tr) {
+		tr.MaxRate, tr.MinRate = r.maxRate, r.minRate
+		p.quietTo = r.end
+	}
 }
 
 // advance moves the pair through its candles before index k (> p.j), on
@@ -139,7 +167,25 @@ func (p *pairState) firstFrom(t int64) int {
 // taking a pending entry (into a slot an exit at this time may have freed)
 // and checking the new trade for an exit on its entry candle. This is
 // Freqtrade's order.
+//
+// With s.ScanAhead, a run of several pairs on more than one core, spot and
+// without a trailing stop, scans each pair's candles ahead of that ordered pass in a
+// goroutine of its own (see aheadScan): the candles on which a trade
+// entered at each possible entry triggers no exit, which do not depend on
+// the wallet or the slots. The ordered pass then takes slots and money,
+// records trades and tracks the equity, and asks the policy only on the
+// candles after those. Futures runs (the liquidation price depends on the
+// stake), runs with a trailing stop (it moves on every candle) and
+// one-pair runs keep the ordered pass alone. The results are the same; the
+// scans cost about a quarter more CPU time (each possible entry is scanned,
+// taken or not) for less wall time.
 func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result, error) {
+	ahead := s.ScanAhead && len(series) > 1 && runtime.GOMAXPROCS(0) > 1 && !s.Rules.Futures && !s.Rules.Risk.TrailingStop
+	return simulate(ctx, s, series, ahead)
+}
+
+// simulate is Simulate, with the scans ahead when ahead.
+func simulate(ctx context.Context, s Settings, series []Series, ahead bool) (*result.Result, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
 	}
@@ -188,6 +234,17 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		fill = trade.Realistic{}
 	}
 	pol := &trade.Policy{Rules: s.Rules, AllowShort: s.AllowShort}
+	if ahead {
+		// The scans read the frames: they end before Simulate returns.
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		defer wg.Wait()
+		defer close(done)
+		stake := standInStake(s)
+		for k := range states {
+			states[k].ahead = startAhead(&wg, done, pol, series[k], stake)
+		}
+	}
 	var (
 		rules    = &pol.Rules
 		peak     = s.StartingBalance
@@ -235,6 +292,11 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	checkExit := func(p *pairState, t int64) error {
 		j, f := p.j, p.f
 		if tr := p.tr; tr != nil {
+			if j < p.quietTo { // quiet, as the scan ahead found
+				p.lastClose = f.Close[j]
+				p.j++
+				return nil
+			}
 			i := j - 1 // the candle whose signals act now
 			c := trade.Candle{Time: t, Open: f.Open[j], High: f.High[j], Low: f.Low[j], Close: f.Close[j]}
 			if tr.IsShort {
@@ -437,7 +499,10 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 					if err != nil {
 						return nil, fmt.Errorf("backtest: %w", err)
 					}
-					p.tr, p.watch = tr, trade.ExitWatch{}
+					p.tr, p.watch, p.quietTo = tr, trade.ExitWatch{}, 0
+					if p.ahead != nil {
+						p.takeAhead(pol, x, j)
+					}
 				}
 			}
 			// A trade entered on this candle is checked on it too.

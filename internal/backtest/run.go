@@ -52,6 +52,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	settings.ScanAhead = true // the backtest has the machine to itself
 	return prep.Simulate(ctx, settings)
 }
 

@@ -58,6 +58,7 @@ func TestSimulateResultsUnchanged(t *testing.T) {
 		"three slots, five pairs dense": "00f1f791da6530a72252cbca6ac1b533890bb2f995b749f99812c842435d627d", // 2,728 trades
 	}
 	base := benchSettings(1)
+	base.ScanAhead = true // the same results either way (TestAheadSameResults)
 	trailing := base
 	trailing.Rules.Risk.TrailingStop = true
 	trailing.Rules.Risk.TrailingStopPositive = 0.01

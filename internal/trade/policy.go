@@ -292,6 +292,27 @@ func (w *ExitWatch) Quiet(p *Policy, t *Trade, c Candle) bool {
 	return true
 }
 
+// SameQuiet reports whether [ExitWatch.Quiet] answers the same under p for
+// open trades a and b on every candle, whatever their stakes: they opened
+// at the same time on the same side, their stop and liquidation prices are
+// equal, and so is the price up to which each step of the ROI table does
+// not trigger. A trade's stake enters those bounds only through the
+// rounding of its amount: a backtest scans a pair's candles ahead for a
+// trade of a stand-in stake, and takes the scan for the trade that opens
+// with the real one when they agree.
+func (p *Policy) SameQuiet(a, b *Trade) bool {
+	if a.IsShort != b.IsShort || a.OpenTime != b.OpenTime || a.OpenRate != b.OpenRate ||
+		a.StopLoss != b.StopLoss || a.LiquidationPrice != b.LiquidationPrice {
+		return false
+	}
+	for _, s := range p.Rules.Risk.MinimalROI {
+		if math.Float64bits(roiBound(a, s.Ratio)) != math.Float64bits(roiBound(b, s.Ratio)) {
+			return false
+		}
+	}
+	return true
+}
+
 // QuietRun is [ExitWatch.Quiet] over candles in order, given as columns:
 // candle k has time[k], high[k], low[k] and the signals enter[k], exit[k]
 // (the other prices do not decide it). It returns how many of the leading

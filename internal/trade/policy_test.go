@@ -303,3 +303,87 @@ func TestExitWatchQuietRunIsQuiet(t *testing.T) {
 		t.Fatal("no run of quiet candles: the test checks nothing")
 	}
 }
+
+// TestSameQuietMeansSameAnswers: two trades opened on the same candle with
+// different stakes, which SameQuiet finds alike, are quiet on the same
+// candles (drawn at their ROI prices to the ulp) and are left the same
+// extreme prices.
+func TestSameQuietMeansSameAnswers(t *testing.T) {
+	t.Parallel()
+	var same, differ int
+	rapid.Check(t, func(t *rapid.T) {
+		r := drawRules(t, false)
+		r.Risk.TrailingStop = false
+		p := Policy{Rules: r}
+		short := rapid.Bool().Draw(t, "short")
+		cs := drawCandles(t, 12)
+		a := r.Open("A/B", short, 0, cs[0].Open, rapid.Float64Range(1, 1e6).Draw(t, "stake a"), "")
+		b := r.Open("A/B", short, 0, cs[0].Open, rapid.Float64Range(1, 1e6).Draw(t, "stake b"), "")
+		if !p.SameQuiet(&a, &b) {
+			differ++
+			return
+		}
+		same++
+		var wa, wb ExitWatch
+		for i, c := range cs {
+			if step, ok := r.Risk.MinimalROI.At((c.Time - a.OpenTime) / 60_000); ok && rapid.Bool().Draw(t, "at the roi price") {
+				// At either trade's bound, where their answers would part.
+				price := roiBound(&a, step.Ratio)
+				if rapid.Bool().Draw(t, "b's bound") {
+					price = roiBound(&b, step.Ratio)
+				}
+				for range rapid.IntRange(0, 2).Draw(t, "ulps up") {
+					price = math.Nextafter(price, math.Inf(1))
+				}
+				for range rapid.IntRange(0, 2).Draw(t, "ulps down") {
+					price = math.Nextafter(price, math.Inf(-1))
+				}
+				// The stop not reached, no exit signal: only the ROI decides.
+				if !math.IsNaN(price) && short {
+					c.Low, c.High = price, max(price, a.OpenRate)
+				} else if !math.IsNaN(price) {
+					c.High, c.Low = price, min(price, a.OpenRate)
+				}
+				c.Exit = false
+			}
+			qa, qb := wa.Quiet(&p, &a, c), wb.Quiet(&p, &b, c)
+			if qa != qb || a.MaxRate != b.MaxRate || a.MinRate != b.MinRate {
+				t.Fatalf("candle %d %+v: quiet %v for stake %v, %v for stake %v", i, c, qa, a.Stake, qb, b.Stake)
+			}
+			if !qa {
+				return
+			}
+		}
+	})
+	if same == 0 {
+		t.Fatal("no two trades alike: the test checks nothing")
+	}
+	t.Logf("%d alike, %d not", same, differ)
+}
+
+// TestSameQuietTellsStakesApart: the liquidation price of a futures trade
+// depends on its size (the maintenance bracket): a candle reaching one
+// trade's and not the other's is quiet for one only, and SameQuiet says
+// they differ; a trade is alike itself.
+func TestSameQuietTellsStakesApart(t *testing.T) {
+	t.Parallel()
+	r := Rules{Risk: sdk.Risk{Stoploss: -0.99}, Leverage: 10, Futures: true, Fee: 0.001,
+		Liquidation: Liquidation{Brackets: map[string][]Bracket{"A/B": {{0, 0.004, 0}, {50_000, 0.05, 2_000}}}}}
+	p := Policy{Rules: r}
+	a := r.Open("A/B", false, 0, 100, 100, "")
+	b := r.Open("A/B", false, 0, 100, 100_000, "")
+	if !(a.StopLoss < a.LiquidationPrice && a.LiquidationPrice < b.LiquidationPrice) {
+		t.Fatalf("stop %v, liquidation %v and %v: want the stop below both", a.StopLoss, a.LiquidationPrice, b.LiquidationPrice)
+	}
+	c := Candle{Time: 60_000, Open: 100, High: 100, Low: b.LiquidationPrice, Close: 100}
+	var wa, wb ExitWatch
+	if qa, qb := wa.Quiet(&p, &a, c), wb.Quiet(&p, &b, c); qa == qb {
+		t.Fatalf("quiet %v and %v at %v: want the trades to differ", qa, qb, c.Low)
+	}
+	if p.SameQuiet(&a, &b) {
+		t.Error("SameQuiet: alike, want not")
+	}
+	if same := a; !p.SameQuiet(&a, &same) {
+		t.Error("SameQuiet: a trade not alike itself")
+	}
+}
