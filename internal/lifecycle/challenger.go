@@ -115,12 +115,12 @@ func (s *Service) Challenger(ctx context.Context, p tenancy.Principal, id string
 	return cs[0], nil
 }
 
-func (s *Service) insertChallenger(ctx context.Context, c Challenger) error {
+func (s *Service) insertChallenger(ctx context.Context, tx *db.Tx, c Challenger) error {
 	policy, err := json.Marshal(c.Policy)
 	if err != nil {
 		return err
 	}
-	_, err = s.c.DB.Exec(ctx, `INSERT INTO challengers (id, tenant_id, schedule_id, deployment, strategy, champion_version, study_id, oos_timerange, policy, state, created_at, updated_at)
+	_, err = tx.Exec(ctx, `INSERT INTO challengers (id, tenant_id, schedule_id, deployment, strategy, champion_version, study_id, oos_timerange, policy, state, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Tenant, c.Schedule, c.Deployment, c.Strategy, c.Champion, c.Study, c.Holdout, string(policy), c.State, c.Created.UnixMilli(), c.Updated.UnixMilli())
 	return err

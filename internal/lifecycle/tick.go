@@ -113,7 +113,7 @@ func (s *Service) fire(ctx context.Context, sc Schedule, now time.Time) {
 		if n, err := res.RowsAffected(); err != nil || n == 0 || chal == nil {
 			return err // another tick fired it (its challenger is that tick's)
 		}
-		return s.insertChallenger(ctx, *chal)
+		return s.insertChallenger(ctx, tx, *chal)
 	})
 	if err != nil {
 		s.c.Log.Error("schedule not moved on; fired again next tick", "schedule", sc.ID, "err", err)
