@@ -118,6 +118,10 @@ type Options struct {
 	// Trials, when set, is told how many study trials each batch this
 	// process ran recorded (the metrics' trial count).
 	Trials func(n int)
+	// Tick, when set, is called by a River periodic job every TickEvery
+	// (1 min): the strategy lifecycle's schedules (lifecycle.Service.Tick).
+	Tick      func(ctx context.Context) error
+	TickEvery time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -136,6 +140,7 @@ func (o Options) withDefaults() Options {
 	def(&o.Heartbeat, 5*time.Second)
 	def(&o.StaleAfter, 30*time.Second)
 	def(&o.RescueEvery, 10*time.Second)
+	def(&o.TickEvery, time.Minute)
 	if o.FetchCool > o.FetchPoll {
 		o.FetchCool = o.FetchPoll
 	}
@@ -267,6 +272,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		MaxAttempts:          store.MaxAttempts(),
 		Queues:               queues,
 		RetryPolicy:          retryPolicy{o: s.opts},
+		PeriodicJobs:         s.periodicJobs(workers),
 		Workers:              workers,
 		Logger:               log.With("component", "river"),
 	}
