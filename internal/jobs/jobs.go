@@ -118,10 +118,16 @@ type Options struct {
 	// Trials, when set, is told how many study trials each batch this
 	// process ran recorded (the metrics' trial count).
 	Trials func(n int)
-	// Tick, when set, is called by a River periodic job every TickEvery
-	// (1 min): the strategy lifecycle's schedules (lifecycle.Service.Tick).
-	Tick      func(ctx context.Context) error
+	// TickEvery, when positive, makes this process's River client insert
+	// the periodic tick job (KindTick, on the queue TickQueue) every
+	// TickEvery while it leads the cluster; every process of a platform
+	// sets it, since any of them may lead.
 	TickEvery time.Duration
+	// Tick, when set, works the tick jobs: the strategy lifecycle's
+	// schedules and challengers (lifecycle.Service.Tick). Only processes
+	// that set it take jobs from TickQueue (TickEvery then defaults to
+	// 1 min).
+	Tick func(ctx context.Context) error
 }
 
 func (o Options) withDefaults() Options {
@@ -140,7 +146,9 @@ func (o Options) withDefaults() Options {
 	def(&o.Heartbeat, 5*time.Second)
 	def(&o.StaleAfter, 30*time.Second)
 	def(&o.RescueEvery, 10*time.Second)
-	def(&o.TickEvery, time.Minute)
+	if o.Tick != nil {
+		def(&o.TickEvery, time.Minute)
+	}
 	if o.FetchCool > o.FetchPoll {
 		o.FetchCool = o.FetchPoll
 	}
@@ -244,6 +252,9 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
 		kinds = append(kinds, dl)
+	}
+	if s.opts.Tick != nil {
+		queues[TickQueue] = river.QueueConfig{MaxWorkers: 1}
 	}
 	workers := river.NewWorkers()
 	for _, k := range kinds {
