@@ -164,9 +164,13 @@ func newChallengersCmd() *cobra.Command {
 		return c
 	}
 	approve := decide("approve", "Promote a pending challenger's version to production (the registry records it)",
-		func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error) { return r.c.ApproveChallenger(ctx, id, reason) })
+		func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error) {
+			return r.c.ApproveChallenger(ctx, id, reason)
+		})
 	reject := decide("reject", "Reject a pending challenger",
-		func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error) { return r.c.RejectChallenger(ctx, id, reason) })
+		func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error) {
+			return r.c.RejectChallenger(ctx, id, reason)
+		})
 	for _, c := range []*cobra.Command{list, approve, reject} {
 		o.addFlags(c.Flags(), "the TradAI server (default $TRADAI_URL, else "+defaultRemote+")")
 		cmd.AddCommand(c)
