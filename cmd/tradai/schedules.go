@@ -144,14 +144,14 @@ func newChallengersCmd() *cobra.Command {
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
 	var reason string
-	decide := func(verb, short string, call func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error)) *cobra.Command {
+	decide := func(verb, short string, call func(ctx context.Context, r *remote, id, reason string) (apitype.Challenger, error)) *cobra.Command {
 		c := &cobra.Command{
 			Use:   verb + " ID",
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return withRemote(&o, func(ctx context.Context, r *remote) error {
-					ch, err := call(r, ctx, args[0], reason)
+					ch, err := call(ctx, r, args[0], reason)
 					if err != nil {
 						return err
 					}
@@ -164,11 +164,11 @@ func newChallengersCmd() *cobra.Command {
 		return c
 	}
 	approve := decide("approve", "Promote a pending challenger's version to production (the registry records it)",
-		func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error) {
+		func(ctx context.Context, r *remote, id, reason string) (apitype.Challenger, error) {
 			return r.c.ApproveChallenger(ctx, id, reason)
 		})
 	reject := decide("reject", "Reject a pending challenger",
-		func(r *remote, ctx context.Context, id, reason string) (apitype.Challenger, error) {
+		func(ctx context.Context, r *remote, id, reason string) (apitype.Challenger, error) {
 			return r.c.RejectChallenger(ctx, id, reason)
 		})
 	for _, c := range []*cobra.Command{list, approve, reject} {
