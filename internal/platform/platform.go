@@ -373,11 +373,16 @@ func (p *Platform) start(ctx context.Context) error {
 	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
 	p.reg.MustRegister(p.telemetry.Collectors()...)
 	cfg.Jobs.Trials = p.telemetry.TrialsDone
-	// Every process inserts the lifecycle's periodic tick while it leads
-	// River; the API's process, where the lifecycle lives, works it.
-	cfg.Jobs.TickEvery = lifecycle.TickEvery
+	// Every process of a cluster inserts the lifecycle's periodic tick
+	// while it leads River (a worker cannot know which leads); the API's
+	// process, where the lifecycle lives (it needs the registry), works
+	// it. An API process without a registry inserts none.
 	var life *lifecycle.Service // set before the queue starts
-	if cfg.Addr != "" && reg != nil {
+	switch {
+	case cfg.Addr == "":
+		cfg.Jobs.TickEvery = lifecycle.TickEvery
+	case reg != nil:
+		cfg.Jobs.TickEvery = lifecycle.TickEvery
 		cfg.Jobs.Tick = func(ctx context.Context) error { return life.Tick(ctx) }
 	}
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
