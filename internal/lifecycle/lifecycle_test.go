@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/study"
 	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/sdk"
 )
 
 var (
@@ -456,4 +459,70 @@ func TestChallengerOutcomes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// trendSpecs reads a pushed version's spec without running it.
+type trendSpecs struct{}
+
+func (trendSpecs) ReadSpec(context.Context, string, string, string) (sdk.Spec, error) {
+	return sdk.Spec{Name: "trend", Timeframe: "1h", Risk: sdk.Risk{Stoploss: -0.1, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.1}}}}, nil
+}
+
+// An approved challenger is promoted by the strategy registry itself: the
+// stage change names who approved it and why, the champion is archived.
+func TestApprovalIsTheRegistrysStageChange(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		dir := filepath.Join(t.TempDir(), "strategies")
+		t.Cleanup(func() {
+			filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+				if err == nil && e.IsDir() {
+					os.Chmod(p, 0o700)
+				}
+				return nil
+			})
+		})
+		// alice's tenant and user, as tenancy.CreateUser stores them.
+		for _, q := range []string{`INSERT INTO tenants (id, name, created_at) VALUES ('ten_a', 'acme', 0)`,
+			`INSERT INTO users (id, tenant_id, name, created_at) VALUES ('usr_a', 'ten_a', 'alice', 0)`} {
+			if _, err := d.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reg, err := registry.New(registry.Config{DB: d, Dir: dir, Specs: trendSpecs{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 4; i++ {
+			if _, _, err := reg.Push(ctx, alice, "trend", []registry.File{{Name: "strategy.py", Data: fmt.Appendf(nil, "# %d\n", i)}}, registry.PushOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := reg.Promote(ctx, alice, "trend@3", registry.StageProduction, "deployed"); err != nil {
+			t.Fatal(err)
+		}
+		f := newFakes()
+		clk := clock.NewFake(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC))
+		svc, err := lifecycle.New(lifecycle.Config{DB: d, Deployments: f, Submitter: f, Studies: fakeStudies{f}, Registry: reg, Runs: fakeRuns{f}, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := bundle{svc: svc, f: f, clk: clk, d: d}
+		c := backtested(t, b, reoptimise(t, b, lifecycle.Policy{}), 0.01, 0.2)
+		if c.State != lifecycle.StatePending {
+			t.Fatalf("%+v, want pending", c)
+		}
+		if _, err := svc.Approve(ctx, alice, c.ID, "holdout checked"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := reg.History(ctx, alice, "trend")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := h[len(h)-1]
+		if len(h) != 3 || last.Number != 4 || last.To != registry.StageProduction || last.By != alice.User || last.Reason != "holdout checked" ||
+			h[1].Number != 3 || h[1].To != registry.StageArchived {
+			t.Fatalf("stage history %+v", h)
+		}
+	})
 }
