@@ -55,6 +55,8 @@ it the same --datadir.`,
 	root.AddCommand(newAccountsCmd(logger))
 	root.AddCommand(newRunsCmd())
 	root.AddCommand(newStudiesCmd(logger))
+	root.AddCommand(newSchedulesCmd())
+	root.AddCommand(newChallengersCmd())
 	root.AddCommand(newSimCmd(logger))
 	return root
 }

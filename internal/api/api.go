@@ -80,6 +80,9 @@ type Deps struct {
 	// parts of the process register; the API adds its own families and
 	// serves them all at /metrics (nil: a registry of the API's alone).
 	Metrics *prometheus.Registry
+	// Lifecycle is the strategy lifecycle's schedules and challengers
+	// (nil: their endpoints answer 501).
+	Lifecycle Lifecycle
 }
 
 // Options tune the API; zero fields take the defaults shown.
@@ -250,6 +253,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.registerOperations()
 	s.registerDownloads()
 	s.registerWalkForwards()
+	s.registerLifecycle()
 	// The schema of every error answer is Problem, not huma's ErrorModel.
 	if em, ok := s.api.OpenAPI().Components.Schemas.Map()["ErrorModel"]; ok {
 		*em = *s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[apitype.Problem](), false, "Problem")

@@ -142,7 +142,19 @@ func (s *Server) submitStudy(ctx context.Context, in *submitStudyInput) (*submit
 	if err != nil {
 		return nil, err
 	}
-	b := in.Body
+	st, err := s.SubmitStudy(ctx, p, in.Body, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	u := studiesPath + "/" + st.ID()
+	return &submitStudyOutput{Location: u, Body: apitype.StudyTicket{StudyID: st.ID(), Status: string(st.Run.Status), StatusURL: u}}, nil
+}
+
+// SubmitStudy queues a study of b after the checks a backtest submission
+// makes (each refusal a problem naming its field); the one study
+// submission path of the API and the scheduled re-optimisations
+// (internal/lifecycle).
+func (s *Server) SubmitStudy(ctx context.Context, p tenancy.Principal, b apitype.StudyRequest, idempotencyKey string) (*study.Study, error) {
 	spec, err := s.specFor(ctx, p, apitype.SubmitRequest{Strategy: b.Strategy, Config: b.Config, Timerange: b.Timerange, Pairs: b.Pairs, Params: b.Params, Tags: b.Tags})
 	if err != nil {
 		return nil, err
@@ -160,12 +172,11 @@ func (s *Server) submitStudy(ctx context.Context, in *submitStudyInput) (*submit
 		return nil, err
 	}
 	st, err := s.d.Jobs.SubmitStudy(ctx, p, study.Request{Strategy: spec.Strategy, StrategyVersion: spec.StrategyVersion, CodeSHA256: spec.CodeSHA256,
-		Config: spec.Config, Params: spec.Params, Tags: spec.Tags, Spec: sp}, in.IdempotencyKey)
+		Config: spec.Config, Params: spec.Params, Tags: spec.Tags, Spec: sp}, idempotencyKey)
 	if err != nil {
 		return nil, s.studies.err("submit study", "", err)
 	}
-	u := studiesPath + "/" + st.ID()
-	return &submitStudyOutput{Location: u, Body: apitype.StudyTicket{StudyID: st.ID(), Status: string(st.Run.Status), StatusURL: u}}, nil
+	return st, nil
 }
 
 // checkSpaces refuses, for a built-in strategy, spaces it has no

@@ -119,6 +119,16 @@ type Options struct {
 	// Trials, when set, is told how many study trials each batch this
 	// process ran recorded (the metrics' trial count).
 	Trials func(n int)
+	// TickEvery, when positive, makes this process's River client insert
+	// the periodic tick job (KindTick, on the queue TickQueue) every
+	// TickEvery while it leads the cluster; every process of a platform
+	// sets it, since any of them may lead.
+	TickEvery time.Duration
+	// Tick, when set, works the tick jobs: the strategy lifecycle's
+	// schedules and challengers (lifecycle.Service.Tick). Only processes
+	// that set it take jobs from TickQueue (TickEvery then defaults to
+	// 1 min).
+	Tick func(ctx context.Context) error
 }
 
 func (o Options) withDefaults() Options {
@@ -137,6 +147,9 @@ func (o Options) withDefaults() Options {
 	def(&o.Heartbeat, 5*time.Second)
 	def(&o.StaleAfter, 30*time.Second)
 	def(&o.RescueEvery, 10*time.Second)
+	if o.Tick != nil {
+		def(&o.TickEvery, time.Minute)
+	}
 	if o.FetchCool > o.FetchPoll {
 		o.FetchCool = o.FetchPoll
 	}
@@ -246,6 +259,9 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		}
 		kinds = append(kinds, dl)
 	}
+	if s.opts.Tick != nil {
+		queues[TickQueue] = river.QueueConfig{MaxWorkers: 1}
+	}
 	workers := river.NewWorkers()
 	for _, k := range kinds {
 		s.kinds[k.Name()] = k
@@ -273,6 +289,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		MaxAttempts:          store.MaxAttempts(),
 		Queues:               queues,
 		RetryPolicy:          retryPolicy{o: s.opts},
+		PeriodicJobs:         s.periodicJobs(workers),
 		Workers:              workers,
 		Logger:               log.With("component", "river"),
 	}

@@ -49,6 +49,7 @@ import (
 	"github.com/tradai/tradai/internal/drift"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/objstore"
+	"github.com/tradai/tradai/internal/lifecycle"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/runs"
@@ -377,6 +378,18 @@ func (p *Platform) start(ctx context.Context) error {
 	p.reg, p.telemetry = prometheus.NewRegistry(), telemetry.NewMetrics()
 	p.reg.MustRegister(p.telemetry.Collectors()...)
 	cfg.Jobs.Trials = p.telemetry.TrialsDone
+	// Every process of a cluster inserts the lifecycle's periodic tick
+	// while it leads River (a worker cannot know which leads); the API's
+	// process, where the lifecycle lives (it needs the registry), works
+	// it. An API process without a registry inserts none.
+	var life *lifecycle.Service // set before the queue starts
+	switch {
+	case cfg.Addr == "":
+		cfg.Jobs.TickEvery = lifecycle.TickEvery
+	case reg != nil:
+		cfg.Jobs.TickEvery = lifecycle.TickEvery
+		cfg.Jobs.Tick = func(ctx context.Context) error { return life.Tick(ctx) }
+	}
 	svc, err := jobs.New(p.db, store, cfg.DataDir, log, cfg.Jobs)
 	if err != nil {
 		return err
@@ -445,11 +458,21 @@ func (p *Platform) start(ctx context.Context) error {
 		return err
 	}
 	p.drift = newDriftMonitor(p.deploys, backtestReference(job, cfg.DataDir), cfg.Drift, p.telemetry, hook, cfg.Clock, log)
-	srv, err := api.New(api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
-		Deployments: p.deploys, Venues: p.venues, Drift: p.drift, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}, cfg.API)
+	deps := api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
+		Deployments: p.deploys, Venues: p.venues, Drift: p.drift, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}
+	sub := &submitter{} // the API's submissions, once it is built
+	if reg != nil {
+		if life, err = lifecycle.New(lifecycle.Config{DB: p.db, Deployments: p.deploys, Submitter: sub, Studies: svc.Studies(), Registry: reg,
+			Runs: store, Clock: cfg.Clock, Log: log}); err != nil {
+			return err
+		}
+		deps.Lifecycle = life
+	}
+	srv, err := api.New(deps, cfg.API)
 	if err != nil {
 		return err
 	}
+	sub.Server = srv
 	ops, err := webOps(p, store, reg, keys, log, cfg)
 	if err != nil {
 		return err
@@ -830,3 +853,7 @@ func (p *Platform) shutdown(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// submitter is the API server as the lifecycle's Submitter: the lifecycle
+// is built before the server that serves it, which is set here next.
+type submitter struct{ *api.Server }

@@ -139,3 +139,14 @@ func (s *Store) BestParamsFile(ctx context.Context, p tenancy.Principal, st *Stu
 	f, err := ParamsFile(st, best[0], s.clock.Now())
 	return f, best[0], err
 }
+
+// Overfitting is the overfitting figures of study st's trials so far:
+// the deflated Sharpe ratio and PBO of its best trial, with their
+// verdict (Restore's optimize.Study.Overfitting).
+func (s *Store) Overfitting(ctx context.Context, p tenancy.Principal, st *Study) (optimize.Overfitting, error) {
+	restored, err := s.Restore(ctx, p, st)
+	if err != nil {
+		return optimize.Overfitting{}, err
+	}
+	return restored.Overfitting(), nil
+}
