@@ -551,3 +551,45 @@ func TestRunners(t *testing.T) {
 		}
 	})
 }
+
+// Control shows a runner what it checks at every tick: the state, whether
+// its lease still holds, a stop with flatten asked; a lease taken over or
+// a deployment stopped no longer holds.
+func TestControl(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		c, err := b.store.Control(ctx, ls[0])
+		if err != nil || c != (deploy.Control{State: deploy.Starting, Runner: "r1", LeaseToken: 1}) || !c.Held(ls[0]) {
+			t.Fatalf("control of a starting deployment: %+v %v", c, err)
+		}
+		if err := b.store.MarkRunning(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.Pause(ctx, b.alice, dep.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.StopFlatten(ctx, b.alice, dep.ID); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = b.store.Control(ctx, ls[0]); err != nil || c.State != deploy.Paused || !c.Flatten || c.StopAsked || !c.Held(ls[0]) {
+			t.Fatalf("control after pause and stop --flatten: %+v %v", c, err)
+		}
+		stale := ls[0]
+		stale.Token--
+		if c.Held(stale) {
+			t.Fatal("a stale lease holds")
+		}
+		if err := b.store.MarkStopped(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = b.store.Control(ctx, ls[0]); err != nil || c.State != deploy.Stopped || c.Held(ls[0]) {
+			t.Fatalf("control of a stopped deployment: %+v %v", c, err)
+		}
+		if _, err := b.store.Control(ctx, deploy.Lease{Deployment: "nope"}); !errors.Is(err, deploy.ErrNotFound) {
+			t.Fatalf("control of no deployment: %v", err)
+		}
+	})
+}
