@@ -186,6 +186,16 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 		if err := b.store.Record(ctx, l1[0], stale); !errors.Is(err, deploy.ErrFenced) {
 			t.Fatalf("stale write: %v, want %v", err, deploy.ErrFenced)
 		}
+		// A tick's write checks the lease in the statement recording the
+		// tick.
+		for _, w := range []deploy.Write{{Tick: b.clk.Now()}, {Tick: b.clk.Now(), Orders: stale.Orders, Trades: stale.Trades}} {
+			if err := b.store.Record(ctx, l1[0], w); !errors.Is(err, deploy.ErrFenced) {
+				t.Fatalf("stale tick: %v, want %v", err, deploy.ErrFenced)
+			}
+		}
+		if got, _ := b.store.Get(ctx, b.alice, dep.ID); !got.LastTick.IsZero() {
+			t.Fatalf("a stale tick was recorded: %v", got.LastTick)
+		}
 		if _, err := b.store.Renew(ctx, l1[0], time.Minute); !errors.Is(err, deploy.ErrFenced) {
 			t.Fatalf("stale renew: %v", err)
 		}
