@@ -28,7 +28,7 @@ type bundle struct {
 	d          *db.DB
 }
 
-func setup(t *testing.T, d *db.DB) bundle {
+func setup(t testing.TB, d *db.DB) bundle {
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(time.UnixMilli(1_700_000_000_000))
