@@ -28,7 +28,7 @@ type bundle struct {
 	d          *db.DB
 }
 
-func setup(t *testing.T, d *db.DB) bundle {
+func setup(t testing.TB, d *db.DB) bundle {
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(time.UnixMilli(1_700_000_000_000))
@@ -185,6 +185,16 @@ func TestLeaseExpiryAndFencing(t *testing.T) {
 			Trades: []deploy.Trade{{Seq: 1, Open: true, Record: trade.Trade{Pair: "BTC/USDT"}}}}
 		if err := b.store.Record(ctx, l1[0], stale); !errors.Is(err, deploy.ErrFenced) {
 			t.Fatalf("stale write: %v, want %v", err, deploy.ErrFenced)
+		}
+		// A tick's write checks the lease in the statement recording the
+		// tick.
+		for _, w := range []deploy.Write{{Tick: b.clk.Now()}, {Tick: b.clk.Now(), Orders: stale.Orders, Trades: stale.Trades}} {
+			if err := b.store.Record(ctx, l1[0], w); !errors.Is(err, deploy.ErrFenced) {
+				t.Fatalf("stale tick: %v, want %v", err, deploy.ErrFenced)
+			}
+		}
+		if got, _ := b.store.Get(ctx, b.alice, dep.ID); !got.LastTick.IsZero() {
+			t.Fatalf("a stale tick was recorded: %v", got.LastTick)
 		}
 		if _, err := b.store.Renew(ctx, l1[0], time.Minute); !errors.Is(err, deploy.ErrFenced) {
 			t.Fatalf("stale renew: %v", err)
@@ -548,6 +558,48 @@ func TestRunners(t *testing.T) {
 		}
 		if r := rs[1]; r.Name != "r2" || r.Deployments != 1 {
 			t.Fatalf("r2: %+v", r)
+		}
+	})
+}
+
+// Control shows a runner what it checks at every tick: the state, whether
+// its lease still holds, a stop with flatten asked; a lease taken over or
+// a deployment stopped no longer holds.
+func TestControl(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		dep, _ := b.store.Create(ctx, b.alice, spec())
+		ls, _ := b.store.Acquire(ctx, "r1", 1, time.Minute)
+		c, err := b.store.Control(ctx, ls[0])
+		if err != nil || c != (deploy.Control{State: deploy.Starting, Runner: "r1", LeaseToken: 1}) || !c.Held(ls[0]) {
+			t.Fatalf("control of a starting deployment: %+v %v", c, err)
+		}
+		if err := b.store.MarkRunning(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.Pause(ctx, b.alice, dep.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.StopFlatten(ctx, b.alice, dep.ID); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = b.store.Control(ctx, ls[0]); err != nil || c.State != deploy.Paused || !c.Flatten || c.StopAsked || !c.Held(ls[0]) {
+			t.Fatalf("control after pause and stop --flatten: %+v %v", c, err)
+		}
+		stale := ls[0]
+		stale.Token--
+		if c.Held(stale) {
+			t.Fatal("a stale lease holds")
+		}
+		if err := b.store.MarkStopped(ctx, ls[0]); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = b.store.Control(ctx, ls[0]); err != nil || c.State != deploy.Stopped || c.Held(ls[0]) {
+			t.Fatalf("control of a stopped deployment: %+v %v", c, err)
+		}
+		if _, err := b.store.Control(ctx, deploy.Lease{Deployment: "nope"}); !errors.Is(err, deploy.ErrNotFound) {
+			t.Fatalf("control of no deployment: %v", err)
 		}
 	})
 }

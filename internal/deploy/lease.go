@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -125,6 +126,41 @@ func (s *Store) Deployment(ctx context.Context, l Lease) (Deployment, error) {
 		return Deployment{}, fmt.Errorf("deployment %s: %w", l.Deployment, err)
 	}
 	return d, nil
+}
+
+// Control is what a runner checks of its deployment at every tick and
+// between ticks (a stop asked): the deployment's state, its lease's holder
+// and token, and the stops asked.
+type Control struct {
+	State      State
+	Runner     string
+	LeaseToken int64
+	Flatten    bool
+	StopAsked  bool
+}
+
+// Held reports whether l is still the lease of a deployment not ended.
+func (c Control) Held(l Lease) bool {
+	return !c.State.Terminal() && c.Runner == l.Runner && c.LeaseToken == l.Token
+}
+
+// Control reads the control fields of the deployment l holds: five
+// columns, where Deployment reads and decodes all of them (runners read
+// these twice a second each).
+func (s *Store) Control(ctx context.Context, l Lease) (Control, error) {
+	var c Control
+	var state string
+	var flatten, asked int64
+	err := s.db.QueryRow(ctx, `SELECT state, lease_runner, lease_token, flatten, stop_asked FROM deployments WHERE id = ?`, l.Deployment).
+		Scan(&state, &c.Runner, &c.LeaseToken, &flatten, &asked)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Control{}, fmt.Errorf("deployment %s: %w", l.Deployment, err)
+	}
+	c.State, c.Flatten, c.StopAsked = State(state), flatten != 0, asked != 0
+	return c, nil
 }
 
 // MarkRunning records that the runner holding l started trading

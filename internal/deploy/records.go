@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -114,7 +115,13 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 	if w.Entry != nil && w.Risk == nil {
 		return fmt.Errorf("deployment %s: an entry to check needs the risk figures before it", l.Deployment)
 	}
-	return s.fenced(ctx, l, "record orders and trades", func(tx *db.Tx, now time.Time) error {
+	now := s.clock.Now()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		// The lease's check is the tick's and cost's update (one statement
+		// a tick fewer), or fence's without them.
+		if err := fenceTick(ctx, tx, l, w); err != nil {
+			return err
+		}
 		if w.Risk != nil {
 			if err := putRisk(ctx, tx, l, *w.Risk, w.Entry, now); err != nil {
 				return err
@@ -148,25 +155,6 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 				return fmt.Errorf("trade %d: %w", t.Seq, err)
 			}
 		}
-		// The tick and the cost in one statement (a runner records both at
-		// every candle close); the tick alone in a shorter one.
-		switch c := w.Cost; {
-		case c != (CostDelta{}):
-			var tick int64
-			if !w.Tick.IsZero() {
-				tick = w.Tick.UnixMilli()
-			}
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE last_tick_at END,
-				cpu_ms = cpu_ms + ?, venue_weight = venue_weight + ?, peak_memory = CASE WHEN peak_memory < ? THEN ? ELSE peak_memory END,
-				venue_weight_1m = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE venue_weight_1m END WHERE id = ?`,
-				tick, tick, c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment); err != nil {
-				return fmt.Errorf("tick and cost: %w", err)
-			}
-		case !w.Tick.IsZero():
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ?`, w.Tick.UnixMilli(), l.Deployment); err != nil {
-				return fmt.Errorf("tick: %w", err)
-			}
-		}
 		for _, e := range w.Equity {
 			if _, err := tx.Exec(ctx, `INSERT INTO deployment_equity (deployment_id, at, equity) VALUES (?, ?, ?) ON CONFLICT (deployment_id, at) DO UPDATE SET equity = excluded.equity`,
 				l.Deployment, e.Time.UnixMilli(), e.Equity); err != nil {
@@ -175,6 +163,42 @@ func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("deployment %s: record orders and trades: %w", l.Deployment, err)
+	}
+	return nil
+}
+
+// fenceTick is fence for Record's w: when w has a tick or a cost, the
+// statement that records them checks the lease and locks the row.
+func fenceTick(ctx context.Context, tx *db.Tx, l Lease, w Write) error {
+	var res sql.Result
+	var err error
+	// The tick and the cost in one statement (a runner records both at
+	// every candle close); the tick alone in a shorter one.
+	switch c := w.Cost; {
+	case c != (CostDelta{}):
+		var tick int64
+		if !w.Tick.IsZero() {
+			tick = w.Tick.UnixMilli()
+		}
+		res, err = tx.Exec(ctx, `UPDATE deployments SET last_tick_at = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE last_tick_at END,
+			cpu_ms = cpu_ms + ?, venue_weight = venue_weight + ?, peak_memory = CASE WHEN peak_memory < ? THEN ? ELSE peak_memory END,
+			venue_weight_1m = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE venue_weight_1m END WHERE id = ? AND lease_runner = ? AND lease_token = ?`,
+			tick, tick, c.CPU.Milliseconds(), c.VenueWeight, c.PeakMemory, c.PeakMemory, c.VenueWeight1m, c.VenueWeight1m, l.Deployment, l.Runner, l.Token)
+	case !w.Tick.IsZero():
+		res, err = tx.Exec(ctx, `UPDATE deployments SET last_tick_at = ? WHERE id = ? AND lease_runner = ? AND lease_token = ?`,
+			w.Tick.UnixMilli(), l.Deployment, l.Runner, l.Token)
+	default:
+		return fence(ctx, tx, l)
+	}
+	if err != nil {
+		return fmt.Errorf("tick and cost: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrFenced
+	}
+	return nil
 }
 
 func putOrder(ctx context.Context, tx *db.Tx, dep string, o Order, now time.Time) error {

@@ -170,7 +170,7 @@ func (r *Runner) venueCall(err error) {
 // entries are cancelled, its trades closed with flatten_on_breach, the
 // breach audited and alerted. A deployment resumed while the breach holds
 // is paused again; the next day's start ends a daily loss.
-func (r *Runner) watchLoss(ctx context.Context, d deploy.Deployment, nowMs int64) error {
+func (r *Runner) watchLoss(ctx context.Context, d deploy.Control, nowMs int64) error {
 	eq := r.equity()
 	if day := nowMs / 86_400_000; day != r.risk.day || r.risk.dayStart == 0 {
 		r.risk.day, r.risk.dayStart, r.risk.dayHigh, r.risk.ordersToday = day, eq, eq, 0
@@ -258,12 +258,12 @@ func (r *Runner) recordRisk(ctx context.Context) error {
 // once (ErrStopped); a deployment stopped or taken over ends the run
 // (deploy.ErrFenced). The breaker's state is recorded when it changed.
 func (r *Runner) checkStop(ctx context.Context) error {
-	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	d, err := r.cfg.Store.Control(ctx, r.cfg.Lease)
 	if err != nil {
 		return err
 	}
-	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
-		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	if !d.Held(r.cfg.Lease) {
+		return fmt.Errorf("deployment %s is %s: %w", r.cfg.Lease.Deployment, d.State, deploy.ErrFenced)
 	}
 	if d.Flatten || d.StopAsked {
 		return r.stop(ctx, r.cfg.Timeframe.Floor(r.clk.Now().UnixMilli()), d.Flatten)

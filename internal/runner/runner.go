@@ -31,6 +31,9 @@ type Store interface {
 	MarkRunning(ctx context.Context, l deploy.Lease) error
 	MarkStopped(ctx context.Context, l deploy.Lease) error
 	Deployment(ctx context.Context, l deploy.Lease) (deploy.Deployment, error)
+	// Control is what each tick and the stop poll check of the
+	// deployment: cheaper to read than Deployment.
+	Control(ctx context.Context, l deploy.Lease) (deploy.Control, error)
 	Trades(ctx context.Context, tenant, id string) ([]deploy.Trade, error)
 	Orders(ctx context.Context, tenant, id string) ([]deploy.Order, error)
 	// The risk limits' records: the runner's risk state, a breach that
@@ -464,12 +467,12 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	if closing <= r.last {
 		return nil
 	}
-	d, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+	d, err := r.cfg.Store.Control(ctx, r.cfg.Lease)
 	if err != nil {
 		return err
 	}
-	if d.State.Terminal() || d.Runner != r.cfg.Lease.Runner || d.LeaseToken != r.cfg.Lease.Token {
-		return fmt.Errorf("deployment %s is %s: %w", d.ID, d.State, deploy.ErrFenced)
+	if !d.Held(r.cfg.Lease) {
+		return fmt.Errorf("deployment %s is %s: %w", r.cfg.Lease.Deployment, d.State, deploy.ErrFenced)
 	}
 	if d.Flatten || d.StopAsked {
 		return r.stop(ctx, nowMs, d.Flatten)
