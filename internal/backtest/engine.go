@@ -140,6 +140,12 @@ func (p *pairState) firstFrom(t int64) int {
 // and checking the new trade for an exit on its entry candle. This is
 // Freqtrade's order.
 func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result, error) {
+	return simulate(ctx, s, series, nil)
+}
+
+// simulate is Simulate writing the result into old's memory (see
+// Prepared.SimulateReusing) when old is not nil.
+func simulate(ctx context.Context, s Settings, series []Series, old *result.Result) (*result.Result, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
 	}
@@ -149,8 +155,16 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	states := make([]pairState, len(series))
-	res := &result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64,
-		MinimalROI: slices.Clone(s.Rules.Risk.MinimalROI)}
+	res := old
+	var trades []trade.Trade
+	var equityPoints, benchmark []result.EquityPoint
+	if res != nil {
+		trades, equityPoints, benchmark = res.Trades, res.Equity, res.Benchmark
+	} else {
+		res = &result.Result{}
+	}
+	*res = result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64,
+		MinimalROI: reuseClone(res.MinimalROI, s.Rules.Risk.MinimalROI), Params: res.Params, Pairs: res.Pairs}
 	var change float64
 	for k, sr := range series {
 		f := sr.Frame
@@ -171,7 +185,15 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 		change += f.Close[sr.To-1]/f.Close[sr.From] - 1
 	}
 	res.MarketChange = change / float64(len(series))
-	res.Trades = make([]trade.Trade, 0, tradesBound(s, series))
+	if n := tradesBound(s, series); cap(trades) >= n {
+		res.Trades = trades[:0]
+	} else {
+		res.Trades = make([]trade.Trade, 0, n)
+	}
+	// One equity and benchmark point a UTC day and one at the end: the
+	// lists are made that long once, not grown.
+	points := int(floorDiv(res.End, dayMs)-floorDiv(res.Start, dayMs)) + 2
+	res.Equity, res.Benchmark = reuseCap(equityPoints, points), reuseCap(benchmark, points)
 
 	// hold is the benchmark's equity: the starting balance split equally
 	// over the pairs, each bought at its first close and held.
@@ -482,8 +504,19 @@ func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result,
 	if nextDay != math.MinInt64 {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
 		res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
+	} else {
+		res.Equity, res.Benchmark = nil, nil // no step: none, as before
 	}
 	return res, nil
+}
+
+// reuseCap returns s emptied when it holds n values, else a new empty
+// slice that does.
+func reuseCap[E any](s []E, n int) []E {
+	if cap(s) >= n {
+		return s[:0]
+	}
+	return make([]E, 0, n)
 }
 
 // maxTradesCap and candlesPerTradeCap limit the trade list allocated up
