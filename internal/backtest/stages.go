@@ -237,17 +237,21 @@ func (d *Data) frame(k int) *sdk.Frame {
 }
 
 // signalFrame returns a new frame viewing pair k's candles, for Populate:
-// its four signal columns are the quarters of sig (4 values a candle),
-// all false, or holding a copy of the stored signals when fileSignals (the
+// its four signal columns are the quarters of sig (4 values a candle;
+// cleared unless fresh: new memory is zero, and pages of it a strategy
+// does not write, such as the short columns of a long-only one, are then
+// never faulted in), all false, or holding a copy of the stored signals when fileSignals (the
 // stored tags then copied too; a file without all four signal columns
 // gives copies of those it has).
-func (d *Data) signalFrame(k int, fileSignals bool, sig []bool) *sdk.Frame {
+func (d *Data) signalFrame(k int, fileSignals bool, sig []bool, fresh bool) *sdk.Frame {
 	stored := d.series[k].Frame
 	f := d.frame(k)
 	n := f.Len()
 	f.EnterLong, f.ExitLong = sig[:n:n], sig[n:2*n:2*n]
 	f.EnterShort, f.ExitShort = sig[2*n:3*n:3*n], sig[3*n:4*n:4*n]
-	clear(sig)
+	if !fresh {
+		clear(sig)
+	}
 	if !fileSignals {
 		return f
 	}
@@ -312,10 +316,11 @@ func (d *Data) PrepareReusing(ctx context.Context, strat sdk.Strategy, params sd
 			return err
 		}
 		n := d.series[k].Frame.Len()
-		if len(p.sig[k]) != 4*n {
+		fresh := len(p.sig[k]) != 4*n
+		if fresh {
 			p.sig[k] = make([]bool, 4*n)
 		}
-		f := d.signalFrame(k, spec.FileSignals, p.sig[k])
+		f := d.signalFrame(k, spec.FileSignals, p.sig[k], fresh)
 		var before uint64
 		if n >= collectAfter {
 			before = heapAllocated()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -246,9 +247,9 @@ type outcome struct {
 	returns  []float64 // daily
 }
 
-// record adds a finished trial and keeps the best; it reports whether the
-// trial is the best so far, and returns the result it does not keep (the
-// trial's, or the one it pushed out of the best), which nothing refers to.
+// record adds a finished trial and keeps the best (a copy of its result);
+// it reports whether the trial is the best so far, and returns the trial's
+// result, which nothing refers to any more.
 func (st *Study) record(oc outcome, keep int) (best bool, spare *result.Result) {
 	st.Trials = append(st.Trials, oc.trial)
 	t := &st.Trials[len(st.Trials)-1]
@@ -268,10 +269,8 @@ func (st *Study) record(oc outcome, keep int) (best bool, spare *result.Result) 
 	})
 	spare = oc.res
 	if i < keep {
-		spare = nil
-		st.Best = slices.Insert(st.Best, i, Ranked{Trial: t, Point: oc.point, Result: oc.res, Metrics: oc.metrics})
+		st.Best = slices.Insert(st.Best, i, Ranked{Trial: t, Point: oc.point, Result: keptCopy(oc.res), Metrics: oc.metrics})
 		if len(st.Best) > keep {
-			spare = st.Best[keep].Result
 			st.Best[keep] = Ranked{}
 			st.Best = st.Best[:keep]
 		}
@@ -282,6 +281,16 @@ func (st *Study) record(oc outcome, keep int) (best bool, spare *result.Result) 
 		st.Best[k].Trial = &st.Trials[st.Best[k].Trial.Number-1]
 	}
 	return best, spare
+}
+
+// keptCopy returns a copy of res for keeping among the best: its lists
+// and maps its own (res's memory goes to later trials), each as long as
+// its values (a recycled result's trade list may be far longer).
+func keptCopy(res *result.Result) *result.Result {
+	c := *res
+	c.Trades, c.Equity, c.Benchmark = slices.Clone(res.Trades), slices.Clone(res.Equity), slices.Clone(res.Benchmark)
+	c.Params, c.Pairs, c.MinimalROI = maps.Clone(res.Params), slices.Clone(res.Pairs), slices.Clone(res.MinimalROI)
+	return &c
 }
 
 // runner runs trials; safe for concurrent use.
@@ -386,13 +395,14 @@ func (r *runner) trial(ctx context.Context, n int, x []float64) (oc outcome) {
 // sets, so trials that change only roi, stoploss or trailing reuse them.
 // Concurrent requests for one key prepare once. The signal columns of a
 // parameter set dropped from the cache, once no trial uses them, are
-// reused by the next one prepared.
+// reused by the next one prepared (one such set is kept: the cache's
+// memory stays its entries' and one more).
 type prepCache struct {
 	mu      sync.Mutex
 	entries map[string]*prepEntry
 	cap     int
 	tick    uint64
-	spare   []*backtest.Prepared // dropped and unused, at most cap
+	spare   *backtest.Prepared // dropped and unused, or nil
 }
 
 type prepEntry struct {
@@ -424,11 +434,8 @@ func (c *prepCache) get(key string, build func(reuse *backtest.Prepared) (*backt
 	}
 	e = &prepEntry{key: key, ready: make(chan struct{}), used: c.tick, users: 1}
 	c.entries[key] = e
-	var reuse *backtest.Prepared
-	if n := len(c.spare); n > 0 {
-		reuse, c.spare[n-1] = c.spare[n-1], nil
-		c.spare = c.spare[:n-1]
-	}
+	reuse := c.spare
+	c.spare = nil
 	for len(c.entries) > c.cap {
 		c.evictOldest()
 	}
@@ -467,11 +474,10 @@ func (c *prepCache) release(e *prepEntry) {
 // reclaim keeps the memory of e's signals when e is out of the cache and
 // no trial uses it; c.mu is held.
 func (c *prepCache) reclaim(e *prepEntry) {
-	if e.users > 0 || e.prep == nil || c.entries[e.key] == e || len(c.spare) >= c.cap {
+	if e.users > 0 || e.prep == nil || c.entries[e.key] == e || c.spare != nil {
 		return
 	}
-	c.spare = append(c.spare, e.prep)
-	e.prep = nil
+	c.spare, e.prep = e.prep, nil
 }
 
 // evictOldest drops the least recently used entry; c.mu is held.

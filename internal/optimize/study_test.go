@@ -435,7 +435,7 @@ func TestPrepCacheReusesDroppedSignals(t *testing.T) {
 	b := &backtest.Prepared{}
 	eb := c.get("b", build(nil, b)) // drops a, still in use
 	c.release(eb)
-	c.release(ea) // a unused now
+	c.release(ea)                                   // a unused now
 	e := c.get("c", build(a, &backtest.Prepared{})) // drops b, unused: the spare
 	c.release(e)
 	e = c.get("d", build(b, &backtest.Prepared{}))
