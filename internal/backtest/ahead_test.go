@@ -74,11 +74,11 @@ func TestAheadSameResults(t *testing.T) {
 			from := rapid.IntRange(0, n-2).Draw(t, "from")
 			series = append(series, Series{Frame: f, From: from, To: rapid.IntRange(from+1, n).Draw(t, "to")})
 		}
-		want, err := simulate(context.Background(), s, series, false)
+		want, err := simulate(context.Background(), s, series, false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := simulate(context.Background(), s, series, true)
+		got, err := simulate(context.Background(), s, series, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

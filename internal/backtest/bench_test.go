@@ -207,7 +207,7 @@ func BenchmarkSimulate20x500k(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				before := processUsage(b)
-				res, err := simulate(context.Background(), benchSettings(5), series, ahead)
+				res, err := simulate(context.Background(), benchSettings(5), series, ahead, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -180,12 +180,18 @@ func (p *pairState) firstFrom(t int64) int {
 // scans cost about a quarter more CPU time (each possible entry is scanned,
 // taken or not) for less wall time.
 func Simulate(ctx context.Context, s Settings, series []Series) (*result.Result, error) {
-	ahead := s.ScanAhead && len(series) > 1 && runtime.GOMAXPROCS(0) > 1 && !s.Rules.Futures && !s.Rules.Risk.TrailingStop
-	return simulate(ctx, s, series, ahead)
+	return simulate(ctx, s, series, aheadFor(s, series), nil)
 }
 
-// simulate is Simulate, with the scans ahead when ahead.
-func simulate(ctx context.Context, s Settings, series []Series, ahead bool) (*result.Result, error) {
+// aheadFor says whether a run of s on series scans ahead (see Simulate).
+func aheadFor(s Settings, series []Series) bool {
+	return s.ScanAhead && len(series) > 1 && runtime.GOMAXPROCS(0) > 1 && !s.Rules.Futures && !s.Rules.Risk.TrailingStop
+}
+
+// simulate is Simulate, with the scans ahead when ahead, writing the
+// result into old's memory (see Prepared.SimulateReusing) when old is not
+// nil.
+func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old *result.Result) (*result.Result, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("backtest: no pairs to simulate")
 	}
@@ -195,8 +201,16 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool) (*re
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	states := make([]pairState, len(series))
-	res := &result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64,
-		MinimalROI: slices.Clone(s.Rules.Risk.MinimalROI)}
+	res := old
+	var trades []trade.Trade
+	var equityPoints, benchmark []result.EquityPoint
+	if res != nil {
+		trades, equityPoints, benchmark = res.Trades, res.Equity, res.Benchmark
+	} else {
+		res = &result.Result{}
+	}
+	*res = result.Result{StartingBalance: s.StartingBalance, MaxOpenTrades: s.MaxOpenTrades, Start: math.MaxInt64, End: math.MinInt64,
+		MinimalROI: reuseClone(res.MinimalROI, s.Rules.Risk.MinimalROI), Params: res.Params, Pairs: res.Pairs}
 	var change float64
 	for k, sr := range series {
 		f := sr.Frame
@@ -217,7 +231,15 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool) (*re
 		change += f.Close[sr.To-1]/f.Close[sr.From] - 1
 	}
 	res.MarketChange = change / float64(len(series))
-	res.Trades = make([]trade.Trade, 0, tradesBound(s, series))
+	if n := tradesBound(s, series); cap(trades) >= n {
+		res.Trades = trades[:0]
+	} else {
+		res.Trades = make([]trade.Trade, 0, n)
+	}
+	// One equity and benchmark point a UTC day and one at the end: the
+	// lists are made that long once, not grown.
+	points := int(floorDiv(res.End, dayMs)-floorDiv(res.Start, dayMs)) + 2
+	res.Equity, res.Benchmark = reuseCap(equityPoints, points), reuseCap(benchmark, points)
 
 	// hold is the benchmark's equity: the starting balance split equally
 	// over the pairs, each bought at its first close and held.
@@ -547,8 +569,19 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool) (*re
 	if nextDay != math.MinInt64 {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: res.FinalBalance})
 		res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
+	} else {
+		res.Equity, res.Benchmark = nil, nil // no step: none, as before
 	}
 	return res, nil
+}
+
+// reuseCap returns s emptied when it holds n values, else a new empty
+// slice that does.
+func reuseCap[E any](s []E, n int) []E {
+	if cap(s) >= n {
+		return s[:0]
+	}
+	return make([]E, 0, n)
 }
 
 // maxTradesCap and candlesPerTradeCap limit the trade list allocated up

@@ -223,23 +223,49 @@ func (d *Data) Plan() Plan { return d.plan }
 func (d *Data) Frames() []*sdk.Frame {
 	out := make([]*sdk.Frame, len(d.series))
 	for k := range d.series {
-		out[k] = d.frame(k, false)
+		out[k] = d.frame(k)
 	}
 	return out
 }
 
-// frame returns a new frame viewing pair k's candles, with a copy of the
-// stored signal columns when fileSignals, else none.
-func (d *Data) frame(k int, fileSignals bool) *sdk.Frame {
+// frame returns a new frame viewing pair k's candles, without signal
+// columns.
+func (d *Data) frame(k int) *sdk.Frame {
 	f := *d.series[k].Frame
-	if fileSignals {
-		f.EnterLong, f.ExitLong = slices.Clone(f.EnterLong), slices.Clone(f.ExitLong)
-		f.EnterShort, f.ExitShort = slices.Clone(f.EnterShort), slices.Clone(f.ExitShort)
-		f.EnterTag = slices.Clone(f.EnterTag)
-	} else {
-		f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort, f.EnterTag = nil, nil, nil, nil, nil
-	}
+	f.EnterLong, f.ExitLong, f.EnterShort, f.ExitShort, f.EnterTag = nil, nil, nil, nil, nil
 	return &f
+}
+
+// signalFrame returns a new frame viewing pair k's candles, for Populate:
+// its four signal columns are the quarters of sig (4 values a candle;
+// cleared unless fresh: new memory is zero, and pages of it a strategy
+// does not write, such as the short columns of a long-only one, are then
+// never faulted in), all false, or holding a copy of the stored signals when fileSignals (the
+// stored tags then copied too; a file without all four signal columns
+// gives copies of those it has).
+func (d *Data) signalFrame(k int, fileSignals bool, sig []bool, fresh bool) *sdk.Frame {
+	stored := d.series[k].Frame
+	f := d.frame(k)
+	n := f.Len()
+	f.EnterLong, f.ExitLong = sig[:n:n], sig[n:2*n:2*n]
+	f.EnterShort, f.ExitShort = sig[2*n:3*n:3*n], sig[3*n:4*n:4*n]
+	if !fresh {
+		clear(sig)
+	}
+	if !fileSignals {
+		return f
+	}
+	if !stored.HasSignals() { // the strategy says what is missing
+		f.EnterLong, f.ExitLong = slices.Clone(stored.EnterLong), slices.Clone(stored.ExitLong)
+		f.EnterShort, f.ExitShort = slices.Clone(stored.EnterShort), slices.Clone(stored.ExitShort)
+		return f
+	}
+	copy(f.EnterLong, stored.EnterLong)
+	copy(f.ExitLong, stored.ExitLong)
+	copy(f.EnterShort, stored.EnterShort)
+	copy(f.ExitShort, stored.ExitShort)
+	f.EnterTag = slices.Clone(stored.EnterTag)
+	return f
 }
 
 // Prepared is the data of a backtest with the signals of one parameter
@@ -248,14 +274,28 @@ type Prepared struct {
 	data   *Data
 	params sdk.Values
 	series []Series
+	// sig holds, per pair, the memory of the signal columns Populate got
+	// (4 values a candle), which PrepareReusing hands to the next
+	// parameter set.
+	sig [][]bool
 }
 
 // Prepare computes strat's signals with params (overrides of the
 // strategy's defaults, checked against its declaration) on every pair,
 // GOMAXPROCS pairs at a time. strat is the strategy the plan was made for.
-// Populate gets all-false signal columns, or the data file's when the
-// strategy's spec declares FileSignals.
+// Populate gets all-false signal columns, or a copy of the data file's
+// when the strategy's spec declares FileSignals. Prepare is
+// PrepareReusing with nothing to reuse.
 func (d *Data) Prepare(ctx context.Context, strat sdk.Strategy, params sdk.Values) (*Prepared, error) {
+	return d.PrepareReusing(ctx, strat, params, nil)
+}
+
+// PrepareReusing is Prepare writing the signals into the memory of old's
+// (a Prepared of d no longer used, nor any result's frames from it; nil
+// for none): an optimiser's trials, one parameter set after another,
+// allocate no new signal columns. old must not be used afterwards. The
+// signals are the same as Prepare's.
+func (d *Data) PrepareReusing(ctx context.Context, strat sdk.Strategy, params sdk.Values, old *Prepared) (*Prepared, error) {
 	spec := d.plan.Spec
 	if name := strat.Spec().Name; name != spec.Name {
 		return nil, fmt.Errorf("backtest: data loaded for strategy %s cannot prepare strategy %s", spec.Name, name)
@@ -264,25 +304,38 @@ func (d *Data) Prepare(ctx context.Context, strat sdk.Strategy, params sdk.Value
 	if err != nil {
 		return nil, fmt.Errorf("strategy_params: %w", err)
 	}
-	series := make([]Series, len(d.series))
-	err = forEach(len(series), func(k int) error {
+	p := &Prepared{data: d, params: values}
+	if old != nil && old.data == d {
+		p.series, p.sig = old.series, old.sig
+		*old = Prepared{}
+	} else {
+		p.series, p.sig = make([]Series, len(d.series)), make([][]bool, len(d.series))
+	}
+	err = forEach(len(d.series), func(k int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f := d.frame(k, spec.FileSignals)
-		before := heapAllocated()
+		n := d.series[k].Frame.Len()
+		fresh := len(p.sig[k]) != 4*n
+		if fresh {
+			p.sig[k] = make([]bool, 4*n)
+		}
+		f := d.signalFrame(k, spec.FileSignals, p.sig[k], fresh)
+		var before uint64
+		if n >= collectAfter {
+			before = heapAllocated()
+		}
 		if err := strat.Populate(f, values); err != nil {
 			return fmt.Errorf("strategy %s on %s: %w", spec.Name, f.Pair, err)
 		}
-		n := f.Len()
 		if !f.HasSignals() {
 			return fmt.Errorf("strategy %s on %s: signal columns missing or not %d long", spec.Name, f.Pair, n)
 		}
 		if f.EnterTag != nil && len(f.EnterTag) != n {
 			return fmt.Errorf("strategy %s on %s: enter_tag has %d values for %d candles", spec.Name, f.Pair, len(f.EnterTag), n)
 		}
-		series[k] = d.series[k]
-		series[k].Frame = f
+		p.series[k] = d.series[k]
+		p.series[k].Frame = f
 		if n >= collectAfter && heapAllocated()-before >= garbagePerCandle*uint64(n) {
 			// The strategy's indicator columns are garbage now: collect
 			// them, so the next pair's reuse their memory.
@@ -293,13 +346,13 @@ func (d *Data) Prepare(ctx context.Context, strat sdk.Strategy, params sdk.Value
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{data: d, params: values, series: series}, nil
+	return p, nil
 }
 
 // Prepare collects the garbage once a pair of at least collectAfter
 // candles has its signals, when the strategy's Populate allocated at least
-// garbagePerCandle bytes a candle: its four signal columns take 4, so the
-// rest is indicator columns (ta.SMA and the like: 8 bytes a candle each),
+// garbagePerCandle bytes a candle (its signal columns are Prepare's, not
+// counted): that is indicator columns (ta.SMA and the like: 8 bytes a candle each),
 // garbage as soon as Populate returns. With GOGC's default the heap of
 // loaded candles may double before the runtime collects them on its own:
 // 20 pairs of 5M candles would leave 1.6 GB of two SMA columns each beside
@@ -324,14 +377,30 @@ func heapAllocated() uint64 {
 
 // Simulate runs the portfolio simulation of p with settings s (see
 // [NewSettings]) and returns the result, described by the plan, with the
-// pairs' price series (shared by the results of p's data).
+// pairs' price series (shared by the results of p's data). Simulate is
+// SimulateReusing with nothing to reuse.
 func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, error) {
-	res, err := Simulate(ctx, s, p.series)
+	return p.SimulateReusing(ctx, s, nil)
+}
+
+// SimulateReusing is Simulate writing the result into old (a result of a
+// simulation no longer used; nil for none), its trade list, equity points
+// and other lists reused where large enough: an optimiser's trials
+// allocate no new ones. The result is the same as Simulate's; old's
+// former contents are lost, and old is returned when err is nil.
+func (p *Prepared) SimulateReusing(ctx context.Context, s Settings, old *result.Result) (*result.Result, error) {
+	res, err := simulate(ctx, s, p.series, aheadFor(s, p.series), old)
 	if err != nil {
 		return nil, err
 	}
 	plan := &p.data.plan
-	res.Strategy, res.Timeframe, res.Params, res.Pairs = plan.Spec.Name, plan.Timeframe, maps.Clone(p.params), slices.Clone(plan.Pairs)
+	res.Strategy, res.Timeframe, res.Pairs = plan.Spec.Name, plan.Timeframe, reuseClone(res.Pairs, plan.Pairs)
+	if res.Params == nil {
+		res.Params = maps.Clone(p.params)
+	} else {
+		clear(res.Params)
+		maps.Copy(res.Params, p.params)
+	}
 	res.Exchange, res.TradingMode = plan.Exchange, plan.TradingMode
 	sum := p.data.summary.wait()
 	res.DataFingerprint = sum.fingerprint
@@ -340,9 +409,24 @@ func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, er
 	return res, nil
 }
 
+// reuseClone returns a copy of src in dst's memory when it fits, else in
+// new memory; nil for nil (as slices.Clone).
+func reuseClone[S ~[]E, E any](dst, src S) S {
+	if src == nil {
+		return nil
+	}
+	if cap(dst) < len(src) {
+		return slices.Clone(src)
+	}
+	return append(dst[:0], src...)
+}
+
 // forEach calls fn for k in [0, n), GOMAXPROCS calls at a time, and
 // returns the error of the lowest k that failed.
 func forEach(n int, fn func(k int) error) error {
+	if n == 1 { // no goroutine to start for one call
+		return fn(0)
+	}
 	errs := make([]error, n)
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup

@@ -8,6 +8,7 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
@@ -65,8 +66,10 @@ func BenchmarkTrials20x500k(b *testing.B) {
 
 // BenchmarkPrepareSimulate100k is one optimiser trial on one pair: sma_cross
 // on 100,000 one-minute candles loaded once, through Data.Prepare and
-// Prepared.Simulate. Target (issue 20): at most 1 ms an op. Warm heap
-// after the first iteration, as an optimiser's trials run.
+// Prepared.Simulate, each trial reusing the previous one's signal columns
+// and result lists (PrepareReusing, SimulateReusing) as an optimiser's
+// trials do. Target (issue 20): at most 1 ms an op. Warm heap after the
+// first iteration.
 func BenchmarkPrepareSimulate100k(b *testing.B) {
 	mem := memLoader{"BTC/USDT": synthetic("BTC/USDT", 100_000, 1)}
 	cfg := &config.Config{Timeframe: "1m", Exchange: config.Exchange{Name: "bench", PairWhitelist: []string{"BTC/USDT"}}}
@@ -81,15 +84,17 @@ func BenchmarkPrepareSimulate100k(b *testing.B) {
 	}
 	var trades int
 	var use usage
+	var prep *Prepared
+	var res *result.Result
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		before := processUsage(b)
-		prep, err := data.Prepare(context.Background(), st, nil)
+		prep, err = data.PrepareReusing(context.Background(), st, nil, prep)
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := prep.Simulate(context.Background(), benchSettings(1))
+		res, err = prep.SimulateReusing(context.Background(), benchSettings(1), res)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
@@ -94,6 +96,7 @@ func TestSimulateResultsUnchanged(t *testing.T) {
 		{"three slots, five pairs", multi, 5, 300, true, 10_000},
 		{"three slots, five pairs dense", multi, 5, 8, false, 10_000},
 	}
+	var prev *result.Result
 	for _, c := range cases {
 		var series []Series
 		for k := range c.pairs {
@@ -108,6 +111,16 @@ func TestSimulateResultsUnchanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Simulating into the previous case's result (other lengths,
+		// pairs and trades) gives the same bytes.
+		reused, err := simulate(context.Background(), c.s, series, aheadFor(c.s, series), prev)
+		if err != nil {
+			t.Fatalf("%s reusing: %v", c.name, err)
+		}
+		if rjs, err := json.Marshal(reused); err != nil || !bytes.Equal(rjs, js) {
+			t.Errorf("%s: the result simulated into a previous one differs (%v)", c.name, err)
+		}
+		prev = reused
 		sum := sha256.Sum256(js)
 		got := hex.EncodeToString(sum[:])
 		if w, ok := want[c.name]; !ok || got != w {

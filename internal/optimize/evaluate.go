@@ -3,6 +3,7 @@ package optimize
 import (
 	"context"
 	"errors"
+	"runtime"
 
 	"github.com/tradai/tradai/internal/clock"
 )
@@ -27,7 +28,7 @@ func NewEvaluator(o Options, cacheSize int) (*Evaluator, error) {
 	if o.MinTrades <= 0 {
 		o.MinTrades = 1
 	}
-	return &Evaluator{r: &runner{o: o, clk: clock.Or(o.Clock), cache: newPrepCache(max(cacheSize, 1))}}, nil
+	return &Evaluator{r: newRunner(o, clock.Or(o.Clock), max(cacheSize, 1), runtime.GOMAXPROCS(0))}, nil
 }
 
 // Trial runs trial number (from 1) at x and returns its summary, decoded
@@ -37,6 +38,8 @@ func NewEvaluator(o Options, cacheSize int) (*Evaluator, error) {
 // trial (the trial did not run to its end and must not be recorded).
 func (e *Evaluator) Trial(ctx context.Context, number int, x []float64) (Trial, Point, []float64, error) {
 	oc := e.r.trial(ctx, number-1, x)
+	// Nothing of the result is returned: its memory goes to the next trial.
+	e.r.recycle(oc.res)
 	if oc.canceled {
 		return oc.trial, oc.point, nil, ctx.Err()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -146,7 +147,7 @@ func Run(ctx context.Context, o Options) (*Study, error) {
 	clk := clock.Or(o.Clock)
 	ctx, cancel := context.WithCancel(ctx)
 
-	r := &runner{o: o, clk: clk, cache: newPrepCache(jobs + 1)}
+	r := newRunner(o, clk, jobs+1, jobs)
 	type task struct {
 		n int
 		x []float64
@@ -216,7 +217,8 @@ func Run(ctx context.Context, o Options) (*Study, error) {
 			if err := o.Sampler.Tell(next.trial.Point, next.trial.Loss); err != nil {
 				return st, fmt.Errorf("sampler: %w", err)
 			}
-			best := st.record(next, o.Keep)
+			best, spare := st.record(next, o.Keep)
+			r.recycle(spare)
 			if next.trial.Failed() {
 				lastErr = next.err
 			}
@@ -245,27 +247,29 @@ type outcome struct {
 	returns  []float64 // daily
 }
 
-// record adds a finished trial and keeps the best; it reports whether the
-// trial is the best so far.
-func (st *Study) record(oc outcome, keep int) bool {
+// record adds a finished trial and keeps the best (a copy of its result);
+// it reports whether the trial is the best so far, and returns the trial's
+// result, which nothing refers to any more.
+func (st *Study) record(oc outcome, keep int) (best bool, spare *result.Result) {
 	st.Trials = append(st.Trials, oc.trial)
 	t := &st.Trials[len(st.Trials)-1]
 	if t.Failed() {
 		st.Failed++
-		return false
+		return false, oc.res
 	}
 	if st.keep != nil {
 		st.keep.add(t.Number, t.Loss, oc.returns)
 	}
-	best := len(st.Best) == 0 || t.Loss < st.Best[0].Trial.Loss
+	best = len(st.Best) == 0 || t.Loss < st.Best[0].Trial.Loss
 	i, _ := slices.BinarySearchFunc(st.Best, t.Loss, func(r Ranked, loss float64) int {
 		if r.Trial.Loss <= loss {
 			return -1
 		}
 		return 1
 	})
+	spare = oc.res
 	if i < keep {
-		st.Best = slices.Insert(st.Best, i, Ranked{Trial: t, Point: oc.point, Result: oc.res, Metrics: oc.metrics})
+		st.Best = slices.Insert(st.Best, i, Ranked{Trial: t, Point: oc.point, Result: keptCopy(oc.res), Metrics: oc.metrics})
 		if len(st.Best) > keep {
 			st.Best[keep] = Ranked{}
 			st.Best = st.Best[:keep]
@@ -276,7 +280,17 @@ func (st *Study) record(oc outcome, keep int) bool {
 	for k := range st.Best {
 		st.Best[k].Trial = &st.Trials[st.Best[k].Trial.Number-1]
 	}
-	return best
+	return best, spare
+}
+
+// keptCopy returns a copy of res for keeping among the best: its lists
+// and maps its own (res's memory goes to later trials), each as long as
+// its values (a recycled result's trade list may be far longer).
+func keptCopy(res *result.Result) *result.Result {
+	c := *res
+	c.Trades, c.Equity, c.Benchmark = slices.Clone(res.Trades), slices.Clone(res.Equity), slices.Clone(res.Benchmark)
+	c.Params, c.Pairs, c.MinimalROI = maps.Clone(res.Params), slices.Clone(res.Pairs), slices.Clone(res.MinimalROI)
+	return &c
 }
 
 // runner runs trials; safe for concurrent use.
@@ -284,6 +298,37 @@ type runner struct {
 	o     Options
 	clk   clock.Clock
 	cache *prepCache
+	// results holds results no longer used, whose memory (trade list,
+	// equity points) the next trials' simulations reuse.
+	results chan *result.Result
+}
+
+// newRunner returns a runner of o keeping the signals of cached parameter
+// sets and up to spares unused results.
+func newRunner(o Options, clk clock.Clock, cached, spares int) *runner {
+	return &runner{o: o, clk: clk, cache: newPrepCache(cached), results: make(chan *result.Result, spares)}
+}
+
+// recycle hands res, which nothing refers to any more (nil: none), to the
+// next trials.
+func (r *runner) recycle(res *result.Result) {
+	if res == nil {
+		return
+	}
+	select {
+	case r.results <- res:
+	default: // enough spares
+	}
+}
+
+// spare returns an unused result to simulate into, nil when there is none.
+func (r *runner) spare() *result.Result {
+	select {
+	case res := <-r.results:
+		return res
+	default:
+		return nil
+	}
 }
 
 // trial runs trial n (0-based) at x.
@@ -308,7 +353,7 @@ func (r *runner) trial(ctx context.Context, n int, x []float64) (oc outcome) {
 		oc.err = err
 		return oc
 	}
-	prep, err := r.cache.get(r.o.Space.ParamKey(x), func() (*backtest.Prepared, error) {
+	e := r.cache.get(r.o.Space.ParamKey(x), func(reuse *backtest.Prepared) (*backtest.Prepared, error) {
 		params := make(map[string]any, len(r.o.Params)+len(oc.point.Params))
 		for k, v := range r.o.Params {
 			params[k] = v
@@ -316,15 +361,16 @@ func (r *runner) trial(ctx context.Context, n int, x []float64) (oc outcome) {
 		for k, v := range oc.point.Params {
 			params[k] = v
 		}
-		return r.o.Data.Prepare(ctx, r.o.Strategy, params)
+		return r.o.Data.PrepareReusing(ctx, r.o.Strategy, params, reuse)
 	})
-	if err != nil {
-		oc.err = err
+	defer r.cache.release(e)
+	if e.err != nil {
+		oc.err = e.err
 		return oc
 	}
 	s := r.o.Settings
 	s.Rules.Risk = oc.point.Risk
-	res, err := prep.Simulate(ctx, s)
+	res, err := e.prep.SimulateReusing(ctx, s, r.spare())
 	if err != nil {
 		oc.err = err
 		return oc
@@ -347,38 +393,49 @@ func (r *runner) trial(ctx context.Context, n int, x []float64) (oc outcome) {
 
 // prepCache keeps the prepared signals of the last few strategy parameter
 // sets, so trials that change only roi, stoploss or trailing reuse them.
-// Concurrent requests for one key prepare once.
+// Concurrent requests for one key prepare once. The signal columns of a
+// parameter set dropped from the cache, once no trial uses them, are
+// reused by the next one prepared (one such set is kept: the cache's
+// memory stays its entries' and one more).
 type prepCache struct {
 	mu      sync.Mutex
 	entries map[string]*prepEntry
 	cap     int
 	tick    uint64
+	spare   *backtest.Prepared // dropped and unused, or nil
 }
 
 type prepEntry struct {
+	key   string
 	ready chan struct{}
 	prep  *backtest.Prepared
 	err   error
 	used  uint64
+	users int // the trials holding it (between get and release)
 }
 
 func newPrepCache(capacity int) *prepCache {
 	return &prepCache{entries: map[string]*prepEntry{}, cap: capacity}
 }
 
-// get returns the entry of key, building it with build when absent.
-func (c *prepCache) get(key string, build func() (*backtest.Prepared, error)) (*backtest.Prepared, error) {
+// get returns the entry of key once ready, building it with build when
+// absent (given a Prepared whose memory it may reuse, or nil). The caller
+// reads its prep and err and releases it.
+func (c *prepCache) get(key string, build func(reuse *backtest.Prepared) (*backtest.Prepared, error)) *prepEntry {
 	c.mu.Lock()
 	c.tick++
 	e, ok := c.entries[key]
 	if ok {
 		e.used = c.tick
+		e.users++
 		c.mu.Unlock()
 		<-e.ready
-		return e.prep, e.err
+		return e
 	}
-	e = &prepEntry{ready: make(chan struct{}), used: c.tick}
+	e = &prepEntry{key: key, ready: make(chan struct{}), used: c.tick, users: 1}
 	c.entries[key] = e
+	reuse := c.spare
+	c.spare = nil
 	for len(c.entries) > c.cap {
 		c.evictOldest()
 	}
@@ -391,7 +448,7 @@ func (c *prepCache) get(key string, build func() (*backtest.Prepared, error)) (*
 				e.prep, e.err = nil, fmt.Errorf("preparing the signals: panic: %v", p)
 			}
 		}()
-		e.prep, e.err = build()
+		e.prep, e.err = build(reuse)
 	}()
 	if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
 		// A cancelled preparation is not kept; a strategy's error is:
@@ -402,7 +459,25 @@ func (c *prepCache) get(key string, build func() (*backtest.Prepared, error)) (*
 		}
 		c.mu.Unlock()
 	}
-	return e.prep, e.err
+	return e
+}
+
+// release ends a use of e, got from get: once dropped from the cache and
+// unused, its signals' memory is kept for the next build.
+func (c *prepCache) release(e *prepEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.users--
+	c.reclaim(e)
+}
+
+// reclaim keeps the memory of e's signals when e is out of the cache and
+// no trial uses it; c.mu is held.
+func (c *prepCache) reclaim(e *prepEntry) {
+	if e.users > 0 || e.prep == nil || c.entries[e.key] == e || c.spare != nil {
+		return
+	}
+	c.spare, e.prep = e.prep, nil
 }
 
 // evictOldest drops the least recently used entry; c.mu is held.
@@ -414,5 +489,7 @@ func (c *prepCache) evictOldest() {
 			oldest, at = k, e.used
 		}
 	}
+	e := c.entries[oldest]
 	delete(c.entries, oldest)
+	c.reclaim(e)
 }

@@ -1,11 +1,15 @@
 package optimize
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tradai/tradai/internal/metrics"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -361,10 +365,79 @@ func TestStudyOptions(t *testing.T) {
 // waiting for it.
 func TestPrepCachePanic(t *testing.T) {
 	c := newPrepCache(2)
-	if _, err := c.get("k", func() (*backtest.Prepared, error) { panic("boom") }); err == nil || !strings.Contains(err.Error(), "panic: boom") {
-		t.Fatalf("panicking build: %v", err)
+	e := c.get("k", func(*backtest.Prepared) (*backtest.Prepared, error) { panic("boom") })
+	c.release(e)
+	if e.err == nil || !strings.Contains(e.err.Error(), "panic: boom") {
+		t.Fatalf("panicking build: %v", e.err)
 	}
-	if _, err := c.get("k", func() (*backtest.Prepared, error) { t.Fatal("built twice"); return nil, nil }); err == nil {
+	e = c.get("k", func(*backtest.Prepared) (*backtest.Prepared, error) { t.Fatal("built twice"); return nil, nil })
+	c.release(e)
+	if e.err == nil {
 		t.Fatal("the cached failure was lost")
 	}
+}
+
+// The kept best results, simulated into the memory of earlier trials'
+// results and signals, are what a fresh Prepare and Simulate of their
+// parameters give: recycling never hands out a result still kept.
+func TestStudyKeptResultsAreFresh(t *testing.T) {
+	fx := setup(t, 2, 3000, []string{"buy", "roi", "stoploss"}, 11)
+	fx.opts.Keep = 5
+	st, err := Run(context.Background(), fx.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Best) != 5 {
+		t.Fatalf("%d best kept, want 5", len(st.Best))
+	}
+	for i, b := range st.Best {
+		prep, err := fx.opts.Data.Prepare(context.Background(), fx.opts.Strategy, maps.Clone(b.Result.Params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := fx.opts.Settings
+		s.Rules.Risk = b.Point.Risk
+		fresh, err := prep.Simulate(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(b.Result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("best %d (trial %d): kept result differs from a fresh one", i, b.Trial.Number)
+		}
+		if g, w := fmt.Sprint(b.Metrics.Summary), fmt.Sprint(metrics.Compute(fresh).Summary); g != w {
+			t.Errorf("best %d (trial %d): metrics %s, fresh %s", i, b.Trial.Number, g, w)
+		}
+	}
+}
+
+// A parameter set's signals dropped from the cache are handed to the next
+// build once no trial uses them, and not before.
+func TestPrepCacheReusesDroppedSignals(t *testing.T) {
+	c := newPrepCache(1)
+	a := &backtest.Prepared{}
+	build := func(want *backtest.Prepared, made *backtest.Prepared) func(*backtest.Prepared) (*backtest.Prepared, error) {
+		return func(reuse *backtest.Prepared) (*backtest.Prepared, error) {
+			if reuse != want {
+				t.Errorf("build given %p, want %p", reuse, want)
+			}
+			return made, nil
+		}
+	}
+	ea := c.get("a", build(nil, a))
+	b := &backtest.Prepared{}
+	eb := c.get("b", build(nil, b)) // drops a, still in use
+	c.release(eb)
+	c.release(ea)                                   // a unused now
+	e := c.get("c", build(a, &backtest.Prepared{})) // drops b, unused: the spare
+	c.release(e)
+	e = c.get("d", build(b, &backtest.Prepared{}))
+	c.release(e)
 }
