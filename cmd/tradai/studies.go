@@ -339,24 +339,35 @@ func trialParams(t apitype.Trial) string {
 	return strings.Join(parts, " ")
 }
 
-// remoteStudy runs hyperopt --remote: the study is submitted to the
-// server, followed until it ends, and its best trial printed and exported.
-func remoteStudy(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, exportPath string, parallel, batch int, noWait, push bool) error {
-	ctx := cmd.Context()
+// remoteRequest is the config and strategy a study or walk-forward sends
+// to a server: --config's object without its datadir (the server reads its
+// own data store), and --strategy, else the config's strategy.
+func (sf *studyFlags) remoteRequest() (map[string]any, string, error) {
 	if sf.configPath == "" {
-		return errors.New("--config is required")
+		return nil, "", errors.New("--config is required")
 	}
 	cfg, err := readConfigObject(sf.configPath)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	delete(cfg, "datadir") // the server reads its own data store
+	delete(cfg, "datadir")
 	strat := sf.strat
 	if strat == "" {
 		strat, _ = cfg["strategy"].(string)
 	}
 	if strat == "" {
-		return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy", sf.configPath)
+		return nil, "", fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy", sf.configPath)
+	}
+	return cfg, strat, nil
+}
+
+// remoteStudy runs hyperopt --remote: the study is submitted to the
+// server, followed until it ends, and its best trial printed and exported.
+func remoteStudy(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, exportPath string, parallel, batch int, noWait, push bool) error {
+	ctx := cmd.Context()
+	cfg, strat, err := sf.remoteRequest()
+	if err != nil {
+		return err
 	}
 	rc, err := ro.connect()
 	if err != nil {

@@ -177,20 +177,9 @@ same --seed and --jobs.`,
 // written) from the server's results.
 func remoteWalkForward(cmd *cobra.Command, sf *studyFlags, ro *remoteOpts, w apitype.WalkForwardSettings, files map[string]string) error {
 	ctx := cmd.Context()
-	if sf.configPath == "" {
-		return errors.New("--config is required")
-	}
-	cfg, err := readConfigObject(sf.configPath)
+	cfg, strat, err := sf.remoteRequest()
 	if err != nil {
 		return err
-	}
-	delete(cfg, "datadir") // the server reads its own data store
-	strat := sf.strat
-	if strat == "" {
-		strat, _ = cfg["strategy"].(string)
-	}
-	if strat == "" {
-		return fmt.Errorf("no strategy: set \"strategy\" in %s or pass --strategy", sf.configPath)
 	}
 	rc, err := ro.connect()
 	if err != nil {
