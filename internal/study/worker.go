@@ -2,7 +2,6 @@ package study
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +10,8 @@ import (
 
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/clock"
-	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/optimize/sample"
@@ -272,22 +271,7 @@ func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *en
 		return err
 	}
 	r, o := st.Run, w.opts
-	c, err := config.Parse(r.Spec.Config, "of study "+r.ID)
-	if err != nil {
-		return err
-	}
-	c.Datadir = o.DataDir
-	ref, sopts, err := strategyref.ForRun(r.Spec.Strategy, r.Spec.StrategyVersion, r.Tenant, o.Strategies, o.Registry, o.AllowExternalStrategies)
-	if err != nil {
-		return err
-	}
-	c.Strategy = ref
-	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
-		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
-			return fmt.Errorf("strategy parameters: %w", err)
-		}
-	}
-	strat, closeFn, err := strategyref.Open(ctx, c.Strategy, sopts)
+	c, strat, closeFn, err := runkind.OpenStrategy(ctx, r, "study", runkind.Worker{DataDir: o.DataDir, Strategies: o.Strategies, Registry: o.Registry, AllowExternal: o.AllowExternalStrategies})
 	if err != nil {
 		return err
 	}

@@ -188,22 +188,7 @@ func (t traced) Populate(f *sdk.Frame, p sdk.Values) error {
 // validate parses the run's config and opens its strategy.
 func (a *attempt) validate(ctx context.Context) error {
 	r, o := a.r, a.b.opts
-	c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
-	if err != nil {
-		return runkind.Permanent(err)
-	}
-	c.Datadir = o.DataDir
-	ref, sopts, err := strategyref.ForRun(r.Spec.Strategy, r.Spec.StrategyVersion, r.Tenant, o.Strategies, o.Registry, o.AllowExternalStrategies)
-	if err != nil {
-		return runkind.Permanent(err)
-	}
-	c.Strategy = ref
-	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
-		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
-			return runkind.Permanent(fmt.Errorf("strategy parameters: %w", err))
-		}
-	}
-	st, closeFn, err := strategyref.Open(ctx, c.Strategy, sopts)
+	c, st, closeFn, err := runkind.OpenStrategy(ctx, r, "run", runkind.Worker{DataDir: o.DataDir, Strategies: o.Strategies, Registry: o.Registry, AllowExternal: o.AllowExternalStrategies})
 	if err != nil {
 		return runkind.Permanent(err)
 	}

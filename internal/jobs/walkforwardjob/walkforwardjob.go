@@ -276,22 +276,7 @@ func (a *attempt) validate(ctx context.Context) error {
 	if err := a.spec.Validate(); err != nil {
 		return fmt.Errorf("walk-forward settings: %w", err)
 	}
-	c, err := config.Parse(r.Spec.Config, "of run "+r.ID)
-	if err != nil {
-		return err
-	}
-	c.Datadir = o.DataDir
-	ref, sopts, err := strategyref.ForRun(r.Spec.Strategy, r.Spec.StrategyVersion, r.Tenant, o.Strategies, o.Registry, o.AllowExternalStrategies)
-	if err != nil {
-		return err
-	}
-	c.Strategy = ref
-	if len(r.Spec.Params) > 0 && string(r.Spec.Params) != "{}" {
-		if err := json.Unmarshal(r.Spec.Params, &c.StrategyParams); err != nil {
-			return fmt.Errorf("strategy parameters: %w", err)
-		}
-	}
-	st, closeFn, err := strategyref.Open(ctx, c.Strategy, sopts)
+	c, st, closeFn, err := runkind.OpenStrategy(ctx, r, "run", runkind.Worker{DataDir: o.DataDir, Strategies: o.Strategies, Registry: o.Registry, AllowExternal: o.AllowExternalStrategies})
 	if err != nil {
 		return err
 	}
