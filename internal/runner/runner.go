@@ -706,7 +706,11 @@ func (r *Runner) equity() float64 {
 // close still asks the venue, as on a venue without the stream. With a Schedule the runner ticks at the schedule's times
 // instead, each tick acting on the candles closed by then.
 func (r *Runner) Run(ctx context.Context) error {
-	if err := r.Start(ctx, r.clk.Now()); err != nil {
+	// The schedule counts from this moment: a schedule time passing while
+	// the runner starts is still ticked (a test's fake clock may move as
+	// soon as the runner waits on it).
+	begun := r.clk.Now()
+	if err := r.Start(ctx, begun); err != nil {
 		return err
 	}
 	Started(ctx)
@@ -735,7 +739,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	poll := r.clk.NewTicker(r.cfg.StopPoll)
 	defer poll.Stop()
 	tf := r.cfg.Timeframe
-	r.tick = r.clk.Now().UnixMilli()
+	r.tick = begun.UnixMilli()
 	passed := make(chan time.Time) // a wait already over
 	close(passed)
 	for {
