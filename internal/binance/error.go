@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrUndecodable marks an answer that cannot be read: a truncated body,
@@ -62,7 +63,7 @@ func decodeError(method, endpoint string, status int, h http.Header, body []byte
 		Msg  string `json:"msg"`
 	}
 	if json.Unmarshal(body, &msg) == nil && (msg.Msg != "" || msg.Code != 0) {
-		e.Code, e.Msg = msg.Code, msg.Msg
+		e.Code, e.Msg = msg.Code, shorten(msg.Msg, 200)
 	} else {
 		e.Msg = shorten(strings.TrimSpace(string(body)), 200)
 	}
@@ -100,6 +101,9 @@ func retryAfter(h string, now time.Time) time.Duration {
 func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // not inside a character
 	}
 	return s[:n] + "…"
 }
