@@ -47,6 +47,7 @@ type fakes struct {
 	exported    int // the challenger version ExportVersion pushes
 	promoted    []string
 	submitErr   error
+	params      []sdk.Param // what the deployment's version declares
 }
 
 func newFakes() *fakes {
@@ -54,7 +55,7 @@ func newFakes() *fakes {
 		deployments: map[string]deploy.Deployment{"dep_1": {ID: "dep_1", Tenant: alice.Tenant, Spec: deploy.Spec{Strategy: "trend", Version: 3, Mode: deploy.Paper,
 			Venue: "sim", Account: "main", Pairs: []string{"BTC/USDT"}, Timeframe: "1h", Config: json.RawMessage(`{"exchange":{"name":"binance"},"stake_currency":"USDT"}`)}}},
 		studies: map[string]*study.Study{}, keys: map[string]string{}, backtests: map[string]apitype.SubmitRequest{}, runs: map[string]runs.Run{},
-		overfitting: optimize.Overfitting{DSR: 0.97, PBO: 0.1, Verdict: "Likely genuine"}, exported: 4,
+		overfitting: optimize.Overfitting{DSR: 0.97, PBO: 0.1, Verdict: "Likely genuine"}, exported: 4, params: trendParams,
 	}
 }
 
@@ -140,6 +141,13 @@ func (f fakeRegistry) Files(context.Context, tenancy.Principal, string) (registr
 
 func (f fakeRegistry) Push(context.Context, tenancy.Principal, string, []registry.File, registry.PushOptions) (registry.Version, bool, error) {
 	return registry.Version{}, false, errors.New("not used")
+}
+
+func (f fakeRegistry) Get(_ context.Context, p tenancy.Principal, ref string) (registry.Version, error) {
+	if ref != "trend@3" || p.Tenant != alice.Tenant {
+		return registry.Version{}, fmt.Errorf("%s: %w", ref, registry.ErrNotFound)
+	}
+	return registry.Version{Name: "trend", Number: 3, Spec: sdk.Spec{Name: "trend", Params: f.params}}, nil
 }
 
 func (f fakeRegistry) Promote(_ context.Context, p tenancy.Principal, ref string, stage registry.Stage, reason string) (registry.Version, error) {
@@ -354,7 +362,11 @@ func reoptimise(t *testing.T, b bundle, policy lifecycle.Policy) lifecycle.Chall
 		t.Fatalf("%d studies, want 1", len(b.f.studyReqs))
 	}
 	req := b.f.studyReqs[0]
-	if req.Strategy != "trend@3" || req.Timerange != "20260212-20260304" || req.Epochs != 50 || req.Sampler != "tpe" || req.Config["timeframe"] != "1h" {
+	// The study searches the strategy's parameters: the deployment's risk
+	// settings (roi, stoploss) are its config's, the champion's and the
+	// challenger's alike.
+	if req.Strategy != "trend@3" || req.Timerange != "20260212-20260304" || req.Epochs != 50 || req.Sampler != "tpe" || req.Config["timeframe"] != "1h" ||
+		fmt.Sprint(req.Spaces) != "[buy sell]" {
 		t.Fatalf("study request %+v", req)
 	}
 	cs, err := b.svc.Challengers(ctx, alice)
@@ -461,11 +473,44 @@ func TestChallengerOutcomes(t *testing.T) {
 	}
 }
 
+// A re-optimisation searches the spaces of the parameters the version
+// declares (buy alone when it has no sell_ or exit_ parameter); a version
+// declaring none makes no study, and the schedule says why.
+func TestReoptimisationSearchesTheDeclaredParameters(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := context.Background()
+		if _, err := b.svc.CreateSchedule(ctx, alice, lifecycle.Spec{Deployment: "dep_1", Action: "reoptimise", Cron: "@daily"}); err != nil {
+			t.Fatal(err)
+		}
+		b.f.params = trendParams[:1]
+		b.clk.Set(time.Date(2026, 3, 3, 0, 0, 10, 0, time.UTC))
+		b.tick(t)
+		if len(b.f.studyReqs) != 1 || fmt.Sprint(b.f.studyReqs[0].Spaces) != "[buy]" {
+			t.Fatalf("studies %+v, want one searching buy", b.f.studyReqs)
+		}
+		b.f.params = nil
+		b.clk.Set(time.Date(2026, 3, 4, 0, 0, 10, 0, time.UTC))
+		b.tick(t)
+		l, err := b.svc.Schedules(ctx, alice)
+		if err != nil || len(b.f.studyReqs) != 1 || len(l) != 1 || !strings.Contains(l[0].LastError, "trend@3 declares no parameter to re-optimise") {
+			t.Fatalf("no parameters: %d studies, schedules %+v, %v", len(b.f.studyReqs), l, err)
+		}
+		if cs, _ := b.svc.Challengers(ctx, alice); len(cs) != 1 {
+			t.Fatalf("%d challengers, want the first fire's", len(cs))
+		}
+	})
+}
+
+// trendParams are what the versions of "trend" declare: a buy and a sell
+// parameter.
+var trendParams = []sdk.Param{{Name: "period", Kind: sdk.Int, Default: 20, Min: 5, Max: 50}, {Name: "exit_ratio", Kind: sdk.Float, Default: 1, Min: 0.5, Max: 2}}
+
 // trendSpecs reads a pushed version's spec without running it.
 type trendSpecs struct{}
 
 func (trendSpecs) ReadSpec(context.Context, string, string, string) (sdk.Spec, error) {
-	return sdk.Spec{Name: "trend", Timeframe: "1h", Risk: sdk.Risk{Stoploss: -0.1, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.1}}}}, nil
+	return sdk.Spec{Name: "trend", Timeframe: "1h", Params: trendParams, Risk: sdk.Risk{Stoploss: -0.1, MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.1}}}}, nil
 }
 
 // An approved challenger is promoted by the strategy registry itself: the

@@ -48,10 +48,12 @@ type Studies interface {
 	ExportVersion(ctx context.Context, p tenancy.Principal, st *study.Study, reg study.Versions) (registry.Version, bool, error)
 }
 
-// Registry is the strategy registry (*registry.Registry): the study's
-// export pushes to it, a winning challenger is promoted in it.
+// Registry is the strategy registry (*registry.Registry): a version's
+// declared parameters are what a study searches, the study's export
+// pushes to it, a winning challenger is promoted in it.
 type Registry interface {
 	study.Versions
+	Get(ctx context.Context, p tenancy.Principal, ref string) (registry.Version, error)
 	Promote(ctx context.Context, p tenancy.Principal, ref string, stage registry.Stage, reason string) (registry.Version, error)
 }
 

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/sdk"
 )
 
 // TickEvery is how often the job queue's periodic job calls Tick: the
@@ -79,10 +82,15 @@ func (s *Service) fire(ctx context.Context, sc Schedule, now time.Time) {
 				Timeframes: []string{string(d.Spec.Timeframe)}, Timerange: day(today.AddDate(0, 0, -sc.Spec.WindowDays)) + "-"}, key)
 			return err
 		case ActionReoptimise:
+			ref := fmt.Sprintf("%s@%d", d.Spec.Strategy, d.Spec.Version)
+			spaces, err := s.paramSpaces(ctx, p, ref)
+			if err != nil {
+				return err
+			}
 			holdout := today.AddDate(0, 0, -sc.Spec.HoldoutDays)
 			train := day(holdout.AddDate(0, 0, -sc.Spec.WindowDays)) + "-" + day(holdout)
-			st, err := s.c.Submitter.SubmitStudy(ctx, p, apitype.StudyRequest{Strategy: fmt.Sprintf("%s@%d", d.Spec.Strategy, d.Spec.Version),
-				Config: cfg, Timerange: train, Pairs: d.Spec.Pairs, Epochs: sc.Spec.Epochs, Sampler: sc.Spec.Sampler, Loss: sc.Spec.Loss, Seed: sc.Spec.Seed,
+			st, err := s.c.Submitter.SubmitStudy(ctx, p, apitype.StudyRequest{Strategy: ref, Config: cfg, Timerange: train, Pairs: d.Spec.Pairs,
+				Spaces: spaces, Epochs: sc.Spec.Epochs, Sampler: sc.Spec.Sampler, Loss: sc.Spec.Loss, Seed: sc.Spec.Seed,
 				Tags: map[string]string{"schedule": sc.ID, "deployment": d.ID}}, key)
 			if err != nil {
 				return err
@@ -118,6 +126,28 @@ func (s *Service) fire(ctx context.Context, sc Schedule, now time.Time) {
 	if err != nil {
 		s.c.Log.Error("schedule not moved on; fired again next tick", "schedule", sc.ID, "err", err)
 	}
+}
+
+// paramSpaces are the study spaces of the parameters version ref
+// declares (optimize.ParamSpace: buy, sell): a re-optimisation searches
+// the strategy's parameters, not the deployment's risk settings (roi,
+// stoploss, trailing), which its config holds for champion and challenger
+// alike.
+func (s *Service) paramSpaces(ctx context.Context, p tenancy.Principal, ref string) ([]string, error) {
+	v, err := s.c.Registry.Get(ctx, p, ref)
+	if err != nil {
+		return nil, err
+	}
+	var spaces []string
+	for _, sp := range []string{optimize.SpaceBuy, optimize.SpaceSell} {
+		if slices.ContainsFunc(v.Spec.Params, func(q sdk.Param) bool { return optimize.ParamSpace(q.Name) == sp }) {
+			spaces = append(spaces, sp)
+		}
+	}
+	if len(spaces) == 0 {
+		return nil, fmt.Errorf("strategy %s declares no parameter to re-optimise", ref)
+	}
+	return spaces, nil
 }
 
 // deploymentConfig is d's config as an object ({} for none).

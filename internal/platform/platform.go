@@ -205,7 +205,8 @@ type Platform struct {
 	sim       *simserver.Server
 	deploys   *deploy.Store
 	venues    *Venues
-	drift     *driftMonitor // the API process's
+	drift     *driftMonitor      // the API process's
+	life      *lifecycle.Service // the API process's, with a registry
 	host      *runner.Host
 	stopHost  context.CancelFunc
 	hostDone  chan struct{} // closed when the host stopped and released its leases
@@ -466,7 +467,7 @@ func (p *Platform) start(ctx context.Context) error {
 			Runs: store, Clock: cfg.Clock, Log: log}); err != nil {
 			return err
 		}
-		deps.Lifecycle = life
+		deps.Lifecycle, p.life = life, life
 	}
 	srv, err := api.New(deps, cfg.API)
 	if err != nil {
@@ -769,6 +770,16 @@ func (p *Platform) Tenancy() *tenancy.Store {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.auth
+}
+
+// Lifecycle is the strategy lifecycle of the API's process (nil without
+// an API or a registry, or before Start). River's periodic job calls its
+// Tick every minute of the wall clock; a test moving Config.Clock calls
+// Tick itself after each move.
+func (p *Platform) Lifecycle() *lifecycle.Service {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.life
 }
 
 // Shutdown stops the platform, each part bounded by ctx and its own drain
