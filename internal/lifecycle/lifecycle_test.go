@@ -473,6 +473,40 @@ func TestChallengerOutcomes(t *testing.T) {
 	}
 }
 
+// A deployment whose config names no exchange (a paper deployment on the
+// simulator, typically) is refreshed and re-optimised on the candles of
+// the exchange the simulator replays (Config.Exchange).
+func TestDeploymentWithoutExchangeUsesTheSimulatorsData(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := newFakes()
+		dep := f.deployments["dep_1"]
+		dep.Spec.Config = json.RawMessage(`{"stake_currency":"USDT"}`)
+		f.deployments["dep_1"] = dep
+		clk := clock.NewFake(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC))
+		svc, err := lifecycle.New(lifecycle.Config{DB: d, Deployments: f, Submitter: f, Studies: fakeStudies{f}, Registry: fakeRegistry{f}, Runs: fakeRuns{f},
+			Exchange: "okx", Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for _, action := range []string{lifecycle.ActionRefresh, lifecycle.ActionReoptimise} {
+			if _, err := svc.CreateSchedule(ctx, alice, lifecycle.Spec{Deployment: "dep_1", Action: action, Cron: "@daily"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Set(time.Date(2026, 3, 3, 0, 0, 10, 0, time.UTC))
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.downloads) != 1 || f.downloads[0].Exchange != "okx" {
+			t.Fatalf("downloads %+v, want one from okx", f.downloads)
+		}
+		if len(f.studyReqs) != 1 || fmt.Sprint(f.studyReqs[0].Config["exchange"]) != "map[name:okx]" {
+			t.Fatalf("studies %+v, want one on okx's candles", f.studyReqs)
+		}
+	})
+}
+
 // A re-optimisation searches the spaces of the parameters the version
 // declares (buy alone when it has no sell_ or exit_ parameter); a version
 // declaring none makes no study, and the schedule says why.

@@ -70,9 +70,17 @@ type Config struct {
 	Studies     Studies
 	Registry    Registry
 	Runs        Runs
-	Clock       clock.Clock
-	Log         *slog.Logger
+	// Exchange is the exchange whose candles in the data store a
+	// deployment's backtests and downloads are of when its config names
+	// none (DefaultExchange): the simulator's.
+	Exchange string
+	Clock    clock.Clock
+	Log      *slog.Logger
 }
+
+// DefaultExchange is Config.Exchange's default: the simulator replays
+// Binance's candles unless told otherwise.
+const DefaultExchange = "binance"
 
 // Service keeps schedules and challengers and moves them on (Tick).
 type Service struct {
@@ -86,6 +94,9 @@ func New(c Config) (*Service, error) {
 		return nil, errors.New("lifecycle: the database, deployments, submitter, studies, registry and runs are required")
 	}
 	c.Clock = clock.Or(c.Clock)
+	if c.Exchange == "" {
+		c.Exchange = DefaultExchange
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}

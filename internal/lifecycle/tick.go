@@ -69,7 +69,7 @@ func (s *Service) fire(ctx context.Context, sc Schedule, now time.Time) {
 		if err != nil {
 			return err
 		}
-		cfg, err := deploymentConfig(d)
+		cfg, err := s.deploymentConfig(d)
 		if err != nil {
 			return err
 		}
@@ -150,8 +150,10 @@ func (s *Service) paramSpaces(ctx context.Context, p tenancy.Principal, ref stri
 	return spaces, nil
 }
 
-// deploymentConfig is d's config as an object ({} for none).
-func deploymentConfig(d deploy.Deployment) (map[string]any, error) {
+// deploymentConfig is d's config as an object ({} for none), its
+// timeframe d's and its exchange, when it names none, the one whose
+// candles the data store holds for it (Config.Exchange).
+func (s *Service) deploymentConfig(d deploy.Deployment) (map[string]any, error) {
 	cfg := map[string]any{}
 	if len(d.Spec.Config) > 0 {
 		if err := json.Unmarshal(d.Spec.Config, &cfg); err != nil {
@@ -162,6 +164,14 @@ func deploymentConfig(d deploy.Deployment) (map[string]any, error) {
 		cfg = map[string]any{}
 	}
 	cfg["timeframe"] = string(d.Spec.Timeframe)
+	switch ex := cfg["exchange"].(type) {
+	case nil:
+		cfg["exchange"] = map[string]any{"name": s.c.Exchange}
+	case map[string]any:
+		if name, _ := ex["name"].(string); name == "" {
+			ex["name"] = s.c.Exchange
+		}
+	}
 	return cfg, nil
 }
 
@@ -196,7 +206,7 @@ func (s *Service) advance(ctx context.Context, c Challenger) error {
 		if err != nil {
 			return s.fail(ctx, &c, fmt.Sprintf("its deployment: %v", err))
 		}
-		cfg, err := deploymentConfig(d)
+		cfg, err := s.deploymentConfig(d)
 		if err != nil {
 			return s.fail(ctx, &c, err.Error())
 		}

@@ -57,7 +57,9 @@ type refKey struct {
 // version; on demand (the API's deployment) and every driftEvery for
 // every deployment that should trade. Each computation sets the
 // deployment's drift gauge; a score reaching 1 logs an error and POSTs a
-// DriftAlert to the webhook (if any), once until it falls below 1.
+// DriftAlert to the webhook (if any), once until it falls below 1. An
+// alert the API's request raised is handed to run, so that its POST and
+// retries outlive the request and end with the monitor.
 type driftMonitor struct {
 	deploys    driftStore
 	reference  referenceFunc
@@ -70,7 +72,12 @@ type driftMonitor struct {
 	mu      sync.Mutex
 	refs    map[refKey]refResult
 	alerted map[string]bool
+	raised  chan DriftAlert // alerts of on-demand computations, for run to send
 }
+
+// raisedQueue bounds the alerts of on-demand computations waiting for
+// run; beyond it they are logged only.
+const raisedQueue = 64
 
 // refResult is a reference backtest's sample, or its failure and when (a
 // failure is tried again after driftEvery).
@@ -82,18 +89,33 @@ type refResult struct {
 
 func newDriftMonitor(deploys driftStore, reference referenceFunc, th drift.Thresholds, metrics *telemetry.Metrics, hook *alertHook, clk clock.Clock, log *slog.Logger) *driftMonitor {
 	return &driftMonitor{deploys: deploys, reference: reference, thresholds: th, metrics: metrics, hook: hook, clk: clk, log: log,
-		refs: map[refKey]refResult{}, alerted: map[string]bool{}}
+		refs: map[refKey]refResult{}, alerted: map[string]bool{}, raised: make(chan DriftAlert, raisedQueue)}
 }
 
-// Drift computes deployment d's drift now; computedAt is when.
+// Drift computes deployment d's drift now (computedAt), on demand: an
+// alert it raises is sent by run.
 func (m *driftMonitor) Drift(ctx context.Context, d deploy.Deployment) (r drift.Report, computedAt time.Time, err error) {
+	r, computedAt, a, err := m.compute(ctx, d)
+	if a != nil {
+		select {
+		case m.raised <- *a:
+		default:
+			m.log.Warn("drift alert not sent to the webhook: too many waiting", "deployment_id", d.ID)
+		}
+	}
+	return r, computedAt, err
+}
+
+// compute computes deployment d's drift now (computedAt), and the alert
+// to send when it crossed the threshold.
+func (m *driftMonitor) compute(ctx context.Context, d deploy.Deployment) (r drift.Report, computedAt time.Time, alert *DriftAlert, err error) {
 	ref, err := m.referenceOf(ctx, d)
 	if err != nil {
-		return drift.Report{}, time.Time{}, fmt.Errorf("drift of deployment %s: reference backtest: %w", d.ID, err)
+		return drift.Report{}, time.Time{}, nil, fmt.Errorf("drift of deployment %s: reference backtest: %w", d.ID, err)
 	}
 	ts, err := m.deploys.Trades(ctx, d.Tenant, d.ID)
 	if err != nil {
-		return drift.Report{}, time.Time{}, fmt.Errorf("drift of deployment %s: %w", d.ID, err)
+		return drift.Report{}, time.Time{}, nil, fmt.Errorf("drift of deployment %s: %w", d.ID, err)
 	}
 	recs := make([]trade.Trade, len(ts))
 	for i, t := range ts {
@@ -109,8 +131,7 @@ func (m *driftMonitor) Drift(ctx context.Context, d deploy.Deployment) (r drift.
 		end = d.LastTick.UnixMilli() + candle
 	}
 	r = drift.Compare(ref, drift.Observe(recs, d.Created.UnixMilli(), end, candle, len(d.Spec.Pairs)), m.thresholds)
-	m.record(ctx, d, r)
-	return r, now, nil
+	return r, now, m.record(d, r), nil
 }
 
 // referenceOf is d's reference sample, backtested once per deployment
@@ -139,23 +160,24 @@ func (m *driftMonitor) referenceOf(ctx context.Context, d deploy.Deployment) (dr
 	return sample, err
 }
 
-// record sets d's gauge and raises the alert when r crossed the threshold.
-func (m *driftMonitor) record(ctx context.Context, d deploy.Deployment, r drift.Report) {
+// record sets d's gauge and logs the alert when r crossed the threshold:
+// the alert to send then, else nil.
+func (m *driftMonitor) record(d deploy.Deployment, r drift.Report) *DriftAlert {
 	m.metrics.Drift(d.ID, r.Score)
 	m.mu.Lock()
 	was := m.alerted[d.ID]
 	m.alerted[d.ID] = r.Score >= 1
 	m.mu.Unlock()
 	if r.Score < 1 || was {
-		return
+		return nil
 	}
 	m.log.Error("deployment alert: its live trades drifted from its backtest", "deployment_id", d.ID, "tenant", d.Tenant,
 		"score", r.Score, "verdict", r.Verdict)
-	m.hook.raise(ctx, d.ID, DriftAlert{Type: "deployment.drift", Deployment: d.ID, Tenant: d.Tenant, Score: r.Score, Verdict: r.Verdict, Features: r.Features})
+	return &DriftAlert{Type: "deployment.drift", Deployment: d.ID, Tenant: d.Tenant, Score: r.Score, Verdict: r.Verdict, Features: r.Features}
 }
 
-// run checks every driftEvery until ctx ends, then waits for the alerts
-// being sent.
+// run checks every driftEvery and sends the alerts Drift raised until ctx
+// ends, then waits for the alerts being sent.
 func (m *driftMonitor) run(ctx context.Context) {
 	defer m.hook.wg.Wait()
 	tick := m.clk.NewTicker(driftEvery)
@@ -164,9 +186,11 @@ func (m *driftMonitor) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case a := <-m.raised:
+			m.hook.raise(ctx, a.Deployment, a)
 		case <-tick.C():
+			m.check(ctx)
 		}
-		m.check(ctx)
 	}
 }
 
@@ -182,8 +206,12 @@ func (m *driftMonitor) check(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, _, err := m.Drift(ctx, d); err != nil {
+		_, _, a, err := m.compute(ctx, d)
+		if err != nil {
 			m.log.Warn("deployment drift not computed", "deployment_id", d.ID, "err", err)
+		}
+		if a != nil {
+			m.hook.raise(ctx, d.ID, *a)
 		}
 	}
 }
@@ -212,9 +240,10 @@ func (m *driftMonitor) forgetAllBut(ds []deploy.Deployment) {
 
 // backtestReference is the reference of a deployment: a backtest, in this
 // process, of its strategy version with its config, pairs and timeframe
-// on the market data in dataDir, over the config's timerange, or (none
-// named) the DefaultReferenceDays before the deployment was created.
-func backtestReference(job *deploymentJob, dataDir string) referenceFunc {
+// on the market data in dataDir (of exchange when the config names none),
+// over the config's timerange, or (none named) the DefaultReferenceDays
+// before the deployment was created.
+func backtestReference(job *deploymentJob, dataDir, exchange string) referenceFunc {
 	return func(ctx context.Context, d deploy.Deployment) (drift.Sample, error) {
 		cfg, st, closeStrategy, err := job.open(ctx, d)
 		if err != nil {
@@ -222,6 +251,9 @@ func backtestReference(job *deploymentJob, dataDir string) referenceFunc {
 		}
 		defer closeStrategy()
 		cfg.Datadir = dataDir
+		if cfg.Exchange.Name == "" {
+			cfg.Exchange.Name = exchange
+		}
 		cfg.Timeframe = d.Spec.Timeframe
 		cfg.Exchange.PairWhitelist, cfg.Exchange.PairBlacklist = d.Spec.Pairs, nil
 		if cfg.Timerange == "" {

@@ -274,11 +274,12 @@ func TestDriftReferenceRetried(t *testing.T) {
 
 // The reference is a backtest, in the process, of the deployment's
 // strategy with its config, pairs and timeframe on the data folder's
-// candles: over the config's timerange, or the 30 days before the
-// deployment was created; the same trades as `tradai backtest` of that.
+// candles (of the simulator's exchange when its config names none): over
+// the config's timerange, or the 30 days before the deployment was
+// created; the same trades as `tradai backtest` of that.
 func TestBacktestReference(t *testing.T) {
 	job := &deploymentJob{log: slog.New(slog.DiscardHandler)}
-	ref := backtestReference(job, filepath.Join("..", "..", "examples", "data"))
+	ref := backtestReference(job, filepath.Join("..", "..", "examples", "data"), "binance")
 	dep := deploy.Deployment{ID: "dep_1", Created: time.Date(2018, 1, 20, 0, 0, 0, 0, time.UTC),
 		Spec: deploy.Spec{Strategy: "rsi_bollinger", Mode: deploy.Paper, Venue: "sim", Account: "a", Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m",
 			Config: []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "stake_amount": "unlimited", "max_open_trades": 2, "fee": 0.001, "stoploss": -0.05,
@@ -289,7 +290,7 @@ func TestBacktestReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.Datadir, cfg.Timerange, cfg.Timeframe = filepath.Join("..", "..", "examples", "data"), timerange, "5m"
-		cfg.Exchange.PairWhitelist = dep.Spec.Pairs
+		cfg.Exchange.Name, cfg.Exchange.PairWhitelist = "binance", dep.Spec.Pairs
 		st, err := strategy.Lookup("rsi_bollinger")
 		if err != nil {
 			t.Fatal(err)
@@ -307,7 +308,8 @@ func TestBacktestReference(t *testing.T) {
 	if want := direct("-20180120"); len(got.Returns) < 20 || !reflect.DeepEqual(got, want) {
 		t.Errorf("30 days before creation: %d returns, %d windows; the backtest: %d, %d", len(got.Returns), len(got.Frequency), len(want.Returns), len(want.Frequency))
 	}
-	dep.Spec.Config = []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "timerange": "20180110-20180115", "exchange": {"name": "binance"}}`)
+	// A config naming no exchange: the simulator's candles (binance).
+	dep.Spec.Config = []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "timerange": "20180110-20180115"}`)
 	got, err = ref(t.Context(), dep)
 	if err != nil {
 		t.Fatal(err)
@@ -316,4 +318,69 @@ func TestBacktestReference(t *testing.T) {
 	if want := direct("20180110-20180115"); len(got.Frequency) == 0 || len(got.Frequency) > 5*288/drift.Window || !reflect.DeepEqual(got, want) {
 		t.Errorf("the config's timerange: %d windows, %d returns; the backtest: %d", len(got.Frequency), len(got.Returns), len(want.Returns))
 	}
+}
+
+// driftLive is a driftStore of one deployment and its closed trades.
+type driftLive struct {
+	d      deploy.Deployment
+	trades []deploy.Trade
+}
+
+func (s driftLive) Stale(context.Context, time.Time) ([]deploy.Deployment, error) {
+	return []deploy.Deployment{s.d}, nil
+}
+
+func (s driftLive) Trades(context.Context, string, string) ([]deploy.Trade, error) { return s.trades, nil }
+
+// The alert of a drift computed on demand (the API's GET of the
+// deployment) reaches the webhook although the request that computed it
+// ended at once: the monitor sends it, not the request.
+func TestDriftAlertOutlivesTheRequest(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0.Add(241 * time.Hour))
+	r := rand.New(rand.NewPCG(3, 4))
+	live := driftLive{d: deploy.Deployment{ID: "dep_1", Tenant: "ten_1", Created: t0, LastTick: t0.Add(240 * time.Hour),
+		Spec: deploy.Spec{Version: 1, Pairs: []string{"BTC/USDT"}, Timeframe: "1h"}}}
+	for i, tr := range regime(r, 40, t0, 3, -0.01, 10) {
+		live.trades = append(live.trades, deploy.Trade{Seq: int64(i + 1), Record: tr})
+	}
+	refStart := t0.AddDate(0, 0, -DefaultReferenceDays)
+	reference := func(context.Context, deploy.Deployment) (drift.Sample, error) {
+		rr := rand.New(rand.NewPCG(5, 6))
+		return drift.Observe(regime(rr, 120, refStart, 6, 0.01, 4), refStart.UnixMilli(), t0.UnixMilli(), hourMs, 1), nil
+	}
+	hooks := &hookBodies{}
+	srv := httptest.NewServer(hooks)
+	defer srv.Close()
+	log := slog.New(slog.DiscardHandler)
+	hook, err := newAlertHook(srv.URL, clk, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newDriftMonitor(live, reference, drift.Thresholds{}, telemetry.NewMetrics(), hook, clk, log)
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.run(ctx)
+	}()
+	req, end := context.WithCancel(t.Context())
+	rep, _, err := m.Drift(req, live.d)
+	end() // the request is answered
+	if err != nil || !rep.Drifted {
+		t.Fatalf("drift: %+v, %v", rep, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		hooks.mu.Lock()
+		n := len(hooks.alerts)
+		hooks.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d alerts at the webhook 10 s after the request, want 1", n)
+		}
+	}
+	stop()
+	<-done
 }

@@ -458,13 +458,19 @@ func (p *Platform) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.drift = newDriftMonitor(p.deploys, backtestReference(job, cfg.DataDir), cfg.Drift, p.telemetry, hook, cfg.Clock, log)
+	// A deployment whose config names no exchange is backtested (its drift
+	// reference, its re-optimisations) on the candles the simulator replays.
+	exchange := lifecycle.DefaultExchange
+	if cfg.Sim != nil && cfg.Sim.Exchange != "" {
+		exchange = cfg.Sim.Exchange
+	}
+	p.drift = newDriftMonitor(p.deploys, backtestReference(job, cfg.DataDir, exchange), cfg.Drift, p.telemetry, hook, cfg.Clock, log)
 	deps := api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
 		Deployments: p.deploys, Venues: p.venues, Drift: p.drift, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}
 	sub := &submitter{} // the API's submissions, once it is built
 	if reg != nil {
 		if life, err = lifecycle.New(lifecycle.Config{DB: p.db, Deployments: p.deploys, Submitter: sub, Studies: svc.Studies(), Registry: reg,
-			Runs: store, Clock: cfg.Clock, Log: log}); err != nil {
+			Runs: store, Exchange: exchange, Clock: cfg.Clock, Log: log}); err != nil {
 			return err
 		}
 		deps.Lifecycle, p.life = life, life
