@@ -330,7 +330,9 @@ func (s driftLive) Stale(context.Context, time.Time) ([]deploy.Deployment, error
 	return []deploy.Deployment{s.d}, nil
 }
 
-func (s driftLive) Trades(context.Context, string, string) ([]deploy.Trade, error) { return s.trades, nil }
+func (s driftLive) Trades(context.Context, string, string) ([]deploy.Trade, error) {
+	return s.trades, nil
+}
 
 // The alert of a drift computed on demand (the API's GET of the
 // deployment) reaches the webhook although the request that computed it
