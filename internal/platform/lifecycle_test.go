@@ -197,8 +197,8 @@ func TestLifecycleThroughARegimeChange(t *testing.T) {
 	hooks := httptest.NewServer(sink)
 	t.Cleanup(hooks.Close)
 
-	// The deployment starts six hours before the change.
-	t0 := regimeChange.Add(-6 * time.Hour)
+	// The deployment starts an hour before the change.
+	t0 := regimeChange.Add(-time.Hour)
 	clk := clock.NewFake(t0)
 	p, err := platform.New(platform.Config{
 		Home: home, DataDir: dataDir, DB: d, Addr: "127.0.0.1:0", Workers: 2, AllowExternalStrategies: true,
@@ -207,9 +207,9 @@ func TestLifecycleThroughARegimeChange(t *testing.T) {
 		Runner:       &platform.RunnerConfig{Name: "lifecycle-runner"},
 		API:          api.Options{RateLimit: 1e6},
 		AlertWebhook: hooks.URL,
-		// A verdict from 6 closed live trades: the test trades hours, not
+		// A verdict from 5 closed live trades: the test trades hours, not
 		// the weeks the default 20 take on a real market.
-		Drift: drift.Thresholds{MinTrades: 6},
+		Drift: drift.Thresholds{MinTrades: 5},
 		Clock: clk, Version: "test", DrainAPI: time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
