@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,6 +153,9 @@ func TestKubernetes(t *testing.T) {
 				if s.Name != "tradai-sim" && doc.Kind == "Deployment" && (c.LivenessProbe.HTTPGet.Path != "/health" || c.ReadinessProbe.HTTPGet.Path != "/ready") {
 					t.Errorf("%s: the probes are not /health and /ready", doc.Metadata.Name)
 				}
+				if slices.Contains(metricsTiers, s.Name) {
+					checkObservable(t, doc.Metadata.Name, doc.Spec.Template.Metadata.Annotations, metricsPort(c.Args), c.Env)
+				}
 			}
 		}
 	}
@@ -162,6 +167,23 @@ func TestKubernetes(t *testing.T) {
 	}
 }
 
+// checkObservable checks the pod of a tier serving /metrics at port:
+// Prometheus's scrape annotations name that port and path, and
+// OTEL_EXPORTER_OTLP_ENDPOINT comes from an optional ConfigMap key (no
+// ConfigMap: no traces).
+func checkObservable(t *testing.T, name string, annotations map[string]string, port string, envs []env) {
+	t.Helper()
+	if port == "" || annotations["prometheus.io/scrape"] != "true" || annotations["prometheus.io/port"] != port || annotations["prometheus.io/path"] != "/metrics" {
+		t.Errorf("%s: scrape annotations %v, want /metrics on port %q", name, annotations, port)
+	}
+	if !slices.ContainsFunc(envs, func(e env) bool {
+		ref := e.ValueFrom.ConfigMapKeyRef
+		return e.Name == "OTEL_EXPORTER_OTLP_ENDPOINT" && ref.Name != "" && ref.Key != "" && ref.Optional
+	}) {
+		t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT does not come from an optional ConfigMap key", name)
+	}
+}
+
 // manifest is the part of a Kubernetes object the test reads.
 type manifest struct {
 	Kind     string `yaml:"kind"`
@@ -170,14 +192,20 @@ type manifest struct {
 	} `yaml:"metadata"`
 	Spec struct {
 		Template struct {
+			Metadata struct {
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"metadata"`
 			Spec struct {
 				SecurityContext struct {
 					RunAsNonRoot bool `yaml:"runAsNonRoot"`
 					RunAsUser    int  `yaml:"runAsUser"`
 				} `yaml:"securityContext"`
 				Containers []struct {
-					Image           string `yaml:"image"`
-					Args            []string
+					Image string `yaml:"image"`
+					Args  []string
+					Ports []struct {
+						ContainerPort int `yaml:"containerPort"`
+					} `yaml:"ports"`
 					Env             []env `yaml:"env"`
 					LivenessProbe   probe `yaml:"livenessProbe"`
 					ReadinessProbe  probe `yaml:"readinessProbe"`
@@ -200,7 +228,103 @@ type env struct {
 		SecretKeyRef struct {
 			Name string `yaml:"name"`
 		} `yaml:"secretKeyRef"`
+		ConfigMapKeyRef struct {
+			Name     string `yaml:"name"`
+			Key      string `yaml:"key"`
+			Optional bool   `yaml:"optional"`
+		} `yaml:"configMapKeyRef"`
 	} `yaml:"valueFrom"`
+}
+
+// metricsPort is the port of the listening address a serve, worker or
+// runner command line gives its /metrics (--addr, --metrics-addr), ""
+// for none.
+func metricsPort(args []string) string {
+	for i, a := range args[:max(len(args)-1, 0)] {
+		if a == "--addr" || a == "--metrics-addr" {
+			_, port, _ := strings.Cut(args[i+1], ":")
+			return port
+		}
+	}
+	return ""
+}
+
+// metricsTiers are the images whose processes serve /metrics.
+var metricsTiers = []string{"tradai-server", "tradai-worker", "tradai-runner"}
+
+// prometheusConfig is the part of prometheus.yml the test reads.
+type prometheusConfig struct {
+	RuleFiles     []string `yaml:"rule_files"`
+	ScrapeConfigs []struct {
+		JobName       string `yaml:"job_name"`
+		StaticConfigs []struct {
+			Targets []string `yaml:"targets"`
+		} `yaml:"static_configs"`
+		DNSSDConfigs []struct {
+			Names []string `yaml:"names"`
+			Type  string   `yaml:"type"`
+			Port  int      `yaml:"port"`
+		} `yaml:"dns_sd_configs"`
+	} `yaml:"scrape_configs"`
+}
+
+// scrapes are the host:port targets of c: static ones as written, DNS
+// ones as name:port.
+func (c prometheusConfig) scrapes() []string {
+	var out []string
+	for _, sc := range c.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			out = append(out, st.Targets...)
+		}
+		for _, d := range sc.DNSSDConfigs {
+			for _, n := range d.Names {
+				out = append(out, fmt.Sprintf("%s:%d", n, d.Port))
+			}
+		}
+	}
+	return out
+}
+
+// TestComposeObservability checks compose.yaml's observability, off by
+// default: the monitoring profile's Prometheus scrapes every replica of
+// every tier that serves /metrics, at the port its command line gives,
+// with the alert rules; every such tier passes OTEL_EXPORTER_OTLP_ENDPOINT
+// through, empty unless set.
+func TestComposeObservability(t *testing.T) {
+	p := loadCompose(t)
+	prom, ok := p.DisabledServices["prometheus"]
+	if !ok || !slices.Contains(prom.Profiles, "monitoring") {
+		t.Fatalf("no prometheus service in the monitoring profile (disabled services %v)", slices.Collect(maps.Keys(p.DisabledServices)))
+	}
+	if !slices.ContainsFunc(prom.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Target == "/etc/prometheus" && filepath.Base(v.Source) == "prometheus"
+	}) {
+		t.Errorf("prometheus does not mount deploy/prometheus at /etc/prometheus: %+v", prom.Volumes)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "prometheus", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg prometheusConfig
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("prometheus.yml: %v", err)
+	}
+	if !slices.Contains(cfg.RuleFiles, "/etc/prometheus/alerts.yaml") {
+		t.Errorf("prometheus.yml loads the rules %v, want /etc/prometheus/alerts.yaml", cfg.RuleFiles)
+	}
+	for name, svc := range p.Services {
+		s, ok := spec(t, svc.Image)
+		if !ok || !slices.Contains(metricsTiers, s.Name) {
+			continue
+		}
+		port := metricsPort(svc.Command)
+		if want := name + ":" + port; port == "" || !slices.Contains(cfg.scrapes(), want) {
+			t.Errorf("service %s: prometheus.yml scrapes %v, not %s", name, cfg.scrapes(), want)
+		}
+		if v := svc.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]; v == nil || *v != "" {
+			t.Errorf("service %s: OTEL_EXPORTER_OTLP_ENDPOINT is not passed through, empty by default (%v)", name, svc.Environment)
+		}
+	}
 }
 
 type probe struct {
