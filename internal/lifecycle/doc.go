@@ -6,7 +6,10 @@
 //
 // A schedule's Spec names the deployment, the action (ActionRefresh:
 // download the latest candles of its pairs; ActionReoptimise: a study on
-// the latest window) and a cron expression (five fields or a descriptor
+// the latest window — one walk-forward step: optimise on the window, test
+// out of sample on the holdout after it —, searching the parameters the
+// version declares, not the risk settings its deployment's config holds)
+// and a cron expression (five fields or a descriptor
 // such as @daily, in UTC). Service.Tick, which the job queue's periodic
 // job calls every minute (jobs.Options.Tick), fires the schedules that
 // are due on the injected clock and moves every open challenger on; a
