@@ -14,6 +14,7 @@ import (
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -253,6 +254,38 @@ func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 		if d, _ := p.store.Get(ctx, tenancy.Principal{Tenant: p.lease.Tenant}, p.dep.ID); d.State != deploy.Paused || d.Risk.Halted == "" {
 			t.Fatalf("after a restart: %s %+v", d.State, d.Risk)
 		}
+	})
+
+	t.Run("flattened at the daily loss", func(t *testing.T) {
+		l := risk.Default()
+		l.MaxDailyLoss = 0.0002
+		l.FlattenOnBreach = true
+		p, _, alerts := run(t, l, 100, 200, true)
+		if a := audits(t, p); a["deployment.risk_breach max_daily_loss"] != 1 {
+			t.Fatalf("breaches audited: %v", a)
+		}
+		if len(alerts) != 1 || alerts[0].Limit != "max_daily_loss" || !alerts[0].Flattened {
+			t.Fatalf("alerts %+v, want one saying the trades were closed", alerts)
+		}
+		d, err := p.store.Get(ctx, tenancy.Principal{Tenant: p.lease.Tenant}, p.dep.ID)
+		if err != nil || d.State != deploy.Paused {
+			t.Fatalf("after the breach: %s %v", d.State, err)
+		}
+		// Closed at the breach, for the breach: no trade left, nothing
+		// open at the venue.
+		forced := 0
+		for _, tr := range p.trades(t) {
+			if tr.Open {
+				t.Fatalf("trade %d still open after a flatten on breach", tr.Seq)
+			}
+			if tr.Record.ExitReason == trade.ExitForce && tr.Record.CloseTime == d.Risk.HaltedAt.UnixMilli() {
+				forced++
+			}
+		}
+		if forced == 0 {
+			t.Fatal("no trade was closed at the breach")
+		}
+		checkVenue(t, p)
 	})
 }
 
