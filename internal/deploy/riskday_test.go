@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -322,4 +323,43 @@ func TestAccountOrdersPerMinuteRace(t *testing.T) {
 			t.Fatalf("%d orders in the next minute, want %d", won, limit)
 		}
 	})
+}
+
+// BenchmarkAccountEntry is an entry's intent on SQLite checked against
+// its account's limits, summed over the account's three deployments (the
+// account's row locked, its deployments' figures and orders of the last
+// minute read), an entry a second.
+func BenchmarkAccountEntry(b *testing.B) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(b.TempDir(), "tradai.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	bd := setup(b, d)
+	if err := bd.store.SetAccountLimits(ctx, bd.alice, "sim", "paper-1", json.RawMessage(`{"max_orders_per_minute": 100000, "max_position_notional_total": 1e12}`)); err != nil {
+		b.Fatal(err)
+	}
+	for range 3 {
+		if _, err := bd.store.Create(ctx, bd.alice, spec()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ls, err := bd.store.Acquire(ctx, "r1", 3, time.Hour)
+	if err != nil || len(ls) != 3 {
+		b.Fatal(ls, err)
+	}
+	seq := int64(0)
+	for b.Loop() {
+		seq++
+		bd.clk.Advance(time.Second)
+		l := ls[seq%3]
+		fig := deploy.RiskDay{Day: deploy.Day(bd.clk.Now()), DayStart: 1000, DayHigh: 1000, High: 1000, Equity: 1000}
+		if err := bd.store.Record(ctx, l, entryWrite(l, seq, "BTC/USDT", 1, fig)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
