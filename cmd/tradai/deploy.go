@@ -363,8 +363,8 @@ func writeDeployment(w io.Writer, x apitype.Deployment) error {
 	row("heartbeat", optTime(x.Heartbeat)+" ("+age(x.Heartbeat, x.HeartbeatAge)+")")
 	if s := x.Summary; s != nil && s.Account != nil && s.Account.Deployments > 0 {
 		a := s.Account
-		row("account today", fmt.Sprintf("%d deployments: exposure %.8g, %d open orders, %d entries, equity %.8g (day's start %.8g, loss %.4g%%)",
-			a.Deployments, a.Exposure, a.OpenOrders, a.OrdersToday, a.Equity, a.DayStart, 100*a.DailyLoss))
+		row("account today", fmt.Sprintf("%d deployments: exposure %.8g, %d open orders, %d entries (%d orders in the last minute), equity %.8g (day's start %.8g, loss %.4g%%)",
+			a.Deployments, a.Exposure, a.OpenOrders, a.OrdersToday, a.OrdersLastMinute, a.Equity, a.DayStart, 100*a.DailyLoss))
 	}
 	if s := x.Summary; s != nil {
 		row("open trades", strconv.Itoa(s.OpenTrades))

@@ -10,6 +10,7 @@ import (
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -49,7 +50,9 @@ func TestAccountUsageIsSummed(t *testing.T) {
 		for i, l := range ls {
 			rd := deploy.RiskDay{Day: deploy.Day(clk.Now()), DayStart: 1000, DayHigh: 1000, High: 1000, Equity: 1000 - 30*float64(i),
 				Positions: map[string]float64{"ETH/BTC": 40}, OpenOrders: 1, Orders: 2}
-			if err := store.Record(ctx, l, deploy.Write{Risk: &rd}); err != nil {
+			entry := deploy.Order{ClientOrderID: deploy.ClientOrderID(l.Deployment, 1, deploy.Entry, 0), TradeSeq: 1, Leg: deploy.Entry, Pair: "ETH/BTC",
+				Side: exchange.Buy, Type: exchange.MarketOrder}
+			if err := store.Record(ctx, l, deploy.Write{Risk: &rd, Orders: []deploy.Order{entry}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -58,9 +61,9 @@ func TestAccountUsageIsSummed(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := apitype.AccountUsage{Day: "2026-03-01", Deployments: 2, Positions: map[string]float64{"ETH/BTC": 80}, Exposure: 80, OpenOrders: 2, OrdersToday: 4,
-			Equity: 1970, DayStart: 2000, DayHigh: 2000, High: 2000, DailyLoss: 0.015}
+			OrdersLastMinute: 2, Equity: 1970, DayStart: 2000, DayHigh: 2000, High: 2000, DailyLoss: 0.015}
 		if g := lim.Usage; g == nil || g.Day != want.Day || g.Deployments != 2 || g.Positions["ETH/BTC"] != 80 || g.Exposure != 80 || g.OpenOrders != 2 ||
-			g.OrdersToday != 4 || g.Equity != 1970 || g.DayStart != 2000 || g.DayHigh != 2000 || g.High != 2000 || g.DailyLoss < 0.0149 || g.DailyLoss > 0.0151 {
+			g.OrdersToday != 4 || g.OrdersLastMinute != 2 || g.Equity != 1970 || g.DayStart != 2000 || g.DayHigh != 2000 || g.High != 2000 || g.DailyLoss < 0.0149 || g.DailyLoss > 0.0151 {
 			t.Fatalf("usage %+v, want %+v", g, want)
 		}
 		got, err := ops.Get(ctx, p, first.ID)

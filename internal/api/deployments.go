@@ -509,7 +509,7 @@ func (d *Deployments) accountUsage(ctx context.Context, tenant, venue, account s
 		return nil, d.internal("read the usage of an account's risk limits", err)
 	}
 	out := &apitype.AccountUsage{Day: now.UTC().Format(time.DateOnly), Deployments: u.Deployments, Positions: u.Positions, Exposure: u.Exposure,
-		OpenOrders: u.OpenOrders, OrdersToday: u.Orders, Equity: u.Equity, DayStart: u.DayStart, DayHigh: u.DayHigh, High: u.High}
+		OpenOrders: u.OpenOrders, OrdersToday: u.Orders, OrdersLastMinute: u.OrdersLastMinute, Equity: u.Equity, DayStart: u.DayStart, DayHigh: u.DayHigh, High: u.High}
 	if u.DayStart > 0 {
 		out.DailyLoss = 1 - u.Equity/u.DayStart
 	}

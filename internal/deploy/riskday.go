@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/tradai/tradai/internal/db"
@@ -68,7 +69,8 @@ func (s *Store) LastRiskDay(ctx context.Context, l Lease) (rd RiskDay, ok bool, 
 // AccountUsage is what every deployment trading on one venue account
 // uses of its limits on one UTC day: the sum of their risk figures
 // (positions and open orders of the deployments still trading; equity,
-// the day's start, entries and highs of all that traded that day). The
+// the day's start, entries and highs of all that traded that day), and
+// the orders they all sent in the last 60 s. The
 // highs (of the day, since the start) are the sums of the deployments':
 // at least the summed equity's, so the account's drawdown from them binds
 // as soon or sooner, and a deployment that stopped does not lower them.
@@ -79,24 +81,30 @@ type AccountUsage struct {
 	Exposure    float64 // Positions added
 	OpenOrders  int
 	Orders      int
-	Equity      float64
-	DayStart    float64
-	DayHigh     float64
-	High        float64
+	// OrdersLastMinute are the orders (exits included) the account's
+	// deployments recorded in the 60 s before the store's clock's now.
+	OrdersLastMinute int
+	Equity           float64
+	DayStart         float64
+	DayHigh          float64
+	High             float64
 }
 
 // State is the usage as the risk checker's state.
 func (u AccountUsage) State() risk.State {
-	return risk.State{Positions: u.Positions, OpenOrders: u.OpenOrders, OrdersToday: u.Orders, Equity: u.Equity, DayStart: u.DayStart,
+	return risk.State{Positions: u.Positions, OpenOrders: u.OpenOrders, OrdersLastMinute: u.OrdersLastMinute, OrdersToday: u.Orders, Equity: u.Equity, DayStart: u.DayStart,
 		DayHigh: u.DayHigh, High: u.High}
 }
 
-// AccountUsage returns the usage of tenant's account on venue on day.
+// AccountUsage returns the usage of tenant's account on venue on day
+// (its orders of the last minute: of the minute before now, on the
+// store's clock).
 func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string, day int64) (AccountUsage, error) {
 	var u AccountUsage
+	now := s.clock.Now()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		u, err = accountUsage(ctx, tx, tenant, venue, account, day, "")
+		u, err = accountUsage(ctx, tx, tenant, venue, account, day, "", now)
 		return err
 	})
 	if err != nil {
@@ -106,9 +114,15 @@ func (s *Store) AccountUsage(ctx context.Context, tenant, venue, account string,
 }
 
 // accountUsage sums the figures of day of the account's deployments but
-// except.
-func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string, day int64, except string) (AccountUsage, error) {
+// except, and counts the orders all of them recorded in the minute
+// before now.
+func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string, day int64, except string, now time.Time) (AccountUsage, error) {
 	u := AccountUsage{Day: day, Positions: map[string]float64{}}
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM deployment_orders o JOIN deployments d ON d.id = o.deployment_id
+		WHERE d.tenant_id = ? AND d.venue = ? AND d.account = ? AND o.created_at > ?`,
+		tenant, venue, account, now.Add(-time.Minute).UnixMilli()).Scan(&u.OrdersLastMinute); err != nil {
+		return AccountUsage{}, fmt.Errorf("count the account's orders of the last minute: %w", err)
+	}
 	rows, err := tx.Query(ctx, `SELECT r.day_start, r.day_high, r.high, r.equity, r.positions, r.open_orders, r.orders, d.state FROM deployment_risk_days r
 		JOIN deployments d ON d.id = r.deployment_id
 		WHERE d.tenant_id = ? AND d.venue = ? AND d.account = ? AND r.day = ? AND d.id <> ?`, tenant, venue, account, day, except)
@@ -182,10 +196,12 @@ func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Or
 // checkAccount checks entry, about to be sent by l's deployment whose
 // figures before it are rd, against the limits of the deployment's
 // account on the sum of the account's deployments' figures: a
-// *RefusedError when they refuse it. The account's row of the day is
-// locked first, so two deployments on one account, whatever process runs
-// them, check and count one after the other (on SQLite, writers take
-// turns anyway).
+// *RefusedError when they refuse it. The account's rows of the days its
+// checks span (rd's day, and the days of the minute before now whose
+// orders max_orders_per_minute counts) are locked first, oldest first,
+// so two deployments on one account, whatever process runs them, check
+// and count one after the other, across midnight too (on SQLite, writers
+// take turns anyway).
 func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry risk.Order, now time.Time) error {
 	var venue, account, limits string
 	if err := tx.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
@@ -201,12 +217,14 @@ func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry ris
 		return Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
 	}
 	// The lock: an upsert holds the row until the transaction ends.
-	if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (tenant_id, venue, account, day) DO UPDATE SET updated_at = excluded.updated_at`,
-		l.Tenant, venue, account, rd.Day, now.UnixMilli()); err != nil {
-		return fmt.Errorf("lock the account's risk figures: %w", err)
+	for _, day := range lockDays(rd.Day, now) {
+		if _, err := tx.Exec(ctx, `INSERT INTO account_risk_days (tenant_id, venue, account, day, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, venue, account, day) DO UPDATE SET updated_at = excluded.updated_at`,
+			l.Tenant, venue, account, day, now.UnixMilli()); err != nil {
+			return fmt.Errorf("lock the account's risk figures: %w", err)
+		}
 	}
-	u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment)
+	u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment, now)
 	if err != nil {
 		return err
 	}
@@ -217,4 +235,15 @@ func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry ris
 		return &RefusedError{Account: venue + "/" + account, Verdict: v}
 	}
 	return nil
+}
+
+// lockDays are the days of the account's rows an entry's check locks, in
+// ascending order (every transaction takes them in that order, so none
+// waits for another in a cycle): the day of its figures and the days of
+// the minute before now. Two entries less than a minute apart, whose
+// counts of the last minute could each miss the other, share a day.
+func lockDays(figures int64, now time.Time) []int64 {
+	days := []int64{figures, Day(now.Add(-time.Minute)), Day(now)}
+	slices.Sort(days)
+	return slices.Compact(days)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
@@ -193,4 +195,171 @@ func TestAccountLimitRaceHasOneWinner(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An account's max_orders_per_minute counts the orders of every
+// deployment on it, whatever process runs them: deployments racing on
+// one account get at most the limit's orders in any 60 s — across
+// midnight too, with the racers' clocks on either side of it — exits
+// count but are never refused, and the usage shows the count.
+func TestAccountOrdersPerMinuteRace(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, tg dbtest.Target) {
+		d := tg.Open(t)
+		if err := d.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		b := setup(t, d)
+		const racers, each, limit = 6, 3, 4
+		ctx := t.Context()
+		if err := b.store.SetAccountLimits(ctx, b.alice, "sim", "paper-1", json.RawMessage(`{"max_orders_per_minute": 4}`)); err != nil {
+			t.Fatal(err)
+		}
+		for range racers {
+			if _, err := b.store.Create(ctx, b.alice, spec()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ls, err := b.store.Acquire(ctx, "r1", racers, time.Hour)
+		if err != nil || len(ls) != racers {
+			t.Fatal(ls, err)
+		}
+		clks := make([]*clock.Fake, racers)
+		stores := make([]*deploy.Store, racers)
+		for i := range stores {
+			clks[i] = clock.NewFake(b.clk.Now())
+			s, err := deploy.New(deploy.Config{DB: tg.Open(t), Clock: clks[i]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stores[i] = s
+		}
+		seq := int64(0)
+		// race sends each entries from every deployment at once, racer
+		// i's store clock at at(i), and counts the entries recorded.
+		race := func(at func(i int) time.Time) int {
+			t.Helper()
+			errs := make([]error, racers*each)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, l := range ls {
+				clks[i].Set(at(i))
+				for k := range each {
+					seq++
+					n := seq
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						fig := deploy.RiskDay{Day: deploy.Day(at(i)), DayStart: 1000, DayHigh: 1000, High: 1000, Equity: 1000}
+						<-start
+						errs[i*each+k] = stores[i].Record(context.Background(), l, entryWrite(l, n, "BTC/USDT", 1, fig))
+					}()
+				}
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for _, err := range errs {
+				switch refusedBy(err) {
+				case "":
+					if err != nil {
+						t.Fatal(err)
+					}
+					won++
+				case "max_orders_per_minute":
+				default:
+					t.Fatalf("refused for another limit: %v", err)
+				}
+			}
+			return won
+		}
+		usage := func(at time.Time) int {
+			t.Helper()
+			b.clk.Set(at)
+			u, err := b.store.AccountUsage(ctx, b.alice.Tenant, "sim", "paper-1", deploy.Day(at))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.OrdersLastMinute
+		}
+		t0 := b.clk.Now()
+		same := func(int) time.Time { return t0 }
+		if won := race(same); won != limit {
+			t.Fatalf("%d orders in a minute on an account allowing %d", won, limit)
+		}
+		if n := usage(t0); n != limit {
+			t.Fatalf("usage counts %d orders in the last minute, want %d", n, limit)
+		}
+		// An exit counts and is never refused.
+		exit := deploy.Order{ClientOrderID: deploy.ClientOrderID(ls[0].Deployment, 1, deploy.Exit, 0), TradeSeq: 1, Leg: deploy.Exit, Pair: "BTC/USDT",
+			Side: exchange.Sell, Type: exchange.MarketOrder, Quantity: fixed.MustParse("0.01")}
+		if err := stores[0].Record(ctx, ls[0], deploy.Write{Orders: []deploy.Order{exit}}); err != nil {
+			t.Fatal(err)
+		}
+		if n := usage(t0.Add(59 * time.Second)); n != limit+1 {
+			t.Fatalf("usage counts %d orders with the exit, want %d", n, limit+1)
+		}
+		if won := race(func(int) time.Time { return t0.Add(59 * time.Second) }); won != 0 {
+			t.Fatalf("%d more orders within the minute", won)
+		}
+		if n := usage(t0.Add(time.Minute)); n != 0 {
+			t.Fatalf("a minute later usage counts %d orders", n)
+		}
+		// Across midnight: half the racers' clocks just before it, half
+		// just after (their figures of either day).
+		midnight := time.UnixMilli((deploy.Day(t0) + 1) * 86_400_000)
+		won := race(func(i int) time.Time {
+			if i%2 == 0 {
+				return midnight.Add(-time.Second)
+			}
+			return midnight.Add(time.Second)
+		})
+		if won != limit {
+			t.Fatalf("%d orders in the minute around midnight, on an account allowing %d", won, limit)
+		}
+		if won := race(func(int) time.Time { return midnight.Add(30 * time.Second) }); won != 0 {
+			t.Fatalf("%d more orders in the minute after midnight", won)
+		}
+		if won := race(func(int) time.Time { return midnight.Add(62 * time.Second) }); won != limit {
+			t.Fatalf("%d orders in the next minute, want %d", won, limit)
+		}
+	})
+}
+
+// BenchmarkAccountEntry is an entry's intent on SQLite checked against
+// its account's limits, summed over the account's three deployments (the
+// account's row locked, its deployments' figures and orders of the last
+// minute read), an entry a second.
+func BenchmarkAccountEntry(b *testing.B) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(b.TempDir(), "tradai.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	bd := setup(b, d)
+	if err := bd.store.SetAccountLimits(ctx, bd.alice, "sim", "paper-1", json.RawMessage(`{"max_orders_per_minute": 100000, "max_position_notional_total": 1e12}`)); err != nil {
+		b.Fatal(err)
+	}
+	for range 3 {
+		if _, err := bd.store.Create(ctx, bd.alice, spec()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ls, err := bd.store.Acquire(ctx, "r1", 3, time.Hour)
+	if err != nil || len(ls) != 3 {
+		b.Fatal(ls, err)
+	}
+	seq := int64(0)
+	for b.Loop() {
+		seq++
+		bd.clk.Advance(time.Second)
+		l := ls[seq%3]
+		fig := deploy.RiskDay{Day: deploy.Day(bd.clk.Now()), DayStart: 1000, DayHigh: 1000, High: 1000, Equity: 1000}
+		if err := bd.store.Record(ctx, l, entryWrite(l, seq, "BTC/USDT", 1, fig)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 )
 
 // Order is an order the runner is about to send.
@@ -21,7 +20,6 @@ type Order struct {
 
 // State is what the checker needs of a deployment at an order.
 type State struct {
-	Now time.Time
 	// LastPrice is the order's pair's last known price (0: none yet).
 	LastPrice float64
 	// Positions are the open positions' notional at the last price, by
@@ -29,9 +27,9 @@ type State struct {
 	Positions map[string]float64
 	// OpenOrders is how many orders are open at the venue.
 	OpenOrders int
-	// Sent are the times of the orders sent lately (at least those of the
-	// last minute).
-	Sent []time.Time
+	// OrdersLastMinute is how many orders (exits included) were sent in
+	// the last 60 s.
+	OrdersLastMinute int
 	// OrdersToday is how many entries were sent since the day's start
 	// (UTC).
 	OrdersToday int
@@ -99,16 +97,8 @@ func (l Limits) Check(s State, o Order) Verdict {
 	if l.MaxOpenOrders > 0 && s.OpenOrders >= l.MaxOpenOrders {
 		return refuse("max_open_orders", "%d orders are open (at most %d)", s.OpenOrders, l.MaxOpenOrders)
 	}
-	if l.MaxOrdersPerMinute > 0 {
-		n := 0
-		for _, t := range s.Sent {
-			if s.Now.Sub(t) < time.Minute {
-				n++
-			}
-		}
-		if n >= l.MaxOrdersPerMinute {
-			return refuse("max_orders_per_minute", "%d orders were sent in the last minute (at most %d)", n, l.MaxOrdersPerMinute)
-		}
+	if l.MaxOrdersPerMinute > 0 && s.OrdersLastMinute >= l.MaxOrdersPerMinute {
+		return refuse("max_orders_per_minute", "%d orders were sent in the last minute (at most %d)", s.OrdersLastMinute, l.MaxOrdersPerMinute)
 	}
 	if l.MaxOrdersPerDay > 0 && s.OrdersToday >= l.MaxOrdersPerDay {
 		return refuse("max_orders_per_day", "%d entries were sent today (at most %d)", s.OrdersToday, l.MaxOrdersPerDay)
@@ -135,21 +125,23 @@ func (l Limits) Breach(s State) Verdict {
 }
 
 // Sum is an account's state made of its deployments' states: their
-// positions added by pair, their open orders, entries of the day, equity
-// and equity at the day's start added. Now and LastPrice are the first
-// part's; Sent and the highs are left out (an account's highs are those
-// of its summed equity, kept by whoever keeps the account's figures).
+// positions added by pair, their open orders, orders of the last minute,
+// entries of the day, equity and equity at the day's start added.
+// LastPrice is the first part's; the highs are left out (an account's
+// highs are those of its summed equity, kept by whoever keeps the
+// account's figures).
 func Sum(parts ...State) State {
 	var s State
 	s.Positions = map[string]float64{}
 	for i, p := range parts {
 		if i == 0 {
-			s.Now, s.LastPrice = p.Now, p.LastPrice
+			s.LastPrice = p.LastPrice
 		}
 		for pair, n := range p.Positions {
 			s.Positions[pair] += n
 		}
 		s.OpenOrders += p.OpenOrders
+		s.OrdersLastMinute += p.OrdersLastMinute
 		s.OrdersToday += p.OrdersToday
 		s.Equity += p.Equity
 		s.DayStart += p.DayStart

@@ -46,7 +46,9 @@ type Limits struct {
 	// MaxOpenOrders bounds the orders open at the venue (resting exits
 	// included) when a new entry is sent (default 20).
 	MaxOpenOrders int `json:"max_open_orders"`
-	// MaxOrdersPerMinute bounds the orders sent in any 60 s (default 60).
+	// MaxOrdersPerMinute bounds the orders sent in any 60 s (default 60):
+	// an entry is refused once that many orders (exits included) were
+	// sent; an account's counts every deployment trading on it.
 	MaxOrdersPerMinute int `json:"max_orders_per_minute"`
 	// MaxOrdersPerDay bounds the entries sent in a UTC day (0: no limit);
 	// an account's counts every deployment trading on it.

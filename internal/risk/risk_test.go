@@ -34,14 +34,11 @@ func genLimits(t *rapid.T) risk.Limits {
 }
 
 func genState(t *rapid.T) risk.State {
-	s := risk.State{Now: t0, LastPrice: rapid.OneOf(rapid.Just(0.0), rapid.Float64Range(0.01, 1000)).Draw(t, "last"),
+	s := risk.State{LastPrice: rapid.OneOf(rapid.Just(0.0), rapid.Float64Range(0.01, 1000)).Draw(t, "last"),
 		Positions: map[string]float64{}, OpenOrders: rapid.IntRange(0, 60).Draw(t, "open_orders"),
-		OrdersToday: rapid.IntRange(0, 250).Draw(t, "orders_today")}
+		OrdersToday: rapid.IntRange(0, 250).Draw(t, "orders_today"), OrdersLastMinute: rapid.IntRange(0, 120).Draw(t, "last_minute")}
 	for _, p := range []string{"A/Q", "B/Q", "C/Q"} {
 		s.Positions[p] = rapid.OneOf(rapid.Just(0.0), rapid.Float64Range(0, 1e6)).Draw(t, "pos "+p)
-	}
-	for i := range rapid.IntRange(0, 120).Draw(t, "sent") {
-		s.Sent = append(s.Sent, t0.Add(-time.Duration(i)*time.Second))
 	}
 	s.DayStart = rapid.Float64Range(1, 1e6).Draw(t, "day_start")
 	s.DayHigh = s.DayStart * rapid.Float64Range(1, 2).Draw(t, "day_high")
@@ -71,12 +68,6 @@ func TestCheckHoldsEveryLimit(t *testing.T) {
 		for _, n := range s.Positions {
 			total += n
 		}
-		recent := 0
-		for _, at := range s.Sent {
-			if s.Now.Sub(at) < time.Minute {
-				recent++
-			}
-		}
 		high := s.High
 		if l.DrawdownFrom == risk.HighDay {
 			high = s.DayHigh
@@ -88,7 +79,7 @@ func TestCheckHoldsEveryLimit(t *testing.T) {
 			"max_position_notional_per_pair": l.MaxPositionPerPair > 0 && s.Positions[o.Pair]+o.Notional > l.MaxPositionPerPair,
 			"max_position_notional_total":    l.MaxPositionTotal > 0 && total > l.MaxPositionTotal,
 			"max_open_orders":                l.MaxOpenOrders > 0 && s.OpenOrders >= l.MaxOpenOrders,
-			"max_orders_per_minute":          l.MaxOrdersPerMinute > 0 && recent >= l.MaxOrdersPerMinute,
+			"max_orders_per_minute":          l.MaxOrdersPerMinute > 0 && s.OrdersLastMinute >= l.MaxOrdersPerMinute,
 			"max_orders_per_day":             l.MaxOrdersPerDay > 0 && s.OrdersToday >= l.MaxOrdersPerDay,
 			"max_daily_loss":                 l.MaxDailyLoss > 0 && s.Equity <= s.DayStart*(1-l.MaxDailyLoss),
 			"max_drawdown":                   l.MaxDrawdown > 0 && s.Equity <= high*(1-l.MaxDrawdown),
@@ -237,10 +228,10 @@ func TestSumCountsEveryDeployment(t *testing.T) {
 		parts := rapid.SliceOfN(rapid.Custom(genState), 1, 5).Draw(t, "deployments")
 		o := genOrder(t)
 		sum := risk.Sum(parts...)
-		var open, today int
+		var open, minute, today int
 		var total, eq, start float64
 		for _, p := range parts {
-			open, today, eq, start = open+p.OpenOrders, today+p.OrdersToday, eq+p.Equity, start+p.DayStart
+			open, minute, today, eq, start = open+p.OpenOrders, minute+p.OrdersLastMinute, today+p.OrdersToday, eq+p.Equity, start+p.DayStart
 			for _, n := range p.Positions {
 				total += n
 			}
@@ -249,12 +240,12 @@ func TestSumCountsEveryDeployment(t *testing.T) {
 		for _, n := range sum.Positions {
 			sumTotal += n
 		}
-		if sum.OpenOrders != open || sum.OrdersToday != today || !near(sumTotal, total) || !near(sum.Equity, eq) || !near(sum.DayStart, start) {
+		if sum.OpenOrders != open || sum.OrdersLastMinute != minute || sum.OrdersToday != today || !near(sumTotal, total) || !near(sum.Equity, eq) || !near(sum.DayStart, start) {
 			t.Fatalf("sum %+v of %+v", sum, parts)
 		}
 		sum.LastPrice = 0 // the collar is the deployment's
 		for _, p := range parts {
-			p.LastPrice, p.Sent, p.DayStart, p.High, p.DayHigh = 0, nil, 0, 0, 0
+			p.LastPrice, p.DayStart, p.High, p.DayHigh = 0, 0, 0, 0
 			if v := l.Check(p, o); !v.OK() && l.Check(sum, o).OK() {
 				t.Fatalf("one deployment alone is refused (%v) but the account's sum allowed the order", v)
 			}

@@ -19,9 +19,10 @@ import (
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
-// switchFleet is n paper deployments of the hostile strategy on one simulator,
-// each on its own account holding a trade on every pair (bought at the
-// market, its exit resting on the venue), held by a runner host.
+// switchFleet is n live-mode deployments of the hostile strategy on one
+// simulator, each on its own account holding a trade on every pair
+// (bought at the market, its exit resting on the venue), held by a runner
+// host.
 type switchFleet struct {
 	store *deploy.Store
 	db    *db.DB
@@ -92,7 +93,7 @@ func newSwitchFleet(tb testing.TB, w *world, n int) *switchFleet {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		dep, err := store.Create(ctx, f.owner, deploy.Spec{Strategy: "hostile", Mode: deploy.Paper, Venue: "sim", Account: acct, Pairs: pairs, Timeframe: tf5m})
+		dep, err := store.Create(ctx, f.owner, deploy.Spec{Strategy: "hostile", Mode: deploy.Live, Venue: "sim", Account: acct, Pairs: pairs, Timeframe: tf5m})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func (f *switchFleet) held(tb testing.TB, id string) map[string]fixed.Dec {
 // stopped.
 func (f *switchFleet) killAll(tb testing.TB) deploy.StopAllResult {
 	tb.Helper()
-	res, err := f.store.StopAll(context.Background(), f.owner, deploy.StopAllRequest{Flatten: true})
+	res, err := f.store.StopAll(context.Background(), f.owner, deploy.StopAllRequest{Flatten: true, Modes: []deploy.Mode{deploy.Live}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -217,9 +218,10 @@ func (f *switchFleet) killAll(tb testing.TB) deploy.StopAllResult {
 	return res
 }
 
-// The kill switch under load: 50 deployments, one call; every one stops,
-// its resting exits cancelled and its positions sold: nothing is left
-// open at the venue. Audited with who.
+// The kill switch under load: 50 live-mode deployments, one call (every
+// live one, with flatten); every one stops, its resting exits cancelled
+// and its positions sold: nothing is left open at the venue. Audited with
+// who.
 func TestKillSwitchStopsAndFlattensFiftyDeployments(t *testing.T) {
 	w := newWorldOf(t, hostile{}, "", 1)
 	f := newSwitchFleet(t, w, 50)

@@ -56,7 +56,7 @@ func (r *Runner) admit(ctx context.Context, ps *pairState, leg deploy.Leg, req e
 		price = last
 	}
 	o := risk.Order{Pair: ps.pair, Price: price, Notional: orderNotional(req.Quantity.Float(), req.QuoteQuantity.Float(), price)}
-	st := risk.State{Now: now, LastPrice: last, Sent: r.risk.sent, OrdersToday: r.risk.ordersToday,
+	st := risk.State{LastPrice: last, OrdersLastMinute: r.sentSince(now), OrdersToday: r.risk.ordersToday,
 		Equity: r.equity(), DayStart: r.risk.dayStart, DayHigh: r.risk.dayHigh, High: r.risk.high}
 	st.Positions, st.OpenOrders = r.exposure(false)
 	v := r.cfg.Limits.Check(st, o)
@@ -145,13 +145,21 @@ func (r *Runner) restoreRisk(ctx context.Context, now time.Time) error {
 
 // sentOrder counts an order sent at now for max_orders_per_minute.
 func (r *Runner) sentOrder(now time.Time) {
+	r.sentSince(now)
+	r.risk.sent = append(r.risk.sent, now)
+}
+
+// sentSince is how many orders were sent in the minute before now; it
+// forgets the older ones.
+func (r *Runner) sentSince(now time.Time) int {
 	keep := r.risk.sent[:0]
 	for _, t := range r.risk.sent {
 		if now.Sub(t) < time.Minute {
 			keep = append(keep, t)
 		}
 	}
-	r.risk.sent = append(keep, now)
+	r.risk.sent = keep
+	return len(keep)
 }
 
 // venueCall tells the breaker how a placement went: a transient failure

@@ -14,6 +14,7 @@ import (
 	"github.com/tradai/tradai/internal/runner"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/tenancy"
+	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -254,6 +255,38 @@ func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 			t.Fatalf("after a restart: %s %+v", d.State, d.Risk)
 		}
 	})
+
+	t.Run("flattened at the daily loss", func(t *testing.T) {
+		l := risk.Default()
+		l.MaxDailyLoss = 0.0002
+		l.FlattenOnBreach = true
+		p, _, alerts := run(t, l, 100, 200, true)
+		if a := audits(t, p); a["deployment.risk_breach max_daily_loss"] != 1 {
+			t.Fatalf("breaches audited: %v", a)
+		}
+		if len(alerts) != 1 || alerts[0].Limit != "max_daily_loss" || !alerts[0].Flattened {
+			t.Fatalf("alerts %+v, want one saying the trades were closed", alerts)
+		}
+		d, err := p.store.Get(ctx, tenancy.Principal{Tenant: p.lease.Tenant}, p.dep.ID)
+		if err != nil || d.State != deploy.Paused {
+			t.Fatalf("after the breach: %s %v", d.State, err)
+		}
+		// Closed at the breach, for the breach: no trade left, nothing
+		// open at the venue.
+		forced := 0
+		for _, tr := range p.trades(t) {
+			if tr.Open {
+				t.Fatalf("trade %d still open after a flatten on breach", tr.Seq)
+			}
+			if tr.Record.ExitReason == trade.ExitForce && tr.Record.CloseTime == d.Risk.HaltedAt.UnixMilli() {
+				forced++
+			}
+		}
+		if forced == 0 {
+			t.Fatal("no trade was closed at the breach")
+		}
+		checkVenue(t, p)
+	})
 }
 
 // down is a venue whose order placement fails (503) while down is set.
@@ -346,3 +379,65 @@ type breakerObserver struct{ seen []bool }
 
 func (o *breakerObserver) Ticked(time.Time, time.Time, error) {}
 func (o *breakerObserver) Breaker(_ string, open bool)        { o.seen = append(o.seen, open) }
+
+// A loss limit's breach cancels the limit entries waiting to fill: the
+// deployment pauses with nothing of its own bid at the venue.
+func TestBreachCancelsWaitingEntries(t *testing.T) {
+	ctx := context.Background()
+	w := newWorldOf(t, hostile{}, `, "order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": false}`, 1)
+	a := &aloof{exited: map[int64]bool{}} // odd trades' entries bid 10 % under the price: they wait
+	p := newPaper(t, w, func(x exchange.Exchange) exchange.Exchange { a.Exchange = x; return a })
+	rules, acct, err := w.cfg.Trading(w.strat.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := risk.Default()
+	l.MaxDailyLoss = 0.0002
+	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
+		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Limits: &l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx, time.UnixMilli(start)); err != nil {
+		t.Fatal(err)
+	}
+	me := tenancy.Principal{Tenant: p.lease.Tenant}
+	d, _ := p.store.Get(ctx, me, p.dep.ID)
+	for now := start + dur; d.State != deploy.Paused; now += dur {
+		if now > start+200*dur {
+			t.Fatal("the daily loss limit never paused the deployment")
+		}
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		p.clk.Set(time.UnixMilli(now))
+		if err := r.Step(ctx, time.UnixMilli(now)); err != nil {
+			t.Fatal(err)
+		}
+		d, _ = p.store.Get(ctx, me, p.dep.ID)
+	}
+	for _, s := range p.eng.Symbols() {
+		open, err := p.eng.OpenOrders("paper", s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range open {
+			if o.Side == sim.Buy {
+				t.Fatalf("an entry still bids at the venue after the breach: %+v", o)
+			}
+		}
+	}
+	os, err := p.store.Orders(ctx, me.Tenant, p.dep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled := 0
+	for _, o := range os {
+		if o.Leg == deploy.Entry && o.Status == exchange.StatusCanceled && o.Updated.Equal(d.Risk.HaltedAt) {
+			cancelled++
+		}
+	}
+	if cancelled == 0 {
+		t.Fatal("no limit entry was waiting at the breach: the test proves nothing")
+	}
+}

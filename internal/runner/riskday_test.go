@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,4 +132,102 @@ func TestAccountLimitsRefuseEntries(t *testing.T) {
 	if entries != 2 {
 		t.Fatalf("%d entries recorded, want 2", entries)
 	}
+}
+
+// A hostile strategy on five deployments of one account, wanting well
+// over 1,000 orders within one minute of the clock (a runner catching up
+// on candles), with no per-minute limit of their own: the account's
+// max_orders_per_minute, summed over them, holds the entries the venue
+// gets to the limit; every other entry is refused and audited with the
+// limit; the exits all go out.
+func TestHostileAccountIsHeldToItsOrdersPerMinute(t *testing.T) {
+	const deployments, limit = 5, 40
+	ctx := context.Background()
+	w := newWorldOf(t, hostile{}, "", 1)
+	p := newPaper(t, w, nil)
+	me := tenancy.Principal{Tenant: p.lease.Tenant}
+	if err := p.store.SetAccountLimits(ctx, me, p.dep.Spec.Venue, p.dep.Spec.Account, []byte(`{"max_orders_per_minute": 40}`)); err != nil {
+		t.Fatal(err)
+	}
+	for range deployments - 1 {
+		if _, err := p.store.Create(ctx, me, p.dep.Spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	more, err := p.store.Acquire(ctx, "runner-2", deployments-1, time.Hour)
+	if err != nil || len(more) != deployments-1 {
+		t.Fatal(more, err)
+	}
+	rules, acct, err := w.cfg.Trading(w.strat.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := risk.Default()
+	own.MaxOrdersPerMinute = 0 // only the account's binds
+	var runners []*runner.Runner
+	for _, l := range append([]deploy.Lease{p.lease}, more...) {
+		r, err := runner.New(runner.Config{Store: p.store, Lease: l, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: w.strat,
+			Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: p.clk, RetryWait: time.Millisecond, Limits: &own})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(ctx, time.UnixMilli(start)); err != nil {
+			t.Fatal(err)
+		}
+		runners = append(runners, r)
+	}
+	const candles = 200 // inside one minute of the clock, which stands still
+	for i := int64(1); i <= candles; i++ {
+		now := start + i*dur
+		if err := p.feed.AdvanceTo(now); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runners {
+			if err := r.Step(ctx, time.UnixMilli(now)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, _, sent := venueEntries(t, p)
+	refused := 0
+	rows, err := p.db.Query(ctx, `SELECT detail FROM audit_log WHERE action = 'deployment.order_refused'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var detail string
+		if err := rows.Scan(&detail); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(detail, `"limit":"max_orders_per_minute"`) {
+			t.Fatalf("refused for another limit: %s", detail)
+		}
+		refused++
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent)+refused < 1000 {
+		t.Fatalf("the strategy wanted %d entries in the minute, want over 1,000 for the proof", len(sent)+refused)
+	}
+	if len(sent) == 0 || len(sent) > limit {
+		t.Fatalf("%d entries reached the venue in one minute, on an account allowing %d orders", len(sent), limit)
+	}
+	u, err := p.store.AccountUsage(ctx, me.Tenant, p.dep.Spec.Venue, p.dep.Spec.Account, deploy.Day(p.clk.Now()))
+	if err != nil || u.OrdersLastMinute < len(sent) {
+		t.Fatalf("usage counts %d orders in the last minute, %d entries were sent (%v)", u.OrdersLastMinute, len(sent), err)
+	}
+	// Exits are never refused: every trade but the last candles' closed.
+	for _, l := range append([]deploy.Lease{p.lease}, more...) {
+		ts, err := p.store.Trades(ctx, me.Tenant, l.Deployment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range ts {
+			if tr.Open && tr.Record.OpenTime < start+(candles-2)*dur {
+				t.Fatalf("trade %d of %s was not let out: %+v", tr.Seq, l.Deployment, tr.Record)
+			}
+		}
+	}
+	t.Logf("%d entries sent, %d refused, %d orders in the minute", len(sent), refused, u.OrdersLastMinute)
 }

@@ -98,24 +98,25 @@ type AccountLimits struct {
 	Venue      string         `json:"venue" minLength:"1" maxLength:"300" doc:"The venue, as deployments name it (sim, binance, a URL)" example:"sim"`
 	Account    string         `json:"account" minLength:"1" maxLength:"200" doc:"The account, as deployments name it" example:"paper1"`
 	RiskLimits map[string]any `json:"risk_limits" doc:"risk_limits keys (docs/live.md): max_order_notional, max_daily_loss, …; those left out are the defaults"`
-	Usage      *AccountUsage  `json:"usage,omitempty" readOnly:"true" doc:"What every deployment on the account uses of its limits today (UTC): the account's exposure, open orders, entries and daily loss are checked on these sums"`
+	Usage      *AccountUsage  `json:"usage,omitempty" readOnly:"true" doc:"What every deployment on the account uses of its limits today (UTC): the account's exposure, open orders, orders of the last minute, entries and daily loss are checked on these sums"`
 }
 
 // AccountUsage is what every deployment trading on one venue account uses
 // of the account's limits on one UTC day, as their runners last recorded
 // it.
 type AccountUsage struct {
-	Day         string             `json:"day" doc:"The UTC day (YYYY-MM-DD)"`
-	Deployments int                `json:"deployments" doc:"Deployments on the account that traded that day"`
-	Positions   map[string]float64 `json:"positions" doc:"Open positions and entries waiting to fill of the deployments still trading, their notional by pair"`
-	Exposure    float64            `json:"exposure" doc:"The positions' notional added (max_position_notional_total)"`
-	OpenOrders  int                `json:"open_orders" doc:"Orders open at the venue (max_open_orders)"`
-	OrdersToday int                `json:"orders_today" doc:"Entries sent that day (max_orders_per_day)"`
-	Equity      float64            `json:"equity" doc:"The deployments' equity added"`
-	DayStart    float64            `json:"day_start" doc:"Their equity at the day's start (or at their start that day), added"`
-	DayHigh     float64            `json:"day_high" doc:"The deployments' highs of the day, added (max_drawdown with drawdown_from day)"`
-	High        float64            `json:"high" doc:"The deployments' highs since they started, added (max_drawdown from the deployment's high)"`
-	DailyLoss   float64            `json:"daily_loss" doc:"1 - equity / day_start: the fraction max_daily_loss bounds (negative: a gain)"`
+	Day              string             `json:"day" doc:"The UTC day (YYYY-MM-DD)"`
+	Deployments      int                `json:"deployments" doc:"Deployments on the account that traded that day"`
+	Positions        map[string]float64 `json:"positions" doc:"Open positions and entries waiting to fill of the deployments still trading, their notional by pair"`
+	Exposure         float64            `json:"exposure" doc:"The positions' notional added (max_position_notional_total)"`
+	OpenOrders       int                `json:"open_orders" doc:"Orders open at the venue (max_open_orders)"`
+	OrdersToday      int                `json:"orders_today" doc:"Entries sent that day (max_orders_per_day)"`
+	OrdersLastMinute int                `json:"orders_last_minute" doc:"Orders (exits included) sent in the last 60 s (max_orders_per_minute)"`
+	Equity           float64            `json:"equity" doc:"The deployments' equity added"`
+	DayStart         float64            `json:"day_start" doc:"Their equity at the day's start (or at their start that day), added"`
+	DayHigh          float64            `json:"day_high" doc:"The deployments' highs of the day, added (max_drawdown with drawdown_from day)"`
+	High             float64            `json:"high" doc:"The deployments' highs since they started, added (max_drawdown from the deployment's high)"`
+	DailyLoss        float64            `json:"daily_loss" doc:"1 - equity / day_start: the fraction max_daily_loss bounds (negative: a gain)"`
 }
 
 // DeploymentSummary is what a deployment has done.

@@ -50,6 +50,11 @@ func TestDecodeDocumentedAnswers(t *testing.T) {
 		open[1].Cloid == nil || open[1].OrigSz != fixed.MustParse("0.5") {
 		t.Fatalf("frontendOpenOrders: %+v, %v", open, err)
 	}
+	var stop []hl.OpenOrder
+	if err := json.Unmarshal(fixture(t, "frontendOpenOrders_trigger.json"), &stop); err != nil || len(stop) != 1 || !stop[0].IsTrigger ||
+		stop[0].TriggerPx != fixed.MustParse("2900") || stop[0].OrderType != "Stop Market" || stop[0].Tif != nil || !stop[0].ReduceOnly {
+		t.Fatalf("frontendOpenOrders of a trigger order: %+v, %v", stop, err)
+	}
 	var os hl.OrderStatus
 	if err := json.Unmarshal(fixture(t, "orderStatus.json"), &os); err != nil || os.Status != "order" || os.Order == nil ||
 		os.Order.Status != "open" || os.Order.Order.Sz != fixed.MustParse("0.2") {
@@ -130,7 +135,7 @@ func TestWire(t *testing.T) {
 // mapping of fills: nothing may panic.
 func FuzzDecodeInfo(f *testing.F) {
 	for _, n := range []string{"meta.json", "metaAndAssetCtxs.json", "candleSnapshot.json", "clearinghouseState.json", "frontendOpenOrders.json",
-		"orderStatus.json", "orderStatus_unknown.json", "userFills.json", "userRole_agent.json"} {
+		"frontendOpenOrders_trigger.json", "orderStatus.json", "orderStatus_unknown.json", "userFills.json", "userRole_agent.json"} {
 		f.Add(fixture(f, n))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

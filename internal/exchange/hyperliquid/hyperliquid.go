@@ -19,8 +19,11 @@
 // 6−szDecimals decimals, integers always allowed), so it changes when the
 // price crosses a power of ten; MinNotional is the venue's 10 USDC.
 // Market orders are sent as IOC limit orders 5% through the mid price
-// (Hyperliquid has no market order type); FOK and stop orders are not
-// offered. Client order ids become cloids: one that is already 0x and 32
+// (Hyperliquid has no market order type); FOK is not offered. Stop orders
+// are the venue's trigger orders with tpsl "sl" (STOP_LOSS: isMarket, its
+// limit 5% through the trigger; STOP_LOSS_LIMIT: its limit price); a stop
+// sell is reduce-only, so it never opens a short; one the mid price has
+// already passed is refused instead of triggering at once. Client order ids become cloids: one that is already 0x and 32
 // hex digits is sent as is, any other is hashed (Keccak-256, first 16
 // bytes) and remembered by this adapter to be shown back.
 package hyperliquid
@@ -56,6 +59,9 @@ var minNotional = fixed.MustParse("10")
 // marketSlippage is how far through the mid price a market order's IOC
 // limit goes.
 var marketSlippage = fixed.MustParse("0.05")
+
+// stopTypes are the stop orders the venue takes (trigger orders).
+var stopTypes = []exchange.OrderType{exchange.StopLossOrder, exchange.StopLossLimitOrder}
 
 // Exchange is an exchange.Exchange on one Hyperliquid account.
 type Exchange struct {
@@ -179,7 +185,7 @@ func (x *Exchange) Markets(ctx context.Context) ([]exchange.Market, error) {
 		}
 		step := pow10(-a.SzDecimals)
 		out = append(out, exchange.Market{Symbol: a.Name, Base: a.Name, Quote: Quote, TickSize: TickSize(px, a.SzDecimals),
-			StepSize: step, MinQty: step, MinNotional: minNotional})
+			StepSize: step, MinQty: step, MinNotional: minNotional, OrderTypes: stopTypes})
 	}
 	return out, nil
 }
@@ -273,9 +279,6 @@ func (x *Exchange) Balances(ctx context.Context) ([]exchange.Balance, error) {
 		get(p.Position.Coin).Free += p.Position.Szi
 	}
 	for _, o := range open {
-		if o.IsTrigger {
-			continue
-		}
 		if o.Side == "B" {
 			lock := fixed.MulCeil(o.LimitPx, o.Sz)
 			q := get(Quote)
@@ -323,6 +326,7 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 		return refuse("Hyperliquid orders give their size in the coin (no quote quantity)")
 	}
 	px, tif := req.Price, "Gtc"
+	var trigger hl.Obj // a stop's
 	switch req.Type {
 	case exchange.LimitOrder:
 		switch req.TimeInForce {
@@ -334,14 +338,37 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 		}
 	case exchange.MarketOrder:
 		tif = "Ioc"
-		if px, err = x.marketPrice(ctx, req.Symbol, a, req.Side); err != nil {
+		mid, err := x.mid(ctx, req.Symbol)
+		if err != nil {
 			return exchange.Order{}, err
 		}
+		px = through(mid, a, req.Side)
+	case exchange.StopLossOrder, exchange.StopLossLimitOrder:
+		if req.StopPrice <= 0 || (req.Type == exchange.StopLossLimitOrder && px <= 0) {
+			return refuse("a stop order needs its stop price (and a stop-limit its limit price)")
+		}
+		mid, err := x.mid(ctx, req.Symbol)
+		if err != nil {
+			return exchange.Order{}, err
+		}
+		if (req.Side == exchange.Sell && req.StopPrice >= mid) || (req.Side == exchange.Buy && req.StopPrice <= mid) {
+			return refuse(fmt.Sprintf("the stop %s would trigger at once (the mid price is %s)", req.StopPrice, mid))
+		}
+		market := req.Type == exchange.StopLossOrder
+		if market {
+			px = through(req.StopPrice, a, req.Side)
+		}
+		trigger = hl.Obj{{K: "isMarket", V: market}, {K: "triggerPx", V: Wire(req.StopPrice)}, {K: "tpsl", V: "sl"}}
 	default:
 		return refuse(fmt.Sprintf("order type %s is not offered on Hyperliquid", req.Type))
 	}
+	t := hl.Obj{{K: "limit", V: hl.Obj{{K: "tif", V: tif}}}}
+	if trigger != nil {
+		t = hl.Obj{{K: "trigger", V: trigger}}
+	}
+	reduce := trigger != nil && req.Side == exchange.Sell
 	w := hl.Obj{{K: "a", V: a.index}, {K: "b", V: req.Side == exchange.Buy}, {K: "p", V: Wire(px)}, {K: "s", V: Wire(req.Quantity)},
-		{K: "r", V: false}, {K: "t", V: hl.Obj{{K: "limit", V: hl.Obj{{K: "tif", V: tif}}}}}}
+		{K: "r", V: reduce}, {K: "t", V: t}}
 	if req.ClientOrderID != "" {
 		w = append(w, hl.KV{K: "c", V: x.cloid(req.ClientOrderID)})
 	}
@@ -354,18 +381,26 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 		return exchange.Order{}, &exchange.Error{Kind: exchange.ErrUnknownStatus, HTTPStatus: http.StatusOK, Msg: fmt.Sprintf("%d statuses for one order", len(r.Data.Statuses))}
 	}
 	s := r.Data.Statuses[0]
-	var oid int64
+	var ref exchange.OrderRef
 	switch {
+	case s.Error != nil && waiting(*s.Error):
+		// A trigger order answered with a bare status, no oid: found by
+		// its cloid.
+		if req.ClientOrderID == "" {
+			return exchange.Order{}, &exchange.Error{Kind: exchange.ErrUnknownStatus, HTTPStatus: http.StatusOK,
+				Msg: "the order is " + *s.Error + " without an order id, and has no client order id to be found by"}
+		}
+		ref.ClientID = req.ClientOrderID
 	case s.Error != nil:
 		return exchange.Order{}, &exchange.Error{Kind: kindOf(http.StatusOK, *s.Error), HTTPStatus: http.StatusOK, Msg: *s.Error}
 	case s.Resting != nil:
-		oid = s.Resting.Oid
+		ref.ID = s.Resting.Oid
 	case s.Filled != nil:
-		oid = s.Filled.Oid
+		ref.ID = s.Filled.Oid
 	}
-	o, err := x.Order(ctx, req.Symbol, exchange.OrderRef{ID: oid})
+	o, err := x.Order(ctx, req.Symbol, ref)
 	if err != nil {
-		return o, fmt.Errorf("order %d was placed; reading it back: %w", oid, err)
+		return o, fmt.Errorf("order %s was placed; reading it back: %w", refString(ref), err)
 	}
 	if req.Type == exchange.MarketOrder {
 		o.Type, o.Price, o.TimeInForce = exchange.MarketOrder, 0, ""
@@ -373,9 +408,13 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 	return o, nil
 }
 
-// marketPrice is the IOC limit of a market order: 5% through the mid,
-// on the venue's price rule.
-func (x *Exchange) marketPrice(ctx context.Context, coin string, a assetInfo, side exchange.Side) (fixed.Dec, error) {
+// waiting reports whether an order's status is one of the bare strings
+// the venue answers for a trigger order waiting (for its trigger, or for
+// the fill of the order it belongs to).
+func waiting(status string) bool { return status == "waitingForTrigger" || status == "waitingForFill" }
+
+// mid is coin's mid price.
+func (x *Exchange) mid(ctx context.Context, coin string) (fixed.Dec, error) {
 	var mids map[string]fixed.Dec
 	if err := x.info(ctx, hl.Obj{{K: "type", V: "allMids"}}, &mids); err != nil {
 		return 0, fmt.Errorf("read the mid price of %s: %w", coin, err)
@@ -384,12 +423,19 @@ func (x *Exchange) marketPrice(ctx context.Context, coin string, a assetInfo, si
 	if mid <= 0 {
 		return 0, &exchange.Error{Kind: exchange.ErrRejected, Msg: "no mid price for " + coin}
 	}
+	return mid, nil
+}
+
+// through is the limit of an order that must trade at once at about
+// price (a market order at the mid, a stop market at its trigger): 5%
+// through it, on the venue's price rule.
+func through(price fixed.Dec, a assetInfo, side exchange.Side) fixed.Dec {
 	if side == exchange.Buy {
-		p := fixed.MulCeil(mid, fixed.One+marketSlippage)
-		return p.CeilTo(TickSize(p, a.szDecimals)), nil
+		p := fixed.MulCeil(price, fixed.One+marketSlippage)
+		return p.CeilTo(TickSize(p, a.szDecimals))
 	}
-	p := fixed.MulFloor(mid, fixed.One-marketSlippage)
-	return p.FloorTo(TickSize(p, a.szDecimals)), nil
+	p := fixed.MulFloor(price, fixed.One-marketSlippage)
+	return p.FloorTo(TickSize(p, a.szDecimals))
 }
 
 // cancel sends a cancel action and returns the order's state after it.
@@ -483,6 +529,12 @@ func (x *Exchange) order(v hl.OpenOrder, status string, at int64) exchange.Order
 	if ioc {
 		o.TimeInForce = exchange.IOC
 	}
+	switch v.OrderType { // a trigger order keeps its type once triggered
+	case "Stop Market":
+		o.Type, o.StopPrice, o.Price, o.TimeInForce = exchange.StopLossOrder, v.TriggerPx, 0, ""
+	case "Stop Limit":
+		o.Type, o.StopPrice = exchange.StopLossLimitOrder, v.TriggerPx
+	}
 	switch status {
 	case "open", "triggered", "":
 		o.Status = exchange.StatusNew
@@ -510,7 +562,7 @@ func (x *Exchange) OpenOrders(ctx context.Context, symbol string) ([]exchange.Or
 	}
 	var out []exchange.Order
 	for _, v := range open {
-		if v.Coin == symbol && !v.IsTrigger {
+		if v.Coin == symbol {
 			out = append(out, x.order(v, "open", v.Timestamp))
 		}
 	}

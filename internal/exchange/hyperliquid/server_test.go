@@ -27,8 +27,11 @@ import (
 // account that approved it as an agent, so a signing bug fails as on
 // the venue. Orders that cross the mark price fill at it (taker fee
 // 0.045%), in two fills when they can, at most depth of them (IOC: the
-// rest is cancelled, the partial fill); others rest. Leverage is 1: an
-// order needs its notional free in margin.
+// rest is cancelled, the partial fill); others rest. Trigger orders
+// (tpsl "sl" only) wait until move takes the mark through their trigger,
+// then trade as a limit order (IOC when isMarket); reduce-only ones never
+// grow a position. Leverage is 1: an order needs its notional free in
+// margin (a reduce-only one none).
 type server struct {
 	mu      sync.Mutex
 	coins   []coin
@@ -40,6 +43,9 @@ type server struct {
 	limited int
 	// depth: the most a crossing order fills (0: all).
 	depth fixed.Dec
+	// waiting: trigger orders are answered with the bare status
+	// "waitingForTrigger" instead of resting with their oid.
+	waiting bool
 	// subs are the userFills subscribers, by user; subscribed hears of
 	// each new one.
 	subs       map[string]chan []byte
@@ -66,6 +72,32 @@ type order struct {
 	oid                int64
 	cloid, tif, status string
 	ts, statusTs       int64
+	reduce             bool
+	// A trigger order's: its trigger, whether it trades as a market
+	// order, whether it triggered.
+	trigger           *fixed.Dec
+	market, triggered bool
+}
+
+// orderReq is one order of an order action, as the Exchange endpoint's
+// Place an order section documents it.
+type orderReq struct {
+	A int    `json:"a"`
+	B bool   `json:"b"`
+	P string `json:"p"`
+	S string `json:"s"`
+	R bool   `json:"r"`
+	T struct {
+		Limit *struct {
+			Tif string `json:"tif"`
+		} `json:"limit"`
+		Trigger *struct {
+			IsMarket  *bool  `json:"isMarket"`
+			TriggerPx string `json:"triggerPx"`
+			Tpsl      string `json:"tpsl"`
+		} `json:"trigger"`
+	} `json:"t"`
+	C string `json:"c"`
 }
 
 var (
@@ -227,7 +259,11 @@ func (s *server) info(body []byte) (any, error) {
 		}
 		for _, o := range acct.orders {
 			if (cloid == "" && o.oid == oid) || (cloid != "" && o.cloid == cloid) {
-				return map[string]any{"status": "order", "order": map[string]any{"order": frontend(o), "status": o.status, "statusTimestamp": o.statusTs}}, nil
+				status := o.status
+				if status == "open" && o.triggered {
+					status = "triggered"
+				}
+				return map[string]any{"status": "order", "order": map[string]any{"order": frontend(o), "status": status, "statusTimestamp": o.statusTs}}, nil
 			}
 		}
 		return map[string]any{"status": "unknownOid"}, nil
@@ -274,7 +310,17 @@ func frontend(o *order) map[string]any {
 		side = "B"
 	}
 	m := map[string]any{"coin": o.coin, "isPositionTpsl": false, "isTrigger": false, "limitPx": num(o.px), "oid": o.oid, "orderType": "Limit",
-		"origSz": num(o.orig), "reduceOnly": false, "side": side, "sz": num(o.sz), "timestamp": o.ts, "triggerCondition": "N/A", "triggerPx": "0.0", "tif": o.tif}
+		"origSz": num(o.orig), "reduceOnly": o.reduce, "side": side, "sz": num(o.sz), "timestamp": o.ts, "triggerCondition": "N/A", "triggerPx": "0.0", "tif": o.tif}
+	if o.trigger != nil {
+		m["isTrigger"], m["triggerPx"], m["tif"], m["orderType"] = !o.triggered, num(*o.trigger), nil, "Stop Limit"
+		if o.market {
+			m["orderType"] = "Stop Market"
+		}
+		m["triggerCondition"] = "Price below " + num(*o.trigger)
+		if o.buy {
+			m["triggerCondition"] = "Price above " + num(*o.trigger)
+		}
+	}
 	if o.cloid != "" {
 		m["cloid"] = o.cloid
 	}
@@ -332,25 +378,14 @@ func (s *server) exchange(body []byte) any {
 	switch typ {
 	case "order":
 		var a struct {
-			Orders []struct {
-				A int    `json:"a"`
-				B bool   `json:"b"`
-				P string `json:"p"`
-				S string `json:"s"`
-				T struct {
-					Limit struct {
-						Tif string `json:"tif"`
-					} `json:"limit"`
-				} `json:"t"`
-				C string `json:"c"`
-			} `json:"orders"`
+			Orders []orderReq `json:"orders"`
 		}
 		if err := json.Unmarshal(req.Action, &a); err != nil {
 			return errAnswer(err.Error())
 		}
 		var st []any
 		for _, o := range a.Orders {
-			st = append(st, s.place(acct, o.A, o.B, o.P, o.S, o.T.Limit.Tif, o.C))
+			st = append(st, s.place(acct, o))
 		}
 		return statuses("order", st)
 	case "cancel", "cancelByCloid":
@@ -391,15 +426,34 @@ func priceOK(p fixed.Dec, szDecimals int) bool {
 	return len(digits) <= 5
 }
 
-func (s *server) place(a *account, asset int, buy bool, pxs, szs, tif, cloid string) any {
-	if asset < 0 || asset >= len(s.coins) {
+func (s *server) place(a *account, r orderReq) any {
+	if r.A < 0 || r.A >= len(s.coins) {
 		return orderErr("Order has invalid asset.")
 	}
-	c := &s.coins[asset]
-	px, err1 := fixed.Parse(pxs)
-	sz, err2 := fixed.Parse(szs)
+	buy, cloid := r.B, r.C
+	c := &s.coins[r.A]
+	px, err1 := fixed.Parse(r.P)
+	sz, err2 := fixed.Parse(r.S)
 	if err1 != nil || err2 != nil || px <= 0 || sz <= 0 {
 		return orderErr("Order has invalid price or size.")
+	}
+	var tif string
+	var trigger *fixed.Dec
+	market := false
+	switch t := r.T; {
+	case t.Limit != nil && t.Trigger == nil:
+		tif = t.Limit.Tif
+	case t.Trigger != nil && t.Limit == nil:
+		tp, err := fixed.Parse(t.Trigger.TriggerPx)
+		if err != nil || tp <= 0 || t.Trigger.IsMarket == nil || !priceOK(tp, c.szDecimals) {
+			return orderErr("Order has invalid trigger price.")
+		}
+		if t.Trigger.Tpsl != "sl" { // the test server keeps stop losses only
+			return orderErr("Order has invalid tpsl.")
+		}
+		trigger, market = &tp, *t.Trigger.IsMarket
+	default:
+		return orderErr("Order has invalid order type.")
 	}
 	if !sz.OnGrid(fixed.Dec(math.Pow10(fixed.Decimals - c.szDecimals))) {
 		return orderErr("Order has invalid size.")
@@ -424,7 +478,7 @@ func (s *server) place(a *account, asset int, buy bool, pxs, szs, tif, cloid str
 		used += abs(v)
 	}
 	for _, o := range a.orders {
-		if o.status == "open" {
+		if o.status == "open" && !o.reduce {
 			used += fixed.MulCeil(o.px, o.sz)
 		}
 	}
@@ -433,23 +487,61 @@ func (s *server) place(a *account, asset int, buy bool, pxs, szs, tif, cloid str
 		signed = -sz
 	}
 	cur := a.pos[c.name]
-	if grow := abs(cur+signed) - abs(cur); grow > 0 && fixed.MulCeil(grow, px) > a.rawUsd+value-used {
+	if grow := abs(cur+signed) - abs(cur); !r.R && grow > 0 && fixed.MulCeil(grow, px) > a.rawUsd+value-used {
 		return orderErr("Insufficient margin to place order.")
 	}
 	now := nowMs()
-	o := &order{coin: c.name, buy: buy, px: px, orig: sz, sz: sz, cloid: cloid, tif: tif, ts: now, statusTs: now}
-	crosses := (buy && px >= c.mark) || (!buy && px <= c.mark)
-	if !crosses {
-		if tif == "Ioc" {
-			return orderErr("Order could not immediately match against any resting orders.")
-		}
+	o := &order{coin: c.name, buy: buy, px: px, orig: sz, sz: sz, cloid: cloid, tif: tif, ts: now, statusTs: now, reduce: r.R, trigger: trigger, market: market}
+	if trigger != nil {
 		s.nextOid++
 		o.oid, o.status = s.nextOid, "open"
 		a.orders = append(a.orders, o)
+		s.triggerAt(a, o, c)
+		if s.waiting {
+			return "waitingForTrigger"
+		}
 		return map[string]any{"resting": restingOf(o)}
 	}
-	s.nextOid++
-	o.oid = s.nextOid
+	return s.trade(a, o, c)
+}
+
+// trade makes o, an order placed or a trigger order that triggered,
+// trade at c's mark: it fills when it crosses, else rests (an IOC one is
+// refused, or cancelled once triggered).
+func (s *server) trade(a *account, o *order, c *coin) any {
+	buy, px, tif := o.buy, o.px, o.tif
+	if o.market {
+		tif = "Ioc"
+	}
+	sz := o.sz
+	if o.reduce { // never more than the position it reduces
+		cur := a.pos[c.name]
+		if (buy && cur >= 0) || (!buy && cur <= 0) {
+			o.status, o.statusTs = "reduceOnlyCanceled", nowMs()
+			return orderErr("Reduce only order would increase position.")
+		}
+		sz = min(sz, abs(cur))
+	}
+	crosses := (buy && px >= c.mark) || (!buy && px <= c.mark)
+	placed := o.oid != 0
+	if !crosses {
+		if tif == "Ioc" {
+			if placed {
+				o.status, o.statusTs = "canceled", nowMs()
+			}
+			return orderErr("Order could not immediately match against any resting orders.")
+		}
+		if !placed {
+			s.nextOid++
+			o.oid, o.status = s.nextOid, "open"
+			a.orders = append(a.orders, o)
+		}
+		return map[string]any{"resting": restingOf(o)}
+	}
+	if !placed {
+		s.nextOid++
+		o.oid = s.nextOid
+	}
 	fill := sz
 	if s.depth > 0 {
 		fill = min(fill, s.depth)
@@ -469,7 +561,10 @@ func (s *server) place(a *account, asset int, buy bool, pxs, szs, tif, cloid str
 	default:
 		o.status = "open"
 	}
-	a.orders = append(a.orders, o)
+	o.statusTs = nowMs()
+	if !placed {
+		a.orders = append(a.orders, o)
+	}
 	if o.status == "open" {
 		return map[string]any{"resting": restingOf(o)}
 	}
@@ -597,4 +692,36 @@ func (s *server) cancel(a *account, oid int64, cloid string) any {
 		}
 	}
 	return orderErr("Order was never placed, already canceled, or filled.")
+}
+
+// triggerAt triggers o, a trigger order of a, when c's mark is through
+// its trigger (a stop loss sell at or below it, a buy at or above), and
+// trades it.
+func (s *server) triggerAt(a *account, o *order, c *coin) {
+	if o.triggered || (o.buy && c.mark < *o.trigger) || (!o.buy && c.mark > *o.trigger) {
+		return
+	}
+	o.triggered = true
+	s.trade(a, o, c)
+}
+
+// move sets coin's mark to p, as the market moving there: trigger orders
+// it passes trigger, and the open orders it crosses fill.
+func (s *server) move(coin string, p fixed.Dec) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, c := s.coin(coin)
+	c.mark = p
+	for _, a := range s.users {
+		for _, o := range a.orders {
+			if o.status != "open" || o.coin != coin {
+				continue
+			}
+			if o.trigger != nil && !o.triggered {
+				s.triggerAt(a, o, c)
+			} else if (o.buy && o.px >= p) || (!o.buy && o.px <= p) {
+				s.trade(a, o, c)
+			}
+		}
+	}
 }
