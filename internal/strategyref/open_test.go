@@ -154,6 +154,54 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// A Python strategy runs with numpy's BLAS and OpenMP on one thread, and
+// the caller's environment for the strategy overrides that.
+func TestPythonThreads(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not on PATH")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "threads.py")
+	src := `import os
+from tradai_strategy import Strategy, run
+
+
+class Threads(Strategy):
+    name = "threads_%s_%s" % (os.environ.get("OPENBLAS_NUM_THREADS", "unset"), os.environ.get("OMP_NUM_THREADS", "unset"))
+    timeframe = "5m"
+    stoploss = -0.10
+
+    def populate(self, candles, params, signals):
+        pass
+
+
+run(Threads())
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, "threads_1_1"},
+		{[]string{"OMP_NUM_THREADS=2"}, "threads_1_2"},
+	} {
+		opts := Options{CacheDir: dir}
+		opts.External.Env = c.env
+		s, closeFn, err := Open(context.Background(), script, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Spec().Name; got != c.want {
+			t.Errorf("environment %q: the strategy saw %s, want %s", c.env, got, c.want)
+		}
+		if err := closeFn(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+}
+
 func TestUnpackPythonSDK(t *testing.T) {
 	cache := t.TempDir()
 	dir, err := unpackPythonSDK(cache)

@@ -412,6 +412,37 @@ class ProtocolTest(unittest.TestCase):
         msgs, _ = self.serve(b'{"type":"hello","protocol":9}\n')
         self.assertEqual(msgs[0][0]["protocol"], ts.PROTOCOL)
 
+    def test_exit_after_serving(self):
+        # run() exits with status 0 once the input ends, without tearing the
+        # interpreter down: atexit functions still run and output still
+        # written in buffers (standard output goes to standard error while
+        # serving) still comes out.
+        import subprocess
+
+        script = (
+            "import atexit, sys\n"
+            "import tradai_strategy as ts\n"
+            "class S(ts.Strategy):\n"
+            "    name = 'exiting'\n"
+            "    timeframe = '1h'\n"
+            "    stoploss = -0.1\n"
+            "    def on_start(self):\n"
+            "        print('buffered')\n"
+            "    def populate(self, candles, params, signals):\n"
+            "        pass\n"
+            "atexit.register(lambda: sys.stderr.write('atexit ran\\n'))\n"
+            "sys.stderr = open(sys.stderr.fileno(), 'w', buffering=1 << 16, closefd=False)\n"
+            "ts.run(S())\n"
+        )
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent))
+        env.pop("PYTHONUNBUFFERED", None)
+        p = subprocess.run([sys.executable, "-c", script], input=b'{"type":"hello","protocol":2}\n',
+                           capture_output=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([m["type"] for m, _ in read_messages(p.stdout)], ["spec"])
+        self.assertIn(b"buffered\n", p.stderr)
+        self.assertIn(b"atexit ran\n", p.stderr)
+
     def test_evaluate(self):
         s = ts.evaluate(Demo(), {"time": [1, 2], "close": [9.0, 1.0]}, {"n": 5})
         self.assertEqual(s.column("enter_long"), b"\x01\x00")

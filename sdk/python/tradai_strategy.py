@@ -64,7 +64,6 @@ import json
 import math
 import os
 import sys
-import traceback
 from array import array
 from collections import abc
 from typing import (
@@ -821,6 +820,8 @@ def _frame_fields(msg: Mapping[str, Any], version: int, nbytes: int, kept: Dict[
 
 
 def _error_text(e: BaseException) -> str:
+    import traceback  # only on a failure: it costs the start of every process
+
     text = "".join(traceback.format_exception_only(type(e), e)).strip()
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 3] + "..."
@@ -900,6 +901,8 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
         except ProtocolError:
             raise
         except Exception as e:  # the strategy's own failure: report it, keep serving
+            import traceback
+
             print(f"tradai_strategy: {strategy.name}: request {req_id} ({msg.get('pair', '')}) failed:", file=log)
             traceback.print_exc(file=log)
             log.flush()
@@ -944,11 +947,33 @@ def run(strategy: Strategy, argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(1)
-    # Nothing allocated so far needs collecting: without this, the
-    # interpreter's exit spends tens of milliseconds (with numpy loaded)
-    # walking every object once more, and TradAI waits for that.
-    gc.freeze()
-    sys.exit(0)
+    _exit_served()
+
+
+def _exit_served() -> None:
+    """Exit with status 0 once TradAI has closed the input, without tearing
+    the interpreter down: TradAI waits for the exit, and freeing every
+    module and object (numpy's thousands) takes tens of milliseconds. As a
+    normal exit does, the functions registered with :mod:`atexit` run
+    (logging's flush, say) and the standard streams are flushed; objects
+    are not finalised one by one. Where the interpreter has no way to run
+    the atexit functions first, it exits normally."""
+    import atexit
+
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if run_exitfuncs is None:
+        # Nothing allocated so far needs collecting: the exit's collections
+        # skip what is frozen.
+        gc.freeze()
+        sys.exit(0)
+    run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 def _protocol_stdout() -> BinaryIO:
