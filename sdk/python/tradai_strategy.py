@@ -1131,14 +1131,23 @@ def sma_np(src: Any, period: int) -> Any:
         t[0] = hi_part
         sub(incoming, outgoing, out=d)  # in + out, out = -x[i-p]
         cumsum(t, out=hc)
-        # The error of the change: (in - (d - z)) + (out - z), z = d - in,
-        # with out - z written -(x[i-p] + z) (rounding is symmetric).
-        sub(d, incoming, out=zc)
-        sub(d, zc, out=tm)
-        sub(incoming, tm, out=tm)
-        add(outgoing, zc, out=zc)
-        sub(tm, zc, out=zc)  # zc: the errors of the changes
-        if zc.any():
+        # The changes of values within a factor of 2 of each other are
+        # exact (Sterbenz): the window's smallest and largest value say so
+        # for the whole block, as they nearly always do for prices.
+        window = y[a - p : a + c]
+        least = window.min()
+        if least > 0 and window.max() <= 2 * least:
+            inexact = False
+        else:
+            # The error of the change: (in - (d - z)) + (out - z), z = d - in,
+            # with out - z written -(x[i-p] + z) (rounding is symmetric).
+            sub(d, incoming, out=zc)
+            sub(d, zc, out=tm)
+            sub(incoming, tm, out=tm)
+            add(outgoing, zc, out=zc)
+            sub(tm, zc, out=zc)  # zc: the errors of the changes
+            inexact = bool(zc.any())
+        if inexact:
             lc = lows[: 2 * c + 1]
             lc[2::2] = zc
             step = 2
