@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -76,6 +77,15 @@ func TestOpenForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameSignals(t, signalsOf(t, s, f), want)
+	// On Linux the SDK takes the shared memory TradAI offers: the columns
+	// are not copied through the pipes.
+	tr, ok := s.(interface{ Transport() string })
+	if !ok {
+		t.Fatalf("%T has no Transport", s)
+	}
+	if got := tr.Transport(); runtime.GOOS == "linux" && got != "shm" {
+		t.Errorf("the Python strategy's transport is %q, want shm", got)
+	}
 	if err := closeFn(); err != nil {
 		t.Errorf("close: %v", err)
 	}
