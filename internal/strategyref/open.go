@@ -346,6 +346,7 @@ func startPython(ctx context.Context, ref, abs, dir string, opts Options) (sdk.S
 		ext.Sandbox = ext.Sandbox.With(shown...)
 		ext.Env = append(ext.Env, "PYTHONDONTWRITEBYTECODE=1")
 		pyPath = exe
+		compileSDK(ctx, exe, sdkDir)
 	}
 	return start(ctx, ref, []string{pyPath, abs}, ext)
 }

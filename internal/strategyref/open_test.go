@@ -233,6 +233,29 @@ func TestUnpackPythonSDK(t *testing.T) {
 	}
 }
 
+// The SDK's bytecode is written beside it once, for sandboxed strategies,
+// which cannot write it themselves.
+func TestCompileSDK(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH")
+	}
+	dir, err := unpackPythonSDK(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compileSDK(context.Background(), py, dir)
+	pyc, _ := filepath.Glob(filepath.Join(dir, "__pycache__", "tradai_strategy.*.pyc"))
+	if len(pyc) != 1 {
+		t.Fatalf("bytecode after compiling: %q", pyc)
+	}
+	st, _ := os.Stat(pyc[0])
+	compileSDK(context.Background(), py, dir) // there already: not written again
+	if again, err := os.Stat(pyc[0]); err != nil || !again.ModTime().Equal(st.ModTime()) {
+		t.Errorf("the bytecode was written again (%v)", err)
+	}
+}
+
 type fakeResolver map[string]Version
 
 func (f fakeResolver) Resolve(_ context.Context, ref string) (Version, error) {
