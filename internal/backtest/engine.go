@@ -166,7 +166,10 @@ func (p *pairState) firstFrom(t int64) int {
 // each checked for an exit; then the other pairs in the order given, each
 // taking a pending entry (into a slot an exit at this time may have freed)
 // and checking the new trade for an exit on its entry candle. This is
-// Freqtrade's order.
+// Freqtrade's order. Only those pairs are visited at a candle time: a pair
+// without a trade is visited at its candles that may open one (after an
+// entry signal), its other candles change nothing but its last close,
+// brought up to date before each daily equity point.
 //
 // With s.ScanAhead, a run of several pairs on more than one core, spot and
 // without a trailing stop, scans each pair's candles ahead of that ordered pass in a
@@ -348,61 +351,70 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 		p.j++
 		return nil
 	}
-	// idle steps, while no trade is open, from time t through every candle
-	// before the next one that may open a trade: on those nothing happens
-	// but the bookkeeping of each pair's last close and of the daily
-	// points, and the equity stays the balance (it was at the step before,
-	// which left no trade open: the peak and drawdown cannot change). It
-	// returns the time of that candle, MaxInt64 when there is none.
-	idle := func(t int64) int64 {
-		until := int64(math.MaxInt64)
+	// The ordered pass visits, at each candle time, only the pairs whose
+	// candle then can change something: those holding an open trade (in
+	// held), and those whose candle may open one (after an entry signal on
+	// a side the policy trades, see nextEntry), at wake[k], the candle's
+	// time (MaxInt64 for a pair holding a trade or without such a candle).
+	// The other pairs are left behind (parked): on their candles nothing
+	// happens but the bookkeeping of their last close, and the equity stays
+	// as at the step before (it counts the open trades' pairs only), so the
+	// peak and drawdown cannot change. catchUp brings them to a time; it
+	// runs before the daily points (the benchmark counts every pair's last
+	// close), and dayStart keeps a step at the first candle of each UTC
+	// day, of any pair, so that the points fall as they would with every
+	// candle time stepped.
+	wake := make([]int64, len(states))
+	// parkAt returns the time of the pair's next candle that may open a
+	// trade, MaxInt64 when none does.
+	parkAt := func(p *pairState) int64 {
+		if p.j < p.to {
+			if e := p.nextEntry(pol.AllowShort); e < p.to {
+				return p.f.Time[e]
+			}
+		}
+		return math.MaxInt64
+	}
+	// minWake is the earliest of wake.
+	minWake := int64(math.MaxInt64)
+	for k := range states {
+		wake[k] = parkAt(&states[k])
+		minWake = min(minWake, wake[k])
+	}
+	// catchUp moves every pair without an open trade through its candles
+	// before time t, noting the last as the step before.
+	catchUp := func(t int64) {
 		for k := range states {
-			if p := &states[k]; p.j < p.to {
-				if e := p.nextEntry(pol.AllowShort); e < p.to {
-					until = min(until, p.f.Time[e])
-				}
-			}
-		}
-		if until == t {
-			return t
-		}
-		// Each step at or after nextDay starts a day: its point is the
-		// equity and the pairs' closes of the step before.
-		for nextDay == math.MinInt64 || nextDay < until {
-			day := until
-			for k := range states {
-				if p := &states[k]; p.j < p.to {
-					if i := p.firstFrom(nextDay); i < p.to {
-						day = min(day, p.f.Time[i])
-					}
-				}
-			}
-			if day == until {
-				break
-			}
-			for k := range states {
-				if p := &states[k]; p.j < p.to {
-					if i := p.firstFrom(day); i > p.j {
-						prevT = max(prevT, p.advance(i))
-					}
-				}
-			}
-			newDay(day)
-		}
-		for k := range states {
-			if p := &states[k]; p.j < p.to {
+			if p := &states[k]; p.tr == nil && p.j < p.to {
 				i := p.to
-				if until != math.MaxInt64 {
-					i = p.firstFrom(until)
+				if t != math.MaxInt64 {
+					i = p.firstFrom(t)
 				}
 				if i > p.j {
-					steps += i - p.j
 					prevT = max(prevT, p.advance(i))
 				}
 			}
 		}
-		return until
 	}
+	// dayStart is the time of the first candle of any pair at or after
+	// nextDay (MaxInt64 when none), for dayFor = nextDay.
+	dayStart, dayFor := int64(math.MaxInt64), int64(math.MinInt64)
+	nextDayStart := func() int64 {
+		if dayFor != nextDay {
+			dayStart, dayFor = math.MaxInt64, nextDay
+			for k := range states {
+				if p := &states[k]; p.j < p.to {
+					if i := p.firstFrom(nextDay); i < p.to {
+						dayStart = min(dayStart, p.f.Time[i])
+					}
+				}
+			}
+		}
+		return dayStart
+	}
+	// opened lists the pairs holding an open trade in the pairs' order:
+	// the mark to market adds their profits in that order.
+	opened := make([]int, 0, len(states))
 	// ride steps the open trade of a backtest of one pair from its next
 	// candle through the candles that trigger no exit (see trade.ExitWatch):
 	// on those the step is the trade's mark to market. It returns the time
@@ -464,18 +476,16 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 				return nil, fmt.Errorf("backtest cancelled: %w", err)
 			}
 		}
-		switch {
-		case len(held) == 0:
-			t = idle(t)
-		case len(states) == 1:
-			t = ride()
-		}
-		if t == math.MaxInt64 {
-			break
+		if len(held) == 1 && len(states) == 1 {
+			if t = ride(); t == math.MaxInt64 {
+				break
+			}
 		}
 		if t >= nextDay { // a new UTC day (the times increase)
+			catchUp(t)
 			newDay(t)
 		}
+		next := int64(math.MaxInt64) // the following time to step, found on the way
 		// Pairs holding an open trade go first, in the order their trades
 		// opened: their exits free slots and money for the entries that
 		// follow at this time (Freqtrade's order).
@@ -487,27 +497,34 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 					return nil, err
 				}
 			}
-			if p.tr != nil {
-				kept = append(kept, k)
+			if p.tr == nil {
+				opened = slices.DeleteFunc(opened, func(o int) bool { return o == k })
+				wake[k] = parkAt(p)
+				minWake = min(minWake, wake[k])
+				continue
+			}
+			kept = append(kept, k)
+			if p.j < p.to {
+				next = min(next, p.f.Time[p.j])
 			}
 		}
 		held = kept
-		next := int64(math.MaxInt64) // the following candle time, found on the way
-		for k := range states {
-			p := &states[k]
-			j := p.j
-			f := p.f
-			if j >= p.to {
-				continue
-			}
-			if f.Time[j] != t {
-				next = min(next, f.Time[j])
-				continue
-			}
-			i := j - 1 // the candle whose signals act now
-			// Only an entry signal on a side the policy trades can open a
-			// trade: the policy is asked on the candles that have one.
-			if p.tr == nil && j != p.to-1 && (f.EnterLong[i] || pol.AllowShort && f.EnterShort[i]) {
+		// Then the pairs whose candle at this time may open a trade, in the
+		// order given.
+		if t == minWake {
+			minWake = math.MaxInt64
+			for k, w := range wake {
+				if w != t {
+					minWake = min(minWake, w)
+					continue
+				}
+				p := &states[k]
+				f := p.f
+				j := p.entry // the candle at t, found by parkAt
+				if j > p.j {
+					p.advance(j)
+				}
+				i := j - 1 // the candle whose signals act now
 				sig := trade.Signals{EnterLong: f.EnterLong[i], ExitLong: f.ExitLong[i]}
 				if pol.AllowShort { // else the short columns are not read (nor faulted in)
 					sig.EnterShort, sig.ExitShort = f.EnterShort[i], f.ExitShort[i]
@@ -526,30 +543,35 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 						p.takeAhead(pol, x, j)
 					}
 				}
-			}
-			// A trade entered on this candle is checked on it too.
-			if err := checkExit(p, t); err != nil {
-				return nil, err
-			}
-			if p.tr != nil {
-				held = append(held, k)
-			}
-			if p.j < p.to {
-				next = min(next, f.Time[p.j])
+				// A trade entered on this candle is checked on it too.
+				if err := checkExit(p, t); err != nil {
+					return nil, err
+				}
+				if p.tr != nil {
+					held = append(held, k)
+					at, _ := slices.BinarySearch(opened, k)
+					opened = slices.Insert(opened, at, k)
+					wake[k] = math.MaxInt64
+					if p.j < p.to {
+						next = min(next, f.Time[p.j])
+					}
+				} else {
+					wake[k] = parkAt(p)
+				}
+				minWake = min(minWake, wake[k])
 			}
 		}
+		next = min(next, minWake)
 		// Mark to market at this candle's close.
 		equity = pf.Balance()
-		if pf.OpenTrades() > 0 {
-			for k := range states {
-				if p := &states[k]; p.tr != nil {
-					equity += p.tr.ProfitAbsAt(p.lastClose)
-				}
-			}
+		for _, k := range opened {
+			p := &states[k]
+			equity += p.tr.ProfitAbsAt(p.lastClose)
 		}
 		mark(t)
-		prevT, t = t, next
+		prevT, t = t, min(next, nextDayStart())
 	}
+	catchUp(math.MaxInt64)
 	// Trades still open close at their pair's last close.
 	for k := range states {
 		p := &states[k]

@@ -58,6 +58,7 @@ func TestSimulateResultsUnchanged(t *testing.T) {
 		"fixed stake, four pairs":       "4bab588a121f603a45017fd2b344a87220b0ace5f3e750ca5f59b88671c9a8cc", // 434 trades
 		"three slots, five pairs":       "43fdc4e2cc5df0b82b69a7948f87cc1c8f9c5595dc761be9c1fd80d76db9ddfe", // 105 trades
 		"three slots, five pairs dense": "00f1f791da6530a72252cbca6ac1b533890bb2f995b749f99812c842435d627d", // 2,728 trades
+		"two slots, eight pairs apart":  "5322b5848095a71bf92f19d534962d9a708e81b2079ff941d1899f95d27f0af0", // 447 trades
 	}
 	base := benchSettings(1)
 	base.ScanAhead = true // the same results either way (TestAheadSameResults)
@@ -79,6 +80,8 @@ func TestSimulateResultsUnchanged(t *testing.T) {
 	multi := base
 	multi.MaxOpenTrades = 3
 	multi.AllowShort = true
+	two := base
+	two.MaxOpenTrades = 2
 	cases := []struct {
 		name   string
 		s      Settings
@@ -86,21 +89,30 @@ func TestSimulateResultsUnchanged(t *testing.T) {
 		every  int
 		gap    bool
 		frames int
+		// apart is the minutes between the pairs' first candles (13
+		// when 0): a day and more puts days where only pairs without a
+		// trade have candles.
+		apart int
 	}{
-		{"one pair sparse", base, 1, 200, false, 30_000},
-		{"one pair dense", base, 1, 5, false, 30_000},
-		{"one pair gap", base, 1, 50, true, 30_000},
-		{"trailing", trailing, 1, 40, false, 30_000},
-		{"futures shorts", futures, 1, 30, false, 30_000},
-		{"fixed stake, four pairs", fixed, 4, 60, true, 10_000},
-		{"three slots, five pairs", multi, 5, 300, true, 10_000},
-		{"three slots, five pairs dense", multi, 5, 8, false, 10_000},
+		{"one pair sparse", base, 1, 200, false, 30_000, 0},
+		{"one pair dense", base, 1, 5, false, 30_000, 0},
+		{"one pair gap", base, 1, 50, true, 30_000, 0},
+		{"trailing", trailing, 1, 40, false, 30_000, 0},
+		{"futures shorts", futures, 1, 30, false, 30_000, 0},
+		{"fixed stake, four pairs", fixed, 4, 60, true, 10_000, 0},
+		{"three slots, five pairs", multi, 5, 300, true, 10_000, 0},
+		{"three slots, five pairs dense", multi, 5, 8, false, 10_000, 0},
+		{"two slots, eight pairs apart", two, 8, 40, true, 10_000, 1_700},
 	}
 	var prev *result.Result
 	for _, c := range cases {
 		var series []Series
+		apart := 13
+		if c.apart > 0 {
+			apart = c.apart
+		}
 		for k := range c.pairs {
-			f := signalled(fmt.Sprintf("P%d/USDT", k), c.frames-k*97, c.every, uint64(k+1), k*13, c.gap && k%2 == 0)
+			f := signalled(fmt.Sprintf("P%d/USDT", k), c.frames-k*97, c.every, uint64(k+1), k*apart, c.gap && k%2 == 0)
 			series = append(series, Series{Frame: f, From: 3 + k, To: f.Len() - k})
 		}
 		res, err := Simulate(context.Background(), c.s, series)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -63,8 +64,13 @@ func pyStartWith(t testing.TB, py, script string, opts external.Options) *extern
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if got := s.Transport(); got != "pipe" {
-		t.Fatalf("the Python SDK uses the %s transport; it speaks the pipes only", got)
+	// The SDK takes the shared memory the host offers (on Linux).
+	want := "pipe"
+	if runtime.GOOS == "linux" && !opts.PipeOnly {
+		want = "shm"
+	}
+	if got := s.Transport(); got != want {
+		t.Fatalf("the Python SDK uses the %s transport, want %s", got, want)
 	}
 	return s
 }
@@ -335,11 +341,12 @@ func TestSegfaultNamesTheSignal(t *testing.T) {
 	}
 }
 
-// A Python strategy speaks protocol version 2: each frame's columns cross
-// once, later parameter sets reuse them, and the signals are those of the
-// Go built-in every time.
+// A Python strategy speaks protocol version 2: on the pipes (without the
+// shared memory, where the host keeps no frames) each frame's columns
+// cross once, later parameter sets reuse them, and the signals are those
+// of the Go built-in every time.
 func TestPythonKeptFrames(t *testing.T) {
-	s := pyStart(t, "examples/strategies/python/sma_cross.py", external.Options{})
+	s := pyStart(t, "examples/strategies/python/sma_cross.py", external.Options{PipeOnly: true})
 	builtin, _ := strategy.Lookup("sma_cross")
 	a, b := pyWalk(3000, 1), pyWalk(2000, 2)
 	b.Pair = "OTHER/USDT"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -76,6 +77,15 @@ func TestOpenForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameSignals(t, signalsOf(t, s, f), want)
+	// On Linux the SDK takes the shared memory TradAI offers: the columns
+	// are not copied through the pipes.
+	tr, ok := s.(interface{ Transport() string })
+	if !ok {
+		t.Fatalf("%T has no Transport", s)
+	}
+	if got := tr.Transport(); runtime.GOOS == "linux" && got != "shm" {
+		t.Errorf("the Python strategy's transport is %q, want shm", got)
+	}
 	if err := closeFn(); err != nil {
 		t.Errorf("close: %v", err)
 	}
@@ -154,6 +164,54 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// A Python strategy runs with numpy's BLAS and OpenMP on one thread, and
+// the caller's environment for the strategy overrides that.
+func TestPythonThreads(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not on PATH")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "threads.py")
+	src := `import os
+from tradai_strategy import Strategy, run
+
+
+class Threads(Strategy):
+    name = "threads_%s_%s" % (os.environ.get("OPENBLAS_NUM_THREADS", "unset"), os.environ.get("OMP_NUM_THREADS", "unset"))
+    timeframe = "5m"
+    stoploss = -0.10
+
+    def populate(self, candles, params, signals):
+        pass
+
+
+run(Threads())
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, "threads_1_1"},
+		{[]string{"OMP_NUM_THREADS=2"}, "threads_1_2"},
+	} {
+		opts := Options{CacheDir: dir}
+		opts.External.Env = c.env
+		s, closeFn, err := Open(context.Background(), script, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Spec().Name; got != c.want {
+			t.Errorf("environment %q: the strategy saw %s, want %s", c.env, got, c.want)
+		}
+		if err := closeFn(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+}
+
 func TestUnpackPythonSDK(t *testing.T) {
 	cache := t.TempDir()
 	dir, err := unpackPythonSDK(cache)
@@ -172,6 +230,29 @@ func TestUnpackPythonSDK(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, pysdk.FileName)); !bytes.Equal(got, pysdk.Source()) {
 		t.Error("damaged SDK copy not replaced")
+	}
+}
+
+// The SDK's bytecode is written beside it once, for sandboxed strategies,
+// which cannot write it themselves.
+func TestCompileSDK(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH")
+	}
+	dir, err := unpackPythonSDK(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compileSDK(context.Background(), py, dir)
+	pyc, _ := filepath.Glob(filepath.Join(dir, "__pycache__", "tradai_strategy.*.pyc"))
+	if len(pyc) != 1 {
+		t.Fatalf("bytecode after compiling: %q", pyc)
+	}
+	st, _ := os.Stat(pyc[0])
+	compileSDK(context.Background(), py, dir) // there already: not written again
+	if again, err := os.Stat(pyc[0]); err != nil || !again.ModTime().Equal(st.ModTime()) {
+		t.Errorf("the bytecode was written again (%v)", err)
 	}
 }
 

@@ -412,6 +412,104 @@ class ProtocolTest(unittest.TestCase):
         msgs, _ = self.serve(b'{"type":"hello","protocol":9}\n')
         self.assertEqual(msgs[0][0]["protocol"], ts.PROTOCOL)
 
+    @unittest.skipUnless(hasattr(os, "memfd_create"), "no memfd on this system")
+    def test_shared_memory(self):
+        # TradAI offers a shared file (the hello's shm_fd): the SDK takes it,
+        # reads the columns there in place and writes the signals after
+        # them, rounded up to 64 bytes.
+        fd = os.memfd_create("test")
+        self.addCleanup(os.close, fd)
+        os.ftruncate(fd, 4096)
+        cols = {"time": [1, 2, 3], "close": [1.0, 5.0, 2.0]}
+        payload = request(1, cols).split(b"\n", 1)[1]
+        os.pwrite(fd, payload, 0)
+        views = []
+
+        class Viewing(Demo):
+            def populate(self, candles, params, signals):
+                if numpy is not None:
+                    views.append((candles.np("close"), candles.np("time")))
+                super().populate(candles, params, signals)
+
+        hello = json.dumps({"type": "hello", "protocol": 2, "shm_fd": fd}).encode() + b"\n"
+        shm = {"offset": 0, "bytes": len(payload)}
+
+        def in_shm(rid, region):
+            hdr = json.loads(request(rid, cols, {"n": 3}).split(b"\n", 1)[0])
+            hdr.update(bytes=0, shm=region)
+            return json.dumps(hdr).encode() + b"\n"
+
+        data = hello + in_shm(1, shm) + in_shm(2, {"offset": 0, "bytes": 40})
+        out = io.BytesIO()
+        ts.serve(Viewing(), io.BytesIO(data), out, io.StringIO())
+        msgs = read_messages(out.getvalue())
+        self.assertEqual(msgs[0][0]["transports"], ["shm"])
+        sig, body = msgs[1]
+        self.assertEqual((sig["columns"], sig["bytes"], sig["shm"], body), (["enter_long"], 0, {"offset": 64, "bytes": 3}, b""))
+        self.assertEqual(os.pread(fd, 3, 64), b"\x00\x01\x00")
+        self.assertEqual(sig["enter_tags"], {"1": "second"})
+        # A region that does not hold the columns: an error, and serving goes on.
+        self.assertIn("shared memory of 40 bytes for 2 columns of 3 candles", msgs[2][0]["message"])
+        if numpy is not None:
+            # The numpy views are of the shared memory itself: no copy.
+            close, time = views[0]
+            self.assertEqual(close.tolist(), [1.0, 5.0, 2.0])
+            self.assertEqual(time.tolist(), [1, 2, 3])
+            os.pwrite(fd, struct.pack("<d", 7.0), 24)
+            self.assertEqual(close[0], 7.0)
+        # Without the offer, a request in shared memory is TradAI's mistake;
+        # a strategy with no shared file offered stays on the pipes.
+        plain = b'{"type":"hello","protocol":2}\n'
+        with self.assertRaisesRegex(ts.ProtocolError, "not offered"):
+            self.serve(plain + in_shm(1, shm))
+        msgs, _ = self.serve(plain)
+        self.assertNotIn("transports", msgs[0][0])
+
+    def test_shared_columns_read_as_attributes_are_copies(self):
+        # A column read as an attribute is an array of its own: TradAI
+        # writes the next request's candles into the shared memory.
+        mem = bytearray(struct.pack("<3d", 1.0, 2.0, 3.0))
+        c = ts.Candles._in_shared({"close": memoryview(mem)}, 3, "A/B", "1h")
+        col = c.close
+        self.assertEqual((col.typecode, col.tolist(), len(c), c.columns), ("d", [1.0, 2.0, 3.0], 3, ("close",)))
+        mem[:8] = struct.pack("<d", 9.0)
+        self.assertEqual(c.close[0], 1.0)
+        if numpy is not None:
+            self.assertEqual(c.np("close").tolist(), [1.0, 2.0, 3.0])  # the array now
+        with self.assertRaisesRegex(AttributeError, "not requested"):
+            c.open
+
+    def test_exit_after_serving(self):
+        # run() exits with status 0 once the input ends, without tearing the
+        # interpreter down: atexit functions still run and output still
+        # written in buffers (standard output goes to standard error while
+        # serving) still comes out.
+        import subprocess
+
+        script = (
+            "import atexit, sys\n"
+            "import tradai_strategy as ts\n"
+            "class S(ts.Strategy):\n"
+            "    name = 'exiting'\n"
+            "    timeframe = '1h'\n"
+            "    stoploss = -0.1\n"
+            "    def on_start(self):\n"
+            "        print('buffered')\n"
+            "    def populate(self, candles, params, signals):\n"
+            "        pass\n"
+            "atexit.register(lambda: sys.stderr.write('atexit ran\\n'))\n"
+            "sys.stderr = open(sys.stderr.fileno(), 'w', buffering=1 << 16, closefd=False)\n"
+            "ts.run(S())\n"
+        )
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent))
+        env.pop("PYTHONUNBUFFERED", None)
+        p = subprocess.run([sys.executable, "-c", script], input=b'{"type":"hello","protocol":2}\n',
+                           capture_output=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([m["type"] for m, _ in read_messages(p.stdout)], ["spec"])
+        self.assertIn(b"buffered\n", p.stderr)
+        self.assertIn(b"atexit ran\n", p.stderr)
+
     def test_evaluate(self):
         s = ts.evaluate(Demo(), {"time": [1, 2], "close": [9.0, 1.0]}, {"n": 5})
         self.assertEqual(s.column("enter_long"), b"\x01\x00")

@@ -64,7 +64,6 @@ import json
 import math
 import os
 import sys
-import traceback
 from array import array
 from collections import abc
 from typing import (
@@ -354,6 +353,11 @@ class Candles:
     asked for are present.
     """
 
+    #: Columns still in TradAI's shared memory (the "shm" transport), by
+    #: name: each becomes an array of its own when first read as an
+    #: attribute; :meth:`np` views it in place until then.
+    _shared: Optional[Dict[str, memoryview]] = None
+
     def __init__(self, columns: Mapping[str, Sequence[Number]], pair: str = "", timeframe: str = "") -> None:
         self.pair = pair
         self.timeframe = timeframe
@@ -374,8 +378,23 @@ class Candles:
     def __len__(self) -> int:
         return self.n
 
+    @classmethod
+    def _in_shared(cls, views: Dict[str, memoryview], n: int, pair: str, timeframe: str) -> "Candles":
+        """Candles whose columns are views of TradAI's shared memory."""
+        c = cls.__new__(cls)
+        c.pair, c.timeframe, c.columns, c.n = pair, timeframe, tuple(views), n
+        c._shared = views
+        return c
+
     def __getattr__(self, name: str) -> Any:
-        # Called only for attributes that are not set: a column not asked for.
+        # Called only for attributes that are not set: a column still in
+        # shared memory, or one not asked for.
+        shared = self._shared
+        if shared is not None and name in shared:
+            col = array("q" if name == "time" else "d")
+            col.frombytes(shared[name])  # a copy: TradAI reuses its memory
+            setattr(self, name, col)
+            return col
         if name in ALL_COLUMNS:
             raise AttributeError(
                 f"candle column {name!r} was not requested: add it to the strategy's columns "
@@ -385,10 +404,19 @@ class Candles:
 
     def np(self, name: str) -> Any:
         """Column ``name`` as a numpy array (float64, or int64 for time)
-        sharing memory with the column. Needs numpy."""
+        sharing memory with the column. Needs numpy.
+
+        When TradAI passes the columns in shared memory (on Linux), the
+        array views that memory, without a copy, until the column is read
+        as an attribute: it holds this request's candles while
+        ``populate`` runs, and TradAI writes the next request's there.
+        Copy it (``numpy.array(...)``) to keep it longer."""
         numpy = _need_numpy("candles.np")
-        col = getattr(self, name)
-        return numpy.frombuffer(col, dtype=numpy.int64 if name == "time" else numpy.float64)
+        dtype = numpy.int64 if name == "time" else numpy.float64
+        shared = self._shared
+        if shared is not None and name in shared and name not in self.__dict__:
+            return numpy.frombuffer(shared[name], dtype=dtype)
+        return numpy.frombuffer(getattr(self, name), dtype=dtype)
 
     def df(self) -> Any:
         """The columns as a pandas DataFrame, plus a ``date`` column of UTC
@@ -771,17 +799,11 @@ def _payload_size(msg: Mapping[str, Any]) -> int:
 def _read_columns(inp: BinaryIO, msg: Mapping[str, Any], nbytes: int) -> Candles:
     """The request's candle columns, read from its payload. Raises
     ValueError (after consuming the payload) for an inconsistent request."""
-    n, names = msg.get("n"), msg.get("columns")
-    problem = ""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        problem = f"bad candle count {n!r}"
-    elif not isinstance(names, list) or any(c not in ALL_COLUMNS for c in names) or len(set(names)) != len(names):
-        problem = f"bad columns {names!r}"
-    elif nbytes != 8 * n * len(names):
-        problem = f"payload of {nbytes} bytes for {len(names)} columns of {n} candles"
-    if problem:
+    try:
+        n, names = _request_columns(msg, nbytes, "payload")
+    except ValueError:
         _skip(inp, nbytes)
-        raise ValueError(f"bad populate request: {problem}")
+        raise
     cols: Dict[str, array] = {}
     for name in names:
         col = array("q" if name == "time" else "d", bytes(8)) * n
@@ -792,6 +814,85 @@ def _read_columns(inp: BinaryIO, msg: Mapping[str, Any], nbytes: int) -> Candles
     tf = msg.get("timeframe")
     pair = msg.get("pair")
     return Candles(cols, pair=pair if isinstance(pair, str) else "", timeframe=tf if isinstance(tf, str) else "")
+
+
+def _request_columns(msg: Mapping[str, Any], nbytes: int, where: str) -> Tuple[int, List[str]]:
+    """The request's candle count and column names, checked against the
+    nbytes bytes of its columns (in its payload or shared memory, where).
+    Raises ValueError for an inconsistent request."""
+    n, names = msg.get("n"), msg.get("columns")
+    problem = ""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        problem = f"bad candle count {n!r}"
+    elif not isinstance(names, list) or any(c not in ALL_COLUMNS for c in names) or len(set(names)) != len(names):
+        problem = f"bad columns {names!r}"
+    elif nbytes != 8 * n * len(names):
+        problem = f"{where} of {nbytes} bytes for {len(names)} columns of {n} candles"
+    if problem:
+        raise ValueError(f"bad populate request: {problem}")
+    return n, names
+
+
+class _Shm:
+    """The shared memory file TradAI offers (the "shm" transport: the hello
+    message's ``shm_fd``), mapped as far as TradAI has grown it. TradAI
+    writes a request's columns there and reads the answer's signals from
+    there; the columns are used in place."""
+
+    def __init__(self, fd: int) -> None:
+        import mmap  # only with the transport
+
+        os.fstat(fd)  # OSError when the descriptor is not open
+        self._mmap = mmap
+        self.fd = fd
+        self.mem: Optional[memoryview] = None
+        self.size = 0
+
+    def view(self, off: int, size: int) -> Optional[memoryview]:
+        """Bytes off … off+size of the file, mapped anew when TradAI has
+        grown it; None when the file is shorter."""
+        if self.mem is None or off + size > self.size:
+            grown = os.fstat(self.fd).st_size
+            if grown > 0 and (self.mem is None or grown != self.size):
+                # Arrays that view the old mapping keep it alive.
+                self.mem = memoryview(self._mmap.mmap(self.fd, grown))
+                self.size = grown
+        if off + size > self.size:
+            return None
+        if self.mem is None:  # an empty region of an empty file
+            return memoryview(b"")
+        return self.mem[off : off + size]
+
+
+def _open_shm(hello: Mapping[str, Any]) -> Optional[_Shm]:
+    """The shared memory TradAI offers in its hello message, when this
+    system can use it; None to stay on the pipes."""
+    fd = hello.get("shm_fd")
+    if isinstance(fd, bool) or not isinstance(fd, int) or fd <= 0 or _BIG_ENDIAN:
+        return None
+    try:
+        return _Shm(fd)
+    except (ImportError, OSError):
+        return None
+
+
+def _shared_columns(shm: _Shm, msg: Mapping[str, Any], nbytes: int) -> Tuple[int, Candles]:
+    """The request's candle columns in shared memory, and where they end.
+    Raises ValueError for an inconsistent request, ProtocolError for a
+    region TradAI cannot have sent."""
+    region = msg.get("shm")
+    off = region.get("offset") if isinstance(region, dict) else None
+    size = region.get("bytes") if isinstance(region, dict) else None
+    if nbytes or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in (off, size)):
+        raise ProtocolError(f"bad shared memory region {region!r} (with a payload of {nbytes} bytes)")
+    n, names = _request_columns(msg, size, "shared memory")
+    view = shm.view(off, size)
+    if view is None:
+        raise ProtocolError(f"shared memory region {region!r} is outside the {shm.size}-byte shared file")
+    views = {name: view[8 * n * k : 8 * n * (k + 1)] for k, name in enumerate(names)}
+    tf, pair = msg.get("timeframe"), msg.get("pair")
+    candles = Candles._in_shared(views, n, pair if isinstance(pair, str) else "", tf if isinstance(tf, str) else "")
+    return off + size, candles
 
 
 def _frame_fields(msg: Mapping[str, Any], version: int, nbytes: int, kept: Dict[int, Candles]) -> Tuple[int, bool]:
@@ -821,13 +922,21 @@ def _frame_fields(msg: Mapping[str, Any], version: int, nbytes: int, kept: Dict[
 
 
 def _error_text(e: BaseException) -> str:
+    import traceback  # only on a failure: it costs the start of every process
+
     text = "".join(traceback.format_exception_only(type(e), e)).strip()
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 3] + "..."
     return text
 
 
-def _signals_message(req_id: Any, signals: Signals) -> Tuple[Dict[str, Any], List[bytes]]:
+def _signals_message(
+    req_id: Any, signals: Signals, shm: Optional[_Shm] = None, end: int = 0
+) -> Tuple[Dict[str, Any], List[bytes]]:
+    """The answer to a request: its header and payload. With shm, the
+    signal columns go into the shared file after the request's columns
+    (which end at end), rounded up to 64 bytes as the Go SDK writes them,
+    where TradAI keeps room for them."""
     names: List[str] = []
     cols: List[bytes] = []
     for name in SIGNAL_COLUMNS:
@@ -846,6 +955,15 @@ def _signals_message(req_id: Any, signals: Signals) -> Tuple[Dict[str, Any], Lis
     }
     if signals._tags:
         header["enter_tags"] = {str(i): t for i, t in sorted(signals._tags.items())}
+    if shm is not None and cols:
+        at = (end + 63) & ~63
+        room = shm.view(at, len(cols) * signals.n)
+        if room is not None:
+            for k, col in enumerate(cols):
+                room[k * signals.n : (k + 1) * signals.n] = col
+            header["bytes"] = 0
+            header["shm"] = {"offset": at, "bytes": len(cols) * signals.n}
+            return header, []
     return header, cols
 
 
@@ -868,9 +986,12 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
     if isinstance(version, bool) or not isinstance(version, int) or version < MIN_PROTOCOL:
         raise ProtocolError(f"TradAI speaks protocol {version!r}; this SDK needs {MIN_PROTOCOL} to {PROTOCOL}")
     version = min(version, PROTOCOL)
+    shm = _open_shm(hello)
     header: Dict[str, Any] = {"type": "spec", "protocol": version, "spec": spec}
     if strategy.columns is not None:
         header["columns"] = columns
+    if shm is not None:
+        header["transports"] = ["shm"]
     _write(out, header)
     strategy.on_start()
     kept: Dict[int, Candles] = {}  # version 2: frames by number
@@ -885,9 +1006,17 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
             _write(out, {"type": "error", "id": req_id, "message": f"unknown request type {msg.get('type')!r}"})
             continue
         frame, cached = _frame_fields(msg, version, nbytes, kept)
+        in_shm = msg.get("shm") is not None
+        if in_shm and shm is None:
+            raise ProtocolError("a request in shared memory, which was not offered")
+        end = 0
         try:
             if cached:
                 candles = kept[frame]
+            elif in_shm:
+                end, candles = _shared_columns(shm, msg, nbytes)
+                if frame:
+                    raise ProtocolError("a kept frame in shared memory")
             else:
                 candles = _read_columns(inp, msg, nbytes)
                 if frame:
@@ -896,10 +1025,12 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
             params = resolve(strategy, raw if isinstance(raw, dict) else None)
             signals = Signals(len(candles))
             strategy.populate(candles, params, signals)
-            answer, payload = _signals_message(req_id, signals)
+            answer, payload = _signals_message(req_id, signals, shm if in_shm else None, end)
         except ProtocolError:
             raise
         except Exception as e:  # the strategy's own failure: report it, keep serving
+            import traceback
+
             print(f"tradai_strategy: {strategy.name}: request {req_id} ({msg.get('pair', '')}) failed:", file=log)
             traceback.print_exc(file=log)
             log.flush()
@@ -944,11 +1075,33 @@ def run(strategy: Strategy, argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(1)
-    # Nothing allocated so far needs collecting: without this, the
-    # interpreter's exit spends tens of milliseconds (with numpy loaded)
-    # walking every object once more, and TradAI waits for that.
-    gc.freeze()
-    sys.exit(0)
+    _exit_served()
+
+
+def _exit_served() -> None:
+    """Exit with status 0 once TradAI has closed the input, without tearing
+    the interpreter down: TradAI waits for the exit, and freeing every
+    module and object (numpy's thousands) takes tens of milliseconds. As a
+    normal exit does, the functions registered with :mod:`atexit` run
+    (logging's flush, say) and the standard streams are flushed; objects
+    are not finalised one by one. Where the interpreter has no way to run
+    the atexit functions first, it exits normally."""
+    import atexit
+
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if run_exitfuncs is None:
+        # Nothing allocated so far needs collecting: the exit's collections
+        # skip what is frozen.
+        gc.freeze()
+        sys.exit(0)
+    run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 def _protocol_stdout() -> BinaryIO:
@@ -1106,14 +1259,23 @@ def sma_np(src: Any, period: int) -> Any:
         t[0] = hi_part
         sub(incoming, outgoing, out=d)  # in + out, out = -x[i-p]
         cumsum(t, out=hc)
-        # The error of the change: (in - (d - z)) + (out - z), z = d - in,
-        # with out - z written -(x[i-p] + z) (rounding is symmetric).
-        sub(d, incoming, out=zc)
-        sub(d, zc, out=tm)
-        sub(incoming, tm, out=tm)
-        add(outgoing, zc, out=zc)
-        sub(tm, zc, out=zc)  # zc: the errors of the changes
-        if zc.any():
+        # The changes of values within a factor of 2 of each other are
+        # exact (Sterbenz): the window's smallest and largest value say so
+        # for the whole block, as they nearly always do for prices.
+        window = y[a - p : a + c]
+        least = window.min()
+        if least > 0 and window.max() <= 2 * least:
+            inexact = False
+        else:
+            # The error of the change: (in - (d - z)) + (out - z), z = d - in,
+            # with out - z written -(x[i-p] + z) (rounding is symmetric).
+            sub(d, incoming, out=zc)
+            sub(d, zc, out=tm)
+            sub(incoming, tm, out=tm)
+            add(outgoing, zc, out=zc)
+            sub(tm, zc, out=zc)  # zc: the errors of the changes
+            inexact = bool(zc.any())
+        if inexact:
             lc = lows[: 2 * c + 1]
             lc[2::2] = zc
             step = 2

@@ -18,13 +18,13 @@ The subtler everyday versions of this bug are a ``shift(-1)`` in pandas,
 normalising by the maximum of the whole column, or a centered rolling window.
 """
 
+import os
 import sys
-from pathlib import Path
 
 try:
     import tradai_strategy  # noqa: F401  (found on PYTHONPATH, e.g. <repo>/sdk/python)
 except ImportError:  # run from a checkout: use the repository's SDK
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sdk" / "python"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "sdk", "python"))
 
 from tradai_strategy import Strategy, run
 

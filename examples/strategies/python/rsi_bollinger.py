@@ -7,13 +7,13 @@ parameters, defaults, risk settings and signals as the Go built-in.
 """
 
 import math
+import os
 import sys
-from pathlib import Path
 
 try:
     import tradai_strategy  # noqa: F401  (found on PYTHONPATH, e.g. <repo>/sdk/python)
 except ImportError:  # run from a checkout: use the repository's SDK
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sdk" / "python"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "sdk", "python"))
 
 from tradai_strategy import FloatParam, IntParam, Strategy, bollinger, rsi, run
 

@@ -13,13 +13,13 @@ signals, several times slower (docs/strategies.md, "Speed and numpy").
 Run it through TradAI, or by hand: ``python3 sma_cross.py --spec``.
 """
 
+import os
 import sys
-from pathlib import Path
 
 try:
     import tradai_strategy  # noqa: F401  (found on PYTHONPATH, e.g. <repo>/sdk/python)
 except ImportError:  # run from a checkout: use the repository's SDK
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sdk" / "python"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "sdk", "python"))
 
 from tradai_strategy import IntParam, Strategy, numpy_or_none, run, sma, sma_np
 

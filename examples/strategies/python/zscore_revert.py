@@ -13,13 +13,13 @@ computed in the same order as the SDK's, so a candle whose z is within a
 few ulps of a threshold can differ.)
 """
 
+import os
 import sys
-from pathlib import Path
 
 try:
     import tradai_strategy  # noqa: F401  (found on PYTHONPATH, e.g. <repo>/sdk/python)
 except ImportError:  # run from a checkout: use the repository's SDK
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sdk" / "python"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "sdk", "python"))
 
 from tradai_strategy import CategoricalParam, FloatParam, IntParam, Strategy, numpy_or_none, run, sma, stdev
 
