@@ -455,7 +455,9 @@ func (s *Store) rebuild(ctx context.Context, tx *db.Tx, id string, spec Spec, di
 	// finished ones and every trial in flight, in number order: the model
 	// of telling every trial (the good group is the 25 best of all, the
 	// bad group the History latest) but for failed trials older than the
-	// History latest, at a cost flat in the number of trials.
+	// History latest, at a cost flat in the number of trials. Its restarts
+	// (sample.TPEConfig.Restart) are judged on the trials told, so a run
+	// may begin at another trial than in a TPE told every trial.
 	hist := max(sample.DefaultTPEConfig().History, 1)
 	picked := map[int]bool{}
 	for _, q := range []struct {
