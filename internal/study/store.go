@@ -318,12 +318,15 @@ func (s *Store) Claim(ctx context.Context, p tenancy.Principal, id, batch string
 	var out []Claimed
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		out = nil
-		res, err := tx.Exec(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant)
+		var specRaw string
+		var asked, exhausted int
+		err := tx.QueryRow(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ? RETURNING spec, asked, exhausted`, id, p.Tenant).
+			Scan(&specRaw, &asked, &exhausted)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
 		if err != nil {
 			return fmt.Errorf("lock study: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return ErrNotFound
 		}
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ?`, id).Scan(&status); err != nil {
@@ -336,11 +339,6 @@ func (s *Store) Claim(ctx context.Context, p tenancy.Principal, id, batch string
 		if err != nil || len(own) > 0 {
 			out = own
 			return err
-		}
-		var specRaw string
-		var asked, exhausted int
-		if err := tx.QueryRow(ctx, `SELECT spec, asked, exhausted FROM studies WHERE run_id = ?`, id).Scan(&specRaw, &asked, &exhausted); err != nil {
-			return fmt.Errorf("read study: %w", err)
 		}
 		var spec Spec
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
@@ -571,16 +569,13 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 	var lastErr string
 	now := s.clock.Now().UnixMilli()
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant)
-		if err != nil {
-			return fmt.Errorf("lock study: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		var specRaw string
+		err := tx.QueryRow(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ? RETURNING spec`, id, p.Tenant).Scan(&specRaw)
+		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
-		var specRaw string
-		if err := tx.QueryRow(ctx, `SELECT spec FROM studies WHERE run_id = ?`, id).Scan(&specRaw); err != nil {
-			return fmt.Errorf("read study: %w", err)
+		if err != nil {
+			return fmt.Errorf("lock study: %w", err)
 		}
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
 			return fmt.Errorf("read study spec: %w", err)
