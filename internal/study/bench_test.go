@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -36,7 +38,10 @@ func BenchmarkStudyWorkersPostgres(b *testing.B) {
 	if base == "" {
 		b.Skipf("set %s to run it", dbtest.EnvPostgres)
 	}
-	tg := dbtest.Target{Dialect: db.Postgres, URL: dbtest.FreshSchema(b, base)}
+	// The handles name themselves, so that PostgreSQL's backends serving
+	// them can be told from others' (pgBackendsCPU).
+	app := fmt.Sprintf("studybench-%d", os.Getpid())
+	tg := dbtest.Target{Dialect: db.Postgres, URL: dbtest.FreshSchema(b, base) + "&application_name=" + app}
 	d := tg.Open(b)
 	if err := d.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
@@ -76,7 +81,7 @@ func BenchmarkStudyWorkersPostgres(b *testing.B) {
 				ws[i] = w
 			}
 			b.ResetTimer()
-			cpu0 := cpuTime(b)
+			cpu0, pg0 := cpuTime(b), pgBackendsCPU(b, d, app)
 			for n := range b.N {
 				st, err := f.store.Create(context.Background(), f.p, Request{Strategy: "sma_cross", Config: full,
 					Spec: Spec{Spaces: []string{"buy", "roi", "stoploss"}, Epochs: epochs, Seed: uint64(n), Batch: 16}}, "", nil)
@@ -99,6 +104,7 @@ func BenchmarkStudyWorkersPostgres(b *testing.B) {
 			}
 			b.ReportMetric(float64(epochs*b.N)/b.Elapsed().Seconds(), "trials/s")
 			b.ReportMetric(float64(cpuTime(b)-cpu0)/1e6/float64(epochs*b.N), "cpu-ms/trial")
+			b.ReportMetric(float64(pgCPUSince(b, d, app, pg0))/1e6/float64(epochs*b.N), "pg-cpu-ms/trial")
 		})
 	}
 }
@@ -110,6 +116,48 @@ func cpuTime(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pgBackendsCPU is the CPU time (user and system) so far of each of the
+// PostgreSQL backends serving connections named app, by process id, read
+// from /proc (PostgreSQL on this machine).
+func pgBackendsCPU(tb testing.TB, d *db.DB, app string) map[int]time.Duration {
+	rows, err := d.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE application_name = ?`, app)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			tb.Fatal(err)
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // ended, or on another machine
+		}
+		// The fields after the command's closing parenthesis: utime and
+		// stime are the 12th and 13th, in clock ticks (100 a second).
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		out[pid] = time.Duration(u+s) * 10 * time.Millisecond
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// pgCPUSince is the CPU time the backends serving app spent since before
+// (pgBackendsCPU); a backend started since counts whole.
+func pgCPUSince(tb testing.TB, d *db.DB, app string, before map[int]time.Duration) time.Duration {
+	var sum time.Duration
+	for pid, c := range pgBackendsCPU(tb, d, app) {
+		sum += c - before[pid]
+	}
+	return sum
 }
 
 // synthetic is n 5m candles of BTC/USDT: a seeded random walk.

@@ -83,7 +83,7 @@ func (s *Store) Restore(ctx context.Context, p tenancy.Principal, st *Study) (*o
 		if returns == "" {
 			continue
 		}
-		if err := json.Unmarshal([]byte(returns), &k.Returns); err != nil {
+		if k.Returns, err = decodeReturns(returns); err != nil {
 			return nil, fmt.Errorf("study %s trial %d: its daily returns: %w", st.ID(), k.Number, err)
 		}
 		kept = append(kept, k)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -522,7 +523,93 @@ func TestTrialsKeepWhatTheOverfittingFiguresNeed(t *testing.T) {
 		if len(restored.Trials) != n || o.Trials != n || o.Periods != 40 || len(o.Kept) != kept || math.IsNaN(o.DSR) || math.IsNaN(o.PBO) {
 			t.Fatalf("restored %d trials; figures %+v", len(restored.Trials), o)
 		}
+		// Studies stored the returns as JSON before: such rows read the
+		// same, and give the same figures.
+		stored := map[int]string{}
+		rows, err = d.Query(ctx, `SELECT number, daily_returns FROM study_trials WHERE study_id = ? AND daily_returns != ''`, st.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var num int
+			var enc string
+			if err := rows.Scan(&num, &enc); err != nil {
+				t.Fatal(err)
+			}
+			stored[num] = enc
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for num, enc := range stored {
+			got, err := decodeReturns(enc)
+			if err != nil || !slices.Equal(got, returns(num)) {
+				t.Fatalf("trial %d: returns read back as %v (%v), want %v", num, got, err, returns(num))
+			}
+			old, _ := json.Marshal(returns(num))
+			if _, err := d.Exec(ctx, `UPDATE study_trials SET daily_returns = ? WHERE study_id = ? AND number = ?`, string(old), st.ID(), num); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fromJSON, err := f.store.Restore(ctx, f.p, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j := fromJSON.Overfitting(); fmt.Sprint(j) != fmt.Sprint(o) {
+			t.Fatalf("figures from JSON returns %+v, from stored ones %+v", j, o)
+		}
 	})
+}
+
+// A batch of the most trials a spec allows is claimed and recorded in one
+// statement each, within both databases' limits on bound values.
+func TestLargestBatch(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		st := f.create(t, Spec{Spaces: []string{"roi"}, Epochs: MaxBatch, Seed: 1, Batch: MaxBatch})
+		dims := sample.Space{{Name: "x", Low: 0, High: 1}}
+		c, err := f.store.Claim(ctx, f.p, st.ID(), "b", dims)
+		if err != nil || len(c) != MaxBatch {
+			t.Fatalf("claimed %d trials: %v", len(c), err)
+		}
+		res := make([]Result, len(c))
+		for i, cl := range c {
+			res[i] = Result{Trial: optimize.Trial{Number: cl.Number, Point: cl.Point, Loss: cl.Point[0]}, Returns: []float64{0.01, -0.02, 0.005}}
+		}
+		pr, err := f.store.Finish(ctx, f.p, st.ID(), "b", res, nil)
+		if err != nil || pr.Counts.Completed != MaxBatch || pr.More {
+			t.Fatalf("recorded %+v: %v", pr, err)
+		}
+		f.checkTrials(t, st.ID(), MaxBatch)
+	})
+}
+
+// A trial's daily returns are stored exactly, in fewer bytes than their
+// JSON; a stored value that is neither form is an error.
+func TestReturnsEncoding(t *testing.T) {
+	rs := []float64{0.0123456789012345, -0.0987654321098765, 0, math.Copysign(0, -1), 5e-324, -1e300, 1.0 / 3}
+	enc := encodeReturns(rs)
+	got, err := decodeReturns(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		if math.Float64bits(got[i]) != math.Float64bits(rs[i]) {
+			t.Fatalf("value %d: %v read back as %v", i, rs[i], got[i])
+		}
+	}
+	if js, _ := json.Marshal(rs); len(enc) >= len(js) {
+		t.Errorf("%d bytes stored, %d as JSON", len(enc), len(js))
+	}
+	if empty, err := decodeReturns(encodeReturns(nil)); err != nil || len(empty) != 0 {
+		t.Errorf("no returns read back as %v, %v", empty, err)
+	}
+	for _, bad := range []string{"AAAA", "!!", "[1,"} {
+		if _, err := decodeReturns(bad); err == nil {
+			t.Errorf("%q was read", bad)
+		}
+	}
 }
 
 // Close while a batch runs must not release the study's data under it:

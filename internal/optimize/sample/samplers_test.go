@@ -316,3 +316,69 @@ func TestTPEModelIsJoint(t *testing.T) {
 		t.Errorf("mean of x: %.4f sampled, %.4f by the density", sampled, mean)
 	}
 }
+
+// TPE restarts a run that has stalled in one basin: after Restart trials
+// without progress, once its good group is full and its losses spread
+// over a quarter of the way to the latest trials' median, the run begins
+// again (an empty good group, random trials first). A run that stalls
+// while probing far from its best (most trials much worse), or that keeps
+// improving, goes on.
+func TestTPERestartsASettledRun(t *testing.T) {
+	space := Space{{Name: "x", High: 1}}
+	tell := func(s *TPE, loss float64) {
+		t.Helper()
+		x, err := s.Ask()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tell(x, loss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := DefaultTPEConfig()
+
+	// Losses spread evenly over [−1, −0.9), the best first: no progress.
+	flat := func(i int) float64 { _, f := math.Modf(float64(i) * 0.6180339887); return -1 + 0.1*f }
+	settled, _ := NewTPE(space, 1, cfg)
+	restartAt := 0
+	for i := range 400 {
+		tell(settled, flat(i))
+		if settled.run.told == 0 && restartAt == 0 {
+			restartAt = i + 1
+		}
+	}
+	// The good group is full after 121 trials; the best is trial 0.
+	if restartAt != 121 {
+		t.Errorf("a settled run restarted after %d trials, want 121", restartAt)
+	}
+	// And again: each run's best is its first trials'.
+	if settled.told != 400 || settled.run.told >= 121 || len(settled.good) > settled.run.told {
+		t.Errorf("told %d, %d in the run, %d good", settled.told, settled.run.told, len(settled.good))
+	}
+
+	probing, _ := NewTPE(space, 1, cfg)
+	improving, _ := NewTPE(space, 1, cfg)
+	for i := range 400 {
+		loss := 100.0
+		if i%4 == 0 {
+			loss = flat(i)
+		}
+		tell(probing, loss)
+		tell(improving, -float64(i))
+	}
+	if probing.run.told != 400 || improving.run.told != 400 {
+		t.Errorf("restarted: a run probing far (%d trials in its run), an improving run (%d)", probing.run.told, improving.run.told)
+	}
+
+	cfg.Restart = 0
+	never, _ := NewTPE(space, 1, cfg)
+	for i := range 400 {
+		tell(never, flat(i))
+	}
+	if never.run.told != 400 {
+		t.Errorf("Restart 0 restarted: %d trials in the run", never.run.told)
+	}
+	if _, err := NewTPE(space, 1, TPEConfig{Candidates: 1, PriorWeight: 1, Restart: -1}); err == nil {
+		t.Error("a negative Restart was accepted")
+	}
+}

@@ -26,13 +26,21 @@ type TPEConfig struct {
 	// told). It keeps Ask's cost and the sampler's memory flat in the
 	// number of trials; 0 keeps every trial, as Optuna does.
 	History int
+	// Restart is how many trials TPE lets pass without its run's best
+	// improving (by more than restartTol of it) before it begins a new
+	// run, when the run has settled in one basin: its good group is full
+	// (gamma's cap) and its losses spread over at least settledShare of
+	// the way from the best to the median of the History latest trials.
+	// 0 never restarts, as Optuna does not.
+	Restart int
 }
 
 // DefaultTPEConfig returns Optuna's defaults (10 random trials, 24
-// candidates, prior weight 1) and a history of 200 trials. The good
-// group (gamma) and the joint model are set in TPE; see its doc.
+// candidates, prior weight 1), a history of 200 trials and a restart
+// after 60 trials without progress. The good group (gamma) and the joint
+// model are set in TPE; see its doc.
 func DefaultTPEConfig() TPEConfig {
-	return TPEConfig{Startup: 10, Candidates: 24, PriorWeight: 1, History: 200}
+	return TPEConfig{Startup: 10, Candidates: 24, PriorWeight: 1, History: 200, Restart: 60}
 }
 
 // Validate checks the settings, naming the bad one.
@@ -48,6 +56,8 @@ func (c TPEConfig) Validate() error {
 		return fmt.Errorf("tpe: history %d is below 0", c.History)
 	case c.History > 0 && c.History < maxGood:
 		return fmt.Errorf("tpe: a history of %d trials is below the %d good trials TPE can keep", c.History, maxGood)
+	case c.Restart < 0:
+		return fmt.Errorf("tpe: restart after %d trials is below 0", c.Restart)
 	}
 	return nil
 }
@@ -63,6 +73,16 @@ const maxGood = 25
 // trials, so a study that tells a rebuilt sampler its 250 best trials
 // gets the same group as telling it all.
 func gamma(n int) int { return min((n+4)/5, maxGood) }
+
+// restartTol is how much a run's best must improve, relative to its
+// magnitude, to count as progress; settledShare is how much of the way
+// from the best to the median of the latest trials the good group's
+// losses must spread for the run to have settled in one basin (see
+// TPEConfig.Restart).
+const (
+	restartTol   = 1e-3
+	settledShare = 0.25
+)
 
 // TPE is the Tree-structured Parzen Estimator (Bergstra, Bardenet,
 // Bengio & Kégl, "Algorithms for Hyper-Parameter Optimization", 2011),
@@ -81,6 +101,17 @@ func gamma(n int) int { return min((n+4)/5, maxGood) }
 // endpoints get no special widths (Optuna's consider_endpoints off);
 // kernels are no narrower than the magic clip. There is no grouping of
 // conditional dimensions (Optuna's group): a Space has none.
+//
+// Restarts: TPE can settle in the basin of a local optimum (Hartmann-6's
+// second-best minimum) and, its good group all there, never leave it.
+// When a run's best has not improved for Restart trials and the run has
+// settled (TPEConfig.Restart says when), TPE begins a new run, as
+// IPOP-CMA-ES restarts a converged search: the good group starts empty
+// and the first Startup trials of the run are random again, while the
+// earlier runs' trials stay in the bad group's history, so the new run
+// is steered away from where the last one settled. A run still making
+// progress, or probing far from its best (a narrow curved valley:
+// Rosenbrock's), is not restarted.
 //
 // Failed trials (loss NaN or +Inf) count as the worst. Pending trials
 // (asked, not yet told) join the bad group with their points — the
@@ -104,7 +135,8 @@ type TPE struct {
 
 	told    int
 	number  int        // the next trial number
-	good    []observed // the best told trials, at most maxGood, by loss then number
+	run     tpeRun     // the current run (see Restart)
+	good    []observed // the best told trials of the run, at most maxGood, by loss then number
 	recent  []observed // a ring of the History latest told trials (every one when History is 0)
 	head    int        // where the ring writes next, once full
 	pending []observed // asked, not told, in ask order
@@ -118,6 +150,14 @@ type TPE struct {
 	cand, best []float64
 	inGood     map[int]bool
 	goodSort   []observed
+	losses     []float64
+}
+
+// tpeRun is TPE's current run: since a restart, or since the start.
+type tpeRun struct {
+	told   int     // trials told in the run
+	best   float64 // its best loss, as last improved by more than restartTol
+	bestAt int     // the number of the trial that set it
 }
 
 // observed is a trial as TPE keeps it.
@@ -152,7 +192,7 @@ func NewTPE(space Space, seed uint64, cfg TPEConfig) (*TPE, error) {
 // Ask proposes the next point.
 func (t *TPE) Ask() ([]float64, error) {
 	x := make([]float64, len(t.space))
-	if t.told < t.cfg.Startup || t.told == 0 {
+	if t.run.told < t.cfg.Startup || t.run.told == 0 {
 		for i, d := range t.space {
 			x[i] = d.Uniform(t.rng)
 		}
@@ -168,7 +208,7 @@ func (t *TPE) Ask() ([]float64, error) {
 // split fills t.goodSort (the good group) and t.bad (the rest within the
 // history, and the pending trials), each in trial order.
 func (t *TPE) split() {
-	n := gamma(t.told)
+	n := gamma(t.run.told)
 	t.goodSort = append(t.goodSort[:0], t.good[:n]...)
 	slices.SortFunc(t.goodSort, func(a, b observed) int { return a.number - b.number })
 	clear(t.inGood)
@@ -254,7 +294,37 @@ func (t *TPE) Tell(x []float64, loss float64) error {
 	}
 	t.told++
 	t.remember(o)
+	t.progress(o)
 	return nil
+}
+
+// progress counts a told trial in the current run and begins a new one
+// when the run has stalled and settled (TPEConfig.Restart).
+func (t *TPE) progress(o observed) {
+	r := &t.run
+	r.told++
+	if r.told == 1 || (o.loss < r.best && (math.IsInf(r.best, 1) || r.best-o.loss > restartTol*math.Abs(r.best))) {
+		r.best, r.bestAt = o.loss, o.number
+	}
+	if t.cfg.Restart == 0 || t.number-r.bestAt < t.cfg.Restart || gamma(r.told) < maxGood || !t.settled() {
+		return
+	}
+	t.good = t.good[:0]
+	t.run = tpeRun{bestAt: t.number}
+}
+
+// settled reports whether the run's good group spreads over at least
+// settledShare of the way from its best loss to the median of the latest
+// trials: the run samples near its best as often as a converged search
+// does, rather than probing far from it.
+func (t *TPE) settled() bool {
+	t.losses = t.losses[:0]
+	for _, o := range t.recent {
+		t.losses = append(t.losses, o.loss)
+	}
+	slices.Sort(t.losses)
+	best, edge, median := t.good[0].loss, t.good[maxGood-1].loss, t.losses[len(t.losses)/2]
+	return !math.IsInf(edge, 0) && !math.IsInf(median, 0) && edge-best >= settledShare*(median-best)
 }
 
 // remember files a told trial in the history ring and, if it is among
