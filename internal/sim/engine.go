@@ -116,6 +116,12 @@ type order struct {
 	candleFilled fixed.Dec
 	inBook       bool
 	done         bool
+	// A tracking trailing stop's highest (sell) or lowest (buy) price, and
+	// the range of prices it saw in candle spanCandle (the backtest's
+	// order inside a candle: see trail).
+	peak           fixed.Dec
+	spanLo, spanHi fixed.Dec
+	spanCandle     int64
 }
 
 // New returns an engine trading symbols. journal may be nil.
@@ -274,7 +280,7 @@ func (e *Engine) emit(o *order, exec ExecType, f *Fill) {
 	if e.journal == nil {
 		return
 	}
-	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem}})
+	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem, TrailPeak: o.peak}})
 	if f != nil {
 		e.events[len(e.events)-1].Order.Fill = *f
 	}
@@ -392,8 +398,29 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 			return nil, reject(CodeNewOrderRejected, MsgDuplicateOrder)
 		}
 	}
-	if req.Type.IsStop() && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last) {
+	if req.TrailingDelta > 0 {
+		if !b.sym.TrailingDelta.On() {
+			return nil, reject(CodeNewOrderRejected, MsgNoTrailingStops)
+		}
+		if !b.sym.TrailingDelta.allows(req.Type, req.Side, req.TrailingDelta) {
+			return nil, filterFailure("TRAILING_DELTA")
+		}
+	}
+	// A trailing stop tracks from the last price without a stop price, or
+	// from its stop price when the last price meets it already.
+	var peak fixed.Dec
+	switch {
+	case req.TrailingDelta > 0 && b.has && req.StopPrice == 0:
+		peak = b.last
+	case req.TrailingDelta > 0 && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last):
+		peak = req.StopPrice
+	}
+	if peak > 0 && trailHit(req.Type, req.Side, trailStop(b, req.Type, req.Side, req.TrailingDelta, peak), b.last) ||
+		req.TrailingDelta == 0 && req.Type.IsStop() && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last) {
 		return nil, reject(CodeNewOrderRejected, MsgWouldTrigger)
+	}
+	if req.TrailingDelta > 0 && req.StopPrice == 0 && !b.has {
+		return nil, reject(CodeNewOrderRejected, MsgMarketClosed)
 	}
 	if req.Type == LimitMaker && b.has && e.marketable(b, req.Side, req.Price, b.last) {
 		return nil, reject(CodeNewOrderRejected, MsgWouldTake)
@@ -416,6 +443,9 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 		if !req.Type.hasPrice() {
 			ref = req.StopPrice
 		}
+		if ref == 0 { // a trailing stop without a stop price
+			ref = b.last
+		}
 		o.lockQuote, o.locked = true, fixed.MulCeil(ref, qty)
 		if o.locked > quote.free {
 			return nil, reject(CodeNewOrderRejected, MsgInsufficientBalance)
@@ -436,7 +466,10 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 	o.Order = Order{
 		Symbol: req.Symbol, ID: id, ClientOrderID: cid, Account: a.id, Side: req.Side, Type: req.Type,
 		TimeInForce: req.TimeInForce, Price: req.Price, StopPrice: req.StopPrice, OrigQty: qty,
-		OrigQuoteQty: req.QuoteOrderQty, Status: StatusNew, Time: now, UpdateTime: now,
+		OrigQuoteQty: req.QuoteOrderQty, Status: StatusNew, Time: now, UpdateTime: now, TrailingDelta: req.TrailingDelta,
+	}
+	if peak > 0 {
+		o.TrailingTime, o.peak = now, peak
 	}
 	if o.TimeInForce == 0 {
 		o.TimeInForce = GTC
@@ -485,6 +518,9 @@ func checkParams(r *OrderRequest) error {
 	if r.Type == 0 {
 		return MandatoryParam("type")
 	}
+	if r.TrailingDelta != 0 && !r.Type.IsStop() {
+		return NotRequired("trailingDelta")
+	}
 	needTIF := r.Type == Limit || r.Type == StopLossLimit || r.Type == TakeProfitLimit
 	switch {
 	case needTIF && r.TimeInForce == 0:
@@ -517,7 +553,7 @@ func checkParams(r *OrderRequest) error {
 	if !r.Type.hasPrice() && r.Price > 0 {
 		return NotRequired("price")
 	}
-	if r.Type.IsStop() && r.StopPrice == 0 {
+	if r.Type.IsStop() && r.StopPrice == 0 && r.TrailingDelta == 0 {
 		return MandatoryParam("stopPrice")
 	}
 	if !r.Type.IsStop() && r.StopPrice > 0 {

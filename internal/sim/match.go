@@ -109,12 +109,18 @@ func (e *Engine) move(b *book, p fixed.Dec, jump bool, t int64) {
 		}
 		lo, hi := segLo, segHi
 		if !o.Working() {
-			if !triggered(o.Type, o.Side, o.StopPrice, lo, hi) {
-				continue
+			tp, hit := o.StopPrice, false
+			switch {
+			case o.TrailingDelta > 0:
+				tp, hit = e.trail(b, o, a, p, jump, t)
+			case triggered(o.Type, o.Side, o.StopPrice, lo, hi):
+				hit = true
+				if jump {
+					tp = p
+				}
 			}
-			tp := o.StopPrice
-			if jump {
-				tp = p
+			if !hit {
+				continue
 			}
 			o.WorkingTime, o.UpdateTime = t, t
 			e.emit(o, ExecTriggered, nil)
@@ -135,6 +141,86 @@ func (e *Engine) move(b *book, p fixed.Dec, jump bool, t int64) {
 		}
 	}
 	e.compact(b)
+}
+
+// trail follows trailing stop o along the price's move from a to p (a gap
+// when jump) and reports whether, and at which price, it triggers.
+//
+// Not yet tracking, it starts when the move meets its stop price, from the
+// stop price (from p on a gap), or, without a stop price, at the first
+// move. Tracking, a sell follows the highest price and triggers when the
+// price falls to its stop — the highest less trailingDelta, floored to the
+// tick, the first price on the grid that is that far down — a buy
+// mirrored (the lowest, plus the delta, raised to the tick). A continuous
+// move triggers at the stop, a gap at the price it lands on.
+//
+// Inside a candle (OpenCandle started one) a trailing stop meets the
+// candle's prices in the order the backtest assumes: the favourable
+// extreme moves the stop first, then the adverse one is checked against
+// the moved stop. So when a move raises a sell's highest price, the
+// lowest price the order saw in the candle is checked again against its
+// new stop (a buy's highest against its lowered stop): the candle's path
+// is open, low, high, close for every other order, but a trailing stop
+// fills where the backtest's trailing stop exits.
+func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (fixed.Dec, bool) {
+	if jump {
+		a = p
+	}
+	if o.TrailingTime == 0 {
+		if o.StopPrice > 0 {
+			if !triggered(o.Type, o.Side, o.StopPrice, min(a, p), max(a, p)) {
+				return 0, false
+			}
+			if !jump {
+				a = o.StopPrice
+			}
+		}
+		o.TrailingTime, o.peak = t, a
+		o.spanCandle, o.spanLo, o.spanHi = b.candleTime, a, a
+	}
+	if !b.hasCandle || o.spanCandle != b.candleTime {
+		o.spanCandle, o.spanLo, o.spanHi = b.candleTime, a, a
+	}
+	o.spanLo, o.spanHi = min(o.spanLo, p), max(o.spanHi, p)
+	up := trailsUp(o.Type, o.Side)
+	// The adverse move first (a continuous one reaches the stop in force).
+	if stop := trailStop(b, o.Type, o.Side, o.TrailingDelta, o.peak); trailHit(o.Type, o.Side, stop, p) {
+		if jump {
+			return p, true
+		}
+		return stop, true
+	}
+	// The favourable one moves the stop, which the candle's adverse
+	// extreme then meets. (A candle's open moves it only with the high,
+	// which the feed plays after the low: the low meets the stop in force
+	// before the candle, as in the backtest.)
+	if (up && p < o.peak || !up && p > o.peak) && !(jump && b.hasCandle) {
+		o.peak = p
+		stop := trailStop(b, o.Type, o.Side, o.TrailingDelta, o.peak)
+		if b.hasCandle && (up && o.spanHi >= stop || !up && o.spanLo <= stop) {
+			return stop, true
+		}
+	}
+	return 0, false
+}
+
+// trailStop is the trigger of a trailing stop of type t on side with delta
+// (BIPS) that tracked peak: a fall of delta from it floored to the tick
+// (sells), a rise raised to it (buys).
+func trailStop(b *book, t OrderType, side Side, delta int64, peak fixed.Dec) fixed.Dec {
+	if trailsUp(t, side) {
+		return fixed.MulCeil(peak, fixed.Dec(10_000+delta)*fixed.Dec(10_000)).CeilTo(b.sym.TickSize)
+	}
+	return fixed.MulFloor(peak, fixed.Dec(10_000-delta)*fixed.Dec(10_000)).FloorTo(b.sym.TickSize)
+}
+
+// trailHit reports whether price p reaches stop, the trigger of a
+// trailing stop of type t on side.
+func trailHit(t OrderType, side Side, stop, p fixed.Dec) bool {
+	if trailsUp(t, side) {
+		return p >= stop
+	}
+	return p <= stop
 }
 
 // triggered reports whether a stop order's stop price lies in the price

@@ -23,6 +23,7 @@ type OrderState struct {
 	Order
 	Locked      fixed.Dec
 	CumQuoteRem int64
+	TrailPeak   fixed.Dec
 }
 
 // Restore loads st into an engine that has no accounts yet. It records
@@ -66,7 +67,7 @@ func (e *Engine) Restore(st State) error {
 			units-- // buys round their quote sum up
 		}
 		o := &order{Order: os.Order, acct: a, book: b, lockQuote: os.Side == Buy, locked: os.Locked,
-			cum: fixed.Exact{Units: units, Rem: os.CumQuoteRem}, inBook: true}
+			cum: fixed.Exact{Units: units, Rem: os.CumQuoteRem}, inBook: true, peak: os.TrailPeak}
 		e.open[o.ID] = o
 		a.open[o.Symbol]++
 		a.byClient[clientKey{o.Symbol, o.ClientOrderID}] = o
