@@ -66,7 +66,17 @@ type Market struct {
 	// OrderTypes are the order types the venue takes on the symbol;
 	// empty: market and limit orders only.
 	OrderTypes []OrderType
+	// TrailingBelow and TrailingAbove are the trailing deltas (BIPS) the
+	// venue takes on stop orders that trigger on a fall (stop-loss sells)
+	// and on a rise (stop-loss buys); zero: it takes no trailing stops.
+	TrailingBelow, TrailingAbove DeltaRange
 }
+
+// DeltaRange is a range of trailing deltas in BIPS (1 is 0.01 %).
+type DeltaRange struct{ Min, Max int64 }
+
+// Has reports whether delta lies in r (a zero range has none).
+func (r DeltaRange) Has(delta int64) bool { return r.Max > 0 && delta >= r.Min && delta <= r.Max }
 
 // Takes reports whether the venue takes orders of type t on m.
 func (m Market) Takes(t OrderType) bool {
@@ -149,6 +159,13 @@ type OrderRequest struct {
 	QuoteQuantity fixed.Dec
 	Price         fixed.Dec // limit and stop-limit orders
 	StopPrice     fixed.Dec // stop orders: the trigger
+	// TrailingDelta makes a stop order a trailing stop (BIPS, 1 is
+	// 0.01 %): a sell triggers once the price falls this much from the
+	// highest price since it started tracking — from StopPrice once the
+	// price meets it, or at once without one — a buy once it rises this
+	// much from the lowest. Zero: a plain stop. Venues that have no
+	// trailing stops refuse it (Market.TrailingBelow is zero).
+	TrailingDelta int64
 	ClientOrderID string
 }
 
@@ -169,6 +186,7 @@ type Order struct {
 	Status        Status
 	Price         fixed.Dec
 	StopPrice     fixed.Dec // stop orders
+	TrailingDelta int64     // trailing stops (BIPS)
 	Quantity      fixed.Dec
 	Executed      fixed.Dec // base quantity filled
 	QuoteExecuted fixed.Dec // quote amount of the fills

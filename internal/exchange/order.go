@@ -101,6 +101,29 @@ func (m Market) Stop(side Side, stop, limit, qty float64) (OrderRequest, error) 
 	return req, nil
 }
 
+// Trailing makes stop order req (from [Market.Stop]) a trailing stop of
+// delta BIPS, or says that m does not take that delta: a stop-loss sell's
+// must lie in TrailingBelow, a buy's in TrailingAbove. Its stop price
+// stays: the venue starts tracking from it once the price meets it
+// (at once, for a sell's stop price at or above the price).
+func (m Market) Trailing(req OrderRequest, delta int64) (OrderRequest, error) {
+	if !req.Type.IsStop() {
+		return OrderRequest{}, fmt.Errorf("%s order: a %s order cannot trail", m.Symbol, req.Type)
+	}
+	r := m.TrailingBelow
+	if req.Side == Buy {
+		r = m.TrailingAbove
+	}
+	if !r.Has(delta) {
+		if r.Max == 0 {
+			return OrderRequest{}, fmt.Errorf("%w: %s: the venue takes no trailing stops", ErrFilter, m.Symbol)
+		}
+		return OrderRequest{}, fmt.Errorf("%w: %s: trailing delta: %d BIPS outside %d to %d", ErrFilter, m.Symbol, delta, r.Min, r.Max)
+	}
+	req.TrailingDelta = delta
+	return req, nil
+}
+
 // check applies m's rules to an order of q at p (on the grid already).
 func (m Market) check(typ OrderType, p, q fixed.Dec) error {
 	fail := func(rule, format string, args ...any) error {

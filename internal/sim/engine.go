@@ -81,6 +81,8 @@ type book struct {
 	has        bool // last is known
 	candleTime int64
 	candleVol  fixed.Dec
+	candleLo   fixed.Dec // the candle's low and high, as OpenCandle got them
+	candleHi   fixed.Dec
 	hasCandle  bool
 	orders     []*order // open orders by id (working and waiting); done ones removed lazily
 	dead       int

@@ -87,6 +87,7 @@ func (e *Engine) moveOp(symbol string, t int64, p fixed.Dec, jump bool) ([]Fill,
 
 func (e *Engine) startCandle(b *book, c Candle) {
 	b.candleTime, b.candleVol, b.hasCandle = c.Time, c.Volume, true
+	b.candleLo, b.candleHi = c.Low, c.High
 }
 
 // move takes the price of b to p at time t — as a gap when jump is set —
@@ -154,14 +155,17 @@ func (e *Engine) move(b *book, p fixed.Dec, jump bool, t int64) {
 // mirrored (the lowest, plus the delta, raised to the tick). A continuous
 // move triggers at the stop, a gap at the price it lands on.
 //
-// Inside a candle (OpenCandle started one) a trailing stop meets the
-// candle's prices in the order the backtest assumes: the favourable
-// extreme moves the stop first, then the adverse one is checked against
-// the moved stop. So when a move raises a sell's highest price, the
-// lowest price the order saw in the candle is checked again against its
-// new stop (a buy's highest against its lowered stop): the candle's path
-// is open, low, high, close for every other order, but a trailing stop
-// fills where the backtest's trailing stop exits.
+// Inside a candle played as its four points (OpenCandle, then the low,
+// the high and the close: ReplayCandle and the replay feed) a trailing
+// stop meets the candle's prices in the order the backtest assumes: the
+// favourable extreme moves the stop first, then the adverse one is
+// checked against the moved stop. So when a move reaches a sell's candle
+// high after the order saw the candle's low, the low is checked again
+// against the stop the high moved (a buy's high against the stop its
+// low moved): the path is open, low, high, close for every other order,
+// but a trailing stop fills where the backtest's trailing stop exits.
+// Other moves (MoveTo to prices that are not the candle's extremes) are
+// a plain path.
 func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (fixed.Dec, bool) {
 	if jump {
 		a = p
@@ -197,7 +201,8 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 	if (up && p < o.peak || !up && p > o.peak) && !(jump && b.hasCandle) {
 		o.peak = p
 		stop := trailStop(b, o.Type, o.Side, o.TrailingDelta, o.peak)
-		if b.hasCandle && (up && o.spanHi >= stop || !up && o.spanLo <= stop) {
+		if b.hasCandle && (up && p == b.candleLo && o.spanHi >= b.candleHi && o.spanHi >= stop ||
+			!up && p == b.candleHi && o.spanLo <= b.candleLo && o.spanLo <= stop) {
 			return stop, true
 		}
 	}

@@ -48,6 +48,10 @@ type rawFilter struct {
 	AskMultiplierDn  fixed.Dec `json:"askMultiplierDown"`
 	AvgPriceMins     int       `json:"avgPriceMins"`
 	MaxNumOrders     int       `json:"maxNumOrders"`
+	MinTrailingAbove int64     `json:"minTrailingAboveDelta"`
+	MaxTrailingAbove int64     `json:"maxTrailingAboveDelta"`
+	MinTrailingBelow int64     `json:"minTrailingBelowDelta"`
+	MaxTrailingBelow int64     `json:"maxTrailingBelowDelta"`
 }
 
 // rulesOf reads a symbol's filters; a filter of a shape it does not know
@@ -147,7 +151,7 @@ func (c *Client) checkFilters(ctx context.Context, req exchange.OrderRequest) er
 	if priced && !priceOK(req.Price) {
 		return refused("PRICE_FILTER", fmt.Sprintf("price %s; min %s, max %s, tick %s", req.Price, r.minPrice, r.maxPrice, r.tick))
 	}
-	if req.Type.IsStop() && !priceOK(req.StopPrice) {
+	if req.Type.IsStop() && (req.StopPrice != 0 || req.TrailingDelta == 0) && !priceOK(req.StopPrice) {
 		return refused("PRICE_FILTER", fmt.Sprintf("stop price %s; min %s, max %s, tick %s", req.StopPrice, r.minPrice, r.maxPrice, r.tick))
 	}
 	var last fixed.Dec
@@ -186,7 +190,7 @@ func (c *Client) checkFilters(ctx context.Context, req exchange.OrderRequest) er
 		switch {
 		case req.QuoteQuantity != 0:
 			n = fixed.Exact{Units: req.QuoteQuantity}
-		case market:
+		case market || req.StopPrice == 0: // a trailing stop without a stop price: at the price
 			p, err := lastPrice()
 			if err != nil {
 				return err
