@@ -417,7 +417,7 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 	case req.TrailingDelta > 0 && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last):
 		peak = req.StopPrice
 	}
-	if peak > 0 && trailHit(req.Type, req.Side, trailStop(b, req.Type, req.Side, req.TrailingDelta, peak), b.last) ||
+	if peak > 0 && trailHit(req.Side, trailStop(b, req.Side, req.TrailingDelta, peak), b.last) ||
 		req.TrailingDelta == 0 && req.Type.IsStop() && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last) {
 		return nil, reject(CodeNewOrderRejected, MsgWouldTrigger)
 	}

@@ -170,6 +170,11 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 	if jump {
 		a = p
 	}
+	// The prices the order saw in the candle, tracking or not.
+	if !b.hasCandle || o.spanCandle != b.candleTime {
+		o.spanCandle, o.spanLo, o.spanHi = b.candleTime, a, a
+	}
+	o.spanLo, o.spanHi = min(o.spanLo, p), max(o.spanHi, p)
 	if o.TrailingTime == 0 {
 		if o.StopPrice > 0 {
 			if !triggered(o.Type, o.Side, o.StopPrice, min(a, p), max(a, p)) {
@@ -180,15 +185,10 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 			}
 		}
 		o.TrailingTime, o.peak = t, a
-		o.spanCandle, o.spanLo, o.spanHi = b.candleTime, a, a
 	}
-	if !b.hasCandle || o.spanCandle != b.candleTime {
-		o.spanCandle, o.spanLo, o.spanHi = b.candleTime, a, a
-	}
-	o.spanLo, o.spanHi = min(o.spanLo, p), max(o.spanHi, p)
-	up := trailsUp(o.Type, o.Side)
+	up := o.Side == Buy
 	// The adverse move first (a continuous one reaches the stop in force).
-	if stop := trailStop(b, o.Type, o.Side, o.TrailingDelta, o.peak); trailHit(o.Type, o.Side, stop, p) {
+	if stop := trailStop(b, o.Side, o.TrailingDelta, o.peak); trailHit(o.Side, stop, p) {
 		if jump {
 			return p, true
 		}
@@ -200,7 +200,7 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 	// before the candle, as in the backtest.)
 	if (up && p < o.peak || !up && p > o.peak) && !(jump && b.hasCandle) {
 		o.peak = p
-		stop := trailStop(b, o.Type, o.Side, o.TrailingDelta, o.peak)
+		stop := trailStop(b, o.Side, o.TrailingDelta, o.peak)
 		if b.hasCandle && (up && p == b.candleLo && o.spanHi >= b.candleHi && o.spanHi >= stop ||
 			!up && p == b.candleHi && o.spanLo <= b.candleLo && o.spanLo <= stop) {
 			return stop, true
@@ -209,20 +209,20 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 	return 0, false
 }
 
-// trailStop is the trigger of a trailing stop of type t on side with delta
-// (BIPS) that tracked peak: a fall of delta from it floored to the tick
-// (sells), a rise raised to it (buys).
-func trailStop(b *book, t OrderType, side Side, delta int64, peak fixed.Dec) fixed.Dec {
-	if trailsUp(t, side) {
+// trailStop is the trigger of a trailing stop on side with delta (BIPS)
+// that tracked peak: a fall of delta from it floored to the tick (sells,
+// stop-loss or take-profit), a rise raised to it (buys).
+func trailStop(b *book, side Side, delta int64, peak fixed.Dec) fixed.Dec {
+	if side == Buy {
 		return fixed.MulCeil(peak, fixed.Dec(10_000+delta)*fixed.Dec(10_000)).CeilTo(b.sym.TickSize)
 	}
 	return fixed.MulFloor(peak, fixed.Dec(10_000-delta)*fixed.Dec(10_000)).FloorTo(b.sym.TickSize)
 }
 
 // trailHit reports whether price p reaches stop, the trigger of a
-// trailing stop of type t on side.
-func trailHit(t OrderType, side Side, stop, p fixed.Dec) bool {
-	if trailsUp(t, side) {
+// trailing stop on side.
+func trailHit(side Side, stop, p fixed.Dec) bool {
+	if side == Buy {
 		return p >= stop
 	}
 	return p <= stop

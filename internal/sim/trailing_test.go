@@ -291,3 +291,31 @@ func TestTrailingProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestTrailingTakeProfitInsideACandle: a TAKE_PROFIT sell that a candle's
+// high activates (from its stop price) trails the high, and the candle's
+// low — met before the high on the path, after it in the backtest's order
+// — reaches the moved stop.
+func TestTrailingTakeProfitInsideACandle(t *testing.T) {
+	for _, tc := range []struct {
+		open, low, high string
+		fill            string
+	}{
+		{open: "100", low: "99.5", high: "102", fill: "101.49"}, // activated at 101, the high 102 less 0.5%
+		{open: "101.7", low: "101.6", high: "102", fill: ""},    // the low above the moved stop
+		{open: "100", low: "99.5", high: "100.9", fill: ""},     // not activated
+	} {
+		b := trailing(t)
+		o, _ := b.place(t, OrderRequest{Account: "a", Symbol: "BTCUSDT", Side: Sell, Type: TakeProfit, Quantity: d("1"), StopPrice: d("101"), TrailingDelta: 50})
+		if o.TrailingTime != 0 {
+			t.Fatalf("tracking before the price met its stop price: %+v", o)
+		}
+		fs, err := b.e.ReplayCandle("BTCUSDT", Candle{Time: 60_000, Open: d(tc.open), High: d(tc.high), Low: d(tc.low), Close: d(tc.low), Volume: d("1000")}, 60_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.fill == "" && len(fs) != 0 || tc.fill != "" && (len(fs) != 1 || fs[0].Price != d(tc.fill)) {
+			t.Fatalf("low %s high %s: fills %+v, want %q", tc.low, tc.high, fs, tc.fill)
+		}
+	}
+}

@@ -198,18 +198,12 @@ func (f TrailingDeltaFilter) On() bool { return f != TrailingDeltaFilter{} }
 // side.
 func (f TrailingDeltaFilter) allows(t OrderType, side Side, delta int64) bool {
 	lo, hi := f.MinBelow, f.MaxBelow
-	if trailsUp(t, side) {
+	if (t == StopLoss || t == StopLossLimit) == (side == Buy) {
+		// STOP_LOSS buys and TAKE_PROFIT sells: their stop price lies
+		// above the market.
 		lo, hi = f.MinAbove, f.MaxAbove
 	}
 	return delta >= lo && delta <= hi
-}
-
-// trailsUp reports whether a trailing stop of type t on side triggers on a
-// rise from the lowest price (buys), not a fall from the highest (sells),
-// and whether its delta is an "above" one: STOP_LOSS buys and TAKE_PROFIT
-// sells are priced above the market.
-func trailsUp(t OrderType, side Side) bool {
-	return (t == StopLoss || t == StopLossLimit) == (side == Buy)
 }
 
 // PercentPriceBySide is the PERCENT_PRICE_BY_SIDE filter's multipliers.
