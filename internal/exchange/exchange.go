@@ -103,9 +103,10 @@ const (
 
 // OrderType is how an order trades: at once (MarketOrder), at a price or
 // better (LimitOrder), or, once the price reaches the stop price, as a
-// market order (StopLossOrder) or a limit order (StopLossLimitOrder). A
-// stop-loss sell triggers when the price trades at or below its stop
-// price, a buy at or above it.
+// market order (StopLossOrder, TakeProfitOrder) or a limit order
+// (StopLossLimitOrder). A stop-loss sell triggers when the price trades
+// at or below its stop price, a buy at or above it; a take-profit the
+// other way round (a trailing one starts tracking there).
 type OrderType string
 
 const (
@@ -113,10 +114,13 @@ const (
 	LimitOrder         OrderType = "LIMIT"
 	StopLossOrder      OrderType = "STOP_LOSS"
 	StopLossLimitOrder OrderType = "STOP_LOSS_LIMIT"
+	TakeProfitOrder    OrderType = "TAKE_PROFIT"
 )
 
 // IsStop reports whether orders of type t wait for their stop price.
-func (t OrderType) IsStop() bool { return t == StopLossOrder || t == StopLossLimitOrder }
+func (t OrderType) IsStop() bool {
+	return t == StopLossOrder || t == StopLossLimitOrder || t == TakeProfitOrder
+}
 
 // HasPrice reports whether orders of type t carry a limit price.
 func (t OrderType) HasPrice() bool { return t == LimitOrder || t == StopLossLimitOrder }

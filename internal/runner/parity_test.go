@@ -364,7 +364,7 @@ func TestPaperDeploymentMakesTheBacktestsTrades(t *testing.T) {
 	}{
 		"sma_cross":     {"", days, 0.95},
 		"tight stop":    {`, "stoploss": -0.01`, 12, 0.95},
-		"trailing stop": {`, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 12, 0.5},
+		"trailing stop": {`, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 12, 0.95},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -166,6 +166,8 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 		r.Type = sim.Market
 	case exchange.StopLossOrder:
 		r.Type, r.StopPrice = sim.StopLoss, req.StopPrice
+	case exchange.TakeProfitOrder:
+		r.Type, r.StopPrice = sim.TakeProfit, req.StopPrice
 	case exchange.LimitOrder, exchange.StopLossLimitOrder:
 		r.Type, r.Price = sim.Limit, req.Price
 		if req.Type == exchange.StopLossLimitOrder {
