@@ -200,11 +200,12 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 	// before the candle, as in the backtest.)
 	if (up && p < o.peak || !up && p > o.peak) && !(jump && b.hasCandle) {
 		o.peak = p
-		stop := trailStop(b, o.Side, o.TrailingDelta, o.peak)
-		if b.hasCandle && (up && p == b.candleLo && o.spanHi >= b.candleHi && o.spanHi >= stop ||
-			!up && p == b.candleHi && o.spanLo <= b.candleLo && o.spanLo <= stop) {
-			return stop, true
-		}
+	}
+	// At the candle's favourable extreme (the high of a sell), the
+	// adverse one it saw meets the stop as the extreme left it.
+	if stop := trailStop(b, o.Side, o.TrailingDelta, o.peak); b.hasCandle && !jump &&
+		(up && p == b.candleLo && o.spanHi >= b.candleHi && o.spanHi >= stop || !up && p == b.candleHi && o.spanLo <= b.candleLo && o.spanLo <= stop) {
+		return stop, true
 	}
 	return 0, false
 }

@@ -304,6 +304,7 @@ func TestTrailingTakeProfitInsideACandle(t *testing.T) {
 		{open: "100", low: "99.5", high: "102", fill: "101.49"}, // activated at 101, the high 102 less 0.5%
 		{open: "101.7", low: "101.6", high: "102", fill: ""},    // the low above the moved stop
 		{open: "100", low: "99.5", high: "100.9", fill: ""},     // not activated
+		{open: "100", low: "99.5", high: "101", fill: "100.49"}, // activated at its high
 	} {
 		b := trailing(t)
 		o, _ := b.place(t, OrderRequest{Account: "a", Symbol: "BTCUSDT", Side: Sell, Type: TakeProfit, Quantity: d("1"), StopPrice: d("101"), TrailingDelta: 50})
