@@ -26,6 +26,9 @@ type symbolRules struct {
 	bidUp, bidDown, askUp, askDown fixed.Dec
 	avgMins                        int
 	maxNumOrders                   int // MAX_NUM_ORDERS
+	// TRAILING_DELTA: the trailing deltas of stops that trigger on a fall
+	// (STOP_LOSS sells, TAKE_PROFIT buys) and on a rise (the others).
+	below, above exchange.DeltaRange
 }
 
 // rawFilter is one exchangeInfo filter, every field the checks and Markets read.
@@ -80,6 +83,9 @@ func rulesOf(filters []json.RawMessage) symbolRules {
 			r.avgMins = f.AvgPriceMins
 		case "MAX_NUM_ORDERS":
 			r.maxNumOrders = f.MaxNumOrders
+		case "TRAILING_DELTA":
+			r.below = exchange.DeltaRange{Min: f.MinTrailingBelow, Max: f.MaxTrailingBelow}
+			r.above = exchange.DeltaRange{Min: f.MinTrailingAbove, Max: f.MaxTrailingAbove}
 		}
 	}
 	return r
@@ -153,6 +159,15 @@ func (c *Client) checkFilters(ctx context.Context, req exchange.OrderRequest) er
 	}
 	if req.Type.IsStop() && (req.StopPrice != 0 || req.TrailingDelta == 0) && !priceOK(req.StopPrice) {
 		return refused("PRICE_FILTER", fmt.Sprintf("stop price %s; min %s, max %s, tick %s", req.StopPrice, r.minPrice, r.maxPrice, r.tick))
+	}
+	if d := req.TrailingDelta; d != 0 {
+		rg := r.below
+		if (req.Type == exchange.TakeProfitOrder) == (req.Side == exchange.Sell) {
+			rg = r.above
+		}
+		if rg.Max > 0 && !rg.Has(d) {
+			return refused("TRAILING_DELTA", fmt.Sprintf("trailing delta %d; min %d, max %d", d, rg.Min, rg.Max))
+		}
 	}
 	var last fixed.Dec
 	lastPrice := func() (fixed.Dec, error) {
