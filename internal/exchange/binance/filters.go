@@ -205,7 +205,7 @@ func (c *Client) checkFilters(ctx context.Context, req exchange.OrderRequest) er
 		switch {
 		case req.QuoteQuantity != 0:
 			n = fixed.Exact{Units: req.QuoteQuantity}
-		case market || req.StopPrice == 0: // a trailing stop without a stop price: at the price
+		case market || req.TrailingDelta != 0 && req.StopPrice == 0: // a trailing stop without a stop price: at the price
 			p, err := lastPrice()
 			if err != nil {
 				return err
