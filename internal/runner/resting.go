@@ -339,27 +339,31 @@ func (r *Runner) endRest(ctx context.Context, ps *pairState, rec deploy.Order, o
 	}
 	at, reason := r.cfg.Timeframe.Floor(p.when), trade.ExitReason(rec.Reason)
 	if trail > 0 {
-		reason = r.trailReason(ps, at)
+		qty, quote := p.executed()
+		reason = r.trailReason(ps, at, quote/qty)
 	}
 	r.logf(ctx, slog.LevelInfo, "resting exit filled", "pair", ps.pair, "client_order_id", rec.ClientOrderID, "reason", string(reason))
 	return r.closed(ctx, ps, at, reason, p)
 }
 
-// trailReason is why the venue's trailing stop closed ps's trade in the
-// candle opening at at: a trailing stop when the trade's stop had moved
-// from its initial stop by the end of that candle, as the backtest's
-// policy moves it (a stop-loss otherwise). Without that candle at hand
-// (a restart), the stop as the runner last moved it decides.
-func (r *Runner) trailReason(ps *pairState, at int64) trade.ExitReason {
+// trailReason is why the venue's trailing stop closed ps's trade at rate
+// in the candle opening at at: a trailing stop when the trade's stop had
+// moved from its initial stop by the end of that candle, as the backtest's
+// policy moves it (a stop-loss otherwise). Without that candle at hand (a
+// fill the venue streamed inside the candle, a restart), the stop as the
+// runner last moved it decides, or a fill above the initial stop.
+func (r *Runner) trailReason(ps *pairState, at int64, rate float64) trade.ExitReason {
 	tr := *ps.open.tr
 	w := &ps.win
+	seen := false
 	for i := w.Len() - 1; i >= 0 && w.Time[i] >= at; i-- {
 		if w.Time[i] == at && at >= tr.OpenTime {
 			r.pol.Exit(&tr, trade.Candle{Time: at, Open: w.Open[i], High: w.High[i], Low: w.Low[i], Close: w.Close[i]}, &r.xs)
+			seen = true
 			break
 		}
 	}
-	if tr.StopLoss != tr.InitialStopLoss {
+	if tr.StopLoss != tr.InitialStopLoss || !seen && rate > tr.InitialStopLoss+ps.market.TickSize.Float() {
 		return trade.ExitTrailingStop
 	}
 	return trade.ExitStopLoss
