@@ -118,12 +118,24 @@ type order struct {
 	candleFilled fixed.Dec
 	inBook       bool
 	done         bool
-	// A tracking trailing stop's highest (sell) or lowest (buy) price, and
-	// the range of prices it saw in candle spanCandle (the backtest's
-	// order inside a candle: see trail).
+	trail        *trailState // trailing stops only
+}
+
+// trailState is a trailing stop's: the highest (sell) or lowest (buy)
+// price it tracked, and the range of prices it saw in candle spanCandle
+// (the backtest's order inside a candle: see Engine.trail).
+type trailState struct {
 	peak           fixed.Dec
 	spanLo, spanHi fixed.Dec
 	spanCandle     int64
+}
+
+// peak is o's tracked price (0: none yet, or not a trailing stop).
+func (o *order) peak() fixed.Dec {
+	if o.trail == nil {
+		return 0
+	}
+	return o.trail.peak
 }
 
 // New returns an engine trading symbols. journal may be nil.
@@ -282,7 +294,7 @@ func (e *Engine) emit(o *order, exec ExecType, f *Fill) {
 	if e.journal == nil {
 		return
 	}
-	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem, TrailPeak: o.peak}})
+	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem, TrailPeak: o.peak()}})
 	if f != nil {
 		e.events[len(e.events)-1].Order.Fill = *f
 	}
@@ -470,8 +482,11 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 		TimeInForce: req.TimeInForce, Price: req.Price, StopPrice: req.StopPrice, OrigQty: qty,
 		OrigQuoteQty: req.QuoteOrderQty, Status: StatusNew, Time: now, UpdateTime: now, TrailingDelta: req.TrailingDelta,
 	}
+	if req.TrailingDelta > 0 {
+		o.trail = &trailState{peak: peak}
+	}
 	if peak > 0 {
-		o.TrailingTime, o.peak = now, peak
+		o.TrailingTime = now
 	}
 	if o.TimeInForce == 0 {
 		o.TimeInForce = GTC

@@ -167,14 +167,15 @@ func (e *Engine) move(b *book, p fixed.Dec, jump bool, t int64) {
 // Other moves (MoveTo to prices that are not the candle's extremes) are
 // a plain path.
 func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (fixed.Dec, bool) {
+	tr := o.trail
 	if jump {
 		a = p
 	}
 	// The prices the order saw in the candle, tracking or not.
-	if !b.hasCandle || o.spanCandle != b.candleTime {
-		o.spanCandle, o.spanLo, o.spanHi = b.candleTime, a, a
+	if !b.hasCandle || tr.spanCandle != b.candleTime {
+		tr.spanCandle, tr.spanLo, tr.spanHi = b.candleTime, a, a
 	}
-	o.spanLo, o.spanHi = min(o.spanLo, p), max(o.spanHi, p)
+	tr.spanLo, tr.spanHi = min(tr.spanLo, p), max(tr.spanHi, p)
 	if o.TrailingTime == 0 {
 		if o.StopPrice > 0 {
 			if !triggered(o.Type, o.Side, o.StopPrice, min(a, p), max(a, p)) {
@@ -184,11 +185,11 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 				a = o.StopPrice
 			}
 		}
-		o.TrailingTime, o.peak = t, a
+		o.TrailingTime, tr.peak = t, a
 	}
 	up := o.Side == Buy
 	// The adverse move first (a continuous one reaches the stop in force).
-	if stop := trailStop(b, o.Side, o.TrailingDelta, o.peak); trailHit(o.Side, stop, p) {
+	if stop := trailStop(b, o.Side, o.TrailingDelta, tr.peak); trailHit(o.Side, stop, p) {
 		if jump {
 			return p, true
 		}
@@ -198,13 +199,13 @@ func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (f
 	// extreme then meets. (A candle's open moves it only with the high,
 	// which the feed plays after the low: the low meets the stop in force
 	// before the candle, as in the backtest.)
-	if (up && p < o.peak || !up && p > o.peak) && !(jump && b.hasCandle) {
-		o.peak = p
+	if (up && p < tr.peak || !up && p > tr.peak) && !(jump && b.hasCandle) {
+		tr.peak = p
 	}
 	// At the candle's favourable extreme (the high of a sell), the
 	// adverse one it saw meets the stop as the extreme left it.
-	if stop := trailStop(b, o.Side, o.TrailingDelta, o.peak); b.hasCandle && !jump &&
-		(up && p == b.candleLo && o.spanHi >= b.candleHi && o.spanHi >= stop || !up && p == b.candleHi && o.spanLo <= b.candleLo && o.spanLo <= stop) {
+	if stop := trailStop(b, o.Side, o.TrailingDelta, tr.peak); b.hasCandle && !jump &&
+		(up && p == b.candleLo && tr.spanHi >= b.candleHi && tr.spanHi >= stop || !up && p == b.candleHi && tr.spanLo <= b.candleLo && tr.spanLo <= stop) {
 		return stop, true
 	}
 	return 0, false

@@ -67,7 +67,10 @@ func (e *Engine) Restore(st State) error {
 			units-- // buys round their quote sum up
 		}
 		o := &order{Order: os.Order, acct: a, book: b, lockQuote: os.Side == Buy, locked: os.Locked,
-			cum: fixed.Exact{Units: units, Rem: os.CumQuoteRem}, inBook: true, peak: os.TrailPeak}
+			cum: fixed.Exact{Units: units, Rem: os.CumQuoteRem}, inBook: true}
+		if o.TrailingDelta > 0 {
+			o.trail = &trailState{peak: os.TrailPeak}
+		}
 		e.open[o.ID] = o
 		a.open[o.Symbol]++
 		a.byClient[clientKey{o.Symbol, o.ClientOrderID}] = o

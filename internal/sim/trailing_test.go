@@ -165,7 +165,7 @@ func TestTrailingInsideACandle(t *testing.T) {
 				if len(fs) != 0 {
 					t.Fatalf("fills %+v, want none", fs)
 				}
-				if got := b.e.open[o.ID].peak; got != d(tc.peakAfter) {
+				if got := b.e.open[o.ID].peak(); got != d(tc.peakAfter) {
 					t.Fatalf("highest %s, want %s", got, tc.peakAfter)
 				}
 				return
@@ -275,7 +275,7 @@ func TestTrailingProperty(t *testing.T) {
 				if len(fs) != 0 {
 					rt.Fatalf("candle %+v: filled %+v, the backtest's stop did not", c, fs)
 				}
-				if got := e.open[o.ID].peak; got != peak {
+				if got := e.open[o.ID].peak(); got != peak {
 					rt.Fatalf("candle %+v: tracks %s as the highest, want %s", c, got, peak)
 				}
 				last = cls
