@@ -408,6 +408,39 @@ func (n noTrailing) Markets(ctx context.Context) ([]exchange.Market, error) {
 	return ms, err
 }
 
+// refusesTrailing is a venue that lists trailing stops but refuses every
+// order with a trailing delta (as Binance refuses a stop that would
+// trigger at once), counting the refusals.
+type refusesTrailing struct {
+	exchange.Exchange
+	refused int
+}
+
+func (x *refusesTrailing) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exchange.Order, error) {
+	if req.TrailingDelta != 0 {
+		x.refused++
+		return exchange.Order{}, &exchange.Error{Kind: exchange.ErrRejected, HTTPStatus: 400, Code: -2010, Msg: "Order would trigger immediately."}
+	}
+	return x.Exchange.PlaceOrder(ctx, req)
+}
+
+// A venue that refuses the trailing stop: the runner rests the plain stop
+// instead, for the rest of the trade (one refusal a trade, not one a
+// candle), and makes the backtest's trades as with the stop moved at
+// closes.
+func TestTrailingStopRefusedRestsThePlainStop(t *testing.T) {
+	w := newWorldWith(t, `, "stoploss": -0.02, "trailing_stop": true, "trailing_stop_positive": 0.005, "trailing_stop_positive_offset": 0.01`, 3)
+	x := &refusesTrailing{}
+	p := newPaper(t, w, func(e exchange.Exchange) exchange.Exchange { x.Exchange = e; return x })
+	p.run(t, p.runner(t, w), start, start+3*86_400_000-dur)
+	got := p.trades(t)
+	exact, named, why := compare(t, w, got)
+	t.Logf("%d trades: %d the same, %d as named %v; %d trailing stops refused", len(got), exact, named, why, x.refused)
+	if x.refused == 0 || x.refused > len(got) {
+		t.Fatalf("%d trailing stops refused for %d trades: want one at most a trade", x.refused, len(got))
+	}
+}
+
 // faulty injects the venue's failures at the Exchange seam: rate limits
 // before an order is placed, timeouts and 503s after it was placed, 503s
 // on lookups, fills and candles.

@@ -81,7 +81,7 @@ func (r *Runner) wantRest(ps *pairState, nowMs int64, price float64, enter bool)
 func (r *Runner) trailDelta(ps *pairState) (int64, bool) {
 	rules := &r.pol.Rules
 	risk, tr := &rules.Risk, ps.open.tr
-	if !risk.TrailingStop || tr.IsShort || rules.Leverage != 1 || r.cfg.Orders.StopLimit {
+	if !risk.TrailingStop || tr.IsShort || rules.Leverage != 1 || r.cfg.Orders.StopLimit || ps.open.noTrail {
 		return 0, false
 	}
 	sl := risk.Stoploss
@@ -179,7 +179,7 @@ func profitPrice(tr *trade.Trade, ratio float64) (float64, bool) {
 func (r *Runner) trailActivation(ps *pairState, price float64) (req exchange.OrderRequest, at float64, ok bool) {
 	rules := &r.pol.Rules
 	risk, tr := &rules.Risk, ps.open.tr
-	if !r.cfg.Orders.StopOnVenue || r.cfg.Orders.StopLimit || !risk.TrailingStop || risk.TrailingStopPositive <= 0 || tr.IsShort ||
+	if !r.cfg.Orders.StopOnVenue || r.cfg.Orders.StopLimit || ps.open.noTrail || !risk.TrailingStop || risk.TrailingStopPositive <= 0 || tr.IsShort ||
 		rules.Leverage != 1 || !ps.market.Takes(exchange.TakeProfitOrder) || tr.ProfitRatioAt(tr.MaxRate) > risk.TrailingStopPositiveOffset {
 		return req, 0, false
 	}
@@ -230,6 +230,13 @@ func (r *Runner) rest(ctx context.Context, ps *pairState, nowMs int64, price flo
 	attempt := ot.exitAttempt
 	ot.exitAttempt++
 	rec, o, sent, err := r.send(ctx, ps, ot.seq, deploy.Exit, attempt, string(reason), req)
+	if err == nil && !sent && rec.Status == exchange.StatusRejected && req.TrailingDelta > 0 && !ot.noTrail {
+		// The venue would not take it (a venue reading Binance's rules
+		// otherwise): the stop rests as a plain one, moved at closes.
+		ot.noTrail = true
+		r.logf(ctx, slog.LevelWarn, "trailing stop refused: the stop rests as a plain stop", "pair", ps.pair, "client_order_id", rec.ClientOrderID)
+		return r.rest(ctx, ps, nowMs, price, enter)
+	}
 	if err != nil || !sent {
 		return err
 	}
