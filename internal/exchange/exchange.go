@@ -66,7 +66,17 @@ type Market struct {
 	// OrderTypes are the order types the venue takes on the symbol;
 	// empty: market and limit orders only.
 	OrderTypes []OrderType
+	// TrailingBelow and TrailingAbove are the trailing deltas (BIPS) the
+	// venue takes on stop orders that trigger on a fall (stop-loss sells)
+	// and on a rise (stop-loss buys); zero: it takes no trailing stops.
+	TrailingBelow, TrailingAbove DeltaRange
 }
+
+// DeltaRange is a range of trailing deltas in BIPS (1 is 0.01 %).
+type DeltaRange struct{ Min, Max int64 }
+
+// Has reports whether delta lies in r (a zero range has none).
+func (r DeltaRange) Has(delta int64) bool { return r.Max > 0 && delta >= r.Min && delta <= r.Max }
 
 // Takes reports whether the venue takes orders of type t on m.
 func (m Market) Takes(t OrderType) bool {
@@ -93,9 +103,10 @@ const (
 
 // OrderType is how an order trades: at once (MarketOrder), at a price or
 // better (LimitOrder), or, once the price reaches the stop price, as a
-// market order (StopLossOrder) or a limit order (StopLossLimitOrder). A
-// stop-loss sell triggers when the price trades at or below its stop
-// price, a buy at or above it.
+// market order (StopLossOrder, TakeProfitOrder) or a limit order
+// (StopLossLimitOrder). A stop-loss sell triggers when the price trades
+// at or below its stop price, a buy at or above it; a take-profit the
+// other way round (a trailing one starts tracking there).
 type OrderType string
 
 const (
@@ -103,10 +114,13 @@ const (
 	LimitOrder         OrderType = "LIMIT"
 	StopLossOrder      OrderType = "STOP_LOSS"
 	StopLossLimitOrder OrderType = "STOP_LOSS_LIMIT"
+	TakeProfitOrder    OrderType = "TAKE_PROFIT"
 )
 
 // IsStop reports whether orders of type t wait for their stop price.
-func (t OrderType) IsStop() bool { return t == StopLossOrder || t == StopLossLimitOrder }
+func (t OrderType) IsStop() bool {
+	return t == StopLossOrder || t == StopLossLimitOrder || t == TakeProfitOrder
+}
 
 // HasPrice reports whether orders of type t carry a limit price.
 func (t OrderType) HasPrice() bool { return t == LimitOrder || t == StopLossLimitOrder }
@@ -149,6 +163,13 @@ type OrderRequest struct {
 	QuoteQuantity fixed.Dec
 	Price         fixed.Dec // limit and stop-limit orders
 	StopPrice     fixed.Dec // stop orders: the trigger
+	// TrailingDelta makes a stop order a trailing stop (BIPS, 1 is
+	// 0.01 %): a sell triggers once the price falls this much from the
+	// highest price since it started tracking — from StopPrice once the
+	// price meets it, or at once without one — a buy once it rises this
+	// much from the lowest. Zero: a plain stop. Venues that have no
+	// trailing stops refuse it (Market.TrailingBelow is zero).
+	TrailingDelta int64
 	ClientOrderID string
 }
 
@@ -169,6 +190,7 @@ type Order struct {
 	Status        Status
 	Price         fixed.Dec
 	StopPrice     fixed.Dec // stop orders
+	TrailingDelta int64     // trailing stops (BIPS)
 	Quantity      fixed.Dec
 	Executed      fixed.Dec // base quantity filled
 	QuoteExecuted fixed.Dec // quote amount of the fills

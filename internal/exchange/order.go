@@ -101,6 +101,42 @@ func (m Market) Stop(side Side, stop, limit, qty float64) (OrderRequest, error) 
 	return req, nil
 }
 
+// TakeProfit is [Market.Stop] for a TAKE_PROFIT order of qty that
+// triggers at stop (at the market): a sell's stop price raised to the
+// tick, a buy's floored (as [Market.Order] rounds a limit), so that it
+// triggers when the price passes the decided stop, never before.
+func (m Market) TakeProfit(side Side, stop, qty float64) (OrderRequest, error) {
+	req, err := m.Order(side, LimitOrder, stop, qty)
+	if err != nil {
+		return OrderRequest{}, err
+	}
+	req.Type, req.StopPrice, req.Price = TakeProfitOrder, req.Price, 0
+	return req, nil
+}
+
+// Trailing makes stop order req (from [Market.Stop] or
+// [Market.TakeProfit]) a trailing stop of delta BIPS, or says that m does
+// not take that delta: a stop-loss sell's or take-profit buy's must lie in
+// TrailingBelow, the others' in TrailingAbove. Its stop price stays: the
+// venue starts tracking from it once the price meets it.
+func (m Market) Trailing(req OrderRequest, delta int64) (OrderRequest, error) {
+	if !req.Type.IsStop() {
+		return OrderRequest{}, fmt.Errorf("%s order: a %s order cannot trail", m.Symbol, req.Type)
+	}
+	r := m.TrailingBelow
+	if (req.Type == TakeProfitOrder) == (req.Side == Sell) {
+		r = m.TrailingAbove
+	}
+	if !r.Has(delta) {
+		if r.Max == 0 {
+			return OrderRequest{}, fmt.Errorf("%w: %s: the venue takes no trailing stops", ErrFilter, m.Symbol)
+		}
+		return OrderRequest{}, fmt.Errorf("%w: %s: trailing delta: %d BIPS outside %d to %d", ErrFilter, m.Symbol, delta, r.Min, r.Max)
+	}
+	req.TrailingDelta = delta
+	return req, nil
+}
+
 // check applies m's rules to an order of q at p (on the grid already).
 func (m Market) check(typ OrderType, p, q fixed.Dec) error {
 	fail := func(rule, format string, args ...any) error {

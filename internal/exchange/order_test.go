@@ -217,3 +217,34 @@ func TestStop(t *testing.T) {
 		t.Error("Takes does not read the market's order types")
 	}
 }
+
+func TestTrailing(t *testing.T) {
+	m := btc
+	m.TrailingBelow = exchange.DeltaRange{Min: 10, Max: 2000}
+	stop, err := m.Stop(exchange.Sell, 90000, 0, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Trailing(stop, 150)
+	if err != nil || got.TrailingDelta != 150 || got.StopPrice != stop.StopPrice || got.Type != exchange.StopLossOrder {
+		t.Fatalf("Trailing = %+v, %v", got, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		m     exchange.Market
+		req   exchange.OrderRequest
+		delta int64
+	}{
+		{"below the range", m, stop, 9},
+		{"above it", m, stop, 2001},
+		{"a buy: the range above, not set", m, exchange.OrderRequest{Side: exchange.Buy, Type: exchange.StopLossOrder}, 100},
+		{"a venue without trailing stops", btc, stop, 100},
+	} {
+		if _, err := tc.m.Trailing(tc.req, tc.delta); !errors.Is(err, exchange.ErrFilter) {
+			t.Errorf("%s: %v, want ErrFilter", tc.name, err)
+		}
+	}
+	if _, err := m.Trailing(exchange.OrderRequest{Side: exchange.Sell, Type: exchange.LimitOrder}, 100); err == nil || errors.Is(err, exchange.ErrFilter) {
+		t.Errorf("a limit order: %v, want the caller's error", err)
+	}
+}

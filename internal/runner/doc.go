@@ -16,15 +16,24 @@
 // sell at its ROI trigger, whichever is nearer to the price; the runner
 // manages the other at candle closes, and replaces the resting order
 // (lease checked, cancelled, placed with the next attempt's client order
-// id) when the trailing stop or the ROI step moves. A fill of it closes
-// the trade inside its candle, as the backtest fills it.
+// id) when the stop or the ROI step moves. A trailing stop rests as the
+// venue's trailing stop where the venue takes them (Binance's
+// trailingDelta): a STOP_LOSS sell tracking from the trade's highest price
+// by the distance in force, which follows the high inside the candle as
+// the backtest's stop does and is not replaced while that distance holds;
+// or, while trailing_stop_positive's offset is ahead and nearer than the
+// stop, a TAKE_PROFIT sell activated at the offset's price trailing by the
+// positive distance (resting.go says how and why). Elsewhere the stop is
+// moved at candle closes. A fill of the resting exit closes the trade
+// inside its candle, as the backtest fills it.
 //
 // At the close of candle k (the open of candle k+1), for the pairs holding
 // a trade, in the order the trades opened, the runner first asks the venue
 // about the resting exit; then the policy looks at candle k's prices with
 // the signals before it, as the backtest does for candle k (for the exit
-// not resting, and a trailing stop moved inside the candle: the runner
-// exits at the market now, one candle after a backtest); then at the price
+// not resting, and a trailing stop the venue did not move inside the
+// candle: the runner exits at the market now, one candle after a
+// backtest); then at the price
 // now with candle k's signals (an exit signal, or a stop or ROI already
 // passed at the open, exits now, where the backtest exits too). Then the
 // pairs without a trade, in the deployment's order, are offered an entry

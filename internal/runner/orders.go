@@ -413,7 +413,7 @@ func (r *Runner) limitExit(ctx context.Context, ps *pairState, at int64, reason 
 		return r.closed(ctx, ps, at, reason, p)
 	}
 	rec.Status, rec.VenueID, rec.Executed, rec.QuoteExecuted = o.Status, o.ID, o.Executed, o.QuoteExecuted
-	ot.rest, ot.restUntil = &rec, o.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli()
+	ot.rest, ot.restUntil, ot.restTrail = &rec, o.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli(), 0
 	return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{rec}})
 }
 
@@ -541,13 +541,13 @@ func (r *Runner) reconcileRest(ctx context.Context, ps *pairState, o deploy.Orde
 	r.logf(ctx, slog.LevelInfo, "resting exit reconciled with the venue", "pair", o.Pair, "client_order_id", o.ClientOrderID, "status", string(v.Status))
 	switch {
 	case mine && v.Status.Open():
-		ps.open.rest = &o
+		ps.open.rest, ps.open.restTrail = &o, v.TrailingDelta
 		if timed(o.Reason) {
 			ps.open.restUntil = v.Time.Add(r.cfg.Orders.ExitTimeout).UnixMilli()
 		}
 		return r.cfg.Store.Record(ctx, r.cfg.Lease, deploy.Write{Orders: []deploy.Order{o}})
 	case mine:
-		ps.open.rest = &o
+		ps.open.rest, ps.open.restTrail = &o, v.TrailingDelta
 		return r.endRest(ctx, ps, o, v)
 	case v.Status.Open():
 		// Its trade is closed: the order must not sell what another

@@ -148,6 +148,8 @@ type openTrade struct {
 	rest        *deploy.Order // the exit resting on the venue (stop, take-profit or a limit exit), if any
 	restUntil   int64         // a limit exit's: when it is cancelled and placed again (Unix ms); 0: the others
 	restFrom    int64         // the open of the first candle the resting exit may have traded in unseen; 0: unknown
+	restTrail   int64         // the resting stop's trailing delta (BIPS); 0: not a trailing stop
+	noTrail     bool          // the venue refused the trade's trailing stop: plain stops from then on
 }
 
 // pendingEntry is a limit entry waiting to fill.

@@ -28,10 +28,19 @@
 //     beyond it) it is the open. STOP_LOSS and TAKE_PROFIT then execute as
 //     MARKET orders from the trigger price; the _LIMIT kinds become limit
 //     orders. A stop that would trigger at once is rejected.
+//   - A stop with a trailing delta (OrderRequest.TrailingDelta, BIPS) is
+//     Binance's trailing stop: it starts tracking when the price meets its
+//     stop price (from the stop price) or at once without one (from the
+//     last price), and triggers when the price falls the delta from the
+//     highest price since (sells) or rises it from the lowest (buys), at
+//     that stop floored (raised) to the tick; a gap triggers at the open.
+//     The TRAILING_DELTA filter bounds the delta.
 //
 // A candle is replayed as a jump to its open, then a continuous move to
 // its low, its high and its close — the low before the high, the same
-// assumption as the backtest engine (internal/trade). With
+// assumption as the backtest engine (internal/trade); a trailing stop
+// meets it in the backtest's own order for trailing stops, the high moving
+// its stop before the low reaches it (see Engine.trail). With
 // Config.VolumeShare set, one order fills at most that share of each
 // candle's volume; the rest waits for the next candle.
 //

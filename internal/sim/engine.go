@@ -81,6 +81,8 @@ type book struct {
 	has        bool // last is known
 	candleTime int64
 	candleVol  fixed.Dec
+	candleLo   fixed.Dec // the candle's low and high, as OpenCandle got them
+	candleHi   fixed.Dec
 	hasCandle  bool
 	orders     []*order // open orders by id (working and waiting); done ones removed lazily
 	dead       int
@@ -116,6 +118,24 @@ type order struct {
 	candleFilled fixed.Dec
 	inBook       bool
 	done         bool
+	trail        *trailState // trailing stops only
+}
+
+// trailState is a trailing stop's: the highest (sell) or lowest (buy)
+// price it tracked, and the range of prices it saw in candle spanCandle
+// (the backtest's order inside a candle: see Engine.trail).
+type trailState struct {
+	peak           fixed.Dec
+	spanLo, spanHi fixed.Dec
+	spanCandle     int64
+}
+
+// peak is o's tracked price (0: none yet, or not a trailing stop).
+func (o *order) peak() fixed.Dec {
+	if o.trail == nil {
+		return 0
+	}
+	return o.trail.peak
 }
 
 // New returns an engine trading symbols. journal may be nil.
@@ -274,7 +294,7 @@ func (e *Engine) emit(o *order, exec ExecType, f *Fill) {
 	if e.journal == nil {
 		return
 	}
-	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem}})
+	e.events = append(e.events, Event{Kind: EventOrder, Order: OrderEvent{Exec: exec, Order: o.Order, Locked: o.locked, CumQuoteRem: o.cum.Rem, TrailPeak: o.peak()}})
 	if f != nil {
 		e.events[len(e.events)-1].Order.Fill = *f
 	}
@@ -392,8 +412,29 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 			return nil, reject(CodeNewOrderRejected, MsgDuplicateOrder)
 		}
 	}
-	if req.Type.IsStop() && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last) {
+	if req.TrailingDelta > 0 {
+		if !b.sym.TrailingDelta.On() {
+			return nil, reject(CodeNewOrderRejected, MsgNoTrailingStops)
+		}
+		if !b.sym.TrailingDelta.allows(req.Type, req.Side, req.TrailingDelta) {
+			return nil, filterFailure("TRAILING_DELTA")
+		}
+	}
+	// A trailing stop tracks from the last price without a stop price, or
+	// from its stop price when the last price meets it already.
+	var peak fixed.Dec
+	switch {
+	case req.TrailingDelta > 0 && b.has && req.StopPrice == 0:
+		peak = b.last
+	case req.TrailingDelta > 0 && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last):
+		peak = req.StopPrice
+	}
+	if peak > 0 && trailHit(req.Side, trailStop(b, req.Side, req.TrailingDelta, peak), b.last) ||
+		req.TrailingDelta == 0 && req.Type.IsStop() && b.has && triggered(req.Type, req.Side, req.StopPrice, b.last, b.last) {
 		return nil, reject(CodeNewOrderRejected, MsgWouldTrigger)
+	}
+	if req.TrailingDelta > 0 && req.StopPrice == 0 && !b.has {
+		return nil, reject(CodeNewOrderRejected, MsgMarketClosed)
 	}
 	if req.Type == LimitMaker && b.has && e.marketable(b, req.Side, req.Price, b.last) {
 		return nil, reject(CodeNewOrderRejected, MsgWouldTake)
@@ -416,6 +457,9 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 		if !req.Type.hasPrice() {
 			ref = req.StopPrice
 		}
+		if ref == 0 { // a trailing stop without a stop price
+			ref = b.last
+		}
 		o.lockQuote, o.locked = true, fixed.MulCeil(ref, qty)
 		if o.locked > quote.free {
 			return nil, reject(CodeNewOrderRejected, MsgInsufficientBalance)
@@ -436,7 +480,13 @@ func (e *Engine) place(now int64, req OrderRequest) (*order, error) {
 	o.Order = Order{
 		Symbol: req.Symbol, ID: id, ClientOrderID: cid, Account: a.id, Side: req.Side, Type: req.Type,
 		TimeInForce: req.TimeInForce, Price: req.Price, StopPrice: req.StopPrice, OrigQty: qty,
-		OrigQuoteQty: req.QuoteOrderQty, Status: StatusNew, Time: now, UpdateTime: now,
+		OrigQuoteQty: req.QuoteOrderQty, Status: StatusNew, Time: now, UpdateTime: now, TrailingDelta: req.TrailingDelta,
+	}
+	if req.TrailingDelta > 0 {
+		o.trail = &trailState{peak: peak}
+	}
+	if peak > 0 {
+		o.TrailingTime = now
 	}
 	if o.TimeInForce == 0 {
 		o.TimeInForce = GTC
@@ -485,6 +535,9 @@ func checkParams(r *OrderRequest) error {
 	if r.Type == 0 {
 		return MandatoryParam("type")
 	}
+	if r.TrailingDelta != 0 && !r.Type.IsStop() {
+		return NotRequired("trailingDelta")
+	}
 	needTIF := r.Type == Limit || r.Type == StopLossLimit || r.Type == TakeProfitLimit
 	switch {
 	case needTIF && r.TimeInForce == 0:
@@ -517,7 +570,7 @@ func checkParams(r *OrderRequest) error {
 	if !r.Type.hasPrice() && r.Price > 0 {
 		return NotRequired("price")
 	}
-	if r.Type.IsStop() && r.StopPrice == 0 {
+	if r.Type.IsStop() && r.StopPrice == 0 && r.TrailingDelta == 0 {
 		return MandatoryParam("stopPrice")
 	}
 	if !r.Type.IsStop() && r.StopPrice > 0 {

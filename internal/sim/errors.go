@@ -58,6 +58,7 @@ const (
 	MsgMarketClosed        = "Market is closed."
 	MsgInvalidSymbol       = "Invalid symbol."
 	MsgPriceQtyZero        = "Price * QTY is zero or less."
+	MsgNoTrailingStops     = "Trailing stop orders are not supported for this symbol."
 )
 
 func reject(code int, msg string) *Error { return &Error{Code: code, Msg: msg} }

@@ -12,7 +12,7 @@ func (s *Symbol) check(r *OrderRequest, qty, last fixed.Dec, hasLast bool) error
 	if r.Type.hasPrice() && !f.priceOK(r.Price) {
 		return filterFailure("PRICE_FILTER")
 	}
-	if r.Type.IsStop() && !f.priceOK(r.StopPrice) {
+	if r.Type.IsStop() && (r.StopPrice > 0 || r.TrailingDelta == 0) && !f.priceOK(r.StopPrice) {
 		return filterFailure("PRICE_FILTER")
 	}
 	if r.Type.hasPrice() && hasLast && !f.PercentPriceBySide.allows(r.Side, r.Price, last) {
@@ -35,6 +35,10 @@ func (s *Symbol) check(r *OrderRequest, qty, last fixed.Dec, hasLast bool) error
 		notional, _ = fixed.Mul(last, qty)
 	case r.Type.hasPrice():
 		notional, _ = fixed.Mul(r.Price, qty)
+	case r.StopPrice == 0 && !hasLast: // a trailing stop without a stop price
+		return nil
+	case r.StopPrice == 0:
+		notional, _ = fixed.Mul(last, qty)
 	default:
 		notional, _ = fixed.Mul(r.StopPrice, qty)
 	}

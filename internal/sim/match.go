@@ -87,6 +87,7 @@ func (e *Engine) moveOp(symbol string, t int64, p fixed.Dec, jump bool) ([]Fill,
 
 func (e *Engine) startCandle(b *book, c Candle) {
 	b.candleTime, b.candleVol, b.hasCandle = c.Time, c.Volume, true
+	b.candleLo, b.candleHi = c.Low, c.High
 }
 
 // move takes the price of b to p at time t — as a gap when jump is set —
@@ -109,12 +110,18 @@ func (e *Engine) move(b *book, p fixed.Dec, jump bool, t int64) {
 		}
 		lo, hi := segLo, segHi
 		if !o.Working() {
-			if !triggered(o.Type, o.Side, o.StopPrice, lo, hi) {
-				continue
+			tp, hit := o.StopPrice, false
+			switch {
+			case o.TrailingDelta > 0:
+				tp, hit = e.trail(b, o, a, p, jump, t)
+			case triggered(o.Type, o.Side, o.StopPrice, lo, hi):
+				hit = true
+				if jump {
+					tp = p
+				}
 			}
-			tp := o.StopPrice
-			if jump {
-				tp = p
+			if !hit {
+				continue
 			}
 			o.WorkingTime, o.UpdateTime = t, t
 			e.emit(o, ExecTriggered, nil)
@@ -135,6 +142,92 @@ func (e *Engine) move(b *book, p fixed.Dec, jump bool, t int64) {
 		}
 	}
 	e.compact(b)
+}
+
+// trail follows trailing stop o along the price's move from a to p (a gap
+// when jump) and reports whether, and at which price, it triggers.
+//
+// Not yet tracking, it starts when the move meets its stop price, from the
+// stop price (from p on a gap), or, without a stop price, at the first
+// move. Tracking, a sell follows the highest price and triggers when the
+// price falls to its stop — the highest less trailingDelta, floored to the
+// tick, the first price on the grid that is that far down — a buy
+// mirrored (the lowest, plus the delta, raised to the tick). A continuous
+// move triggers at the stop, a gap at the price it lands on.
+//
+// Inside a candle played as its four points (OpenCandle, then the low,
+// the high and the close: ReplayCandle and the replay feed) a trailing
+// stop meets the candle's prices in the order the backtest assumes: the
+// favourable extreme moves the stop first, then the adverse one is
+// checked against the moved stop. So when a move reaches a sell's candle
+// high after the order saw the candle's low, the low is checked again
+// against the stop the high moved (a buy's high against the stop its
+// low moved): the path is open, low, high, close for every other order,
+// but a trailing stop fills where the backtest's trailing stop exits.
+// Other moves (MoveTo to prices that are not the candle's extremes) are
+// a plain path.
+func (e *Engine) trail(b *book, o *order, a, p fixed.Dec, jump bool, t int64) (fixed.Dec, bool) {
+	tr := o.trail
+	if jump {
+		a = p
+	}
+	// The prices the order saw in the candle, tracking or not.
+	if !b.hasCandle || tr.spanCandle != b.candleTime {
+		tr.spanCandle, tr.spanLo, tr.spanHi = b.candleTime, a, a
+	}
+	tr.spanLo, tr.spanHi = min(tr.spanLo, p), max(tr.spanHi, p)
+	if o.TrailingTime == 0 {
+		if o.StopPrice > 0 {
+			if !triggered(o.Type, o.Side, o.StopPrice, min(a, p), max(a, p)) {
+				return 0, false
+			}
+			if !jump {
+				a = o.StopPrice
+			}
+		}
+		o.TrailingTime, tr.peak = t, a
+	}
+	up := o.Side == Buy
+	// The adverse move first (a continuous one reaches the stop in force).
+	if stop := trailStop(b, o.Side, o.TrailingDelta, tr.peak); trailHit(o.Side, stop, p) {
+		if jump {
+			return p, true
+		}
+		return stop, true
+	}
+	// The favourable one moves the stop, which the candle's adverse
+	// extreme then meets. (A candle's open moves it only with the high,
+	// which the feed plays after the low: the low meets the stop in force
+	// before the candle, as in the backtest.)
+	if (up && p < tr.peak || !up && p > tr.peak) && !(jump && b.hasCandle) {
+		tr.peak = p
+	}
+	// At the candle's favourable extreme (the high of a sell), the
+	// adverse one it saw meets the stop as the extreme left it.
+	if stop := trailStop(b, o.Side, o.TrailingDelta, tr.peak); b.hasCandle && !jump &&
+		(up && p == b.candleLo && tr.spanHi >= b.candleHi && tr.spanHi >= stop || !up && p == b.candleHi && tr.spanLo <= b.candleLo && tr.spanLo <= stop) {
+		return stop, true
+	}
+	return 0, false
+}
+
+// trailStop is the trigger of a trailing stop on side with delta (BIPS)
+// that tracked peak: a fall of delta from it floored to the tick (sells,
+// stop-loss or take-profit), a rise raised to it (buys).
+func trailStop(b *book, side Side, delta int64, peak fixed.Dec) fixed.Dec {
+	if side == Buy {
+		return fixed.MulCeil(peak, fixed.Dec(10_000+delta)*fixed.Dec(10_000)).CeilTo(b.sym.TickSize)
+	}
+	return fixed.MulFloor(peak, fixed.Dec(10_000-delta)*fixed.Dec(10_000)).FloorTo(b.sym.TickSize)
+}
+
+// trailHit reports whether price p reaches stop, the trigger of a
+// trailing stop on side.
+func trailHit(side Side, stop, p fixed.Dec) bool {
+	if side == Buy {
+		return p >= stop
+	}
+	return p <= stop
 }
 
 // triggered reports whether a stop order's stop price lies in the price

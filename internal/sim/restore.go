@@ -23,6 +23,7 @@ type OrderState struct {
 	Order
 	Locked      fixed.Dec
 	CumQuoteRem int64
+	TrailPeak   fixed.Dec
 }
 
 // Restore loads st into an engine that has no accounts yet. It records
@@ -67,6 +68,9 @@ func (e *Engine) Restore(st State) error {
 		}
 		o := &order{Order: os.Order, acct: a, book: b, lockQuote: os.Side == Buy, locked: os.Locked,
 			cum: fixed.Exact{Units: units, Rem: os.CumQuoteRem}, inBook: true}
+		if o.TrailingDelta > 0 {
+			o.trail = &trailState{peak: os.TrailPeak}
+		}
 		e.open[o.ID] = o
 		a.open[o.Symbol]++
 		a.byClient[clientKey{o.Symbol, o.ClientOrderID}] = o

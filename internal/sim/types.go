@@ -176,6 +176,34 @@ type Filters struct {
 	// MAX_NUM_ORDERS: how many open orders (waiting stops included) an
 	// account may have on the symbol; 0 is no limit.
 	MaxNumOrders int
+	// TRAILING_DELTA: the trailingDelta range of trailing stops; unset
+	// (all zero), the symbol takes no trailing stops (allowTrailingStop
+	// false).
+	TrailingDelta TrailingDeltaFilter
+}
+
+// TrailingDeltaFilter is the TRAILING_DELTA filter, in BIPS (1 is
+// 0.01 %): the range of trailingDelta for the orders that trigger on a
+// rise (STOP_LOSS and STOP_LOSS_LIMIT buys, TAKE_PROFIT and
+// TAKE_PROFIT_LIMIT sells: Above) and for those that trigger on a fall
+// (the other four: Below).
+type TrailingDeltaFilter struct {
+	MinAbove, MaxAbove, MinBelow, MaxBelow int64
+}
+
+// On reports whether the filter is set: the symbol takes trailing stops.
+func (f TrailingDeltaFilter) On() bool { return f != TrailingDeltaFilter{} }
+
+// allows reports whether delta is in the range of an order of type t on
+// side.
+func (f TrailingDeltaFilter) allows(t OrderType, side Side, delta int64) bool {
+	lo, hi := f.MinBelow, f.MaxBelow
+	if (t == StopLoss || t == StopLossLimit) == (side == Buy) {
+		// STOP_LOSS buys and TAKE_PROFIT sells: their stop price lies
+		// above the market.
+		lo, hi = f.MinAbove, f.MaxAbove
+	}
+	return delta >= lo && delta <= hi
 }
 
 // PercentPriceBySide is the PERCENT_PRICE_BY_SIDE filter's multipliers.
@@ -209,6 +237,10 @@ func (s Symbol) validate() error {
 	if f.MaxNumOrders < 0 {
 		return fmt.Errorf("symbol %s: negative MAX_NUM_ORDERS %d", s.Name, f.MaxNumOrders)
 	}
+	if td := f.TrailingDelta; td.On() && !(0 < td.MinAbove && td.MinAbove <= td.MaxAbove && td.MaxAbove < 10_000 &&
+		0 < td.MinBelow && td.MinBelow <= td.MaxBelow && td.MaxBelow < 10_000) {
+		return fmt.Errorf("symbol %s: TRAILING_DELTA needs 0 < min ≤ max < 10000 BIPS on both sides", s.Name)
+	}
 	if f.MaxPrice > 0 && f.MinPrice > f.MaxPrice || f.MaxQty > 0 && f.MinQty > f.MaxQty {
 		return fmt.Errorf("symbol %s: a filter's minimum is above its maximum", s.Name)
 	}
@@ -230,6 +262,14 @@ type OrderRequest struct {
 	QuoteOrderQty fixed.Dec // MARKET only: spend (buy) or receive (sell) this much quote
 	Price         fixed.Dec
 	StopPrice     fixed.Dec
+	// TrailingDelta makes a stop order (STOP_LOSS, STOP_LOSS_LIMIT,
+	// TAKE_PROFIT, TAKE_PROFIT_LIMIT) a trailing stop, in BIPS: a sell
+	// triggers once the price falls this much from the highest price
+	// since it started tracking, a buy once it rises this much from the
+	// lowest. StopPrice is then optional: given, tracking starts when the
+	// price meets it (from the stop price); omitted, at once (from the
+	// last price). Zero: not a trailing stop.
+	TrailingDelta int64
 	ClientOrderID string // empty: the engine makes one
 }
 
@@ -252,6 +292,8 @@ type Order struct {
 	Time          int64 // creation, Unix ms of the simulation clock
 	UpdateTime    int64
 	WorkingTime   int64 // when it started working: creation, or a stop's trigger; 0 while waiting
+	TrailingDelta int64 // a trailing stop's delta in BIPS; 0 for other orders
+	TrailingTime  int64 // when a trailing stop started tracking the price; 0 while not yet
 }
 
 // Working reports whether the order is in the book (not a waiting stop).
@@ -326,6 +368,10 @@ type OrderEvent struct {
 	// Persisted internals, so a restart resumes the order exactly.
 	Locked      fixed.Dec // what the order still holds locked
 	CumQuoteRem int64     // the sub-10⁻⁸ remainder of the exact quote sum
+	// TrailPeak is a tracking trailing stop's highest (sell) or lowest
+	// (buy) price so far, as of this event: the engine journals no event
+	// when only it moves.
+	TrailPeak fixed.Dec
 }
 
 // BalanceEvent is an account's new balance of one asset.

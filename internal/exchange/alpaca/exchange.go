@@ -130,6 +130,11 @@ func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exc
 	if !ok {
 		return exchange.Order{}, fmt.Errorf("alpaca: order type %q is not taken", req.Type)
 	}
+	if req.TrailingDelta != 0 {
+		// Alpaca's trailing stops trail by a percent from the order's
+		// placement, with no stop price to start from: not this request.
+		return exchange.Order{}, &exchange.Error{Kind: exchange.ErrRejected, Msg: "alpaca: trailing stops (a trailing delta) are not taken; the runner manages the stop"}
+	}
 	if req.Side != exchange.Buy && req.Side != exchange.Sell {
 		return exchange.Order{}, fmt.Errorf("alpaca: unknown side %q", req.Side)
 	}

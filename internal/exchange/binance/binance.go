@@ -130,6 +130,7 @@ func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 			BaseAsset  string    `json:"baseAsset"`
 			QuoteAsset string    `json:"quoteAsset"`
 			OrderTypes []string  `json:"orderTypes"`
+			Trailing   bool      `json:"allowTrailingStop"`
 			Filters    []lenient `json:"filters"`
 		} `json:"symbols"`
 	}
@@ -154,6 +155,11 @@ func (c *Client) Markets(ctx context.Context) ([]exchange.Market, error) {
 				m.StepSize, m.MinQty, m.MaxQty = f.StepSize, f.MinQty, f.MaxQty
 			case "NOTIONAL", "MIN_NOTIONAL":
 				m.MinNotional = f.MinNotional
+			case "TRAILING_DELTA":
+				if s.Trailing {
+					m.TrailingBelow = exchange.DeltaRange{Min: f.MinTrailingBelow, Max: f.MaxTrailingBelow}
+					m.TrailingAbove = exchange.DeltaRange{Min: f.MinTrailingAbove, Max: f.MaxTrailingAbove}
+				}
 			}
 		}
 		out = append(out, m)
@@ -205,6 +211,7 @@ type order struct {
 	OrigClientOrderID   string    `json:"origClientOrderId"`
 	Price               fixed.Dec `json:"price"`
 	StopPrice           fixed.Dec `json:"stopPrice"`
+	TrailingDelta       int64     `json:"trailingDelta"`
 	OrigQty             fixed.Dec `json:"origQty"`
 	ExecutedQty         fixed.Dec `json:"executedQty"`
 	CummulativeQuoteQty fixed.Dec `json:"cummulativeQuoteQty"`
@@ -230,7 +237,7 @@ func (o *order) toExchange() exchange.Order {
 		updated = max(o.TransactTime, created)
 	}
 	return exchange.Order{Symbol: o.Symbol, ID: o.OrderID, ClientOrderID: id, Side: exchange.Side(o.Side), Type: exchange.OrderType(o.Type),
-		TimeInForce: exchange.TimeInForce(o.TimeInForce), Status: exchange.Status(o.Status), Price: o.Price, StopPrice: o.StopPrice, Quantity: o.OrigQty,
+		TimeInForce: exchange.TimeInForce(o.TimeInForce), Status: exchange.Status(o.Status), Price: o.Price, StopPrice: o.StopPrice, TrailingDelta: o.TrailingDelta, Quantity: o.OrigQty,
 		Executed: o.ExecutedQty, QuoteExecuted: o.CummulativeQuoteQty, Time: time.UnixMilli(created), UpdateTime: time.UnixMilli(updated)}
 }
 
@@ -269,8 +276,11 @@ func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exc
 		q.Set("timeInForce", string(tif))
 		q.Set("price", req.Price.String())
 	}
-	if req.Type.IsStop() {
+	if req.Type.IsStop() && (req.StopPrice != 0 || req.TrailingDelta == 0) {
 		q.Set("stopPrice", req.StopPrice.String())
+	}
+	if req.TrailingDelta != 0 {
+		q.Set("trailingDelta", strconv.FormatInt(req.TrailingDelta, 10))
 	}
 	if req.ClientOrderID != "" {
 		q.Set("newClientOrderId", req.ClientOrderID)

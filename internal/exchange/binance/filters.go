@@ -26,6 +26,9 @@ type symbolRules struct {
 	bidUp, bidDown, askUp, askDown fixed.Dec
 	avgMins                        int
 	maxNumOrders                   int // MAX_NUM_ORDERS
+	// TRAILING_DELTA: the trailing deltas of stops that trigger on a fall
+	// (STOP_LOSS sells, TAKE_PROFIT buys) and on a rise (the others).
+	below, above exchange.DeltaRange
 }
 
 // rawFilter is one exchangeInfo filter, every field the checks and Markets read.
@@ -48,6 +51,10 @@ type rawFilter struct {
 	AskMultiplierDn  fixed.Dec `json:"askMultiplierDown"`
 	AvgPriceMins     int       `json:"avgPriceMins"`
 	MaxNumOrders     int       `json:"maxNumOrders"`
+	MinTrailingAbove int64     `json:"minTrailingAboveDelta"`
+	MaxTrailingAbove int64     `json:"maxTrailingAboveDelta"`
+	MinTrailingBelow int64     `json:"minTrailingBelowDelta"`
+	MaxTrailingBelow int64     `json:"maxTrailingBelowDelta"`
 }
 
 // rulesOf reads a symbol's filters; a filter of a shape it does not know
@@ -76,6 +83,9 @@ func rulesOf(filters []json.RawMessage) symbolRules {
 			r.avgMins = f.AvgPriceMins
 		case "MAX_NUM_ORDERS":
 			r.maxNumOrders = f.MaxNumOrders
+		case "TRAILING_DELTA":
+			r.below = exchange.DeltaRange{Min: f.MinTrailingBelow, Max: f.MaxTrailingBelow}
+			r.above = exchange.DeltaRange{Min: f.MinTrailingAbove, Max: f.MaxTrailingAbove}
 		}
 	}
 	return r
@@ -147,8 +157,17 @@ func (c *Client) checkFilters(ctx context.Context, req exchange.OrderRequest) er
 	if priced && !priceOK(req.Price) {
 		return refused("PRICE_FILTER", fmt.Sprintf("price %s; min %s, max %s, tick %s", req.Price, r.minPrice, r.maxPrice, r.tick))
 	}
-	if req.Type.IsStop() && !priceOK(req.StopPrice) {
+	if req.Type.IsStop() && (req.StopPrice != 0 || req.TrailingDelta == 0) && !priceOK(req.StopPrice) {
 		return refused("PRICE_FILTER", fmt.Sprintf("stop price %s; min %s, max %s, tick %s", req.StopPrice, r.minPrice, r.maxPrice, r.tick))
+	}
+	if d := req.TrailingDelta; d != 0 {
+		rg := r.below
+		if (req.Type == exchange.TakeProfitOrder) == (req.Side == exchange.Sell) {
+			rg = r.above
+		}
+		if rg.Max > 0 && !rg.Has(d) {
+			return refused("TRAILING_DELTA", fmt.Sprintf("trailing delta %d; min %d, max %d", d, rg.Min, rg.Max))
+		}
 	}
 	var last fixed.Dec
 	lastPrice := func() (fixed.Dec, error) {
@@ -186,7 +205,7 @@ func (c *Client) checkFilters(ctx context.Context, req exchange.OrderRequest) er
 		switch {
 		case req.QuoteQuantity != 0:
 			n = fixed.Exact{Units: req.QuoteQuantity}
-		case market:
+		case market || req.TrailingDelta != 0 && req.StopPrice == 0: // a trailing stop without a stop price: at the price
 			p, err := lastPrice()
 			if err != nil {
 				return err

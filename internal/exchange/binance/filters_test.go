@@ -102,6 +102,8 @@ func TestFiltersCheckedBeforeSending(t *testing.T) {
 		{"quantity off the step", limit(exchange.Buy, below, qty+mk.StepSize/2), "LOT_SIZE"},
 		{"too small", limit(exchange.Buy, below, mk.StepSize), "NOTIONAL"},
 		{"market too small", exchange.OrderRequest{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.MarketOrder, Quantity: mk.StepSize}, "NOTIONAL"},
+		{"trailing delta above the range", exchange.OrderRequest{Symbol: "BTCUSDT", Side: exchange.Sell, Type: exchange.StopLossOrder, Quantity: qty, StopPrice: below,
+			TrailingDelta: mk.TrailingBelow.Max + 1}, "TRAILING_DELTA"},
 	} {
 		before := posts.Load()
 		_, err := checked.PlaceOrder(ctx, tc.req)

@@ -52,6 +52,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 		{"UnknownOrder", testUnknownOrder},
 		{"InsufficientBalance", testInsufficient},
 		{"StopLoss", testStopLoss},
+		{"TrailingStop", testTrailingStop},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -427,4 +428,65 @@ func testStopLoss(t *testing.T, s *suite) {
 		t.Fatalf("the stop's fills %+v: want sells at or below the stop %v", trades, stop)
 	}
 	s.checkMoves(before, s.balances(), trades)
+}
+
+// testTrailingStop: a venue whose market takes trailing stops takes a
+// STOP_LOSS sell with a trailing delta and a stop price above the price —
+// tracking from the stop price at once — and shows its delta; one
+// outside the market's range is refused as a filter failure. A venue
+// that takes none refuses a trailing delta (ErrRejected or ErrFilter),
+// never places a plain stop in its stead. Moved up and back (when the
+// suite can move the price), the stop follows the highest price.
+func testTrailingStop(t *testing.T, s *suite) {
+	q := s.qtyFor(s.last, 4)
+	buy := s.place(exchange.OrderRequest{Side: exchange.Buy, Type: exchange.MarketOrder, Quantity: q})
+	have := s.balances()[s.m.Base].Free.FloorTo(s.m.StepSize)
+	if buy.Status != exchange.StatusFilled || have <= 0 {
+		t.Fatalf("market buy = %+v, %v held", buy, have)
+	}
+	from := fixed.MulFloor(s.last, fixed.MustParse("1.01")).FloorTo(s.m.TickSize)
+	req := exchange.OrderRequest{Symbol: s.symbol, Side: exchange.Sell, Type: exchange.StopLossOrder, Quantity: have, StopPrice: from,
+		TrailingDelta: 500, ClientOrderID: "contract-trail"}
+	if s.m.TrailingBelow.Max == 0 {
+		_, err := s.ex.PlaceOrder(s.ctx, req)
+		if !errors.Is(err, exchange.ErrRejected) && !errors.Is(err, exchange.ErrFilter) {
+			t.Fatalf("a trailing stop on a venue without them: %v, want a refusal", err)
+		}
+		if open, err := s.ex.OpenOrders(s.ctx, s.symbol); err != nil || len(open) != 0 {
+			t.Fatalf("open orders after the refusal: %+v, %v", open, err)
+		}
+		return
+	}
+	if _, err := s.m.Trailing(req, s.m.TrailingBelow.Max+1); !errors.Is(err, exchange.ErrFilter) {
+		t.Fatalf("a delta above the range: %v, want ErrFilter", err)
+	}
+	bad := req
+	bad.TrailingDelta, bad.ClientOrderID = s.m.TrailingBelow.Max+1, ""
+	_, err := s.ex.PlaceOrder(s.ctx, bad)
+	wantKind(t, "a delta above the range", err, exchange.ErrFilter)
+	o := s.place(req)
+	if o.Status != exchange.StatusNew || o.TrailingDelta != 500 || o.StopPrice != from {
+		t.Fatalf("placed trailing stop = %+v", o)
+	}
+	if s.move == nil {
+		return
+	}
+	// From 1.01× the price, up to 1.2× (the stop follows to 1.14×), down
+	// to 1.15×: still waiting; down to 1.1×: filled, at or below 1.14×.
+	defer s.move(t, s.last)
+	for _, m := range []string{"1.2", "1.15"} {
+		s.move(t, fixed.MulFloor(s.last, fixed.MustParse(m)).FloorTo(s.m.TickSize))
+		if got, err := s.ex.Order(s.ctx, s.symbol, exchange.OrderRef{ClientID: "contract-trail"}); err != nil || got.Status != exchange.StatusNew {
+			t.Fatalf("the trailing stop at %s× the price = %+v, %v", m, got, err)
+		}
+	}
+	s.move(t, fixed.MulFloor(s.last, fixed.MustParse("1.1")).FloorTo(s.m.TickSize))
+	got, err := s.ex.Order(s.ctx, s.symbol, exchange.OrderRef{ClientID: "contract-trail"})
+	if err != nil || got.Status != exchange.StatusFilled {
+		t.Fatalf("the trailing stop after the fall = %+v, %v", got, err)
+	}
+	stop := fixed.MulFloor(s.last, fixed.MustParse("1.14"))
+	if trades := s.tradesOf(o.ID); len(trades) == 0 || trades[0].Price > stop {
+		t.Fatalf("the trailing stop's fills %+v: want sells at or below %v", trades, stop)
+	}
 }

@@ -325,6 +325,9 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 	if req.Quantity <= 0 {
 		return refuse("Hyperliquid orders give their size in the coin (no quote quantity)")
 	}
+	if req.TrailingDelta != 0 {
+		return refuse("Hyperliquid has no trailing stops (a trailing delta): the runner manages the stop")
+	}
 	px, tif := req.Price, "Gtc"
 	var trigger hl.Obj // a stop's
 	switch req.Type {

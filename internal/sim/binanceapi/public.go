@@ -95,6 +95,10 @@ func filtersJSON(f sim.Filters) []map[string]any {
 	if f.MaxNumOrders > 0 {
 		out = append(out, map[string]any{"filterType": "MAX_NUM_ORDERS", "maxNumOrders": f.MaxNumOrders})
 	}
+	if td := f.TrailingDelta; td.On() {
+		out = append(out, map[string]any{"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": td.MinAbove, "maxTrailingAboveDelta": td.MaxAbove,
+			"minTrailingBelowDelta": td.MinBelow, "maxTrailingBelowDelta": td.MaxBelow})
+	}
 	return out
 }
 
@@ -113,7 +117,7 @@ func (s *Server) exchangeInfo(c *call) (any, error) {
 			Symbol: sym.Name, Status: "TRADING", BaseAsset: sym.Base, BaseAssetPrecision: fixed.Decimals,
 			QuoteAsset: sym.Quote, QuotePrecision: fixed.Decimals, QuoteAssetPrecision: fixed.Decimals,
 			BaseCommissionPrecision: fixed.Decimals, QuoteCommissionPrecision: fixed.Decimals,
-			OrderTypes: types, QuoteOrderQtyMarketAllowed: true, IsSpotTradingAllowed: true,
+			OrderTypes: types, QuoteOrderQtyMarketAllowed: true, AllowTrailingStop: sym.TrailingDelta.On(), IsSpotTradingAllowed: true,
 			Filters: filtersJSON(sym.Filters), Permissions: []string{"SPOT"}, PermissionSets: [][]string{{"SPOT"}},
 			DefaultSelfTradePreventionMode: "NONE", AllowedSelfTradePreventionModes: []string{"NONE"},
 		})

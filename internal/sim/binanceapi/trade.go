@@ -29,11 +29,29 @@ type orderFields struct {
 	TimeInForce         string    `json:"timeInForce"`
 	Type                string    `json:"type"`
 	Side                string    `json:"side"`
+	// Trailing stops only: the delta, and when tracking started (-1 not
+	// yet).
+	TrailingDelta *int64 `json:"trailingDelta,omitempty"`
+	TrailingTime  *int64 `json:"trailingTime,omitempty"`
 }
 
 func fieldsOf(o *sim.Order) orderFields {
-	return orderFields{Price: o.Price, OrigQty: o.OrigQty, ExecutedQty: o.ExecutedQty, OrigQuoteOrderQty: o.OrigQuoteQty,
+	f := orderFields{Price: o.Price, OrigQty: o.OrigQty, ExecutedQty: o.ExecutedQty, OrigQuoteOrderQty: o.OrigQuoteQty,
 		CummulativeQuoteQty: o.CumQuote, Status: o.Status.String(), TimeInForce: o.TimeInForce.String(), Type: o.Type.String(), Side: o.Side.String()}
+	if o.TrailingDelta > 0 {
+		d, at := o.TrailingDelta, trailingTime(o)
+		f.TrailingDelta, f.TrailingTime = &d, &at
+	}
+	return f
+}
+
+// trailingTime is when trailing stop o started tracking the price, -1
+// while it has not.
+func trailingTime(o *sim.Order) int64 {
+	if o.TrailingTime == 0 {
+		return -1
+	}
+	return o.TrailingTime
 }
 
 type resultResp struct {
@@ -186,8 +204,8 @@ func (s *Server) newOrder(c *call) (any, error) {
 	} else if ice > 0 {
 		return nil, &sim.Error{Code: sim.CodeNewOrderRejected, Msg: "Iceberg orders are not supported for this symbol."}
 	}
-	if p.has("trailingDelta") {
-		return nil, &sim.Error{Code: sim.CodeNewOrderRejected, Msg: "Trailing stop orders are not supported for this symbol."}
+	if req.TrailingDelta, err = trailingDelta(p); err != nil {
+		return nil, err
 	}
 	resp := "ACK"
 	if req.Type == sim.Market || req.Type == sim.Limit {
@@ -232,6 +250,19 @@ func (s *Server) newOrder(c *call) (any, error) {
 		full.Fills = append(full.Fills, fillResp{Price: f.Price, Qty: f.Qty, Commission: f.Commission, CommissionAsset: f.CommissionAsset, TradeID: f.TradeID})
 	}
 	return full, nil
+}
+
+// trailingDelta reads the optional trailingDelta (BIPS): sent, it must
+// be a positive whole number (0 is below every TRAILING_DELTA minimum).
+func trailingDelta(p *params) (int64, error) {
+	v, ok, err := p.long("trailingDelta")
+	switch {
+	case err != nil:
+		return 0, err
+	case ok && v == 0:
+		return 0, &sim.Error{Code: sim.CodeInvalidMessage, Msg: "Filter failure: TRAILING_DELTA"}
+	}
+	return v, nil
 }
 
 // orderRef reads orderId or origClientOrderId, one of which is mandatory.

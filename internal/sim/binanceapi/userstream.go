@@ -274,6 +274,8 @@ type executionReport struct {
 	QuoteOrderQty     fixed.Dec `json:"Q"`
 	WorkingTime       int64     `json:"W,omitempty"`
 	STPMode           string    `json:"V"`
+	TrailingDelta     int64     `json:"d,omitempty"` // trailing stops
+	TrailingTime      int64     `json:"D,omitempty"` // trailing stops, once tracking
 }
 
 type positionBalance struct {
@@ -298,7 +300,7 @@ func (h *hub) report(oe *sim.OrderEvent) executionReport {
 		Price: o.Price, StopPrice: o.StopPrice, OrderListID: -1, ExecType: oe.Exec.String(), Status: o.Status.String(),
 		RejectReason: "NONE", OrderID: o.ID, CumQty: o.ExecutedQty, TransactTime: o.UpdateTime, TradeID: -1, ExecID: h.execID,
 		OnBook: o.Status.Open() && o.Working(), Created: o.Time, CumQuote: o.CumQuote, QuoteOrderQty: o.OrigQuoteQty,
-		WorkingTime: o.WorkingTime, STPMode: "NONE"}
+		WorkingTime: o.WorkingTime, STPMode: "NONE", TrailingDelta: o.TrailingDelta, TrailingTime: o.TrailingTime}
 	if oe.Exec == sim.ExecCanceled {
 		r.OrigClientOrderID = o.ClientOrderID
 	}

@@ -29,7 +29,8 @@ var minNotionals = map[string]string{
 //   - PRICE_FILTER from one tick to 100× the highest price;
 //   - MARKET_LOT_SIZE: no minimum or step, at most a tenth of maxQty;
 //   - PERCENT_PRICE_BY_SIDE: prices from 0.2× to 5× the last price on
-//     both sides; MAX_NUM_ORDERS 200 (Binance's usual values).
+//     both sides; MAX_NUM_ORDERS 200; TRAILING_DELTA 10 to 2000 BIPS on
+//     both sides (Binance's usual values).
 func DefaultSymbol(pair string, f *sdk.Frame) (sim.Symbol, error) {
 	m, err := binance.Symbol(pair)
 	if err != nil {
@@ -77,7 +78,8 @@ func DefaultSymbol(pair string, f *sdk.Frame) (sim.Symbol, error) {
 		MinNotional:  minNotional, ApplyMinToMarket: true, MaxNotional: fixed.MustParse("9000000"),
 		PercentPriceBySide: sim.PercentPriceBySide{BidUp: fixed.MustParse("5"), BidDown: fixed.MustParse("0.2"),
 			AskUp: fixed.MustParse("5"), AskDown: fixed.MustParse("0.2")},
-		MaxNumOrders: 200,
+		MaxNumOrders:  200,
+		TrailingDelta: sim.TrailingDeltaFilter{MinAbove: 10, MaxAbove: 2000, MinBelow: 10, MaxBelow: 2000},
 	}}, nil
 }
 

@@ -120,7 +120,9 @@ func (x *Exchange) Markets(context.Context) ([]exchange.Market, error) {
 	for _, s := range syms {
 		out = append(out, exchange.Market{Symbol: s.Name, Base: s.Base, Quote: s.Quote,
 			TickSize: s.TickSize, MinPrice: s.MinPrice, MaxPrice: s.MaxPrice,
-			StepSize: s.StepSize, MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional, OrderTypes: orderTypes})
+			StepSize: s.StepSize, MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional, OrderTypes: orderTypes,
+			TrailingBelow: exchange.DeltaRange{Min: s.TrailingDelta.MinBelow, Max: s.TrailingDelta.MaxBelow},
+			TrailingAbove: exchange.DeltaRange{Min: s.TrailingDelta.MinAbove, Max: s.TrailingDelta.MaxAbove}})
 	}
 	return out, nil
 }
@@ -144,7 +146,7 @@ func (x *Exchange) Balances(context.Context) ([]exchange.Balance, error) {
 func toExchange(o *sim.Order) exchange.Order {
 	return exchange.Order{Symbol: o.Symbol, ID: o.ID, ClientOrderID: o.ClientOrderID, Side: exchange.Side(o.Side.String()),
 		Type: exchange.OrderType(o.Type.String()), TimeInForce: exchange.TimeInForce(o.TimeInForce.String()), Status: exchange.Status(o.Status.String()),
-		Price: o.Price, StopPrice: o.StopPrice, Quantity: o.OrigQty, Executed: o.ExecutedQty, QuoteExecuted: o.CumQuote,
+		Price: o.Price, StopPrice: o.StopPrice, TrailingDelta: o.TrailingDelta, Quantity: o.OrigQty, Executed: o.ExecutedQty, QuoteExecuted: o.CumQuote,
 		Time: time.UnixMilli(o.Time), UpdateTime: time.UnixMilli(max(o.UpdateTime, o.Time))}
 }
 
@@ -153,7 +155,8 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 	if _, ok := x.cfg.Engine.Symbol(req.Symbol); !ok {
 		return exchange.Order{}, unknownSymbol()
 	}
-	r := sim.OrderRequest{Account: x.cfg.Account, Symbol: req.Symbol, Quantity: req.Quantity, QuoteOrderQty: req.QuoteQuantity, ClientOrderID: req.ClientOrderID}
+	r := sim.OrderRequest{Account: x.cfg.Account, Symbol: req.Symbol, Quantity: req.Quantity, QuoteOrderQty: req.QuoteQuantity, ClientOrderID: req.ClientOrderID,
+		TrailingDelta: req.TrailingDelta}
 	var ok bool
 	if r.Side, ok = sim.ParseSide(string(req.Side)); !ok {
 		return exchange.Order{}, wrap(&sim.Error{Code: sim.CodeInvalidSide, Msg: "Invalid side."})
@@ -163,6 +166,8 @@ func (x *Exchange) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (e
 		r.Type = sim.Market
 	case exchange.StopLossOrder:
 		r.Type, r.StopPrice = sim.StopLoss, req.StopPrice
+	case exchange.TakeProfitOrder:
+		r.Type, r.StopPrice = sim.TakeProfit, req.StopPrice
 	case exchange.LimitOrder, exchange.StopLossLimitOrder:
 		r.Type, r.Price = sim.Limit, req.Price
 		if req.Type == exchange.StopLossLimitOrder {

@@ -70,7 +70,7 @@ func (s *Store) Load(ctx context.Context) (sim.State, error) {
 }
 
 const orderColumns = `id, account_id, symbol, client_order_id, side, type, time_in_force, price, stop_price, orig_qty, orig_quote_qty,
-	executed_qty, cum_quote, cum_quote_rem, locked, status, created_at, updated_at, working_time`
+	executed_qty, cum_quote, cum_quote_rem, locked, status, created_at, updated_at, working_time, trailing_delta, trailing_time, trail_peak`
 
 func (s *Store) queryOrders(ctx context.Context, where string, args ...any) ([]sim.OrderState, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+orderColumns+` FROM sim_orders `+where, args...)
@@ -82,9 +82,9 @@ func (s *Store) queryOrders(ctx context.Context, where string, args ...any) ([]s
 	for rows.Next() {
 		var o sim.OrderState
 		var side, typ, tif, status string
-		var price, stop, orig, origQuote, exec, cum, locked int64
+		var price, stop, orig, origQuote, exec, cum, locked, peak int64
 		if err := rows.Scan(&o.ID, &o.Account, &o.Symbol, &o.ClientOrderID, &side, &typ, &tif, &price, &stop, &orig, &origQuote,
-			&exec, &cum, &o.CumQuoteRem, &locked, &status, &o.Time, &o.UpdateTime, &o.WorkingTime); err != nil {
+			&exec, &cum, &o.CumQuoteRem, &locked, &status, &o.Time, &o.UpdateTime, &o.WorkingTime, &o.TrailingDelta, &o.TrailingTime, &peak); err != nil {
 			return nil, err
 		}
 		var ok1, ok2, ok3, ok4 bool
@@ -96,7 +96,7 @@ func (s *Store) queryOrders(ctx context.Context, where string, args ...any) ([]s
 			return nil, fmt.Errorf("order %d: unreadable side, type, time in force or status (%s %s %s %s)", o.ID, side, typ, tif, status)
 		}
 		o.Price, o.StopPrice, o.OrigQty, o.OrigQuoteQty = fixed.Dec(price), fixed.Dec(stop), fixed.Dec(orig), fixed.Dec(origQuote)
-		o.ExecutedQty, o.CumQuote, o.Locked = fixed.Dec(exec), fixed.Dec(cum), fixed.Dec(locked)
+		o.ExecutedQty, o.CumQuote, o.Locked, o.TrailPeak = fixed.Dec(exec), fixed.Dec(cum), fixed.Dec(locked), fixed.Dec(peak)
 		out = append(out, o)
 	}
 	return out, rows.Err()

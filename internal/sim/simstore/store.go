@@ -203,7 +203,8 @@ func (s *Store) write(ctx context.Context, batch []sim.Event, clk *ClockState) e
 			}
 			if _, err := orderStmt.ExecContext(ctx, o.ID, o.Account, o.Symbol, o.ClientOrderID, o.Side.String(), o.Type.String(), o.TimeInForce.String(),
 				int64(o.Price), int64(o.StopPrice), int64(o.OrigQty), int64(o.OrigQuoteQty), int64(o.ExecutedQty), int64(o.CumQuote),
-				ev.Order.CumQuoteRem, int64(ev.Order.Locked), o.Status.String(), open, o.Time, o.UpdateTime, o.WorkingTime); err != nil {
+				ev.Order.CumQuoteRem, int64(ev.Order.Locked), o.Status.String(), open, o.Time, o.UpdateTime, o.WorkingTime,
+				o.TrailingDelta, o.TrailingTime, int64(ev.Order.TrailPeak)); err != nil {
 				return fmt.Errorf("save order %d: %w", o.ID, err)
 			}
 		}
@@ -221,11 +222,13 @@ const (
 	insertFill = `INSERT INTO sim_fills (trade_id, order_id, account_id, symbol, side, price, qty, quote_qty, commission, commission_asset, time, maker)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	upsertOrder = `INSERT INTO sim_orders (id, account_id, symbol, client_order_id, side, type, time_in_force, price, stop_price,
-			orig_qty, orig_quote_qty, executed_qty, cum_quote, cum_quote_rem, locked, status, open, created_at, updated_at, working_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			orig_qty, orig_quote_qty, executed_qty, cum_quote, cum_quote_rem, locked, status, open, created_at, updated_at, working_time,
+			trailing_delta, trailing_time, trail_peak)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET executed_qty = excluded.executed_qty, cum_quote = excluded.cum_quote,
 			cum_quote_rem = excluded.cum_quote_rem, locked = excluded.locked, status = excluded.status, open = excluded.open,
-			updated_at = excluded.updated_at, working_time = excluded.working_time`
+			updated_at = excluded.updated_at, working_time = excluded.working_time, trailing_time = excluded.trailing_time,
+			trail_peak = excluded.trail_peak`
 	upsertBalance = `INSERT INTO sim_balances (account_id, asset, free, locked, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, asset) DO UPDATE SET free = excluded.free, locked = excluded.locked, updated_at = excluded.updated_at`
 )
