@@ -110,13 +110,15 @@ type CostDelta struct {
 }
 
 // Record writes w for l's deployment in one transaction, or nothing when
-// the lease was lost (ErrFenced).
+// the lease was lost (ErrFenced). It returns once w is committed; writes of
+// concurrent callers are committed together (see committer), each as if
+// alone.
 func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 	if w.Entry != nil && w.Risk == nil {
 		return fmt.Errorf("deployment %s: an entry to check needs the risk figures before it", l.Deployment)
 	}
 	now := s.clock.Now()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.commit(ctx, func(ctx context.Context, tx *db.Tx) error {
 		// The lease's check is the tick's and cost's update (one statement
 		// a tick fewer), or fence's without them.
 		if err := fenceTick(ctx, tx, l, w); err != nil {

@@ -46,11 +46,15 @@ func (p *partition) Acquire(ctx context.Context, r string, n int, ttl time.Durat
 	return p.Store.Acquire(ctx, r, n, ttl)
 }
 
-func (p *partition) Renew(ctx context.Context, l deploy.Lease, ttl time.Duration) (deploy.Lease, error) {
+func (p *partition) RenewAll(ctx context.Context, ls []deploy.Lease, ttl time.Duration) ([]deploy.Lease, []error) {
 	if p.cut.Load() {
-		return deploy.Lease{}, errPartition
+		errs := make([]error, len(ls))
+		for i := range errs {
+			errs[i] = errPartition
+		}
+		return ls, errs
 	}
-	return p.Store.Renew(ctx, l, ttl)
+	return p.Store.RenewAll(ctx, ls, ttl)
 }
 
 // jobs records which runner runs which deployment, with which token.
@@ -186,8 +190,8 @@ func (s *leases) Acquire(_ context.Context, r string, _ int, _ time.Duration) (l
 	return ls, nil
 }
 
-func (*leases) Renew(_ context.Context, l deploy.Lease, _ time.Duration) (deploy.Lease, error) {
-	return l, nil
+func (*leases) RenewAll(_ context.Context, ls []deploy.Lease, _ time.Duration) ([]deploy.Lease, []error) {
+	return ls, make([]error, len(ls))
 }
 
 func (*leases) Release(context.Context, deploy.Lease) error { return nil }
