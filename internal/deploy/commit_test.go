@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -132,6 +133,89 @@ func TestRenewAll(t *testing.T) {
 			}
 			if got.Heartbeat.Equal(b.clk.Now()) == lost {
 				t.Errorf("lease %d: heartbeat %v", i, got.Heartbeat)
+			}
+		}
+	})
+}
+
+// A tick's bookkeeping recorded later (RecordLater) is committed with the
+// writes in flight, or at once when there are none; a stale runner's is
+// refused, at once or by its next write; Flush returns once what was
+// queued is committed. Orders are never recorded later.
+func TestRecordLater(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		const n = 8
+		for range 2 * n {
+			if _, err := b.store.Create(ctx, b.alice, spec()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ls, err := b.store.Acquire(ctx, "r1", 2*n, time.Hour)
+		if err != nil || len(ls) != 2*n {
+			t.Fatalf("acquire: %d leases, %v", len(ls), err)
+		}
+		order := deploy.Order{ClientOrderID: "o1", Leg: deploy.Entry, Pair: "BTC/USDT", Side: exchange.Buy, Type: exchange.MarketOrder}
+		if err := b.store.RecordLater(ctx, ls[0], deploy.Write{Orders: []deploy.Order{order}}); err == nil {
+			t.Fatal("an order was recorded later")
+		}
+		// The first n runners are stale; the others tick and place orders
+		// meanwhile.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		later := 0 // stale writes refused by the next write
+		for i, l := range ls {
+			stale := i < n
+			if stale {
+				l.Token++
+			}
+			wg.Go(func() {
+				for k := range 20 {
+					tick := time.UnixMilli(int64(k+1) * 300_000)
+					err := b.store.RecordLater(ctx, l, deploy.Write{Tick: tick, Cost: deploy.CostDelta{CPU: time.Millisecond}})
+					switch {
+					case !stale && err != nil:
+						t.Errorf("runner %d tick %d: %v", i, k, err)
+					case stale && err == nil:
+						if err := b.store.Flush(ctx); err != nil {
+							t.Error(err)
+						}
+						if err := b.store.Record(ctx, l, deploy.Write{}); !errors.Is(err, deploy.ErrFenced) {
+							t.Errorf("stale runner %d: the write after a refused tick: %v", i, err)
+						}
+						mu.Lock()
+						later++
+						mu.Unlock()
+					case stale && !errors.Is(err, deploy.ErrFenced):
+						t.Errorf("stale runner %d tick %d: %v", i, k, err)
+					}
+					if !stale && k%4 == 0 {
+						o := order
+						o.ClientOrderID = fmt.Sprintf("o%d", k)
+						if err := b.store.Record(ctx, l, deploy.Write{Orders: []deploy.Order{o}}); err != nil {
+							t.Errorf("runner %d order %d: %v", i, k, err)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := b.store.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d of %d stale ticks refused by the next write", later, n*20)
+		for i, l := range ls {
+			got, err := b.store.Get(ctx, b.alice, l.Deployment)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os, err := b.store.Orders(ctx, b.alice.Tenant, l.Deployment)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i < n && (!got.LastTick.IsZero() || got.Cost.CPU != 0 || len(os) != 0) || i >= n && (got.LastTick.UnixMilli() != 20*300_000 || got.Cost.CPU != 20*time.Millisecond || len(os) != 5) {
+				t.Errorf("runner %d: last tick %v, CPU %v, %d orders", i, got.LastTick, got.Cost.CPU, len(os))
 			}
 		}
 	})

@@ -99,7 +99,7 @@ func (s *Store) RenewAll(ctx context.Context, ls []Lease, ttl time.Duration) (re
 	now := s.clock.Now()
 	exp := time.UnixMilli(now.Add(ttl).UnixMilli())
 	renewed, errs = slices.Clone(ls), make([]error, len(ls))
-	err := s.commit(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := s.commit(ctx, writer{}, func(ctx context.Context, tx *db.Tx) error {
 		for i, l := range ls {
 			res, err := tx.Exec(ctx, `UPDATE deployments SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ? AND lease_runner = ? AND lease_token = ?`,
 				exp.UnixMilli(), now.UnixMilli(), l.Deployment, l.Runner, l.Token)
