@@ -183,6 +183,7 @@ type Store struct {
 	log      *slog.Logger
 	maxLines int
 	maxBytes int
+	commits  committer
 }
 
 // New returns a Store.

@@ -19,7 +19,10 @@
 // write a runner makes for its deployment — orders, fills, trades, equity
 // points, logs, the runner's state changes — goes through a Lease and
 // checks its token in the same transaction: a runner whose lease was taken
-// over fails with ErrFenced and changes nothing.
+// over fails with ErrFenced and changes nothing. The runners' writes are
+// committed in groups, each write as if alone (commit.go); a tick's
+// bookkeeping (RecordLater) does not wait for its commit while a group is
+// being committed.
 //
 // Orders carry deterministic client order ids (ClientOrderID: deployment,
 // trade, leg, attempt), so a runner that lost an answer looks its order up

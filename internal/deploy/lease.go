@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tradai/tradai/internal/db"
@@ -82,31 +83,44 @@ func fence(ctx context.Context, tx *db.Tx, l Lease) error {
 	return nil
 }
 
-// fenced runs fn in a transaction that first checks l.
-func (s *Store) fenced(ctx context.Context, l Lease, what string, fn func(tx *db.Tx, now time.Time) error) error {
-	now := s.clock.Now()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := fence(ctx, tx, l); err != nil {
-			return err
-		}
-		return fn(tx, now)
-	})
-	if err != nil {
-		return fmt.Errorf("deployment %s: %s: %w", l.Deployment, what, err)
-	}
-	return nil
-}
-
 // Renew is the runner's heartbeat: it extends l by ttl from now and
 // records the heartbeat time. ErrFenced when another runner took the
 // deployment over, or it was stopped (its lease released).
 func (s *Store) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
-	err := s.fenced(ctx, l, "renew the lease", func(tx *db.Tx, now time.Time) error {
-		l.Expires = time.UnixMilli(now.Add(ttl).UnixMilli())
-		_, err := tx.Exec(ctx, `UPDATE deployments SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ?`, l.Expires.UnixMilli(), now.UnixMilli(), l.Deployment)
-		return err
+	ls, errs := s.RenewAll(ctx, []Lease{l}, ttl)
+	return ls[0], errs[0]
+}
+
+// RenewAll is Renew of each of ls in one write (a runner renews every
+// lease it holds at each heartbeat): renewed[i] is ls[i] extended, errs[i]
+// ErrFenced (wrapped) when ls[i] was lost, then renewed[i] is ls[i] as it
+// was. When the write fails, every errs[i] is its error.
+func (s *Store) RenewAll(ctx context.Context, ls []Lease, ttl time.Duration) (renewed []Lease, errs []error) {
+	now := s.clock.Now()
+	exp := time.UnixMilli(now.Add(ttl).UnixMilli())
+	renewed, errs = slices.Clone(ls), make([]error, len(ls))
+	err := s.commit(ctx, writer{}, func(ctx context.Context, tx *db.Tx) error {
+		for i, l := range ls {
+			res, err := tx.Exec(ctx, `UPDATE deployments SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ? AND lease_runner = ? AND lease_token = ?`,
+				exp.UnixMilli(), now.UnixMilli(), l.Deployment, l.Runner, l.Token)
+			if err != nil {
+				return fmt.Errorf("deployment %s: renew the lease: %w", l.Deployment, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				errs[i] = fmt.Errorf("deployment %s: renew the lease: %w", l.Deployment, ErrFenced)
+				continue
+			}
+			renewed[i].Expires = exp
+		}
+		return nil
 	})
-	return l, err
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return slices.Clone(ls), errs
+	}
+	return renewed, errs
 }
 
 // Release gives l up (a runner shutting down), so another runner can

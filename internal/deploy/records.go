@@ -110,61 +110,85 @@ type CostDelta struct {
 }
 
 // Record writes w for l's deployment in one transaction, or nothing when
-// the lease was lost (ErrFenced).
+// the lease was lost (ErrFenced). It returns once w is committed; writes of
+// concurrent callers are committed together (see committer), each as if
+// alone.
 func (s *Store) Record(ctx context.Context, l Lease, w Write) error {
 	if w.Entry != nil && w.Risk == nil {
 		return fmt.Errorf("deployment %s: an entry to check needs the risk figures before it", l.Deployment)
 	}
 	now := s.clock.Now()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		// The lease's check is the tick's and cost's update (one statement
-		// a tick fewer), or fence's without them.
-		if err := fenceTick(ctx, tx, l, w); err != nil {
+	if err := s.commit(ctx, writerOf(l), func(ctx context.Context, tx *db.Tx) error { return record(ctx, tx, l, w, now) }); err != nil {
+		return fmt.Errorf("deployment %s: record orders and trades: %w", l.Deployment, err)
+	}
+	return nil
+}
+
+// RecordLater is Record of a write that carries no order, fill, trade or
+// entry — a tick's bookkeeping: the candle close acted on, the cost, the
+// equity point, the risk figures —, which the runner need not wait for:
+// while another group of writes is being committed, w is queued, committed
+// with the next group (in order with the deployment's other writes), and
+// RecordLater returns at once; else it commits w before it returns. A w
+// that fails (the lease lost: ErrFenced) fails the runner's next write of the
+// deployment (on l) with its error. A crash of the process may lose a write still queued:
+// what a crash cut short before it, done again by the next runner.
+func (s *Store) RecordLater(ctx context.Context, l Lease, w Write) error {
+	if len(w.Orders) > 0 || len(w.Fills) > 0 || len(w.Trades) > 0 || w.Entry != nil {
+		return fmt.Errorf("deployment %s: orders, fills, trades and entries are recorded before the runner goes on, not later", l.Deployment)
+	}
+	now := s.clock.Now()
+	if err := s.commitLater(ctx, writerOf(l), func(ctx context.Context, tx *db.Tx) error { return record(ctx, tx, l, w, now) }); err != nil {
+		return fmt.Errorf("deployment %s: record the tick: %w", l.Deployment, err)
+	}
+	return nil
+}
+
+// record writes w for l's deployment in tx, after checking the lease.
+func record(ctx context.Context, tx *db.Tx, l Lease, w Write, now time.Time) error {
+	// The lease's check is the tick's and cost's update (one statement
+	// a tick fewer), or fence's without them.
+	if err := fenceTick(ctx, tx, l, w); err != nil {
+		return err
+	}
+	if w.Risk != nil {
+		if err := putRisk(ctx, tx, l, *w.Risk, w.Entry, now); err != nil {
 			return err
 		}
-		if w.Risk != nil {
-			if err := putRisk(ctx, tx, l, *w.Risk, w.Entry, now); err != nil {
-				return err
-			}
+	}
+	for _, o := range w.Orders {
+		if err := putOrder(ctx, tx, l.Deployment, o, now); err != nil {
+			return err
 		}
-		for _, o := range w.Orders {
-			if err := putOrder(ctx, tx, l.Deployment, o, now); err != nil {
-				return err
-			}
+	}
+	for _, f := range w.Fills {
+		if _, err := tx.Exec(ctx, `INSERT INTO deployment_fills (deployment_id, pair, venue_trade_id, client_order_id, side, price, qty, quote_qty, commission, commission_asset, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, pair, venue_trade_id) DO NOTHING`,
+			l.Deployment, f.Pair, f.VenueTradeID, f.ClientOrderID, string(f.Side), f.Price.String(), f.Qty.String(), f.QuoteQty.String(),
+			f.Commission.String(), f.CommissionAsset, f.Time.UnixMilli()); err != nil {
+			return fmt.Errorf("fill %d of %s: %w", f.VenueTradeID, f.ClientOrderID, err)
 		}
-		for _, f := range w.Fills {
-			if _, err := tx.Exec(ctx, `INSERT INTO deployment_fills (deployment_id, pair, venue_trade_id, client_order_id, side, price, qty, quote_qty, commission, commission_asset, at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, pair, venue_trade_id) DO NOTHING`,
-				l.Deployment, f.Pair, f.VenueTradeID, f.ClientOrderID, string(f.Side), f.Price.String(), f.Qty.String(), f.QuoteQty.String(),
-				f.Commission.String(), f.CommissionAsset, f.Time.UnixMilli()); err != nil {
-				return fmt.Errorf("fill %d of %s: %w", f.VenueTradeID, f.ClientOrderID, err)
-			}
+	}
+	for _, t := range w.Trades {
+		rec, err := json.Marshal(t.Record)
+		if err != nil {
+			return fmt.Errorf("trade %d: %w", t.Seq, err)
 		}
-		for _, t := range w.Trades {
-			rec, err := json.Marshal(t.Record)
-			if err != nil {
-				return fmt.Errorf("trade %d: %w", t.Seq, err)
-			}
-			open := 0
-			if t.Open {
-				open = 1
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO deployment_trades (deployment_id, seq, pair, open, open_time, close_time, record, venue_qty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (deployment_id, seq) DO UPDATE SET open = excluded.open, close_time = excluded.close_time, record = excluded.record, venue_qty = excluded.venue_qty`,
-				l.Deployment, t.Seq, t.Record.Pair, open, t.Record.OpenTime, t.Record.CloseTime, string(rec), t.VenueQty.String()); err != nil {
-				return fmt.Errorf("trade %d: %w", t.Seq, err)
-			}
+		open := 0
+		if t.Open {
+			open = 1
 		}
-		for _, e := range w.Equity {
-			if _, err := tx.Exec(ctx, `INSERT INTO deployment_equity (deployment_id, at, equity) VALUES (?, ?, ?) ON CONFLICT (deployment_id, at) DO UPDATE SET equity = excluded.equity`,
-				l.Deployment, e.Time.UnixMilli(), e.Equity); err != nil {
-				return fmt.Errorf("equity: %w", err)
-			}
+		if _, err := tx.Exec(ctx, `INSERT INTO deployment_trades (deployment_id, seq, pair, open, open_time, close_time, record, venue_qty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (deployment_id, seq) DO UPDATE SET open = excluded.open, close_time = excluded.close_time, record = excluded.record, venue_qty = excluded.venue_qty`,
+			l.Deployment, t.Seq, t.Record.Pair, open, t.Record.OpenTime, t.Record.CloseTime, string(rec), t.VenueQty.String()); err != nil {
+			return fmt.Errorf("trade %d: %w", t.Seq, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("deployment %s: record orders and trades: %w", l.Deployment, err)
+	}
+	for _, e := range w.Equity {
+		if _, err := tx.Exec(ctx, `INSERT INTO deployment_equity (deployment_id, at, equity) VALUES (?, ?, ?) ON CONFLICT (deployment_id, at) DO UPDATE SET equity = excluded.equity`,
+			l.Deployment, e.Time.UnixMilli(), e.Equity); err != nil {
+			return fmt.Errorf("equity: %w", err)
+		}
 	}
 	return nil
 }

@@ -102,8 +102,8 @@ func (s *densityStore) MarkRunning(ctx context.Context, l deploy.Lease) error {
 	return err
 }
 
-func (s *densityStore) Record(ctx context.Context, l deploy.Lease, w deploy.Write) error {
-	err := s.Store.Record(ctx, l, w)
+func (s *densityStore) RecordLater(ctx context.Context, l deploy.Lease, w deploy.Write) error {
+	err := s.Store.RecordLater(ctx, l, w)
 	if err == nil && !w.Tick.IsZero() {
 		s.events <- densityEvent{at: time.Now()}
 	}

@@ -16,7 +16,9 @@ import (
 // Leases is what a Host needs of the deployment store (*deploy.Store).
 type Leases interface {
 	Acquire(ctx context.Context, runner string, max int, ttl time.Duration) ([]deploy.Lease, error)
-	Renew(ctx context.Context, l deploy.Lease, ttl time.Duration) (deploy.Lease, error)
+	// RenewAll renews every lease the host holds in one write, at each
+	// heartbeat.
+	RenewAll(ctx context.Context, ls []deploy.Lease, ttl time.Duration) ([]deploy.Lease, []error)
 	Release(ctx context.Context, l deploy.Lease) error
 }
 
@@ -156,6 +158,7 @@ func (h *Host) renew(ctx context.Context) {
 		hs = append(hs, x)
 	}
 	h.mu.Unlock()
+	live := hs[:0]
 	for _, x := range hs {
 		if ctx.Err() != nil {
 			return // shutting down: shutdown releases what is held
@@ -167,28 +170,40 @@ func (h *Host) renew(ctx context.Context) {
 			if err := h.cfg.Leases.Release(ctx, x.lease); err != nil && !errors.Is(err, deploy.ErrFenced) {
 				h.log.Warn("lease not released", "deployment", x.lease.Deployment, "err", err)
 			}
-			continue
 		default:
+			live = append(live, x)
 		}
-		l, err := h.cfg.Leases.Renew(ctx, x.lease, h.cfg.TTL)
-		switch {
-		case ctx.Err() != nil:
-			return
+	}
+	if len(live) == 0 || ctx.Err() != nil {
+		return
+	}
+	ls := make([]deploy.Lease, len(live))
+	h.mu.Lock()
+	for i, x := range live {
+		ls[i] = x.lease
+	}
+	h.mu.Unlock()
+	renewed, errs := h.cfg.Leases.RenewAll(ctx, ls, h.cfg.TTL)
+	if ctx.Err() != nil {
+		return
+	}
+	for i, x := range live {
+		switch err := errs[i]; {
 		case err == nil:
 			h.mu.Lock()
-			x.lease = l
+			x.lease = renewed[i]
 			h.mu.Unlock()
 		case errors.Is(err, deploy.ErrFenced):
 			h.log.Warn("lease lost: deployment dropped", "deployment", x.lease.Deployment)
 			x.cancel()
 			h.drop(x)
-		case !h.clk.Now().Before(x.lease.Expires):
+		case !h.clk.Now().Before(ls[i].Expires):
 			// Not renewed in time: another runner may hold it now.
-			h.log.Error("lease expired unrenewed: deployment dropped", "deployment", x.lease.Deployment, "err", err)
+			h.log.Error("lease expired unrenewed: deployment dropped", "deployment", ls[i].Deployment, "err", err)
 			x.cancel()
 			h.drop(x)
 		default:
-			h.log.Warn("lease not renewed, trying again at the next heartbeat", "deployment", x.lease.Deployment, "err", err)
+			h.log.Warn("lease not renewed, trying again at the next heartbeat", "deployment", ls[i].Deployment, "err", err)
 		}
 	}
 }

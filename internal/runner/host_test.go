@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,11 +47,15 @@ func (p *partition) Acquire(ctx context.Context, r string, n int, ttl time.Durat
 	return p.Store.Acquire(ctx, r, n, ttl)
 }
 
-func (p *partition) Renew(ctx context.Context, l deploy.Lease, ttl time.Duration) (deploy.Lease, error) {
+func (p *partition) RenewAll(ctx context.Context, ls []deploy.Lease, ttl time.Duration) ([]deploy.Lease, []error) {
 	if p.cut.Load() {
-		return deploy.Lease{}, errPartition
+		errs := make([]error, len(ls))
+		for i := range errs {
+			errs[i] = errPartition
+		}
+		return ls, errs
 	}
-	return p.Store.Renew(ctx, l, ttl)
+	return p.Store.RenewAll(ctx, ls, ttl)
 }
 
 // jobs records which runner runs which deployment, with which token.
@@ -186,8 +191,8 @@ func (s *leases) Acquire(_ context.Context, r string, _ int, _ time.Duration) (l
 	return ls, nil
 }
 
-func (*leases) Renew(_ context.Context, l deploy.Lease, _ time.Duration) (deploy.Lease, error) {
-	return l, nil
+func (*leases) RenewAll(_ context.Context, ls []deploy.Lease, _ time.Duration) ([]deploy.Lease, []error) {
+	return ls, make([]error, len(ls))
 }
 
 func (*leases) Release(context.Context, deploy.Lease) error { return nil }
@@ -257,5 +262,55 @@ func TestHostBoundsStartingJobs(t *testing.T) {
 	<-done
 	if len(seen) != n || peak > maxStarting {
 		t.Fatalf("%d of %d jobs started, %d starting at once at most (want %d)", len(seen), n, peak, maxStarting)
+	}
+}
+
+// A crash-looping deployment is restarted with a doubling backoff: after
+// 0.5 s, then 1, 2, 4 … s, a minute apart at most; a job that ran a
+// minute before failing is restarted after 0.5 s again.
+func TestHostBacksOffACrashLoop(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	var mu sync.Mutex
+	var starts []time.Duration // when each start began, since 0
+	job := func(ctx context.Context, _ deploy.Lease) error {
+		mu.Lock()
+		starts = append(starts, clk.Now().Sub(time.Unix(0, 0)))
+		n := len(starts)
+		mu.Unlock()
+		if n == 11 {
+			// The eleventh run lasts a minute before it fails.
+			if err := clk.Sleep(ctx, time.Minute); err != nil {
+				return err
+			}
+		}
+		return errors.New("strategy crashed")
+	}
+	h, err := runner.NewHost(runner.HostConfig{Name: "r1", Leases: &leases{n: 1}, Job: job, Clock: clk, Heartbeat: time.Hour, TTL: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	// Step the clock by 100 ms, each step once the host waits again (its
+	// heartbeat and the job's backoff or run).
+	for range 4000 {
+		if err := clk.BlockUntil(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(100 * time.Millisecond)
+	}
+	if err := clk.BlockUntil(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	s := time.Second
+	want := []time.Duration{0, s / 2, 3 * s / 2, 7 * s / 2, 15 * s / 2, 31 * s / 2, 63 * s / 2, 127 * s / 2, 247 * s / 2, 367 * s / 2, 487 * s / 2,
+		487*s/2 + time.Minute + s/2, 487*s/2 + time.Minute + 3*s/2}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) < len(want) || !slices.Equal(starts[:len(want)], want) {
+		t.Fatalf("starts at %v, want %v …", starts, want)
 	}
 }

@@ -63,8 +63,8 @@ type recorder struct {
 	ticks chan tickAt
 }
 
-func (s recorder) Record(ctx context.Context, l deploy.Lease, w deploy.Write) error {
-	err := s.Store.Record(ctx, l, w)
+func (s recorder) RecordLater(ctx context.Context, l deploy.Lease, w deploy.Write) error {
+	err := s.Store.RecordLater(ctx, l, w)
 	if err == nil && !w.Tick.IsZero() {
 		s.ticks <- tickAt{deployment: l.Deployment, close: w.Tick.UnixMilli(), wall: time.Now()}
 	}

@@ -120,8 +120,8 @@ func (s *signalStore) MarkRunning(ctx context.Context, l deploy.Lease) error {
 	return err
 }
 
-func (s *signalStore) Record(ctx context.Context, l deploy.Lease, w deploy.Write) error {
-	err := s.Store.Record(ctx, l, w)
+func (s *signalStore) RecordLater(ctx context.Context, l deploy.Lease, w deploy.Write) error {
+	err := s.Store.RecordLater(ctx, l, w)
 	if err == nil && !w.Tick.IsZero() {
 		s.ticked <- time.Now()
 	}

@@ -707,8 +707,8 @@ type tickStore struct {
 	ticks chan int64
 }
 
-func (s *tickStore) Record(ctx context.Context, l deploy.Lease, w deploy.Write) error {
-	err := s.Store.Record(ctx, l, w)
+func (s *tickStore) RecordLater(ctx context.Context, l deploy.Lease, w deploy.Write) error {
+	err := s.Store.RecordLater(ctx, l, w)
 	if err == nil && !w.Tick.IsZero() {
 		s.ticks <- w.Tick.UnixMilli()
 	}

@@ -27,6 +27,11 @@ import (
 // (*deploy.Store).
 type Store interface {
 	Record(ctx context.Context, l deploy.Lease, w deploy.Write) error
+	// RecordLater records a tick's bookkeeping (no order, fill, trade or
+	// entry) without waiting for its commit when the database is busy
+	// committing other writes; Flush waits for what was queued so.
+	RecordLater(ctx context.Context, l deploy.Lease, w deploy.Write) error
+	Flush(ctx context.Context) error
 	Log(ctx context.Context, l deploy.Lease, level slog.Level, msg string, attrs map[string]string) error
 	MarkRunning(ctx context.Context, l deploy.Lease) error
 	MarkStopped(ctx context.Context, l deploy.Lease) error
@@ -559,7 +564,9 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	var total deploy.CostDelta
 	w.Cost, total = r.costDelta()
-	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
+	// The tick's bookkeeping, no order in it: the runner does not wait for
+	// its commit (a crash may lose it; the next runner does the tick again).
+	if err := r.cfg.Store.RecordLater(ctx, r.cfg.Lease, w); err != nil {
 		return err
 	}
 	if w.Risk != nil {
@@ -712,6 +719,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	// the runner starts is still ticked (a test's fake clock may move as
 	// soon as the runner waits on it).
 	begun := r.clk.Now()
+	// The last tick's bookkeeping is committed before Run returns.
+	defer func() { _ = r.cfg.Store.Flush(context.WithoutCancel(ctx)) }()
 	if err := r.Start(ctx, begun); err != nil {
 		return err
 	}
