@@ -64,8 +64,15 @@ func walk(pair string, seed uint64, n int) *sdk.Frame {
 	return f
 }
 
+// world is candles on pairs, a config trading them and its backtest of a
+// strategy.
 type world struct {
 	days   int
+	pairs  []string
+	from   int64              // the first candle's open the backtest trades (its timerange's start)
+	quote  string             // the pairs' quote currency, the paper account's
+	wallet string             // the paper account's funds (dry_run_wallet)
+	tick   map[string]float64 // the venue's price tick per pair
 	frames map[string]*sdk.Frame
 	cfg    *config.Config
 	strat  sdk.Strategy
@@ -89,23 +96,43 @@ func newWorldWith(t testing.TB, extra string, n int) *world {
 // on them with more config keys.
 func newWorldOf(t testing.TB, strat sdk.Strategy, extra string, n int) *world {
 	t.Helper()
+	var frames []*sdk.Frame
+	for i, p := range pairs {
+		frames = append(frames, walk(p, uint64(i+1), n))
+	}
+	return newWorldFrom(t, strat, frames, start, n, "10000", extra)
+}
+
+// newWorldFrom is the backtest of strat with more config keys on the
+// frames (one pair each, in whitelist order) over n days from the open
+// of the candle at from (the frames hold the startup candles before it),
+// with a wallet of the pairs' quote currency and a hundredth of it staked
+// per trade.
+func newWorldFrom(t testing.TB, strat sdk.Strategy, frames []*sdk.Frame, from int64, n int, wallet, extra string) *world {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := market.Open(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{days: n, frames: map[string]*sdk.Frame{}, strat: strat}
-	for i, p := range pairs {
-		f := walk(p, uint64(i+1), n)
-		w.frames[p] = f
-		if _, err := st.Append(context.Background(), market.Key{Exchange: "binance", Pair: p, Timeframe: tf5m, Type: market.Spot}, f); err != nil {
+	w := &world{days: n, from: from, wallet: wallet, tick: map[string]float64{}, frames: map[string]*sdk.Frame{}, strat: strat}
+	for _, f := range frames {
+		w.pairs = append(w.pairs, f.Pair)
+		w.frames[f.Pair] = f
+		sym, err := replay.DefaultSymbol(f.Pair, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.quote, w.tick[f.Pair] = sym.Quote, sym.TickSize.Float()
+		if _, err := st.Append(context.Background(), market.Key{Exchange: "binance", Pair: f.Pair, Timeframe: tf5m, Type: market.Spot}, f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	end := time.UnixMilli(start + int64(n)*86_400_000).UTC().Format("20060102")
-	w.cfg, err = config.Parse([]byte(fmt.Sprintf(`{"strategy": "sma_cross", "timeframe": "5m", "timerange": "20240101-%s", "datadir": %q,
-		"exchange": {"name": "binance", "pair_whitelist": ["%s"]}, "stake_amount": 100, "max_open_trades": 3, "dry_run_wallet": 10000,
-		"fee": 0.001, "fill_model": "realistic"%s}`, end, dir, strings.Join(pairs, `", "`), extra)), "parity.json")
+	day := func(ms int64) string { return time.UnixMilli(ms).UTC().Format("20060102") }
+	stake := fixed.MustParse(wallet).Float() / 100
+	w.cfg, err = config.Parse([]byte(fmt.Sprintf(`{"strategy": "sma_cross", "timeframe": "5m", "timerange": "%s-%s", "datadir": %q,
+		"exchange": {"name": "binance", "pair_whitelist": ["%s"]}, "stake_amount": %v, "max_open_trades": 3, "dry_run_wallet": %s,
+		"fee": 0.001, "fill_model": "realistic"%s}`, day(from), day(from+int64(n)*86_400_000), dir, strings.Join(w.pairs, `", "`), stake, wallet, extra)), "parity.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +160,7 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 	ctx := context.Background()
 	var syms []sim.Symbol
 	var series []replay.Series
-	for _, p := range pairs {
+	for _, p := range w.pairs {
 		sym, err := replay.DefaultSymbol(p, w.frames[p])
 		if err != nil {
 			t.Fatal(err)
@@ -155,16 +182,16 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := feed.AdvanceTo(start); err != nil {
+	if err := feed.AdvanceTo(w.from); err != nil {
 		t.Fatal(err)
 	}
 	if err := eng.CreateAccount("paper"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.Fund(feed.Now(), "paper", "USDT", fixed.MustParse("10000")); err != nil {
+	if _, err := eng.Fund(feed.Now(), "paper", w.quote, fixed.MustParse(w.wallet)); err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewSkipping(time.UnixMilli(start))
+	clk := clock.NewSkipping(time.UnixMilli(w.from))
 	sx, err := simexchange.New(simexchange.Config{Engine: eng, Feed: feed, Account: "paper", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +217,7 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 		t.Fatal(err)
 	}
 	dep, err := store.Create(ctx, tenancy.Principal{Tenant: u.Tenant, User: u.ID}, deploy.Spec{Strategy: "sma_cross", Mode: deploy.Paper, Venue: "sim",
-		Account: "paper", Pairs: pairs, Timeframe: tf5m})
+		Account: "paper", Pairs: w.pairs, Timeframe: tf5m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +245,7 @@ func (p *paper) runnerOn(t testing.TB, w *world, clk clock.Clock) *runner.Runner
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: pairs, Timeframe: tf5m, Exchange: p.x, Strategy: strat, Params: params,
+	r, err := runner.New(runner.Config{Store: p.store, Lease: p.lease, Pairs: w.pairs, Timeframe: tf5m, Exchange: p.x, Strategy: strat, Params: params,
 		Rules: rules, Account: acct, Orders: w.cfg.Orders(), Clock: clk, RetryWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +298,6 @@ func (w *world) openAt(pair string, ms int64) float64 {
 func compare(t testing.TB, w *world, got []deploy.Trade) (exact, named int, why map[string]int) {
 	why = map[string]int{}
 	t.Helper()
-	const tick = 0.01
 	bt := slices.Clone(w.bt.Trades)
 	slices.SortStableFunc(bt, func(a, b trade.Trade) int {
 		return cmp.Or(cmp.Compare(a.OpenTime, b.OpenTime), strings.Compare(a.Pair, b.Pair))
@@ -286,7 +312,7 @@ func compare(t testing.TB, w *world, got []deploy.Trade) (exact, named int, why 
 		return r == trade.ExitStopLoss || r == trade.ExitROI || r == trade.ExitTrailingStop
 	}
 	for i, b := range bt {
-		g := got[i].Record
+		g, tick := got[i].Record, w.tick[b.Pair]
 		where := fmt.Sprintf("trade %d (%s opened %s)", i, b.Pair, time.UnixMilli(b.OpenTime).UTC().Format(time.DateTime))
 		if g.Pair != b.Pair || g.OpenTime != b.OpenTime || math.Abs(g.OpenRate-b.OpenRate) > tick/2 {
 			t.Fatalf("%s: deployment opened %s at %s at %v, backtest at %v", where, g.Pair, time.UnixMilli(g.OpenTime).UTC(), g.OpenRate, b.OpenRate)

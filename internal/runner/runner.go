@@ -183,6 +183,9 @@ type Runner struct {
 	risk  riskState
 	cpu   time.Duration    // the CPU time of the strategy calls on the runner's threads
 	sent  deploy.CostDelta // the cost recorded so far (totals since New)
+	// stream holds the closed candles of the venue's kline stream while
+	// Run follows it (nil: none; every tick reads the venue's klines).
+	stream *streamed
 }
 
 // metered is a strategy runtime that measures its own cost
@@ -399,7 +402,6 @@ func (r *Runner) fetchForming(ctx context.Context, ps *pairState, now time.Time,
 	if err != nil {
 		return 0, err
 	}
-	w := &ps.win
 	for _, k := range ks {
 		t := k.Time.UnixMilli()
 		if tf.Next(t) > now.UnixMilli() {
@@ -408,21 +410,42 @@ func (r *Runner) fetchForming(ctx context.Context, ps *pairState, now time.Time,
 			}
 			continue
 		}
-		if t <= ps.lastTime() {
-			continue
-		}
-		w.Time = append(w.Time, t)
-		w.Open = append(w.Open, k.Open.Float())
-		w.High = append(w.High, k.High.Float())
-		w.Low = append(w.Low, k.Low.Float())
-		w.Close = append(w.Close, k.Close.Float())
-		w.Volume = append(w.Volume, k.Volume.Float())
+		r.addCandle(ps, k)
 	}
+	return forming, nil
+}
+
+// fromStream adds to the pair's window the closed candles the venue's
+// kline stream delivered, up to the one opening at closing, when the
+// stream holds every candle the window lacks up to it; false when it does
+// not (no stream, a gap, a stream that dropped or is late): the tick then
+// reads the venue's klines.
+func (r *Runner) fromStream(ps *pairState, closing int64) bool {
+	last := ps.lastTime()
+	if r.stream == nil || last == 0 || last >= closing {
+		return false
+	}
+	return r.stream.take(ps.market.Symbol, last, closing, func(k exchange.Kline) { r.addCandle(ps, k) })
+}
+
+// addCandle appends the closed candle k to the pair's window when it is
+// newer than the window's last, keeping the newest keep.
+func (r *Runner) addCandle(ps *pairState, k exchange.Kline) {
+	t := k.Time.UnixMilli()
+	if t <= ps.lastTime() {
+		return
+	}
+	w := &ps.win
+	w.Time = append(w.Time, t)
+	w.Open = append(w.Open, k.Open.Float())
+	w.High = append(w.High, k.High.Float())
+	w.Low = append(w.Low, k.Low.Float())
+	w.Close = append(w.Close, k.Close.Float())
+	w.Volume = append(w.Volume, k.Volume.Float())
 	if n := w.Len(); n > r.keep {
 		cut := n - r.keep
 		w.Time, w.Open, w.High, w.Low, w.Close, w.Volume = w.Time[cut:], w.Open[cut:], w.High[cut:], w.Low[cut:], w.Close[cut:], w.Volume[cut:]
 	}
-	return forming, nil
 }
 
 // signals runs the strategy on a copy of the pair's window.
@@ -486,11 +509,15 @@ func (r *Runner) Step(ctx context.Context, now time.Time) error {
 	}
 	views := make(map[*pairState]view, len(r.pairs))
 	for _, ps := range r.pairs {
-		forming, err := r.fetchForming(ctx, ps, now, 2)
-		if err != nil {
-			return err
+		// The candles from the venue's kline stream when it delivered
+		// them all (the price now is then the close), else from its klines
+		// (with the open of the candle forming now).
+		var v view
+		if !r.fromStream(ps, closing) {
+			if v.forming, err = r.fetchForming(ctx, ps, now, 2); err != nil {
+				return err
+			}
 		}
-		v := view{forming: forming}
 		if n := ps.win.Len(); n > 0 && ps.win.Time[n-1] == closing {
 			if v.f, err = r.signals(ps); err != nil {
 				r.logf(ctx, slog.LevelError, "strategy failed", "pair", ps.pair, "err", err.Error())
@@ -707,10 +734,12 @@ func (r *Runner) equity() float64 {
 // candle that closed before Run and was not acted on is acted on at once.
 //
 // On a venue that streams candles (exchange.KlineStreamer) a close is
-// acted on as soon as the stream delivered every pair's closed candle; when
-// the stream is late by StreamWait or down (it is reconnected with
-// backoff), the runner polls the venue's klines at the close plus
-// StreamWait. On a venue that streams fills (FillStreamer) a fill of a
+// acted on as soon as the stream delivered every pair's closed candle, and
+// the tick takes the candles from the stream (no klines request; the price
+// now is then the close); when the stream is late by StreamWait or down
+// (it is reconnected with backoff), the runner polls the venue's klines at
+// the close plus StreamWait, as it reads them for a pair whose stream
+// missed a candle (a gap, a reconnection after closes it missed). On a venue that streams fills (FillStreamer) a fill of a
 // trade's resting exit is settled when it arrives, between closes; the
 // close still asks the venue, as on a venue without the stream. With a Schedule the runner ticks at the schedule's times
 // instead, each tick acting on the candles closed by then.
@@ -729,12 +758,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	if ks, ok := r.cfg.Exchange.(exchange.KlineStreamer); ok && r.sched == nil {
 		sctx, cancel := context.WithCancel(ctx)
 		closes = make(chan int64, 1)
+		r.stream = newStreamed(r.cfg.Timeframe)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			r.watch(sctx, ks, closes)
+			r.watch(sctx, ks, r.stream, closes)
 		}()
-		defer func() { cancel(); <-done }()
+		defer func() { cancel(); <-done; r.stream = nil }()
 	}
 	var fills chan int64
 	if fs, ok := r.cfg.Exchange.(FillStreamer); ok {
@@ -847,11 +877,12 @@ func (r *Runner) traced(ctx context.Context, at time.Time) error {
 	return err
 }
 
-// watch follows the venue's kline stream for the deployment's pairs and
-// sends on closes each close time at which every pair's candle arrived
-// (the newest only, when the runner is behind). A dropped stream is
-// reconnected after RetryWait, doubling up to a minute.
-func (r *Runner) watch(ctx context.Context, ks exchange.KlineStreamer, closes chan int64) {
+// watch follows the venue's kline stream for the deployment's pairs, keeps
+// each closed candle in held for the ticks, and sends on closes each close
+// time at which every pair's candle arrived (the newest only, when the
+// runner is behind). A dropped stream is reconnected after RetryWait,
+// doubling up to a minute.
+func (r *Runner) watch(ctx context.Context, ks exchange.KlineStreamer, held *streamed, closes chan int64) {
 	syms := make([]string, len(r.pairs))
 	for i, ps := range r.pairs {
 		syms[i] = ps.market.Symbol
@@ -862,6 +893,7 @@ func (r *Runner) watch(ctx context.Context, ks exchange.KlineStreamer, closes ch
 	for {
 		err := ks.StreamKlines(ctx, syms, tf, func(sym string, k exchange.Kline) {
 			wait = r.cfg.RetryWait
+			held.add(sym, k)
 			c := tf.Next(k.Time.UnixMilli())
 			if arrived[c] == nil {
 				arrived[c] = map[string]bool{}
