@@ -11,8 +11,8 @@ import (
 // rules it breaks. It is the one place where money that reaches an
 // exchange is rounded.
 //
-// price and qty are first rounded to a [fixed.Dec] (8 decimals), then to
-// m's grid in the direction that never makes the order worse than decided:
+// price and qty are rounded to a [fixed.Dec] (8 decimals) and to m's grid,
+// both in the direction that never makes the order worse than decided:
 // the quantity is floored to StepSize (never more than asked), a buy
 // limit's price floored to TickSize (never pays more) and a sell limit's
 // raised to it (never sells for less). (ccxt and Freqtrade round the price
@@ -34,11 +34,20 @@ func (m Market) Order(side Side, typ OrderType, price, qty float64) (OrderReques
 	if typ != MarketOrder && typ != LimitOrder {
 		return OrderRequest{}, fmt.Errorf("%s order: unknown order type %q", m.Symbol, typ)
 	}
-	p, err := fixed.FromFloat(price)
+	// Each amount is rounded to 8 decimals in the direction its grid
+	// rounding goes, so that the two together never make it worse.
+	toDec := fixed.FromFloat // a market order's expected price
+	if typ == LimitOrder {
+		toDec = fixed.FloorFloat
+		if side == Sell {
+			toDec = fixed.CeilFloat
+		}
+	}
+	p, err := toDec(price)
 	if err != nil || p <= 0 {
 		return OrderRequest{}, fmt.Errorf("%s order: price %v is not a positive amount", m.Symbol, price)
 	}
-	q, err := fixed.FromFloat(qty)
+	q, err := fixed.FloorFloat(qty)
 	if err != nil || q <= 0 {
 		return OrderRequest{}, fmt.Errorf("%s order: quantity %v is not a positive amount", m.Symbol, qty)
 	}
@@ -82,7 +91,11 @@ func (m Market) Stop(side Side, stop, limit, qty float64) (OrderRequest, error) 
 	if err != nil {
 		return OrderRequest{}, err
 	}
-	s, err := fixed.FromFloat(stop)
+	toDec := fixed.FloorFloat // a sell's stop, floored as it is to the tick
+	if side == Buy {
+		toDec = fixed.CeilFloat
+	}
+	s, err := toDec(stop)
 	if err != nil || s <= 0 {
 		return OrderRequest{}, fmt.Errorf("%s order: stop price %v is not a positive amount", m.Symbol, stop)
 	}

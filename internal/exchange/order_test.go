@@ -107,18 +107,27 @@ func TestOrderProperties(t *testing.T) {
 		if rapid.Bool().Draw(t, "qty on a decimal") {
 			qty = max(math.Round(qty*1000)/1000, 0.001)
 		}
-		pd, err := fixed.FromFloat(price)
-		if err != nil {
-			t.Fatal(err)
-		}
-		qd, err := fixed.FromFloat(qty)
-		if err != nil {
-			t.Fatal(err)
-		}
 		m := exchange.Market{Symbol: "XY", TickSize: drawGrid(t, "tick"), StepSize: drawGrid(t, "step")}
 		side := rapid.SampledFrom([]exchange.Side{exchange.Buy, exchange.Sell}).Draw(t, "side")
 		typ := rapid.SampledFrom([]exchange.OrderType{exchange.MarketOrder, exchange.LimitOrder}).Draw(t, "type")
 		limit := typ == exchange.LimitOrder
+		// The decided amounts as Decs, never rounded to the worse side
+		// (fixed's own property test holds them to the exact values).
+		toDec := fixed.FromFloat
+		if limit {
+			toDec = fixed.FloorFloat
+			if side == exchange.Sell {
+				toDec = fixed.CeilFloat
+			}
+		}
+		pd, err := toDec(price)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qd, err := fixed.FloorFloat(qty)
+		if err != nil {
+			t.Fatal(err)
+		}
 
 		// The rounded order, from the definition of the grid.
 		q := qd
@@ -204,6 +213,23 @@ func TestStop(t *testing.T) {
 		if err != nil || req.Type != c.wantType || req.StopPrice != c.wantStop || req.Price != c.wantPrice || req.Side != c.side {
 			t.Errorf("%s: %+v, %v", c.name, req, err)
 		}
+	}
+	// On a tick of one unit (8 decimals) the rounding to a Dec is the
+	// rounding to the tick: a sell stop of 3.78081e-5 must not become
+	// 3.781e-5 (nearest), which a low of 3.781e-5 triggers where the
+	// backtest's stop does not; nor a buy limit pay half a unit more.
+	xlm := exchange.Market{Symbol: "XLMBTC", TickSize: 1, StepSize: 1}
+	if req, err := xlm.Stop(exchange.Sell, 3.78081e-5, 0, 100); err != nil || req.StopPrice != d("0.0000378") {
+		t.Errorf("sell stop on an 8-decimal tick: %+v, %v", req, err)
+	}
+	if req, err := xlm.Order(exchange.Buy, exchange.LimitOrder, 3.78081e-5, 100); err != nil || req.Price != d("0.0000378") {
+		t.Errorf("buy limit on an 8-decimal tick: %+v, %v", req, err)
+	}
+	if req, err := xlm.Order(exchange.Sell, exchange.LimitOrder, 3.78011e-5, 100); err != nil || req.Price != d("0.00003781") {
+		t.Errorf("sell limit on an 8-decimal tick: %+v, %v", req, err)
+	}
+	if req, err := xlm.Order(exchange.Buy, exchange.MarketOrder, 1, 0.123456789); err != nil || req.Quantity != d("0.12345678") {
+		t.Errorf("quantity on an 8-decimal step: %+v, %v", req, err)
 	}
 	if _, err := btc.Stop(exchange.Sell, math.NaN(), 0, 1); err == nil || errors.Is(err, exchange.ErrFilter) {
 		t.Errorf("a NaN stop: %v", err)

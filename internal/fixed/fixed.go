@@ -121,6 +121,38 @@ func FromFloat(f float64) (Dec, error) {
 	return Dec(v), nil
 }
 
+// FloorFloat returns the largest Dec not above f, and CeilFloat the
+// smallest not below it: where a decided price or quantity must not be
+// made worse by the rounding to 8 decimals (FromFloat's nearest may be
+// half a unit on the wrong side). A float64 that lies within its own
+// rounding error of a Dec (0.1 is not exactly 0.1) is taken as that Dec.
+func FloorFloat(f float64) (Dec, error) { return directed(f, math.Floor) }
+
+// CeilFloat: see FloorFloat.
+func CeilFloat(f float64) (Dec, error) { return directed(f, math.Ceil) }
+
+func directed(f float64, round func(float64) float64) (Dec, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%v: %w", f, ErrSyntax)
+	}
+	v := f * float64(One)
+	if n := math.Round(v); math.Abs(v-n) <= 4*ulp(v) {
+		v = n
+	} else {
+		v = round(v)
+	}
+	if v >= math.MaxInt64 || v <= math.MinInt64 {
+		return 0, fmt.Errorf("%v: %w", f, ErrRange)
+	}
+	return Dec(v), nil
+}
+
+// ulp is the spacing of float64 values at v.
+func ulp(v float64) float64 {
+	a := math.Abs(v)
+	return math.Nextafter(a, math.Inf(1)) - a
+}
+
 // Float returns d as a float64 (for reports and charts, never for money).
 func (d Dec) Float() float64 { return float64(d) / float64(One) }
 

@@ -2,8 +2,12 @@ package fixed
 
 import (
 	"errors"
+	"math"
 	"math/big"
+	"strconv"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 func TestParse(t *testing.T) {
@@ -116,4 +120,64 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip of %q: %v, %v", s, back, err)
 		}
 	})
+}
+
+// FloorFloat and CeilFloat never round to the wrong side of the float's
+// exact value by more than the float's own error, and land within one
+// unit of it; a float written with 8 decimals converts to that Dec.
+func TestDirectedFromFloat(t *testing.T) {
+	t.Parallel()
+	// The regression: nearest rounding raised a sell stop by half a unit.
+	if d, _ := FloorFloat(3.78081e-5); d != MustParse("0.0000378") {
+		t.Errorf("FloorFloat(3.78081e-5) = %v, want 0.00003780", d)
+	}
+	if d, _ := CeilFloat(3.78011e-5); d != MustParse("0.00003781") {
+		t.Errorf("CeilFloat(3.78011e-5) = %v, want 0.00003781", d)
+	}
+	for _, s := range []string{"0.1", "0.3", "43210.12", "0.00000001", "98.76", "12345678.87654321"} {
+		f, _ := strconv.ParseFloat(s, 64)
+		fl, err1 := FloorFloat(f)
+		ce, err2 := CeilFloat(f)
+		if err1 != nil || err2 != nil || fl != MustParse(s) || ce != MustParse(s) {
+			t.Errorf("%s: floor %v, ceil %v (%v, %v)", s, fl, ce, err1, err2)
+		}
+	}
+	for _, f := range []float64{math.NaN(), math.Inf(1), 1e12} {
+		if _, err := FloorFloat(f); err == nil {
+			t.Errorf("FloorFloat(%v) accepted", f)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		f := math.Pow(10, rapid.Float64Range(-8, 7).Draw(t, "log f"))
+		fl, err := FloorFloat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ce, err := CeilFloat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exact := new(big.Float).SetFloat64(f)
+		unit := new(big.Float).SetFloat64(1e-8)
+		tol := new(big.Float).SetFloat64(8 * f * 0x1p-52)
+		fd, cd := decimal(fl), decimal(ce)
+		// fl ≤ f + tol, f - fl < unit; symmetric for ce.
+		if fd.Cmp(new(big.Float).Add(exact, tol)) > 0 || new(big.Float).Sub(exact, fd).Cmp(unit) >= 0 {
+			t.Fatalf("FloorFloat(%v) = %v", f, fl)
+		}
+		if cd.Cmp(new(big.Float).Sub(exact, tol)) < 0 || new(big.Float).Sub(cd, exact).Cmp(unit) >= 0 {
+			t.Fatalf("CeilFloat(%v) = %v", f, ce)
+		}
+		if ce-fl > 1 || ce < fl {
+			t.Fatalf("floor %v, ceil %v of %v", fl, ce, f)
+		}
+	})
+}
+
+func decimal(d Dec) *big.Float {
+	v, _, err := big.ParseFloat(d.String(), 10, 200, big.ToNearestEven)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
