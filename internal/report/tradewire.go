@@ -218,14 +218,6 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
-	b := make([]byte, 0, 64*n)
-	b = append(b, `{"file":`...)
-	b = appendJSONString(b, true, csvFileName(res.Strategy))
-	b = append(b, `,"cols":`...)
-	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
-	b = append(b, head...)
-	b = append(b, `,"n":`...)
-	b = strconv.AppendInt(b, int64(n), 10)
 	// The columns are encoded side by side, each on its own goroutine:
 	// with 19,484 trades each takes a few milliseconds (formatting the
 	// numbers), together the bulk of the report's work.
@@ -305,6 +297,18 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		wg.Go(func() { text[c], value[c] = enc() })
 	}
 	wg.Wait()
+	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
+	size := len(head) + len(tones) + len(res.Strategy)*6 + 256
+	for c := range cols {
+		size += len(text[c]) + len(value[c]) + 8
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"file":`...)
+	b = appendJSONString(b, true, csvFileName(res.Strategy))
+	b = append(b, `,"cols":`...)
+	b = append(b, head...)
+	b = append(b, `,"n":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, `,"text":[`...)
 	for c, t := range text {
 		if c > 0 {
@@ -337,7 +341,9 @@ func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
 	if vals, ok := fewValues(xs); ok {
 		value = appendDict(nil, vals)
 	} else {
-		value = append(value, `{"num":[`...)
+		// Made long enough for 19 characters a number (most prices and
+		// profits; 24 at most): growing it would copy it over and over.
+		value = append(make([]byte, 0, 20*len(xs)+16), `{"num":[`...)
 		for i, x := range xs {
 			if i > 0 {
 				value = append(value, ',')
