@@ -157,8 +157,8 @@ func (w *SMAStream) skipTo(i int) {
 }
 
 // aboveQuick is SMAAbove's quick path, used while every value read lies
-// in a band of binades chosen at the first full window (zero, NaN and
-// infinities lie outside any). In that band each value is a multiple of
+// in a band of positive binades chosen at the first full window (zero,
+// negative numbers, NaN and infinities lie outside any). In that band each value is a multiple of
 // the smallest binade's unit (2^-52 of it) and the compensated window sums
 // never round their low part (its bound below), so the exact path's
 // hi+lo is the exact window sum rounded once, whatever came before: its
@@ -203,7 +203,7 @@ func (q *aboveQuick) start(a, b *SMAStream) {
 	if s >= i || span < 1 {
 		return
 	}
-	e0 := math.Float64bits(src[s]) >> 52 & 0x7ff
+	e0 := math.Float64bits(src[s]) >> 52 // above 0x7ff when negative
 	// The band around the first value's binade: down to 1/4096 of it, up
 	// to 16 times; within 2^-900 ... 2^900 so no product or quotient
 	// below leaves the normal numbers.
@@ -214,7 +214,7 @@ func (q *aboveQuick) start(a, b *SMAStream) {
 	}
 	q.emin, q.span = e0-down, up+down
 	for _, v := range src[s:i] {
-		if math.Float64bits(v)>>52&0x7ff-q.emin > q.span {
+		if math.Float64bits(v)>>52-q.emin > q.span {
 			return
 		}
 	}
@@ -224,6 +224,11 @@ func (q *aboveQuick) start(a, b *SMAStream) {
 	// 2^(emax+bl-50) together; twice that for safety.
 	q.drift = math.Ldexp(1, emax+bl-49)
 	q.every = max(1024, 2*(a.p+b.p))
+	// The plain sums stay positive, as the exact ones (each at least the
+	// band's smallest value): their error stays below that value.
+	if float64(q.every+1)*q.drift >= math.Ldexp(1, int(q.emin)-1023) {
+		return
+	}
 	q.sa, q.sb = exactSum(src[i-a.p:i]), exactSum(src[i-b.p:i])
 	q.state = quickOn
 }
@@ -259,19 +264,15 @@ func (q *aboveQuick) read(a, b *SMAStream, dst []bool) int {
 		x := 0
 		for ; x < len(in); x++ {
 			v := in[x]
-			if math.Float64bits(v)>>52&0x7ff-emin > span {
+			if math.Float64bits(v)>>52-emin > span {
 				break
 			}
 			sa += v - outA[x]
 			sb += v - outB[x]
 			u, w := sa*fb, sb*fa
-			d, tol := u-w, margin+0x1p-48*(math.Abs(u)+math.Abs(w))
-			switch {
-			case d > tol:
-				out[x] = true
-			case d < -tol:
-				out[x] = false
-			default: // a close call
+			d, tol := u-w, margin+0x1p-48*(u+w) // u, w > 0
+			out[x] = d > tol
+			if math.Abs(d) <= tol { // a close call
 				j := i + x + 1
 				sa, sb = exactSum(src[j-pa:j]), exactSum(src[j-pb:j])
 				out[x] = sa/fa > sb/fb
