@@ -185,6 +185,7 @@ type aboveQuick struct {
 	k          int     // steps since sa and sb were summed afresh
 	every      int     // sa and sb are summed afresh at least this often
 	drift      float64 // the bound of either plain sum's error, per step since summed afresh
+	top        float64 // 2^(emax+2): twice the band's top
 }
 
 const (
@@ -223,6 +224,7 @@ func (q *aboveQuick) start(a, b *SMAStream) {
 	// 2^(emax+2) and of a sum below 2^(emax+1+bl): at most
 	// 2^(emax+bl-50) together; twice that for safety.
 	q.drift = math.Ldexp(1, emax+bl-49)
+	q.top = math.Ldexp(1, emax+2)
 	q.every = max(1024, 2*(a.p+b.p))
 	// The plain sums stay positive, as the exact ones (each at least the
 	// band's smallest value): their error stays below that value.
@@ -253,9 +255,11 @@ func (q *aboveQuick) read(a, b *SMAStream, dst []bool) int {
 	k := 0
 	for k < len(dst) {
 		i, m := a.i, min(len(dst)-k, q.every-q.k)
-		// margin: twice the sums' error bound times fast+slow, the
-		// products' relative error is added per index.
-		margin := 2 * q.drift * float64(q.k+m+1) * (fa + fb)
+		// tol: twice the sums' error bound times fast+slow, plus the
+		// products' rounding: 2^-48 of their sum at most, u+w below
+		// 2·fast·slow·2^(emax+1) (plus the sums' error: tiny), so
+		// 2^-47·fast·slow·2^(emax+2).
+		tol := 2*q.drift*float64(q.k+m+1)*(fa+fb) + 0x1p-47*fa*fb*q.top
 		sa, sb := q.sa, q.sb
 		in := src[i : i+m]
 		outA, outB := src[i-pa:i-pa+m], src[i-pb:i-pb+m]
@@ -270,7 +274,7 @@ func (q *aboveQuick) read(a, b *SMAStream, dst []bool) int {
 			sa += v - outA[x]
 			sb += v - outB[x]
 			u, w := sa*fb, sb*fa
-			d, tol := u-w, margin+0x1p-48*(u+w) // u, w > 0
+			d := u - w
 			out[x] = d > tol
 			if math.Abs(d) <= tol { // a close call
 				j := i + x + 1
