@@ -206,11 +206,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	// The trade list and the pair panels, most of the work on a large
 	// backtest, are built beside the rest.
 	var parts sync.WaitGroup
-	parts.Go(func() {
-		if v.Trades = tradeListOf(res, ccy); v.Trades != nil {
-			v.Trades.pack()
-		}
-	})
+	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
