@@ -272,7 +272,9 @@ func (e *jsonWriter) tradeList(ts []trade.Trade) {
 		}
 	})
 	e.raw("[")
-	e.flush()
+	if e.flush(); e.err != nil {
+		return
+	}
 	for done := range order {
 		b := <-done
 		if _, e.err = e.w.Write(b); e.err != nil {

@@ -158,10 +158,11 @@ func (w *SMAStream) skipTo(i int) {
 
 // aboveQuick is SMAAbove's quick path, used while every value read lies
 // in a band of positive binades chosen at the first full window (zero,
-// negative numbers, NaN and infinities lie outside any). In that band each value is a multiple of
-// the smallest binade's unit (2^-52 of it) and the compensated window sums
-// never round their low part (its bound below), so the exact path's
-// hi+lo is the exact window sum rounded once, whatever came before: its
+// negative numbers, NaN and infinities lie outside any). In that band
+// each value is a multiple of the smallest binade's unit (2^-52 of it)
+// and the compensated window sums never round their low part (its bound
+// below), so the exact path's hi+lo is the exact window sum rounded
+// once, whatever came before: its
 // answer at index i is fl(fl(S_fast)/fast) > fl(fl(S_slow)/slow), S the
 // exact sums of the two windows ending at i. Plain sliding sums, whose
 // error is bounded, decide that comparison with a margin that covers
