@@ -22,7 +22,22 @@ func Write(path string, write func(w io.Writer) error) error {
 // WriteMode is Write giving the file mode perm (0600 for secrets: the
 // temporary file is created 0600, so the content is never readable by
 // others on the way).
-func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
+func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) error {
+	return writeFile(path, perm, true, write)
+}
+
+// WriteUnsynced is Write without the syncs: readers still see either the
+// old content or the new, never a half-written file, but after a crash or
+// power cut the file may hold the old content, or be empty or missing.
+// For files that can be made again (a backtest's report or export: its
+// run can be repeated), where syncing megabytes would cost more than the
+// work that made them.
+func WriteUnsynced(path string, write func(w io.Writer) error) error {
+	return writeFile(path, 0o644, false, write)
+}
+
+// writeFile is WriteMode, syncing the file and its directory when durable.
+func writeFile(path string, perm os.FileMode, durable bool, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -42,8 +57,10 @@ func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) (er
 	if err = w.Flush(); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
+	if durable {
+		if err = tmp.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = tmp.Close(); err != nil {
 		return err
@@ -53,6 +70,9 @@ func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) (er
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

@@ -9,11 +9,21 @@ import (
 	"testing"
 )
 
+// writers are the ways to write a file: each replaces it whole or not at
+// all.
+var writers = map[string]func(string, func(io.Writer) error) error{"Write": Write, "WriteUnsynced": WriteUnsynced}
+
 func TestWriteReplaces(t *testing.T) {
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) { testWriteReplaces(t, write) })
+	}
+}
+
+func testWriteReplaces(t *testing.T, write func(string, func(io.Writer) error) error) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.txt")
 	for _, content := range []string{"first", "second, longer"} {
-		if err := Write(path, func(w io.Writer) error { _, err := io.WriteString(w, content); return err }); err != nil {
+		if err := write(path, func(w io.Writer) error { _, err := io.WriteString(w, content); return err }); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(path)
@@ -28,13 +38,19 @@ func TestWriteReplaces(t *testing.T) {
 }
 
 func TestWriteFailureKeepsOldFile(t *testing.T) {
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) { testWriteFailureKeepsOldFile(t, write) })
+	}
+}
+
+func testWriteFailureKeepsOldFile(t *testing.T, write func(string, func(io.Writer) error) error) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.txt")
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	err := Write(path, func(w io.Writer) error {
+	err := write(path, func(w io.Writer) error {
 		io.WriteString(w, strings.Repeat("x", 3<<20)) // past the buffer: reaches the temp file
 		return boom
 	})

@@ -147,6 +147,10 @@ func (p *pairState) advance(k int) int64 {
 // after time t (p.to when there is none). It searches the candles close to
 // p.j first: the stretches skipped are short, the series long.
 func (p *pairState) firstFrom(t int64) int {
+	// Idle stretches end at the pair's next entry, already found.
+	if e := p.entry; e >= p.j && e < p.to && p.f.Time[e] == t {
+		return e
+	}
 	times := p.f.Time[p.j:p.to]
 	lo, hi := 0, 1
 	for hi < len(times) && times[hi-1] < t {

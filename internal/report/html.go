@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tradai/tradai/internal/metrics"
@@ -202,6 +203,11 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		v.Params = append(v.Params, keyValue{k, paramValue(res.Params[k])})
 	}
 
+	// The trade list and the pair panels, most of the work on a large
+	// backtest, are built beside the rest.
+	var parts sync.WaitGroup
+	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
+	parts.Go(func() { v.Pairs = pairPanels(res) })
 	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
 	v.EquityChart, v.EquityThinned = equityChart(res, eq, false)
@@ -237,8 +243,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	}
 	v.Compare = compareRows(s, ccy)
 	v.Sections = metricSections(res, m)
-	v.Trades = tradeListOf(res, ccy)
-	v.Pairs = pairPanels(res)
+	parts.Wait()
 	return v
 }
 

@@ -7,9 +7,11 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tradai/tradai/internal/metrics"
@@ -117,7 +119,7 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	e.raw("{\n  \"strategy\": ")
 	e.value(doc.Strategy, 1)
 	e.raw(",\n  \"trades\": ")
-	e.list(len(res.Trades), func(i int) { e.trade(&res.Trades[i]) })
+	e.tradeList(res.Trades)
 	e.section("metrics", doc.Metrics)
 	sectionList(e, "results_per_pair", doc.ResultsPerPair)
 	sectionList(e, "exit_reason_summary", doc.ExitReasonSummary)
@@ -212,15 +214,89 @@ func (e *jsonWriter) list(n int, elem func(i int)) {
 	e.raw("\n  ]")
 }
 
+// tradesPerPiece is how many trades tradeList encodes as one piece.
+const tradesPerPiece = 256
+
+// tradeList appends the list of trades as list would, encoding pieces of
+// tradesPerPiece trades on up to GOMAXPROCS goroutines and writing them in
+// order as they are done, a few ahead at most: the encoding, most of a
+// large export's work, on every core, without holding the whole list.
+func (e *jsonWriter) tradeList(ts []trade.Trade) {
+	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
+	if pieces < 2 || e.err != nil {
+		e.list(len(ts), func(i int) { e.buf = appendTrade(e.buf, &ts[i]) })
+		return
+	}
+	encode := func(b []byte, k int) []byte {
+		for i := k * tradesPerPiece; i < min((k+1)*tradesPerPiece, len(ts)); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n    "...)
+			b = appendTrade(b, &ts[i])
+		}
+		return b
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), pieces))
+	// The pieces in order, each delivered on its own channel; at most
+	// ahead of them encoded or in the making. Buffers go round: a piece
+	// written hands its buffer to a later one.
+	ahead := 2 * workers
+	order := make(chan chan []byte, ahead)
+	free := make(chan []byte, ahead+1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(func() {
+		defer close(order)
+		sem := make(chan struct{}, workers)
+		for k := range pieces {
+			done := make(chan []byte, 1)
+			select {
+			case order <- done:
+			case <-stop:
+				return
+			}
+			sem <- struct{}{}
+			var buf []byte
+			select {
+			case buf = <-free:
+			default:
+				buf = make([]byte, 0, tradesPerPiece*1024) // a trade takes 800-900 bytes
+			}
+			wg.Go(func() {
+				done <- encode(buf[:0], k)
+				<-sem
+			})
+		}
+	})
+	e.raw("[")
+	if e.flush(); e.err != nil {
+		return
+	}
+	for done := range order {
+		b := <-done
+		if _, e.err = e.w.Write(b); e.err != nil {
+			return // the deferred close stops the pieces not yet begun
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	e.raw("\n  ]")
+}
+
 // Keys of an element at depth 2: a new line and six spaces before each.
 const (
 	key2 = "\n      \""
 	end2 = "\n    }"
 )
 
-// trade appends t as its jsonTrade (see toJSONTrade) would be encoded.
-func (e *jsonWriter) trade(t *trade.Trade) {
-	b := e.buf
+// appendTrade appends t as its jsonTrade (see toJSONTrade) would be
+// encoded.
+func appendTrade(b []byte, t *trade.Trade) []byte {
 	b = append(b, "{"+key2+"pair\": "...)
 	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ","+key2+"open_date\": \""...)
@@ -273,7 +349,7 @@ func (e *jsonWriter) trade(t *trade.Trade) {
 	b = appendJSONField(b, "liquidation_price", t.LiquidationPrice)
 	b = appendJSONField(b, "max_rate", t.MaxRate)
 	b = appendJSONField(b, "min_rate", t.MinRate)
-	e.buf = append(b, end2...)
+	return append(b, end2...)
 }
 
 // equity appends p as its jsonEquity would be encoded.

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -244,7 +245,7 @@ func TestWriteJSONNilResult(t *testing.T) {
 // escaping, for empty and full lists and strings JSON escapes.
 func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
-		"small": smallFixture, "large": largeFixture, "empty": emptyFixture,
+		"small": smallFixture, "large": largeFixture, "empty": emptyFixture, "many": manyTradesFixture,
 	} {
 		t.Run(name, func(t *testing.T) {
 			res, m := fixture()
@@ -353,4 +354,31 @@ func FuzzJSONAppenders(f *testing.F) {
 			t.Errorf("time %d: got %s, want %s", ms, got, isoTime(ms))
 		}
 	})
+}
+
+// failingWriter takes n bytes, then fails every write.
+type failingWriter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errDiskFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// A write that fails in the middle of the trades (encoded in pieces on
+// several goroutines) ends the export with that error, whichever piece
+// it falls in.
+func TestWriteJSONWriteFails(t *testing.T) {
+	res, m := manyTradesFixture()
+	for _, after := range []int{0, 100, 1 << 20, 7 << 20} {
+		if err := WriteJSON(&failingWriter{n: after}, res, m); !errors.Is(err, errDiskFull) {
+			t.Errorf("failing after %d bytes: %v, want %v", after, err, errDiskFull)
+		}
+	}
 }

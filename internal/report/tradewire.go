@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -56,6 +57,9 @@ type tradeList struct {
 	Cols []tradeCol
 	N    int
 	wire []byte
+	// packed and packErr are Embed's answer.
+	packed  template.HTML
+	packErr error
 }
 
 // Embed is the list's JSON packed for the page's trade-data script
@@ -64,8 +68,11 @@ type tradeList struct {
 // suits the list's digits: it packs them nearly as small as the fastest
 // full level (19,484 trades: 1.89 -> 0.84 MB) in a third of the time.
 //
-// Base64's characters need no escaping in HTML.
-func (l *tradeList) Embed() (template.HTML, error) {
+// Base64's characters need no escaping in HTML. tradeListOf packs it.
+func (l *tradeList) Embed() (template.HTML, error) { return l.packed, l.packErr }
+
+// pack is the list's wire JSON packed for Embed.
+func (l *tradeList) pack() (template.HTML, error) {
 	var z bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&z, gzip.HuffmanOnly)
 	if err != nil {
@@ -207,59 +214,97 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
-	b := make([]byte, 0, 64*n)
+	// The columns are encoded side by side, each on its own goroutine:
+	// with 19,484 trades each takes a few milliseconds (formatting the
+	// numbers), together the bulk of the report's work.
+	var cols []func() (text, value []byte)
+	add := func(enc func() (text, value []byte)) { cols = append(cols, enc) }
+	plain := func(enc func() []byte) func() (text, value []byte) {
+		return func() ([]byte, []byte) { return enc(), nil }
+	}
+	add(plain(func() []byte { return []byte(`{"seq":1}`) }))
+	add(plain(func() []byte { return appendDict(nil, strs(func(t *trade.Trade) string { return t.Pair })) }))
+	add(plain(func() []byte {
+		return appendDict(nil, strs(func(t *trade.Trade) string {
+			if t.IsShort {
+				return "short"
+			}
+			return "long"
+		}))
+	}))
+	add(func() ([]byte, []byte) {
+		return timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", "")
+	})
+	add(func() ([]byte, []byte) {
+		return timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", "")
+	})
+	add(func() ([]byte, []byte) {
+		durs := make([]float64, n)
+		for i := range res.Trades {
+			if t := &res.Trades[i]; closed(t) {
+				durs[i] = float64(t.DurationMinutes())
+			} else {
+				durs[i] = math.NaN()
+			}
+		}
+		return numColumn(durs, "dur", "–")
+	})
+	add(func() ([]byte, []byte) {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
+	})
+	add(func() ([]byte, []byte) {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
+	})
+	add(func() ([]byte, []byte) {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
+	})
+	if showLev {
+		add(func() ([]byte, []byte) {
+			return numColumn(nums(func(t *trade.Trade) float64 {
+				if t.Leverage == 0 {
+					return 1
+				}
+				return t.Leverage
+			}), "lev", "")
+		})
+	}
+	add(func() ([]byte, []byte) {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
+	})
+	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
+	absCol := len(cols)
+	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "") })
+	var tones []byte
+	add(plain(func() []byte {
+		tones = appendFormat(nil, "tone", abs, "")
+		return appendDict(nil, strs(func(t *trade.Trade) string {
+			if closed(t) {
+				return string(t.ExitReason)
+			}
+			return "open"
+		}))
+	}))
+	if showTags {
+		add(plain(func() []byte { return appendDict(nil, strs(func(t *trade.Trade) string { return t.EnterTag })) }))
+	}
+	text, value := make([][]byte, len(cols)), make([][]byte, len(cols))
+	var wg sync.WaitGroup
+	for c, enc := range cols {
+		wg.Go(func() { text[c], value[c] = enc() })
+	}
+	wg.Wait()
+	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
+	size := len(head) + len(tones) + len(res.Strategy)*6 + 256
+	for c := range cols {
+		size += len(text[c]) + len(value[c]) + 8
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"file":`...)
 	b = appendJSONString(b, true, csvFileName(res.Strategy))
 	b = append(b, `,"cols":`...)
-	cols, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
-	b = append(b, cols...)
+	b = append(b, head...)
 	b = append(b, `,"n":`...)
 	b = strconv.AppendInt(b, int64(n), 10)
-	var text, value [][]byte
-	add := func(t, v []byte) { text, value = append(text, t), append(value, v) }
-	add([]byte(`{"seq":1}`), nil)
-	add(appendDict(nil, strs(func(t *trade.Trade) string { return t.Pair })), nil)
-	add(appendDict(nil, strs(func(t *trade.Trade) string {
-		if t.IsShort {
-			return "short"
-		}
-		return "long"
-	})), nil)
-	add(timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", ""))
-	add(timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", ""))
-	durs := make([]float64, n)
-	for i := range res.Trades {
-		if t := &res.Trades[i]; closed(t) {
-			durs[i] = float64(t.DurationMinutes())
-		} else {
-			durs[i] = math.NaN()
-		}
-	}
-	add(numColumn(durs, "dur", "–"))
-	add(numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", ""))
-	add(numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", ""))
-	add(numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", ""))
-	if showLev {
-		add(numColumn(nums(func(t *trade.Trade) float64 {
-			if t.Leverage == 0 {
-				return 1
-			}
-			return t.Leverage
-		}), "lev", ""))
-	}
-	add(numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", ""))
-	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
-	absCol := len(text)
-	add(numColumn(abs, "auto", ""))
-	add(appendDict(nil, strs(func(t *trade.Trade) string {
-		if closed(t) {
-			return string(t.ExitReason)
-		}
-		return "open"
-	})), nil)
-	if showTags {
-		add(appendDict(nil, strs(func(t *trade.Trade) string { return t.EnterTag })), nil)
-	}
 	b = append(b, `,"text":[`...)
 	for c, t := range text {
 		if c > 0 {
@@ -278,10 +323,11 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		b = append(b, v...)
 	}
 	b = append(b, `],"tone":`...)
-	b = appendFormat(b, "tone", abs, "")
+	b = append(b, tones...)
 	b = append(b[:len(b)-1], `,"of":`...)
 	b = strconv.AppendInt(b, int64(absCol), 10)
 	l.wire = append(b, "}}"...)
+	l.packed, l.packErr = l.pack()
 	return l
 }
 
@@ -292,7 +338,9 @@ func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
 	if vals, ok := fewValues(xs); ok {
 		value = appendDict(nil, vals)
 	} else {
-		value = append(value, `{"num":[`...)
+		// Made long enough for 19 characters a number (most prices and
+		// profits; 24 at most): growing it would copy it over and over.
+		value = append(make([]byte, 0, 20*len(xs)+16), `{"num":[`...)
 		for i, x := range xs {
 			if i > 0 {
 				value = append(value, ',')

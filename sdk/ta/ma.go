@@ -1,6 +1,9 @@
 package ta
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // SMA returns the simple moving average of src over period values.
 // Warm-up: period-1. It panics if period < 1.
@@ -74,11 +77,11 @@ func (w *SMAStream) Read(dst []float64) int {
 
 // SMAAbove yields, a block at a time, whether SMA(src, fast) is above
 // SMA(src, slow) at each index of src (false where either is NaN): the
-// comparison of two [SMAStream]s, computed in one pass that keeps both
-// window sums in registers and writes no average. The answers are those
-// of comparing SMA's values, bit for bit.
+// comparison of two [SMAStream]s, computed in one pass that writes no
+// average. The answers are those of comparing SMA's values, bit for bit.
 type SMAAbove struct {
 	a, b SMAStream // fast, slow; always at the same index
+	q    aboveQuick
 }
 
 // NewSMAAbove returns the stream of SMA(src, fast) > SMA(src, slow) from
@@ -106,6 +109,18 @@ func (w *SMAAbove) Read(dst []bool) int {
 		}
 		k += m
 	}
+	if k < n && w.q.state == quickUntried {
+		w.q.start(a, b)
+	}
+	if k < n && w.q.state == quickOn {
+		k += w.q.read(a, b, dst[k:n])
+		if w.q.state == quickOff {
+			// A value outside the band: the exact sums take over from
+			// where the quick path stopped, as they would stand there.
+			a.skipTo(a.i)
+			b.skipTo(b.i)
+		}
+	}
 	if k < n {
 		i, m := a.i, n-k
 		accA, accB := a.acc, b.acc
@@ -122,6 +137,166 @@ func (w *SMAAbove) Read(dst []bool) int {
 		a.i, b.i = i+m, i+m
 	}
 	return n
+}
+
+// skipTo sets the window sum to what Read leaves it at index i (the next
+// to yield), computed afresh from the stream's first value with the same
+// operations in the same order.
+func (w *SMAStream) skipTo(i int) {
+	src, p := w.src, w.p
+	w.acc = ksum{}
+	last := min(w.s+p-1, i-1)
+	for j := w.s; j <= last; j++ {
+		w.acc.add(src[j])
+	}
+	acc := w.acc
+	for j := w.s + p; j < i; j++ {
+		acc = acc.slide(src[j], src[j-p])
+	}
+	w.acc, w.i = acc, i
+}
+
+// aboveQuick is SMAAbove's quick path, used while every value read lies
+// in a band of positive binades chosen at the first full window (zero,
+// negative numbers, NaN and infinities lie outside any). In that band
+// each value is a multiple of the smallest binade's unit (2^-52 of it)
+// and the compensated window sums never round their low part (its bound
+// below), so the exact path's hi+lo is the exact window sum rounded
+// once, whatever came before: its
+// answer at index i is fl(fl(S_fast)/fast) > fl(fl(S_slow)/slow), S the
+// exact sums of the two windows ending at i. Plain sliding sums, whose
+// error is bounded, decide that comparison with a margin that covers
+// their error and both roundings; a close call (within the margin: a
+// cross, or equal averages) sums its two windows afresh, exactly. The
+// answers are the exact path's, bit for bit, without its compensation or
+// its two divisions per index.
+//
+// Why the low part never rounds: every value, sum and error term is a
+// multiple of the unit u = 2^(emin-52) (sums of multiples of u round to
+// multiples of u), and each step adds to the low part at most the
+// rounding errors of one sum below 2^(emax+1+bl) and one difference below
+// 2^(emax+2) (bl the bit length of the longer period): 2^(emax+2+bl-52)
+// together, 2^(span+bl+2) units. Over at most 2^L steps (L the bit length
+// of len(src)) the low part stays below 2^(L+span+bl+2) units, so it is
+// exact while L+span+bl+2 <= 52: span is chosen so.
+type aboveQuick struct {
+	state      int
+	emin, span uint64  // the band: biased exponents emin ... emin+span
+	sa, sb     float64 // plain sums of the two windows ending at the last index read
+	k          int     // steps since sa and sb were summed afresh
+	every      int     // sa and sb are summed afresh at least this often
+	drift      float64 // the bound of either plain sum's error, per step since summed afresh
+	top        float64 // 2^(emax+2): twice the band's top
+}
+
+const (
+	quickUntried = iota
+	quickOn
+	quickOff
+)
+
+// start chooses the band from the first value and turns the quick path on
+// if every value read so far lies in it.
+func (q *aboveQuick) start(a, b *SMAStream) {
+	q.state = quickOff
+	src, s, i := a.src, a.s, a.i
+	bl := bits.Len(uint(max(a.p, b.p)))
+	span := 50 - bits.Len(uint(len(src))) - bl
+	if s >= i || span < 1 {
+		return
+	}
+	e0 := math.Float64bits(src[s]) >> 52 // above 0x7ff when negative
+	// The band around the first value's binade: down to 1/4096 of it, up
+	// to 16 times; within 2^-900 ... 2^900 so no product or quotient
+	// below leaves the normal numbers.
+	up := min(uint64(span)/2, 4)
+	down := min(uint64(span)-up, 12)
+	if e0 < 1023-900+down || e0 > 1023+900-up {
+		return
+	}
+	q.emin, q.span = e0-down, up+down
+	for _, v := range src[s:i] {
+		if math.Float64bits(v)>>52-q.emin > q.span {
+			return
+		}
+	}
+	emax := int(q.emin+q.span) - 1023
+	// Per step a plain sum takes the rounding of a difference below
+	// 2^(emax+2) and of a sum below 2^(emax+1+bl): at most
+	// 2^(emax+bl-50) together; twice that for safety.
+	q.drift = math.Ldexp(1, emax+bl-49)
+	q.top = math.Ldexp(1, emax+2)
+	q.every = max(1024, 2*(a.p+b.p))
+	// The plain sums stay positive, as the exact ones (each at least the
+	// band's smallest value): their error stays below that value.
+	if float64(q.every+1)*q.drift >= math.Ldexp(1, int(q.emin)-1023) {
+		return
+	}
+	q.sa, q.sb = exactSum(src[i-a.p:i]), exactSum(src[i-b.p:i])
+	q.state = quickOn
+}
+
+// exactSum is the sum of a window in the band, rounded once (see
+// aboveQuick): the compensated sum's hi+lo.
+func exactSum(win []float64) float64 {
+	var acc ksum
+	for _, v := range win {
+		acc.add(v)
+	}
+	return acc.sum()
+}
+
+// read answers into dst from a.i on while the values stay in the band;
+// it returns how many it answered and turns itself off at a value outside
+// it (a and b then stand at that value's index).
+func (q *aboveQuick) read(a, b *SMAStream, dst []bool) int {
+	src, pa, pb := a.src, a.p, b.p
+	fa, fb := float64(pa), float64(pb)
+	emin, span := q.emin, q.span
+	k := 0
+	for k < len(dst) {
+		i, m := a.i, min(len(dst)-k, q.every-q.k)
+		// tol: twice the sums' error bound times fast+slow, plus the
+		// products' rounding: 2^-48 of their sum at most, u+w below
+		// 2·fast·slow·2^(emax+1) (plus the sums' error: tiny), so
+		// 2^-47·fast·slow·2^(emax+2).
+		tol := 2*q.drift*float64(q.k+m+1)*(fa+fb) + 0x1p-47*fa*fb*q.top
+		sa, sb := q.sa, q.sb
+		in := src[i : i+m]
+		outA, outB := src[i-pa:i-pa+m], src[i-pb:i-pb+m]
+		out := dst[k : k+m]
+		out, outA, outB = out[:len(in)], outA[:len(in)], outB[:len(in)]
+		x := 0
+		for ; x < len(in); x++ {
+			v := in[x]
+			if math.Float64bits(v)>>52-emin > span {
+				break
+			}
+			sa += v - outA[x]
+			sb += v - outB[x]
+			u, w := sa*fb, sb*fa
+			d := u - w
+			out[x] = d > tol
+			if math.Abs(d) <= tol { // a close call
+				j := i + x + 1
+				sa, sb = exactSum(src[j-pa:j]), exactSum(src[j-pb:j])
+				out[x] = sa/fa > sb/fb
+			}
+		}
+		q.sa, q.sb = sa, sb
+		q.k += x
+		a.i, b.i = i+x, i+x
+		k += x
+		if x < len(in) {
+			q.state = quickOff
+			return k
+		}
+		if q.k >= q.every {
+			j := a.i
+			q.sa, q.sb, q.k = exactSum(src[j-pa:j]), exactSum(src[j-pb:j]), 0
+		}
+	}
+	return k
 }
 
 // EMA returns the exponential moving average of src with smoothing
