@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/objstore/s3store/s3storetest"
 )
 
@@ -82,6 +86,45 @@ func TestDataStoreAcrossMachines(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dirC, "binance", "ETH_BTC-5m.feather")); !os.IsNotExist(err) {
 		t.Errorf("the corrupt object reached the cache: %v", err)
+	}
+}
+
+// A bucket that cannot be reached: a backtest runs on the local copy
+// with a warning; without one it fails naming the bucket.
+func TestDataStoreUnreachable(t *testing.T) {
+	srv := s3storetest.Start(t, "")
+	remote := market.Options{Remote: dataBucket{srv.Store(t)}}
+	k := market.Key{Exchange: "binance", Pair: "ETH/BTC", Timeframe: "5m", Type: market.Spot}
+	plain, err := market.Open("../../examples/data", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := plain.Load(t.Context(), k, market.Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := market.OpenWith(t.TempDir(), nil, remote)
+	if _, err := a.Append(t.Context(), k, f); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	b, _ := market.OpenWith(t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)), remote)
+	if _, err := b.Load(t.Context(), k, market.Range{}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	remote.IndexTTL = time.Nanosecond // ask the bucket again
+	b, _ = market.OpenWith(b.Dir(), slog.New(slog.NewTextHandler(&logs, nil)), remote)
+	got, err := b.Load(t.Context(), k, market.Range{})
+	if err != nil || got.Len() != f.Len() {
+		t.Fatalf("load with the bucket down and a local copy: %v", err)
+	}
+	if !strings.Contains(logs.String(), "bucket unreachable; using the local copy") || !strings.Contains(logs.String(), "s3://tradai-test/") {
+		t.Errorf("no warning naming the bucket:\n%s", logs.String())
+	}
+	c, _ := market.OpenWith(t.TempDir(), nil, remote)
+	if _, err := c.Load(t.Context(), k, market.Range{}); err == nil || errors.Is(err, market.ErrNotFound) || !strings.Contains(err.Error(), "s3://tradai-test/") {
+		t.Fatalf("load with the bucket down and no local copy: %v, want an error naming the bucket", err)
 	}
 }
 

@@ -54,6 +54,7 @@ type remoteState struct {
 type remoteIndex struct {
 	at  time.Time
 	idx map[string]Series
+	err error
 }
 
 // remoteKey is the object key of the file at rel (relative to the data
@@ -64,38 +65,47 @@ func remoteIndexKey(exchange string) string { return "data/" + exchange + "/" + 
 
 // index returns exchange's remote index, from the cache when it is younger
 // than the TTL and fresh is false. A bucket holding no index is an empty
-// one.
+// one. A failure to read it is kept for the TTL too, so that a bucket
+// that is down costs one wait, not one per series.
 func (rs *remoteState) index(ctx context.Context, exchange string, fresh bool) (map[string]Series, error) {
 	now := rs.clk.Now()
 	rs.mu.Lock()
 	c, ok := rs.indexes[exchange]
 	rs.mu.Unlock()
 	if ok && !fresh && now.Sub(c.at) < rs.ttl {
-		return c.idx, nil
+		return c.idx, c.err
 	}
+	idx, err := rs.readIndex(ctx, exchange)
+	if ctx.Err() == nil { // a cancelled read says nothing about the bucket
+		rs.mu.Lock()
+		rs.indexes[exchange] = remoteIndex{at: now, idx: idx, err: err}
+		rs.mu.Unlock()
+	}
+	return idx, err
+}
+
+// readIndex reads exchange's index from the bucket.
+func (rs *remoteState) readIndex(ctx context.Context, exchange string) (map[string]Series, error) {
 	idx := map[string]Series{}
 	rc, err := rs.r.Get(ctx, remoteIndexKey(exchange))
 	switch {
 	case errors.Is(err, ErrNotFound):
+		return idx, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
-	default:
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
-		}
-		var doc indexDoc
-		if err := json.Unmarshal(data, &doc); err != nil || doc.Version != indexVersion {
-			return nil, fmt.Errorf("the %s index of the market data bucket %s is not a version %d index", exchange, rs.r.Location(), indexVersion)
-		}
-		for _, e := range doc.Series {
-			idx[e.File] = e
-		}
 	}
-	rs.mu.Lock()
-	rs.indexes[exchange] = remoteIndex{at: now, idx: idx}
-	rs.mu.Unlock()
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
+	}
+	var doc indexDoc
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != indexVersion {
+		return nil, fmt.Errorf("the %s index of the market data bucket %s is not a version %d index", exchange, rs.r.Location(), indexVersion)
+	}
+	for _, e := range doc.Series {
+		idx[e.File] = e
+	}
 	return idx, nil
 }
 
@@ -251,10 +261,12 @@ func (s *Store) push(ctx context.Context, e Series) error {
 		return fmt.Errorf("%s: stored here but not in the market data bucket %s: %w", e.Key, loc, err)
 	}
 	for attempt := 0; ; attempt++ {
-		idx[e.File] = e
-		doc := indexDoc{Version: indexVersion}
-		for _, rec := range idx {
-			doc.Series = append(doc.Series, rec)
+		// idx is shared with readers of the cache: write a copy.
+		doc := indexDoc{Version: indexVersion, Series: []Series{e}}
+		for file, rec := range idx {
+			if file != e.File {
+				doc.Series = append(doc.Series, rec)
+			}
 		}
 		sortSeries(doc.Series)
 		var buf bytes.Buffer

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/sdk"
 )
 
 // bucket is an in-memory Remote that checks content against the SHA-256
@@ -25,6 +26,7 @@ type bucket struct {
 	mu   sync.Mutex
 	objs map[string]object
 	puts []string // keys in the order they were put
+	gets int
 	down bool
 }
 
@@ -59,6 +61,7 @@ func (b *bucket) Put(_ context.Context, key string, r io.Reader, size int64, sum
 func (b *bucket) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.gets++
 	if b.down {
 		return nil, errors.New("connection refused")
 	}
@@ -226,4 +229,57 @@ func TestRemoteSeedsFromLocal(t *testing.T) {
 		t.Fatalf("added %d", res.Added)
 	}
 	sameCandles(t, mustLoad(t, remoteStore(t, t.TempDir(), b, clk, nil), k, Range{}), f)
+}
+
+// A bucket that is down is asked once per index TTL, not once per series.
+func TestRemoteDownIsAskedOncePerTTL(t *testing.T) {
+	b := newBucket()
+	clk := clock.NewFake(time.Unix(0, 0))
+	dir := t.TempDir()
+	s := remoteStore(t, dir, b, clk, nil)
+	tfs := []sdk.Timeframe{"5m", "15m", "1h"}
+	for i, tf := range tfs {
+		mustAppend(t, s, key(tf), walk(50, tf, t0, uint64(i)))
+	}
+	b.setDown(true)
+	clk.Advance(DefaultIndexTTL)
+	b.mu.Lock()
+	b.gets = 0
+	b.mu.Unlock()
+	for _, tf := range tfs {
+		mustLoad(t, s, key(tf), Range{})
+	}
+	if b.gets != 1 {
+		t.Errorf("%d requests to a bucket that is down for %d series, want 1", b.gets, len(tfs))
+	}
+}
+
+// Readers on many goroutines pulling the same series each get it whole.
+func TestRemoteConcurrentPulls(t *testing.T) {
+	b := newBucket()
+	clk := clock.NewFake(time.Unix(0, 0))
+	k := key("5m")
+	f := walk(2000, "5m", t0, 7)
+	mustAppend(t, remoteStore(t, t.TempDir(), b, clk, nil), k, f)
+	mb := remoteStore(t, t.TempDir(), b, clk, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			m, err := mb.Map(context.Background(), k, Range{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer m.Close()
+			if m.Frame.Len() != f.Len() {
+				errs <- fmt.Errorf("%d candles, want %d", m.Frame.Len(), f.Len())
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
