@@ -75,6 +75,14 @@ func TestDataStoreAcrossMachines(t *testing.T) {
 	if got != want {
 		t.Errorf("backtest on B through the bucket:\n%s\nwant (on the files):\n%s", got, want)
 	}
+	// A study and a check on another empty folder read through the
+	// bucket too.
+	if _, _, err := execute(t, "strategy", "check", "-c", "examples/backtest.json", "--timerange", "20180115-20180117", "--datadir", t.TempDir(), "--data-store", srv.URL); err != nil {
+		t.Errorf("strategy check through the bucket: %v", err)
+	}
+	if _, _, err := execute(t, "hyperopt", "-c", "examples/backtest.json", "--timerange", "20180115-20180117", "--epochs", "2", "--seed", "1", "--datadir", t.TempDir(), "--data-store", srv.URL); err != nil {
+		t.Errorf("hyperopt through the bucket: %v", err)
+	}
 
 	// A corrupt object is an error naming the pair and the bucket, and
 	// leaves nothing in the cache.
@@ -151,6 +159,9 @@ func TestDataStoreFlag(t *testing.T) {
 			{"worker", "--home", home, "--datadir", data, "--database", "postgres://tradai@127.0.0.1:1/none"},
 			{"runner", "--home", home, "--datadir", data, "--database", "postgres://tradai@127.0.0.1:1/none"},
 			{"backtest", "-c", "../../examples/backtest.json", "--datadir", data},
+			{"hyperopt", "-c", "../../examples/backtest.json", "--datadir", data, "--epochs", "1"},
+			{"walkforward", "-c", "../../examples/backtest.json", "--datadir", data, "--epochs", "1", "--train", "2d", "--test", "1d"},
+			{"strategy", "check", "-c", "../../examples/backtest.json", "--datadir", data},
 		} {
 			_, _, err := execute(t, append(args, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

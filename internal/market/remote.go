@@ -123,6 +123,11 @@ func (s *Store) Pull(ctx context.Context, k Key) error {
 	if err := k.validate(false); err != nil {
 		return err
 	}
+	return s.pull(ctx, k)
+}
+
+// pull is Pull of a normalised, valid key.
+func (s *Store) pull(ctx context.Context, k Key) error {
 	if s.remote == nil || k.Exchange == "" {
 		return nil
 	}

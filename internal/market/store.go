@@ -170,7 +170,7 @@ func (s *Store) query(ctx context.Context, k Key, r Range) (string, datafile.Que
 	if err := ctx.Err(); err != nil {
 		return "", datafile.Query{}, err
 	}
-	if err := s.Pull(ctx, k); err != nil {
+	if err := s.pull(ctx, k); err != nil {
 		return "", datafile.Query{}, err
 	}
 	path, _, err := s.find(k)
@@ -208,7 +208,7 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	if err := datafile.ValidateKind(&add, src, k.Type.Kind()); err != nil {
 		return AppendResult{}, err
 	}
-	if err := s.Pull(ctx, k); err != nil { // merge onto the bucket's copy
+	if err := s.pull(ctx, k); err != nil { // merge onto the bucket's copy
 		return AppendResult{}, err
 	}
 	unlock, err := s.lock(ctx, k.Exchange)
@@ -389,7 +389,7 @@ func (s *Store) Coverage(ctx context.Context, k Key) (Series, error) {
 	if err := k.Validate(); err != nil {
 		return Series{}, err
 	}
-	if err := s.Pull(ctx, k); err != nil {
+	if err := s.pull(ctx, k); err != nil {
 		return Series{}, err
 	}
 	return s.coverage(ctx, k, s.readIndex(k.Exchange))
