@@ -93,7 +93,7 @@ func (b *bucket) setDown(down bool) {
 	b.mu.Unlock()
 }
 
-func remoteStore(t *testing.T, dir string, b *bucket, clk clock.Clock, log *slog.Logger) *Store {
+func remoteStore(t testing.TB, dir string, b *bucket, clk clock.Clock, log *slog.Logger) *Store {
 	t.Helper()
 	s, err := OpenWith(dir, log, Options{Remote: b, Clock: clk})
 	if err != nil {
@@ -282,4 +282,46 @@ func TestRemoteConcurrentPulls(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// Whatever the bucket's index holds, a read neither panics nor writes
+// outside the series' own file in the data folder.
+func FuzzRemoteIndex(f *testing.F) {
+	b := newBucket()
+	src := remoteStore(f, f.TempDir(), b, clock.NewFake(time.Unix(0, 0)), nil)
+	k := key("5m")
+	if _, err := src.Append(context.Background(), k, walk(20, "5m", t0, 9)); err != nil {
+		f.Fatal(err)
+	}
+	good := b.objs["data/binance/.tradai-index.json"].data
+	f.Add(good)
+	f.Add([]byte(strings.ReplaceAll(string(good), "binance/BTC_USDT-5m.feather", "../../escape.feather")))
+	f.Add([]byte(strings.ReplaceAll(string(good), `"sha256:`, `"sha256:00`)))
+	f.Add([]byte(`{"version":1,"series":[{"exchange":"binance","pair":"BTC/USDT","timeframe":"5m","file":"/etc/passwd","checksum":"sha256:x"}]}`))
+	f.Fuzz(func(t *testing.T, index []byte) {
+		bk := newBucket()
+		for key, o := range b.objs {
+			bk.objs[key] = o
+		}
+		sum := sha256.Sum256(index)
+		bk.objs["data/binance/.tradai-index.json"] = object{index, hex.EncodeToString(sum[:])}
+		root := t.TempDir()
+		dir := filepath.Join(root, "data")
+		s := remoteStore(t, dir, bk, clock.NewFake(time.Unix(0, 0)), nil)
+		_, _ = s.Load(context.Background(), k, Range{})
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			switch filepath.ToSlash(rel) {
+			case "binance/BTC_USDT-5m.feather", "binance/.tradai-index.json", "binance/.tradai.lock":
+				return nil
+			}
+			return fmt.Errorf("a read wrote %s", rel)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }
