@@ -55,8 +55,11 @@ same --seed and --jobs.`,
 				return err
 			}
 			if remote.url != "" {
-				if sf.datadir != "" || sf.dataStore.url != "" {
-					return fmt.Errorf("--datadir and --data-store are for a local walk-forward: with --remote the server reads its own market data")
+				if sf.datadir != "" {
+					return fmt.Errorf("--datadir is for a local walk-forward: with --remote the server reads its own market data")
+				}
+				if sf.dataStore.url != "" {
+					return fmt.Errorf("--data-store is for a local walk-forward: with --remote the server reads its own market data")
 				}
 				jobs := 0 // the worker's CPUs
 				if cmd.Flags().Changed("jobs") {
