@@ -27,6 +27,7 @@ func newBacktestCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		paramsPath                                                    string
 		pairs                                                         []string
 		remote                                                        remoteBacktest
+		dataStore                                                     dataStoreFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest --config FILE",
@@ -53,6 +54,9 @@ files follow. See docs/remote.md.`,
 			}
 			if remote.url != "" && datadir != "" {
 				return fmt.Errorf("--datadir is for a local backtest: with --remote the server reads its own data folder")
+			}
+			if remote.url != "" && dataStore.url != "" {
+				return fmt.Errorf("--data-store is for a local backtest: with --remote the server reads its own data")
 			}
 			if remote.url != "" {
 				remote.configPath, remote.strategy, remote.timerange, remote.pairs = configPath, strat, timerange, pairs
@@ -87,6 +91,9 @@ files follow. See docs/remote.md.`,
 			}
 			if note := cfg.TimeframeNote(st.Spec()); note != "" {
 				log.Info(note)
+			}
+			if err := pullData(cmd.Context(), &dataStore, cfg, st.Spec(), log); err != nil {
+				return err
 			}
 			began := time.Now()
 			res, err := backtest.Run(cmd.Context(), cfg, st, log)
@@ -141,6 +148,7 @@ files follow. See docs/remote.md.`,
 	f.StringVar(&timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
 	f.StringVar(&datadir, "datadir", "", datadirHelp)
+	dataStore.addFlags(f)
 	f.StringVar(&exportJSON, "export-json", "", "write trades, metrics and equity curve as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write a self-contained HTML report to this file")
 	f.StringVar(&paramsPath, "params", "", "a strategy parameter file (Freqtrade's <strategy>.json, as tradai hyperopt writes it): its parameters, roi, stoploss and trailing settings override the config's")

@@ -35,6 +35,7 @@ func newStrategyCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 func newStrategyCheckCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 	var (
 		configPath, strat, datadir, exchange, timeframe, timerange string
+		dataStore                                                  dataStoreFlags
 		pairs                                                      []string
 		samples                                                    int
 		seed                                                       uint64
@@ -137,7 +138,7 @@ fails.`,
 			if err != nil {
 				return fmt.Errorf("strategy_params: %w", err)
 			}
-			data, err := loadCheckData(cmd.Context(), cfg, spec, log)
+			data, err := loadCheckData(cmd.Context(), cfg, spec, &dataStore, log)
 			if err != nil {
 				return err
 			}
@@ -175,6 +176,7 @@ fails.`,
 	f.StringVarP(&strat, "strategy", "s", "", "strategy to check (overrides the config)")
 	f.StringVarP(&configPath, "config", "c", "", "Freqtrade-style JSON config for the data directory, exchange, pairs, timeframe, timerange and strategy_params")
 	f.StringVar(&datadir, "datadir", "", datadirHelp)
+	dataStore.addFlags(f)
 	f.StringVar(&exchange, "exchange", "", "exchange folder in the data directory (overrides the config)")
 	f.StringSliceVarP(&pairs, "pairs", "p", nil, "pairs to check, e.g. ETH/BTC (required without a config)")
 	f.StringVar(&timeframe, "timeframe", "", "candle timeframe (default: the config's, else the strategy's)")
@@ -186,14 +188,18 @@ fails.`,
 }
 
 // loadCheckData loads each pair's candles as a backtest loads them: the
-// time range plus the strategy's startup candles before it. The caller
-// closes the data.
-func loadCheckData(ctx context.Context, cfg *config.Config, spec sdk.Spec, log *slog.Logger) (*backtest.Data, error) {
+// time range plus the strategy's startup candles before it, from the
+// --data-store bucket when there is one. The caller closes the data.
+func loadCheckData(ctx context.Context, cfg *config.Config, spec sdk.Spec, d *dataStoreFlags, log *slog.Logger) (*backtest.Data, error) {
 	plan, err := backtest.NewPlan(cfg, spec)
 	if err != nil {
 		return nil, err
 	}
-	store, err := market.Open(cfg.Datadir, log)
+	mopts, err := d.options(log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := market.OpenWith(cfg.Datadir, log, mopts)
 	if err != nil {
 		return nil, err
 	}

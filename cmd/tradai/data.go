@@ -30,6 +30,7 @@ type dataOpts struct {
 	datadir    string
 	exchange   string
 	maxInflate int64 // MiB, 0 for the default
+	dataStore  dataStoreFlags
 	logger     func() (*slog.Logger, error)
 }
 
@@ -69,7 +70,12 @@ func (o *dataOpts) store(cmd *cobra.Command) (*market.Store, string, *config.Con
 			return nil, "", nil, nil, err
 		}
 	}
-	s, err := market.OpenWith(dir, log, market.Options{Inflate: o.inflate()})
+	mopts, err := o.dataStore.options(log)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	mopts.Inflate = o.inflate()
+	s, err := market.OpenWith(dir, log, mopts)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
@@ -91,6 +97,7 @@ Point --datadir at a Freqtrade user_data/data folder to use it as it is.`,
 	pf.StringVar(&o.datadir, "datadir", "", datadirHelp)
 	pf.StringVar(&o.exchange, "exchange", "", "exchange folder (default: the config's exchange, else binance; data import: by the file's format — binance, yahoo, or the folder a Freqtrade file is in)")
 	pf.Int64Var(&o.maxInflate, "max-inflate", 0, fmt.Sprintf("most MiB one compressed file may decompress to (default: 64 times its size, at least 64 MiB, at most %d MiB)", datafile.DefaultMaxInflate>>20))
+	o.dataStore.addFlags(pf)
 	cmd.AddCommand(newDataDownloadCmd(o), newDataImportCmd(o), newDataListCmd(o), newDataGapsCmd(o), newDataFreshnessCmd(o), newDataResampleCmd(o), newDataConvertCmd(o))
 	return cmd
 }

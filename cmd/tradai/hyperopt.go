@@ -67,8 +67,8 @@ new registry version of the strategy.`,
 				return err
 			}
 			if remote.url != "" {
-				if sf.datadir != "" || reportPath != "" || printAll || cmd.Flags().Changed("jobs") {
-					return fmt.Errorf("--datadir, --report, --print-all and --jobs are for a local hyperopt: with --remote the server's workers run the trials (--parallel, --batch)")
+				if sf.datadir != "" || sf.dataStore.url != "" || reportPath != "" || printAll || cmd.Flags().Changed("jobs") {
+					return fmt.Errorf("--datadir, --data-store, --report, --print-all and --jobs are for a local hyperopt: with --remote the server's workers run the trials (--parallel, --batch)")
 				}
 				if push && noWait {
 					return fmt.Errorf("--push waits for the study: without --no-wait, or later with tradai studies export ID --as-version")
@@ -164,6 +164,7 @@ type studyFlags struct {
 	pairs, spaces                                                []string
 	epochs, jobs, minTrades                                      int
 	seed                                                         uint64
+	dataStore                                                    dataStoreFlags
 }
 
 func (sf *studyFlags) register(f *pflag.FlagSet) {
@@ -172,6 +173,7 @@ func (sf *studyFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&sf.timerange, "timerange", "", "time range YYYYMMDD-YYYYMMDD, end exclusive; either side may be empty")
 	f.StringSliceVarP(&sf.pairs, "pairs", "p", nil, "pairs to test, e.g. ETH/BTC (overrides the whitelist)")
 	f.StringVar(&sf.datadir, "datadir", "", datadirHelp)
+	sf.dataStore.addFlags(f)
 	f.StringSliceVar(&sf.spaces, "spaces", []string{"default"}, "spaces to search: buy sell roi stoploss trailing, default (buy sell roi stoploss) or all")
 	f.IntVarP(&sf.epochs, "epochs", "e", 100, "number of trials")
 	f.StringVar(&sf.lossName, "loss", "SharpeHyperOptLoss", "loss function: a Freqtrade name or its short form ("+strings.Join(optimize.LossNames(), ", ")+"), or weights:METRIC=W,… (docs/optimisation.md)")
@@ -267,7 +269,11 @@ func (sf *studyFlags) open(cmd *cobra.Command, logger func() (*slog.Logger, erro
 	if env.space, err = optimize.NewSpace(env.spec, env.plan.Timeframe, sf.spaces); err != nil {
 		return nil, err
 	}
-	store, err := market.Open(env.cfg.Datadir, log)
+	mopts, err := sf.dataStore.options(log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := market.OpenWith(env.cfg.Datadir, log, mopts)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,8 @@ type platformOpts struct {
 	// to (empty: the database); artifactCreds an AWS credentials file for
 	// it (else $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY).
 	artifactStore, artifactCreds string
+	// dataStore is the bucket the data folder is a cache of.
+	dataStore dataStoreFlags
 }
 
 // envWebhookSecret holds the webhook secret when no file is given.
@@ -81,6 +83,7 @@ func (o *platformOpts) addFlags(cmd *cobra.Command, defaultWorkers int, workersH
 	f.StringVar(&o.kekFile, "kek-file", "", "file holding the key-encryption key of the tenants' venue accounts (default $"+secrets.EnvKEK+"; none: accounts cannot be added or traded with; docs/operations.md)")
 	f.StringVar(&o.artifactStore, "artifact-store", "", "where runs' artifacts (result JSON, reports) go: empty for the database, or an S3-compatible bucket, s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=REGION&secure=false (every server and worker of a platform names the same; docs/operations.md, Storage)")
 	f.StringVar(&o.artifactCreds, "artifact-store-credentials", "", "AWS shared credentials file holding the --artifact-store keys (profile $AWS_PROFILE, else default; none: $"+s3store.EnvAccessKey+" and $"+s3store.EnvSecretKey+")")
+	o.dataStore.addFlags(f)
 	f.StringVar(&o.publicURL, "public-url", "", "the API's URL as webhook receivers reach it, for absolute links in events (e.g. https://tradai.example.com)")
 }
 
@@ -109,10 +112,17 @@ func (o *platformOpts) webhook() (jobs.WebhookOptions, error) {
 
 // fetcher returns the downloader runs use with --download, else nil.
 func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetcher, error) {
+	mopts, err := o.dataStore.options(log)
+	if err != nil {
+		return nil, err
+	}
 	if !o.download {
+		if mopts.Remote != nil {
+			log.Warn("--data-store without --download: runs read this machine's data folder only; give --download to have them fetch what it lacks from the bucket first")
+		}
 		return nil, nil
 	}
-	store, err := market.Open(data, log)
+	store, err := market.OpenWith(data, log, mopts)
 	if err != nil {
 		return nil, err
 	}
@@ -215,9 +225,9 @@ func (o *platformOpts) artifacts(log *slog.Logger) (objstore.Store, error) {
 		}
 		return nil, nil
 	}
-	st, err := s3store.Open(o.artifactStore, o.artifactCreds, os.Getenv)
+	st, err := openBucket("artifact-store", o.artifactStore, o.artifactCreds)
 	if err != nil {
-		return nil, fmt.Errorf("--artifact-store: %w", err)
+		return nil, err
 	}
 	log.Info("run artifacts go to an object store", "store", st.Location())
 	return st, nil

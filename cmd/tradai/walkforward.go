@@ -58,6 +58,9 @@ same --seed and --jobs.`,
 				if sf.datadir != "" {
 					return fmt.Errorf("--datadir is for a local walk-forward: with --remote the server reads its own market data")
 				}
+				if sf.dataStore.url != "" {
+					return fmt.Errorf("--data-store is for a local walk-forward: with --remote the server reads its own market data")
+				}
 				jobs := 0 // the worker's CPUs
 				if cmd.Flags().Changed("jobs") {
 					jobs = sf.jobs

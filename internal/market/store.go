@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/sdk"
 )
@@ -35,6 +36,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per exchange, within this process
+
+	remote *remoteState // nil: the data directory is all there is
 }
 
 // Options tune a [Store].
@@ -44,6 +47,14 @@ type Options struct {
 	// datafile's defaults (64 times the file's size, 64 MiB at least,
 	// 1 GiB at most).
 	Inflate datafile.InflateLimit
+	// Remote, when set, is the bucket the data directory is a cache of
+	// ([Store.Pull]): reads fetch the bucket's newer copy of a series
+	// first, writes put the series there too.
+	Remote Remote
+	// Clock times how long a remote index read is trusted (IndexTTL;
+	// default DefaultIndexTTL). Nil: the real clock.
+	Clock    clock.Clock
+	IndexTTL time.Duration
 }
 
 // Open returns the store rooted at datadir with the default [Options]. The
@@ -63,7 +74,14 @@ func OpenWith(datadir string, log *slog.Logger, o Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{dir: datadir, log: log, inflate: o.Inflate, locks: map[string]*sync.Mutex{}}, nil
+	s := &Store{dir: datadir, log: log, inflate: o.Inflate, locks: map[string]*sync.Mutex{}}
+	if o.Remote != nil {
+		if o.IndexTTL <= 0 {
+			o.IndexTTL = DefaultIndexTTL
+		}
+		s.remote = &remoteState{r: o.Remote, clk: clock.Or(o.Clock), ttl: o.IndexTTL, indexes: map[string]remoteIndex{}}
+	}
+	return s, nil
 }
 
 // Dir returns the data directory.
@@ -152,6 +170,9 @@ func (s *Store) query(ctx context.Context, k Key, r Range) (string, datafile.Que
 	if err := ctx.Err(); err != nil {
 		return "", datafile.Query{}, err
 	}
+	if err := s.pull(ctx, k); err != nil {
+		return "", datafile.Query{}, err
+	}
 	path, _, err := s.find(k)
 	if err != nil {
 		return "", datafile.Query{}, err
@@ -187,6 +208,9 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	if err := datafile.ValidateKind(&add, src, k.Type.Kind()); err != nil {
 		return AppendResult{}, err
 	}
+	if err := s.pull(ctx, k); err != nil { // merge onto the bucket's copy
+		return AppendResult{}, err
+	}
 	unlock, err := s.lock(ctx, k.Exchange)
 	if err != nil {
 		return AppendResult{}, err
@@ -211,7 +235,9 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 			return res, err
 		}
 		if res.Added == 0 {
-			res.Series, err = s.coverageLocked(k, true)
+			if res.Series, err = s.coverageLocked(k, true); err == nil && s.remote != nil {
+				err = s.push(ctx, res.Series) // a previous push may have failed
+			}
 			return res, err
 		}
 	}
@@ -236,6 +262,11 @@ func (s *Store) Append(ctx context.Context, k Key, f *sdk.Frame) (AppendResult, 
 	res.Series = describe(k, s.rel(target), merged, st, h)
 	if err := s.updateIndex(k.Exchange, res.Series); err != nil {
 		return res, err
+	}
+	if s.remote != nil {
+		if err := s.push(ctx, res.Series); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
@@ -356,6 +387,9 @@ func checkGrid(f *sdk.Frame, src string) error {
 func (s *Store) Coverage(ctx context.Context, k Key) (Series, error) {
 	k = k.normal()
 	if err := k.Validate(); err != nil {
+		return Series{}, err
+	}
+	if err := s.pull(ctx, k); err != nil {
 		return Series{}, err
 	}
 	return s.coverage(ctx, k, s.readIndex(k.Exchange))

@@ -26,6 +26,7 @@ type Server struct {
 	Config   s3store.Config
 	backend  *s3mem.Backend
 	endpoint string
+	ts       *httptest.Server
 }
 
 // Start runs a fake S3 holding an empty Bucket until the test ends; its
@@ -43,8 +44,11 @@ func Start(t testing.TB, prefix string) *Server {
 		t.Fatal(err)
 	}
 	cfg := s3store.Config{Bucket: Bucket, Prefix: prefix, Endpoint: u.Host, Region: "us-east-1", MaxRetries: 1}
-	return &Server{URL: cfg.String(), Config: cfg, backend: b, endpoint: u.Host}
+	return &Server{URL: cfg.String(), Config: cfg, backend: b, endpoint: u.Host, ts: ts}
 }
+
+// Close stops the server: its endpoint refuses connections from then on.
+func (s *Server) Close() { s.ts.Close() }
 
 // Credentials are the keys the fake accepts (any).
 func Credentials() *credentials.Credentials {

@@ -1,0 +1,298 @@
+package market
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tradai/tradai/internal/atomicfile"
+	"github.com/tradai/tradai/internal/clock"
+)
+
+// Remote is an object store (an S3 bucket: objstore.Store satisfies it)
+// that a [Store]'s data directory is a cache of. A series file is kept
+// under "data/" followed by its path in the data directory
+// ("data/binance/BTC_USDT-5m.feather"), and each exchange's index under
+// "data/EXCHANGE/.tradai-index.json", in the data directory's index format.
+type Remote interface {
+	// Put stores size bytes read from r under key; sha256 is their hex
+	// SHA-256, checked by the store.
+	Put(ctx context.Context, key string, r io.Reader, size int64, sha256 string) error
+	// Get returns the object; reading it to the end fails unless its
+	// bytes are those Put stored. The error wraps [ErrNotFound] when no
+	// object has the key.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Location names the store in messages ("s3://bucket/prefix/").
+	Location() string
+}
+
+// DefaultIndexTTL is how long a store trusts the remote indexes it read
+// before reading them again.
+const DefaultIndexTTL = 10 * time.Second
+
+// remoteState is a store's link to its Remote: the indexes read from it,
+// each kept for ttl on the clock.
+type remoteState struct {
+	r   Remote
+	clk clock.Clock
+	ttl time.Duration
+
+	mu      sync.Mutex
+	indexes map[string]remoteIndex // per exchange
+}
+
+type remoteIndex struct {
+	at  time.Time
+	idx map[string]Series
+	err error
+}
+
+// remoteKey is the object key of the file at rel (relative to the data
+// directory, forward slashes).
+func remoteKey(rel string) string { return "data/" + rel }
+
+func remoteIndexKey(exchange string) string { return "data/" + exchange + "/" + indexFile }
+
+// index returns exchange's remote index, from the cache when it is younger
+// than the TTL and fresh is false. A bucket holding no index is an empty
+// one. A failure to read it is kept for the TTL too, so that a bucket
+// that is down costs one wait, not one per series.
+func (rs *remoteState) index(ctx context.Context, exchange string, fresh bool) (map[string]Series, error) {
+	now := rs.clk.Now()
+	rs.mu.Lock()
+	c, ok := rs.indexes[exchange]
+	rs.mu.Unlock()
+	if ok && !fresh && now.Sub(c.at) < rs.ttl {
+		return c.idx, c.err
+	}
+	idx, err := rs.readIndex(ctx, exchange)
+	if ctx.Err() == nil { // a cancelled read says nothing about the bucket
+		rs.mu.Lock()
+		rs.indexes[exchange] = remoteIndex{at: now, idx: idx, err: err}
+		rs.mu.Unlock()
+	}
+	return idx, err
+}
+
+// readIndex reads exchange's index from the bucket.
+func (rs *remoteState) readIndex(ctx context.Context, exchange string) (map[string]Series, error) {
+	idx := map[string]Series{}
+	rc, err := rs.r.Get(ctx, remoteIndexKey(exchange))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return idx, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
+	}
+	var doc indexDoc
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != indexVersion {
+		return nil, fmt.Errorf("the %s index of the market data bucket %s is not a version %d index", exchange, rs.r.Location(), indexVersion)
+	}
+	for _, e := range doc.Series {
+		idx[e.File] = e
+	}
+	return idx, nil
+}
+
+// Pull brings series k from the store's [Remote] into the data directory
+// when the remote holds a copy that differs (by SHA-256) from the local
+// one: the file is written atomically, so a reader never sees a torn one,
+// and its index entry recorded. Map, Load, Coverage and Append pull first;
+// a store without a Remote, or a key without an exchange, has nothing to
+// pull. A remote that cannot be reached is an error only when there is no
+// local copy: with one, it is logged and the local copy serves. A remote
+// copy that is corrupt is always an error naming the series and the
+// bucket.
+func (s *Store) Pull(ctx context.Context, k Key) error {
+	k = k.normal()
+	if err := k.validate(false); err != nil {
+		return err
+	}
+	return s.pull(ctx, k)
+}
+
+// pull is Pull of a normalised, valid key.
+func (s *Store) pull(ctx context.Context, k Key) error {
+	if s.remote == nil || k.Exchange == "" {
+		return nil
+	}
+	e, ok, err := s.remoteEntry(ctx, k, false)
+	if err != nil {
+		if _, _, ferr := s.find(k); ferr == nil {
+			s.log.Warn("market data bucket unreachable; using the local copy", "series", k.String(), "bucket", s.remote.r.Location(), "err", err)
+			return nil
+		}
+		return fmt.Errorf("%s: %w", k, err)
+	}
+	if !ok || s.localChecksum(k, e) == e.Checksum {
+		return nil
+	}
+	unlock, err := s.lock(ctx, k.Exchange)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if s.localChecksum(k, e) == e.Checksum { // another process pulled it
+		return nil
+	}
+	err = s.fetch(ctx, k, e)
+	if errors.Is(err, errChanged) {
+		// Written again since the index was read: read it again, once.
+		if e, ok, err = s.remoteEntry(ctx, k, true); err != nil || !ok {
+			return err
+		}
+		err = s.fetch(ctx, k, e)
+	}
+	return err
+}
+
+// errChanged: the remote file is not the one the remote index names.
+var errChanged = errors.New("the file in the bucket changed while it was read")
+
+// remoteEntry returns the remote index entry of k, ok false when the
+// remote has none. An entry naming a file that is not one of k's is
+// ignored.
+func (s *Store) remoteEntry(ctx context.Context, k Key, fresh bool) (Series, bool, error) {
+	idx, err := s.remote.index(ctx, k.Exchange, fresh)
+	if err != nil {
+		return Series{}, false, err
+	}
+	for _, p := range s.candidates(k) {
+		if e, ok := idx[s.rel(p)]; ok && e.Key == k && strings.HasPrefix(e.Checksum, "sha256:") {
+			return e, true, nil
+		}
+	}
+	return Series{}, false, nil
+}
+
+// localChecksum is the SHA-256 ("sha256:…") of the local copy of k at the
+// remote entry e's path, from the local index when it describes the file,
+// else computed; "" when there is no local copy.
+func (s *Store) localChecksum(k Key, e Series) string {
+	p := filepath.Join(s.dir, filepath.FromSlash(e.File))
+	st, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	if l, ok := current(s.readIndex(k.Exchange), e.File, st, k); ok {
+		return l.Checksum
+	}
+	h := sha256.New()
+	if hashFile(p, h) != nil {
+		return ""
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// fetch copies the remote file of entry e into the data directory
+// atomically (the caller holds the exchange's lock) and records it in the
+// local index.
+func (s *Store) fetch(ctx context.Context, k Key, e Series) error {
+	loc := s.remote.r.Location()
+	p := filepath.Join(s.dir, filepath.FromSlash(e.File))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", k, err)
+	}
+	err := atomicfile.Write(p, func(w io.Writer) error {
+		rc, err := s.remote.r.Get(ctx, remoteKey(e.File))
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(w, h), rc); err != nil {
+			return err
+		}
+		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != e.Checksum {
+			return errChanged
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errChanged):
+		return fmt.Errorf("%s: market data bucket %s: %w", k, loc, err)
+	case err != nil:
+		return fmt.Errorf("%s: fetching %s from the market data bucket %s: %w", k, remoteKey(e.File), loc, err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k, err)
+	}
+	e.Size, e.Updated = st.Size(), st.ModTime().UTC()
+	if err := s.updateIndex(k.Exchange, e); err != nil {
+		s.log.Warn("could not record the series in the index", "series", k.String(), "err", err)
+	}
+	s.log.Info("market data fetched from the bucket", "series", k.String(), "bucket", loc, "file", e.File)
+	return nil
+}
+
+// push puts the local file of series e (just written, the caller holding
+// the exchange's lock) into the remote, then records it in the remote's
+// index: the index is written last, so a reader never finds an entry
+// whose file is not there yet. Two machines writing the same exchange's
+// index at once may each drop the other's entry; each writer reads the
+// index back and writes it again until its entry is there.
+func (s *Store) push(ctx context.Context, e Series) error {
+	loc := s.remote.r.Location()
+	idx, err := s.remote.index(ctx, e.Exchange, true)
+	if err != nil {
+		return fmt.Errorf("%s: stored here but not in the market data bucket: %w", e.Key, err)
+	}
+	if got, ok := idx[e.File]; ok && got.Checksum == e.Checksum {
+		return nil // the bucket has it already
+	}
+	fh, err := os.Open(filepath.Join(s.dir, filepath.FromSlash(e.File)))
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Key, err)
+	}
+	defer fh.Close()
+	sum := strings.TrimPrefix(e.Checksum, "sha256:")
+	if err := s.remote.r.Put(ctx, remoteKey(e.File), fh, e.Size, sum); err != nil {
+		return fmt.Errorf("%s: stored here but not in the market data bucket %s: %w", e.Key, loc, err)
+	}
+	for attempt := 0; ; attempt++ {
+		// idx is shared with readers of the cache: write a copy.
+		doc := indexDoc{Version: indexVersion, Series: []Series{e}}
+		for file, rec := range idx {
+			if file != e.File {
+				doc.Series = append(doc.Series, rec)
+			}
+		}
+		sortSeries(doc.Series)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", " ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+		b := buf.Bytes()
+		sumIdx := sha256.Sum256(b)
+		if err := s.remote.r.Put(ctx, remoteIndexKey(e.Exchange), bytes.NewReader(b), int64(len(b)), hex.EncodeToString(sumIdx[:])); err != nil {
+			return fmt.Errorf("%s: stored here but not in the market data bucket %s's index: %w", e.Key, loc, err)
+		}
+		if idx, err = s.remote.index(ctx, e.Exchange, true); err != nil {
+			return fmt.Errorf("%s: stored here but not in the market data bucket: %w", e.Key, err)
+		}
+		if got, ok := idx[e.File]; ok && got.Checksum == e.Checksum {
+			return nil
+		}
+		if attempt == 2 {
+			return fmt.Errorf("%s: the market data bucket %s's %s index keeps losing the series to concurrent writers; write it again", e.Key, loc, e.Exchange)
+		}
+	}
+}
