@@ -257,6 +257,9 @@ type AccountBreach struct {
 	Usage AccountUsage
 	// Paused are the deployments HaltAccount paused (running until then).
 	Paused []string
+	// Flatten is the account's flatten_on_breach: the paused deployments'
+	// trades are to be closed (their risk state says so too).
+	Flatten bool
 	// New says the breach is the first of its limit on the account this
 	// UTC day: it was audited as account.risk_breach, and its alert is
 	// the caller's to send. Later calls that day find it and say false.
@@ -313,7 +316,7 @@ func (s *Store) HaltAccount(ctx context.Context, l Lease, rd RiskDay) (b Account
 		if b.Verdict = al.Breach(u.State()); b.Verdict.OK() {
 			return nil
 		}
-		ok, b.Usage = true, u
+		ok, b.Usage, b.Flatten = true, u, al.FlattenOnBreach
 		if b.Paused, err = pauseAccount(ctx, tx, l, venue, account, b, now); err != nil {
 			return err
 		}
@@ -367,7 +370,7 @@ func pauseAccount(ctx context.Context, tx *db.Tx, l Lease, venue, account string
 				return nil, fmt.Errorf("deployment %s: risk state: %w", t.id, err)
 			}
 		}
-		rs.Halted, rs.HaltedAt = b.Halted(), now
+		rs.Halted, rs.HaltedAt, rs.Flatten = b.Halted(), now, b.Flatten
 		st, err := json.Marshal(rs)
 		if err != nil {
 			return nil, fmt.Errorf("deployment %s: risk state: %w", t.id, err)

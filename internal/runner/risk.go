@@ -123,11 +123,12 @@ func (r *Runner) refused(ctx context.Context, ps *pairState, req exchange.OrderR
 // haltAccount checks the loss and drawdown limits of the deployment's
 // account on its deployments' summed figures (deploy.Store.HaltAccount),
 // which pauses them all on a breach, and alerts a breach the store
-// recorded first here. paused says this deployment was paused by it.
-func (r *Runner) haltAccount(ctx context.Context) (paused string, err error) {
+// recorded first here. paused says why this deployment was paused by
+// it (Halted "": it was not).
+func (r *Runner) haltAccount(ctx context.Context) (paused deploy.RiskState, err error) {
 	b, ok, err := r.cfg.Store.HaltAccount(ctx, r.cfg.Lease, r.riskDay())
 	if err != nil || !ok {
-		return "", err
+		return deploy.RiskState{}, err
 	}
 	if b.New {
 		r.logf(ctx, slog.LevelError, "account risk limit breached: its deployments paused", "account", b.Account, "limit", b.Verdict.Limit,
@@ -138,9 +139,9 @@ func (r *Runner) haltAccount(ctx context.Context) (paused string, err error) {
 		}
 	}
 	if slices.Contains(b.Paused, r.cfg.Lease.Deployment) {
-		return b.Halted(), nil
+		return deploy.RiskState{Halted: b.Halted(), Flatten: b.Flatten}, nil
 	}
-	return "", nil
+	return deploy.RiskState{}, nil
 }
 
 // orderNotional is an order's value in the stake currency: its quote
@@ -278,14 +279,14 @@ func (r *Runner) watchLoss(ctx context.Context, d deploy.Control, nowMs int64) e
 // flatten_on_breach, as for its own breach (the alert is the account's,
 // sent once).
 func (r *Runner) watchAccount(ctx context.Context, d deploy.Control, nowMs int64) error {
-	why, err := r.haltAccount(ctx)
+	paused, err := r.haltAccount(ctx)
 	if err != nil || r.risk.halted {
 		return err
 	}
 	rs := r.riskNow()
 	switch {
-	case why != "":
-		rs.Halted, rs.HaltedAt = why, time.UnixMilli(nowMs)
+	case paused.Halted != "":
+		rs.Halted, rs.HaltedAt, rs.Flatten = paused.Halted, time.UnixMilli(nowMs), paused.Flatten
 	case d.State == deploy.Paused && !r.risk.pauseRead:
 		// Paused since the last close: by its user, or by a breach of the
 		// account another runner saw.
@@ -297,7 +298,7 @@ func (r *Runner) watchAccount(ctx context.Context, d deploy.Control, nowMs int64
 		if dep.Risk.Halted == "" {
 			return nil
 		}
-		rs.Halted, rs.HaltedAt = dep.Risk.Halted, dep.Risk.HaltedAt
+		rs.Halted, rs.HaltedAt, rs.Flatten = dep.Risk.Halted, dep.Risk.HaltedAt, dep.Risk.Flatten
 	default:
 		return nil
 	}
@@ -307,7 +308,8 @@ func (r *Runner) watchAccount(ctx context.Context, d deploy.Control, nowMs int64
 }
 
 // halt acts on a breach that paused the deployment (rs, as recorded): its
-// limit entries are cancelled, its trades closed with flatten_on_breach.
+// limit entries are cancelled, its trades closed with flatten_on_breach
+// (its limits', or its account's: rs.Flatten).
 // flattened says none is left open.
 func (r *Runner) halt(ctx context.Context, rs deploy.RiskState, nowMs int64) (flattened bool, err error) {
 	r.risk.halted, r.risk.haltedAt = true, rs.HaltedAt
@@ -315,7 +317,7 @@ func (r *Runner) halt(ctx context.Context, rs deploy.RiskState, nowMs int64) (fl
 	if err := r.cancelEntries(ctx, nowMs); err != nil {
 		return false, err
 	}
-	if !r.cfg.Limits.FlattenOnBreach {
+	if !r.cfg.Limits.FlattenOnBreach && !rs.Flatten {
 		return false, nil
 	}
 	for _, ps := range append([]*pairState(nil), r.held...) {
@@ -345,7 +347,7 @@ func (r *Runner) riskNow() deploy.RiskState {
 	st, since := r.cfg.Breaker.State()
 	rs := deploy.RiskState{Breaker: string(st), BreakerSince: since}
 	if r.risk.halted {
-		rs.Halted, rs.HaltedAt = r.risk.recorded.Halted, r.risk.haltedAt
+		rs.Halted, rs.HaltedAt, rs.Flatten = r.risk.recorded.Halted, r.risk.haltedAt, r.risk.recorded.Flatten
 	}
 	return rs
 }
