@@ -278,10 +278,23 @@ func (r *Runner) watchLoss(ctx context.Context, d deploy.Control, nowMs int64) e
 // its state — cancels its limit entries and flattens with
 // flatten_on_breach, as for its own breach (the alert is the account's,
 // sent once).
+//
+// The account is checked at the closes of a deployment with a loss or
+// drawdown limit (its own, or its account's when its runner started: its
+// limits are the tighter): one read of the account's limits, and the sums
+// when it has such a limit. A deployment without one sees the account's
+// breach as the pause of its state, and checks the account when its
+// entry is refused for it (refused).
 func (r *Runner) watchAccount(ctx context.Context, d deploy.Control, nowMs int64) error {
-	paused, err := r.haltAccount(ctx)
-	if err != nil || r.risk.halted {
-		return err
+	var paused deploy.RiskState
+	if r.cfg.Limits.MaxDailyLoss > 0 || r.cfg.Limits.MaxDrawdown > 0 {
+		var err error
+		if paused, err = r.haltAccount(ctx); err != nil {
+			return err
+		}
+	}
+	if r.risk.halted {
+		return nil
 	}
 	rs := r.riskNow()
 	switch {
@@ -303,7 +316,7 @@ func (r *Runner) watchAccount(ctx context.Context, d deploy.Control, nowMs int64
 		return nil
 	}
 	r.logf(ctx, slog.LevelError, "account risk limit breached: deployment paused", "why", rs.Halted)
-	_, err = r.halt(ctx, rs, nowMs)
+	_, err := r.halt(ctx, rs, nowMs)
 	return err
 }
 
