@@ -451,4 +451,4 @@ breakers) at /metrics there, and the probes /health and /ready.`,
 	return cmd
 }
 
-const alertWebhookHelp = "POST a JSON alert {type, deployment, tenant, runner, last_heartbeat, age} to this URL when a deployment's heartbeat stopped for 3 intervals (30 s), once per episode, with retries (docs/deployments.md)"
+const alertWebhookHelp = "POST JSON alerts to this URL, with retries: a deployment's heartbeat stopped for 3 intervals (30 s), once per episode (docs/deployments.md); a risk breach of a deployment or an account, and orders refused by a limit at most hourly per limit (docs/live.md)"

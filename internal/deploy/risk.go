@@ -25,6 +25,10 @@ type RiskState struct {
 	// since it started or resumed); HaltedAt when.
 	Halted   string    `json:"halted,omitempty"`
 	HaltedAt time.Time `json:"halted_at,omitzero"`
+	// Flatten says the breach asks the deployment's trades closed: its
+	// account's flatten_on_breach, when the account's breach paused it
+	// (its own limits' is the runner's).
+	Flatten bool `json:"flatten_on_breach,omitempty"`
 }
 
 // SetRisk records the risk state the runner holding l sees.

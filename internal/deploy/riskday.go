@@ -247,3 +247,147 @@ func lockDays(figures int64, now time.Time) []int64 {
 	slices.Sort(days)
 	return slices.Compact(days)
 }
+
+// AccountBreach is a loss or drawdown limit of a venue account that the
+// summed figures of its deployments reached (HaltAccount).
+type AccountBreach struct {
+	Account string // venue/account
+	Verdict risk.Verdict
+	// Usage is the account's summed figures the verdict is about.
+	Usage AccountUsage
+	// Paused are the deployments HaltAccount paused (running until then).
+	Paused []string
+	// Flatten is the account's flatten_on_breach: the paused deployments'
+	// trades are to be closed (their risk state says so too).
+	Flatten bool
+	// New says the breach is the first of its limit on the account this
+	// UTC day: it was audited as account.risk_breach, and its alert is
+	// the caller's to send. Later calls that day find it and say false.
+	New bool
+}
+
+// Halted is what a paused deployment's risk state says of the breach.
+func (b AccountBreach) Halted() string {
+	return "account " + b.Account + ": " + b.Verdict.String() + " (summed over its deployments)"
+}
+
+// HaltAccount checks the loss and drawdown limits of the account of l's
+// deployment on the sum of the figures of every deployment on it: rd for
+// l's (its figures now), the others' as their runners last recorded them.
+// ok is false when none is reached (or the account has neither limit).
+// When one is, every deployment on the account still running is paused
+// (its risk state says why, each audited as deployment.risk_breach with
+// the account), whatever runner holds it: its runner sees the pause at
+// its next tick and cancels its orders there (and flattens with
+// flatten_on_breach). The breach itself is audited once per limit and
+// UTC day (account.risk_breach, target venue/account, with the figures):
+// New tells the one caller that recorded it to send the alert.
+//
+// The deployments are paused in the kill switch's order (created_at, id),
+// so the two never wait for each other in a cycle; the account's rows
+// entries lock (account_risk_days) are not taken.
+func (s *Store) HaltAccount(ctx context.Context, l Lease, rd RiskDay) (b AccountBreach, ok bool, err error) {
+	var venue, account, limits string
+	if err := s.db.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
+		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
+		WHERE d.id = ?`, l.Deployment).Scan(&venue, &account, &limits); err != nil {
+		return AccountBreach{}, false, fmt.Errorf("deployment %s: read its account's limits: %w", l.Deployment, err)
+	}
+	if limits == "" {
+		return AccountBreach{}, false, nil
+	}
+	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
+	if err != nil {
+		return AccountBreach{}, false, Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
+	}
+	if al.MaxDailyLoss == 0 && al.MaxDrawdown == 0 {
+		return AccountBreach{}, false, nil
+	}
+	now := s.clock.Now()
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		b, ok = AccountBreach{Account: venue + "/" + account}, false
+		u, err := accountUsage(ctx, tx, l.Tenant, venue, account, rd.Day, l.Deployment, now)
+		if err != nil {
+			return err
+		}
+		u.Deployments++
+		u.add(rd)
+		u.Equity, u.DayStart, u.DayHigh, u.High, u.Orders = u.Equity+rd.Equity, u.DayStart+rd.DayStart, u.DayHigh+rd.DayHigh, u.High+rd.High, u.Orders+rd.Orders
+		if b.Verdict = al.Breach(u.State()); b.Verdict.OK() {
+			return nil
+		}
+		ok, b.Usage, b.Flatten = true, u, al.FlattenOnBreach
+		if b.Paused, err = pauseAccount(ctx, tx, l, venue, account, b, now); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `INSERT INTO account_risk_breaches (tenant_id, venue, account, day, risk_limit, why, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, venue, account, day, risk_limit) DO NOTHING`, l.Tenant, venue, account, rd.Day, b.Verdict.Limit, b.Verdict.Why, now.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("record the breach: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // recorded (and alerted) before, this day
+		}
+		b.New = true
+		return db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "account.risk_breach", Target: b.Account, At: now,
+			Detail: map[string]any{"limit": b.Verdict.Limit, "why": b.Verdict.Why, "day": rd.Day, "equity": u.Equity, "day_start": u.DayStart,
+				"day_high": u.DayHigh, "high": u.High, "deployments": u.Deployments, "paused": b.Paused, "runner": l.Runner, "by_deployment": l.Deployment}})
+	})
+	if err != nil {
+		return AccountBreach{}, false, fmt.Errorf("account %s on %s: the loss and drawdown limits: %w", account, venue, err)
+	}
+	return b, ok, nil
+}
+
+// pauseAccount pauses every running deployment on the account for b
+// (running → paused, its risk state's Halted set, audited), in the kill
+// switch's order, and returns them.
+func pauseAccount(ctx context.Context, tx *db.Tx, l Lease, venue, account string, b AccountBreach, now time.Time) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT id, risk_state FROM deployments WHERE tenant_id = ? AND venue = ? AND account = ? AND state = ?
+		ORDER BY created_at, id`, l.Tenant, venue, account, string(Running))
+	if err != nil {
+		return nil, fmt.Errorf("list the account's deployments: %w", err)
+	}
+	type target struct{ id, risk string }
+	var ts []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.id, &t.risk); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var paused []string
+	for _, t := range ts {
+		var rs RiskState
+		if t.risk != "" {
+			if err := json.Unmarshal([]byte(t.risk), &rs); err != nil {
+				return nil, fmt.Errorf("deployment %s: risk state: %w", t.id, err)
+			}
+		}
+		rs.Halted, rs.HaltedAt, rs.Flatten = b.Halted(), now, b.Flatten
+		st, err := json.Marshal(rs)
+		if err != nil {
+			return nil, fmt.Errorf("deployment %s: risk state: %w", t.id, err)
+		}
+		res, err := tx.Exec(ctx, `UPDATE deployments SET state = ?, risk_state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+			string(Paused), string(st), now.UnixMilli(), t.id, string(Running))
+		if err != nil {
+			return nil, fmt.Errorf("pause deployment %s: %w", t.id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue // no longer running
+		}
+		paused = append(paused, t.id)
+		if err := db.Audit(ctx, tx, db.AuditEntry{Tenant: l.Tenant, Action: "deployment.risk_breach", Target: t.id, At: now,
+			Detail: map[string]any{"limit": b.Verdict.Limit, "why": b.Halted(), "account": b.Account, "runner": l.Runner}}); err != nil {
+			return nil, err
+		}
+	}
+	return paused, nil
+}

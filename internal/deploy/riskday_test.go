@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -362,4 +363,110 @@ func BenchmarkAccountEntry(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Two deployments on one account, each losing 6 % of its day's start,
+// together past the account's 5 %: HaltAccount pauses both (whatever
+// runner holds them), their risk state says why, each pause is audited,
+// and the breach once (account.risk_breach, with the figures), however
+// often it is seen again that day — resumed the same day, they are paused
+// again, with no new breach. The next UTC day, on its fresh start, they
+// can be resumed and stay running.
+func TestAccountBreachPausesEveryDeployment(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		ctx := t.Context()
+		a, c := twoOnOneAccount(t, b, `{"max_daily_loss": 0.05}`)
+		for _, l := range []deploy.Lease{a, c} {
+			if err := b.store.MarkRunning(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		day := deploy.Day(b.clk.Now())
+		fig := func(day int64, start, eq float64) deploy.RiskDay {
+			return deploy.RiskDay{Day: day, DayStart: start, DayHigh: start, High: start, Equity: eq, Positions: map[string]float64{}}
+		}
+		states := func() (out []deploy.State) {
+			for _, l := range []deploy.Lease{a, c} {
+				dep, err := b.store.Get(ctx, b.alice, l.Deployment)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, dep.State)
+			}
+			return out
+		}
+		one := fig(day, 1000, 940)
+		if err := b.store.Record(ctx, a, deploy.Write{Risk: &one}); err != nil {
+			t.Fatal(err)
+		}
+		// c alone within 5 %, with a 2.5 % on the account: no breach.
+		if _, ok, err := b.store.HaltAccount(ctx, c, fig(day, 1000, 990)); err != nil || ok {
+			t.Fatalf("2.5 %% down on the account: breach %v, %v", ok, err)
+		}
+		br, ok, err := b.store.HaltAccount(ctx, c, fig(day, 1000, 940))
+		if err != nil || !ok || !br.New || br.Verdict.Limit != "max_daily_loss" || len(br.Paused) != 2 || br.Usage.Equity != 1880 || br.Account != "sim/paper-1" {
+			t.Fatalf("6 %% down on the account: %+v %v %v", br, ok, err)
+		}
+		if s := states(); s[0] != deploy.Paused || s[1] != deploy.Paused {
+			t.Fatalf("after the account's breach: %v", s)
+		}
+		dep, _ := b.store.Get(ctx, b.alice, a.Deployment)
+		if !strings.Contains(dep.Risk.Halted, "account sim/paper-1: risk_limits.max_daily_loss") || dep.Risk.HaltedAt.IsZero() {
+			t.Fatalf("risk state %+v", dep.Risk)
+		}
+		if n := auditCount(t, d, "account.risk_breach", "sim/paper-1"); n != 1 {
+			t.Fatalf("%d account breaches audited", n)
+		}
+		for _, l := range []deploy.Lease{a, c} {
+			if n := auditCount(t, d, "deployment.risk_breach", l.Deployment); n != 1 {
+				t.Fatalf("%s: %d pauses audited", l.Deployment, n)
+			}
+		}
+		// Seen again: no pause, no second breach.
+		if br, ok, err := b.store.HaltAccount(ctx, a, one); err != nil || !ok || br.New || len(br.Paused) != 0 {
+			t.Fatalf("the breach seen again: %+v %v %v", br, ok, err)
+		}
+		// Resumed the same day: paused again, the breach not again.
+		for _, l := range []deploy.Lease{a, c} {
+			if _, err := b.store.Resume(ctx, b.alice, l.Deployment); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if br, ok, err := b.store.HaltAccount(ctx, a, one); err != nil || !ok || br.New || len(br.Paused) != 2 {
+			t.Fatalf("resumed while the breach holds: %+v %v %v", br, ok, err)
+		}
+		if n := auditCount(t, d, "account.risk_breach", "sim/paper-1"); n != 1 {
+			t.Fatalf("%d account breaches audited", n)
+		}
+		// The next UTC day starts afresh: resumed, they stay running.
+		b.clk.Advance(24 * time.Hour)
+		for _, l := range []deploy.Lease{a, c} {
+			if _, err := b.store.Resume(ctx, b.alice, l.Deployment); err != nil {
+				t.Fatal(err)
+			}
+		}
+		next := fig(day+1, 940, 940)
+		if err := b.store.Record(ctx, c, deploy.Write{Risk: &next}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := b.store.HaltAccount(ctx, a, next); err != nil || ok {
+			t.Fatalf("the next day: breach %v, %v", ok, err)
+		}
+		if s := states(); s[0] != deploy.Running || s[1] != deploy.Running {
+			t.Fatalf("the next day: %v", s)
+		}
+	})
+}
+
+// An account without a loss or drawdown limit has no breach to find: one
+// read, nothing paused.
+func TestHaltAccountWithoutLossLimits(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		b := setup(t, d)
+		a, _ := twoOnOneAccount(t, b, `{"max_orders_per_day": 3}`)
+		if _, ok, err := b.store.HaltAccount(t.Context(), a, deploy.RiskDay{Day: deploy.Day(b.clk.Now()), DayStart: 1000, Equity: 1}); err != nil || ok {
+			t.Fatalf("breach %v, %v", ok, err)
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/deploy"
+	"github.com/tradai/tradai/internal/runner"
 )
 
 // staleList is a deploy.Store's Stale answering what the test sets.
@@ -152,4 +153,28 @@ func TestAlertWebhookChecked(t *testing.T) {
 			t.Errorf("alert webhook %q accepted", u)
 		}
 	}
+}
+
+// A runner's risk alert (the job's runner.Config.Alert) is POSTed to the
+// alert webhook as a RiskAlert.
+func TestRiskAlertWebhook(t *testing.T) {
+	got := make(chan []byte, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+	}))
+	defer srv.Close()
+	h, err := newAlertHook(srv.URL, clock.Real(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &deploymentJob{alerts: h}
+	j.alert(t.Context(), runner.Alert{Type: runner.AlertAccountBreach, Tenant: "t1", Deployment: "d1", Account: "sim/main", Limit: "max_daily_loss",
+		Message: "account sim/main: risk_limits.max_daily_loss: …"})
+	h.wg.Wait()
+	want := `{"type":"account.risk_breach","tenant":"t1","deployment":"d1","account":"sim/main","limit":"max_daily_loss","message":"account sim/main: risk_limits.max_daily_loss: …"}`
+	if b := <-got; string(b) != want {
+		t.Fatalf("posted %s\nwant   %s", b, want)
+	}
+	(&deploymentJob{}).alert(t.Context(), runner.Alert{}) // no hook: nothing
 }

@@ -495,11 +495,19 @@ type deploymentJob struct {
 	tracer   trace.Tracer
 	clock    clock.Clock
 	log      *slog.Logger
-	// alert, when set, is told of every risk breach (runner.Config.Alert).
-	alert func(context.Context, runner.Alert)
+	// alerts, when set, gets the runners' risk alerts (runner.Config.Alert).
+	alerts *alertHook
 
 	mu       sync.Mutex
 	breakers map[string]*risk.Breaker // by venue: shared by this process's runners on it
+}
+
+// alert is the runners' risk alert (runner.Config.Alert): logged and
+// POSTed to the alert webhook.
+func (j *deploymentJob) alert(ctx context.Context, a runner.Alert) {
+	if j.alerts != nil {
+		j.alerts.risk(ctx, a)
+	}
 }
 
 // breaker is the circuit breaker of venue in this process.

@@ -413,8 +413,12 @@ func (p *Platform) start(ctx context.Context) error {
 	if reg != nil {
 		registryOf = reg.Tenant
 	}
+	alerts, err := newAlertHook(cfg.AlertWebhook, cfg.Clock, log)
+	if err != nil {
+		return err
+	}
 	job := &deploymentJob{store: p.deploys, venues: p.venues, strategies: cfg.Jobs.Strategies, registry: registryOf,
-		external: cfg.AllowExternalStrategies, metrics: p.telemetry, tracer: p.tracer, clock: cfg.Clock, log: log}
+		external: cfg.AllowExternalStrategies, metrics: p.telemetry, tracer: p.tracer, clock: cfg.Clock, log: log, alerts: alerts}
 	if cfg.Addr == "" {
 		if err := p.startWorker(ctx); err != nil {
 			return err
@@ -594,6 +598,7 @@ func (p *Platform) startRunner(job *deploymentJob) error {
 	p.wg.Go(func() {
 		defer close(p.hostDone)
 		_ = h.Run(ctx)
+		job.alerts.wg.Wait() // the risk alerts being sent (their retries end with ctx)
 	})
 	p.cfg.Log.Info("runner started", "name", rc.Name, "max", rc.Max, "sim", p.simURL())
 	return nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tradai/tradai/internal/deploy"
@@ -13,9 +15,27 @@ import (
 	"github.com/tradai/tradai/internal/trade"
 )
 
-// Alert is a risk breach that paused a deployment (Config.Alert).
+// The kinds of Alert.
+const (
+	// AlertBreach: the deployment's own loss or drawdown limit paused it.
+	AlertBreach = "deployment.risk_breach"
+	// AlertAccountBreach: its account's loss or drawdown limit, on the sum
+	// of the account's deployments, paused every deployment on it (one
+	// alert per limit, account and UTC day, by the runner that saw it first).
+	AlertAccountBreach = "account.risk_breach"
+	// AlertRefused: a limit refused an order (at most one alert per limit
+	// an hour for a deployment; each refusal is audited).
+	AlertRefused = "deployment.order_refused"
+)
+
+// refusedAlertEvery is how often the refusals of one limit alert.
+const refusedAlertEvery = time.Hour
+
+// Alert is a risk breach or refusal (Config.Alert).
 type Alert struct {
+	Type               string // AlertBreach, AlertAccountBreach, AlertRefused
 	Tenant, Deployment string
+	Account            string // AlertAccountBreach: venue/account
 	Limit              string // the risk_limits key
 	Message            string
 	Flattened          bool // its trades were closed (flatten_on_breach)
@@ -33,6 +53,8 @@ type riskState struct {
 	ordersToday             int            // entries sent this day
 	lastDay                 deploy.RiskDay // the risk figures last recorded
 	dayRecorded             bool
+	pauseRead               bool                 // a pause seen was read for a breach of the account (until resumed)
+	refusedAlerts           map[string]time.Time // the last refusal alert by limit
 }
 
 // refused is the status of an order the risk limits (or the venue's
@@ -70,14 +92,56 @@ func (r *Runner) admit(ctx context.Context, ps *pairState, leg deploy.Leg, req e
 	return o, false
 }
 
-// refused logs and audits an order the risk limits refused.
+// refused logs, audits and alerts (once an hour by limit) an order the
+// risk limits refused. A loss or drawdown refusal (the account's: the
+// deployment's own pauses it before) pauses the account's deployments
+// (haltAccount); this one acts on it at its next close.
 func (r *Runner) refused(ctx context.Context, ps *pairState, req exchange.OrderRequest, v risk.Verdict, notional float64) {
 	r.logf(ctx, slog.LevelWarn, "order refused by the risk limits", "pair", ps.pair, "limit", v.Limit, "why", v.Why, "side", string(req.Side),
 		"quantity", req.Quantity.String(), "notional", fmt.Sprint(notional))
-	if err := r.cfg.Store.Audit(ctx, r.cfg.Lease, "deployment.order_refused", map[string]any{"pair": ps.pair, "limit": v.Limit, "why": v.Why,
+	if err := r.cfg.Store.Audit(ctx, r.cfg.Lease, AlertRefused, map[string]any{"pair": ps.pair, "limit": v.Limit, "why": v.Why,
 		"side": req.Side, "quantity": req.Quantity.String(), "notional": notional}); err != nil {
 		r.log.Warn("refused order not audited", "err", err)
 	}
+	if now := r.clk.Now(); r.cfg.Alert != nil {
+		if last, ok := r.risk.refusedAlerts[v.Limit]; !ok || now.Sub(last) >= refusedAlertEvery {
+			if r.risk.refusedAlerts == nil {
+				r.risk.refusedAlerts = map[string]time.Time{}
+			}
+			r.risk.refusedAlerts[v.Limit] = now
+			r.cfg.Alert(ctx, Alert{Type: AlertRefused, Tenant: r.cfg.Lease.Tenant, Deployment: r.cfg.Lease.Deployment, Limit: v.Limit,
+				Message: "order refused on " + ps.pair + ": " + v.String()})
+		}
+	}
+	if v.Limit == "max_daily_loss" || v.Limit == "max_drawdown" {
+		if _, err := r.haltAccount(ctx); err != nil {
+			r.log.Warn("the account's loss limits not checked", "err", err)
+		}
+	}
+}
+
+// haltAccount checks the loss and drawdown limits of the deployment's
+// account on its deployments' summed figures (deploy.Store.HaltAccount),
+// which pauses them all on a breach, and alerts a breach the store
+// recorded first here. paused says why this deployment was paused by
+// it (Halted "": it was not).
+func (r *Runner) haltAccount(ctx context.Context) (paused deploy.RiskState, err error) {
+	b, ok, err := r.cfg.Store.HaltAccount(ctx, r.cfg.Lease, r.riskDay())
+	if err != nil || !ok {
+		return deploy.RiskState{}, err
+	}
+	if b.New {
+		r.logf(ctx, slog.LevelError, "account risk limit breached: its deployments paused", "account", b.Account, "limit", b.Verdict.Limit,
+			"why", b.Verdict.Why, "paused", strings.Join(b.Paused, ","))
+		if r.cfg.Alert != nil {
+			r.cfg.Alert(ctx, Alert{Type: AlertAccountBreach, Tenant: r.cfg.Lease.Tenant, Deployment: r.cfg.Lease.Deployment, Account: b.Account,
+				Limit: b.Verdict.Limit, Message: b.Halted()})
+		}
+	}
+	if slices.Contains(b.Paused, r.cfg.Lease.Deployment) {
+		return deploy.RiskState{Halted: b.Halted(), Flatten: b.Flatten}, nil
+	}
+	return deploy.RiskState{}, nil
 }
 
 // orderNotional is an order's value in the stake currency: its quote
@@ -185,37 +249,96 @@ func (r *Runner) watchLoss(ctx context.Context, d deploy.Control, nowMs int64) e
 	}
 	r.risk.dayHigh, r.risk.high = max(r.risk.dayHigh, eq), max(r.risk.high, eq)
 	if d.State == deploy.Running {
-		r.risk.halted = false // resumed (or never halted)
+		r.risk.halted, r.risk.pauseRead = false, false // resumed (or never halted)
 	}
 	st := risk.State{Equity: eq, DayStart: r.risk.dayStart, DayHigh: r.risk.dayHigh, High: r.risk.high}
-	v := r.cfg.Limits.Breach(st)
-	if v.OK() || r.risk.halted {
+	if v := r.cfg.Limits.Breach(st); !v.OK() && !r.risk.halted {
+		rs := r.riskNow()
+		rs.Halted, rs.HaltedAt = v.String(), time.UnixMilli(nowMs)
+		if err := r.cfg.Store.Halt(ctx, r.cfg.Lease, v.Limit, rs); err != nil {
+			return err
+		}
+		r.logf(ctx, slog.LevelError, "risk limit breached: deployment paused", "limit", v.Limit, "why", v.Why)
+		flattened, err := r.halt(ctx, rs, nowMs)
+		if err != nil {
+			return err
+		}
+		if r.cfg.Alert != nil {
+			r.cfg.Alert(ctx, Alert{Type: AlertBreach, Tenant: r.cfg.Lease.Tenant, Deployment: r.cfg.Lease.Deployment, Limit: v.Limit, Message: v.String(),
+				Flattened: flattened})
+		}
+	}
+	return r.watchAccount(ctx, d, nowMs)
+}
+
+// watchAccount follows the loss and drawdown limits of the deployment's
+// account at the close nowMs: a breach of the summed figures pauses every
+// deployment on it (haltAccount). A deployment the account's breach
+// paused — here, or by another deployment's runner, seen as the pause of
+// its state — cancels its limit entries and flattens with
+// flatten_on_breach, as for its own breach (the alert is the account's,
+// sent once).
+//
+// The account is checked at the closes of a deployment with a loss or
+// drawdown limit (its own, or its account's when its runner started: its
+// limits are the tighter): one read of the account's limits, and the sums
+// when it has such a limit. A deployment without one sees the account's
+// breach as the pause of its state, and checks the account when its
+// entry is refused for it (refused).
+func (r *Runner) watchAccount(ctx context.Context, d deploy.Control, nowMs int64) error {
+	var paused deploy.RiskState
+	if r.cfg.Limits.MaxDailyLoss > 0 || r.cfg.Limits.MaxDrawdown > 0 {
+		var err error
+		if paused, err = r.haltAccount(ctx); err != nil {
+			return err
+		}
+	}
+	if r.risk.halted {
 		return nil
 	}
-	r.risk.halted, r.risk.haltedAt = true, time.UnixMilli(nowMs)
 	rs := r.riskNow()
-	rs.Halted = v.String()
-	if err := r.cfg.Store.Halt(ctx, r.cfg.Lease, v.Limit, rs); err != nil {
-		return err
-	}
-	r.risk.recorded, r.risk.recordedOnce = rs, true
-	r.logf(ctx, slog.LevelError, "risk limit breached: deployment paused", "limit", v.Limit, "why", v.Why)
-	if err := r.cancelEntries(ctx, nowMs); err != nil {
-		return err
-	}
-	flattened := false
-	if r.cfg.Limits.FlattenOnBreach {
-		for _, ps := range append([]*pairState(nil), r.held...) {
-			if err := r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate)); err != nil {
-				return err
-			}
+	switch {
+	case paused.Halted != "":
+		rs.Halted, rs.HaltedAt, rs.Flatten = paused.Halted, time.UnixMilli(nowMs), paused.Flatten
+	case d.State == deploy.Paused && !r.risk.pauseRead:
+		// Paused since the last close: by its user, or by a breach of the
+		// account another runner saw.
+		r.risk.pauseRead = true
+		dep, err := r.cfg.Store.Deployment(ctx, r.cfg.Lease)
+		if err != nil {
+			return err
 		}
-		flattened = len(r.held) == 0
+		if dep.Risk.Halted == "" {
+			return nil
+		}
+		rs.Halted, rs.HaltedAt, rs.Flatten = dep.Risk.Halted, dep.Risk.HaltedAt, dep.Risk.Flatten
+	default:
+		return nil
 	}
-	if r.cfg.Alert != nil {
-		r.cfg.Alert(ctx, Alert{Tenant: r.cfg.Lease.Tenant, Deployment: r.cfg.Lease.Deployment, Limit: v.Limit, Message: v.String(), Flattened: flattened})
+	r.logf(ctx, slog.LevelError, "account risk limit breached: deployment paused", "why", rs.Halted)
+	_, err := r.halt(ctx, rs, nowMs)
+	return err
+}
+
+// halt acts on a breach that paused the deployment (rs, as recorded): its
+// limit entries are cancelled, its trades closed with flatten_on_breach
+// (its limits', or its account's: rs.Flatten).
+// flattened says none is left open.
+func (r *Runner) halt(ctx context.Context, rs deploy.RiskState, nowMs int64) (flattened bool, err error) {
+	r.risk.halted, r.risk.haltedAt = true, rs.HaltedAt
+	r.risk.recorded, r.risk.recordedOnce = rs, true
+	if err := r.cancelEntries(ctx, nowMs); err != nil {
+		return false, err
 	}
-	return nil
+	if !r.cfg.Limits.FlattenOnBreach && !rs.Flatten {
+		return false, nil
+	}
+	for _, ps := range append([]*pairState(nil), r.held...) {
+		if err := r.exit(ctx, ps, nowMs, trade.ExitForce, r.lastClose(ps, ps.open.tr.OpenRate)); err != nil {
+			return false, err
+		}
+	}
+	return len(r.held) == 0, nil
 }
 
 // cancelEntries cancels the limit entries waiting to fill (what they
@@ -237,7 +360,7 @@ func (r *Runner) riskNow() deploy.RiskState {
 	st, since := r.cfg.Breaker.State()
 	rs := deploy.RiskState{Breaker: string(st), BreakerSince: since}
 	if r.risk.halted {
-		rs.Halted, rs.HaltedAt = r.risk.recorded.Halted, r.risk.haltedAt
+		rs.Halted, rs.HaltedAt, rs.Flatten = r.risk.recorded.Halted, r.risk.haltedAt, r.risk.recorded.Flatten
 	}
 	return rs
 }

@@ -158,12 +158,23 @@ func TestHostileStrategyIsHeldInsideTheLimits(t *testing.T) {
 			}
 		}
 		// 100 times the size: every entry refused, none reaches the venue.
-		p, _, _ = run(t, l, 100*150, 24, true)
+		p, _, alerts := run(t, l, 100*150, 24, true)
 		if byPair, _, _ := venueEntries(t, p); len(byPair) != 0 {
 			t.Fatalf("entries of 100 times the allowed size reached the venue: %v", byPair)
 		}
 		if a := audits(t, p); a["deployment.order_refused max_order_notional"] < 12 {
 			t.Fatalf("refusals audited: %v", a)
+		}
+		// Alerted too, once an hour by limit: two hours of candles, two
+		// alerts of each limit.
+		byLimit := map[string]int{}
+		for _, a := range alerts {
+			if a.Type == runner.AlertRefused && a.Deployment == p.dep.ID {
+				byLimit[a.Limit]++
+			}
+		}
+		if len(alerts) != 4 || byLimit["max_order_notional"] != 2 || byLimit["allowed_pairs"] != 2 {
+			t.Fatalf("refusal alerts: %+v", alerts)
 		}
 	})
 

@@ -45,6 +45,9 @@ type Store interface {
 	// pauses the deployment, and audit entries (a refused order).
 	SetRisk(ctx context.Context, l deploy.Lease, rs deploy.RiskState) error
 	Halt(ctx context.Context, l deploy.Lease, limit string, rs deploy.RiskState) error
+	// HaltAccount pauses every deployment on l's account when their
+	// summed figures (l's: rd) reach its loss or drawdown limit.
+	HaltAccount(ctx context.Context, l deploy.Lease, rd deploy.RiskDay) (deploy.AccountBreach, bool, error)
 	Audit(ctx context.Context, l deploy.Lease, action string, detail map[string]any) error
 	// LastRiskDay is the deployment's risk figures last recorded (the
 	// day's start, highs and entries a restart continues).
