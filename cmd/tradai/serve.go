@@ -304,9 +304,10 @@ On first start, with no users yet, it creates the user admin (tenant
 default) and writes its API token to <home>/token, which the CLI's --remote
 commands read when --token and $TRADAI_TOKEN are unset.
 
-A run whose market data is missing fails, naming the series and the range
-to download; with --download the workers fetch missing candles from
-Binance's public API themselves. The process is also a deployment runner
+With --data-store the data folder is a cache of a bucket: runs fetch the
+series they read from it. A run whose market data is missing (from both)
+fails, naming the series and the range to download; with --download the
+workers fetch missing candles from Binance's public API themselves. The process is also a deployment runner
 (tradai deploy; up to --runner-max deployments): with --sim the venue
 "sim" is the simulator it runs. With --webhook-url every finished run is
 POSTed there as a JSON event signed with HMAC-SHA256 (secret from
