@@ -64,7 +64,8 @@ func TestDataStorePlatformRuns(t *testing.T) {
 		t.Errorf("remote walk-forward through the bucket: %v\n%s", err, errOut)
 	}
 	ho := []string{"hyperopt", "--remote", url, "--home", home, "-c", "examples/backtest.json", "--strategy", "sma_cross",
-		"--timerange", "20180110-20180112", "--pairs", "ZEC/BTC", "--spaces", "buy", "--epochs", "2", "--seed", "5", "--batch", "2"}
+		"--timerange", "20180110-20180112", "--pairs", "ZEC/BTC", "--spaces", "buy", "--epochs", "2", "--seed", "5", "--batch", "2",
+		"--export-params", filepath.Join(t.TempDir(), "best.json")}
 	if _, errOut, err := execute(t, ho...); err != nil {
 		t.Errorf("remote study through the bucket: %v\n%s", err, errOut)
 	}
