@@ -80,7 +80,8 @@ func TestDataStoreAcrossMachines(t *testing.T) {
 	if _, _, err := execute(t, "strategy", "check", "-c", "examples/backtest.json", "--timerange", "20180115-20180117", "--datadir", t.TempDir(), "--data-store", srv.URL); err != nil {
 		t.Errorf("strategy check through the bucket: %v", err)
 	}
-	if _, _, err := execute(t, "hyperopt", "-c", "examples/backtest.json", "--timerange", "20180115-20180117", "--epochs", "2", "--seed", "1", "--datadir", t.TempDir(), "--data-store", srv.URL); err != nil {
+	if _, _, err := execute(t, "hyperopt", "-c", "examples/backtest.json", "--timerange", "20180115-20180117", "--epochs", "2", "--seed", "1", "--datadir", t.TempDir(), "--data-store", srv.URL,
+		"--export-params", filepath.Join(t.TempDir(), "best.json")); err != nil {
 		t.Errorf("hyperopt through the bucket: %v", err)
 	}
 

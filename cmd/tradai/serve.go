@@ -110,16 +110,10 @@ func (o *platformOpts) webhook() (jobs.WebhookOptions, error) {
 	return jobs.WebhookOptions{URL: o.webhookURL, Secret: []byte(secret), PublicURL: o.publicURL}, nil
 }
 
-// fetcher returns the downloader runs use with --download, else nil.
-func (o *platformOpts) fetcher(data string, log *slog.Logger) (backtestjob.Fetcher, error) {
-	mopts, err := o.dataStore.options(log)
-	if err != nil {
-		return nil, err
-	}
+// fetcher returns the downloader runs use with --download, else nil: it
+// writes to the data folder data opened with mopts.
+func (o *platformOpts) fetcher(data string, mopts market.Options, log *slog.Logger) (backtestjob.Fetcher, error) {
 	if !o.download {
-		if mopts.Remote != nil {
-			log.Warn("--data-store without --download: runs read this machine's data folder only; give --download to have them fetch what it lacks from the bucket first")
-		}
 		return nil, nil
 	}
 	store, err := market.OpenWith(data, log, mopts)
@@ -178,7 +172,11 @@ func (o *platformOpts) config() (platform.Config, error) {
 	if err != nil {
 		return platform.Config{}, err
 	}
-	fetch, err := o.fetcher(data, log)
+	mopts, err := o.dataStore.options(log)
+	if err != nil {
+		return platform.Config{}, err
+	}
+	fetch, err := o.fetcher(data, mopts, log)
 	if err != nil {
 		return platform.Config{}, err
 	}
@@ -208,6 +206,7 @@ func (o *platformOpts) config() (platform.Config, error) {
 			// no flag turns that off.
 			Strategies: strategyref.Options{External: external.Options{Log: log, Sandbox: &sandbox.Config{Missing: missing}}},
 			Download:   fetch,
+			Market:     mopts,
 			Webhook:    wh,
 		},
 		VenueURLs:      o.venueURLs,
@@ -305,9 +304,10 @@ On first start, with no users yet, it creates the user admin (tenant
 default) and writes its API token to <home>/token, which the CLI's --remote
 commands read when --token and $TRADAI_TOKEN are unset.
 
-A run whose market data is missing fails, naming the series and the range
-to download; with --download the workers fetch missing candles from
-Binance's public API themselves. The process is also a deployment runner
+With --data-store the data folder is a cache of a bucket: runs fetch the
+series they read from it. A run whose market data is missing (from both)
+fails, naming the series and the range to download; with --download the
+workers fetch missing candles from Binance's public API themselves. The process is also a deployment runner
 (tradai deploy; up to --runner-max deployments): with --sim the venue
 "sim" is the simulator it runs. With --webhook-url every finished run is
 POSTed there as a JSON event signed with HMAC-SHA256 (secret from

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/sandbox"
 )
 
@@ -63,11 +64,11 @@ func TestServeFlagsListDownloadAndWebhook(t *testing.T) {
 
 func TestDownloadFlag(t *testing.T) {
 	o := &platformOpts{}
-	if f, err := o.fetcher(t.TempDir(), nil); err != nil || f != nil {
+	if f, err := o.fetcher(t.TempDir(), market.Options{}, nil); err != nil || f != nil {
 		t.Fatalf("without --download: %v, %v; want no fetcher", f, err)
 	}
 	o.download = true
-	f, err := o.fetcher(t.TempDir(), slog.New(slog.DiscardHandler))
+	f, err := o.fetcher(t.TempDir(), market.Options{}, slog.New(slog.DiscardHandler))
 	if err != nil || f == nil || f.Exchange() != "binance" {
 		t.Fatalf("with --download: %v, %v", f, err)
 	}

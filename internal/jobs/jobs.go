@@ -64,6 +64,7 @@ import (
 	"github.com/tradai/tradai/internal/jobs/downloadjob"
 	"github.com/tradai/tradai/internal/jobs/runkind"
 	"github.com/tradai/tradai/internal/jobs/walkforwardjob"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/strategyref"
 	"github.com/tradai/tradai/internal/study"
@@ -107,6 +108,10 @@ type Options struct {
 	// market data store lacks (the ensure_data step). Nil: nothing is
 	// downloaded.
 	Download backtestjob.Fetcher
+	// Market are the options every run kind opens the market data store
+	// with: its Remote, the bucket the data folder is a cache of, makes
+	// runs fetch the bucket's newer copy of the series they read.
+	Market market.Options
 	// Webhook, when its URL is set, sends an Event for every run that
 	// reaches a terminal status.
 	Webhook WebhookOptions
@@ -218,7 +223,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 	}
 	opts = opts.withDefaults()
 	bt, err := backtestjob.New(backtestjob.Options{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
-		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Clock: opts.Clock, Log: log, Tracer: opts.Tracer})
+		AllowExternalStrategies: opts.AllowExternalStrategies, Download: opts.Download, Market: opts.Market, Clock: opts.Clock, Log: log, Tracer: opts.Tracer})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -247,7 +252,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 		queues[notifyQueue] = river.QueueConfig{MaxWorkers: 2}
 	}
 	wf, err := walkforwardjob.New(walkforwardjob.Options{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
-		AllowExternalStrategies: opts.AllowExternalStrategies, Progress: store, Clock: opts.Clock, Log: log})
+		AllowExternalStrategies: opts.AllowExternalStrategies, Market: opts.Market, Progress: store, Clock: opts.Clock, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -270,7 +275,7 @@ func New(d *db.DB, store *runs.Store, dataDir string, log *slog.Logger, opts Opt
 	river.AddWorker(workers, &notifyWorker{s: s})
 	s.studies = study.NewStore(d, store, opts.Clock)
 	if s.studyWorker, err = study.NewWorker(s.studies, study.WorkerOptions{DataDir: dataDir, Strategies: opts.Strategies, Registry: opts.Registry,
-		AllowExternalStrategies: opts.AllowExternalStrategies, Clock: opts.Clock, Log: log}); err != nil {
+		AllowExternalStrategies: opts.AllowExternalStrategies, Market: opts.Market, Clock: opts.Clock, Log: log}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	river.AddWorker(workers, &studyWorker{s: s})

@@ -36,8 +36,11 @@ type WorkerOptions struct {
 	Jobs int
 	// Studies is how many studies' data the process keeps loaded (0: 2).
 	Studies int
-	Clock   clock.Clock
-	Log     *slog.Logger
+	// Market are the options the market data store is opened with (its
+	// Remote: the bucket DataDir is a cache of).
+	Market market.Options
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
 // Worker runs batches of studies' trials. It loads a study's data once
@@ -307,7 +310,7 @@ func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *en
 	if err := w.store.SetSpace(ctx, p, id, Space{Spaces: space.Spaces(), Dims: space.Dims(), Strategy: spec}); err != nil {
 		return err
 	}
-	store, err := market.Open(o.DataDir, o.Log)
+	store, err := market.OpenWith(o.DataDir, o.Log, o.Market)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/jobs/runkind"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/result"
@@ -71,6 +72,10 @@ type Options struct {
 	// Download, when set, fetches the candles a run needs that the market
 	// data store lacks (the ensure_data step). Nil: nothing is downloaded.
 	Download Fetcher
+	// Market are the options the market data store is opened with (its
+	// Remote: the ensure_data step fetches the bucket's newer copy of
+	// each series the run reads into DataDir).
+	Market market.Options
 	// Clock says which candles are closed (nil: the system clock).
 	Clock clock.Clock
 	Log   *slog.Logger

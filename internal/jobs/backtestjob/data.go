@@ -40,7 +40,7 @@ func (b *Kind) ensureData(ctx context.Context, cfg *config.Config, spec sdk.Spec
 	if err != nil {
 		return "", runkind.Permanent(err)
 	}
-	store, err := market.Open(cfg.Datadir, b.log)
+	store, err := market.OpenWith(cfg.Datadir, b.log, b.opts.Market)
 	if err != nil {
 		return "", runkind.Permanent(fmt.Errorf("market data: %w", err))
 	}

@@ -193,8 +193,11 @@ type Options struct {
 	AllowExternalStrategies bool
 	// Progress records the windows done. Required.
 	Progress ProgressSetter
-	Clock    clock.Clock
-	Log      *slog.Logger
+	// Market are the options the market data store is opened with (its
+	// Remote: the bucket DataDir is a cache of).
+	Market market.Options
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
 // Kind is the walk-forward run kind.
@@ -303,7 +306,7 @@ func (a *attempt) validate(ctx context.Context) error {
 
 // load reads the candles of the whole range once and cuts the windows.
 func (a *attempt) load(ctx context.Context) (runkind.Result, error) {
-	store, err := market.Open(a.cfg.Datadir, a.k.opts.Log)
+	store, err := market.OpenWith(a.cfg.Datadir, a.k.opts.Log, a.k.opts.Market)
 	if err != nil {
 		return runkind.Result{}, runkind.Permanent(fmt.Errorf("market data: %w", err))
 	}
