@@ -11,3 +11,13 @@ func KeptFrames(s *Strategy) (held int, sent int64) {
 	}
 	return len(s.p.frames.held), s.p.frames.next
 }
+
+// PID returns the process id of s's running process (0 when none).
+func PID(s *Strategy) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p == nil {
+		return 0
+	}
+	return s.p.pid
+}

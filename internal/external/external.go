@@ -94,6 +94,12 @@ type Options struct {
 	// Name is what errors call the program (default: argv[0]'s base name);
 	// for an interpreted strategy, its file rather than the interpreter.
 	Name string
+	// Nice lowers the CPU priority of the program (and of all it starts)
+	// by this many steps below TradAI's own (setpriority, as nice(1) does;
+	// 0..19, capped at the lowest priority, 19): a strategy that spins
+	// then takes CPU time from the TradAI process beside it only when it
+	// has nothing to do. 0 runs it at TradAI's priority.
+	Nice int
 }
 
 func (o Options) withDefaults() Options {
@@ -199,6 +205,9 @@ func Start(ctx context.Context, argv []string, opts Options) (*Strategy, error) 
 	}
 	if err := supported(); err != nil {
 		return nil, fmt.Errorf("external strategy %s: %w", opts.name(argv[0]), err)
+	}
+	if opts.Nice < 0 || opts.Nice > 19 {
+		return nil, fmt.Errorf("external strategy %s: the nice value %d is outside 0..19", opts.name(argv[0]), opts.Nice)
 	}
 	s := &Strategy{argv: slices.Clone(argv), opts: opts.withDefaults()}
 	s.red = newRedactor(os.Environ(), append(slices.Clone(s.opts.Env), "PATH="+os.Getenv("PATH")))

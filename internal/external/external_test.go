@@ -844,3 +844,41 @@ func TestProtocolVersion1Strategy(t *testing.T) {
 		t.Fatalf("a version 1 process keeps %d frames (%d sent)", h, n)
 	}
 }
+
+// niceOf is the nice value of process pid: field 19 of /proc/pid/stat
+// (the fields after the command, which is in parentheses, from the 3rd).
+func niceOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	n, err := strconv.Atoi(fields[19-3])
+	if err != nil {
+		t.Fatalf("/proc/%d/stat: %v", pid, err)
+	}
+	return n
+}
+
+// A strategy's process runs Options.Nice steps below TradAI's priority
+// (capped at 19); TradAI's own priority is unchanged.
+func TestNiceLowersTheProcessPriority(t *testing.T) {
+	own := niceOf(t, os.Getpid())
+	for _, nice := range []int{0, 10, 19} {
+		s := startProgram(t, "sma_cross", external.Options{Nice: nice})
+		if got, want := niceOf(t, external.PID(s)), min(own+nice, 19); got != want {
+			t.Errorf("with Nice %d the process runs at nice %d, want %d", nice, got, want)
+		}
+		s.Close()
+	}
+	if got := niceOf(t, os.Getpid()); got != own {
+		t.Errorf("TradAI's own nice value changed from %d to %d", own, got)
+	}
+	for _, nice := range []int{-1, 20} {
+		if _, err := external.Start(context.Background(), []string{filepath.Join(bins, "sma_cross")}, external.Options{Nice: nice}); err == nil || !strings.Contains(err.Error(), "outside 0..19") {
+			t.Errorf("Nice %d: err %v, want the range refused", nice, err)
+		}
+	}
+}

@@ -61,8 +61,8 @@ type process struct {
 
 // spawn starts argv with pipes on its standard streams, in its own process
 // group and, when isolate and the host allows it, its own PID namespace
-// (see sysProcAttr), with a minimal environment (see environment), and
-// applies the memory limit.
+// (see sysProcAttr), with a minimal environment (see environment), at
+// opts.Nice (see start), and applies the memory limit.
 func spawn(argv []string, opts *Options, isolate bool, log *slog.Logger) (*process, error) {
 	home, err := os.MkdirTemp("", "tradai-strategy-")
 	if err != nil {
@@ -132,20 +132,20 @@ func spawnIn(home string, argv []string, opts *Options, isolate bool, log *slog.
 			Root: home, Argv: argv, Env: sandboxEnvironment(opts.Env), Dir: opts.Dir, Memory: memory,
 		}, log)
 		if err == nil {
-			if err = streams(cmd).Start(); err != nil {
+			if err = start(streams(cmd), opts.Nice); err != nil {
 				reaped()
 			}
 		}
 	} else {
 		cmd = newCmd(isolate)
-		err = cmd.Start()
+		err = start(cmd, opts.Nice)
 	}
 	if err != nil && isolate && opts.Sandbox == nil {
 		// No namespaces here (a container without the privilege, user
 		// namespaces disabled): run in a process group only, unless the
 		// program does not start either way.
 		plain := newCmd(false)
-		if perr := plain.Start(); perr != nil {
+		if perr := start(plain, opts.Nice); perr != nil {
 			err = perr
 		} else {
 			log.Warn("strategy process runs without a PID namespace of its own: a process it starts that leaves its process group (setsid) can outlive it", "err", err)

@@ -2,7 +2,10 @@ package external
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -32,6 +35,49 @@ func sysProcAttr(isolate bool) *syscall.SysProcAttr {
 		a.GidMappingsEnableSetgroups = false
 	}
 	return a
+}
+
+// start starts cmd nice steps below TradAI's CPU priority (0: at it).
+// The child inherits the priority of the thread that forks it, so it is
+// forked from a thread of its own whose priority was lowered first: the
+// program runs at its priority from its first instruction, and every
+// thread or process it starts inherits it.
+func start(cmd *exec.Cmd, nice int) error {
+	if nice == 0 {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go startNiced(cmd, nice, errc)
+	return <-errc
+}
+
+// startNiced is start's thread. It never unlocks a thread whose priority
+// it lowered: the thread ends with the goroutine rather than running Go
+// code at that priority (an unprivileged process cannot raise it back),
+// and the Go runtime starts no thread from it (it starts new threads of
+// a locked one from a template thread). The main thread, whose priority
+// tools show as the process's, is not lowered: it stays locked to this
+// goroutine while another thread does the work.
+func startNiced(cmd *exec.Cmd, nice int, errc chan<- error) {
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	if tid == unix.Getpid() {
+		other := make(chan error, 1)
+		go startNiced(cmd, nice, other)
+		errc <- <-other
+		runtime.UnlockOSThread()
+		return
+	}
+	// The system call returns 20 - nice (1..40).
+	raw, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err == nil {
+		err = unix.Setpriority(unix.PRIO_PROCESS, tid, min(20-raw+nice, 19))
+	}
+	if err != nil {
+		errc <- fmt.Errorf("lower its CPU priority: %w", err)
+		return
+	}
+	errc <- cmd.Start()
 }
 
 // limitMemory sets RLIMIT_AS (soft and hard) of the running process pid.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"syscall"
 )
@@ -15,6 +16,8 @@ func supported() error {
 }
 
 func sysProcAttr(bool) *syscall.SysProcAttr { return nil }
+
+func start(cmd *exec.Cmd, _ int) error { return cmd.Start() }
 
 func limitMemory(int, int64) error { return errors.ErrUnsupported }
 

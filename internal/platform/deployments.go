@@ -538,6 +538,9 @@ func (j *deploymentJob) open(ctx context.Context, d deploy.Deployment) (*config.
 		return nil, nil, nil, errPermanent{err}
 	}
 	sopts := j.strategies
+	// A deployment's strategy process runs below the runner's priority: one
+	// that spins delays the ticks of the others on the host less.
+	sopts.External.Nice = deploymentNice
 	ref := d.Spec.Strategy
 	if d.Spec.Version > 0 {
 		ref = fmt.Sprintf("%s@%d", d.Spec.Strategy, d.Spec.Version)
@@ -558,6 +561,11 @@ func (j *deploymentJob) open(ctx context.Context, d deploy.Deployment) (*config.
 	}
 	return cfg, st, closeStrategy, nil
 }
+
+// deploymentNice is how many steps below the runner's CPU priority a
+// deployment's strategy process runs (external.Options.Nice); backtests'
+// run at the priority of the worker that runs them.
+const deploymentNice = 10
 
 // errPermanent marks a failure that restarting cannot mend.
 type errPermanent struct{ err error }

@@ -75,6 +75,7 @@ if __name__ == "__main__":
 	}
 	opts := strategyref.Options{CacheDir: tb.TempDir()}
 	opts.External.RequestTimeout = timeout
+	opts.External.Nice = 10 // as the runner tier starts a deployment's strategy
 	return func(ctx context.Context) (sdk.Strategy, func() error, error) { return strategyref.Open(ctx, src, opts) }
 }
 

@@ -111,3 +111,47 @@ func children() []int {
 	}
 	return out
 }
+
+// A sandboxed strategy runs at external.Options.Nice below TradAI's
+// priority: the sandbox's init, and so the program it executes, is
+// forked at that priority.
+func TestSandboxedStrategyRunsNiced(t *testing.T) {
+	prog := filepath.Join(bins, "sma_cross")
+	st, err := external.Start(context.Background(), []string{prog}, external.Options{Sandbox: (&sandbox.Config{}).With(prog), Nice: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	own := statField(t, "self", 19)
+	found := false
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid := filepath.Base(d)
+		b, err := os.ReadFile(filepath.Join(d, "comm"))
+		if err != nil || strings.TrimSpace(string(b)) != "sma_cross" || statField(t, pid, 4) != os.Getpid() {
+			continue
+		}
+		found = true
+		if got, want := statField(t, pid, 19), min(own+10, 19); got != want {
+			t.Errorf("the sandboxed program runs at nice %d, want %d", got, want)
+		}
+	}
+	if !found {
+		t.Fatal("no sma_cross process among this test's children")
+	}
+}
+
+// statField is field n (from 1) of /proc/pid/stat, a number, for n ≥ 3.
+func statField(t *testing.T, pid string, n int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	v, err := strconv.Atoi(strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[n-3])
+	if err != nil {
+		t.Fatalf("/proc/%s/stat field %d: %v", pid, n, err)
+	}
+	return v
+}

@@ -1,24 +1,30 @@
 package wasm
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"runtime"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
 // The call deadline is enforced by the module itself. The Go runtime
 // cannot preempt a goroutine while it runs compiled wasm code: a loop that
 // never left it would make the next garbage collection's stop-the-world
 // wait forever, with the timer that would stop the module stopped too
-// (the whole process froze). So before compiling, the module gets two
-// more mutable i32 globals, exported as interruptExport and
-// countdownExport, and this at the head of every loop:
+// (the whole process froze), and would keep its thread from the other
+// goroutines. So before compiling, the module gets two more mutable i32
+// globals, exported as interruptExport and countdownExport, an imported
+// host function, yieldModule.yieldName, which lets the other goroutines
+// run (runtime.Gosched), and this at the head of every loop:
 //
 //	global.get $countdown
 //	i32.eqz
 //	if
-//	  i32.const 0
-//	  memory.grow 0      ;; wazero grows memory in Go, by a trampoline:
-//	  drop               ;; there the runtime can stop the goroutine
+//	  call $yield        ;; in Go: the other goroutines run, and the
+//	                     ;; runtime can stop this one
 //	  global.get $interrupt
 //	  if
 //	    unreachable
@@ -31,13 +37,18 @@ import (
 //	i32.sub
 //	global.set $countdown
 //
-// Every yieldEvery iterations the module leaves compiled code for Go.
-// When a call is over its deadline, the host sets $interrupt to 1 and
-// $countdown to 0, and the module traps at its next loop iteration (or
-// at most yieldEvery iterations later, when its own store of $countdown
-// overwrote the host's). A module without loops ends on its own (wazero
-// does not enable tail calls, the only other way to run forever).
-// memory.grow needs a memory: a module without one gets an empty one.
+// Every yieldEvery iterations the module leaves compiled code for Go and
+// yields its thread: a module looping on one goroutine holds up a tick
+// waiting for the thread by tens of microseconds, where the Go runtime
+// alone would preempt it after 10 ms. When a call is over its deadline,
+// the host sets $interrupt to 1 and $countdown to 0, and the module traps
+// at its next loop iteration (or at most yieldEvery iterations later,
+// when its own store of $countdown overwrote the host's). A module
+// without loops ends on its own (wazero does not enable tail calls, the
+// only other way to run forever). The imported function comes after the
+// module's own imports: the module's functions move up by one index,
+// everywhere one is named (calls, ref.func, exports, the start function,
+// element segments, the name section).
 //
 // The hot path is two loads, a store and a branch per iteration, where
 // wazero's own guarantee (WithCloseOnContextDone) calls a trampoline per
@@ -45,23 +56,38 @@ import (
 // jump between blocks goes through a loop head.
 
 // interruptExport and countdownExport are the names under which the added
-// globals are exported.
+// globals are exported; yieldModule and yieldName name the imported host
+// function.
 const (
 	interruptExport = "tradai.interrupt"
 	countdownExport = "tradai.countdown"
+	yieldModule     = "tradai"
+	yieldName       = "yield"
 )
 
 // yieldEvery is how many loop iterations a module runs between two exits
 // to Go: a few microseconds of a tight loop, a negligible cost per exit.
 const yieldEvery = 1 << 16
 
+// instantiateYield adds the host function instrumented modules import to
+// rt.
+func instantiateYield(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(yieldModule).NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(context.Context, []uint64) { runtime.Gosched() }), nil, nil).
+		Export(yieldName).Instantiate(ctx)
+	return err
+}
+
 // Section ids of the binary format.
 const (
 	secCustom = 0
+	secType   = 1
 	secImport = 2
 	secMemory = 5
 	secGlobal = 6
 	secExport = 7
+	secStart  = 8
+	secElem   = 9
 	secCode   = 10
 )
 
@@ -139,9 +165,10 @@ type section struct {
 	body []byte
 }
 
-// instrument returns code with the interrupt global and its loop checks
-// (see above). It refuses instructions it does not know, so that no loop
-// goes unchecked; wazero validates the result when it compiles it.
+// instrument returns code with the interrupt globals, the yield import
+// and the loop checks (see above). It refuses instructions it does not
+// know, so that no loop goes unchecked; wazero validates the result when
+// it compiles it.
 func instrument(code []byte) ([]byte, error) {
 	if len(code) < 8 || string(code[:4]) != "\x00asm" || string(code[4:8]) != "\x01\x00\x00\x00" {
 		return nil, errors.New("it is not a WebAssembly module (no \\0asm version 1 header)")
@@ -163,23 +190,21 @@ func instrument(code []byte) ([]byte, error) {
 		}
 		secs = append(secs, section{id, code[start:r.pos]})
 	}
-	var imported, defined uint32
-	hasGlobal, hasExport, hasMemory := false, false, false
+	var types, funcs, imported, defined uint32
+	hasType, hasImport, hasGlobal, hasExport := false, false, false, false
 	for _, s := range secs {
 		var err error
 		switch s.id {
+		case secType:
+			hasType = true
+			if types, err = (&reader{b: s.body}).u32(); err != nil {
+				return nil, fmt.Errorf("type section: %w", err)
+			}
 		case secImport:
-			var memories uint32
-			if imported, memories, err = countImports(s.body); err != nil {
+			hasImport = true
+			if funcs, imported, err = countImports(s.body); err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
-			hasMemory = hasMemory || memories > 0
-		case secMemory:
-			n, err := (&reader{b: s.body}).u32()
-			if err != nil {
-				return nil, fmt.Errorf("memory section: %w", err)
-			}
-			hasMemory = hasMemory || n > 0
 		case secGlobal:
 			hasGlobal = true
 			if defined, err = (&reader{b: s.body}).u32(); err != nil {
@@ -192,6 +217,17 @@ func instrument(code []byte) ([]byte, error) {
 	if !hasExport {
 		return nil, errors.New("it exports nothing")
 	}
+	if !hasType {
+		return nil, errors.New("it declares no function types")
+	}
+	// The yield function is the last import: function index funcs.
+	yield := funcs
+	shift := func(i uint32) uint32 {
+		if i >= yield {
+			return i + 1
+		}
+		return i
+	}
 	idx := imported + defined
 	globals := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // interrupt: mut i32 = i32.const 0
 	globals = append(globals, 0x7f, 0x01, 0x41)     // countdown: mut i32 = i32.const yieldEvery
@@ -201,35 +237,239 @@ func instrument(code []byte) ([]byte, error) {
 		exports = append(appendU32(exports, uint32(len(name))), name...)
 		exports = appendU32(append(exports, 0x03), idx+uint32(i)) // kind global, index
 	}
-	memory := []byte{1, 0x00, 0x00} // one memory: no maximum, 0 pages
+	imp := append(appendU32(nil, uint32(len(yieldModule))), yieldModule...)
+	imp = append(appendU32(imp, uint32(len(yieldName))), yieldName...)
+	imp = appendU32(append(imp, 0x00), types) // a function of the added type () -> ()
 	out := append([]byte(nil), code[:8]...)
 	for _, s := range secs {
 		body := s.body
 		var err error
-		if !hasMemory && (s.id == secMemory || s.id == secGlobal || s.id == secExport) {
-			hasMemory = true
-			out = appendSection(out, secMemory, memory)
-			if s.id == secMemory {
-				continue // an empty memory section, replaced
-			}
-		}
 		switch s.id {
+		case secType:
+			if body, err = appendEntries(body, 1, []byte{0x60, 0x00, 0x00}); err != nil {
+				return nil, fmt.Errorf("type section: %w", err)
+			}
+			if !hasImport {
+				out = appendSection(out, secType, body)
+				s.id, body = secImport, append(appendU32(nil, 1), imp...)
+			}
+		case secImport:
+			body, err = appendEntries(body, 1, imp)
 		case secGlobal:
-			body, err = appendEntries(body, 2, globals)
+			if body, err = shiftGlobals(body, shift); err == nil {
+				body, err = appendEntries(body, 2, globals)
+			}
 		case secExport:
 			if !hasGlobal {
 				out = appendSection(out, secGlobal, append([]byte{2}, globals...))
 			}
-			body, err = appendEntries(body, 2, exports)
+			if body, err = shiftExports(body, shift); err == nil {
+				body, err = appendEntries(body, 2, exports)
+			}
+		case secStart:
+			sh := &shifter{reader: reader{b: body}, shift: shift}
+			err = sh.funcIdx()
+			body = sh.rest()
+		case secElem:
+			body, err = shiftElements(body, shift)
 		case secCode:
-			body, err = instrumentCode(body, idx, idx+1)
+			body, err = instrumentCode(body, idx, idx+1, yield, shift)
+		case secCustom:
+			if named, ok := shiftNames(body, shift); ok {
+				body = named
+			} else {
+				continue // names only serve stack traces: drop ones it cannot read
+			}
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("section %d: %w", s.id, err)
 		}
 		out = appendSection(out, s.id, body)
 	}
 	return out, nil
+}
+
+// shifter copies a section or function body, with the function indices
+// in it moved by shift.
+type shifter struct {
+	reader
+	out    []byte
+	copied int // the bytes before it are in out
+	shift  func(uint32) uint32
+}
+
+// funcIdx copies a function index, moved.
+func (s *shifter) funcIdx() error {
+	s.out = append(s.out, s.b[s.copied:s.pos]...)
+	i, err := s.u32()
+	if err != nil {
+		return err
+	}
+	s.out = appendU32(s.out, s.shift(i))
+	s.copied = s.pos
+	return nil
+}
+
+// rest returns what was copied and the rest of the input.
+func (s *shifter) rest() []byte { return append(s.out, s.b[s.copied:]...) }
+
+// expr reads a constant expression, up to its end.
+func (s *shifter) expr() error {
+	for {
+		op, err := s.byte()
+		if err != nil {
+			return err
+		}
+		switch op {
+		case 0x0b: // end
+			return nil
+		case 0xd2: // ref.func
+			err = s.funcIdx()
+		default:
+			err = s.skipImmediates(op)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// vec reads a vector of n items, each read by item.
+func (s *shifter) vec(item func() error) error {
+	n, err := s.u32()
+	if err != nil {
+		return err
+	}
+	for range n {
+		if err := item(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *shifter) name() error {
+	n, err := s.u32()
+	if err != nil {
+		return err
+	}
+	return s.skip(int(n))
+}
+
+// shiftGlobals moves the function indices of a global section (ref.func
+// in initial values).
+func shiftGlobals(body []byte, shift func(uint32) uint32) ([]byte, error) {
+	s := &shifter{reader: reader{b: body}, shift: shift}
+	err := s.vec(func() error {
+		if err := s.skip(2); err != nil { // value type, mutability
+			return err
+		}
+		return s.expr()
+	})
+	return s.rest(), err
+}
+
+// shiftExports moves the indices of exported functions.
+func shiftExports(body []byte, shift func(uint32) uint32) ([]byte, error) {
+	s := &shifter{reader: reader{b: body}, shift: shift}
+	err := s.vec(func() error {
+		if err := s.name(); err != nil {
+			return err
+		}
+		kind, err := s.byte()
+		if err != nil {
+			return err
+		}
+		if kind == 0x00 {
+			return s.funcIdx()
+		}
+		return s.skipLEB()
+	})
+	return s.rest(), err
+}
+
+// shiftElements moves the function indices of an element section, in
+// each of its eight segment forms.
+func shiftElements(body []byte, shift func(uint32) uint32) ([]byte, error) {
+	s := &shifter{reader: reader{b: body}, shift: shift}
+	err := s.vec(func() error {
+		flags, err := s.u32()
+		if err != nil {
+			return err
+		}
+		if flags > 7 {
+			return fmt.Errorf("an element segment of unknown form %d", flags)
+		}
+		if flags&3 == 2 { // explicit table index
+			if err := s.skipLEB(); err != nil {
+				return err
+			}
+		}
+		if flags&1 == 0 { // active: offset
+			if err := s.expr(); err != nil {
+				return err
+			}
+		}
+		if flags&3 != 0 { // element kind or reference type
+			if _, err := s.byte(); err != nil {
+				return err
+			}
+		}
+		if flags&4 != 0 {
+			return s.vec(s.expr)
+		}
+		return s.vec(s.funcIdx)
+	})
+	return s.rest(), err
+}
+
+// shiftNames moves the function indices of a custom section named
+// "name" (the function, local and label names); other custom sections
+// come back as they are. ok is false for a name section it cannot read.
+func shiftNames(body []byte, shift func(uint32) uint32) (out []byte, ok bool) {
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil || r.skip(int(n)) != nil {
+		return nil, false
+	}
+	if string(body[r.pos-int(n):r.pos]) != "name" {
+		return body, true
+	}
+	out = append(out, body[:r.pos]...)
+	for r.pos < len(body) {
+		id, err := r.byte()
+		if err != nil {
+			return nil, false
+		}
+		size, err := r.u32()
+		if err != nil || r.skip(int(size)) != nil {
+			return nil, false
+		}
+		sub := body[r.pos-int(size) : r.pos]
+		if id >= 1 && id <= 3 { // function names; local and label names by function
+			s := &shifter{reader: reader{b: sub}, shift: shift}
+			err := s.vec(func() error {
+				if err := s.funcIdx(); err != nil {
+					return err
+				}
+				if id == 1 {
+					return s.name()
+				}
+				return s.vec(func() error {
+					if err := s.skipLEB(); err != nil {
+						return err
+					}
+					return s.name()
+				})
+			})
+			if err != nil || s.pos != len(sub) {
+				return nil, false
+			}
+			sub = s.rest()
+		}
+		out = append(appendU32(append(out, id), uint32(len(sub))), sub...)
+	}
+	return out, true
 }
 
 func appendSection(out []byte, id byte, body []byte) []byte {
@@ -261,8 +501,9 @@ func appendS32(b []byte, v int32) []byte {
 	}
 }
 
-// countImports counts the globals and the memories of an import section.
-func countImports(body []byte) (globals, memories uint32, err error) {
+// countImports counts the functions and the globals of an import
+// section.
+func countImports(body []byte) (funcs, globals uint32, err error) {
 	r := &reader{b: body}
 	n, err := r.u32()
 	if err != nil {
@@ -284,13 +525,13 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 		}
 		switch kind {
 		case 0x00: // function: type index
+			funcs++
 			err = r.skipLEB()
 		case 0x01: // table: reference type, limits
 			if _, err = r.byte(); err == nil {
 				err = r.skipLimits()
 			}
 		case 0x02: // memory: limits
-			memories++
 			err = r.skipLimits()
 		case 0x03: // global: value type, mutability
 			globals++
@@ -302,7 +543,7 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 			return 0, 0, err
 		}
 	}
-	return globals, memories, nil
+	return funcs, globals, nil
 }
 
 func (r *reader) skipLimits() error {
@@ -320,13 +561,14 @@ func (r *reader) skipLimits() error {
 }
 
 // instrumentCode rewrites a code section: each function body gets the
-// interrupt check (on global interrupt) and the countdown to an exit to Go
-// (on global countdown) after every loop instruction.
-func instrumentCode(body []byte, interrupt, countdown uint32) ([]byte, error) {
-	check := appendU32([]byte{0x23}, countdown)               // global.get countdown
-	check = append(check, 0x45, 0x04, 0x40)                   // i32.eqz if
-	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x23) // i32.const 0 memory.grow 0 drop global.get
-	check = appendU32(check, interrupt)
+// interrupt check (on global interrupt) and the countdown to a call of
+// the function yield (on global countdown) after every loop instruction,
+// and the function indices it names moved by shift.
+func instrumentCode(body []byte, interrupt, countdown, yield uint32, shift func(uint32) uint32) ([]byte, error) {
+	check := appendU32([]byte{0x23}, countdown)         // global.get countdown
+	check = append(check, 0x45, 0x04, 0x40, 0x10)       // i32.eqz if call
+	check = append(appendU32(check, yield), 0x23)       // yield global.get
+	check = appendU32(check, interrupt)                 // interrupt
 	check = append(check, 0x04, 0x40, 0x00, 0x0b, 0x41) // if unreachable end i32.const
 	check = appendS32(check, yieldEvery)
 	check = appendU32(append(check, 0x24), countdown)       // global.set countdown
@@ -349,7 +591,7 @@ func instrumentCode(body []byte, interrupt, countdown uint32) ([]byte, error) {
 		if err := r.skip(int(size)); err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
-		if fn, err = instrumentBody(fn[:0], body[start:r.pos], check); err != nil {
+		if fn, err = instrumentBody(fn[:0], body[start:r.pos], check, shift); err != nil {
 			return nil, fmt.Errorf("function body %d: %w", i, err)
 		}
 		out = append(appendU32(out, uint32(len(fn))), fn...)
@@ -360,33 +602,39 @@ func instrumentCode(body []byte, interrupt, countdown uint32) ([]byte, error) {
 	return out, nil
 }
 
-// instrumentBody appends body to out with check after every loop.
-func instrumentBody(out, body, check []byte) ([]byte, error) {
-	r := &reader{b: body}
-	groups, err := r.u32()
+// instrumentBody appends body to out with check after every loop and the
+// function indices of calls and ref.func moved by shift.
+func instrumentBody(out, body, check []byte, shift func(uint32) uint32) ([]byte, error) {
+	s := &shifter{reader: reader{b: body}, out: out, shift: shift}
+	groups, err := s.u32()
 	if err != nil {
 		return nil, err
 	}
 	for range groups {
-		if err := r.skipLEB(); err != nil {
+		if err := s.skipLEB(); err != nil {
 			return nil, err
 		}
-		if _, err := r.byte(); err != nil {
+		if _, err := s.byte(); err != nil {
 			return nil, err
 		}
 	}
-	copied := 0
-	for r.pos < len(body) {
-		op, _ := r.byte()
-		if err := r.skipImmediates(op); err != nil {
+	for s.pos < len(body) {
+		op, _ := s.byte()
+		if op == 0x10 || op == 0xd2 { // call, ref.func
+			if err := s.funcIdx(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := s.skipImmediates(op); err != nil {
 			return nil, err
 		}
 		if op == 0x03 { // loop blocktype
-			out = append(append(out, body[copied:r.pos]...), check...)
-			copied = r.pos
+			s.out = append(append(s.out, body[s.copied:s.pos]...), check...)
+			s.copied = s.pos
 		}
 	}
-	return append(out, body[copied:]...), nil
+	return s.rest(), nil
 }
 
 // skipImmediates skips the immediates of instruction op (already read).

@@ -3,10 +3,10 @@ package wasm
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +33,9 @@ func TestInterruptStopsALoop(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
+	if err := instantiateYield(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
 	mod, err := rt.Instantiate(ctx, code)
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +85,57 @@ func TestLoopStopsDuringGC(t *testing.T) {
 	}
 }
 
+// count is a module exporting "count" (i32): a loop of that many
+// iterations.
+var count = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x05, 0x01, 0x60, 0x01, 0x7f, 0x00, // type (i32) -> ()
+	0x03, 0x02, 0x01, 0x00, // func 0: type 0
+	0x07, 0x09, 0x01, 0x05, 'c', 'o', 'u', 'n', 't', 0x00, 0x00, // export "count" func 0
+	0x0a, 0x10, 0x01, 0x0e, 0x00, // code: one body of 14 bytes, no locals
+	0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x0b, // loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end end
+}
+
+// A looping module lets the other goroutines run every yieldEvery
+// iterations, not only when the Go runtime preempts it (after 10 ms):
+// on one thread, another goroutine runs at about each of its exits to Go.
+func TestLoopYields(t *testing.T) {
+	code, err := instrument(count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	if err := instantiateYield(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := rt.Instantiate(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var turns, done atomic.Int64
+	other := make(chan struct{})
+	go func() {
+		defer close(other)
+		for done.Load() == 0 {
+			turns.Add(1)
+			runtime.Gosched()
+		}
+	}()
+	const exits = 200
+	_, err = mod.ExportedFunction("count").Call(ctx, exits*yieldEvery)
+	done.Store(1)
+	<-other
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := turns.Load(); n < exits/2 {
+		t.Errorf("another goroutine ran %d times during a loop that left for Go %d times", n, exits)
+	}
+}
+
 func TestInstrumentRefuses(t *testing.T) {
 	for name, code := range map[string][]byte{
 		"empty":      nil,
@@ -97,9 +151,11 @@ func TestInstrumentRefuses(t *testing.T) {
 }
 
 // Whatever the bytes, instrument does not panic, and what it accepts
-// wazero either compiles or refuses, without panicking either.
+// wazero either compiles or refuses, without panicking either, and
+// refuses only when it refuses the module as it was.
 func FuzzInstrument(f *testing.F) {
 	f.Add(spin)
+	f.Add(count)
 	f.Add(modules["raw-ok"][:4096])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		code, err := instrument(b)
@@ -109,8 +165,12 @@ func FuzzInstrument(f *testing.F) {
 		ctx := context.Background()
 		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 		defer rt.Close(ctx)
-		if _, err := rt.CompileModule(ctx, code); err != nil && errors.Is(err, context.Canceled) {
-			t.Fatal(err)
+		if _, err := rt.CompileModule(ctx, code); err != nil {
+			// What wazero compiles, it compiles instrumented: the
+			// function indices moved everywhere.
+			if _, orig := rt.CompileModule(ctx, b); orig == nil {
+				t.Fatalf("wazero compiles the module but not instrumented: %v", err)
+			}
 		}
 	})
 }

@@ -145,6 +145,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasm runtime: WASI: %w", err)
 	}
+	if err := instantiateYield(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		_ = cache.Close(ctx)
+		return nil, fmt.Errorf("wasm runtime: the yield function: %w", err)
+	}
 	return &Runtime{opts: opts, rt: rt, cache: cache, modules: map[[32]byte]*module{}}, nil
 }
 
@@ -304,10 +309,11 @@ var wantExports = []struct {
 }
 
 // checkInterface checks that a compiled module imports nothing but WASI
-// functions and exports the ABI: its memory and functions.
+// functions (and the yield function instrument adds) and exports the ABI:
+// its memory and functions.
 func checkInterface(cm wazero.CompiledModule) error {
 	for _, f := range cm.ImportedFunctions() {
-		if mod, name, _ := f.Import(); mod != wasi_snapshot_preview1.ModuleName {
+		if mod, name, _ := f.Import(); mod != wasi_snapshot_preview1.ModuleName && (mod != yieldModule || name != yieldName) {
 			return fmt.Errorf("it imports %s.%s; a strategy may import only %s functions", mod, name, wasi_snapshot_preview1.ModuleName)
 		}
 	}
