@@ -65,8 +65,8 @@ func scrape(t *testing.T, url string) map[string]float64 {
 // deployment on the simulator ticking on its runner (ticks, tick latency,
 // the venue's requests and weight, the deployment's heartbeat age).
 //
-// Its trace shows the runner tier: each tick a span with the venue's
-// requests under it.
+// Its trace shows the runner tier: the start and each tick a span, the
+// venue's requests under them.
 func TestServeMetricsMove(t *testing.T) {
 	movedServer(t)
 }
@@ -172,21 +172,26 @@ func movedServer(t *testing.T) (after map[string]float64, families map[string]bo
 			t.Errorf("after: %s = %v (present %v), want at least %v", name, got, ok, least)
 		}
 	}
-	// A tick's span, with a venue request in it.
-	ticks := map[trace.SpanID]bool{}
+	// Tick spans, and the start's span with the venue's requests in it
+	// (the ticks take their candles from the kline stream: with no trade
+	// open they ask the venue nothing).
+	ticks, starts := 0, map[trace.SpanID]bool{}
 	for _, s := range spans.GetSpans() {
-		if s.Name == "deployment tick" {
-			ticks[s.SpanContext.SpanID()] = true
+		switch s.Name {
+		case "deployment tick":
+			ticks++
+		case "deployment start":
+			starts[s.SpanContext.SpanID()] = true
 		}
 	}
 	venue := false
 	for _, s := range spans.GetSpans() {
-		if strings.HasPrefix(s.Name, "binance GET ") && s.SpanKind == trace.SpanKindClient && ticks[s.Parent.SpanID()] {
+		if strings.HasPrefix(s.Name, "binance GET ") && s.SpanKind == trace.SpanKindClient && starts[s.Parent.SpanID()] {
 			venue = true
 		}
 	}
-	if len(ticks) == 0 || !venue {
-		t.Errorf("%d tick spans, a venue request under one: %v", len(ticks), venue)
+	if ticks == 0 || len(starts) == 0 || !venue {
+		t.Errorf("%d tick spans, %d start spans, a venue request under one: %v", ticks, len(starts), venue)
 	}
 	return after, scrapeFamilies(t, metrics)
 }

@@ -110,8 +110,8 @@ type Config struct {
 	// Observe is told of every tick Run makes and of the breaker, for the
 	// process's metrics (nil: nothing).
 	Observe Observer
-	// Tracer makes a span of every tick Run makes, the parent of the
-	// venue's requests in it (nil: none).
+	// Tracer makes a span of Run's start and of every tick it makes, the
+	// parent of the venue's requests in it (nil: none).
 	Tracer trace.Tracer
 	// Retries bounds the attempts of one venue call (default 8); waits
 	// between them start at RetryWait (default 200 ms) and double.
@@ -753,7 +753,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	begun := r.clk.Now()
 	// The last tick's bookkeeping is committed before Run returns.
 	defer func() { _ = r.cfg.Store.Flush(context.WithoutCancel(ctx)) }()
-	if err := r.Start(ctx, begun); err != nil {
+	if err := r.tracedStart(ctx, begun); err != nil {
 		return err
 	}
 	Started(ctx)
@@ -875,6 +875,20 @@ func (r *Runner) traced(ctx context.Context, at time.Time) error {
 	defer span.End()
 	err := r.Step(ctx, at)
 	if err != nil && !errors.Is(err, ErrStopped) {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
+// tracedStart is Start as a span: the parent of the venue's requests that
+// load the markets and warm-up candles and reconcile the orders (a tick
+// that takes its candles from the stream may ask the venue nothing).
+func (r *Runner) tracedStart(ctx context.Context, now time.Time) error {
+	sctx, span := r.cfg.Tracer.Start(ctx, "deployment start", trace.WithAttributes(
+		attribute.String("tradai.deployment_id", r.cfg.Lease.Deployment), attribute.String("tradai.tenant", r.cfg.Lease.Tenant)))
+	defer span.End()
+	err := r.Start(sctx, now)
+	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	return err
