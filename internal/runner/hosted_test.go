@@ -176,11 +176,16 @@ func (f *fleet) stop() {
 // stream publishes it, the runners tick.
 func (f *fleet) closeAt(t testing.TB, now int64) {
 	t.Helper()
-	f.p.clk.Set(time.UnixMilli(now))
-	f.clk.Set(time.UnixMilli(now))
+	// The venue's candle closes before the runners' clock reaches the
+	// close, as on a real venue: a runner ticking on its clock (its REST
+	// path) must find the candle there. Moving the clock first let a
+	// loaded machine tick before the replay moved, and the runner saw the
+	// candle one close late.
 	if err := f.p.feed.AdvanceTo(now); err != nil {
 		t.Fatal(err)
 	}
+	f.p.clk.Set(time.UnixMilli(now))
+	f.clk.Set(time.UnixMilli(now))
 }
 
 // tick waits for the next tick recorded.
