@@ -3,9 +3,11 @@ package market
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -50,22 +52,43 @@ func (s *Store) readIndex(exchange string) map[string]Series {
 	if errors.Is(err, fs.ErrNotExist) {
 		return out
 	}
-	var doc indexDoc
 	if err == nil {
-		err = json.Unmarshal(data, &doc)
-	}
-	if err == nil && doc.Version != indexVersion {
-		err = fmt.Errorf("version %d, want %d", doc.Version, indexVersion)
+		out, err = decodeIndex(data)
 	}
 	if err != nil {
 		s.log.Warn("ignoring the unreadable series index; it is rebuilt from the data files", "file", path, "err", err)
-		return out
-	}
-	for _, e := range doc.Series {
-		out[e.File] = e
+		return map[string]Series{}
 	}
 	return out
 }
+
+// decodeIndex reads an index document (a data directory's or a bucket's),
+// keyed by file path relative to the data directory.
+func decodeIndex(data []byte) (map[string]Series, error) {
+	var doc indexDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Version != indexVersion {
+		return nil, fmt.Errorf("version %d, want %d", doc.Version, indexVersion)
+	}
+	out := make(map[string]Series, len(doc.Series))
+	for _, e := range doc.Series {
+		out[e.File] = e
+	}
+	return out, nil
+}
+
+// encodeIndex writes the index document of series (sorted in place) to w.
+func encodeIndex(w io.Writer, series []Series) error {
+	sortSeries(series)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(indexDoc{Version: indexVersion, Series: series})
+}
+
+// checksum is an index entry's Checksum of the bytes h hashed.
+func checksum(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
 
 // updateIndex records e in its exchange's index (the caller holds the
 // exchange's lock), dropping entries whose files are gone.
@@ -75,20 +98,15 @@ func (s *Store) updateIndex(exchange string, e Series) error {
 	}
 	idx := s.readIndex(exchange)
 	idx[e.File] = e
-	doc := indexDoc{Version: indexVersion}
+	var series []Series
 	for file, rec := range idx {
 		if _, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(file))); err != nil {
 			continue
 		}
-		doc.Series = append(doc.Series, rec)
+		series = append(series, rec)
 	}
-	sortSeries(doc.Series)
 	path := filepath.Join(s.dir, exchange, indexFile)
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", " ")
-		return enc.Encode(doc)
-	})
+	err := atomicfile.Write(path, func(w io.Writer) error { return encodeIndex(w, series) })
 	if err != nil {
 		return fmt.Errorf("updating the series index: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,11 +85,10 @@ func (rs *remoteState) index(ctx context.Context, exchange string, fresh bool) (
 
 // readIndex reads exchange's index from the bucket.
 func (rs *remoteState) readIndex(ctx context.Context, exchange string) (map[string]Series, error) {
-	idx := map[string]Series{}
 	rc, err := rs.r.Get(ctx, remoteIndexKey(exchange))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return idx, nil
+		return map[string]Series{}, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
 	}
@@ -99,12 +97,9 @@ func (rs *remoteState) readIndex(ctx context.Context, exchange string) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
 	}
-	var doc indexDoc
-	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != indexVersion {
+	idx, err := decodeIndex(data)
+	if err != nil {
 		return nil, fmt.Errorf("the %s index of the market data bucket %s is not a version %d index", exchange, rs.r.Location(), indexVersion)
-	}
-	for _, e := range doc.Series {
-		idx[e.File] = e
 	}
 	return idx, nil
 }
@@ -196,7 +191,7 @@ func (s *Store) localChecksum(k Key, e Series) string {
 	if hashFile(p, h) != nil {
 		return ""
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return checksum(h)
 }
 
 // fetch copies the remote file of entry e into the data directory
@@ -218,7 +213,7 @@ func (s *Store) fetch(ctx context.Context, k Key, e Series) error {
 		if _, err := io.Copy(io.MultiWriter(w, h), rc); err != nil {
 			return err
 		}
-		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != e.Checksum {
+		if checksum(h) != e.Checksum {
 			return errChanged
 		}
 		return nil
@@ -267,17 +262,14 @@ func (s *Store) push(ctx context.Context, e Series) error {
 	}
 	for attempt := 0; ; attempt++ {
 		// idx is shared with readers of the cache: write a copy.
-		doc := indexDoc{Version: indexVersion, Series: []Series{e}}
+		series := []Series{e}
 		for file, rec := range idx {
 			if file != e.File {
-				doc.Series = append(doc.Series, rec)
+				series = append(series, rec)
 			}
 		}
-		sortSeries(doc.Series)
 		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", " ")
-		if err := enc.Encode(doc); err != nil {
+		if err := encodeIndex(&buf, series); err != nil {
 			return err
 		}
 		b := buf.Bytes()

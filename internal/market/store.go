@@ -3,7 +3,6 @@ package market
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -460,7 +459,7 @@ func describe(k Key, rel string, f *sdk.Frame, st os.FileInfo, h hash.Hash) Seri
 		First: ts[0], Last: ts[len(ts)-1], Count: len(ts),
 		Gaps: gaps, Missing: missing,
 		Size: st.Size(), Updated: st.ModTime().UTC(),
-		Checksum: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+		Checksum: checksum(h),
 	}
 }
 
