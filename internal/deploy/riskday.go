@@ -153,6 +153,38 @@ func accountUsage(ctx context.Context, tx *db.Tx, tenant, venue, account string,
 	return u, rows.Err()
 }
 
+// addOwn adds to u the figures rd of the deployment asking (its own,
+// which accountUsage left out): positions, open orders, equity, the day's
+// start, the highs and the orders of the day.
+func (u *AccountUsage) addOwn(rd RiskDay) {
+	u.add(rd)
+	u.Equity, u.DayStart, u.DayHigh, u.High, u.Orders = u.Equity+rd.Equity, u.DayStart+rd.DayStart, u.DayHigh+rd.DayHigh, u.High+rd.High, u.Orders+rd.Orders
+}
+
+// rowQuerier is a database or a transaction, for one-row reads.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// accountLimitsOf returns the venue and account of deployment and the
+// account's risk limits; nil limits when the account has none of its own.
+func accountLimitsOf(ctx context.Context, q rowQuerier, deployment string) (venue, account string, al *risk.Limits, err error) {
+	var limits string
+	if err := q.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
+		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
+		WHERE d.id = ?`, deployment).Scan(&venue, &account, &limits); err != nil {
+		return "", "", nil, fmt.Errorf("read the deployment's account: %w", err)
+	}
+	if limits == "" {
+		return venue, account, nil, nil
+	}
+	parsed, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
+	if err != nil {
+		return "", "", nil, Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
+	}
+	return venue, account, &parsed, nil
+}
+
 // add adds rd's positions and open orders to u.
 func (u *AccountUsage) add(rd RiskDay) {
 	for pair, n := range rd.Positions {
@@ -203,18 +235,9 @@ func putRisk(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry *risk.Or
 // and count one after the other, across midnight too (on SQLite, writers
 // take turns anyway).
 func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry risk.Order, now time.Time) error {
-	var venue, account, limits string
-	if err := tx.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
-		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
-		WHERE d.id = ?`, l.Deployment).Scan(&venue, &account, &limits); err != nil {
-		return fmt.Errorf("read the deployment's account: %w", err)
-	}
-	if limits == "" {
-		return nil // the account has no limits of its own
-	}
-	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
-	if err != nil {
-		return Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
+	venue, account, al, err := accountLimitsOf(ctx, tx, l.Deployment)
+	if err != nil || al == nil {
+		return err // nil: the account has no limits of its own
 	}
 	// The lock: an upsert holds the row until the transaction ends.
 	for _, day := range lockDays(rd.Day, now) {
@@ -228,8 +251,7 @@ func checkAccount(ctx context.Context, tx *db.Tx, l Lease, rd RiskDay, entry ris
 	if err != nil {
 		return err
 	}
-	u.add(rd)
-	u.Equity, u.DayStart, u.DayHigh, u.High, u.Orders = u.Equity+rd.Equity, u.DayStart+rd.DayStart, u.DayHigh+rd.DayHigh, u.High+rd.High, u.Orders+rd.Orders
+	u.addOwn(rd)
 	al.PriceCollar, al.AllowedPairs = 0, nil // the deployment's own limits hold these (made tighter by the account's)
 	if v := al.Check(u.State(), entry); !v.OK() {
 		return &RefusedError{Account: venue + "/" + account, Verdict: v}
@@ -287,20 +309,11 @@ func (b AccountBreach) Halted() string {
 // so the two never wait for each other in a cycle; the account's rows
 // entries lock (account_risk_days) are not taken.
 func (s *Store) HaltAccount(ctx context.Context, l Lease, rd RiskDay) (b AccountBreach, ok bool, err error) {
-	var venue, account, limits string
-	if err := s.db.QueryRow(ctx, `SELECT d.venue, d.account, COALESCE(a.limits, '') FROM deployments d
-		LEFT JOIN account_risk_limits a ON a.tenant_id = d.tenant_id AND a.venue = d.venue AND a.account = d.account
-		WHERE d.id = ?`, l.Deployment).Scan(&venue, &account, &limits); err != nil {
-		return AccountBreach{}, false, fmt.Errorf("deployment %s: read its account's limits: %w", l.Deployment, err)
-	}
-	if limits == "" {
-		return AccountBreach{}, false, nil
-	}
-	al, err := risk.Parse([]byte(`{"` + risk.Key + `": ` + limits + `}`))
+	venue, account, al, err := accountLimitsOf(ctx, s.db, l.Deployment)
 	if err != nil {
-		return AccountBreach{}, false, Invalid("account", fmt.Sprintf("the risk limits of account %s: %s", account, err))
+		return AccountBreach{}, false, fmt.Errorf("deployment %s: %w", l.Deployment, err)
 	}
-	if al.MaxDailyLoss == 0 && al.MaxDrawdown == 0 {
+	if al == nil || al.MaxDailyLoss == 0 && al.MaxDrawdown == 0 {
 		return AccountBreach{}, false, nil
 	}
 	now := s.clock.Now()
@@ -311,8 +324,7 @@ func (s *Store) HaltAccount(ctx context.Context, l Lease, rd RiskDay) (b Account
 			return err
 		}
 		u.Deployments++
-		u.add(rd)
-		u.Equity, u.DayStart, u.DayHigh, u.High, u.Orders = u.Equity+rd.Equity, u.DayStart+rd.DayStart, u.DayHigh+rd.DayHigh, u.High+rd.High, u.Orders+rd.Orders
+		u.addOwn(rd)
 		if b.Verdict = al.Breach(u.State()); b.Verdict.OK() {
 			return nil
 		}
