@@ -91,9 +91,15 @@ func (r *Runner) trailDelta(ps *pairState) (int64, bool) {
 	case risk.TrailingOnlyOffsetIsReached && p < risk.TrailingStopPositiveOffset:
 		return 0, false
 	}
-	bips := math.Abs(sl) * 10_000
+	return trailBips(math.Abs(sl), ps.market.TrailingBelow)
+}
+
+// trailBips is the trailing distance ratio (0.005: half a percent) as a
+// venue's trailing delta in BIPS, when it is a whole number of them in r.
+func trailBips(ratio float64, r exchange.DeltaRange) (int64, bool) {
+	bips := ratio * 10_000
 	d := int64(math.Round(bips))
-	if math.Abs(bips-float64(d)) > 1e-6 || !ps.market.TrailingBelow.Has(d) {
+	if math.Abs(bips-float64(d)) > 1e-6 || !r.Has(d) {
 		return 0, false
 	}
 	return d, true
@@ -183,9 +189,8 @@ func (r *Runner) trailActivation(ps *pairState, price float64) (req exchange.Ord
 		rules.Leverage != 1 || !ps.market.Takes(exchange.TakeProfitOrder) || tr.ProfitRatioAt(tr.MaxRate) > risk.TrailingStopPositiveOffset {
 		return req, 0, false
 	}
-	bips := risk.TrailingStopPositive * 10_000
-	d := int64(math.Round(bips))
-	if math.Abs(bips-float64(d)) > 1e-6 || !ps.market.TrailingAbove.Has(d) {
+	d, ok := trailBips(risk.TrailingStopPositive, ps.market.TrailingAbove)
+	if !ok {
 		return req, 0, false
 	}
 	at, found := profitPrice(tr, risk.TrailingStopPositiveOffset)
