@@ -115,7 +115,11 @@ try {
   const recent = await step('fetch_ohlcv_since_1h', () => ex.fetchOHLCV(symbol, '5m', hourAgo));
   out.ohlcvSince1h = recent.length;
   if (timeAligned) {
-    check(recent.length >= 12 && recent[0][0] >= hourAgo - 300_000 && within(recent.at(-1)[0], 600_000), 'fetch_ohlcv since now − 1 h: the last hour', recent.map((c) => c[0]));
+    // A live simulator holds a candle a moment after its close (its poll's
+    // delay); until then its list ends at the candle before: one less, and
+    // no forming one.
+    const late = mode === 'live' ? 1 : 0;
+    check(recent.length >= 12 - 2 * late && recent[0][0] >= hourAgo - 300_000 && within(recent.at(-1)[0], 600_000 + late * 60_000), 'fetch_ohlcv since now − 1 h: the last hour', recent.map((c) => c[0]));
   }
   const until = ohlcv.at(-10)[0];
   const older = await step('fetch_ohlcv_until', () => ex.fetchOHLCV(symbol, '5m', undefined, 5, { until }));

@@ -14,6 +14,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/sim"
+	"github.com/tradai/tradai/internal/sim/replay"
+	"github.com/tradai/tradai/internal/sim/replay/replaytest"
 )
 
 // wsClient is a test websocket client.
@@ -154,6 +157,53 @@ func TestKlineStream(t *testing.T) {
 		}
 		if name == "btcusdt@kline_5m" && d["k"].(map[string]any)["i"] != "5m" {
 			t.Fatalf("5m event = %v", d)
+		}
+	}
+}
+
+// TestLiveKlineStreamAcrossAClose: a kline stream subscribed to a live
+// market between a candle's close and its arrival (the poll a moment
+// later) starts from the newest candle held, so when the candle arrives
+// the stream sends it closed, then the one forming: no candle is skipped.
+func TestLiveKlineStreamAcrossAClose(t *testing.T) {
+	const t0 = int64(1704067200000)
+	f := replaytest.Frame(6)
+	sym, err := replay.DefaultSymbol("BTC/USDT", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := sim.New(sim.DefaultConfig(), []sim.Symbol{sym}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := replay.FromFrame(sym.Name, f, sym.TickSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Candles 0–3 held; the wall clock 1 s past the close of candle 4,
+	// which the poller has not fetched yet.
+	clk := clock.NewFake(time.UnixMilli(t0 + 5*60_000 + 1_000))
+	feed, err := replay.New(eng, []replay.Series{{Symbol: sym.Name, Timeframe: "1m", Candles: all.Candles[:4]}},
+		replay.Options{Live: true, Clock: clk, Now: clk.Now().UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := setup(t, func(c *Config) { c.Engine, c.Feed, c.Clock = eng, feed, clk })
+	ws := e.dial(t, "/ws/btcusdt@kline_1m")
+	waitFor(t, "the subscription", func() bool { return e.topicSubs("btcusdt@kline_1m") == 1 })
+
+	clk.Advance(time.Second) // the poll
+	if _, err := feed.Append(sym.Name, all.Candles[:5]); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		open   int64
+		closed bool
+	}{{t0 + 4*60_000, true}, {t0 + 5*60_000, false}} {
+		k := ws.next()["k"].(map[string]any)
+		if k["t"] != float64(want.open) || k["x"] != want.closed {
+			t.Fatalf("event %d: kline opening at +%v min, closed %v; want +%d min, closed %v",
+				i, (k["t"].(float64)-float64(t0))/60_000, k["x"], (want.open-t0)/60_000, want.closed)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -140,4 +141,107 @@ func TestNewRefuses(t *testing.T) {
 			t.Errorf("%+v accepted", cfg)
 		}
 	}
+}
+
+// TestKlinesAcrossACandleClose: between a candle's close and the poll that
+// fetches it (Delay later), the wall clock is in the next candle but the
+// feed does not hold the one that just closed. The klines served then end
+// at the last candle held, closed, with no forming one after a hole, and
+// every way of paging through them (startTime, endTime, limit) gives the
+// same list, with no hole and no duplicate; after the poll, the closed
+// candle and the one forming follow.
+func TestKlinesAcrossACandleClose(t *testing.T) {
+	wall := t0 + 4*60_000 + DefaultDelay.Milliseconds() // candle 3 closed, polled now
+	p, feed, _, clk := setup(t, wall, 1000)
+	if err := p.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := func(closed, forming int) []int64 {
+		var out []int64
+		for i := range closed + forming {
+			out = append(out, t0+int64(i)*60_000)
+		}
+		return out
+	}
+	check := func(what string, closed, forming int) {
+		t.Helper()
+		all, err := feed.Klines("BTCUSDT", "1m", 0, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, w := times(all), want(closed, forming); !slices.Equal(got, w) {
+			t.Fatalf("%s: klines open at %v min, want %v", what, mins(got), mins(w))
+		}
+		for i, k := range all {
+			if k.Closed != (i < closed) {
+				t.Fatalf("%s: kline +%d min closed %v", what, (k.Time-t0)/60_000, k.Closed)
+			}
+		}
+		// Pages forward from the first candle, limit at a time.
+		for limit := 1; limit <= 3; limit++ {
+			var paged []int64
+			for from := t0; ; {
+				ks, err := feed.Klines("BTCUSDT", "1m", from, 0, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paged = append(paged, times(ks)...)
+				if len(ks) < limit {
+					break
+				}
+				from = ks[len(ks)-1].Time + 1
+			}
+			if !slices.Equal(paged, times(all)) {
+				t.Fatalf("%s: pages of %d open at %v min, want %v", what, limit, mins(paged), mins(times(all)))
+			}
+		}
+		// Pages backward by endTime, as the klines endpoint reads it.
+		var back []int64
+		for end := clk.Now().UnixMilli(); ; {
+			ks, err := feed.Klines("BTCUSDT", "1m", t0, end, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ks) == 0 {
+				break
+			}
+			k := ks[len(ks)-1]
+			back = append([]int64{k.Time}, back...)
+			end = k.Time - 1
+		}
+		if !slices.Equal(back, times(all)) {
+			t.Fatalf("%s: backward by endTime open at %v min, want %v", what, mins(back), mins(times(all)))
+		}
+	}
+	check("after the poll", 4, 1)
+
+	// Across the close of candle 4, before the poll that fetches it: the
+	// clock moves (as the feed's Run moves it every tick) and a client asks.
+	clk.Advance(time.Minute - time.Second)
+	if err := feed.AdvanceTo(clk.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	check("1 s after the close, before the poll", 4, 0)
+
+	clk.Advance(time.Second)
+	if err := p.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check("after the next poll", 5, 1)
+}
+
+func times(ks []replay.Kline) []int64 {
+	out := []int64{}
+	for _, k := range ks {
+		out = append(out, k.Time)
+	}
+	return out
+}
+
+func mins(ts []int64) []int64 {
+	out := []int64{}
+	for _, t := range ts {
+		out = append(out, (t-t0)/60_000)
+	}
+	return out
 }

@@ -503,7 +503,9 @@ var ErrInterval = errors.New("interval not available")
 // Klines returns symbol's candles of timeframe tf whose open time is in
 // [start, end] (zero: open) and not after the simulation time, the last
 // one partial when it is still forming, at most limit of them: the first
-// ones from start when start is set, else the newest.
+// ones from start when start is set, else the newest. A live feed's list
+// ends at the newest candle it holds until every candle closed before now
+// has arrived: never a forming candle after a hole.
 func (f *Feed) Klines(symbol string, tf sdk.Timeframe, start, end int64, limit int) ([]Kline, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -515,6 +517,9 @@ func (f *Feed) Klines(symbol string, tf sdk.Timeframe, start, end int64, limit i
 		return nil, fmt.Errorf("klines for %s at %s from %s data: %w", symbol, tf, c.Timeframe, ErrInterval)
 	}
 	now := f.now
+	if f.live {
+		now = c.heldNow(now)
+	}
 	lo := 0
 	if start > 0 {
 		lo, _ = slices.BinarySearchFunc(c.Candles, tf.Floor(start), func(x sim.Candle, t int64) int { return cmp.Compare(x.Time, t) })
@@ -569,6 +574,20 @@ func (f *Feed) Klines(symbol string, tf sdk.Timeframe, start, end int64, limit i
 		}
 	}
 	return out, nil
+}
+
+// heldNow is the time a live series' klines are read at: now, unless a
+// candle closed since the newest one held has not arrived yet (the
+// poller fetches it a moment after its close), then the newest held
+// one's close. So the list ends at the newest candle held, and a candle
+// forming is shown only once every candle before it is held: a client
+// asking just after a close sees no hole.
+func (c *cursor) heldNow(now int64) int64 {
+	last := c.Candles[len(c.Candles)-1].Time
+	if now >= last+2*c.dur {
+		return last + c.dur - 1
+	}
+	return now
 }
 
 // partial is candle i as seen at time now: whole once closed, else the
