@@ -57,7 +57,8 @@ func DefaultMaxAge(k Key) time.Duration { return 2 * k.Timeframe.Duration() }
 // [DefaultMaxAge] per series). A series not stored, or not readable, is
 // Missing. A key that fails [Key.Validate] refuses the whole call (the
 // error wraps [ErrInvalidName]); otherwise only a cancelled context is an
-// error.
+// error. With a [Remote], a series in the bucket is described as the
+// bucket's index has it (what a read would fetch), without fetching it.
 func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge time.Duration) ([]Freshness, error) {
 	for _, k := range keys {
 		if err := k.normal().Validate(); err != nil {
@@ -80,7 +81,7 @@ func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge
 			idx = s.readIndex(k.Exchange)
 			indexes[k.Exchange] = idx
 		}
-		info, err := s.coverage(ctx, k, idx)
+		info, err := s.freshCoverage(ctx, k, idx)
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return nil, err
@@ -109,4 +110,19 @@ func AllFresh(rs []Freshness) bool {
 		}
 	}
 	return true
+}
+
+// freshCoverage is the coverage of k a read would see: the bucket's entry
+// when it has one, else the local copy's (idx is the local index).
+func (s *Store) freshCoverage(ctx context.Context, k Key, idx map[string]Series) (Series, error) {
+	if s.remote != nil {
+		e, ok, err := s.remoteEntry(ctx, k, false)
+		if err != nil {
+			s.remoteDown(err)
+		}
+		if ok {
+			return e, nil
+		}
+	}
+	return s.coverage(ctx, k, idx)
 }

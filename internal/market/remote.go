@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,8 +48,15 @@ type remoteState struct {
 	clk clock.Clock
 	ttl time.Duration
 
-	mu      sync.Mutex
-	indexes map[string]remoteIndex // per exchange
+	mu        sync.Mutex
+	indexes   map[string]remoteIndex // per exchange
+	exchanges *remoteExchanges       // the bucket's list of exchanges, once read
+}
+
+type remoteExchanges struct {
+	at    time.Time
+	names []string
+	err   error
 }
 
 type remoteIndex struct {
@@ -61,6 +70,125 @@ type remoteIndex struct {
 func remoteKey(rel string) string { return "data/" + rel }
 
 func remoteIndexKey(exchange string) string { return "data/" + exchange + "/" + indexFile }
+
+// remoteExchangesKey is the bucket's list of the exchanges it holds series
+// of (an object store cannot be asked for its folders here), so that a
+// listing of every exchange finds those this data directory has no folder
+// of yet.
+const remoteExchangesKey = "data/.tradai-exchanges.json"
+
+// exchangesDoc is the form of the bucket's list of exchanges.
+type exchangesDoc struct {
+	Version   int      `json:"version"`
+	Exchanges []string `json:"exchanges"`
+}
+
+// listedExchanges returns the exchanges the bucket lists, from the cache
+// when it is younger than the TTL and fresh is false (a failure too, as
+// for indexes). A bucket without the list (written before it was kept)
+// lists none.
+func (rs *remoteState) listedExchanges(ctx context.Context, fresh bool) ([]string, error) {
+	now := rs.clk.Now()
+	rs.mu.Lock()
+	c := rs.exchanges
+	rs.mu.Unlock()
+	if c != nil && !fresh && now.Sub(c.at) < rs.ttl {
+		return c.names, c.err
+	}
+	names, err := rs.readExchanges(ctx)
+	if ctx.Err() == nil {
+		rs.mu.Lock()
+		rs.exchanges = &remoteExchanges{at: now, names: names, err: err}
+		rs.mu.Unlock()
+	}
+	return names, err
+}
+
+func (rs *remoteState) readExchanges(ctx context.Context) ([]string, error) {
+	rc, err := rs.r.Get(ctx, remoteExchangesKey)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the list of exchanges of the market data bucket %s: %w", rs.r.Location(), err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the list of exchanges of the market data bucket %s: %w", rs.r.Location(), err)
+	}
+	var doc exchangesDoc
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != indexVersion {
+		return nil, fmt.Errorf("the list of exchanges of the market data bucket %s is not a version %d list", rs.r.Location(), indexVersion)
+	}
+	var names []string
+	for _, n := range doc.Exchanges {
+		if ValidateExchange(n) == nil {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// listed makes sure the exchange of series e, in the bucket, is in the
+// bucket's list of exchanges.
+func (s *Store) listed(ctx context.Context, e Series) error {
+	if err := s.remote.listExchange(ctx, e.Exchange); err != nil {
+		return fmt.Errorf("%s: stored here and in the market data bucket, but not listed in it: %w", e.Key, err)
+	}
+	return nil
+}
+
+// listExchange adds exchange to the bucket's list of exchanges unless it
+// is there, reading the list back after writing it as push does the
+// index, since two writers may each drop the other's addition.
+func (rs *remoteState) listExchange(ctx context.Context, exchange string) error {
+	loc := rs.r.Location()
+	if names, err := rs.listedExchanges(ctx, false); err == nil && slices.Contains(names, exchange) {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		names, err := rs.listedExchanges(ctx, true)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(names, exchange) {
+			return nil
+		}
+		if attempt == 3 {
+			return fmt.Errorf("the market data bucket %s's list of exchanges keeps losing %s to concurrent writers; write it again", loc, exchange)
+		}
+		names = append(slices.Clone(names), exchange)
+		slices.Sort(names)
+		b, err := json.MarshalIndent(exchangesDoc{Version: indexVersion, Exchanges: names}, "", " ")
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		if err := rs.r.Put(ctx, remoteExchangesKey, bytes.NewReader(b), int64(len(b)), hex.EncodeToString(sum[:])); err != nil {
+			return fmt.Errorf("the market data bucket %s's list of exchanges: %w", loc, err)
+		}
+	}
+}
+
+// remoteSeries returns the series the bucket's index of exchange holds,
+// each as remoteEntry finds it: what a read of the series gets.
+func (s *Store) remoteSeries(ctx context.Context, exchange string) (map[Key]Series, error) {
+	idx, err := s.remote.index(ctx, exchange, false)
+	if err != nil {
+		return nil, err
+	}
+	out := map[Key]Series{}
+	for _, e := range idx {
+		if _, done := out[e.Key]; done || e.Exchange != exchange || e.Key.Validate() != nil {
+			continue
+		}
+		if got, ok := entryOf(s, idx, e.Key); ok {
+			out[e.Key] = got
+		}
+	}
+	return out, nil
+}
 
 // index returns exchange's remote index, from the cache when it is younger
 // than the TTL and fresh is false. A bucket holding no index is an empty
@@ -167,12 +295,19 @@ func (s *Store) remoteEntry(ctx context.Context, k Key, fresh bool) (Series, boo
 	if err != nil {
 		return Series{}, false, err
 	}
+	e, ok := entryOf(s, idx, k)
+	return e, ok, nil
+}
+
+// entryOf is the entry of k in the remote index idx: the one at the first
+// of k's file names (s.candidates) that idx holds for k with a SHA-256.
+func entryOf(s *Store, idx map[string]Series, k Key) (Series, bool) {
 	for _, p := range s.candidates(k) {
 		if e, ok := idx[s.rel(p)]; ok && e.Key == k && strings.HasPrefix(e.Checksum, "sha256:") {
-			return e, true, nil
+			return e, true
 		}
 	}
-	return Series{}, false, nil
+	return Series{}, false
 }
 
 // localChecksum is the SHA-256 ("sha256:…") of the local copy of k at the
@@ -249,7 +384,7 @@ func (s *Store) push(ctx context.Context, e Series) error {
 		return fmt.Errorf("%s: stored here but not in the market data bucket: %w", e.Key, err)
 	}
 	if got, ok := idx[e.File]; ok && got.Checksum == e.Checksum {
-		return nil // the bucket has it already
+		return s.listed(ctx, e) // the bucket has it already
 	}
 	fh, err := os.Open(filepath.Join(s.dir, filepath.FromSlash(e.File)))
 	if err != nil {
@@ -281,7 +416,7 @@ func (s *Store) push(ctx context.Context, e Series) error {
 			return fmt.Errorf("%s: stored here but not in the market data bucket: %w", e.Key, err)
 		}
 		if got, ok := idx[e.File]; ok && got.Checksum == e.Checksum {
-			return nil
+			return s.listed(ctx, e)
 		}
 		if attempt == 2 {
 			return fmt.Errorf("%s: the market data bucket %s's %s index keeps losing the series to concurrent writers; write it again", e.Key, loc, e.Exchange)

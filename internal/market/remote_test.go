@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -112,8 +113,8 @@ func TestRemoteWriteOnAReadOnB(t *testing.T) {
 	k := key("5m")
 	f := walk(500, "5m", t0, 1)
 	mustAppend(t, a, k, f)
-	if want := []string{"data/binance/BTC_USDT-5m.feather", "data/binance/.tradai-index.json"}; strings.Join(b.puts, " ") != strings.Join(want, " ") {
-		t.Fatalf("puts %v, want %v (the file before the index)", b.puts, want)
+	if want := []string{"data/binance/BTC_USDT-5m.feather", "data/binance/.tradai-index.json", "data/.tradai-exchanges.json"}; strings.Join(b.puts, " ") != strings.Join(want, " ") {
+		t.Fatalf("puts %v, want %v (the file before the index, then the exchange listed)", b.puts, want)
 	}
 	dirB := t.TempDir()
 	mb := remoteStore(t, dirB, b, clk, nil)
@@ -324,4 +325,54 @@ func FuzzRemoteIndex(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Machine B, its data folder empty, lists the series A wrote to the
+// bucket (every exchange, or the one asked for) and their freshness as
+// the bucket's index describes them, without fetching them; a series of
+// its own is listed beside them. With the bucket down, B lists what it
+// holds.
+func TestRemoteListAndFreshnessOnB(t *testing.T) {
+	b := newBucket()
+	clk := clock.NewFake(time.Unix(0, 0))
+	a := remoteStore(t, t.TempDir(), b, clk, nil)
+	k := key("5m")
+	mustAppend(t, a, k, walk(500, "5m", t0, 1))
+	mb := remoteStore(t, t.TempDir(), b, clk, nil)
+	ctx := context.Background()
+	for _, ex := range []string{"", "binance"} {
+		l, err := mb.List(ctx, ex)
+		if err != nil || len(l.Series) != 1 || l.Series[0].Key != k || l.Series[0].Count != 500 || len(l.Unreadable) != 0 {
+			t.Fatalf("B's listing of %q: %+v, %v", ex, l, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(mb.Dir(), "binance")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("listing fetched into B's folder: %v", err)
+	}
+	fr, err := mb.Freshness(ctx, []Key{k}, time.UnixMilli(t0+500*300_000), 0)
+	if err != nil || fr[0].Status != Fresh || fr[0].Count != 500 {
+		t.Fatalf("B's freshness: %+v, %v", fr, err)
+	}
+
+	// B's own series (not in the bucket) and A's: both listed.
+	own := Key{Exchange: "kraken", Pair: "ETH/USDT", Timeframe: "1h"}
+	plainB, err := Open(mb.Dir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, plainB, own, walk(10, "1h", t0, 2))
+	l, err := mb.List(ctx, "")
+	if err != nil || len(l.Series) != 2 || l.Series[0].Key != k || l.Series[1].Key != own.normal() {
+		t.Fatalf("B's listing with a series of its own: %+v, %v", l, err)
+	}
+
+	b.setDown(true)
+	clk.Advance(DefaultIndexTTL)
+	l, err = mb.List(ctx, "")
+	if err != nil || len(l.Series) != 1 || l.Series[0].Key != own.normal() {
+		t.Fatalf("B's listing with the bucket down: %+v, %v", l, err)
+	}
+	if fr, err := mb.Freshness(ctx, []Key{k}, time.UnixMilli(t0), 0); err != nil || fr[0].Status != Missing {
+		t.Fatalf("B's freshness with the bucket down: %+v, %v", fr, err)
+	}
 }

@@ -528,6 +528,11 @@ func (s *Store) rel(path string) string {
 // listed. The error is for the listing as a whole: a bad exchange name
 // (wrapping [ErrInvalidName]), an exchange without a folder (wrapping
 // [ErrNotFound]), an unreadable folder, or a cancelled context.
+//
+// With a [Remote], the series in the bucket are listed too, each as the
+// bucket's index describes it (what a read would fetch), without fetching
+// any; a bucket that cannot be reached is logged and the local copies
+// are listed.
 func (s *Store) List(ctx context.Context, exchange string) (Listing, error) {
 	var exchanges []string
 	if exchange != "" {
@@ -550,17 +555,41 @@ func (s *Store) List(ctx context.Context, exchange string) (Listing, error) {
 				exchanges = append(exchanges, e.Name())
 			}
 		}
+		if s.remote != nil {
+			names, err := s.remote.listedExchanges(ctx, false)
+			if err != nil {
+				s.remoteDown(err)
+			}
+			exchanges = append(exchanges, names...)
+			slices.Sort(exchanges)
+			exchanges = slices.Compact(exchanges)
+		}
 	}
 	var out Listing
 	for _, ex := range exchanges {
 		idx := s.readIndex(ex)
 		keys, err := s.keys(ex, idx)
+		var remote map[Key]Series
+		if s.remote != nil {
+			var rerr error
+			if remote, rerr = s.remoteSeries(ctx, ex); rerr != nil {
+				s.remoteDown(rerr)
+			}
+			if errors.Is(err, ErrNotFound) && len(remote) > 0 {
+				err = nil // in the bucket only
+			}
+		}
 		if err != nil {
 			return Listing{}, err
 		}
 		for _, k := range keys {
 			if err := ctx.Err(); err != nil {
 				return Listing{}, err
+			}
+			if e, ok := remote[k]; ok {
+				out.Series = append(out.Series, e)
+				delete(remote, k)
+				continue
 			}
 			info, err := s.coverage(ctx, k, idx)
 			switch {
@@ -576,10 +605,19 @@ func (s *Store) List(ctx context.Context, exchange string) (Listing, error) {
 			}
 			out.Series = append(out.Series, info)
 		}
+		for _, e := range remote {
+			out.Series = append(out.Series, e)
+		}
 	}
 	sortSeries(out.Series)
 	slices.SortFunc(out.Unreadable, func(a, b Unreadable) int { return compareKeys(a.Key, b.Key) })
 	return out, nil
+}
+
+// remoteDown logs that the bucket could not be read for a listing, which
+// then shows the local copies.
+func (s *Store) remoteDown(err error) {
+	s.log.Warn("market data bucket unreachable; listing the local copies", "bucket", s.remote.r.Location(), "err", err)
 }
 
 // relErr is err's text with paths in the data directory written relative to
