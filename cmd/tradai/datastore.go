@@ -72,7 +72,7 @@ func (b dataBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) 
 }
 
 // pullData brings every series a backtest of cfg reads from the
-// --data-store bucket into cfg's data folder (market.Store.Pull), for a
+// --data-store bucket into cfg's data folder (backtest.Plan.Pull), for a
 // command whose backtest opens the folder itself.
 func pullData(ctx context.Context, d *dataStoreFlags, cfg *config.Config, spec sdk.Spec, log *slog.Logger) error {
 	mopts, err := d.options(log)
@@ -83,14 +83,5 @@ func pullData(ctx context.Context, d *dataStoreFlags, cfg *config.Config, spec s
 	if err != nil {
 		return err
 	}
-	store, err := market.OpenWith(cfg.Datadir, log, mopts)
-	if err != nil {
-		return err
-	}
-	for _, n := range plan.Needs {
-		if err := store.Pull(ctx, n.Key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return plan.Pull(ctx, mopts, log)
 }

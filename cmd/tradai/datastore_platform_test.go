@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,28 +38,7 @@ func TestDataStorePlatformRuns(t *testing.T) {
 	}
 
 	home, data := t.TempDir(), t.TempDir()
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- executeCtx(ctx, out, io.Discard, "serve", "--home", home, "--datadir", data, "--data-store", srv.URL,
-			"--addr", "127.0.0.1:0", "--workers", "1", "--log-level", "warn")
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	urlRe := regexp.MustCompile(`serving on (http://\S+)`)
-	var url string
-	waitFor(t, "the server", func() bool {
-		m := urlRe.FindStringSubmatch(out.String())
-		if m != nil {
-			url = m[1]
-		}
-		return m != nil
-	})
+	url := serveDataStore(t, home, data, srv.URL)
 
 	// Every run kind reads through the bucket: a walk-forward of
 	// XMR/BTC and a study of ZEC/BTC on the empty folder, then a backtest.
@@ -84,5 +68,134 @@ func TestDataStorePlatformRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "binance", "ETH_BTC-5m.feather")); err != nil {
 		t.Errorf("the platform's cache: %v", err)
+	}
+}
+
+// serveDataStore runs `tradai serve` on home and the data folder data, a
+// cache of the bucket at bucketURL, until the test ends, and returns its
+// URL.
+func serveDataStore(t *testing.T, home, data, bucketURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- executeCtx(ctx, out, io.Discard, "serve", "--home", home, "--datadir", data, "--data-store", bucketURL,
+			"--addr", "127.0.0.1:0", "--workers", "1", "--log-level", "warn")
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	urlRe := regexp.MustCompile(`serving on (http://\S+)`)
+	var url string
+	waitFor(t, "the server", func() bool {
+		m := urlRe.FindStringSubmatch(out.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	})
+	return url
+}
+
+// Market data imported on machine A, into its folder and the bucket, is
+// what the other readers of machine B and C see, their folders empty: the
+// API's and the web app's data listings (without fetching anything), a
+// run's candle chart (from the bucket again once B's copy is gone) and
+// the simulator's replay.
+func TestDataStoreListingsChartsAndReplay(t *testing.T) {
+	remoteEnv(t)
+	t.Setenv("TRADAI_DATABASE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test-access-key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
+	t.Chdir("../..")
+	srv := s3storetest.Start(t, "team")
+	files, err := filepath.Glob("examples/data/binance/*.feather")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("example data: %v %v", files, err)
+	}
+	if _, _, err := execute(t, append([]string{"data", "import", "--datadir", t.TempDir(), "--data-store", srv.URL}, files...)...); err != nil {
+		t.Fatalf("import into the bucket: %v", err)
+	}
+
+	home, data := t.TempDir(), t.TempDir()
+	base := serveDataStore(t, home, data, srv.URL)
+	token := homeToken(t, home)
+	get := func(path string, cookie bool) []byte {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cookie {
+			req.AddCookie(&http.Cookie{Name: "tradai_session", Value: token})
+		} else {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s %v", path, res.StatusCode, b, err)
+		}
+		return b
+	}
+
+	var list struct {
+		Series []struct{ Pair, Timeframe string }
+	}
+	if err := json.Unmarshal(get("/api/v1/data", false), &list); err != nil || len(list.Series) != len(files) {
+		t.Fatalf("the API's data listing on B: %d series, want the bucket's %d (%v)", len(list.Series), len(files), err)
+	}
+	if page := string(get("/data", true)); !strings.Contains(page, "XMR/BTC") {
+		t.Errorf("the web app's data page on B does not list the bucket's XMR/BTC")
+	}
+	if _, err := os.Stat(filepath.Join(data, "binance")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the listings fetched into B's folder: %v", err)
+	}
+
+	// A backtest on B fetches ETH/BTC into B's folder; with that copy gone,
+	// the run's chart reads the bucket's.
+	if _, errOut, err := execute(t, "backtest", "-c", "examples/backtest.json", "--timerange", "20180115-20180117", "--pairs", "ETH/BTC",
+		"--remote", base, "--home", home); err != nil {
+		t.Fatalf("remote backtest: %v\n%s", err, errOut)
+	}
+	var runs struct {
+		Runs []struct{ ID string }
+	}
+	if err := json.Unmarshal(get("/api/v1/backtests", false), &runs); err != nil || len(runs.Runs) != 1 {
+		t.Fatalf("runs: %+v, %v", runs, err)
+	}
+	if err := os.RemoveAll(filepath.Join(data, "binance")); err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		Candles struct {
+			Time []int64 `json:"t"`
+		}
+		Note    string
+	}
+	if err := json.Unmarshal(get("/runs/"+runs.Runs[0].ID+"/candles?pair=ETH/BTC", true), &chart); err != nil || len(chart.Candles.Time) < 500 || chart.Note != "" {
+		t.Fatalf("the run's chart on B without its copy: %d candles, note %q, %v", len(chart.Candles.Time), chart.Note, err)
+	}
+
+	// Machine C: the simulator replays the bucket's candles.
+	simBase, stop := runSim(t, "--home", t.TempDir(), "--datadir", t.TempDir(), "--data-store", srv.URL,
+		"--pairs", "ETH/BTC", "--timeframe", "5m", "--speed", "0", "--start", "20180120", "--addr", "127.0.0.1:0")
+	defer stop()
+	admin := simClient{t: t, base: simBase}
+	var clock struct{ SimTime int64 }
+	if st := admin.call("POST", "/sim/v1/step", neturl.Values{"candles": {"3"}}, &clock); st != 200 || clock.SimTime == 0 {
+		t.Fatalf("the simulator on C: step %d %+v", st, clock)
+	}
+	var ks [][]any
+	if st := admin.call("GET", "/api/v3/klines", neturl.Values{"symbol": {"ETHBTC"}, "interval": {"5m"}, "limit": {"3"}}, &ks); st != 200 || len(ks) != 3 {
+		t.Fatalf("the simulator on C: klines %d %v", st, ks)
 	}
 }

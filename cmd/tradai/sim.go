@@ -81,9 +81,10 @@ func (o *simFlags) addFlags(f *pflag.FlagSet, prefix string) {
 // simOpts are the flags of `tradai sim`.
 type simOpts struct {
 	simFlags
-	db      dbOpts
-	datadir string
-	ready   func(addr string) // tests: called with the listening address
+	db        dbOpts
+	datadir   string
+	dataStore dataStoreFlags
+	ready     func(addr string) // tests: called with the listening address
 }
 
 func newSimCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -99,7 +100,8 @@ func newSimCmdWith(logger func() (*slog.Logger, error), ready func(addr string))
 		Long: `sim runs a paper exchange that speaks Binance's spot REST API (/api/v3) and
 websocket streams (/ws, /stream) on --addr, so Binance clients (ccxt,
 go-binance, …) trade against it unchanged.
-Prices come from stored candles of --pairs at --timeframe in --datadir,
+Prices come from stored candles of --pairs at --timeframe in --datadir
+(with --data-store, a cache of that bucket, fetched from it at start),
 replayed on a simulation clock: in real time (--speed 1), N times faster
 (--speed N), or only when stepped (--speed 0: POST /sim/v1/step?candles=N);
 POST /sim/v1/clock?speed=N&paused=true|false changes that while it runs.
@@ -119,6 +121,7 @@ simulator inside the platform server. See docs/simulator.md.`,
 	f := cmd.Flags()
 	o.db.addFlags(cmd)
 	f.StringVar(&o.datadir, "datadir", config.DefaultDatadir, datadirHelp)
+	o.dataStore.addFlags(f)
 	o.simFlags.addFlags(f, "")
 	cmd.AddCommand(newSimAccountsCmd(logger))
 	return cmd
@@ -214,6 +217,9 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	defer d.Close()
+	if cfg.Market, err = o.dataStore.options(log); err != nil {
+		return err
+	}
 	cfg.DB, cfg.DataDir, cfg.Log = d, o.datadir, log
 	srv, err := simserver.New(cfg)
 	if err != nil {

@@ -47,6 +47,7 @@ import (
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/jobs"
 	"github.com/tradai/tradai/internal/lograte"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -72,8 +73,10 @@ type Deps struct {
 	// 501).
 	Accounts      *accounts.Store
 	AccountTester AccountTester
-	// DataDir is the market data store.
+	// DataDir is the market data store, read with Market's options (with a
+	// Remote: the bucket the folder is a cache of).
 	DataDir string
+	Market  market.Options
 	Log     *slog.Logger
 	Version string
 	// Metrics is the process's Prometheus registry, holding what other

@@ -72,7 +72,7 @@ func (s *Server) registerData() {
 }
 
 func (s *Server) store() (*market.Store, error) {
-	st, err := market.Open(s.d.DataDir, s.d.Log)
+	st, err := market.OpenWith(s.d.DataDir, s.d.Log, s.d.Market)
 	if err != nil {
 		return nil, s.internal("open the market data store", err)
 	}

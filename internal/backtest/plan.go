@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/tradai/tradai/internal/config"
@@ -115,4 +117,24 @@ func quoteOf(pair string) string {
 	}
 	q, _, _ = strings.Cut(q, ":")
 	return q
+}
+
+// Pull brings every series the plan reads from the bucket its data
+// directory is a cache of (opts.Remote; none: nothing to do) into the
+// directory ([market.Store.Pull]), for a backtest that opens the
+// directory itself ([Run]).
+func (p Plan) Pull(ctx context.Context, opts market.Options, log *slog.Logger) error {
+	if opts.Remote == nil {
+		return nil
+	}
+	store, err := market.OpenWith(p.Datadir, log, opts)
+	if err != nil {
+		return err
+	}
+	for _, n := range p.Needs {
+		if err := store.Pull(ctx, n.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }

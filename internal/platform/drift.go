@@ -11,6 +11,7 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/drift"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/telemetry"
 	"github.com/tradai/tradai/internal/trade"
 )
@@ -242,8 +243,9 @@ func (m *driftMonitor) forgetAllBut(ds []deploy.Deployment) {
 // process, of its strategy version with its config, pairs and timeframe
 // on the market data in dataDir (of exchange when the config names none),
 // over the config's timerange, or (none named) the DefaultReferenceDays
-// before the deployment was created.
-func backtestReference(job *deploymentJob, dataDir, exchange string) referenceFunc {
+// before the deployment was created. With a bucket in mopts (serve
+// --data-store), the series are fetched from it first.
+func backtestReference(job *deploymentJob, dataDir string, mopts market.Options, exchange string) referenceFunc {
 	return func(ctx context.Context, d deploy.Deployment) (drift.Sample, error) {
 		cfg, st, closeStrategy, err := job.open(ctx, d)
 		if err != nil {
@@ -259,6 +261,13 @@ func backtestReference(job *deploymentJob, dataDir, exchange string) referenceFu
 		if cfg.Timerange == "" {
 			created := d.Created.UTC()
 			cfg.Timerange = fmt.Sprintf("%d-%d", created.AddDate(0, 0, -DefaultReferenceDays).Unix(), created.Unix())
+		}
+		plan, err := backtest.NewPlan(cfg, st.Spec())
+		if err != nil {
+			return drift.Sample{}, err
+		}
+		if err := plan.Pull(ctx, mopts, job.log); err != nil {
+			return drift.Sample{}, err
 		}
 		res, err := backtest.Run(ctx, cfg, st, job.log)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/drift"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/telemetry"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -279,7 +280,7 @@ func TestDriftReferenceRetried(t *testing.T) {
 // created; the same trades as `tradai backtest` of that.
 func TestBacktestReference(t *testing.T) {
 	job := &deploymentJob{log: slog.New(slog.DiscardHandler)}
-	ref := backtestReference(job, filepath.Join("..", "..", "examples", "data"), "binance")
+	ref := backtestReference(job, filepath.Join("..", "..", "examples", "data"), market.Options{}, "binance")
 	dep := deploy.Deployment{ID: "dep_1", Created: time.Date(2018, 1, 20, 0, 0, 0, 0, time.UTC),
 		Spec: deploy.Spec{Strategy: "rsi_bollinger", Mode: deploy.Paper, Venue: "sim", Account: "a", Pairs: []string{"ETH/BTC", "LTC/BTC"}, Timeframe: "5m",
 			Config: []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "stake_amount": "unlimited", "max_open_trades": 2, "fee": 0.001, "stoploss": -0.05,

@@ -273,7 +273,7 @@ func New(cfg Config) (*Platform, error) {
 	}
 	if cfg.Sim != nil {
 		sc := *cfg.Sim
-		sc.DataDir, sc.Log = cfg.DataDir, cfg.Log
+		sc.DataDir, sc.Market, sc.Log = cfg.DataDir, cfg.Jobs.Market, cfg.Log
 		if sc.Clock == nil {
 			sc.Clock = cfg.Clock
 		}
@@ -468,8 +468,8 @@ func (p *Platform) start(ctx context.Context) error {
 	if cfg.Sim != nil && cfg.Sim.Exchange != "" {
 		exchange = cfg.Sim.Exchange
 	}
-	p.drift = newDriftMonitor(p.deploys, backtestReference(job, cfg.DataDir, exchange), cfg.Drift, p.telemetry, hook, cfg.Clock, log)
-	deps := api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Log: log, Version: cfg.Version,
+	p.drift = newDriftMonitor(p.deploys, backtestReference(job, cfg.DataDir, cfg.Jobs.Market, exchange), cfg.Drift, p.telemetry, hook, cfg.Clock, log)
+	deps := api.Deps{DB: p.db, Runs: store, Jobs: svc, Tenancy: p.auth, Registry: reg, DataDir: cfg.DataDir, Market: cfg.Jobs.Market, Log: log, Version: cfg.Version,
 		Deployments: p.deploys, Venues: p.venues, Drift: p.drift, Accounts: keys, AccountTester: p.venues, Metrics: p.reg}
 	sub := &submitter{} // the API's submissions, once it is built
 	if reg != nil {
@@ -548,7 +548,7 @@ func mountWeb(srv *api.Server, store *runs.Store, auth *tenancy.Store, reg *regi
 	if err != nil {
 		return nil, fmt.Errorf("web app: the OpenAPI document: %w", err)
 	}
-	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, Downloads: srv, WalkForwards: srv, DataDir: cfg.DataDir, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
+	d := web.Deps{Auth: auth, Runs: store, Submit: srv, Limits: srv, Downloads: srv, WalkForwards: srv, DataDir: cfg.DataDir, Market: cfg.Jobs.Market, OpenAPI: doc, Log: cfg.Log, Version: cfg.Version,
 		Deployments: ops.Deployments, Studies: ops.Studies, Accounts: ops.Accounts, Operations: ops.Operations}
 	if reg != nil {
 		d.Registry = reg

@@ -49,8 +49,11 @@ type Config struct {
 	// Shutdown.
 	DB *db.DB
 	// DataDir is the market data folder; Exchange the exchange folder of
-	// the data to replay ("binance").
+	// the data to replay ("binance"). Market are the folder's options
+	// (with a Remote: the bucket it is a cache of, which a replay reads
+	// through).
 	DataDir, Exchange string
+	Market            market.Options
 	// Pairs to trade (BTC/USDT …) and the Timeframe of the candles replayed.
 	Pairs     []string
 	Timeframe sdk.Timeframe
@@ -174,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 
 // loadMarket reads the pairs' candles and defines their symbols.
 func (s *Server) loadMarket(ctx context.Context) ([]sim.Symbol, []replay.Series, error) {
-	st, err := market.Open(s.cfg.DataDir, s.cfg.Log)
+	st, err := market.OpenWith(s.cfg.DataDir, s.cfg.Log, s.cfg.Market)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -99,7 +99,7 @@ func (s *Server) runCandles(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	out := candleData{Pair: pair}
-	st, err := market.Open(s.d.DataDir, s.d.Log)
+	st, err := market.OpenWith(s.d.DataDir, s.d.Log, s.d.Market)
 	if err != nil {
 		s.d.Log.Error("web: open the market data store", "err", err)
 		http.Error(w, "opening the market data failed", http.StatusInternalServerError)

@@ -32,7 +32,7 @@ type dataView struct {
 }
 
 func (s *Server) dataPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	st, err := market.Open(s.d.DataDir, s.d.Log)
+	st, err := market.OpenWith(s.d.DataDir, s.d.Log, s.d.Market)
 	if err != nil {
 		s.fail(w, r, sess, "opening the market data", err)
 		return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/registry"
 	"github.com/tradai/tradai/internal/runs"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -119,8 +120,10 @@ type Deps struct {
 	Downloads Downloads
 	// Operations are the operators' view (nil: no operations page).
 	Operations Operations
-	// DataDir is the market data store.
+	// DataDir is the market data store, read with Market's options (with a
+	// Remote: the bucket the folder is a cache of).
 	DataDir string
+	Market  market.Options
 	// OpenAPI is the API's OpenAPI document as JSON, rendered at /docs.
 	OpenAPI []byte
 	Log     *slog.Logger
