@@ -179,7 +179,7 @@ func TestDataStoreListingsChartsAndReplay(t *testing.T) {
 		Candles struct {
 			Time []int64 `json:"t"`
 		}
-		Note    string
+		Note string
 	}
 	if err := json.Unmarshal(get("/runs/"+runs.Runs[0].ID+"/candles?pair=ETH/BTC", true), &chart); err != nil || len(chart.Candles.Time) < 500 || chart.Note != "" {
 		t.Fatalf("the run's chart on B without its copy: %d candles, note %q, %v", len(chart.Candles.Time), chart.Note, err)
