@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
@@ -13,8 +12,8 @@ import (
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/market"
-	"github.com/tradai/tradai/internal/objstore"
 	"github.com/tradai/tradai/internal/objstore/s3store"
+	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -56,19 +55,7 @@ func (d *dataStoreFlags) options(log *slog.Logger) (market.Options, error) {
 	if log != nil {
 		log.Info("the market data folder is a cache of a bucket", "data_store", st.Location())
 	}
-	return market.Options{Remote: dataBucket{st}}, nil
-}
-
-// dataBucket is an object store as a market data folder's Remote: a
-// missing object is market.ErrNotFound.
-type dataBucket struct{ objstore.Store }
-
-func (b dataBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	rc, err := b.Store.Get(ctx, key)
-	if errors.Is(err, objstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", market.ErrNotFound, err)
-	}
-	return rc, err
+	return market.Options{Remote: platform.DataBucket(st)}, nil
 }
 
 // pullData brings every series a backtest of cfg reads from the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/objstore/s3store/s3storetest"
+	"github.com/tradai/tradai/internal/platform"
 )
 
 // Market data downloaded on machine A reaches machine B through the
@@ -102,7 +103,7 @@ func TestDataStoreAcrossMachines(t *testing.T) {
 // with a warning; without one it fails naming the bucket.
 func TestDataStoreUnreachable(t *testing.T) {
 	srv := s3storetest.Start(t, "")
-	remote := market.Options{Remote: dataBucket{srv.Store(t)}}
+	remote := market.Options{Remote: platform.DataBucket(srv.Store(t))}
 	k := market.Key{Exchange: "binance", Pair: "ETH/BTC", Timeframe: "5m", Type: market.Spot}
 	plain, err := market.Open("../../examples/data", nil)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/drift"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/objstore/s3store/s3storetest"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/telemetry"
 	"github.com/tradai/tradai/internal/tenancy"
@@ -386,4 +387,52 @@ func TestDriftAlertOutlivesTheRequest(t *testing.T) {
 	}
 	stop()
 	<-done
+}
+
+// With the data folder a cache of a bucket (serve --data-store), the
+// reference backtest of a server whose folder is empty reads the series
+// another machine stored in the bucket: the same sample as on the files.
+func TestBacktestReferenceThroughTheBucket(t *testing.T) {
+	ctx := t.Context()
+	examples := filepath.Join("..", "..", "examples", "data")
+	srv := s3storetest.Start(t, "team")
+	remote := market.Options{Remote: DataBucket(srv.Store(t))}
+	files, err := market.Open(examples, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	machineA, err := market.OpenWith(t.TempDir(), nil, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := []string{"ETH/BTC", "LTC/BTC"}
+	for _, pair := range pairs {
+		k := market.Key{Exchange: "binance", Pair: pair, Timeframe: "5m"}
+		f, err := files.Load(ctx, k, market.Range{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := machineA.Append(ctx, k, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	job := &deploymentJob{log: slog.New(slog.DiscardHandler)}
+	dep := deploy.Deployment{ID: "dep_1", Created: time.Date(2018, 1, 20, 0, 0, 0, 0, time.UTC),
+		Spec: deploy.Spec{Strategy: "rsi_bollinger", Mode: deploy.Paper, Venue: "sim", Account: "a", Pairs: pairs, Timeframe: "5m",
+			Config: []byte(`{"stake_currency": "BTC", "dry_run_wallet": 1, "stake_amount": "unlimited", "max_open_trades": 2, "fee": 0.001, "stoploss": -0.05}`)}}
+	want, err := backtestReference(job, examples, market.Options{}, "binance")(ctx, dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backtestReference(job, t.TempDir(), market.Options{}, "binance")(ctx, dep); err == nil {
+		t.Fatal("a reference on an empty folder without the bucket")
+	}
+	got, err := backtestReference(job, t.TempDir(), remote, "binance")(ctx, dep)
+	if err != nil {
+		t.Fatalf("the reference through the bucket: %v", err)
+	}
+	if len(got.Returns) < 20 || !reflect.DeepEqual(got, want) {
+		t.Errorf("through the bucket: %d returns, %d windows; on the files: %d, %d", len(got.Returns), len(got.Frequency), len(want.Returns), len(want.Frequency))
+	}
 }
