@@ -67,6 +67,7 @@ func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge
 	}
 	out := make([]Freshness, 0, len(keys))
 	indexes := map[string]map[string]Series{} // read once per exchange
+	down := map[string]bool{}                 // exchanges whose bucket index could not be read
 	for _, k := range keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -81,7 +82,7 @@ func (s *Store) Freshness(ctx context.Context, keys []Key, now time.Time, maxAge
 			idx = s.readIndex(k.Exchange)
 			indexes[k.Exchange] = idx
 		}
-		info, err := s.freshCoverage(ctx, k, idx)
+		info, err := s.freshCoverage(ctx, k, idx, down)
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return nil, err
@@ -113,11 +114,14 @@ func AllFresh(rs []Freshness) bool {
 }
 
 // freshCoverage is the coverage of k a read would see: the bucket's entry
-// when it has one, else the local copy's (idx is the local index).
-func (s *Store) freshCoverage(ctx context.Context, k Key, idx map[string]Series) (Series, error) {
-	if s.remote != nil {
+// when it has one, else the local copy's (idx is the local index). The
+// first failure to read an exchange's bucket index is logged and noted in
+// down, which skips the bucket for that exchange's other series.
+func (s *Store) freshCoverage(ctx context.Context, k Key, idx map[string]Series, down map[string]bool) (Series, error) {
+	if s.remote != nil && !down[k.Exchange] {
 		e, ok, err := s.remoteEntry(ctx, k, false)
 		if err != nil {
+			down[k.Exchange] = true
 			s.remoteDown(err)
 		}
 		if ok {
