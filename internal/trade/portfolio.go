@@ -151,8 +151,8 @@ func (p *Portfolio) stake() float64 {
 // a stake the wallet cannot pay.
 func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
 	ps := &p.pos[id]
-	switch pid, ok := p.ids[t.Pair]; {
-	case !ok || pid != id:
+	switch {
+	case ps.pair != t.Pair: // the pairs and their handles correspond one to one
 		return nil, fmt.Errorf("portfolio: trade on %s recorded on another pair's handle", t.Pair)
 	case ps.open:
 		return nil, fmt.Errorf("portfolio: %s already holds an open trade", t.Pair)
