@@ -346,7 +346,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 					if err != nil {
 						return fmt.Errorf("backtest: %w", err)
 					}
-					res.Trades = append(res.Trades, closed)
+					res.Trades = append(res.Trades, *closed)
 					p.tr = nil
 				}
 			}
@@ -588,7 +588,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 		if err != nil {
 			return nil, fmt.Errorf("backtest: %w", err)
 		}
-		res.Trades = append(res.Trades, closed)
+		res.Trades = append(res.Trades, *closed)
 		p.tr = nil
 	}
 	res.FinalBalance = pf.Balance()

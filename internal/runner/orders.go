@@ -439,7 +439,7 @@ func (r *Runner) closed(ctx context.Context, ps *pairState, at int64, reason tra
 			break
 		}
 	}
-	w.Trades = []deploy.Trade{{Seq: ot.seq, Record: rec, VenueQty: mustDec(max(0, ot.venueQty-qty))}}
+	w.Trades = []deploy.Trade{{Seq: ot.seq, Record: *rec, VenueQty: mustDec(max(0, ot.venueQty-qty))}}
 	if err := r.cfg.Store.Record(ctx, r.cfg.Lease, w); err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package strategy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/tradai/tradai/sdk"
 	"github.com/tradai/tradai/sdk/ta"
@@ -43,8 +45,8 @@ func (SMACross) Populate(f *sdk.Frame, p sdk.Values) error {
 	var blk [1024]bool
 	enter, exit := f.EnterLong, f.ExitLong
 	// up is 1 where the fast average was above the slow one on the candle
-	// before, else 0: compared as numbers, without a branch per candle.
-	var up uint8
+	// before, else 0.
+	var up uint64
 	for i := 0; ; {
 		n := above.Read(blk[:])
 		if n == 0 {
@@ -53,26 +55,39 @@ func (SMACross) Populate(f *sdk.Frame, p sdk.Values) error {
 		// Signals are set from candle slow on.
 		s := min(max(slow-i, 0), n)
 		if s > 0 {
-			up = bit(blk[s-1])
+			up = uint64(boolBytes(blk[s-1 : s])[0])
 		}
-		en, ex := enter[i+s:i+n], exit[i+s:i+n]
-		for x, up1 := range blk[s:n] {
-			now := bit(up1)
-			en[x] = now > up
-			ex[x] = up > now
-			up = now
-		}
+		up = crosses(boolBytes(enter[i+s:i+n]), boolBytes(exit[i+s:i+n]), boolBytes(blk[s:n]), up)
 		i += n
 	}
 	return nil
 }
 
-// bit is 1 for true, 0 for false.
-func bit(b bool) uint8 {
-	if b {
-		return 1
+// crosses sets en (ex) to 1 where now is 1 (0) and the value before it 0
+// (1), else 0: the crosses up and down of now, a byte a value, each 0 or
+// 1; before is the value before now[0]. It returns now's last value
+// (before when now is empty). It compares eight values at a time.
+func crosses(en, ex, now []byte, before uint64) uint64 {
+	en, ex = en[:len(now)], ex[:len(now)]
+	x := 0
+	for ; x+8 <= len(now); x += 8 {
+		w := binary.LittleEndian.Uint64(now[x:])
+		prev := w<<8 | before
+		binary.LittleEndian.PutUint64(en[x:], w&^prev)
+		binary.LittleEndian.PutUint64(ex[x:], prev&^w)
+		before = w >> 56
 	}
-	return 0
+	for ; x < len(now); x++ {
+		w := uint64(now[x])
+		en[x], ex[x] = byte(w&^before), byte(before&^w)
+		before = w
+	}
+	return before
+}
+
+// boolBytes is b as it lies in memory: a byte a value, 0 or 1.
+func boolBytes(b []bool) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }
 
 // RSIBollinger is a mean-reversion strategy: long when the close drops

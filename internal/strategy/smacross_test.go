@@ -59,3 +59,45 @@ func TestSMACrossSignalsAreCrosses(t *testing.T) {
 		}
 	}
 }
+
+// crosses marks the same crosses as comparing each value with the one
+// before it, for every length around the eight-value words and either
+// value before the first.
+func TestCrossesComparesNeighbours(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := range 40 {
+		for range 50 {
+			now := make([]byte, n)
+			for i := range now {
+				now[i] = byte(r.IntN(2))
+			}
+			before := uint64(r.IntN(2))
+			en, ex := make([]byte, n), make([]byte, n)
+			for i := range en { // leftovers are overwritten
+				en[i], ex[i] = byte(r.IntN(2)), byte(r.IntN(2))
+			}
+			got := crosses(en, ex, now, before)
+			prev := byte(before)
+			for i, v := range now {
+				if want := b2u(v == 1 && prev == 0); en[i] != want {
+					t.Fatalf("n %d: en[%d] = %d, want %d (now %v, before %d)", n, i, en[i], want, now, before)
+				}
+				if want := b2u(v == 0 && prev == 1); ex[i] != want {
+					t.Fatalf("n %d: ex[%d] = %d, want %d (now %v, before %d)", n, i, ex[i], want, now, before)
+				}
+				prev = v
+			}
+			if got != uint64(prev) {
+				t.Fatalf("n %d: returned %d, want the last value %d", n, got, prev)
+			}
+		}
+	}
+}
+
+func b2u(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -151,8 +151,8 @@ func (p *Portfolio) stake() float64 {
 // a stake the wallet cannot pay.
 func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
 	ps := &p.pos[id]
-	switch pid, ok := p.ids[t.Pair]; {
-	case !ok || pid != id:
+	switch {
+	case ps.pair != t.Pair: // the pairs and their handles correspond one to one
 		return nil, fmt.Errorf("portfolio: trade on %s recorded on another pair's handle", t.Pair)
 	case ps.open:
 		return nil, fmt.Errorf("portfolio: %s already holds an open trade", t.Pair)
@@ -178,15 +178,17 @@ func (p *Portfolio) Trade(id PairID) *Trade {
 
 // Close records the end of pair id's open trade, which [Rules.Close] has
 // closed: its profit goes to the wallet, its stake and its slot are free
-// and the pair may trade again. It returns the closed trade.
-func (p *Portfolio) Close(id PairID) (Trade, error) {
+// and the pair may trade again. It returns the closed trade: the
+// portfolio's record, not copied (a backtest closes thousands of trades),
+// which the pair's next Open overwrites; a caller that keeps it copies it.
+func (p *Portfolio) Close(id PairID) (*Trade, error) {
 	ps := &p.pos[id]
 	if !ps.open {
-		return Trade{}, fmt.Errorf("portfolio: closing a trade on a pair that holds none")
+		return nil, fmt.Errorf("portfolio: closing a trade on a pair that holds none")
 	}
 	t := &ps.trade
 	if t.ExitReason == "" {
-		return Trade{}, fmt.Errorf("portfolio: the trade on %s is recorded as closed before it was closed", t.Pair)
+		return nil, fmt.Errorf("portfolio: the trade on %s is recorded as closed before it was closed", t.Pair)
 	}
 	p.realised += t.ProfitAbs
 	p.tiedUp -= t.Stake
@@ -195,7 +197,7 @@ func (p *Portfolio) Close(id PairID) (Trade, error) {
 		p.tiedUp = 0 // exactly: subtracting the stakes back leaves rounding dust
 	}
 	ps.open = false
-	return *t, nil
+	return t, nil
 }
 
 // Balance is the wallet: the starting balance plus the profit of closed

@@ -49,26 +49,34 @@ func (r *Rules) Open(pair string, short bool, at int64, price, stake float64, ta
 	} else {
 		rate *= 1 + r.Slippage
 	}
-	t := Trade{
-		Pair: pair, IsShort: short, Leverage: r.Leverage, EnterTag: tag,
-		OpenTime: at, OpenRate: rate, Stake: stake,
-		Amount:  stake * r.Leverage / rate,
-		FeeOpen: r.Fee, FeeClose: r.Fee,
-		MaxRate: rate, MinRate: rate,
-	}
+	amount := stake * r.Leverage / rate
+	var liq float64
 	if r.Futures {
-		t.LiquidationPrice = r.Liquidation.Price(pair, short, rate, t.Amount, stake)
+		liq = r.Liquidation.Price(pair, short, rate, amount, stake)
 	}
-	t.StopLoss = r.stopFrom(&t, rate, r.Risk.Stoploss)
-	t.InitialStopLoss = t.StopLoss
-	t.stopLossPct = r.Risk.Stoploss
-	return t
+	stop := r.stopAt(short, rate, r.Risk.Stoploss)
+	// One literal, its fields computed before: the trade is built where
+	// the caller receives it, not built and then copied there.
+	return Trade{
+		Pair: pair, IsShort: short, Leverage: r.Leverage, EnterTag: tag,
+		OpenTime: at, OpenRate: rate, Stake: stake, Amount: amount,
+		FeeOpen: r.Fee, FeeClose: r.Fee,
+		StopLoss: stop, InitialStopLoss: stop, LiquidationPrice: liq,
+		MaxRate: rate, MinRate: rate,
+		stopLossPct: r.Risk.Stoploss,
+	}
 }
 
 // stopFrom returns the stop price sl (a negative ratio of the stake) away
-// from price.
+// from price for t.
 func (r *Rules) stopFrom(t *Trade, price, sl float64) float64 {
-	if t.IsShort {
+	return r.stopAt(t.IsShort, price, sl)
+}
+
+// stopAt returns the stop price sl (a negative ratio of the stake) away
+// from price for a trade on the side short says.
+func (r *Rules) stopAt(short bool, price, sl float64) float64 {
+	if short {
 		return price * (1 + math.Abs(sl)/r.Leverage)
 	}
 	return price * (1 - math.Abs(sl)/r.Leverage)
