@@ -66,18 +66,26 @@ import os
 import sys
 from array import array
 from collections import abc
-from typing import (
-    Any,
-    BinaryIO,
-    Dict,
-    Iterable,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+
+# The annotations are for type checkers (which take TYPE_CHECKING as
+# true) and are never evaluated: importing typing would cost a strategy's
+# start a few milliseconds, before it can declare itself.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import (
+        Any,
+        BinaryIO,
+        Dict,
+        Iterable,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+        Union,
+    )
+
+    Number = Union[int, float]
 
 __all__ = [
     "PROTOCOL",
@@ -139,8 +147,6 @@ _NAN = float("nan")
 _BIG_ENDIAN = sys.byteorder == "big"
 # Maps every byte to 0 or 1: signal columns go out as exactly 0 or 1.
 _TO_BIT = bytes([0] + [1] * 255)
-
-Number = Union[int, float]
 
 
 class DeclarationError(ValueError):
