@@ -481,7 +481,7 @@ class _SignalColumn:
     def __get__(self, obj: Optional["Signals"], owner: type) -> Any:
         if obj is None:
             return self
-        return obj._cols[self.name]
+        return obj._col(self.name)
 
     def __set__(self, obj: "Signals", value: Any) -> None:
         obj._cols[self.name] = _bool_bytes(value, obj.n, self.name)
@@ -524,8 +524,18 @@ class Signals:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self._cols: Dict[str, bytearray] = {name: bytearray(n) for name in SIGNAL_COLUMNS}
+        # The columns used so far: one is made (n zeros) when first
+        # used; one never used is all false and is not sent.
+        self._cols: Dict[str, bytearray] = {}
         self._tags: Dict[int, str] = {}
+
+    def _col(self, name: str) -> bytearray:
+        col = self._cols.get(name)
+        if col is None:
+            if name not in SIGNAL_COLUMNS:
+                raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
+            col = self._cols[name] = bytearray(self.n)
+        return col
 
     def __len__(self) -> int:
         return self.n
@@ -554,13 +564,11 @@ class Signals:
         memory with it: ``signals.np("enter_long")[mask] = True``. Needs
         numpy."""
         numpy = _need_numpy("signals.np")
-        if name not in self._cols:
-            raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
-        return numpy.frombuffer(self._cols[name], dtype=numpy.bool_)
+        return numpy.frombuffer(self._col(name), dtype=numpy.bool_)
 
     def column(self, name: str) -> bytes:
         """Column ``name`` as bytes of exactly 0 and 1, as sent to TradAI."""
-        return bytes(self._cols[name]).translate(_TO_BIT)
+        return bytes(self._col(name)).translate(_TO_BIT)
 
 
 def _index(i: Any) -> int:
@@ -992,12 +1000,15 @@ def _signals_message(
     names: List[str] = []
     cols: List[bytearray] = []
     for name in SIGNAL_COLUMNS:
-        col = signals._cols[name].translate(_TO_BIT)  # signals.column without a second copy
+        col = signals._cols.get(name)
+        if col is None:  # never used: all false, left out
+            continue
         if len(col) != signals.n:  # a column was resized in place
             raise ValueError(f"signal column {name} has {len(col)} values for {signals.n} candles")
-        if 1 in col:  # columns without a single signal are left out (all false)
-            names.append(name)
-            cols.append(col)
+        if col.count(0) == len(col):  # columns without a single signal are left out (all false)
+            continue
+        names.append(name)
+        cols.append(col.translate(_TO_BIT))  # signals.column without a second copy
     header: Dict[str, Any] = {
         "type": "signals",
         "id": req_id,
