@@ -6,7 +6,7 @@ Same parameters, defaults and risk settings as the Go built-in, and the same
 signals on any data: the SDK's ``sma`` and ``sma_np`` compute the Go
 ``ta.SMA`` values bit for bit. With numpy (``apt install python3-numpy`` or
 ``pip install numpy``) whole columns are computed at once and a backtest of
-a million candles runs at about 40% of the built-in's speed, the
+a million candles runs at a little over a third of the built-in's speed, the
 interpreter's start and numpy's import being most of the difference;
 without it (or with ``TRADAI_NO_NUMPY=1``) a Python loop over the candles
 gives the same signals, several times slower (docs/strategies.md, "Speed
