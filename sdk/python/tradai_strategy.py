@@ -1270,7 +1270,6 @@ def sma_np(src: Any, period: int) -> Any:
     if x.ndim != 1:
         raise ValueError(f"sma_np: want a 1-dimensional series, got shape {x.shape}")
     n = len(x)
-    out = numpy.full(n, _NAN)
     p = min(period, n + 1)
     s = 0
     if n and x[0] != x[0]:  # leading NaNs: start at the first number
@@ -1279,7 +1278,10 @@ def sma_np(src: Any, period: int) -> Any:
     y = x[s:]
     m = n - s
     if m < p:
-        return out
+        return numpy.full(n, _NAN)
+    # NaN in the warm-up; every later value is written below.
+    out = numpy.empty(n)
+    out[: s + p - 1] = _NAN
     fp = float(p)
     sub, add, cumsum = numpy.subtract, numpy.add, numpy.cumsum
 
