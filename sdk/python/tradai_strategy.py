@@ -170,16 +170,16 @@ def numpy_or_none() -> Any:
     answer)."""
     if os.environ.get("TRADAI_NO_NUMPY"):
         return None
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        return numpy
-    sys.meta_path.insert(0, _LazyNumpyParts)
+    lazy = "numpy" not in sys.modules
+    if lazy:
+        sys.meta_path.insert(0, _LazyNumpyParts)
     try:
         import numpy
     except ImportError:
         return None
     finally:
-        sys.meta_path.remove(_LazyNumpyParts)
+        if lazy:
+            sys.meta_path.remove(_LazyNumpyParts)
     return numpy
 
 
