@@ -64,9 +64,11 @@ func BenchmarkBacktestProcessPython1M(b *testing.B) {
 	})
 }
 
-// numpyPython returns the first of $TRADAI_PYTHON, python3 on the PATH and
-// /usr/bin/python3 (where CI installs Debian's python3-numpy) that has
-// numpy, and skips the benchmark when none has.
+// numpyPython returns the interpreter of the first of $TRADAI_PYTHON,
+// python3 on the PATH and /usr/bin/python3 (where CI installs Debian's
+// python3-numpy) that has numpy, by its own path (sys.executable: not a
+// launcher such as a pyenv shim, whose start every run would pay), and
+// skips the benchmark when none has.
 func numpyPython(b *testing.B) string {
 	var candidates []string
 	if p := os.Getenv("TRADAI_PYTHON"); p != "" {
@@ -76,8 +78,8 @@ func numpyPython(b *testing.B) string {
 		candidates = append(candidates, p)
 	}
 	for _, p := range append(candidates, "/usr/bin/python3") {
-		if exec.Command(p, "-c", "import numpy").Run() == nil {
-			return p
+		if out, err := exec.Command(p, "-c", "import sys, numpy; print(sys.executable)").Output(); err == nil {
+			return string(bytes.TrimSpace(out))
 		}
 	}
 	b.Skip("no python3 with numpy (apt install python3-numpy, or pip install numpy)")

@@ -21,6 +21,13 @@ type answer struct {
 	tags map[int]string
 }
 
+// sharedFile is the shared memory file as readAnswer reads it: its size
+// and its bytes (a *bytes.Reader in tests).
+type sharedFile interface {
+	io.ReaderAt
+	Size() int64
+}
+
 // protocolError is an answer that breaks the protocol (as opposed to an
 // I/O failure).
 type protocolError struct{ msg string }
@@ -51,10 +58,10 @@ func violation(format string, args ...any) error {
 // line of serve.MaxHeaderBytes and a payload of 4n bytes, so it cannot be
 // made to allocate more.
 //
-// shm is TradAI's mapping of the shared file when the process uses the
-// shm transport (nil otherwise): the answer may then place its signal
-// columns there instead of in a payload.
-func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm []byte) (answer, error) {
+// shm is the shared file when the process uses the shm transport (nil
+// otherwise): the answer may then place its signal columns there instead
+// of in a payload.
+func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm sharedFile) (answer, error) {
 	line, err := serve.ReadHeader(br)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -115,8 +122,8 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm []byte) (
 			return answer{}, violation("it announced both shared memory and a payload of %d bytes", m.Bytes)
 		case m.Shm.Bytes != want:
 			return answer{}, violation("it announced %d bytes of shared memory instead of %d × %d = %d", m.Shm.Bytes, len(m.Columns), n, want)
-		case !m.Shm.Within(int64(len(shm))):
-			return answer{}, violation("its shared memory region of %d bytes at offset %d is outside the %d-byte shared file", m.Shm.Bytes, m.Shm.Offset, len(shm))
+		case !m.Shm.Within(shm.Size()):
+			return answer{}, violation("its shared memory region of %d bytes at offset %d is outside the %d-byte shared file", m.Shm.Bytes, m.Shm.Offset, shm.Size())
 		}
 	} else if m.Bytes != want {
 		return answer{}, violation("it announced a payload of %d bytes instead of %d × %d = %d", m.Bytes, len(m.Columns), n, want)
@@ -147,10 +154,13 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm []byte) (
 	}
 	if m.Shm != nil {
 		// Copied out before the check: the process can still write there.
-		off := int(m.Shm.Offset)
+		off := m.Shm.Offset
 		for _, name := range m.Columns {
 			col := dst[slices.Index(serve.SignalColumns(), name)]
-			off += copy(col, shm[off:off+n])
+			if _, err := shm.ReadAt(col, off); err != nil {
+				return answer{}, fmt.Errorf("reading its signal column %s from the shared memory: %w", name, err)
+			}
+			off += int64(n)
 			if i := serve.CheckSignalBytes(col); i >= 0 {
 				return answer{}, violation("it sent signal byte %d on candle %d of %s (only 0 and 1 are allowed)", col[i], i, name)
 			}

@@ -77,7 +77,7 @@ func FuzzReadAnswer(f *testing.F) {
 		for i := range shm {
 			shm[i] = byte(i/7) % 3
 		}
-		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst, shm)
+		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst, bytes.NewReader(shm))
 		if err != nil || a.rejected != nil {
 			return
 		}
@@ -123,7 +123,7 @@ func TestReadAnswerOmittedColumns(t *testing.T) {
 }
 
 // With the shm transport, the signal columns come from the shared file,
-// whose region is checked against the mapping like a payload length.
+// whose region is checked against the file's size like a payload length.
 func TestReadAnswerShm(t *testing.T) {
 	shm := make([]byte, 64)
 	copy(shm[40:], []byte{1, 0, 1, 0, 0, 1})
@@ -132,7 +132,7 @@ func TestReadAnswerShm(t *testing.T) {
 	}
 	dst := newDst(3)
 	copy(dst[2], []byte{1, 1, 1})
-	if _, err := readAnswer(bufio.NewReader(strings.NewReader(hdr(`{"offset":40,"bytes":6}`, 0))), 2, 3, &dst, shm); err != nil {
+	if _, err := readAnswer(bufio.NewReader(strings.NewReader(hdr(`{"offset":40,"bytes":6}`, 0))), 2, 3, &dst, bytes.NewReader(shm)); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(dst[1], []byte{1, 0, 1}) || !bytes.Equal(dst[0], []byte{0, 0, 1}) || !bytes.Equal(dst[2], []byte{0, 0, 0}) {
@@ -152,7 +152,11 @@ func TestReadAnswerShm(t *testing.T) {
 		{hdr(`{"offset":0,"bytes":6}`, 0), nil, "without using the shm transport"},
 		{hdr(`{"offset":58,"bytes":6}`, 0), append(make([]byte, 58), 0, 0, 0, 0, 2, 0), "signal byte 2 on candle 1 of enter_long"},
 	} {
-		_, err := readAnswer(bufio.NewReader(strings.NewReader(c.head)), 2, 3, &dst, c.shm)
+		var shm sharedFile // nil: no shm transport
+		if c.shm != nil {
+			shm = bytes.NewReader(c.shm)
+		}
+		_, err := readAnswer(bufio.NewReader(strings.NewReader(c.head)), 2, 3, &dst, shm)
 		var pe *protocolError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.head, err, c.want)

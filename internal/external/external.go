@@ -269,18 +269,17 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 			req.Bytes, cols = 0, nil
 		}
 	}
-	var shm []byte
+	var shm sharedFile // nil on the pipes
 	if proc.useShm {
 		// The columns go into the shared file from offset 0, with room
 		// for the answer after them.
 		if err := proc.shm.ensure(shmSize(req.Bytes, n)); err != nil {
 			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
 		}
-		shm = proc.shm.mem
-		off := 0
-		for _, b := range cols {
-			off += copy(shm[off:], b)
+		if err := proc.shm.write(cols); err != nil {
+			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
 		}
+		shm = proc.shm
 		req.Shm = &serve.ShmRegion{Offset: 0, Bytes: req.Bytes}
 		req.Bytes, cols = 0, nil
 	}

@@ -8,13 +8,15 @@ import (
 )
 
 // shmFile is the shared memory file of one process (the "shm" transport):
-// a memfd the child gets as file descriptor 3, mapped in TradAI. It only
-// grows; it is sealed against shrinking, so that the child cannot
-// truncate it under TradAI's mapping (which would turn TradAI's accesses
-// into SIGBUS).
+// a memfd the child gets as file descriptor 3. TradAI writes a request's
+// columns into it and reads the answer's signals from it with pwrite and
+// pread: the kernel copies the bytes, and TradAI maps none of it (a
+// mapping costs a page fault per 4 KiB page written, on fresh memory
+// each run). It only grows; it is sealed against shrinking, so that the
+// size TradAI checks the child's regions against stays true.
 type shmFile struct {
-	f   *os.File
-	mem []byte // the mapping, len = the file's size as TradAI set it
+	f    *os.File
+	size int64 // the file's size as TradAI set it
 }
 
 // shmChildFD is the file descriptor of the shared memory file in the
@@ -36,40 +38,43 @@ func newShm() (*shmFile, error) {
 	return &shmFile{f: os.NewFile(uintptr(fd), "tradai-strategy-shm")}, nil
 }
 
-// ensure makes the file and the mapping at least size bytes long.
+// ensure makes the file at least size bytes long.
 func (s *shmFile) ensure(size int64) error {
-	if size <= int64(len(s.mem)) {
+	if size <= s.size {
 		return nil
 	}
 	size = (size + shmGrain - 1) / shmGrain * shmGrain
-	if size != int64(int(size)) {
-		return fmt.Errorf("shared memory of %d bytes is too large", size)
-	}
 	if err := s.f.Truncate(size); err != nil {
 		return fmt.Errorf("growing the shared memory to %d bytes: %w", size, err)
 	}
-	mem, err := unix.Mmap(int(s.f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("mapping %d bytes of shared memory: %w", size, err)
-	}
-	if s.mem != nil {
-		_ = unix.Munmap(s.mem)
-	}
-	s.mem = mem
+	s.size = size
 	return nil
 }
 
-// close unmaps and closes the file. Idempotent.
+// write writes cols one after the other from the start of the file,
+// which ensure made long enough.
+func (s *shmFile) write(cols [][]byte) error {
+	var off int64
+	for _, b := range cols {
+		if _, err := s.f.WriteAt(b, off); err != nil {
+			return fmt.Errorf("writing the columns into the shared memory: %w", err)
+		}
+		off += int64(len(b))
+	}
+	return nil
+}
+
+// Size is the file's size as TradAI set it.
+func (s *shmFile) Size() int64 { return s.size }
+
+// ReadAt reads len(b) bytes at off; reading past the end is an error.
+func (s *shmFile) ReadAt(b []byte, off int64) (int, error) { return s.f.ReadAt(b, off) }
+
+// close closes the file. Idempotent.
 func (s *shmFile) close() {
-	if s == nil {
+	if s == nil || s.f == nil {
 		return
 	}
-	if s.mem != nil {
-		_ = unix.Munmap(s.mem)
-		s.mem = nil
-	}
-	if s.f != nil {
-		s.f.Close()
-		s.f = nil
-	}
+	s.f.Close()
+	s.f = nil
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -312,6 +313,9 @@ func startPython(ctx context.Context, ref, abs, dir string, opts Options) (sdk.S
 	if err != nil {
 		return nil, nil, fmt.Errorf("strategy %q: Python interpreter %q not found (install python3 or set TRADAI_PYTHON): %w", ref, py, err)
 	}
+	if isScript(pyPath) && opts.External.Log != nil {
+		opts.External.Log.Info("the Python interpreter is a script (a launcher such as a pyenv shim), which adds tens of milliseconds to every start of a strategy: set TRADAI_PYTHON to the interpreter it runs, which python3 -c 'import sys; print(sys.executable)' prints", "python", pyPath)
+	}
 	sdkDir, err := unpackPythonSDK(opts.CacheDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("strategy %q: %w", ref, err)
@@ -349,6 +353,19 @@ func startPython(ctx context.Context, ref, abs, dir string, opts Options) (sdk.S
 		compileSDK(ctx, exe, sdkDir)
 	}
 	return start(ctx, ref, []string{pyPath, abs}, ext)
+}
+
+// isScript reports whether the program at path is a script (it starts
+// with "#!") rather than an executable binary.
+func isScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [2]byte
+	_, err = io.ReadFull(f, head[:])
+	return err == nil && string(head[:]) == "#!"
 }
 
 func start(ctx context.Context, ref string, argv []string, opts external.Options) (sdk.Strategy, func() error, error) {

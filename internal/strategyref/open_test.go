@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -361,5 +362,42 @@ func TestVersionBakesItsParameterFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "strategy.json"), []byte(`{"strategy_name": "sma_cross_py", "params": {"buy": {"fast": 1000}}, "ft_stratparam_v": 1}`), 0o644)
 	if _, _, err := OpenVersion(ctx, v, opts); err == nil || !strings.Contains(err.Error(), "strategy.json") || !strings.Contains(err.Error(), "fast") {
 		t.Fatalf("a value out of range: %v", err)
+	}
+}
+
+// A Python interpreter that is a script (a pyenv shim, a wrapper) costs
+// its own start at every strategy start: the log says so, and how to name
+// the interpreter itself; the interpreter itself gets no such line.
+func TestPythonLauncherHint(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not on PATH")
+	}
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := strings.TrimSpace(string(out))
+	dir := t.TempDir()
+	wrapper := filepath.Join(dir, "python-wrapper")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+real+` "$@"`+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		python string
+		hint   bool
+	}{{wrapper, true}, {real, false}} {
+		var logged bytes.Buffer
+		opts := Options{CacheDir: dir, Python: c.python}
+		opts.External.Log = slog.New(slog.NewTextHandler(&logged, nil))
+		_, closeFn, err := Open(context.Background(), "../../examples/strategies/python/sma_cross.py", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := closeFn(); err != nil {
+			t.Error(err)
+		}
+		if got := strings.Contains(logged.String(), "TRADAI_PYTHON to the interpreter it runs"); got != c.hint {
+			t.Errorf("%s: hint logged %v, want %v; log:\n%s", c.python, got, c.hint, logged.String())
+		}
 	}
 }

@@ -259,6 +259,34 @@ class IndicatorTest(unittest.TestCase):
         self.assertIs(ts.numpy_or_none(), numpy)
 
     @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_numpy_parts_load_when_used(self):
+        # In a fresh interpreter: numpy_or_none leaves numpy.random,
+        # numpy.ma, numpy.polynomial and numpy.fft to their first use,
+        # where they work as always.
+        import subprocess
+
+        script = (
+            "import sys\n"
+            f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+            "import tradai_strategy as ts\n"
+            "np = ts.numpy_or_none()\n"
+            "parts = ('numpy.random.mtrand', 'numpy.ma.core', 'numpy.polynomial.polynomial', 'numpy.fft._pocketfft')\n"
+            "print([p for p in parts if p in sys.modules])\n"
+            "from numpy.random import default_rng\n"
+            "import numpy.ma\n"
+            "print(default_rng(3).integers(0, 10, 3).tolist(), np.ma.masked_invalid(np.array([1.0, np.nan])).sum(),\n"
+            "      np.polynomial.Polynomial([1, 2])(2), np.fft.rfft(np.ones(4)).real.tolist())\n"
+            "print([p for p in parts if p in sys.modules])\n"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "TRADAI_NO_NUMPY"}
+        p = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, check=True)
+        before, used, after = p.stdout.decode().splitlines()
+        self.assertEqual(before, "[]")
+        want = numpy.random.default_rng(3).integers(0, 10, 3).tolist()
+        self.assertEqual(used, f"{want} 1.0 5.0 [4.0, 0.0, 0.0]")
+        self.assertEqual(after, "['numpy.random.mtrand', 'numpy.ma.core', 'numpy.polynomial.polynomial', 'numpy.fft._pocketfft']")
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
     def test_sma_np(self):
         # Bit for bit sma's values (itself Go's ta.SMA), over the block
         # boundaries of sma_np, with leading NaNs, flat stretches, NaNs

@@ -66,18 +66,26 @@ import os
 import sys
 from array import array
 from collections import abc
-from typing import (
-    Any,
-    BinaryIO,
-    Dict,
-    Iterable,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+
+# The annotations are for type checkers (which take TYPE_CHECKING as
+# true) and are never evaluated: importing typing would cost a strategy's
+# start a few milliseconds, before it can declare itself.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import (
+        Any,
+        BinaryIO,
+        Dict,
+        Iterable,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+        Union,
+    )
+
+    Number = Union[int, float]
 
 __all__ = [
     "PROTOCOL",
@@ -140,8 +148,6 @@ _BIG_ENDIAN = sys.byteorder == "big"
 # Maps every byte to 0 or 1: signal columns go out as exactly 0 or 1.
 _TO_BIT = bytes([0] + [1] * 255)
 
-Number = Union[int, float]
-
 
 class DeclarationError(ValueError):
     """A strategy's declaration (its class attributes) is invalid."""
@@ -155,14 +161,49 @@ def numpy_or_none() -> Any:
     """The numpy module, imported on first use, or None when numpy is not
     installed or ``TRADAI_NO_NUMPY`` is set to a non-empty value in the
     environment (which makes the SDK and strategies that ask here take
-    their pure-Python paths, as without numpy)."""
+    their pure-Python paths, as without numpy).
+
+    When this imports numpy, its subpackages ``numpy.random``,
+    ``numpy.ma``, ``numpy.polynomial`` and ``numpy.fft`` are loaded when
+    a strategy first uses them rather than with numpy (a third of
+    numpy's import time, which a strategy waits for before its first
+    answer)."""
     if os.environ.get("TRADAI_NO_NUMPY"):
         return None
+    lazy = "numpy" not in sys.modules
+    if lazy:
+        sys.meta_path.insert(0, _LazyNumpyParts)
     try:
         import numpy
     except ImportError:
         return None
+    finally:
+        if lazy:
+            sys.meta_path.remove(_LazyNumpyParts)
     return numpy
+
+
+class _LazyNumpyParts:
+    """An import finder, in :data:`sys.meta_path` only while
+    :func:`numpy_or_none` imports numpy: it finds the subpackages of
+    ``_PARTS`` as the standard finder does, with a loader that runs a
+    subpackage's code on the first access to one of its attributes
+    (:class:`importlib.util.LazyLoader`). numpy's ``__init__`` imports
+    them all but uses none of them."""
+
+    _PARTS = frozenset({"numpy.random", "numpy.ma", "numpy.polynomial", "numpy.fft"})
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in cls._PARTS:
+            return None
+        from importlib.machinery import PathFinder
+        from importlib.util import LazyLoader
+
+        spec = PathFinder.find_spec(name, path, target)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = LazyLoader(spec.loader)
+        return spec
 
 
 def _need_numpy(what: str) -> Any:
@@ -440,7 +481,7 @@ class _SignalColumn:
     def __get__(self, obj: Optional["Signals"], owner: type) -> Any:
         if obj is None:
             return self
-        return obj._cols[self.name]
+        return obj._col(self.name)
 
     def __set__(self, obj: "Signals", value: Any) -> None:
         obj._cols[self.name] = _bool_bytes(value, obj.n, self.name)
@@ -483,8 +524,18 @@ class Signals:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self._cols: Dict[str, bytearray] = {name: bytearray(n) for name in SIGNAL_COLUMNS}
+        # The columns used so far: one is made (n zeros) when first
+        # used; one never used is all false and is not sent.
+        self._cols: Dict[str, bytearray] = {}
         self._tags: Dict[int, str] = {}
+
+    def _col(self, name: str) -> bytearray:
+        col = self._cols.get(name)
+        if col is None:
+            if name not in SIGNAL_COLUMNS:
+                raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
+            col = self._cols[name] = bytearray(self.n)
+        return col
 
     def __len__(self) -> int:
         return self.n
@@ -513,13 +564,11 @@ class Signals:
         memory with it: ``signals.np("enter_long")[mask] = True``. Needs
         numpy."""
         numpy = _need_numpy("signals.np")
-        if name not in self._cols:
-            raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
-        return numpy.frombuffer(self._cols[name], dtype=numpy.bool_)
+        return numpy.frombuffer(self._col(name), dtype=numpy.bool_)
 
     def column(self, name: str) -> bytes:
         """Column ``name`` as bytes of exactly 0 and 1, as sent to TradAI."""
-        return bytes(self._cols[name]).translate(_TO_BIT)
+        return bytes(self._col(name)).translate(_TO_BIT)
 
 
 def _index(i: Any) -> int:
@@ -930,22 +979,36 @@ def _error_text(e: BaseException) -> str:
     return text
 
 
+def _pwrite_all(fd: int, data: bytearray, off: int) -> None:
+    view = memoryview(data)
+    while view:
+        k = os.pwrite(fd, view, off)
+        if k <= 0:
+            raise OSError(f"writing the signals into the shared memory: wrote {k} bytes")
+        view, off = view[k:], off + k
+
+
 def _signals_message(
     req_id: Any, signals: Signals, shm: Optional[_Shm] = None, end: int = 0
-) -> Tuple[Dict[str, Any], List[bytes]]:
+) -> Tuple[Dict[str, Any], List[bytearray]]:
     """The answer to a request: its header and payload. With shm, the
     signal columns go into the shared file after the request's columns
     (which end at end), rounded up to 64 bytes as the Go SDK writes them,
-    where TradAI keeps room for them."""
+    where TradAI keeps room for them: written with ``os.pwrite``, which
+    copies them in the kernel, rather than through the mapping, where
+    each fresh page costs a page fault."""
     names: List[str] = []
-    cols: List[bytes] = []
+    cols: List[bytearray] = []
     for name in SIGNAL_COLUMNS:
-        col = signals.column(name)
+        col = signals._cols.get(name)
+        if col is None:  # never used: all false, left out
+            continue
         if len(col) != signals.n:  # a column was resized in place
             raise ValueError(f"signal column {name} has {len(col)} values for {signals.n} candles")
-        if 1 in col:  # columns without a single signal are left out (all false)
-            names.append(name)
-            cols.append(col)
+        if col.count(0) == len(col):  # columns without a single signal are left out (all false)
+            continue
+        names.append(name)
+        cols.append(col.translate(_TO_BIT))  # signals.column without a second copy
     header: Dict[str, Any] = {
         "type": "signals",
         "id": req_id,
@@ -957,10 +1020,9 @@ def _signals_message(
         header["enter_tags"] = {str(i): t for i, t in sorted(signals._tags.items())}
     if shm is not None and cols:
         at = (end + 63) & ~63
-        room = shm.view(at, len(cols) * signals.n)
-        if room is not None:
+        if shm.view(at, len(cols) * signals.n) is not None:  # the file has room
             for k, col in enumerate(cols):
-                room[k * signals.n : (k + 1) * signals.n] = col
+                _pwrite_all(shm.fd, col, at + k * signals.n)
             header["bytes"] = 0
             header["shm"] = {"offset": at, "bytes": len(cols) * signals.n}
             return header, []
@@ -1208,7 +1270,6 @@ def sma_np(src: Any, period: int) -> Any:
     if x.ndim != 1:
         raise ValueError(f"sma_np: want a 1-dimensional series, got shape {x.shape}")
     n = len(x)
-    out = numpy.full(n, _NAN)
     p = min(period, n + 1)
     s = 0
     if n and x[0] != x[0]:  # leading NaNs: start at the first number
@@ -1217,7 +1278,10 @@ def sma_np(src: Any, period: int) -> Any:
     y = x[s:]
     m = n - s
     if m < p:
-        return out
+        return numpy.full(n, _NAN)
+    # NaN in the warm-up; every later value is written below.
+    out = numpy.empty(n)
+    out[: s + p - 1] = _NAN
     fp = float(p)
     sub, add, cumsum = numpy.subtract, numpy.add, numpy.cumsum
 

@@ -5,10 +5,12 @@ Long when SMA(fast) crosses above SMA(slow); exit on the cross back down.
 Same parameters, defaults and risk settings as the Go built-in, and the same
 signals on any data: the SDK's ``sma`` and ``sma_np`` compute the Go
 ``ta.SMA`` values bit for bit. With numpy (``apt install python3-numpy`` or
-``pip install numpy``) whole columns are computed at once and a backtest
-runs at about half the built-in's speed; without it (or with
-``TRADAI_NO_NUMPY=1``) a Python loop over the candles gives the same
-signals, several times slower (docs/strategies.md, "Speed and numpy").
+``pip install numpy``) whole columns are computed at once and a backtest of
+a million candles runs at a little over a third of the built-in's speed, the
+interpreter's start and numpy's import being most of the difference;
+without it (or with ``TRADAI_NO_NUMPY=1``) a Python loop over the candles
+gives the same signals, several times slower (docs/strategies.md, "Speed
+and numpy").
 
 Run it through TradAI, or by hand: ``python3 sma_cross.py --spec``.
 """
