@@ -100,24 +100,27 @@ files follow. See docs/remote.md.`,
 			if err != nil {
 				return err
 			}
-			m := metrics.Compute(res)
-			log.Debug("backtest finished", "candles", res.Candles, "trades", len(res.Trades), "elapsed", time.Since(began))
-			// The files are written while the summary is printed, each on
-			// its own goroutine: on a large backtest writing them costs
-			// about as much as the run. They are not synced: the run can
-			// be repeated, and syncing 20 MB costs more than the run.
+			// The files are written beside the metrics and the summary,
+			// each on its own goroutine: on a large backtest writing them
+			// costs about as much as the run. Their trades, most of their
+			// work, need no metrics: they begin at once and wait for the
+			// metrics where they need them. They are not synced: the run
+			// can be repeated, and syncing 20 MB costs more than the run.
+			metricsOf := sync.OnceValue(func() metrics.Report { return metrics.Compute(res) })
 			var files sync.WaitGroup
 			var jsonErr, reportErr error
 			if exportJSON != "" {
 				files.Go(func() {
-					jsonErr = atomicfile.WriteUnsynced(exportJSON, func(w io.Writer) error { return report.WriteJSON(w, res, m) })
+					jsonErr = atomicfile.WriteUnsynced(exportJSON, func(w io.Writer) error { return report.WriteJSONPending(w, res, metricsOf) })
 				})
 			}
 			if reportPath != "" {
 				files.Go(func() {
-					reportErr = atomicfile.WriteUnsynced(reportPath, func(w io.Writer) error { return report.WriteHTML(w, res, m) })
+					reportErr = atomicfile.WriteUnsynced(reportPath, func(w io.Writer) error { return report.WriteHTMLPending(w, res, metricsOf) })
 				})
 			}
+			m := metricsOf()
+			log.Debug("backtest finished", "candles", res.Candles, "trades", len(res.Trades), "elapsed", time.Since(began))
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			err = report.WriteSummary(out, res, m)
 			if err == nil {

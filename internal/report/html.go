@@ -51,10 +51,18 @@ func mustRead(name string) string {
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
 func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
+	return WriteHTMLPending(w, res, func() metrics.Report { return m })
+}
+
+// WriteHTMLPending is WriteHTML of a backtest whose metrics are still
+// being computed: it builds what does not need them (the trade list, the
+// pair panels, the equity charts), most of a large report, and only then
+// calls pending (once) for the metrics.
+func WriteHTMLPending(w io.Writer, res *result.Result, pending func() metrics.Report) error {
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	if err := reportTmpl.Execute(w, buildView(res, m)); err != nil {
+	if err := reportTmpl.Execute(w, buildView(res, pending)); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
 	return nil
@@ -170,10 +178,10 @@ func periodBounds(res *result.Result, s metrics.Summary) (int64, int64) {
 	return res.Start, res.End
 }
 
-func buildView(res *result.Result, m metrics.Report) *htmlView {
-	s := m.Summary
+// buildView is the report's view; pending is called once, when what does
+// not need the metrics is built.
+func buildView(res *result.Result, pending func() metrics.Report) *htmlView {
 	ccy := res.StakeCurrency
-	from, to := periodBounds(res, s)
 	name := res.Strategy
 	if name == "" {
 		name = "Unnamed strategy"
@@ -187,11 +195,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		TradingMode: res.TradingMode,
 		Stake:       ccy,
 		MaxOpen:     maxOpenTrades(res.MaxOpenTrades),
-		From:        dateMinute(from),
-		To:          dateMinute(to),
-		Days:        s.BacktestDays,
 		PairNames:   res.Pairs,
-		MaxDDEquity: pctS(s.MaxDrawdownEquity, 2),
 		MonthNames:  []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 	}
 	keys := make([]string, 0, len(res.Params))
@@ -208,7 +212,6 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	var parts sync.WaitGroup
 	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
-	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
 	v.EquityChart, v.EquityThinned = equityChart(res, eq, false)
 	if allPositive(eq) {
@@ -221,19 +224,28 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		v.Drawdowns = drawdownRows(drawdownPeriods(eq, maxDrawdownPeriods), eq[len(eq)-1].t)
 	}
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
-	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
 	v.Months = monthlyReturns(res, eq)
-	var tradeRets, dayRets []float64
+	var tradeRets []float64
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			tradeRets = append(tradeRets, t.ProfitRatio)
 		}
 	}
+	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
+
+	m := pending()
+	s := m.Summary
+	from, to := periodBounds(res, s)
+	v.From, v.To = dateMinute(from), dateMinute(to)
+	v.Days = s.BacktestDays
+	v.MaxDDEquity = pctS(s.MaxDrawdownEquity, 2)
+	v.Cards = headlineCards(res, m)
+	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
+	dayRets := make([]float64, 0, len(m.Daily))
 	for _, d := range m.Daily {
 		dayRets = append(dayRets, d.Return)
 	}
 	v.RollingSharpe = rollingSharpeChart(m.Daily)
-	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
 	v.DayHist = histogramChart("day-returns", "Distribution of daily equity returns", "day", dayRets)
 
 	v.PerPair = groupViewOf("Pair", m.PerPair, ccy)

@@ -115,11 +115,44 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
+	return encodeJSON(w, res, &doc, func() error { return nil })
+}
+
+// WriteJSONPending is WriteJSON of a backtest whose metrics are still
+// being computed: it writes the strategy and the trades, most of a large
+// export, and only then calls pending (once) for the metrics. The strategy,
+// the trades and the curves are checked before anything is written, the
+// metrics when they come: a metric that is not finite fails it after the
+// trades were written (through internal/atomicfile the file is then not
+// replaced; metrics.Compute's are always finite).
+func WriteJSONPending(w io.Writer, res *result.Result, pending func() metrics.Report) error {
+	if res == nil {
+		return fmt.Errorf("report: nil backtest result")
+	}
+	doc := jsonExport{Strategy: jsonStrategyOf(res)}
+	if err := checkResultFinite(&doc, res); err != nil {
+		return err
+	}
+	return encodeJSON(w, res, &doc, func() error {
+		doc.setMetrics(pending())
+		return checkMetricsFinite(&doc)
+	})
+}
+
+// encodeJSON writes doc's strategy and res's trades, then, once fill has
+// put the metrics' sections into doc (or failed), those and res's curves.
+func encodeJSON(w io.Writer, res *result.Result, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\n  \"strategy\": ")
 	e.value(doc.Strategy, 1)
 	e.raw(",\n  \"trades\": ")
 	e.tradeList(res.Trades)
+	if e.flush(); e.err != nil {
+		return e.err
+	}
+	if err := fill(); err != nil {
+		return err
+	}
 	e.section("metrics", doc.Metrics)
 	sectionList(e, "results_per_pair", doc.ResultsPerPair)
 	sectionList(e, "exit_reason_summary", doc.ExitReasonSummary)
@@ -468,39 +501,65 @@ func appendISOTime(b []byte, ms int64) []byte {
 // buildJSON is the export but its trades and curves, which WriteJSON
 // writes straight from the result.
 func buildJSON(res *result.Result, m metrics.Report) jsonExport {
+	doc := jsonExport{Strategy: jsonStrategyOf(res)}
+	doc.setMetrics(m)
+	return doc
+}
+
+func jsonStrategyOf(res *result.Result) jsonStrategy {
 	params := res.Params
 	if params == nil {
 		params = sdk.Values{}
 	}
-	return jsonExport{
-		Strategy: jsonStrategy{
-			Name:            res.Strategy,
-			Timeframe:       string(res.Timeframe),
-			Params:          params,
-			Pairs:           nonNil(res.Pairs),
-			Exchange:        res.Exchange,
-			StakeCurrency:   res.StakeCurrency,
-			TradingMode:     res.TradingMode,
-			StartingBalance: res.StartingBalance,
-			MaxOpenTrades:   res.MaxOpenTrades,
-			BacktestStart:   isoTime(res.Start),
-			BacktestEnd:     isoTime(res.End),
-			BacktestStartTs: res.Start,
-			BacktestEndTs:   res.End,
-			FinalBalance:    res.FinalBalance,
-			Candles:         res.Candles,
-		},
-		Metrics:            m.Summary,
-		ResultsPerPair:     nonNil(m.PerPair),
-		ExitReasonSummary:  nonNil(m.PerExitReason),
-		ResultsPerEnterTag: nonNil(m.PerEnterTag),
-		DailyProfit:        nonNil(m.Daily),
+	return jsonStrategy{
+		Name:            res.Strategy,
+		Timeframe:       string(res.Timeframe),
+		Params:          params,
+		Pairs:           nonNil(res.Pairs),
+		Exchange:        res.Exchange,
+		StakeCurrency:   res.StakeCurrency,
+		TradingMode:     res.TradingMode,
+		StartingBalance: res.StartingBalance,
+		MaxOpenTrades:   res.MaxOpenTrades,
+		BacktestStart:   isoTime(res.Start),
+		BacktestEnd:     isoTime(res.End),
+		BacktestStartTs: res.Start,
+		BacktestEndTs:   res.End,
+		FinalBalance:    res.FinalBalance,
+		Candles:         res.Candles,
 	}
+}
+
+// setMetrics puts m's sections into the export.
+func (doc *jsonExport) setMetrics(m metrics.Report) {
+	doc.Metrics = m.Summary
+	doc.ResultsPerPair = nonNil(m.PerPair)
+	doc.ExitReasonSummary = nonNil(m.PerExitReason)
+	doc.ResultsPerEnterTag = nonNil(m.PerEnterTag)
+	doc.DailyProfit = nonNil(m.Daily)
 }
 
 // checkExportFinite is checkFinite over the whole export, in its order:
 // the document's sections by reflection, the trades and curves directly.
 func checkExportFinite(doc *jsonExport, res *result.Result) error {
+	if err := checkStrategyAndTrades(doc, res); err != nil {
+		return err
+	}
+	if err := checkMetricsFinite(doc); err != nil {
+		return err
+	}
+	return checkCurves(res)
+}
+
+// checkResultFinite is checkExportFinite but for the metrics' sections.
+func checkResultFinite(doc *jsonExport, res *result.Result) error {
+	if err := checkStrategyAndTrades(doc, res); err != nil {
+		return err
+	}
+	return checkCurves(res)
+}
+
+func checkStrategyAndTrades(doc *jsonExport, res *result.Result) error {
 	if err := checkFinite("strategy", reflect.ValueOf(doc.Strategy)); err != nil {
 		return err
 	}
@@ -520,6 +579,11 @@ func checkExportFinite(doc *jsonExport, res *result.Result) error {
 			}
 		}
 	}
+	return nil
+}
+
+// checkMetricsFinite checks the metrics' sections of doc.
+func checkMetricsFinite(doc *jsonExport) error {
 	for _, s := range [...]struct {
 		name string
 		v    any
@@ -531,6 +595,10 @@ func checkExportFinite(doc *jsonExport, res *result.Result) error {
 			return err
 		}
 	}
+	return nil
+}
+
+func checkCurves(res *result.Result) error {
 	for _, c := range [...]struct {
 		name string
 		pts  []result.EquityPoint
