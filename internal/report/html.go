@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -213,9 +214,10 @@ func buildView(res *result.Result, pending func() metrics.Report) *htmlView {
 	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
 	eq := equitySeries(res)
-	v.EquityChart, v.EquityThinned = equityChart(res, eq, false)
+	lines := equityLines(res, eq)
+	v.EquityChart, v.EquityThinned = equityChart(res, lines, false)
 	if allPositive(eq) {
-		v.EquityLogChart, _ = equityChart(res, eq, true)
+		v.EquityLogChart, _ = equityChart(res, lines, true)
 	}
 	v.MaxChartPoints = maxChartPoints
 	v.Benchmark = len(res.Benchmark) > 0
@@ -387,15 +389,16 @@ func realisedSeries(res *result.Result, end int64) []pt {
 		t int64
 		p float64
 	}
-	var closes []c
+	closes := make([]c, 0, len(res.Trades))
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			closes = append(closes, c{t.CloseTime, t.ProfitAbs})
 		}
 	}
-	sort.SliceStable(closes, func(i, j int) bool { return closes[i].t < closes[j].t })
+	slices.SortStableFunc(closes, func(a, b c) int { return cmp.Compare(a.t, b.t) })
 	bal := res.StartingBalance
-	pts := []pt{{res.Start, bal}}
+	pts := make([]pt, 0, len(closes)+2)
+	pts = append(pts, pt{res.Start, bal})
 	for _, x := range closes {
 		bal += x.p
 		pts = append(pts, pt{x.t, bal})
@@ -406,11 +409,23 @@ func realisedSeries(res *result.Result, end int64) []pt {
 	return pts
 }
 
-// equityChart draws the equity, the balance from closed trades and the
-// benchmark; logY on a log scale (id "equity-log"). It also reports
-// whether a line has more than maxChartPoints points, so that the chart
-// draws it downsampled.
-func equityChart(res *result.Result, eq []pt, logY bool) (template.HTML, bool) {
+// equityLines are the lines of the equity charts: the equity eq, the
+// balance from closed trades and the benchmark.
+func equityLines(res *result.Result, eq []pt) []chartLine {
+	lines := []chartLine{{pts: eq, class: "line-eq", area: "area-eq", areaTo: math.NaN()}}
+	if len(eq) > 0 {
+		lines = append(lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
+	}
+	if b := benchmarkSeries(res); len(b) > 0 {
+		lines = append(lines, chartLine{pts: b, class: "line-bench", areaTo: math.NaN()})
+	}
+	return lines
+}
+
+// equityChart draws lines (equityLines); logY on a log scale (id
+// "equity-log"). It also reports whether a line has more than
+// maxChartPoints points, so that the chart draws it downsampled.
+func equityChart(res *result.Result, lines []chartLine, logY bool) (template.HTML, bool) {
 	ccy := res.StakeCurrency
 	id := "equity"
 	if logY {
@@ -422,13 +437,7 @@ func equityChart(res *result.Result, eq []pt, logY bool) (template.HTML, bool) {
 		tipFmt:    func(v float64) string { return money2(v, ccy) },
 		minSpan:   math.Abs(res.StartingBalance) * 0.02,
 		ariaLabel: "Equity curve",
-		lines:     []chartLine{{pts: eq, class: "line-eq", area: "area-eq", areaTo: math.NaN()}},
-	}
-	if len(eq) > 0 {
-		c.lines = append(c.lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
-	}
-	if b := benchmarkSeries(res); len(b) > 0 {
-		c.lines = append(c.lines, chartLine{pts: b, class: "line-bench", areaTo: math.NaN()})
+		lines:     lines,
 	}
 	if res.StartingBalance > 0 {
 		c.ref = []float64{res.StartingBalance}

@@ -114,7 +114,7 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			tTo += bucketMs
 		}
 	}
-	var span []float64
+	span := make([]float64, 0, 2*len(idx)+2*ps.Len())
 	for _, i := range idx {
 		t := &res.Trades[i]
 		tFrom, tTo = min(tFrom, t.OpenTime), max(tTo, t.OpenTime)
@@ -168,7 +168,8 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 
 	// Cumulative profit of the pair's closed trades.
 	var total float64
-	eq := []pt{{tFrom, 0}}
+	eq := make([]pt, 1, len(idx)+2)
+	eq[0] = pt{tFrom, 0}
 	for _, i := range idx {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			total += t.ProfitAbs

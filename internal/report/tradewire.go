@@ -74,6 +74,7 @@ func (l *tradeList) Embed() (template.HTML, error) { return l.packed, l.packErr 
 // pack is the list's wire JSON packed for Embed.
 func (l *tradeList) pack() (template.HTML, error) {
 	var z bytes.Buffer
+	z.Grow(len(l.wire) / 2) // Huffman coding packs the list's digits to under half
 	zw, err := gzip.NewWriterLevel(&z, gzip.HuffmanOnly)
 	if err != nil {
 		return "", fmt.Errorf("pack the trade list: %w", err)
