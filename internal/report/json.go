@@ -257,16 +257,18 @@ const tradesPerPiece = 256
 func (e *jsonWriter) tradeList(ts []trade.Trade) {
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	if pieces < 2 || e.err != nil {
-		e.list(len(ts), func(i int) { e.buf = appendTrade(e.buf, &ts[i]) })
+		var texts floatTexts
+		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i]) })
 		return
 	}
 	encode := func(b []byte, k int) []byte {
+		var texts floatTexts
 		for i := k * tradesPerPiece; i < min((k+1)*tradesPerPiece, len(ts)); i++ {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			b = appendTrade(b, &ts[i])
+			b = texts.appendTrade(b, &ts[i])
 		}
 		return b
 	}
@@ -327,9 +329,47 @@ const (
 	end2 = "\n    }"
 )
 
+// tradeFloats is how many float fields a trade has in the export.
+const tradeFloats = 14
+
+// floatTexts remembers the texts of the float fields of the trade
+// appended last, so that a number met again (the fees, the leverage, a
+// stop-loss that did not move: most of a trade's numbers but its rates
+// and profits) is copied rather than formatted again.
+type floatTexts struct {
+	bits [tradeFloats]uint64
+	n    [tradeFloats]uint8 // 0: none yet
+	text [tradeFloats][32]byte
+}
+
+// appendField appends the float field k of a trade, named name, with
+// value x, as appendJSONField.
+func (c *floatTexts) appendField(b []byte, k int, name string, x float64) []byte {
+	b = append(b, ","+key2...)
+	b = append(b, name...)
+	b = append(b, "\": "...)
+	bits := math.Float64bits(x)
+	if c.n[k] > 0 && c.bits[k] == bits {
+		return append(b, c.text[k][:c.n[k]]...)
+	}
+	for j := range tradeFloats {
+		if c.n[j] > 0 && c.bits[j] == bits {
+			c.bits[k], c.n[k], c.text[k] = bits, c.n[j], c.text[j]
+			return append(b, c.text[k][:c.n[k]]...)
+		}
+	}
+	at := len(b)
+	b = appendJSONFloat(b, x)
+	if n := len(b) - at; n <= len(c.text[k]) {
+		c.bits[k], c.n[k] = bits, uint8(n)
+		copy(c.text[k][:], b[at:])
+	}
+	return b
+}
+
 // appendTrade appends t as its jsonTrade (see toJSONTrade) would be
 // encoded.
-func appendTrade(b []byte, t *trade.Trade) []byte {
+func (c *floatTexts) appendTrade(b []byte, t *trade.Trade) []byte {
 	b = append(b, "{"+key2+"pair\": "...)
 	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ","+key2+"open_date\": \""...)
@@ -350,12 +390,12 @@ func appendTrade(b []byte, t *trade.Trade) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
-	b = appendJSONField(b, "open_rate", t.OpenRate)
-	b = appendJSONField(b, "close_rate", t.CloseRate)
-	b = appendJSONField(b, "amount", t.Amount)
-	b = appendJSONField(b, "stake_amount", t.Stake)
-	b = appendJSONField(b, "profit_ratio", t.ProfitRatio)
-	b = appendJSONField(b, "profit_abs", t.ProfitAbs)
+	b = c.appendField(b, 0, "open_rate", t.OpenRate)
+	b = c.appendField(b, 1, "close_rate", t.CloseRate)
+	b = c.appendField(b, 2, "amount", t.Amount)
+	b = c.appendField(b, 3, "stake_amount", t.Stake)
+	b = c.appendField(b, 4, "profit_ratio", t.ProfitRatio)
+	b = c.appendField(b, 5, "profit_abs", t.ProfitAbs)
 	b = append(b, ","+key2+"exit_reason\": "...)
 	b = appendJSONString(b, false, string(t.ExitReason))
 	b = append(b, ","+key2+"enter_tag\": "...)
@@ -368,20 +408,20 @@ func appendTrade(b []byte, t *trade.Trade) []byte {
 	if lev == 0 {
 		lev = 1
 	}
-	b = appendJSONField(b, "leverage", lev)
-	b = appendJSONField(b, "fee_open", t.FeeOpen)
-	b = appendJSONField(b, "fee_close", t.FeeClose)
+	b = c.appendField(b, 6, "leverage", lev)
+	b = c.appendField(b, 7, "fee_open", t.FeeOpen)
+	b = c.appendField(b, 8, "fee_close", t.FeeClose)
 	b = append(b, ","+key2+"trade_duration\": "...)
 	var dur int64
 	if t.CloseTime != 0 {
 		dur = t.DurationMinutes()
 	}
 	b = strconv.AppendInt(b, dur, 10)
-	b = appendJSONField(b, "initial_stop_loss_abs", t.InitialStopLoss)
-	b = appendJSONField(b, "stop_loss_abs", t.StopLoss)
-	b = appendJSONField(b, "liquidation_price", t.LiquidationPrice)
-	b = appendJSONField(b, "max_rate", t.MaxRate)
-	b = appendJSONField(b, "min_rate", t.MinRate)
+	b = c.appendField(b, 9, "initial_stop_loss_abs", t.InitialStopLoss)
+	b = c.appendField(b, 10, "stop_loss_abs", t.StopLoss)
+	b = c.appendField(b, 11, "liquidation_price", t.LiquidationPrice)
+	b = c.appendField(b, 12, "max_rate", t.MaxRate)
+	b = c.appendField(b, 13, "min_rate", t.MinRate)
 	return append(b, end2...)
 }
 
