@@ -554,42 +554,87 @@ type marksWire struct {
 	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// marksJSON writes m as a marksWire; roi is the ROI table the levels
-// come from.
-func marksJSON(m chartMarks, roi sdk.ROITable) ([]byte, error) {
-	w := marksWire{DN: make([]int, len(m)), Span: minTradeSpan}
+// marksJSON writes m as a marksWire, as encoding/json would; roi is the
+// ROI table the levels come from.
+func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
 	var some struct{ sl0, sl, liq, roi bool }
-	prev := 0
-	for _, c := range m {
+	for i := range m {
+		c := &m[i]
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
 		some.roi = some.roi || len(c.ROI) > 0
 	}
-	if some.roi {
-		for _, s := range roi {
-			w.ROIMin = append(w.ROIMin, s.Minutes)
-		}
-	}
+	b := make([]byte, 0, 64+8*len(m)+16*len(roi))
+	b = append(b, `{"dn":[`...)
+	prev := 0
 	for i := range m {
-		c := &m[i]
-		w.DN[i], prev = c.N-prev, c.N
-		if some.sl0 {
-			w.Stop0 = append(w.Stop0, c.Stop0)
+		if i > 0 {
+			b = append(b, ',')
 		}
-		if some.sl {
-			w.Stop = append(w.Stop, c.Stop)
-		}
-		if some.liq {
-			w.Liq = append(w.Liq, c.Liq)
-		}
-		if some.roi {
-			w.ROI = append(w.ROI, c.ROI)
-		}
+		b = strconv.AppendInt(b, int64(m[i].N-prev), 10)
+		prev = m[i].N
 	}
-	return json.Marshal(w)
+	b = append(b, `],"span":`...)
+	b = appendJSONFloat(b, minTradeSpan)
+	if some.roi && len(roi) > 0 {
+		b = append(b, `,"roiMin":[`...)
+		for i, s := range roi {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, s.Minutes, 10)
+		}
+		b = append(b, ']')
+	}
+	price := func(b []byte, p *string) []byte {
+		if p == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONString(b, true, *p)
+	}
+	column := func(b []byte, name string, has bool, at func(c *chartTrade) *string) []byte {
+		if !has {
+			return b
+		}
+		b = append(b, `,"`+name+`":[`...)
+		for i := range m {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = price(b, at(&m[i]))
+		}
+		return append(b, ']')
+	}
+	b = column(b, "sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
+	b = column(b, "sl", some.sl, func(c *chartTrade) *string { return c.Stop })
+	b = column(b, "liq", some.liq, func(c *chartTrade) *string { return c.Liq })
+	if some.roi {
+		b = append(b, `,"roi":[`...)
+		for i := range m {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			levels := m[i].ROI
+			if levels == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for j, p := range levels {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = price(b, p)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
-// embedJSON puts JSON that encoding/json wrote into a script element of
-// type application/json as it is: in strings, encoding/json escapes <, >
+// embedJSON puts JSON that encoding/json wrote (or that was written as
+// it writes it, as marksJSON's) into a script element of type
+// application/json as it is: in strings, encoding/json escapes <, >
 // and & (so no "</script" can appear) and U+2028 and U+2029, which is what
 // the template's own escaper would ensure by encoding the value a second
 // time.
