@@ -201,24 +201,19 @@ func bandPath(ps result.PriceSeries, m *plotMap) string {
 	if n == 0 {
 		return ""
 	}
-	var b strings.Builder
-	b.Grow(n * 24)
-	b.WriteString(`<path class="price-band" d="`)
+	b := make([]byte, 0, n*24+40)
+	b = append(b, `<path class="price-band" d="`...)
 	for i := range n {
-		b.WriteString(pathOp(i == 0) + num(m.xOf(ps.Time[i])) + "," + num(m.yOf(ps.High[i])))
+		op := byte('L')
+		if i == 0 {
+			op = 'M'
+		}
+		b = appendPoint(append(b, op), m.xOf(ps.Time[i]), m.yOf(ps.High[i]))
 	}
 	for i := n - 1; i >= 0; i-- {
-		b.WriteString("L" + num(m.xOf(ps.Time[i])) + "," + num(m.yOf(ps.Low[i])))
+		b = appendPoint(append(b, 'L'), m.xOf(ps.Time[i]), m.yOf(ps.Low[i]))
 	}
-	b.WriteString(`Z"/>`)
-	return b.String()
-}
-
-func pathOp(first bool) string {
-	if first {
-		return "M"
-	}
-	return "L"
+	return string(append(b, `Z"/>`...))
 }
 
 // candlePaths draws ps as candles: wicks and bodies, rising and falling.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"html"
 	"math"
 	"strings"
 	"testing"
@@ -97,4 +98,21 @@ func TestEquityLogChart(t *testing.T) {
 	if out := writeHTML(t, res, metrics.Compute(res)); strings.Contains(out, `id="equity-log"`) || strings.Contains(out, `id="equity-log-toggle"`) {
 		t.Error("log chart of an equity that goes below 0")
 	}
+}
+
+// The chart's appenders write what num and html.EscapeString return: a
+// chart's hover texts carry the stake currency a config names.
+func FuzzChartAppenders(f *testing.F) {
+	f.Add(-0.04, `USDT`)
+	f.Add(-0.05, `a"b'c<d>&e`)
+	f.Add(math.Inf(-1), "\u2028\xff")
+	f.Add(1234.56, "")
+	f.Fuzz(func(t *testing.T, x float64, s string) {
+		if got := string(appendNum([]byte("L"), x)); got != "L"+num(x) {
+			t.Errorf("appendNum(%v) = %q, want %q", x, got, "L"+num(x))
+		}
+		if got := string(appendHTMLEscaped([]byte("a"), []byte(s))); got != "a"+html.EscapeString(s) {
+			t.Errorf("appendHTMLEscaped(%q) = %q, want %q", s, got, "a"+html.EscapeString(s))
+		}
+	})
 }
