@@ -257,12 +257,12 @@ const tradesPerPiece = 256
 func (e *jsonWriter) tradeList(ts []trade.Trade) {
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	if pieces < 2 || e.err != nil {
-		var texts floatTexts
+		var texts tradeTexts
 		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i]) })
 		return
 	}
 	encode := func(b []byte, k int) []byte {
-		var texts floatTexts
+		var texts tradeTexts
 		for i := k * tradesPerPiece; i < min((k+1)*tradesPerPiece, len(ts)); i++ {
 			if i > 0 {
 				b = append(b, ',')
@@ -332,19 +332,53 @@ const (
 // tradeFloats is how many float fields a trade has in the export.
 const tradeFloats = 14
 
-// floatTexts remembers the texts of the float fields of the trade
+// tradeTexts remembers the texts of the float fields of the trade
 // appended last, so that a number met again (the fees, the leverage, a
 // stop-loss that did not move: most of a trade's numbers but its rates
-// and profits) is copied rather than formatted again.
-type floatTexts struct {
+// and profits) is copied rather than formatted again; and the date of the
+// time appended last, which the next trade's times mostly share.
+type tradeTexts struct {
 	bits [tradeFloats]uint64
 	n    [tradeFloats]uint8 // 0: none yet
 	text [tradeFloats][32]byte
+
+	day     int64 // days since 1970-01-01 of date
+	date    [10]byte
+	hasDate bool
+}
+
+// appendTime appends appendISOTime(ms).
+func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
+	day, rest := ms/dayMs, ms%dayMs
+	if rest < 0 {
+		day, rest = day-1, rest+dayMs
+	}
+	if !c.hasDate || day != c.day {
+		t := appendISOTime(b, day*dayMs)
+		if len(t)-len(b) != len("2006-01-02T00:00:00Z") {
+			return appendISOTime(b, ms) // a year outside 0-9999
+		}
+		c.day, c.hasDate = day, true
+		copy(c.date[:], t[len(b):])
+	}
+	b = append(b, c.date[:]...)
+	h, mi, sec, frac := rest/3_600_000, rest/60_000%60, rest/1000%60, rest%1000
+	b = append(b, 'T', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if frac != 0 {
+		b = append(b, '.', byte('0'+frac/100))
+		if frac%100 != 0 {
+			b = append(b, byte('0'+frac/10%10))
+			if frac%10 != 0 {
+				b = append(b, byte('0'+frac%10))
+			}
+		}
+	}
+	return append(b, 'Z')
 }
 
 // appendField appends the float field k of a trade, named name, with
 // value x, as appendJSONField.
-func (c *floatTexts) appendField(b []byte, k int, name string, x float64) []byte {
+func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte {
 	b = append(b, ","+key2...)
 	b = append(b, name...)
 	b = append(b, "\": "...)
@@ -369,15 +403,15 @@ func (c *floatTexts) appendField(b []byte, k int, name string, x float64) []byte
 
 // appendTrade appends t as its jsonTrade (see toJSONTrade) would be
 // encoded.
-func (c *floatTexts) appendTrade(b []byte, t *trade.Trade) []byte {
+func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade) []byte {
 	b = append(b, "{"+key2+"pair\": "...)
 	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ","+key2+"open_date\": \""...)
-	b = appendISOTime(b, t.OpenTime)
+	b = c.appendTime(b, t.OpenTime)
 	b = append(b, "\","+key2+"close_date\": "...)
 	if t.CloseTime != 0 {
 		b = append(b, '"')
-		b = appendISOTime(b, t.CloseTime)
+		b = c.appendTime(b, t.CloseTime)
 		b = append(b, '"')
 	} else {
 		b = append(b, "null"...)

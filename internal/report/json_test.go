@@ -353,6 +353,13 @@ func FuzzJSONAppenders(f *testing.F) {
 		if got := appendISOTime(nil, ms); string(got) != isoTime(ms) {
 			t.Errorf("time %d: got %s, want %s", ms, got, isoTime(ms))
 		}
+		// A trade's times after others: on their day, the next, or far.
+		var c tradeTexts
+		for _, at := range []int64{ms, ms + 1, ms + 61_001, ms + dayMs, ms ^ 0x5a5a5a, ms} {
+			if got := c.appendTime([]byte("x"), at); string(got) != "x"+isoTime(at) {
+				t.Errorf("time %d after others: got %s, want %s", at, got[1:], isoTime(at))
+			}
+		}
 	})
 }
 
