@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -107,24 +106,21 @@ files follow. See docs/remote.md.`,
 			// metrics where they need them. They are not synced: the run
 			// can be repeated, and syncing 20 MB costs more than the run.
 			metricsOf := sync.OnceValue(func() metrics.Report { return metrics.Compute(res) })
+			out := report.NewFiles(res, metricsOf)
 			var files sync.WaitGroup
 			var jsonErr, reportErr error
 			if exportJSON != "" {
-				files.Go(func() {
-					jsonErr = atomicfile.WriteUnsynced(exportJSON, func(w io.Writer) error { return report.WriteJSONPending(w, res, metricsOf) })
-				})
+				files.Go(func() { jsonErr = atomicfile.WriteUnsynced(exportJSON, out.WriteJSON) })
 			}
 			if reportPath != "" {
-				files.Go(func() {
-					reportErr = atomicfile.WriteUnsynced(reportPath, func(w io.Writer) error { return report.WriteHTMLPending(w, res, metricsOf) })
-				})
+				files.Go(func() { reportErr = atomicfile.WriteUnsynced(reportPath, out.WriteHTML) })
 			}
 			m := metricsOf()
 			log.Debug("backtest finished", "candles", res.Candles, "trades", len(res.Trades), "elapsed", time.Since(began))
-			out := bufio.NewWriter(cmd.OutOrStdout())
-			err = report.WriteSummary(out, res, m)
+			stdout := bufio.NewWriter(cmd.OutOrStdout())
+			err = report.WriteSummary(stdout, res, m)
 			if err == nil {
-				err = out.Flush()
+				err = stdout.Flush()
 			}
 			files.Wait()
 			if err != nil {

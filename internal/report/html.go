@@ -52,18 +52,18 @@ func mustRead(name string) string {
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
 func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
-	return WriteHTMLPending(w, res, func() metrics.Report { return m })
+	return NewFiles(res, func() metrics.Report { return m }).WriteHTML(w)
 }
 
-// WriteHTMLPending is WriteHTML of a backtest whose metrics are still
-// being computed: it builds what does not need them (the trade list, the
-// pair panels, the equity charts), most of a large report, and only then
-// calls pending (once) for the metrics.
-func WriteHTMLPending(w io.Writer, res *result.Result, pending func() metrics.Report) error {
-	if res == nil {
+// WriteHTML is the package's WriteHTML of the files' result, whose
+// metrics may still be being computed: it builds what does not need them
+// (the trade list, the pair panels, the equity charts), most of a large
+// report, and only then asks for the metrics.
+func (f *Files) WriteHTML(w io.Writer) error {
+	if f.res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	if err := reportTmpl.Execute(w, buildView(res, pending)); err != nil {
+	if err := reportTmpl.Execute(w, buildView(f)); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
 	return nil
@@ -179,9 +179,10 @@ func periodBounds(res *result.Result, s metrics.Summary) (int64, int64) {
 	return res.Start, res.End
 }
 
-// buildView is the report's view; pending is called once, when what does
-// not need the metrics is built.
-func buildView(res *result.Result, pending func() metrics.Report) *htmlView {
+// buildView is the report's view of the files' result; it asks for the
+// metrics when what does not need them is built.
+func buildView(f *Files) *htmlView {
+	res := f.res
 	ccy := res.StakeCurrency
 	name := res.Strategy
 	if name == "" {
@@ -211,7 +212,7 @@ func buildView(res *result.Result, pending func() metrics.Report) *htmlView {
 	// The trade list and the pair panels, most of the work on a large
 	// backtest, are built beside the rest.
 	var parts sync.WaitGroup
-	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
+	parts.Go(func() { v.Trades = tradeListOf(res, ccy, f.numbers) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
 	eq := equitySeries(res)
 	lines := equityLines(res, eq)
@@ -235,7 +236,7 @@ func buildView(res *result.Result, pending func() metrics.Report) *htmlView {
 	}
 	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
 
-	m := pending()
+	m := f.metrics()
 	s := m.Summary
 	from, to := periodBounds(res, s)
 	v.From, v.To = dateMinute(from), dateMinute(to)

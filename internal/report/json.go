@@ -115,17 +115,18 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, &doc, func() error { return nil })
+	return encodeJSON(w, res, tradeNumbers(res.Trades), &doc, func() error { return nil })
 }
 
-// WriteJSONPending is WriteJSON of a backtest whose metrics are still
-// being computed: it writes the strategy and the trades, most of a large
-// export, and only then calls pending (once) for the metrics. The strategy,
-// the trades and the curves are checked before anything is written, the
-// metrics when they come: a metric that is not finite fails it after the
-// trades were written (through internal/atomicfile the file is then not
-// replaced; metrics.Compute's are always finite).
-func WriteJSONPending(w io.Writer, res *result.Result, pending func() metrics.Report) error {
+// WriteJSON is the package's WriteJSON of the files' result, whose
+// metrics may still be being computed: it writes the strategy and the
+// trades, most of a large export, and only then asks for the metrics. The
+// strategy, the trades and the curves are checked before anything is
+// written, the metrics when they come: a metric that is not finite fails
+// it after the trades were written (through internal/atomicfile the file
+// is then not replaced; metrics.Compute's are always finite).
+func (f *Files) WriteJSON(w io.Writer) error {
+	res := f.res
 	if res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
@@ -133,20 +134,21 @@ func WriteJSONPending(w io.Writer, res *result.Result, pending func() metrics.Re
 	if err := checkResultFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, &doc, func() error {
-		doc.setMetrics(pending())
+	return encodeJSON(w, res, f.numbers(), &doc, func() error {
+		doc.setMetrics(f.metrics())
 		return checkMetricsFinite(&doc)
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades, then, once fill has
-// put the metrics' sections into doc (or failed), those and res's curves.
-func encodeJSON(w io.Writer, res *result.Result, doc *jsonExport, fill func() error) error {
+// encodeJSON writes doc's strategy and res's trades (their numbers'
+// texts made), then, once fill has put the metrics' sections into doc (or
+// failed), those and res's curves.
+func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\n  \"strategy\": ")
 	e.value(doc.Strategy, 1)
 	e.raw(",\n  \"trades\": ")
-	e.tradeList(res.Trades)
+	e.tradeList(res.Trades, numbers)
 	if e.flush(); e.err != nil {
 		return e.err
 	}
@@ -254,11 +256,11 @@ const tradesPerPiece = 256
 // tradesPerPiece trades on up to GOMAXPROCS goroutines and writing them in
 // order as they are done, a few ahead at most: the encoding, most of a
 // large export's work, on every core, without holding the whole list.
-func (e *jsonWriter) tradeList(ts []trade.Trade) {
+func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	if pieces < 2 || e.err != nil {
 		var texts tradeTexts
-		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i]) })
+		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i], &numbers[0], i) })
 		return
 	}
 	encode := func(b []byte, k int) []byte {
@@ -268,7 +270,7 @@ func (e *jsonWriter) tradeList(ts []trade.Trade) {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			b = texts.appendTrade(b, &ts[i])
+			b = texts.appendTrade(b, &ts[i], &numbers[k], i-k*tradesPerPiece)
 		}
 		return b
 	}
@@ -376,6 +378,20 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 	return append(b, 'Z')
 }
 
+// appendKnown appends the float field k of a trade, named name, with
+// value x and text, as appendJSONField.
+func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, text []byte) []byte {
+	b = append(b, ","+key2...)
+	b = append(b, name...)
+	b = append(b, "\": "...)
+	b = append(b, text...)
+	if len(text) <= len(c.text[k]) {
+		c.bits[k], c.n[k] = math.Float64bits(x), uint8(len(text))
+		copy(c.text[k][:], text)
+	}
+	return b
+}
+
 // appendField appends the float field k of a trade, named name, with
 // value x, as appendJSONField.
 func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte {
@@ -401,9 +417,9 @@ func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte
 	return b
 }
 
-// appendTrade appends t as its jsonTrade (see toJSONTrade) would be
-// encoded.
-func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade) []byte {
+// appendTrade appends t, trade i of the numbers' chunk, as its jsonTrade
+// (see toJSONTrade) would be encoded.
+func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk, i int) []byte {
 	b = append(b, "{"+key2+"pair\": "...)
 	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ","+key2+"open_date\": \""...)
@@ -424,12 +440,12 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
-	b = c.appendField(b, 0, "open_rate", t.OpenRate)
-	b = c.appendField(b, 1, "close_rate", t.CloseRate)
+	b = c.appendKnown(b, 0, "open_rate", t.OpenRate, numbers.field(i, numOpenRate))
+	b = c.appendKnown(b, 1, "close_rate", t.CloseRate, numbers.field(i, numCloseRate))
 	b = c.appendField(b, 2, "amount", t.Amount)
-	b = c.appendField(b, 3, "stake_amount", t.Stake)
-	b = c.appendField(b, 4, "profit_ratio", t.ProfitRatio)
-	b = c.appendField(b, 5, "profit_abs", t.ProfitAbs)
+	b = c.appendKnown(b, 3, "stake_amount", t.Stake, numbers.field(i, numStake))
+	b = c.appendKnown(b, 4, "profit_ratio", t.ProfitRatio, numbers.field(i, numProfitRatio))
+	b = c.appendKnown(b, 5, "profit_abs", t.ProfitAbs, numbers.field(i, numProfitAbs))
 	b = append(b, ","+key2+"exit_reason\": "...)
 	b = appendJSONString(b, false, string(t.ExitReason))
 	b = append(b, ","+key2+"enter_tag\": "...)

@@ -166,8 +166,9 @@ func (f tradeFormat) scriptExact(x float64) bool {
 }
 
 // tradeListOf builds the trade list; the leverage and enter tag columns
-// only when a trade is leveraged or tagged. nil without trades.
-func tradeListOf(res *result.Result, stake string) *tradeList {
+// only when a trade is leveraged or tagged; the numbers of the trades
+// (tradeNumbers) are waited for where they are needed. nil without trades.
+func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk) *tradeList {
 	n := len(res.Trades)
 	if n == 0 {
 		return nil
@@ -213,6 +214,9 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		}
 		return out
 	}
+	shared := func(k int) func() func(i int) []byte {
+		return func() func(i int) []byte { return numberColumn(numbers(), k) }
+	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
 	// The columns are encoded side by side, each on its own goroutine:
@@ -248,16 +252,16 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 				durs[i] = math.NaN()
 			}
 		}
-		return numColumn(durs, "dur", "–")
+		return numColumn(durs, "dur", "–", nil)
 	})
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "", shared(numOpenRate))
 	})
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "", shared(numCloseRate))
 	})
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "", shared(numStake))
 	})
 	if showLev {
 		add(func() ([]byte, []byte) {
@@ -266,15 +270,15 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 					return 1
 				}
 				return t.Leverage
-			}), "lev", "")
+			}), "lev", "", nil)
 		})
 	}
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "", shared(numProfitRatio))
 	})
 	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
 	absCol := len(cols)
-	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "") })
+	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "", shared(numProfitAbs)) })
 	var tones []byte
 	add(plain(func() []byte {
 		tones = appendFormat(nil, "tone", abs, "")
@@ -334,11 +338,16 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 
 // numColumn encodes a number column: its values (the numbers with every
 // digit; NaN for none) and its texts in format f (none where there is no
-// value).
-func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
+// value). exported, when set, gives the values' texts in the export
+// (tradeNumbers), which many values can be sent as.
+func numColumn(xs []float64, f tradeFormat, none string, exported func() func(i int) []byte) (text, value []byte) {
 	if vals, ok := fewValues(xs); ok {
 		value = appendDict(nil, vals)
 	} else {
+		var textOf func(i int) []byte
+		if exported != nil {
+			textOf = exported()
+		}
 		// Made long enough for 19 characters a number (most prices and
 		// profits; 24 at most): growing it would copy it over and over.
 		value = append(make([]byte, 0, 20*len(xs)+16), `{"num":[`...)
@@ -346,10 +355,13 @@ func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
 			if i > 0 {
 				value = append(value, ',')
 			}
-			if isFinite(x) {
-				value = strconv.AppendFloat(value, x, 'g', -1, 64)
-			} else {
+			switch {
+			case !isFinite(x):
 				value = append(value, "null"...)
+			case textOf != nil:
+				value = appendGText(value, x, textOf(i))
+			default:
+				value = strconv.AppendFloat(value, x, 'g', -1, 64)
 			}
 		}
 		value = append(value, "]}"...)

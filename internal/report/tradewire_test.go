@@ -229,7 +229,7 @@ func wireTables() []*result.Result {
 func TestTradeWireRoundTrip(t *testing.T) {
 	for _, res := range wireTables() {
 		want := tradeTableOf(res, "USDT")
-		l := tradeListOf(res, "USDT")
+		l := tradeListOf(res, "USDT", func() []numberChunk { return tradeNumbers(res.Trades) })
 		js := l.wire
 		var w tradeWire
 		if err := json.Unmarshal(js, &w); err != nil {
@@ -297,7 +297,7 @@ func TestTradeWireNumberTexts(t *testing.T) {
 		}
 	}
 	want := tradeTableOf(res, "USDT")
-	l := tradeListOf(res, "USDT")
+	l := tradeListOf(res, "USDT", func() []numberChunk { return tradeNumbers(res.Trades) })
 	js := l.wire
 	var w tradeWire
 	if err := json.Unmarshal(js, &w); err != nil {
