@@ -515,8 +515,12 @@ func appendJSONFloat(b []byte, x float64) []byte {
 // with its HTML escaping (<, > and & as \u003c, \u003e and \u0026, for
 // JSON inside a script element) when html is set.
 func appendJSONString(b []byte, html bool, s string) []byte {
+	return append(appendJSONText(append(b, '"'), html, s), '"')
+}
+
+// appendJSONText appends s as appendJSONString does but for its quotes.
+func appendJSONText(b []byte, html bool, s string) []byte {
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -561,8 +565,20 @@ func appendJSONString(b []byte, html bool, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
+}
+
+// appendDateMinute appends dateMinute(ms).
+func appendDateMinute(b []byte, ms int64) []byte {
+	t := utc(ms)
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return append(b, dateMinute(ms)...)
+	}
+	h, mi, _ := t.Clock()
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), ' ',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10))
 }
 
 // appendISOTime appends isoTime(ms).

@@ -258,7 +258,8 @@ func (c *chart) render() template.HTML {
 			data = append(data, ',')
 			data = appendJSONFloat(data, round1(yOf(p.v)))
 			data = append(data, ',')
-			data = appendJSONString(data, true, dateMinute(p.t)+" · "+c.tipFmt(p.v))
+			data = appendDateMinute(append(data, '"'), p.t)
+			data = append(appendJSONText(append(data, " · "...), true, c.tipFmt(p.v)), '"')
 			data = append(data, ']')
 		}
 		data = append(data, ']')
