@@ -115,7 +115,7 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, tradeNumbers(res.Trades), &doc, func() error { return nil })
+	return encodeJSON(w, res, nil, &doc, func() error { return nil })
 }
 
 // WriteJSON is the package's WriteJSON of the files' result, whose
@@ -140,9 +140,9 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (their numbers'
-// texts made), then, once fill has put the metrics' sections into doc (or
-// failed), those and res's curves.
+// encodeJSON writes doc's strategy and res's trades (with their numbers'
+// texts made, or nil to format them), then, once fill has put the
+// metrics' sections into doc (or failed), those and res's curves.
 func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\n  \"strategy\": ")
@@ -260,7 +260,7 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	if pieces < 2 || e.err != nil {
 		var texts tradeTexts
-		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i], &numbers[0], i) })
+		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i], chunk(numbers, 0), i) })
 		return
 	}
 	encode := func(b []byte, k int) []byte {
@@ -270,7 +270,7 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			b = texts.appendTrade(b, &ts[i], &numbers[k], i-k*tradesPerPiece)
+			b = texts.appendTrade(b, &ts[i], chunk(numbers, k), i-k*tradesPerPiece)
 		}
 		return b
 	}
@@ -379,8 +379,13 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 }
 
 // appendKnown appends the float field k of a trade, named name, with
-// value x and text, as appendJSONField.
-func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, text []byte) []byte {
+// value x, as appendJSONField: field f of trade i of numbers, or
+// formatted without numbers.
+func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, numbers *numberChunk, i, f int) []byte {
+	if numbers == nil {
+		return c.appendField(b, k, name, x)
+	}
+	text := numbers.field(i, f)
 	b = append(b, ","+key2...)
 	b = append(b, name...)
 	b = append(b, "\": "...)
@@ -417,8 +422,16 @@ func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte
 	return b
 }
 
-// appendTrade appends t, trade i of the numbers' chunk, as its jsonTrade
-// (see toJSONTrade) would be encoded.
+// chunk is numbers' chunk k, nil without numbers.
+func chunk(numbers []numberChunk, k int) *numberChunk {
+	if numbers == nil {
+		return nil
+	}
+	return &numbers[k]
+}
+
+// appendTrade appends t, trade i of the numbers' chunk (nil to format
+// them), as its jsonTrade (see toJSONTrade) would be encoded.
 func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk, i int) []byte {
 	b = append(b, "{"+key2+"pair\": "...)
 	b = appendJSONString(b, false, t.Pair)
@@ -440,12 +453,12 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk,
 	} else {
 		b = append(b, "null"...)
 	}
-	b = c.appendKnown(b, 0, "open_rate", t.OpenRate, numbers.field(i, numOpenRate))
-	b = c.appendKnown(b, 1, "close_rate", t.CloseRate, numbers.field(i, numCloseRate))
+	b = c.appendKnown(b, 0, "open_rate", t.OpenRate, numbers, i, numOpenRate)
+	b = c.appendKnown(b, 1, "close_rate", t.CloseRate, numbers, i, numCloseRate)
 	b = c.appendField(b, 2, "amount", t.Amount)
-	b = c.appendKnown(b, 3, "stake_amount", t.Stake, numbers.field(i, numStake))
-	b = c.appendKnown(b, 4, "profit_ratio", t.ProfitRatio, numbers.field(i, numProfitRatio))
-	b = c.appendKnown(b, 5, "profit_abs", t.ProfitAbs, numbers.field(i, numProfitAbs))
+	b = c.appendKnown(b, 3, "stake_amount", t.Stake, numbers, i, numStake)
+	b = c.appendKnown(b, 4, "profit_ratio", t.ProfitRatio, numbers, i, numProfitRatio)
+	b = c.appendKnown(b, 5, "profit_abs", t.ProfitAbs, numbers, i, numProfitAbs)
 	b = append(b, ","+key2+"exit_reason\": "...)
 	b = appendJSONString(b, false, string(t.ExitReason))
 	b = append(b, ","+key2+"enter_tag\": "...)
