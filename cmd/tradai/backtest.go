@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -100,28 +99,28 @@ files follow. See docs/remote.md.`,
 			if err != nil {
 				return err
 			}
-			m := metrics.Compute(res)
-			log.Debug("backtest finished", "candles", res.Candles, "trades", len(res.Trades), "elapsed", time.Since(began))
-			// The files are written while the summary is printed, each on
-			// its own goroutine: on a large backtest writing them costs
-			// about as much as the run. They are not synced: the run can
-			// be repeated, and syncing 20 MB costs more than the run.
+			// The files are written beside the metrics and the summary,
+			// each on its own goroutine: on a large backtest writing them
+			// costs about as much as the run. Their trades, most of their
+			// work, need no metrics: they begin at once and wait for the
+			// metrics where they need them. They are not synced: the run
+			// can be repeated, and syncing 20 MB costs more than the run.
+			metricsOf := sync.OnceValue(func() metrics.Report { return metrics.Compute(res) })
+			out := report.NewFiles(res, metricsOf)
 			var files sync.WaitGroup
 			var jsonErr, reportErr error
 			if exportJSON != "" {
-				files.Go(func() {
-					jsonErr = atomicfile.WriteUnsynced(exportJSON, func(w io.Writer) error { return report.WriteJSON(w, res, m) })
-				})
+				files.Go(func() { jsonErr = atomicfile.WriteUnsynced(exportJSON, out.WriteJSON) })
 			}
 			if reportPath != "" {
-				files.Go(func() {
-					reportErr = atomicfile.WriteUnsynced(reportPath, func(w io.Writer) error { return report.WriteHTML(w, res, m) })
-				})
+				files.Go(func() { reportErr = atomicfile.WriteUnsynced(reportPath, out.WriteHTML) })
 			}
-			out := bufio.NewWriter(cmd.OutOrStdout())
-			err = report.WriteSummary(out, res, m)
+			m := metricsOf()
+			log.Debug("backtest finished", "candles", res.Candles, "trades", len(res.Trades), "elapsed", time.Since(began))
+			stdout := bufio.NewWriter(cmd.OutOrStdout())
+			err = report.WriteSummary(stdout, res, m)
 			if err == nil {
-				err = out.Flush()
+				err = stdout.Flush()
 			}
 			files.Wait()
 			if err != nil {

@@ -35,12 +35,16 @@ func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 	pts := slices.Clone(eq)
 	slices.SortStableFunc(pts, func(a, b result.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
 	var days []Day
+	// The days by their number since 1970-01-01, which names a UTC date
+	// as its text does: a trade's close is found without formatting it.
+	idx := map[int64]int{}
 	for _, p := range pts {
 		d := equityDate(p.Time)
 		if n := len(days); n > 0 && days[n-1].Date == d {
 			days[n-1].Equity = p.Equity
 			continue
 		}
+		idx[floorDiv(p.Time-1, dayMs)] = len(days)
 		days = append(days, Day{Date: d, Equity: p.Equity})
 	}
 	prev := startBal
@@ -50,12 +54,8 @@ func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 		}
 		prev = days[i].Equity
 	}
-	idx := make(map[string]int, len(days))
-	for i, d := range days {
-		idx[d.Date] = i
-	}
 	for _, t := range ts {
-		if i, ok := idx[utcDate(t.CloseTime)]; ok {
+		if i, ok := idx[floorDiv(t.CloseTime, dayMs)]; ok {
 			days[i].ProfitAbs += t.ProfitAbs
 			days[i].Trades++
 		}

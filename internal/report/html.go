@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -51,10 +52,18 @@ func mustRead(name string) string {
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
 func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
-	if res == nil {
+	return NewFiles(res, func() metrics.Report { return m }).WriteHTML(w)
+}
+
+// WriteHTML is the package's WriteHTML of the files' result, whose
+// metrics may still be being computed: it builds what does not need them
+// (the trade list, the pair panels, the equity charts), most of a large
+// report, and only then asks for the metrics.
+func (f *Files) WriteHTML(w io.Writer) error {
+	if f.res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	if err := reportTmpl.Execute(w, buildView(res, m)); err != nil {
+	if err := reportTmpl.Execute(w, buildView(f)); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
 	return nil
@@ -170,10 +179,11 @@ func periodBounds(res *result.Result, s metrics.Summary) (int64, int64) {
 	return res.Start, res.End
 }
 
-func buildView(res *result.Result, m metrics.Report) *htmlView {
-	s := m.Summary
+// buildView is the report's view of the files' result; it asks for the
+// metrics when what does not need them is built.
+func buildView(f *Files) *htmlView {
+	res := f.res
 	ccy := res.StakeCurrency
-	from, to := periodBounds(res, s)
 	name := res.Strategy
 	if name == "" {
 		name = "Unnamed strategy"
@@ -187,11 +197,7 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		TradingMode: res.TradingMode,
 		Stake:       ccy,
 		MaxOpen:     maxOpenTrades(res.MaxOpenTrades),
-		From:        dateMinute(from),
-		To:          dateMinute(to),
-		Days:        s.BacktestDays,
 		PairNames:   res.Pairs,
-		MaxDDEquity: pctS(s.MaxDrawdownEquity, 2),
 		MonthNames:  []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 	}
 	keys := make([]string, 0, len(res.Params))
@@ -206,13 +212,13 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 	// The trade list and the pair panels, most of the work on a large
 	// backtest, are built beside the rest.
 	var parts sync.WaitGroup
-	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
+	parts.Go(func() { v.Trades = tradeListOf(res, ccy, f.numbers) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
-	v.Cards = headlineCards(res, m)
 	eq := equitySeries(res)
-	v.EquityChart, v.EquityThinned = equityChart(res, eq, false)
+	lines := equityLines(res, eq)
+	v.EquityChart, v.EquityThinned = equityChart(res, lines, false)
 	if allPositive(eq) {
-		v.EquityLogChart, _ = equityChart(res, eq, true)
+		v.EquityLogChart, _ = equityChart(res, lines, true)
 	}
 	v.MaxChartPoints = maxChartPoints
 	v.Benchmark = len(res.Benchmark) > 0
@@ -221,19 +227,28 @@ func buildView(res *result.Result, m metrics.Report) *htmlView {
 		v.Drawdowns = drawdownRows(drawdownPeriods(eq, maxDrawdownPeriods), eq[len(eq)-1].t)
 	}
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
-	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
 	v.Months = monthlyReturns(res, eq)
-	var tradeRets, dayRets []float64
+	var tradeRets []float64
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			tradeRets = append(tradeRets, t.ProfitRatio)
 		}
 	}
+	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
+
+	m := f.metrics()
+	s := m.Summary
+	from, to := periodBounds(res, s)
+	v.From, v.To = dateMinute(from), dateMinute(to)
+	v.Days = s.BacktestDays
+	v.MaxDDEquity = pctS(s.MaxDrawdownEquity, 2)
+	v.Cards = headlineCards(res, m)
+	v.DrawdownChart = drawdownChart(dd, s.MaxDrawdownEquity)
+	dayRets := make([]float64, 0, len(m.Daily))
 	for _, d := range m.Daily {
 		dayRets = append(dayRets, d.Return)
 	}
 	v.RollingSharpe = rollingSharpeChart(m.Daily)
-	v.TradeHist = histogramChart("trade-returns", "Distribution of trade returns", "trade", tradeRets)
 	v.DayHist = histogramChart("day-returns", "Distribution of daily equity returns", "day", dayRets)
 
 	v.PerPair = groupViewOf("Pair", m.PerPair, ccy)
@@ -375,15 +390,16 @@ func realisedSeries(res *result.Result, end int64) []pt {
 		t int64
 		p float64
 	}
-	var closes []c
+	closes := make([]c, 0, len(res.Trades))
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			closes = append(closes, c{t.CloseTime, t.ProfitAbs})
 		}
 	}
-	sort.SliceStable(closes, func(i, j int) bool { return closes[i].t < closes[j].t })
+	slices.SortStableFunc(closes, func(a, b c) int { return cmp.Compare(a.t, b.t) })
 	bal := res.StartingBalance
-	pts := []pt{{res.Start, bal}}
+	pts := make([]pt, 0, len(closes)+2)
+	pts = append(pts, pt{res.Start, bal})
 	for _, x := range closes {
 		bal += x.p
 		pts = append(pts, pt{x.t, bal})
@@ -394,11 +410,23 @@ func realisedSeries(res *result.Result, end int64) []pt {
 	return pts
 }
 
-// equityChart draws the equity, the balance from closed trades and the
-// benchmark; logY on a log scale (id "equity-log"). It also reports
-// whether a line has more than maxChartPoints points, so that the chart
-// draws it downsampled.
-func equityChart(res *result.Result, eq []pt, logY bool) (template.HTML, bool) {
+// equityLines are the lines of the equity charts: the equity eq, the
+// balance from closed trades and the benchmark.
+func equityLines(res *result.Result, eq []pt) []chartLine {
+	lines := []chartLine{{pts: eq, class: "line-eq", area: "area-eq", areaTo: math.NaN()}}
+	if len(eq) > 0 {
+		lines = append(lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
+	}
+	if b := benchmarkSeries(res); len(b) > 0 {
+		lines = append(lines, chartLine{pts: b, class: "line-bench", areaTo: math.NaN()})
+	}
+	return lines
+}
+
+// equityChart draws lines (equityLines); logY on a log scale (id
+// "equity-log"). It also reports whether a line has more than
+// maxChartPoints points, so that the chart draws it downsampled.
+func equityChart(res *result.Result, lines []chartLine, logY bool) (template.HTML, bool) {
 	ccy := res.StakeCurrency
 	id := "equity"
 	if logY {
@@ -410,13 +438,7 @@ func equityChart(res *result.Result, eq []pt, logY bool) (template.HTML, bool) {
 		tipFmt:    func(v float64) string { return money2(v, ccy) },
 		minSpan:   math.Abs(res.StartingBalance) * 0.02,
 		ariaLabel: "Equity curve",
-		lines:     []chartLine{{pts: eq, class: "line-eq", area: "area-eq", areaTo: math.NaN()}},
-	}
-	if len(eq) > 0 {
-		c.lines = append(c.lines, chartLine{pts: realisedSeries(res, eq[len(eq)-1].t), class: "line-real", step: true, areaTo: math.NaN()})
-	}
-	if b := benchmarkSeries(res); len(b) > 0 {
-		c.lines = append(c.lines, chartLine{pts: b, class: "line-bench", areaTo: math.NaN()})
+		lines:     lines,
 	}
 	if res.StartingBalance > 0 {
 		c.ref = []float64{res.StartingBalance}

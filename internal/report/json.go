@@ -115,11 +115,46 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
+	return encodeJSON(w, res, nil, &doc, func() error { return nil })
+}
+
+// WriteJSON is the package's WriteJSON of the files' result, whose
+// metrics may still be being computed: it writes the strategy and the
+// trades, most of a large export, and only then asks for the metrics. The
+// strategy, the trades and the curves are checked before anything is
+// written, the metrics when they come: a metric that is not finite fails
+// it after the trades were written (through internal/atomicfile the file
+// is then not replaced; metrics.Compute's are always finite).
+func (f *Files) WriteJSON(w io.Writer) error {
+	res := f.res
+	if res == nil {
+		return fmt.Errorf("report: nil backtest result")
+	}
+	doc := jsonExport{Strategy: jsonStrategyOf(res)}
+	if err := checkResultFinite(&doc, res); err != nil {
+		return err
+	}
+	return encodeJSON(w, res, f.numbers(), &doc, func() error {
+		doc.setMetrics(f.metrics())
+		return checkMetricsFinite(&doc)
+	})
+}
+
+// encodeJSON writes doc's strategy and res's trades (with their numbers'
+// texts made, or nil to format them), then, once fill has put the
+// metrics' sections into doc (or failed), those and res's curves.
+func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\n  \"strategy\": ")
 	e.value(doc.Strategy, 1)
 	e.raw(",\n  \"trades\": ")
-	e.tradeList(res.Trades)
+	e.tradeList(res.Trades, numbers)
+	if e.flush(); e.err != nil {
+		return e.err
+	}
+	if err := fill(); err != nil {
+		return err
+	}
 	e.section("metrics", doc.Metrics)
 	sectionList(e, "results_per_pair", doc.ResultsPerPair)
 	sectionList(e, "exit_reason_summary", doc.ExitReasonSummary)
@@ -221,19 +256,21 @@ const tradesPerPiece = 256
 // tradesPerPiece trades on up to GOMAXPROCS goroutines and writing them in
 // order as they are done, a few ahead at most: the encoding, most of a
 // large export's work, on every core, without holding the whole list.
-func (e *jsonWriter) tradeList(ts []trade.Trade) {
+func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	if pieces < 2 || e.err != nil {
-		e.list(len(ts), func(i int) { e.buf = appendTrade(e.buf, &ts[i]) })
+		var texts tradeTexts
+		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i], chunk(numbers, 0), i) })
 		return
 	}
 	encode := func(b []byte, k int) []byte {
+		var texts tradeTexts
 		for i := k * tradesPerPiece; i < min((k+1)*tradesPerPiece, len(ts)); i++ {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, "\n    "...)
-			b = appendTrade(b, &ts[i])
+			b = texts.appendTrade(b, &ts[i], chunk(numbers, k), i-k*tradesPerPiece)
 		}
 		return b
 	}
@@ -294,17 +331,116 @@ const (
 	end2 = "\n    }"
 )
 
-// appendTrade appends t as its jsonTrade (see toJSONTrade) would be
-// encoded.
-func appendTrade(b []byte, t *trade.Trade) []byte {
+// tradeFloats is how many float fields a trade has in the export.
+const tradeFloats = 14
+
+// tradeTexts remembers the texts of the float fields of the trade
+// appended last, so that a number met again (the fees, the leverage, a
+// stop-loss that did not move: most of a trade's numbers but its rates
+// and profits) is copied rather than formatted again; and the date of the
+// time appended last, which the next trade's times mostly share.
+type tradeTexts struct {
+	bits [tradeFloats]uint64
+	n    [tradeFloats]uint8 // 0: none yet
+	text [tradeFloats][32]byte
+
+	day     int64 // days since 1970-01-01 of date
+	date    [10]byte
+	hasDate bool
+}
+
+// appendTime appends appendISOTime(ms).
+func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
+	day, rest := ms/dayMs, ms%dayMs
+	if rest < 0 {
+		day, rest = day-1, rest+dayMs
+	}
+	if !c.hasDate || day != c.day {
+		t := appendISOTime(b, day*dayMs)
+		if len(t)-len(b) != len("2006-01-02T00:00:00Z") {
+			return appendISOTime(b, ms) // a year outside 0-9999
+		}
+		c.day, c.hasDate = day, true
+		copy(c.date[:], t[len(b):])
+	}
+	b = append(b, c.date[:]...)
+	h, mi, sec, frac := rest/3_600_000, rest/60_000%60, rest/1000%60, rest%1000
+	b = append(b, 'T', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if frac != 0 {
+		b = append(b, '.', byte('0'+frac/100))
+		if frac%100 != 0 {
+			b = append(b, byte('0'+frac/10%10))
+			if frac%10 != 0 {
+				b = append(b, byte('0'+frac%10))
+			}
+		}
+	}
+	return append(b, 'Z')
+}
+
+// appendKnown appends the float field k of a trade, named name, with
+// value x, as appendJSONField: field f of trade i of numbers, or
+// formatted without numbers.
+func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, numbers *numberChunk, i, f int) []byte {
+	if numbers == nil {
+		return c.appendField(b, k, name, x)
+	}
+	text := numbers.field(i, f)
+	b = append(b, ","+key2...)
+	b = append(b, name...)
+	b = append(b, "\": "...)
+	b = append(b, text...)
+	if len(text) <= len(c.text[k]) {
+		c.bits[k], c.n[k] = math.Float64bits(x), uint8(len(text))
+		copy(c.text[k][:], text)
+	}
+	return b
+}
+
+// appendField appends the float field k of a trade, named name, with
+// value x, as appendJSONField.
+func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte {
+	b = append(b, ","+key2...)
+	b = append(b, name...)
+	b = append(b, "\": "...)
+	bits := math.Float64bits(x)
+	if c.n[k] > 0 && c.bits[k] == bits {
+		return append(b, c.text[k][:c.n[k]]...)
+	}
+	for j := range tradeFloats {
+		if c.n[j] > 0 && c.bits[j] == bits {
+			c.bits[k], c.n[k], c.text[k] = bits, c.n[j], c.text[j]
+			return append(b, c.text[k][:c.n[k]]...)
+		}
+	}
+	at := len(b)
+	b = appendJSONFloat(b, x)
+	if n := len(b) - at; n <= len(c.text[k]) {
+		c.bits[k], c.n[k] = bits, uint8(n)
+		copy(c.text[k][:], b[at:])
+	}
+	return b
+}
+
+// chunk is numbers' chunk k, nil without numbers.
+func chunk(numbers []numberChunk, k int) *numberChunk {
+	if numbers == nil {
+		return nil
+	}
+	return &numbers[k]
+}
+
+// appendTrade appends t, trade i of the numbers' chunk (nil to format
+// them), as its jsonTrade (see toJSONTrade) would be encoded.
+func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk, i int) []byte {
 	b = append(b, "{"+key2+"pair\": "...)
 	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ","+key2+"open_date\": \""...)
-	b = appendISOTime(b, t.OpenTime)
+	b = c.appendTime(b, t.OpenTime)
 	b = append(b, "\","+key2+"close_date\": "...)
 	if t.CloseTime != 0 {
 		b = append(b, '"')
-		b = appendISOTime(b, t.CloseTime)
+		b = c.appendTime(b, t.CloseTime)
 		b = append(b, '"')
 	} else {
 		b = append(b, "null"...)
@@ -317,12 +453,12 @@ func appendTrade(b []byte, t *trade.Trade) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
-	b = appendJSONField(b, "open_rate", t.OpenRate)
-	b = appendJSONField(b, "close_rate", t.CloseRate)
-	b = appendJSONField(b, "amount", t.Amount)
-	b = appendJSONField(b, "stake_amount", t.Stake)
-	b = appendJSONField(b, "profit_ratio", t.ProfitRatio)
-	b = appendJSONField(b, "profit_abs", t.ProfitAbs)
+	b = c.appendKnown(b, 0, "open_rate", t.OpenRate, numbers, i, numOpenRate)
+	b = c.appendKnown(b, 1, "close_rate", t.CloseRate, numbers, i, numCloseRate)
+	b = c.appendField(b, 2, "amount", t.Amount)
+	b = c.appendKnown(b, 3, "stake_amount", t.Stake, numbers, i, numStake)
+	b = c.appendKnown(b, 4, "profit_ratio", t.ProfitRatio, numbers, i, numProfitRatio)
+	b = c.appendKnown(b, 5, "profit_abs", t.ProfitAbs, numbers, i, numProfitAbs)
 	b = append(b, ","+key2+"exit_reason\": "...)
 	b = appendJSONString(b, false, string(t.ExitReason))
 	b = append(b, ","+key2+"enter_tag\": "...)
@@ -335,20 +471,20 @@ func appendTrade(b []byte, t *trade.Trade) []byte {
 	if lev == 0 {
 		lev = 1
 	}
-	b = appendJSONField(b, "leverage", lev)
-	b = appendJSONField(b, "fee_open", t.FeeOpen)
-	b = appendJSONField(b, "fee_close", t.FeeClose)
+	b = c.appendField(b, 6, "leverage", lev)
+	b = c.appendField(b, 7, "fee_open", t.FeeOpen)
+	b = c.appendField(b, 8, "fee_close", t.FeeClose)
 	b = append(b, ","+key2+"trade_duration\": "...)
 	var dur int64
 	if t.CloseTime != 0 {
 		dur = t.DurationMinutes()
 	}
 	b = strconv.AppendInt(b, dur, 10)
-	b = appendJSONField(b, "initial_stop_loss_abs", t.InitialStopLoss)
-	b = appendJSONField(b, "stop_loss_abs", t.StopLoss)
-	b = appendJSONField(b, "liquidation_price", t.LiquidationPrice)
-	b = appendJSONField(b, "max_rate", t.MaxRate)
-	b = appendJSONField(b, "min_rate", t.MinRate)
+	b = c.appendField(b, 9, "initial_stop_loss_abs", t.InitialStopLoss)
+	b = c.appendField(b, 10, "stop_loss_abs", t.StopLoss)
+	b = c.appendField(b, 11, "liquidation_price", t.LiquidationPrice)
+	b = c.appendField(b, 12, "max_rate", t.MaxRate)
+	b = c.appendField(b, 13, "min_rate", t.MinRate)
 	return append(b, end2...)
 }
 
@@ -392,8 +528,12 @@ func appendJSONFloat(b []byte, x float64) []byte {
 // with its HTML escaping (<, > and & as \u003c, \u003e and \u0026, for
 // JSON inside a script element) when html is set.
 func appendJSONString(b []byte, html bool, s string) []byte {
+	return append(appendJSONText(append(b, '"'), html, s), '"')
+}
+
+// appendJSONText appends s as appendJSONString does but for its quotes.
+func appendJSONText(b []byte, html bool, s string) []byte {
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -438,8 +578,20 @@ func appendJSONString(b []byte, html bool, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
+}
+
+// appendDateMinute appends dateMinute(ms).
+func appendDateMinute(b []byte, ms int64) []byte {
+	t := utc(ms)
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return append(b, dateMinute(ms)...)
+	}
+	h, mi, _ := t.Clock()
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), ' ',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10))
 }
 
 // appendISOTime appends isoTime(ms).
@@ -468,39 +620,65 @@ func appendISOTime(b []byte, ms int64) []byte {
 // buildJSON is the export but its trades and curves, which WriteJSON
 // writes straight from the result.
 func buildJSON(res *result.Result, m metrics.Report) jsonExport {
+	doc := jsonExport{Strategy: jsonStrategyOf(res)}
+	doc.setMetrics(m)
+	return doc
+}
+
+func jsonStrategyOf(res *result.Result) jsonStrategy {
 	params := res.Params
 	if params == nil {
 		params = sdk.Values{}
 	}
-	return jsonExport{
-		Strategy: jsonStrategy{
-			Name:            res.Strategy,
-			Timeframe:       string(res.Timeframe),
-			Params:          params,
-			Pairs:           nonNil(res.Pairs),
-			Exchange:        res.Exchange,
-			StakeCurrency:   res.StakeCurrency,
-			TradingMode:     res.TradingMode,
-			StartingBalance: res.StartingBalance,
-			MaxOpenTrades:   res.MaxOpenTrades,
-			BacktestStart:   isoTime(res.Start),
-			BacktestEnd:     isoTime(res.End),
-			BacktestStartTs: res.Start,
-			BacktestEndTs:   res.End,
-			FinalBalance:    res.FinalBalance,
-			Candles:         res.Candles,
-		},
-		Metrics:            m.Summary,
-		ResultsPerPair:     nonNil(m.PerPair),
-		ExitReasonSummary:  nonNil(m.PerExitReason),
-		ResultsPerEnterTag: nonNil(m.PerEnterTag),
-		DailyProfit:        nonNil(m.Daily),
+	return jsonStrategy{
+		Name:            res.Strategy,
+		Timeframe:       string(res.Timeframe),
+		Params:          params,
+		Pairs:           nonNil(res.Pairs),
+		Exchange:        res.Exchange,
+		StakeCurrency:   res.StakeCurrency,
+		TradingMode:     res.TradingMode,
+		StartingBalance: res.StartingBalance,
+		MaxOpenTrades:   res.MaxOpenTrades,
+		BacktestStart:   isoTime(res.Start),
+		BacktestEnd:     isoTime(res.End),
+		BacktestStartTs: res.Start,
+		BacktestEndTs:   res.End,
+		FinalBalance:    res.FinalBalance,
+		Candles:         res.Candles,
 	}
+}
+
+// setMetrics puts m's sections into the export.
+func (doc *jsonExport) setMetrics(m metrics.Report) {
+	doc.Metrics = m.Summary
+	doc.ResultsPerPair = nonNil(m.PerPair)
+	doc.ExitReasonSummary = nonNil(m.PerExitReason)
+	doc.ResultsPerEnterTag = nonNil(m.PerEnterTag)
+	doc.DailyProfit = nonNil(m.Daily)
 }
 
 // checkExportFinite is checkFinite over the whole export, in its order:
 // the document's sections by reflection, the trades and curves directly.
 func checkExportFinite(doc *jsonExport, res *result.Result) error {
+	if err := checkStrategyAndTrades(doc, res); err != nil {
+		return err
+	}
+	if err := checkMetricsFinite(doc); err != nil {
+		return err
+	}
+	return checkCurves(res)
+}
+
+// checkResultFinite is checkExportFinite but for the metrics' sections.
+func checkResultFinite(doc *jsonExport, res *result.Result) error {
+	if err := checkStrategyAndTrades(doc, res); err != nil {
+		return err
+	}
+	return checkCurves(res)
+}
+
+func checkStrategyAndTrades(doc *jsonExport, res *result.Result) error {
 	if err := checkFinite("strategy", reflect.ValueOf(doc.Strategy)); err != nil {
 		return err
 	}
@@ -520,6 +698,11 @@ func checkExportFinite(doc *jsonExport, res *result.Result) error {
 			}
 		}
 	}
+	return nil
+}
+
+// checkMetricsFinite checks the metrics' sections of doc.
+func checkMetricsFinite(doc *jsonExport) error {
 	for _, s := range [...]struct {
 		name string
 		v    any
@@ -531,6 +714,10 @@ func checkExportFinite(doc *jsonExport, res *result.Result) error {
 			return err
 		}
 	}
+	return nil
+}
+
+func checkCurves(res *result.Result) error {
 	for _, c := range [...]struct {
 		name string
 		pts  []result.EquityPoint

@@ -353,6 +353,13 @@ func FuzzJSONAppenders(f *testing.F) {
 		if got := appendISOTime(nil, ms); string(got) != isoTime(ms) {
 			t.Errorf("time %d: got %s, want %s", ms, got, isoTime(ms))
 		}
+		// A trade's times after others: on their day, the next, or far.
+		var c tradeTexts
+		for _, at := range []int64{ms, ms + 1, ms + 61_001, ms + dayMs, ms ^ 0x5a5a5a, ms} {
+			if got := c.appendTime([]byte("x"), at); string(got) != "x"+isoTime(at) {
+				t.Errorf("time %d after others: got %s, want %s", at, got[1:], isoTime(at))
+			}
+		}
 	})
 }
 
@@ -380,5 +387,37 @@ func TestWriteJSONWriteFails(t *testing.T) {
 		if err := WriteJSON(&failingWriter{n: after}, res, m); !errors.Is(err, errDiskFull) {
 			t.Errorf("failing after %d bytes: %v, want %v", after, err, errDiskFull)
 		}
+	}
+}
+
+// A trade's numbers met again, in another field or the trade before
+// (fees, leverage, a stop-loss that did not move, ±0), are written as
+// encoding/json writes them, and so are those that change.
+func TestWriteJSONRepeatedNumbers(t *testing.T) {
+	res, m := smallFixture()
+	base := res.Trades[0]
+	res.Trades = nil
+	negZero := math.Copysign(0, -1)
+	for i, x := range []float64{0.001, 0.001, negZero, 0, 1, 1e-7, 1e-7, 2.5, 0.001, negZero, 1e21, 1e21} {
+		tr := base
+		tr.FeeOpen, tr.FeeClose = x, 0.001
+		tr.InitialStopLoss, tr.StopLoss = x, x
+		tr.LiquidationPrice = float64(i % 2)
+		tr.Leverage = float64(1 + i%3)
+		tr.MinRate, tr.MaxRate = x, tr.OpenRate
+		res.Trades = append(res.Trades, tr)
+	}
+	for range 300 { // more than one piece of trades
+		res.Trades = append(res.Trades, res.Trades[:12]...)
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(exportDoc(res, m)); err != nil {
+		t.Fatal(err)
+	}
+	if got := writeJSON(t, res, m); !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("the export differs from the encoded document")
 	}
 }

@@ -100,8 +100,7 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
-	none, _ := marksJSON(nil, nil)
-	pp.Marks = embedJSON(none)
+	pp.Marks = embedJSON(marksJSON(nil, nil))
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -114,7 +113,7 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			tTo += bucketMs
 		}
 	}
-	var span []float64
+	span := make([]float64, 0, 2*len(idx)+2*ps.Len())
 	for _, i := range idx {
 		t := &res.Trades[i]
 		tFrom, tTo = min(tFrom, t.OpenTime), max(tTo, t.OpenTime)
@@ -155,8 +154,7 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			under = bandPath(ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		js, _ := marksJSON(marks, res.MinimalROI) // plain numbers and strings: cannot fail
-		pp.Marks = embedJSON(js)
+		pp.Marks = embedJSON(marksJSON(marks, res.MinimalROI))
 		return under, over + hoverLayer(id, m)
 	}
 	if ps.Len() == 0 {
@@ -168,7 +166,8 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 
 	// Cumulative profit of the pair's closed trades.
 	var total float64
-	eq := []pt{{tFrom, 0}}
+	eq := make([]pt, 1, len(idx)+2)
+	eq[0] = pt{tFrom, 0}
 	for _, i := range idx {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			total += t.ProfitAbs
@@ -202,24 +201,19 @@ func bandPath(ps result.PriceSeries, m *plotMap) string {
 	if n == 0 {
 		return ""
 	}
-	var b strings.Builder
-	b.Grow(n * 24)
-	b.WriteString(`<path class="price-band" d="`)
+	b := make([]byte, 0, n*24+40)
+	b = append(b, `<path class="price-band" d="`...)
 	for i := range n {
-		b.WriteString(pathOp(i == 0) + num(m.xOf(ps.Time[i])) + "," + num(m.yOf(ps.High[i])))
+		op := byte('L')
+		if i == 0 {
+			op = 'M'
+		}
+		b = appendPoint(append(b, op), m.xOf(ps.Time[i]), m.yOf(ps.High[i]))
 	}
 	for i := n - 1; i >= 0; i-- {
-		b.WriteString("L" + num(m.xOf(ps.Time[i])) + "," + num(m.yOf(ps.Low[i])))
+		b = appendPoint(append(b, 'L'), m.xOf(ps.Time[i]), m.yOf(ps.Low[i]))
 	}
-	b.WriteString(`Z"/>`)
-	return b.String()
-}
-
-func pathOp(first bool) string {
-	if first {
-		return "M"
-	}
-	return "L"
+	return string(append(b, `Z"/>`...))
 }
 
 // candlePaths draws ps as candles: wicks and bodies, rising and falling.
@@ -250,7 +244,17 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 // marker each closed trade (a diamond at the exit price coloured by
 // profit) and a line from entry to exit; and lists them for the hover.
 func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
-	var long, short, win, loss, flat, linkWin, linkLoss strings.Builder
+	var linkWin, linkLoss strings.Builder
+	// The markers' paths.
+	const (
+		long = iota
+		short
+		win
+		loss
+		flat
+		paths
+	)
+	var d [paths]strings.Builder
 	marks := make(chartMarks, 0, len(idx))
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
@@ -261,50 +265,66 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 	}
 	// A dense chart draws its markers on a grid of denseGrid viewBox
 	// units, each spot once (a marker drawn over an equal one adds nothing
-	// to see), each from the one before.
-	type spot struct {
-		d    *strings.Builder
-		x, y int
+	// to see), each from the one before. A spot is a number: its path and
+	// its grid place (within ±2^20, as any place in a chart's viewBox;
+	// others, from numbers that are not finite, are kept apart).
+	var drawn map[uint64]bool
+	var drawnFar map[[3]int]bool
+	if dense {
+		drawn = make(map[uint64]bool, 2*len(idx))
 	}
-	drawn := map[spot]bool{}
-	last := map[*strings.Builder][2]int{}
-	mark := func(d *strings.Builder, x, y float64, shape string) {
+	var last [paths][2]int
+	var begun [paths]bool
+	const near = 1 << 20
+	mark := func(p int, x, y float64, shape string) {
 		if !dense {
-			d.WriteString("M" + num(x) + "," + num(y) + shape)
+			d[p].WriteString("M" + num(x) + "," + num(y) + shape)
 			return
 		}
-		k := spot{d, int(math.Round(x / denseGrid)), int(math.Round(y / denseGrid))}
-		if drawn[k] {
-			return
+		kx, ky := int(math.Round(x/denseGrid)), int(math.Round(y/denseGrid))
+		if kx > -near && kx < near && ky > -near && ky < near {
+			k := uint64(p)<<42 | uint64(kx+near)<<21 | uint64(ky+near)
+			if drawn[k] {
+				return
+			}
+			drawn[k] = true
+		} else {
+			k := [3]int{p, kx, ky}
+			if drawnFar[k] {
+				return
+			}
+			if drawnFar == nil {
+				drawnFar = map[[3]int]bool{}
+			}
+			drawnFar[k] = true
 		}
-		drawn[k] = true
-		at, ok := last[d]
 		op := "m"
-		if !ok {
+		if !begun[p] {
 			op = "M"
 		}
-		d.WriteString(op + strconv.Itoa((k.x-at[0])*denseGrid) + "," + strconv.Itoa((k.y-at[1])*denseGrid) + shape)
-		last[d] = [2]int{k.x, k.y}
+		at := last[p]
+		d[p].WriteString(op + strconv.Itoa((kx-at[0])*denseGrid) + "," + strconv.Itoa((ky-at[1])*denseGrid) + shape)
+		last[p], begun[p] = [2]int{kx, ky}, true
 	}
 	for _, i := range idx {
 		t := &res.Trades[i]
 		x0, y0 := m.xOf(t.OpenTime), m.yOf(t.OpenRate)
 		if t.IsShort {
-			mark(&short, x0, y0, down)
+			mark(short, x0, y0, down)
 		} else {
-			mark(&long, x0, y0, up)
+			mark(long, x0, y0, up)
 		}
 		ct := chartTrade{N: i + 1}
 		end := m.tmax
 		if t.CloseTime != 0 {
 			end = t.CloseTime
 			x1, y1 := m.xOf(t.CloseTime), m.yOf(t.CloseRate)
-			mk, link := &flat, &linkWin
+			mk, link := flat, &linkWin
 			switch tone(t.ProfitAbs) {
 			case "pos":
-				mk = &win
+				mk = win
 			case "neg":
-				mk, link = &loss, &linkLoss
+				mk, link = loss, &linkLoss
 			}
 			mark(mk, x1, y1-dy, diamond)
 			if !dense {
@@ -341,11 +361,11 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 	if dense {
 		cls = "mark dense "
 	}
-	path(cls+"entry long", &long)
-	path(cls+"entry short", &short)
-	path(cls+"exit pos", &win)
-	path(cls+"exit neg", &loss)
-	path(cls+"exit flat", &flat)
+	path(cls+"entry long", &d[long])
+	path(cls+"entry short", &d[short])
+	path(cls+"exit pos", &d[win])
+	path(cls+"exit neg", &d[loss])
+	path(cls+"exit flat", &d[flat])
 	return b.String(), marks
 }
 

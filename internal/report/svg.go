@@ -1,10 +1,10 @@
 package report
 
 import (
-	"encoding/json"
 	"html"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -244,12 +244,26 @@ func (c *chart) render() template.HTML {
 
 	// Hover read-out: the first series' points in viewBox coordinates.
 	if c.tipFmt != nil {
-		tips := make([][3]any, 0, len(lines[0].pts))
-		for _, p := range lines[0].pts {
-			tips = append(tips, [3]any{round1(xOf(p.t)), round1(yOf(p.v)), dateMinute(p.t) + " · " + c.tipFmt(p.v)})
+		// [[x, y, text], ...] as encoding/json writes it, escaped for
+		// the attribute as html.EscapeString does.
+		pts := lines[0].pts
+		data := make([]byte, 0, 48*len(pts)+2)
+		data = append(data, '[')
+		for i, p := range pts {
+			if i > 0 {
+				data = append(data, ',')
+			}
+			data = append(data, '[')
+			data = appendJSONFloat(data, round1(xOf(p.t)))
+			data = append(data, ',')
+			data = appendJSONFloat(data, round1(yOf(p.v)))
+			data = append(data, ',')
+			data = appendDateMinute(append(data, '"'), p.t)
+			data = append(appendJSONText(append(data, " · "...), true, c.tipFmt(p.v)), '"')
+			data = append(data, ']')
 		}
-		data, _ := json.Marshal(tips)
-		w(`<g class="hover" data-pts="`, html.EscapeString(string(data)), `">`,
+		data = append(data, ']')
+		w(`<g class="hover" data-pts="`, string(appendHTMLEscaped(make([]byte, 0, len(data)+len(data)/4), data)), `">`,
 			`<line class="hover-line" x1="0" x2="0" y1="`, num(marginT), `" y2="`, num(marginT+plotH), `"/>`,
 			`<circle class="hover-dot" r="4" cx="0" cy="0"/>`,
 			`<rect class="hover-catch" x="`, num(marginL), `" y="`, num(marginT), `" width="`, num(plotW), `" height="`, num(plotH), `"/></g>`)
@@ -296,22 +310,26 @@ func logTicks(lo, hi float64) (vals []float64, gap float64) {
 }
 
 func linePath(pts []pt, step bool, xOf func(int64) float64, yOf func(float64) float64) string {
-	var b strings.Builder
-	b.Grow(len(pts) * 16)
+	b := make([]byte, 0, len(pts)*16)
 	var prevY float64
 	for i, p := range pts {
 		x, y := xOf(p.t), yOf(p.v)
 		switch {
 		case i == 0:
-			b.WriteString("M" + num(x) + "," + num(y))
+			b = appendPoint(append(b, 'M'), x, y)
 		case step:
-			b.WriteString("L" + num(x) + "," + num(prevY) + "L" + num(x) + "," + num(y))
+			b = appendPoint(append(appendPoint(append(b, 'L'), x, prevY), 'L'), x, y)
 		default:
-			b.WriteString("L" + num(x) + "," + num(y))
+			b = appendPoint(append(b, 'L'), x, y)
 		}
 		prevY = y
 	}
-	return b.String()
+	return string(b)
+}
+
+// appendPoint appends "x,y" for a path point, as num formats them.
+func appendPoint(b []byte, x, y float64) []byte {
+	return appendNum(append(appendNum(b, x), ','), y)
 }
 
 // num formats an SVG coordinate with one decimal.
@@ -320,6 +338,45 @@ func num(x float64) string {
 		x = 0 // never emit NaN into SVG; callers keep this from happening
 	}
 	return fixed(x, 1)
+}
+
+// appendNum appends num(x).
+func appendNum(b []byte, x float64) []byte {
+	if !isFinite(x) {
+		x = 0
+	}
+	at := len(b)
+	b = strconv.AppendFloat(b, x, 'f', 1, 64)
+	if b[at] != '-' {
+		return b
+	}
+	for _, c := range b[at+1:] {
+		if c != '0' && c != '.' {
+			return b
+		}
+	}
+	return append(b[:at], b[at+1:]...) // no "-0.0"
+}
+
+// appendHTMLEscaped appends s escaped as html.EscapeString escapes it.
+func appendHTMLEscaped(b, s []byte) []byte {
+	for _, c := range s {
+		switch c {
+		case '&':
+			b = append(b, "&amp;"...)
+		case '\'':
+			b = append(b, "&#39;"...)
+		case '<':
+			b = append(b, "&lt;"...)
+		case '>':
+			b = append(b, "&gt;"...)
+		case '"':
+			b = append(b, "&#34;"...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 func round1(x float64) float64 {

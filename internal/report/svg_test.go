@@ -1,6 +1,7 @@
 package report
 
 import (
+	"html"
 	"math"
 	"strings"
 	"testing"
@@ -97,4 +98,24 @@ func TestEquityLogChart(t *testing.T) {
 	if out := writeHTML(t, res, metrics.Compute(res)); strings.Contains(out, `id="equity-log"`) || strings.Contains(out, `id="equity-log-toggle"`) {
 		t.Error("log chart of an equity that goes below 0")
 	}
+}
+
+// The chart's appenders write what num and html.EscapeString return: a
+// chart's hover texts carry the stake currency a config names.
+func FuzzChartAppenders(f *testing.F) {
+	f.Add(-0.04, `USDT`, int64(1_515_568_500_000))
+	f.Add(-0.05, `a"b'c<d>&e`, int64(-1))
+	f.Add(math.Inf(-1), "\u2028\xff", int64(253_402_300_800_000))
+	f.Add(1234.56, "", int64(-62_135_596_800_001))
+	f.Fuzz(func(t *testing.T, x float64, s string, ms int64) {
+		if got := string(appendDateMinute([]byte("a"), ms)); got != "a"+dateMinute(ms) {
+			t.Errorf("appendDateMinute(%d) = %q, want %q", ms, got, "a"+dateMinute(ms))
+		}
+		if got := string(appendNum([]byte("L"), x)); got != "L"+num(x) {
+			t.Errorf("appendNum(%v) = %q, want %q", x, got, "L"+num(x))
+		}
+		if got := string(appendHTMLEscaped([]byte("a"), []byte(s))); got != "a"+html.EscapeString(s) {
+			t.Errorf("appendHTMLEscaped(%q) = %q, want %q", s, got, "a"+html.EscapeString(s))
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/tradai/tradai/internal/result"
@@ -74,6 +75,7 @@ func (l *tradeList) Embed() (template.HTML, error) { return l.packed, l.packErr 
 // pack is the list's wire JSON packed for Embed.
 func (l *tradeList) pack() (template.HTML, error) {
 	var z bytes.Buffer
+	z.Grow(len(l.wire) / 2) // Huffman coding packs the list's digits to under half
 	zw, err := gzip.NewWriterLevel(&z, gzip.HuffmanOnly)
 	if err != nil {
 		return "", fmt.Errorf("pack the trade list: %w", err)
@@ -84,7 +86,13 @@ func (l *tradeList) pack() (template.HTML, error) {
 	if err := zw.Close(); err != nil {
 		return "", fmt.Errorf("pack the trade list: %w", err)
 	}
-	return template.HTML(base64.StdEncoding.EncodeToString(z.Bytes())), nil //nolint:gosec // base64 is plain ASCII letters, digits and +/=
+	// Encoded straight into the string's bytes: no copy of a megabyte.
+	var b64 strings.Builder
+	b64.Grow(base64.StdEncoding.EncodedLen(z.Len()))
+	enc := base64.NewEncoder(base64.StdEncoding, &b64)
+	_, _ = enc.Write(z.Bytes()) // a strings.Builder does not fail
+	_ = enc.Close()
+	return template.HTML(b64.String()), nil //nolint:gosec // base64 is plain ASCII letters, digits and +/=
 }
 
 // tradeCol is one column of the trade list.
@@ -165,8 +173,9 @@ func (f tradeFormat) scriptExact(x float64) bool {
 }
 
 // tradeListOf builds the trade list; the leverage and enter tag columns
-// only when a trade is leveraged or tagged. nil without trades.
-func tradeListOf(res *result.Result, stake string) *tradeList {
+// only when a trade is leveraged or tagged; the numbers of the trades
+// (tradeNumbers) are waited for where they are needed. nil without trades.
+func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk) *tradeList {
 	n := len(res.Trades)
 	if n == 0 {
 		return nil
@@ -212,6 +221,9 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		}
 		return out
 	}
+	shared := func(k int) func() func(i int) []byte {
+		return func() func(i int) []byte { return numberColumn(numbers(), k) }
+	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
 	// The columns are encoded side by side, each on its own goroutine:
@@ -247,16 +259,16 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 				durs[i] = math.NaN()
 			}
 		}
-		return numColumn(durs, "dur", "–")
+		return numColumn(durs, "dur", "–", nil)
 	})
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "", shared(numOpenRate))
 	})
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "", shared(numCloseRate))
 	})
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "", shared(numStake))
 	})
 	if showLev {
 		add(func() ([]byte, []byte) {
@@ -265,15 +277,15 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 					return 1
 				}
 				return t.Leverage
-			}), "lev", "")
+			}), "lev", "", nil)
 		})
 	}
 	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "", shared(numProfitRatio))
 	})
 	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
 	absCol := len(cols)
-	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "") })
+	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "", shared(numProfitAbs)) })
 	var tones []byte
 	add(plain(func() []byte {
 		tones = appendFormat(nil, "tone", abs, "")
@@ -333,11 +345,16 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 
 // numColumn encodes a number column: its values (the numbers with every
 // digit; NaN for none) and its texts in format f (none where there is no
-// value).
-func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
+// value). exported, when set, gives the values' texts in the export
+// (tradeNumbers), which many values can be sent as.
+func numColumn(xs []float64, f tradeFormat, none string, exported func() func(i int) []byte) (text, value []byte) {
 	if vals, ok := fewValues(xs); ok {
 		value = appendDict(nil, vals)
 	} else {
+		var textOf func(i int) []byte
+		if exported != nil {
+			textOf = exported()
+		}
 		// Made long enough for 19 characters a number (most prices and
 		// profits; 24 at most): growing it would copy it over and over.
 		value = append(make([]byte, 0, 20*len(xs)+16), `{"num":[`...)
@@ -345,10 +362,13 @@ func numColumn(xs []float64, f tradeFormat, none string) (text, value []byte) {
 			if i > 0 {
 				value = append(value, ',')
 			}
-			if isFinite(x) {
-				value = strconv.AppendFloat(value, x, 'g', -1, 64)
-			} else {
+			switch {
+			case !isFinite(x):
 				value = append(value, "null"...)
+			case textOf != nil:
+				value = appendGText(value, x, textOf(i))
+			default:
+				value = strconv.AppendFloat(value, x, 'g', -1, 64)
 			}
 		}
 		value = append(value, "]}"...)
@@ -553,42 +573,87 @@ type marksWire struct {
 	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// marksJSON writes m as a marksWire; roi is the ROI table the levels
-// come from.
-func marksJSON(m chartMarks, roi sdk.ROITable) ([]byte, error) {
-	w := marksWire{DN: make([]int, len(m)), Span: minTradeSpan}
+// marksJSON writes m as a marksWire, as encoding/json would; roi is the
+// ROI table the levels come from.
+func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
 	var some struct{ sl0, sl, liq, roi bool }
-	prev := 0
-	for _, c := range m {
+	for i := range m {
+		c := &m[i]
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
 		some.roi = some.roi || len(c.ROI) > 0
 	}
-	if some.roi {
-		for _, s := range roi {
-			w.ROIMin = append(w.ROIMin, s.Minutes)
-		}
-	}
+	b := make([]byte, 0, 64+8*len(m)+16*len(roi))
+	b = append(b, `{"dn":[`...)
+	prev := 0
 	for i := range m {
-		c := &m[i]
-		w.DN[i], prev = c.N-prev, c.N
-		if some.sl0 {
-			w.Stop0 = append(w.Stop0, c.Stop0)
+		if i > 0 {
+			b = append(b, ',')
 		}
-		if some.sl {
-			w.Stop = append(w.Stop, c.Stop)
-		}
-		if some.liq {
-			w.Liq = append(w.Liq, c.Liq)
-		}
-		if some.roi {
-			w.ROI = append(w.ROI, c.ROI)
-		}
+		b = strconv.AppendInt(b, int64(m[i].N-prev), 10)
+		prev = m[i].N
 	}
-	return json.Marshal(w)
+	b = append(b, `],"span":`...)
+	b = appendJSONFloat(b, minTradeSpan)
+	if some.roi && len(roi) > 0 {
+		b = append(b, `,"roiMin":[`...)
+		for i, s := range roi {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, s.Minutes, 10)
+		}
+		b = append(b, ']')
+	}
+	price := func(b []byte, p *string) []byte {
+		if p == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONString(b, true, *p)
+	}
+	column := func(b []byte, name string, has bool, at func(c *chartTrade) *string) []byte {
+		if !has {
+			return b
+		}
+		b = append(b, `,"`+name+`":[`...)
+		for i := range m {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = price(b, at(&m[i]))
+		}
+		return append(b, ']')
+	}
+	b = column(b, "sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
+	b = column(b, "sl", some.sl, func(c *chartTrade) *string { return c.Stop })
+	b = column(b, "liq", some.liq, func(c *chartTrade) *string { return c.Liq })
+	if some.roi {
+		b = append(b, `,"roi":[`...)
+		for i := range m {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			levels := m[i].ROI
+			if levels == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for j, p := range levels {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = price(b, p)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
-// embedJSON puts JSON that encoding/json wrote into a script element of
-// type application/json as it is: in strings, encoding/json escapes <, >
+// embedJSON puts JSON that encoding/json wrote (or that was written as
+// it writes it, as marksJSON's) into a script element of type
+// application/json as it is: in strings, encoding/json escapes <, >
 // and & (so no "</script" can appear) and U+2028 and U+2029, which is what
 // the template's own escaper would ensure by encoding the value a second
 // time.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
 )
 
 // tradeWire is the trade list's JSON (see tradeList), for the tests.
@@ -228,7 +229,7 @@ func wireTables() []*result.Result {
 func TestTradeWireRoundTrip(t *testing.T) {
 	for _, res := range wireTables() {
 		want := tradeTableOf(res, "USDT")
-		l := tradeListOf(res, "USDT")
+		l := tradeListOf(res, "USDT", func() []numberChunk { return tradeNumbers(res.Trades) })
 		js := l.wire
 		var w tradeWire
 		if err := json.Unmarshal(js, &w); err != nil {
@@ -296,7 +297,7 @@ func TestTradeWireNumberTexts(t *testing.T) {
 		}
 	}
 	want := tradeTableOf(res, "USDT")
-	l := tradeListOf(res, "USDT")
+	l := tradeListOf(res, "USDT", func() []numberChunk { return tradeNumbers(res.Trades) })
 	js := l.wire
 	var w tradeWire
 	if err := json.Unmarshal(js, &w); err != nil {
@@ -362,10 +363,7 @@ func TestMarksWire(t *testing.T) {
 		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
 	}
 	_, marks := tradeMarks(res, idx, m)
-	js, err := marksJSON(marks, res.MinimalROI)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := marksJSON(marks, res.MinimalROI)
 	var w marksWire
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatal(err)
@@ -373,8 +371,8 @@ func TestMarksWire(t *testing.T) {
 	if got := expandMarks(w); !reflect.DeepEqual(got, []chartTrade(marks)) {
 		t.Fatalf("marks\n got %+v\nwant %+v", got, marks)
 	}
-	if js, err := marksJSON(nil, nil); err != nil || !strings.Contains(string(js), `"dn":[]`) {
-		t.Errorf("no marks: %s, %v", js, err)
+	if js := marksJSON(nil, nil); !strings.Contains(string(js), `"dn":[]`) {
+		t.Errorf("no marks: %s", js)
 	}
 
 	layer := hoverLayer("price-0", m)
@@ -501,4 +499,58 @@ func runScript(t *testing.T, names []string, input, expr string) string {
 		t.Fatalf("node: %v", err)
 	}
 	return string(out)
+}
+
+// marksJSON writes the bytes encoding/json writes of the marksWire of
+// the marks: with and without each column, levels missing here and there,
+// and texts JSON escapes for HTML.
+func TestMarksJSONAsEncoded(t *testing.T) {
+	s := func(v string) *string { return &v }
+	roi := sdk.ROITable{{Minutes: 0, Ratio: 0.1}, {Minutes: 30, Ratio: 0.05}, {Minutes: 90, Ratio: 0}}
+	for name, c := range map[string]struct {
+		m   chartMarks
+		roi sdk.ROITable
+	}{
+		"none":         {nil, nil},
+		"plain":        {chartMarks{{N: 1}, {N: 3}, {N: 4}}, roi},
+		"stops":        {chartMarks{{N: 2, Stop0: s("9.5")}, {N: 5, Stop0: s("9.1"), Stop: s("9.3")}, {N: 6}}, nil},
+		"liq and roi":  {chartMarks{{N: 1, Liq: s("4.2"), ROI: []*string{s("11"), nil, s("10.5")}}, {N: 2, ROI: []*string{nil, s("10")}}, {N: 7}}, roi},
+		"roi no table": {chartMarks{{N: 1, ROI: []*string{s("11")}}}, nil},
+		"escaped":      {chartMarks{{N: 1, Stop0: s("<1&2>\u2028\"\\")}}, roi},
+	} {
+		w := marksWire{DN: make([]int, len(c.m)), Span: minTradeSpan}
+		var some struct{ sl0, sl, liq, roi bool }
+		for _, tr := range c.m {
+			some.sl0, some.sl, some.liq = some.sl0 || tr.Stop0 != nil, some.sl || tr.Stop != nil, some.liq || tr.Liq != nil
+			some.roi = some.roi || len(tr.ROI) > 0
+		}
+		if some.roi {
+			for _, step := range c.roi {
+				w.ROIMin = append(w.ROIMin, step.Minutes)
+			}
+		}
+		prev := 0
+		for i, tr := range c.m {
+			w.DN[i], prev = tr.N-prev, tr.N
+			if some.sl0 {
+				w.Stop0 = append(w.Stop0, tr.Stop0)
+			}
+			if some.sl {
+				w.Stop = append(w.Stop, tr.Stop)
+			}
+			if some.liq {
+				w.Liq = append(w.Liq, tr.Liq)
+			}
+			if some.roi {
+				w.ROI = append(w.ROI, tr.ROI)
+			}
+		}
+		want, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := marksJSON(c.m, c.roi); string(got) != string(want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
 }

@@ -119,7 +119,7 @@ func buildWalkView(r *WalkForwardReport) *walkView {
 		{"Max drawdown", pctS(s.MaxDrawdownEquity, 2), "out of sample", tone(-s.MaxDrawdownEquity)},
 		{"Trades", strconv.Itoa(s.TotalTrades), "out of sample", ""},
 	}
-	v.Equity, _ = equityChart(oos, equitySeries(oos), false)
+	v.Equity, _ = equityChart(oos, equityLines(oos, equitySeries(oos)), false)
 	for _, w := range wf.Windows {
 		is, os := w.InSample, w.OutOfSample
 		row := walkRow{N: w.Index + 1,

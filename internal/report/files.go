@@ -1,0 +1,27 @@
+package report
+
+import (
+	"sync"
+
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
+)
+
+// Files writes the files of one backtest, its export (WriteJSON) and its
+// report (WriteHTML), side by side if need be: what both write of each
+// trade is made once, by the first to need it, and the metrics are asked
+// for (once, through metrics) only where they are needed, so that the
+// files may begin while they are still being computed.
+type Files struct {
+	res     *result.Result
+	metrics func() metrics.Report
+	numbers func() []numberChunk
+}
+
+// NewFiles returns the files of res; metrics returns res's metrics (it
+// may wait for them), and is called at most once.
+func NewFiles(res *result.Result, metrics func() metrics.Report) *Files {
+	f := &Files{res: res, metrics: sync.OnceValue(metrics)}
+	f.numbers = sync.OnceValue(func() []numberChunk { return tradeNumbers(res.Trades) })
+	return f
+}

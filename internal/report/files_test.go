@@ -1,0 +1,94 @@
+package report
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tradai/tradai/internal/metrics"
+	"github.com/tradai/tradai/internal/result"
+)
+
+// pendingOf is m as metrics still being computed: it counts its calls and
+// records how much of the output w held at the first.
+type pendingOf struct {
+	m       metrics.Report
+	w       *bytes.Buffer
+	calls   int
+	written int
+}
+
+func (p *pendingOf) get() metrics.Report {
+	if p.calls == 0 {
+		p.written = p.w.Len()
+	}
+	p.calls++
+	return p.m
+}
+
+// The files of a backtest whose metrics are still being computed are the
+// bytes WriteJSON and WriteHTML write; they ask for the metrics once
+// between them, and the export has its strategy and trades written
+// before it asks.
+func TestFilesAsWritten(t *testing.T) {
+	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
+		"small": smallFixture, "large": largeFixture, "empty": emptyFixture, "many": manyTradesFixture,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, m := fixture()
+			var got bytes.Buffer
+			p := &pendingOf{m: m, w: &got}
+			files := NewFiles(res, p.get)
+			if err := files.WriteJSON(&got); err != nil {
+				t.Fatal(err)
+			}
+			want := writeJSON(t, res, m)
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("Files.WriteJSON differs from WriteJSON:\n%s\nwant:\n%s", got.Bytes(), want)
+			}
+			if trades := bytes.Index(want, []byte(`,
+  "metrics": `)); p.written != trades {
+				t.Errorf("the export asked for the metrics with %d bytes written, want %d (its strategy and trades)", p.written, trades)
+			}
+
+			var html bytes.Buffer
+			if err := files.WriteHTML(&html); err != nil {
+				t.Fatal(err)
+			}
+			if wantHTML := writeHTML(t, res, m); html.String() != wantHTML {
+				t.Fatal("Files.WriteHTML differs from WriteHTML")
+			}
+			if p.calls != 1 {
+				t.Errorf("the files asked for the metrics %d times, want once", p.calls)
+			}
+		})
+	}
+}
+
+// A metric that is not finite fails the export when it comes, naming it;
+// the rest of the result is checked before anything is written.
+func TestFilesWriteJSONRejectsNonFinite(t *testing.T) {
+	res, m := smallFixture()
+	m.Summary.Sharpe = math.Inf(1)
+	var buf bytes.Buffer
+	err := NewFiles(res, func() metrics.Report { return m }).WriteJSON(&buf)
+	if err == nil || !strings.Contains(err.Error(), "metrics.sharpe") {
+		t.Fatalf("error %v, want one naming metrics.sharpe", err)
+	}
+
+	res, m = smallFixture()
+	res.Trades[1].ProfitRatio = math.NaN()
+	buf.Reset()
+	called := false
+	err = NewFiles(res, func() metrics.Report { called = true; return m }).WriteJSON(&buf)
+	if err == nil || !strings.Contains(err.Error(), "trades[1].profit_ratio") {
+		t.Fatalf("error %v, want one naming trades[1].profit_ratio", err)
+	}
+	if buf.Len() > 0 || called {
+		t.Errorf("a trade not finite: %d bytes written, metrics asked for: %v; want nothing", buf.Len(), called)
+	}
+	if err := NewFiles(nil, func() metrics.Report { return m }).WriteJSON(&buf); err == nil {
+		t.Error("nil result accepted")
+	}
+}
