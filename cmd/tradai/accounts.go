@@ -14,11 +14,8 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/atomicfile"
-	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
-	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/secrets"
-	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -65,9 +62,7 @@ func (o *accountsOpts) with(cmd *cobra.Command, do func(ctx context.Context, a v
 			if err != nil {
 				return nil, err
 			}
-			venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true,
-				Accounts: simstore.New(d, clock.Real(), log), Keys: store, Log: log}
-			ops, err := api.NewAccounts(store, venues, log)
+			ops, err := api.NewAccounts(store, o.localVenues(d, store, log), log)
 			if err != nil {
 				return nil, err
 			}

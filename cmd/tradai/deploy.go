@@ -75,15 +75,21 @@ func (o *deployOpts) with(cmd *cobra.Command, do func(ctx context.Context, d dep
 			if err != nil {
 				return nil, err
 			}
-			venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log),
-				Keys: keys, Log: log}
 			// Local mode works on the database itself: its user is an operator.
-			ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log, Operators: []string{l.p.User}})
+			ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: o.localVenues(d, keys, log), Registry: l.reg, Log: log, Operators: []string{l.p.User}})
 			if err != nil {
 				return nil, err
 			}
 			return localDeployments{ops: ops, p: l.p}, nil
 		}, do)
+}
+
+// localVenues are the venues of local mode: the simulator the flags name
+// (any URL taken), with the database's simulator accounts, and the stored
+// venue accounts keys holds.
+func (o *deployOpts) localVenues(d *db.DB, keys *accounts.Store, log *slog.Logger) *platform.Venues {
+	return &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true,
+		Accounts: simstore.New(d, clock.Real(), log), Keys: keys, Log: log}
 }
 
 // localDeployments are the deployments of the local database, as one
@@ -284,19 +290,10 @@ func newDeployListCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.DeploymentList{Deployments: deps})
-				}
-				if err := writeTable(cmd.OutOrStdout(), "ID\tSTATE\tSTRATEGY\tMODE\tVENUE\tACCOUNT\tPAIRS\tTF\tLAST TICK\tHEARTBEAT", deps, func(x apitype.Deployment) string {
+				return printAnswer(cmd, asJSON, apitype.DeploymentList{Deployments: deps}, deps, "no deployments", "ID\tSTATE\tSTRATEGY\tMODE\tVENUE\tACCOUNT\tPAIRS\tTF\tLAST TICK\tHEARTBEAT", func(x apitype.Deployment) string {
 					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, stateOf(x), strategyName(x), x.Mode, x.Venue, x.Account,
 						oneLine(strings.Join(x.Pairs, ","), 40), x.Timeframe, optTime(x.LastTick), age(x.Heartbeat, x.HeartbeatAge))
-				}); err != nil {
-					return err
-				}
-				if len(deps) == 0 {
-					fmt.Fprintln(cmd.ErrOrStderr(), "no deployments")
-				}
-				return nil
+				})
 			})
 		},
 	}
@@ -698,22 +695,13 @@ func newDeployTradesCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.DeploymentTradeList{Trades: ts})
-				}
-				if err := writeTable(cmd.OutOrStdout(), "SEQ\tPAIR\tOPENED\tOPEN RATE\tAMOUNT\tCLOSED\tCLOSE RATE\tPROFIT\tEXIT", ts, func(t apitype.DeploymentTrade) string {
+				return printAnswer(cmd, asJSON, apitype.DeploymentTradeList{Trades: ts}, ts, "no trades yet", "SEQ\tPAIR\tOPENED\tOPEN RATE\tAMOUNT\tCLOSED\tCLOSE RATE\tPROFIT\tEXIT", func(t apitype.DeploymentTrade) string {
 					closed, rate, profit, exit := "open", "-", "-", "-"
 					if !t.Open && t.CloseTime != nil {
 						closed, rate, profit, exit = fmtTime(*t.CloseTime), fmt.Sprintf("%.8g", t.CloseRate), pctOf(t.ProfitRatio), t.ExitReason
 					}
 					return fmt.Sprintf("%d\t%s\t%s\t%.8g\t%.8g\t%s\t%s\t%s\t%s", t.Seq, t.Pair, fmtTime(t.OpenTime), t.OpenRate, t.Amount, closed, rate, profit, exit)
-				}); err != nil {
-					return err
-				}
-				if len(ts) == 0 {
-					fmt.Fprintln(cmd.ErrOrStderr(), "no trades yet")
-				}
-				return nil
+				})
 			})
 		},
 	}
@@ -733,10 +721,7 @@ func newDeployOrdersCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.DeploymentOrderList{Orders: os})
-				}
-				return writeTable(cmd.OutOrStdout(), "CLIENT ID\tCREATED\tPAIR\tSIDE\tTYPE\tSTATUS\tEXECUTED\tQUOTE\tREASON", os, func(x apitype.DeploymentOrder) string {
+				return printAnswer(cmd, asJSON, apitype.DeploymentOrderList{Orders: os}, os, "", "CLIENT ID\tCREATED\tPAIR\tSIDE\tTYPE\tSTATUS\tEXECUTED\tQUOTE\tREASON", func(x apitype.DeploymentOrder) string {
 					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ClientOrderID, fmtTime(x.CreatedAt), x.Pair, x.Side, x.Type, x.Status,
 						x.Executed, x.QuoteExecuted, x.Reason)
 				})
@@ -759,18 +744,9 @@ func newDeployPositionsCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.PositionList{Positions: ps})
-				}
-				if err := writeTable(cmd.OutOrStdout(), "PAIR\tTRADE\tQUANTITY\tOPEN RATE\tSTAKE\tOPENED\tSTOP", ps, func(p apitype.Position) string {
+				return printAnswer(cmd, asJSON, apitype.PositionList{Positions: ps}, ps, "no open positions", "PAIR\tTRADE\tQUANTITY\tOPEN RATE\tSTAKE\tOPENED\tSTOP", func(p apitype.Position) string {
 					return fmt.Sprintf("%s\t%d\t%s\t%.8g\t%.8g\t%s\t%.8g", p.Pair, p.TradeSeq, p.Quantity, p.OpenRate, p.Stake, fmtTime(p.OpenTime), p.StopLoss)
-				}); err != nil {
-					return err
-				}
-				if len(ps) == 0 {
-					fmt.Fprintln(cmd.ErrOrStderr(), "no open positions")
-				}
-				return nil
+				})
 			})
 		},
 	}
@@ -790,10 +766,7 @@ func newDeployEquityCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.EquityCurve{Points: es})
-				}
-				return writeTable(cmd.OutOrStdout(), "TIME\tEQUITY", es, func(e apitype.EquityPoint) string {
+				return printAnswer(cmd, asJSON, apitype.EquityCurve{Points: es}, es, "", "TIME\tEQUITY", func(e apitype.EquityPoint) string {
 					return fmt.Sprintf("%s\t%.8g", fmtTime(e.Time), e.Equity)
 				})
 			})

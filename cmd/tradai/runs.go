@@ -543,6 +543,22 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
+// printAnswer prints a list the API answered: with --json its answer as
+// JSON; else the items as a table (writeTable) and, when there are none,
+// none (if not empty) on standard error.
+func printAnswer[T any](cmd *cobra.Command, asJSON bool, answer any, items []T, none, header string, row func(T) string) error {
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), answer)
+	}
+	if err := writeTable(cmd.OutOrStdout(), header, items, row); err != nil {
+		return err
+	}
+	if len(items) == 0 && none != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), none)
+	}
+	return nil
+}
+
 // writeTable writes a table: its header, then row's line of each item
 // (tab-separated cells, no newline).
 func writeTable[T any](w io.Writer, header string, items []T, row func(T) string) error {

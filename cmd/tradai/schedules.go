@@ -77,10 +77,7 @@ See docs/operations.md, "Schedules and the lifecycle".`,
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.ScheduleList{Schedules: l})
-				}
-				return writeTable(cmd.OutOrStdout(), "ID\tDEPLOYMENT\tACTION\tCRON\tNEXT\tLAST\tLAST ERROR", l, func(s apitype.Schedule) string {
+				return printAnswer(cmd, asJSON, apitype.ScheduleList{Schedules: l}, l, "", "ID\tDEPLOYMENT\tACTION\tCRON\tNEXT\tLAST\tLAST ERROR", func(s apitype.Schedule) string {
 					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", s.ID, s.Spec.Deployment, s.Spec.Action, s.Spec.Cron, s.Next, dash(s.Last), oneLine(s.LastError, 60))
 				})
 			})
@@ -125,10 +122,7 @@ func newChallengersCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.ChallengerList{Challengers: l})
-				}
-				return writeTable(cmd.OutOrStdout(), "ID\tDEPLOYMENT\tSTATE\tCHAMPION\tCHALLENGER\tMETRIC\tCHAMPION'S\tCHALLENGER'S\tREASON", l, func(c apitype.Challenger) string {
+				return printAnswer(cmd, asJSON, apitype.ChallengerList{Challengers: l}, l, "", "ID\tDEPLOYMENT\tSTATE\tCHAMPION\tCHALLENGER\tMETRIC\tCHAMPION'S\tCHALLENGER'S\tREASON", func(c apitype.Challenger) string {
 					v := "-"
 					if c.Version > 0 {
 						v = c.Strategy + "@" + strconv.Itoa(c.Version)

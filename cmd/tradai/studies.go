@@ -132,10 +132,7 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), page)
-			}
-			return writeTable(cmd.OutOrStdout(), "ID\tSTATUS\tSTRATEGY\tSAMPLER\tTRIALS\tFAILED\tCREATED\tERROR", page.Studies, func(st apitype.Study) string {
+			return printAnswer(cmd, asJSON, page, page.Studies, "", "ID\tSTATUS\tSTRATEGY\tSAMPLER\tTRIALS\tFAILED\tCREATED\tERROR", func(st apitype.Study) string {
 				return fmt.Sprintf("%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s", st.ID, st.Status, st.Strategy, st.Sampler,
 					st.Trials.Completed+st.Trials.Failed, st.Epochs, st.Trials.Failed, fmtTime(st.CreatedAt), oneLine(st.Error, 60))
 			})
