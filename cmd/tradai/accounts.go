@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -15,11 +14,8 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/api/apitype"
 	"github.com/tradai/tradai/internal/atomicfile"
-	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
-	"github.com/tradai/tradai/internal/platform"
 	"github.com/tradai/tradai/internal/secrets"
-	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/tenancy"
 )
 
@@ -56,7 +52,7 @@ func (o *accountsOpts) kek() (*secrets.KEK, error) {
 }
 
 func (o *accountsOpts) with(cmd *cobra.Command, do func(ctx context.Context, a venueAccounts) error) error {
-	a, explain, done, err := openEither(cmd, &o.registryOpts, func(rc *remote) venueAccounts { return rc.c },
+	return withEither(cmd, &o.registryOpts, func(rc *remote) venueAccounts { return rc.c },
 		func(_ context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (venueAccounts, error) {
 			kek, err := o.kek()
 			if err != nil {
@@ -66,19 +62,12 @@ func (o *accountsOpts) with(cmd *cobra.Command, do func(ctx context.Context, a v
 			if err != nil {
 				return nil, err
 			}
-			venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true,
-				Accounts: simstore.New(d, clock.Real(), log), Keys: store, Log: log}
-			ops, err := api.NewAccounts(store, venues, log)
+			ops, err := api.NewAccounts(store, o.localVenues(d, store, log), log)
 			if err != nil {
 				return nil, err
 			}
 			return localAccounts{ops: ops, p: l.p}, nil
-		})
-	if err != nil {
-		return err
-	}
-	defer done()
-	return explain(do(cmd.Context(), a))
+		}, do)
 }
 
 // localAccounts are the accounts of the local database, as one user.
@@ -189,17 +178,14 @@ that can withdraw.`,
 	f.StringVar(&req.Venue, "venue", "", "binance, alpaca, hyperliquid or sim")
 	f.StringVar(&req.Name, "name", "", "your name for the account (letters, digits, '.', '_', '-')")
 	f.StringVar(&from, "from", "", "a file holding the key (first line) and the secret (second line); default standard input")
-	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
-func printAccounts(w io.Writer, l []apitype.Account) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVENUE\tFINGERPRINT\tID\tCREATED")
-	for _, a := range l {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Venue, a.Fingerprint, a.ID, a.CreatedAt.Format("2006-01-02 15:04"))
-	}
-	tw.Flush()
+func printAccounts(w io.Writer, l []apitype.Account) error {
+	return writeTable(w, "NAME\tVENUE\tFINGERPRINT\tID\tCREATED", l, func(a apitype.Account) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", a.Name, a.Venue, a.Fingerprint, a.ID, a.CreatedAt.Format("2006-01-02 15:04"))
+	})
 }
 
 func newAccountsListCmd(o *accountsOpts) *cobra.Command {
@@ -217,12 +203,11 @@ func newAccountsListCmd(o *accountsOpts) *cobra.Command {
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), apitype.AccountList{Accounts: l})
 				}
-				printAccounts(cmd.OutOrStdout(), l)
-				return nil
+				return printAccounts(cmd.OutOrStdout(), l)
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -241,12 +226,11 @@ func newAccountsShowCmd(o *accountsOpts) *cobra.Command {
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), acc)
 				}
-				printAccounts(cmd.OutOrStdout(), []apitype.Account{acc})
-				return nil
+				return printAccounts(cmd.OutOrStdout(), []apitype.Account{acc})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -300,7 +284,7 @@ comes later). Exits non-zero unless the key passed.`,
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -329,22 +313,19 @@ them; the old key is needed no more. Make a new key with: tradai accounts new-ke
 				return fmt.Errorf("accounts rotate-key: the new key: %w", err)
 			}
 			ctx := cmd.Context()
-			d, log, err := o.open(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			store, err := accounts.New(accounts.Config{DB: d, KEK: next, Log: log})
-			if err != nil {
-				return err
-			}
-			r, err := store.Rotate(ctx, old, next)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d account(s) re-wrapped from %s to %s (%d already under it); give the new key to the server and runners and restart them\n",
-				r.Rewrapped, old, next, r.Already)
-			return nil
+			return o.with(ctx, func(d *db.DB, log *slog.Logger) error {
+				store, err := accounts.New(accounts.Config{DB: d, KEK: next, Log: log})
+				if err != nil {
+					return err
+				}
+				r, err := store.Rotate(ctx, old, next)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d account(s) re-wrapped from %s to %s (%d already under it); give the new key to the server and runners and restart them\n",
+					r.Rewrapped, old, next, r.Already)
+				return nil
+			})
 		},
 	}
 	o.addFlags(cmd)

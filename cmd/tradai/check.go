@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -228,7 +227,7 @@ func writeCheckReport(out *bufio.Writer, rep checks.Report, cfg *config.Config, 
 	}
 	fmt.Fprintf(out, "Strategy %s on %s, %s candles from %s; startup %d candles; parameters: %s\n\n",
 		rep.Strategy, checksPlural(len(frames), "pair", "pairs"), tf, cfg.Datadir, rep.StartupCandles, params)
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w := newTable(out)
 	fmt.Fprintln(w, "CHECK\tPAIR\tRESULT\tDETAILS")
 	for _, r := range rep.Checks {
 		pair := r.Pair

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,10 +61,9 @@ func (o *deployOpts) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.simAdminToken, "sim-admin-token", os.Getenv("TRADAI_SIM_ADMIN_TOKEN"), "local mode: that simulator's admin token (default $TRADAI_SIM_ADMIN_TOKEN)")
 }
 
-// open returns the deployments, a function explaining an error and one
-// releasing them.
-func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, func(), error) {
-	return openEither(cmd, &o.registryOpts, func(rc *remote) deployments { return rc.c },
+// with runs do with the deployments the flags name.
+func (o *deployOpts) with(cmd *cobra.Command, do func(ctx context.Context, d deployments) error) error {
+	return withEither(cmd, &o.registryOpts, func(rc *remote) deployments { return rc.c },
 		func(_ context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (deployments, error) {
 			store, err := deploy.New(deploy.Config{DB: d, Log: log})
 			if err != nil {
@@ -77,15 +75,21 @@ func (o *deployOpts) open(cmd *cobra.Command) (deployments, func(error) error, f
 			if err != nil {
 				return nil, err
 			}
-			venues := &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true, Accounts: simstore.New(d, clock.Real(), log),
-				Keys: keys, Log: log}
 			// Local mode works on the database itself: its user is an operator.
-			ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: venues, Registry: l.reg, Log: log, Operators: []string{l.p.User}})
+			ops, err := api.NewDeployments(api.DeploymentsConfig{Store: store, Venues: o.localVenues(d, keys, log), Registry: l.reg, Log: log, Operators: []string{l.p.User}})
 			if err != nil {
 				return nil, err
 			}
 			return localDeployments{ops: ops, p: l.p}, nil
-		})
+		}, do)
+}
+
+// localVenues are the venues of local mode: the simulator the flags name
+// (any URL taken), with the database's simulator accounts, and the stored
+// venue accounts keys holds.
+func (o *deployOpts) localVenues(d *db.DB, keys *accounts.Store, log *slog.Logger) *platform.Venues {
+	return &platform.Venues{SimURL: func() string { return o.simURL }, SimAdminToken: o.simAdminToken, AnyURL: true,
+		Accounts: simstore.New(d, clock.Real(), log), Keys: keys, Log: log}
 }
 
 // localDeployments are the deployments of the local database, as one
@@ -190,16 +194,6 @@ on that database trades what they create. See docs/deployments.md.`,
 	return cmd
 }
 
-// withDeployments runs do with the deployments the flags name.
-func (o *deployOpts) with(cmd *cobra.Command, do func(ctx context.Context, d deployments) error) error {
-	d, explain, done, err := o.open(cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return explain(do(cmd.Context(), d))
-}
-
 func newDeployCreateCmd(o *deployOpts) *cobra.Command {
 	var (
 		req        apitype.DeploymentRequest
@@ -251,7 +245,7 @@ func newDeployCreateCmd(o *deployOpts) *cobra.Command {
 	f.StringSliceVar(&req.Pairs, "pairs", nil, "pairs to trade, e.g. ETH/BTC,LTC/BTC")
 	f.StringVar(&req.Timeframe, "timeframe", "", "candle timeframe, the strategy's (e.g. 5m)")
 	f.StringVar(&configPath, "config", "", "a JSON file of Freqtrade config keys: risk settings, stake, max_open_trades, dry_run_wallet …")
-	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -296,31 +290,19 @@ func newDeployListCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.DeploymentList{Deployments: deps})
-				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tSTATE\tSTRATEGY\tMODE\tVENUE\tACCOUNT\tPAIRS\tTF\tLAST TICK\tHEARTBEAT")
-				for _, x := range deps {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, stateOf(x), strategyName(x), x.Mode, x.Venue, x.Account,
+				return printAnswer(cmd, asJSON, apitype.DeploymentList{Deployments: deps}, deps, "no deployments", "ID\tSTATE\tSTRATEGY\tMODE\tVENUE\tACCOUNT\tPAIRS\tTF\tLAST TICK\tHEARTBEAT", func(x apitype.Deployment) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, stateOf(x), strategyName(x), x.Mode, x.Venue, x.Account,
 						oneLine(strings.Join(x.Pairs, ","), 40), x.Timeframe, optTime(x.LastTick), age(x.Heartbeat, x.HeartbeatAge))
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				if len(deps) == 0 {
-					fmt.Fprintln(cmd.ErrOrStderr(), "no deployments")
-				}
-				return nil
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
 func writeDeployment(w io.Writer, x apitype.Deployment) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
 	row("id", x.ID)
 	row("state", stateOf(x))
@@ -418,7 +400,7 @@ func newDeployShowCmd(o *deployOpts) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -583,7 +565,7 @@ simulator with a stored sim account. See docs/live.md.`,
 	f.StringVar(&account, "account", "", "one of your stored venue accounts (tradai accounts add)")
 	f.StringVar(&venue, "venue", "", "the live deployment's venue (default the paper deployment's): binance, sim or a simulator URL")
 	f.BoolVar(&yes, "yes", false, "confirm without asking")
-	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	_ = cmd.MarkFlagRequired("account")
 	return cmd
 }
@@ -713,29 +695,17 @@ func newDeployTradesCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.DeploymentTradeList{Trades: ts})
-				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "SEQ\tPAIR\tOPENED\tOPEN RATE\tAMOUNT\tCLOSED\tCLOSE RATE\tPROFIT\tEXIT")
-				for _, t := range ts {
+				return printAnswer(cmd, asJSON, apitype.DeploymentTradeList{Trades: ts}, ts, "no trades yet", "SEQ\tPAIR\tOPENED\tOPEN RATE\tAMOUNT\tCLOSED\tCLOSE RATE\tPROFIT\tEXIT", func(t apitype.DeploymentTrade) string {
 					closed, rate, profit, exit := "open", "-", "-", "-"
 					if !t.Open && t.CloseTime != nil {
 						closed, rate, profit, exit = fmtTime(*t.CloseTime), fmt.Sprintf("%.8g", t.CloseRate), pctOf(t.ProfitRatio), t.ExitReason
 					}
-					fmt.Fprintf(w, "%d\t%s\t%s\t%.8g\t%.8g\t%s\t%s\t%s\t%s\n", t.Seq, t.Pair, fmtTime(t.OpenTime), t.OpenRate, t.Amount, closed, rate, profit, exit)
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				if len(ts) == 0 {
-					fmt.Fprintln(cmd.ErrOrStderr(), "no trades yet")
-				}
-				return nil
+					return fmt.Sprintf("%d\t%s\t%s\t%.8g\t%.8g\t%s\t%s\t%s\t%s", t.Seq, t.Pair, fmtTime(t.OpenTime), t.OpenRate, t.Amount, closed, rate, profit, exit)
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -751,20 +721,14 @@ func newDeployOrdersCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.DeploymentOrderList{Orders: os})
-				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "CLIENT ID\tCREATED\tPAIR\tSIDE\tTYPE\tSTATUS\tEXECUTED\tQUOTE\tREASON")
-				for _, x := range os {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ClientOrderID, fmtTime(x.CreatedAt), x.Pair, x.Side, x.Type, x.Status,
+				return printAnswer(cmd, asJSON, apitype.DeploymentOrderList{Orders: os}, os, "", "CLIENT ID\tCREATED\tPAIR\tSIDE\tTYPE\tSTATUS\tEXECUTED\tQUOTE\tREASON", func(x apitype.DeploymentOrder) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ClientOrderID, fmtTime(x.CreatedAt), x.Pair, x.Side, x.Type, x.Status,
 						x.Executed, x.QuoteExecuted, x.Reason)
-				}
-				return w.Flush()
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -780,25 +744,13 @@ func newDeployPositionsCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.PositionList{Positions: ps})
-				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "PAIR\tTRADE\tQUANTITY\tOPEN RATE\tSTAKE\tOPENED\tSTOP")
-				for _, p := range ps {
-					fmt.Fprintf(w, "%s\t%d\t%s\t%.8g\t%.8g\t%s\t%.8g\n", p.Pair, p.TradeSeq, p.Quantity, p.OpenRate, p.Stake, fmtTime(p.OpenTime), p.StopLoss)
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				if len(ps) == 0 {
-					fmt.Fprintln(cmd.ErrOrStderr(), "no open positions")
-				}
-				return nil
+				return printAnswer(cmd, asJSON, apitype.PositionList{Positions: ps}, ps, "no open positions", "PAIR\tTRADE\tQUANTITY\tOPEN RATE\tSTAKE\tOPENED\tSTOP", func(p apitype.Position) string {
+					return fmt.Sprintf("%s\t%d\t%s\t%.8g\t%.8g\t%s\t%.8g", p.Pair, p.TradeSeq, p.Quantity, p.OpenRate, p.Stake, fmtTime(p.OpenTime), p.StopLoss)
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -814,19 +766,13 @@ func newDeployEquityCmd(o *deployOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), apitype.EquityCurve{Points: es})
-				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "TIME\tEQUITY")
-				for _, e := range es {
-					fmt.Fprintf(w, "%s\t%.8g\n", fmtTime(e.Time), e.Equity)
-				}
-				return w.Flush()
+				return printAnswer(cmd, asJSON, apitype.EquityCurve{Points: es}, es, "", "TIME\tEQUITY", func(e apitype.EquityPoint) string {
+					return fmt.Sprintf("%s\t%.8g", fmtTime(e.Time), e.Equity)
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 

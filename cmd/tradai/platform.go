@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,9 +72,8 @@ func homeDir(flag string) (string, error) {
 	return filepath.Join(h, ".tradai"), nil
 }
 
-// open opens the database and, when migrate is set, brings its schema up
-// to date first.
-func (o *dbOpts) open(ctx context.Context, migrate bool) (*db.DB, *slog.Logger, error) {
+// open opens the database and brings its schema up to date.
+func (o *dbOpts) open(ctx context.Context) (*db.DB, *slog.Logger, error) {
 	log, err := o.logger()
 	if err != nil {
 		return nil, nil, err
@@ -88,13 +86,21 @@ func (o *dbOpts) open(ctx context.Context, migrate bool) (*db.DB, *slog.Logger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if migrate {
-		if err := d.Migrate(ctx); err != nil {
-			d.Close()
-			return nil, nil, err
-		}
+	if err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, nil, err
 	}
 	return d, log, nil
+}
+
+// with runs do on the database the flags name (see open) and closes it.
+func (o *dbOpts) with(ctx context.Context, do func(d *db.DB, log *slog.Logger) error) error {
+	d, log, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return do(d, log)
 }
 
 func newMigrateCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -107,17 +113,14 @@ queue's (River). It is safe to run again and from several processes at once;
 the server runs it at start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, _, err := o.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			v, err := d.SchemaVersion(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "database (%s) is at schema version %d\n", d.Dialect(), v)
-			return nil
+			return o.with(cmd.Context(), func(d *db.DB, _ *slog.Logger) error {
+				v, err := d.SchemaVersion(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "database (%s) is at schema version %d\n", d.Dialect(), v)
+				return nil
+			})
 		},
 	}
 	o.addFlags(cmd)
@@ -133,17 +136,14 @@ func newUsersCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Short: "Create a user (and its tenant when new)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, log, err := o.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			u, err := tenancy.New(d, nil, log).CreateUser(cmd.Context(), args[0], tenant)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "user %s created in tenant %s (id %s)\n", u.Name, tenant, u.ID)
-			return nil
+			return o.with(cmd.Context(), func(d *db.DB, log *slog.Logger) error {
+				u, err := tenancy.New(d, nil, log).CreateUser(cmd.Context(), args[0], tenant)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "user %s created in tenant %s (id %s)\n", u.Name, tenant, u.ID)
+				return nil
+			})
 		},
 	}
 	o.addFlags(create)
@@ -164,23 +164,20 @@ func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 			if user == "" {
 				return errors.New("tokens create: --user is required")
 			}
-			d, log, err := o.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			s := tenancy.New(d, nil, log)
-			u, err := s.UserByName(cmd.Context(), user)
-			if err != nil {
-				return err
-			}
-			plain, tok, err := s.CreateToken(cmd.Context(), u.ID)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), plain)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %s for %s created; copy it now, it is not stored and cannot be shown again\n", tok.ID, u.Name)
-			return nil
+			return o.with(cmd.Context(), func(d *db.DB, log *slog.Logger) error {
+				s := tenancy.New(d, nil, log)
+				u, err := s.UserByName(cmd.Context(), user)
+				if err != nil {
+					return err
+				}
+				plain, tok, err := s.CreateToken(cmd.Context(), u.ID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), plain)
+				fmt.Fprintf(cmd.ErrOrStderr(), "token %s for %s created; copy it now, it is not stored and cannot be shown again\n", tok.ID, u.Name)
+				return nil
+			})
 		},
 	}
 	o.addFlags(create)
@@ -191,7 +188,7 @@ func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		if user == "" {
 			return nil, tenancy.User{}, nil, fmt.Errorf("tokens %s: --user is required", what)
 		}
-		d, log, err := o.open(cmd.Context(), true)
+		d, log, err := o.open(cmd.Context())
 		if err != nil {
 			return nil, tenancy.User{}, nil, err
 		}
@@ -217,18 +214,15 @@ func newTokensCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
 			when := func(t time.Time) string {
 				if t.IsZero() {
 					return "-"
 				}
 				return t.UTC().Format("2006-01-02 15:04:05")
 			}
-			for _, t := range toks {
-				fmt.Fprintf(w, "%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Prefix, when(t.Created), when(t.LastUse), when(t.Revoked))
-			}
-			return w.Flush()
+			return writeTable(cmd.OutOrStdout(), "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED", toks, func(t tenancy.Token) string {
+				return fmt.Sprintf("%s\t%s…\t%s\t%s\t%s", t.ID, t.Prefix, when(t.Created), when(t.LastUse), when(t.Revoked))
+			})
 		},
 	}
 	revoke := &cobra.Command{

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -86,7 +85,7 @@ func openEither[T any](cmd *cobra.Command, o *registryOpts, remote func(rc *remo
 		return remote(rc), rc.explain, func() {}, nil
 	}
 	ctx := cmd.Context()
-	d, log, err := o.local.open(ctx, true)
+	d, log, err := o.local.open(ctx)
 	if err != nil {
 		return none, nil, nil, err
 	}
@@ -101,6 +100,18 @@ func openEither[T any](cmd *cobra.Command, o *registryOpts, remote func(rc *remo
 		return none, nil, nil, err
 	}
 	return v, func(err error) error { return err }, func() { d.Close() }, nil
+}
+
+// withEither runs do with what openEither opens, then explains do's error
+// and releases what it opened.
+func withEither[T any](cmd *cobra.Command, o *registryOpts, remote func(rc *remote) T,
+	local func(ctx context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (T, error), do func(ctx context.Context, v T) error) error {
+	v, explain, done, err := openEither(cmd, o, remote, local)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return explain(do(cmd.Context(), v))
 }
 
 func (o *registryOpts) openLocal(ctx context.Context, stderr io.Writer, d *db.DB, log *slog.Logger) (*localRegistry, error) {
@@ -149,7 +160,7 @@ func localStrategies(ctx context.Context, ref string, stderr io.Writer, logger f
 			return opts, done, nil // no local registry: the unknown name is told as such
 		}
 	}
-	d, log, err := o.local.open(ctx, true)
+	d, log, err := o.local.open(ctx)
 	if err != nil {
 		return opts, done, err
 	}
@@ -406,7 +417,7 @@ func newStrategyVersionsCmd(o *registryOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			w := newTable(cmd.OutOrStdout())
 			fmt.Fprintln(w, "VERSION\tSTAGE\tCREATED\tSHA256\tRUNTIME\tMESSAGE")
 			for _, v := range vs {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Stage, fmtTime(v.CreatedAt), v.SHA256[:12], v.Runtime, oneLine(v.Message, 60))
@@ -452,7 +463,7 @@ func newStrategyShowCmd(o *registryOpts) *cobra.Command {
 }
 
 func writeVersion(out io.Writer, v apitype.StrategyVersion) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w := newTable(out)
 	fmt.Fprintf(w, "Version\t%s\n", v.Ref)
 	fmt.Fprintf(w, "Stage\t%s\n", v.Stage)
 	fmt.Fprintf(w, "SHA-256\t%s\n", v.SHA256)

@@ -65,7 +65,7 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), page)
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			w := newTable(cmd.OutOrStdout())
 			fmt.Fprintln(w, "ID\tSTATUS\tSTRATEGY\tCREATED\tTOOK\tTRADES\tPROFIT\tERROR")
 			for _, r := range page.Runs {
 				trades, profit := "-", "-"
@@ -111,7 +111,7 @@ func newRunsListCmd(o *remoteOpts) *cobra.Command {
 	f.StringToStringVar(&lo.Tags, "tag", nil, "only runs with this tag, key=value (repeat the flag: runs with all of them)")
 	f.IntVar(&lo.Limit, "limit", 0, "runs per page (server default 100, at most 1000)")
 	f.StringVar(&lo.Cursor, "cursor", "", "the page after the one that printed this cursor")
-	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -136,7 +136,7 @@ func newRunsShowCmd(o *remoteOpts) *cobra.Command {
 			return writeRun(cmd.Context(), cmd.OutOrStdout(), rc, r)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
@@ -284,14 +284,14 @@ func newRunsCompareCmd(o *remoteOpts) *cobra.Command {
 			return writeComparison(cmd.OutOrStdout(), cmp)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
 // writeRun prints one run for people.
 func writeRun(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) error {
 	c := rc.c
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w := newTable(out)
 	status := r.Status
 	if !client.Terminal(r.Status) {
 		status += " (" + percent(r.Progress) + ")"
@@ -358,7 +358,7 @@ func writeRun(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) err
 			return err
 		}
 	}
-	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w = newTable(out)
 	if len(r.Artifacts) > 0 {
 		fmt.Fprintln(w, "\nARTIFACT\tTYPE\tBYTES\tURL")
 		for _, a := range r.Artifacts {
@@ -378,7 +378,7 @@ func writeRun(ctx context.Context, out io.Writer, rc *remote, r apitype.Run) err
 // writeComparison prints a comparison as a table: a column per run, a row
 // per metric and parameter; rows that differ between runs are marked *.
 func writeComparison(out io.Writer, cmp apitype.Comparison) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w := newTable(out)
 	row := func(name string, cells []string) {
 		fmt.Fprintf(w, "%s\t%s\n", name, strings.Join(cells, "\t"))
 	}
@@ -529,6 +529,45 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// addJSONFlag gives cmd --json: print the API's answer as JSON (printJSON)
+// instead of text.
+func addJSONFlag(cmd *cobra.Command, asJSON *bool) {
+	cmd.Flags().BoolVar(asJSON, "json", false, "print the API's answer as JSON")
+}
+
+// newTable is the writer the commands align their tables' columns with
+// (tab-separated cells).
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// printAnswer prints a list the API answered: with --json its answer as
+// JSON; else the items as a table (writeTable) and, when there are none,
+// none (if not empty) on standard error.
+func printAnswer[T any](cmd *cobra.Command, asJSON bool, answer any, items []T, none, header string, row func(T) string) error {
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), answer)
+	}
+	if err := writeTable(cmd.OutOrStdout(), header, items, row); err != nil {
+		return err
+	}
+	if len(items) == 0 && none != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), none)
+	}
+	return nil
+}
+
+// writeTable writes a table: its header, then row's line of each item
+// (tab-separated cells, no newline).
+func writeTable[T any](w io.Writer, header string, items []T, row func(T) string) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, header)
+	for _, x := range items {
+		fmt.Fprintln(tw, row(x))
+	}
+	return tw.Flush()
 }
 
 func compactJSON(raw json.RawMessage) string {

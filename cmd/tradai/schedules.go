@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -13,14 +12,12 @@ import (
 
 // withRemote runs do with the client of the server o names, explaining
 // its errors.
-func withRemote(o *remoteOpts, do func(ctx context.Context, r *remote) error) func(cmd *cobra.Command, _ []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		r, err := o.connect()
-		if err != nil {
-			return err
-		}
-		return r.explain(do(cmd.Context(), r))
+func withRemote(cmd *cobra.Command, o *remoteOpts, do func(ctx context.Context, r *remote) error) error {
+	r, err := o.connect()
+	if err != nil {
+		return err
 	}
+	return r.explain(do(cmd.Context(), r))
 }
 
 func newSchedulesCmd() *cobra.Command {
@@ -42,17 +39,19 @@ See docs/operations.md, "Schedules and the lifecycle".`,
 		Example: `  tradai schedules create --deployment dep_0123 --action refresh --cron "0 * * * *" --window-days 3
   tradai schedules create --deployment dep_0123 --action reoptimise --cron "0 3 * * 1" --window-days 30 --holdout-days 7 --epochs 200 --sampler tpe --metric sharpe_daily_equity --margin 0.1`,
 		Args: cobra.NoArgs,
-		RunE: withRemote(&o, func(ctx context.Context, r *remote) error {
-			s, err := r.c.CreateSchedule(ctx, req)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), s)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "schedule %s: %s of %s at %q, next %s\n", s.ID, s.Spec.Action, s.Spec.Deployment, s.Spec.Cron, s.Next)
-			return nil
-		}),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withRemote(cmd, &o, func(ctx context.Context, r *remote) error {
+				s, err := r.c.CreateSchedule(ctx, req)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(cmd.OutOrStdout(), s)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "schedule %s: %s of %s at %q, next %s\n", s.ID, s.Spec.Action, s.Spec.Deployment, s.Spec.Cron, s.Next)
+				return nil
+			})
+		},
 	}
 	f := create.Flags()
 	f.StringVar(&req.Deployment, "deployment", "", "the deployment's id")
@@ -67,40 +66,36 @@ See docs/operations.md, "Schedules and the lifecycle".`,
 	f.StringVar(&req.Metric, "metric", "", "reoptimise: the out-of-sample metric compared (default profit_total)")
 	f.Float64Var(&req.Margin, "margin", 0, "reoptimise: how much more than the champion's metric the challenger's must be")
 	f.StringVar(&req.Approval, "approval", "", "reoptimise: manual (default: wait for tradai challengers approve) or auto")
-	f.BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(create, &asJSON)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the schedules",
 		Args:  cobra.NoArgs,
-		RunE: withRemote(&o, func(ctx context.Context, r *remote) error {
-			l, err := r.c.Schedules(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), apitype.ScheduleList{Schedules: l})
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tDEPLOYMENT\tACTION\tCRON\tNEXT\tLAST\tLAST ERROR")
-			for _, s := range l {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Spec.Deployment, s.Spec.Action, s.Spec.Cron, s.Next, dash(s.Last), oneLine(s.LastError, 60))
-			}
-			return w.Flush()
-		}),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withRemote(cmd, &o, func(ctx context.Context, r *remote) error {
+				l, err := r.c.Schedules(ctx)
+				if err != nil {
+					return err
+				}
+				return printAnswer(cmd, asJSON, apitype.ScheduleList{Schedules: l}, l, "", "ID\tDEPLOYMENT\tACTION\tCRON\tNEXT\tLAST\tLAST ERROR", func(s apitype.Schedule) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", s.ID, s.Spec.Deployment, s.Spec.Action, s.Spec.Cron, s.Next, dash(s.Last), oneLine(s.LastError, 60))
+				})
+			})
+		},
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(list, &asJSON)
 	del := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete a schedule (its challengers stay)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withRemote(&o, func(ctx context.Context, r *remote) error {
+			return withRemote(cmd, &o, func(ctx context.Context, r *remote) error {
 				if err := r.c.DeleteSchedule(ctx, args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "schedule %s deleted\n", args[0])
 				return nil
-			})(cmd, args)
+			})
 		},
 	}
 	for _, c := range []*cobra.Command{create, list, del} {
@@ -121,28 +116,24 @@ func newChallengersCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the challengers, newest first",
 		Args:  cobra.NoArgs,
-		RunE: withRemote(&o, func(ctx context.Context, r *remote) error {
-			l, err := r.c.Challengers(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), apitype.ChallengerList{Challengers: l})
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tDEPLOYMENT\tSTATE\tCHAMPION\tCHALLENGER\tMETRIC\tCHAMPION'S\tCHALLENGER'S\tREASON")
-			for _, c := range l {
-				v := "-"
-				if c.Version > 0 {
-					v = c.Strategy + "@" + strconv.Itoa(c.Version)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withRemote(cmd, &o, func(ctx context.Context, r *remote) error {
+				l, err := r.c.Challengers(ctx)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s@%d\t%s\t%s\t%.4g\t%.4g\t%s\n", c.ID, c.Deployment, c.State, c.Strategy, c.ChampionVersion, v, c.Metric,
-					c.ChampionMetric, c.ChallengerMetric, oneLine(c.Reason, 80))
-			}
-			return w.Flush()
-		}),
+				return printAnswer(cmd, asJSON, apitype.ChallengerList{Challengers: l}, l, "", "ID\tDEPLOYMENT\tSTATE\tCHAMPION\tCHALLENGER\tMETRIC\tCHAMPION'S\tCHALLENGER'S\tREASON", func(c apitype.Challenger) string {
+					v := "-"
+					if c.Version > 0 {
+						v = c.Strategy + "@" + strconv.Itoa(c.Version)
+					}
+					return fmt.Sprintf("%s\t%s\t%s\t%s@%d\t%s\t%s\t%.4g\t%.4g\t%s", c.ID, c.Deployment, c.State, c.Strategy, c.ChampionVersion, v, c.Metric,
+						c.ChampionMetric, c.ChallengerMetric, oneLine(c.Reason, 80))
+				})
+			})
+		},
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print the API's answer as JSON")
+	addJSONFlag(list, &asJSON)
 	var reason string
 	decide := func(verb, short string, call func(ctx context.Context, r *remote, id, reason string) (apitype.Challenger, error)) *cobra.Command {
 		c := &cobra.Command{
@@ -150,14 +141,14 @@ func newChallengersCmd() *cobra.Command {
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return withRemote(&o, func(ctx context.Context, r *remote) error {
+				return withRemote(cmd, &o, func(ctx context.Context, r *remote) error {
 					ch, err := call(ctx, r, args[0], reason)
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "challenger %s %s: %s@%d\n", ch.ID, ch.State, ch.Strategy, ch.Version)
 					return nil
-				})(cmd, args)
+				})
 			},
 		}
 		c.Flags().StringVar(&reason, "reason", "", "why (recorded)")

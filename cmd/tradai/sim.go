@@ -12,6 +12,7 @@ import (
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/binanceapi"
@@ -212,7 +213,7 @@ func (o *simOpts) run(ctx context.Context, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	d, log, err := o.db.open(ctx, true)
+	d, log, err := o.db.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -251,17 +252,14 @@ func newSimAccountsCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 		Short: "Create a simulator account with an API key; the secret is printed once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, log, err := o.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			k, err := simstore.New(d, clock.Real(), log).CreateAccount(cmd.Context(), tenant, args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "account:    %s\napi key:    %s\nsecret key: %s\n", k.Account, k.APIKey, k.Secret)
-			return nil
+			return o.with(cmd.Context(), func(d *db.DB, log *slog.Logger) error {
+				k, err := simstore.New(d, clock.Real(), log).CreateAccount(cmd.Context(), tenant, args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "account:    %s\napi key:    %s\nsecret key: %s\n", k.Account, k.APIKey, k.Secret)
+				return nil
+			})
 		},
 	}
 	fund := &cobra.Command{
@@ -273,22 +271,19 @@ func newSimAccountsCmd(logger func() (*slog.Logger, error)) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("amount %q: want a decimal number such as 1000 or 0.5", args[2])
 			}
-			d, log, err := o.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			s := simstore.New(d, clock.Real(), log)
-			a, err := s.AccountByName(cmd.Context(), tenant, args[0])
-			if err != nil {
-				return err
-			}
-			b, err := s.Fund(cmd.Context(), a.ID, args[1], amount)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: free %s, locked %s\n", a.Name, b.Asset, b.Free, b.Locked)
-			return nil
+			return o.with(cmd.Context(), func(d *db.DB, log *slog.Logger) error {
+				s := simstore.New(d, clock.Real(), log)
+				a, err := s.AccountByName(cmd.Context(), tenant, args[0])
+				if err != nil {
+					return err
+				}
+				b, err := s.Fund(cmd.Context(), a.ID, args[1], amount)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s: free %s, locked %s\n", a.Name, b.Asset, b.Free, b.Locked)
+				return nil
+			})
 		},
 	}
 	for _, c := range []*cobra.Command{create, fund} {

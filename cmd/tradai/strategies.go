@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +27,7 @@ func newStrategiesCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(specs)
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			w := newTable(cmd.OutOrStdout())
 			fmt.Fprintln(w, "NAME\tTIMEFRAME\tSHORTS\tPARAMETERS\tDESCRIPTION")
 			for _, n := range names {
 				s := b[n].Spec()

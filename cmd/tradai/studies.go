@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,11 +81,10 @@ func (l localStudies) ExportStudyVersion(ctx context.Context, id string) (apityp
 	return v, err
 }
 
-// openStudies returns the studies the flags name (--remote or
-// $TRADAI_URL: a server's, else the local database's), a function
-// explaining an error and one releasing them.
-func (o *registryOpts) openStudies(cmd *cobra.Command) (studies, func(error) error, func(), error) {
-	return openEither(cmd, o, func(rc *remote) studies { return rc.c },
+// withStudies runs do with the studies the flags name (--remote or
+// $TRADAI_URL: a server's, else the local database's).
+func (o *registryOpts) withStudies(cmd *cobra.Command, do func(ctx context.Context, s studies) error) error {
+	return withEither(cmd, o, func(rc *remote) studies { return rc.c },
 		func(_ context.Context, d *db.DB, log *slog.Logger, l *localRegistry) (studies, error) {
 			home, err := homeDir(o.local.home)
 			if err != nil {
@@ -98,7 +96,7 @@ func (o *registryOpts) openStudies(cmd *cobra.Command) (studies, func(error) err
 				return nil, err
 			}
 			return localStudies{ops: api.NewStudies(svc, log), reg: l.reg, p: l.p}, nil
-		})
+		}, do)
 }
 
 func newStudiesCmd(logger func() (*slog.Logger, error)) *cobra.Command {
@@ -115,12 +113,7 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 	sub := func(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, s studies, args []string) error, extra func(*cobra.Command)) *cobra.Command {
 		o := &registryOpts{local: dbOpts{logger: logger}}
 		c := &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-			s, explain, done, err := o.openStudies(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			return explain(run(cmd, s, args))
+			return o.withStudies(cmd, func(_ context.Context, s studies) error { return run(cmd, s, args) })
 		}}
 		o.addFlags(c)
 		if extra != nil {
@@ -139,16 +132,10 @@ work on the local database (<home>/tradai.db, or --database) as --user.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), page)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tSTATUS\tSTRATEGY\tSAMPLER\tTRIALS\tFAILED\tCREATED\tERROR")
-			for _, st := range page.Studies {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", st.ID, st.Status, st.Strategy, st.Sampler,
+			return printAnswer(cmd, asJSON, page, page.Studies, "", "ID\tSTATUS\tSTRATEGY\tSAMPLER\tTRIALS\tFAILED\tCREATED\tERROR", func(st apitype.Study) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s", st.ID, st.Status, st.Strategy, st.Sampler,
 					st.Trials.Completed+st.Trials.Failed, st.Epochs, st.Trials.Failed, fmtTime(st.CreatedAt), oneLine(st.Error, 60))
-			}
-			return w.Flush()
+			})
 		}, func(c *cobra.Command) {
 			c.Flags().StringVar(&status, "status", "", "only studies in this status (queued, running, completed, failed, cancelled)")
 			c.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
@@ -292,7 +279,7 @@ func writeStudy(w io.Writer, st apitype.Study) error {
 	}
 	if len(st.Importance) > 0 {
 		fmt.Fprintf(w, "\nParameter importance (share of the loss ranks' variance; noise alone gives about the second figure):\n")
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := newTable(w)
 		for _, pi := range st.Importance {
 			fmt.Fprintf(tw, "  %s\t%.1f%%\t(by chance %.1f%%)\n", pi.Name, 100*pi.Share, 100*pi.Chance)
 		}
@@ -303,7 +290,7 @@ func writeStudy(w io.Writer, st apitype.Study) error {
 
 // writeTrials prints trials as a table with their searched values.
 func writeTrials(w io.Writer, trials []apitype.Trial) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "TRIAL\tLOSS\tTRADES\tPROFIT\tMAX DD\tSHARPE\tPARAMETERS")
 	for _, t := range trials {
 		loss := "-"

@@ -237,9 +237,7 @@ func (s *Store) Add(ctx context.Context, p tenancy.Principal, venue, name string
 
 const columns = `id, tenant_id, venue, name, fingerprint, kek_id, created_at, created_by`
 
-type scanner interface{ Scan(...any) error }
-
-func scan(r scanner, extra ...any) (Account, error) {
+func scan(r db.Scanner, extra ...any) (Account, error) {
 	var (
 		a  Account
 		at int64
@@ -252,21 +250,13 @@ func scan(r scanner, extra ...any) (Account, error) {
 
 // List is tenant's accounts by name.
 func (s *Store) List(ctx context.Context, tenant string) ([]Account, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM venue_accounts WHERE tenant_id = ? ORDER BY name`, tenant)
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Account, error) { return scan(r) },
+		`SELECT `+columns+` FROM venue_accounts WHERE tenant_id = ? ORDER BY name`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	defer rows.Close()
-	out := []Account{}
-	for rows.Next() {
-		a, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list accounts: %w", err)
+	if out == nil {
+		out = []Account{} // an empty list, not none
 	}
 	return out, nil
 }
@@ -361,22 +351,13 @@ func (s *Store) Rotate(ctx context.Context, old, next *secrets.KEK) (Rotation, e
 	}
 	var r Rotation
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, tenant_id, name, kek_id, sealed FROM venue_accounts ORDER BY id`)
-		if err != nil {
-			return err
-		}
 		type row struct{ id, tenant, name, kek, box string }
-		var all []row
-		for rows.Next() {
+		all, err := db.Collect(ctx, tx, func(r db.Scanner) (row, error) {
 			var x row
-			if err := rows.Scan(&x.id, &x.tenant, &x.name, &x.kek, &x.box); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			err := r.Scan(&x.id, &x.tenant, &x.name, &x.kek, &x.box)
+			return x, err
+		}, `SELECT id, tenant_id, name, kek_id, sealed FROM venue_accounts ORDER BY id`)
+		if err != nil {
 			return err
 		}
 		now := s.clk.Now()

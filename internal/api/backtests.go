@@ -335,9 +335,8 @@ func (s *Server) detailed(ctx context.Context, p tenancy.Principal, r runs.Run) 
 	}
 	for _, st := range steps {
 		sv := apitype.Step{Name: st.Name, Status: string(st.Status), StartedAt: st.Started.UTC(), Error: st.Error, Detail: st.Detail}
-		if !st.Finished.IsZero() {
-			f := st.Finished.UTC()
-			sv.FinishedAt, sv.Seconds = &f, st.Finished.Sub(st.Started).Seconds()
+		if sv.FinishedAt = optTime(st.Finished); sv.FinishedAt != nil {
+			sv.Seconds = st.Finished.Sub(st.Started).Seconds()
 		}
 		v.Steps = append(v.Steps, sv)
 	}
@@ -375,19 +374,11 @@ func view(r runs.Run) apitype.Run {
 	v := apitype.Run{
 		ID: r.ID, Kind: r.Spec.Kind, Status: string(r.Status), Strategy: r.Spec.Strategy, StrategyVersion: r.Spec.StrategyVersion, CodeSHA256: r.Spec.CodeSHA256,
 		Params: r.Spec.Params, Config: r.Spec.Config, Fingerprint: r.Spec.Fingerprint, DataFingerprint: r.DataFingerprint, Parent: r.Spec.Parent, Tags: r.Spec.Tags,
-		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(),
+		Progress: r.Progress, Attempts: r.Attempts, Error: r.Error, CreatedAt: r.Created.UTC(), StartedAt: optTime(r.Started), FinishedAt: optTime(r.Finished),
 		Metrics: r.Metrics, Links: map[string]string{"self": self},
 	}
 	if v.Tags == nil {
 		v.Tags = map[string]string{}
-	}
-	if !r.Started.IsZero() {
-		t := r.Started.UTC()
-		v.StartedAt = &t
-	}
-	if !r.Finished.IsZero() {
-		t := r.Finished.UTC()
-		v.FinishedAt = &t
 	}
 	switch r.Status {
 	case runs.Queued, runs.Running:

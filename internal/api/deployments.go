@@ -258,24 +258,11 @@ func (d *Deployments) view(dep deploy.Deployment) apitype.Deployment {
 	}
 	out.StopAsked = dep.StopAsked
 	if rs := dep.Risk; rs != (deploy.RiskState{}) {
-		out.Risk = &apitype.DeploymentRisk{Breaker: rs.Breaker, Halted: rs.Halted}
-		if !rs.BreakerSince.IsZero() {
-			t := rs.BreakerSince.UTC()
-			out.Risk.BreakerSince = &t
-		}
-		if !rs.HaltedAt.IsZero() {
-			t := rs.HaltedAt.UTC()
-			out.Risk.HaltedAt = &t
-		}
+		out.Risk = &apitype.DeploymentRisk{Breaker: rs.Breaker, BreakerSince: optTime(rs.BreakerSince), Halted: rs.Halted, HaltedAt: optTime(rs.HaltedAt)}
 	}
 	now := d.clk.Now()
-	if !dep.LastTick.IsZero() {
-		t := dep.LastTick.UTC()
-		out.LastTick = &t
-	}
-	if !dep.Heartbeat.IsZero() {
-		t := dep.Heartbeat.UTC()
-		out.Heartbeat = &t
+	out.LastTick = optTime(dep.LastTick)
+	if out.Heartbeat = optTime(dep.Heartbeat); out.Heartbeat != nil {
 		out.HeartbeatAge = max(0, now.Sub(dep.Heartbeat).Seconds())
 	}
 	if !dep.State.Terminal() {

@@ -498,7 +498,7 @@ func studyView(st *study.Study) apitype.Study {
 		Spaces: sp.Spaces, Epochs: sp.Epochs, Loss: sp.Loss, Sampler: sp.Sampler, Seed: sp.Seed, MinTrades: sp.MinTrades,
 		Batch: sp.Batch, Parallel: sp.Parallel, FailShare: sp.FailShare, Asked: st.Asked,
 		Trials: apitype.StudyCounts{Completed: st.Counts.Completed, Failed: st.Counts.Failed, Running: st.Counts.Running, Pending: st.Counts.Pending},
-		Error:  r.Error, CreatedAt: r.Created.UTC(),
+		Error:  r.Error, CreatedAt: r.Created.UTC(), StartedAt: optTime(r.Started), FinishedAt: optTime(r.Finished),
 		Links: map[string]string{"self": self, "trials": self + "/trials", "export": self + "/export", "report": self + "/report"},
 	}
 	if v.Tags == nil {
@@ -508,14 +508,6 @@ func studyView(st *study.Study) apitype.Study {
 		for _, d := range st.Space.Dims {
 			v.Dimensions = append(v.Dimensions, d.Name)
 		}
-	}
-	if !r.Started.IsZero() {
-		t := r.Started.UTC()
-		v.StartedAt = &t
-	}
-	if !r.Finished.IsZero() {
-		t := r.Finished.UTC()
-		v.FinishedAt = &t
 	}
 	switch r.Status {
 	case runs.Queued, runs.Running:

@@ -57,6 +57,24 @@ func Or(c Clock) Clock {
 	return c
 }
 
+// Every calls f every d by c until ctx ends (it returns nil) or f returns
+// an error (it returns that). The first call is d after Every starts; a
+// call that outlasts d misses ticks, as a Ticker's receiver does.
+func Every(ctx context.Context, c Clock, d time.Duration, f func(ctx context.Context) error) error {
+	t := c.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+		}
+		if err := f(ctx); err != nil {
+			return err
+		}
+	}
+}
+
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }

@@ -383,3 +383,53 @@ func TestSkipping(t *testing.T) {
 		t.Errorf("sleeps = %v", got)
 	}
 }
+
+// Every calls f once a period, the first a period after it starts, until
+// f fails (its error) or the context ends (nil).
+func TestEvery(t *testing.T) {
+	f := clock.NewFake(t0)
+	calls := make(chan time.Time)
+	stop := errors.New("stop")
+	done := make(chan error, 1)
+	n := 0
+	go func() {
+		done <- clock.Every(t.Context(), f, time.Minute, func(context.Context) error {
+			calls <- f.Now()
+			if n++; n == 3 {
+				return stop
+			}
+			return nil
+		})
+	}()
+	for i := 1; i <= 3; i++ {
+		if err := f.BlockUntil(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		f.Advance(time.Minute)
+		if got, want := <-calls, t0.Add(time.Duration(i)*time.Minute); !got.Equal(want) {
+			t.Fatalf("call %d at %s, want %s", i, got, want)
+		}
+	}
+	if err := <-done; !errors.Is(err, stop) {
+		t.Fatalf("Every = %v, want f's error", err)
+	}
+	if w := f.Waiters(); w != 0 {
+		t.Fatalf("%d waiters left: the ticker was not stopped", w)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		done <- clock.Every(ctx, f, time.Minute, func(context.Context) error {
+			t.Error("f called before a period passed")
+			return nil
+		})
+	}()
+	if err := f.BlockUntil(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Advance(time.Minute - time.Nanosecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Every after its context ended = %v, want nil", err)
+	}
+}

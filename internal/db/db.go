@@ -282,6 +282,37 @@ func (d *DB) Counts(ctx context.Context, q string, args ...any) (map[string]int,
 	return out, rows.Err()
 }
 
+// Scanner is what a row is read from: *sql.Rows, *sql.Row. An alias, so
+// a store's scan function taking the literal interface fits Collect.
+type Scanner = interface{ Scan(dest ...any) error }
+
+// Querier runs a query with `?` placeholders: a *DB or a *Tx.
+type Querier interface {
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// Collect runs query q on qr and reads each of its rows with scan, in
+// order (nil when there are none). The rows are closed when it returns.
+func Collect[T any](ctx context.Context, qr Querier, scan func(Scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := qr.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Tx is a transaction whose methods take `?` placeholders.
 type Tx struct {
 	tx *sql.Tx

@@ -168,3 +168,49 @@ func newestMigration(t *testing.T) int64 {
 	}
 	return newest
 }
+
+// Collect reads every row in order through a DB and a Tx, answers nil for
+// no rows, and passes a scan's error on.
+func TestCollect(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for i, name := range []string{"b", "a", "c"} {
+			if _, err := d.Exec(ctx, `INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`, "tn_"+name, name, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		name := func(s db.Scanner) (string, error) {
+			var n string
+			err := s.Scan(&n)
+			return n, err
+		}
+		got, err := db.Collect(ctx, d, name, `SELECT name FROM tenants WHERE created_at >= ? ORDER BY name`, 0)
+		if err != nil || strings.Join(got, ",") != "a,b,c" {
+			t.Fatalf("Collect = %q, %v; want a,b,c", got, err)
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			got, err = db.Collect(ctx, tx, name, `SELECT name FROM tenants WHERE created_at > ? ORDER BY created_at`, 0)
+			return err
+		}); err != nil || strings.Join(got, ",") != "a,c" {
+			t.Fatalf("Collect in a transaction = %q, %v; want a,c", got, err)
+		}
+		got, err = db.Collect(ctx, d, name, `SELECT name FROM tenants WHERE name = ?`, "none")
+		if err != nil || got != nil {
+			t.Fatalf("Collect of no rows = %#v, %v; want nil, nil", got, err)
+		}
+		bad := errors.New("bad row")
+		n := 0
+		_, err = db.Collect(ctx, d, func(s db.Scanner) (string, error) {
+			if n++; n == 2 {
+				return "", bad
+			}
+			return name(s)
+		}, `SELECT name FROM tenants ORDER BY name`)
+		if !errors.Is(err, bad) {
+			t.Fatalf("Collect with a failing scan: %v; want %v", err, bad)
+		}
+		if _, err := db.Collect(ctx, d, name, `SELECT nope FROM tenants`); err == nil {
+			t.Fatal("Collect of a bad query: no error")
+		}
+	})
+}

@@ -302,20 +302,8 @@ func (s *Store) Get(ctx context.Context, p tenancy.Principal, id string) (Deploy
 
 // List returns the tenant's deployments, newest first.
 func (s *Store) List(ctx context.Context, p tenancy.Principal) ([]Deployment, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE tenant_id = ? ORDER BY created_at DESC, id DESC`, p.Tenant)
+	out, err := db.Collect(ctx, s.db, scanDeployment, `SELECT `+deploymentColumns+` FROM deployments WHERE tenant_id = ? ORDER BY created_at DESC, id DESC`, p.Tenant)
 	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
-	}
-	defer rows.Close()
-	var out []Deployment
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list deployments: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
 	return out, nil

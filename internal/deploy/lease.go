@@ -42,24 +42,18 @@ func (s *Store) Acquire(ctx context.Context, runner string, max int, ttl time.Du
 	}
 	var out []Lease
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Query(ctx, `WITH picked AS`+materialized+` (SELECT id FROM deployments WHERE state IN ('starting', 'running', 'paused')
+		var err error
+		out, err = db.Collect(ctx, tx, func(r db.Scanner) (Lease, error) {
+			l := Lease{Runner: runner, Expires: time.UnixMilli(exp.UnixMilli())}
+			err := r.Scan(&l.Deployment, &l.Tenant, &l.Token)
+			return l, err
+		}, `WITH picked AS`+materialized+` (SELECT id FROM deployments WHERE state IN ('starting', 'running', 'paused')
 				AND (lease_runner = '' OR lease_expires_at <= ?) ORDER BY created_at, id LIMIT ?`+lock+`)
 			UPDATE deployments SET lease_runner = ?, lease_token = lease_token + 1, lease_expires_at = ?, heartbeat_at = ?
 			WHERE id IN (SELECT id FROM picked) AND state IN ('starting', 'running', 'paused') AND (lease_runner = '' OR lease_expires_at <= ?)
 			RETURNING id, tenant_id, lease_token`,
 			now.UnixMilli(), max, runner, exp.UnixMilli(), now.UnixMilli(), now.UnixMilli())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l := Lease{Runner: runner, Expires: time.UnixMilli(exp.UnixMilli())}
-			if err := rows.Scan(&l.Deployment, &l.Tenant, &l.Token); err != nil {
-				return err
-			}
-			out = append(out, l)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("acquire deployments for runner %s: %w", runner, err)
@@ -218,21 +212,9 @@ func (s *Store) Fail(ctx context.Context, l Lease, why string) error {
 // lease since before — or that no runner has taken since they were
 // created before it —, oldest first: the missed-heartbeat alert.
 func (s *Store) Stale(ctx context.Context, before time.Time) ([]Deployment, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE state IN ('starting', 'running', 'paused')
+	out, err := db.Collect(ctx, s.db, scanDeployment, `SELECT `+deploymentColumns+` FROM deployments WHERE state IN ('starting', 'running', 'paused')
 		AND (heartbeat_at > 0 AND heartbeat_at < ? OR heartbeat_at = 0 AND created_at < ?) ORDER BY created_at, id`, before.UnixMilli(), before.UnixMilli())
 	if err != nil {
-		return nil, fmt.Errorf("find stale deployments: %w", err)
-	}
-	defer rows.Close()
-	var out []Deployment
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find stale deployments: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find stale deployments: %w", err)
 	}
 	return out, nil

@@ -62,28 +62,25 @@ func (s *Store) Logs(ctx context.Context, tenant, id string, after int64, limit 
 	if limit <= 0 || limit > 10_000 {
 		limit = 10_000
 	}
-	rows, err := s.db.Query(ctx, `SELECT g.seq, g.at, g.level, g.msg, g.attrs FROM deployment_logs g JOIN deployments d ON d.id = g.deployment_id
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (LogLine, error) {
+		var g LogLine
+		var at int64
+		var level, attrs string
+		if err := r.Scan(&g.Seq, &at, &level, &g.Msg, &attrs); err != nil {
+			return g, err
+		}
+		g.Time = time.UnixMilli(at)
+		if err := g.Level.UnmarshalText([]byte(level)); err != nil {
+			return g, fmt.Errorf("log line %d: %w", g.Seq, err)
+		}
+		if err := json.Unmarshal([]byte(attrs), &g.Attrs); err != nil {
+			return g, fmt.Errorf("log line %d: %w", g.Seq, err)
+		}
+		return g, nil
+	}, `SELECT g.seq, g.at, g.level, g.msg, g.attrs FROM deployment_logs g JOIN deployments d ON d.id = g.deployment_id
 		WHERE g.deployment_id = ? AND d.tenant_id = ? AND g.seq > ? ORDER BY g.seq LIMIT ?`, id, tenant, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s: logs: %w", id, err)
 	}
-	defer rows.Close()
-	var out []LogLine
-	for rows.Next() {
-		var g LogLine
-		var at int64
-		var level, attrs string
-		if err := rows.Scan(&g.Seq, &at, &level, &g.Msg, &attrs); err != nil {
-			return nil, fmt.Errorf("deployment %s: logs: %w", id, err)
-		}
-		g.Time = time.UnixMilli(at)
-		if err := g.Level.UnmarshalText([]byte(level)); err != nil {
-			return nil, fmt.Errorf("deployment %s: log line %d: %w", id, g.Seq, err)
-		}
-		if err := json.Unmarshal([]byte(attrs), &g.Attrs); err != nil {
-			return nil, fmt.Errorf("deployment %s: log line %d: %w", id, g.Seq, err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -243,34 +243,31 @@ func putOrder(ctx context.Context, tx *db.Tx, dep string, o Order, now time.Time
 
 // Orders lists a deployment's orders of tenant, oldest first.
 func (s *Store) Orders(ctx context.Context, tenant, id string) ([]Order, error) {
-	rows, err := s.db.Query(ctx, `SELECT o.client_order_id, o.trade_seq, o.leg, o.attempt, o.pair, o.side, o.type, o.reason, o.price, o.stop_price, o.quantity, o.quote_quantity,
-			o.status, o.venue_order_id, o.executed, o.quote_executed, o.created_at, o.updated_at
-		FROM deployment_orders o JOIN deployments d ON d.id = o.deployment_id
-		WHERE o.deployment_id = ? AND d.tenant_id = ? ORDER BY o.created_at, o.trade_seq, o.leg, o.attempt`, id, tenant)
-	if err != nil {
-		return nil, fmt.Errorf("deployment %s: orders: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Order
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Order, error) {
 		var o Order
 		var leg, side, typ, status, price, stop, qty, quote, exec, qexec string
 		var created, updated int64
-		if err := rows.Scan(&o.ClientOrderID, &o.TradeSeq, &leg, &o.Attempt, &o.Pair, &side, &typ, &o.Reason, &price, &stop, &qty, &quote,
+		if err := r.Scan(&o.ClientOrderID, &o.TradeSeq, &leg, &o.Attempt, &o.Pair, &side, &typ, &o.Reason, &price, &stop, &qty, &quote,
 			&status, &o.VenueID, &exec, &qexec, &created, &updated); err != nil {
-			return nil, fmt.Errorf("deployment %s: orders: %w", id, err)
+			return o, err
 		}
 		if len(leg) == 1 {
 			o.Leg = Leg(leg[0])
 		}
 		o.Side, o.Type, o.Status = exchange.Side(side), exchange.OrderType(typ), exchange.Status(status)
 		if err := parseDecs([]string{price, stop, qty, quote, exec, qexec}, &o.Price, &o.StopPrice, &o.Quantity, &o.QuoteQuantity, &o.Executed, &o.QuoteExecuted); err != nil {
-			return nil, fmt.Errorf("deployment %s: order %s: %w", id, o.ClientOrderID, err)
+			return o, fmt.Errorf("order %s: %w", o.ClientOrderID, err)
 		}
 		o.Created, o.Updated = time.UnixMilli(created), time.UnixMilli(updated)
-		out = append(out, o)
+		return o, nil
+	}, `SELECT o.client_order_id, o.trade_seq, o.leg, o.attempt, o.pair, o.side, o.type, o.reason, o.price, o.stop_price, o.quantity, o.quote_quantity,
+			o.status, o.venue_order_id, o.executed, o.quote_executed, o.created_at, o.updated_at
+		FROM deployment_orders o JOIN deployments d ON d.id = o.deployment_id
+		WHERE o.deployment_id = ? AND d.tenant_id = ? ORDER BY o.created_at, o.trade_seq, o.leg, o.attempt`, id, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: orders: %w", id, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func parseDecs(s []string, dst ...*fixed.Dec) error {
@@ -286,75 +283,65 @@ func parseDecs(s []string, dst ...*fixed.Dec) error {
 
 // Fills lists a deployment's fills of tenant, oldest first.
 func (s *Store) Fills(ctx context.Context, tenant, id string) ([]Fill, error) {
-	rows, err := s.db.Query(ctx, `SELECT f.pair, f.venue_trade_id, f.client_order_id, f.side, f.price, f.qty, f.quote_qty, f.commission, f.commission_asset, f.at
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Fill, error) {
+		var f Fill
+		var side, price, qty, quote, comm string
+		var at int64
+		if err := r.Scan(&f.Pair, &f.VenueTradeID, &f.ClientOrderID, &side, &price, &qty, &quote, &comm, &f.CommissionAsset, &at); err != nil {
+			return f, err
+		}
+		f.Side, f.Time = exchange.Side(side), time.UnixMilli(at)
+		if err := parseDecs([]string{price, qty, quote, comm}, &f.Price, &f.Qty, &f.QuoteQty, &f.Commission); err != nil {
+			return f, fmt.Errorf("fill %d: %w", f.VenueTradeID, err)
+		}
+		return f, nil
+	}, `SELECT f.pair, f.venue_trade_id, f.client_order_id, f.side, f.price, f.qty, f.quote_qty, f.commission, f.commission_asset, f.at
 		FROM deployment_fills f JOIN deployments d ON d.id = f.deployment_id
 		WHERE f.deployment_id = ? AND d.tenant_id = ? ORDER BY f.at, f.pair, f.venue_trade_id`, id, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s: fills: %w", id, err)
 	}
-	defer rows.Close()
-	var out []Fill
-	for rows.Next() {
-		var f Fill
-		var side, price, qty, quote, comm string
-		var at int64
-		if err := rows.Scan(&f.Pair, &f.VenueTradeID, &f.ClientOrderID, &side, &price, &qty, &quote, &comm, &f.CommissionAsset, &at); err != nil {
-			return nil, fmt.Errorf("deployment %s: fills: %w", id, err)
-		}
-		f.Side, f.Time = exchange.Side(side), time.UnixMilli(at)
-		if err := parseDecs([]string{price, qty, quote, comm}, &f.Price, &f.Qty, &f.QuoteQty, &f.Commission); err != nil {
-			return nil, fmt.Errorf("deployment %s: fill %d: %w", id, f.VenueTradeID, err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Trades lists a deployment's trades of tenant in the order they opened.
 func (s *Store) Trades(ctx context.Context, tenant, id string) ([]Trade, error) {
-	rows, err := s.db.Query(ctx, `SELECT t.seq, t.open, t.record, t.venue_qty FROM deployment_trades t JOIN deployments d ON d.id = t.deployment_id
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Trade, error) {
+		var t Trade
+		var open int
+		var rec, qty string
+		err := r.Scan(&t.Seq, &open, &rec, &qty)
+		if err != nil {
+			return t, err
+		}
+		if err := json.Unmarshal([]byte(rec), &t.Record); err != nil {
+			return t, fmt.Errorf("trade %d: %w", t.Seq, err)
+		}
+		if t.VenueQty, err = fixed.Parse(qty); err != nil {
+			return t, fmt.Errorf("trade %d: %w", t.Seq, err)
+		}
+		t.Open = open == 1
+		return t, nil
+	}, `SELECT t.seq, t.open, t.record, t.venue_qty FROM deployment_trades t JOIN deployments d ON d.id = t.deployment_id
 		WHERE t.deployment_id = ? AND d.tenant_id = ? ORDER BY t.seq`, id, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s: trades: %w", id, err)
 	}
-	defer rows.Close()
-	var out []Trade
-	for rows.Next() {
-		var t Trade
-		var open int
-		var rec, qty string
-		if err := rows.Scan(&t.Seq, &open, &rec, &qty); err != nil {
-			return nil, fmt.Errorf("deployment %s: trades: %w", id, err)
-		}
-		if err := json.Unmarshal([]byte(rec), &t.Record); err != nil {
-			return nil, fmt.Errorf("deployment %s: trade %d: %w", id, t.Seq, err)
-		}
-		if t.VenueQty, err = fixed.Parse(qty); err != nil {
-			return nil, fmt.Errorf("deployment %s: trade %d: %w", id, t.Seq, err)
-		}
-		t.Open = open == 1
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Equity lists a deployment's equity points of tenant in time order.
 func (s *Store) Equity(ctx context.Context, tenant, id string) ([]EquityPoint, error) {
-	rows, err := s.db.Query(ctx, `SELECT e.at, e.equity FROM deployment_equity e JOIN deployments d ON d.id = e.deployment_id
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (EquityPoint, error) {
+		var at int64
+		var e EquityPoint
+		err := r.Scan(&at, &e.Equity)
+		e.Time = time.UnixMilli(at)
+		return e, err
+	}, `SELECT e.at, e.equity FROM deployment_equity e JOIN deployments d ON d.id = e.deployment_id
 		WHERE e.deployment_id = ? AND d.tenant_id = ? ORDER BY e.at`, id, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s: equity: %w", id, err)
 	}
-	defer rows.Close()
-	var out []EquityPoint
-	for rows.Next() {
-		var at int64
-		var e EquityPoint
-		if err := rows.Scan(&at, &e.Equity); err != nil {
-			return nil, fmt.Errorf("deployment %s: equity: %w", id, err)
-		}
-		e.Time = time.UnixMilli(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

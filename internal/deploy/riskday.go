@@ -355,24 +355,15 @@ func (s *Store) HaltAccount(ctx context.Context, l Lease, rd RiskDay) (b Account
 // (running → paused, its risk state's Halted set, audited), in the kill
 // switch's order, and returns them.
 func pauseAccount(ctx context.Context, tx *db.Tx, l Lease, venue, account string, b AccountBreach, now time.Time) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT id, risk_state FROM deployments WHERE tenant_id = ? AND venue = ? AND account = ? AND state = ?
+	type target struct{ id, risk string }
+	ts, err := db.Collect(ctx, tx, func(r db.Scanner) (target, error) {
+		var t target
+		err := r.Scan(&t.id, &t.risk)
+		return t, err
+	}, `SELECT id, risk_state FROM deployments WHERE tenant_id = ? AND venue = ? AND account = ? AND state = ?
 		ORDER BY created_at, id`, l.Tenant, venue, account, string(Running))
 	if err != nil {
 		return nil, fmt.Errorf("list the account's deployments: %w", err)
-	}
-	type target struct{ id, risk string }
-	var ts []target
-	for rows.Next() {
-		var t target
-		if err := rows.Scan(&t.id, &t.risk); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	var paused []string
 	for _, t := range ts {

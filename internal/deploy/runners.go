@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/tradai/tradai/internal/db"
 )
 
 // Runner is a runner process as the deployments' leases show it.
@@ -20,26 +22,18 @@ type Runner struct {
 // that should be trading (starting, running or paused), by name: the
 // runner tier as the database knows it, for the operators' page.
 func (s *Store) Runners(ctx context.Context) ([]Runner, error) {
-	rows, err := s.db.Query(ctx, `SELECT lease_runner, COUNT(*), MAX(heartbeat_at), MIN(lease_expires_at) FROM deployments
-		WHERE lease_runner <> '' AND state IN ('starting', 'running', 'paused') GROUP BY lease_runner ORDER BY lease_runner`)
-	if err != nil {
-		return nil, fmt.Errorf("list runners: %w", err)
-	}
-	defer rows.Close()
-	var out []Runner
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, func(sc db.Scanner) (Runner, error) {
 		var r Runner
 		var hb, exp int64
-		if err := rows.Scan(&r.Name, &r.Deployments, &hb, &exp); err != nil {
-			return nil, fmt.Errorf("list runners: %w", err)
-		}
+		err := sc.Scan(&r.Name, &r.Deployments, &hb, &exp)
 		if hb > 0 {
 			r.Heartbeat = time.UnixMilli(hb)
 		}
 		r.Expires = time.UnixMilli(exp)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, err
+	}, `SELECT lease_runner, COUNT(*), MAX(heartbeat_at), MIN(lease_expires_at) FROM deployments
+		WHERE lease_runner <> '' AND state IN ('starting', 'running', 'paused') GROUP BY lease_runner ORDER BY lease_runner`)
+	if err != nil {
 		return nil, fmt.Errorf("list runners: %w", err)
 	}
 	return out, nil

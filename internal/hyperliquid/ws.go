@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // pingEvery keeps the WebSocket alive: the venue closes a connection that
@@ -72,18 +74,10 @@ func (c *Client) SubscribeUserFills(ctx context.Context, fn func(FillsMessage)) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := c.clock.NewTicker(pingEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C():
-				if conn.Write(pctx, websocket.MessageText, []byte(`{"method":"ping"}`)) != nil {
-					return
-				}
-			}
-		}
+		// A failed ping ends the pings: the read below sees the connection fail.
+		_ = clock.Every(pctx, c.clock, pingEvery, func(ctx context.Context) error {
+			return conn.Write(ctx, websocket.MessageText, []byte(`{"method":"ping"}`))
+		})
 	}()
 	for {
 		_, b, err := conn.Read(ctx)

@@ -499,18 +499,14 @@ func (s *Service) Stop(ctx context.Context) error {
 
 func (s *Service) rescueLoop(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := s.opts.Clock.NewTicker(s.opts.RescueEvery)
-	defer t.Stop()
-	for {
+	rescue := func(ctx context.Context) error {
 		if _, err := s.RescueOrphans(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("orphan rescue failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-		}
+		return nil
 	}
+	_ = rescue(ctx)
+	_ = clock.Every(ctx, s.opts.Clock, s.opts.RescueEvery, rescue)
 }
 
 // RescueOrphans re-queues running runs whose heartbeat and start (of the

@@ -27,20 +27,12 @@ type Leader struct {
 // absent), by kind then state. Like CountByState it reads River's table,
 // here beside River's client.
 func (s *Service) Depths(ctx context.Context) ([]Depth, error) {
-	rows, err := s.db.Query(ctx, `SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state ORDER BY kind, state`)
-	if err != nil {
-		return nil, fmt.Errorf("count queue jobs by kind and state: %w", err)
-	}
-	defer rows.Close()
-	var out []Depth
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Depth, error) {
 		var d Depth
-		if err := rows.Scan(&d.Kind, &d.State, &d.Jobs); err != nil {
-			return nil, fmt.Errorf("count queue jobs by kind and state: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&d.Kind, &d.State, &d.Jobs)
+		return d, err
+	}, `SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
 		return nil, fmt.Errorf("count queue jobs by kind and state: %w", err)
 	}
 	return out, nil

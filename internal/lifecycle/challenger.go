@@ -84,20 +84,8 @@ func (s *Service) Challengers(ctx context.Context, p tenancy.Principal) ([]Chall
 }
 
 func (s *Service) challengers(ctx context.Context, q string, args ...any) ([]Challenger, error) {
-	rows, err := s.c.DB.Query(ctx, q, args...)
+	out, err := db.Collect(ctx, s.c.DB, scanChallenger, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list challengers: %w", err)
-	}
-	defer rows.Close()
-	var out []Challenger
-	for rows.Next() {
-		c, err := scanChallenger(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list challengers: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list challengers: %w", err)
 	}
 	return out, nil

@@ -180,20 +180,8 @@ func (s *Service) Schedules(ctx context.Context, p tenancy.Principal) ([]Schedul
 }
 
 func (s *Service) schedules(ctx context.Context, q string, args ...any) ([]Schedule, error) {
-	rows, err := s.c.DB.Query(ctx, q, args...)
+	out, err := db.Collect(ctx, s.c.DB, scanSchedule, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list schedules: %w", err)
-	}
-	defer rows.Close()
-	var out []Schedule
-	for rows.Next() {
-		sc, err := scanSchedule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list schedules: %w", err)
-		}
-		out = append(out, sc)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list schedules: %w", err)
 	}
 	return out, nil

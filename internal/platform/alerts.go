@@ -113,16 +113,10 @@ func newHeartbeatWatch(deploys staleLister, clk clock.Clock, log *slog.Logger, w
 // being sent (their retries end with ctx).
 func (w *heartbeatWatch) run(ctx context.Context) {
 	defer w.wg.Wait()
-	tick := w.clk.NewTicker(runnerHeartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C():
-		}
+	_ = clock.Every(ctx, w.clk, runnerHeartbeat, func(ctx context.Context) error {
 		w.check(ctx)
-	}
+		return nil
+	})
 }
 
 // check alerts the deployments that became stale since the last check.
@@ -205,29 +199,9 @@ func (w *alertHook) post(ctx context.Context, body []byte) (retry bool, err erro
 	}
 }
 
-// RiskAlert is the JSON body POSTed to the alert webhook
-// (Config.AlertWebhook) by a runner for a risk limit (runner.Alert): a
-// deployment paused by its loss or drawdown limit, every deployment of an
-// account paused by the account's (once per limit and UTC day), or orders
-// refused by a limit (once per deployment and limit an hour).
-type RiskAlert struct {
-	// Type is "deployment.risk_breach", "account.risk_breach" or
-	// "deployment.order_refused".
-	Type       string `json:"type"`
-	Tenant     string `json:"tenant"`
-	Deployment string `json:"deployment"`
-	// Account is the venue/account of an account's breach.
-	Account string `json:"account,omitempty"`
-	// Limit is the risk_limits key; Message says by how much.
-	Limit   string `json:"limit"`
-	Message string `json:"message"`
-	// Flattened: the deployment's trades were closed (flatten_on_breach).
-	Flattened bool `json:"flattened,omitempty"`
-}
-
-// risk logs a runner's risk alert and POSTs it to the webhook (if any).
+// risk logs a runner's risk alert and POSTs it, as it is, to the webhook
+// (if any).
 func (h *alertHook) risk(ctx context.Context, a runner.Alert) {
 	h.log.Error("deployment alert: "+a.Type, "deployment_id", a.Deployment, "tenant", a.Tenant, "account", a.Account, "limit", a.Limit, "message", a.Message)
-	h.raise(ctx, a.Deployment, RiskAlert{Type: a.Type, Tenant: a.Tenant, Deployment: a.Deployment, Account: a.Account, Limit: a.Limit,
-		Message: a.Message, Flattened: a.Flattened})
+	h.raise(ctx, a.Deployment, a)
 }

@@ -156,7 +156,7 @@ func TestAlertWebhookChecked(t *testing.T) {
 }
 
 // A runner's risk alert (the job's runner.Config.Alert) is POSTed to the
-// alert webhook as a RiskAlert.
+// alert webhook as it is (its JSON).
 func TestRiskAlertWebhook(t *testing.T) {
 	got := make(chan []byte, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

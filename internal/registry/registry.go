@@ -353,20 +353,12 @@ func (r *Registry) bySHA(ctx context.Context, tenant, name, sha string) (Version
 
 // Names lists the names of the tenant's strategies, sorted.
 func (r *Registry) Names(ctx context.Context, p tenancy.Principal) ([]string, error) {
-	rows, err := r.db.Query(ctx, `SELECT DISTINCT name FROM strategy_versions WHERE tenant_id = ? ORDER BY name`, p.Tenant)
-	if err != nil {
-		return nil, fmt.Errorf("list strategies: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	out, err := db.Collect(ctx, r.db, func(sc db.Scanner) (string, error) {
 		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("list strategies: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
+		err := sc.Scan(&n)
+		return n, err
+	}, `SELECT DISTINCT name FROM strategy_versions WHERE tenant_id = ? ORDER BY name`, p.Tenant)
+	if err != nil {
 		return nil, fmt.Errorf("list strategies: %w", err)
 	}
 	return out, nil
@@ -377,20 +369,8 @@ func (r *Registry) Versions(ctx context.Context, p tenancy.Principal, name strin
 	if CheckName(name) != nil {
 		return nil, fmt.Errorf("strategy %s: %w", quote(name), ErrNotFound)
 	}
-	rows, err := r.db.Query(ctx, `SELECT `+versionColumns+` FROM strategy_versions WHERE tenant_id = ? AND name = ? ORDER BY number`, p.Tenant, name)
+	out, err := db.Collect(ctx, r.db, scanVersion, `SELECT `+versionColumns+` FROM strategy_versions WHERE tenant_id = ? AND name = ? ORDER BY number`, p.Tenant, name)
 	if err != nil {
-		return nil, fmt.Errorf("list versions of %s: %w", name, err)
-	}
-	defer rows.Close()
-	var out []Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list versions of %s: %w", name, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list versions of %s: %w", name, err)
 	}
 	if len(out) == 0 {
@@ -625,26 +605,21 @@ type StageChange struct {
 
 // History lists the stage changes of name, oldest first.
 func (r *Registry) History(ctx context.Context, p tenancy.Principal, name string) ([]StageChange, error) {
-	rows, err := r.db.Query(ctx, `SELECT number, from_stage, to_stage, changed_by, reason, at FROM strategy_stage_changes WHERE tenant_id = ? AND name = ? ORDER BY seq`, p.Tenant, name)
-	if err != nil {
-		return nil, fmt.Errorf("stage history of %s: %w", name, err)
-	}
-	defer rows.Close()
-	var out []StageChange
-	for rows.Next() {
+	out, err := db.Collect(ctx, r.db, func(sc db.Scanner) (StageChange, error) {
 		var (
 			c        StageChange
 			from, to string
 			by       sql.NullString
 			at       int64
 		)
-		if err := rows.Scan(&c.Number, &from, &to, &by, &c.Reason, &at); err != nil {
-			return nil, fmt.Errorf("stage history of %s: %w", name, err)
-		}
+		err := sc.Scan(&c.Number, &from, &to, &by, &c.Reason, &at)
 		c.From, c.To, c.By, c.At = Stage(from), Stage(to), by.String, time.UnixMilli(at)
-		out = append(out, c)
+		return c, err
+	}, `SELECT number, from_stage, to_stage, changed_by, reason, at FROM strategy_stage_changes WHERE tenant_id = ? AND name = ? ORDER BY seq`, p.Tenant, name)
+	if err != nil {
+		return nil, fmt.Errorf("stage history of %s: %w", name, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Delete removes a version no run recorded and that is not in production;

@@ -135,18 +135,15 @@ func (h *Host) Held() []string {
 // Run holds deployments until ctx ends, then stops every job, waits for
 // them and releases their leases, so other runners take them at once.
 func (h *Host) Run(ctx context.Context) error {
-	tick := h.clk.NewTicker(h.cfg.Heartbeat)
-	defer tick.Stop()
 	defer h.shutdown(context.WithoutCancel(ctx))
-	for {
+	hold := func(ctx context.Context) error {
 		h.renew(ctx)
 		h.acquire(ctx)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C():
-		}
+		return nil
 	}
+	_ = hold(ctx)
+	_ = clock.Every(ctx, h.clk, h.cfg.Heartbeat, hold)
+	return ctx.Err()
 }
 
 // renew renews every held lease, dropping the deployments whose job ended

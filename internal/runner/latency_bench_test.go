@@ -128,24 +128,26 @@ func (s *signalStore) RecordLater(ctx context.Context, l deploy.Lease, w deploy.
 	return err
 }
 
-// latencyDays of candles are replayed: enough for the iterations a
-// default -benchtime asks.
-const latencyDays = 7
-
 // closesPerOp is how many candle closes one iteration steps, so that a
 // short -benchtime (make bench: 5x) still gives percentiles.
 const closesPerOp = 60
+
+// latencyDays is how many days of 5m candles b.N iterations replay: every
+// close they step and a day to spare, whatever the -benchtime.
+func latencyDays(n int) int { return n*closesPerOp/288 + 2 }
 
 // BenchmarkTickLatency is the time from a candle's close appearing on the
 // venue's kline stream (the in-process simulator, its replay stepped here)
 // to the first order of the tick accepted by the simulator (order-*), and
 // to the tick recorded (tick-*), for sma_cross as a built-in, in the wasm
 // sandbox and in Python (its own process), trading three pairs: the
-// runner's Run on its stream, its store on SQLite. One op is 60 closes.
+// runner's Run on its stream, its store on SQLite. One op is 60 closes;
+// the world is made for b.N of them (the timer started after).
 func BenchmarkTickLatency(b *testing.B) {
 	for _, name := range []string{"builtin", "wasm", "python"} {
 		b.Run(name, func(b *testing.B) {
-			w := newWorldOf(b, openRuntime(b, name, nil), "", latencyDays)
+			days := latencyDays(b.N)
+			w := newWorldOf(b, openRuntime(b, name, nil), "", days)
 			var tv *timedVenue
 			p := newPaper(b, w, func(x exchange.Exchange) exchange.Exchange {
 				tv = &timedVenue{Exchange: x, ks: x.(exchange.KlineStreamer)}
@@ -179,11 +181,12 @@ func BenchmarkTickLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 			var ticks, orders []time.Duration
-			now, last := start, start+latencyDays*86_400_000-dur
-			for b.Loop() {
+			now, last := start, start+int64(days)*86_400_000-dur
+			b.ResetTimer()
+			for range b.N {
 				for range closesPerOp {
 					if now += dur; now > last {
-						b.Fatal("out of candles: run with a smaller -benchtime")
+						b.Fatal("out of candles: latencyDays gives too few")
 					}
 					p.clk.Set(time.UnixMilli(now))
 					tv.accepted = time.Time{}
@@ -204,6 +207,7 @@ func BenchmarkTickLatency(b *testing.B) {
 					}
 				}
 			}
+			b.StopTimer()
 			reportPercentiles(b, "tick", ticks)
 			reportPercentiles(b, "order", orders)
 			b.ReportMetric(float64(len(orders)), "orders")

@@ -31,14 +31,23 @@ const (
 // refusedAlertEvery is how often the refusals of one limit alert.
 const refusedAlertEvery = time.Hour
 
-// Alert is a risk breach or refusal (Config.Alert).
+// Alert is a risk breach or refusal (Config.Alert); as JSON, the body the
+// platform POSTs to its alert webhook: a deployment paused by its loss or
+// drawdown limit, every deployment of an account paused by the account's
+// (once per limit and UTC day), or orders refused by a limit (once per
+// deployment and limit an hour).
 type Alert struct {
-	Type               string // AlertBreach, AlertAccountBreach, AlertRefused
-	Tenant, Deployment string
-	Account            string // AlertAccountBreach: venue/account
-	Limit              string // the risk_limits key
-	Message            string
-	Flattened          bool // its trades were closed (flatten_on_breach)
+	// Type is AlertBreach, AlertAccountBreach or AlertRefused.
+	Type       string `json:"type"`
+	Tenant     string `json:"tenant"`
+	Deployment string `json:"deployment"`
+	// Account is the venue/account of an account's breach.
+	Account string `json:"account,omitempty"`
+	// Limit is the risk_limits key; Message says by how much.
+	Limit   string `json:"limit"`
+	Message string `json:"message"`
+	// Flattened: the deployment's trades were closed (flatten_on_breach).
+	Flattened bool `json:"flattened,omitempty"`
 }
 
 // riskState is what the runner keeps for the risk limits.

@@ -364,9 +364,7 @@ func storableID(ids ...string) bool {
 
 const runColumns = `id, tenant_id, created_by, kind, status, strategy, params, config, fingerprint, idempotency_key, progress, attempts, error, created_at, started_at, finished_at, metrics, tags, data_fingerprint, parent_id, strategy_version, code_sha256`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanRun(sc scanner, extra ...any) (Run, error) {
+func scanRun(sc db.Scanner, extra ...any) (Run, error) {
 	var (
 		r                    Run
 		by, key, metrics     sql.NullString
@@ -512,20 +510,9 @@ func (s *Store) List(ctx context.Context, p tenancy.Principal, f Filter, cursor 
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return Page{}, fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
 	var page Page
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return Page{}, fmt.Errorf("list runs: %w", err)
-		}
-		page.Runs = append(page.Runs, r)
-	}
-	if err := rows.Err(); err != nil {
+	var err error
+	if page.Runs, err = db.Collect(ctx, s.db, func(sc db.Scanner) (Run, error) { return scanRun(sc) }, q, args...); err != nil {
 		return Page{}, fmt.Errorf("list runs: %w", err)
 	}
 	if len(page.Runs) > limit {

@@ -410,28 +410,23 @@ func (s *Store) Steps(ctx context.Context, p tenancy.Principal, runID string) ([
 	if !storableID(runID) {
 		return nil, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT s.name, s.status, s.started_at, s.finished_at, s.error, s.detail FROM run_steps s JOIN runs r ON r.id = s.run_id
-		WHERE s.run_id = ? AND r.tenant_id = ? ORDER BY s.started_at, s.name`, runID, p.Tenant)
-	if err != nil {
-		return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []Step
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Step, error) {
 		var st Step
 		var status string
 		var started int64
 		var finished sql.NullInt64
-		if err := rows.Scan(&st.Name, &status, &started, &finished, &st.Error, &st.Detail); err != nil {
-			return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
-		}
+		err := r.Scan(&st.Name, &status, &started, &finished, &st.Error, &st.Detail)
 		st.Status, st.Started = Status(status), time.UnixMilli(started)
 		if finished.Valid {
 			st.Finished = time.UnixMilli(finished.Int64)
 		}
-		out = append(out, st)
+		return st, err
+	}, `SELECT s.name, s.status, s.started_at, s.finished_at, s.error, s.detail FROM run_steps s JOIN runs r ON r.id = s.run_id
+		WHERE s.run_id = ? AND r.tenant_id = ? ORDER BY s.started_at, s.name`, runID, p.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Artifacts lists a run's artifacts by name.
@@ -439,21 +434,16 @@ func (s *Store) Artifacts(ctx context.Context, p tenancy.Principal, runID string
 	if !storableID(runID) {
 		return nil, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT a.name, a.media_type, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Artifact, error) {
+		var a Artifact
+		err := r.Scan(&a.Name, &a.MediaType, &a.Size, &a.SHA256)
+		return a, err
+	}, `SELECT a.name, a.media_type, a.size, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
 		WHERE a.run_id = ? AND r.tenant_id = ? ORDER BY a.name`, runID, p.Tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
 	}
-	defer rows.Close()
-	var out []Artifact
-	for rows.Next() {
-		var a Artifact
-		if err := rows.Scan(&a.Name, &a.MediaType, &a.Size, &a.SHA256); err != nil {
-			return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ArtifactContent returns the tenant's artifact name of run runID with its
@@ -518,20 +508,11 @@ func (s *Store) Delete(ctx context.Context, p tenancy.Principal, id string) erro
 		if children > 0 {
 			return fmt.Errorf("%w: run has %d child runs (delete them first)", ErrIllegalTransition, children)
 		}
-		rows, err := tx.Query(ctx, `SELECT ref FROM artifacts WHERE run_id = ? AND ref <> ''`, id)
-		if err != nil {
-			return fmt.Errorf("read artifacts: %w", err)
-		}
-		for rows.Next() {
+		if refs, err = db.Collect(ctx, tx, func(r db.Scanner) (string, error) {
 			var ref string
-			if err := rows.Scan(&ref); err != nil {
-				rows.Close()
-				return fmt.Errorf("read artifacts: %w", err)
-			}
-			refs = append(refs, ref)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			err := r.Scan(&ref)
+			return ref, err
+		}, `SELECT ref FROM artifacts WHERE run_id = ? AND ref <> ''`, id); err != nil {
 			return fmt.Errorf("read artifacts: %w", err)
 		}
 		res, err := tx.Exec(ctx, `DELETE FROM runs WHERE id = ? AND tenant_id = ? AND status = ?`, id, p.Tenant, cur)
@@ -603,21 +584,13 @@ type Ref struct {
 // clock: their worker is gone. The job queue's rescuer re-queues them.
 func (s *Store) Orphans(ctx context.Context, staleAfter time.Duration) ([]Ref, error) {
 	cutoff := s.clock.Now().Add(-staleAfter).UnixMilli()
-	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, kind FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
+	found, err := db.Collect(ctx, s.db, func(sc db.Scanner) (Ref, error) {
+		var r Ref
+		err := sc.Scan(&r.ID, &r.Tenant, &r.Kind)
+		return r, err
+	}, `SELECT id, tenant_id, kind FROM runs WHERE status = ? AND COALESCE(heartbeat_at, 0) < ? AND COALESCE(started_at, created_at) < ?`,
 		string(Running), cutoff, cutoff)
 	if err != nil {
-		return nil, fmt.Errorf("look for orphaned runs: %w", err)
-	}
-	defer rows.Close()
-	var found []Ref
-	for rows.Next() {
-		var r Ref
-		if err := rows.Scan(&r.ID, &r.Tenant, &r.Kind); err != nil {
-			return nil, fmt.Errorf("look for orphaned runs: %w", err)
-		}
-		found = append(found, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("look for orphaned runs: %w", err)
 	}
 	return found, nil

@@ -278,19 +278,11 @@ func (s *Store) RevokeToken(ctx context.Context, p Principal, tokenID string) er
 
 // Tokens lists a user's tokens, newest first.
 func (s *Store) Tokens(ctx context.Context, userID string) ([]Token, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, user_id, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (Token, error) {
 		var t Token
 		var created int64
 		var used, revoked sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.User, &t.Prefix, &created, &used, &revoked); err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
+		err := r.Scan(&t.ID, &t.User, &t.Prefix, &created, &used, &revoked)
 		t.Created = time.UnixMilli(created)
 		if used.Valid {
 			t.LastUse = time.UnixMilli(used.Int64)
@@ -298,9 +290,9 @@ func (s *Store) Tokens(ctx context.Context, userID string) ([]Token, error) {
 		if revoked.Valid {
 			t.Revoked = time.UnixMilli(revoked.Int64)
 		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, err
+	}, `SELECT id, user_id, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return out, nil

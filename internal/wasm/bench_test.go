@@ -121,3 +121,27 @@ func rss(t *testing.T) int64 {
 	}
 	return 0
 }
+
+// BenchmarkOpenCached opens and closes a strategy whose module the runtime
+// holds compiled, from a fresh copy of its bytes each time (as a runner
+// reading the version's file does).
+func BenchmarkOpenCached(b *testing.B) {
+	r := newRuntime(b, Options{})
+	ctx := context.Background()
+	if _, err := r.ReadSpec(ctx, modules["smacross"]); err != nil {
+		b.Fatal(err)
+	}
+	code := make([]byte, len(modules["smacross"]))
+	b.SetBytes(int64(len(code)))
+	b.ResetTimer()
+	for range b.N {
+		copy(code, modules["smacross"])
+		_, closeFn, err := r.Open(ctx, code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := closeFn(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package wasm
 
 import (
 	"context"
-	"crypto/sha256"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -13,7 +12,7 @@ import (
 func cached(r *Runtime, name string) *module {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.modules[sha256.Sum256(modules[name])]
+	return r.modules[string(modules[name])]
 }
 
 // cachedNames lists the test modules the runtime keeps compiled.
@@ -149,7 +148,7 @@ func TestEvictNoLeak(t *testing.T) {
 		if m.refs != 0 {
 			t.Errorf("module %s still has %d references", m.id, m.refs)
 		}
-		if kept := r.modules[m.sum] == m; kept == m.closed {
+		if kept := r.modules[m.code] == m; kept == m.closed {
 			t.Errorf("module %s: kept %v, closed %v", m.id, kept, m.closed)
 		}
 	}

@@ -7,8 +7,9 @@
 // is kept bounded for error messages. Every call into a module has a
 // deadline (Options.CallTimeout) after which the module is stopped.
 //
-// A [Runtime] compiles each module once (keyed by the SHA-256 of its
-// bytes; the machine code optionally cached in a folder across processes),
+// A [Runtime] compiles each module once (keyed by its bytes, so opening a
+// compiled one again costs a map lookup, not a hash; the machine code
+// optionally cached in a folder across processes),
 // keeps up to Options.MaxModules compiled, closing the least recently
 // opened one that no strategy or instance uses when it has more, and
 // opens strategies on them: each strategy instantiates the module on
@@ -104,13 +105,13 @@ type Runtime struct {
 	cache wazero.CompilationCache
 
 	mu      sync.Mutex
-	modules map[[32]byte]*module // the compiled (and compiling) modules
-	tick    uint64               // counts loads, for least-recently-used order
+	modules map[string]*module // the compiled (and compiling) modules, by their bytes
+	tick    uint64             // counts loads, for least-recently-used order
 }
 
 // module is one compiled module and the spec it declared.
 type module struct {
-	sum      [32]byte
+	code     string        // its bytes: its key in Runtime.modules
 	ready    chan struct{} // closed when compiled and err or spec set
 	err      error
 	id       string // the first 8 bytes of the SHA-256, in hex
@@ -150,7 +151,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasm runtime: the yield function: %w", err)
 	}
-	return &Runtime{opts: opts, rt: rt, cache: cache, modules: map[[32]byte]*module{}}, nil
+	return &Runtime{opts: opts, rt: rt, cache: cache, modules: map[string]*module{}}, nil
 }
 
 // Close stops every instance and frees the compiled modules.
@@ -194,12 +195,18 @@ func (r *Runtime) Open(ctx context.Context, code []byte) (s sdk.Strategy, close 
 // then (nil otherwise). The caller holds a reference to the module, given
 // back with release, unless there is an error.
 func (r *Runtime) load(ctx context.Context, code []byte) (*module, *instance, error) {
-	sum := sha256.Sum256(code)
 	r.mu.Lock()
-	m, ok := r.modules[sum]
+	m, ok := r.modules[string(code)]
 	if !ok {
-		m = &module{sum: sum, ready: make(chan struct{}), id: hex.EncodeToString(sum[:8])}
-		r.modules[sum] = m
+		// New: hashed (for its id) and copied outside the lock.
+		r.mu.Unlock()
+		sum := sha256.Sum256(code)
+		fresh := &module{code: string(code), ready: make(chan struct{}), id: hex.EncodeToString(sum[:8])}
+		r.mu.Lock()
+		if m, ok = r.modules[fresh.code]; !ok {
+			m = fresh
+			r.modules[m.code] = m
+		}
 	}
 	r.tick++
 	m.used = r.tick
@@ -222,7 +229,7 @@ func (r *Runtime) load(ctx context.Context, code []byte) (*module, *instance, er
 	if err != nil {
 		m.err = err
 		r.mu.Lock()
-		delete(r.modules, sum) // a later attempt may succeed (e.g. after a cancellation)
+		delete(r.modules, m.code) // a later attempt may succeed (e.g. after a cancellation)
 		m.closed = true
 		r.mu.Unlock()
 		close(m.ready)
@@ -252,7 +259,7 @@ func (r *Runtime) release(m *module) {
 		if lru == nil {
 			break // every module is in use
 		}
-		delete(r.modules, lru.sum)
+		delete(r.modules, lru.code)
 		lru.closed = true
 		evicted = append(evicted, lru)
 	}

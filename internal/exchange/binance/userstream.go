@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	rest "github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 )
@@ -84,22 +85,12 @@ func (s *Streaming) StreamFills(ctx context.Context, fn func(exchange.Trade)) er
 // keepAlive sends the listen key's keepalive (PUT) every KeepAlive until
 // ctx ends (nil) or the venue refuses one (the error).
 func (s *Streaming) keepAlive(ctx context.Context, key string) error {
-	clk := s.rest.Clock()
-	tick := clk.NewTicker(KeepAlive)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C():
-			if _, err := s.listenKey(ctx, "PUT", key); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
+	return clock.Every(ctx, s.rest.Clock(), KeepAlive, func(ctx context.Context) error {
+		if _, err := s.listenKey(ctx, "PUT", key); err != nil && ctx.Err() == nil {
+			return err
 		}
-	}
+		return nil
+	})
 }
 
 // listenKey sends a user data stream request (POST: open, PUT: keep key

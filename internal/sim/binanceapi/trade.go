@@ -1,6 +1,7 @@
 package binanceapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"slices"
@@ -375,11 +376,7 @@ func (s *Server) openOrders(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]orderResp, 0, len(open))
-	for i := range open {
-		out = append(out, orderJSON(&open[i]))
-	}
-	return out, nil
+	return jsonOf(open, orderJSON), nil
 }
 
 func (s *Server) historyQuery(p *params, def, maxLimit int64) (Query, error) {
@@ -405,32 +402,27 @@ func (s *Server) historyQuery(p *params, def, maxLimit int64) (Query, error) {
 }
 
 func (s *Server) allOrders(c *call) (any, error) {
-	sym, err := c.p.symbol()
-	if err != nil {
-		return nil, err
-	}
-	q, err := s.historyQuery(&c.p, 500, 1000)
-	if err != nil {
-		return nil, err
-	}
-	var orders []sim.Order
-	if s.cfg.History != nil {
-		orders, err = s.cfg.History.Orders(c.ctx, c.account, sym, q)
-	} else {
-		orders, _, err = s.cfg.Engine.History(c.account, sym)
-		orders = window(orders, q.OrderID, q, func(o sim.Order) (int64, int64) { return o.ID, o.Time })
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]orderResp, 0, len(orders))
-	for i := range orders {
-		out = append(out, orderJSON(&orders[i]))
-	}
-	return out, nil
+	return history(s, c, History.Orders, func(account, sym string, q Query) ([]sim.Order, error) {
+		orders, _, err := s.cfg.Engine.History(account, sym)
+		return window(orders, q.OrderID, q, func(o sim.Order) (int64, int64) { return o.ID, o.Time }), err
+	}, orderJSON)
 }
 
 func (s *Server) myTrades(c *call) (any, error) {
+	return history(s, c, History.Trades, func(account, sym string, q Query) ([]sim.Fill, error) {
+		_, fills, err := s.cfg.Engine.History(account, sym)
+		if q.OrderID > 0 {
+			fills = slices.DeleteFunc(fills, func(f sim.Fill) bool { return f.OrderID != q.OrderID })
+		}
+		return window(fills, q.FromID, q, func(f sim.Fill) (int64, int64) { return f.TradeID, f.Time }), err
+	}, tradeJSON)
+}
+
+// history answers a history request (allOrders, myTrades): the records of
+// c's symbol its query selects, from the History store (stored) when the
+// server has one, else from the engine's (held); each as its JSON.
+func history[T, R any](s *Server, c *call, stored func(History, context.Context, string, string, Query) ([]T, error),
+	held func(account, symbol string, q Query) ([]T, error), toJSON func(*T) R) (any, error) {
 	sym, err := c.p.symbol()
 	if err != nil {
 		return nil, err
@@ -439,24 +431,25 @@ func (s *Server) myTrades(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fills []sim.Fill
+	var items []T
 	if s.cfg.History != nil {
-		fills, err = s.cfg.History.Trades(c.ctx, c.account, sym, q)
+		items, err = stored(s.cfg.History, c.ctx, c.account, sym, q)
 	} else {
-		_, fills, err = s.cfg.Engine.History(c.account, sym)
-		if q.OrderID > 0 {
-			fills = slices.DeleteFunc(fills, func(f sim.Fill) bool { return f.OrderID != q.OrderID })
-		}
-		fills = window(fills, q.FromID, q, func(f sim.Fill) (int64, int64) { return f.TradeID, f.Time })
+		items, err = held(c.account, sym, q)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := make([]tradeResp, 0, len(fills))
-	for i := range fills {
-		out = append(out, tradeJSON(&fills[i]))
+	return jsonOf(items, toJSON), nil
+}
+
+// jsonOf is the JSON of each item.
+func jsonOf[T, R any](items []T, toJSON func(*T) R) []R {
+	out := make([]R, 0, len(items))
+	for i := range items {
+		out = append(out, toJSON(&items[i]))
 	}
-	return out, nil
+	return out
 }
 
 // window applies Binance's history rules to items sorted by id: from

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/binanceapi"
@@ -17,39 +18,24 @@ func (s *Store) Load(ctx context.Context) (sim.State, error) {
 		return sim.State{}, err
 	}
 	var st sim.State
-	rows, err := s.db.Query(ctx, `SELECT id FROM sim_accounts ORDER BY id`)
-	if err != nil {
-		return st, fmt.Errorf("load simulator accounts: %w", err)
-	}
-	for rows.Next() {
+	var err error
+	st.Accounts, err = db.Collect(ctx, s.db, func(r db.Scanner) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return st, fmt.Errorf("load simulator accounts: %w", err)
-		}
-		st.Accounts = append(st.Accounts, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&id)
+		return id, err
+	}, `SELECT id FROM sim_accounts ORDER BY id`)
+	if err != nil {
 		return st, fmt.Errorf("load simulator accounts: %w", err)
 	}
 
-	rows, err = s.db.Query(ctx, `SELECT account_id, asset, free, locked, updated_at FROM sim_balances`)
-	if err != nil {
-		return st, fmt.Errorf("load simulator balances: %w", err)
-	}
-	for rows.Next() {
+	st.Balances, err = db.Collect(ctx, s.db, func(r db.Scanner) (sim.BalanceEvent, error) {
 		var b sim.BalanceEvent
 		var free, locked int64
-		if err := rows.Scan(&b.Account, &b.Asset, &free, &locked, &b.Time); err != nil {
-			rows.Close()
-			return st, fmt.Errorf("load simulator balances: %w", err)
-		}
+		err := r.Scan(&b.Account, &b.Asset, &free, &locked, &b.Time)
 		b.Free, b.Locked = fixed.Dec(free), fixed.Dec(locked)
-		st.Balances = append(st.Balances, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return b, err
+	}, `SELECT account_id, asset, free, locked, updated_at FROM sim_balances`)
+	if err != nil {
 		return st, fmt.Errorf("load simulator balances: %w", err)
 	}
 
@@ -73,19 +59,13 @@ const orderColumns = `id, account_id, symbol, client_order_id, side, type, time_
 	executed_qty, cum_quote, cum_quote_rem, locked, status, created_at, updated_at, working_time, trailing_delta, trailing_time, trail_peak`
 
 func (s *Store) queryOrders(ctx context.Context, where string, args ...any) ([]sim.OrderState, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+orderColumns+` FROM sim_orders `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []sim.OrderState
-	for rows.Next() {
+	return db.Collect(ctx, s.db, func(r db.Scanner) (sim.OrderState, error) {
 		var o sim.OrderState
 		var side, typ, tif, status string
 		var price, stop, orig, origQuote, exec, cum, locked, peak int64
-		if err := rows.Scan(&o.ID, &o.Account, &o.Symbol, &o.ClientOrderID, &side, &typ, &tif, &price, &stop, &orig, &origQuote,
+		if err := r.Scan(&o.ID, &o.Account, &o.Symbol, &o.ClientOrderID, &side, &typ, &tif, &price, &stop, &orig, &origQuote,
 			&exec, &cum, &o.CumQuoteRem, &locked, &status, &o.Time, &o.UpdateTime, &o.WorkingTime, &o.TrailingDelta, &o.TrailingTime, &peak); err != nil {
-			return nil, err
+			return o, err
 		}
 		var ok1, ok2, ok3, ok4 bool
 		o.Side, ok1 = sim.ParseSide(side)
@@ -93,13 +73,12 @@ func (s *Store) queryOrders(ctx context.Context, where string, args ...any) ([]s
 		o.TimeInForce, ok3 = sim.ParseTimeInForce(tif)
 		o.Status, ok4 = sim.ParseStatus(status)
 		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return nil, fmt.Errorf("order %d: unreadable side, type, time in force or status (%s %s %s %s)", o.ID, side, typ, tif, status)
+			return o, fmt.Errorf("order %d: unreadable side, type, time in force or status (%s %s %s %s)", o.ID, side, typ, tif, status)
 		}
 		o.Price, o.StopPrice, o.OrigQty, o.OrigQuoteQty = fixed.Dec(price), fixed.Dec(stop), fixed.Dec(orig), fixed.Dec(origQuote)
 		o.ExecutedQty, o.CumQuote, o.Locked, o.TrailPeak = fixed.Dec(exec), fixed.Dec(cum), fixed.Dec(locked), fixed.Dec(peak)
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		return o, nil
+	}, `SELECT `+orderColumns+` FROM sim_orders `+where, args...)
 }
 
 // window builds the WHERE tail of a history query with Binance's rules:
@@ -189,26 +168,18 @@ func (s *Store) Trades(ctx context.Context, account, symbol string, q binanceapi
 		where += ` AND order_id = ?`
 		base = append(base, q.OrderID)
 	}
-	rows, err := s.db.Query(ctx, `SELECT trade_id, order_id, account_id, symbol, side, price, qty, quote_qty, commission, commission_asset, time, maker
-		FROM sim_fills `+where+tail, append(base, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("list simulator trades: %w", err)
-	}
-	defer rows.Close()
-	var out []sim.Fill
-	for rows.Next() {
+	out, err := db.Collect(ctx, s.db, func(r db.Scanner) (sim.Fill, error) {
 		var f sim.Fill
 		var side string
 		var price, qty, quote, fee int64
 		var maker int
-		if err := rows.Scan(&f.TradeID, &f.OrderID, &f.Account, &f.Symbol, &side, &price, &qty, &quote, &fee, &f.CommissionAsset, &f.Time, &maker); err != nil {
-			return nil, fmt.Errorf("list simulator trades: %w", err)
-		}
+		err := r.Scan(&f.TradeID, &f.OrderID, &f.Account, &f.Symbol, &side, &price, &qty, &quote, &fee, &f.CommissionAsset, &f.Time, &maker)
 		f.Side, _ = sim.ParseSide(side)
 		f.Price, f.Qty, f.QuoteQty, f.Commission, f.Maker = fixed.Dec(price), fixed.Dec(qty), fixed.Dec(quote), fixed.Dec(fee), maker == 1
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+		return f, err
+	}, `SELECT trade_id, order_id, account_id, symbol, side, price, qty, quote_qty, commission, commission_asset, time, maker
+		FROM sim_fills `+where+tail, append(base, args...)...)
+	if err != nil {
 		return nil, fmt.Errorf("list simulator trades: %w", err)
 	}
 	if rev {

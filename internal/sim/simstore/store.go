@@ -88,20 +88,14 @@ func (s *Store) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (s *Store) Run(ctx context.Context, interval time.Duration) {
-	t := s.clock.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := s.Flush(context.WithoutCancel(ctx)); err != nil {
-				s.log.Error("simulator: final save failed", "err", err)
-			}
-			return
-		case <-t.C():
-			if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("simulator: saving orders and balances failed; will retry", "err", err)
-			}
+	_ = clock.Every(ctx, s.clock, interval, func(ctx context.Context) error {
+		if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("simulator: saving orders and balances failed; will retry", "err", err)
 		}
+		return nil
+	})
+	if err := s.Flush(context.WithoutCancel(ctx)); err != nil {
+		s.log.Error("simulator: final save failed", "err", err)
 	}
 }
 
