@@ -382,3 +382,63 @@ func TestTPERestartsASettledRun(t *testing.T) {
 		t.Error("a negative Restart was accepted")
 	}
 }
+
+// Once a run's best has not improved for refineAfter trials, every
+// Refine-th trial is drawn around the best with the good group's
+// covariance: with every good trial on the diagonal, so is the refined
+// point. A refined trial that improves the best is not the run's
+// progress (the restart clock goes on); Refine 0 never refines.
+func TestTPERefinesAStalledRun(t *testing.T) {
+	space := Space{{Name: "x", High: 1}, {Name: "y", High: 1}}
+	stalled := func(cfg TPEConfig) *TPE {
+		t.Helper()
+		s, err := NewTPE(space, 1, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 40 trials: the even ones on the diagonal, the best (loss 0) at
+		// (0.5, 0.5), trial 20; the odd ones across it, the worst.
+		for i := range 40 {
+			v := float64(i) / 40
+			x, loss := []float64{v, v}, math.Abs(v-0.5)
+			if i%2 == 1 {
+				x, loss = []float64{v, 1 - v}, 10
+			}
+			if err := s.Tell(x, loss); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	onDiagonal := func(x []float64) bool { return math.Abs(x[0]-x[1]) < 1e-9 }
+
+	s := stalled(DefaultTPEConfig())
+	x, err := s.Ask() // trial 40: stalled for 20 trials, and 40 is a multiple of 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !onDiagonal(x) || x[0] == 0.5 {
+		t.Errorf("refined point %v: not on the diagonal around (0.5, 0.5)", x)
+	}
+	if err := s.Tell(x, -1); err != nil {
+		t.Fatal(err)
+	}
+	if s.run.bestAt != 20 || s.good[0].number != 40 {
+		t.Errorf("after a better refined trial the run's best is trial %d, the good group's %d; want 20 and 40", s.run.bestAt, s.good[0].number)
+	}
+	for n := 41; n < 44; n++ {
+		if x, _ := s.Ask(); onDiagonal(x) {
+			t.Errorf("trial %d, not a fourth, was refined: %v", n, x)
+		}
+	}
+
+	cfg := DefaultTPEConfig()
+	cfg.Refine = 0
+	if x, _ := stalled(cfg).Ask(); onDiagonal(x) {
+		t.Errorf("Refine 0 refined: %v", x)
+	}
+	cfg.Refine = -1
+	if _, err := NewTPE(space, 1, cfg); err == nil {
+		t.Error("a negative Refine was accepted")
+	}
+}
