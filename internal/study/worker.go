@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/clock"
@@ -89,6 +90,7 @@ type env struct {
 	dims    sample.Space
 	eval    *optimize.Evaluator
 	release func() error
+	beat    time.Time // this worker's latest heartbeat of the study (under Worker.mu)
 }
 
 // ErrWorkerClosed: a batch asked for after Close; the job should run
@@ -108,12 +110,6 @@ var ErrPermanent = errors.New("the study cannot run")
 // A study whose strategy or data cannot be opened is failed, and the
 // error wraps ErrPermanent.
 func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch string, next func(tx *db.Tx) error) (Progress, error) {
-	if _, err := w.store.runs.MarkRunning(ctx, p, id, ""); err != nil && !errors.Is(err, runs.ErrIllegalTransition) {
-		if errors.Is(err, runs.ErrNotFound) {
-			return Progress{}, fmt.Errorf("study %s: %w", id, ErrNotFound)
-		}
-		return Progress{}, err
-	}
 	e, err := w.acquire(ctx, p, id)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -122,15 +118,28 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		if errors.Is(err, ErrWorkerClosed) {
 			return Progress{}, err
 		}
+		if err := w.markRunning(ctx, p, id); err != nil {
+			return Progress{}, err
+		}
 		if _, ferr := w.store.runs.Fail(context.WithoutCancel(ctx), p, id, err, false); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
 			return Progress{}, errors.Join(err, ferr)
 		}
 		return Progress{}, fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
 	defer w.releaseEnv(id, e)
-	claims, err := w.store.Claim(ctx, p, id, batch, e.dims)
-	if err != nil || len(claims) == 0 {
+	claims, status, err := w.store.claim(ctx, p, id, batch, e.dims)
+	if err != nil {
 		return Progress{}, err
+	}
+	if status == runs.Queued {
+		// The study's first batch (or the first after a resume) starts its
+		// run; later ones find it running and skip the transaction.
+		if err := w.markRunning(ctx, p, id); err != nil {
+			return Progress{}, err
+		}
+	}
+	if len(claims) == 0 {
+		return Progress{}, nil
 	}
 	results := make([]Result, len(claims))
 	errs := make([]error, len(claims))
@@ -156,10 +165,49 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		return Progress{}, err
 	}
 	prog, err := w.store.Finish(ctx, p, id, batch, results, next)
-	if err == nil {
-		prog.Ran = len(results)
+	if err != nil {
+		return prog, err
 	}
-	return prog, err
+	prog.Ran = len(results)
+	if err := w.heartbeat(ctx, p, id, e); err != nil {
+		return prog, err
+	}
+	return prog, nil
+}
+
+// heartbeatEvery is how often a worker stamps the heartbeat of a study it
+// works on, at most: a batch's end stamps it when the worker's last stamp
+// is older (a stamp a batch would cost a write of the run's row, though
+// nothing rescues a study by its heartbeat: its batch jobs are the queue's).
+const heartbeatEvery = 5 * time.Second
+
+// heartbeat stamps the study's run's heartbeat unless this worker did so
+// within heartbeatEvery. A study no longer running is left as it is.
+func (w *Worker) heartbeat(ctx context.Context, p tenancy.Principal, id string, e *env) error {
+	now := w.opts.Clock.Now()
+	w.mu.Lock()
+	due := now.Sub(e.beat) >= heartbeatEvery
+	if due {
+		e.beat = now
+	}
+	w.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return w.store.runs.Heartbeat(ctx, p, id)
+}
+
+// markRunning starts the study's queued run (a run already started, or
+// finished, is left as it is).
+func (w *Worker) markRunning(ctx context.Context, p tenancy.Principal, id string) error {
+	_, err := w.store.runs.MarkRunning(ctx, p, id, "")
+	switch {
+	case err == nil, errors.Is(err, runs.ErrIllegalTransition):
+		return nil
+	case errors.Is(err, runs.ErrNotFound):
+		return fmt.Errorf("study %s: %w", id, ErrNotFound)
+	}
+	return err
 }
 
 // acquire returns the study's env, loading it once per process.
