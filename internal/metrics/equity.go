@@ -17,17 +17,19 @@ import (
 // utcDate formats a Unix-ms time as its UTC date, YYYY-MM-DD.
 func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
 
-// equityDate is the UTC day an equity point belongs to. Its time is the
-// close time of a candle; 1 ms is taken off so that a candle closing
-// exactly at midnight (close = open + timeframe) counts for the day it
-// traded in. With close = open + timeframe - 1 ms it changes nothing.
-func equityDate(ms int64) string { return utcDate(ms - 1) }
+// equityDay is the UTC day (days since 1970-01-01) an equity point
+// belongs to. Its time is the close time of a candle; 1 ms is taken off so
+// that a candle closing exactly at midnight (close = open + timeframe)
+// counts for the day it traded in. With close = open + timeframe - 1 ms it
+// changes nothing.
+func equityDay(ms int64) int64 { return floorDiv(ms-1, dayMs) }
 
 // daily builds one Day per UTC day of the equity curve (points sorted by
 // time; of several points on one day the last is kept), with the return
 // against the previous day (the first day against the starting balance, a
 // zero previous value giving 0) and the profit and count of the trades that
-// closed that UTC day.
+// closed that UTC day. Days are told apart by their number and a day's date
+// is formatted once (an optimiser's trial builds its days too).
 func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 	if len(eq) == 0 {
 		return nil
@@ -35,13 +37,15 @@ func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 	pts := slices.Clone(eq)
 	slices.SortStableFunc(pts, func(a, b result.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
 	var days []Day
+	var nums []int64 // each day's number, ascending
 	for _, p := range pts {
-		d := equityDate(p.Time)
-		if n := len(days); n > 0 && days[n-1].Date == d {
-			days[n-1].Equity = p.Equity
+		n := equityDay(p.Time)
+		if k := len(days); k > 0 && nums[k-1] == n {
+			days[k-1].Equity = p.Equity
 			continue
 		}
-		days = append(days, Day{Date: d, Equity: p.Equity})
+		days = append(days, Day{Date: utcDate(p.Time - 1), Equity: p.Equity})
+		nums = append(nums, n)
 	}
 	prev := startBal
 	for i := range days {
@@ -50,12 +54,8 @@ func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 		}
 		prev = days[i].Equity
 	}
-	idx := make(map[string]int, len(days))
-	for i, d := range days {
-		idx[d.Date] = i
-	}
 	for _, t := range ts {
-		if i, ok := idx[utcDate(t.CloseTime)]; ok {
+		if i, ok := slices.BinarySearch(nums, floorDiv(t.CloseTime, dayMs)); ok {
 			days[i].ProfitAbs += t.ProfitAbs
 			days[i].Trades++
 		}
