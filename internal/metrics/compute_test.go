@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -760,6 +761,22 @@ func TestDailyGroupsByDate(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("daily = %+v\nwant %+v", got, want)
+		}
+	}
+}
+
+// utcDate formats as time.DateOnly does, in and out of years 0 to 9999.
+func TestUTCDate(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 1))
+	for _, ms := range []int64{0, -1, 1, dayMs - 1, dayMs, -dayMs, 253402300799999, 253402300800000, -62135596800000, -62135596800001, 951782400000, 4107542400000} {
+		if got, want := utcDate(ms), time.UnixMilli(ms).UTC().Format(time.DateOnly); got != want {
+			t.Fatalf("utcDate(%d) = %s, want %s", ms, got, want)
+		}
+	}
+	for range 100_000 {
+		ms := r.Int64N(600_000_000_000_000) - 300_000_000_000_000
+		if got, want := utcDate(ms), time.UnixMilli(ms).UTC().Format(time.DateOnly); got != want {
+			t.Fatalf("utcDate(%d) = %s, want %s", ms, got, want)
 		}
 	}
 }

@@ -14,8 +14,19 @@ import (
 // marked to market once per UTC day, so open positions and idle days count.
 // Undefined values are 0, never a sentinel.
 
-// utcDate formats a Unix-ms time as its UTC date, YYYY-MM-DD.
-func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
+// utcDate formats a Unix-ms time as its UTC date, YYYY-MM-DD (as
+// time.DateOnly formats it, without parsing the layout: an optimiser's
+// trial formats a date per day of its backtest).
+func utcDate(ms int64) string {
+	t := time.UnixMilli(ms).UTC()
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(time.DateOnly)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
+}
 
 // equityDay is the UTC day (days since 1970-01-01) an equity point
 // belongs to. Its time is the close time of a candle; 1 ms is taken off so
@@ -36,8 +47,10 @@ func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 	}
 	pts := slices.Clone(eq)
 	slices.SortStableFunc(pts, func(a, b result.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
-	var days []Day
-	var nums []int64 // each day's number, ascending
+	// At most a day per point, and per day between the first and the last.
+	n := min(len(pts), int(min(equityDay(pts[len(pts)-1].Time)-equityDay(pts[0].Time), int64(len(pts))))+1)
+	days := make([]Day, 0, n)
+	nums := make([]int64, 0, n) // each day's number, ascending
 	for _, p := range pts {
 		n := equityDay(p.Time)
 		if k := len(days); k > 0 && nums[k-1] == n {
