@@ -315,13 +315,24 @@ type Claimed struct {
 // as failed (TPE's constant liar); a grid skips the points already asked. The points are therefore a function of the seed and the
 // stored trials alone (see docs/optimisation.md).
 func (s *Store) Claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space) ([]Claimed, error) {
-	out, _, err := s.claim(ctx, p, id, batch, dims)
+	out, _, err := s.claim(ctx, p, id, batch, dims, 1)
 	return out, err
 }
 
-// claim is Claim, also returning the status the study's run had (a
-// worker marks a queued study running: Worker.RunBatch).
-func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space) ([]Claimed, runs.Status, error) {
+// maxUnits is the most Spec.Batch-sized units a claim takes at once.
+const maxUnits = 16
+
+// claim is Claim for up to units batches' worth of trials at once (a
+// worker asks for as many as it runs in about claimWork): each unit of
+// Spec.Batch trials is asked as a claim of its own would ask it, so the
+// points are those of claims of one unit; a study whose sampler learns
+// from the trials told (tpe, cmaes) gets one unit, as which trials had
+// finished when a unit was asked would depend on it, and the units are
+// capped at the study's units left to ask shared among Spec.Parallel
+// claimants, so that its last claims are spread over the workers. claim
+// also returns the status the study's run had (a worker marks a queued
+// study running: Worker.RunBatch).
+func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space, units int) ([]Claimed, runs.Status, error) {
 	var out []Claimed
 	var status string
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
@@ -346,10 +357,15 @@ func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
 			return fmt.Errorf("read study spec: %w", err)
 		}
-		// The trials batch holds (at most a batch of them) come first,
-		// then pending ones: both in one read.
+		if spec.Sampler != "random" && spec.Sampler != "grid" {
+			units = 1
+		}
+		left := (spec.Epochs - asked + spec.Batch - 1) / spec.Batch
+		units = max(1, min(units, maxUnits, MaxBatch/spec.Batch, left/spec.Parallel))
+		// The trials batch holds (at most maxUnits batches of them) come
+		// first, then pending ones: both in one read.
 		held, err := heldRows(ctx, tx, `SELECT number, point, status FROM study_trials WHERE study_id = ? AND (status = ? AND batch = ? OR status = ?)
-			ORDER BY CASE WHEN status = ? THEN 0 ELSE 1 END, number LIMIT ?`, id, TrialRunning, batch, TrialPending, TrialRunning, spec.Batch)
+			ORDER BY CASE WHEN status = ? THEN 0 ELSE 1 END, number LIMIT ?`, id, TrialRunning, batch, TrialPending, TrialRunning, max(maxUnits, units)*spec.Batch)
 		if err != nil {
 			return err
 		}
@@ -362,6 +378,7 @@ func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string
 			return nil
 		}
 		if len(held) > 0 {
+			held = held[:min(len(held), units*spec.Batch)]
 			args := []any{TrialRunning, batch, id, TrialPending}
 			for _, c := range held {
 				args = append(args, c.Number)
@@ -375,14 +392,20 @@ func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string
 		if exhausted != 0 || asked >= spec.Epochs {
 			return nil
 		}
-		smp, told, err := s.rebuild(ctx, tx, id, spec, dims, asked)
-		if err != nil {
-			return err
-		}
-		// The batch's trials go in with one statement: a round trip per
-		// batch, not per trial.
+		// The claim's trials go in with one statement: a round trip per
+		// claim, not per trial.
 		var args []any
-		for n := asked + 1; n <= min(asked+spec.Batch, spec.Epochs); n++ {
+		var smp sample.Sampler
+		var told int
+		for n := asked + 1; n <= min(asked+units*spec.Batch, spec.Epochs); n++ {
+			if (n-asked-1)%spec.Batch == 0 && (smp == nil || spec.Sampler == "random") {
+				// A unit's sampler as a claim of its own would rebuild it
+				// (a grid's goes on walking: the same points).
+				var err error
+				if smp, told, err = s.rebuild(ctx, tx, id, spec, dims, n-1); err != nil {
+					return err
+				}
+			}
 			x, err := smp.Ask()
 			if errors.Is(err, sample.ErrExhausted) {
 				exhausted = 1

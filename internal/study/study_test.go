@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"reflect"
 	"testing"
 
 	"github.com/tradai/tradai/internal/db"
@@ -643,6 +644,64 @@ func TestCloseWaitsForRunningBatches(t *testing.T) {
 		}
 		if _, err := w.RunBatch(context.Background(), f.p, st.ID(), "late", nil); !errors.Is(err, ErrWorkerClosed) {
 			t.Fatalf("a batch after Close: %v, want ErrWorkerClosed", err)
+		}
+	})
+}
+
+// A worker may claim several batches at once of a study whose sampler
+// learns nothing (random, grid): the trials are those of claims of one
+// batch each, number for number, point for point. A learning sampler's
+// claim is one batch, and the last claims of a study shrink so that its
+// Parallel claimants end together.
+func TestClaimSeveralBatches(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		dims := sample.Space{{Name: "x", Low: -3, High: 3}, {Name: "k", Low: 1, High: 4, Int: true}}
+		// points claims a study of spec to its end, units batches at a
+		// time, and returns its points by number and each claim's size.
+		points := func(spec Spec, units int) ([][]float64, []int) {
+			st := f.create(t, spec)
+			var all [][]float64
+			var sizes []int
+			for i := 0; ; i++ {
+				c, _, err := f.store.claim(ctx, f.p, st.ID(), fmt.Sprint("b", i), dims, units)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(c) == 0 {
+					return all, sizes
+				}
+				sizes = append(sizes, len(c))
+				res := make([]Result, len(c))
+				for k, cl := range c {
+					if cl.Number != len(all)+1 {
+						t.Fatalf("trial %d claimed after %d", cl.Number, len(all))
+					}
+					all = append(all, cl.Point)
+					res[k] = Result{Trial: optimize.Trial{Number: cl.Number, Point: cl.Point, Loss: cl.Point[0] * cl.Point[0]}}
+				}
+				if _, err := f.store.Finish(ctx, f.p, st.ID(), fmt.Sprint("b", i), res, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, sampler := range []string{"random", "grid"} {
+			spec := Spec{Spaces: []string{"roi"}, Epochs: 100, Sampler: sampler, Seed: 3, Batch: 5, Parallel: 2}
+			one, _ := points(spec, 1)
+			many, sizes := points(spec, 4)
+			if !reflect.DeepEqual(one, many) {
+				t.Fatalf("%s: claims of 4 batches proposed\n%v\nclaims of one\n%v", sampler, many, one)
+			}
+			// 20 batches to ask: 4 at a time while 8 or more are left
+			// (shared by 2 claimants), then 2 of 4, 1 of 2, 1 of 1.
+			if want := []int{20, 20, 20, 20, 10, 5, 5}; sampler == "random" && !reflect.DeepEqual(sizes, want) {
+				t.Fatalf("claims of %v trials, want %v", sizes, want)
+			}
+		}
+		_, sizes := points(Spec{Spaces: []string{"roi"}, Epochs: 20, Sampler: "tpe", Seed: 3, Batch: 5}, 4)
+		if want := []int{5, 5, 5, 5}; !reflect.DeepEqual(sizes, want) {
+			t.Fatalf("a tpe study's claims of %v trials, want %v", sizes, want)
 		}
 	})
 }

@@ -91,6 +91,8 @@ type env struct {
 	eval    *optimize.Evaluator
 	release func() error
 	beat    time.Time // this worker's latest heartbeat of the study (under Worker.mu)
+	batch   int           // the study's Spec.Batch
+	trial   time.Duration // the mean duration of the last batch's trials (under Worker.mu)
 }
 
 // ErrWorkerClosed: a batch asked for after Close; the job should run
@@ -127,7 +129,7 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		return Progress{}, fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
 	defer w.releaseEnv(id, e)
-	claims, status, err := w.store.claim(ctx, p, id, batch, e.dims)
+	claims, status, err := w.store.claim(ctx, p, id, batch, e.dims, w.units(e))
 	if err != nil {
 		return Progress{}, err
 	}
@@ -164,6 +166,13 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 	if err := errors.Join(errs...); err != nil {
 		return Progress{}, err
 	}
+	var took time.Duration
+	for _, r := range results {
+		took += r.Trial.Duration
+	}
+	w.mu.Lock()
+	e.trial = took / time.Duration(len(results))
+	w.mu.Unlock()
 	prog, err := w.store.Finish(ctx, p, id, batch, results, next)
 	if err != nil {
 		return prog, err
@@ -173,6 +182,27 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		return prog, err
 	}
 	return prog, nil
+}
+
+// claimWork is about how long the trials a worker claims at once should
+// take it: long enough that the database's work per claim (two
+// transactions) is a small share of the trials', short enough that the
+// last claims of a study end close together.
+const claimWork = 75 * time.Millisecond
+
+// units is how many of the study's batches (Spec.Batch trials each) the
+// worker asks for at once: about claimWork of trials at the duration of
+// the last batch's (one before any ran), run Jobs at a time. The store
+// gives a study whose sampler learns from its trials one (Store.claim).
+func (w *Worker) units(e *env) int {
+	w.mu.Lock()
+	trial := e.trial
+	w.mu.Unlock()
+	if trial <= 0 {
+		return 1
+	}
+	perUnit := trial * time.Duration(e.batch) / time.Duration(min(w.opts.Jobs, e.batch))
+	return max(1, int(claimWork/max(perUnit, 1)))
 }
 
 // heartbeatEvery is how often a worker stamps the heartbeat of a study it
@@ -371,7 +401,7 @@ func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *en
 	if err != nil {
 		return errors.Join(err, data.Close())
 	}
-	e.dims, ok = space.Dims(), true
+	e.dims, e.batch, ok = space.Dims(), st.Spec.Batch, true
 	e.release = func() error { return errors.Join(data.Close(), closeFn()) }
 	return nil
 }
