@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"reflect"
 	"testing"
 
 	"github.com/tradai/tradai/internal/db"

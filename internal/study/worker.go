@@ -90,7 +90,7 @@ type env struct {
 	dims    sample.Space
 	eval    *optimize.Evaluator
 	release func() error
-	beat    time.Time // this worker's latest heartbeat of the study (under Worker.mu)
+	beat    time.Time     // this worker's latest heartbeat of the study (under Worker.mu)
 	batch   int           // the study's Spec.Batch
 	trial   time.Duration // the mean duration of the last batch's trials (under Worker.mu)
 }
