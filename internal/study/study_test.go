@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
@@ -702,6 +703,46 @@ func TestClaimSeveralBatches(t *testing.T) {
 		_, sizes := points(Spec{Spaces: []string{"roi"}, Epochs: 20, Sampler: "tpe", Seed: 3, Batch: 5}, 4)
 		if want := []int{5, 5, 5, 5}; !reflect.DeepEqual(sizes, want) {
 			t.Fatalf("a tpe study's claims of %v trials, want %v", sizes, want)
+		}
+	})
+}
+
+// A worker killed during a claim of several batches (a quick random
+// study) loses that claim only: re-run under its name it runs the same
+// trials again, and each is told once.
+func TestKilledWorkerLosesOnlyItsClaimOfSeveralBatches(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		st := f.create(t, Spec{Spaces: []string{"roi", "stoploss"}, Epochs: 60, Seed: 5, Batch: 4})
+		w := f.worker(t)
+		if _, err := w.RunBatch(context.Background(), f.p, st.ID(), "first", nil); err != nil {
+			t.Fatal(err)
+		}
+		// Its trials as quick as can be: the claim is capped at the
+		// study's share of the 14 batches left, 7.
+		w.mu.Lock()
+		w.envs[st.ID()].trial = time.Nanosecond
+		w.mu.Unlock()
+		ctx, kill := context.WithCancel(context.Background())
+		var once sync.Once
+		w.afterTrial = func(int) { once.Do(kill) }
+		if _, err := w.RunBatch(ctx, f.p, st.ID(), "killed", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("killed claim: %v, want context.Canceled", err)
+		}
+		got, err := f.store.Get(context.Background(), f.p, st.ID())
+		if err != nil || got.Counts.Running != 28 || got.Counts.Done() != 4 {
+			t.Fatalf("after the kill %+v (%v), want 28 running and 4 told", got.Counts, err)
+		}
+		w2 := f.worker(t)
+		if err := drain(context.Background(), w2, f.p, st.ID(), "other"); err != nil {
+			t.Fatal(err)
+		}
+		if pr, err := w2.RunBatch(context.Background(), f.p, st.ID(), "killed", nil); err != nil || pr.Ran != 28 || pr.Counts.Done() != 60 {
+			t.Fatalf("the re-run: %+v, %v; want its 28 trials run and 60 told", pr, err)
+		}
+		f.checkTrials(t, st.ID(), 60)
+		if got, _ := f.store.Get(context.Background(), f.p, st.ID()); got.Run.Status != runs.Completed {
+			t.Fatalf("study %s, want completed", got.Run.Status)
 		}
 	})
 }
