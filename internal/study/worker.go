@@ -104,9 +104,11 @@ var ErrWorkerClosed = errors.New("the study worker is shutting down")
 var ErrPermanent = errors.New("the study cannot run")
 
 // RunBatch runs one batch of the tenant's study id: it claims the trials
-// of batch (see Store.Claim), runs them Jobs at a time and records them
-// (Store.Finish, with next in its transaction when the study wants more
-// trials). It returns the study's progress; none claimed is not an error.
+// of batch (see Store.Claim; of a random or grid study whose trials are
+// quick, several of the study's batches at once: units), runs them Jobs at
+// a time and records them (Store.Finish, with next in its transaction when
+// the study wants more trials). It returns the study's progress; none
+// claimed is not an error.
 // When ctx ends during the batch nothing of it is recorded and ctx's
 // error is returned: the same batch name claims the same trials again.
 // A study whose strategy or data cannot be opened is failed, and the
