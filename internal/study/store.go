@@ -335,7 +335,11 @@ const maxUnits = 16
 func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space, units int) ([]Claimed, runs.Status, error) {
 	var out []Claimed
 	var status string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	// The commit does not wait for the disk (it holds the study's row, which
+	// other workers wait for): a database crash may lose the claim, whose
+	// trials no finish can then record (their rows are gone with it), and
+	// the study asks them again.
+	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
 		out = nil
 		var specRaw string
 		var asked, exhausted int
@@ -624,13 +628,16 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 	var lastErr string
 	now := s.clock.Now().UnixMilli()
 	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
+		// The trials are recorded before the study's row is taken (they
+		// are the batch's alone), so that other workers' claims and
+		// finishes wait for this one only while it counts them.
 		var specRaw string
-		err := tx.QueryRow(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ? RETURNING spec`, id, p.Tenant).Scan(&specRaw)
+		err := tx.QueryRow(ctx, `SELECT spec FROM studies WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&specRaw)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("lock study: %w", err)
+			return fmt.Errorf("read study: %w", err)
 		}
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
 			return fmt.Errorf("read study spec: %w", err)
@@ -646,12 +653,14 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 		}
 		var exhausted int
 		var counts Counts
-		// The pending trials are counted in the same statement: the
-		// study's row is held since the first, so no claim changes them.
-		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ?
-			RETURNING asked, exhausted, completed, failed, (SELECT COUNT(*) FROM study_trials WHERE study_id = studies.run_id AND status = ?)`,
-			completed, failed, id, TrialPending).Scan(&pr.Asked, &exhausted, &counts.Completed, &counts.Failed, &counts.Pending); err != nil {
+		// The study's row is taken here, so no claim changes the pending
+		// trials counted next.
+		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ? RETURNING asked, exhausted, completed, failed`,
+			completed, failed, id).Scan(&pr.Asked, &exhausted, &counts.Completed, &counts.Failed); err != nil {
 			return fmt.Errorf("update study: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status = ?`, id, TrialPending).Scan(&counts.Pending); err != nil {
+			return fmt.Errorf("count pending trials: %w", err)
 		}
 		pr.Epochs, pr.Exhausted = spec.Epochs, exhausted != 0
 		counts.Running = pr.Asked - counts.Done() - counts.Pending
