@@ -175,15 +175,12 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 	w.mu.Lock()
 	e.trial = took / time.Duration(len(results))
 	w.mu.Unlock()
+	w.heartbeat(ctx, p, id, e)
 	prog, err := w.store.Finish(ctx, p, id, batch, results, next)
-	if err != nil {
-		return prog, err
+	if err == nil {
+		prog.Ran = len(results)
 	}
-	prog.Ran = len(results)
-	if err := w.heartbeat(ctx, p, id, e); err != nil {
-		return prog, err
-	}
-	return prog, nil
+	return prog, err
 }
 
 // claimWork is about how long the trials a worker claims at once should
@@ -208,14 +205,17 @@ func (w *Worker) units(e *env) int {
 }
 
 // heartbeatEvery is how often a worker stamps the heartbeat of a study it
-// works on, at most: a batch's end stamps it when the worker's last stamp
-// is older (a stamp a batch would cost a write of the run's row, though
-// nothing rescues a study by its heartbeat: its batch jobs are the queue's).
+// works on, at most: a batch that ran its trials stamps it, before it
+// records them, when the worker's last stamp is older (a stamp a batch
+// would cost a write of the run's row, though nothing rescues a study by
+// its heartbeat: its batch jobs are the queue's).
 const heartbeatEvery = 5 * time.Second
 
 // heartbeat stamps the study's run's heartbeat unless this worker did so
-// within heartbeatEvery. A study no longer running is left as it is.
-func (w *Worker) heartbeat(ctx context.Context, p tenancy.Principal, id string, e *env) error {
+// within heartbeatEvery. A study no longer running is left as it is. A
+// stamp that fails is logged: the batch's trials are recorded all the
+// same.
+func (w *Worker) heartbeat(ctx context.Context, p tenancy.Principal, id string, e *env) {
 	now := w.opts.Clock.Now()
 	w.mu.Lock()
 	due := now.Sub(e.beat) >= heartbeatEvery
@@ -224,9 +224,11 @@ func (w *Worker) heartbeat(ctx context.Context, p tenancy.Principal, id string, 
 	}
 	w.mu.Unlock()
 	if !due {
-		return nil
+		return
 	}
-	return w.store.runs.Heartbeat(ctx, p, id)
+	if err := w.store.runs.Heartbeat(ctx, p, id); err != nil {
+		w.opts.Log.Warn("stamp a study's heartbeat", "study", id, "err", err)
+	}
 }
 
 // markRunning starts the study's queued run (a run already started, or
