@@ -151,7 +151,8 @@ func TestNewIDSortsByTime(t *testing.T) {
 	}
 }
 
-// newestMigration is the version of the newest file in migrations/.
+// newestMigration is the version of the newest migration: the files in
+// migrations/ and the migrations of one dialect.
 func newestMigration(t *testing.T) int64 {
 	t.Helper()
 	files, err := os.ReadDir("migrations")
@@ -159,6 +160,9 @@ func newestMigration(t *testing.T) int64 {
 		t.Fatal(err)
 	}
 	var newest int64
+	for _, m := range db.DialectMigrations(db.Postgres) {
+		newest = max(newest, m.Version)
+	}
 	for _, f := range files {
 		v, err := strconv.ParseInt(strings.SplitN(f.Name(), "_", 2)[0], 10, 64)
 		if err != nil {
@@ -211,6 +215,24 @@ func TestCollect(t *testing.T) {
 		}
 		if _, err := db.Collect(ctx, d, name, `SELECT nope FROM tenants`); err == nil {
 			t.Fatal("Collect of a bad query: no error")
+		}
+	})
+}
+
+// On PostgreSQL a study trial's daily returns are stored out of line
+// without compression (migration 00029); SQLite records the version.
+func TestStudyReturnsNotCompressed(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		if d.Dialect() != db.Postgres {
+			return
+		}
+		var storage string
+		if err := d.QueryRow(context.Background(), `SELECT attstorage::text FROM pg_attribute
+			WHERE attrelid = 'study_trials'::regclass AND attname = 'daily_returns'`).Scan(&storage); err != nil {
+			t.Fatal(err)
+		}
+		if storage != "e" {
+			t.Fatalf("daily_returns' storage is %q, want e (external)", storage)
 		}
 	})
 }

@@ -1,12 +1,14 @@
 package metrics
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -712,4 +714,69 @@ func TestExposure(t *testing.T) {
 	approx(t, "Exposure with overlaps", Compute(res).Summary.Exposure, 10.0/240)
 	res.End = res.Start
 	approx(t, "Exposure of an empty period", Compute(res).Summary.Exposure, 0)
+}
+
+// daily tells days apart by number as the dates it reports would: on
+// random curves and trades around midnights, before and after 1970, it
+// gives what grouping by the formatted date gives.
+func TestDailyGroupsByDate(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	for range 200 {
+		base := (r.Int64N(40_000) - 20_000) * dayMs
+		var eq []result.EquityPoint
+		var ts []trade.Trade
+		for range 1 + r.IntN(60) {
+			at := base + r.Int64N(20)*dayMs + []int64{0, 1, -1, r.Int64N(dayMs)}[r.IntN(4)]
+			eq = append(eq, result.EquityPoint{Time: at, Equity: 900 + r.Float64()*200})
+			ts = append(ts, trade.Trade{CloseTime: at + []int64{0, 1, -1}[r.IntN(3)], ProfitAbs: r.Float64() - 0.5})
+		}
+		ptrs := make([]*trade.Trade, len(ts))
+		for i := range ts {
+			ptrs[i] = &ts[i]
+		}
+		got := daily(eq, ptrs, 1000)
+		// By formatted date, as daily did.
+		pts := slices.Clone(eq)
+		slices.SortStableFunc(pts, func(a, b result.EquityPoint) int { return cmp.Compare(a.Time, b.Time) })
+		var want []Day
+		for _, p := range pts {
+			if n := len(want); n > 0 && want[n-1].Date == utcDate(p.Time-1) {
+				want[n-1].Equity = p.Equity
+				continue
+			}
+			want = append(want, Day{Date: utcDate(p.Time - 1), Equity: p.Equity})
+		}
+		prev := 1000.0
+		for i := range want {
+			want[i].Return = want[i].Equity/prev - 1
+			prev = want[i].Equity
+		}
+		for _, tr := range ptrs {
+			for i := range want {
+				if want[i].Date == utcDate(tr.CloseTime) {
+					want[i].ProfitAbs += tr.ProfitAbs
+					want[i].Trades++
+				}
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("daily = %+v\nwant %+v", got, want)
+		}
+	}
+}
+
+// utcDate formats as time.DateOnly does, in and out of years 0 to 9999.
+func TestUTCDate(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 1))
+	for _, ms := range []int64{0, -1, 1, dayMs - 1, dayMs, -dayMs, 253402300799999, 253402300800000, -62135596800000, -62135596800001, 951782400000, 4107542400000} {
+		if got, want := utcDate(ms), time.UnixMilli(ms).UTC().Format(time.DateOnly); got != want {
+			t.Fatalf("utcDate(%d) = %s, want %s", ms, got, want)
+		}
+	}
+	for range 100_000 {
+		ms := r.Int64N(600_000_000_000_000) - 300_000_000_000_000
+		if got, want := utcDate(ms), time.UnixMilli(ms).UTC().Format(time.DateOnly); got != want {
+			t.Fatalf("utcDate(%d) = %s, want %s", ms, got, want)
+		}
+	}
 }

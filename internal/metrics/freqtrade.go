@@ -45,7 +45,7 @@ func ftUndefined(ts []*trade.Trade, startTs, endTs int64, startBal float64) bool
 
 // tradeReturns returns profit_abs / starting balance per trade.
 func tradeReturns(ts []*trade.Trade, startBal float64, keep func(*trade.Trade) bool) []float64 {
-	var r []float64
+	r := make([]float64, 0, len(ts))
 	for _, t := range ts {
 		if keep == nil || keep(t) {
 			r = append(r, t.ProfitAbs/startBal)

@@ -315,61 +315,101 @@ type Claimed struct {
 // as failed (TPE's constant liar); a grid skips the points already asked. The points are therefore a function of the seed and the
 // stored trials alone (see docs/optimisation.md).
 func (s *Store) Claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space) ([]Claimed, error) {
+	out, _, err := s.claim(ctx, p, id, batch, dims, 1)
+	return out, err
+}
+
+// maxUnits is the most Spec.Batch-sized units a claim takes at once.
+const maxUnits = 16
+
+// claim is Claim for up to units batches' worth of trials at once (a
+// worker asks for as many as it runs in about claimWork): each unit of
+// Spec.Batch trials is asked as a claim of its own would ask it, so the
+// points are those of claims of one unit; a study whose sampler learns
+// from the trials told (tpe, cmaes) gets one unit, as which trials had
+// finished when a unit was asked would depend on it, and the units are
+// capped at the study's units left to ask shared among Spec.Parallel
+// claimants, so that its last claims are spread over the workers. claim
+// also returns the status the study's run had (a worker marks a queued
+// study running: Worker.RunBatch).
+func (s *Store) claim(ctx context.Context, p tenancy.Principal, id, batch string, dims sample.Space, units int) ([]Claimed, runs.Status, error) {
 	var out []Claimed
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	var status string
+	// The commit does not wait for the disk (it holds the study's row, which
+	// other workers wait for): a database crash may lose the claim, whose
+	// trials no finish can then record (their rows are gone with it), and
+	// the study asks them again.
+	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
 		out = nil
 		var specRaw string
 		var asked, exhausted int
-		err := tx.QueryRow(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ? RETURNING spec, asked, exhausted`, id, p.Tenant).
-			Scan(&specRaw, &asked, &exhausted)
+		// The study's row is locked and the run's status read in one
+		// statement.
+		err := tx.QueryRow(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ?
+			RETURNING spec, asked, exhausted, (SELECT status FROM runs WHERE runs.id = studies.run_id)`, id, p.Tenant).
+			Scan(&specRaw, &asked, &exhausted, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("lock study: %w", err)
 		}
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = ?`, id).Scan(&status); err != nil {
-			return fmt.Errorf("read study run: %w", err)
-		}
 		if runs.Status(status) != runs.Queued && runs.Status(status) != runs.Running {
 			return nil
-		}
-		own, err := claimedRows(ctx, tx, `SELECT number, point FROM study_trials WHERE study_id = ? AND status = ? AND batch = ? ORDER BY number`, id, TrialRunning, batch)
-		if err != nil || len(own) > 0 {
-			out = own
-			return err
 		}
 		var spec Spec
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
 			return fmt.Errorf("read study spec: %w", err)
 		}
-		pending, err := claimedRows(ctx, tx, `SELECT number, point FROM study_trials WHERE study_id = ? AND status = ? ORDER BY number LIMIT ?`, id, TrialPending, spec.Batch)
+		if spec.Sampler != "random" && spec.Sampler != "grid" {
+			units = 1
+		}
+		left := (spec.Epochs - asked + spec.Batch - 1) / spec.Batch
+		units = max(1, min(units, maxUnits, MaxBatch/spec.Batch, left/spec.Parallel))
+		// The trials batch holds (at most maxUnits batches of them) come
+		// first, then pending ones: both in one read.
+		held, err := heldRows(ctx, tx, `SELECT number, point, status FROM study_trials WHERE study_id = ? AND (status = ? AND batch = ? OR status = ?)
+			ORDER BY CASE WHEN status = ? THEN 0 ELSE 1 END, number LIMIT ?`, id, TrialRunning, batch, TrialPending, TrialRunning, max(maxUnits, units)*spec.Batch)
 		if err != nil {
 			return err
 		}
-		if len(pending) > 0 {
-			args := []any{TrialRunning, batch, id, TrialPending}
-			for _, c := range pending {
-				args = append(args, c.Number)
+		if len(held) > 0 && held[0].status == TrialRunning {
+			for _, c := range held {
+				if c.status == TrialRunning {
+					out = append(out, c.Claimed)
+				}
 			}
-			if _, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, batch = ? WHERE study_id = ? AND status = ? AND number IN (?`+strings.Repeat(", ?", len(pending)-1)+`)`, args...); err != nil {
+			return nil
+		}
+		if len(held) > 0 {
+			held = held[:min(len(held), units*spec.Batch)]
+			args := []any{TrialRunning, batch, id, TrialPending}
+			for _, c := range held {
+				args = append(args, c.Number)
+				out = append(out, c.Claimed)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE study_trials SET status = ?, batch = ? WHERE study_id = ? AND status = ? AND number IN (?`+strings.Repeat(", ?", len(held)-1)+`)`, args...); err != nil {
 				return fmt.Errorf("claim pending trials: %w", err)
 			}
-			out = pending
 			return nil
 		}
 		if exhausted != 0 || asked >= spec.Epochs {
 			return nil
 		}
-		smp, told, err := s.rebuild(ctx, tx, id, spec, dims, asked)
-		if err != nil {
-			return err
-		}
-		// The batch's trials go in with one statement: a round trip per
-		// batch, not per trial.
+		// The claim's trials go in with one statement: a round trip per
+		// claim, not per trial.
 		var args []any
-		for n := asked + 1; n <= min(asked+spec.Batch, spec.Epochs); n++ {
+		var smp sample.Sampler
+		var told int
+		for n := asked + 1; n <= min(asked+units*spec.Batch, spec.Epochs); n++ {
+			if (n-asked-1)%spec.Batch == 0 && (smp == nil || spec.Sampler == "random") {
+				// A unit's sampler as a claim of its own would rebuild it
+				// (a grid's goes on walking: the same points).
+				var err error
+				if smp, told, err = s.rebuild(ctx, tx, id, spec, dims, n-1); err != nil {
+					return err
+				}
+			}
 			x, err := smp.Ask()
 			if errors.Is(err, sample.ErrExhausted) {
 				exhausted = 1
@@ -396,9 +436,9 @@ func (s *Store) Claim(ctx context.Context, p tenancy.Principal, id, batch string
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim trials of study %s: %w", id, err)
+		return nil, "", fmt.Errorf("claim trials of study %s: %w", id, err)
 	}
-	return out, nil
+	return out, runs.Status(status), nil
 }
 
 // rowsOf is the VALUES list of n rows of k placeholders each.
@@ -407,17 +447,24 @@ func rowsOf(n, k int) string {
 	return row + strings.Repeat(", "+row, n-1)
 }
 
-func claimedRows(ctx context.Context, tx *db.Tx, q string, args ...any) ([]Claimed, error) {
+// heldTrial is a trial read for a claim: its number, point and status.
+type heldTrial struct {
+	Claimed
+	status string
+}
+
+// heldRows reads the number, point and status of the trials q finds.
+func heldRows(ctx context.Context, tx *db.Tx, q string, args ...any) ([]heldTrial, error) {
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read trials: %w", err)
 	}
 	defer rows.Close()
-	var out []Claimed
+	var out []heldTrial
 	for rows.Next() {
-		var c Claimed
+		var c heldTrial
 		var point string
-		if err := rows.Scan(&c.Number, &point); err != nil {
+		if err := rows.Scan(&c.Number, &point, &c.status); err != nil {
 			return nil, fmt.Errorf("read trials: %w", err)
 		}
 		if err := json.Unmarshal([]byte(point), &c.Point); err != nil {
@@ -563,19 +610,34 @@ type Progress struct {
 // there). Then the study's run is completed once every trial is told, or
 // failed when more than FailShare of at least optimize.FailMinTrials
 // finished trials failed.
+//
+// On PostgreSQL the transaction's commit does not wait for the disk
+// (db.InTxNoWait): a database crash may lose the latest Finish, never
+// part of one, and what it loses is run again and counted once. The job
+// whose batch it records is marked done by the queue after Finish, in a
+// commit that waits for the disk and so makes every earlier commit
+// durable with it (the log is written in order); while that has not
+// happened, the job is still running in the queue, which runs it again
+// after the crash, and its batch (the same name) finds the trials it
+// holds, still running as the lost Finish never happened, and runs them
+// again under their numbers. The next batch's job, enqueued in the same
+// transaction, is lost or kept with it.
 func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch string, results []Result, next func(tx *db.Tx) error) (Progress, error) {
 	var pr Progress
 	var spec Spec
 	var lastErr string
 	now := s.clock.Now().UnixMilli()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTxNoWait(ctx, func(tx *db.Tx) error {
+		// The trials are recorded before the study's row is taken (they
+		// are the batch's alone), so that other workers' claims and
+		// finishes wait for this one only while it counts them.
 		var specRaw string
-		err := tx.QueryRow(ctx, `UPDATE studies SET claims = claims + 1 WHERE run_id = ? AND tenant_id = ? RETURNING spec`, id, p.Tenant).Scan(&specRaw)
+		err := tx.QueryRow(ctx, `SELECT spec FROM studies WHERE run_id = ? AND tenant_id = ?`, id, p.Tenant).Scan(&specRaw)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("lock study: %w", err)
+			return fmt.Errorf("read study: %w", err)
 		}
 		if err := json.Unmarshal([]byte(specRaw), &spec); err != nil {
 			return fmt.Errorf("read study spec: %w", err)
@@ -591,14 +653,16 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 		}
 		var exhausted int
 		var counts Counts
+		// The study's row is taken here, so no claim changes the pending
+		// trials counted next.
 		if err := tx.QueryRow(ctx, `UPDATE studies SET completed = completed + ?, failed = failed + ? WHERE run_id = ? RETURNING asked, exhausted, completed, failed`,
 			completed, failed, id).Scan(&pr.Asked, &exhausted, &counts.Completed, &counts.Failed); err != nil {
 			return fmt.Errorf("update study: %w", err)
 		}
-		pr.Epochs, pr.Exhausted = spec.Epochs, exhausted != 0
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM study_trials WHERE study_id = ? AND status = ?`, id, TrialPending).Scan(&counts.Pending); err != nil {
 			return fmt.Errorf("count pending trials: %w", err)
 		}
+		pr.Epochs, pr.Exhausted = spec.Epochs, exhausted != 0
 		counts.Running = pr.Asked - counts.Done() - counts.Pending
 		pr.Counts = counts
 		pr.More = !pr.Exhausted && (pr.Asked < pr.Epochs || counts.Pending > 0) && !failing(spec, counts)
@@ -624,10 +688,6 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 		if err := s.complete(ctx, p, id); err != nil {
 			return pr, err
 		}
-	default:
-		if err := s.runs.Heartbeat(ctx, p, id); err != nil {
-			return pr, err
-		}
 	}
 	return pr, nil
 }
@@ -638,10 +698,10 @@ func (s *Store) Finish(ctx context.Context, p tenancy.Principal, id, batch strin
 // when the study wants more trials), so the study moves on, or fails past
 // its FailShare, rather than waiting on trials left running.
 func (s *Store) GiveUp(ctx context.Context, p tenancy.Principal, id, batch string, cause error, next func(tx *db.Tx) error) (Progress, error) {
-	var held []Claimed
+	var held []heldTrial
 	if err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		held, err = claimedRows(ctx, tx, `SELECT t.number, t.point FROM study_trials t JOIN studies s ON s.run_id = t.study_id
+		held, err = heldRows(ctx, tx, `SELECT t.number, t.point, t.status FROM study_trials t JOIN studies s ON s.run_id = t.study_id
 			WHERE t.study_id = ? AND s.tenant_id = ? AND t.status = ? AND t.batch = ? ORDER BY t.number`, id, p.Tenant, TrialRunning, batch)
 		return err
 	}); err != nil {
@@ -662,9 +722,13 @@ func (s *Store) record(ctx context.Context, tx *db.Tx, id, batch string, epochs 
 	if len(results) == 0 {
 		return 0, 0, nil
 	}
-	top, err := bestLosses(ctx, tx, id)
-	if err != nil {
-		return 0, 0, err
+	var top []float64
+	if sampleStride(epochs) > 1 {
+		// Only a study of more epochs than its sample keeps returns by
+		// rank (overfitData).
+		if top, err = bestLosses(ctx, tx, id); err != nil {
+			return 0, 0, err
+		}
 	}
 	const cols = 10
 	args := make([]any, 0, len(results)*cols+3)

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
@@ -643,6 +645,104 @@ func TestCloseWaitsForRunningBatches(t *testing.T) {
 		}
 		if _, err := w.RunBatch(context.Background(), f.p, st.ID(), "late", nil); !errors.Is(err, ErrWorkerClosed) {
 			t.Fatalf("a batch after Close: %v, want ErrWorkerClosed", err)
+		}
+	})
+}
+
+// A worker may claim several batches at once of a study whose sampler
+// learns nothing (random, grid): the trials are those of claims of one
+// batch each, number for number, point for point. A learning sampler's
+// claim is one batch, and the last claims of a study shrink so that its
+// Parallel claimants end together.
+func TestClaimSeveralBatches(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		dims := sample.Space{{Name: "x", Low: -3, High: 3}, {Name: "k", Low: 1, High: 4, Int: true}}
+		// points claims a study of spec to its end, units batches at a
+		// time, and returns its points by number and each claim's size.
+		points := func(spec Spec, units int) ([][]float64, []int) {
+			st := f.create(t, spec)
+			var all [][]float64
+			var sizes []int
+			for i := 0; ; i++ {
+				c, _, err := f.store.claim(ctx, f.p, st.ID(), fmt.Sprint("b", i), dims, units)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(c) == 0 {
+					return all, sizes
+				}
+				sizes = append(sizes, len(c))
+				res := make([]Result, len(c))
+				for k, cl := range c {
+					if cl.Number != len(all)+1 {
+						t.Fatalf("trial %d claimed after %d", cl.Number, len(all))
+					}
+					all = append(all, cl.Point)
+					res[k] = Result{Trial: optimize.Trial{Number: cl.Number, Point: cl.Point, Loss: cl.Point[0] * cl.Point[0]}}
+				}
+				if _, err := f.store.Finish(ctx, f.p, st.ID(), fmt.Sprint("b", i), res, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, sampler := range []string{"random", "grid"} {
+			spec := Spec{Spaces: []string{"roi"}, Epochs: 100, Sampler: sampler, Seed: 3, Batch: 5, Parallel: 2}
+			one, _ := points(spec, 1)
+			many, sizes := points(spec, 4)
+			if !reflect.DeepEqual(one, many) {
+				t.Fatalf("%s: claims of 4 batches proposed\n%v\nclaims of one\n%v", sampler, many, one)
+			}
+			// 20 batches to ask: 4 at a time while 8 or more are left
+			// (shared by 2 claimants), then 2 of 4, 1 of 2, 1 of 1.
+			if want := []int{20, 20, 20, 20, 10, 5, 5}; sampler == "random" && !reflect.DeepEqual(sizes, want) {
+				t.Fatalf("claims of %v trials, want %v", sizes, want)
+			}
+		}
+		_, sizes := points(Spec{Spaces: []string{"roi"}, Epochs: 20, Sampler: "tpe", Seed: 3, Batch: 5}, 4)
+		if want := []int{5, 5, 5, 5}; !reflect.DeepEqual(sizes, want) {
+			t.Fatalf("a tpe study's claims of %v trials, want %v", sizes, want)
+		}
+	})
+}
+
+// A worker killed during a claim of several batches (a quick random
+// study) loses that claim only: re-run under its name it runs the same
+// trials again, and each is told once.
+func TestKilledWorkerLosesOnlyItsClaimOfSeveralBatches(t *testing.T) {
+	dbtest.EachMigrated(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		st := f.create(t, Spec{Spaces: []string{"roi", "stoploss"}, Epochs: 60, Seed: 5, Batch: 4})
+		w := f.worker(t)
+		if _, err := w.RunBatch(context.Background(), f.p, st.ID(), "first", nil); err != nil {
+			t.Fatal(err)
+		}
+		// Its trials as quick as can be: the claim is capped at the
+		// study's share of the 14 batches left, 7.
+		w.mu.Lock()
+		w.envs[st.ID()].trial = time.Nanosecond
+		w.mu.Unlock()
+		ctx, kill := context.WithCancel(context.Background())
+		var once sync.Once
+		w.afterTrial = func(int) { once.Do(kill) }
+		if _, err := w.RunBatch(ctx, f.p, st.ID(), "killed", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("killed claim: %v, want context.Canceled", err)
+		}
+		got, err := f.store.Get(context.Background(), f.p, st.ID())
+		if err != nil || got.Counts.Running != 28 || got.Counts.Done() != 4 {
+			t.Fatalf("after the kill %+v (%v), want 28 running and 4 told", got.Counts, err)
+		}
+		w2 := f.worker(t)
+		if err := drain(context.Background(), w2, f.p, st.ID(), "other"); err != nil {
+			t.Fatal(err)
+		}
+		if pr, err := w2.RunBatch(context.Background(), f.p, st.ID(), "killed", nil); err != nil || pr.Ran != 28 || pr.Counts.Done() != 60 {
+			t.Fatalf("the re-run: %+v, %v; want its 28 trials run and 60 told", pr, err)
+		}
+		f.checkTrials(t, st.ID(), 60)
+		if got, _ := f.store.Get(context.Background(), f.p, st.ID()); got.Run.Status != runs.Completed {
+			t.Fatalf("study %s, want completed", got.Run.Status)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/clock"
@@ -89,6 +90,9 @@ type env struct {
 	dims    sample.Space
 	eval    *optimize.Evaluator
 	release func() error
+	beat    time.Time     // this worker's latest heartbeat of the study (under Worker.mu)
+	batch   int           // the study's Spec.Batch
+	trial   time.Duration // the mean duration of the last batch's trials (under Worker.mu)
 }
 
 // ErrWorkerClosed: a batch asked for after Close; the job should run
@@ -100,20 +104,16 @@ var ErrWorkerClosed = errors.New("the study worker is shutting down")
 var ErrPermanent = errors.New("the study cannot run")
 
 // RunBatch runs one batch of the tenant's study id: it claims the trials
-// of batch (see Store.Claim), runs them Jobs at a time and records them
-// (Store.Finish, with next in its transaction when the study wants more
-// trials). It returns the study's progress; none claimed is not an error.
+// of batch (see Store.Claim; of a random or grid study whose trials are
+// quick, several of the study's batches at once: units), runs them Jobs at
+// a time and records them (Store.Finish, with next in its transaction when
+// the study wants more trials). It returns the study's progress; none
+// claimed is not an error.
 // When ctx ends during the batch nothing of it is recorded and ctx's
 // error is returned: the same batch name claims the same trials again.
 // A study whose strategy or data cannot be opened is failed, and the
 // error wraps ErrPermanent.
 func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch string, next func(tx *db.Tx) error) (Progress, error) {
-	if _, err := w.store.runs.MarkRunning(ctx, p, id, ""); err != nil && !errors.Is(err, runs.ErrIllegalTransition) {
-		if errors.Is(err, runs.ErrNotFound) {
-			return Progress{}, fmt.Errorf("study %s: %w", id, ErrNotFound)
-		}
-		return Progress{}, err
-	}
 	e, err := w.acquire(ctx, p, id)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -122,15 +122,28 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 		if errors.Is(err, ErrWorkerClosed) {
 			return Progress{}, err
 		}
+		if err := w.markRunning(ctx, p, id); err != nil {
+			return Progress{}, err
+		}
 		if _, ferr := w.store.runs.Fail(context.WithoutCancel(ctx), p, id, err, false); ferr != nil && !errors.Is(ferr, runs.ErrIllegalTransition) {
 			return Progress{}, errors.Join(err, ferr)
 		}
 		return Progress{}, fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
 	defer w.releaseEnv(id, e)
-	claims, err := w.store.Claim(ctx, p, id, batch, e.dims)
-	if err != nil || len(claims) == 0 {
+	claims, status, err := w.store.claim(ctx, p, id, batch, e.dims, w.units(e))
+	if err != nil {
 		return Progress{}, err
+	}
+	if status == runs.Queued {
+		// The study's first batch (or the first after a resume) starts its
+		// run; later ones find it running and skip the transaction.
+		if err := w.markRunning(ctx, p, id); err != nil {
+			return Progress{}, err
+		}
+	}
+	if len(claims) == 0 {
+		return Progress{}, nil
 	}
 	results := make([]Result, len(claims))
 	errs := make([]error, len(claims))
@@ -155,11 +168,80 @@ func (w *Worker) RunBatch(ctx context.Context, p tenancy.Principal, id, batch st
 	if err := errors.Join(errs...); err != nil {
 		return Progress{}, err
 	}
+	var took time.Duration
+	for _, r := range results {
+		took += r.Trial.Duration
+	}
+	w.mu.Lock()
+	e.trial = took / time.Duration(len(results))
+	w.mu.Unlock()
+	w.heartbeat(ctx, p, id, e)
 	prog, err := w.store.Finish(ctx, p, id, batch, results, next)
 	if err == nil {
 		prog.Ran = len(results)
 	}
 	return prog, err
+}
+
+// claimWork is about how long the trials a worker claims at once should
+// take it: long enough that the database's work per claim (two
+// transactions) is a small share of the trials', short enough that the
+// last claims of a study end close together.
+const claimWork = 75 * time.Millisecond
+
+// units is how many of the study's batches (Spec.Batch trials each) the
+// worker asks for at once: about claimWork of trials at the duration of
+// the last batch's (one before any ran), run Jobs at a time. The store
+// gives a study whose sampler learns from its trials one (Store.claim).
+func (w *Worker) units(e *env) int {
+	w.mu.Lock()
+	trial := e.trial
+	w.mu.Unlock()
+	if trial <= 0 {
+		return 1
+	}
+	perUnit := trial * time.Duration(e.batch) / time.Duration(min(w.opts.Jobs, e.batch))
+	return max(1, int(claimWork/max(perUnit, 1)))
+}
+
+// heartbeatEvery is how often a worker stamps the heartbeat of a study it
+// works on, at most: a batch that ran its trials stamps it, before it
+// records them, when the worker's last stamp is older (a stamp a batch
+// would cost a write of the run's row, though nothing rescues a study by
+// its heartbeat: its batch jobs are the queue's).
+const heartbeatEvery = 5 * time.Second
+
+// heartbeat stamps the study's run's heartbeat unless this worker did so
+// within heartbeatEvery. A study no longer running is left as it is. A
+// stamp that fails is logged: the batch's trials are recorded all the
+// same.
+func (w *Worker) heartbeat(ctx context.Context, p tenancy.Principal, id string, e *env) {
+	now := w.opts.Clock.Now()
+	w.mu.Lock()
+	due := now.Sub(e.beat) >= heartbeatEvery
+	if due {
+		e.beat = now
+	}
+	w.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := w.store.runs.Heartbeat(ctx, p, id); err != nil {
+		w.opts.Log.Warn("stamp a study's heartbeat", "study", id, "err", err)
+	}
+}
+
+// markRunning starts the study's queued run (a run already started, or
+// finished, is left as it is).
+func (w *Worker) markRunning(ctx context.Context, p tenancy.Principal, id string) error {
+	_, err := w.store.runs.MarkRunning(ctx, p, id, "")
+	switch {
+	case err == nil, errors.Is(err, runs.ErrIllegalTransition):
+		return nil
+	case errors.Is(err, runs.ErrNotFound):
+		return fmt.Errorf("study %s: %w", id, ErrNotFound)
+	}
+	return err
 }
 
 // acquire returns the study's env, loading it once per process.
@@ -323,7 +405,7 @@ func (w *Worker) load(ctx context.Context, p tenancy.Principal, id string, e *en
 	if err != nil {
 		return errors.Join(err, data.Close())
 	}
-	e.dims, ok = space.Dims(), true
+	e.dims, e.batch, ok = space.Dims(), st.Spec.Batch, true
 	e.release = func() error { return errors.Join(data.Close(), closeFn()) }
 	return nil
 }

@@ -1,0 +1,4 @@
+package db
+
+// DialectMigrations exposes dialectMigrations to the tests.
+var DialectMigrations = dialectMigrations
