@@ -501,8 +501,9 @@ func (s *Store) rebuild(ctx context.Context, tx *db.Tx, id string, spec Spec, di
 	// of telling every trial (the good group is the 25 best of all, the
 	// bad group the History latest) but for failed trials older than the
 	// History latest, at a cost flat in the number of trials. Its restarts
-	// (sample.TPEConfig.Restart) are judged on the trials told, so a run
-	// may begin at another trial than in a TPE told every trial.
+	// and refinements (sample.TPEConfig.Restart, Refine) are judged on the
+	// trials told, so either may come at another trial than in a TPE told
+	// every trial.
 	hist := max(sample.DefaultTPEConfig().History, 1)
 	picked := map[int]bool{}
 	for _, q := range []struct {
