@@ -47,8 +47,7 @@ func TestFilesAsWritten(t *testing.T) {
 			if !bytes.Equal(got.Bytes(), want) {
 				t.Fatalf("Files.WriteJSON differs from WriteJSON:\n%s\nwant:\n%s", got.Bytes(), want)
 			}
-			if trades := bytes.Index(want, []byte(`,
-  "metrics": `)); p.written != trades {
+			if trades := bytes.Index(want, []byte(`,"metrics":`)); p.written != trades {
 				t.Errorf("the export asked for the metrics with %d bytes written, want %d (its strategy and trades)", p.written, trades)
 			}
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,28 @@ func writeJSON(t *testing.T, res *result.Result, m metrics.Report) []byte {
 	return buf.Bytes()
 }
 
+// topLevelKeys is the keys of the JSON object out, in order.
+func topLevelKeys(t *testing.T, out []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(out))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
 func TestWriteJSONTopLevelAndOrder(t *testing.T) {
 	res, m := smallFixture()
 	out := writeJSON(t, res, m)
@@ -30,21 +53,14 @@ func TestWriteJSONTopLevelAndOrder(t *testing.T) {
 		t.Fatal("output is not valid JSON")
 	}
 	// Key order is fixed by the structs.
-	keys := []string{`"strategy"`, `"trades"`, `"metrics"`, `"results_per_pair"`, `"exit_reason_summary"`,
-		`"results_per_enter_tag"`, `"daily_profit"`, `"equity_curve"`, `"benchmark_curve"`}
-	last := -1
-	for _, k := range keys {
-		i := bytes.Index(out, []byte("\n  "+k+":"))
-		if i < 0 {
-			t.Fatalf("top-level key %s missing", k)
-		}
-		if i < last {
-			t.Errorf("key %s out of order", k)
-		}
-		last = i
+	want := []string{"strategy", "trades", "metrics", "results_per_pair", "exit_reason_summary",
+		"results_per_enter_tag", "daily_profit", "equity_curve", "benchmark_curve"}
+	if got := topLevelKeys(t, out); !slices.Equal(got, want) {
+		t.Errorf("top-level keys %q, want %q", got, want)
 	}
-	if !bytes.HasPrefix(out, []byte("{\n  \"strategy\": {\n    \"name\": ")) {
-		t.Errorf("not indented with two spaces:\n%.80s", out)
+	// Compact, as Freqtrade writes its results: no indentation, no spaces.
+	if !bytes.HasPrefix(out, []byte(`{"strategy":{"name":`)) || bytes.Count(out, []byte("\n")) != 1 || !bytes.HasSuffix(out, []byte("}\n")) {
+		t.Errorf("not compact on one line:\n%.80s", out)
 	}
 
 	var doc struct {
@@ -154,8 +170,8 @@ func TestWriteJSONTradeFields(t *testing.T) {
 		t.Errorf("trades[1] = %v", t1)
 	}
 	// trade_duration is an integer in the text, not 65.0.
-	if !bytes.Contains(out, []byte(`"trade_duration": 65,`)) {
-		t.Error(`want "trade_duration": 65 as an integer`)
+	if !bytes.Contains(out, []byte(`"trade_duration":65,`)) {
+		t.Error(`want "trade_duration":65 as an integer`)
 	}
 }
 
@@ -221,8 +237,8 @@ func TestWriteJSONRejectsNonFinite(t *testing.T) {
 
 func TestWriteJSONEmpty(t *testing.T) {
 	out := writeJSON(t, &result.Result{}, metrics.Report{})
-	for _, k := range []string{`"trades": []`, `"results_per_pair": []`, `"exit_reason_summary": []`,
-		`"results_per_enter_tag": []`, `"daily_profit": []`, `"equity_curve": []`, `"benchmark_curve": []`, `"params": {}`, `"pairs": []`} {
+	for _, k := range []string{`"trades":[]`, `"results_per_pair":[]`, `"exit_reason_summary":[]`,
+		`"results_per_enter_tag":[]`, `"daily_profit":[]`, `"equity_curve":[]`, `"benchmark_curve":[]`, `"params":{}`, `"pairs":[]`} {
 		if !bytes.Contains(out, []byte(k)) {
 			t.Errorf("empty export lacks %s", k)
 		}
@@ -241,7 +257,7 @@ func TestWriteJSONNilResult(t *testing.T) {
 }
 
 // The export is written list by list; the bytes are those of the whole
-// document encoded at once with two-space indentation and no HTML
+// document encoded at once, compact and without HTML
 // escaping, for empty and full lists and strings JSON escapes.
 func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
@@ -254,7 +270,6 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 			}
 			var want bytes.Buffer
 			enc := json.NewEncoder(&want)
-			enc.SetIndent("", "  ")
 			enc.SetEscapeHTML(false)
 			if err := enc.Encode(exportDoc(res, m)); err != nil {
 				t.Fatal(err)
@@ -412,7 +427,6 @@ func TestWriteJSONRepeatedNumbers(t *testing.T) {
 	}
 	var want bytes.Buffer
 	enc := json.NewEncoder(&want)
-	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(exportDoc(res, m)); err != nil {
 		t.Fatal(err)
