@@ -17,6 +17,7 @@ import (
 	"github.com/tradai/tradai/internal/report"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/internal/strategyref"
+	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -94,8 +95,17 @@ files follow. See docs/remote.md.`,
 			if err := pullData(cmd.Context(), &dataStore, cfg, st.Spec(), log); err != nil {
 				return err
 			}
+			// The files' trades are formatted as they close, on a core
+			// the simulation leaves idle.
+			var early *report.EarlyTrades
+			var closed func(*trade.Trade)
+			if exportJSON != "" || reportPath != "" {
+				early = report.NewEarlyTrades()
+				defer early.Close()
+				closed = early.Closed
+			}
 			began := time.Now()
-			res, err := backtest.Run(cmd.Context(), cfg, st, log)
+			res, err := backtest.RunClosing(cmd.Context(), cfg, st, log, closed)
 			if err != nil {
 				return err
 			}
@@ -106,7 +116,7 @@ files follow. See docs/remote.md.`,
 			// metrics where they need them. They are not synced: the run
 			// can be repeated, and syncing 20 MB costs more than the run.
 			metricsOf := sync.OnceValue(func() metrics.Report { return metrics.Compute(res) })
-			out := report.NewFiles(res, metricsOf)
+			out := report.NewFiles(res, metricsOf, early)
 			var files sync.WaitGroup
 			var jsonErr, reportErr error
 			if exportJSON != "" {

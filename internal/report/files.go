@@ -16,12 +16,27 @@ type Files struct {
 	res     *result.Result
 	metrics func() metrics.Report
 	numbers func() []numberChunk
+	early   func() *earlyTexts // nil when there are none
 }
 
 // NewFiles returns the files of res; metrics returns res's metrics (it
-// may wait for them), and is called at most once.
-func NewFiles(res *result.Result, metrics func() metrics.Report) *Files {
+// may wait for them), and is called at most once. early, when not nil,
+// is the EarlyTrades that the backtest of res fed: the files use the
+// texts it made of the trades, and Close it.
+func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
 	f := &Files{res: res, metrics: sync.OnceValue(metrics)}
-	f.numbers = sync.OnceValue(func() []numberChunk { return tradeNumbers(res.Trades) })
+	f.early = sync.OnceValue(func() *earlyTexts {
+		if res == nil {
+			early.Close()
+			return nil
+		}
+		return early.of(res.Trades)
+	})
+	f.numbers = sync.OnceValue(func() []numberChunk {
+		if e := f.early(); e != nil {
+			return e.numbers
+		}
+		return tradeNumbers(res.Trades)
+	})
 	return f
 }

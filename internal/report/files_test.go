@@ -3,11 +3,13 @@ package report
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
 )
 
 // pendingOf is m as metrics still being computed: it counts its calls and
@@ -39,7 +41,7 @@ func TestFilesAsWritten(t *testing.T) {
 			res, m := fixture()
 			var got bytes.Buffer
 			p := &pendingOf{m: m, w: &got}
-			files := NewFiles(res, p.get)
+			files := NewFiles(res, p.get, nil)
 			if err := files.WriteJSON(&got); err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +73,7 @@ func TestFilesWriteJSONRejectsNonFinite(t *testing.T) {
 	res, m := smallFixture()
 	m.Summary.Sharpe = math.Inf(1)
 	var buf bytes.Buffer
-	err := NewFiles(res, func() metrics.Report { return m }).WriteJSON(&buf)
+	err := NewFiles(res, func() metrics.Report { return m }, nil).WriteJSON(&buf)
 	if err == nil || !strings.Contains(err.Error(), "metrics.sharpe") {
 		t.Fatalf("error %v, want one naming metrics.sharpe", err)
 	}
@@ -80,14 +82,59 @@ func TestFilesWriteJSONRejectsNonFinite(t *testing.T) {
 	res.Trades[1].ProfitRatio = math.NaN()
 	buf.Reset()
 	called := false
-	err = NewFiles(res, func() metrics.Report { called = true; return m }).WriteJSON(&buf)
+	err = NewFiles(res, func() metrics.Report { called = true; return m }, nil).WriteJSON(&buf)
 	if err == nil || !strings.Contains(err.Error(), "trades[1].profit_ratio") {
 		t.Fatalf("error %v, want one naming trades[1].profit_ratio", err)
 	}
 	if buf.Len() > 0 || called {
 		t.Errorf("a trade not finite: %d bytes written, metrics asked for: %v; want nothing", buf.Len(), called)
 	}
-	if err := NewFiles(nil, func() metrics.Report { return m }).WriteJSON(&buf); err == nil {
+	if err := NewFiles(nil, func() metrics.Report { return m }, nil).WriteJSON(&buf); err == nil {
 		t.Error("nil result accepted")
+	}
+}
+
+// Files given the EarlyTrades that saw the run's trades write the bytes
+// WriteJSON and WriteHTML write, from its texts; given one that saw other
+// trades (fewer, or one changed), they write them too, making their own.
+func TestFilesEarlyTrades(t *testing.T) {
+	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
+		"small": smallFixture, "empty": emptyFixture, "many": manyTradesFixture,
+	} {
+		res, m := fixture()
+		want := writeJSON(t, res, m)
+		var wantHTML bytes.Buffer
+		if err := WriteHTML(&wantHTML, res, m); err != nil {
+			t.Fatal(err)
+		}
+		changed := slices.Clone(res.Trades)
+		if len(changed) > 0 {
+			changed[len(changed)-1].ProfitAbs++
+		}
+		for feed, ts := range map[string][]trade.Trade{"same": res.Trades, "fewer": res.Trades[:len(res.Trades)/2], "changed": changed} {
+			t.Run(name+"/"+feed, func(t *testing.T) {
+				early := NewEarlyTrades()
+				for i := range ts {
+					early.Closed(&ts[i])
+				}
+				files := NewFiles(res, func() metrics.Report { return m }, early)
+				if got := files.early() != nil; got != (feed == "same" || len(res.Trades) == 0) {
+					t.Errorf("early texts used: %v", got)
+				}
+				var js, html bytes.Buffer
+				if err := files.WriteJSON(&js); err != nil {
+					t.Fatal(err)
+				}
+				if err := files.WriteHTML(&html); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(js.Bytes(), want) {
+					t.Error("the export differs from WriteJSON's")
+				}
+				if !bytes.Equal(html.Bytes(), wantHTML.Bytes()) {
+					t.Error("the report differs from WriteHTML's")
+				}
+			})
+		}
 	}
 }

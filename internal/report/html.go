@@ -52,7 +52,7 @@ func mustRead(name string) string {
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
 func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
-	return NewFiles(res, func() metrics.Report { return m }).WriteHTML(w)
+	return NewFiles(res, func() metrics.Report { return m }, nil).WriteHTML(w)
 }
 
 // WriteHTML is the package's WriteHTML of the files' result, whose

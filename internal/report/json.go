@@ -116,7 +116,7 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, nil, &doc, func() error { return nil })
+	return encodeJSON(w, res, nil, nil, &doc, func() error { return nil })
 }
 
 // WriteJSON is the package's WriteJSON of the files' result, whose
@@ -135,21 +135,37 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	if err := checkResultFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, f.numbers(), &doc, func() error {
+	var pieces [][]byte
+	if e := f.early(); e != nil {
+		pieces = e.pieces
+	}
+	return encodeJSON(w, res, f.numbers(), pieces, &doc, func() error {
 		doc.setMetrics(f.metrics())
 		return checkMetricsFinite(&doc)
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (with their numbers'
-// texts made, or nil to format them), then, once fill has put the
+// encodeJSON writes doc's strategy and res's trades (their pieces'
+// texts when made, else with their numbers' texts made, or nil to format
+// them), then, once fill has put the
 // metrics' sections into doc (or failed), those and res's curves.
-func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
+func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, pieces [][]byte, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\"strategy\":")
 	e.value(doc.Strategy)
 	e.raw(",\"trades\":")
-	e.tradeList(res.Trades, numbers)
+	if pieces != nil {
+		e.raw("[")
+		e.flush()
+		for _, p := range pieces {
+			if e.err == nil {
+				_, e.err = e.w.Write(p)
+			}
+		}
+		e.raw("]")
+	} else {
+		e.tradeList(res.Trades, numbers)
+	}
 	if e.flush(); e.err != nil {
 		return e.err
 	}
@@ -255,14 +271,7 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 		return
 	}
 	encode := func(b []byte, k int) []byte {
-		var texts tradeTexts
-		for i := k * tradesPerPiece; i < min((k+1)*tradesPerPiece, len(ts)); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = texts.appendTrade(b, &ts[i], chunk(numbers, k), i-k*tradesPerPiece)
-		}
-		return b
+		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], k, chunk(numbers, k))
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), pieces))
 	// The pieces in order, each delivered on its own channel; at most
@@ -313,6 +322,20 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 		}
 	}
 	e.raw("]")
+}
+
+// appendPiece appends ts, piece k of a trade list, with its numbers'
+// texts (nil to format them), as tradeList writes it: a comma before each
+// trade but the list's first.
+func appendPiece(b []byte, ts []trade.Trade, k int, numbers *numberChunk) []byte {
+	var texts tradeTexts
+	for i := range ts {
+		if k > 0 || i > 0 {
+			b = append(b, ',')
+		}
+		b = texts.appendTrade(b, &ts[i], numbers, i)
+	}
+	return b
 }
 
 // tradeFloats is how many float fields a trade has in the export.
