@@ -16,25 +16,21 @@ type Files struct {
 	res     *result.Result
 	metrics func() metrics.Report
 	numbers func() []numberChunk
-	early   func() *earlyTexts // nil when there are none
 }
 
 // NewFiles returns the files of res; metrics returns res's metrics (it
 // may wait for them), and is called at most once. early, when not nil,
 // is the EarlyTrades that the backtest of res fed: the files use the
-// texts it made of the trades, and Close it.
+// texts it made of the trades' numbers, and Close it.
 func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
 	f := &Files{res: res, metrics: sync.OnceValue(metrics)}
-	f.early = sync.OnceValue(func() *earlyTexts {
+	f.numbers = sync.OnceValue(func() []numberChunk {
 		if res == nil {
 			early.Close()
 			return nil
 		}
-		return early.of(res.Trades)
-	})
-	f.numbers = sync.OnceValue(func() []numberChunk {
-		if e := f.early(); e != nil {
-			return e.numbers
+		if made := early.numbersOf(res.Trades); made != nil {
+			return made
 		}
 		return tradeNumbers(res.Trades)
 	})

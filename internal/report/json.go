@@ -116,7 +116,7 @@ func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
 	if err := checkExportFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, nil, nil, &doc, func() error { return nil })
+	return encodeJSON(w, res, nil, &doc, func() error { return nil })
 }
 
 // WriteJSON is the package's WriteJSON of the files' result, whose
@@ -135,37 +135,21 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	if err := checkResultFinite(&doc, res); err != nil {
 		return err
 	}
-	var pieces [][]byte
-	if e := f.early(); e != nil {
-		pieces = e.pieces
-	}
-	return encodeJSON(w, res, f.numbers(), pieces, &doc, func() error {
+	return encodeJSON(w, res, f.numbers(), &doc, func() error {
 		doc.setMetrics(f.metrics())
 		return checkMetricsFinite(&doc)
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (their pieces'
-// texts when made, else with their numbers' texts made, or nil to format
-// them), then, once fill has put the
+// encodeJSON writes doc's strategy and res's trades (with their numbers'
+// texts made, or nil to format them), then, once fill has put the
 // metrics' sections into doc (or failed), those and res's curves.
-func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, pieces [][]byte, doc *jsonExport, fill func() error) error {
+func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\"strategy\":")
 	e.value(doc.Strategy)
 	e.raw(",\"trades\":")
-	if pieces != nil {
-		e.raw("[")
-		e.flush()
-		for _, p := range pieces {
-			if e.err == nil {
-				_, e.err = e.w.Write(p)
-			}
-		}
-		e.raw("]")
-	} else {
-		e.tradeList(res.Trades, numbers)
-	}
+	e.tradeList(res.Trades, numbers)
 	if e.flush(); e.err != nil {
 		return e.err
 	}
