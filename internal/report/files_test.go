@@ -12,6 +12,9 @@ import (
 	"github.com/tradai/tradai/internal/trade"
 )
 
+// known is m as the metrics of Files.
+func known(m metrics.Report) func() metrics.Report { return func() metrics.Report { return m } }
+
 // pendingOf is m as metrics still being computed: it counts its calls and
 // records how much of the output w held at the first.
 type pendingOf struct {
@@ -29,10 +32,10 @@ func (p *pendingOf) get() metrics.Report {
 	return p.m
 }
 
-// The files of a backtest whose metrics are still being computed are the
-// bytes WriteJSON and WriteHTML write; they ask for the metrics once
-// between them, and the export has its strategy and trades written
-// before it asks.
+// The files of a backtest written by one Files, whose metrics are still
+// being computed, are the bytes each is alone (of a Files of known
+// metrics); they ask for the metrics once between them, and the export
+// has its strategy and trades written before it asks.
 func TestFilesAsWritten(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
 		"small": smallFixture, "large": largeFixture, "empty": emptyFixture, "many": manyTradesFixture,
@@ -47,7 +50,7 @@ func TestFilesAsWritten(t *testing.T) {
 			}
 			want := writeJSON(t, res, m)
 			if !bytes.Equal(got.Bytes(), want) {
-				t.Fatalf("Files.WriteJSON differs from WriteJSON:\n%s\nwant:\n%s", got.Bytes(), want)
+				t.Fatalf("the export differs from the one written alone:\n%s\nwant:\n%s", got.Bytes(), want)
 			}
 			if trades := bytes.Index(want, []byte(`,"metrics":`)); p.written != trades {
 				t.Errorf("the export asked for the metrics with %d bytes written, want %d (its strategy and trades)", p.written, trades)
@@ -58,7 +61,7 @@ func TestFilesAsWritten(t *testing.T) {
 				t.Fatal(err)
 			}
 			if wantHTML := writeHTML(t, res, m); html.String() != wantHTML {
-				t.Fatal("Files.WriteHTML differs from WriteHTML")
+				t.Fatal("the report differs from the one written alone")
 			}
 			if p.calls != 1 {
 				t.Errorf("the files asked for the metrics %d times, want once", p.calls)
@@ -95,7 +98,7 @@ func TestFilesWriteJSONRejectsNonFinite(t *testing.T) {
 }
 
 // Files given the EarlyTrades that saw the run's trades write the bytes
-// WriteJSON and WriteHTML write, from its texts of their numbers; given
+// they write without it, from its texts of their numbers; given
 // one that saw other trades (fewer, or one's profit changed), they write
 // them too, making their own.
 func TestFilesEarlyTrades(t *testing.T) {
@@ -105,7 +108,7 @@ func TestFilesEarlyTrades(t *testing.T) {
 		res, m := fixture()
 		want := writeJSON(t, res, m)
 		var wantHTML bytes.Buffer
-		if err := WriteHTML(&wantHTML, res, m); err != nil {
+		if err := NewFiles(res, known(m), nil).WriteHTML(&wantHTML); err != nil {
 			t.Fatal(err)
 		}
 		changed := slices.Clone(res.Trades)
@@ -130,10 +133,10 @@ func TestFilesEarlyTrades(t *testing.T) {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(js.Bytes(), want) {
-					t.Error("the export differs from WriteJSON's")
+					t.Error("the export differs from the one written without it")
 				}
 				if !bytes.Equal(html.Bytes(), wantHTML.Bytes()) {
-					t.Error("the report differs from WriteHTML's")
+					t.Error("the report differs from the one written without it")
 				}
 			})
 		}

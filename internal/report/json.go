@@ -86,7 +86,7 @@ type jsonEquity struct {
 	Equity    float64 `json:"equity"`
 }
 
-// WriteJSON writes the backtest as one compact JSON object (no
+// WriteJSON writes the files' backtest as one compact JSON object (no
 // indentation or spaces, as Freqtrade writes its backtest results):
 //
 //	{
@@ -94,7 +94,7 @@ type jsonEquity struct {
 //	               trading_mode, starting_balance, max_open_trades,
 //	               backtest_start, backtest_end, ...},
 //	  "trades": [...],            // Freqtrade's trade field names
-//	  "metrics": {...},           // m.Summary
+//	  "metrics": {...},           // the metrics' Summary
 //	  "results_per_pair": [...],
 //	  "exit_reason_summary": [...],
 //	  "results_per_enter_tag": [...],
@@ -105,27 +105,16 @@ type jsonEquity struct {
 //
 // Dates are ISO 8601 in UTC ("2018-01-10T07:25:00Z"), timestamps Unix
 // milliseconds, trade_duration whole minutes. Empty lists are written as []
-// rather than null. The output is byte-identical for equal inputs. JSON has
-// no NaN or Infinity: if any number is not finite, nothing is written and
-// the error names the field, e.g. "trades[3].profit_ratio".
-func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
-	if res == nil {
-		return fmt.Errorf("report: nil backtest result")
-	}
-	doc := buildJSON(res, m)
-	if err := checkExportFinite(&doc, res); err != nil {
-		return err
-	}
-	return encodeJSON(w, res, nil, &doc, func() error { return nil })
-}
-
-// WriteJSON is the package's WriteJSON of the files' result, whose
-// metrics may still be being computed: it writes the strategy and the
-// trades, most of a large export, and only then asks for the metrics. The
-// strategy, the trades and the curves are checked before anything is
-// written, the metrics when they come: a metric that is not finite fails
-// it after the trades were written (through internal/atomicfile the file
-// is then not replaced; metrics.Compute's are always finite).
+// rather than null. The output is byte-identical for equal inputs.
+//
+// The metrics may still be being computed: it writes the strategy and the
+// trades, most of a large export, and only then asks for them. JSON has no
+// NaN or Infinity: a number that is not finite fails it, the error naming
+// the field, e.g. "trades[3].profit_ratio". The strategy, the trades and
+// the curves are checked before anything is written, the metrics when they
+// come: one that is not finite fails it after the trades were written
+// (through internal/atomicfile the file is then not replaced; into a
+// buffer, drop it; metrics.Compute's are always finite).
 func (f *Files) WriteJSON(w io.Writer) error {
 	res := f.res
 	if res == nil {
@@ -141,8 +130,8 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (with their numbers'
-// texts made, or nil to format them), then, once fill has put the
+// encodeJSON writes doc's strategy and res's trades (with the texts of
+// their numbers, tradeNumbers'), then, once fill has put the
 // metrics' sections into doc (or failed), those and res's curves.
 func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
@@ -248,14 +237,20 @@ const tradesPerPiece = 256
 // order as they are done, a few ahead at most: the encoding, most of a
 // large export's work, on every core, without holding the whole list.
 func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
+	if e.err != nil {
+		return
+	}
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
-	if pieces < 2 || e.err != nil {
-		var texts tradeTexts
-		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i], chunk(numbers, 0), i) })
+	if pieces < 2 {
+		e.raw("[")
+		if pieces == 1 {
+			e.buf = appendPiece(e.buf, ts, 0, &numbers[0])
+		}
+		e.raw("]")
 		return
 	}
 	encode := func(b []byte, k int) []byte {
-		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], k, chunk(numbers, k))
+		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], k, &numbers[k])
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), pieces))
 	// The pieces in order, each delivered on its own channel; at most
@@ -309,7 +304,7 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 }
 
 // appendPiece appends ts, piece k of a trade list, with its numbers'
-// texts (nil to format them), as tradeList writes it: a comma before each
+// texts, as tradeList writes it: a comma before each
 // trade but the list's first.
 func appendPiece(b []byte, ts []trade.Trade, k int, numbers *numberChunk) []byte {
 	var texts tradeTexts
@@ -370,12 +365,8 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 }
 
 // appendKnown appends the float field k of a trade, named name, with
-// value x, as appendJSONField: field f of trade i of numbers, or
-// formatted without numbers.
+// value x, as appendJSONField: field f of trade i of numbers.
 func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, numbers *numberChunk, i, f int) []byte {
-	if numbers == nil {
-		return c.appendField(b, k, name, x)
-	}
 	text := numbers.field(i, f)
 	b = append(b, ",\""...)
 	b = append(b, name...)
@@ -413,16 +404,7 @@ func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte
 	return b
 }
 
-// chunk is numbers' chunk k, nil without numbers.
-func chunk(numbers []numberChunk, k int) *numberChunk {
-	if numbers == nil {
-		return nil
-	}
-	return &numbers[k]
-}
-
-// appendTrade appends t, trade i of the numbers' chunk (nil to format
-// them), as its jsonTrade (see toJSONTrade) would be encoded.
+// appendTrade appends t, trade i of the numbers' chunk, as its jsonTrade (see toJSONTrade) would be encoded.
 func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk, i int) []byte {
 	b = append(b, "{\"pair\":"...)
 	b = appendJSONString(b, false, t.Pair)
@@ -608,14 +590,6 @@ func appendISOTime(b []byte, ms int64) []byte {
 	return append(b, 'Z')
 }
 
-// buildJSON is the export but its trades and curves, which WriteJSON
-// writes straight from the result.
-func buildJSON(res *result.Result, m metrics.Report) jsonExport {
-	doc := jsonExport{Strategy: jsonStrategyOf(res)}
-	doc.setMetrics(m)
-	return doc
-}
-
 func jsonStrategyOf(res *result.Result) jsonStrategy {
 	params := res.Params
 	if params == nil {
@@ -649,19 +623,9 @@ func (doc *jsonExport) setMetrics(m metrics.Report) {
 	doc.DailyProfit = nonNil(m.Daily)
 }
 
-// checkExportFinite is checkFinite over the whole export, in its order:
-// the document's sections by reflection, the trades and curves directly.
-func checkExportFinite(doc *jsonExport, res *result.Result) error {
-	if err := checkStrategyAndTrades(doc, res); err != nil {
-		return err
-	}
-	if err := checkMetricsFinite(doc); err != nil {
-		return err
-	}
-	return checkCurves(res)
-}
-
-// checkResultFinite is checkExportFinite but for the metrics' sections.
+// checkResultFinite is checkFinite over the export but for the metrics'
+// sections, in its order: the strategy by reflection, the trades and the
+// curves directly.
 func checkResultFinite(doc *jsonExport, res *result.Result) error {
 	if err := checkStrategyAndTrades(doc, res); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 func writeJSON(t *testing.T, res *result.Result, m metrics.Report) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, res, m); err != nil {
+	if err := NewFiles(res, known(m), nil).WriteJSON(&buf); err != nil {
 		t.Fatalf("WriteJSON: %v", err)
 	}
 	return buf.Bytes()
@@ -202,33 +202,41 @@ func TestWriteJSONDeterministic(t *testing.T) {
 	}
 }
 
+// A number that is not finite fails the export, the error naming it: one
+// of the result's before anything is written, one of the metrics when
+// they come, after the strategy and the trades.
 func TestWriteJSONRejectsNonFinite(t *testing.T) {
 	cases := []struct {
-		name  string
-		spoil func(*result.Result, *metrics.Report)
-		field string
+		name   string
+		spoil  func(*result.Result, *metrics.Report)
+		field  string
+		metric bool
 	}{
-		{"metric", func(_ *result.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe"},
-		{"profit factor", func(_ *result.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor"},
-		{"trade", func(r *result.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio"},
-		{"group", func(_ *result.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate"},
-		{"equity", func(r *result.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity"},
-		{"param", func(r *result.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi"},
-		{"day", func(_ *result.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return"},
+		{"metric", func(_ *result.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe", true},
+		{"profit factor", func(_ *result.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor", true},
+		{"trade", func(r *result.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio", false},
+		{"group", func(_ *result.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate", true},
+		{"equity", func(r *result.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity", false},
+		{"param", func(r *result.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi", false},
+		{"day", func(_ *result.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			res, m := smallFixture()
 			c.spoil(res, &m)
 			var buf bytes.Buffer
-			err := WriteJSON(&buf, res, m)
+			err := NewFiles(res, known(m), nil).WriteJSON(&buf)
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if !strings.Contains(err.Error(), c.field) {
 				t.Errorf("error %q does not name %s", err, c.field)
 			}
-			if buf.Len() != 0 {
+			if c.metric {
+				if out := buf.String(); !strings.HasPrefix(out, `{"strategy":`) || strings.Contains(out, `"metrics"`) {
+					t.Errorf("wrote %.60q..., want the strategy and the trades only", out)
+				}
+			} else if buf.Len() != 0 {
 				t.Error("partial output written")
 			}
 		})
@@ -251,7 +259,7 @@ func TestWriteJSONEmpty(t *testing.T) {
 }
 
 func TestWriteJSONNilResult(t *testing.T) {
-	if err := WriteJSON(&bytes.Buffer{}, nil, metrics.Report{}); err == nil {
+	if err := NewFiles(nil, known(metrics.Report{}), nil).WriteJSON(&bytes.Buffer{}); err == nil {
 		t.Error("nil result accepted")
 	}
 }
@@ -283,9 +291,10 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 
 // exportDoc is the whole export as the jsonExport document that
 // ReadJSON reads, for encoding/json to write as the reference of
-// WriteJSON's bytes.
+// Files.WriteJSON's bytes.
 func exportDoc(res *result.Result, m metrics.Report) jsonExport {
-	doc := buildJSON(res, m)
+	doc := jsonExport{Strategy: jsonStrategyOf(res)}
+	doc.setMetrics(m)
 	doc.Trades = make([]jsonTrade, 0, len(res.Trades))
 	for i := range res.Trades {
 		doc.Trades = append(doc.Trades, toJSONTrade(&res.Trades[i]))
@@ -399,7 +408,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 func TestWriteJSONWriteFails(t *testing.T) {
 	res, m := manyTradesFixture()
 	for _, after := range []int{0, 100, 1 << 20, 7 << 20} {
-		if err := WriteJSON(&failingWriter{n: after}, res, m); !errors.Is(err, errDiskFull) {
+		if err := NewFiles(res, known(m), nil).WriteJSON(&failingWriter{n: after}); !errors.Is(err, errDiskFull) {
 			t.Errorf("failing after %d bytes: %v, want %v", after, err, errDiskFull)
 		}
 	}
