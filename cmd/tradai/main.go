@@ -17,7 +17,11 @@ func main() {
 	sandbox.Main() // a strategy sandbox's init runs here, before anything else
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRootCmd(os.Stdout, os.Stderr)
-	root.SetArgs(expandListArgs(os.Args[1:]))
+	args := expandListArgs(os.Args[1:])
+	if c, _, err := root.Find(args); err == nil && c.Name() == "backtest" {
+		oneShotGC(os.Getenv) // this process only, not the tests' runs of the command
+	}
+	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {

@@ -137,7 +137,7 @@ same --seed and --jobs.`,
 			}{
 				{"--report", reportPath, "Walk-forward report", func(w io.Writer) error { return report.WriteWalkForwardHTML(w, rep) }},
 				{"--export-json", exportJSON, "Walk-forward results", func(w io.Writer) error { return report.WriteWalkForwardJSON(w, rep) }},
-				{"--oos-report", oosReport, "Out-of-sample backtest report", func(w io.Writer) error { return report.WriteHTML(w, wf.OOS, wf.OOSMetrics) }},
+				{"--oos-report", oosReport, "Out-of-sample backtest report", func(w io.Writer) error { return rep.OOSFiles().WriteHTML(w) }},
 			} {
 				if f.path == "" {
 					continue

@@ -687,7 +687,7 @@ func (d *Deployments) Report(ctx context.Context, p tenancy.Principal, id string
 	}
 	res := DeploymentResult(dep, ts, es)
 	var buf bytes.Buffer
-	if err := report.WriteHTML(&buf, res, metrics.Compute(res)); err != nil {
+	if err := report.NewFiles(res, func() metrics.Report { return metrics.Compute(res) }, nil).WriteHTML(&buf); err != nil {
 		return nil, d.internal("render the deployment's report", err)
 	}
 	return buf.Bytes(), nil

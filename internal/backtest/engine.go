@@ -33,6 +33,12 @@ type Settings struct {
 	// that has the machine to itself. An optimiser, which runs its trials
 	// in parallel, leaves it off: the scans cost CPU time of their own.
 	ScanAhead bool
+	// Closed, when not nil, is called with each trade as it closes, in
+	// the order of the result's trade list (the forced exits at the end
+	// last), on the simulating goroutine: for work on a trade that can
+	// begin before the run ends. The trade is the portfolio's and is
+	// reused after the call: Closed copies what it keeps.
+	Closed func(*trade.Trade)
 }
 
 // NewSettings returns the settings of a simulation that trades with rules
@@ -347,6 +353,9 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 						return fmt.Errorf("backtest: %w", err)
 					}
 					res.Trades = append(res.Trades, *closed)
+					if s.Closed != nil {
+						s.Closed(closed)
+					}
 					p.tr = nil
 				}
 			}
@@ -589,6 +598,9 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 			return nil, fmt.Errorf("backtest: %w", err)
 		}
 		res.Trades = append(res.Trades, *closed)
+		if s.Closed != nil {
+			s.Closed(closed)
+		}
 		p.tr = nil
 	}
 	res.FinalBalance = pf.Balance()

@@ -8,14 +8,22 @@ import (
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
+	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
 )
 
 // Run backtests strat with cfg, in the stages a caller that runs many
 // parameter sets uses one by one: [NewPlan], [Load] from the data
 // directory's store, [Data.Prepare] with the config's strategy_params and
-// [Prepared.Simulate] with the config's trading settings.
-func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger) (_ *result.Result, err error) {
+// [Prepared.Simulate] with the config's trading settings. Run is
+// RunClosing without a hook.
+func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger) (*result.Result, error) {
+	return RunClosing(ctx, cfg, strat, log, nil)
+}
+
+// RunClosing is Run calling closed, when not nil, with each trade as it
+// closes (see [Settings.Closed]).
+func RunClosing(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.Logger, closed func(*trade.Trade)) (_ *result.Result, err error) {
 	spec := strat.Spec()
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -53,6 +61,7 @@ func Run(ctx context.Context, cfg *config.Config, strat sdk.Strategy, log *slog.
 		return nil, err
 	}
 	settings.ScanAhead = true // the backtest has the machine to itself
+	settings.Closed = closed
 	return prep.Simulate(ctx, settings)
 }
 

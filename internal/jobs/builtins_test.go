@@ -88,7 +88,7 @@ func TestEveryBuiltinThroughTheQueueMatchesLocal(t *testing.T) {
 			t.Fatalf("local backtest of %s made no trades; the comparison would prove little", name)
 		}
 		var buf bytes.Buffer
-		if err := report.WriteJSON(&buf, res, metrics.Compute(res)); err != nil {
+		if err := report.NewFiles(res, func() metrics.Report { return metrics.Compute(res) }, nil).WriteJSON(&buf); err != nil {
 			t.Fatal(err)
 		}
 		want[name] = buf.Bytes()

@@ -124,7 +124,7 @@ func BenchmarkWriteHTML19k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		var w countingWriter
-		if err := WriteHTML(&w, res, m); err != nil {
+		if err := NewFiles(res, known(m), nil).WriteHTML(&w); err != nil {
 			b.Fatal(err)
 		}
 		size = w.n
@@ -140,7 +140,7 @@ func BenchmarkWriteJSON19k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		var w countingWriter
-		if err := WriteJSON(&w, res, m); err != nil {
+		if err := NewFiles(res, known(m), nil).WriteJSON(&w); err != nil {
 			b.Fatal(err)
 		}
 		size = w.n
@@ -158,7 +158,7 @@ func TestWriteHTML19kSize(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){"fixed stake": manyTradesFixture, "compounding": compoundingFixture} {
 		res, m := fixture()
 		var w countingWriter
-		if err := WriteHTML(&w, res, m); err != nil {
+		if err := NewFiles(res, known(m), nil).WriteHTML(&w); err != nil {
 			t.Fatal(err)
 		}
 		if w.n > 3_000_000 {

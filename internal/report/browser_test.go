@@ -35,7 +35,7 @@ func writeReportFile(tb testing.TB) (string, [][]string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := WriteHTML(f, res, m); err != nil {
+	if err := NewFiles(res, known(m), nil).WriteHTML(f); err != nil {
 		tb.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

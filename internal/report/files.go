@@ -19,9 +19,20 @@ type Files struct {
 }
 
 // NewFiles returns the files of res; metrics returns res's metrics (it
-// may wait for them), and is called at most once.
-func NewFiles(res *result.Result, metrics func() metrics.Report) *Files {
+// may wait for them), and is called at most once. early, when not nil,
+// is the EarlyTrades that the backtest of res fed: the files use the
+// texts it made of the trades' numbers, and Close it.
+func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
 	f := &Files{res: res, metrics: sync.OnceValue(metrics)}
-	f.numbers = sync.OnceValue(func() []numberChunk { return tradeNumbers(res.Trades) })
+	f.numbers = sync.OnceValue(func() []numberChunk {
+		if res == nil {
+			early.Close()
+			return nil
+		}
+		if made := early.numbersOf(res.Trades); made != nil {
+			return made
+		}
+		return tradeNumbers(res.Trades)
+	})
 	return f
 }

@@ -34,8 +34,9 @@ func mustRead(name string) string {
 	return string(b)
 }
 
-// WriteHTML writes a self-contained HTML report: one file with inline CSS,
-// inline JavaScript and inline SVG charts, which needs no network to view.
+// WriteHTML writes the files' backtest as a self-contained HTML report:
+// one file with inline CSS, inline JavaScript and inline SVG charts, which
+// needs no network to view.
 //
 // It shows a header (strategy, pairs, timeframe, period, parameters),
 // headline cards, the equity curve (with buy and hold of the pairs when the
@@ -51,14 +52,10 @@ func mustRead(name string) string {
 // it as CSV). Every user-supplied string is
 // escaped by html/template. Zero trades, a one-day backtest and non-finite
 // metrics are handled: the output never contains NaN.
-func WriteHTML(w io.Writer, res *result.Result, m metrics.Report) error {
-	return NewFiles(res, func() metrics.Report { return m }).WriteHTML(w)
-}
-
-// WriteHTML is the package's WriteHTML of the files' result, whose
-// metrics may still be being computed: it builds what does not need them
-// (the trade list, the pair panels, the equity charts), most of a large
-// report, and only then asks for the metrics.
+//
+// The metrics may still be being computed: it builds what does not need
+// them (the trade list, the pair panels, the equity charts), most of a
+// large report, and only then asks for them.
 func (f *Files) WriteHTML(w io.Writer) error {
 	if f.res == nil {
 		return fmt.Errorf("report: nil backtest result")

@@ -21,7 +21,7 @@ import (
 func writeHTML(t *testing.T, res *result.Result, m metrics.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, res, m); err != nil {
+	if err := NewFiles(res, known(m), nil).WriteHTML(&buf); err != nil {
 		t.Fatalf("WriteHTML: %v", err)
 	}
 	return buf.String()

@@ -86,14 +86,15 @@ type jsonEquity struct {
 	Equity    float64 `json:"equity"`
 }
 
-// WriteJSON writes the backtest as one indented JSON object:
+// WriteJSON writes the files' backtest as one compact JSON object (no
+// indentation or spaces, as Freqtrade writes its backtest results):
 //
 //	{
 //	  "strategy": {name, timeframe, params, pairs, exchange, stake_currency,
 //	               trading_mode, starting_balance, max_open_trades,
 //	               backtest_start, backtest_end, ...},
 //	  "trades": [...],            // Freqtrade's trade field names
-//	  "metrics": {...},           // m.Summary
+//	  "metrics": {...},           // the metrics' Summary
 //	  "results_per_pair": [...],
 //	  "exit_reason_summary": [...],
 //	  "results_per_enter_tag": [...],
@@ -104,27 +105,16 @@ type jsonEquity struct {
 //
 // Dates are ISO 8601 in UTC ("2018-01-10T07:25:00Z"), timestamps Unix
 // milliseconds, trade_duration whole minutes. Empty lists are written as []
-// rather than null. The output is byte-identical for equal inputs. JSON has
-// no NaN or Infinity: if any number is not finite, nothing is written and
-// the error names the field, e.g. "trades[3].profit_ratio".
-func WriteJSON(w io.Writer, res *result.Result, m metrics.Report) error {
-	if res == nil {
-		return fmt.Errorf("report: nil backtest result")
-	}
-	doc := buildJSON(res, m)
-	if err := checkExportFinite(&doc, res); err != nil {
-		return err
-	}
-	return encodeJSON(w, res, nil, &doc, func() error { return nil })
-}
-
-// WriteJSON is the package's WriteJSON of the files' result, whose
-// metrics may still be being computed: it writes the strategy and the
-// trades, most of a large export, and only then asks for the metrics. The
-// strategy, the trades and the curves are checked before anything is
-// written, the metrics when they come: a metric that is not finite fails
-// it after the trades were written (through internal/atomicfile the file
-// is then not replaced; metrics.Compute's are always finite).
+// rather than null. The output is byte-identical for equal inputs.
+//
+// The metrics may still be being computed: it writes the strategy and the
+// trades, most of a large export, and only then asks for them. JSON has no
+// NaN or Infinity: a number that is not finite fails it, the error naming
+// the field, e.g. "trades[3].profit_ratio". The strategy, the trades and
+// the curves are checked before anything is written, the metrics when they
+// come: one that is not finite fails it after the trades were written
+// (through internal/atomicfile the file is then not replaced; into a
+// buffer, drop it; metrics.Compute's are always finite).
 func (f *Files) WriteJSON(w io.Writer) error {
 	res := f.res
 	if res == nil {
@@ -140,14 +130,14 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (with their numbers'
-// texts made, or nil to format them), then, once fill has put the
+// encodeJSON writes doc's strategy and res's trades (with the texts of
+// their numbers, tradeNumbers'), then, once fill has put the
 // metrics' sections into doc (or failed), those and res's curves.
 func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
-	e.raw("{\n  \"strategy\": ")
-	e.value(doc.Strategy, 1)
-	e.raw(",\n  \"trades\": ")
+	e.raw("{\"strategy\":")
+	e.value(doc.Strategy)
+	e.raw(",\"trades\":")
 	e.tradeList(res.Trades, numbers)
 	if e.flush(); e.err != nil {
 		return e.err
@@ -160,11 +150,11 @@ func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jso
 	sectionList(e, "exit_reason_summary", doc.ExitReasonSummary)
 	sectionList(e, "results_per_enter_tag", doc.ResultsPerEnterTag)
 	sectionList(e, "daily_profit", doc.DailyProfit)
-	e.raw(",\n  \"equity_curve\": ")
+	e.raw(",\"equity_curve\":")
 	e.list(len(res.Equity), func(i int) { e.equity(res.Equity[i]) })
-	e.raw(",\n  \"benchmark_curve\": ")
+	e.raw(",\"benchmark_curve\":")
 	e.list(len(res.Benchmark), func(i int) { e.equity(res.Benchmark[i]) })
-	e.raw("\n}\n")
+	e.raw("}\n")
 	e.flush()
 	return e.err
 }
@@ -172,8 +162,7 @@ func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jso
 // jsonChunk is how much of the export jsonWriter gathers before writing it.
 const jsonChunk = 64 << 10
 
-// jsonWriter writes the export as an Encoder with two-space indentation
-// and without HTML escaping would, in chunks: the trades and the curves,
+// jsonWriter writes the export as an Encoder without HTML escaping would, in chunks: the trades and the curves,
 // which make up nearly all of a large export, by hand-written appenders
 // (the bytes encoding/json would write, TestWriteJSONStreamedAsEncoded),
 // the other sections through encoding/json. The first error stops it.
@@ -182,7 +171,6 @@ type jsonWriter struct {
 	buf     []byte
 	err     error
 	compact bytes.Buffer
-	indent  bytes.Buffer
 }
 
 func (e *jsonWriter) raw(s string) { e.buf = append(e.buf, s...) }
@@ -195,41 +183,34 @@ func (e *jsonWriter) flush() {
 	e.buf = e.buf[:0]
 }
 
-// value appends v encoded by encoding/json, indented for nesting depth
-// (two spaces each).
-func (e *jsonWriter) value(v any, depth int) {
+// value appends v encoded by encoding/json.
+func (e *jsonWriter) value(v any) {
 	if e.err != nil {
 		return
 	}
 	e.compact.Reset()
-	e.indent.Reset()
 	enc := json.NewEncoder(&e.compact)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		e.err = fmt.Errorf("report: encoding JSON: %w", err)
 		return
 	}
-	if err := json.Indent(&e.indent, bytes.TrimSuffix(e.compact.Bytes(), []byte{'\n'}), strings.Repeat("  ", depth), "  "); err != nil {
-		e.err = fmt.Errorf("report: encoding JSON: %w", err)
-		return
-	}
-	e.buf = append(e.buf, e.indent.Bytes()...)
+	e.buf = append(e.buf, bytes.TrimSuffix(e.compact.Bytes(), []byte{'\n'})...)
 }
 
 // section appends a top-level key and its value.
 func (e *jsonWriter) section(name string, v any) {
-	e.raw(",\n  \"" + name + "\": ")
-	e.value(v, 1)
+	e.raw(",\"" + name + "\":")
+	e.value(v)
 }
 
 // sectionList appends a top-level key and its list, element by element.
 func sectionList[T any](e *jsonWriter, name string, s []T) {
-	e.raw(",\n  \"" + name + "\": ")
-	e.list(len(s), func(i int) { e.value(s[i], 2) })
+	e.raw(",\"" + name + "\":")
+	e.list(len(s), func(i int) { e.value(s[i]) })
 }
 
-// list appends a list of n elements at depth 1, each by elem at depth 2;
-// [] when empty.
+// list appends a list of n elements, each by elem; [] when empty.
 func (e *jsonWriter) list(n int, elem func(i int)) {
 	if n == 0 {
 		e.raw("[]")
@@ -240,13 +221,12 @@ func (e *jsonWriter) list(n int, elem func(i int)) {
 		if i > 0 {
 			e.raw(",")
 		}
-		e.raw("\n    ")
 		elem(i)
 		if len(e.buf) >= jsonChunk {
 			e.flush()
 		}
 	}
-	e.raw("\n  ]")
+	e.raw("]")
 }
 
 // tradesPerPiece is how many trades tradeList encodes as one piece.
@@ -257,22 +237,20 @@ const tradesPerPiece = 256
 // order as they are done, a few ahead at most: the encoding, most of a
 // large export's work, on every core, without holding the whole list.
 func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
+	if e.err != nil {
+		return
+	}
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
-	if pieces < 2 || e.err != nil {
-		var texts tradeTexts
-		e.list(len(ts), func(i int) { e.buf = texts.appendTrade(e.buf, &ts[i], chunk(numbers, 0), i) })
+	if pieces < 2 {
+		e.raw("[")
+		if pieces == 1 {
+			e.buf = appendPiece(e.buf, ts, 0, &numbers[0])
+		}
+		e.raw("]")
 		return
 	}
 	encode := func(b []byte, k int) []byte {
-		var texts tradeTexts
-		for i := k * tradesPerPiece; i < min((k+1)*tradesPerPiece, len(ts)); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, "\n    "...)
-			b = texts.appendTrade(b, &ts[i], chunk(numbers, k), i-k*tradesPerPiece)
-		}
-		return b
+		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], k, &numbers[k])
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), pieces))
 	// The pieces in order, each delivered on its own channel; at most
@@ -300,7 +278,7 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 			select {
 			case buf = <-free:
 			default:
-				buf = make([]byte, 0, tradesPerPiece*1024) // a trade takes 800-900 bytes
+				buf = make([]byte, 0, tradesPerPiece*1024) // a trade takes 550-650 bytes
 			}
 			wg.Go(func() {
 				done <- encode(buf[:0], k)
@@ -322,14 +300,22 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 		default:
 		}
 	}
-	e.raw("\n  ]")
+	e.raw("]")
 }
 
-// Keys of an element at depth 2: a new line and six spaces before each.
-const (
-	key2 = "\n      \""
-	end2 = "\n    }"
-)
+// appendPiece appends ts, piece k of a trade list, with its numbers'
+// texts, as tradeList writes it: a comma before each
+// trade but the list's first.
+func appendPiece(b []byte, ts []trade.Trade, k int, numbers *numberChunk) []byte {
+	var texts tradeTexts
+	for i := range ts {
+		if k > 0 || i > 0 {
+			b = append(b, ',')
+		}
+		b = texts.appendTrade(b, &ts[i], numbers, i)
+	}
+	return b
+}
 
 // tradeFloats is how many float fields a trade has in the export.
 const tradeFloats = 14
@@ -379,16 +365,12 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 }
 
 // appendKnown appends the float field k of a trade, named name, with
-// value x, as appendJSONField: field f of trade i of numbers, or
-// formatted without numbers.
+// value x, as appendJSONField: field f of trade i of numbers.
 func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, numbers *numberChunk, i, f int) []byte {
-	if numbers == nil {
-		return c.appendField(b, k, name, x)
-	}
 	text := numbers.field(i, f)
-	b = append(b, ","+key2...)
+	b = append(b, ",\""...)
 	b = append(b, name...)
-	b = append(b, "\": "...)
+	b = append(b, "\":"...)
 	b = append(b, text...)
 	if len(text) <= len(c.text[k]) {
 		c.bits[k], c.n[k] = math.Float64bits(x), uint8(len(text))
@@ -400,9 +382,9 @@ func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, number
 // appendField appends the float field k of a trade, named name, with
 // value x, as appendJSONField.
 func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte {
-	b = append(b, ","+key2...)
+	b = append(b, ",\""...)
 	b = append(b, name...)
-	b = append(b, "\": "...)
+	b = append(b, "\":"...)
 	bits := math.Float64bits(x)
 	if c.n[k] > 0 && c.bits[k] == bits {
 		return append(b, c.text[k][:c.n[k]]...)
@@ -422,22 +404,13 @@ func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte
 	return b
 }
 
-// chunk is numbers' chunk k, nil without numbers.
-func chunk(numbers []numberChunk, k int) *numberChunk {
-	if numbers == nil {
-		return nil
-	}
-	return &numbers[k]
-}
-
-// appendTrade appends t, trade i of the numbers' chunk (nil to format
-// them), as its jsonTrade (see toJSONTrade) would be encoded.
+// appendTrade appends t, trade i of the numbers' chunk, as its jsonTrade (see toJSONTrade) would be encoded.
 func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk, i int) []byte {
-	b = append(b, "{"+key2+"pair\": "...)
+	b = append(b, "{\"pair\":"...)
 	b = appendJSONString(b, false, t.Pair)
-	b = append(b, ","+key2+"open_date\": \""...)
+	b = append(b, ",\"open_date\":\""...)
 	b = c.appendTime(b, t.OpenTime)
-	b = append(b, "\","+key2+"close_date\": "...)
+	b = append(b, "\",\"close_date\":"...)
 	if t.CloseTime != 0 {
 		b = append(b, '"')
 		b = c.appendTime(b, t.CloseTime)
@@ -445,9 +418,9 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk,
 	} else {
 		b = append(b, "null"...)
 	}
-	b = append(b, ","+key2+"open_timestamp\": "...)
+	b = append(b, ",\"open_timestamp\":"...)
 	b = strconv.AppendInt(b, t.OpenTime, 10)
-	b = append(b, ","+key2+"close_timestamp\": "...)
+	b = append(b, ",\"close_timestamp\":"...)
 	if t.CloseTime != 0 {
 		b = strconv.AppendInt(b, t.CloseTime, 10)
 	} else {
@@ -459,13 +432,13 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk,
 	b = c.appendKnown(b, 3, "stake_amount", t.Stake, numbers, i, numStake)
 	b = c.appendKnown(b, 4, "profit_ratio", t.ProfitRatio, numbers, i, numProfitRatio)
 	b = c.appendKnown(b, 5, "profit_abs", t.ProfitAbs, numbers, i, numProfitAbs)
-	b = append(b, ","+key2+"exit_reason\": "...)
+	b = append(b, ",\"exit_reason\":"...)
 	b = appendJSONString(b, false, string(t.ExitReason))
-	b = append(b, ","+key2+"enter_tag\": "...)
+	b = append(b, ",\"enter_tag\":"...)
 	b = appendJSONString(b, false, t.EnterTag)
-	b = append(b, ","+key2+"is_open\": "...)
+	b = append(b, ",\"is_open\":"...)
 	b = strconv.AppendBool(b, t.CloseTime == 0)
-	b = append(b, ","+key2+"is_short\": "...)
+	b = append(b, ",\"is_short\":"...)
 	b = strconv.AppendBool(b, t.IsShort)
 	lev := t.Leverage
 	if lev == 0 {
@@ -474,7 +447,7 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk,
 	b = c.appendField(b, 6, "leverage", lev)
 	b = c.appendField(b, 7, "fee_open", t.FeeOpen)
 	b = c.appendField(b, 8, "fee_close", t.FeeClose)
-	b = append(b, ","+key2+"trade_duration\": "...)
+	b = append(b, ",\"trade_duration\":"...)
 	var dur int64
 	if t.CloseTime != 0 {
 		dur = t.DurationMinutes()
@@ -485,24 +458,24 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk,
 	b = c.appendField(b, 11, "liquidation_price", t.LiquidationPrice)
 	b = c.appendField(b, 12, "max_rate", t.MaxRate)
 	b = c.appendField(b, 13, "min_rate", t.MinRate)
-	return append(b, end2...)
+	return append(b, '}')
 }
 
 // equity appends p as its jsonEquity would be encoded.
 func (e *jsonWriter) equity(p result.EquityPoint) {
-	b := append(e.buf, "{"+key2+"date\": \""...)
+	b := append(e.buf, "{\"date\":\""...)
 	b = appendISOTime(b, p.Time)
-	b = append(b, "\","+key2+"timestamp\": "...)
+	b = append(b, "\",\"timestamp\":"...)
 	b = strconv.AppendInt(b, p.Time, 10)
 	b = appendJSONField(b, "equity", p.Equity)
-	e.buf = append(b, end2...)
+	e.buf = append(b, '}')
 }
 
 // appendJSONField appends a float field of an element at depth 2.
 func appendJSONField(b []byte, name string, x float64) []byte {
-	b = append(b, ","+key2...)
+	b = append(b, ",\""...)
 	b = append(b, name...)
-	b = append(b, "\": "...)
+	b = append(b, "\":"...)
 	return appendJSONFloat(b, x)
 }
 
@@ -617,14 +590,6 @@ func appendISOTime(b []byte, ms int64) []byte {
 	return append(b, 'Z')
 }
 
-// buildJSON is the export but its trades and curves, which WriteJSON
-// writes straight from the result.
-func buildJSON(res *result.Result, m metrics.Report) jsonExport {
-	doc := jsonExport{Strategy: jsonStrategyOf(res)}
-	doc.setMetrics(m)
-	return doc
-}
-
 func jsonStrategyOf(res *result.Result) jsonStrategy {
 	params := res.Params
 	if params == nil {
@@ -658,19 +623,9 @@ func (doc *jsonExport) setMetrics(m metrics.Report) {
 	doc.DailyProfit = nonNil(m.Daily)
 }
 
-// checkExportFinite is checkFinite over the whole export, in its order:
-// the document's sections by reflection, the trades and curves directly.
-func checkExportFinite(doc *jsonExport, res *result.Result) error {
-	if err := checkStrategyAndTrades(doc, res); err != nil {
-		return err
-	}
-	if err := checkMetricsFinite(doc); err != nil {
-		return err
-	}
-	return checkCurves(res)
-}
-
-// checkResultFinite is checkExportFinite but for the metrics' sections.
+// checkResultFinite is checkFinite over the export but for the metrics'
+// sections, in its order: the strategy by reflection, the trades and the
+// curves directly.
 func checkResultFinite(doc *jsonExport, res *result.Result) error {
 	if err := checkStrategyAndTrades(doc, res); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +18,32 @@ import (
 func writeJSON(t *testing.T, res *result.Result, m metrics.Report) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, res, m); err != nil {
+	if err := NewFiles(res, known(m), nil).WriteJSON(&buf); err != nil {
 		t.Fatalf("WriteJSON: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// topLevelKeys is the keys of the JSON object out, in order.
+func topLevelKeys(t *testing.T, out []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(out))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 func TestWriteJSONTopLevelAndOrder(t *testing.T) {
@@ -30,21 +53,14 @@ func TestWriteJSONTopLevelAndOrder(t *testing.T) {
 		t.Fatal("output is not valid JSON")
 	}
 	// Key order is fixed by the structs.
-	keys := []string{`"strategy"`, `"trades"`, `"metrics"`, `"results_per_pair"`, `"exit_reason_summary"`,
-		`"results_per_enter_tag"`, `"daily_profit"`, `"equity_curve"`, `"benchmark_curve"`}
-	last := -1
-	for _, k := range keys {
-		i := bytes.Index(out, []byte("\n  "+k+":"))
-		if i < 0 {
-			t.Fatalf("top-level key %s missing", k)
-		}
-		if i < last {
-			t.Errorf("key %s out of order", k)
-		}
-		last = i
+	want := []string{"strategy", "trades", "metrics", "results_per_pair", "exit_reason_summary",
+		"results_per_enter_tag", "daily_profit", "equity_curve", "benchmark_curve"}
+	if got := topLevelKeys(t, out); !slices.Equal(got, want) {
+		t.Errorf("top-level keys %q, want %q", got, want)
 	}
-	if !bytes.HasPrefix(out, []byte("{\n  \"strategy\": {\n    \"name\": ")) {
-		t.Errorf("not indented with two spaces:\n%.80s", out)
+	// Compact, as Freqtrade writes its results: no indentation, no spaces.
+	if !bytes.HasPrefix(out, []byte(`{"strategy":{"name":`)) || bytes.Count(out, []byte("\n")) != 1 || !bytes.HasSuffix(out, []byte("}\n")) {
+		t.Errorf("not compact on one line:\n%.80s", out)
 	}
 
 	var doc struct {
@@ -154,8 +170,8 @@ func TestWriteJSONTradeFields(t *testing.T) {
 		t.Errorf("trades[1] = %v", t1)
 	}
 	// trade_duration is an integer in the text, not 65.0.
-	if !bytes.Contains(out, []byte(`"trade_duration": 65,`)) {
-		t.Error(`want "trade_duration": 65 as an integer`)
+	if !bytes.Contains(out, []byte(`"trade_duration":65,`)) {
+		t.Error(`want "trade_duration":65 as an integer`)
 	}
 }
 
@@ -186,33 +202,41 @@ func TestWriteJSONDeterministic(t *testing.T) {
 	}
 }
 
+// A number that is not finite fails the export, the error naming it: one
+// of the result's before anything is written, one of the metrics when
+// they come, after the strategy and the trades.
 func TestWriteJSONRejectsNonFinite(t *testing.T) {
 	cases := []struct {
-		name  string
-		spoil func(*result.Result, *metrics.Report)
-		field string
+		name   string
+		spoil  func(*result.Result, *metrics.Report)
+		field  string
+		metric bool
 	}{
-		{"metric", func(_ *result.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe"},
-		{"profit factor", func(_ *result.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor"},
-		{"trade", func(r *result.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio"},
-		{"group", func(_ *result.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate"},
-		{"equity", func(r *result.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity"},
-		{"param", func(r *result.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi"},
-		{"day", func(_ *result.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return"},
+		{"metric", func(_ *result.Result, m *metrics.Report) { m.Summary.Sharpe = math.NaN() }, "metrics.sharpe", true},
+		{"profit factor", func(_ *result.Result, m *metrics.Report) { m.Summary.ProfitFactor = math.Inf(1) }, "metrics.profit_factor", true},
+		{"trade", func(r *result.Result, _ *metrics.Report) { r.Trades[3].ProfitRatio = math.Inf(-1) }, "trades[3].profit_ratio", false},
+		{"group", func(_ *result.Result, m *metrics.Report) { m.PerPair[1].Winrate = math.NaN() }, "results_per_pair[1].winrate", true},
+		{"equity", func(r *result.Result, _ *metrics.Report) { r.Equity[2].Equity = math.NaN() }, "equity_curve[2].equity", false},
+		{"param", func(r *result.Result, _ *metrics.Report) { r.Params["sell_rsi"] = math.NaN() }, "strategy.params.sell_rsi", false},
+		{"day", func(_ *result.Result, m *metrics.Report) { m.Daily[0].Return = math.NaN() }, "daily_profit[0].return", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			res, m := smallFixture()
 			c.spoil(res, &m)
 			var buf bytes.Buffer
-			err := WriteJSON(&buf, res, m)
+			err := NewFiles(res, known(m), nil).WriteJSON(&buf)
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if !strings.Contains(err.Error(), c.field) {
 				t.Errorf("error %q does not name %s", err, c.field)
 			}
-			if buf.Len() != 0 {
+			if c.metric {
+				if out := buf.String(); !strings.HasPrefix(out, `{"strategy":`) || strings.Contains(out, `"metrics"`) {
+					t.Errorf("wrote %.60q..., want the strategy and the trades only", out)
+				}
+			} else if buf.Len() != 0 {
 				t.Error("partial output written")
 			}
 		})
@@ -221,8 +245,8 @@ func TestWriteJSONRejectsNonFinite(t *testing.T) {
 
 func TestWriteJSONEmpty(t *testing.T) {
 	out := writeJSON(t, &result.Result{}, metrics.Report{})
-	for _, k := range []string{`"trades": []`, `"results_per_pair": []`, `"exit_reason_summary": []`,
-		`"results_per_enter_tag": []`, `"daily_profit": []`, `"equity_curve": []`, `"benchmark_curve": []`, `"params": {}`, `"pairs": []`} {
+	for _, k := range []string{`"trades":[]`, `"results_per_pair":[]`, `"exit_reason_summary":[]`,
+		`"results_per_enter_tag":[]`, `"daily_profit":[]`, `"equity_curve":[]`, `"benchmark_curve":[]`, `"params":{}`, `"pairs":[]`} {
 		if !bytes.Contains(out, []byte(k)) {
 			t.Errorf("empty export lacks %s", k)
 		}
@@ -235,13 +259,13 @@ func TestWriteJSONEmpty(t *testing.T) {
 }
 
 func TestWriteJSONNilResult(t *testing.T) {
-	if err := WriteJSON(&bytes.Buffer{}, nil, metrics.Report{}); err == nil {
+	if err := NewFiles(nil, known(metrics.Report{}), nil).WriteJSON(&bytes.Buffer{}); err == nil {
 		t.Error("nil result accepted")
 	}
 }
 
 // The export is written list by list; the bytes are those of the whole
-// document encoded at once with two-space indentation and no HTML
+// document encoded at once, compact and without HTML
 // escaping, for empty and full lists and strings JSON escapes.
 func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
@@ -254,7 +278,6 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 			}
 			var want bytes.Buffer
 			enc := json.NewEncoder(&want)
-			enc.SetIndent("", "  ")
 			enc.SetEscapeHTML(false)
 			if err := enc.Encode(exportDoc(res, m)); err != nil {
 				t.Fatal(err)
@@ -268,9 +291,10 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 
 // exportDoc is the whole export as the jsonExport document that
 // ReadJSON reads, for encoding/json to write as the reference of
-// WriteJSON's bytes.
+// Files.WriteJSON's bytes.
 func exportDoc(res *result.Result, m metrics.Report) jsonExport {
-	doc := buildJSON(res, m)
+	doc := jsonExport{Strategy: jsonStrategyOf(res)}
+	doc.setMetrics(m)
 	doc.Trades = make([]jsonTrade, 0, len(res.Trades))
 	for i := range res.Trades {
 		doc.Trades = append(doc.Trades, toJSONTrade(&res.Trades[i]))
@@ -384,7 +408,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 func TestWriteJSONWriteFails(t *testing.T) {
 	res, m := manyTradesFixture()
 	for _, after := range []int{0, 100, 1 << 20, 7 << 20} {
-		if err := WriteJSON(&failingWriter{n: after}, res, m); !errors.Is(err, errDiskFull) {
+		if err := NewFiles(res, known(m), nil).WriteJSON(&failingWriter{n: after}); !errors.Is(err, errDiskFull) {
 			t.Errorf("failing after %d bytes: %v, want %v", after, err, errDiskFull)
 		}
 	}
@@ -412,7 +436,6 @@ func TestWriteJSONRepeatedNumbers(t *testing.T) {
 	}
 	var want bytes.Buffer
 	enc := json.NewEncoder(&want)
-	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(exportDoc(res, m)); err != nil {
 		t.Fatal(err)

@@ -49,22 +49,42 @@ func tradeNumbers(ts []trade.Trade) []numberChunk {
 		wg.Go(func() {
 			for k := int(next.Add(1) - 1); k < len(chunks); k = int(next.Add(1) - 1) {
 				lo, hi := k*tradesPerPiece, min((k+1)*tradesPerPiece, len(ts))
-				c := numberChunk{text: make([]byte, 0, (hi-lo)*numberFields*20), end: make([]uint32, 0, (hi-lo)*numberFields)}
-				for i := lo; i < hi; i++ {
-					t := &ts[i]
-					for _, x := range [numberFields]float64{t.OpenRate, t.CloseRate, t.Stake, t.ProfitRatio, t.ProfitAbs} {
-						if isFinite(x) {
-							c.text = appendJSONFloat(c.text, x)
-						}
-						c.end = append(c.end, uint32(len(c.text)))
-					}
-				}
+				c := numbersOf(ts[lo:hi])
 				chunks[k] = c
 			}
 		})
 	}
 	wg.Wait()
 	return chunks
+}
+
+// numbersOf is the numberChunk of ts, a chunk's trades.
+func numbersOf(ts []trade.Trade) numberChunk {
+	c := newNumberChunk(len(ts))
+	for i := range ts {
+		c.add(tradeNumberValues(&ts[i]))
+	}
+	return c
+}
+
+// newNumberChunk returns an empty numberChunk for n trades.
+func newNumberChunk(n int) numberChunk {
+	return numberChunk{text: make([]byte, 0, n*numberFields*20), end: make([]uint32, 0, n*numberFields)}
+}
+
+// tradeNumberValues is the numberFields of t.
+func tradeNumberValues(t *trade.Trade) [numberFields]float64 {
+	return [numberFields]float64{t.OpenRate, t.CloseRate, t.Stake, t.ProfitRatio, t.ProfitAbs}
+}
+
+// add appends the texts of the next trade's numbers, xs.
+func (c *numberChunk) add(xs [numberFields]float64) {
+	for _, x := range xs {
+		if isFinite(x) {
+			c.text = appendJSONFloat(c.text, x)
+		}
+		c.end = append(c.end, uint32(len(c.text)))
+	}
 }
 
 // numberColumn is field k of every trade, by trade.

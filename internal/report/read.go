@@ -11,10 +11,10 @@ import (
 	"github.com/tradai/tradai/sdk"
 )
 
-// ReadJSON reads a document WriteJSON wrote (such as a remote run's
+// ReadJSON reads a document Files.WriteJSON wrote (such as a remote run's
 // result.json artifact) back into a result and its metrics, so that
-// WriteSummary and WriteHTML render it as they render a local backtest.
-// What WriteJSON does not export is left zero: the result's own drawdown
+// WriteSummary and Files.WriteHTML render it as they render a local backtest.
+// What Files.WriteJSON does not export is left zero: the result's own drawdown
 // fields (the metrics carry them), the trades' internal stop state, and
 // the prices and ROI table the HTML report's price charts draw (a report
 // of a read-back result says its pairs have no prices).

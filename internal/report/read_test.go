@@ -30,10 +30,10 @@ func TestReadJSONRoundTrip(t *testing.T) {
 	}
 	want.Reset()
 	got.Reset()
-	if err := WriteHTML(&want, res, m); err != nil {
+	if err := NewFiles(res, known(m), nil).WriteHTML(&want); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteHTML(&got, back, bm); err != nil {
+	if err := NewFiles(back, known(bm), nil).WriteHTML(&got); err != nil {
 		t.Fatal(err)
 	}
 	if got.String() != want.String() {

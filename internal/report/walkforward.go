@@ -58,6 +58,12 @@ type WalkWindow struct {
 	Verdict  string
 }
 
+// OOSFiles is the files of the stitched out-of-sample result (its
+// --export-json and --report, as a backtest's).
+func (r *WalkForwardReport) OOSFiles() *Files {
+	return NewFiles(r.OOS, func() metrics.Report { return r.OOSMetrics }, nil)
+}
+
 // WriteWalkForwardHTML writes a self-contained HTML report of a
 // walk-forward analysis in the backtest report's style: headline figures
 // of the stitched out-of-sample result and the walk-forward efficiency,
@@ -188,14 +194,14 @@ func roiText(t sdk.ROITable) string {
 // risk settings, the in-sample and out-of-sample figures, the efficiency
 // and the window study's overfitting figures (null where not measured),
 // the whole efficiency, and "out_of_sample": the stitched result as
-// WriteJSON writes a backtest.
+// Files.WriteJSON writes a backtest.
 func WriteWalkForwardJSON(w io.Writer, r *WalkForwardReport) error {
 	if r == nil || r.OOS == nil {
 		return fmt.Errorf("report: no walk-forward")
 	}
 	wf := r
 	var oos bytes.Buffer
-	if err := WriteJSON(&oos, wf.OOS, wf.OOSMetrics); err != nil {
+	if err := wf.OOSFiles().WriteJSON(&oos); err != nil {
 		return fmt.Errorf("out_of_sample: %w", err)
 	}
 	type figures struct {

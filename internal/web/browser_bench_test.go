@@ -72,7 +72,7 @@ func BenchmarkRunPageInBrowser(b *testing.B) {
 		res.Equity = append(res.Equity, result.EquityPoint{Time: start + d*86_400_000, Equity: 1000 + float64(d)})
 	}
 	var doc bytes.Buffer
-	if err := report.WriteJSON(&doc, res, metrics.Compute(res)); err != nil {
+	if err := report.NewFiles(res, func() metrics.Report { return metrics.Compute(res) }, nil).WriteJSON(&doc); err != nil {
 		b.Fatal(err)
 	}
 

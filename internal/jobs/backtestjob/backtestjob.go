@@ -208,16 +208,17 @@ func (a *attempt) record() (runs.Outcome, error) {
 	if err != nil {
 		return runs.Outcome{}, runkind.Permanent(fmt.Errorf("encode the metrics summary: %w", err))
 	}
+	files := report.NewFiles(a.res, func() metrics.Report { return m }, nil)
 	var artifacts []runs.Artifact
 	for _, art := range []struct {
 		name, media string
-		write       func(io.Writer, *result.Result, metrics.Report) error
+		write       func(io.Writer) error
 	}{
-		{"result.json", "application/json", report.WriteJSON},
-		{"report.html", "text/html", report.WriteHTML},
+		{"result.json", "application/json", files.WriteJSON},
+		{"report.html", "text/html", files.WriteHTML},
 	} {
 		var buf bytes.Buffer
-		if err := art.write(&buf, a.res, m); err != nil {
+		if err := art.write(&buf); err != nil {
 			return runs.Outcome{}, runkind.Permanent(fmt.Errorf("write artifact %s: %w", art.name, err))
 		}
 		artifacts = append(artifacts, runs.Artifact{Name: art.name, MediaType: art.media, Content: buf.Bytes()})

@@ -380,7 +380,7 @@ func (a *attempt) record() (runs.Outcome, error) {
 	}{
 		{ArtifactJSON, "application/json", func(w io.Writer) error { return report.WriteWalkForwardJSON(w, rep) }},
 		{ArtifactReport, "text/html", func(w io.Writer) error { return report.WriteWalkForwardHTML(w, rep) }},
-		{ArtifactOOSReport, "text/html", func(w io.Writer) error { return report.WriteHTML(w, wf.OOS, wf.OOSMetrics) }},
+		{ArtifactOOSReport, "text/html", func(w io.Writer) error { return rep.OOSFiles().WriteHTML(w) }},
 		{ArtifactEquity, "application/json", func(w io.Writer) error { return json.NewEncoder(w).Encode(curvesOf(wf)) }},
 	} {
 		var buf bytes.Buffer

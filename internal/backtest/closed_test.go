@@ -1,0 +1,42 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/tradai/tradai/internal/trade"
+)
+
+// Settings.Closed sees every trade of the result as it closes, in the
+// result's order, with several pairs (scanned ahead) and the forced exits
+// at the end; it keeps copies, as the trade it is given is reused.
+func TestClosedInResultOrder(t *testing.T) {
+	t.Parallel()
+	s := benchSettings(1)
+	s.ScanAhead, s.MaxOpenTrades = true, 3
+	var series []Series
+	for k := range 5 {
+		f := signalled(fmt.Sprintf("P%d/USDT", k), 5_000-k*97, 9, uint64(k+1), k*13, k%2 == 0)
+		series = append(series, Series{Frame: f, From: 3 + k, To: f.Len() - k})
+	}
+	var seen []trade.Trade
+	s.Closed = func(tr *trade.Trade) { seen = append(seen, *tr) }
+	res, err := Simulate(context.Background(), s, series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trades) < 100 || !slices.Equal(seen, res.Trades) {
+		t.Fatalf("Closed saw %d trades, not the result's %d in its order", len(seen), len(res.Trades))
+	}
+	var forced int
+	for _, tr := range res.Trades {
+		if tr.ExitReason == trade.ExitForce {
+			forced++
+		}
+	}
+	if forced == 0 {
+		t.Error("no forced exit at the end: the case does not test them")
+	}
+}
