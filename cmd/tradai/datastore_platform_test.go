@@ -23,19 +23,7 @@ import (
 // from it, and the backtest's summary is the one of a backtest on the
 // files.
 func TestDataStorePlatformRuns(t *testing.T) {
-	remoteEnv(t)
-	t.Setenv("TRADAI_DATABASE", "")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test-access-key")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
-	t.Chdir("../..")
-	srv := s3storetest.Start(t, "team")
-	files, err := filepath.Glob("examples/data/binance/*.feather")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("example data: %v %v", files, err)
-	}
-	if _, _, err := execute(t, append([]string{"data", "import", "--datadir", t.TempDir(), "--data-store", srv.URL}, files...)...); err != nil {
-		t.Fatalf("import into the bucket: %v", err)
-	}
+	srv, _ := bucketWithExamples(t)
 
 	home, data := t.TempDir(), t.TempDir()
 	url := serveDataStore(t, home, data, srv.URL)
@@ -107,19 +95,7 @@ func serveDataStore(t *testing.T, home, data, bucketURL string) string {
 // run's candle chart (from the bucket again once B's copy is gone) and
 // the simulator's replay.
 func TestDataStoreListingsChartsAndReplay(t *testing.T) {
-	remoteEnv(t)
-	t.Setenv("TRADAI_DATABASE", "")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test-access-key")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
-	t.Chdir("../..")
-	srv := s3storetest.Start(t, "team")
-	files, err := filepath.Glob("examples/data/binance/*.feather")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("example data: %v %v", files, err)
-	}
-	if _, _, err := execute(t, append([]string{"data", "import", "--datadir", t.TempDir(), "--data-store", srv.URL}, files...)...); err != nil {
-		t.Fatalf("import into the bucket: %v", err)
-	}
+	srv, files := bucketWithExamples(t)
 
 	home, data := t.TempDir(), t.TempDir()
 	base := serveDataStore(t, home, data, srv.URL)
@@ -198,4 +174,26 @@ func TestDataStoreListingsChartsAndReplay(t *testing.T) {
 	if st := admin.call("GET", "/api/v3/klines", neturl.Values{"symbol": {"ETHBTC"}, "interval": {"5m"}, "limit": {"3"}}, &ks); st != 200 || len(ks) != 3 {
 		t.Fatalf("the simulator on C: klines %d %v", st, ks)
 	}
+}
+
+// bucketWithExamples starts a bucket holding the example data files it
+// returns, imported by another machine (its own folder), in a test run
+// from the repository's root with no database named and the bucket's
+// credentials set.
+func bucketWithExamples(t *testing.T) (*s3storetest.Server, []string) {
+	t.Helper()
+	remoteEnv(t)
+	t.Setenv("TRADAI_DATABASE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test-access-key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
+	t.Chdir("../..")
+	srv := s3storetest.Start(t, "team")
+	files, err := filepath.Glob("examples/data/binance/*.feather")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("example data: %v %v", files, err)
+	}
+	if _, _, err := execute(t, append([]string{"data", "import", "--datadir", t.TempDir(), "--data-store", srv.URL}, files...)...); err != nil {
+		t.Fatalf("import into the bucket: %v", err)
+	}
+	return srv, files
 }

@@ -352,16 +352,7 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 	b = append(b, c.date[:]...)
 	h, mi, sec, frac := rest/3_600_000, rest/60_000%60, rest/1000%60, rest%1000
 	b = append(b, 'T', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
-	if frac != 0 {
-		b = append(b, '.', byte('0'+frac/100))
-		if frac%100 != 0 {
-			b = append(b, byte('0'+frac/10%10))
-			if frac%10 != 0 {
-				b = append(b, byte('0'+frac%10))
-			}
-		}
-	}
-	return append(b, 'Z')
+	return appendMillisZ(b, int(frac))
 }
 
 // appendKnown appends the float field k of a trade, named name, with
@@ -578,7 +569,13 @@ func appendISOTime(b []byte, ms int64) []byte {
 	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
 		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10))
-	if frac := t.Nanosecond() / 1e6; frac != 0 {
+	return appendMillisZ(b, t.Nanosecond()/1e6)
+}
+
+// appendMillisZ appends a time's milliseconds as its text has them (none
+// when zero, else without trailing zeros: .5, .25, .125) and the Z.
+func appendMillisZ(b []byte, frac int) []byte {
+	if frac != 0 {
 		b = append(b, '.', byte('0'+frac/100))
 		if frac%100 != 0 {
 			b = append(b, byte('0'+frac/10%10))
