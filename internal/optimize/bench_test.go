@@ -39,12 +39,16 @@ func cpuTime(tb testing.TB) time.Duration {
 // BenchmarkHyperoptSMACross100k is one study of sma_cross on 1 pair ×
 // 100,000 5m candles searching its 2 parameters (buy) plus roi and
 // stoploss with random search: one op is 200 trials, GOMAXPROCS at a
-// time. Target: ≥ 500 trials/s on 2 cores. cpu-ms/trial is the CPU time
-// a trial costs (2000 / cpu-ms/trial is the rate on two idle cores).
+// time, with a MemoryLimit as `tradai hyperopt` has (unless GOGC or
+// GOMEMLIMIT is set). Target: ≥ 500 trials/s on 2 cores. cpu-ms/trial is
+// the CPU time a trial costs (2000 / cpu-ms/trial is the rate on two idle
+// cores).
 func BenchmarkHyperoptSMACross100k(b *testing.B) {
 	const epochs = 200
 	fx := setup(b, 1, 100_000, []string{"buy", "roi", "stoploss"}, 1)
 	fx.opts.Epochs, fx.opts.Jobs = epochs, 0
+	fx.opts.Memory = NewMemoryLimit(os.Getenv)
+	b.Cleanup(func() { debug.SetMemoryLimit(math.MaxInt64) })
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
