@@ -43,15 +43,16 @@ func TestMemoryLimitSettles(t *testing.T) {
 	if first = m.Limit(); first < live+minHeadroom {
 		t.Errorf("limit %d under the live heap %d and %d of headroom", first, live, minHeadroom)
 	}
-	ballast := make([]byte, 3*first) // held: the live heap grows past the limit
-	runtime.GC()
-	m.Settle()
-	if m.Limit() < uint64(len(ballast)) || uint64(debug.SetMemoryLimit(-1)) != m.Limit() {
-		t.Errorf("after the live heap grew to %d: limit %d; want it raised", len(ballast), m.Limit())
-	}
-	runtime.KeepAlive(ballast)
-	raised := m.Limit()
-	ballast = nil
+	raised := func() uint64 {
+		ballast := make([]byte, 3*first) // held: the live heap grows past the limit
+		runtime.GC()
+		m.Settle()
+		if m.Limit() < uint64(len(ballast)) || uint64(debug.SetMemoryLimit(-1)) != m.Limit() {
+			t.Errorf("after the live heap grew to %d: limit %d; want it raised", len(ballast), m.Limit())
+		}
+		runtime.KeepAlive(ballast)
+		return m.Limit()
+	}()
 	runtime.GC()
 	m.Settle()
 	if m.Limit() != raised {
