@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"log/slog"
-	"math"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -218,25 +216,4 @@ func applyParamsFile(cfg *config.Config, path string, spec sdk.Spec) error {
 		return fmt.Errorf("--params %s: %w", path, err)
 	}
 	return nil
-}
-
-// oneShotGC lets the collector of a `tradai backtest` process, which does
-// one run and ends, run a quarter as often (GOGC 400): beside its candle
-// files, which are mapped, not on the heap, its live heap is small and
-// little garbage is made, and collecting cost about a tenth of its CPU.
-// The peak memory stays that of GOGC 100 (20 pairs × 5M candles: 1.08×
-// the candle columns either way, BenchmarkPortfolio20x5M with GOGC=400);
-// a memory limit of half the machine's memory bounds the heap all the
-// same. Nothing is changed when the environment (getenv) sets GOGC or
-// GOMEMLIMIT, or where the machine's memory is not known.
-func oneShotGC(getenv func(string) string) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	total := physicalMemory()
-	if total == 0 {
-		return
-	}
-	debug.SetMemoryLimit(int64(min(total/2, math.MaxInt64)))
-	debug.SetGCPercent(400)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +95,7 @@ new registry version of the strategy.`,
 			trialHeader(out)
 			out.Flush()
 			began := time.Now()
-			opts := env.studyOptions(&sf)
+			opts := env.studyOptions(cmd.Context(), &sf)
 			opts.Sampler = sampler
 			opts.OnTrial = func(t *optimize.Trial, best bool) {
 				if best || printAll {
@@ -292,11 +293,12 @@ func (sf *studyFlags) open(cmd *cobra.Command, logger func() (*slog.Logger, erro
 	return env, nil
 }
 
-// studyOptions are the options of a study of env with sf (no sampler).
-func (env *studyEnv) studyOptions(sf *studyFlags) optimize.Options {
+// studyOptions are the options of a study of env with sf (no sampler),
+// bounding the process's memory as ctx says (studyMemory).
+func (env *studyEnv) studyOptions(ctx context.Context, sf *studyFlags) optimize.Options {
 	return optimize.Options{
 		Strategy: env.strategy, Data: env.data, Settings: env.settings, Params: env.cfg.StrategyParams, Space: env.space,
-		Loss: env.loss, Epochs: sf.epochs, Jobs: sf.jobs, MinTrades: sf.minTrades,
+		Loss: env.loss, Epochs: sf.epochs, Jobs: sf.jobs, MinTrades: sf.minTrades, Memory: studyMemory(ctx),
 	}
 }
 

@@ -21,6 +21,7 @@ func main() {
 	if c, _, err := root.Find(args); err == nil && c.Name() == "backtest" {
 		oneShotGC(os.Getenv) // this process only, not the tests' runs of the command
 	}
+	ctx = withStudyMemory(ctx, os.Getenv)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	stop()

@@ -104,7 +104,7 @@ same --seed and --jobs.`,
 			out.Flush()
 			began := time.Now()
 			wf, err := optimize.RunWalkForward(cmd.Context(), optimize.WalkOptions{
-				Study:   env.studyOptions(&sf),
+				Study:   env.studyOptions(cmd.Context(), &sf),
 				Windows: windows,
 				Sampler: optimize.WindowSamplers(sf.samplerName, env.space.Dims(), sf.seed),
 				OnWindow: func(w *optimize.WindowResult) {

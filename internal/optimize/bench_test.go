@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,12 +39,16 @@ func cpuTime(tb testing.TB) time.Duration {
 // BenchmarkHyperoptSMACross100k is one study of sma_cross on 1 pair ×
 // 100,000 5m candles searching its 2 parameters (buy) plus roi and
 // stoploss with random search: one op is 200 trials, GOMAXPROCS at a
-// time. Target: ≥ 500 trials/s on 2 cores. cpu-ms/trial is the CPU time
-// a trial costs (2000 / cpu-ms/trial is the rate on two idle cores).
+// time, with a MemoryLimit as `tradai hyperopt` has (unless GOGC or
+// GOMEMLIMIT is set). Target: ≥ 500 trials/s on 2 cores. cpu-ms/trial is
+// the CPU time a trial costs (2000 / cpu-ms/trial is the rate on two idle
+// cores).
 func BenchmarkHyperoptSMACross100k(b *testing.B) {
 	const epochs = 200
 	fx := setup(b, 1, 100_000, []string{"buy", "roi", "stoploss"}, 1)
 	fx.opts.Epochs, fx.opts.Jobs = epochs, 0
+	fx.opts.Memory = NewMemoryLimit(os.Getenv)
+	b.Cleanup(func() { debug.SetMemoryLimit(math.MaxInt64) })
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
@@ -217,8 +224,12 @@ func columnBytes(data *backtest.Data) uint64 {
 // the study's records) over the columns' bytes; heap-peak/columns the
 // highest heap including garbage not yet collected, which the Go
 // runtime lets grow to about twice the live heap (GOGC=100) unless a
-// memory limit (GOMEMLIMIT) holds it. TRADAI_BENCH_EPOCHS=N runs N trials
-// instead (to profile).
+// memory limit holds it: the study runs with a MemoryLimit, as `tradai
+// hyperopt` does (limit/columns is the limit it set), unless GOGC or
+// GOMEMLIMIT is set. rss-peak/columns is the process's peak resident
+// memory over the study (Linux: reset before it) over the columns' bytes:
+// what a user sees, the columns and the runtime's own memory included.
+// TRADAI_BENCH_EPOCHS=N runs N trials instead (to profile).
 func BenchmarkHyperopt20x1y(b *testing.B) {
 	epochs := 1000
 	if e, err := strconv.Atoi(os.Getenv("TRADAI_BENCH_EPOCHS")); err == nil {
@@ -226,8 +237,12 @@ func BenchmarkHyperopt20x1y(b *testing.B) {
 	}
 	fx := setup(b, 20, 105_120, []string{"buy", "roi", "stoploss"}, 1)
 	fx.opts.Epochs, fx.opts.Jobs = epochs, 0
+	fx.opts.Memory = NewMemoryLimit(os.Getenv)
+	b.Cleanup(func() { debug.SetMemoryLimit(math.MaxInt64) })
 	cols := columnBytes(fx.opts.Data)
 	runtime.GC()
+	debug.FreeOSMemory() // the fixture's garbage
+	rss := resetRSSPeak()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
 	stop := heapPeak()
@@ -237,12 +252,43 @@ func BenchmarkHyperopt20x1y(b *testing.B) {
 		}
 	}
 	objects, live := stop()
+	if rss {
+		if peak := rssPeak(b); peak > 0 {
+			b.ReportMetric(float64(peak)/float64(cols), "rss-peak/columns")
+		}
+	}
+	b.ReportMetric(float64(fx.opts.Memory.Limit())/float64(cols), "limit/columns")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
 	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(epochs*b.N)/b.Elapsed().Seconds(), "trials/s")
 	b.ReportMetric(float64(cols)/(1<<20), "columns-MiB")
 	b.ReportMetric(float64(objects)/float64(cols), "heap-peak/columns")
 	b.ReportMetric(float64(live)/float64(cols), "live-peak/columns")
+}
+
+// resetRSSPeak resets the process's peak resident memory (Linux's
+// VmHWM), reporting whether it could.
+func resetRSSPeak() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// rssPeak is the process's peak resident memory in bytes (VmHWM), 0 when
+// not known.
+func rssPeak(tb testing.TB) uint64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				tb.Fatalf("VmHWM: %v", err)
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // heapAfterGC is the live heap after a collection.

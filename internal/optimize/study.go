@@ -61,6 +61,9 @@ type Options struct {
 	OnTrial func(t *Trial, best bool)
 	// Clock times the trials (nil: the real clock).
 	Clock clock.Clock
+	// Memory, when set, bounds the process's heap (MemoryLimit.Settle
+	// after each trial).
+	Memory *MemoryLimit
 }
 
 // Trial is the summary of one trial a study keeps.
@@ -219,6 +222,7 @@ func Run(ctx context.Context, o Options) (*Study, error) {
 			}
 			best, spare := st.record(next, o.Keep)
 			r.recycle(spare)
+			o.Memory.Settle()
 			if next.trial.Failed() {
 				lastErr = next.err
 			}
