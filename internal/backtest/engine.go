@@ -244,10 +244,14 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 		change += f.Close[sr.To-1]/f.Close[sr.From] - 1
 	}
 	res.MarketChange = change / float64(len(series))
-	if n := tradesBound(s, series); cap(trades) >= n {
+	if old != nil {
+		// A reused result's list grows as trades close and keeps its
+		// largest size for the next simulation: an optimiser's trials
+		// close far fewer trades than the bound, which would hold that
+		// much memory per trial in flight.
 		res.Trades = trades[:0]
 	} else {
-		res.Trades = make([]trade.Trade, 0, n)
+		res.Trades = make([]trade.Trade, 0, tradesBound(s, series))
 	}
 	// One equity and benchmark point a UTC day and one at the end: the
 	// lists are made that long once, not grown.

@@ -384,9 +384,10 @@ func (p *Prepared) Simulate(ctx context.Context, s Settings) (*result.Result, er
 }
 
 // SimulateReusing is Simulate writing the result into old (a result of a
-// simulation no longer used; nil for none), its trade list, equity points
-// and other lists reused where large enough: an optimiser's trials
-// allocate no new ones. The result is the same as Simulate's; old's
+// simulation no longer used, or a new empty one; nil for none), its trade
+// list grown as trades close and kept at its largest, its equity points
+// and other lists reused where large enough: an optimiser's trials soon
+// allocate no new ones, and hold no more than their trades need. The result is the same as Simulate's; old's
 // former contents are lost, and old is returned when err is nil.
 func (p *Prepared) SimulateReusing(ctx context.Context, s Settings, old *result.Result) (*result.Result, error) {
 	res, err := simulate(ctx, s, p.series, aheadFor(s, p.series), old)

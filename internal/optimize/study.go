@@ -325,13 +325,15 @@ func (r *runner) recycle(res *result.Result) {
 	}
 }
 
-// spare returns an unused result to simulate into, nil when there is none.
+// spare returns an unused result to simulate into, a new empty one when
+// there is none: a reused result's trade list grows to what the trials
+// close, where a one-off simulation reserves the bound of its entries.
 func (r *runner) spare() *result.Result {
 	select {
 	case res := <-r.results:
 		return res
 	default:
-		return nil
+		return &result.Result{}
 	}
 }
 
