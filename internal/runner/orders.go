@@ -338,7 +338,9 @@ func (r *Runner) opened(ctx context.Context, ps *pairState, seq, at int64, tag s
 	}
 	t := r.pol.Rules.Open(ps.pair, false, at, quote/qty, quote, tag)
 	t.Amount = qty
-	tr, err := r.pf.Open(ps.id, t)
+	// What the fills cost is a fact: a market entry that filled above the
+	// close may cost more than the stake available.
+	tr, err := r.pf.Filled(ps.id, t)
 	if err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}

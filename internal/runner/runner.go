@@ -356,7 +356,7 @@ func (r *Runner) restore(ctx context.Context) error {
 		if ps == nil {
 			return fmt.Errorf("runner: stored trade %d is on %s, not one of the deployment's pairs", t.Seq, t.Record.Pair)
 		}
-		tr, err := r.pf.Open(ps.id, t.Record)
+		tr, err := r.pf.Filled(ps.id, t.Record) // as the venue filled it
 		if err != nil {
 			return fmt.Errorf("runner: restore trade %d: %w", t.Seq, err)
 		}

@@ -150,6 +150,20 @@ func (p *Portfolio) stake() float64 {
 // pair that holds an open trade or is not id, without a free slot, or with
 // a stake the wallet cannot pay.
 func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
+	if !(t.Stake > 0 && t.Stake <= p.Available()) {
+		return nil, fmt.Errorf("portfolio: stake %v on %s is more than the %v available", t.Stake, t.Pair, p.Available())
+	}
+	return p.Filled(id, t)
+}
+
+// Filled records t as Open does, for a trade a venue has already opened:
+// its stake is what the fills cost, a fact, which a market order's
+// slippage may take past the stake available (the part of the balance
+// tradable_balance_ratio keeps back is there to pay for it); new stakes
+// wait until the wallet has room again. It refuses, changing nothing, a
+// trade on a pair that holds an open trade or is not id, without a free
+// slot, or with no stake.
+func (p *Portfolio) Filled(id PairID, t Trade) (*Trade, error) {
 	ps := &p.pos[id]
 	switch {
 	case ps.pair != t.Pair: // the pairs and their handles correspond one to one
@@ -158,8 +172,8 @@ func (p *Portfolio) Open(id PairID, t Trade) (*Trade, error) {
 		return nil, fmt.Errorf("portfolio: %s already holds an open trade", t.Pair)
 	case !p.slotFree():
 		return nil, fmt.Errorf("portfolio: no free slot for %s: max_open_trades %d", t.Pair, p.acct.MaxOpenTrades)
-	case !(t.Stake > 0 && t.Stake <= p.Available()):
-		return nil, fmt.Errorf("portfolio: stake %v on %s is more than the %v available", t.Stake, t.Pair, p.Available())
+	case !(t.Stake > 0):
+		return nil, fmt.Errorf("portfolio: trade on %s has no stake (%v)", t.Pair, t.Stake)
 	}
 	ps.open, ps.trade = true, t
 	p.open++

@@ -303,3 +303,37 @@ func TestPortfolioProperties(t *testing.T) {
 		}
 	})
 }
+
+// A trade a venue has opened is recorded even when its fills cost more
+// than the stake available (a market buy's slippage, which the part of the
+// balance tradable_balance_ratio keeps back pays for); Open refuses the
+// same trade. A live
+// deployment whose market entry filled above the candle's close failed
+// its tick on Open's refusal and could not restore the trade it held.
+func TestPortfolioRecordsAFillAboveTheAvailableStake(t *testing.T) {
+	t.Parallel()
+	acct := Account{StartingBalance: 1, TradableBalanceRatio: 0.99, MaxOpenTrades: 1}
+	r := Rules{Risk: sdk.Risk{Stoploss: -0.1}, Leverage: 1}
+	filled := r.Open("ETH/BTC", false, 1, 0.1002, 0.99224884, "")
+	p, ids := newPortfolio(t, acct, "ETH/BTC")
+	if _, err := p.Open(ids[0], filled); err == nil {
+		t.Fatal("Open recorded a stake above the available one")
+	}
+	if p.OpenTrades() != 0 || p.TiedUp() != 0 {
+		t.Fatalf("a refused Open changed the portfolio: %d open, %v tied up", p.OpenTrades(), p.TiedUp())
+	}
+	tr, err := p.Filled(ids[0], filled)
+	if err != nil {
+		t.Fatalf("Filled refused the venue's trade: %v", err)
+	}
+	if tr.Stake != 0.99224884 || p.TiedUp() != 0.99224884 || p.Available() >= 0 {
+		t.Errorf("after the fill: stake %v, tied up %v, available %v", tr.Stake, p.TiedUp(), p.Available())
+	}
+	if _, err := p.Filled(ids[0], filled); err == nil {
+		t.Error("Filled recorded a second trade on the pair")
+	}
+	q, qids := newPortfolio(t, acct, "ETH/BTC")
+	if _, err := q.Filled(qids[0], Trade{Pair: "ETH/BTC"}); err == nil {
+		t.Error("Filled recorded a trade with no stake")
+	}
+}
