@@ -105,17 +105,9 @@ func (rs *remoteState) listedExchanges(ctx context.Context, fresh bool) ([]strin
 }
 
 func (rs *remoteState) readExchanges(ctx context.Context) ([]string, error) {
-	rc, err := rs.r.Get(ctx, remoteExchangesKey)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("reading the list of exchanges of the market data bucket %s: %w", rs.r.Location(), err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("reading the list of exchanges of the market data bucket %s: %w", rs.r.Location(), err)
+	data, found, err := rs.read(ctx, remoteExchangesKey, "list of exchanges")
+	if !found || err != nil {
+		return nil, err
 	}
 	var doc exchangesDoc
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Version != indexVersion {
@@ -164,8 +156,7 @@ func (rs *remoteState) listExchange(ctx context.Context, exchange string) error 
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		if err := rs.r.Put(ctx, remoteExchangesKey, bytes.NewReader(b), int64(len(b)), hex.EncodeToString(sum[:])); err != nil {
+		if err := rs.put(ctx, remoteExchangesKey, b); err != nil {
 			return fmt.Errorf("the market data bucket %s's list of exchanges: %w", loc, err)
 		}
 	}
@@ -213,23 +204,42 @@ func (rs *remoteState) index(ctx context.Context, exchange string, fresh bool) (
 
 // readIndex reads exchange's index from the bucket.
 func (rs *remoteState) readIndex(ctx context.Context, exchange string) (map[string]Series, error) {
-	rc, err := rs.r.Get(ctx, remoteIndexKey(exchange))
+	data, found, err := rs.read(ctx, remoteIndexKey(exchange), exchange+" index")
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return map[string]Series{}, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("reading the %s index of the market data bucket %s: %w", exchange, rs.r.Location(), err)
+		return nil, err
+	case !found:
+		return map[string]Series{}, nil
 	}
 	idx, err := decodeIndex(data)
 	if err != nil {
 		return nil, fmt.Errorf("the %s index of the market data bucket %s is not a version %d index", exchange, rs.r.Location(), indexVersion)
 	}
 	return idx, nil
+}
+
+// read returns the bytes of the bucket's object key, found false when the
+// bucket has none; what names the object in an error ("ETH index").
+func (rs *remoteState) read(ctx context.Context, key, what string) (data []byte, found bool, err error) {
+	rc, err := rs.r.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("reading the %s of the market data bucket %s: %w", what, rs.r.Location(), err)
+	}
+	data, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, false, fmt.Errorf("reading the %s of the market data bucket %s: %w", what, rs.r.Location(), err)
+	}
+	return data, true, nil
+}
+
+// put writes b as the bucket's object key, with its SHA-256.
+func (rs *remoteState) put(ctx context.Context, key string, b []byte) error {
+	sum := sha256.Sum256(b)
+	return rs.r.Put(ctx, key, bytes.NewReader(b), int64(len(b)), hex.EncodeToString(sum[:]))
 }
 
 // Pull brings series k from the store's [Remote] into the data directory
@@ -407,9 +417,7 @@ func (s *Store) push(ctx context.Context, e Series) error {
 		if err := encodeIndex(&buf, series); err != nil {
 			return err
 		}
-		b := buf.Bytes()
-		sumIdx := sha256.Sum256(b)
-		if err := s.remote.r.Put(ctx, remoteIndexKey(e.Exchange), bytes.NewReader(b), int64(len(b)), hex.EncodeToString(sumIdx[:])); err != nil {
+		if err := s.remote.put(ctx, remoteIndexKey(e.Exchange), buf.Bytes()); err != nil {
 			return fmt.Errorf("%s: stored here but not in the market data bucket %s's index: %w", e.Key, loc, err)
 		}
 		if idx, err = s.remote.index(ctx, e.Exchange, true); err != nil {
