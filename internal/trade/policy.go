@@ -205,7 +205,7 @@ func (p *Policy) Exit(t *Trade, c Candle, xs *Exits) {
 			if risk.TrailingStopPositive > 0 && boundProfit > offset {
 				sl = -risk.TrailingStopPositive
 			}
-			if ns := r.stopFrom(t, bound, sl); short && ns < t.StopLoss || !short && ns > t.StopLoss {
+			if ns := r.stopAt(short, bound, sl); short && ns < t.StopLoss || !short && ns > t.StopLoss {
 				t.StopLoss = ns
 				t.stopLossPct = sl
 			}

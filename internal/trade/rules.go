@@ -67,12 +67,6 @@ func (r *Rules) Open(pair string, short bool, at int64, price, stake float64, ta
 	}
 }
 
-// stopFrom returns the stop price sl (a negative ratio of the stake) away
-// from price for t.
-func (r *Rules) stopFrom(t *Trade, price, sl float64) float64 {
-	return r.stopAt(t.IsShort, price, sl)
-}
-
 // stopAt returns the stop price sl (a negative ratio of the stake) away
 // from price for a trade on the side short says.
 func (r *Rules) stopAt(short bool, price, sl float64) float64 {
