@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -247,12 +245,6 @@ func fmtSize(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func newDataListCmd(o *dataOpts) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -296,13 +288,13 @@ func printList(w, errw io.Writer, l market.Listing, dir string, asJSON bool) err
 			all = []market.Series{}
 		}
 		unreadable(errw)
-		return writeJSON(w, all)
+		return printJSON(w, all)
 	}
 	if len(l.Series) == 0 && len(l.Unreadable) == 0 {
 		fmt.Fprintf(w, "No market data in %s\n", dir)
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "EXCHANGE\tPAIR\tTIMEFRAME\tTYPE\tFROM\tTO\tCANDLES\tMISSING\tSIZE\tFILE")
 	var total int64
 	for _, si := range l.Series {
@@ -402,7 +394,7 @@ func printGaps(w io.Writer, all []market.Series, asJSON bool) error {
 			}
 			rows = append(rows, row{si.Key, si.Count, si.Missing, g})
 		}
-		return writeJSON(w, rows)
+		return printJSON(w, rows)
 	}
 	for _, si := range all {
 		if len(si.Gaps) == 0 {
@@ -452,7 +444,7 @@ func newDataFreshnessCmd(o *dataOpts) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				err = writeJSON(cmd.OutOrStdout(), rs)
+				err = printJSON(cmd.OutOrStdout(), rs)
 			} else {
 				err = printFreshness(cmd.OutOrStdout(), rs)
 			}
@@ -472,9 +464,7 @@ func newDataFreshnessCmd(o *dataOpts) *cobra.Command {
 }
 
 func printFreshness(w io.Writer, rs []market.Freshness) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXCHANGE\tPAIR\tTIMEFRAME\tLAST CANDLE\tAGE\tMAX AGE\tCANDLES\tSTATUS")
-	for _, r := range rs {
+	return writeTable(w, "EXCHANGE\tPAIR\tTIMEFRAME\tLAST CANDLE\tAGE\tMAX AGE\tCANDLES\tSTATUS", rs, func(r market.Freshness) string {
 		last, age := "-", "-"
 		if r.Status != market.Missing {
 			last, age = fmtMs(r.Last), fmtAge(r.Age)
@@ -483,9 +473,8 @@ func printFreshness(w io.Writer, rs []market.Freshness) error {
 		if r.Error != "" {
 			status += " (" + r.Error + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Exchange, r.Pair, r.Timeframe, last, age, r.MaxAge, r.Count, status)
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s", r.Exchange, r.Pair, r.Timeframe, last, age, r.MaxAge, r.Count, status)
+	})
 }
 
 func newDataResampleCmd(o *dataOpts) *cobra.Command {
