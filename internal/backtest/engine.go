@@ -11,6 +11,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
@@ -255,7 +256,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 	}
 	// One equity and benchmark point a UTC day and one at the end: the
 	// lists are made that long once, not grown.
-	points := int(floorDiv(res.End, dayMs)-floorDiv(res.Start, dayMs)) + 2
+	points := int(clock.Day(res.End)-clock.Day(res.Start)) + 2
 	res.Equity, res.Benchmark = reuseCap(equityPoints, points), reuseCap(benchmark, points)
 
 	// hold is the benchmark's equity: the starting balance split equally
@@ -321,7 +322,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 			res.Equity = append(res.Equity, result.EquityPoint{Time: prevT + tfMs, Equity: equity})
 			res.Benchmark = append(res.Benchmark, result.EquityPoint{Time: prevT + tfMs, Equity: hold()})
 		}
-		nextDay = (floorDiv(t, dayMs) + 1) * dayMs
+		nextDay = (clock.Day(t) + 1) * clock.DayMs
 	}
 	// held lists the pairs holding an open trade, in the order the trades
 	// opened.
@@ -705,14 +706,4 @@ func boolBytes(b []bool) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
-}
-
-const dayMs = 86_400_000
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }

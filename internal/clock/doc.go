@@ -16,6 +16,9 @@
 // Fake and Replay share one scheduler (a heap of waiters); Replay is that
 // scheduler with a monotonic AdvanceTo instead of Advance and Set.
 //
+// [Day] is the UTC day of a Unix-millisecond time, the one day count of the
+// candles, trades and risk limits (a day is [DayMs]).
+//
 // Network deadlines (net.Conn.SetReadDeadline) and OS process timeouts are
 // measured by the operating system against the real time, so code setting
 // them reads the system clock directly; see the callers' comments.

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -200,7 +201,7 @@ func timesInto(dst []int64, chunks []arrow.Array, name string) error {
 			}
 		case *array.Date32:
 			for i, v := range a.Date32Values() {
-				d[i] = int64(v) * msPerDay
+				d[i] = int64(v) * clock.DayMs
 			}
 		case *array.Int64:
 			copy(d, a.Int64Values())

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -349,7 +350,7 @@ func (r *pqReader) times(c pqColumn, dst []int64) error {
 			return err
 		}
 		for i, v := range days {
-			dst[i] = int64(v) * msPerDay
+			dst[i] = int64(v) * clock.DayMs
 		}
 	case pqInt96:
 		vals, err := readScratch[parquet.Int96](r, c, 12)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -170,7 +171,7 @@ func TestParquetColumnTypes(t *testing.T) {
 		want := genFrame(800, "1d", 23)
 		date := build(array.NewDate32Builder(memory.DefaultAllocator), func(b *array.Date32Builder) {
 			for _, v := range want.Time {
-				b.Append(arrow.Date32(v / msPerDay))
+				b.Append(arrow.Date32(v / clock.DayMs))
 			}
 		})
 		got, err := read(t, []arrow.Field{{Name: "date", Type: date.DataType()}, f64("open"), f64("high"), f64("low"), f64("close"), f64("volume")},

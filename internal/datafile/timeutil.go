@@ -3,6 +3,8 @@ package datafile
 import (
 	"strconv"
 	"time"
+
+	"github.com/tradai/tradai/internal/clock"
 )
 
 // Timestamps are kept within pandas' datetime64[ns] range, which is what
@@ -10,7 +12,6 @@ import (
 const (
 	minMillis = -9_223_372_036_854 // 1677-09-21T00:12:43.146Z
 	maxMillis = 9_223_372_036_854  // 2262-04-11T23:47:16.854Z
-	msPerDay  = 86_400_000
 )
 
 // daysFromCivil returns the number of days from 1970-01-01 to y-m-d in the
@@ -85,8 +86,8 @@ func pad2(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+
 // ".123" milliseconds when not zero). Times outside years 0000-9999 are
 // appended as integer milliseconds, which the CSV reader also accepts.
 func appendISO(b []byte, ms int64) []byte {
-	days := floorDiv(ms, msPerDay)
-	rem := ms - days*msPerDay
+	days := clock.Day(ms)
+	rem := ms - days*clock.DayMs
 	y, m, d := civilFromDays(days)
 	if y < 0 || y > 9999 {
 		return strconv.AppendInt(b, ms, 10)

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -14,7 +15,7 @@ import (
 // calendar months can be as short as 28 days.
 func minSpacing(tf sdk.Timeframe) int64 {
 	if tf == "1M" {
-		return 28 * msPerDay
+		return 28 * clock.DayMs
 	}
 	return tf.Millis()
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/risk"
 )
@@ -34,7 +35,7 @@ type RiskDay struct {
 }
 
 // Day is the UTC day of t (days since 1970), RiskDay.Day's unit.
-func Day(t time.Time) int64 { return t.UnixMilli() / 86_400_000 }
+func Day(t time.Time) int64 { return clock.Day(t.UnixMilli()) }
 
 // RefusedError is an entry an account's risk limits refused (Record with
 // Write.Entry): nothing of the write was recorded.

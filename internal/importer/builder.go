@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/datafile"
 	"github.com/tradai/tradai/sdk"
 )
@@ -23,7 +24,7 @@ func newGrid(tf sdk.Timeframe) grid {
 		g.step = tf.Millis()
 	}
 	if tf == "1w" {
-		g.offset = 3 * msPerDay // the epoch is a Thursday
+		g.offset = 3 * clock.DayMs // the epoch is a Thursday
 	}
 	return g
 }
@@ -48,7 +49,7 @@ func (g *grid) next(t int64) int64 {
 // minGap is the least distance between two open times on the grid.
 func (g *grid) minGap() int64 {
 	if g.step == 0 {
-		return 28 * msPerDay
+		return 28 * clock.DayMs
 	}
 	return g.step
 }

@@ -15,7 +15,6 @@ import (
 const (
 	minMillis = -9_223_372_036_854
 	maxMillis = 9_223_372_036_854
-	msPerDay  = 86_400_000
 )
 
 // bstr views b as a string without copying; the string must not outlive a

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -210,13 +211,12 @@ const (
 	dailySlippage  = 0.0005
 	daysInYear     = 365
 	dailySentinel  = -20.0 // Freqtrade's ratio for a zero deviation
-	dayMillis      = 86_400_000
 	minAcceptedRet = 0.0
 )
 
 // dailyProfits is the per-day sums described above.
 func dailyProfits(res *result.Result) []float64 {
-	first, last := floorDay(res.Start), floorDay(res.End)
+	first, last := clock.Day(res.Start), clock.Day(res.End)
 	if last < first {
 		return nil
 	}
@@ -226,19 +226,11 @@ func dailyProfits(res *result.Result) []float64 {
 		if t.CloseTime == 0 {
 			continue
 		}
-		if d := floorDay(t.CloseTime); d >= first && d <= last {
+		if d := clock.Day(t.CloseTime); d >= first && d <= last {
 			days[d-first] += t.ProfitRatio - dailySlippage
 		}
 	}
 	return days
-}
-
-func floorDay(ms int64) int64 {
-	d := ms / dayMillis
-	if ms%dayMillis < 0 {
-		d--
-	}
-	return d
 }
 
 // sharpeDailyLoss is Freqtrade's SharpeHyperOptLossDaily: minus mean /

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/risk"
@@ -253,7 +254,7 @@ func (r *Runner) venueCall(err error) {
 // is paused again; the next day's start ends a daily loss.
 func (r *Runner) watchLoss(ctx context.Context, d deploy.Control, nowMs int64) error {
 	eq := r.equity()
-	if day := nowMs / 86_400_000; day != r.risk.day || r.risk.dayStart == 0 {
+	if day := clock.Day(nowMs); day != r.risk.day || r.risk.dayStart == 0 {
 		r.risk.day, r.risk.dayStart, r.risk.dayHigh, r.risk.ordersToday = day, eq, eq, 0
 	}
 	r.risk.dayHigh, r.risk.high = max(r.risk.dayHigh, eq), max(r.risk.high, eq)
