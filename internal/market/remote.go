@@ -49,20 +49,38 @@ type remoteState struct {
 	ttl time.Duration
 
 	mu        sync.Mutex
-	indexes   map[string]remoteIndex // per exchange
-	exchanges *remoteExchanges       // the bucket's list of exchanges, once read
+	indexes   map[string]*cached[map[string]Series] // per exchange
+	exchanges cached[[]string]                      // the bucket's list of exchanges
 }
 
-type remoteExchanges struct {
-	at    time.Time
-	names []string
-	err   error
+// cached is what a read of the bucket answered, and when; read false
+// until there was one.
+type cached[T any] struct {
+	read bool
+	at   time.Time
+	val  T
+	err  error
 }
 
-type remoteIndex struct {
-	at  time.Time
-	idx map[string]Series
-	err error
+// readCached returns c's answer when it is younger than rs's TTL and
+// fresh is false, a failure too, so that a bucket that is down costs one
+// wait, not one per question. Else it asks read and keeps its answer in c
+// unless ctx ended: a cancelled read says nothing about the bucket.
+func readCached[T any](ctx context.Context, rs *remoteState, c *cached[T], fresh bool, read func(context.Context) (T, error)) (T, error) {
+	now := rs.clk.Now()
+	rs.mu.Lock()
+	got := *c
+	rs.mu.Unlock()
+	if got.read && !fresh && now.Sub(got.at) < rs.ttl {
+		return got.val, got.err
+	}
+	val, err := read(ctx)
+	if ctx.Err() == nil {
+		rs.mu.Lock()
+		*c = cached[T]{read: true, at: now, val: val, err: err}
+		rs.mu.Unlock()
+	}
+	return val, err
 }
 
 // remoteKey is the object key of the file at rel (relative to the data
@@ -83,25 +101,11 @@ type exchangesDoc struct {
 	Exchanges []string `json:"exchanges"`
 }
 
-// listedExchanges returns the exchanges the bucket lists, from the cache
-// when it is younger than the TTL and fresh is false (a failure too, as
-// for indexes). A bucket without the list (written before it was kept)
-// lists none.
+// listedExchanges returns the exchanges the bucket lists, through the
+// cache (readCached). A bucket without the list (written before it was
+// kept) lists none.
 func (rs *remoteState) listedExchanges(ctx context.Context, fresh bool) ([]string, error) {
-	now := rs.clk.Now()
-	rs.mu.Lock()
-	c := rs.exchanges
-	rs.mu.Unlock()
-	if c != nil && !fresh && now.Sub(c.at) < rs.ttl {
-		return c.names, c.err
-	}
-	names, err := rs.readExchanges(ctx)
-	if ctx.Err() == nil {
-		rs.mu.Lock()
-		rs.exchanges = &remoteExchanges{at: now, names: names, err: err}
-		rs.mu.Unlock()
-	}
-	return names, err
+	return readCached(ctx, rs, &rs.exchanges, fresh, rs.readExchanges)
 }
 
 func (rs *remoteState) readExchanges(ctx context.Context) ([]string, error) {
@@ -181,25 +185,19 @@ func (s *Store) remoteSeries(ctx context.Context, exchange string) (map[Key]Seri
 	return out, nil
 }
 
-// index returns exchange's remote index, from the cache when it is younger
-// than the TTL and fresh is false. A bucket holding no index is an empty
-// one. A failure to read it is kept for the TTL too, so that a bucket
-// that is down costs one wait, not one per series.
+// index returns exchange's remote index, through the cache (readCached).
+// A bucket holding no index is an empty one.
 func (rs *remoteState) index(ctx context.Context, exchange string, fresh bool) (map[string]Series, error) {
-	now := rs.clk.Now()
 	rs.mu.Lock()
-	c, ok := rs.indexes[exchange]
+	c := rs.indexes[exchange]
+	if c == nil {
+		c = &cached[map[string]Series]{}
+		rs.indexes[exchange] = c
+	}
 	rs.mu.Unlock()
-	if ok && !fresh && now.Sub(c.at) < rs.ttl {
-		return c.idx, c.err
-	}
-	idx, err := rs.readIndex(ctx, exchange)
-	if ctx.Err() == nil { // a cancelled read says nothing about the bucket
-		rs.mu.Lock()
-		rs.indexes[exchange] = remoteIndex{at: now, idx: idx, err: err}
-		rs.mu.Unlock()
-	}
-	return idx, err
+	return readCached(ctx, rs, c, fresh, func(ctx context.Context) (map[string]Series, error) {
+		return rs.readIndex(ctx, exchange)
+	})
 }
 
 // readIndex reads exchange's index from the bucket.

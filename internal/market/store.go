@@ -78,7 +78,7 @@ func OpenWith(datadir string, log *slog.Logger, o Options) (*Store, error) {
 		if o.IndexTTL <= 0 {
 			o.IndexTTL = DefaultIndexTTL
 		}
-		s.remote = &remoteState{r: o.Remote, clk: clock.Or(o.Clock), ttl: o.IndexTTL, indexes: map[string]remoteIndex{}}
+		s.remote = &remoteState{r: o.Remote, clk: clock.Or(o.Clock), ttl: o.IndexTTL, indexes: map[string]*cached[map[string]Series]{}}
 	}
 	return s, nil
 }
