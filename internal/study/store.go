@@ -235,20 +235,8 @@ func (s *Store) Trials(ctx context.Context, p tenancy.Principal, id, order strin
 	}
 	q += ` LIMIT ? OFFSET ?`
 	args = append(args, limit, offset)
-	rows, err := s.db.Query(ctx, q, args...)
+	out, err := db.Collect(ctx, s.db, scanTrial, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("trials of study %s: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Trial
-	for rows.Next() {
-		t, err := scanTrial(rows)
-		if err != nil {
-			return nil, fmt.Errorf("trials of study %s: %w", id, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("trials of study %s: %w", id, err)
 	}
 	return out, nil
@@ -256,7 +244,7 @@ func (s *Store) Trials(ctx context.Context, p tenancy.Principal, id, order strin
 
 const trialColumns = `number, status, point, told, params, metrics, loss, duration_ms, error`
 
-func scanTrial(rows *sql.Rows) (Trial, error) {
+func scanTrial(rows db.Scanner) (Trial, error) {
 	var t Trial
 	var point, params, metrics string
 	var loss sql.NullFloat64
@@ -455,24 +443,21 @@ type heldTrial struct {
 
 // heldRows reads the number, point and status of the trials q finds.
 func heldRows(ctx context.Context, tx *db.Tx, q string, args ...any) ([]heldTrial, error) {
-	rows, err := tx.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read trials: %w", err)
-	}
-	defer rows.Close()
-	var out []heldTrial
-	for rows.Next() {
+	out, err := db.Collect(ctx, tx, func(rows db.Scanner) (heldTrial, error) {
 		var c heldTrial
 		var point string
 		if err := rows.Scan(&c.Number, &point, &c.status); err != nil {
-			return nil, fmt.Errorf("read trials: %w", err)
+			return c, err
 		}
 		if err := json.Unmarshal([]byte(point), &c.Point); err != nil {
-			return nil, fmt.Errorf("trial %d's point: %w", c.Number, err)
+			return c, fmt.Errorf("trial %d's point: %w", c.Number, err)
 		}
-		out = append(out, c)
+		return c, nil
+	}, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read trials: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // rebuild returns the study's sampler as of asked trials, and how many
@@ -790,20 +775,13 @@ func (s *Store) record(ctx context.Context, tx *db.Tx, id, batch string, epochs 
 // bestLosses is the losses of the study's optimize.OverfitTop best
 // completed trials, lowest first.
 func bestLosses(ctx context.Context, tx *db.Tx, id string) ([]float64, error) {
-	rows, err := tx.Query(ctx, `SELECT loss FROM study_trials WHERE study_id = ? AND status = ? ORDER BY loss LIMIT ?`, id, TrialCompleted, optimize.OverfitTop)
+	out, err := db.Collect(ctx, tx, func(rows db.Scanner) (l float64, err error) {
+		return l, rows.Scan(&l)
+	}, `SELECT loss FROM study_trials WHERE study_id = ? AND status = ? ORDER BY loss LIMIT ?`, id, TrialCompleted, optimize.OverfitTop)
 	if err != nil {
 		return nil, fmt.Errorf("rank trials: %w", err)
 	}
-	defer rows.Close()
-	var out []float64
-	for rows.Next() {
-		var l float64
-		if err := rows.Scan(&l); err != nil {
-			return nil, fmt.Errorf("rank trials: %w", err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // addLoss puts loss into top (lowest first), keeping at most
