@@ -209,7 +209,7 @@ func buildView(f *Files) *htmlView {
 	// The trade list and the pair panels, most of the work on a large
 	// backtest, are built beside the rest.
 	var parts sync.WaitGroup
-	parts.Go(func() { v.Trades = tradeListOf(res, ccy, f.numbers) })
+	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
 	eq := equitySeries(res)
 	lines := equityLines(res, eq)

@@ -100,7 +100,7 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
-	pp.Marks = embedJSON(marksJSON(nil, nil))
+	pp.Marks = embedJSON(string(marksJSON(nil, nil)))
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -154,7 +154,7 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			under = bandPath(ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		pp.Marks = embedJSON(marksJSON(marks, res.MinimalROI))
+		pp.Marks = embedJSON(string(marksJSON(marks, res.MinimalROI)))
 		return under, over + hoverLayer(id, m)
 	}
 	if ps.Len() == 0 {

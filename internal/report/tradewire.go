@@ -1,11 +1,9 @@
 package report
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"html/template"
 	"math"
 	"strconv"
@@ -31,6 +29,12 @@ import (
 //	{"list": [s...]}                   row r is list[r]
 //	{"num": [x...]}                    row r is the number x[r] as Go's
 //	                                   strconv 'g' writes it, "" for null
+//	                                   (whole numbers: durations)
+//	{"f64": b}                         row r is the number in bytes 8r to
+//	                                   8r+8 of b (base64) as a little-endian
+//	                                   IEEE 754 double, as Go's strconv 'g'
+//	                                   writes it, "" for NaN: every digit in
+//	                                   8 bytes, nothing to format here
 //	{"time": t0, "step": u, "at": [k...], "as": f, "none": s}
 //	                                   row r is the time t0 + (at[0] + ...
 //	                                   + at[r])·u (Unix ms, nulls left out
@@ -50,50 +54,24 @@ import (
 //	                                   none where the value is ""
 //
 // The texts of numbers are not sent: the script formats them from the
-// values, which carry every digit.
+// values, which carry every digit. Nothing is compressed: in binary the
+// numbers, most of the list, leave little to pack (19,484 trades, five
+// number columns: 1.04 MB of base64 against 1.41 MB of gzipped digits
+// in base64), and neither side formats or packs them.
 
 // tradeList is the trade list of a report: its columns and the JSON the
 // page's script reads.
 type tradeList struct {
 	Cols []tradeCol
 	N    int
-	wire []byte
-	// packed and packErr are Embed's answer.
-	packed  template.HTML
-	packErr error
+	wire string
 }
 
-// Embed is the list's JSON packed for the page's trade-data script
-// element: gzipped and in base64. The script (unpackTrades in script.js)
-// unpacks it with the browser's DecompressionStream. Huffman coding alone
-// suits the list's digits: it packs them nearly as small as the fastest
-// full level (19,484 trades: 1.89 -> 0.84 MB) in a third of the time.
-//
-// Base64's characters need no escaping in HTML. tradeListOf packs it.
-func (l *tradeList) Embed() (template.HTML, error) { return l.packed, l.packErr }
-
-// pack is the list's wire JSON packed for Embed.
-func (l *tradeList) pack() (template.HTML, error) {
-	var z bytes.Buffer
-	z.Grow(len(l.wire) / 2) // Huffman coding packs the list's digits to under half
-	zw, err := gzip.NewWriterLevel(&z, gzip.HuffmanOnly)
-	if err != nil {
-		return "", fmt.Errorf("pack the trade list: %w", err)
-	}
-	if _, err := zw.Write(l.wire); err != nil {
-		return "", fmt.Errorf("pack the trade list: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("pack the trade list: %w", err)
-	}
-	// Encoded straight into the string's bytes: no copy of a megabyte.
-	var b64 strings.Builder
-	b64.Grow(base64.StdEncoding.EncodedLen(z.Len()))
-	enc := base64.NewEncoder(base64.StdEncoding, &b64)
-	_, _ = enc.Write(z.Bytes()) // a strings.Builder does not fail
-	_ = enc.Close()
-	return template.HTML(b64.String()), nil //nolint:gosec // base64 is plain ASCII letters, digits and +/=
-}
+// Embed is the list's JSON for the page's trade-data script element (of
+// type application/json); the script (expandTrades in script.js) parses
+// it. Its strings are written as encoding/json writes them for HTML (<, >
+// and & escaped), base64 needs no escaping: embedJSON's conditions.
+func (l *tradeList) Embed() template.JS { return embedJSON(l.wire) }
 
 // tradeCol is one column of the trade list.
 type tradeCol struct {
@@ -168,14 +146,14 @@ func (f tradeFormat) scriptExact(x float64) bool {
 	}
 	// A tie: x is an odd multiple of 2^-(dec+1), so its decimal expansion
 	// ends in a 5 right after the last decimal shown.
-	y := math.Ldexp(x, dec+1)
-	return y != math.Trunc(y) || math.Mod(y, 2) == 0
+	// Scaled by a power of two, exactly (dec is at most 8).
+	y := x * float64(uint64(1)<<(dec+1))
+	return y != math.Trunc(y) || y/2 == math.Trunc(y/2)
 }
 
 // tradeListOf builds the trade list; the leverage and enter tag columns
-// only when a trade is leveraged or tagged; the numbers of the trades
-// (tradeNumbers) are waited for where they are needed. nil without trades.
-func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk) *tradeList {
+// only when a trade is leveraged or tagged. nil without trades.
+func tradeListOf(res *result.Result, stake string) *tradeList {
 	n := len(res.Trades)
 	if n == 0 {
 		return nil
@@ -207,12 +185,8 @@ func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk)
 	if showTags {
 		l.Cols = append(l.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
 	}
-	strs := func(f func(t *trade.Trade) string) []string {
-		out := make([]string, n)
-		for i := range res.Trades {
-			out[i] = f(&res.Trades[i])
-		}
-		return out
+	texts := func(f func(t *trade.Trade) string) []byte {
+		return appendDictOf(nil, n, func(i int) string { return f(&res.Trades[i]) })
 	}
 	nums := func(f func(t *trade.Trade) float64) []float64 {
 		out := make([]float64, n)
@@ -221,36 +195,33 @@ func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk)
 		}
 		return out
 	}
-	shared := func(k int) func() func(i int) []byte {
-		return func() func(i int) []byte { return numberColumn(numbers(), k) }
-	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
-	// The columns are encoded side by side, each on its own goroutine:
-	// with 19,484 trades each takes a few milliseconds (formatting the
-	// numbers), together the bulk of the report's work.
-	var cols []func() (text, value []byte)
-	add := func(enc func() (text, value []byte)) { cols = append(cols, enc) }
-	plain := func(enc func() []byte) func() (text, value []byte) {
-		return func() ([]byte, []byte) { return enc(), nil }
+	// The columns are encoded side by side, each on its own goroutine.
+	var cols []func() wireColumn
+	add := func(enc func() wireColumn) { cols = append(cols, enc) }
+	plain := func(enc func() []byte) func() wireColumn {
+		return func() wireColumn { return wireColumn{text: enc()} }
 	}
 	add(plain(func() []byte { return []byte(`{"seq":1}`) }))
-	add(plain(func() []byte { return appendDict(nil, strs(func(t *trade.Trade) string { return t.Pair })) }))
+	add(plain(func() []byte { return texts(func(t *trade.Trade) string { return t.Pair }) }))
 	add(plain(func() []byte {
-		return appendDict(nil, strs(func(t *trade.Trade) string {
+		return texts(func(t *trade.Trade) string {
 			if t.IsShort {
 				return "short"
 			}
 			return "long"
-		}))
+		})
 	}))
-	add(func() ([]byte, []byte) {
-		return timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", "")
+	add(func() wireColumn {
+		text, value := timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", "")
+		return wireColumn{text: text, value: value}
 	})
-	add(func() ([]byte, []byte) {
-		return timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", "")
+	add(func() wireColumn {
+		text, value := timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", "")
+		return wireColumn{text: text, value: value}
 	})
-	add(func() ([]byte, []byte) {
+	add(func() wireColumn {
 		durs := make([]float64, n)
 		for i := range res.Trades {
 			if t := &res.Trades[i]; closed(t) {
@@ -259,121 +230,163 @@ func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk)
 				durs[i] = math.NaN()
 			}
 		}
-		return numColumn(durs, "dur", "–", nil)
+		return numColumn(durs, "dur", "–")
 	})
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "", shared(numOpenRate))
-	})
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "", shared(numCloseRate))
-	})
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "", shared(numStake))
-	})
+	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "") })
+	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "") })
+	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "") })
 	if showLev {
-		add(func() ([]byte, []byte) {
+		add(func() wireColumn {
 			return numColumn(nums(func(t *trade.Trade) float64 {
 				if t.Leverage == 0 {
 					return 1
 				}
 				return t.Leverage
-			}), "lev", "", nil)
+			}), "lev", "")
 		})
 	}
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "", shared(numProfitRatio))
-	})
+	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "") })
 	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
 	absCol := len(cols)
-	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "", shared(numProfitAbs)) })
+	add(func() wireColumn { return numColumn(abs, "auto", "") })
 	var tones []byte
 	add(plain(func() []byte {
 		tones = appendFormat(nil, "tone", abs, "")
-		return appendDict(nil, strs(func(t *trade.Trade) string {
+		return texts(func(t *trade.Trade) string {
 			if closed(t) {
 				return string(t.ExitReason)
 			}
 			return "open"
-		}))
+		})
 	}))
 	if showTags {
-		add(plain(func() []byte { return appendDict(nil, strs(func(t *trade.Trade) string { return t.EnterTag })) }))
+		add(plain(func() []byte { return texts(func(t *trade.Trade) string { return t.EnterTag }) }))
 	}
-	text, value := make([][]byte, len(cols)), make([][]byte, len(cols))
+	enc := make([]wireColumn, len(cols))
 	var wg sync.WaitGroup
-	for c, enc := range cols {
-		wg.Go(func() { text[c], value[c] = enc() })
+	for c, f := range cols {
+		wg.Go(func() { enc[c] = f() })
 	}
 	wg.Wait()
 	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
 	size := len(head) + len(tones) + len(res.Strategy)*6 + 256
-	for c := range cols {
-		size += len(text[c]) + len(value[c]) + 8
+	for _, e := range enc {
+		size += e.size()
 	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"file":`...)
-	b = appendJSONString(b, true, csvFileName(res.Strategy))
-	b = append(b, `,"cols":`...)
-	b = append(b, head...)
-	b = append(b, `,"n":`...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, `,"text":[`...)
-	for c, t := range text {
+	// Written into the string's own bytes: no copy of a megabyte.
+	var b strings.Builder
+	b.Grow(size)
+	buf := make([]byte, 0, 256)
+	flush := func() { b.Write(buf); buf = buf[:0] }
+	buf = append(buf, `{"file":`...)
+	buf = appendJSONString(buf, true, csvFileName(res.Strategy))
+	buf = append(buf, `,"cols":`...)
+	b.Write(buf)
+	b.Write(head)
+	buf = strconv.AppendInt(append(buf[:0], `,"n":`...), int64(n), 10)
+	buf = append(buf, `,"text":[`...)
+	flush()
+	for c, e := range enc {
 		if c > 0 {
-			b = append(b, ',')
+			b.WriteByte(',')
 		}
-		b = append(b, t...)
+		b.Write(e.text)
 	}
-	b = append(b, `],"value":[`...)
-	for c, v := range value {
+	b.WriteString(`],"value":[`)
+	for c, e := range enc {
 		if c > 0 {
-			b = append(b, ',')
+			b.WriteByte(',')
 		}
-		if v == nil {
-			v = []byte("null")
-		}
-		b = append(b, v...)
+		e.writeValue(&b)
 	}
-	b = append(b, `],"tone":`...)
-	b = append(b, tones...)
-	b = append(b[:len(b)-1], `,"of":`...)
-	b = strconv.AppendInt(b, int64(absCol), 10)
-	l.wire = append(b, "}}"...)
-	l.packed, l.packErr = l.pack()
+	b.WriteString(`],"tone":`)
+	b.Write(tones[:len(tones)-1])
+	buf = strconv.AppendInt(append(buf, `,"of":`...), int64(absCol), 10)
+	buf = append(buf, "}}"...)
+	flush()
+	l.wire = b.String()
 	return l
 }
 
-// numColumn encodes a number column: its values (the numbers with every
-// digit; NaN for none) and its texts in format f (none where there is no
-// value). exported, when set, gives the values' texts in the export
-// (tradeNumbers), which many values can be sent as.
-func numColumn(xs []float64, f tradeFormat, none string, exported func() func(i int) []byte) (text, value []byte) {
-	if vals, ok := fewValues(xs); ok {
-		value = appendDict(nil, vals)
-	} else {
-		var textOf func(i int) []byte
-		if exported != nil {
-			textOf = exported()
-		}
-		// Made long enough for 19 characters a number (most prices and
-		// profits; 24 at most): growing it would copy it over and over.
-		value = append(make([]byte, 0, 20*len(xs)+16), `{"num":[`...)
-		for i, x := range xs {
-			if i > 0 {
-				value = append(value, ',')
-			}
-			switch {
-			case !isFinite(x):
-				value = append(value, "null"...)
-			case textOf != nil:
-				value = appendGText(value, x, textOf(i))
-			default:
-				value = strconv.AppendFloat(value, x, 'g', -1, 64)
-			}
-		}
-		value = append(value, "]}"...)
+// wireColumn is one column of the trade list's wire: the encoding of its
+// texts, and of its values: value, or (f64 set) the f64 encoding of f64,
+// or (both nil) null.
+type wireColumn struct {
+	text, value []byte
+	f64         []float64
+}
+
+// size is how long the column's encodings are.
+func (c *wireColumn) size() int {
+	return len(c.text) + len(c.value) + base64.StdEncoding.EncodedLen(8*len(c.f64)) + 16
+}
+
+// writeValue writes the encoding of the column's values into b.
+func (c *wireColumn) writeValue(b *strings.Builder) {
+	switch {
+	case c.f64 != nil:
+		b.WriteString(`{"f64":"`)
+		writeFloat64s(b, c.f64)
+		b.WriteString(`"}`)
+	case c.value != nil:
+		b.Write(c.value)
+	default:
+		b.WriteString("null")
 	}
-	return appendFormat(nil, f, xs, none), value
+}
+
+// writeFloat64s writes xs into b as little-endian doubles in base64,
+// three at a time (24 bytes, 32 characters: base64 of the whole is that
+// of its pieces).
+func writeFloat64s(b *strings.Builder, xs []float64) {
+	var raw [24]byte
+	var out [32]byte
+	for len(xs) > 0 {
+		k := min(len(xs), 3)
+		for i, x := range xs[:k] {
+			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(x))
+		}
+		base64.StdEncoding.Encode(out[:], raw[:8*k])
+		b.Write(out[:base64.StdEncoding.EncodedLen(8*k)])
+		xs = xs[k:]
+	}
+}
+
+// numColumn encodes a number column: its values (the numbers with every
+// digit; NaN for none), as a dict of their texts when there are few, as
+// JSON numbers when they are whole (durations), else in binary, and its
+// texts in format f (none where there is no value).
+func numColumn(xs []float64, f tradeFormat, none string) wireColumn {
+	col := wireColumn{text: appendFormat(nil, f, xs, none)}
+	if vals, ok := fewValues(xs); ok {
+		col.value = appendDictOf(nil, len(vals), func(i int) string { return vals[i] })
+		return col
+	}
+	for _, x := range xs {
+		if isFinite(x) && (x != math.Trunc(x) || math.Abs(x) > 1<<53 || x == 0 && math.Signbit(x)) {
+			// Not finite: NaN, as the script reads it ("").
+			for i, x := range xs {
+				if !isFinite(x) {
+					xs[i] = math.NaN()
+				}
+			}
+			col.f64 = xs
+			return col
+		}
+	}
+	v := append(make([]byte, 0, 4*len(xs)+16), `{"num":[`...)
+	for i, x := range xs {
+		if i > 0 {
+			v = append(v, ',')
+		}
+		if !isFinite(x) {
+			v = append(v, "null"...)
+		} else {
+			v = strconv.AppendInt(v, int64(x), 10)
+		}
+	}
+	col.value = append(v, "]}"...)
+	return col
 }
 
 // maxDictNumbers is how many different values a number column may have
@@ -384,8 +397,13 @@ const maxDictNumbers = 64
 // most maxDictNumbers different ones.
 func fewValues(xs []float64) ([]string, bool) {
 	seen := make(map[uint64]string, maxDictNumbers)
+	last := ^uint64(0) // a NaN, whose text ("") a skipped first value would get anyway
 	for _, x := range xs {
 		k := math.Float64bits(x)
+		if k == last {
+			continue
+		}
+		last = k
 		if _, ok := seen[k]; !ok {
 			if len(seen) == maxDictNumbers {
 				return nil, false
@@ -431,23 +449,36 @@ func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
 	return append(b, '}')
 }
 
-// appendDict appends the dict encoding of s, or its list encoding when s
-// has many different texts.
-func appendDict(b []byte, s []string) []byte {
+// appendDictOf appends the dict encoding of the n texts at(0), ...,
+// at(n-1), or their list encoding when they are many different ones.
+func appendDictOf(b []byte, n int, at func(i int) string) []byte {
 	index := map[string]int{}
 	var dict []string
-	idx := make([]int, len(s))
-	for i, v := range s {
+	idx := make([]int, n)
+	last, lastK := "", -1
+	for i := range n {
+		v := at(i)
+		if lastK >= 0 && v == last {
+			idx[i] = lastK
+			continue
+		}
 		k, ok := index[v]
 		if !ok {
-			if 3*len(dict) > len(s) {
-				return appendStrings(append(b, `{"list":`...), s, "}")
+			if 3*len(dict) > n {
+				b = append(b, `{"list":[`...)
+				for i := range n {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = appendJSONString(b, true, at(i))
+				}
+				return append(b, "]}"...)
 			}
 			k = len(dict)
 			index[v] = k
 			dict = append(dict, v)
 		}
-		idx[i] = k
+		idx[i], last, lastK = k, v, k
 	}
 	b = appendStrings(append(b, `{"dict":`...), dict, "")
 	if len(dict) > 1 {
@@ -657,6 +688,6 @@ func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
 // and & (so no "</script" can appear) and U+2028 and U+2029, which is what
 // the template's own escaper would ensure by encoding the value a second
 // time.
-func embedJSON(b []byte) template.JS {
-	return template.JS(b) //nolint:gosec // safe as explained above
+func embedJSON(s string) template.JS {
+	return template.JS(s) //nolint:gosec // safe as explained above
 }
