@@ -60,7 +60,24 @@ func (f *Files) WriteHTML(w io.Writer) error {
 	if f.res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	if err := reportTmpl.Execute(w, buildView(f)); err != nil {
+	v := buildView(f)
+	if err := reportTmpl.Execute(w, v); err != nil {
+		return fmt.Errorf("report: rendering HTML: %w", err)
+	}
+	// The trade list's data, most of the file, goes straight into w, not
+	// through the template (which would copy it once more).
+	if v.Trades != nil {
+		if _, err := io.WriteString(w, "\n  <script type=\"application/json\" id=\"trade-data\">"); err != nil {
+			return fmt.Errorf("report: rendering HTML: %w", err)
+		}
+		if err := v.Trades.writeJSON(w); err != nil {
+			return fmt.Errorf("report: rendering HTML: %w", err)
+		}
+		if _, err := io.WriteString(w, "</script>"); err != nil {
+			return fmt.Errorf("report: rendering HTML: %w", err)
+		}
+	}
+	if err := reportTmpl.ExecuteTemplate(w, "end", v); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
 	return nil

@@ -244,7 +244,6 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 // marker each closed trade (a diamond at the exit price coloured by
 // profit) and a line from entry to exit; and lists them for the hover.
 func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
-	var linkWin, linkLoss strings.Builder
 	// The markers' paths.
 	const (
 		long = iota
@@ -252,9 +251,11 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 		win
 		loss
 		flat
+		linkWin
+		linkLoss
 		paths
 	)
-	var d [paths]strings.Builder
+	var d [paths][]byte
 	marks := make(chartMarks, 0, len(idx))
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
@@ -262,32 +263,38 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 	dy := 5.0
 	if dense {
 		up, down, diamond, dy = "l2.5,4.5h-5Z", "l2.5,-4.5h-5Z", "l3,3l-3,3l-3,-3Z", 3
+		for p := range linkWin {
+			d[p] = make([]byte, 0, 16*len(idx)/4) // merged on the grid: a fraction of the trades
+		}
 	}
 	// A dense chart draws its markers on a grid of denseGrid viewBox
 	// units, each spot once (a marker drawn over an equal one adds nothing
-	// to see), each from the one before. A spot is a number: its path and
-	// its grid place (within ±2^20, as any place in a chart's viewBox;
-	// others, from numbers that are not finite, are kept apart).
-	var drawn map[uint64]bool
+	// to see), each from the one before. The spots of the plot (and a
+	// margin) are bits of a map per path; others, from numbers that are
+	// not finite or prices outside the plot, are kept apart.
+	var drawn []uint64
 	var drawnFar map[[3]int]bool
+	var kx0, ky0, kw, kh int
 	if dense {
-		drawn = make(map[uint64]bool, 2*len(idx))
+		kx0, ky0 = int(math.Floor(m.left/denseGrid))-8, int(math.Floor(m.top/denseGrid))-8
+		kw, kh = int(math.Ceil(m.width/denseGrid))+16, int(math.Ceil(m.height/denseGrid))+16
+		drawn = make([]uint64, (paths*kw*kh+63)/64)
 	}
 	var last [paths][2]int
 	var begun [paths]bool
-	const near = 1 << 20
 	mark := func(p int, x, y float64, shape string) {
 		if !dense {
-			d[p].WriteString("M" + num(x) + "," + num(y) + shape)
+			d[p] = append(appendPoint(append(d[p], 'M'), x, y), shape...)
 			return
 		}
-		kx, ky := int(math.Round(x/denseGrid)), int(math.Round(y/denseGrid))
-		if kx > -near && kx < near && ky > -near && ky < near {
-			k := uint64(p)<<42 | uint64(kx+near)<<21 | uint64(ky+near)
-			if drawn[k] {
+		fx, fy := math.Round(x/denseGrid), math.Round(y/denseGrid)
+		kx, ky := int(fx), int(fy)
+		if i, j := kx-kx0, ky-ky0; fx == fx && fy == fy && i >= 0 && i < kw && j >= 0 && j < kh {
+			bit := (p*kh+j)*kw + i
+			if drawn[bit/64]&(1<<(bit%64)) != 0 {
 				return
 			}
-			drawn[k] = true
+			drawn[bit/64] |= 1 << (bit % 64)
 		} else {
 			k := [3]int{p, kx, ky}
 			if drawnFar[k] {
@@ -298,12 +305,14 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 			}
 			drawnFar[k] = true
 		}
-		op := "m"
+		op := byte('m')
 		if !begun[p] {
-			op = "M"
+			op = 'M'
 		}
 		at := last[p]
-		d[p].WriteString(op + strconv.Itoa((kx-at[0])*denseGrid) + "," + strconv.Itoa((ky-at[1])*denseGrid) + shape)
+		b := strconv.AppendInt(append(d[p], op), int64((kx-at[0])*denseGrid), 10)
+		b = strconv.AppendInt(append(b, ','), int64((ky-at[1])*denseGrid), 10)
+		d[p] = append(b, shape...)
 		last[p], begun[p] = [2]int{kx, ky}, true
 	}
 	for _, i := range idx {
@@ -319,16 +328,16 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 		if t.CloseTime != 0 {
 			end = t.CloseTime
 			x1, y1 := m.xOf(t.CloseTime), m.yOf(t.CloseRate)
-			mk, link := flat, &linkWin
+			mk, link := flat, linkWin
 			switch tone(t.ProfitAbs) {
 			case "pos":
 				mk = win
 			case "neg":
-				mk, link = loss, &linkLoss
+				mk, link = loss, linkLoss
 			}
 			mark(mk, x1, y1-dy, diamond)
 			if !dense {
-				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
+				d[link] = appendPoint(append(appendPoint(append(d[link], 'M'), x0, y0), 'L'), x1, y1)
 			}
 		}
 		priceOf := func(x float64) *string { p := price(x); return &p }
@@ -349,23 +358,25 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 		}
 		marks = append(marks, ct)
 	}
-	var b strings.Builder
-	path := func(class string, d *strings.Builder) {
-		if d.Len() > 0 {
-			b.WriteString(`<path class="` + class + `" d="` + d.String() + `"/>`)
-		}
-	}
-	path("trade-link pos", &linkWin)
-	path("trade-link neg", &linkLoss)
 	cls := "mark "
 	if dense {
 		cls = "mark dense "
 	}
-	path(cls+"entry long", &d[long])
-	path(cls+"entry short", &d[short])
-	path(cls+"exit pos", &d[win])
-	path(cls+"exit neg", &d[loss])
-	path(cls+"exit flat", &d[flat])
+	classes := [paths]string{long: cls + "entry long", short: cls + "entry short", win: cls + "exit pos", loss: cls + "exit neg",
+		flat: cls + "exit flat", linkWin: "trade-link pos", linkLoss: "trade-link neg"}
+	size := 0
+	for p := range d {
+		size += len(d[p]) + len(classes[p]) + 24
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, p := range [paths]int{linkWin, linkLoss, long, short, win, loss, flat} {
+		if len(d[p]) > 0 {
+			b.WriteString(`<path class="` + classes[p] + `" d="`)
+			b.Write(d[p])
+			b.WriteString(`"/>`)
+		}
+	}
 	return b.String(), marks
 }
 

@@ -1,13 +1,15 @@
 package report
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"html/template"
+	"io"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/tradai/tradai/internal/result"
@@ -61,17 +63,22 @@ import (
 
 // tradeList is the trade list of a report: its columns and the JSON the
 // page's script reads.
+//
+// The JSON goes into the page's trade-data script element (of type
+// application/json) as it is, written by WriteHTML straight into its
+// writer (writeJSON); the script (expandTrades in script.js) parses it.
+// Its strings are written as encoding/json writes them for HTML (<, > and
+// & escaped), so no "</script" can appear; base64 needs no escaping.
 type tradeList struct {
 	Cols []tradeCol
 	N    int
-	wire string
+	// What writeJSON writes: the CSV file's name, the columns, the tones
+	// and the column whose values they are of.
+	file   string
+	enc    []wireColumn
+	tones  []byte
+	absCol int
 }
-
-// Embed is the list's JSON for the page's trade-data script element (of
-// type application/json); the script (expandTrades in script.js) parses
-// it. Its strings are written as encoding/json writes them for HTML (<, >
-// and & escaped), base64 needs no escaping: embedJSON's conditions.
-func (l *tradeList) Embed() template.JS { return embedJSON(l.wire) }
 
 // tradeCol is one column of the trade list.
 type tradeCol struct {
@@ -232,9 +239,15 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		}
 		return numColumn(durs, "dur", "–")
 	})
-	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "") })
-	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "") })
-	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "") })
+	add(func() wireColumn {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
+	})
+	add(func() wireColumn {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
+	})
+	add(func() wireColumn {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
+	})
 	if showLev {
 		add(func() wireColumn {
 			return numColumn(nums(func(t *trade.Trade) float64 {
@@ -245,7 +258,9 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 			}), "lev", "")
 		})
 	}
-	add(func() wireColumn { return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "") })
+	add(func() wireColumn {
+		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
+	})
 	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
 	absCol := len(cols)
 	add(func() wireColumn { return numColumn(abs, "auto", "") })
@@ -268,44 +283,44 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		wg.Go(func() { enc[c] = f() })
 	}
 	wg.Wait()
-	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
-	size := len(head) + len(tones) + len(res.Strategy)*6 + 256
-	for _, e := range enc {
-		size += e.size()
-	}
-	// Written into the string's own bytes: no copy of a megabyte.
-	var b strings.Builder
-	b.Grow(size)
-	buf := make([]byte, 0, 256)
-	flush := func() { b.Write(buf); buf = buf[:0] }
-	buf = append(buf, `{"file":`...)
-	buf = appendJSONString(buf, true, csvFileName(res.Strategy))
-	buf = append(buf, `,"cols":`...)
-	b.Write(buf)
-	b.Write(head)
-	buf = strconv.AppendInt(append(buf[:0], `,"n":`...), int64(n), 10)
-	buf = append(buf, `,"text":[`...)
-	flush()
-	for c, e := range enc {
-		if c > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(e.text)
-	}
-	b.WriteString(`],"value":[`)
-	for c, e := range enc {
-		if c > 0 {
-			b.WriteByte(',')
-		}
-		e.writeValue(&b)
-	}
-	b.WriteString(`],"tone":`)
-	b.Write(tones[:len(tones)-1])
-	buf = strconv.AppendInt(append(buf, `,"of":`...), int64(absCol), 10)
-	buf = append(buf, "}}"...)
-	flush()
-	l.wire = b.String()
+	l.file, l.enc, l.tones, l.absCol = csvFileName(res.Strategy), enc, tones, absCol
 	return l
+}
+
+// writeJSON writes the list's JSON into w, through a buffer of its own,
+// the numbers encoded on the way.
+func (l *tradeList) writeJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
+	b := make([]byte, 0, 256)
+	b = append(b, `{"file":`...)
+	b = appendJSONString(b, true, l.file)
+	b = append(b, `,"cols":`...)
+	b = append(b, head...)
+	b = strconv.AppendInt(append(b, `,"n":`...), int64(l.N), 10)
+	b = append(b, `,"text":[`...)
+	_, _ = bw.Write(b) // a bufio.Writer keeps its first error for Flush
+	for c, e := range l.enc {
+		if c > 0 {
+			_ = bw.WriteByte(',')
+		}
+		_, _ = bw.Write(e.text)
+	}
+	_, _ = bw.WriteString(`],"value":[`)
+	for c, e := range l.enc {
+		if c > 0 {
+			_ = bw.WriteByte(',')
+		}
+		e.writeValue(bw)
+	}
+	_, _ = bw.WriteString(`],"tone":`)
+	_, _ = bw.Write(l.tones[:len(l.tones)-1])
+	b = strconv.AppendInt(append(b[:0], `,"of":`...), int64(l.absCol), 10)
+	_, _ = bw.Write(append(b, "}}"...))
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write the trade list: %w", err)
+	}
+	return nil
 }
 
 // wireColumn is one column of the trade list's wire: the encoding of its
@@ -316,29 +331,24 @@ type wireColumn struct {
 	f64         []float64
 }
 
-// size is how long the column's encodings are.
-func (c *wireColumn) size() int {
-	return len(c.text) + len(c.value) + base64.StdEncoding.EncodedLen(8*len(c.f64)) + 16
-}
-
 // writeValue writes the encoding of the column's values into b.
-func (c *wireColumn) writeValue(b *strings.Builder) {
+func (c *wireColumn) writeValue(b *bufio.Writer) {
 	switch {
 	case c.f64 != nil:
-		b.WriteString(`{"f64":"`)
+		_, _ = b.WriteString(`{"f64":"`)
 		writeFloat64s(b, c.f64)
-		b.WriteString(`"}`)
+		_, _ = b.WriteString(`"}`)
 	case c.value != nil:
-		b.Write(c.value)
+		_, _ = b.Write(c.value)
 	default:
-		b.WriteString("null")
+		_, _ = b.WriteString("null")
 	}
 }
 
 // writeFloat64s writes xs into b as little-endian doubles in base64,
 // three at a time (24 bytes, 32 characters: base64 of the whole is that
 // of its pieces).
-func writeFloat64s(b *strings.Builder, xs []float64) {
+func writeFloat64s(b *bufio.Writer, xs []float64) {
 	var raw [24]byte
 	var out [32]byte
 	for len(xs) > 0 {
@@ -347,7 +357,7 @@ func writeFloat64s(b *strings.Builder, xs []float64) {
 			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(x))
 		}
 		base64.StdEncoding.Encode(out[:], raw[:8*k])
-		b.Write(out[:base64.StdEncoding.EncodedLen(8*k)])
+		_, _ = b.Write(out[:base64.StdEncoding.EncodedLen(8*k)])
 		xs = xs[k:]
 	}
 }

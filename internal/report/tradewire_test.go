@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -245,7 +246,7 @@ func TestTradeWireRoundTrip(t *testing.T) {
 	for _, res := range wireTables() {
 		want := tradeTableOf(res, "USDT")
 		l := tradeListOf(res, "USDT")
-		js := []byte(l.wire)
+		js := wireOf(t, l)
 		var w tradeWire
 		if err := json.Unmarshal(js, &w); err != nil {
 			t.Fatalf("%v\n%.300s", err, js)
@@ -264,11 +265,21 @@ func TestTradeWireRoundTrip(t *testing.T) {
 	}
 }
 
+// wireOf is the JSON l writes.
+func wireOf(t *testing.T, l *tradeList) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := l.writeJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // checkScriptRows checks that the page's script rebuilds rows from the
 // trade list l as the report embeds it.
 func checkScriptRows(t *testing.T, l *tradeList, want [][]string) {
 	t.Helper()
-	out := runScript(t, []string{"expandTrades"}, string(l.Embed()),
+	out := runScript(t, []string{"expandTrades"}, string(wireOf(t, l)),
 		"(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })(expandTrades(input))")
 	var rows [][]string
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
@@ -308,7 +319,7 @@ func TestTradeWireNumberTexts(t *testing.T) {
 	}
 	want := tradeTableOf(res, "USDT")
 	l := tradeListOf(res, "USDT")
-	js := []byte(l.wire)
+	js := wireOf(t, l)
 	var w tradeWire
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatalf("%v\n%.300s", err, js)
