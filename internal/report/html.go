@@ -242,7 +242,7 @@ func buildView(f *Files) *htmlView {
 	}
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
 	v.Months = monthlyReturns(res, eq)
-	var tradeRets []float64
+	tradeRets := make([]float64, 0, len(res.Trades))
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			tradeRets = append(tradeRets, t.ProfitRatio)
@@ -400,23 +400,21 @@ func benchmarkSeries(res *result.Result) []pt {
 
 // realisedSeries is the balance from closed trades only (Freqtrade's view).
 func realisedSeries(res *result.Result, end int64) []pt {
-	type c struct {
-		t int64
-		p float64
-	}
-	closes := make([]c, 0, len(res.Trades))
+	bal := res.StartingBalance
+	pts := make([]pt, 0, len(res.Trades)+2)
+	pts = append(pts, pt{res.Start, bal})
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
-			closes = append(closes, c{t.CloseTime, t.ProfitAbs})
+			pts = append(pts, pt{t.CloseTime, t.ProfitAbs})
 		}
 	}
-	slices.SortStableFunc(closes, func(a, b c) int { return cmp.Compare(a.t, b.t) })
-	bal := res.StartingBalance
-	pts := make([]pt, 0, len(closes)+2)
-	pts = append(pts, pt{res.Start, bal})
-	for _, x := range closes {
-		bal += x.p
-		pts = append(pts, pt{x.t, bal})
+	// By closing time: the backtester's trades are in closing order.
+	if closes := pts[1:]; !slices.IsSortedFunc(closes, func(a, b pt) int { return cmp.Compare(a.t, b.t) }) {
+		slices.SortStableFunc(closes, func(a, b pt) int { return cmp.Compare(a.t, b.t) })
+	}
+	for i := 1; i < len(pts); i++ {
+		bal += pts[i].v
+		pts[i].v = bal
 	}
 	if end > pts[len(pts)-1].t {
 		pts = append(pts, pt{end, bal})

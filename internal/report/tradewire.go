@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -195,12 +196,8 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 	texts := func(f func(t *trade.Trade) string) []byte {
 		return appendDictOf(nil, n, func(i int) string { return f(&res.Trades[i]) })
 	}
-	nums := func(f func(t *trade.Trade) float64) []float64 {
-		out := make([]float64, n)
-		for i := range res.Trades {
-			out[i] = f(&res.Trades[i])
-		}
-		return out
+	nums := func(f func(t *trade.Trade) float64) func(i int) float64 {
+		return func(i int) float64 { return f(&res.Trades[i]) }
 	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
@@ -229,28 +226,25 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		return wireColumn{text: text, value: value}
 	})
 	add(func() wireColumn {
-		durs := make([]float64, n)
-		for i := range res.Trades {
-			if t := &res.Trades[i]; closed(t) {
-				durs[i] = float64(t.DurationMinutes())
-			} else {
-				durs[i] = math.NaN()
+		return numColumn(n, nums(func(t *trade.Trade) float64 {
+			if closed(t) {
+				return float64(t.DurationMinutes())
 			}
-		}
-		return numColumn(durs, "dur", "–")
+			return math.NaN()
+		}), "dur", "–")
 	})
 	add(func() wireColumn {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
+		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
 	})
 	add(func() wireColumn {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
+		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
 	})
 	add(func() wireColumn {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
+		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
 	})
 	if showLev {
 		add(func() wireColumn {
-			return numColumn(nums(func(t *trade.Trade) float64 {
+			return numColumn(n, nums(func(t *trade.Trade) float64 {
 				if t.Leverage == 0 {
 					return 1
 				}
@@ -259,14 +253,14 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		})
 	}
 	add(func() wireColumn {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
+		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
 	})
 	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
 	absCol := len(cols)
-	add(func() wireColumn { return numColumn(abs, "auto", "") })
+	add(func() wireColumn { return numColumn(n, abs, "auto", "") })
 	var tones []byte
 	add(plain(func() []byte {
-		tones = appendFormat(nil, "tone", abs, "")
+		tones = appendFormat(nil, "tone", n, abs, "")
 		return texts(func(t *trade.Trade) string {
 			if closed(t) {
 				return string(t.ExitReason)
@@ -324,11 +318,12 @@ func (l *tradeList) writeJSON(w io.Writer) error {
 }
 
 // wireColumn is one column of the trade list's wire: the encoding of its
-// texts, and of its values: value, or (f64 set) the f64 encoding of f64,
-// or (both nil) null.
+// texts, and of its values: value, or (f64 set) the f64 encoding of
+// f64(0), ..., f64(n-1), or (both nil) null.
 type wireColumn struct {
 	text, value []byte
-	f64         []float64
+	n           int
+	f64         func(i int) float64
 }
 
 // writeValue writes the encoding of the column's values into b.
@@ -336,7 +331,7 @@ func (c *wireColumn) writeValue(b *bufio.Writer) {
 	switch {
 	case c.f64 != nil:
 		_, _ = b.WriteString(`{"f64":"`)
-		writeFloat64s(b, c.f64)
+		writeFloat64s(b, c.n, c.f64)
 		_, _ = b.WriteString(`"}`)
 	case c.value != nil:
 		_, _ = b.Write(c.value)
@@ -345,51 +340,56 @@ func (c *wireColumn) writeValue(b *bufio.Writer) {
 	}
 }
 
-// writeFloat64s writes xs into b as little-endian doubles in base64,
-// three at a time (24 bytes, 32 characters: base64 of the whole is that
-// of its pieces).
-func writeFloat64s(b *bufio.Writer, xs []float64) {
+// writeFloat64s writes at(0), ..., at(n-1) into b as little-endian
+// doubles in base64 (those not finite as NaN, which the script reads as
+// no value), three at a time (24 bytes, 32 characters: base64 of the
+// whole is that of its pieces).
+func writeFloat64s(b *bufio.Writer, n int, at func(i int) float64) {
 	var raw [24]byte
 	var out [32]byte
-	for len(xs) > 0 {
-		k := min(len(xs), 3)
-		for i, x := range xs[:k] {
-			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(x))
+	for i := 0; i < n; i += 3 {
+		k := min(n-i, 3)
+		for j := range k {
+			x := at(i + j)
+			if !isFinite(x) {
+				x = math.NaN()
+			}
+			binary.LittleEndian.PutUint64(raw[8*j:], math.Float64bits(x))
 		}
 		base64.StdEncoding.Encode(out[:], raw[:8*k])
 		_, _ = b.Write(out[:base64.StdEncoding.EncodedLen(8*k)])
-		xs = xs[k:]
 	}
 }
 
-// numColumn encodes a number column: its values (the numbers with every
-// digit; NaN for none), as a dict of their texts when there are few, as
-// JSON numbers when they are whole (durations), else in binary, and its
-// texts in format f (none where there is no value).
-func numColumn(xs []float64, f tradeFormat, none string) wireColumn {
-	col := wireColumn{text: appendFormat(nil, f, xs, none)}
-	if vals, ok := fewValues(xs); ok {
-		col.value = appendDictOf(nil, len(vals), func(i int) string { return vals[i] })
+// numColumn encodes a number column of n rows, at(i) the value of row i
+// (with every digit; NaN for none): its values as a dict of their texts
+// when there are few, as JSON numbers when they are whole (durations),
+// else in binary; and its texts in format f (none where there is no
+// value).
+func numColumn(n int, at func(i int) float64, f tradeFormat, none string) wireColumn {
+	col := wireColumn{text: appendFormat(nil, f, n, at, none)}
+	if texts, ok := fewValues(n, at); ok {
+		last, lastText := ^uint64(0), ""
+		col.value = appendDictOf(nil, n, func(i int) string {
+			if k := math.Float64bits(at(i)); k != last {
+				last, lastText = k, texts[k]
+			}
+			return lastText
+		})
 		return col
 	}
-	for _, x := range xs {
-		if isFinite(x) && (x != math.Trunc(x) || math.Abs(x) > 1<<53 || x == 0 && math.Signbit(x)) {
-			// Not finite: NaN, as the script reads it ("").
-			for i, x := range xs {
-				if !isFinite(x) {
-					xs[i] = math.NaN()
-				}
-			}
-			col.f64 = xs
+	for i := range n {
+		if x := at(i); isFinite(x) && (x != math.Trunc(x) || math.Abs(x) > 1<<53 || x == 0 && math.Signbit(x)) {
+			col.n, col.f64 = n, at
 			return col
 		}
 	}
-	v := append(make([]byte, 0, 4*len(xs)+16), `{"num":[`...)
-	for i, x := range xs {
+	v := append(make([]byte, 0, 4*n+16), `{"num":[`...)
+	for i := range n {
 		if i > 0 {
 			v = append(v, ',')
 		}
-		if !isFinite(x) {
+		if x := at(i); !isFinite(x) {
 			v = append(v, "null"...)
 		} else {
 			v = strconv.AppendInt(v, int64(x), 10)
@@ -403,12 +403,13 @@ func numColumn(xs []float64, f tradeFormat, none string) wireColumn {
 // to be sent as a dict of its values.
 const maxDictNumbers = 64
 
-// fewValues is xs as the texts of its values (rawNum) when it has at
-// most maxDictNumbers different ones.
-func fewValues(xs []float64) ([]string, bool) {
+// fewValues is the texts (rawNum) of the values at(0), ..., at(n-1) by
+// their bits, when there are at most maxDictNumbers different ones.
+func fewValues(n int, at func(i int) float64) (map[uint64]string, bool) {
 	seen := make(map[uint64]string, maxDictNumbers)
-	last := ^uint64(0) // a NaN, whose text ("") a skipped first value would get anyway
-	for _, x := range xs {
+	last := ^uint64(0) // a NaN, whose text ("") the lookup of a skipped first value gives anyway
+	for i := range n {
+		x := at(i)
 		k := math.Float64bits(x)
 		if k == last {
 			continue
@@ -421,15 +422,11 @@ func fewValues(xs []float64) ([]string, bool) {
 			seen[k] = rawNum(x)
 		}
 	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = seen[math.Float64bits(x)]
-	}
-	return out, true
+	return seen, true
 }
 
 // appendFormat appends the encoding {"fmt": f, ...} of the texts of xs.
-func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
+func appendFormat(b []byte, f tradeFormat, n int, at func(i int) float64, none string) []byte {
 	b = append(b, `{"fmt":"`...)
 	b = append(b, f...)
 	b = append(b, '"')
@@ -438,7 +435,8 @@ func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
 		b = appendJSONString(b, true, none)
 	}
 	fixes := 0
-	for i, x := range xs {
+	for i := range n {
+		x := at(i)
 		if f.scriptExact(x) || none != "" && math.IsNaN(x) {
 			continue
 		}
@@ -464,38 +462,39 @@ func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
 func appendDictOf(b []byte, n int, at func(i int) string) []byte {
 	index := map[string]int{}
 	var dict []string
-	idx := make([]int, n)
-	last, lastK := "", -1
+	last := ""
 	for i := range n {
 		v := at(i)
-		if lastK >= 0 && v == last {
-			idx[i] = lastK
+		if i > 0 && v == last {
 			continue
 		}
-		k, ok := index[v]
-		if !ok {
-			if 3*len(dict) > n {
-				b = append(b, `{"list":[`...)
-				for i := range n {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = appendJSONString(b, true, at(i))
-				}
-				return append(b, "]}"...)
-			}
-			k = len(dict)
-			index[v] = k
-			dict = append(dict, v)
+		last = v
+		if _, ok := index[v]; ok {
+			continue
 		}
-		idx[i], last, lastK = k, v, k
+		if 3*len(dict) > n {
+			b = append(b, `{"list":[`...)
+			for i := range n {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, true, at(i))
+			}
+			return append(b, "]}"...)
+		}
+		index[v] = len(dict)
+		dict = append(dict, v)
 	}
 	b = appendStrings(append(b, `{"dict":`...), dict, "")
 	if len(dict) > 1 {
-		b = append(b, `,"idx":[`...)
-		for i, k := range idx {
+		b = slices.Grow(append(b, `,"idx":[`...), n*(len(strconv.Itoa(len(dict)-1))+1))
+		k := 0
+		for i := range n {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if v := at(i); i == 0 || v != last {
+				k, last = index[v], v
 			}
 			b = strconv.AppendInt(b, int64(k), 10)
 		}
