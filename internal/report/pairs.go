@@ -74,10 +74,18 @@ func pairPanels(res *result.Result) []pairPanel {
 	for i := range res.Prices {
 		add(res.Prices[i].Pair)
 	}
-	byPair := map[string][]int{} // trade indexes per pair
+	count := map[string]int{}
 	for i := range res.Trades {
 		p := res.Trades[i].Pair
 		add(p)
+		count[p]++
+	}
+	byPair := make(map[string][]int, len(count)) // trade indexes per pair
+	for i := range res.Trades {
+		p := res.Trades[i].Pair
+		if byPair[p] == nil {
+			byPair[p] = make([]int, 0, count[p])
+		}
 		byPair[p] = append(byPair[p], i)
 	}
 	if len(pairs) == 0 {
@@ -100,7 +108,7 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
-	pp.Marks = embedJSON(string(marksJSON(nil, nil)))
+	pp.Marks = embedJSON(string(marksJSON(nil, nil, nil)))
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -113,21 +121,34 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			tTo += bucketMs
 		}
 	}
-	span := make([]float64, 0, 2*len(idx)+2*ps.Len())
+	// The values the price axis shows: the prices' and the trades' rates,
+	// by their lowest and highest (finite) ones.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	spanOf := func(x float64) {
+		if isFinite(x) {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+	}
 	for _, i := range idx {
 		t := &res.Trades[i]
 		tFrom, tTo = min(tFrom, t.OpenTime), max(tTo, t.OpenTime)
-		span = append(span, t.OpenRate)
+		spanOf(t.OpenRate)
 		if t.CloseTime != 0 {
 			tTo = max(tTo, t.CloseTime)
-			span = append(span, t.CloseRate)
+			spanOf(t.CloseRate)
 		}
 	}
 	if tFrom > tTo {
 		tFrom, tTo = res.Start, res.End
 	}
-	span = append(span, ps.High...)
-	span = append(span, ps.Low...)
+	for i := range ps.Len() {
+		spanOf(ps.High[i])
+		spanOf(ps.Low[i])
+	}
+	var span []float64
+	if lo <= hi {
+		span = []float64{lo, hi}
+	}
 
 	closes := make([]pt, ps.Len())
 	for i := range closes {
@@ -146,16 +167,16 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 		tFrom:     tFrom, tTo: tTo,
 		span: span,
 	}
-	price.layers = func(m *plotMap) (string, string) {
-		var under string
+	price.layers = func(m *plotMap) ([]byte, []byte) {
+		var under []byte
 		if pp.Candles {
-			under = candlePaths(ps, bucketMs, m)
+			under = []byte(candlePaths(ps, bucketMs, m))
 		} else {
-			under = bandPath(ps, m)
+			under = appendBandPath(nil, ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		pp.Marks = embedJSON(string(marksJSON(marks, res.MinimalROI)))
-		return under, over + hoverLayer(id, m)
+		pp.Marks = embedJSON(string(marksJSON(idx, marks, res.MinimalROI)))
+		return under, append(over, hoverLayer(id, m)...)
 	}
 	if ps.Len() == 0 {
 		pp.PriceChart = template.HTML(`<div class="chart-empty">This result carries no prices of ` + template.HTMLEscapeString(pair) +
@@ -195,13 +216,13 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 	return pp
 }
 
-// bandPath is the high–low band of ps.
-func bandPath(ps result.PriceSeries, m *plotMap) string {
+// appendBandPath appends the high–low band of ps.
+func appendBandPath(b []byte, ps result.PriceSeries, m *plotMap) []byte {
 	n := ps.Len()
 	if n == 0 {
-		return ""
+		return b
 	}
-	b := make([]byte, 0, n*24+40)
+	b = slices.Grow(b, n*24+40)
 	b = append(b, `<path class="price-band" d="`...)
 	for i := range n {
 		op := byte('L')
@@ -213,7 +234,7 @@ func bandPath(ps result.PriceSeries, m *plotMap) string {
 	for i := n - 1; i >= 0; i-- {
 		b = appendPoint(append(b, 'L'), m.xOf(ps.Time[i]), m.yOf(ps.Low[i]))
 	}
-	return string(append(b, `Z"/>`...))
+	return append(b, `Z"/>`...)
 }
 
 // candlePaths draws ps as candles: wicks and bodies, rising and falling.
@@ -242,8 +263,9 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 // tradeMarks draws the trades idx of res on a price chart: an entry
 // marker each (▲ long, ▼ short, its tip at the entry price), an exit
 // marker each closed trade (a diamond at the exit price coloured by
-// profit) and a line from entry to exit; and lists them for the hover.
-func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
+// profit) and a line from entry to exit; and lists those with levels for
+// the hover (marksJSON).
+func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) {
 	// The markers' paths.
 	const (
 		long = iota
@@ -256,7 +278,7 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 		paths
 	)
 	var d [paths][]byte
-	marks := make(chartMarks, 0, len(idx))
+	var marks chartMarks
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
 	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
@@ -356,7 +378,12 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 			}
 			ct.ROI = append(ct.ROI, priceOf(lv.Price))
 		}
-		marks = append(marks, ct)
+		if ct.Stop0 != nil || ct.Liq != nil || ct.ROI != nil {
+			if marks == nil {
+				marks = make(chartMarks, 0, len(idx))
+			}
+			marks = append(marks, ct)
+		}
 	}
 	cls := "mark "
 	if dense {
@@ -364,20 +391,18 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 	}
 	classes := [paths]string{long: cls + "entry long", short: cls + "entry short", win: cls + "exit pos", loss: cls + "exit neg",
 		flat: cls + "exit flat", linkWin: "trade-link pos", linkLoss: "trade-link neg"}
-	size := 0
+	size := 256 // and the hover layer
 	for p := range d {
 		size += len(d[p]) + len(classes[p]) + 24
 	}
-	var b strings.Builder
-	b.Grow(size)
+	b := make([]byte, 0, size)
 	for _, p := range [paths]int{linkWin, linkLoss, long, short, win, loss, flat} {
 		if len(d[p]) > 0 {
-			b.WriteString(`<path class="` + classes[p] + `" d="`)
-			b.Write(d[p])
-			b.WriteString(`"/>`)
+			b = append(append(append(append(b, `<path class="`...), classes[p]...), `" d="`...), d[p]...)
+			b = append(b, `"/>`...)
 		}
 	}
-	return b.String(), marks
+	return b, marks
 }
 
 // ROILevel is one take-profit level of a trade: from a time to a time

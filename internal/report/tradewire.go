@@ -547,7 +547,12 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 		}
 	}
 	onMinute := step == 60_000 && t0%60_000 == 0
-	times := make([]byte, 0, 8*len(ts))
+	// About 3 digits a time in minutes, 5 in seconds, 8 in milliseconds.
+	per := map[int64]int{60_000: 4, 1000: 6}[step]
+	if per == 0 {
+		per = 9
+	}
+	times := make([]byte, 0, per*len(ts)+64)
 	times = append(times, `{"time":`...)
 	times = strconv.AppendInt(times, t0, 10)
 	times = append(times, `,"step":`...)
@@ -588,7 +593,8 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 	return tail([]byte("{"), "minute", none, someNone), tail(times, "iso", noneV, someNone)
 }
 
-// chartMarks are the trades on one price chart, for the page's script.
+// chartMarks are the trades on one price chart with levels, for the
+// page's script.
 // They travel column by column (see marksWire) and the script
 // (expandMarks in script.js) rebuilds for each trade its markers' places
 // ("in", "out"), the x where its levels end ("end": at its close, the
@@ -613,24 +619,38 @@ type marksWire struct {
 	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// marksJSON writes m as a marksWire, as encoding/json would; roi is the
-// ROI table the levels come from.
-func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
+// marksJSON writes the marks of the trades at the indexes idx of the
+// trade list (in order; numbered from 1) as a marksWire, as encoding/json
+// would; m are those of them with levels, in the same order (the others
+// have none), roi the ROI table the levels come from.
+func marksJSON(idx []int, m chartMarks, roi sdk.ROITable) []byte {
 	var some struct{ sl0, sl, liq, roi bool }
 	for i := range m {
 		c := &m[i]
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
 		some.roi = some.roi || len(c.ROI) > 0
 	}
-	b := make([]byte, 0, 64+8*len(m)+16*len(roi))
+	// each calls f with the marks of every trade of ns, nil for none.
+	each := func(f func(i int, c *chartTrade)) {
+		j := 0
+		for i, k := range idx {
+			var c *chartTrade
+			if j < len(m) && m[j].N == k+1 {
+				c = &m[j]
+				j++
+			}
+			f(i, c)
+		}
+	}
+	b := make([]byte, 0, 64+3*len(idx)+16*len(roi))
 	b = append(b, `{"dn":[`...)
 	prev := 0
-	for i := range m {
+	for i, k := range idx {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(m[i].N-prev), 10)
-		prev = m[i].N
+		b = strconv.AppendInt(b, int64(k+1-prev), 10)
+		prev = k + 1
 	}
 	b = append(b, `],"span":`...)
 	b = appendJSONFloat(b, minTradeSpan)
@@ -650,42 +670,45 @@ func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
 		}
 		return appendJSONString(b, true, *p)
 	}
-	column := func(b []byte, name string, has bool, at func(c *chartTrade) *string) []byte {
+	column := func(name string, has bool, at func(c *chartTrade) *string) {
 		if !has {
-			return b
+			return
 		}
 		b = append(b, `,"`+name+`":[`...)
-		for i := range m {
+		each(func(i int, c *chartTrade) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = price(b, at(&m[i]))
-		}
-		return append(b, ']')
+			var p *string
+			if c != nil {
+				p = at(c)
+			}
+			b = price(b, p)
+		})
+		b = append(b, ']')
 	}
-	b = column(b, "sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
-	b = column(b, "sl", some.sl, func(c *chartTrade) *string { return c.Stop })
-	b = column(b, "liq", some.liq, func(c *chartTrade) *string { return c.Liq })
+	column("sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
+	column("sl", some.sl, func(c *chartTrade) *string { return c.Stop })
+	column("liq", some.liq, func(c *chartTrade) *string { return c.Liq })
 	if some.roi {
 		b = append(b, `,"roi":[`...)
-		for i := range m {
+		each(func(i int, c *chartTrade) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			levels := m[i].ROI
-			if levels == nil {
+			if c == nil || c.ROI == nil {
 				b = append(b, "null"...)
-				continue
+				return
 			}
 			b = append(b, '[')
-			for j, p := range levels {
+			for j, p := range c.ROI {
 				if j > 0 {
 					b = append(b, ',')
 				}
 				b = price(b, p)
 			}
 			b = append(b, ']')
-		}
+		})
 		b = append(b, ']')
 	}
 	return append(b, '}')

@@ -334,6 +334,21 @@ func TestTradeWireNumberTexts(t *testing.T) {
 	checkScriptRows(t, l, want.Rows)
 }
 
+// denseMarks are the marks of every trade at the indexes idx: m's, where
+// it has them, else the trade's number alone.
+func denseMarks(idx []int, m chartMarks) []chartTrade {
+	out := make([]chartTrade, len(idx))
+	j := 0
+	for i, k := range idx {
+		out[i] = chartTrade{N: k + 1}
+		if j < len(m) && m[j].N == k+1 {
+			out[i] = m[j]
+			j++
+		}
+	}
+	return out
+}
+
 // expandMarks is the page script's expandMarks in Go, for the tests,
 // without what the script works out from the trade list and the chart.
 func expandMarks(w marksWire) []chartTrade {
@@ -384,15 +399,15 @@ func TestMarksWire(t *testing.T) {
 		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
 	}
 	_, marks := tradeMarks(res, idx, m)
-	js := marksJSON(marks, res.MinimalROI)
+	js := marksJSON(idx, marks, res.MinimalROI)
 	var w marksWire
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatal(err)
 	}
-	if got := expandMarks(w); !reflect.DeepEqual(got, []chartTrade(marks)) {
-		t.Fatalf("marks\n got %+v\nwant %+v", got, marks)
+	if got, want := expandMarks(w), denseMarks(idx, marks); !reflect.DeepEqual(got, want) {
+		t.Fatalf("marks\n got %+v\nwant %+v", got, want)
 	}
-	if js := marksJSON(nil, nil); !strings.Contains(string(js), `"dn":[]`) {
+	if js := marksJSON(nil, nil, nil); !strings.Contains(string(js), `"dn":[]`) {
 		t.Errorf("no marks: %s", js)
 	}
 
@@ -524,7 +539,8 @@ func runScript(t *testing.T, names []string, input, expr string) string {
 
 // marksJSON writes the bytes encoding/json writes of the marksWire of
 // the marks: with and without each column, levels missing here and there,
-// and texts JSON escapes for HTML.
+// and texts JSON escapes for HTML; given every trade's marks or those of
+// the trades with levels alone.
 func TestMarksJSONAsEncoded(t *testing.T) {
 	s := func(v string) *string { return &v }
 	roi := sdk.ROITable{{Minutes: 0, Ratio: 0.1}, {Minutes: 30, Ratio: 0.05}, {Minutes: 90, Ratio: 0}}
@@ -570,8 +586,20 @@ func TestMarksJSONAsEncoded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := marksJSON(c.m, c.roi); string(got) != string(want) {
-			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		// The trades' indexes, and the marks of those with levels alone
+		// (those of the others may be left out).
+		var idx []int
+		var levels chartMarks
+		for _, tr := range c.m {
+			idx = append(idx, tr.N-1)
+			if tr.Stop0 != nil || tr.Liq != nil || tr.ROI != nil {
+				levels = append(levels, tr)
+			}
+		}
+		for _, m := range []chartMarks{c.m, levels} {
+			if got := marksJSON(idx, m, c.roi); string(got) != string(want) {
+				t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+			}
 		}
 	}
 }
