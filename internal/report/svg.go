@@ -282,9 +282,9 @@ func (c *chart) render() template.HTML {
 		var data, esc []byte
 		for i, p := range lines[0].pts {
 			data = append(data[:0], '[')
-			data = appendJSONFloat(data, round1(xOf(p.t)))
+			data = appendTenths(data, xOf(p.t), true)
 			data = append(data, ',')
-			data = appendJSONFloat(data, round1(yOf(p.v)))
+			data = appendTenths(data, yOf(p.v), true)
 			data = append(data, ',')
 			data = appendDateMinute(append(data, '"'), p.t)
 			data = append(appendJSONText(append(data, " · "...), true, c.tipFmt(p.v)), '"')
@@ -374,30 +374,36 @@ func appendPoint(b []byte, x, y float64) []byte {
 	return appendNum(append(appendNum(b, x), ','), y)
 }
 
-// num formats an SVG coordinate with one decimal.
-func num(x float64) string {
-	if !isFinite(x) {
-		x = 0 // never emit NaN into SVG; callers keep this from happening
-	}
-	return fixed(x, 1)
-}
+// num formats an SVG coordinate with one decimal (appendNum).
+func num(x float64) string { return string(appendNum(make([]byte, 0, 24), x)) }
 
-// appendNum appends num(x).
-func appendNum(b []byte, x float64) []byte {
-	if !isFinite(x) {
-		x = 0
+// appendNum appends x, an SVG coordinate, with one decimal: x·10 rounded
+// half away from zero, the precision of the drawing; 0 for a number that
+// is not finite (never NaN into SVG; callers keep this from happening),
+// never "-0.0".
+func appendNum(b []byte, x float64) []byte { return appendTenths(b, x, false) }
+
+// appendTenths appends x rounded to tenths as appendNum does; bare, a
+// whole number without its ".0" (as encoding/json writes the rounded
+// number, but for -0).
+func appendTenths(b []byte, x float64, bare bool) []byte {
+	t := math.Round(x * 10)
+	if !isFinite(t) {
+		t = 0
 	}
-	at := len(b)
-	b = strconv.AppendFloat(b, x, 'f', 1, 64)
-	if b[at] != '-' {
+	if math.Abs(t) >= 1e17 { // far outside any chart: as strconv writes it
+		return strconv.AppendFloat(b, t/10, 'f', 1, 64)
+	}
+	k := int64(t)
+	if k < 0 {
+		b = append(b, '-')
+		k = -k
+	}
+	b = strconv.AppendInt(b, k/10, 10)
+	if bare && k%10 == 0 {
 		return b
 	}
-	for _, c := range b[at+1:] {
-		if c != '0' && c != '.' {
-			return b
-		}
-	}
-	return append(b[:at], b[at+1:]...) // no "-0.0"
+	return append(b, '.', byte('0'+k%10))
 }
 
 // appendHTMLEscaped appends s escaped as html.EscapeString escapes it.
@@ -419,13 +425,6 @@ func appendHTMLEscaped(b, s []byte) []byte {
 		}
 	}
 	return b
-}
-
-func round1(x float64) float64 {
-	if !isFinite(x) {
-		return 0
-	}
-	return math.Round(x*10) / 10
 }
 
 // niceStep rounds a raw tick step up to 1, 2, 2.5 or 5 times a power of ten.

@@ -114,47 +114,53 @@ func (f tradeFormat) goText(x float64) string {
 	return tone(x)
 }
 
-// scriptExact reports whether the script's toFixed formats x as Go does
-// in format f: for finite numbers below 1e21 whose rounding is not an
-// exact tie (Go rounds those to even, toFixed away from zero).
-func (f tradeFormat) scriptExact(x float64) bool {
-	if !isFinite(x) {
-		return f == "tone"
-	}
-	dec := -1
+// scriptExact is the test whether the script's toFixed formats x as Go
+// does in format f: for finite numbers below 1e21 whose rounding is not
+// an exact tie (Go rounds those to even, toFixed away from zero). Made
+// once a column: a column's numbers are many.
+func (f tradeFormat) scriptExact() func(x float64) bool {
 	switch f {
 	case "price":
-		switch a := math.Abs(x); {
-		case a == 0:
-		case a >= 1000:
-			dec = 2
-		case a >= 10:
-			dec = 3
-		case a >= 1:
-			dec = 4
-		case a >= 0.01:
-			dec = 6
-		default:
-			dec = 8
+		return func(x float64) bool {
+			switch a := math.Abs(x); {
+			case !isFinite(x):
+				return false
+			case a == 0:
+				return true
+			case a >= 1000:
+				return noTie(x, 2)
+			case a >= 10:
+				return noTie(x, 3)
+			case a >= 1:
+				return noTie(x, 4)
+			case a >= 0.01:
+				return noTie(x, 6)
+			}
+			return noTie(x, 8)
 		}
 	case "grouped2":
-		dec = 2
+		return func(x float64) bool { return isFinite(x) && noTie(x, 2) }
 	case "lev":
-		dec = 1
+		return func(x float64) bool { return isFinite(x) && noTie(x, 1) }
 	case "pct":
-		x, dec = x*100, 2
+		return func(x float64) bool { return isFinite(x) && noTie(x*100, 2) }
 	case "auto":
-		dec = autoDec(x)
+		return func(x float64) bool { return isFinite(x) && noTie(x, autoDec(x)) }
+	case "tone":
+		return func(float64) bool { return true }
 	}
-	if dec < 0 {
-		return true
-	}
+	return isFinite
+}
+
+// noTie reports whether the finite x, below 1e21, is not an exact tie
+// when rounded to dec (at most 8) decimals.
+func noTie(x float64, dec int) bool {
 	if math.Abs(x) >= 1e21 {
 		return false
 	}
 	// A tie: x is an odd multiple of 2^-(dec+1), so its decimal expansion
-	// ends in a 5 right after the last decimal shown.
-	// Scaled by a power of two, exactly (dec is at most 8).
+	// ends in a 5 right after the last decimal shown. Scaled by a power of
+	// two, exactly.
 	y := x * float64(uint64(1)<<(dec+1))
 	return y != math.Trunc(y) || y/2 == math.Trunc(y/2)
 }
@@ -435,9 +441,10 @@ func appendFormat(b []byte, f tradeFormat, n int, at func(i int) float64, none s
 		b = appendJSONString(b, true, none)
 	}
 	fixes := 0
+	exact := f.scriptExact()
 	for i := range n {
 		x := at(i)
-		if f.scriptExact(x) || none != "" && math.IsNaN(x) {
+		if exact(x) || none != "" && math.IsNaN(x) {
 			continue
 		}
 		if fixes == 0 {
