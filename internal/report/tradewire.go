@@ -202,8 +202,10 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 	texts := func(f func(t *trade.Trade) string) []byte {
 		return appendDictOf(nil, n, func(i int) string { return f(&res.Trades[i]) })
 	}
+	ts := res.Trades
+	// A column's numbers are read through one call a trade.
 	nums := func(f func(t *trade.Trade) float64) func(i int) float64 {
-		return func(i int) float64 { return f(&res.Trades[i]) }
+		return func(i int) float64 { return f(&ts[i]) }
 	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
@@ -240,13 +242,13 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		}), "dur", "–")
 	})
 	add(func() wireColumn {
-		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "")
+		return numColumn(n, func(i int) float64 { return ts[i].OpenRate }, "price", "")
 	})
 	add(func() wireColumn {
-		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "")
+		return numColumn(n, func(i int) float64 { return ts[i].CloseRate }, "price", "")
 	})
 	add(func() wireColumn {
-		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "")
+		return numColumn(n, func(i int) float64 { return ts[i].Stake }, "grouped2", "")
 	})
 	if showLev {
 		add(func() wireColumn {
@@ -259,9 +261,9 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		})
 	}
 	add(func() wireColumn {
-		return numColumn(n, nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "")
+		return numColumn(n, func(i int) float64 { return ts[i].ProfitRatio }, "pct", "")
 	})
-	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
+	abs := func(i int) float64 { return ts[i].ProfitAbs }
 	absCol := len(cols)
 	add(func() wireColumn { return numColumn(n, abs, "auto", "") })
 	var tones []byte
@@ -367,13 +369,39 @@ func writeFloat64s(b *bufio.Writer, n int, at func(i int) float64) {
 	}
 }
 
-// numColumn encodes a number column of n rows, at(i) the value of row i
-// (with every digit; NaN for none): its values as a dict of their texts
-// when there are few, as JSON numbers when they are whole (durations),
-// else in binary; and its texts in format f (none where there is no
-// value).
+// numColumn encodes a number column of n rows (at least one), at(i) the
+// value of row i (with every digit; NaN for none): its values as their
+// text when they are all the same, as JSON numbers when they are whole
+// (durations), as a dict of their texts when there are few, else in
+// binary; and its texts in format f (none where there is no value).
 func numColumn(n int, at func(i int) float64, f tradeFormat, none string) wireColumn {
 	col := wireColumn{text: appendFormat(nil, f, n, at, none)}
+	same, whole := true, true
+	first := math.Float64bits(at(0))
+	for i := range n {
+		x := at(i)
+		same = same && math.Float64bits(x) == first
+		whole = whole && (!isFinite(x) || x == math.Trunc(x) && math.Abs(x) <= 1<<53 && !(x == 0 && math.Signbit(x)))
+	}
+	switch {
+	case same:
+		col.value = appendStrings([]byte(`{"dict":`), []string{rawNum(at(0))}, "}")
+		return col
+	case whole:
+		v := append(make([]byte, 0, 4*n+16), `{"num":[`...)
+		for i := range n {
+			if i > 0 {
+				v = append(v, ',')
+			}
+			if x := at(i); !isFinite(x) {
+				v = append(v, "null"...)
+			} else {
+				v = strconv.AppendInt(v, int64(x), 10)
+			}
+		}
+		col.value = append(v, "]}"...)
+		return col
+	}
 	if texts, ok := fewValues(n, at); ok {
 		last, lastText := ^uint64(0), ""
 		col.value = appendDictOf(nil, n, func(i int) string {
@@ -384,24 +412,7 @@ func numColumn(n int, at func(i int) float64, f tradeFormat, none string) wireCo
 		})
 		return col
 	}
-	for i := range n {
-		if x := at(i); isFinite(x) && (x != math.Trunc(x) || math.Abs(x) > 1<<53 || x == 0 && math.Signbit(x)) {
-			col.n, col.f64 = n, at
-			return col
-		}
-	}
-	v := append(make([]byte, 0, 4*n+16), `{"num":[`...)
-	for i := range n {
-		if i > 0 {
-			v = append(v, ',')
-		}
-		if x := at(i); !isFinite(x) {
-			v = append(v, "null"...)
-		} else {
-			v = strconv.AppendInt(v, int64(x), 10)
-		}
-	}
-	col.value = append(v, "]}"...)
+	col.n, col.f64 = n, at
 	return col
 }
 
