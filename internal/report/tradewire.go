@@ -117,7 +117,8 @@ func (f tradeFormat) goText(x float64) string {
 // scriptExact is the test whether the script's toFixed formats x as Go
 // does in format f: for finite numbers below 1e21 whose rounding is not
 // an exact tie (Go rounds those to even, toFixed away from zero). Made
-// once a column: a column's numbers are many.
+// once a column: a column's numbers are many; nil when the script formats
+// every number as Go does.
 func (f tradeFormat) scriptExact() func(x float64) bool {
 	switch f {
 	case "price":
@@ -147,7 +148,7 @@ func (f tradeFormat) scriptExact() func(x float64) bool {
 	case "auto":
 		return func(x float64) bool { return isFinite(x) && noTie(x, autoDec(x)) }
 	case "tone":
-		return func(float64) bool { return true }
+		return nil // every number
 	}
 	return isFinite
 }
@@ -199,11 +200,9 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 	if showTags {
 		l.Cols = append(l.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
 	}
-	texts := func(f func(t *trade.Trade) string) []byte {
-		return appendDictOf(nil, n, func(i int) string { return f(&res.Trades[i]) })
-	}
 	ts := res.Trades
-	// A column's numbers are read through one call a trade.
+	texts := func(at func(i int) string) []byte { return appendDictOf(nil, n, at) }
+	// A column's texts and numbers are read through one call a trade.
 	nums := func(f func(t *trade.Trade) float64) func(i int) float64 {
 		return func(i int) float64 { return f(&ts[i]) }
 	}
@@ -216,10 +215,10 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 		return func() wireColumn { return wireColumn{text: enc()} }
 	}
 	add(plain(func() []byte { return []byte(`{"seq":1}`) }))
-	add(plain(func() []byte { return texts(func(t *trade.Trade) string { return t.Pair }) }))
+	add(plain(func() []byte { return texts(func(i int) string { return ts[i].Pair }) }))
 	add(plain(func() []byte {
-		return texts(func(t *trade.Trade) string {
-			if t.IsShort {
+		return texts(func(i int) string {
+			if ts[i].IsShort {
 				return "short"
 			}
 			return "long"
@@ -269,15 +268,15 @@ func tradeListOf(res *result.Result, stake string) *tradeList {
 	var tones []byte
 	add(plain(func() []byte {
 		tones = appendFormat(nil, "tone", n, abs, "")
-		return texts(func(t *trade.Trade) string {
-			if closed(t) {
+		return texts(func(i int) string {
+			if t := &ts[i]; closed(t) {
 				return string(t.ExitReason)
 			}
 			return "open"
 		})
 	}))
 	if showTags {
-		add(plain(func() []byte { return texts(func(t *trade.Trade) string { return t.EnterTag }) }))
+		add(plain(func() []byte { return texts(func(i int) string { return ts[i].EnterTag }) }))
 	}
 	enc := make([]wireColumn, len(cols))
 	var wg sync.WaitGroup
@@ -453,6 +452,9 @@ func appendFormat(b []byte, f tradeFormat, n int, at func(i int) float64, none s
 	}
 	fixes := 0
 	exact := f.scriptExact()
+	if exact == nil {
+		n = 0 // no fixes
+	}
 	for i := range n {
 		x := at(i)
 		if exact(x) || none != "" && math.IsNaN(x) {
