@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -74,19 +75,42 @@ func pairPanels(res *result.Result) []pairPanel {
 	for i := range res.Prices {
 		add(res.Prices[i].Pair)
 	}
+	// The trades' indexes per pair (a backtest's trades come in runs of a
+	// pair: the last pair's count is kept at hand).
 	count := map[string]int{}
+	last, run := "", 0
 	for i := range res.Trades {
 		p := res.Trades[i].Pair
-		add(p)
-		count[p]++
-	}
-	byPair := make(map[string][]int, len(count)) // trade indexes per pair
-	for i := range res.Trades {
-		p := res.Trades[i].Pair
-		if byPair[p] == nil {
-			byPair[p] = make([]int, 0, count[p])
+		if i > 0 && p == last {
+			run++
+			continue
 		}
-		byPair[p] = append(byPair[p], i)
+		if run > 0 {
+			count[last] += run
+		}
+		add(p)
+		last, run = p, 1
+	}
+	if run > 0 {
+		count[last] += run
+	}
+	byPair := make(map[string][]int, len(count))
+	var at []int // the indexes of last's trades
+	for i := range res.Trades {
+		p := res.Trades[i].Pair
+		if i == 0 || p != last {
+			if i > 0 {
+				byPair[last] = at
+			}
+			if at = byPair[p]; at == nil {
+				at = make([]int, 0, count[p])
+			}
+			last = p
+		}
+		at = append(at, i)
+	}
+	if len(res.Trades) > 0 {
+		byPair[last] = at
 	}
 	if len(pairs) == 0 {
 		return nil
@@ -178,11 +202,14 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 		pp.Marks = embedJSON(string(marksJSON(idx, marks, res.MinimalROI)))
 		return under, append(over, hoverLayer(id, m)...)
 	}
+	// The price chart, most of the panel's work, is drawn beside the
+	// cumulative profit.
+	var priceDone sync.WaitGroup
 	if ps.Len() == 0 {
 		pp.PriceChart = template.HTML(`<div class="chart-empty">This result carries no prices of ` + template.HTMLEscapeString(pair) +
 			` (a result read back from its JSON export has none); its trades are in the list below.</div>`)
 	} else {
-		pp.PriceChart = price.render()
+		priceDone.Go(func() { pp.PriceChart = price.render() })
 	}
 
 	// Cumulative profit of the pair's closed trades.
@@ -213,6 +240,7 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 		tFrom:     tFrom, tTo: tTo,
 	}
 	pp.EquityChart = pc.render()
+	priceDone.Wait()
 	return pp
 }
 
