@@ -60,7 +60,24 @@ func (f *Files) WriteHTML(w io.Writer) error {
 	if f.res == nil {
 		return fmt.Errorf("report: nil backtest result")
 	}
-	if err := reportTmpl.Execute(w, buildView(f)); err != nil {
+	v := buildView(f)
+	if err := reportTmpl.Execute(w, v); err != nil {
+		return fmt.Errorf("report: rendering HTML: %w", err)
+	}
+	// The trade list's data, most of the file, goes straight into w, not
+	// through the template (which would copy it once more).
+	if v.Trades != nil {
+		if _, err := io.WriteString(w, "\n  <script type=\"application/json\" id=\"trade-data\">"); err != nil {
+			return fmt.Errorf("report: rendering HTML: %w", err)
+		}
+		if err := v.Trades.writeJSON(w); err != nil {
+			return fmt.Errorf("report: rendering HTML: %w", err)
+		}
+		if _, err := io.WriteString(w, "</script>"); err != nil {
+			return fmt.Errorf("report: rendering HTML: %w", err)
+		}
+	}
+	if err := reportTmpl.ExecuteTemplate(w, "end", v); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
 	return nil
@@ -209,7 +226,7 @@ func buildView(f *Files) *htmlView {
 	// The trade list and the pair panels, most of the work on a large
 	// backtest, are built beside the rest.
 	var parts sync.WaitGroup
-	parts.Go(func() { v.Trades = tradeListOf(res, ccy, f.numbers) })
+	parts.Go(func() { v.Trades = tradeListOf(res, ccy) })
 	parts.Go(func() { v.Pairs = pairPanels(res) })
 	eq := equitySeries(res)
 	lines := equityLines(res, eq)
@@ -225,7 +242,7 @@ func buildView(f *Files) *htmlView {
 	}
 	v.MaxDDDaily = pctS(-minValue(dd), 2)
 	v.Months = monthlyReturns(res, eq)
-	var tradeRets []float64
+	tradeRets := make([]float64, 0, len(res.Trades))
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
 			tradeRets = append(tradeRets, t.ProfitRatio)
@@ -383,23 +400,21 @@ func benchmarkSeries(res *result.Result) []pt {
 
 // realisedSeries is the balance from closed trades only (Freqtrade's view).
 func realisedSeries(res *result.Result, end int64) []pt {
-	type c struct {
-		t int64
-		p float64
-	}
-	closes := make([]c, 0, len(res.Trades))
+	bal := res.StartingBalance
+	pts := make([]pt, 0, len(res.Trades)+2)
+	pts = append(pts, pt{res.Start, bal})
 	for i := range res.Trades {
 		if t := &res.Trades[i]; t.CloseTime != 0 {
-			closes = append(closes, c{t.CloseTime, t.ProfitAbs})
+			pts = append(pts, pt{t.CloseTime, t.ProfitAbs})
 		}
 	}
-	slices.SortStableFunc(closes, func(a, b c) int { return cmp.Compare(a.t, b.t) })
-	bal := res.StartingBalance
-	pts := make([]pt, 0, len(closes)+2)
-	pts = append(pts, pt{res.Start, bal})
-	for _, x := range closes {
-		bal += x.p
-		pts = append(pts, pt{x.t, bal})
+	// By closing time: the backtester's trades are in closing order.
+	if closes := pts[1:]; !slices.IsSortedFunc(closes, func(a, b pt) int { return cmp.Compare(a.t, b.t) }) {
+		slices.SortStableFunc(closes, func(a, b pt) int { return cmp.Compare(a.t, b.t) })
+	}
+	for i := 1; i < len(pts); i++ {
+		bal += pts[i].v
+		pts[i].v = bal
 	}
 	if end > pts[len(pts)-1].t {
 		pts = append(pts, pt{end, bal})

@@ -2,10 +2,7 @@ package report
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/base64"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"reflect"
@@ -57,27 +54,15 @@ func TestWriteHTMLSample(t *testing.T) {
 // tradeData decodes the trade list embedded in a report.
 func tradeData(t *testing.T, out string) tradeTable {
 	t.Helper()
-	const open = `<script type="application/gzip" id="trade-data">`
+	const open = `<script type="application/json" id="trade-data">`
 	i := strings.Index(out, open)
 	if i < 0 {
 		t.Fatal("no embedded trade data")
 	}
 	s := out[i+len(open):]
 	s = s[:strings.Index(s, "</script>")]
-	packed, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatalf("trade data: %v", err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(packed))
-	if err != nil {
-		t.Fatalf("trade data: %v", err)
-	}
-	js, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("trade data: %v", err)
-	}
 	var w tradeWire
-	if err := json.Unmarshal(js, &w); err != nil {
+	if err := json.Unmarshal([]byte(s), &w); err != nil {
 		t.Fatalf("trade data: %v", err)
 	}
 	return tradeTable{File: w.File, Cols: w.Cols, Rows: expandWire(t, w)}

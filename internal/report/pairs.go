@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -74,11 +75,42 @@ func pairPanels(res *result.Result) []pairPanel {
 	for i := range res.Prices {
 		add(res.Prices[i].Pair)
 	}
-	byPair := map[string][]int{} // trade indexes per pair
+	// The trades' indexes per pair (a backtest's trades come in runs of a
+	// pair: the last pair's count is kept at hand).
+	count := map[string]int{}
+	last, run := "", 0
 	for i := range res.Trades {
 		p := res.Trades[i].Pair
+		if i > 0 && p == last {
+			run++
+			continue
+		}
+		if run > 0 {
+			count[last] += run
+		}
 		add(p)
-		byPair[p] = append(byPair[p], i)
+		last, run = p, 1
+	}
+	if run > 0 {
+		count[last] += run
+	}
+	byPair := make(map[string][]int, len(count))
+	var at []int // the indexes of last's trades
+	for i := range res.Trades {
+		p := res.Trades[i].Pair
+		if i == 0 || p != last {
+			if i > 0 {
+				byPair[last] = at
+			}
+			if at = byPair[p]; at == nil {
+				at = make([]int, 0, count[p])
+			}
+			last = p
+		}
+		at = append(at, i)
+	}
+	if len(res.Trades) > 0 {
+		byPair[last] = at
 	}
 	if len(pairs) == 0 {
 		return nil
@@ -100,7 +132,7 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
-	pp.Marks = embedJSON(marksJSON(nil, nil))
+	pp.Marks = embedJSON(string(marksJSON(nil, nil, nil)))
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -113,21 +145,34 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			tTo += bucketMs
 		}
 	}
-	span := make([]float64, 0, 2*len(idx)+2*ps.Len())
+	// The values the price axis shows: the prices' and the trades' rates,
+	// by their lowest and highest (finite) ones.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	spanOf := func(x float64) {
+		if isFinite(x) {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+	}
 	for _, i := range idx {
 		t := &res.Trades[i]
 		tFrom, tTo = min(tFrom, t.OpenTime), max(tTo, t.OpenTime)
-		span = append(span, t.OpenRate)
+		spanOf(t.OpenRate)
 		if t.CloseTime != 0 {
 			tTo = max(tTo, t.CloseTime)
-			span = append(span, t.CloseRate)
+			spanOf(t.CloseRate)
 		}
 	}
 	if tFrom > tTo {
 		tFrom, tTo = res.Start, res.End
 	}
-	span = append(span, ps.High...)
-	span = append(span, ps.Low...)
+	for i := range ps.Len() {
+		spanOf(ps.High[i])
+		spanOf(ps.Low[i])
+	}
+	var span []float64
+	if lo <= hi {
+		span = []float64{lo, hi}
+	}
 
 	closes := make([]pt, ps.Len())
 	for i := range closes {
@@ -146,22 +191,25 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 		tFrom:     tFrom, tTo: tTo,
 		span: span,
 	}
-	price.layers = func(m *plotMap) (string, string) {
-		var under string
+	price.layers = func(m *plotMap) ([]byte, []byte) {
+		var under []byte
 		if pp.Candles {
-			under = candlePaths(ps, bucketMs, m)
+			under = []byte(candlePaths(ps, bucketMs, m))
 		} else {
-			under = bandPath(ps, m)
+			under = appendBandPath(nil, ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		pp.Marks = embedJSON(marksJSON(marks, res.MinimalROI))
-		return under, over + hoverLayer(id, m)
+		pp.Marks = embedJSON(string(marksJSON(idx, marks, res.MinimalROI)))
+		return under, append(over, hoverLayer(id, m)...)
 	}
+	// The price chart, most of the panel's work, is drawn beside the
+	// cumulative profit.
+	var priceDone sync.WaitGroup
 	if ps.Len() == 0 {
 		pp.PriceChart = template.HTML(`<div class="chart-empty">This result carries no prices of ` + template.HTMLEscapeString(pair) +
 			` (a result read back from its JSON export has none); its trades are in the list below.</div>`)
 	} else {
-		pp.PriceChart = price.render()
+		priceDone.Go(func() { pp.PriceChart = price.render() })
 	}
 
 	// Cumulative profit of the pair's closed trades.
@@ -192,16 +240,17 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 		tFrom:     tFrom, tTo: tTo,
 	}
 	pp.EquityChart = pc.render()
+	priceDone.Wait()
 	return pp
 }
 
-// bandPath is the high–low band of ps.
-func bandPath(ps result.PriceSeries, m *plotMap) string {
+// appendBandPath appends the high–low band of ps.
+func appendBandPath(b []byte, ps result.PriceSeries, m *plotMap) []byte {
 	n := ps.Len()
 	if n == 0 {
-		return ""
+		return b
 	}
-	b := make([]byte, 0, n*24+40)
+	b = slices.Grow(b, n*24+40)
 	b = append(b, `<path class="price-band" d="`...)
 	for i := range n {
 		op := byte('L')
@@ -213,7 +262,7 @@ func bandPath(ps result.PriceSeries, m *plotMap) string {
 	for i := n - 1; i >= 0; i-- {
 		b = appendPoint(append(b, 'L'), m.xOf(ps.Time[i]), m.yOf(ps.Low[i]))
 	}
-	return string(append(b, `Z"/>`...))
+	return append(b, `Z"/>`...)
 }
 
 // candlePaths draws ps as candles: wicks and bodies, rising and falling.
@@ -242,9 +291,9 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 // tradeMarks draws the trades idx of res on a price chart: an entry
 // marker each (▲ long, ▼ short, its tip at the entry price), an exit
 // marker each closed trade (a diamond at the exit price coloured by
-// profit) and a line from entry to exit; and lists them for the hover.
-func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) {
-	var linkWin, linkLoss strings.Builder
+// profit) and a line from entry to exit; and lists those with levels for
+// the hover (marksJSON).
+func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) {
 	// The markers' paths.
 	const (
 		long = iota
@@ -252,42 +301,50 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 		win
 		loss
 		flat
+		linkWin
+		linkLoss
 		paths
 	)
-	var d [paths]strings.Builder
-	marks := make(chartMarks, 0, len(idx))
+	var d [paths][]byte
+	var marks chartMarks
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
 	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
 	dy := 5.0
 	if dense {
 		up, down, diamond, dy = "l2.5,4.5h-5Z", "l2.5,-4.5h-5Z", "l3,3l-3,3l-3,-3Z", 3
+		for p := range linkWin {
+			d[p] = make([]byte, 0, 16*len(idx)/4) // merged on the grid: a fraction of the trades
+		}
 	}
 	// A dense chart draws its markers on a grid of denseGrid viewBox
 	// units, each spot once (a marker drawn over an equal one adds nothing
-	// to see), each from the one before. A spot is a number: its path and
-	// its grid place (within ±2^20, as any place in a chart's viewBox;
-	// others, from numbers that are not finite, are kept apart).
-	var drawn map[uint64]bool
+	// to see), each from the one before. The spots of the plot (and a
+	// margin) are bits of a map per path; others, from numbers that are
+	// not finite or prices outside the plot, are kept apart.
+	var drawn []uint64
 	var drawnFar map[[3]int]bool
+	var kx0, ky0, kw, kh int
 	if dense {
-		drawn = make(map[uint64]bool, 2*len(idx))
+		kx0, ky0 = int(math.Floor(m.left/denseGrid))-8, int(math.Floor(m.top/denseGrid))-8
+		kw, kh = int(math.Ceil(m.width/denseGrid))+16, int(math.Ceil(m.height/denseGrid))+16
+		drawn = make([]uint64, (paths*kw*kh+63)/64)
 	}
 	var last [paths][2]int
 	var begun [paths]bool
-	const near = 1 << 20
 	mark := func(p int, x, y float64, shape string) {
 		if !dense {
-			d[p].WriteString("M" + num(x) + "," + num(y) + shape)
+			d[p] = append(appendPoint(append(d[p], 'M'), x, y), shape...)
 			return
 		}
-		kx, ky := int(math.Round(x/denseGrid)), int(math.Round(y/denseGrid))
-		if kx > -near && kx < near && ky > -near && ky < near {
-			k := uint64(p)<<42 | uint64(kx+near)<<21 | uint64(ky+near)
-			if drawn[k] {
+		fx, fy := math.Round(x/denseGrid), math.Round(y/denseGrid)
+		kx, ky := int(fx), int(fy)
+		if i, j := kx-kx0, ky-ky0; fx == fx && fy == fy && i >= 0 && i < kw && j >= 0 && j < kh {
+			bit := (p*kh+j)*kw + i
+			if drawn[bit/64]&(1<<(bit%64)) != 0 {
 				return
 			}
-			drawn[k] = true
+			drawn[bit/64] |= 1 << (bit % 64)
 		} else {
 			k := [3]int{p, kx, ky}
 			if drawnFar[k] {
@@ -298,12 +355,14 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 			}
 			drawnFar[k] = true
 		}
-		op := "m"
+		op := byte('m')
 		if !begun[p] {
-			op = "M"
+			op = 'M'
 		}
 		at := last[p]
-		d[p].WriteString(op + strconv.Itoa((kx-at[0])*denseGrid) + "," + strconv.Itoa((ky-at[1])*denseGrid) + shape)
+		b := strconv.AppendInt(append(d[p], op), int64((kx-at[0])*denseGrid), 10)
+		b = strconv.AppendInt(append(b, ','), int64((ky-at[1])*denseGrid), 10)
+		d[p] = append(b, shape...)
 		last[p], begun[p] = [2]int{kx, ky}, true
 	}
 	for _, i := range idx {
@@ -319,16 +378,16 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 		if t.CloseTime != 0 {
 			end = t.CloseTime
 			x1, y1 := m.xOf(t.CloseTime), m.yOf(t.CloseRate)
-			mk, link := flat, &linkWin
+			mk, link := flat, linkWin
 			switch tone(t.ProfitAbs) {
 			case "pos":
 				mk = win
 			case "neg":
-				mk, link = loss, &linkLoss
+				mk, link = loss, linkLoss
 			}
 			mark(mk, x1, y1-dy, diamond)
 			if !dense {
-				link.WriteString("M" + num(x0) + "," + num(y0) + "L" + num(x1) + "," + num(y1))
+				d[link] = appendPoint(append(appendPoint(append(d[link], 'M'), x0, y0), 'L'), x1, y1)
 			}
 		}
 		priceOf := func(x float64) *string { p := price(x); return &p }
@@ -347,26 +406,31 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) (string, chartMarks) 
 			}
 			ct.ROI = append(ct.ROI, priceOf(lv.Price))
 		}
-		marks = append(marks, ct)
-	}
-	var b strings.Builder
-	path := func(class string, d *strings.Builder) {
-		if d.Len() > 0 {
-			b.WriteString(`<path class="` + class + `" d="` + d.String() + `"/>`)
+		if ct.Stop0 != nil || ct.Liq != nil || ct.ROI != nil {
+			if marks == nil {
+				marks = make(chartMarks, 0, len(idx))
+			}
+			marks = append(marks, ct)
 		}
 	}
-	path("trade-link pos", &linkWin)
-	path("trade-link neg", &linkLoss)
 	cls := "mark "
 	if dense {
 		cls = "mark dense "
 	}
-	path(cls+"entry long", &d[long])
-	path(cls+"entry short", &d[short])
-	path(cls+"exit pos", &d[win])
-	path(cls+"exit neg", &d[loss])
-	path(cls+"exit flat", &d[flat])
-	return b.String(), marks
+	classes := [paths]string{long: cls + "entry long", short: cls + "entry short", win: cls + "exit pos", loss: cls + "exit neg",
+		flat: cls + "exit flat", linkWin: "trade-link pos", linkLoss: "trade-link neg"}
+	size := 256 // and the hover layer
+	for p := range d {
+		size += len(d[p]) + len(classes[p]) + 24
+	}
+	b := make([]byte, 0, size)
+	for _, p := range [paths]int{linkWin, linkLoss, long, short, win, loss, flat} {
+		if len(d[p]) > 0 {
+			b = append(append(append(append(b, `<path class="`...), classes[p]...), `" d="`...), d[p]...)
+			b = append(b, `"/>`...)
+		}
+	}
+	return b, marks
 }
 
 // ROILevel is one take-profit level of a trade: from a time to a time

@@ -52,7 +52,7 @@ type chart struct {
 	span []float64
 	// layers, when set, draws more: under the lines and over them, inside
 	// the plot's clip, with the chart's mapping.
-	layers func(m *plotMap) (under, over string)
+	layers func(m *plotMap) (under, over []byte)
 }
 
 // plotMap is a rendered chart's mapping from times and values to viewBox
@@ -85,10 +85,14 @@ func (c *chart) render() template.HTML {
 		plot = math.Log10
 	}
 	for _, l := range c.lines {
-		clean := make([]pt, 0, len(l.pts))
-		for _, p := range l.pts {
-			if isFinite(p.v) && (!c.logY || p.v > 0) {
-				clean = append(clean, p)
+		keep := func(p pt) bool { return isFinite(p.v) && (!c.logY || p.v > 0) }
+		clean := l.pts
+		if !all(clean, keep) {
+			clean = make([]pt, 0, len(l.pts))
+			for _, p := range l.pts {
+				if keep(p) {
+					clean = append(clean, p)
+				}
 			}
 		}
 		clean = downsample(clean, maxChartPoints)
@@ -179,7 +183,30 @@ func (c *chart) render() template.HTML {
 	yOf := func(v float64) float64 { return marginT + (hi-plot(v))/(hi-lo)*plotH }
 	yOfPlot := func(v float64) float64 { return marginT + (hi-v)/(hi-lo)*plotH }
 
+	var under, over []byte
+	if c.layers != nil {
+		under, over = c.layers(&plotMap{xOf: xOf, yOf: yOf, tmin: tmin, tmax: tmax,
+			left: marginL, top: marginT, width: plotW, height: plotH, lo: lo, hi: hi})
+	}
+	// Written once into a string of about its size: per point of a line
+	// about 14 bytes (twice with its area, twice more as a step), per point
+	// of the read-out about 70.
+	size := 4096 + len(under) + len(over)
+	for i, l := range lines {
+		per := 14
+		if l.step {
+			per *= 2
+		}
+		if l.area != "" {
+			per *= 2
+		}
+		size += per * len(l.pts)
+		if i == 0 && c.tipFmt != nil {
+			size += 70 * len(l.pts)
+		}
+	}
 	var b strings.Builder
+	b.Grow(size)
 	w := func(ss ...string) {
 		for _, s := range ss {
 			b.WriteString(s)
@@ -213,63 +240,78 @@ func (c *chart) render() template.HTML {
 	w(`</g>`)
 
 	// Series.
-	var under, over string
-	if c.layers != nil {
-		under, over = c.layers(&plotMap{xOf: xOf, yOf: yOf, tmin: tmin, tmax: tmax,
-			left: marginL, top: marginT, width: plotW, height: plotH, lo: lo, hi: hi})
-	}
-	w(`<g clip-path="url(#`, c.id, `-clip)">`, under)
+	w(`<g clip-path="url(#`, c.id, `-clip)">`)
+	b.Write(under)
 	for _, r := range refs {
 		{
 			y := yOf(r)
 			w(`<line class="ref" x1="`, num(marginL), `" x2="`, num(c.width-marginR), `" y1="`, num(y), `" y2="`, num(y), `"/>`)
 		}
 	}
+	var path []byte // a line's path, reused
 	for _, l := range lines {
+		if per := 14 * len(l.pts); cap(path) < per {
+			path = make([]byte, 0, 2*per) // twice for a step
+		}
 		if len(l.pts) == 0 {
 			continue
 		}
-		path := linePath(l.pts, l.step, xOf, yOf)
+		path = appendLinePath(path[:0], l.pts, l.step, xOf, yOf)
 		if l.area != "" {
 			base := marginT + plotH
 			if isFinite(l.areaTo) && (!c.logY || l.areaTo > 0) {
 				base = yOf(l.areaTo)
 			}
 			first, last := l.pts[0], l.pts[len(l.pts)-1]
-			w(`<path class="`, l.area, `" d="`, path, `L`, num(xOf(last.t)), `,`, num(base), `L`, num(xOf(first.t)), `,`, num(base), `Z"/>`)
+			w(`<path class="`, l.area, `" d="`)
+			b.Write(path)
+			w(`L`, num(xOf(last.t)), `,`, num(base), `L`, num(xOf(first.t)), `,`, num(base), `Z"/>`)
 		}
-		w(`<path class="`, l.class, `" d="`, path, `"/>`)
+		w(`<path class="`, l.class, `" d="`)
+		b.Write(path)
+		w(`"/>`)
 	}
-	w(over, `</g>`)
+	b.Write(over)
+	w(`</g>`)
 
 	// Hover read-out: the first series' points in viewBox coordinates.
 	if c.tipFmt != nil {
 		// [[x, y, text], ...] as encoding/json writes it, escaped for
-		// the attribute as html.EscapeString does.
-		pts := lines[0].pts
-		data := make([]byte, 0, 48*len(pts)+2)
-		data = append(data, '[')
-		for i, p := range pts {
-			if i > 0 {
-				data = append(data, ',')
-			}
-			data = append(data, '[')
-			data = appendJSONFloat(data, round1(xOf(p.t)))
+		// the attribute as html.EscapeString does, a point at a time.
+		w(`<g class="hover" data-pts="[`)
+		var data, esc []byte
+		for i, p := range lines[0].pts {
+			data = append(data[:0], '[')
+			data = appendTenths(data, xOf(p.t), true)
 			data = append(data, ',')
-			data = appendJSONFloat(data, round1(yOf(p.v)))
+			data = appendTenths(data, yOf(p.v), true)
 			data = append(data, ',')
 			data = appendDateMinute(append(data, '"'), p.t)
 			data = append(appendJSONText(append(data, " · "...), true, c.tipFmt(p.v)), '"')
 			data = append(data, ']')
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			esc = appendHTMLEscaped(esc[:0], data)
+			b.Write(esc)
 		}
-		data = append(data, ']')
-		w(`<g class="hover" data-pts="`, string(appendHTMLEscaped(make([]byte, 0, len(data)+len(data)/4), data)), `">`,
+		w(`]">`,
 			`<line class="hover-line" x1="0" x2="0" y1="`, num(marginT), `" y2="`, num(marginT+plotH), `"/>`,
 			`<circle class="hover-dot" r="4" cx="0" cy="0"/>`,
 			`<rect class="hover-catch" x="`, num(marginL), `" y="`, num(marginT), `" width="`, num(plotW), `" height="`, num(plotH), `"/></g>`)
 	}
 	w(`</svg>`)
-	return template.HTML(b.String())
+	return template.HTML(b.String()) //nolint:gosec // every text in it is escaped
+}
+
+// all reports whether keep holds for every point of pts.
+func all(pts []pt, keep func(pt) bool) bool {
+	for _, p := range pts {
+		if !keep(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // logTicks picks round tick values between lo and hi (both > 0) for a log
@@ -309,8 +351,8 @@ func logTicks(lo, hi float64) (vals []float64, gap float64) {
 	return vals, gap
 }
 
-func linePath(pts []pt, step bool, xOf func(int64) float64, yOf func(float64) float64) string {
-	b := make([]byte, 0, len(pts)*16)
+// appendLinePath appends the path of pts (a step function when step).
+func appendLinePath(b []byte, pts []pt, step bool, xOf func(int64) float64, yOf func(float64) float64) []byte {
 	var prevY float64
 	for i, p := range pts {
 		x, y := xOf(p.t), yOf(p.v)
@@ -324,7 +366,7 @@ func linePath(pts []pt, step bool, xOf func(int64) float64, yOf func(float64) fl
 		}
 		prevY = y
 	}
-	return string(b)
+	return b
 }
 
 // appendPoint appends "x,y" for a path point, as num formats them.
@@ -332,30 +374,36 @@ func appendPoint(b []byte, x, y float64) []byte {
 	return appendNum(append(appendNum(b, x), ','), y)
 }
 
-// num formats an SVG coordinate with one decimal.
-func num(x float64) string {
-	if !isFinite(x) {
-		x = 0 // never emit NaN into SVG; callers keep this from happening
-	}
-	return fixed(x, 1)
-}
+// num formats an SVG coordinate with one decimal (appendNum).
+func num(x float64) string { return string(appendNum(make([]byte, 0, 24), x)) }
 
-// appendNum appends num(x).
-func appendNum(b []byte, x float64) []byte {
-	if !isFinite(x) {
-		x = 0
+// appendNum appends x, an SVG coordinate, with one decimal: x·10 rounded
+// half away from zero, the precision of the drawing; 0 for a number that
+// is not finite (never NaN into SVG; callers keep this from happening),
+// never "-0.0".
+func appendNum(b []byte, x float64) []byte { return appendTenths(b, x, false) }
+
+// appendTenths appends x rounded to tenths as appendNum does; bare, a
+// whole number without its ".0" (as encoding/json writes the rounded
+// number, but for -0).
+func appendTenths(b []byte, x float64, bare bool) []byte {
+	t := math.Round(x * 10)
+	if !isFinite(t) {
+		t = 0
 	}
-	at := len(b)
-	b = strconv.AppendFloat(b, x, 'f', 1, 64)
-	if b[at] != '-' {
+	if math.Abs(t) >= 1e17 { // far outside any chart: as strconv writes it
+		return strconv.AppendFloat(b, t/10, 'f', 1, 64)
+	}
+	k := int64(t)
+	if k < 0 {
+		b = append(b, '-')
+		k = -k
+	}
+	b = strconv.AppendInt(b, k/10, 10)
+	if bare && k%10 == 0 {
 		return b
 	}
-	for _, c := range b[at+1:] {
-		if c != '0' && c != '.' {
-			return b
-		}
-	}
-	return append(b[:at], b[at+1:]...) // no "-0.0"
+	return append(b, '.', byte('0'+k%10))
 }
 
 // appendHTMLEscaped appends s escaped as html.EscapeString escapes it.
@@ -377,13 +425,6 @@ func appendHTMLEscaped(b, s []byte) []byte {
 		}
 	}
 	return b
-}
-
-func round1(x float64) float64 {
-	if !isFinite(x) {
-		return 0
-	}
-	return math.Round(x*10) / 10
 }
 
 // niceStep rounds a raw tick step up to 1, 2, 2.5 or 5 times a power of ten.

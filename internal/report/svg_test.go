@@ -3,6 +3,7 @@ package report
 import (
 	"html"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +101,27 @@ func TestEquityLogChart(t *testing.T) {
 	}
 }
 
+// A coordinate is written with one decimal, x·10 rounded half away from
+// zero (ties too), bare without a ".0", never as -0 or NaN.
+func TestAppendTenths(t *testing.T) {
+	for _, c := range []struct {
+		x          float64
+		num, plain string
+	}{
+		{0, "0.0", "0"}, {-0.04, "0.0", "0"}, {math.Copysign(0, -1), "0.0", "0"}, {0.05, "0.1", "0.1"}, {0.25, "0.3", "0.3"},
+		{-0.25, "-0.3", "-0.3"}, {1234.56, "1234.6", "1234.6"}, {-7, "-7.0", "-7"}, {1199.96, "1200.0", "1200"},
+		{math.NaN(), "0.0", "0"}, {math.Inf(1), "0.0", "0"},
+		{1e300, strconv.FormatFloat(1e300, 'f', 1, 64), strconv.FormatFloat(1e300, 'f', 1, 64)},
+	} {
+		if got := string(appendTenths([]byte("M"), c.x, false)); got != "M"+c.num {
+			t.Errorf("appendTenths(%v) = %q, want %q", c.x, got[1:], c.num)
+		}
+		if got := string(appendTenths(nil, c.x, true)); got != c.plain {
+			t.Errorf("appendTenths(%v, bare) = %q, want %q", c.x, got, c.plain)
+		}
+	}
+}
+
 // The chart's appenders write what num and html.EscapeString return: a
 // chart's hover texts carry the stake currency a config names.
 func FuzzChartAppenders(f *testing.F) {
@@ -113,6 +135,17 @@ func FuzzChartAppenders(f *testing.F) {
 		}
 		if got := string(appendNum([]byte("L"), x)); got != "L"+num(x) {
 			t.Errorf("appendNum(%v) = %q, want %q", x, got, "L"+num(x))
+		}
+		// Within charts (|x| < 1e15), the number round half away from zero
+		// gives, as strconv writes it.
+		if a := math.Abs(x); a < 1e15 {
+			want := strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64)
+			if want == "-0" {
+				want = "0"
+			}
+			if got := string(appendTenths(nil, x, true)); got != want {
+				t.Errorf("appendTenths(%v, bare) = %q, want %q", x, got, want)
+			}
 		}
 		if got := string(appendHTMLEscaped([]byte("a"), []byte(s))); got != "a"+html.EscapeString(s) {
 			t.Errorf("appendHTMLEscaped(%q) = %q, want %q", s, got, "a"+html.EscapeString(s))

@@ -1,15 +1,16 @@
 package report
 
 import (
-	"bytes"
-	"compress/gzip"
+	"bufio"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"math"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/tradai/tradai/internal/result"
@@ -31,6 +32,12 @@ import (
 //	{"list": [s...]}                   row r is list[r]
 //	{"num": [x...]}                    row r is the number x[r] as Go's
 //	                                   strconv 'g' writes it, "" for null
+//	                                   (whole numbers: durations)
+//	{"f64": b}                         row r is the number in bytes 8r to
+//	                                   8r+8 of b (base64) as a little-endian
+//	                                   IEEE 754 double, as Go's strconv 'g'
+//	                                   writes it, "" for NaN: every digit in
+//	                                   8 bytes, nothing to format here
 //	{"time": t0, "step": u, "at": [k...], "as": f, "none": s}
 //	                                   row r is the time t0 + (at[0] + ...
 //	                                   + at[r])·u (Unix ms, nulls left out
@@ -50,49 +57,28 @@ import (
 //	                                   none where the value is ""
 //
 // The texts of numbers are not sent: the script formats them from the
-// values, which carry every digit.
+// values, which carry every digit. Nothing is compressed: in binary the
+// numbers, most of the list, leave little to pack (19,484 trades, five
+// number columns: 1.04 MB of base64 against 1.41 MB of gzipped digits
+// in base64), and neither side formats or packs them.
 
 // tradeList is the trade list of a report: its columns and the JSON the
 // page's script reads.
+//
+// The JSON goes into the page's trade-data script element (of type
+// application/json) as it is, written by WriteHTML straight into its
+// writer (writeJSON); the script (expandTrades in script.js) parses it.
+// Its strings are written as encoding/json writes them for HTML (<, > and
+// & escaped), so no "</script" can appear; base64 needs no escaping.
 type tradeList struct {
 	Cols []tradeCol
 	N    int
-	wire []byte
-	// packed and packErr are Embed's answer.
-	packed  template.HTML
-	packErr error
-}
-
-// Embed is the list's JSON packed for the page's trade-data script
-// element: gzipped and in base64. The script (unpackTrades in script.js)
-// unpacks it with the browser's DecompressionStream. Huffman coding alone
-// suits the list's digits: it packs them nearly as small as the fastest
-// full level (19,484 trades: 1.89 -> 0.84 MB) in a third of the time.
-//
-// Base64's characters need no escaping in HTML. tradeListOf packs it.
-func (l *tradeList) Embed() (template.HTML, error) { return l.packed, l.packErr }
-
-// pack is the list's wire JSON packed for Embed.
-func (l *tradeList) pack() (template.HTML, error) {
-	var z bytes.Buffer
-	z.Grow(len(l.wire) / 2) // Huffman coding packs the list's digits to under half
-	zw, err := gzip.NewWriterLevel(&z, gzip.HuffmanOnly)
-	if err != nil {
-		return "", fmt.Errorf("pack the trade list: %w", err)
-	}
-	if _, err := zw.Write(l.wire); err != nil {
-		return "", fmt.Errorf("pack the trade list: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("pack the trade list: %w", err)
-	}
-	// Encoded straight into the string's bytes: no copy of a megabyte.
-	var b64 strings.Builder
-	b64.Grow(base64.StdEncoding.EncodedLen(z.Len()))
-	enc := base64.NewEncoder(base64.StdEncoding, &b64)
-	_, _ = enc.Write(z.Bytes()) // a strings.Builder does not fail
-	_ = enc.Close()
-	return template.HTML(b64.String()), nil //nolint:gosec // base64 is plain ASCII letters, digits and +/=
+	// What writeJSON writes: the CSV file's name, the columns, the tones
+	// and the column whose values they are of.
+	file   string
+	enc    []wireColumn
+	tones  []byte
+	absCol int
 }
 
 // tradeCol is one column of the trade list.
@@ -128,54 +114,61 @@ func (f tradeFormat) goText(x float64) string {
 	return tone(x)
 }
 
-// scriptExact reports whether the script's toFixed formats x as Go does
-// in format f: for finite numbers below 1e21 whose rounding is not an
-// exact tie (Go rounds those to even, toFixed away from zero).
-func (f tradeFormat) scriptExact(x float64) bool {
-	if !isFinite(x) {
-		return f == "tone"
-	}
-	dec := -1
+// scriptExact is the test whether the script's toFixed formats x as Go
+// does in format f: for finite numbers below 1e21 whose rounding is not
+// an exact tie (Go rounds those to even, toFixed away from zero). Made
+// once a column: a column's numbers are many; nil when the script formats
+// every number as Go does.
+func (f tradeFormat) scriptExact() func(x float64) bool {
 	switch f {
 	case "price":
-		switch a := math.Abs(x); {
-		case a == 0:
-		case a >= 1000:
-			dec = 2
-		case a >= 10:
-			dec = 3
-		case a >= 1:
-			dec = 4
-		case a >= 0.01:
-			dec = 6
-		default:
-			dec = 8
+		return func(x float64) bool {
+			switch a := math.Abs(x); {
+			case !isFinite(x):
+				return false
+			case a == 0:
+				return true
+			case a >= 1000:
+				return noTie(x, 2)
+			case a >= 10:
+				return noTie(x, 3)
+			case a >= 1:
+				return noTie(x, 4)
+			case a >= 0.01:
+				return noTie(x, 6)
+			}
+			return noTie(x, 8)
 		}
 	case "grouped2":
-		dec = 2
+		return func(x float64) bool { return isFinite(x) && noTie(x, 2) }
 	case "lev":
-		dec = 1
+		return func(x float64) bool { return isFinite(x) && noTie(x, 1) }
 	case "pct":
-		x, dec = x*100, 2
+		return func(x float64) bool { return isFinite(x) && noTie(x*100, 2) }
 	case "auto":
-		dec = autoDec(x)
+		return func(x float64) bool { return isFinite(x) && noTie(x, autoDec(x)) }
+	case "tone":
+		return nil // every number
 	}
-	if dec < 0 {
-		return true
-	}
+	return isFinite
+}
+
+// noTie reports whether the finite x, below 1e21, is not an exact tie
+// when rounded to dec (at most 8) decimals.
+func noTie(x float64, dec int) bool {
 	if math.Abs(x) >= 1e21 {
 		return false
 	}
 	// A tie: x is an odd multiple of 2^-(dec+1), so its decimal expansion
-	// ends in a 5 right after the last decimal shown.
-	y := math.Ldexp(x, dec+1)
-	return y != math.Trunc(y) || math.Mod(y, 2) == 0
+	// ends in a 5 right after the last decimal shown. Scaled by a power of
+	// two, exactly.
+	y := x * float64(uint64(1)<<(dec+1))
+	return y != math.Trunc(y) || y/2 == math.Trunc(y/2)
 }
 
 // tradeListOf builds the trade list; the leverage and enter tag columns
-// only when a trade is leveraged or tagged; the numbers of the trades
-// (tradeNumbers) are waited for where they are needed. nil without trades.
-func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk) *tradeList {
+// only when a trade is leveraged or tagged. nil without trades.
+func tradeListOf(res *result.Result, stake string) *tradeList {
 	n := len(res.Trades)
 	if n == 0 {
 		return nil
@@ -207,185 +200,237 @@ func tradeListOf(res *result.Result, stake string, numbers func() []numberChunk)
 	if showTags {
 		l.Cols = append(l.Cols, tradeCol{"Enter tag", "enter_tag", false, "txt"})
 	}
-	strs := func(f func(t *trade.Trade) string) []string {
-		out := make([]string, n)
-		for i := range res.Trades {
-			out[i] = f(&res.Trades[i])
-		}
-		return out
-	}
-	nums := func(f func(t *trade.Trade) float64) []float64 {
-		out := make([]float64, n)
-		for i := range res.Trades {
-			out[i] = f(&res.Trades[i])
-		}
-		return out
-	}
-	shared := func(k int) func() func(i int) []byte {
-		return func() func(i int) []byte { return numberColumn(numbers(), k) }
+	ts := res.Trades
+	texts := func(at func(i int) string) []byte { return appendDictOf(nil, n, at) }
+	// A column's texts and numbers are read through one call a trade.
+	nums := func(f func(t *trade.Trade) float64) func(i int) float64 {
+		return func(i int) float64 { return f(&ts[i]) }
 	}
 	closed := func(t *trade.Trade) bool { return t.CloseTime != 0 }
 	all := func(*trade.Trade) bool { return true }
-	// The columns are encoded side by side, each on its own goroutine:
-	// with 19,484 trades each takes a few milliseconds (formatting the
-	// numbers), together the bulk of the report's work.
-	var cols []func() (text, value []byte)
-	add := func(enc func() (text, value []byte)) { cols = append(cols, enc) }
-	plain := func(enc func() []byte) func() (text, value []byte) {
-		return func() ([]byte, []byte) { return enc(), nil }
+	// The columns are encoded side by side, each on its own goroutine.
+	var cols []func() wireColumn
+	add := func(enc func() wireColumn) { cols = append(cols, enc) }
+	plain := func(enc func() []byte) func() wireColumn {
+		return func() wireColumn { return wireColumn{text: enc()} }
 	}
 	add(plain(func() []byte { return []byte(`{"seq":1}`) }))
-	add(plain(func() []byte { return appendDict(nil, strs(func(t *trade.Trade) string { return t.Pair })) }))
+	add(plain(func() []byte { return texts(func(i int) string { return ts[i].Pair }) }))
 	add(plain(func() []byte {
-		return appendDict(nil, strs(func(t *trade.Trade) string {
-			if t.IsShort {
+		return texts(func(i int) string {
+			if ts[i].IsShort {
 				return "short"
 			}
 			return "long"
-		}))
+		})
 	}))
-	add(func() ([]byte, []byte) {
-		return timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", "")
+	add(func() wireColumn {
+		text, value := timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.OpenTime }, all, "", "")
+		return wireColumn{text: text, value: value}
 	})
-	add(func() ([]byte, []byte) {
-		return timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", "")
+	add(func() wireColumn {
+		text, value := timeColumn(res.Trades, func(t *trade.Trade) int64 { return t.CloseTime }, closed, "open", "")
+		return wireColumn{text: text, value: value}
 	})
-	add(func() ([]byte, []byte) {
-		durs := make([]float64, n)
-		for i := range res.Trades {
-			if t := &res.Trades[i]; closed(t) {
-				durs[i] = float64(t.DurationMinutes())
-			} else {
-				durs[i] = math.NaN()
+	add(func() wireColumn {
+		return numColumn(n, nums(func(t *trade.Trade) float64 {
+			if closed(t) {
+				return float64(t.DurationMinutes())
 			}
-		}
-		return numColumn(durs, "dur", "–", nil)
+			return math.NaN()
+		}), "dur", "–")
 	})
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.OpenRate }), "price", "", shared(numOpenRate))
+	add(func() wireColumn {
+		return numColumn(n, func(i int) float64 { return ts[i].OpenRate }, "price", "")
 	})
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.CloseRate }), "price", "", shared(numCloseRate))
+	add(func() wireColumn {
+		return numColumn(n, func(i int) float64 { return ts[i].CloseRate }, "price", "")
 	})
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.Stake }), "grouped2", "", shared(numStake))
+	add(func() wireColumn {
+		return numColumn(n, func(i int) float64 { return ts[i].Stake }, "grouped2", "")
 	})
 	if showLev {
-		add(func() ([]byte, []byte) {
-			return numColumn(nums(func(t *trade.Trade) float64 {
+		add(func() wireColumn {
+			return numColumn(n, nums(func(t *trade.Trade) float64 {
 				if t.Leverage == 0 {
 					return 1
 				}
 				return t.Leverage
-			}), "lev", "", nil)
+			}), "lev", "")
 		})
 	}
-	add(func() ([]byte, []byte) {
-		return numColumn(nums(func(t *trade.Trade) float64 { return t.ProfitRatio }), "pct", "", shared(numProfitRatio))
+	add(func() wireColumn {
+		return numColumn(n, func(i int) float64 { return ts[i].ProfitRatio }, "pct", "")
 	})
-	abs := nums(func(t *trade.Trade) float64 { return t.ProfitAbs })
+	abs := func(i int) float64 { return ts[i].ProfitAbs }
 	absCol := len(cols)
-	add(func() ([]byte, []byte) { return numColumn(abs, "auto", "", shared(numProfitAbs)) })
+	add(func() wireColumn { return numColumn(n, abs, "auto", "") })
 	var tones []byte
 	add(plain(func() []byte {
-		tones = appendFormat(nil, "tone", abs, "")
-		return appendDict(nil, strs(func(t *trade.Trade) string {
-			if closed(t) {
+		tones = appendFormat(nil, "tone", n, abs, "")
+		return texts(func(i int) string {
+			if t := &ts[i]; closed(t) {
 				return string(t.ExitReason)
 			}
 			return "open"
-		}))
+		})
 	}))
 	if showTags {
-		add(plain(func() []byte { return appendDict(nil, strs(func(t *trade.Trade) string { return t.EnterTag })) }))
+		add(plain(func() []byte { return texts(func(i int) string { return ts[i].EnterTag }) }))
 	}
-	text, value := make([][]byte, len(cols)), make([][]byte, len(cols))
+	enc := make([]wireColumn, len(cols))
 	var wg sync.WaitGroup
-	for c, enc := range cols {
-		wg.Go(func() { text[c], value[c] = enc() })
+	for c, f := range cols {
+		wg.Go(func() { enc[c] = f() })
 	}
 	wg.Wait()
-	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
-	size := len(head) + len(tones) + len(res.Strategy)*6 + 256
-	for c := range cols {
-		size += len(text[c]) + len(value[c]) + 8
-	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"file":`...)
-	b = appendJSONString(b, true, csvFileName(res.Strategy))
-	b = append(b, `,"cols":`...)
-	b = append(b, head...)
-	b = append(b, `,"n":`...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, `,"text":[`...)
-	for c, t := range text {
-		if c > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, t...)
-	}
-	b = append(b, `],"value":[`...)
-	for c, v := range value {
-		if c > 0 {
-			b = append(b, ',')
-		}
-		if v == nil {
-			v = []byte("null")
-		}
-		b = append(b, v...)
-	}
-	b = append(b, `],"tone":`...)
-	b = append(b, tones...)
-	b = append(b[:len(b)-1], `,"of":`...)
-	b = strconv.AppendInt(b, int64(absCol), 10)
-	l.wire = append(b, "}}"...)
-	l.packed, l.packErr = l.pack()
+	l.file, l.enc, l.tones, l.absCol = csvFileName(res.Strategy), enc, tones, absCol
 	return l
 }
 
-// numColumn encodes a number column: its values (the numbers with every
-// digit; NaN for none) and its texts in format f (none where there is no
-// value). exported, when set, gives the values' texts in the export
-// (tradeNumbers), which many values can be sent as.
-func numColumn(xs []float64, f tradeFormat, none string, exported func() func(i int) []byte) (text, value []byte) {
-	if vals, ok := fewValues(xs); ok {
-		value = appendDict(nil, vals)
-	} else {
-		var textOf func(i int) []byte
-		if exported != nil {
-			textOf = exported()
+// writeJSON writes the list's JSON into w, through a buffer of its own,
+// the numbers encoded on the way.
+func (l *tradeList) writeJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head, _ := json.Marshal(l.Cols) // plain strings and booleans: cannot fail
+	b := make([]byte, 0, 256)
+	b = append(b, `{"file":`...)
+	b = appendJSONString(b, true, l.file)
+	b = append(b, `,"cols":`...)
+	b = append(b, head...)
+	b = strconv.AppendInt(append(b, `,"n":`...), int64(l.N), 10)
+	b = append(b, `,"text":[`...)
+	_, _ = bw.Write(b) // a bufio.Writer keeps its first error for Flush
+	for c, e := range l.enc {
+		if c > 0 {
+			_ = bw.WriteByte(',')
 		}
-		// Made long enough for 19 characters a number (most prices and
-		// profits; 24 at most): growing it would copy it over and over.
-		value = append(make([]byte, 0, 20*len(xs)+16), `{"num":[`...)
-		for i, x := range xs {
-			if i > 0 {
-				value = append(value, ',')
-			}
-			switch {
-			case !isFinite(x):
-				value = append(value, "null"...)
-			case textOf != nil:
-				value = appendGText(value, x, textOf(i))
-			default:
-				value = strconv.AppendFloat(value, x, 'g', -1, 64)
-			}
-		}
-		value = append(value, "]}"...)
+		_, _ = bw.Write(e.text)
 	}
-	return appendFormat(nil, f, xs, none), value
+	_, _ = bw.WriteString(`],"value":[`)
+	for c, e := range l.enc {
+		if c > 0 {
+			_ = bw.WriteByte(',')
+		}
+		e.writeValue(bw)
+	}
+	_, _ = bw.WriteString(`],"tone":`)
+	_, _ = bw.Write(l.tones[:len(l.tones)-1])
+	b = strconv.AppendInt(append(b[:0], `,"of":`...), int64(l.absCol), 10)
+	_, _ = bw.Write(append(b, "}}"...))
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write the trade list: %w", err)
+	}
+	return nil
+}
+
+// wireColumn is one column of the trade list's wire: the encoding of its
+// texts, and of its values: value, or (f64 set) the f64 encoding of
+// f64(0), ..., f64(n-1), or (both nil) null.
+type wireColumn struct {
+	text, value []byte
+	n           int
+	f64         func(i int) float64
+}
+
+// writeValue writes the encoding of the column's values into b.
+func (c *wireColumn) writeValue(b *bufio.Writer) {
+	switch {
+	case c.f64 != nil:
+		_, _ = b.WriteString(`{"f64":"`)
+		writeFloat64s(b, c.n, c.f64)
+		_, _ = b.WriteString(`"}`)
+	case c.value != nil:
+		_, _ = b.Write(c.value)
+	default:
+		_, _ = b.WriteString("null")
+	}
+}
+
+// writeFloat64s writes at(0), ..., at(n-1) into b as little-endian
+// doubles in base64 (those not finite as NaN, which the script reads as
+// no value), three at a time (24 bytes, 32 characters: base64 of the
+// whole is that of its pieces).
+func writeFloat64s(b *bufio.Writer, n int, at func(i int) float64) {
+	var raw [24]byte
+	var out [32]byte
+	for i := 0; i < n; i += 3 {
+		k := min(n-i, 3)
+		for j := range k {
+			x := at(i + j)
+			if !isFinite(x) {
+				x = math.NaN()
+			}
+			binary.LittleEndian.PutUint64(raw[8*j:], math.Float64bits(x))
+		}
+		base64.StdEncoding.Encode(out[:], raw[:8*k])
+		_, _ = b.Write(out[:base64.StdEncoding.EncodedLen(8*k)])
+	}
+}
+
+// numColumn encodes a number column of n rows (at least one), at(i) the
+// value of row i (with every digit; NaN for none): its values as their
+// text when they are all the same, as JSON numbers when they are whole
+// (durations), as a dict of their texts when there are few, else in
+// binary; and its texts in format f (none where there is no value).
+func numColumn(n int, at func(i int) float64, f tradeFormat, none string) wireColumn {
+	col := wireColumn{text: appendFormat(nil, f, n, at, none)}
+	same, whole := true, true
+	first := math.Float64bits(at(0))
+	for i := range n {
+		x := at(i)
+		same = same && math.Float64bits(x) == first
+		whole = whole && (!isFinite(x) || x == math.Trunc(x) && math.Abs(x) <= 1<<53 && !(x == 0 && math.Signbit(x)))
+	}
+	switch {
+	case same:
+		col.value = appendStrings([]byte(`{"dict":`), []string{rawNum(at(0))}, "}")
+		return col
+	case whole:
+		v := append(make([]byte, 0, 4*n+16), `{"num":[`...)
+		for i := range n {
+			if i > 0 {
+				v = append(v, ',')
+			}
+			if x := at(i); !isFinite(x) {
+				v = append(v, "null"...)
+			} else {
+				v = strconv.AppendInt(v, int64(x), 10)
+			}
+		}
+		col.value = append(v, "]}"...)
+		return col
+	}
+	if texts, ok := fewValues(n, at); ok {
+		last, lastText := ^uint64(0), ""
+		col.value = appendDictOf(nil, n, func(i int) string {
+			if k := math.Float64bits(at(i)); k != last {
+				last, lastText = k, texts[k]
+			}
+			return lastText
+		})
+		return col
+	}
+	col.n, col.f64 = n, at
+	return col
 }
 
 // maxDictNumbers is how many different values a number column may have
 // to be sent as a dict of its values.
 const maxDictNumbers = 64
 
-// fewValues is xs as the texts of its values (rawNum) when it has at
-// most maxDictNumbers different ones.
-func fewValues(xs []float64) ([]string, bool) {
+// fewValues is the texts (rawNum) of the values at(0), ..., at(n-1) by
+// their bits, when there are at most maxDictNumbers different ones.
+func fewValues(n int, at func(i int) float64) (map[uint64]string, bool) {
 	seen := make(map[uint64]string, maxDictNumbers)
-	for _, x := range xs {
+	last := ^uint64(0) // a NaN, whose text ("") the lookup of a skipped first value gives anyway
+	for i := range n {
+		x := at(i)
 		k := math.Float64bits(x)
+		if k == last {
+			continue
+		}
+		last = k
 		if _, ok := seen[k]; !ok {
 			if len(seen) == maxDictNumbers {
 				return nil, false
@@ -393,15 +438,11 @@ func fewValues(xs []float64) ([]string, bool) {
 			seen[k] = rawNum(x)
 		}
 	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = seen[math.Float64bits(x)]
-	}
-	return out, true
+	return seen, true
 }
 
 // appendFormat appends the encoding {"fmt": f, ...} of the texts of xs.
-func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
+func appendFormat(b []byte, f tradeFormat, n int, at func(i int) float64, none string) []byte {
 	b = append(b, `{"fmt":"`...)
 	b = append(b, f...)
 	b = append(b, '"')
@@ -410,8 +451,13 @@ func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
 		b = appendJSONString(b, true, none)
 	}
 	fixes := 0
-	for i, x := range xs {
-		if f.scriptExact(x) || none != "" && math.IsNaN(x) {
+	exact := f.scriptExact()
+	if exact == nil {
+		n = 0 // no fixes
+	}
+	for i := range n {
+		x := at(i)
+		if exact(x) || none != "" && math.IsNaN(x) {
 			continue
 		}
 		if fixes == 0 {
@@ -431,30 +477,44 @@ func appendFormat(b []byte, f tradeFormat, xs []float64, none string) []byte {
 	return append(b, '}')
 }
 
-// appendDict appends the dict encoding of s, or its list encoding when s
-// has many different texts.
-func appendDict(b []byte, s []string) []byte {
+// appendDictOf appends the dict encoding of the n texts at(0), ...,
+// at(n-1), or their list encoding when they are many different ones.
+func appendDictOf(b []byte, n int, at func(i int) string) []byte {
 	index := map[string]int{}
 	var dict []string
-	idx := make([]int, len(s))
-	for i, v := range s {
-		k, ok := index[v]
-		if !ok {
-			if 3*len(dict) > len(s) {
-				return appendStrings(append(b, `{"list":`...), s, "}")
-			}
-			k = len(dict)
-			index[v] = k
-			dict = append(dict, v)
+	last := ""
+	for i := range n {
+		v := at(i)
+		if i > 0 && v == last {
+			continue
 		}
-		idx[i] = k
+		last = v
+		if _, ok := index[v]; ok {
+			continue
+		}
+		if 3*len(dict) > n {
+			b = append(b, `{"list":[`...)
+			for i := range n {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, true, at(i))
+			}
+			return append(b, "]}"...)
+		}
+		index[v] = len(dict)
+		dict = append(dict, v)
 	}
 	b = appendStrings(append(b, `{"dict":`...), dict, "")
 	if len(dict) > 1 {
-		b = append(b, `,"idx":[`...)
-		for i, k := range idx {
+		b = slices.Grow(append(b, `,"idx":[`...), n*(len(strconv.Itoa(len(dict)-1))+1))
+		k := 0
+		for i := range n {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if v := at(i); i == 0 || v != last {
+				k, last = index[v], v
 			}
 			b = strconv.AppendInt(b, int64(k), 10)
 		}
@@ -507,7 +567,12 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 		}
 	}
 	onMinute := step == 60_000 && t0%60_000 == 0
-	times := make([]byte, 0, 8*len(ts))
+	// About 3 digits a time in minutes, 5 in seconds, 8 in milliseconds.
+	per := map[int64]int{60_000: 4, 1000: 6}[step]
+	if per == 0 {
+		per = 9
+	}
+	times := make([]byte, 0, per*len(ts)+64)
 	times = append(times, `{"time":`...)
 	times = strconv.AppendInt(times, t0, 10)
 	times = append(times, `,"step":`...)
@@ -548,7 +613,8 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 	return tail([]byte("{"), "minute", none, someNone), tail(times, "iso", noneV, someNone)
 }
 
-// chartMarks are the trades on one price chart, for the page's script.
+// chartMarks are the trades on one price chart with levels, for the
+// page's script.
 // They travel column by column (see marksWire) and the script
 // (expandMarks in script.js) rebuilds for each trade its markers' places
 // ("in", "out"), the x where its levels end ("end": at its close, the
@@ -573,24 +639,38 @@ type marksWire struct {
 	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// marksJSON writes m as a marksWire, as encoding/json would; roi is the
-// ROI table the levels come from.
-func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
+// marksJSON writes the marks of the trades at the indexes idx of the
+// trade list (in order; numbered from 1) as a marksWire, as encoding/json
+// would; m are those of them with levels, in the same order (the others
+// have none), roi the ROI table the levels come from.
+func marksJSON(idx []int, m chartMarks, roi sdk.ROITable) []byte {
 	var some struct{ sl0, sl, liq, roi bool }
 	for i := range m {
 		c := &m[i]
 		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
 		some.roi = some.roi || len(c.ROI) > 0
 	}
-	b := make([]byte, 0, 64+8*len(m)+16*len(roi))
+	// each calls f with the marks of every trade of ns, nil for none.
+	each := func(f func(i int, c *chartTrade)) {
+		j := 0
+		for i, k := range idx {
+			var c *chartTrade
+			if j < len(m) && m[j].N == k+1 {
+				c = &m[j]
+				j++
+			}
+			f(i, c)
+		}
+	}
+	b := make([]byte, 0, 64+3*len(idx)+16*len(roi))
 	b = append(b, `{"dn":[`...)
 	prev := 0
-	for i := range m {
+	for i, k := range idx {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(m[i].N-prev), 10)
-		prev = m[i].N
+		b = strconv.AppendInt(b, int64(k+1-prev), 10)
+		prev = k + 1
 	}
 	b = append(b, `],"span":`...)
 	b = appendJSONFloat(b, minTradeSpan)
@@ -610,42 +690,45 @@ func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
 		}
 		return appendJSONString(b, true, *p)
 	}
-	column := func(b []byte, name string, has bool, at func(c *chartTrade) *string) []byte {
+	column := func(name string, has bool, at func(c *chartTrade) *string) {
 		if !has {
-			return b
+			return
 		}
 		b = append(b, `,"`+name+`":[`...)
-		for i := range m {
+		each(func(i int, c *chartTrade) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = price(b, at(&m[i]))
-		}
-		return append(b, ']')
+			var p *string
+			if c != nil {
+				p = at(c)
+			}
+			b = price(b, p)
+		})
+		b = append(b, ']')
 	}
-	b = column(b, "sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
-	b = column(b, "sl", some.sl, func(c *chartTrade) *string { return c.Stop })
-	b = column(b, "liq", some.liq, func(c *chartTrade) *string { return c.Liq })
+	column("sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
+	column("sl", some.sl, func(c *chartTrade) *string { return c.Stop })
+	column("liq", some.liq, func(c *chartTrade) *string { return c.Liq })
 	if some.roi {
 		b = append(b, `,"roi":[`...)
-		for i := range m {
+		each(func(i int, c *chartTrade) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			levels := m[i].ROI
-			if levels == nil {
+			if c == nil || c.ROI == nil {
 				b = append(b, "null"...)
-				continue
+				return
 			}
 			b = append(b, '[')
-			for j, p := range levels {
+			for j, p := range c.ROI {
 				if j > 0 {
 					b = append(b, ',')
 				}
 				b = price(b, p)
 			}
 			b = append(b, ']')
-		}
+		})
 		b = append(b, ']')
 	}
 	return append(b, '}')
@@ -657,6 +740,6 @@ func marksJSON(m chartMarks, roi sdk.ROITable) []byte {
 // and & (so no "</script" can appear) and U+2028 and U+2029, which is what
 // the template's own escaper would ensure by encoding the value a second
 // time.
-func embedJSON(b []byte) template.JS {
-	return template.JS(b) //nolint:gosec // safe as explained above
+func embedJSON(s string) template.JS {
+	return template.JS(s) //nolint:gosec // safe as explained above
 }

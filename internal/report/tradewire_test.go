@@ -1,6 +1,9 @@
 package report
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -35,6 +38,7 @@ type wireEnc struct {
 	Idx  []int             `json:"idx,omitempty"`
 	List []string          `json:"list,omitempty"`
 	Num  []*float64        `json:"num,omitempty"`
+	F64  *string           `json:"f64,omitempty"`
 	Time *int64            `json:"time,omitempty"`
 	Step int64             `json:"step,omitempty"`
 	At   []*int64          `json:"at,omitempty"`
@@ -51,6 +55,18 @@ func expandWire(t *testing.T, w tradeWire) [][]string {
 	t.Helper()
 	decode := func(e, base wireEnc, values []string) []string {
 		out := make([]string, w.N)
+		if e.F64 != nil {
+			raw, err := base64.StdEncoding.DecodeString(*e.F64)
+			if err != nil || len(raw) != 8*w.N {
+				t.Fatalf("f64 column of %d bytes: %v", len(raw), err)
+			}
+			for i := range out {
+				if x := math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])); !math.IsNaN(x) {
+					out[i] = strconv.FormatFloat(x, 'g', -1, 64)
+				}
+			}
+			return out
+		}
 		at, ms, step := e.At, e.Time, e.Step
 		if at == nil {
 			at, ms, step = base.At, base.Time, base.Step
@@ -229,8 +245,8 @@ func wireTables() []*result.Result {
 func TestTradeWireRoundTrip(t *testing.T) {
 	for _, res := range wireTables() {
 		want := tradeTableOf(res, "USDT")
-		l := tradeListOf(res, "USDT", func() []numberChunk { return tradeNumbers(res.Trades) })
-		js := l.wire
+		l := tradeListOf(res, "USDT")
+		js := wireOf(t, l)
 		var w tradeWire
 		if err := json.Unmarshal(js, &w); err != nil {
 			t.Fatalf("%v\n%.300s", err, js)
@@ -249,17 +265,22 @@ func TestTradeWireRoundTrip(t *testing.T) {
 	}
 }
 
-// checkScriptRows checks that the page's script unpacks the trade list
-// l as the report embeds it and rebuilds rows from it.
-func checkScriptRows(t *testing.T, l *tradeList, want [][]string) {
+// wireOf is the JSON l writes.
+func wireOf(t *testing.T, l *tradeList) []byte {
 	t.Helper()
-	packed, err := l.Embed()
-	if err != nil {
+	var b bytes.Buffer
+	if err := l.writeJSON(&b); err != nil {
 		t.Fatal(err)
 	}
-	js, _ := json.Marshal(packed)
-	out := runScript(t, []string{"unpackTrades", "expandTrades"}, string(js),
-		"unpackTrades(input).then(expandTrades).then(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })")
+	return b.Bytes()
+}
+
+// checkScriptRows checks that the page's script rebuilds rows from the
+// trade list l as the report embeds it.
+func checkScriptRows(t *testing.T, l *tradeList, want [][]string) {
+	t.Helper()
+	out := runScript(t, []string{"expandTrades"}, string(wireOf(t, l)),
+		"(function (d) { d.rows.forEach(function (r) { for (var c = 0; c < d.cols.length; c++) d.text(r, c); }); return JSON.stringify(d.rows); })(expandTrades(input))")
 	var rows [][]string
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
@@ -297,8 +318,8 @@ func TestTradeWireNumberTexts(t *testing.T) {
 		}
 	}
 	want := tradeTableOf(res, "USDT")
-	l := tradeListOf(res, "USDT", func() []numberChunk { return tradeNumbers(res.Trades) })
-	js := l.wire
+	l := tradeListOf(res, "USDT")
+	js := wireOf(t, l)
 	var w tradeWire
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatalf("%v\n%.300s", err, js)
@@ -311,6 +332,21 @@ func TestTradeWireNumberTexts(t *testing.T) {
 		}
 	}
 	checkScriptRows(t, l, want.Rows)
+}
+
+// denseMarks are the marks of every trade at the indexes idx: m's, where
+// it has them, else the trade's number alone.
+func denseMarks(idx []int, m chartMarks) []chartTrade {
+	out := make([]chartTrade, len(idx))
+	j := 0
+	for i, k := range idx {
+		out[i] = chartTrade{N: k + 1}
+		if j < len(m) && m[j].N == k+1 {
+			out[i] = m[j]
+			j++
+		}
+	}
+	return out
 }
 
 // expandMarks is the page script's expandMarks in Go, for the tests,
@@ -363,15 +399,15 @@ func TestMarksWire(t *testing.T) {
 		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
 	}
 	_, marks := tradeMarks(res, idx, m)
-	js := marksJSON(marks, res.MinimalROI)
+	js := marksJSON(idx, marks, res.MinimalROI)
 	var w marksWire
 	if err := json.Unmarshal(js, &w); err != nil {
 		t.Fatal(err)
 	}
-	if got := expandMarks(w); !reflect.DeepEqual(got, []chartTrade(marks)) {
-		t.Fatalf("marks\n got %+v\nwant %+v", got, marks)
+	if got, want := expandMarks(w), denseMarks(idx, marks); !reflect.DeepEqual(got, want) {
+		t.Fatalf("marks\n got %+v\nwant %+v", got, want)
 	}
-	if js := marksJSON(nil, nil); !strings.Contains(string(js), `"dn":[]`) {
+	if js := marksJSON(nil, nil, nil); !strings.Contains(string(js), `"dn":[]`) {
 		t.Errorf("no marks: %s", js)
 	}
 
@@ -503,7 +539,8 @@ func runScript(t *testing.T, names []string, input, expr string) string {
 
 // marksJSON writes the bytes encoding/json writes of the marksWire of
 // the marks: with and without each column, levels missing here and there,
-// and texts JSON escapes for HTML.
+// and texts JSON escapes for HTML; given every trade's marks or those of
+// the trades with levels alone.
 func TestMarksJSONAsEncoded(t *testing.T) {
 	s := func(v string) *string { return &v }
 	roi := sdk.ROITable{{Minutes: 0, Ratio: 0.1}, {Minutes: 30, Ratio: 0.05}, {Minutes: 90, Ratio: 0}}
@@ -549,8 +586,20 @@ func TestMarksJSONAsEncoded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := marksJSON(c.m, c.roi); string(got) != string(want) {
-			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		// The trades' indexes, and the marks of those with levels alone
+		// (those of the others may be left out).
+		var idx []int
+		var levels chartMarks
+		for _, tr := range c.m {
+			idx = append(idx, tr.N-1)
+			if tr.Stop0 != nil || tr.Liq != nil || tr.ROI != nil {
+				levels = append(levels, tr)
+			}
+		}
+		for _, m := range []chartMarks{c.m, levels} {
+			if got := marksJSON(idx, m, c.roi); string(got) != string(want) {
+				t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+			}
 		}
 	}
 }

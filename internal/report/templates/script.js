@@ -108,6 +108,14 @@
         out = e.list;
       } else if (e.num) {
         for (i = 0; i < w.n; i++) out[i] = e.num[i] === null ? "" : goG(e.num[i]);
+      } else if (e.f64 !== undefined) {
+        var bin = atob(e.f64), bytes = new Uint8Array(bin.length);
+        for (i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        var dv = new DataView(bytes.buffer), x;
+        for (i = 0; i < w.n; i++) {
+          x = dv.getFloat64(8 * i, true);
+          out[i] = x !== x ? "" : goG(x);
+        }
       } else if (e.fmt) {
         var f = formats[e.fmt];
         for (i = 0; i < w.n; i++) {
@@ -219,16 +227,7 @@
     return out;
   }
   // end expandMarks
-  // unpackTrades is a promise of the trade data packed in b64 (gzipped
-  // JSON in base64; see Embed in tradewire.go).
-  // begin unpackTrades
-  function unpackTrades(b64) {
-    var bin = atob(b64), bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).json();
-  }
-  // end unpackTrades
-  // tradeData is the expanded trade data once unpacked, null before.
+  // tradeData is the expanded trade data, null without trades.
   var tradeData = null;
   // showOnChart(n) selects trade n's pair and shows the trade on its price
   // chart; set by the pairs section.
@@ -348,16 +347,8 @@
   };
   var tradeEl = document.getElementById("trade-data");
   if (tradeEl) {
-    var unpacked = typeof DecompressionStream === "function" ? unpackTrades(tradeEl.textContent) : Promise.reject(new Error("no DecompressionStream"));
-    unpacked.then(function (w) {
-      tradeData = expandTrades(w);
-      tradeList(tradeData);
-    }, function () {
-      var note = document.createElement("div");
-      note.className = "chart-empty";
-      note.textContent = "This browser cannot unpack the trade list; result.json carries every trade.";
-      document.getElementById("trades").appendChild(note);
-    });
+    tradeData = expandTrades(JSON.parse(tradeEl.textContent));
+    tradeList(tradeData);
   }
 
   // Pairs: a tab per pair shows its panel. Over a price chart the pointer
@@ -376,7 +367,7 @@
     };
     tabs.forEach(function (t) { t.addEventListener("click", function () { select(t); }); });
     var pinned = []; // per panel: show trade n, or false when the panel lacks it
-    var col = null; // column of each CSV name, once the trade data is unpacked
+    var col = null; // column of each CSV name, once asked for
     var text = function (row, name) {
       if (!col) {
         col = {};
@@ -392,7 +383,7 @@
       var map = JSON.parse(layer.getAttribute("data-map"));
       var left = map[0], top = map[1], width = map[2], height = map[3];
       var marks = [], loaded = false, shown = null;
-      // load expands the chart's marks once the trade data is unpacked.
+      // load expands the chart's marks when first needed.
       var load = function () {
         if (loaded || !tradeData) return;
         marks = expandMarks(JSON.parse(panel.querySelector(".pair-marks").textContent), tradeData, map);
