@@ -1,35 +1,75 @@
 package report
 
 import (
+	"encoding/binary"
+	"hash/maphash"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/tradai/tradai/internal/trade"
 )
 
-// EarlyTrades formats the numbers of a backtest's trades that both its
-// files write (see Files) while the backtest still runs, on a core the
-// simulation leaves idle: Closed, the backtest's hook
-// (backtest.Settings.Closed), copies each trade's numbers as it closes,
-// and a goroutine makes their texts a chunk of tradesPerPiece trades at a
-// time. Files given it use those texts when its trades' numbers are the
-// result's, as they are when Closed saw the whole run; else they make
-// them as without it.
+// EarlyTrades does the work of a backtest's files on its trades while the
+// backtest still runs, on a core the simulation leaves idle: Closed, the
+// backtest's hook (backtest.Settings.Closed), copies each trade as it
+// closes, and a goroutine takes them a chunk of tradesPerPiece trades at
+// a time. For the report it keeps the texts of the trades' numbers (see
+// Files); for the export it writes the text of the trade list, as
+// WriteJSON would, to a temporary file beside the export (a spool), so
+// that after the run WriteJSON copies it rather than making it. Files
+// given it use what it made when its trades are the result's, as they are
+// when Closed saw the whole run; else they make it as without it.
 type EarlyTrades struct {
-	cur    []float64 // the numbers of the chunk being gathered, numberFields a trade
-	chunks chan []float64
+	cur    []trade.Trade // the chunk being gathered
+	chunks chan []trade.Trade
+	free   chan []trade.Trade // chunks done with, for reuse
 	done   chan struct{}
-	finish func()
+	wait   func()
+	close  func() error
+	report bool // keep the numbers' texts
+	seed   maphash.Seed
 
 	// Made by the goroutine, read after done.
 	values  [][]float64
 	numbers []numberChunk
+	spool   *spool // nil when not streaming the export
 }
 
-// NewEarlyTrades starts the goroutine of an EarlyTrades; Close stops it.
-func NewEarlyTrades() *EarlyTrades {
-	e := &EarlyTrades{chunks: make(chan []float64, 64), done: make(chan struct{})}
-	e.finish = sync.OnceFunc(func() {
+// spool is the text of an export's trade list, without its brackets,
+// written to a temporary file as the trades close.
+type spool struct {
+	file   *os.File
+	size   int64  // bytes written
+	trades int    // trades written
+	sum    uint64 // tradesSum of them
+	err    error  // the first write's that failed: the spool is not used
+
+	mu sync.Mutex // one copy at a time (they move the file's offset)
+}
+
+// NewEarlyTrades starts the goroutine of an EarlyTrades for the files of
+// a backtest: the export at jsonPath ("" for none) and a report when
+// report is set. Close stops it and removes its temporary file. When that
+// file cannot be made, the export's trades are made after the run, as
+// without it (writing the export then says why it failed, if it does).
+func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
+	e := &EarlyTrades{
+		chunks: make(chan []trade.Trade, 64),
+		free:   make(chan []trade.Trade, 8),
+		done:   make(chan struct{}),
+		report: report,
+		seed:   maphash.MakeSeed(),
+	}
+	if jsonPath != "" {
+		f, err := os.CreateTemp(filepath.Dir(jsonPath), "."+filepath.Base(jsonPath)+".trades*")
+		if err == nil {
+			e.spool = &spool{file: f}
+		}
+	}
+	e.wait = sync.OnceFunc(func() {
 		if len(e.cur) > 0 {
 			e.chunks <- e.cur
 			e.cur = nil
@@ -37,50 +77,103 @@ func NewEarlyTrades() *EarlyTrades {
 		close(e.chunks)
 		<-e.done
 	})
-	go func() {
-		defer close(e.done)
-		for xs := range e.chunks {
-			c := newNumberChunk(len(xs) / numberFields)
-			for i := 0; i < len(xs); i += numberFields {
-				c.add([numberFields]float64(xs[i : i+numberFields]))
-			}
-			e.values = append(e.values, xs)
-			e.numbers = append(e.numbers, c)
+	e.close = sync.OnceValue(func() error {
+		e.wait()
+		if e.spool == nil {
+			return nil
 		}
-	}()
+		err := e.spool.file.Close()
+		if rerr := os.Remove(e.spool.file.Name()); err == nil {
+			err = rerr
+		}
+		return err
+	})
+	go e.run()
 	return e
 }
 
-// Closed copies the numbers of t, the backtest's next trade; it is called
-// on one goroutine, and not after Close.
+// run takes the chunks Closed sends until Close.
+func (e *EarlyTrades) run() {
+	defer close(e.done)
+	var scratch numberChunk // the numbers of a chunk, when not kept
+	var text []byte         // a chunk's text in the export, reused
+	var sum maphash.Hash
+	sum.SetSeed(e.seed)
+	for k := 0; ; k++ {
+		ts, ok := <-e.chunks
+		if !ok {
+			break
+		}
+		c := &scratch
+		if e.report {
+			xs := make([]float64, 0, len(ts)*numberFields)
+			for i := range ts {
+				v := tradeNumberValues(&ts[i])
+				xs = append(xs, v[:]...)
+			}
+			e.values = append(e.values, xs)
+			e.numbers = append(e.numbers, newNumberChunk(len(ts)))
+			c = &e.numbers[len(e.numbers)-1]
+		} else {
+			c.text, c.end = c.text[:0], c.end[:0]
+		}
+		for i := range ts {
+			c.add(tradeNumberValues(&ts[i]))
+		}
+		if s := e.spool; s != nil && s.err == nil {
+			text = appendPiece(text[:0], ts, k, c)
+			n, err := s.file.Write(text)
+			s.size += int64(n)
+			s.err = err
+			for i := range ts {
+				addTradeSum(&sum, &ts[i])
+			}
+			s.trades += len(ts)
+			s.sum = sum.Sum64()
+		}
+		select {
+		case e.free <- ts[:0]:
+		default:
+		}
+	}
+}
+
+// Closed copies t, the backtest's next trade; it is called on one
+// goroutine, and not after Close.
 func (e *EarlyTrades) Closed(t *trade.Trade) {
 	if e.cur == nil {
-		e.cur = make([]float64, 0, tradesPerPiece*numberFields)
+		select {
+		case e.cur = <-e.free:
+		default:
+			e.cur = make([]trade.Trade, 0, tradesPerPiece)
+		}
 	}
-	xs := tradeNumberValues(t)
-	e.cur = append(e.cur, xs[:]...)
-	if len(e.cur) == cap(e.cur) {
+	e.cur = append(e.cur, *t)
+	if len(e.cur) == tradesPerPiece {
 		e.chunks <- e.cur
 		e.cur = nil
 	}
 }
 
-// Close waits for the texts of the numbers Closed was given; it may be
-// called more than once, and on nil.
-func (e *EarlyTrades) Close() {
-	if e != nil {
-		e.finish()
+// Close stops the goroutine and removes the temporary file of the
+// export's trades: after the files are written, or when the run failed.
+// It may be called more than once, and on nil.
+func (e *EarlyTrades) Close() error {
+	if e == nil {
+		return nil
 	}
+	return e.close()
 }
 
-// numbersOf returns, after Close, the texts of the numbers of ts (as
-// tradeNumbers makes them) when Closed was given trades with the same
-// numbers, in order; nil when it was not (or e is nil).
+// numbersOf returns, after the goroutine stopped, the texts of the numbers
+// of ts (as tradeNumbers makes them) when Closed was given trades with the
+// same numbers, in order, and a report was asked for; nil when not (or e
+// is nil).
 func (e *EarlyTrades) numbersOf(ts []trade.Trade) []numberChunk {
 	if e == nil {
 		return nil
 	}
-	e.Close()
+	e.wait()
 	i := 0
 	for _, xs := range e.values {
 		if len(xs) != min(tradesPerPiece, len(ts)-i)*numberFields {
@@ -98,4 +191,72 @@ func (e *EarlyTrades) numbersOf(ts []trade.Trade) []numberChunk {
 		return nil
 	}
 	return e.numbers
+}
+
+// spooled returns, after the goroutine stopped, the spool of the export's
+// trade list when Closed was given trades equal to ts in every field the
+// export writes, in order, and every write to it succeeded; nil when not
+// (or e is nil). Equal is by a 64-bit hash of the fields, seeded afresh
+// for each EarlyTrades: the chance that other trades pass is 2^-64.
+func (e *EarlyTrades) spooled(ts []trade.Trade) *spool {
+	if e == nil {
+		return nil
+	}
+	e.wait()
+	s := e.spool
+	if s == nil || s.err != nil || s.trades != len(ts) {
+		return nil
+	}
+	var sum maphash.Hash
+	sum.SetSeed(e.seed)
+	for i := range ts {
+		addTradeSum(&sum, &ts[i])
+	}
+	if sum.Sum64() != s.sum {
+		return nil
+	}
+	return s
+}
+
+// copyTo writes the spool's text to w.
+func (s *spool) copyTo(w io.Writer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// A limited *os.File: a bufio.Writer or *os.File copies it in the
+	// kernel (copy_file_range).
+	n, err := io.Copy(w, io.LimitReader(s.file, s.size))
+	if err == nil && n != s.size {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// addTradeSum adds to h every field of t that the export writes, each
+// float by its bits (so 0 and -0 differ, as their texts do), the strings'
+// lengths before them.
+func addTradeSum(h *maphash.Hash, t *trade.Trade) {
+	var b [20 * 8]byte
+	w := b[:0]
+	for _, x := range [...]float64{
+		t.Leverage, t.OpenRate, t.Amount, t.Stake, t.FeeOpen, t.FeeClose, t.CloseRate, t.ProfitRatio, t.ProfitAbs,
+		t.StopLoss, t.InitialStopLoss, t.LiquidationPrice, t.MaxRate, t.MinRate,
+	} {
+		w = binary.LittleEndian.AppendUint64(w, math.Float64bits(x))
+	}
+	var short uint64
+	if t.IsShort {
+		short = 1
+	}
+	for _, v := range [...]uint64{
+		uint64(t.OpenTime), uint64(t.CloseTime), short, uint64(len(t.Pair)), uint64(len(t.EnterTag)), uint64(len(t.ExitReason)),
+	} {
+		w = binary.LittleEndian.AppendUint64(w, v)
+	}
+	h.Write(w)
+	h.WriteString(t.Pair)
+	h.WriteString(t.EnterTag)
+	h.WriteString(string(t.ExitReason))
 }

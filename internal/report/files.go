@@ -16,17 +16,24 @@ type Files struct {
 	res     *result.Result
 	metrics func() metrics.Report
 	numbers func() []numberChunk
+	spooled func() *spool // the export's trade list, made as the trades closed; nil if not
 }
 
 // NewFiles returns the files of res; metrics returns res's metrics (it
 // may wait for them), and is called at most once. early, when not nil,
-// is the EarlyTrades that the backtest of res fed: the files use the
-// texts it made of the trades' numbers, and Close it.
+// is the EarlyTrades that the backtest of res fed: the files use what it
+// made of the trades (the texts of their numbers, the export's trade
+// list); its owner closes it once the files are written.
 func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
 	f := &Files{res: res, metrics: sync.OnceValue(metrics)}
+	f.spooled = sync.OnceValue(func() *spool {
+		if res == nil {
+			return nil
+		}
+		return early.spooled(res.Trades)
+	})
 	f.numbers = sync.OnceValue(func() []numberChunk {
 		if res == nil {
-			early.Close()
 			return nil
 		}
 		if made := early.numbersOf(res.Trades); made != nil {

@@ -117,7 +117,7 @@ func TestFilesEarlyTrades(t *testing.T) {
 		}
 		for feed, ts := range map[string][]trade.Trade{"same": res.Trades, "fewer": res.Trades[:len(res.Trades)/2], "changed": changed} {
 			t.Run(name+"/"+feed, func(t *testing.T) {
-				early := NewEarlyTrades()
+				early := NewEarlyTrades("", true)
 				for i := range ts {
 					early.Closed(&ts[i])
 				}

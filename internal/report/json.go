@@ -124,21 +124,41 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	if err := checkResultFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, f.numbers(), &doc, func() error {
+	return encodeJSON(w, res, f.trades, &doc, func() error {
 		doc.setMetrics(f.metrics())
 		return checkMetricsFinite(&doc)
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (with the texts of
-// their numbers, tradeNumbers'), then, once fill has put the
-// metrics' sections into doc (or failed), those and res's curves.
-func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
+// trades writes the export's trade list to e: copied from the spool the
+// EarlyTrades made as the trades closed when it holds the result's trades,
+// else made now (from its texts of their numbers if it has them).
+func (f *Files) trades(e *jsonWriter) {
+	s := f.spooled()
+	if s == nil {
+		e.tradeList(f.res.Trades, f.numbers())
+		return
+	}
+	e.raw("[")
+	if e.flush(); e.err != nil {
+		return
+	}
+	if err := s.copyTo(e.w); err != nil {
+		e.err = fmt.Errorf("report: copying the trades: %w", err)
+		return
+	}
+	e.raw("]")
+}
+
+// encodeJSON writes doc's strategy and, by trades, res's trade list, then,
+// once fill has put the metrics' sections into doc (or failed), those and
+// res's curves.
+func encodeJSON(w io.Writer, res *result.Result, trades func(e *jsonWriter), doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\"strategy\":")
 	e.value(doc.Strategy)
 	e.raw(",\"trades\":")
-	e.tradeList(res.Trades, numbers)
+	trades(e)
 	if e.flush(); e.err != nil {
 		return e.err
 	}
