@@ -19,13 +19,16 @@ import (
 // a time. For the report it keeps the texts of the trades' numbers (see
 // Files); for the export it writes the text of the trade list, as
 // WriteJSON would, to a temporary file beside the export (a spool), so
-// that after the run WriteJSON copies it rather than making it. Files
-// given it use what it made when its trades are the result's, as they are
-// when Closed saw the whole run; else they make it as without it.
+// that after the run WriteJSON copies it rather than making it. When the
+// files begin, the goroutine stops after the chunk in hand: the files
+// make what it had not done, on every core. They use what it made when
+// its trades are the result's first trades, as they are when Closed saw
+// the run; else they make it all as without it.
 type EarlyTrades struct {
 	cur    []trade.Trade // the chunk being gathered
 	chunks chan []trade.Trade
 	free   chan []trade.Trade // chunks done with, for reuse
+	stop   chan struct{}      // closed when the files begin
 	done   chan struct{}
 	wait   func()
 	close  func() error
@@ -37,6 +40,10 @@ type EarlyTrades struct {
 	numbers []numberChunk
 	spool   *spool // nil when not streaming the export
 }
+
+// earlyBacklog is how many chunks Closed may hand over before the
+// goroutine takes them (about 2.6 M trades): past it Closed waits.
+const earlyBacklog = 1 << 14
 
 // spool is the text of an export's trade list, without its brackets,
 // written to a temporary file as the trades close.
@@ -57,8 +64,9 @@ type spool struct {
 // without it (writing the export then says why it failed, if it does).
 func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
 	e := &EarlyTrades{
-		chunks: make(chan []trade.Trade, 64),
+		chunks: make(chan []trade.Trade, earlyBacklog),
 		free:   make(chan []trade.Trade, 8),
+		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		report: report,
 		seed:   maphash.MakeSeed(),
@@ -70,11 +78,7 @@ func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
 		}
 	}
 	e.wait = sync.OnceFunc(func() {
-		if len(e.cur) > 0 {
-			e.chunks <- e.cur
-			e.cur = nil
-		}
-		close(e.chunks)
+		close(e.stop)
 		<-e.done
 	})
 	e.close = sync.OnceValue(func() error {
@@ -92,7 +96,7 @@ func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
 	return e
 }
 
-// run takes the chunks Closed sends until Close.
+// run takes the chunks Closed sends until the files begin.
 func (e *EarlyTrades) run() {
 	defer close(e.done)
 	var scratch numberChunk // the numbers of a chunk, when not kept
@@ -100,9 +104,20 @@ func (e *EarlyTrades) run() {
 	var sum maphash.Hash
 	sum.SetSeed(e.seed)
 	for k := 0; ; k++ {
-		ts, ok := <-e.chunks
-		if !ok {
-			break
+		var ts []trade.Trade
+		select {
+		case <-e.stop:
+			return
+		default:
+		}
+		select {
+		case <-e.stop:
+			return
+		case c, ok := <-e.chunks:
+			if !ok {
+				return
+			}
+			ts = c
 		}
 		c := &scratch
 		if e.report {
@@ -121,7 +136,7 @@ func (e *EarlyTrades) run() {
 			c.add(tradeNumberValues(&ts[i]))
 		}
 		if s := e.spool; s != nil && s.err == nil {
-			text = appendPiece(text[:0], ts, k, c)
+			text = appendPiece(text[:0], ts, k > 0, c)
 			n, err := s.file.Write(text)
 			s.size += int64(n)
 			s.err = err
@@ -165,57 +180,56 @@ func (e *EarlyTrades) Close() error {
 	return e.close()
 }
 
-// numbersOf returns, after the goroutine stopped, the texts of the numbers
-// of ts (as tradeNumbers makes them) when Closed was given trades with the
-// same numbers, in order, and a report was asked for; nil when not (or e
-// is nil).
+// numbersOf stops the goroutine and returns the texts of the numbers (as
+// tradeNumbers makes them) of the first chunks of ts, as many as it made
+// of trades with the same numbers, in order, for a report (none when e is
+// nil).
 func (e *EarlyTrades) numbersOf(ts []trade.Trade) []numberChunk {
 	if e == nil {
 		return nil
 	}
 	e.wait()
-	i := 0
-	for _, xs := range e.values {
+	for k, xs := range e.values {
+		i := k * tradesPerPiece
 		if len(xs) != min(tradesPerPiece, len(ts)-i)*numberFields {
-			return nil
+			return e.numbers[:k]
 		}
 		for j := 0; j < len(xs); j, i = j+numberFields, i+1 {
-			for k, x := range tradeNumberValues(&ts[i]) {
-				if math.Float64bits(x) != math.Float64bits(xs[j+k]) {
-					return nil
+			for f, x := range tradeNumberValues(&ts[i]) {
+				if math.Float64bits(x) != math.Float64bits(xs[j+f]) {
+					return e.numbers[:k]
 				}
 			}
 		}
 	}
-	if i != len(ts) {
-		return nil
-	}
 	return e.numbers
 }
 
-// spooled returns, after the goroutine stopped, the spool of the export's
-// trade list when Closed was given trades equal to ts in every field the
-// export writes, in order, and every write to it succeeded; nil when not
-// (or e is nil). Equal is by a 64-bit hash of the fields, seeded afresh
-// for each EarlyTrades: the chance that other trades pass is 2^-64.
-func (e *EarlyTrades) spooled(ts []trade.Trade) *spool {
+// spooled stops the goroutine and returns the spool of the export's trade
+// list and how many trades it holds (whole pieces of tradesPerPiece, or all
+// of ts), when those are the first trades of ts: Closed was given trades equal to
+// them in every field the export writes, in order, and every write to the
+// spool succeeded; nil and 0 when not (or e is nil, or nothing was
+// spooled). Equal is by a 64-bit hash of the fields, seeded afresh for
+// each EarlyTrades: the chance that other trades pass is 2^-64.
+func (e *EarlyTrades) spooled(ts []trade.Trade) (*spool, int) {
 	if e == nil {
-		return nil
+		return nil, 0
 	}
 	e.wait()
 	s := e.spool
-	if s == nil || s.err != nil || s.trades != len(ts) {
-		return nil
+	if s == nil || s.err != nil || s.trades == 0 || s.trades > len(ts) || s.trades%tradesPerPiece != 0 && s.trades != len(ts) {
+		return nil, 0
 	}
 	var sum maphash.Hash
 	sum.SetSeed(e.seed)
-	for i := range ts {
+	for i := range ts[:s.trades] {
 		addTradeSum(&sum, &ts[i])
 	}
 	if sum.Sum64() != s.sum {
-		return nil
+		return nil, 0
 	}
-	return s
+	return s, s.trades
 }
 
 // copyTo writes the spool's text to w.

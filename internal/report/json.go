@@ -130,13 +130,14 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	})
 }
 
-// trades writes the export's trade list to e: copied from the spool the
-// EarlyTrades made as the trades closed when it holds the result's trades,
-// else made now (from its texts of their numbers if it has them).
+// trades writes the export's trade list to e. When an EarlyTrades wrote
+// the text of the first of the result's trades as they closed, that text
+// is copied and the rest are made now (on every core); else all are.
 func (f *Files) trades(e *jsonWriter) {
-	s := f.spooled()
+	ts := f.res.Trades
+	s, done := f.spooled()
 	if s == nil {
-		e.tradeList(f.res.Trades, f.numbers())
+		e.tradeList(ts, f.numbers())
 		return
 	}
 	e.raw("[")
@@ -147,6 +148,14 @@ func (f *Files) trades(e *jsonWriter) {
 		e.err = fmt.Errorf("report: copying the trades: %w", err)
 		return
 	}
+	rest := ts[done:]
+	var numbers []numberChunk
+	if f.early.report {
+		numbers = f.numbers()[done/tradesPerPiece:] // the report's too: made once
+	} else {
+		numbers = tradeNumbers(rest)
+	}
+	e.pieces(rest, numbers, true)
 	e.raw("]")
 }
 
@@ -252,25 +261,33 @@ func (e *jsonWriter) list(n int, elem func(i int)) {
 // tradesPerPiece is how many trades tradeList encodes as one piece.
 const tradesPerPiece = 256
 
-// tradeList appends the list of trades as list would, encoding pieces of
-// tradesPerPiece trades on up to GOMAXPROCS goroutines and writing them in
-// order as they are done, a few ahead at most: the encoding, most of a
-// large export's work, on every core, without holding the whole list.
+// tradeList appends the list of trades ts, with numbers, the texts of
+// their numbers (see tradeNumbers).
 func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
+	e.raw("[")
+	e.pieces(ts, numbers, false)
+	e.raw("]")
+}
+
+// pieces appends the trades ts of a list, a comma before each but the
+// first (before it too when comma is set: ts follow other trades),
+// numbers[k] the texts of the numbers of ts' piece k. It encodes pieces
+// of tradesPerPiece trades on up to GOMAXPROCS goroutines and writes them
+// in order as they are done, a few ahead at most: the encoding, most of a
+// large export's work, on every core, without holding the whole list.
+func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool) {
 	if e.err != nil {
 		return
 	}
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
-	if pieces < 2 {
-		e.raw("[")
-		if pieces == 1 {
-			e.buf = appendPiece(e.buf, ts, 0, &numbers[0])
-		}
-		e.raw("]")
-		return
-	}
 	encode := func(b []byte, k int) []byte {
-		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], k, &numbers[k])
+		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], comma || k > 0, &numbers[k])
+	}
+	if pieces < 2 {
+		if pieces == 1 {
+			e.buf = encode(e.buf, 0)
+		}
+		return
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), pieces))
 	// The pieces in order, each delivered on its own channel; at most
@@ -306,7 +323,6 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 			})
 		}
 	})
-	e.raw("[")
 	if e.flush(); e.err != nil {
 		return
 	}
@@ -320,16 +336,15 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 		default:
 		}
 	}
-	e.raw("]")
 }
 
-// appendPiece appends ts, piece k of a trade list, with its numbers'
-// texts, as tradeList writes it: a comma before each
-// trade but the list's first.
-func appendPiece(b []byte, ts []trade.Trade, k int, numbers *numberChunk) []byte {
+// appendPiece appends ts, a piece of a trade list, with its numbers'
+// texts, as pieces writes it: a comma before each trade but the first,
+// and before it too when comma is set.
+func appendPiece(b []byte, ts []trade.Trade, comma bool, numbers *numberChunk) []byte {
 	var texts tradeTexts
 	for i := range ts {
-		if k > 0 || i > 0 {
+		if comma || i > 0 {
 			b = append(b, ',')
 		}
 		b = texts.appendTrade(b, &ts[i], numbers, i)
