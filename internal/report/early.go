@@ -30,6 +30,7 @@ type EarlyTrades struct {
 	free   chan []trade.Trade // chunks done with, for reuse
 	stop   chan struct{}      // closed when the files begin
 	done   chan struct{}
+	halt   func() // closes stop
 	wait   func()
 	close  func() error
 	report bool // keep the numbers' texts
@@ -77,10 +78,11 @@ func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
 			e.spool = &spool{file: f}
 		}
 	}
-	e.wait = sync.OnceFunc(func() {
-		close(e.stop)
+	e.halt = sync.OnceFunc(func() { close(e.stop) })
+	e.wait = func() {
+		e.halt()
 		<-e.done
-	})
+	}
 	e.close = sync.OnceValue(func() error {
 		e.wait()
 		if e.spool == nil {
@@ -167,6 +169,14 @@ func (e *EarlyTrades) Closed(t *trade.Trade) {
 	if len(e.cur) == tradesPerPiece {
 		e.chunks <- e.cur
 		e.cur = nil
+	}
+}
+
+// stopTaking has the goroutine stop after the chunk in hand, without
+// waiting for it: when the run is over, so that the files have the cores.
+func (e *EarlyTrades) stopTaking() {
+	if e != nil {
+		e.halt()
 	}
 }
 

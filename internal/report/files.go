@@ -29,6 +29,7 @@ type Files struct {
 // the export's trade list) and make the rest; its owner closes it once
 // the files are written.
 func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
+	early.stopTaking() // the run is over: the cores are the files'
 	f := &Files{res: res, metrics: sync.OnceValue(metrics), early: early}
 	f.spooled = sync.OnceValues(func() (*spool, int) {
 		if res == nil {
