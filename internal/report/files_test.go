@@ -153,10 +153,11 @@ func TestFilesEarlyTrades(t *testing.T) {
 			"neg0":    {changed(func(t *trade.Trade) { t.LiquidationPrice = math.Copysign(0, -1) }), 0, (n + tradesPerPiece - 1) / tradesPerPiece},
 			"reorder": {slices.Concat(res.Trades[n/2:], res.Trades[:n/2]), 0, -1},
 		} {
-			for _, drained := range []bool{true, false} {
-				t.Run(fmt.Sprintf("%s/%s/drained=%v", name, feed, drained), func(t *testing.T) {
+			for _, mode := range []struct{ drained, report bool }{{true, true}, {false, true}, {true, false}} {
+				drained := mode.drained
+				t.Run(fmt.Sprintf("%s/%s/drained=%v/report=%v", name, feed, drained, mode.report), func(t *testing.T) {
 					dir := t.TempDir()
-					early := NewEarlyTrades(filepath.Join(dir, "result.json"), true)
+					early := NewEarlyTrades(filepath.Join(dir, "result.json"), mode.report)
 					for i := range c.ts {
 						early.Closed(&c.ts[i])
 					}
@@ -168,7 +169,7 @@ func TestFilesEarlyTrades(t *testing.T) {
 						if _, got := files.spooled(); got != c.spooled {
 							t.Errorf("%d trades of the spool used, want %d", got, c.spooled)
 						}
-						if got := len(early.numbersOf(res.Trades)); c.nums >= 0 && got != c.nums {
+						if got := len(early.numbersOf(res.Trades)); mode.report && c.nums >= 0 && got != c.nums {
 							t.Errorf("%d chunks of early numbers used, want %d", got, c.nums)
 						}
 					}

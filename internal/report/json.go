@@ -149,11 +149,9 @@ func (f *Files) trades(e *jsonWriter) {
 		return
 	}
 	rest := ts[done:]
-	var numbers []numberChunk
+	var numbers []numberChunk // made by the pieces, for the export alone
 	if f.early.report {
 		numbers = f.numbers()[done/tradesPerPiece:] // the report's too: made once
-	} else {
-		numbers = tradeNumbers(rest)
 	}
 	e.pieces(rest, numbers, true)
 	e.raw("]")
@@ -271,7 +269,8 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 
 // pieces appends the trades ts of a list, a comma before each but the
 // first (before it too when comma is set: ts follow other trades),
-// numbers[k] the texts of the numbers of ts' piece k. It encodes pieces
+// numbers[k] the texts of the numbers of ts' piece k (nil: each piece
+// makes its own, in memory it reuses, when no report shares them). It encodes pieces
 // of tradesPerPiece trades on up to GOMAXPROCS goroutines and writes them
 // in order as they are done, a few ahead at most: the encoding, most of a
 // large export's work, on every core, without holding the whole list.
@@ -280,12 +279,25 @@ func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool)
 		return
 	}
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
-	encode := func(b []byte, k int) []byte {
-		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], comma || k > 0, &numbers[k])
+	encode := func(p *pieceBuf, k int) {
+		piece := ts[k*tradesPerPiece : min((k+1)*tradesPerPiece, len(ts))]
+		var c *numberChunk
+		if numbers != nil {
+			c = &numbers[k]
+		} else {
+			c = &p.numbers
+			c.text, c.end = c.text[:0], c.end[:0]
+			for i := range piece {
+				c.add(tradeNumberValues(&piece[i]))
+			}
+		}
+		p.text = appendPiece(p.text, piece, comma || k > 0, c)
 	}
 	if pieces < 2 {
 		if pieces == 1 {
-			e.buf = encode(e.buf, 0)
+			p := &pieceBuf{text: e.buf}
+			encode(p, 0)
+			e.buf = p.text
 		}
 		return
 	}
@@ -294,8 +306,8 @@ func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool)
 	// ahead of them encoded or in the making. Buffers go round: a piece
 	// written hands its buffer to a later one.
 	ahead := 2 * workers
-	order := make(chan chan []byte, ahead)
-	free := make(chan []byte, ahead+1)
+	order := make(chan chan *pieceBuf, ahead)
+	free := make(chan *pieceBuf, ahead+1)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -304,21 +316,23 @@ func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool)
 		defer close(order)
 		sem := make(chan struct{}, workers)
 		for k := range pieces {
-			done := make(chan []byte, 1)
+			done := make(chan *pieceBuf, 1)
 			select {
 			case order <- done:
 			case <-stop:
 				return
 			}
 			sem <- struct{}{}
-			var buf []byte
+			var p *pieceBuf
 			select {
-			case buf = <-free:
+			case p = <-free:
 			default:
-				buf = make([]byte, 0, tradesPerPiece*1024) // a trade takes 550-650 bytes
+				p = &pieceBuf{text: make([]byte, 0, tradesPerPiece*1024)} // a trade takes 550-650 bytes
 			}
+			p.text = p.text[:0]
 			wg.Go(func() {
-				done <- encode(buf[:0], k)
+				encode(p, k)
+				done <- p
 				<-sem
 			})
 		}
@@ -327,15 +341,22 @@ func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool)
 		return
 	}
 	for done := range order {
-		b := <-done
-		if _, e.err = e.w.Write(b); e.err != nil {
+		p := <-done
+		if _, e.err = e.w.Write(p.text); e.err != nil {
 			return // the deferred close stops the pieces not yet begun
 		}
 		select {
-		case free <- b:
+		case free <- p:
 		default:
 		}
 	}
+}
+
+// pieceBuf is the memory pieces encodes a piece in, reused by later
+// pieces: its text and, when not given them, its numbers' texts.
+type pieceBuf struct {
+	text    []byte
+	numbers numberChunk
 }
 
 // appendPiece appends ts, a piece of a trade list, with its numbers'
