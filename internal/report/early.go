@@ -14,9 +14,9 @@ import (
 
 // EarlyTrades does the work of a backtest's files on its trades while the
 // backtest still runs, on a core the simulation leaves idle: Closed, the
-// backtest's hook (backtest.Settings.Closed), copies each trade as it
-// closes, and a goroutine takes them a chunk of tradesPerPiece trades at
-// a time. For the report it keeps the texts of the trades' numbers (see
+// backtest's hook (backtest.Settings.Closed), is given each trade of the
+// result as it closes, and a goroutine takes them a chunk of
+// tradesPerPiece trades at a time. For the report it keeps the texts of the trades' numbers (see
 // Files); for the export it writes the text of the trade list, as
 // WriteJSON would, to a temporary file beside the export (a spool), so
 // that after the run WriteJSON copies it rather than making it. When the
@@ -25,9 +25,9 @@ import (
 // its trades are the result's first trades, as they are when Closed saw
 // the run; else they make it all as without it.
 type EarlyTrades struct {
-	cur    []trade.Trade // the chunk being gathered
-	chunks chan []trade.Trade
-	free   chan []trade.Trade // chunks done with, for reuse
+	cur    []*trade.Trade // the chunk being gathered
+	chunks chan []*trade.Trade
+	free   chan []*trade.Trade // chunks done with, for reuse
 	stop   chan struct{}      // closed when the files begin
 	done   chan struct{}
 	halt   func() // closes stop
@@ -43,7 +43,8 @@ type EarlyTrades struct {
 }
 
 // earlyBacklog is how many chunks Closed may hand over before the
-// goroutine takes them (about 2.6 M trades): past it Closed waits.
+// goroutine takes them (about 2.6 M trades, 2 KB a chunk): past it Closed
+// waits.
 const earlyBacklog = 1 << 14
 
 // spool is the text of an export's trade list, without its brackets,
@@ -65,8 +66,8 @@ type spool struct {
 // without it (writing the export then says why it failed, if it does).
 func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
 	e := &EarlyTrades{
-		chunks: make(chan []trade.Trade, earlyBacklog),
-		free:   make(chan []trade.Trade, 8),
+		chunks: make(chan []*trade.Trade, earlyBacklog),
+		free:   make(chan []*trade.Trade, 8),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		report: report,
@@ -106,7 +107,7 @@ func (e *EarlyTrades) run() {
 	var sum maphash.Hash
 	sum.SetSeed(e.seed)
 	for k := 0; ; k++ {
-		var ts []trade.Trade
+		var ts []*trade.Trade
 		select {
 		case <-e.stop:
 			return
@@ -124,8 +125,8 @@ func (e *EarlyTrades) run() {
 		c := &scratch
 		if e.report {
 			xs := make([]float64, 0, len(ts)*numberFields)
-			for i := range ts {
-				v := tradeNumberValues(&ts[i])
+			for _, t := range ts {
+				v := tradeNumberValues(t)
 				xs = append(xs, v[:]...)
 			}
 			e.values = append(e.values, xs)
@@ -134,16 +135,16 @@ func (e *EarlyTrades) run() {
 		} else {
 			c.text, c.end = c.text[:0], c.end[:0]
 		}
-		for i := range ts {
-			c.add(tradeNumberValues(&ts[i]))
+		for _, t := range ts {
+			c.add(tradeNumberValues(t))
 		}
 		if s := e.spool; s != nil && s.err == nil {
-			text = appendPiece(text[:0], ts, k > 0, c)
+			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0, c)
 			n, err := s.file.Write(text)
 			s.size += int64(n)
 			s.err = err
-			for i := range ts {
-				addTradeSum(&sum, &ts[i])
+			for _, t := range ts {
+				addTradeSum(&sum, t)
 			}
 			s.trades += len(ts)
 			s.sum = sum.Sum64()
@@ -155,17 +156,18 @@ func (e *EarlyTrades) run() {
 	}
 }
 
-// Closed copies t, the backtest's next trade; it is called on one
-// goroutine, and not after Close.
+// Closed takes t, the backtest's next trade, which must not change
+// after (the result's, as backtest.Settings.Closed gives it); it is called
+// on one goroutine, and not after the files begin.
 func (e *EarlyTrades) Closed(t *trade.Trade) {
 	if e.cur == nil {
 		select {
 		case e.cur = <-e.free:
 		default:
-			e.cur = make([]trade.Trade, 0, tradesPerPiece)
+			e.cur = make([]*trade.Trade, 0, tradesPerPiece)
 		}
 	}
-	e.cur = append(e.cur, *t)
+	e.cur = append(e.cur, t)
 	if len(e.cur) == tradesPerPiece {
 		e.chunks <- e.cur
 		e.cur = nil

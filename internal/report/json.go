@@ -291,7 +291,7 @@ func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool)
 				c.add(tradeNumberValues(&piece[i]))
 			}
 		}
-		p.text = appendPiece(p.text, piece, comma || k > 0, c)
+		p.text = appendPiece(p.text, len(piece), func(i int) *trade.Trade { return &piece[i] }, comma || k > 0, c)
 	}
 	if pieces < 2 {
 		if pieces == 1 {
@@ -359,16 +359,17 @@ type pieceBuf struct {
 	numbers numberChunk
 }
 
-// appendPiece appends ts, a piece of a trade list, with its numbers'
-// texts, as pieces writes it: a comma before each trade but the first,
-// and before it too when comma is set.
-func appendPiece(b []byte, ts []trade.Trade, comma bool, numbers *numberChunk) []byte {
+// appendPiece appends the n trades of a piece of a trade list, trade(i)
+// the piece's trade i, with their numbers' texts, as pieces writes them: a
+// comma before each trade but the first, and before it too when comma is
+// set.
+func appendPiece(b []byte, n int, trade func(i int) *trade.Trade, comma bool, numbers *numberChunk) []byte {
 	var texts tradeTexts
-	for i := range ts {
+	for i := range n {
 		if comma || i > 0 {
 			b = append(b, ',')
 		}
-		b = texts.appendTrade(b, &ts[i], numbers, i)
+		b = texts.appendTrade(b, trade(i), numbers, i)
 	}
 	return b
 }
