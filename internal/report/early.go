@@ -28,7 +28,7 @@ type EarlyTrades struct {
 	cur    []*trade.Trade // the chunk being gathered
 	chunks chan []*trade.Trade
 	free   chan []*trade.Trade // chunks done with, for reuse
-	stop   chan struct{}      // closed when the files begin
+	stop   chan struct{}       // closed when the files begin
 	done   chan struct{}
 	halt   func() // closes stop
 	wait   func()
