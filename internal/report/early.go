@@ -43,9 +43,9 @@ type EarlyTrades struct {
 }
 
 // earlyBacklog is how many chunks Closed may hand over before the
-// goroutine takes them (about 2.6 M trades, 2 KB a chunk): past it Closed
+// goroutine takes them (about a million trades, 2 KB a chunk): past it Closed
 // waits.
-const earlyBacklog = 1 << 14
+const earlyBacklog = 1 << 12
 
 // spool is the text of an export's trade list, without its brackets,
 // written to a temporary file as the trades close.
