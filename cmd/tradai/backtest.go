@@ -96,12 +96,18 @@ files follow. See docs/remote.md.`,
 				return err
 			}
 			// The files' trades are formatted as they close, on a core
-			// the simulation leaves idle.
+			// the simulation leaves idle; the export's trade list is
+			// written then, to a temporary file beside it that Close
+			// removes, whether the run succeeds or not.
 			var early *report.EarlyTrades
 			var closed func(*trade.Trade)
 			if exportJSON != "" || reportPath != "" {
-				early = report.NewEarlyTrades()
-				defer early.Close()
+				early = report.NewEarlyTrades(exportJSON, reportPath != "")
+				defer func() {
+					if err := early.Close(); err != nil {
+						log.Warn("removing a temporary file of --export-json", "err", err)
+					}
+				}()
 				closed = early.Closed
 			}
 			began := time.Now()

@@ -63,6 +63,26 @@ func TestBacktestExample(t *testing.T) {
 	}
 }
 
+// A backtest that fails (on a pair without data, or cancelled) leaves
+// nothing in the folder of its --export-json and --report: neither the
+// files nor the temporary file the export's trades go to as they close.
+func TestBacktestFailedLeavesNoFiles(t *testing.T) {
+	t.Chdir("../..")
+	dir := t.TempDir()
+	files := []string{"--export-json", filepath.Join(dir, "r.json"), "--report", filepath.Join(dir, "r.html")}
+	if _, _, err := execute(t, append([]string{"backtest", "-c", "examples/backtest.json", "--pairs", "FOO/BTC"}, files...)...); err == nil {
+		t.Fatal("a backtest of a pair without data succeeded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := executeCtx(ctx, io.Discard, io.Discard, append([]string{"backtest", "-c", "examples/backtest.json"}, files...)...); err == nil {
+		t.Fatal("a cancelled backtest succeeded")
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		t.Errorf("%s left in the files' folder", left[0].Name())
+	}
+}
+
 func TestBacktestErrors(t *testing.T) {
 	t.Chdir("../..")
 	cases := []struct {

@@ -28,7 +28,13 @@ func WriteMode(path string, perm os.FileMode, write func(w io.Writer) error) err
 
 // WriteUnsynced is Write without the syncs: readers still see either the
 // old content or the new, never a half-written file, but after a crash or
-// power cut the file may hold the old content, or be empty or missing.
+// power cut the file may hold the old content, or be empty or missing (or
+// a temporary file beside it remain). On Linux a regular file at path is
+// replaced by exchanging it with the new one and removing it, rather than
+// renamed over: ext4 begins writing a file renamed over another back at
+// once (in case it is not synced), and removing a file being written back
+// waits for it, which together made replacing a 13 MB export cost 6-8 ms
+// more than writing it.
 // For files that can be made again (a backtest's report or export: its
 // run can be repeated), where syncing megabytes would cost more than the
 // work that made them.
@@ -67,6 +73,11 @@ func writeFile(path string, perm os.FileMode, durable bool, write func(w io.Writ
 	}
 	if err = os.Chmod(tmp.Name(), perm); err != nil {
 		return err
+	}
+	if !durable {
+		if replaced, err := replace(tmp.Name(), path); replaced || err != nil {
+			return err
+		}
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err

@@ -35,6 +35,51 @@ func testWriteReplaces(t *testing.T, write func(string, func(io.Writer) error) e
 	if st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644", st.Mode().Perm())
 	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("%d files in the folder, want the one written", len(left))
+	}
+}
+
+// What is at the path but a regular file is replaced as a rename replaces
+// it: a symbolic link itself (not the file it points to), and a folder not
+// at all (the write fails and leaves it as it was).
+func TestWriteOverOtherThanFile(t *testing.T) {
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			target := filepath.Join(dir, "target.txt")
+			if err := os.WriteFile(target, []byte("target"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(dir, "link.txt")
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := write(link, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Lstat(link); err != nil || !fi.Mode().IsRegular() {
+				t.Errorf("the link was not replaced by a file: %v", err)
+			}
+			if got, _ := os.ReadFile(target); string(got) != "target" {
+				t.Errorf("the link's target was written: %q", got)
+			}
+
+			folder := filepath.Join(dir, "folder")
+			if err := os.Mkdir(folder, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := write(folder, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err == nil {
+				t.Error("a folder was replaced")
+			}
+			if fi, err := os.Stat(folder); err != nil || !fi.IsDir() {
+				t.Errorf("the folder is gone: %v", err)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 3 {
+				t.Errorf("%d entries in the folder, want 3", len(left))
+			}
+		})
+	}
 }
 
 func TestWriteFailureKeepsOldFile(t *testing.T) {

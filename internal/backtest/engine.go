@@ -37,8 +37,10 @@ type Settings struct {
 	// Closed, when not nil, is called with each trade as it closes, in
 	// the order of the result's trade list (the forced exits at the end
 	// last), on the simulating goroutine: for work on a trade that can
-	// begin before the run ends. The trade is the portfolio's and is
-	// reused after the call: Closed copies what it keeps.
+	// begin before the run ends. The trade is the result's (the last of
+	// its trade list so far), which the run does not change again: Closed
+	// may keep the pointer and read it on another goroutine, until the
+	// result is reused (SimulateReusing).
 	Closed func(*trade.Trade)
 }
 
@@ -359,7 +361,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 					}
 					res.Trades = append(res.Trades, *closed)
 					if s.Closed != nil {
-						s.Closed(closed)
+						s.Closed(&res.Trades[len(res.Trades)-1])
 					}
 					p.tr = nil
 				}
@@ -604,7 +606,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 		}
 		res.Trades = append(res.Trades, *closed)
 		if s.Closed != nil {
-			s.Closed(closed)
+			s.Closed(&res.Trades[len(res.Trades)-1])
 		}
 		p.tr = nil
 	}

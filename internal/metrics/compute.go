@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"math"
+	"math/bits"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/tradai/tradai/internal/result"
@@ -156,10 +158,7 @@ func group(key string, ts []*trade.Trade, startBal float64) Group {
 // dropped, pairs without trades included), then rows for any traded pair
 // missing from pairs, sorted by name. No TOTAL row.
 func perPair(pairs []string, ts []*trade.Trade, startBal float64) []Group {
-	byPair := map[string][]*trade.Trade{}
-	for _, t := range ts {
-		byPair[t.Pair] = append(byPair[t.Pair], t)
-	}
+	_, byPair := groupBy(ts, func(t *trade.Trade) string { return t.Pair })
 	seen := map[string]bool{}
 	var rows []Group
 	for _, p := range pairs {
@@ -200,8 +199,13 @@ func bestWorstPair(rows []Group) (best, worst string) {
 	return rows[bi].Key, rows[wi].Key
 }
 
-// groupBy splits ts by key(t), returning the keys sorted and the groups.
+// groupBy splits ts by key(t), returning the keys sorted and the groups
+// (ts itself when every trade has the same key, as a run of one pair or
+// one tag has).
 func groupBy(ts []*trade.Trade, key func(*trade.Trade) string) ([]string, map[string][]*trade.Trade) {
+	if k, ok := sameKey(ts, key); ok {
+		return []string{k}, map[string][]*trade.Trade{k: ts}
+	}
 	m := map[string][]*trade.Trade{}
 	for _, t := range ts {
 		k := key(t)
@@ -213,6 +217,21 @@ func groupBy(ts []*trade.Trade, key func(*trade.Trade) string) ([]string, map[st
 	}
 	sort.Strings(keys)
 	return keys, m
+}
+
+// sameKey returns the key of ts' trades when there are some and they all
+// have the same.
+func sameKey(ts []*trade.Trade, key func(*trade.Trade) string) (string, bool) {
+	if len(ts) == 0 {
+		return "", false
+	}
+	k := key(ts[0])
+	for _, t := range ts[1:] {
+		if key(t) != k {
+			return "", false
+		}
+	}
+	return k, true
 }
 
 // perExitReason returns one row per exit reason, most trades first, ties
@@ -246,7 +265,9 @@ func perEnterTag(ts []*trade.Trade, startBal float64) []Group {
 }
 
 // medianRatio is the median profit_ratio (mean of the middle two for an
-// even count), 0 without trades.
+// even count), 0 without trades: as sorting the ratios (sort.Float64s)
+// gives it, found by selection when that gives the same bits (see
+// selectMedian).
 func medianRatio(ts []*trade.Trade) float64 {
 	if len(ts) == 0 {
 		return 0
@@ -255,12 +276,83 @@ func medianRatio(ts []*trade.Trade) float64 {
 	for i, t := range ts {
 		r[i] = t.ProfitRatio
 	}
+	if m, ok := selectMedian(r); ok {
+		return m
+	}
+	for i, t := range ts { // in their order again: sorting places 0 and -0 by it
+		r[i] = t.ProfitRatio
+	}
 	sort.Float64s(r)
 	n := len(r)
 	if n%2 == 1 {
 		return r[n/2]
 	}
 	return (r[n/2-1] + r[n/2]) / 2
+}
+
+// selectMedian returns the median of r, reordering r, as sorting r would
+// give it, when selection can tell it: r holds no NaN (which sorting puts
+// first) and its middle values are not zero (sorting leaves the order of
+// 0 and -0 to chance; other equal floats have the same bits); it gives up
+// on a selection that does not shrink (sorting is then as fast).
+func selectMedian(r []float64) (float64, bool) {
+	for _, x := range r {
+		if x != x {
+			return 0, false
+		}
+	}
+	n := len(r)
+	hi, ok := nthSmallest(r, n/2)
+	if !ok || hi == 0 {
+		return 0, false
+	}
+	if n%2 == 1 {
+		return hi, true
+	}
+	lo := slices.Max(r[:n/2]) // the n/2 smallest are before r[n/2]
+	if lo == 0 {
+		return 0, false
+	}
+	return (lo + hi) / 2, true
+}
+
+// nthSmallest returns the k-th smallest of r (from 0; r without NaN),
+// reordering r so that none before index k is larger and none after it
+// smaller: quickselect, partitioning three ways (less, equal, greater than
+// a median-of-three pivot). It reports false after more rounds than a
+// selection that halves r each round needs, twice over.
+func nthSmallest(r []float64, k int) (float64, bool) {
+	lo, hi := 0, len(r) // k is in r[lo:hi]
+	for rounds := 2 * bits.Len(uint(len(r))); hi-lo > 1; rounds-- {
+		if rounds == 0 {
+			return 0, false
+		}
+		a, b, c := r[lo], r[lo+(hi-lo)/2], r[hi-1]
+		p := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch x := r[i]; {
+			case x < p:
+				r[lt], r[i] = x, r[lt]
+				lt++
+				i++
+			case x > p:
+				gt--
+				r[gt], r[i] = x, r[gt]
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt
+		case k >= gt:
+			lo = gt
+		default:
+			return r[k], true
+		}
+	}
+	return r[k], true
 }
 
 // holdingAverages returns the mean duration in whole minutes of all trades,

@@ -190,8 +190,12 @@ func freqtradeDrawdown(ts []*trade.Trade, startBal float64, clamp bool) drawdown
 	if len(ts) == 0 {
 		return drawdown{}
 	}
-	sorted := slices.Clone(ts)
-	slices.SortStableFunc(sorted, func(a, b *trade.Trade) int { return cmp.Compare(a.CloseTime, b.CloseTime) })
+	byClose := func(a, b *trade.Trade) int { return cmp.Compare(a.CloseTime, b.CloseTime) }
+	sorted := ts // in the order they closed, as a backtest's trades are
+	if !slices.IsSortedFunc(ts, byClose) {
+		sorted = slices.Clone(ts)
+		slices.SortStableFunc(sorted, byClose)
+	}
 
 	off := 0
 	if clamp {

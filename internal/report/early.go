@@ -1,101 +1,288 @@
 package report
 
 import (
+	"encoding/binary"
+	"hash/maphash"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/tradai/tradai/internal/trade"
 )
 
-// EarlyTrades formats the numbers of a backtest's trades that both its
-// files write (see Files) while the backtest still runs, on a core the
-// simulation leaves idle: Closed, the backtest's hook
-// (backtest.Settings.Closed), copies each trade's numbers as it closes,
-// and a goroutine makes their texts a chunk of tradesPerPiece trades at a
-// time. Files given it use those texts when its trades' numbers are the
-// result's, as they are when Closed saw the whole run; else they make
-// them as without it.
+// EarlyTrades does the work of a backtest's files on its trades while the
+// backtest still runs, on a core the simulation leaves idle: Closed, the
+// backtest's hook (backtest.Settings.Closed), is given each trade of the
+// result as it closes, and a goroutine takes them a chunk of
+// tradesPerPiece trades at a time. For the report it keeps the texts of the trades' numbers (see
+// Files); for the export it writes the text of the trade list, as
+// WriteJSON would, to a temporary file beside the export (a spool), so
+// that after the run WriteJSON copies it rather than making it. When the
+// files begin, the goroutine stops after the chunk in hand: the files
+// make what it had not done, on every core. They use what it made when
+// its trades are the result's first trades, as they are when Closed saw
+// the run; else they make it all as without it.
 type EarlyTrades struct {
-	cur    []float64 // the numbers of the chunk being gathered, numberFields a trade
-	chunks chan []float64
+	cur    []*trade.Trade // the chunk being gathered
+	chunks chan []*trade.Trade
+	free   chan []*trade.Trade // chunks done with, for reuse
+	stop   chan struct{}       // closed when the files begin
 	done   chan struct{}
-	finish func()
+	halt   func() // closes stop
+	wait   func()
+	close  func() error
+	report bool // keep the numbers' texts
+	seed   maphash.Seed
 
 	// Made by the goroutine, read after done.
 	values  [][]float64
 	numbers []numberChunk
+	spool   *spool // nil when not streaming the export
 }
 
-// NewEarlyTrades starts the goroutine of an EarlyTrades; Close stops it.
-func NewEarlyTrades() *EarlyTrades {
-	e := &EarlyTrades{chunks: make(chan []float64, 64), done: make(chan struct{})}
-	e.finish = sync.OnceFunc(func() {
-		if len(e.cur) > 0 {
-			e.chunks <- e.cur
-			e.cur = nil
+// earlyBacklog is how many chunks Closed may hand over before the
+// goroutine takes them (about a million trades, 2 KB a chunk): past it Closed
+// waits.
+const earlyBacklog = 1 << 12
+
+// spool is the text of an export's trade list, without its brackets,
+// written to a temporary file as the trades close.
+type spool struct {
+	file   *os.File
+	size   int64  // bytes written
+	trades int    // trades written
+	sum    uint64 // tradesSum of them
+	err    error  // the first write's that failed: the spool is not used
+
+	mu sync.Mutex // one copy at a time (they move the file's offset)
+}
+
+// NewEarlyTrades starts the goroutine of an EarlyTrades for the files of
+// a backtest: the export at jsonPath ("" for none) and a report when
+// report is set. Close stops it and removes its temporary file. When that
+// file cannot be made, the export's trades are made after the run, as
+// without it (writing the export then says why it failed, if it does).
+func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
+	e := &EarlyTrades{
+		chunks: make(chan []*trade.Trade, earlyBacklog),
+		free:   make(chan []*trade.Trade, 8),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		report: report,
+		seed:   maphash.MakeSeed(),
+	}
+	if jsonPath != "" {
+		f, err := os.CreateTemp(filepath.Dir(jsonPath), "."+filepath.Base(jsonPath)+".trades*")
+		if err == nil {
+			e.spool = &spool{file: f}
 		}
-		close(e.chunks)
+	}
+	e.halt = sync.OnceFunc(func() { close(e.stop) })
+	e.wait = func() {
+		e.halt()
 		<-e.done
-	})
-	go func() {
-		defer close(e.done)
-		for xs := range e.chunks {
-			c := newNumberChunk(len(xs) / numberFields)
-			for i := 0; i < len(xs); i += numberFields {
-				c.add([numberFields]float64(xs[i : i+numberFields]))
-			}
-			e.values = append(e.values, xs)
-			e.numbers = append(e.numbers, c)
+	}
+	e.close = sync.OnceValue(func() error {
+		e.wait()
+		if e.spool == nil {
+			return nil
 		}
-	}()
+		err := e.spool.file.Close()
+		if rerr := os.Remove(e.spool.file.Name()); err == nil {
+			err = rerr
+		}
+		return err
+	})
+	go e.run()
 	return e
 }
 
-// Closed copies the numbers of t, the backtest's next trade; it is called
-// on one goroutine, and not after Close.
+// run takes the chunks Closed sends until the files begin.
+func (e *EarlyTrades) run() {
+	defer close(e.done)
+	var scratch numberChunk // the numbers of a chunk, when not kept
+	var text []byte         // a chunk's text in the export, reused
+	var sum maphash.Hash
+	sum.SetSeed(e.seed)
+	for k := 0; ; k++ {
+		var ts []*trade.Trade
+		select {
+		case <-e.stop:
+			return
+		default:
+		}
+		select {
+		case <-e.stop:
+			return
+		case c, ok := <-e.chunks:
+			if !ok {
+				return
+			}
+			ts = c
+		}
+		c := &scratch
+		if e.report {
+			xs := make([]float64, 0, len(ts)*numberFields)
+			for _, t := range ts {
+				v := tradeNumberValues(t)
+				xs = append(xs, v[:]...)
+			}
+			e.values = append(e.values, xs)
+			e.numbers = append(e.numbers, newNumberChunk(len(ts)))
+			c = &e.numbers[len(e.numbers)-1]
+		} else {
+			c.text, c.end = c.text[:0], c.end[:0]
+		}
+		for _, t := range ts {
+			c.add(tradeNumberValues(t))
+		}
+		if s := e.spool; s != nil && s.err == nil {
+			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0, c)
+			n, err := s.file.Write(text)
+			s.size += int64(n)
+			s.err = err
+			for _, t := range ts {
+				addTradeSum(&sum, t)
+			}
+			s.trades += len(ts)
+			s.sum = sum.Sum64()
+		}
+		select {
+		case e.free <- ts[:0]:
+		default:
+		}
+	}
+}
+
+// Closed takes t, the backtest's next trade, which must not change
+// after (the result's, as backtest.Settings.Closed gives it); it is called
+// on one goroutine, and not after the files begin.
 func (e *EarlyTrades) Closed(t *trade.Trade) {
 	if e.cur == nil {
-		e.cur = make([]float64, 0, tradesPerPiece*numberFields)
+		select {
+		case e.cur = <-e.free:
+		default:
+			e.cur = make([]*trade.Trade, 0, tradesPerPiece)
+		}
 	}
-	xs := tradeNumberValues(t)
-	e.cur = append(e.cur, xs[:]...)
-	if len(e.cur) == cap(e.cur) {
+	e.cur = append(e.cur, t)
+	if len(e.cur) == tradesPerPiece {
 		e.chunks <- e.cur
 		e.cur = nil
 	}
 }
 
-// Close waits for the texts of the numbers Closed was given; it may be
-// called more than once, and on nil.
-func (e *EarlyTrades) Close() {
+// stopTaking has the goroutine stop after the chunk in hand, without
+// waiting for it: when the run is over, so that the files have the cores.
+func (e *EarlyTrades) stopTaking() {
 	if e != nil {
-		e.finish()
+		e.halt()
 	}
 }
 
-// numbersOf returns, after Close, the texts of the numbers of ts (as
-// tradeNumbers makes them) when Closed was given trades with the same
-// numbers, in order; nil when it was not (or e is nil).
+// Close stops the goroutine and removes the temporary file of the
+// export's trades: after the files are written, or when the run failed.
+// It may be called more than once, and on nil.
+func (e *EarlyTrades) Close() error {
+	if e == nil {
+		return nil
+	}
+	return e.close()
+}
+
+// numbersOf stops the goroutine and returns the texts of the numbers (as
+// tradeNumbers makes them) of the first chunks of ts, as many as it made
+// of trades with the same numbers, in order, for a report (none when e is
+// nil).
 func (e *EarlyTrades) numbersOf(ts []trade.Trade) []numberChunk {
 	if e == nil {
 		return nil
 	}
-	e.Close()
-	i := 0
-	for _, xs := range e.values {
+	e.wait()
+	for k, xs := range e.values {
+		i := k * tradesPerPiece
 		if len(xs) != min(tradesPerPiece, len(ts)-i)*numberFields {
-			return nil
+			return e.numbers[:k]
 		}
 		for j := 0; j < len(xs); j, i = j+numberFields, i+1 {
-			for k, x := range tradeNumberValues(&ts[i]) {
-				if math.Float64bits(x) != math.Float64bits(xs[j+k]) {
-					return nil
+			for f, x := range tradeNumberValues(&ts[i]) {
+				if math.Float64bits(x) != math.Float64bits(xs[j+f]) {
+					return e.numbers[:k]
 				}
 			}
 		}
 	}
-	if i != len(ts) {
-		return nil
-	}
 	return e.numbers
+}
+
+// spooled stops the goroutine and returns the spool of the export's trade
+// list and how many trades it holds (whole pieces of tradesPerPiece, or all
+// of ts), when those are the first trades of ts: Closed was given trades equal to
+// them in every field the export writes, in order, and every write to the
+// spool succeeded; nil and 0 when not (or e is nil, or nothing was
+// spooled). Equal is by a 64-bit hash of the fields, seeded afresh for
+// each EarlyTrades: the chance that other trades pass is 2^-64.
+func (e *EarlyTrades) spooled(ts []trade.Trade) (*spool, int) {
+	if e == nil {
+		return nil, 0
+	}
+	e.wait()
+	s := e.spool
+	if s == nil || s.err != nil || s.trades == 0 || s.trades > len(ts) || s.trades%tradesPerPiece != 0 && s.trades != len(ts) {
+		return nil, 0
+	}
+	var sum maphash.Hash
+	sum.SetSeed(e.seed)
+	for i := range ts[:s.trades] {
+		addTradeSum(&sum, &ts[i])
+	}
+	if sum.Sum64() != s.sum {
+		return nil, 0
+	}
+	return s, s.trades
+}
+
+// copyTo writes the spool's text to w.
+func (s *spool) copyTo(w io.Writer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// A limited *os.File: a bufio.Writer or *os.File copies it in the
+	// kernel (copy_file_range).
+	n, err := io.Copy(w, io.LimitReader(s.file, s.size))
+	if err == nil && n != s.size {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// addTradeSum adds to h every field of t that the export writes, each
+// float by its bits (so 0 and -0 differ, as their texts do), the strings'
+// lengths before them.
+func addTradeSum(h *maphash.Hash, t *trade.Trade) {
+	var b [20 * 8]byte
+	w := b[:0]
+	for _, x := range [...]float64{
+		t.Leverage, t.OpenRate, t.Amount, t.Stake, t.FeeOpen, t.FeeClose, t.CloseRate, t.ProfitRatio, t.ProfitAbs,
+		t.StopLoss, t.InitialStopLoss, t.LiquidationPrice, t.MaxRate, t.MinRate,
+	} {
+		w = binary.LittleEndian.AppendUint64(w, math.Float64bits(x))
+	}
+	var short uint64
+	if t.IsShort {
+		short = 1
+	}
+	for _, v := range [...]uint64{
+		uint64(t.OpenTime), uint64(t.CloseTime), short, uint64(len(t.Pair)), uint64(len(t.EnterTag)), uint64(len(t.ExitReason)),
+	} {
+		w = binary.LittleEndian.AppendUint64(w, v)
+	}
+	h.Write(w)
+	h.WriteString(t.Pair)
+	h.WriteString(t.EnterTag)
+	h.WriteString(string(t.ExitReason))
 }

@@ -16,23 +16,33 @@ type Files struct {
 	res     *result.Result
 	metrics func() metrics.Report
 	numbers func() []numberChunk
+	early   *EarlyTrades
+	// spooled is the spool of the export's first trades, made as they
+	// closed, and how many it holds; nil and 0 when none.
+	spooled func() (*spool, int)
 }
 
 // NewFiles returns the files of res; metrics returns res's metrics (it
 // may wait for them), and is called at most once. early, when not nil,
-// is the EarlyTrades that the backtest of res fed: the files use the
-// texts it made of the trades' numbers, and Close it.
+// is the EarlyTrades that the backtest of res fed: the files use what it
+// made of the trades that are the result's (the texts of their numbers,
+// the export's trade list) and make the rest; its owner closes it once
+// the files are written.
 func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
-	f := &Files{res: res, metrics: sync.OnceValue(metrics)}
+	early.stopTaking() // the run is over: the cores are the files'
+	f := &Files{res: res, metrics: sync.OnceValue(metrics), early: early}
+	f.spooled = sync.OnceValues(func() (*spool, int) {
+		if res == nil {
+			return nil, 0
+		}
+		return early.spooled(res.Trades)
+	})
 	f.numbers = sync.OnceValue(func() []numberChunk {
 		if res == nil {
-			early.Close()
 			return nil
 		}
-		if made := early.numbersOf(res.Trades); made != nil {
-			return made
-		}
-		return tradeNumbers(res.Trades)
+		made := early.numbersOf(res.Trades)
+		return append(made[:len(made):len(made)], tradeNumbers(res.Trades[min(len(made)*tradesPerPiece, len(res.Trades)):])...)
 	})
 	return f
 }

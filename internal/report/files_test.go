@@ -2,7 +2,10 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -97,10 +100,26 @@ func TestFilesWriteJSONRejectsNonFinite(t *testing.T) {
 	}
 }
 
+// drain has the goroutine of e take every trade Closed was given before
+// the files stop it, as it does when it keeps up with the run: what the
+// files then use of its work does not depend on timing.
+func (e *EarlyTrades) drain() {
+	if len(e.cur) > 0 {
+		e.chunks <- e.cur
+		e.cur = nil
+	}
+	close(e.chunks)
+	<-e.done
+}
+
 // Files given the EarlyTrades that saw the run's trades write the bytes
-// they write without it, from its texts of their numbers; given
-// one that saw other trades (fewer, or one's profit changed), they write
-// them too, making their own.
+// they write without it, using what it made of the trades that are the
+// result's first ones (the texts of their numbers, the export's trade list
+// in its temporary file) and making the rest; given one that saw other
+// trades (fewer, or one changed in a number, a tag or the sign of a zero),
+// they write them too. Whether its goroutine took all, some or none of the
+// trades before the files began, the bytes are the same; and once it is
+// closed, only the export is left in the export's folder.
 func TestFilesEarlyTrades(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
 		"small": smallFixture, "empty": emptyFixture, "many": manyTradesFixture,
@@ -111,34 +130,114 @@ func TestFilesEarlyTrades(t *testing.T) {
 		if err := NewFiles(res, known(m), nil).WriteHTML(&wantHTML); err != nil {
 			t.Fatal(err)
 		}
-		changed := slices.Clone(res.Trades)
-		if len(changed) > 0 {
-			changed[len(changed)-1].ProfitAbs++
+		changed := func(change func(t *trade.Trade)) []trade.Trade {
+			ts := slices.Clone(res.Trades)
+			if len(ts) > 0 {
+				change(&ts[len(ts)-1])
+			}
+			return ts
 		}
-		for feed, ts := range map[string][]trade.Trade{"same": res.Trades, "fewer": res.Trades[:len(res.Trades)/2], "changed": changed} {
-			t.Run(name+"/"+feed, func(t *testing.T) {
-				early := NewEarlyTrades()
-				for i := range ts {
-					early.Closed(&ts[i])
-				}
-				files := NewFiles(res, func() metrics.Report { return m }, early)
-				if got := early.numbersOf(res.Trades) != nil; got != (feed == "same" && len(res.Trades) > 0) {
-					t.Errorf("early texts used: %v", got)
-				}
-				var js, html bytes.Buffer
-				if err := files.WriteJSON(&js); err != nil {
-					t.Fatal(err)
-				}
-				if err := files.WriteHTML(&html); err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(js.Bytes(), want) {
-					t.Error("the export differs from the one written without it")
-				}
-				if !bytes.Equal(html.Bytes(), wantHTML.Bytes()) {
-					t.Error("the report differs from the one written without it")
-				}
-			})
+		n := len(res.Trades)
+		for feed, c := range map[string]struct {
+			ts            []trade.Trade
+			spooled, nums int // trades of the spool used, chunks of numbers used, when drained
+		}{
+			"same": {res.Trades, n, (n + tradesPerPiece - 1) / tradesPerPiece},
+			// Whole chunks of the first trades: used, the rest made after.
+			"first": {res.Trades[:n/2/tradesPerPiece*tradesPerPiece], n / 2 / tradesPerPiece * tradesPerPiece, n / 2 / tradesPerPiece},
+			// Ending in part of a chunk that is not the result's last:
+			// the spool is not used, the numbers of the whole chunks are.
+			"fewer":   {res.Trades[:n/2], 0, n / 2 / tradesPerPiece},
+			"profit":  {changed(func(t *trade.Trade) { t.ProfitAbs++ }), 0, (n - 1) / tradesPerPiece},
+			"tag":     {changed(func(t *trade.Trade) { t.EnterTag += "x" }), 0, (n + tradesPerPiece - 1) / tradesPerPiece},
+			"neg0":    {changed(func(t *trade.Trade) { t.LiquidationPrice = math.Copysign(0, -1) }), 0, (n + tradesPerPiece - 1) / tradesPerPiece},
+			"reorder": {slices.Concat(res.Trades[n/2:], res.Trades[:n/2]), 0, -1},
+		} {
+			for _, mode := range []struct{ drained, report bool }{{true, true}, {false, true}, {true, false}} {
+				drained := mode.drained
+				t.Run(fmt.Sprintf("%s/%s/drained=%v/report=%v", name, feed, drained, mode.report), func(t *testing.T) {
+					dir := t.TempDir()
+					early := NewEarlyTrades(filepath.Join(dir, "result.json"), mode.report)
+					for i := range c.ts {
+						early.Closed(&c.ts[i])
+					}
+					if drained {
+						early.drain()
+					}
+					files := NewFiles(res, func() metrics.Report { return m }, early)
+					if drained {
+						if _, got := files.spooled(); got != c.spooled {
+							t.Errorf("%d trades of the spool used, want %d", got, c.spooled)
+						}
+						if got := len(early.numbersOf(res.Trades)); mode.report && c.nums >= 0 && got != c.nums {
+							t.Errorf("%d chunks of early numbers used, want %d", got, c.nums)
+						}
+					}
+					var js, html bytes.Buffer
+					if err := files.WriteJSON(&js); err != nil {
+						t.Fatal(err)
+					}
+					if err := files.WriteHTML(&html); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(js.Bytes(), want) {
+						t.Error("the export differs from the one written without it")
+					}
+					if !bytes.Equal(html.Bytes(), wantHTML.Bytes()) {
+						t.Error("the report differs from the one written without it")
+					}
+					// A second export copies the spool again.
+					js.Reset()
+					if err := files.WriteJSON(&js); err != nil || !bytes.Equal(js.Bytes(), want) {
+						t.Errorf("the export written again differs (%v)", err)
+					}
+					if err := early.Close(); err != nil {
+						t.Fatal(err)
+					}
+					if left, _ := os.ReadDir(dir); len(left) > 0 {
+						t.Errorf("%s left in the export's folder", left[0].Name())
+					}
+				})
+			}
 		}
+	}
+}
+
+// An EarlyTrades of a run that fails (or of files that fail) leaves
+// nothing behind once closed; one whose export's folder does not exist
+// writes no spool, and the files make the trades after the run.
+func TestEarlyTradesClosedLeavesNothing(t *testing.T) {
+	res, m := manyTradesFixture()
+	dir := t.TempDir()
+	early := NewEarlyTrades(filepath.Join(dir, "result.json"), false)
+	for i := range res.Trades {
+		early.Closed(&res.Trades[i])
+	}
+	early.drain()
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Fatalf("%d files in the export's folder while the run goes on, want its spool", len(left))
+	}
+	if err := early.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := early.Close(); err != nil {
+		t.Fatalf("closed again: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		t.Errorf("%s left behind", left[0].Name())
+	}
+
+	early = NewEarlyTrades(filepath.Join(dir, "missing", "result.json"), false)
+	defer early.Close()
+	for i := range res.Trades {
+		early.Closed(&res.Trades[i])
+	}
+	early.drain()
+	var js bytes.Buffer
+	if err := NewFiles(res, known(m), early).WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(js.Bytes(), writeJSON(t, res, m)) {
+		t.Error("the export differs from the one written without it")
 	}
 }

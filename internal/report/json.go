@@ -124,21 +124,48 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	if err := checkResultFinite(&doc, res); err != nil {
 		return err
 	}
-	return encodeJSON(w, res, f.numbers(), &doc, func() error {
+	return encodeJSON(w, res, f.trades, &doc, func() error {
 		doc.setMetrics(f.metrics())
 		return checkMetricsFinite(&doc)
 	})
 }
 
-// encodeJSON writes doc's strategy and res's trades (with the texts of
-// their numbers, tradeNumbers'), then, once fill has put the
-// metrics' sections into doc (or failed), those and res's curves.
-func encodeJSON(w io.Writer, res *result.Result, numbers []numberChunk, doc *jsonExport, fill func() error) error {
+// trades writes the export's trade list to e. When an EarlyTrades wrote
+// the text of the first of the result's trades as they closed, that text
+// is copied and the rest are made now (on every core); else all are.
+func (f *Files) trades(e *jsonWriter) {
+	ts := f.res.Trades
+	s, done := f.spooled()
+	if s == nil {
+		e.tradeList(ts, f.numbers())
+		return
+	}
+	e.raw("[")
+	if e.flush(); e.err != nil {
+		return
+	}
+	if err := s.copyTo(e.w); err != nil {
+		e.err = fmt.Errorf("report: copying the trades: %w", err)
+		return
+	}
+	rest := ts[done:]
+	var numbers []numberChunk // made by the pieces, for the export alone
+	if f.early.report {
+		numbers = f.numbers()[done/tradesPerPiece:] // the report's too: made once
+	}
+	e.pieces(rest, numbers, true)
+	e.raw("]")
+}
+
+// encodeJSON writes doc's strategy and, by trades, res's trade list, then,
+// once fill has put the metrics' sections into doc (or failed), those and
+// res's curves.
+func encodeJSON(w io.Writer, res *result.Result, trades func(e *jsonWriter), doc *jsonExport, fill func() error) error {
 	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonChunk+4096)}
 	e.raw("{\"strategy\":")
 	e.value(doc.Strategy)
 	e.raw(",\"trades\":")
-	e.tradeList(res.Trades, numbers)
+	trades(e)
 	if e.flush(); e.err != nil {
 		return e.err
 	}
@@ -232,33 +259,55 @@ func (e *jsonWriter) list(n int, elem func(i int)) {
 // tradesPerPiece is how many trades tradeList encodes as one piece.
 const tradesPerPiece = 256
 
-// tradeList appends the list of trades as list would, encoding pieces of
-// tradesPerPiece trades on up to GOMAXPROCS goroutines and writing them in
-// order as they are done, a few ahead at most: the encoding, most of a
-// large export's work, on every core, without holding the whole list.
+// tradeList appends the list of trades ts, with numbers, the texts of
+// their numbers (see tradeNumbers).
 func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
+	e.raw("[")
+	e.pieces(ts, numbers, false)
+	e.raw("]")
+}
+
+// pieces appends the trades ts of a list, a comma before each but the
+// first (before it too when comma is set: ts follow other trades),
+// numbers[k] the texts of the numbers of ts' piece k (nil: each piece
+// makes its own, in memory it reuses, when no report shares them). It encodes pieces
+// of tradesPerPiece trades on up to GOMAXPROCS goroutines and writes them
+// in order as they are done, a few ahead at most: the encoding, most of a
+// large export's work, on every core, without holding the whole list.
+func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool) {
 	if e.err != nil {
 		return
 	}
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
-	if pieces < 2 {
-		e.raw("[")
-		if pieces == 1 {
-			e.buf = appendPiece(e.buf, ts, 0, &numbers[0])
+	encode := func(p *pieceBuf, k int) {
+		piece := ts[k*tradesPerPiece : min((k+1)*tradesPerPiece, len(ts))]
+		var c *numberChunk
+		if numbers != nil {
+			c = &numbers[k]
+		} else {
+			c = &p.numbers
+			c.text, c.end = c.text[:0], c.end[:0]
+			for i := range piece {
+				c.add(tradeNumberValues(&piece[i]))
+			}
 		}
-		e.raw("]")
-		return
+		p.text = appendPiece(p.text, len(piece), func(i int) *trade.Trade { return &piece[i] }, comma || k > 0, c)
 	}
-	encode := func(b []byte, k int) []byte {
-		return appendPiece(b, ts[k*tradesPerPiece:min((k+1)*tradesPerPiece, len(ts))], k, &numbers[k])
+	if pieces < 2 {
+		if pieces == 1 {
+			p := &pieceBuf{text: e.buf}
+			encode(p, 0)
+			e.buf = p.text
+		}
+		return
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), pieces))
 	// The pieces in order, each delivered on its own channel; at most
 	// ahead of them encoded or in the making. Buffers go round: a piece
 	// written hands its buffer to a later one.
 	ahead := 2 * workers
-	order := make(chan chan []byte, ahead)
-	free := make(chan []byte, ahead+1)
+	order := make(chan chan *pieceBuf, ahead)
+	free := make(chan *pieceBuf, ahead+1)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -267,52 +316,60 @@ func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
 		defer close(order)
 		sem := make(chan struct{}, workers)
 		for k := range pieces {
-			done := make(chan []byte, 1)
+			done := make(chan *pieceBuf, 1)
 			select {
 			case order <- done:
 			case <-stop:
 				return
 			}
 			sem <- struct{}{}
-			var buf []byte
+			var p *pieceBuf
 			select {
-			case buf = <-free:
+			case p = <-free:
 			default:
-				buf = make([]byte, 0, tradesPerPiece*1024) // a trade takes 550-650 bytes
+				p = &pieceBuf{text: make([]byte, 0, tradesPerPiece*1024)} // a trade takes 550-650 bytes
 			}
+			p.text = p.text[:0]
 			wg.Go(func() {
-				done <- encode(buf[:0], k)
+				encode(p, k)
+				done <- p
 				<-sem
 			})
 		}
 	})
-	e.raw("[")
 	if e.flush(); e.err != nil {
 		return
 	}
 	for done := range order {
-		b := <-done
-		if _, e.err = e.w.Write(b); e.err != nil {
+		p := <-done
+		if _, e.err = e.w.Write(p.text); e.err != nil {
 			return // the deferred close stops the pieces not yet begun
 		}
 		select {
-		case free <- b:
+		case free <- p:
 		default:
 		}
 	}
-	e.raw("]")
 }
 
-// appendPiece appends ts, piece k of a trade list, with its numbers'
-// texts, as tradeList writes it: a comma before each
-// trade but the list's first.
-func appendPiece(b []byte, ts []trade.Trade, k int, numbers *numberChunk) []byte {
+// pieceBuf is the memory pieces encodes a piece in, reused by later
+// pieces: its text and, when not given them, its numbers' texts.
+type pieceBuf struct {
+	text    []byte
+	numbers numberChunk
+}
+
+// appendPiece appends the n trades of a piece of a trade list, trade(i)
+// the piece's trade i, with their numbers' texts, as pieces writes them: a
+// comma before each trade but the first, and before it too when comma is
+// set.
+func appendPiece(b []byte, n int, trade func(i int) *trade.Trade, comma bool, numbers *numberChunk) []byte {
 	var texts tradeTexts
-	for i := range ts {
-		if k > 0 || i > 0 {
+	for i := range n {
+		if comma || i > 0 {
 			b = append(b, ',')
 		}
-		b = texts.appendTrade(b, &ts[i], numbers, i)
+		b = texts.appendTrade(b, trade(i), numbers, i)
 	}
 	return b
 }
