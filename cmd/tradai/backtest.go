@@ -95,14 +95,14 @@ files follow. See docs/remote.md.`,
 			if err := pullData(cmd.Context(), &dataStore, cfg, st.Spec(), log); err != nil {
 				return err
 			}
-			// The files' trades are formatted as they close, on a core
-			// the simulation leaves idle; the export's trade list is
-			// written then, to a temporary file beside it that Close
-			// removes, whether the run succeeds or not.
+			// The export's trade list is written as the trades close, on
+			// a core the simulation leaves idle, to a temporary file
+			// beside it that Close removes, whether the run succeeds or
+			// not.
 			var early *report.EarlyTrades
 			var closed func(*trade.Trade)
-			if exportJSON != "" || reportPath != "" {
-				early = report.NewEarlyTrades(exportJSON, reportPath != "")
+			if exportJSON != "" {
+				early = report.NewEarlyTrades(exportJSON)
 				defer func() {
 					if err := early.Close(); err != nil {
 						log.Warn("removing a temporary file of --export-json", "err", err)

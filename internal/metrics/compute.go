@@ -7,12 +7,10 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
-
-// dayMs is one day in Unix milliseconds.
-const dayMs int64 = 86_400_000
 
 // Compute derives every metric of res. It is a pure function: the same
 // result always gives the identical report (maps are never iterated
@@ -120,7 +118,7 @@ func closedTrades(ts []trade.Trade) []*trade.Trade {
 // backtestDays is Freqtrade's backtest_days: whole days between the first
 // and last candle, or 1 when that is 0.
 func backtestDays(start, end int64) int {
-	if d := (end - start) / dayMs; d >= 1 {
+	if d := (end - start) / clock.DayMs; d >= 1 {
 		return int(d)
 	}
 	return 1

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
@@ -50,26 +51,26 @@ func baseResult() *result.Result {
 		Pairs:           []string{"A", "B", "C"},
 		StartingBalance: 1000,
 		Start:           t0,
-		End:             t0 + 10*dayMs,
+		End:             t0 + 10*clock.DayMs,
 		FinalBalance:    1150,
 		MarketChange:    -0.25,
 		Trades: []trade.Trade{
 			mk("A", t0, t0+hour, 0.10, 100, trade.ExitROI, "x"),
-			mk("B", t0+dayMs, t0+dayMs+2*hour, -0.05, -50, trade.ExitStopLoss, ""),
-			mk("A", t0+2*dayMs, t0+2*dayMs+3*hour, 0.20, 200, trade.ExitROI, ""),
-			mk("B", t0+2*dayMs+4*hour, t0+2*dayMs+8*hour, -0.10, -100, trade.ExitSignal, "y"),
+			mk("B", t0+clock.DayMs, t0+clock.DayMs+2*hour, -0.05, -50, trade.ExitStopLoss, ""),
+			mk("A", t0+2*clock.DayMs, t0+2*clock.DayMs+3*hour, 0.20, 200, trade.ExitROI, ""),
+			mk("B", t0+2*clock.DayMs+4*hour, t0+2*clock.DayMs+8*hour, -0.10, -100, trade.ExitSignal, "y"),
 		},
 		// Closes of 01-01 (midnight convention), 01-02 (23:59:59.999
 		// convention) and 01-03: returns +10%, -10%, +10%.
 		Equity: []result.EquityPoint{
-			{Time: t0 + dayMs, Equity: 1100},
-			{Time: t0 + 2*dayMs - 1, Equity: 990},
-			{Time: t0 + 3*dayMs, Equity: 1089},
+			{Time: t0 + clock.DayMs, Equity: 1100},
+			{Time: t0 + 2*clock.DayMs - 1, Equity: 990},
+			{Time: t0 + 3*clock.DayMs, Equity: 1089},
 		},
 		MaxDrawdownEquity:       0.1,
 		MaxDrawdownEquityAbs:    110,
-		MaxDrawdownEquityPeak:   t0 + dayMs,
-		MaxDrawdownEquityTrough: t0 + 2*dayMs - 1,
+		MaxDrawdownEquityPeak:   t0 + clock.DayMs,
+		MaxDrawdownEquityTrough: t0 + 2*clock.DayMs - 1,
 	}
 }
 
@@ -114,8 +115,8 @@ func TestFreqtradeRatios(t *testing.T) {
 	// 0, -50, 0, -100: low = trade 4, high first reached at trade 3.
 	approx(t, "MaxDrawdownAbs", s.MaxDrawdownAbs, 100)
 	approx(t, "MaxDrawdownAccount", s.MaxDrawdownAccount, 0.08) // (1250-1150)/1250
-	eqInt(t, "DrawdownStart", s.DrawdownStart, t0+2*dayMs+3*hour)
-	eqInt(t, "DrawdownEnd", s.DrawdownEnd, t0+2*dayMs+8*hour)
+	eqInt(t, "DrawdownStart", s.DrawdownStart, t0+2*clock.DayMs+3*hour)
+	eqInt(t, "DrawdownEnd", s.DrawdownEnd, t0+2*clock.DayMs+8*hour)
 	// Calmar: 0.15/10*100 = 1.5; 1.5/0.08 = 18.75.
 	approx(t, "Calmar", s.Calmar, 18.75*math.Sqrt(365))
 	approx(t, "ProfitFactor", s.ProfitFactor, 2) // 300/150
@@ -136,8 +137,8 @@ func TestSoundMetrics(t *testing.T) {
 	approx(t, "SortinoDaily", s.SortinoDaily, m/math.Sqrt(0.01/3)*math.Sqrt(365))
 	approx(t, "MaxDrawdownEquity", s.MaxDrawdownEquity, 0.1)
 	approx(t, "MaxDrawdownEquityAbs", s.MaxDrawdownEquityAbs, 110)
-	eqInt(t, "DrawdownEquityStart", s.DrawdownEquityStart, t0+dayMs)
-	eqInt(t, "DrawdownEquityEnd", s.DrawdownEquityEnd, t0+2*dayMs-1)
+	eqInt(t, "DrawdownEquityStart", s.DrawdownEquityStart, t0+clock.DayMs)
+	eqInt(t, "DrawdownEquityEnd", s.DrawdownEquityEnd, t0+2*clock.DayMs-1)
 	approx(t, "CalmarEquity", s.CalmarEquity, (math.Pow(1.15, 36.5)-1)/0.1)
 
 	want := []Day{
@@ -212,7 +213,7 @@ func TestBreakdowns(t *testing.T) {
 // for best/worst pair go to the earlier row.
 func TestPairsNotListed(t *testing.T) {
 	res := &result.Result{
-		Pairs: []string{"B", "A", "B"}, StartingBalance: 100, Start: t0, End: t0 + dayMs,
+		Pairs: []string{"B", "A", "B"}, StartingBalance: 100, Start: t0, End: t0 + clock.DayMs,
 		Trades: []trade.Trade{
 			mk("Z", t0, t0+hour, 0.1, 10, trade.ExitROI, ""),
 			mk("Y", t0, t0+hour, 0.1, 10, trade.ExitROI, ""),
@@ -242,7 +243,7 @@ func TestPairsNotListed(t *testing.T) {
 // the high (the zero row) dated at trade 1's close.
 func TestDrawdownQuirk(t *testing.T) {
 	res := &result.Result{
-		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 10*dayMs,
+		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 10*clock.DayMs,
 		Trades: []trade.Trade{
 			mk("A", t0, t0+1*hour, -0.1, -100, trade.ExitStopLoss, ""),
 			mk("A", t0+2*hour, t0+3*hour, -0.05, -50, trade.ExitStopLoss, ""),
@@ -272,7 +273,7 @@ func TestDrawdownQuirk(t *testing.T) {
 	if dd := freqtradeDrawdown(one, 1000, false); dd != (drawdown{}) {
 		t.Errorf("legacy single loser drawdown = %+v, want zero", dd)
 	}
-	approx(t, "single loser Calmar", ftCalmar(one, t0, t0+10*dayMs, 1000), -100)
+	approx(t, "single loser Calmar", ftCalmar(one, t0, t0+10*clock.DayMs, 1000), -100)
 	dd = freqtradeDrawdown(one, 1000, true)
 	approx(t, "clamped single loser Account", dd.Account, 0.1)
 	approx(t, "clamped single loser Abs", dd.Abs, 100)
@@ -309,7 +310,7 @@ func TestDrawdownSortsByCloseTime(t *testing.T) {
 // TestAllWinners: +10 and +20 on 1000 over 10 days.
 func TestAllWinners(t *testing.T) {
 	res := &result.Result{
-		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 10*dayMs,
+		Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 10*clock.DayMs,
 		Trades: []trade.Trade{
 			mk("A", t0, t0+hour, 0.01, 10, trade.ExitROI, ""),
 			mk("A", t0, t0+2*hour, 0.02, 20, trade.ExitROI, ""),
@@ -341,8 +342,8 @@ func TestZeroStd(t *testing.T) {
 		mk("A", t0, t0+hour, 0.25, 250, trade.ExitROI, ""),
 		mk("A", t0, t0+hour, -0.1, -100, trade.ExitROI, ""),
 	})
-	approx(t, "Sharpe", ftSharpe(tr[:2], t0, t0+5*dayMs, 1000), -100)
-	approx(t, "Sortino", ftSortino(tr, t0, t0+5*dayMs, 1000), -100)
+	approx(t, "Sharpe", ftSharpe(tr[:2], t0, t0+5*clock.DayMs, 1000), -100)
+	approx(t, "Sortino", ftSortino(tr, t0, t0+5*clock.DayMs, 1000), -100)
 }
 
 // TestShortSeries: a backtest shorter than a day. Start == End makes
@@ -386,12 +387,12 @@ func TestBacktestDays(t *testing.T) {
 		want       int
 	}{
 		{t0, t0, 1},
-		{t0, t0 + dayMs/2, 1},
-		{t0, t0 + dayMs + dayMs/2, 1},
-		{t0, t0 + 2*dayMs - 1, 1},
-		{t0, t0 + 2*dayMs, 2},
-		{t0, t0 + 30*dayMs + 23*hour, 30},
-		{t0 + dayMs, t0, 1},
+		{t0, t0 + clock.DayMs/2, 1},
+		{t0, t0 + clock.DayMs + clock.DayMs/2, 1},
+		{t0, t0 + 2*clock.DayMs - 1, 1},
+		{t0, t0 + 2*clock.DayMs, 2},
+		{t0, t0 + 30*clock.DayMs + 23*hour, 30},
+		{t0 + clock.DayMs, t0, 1},
 	} {
 		eqInt(t, "backtestDays", backtestDays(c.start, c.end), c.want)
 	}
@@ -417,7 +418,7 @@ func TestCAGR(t *testing.T) {
 // the sorted ratios -0.1, 0, 0, 0.1, 0.2, 0.3 is (0 + 0.1)/2.
 func TestStreaksAndMedian(t *testing.T) {
 	ratios := []float64{0.1, 0, -0.1, 0.2, 0.3, 0}
-	res := &result.Result{Pairs: []string{"A"}, StartingBalance: 100, Start: t0, End: t0 + 3*dayMs}
+	res := &result.Result{Pairs: []string{"A"}, StartingBalance: 100, Start: t0, End: t0 + 3*clock.DayMs}
 	for i, r := range ratios {
 		res.Trades = append(res.Trades, mk("A", t0, t0+int64(i+1)*hour, r, r*100, trade.ExitROI, ""))
 	}
@@ -458,14 +459,14 @@ func TestExpectancy(t *testing.T) {
 // previous equity gives return 0.
 func TestDaily(t *testing.T) {
 	eq := []result.EquityPoint{
-		{Time: t0 + 3*dayMs, Equity: 50},       // 01-03 (midnight close)
-		{Time: t0 + 12*hour, Equity: 0},        // 01-01 noon
-		{Time: t0 + dayMs - 1, Equity: 0},      // 01-01 last close: kept
-		{Time: t0 + dayMs + 5*hour, Equity: 0}, // 01-02
+		{Time: t0 + 3*clock.DayMs, Equity: 50},       // 01-03 (midnight close)
+		{Time: t0 + 12*hour, Equity: 0},              // 01-01 noon
+		{Time: t0 + clock.DayMs - 1, Equity: 0},      // 01-01 last close: kept
+		{Time: t0 + clock.DayMs + 5*hour, Equity: 0}, // 01-02
 	}
 	tr := closedTrades([]trade.Trade{
-		mk("A", t0, t0+2*dayMs+hour, 0.1, 7, trade.ExitROI, ""), // 01-03
-		mk("A", t0, t0+5*dayMs, 0.1, 9, trade.ExitROI, ""),      // 01-06: no point
+		mk("A", t0, t0+2*clock.DayMs+hour, 0.1, 7, trade.ExitROI, ""), // 01-03
+		mk("A", t0, t0+5*clock.DayMs, 0.1, 9, trade.ExitROI, ""),      // 01-06: no point
 	})
 	days := daily(eq, tr, 100)
 	if len(days) != 3 {
@@ -511,9 +512,9 @@ func TestEmptyResult(t *testing.T) {
 	for _, res := range []*result.Result{
 		nil,
 		{},
-		{Pairs: []string{"A", "B"}, StartingBalance: 1000, Start: t0, End: t0 + 5*dayMs, FinalBalance: 1000},
-		{Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 5*dayMs,
-			Equity: []result.EquityPoint{{Time: t0 + dayMs, Equity: 1000}, {Time: t0 + 2*dayMs, Equity: 1000}}},
+		{Pairs: []string{"A", "B"}, StartingBalance: 1000, Start: t0, End: t0 + 5*clock.DayMs, FinalBalance: 1000},
+		{Pairs: []string{"A"}, StartingBalance: 1000, Start: t0, End: t0 + 5*clock.DayMs,
+			Equity: []result.EquityPoint{{Time: t0 + clock.DayMs, Equity: 1000}, {Time: t0 + 2*clock.DayMs, Equity: 1000}}},
 	} {
 		rep := Compute(res)
 		finiteFloats(t, reflect.ValueOf(rep), "Report")
@@ -568,7 +569,7 @@ func randomResult(rng *rand.Rand) *result.Result {
 	tags := []string{"", "a", "b", "long_breakout"}
 	res := &result.Result{
 		Pairs: pairs[:1+rng.IntN(len(pairs))], StartingBalance: 1000,
-		Start: t0, End: t0 + int64(rng.IntN(60))*dayMs + int64(rng.IntN(24))*hour,
+		Start: t0, End: t0 + int64(rng.IntN(60))*clock.DayMs + int64(rng.IntN(24))*hour,
 	}
 	n := rng.IntN(40)
 	close := t0
@@ -583,9 +584,9 @@ func randomResult(rng *rand.Rand) *result.Result {
 			reasons[rng.IntN(len(reasons))], tags[rng.IntN(len(tags))]))
 	}
 	eq := res.StartingBalance
-	for d := int64(1); d <= (res.End-res.Start)/dayMs+1; d++ {
+	for d := int64(1); d <= (res.End-res.Start)/clock.DayMs+1; d++ {
 		eq *= 1 + rng.Float64()*0.04 - 0.02
-		res.Equity = append(res.Equity, result.EquityPoint{Time: t0 + d*dayMs, Equity: eq})
+		res.Equity = append(res.Equity, result.EquityPoint{Time: t0 + d*clock.DayMs, Equity: eq})
 	}
 	res.FinalBalance = eq
 	res.MaxDrawdownEquity = rng.Float64() * 0.3
@@ -672,9 +673,9 @@ func TestFreqtradeDays(t *testing.T) {
 	// (-5); 01-02 and 01-04 have no closed trade and count as draws.
 	res.Trades = []trade.Trade{
 		mk("A", t0, t0+hour, 0.01, 10, trade.ExitROI, ""),
-		mk("A", t0+2*dayMs, t0+2*dayMs+hour, -0.03, -30, trade.ExitStopLoss, ""),
-		mk("B", t0+2*dayMs, t0+3*dayMs-1, 0.03, 30, trade.ExitROI, ""),
-		mk("A", t0+4*dayMs, t0+4*dayMs+hour, -0.005, -5, trade.ExitSignal, ""),
+		mk("A", t0+2*clock.DayMs, t0+2*clock.DayMs+hour, -0.03, -30, trade.ExitStopLoss, ""),
+		mk("B", t0+2*clock.DayMs, t0+3*clock.DayMs-1, 0.03, 30, trade.ExitROI, ""),
+		mk("A", t0+4*clock.DayMs, t0+4*clock.DayMs+hour, -0.005, -5, trade.ExitSignal, ""),
 	}
 	s := Compute(res).Summary
 	approx(t, "BestDay", s.BestDay, 0.01)
@@ -709,7 +710,7 @@ func TestExposure(t *testing.T) {
 	res.Trades = []trade.Trade{
 		mk("A", t0-2*hour, t0+5*hour, 0.01, 1, trade.ExitROI, ""),
 		mk("B", t0+3*hour, t0+8*hour, 0.01, 1, trade.ExitROI, ""),
-		mk("C", t0+dayMs, t0+dayMs+2*hour, 0.01, 1, trade.ExitROI, ""),
+		mk("C", t0+clock.DayMs, t0+clock.DayMs+2*hour, 0.01, 1, trade.ExitROI, ""),
 	}
 	approx(t, "Exposure with overlaps", Compute(res).Summary.Exposure, 10.0/240)
 	res.End = res.Start
@@ -722,11 +723,11 @@ func TestExposure(t *testing.T) {
 func TestDailyGroupsByDate(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 9))
 	for range 200 {
-		base := (r.Int64N(40_000) - 20_000) * dayMs
+		base := (r.Int64N(40_000) - 20_000) * clock.DayMs
 		var eq []result.EquityPoint
 		var ts []trade.Trade
 		for range 1 + r.IntN(60) {
-			at := base + r.Int64N(20)*dayMs + []int64{0, 1, -1, r.Int64N(dayMs)}[r.IntN(4)]
+			at := base + r.Int64N(20)*clock.DayMs + []int64{0, 1, -1, r.Int64N(clock.DayMs)}[r.IntN(4)]
 			eq = append(eq, result.EquityPoint{Time: at, Equity: 900 + r.Float64()*200})
 			ts = append(ts, trade.Trade{CloseTime: at + []int64{0, 1, -1}[r.IntN(3)], ProfitAbs: r.Float64() - 0.5})
 		}
@@ -768,7 +769,7 @@ func TestDailyGroupsByDate(t *testing.T) {
 // utcDate formats as time.DateOnly does, in and out of years 0 to 9999.
 func TestUTCDate(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 1))
-	for _, ms := range []int64{0, -1, 1, dayMs - 1, dayMs, -dayMs, 253402300799999, 253402300800000, -62135596800000, -62135596800001, 951782400000, 4107542400000} {
+	for _, ms := range []int64{0, -1, 1, clock.DayMs - 1, clock.DayMs, -clock.DayMs, 253402300799999, 253402300800000, -62135596800000, -62135596800001, 951782400000, 4107542400000} {
 		if got, want := utcDate(ms), time.UnixMilli(ms).UTC().Format(time.DateOnly); got != want {
 			t.Fatalf("utcDate(%d) = %s, want %s", ms, got, want)
 		}

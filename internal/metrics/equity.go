@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 )
@@ -33,7 +34,7 @@ func utcDate(ms int64) string {
 // that a candle closing exactly at midnight (close = open + timeframe)
 // counts for the day it traded in. With close = open + timeframe - 1 ms it
 // changes nothing.
-func equityDay(ms int64) int64 { return floorDiv(ms-1, dayMs) }
+func equityDay(ms int64) int64 { return clock.Day(ms - 1) }
 
 // daily builds one Day per UTC day of the equity curve (points sorted by
 // time; of several points on one day the last is kept), with the return
@@ -68,7 +69,7 @@ func daily(eq []result.EquityPoint, ts []*trade.Trade, startBal float64) []Day {
 		prev = days[i].Equity
 	}
 	for _, t := range ts {
-		if i, ok := slices.BinarySearch(nums, floorDiv(t.CloseTime, dayMs)); ok {
+		if i, ok := slices.BinarySearch(nums, clock.Day(t.CloseTime)); ok {
 			days[i].ProfitAbs += t.ProfitAbs
 			days[i].Trades++
 		}

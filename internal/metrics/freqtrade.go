@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/trade"
 )
 
@@ -340,7 +341,7 @@ func ftDays(ts []*trade.Trade) ftDayStats {
 	if len(ts) == 0 {
 		return d
 	}
-	day := func(t *trade.Trade) int64 { return floorDiv(t.CloseTime, dayMs) }
+	day := func(t *trade.Trade) int64 { return clock.Day(t.CloseTime) }
 	first, last := day(ts[0]), day(ts[0])
 	for _, t := range ts {
 		first, last = min(first, day(t)), max(last, day(t))
@@ -368,16 +369,6 @@ func ftDays(ts []*trade.Trade) ftDayStats {
 		}
 	}
 	return d
-}
-
-// floorDiv is a / b rounded towards minus infinity (b > 0), so times before
-// 1970 fall on the right day.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }
 
 // balanceRange is Freqtrade's calculate_csum: the lowest and highest

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -72,7 +73,7 @@ func manyTradesFixture() (*result.Result, metrics.Report) {
 	res.Prices = []result.PriceSeries{minutes.Downsample(result.PriceBuckets)}
 	eq := res.StartingBalance
 	k := 0
-	for d := start + dayMs; d <= end+dayMs; d += dayMs {
+	for d := start + clock.DayMs; d <= end+clock.DayMs; d += clock.DayMs {
 		for ; k < n && res.Trades[k].CloseTime <= d; k++ {
 			eq += res.Trades[k].ProfitAbs
 		}
@@ -100,7 +101,7 @@ func compoundingFixture() (*result.Result, metrics.Report) {
 	res.Equity = res.Equity[:0]
 	eq := res.StartingBalance
 	k := 0
-	for d := res.Start + dayMs; d <= res.End+dayMs; d += dayMs {
+	for d := res.Start + clock.DayMs; d <= res.End+clock.DayMs; d += clock.DayMs {
 		for ; k < len(res.Trades) && res.Trades[k].CloseTime <= d; k++ {
 			eq += res.Trades[k].ProfitAbs
 		}

@@ -16,10 +16,10 @@ import (
 // backtest still runs, on a core the simulation leaves idle: Closed, the
 // backtest's hook (backtest.Settings.Closed), is given each trade of the
 // result as it closes, and a goroutine takes them a chunk of
-// tradesPerPiece trades at a time. For the report it keeps the texts of the trades' numbers (see
-// Files); for the export it writes the text of the trade list, as
-// WriteJSON would, to a temporary file beside the export (a spool), so
-// that after the run WriteJSON copies it rather than making it. When the
+// tradesPerPiece trades at a time and writes the text of the export's
+// trade list, as WriteJSON would, to a temporary file beside the export
+// (a spool), so that after the run WriteJSON copies it rather than
+// making it. When the
 // files begin, the goroutine stops after the chunk in hand: the files
 // make what it had not done, on every core. They use what it made when
 // its trades are the result's first trades, as they are when Closed saw
@@ -33,13 +33,10 @@ type EarlyTrades struct {
 	halt   func() // closes stop
 	wait   func()
 	close  func() error
-	report bool // keep the numbers' texts
 	seed   maphash.Seed
 
 	// Made by the goroutine, read after done.
-	values  [][]float64
-	numbers []numberChunk
-	spool   *spool // nil when not streaming the export
+	spool *spool // nil when the temporary file could not be made
 }
 
 // earlyBacklog is how many chunks Closed may hand over before the
@@ -59,25 +56,20 @@ type spool struct {
 	mu sync.Mutex // one copy at a time (they move the file's offset)
 }
 
-// NewEarlyTrades starts the goroutine of an EarlyTrades for the files of
-// a backtest: the export at jsonPath ("" for none) and a report when
-// report is set. Close stops it and removes its temporary file. When that
-// file cannot be made, the export's trades are made after the run, as
-// without it (writing the export then says why it failed, if it does).
-func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
+// NewEarlyTrades starts the goroutine of an EarlyTrades for a backtest's
+// export at jsonPath. Close stops it and removes its temporary file. When
+// that file cannot be made, the export's trades are made after the run,
+// as without it (writing the export then says why it failed, if it does).
+func NewEarlyTrades(jsonPath string) *EarlyTrades {
 	e := &EarlyTrades{
 		chunks: make(chan []*trade.Trade, earlyBacklog),
 		free:   make(chan []*trade.Trade, 8),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
-		report: report,
 		seed:   maphash.MakeSeed(),
 	}
-	if jsonPath != "" {
-		f, err := os.CreateTemp(filepath.Dir(jsonPath), "."+filepath.Base(jsonPath)+".trades*")
-		if err == nil {
-			e.spool = &spool{file: f}
-		}
+	if f, err := os.CreateTemp(filepath.Dir(jsonPath), "."+filepath.Base(jsonPath)+".trades*"); err == nil {
+		e.spool = &spool{file: f}
 	}
 	e.halt = sync.OnceFunc(func() { close(e.stop) })
 	e.wait = func() {
@@ -102,7 +94,7 @@ func NewEarlyTrades(jsonPath string, report bool) *EarlyTrades {
 // run takes the chunks Closed sends until the files begin.
 func (e *EarlyTrades) run() {
 	defer close(e.done)
-	var scratch numberChunk // the numbers of a chunk, when not kept
+	var numbers numberChunk // a chunk's numbers' texts, reused
 	var text []byte         // a chunk's text in the export, reused
 	var sum maphash.Hash
 	sum.SetSeed(e.seed)
@@ -122,24 +114,12 @@ func (e *EarlyTrades) run() {
 			}
 			ts = c
 		}
-		c := &scratch
-		if e.report {
-			xs := make([]float64, 0, len(ts)*numberFields)
-			for _, t := range ts {
-				v := tradeNumberValues(t)
-				xs = append(xs, v[:]...)
-			}
-			e.values = append(e.values, xs)
-			e.numbers = append(e.numbers, newNumberChunk(len(ts)))
-			c = &e.numbers[len(e.numbers)-1]
-		} else {
-			c.text, c.end = c.text[:0], c.end[:0]
-		}
-		for _, t := range ts {
-			c.add(tradeNumberValues(t))
-		}
 		if s := e.spool; s != nil && s.err == nil {
-			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0, c)
+			numbers.reset()
+			for _, t := range ts {
+				numbers.add(tradeNumberValues(t))
+			}
+			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0, &numbers)
 			n, err := s.file.Write(text)
 			s.size += int64(n)
 			s.err = err
@@ -190,31 +170,6 @@ func (e *EarlyTrades) Close() error {
 		return nil
 	}
 	return e.close()
-}
-
-// numbersOf stops the goroutine and returns the texts of the numbers (as
-// tradeNumbers makes them) of the first chunks of ts, as many as it made
-// of trades with the same numbers, in order, for a report (none when e is
-// nil).
-func (e *EarlyTrades) numbersOf(ts []trade.Trade) []numberChunk {
-	if e == nil {
-		return nil
-	}
-	e.wait()
-	for k, xs := range e.values {
-		i := k * tradesPerPiece
-		if len(xs) != min(tradesPerPiece, len(ts)-i)*numberFields {
-			return e.numbers[:k]
-		}
-		for j := 0; j < len(xs); j, i = j+numberFields, i+1 {
-			for f, x := range tradeNumberValues(&ts[i]) {
-				if math.Float64bits(x) != math.Float64bits(xs[j+f]) {
-					return e.numbers[:k]
-				}
-			}
-		}
-	}
-	return e.numbers
 }
 
 // spooled stops the goroutine and returns the spool of the export's trade

@@ -8,14 +8,12 @@ import (
 )
 
 // Files writes the files of one backtest, its export (WriteJSON) and its
-// report (WriteHTML), side by side if need be: what both write of each
-// trade is made once, by the first to need it, and the metrics are asked
-// for (once, through metrics) only where they are needed, so that the
-// files may begin while they are still being computed.
+// report (WriteHTML), side by side if need be: the metrics are asked for
+// (once, through metrics) only where they are needed, so that the files
+// may begin on the trades while they are still being computed.
 type Files struct {
 	res     *result.Result
 	metrics func() metrics.Report
-	numbers func() []numberChunk
 	early   *EarlyTrades
 	// spooled is the spool of the export's first trades, made as they
 	// closed, and how many it holds; nil and 0 when none.
@@ -24,10 +22,9 @@ type Files struct {
 
 // NewFiles returns the files of res; metrics returns res's metrics (it
 // may wait for them), and is called at most once. early, when not nil,
-// is the EarlyTrades that the backtest of res fed: the files use what it
-// made of the trades that are the result's (the texts of their numbers,
-// the export's trade list) and make the rest; its owner closes it once
-// the files are written.
+// is the EarlyTrades that the backtest of res fed: the export uses the
+// trade list it spooled when those are the result's first trades and
+// makes the rest; its owner closes it once the files are written.
 func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTrades) *Files {
 	early.stopTaking() // the run is over: the cores are the files'
 	f := &Files{res: res, metrics: sync.OnceValue(metrics), early: early}
@@ -36,13 +33,6 @@ func NewFiles(res *result.Result, metrics func() metrics.Report, early *EarlyTra
 			return nil, 0
 		}
 		return early.spooled(res.Trades)
-	})
-	f.numbers = sync.OnceValue(func() []numberChunk {
-		if res == nil {
-			return nil
-		}
-		made := early.numbersOf(res.Trades)
-		return append(made[:len(made):len(made)], tradeNumbers(res.Trades[min(len(made)*tradesPerPiece, len(res.Trades)):])...)
 	})
 	return f
 }

@@ -139,25 +139,24 @@ func TestFilesEarlyTrades(t *testing.T) {
 		}
 		n := len(res.Trades)
 		for feed, c := range map[string]struct {
-			ts            []trade.Trade
-			spooled, nums int // trades of the spool used, chunks of numbers used, when drained
+			ts      []trade.Trade
+			spooled int // trades of the spool used, when drained
 		}{
-			"same": {res.Trades, n, (n + tradesPerPiece - 1) / tradesPerPiece},
+			"same": {res.Trades, n},
 			// Whole chunks of the first trades: used, the rest made after.
-			"first": {res.Trades[:n/2/tradesPerPiece*tradesPerPiece], n / 2 / tradesPerPiece * tradesPerPiece, n / 2 / tradesPerPiece},
+			"first": {res.Trades[:n/2/tradesPerPiece*tradesPerPiece], n / 2 / tradesPerPiece * tradesPerPiece},
 			// Ending in part of a chunk that is not the result's last:
-			// the spool is not used, the numbers of the whole chunks are.
-			"fewer":   {res.Trades[:n/2], 0, n / 2 / tradesPerPiece},
-			"profit":  {changed(func(t *trade.Trade) { t.ProfitAbs++ }), 0, (n - 1) / tradesPerPiece},
-			"tag":     {changed(func(t *trade.Trade) { t.EnterTag += "x" }), 0, (n + tradesPerPiece - 1) / tradesPerPiece},
-			"neg0":    {changed(func(t *trade.Trade) { t.LiquidationPrice = math.Copysign(0, -1) }), 0, (n + tradesPerPiece - 1) / tradesPerPiece},
-			"reorder": {slices.Concat(res.Trades[n/2:], res.Trades[:n/2]), 0, -1},
+			// the spool is not used.
+			"fewer":   {res.Trades[:n/2], 0},
+			"profit":  {changed(func(t *trade.Trade) { t.ProfitAbs++ }), 0},
+			"tag":     {changed(func(t *trade.Trade) { t.EnterTag += "x" }), 0},
+			"neg0":    {changed(func(t *trade.Trade) { t.LiquidationPrice = math.Copysign(0, -1) }), 0},
+			"reorder": {slices.Concat(res.Trades[n/2:], res.Trades[:n/2]), 0},
 		} {
-			for _, mode := range []struct{ drained, report bool }{{true, true}, {false, true}, {true, false}} {
-				drained := mode.drained
-				t.Run(fmt.Sprintf("%s/%s/drained=%v/report=%v", name, feed, drained, mode.report), func(t *testing.T) {
+			for _, drained := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s/%s/drained=%v", name, feed, drained), func(t *testing.T) {
 					dir := t.TempDir()
-					early := NewEarlyTrades(filepath.Join(dir, "result.json"), mode.report)
+					early := NewEarlyTrades(filepath.Join(dir, "result.json"))
 					for i := range c.ts {
 						early.Closed(&c.ts[i])
 					}
@@ -168,9 +167,6 @@ func TestFilesEarlyTrades(t *testing.T) {
 					if drained {
 						if _, got := files.spooled(); got != c.spooled {
 							t.Errorf("%d trades of the spool used, want %d", got, c.spooled)
-						}
-						if got := len(early.numbersOf(res.Trades)); mode.report && c.nums >= 0 && got != c.nums {
-							t.Errorf("%d chunks of early numbers used, want %d", got, c.nums)
 						}
 					}
 					var js, html bytes.Buffer
@@ -209,7 +205,7 @@ func TestFilesEarlyTrades(t *testing.T) {
 func TestEarlyTradesClosedLeavesNothing(t *testing.T) {
 	res, m := manyTradesFixture()
 	dir := t.TempDir()
-	early := NewEarlyTrades(filepath.Join(dir, "result.json"), false)
+	early := NewEarlyTrades(filepath.Join(dir, "result.json"))
 	for i := range res.Trades {
 		early.Closed(&res.Trades[i])
 	}
@@ -227,7 +223,7 @@ func TestEarlyTradesClosedLeavesNothing(t *testing.T) {
 		t.Errorf("%s left behind", left[0].Name())
 	}
 
-	early = NewEarlyTrades(filepath.Join(dir, "missing", "result.json"), false)
+	early = NewEarlyTrades(filepath.Join(dir, "missing", "result.json"))
 	defer early.Close()
 	for i := range res.Trades {
 		early.Closed(&res.Trades[i])

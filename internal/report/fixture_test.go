@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -66,9 +67,9 @@ func smallFixture() (*result.Result, metrics.Report) {
 	bal := res.StartingBalance
 	swing := map[string]float64{"2024-01-03": -1.5, "2024-01-04": -3.2, "2024-01-07": 1.1, "2024-01-08": 2.9, "2024-01-09": -0.8}
 	for d := 0; d < 10; d++ {
-		end := res.Start + int64(d+1)*dayMs
+		end := res.Start + int64(d+1)*clock.DayMs
 		for _, t := range res.Trades {
-			if t.CloseTime > end-dayMs && t.CloseTime <= end {
+			if t.CloseTime > end-clock.DayMs && t.CloseTime <= end {
 				bal += t.ProfitAbs
 			}
 		}

@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// dayMs is one day in Unix milliseconds.
-const dayMs int64 = 86_400_000
-
 // isFinite reports whether x is neither NaN nor ±Inf.
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 )
@@ -361,7 +362,7 @@ func rollingSharpe(days []metrics.Day, window int) []pt {
 		if err != nil {
 			continue
 		}
-		out = append(out, pt{t.UnixMilli() + dayMs, sharpe})
+		out = append(out, pt{t.UnixMilli() + clock.DayMs, sharpe})
 	}
 	return out
 }
@@ -557,7 +558,7 @@ func drawdownRows(ps []ddPeriod, end int64) []ddRow {
 		if p.recovery != 0 {
 			r.Recovery, to = dateOnly(p.recovery-1), p.recovery
 		}
-		r.Length = plural(int((to-p.peak)/dayMs), "day")
+		r.Length = plural(int((to-p.peak)/clock.DayMs), "day")
 		rows = append(rows, r)
 	}
 	return rows

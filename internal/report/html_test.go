@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -252,7 +253,7 @@ func TestWriteHTMLDrawdownLabels(t *testing.T) {
 }
 
 func TestDrawdownChartHeadlineLine(t *testing.T) {
-	dd := []pt{{0, 0}, {dayMs, -0.01}, {2 * dayMs, 0}}
+	dd := []pt{{0, 0}, {clock.DayMs, -0.01}, {2 * clock.DayMs, 0}}
 	svg := string(drawdownChart(dd, 0.04))
 	// y axis from -4% (padded down to -5%) to 0: the dashed line lies
 	// below the series' lowest point.
@@ -289,7 +290,7 @@ func TestDrawdownPeriods(t *testing.T) {
 	// not recovered.
 	var eq []pt
 	for i, v := range []float64{100, 110, 99, 105, 111, 90, 95} {
-		eq = append(eq, pt{ms("2024-03-01 00:00") + int64(i+1)*dayMs, v})
+		eq = append(eq, pt{ms("2024-03-01 00:00") + int64(i+1)*clock.DayMs, v})
 	}
 	got := drawdownRows(drawdownPeriods(eq, 5), eq[6].t)
 	want := []ddRow{

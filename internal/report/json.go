@@ -14,6 +14,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -137,7 +138,7 @@ func (f *Files) trades(e *jsonWriter) {
 	ts := f.res.Trades
 	s, done := f.spooled()
 	if s == nil {
-		e.tradeList(ts, f.numbers())
+		e.tradeList(ts)
 		return
 	}
 	e.raw("[")
@@ -148,12 +149,7 @@ func (f *Files) trades(e *jsonWriter) {
 		e.err = fmt.Errorf("report: copying the trades: %w", err)
 		return
 	}
-	rest := ts[done:]
-	var numbers []numberChunk // made by the pieces, for the export alone
-	if f.early.report {
-		numbers = f.numbers()[done/tradesPerPiece:] // the report's too: made once
-	}
-	e.pieces(rest, numbers, true)
+	e.pieces(ts[done:], true)
 	e.raw("]")
 }
 
@@ -259,37 +255,30 @@ func (e *jsonWriter) list(n int, elem func(i int)) {
 // tradesPerPiece is how many trades tradeList encodes as one piece.
 const tradesPerPiece = 256
 
-// tradeList appends the list of trades ts, with numbers, the texts of
-// their numbers (see tradeNumbers).
-func (e *jsonWriter) tradeList(ts []trade.Trade, numbers []numberChunk) {
+// tradeList appends the list of trades ts.
+func (e *jsonWriter) tradeList(ts []trade.Trade) {
 	e.raw("[")
-	e.pieces(ts, numbers, false)
+	e.pieces(ts, false)
 	e.raw("]")
 }
 
 // pieces appends the trades ts of a list, a comma before each but the
-// first (before it too when comma is set: ts follow other trades),
-// numbers[k] the texts of the numbers of ts' piece k (nil: each piece
-// makes its own, in memory it reuses, when no report shares them). It encodes pieces
+// first (before it too when comma is set: ts follow other trades). It
+// encodes pieces
 // of tradesPerPiece trades on up to GOMAXPROCS goroutines and writes them
 // in order as they are done, a few ahead at most: the encoding, most of a
 // large export's work, on every core, without holding the whole list.
-func (e *jsonWriter) pieces(ts []trade.Trade, numbers []numberChunk, comma bool) {
+func (e *jsonWriter) pieces(ts []trade.Trade, comma bool) {
 	if e.err != nil {
 		return
 	}
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	encode := func(p *pieceBuf, k int) {
 		piece := ts[k*tradesPerPiece : min((k+1)*tradesPerPiece, len(ts))]
-		var c *numberChunk
-		if numbers != nil {
-			c = &numbers[k]
-		} else {
-			c = &p.numbers
-			c.text, c.end = c.text[:0], c.end[:0]
-			for i := range piece {
-				c.add(tradeNumberValues(&piece[i]))
-			}
+		c := &p.numbers
+		c.reset()
+		for i := range piece {
+			c.add(tradeNumberValues(&piece[i]))
 		}
 		p.text = appendPiece(p.text, len(piece), func(i int) *trade.Trade { return &piece[i] }, comma || k > 0, c)
 	}
@@ -394,12 +383,9 @@ type tradeTexts struct {
 
 // appendTime appends appendISOTime(ms).
 func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
-	day, rest := ms/dayMs, ms%dayMs
-	if rest < 0 {
-		day, rest = day-1, rest+dayMs
-	}
+	day := clock.Day(ms)
 	if !c.hasDate || day != c.day {
-		t := appendISOTime(b, day*dayMs)
+		t := appendISOTime(b, day*clock.DayMs)
 		if len(t)-len(b) != len("2006-01-02T00:00:00Z") {
 			return appendISOTime(b, ms) // a year outside 0-9999
 		}
@@ -407,6 +393,7 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 		copy(c.date[:], t[len(b):])
 	}
 	b = append(b, c.date[:]...)
+	rest := ms - day*clock.DayMs
 	h, mi, sec, frac := rest/3_600_000, rest/60_000%60, rest/1000%60, rest%1000
 	b = append(b, 'T', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
 	return appendMillisZ(b, int(frac))

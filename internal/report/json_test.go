@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
@@ -379,7 +380,7 @@ func FuzzJSONAppenders(f *testing.F) {
 		}
 		// A trade's times after others: on their day, the next, or far.
 		var c tradeTexts
-		for _, at := range []int64{ms, ms + 1, ms + 61_001, ms + dayMs, ms ^ 0x5a5a5a, ms} {
+		for _, at := range []int64{ms, ms + 1, ms + 61_001, ms + clock.DayMs, ms ^ 0x5a5a5a, ms} {
 			if got := c.appendTime([]byte("x"), at); string(got) != "x"+isoTime(at) {
 				t.Errorf("time %d after others: got %s, want %s", at, got[1:], isoTime(at))
 			}
