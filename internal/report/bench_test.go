@@ -133,6 +133,16 @@ func BenchmarkWriteHTML19k(b *testing.B) {
 	b.ReportMetric(float64(size)/1e6, "MB/report")
 }
 
+// BenchmarkMetrics19k computes the metrics of a 19,484-trade backtest,
+// which every run's summary waits for and both files begin beside.
+func BenchmarkMetrics19k(b *testing.B) {
+	res, _ := manyTradesFixture()
+	b.ResetTimer()
+	for range b.N {
+		metrics.Compute(res)
+	}
+}
+
 // BenchmarkWriteJSON19k writes the --export-json document of a
 // 19,484-trade backtest and reports its size.
 func BenchmarkWriteJSON19k(b *testing.B) {
