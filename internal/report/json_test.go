@@ -277,14 +277,9 @@ func TestWriteJSONStreamedAsEncoded(t *testing.T) {
 			for i := range res.Trades {
 				res.Trades[i].EnterTag = "a<b>&\"c\"\u2028\\"
 			}
-			var want bytes.Buffer
-			enc := json.NewEncoder(&want)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(exportDoc(res, m)); err != nil {
-				t.Fatal(err)
-			}
-			if got := writeJSON(t, res, m); !bytes.Equal(got, want.Bytes()) {
-				t.Fatalf("streamed export differs from the encoded document:\n%s\nwant:\n%s", got, want.Bytes())
+			want := encodedExport(t, res, m)
+			if got := writeJSON(t, res, m); !bytes.Equal(got, want) {
+				t.Fatalf("streamed export differs from the encoded document:\n%s\nwant:\n%s", got, want)
 			}
 		})
 	}
@@ -302,6 +297,19 @@ func exportDoc(res *result.Result, m metrics.Report) jsonExport {
 	}
 	doc.EquityCurve, doc.BenchmarkCurve = jsonCurve(res.Equity), jsonCurve(res.Benchmark)
 	return doc
+}
+
+// encodedExport is what encoding/json writes of exportDoc(res, m),
+// without HTML escaping: the bytes Files.WriteJSON must write.
+func encodedExport(t *testing.T, res *result.Result, m metrics.Report) []byte {
+	t.Helper()
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(exportDoc(res, m)); err != nil {
+		t.Fatal(err)
+	}
+	return want.Bytes()
 }
 
 func jsonCurve(pts []result.EquityPoint) []jsonEquity {
@@ -435,13 +443,7 @@ func TestWriteJSONRepeatedNumbers(t *testing.T) {
 	for range 300 { // more than one piece of trades
 		res.Trades = append(res.Trades, res.Trades[:12]...)
 	}
-	var want bytes.Buffer
-	enc := json.NewEncoder(&want)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(exportDoc(res, m)); err != nil {
-		t.Fatal(err)
-	}
-	if got := writeJSON(t, res, m); !bytes.Equal(got, want.Bytes()) {
+	if got := writeJSON(t, res, m); !bytes.Equal(got, encodedExport(t, res, m)) {
 		t.Fatal("the export differs from the encoded document")
 	}
 }
