@@ -94,8 +94,7 @@ func NewEarlyTrades(jsonPath string) *EarlyTrades {
 // run takes the chunks Closed sends until the files begin.
 func (e *EarlyTrades) run() {
 	defer close(e.done)
-	var numbers numberChunk // a chunk's numbers' texts, reused
-	var text []byte         // a chunk's text in the export, reused
+	var text []byte // a chunk's text in the export, reused
 	var sum maphash.Hash
 	sum.SetSeed(e.seed)
 	for k := 0; ; k++ {
@@ -115,11 +114,7 @@ func (e *EarlyTrades) run() {
 			ts = c
 		}
 		if s := e.spool; s != nil && s.err == nil {
-			numbers.reset()
-			for _, t := range ts {
-				numbers.add(tradeNumberValues(t))
-			}
-			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0, &numbers)
+			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0)
 			n, err := s.file.Write(text)
 			s.size += int64(n)
 			s.err = err

@@ -114,8 +114,8 @@ func (e *EarlyTrades) drain() {
 
 // Files given the EarlyTrades that saw the run's trades write the bytes
 // they write without it, using what it made of the trades that are the
-// result's first ones (the texts of their numbers, the export's trade list
-// in its temporary file) and making the rest; given one that saw other
+// result's first ones (the export's trade list in its temporary file)
+// and making the rest; given one that saw other
 // trades (fewer, or one changed in a number, a tag or the sign of a zero),
 // they write them too. Whether its goroutine took all, some or none of the
 // trades before the files began, the bytes are the same; and once it is

@@ -275,12 +275,7 @@ func (e *jsonWriter) pieces(ts []trade.Trade, comma bool) {
 	pieces := (len(ts) + tradesPerPiece - 1) / tradesPerPiece
 	encode := func(p *pieceBuf, k int) {
 		piece := ts[k*tradesPerPiece : min((k+1)*tradesPerPiece, len(ts))]
-		c := &p.numbers
-		c.reset()
-		for i := range piece {
-			c.add(tradeNumberValues(&piece[i]))
-		}
-		p.text = appendPiece(p.text, len(piece), func(i int) *trade.Trade { return &piece[i] }, comma || k > 0, c)
+		p.text = appendPiece(p.text, len(piece), func(i int) *trade.Trade { return &piece[i] }, comma || k > 0)
 	}
 	if pieces < 2 {
 		if pieces == 1 {
@@ -341,24 +336,22 @@ func (e *jsonWriter) pieces(ts []trade.Trade, comma bool) {
 	}
 }
 
-// pieceBuf is the memory pieces encodes a piece in, reused by later
-// pieces: its text and, when not given them, its numbers' texts.
+// pieceBuf is the memory pieces encodes a piece's text in, reused by
+// later pieces.
 type pieceBuf struct {
-	text    []byte
-	numbers numberChunk
+	text []byte
 }
 
 // appendPiece appends the n trades of a piece of a trade list, trade(i)
-// the piece's trade i, with their numbers' texts, as pieces writes them: a
-// comma before each trade but the first, and before it too when comma is
-// set.
-func appendPiece(b []byte, n int, trade func(i int) *trade.Trade, comma bool, numbers *numberChunk) []byte {
+// the piece's trade i, as pieces writes them: a comma before each trade
+// but the first, and before it too when comma is set.
+func appendPiece(b []byte, n int, trade func(i int) *trade.Trade, comma bool) []byte {
 	var texts tradeTexts
 	for i := range n {
 		if comma || i > 0 {
 			b = append(b, ',')
 		}
-		b = texts.appendTrade(b, trade(i), numbers, i)
+		b = texts.appendTrade(b, trade(i))
 	}
 	return b
 }
@@ -399,21 +392,6 @@ func (c *tradeTexts) appendTime(b []byte, ms int64) []byte {
 	return appendMillisZ(b, int(frac))
 }
 
-// appendKnown appends the float field k of a trade, named name, with
-// value x, as appendJSONField: field f of trade i of numbers.
-func (c *tradeTexts) appendKnown(b []byte, k int, name string, x float64, numbers *numberChunk, i, f int) []byte {
-	text := numbers.field(i, f)
-	b = append(b, ",\""...)
-	b = append(b, name...)
-	b = append(b, "\":"...)
-	b = append(b, text...)
-	if len(text) <= len(c.text[k]) {
-		c.bits[k], c.n[k] = math.Float64bits(x), uint8(len(text))
-		copy(c.text[k][:], text)
-	}
-	return b
-}
-
 // appendField appends the float field k of a trade, named name, with
 // value x, as appendJSONField.
 func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte {
@@ -440,7 +418,7 @@ func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte
 }
 
 // appendTrade appends t, trade i of the numbers' chunk, as its jsonTrade (see toJSONTrade) would be encoded.
-func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk, i int) []byte {
+func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade) []byte {
 	b = append(b, "{\"pair\":"...)
 	b = appendJSONString(b, false, t.Pair)
 	b = append(b, ",\"open_date\":\""...)
@@ -461,12 +439,12 @@ func (c *tradeTexts) appendTrade(b []byte, t *trade.Trade, numbers *numberChunk,
 	} else {
 		b = append(b, "null"...)
 	}
-	b = c.appendKnown(b, 0, "open_rate", t.OpenRate, numbers, i, numOpenRate)
-	b = c.appendKnown(b, 1, "close_rate", t.CloseRate, numbers, i, numCloseRate)
+	b = c.appendField(b, 0, "open_rate", t.OpenRate)
+	b = c.appendField(b, 1, "close_rate", t.CloseRate)
 	b = c.appendField(b, 2, "amount", t.Amount)
-	b = c.appendKnown(b, 3, "stake_amount", t.Stake, numbers, i, numStake)
-	b = c.appendKnown(b, 4, "profit_ratio", t.ProfitRatio, numbers, i, numProfitRatio)
-	b = c.appendKnown(b, 5, "profit_abs", t.ProfitAbs, numbers, i, numProfitAbs)
+	b = c.appendField(b, 3, "stake_amount", t.Stake)
+	b = c.appendField(b, 4, "profit_ratio", t.ProfitRatio)
+	b = c.appendField(b, 5, "profit_abs", t.ProfitAbs)
 	b = append(b, ",\"exit_reason\":"...)
 	b = appendJSONString(b, false, string(t.ExitReason))
 	b = append(b, ",\"enter_tag\":"...)
