@@ -46,6 +46,12 @@ const (
 	TypePopulate = "populate"
 	TypeSignals  = "signals"
 	TypeError    = "error"
+	// TypeCompute and TypeFetch ask TradAI, while a populate request is
+	// being served, for an indicator or for a result's values; TypeComputed
+	// answers both (the "compute" extension).
+	TypeCompute  = "compute"
+	TypeFetch    = "fetch"
+	TypeComputed = "computed"
 )
 
 // Candle column names, as a strategy lists them in SpecMessage.Columns and
@@ -87,6 +93,96 @@ type Hello struct {
 	// process) of the shared memory file TradAI offers for the "shm"
 	// transport; the strategy opts in with SpecMessage.Transports.
 	ShmFD int `json:"shm_fd,omitempty"`
+	// Compute, when not empty, offers the "compute" extension: the
+	// functions TradAI computes for the strategy while it serves a
+	// populate request (ComputeMessage). A strategy that does not use it
+	// ignores the field.
+	Compute []string `json:"compute,omitempty"`
+}
+
+// Functions of the "compute" extension. The first four make float64
+// results from one input and a period (sdk/ta's SMA, EMA, RSI, StdDev);
+// the others make bool results: Above and Below compare two inputs, or
+// one input with a constant given as the only argument (a > b, a < b;
+// false where either is NaN); CrossedAbove and CrossedBelow are ta's, at
+// every candle; And, Or and Not combine bool results.
+const (
+	FnSMA          = "sma"
+	FnEMA          = "ema"
+	FnRSI          = "rsi"
+	FnStdDev       = "stdev"
+	FnAbove        = "above"
+	FnBelow        = "below"
+	FnCrossedAbove = "crossed_above"
+	FnCrossedBelow = "crossed_below"
+	FnAnd          = "and"
+	FnOr           = "or"
+	FnNot          = "not"
+)
+
+// ComputeFunctions returns the functions of the "compute" extension, in
+// the order TradAI offers them.
+func ComputeFunctions() []string {
+	return []string{FnSMA, FnEMA, FnRSI, FnStdDev, FnAbove, FnBelow, FnCrossedAbove, FnCrossedBelow, FnAnd, FnOr, FnNot}
+}
+
+// MaxComputeRefs is the most results a strategy may hold in one populate
+// request: refs run from 1 to MaxComputeRefs.
+const MaxComputeRefs = 64
+
+// ComputeMessage asks TradAI to compute Fn over the request's frame
+// (strategy → TradAI), between reading a populate request and answering
+// it. TradAI answers with a ComputedMessage and keeps the result, as Ref,
+// until the populate request is answered.
+type ComputeMessage struct {
+	Type string `json:"type"` // "compute"
+	ID   int64  `json:"id"`   // the populate request's id
+	// Ref is the number the strategy gives the result, 1..MaxComputeRefs,
+	// not used before in this request.
+	Ref int    `json:"ref"`
+	Fn  string `json:"fn"`
+	// Inputs are candle column names (open, high, low, close, volume:
+	// any of them, also one the strategy did not ask for) or refs of
+	// earlier results of this request, as JSON strings and integers.
+	Inputs []json.RawMessage `json:"inputs"`
+	// Args are the function's numbers: a period, or a constant.
+	Args []float64 `json:"args,omitempty"`
+	// Send asks for the result's values in the answer.
+	Send bool `json:"send,omitempty"`
+	// Bytes must be 0: a compute request has no payload.
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// FetchMessage asks for the values of result Ref of request ID
+// (strategy → TradAI); TradAI answers with a ComputedMessage carrying
+// them.
+type FetchMessage struct {
+	Type  string `json:"type"` // "fetch"
+	ID    int64  `json:"id"`
+	Ref   int    `json:"ref"`
+	Bytes int64  `json:"bytes,omitempty"`
+}
+
+// Kinds of a computed result.
+const (
+	KindFloat64 = "float64" // 8 bytes a candle, little-endian IEEE 754, NaN where undefined
+	KindBool    = "bool"    // 1 byte a candle, 0 or 1
+)
+
+// ComputedMessage answers a ComputeMessage or FetchMessage (TradAI →
+// strategy). With Error set the request was refused (nothing is kept
+// under Ref) and the other fields are empty. Otherwise, when values were
+// asked for, they follow as Bytes bytes of payload or lie in the shared
+// memory file at Shm (Bytes is then 0): N values of Kind.
+type ComputedMessage struct {
+	Type  string     `json:"type"` // "computed"
+	ID    int64      `json:"id"`
+	Ref   int        `json:"ref"`
+	Error string     `json:"error,omitempty"`
+	Kind  string     `json:"kind,omitempty"`
+	N     int        `json:"n,omitempty"`
+	Bytes int64      `json:"bytes"`
+	Shm   *ShmRegion `json:"shm,omitempty"`
 }
 
 // TransportShm is the shared-memory transport: request columns and
@@ -162,6 +258,10 @@ type SignalsMessage struct {
 	// Shm, with the shm transport, is where the signal columns are in the
 	// shared memory file (Bytes is then 0).
 	Shm *ShmRegion `json:"shm,omitempty"`
+	// Computed (the "compute" extension) names signal columns taken from
+	// bool results of this request, by ref; a column named here is not
+	// also in Columns.
+	Computed map[string]int `json:"computed,omitempty"`
 }
 
 // ErrorMessage answers a PopulateMessage the strategy cannot serve
