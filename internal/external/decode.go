@@ -61,23 +61,40 @@ func violation(format string, args ...any) error {
 // shm is the shared file when the process uses the shm transport (nil
 // otherwise): the answer may then place its signal columns there instead
 // of in a payload.
-func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm sharedFile) (answer, error) {
-	line, err := serve.ReadHeader(br)
-	switch {
-	case errors.Is(err, io.EOF):
-		return answer{}, &ioError{"the process ended its output without answering", err}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return answer{}, &ioError{"the process ended its output inside a header line", err}
-	case errors.Is(err, serve.ErrHeaderTooLong):
-		return answer{}, violation("it sent a header line longer than 1 MiB")
-	case err != nil:
-		return answer{}, fmt.Errorf("reading its output: %w", err)
-	}
+//
+// comp serves the compute and fetch messages the strategy may send before
+// its answer (the compute extension); nil refuses them as violations.
+func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm sharedFile, comp *computer) (answer, error) {
+	var line []byte
 	var t struct {
 		Type string `json:"type"`
 	}
-	if json.Unmarshal(line, &t) != nil {
-		return answer{}, violation("it sent something that is not a protocol message: %s", serve.Quote(line, 80))
+	for {
+		var err error
+		line, err = serve.ReadHeader(br)
+		switch {
+		case errors.Is(err, io.EOF):
+			return answer{}, &ioError{"the process ended its output without answering", err}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return answer{}, &ioError{"the process ended its output inside a header line", err}
+		case errors.Is(err, serve.ErrHeaderTooLong):
+			return answer{}, violation("it sent a header line longer than 1 MiB")
+		case err != nil:
+			return answer{}, fmt.Errorf("reading its output: %w", err)
+		}
+		t.Type = ""
+		if json.Unmarshal(line, &t) != nil {
+			return answer{}, violation("it sent something that is not a protocol message: %s", serve.Quote(line, 80))
+		}
+		if t.Type != serve.TypeCompute && t.Type != serve.TypeFetch {
+			break
+		}
+		if comp == nil {
+			return answer{}, violation("it sent a %s message, which TradAI did not offer", t.Type)
+		}
+		if err := comp.serveLine(t.Type, line); err != nil {
+			return answer{}, err
+		}
 	}
 	switch t.Type {
 	case serve.TypeSignals:
@@ -112,6 +129,23 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm sharedFil
 		if !slices.Contains(serve.SignalColumns(), name) || slices.Contains(m.Columns[:i], name) {
 			return answer{}, violation("its signal columns %q are not distinct names among enter_long, exit_long, enter_short, exit_short", m.Columns)
 		}
+	}
+	// Signal columns taken from computed results: each a signal column
+	// not also sent.
+	computed := map[int][]byte{}
+	for name, ref := range m.Computed {
+		k := slices.Index(serve.SignalColumns(), name)
+		if k < 0 || slices.Contains(m.Columns, name) {
+			return answer{}, violation("its computed signal column %q is not one of enter_long, exit_long, enter_short, exit_short that it did not also send", name)
+		}
+		if comp == nil {
+			return answer{}, violation("it named a computed result as signal column %s, which TradAI did not offer", name)
+		}
+		b, err := comp.signal(name, ref)
+		if err != nil {
+			return answer{}, err
+		}
+		computed[k] = b
 	}
 	want := int64(len(m.Columns)) * int64(n)
 	if m.Shm != nil {
@@ -148,7 +182,9 @@ func readAnswer(br *bufio.Reader, id int64, n int, dst *[4][]byte, shm sharedFil
 		}
 	}
 	for k, name := range serve.SignalColumns() {
-		if !slices.Contains(m.Columns, name) {
+		if b, ok := computed[k]; ok {
+			copy(dst[k], b)
+		} else if !slices.Contains(m.Columns, name) {
 			clear(dst[k])
 		}
 	}

@@ -29,7 +29,7 @@ func newDst(n int) (d [4][]byte) {
 func TestReadAnswer(t *testing.T) {
 	payload := []byte{0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0} // n = 3, columns in the order above
 	dst := newDst(3)
-	a, err := readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, map[string]string{"1": "x"}, payload))), 4, 3, &dst, nil)
+	a, err := readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, map[string]string{"1": "x"}, payload))), 4, 3, &dst, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,24 +37,24 @@ func TestReadAnswer(t *testing.T) {
 		!bytes.Equal(got[2], []byte{0, 1, 0}) || !bytes.Equal(got[3], []byte{0, 0, 1}) || a.tags[1] != "x" {
 		t.Fatalf("columns %v tags %v", got, a.tags)
 	}
-	a, err = readAnswer(bufio.NewReader(strings.NewReader(`{"type":"error","id":4,"message":"no"}`+"\n")), 4, 3, &dst, nil)
+	a, err = readAnswer(bufio.NewReader(strings.NewReader(`{"type":"error","id":4,"message":"no"}`+"\n")), 4, 3, &dst, nil, nil)
 	if err != nil || a.rejected == nil || a.rejected.Message != "no" {
 		t.Fatal(a, err)
 	}
-	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload[:11]))), 4, 3, &dst, nil)
+	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload[:11]))), 4, 3, &dst, nil, nil)
 	var pe *protocolError
 	if !errors.As(err, &pe) {
 		t.Fatalf("payload of 11 bytes: %v", err)
 	}
-	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload)[:40])), 4, 3, &dst, nil)
+	_, err = readAnswer(bufio.NewReader(bytes.NewReader(answerBytes(4, 3, nil, payload)[:40])), 4, 3, &dst, nil, nil)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("cut header: %v", err)
 	}
 }
 
 // FuzzReadAnswer feeds arbitrary bytes as a strategy's output to the host's
-// decoding: it must return (never panic, never block on finite input), and
-// whatever it accepts must be valid.
+// decoding, compute extension included: it must return (never panic,
+// never block on finite input), and whatever it accepts must be valid.
 func FuzzReadAnswer(f *testing.F) {
 	f.Add(answerBytes(1, 3, map[string]string{"0": "a"}, []byte{0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0}), uint8(3))
 	f.Add([]byte(`{"type":"error","id":1,"message":"x"}`+"\n"), uint8(3))
@@ -63,6 +63,13 @@ func FuzzReadAnswer(f *testing.F) {
 	f.Add([]byte(`{"type":"signals","id":1,"n":0,"columns":["enter_long","exit_long","enter_short","exit_short"],"bytes":0}`+"\n"), uint8(0))
 	f.Add([]byte(`{"type":"signals","id":1,"n":3,"columns":["exit_long"],"bytes":0,"shm":{"offset":9,"bytes":3}}`+"\n"), uint8(3))
 	f.Add([]byte(`{"type":"signals","id":1,"n":3,"columns":["exit_long"],"bytes":0,"shm":{"offset":9223372036854775807,"bytes":3}}`+"\n"), uint8(3))
+	f.Add([]byte(`{"type":"compute","id":1,"ref":1,"fn":"sma","inputs":["close"],"args":[2]}`+"\n"+
+		`{"type":"compute","id":1,"ref":2,"fn":"above","inputs":[1],"args":[100]}`+"\n"+
+		`{"type":"fetch","id":1,"ref":2}`+"\n"+
+		`{"type":"signals","id":1,"n":3,"columns":[],"bytes":0,"computed":{"enter_long":2}}`+"\n"), uint8(3))
+	f.Add([]byte(`{"type":"compute","id":1,"ref":1,"fn":"crossed_above","inputs":["close","open"],"send":true}`+"\n"+
+		`{"type":"compute","id":1,"ref":2,"fn":"not","inputs":[1]}`+"\n"+
+		`{"type":"signals","id":1,"n":4,"columns":["exit_long"],"bytes":4,"computed":{"enter_long":2}}`+"\n\x00\x01\x00\x00"), uint8(4))
 	f.Fuzz(func(t *testing.T, data []byte, n8 uint8) {
 		n := int(n8)
 		// The host reads from a pipe: feed the bytes through one.
@@ -77,7 +84,9 @@ func FuzzReadAnswer(f *testing.F) {
 		for i := range shm {
 			shm[i] = byte(i/7) % 3
 		}
-		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst, bytes.NewReader(shm))
+		// The compute extension answers on a writer nobody reads.
+		comp := newComputer(1, walkFrame(n), DefaultComputeBytes, io.Discard, nil, 0)
+		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst, bytes.NewReader(shm), comp)
 		if err != nil || a.rejected != nil {
 			return
 		}
@@ -104,7 +113,7 @@ func TestReadAnswerOmittedColumns(t *testing.T) {
 	var b bytes.Buffer
 	_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: 2, N: 3, Columns: []string{"exit_long"}, Bytes: 3})
 	b.Write([]byte{0, 1, 0})
-	if _, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst, nil); err != nil {
+	if _, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(dst[0], []byte{0, 0, 0}) || !bytes.Equal(dst[1], []byte{0, 1, 0}) || !bytes.Equal(dst[2], []byte{0, 0, 0}) || !bytes.Equal(dst[3], []byte{0, 0, 0}) {
@@ -114,7 +123,7 @@ func TestReadAnswerOmittedColumns(t *testing.T) {
 		b.Reset()
 		_ = serve.WriteHeader(&b, serve.SignalsMessage{Type: serve.TypeSignals, ID: 2, N: 3, Columns: cols, Bytes: int64(3 * len(cols))})
 		b.Write(make([]byte, 3*len(cols)))
-		_, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst, nil)
+		_, err := readAnswer(bufio.NewReader(&b), 2, 3, &dst, nil, nil)
 		var pe *protocolError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "distinct names") {
 			t.Errorf("columns %v: %v", cols, err)
@@ -132,7 +141,7 @@ func TestReadAnswerShm(t *testing.T) {
 	}
 	dst := newDst(3)
 	copy(dst[2], []byte{1, 1, 1})
-	if _, err := readAnswer(bufio.NewReader(strings.NewReader(hdr(`{"offset":40,"bytes":6}`, 0))), 2, 3, &dst, bytes.NewReader(shm)); err != nil {
+	if _, err := readAnswer(bufio.NewReader(strings.NewReader(hdr(`{"offset":40,"bytes":6}`, 0))), 2, 3, &dst, bytes.NewReader(shm), nil); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(dst[1], []byte{1, 0, 1}) || !bytes.Equal(dst[0], []byte{0, 0, 1}) || !bytes.Equal(dst[2], []byte{0, 0, 0}) {
@@ -156,7 +165,7 @@ func TestReadAnswerShm(t *testing.T) {
 		if c.shm != nil {
 			shm = bytes.NewReader(c.shm)
 		}
-		_, err := readAnswer(bufio.NewReader(strings.NewReader(c.head)), 2, 3, &dst, shm)
+		_, err := readAnswer(bufio.NewReader(strings.NewReader(c.head)), 2, 3, &dst, shm, nil)
 		var pe *protocolError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.head, err, c.want)

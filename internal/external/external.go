@@ -81,6 +81,10 @@ type Options struct {
 	// same frames (default DefaultFrameBytes); the least recently used
 	// are dropped beyond.
 	FrameBytes int64
+	// ComputeBytes bounds the bytes the results of the compute extension
+	// may take together in one populate request (default
+	// DefaultComputeBytes); a compute beyond is refused.
+	ComputeBytes int64
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
 	PipeOnly bool
@@ -111,6 +115,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemoryLimit == 0 {
 		o.MemoryLimit = DefaultMemoryLimit
+	}
+	if o.ComputeBytes <= 0 {
+		o.ComputeBytes = DefaultComputeBytes
 	}
 	if o.FrameBytes <= 0 {
 		o.FrameBytes = DefaultFrameBytes
@@ -269,7 +276,9 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 			req.Bytes, cols = 0, nil
 		}
 	}
-	var shm sharedFile // nil on the pipes
+	var shm sharedFile      // nil on the pipes
+	var values sharedValues // where computed values go: nil on the pipes
+	var valuesFrom int64
 	if proc.useShm {
 		// The columns go into the shared file from offset 0, with room
 		// for the answer after them.
@@ -279,7 +288,7 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 		if err := proc.shm.write(cols); err != nil {
 			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
 		}
-		shm = proc.shm
+		shm, values, valuesFrom = proc.shm, proc.shm, shmSize(req.Bytes, n)
 		req.Shm = &serve.ShmRegion{Offset: 0, Bytes: req.Bytes}
 		req.Bytes, cols = 0, nil
 	}
@@ -290,7 +299,8 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 	err = send(proc, &req, cols)
 	var a answer
 	if err == nil {
-		a, err = readAnswer(proc.br, id, n, &dst, shm)
+		comp := newComputer(id, f, s.opts.ComputeBytes, proc.stdin, values, valuesFrom)
+		a, err = readAnswer(proc.br, id, n, &dst, shm, comp)
 	}
 	cause := disarm()
 	if cause == nil && err == nil && a.rejected == nil {
@@ -472,7 +482,7 @@ func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
 
 // hello sends the hello message and reads and checks the spec.
 func hello(p *process, frameBytes int64) (handshake, error) {
-	h := serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol}
+	h := serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol, Compute: serve.ComputeFunctions()}
 	if p.shm != nil {
 		h.ShmFD = shmChildFD
 	}

@@ -64,6 +64,9 @@ func (s *shmFile) write(cols [][]byte) error {
 	return nil
 }
 
+// WriteAt writes b at off, inside the file as ensure sized it.
+func (s *shmFile) WriteAt(b []byte, off int64) (int, error) { return s.f.WriteAt(b, off) }
+
 // Size is the file's size as TradAI set it.
 func (s *shmFile) Size() int64 { return s.size }
 

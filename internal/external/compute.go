@@ -1,0 +1,340 @@
+package external
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/tradai/tradai/sdk"
+	"github.com/tradai/tradai/sdk/serve"
+	"github.com/tradai/tradai/sdk/ta"
+)
+
+// DefaultComputeBytes is the default of Options.ComputeBytes.
+const DefaultComputeBytes = 256 << 20
+
+// result is one result of the compute extension: a float64 or a bool
+// column of the request's candle count.
+type result struct {
+	f []float64 // a float64 result
+	b []byte    // a bool result: 0 or 1 a candle
+}
+
+func (r result) kind() string {
+	if r.b != nil {
+		return serve.KindBool
+	}
+	return serve.KindFloat64
+}
+
+// bytes returns the result's values as they travel.
+func (r result) bytes() []byte {
+	if r.b != nil {
+		return r.b
+	}
+	return serve.Float64Bytes(r.f)
+}
+
+// sharedValues is the shared memory file as the compute extension writes
+// result values into it.
+type sharedValues interface {
+	ensure(size int64) error
+	WriteAt(b []byte, off int64) (int, error)
+}
+
+// computer serves the compute extension's messages for one populate
+// request: it computes what the strategy asks for over the request's
+// frame, with sdk/ta, and keeps the results, by ref, until the request is
+// answered.
+type computer struct {
+	id    int64
+	f     *sdk.Frame
+	n     int
+	limit int64 // bytes the results may take together
+	used  int64 // bytes they take
+	refs  [serve.MaxComputeRefs + 1]result
+	// out is where answers go (the process's standard input).
+	out io.Writer
+	// shm, with the shm transport, receives the values asked for from
+	// offset next on; nil on the pipes.
+	shm  sharedValues
+	next int64
+}
+
+// newComputer returns the computer of request id over frame f, writing
+// its answers to out. With the shm transport, shm is the shared file and
+// from the first offset values may go to (after the answer's room).
+func newComputer(id int64, f *sdk.Frame, budget int64, out io.Writer, shm sharedValues, from int64) *computer {
+	return &computer{id: id, f: f, n: f.Len(), limit: budget, out: out, shm: shm, next: from}
+}
+
+// serveLine serves one compute or fetch message (typ, header line line):
+// it answers on c.out with a computed message, with the values when they
+// were asked for. A refused request (an unknown function, a bad input,
+// period or ref, a limit reached) is answered with the reason and keeps
+// nothing; a malformed message or one for another request is a protocol
+// violation, returned as an error (as is a failed write).
+func (c *computer) serveLine(typ string, line []byte) error {
+	var ref int
+	var send bool
+	var refused string
+	switch typ {
+	case serve.TypeCompute:
+		var m serve.ComputeMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			return violation("it sent a malformed compute message: %v", err)
+		}
+		if err := c.check(m.ID, m.Bytes, typ); err != nil {
+			return err
+		}
+		ref, send = m.Ref, m.Send
+		refused = c.compute(&m)
+	case serve.TypeFetch:
+		var m serve.FetchMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			return violation("it sent a malformed fetch message: %v", err)
+		}
+		if err := c.check(m.ID, m.Bytes, typ); err != nil {
+			return err
+		}
+		ref, send = m.Ref, true
+		if _, err := c.result(m.Ref); err != nil {
+			refused = "fetch: " + err.Error()
+		}
+	}
+	if refused != "" {
+		return c.answer(serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Ref: ref, Error: refused}, nil)
+	}
+	r := c.refs[ref]
+	a := serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Ref: ref, Kind: r.kind(), N: c.n}
+	if !send {
+		return c.answer(a, nil)
+	}
+	vals := r.bytes()
+	if c.shm == nil {
+		a.Bytes = int64(len(vals))
+		return c.answer(a, vals)
+	}
+	off := serve.ShmAnswerOffset(c.next, 0)
+	if err := c.shm.ensure(off + int64(len(vals))); err != nil {
+		return fmt.Errorf("making room for computed values in the shared memory: %w", err)
+	}
+	if _, err := c.shm.WriteAt(vals, off); err != nil {
+		return fmt.Errorf("writing computed values to the shared memory: %w", err)
+	}
+	c.next = off + int64(len(vals))
+	a.Shm = &serve.ShmRegion{Offset: off, Bytes: int64(len(vals))}
+	return c.answer(a, nil)
+}
+
+// check checks a message's request id and that it announces no payload.
+func (c *computer) check(id, bytes int64, typ string) error {
+	if id != c.id {
+		return violation("it sent a %s message for request %d while serving request %d", typ, id, c.id)
+	}
+	if bytes != 0 {
+		return violation("its %s message announces a payload of %d bytes", typ, bytes)
+	}
+	return nil
+}
+
+func (c *computer) answer(a serve.ComputedMessage, payload []byte) error {
+	if err := serve.WriteHeader(c.out, a); err != nil {
+		return fmt.Errorf("answering its %s: %w", serve.TypeCompute, err)
+	}
+	if len(payload) > 0 {
+		if _, err := c.out.Write(payload); err != nil {
+			return fmt.Errorf("sending computed values: %w", err)
+		}
+	}
+	return nil
+}
+
+// result returns the result kept as ref.
+func (c *computer) result(ref int) (result, error) {
+	if ref < 1 || ref > serve.MaxComputeRefs {
+		return result{}, fmt.Errorf("ref %d is not between 1 and %d", ref, serve.MaxComputeRefs)
+	}
+	r := c.refs[ref]
+	if r.f == nil && r.b == nil {
+		return result{}, fmt.Errorf("no result %d was computed in this request", ref)
+	}
+	return r, nil
+}
+
+// compute computes m and keeps its result as m.Ref; it returns why it
+// refused, or "".
+func (c *computer) compute(m *serve.ComputeMessage) string {
+	fail := func(format string, args ...any) string {
+		return m.Fn + ": " + fmt.Sprintf(format, args...)
+	}
+	if m.Ref < 1 || m.Ref > serve.MaxComputeRefs {
+		return fail("ref %d is not between 1 and %d (a request may hold %d results)", m.Ref, serve.MaxComputeRefs, serve.MaxComputeRefs)
+	}
+	if old := c.refs[m.Ref]; old.f != nil || old.b != nil {
+		return fail("ref %d is already in use in this request", m.Ref)
+	}
+	ins := make([]result, len(m.Inputs))
+	for k, raw := range m.Inputs {
+		r, err := c.input(raw)
+		if err != nil {
+			return fail("input %d: %v", k+1, err)
+		}
+		ins[k] = r
+	}
+	var want int // inputs
+	var args int // arguments
+	var inKind string
+	switch m.Fn {
+	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
+		want, args, inKind = 1, 1, serve.KindFloat64
+	case serve.FnAbove, serve.FnBelow:
+		want, args, inKind = 2, 0, serve.KindFloat64
+		if len(m.Inputs) == 1 {
+			want, args = 1, 1
+		}
+	case serve.FnCrossedAbove, serve.FnCrossedBelow:
+		want, args, inKind = 2, 0, serve.KindFloat64
+	case serve.FnAnd, serve.FnOr:
+		want, args, inKind = 2, 0, serve.KindBool
+	case serve.FnNot:
+		want, args, inKind = 1, 0, serve.KindBool
+	default:
+		return fmt.Sprintf("unknown function %q; TradAI computes %v", m.Fn, serve.ComputeFunctions())
+	}
+	if len(ins) != want {
+		return fail("takes %d inputs, got %d", want, len(ins))
+	}
+	if len(m.Args) != args {
+		return fail("takes %d arguments, got %d", args, len(m.Args))
+	}
+	for k, r := range ins {
+		if r.kind() != inKind {
+			return fail("input %d is a %s result; it takes %s", k+1, r.kind(), inKind)
+		}
+	}
+	size := int64(c.n)
+	if m.Fn == serve.FnSMA || m.Fn == serve.FnEMA || m.Fn == serve.FnRSI || m.Fn == serve.FnStdDev {
+		size *= 8
+	}
+	if c.used+size > c.limit {
+		return fail("the results of this request would take more than the %s TradAI allows", formatBytes(c.limit))
+	}
+	var r result
+	switch m.Fn {
+	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
+		p := m.Args[0]
+		if p != math.Trunc(p) || p < 1 || p > float64(max(c.n, 1)) {
+			return fail("period %s is not a whole number from 1 to %d (the candles of this request)", strconv.FormatFloat(p, 'g', -1, 64), max(c.n, 1))
+		}
+		fn := map[string]func([]float64, int) []float64{serve.FnSMA: ta.SMA, serve.FnEMA: ta.EMA, serve.FnRSI: ta.RSI, serve.FnStdDev: ta.StdDev}[m.Fn]
+		r.f = fn(ins[0].f, int(p))
+	case serve.FnAbove, serve.FnBelow:
+		a, b := ins[0].f, []float64(nil)
+		k := math.NaN()
+		if len(ins) == 2 {
+			b = ins[1].f
+		} else if k = m.Args[0]; math.IsNaN(k) || math.IsInf(k, 0) {
+			return fail("the constant %v is not a finite number", k)
+		}
+		r.b = compare(a, b, k, m.Fn == serve.FnAbove)
+	case serve.FnCrossedAbove, serve.FnCrossedBelow:
+		r.b = make([]byte, c.n)
+		cross := ta.CrossedAbove
+		if m.Fn == serve.FnCrossedBelow {
+			cross = ta.CrossedBelow
+		}
+		a, b := ins[0].f, ins[1].f
+		for i := 1; i < c.n; i++ {
+			if cross(a, b, i) {
+				r.b[i] = 1
+			}
+		}
+	case serve.FnAnd, serve.FnOr, serve.FnNot:
+		r.b = make([]byte, c.n)
+		a := ins[0].b
+		switch m.Fn {
+		case serve.FnAnd:
+			for i, y := range ins[1].b {
+				r.b[i] = a[i] & y
+			}
+		case serve.FnOr:
+			for i, y := range ins[1].b {
+				r.b[i] = a[i] | y
+			}
+		default:
+			for i, x := range a {
+				r.b[i] = x ^ 1
+			}
+		}
+	}
+	c.used += size
+	c.refs[m.Ref] = r
+	return ""
+}
+
+// compare returns, at every candle, a > b (above) or a < b, b being the
+// constant k when nil; false where either is NaN.
+func compare(a, b []float64, k float64, above bool) []byte {
+	out := make([]byte, len(a))
+	for i, x := range a {
+		y := k
+		if b != nil {
+			y = b[i]
+		}
+		if above && x > y || !above && x < y {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// input resolves one input of a compute message: a candle column by name
+// or an earlier result by ref.
+func (c *computer) input(raw json.RawMessage) (result, error) {
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		var col []float64
+		switch name {
+		case serve.ColOpen:
+			col = c.f.Open
+		case serve.ColHigh:
+			col = c.f.High
+		case serve.ColLow:
+			col = c.f.Low
+		case serve.ColClose:
+			col = c.f.Close
+		case serve.ColVolume:
+			col = c.f.Volume
+		default:
+			return result{}, fmt.Errorf("%q is not a candle column (open, high, low, close or volume) or a ref", name)
+		}
+		if len(col) != c.n {
+			return result{}, fmt.Errorf("column %s is not in this frame", name)
+		}
+		if col == nil {
+			col = []float64{} // an empty frame: a float result all the same
+		}
+		return result{f: col}, nil
+	}
+	var ref int
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		return result{}, fmt.Errorf("%s is neither a column name nor a ref", serve.Quote(raw, 40))
+	}
+	return c.result(ref)
+}
+
+// signal returns the bool result ref, named as signal column name in the
+// signals answer.
+func (c *computer) signal(name string, ref int) ([]byte, error) {
+	r, err := c.result(ref)
+	if err != nil {
+		return nil, violation("its signal column %s names result %d: %v", name, ref, err)
+	}
+	if r.b == nil {
+		return nil, violation("its signal column %s names result %d, a %s result; signals are bool results", name, ref, r.kind())
+	}
+	return r.b, nil
+}
