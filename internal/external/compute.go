@@ -241,17 +241,7 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 		}
 		r.b = compare(a, b, k, m.Fn == serve.FnAbove)
 	case serve.FnCrossedAbove, serve.FnCrossedBelow:
-		r.b = make([]byte, c.n)
-		cross := ta.CrossedAbove
-		if m.Fn == serve.FnCrossedBelow {
-			cross = ta.CrossedBelow
-		}
-		a, b := ins[0].f, ins[1].f
-		for i := 1; i < c.n; i++ {
-			if cross(a, b, i) {
-				r.b[i] = 1
-			}
-		}
+		r.b = crossings(ins[0].f, ins[1].f, m.Fn == serve.FnCrossedAbove)
 	case serve.FnAnd, serve.FnOr, serve.FnNot:
 		r.b = make([]byte, c.n)
 		a := ins[0].b
@@ -285,6 +275,28 @@ func compare(a, b []float64, k float64, above bool) []byte {
 			y = b[i]
 		}
 		if above && x > y || !above && x < y {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// crossings returns, at every candle i, whether a crossed above b (up) or
+// below it: ta.CrossedAbove and ta.CrossedBelow, in one pass.
+func crossings(a, b []float64, up bool) []byte {
+	out := make([]byte, len(a))
+	if len(a) < 2 {
+		return out
+	}
+	b = b[:len(a)]
+	for i := 1; i < len(a); i++ {
+		var x bool
+		if up {
+			x = a[i-1] <= b[i-1] && a[i] > b[i] // false for NaN
+		} else {
+			x = a[i-1] >= b[i-1] && a[i] < b[i]
+		}
+		if x {
 			out[i] = 1
 		}
 	}

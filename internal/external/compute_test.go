@@ -311,3 +311,28 @@ func TestComputeViolations(t *testing.T) {
 		t.Fatalf("compute without the extension: %v", err)
 	}
 }
+
+// BenchmarkComputeSMACross1M is TradAI's side of a strategy that asks for
+// sma_cross's signals through the compute extension over 1,000,000
+// candles: two SMAs, their crossings both ways, named as signal columns.
+func BenchmarkComputeSMACross1M(b *testing.B) {
+	const n = 1_000_000
+	f := walkFrame(n)
+	lines := strings.Join([]string{
+		`{"type":"compute","id":1,"ref":1,"fn":"sma","inputs":["close"],"args":[10]}`,
+		`{"type":"compute","id":1,"ref":2,"fn":"sma","inputs":["close"],"args":[30]}`,
+		`{"type":"compute","id":1,"ref":3,"fn":"crossed_above","inputs":[1,2]}`,
+		`{"type":"compute","id":1,"ref":4,"fn":"crossed_below","inputs":[1,2]}`,
+		`{"type":"signals","id":1,"n":1000000,"columns":[],"bytes":0,"computed":{"enter_long":3,"exit_long":4}}`,
+	}, "\n") + "\n"
+	dst := newDst(n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		comp := newComputer(1, f, DefaultComputeBytes, io.Discard, nil, 0)
+		if _, err := readAnswer(bufio.NewReader(strings.NewReader(lines)), 1, n, &dst, nil, comp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "candles/s")
+}
