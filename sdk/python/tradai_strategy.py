@@ -781,6 +781,9 @@ class TA:
     is one. At most 64 results per ``populate`` call; they are valid
     during that call only."""
 
+    #: The protocol's names of the functions, in the order TradAI offers them.
+    _FUNCTIONS = ("sma", "ema", "rsi", "stdev", "above", "below", "crossed_above", "crossed_below", "and", "or", "not")
+
     def __init__(self, candles: "Candles", host: Optional["_Host"] = None, req_id: Any = None,
                  limit: Optional[int] = MAX_COMPUTED) -> None:
         self._candles = candles
