@@ -49,6 +49,13 @@ package, so a Python port of a Go strategy gives the same signals.
 for bit, as a numpy array), for strategies without a Python loop over
 the candles.
 
+``candles.ta`` (:class:`TA`) has TradAI compute those indicators, and
+comparisons and crossings of them, while it waits for the answer: no
+numpy, no loop, and bool results assigned to signal columns cross as
+references (``signals.enter_long = ta.crossed_above(ta.sma("close", 10),
+ta.sma("close", 30))``). Where TradAI does not offer it, the SDK computes
+the same values itself.
+
 The decision for candle ``i`` may use candles ``0..i`` only: ``tradai strategy
 check`` finds strategies that look ahead.
 
