@@ -553,5 +553,612 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(s.column("enter_long"), b"\x01\x00")
 
 
+# --------------------------------------------------------------------------
+# candles.ta: the "compute" extension
+
+
+def walk_columns(n, seed=7):
+    """open, high, low, close and volume of a random walk with flat
+    stretches (where averages tie) and a NaN hole."""
+    rnd = random.Random(seed)
+    close, price = [], 100.0
+    for i in range(n):
+        if (i // 50) % 5 != 2:
+            price *= math.exp(rnd.gauss(0, 0.01))
+        close.append(price)
+    close[n // 3] = NAN
+    return {
+        "open": [c * 0.999 for c in close],
+        "high": [c * 1.01 for c in close],
+        "low": [c * 0.99 for c in close],
+        "close": close,
+        "volume": [rnd.uniform(1, 100) for _ in close],
+    }
+
+
+def _host_values(fn, xs, args):
+    """fn over xs, as TradAI computes it (sdk/ta: the SDK's pure functions
+    are its values bit for bit)."""
+    if fn in ("sma", "ema", "rsi", "stdev"):
+        return getattr(ts, fn)(xs[0], int(args[0]))
+    a = xs[0]
+    b = xs[1] if len(xs) > 1 else [args[0]] * len(a) if args else None
+    return {
+        "above": lambda: [x > y for x, y in zip(a, b)],
+        "below": lambda: [x < y for x, y in zip(a, b)],
+        "crossed_above": lambda: ts.crossed_above(a, b),
+        "crossed_below": lambda: ts.crossed_below(a, b),
+        "and": lambda: [x and y for x, y in zip(a, b)],
+        "or": lambda: [x or y for x, y in zip(a, b)],
+        "not": lambda: [not x for x in a],
+    }[fn]()
+
+
+def _encode(kind, vals):
+    return struct.pack("<%dd" % len(vals), *vals) if kind == "float64" else bytes(bytearray(vals))
+
+
+class FakeHost:
+    """TradAI's side of a conversation with the compute extension, as the
+    two binary streams serve() reads and writes: each message the SDK
+    flushes is answered at once (the next request after an answer, a
+    computed message after a compute or fetch). requests are (id, frame
+    columns, params, extra header fields); the host keeps every column of
+    a frame and sends the strategy the ones it asks for. tamper(msg,
+    payload) may change an answer to a compute or fetch."""
+
+    def __init__(self, requests, functions=None, shm_fd=None, tamper=None, protocol=2):
+        self.requests = list(requests)
+        self.functions = list(ts.TA._FUNCTIONS) if functions is None else functions
+        self.shm_fd = shm_fd
+        self.tamper = tamper
+        hello = {"type": "hello", "protocol": protocol, "compute": self.functions}
+        if shm_fd is not None:
+            hello["shm_fd"] = shm_fd
+        self.buf = bytearray(json.dumps(hello).encode() + b"\n")
+        self.pos = 0
+        self.written = bytearray()
+        self.sent = []  # (header, payload) of every message of the SDK
+        self.answers = {}  # request id -> {signal name: bytes}
+        self.columns = None
+        self.frames = {}
+        self.cur = None
+        self.results = {}
+        self.fetches = 0
+
+    # -- the SDK's input
+    def readline(self, limit=-1):
+        end = self.buf.find(b"\n", self.pos)
+        end = len(self.buf) if end < 0 else end + 1
+        line = bytes(self.buf[self.pos:end])
+        self.pos = end
+        return line
+
+    def read(self, k):
+        b = bytes(self.buf[self.pos:self.pos + k])
+        self.pos += len(b)
+        return b
+
+    def readinto(self, view):
+        b = self.read(len(view))
+        view[:len(b)] = b
+        return len(b)
+
+    # -- the SDK's output
+    def write(self, b):
+        self.written += b
+        return len(b)
+
+    def flush(self):
+        while True:
+            nl = self.written.find(b"\n")
+            if nl < 0:
+                return
+            msg = json.loads(bytes(self.written[:nl]))
+            k = msg.get("bytes", 0)
+            if len(self.written) < nl + 1 + k:
+                return
+            payload = bytes(self.written[nl + 1:nl + 1 + k])
+            del self.written[:nl + 1 + k]
+            self.sent.append((msg, payload))
+            self.handle(msg, payload)
+
+    def put(self, header, payload=b""):
+        self.buf += json.dumps(header).encode() + b"\n" + payload
+
+    def handle(self, msg, payload):
+        t = msg["type"]
+        if t == "spec":
+            self.columns = msg.get("columns") or list(ts.ALL_COLUMNS)
+            self.shm_taken = "shm" in msg.get("transports", [])
+            self.next_request()
+        elif t in ("signals", "error"):
+            assert msg["id"] == self.cur[0], msg
+            if t == "signals":
+                self.answers[msg["id"]] = self.signal_columns(msg, payload)
+            else:
+                self.answers[msg["id"]] = msg["message"]
+            self.results = {}
+            self.next_request()
+        elif t in ("compute", "fetch"):
+            assert msg["id"] == self.cur[0] and msg.get("bytes", 0) == 0, msg
+            answer, body = self.compute(msg) if t == "compute" else self.fetch(msg)
+            if self.tamper is not None:
+                answer, body = self.tamper(answer, body)
+            self.put(answer, body)
+        else:
+            raise AssertionError(f"unexpected message {msg}")
+
+    def next_request(self):
+        if not self.requests:
+            return
+        rid, cols, params, extra = self.requests.pop(0)
+        self.cur = (rid, cols)
+        n = len(cols["close"])
+        names = self.columns
+        data = b"".join(struct.pack("<%d%s" % (n, "q" if k == "time" else "d"),
+                                    *(cols.get(k) or range(n))) for k in names)
+        hdr = {"type": "populate", "id": rid, "pair": "A/B", "timeframe": "1h", "n": n,
+               "params": params, "columns": names, "bytes": len(data)}
+        hdr.update(extra)
+        if hdr.get("cached"):
+            hdr["bytes"] = 0
+            data = b""
+        elif self.shm_fd is not None and self.shm_taken:
+            end = (len(data) + 63) & ~63
+            if os.fstat(self.shm_fd).st_size < end + 4 * n:  # it only grows
+                os.ftruncate(self.shm_fd, end + 4 * n)
+            os.pwrite(self.shm_fd, data, 0)
+            hdr.update(bytes=0, shm={"offset": 0, "bytes": len(data)})
+            self.room = end + 4 * n
+            data = b""
+        self.put(hdr, data)
+
+    def compute(self, msg):
+        rid, cols = self.cur
+        ref = msg["ref"]
+        base = {"type": "computed", "id": rid, "ref": ref}
+
+        def refuse(text):
+            return dict(base, error=text, bytes=0), b""
+
+        if msg["fn"] not in self.functions:
+            return refuse(f"unknown function {msg['fn']!r}")
+        if not 1 <= ref <= 64 or ref in self.results:
+            return refuse(f"ref {ref} in use or out of range")
+        xs = []
+        for x in msg["inputs"]:
+            if isinstance(x, str):
+                xs.append(cols[x])
+            elif x in self.results:
+                xs.append(self.results[x][1])
+            else:
+                return refuse(f"no result {x}")
+        args = msg.get("args", [])
+        n = len(cols["close"])
+        if msg["fn"] in ("sma", "ema", "rsi", "stdev") and not 1 <= args[0] <= n:
+            return refuse(f"period {args[0]} out of range")
+        kind = "float64" if msg["fn"] in ("sma", "ema", "rsi", "stdev") else "bool"
+        self.results[ref] = (kind, _host_values(msg["fn"], xs, args))
+        answer = dict(base, kind=kind, n=n, bytes=0)
+        if n == 0:
+            del answer["n"]  # Go leaves it out
+        return answer, b""
+
+    def fetch(self, msg):
+        self.fetches += 1
+        kind, vals = self.results[msg["ref"]]
+        body = _encode(kind, vals)
+        answer = {"type": "computed", "id": msg["id"], "ref": msg["ref"], "kind": kind, "n": len(vals), "bytes": len(body)}
+        if self.shm_fd is not None and self.shm_taken:
+            # After the answer's room, from a multiple of 64, the file grown.
+            at = (self.room + 63) & ~63
+            self.room = at + len(body)
+            if os.fstat(self.shm_fd).st_size < self.room:
+                os.ftruncate(self.shm_fd, self.room)
+            os.pwrite(self.shm_fd, body, at)
+            answer.update(bytes=0, shm={"offset": at, "bytes": len(body)})
+            body = b""
+        return answer, body
+
+    def signal_columns(self, msg, payload):
+        n = msg["n"]
+        if "shm" in msg:
+            payload = os.pread(self.shm_fd, msg["shm"]["bytes"], msg["shm"]["offset"])
+        out = {name: payload[k * n:(k + 1) * n] for k, name in enumerate(msg["columns"])}
+        for name, ref in msg.get("computed", {}).items():
+            assert name not in out, msg
+            kind, vals = self.results[ref]
+            assert kind == "bool"
+            out[name] = bytes(bytearray(vals))
+        return out
+
+    def serve(self, strategy):
+        ts.serve(strategy, self, self, io.StringIO())
+        return self
+
+
+class TAUser(Strategy):
+    """Uses every function of candles.ta; keeps every result's values by
+    request id in seen."""
+
+    name = "ta_user"
+    timeframe = "1h"
+    columns = ["high", "low", "close"]
+    params = [IntParam("p", 10, 1, 500)]
+    stoploss = -0.1
+
+    def __init__(self, read=True):
+        self.read = read
+        self.seen = {}
+
+    def populate(self, candles, params, signals):
+        ta = candles.ta
+        p = params.p
+        fast, slow = ta.sma("close", p), ta.sma("close", 3 * p)
+        e, r, sd = ta.ema("high", p), ta.rsi("close"), ta.stdev("low", p)
+        up = ta.crossed_above(fast, slow)
+        down = ta.crossed_below(fast, slow)
+        hot = ta.above(r, 70)
+        cold = ta.below(r, 30.5)
+        wide = ta.above(sd, e) | ta.below("low", slow)
+        quiet = ~wide & ta.and_(ta.not_(hot), ta.or_(cold, up))
+        signals.enter_long = up
+        signals.exit_long = down | hot
+        signals.enter_short = quiet
+        signals.exit_short = [False] * len(candles)
+        results = [fast, slow, e, r, sd, up, down, hot, cold, wide, quiet, ta.sma(e, 5), ta.rsi(sd, 3)]
+        if self.read:
+            self.seen[params.p] = [(c.kind, c.list()) for c in results]
+            if ts.numpy_or_none() is not None:  # (TRADAI_NO_NUMPY hides it in a test)
+                for c, (kind, vals) in zip(results, self.seen[params.p]):
+                    arr = c.np()
+                    assert arr.dtype == (numpy.bool_ if kind == "bool" else numpy.float64)
+                    assert not arr.flags.writeable
+                    assert repr(arr.tolist()) == repr(vals)
+                    assert c.bytes() == _encode(kind, vals)
+
+
+def _same_bits(test, got, want, what):
+    test.assertEqual(len(got), len(want), what)
+    for i, (g, w) in enumerate(zip(got, want)):
+        if isinstance(w, float) and math.isnan(w):
+            test.assertTrue(isinstance(g, float) and math.isnan(g), f"{what}[{i}] = {g!r}, want NaN")
+        else:
+            test.assertEqual(type(g), type(w), f"{what}[{i}]")
+            test.assertEqual(struct.pack("<d", g) if isinstance(w, float) else g, struct.pack("<d", w) if isinstance(w, float) else w, f"{what}[{i}]")
+
+
+class _NoNumpy:
+    def __enter__(self):
+        self.old = os.environ.get("TRADAI_NO_NUMPY")
+        os.environ["TRADAI_NO_NUMPY"] = "1"
+
+    def __exit__(self, *exc):
+        if self.old is None:
+            del os.environ["TRADAI_NO_NUMPY"]
+        else:
+            os.environ["TRADAI_NO_NUMPY"] = self.old
+
+
+class ComputeTest(unittest.TestCase):
+    cols = walk_columns(3000)
+
+    def requests(self, *ps):
+        return [(k + 1, self.cols, {"p": p}, {}) for k, p in enumerate(ps)]
+
+    def local(self, p, read=True):
+        """TAUser's results and signals computed by the SDK (numpy's way
+        when there is numpy, and pure Python's), all equal."""
+        outs = []
+        for hide in (False, True):
+            s = TAUser(read)
+            if hide:
+                with _NoNumpy():
+                    sig = ts.evaluate(s, {k: self.cols[k] for k in TAUser.columns}, {"p": p})
+            else:
+                sig = ts.evaluate(s, {k: self.cols[k] for k in TAUser.columns}, {"p": p})
+            outs.append((s.seen.get(p), {name: sig.column(name) for name in ts.SIGNAL_COLUMNS}))
+        (seen, sig), (seen2, sig2) = outs
+        self.assertEqual(sig, sig2)
+        for k, ((kind, a), (_, b)) in enumerate(zip(seen or [], seen2 or [])):
+            _same_bits(self, a, b, f"local result {k}")
+        return seen, sig
+
+    def check_offered(self, host, strategy, ps):
+        for rid, p in enumerate(ps, 1):
+            seen, sig = self.local(p)
+            got = host.answers[rid]
+            self.assertIsInstance(got, dict, got)
+            got = {k: v for k, v in got.items() if v.count(0) != len(v)}
+            want = {k: v for k, v in sig.items() if v.count(0) != len(v)}
+            self.assertEqual(got, want, f"signals of p={p}")
+            for k, ((kind, a), (wkind, b)) in enumerate(zip(strategy.seen[p], seen)):
+                self.assertEqual(kind, wkind)
+                _same_bits(self, a, b, f"p={p} result {k}")
+            self.assertTrue(any(v.count(1) for v in want.values()), "no signal at all: the comparison proves little")
+
+    def test_offered_over_pipes(self):
+        s = TAUser()
+        host = FakeHost(self.requests(10, 3, 40)).serve(s)
+        self.check_offered(host, s, (10, 3, 40))
+        sig = [m for m, _ in host.sent if m["type"] == "signals"]
+        # Bool results TradAI holds cross as refs; a list as a column.
+        self.assertEqual(sig[0]["computed"], {"enter_long": 6, "exit_long": 18, "enter_short": 17})
+        self.assertEqual(sig[0]["columns"], [])  # exit_short is all false: left out
+        computes = [m for m, _ in host.sent if m["type"] == "compute"]
+        self.assertEqual(computes[0], {"type": "compute", "id": 1, "ref": 1, "fn": "sma", "inputs": ["close"], "args": [10]})
+        self.assertEqual(computes[7], {"type": "compute", "id": 1, "ref": 8, "fn": "above", "inputs": [4], "args": [70]})
+
+    def test_values_are_fetched_lazily(self):
+        s = TAUser(read=False)
+        host = FakeHost(self.requests(10)).serve(s)
+        self.assertEqual(host.fetches, 0)
+        self.check_offered_signals_only(host, 10)
+
+    def check_offered_signals_only(self, host, p):
+        _, sig = self.local(p, read=False)
+        got = {k: v for k, v in host.answers[1].items() if v.count(0) != len(v)}
+        self.assertEqual(got, {k: v for k, v in sig.items() if v.count(0) != len(v)})
+
+    @unittest.skipUnless(hasattr(os, "memfd_create"), "no memfd on this system")
+    def test_offered_over_shared_memory(self):
+        fd = os.memfd_create("test")
+        self.addCleanup(os.close, fd)
+        s = TAUser()
+        host = FakeHost(self.requests(10, 7), shm_fd=fd).serve(s)
+        fetched = [m for m, _ in host.sent if m["type"] == "fetch"]
+        self.assertTrue(fetched)
+        self.check_offered(host, s, (10, 7))
+        # The answers' values were in the file, which grew for them.
+        self.assertGreater(os.fstat(fd).st_size, host.room - 1)
+
+    def test_some_functions_offered(self):
+        # ema and "and" not offered: the SDK computes them (and what uses
+        # them) itself, fetching what TradAI holds; the same values.
+        s = TAUser()
+        fns = [f for f in ts.TA._FUNCTIONS if f not in ("ema", "and")]
+        host = FakeHost(self.requests(10), functions=fns).serve(s)
+        self.check_offered(host, s, (10,))
+        self.assertEqual(host.answers[1].keys(), {"enter_long", "exit_long", "enter_short"})
+        sig = [m for m, _ in host.sent if m["type"] == "signals"][0]
+        self.assertEqual(sig["columns"], ["enter_short"])  # made here
+
+    def test_not_offered(self):
+        # An older TradAI: nothing but signals cross, the same ones.
+        s = TAUser()
+        host = FakeHost(self.requests(10), functions=[]).serve(s)
+        self.assertEqual([m["type"] for m, _ in host.sent], ["spec", "signals"])
+        self.check_offered(host, s, (10,))
+
+    def test_kept_frame(self):
+        s = TAUser()
+        reqs = [(1, self.cols, {"p": 10}, {"frame": 1}), (2, self.cols, {"p": 3}, {"frame": 1, "cached": True})]
+        host = FakeHost(reqs).serve(s)
+        self.check_offered(host, s, (10, 3))
+
+    def test_refused(self):
+        # TradAI refuses a compute: the strategy's error, and serving goes
+        # on; a strategy may catch it.
+        def tamper(answer, body):
+            if answer.get("ref") == 4:
+                return {"type": "computed", "id": answer["id"], "ref": 4, "error": "rsi is on strike", "bytes": 0}, b""
+            return answer, body
+
+        class Catching(TAUser):
+            def populate(self, candles, params, signals):
+                try:
+                    super().populate(candles, params, signals)
+                except ValueError as e:
+                    self.caught = str(e)
+                    signals.enter_long = candles.ta.above("close", 100)
+
+        host = FakeHost(self.requests(10, 10), tamper=tamper).serve(TAUser())
+        self.assertEqual(host.answers[1], "ValueError: candles.ta.rsi: TradAI refused it: rsi is on strike")
+        self.assertEqual(host.answers[2], host.answers[1])
+        s = Catching()
+        host = FakeHost(self.requests(10), tamper=tamper).serve(s)
+        self.assertIn("rsi is on strike", s.caught)
+        self.assertEqual(host.answers[1]["enter_long"], bytes(c > 100 for c in self.cols["close"]))
+        # A period TradAI would refuse is refused here too, before sending.
+        for ta_call in (lambda ta: ta.sma("close", 3001), lambda ta: ta.ema("close", 0), lambda ta: ta.rsi("close", 2.5)):
+            with self.assertRaisesRegex(ValueError, "period must be an integer from 1 to the 3000 candles"):
+                ta_call(ts.Candles({"close": self.cols["close"]}).ta)
+
+    def test_bad_answers(self):
+        def change(**fields):
+            def tamper(answer, body):
+                answer = dict(answer)
+                for k, v in fields.items():
+                    if v is None:
+                        answer.pop(k, None)
+                    else:
+                        answer[k] = v
+                return answer, body
+            return tamper
+
+        def extra_payload(answer, body):
+            return dict(answer, bytes=len(body) + 8), body + bytes(8)
+
+        def bool_two(answer, body):
+            if answer.get("kind") == "bool" and body:
+                body = b"\x02" + body[1:]
+            return answer, body
+
+        def short_payload(answer, body):
+            return (dict(answer, bytes=len(body) - 1), body[:-1]) if body else (answer, body)
+
+        def in_shm(answer, body):
+            return dict(answer, bytes=0, shm={"offset": 0, "bytes": len(body)}), b""
+
+        for tamper, want in (
+            (change(type="signals"), "got a 'signals' message where the answer to compute sma"),
+            (change(id=99), "is for ref 1 of request 99"),
+            (change(ref=2), "is for ref 2 of request 1"),
+            (change(kind="bool"), "of kind 'bool', want 'float64'"),
+            (change(kind=None), "of kind None"),
+            (change(n=2999), "n = 2999 for a request of 3000 candles"),
+            (change(n=None), "n = 0 for a request of 3000"),
+            (change(error=7), "malformed refusal"),
+            (extra_payload, "(carries values that were not asked for|payload of 24008 bytes)"),
+            (bool_two, "bool values other than 0 and 1"),
+            (short_payload, "payload of 23999 bytes"),
+            (in_shm, "(carries values that were not asked for|bad shared memory region)"),
+        ):
+            with self.subTest(want=want):
+                with self.assertRaisesRegex(ts.ProtocolError, want):
+                    FakeHost(self.requests(10), tamper=tamper).serve(TAUser())
+
+        class Swallowing(TAUser):
+            def populate(self, candles, params, signals):
+                try:
+                    super().populate(candles, params, signals)
+                except Exception:
+                    pass  # even so, the conversation is over
+
+        with self.assertRaisesRegex(ts.ProtocolError, "is for ref 2 of request 1"):
+            FakeHost(self.requests(10), tamper=change(ref=2)).serve(Swallowing())
+
+    @unittest.skipUnless(hasattr(os, "memfd_create"), "no memfd on this system")
+    def test_bad_shared_answer(self):
+        fd = os.memfd_create("test")
+        self.addCleanup(os.close, fd)
+
+        def outside(answer, body):
+            if "shm" in answer:
+                answer = dict(answer, shm={"offset": 1 << 30, "bytes": answer["shm"]["bytes"]})
+            return answer, body
+
+        with self.assertRaisesRegex(ts.ProtocolError, "outside the shared file"):
+            FakeHost(self.requests(10), shm_fd=fd, tamper=outside).serve(TAUser())
+
+    def test_limits_and_misuse(self):
+        class Greedy(Strategy):
+            name, timeframe, stoploss = "greedy", "1h", -0.1
+            columns = ["close"]
+
+            def populate(self, candles, params, signals):
+                for _ in range(65):
+                    candles.ta.sma("close", 2)
+
+        host = FakeHost([(1, self.cols, {}, {})]).serve(Greedy())
+        self.assertEqual(host.answers[1], "ValueError: candles.ta.sma: more than 64 candles.ta results in one populate call")
+        self.assertEqual(len([m for m, _ in host.sent if m["type"] == "compute"]), 64)
+
+        class Misusing(Strategy):
+            name, timeframe, stoploss = "misusing", "1h", -0.1
+            columns = ["close"]
+            kept = None
+
+            def populate(self, candles, params, signals):
+                if self.kept is None:
+                    type(self).kept = candles.ta.sma("close", 3)
+                    type(self).kept_bool = candles.ta.above("close", 1)
+                    return
+                signals.enter_long = candles.ta.above(self.kept, 1)
+
+        for host in (FakeHost([(1, self.cols, {}, {}), (2, self.cols, {}, {})]), FakeHost([(1, self.cols, {}, {}), (2, self.cols, {}, {})], functions=[])):
+            Misusing.kept = None
+            host.serve(Misusing())
+            self.assertIn("RuntimeError: candles.ta.above: <Computed sma ref 1", host.answers[2])
+            self.assertIn("valid only during the populate call that made them", host.answers[2])
+            for use in (Misusing.kept.list, Misusing.kept.bytes, lambda: ts.Signals(3000).__setattr__("exit_long", Misusing.kept_bool)):
+                with self.assertRaisesRegex(RuntimeError, "from a finished populate call"):
+                    use()
+
+        ta = ts.Candles({"close": [1.0, 2.0, 3.0]}).ta
+        s = ts.Signals(3)
+        with self.assertRaisesRegex(TypeError, "signals.enter_long: .* is a float64 series; a signal needs a bool result"):
+            s.enter_long = ta.sma("close", 2)
+        with self.assertRaisesRegex(ValueError, "candle column 'open' was not requested"):
+            ta.sma("open", 2)
+        with self.assertRaisesRegex(ValueError, "no candle column 'time'"):
+            ta.sma("time", 2)
+        with self.assertRaisesRegex(TypeError, "input 1 must be a bool result"):
+            ta.not_("close")
+        with self.assertRaisesRegex(TypeError, "is float64, want bool"):
+            ta.sma("close", 2) & ta.above("close", 1)
+        with self.assertRaisesRegex(TypeError, "is bool, want float64"):
+            ta.sma(ta.above("close", 1), 2)
+        with self.assertRaisesRegex(ValueError, "finite number"):
+            ta.above("close", NAN)
+        with self.assertRaisesRegex(TypeError, "not a truth value"):
+            bool(ta.above("close", 1))
+        with self.assertRaisesRegex(ValueError, "other candles"):
+            ts.Candles({"close": [1.0, 2.0, 3.0]}).ta.not_(ta.above("close", 1))
+        s.exit_long = ta.above("close", 1.5)
+        self.assertEqual(s.column("exit_long"), b"\x00\x01\x01")
+        self.assertEqual(ta.crossed_above("close", ta.ema("close", 1)).list(), [False] * 3)
+
+    def test_signal_ref_then_column(self):
+        # A result assigned to a signal, then changed as a column: its
+        # values are fetched and the column is sent as bytes.
+        class Editing(Strategy):
+            name, timeframe, stoploss = "editing", "1h", -0.1
+            columns = ["close"]
+
+            def populate(self, candles, params, signals):
+                signals.enter_long = candles.ta.above("close", 100)
+                signals.enter_long[0] = True
+                signals.exit_long = candles.ta.below("close", 100)
+
+        host = FakeHost([(1, self.cols, {}, {})]).serve(Editing())
+        sig = [m for m, _ in host.sent if m["type"] == "signals"][0]
+        self.assertEqual((sig["columns"], sig["computed"]), (["enter_long"], {"exit_long": 2}))
+        want = bytearray(c > 100 for c in self.cols["close"])
+        want[0] = 1
+        self.assertEqual(host.answers[1]["enter_long"], bytes(want))
+
+    def test_short_frames(self):
+        # Periods up to n; 0 candles.
+        for n in (0, 1, 2):
+            cols = {"close": self.cols["close"][:n]}
+            c = ts.Candles(cols)
+            self.assertEqual(c.ta.crossed_above("close", "close").list(), [False] * n)
+            if n:
+                self.assertEqual(c.ta.sma("close", n).list()[-1], sum(cols["close"]) / n)
+
+        class Empty(Strategy):
+            name, timeframe, stoploss = "empty", "1h", -0.1
+            columns = ["close"]
+
+            def populate(self, candles, params, signals):
+                signals.enter_long = candles.ta.above("close", 1)
+
+        host = FakeHost([(1, {"close": []}, {}, {})]).serve(Empty())
+        self.assertEqual(host.answers[1], {"enter_long": b""})
+
+    def test_no_numpy_import(self):
+        # Over a TradAI that computes, the SDK imports no numpy.
+        import subprocess
+
+        script = (
+            "import io, json, struct, sys\n"
+            "import tradai_strategy as ts\n"
+            "class S(ts.Strategy):\n"
+            "    name, timeframe, stoploss, columns = 's', '1h', -0.1, ['close']\n"
+            "    def populate(self, candles, params, signals):\n"
+            "        a, b = candles.ta.sma('close', 2), candles.ta.sma('close', 3)\n"
+            "        signals.enter_long = candles.ta.crossed_above(a, b)\n"
+            "        assert candles.ta.above(a, b).list() == [False, False, True]\n"
+            "def h(m): return json.dumps(m).encode() + b'\\n'\n"
+            "inp = (h({'type': 'hello', 'protocol': 2, 'compute': ['sma', 'crossed_above', 'above']})\n"
+            "       + h({'type': 'populate', 'id': 1, 'n': 3, 'params': {}, 'columns': ['close'], 'bytes': 24}) + struct.pack('<3d', 1, 2, 3)\n"
+            "       + b''.join(h({'type': 'computed', 'id': 1, 'ref': r, 'kind': k, 'n': 3, 'bytes': 0}) for r, k in ((1, 'float64'), (2, 'float64'), (3, 'bool'), (4, 'bool')))\n"
+            "       + h({'type': 'computed', 'id': 1, 'ref': 4, 'kind': 'bool', 'n': 3, 'bytes': 3}) + b'\\x00\\x00\\x01')\n"
+            "out = io.BytesIO()\n"
+            "ts.serve(S(), io.BytesIO(inp), out)\n"
+            "print(out.getvalue().decode().splitlines()[-1])\n"
+            "print('numpy' in sys.modules)\n"
+        )
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent))
+        env.pop("TRADAI_NO_NUMPY", None)
+        p = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        last, imported = p.stdout.decode().splitlines()
+        self.assertEqual(json.loads(last), {"type": "signals", "id": 1, "n": 3, "columns": [], "bytes": 0, "computed": {"enter_long": 3}})
+        self.assertEqual(imported, "False")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -49,6 +49,13 @@ package, so a Python port of a Go strategy gives the same signals.
 for bit, as a numpy array), for strategies without a Python loop over
 the candles.
 
+``candles.ta`` (:class:`TA`) has TradAI compute those indicators, and
+comparisons and crossings of them, while it waits for the answer: no
+numpy, no loop, and bool results assigned to signal columns cross as
+references (``signals.enter_long = ta.crossed_above(ta.sma("close", 10),
+ta.sma("close", 30))``). Where TradAI does not offer it, the SDK computes
+the same values itself.
+
 The decision for candle ``i`` may use candles ``0..i`` only: ``tradai strategy
 check`` finds strategies that look ahead.
 
@@ -99,6 +106,9 @@ __all__ = [
     "Params",
     "Candles",
     "Signals",
+    "TA",
+    "Computed",
+    "MAX_COMPUTED",
     "DeclarationError",
     "ProtocolError",
     "resolve",
@@ -399,6 +409,10 @@ class Candles:
     #: attribute; :meth:`np` views it in place until then.
     _shared: Optional[Dict[str, memoryview]] = None
 
+    #: The candles.ta of the populate call being served, or of the
+    #: candles themselves outside one.
+    _session: Optional["TA"] = None
+
     def __init__(self, columns: Mapping[str, Sequence[Number]], pair: str = "", timeframe: str = "") -> None:
         self.pair = pair
         self.timeframe = timeframe
@@ -418,6 +432,15 @@ class Candles:
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def ta(self) -> "TA":
+        """Indicators over these candles (:class:`TA`), computed by TradAI
+        when it offers them, else here, with the same values."""
+        ta = self._session
+        if ta is None:  # outside populate: computed here, kept with the candles
+            ta = self._session = TA(self, limit=None)
+        return ta
 
     @classmethod
     def _in_shared(cls, views: Dict[str, memoryview], n: int, pair: str, timeframe: str) -> "Candles":
@@ -484,6 +507,10 @@ class _SignalColumn:
         return obj._col(self.name)
 
     def __set__(self, obj: "Signals", value: Any) -> None:
+        if isinstance(value, Computed):
+            obj._set_computed(self.name, value)
+            return
+        obj._computed.pop(self.name, None)
         obj._cols[self.name] = _bool_bytes(value, obj.n, self.name)
 
 
@@ -528,10 +555,34 @@ class Signals:
         # used; one never used is all false and is not sent.
         self._cols: Dict[str, bytearray] = {}
         self._tags: Dict[int, str] = {}
+        # Columns assigned a bool result TradAI holds: only its ref is
+        # sent, unless the column is used otherwise first.
+        self._computed: Dict[str, Computed] = {}
+
+    def _set_computed(self, name: str, c: Computed) -> None:
+        c._check(f"signals.{name}")
+        if c.kind != "bool":
+            raise TypeError(
+                f"signals.{name}: {c!r} is a float64 series; a signal needs a bool result "
+                "(candles.ta.above, below, crossed_above, ...)"
+            )
+        if c.n != self.n:
+            raise ValueError(f"signals.{name}: got {c.n} values for {self.n} candles")
+        if c._remote:
+            self._cols.pop(name, None)
+            self._computed[name] = c
+        else:
+            self._computed.pop(name, None)
+            self._cols[name] = c._bits()
 
     def _col(self, name: str) -> bytearray:
         col = self._cols.get(name)
         if col is None:
+            c = self._computed.pop(name, None)
+            if c is not None:  # used as a column after all: its values are fetched
+                c._check(f"signals.{name}")
+                col = self._cols[name] = c._bits()
+                return col
             if name not in SIGNAL_COLUMNS:
                 raise KeyError(f"no signal column {name!r} (known: {', '.join(SIGNAL_COLUMNS)})")
             col = self._cols[name] = bytearray(self.n)
@@ -576,6 +627,401 @@ def _index(i: Any) -> int:
         return int(i.__index__())
     except AttributeError:
         raise TypeError(f"tag index must be an integer, got {type(i).__name__}") from None
+
+
+# --------------------------------------------------------------------------
+# Indicators computed by TradAI: candles.ta
+
+
+#: The most results a strategy makes in one populate call (refs 1 to 64).
+MAX_COMPUTED = 64
+
+_PERIOD_FNS = ("sma", "ema", "rsi", "stdev")
+_TA_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class Computed:
+    """A result of :attr:`Candles.ta`: a series of ``n`` values, one per
+    candle, of kind ``"float64"`` (NaN where undefined) or ``"bool"``.
+
+    ``len(result)``, ``result.np()`` (a read-only numpy array: needs
+    numpy), ``result.list()`` (a list of floats or bools),
+    ``result.bytes()`` (as the protocol carries them: a bool result as
+    bytes of 0 and 1). Bool results
+    combine with ``&``, ``|`` and ``~`` and are assigned to signal
+    columns as they are: ``signals.enter_long = fast_up & rising``.
+    When TradAI computed the result its values cross only when first
+    asked for (``np``, ``list``, an indexed signal column). A result is
+    valid only during the ``populate`` call that made it."""
+
+    __slots__ = ("_ta", "_fn", "ref", "kind", "n", "_remote", "_vals")
+
+    def __init__(self, ta: "TA", fn: str, ref: int, kind: str, remote: bool, vals: Any = None) -> None:
+        self._ta = ta
+        self._fn = fn
+        self.ref = ref
+        self.kind = kind
+        self.n = ta._candles.n
+        self._remote = remote
+        # None (TradAI holds them, not fetched yet), bytes (fetched),
+        # a list or a numpy array (computed here).
+        self._vals = vals
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        where = "TradAI" if self._remote else "local"
+        return f"<Computed {self._fn} ref {self.ref}: {self.n} {self.kind} ({where})>"
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"{self!r} is a whole series, not a truth value: use .list() or .np(), or assign it to a signal")
+
+    def __and__(self, other: Any) -> "Computed":
+        return self._ta.and_(self, other)
+
+    def __or__(self, other: Any) -> "Computed":
+        return self._ta.or_(self, other)
+
+    def __invert__(self) -> "Computed":
+        return self._ta.not_(self)
+
+    def _check(self, what: str) -> None:
+        if not self._ta._open:
+            raise RuntimeError(
+                f"{what}: {self!r} is from a finished populate call: candles.ta results are valid only "
+                "during the populate call that made them"
+            )
+
+    def _raw(self) -> bytes:
+        """The values as the protocol sends them (fetched when needed)."""
+        if self._vals is None:
+            self._vals = self._ta._host.fetch(self._ta._id, self.ref, self._fn, self.kind)
+        return self._vals
+
+    def np(self) -> Any:
+        """The values as a read-only numpy array (float64 or bool)."""
+        self._check("Computed.np")
+        numpy = _need_numpy("Computed.np")
+        return self._array(numpy)
+
+    def list(self) -> List[Any]:
+        """The values as a new list of floats (NaN where undefined) or bools."""
+        self._check("Computed.list")
+        return self._list()
+
+    def bytes(self) -> bytes:
+        """The values as the protocol carries them: for a bool result one
+        byte per candle, 0 or 1 (the format of a signal column); for a
+        float64 result 8 bytes per candle, little-endian."""
+        self._check("Computed.bytes")
+        v = self._vals
+        if v is None or isinstance(v, bytes):
+            return self._raw()
+        if self.kind == "bool":
+            return bytes(self._bits())
+        a = array("d", v) if isinstance(v, list) else array("d", v.tolist())
+        if _BIG_ENDIAN:
+            a.byteswap()
+        return a.tobytes()
+
+    def _array(self, numpy: Any) -> Any:
+        v = self._vals
+        dtype = numpy.bool_ if self.kind == "bool" else numpy.dtype("<f8")
+        if v is None or isinstance(v, bytes):
+            return numpy.frombuffer(self._raw(), dtype=dtype)  # read-only
+        if isinstance(v, list):
+            v = numpy.array(v, dtype=dtype)
+        else:
+            v = v.view()
+        v.flags.writeable = False
+        return v
+
+    def _list(self) -> List[Any]:
+        v = self._vals
+        if v is None or isinstance(v, bytes):
+            raw = self._raw()
+            if self.kind == "bool":
+                return list(map(bool, raw))
+            a = array("d")
+            a.frombytes(raw)
+            if _BIG_ENDIAN:
+                a.byteswap()
+            return a.tolist()
+        if isinstance(v, list):
+            return list(v)
+        return v.tolist()
+
+    def _bits(self) -> bytearray:
+        """A bool result as a signal column: n bytes of 0 and 1."""
+        v = self._vals
+        if v is None or isinstance(v, bytes):
+            return bytearray(self._raw())
+        if isinstance(v, list):
+            return bytearray(v)
+        return bytearray(v.astype(bool, copy=False).tobytes())
+
+
+class TA:
+    """The indicators of one ``populate`` call, as ``candles.ta``.
+
+    Inputs are candle column names (``"close"``, ``"open"``, ``"high"``,
+    ``"low"``, ``"volume"``) or earlier :class:`Computed` results; each
+    method returns a :class:`Computed`:
+
+    - ``sma(x, period)``, ``ema(x, period)``, ``rsi(x, period=14)``,
+      ``stdev(x, period)``: float64, as :func:`sma`, :func:`ema`,
+      :func:`rsi`, :func:`stdev` (the Go ``sdk/ta`` values bit for bit);
+      ``period`` an integer from 1 to the number of candles;
+    - ``above(a, b)``, ``below(a, b)``: bool, ``a > b`` / ``a < b``
+      (false where either is NaN); ``b`` an input or a number;
+    - ``crossed_above(a, b)``, ``crossed_below(a, b)``: bool,
+      :func:`crossed_above` / :func:`crossed_below` at every candle;
+    - ``and_(a, b)``, ``or_(a, b)``, ``not_(a)`` (also ``a & b``,
+      ``a | b``, ``~a``): bool, of bool results.
+
+    When TradAI offers the functions (its hello's ``compute``), it
+    computes them and keeps the values until they are asked for: a
+    strategy that only assigns bool results to signals moves no series
+    at all. Otherwise (an older TradAI, :func:`evaluate`, candles built by
+    hand) the SDK computes the same values itself, with numpy when there
+    is one. At most 64 results per ``populate`` call; they are valid
+    during that call only."""
+
+    #: The protocol's names of the functions, in the order TradAI offers them.
+    _FUNCTIONS = ("sma", "ema", "rsi", "stdev", "above", "below", "crossed_above", "crossed_below", "and", "or", "not")
+
+    def __init__(self, candles: "Candles", host: Optional["_Host"] = None, req_id: Any = None,
+                 limit: Optional[int] = MAX_COMPUTED) -> None:
+        self._candles = candles
+        self._host = host
+        self._id = req_id
+        self._limit = limit
+        self._refs = 0
+        self._open = True
+
+    def sma(self, x: Any, period: int) -> Computed:
+        """Simple moving average (float64), as :func:`sma`."""
+        return self._compute("sma", (x,), period)
+
+    def ema(self, x: Any, period: int) -> Computed:
+        """Exponential moving average (float64), as :func:`ema`."""
+        return self._compute("ema", (x,), period)
+
+    def rsi(self, x: Any, period: int = 14) -> Computed:
+        """Relative strength index (float64), as :func:`rsi`."""
+        return self._compute("rsi", (x,), period)
+
+    def stdev(self, x: Any, period: int) -> Computed:
+        """Population standard deviation (float64), as :func:`stdev`."""
+        return self._compute("stdev", (x,), period)
+
+    def above(self, a: Any, b: Any) -> Computed:
+        """``a > b`` at every candle (bool); ``b`` an input or a number."""
+        return self._compare("above", a, b)
+
+    def below(self, a: Any, b: Any) -> Computed:
+        """``a < b`` at every candle (bool); ``b`` an input or a number."""
+        return self._compare("below", a, b)
+
+    def crossed_above(self, a: Any, b: Any) -> Computed:
+        """Where ``a`` crossed above ``b`` (bool), as :func:`crossed_above`."""
+        return self._compute("crossed_above", (a, b))
+
+    def crossed_below(self, a: Any, b: Any) -> Computed:
+        """Where ``a`` crossed below ``b`` (bool), as :func:`crossed_below`."""
+        return self._compute("crossed_below", (a, b))
+
+    def and_(self, a: Computed, b: Computed) -> Computed:
+        """Both bool results true (also ``a & b``)."""
+        return self._compute("and", (a, b))
+
+    def or_(self, a: Computed, b: Computed) -> Computed:
+        """Either bool result true (also ``a | b``)."""
+        return self._compute("or", (a, b))
+
+    def not_(self, a: Computed) -> Computed:
+        """The bool result negated (also ``~a``)."""
+        return self._compute("not", (a,))
+
+    def _compare(self, fn: str, a: Any, b: Any) -> Computed:
+        if isinstance(b, (int, float)) and not isinstance(b, bool):
+            if not math.isfinite(b):
+                raise ValueError(f"candles.ta.{fn}: the constant must be a finite number, got {b!r}")
+            return self._compute(fn, (a,), b)
+        return self._compute(fn, (a, b))
+
+    def _compute(self, fn: str, inputs: Tuple[Any, ...], arg: Any = None) -> Computed:
+        what = f"candles.ta.{fn}"
+        if not self._open:
+            raise RuntimeError(f"{what}: this candles.ta is from a finished populate call")
+        n = self._candles.n
+        if fn in _PERIOD_FNS and (isinstance(arg, bool) or not isinstance(arg, int) or not 1 <= arg <= n):
+            raise ValueError(f"{what}: period must be an integer from 1 to the {n} candles, got {arg!r}")
+        want = "bool" if fn in ("and", "or", "not") else "float64"
+        wire: List[Any] = []
+        for k, x in enumerate(inputs):
+            if isinstance(x, Computed):
+                if x._ta is not self:
+                    x._check(what)
+                    raise ValueError(f"{what}: input {k + 1} ({x!r}) belongs to other candles")
+                x._check(what)
+                if x.kind != want:
+                    raise TypeError(f"{what}: input {k + 1} ({x!r}) is {x.kind}, want {want}")
+                wire.append(x.ref)
+            elif isinstance(x, str) and want == "float64":
+                if x not in _TA_COLUMNS:
+                    raise ValueError(f"{what}: input {k + 1}: no candle column {x!r} (known: {', '.join(_TA_COLUMNS)})")
+                wire.append(x)
+            else:
+                kind = "a bool result" if want == "bool" else "a candle column name or a float64 result"
+                raise TypeError(f"{what}: input {k + 1} must be {kind}, got {type(x).__name__} {x!r}")
+        if self._limit is not None and self._refs >= self._limit:
+            raise ValueError(f"{what}: more than {self._limit} candles.ta results in one populate call")
+        self._refs += 1
+        ref = self._refs
+        kind = "float64" if fn in _PERIOD_FNS else "bool"
+        host = self._host
+        args = [] if arg is None else [arg]
+        if host is not None and fn in host.functions and all(
+            not isinstance(x, Computed) or x._remote for x in inputs
+        ):
+            host.compute(self._id, ref, fn, wire, args)
+            return Computed(self, fn, ref, kind, True)
+        return Computed(self, fn, ref, kind, False, self._local(fn, inputs, args, what))
+
+    def _local(self, fn: str, inputs: Tuple[Any, ...], args: List[Any], what: str) -> Any:
+        """fn computed here, with the SDK's functions: the values TradAI
+        computes, bit for bit."""
+        numpy = numpy_or_none()
+        xs = []
+        for x in inputs:
+            if isinstance(x, Computed):
+                xs.append(x._list() if numpy is None else x._array(numpy))
+                continue
+            if x not in self._candles.columns:
+                raise ValueError(
+                    f"{what}: candle column {x!r} was not requested: add it to the strategy's columns "
+                    f"to compute it without TradAI (requested: {', '.join(self._candles.columns)})"
+                )
+            xs.append(getattr(self._candles, x) if numpy is None else self._candles.np(x))
+        a = xs[0]
+        if fn in _PERIOD_FNS:
+            if fn == "sma" and numpy is not None:
+                return sma_np(a, args[0])
+            return {"sma": sma, "ema": ema, "rsi": rsi, "stdev": stdev}[fn](a, args[0])
+        b = xs[1] if len(xs) > 1 else (args[0] if args else None)
+        if numpy is not None:
+            if fn == "above":
+                return numpy.greater(a, b)
+            if fn == "below":
+                return numpy.less(a, b)
+            if fn in ("crossed_above", "crossed_below"):
+                out = numpy.zeros(len(a), dtype=bool)
+                if fn == "crossed_above":
+                    numpy.logical_and(a[:-1] <= b[:-1], a[1:] > b[1:], out=out[1:])
+                else:
+                    numpy.logical_and(a[:-1] >= b[:-1], a[1:] < b[1:], out=out[1:])
+                return out
+            if fn == "and":
+                return numpy.logical_and(a, b)
+            if fn == "or":
+                return numpy.logical_or(a, b)
+            return numpy.logical_not(a)
+        a = _floats(a) if fn not in ("and", "or", "not") else a
+        if fn in ("above", "below"):
+            if not isinstance(b, (int, float)):
+                b = _floats(b)
+                return [x > y for x, y in zip(a, b)] if fn == "above" else [x < y for x, y in zip(a, b)]
+            return [x > b for x in a] if fn == "above" else [x < b for x in a]
+        if fn == "crossed_above":
+            return crossed_above(a, _floats(b))
+        if fn == "crossed_below":
+            return crossed_below(a, _floats(b))
+        if fn == "and":
+            return [x and y for x, y in zip(a, b)]
+        if fn == "or":
+            return [x or y for x, y in zip(a, b)]
+        return [not x for x in a]
+
+
+class _Host:
+    """TradAI's side of the "compute" extension during a request: sends
+    compute and fetch messages and reads and checks their answers."""
+
+    def __init__(self, inp: BinaryIO, out: BinaryIO, shm: Optional["_Shm"], functions: Iterable[str]) -> None:
+        self.inp, self.out, self.shm = inp, out, shm
+        self.functions = frozenset(functions)
+        self.n = 0  # the candle count of the request being served
+        #: The ProtocolError that ended the conversation, kept in case
+        #: the strategy's code catches it.
+        self.broken: Optional[ProtocolError] = None
+
+    def compute(self, req_id: Any, ref: int, fn: str, inputs: List[Any], args: List[Any]) -> None:
+        msg: Dict[str, Any] = {"type": "compute", "id": req_id, "ref": ref, "fn": fn, "inputs": inputs}
+        if args:
+            msg["args"] = args
+        self._ask(msg, fn, "float64" if fn in _PERIOD_FNS else "bool", False)
+
+    def fetch(self, req_id: Any, ref: int, fn: str, kind: str) -> bytes:
+        return self._ask({"type": "fetch", "id": req_id, "ref": ref}, fn, kind, True)
+
+    def _ask(self, msg: Dict[str, Any], fn: str, kind: str, values: bool) -> bytes:
+        if self.broken is not None:
+            raise self.broken
+        try:
+            _write(self.out, msg)
+            return self._answer(msg["id"], msg["ref"], fn, kind, values)
+        except ProtocolError as e:
+            self.broken = e
+            raise
+
+    def _answer(self, req_id: Any, ref: int, fn: str, kind: str, values: bool) -> bytes:
+        """The computed answer to a compute, or with values to a fetch."""
+        what = f"{'fetch' if values else 'compute'} {fn} (ref {ref}) of request {req_id}"
+        msg = _read_header(self.inp)
+        if msg is None:
+            raise ProtocolError(f"input ended while waiting for the answer to {what}")
+        nbytes = _payload_size(msg)
+        if msg.get("type") != "computed":
+            raise ProtocolError(f"got a {msg.get('type')!r} message where the answer to {what} was expected")
+        if msg.get("id") != req_id or msg.get("ref") != ref or isinstance(msg.get("ref"), bool):
+            raise ProtocolError(f"the answer to {what} is for ref {msg.get('ref')!r} of request {msg.get('id')!r}")
+        region = msg.get("shm")
+        err = msg.get("error")
+        if err is not None:
+            if not isinstance(err, str) or nbytes or region is not None:
+                raise ProtocolError(f"malformed refusal of {what}: {msg!r}")
+            raise ValueError(f"candles.ta.{fn}: TradAI refused it: {err}")
+        if msg.get("kind") != kind:
+            raise ProtocolError(f"the answer to {what} is of kind {msg.get('kind')!r}, want {kind!r}")
+        got_n = msg.get("n", 0)  # omitted when 0
+        if isinstance(got_n, bool) or got_n != self.n:
+            raise ProtocolError(f"the answer to {what} has n = {got_n!r} for a request of {self.n} candles")
+        n = self.n
+        if not values:
+            if nbytes or region is not None:
+                raise ProtocolError(f"the answer to {what} carries values that were not asked for")
+            return b""
+        size = n * (1 if kind == "bool" else 8)
+        if region is None:
+            if nbytes != size:
+                raise ProtocolError(f"the answer to {what} has a payload of {nbytes} bytes for {n} {kind} values")
+            raw = bytearray(size)
+            _read_exact(self.inp, raw)
+        else:
+            off = region.get("offset") if isinstance(region, dict) else None
+            cnt = region.get("bytes") if isinstance(region, dict) else None
+            if self.shm is None or nbytes or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in (off, cnt)):
+                raise ProtocolError(f"bad shared memory region {region!r} in the answer to {what} (payload {nbytes} bytes)")
+            if cnt != size:
+                raise ProtocolError(f"the answer to {what} has {cnt} bytes in shared memory for {n} {kind} values")
+            raw = self.shm.read(off, cnt)
+            if raw is None:
+                raise ProtocolError(f"shared memory region {region!r} of the answer to {what} is outside the shared file")
+        if kind == "bool" and raw.translate(_TO_BIT) != raw:
+            raise ProtocolError(f"the answer to {what} has bool values other than 0 and 1")
+        return bytes(raw)
 
 
 # --------------------------------------------------------------------------
@@ -784,7 +1230,12 @@ def evaluate(
     candles = Candles(columns, pair=pair, timeframe=strategy.timeframe)
     strategy.on_start()
     signals = Signals(len(candles))
-    strategy.populate(candles, resolve(strategy, params), signals)
+    candles._session = ta = TA(candles)
+    try:
+        strategy.populate(candles, resolve(strategy, params), signals)
+    finally:
+        ta._open = False
+        candles._session = None
     return signals
 
 
@@ -913,6 +1364,22 @@ class _Shm:
         return self.mem[off : off + size]
 
 
+    def read(self, off: int, size: int) -> Optional[bytes]:
+        """A copy of bytes off … off+size of the file (read with
+        ``os.pread``, the file's size checked first: TradAI may have grown
+        it); None when the file is shorter."""
+        if off + size > os.fstat(self.fd).st_size:
+            return None
+        parts, got = [], 0
+        while got < size:
+            part = os.pread(self.fd, size - got, off + got)
+            if not part:
+                return None
+            parts.append(part)
+            got += len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 def _open_shm(hello: Mapping[str, Any]) -> Optional[_Shm]:
     """The shared memory TradAI offers in its hello message, when this
     system can use it; None to stay on the pipes."""
@@ -1016,6 +1483,15 @@ def _signals_message(
         "columns": names,
         "bytes": len(cols) * signals.n,
     }
+    if signals._computed:
+        header["computed"] = {}
+        for name in SIGNAL_COLUMNS:
+            c = signals._computed.get(name)
+            if c is not None:
+                c._check(f"signals.{name}")
+                if c._ta._id != req_id:
+                    raise ValueError(f"signals.{name}: {c!r} is a result of request {c._ta._id}, not {req_id}")
+                header["computed"][name] = c.ref
     if signals._tags:
         header["enter_tags"] = {str(i): t for i, t in sorted(signals._tags.items())}
     if shm is not None and cols:
@@ -1049,6 +1525,10 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
         raise ProtocolError(f"TradAI speaks protocol {version!r}; this SDK needs {MIN_PROTOCOL} to {PROTOCOL}")
     version = min(version, PROTOCOL)
     shm = _open_shm(hello)
+    offer = hello.get("compute", [])
+    if not isinstance(offer, list) or not all(isinstance(f, str) for f in offer):
+        raise ProtocolError(f"bad compute offer {offer!r} in the hello")
+    host = _Host(inp, out, shm, offer) if offer else None
     header: Dict[str, Any] = {"type": "spec", "protocol": version, "spec": spec}
     if strategy.columns is not None:
         header["columns"] = columns
@@ -1086,11 +1566,22 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
             raw = msg.get("params")
             params = resolve(strategy, raw if isinstance(raw, dict) else None)
             signals = Signals(len(candles))
-            strategy.populate(candles, params, signals)
-            answer, payload = _signals_message(req_id, signals, shm if in_shm else None, end)
+            if host is not None:
+                host.n = candles.n
+            candles._session = ta = TA(candles, host, req_id)
+            try:
+                strategy.populate(candles, params, signals)
+                if host is not None and host.broken is not None:
+                    raise host.broken
+                answer, payload = _signals_message(req_id, signals, shm if in_shm else None, end)
+            finally:
+                ta._open = False
+                candles._session = None
         except ProtocolError:
             raise
         except Exception as e:  # the strategy's own failure: report it, keep serving
+            if host is not None and host.broken is not None:
+                raise host.broken from e
             import traceback
 
             print(f"tradai_strategy: {strategy.name}: request {req_id} ({msg.get('pair', '')}) failed:", file=log)
