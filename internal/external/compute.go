@@ -15,6 +15,10 @@ import (
 // DefaultComputeBytes is the default of Options.ComputeBytes.
 const DefaultComputeBytes = 256 << 20
 
+// maxPeriod is the longest period a compute may ask for (sdk/ta makes a
+// period beyond the candles all NaN).
+const maxPeriod = 1 << 31
+
 // result is one result of the compute extension: a float64 or a bool
 // column of the request's candle count.
 type result struct {
@@ -61,6 +65,8 @@ type computer struct {
 	// offset next on; nil on the pipes.
 	shm  sharedValues
 	next int64
+	// served counts the compute and fetch messages answered.
+	served int64
 }
 
 // newComputer returns the computer of request id over frame f, writing
@@ -77,6 +83,7 @@ func newComputer(id int64, f *sdk.Frame, budget int64, out io.Writer, shm shared
 // nothing; a malformed message or one for another request is a protocol
 // violation, returned as an error (as is a failed write).
 func (c *computer) serveLine(typ string, line []byte) error {
+	c.served++
 	var ref int
 	var send bool
 	var refused string
@@ -199,7 +206,7 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 		want, args, inKind = 2, 0, serve.KindFloat64
 	case serve.FnAnd, serve.FnOr:
 		want, args, inKind = 2, 0, serve.KindBool
-	case serve.FnNot:
+	case serve.FnNot, serve.FnRose, serve.FnFell:
 		want, args, inKind = 1, 0, serve.KindBool
 	default:
 		return fmt.Sprintf("unknown function %q; TradAI computes %v", m.Fn, serve.ComputeFunctions())
@@ -226,8 +233,12 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 	switch m.Fn {
 	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
 		p := m.Args[0]
-		if p != math.Trunc(p) || p < 1 || p > float64(max(c.n, 1)) {
-			return fail("period %s is not a whole number from 1 to %d (the candles of this request)", strconv.FormatFloat(p, 'g', -1, 64), max(c.n, 1))
+		if p != math.Trunc(p) || p < 1 || p > maxPeriod {
+			format := byte('f')
+			if math.Abs(p) >= 1e15 {
+				format = 'g'
+			}
+			return fail("period %s is not a whole number from 1 to %d", strconv.FormatFloat(p, format, -1, 64), int64(maxPeriod))
 		}
 		fn := map[string]func([]float64, int) []float64{serve.FnSMA: ta.SMA, serve.FnEMA: ta.EMA, serve.FnRSI: ta.RSI, serve.FnStdDev: ta.StdDev}[m.Fn]
 		r.f = fn(ins[0].f, int(p))
@@ -242,10 +253,18 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 		r.b = compare(a, b, k, m.Fn == serve.FnAbove)
 	case serve.FnCrossedAbove, serve.FnCrossedBelow:
 		r.b = crossings(ins[0].f, ins[1].f, m.Fn == serve.FnCrossedAbove)
-	case serve.FnAnd, serve.FnOr, serve.FnNot:
+	case serve.FnAnd, serve.FnOr, serve.FnNot, serve.FnRose, serve.FnFell:
 		r.b = make([]byte, c.n)
 		a := ins[0].b
 		switch m.Fn {
+		case serve.FnRose:
+			for i := 1; i < len(a); i++ {
+				r.b[i] = a[i] &^ a[i-1]
+			}
+		case serve.FnFell:
+			for i := 1; i < len(a); i++ {
+				r.b[i] = a[i-1] &^ a[i]
+			}
 		case serve.FnAnd:
 			for i, y := range ins[1].b {
 				r.b[i] = a[i] & y

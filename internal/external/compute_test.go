@@ -100,6 +100,9 @@ func TestComputeIsTA(t *testing.T) {
 		`{"type":"compute","id":9,"ref":10,"fn":"above","inputs":[1,2]}`,
 		`{"type":"compute","id":9,"ref":11,"fn":"ema","inputs":[2],"args":[5]}`,
 		`{"type":"compute","id":9,"ref":12,"fn":"or","inputs":[8,10]}`,
+		`{"type":"compute","id":9,"ref":13,"fn":"rose","inputs":[10],"send":true}`,
+		`{"type":"compute","id":9,"ref":14,"fn":"fell","inputs":[10],"send":true}`,
+		`{"type":"compute","id":9,"ref":15,"fn":"sma","inputs":["close"],"args":[701],"send":true}`,
 		`{"type":"fetch","id":9,"ref":9}`,
 		`{"type":"fetch","id":9,"ref":11}`,
 		`{"type":"fetch","id":9,"ref":12}`,
@@ -109,10 +112,10 @@ func TestComputeIsTA(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms, ps := computedAnswers(t, out.Bytes())
-	if len(ms) != 15 {
-		t.Fatalf("%d answers, want 15", len(ms))
+	if len(ms) != 18 {
+		t.Fatalf("%d answers, want 18", len(ms))
 	}
-	for k, m := range ms[:12] {
+	for k, m := range ms[:15] {
 		if m.ID != 9 || m.Ref != k+1 || m.Error != "" || m.N != n {
 			t.Fatalf("answer %d: %+v", k, m)
 		}
@@ -134,8 +137,9 @@ func TestComputeIsTA(t *testing.T) {
 		t.Fatalf("kinds and sizes: %+v %+v %+v", ms[0], ms[2], ms[4])
 	}
 	sameBits("rsi", floats(ps[4]), rsi)
-	sameBits("stdev", floats(ps[12]), ta.StdDev(f.Volume, 20))
-	sameBits("ema of sma", floats(ps[13]), ta.EMA(slow, 5))
+	sameBits("stdev", floats(ps[15]), ta.StdDev(f.Volume, 20))
+	sameBits("ema of sma", floats(ps[16]), ta.EMA(slow, 5))
+	sameBits("a period beyond the candles", floats(ps[14]), ta.SMA(f.Close, 701))
 	var crosses int
 	for i := range n {
 		up, down := ta.CrossedAbove(fast, slow, i), ta.CrossedBelow(fast, slow, i)
@@ -143,8 +147,15 @@ func TestComputeIsTA(t *testing.T) {
 		if (dst[0][i] == 1) != up || (dst[1][i] == 1) != down || dst[2][i] != 0 || (dst[3][i] == 1) != both {
 			t.Fatalf("candle %d: signals %d %d %d %d", i, dst[0][i], dst[1][i], dst[2][i], dst[3][i])
 		}
-		if or := !both || fast[i] > slow[i]; (ps[14][i] == 1) != or {
-			t.Fatalf("candle %d: or = %d", i, ps[14][i])
+		if or := !both || fast[i] > slow[i]; (ps[17][i] == 1) != or {
+			t.Fatalf("candle %d: or = %d", i, ps[17][i])
+		}
+		// rose and fell of "fast above slow": the built-in sma_cross's
+		// entries and exits.
+		rose := i > 0 && fast[i] > slow[i] && !(fast[i-1] > slow[i-1])
+		fell := i > 0 && !(fast[i] > slow[i]) && fast[i-1] > slow[i-1]
+		if (ps[12][i] == 1) != rose || (ps[13][i] == 1) != fell {
+			t.Fatalf("candle %d: rose %d fell %d", i, ps[12][i], ps[13][i])
 		}
 		if up {
 			crosses++
@@ -210,8 +221,8 @@ func TestComputeRefusals(t *testing.T) {
 	const n = 40
 	for _, c := range []struct{ msg, want string }{
 		{`"fn":"macd","inputs":["close"]`, `unknown function "macd"`},
-		{`"fn":"sma","inputs":["close"],"args":[0]`, "period 0 is not a whole number from 1 to 40"},
-		{`"fn":"sma","inputs":["close"],"args":[41]`, "period 41"},
+		{`"fn":"sma","inputs":["close"],"args":[0]`, "period 0 is not a whole number from 1 to 2147483648"},
+		{`"fn":"sma","inputs":["close"],"args":[2147483649]`, "period 2147483649"},
 		{`"fn":"sma","inputs":["close"],"args":[2.5]`, "period 2.5"},
 		{`"fn":"sma","inputs":["close"]`, "takes 1 arguments, got 0"},
 		{`"fn":"sma","inputs":["close","open"],"args":[3]`, "takes 1 inputs, got 2"},

@@ -21,3 +21,10 @@ func PID(s *Strategy) int {
 	}
 	return s.p.pid
 }
+
+// Computed returns how many compute and fetch messages s has answered.
+func Computed(s *Strategy) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.computed
+}

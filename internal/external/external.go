@@ -85,6 +85,9 @@ type Options struct {
 	// may take together in one populate request (default
 	// DefaultComputeBytes); a compute beyond is refused.
 	ComputeBytes int64
+	// NoCompute does not offer the compute extension: the strategy
+	// computes its indicators itself (as with a TradAI older than it).
+	NoCompute bool
 	// PipeOnly keeps the columns on the pipes: TradAI does not offer the
 	// shared-memory transport, even to a strategy that can use it.
 	PipeOnly bool
@@ -169,6 +172,7 @@ type Strategy struct {
 	// noNamespace is set once a process could not get a PID namespace.
 	noNamespace bool
 	nextID      int64
+	computed    int64 // compute and fetch messages answered
 	closed      bool
 	// spent is what its stopped processes used: CPU time, and the highest
 	// peak resident memory.
@@ -299,8 +303,14 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 	err = send(proc, &req, cols)
 	var a answer
 	if err == nil {
-		comp := newComputer(id, f, s.opts.ComputeBytes, proc.stdin, values, valuesFrom)
+		var comp *computer
+		if !s.opts.NoCompute {
+			comp = newComputer(id, f, s.opts.ComputeBytes, proc.stdin, values, valuesFrom)
+		}
 		a, err = readAnswer(proc.br, id, n, &dst, shm, comp)
+		if comp != nil {
+			s.computed += comp.served
+		}
 	}
 	cause := disarm()
 	if cause == nil && err == nil && a.rejected == nil {
@@ -458,7 +468,7 @@ func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
 	}
 	s.noNamespace = !p.isolated // not tried (nor warned about) again
 	disarm := p.watch(ctx, s.opts.StartTimeout)
-	hs, err := hello(p, s.opts.FrameBytes)
+	hs, err := hello(p, s.opts.FrameBytes, s.opts.NoCompute)
 	cause := disarm()
 	if cause == nil && err == nil {
 		return p, hs, nil
@@ -481,8 +491,11 @@ func (s *Strategy) launch(ctx context.Context) (*process, handshake, error) {
 }
 
 // hello sends the hello message and reads and checks the spec.
-func hello(p *process, frameBytes int64) (handshake, error) {
-	h := serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol, Compute: serve.ComputeFunctions()}
+func hello(p *process, frameBytes int64, noCompute bool) (handshake, error) {
+	h := serve.Hello{Type: serve.TypeHello, Protocol: serve.Protocol}
+	if !noCompute {
+		h.Compute = serve.ComputeFunctions()
+	}
 	if p.shm != nil {
 		h.ShmFD = shmChildFD
 	}

@@ -165,19 +165,41 @@ func pyCompare(t *testing.T, ext *external.Strategy, builtin sdk.Strategy, f *sd
 	return entries
 }
 
-// TestPythonSMACrossMatchesBuiltin runs sma_cross.py with numpy (its
-// vectorized path) and without (TRADAI_NO_NUMPY=1: its Python loop).
+// TestPythonSMACrossMatchesBuiltin runs sma_cross.py with TradAI
+// computing its indicators (the compute extension, over shared memory and
+// over the pipes), and with the SDK computing them itself, with numpy and
+// without (TRADAI_NO_NUMPY=1): the same trades as the built-in each time.
 func TestPythonSMACrossMatchesBuiltin(t *testing.T) {
+	const script = "examples/strategies/python/sma_cross.py"
+	t.Run("computed", func(t *testing.T) {
+		ext := pyStart(t, script, external.Options{})
+		testPythonSMACrossMatchesBuiltin(t, ext)
+		if external.Computed(ext) == 0 {
+			t.Fatal("TradAI computed nothing: the strategy did not use the compute extension")
+		}
+	})
+	t.Run("computed-pipes", func(t *testing.T) {
+		ext := pyStart(t, script, external.Options{PipeOnly: true})
+		testPythonSMACrossMatchesBuiltin(t, ext)
+		if external.Computed(ext) == 0 {
+			t.Fatal("TradAI computed nothing")
+		}
+	})
 	t.Run("numpy", func(t *testing.T) {
-		testPythonSMACrossMatchesBuiltin(t, pyStartWith(t, pyNumpy(t), "examples/strategies/python/sma_cross.py", external.Options{}))
+		ext := pyStartWith(t, pyNumpy(t), script, external.Options{NoCompute: true})
+		testPythonSMACrossMatchesBuiltin(t, ext)
+		if external.Computed(ext) != 0 {
+			t.Fatal("TradAI computed without offering to")
+		}
 	})
 	t.Run("pure", func(t *testing.T) {
-		opts := external.Options{Env: []string{"TRADAI_NO_NUMPY=1"}}
-		testPythonSMACrossMatchesBuiltin(t, pyStart(t, "examples/strategies/python/sma_cross.py", opts))
+		opts := external.Options{Env: []string{"TRADAI_NO_NUMPY=1"}, NoCompute: true}
+		testPythonSMACrossMatchesBuiltin(t, pyStart(t, script, opts))
 	})
 }
 
 func testPythonSMACrossMatchesBuiltin(t *testing.T, ext *external.Strategy) {
+	t.Helper()
 	if s := ext.Spec(); s.Name != "sma_cross_py" || len(s.Params) != 2 || s.StartupCandles != (strategy.SMACross{}).Spec().StartupCandles {
 		t.Fatalf("spec %+v", s)
 	}

@@ -591,6 +591,8 @@ def _host_values(fn, xs, args):
         "and": lambda: [x and y for x, y in zip(a, b)],
         "or": lambda: [x or y for x, y in zip(a, b)],
         "not": lambda: [not x for x in a],
+        "rose": lambda: [False] + [bool(y and not x) for x, y in zip(a, a[1:])],
+        "fell": lambda: [False] + [bool(x and not y) for x, y in zip(a, a[1:])],
     }[fn]()
 
 
@@ -807,7 +809,8 @@ class TAUser(Strategy):
         signals.exit_long = down | hot
         signals.enter_short = quiet
         signals.exit_short = [False] * len(candles)
-        results = [fast, slow, e, r, sd, up, down, hot, cold, wide, quiet, ta.sma(e, 5), ta.rsi(sd, 3)]
+        above, rose, fell = ta.above(fast, slow), ta.rose(hot), ta.fell(ta.above(fast, slow))
+        results = [fast, slow, e, r, sd, up, down, hot, cold, wide, quiet, ta.sma(e, 5), ta.rsi(sd, 3), above, rose, fell]
         if self.read:
             self.seen[params.p] = [(c.kind, c.list()) for c in results]
             if ts.numpy_or_none() is not None:  # (TRADAI_NO_NUMPY hides it in a test)
@@ -961,9 +964,12 @@ class ComputeTest(unittest.TestCase):
         self.assertIn("rsi is on strike", s.caught)
         self.assertEqual(host.answers[1]["enter_long"], bytes(c > 100 for c in self.cols["close"]))
         # A period TradAI would refuse is refused here too, before sending.
-        for ta_call in (lambda ta: ta.sma("close", 3001), lambda ta: ta.ema("close", 0), lambda ta: ta.rsi("close", 2.5)):
-            with self.assertRaisesRegex(ValueError, "period must be an integer from 1 to the 3000 candles"):
+        for ta_call in (lambda ta: ta.sma("close", 2**31 + 1), lambda ta: ta.ema("close", 0), lambda ta: ta.rsi("close", 2.5)):
+            with self.assertRaisesRegex(ValueError, "period must be an integer from 1 to 2147483648"):
                 ta_call(ts.Candles({"close": self.cols["close"]}).ta)
+        # A period beyond the candles is all NaN, as Go's.
+        long = ts.Candles({"close": self.cols["close"]}).ta.sma("close", 3001).list()
+        self.assertTrue(all(math.isnan(v) for v in long))
 
     def test_bad_answers(self):
         def change(**fields):

@@ -637,6 +637,10 @@ def _index(i: Any) -> int:
 MAX_COMPUTED = 64
 
 _PERIOD_FNS = ("sma", "ema", "rsi", "stdev")
+# The longest period candles.ta takes (TradAI's limit too).
+_MAX_PERIOD = 1 << 31
+# The functions of bool results.
+_BOOL_FNS = ("and", "or", "not", "rose", "fell")
 _TA_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
@@ -772,13 +776,16 @@ class TA:
     - ``sma(x, period)``, ``ema(x, period)``, ``rsi(x, period=14)``,
       ``stdev(x, period)``: float64, as :func:`sma`, :func:`ema`,
       :func:`rsi`, :func:`stdev` (the Go ``sdk/ta`` values bit for bit);
-      ``period`` an integer from 1 to the number of candles;
+      ``period`` an integer from 1 on (beyond the candles, all NaN);
     - ``above(a, b)``, ``below(a, b)``: bool, ``a > b`` / ``a < b``
       (false where either is NaN); ``b`` an input or a number;
     - ``crossed_above(a, b)``, ``crossed_below(a, b)``: bool,
       :func:`crossed_above` / :func:`crossed_below` at every candle;
     - ``and_(a, b)``, ``or_(a, b)``, ``not_(a)`` (also ``a & b``,
-      ``a | b``, ``~a``): bool, of bool results.
+      ``a | b``, ``~a``): bool, of bool results;
+    - ``rose(a)``, ``fell(a)``: bool, where the bool result ``a`` became
+      true (``a[i] and not a[i-1]``) or false (``not a[i] and a[i-1]``);
+      false at candle 0.
 
     When TradAI offers the functions (its hello's ``compute``), it
     computes them and keeps the values until they are asked for: a
@@ -789,7 +796,7 @@ class TA:
     during that call only."""
 
     #: The protocol's names of the functions, in the order TradAI offers them.
-    _FUNCTIONS = ("sma", "ema", "rsi", "stdev", "above", "below", "crossed_above", "crossed_below", "and", "or", "not")
+    _FUNCTIONS = ("sma", "ema", "rsi", "stdev", "above", "below", "crossed_above", "crossed_below", "and", "or", "not", "rose", "fell")
 
     def __init__(self, candles: "Candles", host: Optional["_Host"] = None, req_id: Any = None,
                  limit: Optional[int] = MAX_COMPUTED) -> None:
@@ -844,6 +851,14 @@ class TA:
         """The bool result negated (also ``~a``)."""
         return self._compute("not", (a,))
 
+    def rose(self, a: Computed) -> Computed:
+        """Where the bool result became true: ``a[i] and not a[i-1]``."""
+        return self._compute("rose", (a,))
+
+    def fell(self, a: Computed) -> Computed:
+        """Where the bool result became false: ``not a[i] and a[i-1]``."""
+        return self._compute("fell", (a,))
+
     def _compare(self, fn: str, a: Any, b: Any) -> Computed:
         if isinstance(b, (int, float)) and not isinstance(b, bool):
             if not math.isfinite(b):
@@ -856,9 +871,9 @@ class TA:
         if not self._open:
             raise RuntimeError(f"{what}: this candles.ta is from a finished populate call")
         n = self._candles.n
-        if fn in _PERIOD_FNS and (isinstance(arg, bool) or not isinstance(arg, int) or not 1 <= arg <= n):
-            raise ValueError(f"{what}: period must be an integer from 1 to the {n} candles, got {arg!r}")
-        want = "bool" if fn in ("and", "or", "not") else "float64"
+        if fn in _PERIOD_FNS and (isinstance(arg, bool) or not isinstance(arg, int) or not 1 <= arg <= _MAX_PERIOD):
+            raise ValueError(f"{what}: period must be an integer from 1 to {_MAX_PERIOD}, got {arg!r}")
+        want = "bool" if fn in _BOOL_FNS else "float64"
         wire: List[Any] = []
         for k, x in enumerate(inputs):
             if isinstance(x, Computed):
@@ -927,8 +942,15 @@ class TA:
                 return numpy.logical_and(a, b)
             if fn == "or":
                 return numpy.logical_or(a, b)
+            if fn in ("rose", "fell"):
+                out = numpy.zeros(len(a), dtype=bool)
+                if fn == "rose":
+                    numpy.greater(a[1:], a[:-1], out=out[1:])
+                else:
+                    numpy.less(a[1:], a[:-1], out=out[1:])
+                return out
             return numpy.logical_not(a)
-        a = _floats(a) if fn not in ("and", "or", "not") else a
+        a = _floats(a) if fn not in _BOOL_FNS else a
         if fn in ("above", "below"):
             if not isinstance(b, (int, float)):
                 b = _floats(b)
@@ -942,6 +964,10 @@ class TA:
             return [x and y for x, y in zip(a, b)]
         if fn == "or":
             return [x or y for x, y in zip(a, b)]
+        if fn == "rose":
+            return [False] + [bool(y and not x) for x, y in zip(a, a[1:])] if a else []
+        if fn == "fell":
+            return [False] + [bool(x and not y) for x, y in zip(a, a[1:])] if a else []
         return [not x for x in a]
 
 

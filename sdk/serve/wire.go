@@ -105,7 +105,9 @@ type Hello struct {
 // the others make bool results: Above and Below compare two inputs, or
 // one input with a constant given as the only argument (a > b, a < b;
 // false where either is NaN); CrossedAbove and CrossedBelow are ta's, at
-// every candle; And, Or and Not combine bool results.
+// every candle; And, Or and Not combine bool results; Rose and Fell are
+// where a bool result became true (a[i] && !a[i-1]) or false (!a[i] &&
+// a[i-1]), false at candle 0.
 const (
 	FnSMA          = "sma"
 	FnEMA          = "ema"
@@ -118,12 +120,14 @@ const (
 	FnAnd          = "and"
 	FnOr           = "or"
 	FnNot          = "not"
+	FnRose         = "rose"
+	FnFell         = "fell"
 )
 
 // ComputeFunctions returns the functions of the "compute" extension, in
 // the order TradAI offers them.
 func ComputeFunctions() []string {
-	return []string{FnSMA, FnEMA, FnRSI, FnStdDev, FnAbove, FnBelow, FnCrossedAbove, FnCrossedBelow, FnAnd, FnOr, FnNot}
+	return []string{FnSMA, FnEMA, FnRSI, FnStdDev, FnAbove, FnBelow, FnCrossedAbove, FnCrossedBelow, FnAnd, FnOr, FnNot, FnRose, FnFell}
 }
 
 // MaxComputeRefs is the most results a strategy may hold in one populate
