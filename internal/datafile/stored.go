@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/endian"
+	"github.com/tradai/tradai/internal/hugepage"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -181,10 +182,10 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 	cols, viewed := sf.view(lo, hi, q.Kind)
 	if !viewed {
 		// The six columns are one allocation, advised into huge pages
-		// (see adviseHuge): filling fresh memory costs a page fault per
+		// (see package hugepage): filling fresh memory costs a page fault per
 		// page.
 		buf := make([]int64, 6*m)
-		adviseHuge(arrow.Int64Traits.CastToBytes(buf))
+		hugepage.Advise(arrow.Int64Traits.CastToBytes(buf))
 		all := arrow.Int64Traits.CastToBytes(buf)
 		for k := range cols {
 			cols[k] = all[8*k*m : 8*(k+1)*m : 8*(k+1)*m]
