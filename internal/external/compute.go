@@ -26,6 +26,15 @@ const maxPeriod = 1 << 31
 type result struct {
 	f []float64 // a float64 result
 	b []byte    // a bool result: 0 or 1 a candle
+	// done, when not nil, is closed once the values are there.
+	done chan struct{}
+}
+
+// wait returns once the result's values are there.
+func (r result) wait() {
+	if r.done != nil {
+		<-r.done
+	}
 }
 
 func (r result) kind() string {
@@ -69,6 +78,8 @@ type computer struct {
 	next int64
 	// served counts the compute and fetch messages answered.
 	served int64
+	// pending are the results being computed.
+	pending []chan struct{}
 	// slab is where results are carved from, carved bytes of it taken.
 	slab   []byte
 	carved int
@@ -82,7 +93,7 @@ type computer struct {
 func (c *computer) alloc(size int) []byte {
 	size = (size + 63) &^ 63
 	if len(c.slab)-c.carved < size {
-		c.slab = make([]byte, max(size, 6*8*c.n, 64<<10))
+		c.slab = make([]byte, max(size, 3*8*c.n, 64<<10))
 		hugepage.Advise(c.slab)
 		c.carved = 0
 	}
@@ -153,6 +164,7 @@ func (c *computer) serveLine(typ string, line []byte) error {
 	if !send {
 		return c.answer(a, nil)
 	}
+	r.wait()
 	vals := r.bytes()
 	if c.shm == nil {
 		a.Bytes = int64(len(vals))
@@ -168,6 +180,13 @@ func (c *computer) serveLine(typ string, line []byte) error {
 	c.next = off + int64(len(vals))
 	a.Shm = &serve.ShmRegion{Offset: off, Bytes: int64(len(vals))}
 	return c.answer(a, nil)
+}
+
+// wait returns once every result is computed: none is written after.
+func (c *computer) wait() {
+	for _, d := range c.pending {
+		<-d
+	}
 }
 
 // check checks a message's request id and that it announces no payload.
@@ -263,7 +282,12 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 	if c.used+size > c.limit {
 		return fail("the results of this request would take more than the %s TradAI allows", formatBytes(c.limit))
 	}
+	// Checked: the result's memory is taken now and its values are
+	// computed beside the conversation, once its inputs are there, so
+	// that the strategy's next request (often the next indicator) does
+	// not wait for them.
 	var r result
+	var fill func()
 	switch m.Fn {
 	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
 		p := m.Args[0]
@@ -274,56 +298,83 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 			}
 			return fail("period %s is not a whole number from 1 to %d", strconv.FormatFloat(p, format, -1, 64), int64(maxPeriod))
 		}
-		switch m.Fn {
-		case serve.FnSMA:
-			// Streamed into the slab: the values of ta.SMA.
-			r.f = c.allocFloats()
-			w := ta.NewSMAStream(ins[0].f, int(p))
-			w.Read(r.f)
-		default:
+		r.f = c.allocFloats()
+		src, out, period := ins[0].f, r.f, int(p)
+		fill = func() {
+			if m.Fn == serve.FnSMA {
+				w := ta.NewSMAStream(src, period) // the values of ta.SMA, into the slab
+				w.Read(out)
+				return
+			}
 			fn := map[string]func([]float64, int) []float64{serve.FnEMA: ta.EMA, serve.FnRSI: ta.RSI, serve.FnStdDev: ta.StdDev}[m.Fn]
-			r.f = fn(ins[0].f, int(p))
+			copy(out, fn(src, period))
 		}
 	case serve.FnAbove, serve.FnBelow:
-		a, b := ins[0].f, []float64(nil)
 		k := math.NaN()
-		if len(ins) == 2 {
-			b = ins[1].f
-		} else if k = m.Args[0]; math.IsNaN(k) || math.IsInf(k, 0) {
-			return fail("the constant %v is not a finite number", k)
+		if len(ins) == 1 {
+			if k = m.Args[0]; math.IsNaN(k) || math.IsInf(k, 0) {
+				return fail("the constant %v is not a finite number", k)
+			}
 		}
-		r.b = compare(c.allocBools(), a, b, k, m.Fn == serve.FnAbove)
+		r.b = c.allocBools()
+		out, above := r.b, m.Fn == serve.FnAbove
+		fill = func() {
+			var b []float64
+			if len(ins) == 2 {
+				b = ins[1].f
+			}
+			compare(out, ins[0].f, b, k, above)
+		}
 	case serve.FnCrossedAbove, serve.FnCrossedBelow:
-		r.b = crossings(c.allocBools(), ins[0].f, ins[1].f, m.Fn == serve.FnCrossedAbove)
-	case serve.FnAnd, serve.FnOr, serve.FnNot, serve.FnRose, serve.FnFell:
-		r.b = c.allocBools() // zeroed: the slab is fresh
-		a := ins[0].b
-		switch m.Fn {
-		case serve.FnRose:
-			for i := 1; i < len(a); i++ {
-				r.b[i] = a[i] &^ a[i-1]
-			}
-		case serve.FnFell:
-			for i := 1; i < len(a); i++ {
-				r.b[i] = a[i-1] &^ a[i]
-			}
-		case serve.FnAnd:
-			for i, y := range ins[1].b {
-				r.b[i] = a[i] & y
-			}
-		case serve.FnOr:
-			for i, y := range ins[1].b {
-				r.b[i] = a[i] | y
-			}
-		default:
-			for i, x := range a {
-				r.b[i] = x ^ 1
-			}
-		}
+		r.b = c.allocBools()
+		out, up := r.b, m.Fn == serve.FnCrossedAbove
+		fill = func() { crossings(out, ins[0].f, ins[1].f, up) }
+	default: // and, or, not, rose, fell
+		r.b = c.allocBools()
+		out, fn := r.b, m.Fn
+		fill = func() { logic(out, fn, ins) }
 	}
+	done := make(chan struct{})
+	r.done = done
+	c.pending = append(c.pending, done)
+	go func() {
+		defer close(done)
+		for _, in := range ins {
+			in.wait()
+		}
+		fill()
+	}()
 	c.used += size
 	c.refs[m.Ref] = r
 	return ""
+}
+
+// logic writes fn (and, or, not, rose, fell) of the bool results ins
+// into out (zeroed).
+func logic(out []byte, fn string, ins []result) {
+	a := ins[0].b
+	switch fn {
+	case serve.FnRose:
+		for i := 1; i < len(a); i++ {
+			out[i] = a[i] &^ a[i-1]
+		}
+	case serve.FnFell:
+		for i := 1; i < len(a); i++ {
+			out[i] = a[i-1] &^ a[i]
+		}
+	case serve.FnAnd:
+		for i, y := range ins[1].b {
+			out[i] = a[i] & y
+		}
+	case serve.FnOr:
+		for i, y := range ins[1].b {
+			out[i] = a[i] | y
+		}
+	default:
+		for i, x := range a {
+			out[i] = x ^ 1
+		}
+	}
 }
 
 // compare writes into out, and returns it, at every candle, a > b (above)
@@ -407,5 +458,6 @@ func (c *computer) signal(name string, ref int) ([]byte, error) {
 	if r.b == nil {
 		return nil, violation("its signal column %s names result %d, a %s result; signals are bool results", name, ref, r.kind())
 	}
+	r.wait()
 	return r.b, nil
 }

@@ -86,6 +86,7 @@ func FuzzReadAnswer(f *testing.F) {
 		}
 		// The compute extension answers on a writer nobody reads.
 		comp := newComputer(1, walkFrame(n), DefaultComputeBytes, io.Discard, nil, 0)
+		defer comp.wait()
 		a, err := readAnswer(bufio.NewReaderSize(pr, 64), 1, n, &dst, bytes.NewReader(shm), comp)
 		if err != nil || a.rejected != nil {
 			return

@@ -309,6 +309,7 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 		}
 		a, err = readAnswer(proc.br, id, n, &dst, shm, comp)
 		if comp != nil {
+			comp.wait() // none may read the frame after the request
 			s.computed += comp.served
 		}
 	}
