@@ -151,6 +151,12 @@ func (c *computer) serveLine(typ string, line []byte) error {
 		if err := c.check(m.ID, m.Bytes, typ); err != nil {
 			return err
 		}
+		if m.Column != "" {
+			if m.Ref != 0 {
+				return violation("its fetch message names both result %d and column %q", m.Ref, m.Column)
+			}
+			return c.fetchColumn(m.Column)
+		}
 		ref, send = m.Ref, true
 		if _, err := c.result(m.Ref); err != nil {
 			refused = "fetch: " + err.Error()
@@ -165,7 +171,30 @@ func (c *computer) serveLine(typ string, line []byte) error {
 		return c.answer(a, nil)
 	}
 	r.wait()
-	vals := r.bytes()
+	return c.send(a, r.bytes())
+}
+
+// fetchColumn answers a fetch of the frame's candle column name.
+func (c *computer) fetchColumn(name string) error {
+	a := serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Column: name, Kind: serve.KindFloat64, N: c.n}
+	var vals []byte
+	if name == serve.ColTime {
+		if len(c.f.Time) == c.n {
+			a.Kind, vals = serve.KindInt64, serve.Int64Bytes(c.f.Time)
+		}
+	} else if r, err := c.input(json.RawMessage(strconv.Quote(name))); err == nil {
+		vals = r.bytes()
+	}
+	if vals == nil && c.n > 0 {
+		return c.answer(serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Column: name,
+			Error: fmt.Sprintf("fetch: %q is not a candle column of this frame (time, open, high, low, close, volume)", name)}, nil)
+	}
+	return c.send(a, vals)
+}
+
+// send answers a with vals: as a payload on the pipes, else in the shared
+// file after what the request has placed there.
+func (c *computer) send(a serve.ComputedMessage, vals []byte) error {
 	if c.shm == nil {
 		a.Bytes = int64(len(vals))
 		return c.answer(a, vals)

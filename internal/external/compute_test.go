@@ -347,3 +347,34 @@ func BenchmarkComputeSMACross1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "candles/s")
 }
+
+// With the fetch transport a strategy fetches the candle columns it
+// reads: their values, time as int64.
+func TestFetchColumns(t *testing.T) {
+	const n = 30
+	f := walkFrame(n)
+	var out bytes.Buffer
+	comp := newComputer(3, f, DefaultComputeBytes, &out, nil, 0)
+	dst := newDst(n)
+	br := conversation(
+		`{"type":"fetch","id":3,"column":"close"}`,
+		`{"type":"fetch","id":3,"column":"time"}`,
+		`{"type":"fetch","id":3,"column":"spread"}`,
+		`{"type":"signals","id":3,"n":30,"columns":[],"bytes":0}`,
+	)
+	if _, err := readAnswer(br, 3, n, &dst, nil, comp); err != nil {
+		t.Fatal(err)
+	}
+	ms, ps := computedAnswers(t, out.Bytes())
+	if len(ms) != 3 || ms[0].Column != "close" || ms[0].Kind != serve.KindFloat64 || !bytes.Equal(ps[0], serve.Float64Bytes(f.Close)) ||
+		ms[1].Column != "time" || ms[1].Kind != serve.KindInt64 || !bytes.Equal(ps[1], serve.Int64Bytes(f.Time)) ||
+		!strings.Contains(ms[2].Error, `"spread" is not a candle column`) {
+		t.Fatalf("answers %+v", ms)
+	}
+	comp = newComputer(3, f, DefaultComputeBytes, &out, nil, 0)
+	_, err := readAnswer(conversation(`{"type":"fetch","id":3,"ref":1,"column":"close"}`), 3, n, &dst, nil, comp)
+	var pe *protocolError
+	if !errors.As(err, &pe) {
+		t.Fatalf("a fetch of a ref and a column: %v", err)
+	}
+}

@@ -272,6 +272,10 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 		Type: serve.TypePopulate, ID: id, Pair: f.Pair, Timeframe: string(f.Timeframe),
 		N: n, Params: p, Columns: s.cols, Bytes: int64(n) * 8 * int64(len(s.cols)),
 	}
+	if proc.useFetch {
+		// The strategy fetches the columns it reads.
+		req.Bytes, req.Fetch, cols = 0, true, nil
+	}
 	if proc.frames != nil {
 		// Protocol version 2 on the pipes: a frame the process keeps is
 		// not sent again.
@@ -289,12 +293,14 @@ func (s *Strategy) populate(f *sdk.Frame, p sdk.Values) error {
 		if err := proc.shm.ensure(shmSize(req.Bytes, n)); err != nil {
 			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
 		}
-		if err := proc.shm.write(cols); err != nil {
-			return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
-		}
 		shm, values, valuesFrom = proc.shm, proc.shm, shmSize(req.Bytes, n)
-		req.Shm = &serve.ShmRegion{Offset: 0, Bytes: req.Bytes}
-		req.Bytes, cols = 0, nil
+		if !req.Fetch {
+			if err := proc.shm.write(cols); err != nil {
+				return fmt.Errorf("strategy %s on %s: %w", name, f.Pair, err)
+			}
+			req.Shm = &serve.ShmRegion{Offset: 0, Bytes: req.Bytes}
+			req.Bytes, cols = 0, nil
+		}
 	}
 
 	f.EnsureSignals()
@@ -548,7 +554,10 @@ func hello(p *process, frameBytes int64, noCompute bool) (handshake, error) {
 	// A strategy may only take the shm transport when it was offered;
 	// unknown transports are ignored.
 	p.useShm = p.shm != nil && slices.Contains(m.Transports, serve.TransportShm)
-	if m.Protocol >= serve.ProtocolFrames && !p.useShm {
+	// The fetch transport rides on the compute extension: only where it
+	// was offered.
+	p.useFetch = !noCompute && slices.Contains(m.Transports, serve.TransportFetch)
+	if m.Protocol >= serve.ProtocolFrames && !p.useShm && !p.useFetch {
 		// Kept frames spare the pipes; with the shared file, copying the
 		// columns in (~40 GB/s) costs less than recognising a frame by
 		// its hash (~10 GB/s).

@@ -44,6 +44,9 @@ type process struct {
 	// useShm is set when the child declared the shm transport.
 	shm    *shmFile
 	useShm bool
+	// useFetch is set when the child took the fetch transport (the
+	// compute extension offered): it is sent no columns and fetches them.
+	useFetch bool
 	// frames are the frames the process keeps, when it speaks protocol
 	// version 2 (nil for version 1: every request sends its columns).
 	frames *frames

@@ -157,20 +157,22 @@ type ComputeMessage struct {
 	Bytes int64 `json:"bytes,omitempty"`
 }
 
-// FetchMessage asks for the values of result Ref of request ID
-// (strategy → TradAI); TradAI answers with a ComputedMessage carrying
-// them.
+// FetchMessage asks for the values of result Ref of request ID, or, with
+// Column set, of that candle column of its frame (strategy → TradAI);
+// TradAI answers with a ComputedMessage carrying them.
 type FetchMessage struct {
-	Type  string `json:"type"` // "fetch"
-	ID    int64  `json:"id"`
-	Ref   int    `json:"ref"`
-	Bytes int64  `json:"bytes,omitempty"`
+	Type   string `json:"type"` // "fetch"
+	ID     int64  `json:"id"`
+	Ref    int    `json:"ref,omitempty"`
+	Column string `json:"column,omitempty"`
+	Bytes  int64  `json:"bytes,omitempty"`
 }
 
 // Kinds of a computed result.
 const (
 	KindFloat64 = "float64" // 8 bytes a candle, little-endian IEEE 754, NaN where undefined
 	KindBool    = "bool"    // 1 byte a candle, 0 or 1
+	KindInt64   = "int64"   // 8 bytes a candle, little-endian: the time column
 )
 
 // ComputedMessage answers a ComputeMessage or FetchMessage (TradAI →
@@ -179,15 +181,23 @@ const (
 // asked for, they follow as Bytes bytes of payload or lie in the shared
 // memory file at Shm (Bytes is then 0): N values of Kind.
 type ComputedMessage struct {
-	Type  string     `json:"type"` // "computed"
-	ID    int64      `json:"id"`
-	Ref   int        `json:"ref"`
-	Error string     `json:"error,omitempty"`
-	Kind  string     `json:"kind,omitempty"`
-	N     int        `json:"n,omitempty"`
-	Bytes int64      `json:"bytes"`
-	Shm   *ShmRegion `json:"shm,omitempty"`
+	Type string `json:"type"` // "computed"
+	ID   int64  `json:"id"`
+	Ref  int    `json:"ref"`
+	// Column is the candle column fetched (FetchMessage.Column).
+	Column string     `json:"column,omitempty"`
+	Error  string     `json:"error,omitempty"`
+	Kind   string     `json:"kind,omitempty"`
+	N      int        `json:"n,omitempty"`
+	Bytes  int64      `json:"bytes"`
+	Shm    *ShmRegion `json:"shm,omitempty"`
 }
+
+// TransportFetch is the "fetch" transport of the compute extension: the
+// request's candle columns are not sent; the strategy fetches those it
+// reads (FetchMessage.Column). TradAI grants it only with the compute
+// extension offered (PopulateMessage.Fetch says so).
+const TransportFetch = "fetch"
 
 // TransportShm is the shared-memory transport: request columns and
 // (optionally) signal columns travel through the file of Hello.ShmFD
@@ -244,6 +254,9 @@ type PopulateMessage struct {
 	// serving this request; TradAI will not name them again unless it
 	// sends their columns anew.
 	Forget []int64 `json:"forget,omitempty"`
+	// Fetch (the "fetch" transport) says the columns are not sent (Bytes
+	// is 0, Shm absent): the strategy fetches those it reads.
+	Fetch bool `json:"fetch,omitempty"`
 }
 
 // SignalsMessage answers a PopulateMessage (strategy → TradAI). It is
