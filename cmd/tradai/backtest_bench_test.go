@@ -39,29 +39,37 @@ func BenchmarkBacktestProcessReports1M(b *testing.B) {
 }
 
 // BenchmarkBacktestProcessPython1M is BenchmarkBacktestProcess1M with the
-// Python port examples/strategies/python/sma_cross.py (same trades): with
-// numpy, on the first interpreter that has it (TRADAI_PYTHON, python3 on
-// the PATH, /usr/bin/python3; skipped when none does), and in pure Python
-// on the same interpreter (TRADAI_NO_NUMPY=1 hides numpy from the SDK).
-// Target: with numpy, at least half the built-in's candles/s.
+// Python port examples/strategies/python/sma_cross.py (same trades), on
+// the first interpreter that has numpy (TRADAI_PYTHON, python3 on the
+// PATH, /usr/bin/python3; skipped when none does): "computed" as it runs,
+// TradAI computing its indicators (candles.ta over the compute
+// extension); "numpy" with the SDK computing them itself with numpy
+// (TRADAI_NO_COMPUTE=1 hides TradAI's offer), "pure" in pure Python
+// (TRADAI_NO_NUMPY=1 as well). Target: at least half the built-in's
+// candles/s.
 func BenchmarkBacktestProcessPython1M(b *testing.B) {
 	script, err := filepath.Abs(filepath.Join("..", "..", "examples", "strategies", "python", "sma_cross.py"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("numpy", func(b *testing.B) {
+	b.Run("computed", func(b *testing.B) {
 		benchBacktestProcess(b, script, []string{"TRADAI_PYTHON=" + numpyPython(b)}, nil)
 	})
-	b.Run("pure", func(b *testing.B) {
-		// TradAI passes none of its environment on to a strategy: the
-		// interpreter is started by a script that hides numpy.
-		hide := filepath.Join(b.TempDir(), "python3")
-		sh := "#!/bin/sh\nTRADAI_NO_NUMPY=1 exec " + numpyPython(b) + ` "$@"` + "\n"
-		if err := os.WriteFile(hide, []byte(sh), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		benchBacktestProcess(b, script, []string{"TRADAI_PYTHON=" + hide}, nil)
-	})
+	// TradAI passes none of its environment on to a strategy: the
+	// interpreter is started by a script that sets the SDK's switches.
+	for _, v := range []struct{ name, env string }{
+		{"numpy", "TRADAI_NO_COMPUTE=1"},
+		{"pure", "TRADAI_NO_COMPUTE=1 TRADAI_NO_NUMPY=1"},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			wrap := filepath.Join(b.TempDir(), "python3")
+			sh := "#!/bin/sh\n" + v.env + " exec " + numpyPython(b) + ` "$@"` + "\n"
+			if err := os.WriteFile(wrap, []byte(sh), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			benchBacktestProcess(b, script, []string{"TRADAI_PYTHON=" + wrap}, nil)
+		})
+	}
 }
 
 // numpyPython returns the interpreter of the first of $TRADAI_PYTHON,

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/hugepage"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
 	"github.com/tradai/tradai/sdk"
@@ -255,6 +256,7 @@ func simulate(ctx context.Context, s Settings, series []Series, ahead bool, old 
 		res.Trades = trades[:0]
 	} else {
 		res.Trades = make([]trade.Trade, 0, tradesBound(s, series))
+		hugepage.AdviseSlice(res.Trades) // filled as trades close: a fault per 2 MB, not per 4 KB
 	}
 	// One equity and benchmark point a UTC day and one at the end: the
 	// lists are made that long once, not grown.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/hugepage"
 	"github.com/tradai/tradai/internal/market"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/sdk"
@@ -318,7 +319,7 @@ func (d *Data) PrepareReusing(ctx context.Context, strat sdk.Strategy, params sd
 		n := d.series[k].Frame.Len()
 		fresh := len(p.sig[k]) != 4*n
 		if fresh {
-			p.sig[k] = make([]bool, 4*n)
+			p.sig[k] = hugepage.Make[bool](4 * n)[:4*n] // filled candle by candle: a fault per 2 MB, not per 4 KB
 		}
 		f := d.signalFrame(k, spec.FileSignals, p.sig[k], fresh)
 		var before uint64

@@ -93,8 +93,8 @@ type computer struct {
 func (c *computer) alloc(size int) []byte {
 	size = (size + 63) &^ 63
 	if len(c.slab)-c.carved < size {
-		c.slab = make([]byte, max(size, 3*8*c.n, 64<<10))
-		hugepage.Advise(c.slab)
+		n := max(size, 3*8*c.n, 64<<10)
+		c.slab = hugepage.Make[byte](n)[:n]
 		c.carved = 0
 	}
 	b := c.slab[c.carved : c.carved+size : c.carved+size]

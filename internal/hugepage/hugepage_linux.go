@@ -10,12 +10,50 @@ import (
 // for Linux servers that use them (amd64, arm64 with 4 KB pages).
 const size = 2 << 20
 
+// Make returns a slice of length 0 and capacity n for a buffer filled
+// after: when it takes 2 MB or more, its backing array starts on a 2 MB
+// boundary and the 2 MB pages it spans are advised, its last one whole
+// (the allocation is up to 4 MB longer: address space that is never
+// touched). Every 2 MB of it then takes one page fault; an unaligned
+// buffer would lose a huge page at each end. Only for elements without
+// pointers: the garbage collector reads all of an allocation with
+// pointers, which would touch the slack (use AdviseSlice for those).
+func Make[T any](n int) []T {
+	var zero T
+	esize := int(unsafe.Sizeof(zero))
+	if esize == 0 || n*esize < size {
+		return make([]T, 0, n)
+	}
+	spans := (n*esize + size - 1) / size * size // the 2 MB pages it spans
+	s := make([]T, (spans+size+esize-1)/esize)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*esize)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	off := int((size - p%size) % size) // bytes to the first boundary
+	Advise(b[off : off+spans])
+	// The slice from the first element at or after the boundary.
+	skip := (off + esize - 1) / esize
+	if skip+n > len(s) {
+		skip = 0
+	}
+	return s[skip : skip : skip+n]
+}
+
+// AdviseSlice is Advise for the backing array of s, up to its capacity.
+func AdviseSlice[T any](s []T) {
+	c := cap(s)
+	if c == 0 {
+		return
+	}
+	var zero T
+	Advise(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:c]))), uintptr(c)*unsafe.Sizeof(zero)))
+}
+
 // Advise asks the kernel to back the whole 2 MB pages inside b with
 // transparent huge pages when it first touches them. Memory already in
 // use is unaffected; the advice is only a hint, and its failure is
-// ignored. Buffers under 4 MB are left alone.
+// ignored. A buffer holding no whole 2 MB page is left alone.
 func Advise(b []byte) {
-	if len(b) < 2*size {
+	if len(b) < size {
 		return
 	}
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
