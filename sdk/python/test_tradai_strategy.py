@@ -1217,7 +1217,7 @@ class ColumnReader(Strategy):
                 close, time = candles.np("close"), candles.np("time")
                 assert close.dtype == numpy.float64 and time.dtype == numpy.int64
                 got["close"], got["time"] = close.tolist(), time.tolist()
-                assert candles.np("close").tolist() == got["close"]
+                assert candles.np("close").tobytes() == close.tobytes() == candles.close.tobytes()
             else:
                 got["close"], got["time"] = candles.close.tolist(), candles.time.tolist()
         else:
