@@ -401,7 +401,8 @@ class Candles:
     ``columns`` (the names present) and one attribute per column:
     ``time`` (``array('q')``, Unix ms UTC), ``open``, ``high``, ``low``,
     ``close``, ``volume`` (``array('d')``). Only the columns the strategy
-    asked for are present.
+    asked for are present. Where TradAI sends them on demand (the "fetch"
+    transport), a column crosses when first read, during ``populate``.
     """
 
     #: Columns still in TradAI's shared memory (the "shm" transport), by
