@@ -609,8 +609,12 @@ class FakeHost:
     a frame and sends the strategy the ones it asks for. tamper(msg,
     payload) may change an answer to a compute or fetch."""
 
-    def __init__(self, requests, functions=None, shm_fd=None, tamper=None, protocol=2):
+    def __init__(self, requests, functions=None, shm_fd=None, tamper=None, protocol=2, grant_fetch=True):
         self.requests = list(requests)
+        # With the fetch transport taken (and granted), requests carry no
+        # columns: the SDK fetches those it reads, listed in fetched.
+        self.grant_fetch = grant_fetch
+        self.fetched = []
         self.functions = list(ts.TA._FUNCTIONS) if functions is None else functions
         self.shm_fd = shm_fd
         self.tamper = tamper
@@ -673,6 +677,7 @@ class FakeHost:
         if t == "spec":
             self.columns = msg.get("columns") or list(ts.ALL_COLUMNS)
             self.shm_taken = "shm" in msg.get("transports", [])
+            self.fetch_taken = "fetch" in msg.get("transports", [])
             self.next_request()
         elif t in ("signals", "error"):
             assert msg["id"] == self.cur[0], msg
@@ -706,6 +711,14 @@ class FakeHost:
         if hdr.get("cached"):
             hdr["bytes"] = 0
             data = b""
+        elif self.fetch_taken and self.grant_fetch:
+            hdr.update(bytes=0, fetch=True)
+            data = b""
+            if self.shm_fd is not None and self.shm_taken:
+                # Room for the signals at the start of the file.
+                if os.fstat(self.shm_fd).st_size < 4 * n:
+                    os.ftruncate(self.shm_fd, 4 * n)
+                self.room = 4 * n
         elif self.shm_fd is not None and self.shm_taken:
             end = (len(data) + 63) & ~63
             if os.fstat(self.shm_fd).st_size < end + 4 * n:  # it only grows
@@ -748,10 +761,22 @@ class FakeHost:
         return answer, b""
 
     def fetch(self, msg):
-        self.fetches += 1
-        kind, vals = self.results[msg["ref"]]
-        body = _encode(kind, vals)
-        answer = {"type": "computed", "id": msg["id"], "ref": msg["ref"], "kind": kind, "n": len(vals), "bytes": len(body)}
+        if "column" in msg:
+            # A candle column of the frame, as TradAI answers it (ref 0).
+            assert "ref" not in msg, msg
+            name = msg["column"]
+            self.fetched.append(name)
+            cols = self.cur[1]
+            n = len(cols["close"])
+            kind = "int64" if name == "time" else "float64"
+            vals = cols.get(name) or list(range(n))
+            body = struct.pack("<%d%s" % (n, "q" if name == "time" else "d"), *vals)
+            answer = {"type": "computed", "id": msg["id"], "ref": 0, "column": name, "kind": kind, "n": n, "bytes": len(body)}
+        else:
+            self.fetches += 1
+            kind, vals = self.results[msg["ref"]]
+            body = _encode(kind, vals)
+            answer = {"type": "computed", "id": msg["id"], "ref": msg["ref"], "kind": kind, "n": len(vals), "bytes": len(body)}
         if self.shm_fd is not None and self.shm_taken:
             # After the answer's room, from a multiple of 64, the file grown.
             at = (self.room + 63) & ~63
@@ -1164,6 +1189,245 @@ class ComputeTest(unittest.TestCase):
         last, imported = p.stdout.decode().splitlines()
         self.assertEqual(json.loads(last), {"type": "signals", "id": 1, "n": 3, "columns": [], "bytes": 0, "computed": {"enter_long": 3}})
         self.assertEqual(imported, "False")
+
+
+# --------------------------------------------------------------------------
+# The "fetch" transport: columns on demand
+
+
+class ColumnReader(Strategy):
+    """Reads the columns named by its parameter "read" (a comma-separated
+    list), as attributes and with np, twice each; keeps what it read."""
+
+    name = "column_reader"
+    timeframe = "1h"
+    columns = ["time", "open", "high", "close"]
+    params = [CategoricalParam("read", "close,time", ["", "close,time", "close", "high", "np"])]
+    stoploss = -0.1
+
+    def __init__(self):
+        self.got = []
+        self.kept = None
+
+    def populate(self, candles, params, signals):
+        self.kept = candles
+        got = {}
+        if params.read == "np":
+            if numpy is not None:
+                close, time = candles.np("close"), candles.np("time")
+                assert close.dtype == numpy.float64 and time.dtype == numpy.int64
+                got["close"], got["time"] = close.tolist(), time.tolist()
+                assert candles.np("close").tobytes() == close.tobytes() == candles.close.tobytes()
+            else:
+                got["close"], got["time"] = candles.close.tolist(), candles.time.tolist()
+        else:
+            for name in filter(None, params.read.split(",")):
+                col = getattr(candles, name)
+                assert col.typecode == ("q" if name == "time" else "d") and len(col) == len(candles)
+                assert getattr(candles, name) is col  # fetched once
+                got[name] = col.tolist()
+        self.got.append(got)
+        close = got.get("close")
+        if close is not None:
+            signals.enter_long = [c > 100 for c in close]
+        signals.exit_long = candles.ta.below("close", 100)
+
+
+class FetchTest(unittest.TestCase):
+    cols = dict(walk_columns(500), time=[1700000000000 + 3600000 * i for i in range(500)])
+
+    def shm(self):
+        if not hasattr(os, "memfd_create"):
+            self.skipTest("no memfd on this system")
+        fd = os.memfd_create("test")
+        self.addCleanup(os.close, fd)
+        return fd
+
+    def hosts(self, requests, **kw):
+        """Hosts granting the transport: over shared memory and, in protocol
+        version 1 (without kept frames), over the pipes."""
+        out = [FakeHost(requests, protocol=1, **kw)]
+        if hasattr(os, "memfd_create"):
+            out.append(FakeHost(requests, shm_fd=self.shm(), **kw))
+        return out
+
+    def test_taken(self):
+        def transports(**kw):
+            host = FakeHost([], **kw).serve(Demo())
+            return host.sent[0][0].get("transports")
+
+        self.assertEqual(transports(protocol=1), ["fetch"])
+        self.assertIsNone(transports(protocol=1, functions=[]))  # nothing offered: columns as before
+        # On the pipes of version 2 TradAI keeps frames instead: the
+        # columns a strategy reads cross once per frame, not per request.
+        self.assertIsNone(transports())
+        if hasattr(os, "memfd_create"):
+            self.assertEqual(transports(shm_fd=self.shm()), ["shm", "fetch"])
+            self.assertEqual(transports(shm_fd=self.shm(), functions=[]), ["shm"])
+
+    def test_ta_only_fetches_nothing(self):
+        # sma_cross.py's way: candles.ta alone; no column crosses at all.
+        class Cross(Strategy):
+            name, timeframe, stoploss, columns = "cross", "1h", -0.1, ["close"]
+
+            def populate(self, candles, params, signals):
+                a, b = candles.ta.sma("close", 10), candles.ta.sma("close", 30)
+                signals.enter_long = candles.ta.crossed_above(a, b)
+                signals.exit_long = candles.ta.fell(candles.ta.above(a, b))
+
+        want = ts.evaluate(Cross(), {"close": self.cols["close"]})
+        for host in self.hosts([(1, self.cols, {}, {}), (2, self.cols, {}, {})]):
+            with self.subTest(shm=host.shm_fd is not None):
+                host.serve(Cross())
+                self.assertEqual(host.fetched, [])
+                self.assertEqual(host.fetches, 0)
+                self.assertEqual([m["type"] for m, _ in host.sent if m["type"] not in ("compute",)], ["spec", "signals", "signals"])
+                for rid in (1, 2):
+                    for name in ("enter_long", "exit_long"):
+                        self.assertEqual(host.answers[rid][name], want.column(name), name)
+                        self.assertIn(1, want.column(name))
+
+    def test_read_columns_are_fetched_once(self):
+        reqs = [(1, self.cols, {"read": "close,time"}, {}), (2, self.cols, {"read": ""}, {}),
+                (3, self.cols, {"read": "high"}, {}), (4, self.cols, {"read": "np"}, {})]
+        for host in self.hosts(reqs):
+            with self.subTest(shm=host.shm_fd is not None):
+                s = ColumnReader()
+                host.serve(s)
+                self.assertEqual(host.fetched, ["close", "time", "high", "close", "time"])
+                fetches = [m for m, _ in host.sent if m["type"] == "fetch"]
+                self.assertEqual(fetches[0], {"type": "fetch", "id": 1, "column": "close"})
+                self.assertEqual([m["id"] for m in fetches], [1, 1, 3, 4, 4])
+                for got in (s.got[0], s.got[3]):
+                    self.assertEqual(got["time"], self.cols["time"])
+                    _same_bits(self, got["close"], self.cols["close"], "close")
+                _same_bits(self, s.got[2]["high"], self.cols["high"], "high")
+                for rid in (1, 4):
+                    self.assertEqual(host.answers[rid]["enter_long"], bytes(c > 100 for c in self.cols["close"]))
+                    self.assertEqual(host.answers[rid]["exit_long"], bytes(c < 100 for c in self.cols["close"]))
+                self.assertNotIn("enter_long", host.answers[2])
+                # After populate: a column read there stays (an array of
+                # its own); one never read cannot be fetched any more.
+                self.assertEqual(s.kept.time.tolist(), self.cols["time"])
+                with self.assertRaisesRegex(RuntimeError, "candles.open: TradAI sends this column when it is first read, which must be during the populate call"):
+                    s.kept.open
+                with self.assertRaisesRegex(AttributeError, "'low' was not requested"):
+                    s.kept.low
+
+    def test_not_granted(self):
+        # A TradAI that sends the columns even so (NoCompute): as before.
+        host = FakeHost([(1, self.cols, {"read": "close,time"}, {})], protocol=1, grant_fetch=False)
+        s = ColumnReader()
+        host.serve(s)
+        self.assertEqual((host.sent[0][0]["transports"], host.fetched), (["fetch"], []))
+        self.assertEqual(s.got[0]["time"], self.cols["time"])
+        self.assertEqual(host.answers[1]["enter_long"], bytes(c > 100 for c in self.cols["close"]))
+
+    def test_local_fallback_fetches_its_columns(self):
+        # ema is not offered: the SDK computes it itself, fetching "high";
+        # the rest stays with TradAI. The same values as computed here.
+        fns = [f for f in ts.TA._FUNCTIONS if f != "ema"]
+        for host in self.hosts([(1, self.cols, {"p": 10}, {}), (2, self.cols, {"p": 7}, {})], functions=fns):
+            with self.subTest(shm=host.shm_fd is not None):
+                s = TAUser()
+                host.serve(s)
+                self.assertEqual(host.fetched, ["high", "high"])
+                for rid, p in ((1, 10), (2, 7)):
+                    want = ts.evaluate(TAUser(), {k: self.cols[k] for k in TAUser.columns}, {"p": p})
+                    got = {k: v for k, v in host.answers[rid].items() if v.count(0) != len(v)}
+                    self.assertEqual(got, {k: want.column(k) for k in ts.SIGNAL_COLUMNS if 1 in want.column(k)})
+
+    def test_bad_answers(self):
+        def change(**fields):
+            def tamper(answer, body):
+                if "column" not in answer:
+                    return answer, body
+                answer = dict(answer)
+                for k, v in fields.items():
+                    if v is None:
+                        answer.pop(k, None)
+                    else:
+                        answer[k] = v
+                return answer, body
+            return tamper
+
+        def short(answer, body):
+            return (dict(answer, bytes=len(body) - 8), body[:-8]) if "column" in answer else (answer, body)
+
+        reqs = [(1, self.cols, {"read": "close,time"}, {})]
+        for tamper, want in (
+            (change(type="signals"), "got a 'signals' message where the answer to fetch of column close of request 1"),
+            (change(id=2), "is for ref 0 of request 2"),
+            (change(ref=1), "is for ref 1 of request 1"),
+            (change(column="open"), "fetch of column close of request 1 is for column 'open'"),
+            (change(column=None), "is for column None"),
+            (change(kind="int64"), "of kind 'int64', want 'float64'"),
+            (change(n=499), "n = 499 for a request of 500 candles"),
+            (change(error=""), "malformed refusal"),
+            (short, "payload of 3992 bytes for 500 float64 values"),
+        ):
+            with self.subTest(want=want):
+                with self.assertRaisesRegex(ts.ProtocolError, want):
+                    FakeHost(reqs, protocol=1, tamper=tamper).serve(ColumnReader())
+        with self.assertRaisesRegex(ts.ProtocolError, "of kind 'float64', want 'int64'"):
+            FakeHost(reqs, protocol=1, tamper=lambda a, b: (dict(a, kind="float64") if a.get("column") == "time" else a, b)).serve(ColumnReader())
+        if hasattr(os, "memfd_create"):
+            def outside(answer, body):
+                if "column" in answer:
+                    answer = dict(answer, shm={"offset": 1 << 30, "bytes": answer["shm"]["bytes"]})
+                return answer, body
+
+            def wrong_size(answer, body):
+                if "column" in answer:
+                    answer = dict(answer, shm={"offset": 0, "bytes": 8})
+                return answer, body
+
+            for tamper, want in ((outside, "outside the shared file"), (wrong_size, "has 8 bytes in shared memory for 500 float64 values")):
+                with self.subTest(want=want):
+                    with self.assertRaisesRegex(ts.ProtocolError, want):
+                        FakeHost(reqs, shm_fd=self.shm(), tamper=tamper).serve(ColumnReader())
+
+    def test_refused(self):
+        # TradAI refuses a column: the strategy's error (a ValueError),
+        # and serving goes on.
+        def refuse(answer, body):
+            if answer.get("column") == "time":
+                return {"type": "computed", "id": answer["id"], "ref": 0, "column": "time", "error": "no time here", "bytes": 0}, b""
+            return answer, body
+
+        host = FakeHost([(1, self.cols, {"read": "close,time"}, {}), (2, self.cols, {"read": "close"}, {})], protocol=1, tamper=refuse)
+        host.serve(ColumnReader())
+        self.assertEqual(host.answers[1], "ValueError: candles.time: TradAI refused it: no time here")
+        self.assertEqual(host.answers[2]["enter_long"], bytes(c > 100 for c in self.cols["close"]))
+
+    def test_bad_requests(self):
+        def conversation(hello, **fields):
+            hdr = {"type": "populate", "id": 1, "pair": "A/B", "timeframe": "1h", "n": 2, "params": {},
+                   "columns": ["close"], "bytes": 0, "fetch": True}
+            hdr.update(fields)
+            data = json.dumps(hello).encode() + b"\n" + json.dumps(hdr).encode() + b"\n"
+            out = io.BytesIO()
+            ts.serve(Demo(), io.BytesIO(data), out, io.StringIO())
+            return read_messages(out.getvalue())
+
+        offer = {"type": "hello", "protocol": 1, "compute": ["sma"]}
+        for hello, fields, want in (
+            ({"type": "hello", "protocol": 1}, {}, "without the fetch transport"),
+            ({"type": "hello", "protocol": 2, "compute": ["sma"]}, {}, "without the fetch transport"),
+            (offer, {"fetch": 1}, "bad fetch flag 1"),
+            (offer, {"bytes": 16}, "carries columns"),
+            (offer, {"shm": {"offset": 0, "bytes": 16}}, "(carries columns|not offered)"),
+            ({"type": "hello", "protocol": 2, "compute": ["sma"], "shm_fd": -1}, {"frame": 1}, "without the fetch transport"),
+        ):
+            with self.subTest(want=want):
+                with self.assertRaisesRegex(ts.ProtocolError, want):
+                    conversation(hello, **fields)
+        if hasattr(os, "memfd_create"):
+            with self.assertRaisesRegex(ts.ProtocolError, "names a kept frame"):
+                conversation({"type": "hello", "protocol": 2, "compute": ["sma"], "shm_fd": self.shm()}, frame=1)
+        # A bad candle count or column list: the request's error.
+        msgs = conversation(offer, columns=["close", "close"])
+        self.assertIn("bad columns", msgs[1][0]["message"])
 
 
 if __name__ == "__main__":

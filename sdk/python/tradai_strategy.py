@@ -401,7 +401,8 @@ class Candles:
     ``columns`` (the names present) and one attribute per column:
     ``time`` (``array('q')``, Unix ms UTC), ``open``, ``high``, ``low``,
     ``close``, ``volume`` (``array('d')``). Only the columns the strategy
-    asked for are present.
+    asked for are present. Where TradAI sends them on demand (the "fetch"
+    transport), a column crosses when first read, during ``populate``.
     """
 
     #: Columns still in TradAI's shared memory (the "shm" transport), by
@@ -412,6 +413,11 @@ class Candles:
     #: The candles.ta of the populate call being served, or of the
     #: candles themselves outside one.
     _session: Optional["TA"] = None
+
+    #: Columns TradAI has not sent (the "fetch" transport), by name: each
+    #: is fetched when first read, during the populate call of _fetch_ta.
+    _unfetched: Optional[set] = None
+    _fetch_ta: Optional["TA"] = None
 
     def __init__(self, columns: Mapping[str, Sequence[Number]], pair: str = "", timeframe: str = "") -> None:
         self.pair = pair
@@ -450,13 +456,34 @@ class Candles:
         c._shared = views
         return c
 
+    @classmethod
+    def _on_demand(cls, names: List[str], n: int, pair: str, timeframe: str) -> "Candles":
+        """Candles whose columns TradAI sends when first read (the "fetch"
+        transport): the serving loop sets _fetch_ta."""
+        c = cls.__new__(cls)
+        c.pair, c.timeframe, c.columns, c.n = pair, timeframe, tuple(names), n
+        c._unfetched = set(names)
+        return c
+
     def __getattr__(self, name: str) -> Any:
         # Called only for attributes that are not set: a column still in
-        # shared memory, or one not asked for.
+        # shared memory or not fetched yet, or one not asked for.
         shared = self._shared
         if shared is not None and name in shared:
             col = array("q" if name == "time" else "d")
             col.frombytes(shared[name])  # a copy: TradAI reuses its memory
+            setattr(self, name, col)
+            return col
+        unfetched = self._unfetched
+        if unfetched is not None and name in unfetched:
+            ta = self._fetch_ta
+            if ta is None or not ta._open or ta._host is None:
+                raise RuntimeError(
+                    f"candles.{name}: TradAI sends this column when it is first read, which must be during "
+                    "the populate call (read it there: a column read once stays)"
+                )
+            col = ta._host.column(ta._id, name)
+            unfetched.discard(name)
             setattr(self, name, col)
             return col
         if name in ALL_COLUMNS:
@@ -474,7 +501,10 @@ class Candles:
         array views that memory, without a copy, until the column is read
         as an attribute: it holds this request's candles while
         ``populate`` runs, and TradAI writes the next request's there.
-        Copy it (``numpy.array(...)``) to keep it longer."""
+        Copy it (``numpy.array(...)``) to keep it longer. When TradAI
+        sends the columns as they are read (the "fetch" transport), the
+        column is fetched here if it was not yet, and the array is its
+        own."""
         numpy = _need_numpy("candles.np")
         dtype = numpy.int64 if name == "time" else numpy.float64
         shared = self._shared
@@ -987,67 +1017,88 @@ class _Host:
         msg: Dict[str, Any] = {"type": "compute", "id": req_id, "ref": ref, "fn": fn, "inputs": inputs}
         if args:
             msg["args"] = args
-        self._ask(msg, fn, "float64" if fn in _PERIOD_FNS else "bool", False)
+        what = f"compute {fn} (ref {ref}) of request {req_id}"
+        self._ask(msg, what, f"candles.ta.{fn}", "float64" if fn in _PERIOD_FNS else "bool", None)
 
     def fetch(self, req_id: Any, ref: int, fn: str, kind: str) -> bytes:
-        return self._ask({"type": "fetch", "id": req_id, "ref": ref}, fn, kind, True)
+        what = f"fetch {fn} (ref {ref}) of request {req_id}"
+        raw = bytearray(self.n * (1 if kind == "bool" else 8))
+        self._ask({"type": "fetch", "id": req_id, "ref": ref}, what, f"candles.ta.{fn}", kind, raw)
+        if kind == "bool" and raw.translate(_TO_BIT) != raw:
+            raise self._broken(ProtocolError(f"the answer to {what} has bool values other than 0 and 1"))
+        return bytes(raw)
 
-    def _ask(self, msg: Dict[str, Any], fn: str, kind: str, values: bool) -> bytes:
+    def column(self, req_id: Any, name: str) -> array:
+        """Candle column name of request req_id (the "fetch" transport),
+        read straight into an array of its own."""
+        col = array("q" if name == "time" else "d", bytes(8)) * self.n
+        kind = "int64" if name == "time" else "float64"
+        self._ask({"type": "fetch", "id": req_id, "column": name}, f"fetch of column {name} of request {req_id}",
+                  f"candles.{name}", kind, col, name)
+        if _BIG_ENDIAN:
+            col.byteswap()
+        return col
+
+    def _broken(self, e: ProtocolError) -> ProtocolError:
+        self.broken = e
+        return e
+
+    def _ask(self, msg: Dict[str, Any], what: str, user: str, kind: str, into: Any, column: Optional[str] = None) -> None:
+        """Sends msg and reads its answer: with into (a buffer of the
+        values' size), the values, read into it."""
         if self.broken is not None:
             raise self.broken
         try:
             _write(self.out, msg)
-            return self._answer(msg["id"], msg["ref"], fn, kind, values)
+            self._answer(msg["id"], msg.get("ref", 0), column, what, user, kind, into)
         except ProtocolError as e:
-            self.broken = e
-            raise
+            raise self._broken(e)
 
-    def _answer(self, req_id: Any, ref: int, fn: str, kind: str, values: bool) -> bytes:
-        """The computed answer to a compute, or with values to a fetch."""
-        what = f"{'fetch' if values else 'compute'} {fn} (ref {ref}) of request {req_id}"
+    def _answer(self, req_id: Any, ref: int, column: Optional[str], what: str, user: str, kind: str, into: Any) -> None:
+        """Reads and checks the computed answer to a compute, or with
+        values (into) to a fetch of a result or of a candle column."""
         msg = _read_header(self.inp)
         if msg is None:
             raise ProtocolError(f"input ended while waiting for the answer to {what}")
         nbytes = _payload_size(msg)
         if msg.get("type") != "computed":
             raise ProtocolError(f"got a {msg.get('type')!r} message where the answer to {what} was expected")
-        if msg.get("id") != req_id or msg.get("ref") != ref or isinstance(msg.get("ref"), bool):
+        got_ref = msg.get("ref", 0)
+        if msg.get("id") != req_id or got_ref != ref or isinstance(got_ref, bool):
             raise ProtocolError(f"the answer to {what} is for ref {msg.get('ref')!r} of request {msg.get('id')!r}")
+        if msg.get("column") != column:
+            raise ProtocolError(f"the answer to {what} is for column {msg.get('column')!r}")
         region = msg.get("shm")
         err = msg.get("error")
         if err is not None:
             if not isinstance(err, str) or nbytes or region is not None:
                 raise ProtocolError(f"malformed refusal of {what}: {msg!r}")
-            raise ValueError(f"candles.ta.{fn}: TradAI refused it: {err}")
+            raise ValueError(f"{user}: TradAI refused it: {err}")
         if msg.get("kind") != kind:
             raise ProtocolError(f"the answer to {what} is of kind {msg.get('kind')!r}, want {kind!r}")
         got_n = msg.get("n", 0)  # omitted when 0
         if isinstance(got_n, bool) or got_n != self.n:
             raise ProtocolError(f"the answer to {what} has n = {got_n!r} for a request of {self.n} candles")
         n = self.n
-        if not values:
+        if into is None:
             if nbytes or region is not None:
                 raise ProtocolError(f"the answer to {what} carries values that were not asked for")
-            return b""
-        size = n * (1 if kind == "bool" else 8)
+            return
+        buf = memoryview(into).cast("B")
+        size = len(buf)
         if region is None:
             if nbytes != size:
                 raise ProtocolError(f"the answer to {what} has a payload of {nbytes} bytes for {n} {kind} values")
-            raw = bytearray(size)
-            _read_exact(self.inp, raw)
-        else:
-            off = region.get("offset") if isinstance(region, dict) else None
-            cnt = region.get("bytes") if isinstance(region, dict) else None
-            if self.shm is None or nbytes or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in (off, cnt)):
-                raise ProtocolError(f"bad shared memory region {region!r} in the answer to {what} (payload {nbytes} bytes)")
-            if cnt != size:
-                raise ProtocolError(f"the answer to {what} has {cnt} bytes in shared memory for {n} {kind} values")
-            raw = self.shm.read(off, cnt)
-            if raw is None:
-                raise ProtocolError(f"shared memory region {region!r} of the answer to {what} is outside the shared file")
-        if kind == "bool" and raw.translate(_TO_BIT) != raw:
-            raise ProtocolError(f"the answer to {what} has bool values other than 0 and 1")
-        return bytes(raw)
+            _read_exact(self.inp, buf)
+            return
+        off = region.get("offset") if isinstance(region, dict) else None
+        cnt = region.get("bytes") if isinstance(region, dict) else None
+        if self.shm is None or nbytes or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in (off, cnt)):
+            raise ProtocolError(f"bad shared memory region {region!r} in the answer to {what} (payload {nbytes} bytes)")
+        if cnt != size:
+            raise ProtocolError(f"the answer to {what} has {cnt} bytes in shared memory for {n} {kind} values")
+        if not self.shm.read_into(off, buf):
+            raise ProtocolError(f"shared memory region {region!r} of the answer to {what} is outside the shared file")
 
 
 # --------------------------------------------------------------------------
@@ -1342,17 +1393,18 @@ def _read_columns(inp: BinaryIO, msg: Mapping[str, Any], nbytes: int) -> Candles
     return Candles(cols, pair=pair if isinstance(pair, str) else "", timeframe=tf if isinstance(tf, str) else "")
 
 
-def _request_columns(msg: Mapping[str, Any], nbytes: int, where: str) -> Tuple[int, List[str]]:
+def _request_columns(msg: Mapping[str, Any], nbytes: Optional[int], where: str) -> Tuple[int, List[str]]:
     """The request's candle count and column names, checked against the
-    nbytes bytes of its columns (in its payload or shared memory, where).
-    Raises ValueError for an inconsistent request."""
+    nbytes bytes of its columns (in its payload or shared memory, where;
+    None when they are fetched). Raises ValueError for an inconsistent
+    request."""
     n, names = msg.get("n"), msg.get("columns")
     problem = ""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         problem = f"bad candle count {n!r}"
     elif not isinstance(names, list) or any(c not in ALL_COLUMNS for c in names) or len(set(names)) != len(names):
         problem = f"bad columns {names!r}"
-    elif nbytes != 8 * n * len(names):
+    elif nbytes is not None and nbytes != 8 * n * len(names):
         problem = f"{where} of {nbytes} bytes for {len(names)} columns of {n} candles"
     if problem:
         raise ValueError(f"bad populate request: {problem}")
@@ -1390,20 +1442,27 @@ class _Shm:
         return self.mem[off : off + size]
 
 
-    def read(self, off: int, size: int) -> Optional[bytes]:
-        """A copy of bytes off … off+size of the file (read with
-        ``os.pread``, the file's size checked first: TradAI may have grown
-        it); None when the file is shorter."""
+    def read_into(self, off: int, buf: memoryview) -> bool:
+        """Copies bytes off … off+len(buf) of the file into buf (with
+        ``os.preadv``, or ``os.pread`` where there is none; the file's size
+        checked first: TradAI may have grown it); False when the file is
+        shorter."""
+        size = len(buf)
         if off + size > os.fstat(self.fd).st_size:
-            return None
-        parts, got = [], 0
+            return False
+        preadv = getattr(os, "preadv", None)
+        got = 0
         while got < size:
-            part = os.pread(self.fd, size - got, off + got)
-            if not part:
-                return None
-            parts.append(part)
-            got += len(part)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+            if preadv is not None:
+                k = preadv(self.fd, [buf[got:]], off + got)
+            else:
+                part = os.pread(self.fd, size - got, off + got)
+                k = len(part)
+                buf[got : got + k] = part
+            if not k:
+                return False
+            got += k
+        return True
 
 
 def _open_shm(hello: Mapping[str, Any]) -> Optional[_Shm]:
@@ -1558,8 +1617,19 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
     header: Dict[str, Any] = {"type": "spec", "protocol": version, "spec": spec}
     if strategy.columns is not None:
         header["columns"] = columns
+    transports = []
     if shm is not None:
-        header["transports"] = ["shm"]
+        transports.append("shm")
+    if host is not None and (shm is not None or version < 2):
+        # Columns on demand: TradAI sends none, the strategy fetches those
+        # it reads (a strategy made of candles.ta reads none). Not on the
+        # pipes of version 2: there TradAI keeps frames (each frame's
+        # columns cross once per process), which it does not with this
+        # transport, so the columns a strategy reads would cross with
+        # every request.
+        transports.append("fetch")
+    if transports:
+        header["transports"] = transports
     _write(out, header)
     strategy.on_start()
     kept: Dict[int, Candles] = {}  # version 2: frames by number
@@ -1577,9 +1647,21 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
         in_shm = msg.get("shm") is not None
         if in_shm and shm is None:
             raise ProtocolError("a request in shared memory, which was not offered")
+        fetch = msg.get("fetch", False)
+        if fetch is not False:
+            if fetch is not True:
+                raise ProtocolError(f"bad fetch flag {fetch!r}")
+            if "fetch" not in transports:
+                raise ProtocolError("a request whose columns are to be fetched, without the fetch transport")
+            if nbytes or in_shm or frame or cached:
+                raise ProtocolError("a request whose columns are to be fetched carries columns or names a kept frame")
         end = 0
         try:
-            if cached:
+            if fetch:
+                n, names = _request_columns(msg, None, "")
+                tf, pair = msg.get("timeframe"), msg.get("pair")
+                candles = Candles._on_demand(names, n, pair if isinstance(pair, str) else "", tf if isinstance(tf, str) else "")
+            elif cached:
                 candles = kept[frame]
             elif in_shm:
                 end, candles = _shared_columns(shm, msg, nbytes)
@@ -1595,11 +1677,15 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
             if host is not None:
                 host.n = candles.n
             candles._session = ta = TA(candles, host, req_id)
+            if fetch:
+                candles._fetch_ta = ta
             try:
                 strategy.populate(candles, params, signals)
                 if host is not None and host.broken is not None:
                     raise host.broken
-                answer, payload = _signals_message(req_id, signals, shm if in_shm else None, end)
+                # With the fetch transport over shared memory, TradAI keeps
+                # room for the signals at the start of the file.
+                answer, payload = _signals_message(req_id, signals, shm if in_shm or fetch else None, end)
             finally:
                 ta._open = False
                 candles._session = None

@@ -7,7 +7,8 @@ signals on any data. The indicators come from ``candles.ta``: when TradAI
 offers to compute them (the protocol's "compute" extension) it computes the
 averages with the built-in's own Go code and keeps them, and the signals
 cross as references to results TradAI holds: the script imports no numpy
-and no indicator value comes back to it. With an older TradAI,
+and no indicator value comes back to it (nor, with the shared memory,
+any candle: it reads no column, so none is fetched). With an older TradAI,
 or in ``evaluate``, the SDK computes the same values itself (with numpy
 when there is one, bit for bit the same). Speed: see
 docs/BENCHMARKS.md and docs/strategies.md, "Speed and numpy".
