@@ -959,6 +959,18 @@ class ComputeTest(unittest.TestCase):
         self.assertEqual([m["type"] for m, _ in host.sent], ["spec", "signals"])
         self.check_offered(host, s, (10,))
 
+    def test_offer_hidden(self):
+        # TRADAI_NO_COMPUTE=1 hides the offer: as with an older TradAI.
+        s = TAUser()
+        os.environ["TRADAI_NO_COMPUTE"] = "1"
+        try:
+            host = FakeHost(self.requests(10)).serve(s)
+        finally:
+            del os.environ["TRADAI_NO_COMPUTE"]
+        self.assertEqual([m["type"] for m, _ in host.sent], ["spec", "signals"])
+        self.assertNotIn("fetch", host.sent[0][0].get("transports", []))
+        self.check_offered(host, s, (10,))
+
     def test_kept_frame(self):
         s = TAUser()
         reqs = [(1, self.cols, {"p": 10}, {"frame": 1}), (2, self.cols, {"p": 3}, {"frame": 1, "cached": True})]

@@ -34,7 +34,9 @@ Unix milliseconds). With numpy installed, ``candles.np("close")`` gives a
 zero-copy numpy array and ``candles.df()`` a pandas DataFrame; numpy and
 pandas are imported only when those are called. :func:`numpy_or_none`
 says whether numpy can be used (``TRADAI_NO_NUMPY=1`` in the environment
-hides it, to test a strategy's pure-Python path).
+hides it, to test a strategy's pure-Python path; ``TRADAI_NO_COMPUTE=1``
+hides TradAI's offer to compute ``candles.ta``, which the SDK then computes
+itself).
 
 Signal columns are ``bytearray`` sequences of 0/1 (write ``True``/``False``
 per candle), or assign a whole column at once from a list of bools or a numpy
@@ -1613,6 +1615,8 @@ def serve(strategy: Strategy, inp: BinaryIO, out: BinaryIO, log: Any = None) -> 
     offer = hello.get("compute", [])
     if not isinstance(offer, list) or not all(isinstance(f, str) for f in offer):
         raise ProtocolError(f"bad compute offer {offer!r} in the hello")
+    if os.environ.get("TRADAI_NO_COMPUTE"):
+        offer = []  # as with a TradAI that offers none: candles.ta computes here
     host = _Host(inp, out, shm, offer) if offer else None
     header: Dict[str, Any] = {"type": "spec", "protocol": version, "spec": spec}
     if strategy.columns is not None:
