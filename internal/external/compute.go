@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"github.com/tradai/tradai/internal/hugepage"
@@ -24,29 +25,25 @@ const maxPeriod = 1 << 31
 // result is one result of the compute extension: a float64 or a bool
 // column of the request's candle count.
 type result struct {
-	f []float64 // a float64 result
-	b []byte    // a bool result: 0 or 1 a candle
-	// done, when not nil, is closed once the values are there.
+	kind string    // serve.KindFloat64 or serve.KindBool
+	f    []float64 // a float64 result's values, once done
+	b    []byte    // a bool result's values, 0 or 1 a candle, once done
+	// done, when not nil, is closed once the values are there (nil for a
+	// candle column).
 	done chan struct{}
 }
 
 // wait returns once the result's values are there.
-func (r result) wait() {
+func (r *result) wait() {
 	if r.done != nil {
 		<-r.done
 	}
 }
 
-func (r result) kind() string {
-	if r.b != nil {
-		return serve.KindBool
-	}
-	return serve.KindFloat64
-}
-
-// bytes returns the result's values as they travel.
-func (r result) bytes() []byte {
-	if r.b != nil {
+// bytes returns the result's values as they travel, once they are there.
+func (r *result) bytes() []byte {
+	r.wait()
+	if r.kind == serve.KindBool {
 		return r.b
 	}
 	return serve.Float64Bytes(r.f)
@@ -69,7 +66,7 @@ type computer struct {
 	n     int
 	limit int64 // bytes the results may take together
 	used  int64 // bytes they take
-	refs  [serve.MaxComputeRefs + 1]result
+	refs  [serve.MaxComputeRefs + 1]*result
 	// out is where answers go (the process's standard input).
 	out io.Writer
 	// shm, with the shm transport, receives the values asked for from
@@ -80,7 +77,9 @@ type computer struct {
 	served int64
 	// pending are the results being computed.
 	pending []chan struct{}
-	// slab is where results are carved from, carved bytes of it taken.
+	// slab is where results are carved from, carved bytes of it taken,
+	// by the goroutines that compute them.
+	mu     sync.Mutex
 	slab   []byte
 	carved int
 }
@@ -91,6 +90,8 @@ type computer struct {
 // A slab is sized for several float64 results of the request's candles;
 // what is never carved is never touched, so it costs address space only.
 func (c *computer) alloc(size int) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	size = (size + 63) &^ 63
 	if len(c.slab)-c.carved < size {
 		n := max(size, 3*8*c.n, 64<<10)
@@ -166,11 +167,10 @@ func (c *computer) serveLine(typ string, line []byte) error {
 		return c.answer(serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Ref: ref, Error: refused}, nil)
 	}
 	r := c.refs[ref]
-	a := serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Ref: ref, Kind: r.kind(), N: c.n}
+	a := serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Ref: ref, Kind: r.kind, N: c.n}
 	if !send {
 		return c.answer(a, nil)
 	}
-	r.wait()
 	return c.send(a, r.bytes())
 }
 
@@ -242,13 +242,13 @@ func (c *computer) answer(a serve.ComputedMessage, payload []byte) error {
 }
 
 // result returns the result kept as ref.
-func (c *computer) result(ref int) (result, error) {
+func (c *computer) result(ref int) (*result, error) {
 	if ref < 1 || ref > serve.MaxComputeRefs {
-		return result{}, fmt.Errorf("ref %d is not between 1 and %d", ref, serve.MaxComputeRefs)
+		return nil, fmt.Errorf("ref %d is not between 1 and %d", ref, serve.MaxComputeRefs)
 	}
 	r := c.refs[ref]
-	if r.f == nil && r.b == nil {
-		return result{}, fmt.Errorf("no result %d was computed in this request", ref)
+	if r == nil {
+		return nil, fmt.Errorf("no result %d was computed in this request", ref)
 	}
 	return r, nil
 }
@@ -262,10 +262,10 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 	if m.Ref < 1 || m.Ref > serve.MaxComputeRefs {
 		return fail("ref %d is not between 1 and %d (a request may hold %d results)", m.Ref, serve.MaxComputeRefs, serve.MaxComputeRefs)
 	}
-	if old := c.refs[m.Ref]; old.f != nil || old.b != nil {
+	if c.refs[m.Ref] != nil {
 		return fail("ref %d is already in use in this request", m.Ref)
 	}
-	ins := make([]result, len(m.Inputs))
+	ins := make([]*result, len(m.Inputs))
 	for k, raw := range m.Inputs {
 		r, err := c.input(raw)
 		if err != nil {
@@ -300,8 +300,8 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 		return fail("takes %d arguments, got %d", args, len(m.Args))
 	}
 	for k, r := range ins {
-		if r.kind() != inKind {
-			return fail("input %d is a %s result; it takes %s", k+1, r.kind(), inKind)
+		if r.kind != inKind {
+			return fail("input %d is a %s result; it takes %s", k+1, r.kind, inKind)
 		}
 	}
 	size := int64(c.n)
@@ -311,11 +311,10 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 	if c.used+size > c.limit {
 		return fail("the results of this request would take more than the %s TradAI allows", formatBytes(c.limit))
 	}
-	// Checked: the result's memory is taken now and its values are
-	// computed beside the conversation, once its inputs are there, so
-	// that the strategy's next request (often the next indicator) does
-	// not wait for them.
-	var r result
+	// Checked: the result is computed beside the conversation, its
+	// memory taken there too, once its inputs are there, so that the
+	// strategy's next request (often the next indicator) does not wait.
+	r := &result{kind: serve.KindBool}
 	var fill func()
 	switch m.Fn {
 	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
@@ -327,16 +326,17 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 			}
 			return fail("period %s is not a whole number from 1 to %d", strconv.FormatFloat(p, format, -1, 64), int64(maxPeriod))
 		}
-		r.f = c.allocFloats()
-		src, out, period := ins[0].f, r.f, int(p)
+		r.kind = serve.KindFloat64
+		period := int(p)
 		fill = func() {
+			r.f = c.allocFloats()
 			if m.Fn == serve.FnSMA {
-				w := ta.NewSMAStream(src, period) // the values of ta.SMA, into the slab
-				w.Read(out)
+				w := ta.NewSMAStream(ins[0].f, period) // the values of ta.SMA, into the slab
+				w.Read(r.f)
 				return
 			}
 			fn := map[string]func([]float64, int) []float64{serve.FnEMA: ta.EMA, serve.FnRSI: ta.RSI, serve.FnStdDev: ta.StdDev}[m.Fn]
-			copy(out, fn(src, period))
+			copy(r.f, fn(ins[0].f, period))
 		}
 	case serve.FnAbove, serve.FnBelow:
 		k := math.NaN()
@@ -345,23 +345,23 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 				return fail("the constant %v is not a finite number", k)
 			}
 		}
-		r.b = c.allocBools()
-		out, above := r.b, m.Fn == serve.FnAbove
+		above := m.Fn == serve.FnAbove
 		fill = func() {
 			var b []float64
 			if len(ins) == 2 {
 				b = ins[1].f
 			}
-			compare(out, ins[0].f, b, k, above)
+			r.b = compare(c.allocBools(), ins[0].f, b, k, above)
 		}
 	case serve.FnCrossedAbove, serve.FnCrossedBelow:
-		r.b = c.allocBools()
-		out, up := r.b, m.Fn == serve.FnCrossedAbove
-		fill = func() { crossings(out, ins[0].f, ins[1].f, up) }
+		up := m.Fn == serve.FnCrossedAbove
+		fill = func() { r.b = crossings(c.allocBools(), ins[0].f, ins[1].f, up) }
 	default: // and, or, not, rose, fell
-		r.b = c.allocBools()
-		out, fn := r.b, m.Fn
-		fill = func() { logic(out, fn, ins) }
+		fn := m.Fn
+		fill = func() {
+			r.b = c.allocBools()
+			logic(r.b, fn, ins)
+		}
 	}
 	done := make(chan struct{})
 	r.done = done
@@ -380,7 +380,7 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 
 // logic writes fn (and, or, not, rose, fell) of the bool results ins
 // into out (zeroed).
-func logic(out []byte, fn string, ins []result) {
+func logic(out []byte, fn string, ins []*result) {
 	a := ins[0].b
 	switch fn {
 	case serve.FnRose:
@@ -444,7 +444,7 @@ func crossings(out []byte, a, b []float64, up bool) []byte {
 
 // input resolves one input of a compute message: a candle column by name
 // or an earlier result by ref.
-func (c *computer) input(raw json.RawMessage) (result, error) {
+func (c *computer) input(raw json.RawMessage) (*result, error) {
 	var name string
 	if json.Unmarshal(raw, &name) == nil {
 		var col []float64
@@ -460,19 +460,19 @@ func (c *computer) input(raw json.RawMessage) (result, error) {
 		case serve.ColVolume:
 			col = c.f.Volume
 		default:
-			return result{}, fmt.Errorf("%q is not a candle column (open, high, low, close or volume) or a ref", name)
+			return nil, fmt.Errorf("%q is not a candle column (open, high, low, close or volume) or a ref", name)
 		}
 		if len(col) != c.n {
-			return result{}, fmt.Errorf("column %s is not in this frame", name)
+			return nil, fmt.Errorf("column %s is not in this frame", name)
 		}
 		if col == nil {
 			col = []float64{} // an empty frame: a float result all the same
 		}
-		return result{f: col}, nil
+		return &result{kind: serve.KindFloat64, f: col}, nil
 	}
 	var ref int
 	if err := json.Unmarshal(raw, &ref); err != nil {
-		return result{}, fmt.Errorf("%s is neither a column name nor a ref", serve.Quote(raw, 40))
+		return nil, fmt.Errorf("%s is neither a column name nor a ref", serve.Quote(raw, 40))
 	}
 	return c.result(ref)
 }
@@ -484,9 +484,8 @@ func (c *computer) signal(name string, ref int) ([]byte, error) {
 	if err != nil {
 		return nil, violation("its signal column %s names result %d: %v", name, ref, err)
 	}
-	if r.b == nil {
-		return nil, violation("its signal column %s names result %d, a %s result; signals are bool results", name, ref, r.kind())
+	if r.kind != serve.KindBool {
+		return nil, violation("its signal column %s names result %d, a %s result; signals are bool results", name, ref, r.kind)
 	}
-	r.wait()
-	return r.b, nil
+	return r.bytes(), nil
 }
