@@ -596,6 +596,24 @@ def _host_values(fn, xs, args):
     }[fn]()
 
 
+def _changing(fields, when=lambda answer: True):
+    """A FakeHost tamper that sets the given fields of the answers for
+    which when(answer) holds (a None value drops the field)."""
+
+    def tamper(answer, body):
+        if not when(answer):
+            return answer, body
+        answer = dict(answer)
+        for k, v in fields.items():
+            if v is None:
+                answer.pop(k, None)
+            else:
+                answer[k] = v
+        return answer, body
+
+    return tamper
+
+
 def _encode(kind, vals):
     return struct.pack("<%dd" % len(vals), *vals) if kind == "float64" else bytes(bytearray(vals))
 
@@ -1010,15 +1028,7 @@ class ComputeTest(unittest.TestCase):
 
     def test_bad_answers(self):
         def change(**fields):
-            def tamper(answer, body):
-                answer = dict(answer)
-                for k, v in fields.items():
-                    if v is None:
-                        answer.pop(k, None)
-                    else:
-                        answer[k] = v
-                return answer, body
-            return tamper
+            return _changing(fields)
 
         def extra_payload(answer, body):
             return dict(answer, bytes=len(body) + 8), body + bytes(8)
@@ -1351,17 +1361,7 @@ class FetchTest(unittest.TestCase):
 
     def test_bad_answers(self):
         def change(**fields):
-            def tamper(answer, body):
-                if "column" not in answer:
-                    return answer, body
-                answer = dict(answer)
-                for k, v in fields.items():
-                    if v is None:
-                        answer.pop(k, None)
-                    else:
-                        answer[k] = v
-                return answer, body
-            return tamper
+            return _changing(fields, lambda answer: "column" in answer)
 
         def short(answer, body):
             return (dict(answer, bytes=len(body) - 8), body[:-8]) if "column" in answer else (answer, body)
