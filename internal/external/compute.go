@@ -178,14 +178,15 @@ func (c *computer) serveLine(typ string, line []byte) error {
 func (c *computer) fetchColumn(name string) error {
 	a := serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Column: name, Kind: serve.KindFloat64, N: c.n}
 	var vals []byte
+	ok := true
 	if name == serve.ColTime {
-		if len(c.f.Time) == c.n {
-			a.Kind, vals = serve.KindInt64, serve.Int64Bytes(c.f.Time)
-		}
-	} else if r, err := c.input(json.RawMessage(strconv.Quote(name))); err == nil {
-		vals = r.bytes()
+		a.Kind, vals, ok = serve.KindInt64, serve.Int64Bytes(c.f.Time), len(c.f.Time) == c.n
+	} else if col, err := c.column(name); err == nil {
+		vals = serve.Float64Bytes(col)
+	} else {
+		ok = false
 	}
-	if vals == nil && c.n > 0 {
+	if !ok {
 		return c.answer(serve.ComputedMessage{Type: serve.TypeComputed, ID: c.id, Column: name,
 			Error: fmt.Sprintf("fetch: %q is not a candle column of this frame (time, open, high, low, close, volume)", name)}, nil)
 	}
@@ -447,26 +448,9 @@ func crossings(out []byte, a, b []float64, up bool) []byte {
 func (c *computer) input(raw json.RawMessage) (*result, error) {
 	var name string
 	if json.Unmarshal(raw, &name) == nil {
-		var col []float64
-		switch name {
-		case serve.ColOpen:
-			col = c.f.Open
-		case serve.ColHigh:
-			col = c.f.High
-		case serve.ColLow:
-			col = c.f.Low
-		case serve.ColClose:
-			col = c.f.Close
-		case serve.ColVolume:
-			col = c.f.Volume
-		default:
-			return nil, fmt.Errorf("%q is not a candle column (open, high, low, close or volume) or a ref", name)
-		}
-		if len(col) != c.n {
-			return nil, fmt.Errorf("column %s is not in this frame", name)
-		}
-		if col == nil {
-			col = []float64{} // an empty frame: a float result all the same
+		col, err := c.column(name)
+		if err != nil {
+			return nil, err
 		}
 		return &result{kind: serve.KindFloat64, f: col}, nil
 	}
@@ -475,6 +459,32 @@ func (c *computer) input(raw json.RawMessage) (*result, error) {
 		return nil, fmt.Errorf("%s is neither a column name nor a ref", serve.Quote(raw, 40))
 	}
 	return c.result(ref)
+}
+
+// column returns the frame's price or volume column name.
+func (c *computer) column(name string) ([]float64, error) {
+	var col []float64
+	switch name {
+	case serve.ColOpen:
+		col = c.f.Open
+	case serve.ColHigh:
+		col = c.f.High
+	case serve.ColLow:
+		col = c.f.Low
+	case serve.ColClose:
+		col = c.f.Close
+	case serve.ColVolume:
+		col = c.f.Volume
+	default:
+		return nil, fmt.Errorf("%q is not a candle column (open, high, low, close or volume) or a ref", name)
+	}
+	if len(col) != c.n {
+		return nil, fmt.Errorf("column %s is not in this frame", name)
+	}
+	if col == nil {
+		col = []float64{} // an empty frame: a float column all the same
+	}
+	return col, nil
 }
 
 // signal returns the bool result ref, named as signal column name in the
