@@ -48,19 +48,21 @@ func AdviseSlice[T any](s []T) {
 	Advise(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:c]))), uintptr(c)*unsafe.Sizeof(zero)))
 }
 
-// Advise asks the kernel to back the whole 2 MB pages inside b with
-// transparent huge pages when it first touches them. Memory already in
+// Advise asks the kernel to back the 2 MB pages b spans with transparent
+// huge pages when they are first touched: those inside it, and the two at
+// its ends, which it shares with what lies beside it in the heap (the
+// runtime's fresh memory, most often, for a large buffer; a page
+// something else has touched already stays as it is). Memory already in
 // use is unaffected; the advice is only a hint, and its failure is
-// ignored. A buffer holding no whole 2 MB page is left alone.
+// ignored. A buffer under 2 MB is left alone.
 func Advise(b []byte) {
 	if len(b) < size {
 		return
 	}
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	lo := (p + size - 1) &^ (size - 1)
-	hi := (p + uintptr(len(b))) &^ (size - 1)
-	if hi <= lo {
-		return
-	}
-	_ = unix.Madvise(b[lo-p:hi-p], unix.MADV_HUGEPAGE)
+	lo := p &^ (size - 1)
+	hi := (p + uintptr(len(b)) + size - 1) &^ (size - 1)
+	// By address: the range reaches beyond b. Parts of it that are not
+	// mapped only make the call fail for them.
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, lo, hi-lo, unix.MADV_HUGEPAGE)
 }
