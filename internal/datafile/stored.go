@@ -185,7 +185,7 @@ func (sf *storedFile) read(lo, hi int64, q Query) (*sdk.Frame, error) {
 		// (see package hugepage): filling fresh memory costs a page fault per
 		// page.
 		buf := make([]int64, 6*m)
-		hugepage.Advise(arrow.Int64Traits.CastToBytes(buf))
+		hugepage.AdviseSlice(buf)
 		all := arrow.Int64Traits.CastToBytes(buf)
 		for k := range cols {
 			cols[k] = all[8*k*m : 8*(k+1)*m : 8*(k+1)*m]

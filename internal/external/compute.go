@@ -277,9 +277,10 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 	var want int // inputs
 	var args int // arguments
 	var inKind string
+	outKind := serve.KindBool
 	switch m.Fn {
 	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
-		want, args, inKind = 1, 1, serve.KindFloat64
+		want, args, inKind, outKind = 1, 1, serve.KindFloat64, serve.KindFloat64
 	case serve.FnAbove, serve.FnBelow:
 		want, args, inKind = 2, 0, serve.KindFloat64
 		if len(m.Inputs) == 1 {
@@ -306,7 +307,7 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 		}
 	}
 	size := int64(c.n)
-	if m.Fn == serve.FnSMA || m.Fn == serve.FnEMA || m.Fn == serve.FnRSI || m.Fn == serve.FnStdDev {
+	if outKind == serve.KindFloat64 {
 		size *= 8
 	}
 	if c.used+size > c.limit {
@@ -315,7 +316,7 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 	// Checked: the result is computed beside the conversation, its
 	// memory taken there too, once its inputs are there, so that the
 	// strategy's next request (often the next indicator) does not wait.
-	r := &result{kind: serve.KindBool}
+	r := &result{kind: outKind}
 	var fill func()
 	switch m.Fn {
 	case serve.FnSMA, serve.FnEMA, serve.FnRSI, serve.FnStdDev:
@@ -327,17 +328,20 @@ func (c *computer) compute(m *serve.ComputeMessage) string {
 			}
 			return fail("period %s is not a whole number from 1 to %d", strconv.FormatFloat(p, format, -1, 64), int64(maxPeriod))
 		}
-		r.kind = serve.KindFloat64
 		period := int(p)
 		fill = func() {
 			r.f = c.allocFloats()
-			if m.Fn == serve.FnSMA {
-				w := ta.NewSMAStream(ins[0].f, period) // the values of ta.SMA, into the slab
+			switch src := ins[0].f; m.Fn {
+			case serve.FnSMA:
+				w := ta.NewSMAStream(src, period) // the values of ta.SMA, into the slab
 				w.Read(r.f)
-				return
+			case serve.FnEMA:
+				copy(r.f, ta.EMA(src, period))
+			case serve.FnRSI:
+				copy(r.f, ta.RSI(src, period))
+			default:
+				copy(r.f, ta.StdDev(src, period))
 			}
-			fn := map[string]func([]float64, int) []float64{serve.FnEMA: ta.EMA, serve.FnRSI: ta.RSI, serve.FnStdDev: ta.StdDev}[m.Fn]
-			copy(r.f, fn(ins[0].f, period))
 		}
 	case serve.FnAbove, serve.FnBelow:
 		k := math.NaN()
