@@ -10,6 +10,7 @@ import (
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/trade"
+	"github.com/tradai/tradai/sdk"
 )
 
 // manyTradesFixture is a backtest of the engine benchmark's size: 19,484
@@ -24,6 +25,7 @@ func manyTradesFixture() (*result.Result, metrics.Report) {
 		Strategy: "sma_cross", Timeframe: "1m", Pairs: []string{"BTC/USDT"}, Exchange: "binance",
 		StakeCurrency: "USDT", TradingMode: "spot", StartingBalance: 1000, MaxOpenTrades: 1,
 		Start: start, End: end, Candles: 1_000_000,
+		MinimalROI: sdk.ROITable{{Minutes: 0, Ratio: 0.10}, {Minutes: 240, Ratio: 0.04}, {Minutes: 720, Ratio: 0.01}}, // sma_cross's
 	}
 	step := (end - start) / n
 	bal := res.StartingBalance
@@ -37,6 +39,7 @@ func manyTradesFixture() (*result.Result, metrics.Report) {
 			Pair: "BTC/USDT", Leverage: 1, OpenTime: open, OpenRate: px, Amount: 100 / px, Stake: 100,
 			FeeOpen: 0.001, FeeClose: 0.001, CloseTime: closeT, CloseRate: closeRate,
 			ProfitRatio: ratio, ProfitAbs: 100 * ratio, ExitReason: trade.ExitSignal,
+			InitialStopLoss: px * 0.92, StopLoss: px * 0.92, // sma_cross's stop-loss
 		}
 		res.Trades = append(res.Trades, t)
 		bal += t.ProfitAbs

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"math"
 	"sort"
 	"strconv"
@@ -107,23 +108,33 @@ func grouped(x float64, dec int) string {
 // price formats a rate with a precision that suits its magnitude, so both
 // 0.00001234 and 64000 read well.
 func price(x float64) string {
-	a := math.Abs(x)
-	switch {
-	case !isFinite(x):
-		return fixed(x, 0)
-	case a == 0:
-		return "0"
-	case a >= 1000:
-		return fixed(x, 2)
-	case a >= 10:
-		return fixed(x, 3)
-	case a >= 1:
-		return fixed(x, 4)
-	case a >= 0.01:
-		return fixed(x, 6)
-	default:
-		return fixed(x, 8)
+	if s, ok := nonFinite(x); ok {
+		return s
 	}
+	return string(appendPrice(make([]byte, 0, 24), x))
+}
+
+// appendPrice appends price(x) for a finite x.
+func appendPrice(b []byte, x float64) []byte {
+	dec := 8
+	switch a := math.Abs(x); {
+	case a == 0:
+		return append(b, '0')
+	case a >= 1000:
+		dec = 2
+	case a >= 10:
+		dec = 3
+	case a >= 1:
+		dec = 4
+	case a >= 0.01:
+		dec = 6
+	}
+	at := len(b)
+	b = strconv.AppendFloat(b, x, 'f', dec, 64)
+	if b[at] == '-' && len(bytes.Trim(b[at+1:], "0.")) == 0 {
+		b = append(b[:at], b[at+1:]...) // no "-0.00"
+	}
+	return b
 }
 
 // duration formats minutes the way Freqtrade does (Python's str(timedelta)):

@@ -62,6 +62,7 @@ func (f *Files) WriteHTML(w io.Writer) error {
 		return fmt.Errorf("report: nil backtest result")
 	}
 	v := buildView(f)
+	v.out = w
 	if err := reportTmpl.Execute(w, v); err != nil {
 		return fmt.Errorf("report: rendering HTML: %w", err)
 	}
@@ -118,6 +119,36 @@ type htmlView struct {
 
 	Trades *tradeList
 	Pairs  []pairPanel
+
+	out io.Writer // what the template writes to, for Put
+}
+
+// Put writes a chart or a pair's marks (a template.HTML or a template.JS
+// made by this package) straight to the page, and returns an empty value
+// of its type for the template to print. Printed by the template, the
+// value would be copied into a buffer of its size first: the charts and
+// the marks are a large part of a report. The template's own writes go to
+// the same writer as they are made, so the order is kept, and the value is
+// trusted as it would be when printed.
+func (v *htmlView) Put(x any) (any, error) {
+	var text string
+	switch x := x.(type) {
+	case template.HTML:
+		text = string(x)
+	case template.JS:
+		text = string(x)
+	default:
+		return nil, fmt.Errorf("report: Put takes a chart or marks, not %T", x)
+	}
+	if _, err := io.WriteString(v.out, text); err != nil {
+		return nil, err
+	}
+	switch x.(type) {
+	case template.JS:
+		return template.JS(""), nil
+	default:
+		return template.HTML(""), nil
+	}
 }
 
 type keyValue struct{ Key, Value string }

@@ -46,18 +46,6 @@ type pairPanel struct {
 	Marks       template.JS // the trades' marksWire, for the hover
 }
 
-// chartTrade is one trade on a price chart: its number and its levels'
-// prices as the report shows them. Its markers' places, its levels'
-// places and the note that names them the page's script works out from
-// the trade list, the chart's mapping and the ROI table (see chartMarks).
-type chartTrade struct {
-	N     int       // the trade's number in the trade list
-	Stop0 *string   // the stop set at entry
-	Stop  *string   // the final stop, when it moved
-	Liq   *string   // the liquidation price
-	ROI   []*string // per step of the ROI table until the levels end, its take-profit price (nil for none)
-}
-
 // pairPanels builds a panel per pair: the result's pairs in order, then
 // any other pair a trade or a price series names.
 func pairPanels(res *result.Result) []pairPanel {
@@ -132,7 +120,7 @@ func pairPanels(res *result.Result) []pairPanel {
 
 func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, idx []int) pairPanel {
 	pp := pairPanel{Pair: pair, Trades: len(idx), Candles: ps.Len() > 0 && ps.Len() <= candleRows}
-	pp.Marks = embedJSON(string(marksJSON(nil, nil, nil)))
+	pp.Marks = embedJSON(newChartMarks(0).json(nil))
 	// The time axis: the prices' and the trades' times.
 	tFrom, tTo := int64(math.MaxInt64), int64(math.MinInt64)
 	var bucketMs int64 // a row's length, for drawing candles
@@ -199,7 +187,7 @@ func pairPanelOf(res *result.Result, k int, pair string, ps result.PriceSeries, 
 			under = appendBandPath(nil, ps, m)
 		}
 		over, marks := tradeMarks(res, idx, m)
-		pp.Marks = embedJSON(string(marksJSON(idx, marks, res.MinimalROI)))
+		pp.Marks = embedJSON(marks)
 		return under, append(over, hoverLayer(id, m)...)
 	}
 	// The price chart, most of the panel's work, is drawn beside the
@@ -291,9 +279,9 @@ func candlePaths(ps result.PriceSeries, bucketMs int64, m *plotMap) string {
 // tradeMarks draws the trades idx of res on a price chart: an entry
 // marker each (▲ long, ▼ short, its tip at the entry price), an exit
 // marker each closed trade (a diamond at the exit price coloured by
-// profit) and a line from entry to exit; and lists those with levels for
-// the hover (marksJSON).
-func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) {
+// profit) and a line from entry to exit; and the marks of every trade for
+// the hover, as JSON (chartMarks).
+func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, string) {
 	// The markers' paths.
 	const (
 		long = iota
@@ -306,7 +294,8 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) 
 		paths
 	)
 	var d [paths][]byte
-	var marks chartMarks
+	marks := newChartMarks(len(idx))
+	var levels []ROILevel // a trade's, reused
 	// Many trades get smaller markers and no entry-to-exit lines.
 	dense := len(idx) > denseTrades
 	up, down, diamond := "l4.5,8h-9Z", "l4.5,-8h-9Z", "l5,5l-5,5l-5,-5Z"
@@ -373,7 +362,6 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) 
 		} else {
 			mark(long, x0, y0, up)
 		}
-		ct := chartTrade{N: i + 1}
 		end := m.tmax
 		if t.CloseTime != 0 {
 			end = t.CloseTime
@@ -390,28 +378,18 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) 
 				d[link] = appendPoint(append(appendPoint(append(d[link], 'M'), x0, y0), 'L'), x1, y1)
 			}
 		}
-		priceOf := func(x float64) *string { p := price(x); return &p }
+		var stop0, stop, liq float64
 		if sl := t.InitialStopLoss; sl > 0 && isFinite(sl) {
-			ct.Stop0 = priceOf(sl)
+			stop0 = sl
 			if t.StopLoss != sl && t.StopLoss > 0 && isFinite(t.StopLoss) {
-				ct.Stop = priceOf(t.StopLoss)
+				stop = t.StopLoss
 			}
 		}
-		if liq := t.LiquidationPrice; liq > 0 && isFinite(liq) {
-			ct.Liq = priceOf(liq)
+		if l := t.LiquidationPrice; l > 0 && isFinite(l) {
+			liq = l
 		}
-		for _, lv := range ROILevels(res.MinimalROI, t, end) {
-			for len(ct.ROI) < lv.Step {
-				ct.ROI = append(ct.ROI, nil)
-			}
-			ct.ROI = append(ct.ROI, priceOf(lv.Price))
-		}
-		if ct.Stop0 != nil || ct.Liq != nil || ct.ROI != nil {
-			if marks == nil {
-				marks = make(chartMarks, 0, len(idx))
-			}
-			marks = append(marks, ct)
-		}
+		levels = appendROILevels(levels[:0], res.MinimalROI, t, end)
+		marks.add(i+1, stop0, stop, liq, levels)
 	}
 	cls := "mark "
 	if dense {
@@ -430,7 +408,7 @@ func tradeMarks(res *result.Result, idx []int, m *plotMap) ([]byte, chartMarks) 
 			b = append(b, `"/>`...)
 		}
 	}
-	return b, marks
+	return b, marks.json(res.MinimalROI)
 }
 
 // ROILevel is one take-profit level of a trade: from a time to a time
@@ -447,12 +425,16 @@ type ROILevel struct {
 // reaches the step's ratio, from its own profit formula (linear in the
 // price).
 func ROILevels(roi sdk.ROITable, t *trade.Trade, end int64) []ROILevel {
+	return appendROILevels(nil, roi, t, end)
+}
+
+// appendROILevels appends ROILevels(roi, t, end) to dst.
+func appendROILevels(dst []ROILevel, roi sdk.ROITable, t *trade.Trade, end int64) []ROILevel {
 	a := t.ProfitRatioAt(0)
 	slope := t.ProfitRatioAt(1) - a
 	if slope == 0 || !isFinite(slope) {
-		return nil
+		return dst
 	}
-	var out []ROILevel
 	for i, step := range roi {
 		from := t.OpenTime + step.Minutes*60_000
 		if from >= end || step.Ratio <= -1 {
@@ -463,10 +445,10 @@ func ROILevels(roi sdk.ROITable, t *trade.Trade, end int64) []ROILevel {
 			to = min(to, t.OpenTime+roi[i+1].Minutes*60_000)
 		}
 		if p := (step.Ratio - a) / slope; p > 0 && isFinite(p) {
-			out = append(out, ROILevel{from, to, p, i})
+			dst = append(dst, ROILevel{from, to, p, i})
 		}
 	}
-	return out
+	return dst
 }
 
 // hoverLayer is what the page's script draws a hovered trade's levels

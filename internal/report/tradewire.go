@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/tradai/tradai/internal/result"
@@ -613,22 +614,26 @@ func timeColumn(ts []trade.Trade, at func(*trade.Trade) int64, has func(*trade.T
 	return tail([]byte("{"), "minute", none, someNone), tail(times, "iso", noneV, someNone)
 }
 
-// chartMarks are the trades on one price chart with levels, for the
-// page's script.
-// They travel column by column (see marksWire) and the script
-// (expandMarks in script.js) rebuilds for each trade its markers' places
-// ("in", "out"), the x where its levels end ("end": at its close, the
-// chart's end while open, at least minTradeSpan after its entry), its
-// levels' places ("sl0", "sl", "liq" and "roi", as [x from, x to, y] per
-// level, the ROI table's steps from and to the trade's age) and the note
-// naming their prices, from the trade list's times and rates and the
-// chart's mapping.
-type chartMarks []chartTrade
+// chartMarks are the trades on one price chart, for the page's script,
+// written column by column (marksWire) as they are added, without a text
+// per price kept. The script (expandMarks in script.js) rebuilds for each
+// trade its markers' places ("in", "out"), the x where its levels end
+// ("end": at its close, the chart's end while open, at least minTradeSpan
+// after its entry), its levels' places ("sl0", "sl", "liq" and "roi", as
+// [x from, x to, y] per level, the ROI table's steps from and to the
+// trade's age) and the note naming their prices, from the trade list's
+// times and rates and the chart's mapping.
+type chartMarks struct {
+	dn, sl0, sl, liq, roi []byte // each column's elements, the absent ones as null
+	some                  struct{ sl0, sl, liq, roi bool }
+	last                  int // the number of the trade added last
+}
 
 // marksWire is chartMarks column by column: DN the differences between
 // successive trade numbers (the first from 0), Span minTradeSpan, ROIMin
 // the ROI table's minutes, and a null in Stop0, Stop, Liq or ROI for a
-// trade without one; a column without any value is left out.
+// trade without one (its price as the report shows it, see price); a
+// column without any value is left out.
 type marksWire struct {
 	DN     []int       `json:"dn"`
 	Span   float64     `json:"span"`
@@ -639,99 +644,94 @@ type marksWire struct {
 	ROI    [][]*string `json:"roi,omitempty"`
 }
 
-// marksJSON writes the marks of the trades at the indexes idx of the
-// trade list (in order; numbered from 1) as a marksWire, as encoding/json
-// would; m are those of them with levels, in the same order (the others
-// have none), roi the ROI table the levels come from.
-func marksJSON(idx []int, m chartMarks, roi sdk.ROITable) []byte {
-	var some struct{ sl0, sl, liq, roi bool }
-	for i := range m {
-		c := &m[i]
-		some.sl0, some.sl, some.liq = some.sl0 || c.Stop0 != nil, some.sl || c.Stop != nil, some.liq || c.Liq != nil
-		some.roi = some.roi || len(c.ROI) > 0
-	}
-	// each calls f with the marks of every trade of ns, nil for none.
-	each := func(f func(i int, c *chartTrade)) {
-		j := 0
-		for i, k := range idx {
-			var c *chartTrade
-			if j < len(m) && m[j].N == k+1 {
-				c = &m[j]
-				j++
-			}
-			f(i, c)
-		}
-	}
-	b := make([]byte, 0, 64+3*len(idx)+16*len(roi))
-	b = append(b, `{"dn":[`...)
-	prev := 0
-	for i, k := range idx {
-		if i > 0 {
+// newChartMarks returns chartMarks with room for n trades (as a zero
+// chartMarks, which grows as trades are added).
+func newChartMarks(n int) *chartMarks {
+	// The texts of a trade: its number's difference, a price or a null
+	// in each column, most often null for the moved stop and the
+	// liquidation, and up to a few levels.
+	return &chartMarks{dn: make([]byte, 0, 6*n), sl0: make([]byte, 0, 16*n), sl: make([]byte, 0, 6*n),
+		liq: make([]byte, 0, 6*n), roi: make([]byte, 0, 40*n)}
+}
+
+// add adds the marks of the trade numbered n (from 1, each after the
+// last): stop0 the stop set at entry, stop the final stop when it moved,
+// liq the liquidation price (each 0 for none), and its take-profit levels
+// (ascending steps of the ROI table; a step without one is a null).
+func (c *chartMarks) add(n int, stop0, stop, liq float64, levels []ROILevel) {
+	comma := func(b []byte) []byte {
+		if len(c.dn) > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(k+1-prev), 10)
-		prev = k + 1
+		return b
 	}
-	b = append(b, `],"span":`...)
-	b = appendJSONFloat(b, minTradeSpan)
-	if some.roi && len(roi) > 0 {
-		b = append(b, `,"roiMin":[`...)
-		for i, s := range roi {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, s.Minutes, 10)
-		}
-		b = append(b, ']')
-	}
-	price := func(b []byte, p *string) []byte {
-		if p == nil {
+	col := func(b []byte, x float64, some *bool) []byte {
+		b = comma(b)
+		if x == 0 {
 			return append(b, "null"...)
 		}
-		return appendJSONString(b, true, *p)
+		*some = true
+		return append(appendPrice(append(b, '"'), x), '"')
 	}
-	column := func(name string, has bool, at func(c *chartTrade) *string) {
-		if !has {
-			return
-		}
-		b = append(b, `,"`+name+`":[`...)
-		each(func(i int, c *chartTrade) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var p *string
-			if c != nil {
-				p = at(c)
-			}
-			b = price(b, p)
-		})
-		b = append(b, ']')
-	}
-	column("sl0", some.sl0, func(c *chartTrade) *string { return c.Stop0 })
-	column("sl", some.sl, func(c *chartTrade) *string { return c.Stop })
-	column("liq", some.liq, func(c *chartTrade) *string { return c.Liq })
-	if some.roi {
-		b = append(b, `,"roi":[`...)
-		each(func(i int, c *chartTrade) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if c == nil || c.ROI == nil {
-				b = append(b, "null"...)
-				return
-			}
-			b = append(b, '[')
-			for j, p := range c.ROI {
-				if j > 0 {
-					b = append(b, ',')
+	c.sl0 = col(c.sl0, stop0, &c.some.sl0)
+	c.sl = col(c.sl, stop, &c.some.sl)
+	c.liq = col(c.liq, liq, &c.some.liq)
+	c.roi = comma(c.roi)
+	if len(levels) == 0 {
+		c.roi = append(c.roi, "null"...)
+	} else {
+		c.some.roi = true
+		c.roi = append(c.roi, '[')
+		next := 0 // the step written next
+		for _, lv := range levels {
+			for ; next <= lv.Step; next++ {
+				if next > 0 {
+					c.roi = append(c.roi, ',')
 				}
-				b = price(b, p)
+				if next < lv.Step {
+					c.roi = append(c.roi, "null"...)
+				}
 			}
-			b = append(b, ']')
-		})
-		b = append(b, ']')
+			c.roi = append(appendPrice(append(c.roi, '"'), lv.Price), '"')
+		}
+		c.roi = append(c.roi, ']')
 	}
-	return append(b, '}')
+	c.dn = strconv.AppendInt(comma(c.dn), int64(n-c.last), 10)
+	c.last = n
+}
+
+// json returns the marks as a marksWire, as encoding/json would write it;
+// roi is the ROI table their levels come from.
+func (c *chartMarks) json(roi sdk.ROITable) string {
+	var b strings.Builder
+	b.Grow(64 + len(c.dn) + len(c.sl0) + len(c.sl) + len(c.liq) + len(c.roi) + 16*len(roi))
+	b.WriteString(`{"dn":[`)
+	b.Write(c.dn)
+	b.WriteString(`],"span":`)
+	b.Write(appendJSONFloat(nil, minTradeSpan))
+	if c.some.roi && len(roi) > 0 {
+		b.WriteString(`,"roiMin":[`)
+		for i, s := range roi {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatInt(s.Minutes, 10))
+		}
+		b.WriteByte(']')
+	}
+	for _, col := range [...]struct {
+		name string
+		some bool
+		text []byte
+	}{{"sl0", c.some.sl0, c.sl0}, {"sl", c.some.sl, c.sl}, {"liq", c.some.liq, c.liq}, {"roi", c.some.roi, c.roi}} {
+		if col.some {
+			b.WriteString(`,"` + col.name + `":[`)
+			b.Write(col.text)
+			b.WriteByte(']')
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // embedJSON puts JSON that encoding/json wrote (or that was written as

@@ -334,17 +334,45 @@ func TestTradeWireNumberTexts(t *testing.T) {
 	checkScriptRows(t, l, want.Rows)
 }
 
-// denseMarks are the marks of every trade at the indexes idx: m's, where
-// it has them, else the trade's number alone.
-func denseMarks(idx []int, m chartMarks) []chartTrade {
+// chartTrade is one trade on a price chart as the page's script reads
+// it from its chartMarks: its number and its levels' prices as the
+// report shows them.
+type chartTrade struct {
+	N     int       // the trade's number in the trade list
+	Stop0 *string   // the stop set at entry
+	Stop  *string   // the final stop, when it moved
+	Liq   *string   // the liquidation price
+	ROI   []*string // per step of the ROI table until the levels end, its take-profit price (nil for none)
+}
+
+// wantMarks are the marks of the trades at the indexes idx of res's
+// trade list on a chart ending at tmax, from their fields.
+func wantMarks(res *result.Result, idx []int, tmax int64) []chartTrade {
+	text := func(x float64) *string { p := price(x); return &p }
 	out := make([]chartTrade, len(idx))
-	j := 0
 	for i, k := range idx {
-		out[i] = chartTrade{N: k + 1}
-		if j < len(m) && m[j].N == k+1 {
-			out[i] = m[j]
-			j++
+		t := &res.Trades[k]
+		c := chartTrade{N: k + 1}
+		if sl := t.InitialStopLoss; sl > 0 {
+			c.Stop0 = text(sl)
+			if t.StopLoss != sl && t.StopLoss > 0 {
+				c.Stop = text(t.StopLoss)
+			}
 		}
+		if liq := t.LiquidationPrice; liq > 0 {
+			c.Liq = text(liq)
+		}
+		end := tmax
+		if t.CloseTime != 0 {
+			end = t.CloseTime
+		}
+		for _, lv := range ROILevels(res.MinimalROI, t, end) {
+			for len(c.ROI) < lv.Step {
+				c.ROI = append(c.ROI, nil)
+			}
+			c.ROI = append(c.ROI, text(lv.Price))
+		}
+		out[i] = c
 	}
 	return out
 }
@@ -398,16 +426,16 @@ func TestMarksWire(t *testing.T) {
 		yOf:  func(v float64) float64 { return top + (hi-v)/(hi-lo)*height },
 		tmin: tmin, tmax: tmax, left: left, top: top, width: width, height: height, lo: lo, hi: hi,
 	}
-	_, marks := tradeMarks(res, idx, m)
-	js := marksJSON(idx, marks, res.MinimalROI)
+	_, js := tradeMarks(res, idx, m)
 	var w marksWire
-	if err := json.Unmarshal(js, &w); err != nil {
+	if err := json.Unmarshal([]byte(js), &w); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := expandMarks(w), denseMarks(idx, marks); !reflect.DeepEqual(got, want) {
-		t.Fatalf("marks\n got %+v\nwant %+v", got, want)
+	marks := wantMarks(res, idx, tmax)
+	if got := expandMarks(w); !reflect.DeepEqual(got, marks) {
+		t.Fatalf("marks\n got %+v\nwant %+v", got, marks)
 	}
-	if js := marksJSON(nil, nil, nil); !strings.Contains(string(js), `"dn":[]`) {
+	if js := newChartMarks(0).json(nil); !strings.Contains(js, `"dn":[]`) {
 		t.Errorf("no marks: %s", js)
 	}
 
@@ -416,7 +444,7 @@ func TestMarksWire(t *testing.T) {
 	dataMap = dataMap[:strings.IndexByte(dataMap, '"')]
 	tt := tradeTableOf(res, res.StakeCurrency)
 	data, _ := json.Marshal(map[string]any{"cols": tt.Cols, "rows": tt.Rows})
-	input := `{"w":` + string(js) + `,"data":` + string(data) + `,"map":` + dataMap + `}`
+	input := `{"w":` + js + `,"data":` + string(data) + `,"map":` + dataMap + `}`
 	out := runScript(t, []string{"expandMarks"}, input, "JSON.stringify(expandMarks(input.w, input.data, input.map))")
 	var got []struct {
 		N    int          `json:"n"`
@@ -537,29 +565,41 @@ func runScript(t *testing.T, names []string, input, expr string) string {
 	return string(out)
 }
 
-// marksJSON writes the bytes encoding/json writes of the marksWire of
-// the marks: with and without each column, levels missing here and there,
-// and texts JSON escapes for HTML; given every trade's marks or those of
-// the trades with levels alone.
+// chartMarks writes the bytes encoding/json writes of their marksWire:
+// with and without each column, levels missing here and there, prices of
+// every magnitude.
 func TestMarksJSONAsEncoded(t *testing.T) {
-	s := func(v string) *string { return &v }
 	roi := sdk.ROITable{{Minutes: 0, Ratio: 0.1}, {Minutes: 30, Ratio: 0.05}, {Minutes: 90, Ratio: 0}}
+	type mark struct {
+		n              int
+		stop0, sl, liq float64
+		levels         []ROILevel
+	}
+	lv := func(step int, p float64) ROILevel { return ROILevel{Step: step, Price: p} }
 	for name, c := range map[string]struct {
-		m   chartMarks
+		m   []mark
 		roi sdk.ROITable
 	}{
 		"none":         {nil, nil},
-		"plain":        {chartMarks{{N: 1}, {N: 3}, {N: 4}}, roi},
-		"stops":        {chartMarks{{N: 2, Stop0: s("9.5")}, {N: 5, Stop0: s("9.1"), Stop: s("9.3")}, {N: 6}}, nil},
-		"liq and roi":  {chartMarks{{N: 1, Liq: s("4.2"), ROI: []*string{s("11"), nil, s("10.5")}}, {N: 2, ROI: []*string{nil, s("10")}}, {N: 7}}, roi},
-		"roi no table": {chartMarks{{N: 1, ROI: []*string{s("11")}}}, nil},
-		"escaped":      {chartMarks{{N: 1, Stop0: s("<1&2>\u2028\"\\")}}, roi},
+		"plain":        {[]mark{{n: 1}, {n: 3}, {n: 4}}, roi},
+		"stops":        {[]mark{{n: 2, stop0: 9.5}, {n: 5, stop0: 9.1, sl: 9.3}, {n: 6}}, nil},
+		"liq and roi":  {[]mark{{n: 1, liq: 4.2, levels: []ROILevel{lv(0, 11), lv(2, 10.5)}}, {n: 2, levels: []ROILevel{lv(1, 10)}}, {n: 7}}, roi},
+		"roi no table": {[]mark{{n: 1, levels: []ROILevel{lv(0, 11)}}}, nil},
+		"magnitudes":   {[]mark{{n: 1, stop0: 64123.456, sl: 0.000012345678, liq: 0.0123}, {n: 9, stop0: 12.3456, liq: 1.5}}, roi},
 	} {
+		var marks chartMarks
 		w := marksWire{DN: make([]int, len(c.m)), Span: minTradeSpan}
+		text := func(x float64) *string {
+			if x == 0 {
+				return nil
+			}
+			p := price(x)
+			return &p
+		}
 		var some struct{ sl0, sl, liq, roi bool }
-		for _, tr := range c.m {
-			some.sl0, some.sl, some.liq = some.sl0 || tr.Stop0 != nil, some.sl || tr.Stop != nil, some.liq || tr.Liq != nil
-			some.roi = some.roi || len(tr.ROI) > 0
+		for _, m := range c.m {
+			some.sl0, some.sl, some.liq = some.sl0 || m.stop0 != 0, some.sl || m.sl != 0, some.liq || m.liq != 0
+			some.roi = some.roi || len(m.levels) > 0
 		}
 		if some.roi {
 			for _, step := range c.roi {
@@ -567,39 +607,35 @@ func TestMarksJSONAsEncoded(t *testing.T) {
 			}
 		}
 		prev := 0
-		for i, tr := range c.m {
-			w.DN[i], prev = tr.N-prev, tr.N
+		for i, m := range c.m {
+			marks.add(m.n, m.stop0, m.sl, m.liq, m.levels)
+			w.DN[i], prev = m.n-prev, m.n
 			if some.sl0 {
-				w.Stop0 = append(w.Stop0, tr.Stop0)
+				w.Stop0 = append(w.Stop0, text(m.stop0))
 			}
 			if some.sl {
-				w.Stop = append(w.Stop, tr.Stop)
+				w.Stop = append(w.Stop, text(m.sl))
 			}
 			if some.liq {
-				w.Liq = append(w.Liq, tr.Liq)
+				w.Liq = append(w.Liq, text(m.liq))
 			}
 			if some.roi {
-				w.ROI = append(w.ROI, tr.ROI)
+				var r []*string
+				for _, l := range m.levels {
+					for len(r) < l.Step {
+						r = append(r, nil)
+					}
+					r = append(r, text(l.Price))
+				}
+				w.ROI = append(w.ROI, r)
 			}
 		}
 		want, err := json.Marshal(w)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The trades' indexes, and the marks of those with levels alone
-		// (those of the others may be left out).
-		var idx []int
-		var levels chartMarks
-		for _, tr := range c.m {
-			idx = append(idx, tr.N-1)
-			if tr.Stop0 != nil || tr.Liq != nil || tr.ROI != nil {
-				levels = append(levels, tr)
-			}
-		}
-		for _, m := range []chartMarks{c.m, levels} {
-			if got := marksJSON(idx, m, c.roi); string(got) != string(want) {
-				t.Errorf("%s:\n got %s\nwant %s", name, got, want)
-			}
+		if got := marks.json(c.roi); got != string(want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
 		}
 	}
 }
