@@ -12,6 +12,7 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
+	"github.com/tradai/tradai/internal/hugepage"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/report"
@@ -92,6 +93,10 @@ files follow. See docs/remote.md.`,
 			if note := cfg.TimeframeNote(st.Spec()); note != "" {
 				log.Info(note)
 			}
+			writesFiles := exportJSON != "" || reportPath != ""
+			if writesFiles && oneShot(cmd.Context()) {
+				go hugepage.Prime(filesHeap)
+			}
 			if err := pullData(cmd.Context(), &dataStore, cfg, st.Spec(), log); err != nil {
 				return err
 			}
@@ -121,6 +126,9 @@ files follow. See docs/remote.md.`,
 			// work, need no metrics: they begin at once and wait for the
 			// metrics where they need them. They are not synced: the run
 			// can be repeated, and syncing 20 MB costs more than the run.
+			if writesFiles {
+				keepFilesUncollected(cmd.Context())
+			}
 			metricsOf := sync.OnceValue(func() metrics.Report { return metrics.Compute(res) })
 			out := report.NewFiles(res, metricsOf, early)
 			var files sync.WaitGroup

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"runtime"
 	"runtime/debug"
@@ -9,7 +10,9 @@ import (
 
 // A backtest process collects at GOGC 400 under a memory limit of half
 // the machine's memory (on Linux, where it is known), unless GOGC or
-// GOMEMLIMIT is set in its environment.
+// GOMEMLIMIT is set in its environment; only then is its context marked
+// one-shot (the backtest then readies the heap for its files and leaves
+// them uncollected).
 func TestOneShotGC(t *testing.T) {
 	restore := func() {
 		debug.SetGCPercent(100)
@@ -18,13 +21,21 @@ func TestOneShotGC(t *testing.T) {
 	restore()
 	t.Cleanup(restore)
 	for _, env := range []map[string]string{{"GOGC": "100"}, {"GOMEMLIMIT": "1GiB"}} {
-		oneShotGC(func(k string) string { return env[k] })
+		if oneShot(oneShotGC(context.Background(), func(k string) string { return env[k] })) {
+			t.Errorf("with %v: marked one-shot", env)
+		}
 		if gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); gc != 100 || limit != math.MaxInt64 {
 			t.Errorf("with %v: GOGC %d, limit %d; want them left alone", env, gc, limit)
 		}
 	}
-	oneShotGC(func(string) string { return "" })
+	ctx := oneShotGC(context.Background(), func(string) string { return "" })
 	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	if oneShot(ctx) != (runtime.GOOS == "linux") {
+		t.Errorf("marked one-shot: %v, want it where the memory is known", oneShot(ctx))
+	}
+	if oneShot(context.Background()) {
+		t.Error("a context of its own is one-shot")
+	}
 	if runtime.GOOS != "linux" {
 		if gc != 100 || limit != math.MaxInt64 {
 			t.Errorf("GOGC %d, limit %d; want them left alone where the memory is not known", gc, limit)

@@ -19,7 +19,7 @@ func main() {
 	root := newRootCmd(os.Stdout, os.Stderr)
 	args := expandListArgs(os.Args[1:])
 	if c, _, err := root.Find(args); err == nil && c.Name() == "backtest" {
-		oneShotGC(os.Getenv) // this process only, not the tests' runs of the command
+		ctx = oneShotGC(ctx, os.Getenv) // this process only, not the tests' runs of the command
 	}
 	ctx = withStudyMemory(ctx, os.Getenv)
 	root.SetArgs(args)

@@ -1,6 +1,7 @@
 package hugepage
 
 import (
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -65,4 +66,21 @@ func Advise(b []byte) {
 	// By address: the range reaches beyond b. Parts of it that are not
 	// mapped only make the call fail for them.
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, lo, hi-lo, unix.MADV_HUGEPAGE)
+}
+
+// Prime has the next n bytes of fresh memory that the heap hands out come
+// from transparent huge pages: it allocates them as one block, advises
+// it, lets it go and collects it (runtime.GC), so that the runtime's page
+// allocator, which hands out the lowest free addresses first, gives its
+// pages to the allocations that follow. Each 2 MB of them then costs one
+// page fault rather than 512. It is for a process that is about to
+// allocate much in many small pieces (a report's texts), early, while its
+// heap is small: it blocks for a whole collection, so call it on a
+// goroutine of its own. The block is address space until it is used.
+func Prime(n int) {
+	if n < size {
+		return
+	}
+	Advise(make([]byte, n))
+	runtime.GC()
 }
