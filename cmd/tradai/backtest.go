@@ -12,7 +12,6 @@ import (
 	"github.com/tradai/tradai/internal/atomicfile"
 	"github.com/tradai/tradai/internal/backtest"
 	"github.com/tradai/tradai/internal/config"
-	"github.com/tradai/tradai/internal/hugepage"
 	"github.com/tradai/tradai/internal/metrics"
 	"github.com/tradai/tradai/internal/optimize"
 	"github.com/tradai/tradai/internal/report"
@@ -94,8 +93,8 @@ files follow. See docs/remote.md.`,
 				log.Info(note)
 			}
 			writesFiles := exportJSON != "" || reportPath != ""
-			if writesFiles && oneShot(cmd.Context()) {
-				go hugepage.Prime(filesHeap)
+			if writesFiles {
+				readyFilesHeap(cmd.Context())
 			}
 			if err := pullData(cmd.Context(), &dataStore, cfg, st.Spec(), log); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime/debug"
 
+	"github.com/tradai/tradai/internal/hugepage"
 	"github.com/tradai/tradai/internal/optimize"
 )
 
@@ -38,20 +39,34 @@ type oneShotKey struct{}
 
 // oneShot reports whether ctx is that of a process that does one backtest
 // and ends, whose collector oneShotGC set: the backtest command then also
-// readies the heap for its files (filesHeap) and leaves them uncollected.
+// readies the heap for its files (readyFilesHeap) and leaves them
+// uncollected (keepFilesUncollected).
 func oneShot(ctx context.Context) bool {
 	v, _ := ctx.Value(oneShotKey{}).(bool)
 	return v
 }
 
-// filesHeap is the heap that a one-shot backtest writing --export-json or
-// --report readies for them, as soon as it starts (hugepage.Prime, on a
-// goroutine of its own: the collection it waits for runs beside the
-// loading): writing the files of a million-candle backtest allocates
-// about 10 MB in small pieces, which would take a page fault per 4 KB
-// (3.2k faults with both files against 2.1k without; a page fault costs
-// 10-20 µs on the virtual machines we measure on).
-const filesHeap = 64 << 20
+// readyFilesHeap readies the heap of a one-shot backtest (oneShot) that
+// writes --export-json or --report for its files, as soon as it starts:
+// writing the files of a million-candle backtest allocates about 10 MB in
+// small pieces, which took a page fault per 4 KB (3.1k faults a run with
+// both files against 2.1k without; a page fault costs 10-20 µs on the
+// virtual machines we measure on). hugepage.Prime makes filesHeap of the
+// heap huge-page backed; it allocates with the collector off, and the
+// collection that starts at the next allocation, beside the loading,
+// frees the block for reuse.
+func readyFilesHeap(ctx context.Context) {
+	if !oneShot(ctx) {
+		return
+	}
+	old := debug.SetGCPercent(-1)
+	hugepage.Prime(filesHeap)
+	debug.SetGCPercent(old)
+}
+
+// filesHeap is how much of the heap readyFilesHeap readies: the files of
+// a million candles and 19k trades with room to spare.
+const filesHeap = 32 << 20
 
 // keepFilesUncollected stops the collector while a one-shot backtest
 // writes its files: they are the process's last work, and a collection

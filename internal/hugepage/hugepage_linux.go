@@ -1,7 +1,6 @@
 package hugepage
 
 import (
-	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -68,19 +67,19 @@ func Advise(b []byte) {
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, lo, hi-lo, unix.MADV_HUGEPAGE)
 }
 
-// Prime has the next n bytes of fresh memory that the heap hands out come
-// from transparent huge pages: it allocates them as one block, advises
-// it, lets it go and collects it (runtime.GC), so that the runtime's page
+// Prime readies n bytes of the heap's fresh memory to be backed by
+// transparent huge pages: it allocates them as one block, advises it and
+// lets it go. Once a collection has freed the block, the runtime's page
 // allocator, which hands out the lowest free addresses first, gives its
-// pages to the allocations that follow. Each 2 MB of them then costs one
-// page fault rather than 512. It is for a process that is about to
-// allocate much in many small pieces (a report's texts), early, while its
-// heap is small: it blocks for a whole collection, so call it on a
-// goroutine of its own. The block is address space until it is used.
+// pages to the allocations that follow, and each 2 MB of them costs one
+// page fault rather than 512. It is for a process about to allocate much
+// in many small pieces (a report's texts) while its heap is small and
+// new. Allocating the block passes the heap's goal: call it with the
+// collector off (debug.SetGCPercent(-1)), or the collection that starts
+// may find the block still in use; the next collection frees it. The
+// block is address space until it is used.
 func Prime(n int) {
-	if n < size {
-		return
+	if n >= size {
+		Advise(make([]byte, n))
 	}
-	Advise(make([]byte, n))
-	runtime.GC()
 }

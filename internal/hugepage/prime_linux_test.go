@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,7 +26,10 @@ func init() {
 // prime is set, and prints the page faults the pieces took.
 func primeChild(prime bool) {
 	if prime {
+		old := debug.SetGCPercent(-1)
 		Prime(64 << 20)
+		debug.SetGCPercent(old)
+		runtime.GC()
 	}
 	var before, after syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
