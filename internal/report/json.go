@@ -360,10 +360,12 @@ func appendPiece(b []byte, n int, trade func(i int) *trade.Trade, comma bool) []
 const tradeFloats = 14
 
 // tradeTexts remembers the texts of the float fields of the trade
-// appended last, so that a number met again (the fees, the leverage, a
-// stop-loss that did not move: most of a trade's numbers but its rates
-// and profits) is copied rather than formatted again; and the date of the
-// time appended last, which the next trade's times mostly share.
+// appended last, so that a number met again in the same field (the fees,
+// the leverage, the liquidation price) or in the field before it (the
+// closing fee, a stop-loss that did not move) is copied rather than
+// formatted again: most of a trade's numbers but its rates and profits;
+// and the date of the time appended last, which the next trade's times
+// mostly share.
 type tradeTexts struct {
 	bits [tradeFloats]uint64
 	n    [tradeFloats]uint8 // 0: none yet
@@ -402,11 +404,9 @@ func (c *tradeTexts) appendField(b []byte, k int, name string, x float64) []byte
 	if c.n[k] > 0 && c.bits[k] == bits {
 		return append(b, c.text[k][:c.n[k]]...)
 	}
-	for j := range tradeFloats {
-		if c.n[j] > 0 && c.bits[j] == bits {
-			c.bits[k], c.n[k], c.text[k] = bits, c.n[j], c.text[j]
-			return append(b, c.text[k][:c.n[k]]...)
-		}
+	if j := k - 1; j >= 0 && c.n[j] > 0 && c.bits[j] == bits {
+		c.bits[k], c.n[k], c.text[k] = bits, c.n[j], c.text[j]
+		return append(b, c.text[k][:c.n[k]]...)
 	}
 	at := len(b)
 	b = appendJSONFloat(b, x)
