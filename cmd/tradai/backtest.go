@@ -99,19 +99,13 @@ files follow. See docs/remote.md.`,
 			if err := pullData(cmd.Context(), &dataStore, cfg, st.Spec(), log); err != nil {
 				return err
 			}
-			// The export's trade list is written as the trades close, on
-			// a core the simulation leaves idle, to a temporary file
-			// beside it that Close removes, whether the run succeeds or
-			// not.
+			// The text of the export's trade list is made as the trades
+			// close, on a core the simulation leaves idle.
 			var early *report.EarlyTrades
 			var closed func(*trade.Trade)
 			if exportJSON != "" {
-				early = report.NewEarlyTrades(exportJSON)
-				defer func() {
-					if err := early.Close(); err != nil {
-						log.Warn("removing a temporary file of --export-json", "err", err)
-					}
-				}()
+				early = report.NewEarlyTrades()
+				defer early.Close()
 				closed = early.Closed
 			}
 			began := time.Now()

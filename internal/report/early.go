@@ -5,8 +5,7 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/tradai/tradai/internal/trade"
@@ -16,14 +15,13 @@ import (
 // backtest still runs, on a core the simulation leaves idle: Closed, the
 // backtest's hook (backtest.Settings.Closed), is given each trade of the
 // result as it closes, and a goroutine takes them a chunk of
-// tradesPerPiece trades at a time and writes the text of the export's
-// trade list, as WriteJSON would, to a temporary file beside the export
-// (a spool), so that after the run WriteJSON copies it rather than
-// making it. When the
-// files begin, the goroutine stops after the chunk in hand: the files
-// make what it had not done, on every core. They use what it made when
-// its trades are the result's first trades, as they are when Closed saw
-// the run; else they make it all as without it.
+// tradesPerPiece trades at a time and makes the text of the export's
+// trade list, as WriteJSON would, in memory (a spool), so that after the
+// run WriteJSON writes it rather than making it. When the files begin,
+// the goroutine stops after the chunk in hand, and it stops at spoolMax
+// bytes: the files make what it had not done, on every core. They use
+// what it made when its trades are the result's first trades, as they are
+// when Closed saw the run; else they make it all as without it.
 type EarlyTrades struct {
 	cur    []*trade.Trade // the chunk being gathered
 	chunks chan []*trade.Trade
@@ -32,11 +30,10 @@ type EarlyTrades struct {
 	done   chan struct{}
 	halt   func() // closes stop
 	wait   func()
-	close  func() error
 	seed   maphash.Seed
 
 	// Made by the goroutine, read after done.
-	spool *spool // nil when the temporary file could not be made
+	spool spool
 }
 
 // earlyBacklog is how many chunks Closed may hand over before the
@@ -44,23 +41,61 @@ type EarlyTrades struct {
 // waits.
 const earlyBacklog = 1 << 12
 
-// spool is the text of an export's trade list, without its brackets,
-// written to a temporary file as the trades close.
+// spool is the text of an export's trade list, without its brackets, made
+// as the trades close: blocks of spoolBlock bytes, the last in the making.
 type spool struct {
-	file   *os.File
-	size   int64  // bytes written
-	trades int    // trades written
-	sum    uint64 // tradesSum of them
-	err    error  // the first write's that failed: the spool is not used
+	blocks []string
+	cur    strings.Builder // the block being filled
+	size   int             // bytes in blocks and cur
+	trades int             // trades in it
+	sum    uint64          // tradesSum of them
+}
 
-	mu sync.Mutex // one copy at a time (they move the file's offset)
+const (
+	// spoolBlock is the size of a spool's blocks. A block is allocated
+	// without being cleared (strings.Builder), so only the text written
+	// touches memory.
+	spoolBlock = 4 << 20
+	// spoolMax is where a spool stops: about 90,000 trades; the files
+	// make the trades after them. It bounds the memory of a long run's
+	// spool, which its files would only copy.
+	spoolMax = 64 << 20
+)
+
+// add appends text, the text of n trades whose tradesSum is sum, or
+// reports false, adding nothing, when the spool would pass spoolMax.
+func (s *spool) add(text []byte, n int, sum uint64) bool {
+	if s.size+len(text) > spoolMax {
+		return false
+	}
+	if s.cur.Cap()-s.cur.Len() < len(text) {
+		if s.cur.Len() > 0 {
+			s.blocks = append(s.blocks, s.cur.String())
+		}
+		s.cur = strings.Builder{}
+		s.cur.Grow(max(spoolBlock, len(text)))
+	}
+	s.cur.Write(text)
+	s.size += len(text)
+	s.trades += n
+	s.sum = sum
+	return true
+}
+
+// writeTo writes the spool's text to w.
+func (s *spool) writeTo(w io.Writer) error {
+	for _, b := range s.blocks {
+		if _, err := io.WriteString(w, b); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, s.cur.String())
+	return err
 }
 
 // NewEarlyTrades starts the goroutine of an EarlyTrades for a backtest's
-// export at jsonPath. Close stops it and removes its temporary file. When
-// that file cannot be made, the export's trades are made after the run,
-// as without it (writing the export then says why it failed, if it does).
-func NewEarlyTrades(jsonPath string) *EarlyTrades {
+// export. Close stops it and lets its spool go.
+func NewEarlyTrades() *EarlyTrades {
 	e := &EarlyTrades{
 		chunks: make(chan []*trade.Trade, earlyBacklog),
 		free:   make(chan []*trade.Trade, 8),
@@ -68,30 +103,17 @@ func NewEarlyTrades(jsonPath string) *EarlyTrades {
 		done:   make(chan struct{}),
 		seed:   maphash.MakeSeed(),
 	}
-	if f, err := os.CreateTemp(filepath.Dir(jsonPath), "."+filepath.Base(jsonPath)+".trades*"); err == nil {
-		e.spool = &spool{file: f}
-	}
 	e.halt = sync.OnceFunc(func() { close(e.stop) })
 	e.wait = func() {
 		e.halt()
 		<-e.done
 	}
-	e.close = sync.OnceValue(func() error {
-		e.wait()
-		if e.spool == nil {
-			return nil
-		}
-		err := e.spool.file.Close()
-		if rerr := os.Remove(e.spool.file.Name()); err == nil {
-			err = rerr
-		}
-		return err
-	})
 	go e.run()
 	return e
 }
 
-// run takes the chunks Closed sends until the files begin.
+// run takes the chunks Closed sends until the files begin or the spool is
+// full.
 func (e *EarlyTrades) run() {
 	defer close(e.done)
 	var text []byte // a chunk's text in the export, reused
@@ -113,16 +135,15 @@ func (e *EarlyTrades) run() {
 			}
 			ts = c
 		}
-		if s := e.spool; s != nil && s.err == nil {
-			text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0)
-			n, err := s.file.Write(text)
-			s.size += int64(n)
-			s.err = err
-			for _, t := range ts {
-				addTradeSum(&sum, t)
-			}
-			s.trades += len(ts)
-			s.sum = sum.Sum64()
+		text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0)
+		before := sum
+		for _, t := range ts {
+			addTradeSum(&sum, t)
+		}
+		if !e.spool.add(text, len(ts), sum.Sum64()) {
+			sum = before
+			e.halt()
+			return
 		}
 		select {
 		case e.free <- ts[:0]:
@@ -144,8 +165,13 @@ func (e *EarlyTrades) Closed(t *trade.Trade) {
 	}
 	e.cur = append(e.cur, t)
 	if len(e.cur) == tradesPerPiece {
-		e.chunks <- e.cur
-		e.cur = nil
+		select {
+		case <-e.stop: // the spool is full: its chunks are not needed
+			e.cur = e.cur[:0]
+		default:
+			e.chunks <- e.cur
+			e.cur = nil
+		}
 	}
 }
 
@@ -157,30 +183,31 @@ func (e *EarlyTrades) stopTaking() {
 	}
 }
 
-// Close stops the goroutine and removes the temporary file of the
-// export's trades: after the files are written, or when the run failed.
-// It may be called more than once, and on nil.
-func (e *EarlyTrades) Close() error {
+// Close stops the goroutine and lets its spool go: after the files are
+// written, or when the run failed. It may be called more than once, and
+// on nil.
+func (e *EarlyTrades) Close() {
 	if e == nil {
-		return nil
+		return
 	}
-	return e.close()
+	e.wait()
+	e.spool = spool{}
 }
 
 // spooled stops the goroutine and returns the spool of the export's trade
 // list and how many trades it holds (whole pieces of tradesPerPiece, or all
 // of ts), when those are the first trades of ts: Closed was given trades equal to
-// them in every field the export writes, in order, and every write to the
-// spool succeeded; nil and 0 when not (or e is nil, or nothing was
-// spooled). Equal is by a 64-bit hash of the fields, seeded afresh for
-// each EarlyTrades: the chance that other trades pass is 2^-64.
+// them in every field the export writes, in order; nil and 0 when not (or
+// e is nil, or nothing was spooled). Equal is by a 64-bit hash of the
+// fields, seeded afresh for each EarlyTrades: the chance that other trades
+// pass is 2^-64.
 func (e *EarlyTrades) spooled(ts []trade.Trade) (*spool, int) {
 	if e == nil {
 		return nil, 0
 	}
 	e.wait()
-	s := e.spool
-	if s == nil || s.err != nil || s.trades == 0 || s.trades > len(ts) || s.trades%tradesPerPiece != 0 && s.trades != len(ts) {
+	s := &e.spool
+	if s.trades == 0 || s.trades > len(ts) || s.trades%tradesPerPiece != 0 && s.trades != len(ts) {
 		return nil, 0
 	}
 	var sum maphash.Hash
@@ -192,22 +219,6 @@ func (e *EarlyTrades) spooled(ts []trade.Trade) (*spool, int) {
 		return nil, 0
 	}
 	return s, s.trades
-}
-
-// copyTo writes the spool's text to w.
-func (s *spool) copyTo(w io.Writer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	// A limited *os.File: a bufio.Writer or *os.File copies it in the
-	// kernel (copy_file_range).
-	n, err := io.Copy(w, io.LimitReader(s.file, s.size))
-	if err == nil && n != s.size {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }
 
 // addTradeSum adds to h every field of t that the export writes, each

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -114,12 +112,11 @@ func (e *EarlyTrades) drain() {
 
 // Files given the EarlyTrades that saw the run's trades write the bytes
 // they write without it, using what it made of the trades that are the
-// result's first ones (the export's trade list in its temporary file)
-// and making the rest; given one that saw other
-// trades (fewer, or one changed in a number, a tag or the sign of a zero),
-// they write them too. Whether its goroutine took all, some or none of the
-// trades before the files began, the bytes are the same; and once it is
-// closed, only the export is left in the export's folder.
+// result's first ones (the export's trade list, in memory) and making the
+// rest; given one that saw other trades (fewer, or one changed in a
+// number, a tag or the sign of a zero), they write them too. Whether its
+// goroutine took all, some or none of the trades before the files began,
+// the bytes are the same.
 func TestFilesEarlyTrades(t *testing.T) {
 	for name, fixture := range map[string]func() (*result.Result, metrics.Report){
 		"small": smallFixture, "empty": emptyFixture, "many": manyTradesFixture,
@@ -155,8 +152,7 @@ func TestFilesEarlyTrades(t *testing.T) {
 		} {
 			for _, drained := range []bool{true, false} {
 				t.Run(fmt.Sprintf("%s/%s/drained=%v", name, feed, drained), func(t *testing.T) {
-					dir := t.TempDir()
-					early := NewEarlyTrades(filepath.Join(dir, "result.json"))
+					early := NewEarlyTrades()
 					for i := range c.ts {
 						early.Closed(&c.ts[i])
 					}
@@ -182,58 +178,47 @@ func TestFilesEarlyTrades(t *testing.T) {
 					if !bytes.Equal(html.Bytes(), wantHTML.Bytes()) {
 						t.Error("the report differs from the one written without it")
 					}
-					// A second export copies the spool again.
+					// A second export writes the spool again.
 					js.Reset()
 					if err := files.WriteJSON(&js); err != nil || !bytes.Equal(js.Bytes(), want) {
 						t.Errorf("the export written again differs (%v)", err)
 					}
-					if err := early.Close(); err != nil {
-						t.Fatal(err)
-					}
-					if left, _ := os.ReadDir(dir); len(left) > 0 {
-						t.Errorf("%s left in the export's folder", left[0].Name())
-					}
+					early.Close()
+					early.Close()
 				})
 			}
 		}
 	}
 }
 
-// An EarlyTrades of a run that fails (or of files that fail) leaves
-// nothing behind once closed; one whose export's folder does not exist
-// writes no spool, and the files make the trades after the run.
-func TestEarlyTradesClosedLeavesNothing(t *testing.T) {
+// A spool stops at spoolMax: its goroutine stops taking trades, Closed
+// drops the rest, and the files use the whole chunks it holds and make the
+// others, the bytes as without it.
+func TestEarlyTradesSpoolFull(t *testing.T) {
 	res, m := manyTradesFixture()
-	dir := t.TempDir()
-	early := NewEarlyTrades(filepath.Join(dir, "result.json"))
-	for i := range res.Trades {
-		early.Closed(&res.Trades[i])
+	want := writeJSON(t, res, m)
+	// A spool with room for two chunks of the fixture's trades but not three.
+	var text []byte
+	for k := range 3 {
+		ts := res.Trades[k*tradesPerPiece : (k+1)*tradesPerPiece]
+		text = appendPiece(text, len(ts), func(i int) *trade.Trade { return &ts[i] }, k > 0)
 	}
-	early.drain()
-	if left, _ := os.ReadDir(dir); len(left) != 1 {
-		t.Fatalf("%d files in the export's folder while the run goes on, want its spool", len(left))
-	}
-	if err := early.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := early.Close(); err != nil {
-		t.Fatalf("closed again: %v", err)
-	}
-	if left, _ := os.ReadDir(dir); len(left) > 0 {
-		t.Errorf("%s left behind", left[0].Name())
-	}
-
-	early = NewEarlyTrades(filepath.Join(dir, "missing", "result.json"))
+	early := NewEarlyTrades()
 	defer early.Close()
+	early.spool.size = spoolMax - len(text) + 100
 	for i := range res.Trades {
 		early.Closed(&res.Trades[i])
 	}
 	early.drain()
+	files := NewFiles(res, known(m), early)
+	if _, got := files.spooled(); got != 2*tradesPerPiece {
+		t.Errorf("%d trades of the spool used, want %d", got, 2*tradesPerPiece)
+	}
 	var js bytes.Buffer
-	if err := NewFiles(res, known(m), early).WriteJSON(&js); err != nil {
+	if err := files.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(js.Bytes(), writeJSON(t, res, m)) {
+	if !bytes.Equal(js.Bytes(), want) {
 		t.Error("the export differs from the one written without it")
 	}
 }

@@ -131,9 +131,9 @@ func (f *Files) WriteJSON(w io.Writer) error {
 	})
 }
 
-// trades writes the export's trade list to e. When an EarlyTrades wrote
+// trades writes the export's trade list to e. When an EarlyTrades made
 // the text of the first of the result's trades as they closed, that text
-// is copied and the rest are made now (on every core); else all are.
+// is written and the rest are made now (on every core); else all are.
 func (f *Files) trades(e *jsonWriter) {
 	ts := f.res.Trades
 	s, done := f.spooled()
@@ -145,8 +145,7 @@ func (f *Files) trades(e *jsonWriter) {
 	if e.flush(); e.err != nil {
 		return
 	}
-	if err := s.copyTo(e.w); err != nil {
-		e.err = fmt.Errorf("report: copying the trades: %w", err)
+	if e.err = s.writeTo(e.w); e.err != nil {
 		return
 	}
 	e.pieces(ts[done:], true)
