@@ -48,12 +48,21 @@ images: ## Build the container images as OCI layouts in bin/images (tradai-serve
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/images/tradai ./cmd/tradai
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./tools/images -binary bin/images/tradai -out bin/images -version $(VERSION) -revision "$(REVISION)"
 
-test: cross ## Build for every platform, make lint, a short fuzz pass (3 s a target), the whole test suite with the race detector, and the wasm runtime's compile-bound tests and the image build test without it
+# The tests the race detector slows past what it would prove (each skips
+# under it through internal/racetest.Skip, saying why): compute-bound
+# replays of thousands of candles, the wasm runtime's compiles, the image
+# build. make test runs them without it, after the race run; the test of
+# internal/racetest keeps these lists and the tests in step.
+RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages
+RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/
+empty :=
+space := $(empty) $(empty)
+
+test: cross ## Build for every platform, make lint, a short fuzz pass (3 s a target), the whole test suite with the race detector, and the tests too slow under it (RACE_SKIPPED_TESTS: replays, wasm compiles, the image build) without it
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-ci
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestMalformedModules|TestCacheDir' ./internal/wasm/
-	$(GO) test -count=1 -run 'TestImages' ./internal/images/
+	$(GO) test -count=1 -run '^($(subst $(space),|,$(strip $(RACE_SKIPPED_TESTS))))$$' $(RACE_SKIPPED_PKGS)
 
 bench: ## Run the benchmarks (figures go in docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 2 ./...
