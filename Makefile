@@ -53,8 +53,10 @@ images: ## Build the container images as OCI layouts in bin/images (tradai-serve
 # replays of thousands of candles, the wasm runtime's compiles, the image
 # build. make test runs them without it, after the race run; the test of
 # internal/racetest keeps these lists and the tests in step.
-RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages
-RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/
+RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages \
+	TestPaperDeploymentMakesTheBacktestsTrades TestRealCandlesDeploymentMakesTheBacktestsTrades \
+	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade
+RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/
 empty :=
 space := $(empty) $(empty)
 

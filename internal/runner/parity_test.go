@@ -22,6 +22,7 @@ import (
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
 	"github.com/tradai/tradai/internal/market"
+	"github.com/tradai/tradai/internal/racetest"
 	"github.com/tradai/tradai/internal/result"
 	"github.com/tradai/tradai/internal/risk"
 	"github.com/tradai/tradai/internal/runner"
@@ -381,6 +382,7 @@ func compare(t testing.TB, w *world, got []deploy.Trade) (exact, named int, why 
 // With sma_cross's own risk settings most exits are exit signals; the
 // tight stop and the trailing stop make the runner manage stops too.
 func TestPaperDeploymentMakesTheBacktestsTrades(t *testing.T) {
+	racetest.Skip(t, "replays a month of candles on three pairs, compute-bound in one goroutine a run")
 	// minExact is the share of trades that must match to the tick in
 	// their exit too (every other one differs only as compare names it):
 	// stops and take-profits rest on the venue and fill inside the candle,
@@ -611,6 +613,7 @@ const parityDays = 7 // the fault and crash runs replay a week
 // deployment makes the same trades as without faults, and no client
 // order id is used twice at the venue.
 func TestFaultsChangeNoTrade(t *testing.T) {
+	racetest.Skip(t, "replays a week of candles twice, compute-bound in one goroutine")
 	w := newWorld(t, parityDays)
 	end := start + parityDays*86_400_000 - dur
 	clean := newPaper(t, w, nil)
@@ -664,6 +667,7 @@ func (b *blackout) Order(ctx context.Context, symbol string, ref exchange.OrderR
 // order with the venue, finishes the cut tick and goes on: the same
 // trades, no order twice, and the first runner's writes are refused.
 func TestTakeoverReconcilesAndContinues(t *testing.T) {
+	racetest.Skip(t, "replays a week of candles four times, compute-bound in one goroutine")
 	w := newWorld(t, parityDays)
 	end := start + parityDays*86_400_000 - dur
 	clean := newPaper(t, w, nil)
