@@ -60,9 +60,8 @@ images: ## Build the container images as OCI layouts in bin/images (tradai-serve
 # internal/racetest keeps these lists and the tests in step.
 RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages \
 	TestPaperDeploymentMakesTheBacktestsTrades TestRealCandlesDeploymentMakesTheBacktestsTrades \
-	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade \
-	TestStrategyRegistryWasm
-RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/ ./cmd/tradai/
+	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade
+RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/
 empty :=
 space := $(empty) $(empty)
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/tradai/tradai/internal/client/clienttest"
-	"github.com/tradai/tradai/internal/racetest"
 )
 
 // makeRemovable lets the test's cleanup remove the read-only version
@@ -137,7 +136,6 @@ func TestStrategyRegistryWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a wasm module")
 	}
-	racetest.Skip(t, "compiles the wasm module with wazero (push, backtest), tenfold slower under the race detector")
 	remoteEnv(t)
 	module := filepath.Join(t.TempDir(), "smacross.wasm")
 	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", module, "../../internal/wasm/testdata/smacross")

@@ -1,6 +1,8 @@
 // Package dbtest runs one test body against every database TradAI
 // supports: SQLite always, PostgreSQL when TRADAI_TEST_POSTGRES holds a
 // URL. Each PostgreSQL test gets a fresh schema, dropped afterwards.
+// A migrated SQLite database is a copy of one migrated once per test
+// process (SeedSQLite).
 package dbtest
 
 import (
@@ -66,13 +68,7 @@ func EachMigrated(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Helper()
 	Each(t, func(t *testing.T, tg Target) {
 		if tg.Dialect == db.SQLite {
-			file, err := migratedSQLite()
-			if err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-			if err := os.WriteFile(strings.TrimPrefix(tg.URL, "sqlite://"), file, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			SeedSQLite(t, strings.TrimPrefix(tg.URL, "sqlite://"))
 		}
 		d := tg.Open(t)
 		if err := d.Migrate(context.Background()); err != nil {
@@ -80,6 +76,29 @@ func EachMigrated(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 		}
 		fn(t, d)
 	})
+}
+
+// SeedSQLite makes at path (no file yet) the freshly migrated SQLite
+// database EachMigrated copies: a test that opens its own SQLite file
+// and migrates it finds it current, without the seconds migrating takes
+// under the race detector.
+func SeedSQLite(t testing.TB, path string) {
+	t.Helper()
+	file, err := migratedSQLite()
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(file); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // migratedSQLite is the file of a SQLite database freshly migrated, made
