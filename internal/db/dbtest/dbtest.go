@@ -1,8 +1,8 @@
 // Package dbtest runs one test body against every database TradAI
 // supports: SQLite always, PostgreSQL when TRADAI_TEST_POSTGRES holds a
 // URL. Each PostgreSQL test gets a fresh schema, dropped afterwards.
-// A migrated SQLite database is a copy of one migrated once per test
-// process (SeedSQLite).
+// A migrated database is a copy of one migrated once per test process
+// (SeedSQLite; on PostgreSQL MigratedDatabase, a database of its own).
 package dbtest
 
 import (
@@ -52,30 +52,166 @@ func Each(t *testing.T, fn func(t *testing.T, tg Target)) {
 		fn(t, Target{Dialect: db.SQLite, URL: "sqlite://" + filepath.Join(t.TempDir(), "tradai.db")})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv(EnvPostgres)
-		if base == "" {
-			t.Skipf("PostgreSQL tests skipped: set %s to a PostgreSQL URL (e.g. postgres://tradai:tradai@127.0.0.1:5432/tradai_test?sslmode=disable) to run them", EnvPostgres)
-		}
-		fn(t, Target{Dialect: db.Postgres, URL: FreshSchema(t, base)})
+		fn(t, Target{Dialect: db.Postgres, URL: FreshSchema(t, postgresBase(t))})
 	})
 }
 
-// EachMigrated is Each with the target opened and migrated. The SQLite
-// database is a copy of one migrated once per test process
-// (migratedSQLite), the same fresh database as migrating each, which
-// takes seconds under the race detector; Migrate then finds it current.
+// postgresBase is $TRADAI_TEST_POSTGRES; without it the test is skipped.
+func postgresBase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		t.Skipf("PostgreSQL tests skipped: set %s to a PostgreSQL URL (e.g. postgres://tradai:tradai@127.0.0.1:5432/tradai_test?sslmode=disable) to run them", EnvPostgres)
+	}
+	return base
+}
+
+// EachMigrated is Each with the target opened and migrated. Each
+// database is a copy of one migrated once per test process (SeedSQLite,
+// MigratedDatabase): the same fresh database as migrating it, which
+// takes seconds a test (under the race detector most of all); Migrate
+// then finds it current.
 func EachMigrated(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Helper()
-	Each(t, func(t *testing.T, tg Target) {
-		if tg.Dialect == db.SQLite {
-			SeedSQLite(t, strings.TrimPrefix(tg.URL, "sqlite://"))
-		}
+	migrated := func(t *testing.T, tg Target) {
 		d := tg.Open(t)
 		if err := d.Migrate(context.Background()); err != nil {
 			t.Fatalf("migrate: %v", err)
 		}
 		fn(t, d)
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "tradai.db")
+		SeedSQLite(t, path)
+		migrated(t, Target{Dialect: db.SQLite, URL: "sqlite://" + path})
 	})
+	t.Run("postgres", func(t *testing.T) {
+		migrated(t, Target{Dialect: db.Postgres, URL: MigratedDatabase(t, postgresBase(t))})
+	})
+}
+
+// MigratedDatabase makes a database on the server of base (a PostgreSQL
+// URL) as a copy of a template database migrated once per test process
+// (CREATE DATABASE … TEMPLATE) and returns base naming it; the database
+// is dropped when the test ends. Where the role may not create databases
+// it is FreshSchema, a fresh schema for the test to migrate.
+func MigratedDatabase(t testing.TB, base string) string {
+	t.Helper()
+	tmpl, err := pgTemplate()
+	if err == nil && base != os.Getenv(EnvPostgres) {
+		err = fmt.Errorf("the template is on %s's server", EnvPostgres)
+	}
+	if err != nil {
+		t.Logf("no migrated template database (%v): a fresh schema instead", err)
+		return FreshSchema(t, base)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open %s: %v", EnvPostgres, err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var b [6]byte
+	rand.Read(b[:])
+	var now int64
+	if err := admin.QueryRow(`SELECT floor(extract(epoch FROM now()))::bigint`).Scan(&now); err != nil {
+		t.Fatalf("%s: %v", EnvPostgres, err)
+	}
+	name := fmt.Sprintf("tradai_t_%d_%s", now, hex.EncodeToString(b[:]))
+	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + tmpl); err != nil {
+		t.Fatalf("create test database on %s: %v", EnvPostgres, err)
+	}
+	// Cleanups run last-in first-out: handles opened on the database
+	// later are closed before it is dropped.
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// withDatabase is the URL base naming another database.
+func withDatabase(base, name string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("parse %s: %w", EnvPostgres, err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// staleAfter is how old (in seconds, by the server's clock) a template or
+// test database left behind by an ended test process is when the next
+// one drops it: a test process runs for minutes (go test stops it after
+// 10 by default).
+const staleAfter = 2 * 3600
+
+// pgTemplate is the name of a database made and migrated once per test
+// process, the template of MigratedDatabase's. Nothing drops it when the
+// process ends: the next process to make one drops those (and test
+// databases) older than staleAfter.
+var pgTemplate = sync.OnceValues(func() (string, error) { return makeTemplate(os.Getenv(EnvPostgres)) })
+
+func makeTemplate(base string) (string, error) {
+	if base == "" {
+		return "", fmt.Errorf("%s is not set", EnvPostgres)
+	}
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	var now int64
+	if err := admin.QueryRowContext(ctx, `SELECT floor(extract(epoch FROM now()))::bigint`).Scan(&now); err != nil {
+		return "", err
+	}
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'tradai\_tmpl\_%' OR datname LIKE 'tradai\_t\_%'`)
+	if err != nil {
+		return "", err
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return "", err
+		}
+		var made int64
+		if _, err := fmt.Sscanf(strings.TrimPrefix(strings.TrimPrefix(name, "tradai_tmpl_"), "tradai_t_"), "%d_", &made); err == nil && now-made > staleAfter {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	for _, name := range stale {
+		_, _ = admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := fmt.Sprintf("tradai_tmpl_%d_%s", now, hex.EncodeToString(b[:]))
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return "", err
+	}
+	u, err := withDatabase(base, name)
+	if err != nil {
+		return "", err
+	}
+	d, err := db.Open(ctx, u, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", err
+	}
+	if err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return "", err
+	}
+	if err := d.Close(); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 // SeedSQLite makes at path (no file yet) the freshly migrated SQLite
