@@ -27,7 +27,12 @@ build: ## Build bin/tradai
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tradai
 
 # The platforms the binary is built for. CGO is off: every dependency,
-# the SQLite driver included, is pure Go.
+# the SQLite driver included, is pure Go. make lint (go vet and
+# golangci-lint load the packages through the go command), make test's
+# non-race step and the tests that build the binary (cmd/tradai,
+# deploy/check, internal/images) build with CGO off too, so they reuse
+# the linux/amd64 build's compiled packages (the module has no cgo code:
+# the same files either way) instead of compiling the module once more.
 CROSS ?= linux/amd64 darwin/arm64 windows/amd64
 
 cross: ## Build the binary for every platform in CROSS (the output is discarded)
@@ -48,12 +53,29 @@ images: ## Build the container images as OCI layouts in bin/images (tradai-serve
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/images/tradai ./cmd/tradai
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./tools/images -binary bin/images/tradai -out bin/images -version $(VERSION) -revision "$(REVISION)"
 
-test: cross ## Build for every platform, make lint, a short fuzz pass (3 s a target), the whole test suite with the race detector, and the wasm runtime's compile-bound tests and the image build test without it
+# The tests the race detector slows past what it would prove (each skips
+# under it through internal/racetest.Skip, saying why): compute-bound
+# replays of thousands of candles, the wasm runtime's compiles, the image
+# build. make test runs them without it, after the race run; the test of
+# internal/racetest keeps these lists and the tests in step.
+RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages \
+	TestPaperDeploymentMakesTheBacktestsTrades TestRealCandlesDeploymentMakesTheBacktestsTrades \
+	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade
+RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/
+empty :=
+space := $(empty) $(empty)
+
+# The test binaries make test and make fuzz build are linked without DWARF
+# (-w): nothing reads it (panics, race reports and fuzz failures are
+# symbolised from the binary's own tables), and it halves each link (a
+# race test binary: about 10 s to 5 s); make test links some 70.
+TESTLDFLAGS := -w
+
+test: cross ## Build for every platform, make lint, a short fuzz pass (3 s a target), the whole test suite with the race detector, and the tests too slow under it (RACE_SKIPPED_TESTS: replays, wasm compiles, the image build) without it
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-ci
-	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestMalformedModules|TestCacheDir' ./internal/wasm/
-	$(GO) test -count=1 -run 'TestImages' ./internal/images/
+	$(GO) test -race -count=1 -ldflags=$(TESTLDFLAGS) ./...
+	CGO_ENABLED=0 $(GO) test -count=1 -ldflags=$(TESTLDFLAGS) -run '^($(subst $(space),|,$(strip $(RACE_SKIPPED_TESTS))))$$' $(RACE_SKIPPED_PKGS)
 
 bench: ## Run the benchmarks (figures go in docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 2 ./...
@@ -61,8 +83,8 @@ bench: ## Run the benchmarks (figures go in docs/BENCHMARKS.md)
 lint: $(GOLANGCI) ## gofmt check, go vet and golangci-lint (.golangci.yml)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(GOLANGCI) run ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+	CGO_ENABLED=0 $(GOLANGCI) run ./...
 
 # golangci-lint, pinned, built from source into bin/ (git-ignored) on first
 # use; the module cache makes a rebuild fast. Changing the version here
@@ -88,7 +110,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 60s); failing inputs land in
 	mod=$$($(GO) list -m); cache=$$($(GO) env GOCACHE)/fuzz; \
 	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  pkg=$$mod/$${dir#./}; \
-	  $(GO) test -c -fuzz=. -o "$$bin/fuzz.test" $$dir; \
+	  $(GO) test -c -fuzz=. -ldflags=$(TESTLDFLAGS) -o "$$bin/fuzz.test" $$dir; \
 	  for t in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    echo "== $$dir $$t ($(FUZZTIME))"; \
 	    rc=0; out=$$(cd $$dir && "$$bin/fuzz.test" -test.run='^$$' -test.fuzz="^$$t$$" -test.fuzztime=$(FUZZTIME) -test.fuzzminimizetime=$(FUZZMINTIME) -test.fuzzcachedir="$$cache/$$pkg" 2>&1) || rc=$$?; \

@@ -141,10 +141,14 @@ func buildTradai(t testing.TB) string {
 }
 
 // builtTradai builds the binary once per test process (with testBinDir,
-// the tests' only package-level state: the link alone takes seconds).
+// the tests' only package-level state: the link alone takes seconds),
+// with CGO off as make cross and make images build it (reusing their
+// compiled packages).
 var builtTradai = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(testBinDir, "tradai")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build tradai: %w\n%s", err, out)
 	}
 	return bin, nil

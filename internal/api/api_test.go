@@ -223,7 +223,9 @@ func TestIdempotencyKey(t *testing.T) {
 
 func sqliteDB(t testing.TB) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "tradai.db"), slog.New(slog.DiscardHandler))
+	path := filepath.Join(t.TempDir(), "tradai.db")
+	dbtest.SeedSQLite(t, path)
+	d, err := db.Open(context.Background(), path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

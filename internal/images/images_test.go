@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/tradai/tradai/internal/images"
+	"github.com/tradai/tradai/internal/racetest"
 )
 
 func TestCheckTiers(t *testing.T) {
@@ -74,9 +75,7 @@ func buildBinary(t *testing.T) string {
 // the labels, no shell, writable paths only as volumes, the SBOM referrer;
 // and that a second build gives the same digests.
 func TestImages(t *testing.T) {
-	if raceOn {
-		t.Skip("compresses every layer twice, one goroutine: make test runs it without the race detector")
-	}
+	racetest.Skip(t, "compresses every layer twice, one goroutine")
 	if testing.Short() {
 		t.Skip("builds the tradai binary and the images")
 	}

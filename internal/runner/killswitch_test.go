@@ -9,6 +9,7 @@ import (
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
@@ -63,7 +64,9 @@ func newSwitchFleet(tb testing.TB, w *world, n int) *switchFleet {
 	if err := feed.AdvanceTo(start + dur); err != nil {
 		tb.Fatal(err)
 	}
-	d, err := db.Open(ctx, "sqlite://"+filepath.Join(tb.TempDir(), "tradai.db"), nil)
+	path := filepath.Join(tb.TempDir(), "tradai.db")
+	dbtest.SeedSQLite(tb, path) // migrated already: Migrate below finds it current
+	d, err := db.Open(ctx, "sqlite://"+path, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package runner_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tradai/tradai/internal/racetest"
+)
 
 // runtimeDays is how many days the Python and wasm parity runs replay:
 // their strategies run in a process or a wasm instance, called once per
@@ -12,6 +16,7 @@ const runtimeDays = 4
 // built-in compiled to a wasm module (run in the wasm sandbox) make the
 // backtest's trades as a deployment, as the built-in does.
 func TestRuntimeDeploymentsMakeTheBacktestsTrades(t *testing.T) {
+	racetest.Skip(t, "replays 4 days of candles through a Python process and a wasm instance, compute-bound")
 	for _, name := range []string{"python", "wasm"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

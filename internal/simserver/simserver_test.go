@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/simserver"
@@ -30,7 +31,9 @@ func exampleData() string {
 func TestStartShutdown(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx := t.Context()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "tradai.db"), nil)
+	path := filepath.Join(t.TempDir(), "tradai.db")
+	dbtest.SeedSQLite(t, path) // migrated already: Migrate below finds it current
+	d, err := db.Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

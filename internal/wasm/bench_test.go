@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tradai/tradai/internal/racetest"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
@@ -60,7 +61,7 @@ func BenchmarkInstantiate(b *testing.B) {
 // TestDensity runs 200 instances of sma_cross in one process, each having
 // served a populate of 10,000 candles, and checks they fit in 2 GB.
 func TestDensity(t *testing.T) {
-	if testing.Short() || raceOn {
+	if testing.Short() || racetest.Enabled {
 		t.Skip("200 instances: a density measurement, not run short or under the race detector")
 	}
 	const instances, candles = 200, 10_000

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tradai/tradai/internal/datafile"
+	"github.com/tradai/tradai/internal/racetest"
 	"github.com/tradai/tradai/internal/strategy"
 	"github.com/tradai/tradai/sdk"
 )
@@ -310,9 +311,7 @@ func TestHostile(t *testing.T) {
 
 // Modules that break the ABI are refused with errors saying how.
 func TestMalformedModules(t *testing.T) {
-	if raceOn {
-		t.Skip("compiles nine modules, one goroutine: make test runs it without the race detector")
-	}
+	racetest.Skip(t, "compiles nine modules, one goroutine, tenfold slower under the race detector")
 	r := newRuntime(t, Options{})
 	for name, want := range map[string]string{
 		"raw-badjson":      "its spec is not valid spec JSON",
@@ -394,9 +393,7 @@ func TestReadSpecCompilesOnce(t *testing.T) {
 
 // A directory cache lets a second runtime skip compiling.
 func TestCacheDir(t *testing.T) {
-	if raceOn {
-		t.Skip("compares compile times, one goroutine: make test runs it without the race detector")
-	}
+	racetest.Skip(t, "compares compile times, one goroutine, tenfold slower under the race detector")
 	dir := t.TempDir()
 	ctx := context.Background()
 	var took [2]time.Duration

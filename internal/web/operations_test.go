@@ -11,13 +11,16 @@ import (
 
 	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
 )
 
 // The operations page is the operators' alone: it lists every tenant's
 // failed runs with a retry, which queues the run again; anyone else finds
 // no page and no link to it.
 func TestOperationsPageForOperatorsOnly(t *testing.T) {
-	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "tradai.db"), nil)
+	path := filepath.Join(t.TempDir(), "tradai.db")
+	dbtest.SeedSQLite(t, path) // migrated already: Migrate below finds it current
+	d, err := db.Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tradai/tradai/internal/api"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
+	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/download"
 	"github.com/tradai/tradai/internal/external"
@@ -226,6 +227,12 @@ func firstUser(t testing.TB, cfg platform.Config) string {
 	ctx := context.Background()
 	d := cfg.DB
 	if d == nil {
+		// A migrated database to start from (migrating takes seconds
+		// under the race detector); the server's start migrates it too.
+		if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		dbtest.SeedSQLite(t, cfg.Database)
 		var err error
 		if d, err = db.Open(ctx, cfg.Database, nil); err != nil {
 			t.Fatal(err)
