@@ -53,15 +53,16 @@ images: ## Build the container images as OCI layouts in bin/images (tradai-serve
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/images/tradai ./cmd/tradai
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./tools/images -binary bin/images/tradai -out bin/images -version $(VERSION) -revision "$(REVISION)"
 
-# The tests the race detector slows past what it would prove (each skips
-# under it through internal/racetest.Skip, saying why): compute-bound
-# replays of thousands of candles, the wasm runtime's compiles, the image
-# build. make test runs them without it, after the race run; the test of
+# The tests the race detector slows past what it would prove, or
+# disturbs (each skips under it through internal/racetest.Skip, saying
+# why): compute-bound replays of thousands of candles, the wasm runtime's
+# compiles, the image build, a count of page faults. make test runs them without it, after the race run; the test of
 # internal/racetest keeps these lists and the tests in step.
 RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages \
 	TestPaperDeploymentMakesTheBacktestsTrades TestRealCandlesDeploymentMakesTheBacktestsTrades \
-	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade
-RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/
+	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade \
+	TestPrimeMakesHugePages
+RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/ ./internal/hugepage/
 empty :=
 space := $(empty) $(empty)
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tradai/tradai/internal/racetest"
 )
 
 // primeChildEnv makes the test binary run primeChild instead of the tests.
@@ -53,9 +55,7 @@ func TestPrimeMakesHugePages(t *testing.T) {
 	if err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skip("transparent huge pages are off on this machine")
 	}
-	if raceOn {
-		t.Skip("the race detector's shadow memory takes page faults of its own")
-	}
+	racetest.Skip(t, "the race detector's shadow memory takes page faults of its own")
 	faults := func(how string) int {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), primeChildEnv+"="+how)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
-	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
@@ -64,9 +63,7 @@ func newSwitchFleet(tb testing.TB, w *world, n int) *switchFleet {
 	if err := feed.AdvanceTo(start + dur); err != nil {
 		tb.Fatal(err)
 	}
-	path := filepath.Join(tb.TempDir(), "tradai.db")
-	dbtest.SeedSQLite(tb, path) // migrated already: Migrate below finds it current
-	d, err := db.Open(ctx, "sqlite://"+path, nil)
+	d, err := db.Open(ctx, "sqlite://"+filepath.Join(tb.TempDir(), "tradai.db"), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

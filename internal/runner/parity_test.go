@@ -18,7 +18,6 @@ import (
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/config"
 	"github.com/tradai/tradai/internal/db"
-	"github.com/tradai/tradai/internal/db/dbtest"
 	"github.com/tradai/tradai/internal/deploy"
 	"github.com/tradai/tradai/internal/exchange"
 	"github.com/tradai/tradai/internal/fixed"
@@ -202,9 +201,7 @@ func newPaper(t testing.TB, w *world, wrap func(exchange.Exchange) exchange.Exch
 	if wrap != nil {
 		x = wrap(sx)
 	}
-	path := filepath.Join(t.TempDir(), "tradai.db")
-	dbtest.SeedSQLite(t, path) // migrated already: Migrate below finds it current
-	d, err := db.Open(ctx, "sqlite://"+path, nil)
+	d, err := db.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "tradai.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
