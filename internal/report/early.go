@@ -136,13 +136,11 @@ func (e *EarlyTrades) run() {
 			ts = c
 		}
 		text = appendPiece(text[:0], len(ts), func(i int) *trade.Trade { return ts[i] }, k > 0)
-		before := sum
 		for _, t := range ts {
 			addTradeSum(&sum, t)
 		}
 		if !e.spool.add(text, len(ts), sum.Sum64()) {
-			sum = before
-			e.halt()
+			e.halt() // full: Closed drops the chunks from now on
 			return
 		}
 		select {
