@@ -30,11 +30,17 @@ func fixed(x float64, dec int) string {
 	if s, ok := nonFinite(x); ok {
 		return s
 	}
-	s := strconv.FormatFloat(x, 'f', dec, 64)
-	if strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0.") == "" {
-		s = s[1:]
+	return string(appendFixed(make([]byte, 0, 24), x, dec))
+}
+
+// appendFixed appends fixed(x, dec) for a finite x.
+func appendFixed(b []byte, x float64, dec int) []byte {
+	at := len(b)
+	b = strconv.AppendFloat(b, x, 'f', dec, 64)
+	if b[at] == '-' && len(bytes.Trim(b[at+1:], "0.")) == 0 {
+		b = append(b[:at], b[at+1:]...) // no "-0.00"
 	}
-	return s
+	return b
 }
 
 // signed is fixed with an explicit "+" for positive values.
@@ -129,12 +135,7 @@ func appendPrice(b []byte, x float64) []byte {
 	case a >= 0.01:
 		dec = 6
 	}
-	at := len(b)
-	b = strconv.AppendFloat(b, x, 'f', dec, 64)
-	if b[at] == '-' && len(bytes.Trim(b[at+1:], "0.")) == 0 {
-		b = append(b[:at], b[at+1:]...) // no "-0.00"
-	}
-	return b
+	return appendFixed(b, x, dec)
 }
 
 // duration formats minutes the way Freqtrade does (Python's str(timedelta)):

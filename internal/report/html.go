@@ -132,23 +132,19 @@ type htmlView struct {
 // trusted as it would be when printed.
 func (v *htmlView) Put(x any) (any, error) {
 	var text string
+	var empty any
 	switch x := x.(type) {
 	case template.HTML:
-		text = string(x)
+		text, empty = string(x), template.HTML("")
 	case template.JS:
-		text = string(x)
+		text, empty = string(x), template.JS("")
 	default:
 		return nil, fmt.Errorf("report: Put takes a chart or marks, not %T", x)
 	}
 	if _, err := io.WriteString(v.out, text); err != nil {
 		return nil, err
 	}
-	switch x.(type) {
-	case template.JS:
-		return template.JS(""), nil
-	default:
-		return template.HTML(""), nil
-	}
+	return empty, nil
 }
 
 type keyValue struct{ Key, Value string }

@@ -665,13 +665,14 @@ func (c *chartMarks) add(n int, stop0, stop, liq float64, levels []ROILevel) {
 		}
 		return b
 	}
+	text := func(b []byte, x float64) []byte { return append(appendPrice(append(b, '"'), x), '"') }
 	col := func(b []byte, x float64, some *bool) []byte {
 		b = comma(b)
 		if x == 0 {
 			return append(b, "null"...)
 		}
 		*some = true
-		return append(appendPrice(append(b, '"'), x), '"')
+		return text(b, x)
 	}
 	c.sl0 = col(c.sl0, stop0, &c.some.sl0)
 	c.sl = col(c.sl, stop, &c.some.sl)
@@ -682,17 +683,18 @@ func (c *chartMarks) add(n int, stop0, stop, liq float64, levels []ROILevel) {
 	} else {
 		c.some.roi = true
 		c.roi = append(c.roi, '[')
-		next := 0 // the step written next
+		step := 0 // the step written next
 		for _, lv := range levels {
-			for ; next <= lv.Step; next++ {
-				if next > 0 {
+			for ; step <= lv.Step; step++ {
+				if step > 0 {
 					c.roi = append(c.roi, ',')
 				}
-				if next < lv.Step {
+				if step < lv.Step {
 					c.roi = append(c.roi, "null"...)
+				} else {
+					c.roi = text(c.roi, lv.Price)
 				}
 			}
-			c.roi = append(appendPrice(append(c.roi, '"'), lv.Price), '"')
 		}
 		c.roi = append(c.roi, ']')
 	}
