@@ -110,13 +110,11 @@ func MigratedDatabase(t testing.TB, base string) string {
 		t.Fatalf("open %s: %v", EnvPostgres, err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
 	var now int64
 	if err := admin.QueryRow(`SELECT floor(extract(epoch FROM now()))::bigint`).Scan(&now); err != nil {
 		t.Fatalf("%s: %v", EnvPostgres, err)
 	}
-	name := fmt.Sprintf("tradai_t_%d_%s", now, hex.EncodeToString(b[:]))
+	name := randomName(fmt.Sprintf("tradai_t_%d_", now))
 	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + tmpl); err != nil {
 		t.Fatalf("create test database on %s: %v", EnvPostgres, err)
 	}
@@ -190,9 +188,7 @@ func makeTemplate(base string) (string, error) {
 	for _, name := range stale {
 		_, _ = admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := fmt.Sprintf("tradai_tmpl_%d_%s", now, hex.EncodeToString(b[:]))
+	name := randomName(fmt.Sprintf("tradai_tmpl_%d_", now))
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
 		return "", err
 	}
@@ -200,18 +196,31 @@ func makeTemplate(base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d, err := db.Open(ctx, u, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return "", err
-	}
-	if err := d.Migrate(ctx); err != nil {
-		d.Close()
-		return "", err
-	}
-	if err := d.Close(); err != nil {
+	if err := migrateAt(ctx, u); err != nil {
 		return "", err
 	}
 	return name, nil
+}
+
+// migrateAt opens the database at u, migrates it and closes it.
+func migrateAt(ctx context.Context, u string) error {
+	d, err := db.Open(ctx, u, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	if err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// randomName is prefix and 12 random hexadecimal digits: a schema or
+// database name no other test takes.
+func randomName(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }
 
 // SeedSQLite makes at path (no file yet) the freshly migrated SQLite
@@ -249,16 +258,7 @@ var migratedSQLite = sync.OnceValues(func() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "tradai.db")
-	ctx := context.Background()
-	d, err := db.Open(ctx, "sqlite://"+path, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Migrate(ctx); err != nil {
-		d.Close()
-		return nil, err
-	}
-	if err := d.Close(); err != nil {
+	if err := migrateAt(context.Background(), "sqlite://"+path); err != nil {
 		return nil, err
 	}
 	// Closed, the database is the one file: the write-ahead log is
@@ -273,9 +273,7 @@ var migratedSQLite = sync.OnceValues(func() ([]byte, error) {
 // search_path set to it; the schema is dropped when the test ends.
 func FreshSchema(t testing.TB, base string) string {
 	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
+	schema := randomName("t_")
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("open %s: %v", EnvPostgres, err)
