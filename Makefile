@@ -55,14 +55,19 @@ images: ## Build the container images as OCI layouts in bin/images (tradai-serve
 
 # The tests the race detector slows past what it would prove, or
 # disturbs (each skips under it through internal/racetest.Skip, saying
-# why): compute-bound replays of thousands of candles, the wasm runtime's
-# compiles, the image build, a count of page faults. make test runs them without it, after the race run; the test of
-# internal/racetest keeps these lists and the tests in step.
-RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestImages \
+# why): compute-bound replays of thousands of candles, searches and
+# decoding in one goroutine, the wasm runtime's compiles, the image build,
+# a count of page faults. make test runs them without it, after the race
+# run; the test of internal/racetest keeps these lists and the tests in
+# step. The packages go longest first: go test starts them in this order,
+# two at a time.
+RACE_SKIPPED_TESTS := TestMalformedModules TestCacheDir TestEvictLeastRecentlyUsed TestEvictNoLeak TestImages \
 	TestPaperDeploymentMakesTheBacktestsTrades TestRealCandlesDeploymentMakesTheBacktestsTrades \
 	TestRuntimeDeploymentsMakeTheBacktestsTrades TestTakeoverReconcilesAndContinues TestFaultsChangeNoTrade \
-	TestPrimeMakesHugePages
-RACE_SKIPPED_PKGS := ./internal/wasm/ ./internal/images/ ./internal/runner/ ./internal/hugepage/
+	TestHostileDeploymentsDelayNoOther TestPrimeMakesHugePages TestStrategyRegistryWasm TestOpenForms \
+	TestFilesEarlyTrades TestSamplersBeatRandom TestDecompressionBombs TestWriteParquetReadByPqarrow
+RACE_SKIPPED_PKGS := ./internal/runner/ ./internal/images/ ./internal/wasm/ ./cmd/tradai/ \
+	./internal/optimize/sample/ ./internal/strategyref/ ./internal/datafile/ ./internal/report/ ./internal/hugepage/
 empty :=
 space := $(empty) $(empty)
 
@@ -72,10 +77,14 @@ space := $(empty) $(empty)
 # race test binary: about 10 s to 5 s); make test links some 70.
 TESTLDFLAGS := -w
 
-test: cross ## Build for every platform, make lint, a short fuzz pass (3 s a target), the whole test suite with the race detector, and the tests too slow under it (RACE_SKIPPED_TESTS: replays, wasm compiles, the image build) without it
+# The race run tests three packages at a time, one more than the cores
+# here: many of its tests wait on child processes, a browser or a timer,
+# and with two at a time the cores stood idle nearly a fifth of the run.
+
+test: cross ## Build for every platform, make lint, a short fuzz pass (3 s for each of a third of the targets), the whole test suite with the race detector, and the tests too slow under it (RACE_SKIPPED_TESTS: replays, wasm compiles, the image build) without it
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-ci
-	$(GO) test -race -count=1 -ldflags=$(TESTLDFLAGS) ./...
+	$(GO) test -race -p 3 -count=1 -ldflags=$(TESTLDFLAGS) ./...
 	CGO_ENABLED=0 $(GO) test -count=1 -ldflags=$(TESTLDFLAGS) -run '^($(subst $(space),|,$(strip $(RACE_SKIPPED_TESTS))))$$' $(RACE_SKIPPED_PKGS)
 
 bench: ## Run the benchmarks (figures go in docs/BENCHMARKS.md)
@@ -103,27 +112,40 @@ $(GOLANGCI): Makefile
 # test binary is built once (go test -c -fuzz) and runs each of its
 # targets in the package's folder with go test's own fuzz cache, as
 # `go test -fuzz` would, without building and linking it again per target.
+# FUZZSHARD=K/N searches only every Nth target of the sorted list (package
+# folder, then name), from the Kth: a share of the targets given the whole
+# FUZZTIME rather than every target a slice of it too short to get past
+# loading its corpus.
 FUZZTIME    ?= 60s
 FUZZMINTIME ?= 5s
+FUZZSHARD   ?= 1/1
 
-fuzz: ## Run each fuzz target for FUZZTIME (default 60s); failing inputs land in testdata/fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 60s; FUZZSHARD=K/N: every Nth from the Kth); failing inputs land in testdata/fuzz
 	@set -e; bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; \
 	mod=$$($(GO) list -m); cache=$$($(GO) env GOCACHE)/fuzz; \
-	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
-	  pkg=$$mod/$${dir#./}; \
-	  $(GO) test -c -fuzz=. -ldflags=$(TESTLDFLAGS) -o "$$bin/fuzz.test" $$dir; \
-	  for t in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "== $$dir $$t ($(FUZZTIME))"; \
-	    rc=0; out=$$(cd $$dir && "$$bin/fuzz.test" -test.run='^$$' -test.fuzz="^$$t$$" -test.fuzztime=$(FUZZTIME) -test.fuzzminimizetime=$(FUZZMINTIME) -test.fuzzcachedir="$$cache/$$pkg" 2>&1) || rc=$$?; \
-	    echo "$$out"; \
-	    if [ $$rc -ne 0 ]; then \
-	      if echo "$$out" | grep -q 'Failing input written' || ! echo "$$out" | grep -q '^    context deadline exceeded$$'; then exit $$rc; fi; \
-	      echo "(not a failure: Go's fuzzing engine hit its own time limit while minimising a new interesting input; no failing input)"; \
-	    fi; \
-	  done; done
+	k=$(word 1,$(subst /, ,$(FUZZSHARD))); n=$(word 2,$(subst /, ,$(FUZZSHARD))); \
+	case "$$k.$$n" in [1-9]*.[1-9]*) case "$$k$$n" in *[!0-9]*) k=0;; esac;; *) k=0;; esac; \
+	[ "$$k" -ge 1 ] && [ "$$k" -le "$$n" ] || { echo "FUZZSHARD=$(FUZZSHARD): want K/N, whole numbers with 1 <= K <= N" >&2; exit 2; }; \
+	targets=$$(grep -r --include='*_test.go' '^func Fuzz' . | sed 's|^\./\(.*\)/[^/]*:func \(Fuzz[A-Za-z0-9_]*\).*|\1:\2|' | LC_ALL=C sort | awk -v k=$$k -v n=$$n '(NR - 1) % n == k - 1'); \
+	echo "fuzzing $$(echo "$$targets" | wc -l) targets (share $$k of $$n) for $(FUZZTIME) each"; \
+	built=; for dt in $$targets; do \
+	  dir=$${dt%%:*}; t=$${dt#*:}; \
+	  if [ "$$dir" != "$$built" ]; then $(GO) test -c -fuzz=. -ldflags=$(TESTLDFLAGS) -o "$$bin/fuzz.test" ./$$dir; built=$$dir; fi; \
+	  echo "== $$dir $$t ($(FUZZTIME))"; \
+	  rc=0; out=$$(cd $$dir && "$$bin/fuzz.test" -test.run='^$$' -test.fuzz="^$$t$$" -test.fuzztime=$(FUZZTIME) -test.fuzzminimizetime=$(FUZZMINTIME) -test.fuzzcachedir="$$cache/$$mod/$$dir" 2>&1) || rc=$$?; \
+	  echo "$$out"; \
+	  if [ $$rc -ne 0 ]; then \
+	    if echo "$$out" | grep -q 'Failing input written' || ! echo "$$out" | grep -q '^    context deadline exceeded$$'; then exit $$rc; fi; \
+	    echo "(not a failure: Go's fuzzing engine hit its own time limit while minimising a new interesting input; no failing input)"; \
+	  fi; \
+	done
 
-fuzz-ci: ## The short fuzz pass CI runs: every target for 3s
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s FUZZMINTIME=2s
+# CI's pass: a third of the targets, 3 s each. Which third follows the
+# commit (the count of commits behind HEAD), so successive commits search
+# every target in turn; every target's seed corpus and past failures run
+# in every go test regardless.
+fuzz-ci: ## The short fuzz pass CI runs: a third of the targets (chosen by the commit) for 3s each
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s FUZZMINTIME=2s FUZZSHARD=$$(( $$(git rev-list --count HEAD 2>/dev/null || echo 0) % 3 + 1 ))/3
 
 clean: ## Remove build output
 	rm -rf bin

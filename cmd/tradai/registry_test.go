@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tradai/tradai/internal/client/clienttest"
+	"github.com/tradai/tradai/internal/racetest"
 )
 
 // makeRemovable lets the test's cleanup remove the read-only version
@@ -133,6 +134,7 @@ func TestStrategyRegistryRemote(t *testing.T) {
 // the same code built in (the module is the built-in sma_cross built with
 // sdk/wasm).
 func TestStrategyRegistryWasm(t *testing.T) {
+	racetest.Skip(t, "compiles a wasm module for each of its backtests in this process, eightfold slower under the race detector")
 	if testing.Short() {
 		t.Skip("builds a wasm module")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/tradai/tradai/internal/clock"
+	"github.com/tradai/tradai/internal/racetest"
 	"github.com/tradai/tradai/sdk"
 )
 
@@ -376,6 +377,7 @@ func TestParquetSnappyBound(t *testing.T) {
 // types of WriteFeather (date a UTC millisecond timestamp), in row groups
 // of up to 1 M rows.
 func TestWriteParquetReadByPqarrow(t *testing.T) {
+	racetest.Skip(t, "writes and reads a million rows of Parquet, compute-bound")
 	t.Parallel()
 	f := genFrame(1<<20+10, "1m", 28)
 	f.EnsureSignals()
