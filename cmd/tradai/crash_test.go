@@ -228,7 +228,7 @@ func assertCompletedOnce(t *testing.T, d *db.DB, want int) (rerun int) {
 }
 
 // With PostgreSQL and two worker processes, one worker killed (SIGKILL)
-// while 50 backtests are running or queued: every backtest completes, and
+// while 20 backtests are running or queued: every backtest completes, and
 // exactly once.
 func TestWorkerKilledMidRunPostgres(t *testing.T) {
 	if testing.Short() {
@@ -246,7 +246,7 @@ func TestWorkerKilledMidRunPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, _ := json.Marshal(clienttest.Config(t))
-		const total = 50
+		const total = 20
 		for range total {
 			submit(runs.RunSpec{Strategy: strat, Config: cfg})
 		}

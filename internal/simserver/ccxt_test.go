@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/sim"
 	"github.com/tradai/tradai/internal/simserver"
@@ -44,7 +45,7 @@ func TestCCXTProof(t *testing.T) {
 	// Replay: the clock moves only when the proof steps it (so the market
 	// data streams have something to send).
 	t.Run("replay", func(t *testing.T) {
-		base := startProofSim(t, simserver.Config{DataDir: exampleData()})
+		base := startProofSim(t, simserver.Config{DataDir: clienttest.ExampleData()})
 		runProof(t, node, dir, base, "replay")
 	})
 	// Shifted: the sample history from 20 January 2018 mapped onto the
@@ -52,11 +53,11 @@ func TestCCXTProof(t *testing.T) {
 	// tickers and since-queries). Live: a simulator fed by that one as its
 	// upstream, as it would be by Binance.
 	t.Run("shifted", func(t *testing.T) {
-		base := startProofSim(t, simserver.Config{Mode: simserver.ModeShifted, DataDir: exampleData()})
+		base := startProofSim(t, simserver.Config{Mode: simserver.ModeShifted, DataDir: clienttest.ExampleData()})
 		runProof(t, node, dir, base, "shifted")
 	})
 	t.Run("live", func(t *testing.T) {
-		up := startProofSim(t, simserver.Config{Mode: simserver.ModeShifted, DataDir: exampleData()})
+		up := startProofSim(t, simserver.Config{Mode: simserver.ModeShifted, DataDir: clienttest.ExampleData()})
 		base := startProofSim(t, simserver.Config{Mode: simserver.ModeLive, Upstream: up, DataDir: t.TempDir()})
 		runProof(t, node, dir, base, "live")
 	})

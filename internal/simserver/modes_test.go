@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tradai/tradai/internal/binance"
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/sim"
@@ -44,7 +45,7 @@ func start(t *testing.T, cfg simserver.Config) (*simserver.Server, string) {
 	t.Helper()
 	cfg.Pairs, cfg.Timeframe, cfg.Addr, cfg.Engine = []string{"ETH/BTC"}, "5m", "127.0.0.1:0", sim.DefaultConfig()
 	if cfg.DataDir == "" {
-		cfg.DataDir = exampleData()
+		cfg.DataDir = clienttest.ExampleData()
 	}
 	s, err := simserver.New(cfg)
 	if err != nil {
@@ -239,7 +240,7 @@ func TestShiftedReplay(t *testing.T) {
 		t.Fatalf("the first candle after a restart = %v", first)
 	}
 	// Another mode on this database is refused.
-	srv, err := simserver.New(simserver.Config{DB: d, DataDir: exampleData(), Pairs: []string{"ETH/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0"})
+	srv, err := simserver.New(simserver.Config{DB: d, DataDir: clienttest.ExampleData(), Pairs: []string{"ETH/BTC"}, Timeframe: "5m", Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

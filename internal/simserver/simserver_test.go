@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/tradai/tradai/internal/client/clienttest"
 	"github.com/tradai/tradai/internal/clock"
 	"github.com/tradai/tradai/internal/db"
 	"github.com/tradai/tradai/internal/db/dbtest"
@@ -19,11 +19,6 @@ import (
 	"github.com/tradai/tradai/internal/sim/simstore"
 	"github.com/tradai/tradai/internal/simserver"
 )
-
-func exampleData() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "examples", "data")
-}
 
 // A simulator replaying in real time (×3600) starts on a free port, serves
 // the Binance API, and Shutdown stops every goroutine it started and saves
@@ -42,7 +37,7 @@ func TestStartShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	s, err := simserver.New(simserver.Config{DB: d, DataDir: exampleData(), Pairs: []string{"ETH/BTC"}, Timeframe: "5m",
+	s, err := simserver.New(simserver.Config{DB: d, DataDir: clienttest.ExampleData(), Pairs: []string{"ETH/BTC"}, Timeframe: "5m",
 		Addr: "127.0.0.1:0", Speed: 3600, Engine: sim.DefaultConfig(), Clock: clk})
 	if err != nil {
 		t.Fatal(err)

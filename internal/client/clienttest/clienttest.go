@@ -9,9 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,15 +96,30 @@ type Server struct {
 }
 
 // ExampleData is the repository's examples/data folder.
-func ExampleData() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "examples", "data")
-}
+func ExampleData() string { return RepoPath("examples", "data") }
 
 // ExampleConfig is the repository's examples/backtest.json.
-func ExampleConfig() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "examples", "backtest.json")
+func ExampleConfig() string { return RepoPath("examples", "backtest.json") }
+
+// RepoPath is the path of elem in the repository: below the nearest
+// folder holding a go.mod, from the working directory up (a test runs in
+// its package's folder). It does not ask the compiled file names, which
+// make test trims (-trimpath).
+func RepoPath(elem ...string) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(fmt.Sprintf("clienttest: the working directory: %v", err))
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(append([]string{dir}, elem...)...)
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			panic("clienttest: no go.mod in the working directory or above it")
+		}
+		dir = up
+	}
 }
 
 // Config is examples/backtest.json as a submission's config (without its
