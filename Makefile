@@ -7,13 +7,6 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
 
-# Every go command make runs, and those its tests run, trims the
-# checkout's folder from what it compiles (-trimpath): the build cache's
-# entries then do not depend on where the repository is, so a second
-# clone (CI's) reuses what the first compiled, and stack traces and race
-# reports name files by their module path.
-export GOFLAGS := $(strip $(filter-out -trimpath,$(GOFLAGS)) -trimpath)
-
 .PHONY: help deps build cross images test bench lint fuzz fuzz-ci clean generate
 
 help: ## Show this help
