@@ -57,8 +57,11 @@ func (v *flakyStream) StreamKlines(ctx context.Context, symbols []string, tf sdk
 		lost := v.lose[sym] == k.Time.UnixMilli()
 		v.mu.Unlock()
 		if !lost {
-			fn(sym, k)
+			// Counted before the runner has it: the candle that
+			// completes a close makes the tick, so a count read after
+			// the tick must hold it already.
 			v.passed.Add(1)
+			fn(sym, k)
 		}
 	})
 	return fmt.Errorf("connection closed: %w", err)
