@@ -96,16 +96,16 @@ type Server struct {
 }
 
 // ExampleData is the repository's examples/data folder.
-func ExampleData() string { return RepoPath("examples", "data") }
+func ExampleData() string { return repoPath("examples", "data") }
 
 // ExampleConfig is the repository's examples/backtest.json.
-func ExampleConfig() string { return RepoPath("examples", "backtest.json") }
+func ExampleConfig() string { return repoPath("examples", "backtest.json") }
 
-// RepoPath is the path of elem in the repository: below the nearest
+// repoPath is the path of elem in the repository: below the nearest
 // folder holding a go.mod, from the working directory up (a test runs in
 // its package's folder). It does not ask the compiled file names, which
 // make test trims (-trimpath).
-func RepoPath(elem ...string) string {
+func repoPath(elem ...string) string {
 	dir, err := os.Getwd()
 	if err != nil {
 		panic(fmt.Sprintf("clienttest: the working directory: %v", err))
