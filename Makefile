@@ -80,7 +80,7 @@ TESTLDFLAGS := -w
 # The race run tests three packages at a time, one more than the cores
 # here: many of its tests wait on child processes, a browser or a timer,
 # and with two at a time the cores stood idle nearly a fifth of the run.
-test: cross ## Build for every platform, make lint, a short fuzz pass (3 s for each of a third of the targets), the whole test suite with the race detector, and the tests too slow under it (RACE_SKIPPED_TESTS: replays, wasm compiles, the image build) without it
+test: cross ## Build for every platform, make lint, a short fuzz pass (3 s for each of a third of the targets), the whole test suite with the race detector, and without it the tests it slows past what they prove (RACE_SKIPPED_TESTS: compute-bound replays, searches and decoding, wasm compiles, the image build, a page-fault count)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-ci
 	$(GO) test -race -p 3 -count=1 -ldflags=$(TESTLDFLAGS) ./...

@@ -302,7 +302,7 @@ func TestServerKilledWithQueuedWork(t *testing.T) {
 	url := srv.serving(t)
 	token := homeToken(t, home)
 	body, _ := json.Marshal(apitype.SubmitRequest{Strategy: "macd_trend", Config: clienttest.Config(t)})
-	const total = 40
+	const total = 20
 	accepted := map[string]bool{}
 	for range total {
 		req, _ := http.NewRequest("POST", url+"/api/v1/backtests", bytes.NewReader(body))
