@@ -161,14 +161,7 @@ func TestFreshEngine(t *testing.T) {
 	mem := memLoader{"BTC/USDT": synthetic("BTC/USDT", 1_000_000, 1)}
 	cfg := &config.Config{Timeframe: "1m", Exchange: config.Exchange{Name: "bench", PairWhitelist: []string{"BTC/USDT"}}}
 	st := strategy.SMACross{}
-	plan, err := NewPlan(cfg, st.Spec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := Load(t.Context(), mem, plan, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := loadMem(t, cfg, st, mem)
 	s := benchSettings(1)
 	s.ScanAhead = true // as `tradai backtest` runs
 	before, began := processUsage(t), time.Now()

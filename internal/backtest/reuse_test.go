@@ -28,14 +28,7 @@ func TestReusedTrialsEqualFreshOnes(t *testing.T) {
 			cfg.Exchange.PairWhitelist = append(cfg.Exchange.PairWhitelist, pair)
 		}
 		st := strategy.SMACross{}
-		plan, err := NewPlan(cfg, st.Spec())
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := Load(context.Background(), mem, plan, quiet())
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := loadMem(t, cfg, st, mem)
 		trials := []struct {
 			params  sdk.Values
 			stop    float64

@@ -24,6 +24,20 @@ func (m memLoader) Map(_ context.Context, k market.Key, _ market.Range) (*datafi
 	return &datafile.Mapped{Frame: f}, nil
 }
 
+// loadMem plans st's run of cfg and loads its series from mem.
+func loadMem(tb testing.TB, cfg *config.Config, st sdk.Strategy, mem memLoader) *Data {
+	tb.Helper()
+	plan, err := NewPlan(cfg, st.Spec())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := Load(context.Background(), mem, plan, quiet())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
 // BenchmarkTrials20x500k is one optimiser trial: BenchmarkPortfolio20x500k's
 // work (sma_cross on 20 pairs of 500,000 candles, max_open_trades 5)
 // through Data.Prepare and Prepared.Simulate on data loaded once, as an
@@ -37,14 +51,7 @@ func BenchmarkTrials20x500k(b *testing.B) {
 		cfg.Exchange.PairWhitelist = append(cfg.Exchange.PairWhitelist, pair)
 	}
 	st := strategy.SMACross{}
-	plan, err := NewPlan(cfg, st.Spec())
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := Load(context.Background(), mem, plan, quiet())
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := loadMem(b, cfg, st, mem)
 	frames := data.Frames()
 	var trades int
 	b.ReportAllocs()
@@ -74,18 +81,12 @@ func BenchmarkPrepareSimulate100k(b *testing.B) {
 	mem := memLoader{"BTC/USDT": synthetic("BTC/USDT", 100_000, 1)}
 	cfg := &config.Config{Timeframe: "1m", Exchange: config.Exchange{Name: "bench", PairWhitelist: []string{"BTC/USDT"}}}
 	st := strategy.SMACross{}
-	plan, err := NewPlan(cfg, st.Spec())
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := Load(context.Background(), mem, plan, quiet())
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := loadMem(b, cfg, st, mem)
 	var trades int
 	var use usage
 	var prep *Prepared
 	var res *result.Result
+	var err error
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {

@@ -335,14 +335,7 @@ func TestResultCarriesPricesAndROI(t *testing.T) {
 		mem[pair] = synthetic(pair, 5000+k*1000, uint64(k+1))
 	}
 	st, _ := strategy.Lookup("sma_cross")
-	plan, err := NewPlan(cfg, st.Spec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := Load(context.Background(), mem, plan, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := loadMem(t, cfg, st, mem)
 	prep, err := data.Prepare(context.Background(), st, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -496,14 +489,7 @@ func TestPrepareCollectsABigPairsColumns(t *testing.T) {
 	forced := func(columns int) uint32 {
 		t.Helper()
 		st := columnsStrategy{columns: columns}
-		plan, err := NewPlan(cfg, st.Spec())
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := Load(context.Background(), mem, plan, quiet())
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := loadMem(t, cfg, st, mem)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		if _, err := data.Prepare(context.Background(), st, nil); err != nil {
