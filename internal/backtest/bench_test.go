@@ -94,7 +94,8 @@ func reportCandles(b *testing.B, frames []*sdk.Frame) {
 // signals plus simulation. Target: 20 million candles/s on one core. Warm
 // heap: after the first iteration the signal and trade buffers of the
 // previous one are reused by the allocator, without page faults (see
-// BenchmarkSMACross1MCold for a fresh process's heap).
+// BenchmarkSMACross1MFresh for a fresh process, BenchmarkSMACross1MCold
+// for a scavenged heap).
 func BenchmarkSMACross1M(b *testing.B) {
 	benchSMACross1M(b, false)
 }
