@@ -126,7 +126,7 @@ func BenchmarkSMACross1MFresh(b *testing.B) {
 	var wall, cpu time.Duration
 	var faults, trades int64
 	for range b.N {
-		cmd := exec.CommandContext(b.Context(), os.Args[0], "-test.run", "^TestFreshEngine$", "-test.count", "1", "-test.v")
+		cmd := exec.CommandContext(b.Context(), os.Args[0], "-test.run", "^TestFreshEngine$", "-test.count", "1")
 		cmd.Env = append(os.Environ(), freshEngineEnv+"=1")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -207,10 +207,10 @@ type usage struct {
 	cpu    time.Duration
 }
 
-func processUsage(b testing.TB) usage {
+func processUsage(tb testing.TB) usage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return usage{faults: ru.Minflt, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
 }

@@ -104,7 +104,7 @@ func ExampleConfig() string { return repoPath("examples", "backtest.json") }
 // repoPath is the path of elem in the repository: below the nearest
 // folder holding a go.mod, from the working directory up (a test runs in
 // its package's folder). It does not ask the compiled file names, which
-// make test trims (-trimpath).
+// a -trimpath build leaves without the checkout's folder.
 func repoPath(elem ...string) string {
 	dir, err := os.Getwd()
 	if err != nil {
