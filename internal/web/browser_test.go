@@ -68,6 +68,20 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
+// frameLoaded reports whether the frame element frame holds a document
+// loaded from path.
+func frameLoaded(frame *chromedp.Node, path string) bool {
+	frame.RLock()
+	doc := frame.ContentDocument
+	frame.RUnlock()
+	if doc == nil {
+		return false
+	}
+	doc.RLock()
+	defer doc.RUnlock()
+	return strings.Contains(doc.DocumentURL, path)
+}
+
 // frameText is the text of sel in the document of the frame frameSel,
 // which loads path: from the frame's own target when Chrome runs it in
 // another process (a sandboxed frame), else from the page's DOM.
@@ -101,12 +115,20 @@ func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) st
 		if err != nil {
 			t.Fatalf("%s: %v", frameSel, err)
 		}
-		if len(nodes) > 0 && nodes[0].ContentDocument != nil {
-			text, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel), chromedp.FromNode(nodes[0])))
-			if err != nil {
+		// Until the frame has loaded path, its document is the empty
+		// one it starts with (a lazy frame loads when scrolled near),
+		// and a query in it waits on a document that will not change:
+		// the frame's next document comes with a new frame node.
+		if len(nodes) > 0 && frameLoaded(nodes[0], path) {
+			try, cancel := context.WithTimeout(c, 5*time.Second)
+			text, err := chromedp.Run(try, chromedp.Text(chromedp.CSS(sel), chromedp.FromNode(nodes[0])))
+			cancel()
+			if err == nil {
+				return text
+			}
+			if c.Err() != nil {
 				t.Fatalf("%s in the frame: %v", sel, err)
 			}
-			return text
 		}
 		if _, err := chromedp.Run(c, chromedp.Sleep(100*time.Millisecond)); err != nil {
 			t.Fatalf("waiting for the frame %s: %v", frameSel, err)
