@@ -116,9 +116,10 @@ func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) st
 			t.Fatalf("%s: %v", frameSel, err)
 		}
 		// Until the frame has loaded path, its document is the empty
-		// one it starts with (a lazy frame loads when scrolled near),
-		// and a query in it waits on a document that will not change:
-		// the frame's next document comes with a new frame node.
+		// one it starts with (a lazy frame loads when scrolled near).
+		// A query begun in it can wait on that document to the end:
+		// the frame's next document may come with a new frame node, or
+		// in a process of its own (the target above).
 		if len(nodes) > 0 && frameLoaded(nodes[0], path) {
 			try, cancel := context.WithTimeout(c, 5*time.Second)
 			text, err := chromedp.Run(try, chromedp.Text(chromedp.CSS(sel), chromedp.FromNode(nodes[0])))
