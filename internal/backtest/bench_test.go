@@ -166,14 +166,7 @@ func TestFreshEngine(t *testing.T) {
 	s := benchSettings(1)
 	s.ScanAhead = true // as `tradai backtest` runs
 	before, began := processUsage(t), time.Now()
-	prep, err := data.Prepare(t.Context(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := prep.Simulate(t.Context(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := prepareSimulate(t, data, st, nil, s)
 	wall, after := time.Since(began), processUsage(t)
 	fmt.Printf("fresh engine: wall-ns %d cpu-ns %d minflt %d trades %d\n", wall.Nanoseconds(), (after.cpu - before.cpu).Nanoseconds(), after.faults-before.faults, len(res.Trades))
 }

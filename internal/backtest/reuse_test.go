@@ -42,18 +42,12 @@ func TestReusedTrialsEqualFreshOnes(t *testing.T) {
 		}
 		var prep *Prepared
 		var res *result.Result
+		var err error
 		seen := map[string]bool{}
 		for i, tr := range trials {
 			s := benchSettings(tr.maxOpen)
 			s.Rules.Risk.Stoploss = tr.stop
-			freshPrep, err := data.Prepare(context.Background(), st, tr.params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fresh, err := freshPrep.Simulate(context.Background(), s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fresh := prepareSimulate(t, data, st, tr.params, s)
 			var oldSig *bool
 			if prep != nil {
 				oldSig = unsafe.SliceData(prep.series[0].Frame.EnterLong)

@@ -38,6 +38,21 @@ func loadMem(tb testing.TB, cfg *config.Config, st sdk.Strategy, mem memLoader) 
 	return data
 }
 
+// prepareSimulate prepares st's signals with params on data, then
+// simulates them with s.
+func prepareSimulate(tb testing.TB, data *Data, st sdk.Strategy, params sdk.Values, s Settings) *result.Result {
+	tb.Helper()
+	prep, err := data.Prepare(context.Background(), st, params)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := prep.Simulate(context.Background(), s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
+
 // BenchmarkTrials20x500k is one optimiser trial: BenchmarkPortfolio20x500k's
 // work (sma_cross on 20 pairs of 500,000 candles, max_open_trades 5)
 // through Data.Prepare and Prepared.Simulate on data loaded once, as an
@@ -57,15 +72,7 @@ func BenchmarkTrials20x500k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		prep, err := data.Prepare(context.Background(), st, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err := prep.Simulate(context.Background(), benchSettings(5))
-		if err != nil {
-			b.Fatal(err)
-		}
-		trades = len(res.Trades)
+		trades = len(prepareSimulate(b, data, st, nil, benchSettings(5)).Trades)
 	}
 	reportCandles(b, frames)
 	b.ReportMetric(float64(trades), "trades")

@@ -336,15 +336,8 @@ func TestResultCarriesPricesAndROI(t *testing.T) {
 	}
 	st, _ := strategy.Lookup("sma_cross")
 	data := loadMem(t, cfg, st, mem)
-	prep, err := data.Prepare(context.Background(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := benchSettings(2)
-	res, err := prep.Simulate(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := prepareSimulate(t, data, st, nil, s)
 	if fmt.Sprint(res.MinimalROI) != fmt.Sprint(s.Rules.Risk.MinimalROI) {
 		t.Errorf("ROI table %v, want %v", res.MinimalROI, s.Rules.Risk.MinimalROI)
 	}

@@ -49,14 +49,7 @@ func TestWindowIsTheBacktestOfItsRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(d *Data) []byte {
-		prep, err := d.Prepare(context.Background(), st, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := prep.Simulate(context.Background(), settings)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := prepareSimulate(t, d, st, nil, settings)
 		if len(res.Trades) == 0 {
 			t.Fatal("no trades: the comparison proves little")
 		}
