@@ -89,6 +89,17 @@ func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) st
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// try reads the text with read, given a few seconds (a frame still
+	// loading may not answer), and fails the test once the 30 s are spent.
+	try := func(read func(context.Context) (string, error)) (string, bool) {
+		rc, cancel := context.WithTimeout(c, 5*time.Second)
+		defer cancel()
+		text, err := read(rc)
+		if err != nil && c.Err() != nil {
+			t.Fatalf("%s in the frame: %v", sel, err)
+		}
+		return text, err == nil
+	}
 	for {
 		infos, err := chromedp.Targets(c)
 		if err != nil {
@@ -96,18 +107,13 @@ func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) st
 		}
 		for _, info := range infos {
 			if info.Type == "iframe" && strings.Contains(info.URL, path) {
-				// A frame still loading may not answer: try again, for a
-				// few seconds each time.
-				try, cancel := context.WithTimeout(c, 5*time.Second)
-				fctx, cancelFrame := chromedp.NewContext(try, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
-				text, err := chromedp.Run(fctx, chromedp.Text(chromedp.CSS(sel)))
-				cancelFrame()
-				cancel()
-				if err == nil {
+				text, ok := try(func(rc context.Context) (string, error) {
+					fctx, cancel := chromedp.NewContext(rc, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
+					defer cancel()
+					return chromedp.Run(fctx, chromedp.Text(chromedp.CSS(sel)))
+				})
+				if ok {
 					return text
-				}
-				if c.Err() != nil {
-					t.Fatalf("%s in the frame: %v", sel, err)
 				}
 			}
 		}
@@ -121,14 +127,11 @@ func frameText(t *testing.T, ctx context.Context, frameSel, path, sel string) st
 		// the frame's next document may come with a new frame node, or
 		// in a process of its own (the target above).
 		if len(nodes) > 0 && frameLoaded(nodes[0], path) {
-			try, cancel := context.WithTimeout(c, 5*time.Second)
-			text, err := chromedp.Run(try, chromedp.Text(chromedp.CSS(sel), chromedp.FromNode(nodes[0])))
-			cancel()
-			if err == nil {
+			text, ok := try(func(rc context.Context) (string, error) {
+				return chromedp.Run(rc, chromedp.Text(chromedp.CSS(sel), chromedp.FromNode(nodes[0])))
+			})
+			if ok {
 				return text
-			}
-			if c.Err() != nil {
-				t.Fatalf("%s in the frame: %v", sel, err)
 			}
 		}
 		if _, err := chromedp.Run(c, chromedp.Sleep(100*time.Millisecond)); err != nil {
